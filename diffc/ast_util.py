@@ -1,0 +1,131 @@
+"""Small constructors and helpers for gast trees used by every pass."""
+
+import copy
+
+import gast
+
+
+def name(id_):
+    return gast.Name(id=id_, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def store(id_):
+    return gast.Name(id=id_, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def global_ref(obj, preferred):
+    """A Name denoting a module-level object; emit binds it under a safe name."""
+    node = name(preferred)
+    node.diffc_global = obj
+    return node
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target, value):
+    if isinstance(target, str):
+        target = store(target)
+    return gast.Assign(targets=[target], value=value, type_comment=None)
+
+
+def call(func, args=(), keywords=()):
+    if isinstance(func, str):
+        func = name(func)
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def attr(value, attr_name):
+    if isinstance(value, str):
+        value = name(value)
+    return gast.Attribute(value=value, attr=attr_name, ctx=gast.Load())
+
+
+def method_call(obj, meth, args=()):
+    return call(attr(obj, meth), args)
+
+
+def binop(left, op, right):
+    return gast.BinOp(left=left, op=op, right=right)
+
+
+def not_(operand):
+    return gast.UnaryOp(op=gast.Not(), operand=operand)
+
+
+def if_(test, body, orelse=()):
+    return gast.If(test=test, body=list(body) or [gast.Pass()], orelse=list(orelse))
+
+
+def expr_stmt(value):
+    return gast.Expr(value=value)
+
+
+def subscript(value, index, ctx=None):
+    return gast.Subscript(value=value, slice=index, ctx=ctx or gast.Load())
+
+
+def is_atom(node):
+    return isinstance(node, (gast.Name, gast.Constant))
+
+
+def located(new, origin):
+    """Give every node of `new` lacking a position the position of `origin`."""
+    lineno = getattr(origin, "lineno", None)
+    col = getattr(origin, "col_offset", None)
+    if lineno is None:
+        return new
+    for node in gast.walk(new):
+        if "lineno" in node._attributes and getattr(node, "lineno", None) is None:
+            node.lineno = lineno
+            node.col_offset = col or 0
+            node.end_lineno = getattr(origin, "end_lineno", lineno)
+            node.end_col_offset = getattr(origin, "end_col_offset", col)
+    return new
+
+
+def located_all(stmts, origin):
+    for s in stmts:
+        located(s, origin)
+    return stmts
+
+
+def deepcopy(node):
+    return copy.deepcopy(node)
+
+
+def names_loaded(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def names_stored(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def walk_statements(stmts):
+    """Every statement in stmts, recursively into compound statements."""
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                yield from walk_statements(inner)
+
+
+class Renamer(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            new = self.mapping[node.id]
+            if isinstance(new, str):
+                node.id = new
+                return node
+            return copy.deepcopy(new)
+        return node
+
+
+def rename(node, mapping):
+    return Renamer(mapping).visit(node)

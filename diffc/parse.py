@@ -1,0 +1,295 @@
+"""parse: Python function object -> gast FunctionDef plus its static environment.
+
+Input: a Python function (or lambda).
+Output: a `FunctionInfo` holding
+  * ``node``: a gast ``FunctionDef`` whose line numbers are the user's own
+    (``SourceInfo.locate`` maps a node back to file, line, column, text);
+  * ``env``: how every free name resolves (closure cell, module global or
+    builtin), so later passes choose rules statically;
+  * ``local_functions``: nested ``def``s and ``name = lambda ...`` of the body,
+    lifted out as `FunctionInfo`s whose free variables become extra trailing
+    parameters (``lifted_params``).  The statements defining them are removed
+    from ``node.body``.
+
+Lambdas are turned into ``def`` with a single ``return``.
+"""
+
+import builtins
+import inspect
+import textwrap
+import types
+
+import gast
+
+from .errors import SourceUnavailable, UnsupportedSyntax
+
+_MISSING = object()
+
+
+class SourceInfo:
+    """Where a parsed function lives in the user's files."""
+
+    def __init__(self, filename, first_line, dedented_lines, indent):
+        self.filename = filename
+        self.first_line = first_line          # file line of the parsed text's line 1
+        self.lines = dedented_lines
+        self.indent = indent
+
+    def locate(self, node):
+        lineno = getattr(node, "lineno", None) or 1
+        col = getattr(node, "col_offset", None) or 0
+        text = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else None
+        if text is not None:
+            text = " " * self.indent + text
+        return self.filename, self.first_line + lineno - 1, col + self.indent, text
+
+    def file_line(self, node):
+        return self.first_line + (getattr(node, "lineno", 1) or 1) - 1
+
+    def text(self, node):
+        lineno = getattr(node, "lineno", None)
+        if lineno is None or not 0 < lineno <= len(self.lines):
+            return ""
+        return self.lines[lineno - 1].strip()
+
+
+class Env:
+    """Static resolution of the free names of one function."""
+
+    def __init__(self, globals_, closure):
+        self.globals = globals_
+        self.closure = closure
+        self.deps = []          # (dict, name, object) read at compile time
+
+    def lookup(self, name):
+        if name in self.closure:
+            return self.closure[name]
+        value = self.globals.get(name, _MISSING)
+        if value is not _MISSING:
+            self.deps.append((self.globals, name, value))
+            return value
+        builtins_ = self.globals.get("__builtins__", builtins)
+        if isinstance(builtins_, types.ModuleType):
+            builtins_ = builtins_.__dict__
+        return builtins_.get(name, _MISSING)
+
+
+class FunctionInfo:
+    def __init__(self, name, node, source, env, fn=None, lifted_params=(), parent=None):
+        self.name = name
+        self.node = node
+        self.source = source
+        self.env = env
+        self.fn = fn
+        self.lifted_params = list(lifted_params)
+        self.parent = parent
+        self.local_functions = {}
+        self._local_names = None
+
+    @property
+    def params(self):
+        return [a.id for a in self.node.args.args]
+
+    def resolve_static(self, expr):
+        """The object a Name/Attribute chain of free names denotes, or _MISSING."""
+        if isinstance(expr, gast.Name):
+            if hasattr(expr, "diffc_global"):
+                return expr.diffc_global
+            if expr.id in self.local_names:
+                return _MISSING
+            if expr.id in self.local_functions:
+                return self.local_functions[expr.id]
+            if self.parent is not None and expr.id in self.parent_visible:
+                return self.parent.resolve_static(expr)
+            return self.env.lookup(expr.id)
+        if isinstance(expr, gast.Attribute):
+            base = self.resolve_static(expr.value)
+            if base is _MISSING or isinstance(base, FunctionInfo):
+                return _MISSING
+            if isinstance(base, types.ModuleType) or inspect.isclass(base):
+                return getattr(base, expr.attr, _MISSING)
+            return _MISSING
+        return _MISSING
+
+    @property
+    def local_names(self):
+        if self._local_names is None:
+            self._local_names = assigned_names(self.node) - set(self.local_functions)
+        return self._local_names
+
+    def add_locals(self, names):
+        self.local_names.update(names)
+
+    @property
+    def parent_visible(self):
+        return set(self.parent.local_functions) if self.parent is not None else set()
+
+
+def assigned_names(fn_node):
+    """Names bound anywhere in a function body (its locals), params included."""
+    names = {a.id for a in fn_node.args.args}
+    for stmt in fn_node.body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+                names.add(node.id)
+            elif isinstance(node, (gast.FunctionDef, gast.ClassDef)):
+                names.add(node.name)
+    return names
+
+
+def load_names(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+# --------------------------------------------------------------------------- #
+# Getting the source of a function
+
+
+def _source_of(fn):
+    try:
+        lines, first_line = inspect.getsourcelines(fn)
+        filename = inspect.getsourcefile(fn) or inspect.getfile(fn)
+    except (OSError, TypeError) as exc:
+        name = getattr(fn, "__qualname__", repr(fn))
+        raise SourceUnavailable(
+            f"cannot read the source of {name}: {exc}",
+            hint="diffc needs the Python source; define the function in a file "
+                 "(not in the REPL), or register rules with @diffc.adjoint / @diffc.tangent",
+        ) from None
+    text = "".join(lines)
+    dedented = textwrap.dedent(text)
+    indent = 0
+    for a, b in zip(text.splitlines(), dedented.splitlines()):
+        if b.strip():
+            indent = len(a) - len(b)
+            break
+    return filename, first_line, dedented, indent
+
+
+def _find_lambda(tree, fn):
+    code = fn.__code__
+    params = list(code.co_varnames[: code.co_argcount])
+    candidates = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda)
+                  and [a.id for a in n.args.args] == params]
+    if len(candidates) > 1:
+        same = []
+        for cand in candidates:
+            try:
+                src = compile(gast.gast_to_ast(gast.Expression(body=cand)), "<lambda>", "eval")
+            except Exception:
+                continue
+            consts = [c for c in src.co_consts if isinstance(c, types.CodeType)]
+            if consts and consts[0].co_code == code.co_code:
+                same.append(cand)
+        candidates = same or candidates[:1]
+    return candidates[0] if candidates else None
+
+
+def parse_function(fn):
+    """Parse a user function into a FunctionInfo (see module docstring)."""
+    fn = inspect.unwrap(fn) if not isinstance(fn, types.FunctionType) else fn
+    if isinstance(fn, types.MethodType):
+        raise SourceUnavailable(f"{fn!r} is a bound method; differentiate the function instead")
+    if not isinstance(fn, types.FunctionType):
+        raise SourceUnavailable(
+            f"diffc differentiates Python functions, not {type(fn).__name__} {fn!r}",
+            hint="wrap it in a def, or give it a rule with @diffc.adjoint")
+    filename, first_line, text, indent = _source_of(fn)
+    try:
+        tree = gast.parse(text)
+    except SyntaxError:
+        # A lambda in the middle of an expression spanning lines: parse with parens.
+        try:
+            tree = gast.parse("(" + text.strip() + ")")
+        except SyntaxError as exc:
+            raise SourceUnavailable(f"cannot parse the source of {fn.__qualname__}: {exc}") from None
+    source = SourceInfo(filename, first_line, text.splitlines(), indent)
+
+    if fn.__name__ == "<lambda>":
+        lam = _find_lambda(tree, fn)
+        if lam is None:
+            raise SourceUnavailable("cannot find the source of this lambda",
+                                    hint="define it with def instead")
+        node = lambda_to_def(lam, "lambda_fn")
+    else:
+        node = next((n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef)
+                     and n.name == fn.__name__), None)
+        if node is None:
+            raise SourceUnavailable(f"cannot find the definition of {fn.__qualname__}")
+    node.decorator_list = []
+    closure = {}
+    if fn.__closure__:
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+            try:
+                closure[name] = cell.cell_contents
+            except ValueError:
+                pass
+    env = Env(fn.__globals__, closure)
+    info = FunctionInfo(node.name if fn.__name__ != "<lambda>" else "lambda_fn", node, source, env, fn=fn)
+    _check_signature(info)
+    lift_local_functions(info)
+    return info
+
+
+def lambda_to_def(lam, name):
+    ret = gast.Return(value=lam.body)
+    gast.copy_location(ret, lam.body)
+    node = gast.FunctionDef(name=name, args=lam.args, body=[ret], decorator_list=[],
+                            returns=None, type_comment=None, type_params=[])
+    gast.copy_location(node, lam)
+    return node
+
+
+def _check_signature(info):
+    args = info.node.args
+    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+        raise UnsupportedSyntax(
+            "*args, **kwargs, keyword-only and positional-only parameters are not supported yet",
+            info.node, info.source, hint="use ordinary parameters")
+
+
+# --------------------------------------------------------------------------- #
+# Lifting nested functions
+
+
+def lift_local_functions(info):
+    """Move nested defs and `name = lambda` out of info.node.body (see docstring)."""
+    body = []
+    found = []
+    for stmt in info.node.body:
+        if isinstance(stmt, gast.FunctionDef):
+            found.append((stmt.name, stmt, stmt))
+        elif (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+              and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Lambda)):
+            found.append((stmt.targets[0].id, lambda_to_def(stmt.value, stmt.targets[0].id), stmt))
+        else:
+            body.append(stmt)
+    if not found:
+        return
+    info.node.body = body or [gast.Pass()]
+    outer_locals = assigned_names(info.node) | {name for name, _, _ in found}
+    for name, node, stmt in found:
+        if name in assigned_names(info.node) - {a.id for a in info.node.args.args}:
+            raise UnsupportedSyntax(f"the local function {name!r} is rebound elsewhere",
+                                    stmt, info.source, hint="give each local function its own name")
+        if node.decorator_list:
+            raise UnsupportedSyntax("decorated local functions are not supported", stmt, info.source)
+        _check_signature(FunctionInfo(name, node, info.source, info.env))
+        inner_locals = assigned_names(node)
+        free = sorted((load_names(node) - inner_locals) & (outer_locals - {n for n, _, _ in found}))
+        lifted = FunctionInfo(name, node, info.source, info.env, lifted_params=free, parent=info)
+        info.local_functions[name] = lifted
+    for lifted in info.local_functions.values():
+        lift_local_functions(lifted)
+        # Free variables of nested-nested functions that live in our scope.
+        for inner in lifted.local_functions.values():
+            extra = [p for p in inner.lifted_params if p not in assigned_names(lifted.node)]
+            if extra:
+                raise UnsupportedSyntax("functions nested two levels deep that read the outer "
+                                        "function's variables are not supported", inner.node,
+                                        info.source, hint="pass the values as arguments")
+    # Lifted parameters are appended to every call site later; check names are plain.
+    for lifted in info.local_functions.values():
+        for p in lifted.lifted_params:
+            lifted.node.args.args.append(gast.Name(id=p, ctx=gast.Param(), annotation=None,
+                                                   type_comment=None))

@@ -1,0 +1,191 @@
+"""Everything generated code may call besides numpy and math.
+
+Adjoints start as the float ``0.0`` (a zero of any shape) and grow into
+arrays, or into `ListBar`/`DictBar` containers, on their first contribution,
+so ``x_bar += contribution`` is always right: floats stay floats, an array
+adjoint is a buffer the gradient owns and accumulates in place, and container
+adjoints add element by element.  ``diffc export`` inlines this module, so it
+imports nothing but numpy.
+"""
+
+import numbers
+
+import numpy as np
+
+
+class ListBar(list):
+    """Adjoint of a list or tuple: a list of adjoints that adds elementwise."""
+
+    def __add__(self, other):
+        result = ListBar(self)
+        result += other
+        return result
+
+    __radd__ = __add__
+
+    def __iadd__(self, other):
+        if isinstance(other, list):
+            for k, value in enumerate(other):
+                self[k] = self[k] + value
+        elif not _is_zero(other):
+            raise TypeError("cannot add a non-container adjoint to a list adjoint")
+        return self
+
+    def __neg__(self):
+        return ListBar(-v for v in self)
+
+
+class DictBar(dict):
+    """Adjoint of a dict: a dict of adjoints that adds key by key."""
+
+    def __add__(self, other):
+        result = DictBar(self)
+        result += other
+        return result
+
+    __radd__ = __add__
+
+    def __iadd__(self, other):
+        if isinstance(other, dict):
+            for k, value in other.items():
+                self[k] = self.get(k, 0.0) + value
+        elif not _is_zero(other):
+            raise TypeError("cannot add a non-container adjoint to a dict adjoint")
+        return self
+
+
+def _is_zero(value):
+    return isinstance(value, numbers.Number) and not isinstance(value, np.ndarray) and value == 0
+
+
+def zeros_like(x):
+    """A materialized zero adjoint shaped like x."""
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+    if isinstance(x, (list, tuple)):
+        return ListBar(zeros_like(v) for v in x)
+    if isinstance(x, dict):
+        return DictBar((k, zeros_like(v)) for k, v in x.items())
+    return 0.0
+
+
+def as_sequence(x):
+    """What `for v in x` iterates over, as an indexable sequence."""
+    if isinstance(x, (list, tuple, np.ndarray, range, str)):
+        return x
+    return list(x)
+
+
+def item(bar, index):
+    """bar[index] for a materialized adjoint, else the zero 0.0."""
+    if isinstance(bar, (list, np.ndarray)):
+        return bar[index]
+    if isinstance(bar, dict):
+        return bar.get(index, 0.0)
+    return 0.0
+
+
+def _is_fancy(index):
+    if isinstance(index, tuple):
+        return any(_is_fancy(i) for i in index)
+    return isinstance(index, (list, np.ndarray))
+
+
+def acc_item(bar, primal, index, g):
+    """bar[index] += g, materializing bar like primal; returns bar."""
+    if not isinstance(bar, (list, np.ndarray, dict)):
+        if _is_zero(g):
+            return bar
+        bar = zeros_like(primal)
+    if isinstance(bar, np.ndarray):
+        if _is_fancy(index):
+            np.add.at(bar, index, g)
+        else:
+            bar[index] += g
+    elif isinstance(bar, dict):
+        bar[index] = bar.get(index, 0.0) + g
+    else:
+        if isinstance(index, slice):
+            for k, v in zip(range(*index.indices(len(bar))), g):
+                bar[k] = bar[k] + v
+        else:
+            bar[index] = bar[index] + g
+    return bar
+
+
+def take_item(bar, index):
+    """Read bar[index] and zero it there (adjoint of a write y[index] = v)."""
+    if isinstance(bar, np.ndarray):
+        value = bar[index].copy() if isinstance(bar[index], np.ndarray) else bar[index]
+        bar[index] = 0.0
+        return value
+    if isinstance(bar, dict):
+        return bar.pop(index, 0.0)
+    if isinstance(bar, list):
+        if isinstance(index, slice):
+            value = ListBar(bar[index])
+            for k in range(*index.indices(len(bar))):
+                bar[k] = 0.0
+            return value
+        value = bar[index]
+        bar[index] = 0.0
+        return value
+    return 0.0
+
+
+def unbroadcast(g, x):
+    """Sum g over the axes broadcasting added, so it has the shape of x."""
+    if not isinstance(g, np.ndarray):
+        return g
+    shape = np.shape(x)
+    if g.shape == shape:
+        return g
+    if not shape:
+        return g.sum()
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def finalize(bar, x):
+    """The gradient returned to the user: shaped and typed like the argument x."""
+    if isinstance(x, np.ndarray):
+        if not isinstance(bar, np.ndarray) or bar.shape != x.shape:
+            bar = np.broadcast_to(np.asarray(bar), x.shape).copy() if _is_zero(bar) or np.ndim(bar) == 0 \
+                else np.asarray(bar).reshape(x.shape)
+        if x.dtype.kind == "f" and bar.dtype != x.dtype:
+            bar = bar.astype(x.dtype)
+        return bar
+    if isinstance(x, (list, tuple)):
+        if not isinstance(bar, list):
+            bar = zeros_like(x)
+        items = [finalize(b, v) for b, v in zip(bar, x)]
+        return tuple(items) if isinstance(x, tuple) else items
+    if isinstance(x, dict):
+        if not isinstance(bar, dict):
+            bar = zeros_like(x)
+        return {k: finalize(bar.get(k, 0.0), v) for k, v in x.items()}
+    if isinstance(x, np.floating):
+        return x.dtype.type(bar)
+    if isinstance(x, float):
+        return float(bar)
+    return bar
+
+
+def copy_value(x):
+    """A private copy of a value about to be overwritten in place."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, list):
+        return list(x)
+    if isinstance(x, dict):
+        return dict(x)
+    return x
+
+
+def seed_like(out, seed):
+    return seed

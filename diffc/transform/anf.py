@@ -1,0 +1,344 @@
+"""anf: one operation per statement, on fresh temporaries.
+
+Input: a desugared FunctionInfo (see desugar.py: only range-`for`, `while`,
+`if`, a single final `return`, no break/continue).
+Output guarantees, for every statement of the body (recursively):
+  * ``name = RHS`` where RHS is one of: an atom; ``atom op atom``;
+    ``op atom``; ``atom cmp atom`` (one comparison); a call whose arguments
+    and keyword values are atoms; ``atom[index]``; ``atom.attr``; a tuple,
+    list or dict literal of atoms;
+  * ``name[index] = atom`` (in-place write; the container is a local name);
+  * ``Expr(call)`` for calls made for their effect (``xs.append(v)``);
+  * ``if atom:``; ``for name in range(atoms):`` whose bound names are not
+    assigned in the loop; ``while name:`` where the statements computing the
+    condition appear once before the loop and again at the end of its body;
+  * ``return atom`` (last), ``raise``, ``assert``, ``pass``.
+An atom is a Constant, a local Name, or a Name/attribute chain of a module
+level object (marked with ``diffc_global``); an index is an atom, a slice of
+atoms, or a tuple of those.  Short-circuit ``and``/``or``, conditional
+expressions and chained comparisons become ``if`` statements, so operands
+are evaluated exactly when Python would evaluate them.  Augmented
+assignments become plain ones (``y[i] += v`` reads, operates, writes).
+Tuple assignments unpack element by element (``a, b = b, a`` through
+temporaries).  A statement may assign a name that it also reads
+(``s = s + x``); the reverse pass handles that case.
+"""
+
+import gast
+
+from .. import ast_util as A
+from ..errors import UnsupportedSyntax
+from ..parse import _MISSING, FunctionInfo
+
+
+class ANF:
+    def __init__(self, info, namer):
+        self.info = info
+        self.namer = namer
+        self.locals = info.local_names
+
+    def fail(self, msg, node, hint=None):
+        raise UnsupportedSyntax(msg, node, self.info.source, hint=hint)
+
+    def run(self):
+        self.info.node.body = self.block(self.info.node.body)
+        return self.info
+
+    def tmp(self):
+        name = self.namer.fresh("_t")
+        self.locals.add(name)
+        return name
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            produced = []
+            self.statement(stmt, produced)
+            out.extend(A.located_all(produced, stmt))
+        return out
+
+    # ------------------------------------------------------------ statements
+    def statement(self, stmt, out):
+        kind = type(stmt)
+        if kind is gast.Assign:
+            if len(stmt.targets) == 1:
+                self.assign_to(stmt.targets[0], self.rhs(stmt.value, out), out, stmt)
+            else:
+                value = self.atom(stmt.value, out)
+                for target in stmt.targets:
+                    self.assign_to(target, A.deepcopy(value), out, stmt)
+        elif kind is gast.AnnAssign:
+            self.assign_to(stmt.target, self.rhs(stmt.value, out), out, stmt)
+        elif kind is gast.AugAssign:
+            self.augassign(stmt, out)
+        elif kind is gast.Expr:
+            if isinstance(stmt.value, gast.Constant):
+                return                                    # docstring or bare constant
+            value = self.rhs(stmt.value, out)
+            if isinstance(value, gast.Call):
+                out.append(A.expr_stmt(value))
+        elif kind is gast.If:
+            test = self.atom(stmt.test, out)
+            out.append(gast.If(test=test, body=self.block(stmt.body) or [gast.Pass()],
+                               orelse=self.block(stmt.orelse)))
+        elif kind is gast.For:
+            self.for_loop(stmt, out)
+        elif kind is gast.While:
+            cond = []
+            test = self.atom(stmt.test, cond)
+            A.located_all(cond, stmt)
+            body = self.block(stmt.body) + [A.deepcopy(s) for s in cond]
+            out.extend(cond)
+            loop = gast.While(test=test, body=body or [gast.Pass()], orelse=[])
+            out.append(loop)
+        elif kind is gast.Return:
+            value = self.atom(stmt.value, out) if stmt.value is not None else A.const(None)
+            out.append(gast.Return(value=value))
+        elif kind in (gast.Raise, gast.Assert, gast.Pass):
+            self.mark_globals(stmt)
+            out.append(stmt)
+        else:
+            self.fail(f"{kind.__name__} statements are not supported", stmt)
+
+    def assign_to(self, target, value, out, stmt):
+        if isinstance(target, gast.Name):
+            out.append(A.assign(target.id, value))
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            self.unpack(target, value, out, stmt)
+        elif isinstance(target, gast.Subscript):
+            if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
+                self.fail("only writes into a local variable (`y[i] = v`) are supported", target,
+                          hint="write y[i, j] = v instead of y[i][j] = v, and assign attributes outside")
+            index = self.index(target.slice, out)
+            atom = self.atomize_rhs(value, out)
+            out.append(A.assign(A.subscript(A.name(target.value.id), index, gast.Store()), atom))
+        else:
+            self.fail("assignment to this kind of target is not supported", target,
+                      hint="assign to a name or to y[index]")
+
+    def unpack(self, target, value, out, stmt):
+        if any(isinstance(e, gast.Starred) for e in target.elts):
+            self.fail("starred unpacking is not supported", target)
+        if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+            # Literal on the right: evaluate all, then assign (a, b = b, a swaps).
+            stored = A.names_stored(target)
+            atoms = []
+            for elt in value.elts:
+                atom = elt
+                if isinstance(elt, gast.Name) and elt.id in stored:
+                    copy = self.tmp()
+                    out.append(A.assign(copy, elt))
+                    atom = A.name(copy)
+                atoms.append(atom)
+            for sub_target, atom in zip(target.elts, atoms):
+                self.assign_to(sub_target, atom, out, stmt)
+            return
+        whole = self.atomize_rhs(value, out)
+        for k, sub_target in enumerate(target.elts):
+            self.assign_to(sub_target, A.subscript(A.deepcopy(whole), A.const(k)), out, stmt)
+
+    def augassign(self, stmt, out):
+        target = stmt.target
+        value = self.atom(stmt.value, out)
+        if isinstance(target, gast.Name):
+            out.append(A.assign(target.id, A.binop(A.name(target.id), stmt.op, value)))
+        elif isinstance(target, gast.Subscript):
+            if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
+                self.fail("only writes into a local variable (`y[i] += v`) are supported", target)
+            index = self.index(target.slice, out)
+            old, new = self.tmp(), self.tmp()
+            out.append(A.assign(old, A.subscript(A.name(target.value.id), index)))
+            out.append(A.assign(new, A.binop(A.name(old), stmt.op, value)))
+            out.append(A.assign(A.subscript(A.name(target.value.id), A.deepcopy(index), gast.Store()),
+                                A.name(new)))
+        else:
+            self.fail("augmented assignment to this kind of target is not supported", target)
+
+    def for_loop(self, stmt, out):
+        assigned_in_body = set()
+        for s in stmt.body:
+            assigned_in_body |= A.names_stored(s)
+        args = []
+        for arg in stmt.iter.args:
+            atom = self.atom(arg, out)
+            if isinstance(atom, gast.Name) and atom.id in assigned_in_body:
+                frozen = self.tmp()
+                out.append(A.assign(frozen, atom))
+                atom = A.name(frozen)
+            args.append(atom)
+        func = self.atom(stmt.iter.func, out)
+        loop = gast.For(target=A.store(stmt.target.id), iter=A.call(func, args), body=self.block(stmt.body)
+                        or [gast.Pass()], orelse=[], type_comment=None)
+        if hasattr(stmt, "diffc_iterates"):
+            loop.diffc_iterates = stmt.diffc_iterates
+        out.append(loop)
+
+    # ----------------------------------------------------------- expressions
+    def atom(self, expr, out):
+        """An atom holding the value of expr, with statements appended to out."""
+        return self.atomize_rhs(self.rhs(expr, out), out)
+
+    def atomize_rhs(self, rhs, out):
+        if A.is_atom(rhs) or self.is_static(rhs):
+            return rhs
+        name = self.tmp()
+        out.append(A.assign(name, rhs))
+        return A.name(name)
+
+    def is_static(self, expr):
+        while isinstance(expr, gast.Attribute):
+            expr = expr.value
+        return isinstance(expr, gast.Name) and hasattr(expr, "diffc_global")
+
+    def mark_globals(self, node):
+        for n in gast.walk(node):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                self.name_ref(n)
+
+    def name_ref(self, node):
+        if hasattr(node, "diffc_global") or node.id in self.locals:
+            return node
+        obj = self.info.resolve_static(node)
+        if obj is _MISSING:
+            raise UnsupportedSyntax(f"name {node.id!r} is not defined", node, self.info.source,
+                                    hint="define it at module level or pass it as an argument")
+        node.diffc_global = obj
+        return node
+
+    def rhs(self, expr, out):
+        """A single-operation expression over atoms equal to expr."""
+        kind = type(expr)
+        if kind is gast.Name:
+            return self.name_ref(expr)
+        if kind is gast.Constant:
+            return expr
+        if kind is gast.Attribute:
+            if self.is_static_chain(expr):
+                return expr
+            return gast.Attribute(value=self.atom(expr.value, out), attr=expr.attr, ctx=gast.Load())
+        if kind is gast.BinOp:
+            left = self.atom(expr.left, out)
+            right = self.atom(expr.right, out)
+            return A.binop(left, expr.op, right)
+        if kind is gast.UnaryOp:
+            operand = self.atom(expr.operand, out)
+            if isinstance(operand, gast.Constant) and isinstance(expr.op, gast.USub) \
+                    and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
+                return A.const(-operand.value)
+            if isinstance(expr.op, gast.UAdd):
+                return operand
+            return gast.UnaryOp(op=expr.op, operand=operand)
+        if kind is gast.Compare:
+            return self.compare(expr, out)
+        if kind is gast.BoolOp:
+            return self.boolop(expr, out)
+        if kind is gast.IfExp:
+            test = self.atom(expr.test, out)
+            result = self.tmp()
+            body, orelse = [], []
+            body.append(A.assign(result, self.rhs(expr.body, body)))
+            orelse.append(A.assign(result, self.rhs(expr.orelse, orelse)))
+            out.append(gast.If(test=test, body=body, orelse=orelse))
+            return A.name(result)
+        if kind is gast.Call:
+            return self.call(expr, out)
+        if kind is gast.Subscript:
+            value = self.atom(expr.value, out)
+            return A.subscript(value, self.index(expr.slice, out))
+        if kind in (gast.Tuple, gast.List):
+            return kind(elts=[self.atom(e, out) for e in expr.elts], ctx=gast.Load())
+        if kind is gast.Dict:
+            if any(k is None for k in expr.keys):
+                self.fail("dict unpacking (**d) is not supported", expr)
+            return gast.Dict(keys=[self.atom(k, out) for k in expr.keys],
+                             values=[self.atom(v, out) for v in expr.values])
+        if kind is gast.JoinedStr:
+            for part in expr.values:
+                if isinstance(part, gast.FormattedValue):
+                    part.value = self.atom(part.value, out)
+            return expr
+        self.fail(f"the expression {kind.__name__} is not supported", expr)
+
+    def is_static_chain(self, expr):
+        base = expr
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        if not isinstance(base, gast.Name) or base.id in self.locals:
+            return False
+        obj = self.info.resolve_static(expr)
+        if obj is _MISSING:
+            return False
+        self.name_ref(base)
+        return True
+
+    def index(self, index, out):
+        if isinstance(index, gast.Slice):
+            return gast.Slice(lower=self.atom(index.lower, out) if index.lower is not None else None,
+                              upper=self.atom(index.upper, out) if index.upper is not None else None,
+                              step=self.atom(index.step, out) if index.step is not None else None)
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e, out) for e in index.elts], ctx=gast.Load())
+        return self.atom(index, out)
+
+    def compare(self, expr, out):
+        left = self.atom(expr.left, out)
+        if len(expr.ops) == 1:
+            return gast.Compare(left=left, ops=expr.ops, comparators=[self.atom(expr.comparators[0], out)])
+        # a < b < c  ->  t = a < b; if t: t = b < c
+        result = self.tmp()
+        block = out
+        for op, comparator in zip(expr.ops, expr.comparators):
+            right = self.atom(comparator, block)
+            block.append(A.assign(result, gast.Compare(left=left, ops=[op], comparators=[right])))
+            inner = []
+            node = gast.If(test=A.name(result), body=inner, orelse=[])
+            block.append(node)
+            block, left = inner, right
+        # Drop the trailing empty if.
+        _prune_empty_ifs(out)
+        return A.name(result)
+
+    def boolop(self, expr, out):
+        result = self.tmp()
+        out.append(A.assign(result, self.rhs(expr.values[0], out)))
+        block = out
+        for value in expr.values[1:]:
+            inner = []
+            inner.append(A.assign(result, self.rhs(value, inner)))
+            if isinstance(expr.op, gast.And):
+                node = gast.If(test=A.name(result), body=inner, orelse=[])
+            else:
+                node = gast.If(test=A.name(result), body=[gast.Pass()], orelse=inner)
+            block.append(node)
+            block = inner
+        return A.name(result)
+
+    def call(self, expr, out):
+        func = expr.func
+        target = self.info.resolve_static(func) if not (isinstance(func, gast.Name)
+                                                         and func.id in self.locals) else _MISSING
+        if target is not _MISSING:
+            if isinstance(func, gast.Name):
+                self.name_ref(func)
+            else:
+                self.is_static_chain(func)
+        elif isinstance(func, gast.Attribute):
+            func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr, ctx=gast.Load())
+        elif isinstance(func, gast.Name):
+            pass                                   # a local callable: resolved (or refused) later
+        else:
+            func = self.atom(func, out)
+        args = [self.atom(a, out) for a in expr.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in expr.keywords]
+        if isinstance(target, FunctionInfo):
+            args += [A.name(p) for p in target.lifted_params]
+        return A.call(func, args, keywords)
+
+
+def _prune_empty_ifs(stmts):
+    for i in range(len(stmts) - 1, -1, -1):
+        s = stmts[i]
+        if isinstance(s, gast.If):
+            _prune_empty_ifs(s.body)
+            if not s.body and not s.orelse:
+                del stmts[i]
