@@ -594,10 +594,11 @@ _register(Workload(
 ))
 _register(Workload(
     "horner", "Horner, 1000 coefficients, Python loop; grad wrt x (float) and coeffs",
-    {"full": _horner_inputs(1000), "quick": _horner_inputs(1000), "smoke": _horner_inputs(8)},
+    {"full": _horner_inputs(1000), "quick": _horner_inputs(200), "smoke": _horner_inputs(8)},
     wrt=(0, 1), primal=horner,
     programs={"torch": _torch_rebound(horner), "jax_jit": lambda: horner_jax_lax},
-    notes={"torch": "x is a 0-d tensor", "jax_jit": "lax.fori_loop instead of a Python loop"},
+    notes={"torch": "x is a 0-d tensor", "jax_jit": "lax.fori_loop instead of a Python loop",
+           "jax": "eager indexing coeffs[i] compiles one kernel per distinct i on the first call"},
 ))
 _register(Workload(
     "heat", "explicit heat equation, grid 1000, 200 steps, in-place u[1:-1]; grad wrt u0, alpha",
