@@ -92,7 +92,16 @@ def located_all(stmts, origin):
 
 
 def deepcopy(node):
-    return copy.deepcopy(node)
+    """Copy a tree; annotations (diffc_global, positions...) are kept by reference."""
+    if isinstance(node, list):
+        return [deepcopy(n) for n in node]
+    if not isinstance(node, gast.AST):
+        return node
+    new = type(node)(**{f: deepcopy(getattr(node, f, None)) for f in node._fields})
+    for key, value in node.__dict__.items():
+        if key not in node._fields:
+            setattr(new, key, value)
+    return new
 
 
 def names_loaded(node):

@@ -78,7 +78,7 @@ def as_sequence(x):
 
 def item(bar, index):
     """bar[index] for a materialized adjoint, else the zero 0.0."""
-    if isinstance(bar, (list, np.ndarray)):
+    if isinstance(bar, (list, tuple, np.ndarray)):
         return bar[index]
     if isinstance(bar, dict):
         return bar.get(index, 0.0)
@@ -189,3 +189,70 @@ def copy_value(x):
 
 def seed_like(out, seed):
     return seed
+
+
+def pop_bar(bar):
+    """Adjoint of lst.append(v): the adjoint of v, removed from the list adjoint."""
+    if isinstance(bar, list) and bar:
+        return bar.pop()
+    return 0.0
+
+
+def pop_bars(bar, n):
+    """Adjoint of lst.extend(seq) with len(seq) == n: the adjoints of seq's elements."""
+    if isinstance(bar, list) and n:
+        tail = ListBar(bar[len(bar) - n:])
+        del bar[len(bar) - n:]
+        return tail
+    return 0.0
+
+
+def truncate(lst, n):
+    """Undo lst.extend(seq) with len(seq) == n."""
+    if n:
+        del lst[len(lst) - n:]
+
+
+def unpop_bar(bar, container, g):
+    """Adjoint of v = lst.pop(), after lst.append(v) restored the list."""
+    if isinstance(bar, list):
+        bar.append(g)
+        return bar
+    if _is_zero(g):
+        return bar
+    bar = zeros_like(container)
+    bar[-1] = g
+    return bar
+
+
+_ABSENT = object()
+
+
+def read_item(container, index):
+    """The value at container[index] before a write (a private copy), or a marker if absent."""
+    if isinstance(container, dict) and index not in container:
+        return _ABSENT
+    return copy_value(container[index])
+
+
+def write_item(container, index, old):
+    """Undo container[index] = new, given what read_item returned before it."""
+    if old is _ABSENT:
+        del container[index]
+    else:
+        container[index] = old
+
+
+def zero_item(bar, index):
+    """The adjoint of a location that is overwritten: set to zero."""
+    take_item(bar, index)
+
+
+def check_scalar(value):
+    """Raise when grad() is asked for the gradient of a non-scalar result."""
+    if np.ndim(value) != 0 or isinstance(value, (list, tuple, dict)):
+        from .errors import NonScalarOutput
+        raise NonScalarOutput(
+            f"grad needs a scalar-valued function, but it returned a value of shape {np.shape(value)}",
+            hint="use diffc.vjp or diffc.jacobian for non-scalar outputs, or reduce with .sum()")
+    return value

@@ -1,0 +1,33 @@
+"""diffc: a source-to-source differentiating compiler for Python and NumPy.
+
+    import diffc
+    df = diffc.grad(f)          # reverse mode, generated Python source
+    print(diffc.source(f))      # read exactly the code that runs
+"""
+
+from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnavailable,
+                     NonScalarOutput, BadArgument, RuleError)
+from .api import grad, value_and_grad, vjp, source, check_grad, differentiate
+
+__version__ = "0.1.0"
+
+
+def adjoint(primitive):
+    """Register a custom adjoint rule: ``def _(result, result_bar, *params)``."""
+    from . import rules
+    from .pipeline import ensure_rules
+    ensure_rules()
+    return rules.adjoint(primitive, user=True)
+
+
+def tangent(primitive):
+    """Register a custom tangent rule: ``def _(result, *params, *param_dots)``."""
+    from . import rules
+    from .pipeline import ensure_rules
+    ensure_rules()
+    return rules.tangent(primitive, user=True)
+
+
+__all__ = ["grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate",
+           "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
+           "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError"]

@@ -1,0 +1,1 @@
+"""Static analyses over ANF function bodies."""

@@ -1,0 +1,153 @@
+"""kinds: which variables are certainly Python/NumPy scalars or ints.
+
+Input: an ANF `FunctionInfo` and the kinds of its parameters at the call
+(``"int"``, ``"scalar"``, ``"array"`` or ``"unknown"``).
+Output: a dict name -> kind.  ``"scalar"`` means a float-like number (Python
+float or NumPy floating scalar), ``"int"`` an int or bool.  Kinds only make
+code faster (no `unbroadcast`, no `finalize` on scalars) and decide that ints
+carry no derivative; ``"unknown"`` is always safe.
+"""
+
+import builtins
+import math
+import numbers
+
+import gast
+import numpy as np
+
+INT, SCALAR, ARRAY, UNKNOWN = "int", "scalar", "array", "unknown"
+
+
+def kind_of_value(value):
+    if isinstance(value, (bool, int, np.integer, np.bool_)):
+        return INT
+    if isinstance(value, (float, np.floating)):
+        return SCALAR
+    if isinstance(value, np.ndarray):
+        return ARRAY
+    return UNKNOWN
+
+
+def join(a, b):
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    if {a, b} == {INT, SCALAR}:
+        return SCALAR
+    return UNKNOWN
+
+
+_INT_RESULTS = {builtins.int, builtins.len, builtins.round, math.floor, math.ceil, math.trunc,
+                builtins.bool, math.isnan, math.isinf, math.isfinite, builtins.isinstance}
+_SCALAR_RESULTS = {builtins.float}
+
+
+def infer(info, param_kinds, resolve):
+    """resolve(expr) -> the static object a call's func denotes (or a sentinel)."""
+    kinds = dict(param_kinds)
+    stmts = list(_assignments(info.node.body))
+    for _ in range(len(stmts) + 2):
+        changed = False
+        for target, value in stmts:
+            new = join(kinds.get(target), _kind(value, kinds, resolve))
+            if new != kinds.get(target):
+                kinds[target] = new
+                changed = True
+        if not changed:
+            break
+    return kinds
+
+
+def _assignments(stmts):
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            if isinstance(target, gast.Name):
+                yield target.id, stmt.value
+            elif isinstance(target, gast.Subscript):
+                yield target.value.id, None            # contents changed: kind kept
+        elif isinstance(stmt, gast.For):
+            yield stmt.target.id, "int"
+            yield from _assignments(stmt.body)
+        elif isinstance(stmt, (gast.If, gast.While)):
+            yield from _assignments(stmt.body)
+            yield from _assignments(stmt.orelse)
+        elif isinstance(stmt, gast.Expr):
+            func = getattr(stmt.value, "func", None)
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+                yield func.value.id, None
+
+
+def _atom_kind(atom, kinds):
+    if isinstance(atom, gast.Constant):
+        if isinstance(atom.value, (bool, int)):
+            return INT
+        if isinstance(atom.value, float):
+            return SCALAR
+        return UNKNOWN
+    if isinstance(atom, gast.Name):
+        if hasattr(atom, "diffc_global"):
+            return kind_of_value(atom.diffc_global)
+        return kinds.get(atom.id)        # None: not yet known (optimistic)
+    return UNKNOWN
+
+
+def _kind(value, kinds, resolve):
+    if value is None:
+        return None
+    if value == "int":
+        return INT
+    if isinstance(value, (gast.Name, gast.Constant)):
+        return _atom_kind(value, kinds)
+    if isinstance(value, gast.BinOp):
+        a, b = _atom_kind(value.left, kinds), _atom_kind(value.right, kinds)
+        if a is None or b is None:
+            return a or b
+        if a == INT and b == INT:
+            return SCALAR if isinstance(value.op, gast.Div) else INT
+        if a in (INT, SCALAR) and b in (INT, SCALAR):
+            return SCALAR
+        if ARRAY in (a, b) and UNKNOWN not in (a, b) and not isinstance(value.op, gast.MatMult):
+            return ARRAY
+        return UNKNOWN
+    if isinstance(value, gast.UnaryOp):
+        if isinstance(value.op, gast.Not):
+            return INT
+        return _atom_kind(value.operand, kinds)
+    if isinstance(value, gast.Compare):
+        a, b = _atom_kind(value.left, kinds), _atom_kind(value.comparators[0], kinds)
+        return INT if a in (INT, SCALAR, None) and b in (INT, SCALAR, None) else UNKNOWN
+    if isinstance(value, gast.Call):
+        target = resolve(value.func)
+        if _member(target, _INT_RESULTS):
+            if target is builtins.round and len(value.args) > 1:
+                return SCALAR
+            return INT
+        if _member(target, _SCALAR_RESULTS):
+            return SCALAR
+        arg_kinds = [_atom_kind(a, kinds) for a in value.args]
+        scalar_args = all(k in (INT, SCALAR, None) for k in arg_kinds) and arg_kinds \
+            and not value.keywords
+        if _member(target, _MATH_FUNCS):
+            return SCALAR
+        if target in (builtins.abs, builtins.max, builtins.min) and scalar_args and len(value.args) >= 1 \
+                and (target is builtins.abs or len(value.args) >= 2):
+            result = None
+            for k in arg_kinds:
+                result = join(result, k)
+            return result
+        if isinstance(target, np.ufunc) and scalar_args:
+            return SCALAR
+        return UNKNOWN
+    return UNKNOWN
+
+
+def _member(obj, collection):
+    try:
+        return obj in collection
+    except TypeError:
+        return False
+
+
+_MATH_FUNCS = {getattr(math, n) for n in dir(math) if callable(getattr(math, n))} - _INT_RESULTS

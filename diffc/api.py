@@ -1,0 +1,397 @@
+"""The public API: grad, value_and_grad, vjp, source, differentiate, check_grad.
+
+Compilation happens on the first call for a given (function, wrt, mode,
+argument kinds, options) and is cached; a cached entry is reused only while
+the function's closure values and the module globals it read at compile time
+are the same objects, so a redefined helper or a rebound global constant is
+seen on the next call.  Generated functions keep their tapes in local
+variables, so one compiled gradient may be called from many threads.
+"""
+
+import functools
+import inspect
+import math
+import threading
+import types
+
+import numpy as np
+
+from . import emit
+from . import runtime
+from .analysis import kinds as K
+from .errors import BadArgument, DiffcError
+from .parse import parse_function
+from .pipeline import Module, ensure_rules
+
+_cache = {}
+_lock = threading.RLock()
+
+
+# --------------------------------------------------------------- arguments
+
+def _signature(fn):
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        raise BadArgument(f"cannot read the signature of {fn!r}") from None
+
+
+def _param_names(fn):
+    params = list(_signature(fn).parameters.values())
+    for p in params:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            raise BadArgument(f"{fn.__qualname__}: *args, **kwargs and keyword-only parameters are not "
+                              "supported", hint="use ordinary parameters")
+    return [p.name for p in params]
+
+
+def _normalize_wrt(fn, wrt):
+    names = _param_names(fn)
+    single = not isinstance(wrt, (tuple, list))
+    items = [wrt] if single else list(wrt)
+    if not items:
+        raise BadArgument("wrt is empty", hint="name at least one parameter")
+    out = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise BadArgument(f"wrt must be an int, a parameter name or a tuple of them, not {w!r}")
+        if isinstance(w, int):
+            if not -len(names) <= w < len(names):
+                raise BadArgument(f"wrt={w} is out of range: {fn.__qualname__} has {len(names)} parameters "
+                                  f"({', '.join(names)})")
+            out.append(names[w])
+        else:
+            if w not in names:
+                raise BadArgument(f"{fn.__qualname__} has no parameter {w!r} (it has {', '.join(names)})")
+            out.append(w)
+    if len(set(out)) != len(out):
+        raise BadArgument(f"wrt names a parameter twice: {wrt!r}")
+    return tuple(out), single
+
+
+def _bind(fn, names, args, kwargs):
+    if not kwargs and len(args) == len(names):
+        return list(args)
+    try:
+        bound = _signature(fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise BadArgument(f"{fn.__qualname__}: {exc}") from None
+    bound.apply_defaults()
+    return [bound.arguments[n] for n in names]
+
+
+def _as_float(value):
+    if isinstance(value, (bool, np.bool_)):
+        raise BadArgument("cannot differentiate with respect to a bool")
+    if isinstance(value, (int, np.integer)):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+        return value.astype(np.float64)
+    if isinstance(value, list) and all(isinstance(v, (int, float, np.number)) for v in value) and False:
+        return value
+    return value
+
+
+def _kinds(args):
+    return tuple(K.kind_of_value(a) for a in args)
+
+
+# ------------------------------------------------------------------ caching
+
+def _closure_values(fn):
+    if not fn.__closure__:
+        return ()
+    out = []
+    for cell in fn.__closure__:
+        try:
+            out.append(cell.cell_contents)
+        except ValueError:
+            out.append(None)
+    return tuple(out)
+
+
+class _Entry:
+    def __init__(self, closure, deps, emitted, main):
+        self.closure = closure
+        self.deps = deps
+        self.emitted = emitted
+        self.main = main
+
+    def valid(self, fn):
+        closure = _closure_values(fn)
+        if len(closure) != len(self.closure) or any(a is not b for a, b in zip(closure, self.closure)):
+            return False
+        for table, name, obj in self.deps:
+            if table.get(name, _ABSENT) is not obj:
+                return False
+        return True
+
+
+_ABSENT = object()
+
+
+def _collect_deps(module):
+    seen = set()
+    deps = []
+    for _, info in module.infos.values():
+        for table, name, obj in info.env.deps:
+            key = (id(table), name)
+            if key not in seen:
+                seen.add(key)
+                deps.append((table, name, obj))
+    return deps
+
+
+def _compiled(fn, key, build):
+    entries = _cache.get(key)
+    if entries:
+        for entry in entries:
+            if entry.valid(fn):
+                return entry
+    with _lock:
+        entries = _cache.setdefault(key, [])
+        for entry in entries:
+            if entry.valid(fn):
+                return entry
+        ensure_rules()
+        try:
+            module, main = build()
+            emitted = emit.compile_module(module, main)
+        except DiffcError:
+            raise
+        except RecursionError:
+            raise DiffcError(f"{getattr(fn, '__qualname__', fn)} is too deeply nested to compile") from None
+        entry = _Entry(_closure_values(fn), _collect_deps(module), emitted, emitted.functions[main])
+        entries[:] = [e for e in entries if e.valid(fn)] + [entry]
+        return entry
+
+
+def _function_name(fn):
+    name = fn.__name__
+    return "lambda_fn" if name == "<lambda>" else name
+
+
+def _check_function(fn):
+    if not isinstance(fn, types.FunctionType):
+        raise BadArgument(f"diffc differentiates Python functions; got {type(fn).__name__} {fn!r}",
+                          hint="wrap it in a def")
+
+
+def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None):
+    key = (fn.__code__, "joint", wrt_names, kinds, with_value, optimize)
+    names = _param_names(fn)
+
+    def build():
+        module = Module(optimize=optimize, stages=stages)
+        label = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
+        module.function_names.reserve(label)
+        param_kinds = dict(zip(names, kinds))
+        main = module.joint(fn, list(wrt_names), param_kinds, label, with_value=with_value)
+        return module, main.name
+    if stages is not None:
+        module, main = build()
+        return emit.compile_module(module, main), main
+    return _compiled(fn, key, build)
+
+
+# ------------------------------------------------------------------- public
+
+def grad(fn, wrt=0, *, optimize=True):
+    """The gradient of a scalar-valued function (a tuple when wrt is a tuple)."""
+    return _gradient(fn, wrt, with_value=False, optimize=optimize)
+
+
+def value_and_grad(fn, wrt=0, *, optimize=True):
+    """A function returning (f(*args), gradient)."""
+    return _gradient(fn, wrt, with_value=True, optimize=optimize)
+
+
+def _gradient(fn, wrt, with_value, optimize):
+    _check_function(fn)
+    wrt_names, single = _normalize_wrt(fn, wrt)
+    names = _param_names(fn)
+    wrt_index = [names.index(w) for w in wrt_names]
+
+    @functools.wraps(fn)
+    def gradient(*args, **kwargs):
+        values = _bind(fn, names, args, kwargs)
+        for k in wrt_index:
+            values[k] = _as_float(values[k])
+        kinds = _kinds(values)
+        entry = _joint_entry(fn, wrt_names, kinds, with_value, optimize)
+        result = entry.main(*values)
+        if not single and not with_value and len(wrt_names) == 1:
+            return (result,)
+        if with_value and not single and len(wrt_names) == 1:
+            return result[0], (result[1],)
+        return result
+    gradient.__name__ = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
+    gradient.__qualname__ = gradient.__name__
+    gradient.diffc_source = lambda *args, **kwargs: _joint_entry(
+        fn, wrt_names, _kinds(_bind(fn, names, args, kwargs)), with_value, optimize).emitted.source
+    return gradient
+
+
+def vjp(fn, *primals, **kw_primals):
+    """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
+    _check_function(fn)
+    names = _param_names(fn)
+    values = _bind(fn, names, primals, kw_primals)
+    kinds = _kinds(values)
+    mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) for k, v in zip(kinds, values))
+    key = (fn.__code__, "split", mask, kinds)
+
+    def build():
+        module = Module()
+        fwd, adj, _ = module.split_callee(fn, mask, kinds, None, None)
+        module.main_adjoint = adj.id
+        return module, fwd.id
+    entry = _compiled(fn, key, build)
+    fwd = entry.main
+    adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
+    adj = entry.emitted.functions[_adjoint_name(entry)]
+    tape = []
+    out = fwd(*values, tape)
+    state = {"tape": tape, "used": False}
+
+    def pullback(cotangent):
+        if state["used"]:
+            fresh = []
+            fwd(*values, fresh)
+            tape_now = fresh
+        else:
+            tape_now = state["tape"]
+            state["used"] = True
+        bars = adj(tape_now, cotangent)
+        result, k = [], 0
+        for value, active in zip(values, mask):
+            if active:
+                result.append(runtime.finalize(bars[k], value))
+                k += 1
+            else:
+                result.append(None)
+        return tuple(result)
+    del adj_name
+    return out, pullback
+
+
+def _adjoint_name(entry):
+    fwd_name = entry.main.__name__
+    return "_adj_" + fwd_name[len("_fwd_"):]
+
+
+def source(fn, mode="reverse", wrt=0, args=None, *, optimize=True):
+    """The generated source, exactly what runs.
+
+    Without ``args`` the parameters are taken to be Python floats; pass example
+    arguments to see the code specialized for them (arrays, lists...)."""
+    _check_function(fn)
+    if mode != "reverse":
+        from . import forward_api
+        return forward_api.forward_source(fn, wrt, args, optimize=optimize)
+    wrt_names, _ = _normalize_wrt(fn, wrt)
+    names = _param_names(fn)
+    if args is None:
+        kinds = tuple(K.SCALAR for _ in names)
+    else:
+        values = list(args) + [None] * 0
+        kinds = _kinds(values)
+    entry = _joint_entry(fn, wrt_names, kinds, False, optimize)
+    return entry.emitted.source
+
+
+def stages(fn, wrt=0, args=None, optimize=True):
+    """[(stage name, gast node)] after each pass, for debugging (diffc show --stage)."""
+    wrt_names, _ = _normalize_wrt(fn, wrt)
+    names = _param_names(fn)
+    kinds = tuple(K.SCALAR for _ in names) if args is None else _kinds(list(args))
+    collected = []
+    ensure_rules()
+    _joint_entry(fn, wrt_names, kinds, False, optimize, stages=collected)
+    return collected
+
+
+def check_grad(fn, *args, wrt=0, eps=1e-6, **kwargs):
+    """The largest absolute difference between diffc's gradient and central differences."""
+    wrt_names, single = _normalize_wrt(fn, wrt)
+    names = _param_names(fn)
+    values = _bind(fn, names, args, kwargs)
+    grads = grad(fn, wrt=tuple(wrt_names))(*values)
+    worst = 0.0
+    for name, g in zip(wrt_names, grads):
+        k = names.index(name)
+        numeric = numeric_grad(fn, values, k, eps)
+        worst = max(worst, float(np.max(np.abs(np.asarray(g, dtype=float) - numeric), initial=0.0)))
+    return worst
+
+
+def numeric_grad(fn, values, k, eps=1e-6):
+    """Central finite differences of fn with respect to argument k."""
+    x = values[k]
+    base = np.array(x, dtype=np.float64)
+    flat = base.reshape(-1)
+    out = np.zeros_like(flat)
+    for i in range(flat.size):
+        for sign in (1, -1):
+            probe = flat.copy()
+            probe[i] += sign * eps
+            arg = probe.reshape(base.shape)
+            if not isinstance(x, np.ndarray):
+                arg = float(arg) if base.ndim == 0 else arg.tolist()
+            call = list(values)
+            call[k] = arg
+            out[i] += sign * float(fn(*call))
+    return (out / (2 * eps)).reshape(base.shape)
+
+
+class differentiate:
+    """Decorator: the function, unchanged, plus .grad/.value_and_grad/.vjp/.source."""
+
+    def __new__(cls, fn=None, *, wrt=0):
+        if fn is None:
+            return lambda f: cls(f, wrt=wrt)
+        return super().__new__(cls)
+
+    def __init__(self, fn=None, *, wrt=0):
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.wrt = wrt
+        self._grad = None
+        self._value_and_grad = None
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else types.MethodType(self, obj)
+
+    def grad(self, *args, **kwargs):
+        if self._grad is None:
+            self._grad = grad(self.fn, wrt=self.wrt)
+        return self._grad(*args, **kwargs)
+
+    def value_and_grad(self, *args, **kwargs):
+        if self._value_and_grad is None:
+            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt)
+        return self._value_and_grad(*args, **kwargs)
+
+    def vjp(self, *args, **kwargs):
+        return vjp(self.fn, *args, **kwargs)
+
+    def source(self, mode="reverse", args=None):
+        return source(self.fn, mode=mode, wrt=self.wrt, args=args)
+
+    def jvp(self, primals, tangents):
+        from .forward_api import jvp
+        return jvp(self.fn, primals, tangents)
+
+    def jacobian(self, *args, mode="reverse"):
+        from .forward_api import jacobian
+        return jacobian(self.fn, wrt=self.wrt, mode=mode)(*args)
+
+    def hessian(self, *args):
+        from .forward_api import hessian
+        return hessian(self.fn, wrt=self.wrt)(*args)
+
+
+del math

@@ -1,0 +1,166 @@
+"""emit: generated gast functions -> Python source text -> function objects.
+
+Input: the FunctionDefs of one `pipeline.Module`; names in them that denote
+module-level objects carry ``diffc_global`` (any object) or
+``diffc_generated`` (another generated function).
+Output: `Emitted` with the exact source (what `diffc.source` shows and what
+runs), the namespace it runs in, and the compiled functions.  Each object is
+bound under its own name when that name is free (``np``, ``math``, a user
+helper), otherwise under a suffixed alias, never clashing with a local.  A
+comment ``# line N: <user source>`` precedes each group of statements coming
+from user line N; the text is registered with `linecache`, so tracebacks and
+`inspect.getsource` work on generated code, and ``line_map`` maps generated
+lines to user (file, line).
+"""
+
+import builtins
+import itertools
+import linecache
+import re
+import types
+
+import astor
+import gast
+
+from . import ast_util as A
+from .parse import FunctionInfo
+
+_counter = itertools.count(1)
+_MARK = "__diffc_line__"
+
+
+class Emitted:
+    pass
+
+
+def _local_names(fn):
+    names = {fn.name}
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param, gast.Del)):
+            names.add(n.id)
+    return names
+
+
+def link(functions, module):
+    """Choose a module-level name for every referenced object; returns the namespace."""
+    taken = set()
+    for fn in functions:
+        taken |= _local_names(fn)
+    generated = {fn.name for fn in functions}
+    namespace = {}
+    by_object = {}
+    pending = list(functions)
+    seen = set()
+    while pending:
+        fn = pending.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        for n in gast.walk(fn):
+            if not isinstance(n, gast.Name) or getattr(n, "diffc_generated", False):
+                continue
+            if not hasattr(n, "diffc_global"):
+                continue
+            obj = n.diffc_global
+            key = id(obj)
+            if key in by_object:
+                n.id = by_object[key]
+                continue
+            preferred = n.id
+            if isinstance(obj, types.ModuleType):
+                preferred = obj.__name__.split(".")[-1] if obj.__name__ != "numpy" else "np"
+            if getattr(builtins, preferred, None) is obj and preferred not in taken:
+                by_object[key] = preferred
+                continue
+            candidate, k = preferred, 1
+            while candidate in taken or candidate in generated or (
+                    candidate in namespace and namespace[candidate] is not obj) or (
+                    hasattr(builtins, candidate) and getattr(builtins, candidate) is not obj
+                    and candidate not in namespace and False):
+                k += 1
+                candidate = f"{preferred}_{k}"
+            namespace[candidate] = obj
+            by_object[key] = candidate
+            n.id = candidate
+    return namespace
+
+
+def _insert_line_markers(stmts, source, texts, last=None):
+    out = []
+    for s in stmts:
+        line = getattr(s, "lineno", None)
+        if line is not None and source is not None and line != last \
+                and not source.text(s).startswith(("def ", "lambda")):
+            file_line = source.file_line(s)
+            key = len(texts)
+            texts.append((file_line, source.text(s), source.filename))
+            out.append(gast.Expr(value=gast.Constant(value=f"{_MARK}{key}", kind=None)))
+            last = line
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _insert_line_markers(inner, source, texts))
+        out.append(s)
+    return out
+
+
+def to_source(functions, sources):
+    """Source text of the functions, with user-line comments; also the line map."""
+    texts = []
+    body = []
+    for fn in functions:
+        src = sources.get(id(fn))
+        fn.body = _insert_line_markers(fn.body, src, texts)
+        body.append(fn)
+    module = gast.Module(body=body, type_ignores=[])
+    text = astor.to_source(gast.gast_to_ast(module))
+    lines = text.splitlines()
+    out, line_map, current = [], {}, None
+    pattern = re.compile(r"^(\s*)('|\"|\"\"\")" + _MARK + r"(\d+)\2$")
+    for line in lines:
+        m = pattern.match(line)
+        if m:
+            file_line, user_text, filename = texts[int(m.group(3))]
+            current = (filename, file_line)
+            out.append(f"{m.group(1)}# line {file_line}: {user_text}")
+            continue
+        if line.startswith("def "):
+            current = None
+        out.append(line)
+        if current is not None:
+            line_map[len(out)] = current
+    return "\n".join(out) + "\n", line_map
+
+
+def resolve_local_functions(module):
+    """Point references to lifted local functions at their generated primal copies."""
+    k = 0
+    while k < len(module.functions):
+        for n in gast.walk(module.functions[k]):
+            if isinstance(n, gast.Name) and isinstance(getattr(n, "diffc_global", None), FunctionInfo):
+                ref = module.primal_ref(n.diffc_global)
+                n.id = ref.id
+                n.diffc_generated = True
+                del n.diffc_global
+        k += 1
+
+
+def compile_module(module, label):
+    resolve_local_functions(module)
+    functions = module.functions
+    sources = module.sources
+    namespace = link(functions, module)
+    text, line_map = to_source(functions, sources)
+    filename = f"<diffc:{label}:{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    code = compile(text, filename, "exec")
+    namespace["__builtins__"] = builtins
+    namespace["__name__"] = "diffc_generated"
+    exec(code, namespace)
+    result = Emitted()
+    result.source = text
+    result.filename = filename
+    result.namespace = namespace
+    result.line_map = line_map
+    result.functions = {fn.name: namespace[fn.name] for fn in functions}
+    return result

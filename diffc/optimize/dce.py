@@ -1,0 +1,223 @@
+"""dce: remove statements whose results are never read.
+
+Input: a generated FunctionDef (structured: Assign, AugAssign, Expr, If, For,
+While, Return, Pass) whose calls are marked pure or not by `is_pure_call`.
+Output: the same function without assignments to names that are dead
+afterwards (when their value is pure), without loops and branches that define
+nothing live and have no side effects, and with ``pass`` only where a block
+would otherwise be empty.  A loop is kept whole or dropped whole; a `while`
+loop is assumed to terminate (it did in the user's program).
+"""
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime
+from .. import rules as R
+from ..analysis.activity import MUTATING_METHODS
+
+_PURE_RUNTIME = {runtime.copy_value, runtime.item, runtime.acc_item, runtime.unbroadcast,
+                 runtime.finalize, runtime.zeros_like, runtime.as_sequence, runtime.read_item,
+                 }
+_IMPURE_PRIMITIVES = {print}
+
+
+def is_pure_call(call):
+    func = call.func
+    base = func
+    while isinstance(base, gast.Attribute):
+        base = base.value
+    if isinstance(func, gast.Name) and hasattr(func, "diffc_global"):
+        obj = func.diffc_global
+    elif isinstance(func, gast.Attribute) and isinstance(base, gast.Name) and hasattr(base, "diffc_global"):
+        obj = getattr(func, "diffc_resolved", None)
+        if obj is None:
+            obj = _resolve_chain(func)
+    elif isinstance(func, gast.Attribute):
+        key = ("method", func.attr)
+        return func.attr not in MUTATING_METHODS and R.has_rule(key)
+    else:
+        return False
+    try:
+        if obj in _PURE_RUNTIME:
+            return True
+        if obj in _IMPURE_PRIMITIVES:
+            return False
+        return R.has_rule(obj)
+    except TypeError:
+        return False
+
+
+def _resolve_chain(node):
+    if isinstance(node, gast.Name):
+        return getattr(node, "diffc_global", None)
+    if isinstance(node, gast.Attribute):
+        base = _resolve_chain(node.value)
+        return getattr(base, node.attr, None) if base is not None else None
+    return None
+
+
+def is_pure_expr(expr):
+    for n in gast.walk(expr):
+        if isinstance(n, gast.Call) and not is_pure_call(n):
+            return False
+    return True
+
+
+def escaped_names(fn):
+    """Names whose objects may be reachable through another name (containers, calls)."""
+    out = set()
+    for n in gast.walk(fn):
+        if isinstance(n, (gast.List, gast.Tuple)) and isinstance(n.ctx, gast.Load):
+            out |= {e.id for e in n.elts if isinstance(e, gast.Name)}
+        elif isinstance(n, gast.Dict):
+            out |= {e.id for e in n.values if isinstance(e, gast.Name)}
+        elif isinstance(n, gast.Call) and not is_pure_call(n):
+            out |= {e.id for e in n.args if isinstance(e, gast.Name)}
+            if isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "extend", "insert"):
+                out |= {e.id for e in n.args if isinstance(e, gast.Name)}
+    return out
+
+
+def stored_names(stmt):
+    """Names a statement (re)binds or mutates in place."""
+    out = set()
+    for s in A.walk_statements([stmt]):
+        if isinstance(s, gast.Assign):
+            for t in s.targets:
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                    out.add(t.value.id)
+                out |= A.names_stored(t)
+        elif isinstance(s, gast.AugAssign):
+            out |= A.names_stored(s.target)
+            if isinstance(s.target, gast.Subscript) and isinstance(s.target.value, gast.Name):
+                out.add(s.target.value.id)
+        elif isinstance(s, gast.For):
+            out |= A.names_stored(s.target)
+        if isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr)):
+            for n in gast.walk(s):
+                if isinstance(n, gast.Call) and not is_pure_call(n):
+                    if isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name):
+                        out.add(n.func.value.id)
+                    out |= {a.id for a in n.args if isinstance(a, gast.Name)}
+    return out
+
+
+class DeadCode:
+    def __init__(self, fn):
+        self.fn = fn
+        self.escaped = escaped_names(fn)
+
+    def run(self):
+        body, _ = self.block(self.fn.body, set())
+        self.fn.body = body or [gast.Pass()]
+        return self.fn
+
+    def block(self, stmts, live):
+        out = []
+        live = set(live)
+        for stmt in reversed(stmts):
+            kept, live = self.statement(stmt, live)
+            out[:0] = kept
+        return out, live
+
+    def statement(self, stmt, live):
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            if isinstance(target, gast.Name):
+                if target.id not in live and is_pure_expr(stmt.value):
+                    return [], live
+                return [stmt], (live - {target.id}) | A.names_loaded(stmt.value)
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                y = target.value.id
+                if y not in live and y not in self.escaped and is_pure_expr(stmt.value):
+                    return [], live
+                return [stmt], live | A.names_loaded(stmt)
+            return [stmt], live | A.names_loaded(stmt)
+        if isinstance(stmt, gast.AugAssign):
+            name = stmt.target.id if isinstance(stmt.target, gast.Name) else None
+            if name is not None and name not in live and is_pure_expr(stmt.value):
+                return [], live
+            return [stmt], live | A.names_loaded(stmt) | ({name} if name else set())
+        if isinstance(stmt, gast.Expr):
+            call = stmt.value
+            if not isinstance(call, gast.Call):
+                return [], live
+            func = call.func
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                    and not hasattr(func.value, "diffc_global") and func.attr in ("append", "extend") \
+                    and func.value.id != "_tape" \
+                    and func.value.id not in live and func.value.id not in self.escaped \
+                    and all(is_pure_expr(a) for a in call.args):
+                return [], live
+            if is_pure_call(call):
+                return [], live
+            return [stmt], live | A.names_loaded(stmt)
+        if isinstance(stmt, gast.If):
+            body, live_body = self.block(stmt.body, live)
+            orelse, live_else = self.block(stmt.orelse, live)
+            if not body and not orelse:
+                return [], live
+            if not body:
+                stmt.test = A.not_(stmt.test) if not _is_not(stmt.test) else stmt.test.operand
+                body, orelse = orelse, []
+            stmt.body, stmt.orelse = body, orelse
+            return [stmt], live_body | live_else | A.names_loaded(stmt.test)
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.loop(stmt, live)
+        if isinstance(stmt, gast.Return):
+            return [stmt], live | (A.names_loaded(stmt.value) if stmt.value is not None else set())
+        if isinstance(stmt, gast.Pass):
+            return [], live
+        return [stmt], live | A.names_loaded(stmt)
+
+    def loop(self, stmt, live_out):
+        defined = set()
+        for s in stmt.body:
+            defined |= stored_names(s)
+        if isinstance(stmt, gast.For):
+            defined -= A.names_stored(stmt.target)
+        if not (defined & live_out) and not self.has_effects(stmt.body):
+            return [], live_out
+        test_names = A.names_loaded(stmt.test) if isinstance(stmt, gast.While) else set()
+        header = A.names_loaded(stmt.iter) if isinstance(stmt, gast.For) else test_names
+        live_end = set(live_out) | test_names
+        original = stmt.body
+        while True:
+            body, live_start = self.block([A.deepcopy(s) for s in original], live_end)
+            new_end = live_end | live_start
+            if isinstance(stmt, gast.For):
+                new_end -= A.names_stored(stmt.target)
+            if new_end <= live_end:
+                break
+            live_end = new_end
+        stmt.body = body or [gast.Pass()]
+        target = A.names_stored(stmt.target) if isinstance(stmt, gast.For) else set()
+        return [stmt], live_out | (live_end - target) | header
+
+    def has_effects(self, stmts):
+        for s in A.walk_statements(stmts):
+            if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and not is_pure_call(s.value):
+                func = s.value.func
+                if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                        and func.attr in ("append", "extend") and func.value.id not in self.escaped:
+                    continue
+                return True
+            if isinstance(s, (gast.Assign, gast.AugAssign)):
+                if not is_pure_expr(s.value):
+                    return True
+                t = s.targets[0] if isinstance(s, gast.Assign) else s.target
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name) \
+                        and t.value.id in self.escaped:
+                    return True
+            if isinstance(s, (gast.Raise, gast.Assert, gast.Return)):
+                return True
+        return False
+
+
+def _is_not(expr):
+    return isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.Not)
+
+
+def eliminate_dead_code(fn):
+    return DeadCode(fn).run()

@@ -1,0 +1,177 @@
+"""simplify: forward substitution, algebraic identities, dead stores of bars.
+
+Input: a generated FunctionDef after dead-code elimination.
+Output: the same function where
+  * a temporary assigned a pure expression and read exactly once, later in
+    the same block and outside any loop nested there, is replaced by the
+    expression at its use (``_t1_bar = total_bar; x_bar += _t1_bar * i``
+    becomes ``x_bar += total_bar * i``), provided nothing the expression
+    reads is rebound or mutated in between;
+  * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``... and ``-(-e)`` are folded;
+  * ``x = 0.0`` followed by ``x += e`` (nothing reading x in between)
+    becomes ``x = 0.0 + e`` only when e is a fresh value, otherwise it is kept.
+Semantics, including evaluation order of impure calls, are unchanged.
+"""
+
+import gast
+
+from .. import ast_util as A
+from .dce import is_pure_expr, stored_names
+
+
+def _count_uses(fn):
+    uses, defs = {}, {}
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name):
+            if isinstance(n.ctx, gast.Load):
+                uses[n.id] = uses.get(n.id, 0) + 1
+            else:
+                defs[n.id] = defs.get(n.id, 0) + 1
+        elif isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
+            uses[n.target.id] = uses.get(n.target.id, 0) + 1
+    return uses, defs
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, name, expr):
+        self.name = name
+        self.expr = expr
+        self.done = False
+
+    def visit_Name(self, node):
+        if node.id == self.name and isinstance(node.ctx, gast.Load) and not self.done:
+            self.done = True
+            return self.expr
+        return node
+
+
+def _occurs_outside_loops(stmt, name):
+    """True when `name` is read in stmt, and not inside a loop nested in stmt."""
+    if isinstance(stmt, (gast.For, gast.While)):
+        return False
+    if isinstance(stmt, gast.If):
+        if name in A.names_loaded(stmt.test):
+            return True
+        return False
+    return name in A.names_loaded(stmt)
+
+
+def forward_substitute(fn, protected=()):
+    uses, defs = _count_uses(fn)
+    params = {a.id for a in fn.args.args}
+
+    def block(stmts):
+        changed = True
+        while changed:
+            changed = False
+            for i, stmt in enumerate(stmts):
+                if isinstance(stmt, (gast.If,)):
+                    block(stmt.body)
+                    block(stmt.orelse)
+                elif isinstance(stmt, (gast.For, gast.While)):
+                    block(stmt.body)
+                if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+                    continue
+                name = stmt.targets[0].id
+                if name in params or name in protected or defs.get(name) != 1 or uses.get(name) != 1:
+                    continue
+                if not is_pure_expr(stmt.value):
+                    continue
+                reads = A.names_loaded(stmt.value)
+                for j in range(i + 1, len(stmts)):
+                    later = stmts[j]
+                    if name in A.names_loaded(later) or (isinstance(later, gast.AugAssign)
+                                                          and name == getattr(later.target, "id", None)):
+                        if _occurs_outside_loops(later, name) and not (stored_names(later) & reads
+                                                                       and not _reads_before_store(later)):
+                            sub = _Substitute(name, stmt.value)
+                            if isinstance(later, gast.If):
+                                later.test = sub.visit(later.test)
+                            else:
+                                sub.visit(later)
+                            if sub.done:
+                                del stmts[i]
+                                uses[name] = 0
+                                changed = True
+                        break
+                    if stored_names(later) & (reads | {name}):
+                        break
+                    if not _pure_statement(later):
+                        if not is_pure_expr(stmt.value) or _has_call(stmt.value):
+                            break
+                if changed:
+                    break
+    block(fn.body)
+    return fn
+
+
+def _reads_before_store(stmt):
+    # x_bar += f(x_bar...) and y = f(y): the right side is evaluated before the store.
+    return isinstance(stmt, (gast.Assign, gast.AugAssign))
+
+
+def _pure_statement(stmt):
+    if isinstance(stmt, (gast.Assign, gast.AugAssign)):
+        return is_pure_expr(stmt.value)
+    return False
+
+
+def _has_call(expr):
+    return any(isinstance(n, gast.Call) for n in gast.walk(expr))
+
+
+class _Algebra(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right, op = node.left, node.right, node.op
+        if _is_number(left) and _is_number(right) and type(op) in _FOLD:
+            try:
+                value = _FOLD[type(op)](left.value, right.value)
+            except (ArithmeticError, ValueError):
+                return node
+            if isinstance(value, (int, float)) and abs(value) < 1e15:
+                return gast.Constant(value=value, kind=None)
+        if isinstance(op, gast.Mult):
+            if _is_const(right, 1.0):
+                return left
+            if _is_const(left, 1.0):
+                return right
+        if isinstance(op, (gast.Add, gast.Sub)) and _is_const(right, 0.0) and not _is_const(right, False):
+            return left
+        if isinstance(op, (gast.Div, gast.Pow)) and _is_const(right, 1.0):
+            return left
+        if isinstance(op, gast.Mult) and isinstance(left, gast.UnaryOp) and isinstance(left.op, gast.USub):
+            return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand, op=op, right=right))
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
+                and isinstance(node.operand.op, gast.USub):
+            return node.operand.operand
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        value = node.value
+        if isinstance(node.op, gast.Add) and isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+            node.op = gast.Sub()
+            node.value = value.operand
+        return node
+
+
+def _is_number(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+import operator as _op  # noqa: E402
+
+_FOLD = {gast.Add: _op.add, gast.Sub: _op.sub, gast.Mult: _op.mul}
+
+
+def _is_const(node, value):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value == value
+
+
+def algebra(fn):
+    return _Algebra().visit(fn)

@@ -1,0 +1,419 @@
+"""pipeline: the ordered passes from a Python function to generated functions.
+
+``front_end`` runs parse -> fence -> desugar -> anf on one function;
+`Module` collects every generated function of one compilation (the requested
+gradient plus the split forward/adjoint pairs of the user functions it calls
+and the primal copies of lifted local functions), resolves tape markers,
+optimizes, and hands the functions to `emit`.
+
+Stages can be printed for debugging (`diffc show --stage NAME`): ``fence``,
+``desugar``, ``anf``, ``reverse`` (before optimization), ``optimize``.
+"""
+
+import builtins
+import threading
+
+import gast
+
+from . import ast_util as A
+from . import runtime
+from . import rules as R
+from .analysis import kinds as K
+from .errors import DiffcError, UnsupportedSyntax
+from .fence import fence
+from .naming import Namer, identifiers
+from .optimize.dce import eliminate_dead_code
+from .optimize.simplify import algebra, forward_substitute
+from .parse import FunctionInfo, parse_function
+from .transform.anf import ANF
+from .transform.desugar import Desugar
+from .transform.reverse import TAPE, ReverseFunction, is_marker, marker, rt
+
+_rules_loaded = threading.Lock()
+_loaded = []
+
+
+def ensure_rules():
+    if not _loaded:
+        with _rules_loaded:
+            if not _loaded:
+                R.load_builtin_rules()
+                _loaded.append(True)
+
+
+def front_end(info, stages=None):
+    """parse result -> ANF, in place; returns info (with info.namer set)."""
+    if getattr(info, "namer", None) is not None:
+        return info
+    fence(info)
+    _dump(stages, "fence", info)
+    info.namer = Namer(identifiers(info.node) | {TAPE})
+    Desugar(info, info.namer).run()
+    info._local_names = None
+    _dump(stages, "desugar", info)
+    ANF(info, info.namer).run()
+    _dump(stages, "anf", info)
+    return info
+
+
+def _dump(stages, name, info):
+    if stages is not None:
+        stages.append((name, A.deepcopy(info.node)))
+
+
+class Module:
+    """Everything generated for one request (see module docstring)."""
+
+    def __init__(self, optimize=True, stages=None):
+        self.optimize = optimize
+        self.stages = stages
+        self.functions = []
+        self.infos = {}
+        self.split = {}
+        self.primals = {}
+        self.function_names = Namer()
+        self.tape_users = set()
+        self.sources = {}
+
+    # ------------------------------------------------------------ front end
+    def info_for(self, target):
+        key = id(target)
+        if key not in self.infos:
+            info = target if isinstance(target, FunctionInfo) else parse_function(target)
+            self.infos[key] = (target, front_end(info, self.stages if not self.infos else None))
+        return self.infos[key][1]
+
+    def uses_tape(self, rf):
+        self.tape_users.add(id(rf))
+
+    # -------------------------------------------------------------- callees
+    def split_callee(self, target, mask, kinds, call, caller):
+        key = (id(target), mask, kinds)
+        if key in self.split:
+            return self.split[key]
+        info = self.info_for(target)
+        base = info.name
+        fwd_name = self.function_names.unique(f"_fwd_{base}")
+        adj_name = self.function_names.unique(f"_adj_{base}")
+        refs = (_generated(fwd_name), _generated(adj_name), sum(mask))
+        self.split[key] = refs
+        params = info.params
+        active = [p for p, m in zip(params, mask) if m]
+        param_kinds = {p: k for p, k in zip(params, kinds)}
+        rf = ReverseFunction(self, info, active, param_kinds)
+        result = rf.build()
+        fwd, adj = self.assemble_split(rf, result, fwd_name, adj_name, active)
+        self.sources[id(fwd)] = self.sources[id(adj)] = info.source
+        self.functions += [fwd, adj]
+        return refs
+
+    def primal_ref(self, info):
+        key = id(info)
+        if key not in self.primals:
+            front_end(info)
+            name = self.function_names.unique(f"_primal_{info.name}")
+            self.primals[key] = name
+            node = A.deepcopy(info.node)
+            node.name = name
+            node.decorator_list = []
+            self.sources[id(node)] = info.source
+            self.functions.append(node)
+        return _generated(self.primals[key])
+
+    def check_no_argument_writes(self, target, call, caller):
+        info = self.info_for(target)
+        writes = set()
+        for s in A.walk_statements(info.node.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                writes.add(s.targets[0].value.id)
+        if writes & set(info.params):
+            raise UnsupportedSyntax(
+                f"{info.name} modifies its argument in place and its result is not used",
+                call, caller.source,
+                hint="return the modified array and assign it: y = f(y)")
+
+    # ------------------------------------------------------------ assembly
+    def resolve_markers(self, rf, result):
+        """Decide the tape variables and replace markers (see transform/reverse.py)."""
+        primal_names = set(rf.info.local_names) | set(rf.params)
+        adjoint = result.adjoint
+        while True:
+            read = _adjoint_reads(adjoint, primal_names, None)
+            tape_vars = {v for v in read if rf.multiply_defined(v)}
+            pruned = _prune(adjoint, read, tape_vars)
+            if _adjoint_reads(pruned, primal_names, None) == read:
+                adjoint = pruned
+                break
+            adjoint = pruned
+        kept_counts = {m.diffc_marker[1] for m in _markers(adjoint, "pop_count")}
+        for m in _markers(adjoint, "restore_unsupported"):
+            if m.diffc_marker[1] in read:
+                raise UnsupportedSyntax(f"the value of {m.diffc_marker[1]!r} is needed by the gradient "
+                                        "but is modified by a method diffc cannot undo",
+                                        m.diffc_marker[2], rf.source, hint="build a new list instead")
+        result.tape_vars = tape_vars
+        result.read = read
+        result.forward = _replace_markers(result.forward, read, tape_vars, kept_counts)
+        result.adjoint = _replace_markers(adjoint, read, tape_vars, kept_counts)
+        if tape_vars or _uses_tape(result.forward) or _uses_tape(result.adjoint):
+            self.tape_users.add(id(rf))
+        inits = [A.assign(v, A.const(None)) for v in sorted(tape_vars) if v not in rf.params]
+        result.forward = inits + result.forward
+        return result
+
+    def bar_inits(self, rf, skip=()):
+        return [A.assign(b, A.const(0.0)) for b in sorted(rf.accumulated) if b not in skip]
+
+    def seed_name(self, rf):
+        r = rf.returned
+        if isinstance(r, gast.Name) and not hasattr(r, "diffc_global"):
+            return rf.bar(r.id)
+        return rf.namer.unique("result_bar")
+
+    def param_grad(self, rf, p, finalize):
+        if p not in rf.bars:
+            value = A.const(0.0)
+        else:
+            value = A.name(rf.bars[p])
+        if finalize and rf.kinds.get(p) not in (K.SCALAR,):
+            return A.call(rt(runtime.finalize), [value, A.name(p)])
+        return value
+
+    def joint(self, target, wrt, param_kinds, name, with_value=False, check_scalar=True):
+        """grad_f(params..., <out>_bar=1.0) -> gradient(s) for the wrt parameters."""
+        info = self.info_for(target)
+        rf = ReverseFunction(self, info, wrt, param_kinds)
+        result = self.resolve_markers(rf, rf.build())
+        seed = self.seed_name(rf)
+        body = []
+        if id(rf) in self.tape_users:
+            body.append(A.assign(TAPE, gast.List(elts=[], ctx=gast.Load())))
+        body += result.forward
+        r = result.returned
+        if check_scalar and rf._atom_kind(r) not in (K.SCALAR, K.INT):
+            body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r)])))
+        if with_value:
+            value_name = rf.namer.unique("_value")
+            body.append(A.assign(value_name, A.deepcopy(r)))
+        body += self.bar_inits(rf, skip={seed})
+        body += result.adjoint
+        grads = [self.param_grad(rf, p, True) for p in wrt]
+        out = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+        if with_value:
+            out = gast.Tuple(elts=[A.name(value_name), out], ctx=gast.Load())
+        body.append(gast.Return(value=out))
+        args = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None) for p in info.params]
+        args.append(gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None))
+        fn = _function(name, args, [A.const(1.0)], body, info.node)
+        self._stage("reverse", fn)
+        fn = self.finish(fn)
+        self.sources[id(fn)] = info.source
+        self.functions.insert(0, fn)
+        return fn
+
+    def assemble_split(self, rf, result, fwd_name, adj_name, active, finalize=False):
+        info = rf.info
+        result = self.resolve_markers(rf, result)
+        seed = self.seed_name(rf)
+        state = sorted(result.read | _loaded_primals(result.adjoint, set(info.local_names) | set(rf.params)))
+        fwd_body = []
+        fwd_body += [A.assign(v, A.const(None)) for v in state
+                     if v not in rf.params and v not in result.tape_vars]
+        fwd_body += result.forward
+        if state:
+            pushed = A.name(state[0]) if len(state) == 1 else \
+                gast.Tuple(elts=[A.name(v) for v in state], ctx=gast.Load())
+            fwd_body.append(A.expr_stmt(A.method_call(A.name(TAPE), "append", [pushed])))
+        fwd_body.append(gast.Return(value=A.deepcopy(result.returned)))
+        fwd_args = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None) for p in info.params]
+        fwd_args.append(gast.Name(id=TAPE, ctx=gast.Param(), annotation=None, type_comment=None))
+        fwd = _function(fwd_name, fwd_args, [], fwd_body, info.node)
+
+        adj_body = []
+        if len(state) == 1:
+            adj_body.append(A.assign(state[0], A.method_call(A.name(TAPE), "pop")))
+        elif state:
+            adj_body.append(gast.Assign(targets=[gast.Tuple(elts=[A.store(v) for v in state], ctx=gast.Store())],
+                                        value=A.method_call(A.name(TAPE), "pop"), type_comment=None))
+        adj_body += self.bar_inits(rf, skip={seed})
+        adj_body += result.adjoint
+        grads = [self.param_grad(rf, p, finalize) for p in active]
+        adj_body.append(gast.Return(value=gast.Tuple(elts=grads, ctx=gast.Load())))
+        adj_args = [gast.Name(id=TAPE, ctx=gast.Param(), annotation=None, type_comment=None),
+                    gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)]
+        adj = _function(adj_name, adj_args, [], adj_body, info.node)
+        self._stage("reverse", fwd)
+        self._stage("reverse", adj)
+        return self.finish(fwd), self.finish(adj)
+
+    def finish(self, fn):
+        if self.optimize:
+            fn = eliminate_dead_code(fn)
+            fn = algebra(fn)
+            fn = forward_substitute(fn)
+            fn = eliminate_dead_code(fn)
+        else:
+            fn = eliminate_dead_code(fn) if False else fn
+        _fill_empty(fn)
+        self._stage("optimize", fn)
+        return fn
+
+    def _stage(self, name, fn):
+        if self.stages is not None:
+            self.stages.append((name, A.deepcopy(fn)))
+
+
+def _generated(name):
+    node = A.name(name)
+    node.diffc_generated = True
+    return node
+
+
+def _function(name, args, defaults, body, origin):
+    fn = gast.FunctionDef(name=name, args=gast.arguments(args=args, posonlyargs=[], vararg=None, kwonlyargs=[],
+                                                          kw_defaults=[], kwarg=None, defaults=defaults),
+                          body=body, decorator_list=[], returns=None, type_comment=None, type_params=[])
+    return A.located(fn, origin)
+
+
+def _fill_empty(node):
+    for n in gast.walk(node):
+        for field in ("body", "orelse"):
+            block = getattr(n, field, None)
+            if field == "body" and isinstance(block, list) and not block and isinstance(
+                    n, (gast.FunctionDef, gast.If, gast.For, gast.While)):
+                n.body = [gast.Pass()]
+
+
+# ------------------------------------------------------------------ markers
+
+def _markers(stmts, kind):
+    return [s for s in _walk_all(stmts) if is_marker(s, kind)]
+
+
+def _walk_all(stmts):
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list):
+                yield from _walk_all(inner)
+
+
+def _marker_reads(m, read, tape_vars):
+    kind = m.diffc_marker[0]
+    if kind == "restore_item" and m.diffc_marker[1] in read:
+        return {m.diffc_marker[1]} | A.names_loaded(m.diffc_marker[2])
+    if kind == "restore_extend" and m.diffc_marker[1] in read:
+        return {m.diffc_marker[1]} | A.names_loaded(m.diffc_marker[2])
+    if kind == "restore_append" and m.diffc_marker[1] in read:
+        return {m.diffc_marker[1]}
+    return set()
+
+
+def _adjoint_reads(stmts, primal_names, _unused):
+    """Primal names the adjoint code reads (markers that would be kept included)."""
+    read = set()
+    for s in _walk_all(stmts):
+        if is_marker(s):
+            continue
+        if isinstance(s, (gast.If, gast.While)):
+            read |= A.names_loaded(s.test)
+        elif isinstance(s, gast.For):
+            read |= A.names_loaded(s.iter)
+        else:
+            read |= A.names_loaded(s)
+    read &= primal_names
+    # Restores of in-place writes read the index and the container; iterate to a fixpoint.
+    while True:
+        extra = set()
+        for s in _walk_all(stmts):
+            if is_marker(s):
+                extra |= _marker_reads(s, read, None)
+        extra &= primal_names
+        if extra <= read:
+            return read
+        read |= extra
+
+
+def _effective(stmt, read, tape_vars):
+    """Whether stmt does anything once markers are resolved."""
+    if is_marker(stmt):
+        kind, *args = stmt.diffc_marker
+        if kind == "restore":
+            return args[0] in tape_vars
+        if kind in ("restore_item", "restore_append", "restore_extend", "restore_unsupported"):
+            return args[0] in read
+        if kind == "pop_count":
+            return any(_effective(s, read, tape_vars) for s in args[1].body)
+        return True
+    if isinstance(stmt, (gast.If, gast.For, gast.While)):
+        return any(_effective(s, read, tape_vars) for s in stmt.body + stmt.orelse)
+    return True
+
+
+def _prune(stmts, read, tape_vars):
+    out = []
+    for s in stmts:
+        if not _effective(s, read, tape_vars):
+            continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _prune(s.body, read, tape_vars)
+            s.orelse = _prune(s.orelse, read, tape_vars)
+        out.append(s)
+    return out
+
+
+def _replace_markers(stmts, read, tape_vars, kept_counts):
+    out = []
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _replace_markers(s.body, read, tape_vars, kept_counts)
+            s.orelse = _replace_markers(s.orelse, read, tape_vars, kept_counts)
+            out.append(s)
+            continue
+        if not is_marker(s):
+            out.append(s)
+            continue
+        kind, *args = s.diffc_marker
+        new = []
+        push = lambda value: A.expr_stmt(A.method_call(A.name(TAPE), "append", [value]))  # noqa: E731
+        pop = lambda: A.method_call(A.name(TAPE), "pop")  # noqa: E731
+        if kind == "save" and args[0] in tape_vars:
+            new = [push(A.name(args[0]))]
+        elif kind == "restore" and args[0] in tape_vars:
+            new = [A.assign(args[0], pop())]
+        elif kind == "save_item" and args[0] in read:
+            y, index, is_array = args
+            if is_array:
+                value = A.call(rt(runtime.copy_value), [A.subscript(A.name(y), A.deepcopy(index))])
+            else:
+                value = A.call(rt(runtime.read_item), [A.name(y), A.deepcopy(index)])
+            new = [push(value)]
+        elif kind == "restore_item" and args[0] in read:
+            y, index, is_array = args
+            if is_array:
+                new = [A.assign(A.subscript(A.name(y), A.deepcopy(index), gast.Store()), pop())]
+            else:
+                new = [A.expr_stmt(A.call(rt(runtime.write_item), [A.name(y), A.deepcopy(index), pop()]))]
+        elif kind == "restore_append" and args[0] in read:
+            new = [A.expr_stmt(A.method_call(A.name(args[0]), "pop"))]
+        elif kind == "restore_extend" and args[0] in read:
+            new = [A.expr_stmt(A.call(rt(runtime.truncate), [A.name(args[0]), args[1]]))]
+        elif kind == "push_count" and args[0] in kept_counts:
+            new = [push(A.name(args[0]))]
+        elif kind == "pop_count":
+            new = [A.assign(args[0], pop())]
+        out.extend(A.located_all(new, s))
+    return out
+
+
+def _uses_tape(stmts):
+    return any(isinstance(n, gast.Name) and n.id == TAPE for s in stmts for n in gast.walk(s))
+
+
+def _loaded_primals(stmts, primal_names):
+    names = set()
+    for s in stmts:
+        names |= A.names_loaded(s)
+    return names & primal_names

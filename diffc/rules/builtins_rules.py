@@ -1,0 +1,98 @@
+"""Rules for Python builtins: abs, min, max, sum, float; int/len/range/round pass through."""
+
+import builtins
+
+import numpy as np
+
+from . import adjoint, tangent, nondiff
+from ..runtime import ListBar, unbroadcast
+
+
+@adjoint(builtins.abs)
+def _(result, result_bar, x):
+    return result_bar * np.sign(x)
+
+
+@tangent(builtins.abs)
+def _(result, x, x_dot):
+    return x_dot * np.sign(x)
+
+
+@adjoint(builtins.float)
+def _(result, result_bar, x):
+    return result_bar
+
+
+@tangent(builtins.float)
+def _(result, x, x_dot):
+    return x_dot
+
+
+@adjoint(builtins.max, builtins.min)
+def _(result, result_bar, *args):
+    return _extremum_bars(result, result_bar, args)
+
+
+@tangent(builtins.max, builtins.min)
+def _(result, *args_and_dots):
+    return _extremum_dot(result, args_and_dots)
+
+
+def _extremum_bars(result, g, args):
+    """Adjoint of max/min: the whole gradient goes to the first argument equal to the result."""
+    if len(args) == 1:
+        items = list(args[0])
+        bars = [0.0] * len(items)
+        for k, v in enumerate(items):
+            if v == result:
+                bars[k] = g
+                break
+        return (ListBar(bars),)
+    bars = [0.0] * len(args)
+    for k, v in enumerate(args):
+        if v == result:
+            bars[k] = g
+            break
+    return tuple(bars)
+
+
+def _extremum_dot(result, args_and_dots):
+    n = len(args_and_dots) // 2
+    args, dots = args_and_dots[:n], args_and_dots[n:]
+    if n == 1:
+        for v, d in zip(args[0], dots[0]):
+            if v == result:
+                return d
+        return 0.0
+    for v, d in zip(args, dots):
+        if v == result:
+            return d
+    return 0.0
+
+
+@adjoint(builtins.sum)
+def _(result, result_bar, iterable, start=0):
+    return _sum_bars(result_bar, iterable), unbroadcast(result_bar, start)
+
+
+@tangent(builtins.sum)
+def _(result, iterable, start=0, iterable_dot=0.0, start_dot=0.0):
+    return _sum_dot(iterable_dot) + start_dot
+
+
+def _sum_bars(g, items):
+    return ListBar(unbroadcast(g, v) for v in items)
+
+
+def _sum_dot(dots):
+    if isinstance(dots, (list, tuple)):
+        total = 0.0
+        for d in dots:
+            total = total + d
+        return total
+    return dots
+
+
+nondiff(builtins.int, builtins.len, builtins.range, builtins.round, builtins.bool,
+        builtins.isinstance, builtins.print, builtins.str, builtins.repr, builtins.enumerate,
+        builtins.zip, builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id)

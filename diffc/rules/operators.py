@@ -1,0 +1,149 @@
+"""Rules for Python operator syntax (``a + b`` is ``operator.add(a, b)``).
+
+The same rules serve Python floats and NumPy arrays: ``unbroadcast`` sums an
+array contribution back to the shape of a broadcast operand, and the compiler
+drops it where the kinds analysis proves the result is a plain scalar.
+"""
+
+import operator
+
+import numpy as np
+
+from . import adjoint, tangent, nondiff
+from ..runtime import unbroadcast
+
+
+@adjoint(operator.add)
+def _(result, result_bar, a, b):
+    return unbroadcast(result_bar, a), unbroadcast(result_bar, b)
+
+
+@tangent(operator.add)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot + b_dot
+
+
+@adjoint(operator.sub)
+def _(result, result_bar, a, b):
+    return unbroadcast(result_bar, a), unbroadcast(-result_bar, b)
+
+
+@tangent(operator.sub)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot - b_dot
+
+
+@adjoint(operator.mul)
+def _(result, result_bar, a, b):
+    return unbroadcast(result_bar * b, a), unbroadcast(result_bar * a, b)
+
+
+@tangent(operator.mul)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot * b + a * b_dot
+
+
+@adjoint(operator.truediv)
+def _(result, result_bar, a, b):
+    return unbroadcast(result_bar / b, a), unbroadcast(-result_bar * result / b, b)
+
+
+@tangent(operator.truediv)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot / b - b_dot * result / b
+
+
+@adjoint(operator.pow)
+def _(result, result_bar, a, b):
+    return (unbroadcast(result_bar * b * a ** (b - 1), a),
+            unbroadcast(result_bar * result * _log_or_zero(a), b))
+
+
+@tangent(operator.pow)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot * b * a ** (b - 1) + b_dot * result * _log_or_zero(a)
+
+
+def _log_or_zero(a):
+    """log(a) where a > 0, else 0: d(a**b)/db where it exists (0**b has slope 0)."""
+    if isinstance(a, np.ndarray):
+        return np.log(np.where(a > 0, a, 1.0))
+    return np.log(a) if a > 0 else 0.0
+
+
+@adjoint(operator.floordiv)
+def _(result, result_bar, a, b):
+    return None, None
+
+
+@tangent(operator.floordiv)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot * 0.0 + b_dot * 0.0
+
+
+@adjoint(operator.mod)
+def _(result, result_bar, a, b):
+    return unbroadcast(result_bar, a), unbroadcast(-result_bar * ((a - result) // b), b)
+
+
+@tangent(operator.mod)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot - b_dot * ((a - result) // b)
+
+
+@adjoint(operator.matmul)
+def _(result, result_bar, a, b):
+    return _matmul_bar_a(result_bar, a, b), _matmul_bar_b(result_bar, a, b)
+
+
+@tangent(operator.matmul)
+def _(result, a, b, a_dot, b_dot):
+    return a_dot @ b + a @ b_dot
+
+
+def _matmul_bar_a(g, a, b):
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if b.ndim == 1:
+        ga = np.multiply.outer(g, b) if a.ndim > 1 else g * b
+    else:
+        ga = g[..., None, :] @ np.swapaxes(b, -1, -2) if a.ndim == 1 else g @ np.swapaxes(b, -1, -2)
+        if a.ndim == 1:
+            ga = ga[..., 0, :]
+    return unbroadcast(ga, a)
+
+
+def _matmul_bar_b(g, a, b):
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 1:
+        gb = np.multiply.outer(a, g) if b.ndim > 1 else g * a
+    else:
+        at = np.swapaxes(a, -1, -2)
+        gb = at @ g[..., :, None] if b.ndim == 1 else at @ g
+        if b.ndim == 1:
+            gb = gb[..., 0]
+    return unbroadcast(gb, b)
+
+
+@adjoint(operator.neg)
+def _(result, result_bar, a):
+    return -result_bar
+
+
+@tangent(operator.neg)
+def _(result, a, a_dot):
+    return -a_dot
+
+
+@adjoint(operator.pos)
+def _(result, result_bar, a):
+    return result_bar
+
+
+@tangent(operator.pos)
+def _(result, a, a_dot):
+    return a_dot
+
+
+nondiff(operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
+        operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
+        operator.lshift, operator.rshift, operator.is_, operator.is_not, operator.contains)

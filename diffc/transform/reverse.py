@@ -1,0 +1,736 @@
+"""reverse: an ANF function -> its forward sweep and adjoint sweep.
+
+Input: an ANF `FunctionInfo` (see anf.py), which parameters are active, and
+the kinds of the parameters.
+Output: `ReverseResult` with gast statement lists
+  * ``forward``: the primal statements, each definition preceded by a save of
+    the value it overwrites when the adjoint needs that value later;
+  * ``adjoint``: the adjoint statements in reverse order, each definition's
+    adjoint followed by the restore of the overwritten value;
+  * bookkeeping: bar names, which bars accumulate (need ``= 0.0``), the
+    returned atom, the tape variables.
+
+Scheme ("restore"): the adjoint sweep walks the program backwards and undoes
+every assignment after differentiating it, so when the adjoint of a statement
+runs, every variable holds exactly the value it had right after that
+statement ran forward.  A variable is saved before a definition only if the
+adjoint reads it and it is defined more than once (or inside a loop);
+``for`` loops over ``range`` are replayed backwards with ``reversed`` (no
+tape), ``while`` loops push their trip count, ``if`` tests are variables that
+are restored like any other.  Adjoints start at ``0.0`` and accumulate with
+``+=``; a temporary used exactly once, in the block that defines it, gets its
+adjoint by plain assignment.
+
+Saves and restores are emitted as markers first: which variables need a tape
+is only known once the adjoint code exists (`resolve_markers`).
+"""
+
+import builtins
+import types
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime
+from .. import rules as R
+from ..analysis import activity as activity_mod
+from ..analysis import kinds as K
+from ..errors import NoDerivativeRule, UnsupportedSyntax
+from ..parse import _MISSING, FunctionInfo
+
+TAPE = "_tape"
+
+_NOT_USER_MODULES = ("numpy", "scipy", "math", "builtins", "operator", "diffc", "jax", "torch")
+
+
+# ---------------------------------------------------------------- markers
+
+def marker(kind, *args):
+    """A placeholder statement resolved once the tape variables are known."""
+    node = gast.Expr(value=gast.Constant(value=None, kind=None))
+    node.diffc_marker = (kind,) + args
+    return node
+
+
+def is_marker(stmt, kind=None):
+    m = getattr(stmt, "diffc_marker", None)
+    return m is not None and (kind is None or m[0] == kind)
+
+
+# ---------------------------------------------------------------- helpers
+
+def rt(fn):
+    """A reference to a runtime helper."""
+    return A.global_ref(fn, fn.__name__)
+
+
+def bar_inc(target, value):
+    return gast.AugAssign(target=A.store(target), op=gast.Add(), value=value)
+
+
+def is_user_function(obj):
+    if isinstance(obj, FunctionInfo):
+        return True
+    if isinstance(obj, types.FunctionType):
+        module = getattr(obj, "__module__", "") or ""
+        return not module.split(".")[0] in _NOT_USER_MODULES
+    return False
+
+
+def call_key(info, call):
+    """(rule key, argument atoms) for a call, or (None, None) when it is not a primitive."""
+    func = call.func
+    target = info.resolve_static(func) if not (isinstance(func, gast.Name) and func.id in info.local_names) \
+        else _MISSING
+    if target is not _MISSING:
+        return target, list(call.args)
+    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+        return ("method", func.attr), [func.value] + list(call.args)
+    return None, None
+
+
+class ReverseResult:
+    pass
+
+
+class ReverseFunction:
+    """Builds the forward and adjoint sweeps of one function (see module docstring)."""
+
+    def __init__(self, module, info, active_params, param_kinds):
+        self.module = module
+        self.info = info
+        self.namer = info.namer
+        self.source = info.source
+        self.params = info.params
+        self.param_kinds = param_kinds
+        # The passes below rewrite statements in place: work on a private copy.
+        self.body = A.deepcopy(info.node.body)
+        self.kinds = K.infer(info, param_kinds, info.resolve_static)
+        self.returned = self._returned_atom()
+        returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
+        self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
+        self.active = self.activity.active
+        self.bars = {}
+        if isinstance(self.returned, gast.Name) and self.returned.id.startswith("_t") \
+                and self.returned.id not in self.params:
+            self.bars[self.returned.id] = self.namer.unique("result_bar")
+        self.accumulated = set()       # bars updated with +=: need `= 0.0` first
+        self._count_defs()
+        self._find_first_definitions()
+        self._find_direct_temps()
+        self.written = self._written_in_place()
+        self.callee_calls = []
+
+    # ------------------------------------------------------------ analysis
+    def fail(self, cls, msg, node, hint=None):
+        raise cls(msg, node, self.source, hint=hint)
+
+    def _returned_atom(self):
+        last = self.body[-1]
+        assert isinstance(last, gast.Return)
+        return last.value
+
+    def _carries(self, call):
+        key, _ = call_key(self.info, call)
+        if key is None:
+            return True
+        return not R.is_nondiff(key)
+
+    def _count_defs(self):
+        """How many definition sites each name has, and which are defined in loops."""
+        self.def_count = {p: 1 for p in self.params}
+        self.loop_defined = set()
+
+        def visit(stmts, in_loop):
+            for s in stmts:
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    name = s.targets[0].id
+                    self.def_count[name] = self.def_count.get(name, 0) + 1
+                    if in_loop:
+                        self.loop_defined.add(name)
+                elif isinstance(s, gast.If):
+                    visit(s.body, in_loop)
+                    visit(s.orelse, in_loop)
+                elif isinstance(s, (gast.For, gast.While)):
+                    visit(s.body, True)
+        visit(self.body, False)
+
+    def _find_first_definitions(self):
+        """Definition sites before which the variable can never have been bound.
+
+        Nothing needs saving there: the adjoint never reads the unbound value."""
+        self.first_definitions = set()
+
+        def visit(stmts, defined):
+            for s in stmts:
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    name = s.targets[0].id
+                    if name not in defined:
+                        self.first_definitions.add(id(s))
+                    defined.add(name)
+                elif isinstance(s, gast.If):
+                    a, b = set(defined), set(defined)
+                    visit(s.body, a)
+                    visit(s.orelse, b)
+                    defined |= a | b
+                elif isinstance(s, (gast.For, gast.While)):
+                    for inner in A.walk_statements(s.body):
+                        for n in gast.walk(inner):
+                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                                defined.add(n.id)
+        visit(self.body, set(self.params))
+
+    def multiply_defined(self, name):
+        return self.def_count.get(name, 0) > 1 or name in self.loop_defined
+
+    def _find_direct_temps(self):
+        """Temporaries defined once and read once, in the same block, outside loop headers."""
+        uses = {}
+        def_block = {}
+
+        def visit(stmts):
+            for s in stmts:
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    def_block[s.targets[0].id] = id(stmts)
+                    for n in A.names_loaded(s.value):
+                        uses.setdefault(n, []).append(id(stmts))
+                    if isinstance(s.targets[0], gast.Subscript):
+                        pass
+                elif isinstance(s, gast.Assign):
+                    for n in A.names_loaded(s):
+                        uses.setdefault(n, []).append(None)
+                elif isinstance(s, (gast.If, gast.While)):
+                    for n in A.names_loaded(s.test):
+                        uses.setdefault(n, []).append(None)
+                    visit(s.body)
+                    visit(s.orelse)
+                elif isinstance(s, gast.For):
+                    for n in A.names_loaded(s.iter):
+                        uses.setdefault(n, []).append(None)
+                    visit(s.body)
+                else:
+                    for n in A.names_loaded(s):
+                        uses.setdefault(n, []).append(None)
+        visit(self.body)
+        self.direct = set()
+        for name, block in def_block.items():
+            u = uses.get(name, [])
+            if (name.startswith("_t") and self.def_count.get(name) == 1 and len(u) == 1
+                    and u[0] == block and name not in self.params):
+                self.direct.add(name)
+
+    def _written_in_place(self):
+        written = set()
+        for s in A.walk_statements(self.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                written.add(s.targets[0].value.id)
+            elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+                func = s.value.func
+                if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                        and func.attr in activity_mod.MUTATING_METHODS \
+                        and func.value.id in self.info.local_names:
+                    written.add(func.value.id)
+        return written
+
+    # --------------------------------------------------------- bar naming
+    def bar(self, name):
+        if name not in self.bars:
+            self.bars[name] = self.namer.bar(name)
+        return self.bars[name]
+
+    def is_active(self, atom):
+        return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") and atom.id in self.active
+
+    def accumulate(self, atom, value):
+        """Statements adding value to the adjoint of atom."""
+        name = atom.id
+        if name in self.direct:
+            return [A.assign(self.bar(name), value)]
+        self.accumulated.add(self.bar(name))
+        return [bar_inc(self.bar(name), value)]
+
+    def scalar(self, name):
+        return self.kinds.get(name) in (K.SCALAR, K.INT)
+
+    # ------------------------------------------------------------ driver
+    def build(self):
+        forward, adjoint = self.block(self.body[:-1])
+        result = ReverseResult()
+        entry = []
+        for p in self.params:
+            if p in self.written:
+                # Writes into an argument must never reach the caller's array.
+                entry.append(A.located(A.assign(p, A.call(rt(runtime.copy_value), [A.name(p)])),
+                                       self.info.node))
+        result.forward = entry + forward
+        result.adjoint = adjoint
+        result.returned = self.returned
+        result.rf = self
+        return result
+
+    def block(self, stmts):
+        forward, adjoint = [], []
+        for stmt in stmts:
+            f, a = self.statement(stmt)
+            forward.extend(A.located_all(f, stmt))
+            adjoint[:0] = A.located_all(a, stmt)
+        return forward, adjoint
+
+    def statement(self, stmt):
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            if isinstance(target, gast.Name):
+                return self.assign(stmt, target.id, stmt.value)
+            return self.item_write(stmt, target)
+        if isinstance(stmt, gast.If):
+            body_f, body_a = self.block(stmt.body)
+            else_f, else_a = self.block(stmt.orelse)
+            fwd = gast.If(test=stmt.test, body=body_f or [gast.Pass()], orelse=else_f)
+            adj = gast.If(test=A.deepcopy(stmt.test), body=body_a, orelse=else_a)
+            return [fwd], [adj]
+        if isinstance(stmt, gast.For):
+            body_f, body_a = self.block(stmt.body)
+            fwd = gast.For(target=stmt.target, iter=stmt.iter, body=body_f or [gast.Pass()], orelse=[],
+                           type_comment=None)
+            rev_iter = A.call(A.global_ref(builtins.reversed, "reversed"), [A.deepcopy(stmt.iter)])
+            adj = gast.For(target=A.store(stmt.target.id), iter=rev_iter, body=body_a, orelse=[],
+                           type_comment=None)
+            return [fwd], [adj]
+        if isinstance(stmt, gast.While):
+            count = self.namer.fresh("_iterations")
+            body_f, body_a = self.block(stmt.body)
+            step = A.assign(count, A.binop(A.name(count), gast.Add(), A.const(1)))
+            fwd = [A.assign(count, A.const(0)),
+                   gast.While(test=stmt.test, body=body_f + [step], orelse=[]),
+                   marker("push_count", count)]
+            loop = gast.For(target=A.store(self.namer.fresh("_")), iter=A.call(
+                A.global_ref(builtins.range, "range"), [A.name(count)]), body=body_a, orelse=[],
+                type_comment=None)
+            adj = [marker("pop_count", count, loop), loop]
+            return fwd, adj
+        if isinstance(stmt, gast.Expr):
+            return self.expression_statement(stmt)
+        if isinstance(stmt, (gast.Raise, gast.Assert, gast.Pass)):
+            return [stmt], []
+        if isinstance(stmt, gast.Return):
+            self.fail(UnsupportedSyntax, "return must be the last statement", stmt)
+        self.fail(UnsupportedSyntax, f"{type(stmt).__name__} is not supported", stmt)
+
+    # --------------------------------------------------------- assignment
+    def forward_value(self, target, value):
+        """The forward expression, copying values that are later modified in place."""
+        if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
+                                                              gast.List, gast.Dict, gast.Tuple)):
+            if not self._fresh_array(value):
+                return A.call(rt(runtime.copy_value), [value])
+        if isinstance(value, (gast.Name, gast.Subscript, gast.Attribute)) and target not in self.written:
+            # Value semantics for arrays modified in place elsewhere: a read of y
+            # must not change when y is later written.
+            base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
+            if isinstance(base, gast.Name) and base.id in self.written:
+                return A.call(rt(runtime.copy_value), [value])
+        return value
+
+    def _fresh_array(self, value):
+        if not isinstance(value, gast.Call):
+            return False
+        key, _ = call_key(self.info, value)
+        import numpy as np
+        fresh = {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like,
+                 np.full_like, np.array, np.copy, np.eye, np.arange, np.linspace, builtins.list,
+                 builtins.dict, ("method", "copy")}
+        try:
+            return key in fresh
+        except TypeError:
+            return False
+
+    def assign(self, stmt, x, value):
+        fwd_value = self.forward_value(x, value)
+        adjoint_extra = []
+        if isinstance(value, gast.Call):
+            fwd_value, adjoint_call = self.maybe_user_call(x, value, fwd_value)
+        else:
+            adjoint_call = None
+        first = id(stmt) in self.first_definitions
+        save, restore = (marker("save", x), marker("restore", x)) if not first else (None, None)
+        forward = [s for s in (save, A.assign(x, fwd_value)) if s is not None]
+        restore = [restore] if restore is not None else []
+        if x not in self.active:
+            return forward, restore
+        x_bar = self.bar(x)
+        self_ref = x in A.names_loaded(value)
+        if self_ref:
+            special = self.self_add(x, value)
+            if special is not None:
+                return forward, special + restore
+            res, g = self.namer.fresh("_res"), self.namer.fresh("_g")
+            pre = [A.assign(res, A.name(x)), A.assign(g, A.name(x_bar)), A.assign(x_bar, A.const(0.0))] \
+                + restore
+            body = adjoint_call(A.name(g)) if adjoint_call else \
+                self.contributions(stmt, value, A.name(res), A.name(g), x)
+            return forward, pre + body + adjoint_extra
+        body = adjoint_call(A.name(x_bar)) if adjoint_call else \
+            self.contributions(stmt, value, A.name(x), A.name(x_bar), x)
+        if self.multiply_defined(x) and x not in self.direct:
+            self.accumulated.add(x_bar)
+            body.append(A.assign(x_bar, A.const(0.0)))
+        return forward, body + restore
+
+    def self_add(self, x, value):
+        """x = x + a / x = x - a / x = a + x on scalars: the adjoint of x passes through."""
+        if not (isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub))):
+            return None
+        if not self.scalar(x):
+            return None
+        left, right = value.left, value.right
+        x_bar = A.name(self.bar(x))
+        if isinstance(left, gast.Name) and left.id == x and not (isinstance(right, gast.Name) and right.id == x):
+            other, sign = right, isinstance(value.op, gast.Sub)
+        elif isinstance(right, gast.Name) and right.id == x and isinstance(value.op, gast.Add) \
+                and not (isinstance(left, gast.Name) and left.id == x):
+            other, sign = left, False
+        else:
+            return None
+        self.accumulated.add(self.bar(x))
+        if not self.is_active(other):
+            return []
+        contribution = gast.UnaryOp(op=gast.USub(), operand=x_bar) if sign else x_bar
+        return self.accumulate(other, contribution)
+
+    # ---------------------------------------------------- contributions
+    def contributions(self, stmt, value, result, result_bar, target):
+        """Adjoint statements of `target = value` given the result and its adjoint."""
+        kind = type(value)
+        if kind is gast.Name:
+            if self.is_active(value):
+                return self.accumulate(value, result_bar)
+            return []
+        if kind is gast.Constant:
+            return []
+        if kind is gast.BinOp:
+            key = _BINOPS.get(type(value.op))
+            return self.apply_rule(stmt, key, [value.left, value.right], [], result, result_bar, target,
+                                   value)
+        if kind is gast.UnaryOp:
+            if isinstance(value.op, (gast.Not, gast.Invert)):
+                return []
+            key = _UNARY[type(value.op)]
+            return self.apply_rule(stmt, key, [value.operand], [], result, result_bar, target, value)
+        if kind is gast.Compare:
+            return []
+        if kind is gast.Call:
+            key, args = call_key(self.info, value)
+            if key is None:
+                if any(self.is_active(a) for a in value.args):
+                    self.fail(NoDerivativeRule, "cannot differentiate a call of a local variable",
+                              value, hint="call the function by its name")
+                return []
+            if key == ("method", "pop") and len(args) == 1:
+                return self.list_pop(args[0], result, result_bar)
+            if key == ("method", "copy") and len(args) == 1 and not value.keywords:
+                return self.accumulate(args[0], A.call(rt(runtime.copy_value), [result_bar])) \
+                    if self.is_active(args[0]) else []
+            return self.apply_rule(stmt, key, args, value.keywords, result, result_bar, target, value)
+        if kind is gast.Attribute:
+            key = ("attr", value.attr)
+            return self.apply_rule(stmt, key, [value.value], [], result, result_bar, target, value)
+        if kind is gast.Subscript:
+            obj = value.value
+            if not self.is_active(obj):
+                return []
+            return [A.assign(self.bar(obj.id), A.call(rt(runtime.acc_item), [
+                A.name(self.bar(obj.id)), A.name(obj.id), A.deepcopy(value.slice), result_bar]))] \
+                if self._accumulated_bar(obj.id) else []
+        if kind in (gast.Tuple, gast.List):
+            out = []
+            for k, elt in enumerate(value.elts):
+                if self.is_active(elt):
+                    out += self.accumulate(elt, A.call(rt(runtime.item), [A.deepcopy(result_bar), A.const(k)]))
+            return out
+        if kind is gast.Dict:
+            out = []
+            for key_atom, elt in zip(value.keys, value.values):
+                if self.is_active(elt):
+                    out += self.accumulate(elt, A.call(rt(runtime.item), [A.deepcopy(result_bar),
+                                                                          A.deepcopy(key_atom)]))
+            return out
+        if kind is gast.JoinedStr:
+            return []
+        self.fail(UnsupportedSyntax, f"cannot differentiate {kind.__name__}", value)
+
+    def _accumulated_bar(self, name):
+        self.accumulated.add(self.bar(name))
+        return True
+
+    def list_pop(self, lst, result, result_bar):
+        """v = lst.pop(): put v back, then give its adjoint back to the list's adjoint."""
+        out = [A.expr_stmt(A.method_call(A.name(lst.id), "append", [A.deepcopy(result)]))]
+        if self.is_active(lst):
+            self.accumulated.add(self.bar(lst.id))
+            out.append(A.assign(self.bar(lst.id), A.call(rt(runtime.unpop_bar), [
+                A.name(self.bar(lst.id)), A.name(lst.id), A.deepcopy(result_bar)])))
+        return out
+
+    def apply_rule(self, stmt, key, args, keywords, result, result_bar, target, node):
+        active_args = [a for a in args if self.is_active(a)] + \
+            [k.value for k in keywords if self.is_active(k.value)]
+        if not active_args:
+            return []
+        if key is not None and R.is_nondiff(key):
+            return []
+        rule = R.adjoint_rule(key) if key is not None else None
+        if rule is None:
+            name = _describe(key, node)
+            self.fail(NoDerivativeRule, f"no derivative rule for {name}", node,
+                      hint="register one with @diffc.adjoint, or compute this value from "
+                           "inputs that are not differentiated")
+        params = rule.params[2:]
+        bindings = {rule.params[0]: result, rule.params[1]: result_bar}
+        vararg_atoms = None
+        if rule.vararg:
+            positional = params
+            bound = args[:len(positional)]
+            vararg_atoms = args[len(positional):]
+        else:
+            if len(args) > len(params):
+                self.fail(NoDerivativeRule, f"too many arguments for the rule of {_describe(key, node)}",
+                          node)
+            bound = args
+        for p, a in zip(params, bound):
+            bindings[p] = a
+        for kw in keywords:
+            if kw.arg not in params:
+                self.fail(NoDerivativeRule, f"the rule for {_describe(key, node)} does not support the "
+                          f"keyword argument {kw.arg!r}", node)
+            bindings[kw.arg] = kw.value
+        stmts, expr = rule.instantiate(bindings, self.namer, vararg_atoms)
+        if self.scalar(target):
+            stmts = [_drop_unbroadcast(s) for s in stmts]
+            expr = _drop_unbroadcast(expr)
+        # Which atom each contribution belongs to.
+        if rule.vararg:
+            targets = list(bound) + list(vararg_atoms)
+        else:
+            targets = [bindings.get(p) for p in params]
+        out = list(stmts)
+        if isinstance(expr, gast.Tuple):
+            parts = list(expr.elts)
+        elif rule.vararg or (len(targets) > 1 and not _returns_single(rule)):
+            holder = self.namer.fresh("_parts")
+            out.append(A.assign(holder, expr))
+            parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
+        else:
+            parts = [expr]
+        for atom, part in zip(targets, parts):
+            if atom is None or not self.is_active(atom):
+                continue
+            if isinstance(part, gast.Constant) and part.value is None:
+                continue
+            out += self.accumulate(atom, part)
+        keyword_active = [k for k in keywords if self.is_active(k.value) and k.arg in params
+                          and params.index(k.arg) >= len(parts)]
+        for k in keyword_active:
+            self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in its "
+                      f"argument {k.arg!r}", node)
+        for atom in bound[len(parts):]:
+            if self.is_active(atom):
+                self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in one of "
+                          "its arguments", node)
+        return out
+
+    # ---------------------------------------------------------- user calls
+    def maybe_user_call(self, x, call, fwd_value):
+        """(forward expression, adjoint builder or None) for a call of a user function."""
+        key, _ = call_key(self.info, call)
+        if not is_user_function(key) or (R.adjoint_rule(key) is not None) or R.is_nondiff(key):
+            return fwd_value, None
+        args = self.bind_call(key, call)
+        mask = tuple(self.is_active(a) for a in args)
+        if x not in self.active or not any(mask):
+            return self.primal_call(key, args, call), None
+        kinds = tuple(self._atom_kind(a) for a in args)
+        fwd_name, adj_name, n_out = self.module.split_callee(key, mask, kinds, call, self.info)
+        forward = A.call(fwd_name, [A.deepcopy(a) for a in args] + [A.name(TAPE)])
+        self.module.uses_tape(self)
+
+        def adjoint_builder(result_bar):
+            holder = self.namer.fresh("_grads")
+            out = [A.assign(holder, A.call(adj_name, [A.name(TAPE), A.deepcopy(result_bar)]))]
+            k = 0
+            for a, active in zip(args, mask):
+                if active:
+                    out += self.accumulate(a, A.subscript(A.name(holder), A.const(k)))
+                    k += 1
+            return out
+        return forward, adjoint_builder
+
+    def primal_call(self, key, args, call):
+        if isinstance(key, FunctionInfo):
+            return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
+        return call
+
+    def bind_call(self, key, call):
+        """The call's arguments as a positional list of atoms (defaults filled in)."""
+        if isinstance(key, FunctionInfo):
+            node = key.node
+            params = [a.id for a in node.args.args]
+            defaults = node.args.defaults
+            default_values = {}
+            for p, d in zip(params[len(params) - len(defaults):], defaults):
+                default_values[p] = d
+        else:
+            import inspect
+            sig = inspect.signature(key)
+            params = list(sig.parameters)
+            default_values = {}
+            for p in sig.parameters.values():
+                if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    self.fail(UnsupportedSyntax, f"calling {key.__name__}, which has *args, **kwargs or "
+                              "keyword-only parameters, is not supported", call)
+                if p.default is not p.empty:
+                    default_values[p.name] = A.global_ref(p.default, f"{key.__name__}_{p.name}") \
+                        if not isinstance(p.default, (int, float, bool, str, type(None))) \
+                        else A.const(p.default)
+        bound = dict(zip(params, call.args))
+        if len(call.args) > len(params):
+            self.fail(UnsupportedSyntax, "too many arguments in this call", call)
+        for kw in call.keywords:
+            if kw.arg not in params or kw.arg in bound:
+                self.fail(UnsupportedSyntax, f"unexpected keyword argument {kw.arg!r}", call)
+            bound[kw.arg] = kw.value
+        out = []
+        for p in params:
+            if p in bound:
+                out.append(bound[p])
+            elif p in default_values:
+                out.append(A.deepcopy(default_values[p]) if isinstance(default_values[p], gast.AST)
+                           else default_values[p])
+            else:
+                self.fail(UnsupportedSyntax, f"missing argument {p!r}", call)
+        return out
+
+    def _atom_kind(self, atom):
+        if isinstance(atom, gast.Constant):
+            return K.kind_of_value(atom.value)
+        if isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global"):
+            return self.kinds.get(atom.id) or K.UNKNOWN
+        return K.UNKNOWN
+
+    # ------------------------------------------------------- in-place writes
+    def item_write(self, stmt, target):
+        y = target.value.id
+        index = target.slice
+        value = stmt.value
+        if y in self.written and self.kinds.get(y) == K.ARRAY:
+            save = marker("save_item", y, index, True)
+        else:
+            save = marker("save_item", y, index, False)
+        forward = [save, stmt]
+        adjoint = []
+        if y in self.active:
+            y_bar = self.bar(y)
+            self.accumulated.add(y_bar)
+            taken = A.call(rt(runtime.take_item), [A.name(y_bar), A.deepcopy(index)])
+            if self.is_active(value):
+                contribution = taken if self.scalar(value.id) and False else \
+                    A.call(rt(runtime.unbroadcast), [taken, A.deepcopy(value)])
+                adjoint += self.accumulate(value, contribution)
+            else:
+                adjoint.append(A.expr_stmt(A.call(rt(runtime.zero_item), [A.name(y_bar),
+                                                                          A.deepcopy(index)])))
+        adjoint.append(marker("restore_item", y, A.deepcopy(index), save.diffc_marker[3]))
+        return forward, adjoint
+
+    def expression_statement(self, stmt):
+        call = stmt.value
+        if not isinstance(call, gast.Call):
+            return [stmt], []
+        func = call.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.info.local_names:
+            obj = func.value.id
+            if func.attr == "append" and len(call.args) == 1:
+                adjoint = []
+                if obj in self.active:
+                    bar = self.bar(obj)
+                    self.accumulated.add(bar)
+                    taken = A.call(rt(runtime.pop_bar), [A.name(bar)])
+                    if self.is_active(call.args[0]):
+                        adjoint += self.accumulate(call.args[0], taken)
+                    else:
+                        adjoint.append(A.expr_stmt(taken))
+                adjoint.append(marker("restore_append", obj))
+                return [stmt], adjoint
+            if func.attr == "extend" and len(call.args) == 1:
+                seq = call.args[0]
+                n = A.call(A.global_ref(builtins.len, "len"), [A.deepcopy(seq)])
+                adjoint = []
+                if obj in self.active:
+                    bar = self.bar(obj)
+                    self.accumulated.add(bar)
+                    taken = A.call(rt(runtime.pop_bars), [A.name(bar), n])
+                    if self.is_active(seq):
+                        adjoint += self.accumulate(seq, taken)
+                    else:
+                        adjoint.append(A.expr_stmt(taken))
+                adjoint.append(marker("restore_extend", obj, A.deepcopy(n)))
+                return [stmt], adjoint
+            if func.attr in activity_mod.MUTATING_METHODS:
+                if obj in self.activity.varied or obj in self.activity.useful:
+                    self.fail(UnsupportedSyntax, f"differentiating through {obj}.{func.attr}(...) is "
+                              "not supported", stmt, hint="build a new list instead")
+                return [stmt], [marker("restore_unsupported", obj, stmt)]
+        key, args = call_key(self.info, call)
+        if is_user_function(key) and R.adjoint_rule(key) is None:
+            target = key
+            writes = target.node if isinstance(target, FunctionInfo) else None
+            if any(self.is_active(a) for a in call.args) or writes is not None:
+                self.module.check_no_argument_writes(target, call, self.info)
+            return [A.expr_stmt(self.primal_call(key, self.bind_call(key, call), call))], []
+        return [stmt], []
+
+
+_BINOPS = {}
+_UNARY = {}
+
+
+def _init_tables():
+    import operator
+    _BINOPS.update({gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+                    gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv,
+                    gast.Mod: operator.mod, gast.MatMult: operator.matmul, gast.BitAnd: operator.and_,
+                    gast.BitOr: operator.or_, gast.BitXor: operator.xor, gast.LShift: operator.lshift,
+                    gast.RShift: operator.rshift})
+    _UNARY.update({gast.USub: operator.neg, gast.UAdd: operator.pos})
+
+
+_init_tables()
+
+
+def _describe(key, node):
+    if isinstance(key, tuple) and len(key) == 2 and key[0] in ("method", "attr"):
+        return f"the {'method' if key[0] == 'method' else 'attribute'} .{key[1]}"
+    name = getattr(key, "__name__", None)
+    module = getattr(key, "__module__", None)
+    if name:
+        if module and module not in ("builtins", "operator"):
+            short = {"numpy": "np"}.get(module, module)
+            return f"{short}.{name}"
+        return name
+    return repr(key)
+
+
+def _returns_single(rule):
+    return not isinstance(rule.body[-1].value, gast.Tuple)
+
+
+class _DropUnbroadcast(gast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) is runtime.unbroadcast:
+            return node.args[0]
+        return node
+
+
+def _drop_unbroadcast(node):
+    return _DropUnbroadcast().visit(node)

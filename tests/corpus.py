@@ -1,0 +1,255 @@
+"""A shared corpus of ordinary Python programs, each with arguments and wrt.
+
+Every program is differentiated by both modes and checked against central
+finite differences (tests/test_reverse.py, tests/test_forward.py).  Programs
+are chosen away from kinks and branch switches at the given arguments.
+"""
+import math
+
+import numpy as np
+
+from corpus_helpers import imported_poly, imported_square_plus
+
+SCALE = 3.0
+PROGRAMS = []
+
+
+def program(*args, wrt=0):
+    def register(fn):
+        PROGRAMS.append((fn.__name__, fn, args, wrt))
+        return fn
+    return register
+
+
+# ------------------------------------------------------------------ scalars
+@program(1.3, 0.7, wrt=(0, 1))
+def arithmetic(x, y):
+    a = x + y * 2.0 - x / y
+    b = -a ** 2 + x ** y + a % 1.7 + (x // 0.5) * y
+    return a * b + abs(x - 3.0)
+
+
+@program(0.4, 1.1, wrt=(0, 1))
+def augmented(x, y):
+    s = x
+    s += y
+    s *= x
+    s -= y / 2
+    s /= (1.0 + x)
+    s **= 2
+    return s
+
+
+@program(0.9, 2.1, wrt=(0, 1))
+def tuples_and_swaps(x, y):
+    a, b = x, y
+    a, b = b, a * b
+    pair = (a, b)
+    c, d = pair
+    return c * SCALE - d
+
+
+@program(0.3)
+def math_functions(x):
+    y = math.sin(x) + math.cos(x) * math.tan(x) + math.asin(x) + math.acos(x) + math.atan(x)
+    y += math.atan2(x, 2.0) + math.sinh(x) + math.cosh(x) + math.tanh(x) + math.exp(x)
+    y += math.expm1(x) + math.log(x + 1.0) + math.log(x + 2.0, 3.0) + math.log1p(x) + math.log2(x + 1)
+    y += math.log10(x + 1) + math.sqrt(x) + math.pow(x, 1.5) + math.hypot(x, 0.5) + math.erf(x)
+    y += math.erfc(x) + math.fabs(x - 1.0)
+    return y
+
+
+@program(0.6)
+def numpy_on_scalars(x):
+    return np.sin(x) * np.exp(x) + np.tanh(x) + np.sqrt(x + 1.0) + np.log(x)
+
+
+@program(1.2, 3.0, wrt=(0, 1))
+def keywords_and_defaults(x, y):
+    return helper_with_default(x) + helper_with_default(x, c=y) + imported_square_plus(c=y, x=x)
+
+
+def helper_with_default(x, c=2.0):
+    return x * c + c
+
+
+# ------------------------------------------------------------------ branches
+@program(0.5, 2.0, wrt=(0, 1))
+def branches(x, y):
+    if x > 0.3:
+        z = x * y
+        if y > 1.0:
+            z = z * z
+        elif y > 0.0:
+            z = z + 1.0
+        else:
+            z = -z
+    else:
+        z = x - y
+    w = x if z > 1.0 else y
+    return z + w
+
+
+@program(0.5, 2.0, wrt=(0, 1))
+def boolean_logic(x, y):
+    t = 0.0
+    if x > 0.0 and y > 1.0 or x > 5.0:
+        t = x * y
+    if not (x > 1.0) and (y < 0.0 or x < 1.0):
+        t = t + math.sin(y)
+    if 0.0 < x < y < 3.0:
+        t = t * x
+    return t
+
+
+@program(0.7)
+def assigned_in_one_branch(x):
+    if x > 0.5:
+        u = x * 3.0
+    total = x
+    if x > 0.5:
+        total = total + u * u
+    return total
+
+
+# ------------------------------------------------------------------ loops
+@program(1.5)
+def sum_loop(x):
+    total = 0.0
+    for i in range(5):
+        total += x * i
+    return total
+
+
+@program(0.9, 7)
+def range_forms(x, n):
+    s = 0.0
+    for i in range(2, n, 2):
+        s = s + x ** i
+    for j in range(n, 0, -3):
+        s = s * x + j
+    for k in range(int(x * 4)):
+        s = s + math.sin(x * k)
+    return s
+
+
+@program([0.5, 1.5, -0.3], 2.0, wrt=1)
+def iterate_lists(xs, w):
+    total = 0.0
+    for v in xs:
+        total += v * w
+    for i, v in enumerate(xs):
+        total += i * v * w * w
+    for a, b in zip(xs, reversed(xs)):
+        total += a * b * w
+    for v in (w, 2.0 * w):
+        total = total * v
+    return total
+
+
+@program(2.0)
+def newton_sqrt(a):
+    x = a
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+@program(0.8)
+def while_true_break(x):
+    y = x
+    n = 0
+    while True:
+        y = math.sin(y) + x
+        n += 1
+        if n >= 6:
+            break
+    return y
+
+
+@program(0.8, 1.3, wrt=(0, 1))
+def break_continue_return(x, y):
+    acc = 0.0
+    for i in range(10):
+        if i % 3 == 1:
+            continue
+        acc += x * i
+        for j in range(4):
+            if j == 2:
+                break
+            acc = acc + y * j
+        if acc > 40.0:
+            return acc * y
+    return acc
+
+
+@program(0.6)
+def nested_loops_overwrite(x):
+    s = x
+    for i in range(3):
+        t = s
+        for j in range(i + 1):
+            t = t * x + j
+            s = math.sin(t)
+    return s + t
+
+
+# ------------------------------------------------------------------ calls
+def inner_square(x):
+    return x * x
+
+
+def two_outputs(x, y):
+    return x * y, x + y
+
+
+@program(0.5, 1.5, wrt=(0, 1))
+def calls(x, y):
+    a = inner_square(x) + inner_square(y)
+    p, q = two_outputs(x, a)
+    return p * q + imported_poly(x, y)
+
+
+@program(0.7, 2.0, wrt=(0, 1))
+def closures_and_lambdas(x, k):
+    def scaled(v):
+        return v * k + x
+    square = lambda v: v * v
+    total = 0.0
+    for i in range(3):
+        total += scaled(x * i) + square(total)
+    return total
+
+
+def power_rec(x, n):
+    if n == 0:
+        return 1.0
+    return x * power_rec(x, n - 1)
+
+
+def fib_like(x, n):
+    if n <= 1:
+        return x
+    return fib_like(x, n - 1) * 0.5 + math.sin(fib_like(x, n - 2))
+
+
+@program(1.1, 5)
+def recursion(x, n):
+    return power_rec(x, n) + fib_like(x, n)
+
+
+@program(1.3)
+def builtins_use(x):
+    values = [x, x * x, 2.0]
+    m = max(x, 1.0) + min(x, 3.0) + max(values) + min(values) + sum(values)
+    return m * len(values) + float(x) + abs(-x) + round(x) + int(x)
+
+
+@program(0.4, 0.9, wrt=(0, 1))
+def loop_calls(x, y):
+    s = 0.0
+    for i in range(4):
+        s = s + inner_square(s + x) * y
+        if s > 1.0:
+            s = s / 2.0
+    return s

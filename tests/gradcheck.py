@@ -1,0 +1,39 @@
+"""Finite-difference references used by every gradient test."""
+import numpy as np
+
+
+def flat_args(args):
+    return list(args)
+
+
+def numeric_grad(fn, args, k, eps=1e-6):
+    """Central differences of scalar fn with respect to argument k (float, list or array)."""
+    args = list(args)
+    x = args[k]
+    base = np.array(x, dtype=np.float64)
+    flat = base.reshape(-1)
+    out = np.zeros(flat.size)
+    for i in range(flat.size):
+        values = []
+        for sign in (1.0, -1.0):
+            probe = flat.copy()
+            probe[i] += sign * eps
+            shaped = probe.reshape(base.shape)
+            if isinstance(x, np.ndarray):
+                arg = shaped.astype(x.dtype) if x.dtype.kind == "f" else shaped
+            elif isinstance(x, (list, tuple)):
+                arg = type(x)(shaped.tolist())
+            else:
+                arg = float(shaped)
+            call = list(args)
+            call[k] = arg
+            values.append(float(np.sum(fn(*call))))
+        out[i] = (values[0] - values[1]) / (2 * eps)
+    return out.reshape(base.shape)
+
+
+def assert_close(actual, expected, rtol=1e-5, atol=1e-6, what=""):
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
