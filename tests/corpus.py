@@ -74,7 +74,7 @@ def helper_with_default(x, c=2.0):
 
 
 # ------------------------------------------------------------------ branches
-@program(0.5, 2.0, wrt=(0, 1))
+@program(0.6, 2.0, wrt=(0, 1))
 def branches(x, y):
     if x > 0.3:
         z = x * y

@@ -8,7 +8,17 @@ these rules make generated code differentiable again (higher order).
 from . import adjoint, tangent, nondiff
 from .. import runtime
 
-nondiff(runtime.zeros_like, runtime.as_sequence)
+nondiff(runtime.zeros_like)
+
+
+@adjoint(runtime.as_sequence)
+def _(result, result_bar, x):
+    return result_bar
+
+
+@tangent(runtime.as_sequence)
+def _(result, x, x_dot):
+    return runtime.as_sequence(x_dot)
 
 
 @adjoint(runtime.copy_value)

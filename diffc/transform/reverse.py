@@ -120,6 +120,7 @@ class ReverseFunction:
         self._find_direct_temps()
         self.written = self._written_in_place()
         self.callee_calls = []
+        self.loop_depth = 0
 
     # ------------------------------------------------------------ analysis
     def fail(self, cls, msg, node, hint=None):
@@ -268,6 +269,9 @@ class ReverseFunction:
         result.rf = self
         return result
 
+    def in_loop(self, stmt):
+        return self.loop_depth > 0
+
     def block(self, stmts):
         forward, adjoint = [], []
         for stmt in stmts:
@@ -283,13 +287,29 @@ class ReverseFunction:
                 return self.assign(stmt, target.id, stmt.value)
             return self.item_write(stmt, target)
         if isinstance(stmt, gast.If):
+            pre_f = []
+            if isinstance(stmt.test, gast.Name) and stmt.test.id in _stored_in(stmt.body + stmt.orelse):
+                # The branch rebinds its own test: replay it from a private copy.
+                copy = self.namer.fresh("_cond")
+                self.def_count[copy] = 1
+                self.info.add_locals({copy})
+                first = A.located(A.assign(copy, stmt.test), stmt)
+                self.first_definitions.add(id(first))
+                if self.in_loop(stmt):
+                    self.loop_defined.add(copy)
+                pre_f, pre_a = self.statement(first)
+                stmt.test = A.name(copy)
+                f, a = self.statement(stmt)
+                return pre_f + f, a + pre_a
             body_f, body_a = self.block(stmt.body)
             else_f, else_a = self.block(stmt.orelse)
             fwd = gast.If(test=stmt.test, body=body_f or [gast.Pass()], orelse=else_f)
             adj = gast.If(test=A.deepcopy(stmt.test), body=body_a, orelse=else_a)
             return [fwd], [adj]
         if isinstance(stmt, gast.For):
+            self.loop_depth += 1
             body_f, body_a = self.block(stmt.body)
+            self.loop_depth -= 1
             fwd = gast.For(target=stmt.target, iter=stmt.iter, body=body_f or [gast.Pass()], orelse=[],
                            type_comment=None)
             rev_iter = A.call(A.global_ref(builtins.reversed, "reversed"), [A.deepcopy(stmt.iter)])
@@ -298,7 +318,9 @@ class ReverseFunction:
             return [fwd], [adj]
         if isinstance(stmt, gast.While):
             count = self.namer.fresh("_iterations")
+            self.loop_depth += 1
             body_f, body_a = self.block(stmt.body)
+            self.loop_depth -= 1
             step = A.assign(count, A.binop(A.name(count), gast.Add(), A.const(1)))
             fwd = [A.assign(count, A.const(0)),
                    gast.While(test=stmt.test, body=body_f + [step], orelse=[]),
@@ -718,6 +740,13 @@ def _describe(key, node):
             return f"{short}.{name}"
         return name
     return repr(key)
+
+
+def _stored_in(stmts):
+    names = set()
+    for s in stmts:
+        names |= A.names_stored(s)
+    return names
 
 
 def _returns_single(rule):
