@@ -135,7 +135,7 @@ def _mean_bar(g, a, axis, keepdims):
     return _like(_bcast(_unreduce(g, a, axis, keepdims) / _count(a, axis), np.shape(a)), a)
 
 
-def _mean_dot(a, a_dot, axis, keepdims):
+def _mean_jvp(a, a_dot, axis, keepdims):
     return np.mean(_full(a_dot, a), axis=axis, keepdims=keepdims)
 
 
@@ -164,7 +164,7 @@ def _prod_bar(g, a, axis, keepdims):
     return _like(_unreduce(g, a, axis, keepdims) * _prod_others(a, axis), a)
 
 
-def _prod_dot(a, a_dot, axis, keepdims):
+def _prod_jvp(a, a_dot, axis, keepdims):
     return np.sum(_full(a_dot, a) * _prod_others(a, axis), axis=axis, keepdims=keepdims)
 
 
@@ -180,7 +180,7 @@ def _extreme_bar(g, a, axis, keepdims, result):
     return _like(_unreduce(g, a, axis, keepdims) * _extreme_weights(a, axis, result, keepdims), a)
 
 
-def _extreme_dot(a, a_dot, axis, keepdims, result):
+def _extreme_jvp(a, a_dot, axis, keepdims, result):
     return np.sum(_full(a_dot, a) * _extreme_weights(a, axis, result, keepdims),
                   axis=axis, keepdims=keepdims)
 
@@ -196,7 +196,7 @@ def _var_bar(g, a, axis, ddof, keepdims, scale):
     return _like(g * (2.0 / n) * centered, a)
 
 
-def _var_dot(a, a_dot, axis, ddof, keepdims, scale):
+def _var_jvp(a, a_dot, axis, ddof, keepdims, scale):
     x = np.asarray(a)
     n = _count(x, axis) - ddof
     centered = x - np.mean(x, axis=axis, keepdims=True)
@@ -242,7 +242,7 @@ def _cumprod_bar(g, a, axis, result):
     return _like(np.reshape(out, np.shape(a)), a)
 
 
-def _cumprod_dot(a, a_dot, axis, result):
+def _cumprod_jvp(a, a_dot, axis, result):
     x, back = _cumprod_terms(a, axis)
     d = _full(a_dot, a)
     dm = np.moveaxis(d, axis, -1) if axis is not None else np.ravel(d)
@@ -329,7 +329,7 @@ def _norm_bar(g, x, ord, axis, keepdims, result):
     return _like(_unreduce(g, x, axes, keepdims) * _norm_grad(x, ord, axis, keepdims, result), x)
 
 
-def _norm_dot(x, x_dot, ord, axis, keepdims, result):
+def _norm_jvp(x, x_dot, ord, axis, keepdims, result):
     axes, _ = _norm_setup(x, ord, axis)
     return np.sum(_full(x_dot, x) * _norm_grad(x, ord, axis, keepdims, result), axis=axes, keepdims=keepdims)
 
@@ -460,7 +460,7 @@ def _astype_bar(g, a, result):
     return _cast_like(g, a)
 
 
-def _astype_dot(a_dot, a, result):
+def _astype_jvp(a_dot, a, result):
     r = np.asarray(result)
     if r.dtype.kind not in "fc":
         return np.zeros(r.shape) if r.ndim else 0.0
@@ -476,7 +476,7 @@ def _array_bar(g, obj):
     return _cast_like(g, obj)
 
 
-def _array_dot(obj, obj_dot, result):
+def _array_jvp(obj, obj_dot, result):
     d = _full(obj_dot, obj)
     d = np.reshape(d, np.shape(result))
     r = np.asarray(result)
@@ -485,12 +485,12 @@ def _array_dot(obj, obj_dot, result):
     return d
 
 
-def _copy_dot(a_dot, a):
+def _copy_jvp(a_dot, a):
     """Tangent of a fresh copy: a fresh array (the copy may be written in place)."""
     return np.array(_full(a_dot, a), copy=True)
 
 
-def _fill_dot(fill_value_dot, result):
+def _fill_jvp(fill_value_dot, result):
     return _bcast(fill_value_dot, np.shape(result))
 
 
@@ -510,7 +510,7 @@ def _linspace_bar(g, start, stop, num, endpoint, axis, which):
     return unbroadcast(np.sum(g * w, axis=ax), start if which == 0 else stop)
 
 
-def _linspace_dot(start, stop, d, num, endpoint, axis, which):
+def _linspace_jvp(start, stop, d, num, endpoint, axis, which):
     nd = np.ndim(np.broadcast(np.asarray(start), np.asarray(stop)))
     ax = axis % (nd + 1)
     w = _linspace_weights(start, stop, num, endpoint, axis, which)
@@ -534,7 +534,7 @@ def _sort_bar(g, a, axis):
     return out
 
 
-def _sort_dot(a, a_dot, axis):
+def _sort_jvp(a, a_dot, axis):
     d = _full(a_dot, a)
     if axis is None:
         return np.ravel(d)[_sort_perm(np.ravel(a), 0)]
@@ -589,7 +589,7 @@ def _item_bar(g, a, args):
     return out
 
 
-def _item_dot(a, a_dot, args):
+def _item_jvp(a, a_dot, args):
     return np.asarray(_full(a_dot, a)).item(*args)
 
 
@@ -625,7 +625,7 @@ def _transpose_bar(g, axes):
     return np.transpose(g, np.argsort([int(k) % nd for k in axes]))
 
 
-def _transpose_dot(a, a_dot, axes):
+def _transpose_jvp(a, a_dot, axes):
     return np.transpose(_full(a_dot, a), axes)
 
 
@@ -642,7 +642,7 @@ def _dense_list(arrays, arrays_dot):
     return [_full(d, x) for d, x in zip(arrays_dot, arrays)]
 
 
-def _concat_dot(arrays, arrays_dot, axis):
+def _concat_jvp(arrays, arrays_dot, axis):
     return np.concatenate(_dense_list(arrays, arrays_dot), axis=axis)
 
 
@@ -650,7 +650,7 @@ def _stack_bar(g, axis):
     return ListBar(np.moveaxis(g, axis, 0))
 
 
-def _stack_dot(arrays, arrays_dot, axis):
+def _stack_jvp(arrays, arrays_dot, axis):
     return np.stack(_dense_list(arrays, arrays_dot), axis=axis)
 
 
@@ -751,7 +751,7 @@ def _pad_cv_bar(g, array, pad_width, mode, constant_values):
     return np.sum(g) - np.sum(_pad_bar(g, array, pad_width, "constant"))
 
 
-def _pad_cv_dot(array, pad_width, constant_values_dot):
+def _pad_cv_jvp(array, pad_width, constant_values_dot):
     return np.pad(np.zeros(np.shape(array)), pad_width, mode="constant",
                   constant_values=constant_values_dot)
 
@@ -797,7 +797,7 @@ def _atleast_bar(result_bar, arys):
     return tuple(_reshape_to(b, x) if not _zero(b) else None for b, x in zip(result_bar, arys))
 
 
-def _atleast_dot(fn, arys, arys_dot):
+def _atleast_jvp(fn, arys, arys_dot):
     out = [fn(_full(d, x)) for d, x in zip(arys_dot, arys)]
     return out[0] if len(out) == 1 else ListBar(out)
 
@@ -950,7 +950,7 @@ def _einsum_bars(g, subscripts, operands):
     return (None,) + tuple(_einsum_bar_one(g, ins, out, operands, i) for i in range(len(operands)))
 
 
-def _einsum_dot(subscripts, operands, operands_dot):
+def _einsum_jvp(subscripts, operands, operands_dot):
     total = 0.0
     for i, d in enumerate(operands_dot):
         if _zero(d):
@@ -978,7 +978,7 @@ def _inv_bar(g, result):
     return -(rt @ g @ rt)
 
 
-def _inv_dot(a, a_dot, result):
+def _inv_jvp(a, a_dot, result):
     return -(result @ _full(a_dot, a) @ result)
 
 
@@ -1014,7 +1014,7 @@ def _det_bar(g, a, result):
     return np.asarray(g * result)[..., None, None] * _T(np.linalg.inv(a))
 
 
-def _det_dot(a, a_dot, result):
+def _det_jvp(a, a_dot, result):
     return result * np.trace(np.linalg.solve(a, _full(a_dot, a)), axis1=-2, axis2=-1)
 
 
@@ -1025,7 +1025,7 @@ def _slogdet_bar(result_bar, a):
     return np.asarray(gl)[..., None, None] * _T(np.linalg.inv(a))
 
 
-def _slogdet_dot(a, a_dot):
+def _slogdet_jvp(a, a_dot):
     return ListBar([0.0, np.trace(np.linalg.solve(a, _full(a_dot, a)), axis1=-2, axis2=-1)])
 
 
@@ -1065,7 +1065,7 @@ def _cholesky_bar(g, a, result, upper):
     return _sym_read(0.5 * (S + _T(S)), _chol_reads_lower(upper))
 
 
-def _cholesky_dot(a, a_dot, result, upper):
+def _cholesky_jvp(a, a_dot, result, upper):
     L = _T(result) if upper else result
     dA = _sym_from(_full(a_dot, a), _chol_reads_lower(upper))
     Linv = np.linalg.inv(L)
@@ -1094,7 +1094,7 @@ def _eigh_bar(result_bar, a, result, UPLO):
     return _sym_read(0.5 * (G + _T(G)), UPLO.upper() == "L")
 
 
-def _eigh_dot(a, a_dot, result, UPLO):
+def _eigh_jvp(a, a_dot, result, UPLO):
     w, V = result[0], result[1]
     dA = _sym_from(_full(a_dot, a), UPLO.upper() == "L")
     M = _T(V) @ dA @ V
@@ -1106,9 +1106,9 @@ def _eigvalsh_bar(g, a, UPLO):
     return _eigh_bar([g, 0.0], a, (w, V), UPLO)
 
 
-def _eigvalsh_dot(a, a_dot, UPLO):
+def _eigvalsh_jvp(a, a_dot, UPLO):
     w, V = np.linalg.eigh(a, UPLO=UPLO)
-    return _eigh_dot(a, a_dot, (w, V), UPLO)[0]
+    return _eigh_jvp(a, a_dot, (w, V), UPLO)[0]
 
 
 def _lstsq_parts(a, b, x):
@@ -1122,8 +1122,8 @@ def _lstsq_parts(a, b, x):
 
 
 def _lstsq_bar(result_bar, a, b, result, which):
-    """Adjoint of lstsq in a (which=0) or b (which=1), through the solution and the
-    residuals (the pseudo-inverse solution; rank and singular values are constants)."""
+    """Adjoint of lstsq in a (which=0) or b (which=1), through the solution (the
+    pseudo-inverse solution), the residuals and the singular values (rank is an int)."""
     A, B, X, P, R, vec = _lstsq_parts(a, b, result[0])
     gx = result_bar[0]
     gr = result_bar[1] if len(result_bar) > 1 else 0.0
@@ -1138,12 +1138,16 @@ def _lstsq_bar(result_bar, a, b, result, which):
         GR = np.asarray(gr)
         ga = ga - 2.0 * (R * GR) @ X.T
         gb = gb + 2.0 * R * GR
+    gs = result_bar[3] if len(result_bar) > 3 else 0.0
+    if not _zero(gs):
+        u, _, vt = np.linalg.svd(A, full_matrices=False)
+        ga = ga + (u * np.asarray(gs)) @ vt
     if which == 0:
         return ga
     return gb[:, 0] if vec else gb
 
 
-def _lstsq_dot(a, b, result, a_dot, b_dot):
+def _lstsq_jvp(a, b, result, a_dot, b_dot):
     """Tangent of lstsq from a_dot (b_dot None) or b_dot (a_dot None), as a ListBar."""
     A, B, X, P, R, vec = _lstsq_parts(a, b, result[0])
     n = A.shape[1]
@@ -1157,7 +1161,11 @@ def _lstsq_dot(a, b, result, a_dot, b_dot):
         dX = P @ dB
         dR = dB
     dres = 2.0 * np.sum(R * dR, axis=0) if np.size(result[1]) else np.zeros(np.shape(result[1]))
-    return ListBar([dX[:, 0] if vec else dX, dres, 0.0, 0.0])
+    ds = 0.0
+    if a_dot is not None:
+        u, _, vt = np.linalg.svd(A, full_matrices=False)
+        ds = np.einsum("ik,ij,kj->k", u, dA, vt)
+    return ListBar([dX[:, 0] if vec else dX, dres, 0.0, ds])
 
 
 # ---------------------------------------------------------------------------
@@ -1725,7 +1733,7 @@ def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False):
 
 @tangent(np.mean, ("method", "mean"))
 def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
-    return _mean_dot(a, a_dot, axis, keepdims)
+    return _mean_jvp(a, a_dot, axis, keepdims)
 
 
 @adjoint(np.prod, ("method", "prod"))
@@ -1735,7 +1743,7 @@ def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False):
 
 @tangent(np.prod, ("method", "prod"))
 def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
-    return _prod_dot(a, a_dot, axis, keepdims)
+    return _prod_jvp(a, a_dot, axis, keepdims)
 
 
 # max/min: the gradient is split evenly among the elements tied for the extreme
@@ -1746,7 +1754,7 @@ def _(result, result_bar, a, axis=None, out=None, keepdims=False):
 
 @tangent(np.max, np.amax, np.min, np.amin, ("method", "max"), ("method", "min"))
 def _(result, a, axis=None, out=None, keepdims=False, a_dot=None):
-    return _extreme_dot(a, a_dot, axis, keepdims, result)
+    return _extreme_jvp(a, a_dot, axis, keepdims, result)
 
 
 @adjoint(np.var, ("method", "var"))
@@ -1756,7 +1764,7 @@ def _(result, result_bar, a, axis=None, dtype=None, out=None, ddof=0, keepdims=F
 
 @tangent(np.var, ("method", "var"))
 def _(result, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None, a_dot=None):
-    return _var_dot(a, a_dot, axis, ddof if correction is None else correction, keepdims, None)
+    return _var_jvp(a, a_dot, axis, ddof if correction is None else correction, keepdims, None)
 
 
 @adjoint(np.std, ("method", "std"))
@@ -1766,7 +1774,7 @@ def _(result, result_bar, a, axis=None, dtype=None, out=None, ddof=0, keepdims=F
 
 @tangent(np.std, ("method", "std"))
 def _(result, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None, a_dot=None):
-    return _var_dot(a, a_dot, axis, ddof if correction is None else correction, keepdims, result)
+    return _var_jvp(a, a_dot, axis, ddof if correction is None else correction, keepdims, result)
 
 
 @adjoint(np.cumsum, ("method", "cumsum"))
@@ -1786,7 +1794,7 @@ def _(result, result_bar, a, axis=None, dtype=None, out=None):
 
 @tangent(np.cumprod, ("method", "cumprod"))
 def _(result, a, axis=None, dtype=None, out=None, a_dot=None):
-    return _cumprod_dot(a, a_dot, axis, result)
+    return _cumprod_jvp(a, a_dot, axis, result)
 
 
 @adjoint(np.linalg.norm)
@@ -1796,7 +1804,7 @@ def _(result, result_bar, x, ord=None, axis=None, keepdims=False):
 
 @tangent(np.linalg.norm)
 def _(result, x, ord=None, axis=None, keepdims=False, x_dot=None):
-    return _norm_dot(x, x_dot, ord, axis, keepdims, result)
+    return _norm_jvp(x, x_dot, ord, axis, keepdims, result)
 
 
 # ---------------------------------------------------------------------------
@@ -1816,7 +1824,7 @@ def _(result, a, shape=None, order="C", newshape=None, copy=None, a_dot=None):
 # x.reshape(2, 3) / x.reshape((2, 3)); the order= keyword of the method is not supported
 @adjoint(("method", "reshape"))
 def _(result, result_bar, a, *shape):
-    return _reshape_to(result_bar, a)
+    return (_reshape_to(result_bar, a),)
 
 
 @tangent(("method", "reshape"))
@@ -1851,17 +1859,17 @@ def _(result, result_bar, *arys):
 
 @tangent(np.atleast_1d)
 def _(result, arys_dot, *arys):
-    return _atleast_dot(np.atleast_1d, arys, arys_dot)
+    return _atleast_jvp(np.atleast_1d, arys, arys_dot)
 
 
 @tangent(np.atleast_2d)
 def _(result, arys_dot, *arys):
-    return _atleast_dot(np.atleast_2d, arys, arys_dot)
+    return _atleast_jvp(np.atleast_2d, arys, arys_dot)
 
 
 @tangent(np.atleast_3d)
 def _(result, arys_dot, *arys):
-    return _atleast_dot(np.atleast_3d, arys, arys_dot)
+    return _atleast_jvp(np.atleast_3d, arys, arys_dot)
 
 
 @adjoint(np.transpose)
@@ -1871,7 +1879,7 @@ def _(result, result_bar, a, axes=None):
 
 @tangent(np.transpose)
 def _(result, a, axes=None, a_dot=None):
-    return _transpose_dot(a, a_dot, axes)
+    return _transpose_jvp(a, a_dot, axes)
 
 
 # x.transpose(), x.transpose(1, 0), x.transpose((1, 0))
@@ -1882,7 +1890,7 @@ def _(result, result_bar, a, *axes):
 
 @tangent(("method", "transpose"))
 def _(result, a, a_dot, *axes):
-    return _transpose_dot(a, a_dot, _axes_arg(axes))
+    return _transpose_jvp(a, a_dot, _axes_arg(axes))
 
 
 @adjoint(("attr", "T"))
@@ -1932,7 +1940,7 @@ def _(result, result_bar, arrays, axis=0, out=None, dtype=None, casting="same_ki
 
 @tangent(np.concatenate)
 def _(result, arrays, axis=0, out=None, dtype=None, casting="same_kind", arrays_dot=None):
-    return _concat_dot(arrays, arrays_dot, axis)
+    return _concat_jvp(arrays, arrays_dot, axis)
 
 
 @adjoint(np.stack)
@@ -1942,7 +1950,7 @@ def _(result, result_bar, arrays, axis=0, out=None, dtype=None, casting="same_ki
 
 @tangent(np.stack)
 def _(result, arrays, axis=0, out=None, dtype=None, casting="same_kind", arrays_dot=None):
-    return _stack_dot(arrays, arrays_dot, axis)
+    return _stack_jvp(arrays, arrays_dot, axis)
 
 
 @adjoint(np.hstack)
@@ -2102,7 +2110,7 @@ def _(result, result_bar, array, pad_width, mode="constant", constant_values=0):
 def _(result, array, pad_width, mode="constant", constant_values=0,
       array_dot=None, constant_values_dot=None):
     return (np.pad(_full(array_dot, array), pad_width, mode=mode)
-            + _pad_cv_dot(array, pad_width, constant_values_dot))
+            + _pad_cv_jvp(array, pad_width, constant_values_dot))
 
 
 @adjoint(np.diag)
@@ -2239,7 +2247,7 @@ def _(result, result_bar, subscripts, *operands):
 
 @tangent(np.einsum)
 def _(result, subscripts, operands_dot, *operands):
-    return _einsum_dot(subscripts, operands, operands_dot)
+    return _einsum_jvp(subscripts, operands, operands_dot)
 
 
 # ---------------------------------------------------------------------------
@@ -2253,7 +2261,7 @@ def _(result, result_bar, a):
 
 @tangent(np.linalg.inv)
 def _(result, a, a_dot):
-    return _inv_dot(a, a_dot, result)
+    return _inv_jvp(a, a_dot, result)
 
 
 @adjoint(np.linalg.solve)
@@ -2274,7 +2282,7 @@ def _(result, result_bar, a):
 
 @tangent(np.linalg.det)
 def _(result, a, a_dot):
-    return _det_dot(a, a_dot, result)
+    return _det_jvp(a, a_dot, result)
 
 
 # result (sign, logabsdet); the sign is piecewise constant
@@ -2285,7 +2293,7 @@ def _(result, result_bar, a):
 
 @tangent(np.linalg.slogdet)
 def _(result, a, a_dot):
-    return _slogdet_dot(a, a_dot)
+    return _slogdet_jvp(a, a_dot)
 
 
 # cholesky reads one triangle of a (the lower one, or the upper one when upper=True);
@@ -2297,7 +2305,7 @@ def _(result, result_bar, a, upper=False):
 
 @tangent(np.linalg.cholesky)
 def _(result, a, upper=False, a_dot=None):
-    return _cholesky_dot(a, a_dot, result, upper)
+    return _cholesky_jvp(a, a_dot, result, upper)
 
 
 # eigh: result (eigenvalues, eigenvectors); eigenvectors need distinct eigenvalues
@@ -2308,7 +2316,7 @@ def _(result, result_bar, a, UPLO="L"):
 
 @tangent(np.linalg.eigh)
 def _(result, a, UPLO="L", a_dot=None):
-    return _eigh_dot(a, a_dot, result, UPLO)
+    return _eigh_jvp(a, a_dot, result, UPLO)
 
 
 @adjoint(np.linalg.eigvalsh)
@@ -2318,10 +2326,11 @@ def _(result, result_bar, a, UPLO="L"):
 
 @tangent(np.linalg.eigvalsh)
 def _(result, a, UPLO="L", a_dot=None):
-    return _eigvalsh_dot(a, a_dot, UPLO)
+    return _eigvalsh_jvp(a, a_dot, UPLO)
 
 
-# lstsq: result (x, residuals, rank, s); differentiated through x and residuals
+# lstsq: result (x, residuals, rank, s); differentiated through x, residuals and s
+# (x as the pseudo-inverse solution: a of full rank)
 @adjoint(np.linalg.lstsq)
 def _(result, result_bar, a, b, rcond=None):
     return _lstsq_bar(result_bar, a, b, result, 0), _lstsq_bar(result_bar, a, b, result, 1)
@@ -2329,7 +2338,7 @@ def _(result, result_bar, a, b, rcond=None):
 
 @tangent(np.linalg.lstsq)
 def _(result, a, b, rcond=None, a_dot=None, b_dot=None):
-    return _lstsq_dot(a, b, result, a_dot, None) + _lstsq_dot(a, b, result, None, b_dot)
+    return _lstsq_jvp(a, b, result, a_dot, None) + _lstsq_jvp(a, b, result, None, b_dot)
 
 
 # ---------------------------------------------------------------------------
@@ -2343,7 +2352,7 @@ def _(result, result_bar, shape, fill_value, dtype=None, order="C"):
 
 @tangent(np.full)
 def _(result, shape, fill_value, dtype=None, order="C", fill_value_dot=None):
-    return _fill_dot(fill_value_dot, result)
+    return _fill_jvp(fill_value_dot, result)
 
 
 @adjoint(np.full_like)
@@ -2353,7 +2362,7 @@ def _(result, result_bar, a, fill_value, dtype=None, order="K", subok=True, shap
 
 @tangent(np.full_like)
 def _(result, a, fill_value, dtype=None, order="K", subok=True, shape=None, fill_value_dot=None):
-    return _fill_dot(fill_value_dot, result)
+    return _fill_jvp(fill_value_dot, result)
 
 
 @adjoint(np.array)
@@ -2363,7 +2372,7 @@ def _(result, result_bar, object, dtype=None, copy=True, order="K", subok=False,
 
 @tangent(np.array)
 def _(result, object, dtype=None, copy=True, order="K", subok=False, ndmin=0, object_dot=None):
-    return _array_dot(object, object_dot, result)
+    return _array_jvp(object, object_dot, result)
 
 
 @adjoint(np.asarray, np.asanyarray, np.ascontiguousarray)
@@ -2373,7 +2382,7 @@ def _(result, result_bar, a, dtype=None, order=None):
 
 @tangent(np.asarray, np.asanyarray, np.ascontiguousarray)
 def _(result, a, dtype=None, order=None, a_dot=None):
-    return _array_dot(a, a_dot, result)
+    return _array_jvp(a, a_dot, result)
 
 
 @adjoint(np.copy, ("method", "copy"))
@@ -2383,7 +2392,7 @@ def _(result, result_bar, a, order="K", subok=False):
 
 @tangent(np.copy, ("method", "copy"))
 def _(result, a, order="K", subok=False, a_dot=None):
-    return _copy_dot(a_dot, a)
+    return _copy_jvp(a_dot, a)
 
 
 # astype: the gradient is cast back to a's dtype; an integer result carries none
@@ -2394,7 +2403,7 @@ def _(result, result_bar, a, dtype, order="K", casting="unsafe", subok=True, cop
 
 @tangent(("method", "astype"))
 def _(result, a, dtype, order="K", casting="unsafe", subok=True, copy=True, a_dot=None):
-    return _astype_dot(a_dot, a, result)
+    return _astype_jvp(a_dot, a, result)
 
 
 @adjoint(np.linspace)
@@ -2406,8 +2415,8 @@ def _(result, result_bar, start, stop, num=50, endpoint=True, retstep=False, dty
 @tangent(np.linspace)
 def _(result, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
       start_dot=None, stop_dot=None):
-    return (_linspace_dot(start, stop, start_dot, num, endpoint, axis, 0)
-            + _linspace_dot(start, stop, stop_dot, num, endpoint, axis, 1))
+    return (_linspace_jvp(start, stop, start_dot, num, endpoint, axis, 0)
+            + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1))
 
 
 # sort: the gradient goes back through the (stable) sorting permutation
@@ -2418,7 +2427,7 @@ def _(result, result_bar, a, axis=-1, kind=None, order=None):
 
 @tangent(np.sort)
 def _(result, a, axis=-1, kind=None, order=None, a_dot=None):
-    return _sort_dot(a, a_dot, axis)
+    return _sort_jvp(a, a_dot, axis)
 
 
 @adjoint(np.take, ("method", "take"))
@@ -2449,7 +2458,7 @@ def _(result, result_bar, a, *args):
 
 @tangent(("method", "item"))
 def _(result, a, a_dot, *args):
-    return _item_dot(a, a_dot, args)
+    return _item_jvp(a, a_dot, args)
 
 
 # ---------------------------------------------------------------------------
