@@ -27,7 +27,7 @@ from .optimize.simplify import algebra, forward_substitute
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
-from .transform.reverse import TAPE, ReverseFunction, is_marker, marker, rt
+from .transform.reverse import TAPE, ReverseFunction, index_value, is_marker, marker, rt
 
 _rules_loaded = threading.Lock()
 _loaded = []
@@ -388,14 +388,14 @@ def _replace_markers(stmts, read, tape_vars, kept_counts):
             if is_array:
                 value = A.call(rt(runtime.copy_value), [A.subscript(A.name(y), A.deepcopy(index))])
             else:
-                value = A.call(rt(runtime.read_item), [A.name(y), A.deepcopy(index)])
+                value = A.call(rt(runtime.read_item), [A.name(y), index_value(index)])
             new = [push(value)]
         elif kind == "restore_item" and args[0] in read:
             y, index, is_array = args
             if is_array:
                 new = [A.assign(A.subscript(A.name(y), A.deepcopy(index), gast.Store()), pop())]
             else:
-                new = [A.expr_stmt(A.call(rt(runtime.write_item), [A.name(y), A.deepcopy(index), pop()]))]
+                new = [A.expr_stmt(A.call(rt(runtime.write_item), [A.name(y), index_value(index), pop()]))]
         elif kind == "restore_append" and args[0] in read:
             new = [A.expr_stmt(A.method_call(A.name(args[0]), "pop"))]
         elif kind == "restore_extend" and args[0] in read:

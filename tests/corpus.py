@@ -253,3 +253,106 @@ def loop_calls(x, y):
         if s > 1.0:
             s = s / 2.0
     return s
+
+
+# ------------------------------------------------------------------ arrays
+_rng = np.random.default_rng(7)
+_W1 = _rng.normal(size=(3, 4))
+_B1 = _rng.normal(size=4)
+_W2 = _rng.normal(size=(4, 2))
+_X = _rng.normal(size=(5, 3))
+_Y = _rng.normal(size=(5, 2))
+
+
+@program(_W1, _B1, _W2, _X, _Y, wrt=(0, 1, 2))
+def mlp_loss(W1, b1, W2, X, y):
+    h = np.tanh(X @ W1 + b1)
+    out = h @ W2
+    return np.sum((out - y) ** 2) / X.shape[0]
+
+
+@program(_rng.normal(size=8), 0.1, wrt=(0, 1))
+def heat_inplace(u0, alpha):
+    u = u0.copy()
+    for t in range(10):
+        u[1:-1] = u[1:-1] + alpha * (u[2:] - 2 * u[1:-1] + u[:-2])
+    return np.sum(u ** 2)
+
+
+@program(_rng.normal(size=4))
+def inplace_items(x):
+    y = np.zeros(4)
+    for i in range(4):
+        y[i] = x[i] * x[(i + 1) % 4]
+        y[i] += np.sin(x[i])
+    y[1:3] *= x[0]
+    return y.sum()
+
+
+@program(_rng.normal(size=(3, 3)))
+def inplace_2d_and_masks(a):
+    b = a * 1.0
+    b[0, 1] = a[1, 0] ** 2
+    b[b > 0.5] = 0.25
+    b[:, 2] -= a[:, 0]
+    return np.sum(b * a)
+
+
+@program(_rng.uniform(size=5))
+def indexing_reads(x):
+    idx = np.array([0, 2, 2, 1])
+    m = x > 0.5
+    return np.sum(x[idx] ** 2) + np.sum(x[m] * 3.0) + x[-1] * x[::2].sum() + x[None, 1:3].sum()
+
+
+@program(_rng.normal(size=(3, 3)) * 0.5, _rng.normal(size=3),
+         [_rng.normal(size=3) for _ in range(4)], wrt=(0, 1))
+def rnn_list_of_states(W, h0, xs):
+    hs = []
+    h = h0
+    for x in xs:
+        h = np.tanh(W @ h + x)
+        hs.append(h)
+    return sum(hs).sum()
+
+
+@program(1.3)
+def dict_values(x):
+    d = {"a": x * 2.0, "b": x ** 2}
+    d["c"] = d["a"] + d["b"]
+    total = 0.0
+    for k in d:
+        total = total + d[k]
+    return total
+
+
+@program([1.0, 2.0, 3.0], 0.5, wrt=(0, 1))
+def list_methods(xs, w):
+    ys = []
+    for v in xs:
+        ys.append(v * w)
+    ys.extend([w, w * w])
+    last = ys.pop()
+    return sum(ys) * last + len(ys)
+
+
+@program(_rng.normal(size=(4, 3)), wrt=0)
+def reductions_and_shapes(a):
+    m = a.mean(axis=0)
+    s = a.std(axis=1, keepdims=True)
+    c = (a - m) / (s + 1.0)
+    r = c.reshape(3, 4).T
+    return np.linalg.norm(r) + np.max(a, axis=1).sum() + np.cumsum(a, axis=0)[-1].sum() + r[1:, ::2].sum()
+
+
+def _write_row(m, i, v):
+    m = m.copy()
+    m[i] = v * 2.0
+    return m
+
+
+@program(_rng.normal(size=(3, 2)), _rng.normal(size=2), wrt=(0, 1))
+def callee_writes(m, v):
+    for i in range(3):
+        m = _write_row(m, i, v * i + m[i])
+    return np.sum(m ** 2)

@@ -121,6 +121,13 @@ def _has_call(expr):
 
 
 class _Algebra(gast.NodeTransformer):
+    def visit_Assign(self, node):
+        original = node.value
+        self.generic_visit(node)
+        if isinstance(node.value, gast.Name) and not isinstance(original, gast.Name):
+            node.value = original        # `b = a * 1.0` must not make b an alias of a
+        return node
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, node.op

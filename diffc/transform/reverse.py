@@ -64,6 +64,17 @@ def rt(fn):
     return A.global_ref(fn, fn.__name__)
 
 
+def index_value(index):
+    """An index as an ordinary expression: `1:-1` becomes `slice(1, -1, None)`."""
+    if isinstance(index, gast.Slice):
+        parts = [index_value(p) if p is not None else A.const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return A.call(A.global_ref(builtins.slice, "slice"), parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
+    return A.deepcopy(index)
+
+
 def bar_inc(target, value):
     return gast.AugAssign(target=A.store(target), op=gast.Add(), value=value)
 
@@ -386,10 +397,13 @@ class ReverseFunction:
             if special is not None:
                 return forward, special + restore
             res, g = self.namer.fresh("_res"), self.namer.fresh("_g")
+            if adjoint_call:
+                # The callee pushed after our save: its adjoint pops first.
+                pre = [A.assign(g, A.name(x_bar)), A.assign(x_bar, A.const(0.0))]
+                return forward, pre + adjoint_call(A.name(g)) + restore
             pre = [A.assign(res, A.name(x)), A.assign(g, A.name(x_bar)), A.assign(x_bar, A.const(0.0))] \
                 + restore
-            body = adjoint_call(A.name(g)) if adjoint_call else \
-                self.contributions(stmt, value, A.name(res), A.name(g), x)
+            body = self.contributions(stmt, value, A.name(res), A.name(g), x)
             return forward, pre + body + adjoint_extra
         body = adjoint_call(A.name(x_bar)) if adjoint_call else \
             self.contributions(stmt, value, A.name(x), A.name(x_bar), x)
@@ -461,7 +475,7 @@ class ReverseFunction:
             if not self.is_active(obj):
                 return []
             return [A.assign(self.bar(obj.id), A.call(rt(runtime.acc_item), [
-                A.name(self.bar(obj.id)), A.name(obj.id), A.deepcopy(value.slice), result_bar]))] \
+                A.name(self.bar(obj.id)), A.name(obj.id), index_value(value.slice), result_bar]))] \
                 if self._accumulated_bar(obj.id) else []
         if kind in (gast.Tuple, gast.List):
             out = []
@@ -652,14 +666,14 @@ class ReverseFunction:
         if y in self.active:
             y_bar = self.bar(y)
             self.accumulated.add(y_bar)
-            taken = A.call(rt(runtime.take_item), [A.name(y_bar), A.deepcopy(index)])
+            taken = A.call(rt(runtime.take_item), [A.name(y_bar), index_value(index)])
             if self.is_active(value):
                 contribution = taken if self.scalar(value.id) and False else \
                     A.call(rt(runtime.unbroadcast), [taken, A.deepcopy(value)])
                 adjoint += self.accumulate(value, contribution)
             else:
                 adjoint.append(A.expr_stmt(A.call(rt(runtime.zero_item), [A.name(y_bar),
-                                                                          A.deepcopy(index)])))
+                                                                          index_value(index)])))
         adjoint.append(marker("restore_item", y, A.deepcopy(index), save.diffc_marker[3]))
         return forward, adjoint
 
