@@ -1,0 +1,56 @@
+"""Unsupported input gets a DiffcError naming the user's line, with a caret and a hint."""
+import numpy as np
+import pytest
+
+import diffc
+
+
+def uses_generator(x):
+    return sum(v * x for v in range(3))
+
+
+def uses_try(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def uses_global(x):
+    global COUNTER
+    COUNTER = x
+    return x
+
+
+def no_rule(x):
+    return np.polyval(x, 2.0).sum() + np.fft.fft(x).real.sum()
+
+
+def uses_with(x):
+    with open("f") as fh:
+        fh.read()
+    return x
+
+
+@pytest.mark.parametrize("fn,fragment", [
+    (uses_generator, "v * x for v in range(3)"),
+    (uses_try, "try:"),
+    (uses_global, "global COUNTER"),
+    (no_rule, "np.polyval"),
+    (uses_with, "with open"),
+])
+def test_error_names_line_and_shows_caret(fn, fragment):
+    with pytest.raises(diffc.DiffcError) as info:
+        diffc.grad(fn)(np.array([1.0, 2.0]))
+    text = str(info.value)
+    assert "test_errors.py:" in text
+    assert fragment in text
+    assert "^" in text
+    assert "hint:" in text or isinstance(info.value, diffc.NoDerivativeRule)
+
+
+def test_no_rule_names_the_function():
+    with pytest.raises(diffc.NoDerivativeRule) as info:
+        diffc.grad(no_rule)(np.array([1.0, 2.0]))
+    assert "polyval" in str(info.value)
