@@ -1493,12 +1493,12 @@ def _(result, val, val_dot):
     return np.imag(val_dot)
 
 
-@adjoint(np.float64, np.float32, np.float16, np.longdouble)
+@adjoint(np.float64, np.float32)
 def _(result, result_bar, x):
     return _cast_like(result_bar, x)
 
 
-@tangent(np.float64, np.float32, np.float16, np.longdouble)
+@tangent(np.float64, np.float32)
 def _(result, x, x_dot):
     return x_dot
 
@@ -2375,13 +2375,23 @@ def _(result, object, dtype=None, copy=True, order="K", subok=False, ndmin=0, ob
     return _array_jvp(object, object_dot, result)
 
 
-@adjoint(np.asarray, np.asanyarray, np.ascontiguousarray)
+@adjoint(np.asarray, np.asanyarray)
 def _(result, result_bar, a, dtype=None, order=None):
     return _array_bar(result_bar, a)
 
 
-@tangent(np.asarray, np.asanyarray, np.ascontiguousarray)
+@tangent(np.asarray, np.asanyarray)
 def _(result, a, dtype=None, order=None, a_dot=None):
+    return _array_jvp(a, a_dot, result)
+
+
+@adjoint(np.ascontiguousarray)
+def _(result, result_bar, a, dtype=None):
+    return _array_bar(result_bar, a)
+
+
+@tangent(np.ascontiguousarray)
+def _(result, a, dtype=None, a_dot=None):
     return _array_jvp(a, a_dot, result)
 
 
