@@ -6,7 +6,7 @@
 """
 
 from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnavailable,
-                     NonScalarOutput, BadArgument, RuleError)
+                     NonScalarOutput, BadArgument, RuleError, DiffcWarning)
 from .api import grad, value_and_grad, vjp, source, check_grad, differentiate
 
 __version__ = "0.1.0"
@@ -30,4 +30,4 @@ def tangent(primitive):
 
 __all__ = ["grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate",
            "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
-           "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError"]
+           "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError", "DiffcWarning"]

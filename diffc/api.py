@@ -18,6 +18,7 @@ import numpy as np
 
 from . import emit
 from . import runtime
+from . import sourcemap
 from .analysis import kinds as K
 from .errors import BadArgument, DiffcError
 from .parse import parse_function
@@ -219,7 +220,11 @@ def _gradient(fn, wrt, with_value, optimize):
             values[k] = _as_float(values[k])
         kinds = _kinds(values)
         entry = _joint_entry(fn, wrt_names, kinds, with_value, optimize)
-        result = entry.main(*values)
+        try:
+            result = entry.main(*values)
+        except Exception as exc:
+            sourcemap.annotate(exc)
+            raise
         if not single and not with_value and len(wrt_names) == 1:
             return (result,)
         if with_value and not single and len(wrt_names) == 1:
@@ -251,7 +256,11 @@ def vjp(fn, *primals, **kw_primals):
     adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
     adj = entry.emitted.functions[_adjoint_name(entry)]
     tape = []
-    out = fwd(*values, tape)
+    try:
+        out = fwd(*values, tape)
+    except Exception as exc:
+        sourcemap.annotate(exc)
+        raise
     state = {"tape": tape, "used": False}
 
     def pullback(cotangent):
@@ -262,7 +271,11 @@ def vjp(fn, *primals, **kw_primals):
         else:
             tape_now = state["tape"]
             state["used"] = True
-        bars = adj(tape_now, cotangent)
+        try:
+            bars = adj(tape_now, cotangent)
+        except Exception as exc:
+            sourcemap.annotate(exc)
+            raise
         result, k = [], 0
         for value, active in zip(values, mask):
             if active:

@@ -23,6 +23,7 @@ import astor
 import gast
 
 from . import ast_util as A
+from . import sourcemap
 from .parse import FunctionInfo
 
 _counter = itertools.count(1)
@@ -162,5 +163,6 @@ def compile_module(module, label):
     result.filename = filename
     result.namespace = namespace
     result.line_map = line_map
+    sourcemap.register(filename, line_map, text)
     result.functions = {fn.name: namespace[fn.name] for fn in functions}
     return result

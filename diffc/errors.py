@@ -58,3 +58,7 @@ class BadArgument(DiffcError):
 
 class RuleError(DiffcError):
     """A custom derivative rule that does not match its primitive."""
+
+
+class DiffcWarning(UserWarning):
+    """A gradient that is computed but mathematically questionable (a kink, a zero derivative)."""
