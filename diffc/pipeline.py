@@ -23,7 +23,8 @@ from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
 from .optimize.dce import eliminate_dead_code
-from .optimize.simplify import algebra, forward_substitute
+from .optimize.hoist import hoist_invariants
+from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
@@ -52,6 +53,7 @@ def front_end(info, stages=None):
     info._local_names = None
     _dump(stages, "desugar", info)
     ANF(info, info.namer).run()
+    hoist_invariants(info)
     _dump(stages, "anf", info)
     return info
 
@@ -250,6 +252,8 @@ class Module:
         if self.optimize:
             fn = eliminate_dead_code(fn)
             fn = algebra(fn)
+            fn = forward_substitute(fn)
+            fn = fuse_reset_and_accumulate(fn)
             fn = forward_substitute(fn)
             fn = eliminate_dead_code(fn)
         else:

@@ -16,6 +16,9 @@ import gast
 import numpy as np
 
 INT, SCALAR, ARRAY, UNKNOWN = "int", "scalar", "array", "unknown"
+SCALARS = "scalars"          # a list or tuple of Python/NumPy floats and ints
+VECTOR = "vector"            # a 1-d float array
+_NUMBER_TYPES = (float, int, np.floating, np.integer)
 
 
 def kind_of_value(value):
@@ -24,8 +27,15 @@ def kind_of_value(value):
     if isinstance(value, (float, np.floating)):
         return SCALAR
     if isinstance(value, np.ndarray):
-        return ARRAY
+        return VECTOR if value.ndim == 1 and value.dtype.kind == "f" else ARRAY
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, _NUMBER_TYPES) and not isinstance(v, (bool, np.bool_)) for v in value):
+        return SCALARS
     return UNKNOWN
+
+
+def is_array(kind):
+    return kind in (ARRAY, VECTOR)
 
 
 def join(a, b):
@@ -35,6 +45,8 @@ def join(a, b):
         return a
     if {a, b} == {INT, SCALAR}:
         return SCALAR
+    if {a, b} == {VECTOR, ARRAY}:
+        return ARRAY
     return UNKNOWN
 
 
@@ -108,9 +120,19 @@ def _kind(value, kinds, resolve):
             return SCALAR if isinstance(value.op, gast.Div) else INT
         if a in (INT, SCALAR) and b in (INT, SCALAR):
             return SCALAR
-        if ARRAY in (a, b) and UNKNOWN not in (a, b) and not isinstance(value.op, gast.MatMult):
+        if (is_array(a) or is_array(b)) and UNKNOWN not in (a, b) and SCALARS not in (a, b) \
+                and not isinstance(value.op, gast.MatMult):
             return ARRAY
         return UNKNOWN
+    if isinstance(value, gast.Subscript):
+        base = _atom_kind(value.value, kinds)
+        index = value.slice
+        if base in (SCALARS, VECTOR) and isinstance(index, (gast.Name, gast.Constant)) \
+                and _atom_kind(index, kinds) == INT:
+            return SCALAR
+        if base == SCALARS and isinstance(index, gast.Slice):
+            return UNKNOWN
+        return UNKNOWN if base is not None else None
     if isinstance(value, gast.UnaryOp):
         if isinstance(value.op, gast.Not):
             return INT
@@ -126,6 +148,9 @@ def _kind(value, kinds, resolve):
             return INT
         if _member(target, _SCALAR_RESULTS):
             return SCALAR
+        if getattr(target, "__name__", None) == "as_sequence" and len(value.args) == 1:
+            inner = _atom_kind(value.args[0], kinds)
+            return inner if inner in (SCALARS, VECTOR, None) else UNKNOWN
         arg_kinds = [_atom_kind(a, kinds) for a in value.args]
         scalar_args = all(k in (INT, SCALAR, None) for k in arg_kinds) and arg_kinds \
             and not value.keywords

@@ -99,6 +99,8 @@ def stored_names(stmt):
                 if isinstance(n, gast.Call) and not is_pure_call(n):
                     if isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name):
                         out.add(n.func.value.id)
+                        if n.func.value.id == "_tape":
+                            continue          # pushing a value does not change it
                     out |= {a.id for a in n.args if isinstance(a, gast.Name)}
     return out
 

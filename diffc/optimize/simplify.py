@@ -182,3 +182,47 @@ def _is_const(node, value):
 
 def algebra(fn):
     return _Algebra().visit(fn)
+
+
+def fuse_reset_and_accumulate(fn):
+    """`b = 0.0 ... b += e` (nothing touching b between) -> `b = e`, e not a bare name.
+
+    The first contribution of an adjoint assigns instead of adding to zero; e is
+    a fresh value (an operation's result), so b never aliases another adjoint."""
+    def block(stmts):
+        for s in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    block(inner)
+        i = 0
+        while i < len(stmts):
+            s = stmts[i]
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and _is_const(s.value, 0.0) and not isinstance(s.value.value, bool):
+                name = s.targets[0].id
+                for j in range(i + 1, len(stmts)):
+                    later = stmts[j]
+                    if isinstance(later, gast.AugAssign) and isinstance(later.op, (gast.Add, gast.Sub)) \
+                            and getattr(later.target, "id", None) == name \
+                            and name not in A.names_loaded(later.value) \
+                            and not isinstance(later.value, gast.Name):
+                        value = later.value if isinstance(later.op, gast.Add) else \
+                            gast.UnaryOp(op=gast.USub(), operand=later.value)
+                        stmts[j] = A.located(A.assign(name, value), later)
+                        for k in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                            if hasattr(later, k):
+                                setattr(stmts[j], k, getattr(later, k))
+                        del stmts[i]
+                        i -= 1
+                        break
+                    if name in A.names_loaded(later) or name in stored_names(later) \
+                            or isinstance(later, (gast.For, gast.While, gast.If)) and name in _all_names(later):
+                        break
+            i += 1
+    block(fn.body)
+    return fn
+
+
+def _all_names(stmt):
+    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)}

@@ -657,7 +657,7 @@ class ReverseFunction:
         y = target.value.id
         index = target.slice
         value = stmt.value
-        if y in self.written and self.kinds.get(y) == K.ARRAY:
+        if y in self.written and K.is_array(self.kinds.get(y)):
             save = marker("save_item", y, index, True)
         else:
             save = marker("save_item", y, index, False)

@@ -1,0 +1,89 @@
+"""hoist: move loop-invariant temporaries out of loops (on the ANF body).
+
+Input: an ANF `FunctionInfo` body.
+Output: the same body where a temporary ``_tN = a op b`` (or ``op a``) that
+sits directly in a loop body, is defined nowhere else, and whose operands
+are constants or names never rebound inside that loop, is computed once
+before the loop instead.  In reverse mode that removes a tape push and pop
+per iteration (``_t1 = -k`` in a time-stepping loop).  Only operations that
+cannot raise for finite inputs are moved (no division, floor division,
+modulo or power by a non-constant), so a loop that runs zero times behaves
+as before.
+"""
+
+import gast
+
+from .. import ast_util as A
+from ..optimize.dce import stored_names
+
+_SAFE_BINOPS = (gast.Add, gast.Sub, gast.Mult)
+_SAFE_WITH_CONSTANT = (gast.Div, gast.Pow)
+
+
+def _definitions(body):
+    counts = {}
+    for s in A.walk_statements(body):
+        for name in stored_names(s):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _invariant(expr, rebound):
+    if isinstance(expr, gast.Constant):
+        return True
+    if isinstance(expr, gast.Name):
+        return expr.id not in rebound
+    return False
+
+
+def _movable(stmt, rebound, counts):
+    if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+        return False
+    name = stmt.targets[0].id
+    if not name.startswith("_t") or counts.get(name) != 1:
+        return False
+    value = stmt.value
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+        return _invariant(value.operand, rebound)
+    if isinstance(value, gast.BinOp):
+        if isinstance(value.op, _SAFE_BINOPS):
+            return _invariant(value.left, rebound) and _invariant(value.right, rebound)
+        if isinstance(value.op, _SAFE_WITH_CONSTANT) and isinstance(value.right, gast.Constant) \
+                and isinstance(value.right.value, (int, float)) and value.right.value != 0:
+            return _invariant(value.left, rebound)
+    return False
+
+
+def hoist_block(stmts, counts):
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.If):
+            stmt.body = hoist_block(stmt.body, counts)
+            stmt.orelse = hoist_block(stmt.orelse, counts)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            stmt.body = hoist_block(stmt.body, counts)
+            rebound = set()
+            for s in stmt.body:
+                rebound |= stored_names(s)
+            if isinstance(stmt, gast.For):
+                rebound |= A.names_stored(stmt.target)
+            moved = []
+            changed = True
+            while changed:
+                changed = False
+                for s in list(stmt.body):
+                    if _movable(s, rebound, counts):
+                        stmt.body.remove(s)
+                        moved.append(s)
+                        rebound.discard(s.targets[0].id)
+                        changed = True
+            stmt.body = stmt.body or [gast.Pass()]
+            out.extend(moved)
+        out.append(stmt)
+    return out
+
+
+def hoist_invariants(info):
+    counts = _definitions(info.node.body)
+    info.node.body = hoist_block(info.node.body, counts)
+    return info
