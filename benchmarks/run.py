@@ -130,7 +130,7 @@ class PeerLib:
         except ImportError as e:
             self.status = "not installed"
             self.message = short(e)
-        except Exception as e:  # a broken install is not a crash either
+        except (Exception, SystemExit) as e:  # a broken install is not a crash either
             self.status = "error"
             self.message = short(e)
 
@@ -188,7 +188,7 @@ class PeerLib:
                 warnings.simplefilter("ignore")
                 call, _ = build_gradient(self, _warm_up_fn_for(self.name), (np.ones(3), 2.0), (0,))
                 call()
-        except Exception as e:  # diffc may not work yet; its workloads will say why
+        except (Exception, SystemExit) as e:  # diffc may not work yet; its workloads will say why
             self.message = f"warm-up failed: {short(e)}"
 
 
@@ -409,7 +409,7 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
         out["primal"] = {"status": "ok", "value": float(value), "first_call_s": first,
                          "time_s": statistics.median(samples), "samples": len(samples),
                          "number": number}
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         out["primal"] = {"status": "error", "message": short(e)}
         log(f"  {w.name}: primal failed: {short(e)}")
         return out
@@ -430,7 +430,7 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
             continue
         try:
             program = w.program_for(peer)
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             cell.update(status="error", message=short(e))
             continue
         if program is None:
@@ -457,7 +457,7 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
                 call2, _ = build_gradient(lib, program, args, w.wrt)
                 call2()
                 cell["second_build_and_call_s"] = time.perf_counter() - t0
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             cell.update(status="error", message=short(e))
             if os.environ.get("DIFFC_BENCH_TRACEBACK"):
                 traceback.print_exc()
@@ -468,11 +468,16 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
     if ref_name is not None:
         try:
             out["fd_check"] = finite_difference_check(primal, pristine, w.wrt, grads[ref_name])
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             out["fd_check"] = {"ok": False, "message": short(e)}
         for peer, g in grads.items():
             ok, err = compare(g, grads[ref_name], cfg["rtol"])
             out["peers"][peer]["check"] = {"ok": ok, "max_rel_err": err, "against": ref_name}
+        fd = out["fd_check"]
+        if len(grads) == 1 and not fd.get("ok"):
+            # nothing to compare with: the finite difference is the only check
+            out["peers"][ref_name]["check"] = {"ok": False, "max_rel_err": fd.get("rel_err", float("inf")),
+                                               "against": "finite differences"}
 
     # ---- phase 3: steady-state timing ----
     for peer in PEERS:
@@ -500,7 +505,7 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
             mark = "ok" if chk.get("ok") else f"MISMATCH (rel err {chk.get('max_rel_err', float('nan')):.1e})"
             log(f"{head} first {cell['first_call_s']:.3g} s, {t * 1e3:.4g} ms "
                 f"= {t / primal_time:.3g}x primal, check {mark}")
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             cell.update(status="error", message=short(e))
             log(f"{head} error: {short(e)}")
 
@@ -509,7 +514,7 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
         mem: Dict[str, Any] = {}
         try:
             mem["numpy"] = {"peak_bytes": peak_memory(lambda: primal(*args))}
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             mem["numpy"] = {"message": short(e)}
         for peer, call in calls.items():
             cell = out["peers"][peer]
@@ -522,7 +527,7 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
                 try:
                     with time_limit(cfg["timeout"]):
                         entry["peak_bytes"] = peak_memory(call)
-                except Exception as e:
+                except (Exception, SystemExit) as e:
                     entry["message"] = short(e)
             if peer in ("torch", "jax_jit"):
                 entry["caveat"] = "native allocator: tensor/XLA buffers are not seen by tracemalloc"
@@ -602,7 +607,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         log(f"== {name}: {w.description}")
         try:
             results["workloads"].append(run_workload(w, libs, cfg, progress))
-        except Exception as e:  # the harness itself must not die on one workload
+        except (Exception, SystemExit) as e:  # the harness itself must not die on one workload
             log(f"  {name}: harness error {short(e)}")
             results["workloads"].append({"name": name, "description": w.description,
                                          "kind": w.kind, "error": short(e), "peers": {}})
@@ -620,7 +625,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             if report.plot(results, stem + ".png"):
                 written.append(stem + ".png")
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             log(f"plot failed: {short(e)}")
     print(md)
     log(f"done in {results['elapsed_s']:.1f} s; wrote {', '.join(written)}")
