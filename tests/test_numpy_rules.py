@@ -741,6 +741,29 @@ def test_tangent_rule_is_a_sum_of_single_tangent_terms(key):
     assert mentioned == dots, f"unused tangent parameters {dots - mentioned}"
 
 
+ALL_OWN = [(k, r) for table in (OWN_ADJOINTS, OWN_TANGENTS) for k, r in table.items()]
+
+
+@pytest.mark.parametrize("key,rule", ALL_OWN, ids=[f"{r.kind}-{_keyname(k)}" for k, r in ALL_OWN])
+def test_rule_body_survives_literal_substitution(key, rule):
+    """Parameters are replaced by the call's atoms, often literals: `is` comparisons would
+    become `0.5 is not None` (a SyntaxWarning), so they belong in helpers."""
+    node = _rule_ast(rule)
+    for n in ast.walk(node):
+        if isinstance(n, ast.Compare):
+            assert not any(isinstance(op, (ast.Is, ast.IsNot)) for op in n.ops), ast.unparse(n)
+
+
+@pytest.mark.parametrize("key", [k for k, r in OWN_ADJOINTS.items() if r.vararg],
+                         ids=[_keyname(k) for k, r in OWN_ADJOINTS.items() if r.vararg])
+def test_vararg_adjoints_return_tuples(key):
+    """The compiler indexes the return of a *vararg adjoint by position: it must be a tuple."""
+    ret = _rule_ast(OWN_ADJOINTS[key]).body[-1].value
+    if isinstance(ret, ast.Tuple):
+        return
+    assert isinstance(ret, ast.Call) and ret.func.id in ("_einsum_bars", "_atleast_bar"), ast.unparse(ret)
+
+
 def _numpy_params(key):
     try:
         sig = inspect.signature(key)
@@ -895,6 +918,16 @@ def test_vararg_adjoints_return_one_entry_per_parameter():
     assert len(out) == 3 and out[0] is None
     np.testing.assert_allclose(out[1], np.ones((2, 4)) @ B.T)
     np.testing.assert_allclose(out[2], A.T @ np.ones((2, 4)))
+
+
+def test_eigh_repeated_eigenvalues_give_finite_gradients():
+    x = R(4)
+    a = np.outer(x, x) + np.eye(4)          # eigenvalue 1 three times
+    w, V = np.linalg.eigh(a)
+    g = _adj(np.linalg.eigh)((w, V), [2 * w, np.zeros((4, 4))], a)
+    assert np.all(np.isfinite(g))
+    # d sum(w**2) = d trace(a a^T) = 2 a  (on the lower triangle read by eigh: 4a off-diagonal)
+    np.testing.assert_allclose(g, np.tril(4 * a) - np.diag(np.diag(2 * a)), atol=1e-8)
 
 
 def test_nondiff_keys():

@@ -185,6 +185,11 @@ def _extreme_jvp(a, a_dot, axis, keepdims, result):
                   axis=axis, keepdims=keepdims)
 
 
+def _ddof(ddof, correction):
+    """numpy 2's correction= is another name for ddof."""
+    return ddof if correction is None else correction
+
+
 def _var_bar(g, a, axis, ddof, keepdims, scale):
     """Adjoint of var (scale=None) or std (scale=result: divides by 2*std)."""
     x = np.asarray(a)
@@ -400,8 +405,9 @@ def _clip_bounds(a_min, a_max, min, max):
     return lo, hi
 
 
-def _clip_pass(a, lo, hi):
+def _clip_pass(a, bounds):
     """1 where clip(a, lo, hi) passes a through (lo <= a <= hi), else 0."""
+    lo, hi = bounds
     m = np.ones(np.shape(a), dtype=bool)
     if lo is not None:
         m = m & np.greater_equal(a, lo)
@@ -410,11 +416,12 @@ def _clip_pass(a, lo, hi):
     return m
 
 
-def _clip_bar_a(g, a, lo, hi):
-    return unbroadcast(g * _clip_pass(a, lo, hi), a)
+def _clip_bar_a(g, a, bounds):
+    return unbroadcast(g * _clip_pass(a, bounds), a)
 
 
-def _clip_bar_lo(g, a, lo, hi):
+def _clip_bar_lo(g, a, bounds):
+    lo, hi = bounds
     if lo is None:
         return None
     below = np.less(a, lo)
@@ -423,21 +430,24 @@ def _clip_bar_lo(g, a, lo, hi):
     return unbroadcast(g * below, lo)
 
 
-def _clip_bar_hi(g, a, lo, hi):
+def _clip_bar_hi(g, a, bounds):
+    lo, hi = bounds
     if hi is None:
         return None
     above = np.greater(a, hi) | (np.less(hi, lo) if lo is not None else False)
     return unbroadcast(g * above, hi)
 
 
-def _clip_dot_lo(a, lo, hi, lo_dot):
+def _clip_jvp_lo(a, bounds, lo_dot):
+    lo, hi = bounds
     below = np.less(a, lo)
     if hi is not None:
         below = below & np.less_equal(lo, hi)
     return lo_dot * below
 
 
-def _clip_dot_hi(a, lo, hi, hi_dot):
+def _clip_jvp_hi(a, bounds, hi_dot):
+    lo, hi = bounds
     above = np.greater(a, hi) | (np.less(hi, lo) if lo is not None else False)
     return hi_dot * above
 
@@ -1074,12 +1084,13 @@ def _cholesky_jvp(a, a_dot, result, upper):
 
 
 def _eig_gaps(w):
-    """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
+    """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it and between (numerically)
+    equal eigenvalues: eigenvectors of a repeated eigenvalue are not differentiable,
+    and 0 is right when the function does not depend on the choice of basis."""
     diff = w[..., None, :] - w[..., :, None]
-    n = w.shape[-1]
-    off = ~np.eye(n, dtype=bool)
-    with np.errstate(divide="ignore"):
-        return np.where(off, 1.0 / np.where(off, diff, 1.0), 0.0)
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if w.size else 1.0
+    ok = np.abs(diff) > 1e-10 * np.maximum(scale, 1e-300)
+    return np.where(ok, 1.0 / np.where(ok, diff, 1.0), 0.0)
 
 
 def _eigh_bar(result_bar, a, result, UPLO):
@@ -1089,7 +1100,7 @@ def _eigh_bar(result_bar, a, result, UPLO):
     G = np.zeros(np.shape(a))
     if not _zero(gw):
         G = G + (V * np.asarray(gw)[..., None, :]) @ _T(V)
-    if not _zero(gV):
+    if not _zero(gV) and np.any(gV):
         G = G + V @ (_eig_gaps(w) * (_T(V) @ gV)) @ _T(V)
     return _sym_read(0.5 * (G + _T(G)), UPLO.upper() == "L")
 
@@ -1687,19 +1698,17 @@ def _(result, condition, x=None, y=None, x_dot=None, y_dot=None):
 # where a is strictly outside it; the method form x.clip(min=, max=) binds min/max
 @adjoint(np.clip, ("method", "clip"))
 def _(result, result_bar, a, a_min=None, a_max=None, out=None, min=None, max=None):
-    lo = a_min if a_min is not None else min
-    hi = a_max if a_max is not None else max
-    return (_clip_bar_a(result_bar, a, lo, hi), _clip_bar_lo(result_bar, a, lo, hi),
-            _clip_bar_hi(result_bar, a, lo, hi))
+    bounds = _clip_bounds(a_min, a_max, min, max)
+    return (_clip_bar_a(result_bar, a, bounds), _clip_bar_lo(result_bar, a, bounds),
+            _clip_bar_hi(result_bar, a, bounds))
 
 
 @tangent(np.clip, ("method", "clip"))
 def _(result, a, a_min=None, a_max=None, out=None, min=None, max=None,
       a_dot=None, a_min_dot=None, a_max_dot=None):
-    lo = a_min if a_min is not None else min
-    hi = a_max if a_max is not None else max
-    return (a_dot * _clip_pass(a, lo, hi) + _clip_dot_lo(a, lo, hi, a_min_dot)
-            + _clip_dot_hi(a, lo, hi, a_max_dot))
+    bounds = _clip_bounds(a_min, a_max, min, max)
+    return (a_dot * _clip_pass(a, bounds) + _clip_jvp_lo(a, bounds, a_min_dot)
+            + _clip_jvp_hi(a, bounds, a_max_dot))
 
 
 @adjoint(np.cross)
@@ -1759,22 +1768,22 @@ def _(result, a, axis=None, out=None, keepdims=False, a_dot=None):
 
 @adjoint(np.var, ("method", "var"))
 def _(result, result_bar, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None):
-    return _var_bar(result_bar, a, axis, ddof if correction is None else correction, keepdims, None)
+    return _var_bar(result_bar, a, axis, _ddof(ddof, correction), keepdims, None)
 
 
 @tangent(np.var, ("method", "var"))
 def _(result, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None, a_dot=None):
-    return _var_jvp(a, a_dot, axis, ddof if correction is None else correction, keepdims, None)
+    return _var_jvp(a, a_dot, axis, _ddof(ddof, correction), keepdims, None)
 
 
 @adjoint(np.std, ("method", "std"))
 def _(result, result_bar, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None):
-    return _var_bar(result_bar, a, axis, ddof if correction is None else correction, keepdims, result)
+    return _var_bar(result_bar, a, axis, _ddof(ddof, correction), keepdims, result)
 
 
 @tangent(np.std, ("method", "std"))
 def _(result, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None, a_dot=None):
-    return _var_jvp(a, a_dot, axis, ddof if correction is None else correction, keepdims, result)
+    return _var_jvp(a, a_dot, axis, _ddof(ddof, correction), keepdims, result)
 
 
 @adjoint(np.cumsum, ("method", "cumsum"))
@@ -1885,7 +1894,7 @@ def _(result, a, axes=None, a_dot=None):
 # x.transpose(), x.transpose(1, 0), x.transpose((1, 0))
 @adjoint(("method", "transpose"))
 def _(result, result_bar, a, *axes):
-    return _transpose_bar(result_bar, _axes_arg(axes))
+    return (_transpose_bar(result_bar, _axes_arg(axes)),)
 
 
 @tangent(("method", "transpose"))
@@ -2463,7 +2472,7 @@ def _(result, arr, indices, axis=-1, arr_dot=None):
 # x.item() / x.item(i) / x.item(i, j)
 @adjoint(("method", "item"))
 def _(result, result_bar, a, *args):
-    return _item_bar(result_bar, a, args)
+    return (_item_bar(result_bar, a, args),)
 
 
 @tangent(("method", "item"))
