@@ -82,6 +82,8 @@ def _bind(fn, names, args, kwargs):
 
 
 def _as_float(value):
+    if type(value) is float:
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise BadArgument("cannot differentiate with respect to a bool")
     if isinstance(value, (int, np.integer)):
@@ -94,7 +96,7 @@ def _as_float(value):
 
 
 def _kinds(args):
-    return tuple(K.kind_of_value(a) for a in args)
+    return tuple([K.SCALAR if type(a) is float else K.kind_of_value(a) for a in args])
 
 
 # ------------------------------------------------------------------ caching
@@ -119,9 +121,10 @@ class _Entry:
         self.main = main
 
     def valid(self, fn):
-        closure = _closure_values(fn)
-        if len(closure) != len(self.closure) or any(a is not b for a, b in zip(closure, self.closure)):
-            return False
+        if fn.__closure__ or self.closure:
+            closure = _closure_values(fn)
+            if len(closure) != len(self.closure) or any(a is not b for a, b in zip(closure, self.closure)):
+                return False
         for table, name, obj in self.deps:
             if table.get(name, _ABSENT) is not obj:
                 return False
@@ -180,9 +183,9 @@ def _check_function(fn):
 
 def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None):
     key = (fn.__code__, "joint", wrt_names, kinds, with_value, optimize)
-    names = _param_names(fn)
 
     def build():
+        names = _param_names(fn)
         module = Module(optimize=optimize, stages=stages)
         label = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
         module.function_names.reserve(label)
@@ -219,7 +222,11 @@ def _gradient(fn, wrt, with_value, optimize):
         for k in wrt_index:
             values[k] = _as_float(values[k])
         kinds = _kinds(values)
-        entry = _joint_entry(fn, wrt_names, kinds, with_value, optimize)
+        # Fast path: the newest cached entry for these kinds, if still valid.
+        entries = _cache.get((fn.__code__, "joint", wrt_names, kinds, with_value, optimize))
+        entry = entries[-1] if entries else None
+        if entry is None or not entry.valid(fn):
+            entry = _joint_entry(fn, wrt_names, kinds, with_value, optimize)
         try:
             result = entry.main(*values)
         except Exception as exc:

@@ -28,6 +28,19 @@ class Rule:
         self.primitive = primitive
         self.fn = fn
         self.kind = kind                  # "adjoint" or "tangent"
+        self._parsed = False
+
+    def __getattr__(self, name):
+        # Rules are parsed on first use: importing hundreds of rules stays cheap.
+        if name in ("node", "params", "vararg", "defaults", "body", "globals", "locals") \
+                and not self.__dict__.get("_parsed", True):
+            self._parse()
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    def _parse(self):
+        fn = self.fn
+        self._parsed = True
         try:
             source = textwrap.dedent(inspect.getsource(fn))
         except (OSError, TypeError) as exc:

@@ -56,51 +56,64 @@ def _occurs_outside_loops(stmt, name):
     return name in A.names_loaded(stmt)
 
 
-def forward_substitute(fn, protected=()):
+def forward_substitute(fn, protected=(), window=40):
     uses, defs = _count_uses(fn)
     params = {a.id for a in fn.args.args}
+    loaded_cache, stored_cache = {}, {}
+
+    def loaded(stmt):
+        key = id(stmt)
+        if key not in loaded_cache:
+            loaded_cache[key] = A.names_loaded(stmt)
+        return loaded_cache[key]
+
+    def stored(stmt):
+        key = id(stmt)
+        if key not in stored_cache:
+            stored_cache[key] = stored_names(stmt)
+        return stored_cache[key]
+
+    def try_substitute(stmts, i):
+        """Substitute stmts[i] into its single later use; True when it was removed."""
+        stmt = stmts[i]
+        name = stmt.targets[0].id
+        reads = A.names_loaded(stmt.value)
+        for j in range(i + 1, min(len(stmts), i + 1 + window)):
+            later = stmts[j]
+            if name in loaded(later):
+                if not _occurs_outside_loops(later, name):
+                    return False
+                sub = _Substitute(name, stmt.value)
+                if isinstance(later, gast.If):
+                    later.test = sub.visit(later.test)
+                else:
+                    sub.visit(later)
+                if not sub.done:
+                    return False
+                loaded_cache.pop(id(later), None)
+                del stmts[i]
+                uses[name] = 0
+                return True
+            if stored(later) & (reads | {name}):
+                return False
+        return False
 
     def block(stmts):
-        changed = True
-        while changed:
-            changed = False
-            for i, stmt in enumerate(stmts):
-                if isinstance(stmt, (gast.If,)):
-                    block(stmt.body)
-                    block(stmt.orelse)
-                elif isinstance(stmt, (gast.For, gast.While)):
-                    block(stmt.body)
-                if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
-                    continue
+        for stmt in stmts:
+            if isinstance(stmt, gast.If):
+                block(stmt.body)
+                block(stmt.orelse)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                block(stmt.body)
+        i = len(stmts) - 1
+        while i >= 0:
+            stmt = stmts[i]
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
                 name = stmt.targets[0].id
-                if name in params or name in protected or defs.get(name) != 1 or uses.get(name) != 1:
-                    continue
-                if not is_pure_expr(stmt.value):
-                    continue
-                reads = A.names_loaded(stmt.value)
-                for j in range(i + 1, len(stmts)):
-                    later = stmts[j]
-                    if name in A.names_loaded(later) or (isinstance(later, gast.AugAssign)
-                                                          and name == getattr(later.target, "id", None)):
-                        if _occurs_outside_loops(later, name) and not (stored_names(later) & reads
-                                                                       and not _reads_before_store(later)):
-                            sub = _Substitute(name, stmt.value)
-                            if isinstance(later, gast.If):
-                                later.test = sub.visit(later.test)
-                            else:
-                                sub.visit(later)
-                            if sub.done:
-                                del stmts[i]
-                                uses[name] = 0
-                                changed = True
-                        break
-                    if stored_names(later) & (reads | {name}):
-                        break
-                    if not _pure_statement(later):
-                        if not is_pure_expr(stmt.value) or _has_call(stmt.value):
-                            break
-                if changed:
-                    break
+                if name not in params and name not in protected and defs.get(name) == 1 \
+                        and uses.get(name) == 1 and is_pure_expr(stmt.value):
+                    try_substitute(stmts, i)
+            i -= 1
     block(fn.body)
     return fn
 

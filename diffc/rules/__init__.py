@@ -32,6 +32,8 @@ def adjoint(*primitives, user=False):
                 check_signature(primitive, fn, "adjoint")
             key = _key(primitive)
             ADJOINTS[key] = Rule(primitive, fn, "adjoint")
+            if user:
+                ADJOINTS[key]._parse()          # report a malformed user rule now
             NONDIFF.discard(key)
             if user:
                 USER_KEYS.add(key)
@@ -47,6 +49,8 @@ def tangent(*primitives, user=False):
                 check_signature(primitive, fn, "tangent")
             key = _key(primitive)
             TANGENTS[key] = Rule(primitive, fn, "tangent")
+            if user:
+                TANGENTS[key]._parse()
             NONDIFF.discard(key)
             if user:
                 USER_KEYS.add(key)
