@@ -10,7 +10,6 @@ has one entry per parameter).  Every case is one line in a table below.
 import ast
 import copy
 import inspect
-import textwrap
 
 import gast
 import numpy as np

@@ -222,7 +222,6 @@ def _cumprod_terms(a, axis):
     """a as an array with the cumulated axis last, and a function putting it back."""
     x = np.asarray(a)
     if axis is None:
-        shape = x.shape
         return x.ravel(), (lambda y: y)
     return np.moveaxis(x, axis, -1), (lambda y: np.moveaxis(y, -1, axis))
 
@@ -1436,12 +1435,12 @@ def _(result, x, x_dot):
 # abs: the subgradient 0 at 0 (np.sign(0) == 0)
 @adjoint(np.absolute, np.fabs, ("method", "__abs__"))
 def _(result, result_bar, x):
-    return result_bar * np.sign(x)
+    return result_bar * kink_sign(x)
 
 
 @tangent(np.absolute, np.fabs, ("method", "__abs__"))
 def _(result, x, x_dot):
-    return x_dot * np.sign(x)
+    return x_dot * kink_sign(x)
 
 
 @adjoint(np.deg2rad, np.radians)
