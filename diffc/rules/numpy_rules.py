@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 
+from diffc.checks import kink_sign
 from diffc.runtime import ListBar, unbroadcast
 
 from . import adjoint, nondiff, tangent
@@ -1710,13 +1711,14 @@ def _(result, a, a_min=None, a_max=None, out=None, min=None, max=None,
             + _clip_jvp_hi(a, bounds, a_max_dot))
 
 
+# cross: vectors along the last axis only (axisa/axisb/axisc/axis are not supported)
 @adjoint(np.cross)
-def _(result, result_bar, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+def _(result, result_bar, a, b):
     return (unbroadcast(np.cross(b, result_bar), a), unbroadcast(np.cross(result_bar, a), b))
 
 
 @tangent(np.cross)
-def _(result, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, a_dot=None, b_dot=None):
+def _(result, a, b, a_dot, b_dot):
     return np.cross(_full(a_dot, a), b) + np.cross(a, _full(b_dot, b))
 
 
