@@ -5,17 +5,18 @@ import builtins
 import numpy as np
 
 from . import adjoint, tangent, nondiff
+from ..checks import kink_sign, warn_tie
 from ..runtime import ListBar, unbroadcast
 
 
 @adjoint(builtins.abs)
 def _(result, result_bar, x):
-    return result_bar * np.sign(x)
+    return result_bar * kink_sign(x)
 
 
 @tangent(builtins.abs)
 def _(result, x, x_dot):
-    return x_dot * np.sign(x)
+    return x_dot * kink_sign(x)
 
 
 @adjoint(builtins.float)
@@ -46,12 +47,16 @@ def _extremum_bars(result, g, args):
         for k, v in enumerate(items):
             if v == result:
                 bars[k] = g
+                if any(w == result for w in items[k + 1:]):
+                    warn_tie("max()/min()")
                 break
         return (ListBar(bars),)
     bars = [0.0] * len(args)
     for k, v in enumerate(args):
         if v == result:
             bars[k] = g
+            if any(w == result for w in args[k + 1:]):
+                warn_tie("max()/min()")
             break
     return tuple(bars)
 

@@ -31,6 +31,7 @@ import types
 import gast
 
 from .. import ast_util as A
+from .. import checks
 from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
@@ -132,6 +133,7 @@ class ReverseFunction:
         self.written = self._written_in_place()
         self.callee_calls = []
         self.loop_depth = 0
+        checks.check_function(self)
 
     # ------------------------------------------------------------ analysis
     def fail(self, cls, msg, node, hint=None):
