@@ -198,10 +198,19 @@ def algebra(fn):
 
 
 def fuse_reset_and_accumulate(fn):
-    """`b = 0.0 ... b += e` (nothing touching b between) -> `b = e`, e not a bare name.
+    """`b = 0.0 ... b += e` (nothing touching b between) -> `b = e` when e is arithmetic.
 
-    The first contribution of an adjoint assigns instead of adding to zero; e is
-    a fresh value (an operation's result), so b never aliases another adjoint."""
+    The first contribution of an adjoint assigns instead of adding to zero.  Only
+    arithmetic results qualify: they are fresh, writable values, so a later
+    in-place `b += ...` never writes into another adjoint or a read-only view
+    (a helper such as unbroadcast may return its argument itself)."""
+    cache = {}
+
+    def mentioned(stmt):
+        if id(stmt) not in cache:
+            cache[id(stmt)] = _all_names(stmt)
+        return cache[id(stmt)]
+
     def block(stmts):
         for s in stmts:
             for field in ("body", "orelse"):
@@ -219,7 +228,7 @@ def fuse_reset_and_accumulate(fn):
                     if isinstance(later, gast.AugAssign) and isinstance(later.op, (gast.Add, gast.Sub)) \
                             and getattr(later.target, "id", None) == name \
                             and name not in A.names_loaded(later.value) \
-                            and not isinstance(later.value, gast.Name):
+                            and isinstance(later.value, (gast.BinOp, gast.UnaryOp)):
                         value = later.value if isinstance(later.op, gast.Add) else \
                             gast.UnaryOp(op=gast.USub(), operand=later.value)
                         stmts[j] = A.located(A.assign(name, value), later)
@@ -229,8 +238,7 @@ def fuse_reset_and_accumulate(fn):
                         del stmts[i]
                         i -= 1
                         break
-                    if name in A.names_loaded(later) or name in stored_names(later) \
-                            or isinstance(later, (gast.For, gast.While, gast.If)) and name in _all_names(later):
+                    if name in mentioned(later):
                         break
             i += 1
     block(fn.body)
