@@ -278,8 +278,11 @@ def vjp(fn, *primals, **kw_primals):
         else:
             tape_now = state["tape"]
             state["used"] = True
+        # The adjoint may accumulate into its seed in place: never into the caller's array.
+        seed = runtime.copy_value(cotangent) if not isinstance(cotangent, tuple) \
+            else tuple(runtime.copy_value(c) for c in cotangent)
         try:
-            bars = adj(tape_now, cotangent)
+            bars = adj(tape_now, seed)
         except Exception as exc:
             sourcemap.annotate(exc)
             raise

@@ -255,6 +255,59 @@ def loop_calls(x, y):
     return s
 
 
+@program(0.9, 1.7, wrt=(0, 1))
+def return_in_nested_loops(x, y):
+    s = x
+    k = 0
+    while k < 5:
+        for j in range(3):
+            s = s * 0.9 + y * j
+            if s > 6.0:
+                return s * x
+        k += 1
+    return s - y
+
+
+@program(1.4)
+def for_else_and_search(x):
+    best = 0.0
+    for i in range(6):
+        v = math.cos(x * i)
+        if v < -0.99:
+            best = v
+            break
+        best = best + v * x
+    else:
+        best = best * 2.0
+    return best
+
+
+def loop_helper(x, n):
+    acc = x
+    i = 0
+    while i < n:
+        acc = math.sin(acc) + x
+        i += 1
+    return acc, acc * x
+
+
+@program(0.5, 3)
+def callee_with_loops(x, n):
+    total = 0.0
+    for k in range(n):
+        a, b = loop_helper(x + k, k + 1)
+        total = total + a * b
+    return total
+
+
+@program(0.3, 1.2, wrt=(0, 1))
+def ternaries_in_loop(x, y):
+    s = 0.0
+    for i in range(5):
+        s += (x * i if i % 2 == 0 else y / (i + 1)) + (s if s < 1.0 else -s * 0.1)
+    return s
+
+
 # ------------------------------------------------------------------ arrays
 _rng = np.random.default_rng(7)
 _W1 = _rng.normal(size=(3, 4))

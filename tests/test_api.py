@@ -131,3 +131,21 @@ def test_bad_wrt():
         diffc.grad(poly, wrt="nope")
     with pytest.raises(diffc.BadArgument):
         diffc.grad(poly, wrt=7)
+
+
+def tuple_out(x, y):
+    return x * y, np.sin(x) + y ** 2
+
+
+def test_vjp_of_tuple_output_and_cotangent_unchanged():
+    out, pullback = diffc.vjp(tuple_out, 0.5, 2.0)
+    assert_close(out[0], 1.0)
+    bx, by = pullback((1.0, 3.0))
+    assert_close(bx, 2.0 + 3.0 * np.cos(0.5))
+    assert_close(by, 0.5 + 3.0 * 4.0)
+    x = np.array([0.3, 0.6])
+    ct = np.array([1.0, 2.0])
+    out, pullback = diffc.vjp(lambda v: v * v * 3.0, x)
+    (bx,) = pullback(ct)
+    assert_close(bx, 6.0 * x * ct)
+    assert_close(ct, [1.0, 2.0], rtol=0, atol=0)
