@@ -130,6 +130,8 @@ def _kind(value, kinds, resolve):
         if base in (SCALARS, VECTOR) and isinstance(index, (gast.Name, gast.Constant)) \
                 and _atom_kind(index, kinds) == INT:
             return SCALAR
+        if base == VECTOR and isinstance(index, gast.Slice):
+            return VECTOR
         if base == SCALARS and isinstance(index, gast.Slice):
             return UNKNOWN
         return UNKNOWN if base is not None else None
@@ -141,6 +143,11 @@ def _kind(value, kinds, resolve):
         a, b = _atom_kind(value.left, kinds), _atom_kind(value.comparators[0], kinds)
         return INT if a in (INT, SCALAR, None) and b in (INT, SCALAR, None) else UNKNOWN
     if isinstance(value, gast.Call):
+        func = value.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and not hasattr(func.value, "diffc_global") and func.attr == "copy" and not value.args:
+            base = _atom_kind(func.value, kinds)
+            return base if base is None or is_array(base) or base == SCALAR else UNKNOWN
         target = resolve(value.func)
         if _member(target, _INT_RESULTS):
             if target is builtins.round and len(value.args) > 1:
@@ -164,6 +171,7 @@ def _kind(value, kinds, resolve):
             return result
         if isinstance(target, np.ufunc) and scalar_args:
             return SCALAR
+
         return UNKNOWN
     return UNKNOWN
 

@@ -131,6 +131,7 @@ class ReverseFunction:
         self._find_first_definitions()
         self._find_direct_temps()
         self.written = self._written_in_place()
+        self.view_safe = self._reads_used_before_writes()
         self.callee_calls = []
         self.loop_depth = 0
         checks.check_function(self)
@@ -352,7 +353,68 @@ class ReverseFunction:
         self.fail(UnsupportedSyntax, f"{type(stmt).__name__} is not supported", stmt)
 
     # --------------------------------------------------------- assignment
-    def forward_value(self, target, value):
+    def _reads_used_before_writes(self):
+        """Assignments `t = y[...]` (y written in place) whose value needs no copy.
+
+        t is read only later in the same block, before any statement that may
+        write into y.  Under the restore scheme every adjoint read of t happens
+        while y holds the contents it had at that read, so a view is exact."""
+        loads = {}
+        for s in A.walk_statements(self.body):
+            for n in A.names_loaded(s) if not isinstance(s, (gast.If, gast.For, gast.While)) else \
+                    A.names_loaded(getattr(s, "test", None) or getattr(s, "iter", None) or gast.Pass()):
+                loads[n] = loads.get(n, 0) + 1
+        safe = set()
+
+        def writes(stmt, y):
+            for s in A.walk_statements([stmt]):
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                        and s.targets[0].value.id == y:
+                    return True
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == y:
+                    return True
+                if isinstance(s, (gast.Expr, gast.Assign)) and isinstance(s.value, gast.Call) \
+                        and y in A.names_loaded(s.value):
+                    key, _ = call_key(self.info, s.value)
+                    if not (key is not None and (R.has_rule(key) or R.is_nondiff(key))) \
+                            or isinstance(key, tuple) and key[0] == "method" \
+                            and key[1] in activity_mod.MUTATING_METHODS:
+                        return True
+            return False
+
+        def visit(stmts):
+            for i, s in enumerate(stmts):
+                for field in ("body", "orelse"):
+                    inner = getattr(s, field, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                        visit(inner)
+                if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+                    continue
+                value = s.value
+                base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
+                if not (isinstance(base, gast.Name) and base.id in self.written):
+                    continue
+                t = s.targets[0].id
+                if self.def_count.get(t) != 1 or t in self.written:
+                    continue
+                seen = 0
+                for later in stmts[i + 1:]:
+                    if isinstance(later, (gast.If, gast.For, gast.While)):
+                        if t in {n.id for n in gast.walk(later) if isinstance(n, gast.Name)}:
+                            break
+                        if writes(later, base.id):
+                            break
+                        continue
+                    seen += t in A.names_loaded(later)
+                    if writes(later, base.id):
+                        break
+                    if seen == loads.get(t, 0):
+                        safe.add(id(s))
+                        break
+        visit(self.body)
+        return safe
+
+    def forward_value(self, target, value, stmt=None):
         """The forward expression, copying values that are later modified in place."""
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
@@ -362,7 +424,7 @@ class ReverseFunction:
             # Value semantics for arrays modified in place elsewhere: a read of y
             # must not change when y is later written.
             base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
-            if isinstance(base, gast.Name) and base.id in self.written:
+            if isinstance(base, gast.Name) and base.id in self.written and id(stmt) not in self.view_safe:
                 return A.call(rt(runtime.copy_value), [value])
         return value
 
@@ -380,7 +442,7 @@ class ReverseFunction:
             return False
 
     def assign(self, stmt, x, value):
-        fwd_value = self.forward_value(x, value)
+        fwd_value = self.forward_value(x, value, stmt)
         adjoint_extra = []
         if isinstance(value, gast.Call):
             fwd_value, adjoint_call = self.maybe_user_call(x, value, fwd_value)
@@ -476,8 +538,11 @@ class ReverseFunction:
             obj = value.value
             if not self.is_active(obj):
                 return []
+            # A direct temporary has this read as its only use: start from zero, since
+            # its adjoint is never reset (in a loop it would carry the last iteration's).
+            start = A.const(0.0) if obj.id in self.direct else A.name(self.bar(obj.id))
             return [A.assign(self.bar(obj.id), A.call(rt(runtime.acc_item), [
-                A.name(self.bar(obj.id)), A.name(obj.id), index_value(value.slice), result_bar]))] \
+                start, A.name(obj.id), index_value(value.slice), result_bar]))] \
                 if self._accumulated_bar(obj.id) else []
         if kind in (gast.Tuple, gast.List):
             out = []
