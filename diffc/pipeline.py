@@ -85,6 +85,33 @@ class Module:
             self.infos[key] = (target, front_end(info, self.stages if not self.infos else None))
         return self.infos[key][1]
 
+    def returned_kind(self, target, arg_kinds):
+        """Kind of what a user function returns for the given argument kinds."""
+        key = (id(target), arg_kinds)
+        cache = self.__dict__.setdefault("_returned_kinds", {})
+        if key in cache:
+            return cache[key]
+        cache[key] = K.UNKNOWN            # recursion: unknown until known
+        try:
+            info = self.info_for(target)
+        except DiffcError:
+            return K.UNKNOWN
+        if len(info.params) != len(arg_kinds):
+            return K.UNKNOWN
+        returned = info.node.body[-1].value
+        if isinstance(returned, gast.Constant):
+            result = K.kind_of_value(returned.value)
+        elif isinstance(returned, gast.Name) and not hasattr(returned, "diffc_global"):
+            kinds = K.infer(info, dict(zip(info.params, arg_kinds)), info.resolve_static,
+                            lambda t, call, ks: self.returned_kind(
+                                t, tuple(k or K.UNKNOWN for k in ks)) if not call.keywords
+                            and len(call.args) == len(ks) else K.UNKNOWN)
+            result = kinds.get(returned.id) or K.UNKNOWN
+        else:
+            result = K.UNKNOWN
+        cache[key] = result
+        return result
+
     def uses_tape(self, rf):
         self.tape_users.add(id(rf))
 

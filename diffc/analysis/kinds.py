@@ -55,12 +55,15 @@ _INT_RESULTS = {builtins.int, builtins.len, builtins.round, math.floor, math.cei
 _SCALAR_RESULTS = {builtins.float}
 
 
-def infer(info, param_kinds, resolve):
-    """resolve(expr) -> the static object a call's func denotes (or a sentinel)."""
+def infer(info, param_kinds, resolve, callee_kind=None):
+    """resolve(expr) -> the static object a call's func denotes (or a sentinel);
+    callee_kind(target, call, arg_kinds) -> the kind a user function returns."""
     kinds = dict(param_kinds)
+    kinds["__callee_kind__"] = callee_kind
     stmts = list(_assignments(info.node.body))
     for _ in range(len(stmts) + 2):
         changed = False
+        kinds["__callee_kind__"] = callee_kind
         for target, value in stmts:
             new = join(kinds.get(target), _kind(value, kinds, resolve))
             if new != kinds.get(target):
@@ -68,6 +71,7 @@ def infer(info, param_kinds, resolve):
                 changed = True
         if not changed:
             break
+    kinds.pop("__callee_kind__", None)
     return kinds
 
 
@@ -171,6 +175,9 @@ def _kind(value, kinds, resolve):
             return result
         if isinstance(target, np.ufunc) and scalar_args:
             return SCALAR
+        callee_kind = kinds.get("__callee_kind__")
+        if callee_kind is not None and target is not None and not isinstance(target, (tuple, str)):
+            return callee_kind(target, value, arg_kinds)
 
         return UNKNOWN
     return UNKNOWN

@@ -117,7 +117,7 @@ class ReverseFunction:
         self.param_kinds = param_kinds
         # The passes below rewrite statements in place: work on a private copy.
         self.body = A.deepcopy(info.node.body)
-        self.kinds = K.infer(info, param_kinds, info.resolve_static)
+        self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
         self.returned = self._returned_atom()
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
@@ -137,6 +137,15 @@ class ReverseFunction:
         checks.check_function(self)
 
     # ------------------------------------------------------------ analysis
+    def _callee_kind(self, target, call, arg_kinds):
+        """The kind a user function returns for these argument kinds (UNKNOWN if unsure)."""
+        if not is_user_function(target) or R.adjoint_rule(target) is not None or R.is_nondiff(target):
+            return K.UNKNOWN
+        returned_kind = getattr(self.module, "returned_kind", None)
+        if returned_kind is None or len(call.args) != len(arg_kinds) or call.keywords:
+            return K.UNKNOWN
+        return returned_kind(target, tuple(k or K.UNKNOWN for k in arg_kinds))
+
     def fail(self, cls, msg, node, hint=None):
         raise cls(msg, node, self.source, hint=hint)
 
