@@ -8,6 +8,7 @@
 from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnavailable,
                      NonScalarOutput, BadArgument, RuleError, DiffcWarning)
 from .api import grad, value_and_grad, vjp, source, check_grad, differentiate
+from .forward_api import jvp, jacobian, hessian, hvp
 
 __version__ = "0.1.0"
 
@@ -29,5 +30,6 @@ def tangent(primitive):
 
 
 __all__ = ["grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate",
+           "jvp", "jacobian", "hessian", "hvp",
            "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
            "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError", "DiffcWarning"]

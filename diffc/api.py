@@ -221,12 +221,17 @@ def _gradient(fn, wrt, with_value, optimize):
         values = _bind(fn, names, args, kwargs)
         for k in wrt_index:
             values[k] = _as_float(values[k])
+        target = fn
+        if hasattr(fn, "diffc_derivative"):
+            # Higher order: differentiate the generated code fn runs for these kinds.
+            from .forward_api import see_through
+            target, values = see_through(fn, values)
         kinds = _kinds(values)
         # Fast path: the newest cached entry for these kinds, if still valid.
-        entries = _cache.get((fn.__code__, "joint", wrt_names, kinds, with_value, optimize))
+        entries = _cache.get((target.__code__, "joint", wrt_names, kinds, with_value, optimize))
         entry = entries[-1] if entries else None
-        if entry is None or not entry.valid(fn):
-            entry = _joint_entry(fn, wrt_names, kinds, with_value, optimize)
+        if entry is None or not entry.valid(target):
+            entry = _joint_entry(target, wrt_names, kinds, with_value, optimize)
         try:
             result = entry.main(*values)
         except Exception as exc:
@@ -241,7 +246,8 @@ def _gradient(fn, wrt, with_value, optimize):
     gradient.__qualname__ = gradient.__name__
     gradient.diffc_source = lambda *args, **kwargs: _joint_entry(
         fn, wrt_names, _kinds(_bind(fn, names, args, kwargs)), with_value, optimize).emitted.source
-    return gradient
+    from .forward_api import mark_gradient
+    return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
 
 
 def vjp(fn, *primals, **kw_primals):

@@ -256,3 +256,96 @@ def check_scalar(value):
             f"grad needs a scalar-valued function, but it returned a value of shape {np.shape(value)}",
             hint="use diffc.vjp or diffc.jacobian for non-scalar outputs, or reduce with .sum()")
     return value
+
+
+# ---------------------------------------------------------------- forward mode
+# Tangents mirror their primal: same-shape arrays, plain lists/tuples/dicts of
+# tangents (so `+` on lists still concatenates), and 0.0 for a zero number.
+
+def _float_dtype(x):
+    return x.dtype if x.dtype.kind in "fc" else np.float64
+
+
+def zeros_dot(x):
+    """A zero tangent with the structure of x."""
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=_float_dtype(x))
+    if isinstance(x, list):
+        return [zeros_dot(v) for v in x]
+    if isinstance(x, tuple):
+        return tuple(zeros_dot(v) for v in x)
+    if isinstance(x, dict):
+        return {k: zeros_dot(v) for k, v in x.items()}
+    return 0.0
+
+
+def fit_dot(dot, x):
+    """A tangent shaped like the array x (a rule dropped a zero term that broadcast)."""
+    if isinstance(x, np.ndarray) and np.shape(dot) != x.shape:
+        return np.broadcast_to(dot, x.shape).astype(_float_dtype(x))
+    return dot
+
+
+def _dense_dot(dot, y):
+    """A tangent of y that may be written in place (a private, full-shape buffer)."""
+    if isinstance(y, np.ndarray):
+        if isinstance(dot, np.ndarray) and dot.shape == y.shape and dot.flags.writeable:
+            return dot
+        return np.array(np.broadcast_to(dot, y.shape), dtype=_float_dtype(y))
+    if isinstance(y, list):
+        return dot if isinstance(dot, list) else (list(dot) if isinstance(dot, tuple) else zeros_dot(y))
+    if isinstance(y, dict):
+        return dot if isinstance(dot, dict) else zeros_dot(y)
+    return dot
+
+
+def write_dot(dot, y, index, value, value_dot):
+    """Tangent of the in-place write y[index] = value (value_dot None: constant value)."""
+    if value_dot is None and not isinstance(dot, (np.ndarray, list, dict)):
+        return dot                      # a zero tangent stays zero
+    dot = _dense_dot(dot, y)
+    if value_dot is None:
+        value_dot = zeros_dot(value)
+    if isinstance(dot, list) and isinstance(index, slice):
+        dot[index] = list(value_dot) if isinstance(value_dot, (list, tuple)) else \
+            [value_dot] * len(range(*index.indices(len(dot))))
+    else:
+        dot[index] = value_dot
+    return dot
+
+
+def append_dot(dot, lst, value, value_dot):
+    """Tangent of lst.append(value), called before the append."""
+    dot = _dense_dot(dot, lst)
+    dot.append(zeros_dot(value) if value_dot is None else value_dot)
+    return dot
+
+
+def extend_dot(dot, lst, seq, seq_dot):
+    """Tangent of lst.extend(seq), called before the extend."""
+    dot = _dense_dot(dot, lst)
+    dot.extend(zeros_dot(list(seq)) if not isinstance(seq_dot, (list, tuple, np.ndarray)) else seq_dot)
+    return dot
+
+
+def pop_dot(dot, value, *index):
+    """Tangent of value = lst.pop(*index), called after the pop."""
+    if isinstance(dot, list):
+        return dot.pop(*index)
+    return zeros_dot(value)
+
+
+# ------------------------------------------------- adjoints of runtime helpers
+
+def broadcast_like(g, x):
+    """Adjoint of unbroadcast(x, like): g spread back over the shape of x."""
+    if np.shape(g) == np.shape(x) or not isinstance(x, np.ndarray):
+        return g
+    return np.broadcast_to(g, x.shape).astype(np.result_type(g, np.float64))
+
+
+def item_bar(g, container, index):
+    """Adjoint of item(container, index) with respect to container."""
+    if not isinstance(container, (list, tuple, np.ndarray, dict)) or _is_zero(g):
+        return 0.0
+    return acc_item(0.0, container, index, g)

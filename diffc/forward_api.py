@@ -1,0 +1,289 @@
+"""Forward mode and higher order: jvp, jacobian, hessian, hvp, forward_source.
+
+Forward-mode functions are compiled like gradients (once per function,
+active arguments, argument kinds and options; see api._compiled).  Functions
+diffc returned itself (``grad(f)``, ``jacobian(f, mode="forward")`` of a
+scalar argument) carry a ``diffc_derivative`` attribute: differentiating
+them again differentiates the generated source they run, compiled for the
+kinds of the arguments at hand (`see_through`).
+"""
+
+import functools
+
+import numpy as np
+
+from . import api
+from . import emit
+from .analysis import kinds as K
+from .errors import BadArgument
+from .pipeline import Module
+from .transform.forward import build_jvp
+
+
+# ------------------------------------------------------------ seeing through
+
+def see_through(fn, values):
+    """(function to compile, argument values) for fn called with values.
+
+    A derivative function made by diffc is replaced by the generated function
+    it runs for these argument kinds (its extra parameters take their
+    defaults), so differentiating it again differentiates generated source."""
+    spec = getattr(fn, "diffc_derivative", None)
+    while spec is not None:
+        fn, values = spec(values)
+        spec = getattr(fn, "diffc_derivative", None)
+    return fn, values
+
+
+def _with_defaults(fn, values):
+    defaults = fn.__defaults__ or ()
+    n = fn.__code__.co_argcount
+    missing = n - len(values)
+    if missing > 0:
+        values = list(values) + list(defaults[len(defaults) - missing:])
+    return list(values)
+
+
+def mark_gradient(gradient, fn, wrt_names, with_value, optimize):
+    """Let diffc differentiate the wrapper `gradient` made by api.grad (higher order)."""
+    names = api._param_names(fn)
+
+    def spec(values):
+        values = list(values)
+        for w in wrt_names:
+            k = names.index(w)
+            values[k] = api._as_float(values[k])
+        inner, values = see_through(fn, values)
+        kinds = api._kinds(_with_defaults(inner, values))
+        entry = api._joint_entry(inner, wrt_names, kinds, with_value, optimize)
+        return entry.main, _with_defaults(entry.main, values)
+    gradient.diffc_derivative = spec
+    return gradient
+
+
+# ------------------------------------------------------------------ compile
+
+def _forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False):
+    key = (fn.__code__, "forward", active_names, kinds, optimize, tangent_only)
+    names = api._param_names(fn)
+
+    def build():
+        module = Module(optimize=optimize)
+        label = ("d_" if tangent_only else "jvp_") + api._function_name(fn)
+        module.function_names.reserve(label)
+        main = build_jvp(module, fn, list(active_names), dict(zip(names, kinds)), label,
+                         tangent_only=tangent_only, insert=True)
+        return module, main.name
+    return api._compiled(fn, key, build)
+
+
+def _tangent_like(t, x):
+    """The user's tangent for argument x, with x's structure and a float dtype."""
+    if isinstance(x, np.ndarray):
+        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        return np.array(np.broadcast_to(np.asarray(t, dtype=dtype), x.shape), dtype=dtype)
+    if isinstance(x, (list, tuple)):
+        if not isinstance(t, (list, tuple)) or len(t) != len(x):
+            raise BadArgument(f"the tangent of a sequence of length {len(x)} must be a sequence of the "
+                              "same length")
+        items = [_tangent_like(a, b) for a, b in zip(t, x)]
+        return tuple(items) if isinstance(x, tuple) else items
+    if isinstance(x, dict):
+        return {k: _tangent_like(t[k], v) for k, v in x.items()}
+    if isinstance(x, (float, int, np.number)):
+        return float(t) if not isinstance(x, np.floating) else x.dtype.type(t)
+    raise BadArgument(f"cannot differentiate with respect to a value of type {type(x).__name__}")
+
+
+def _shape_dot(dot, out):
+    """The output tangent with the structure of the output (zeros may be a bare 0.0)."""
+    if isinstance(out, np.ndarray):
+        dtype = out.dtype if out.dtype.kind in "fc" else np.float64
+        if not isinstance(dot, np.ndarray) or dot.shape != out.shape:
+            return np.array(np.broadcast_to(dot, out.shape), dtype=dtype)
+        return dot
+    if isinstance(out, (list, tuple)):
+        dots = dot if isinstance(dot, (list, tuple)) else [0.0] * len(out)
+        items = [_shape_dot(d, o) for d, o in zip(dots, out)]
+        return tuple(items) if isinstance(out, tuple) else items
+    if isinstance(out, dict):
+        dots = dot if isinstance(dot, dict) else {}
+        return {k: _shape_dot(dots.get(k, 0.0), v) for k, v in out.items()}
+    if isinstance(out, np.floating):
+        return out.dtype.type(dot)
+    if isinstance(out, float):
+        return float(dot)
+    return dot
+
+
+def _run(fn, values, tangents, optimize=True):
+    """(out, tangent_out) of fn at values along tangents (None: constant)."""
+    fn, values = see_through(fn, values)
+    if len(tangents) < len(values):
+        tangents = list(tangents) + [None] * (len(values) - len(tangents))
+    names = api._param_names(fn)
+    values = list(values)
+    active, dots = [], []
+    for k, (v, t) in enumerate(zip(values, tangents)):
+        if t is None:
+            continue
+        if isinstance(v, (bool, np.bool_, str, type(None))):
+            raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}")
+        values[k] = api._as_float(v)
+        active.append(names[k])
+        dots.append(_tangent_like(t, values[k]))
+    kinds = api._kinds(values)
+    if not active:
+        return fn(*values), _shape_dot(0.0, fn(*values))
+    entry = _forward_entry(fn, tuple(active), kinds, optimize)
+    try:
+        out, dot = entry.main(*values, *dots)
+    except Exception as exc:
+        api.sourcemap.annotate(exc)
+        raise
+    return out, _shape_dot(dot, out)
+
+
+# ------------------------------------------------------------------- public
+
+def jvp(fn, primals, tangents):
+    """(f(*primals), directional derivative along tangents); None tangents are constants."""
+    api._check_function(fn)
+    primals, tangents = list(primals), list(tangents)
+    if len(tangents) != len(primals):
+        raise BadArgument(f"jvp needs one tangent per primal ({len(primals)}), got {len(tangents)}",
+                          hint="pass None for arguments that are constant")
+    values = api._bind(fn, api._param_names(fn), primals, {})
+    return _run(fn, values, tangents)
+
+
+def _basis(x):
+    """Unit tangents e_i for every entry of x (a float or an array)."""
+    base = np.zeros(np.shape(x), dtype=np.float64)
+    for i in range(base.size):
+        e = base.copy().reshape(-1)
+        e[i] = 1.0
+        yield e.reshape(base.shape) if np.ndim(x) else float(e[0])
+
+
+def jacobian(fn, wrt=0, mode="reverse"):
+    """d f / d arg: shape out.shape + arg.shape (rows by vjp, or columns by jvp)."""
+    api._check_function(fn)
+    if mode not in ("reverse", "forward"):
+        raise BadArgument(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    wrt_names, single = api._normalize_wrt(fn, wrt)
+    names = api._param_names(fn)
+    wrt_index = [names.index(w) for w in wrt_names]
+
+    @functools.wraps(fn)
+    def jacobian_fn(*args, **kwargs):
+        values = api._bind(fn, names, args, kwargs)
+        for k in wrt_index:
+            values[k] = api._as_float(values[k])
+        results = []
+        if mode == "forward":
+            out = None
+            for k in wrt_index:
+                columns = []
+                for e in _basis(values[k]):
+                    tangents = [None] * len(values)
+                    tangents[k] = e
+                    out, dot = _run(fn, values, tangents)
+                    columns.append(np.asarray(dot, dtype=np.float64))
+                out_shape = np.shape(out)
+                stacked = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
+                results.append(stacked.reshape(out_shape + np.shape(values[k])))
+        else:
+            target, call_values = see_through(fn, values)
+            out, pullback = api.vjp(target, *call_values)
+            rows = []
+            for e in _basis(out):
+                bars = pullback(e)
+                rows.append([np.asarray(bars[k], dtype=np.float64) for k in wrt_index])
+            for j, k in enumerate(wrt_index):
+                stacked = np.stack([r[j] for r in rows]) if rows else np.zeros((0,) + np.shape(values[k]))
+                results.append(stacked.reshape(np.shape(out) + np.shape(values[k])))
+        results = [float(r) if r.ndim == 0 else r for r in results]
+        return results[0] if single else tuple(results)
+    jacobian_fn.__name__ = jacobian_fn.__qualname__ = "jacobian_" + api._function_name(fn)
+    if mode == "forward" and single:
+        _mark_derivative(jacobian_fn, fn, wrt_names[0], names)
+    return jacobian_fn
+
+
+def _mark_derivative(wrapper, fn, wrt_name, names):
+    """For a scalar argument the forward Jacobian is one jvp: let diffc see the generated code."""
+    k = names.index(wrt_name)
+
+    def spec(values):
+        values = list(values)
+        if np.ndim(values[k]) != 0 or isinstance(values[k], (list, tuple, np.ndarray)):
+            raise BadArgument("differentiating jacobian(f, mode='forward') again needs a scalar argument",
+                              hint="use diffc.hessian or nest grad instead")
+        values[k] = api._as_float(values[k])
+        inner, values = see_through(fn, values)
+        entry = _forward_entry(inner, (wrt_name,), api._kinds(values), tangent_only=True)
+        return entry.main, _with_defaults(entry.main, values)
+    wrapper.diffc_derivative = spec
+
+
+def hessian(fn, wrt=0):
+    """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
+    api._check_function(fn)
+    wrt_names, single = api._normalize_wrt(fn, wrt)
+    if not single:
+        raise BadArgument("hessian takes a single wrt argument", hint="call it once per argument")
+    names = api._param_names(fn)
+    k = names.index(wrt_names[0])
+    gradient = api.grad(fn, wrt=wrt)
+
+    @functools.wraps(fn)
+    def hessian_fn(*args, **kwargs):
+        values = api._bind(fn, names, args, kwargs)
+        values[k] = api._as_float(values[k])
+        columns = []
+        for e in _basis(values[k]):
+            tangents = [None] * len(values)
+            tangents[k] = e
+            _, dot = _run(gradient, values, tangents)
+            columns.append(np.asarray(dot, dtype=np.float64))
+        shape = np.shape(values[k])
+        h = np.stack(columns, axis=-1).reshape(shape + shape)
+        return float(h) if h.ndim == 0 else h
+    hessian_fn.__name__ = hessian_fn.__qualname__ = "hessian_" + api._function_name(fn)
+    return hessian_fn
+
+
+def hvp(fn, wrt=0):
+    """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
+    api._check_function(fn)
+    wrt_names, single = api._normalize_wrt(fn, wrt)
+    if not single:
+        raise BadArgument("hvp takes a single wrt argument")
+    names = api._param_names(fn)
+    k = names.index(wrt_names[0])
+    gradient = api.grad(fn, wrt=wrt)
+
+    def hvp_fn(*args):
+        if len(args) != len(names) + 1:
+            raise BadArgument(f"hvp of {fn.__qualname__} takes its {len(names)} arguments and then v")
+        values, v = list(args[:-1]), args[-1]
+        values[k] = api._as_float(values[k])
+        tangents = [None] * len(values)
+        tangents[k] = v
+        _, dot = _run(gradient, values, tangents)
+        return dot
+    hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + api._function_name(fn)
+    return hvp_fn
+
+
+def forward_source(fn, wrt=0, args=None, optimize=True):
+    """The generated forward-mode source (parameters taken as floats without args)."""
+    api._check_function(fn)
+    wrt_names, _ = api._normalize_wrt(fn, wrt)
+    names = api._param_names(fn)
+    kinds = tuple(K.SCALAR for _ in names) if args is None else api._kinds(list(args))
+    return _forward_entry(fn, tuple(wrt_names), kinds, optimize).emitted.source
+
+
+del emit
