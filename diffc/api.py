@@ -121,6 +121,9 @@ class _Entry:
         self.main = main
 
     def valid(self, fn):
+        # Equal code objects from two modules (same source, different globals) must not share.
+        if fn.__globals__ is not getattr(self, "globals", fn.__globals__):
+            return False
         if fn.__closure__ or self.closure:
             closure = _closure_values(fn)
             if len(closure) != len(self.closure) or any(a is not b for a, b in zip(closure, self.closure)):
@@ -166,6 +169,7 @@ def _compiled(fn, key, build):
         except RecursionError:
             raise DiffcError(f"{getattr(fn, '__qualname__', fn)} is too deeply nested to compile") from None
         entry = _Entry(_closure_values(fn), _collect_deps(module), emitted, emitted.functions[main])
+        entry.globals = fn.__globals__
         entries[:] = [e for e in entries if e.valid(fn)] + [entry]
         return entry
 

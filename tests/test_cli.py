@@ -246,3 +246,19 @@ def test_python_dash_m_and_exit_codes(program):
     done = subprocess.run([sys.executable, "-m", "diffc", "frobnicate"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
+
+
+def test_same_source_in_two_modules_uses_each_modules_globals(tmp_path):
+    """Regression: equal code objects from two files shared one cached gradient (and its globals)."""
+    import importlib.util
+    import diffc
+    modules = []
+    for k, scale in enumerate((1.0, 2.0)):
+        path = tmp_path / f"m{k}.py"
+        path.write_text(f"K = {scale}\n\ndef f(x):\n    return x * K\n")
+        spec = importlib.util.spec_from_file_location(f"cache_regression_{k}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    assert diffc.grad(modules[0].f)(1.0) == 1.0
+    assert diffc.grad(modules[1].f)(1.0) == 2.0
