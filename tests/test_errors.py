@@ -54,3 +54,25 @@ def test_no_rule_names_the_function():
     with pytest.raises(diffc.NoDerivativeRule) as info:
         diffc.grad(no_rule)(np.array([1.0, 2.0]))
     assert "polyval" in str(info.value)
+
+
+def aliased_then_written(x):
+    y = np.zeros(3) + x
+    z = y
+    z[0] = 5.0
+    return np.sum(y * z)
+
+
+def view_then_written(x):
+    u = x * 1.0
+    head = u[0:2]
+    u[0] = 7.0
+    return np.sum(head * u)
+
+
+@pytest.mark.parametrize("fn,name", [(aliased_then_written, "'z'"), (view_then_written, "'head'")])
+def test_aliasing_that_python_would_show_is_refused(fn, name):
+    with pytest.raises(diffc.UnsupportedSyntax) as info:
+        diffc.grad(fn)(np.array([1.0, 2.0, 3.0]))
+    assert name in str(info.value)
+    assert ".copy()" in str(info.value)

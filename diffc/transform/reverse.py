@@ -132,6 +132,10 @@ class ReverseFunction:
         self._find_direct_temps()
         self.written = self._written_in_place()
         self.view_safe = self._reads_used_before_writes()
+        self.load_count = {}
+        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                self.load_count[node.id] = self.load_count.get(node.id, 0) + 1
         self.callee_calls = []
         self.loop_depth = 0
         checks.check_function(self)
@@ -424,18 +428,39 @@ class ReverseFunction:
         return safe
 
     def forward_value(self, target, value, stmt=None):
-        """The forward expression, copying values that are later modified in place."""
+        """The forward expression, copying values that are later modified in place.
+
+        diffc copies an array before writing into it, so that the caller's
+        arrays never change.  Where Python's own aliasing would make the copy
+        visible (two names for one array, one of them written, both used) the
+        function is refused instead of silently computing something else."""
+        source = _alias_source(value, self.info.local_names)
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
+            if source is not None and source != target and self.load_count.get(source, 0) > 1:
+                self.fail(UnsupportedSyntax, f"{target!r} is modified in place but shares its value with "
+                          f"{source!r}, which is used elsewhere (in Python both would change)", stmt,
+                          hint=f"make the copy explicit: {target} = {source}.copy()")
             if not self._fresh_array(value):
                 return A.call(rt(runtime.copy_value), [value])
-        if isinstance(value, (gast.Name, gast.Subscript, gast.Attribute)) and target not in self.written:
-            # Value semantics for arrays modified in place elsewhere: a read of y
-            # must not change when y is later written.
-            base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
-            if isinstance(base, gast.Name) and base.id in self.written and id(stmt) not in self.view_safe:
-                return A.call(rt(runtime.copy_value), [value])
+        if source is not None and target not in self.written and source in self.written \
+                and id(stmt) not in self.view_safe:
+            if isinstance(value, gast.Name) or (K.is_array(self.kinds.get(source))
+                                                and not self._scalar_index(value)):
+                self.fail(UnsupportedSyntax, f"{target!r} is a view of {source!r}, which is modified in "
+                          f"place while {target!r} is still used (in Python {target!r} would change too)",
+                          stmt, hint=f"copy it explicitly: {target} = {_unparse(value)}.copy()")
+            # A list element or scalar: reading it now is what Python does too.
+            return A.call(rt(runtime.copy_value), [value])
         return value
+
+    def _scalar_index(self, value):
+        if not isinstance(value, gast.Subscript):
+            return False
+        base_kind = self.kinds.get(value.value.id) if isinstance(value.value, gast.Name) else None
+        index = value.slice
+        return base_kind == K.VECTOR and isinstance(index, (gast.Name, gast.Constant)) \
+            and self._atom_kind(index) == K.INT
 
     def _fresh_array(self, value):
         if not isinstance(value, gast.Call):
@@ -830,6 +855,22 @@ def _describe(key, node):
             return f"{short}.{name}"
         return name
     return repr(key)
+
+
+def _alias_source(value, local_names):
+    """The local whose object `value` may share (x, x[...], x.attr), or None."""
+    base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
+    if isinstance(base, gast.Name) and not hasattr(base, "diffc_global") and base.id in local_names:
+        return base.id
+    return None
+
+
+def _unparse(node):
+    import astor
+    try:
+        return astor.to_source(gast.gast_to_ast(node)).strip()
+    except Exception:
+        return "value"
 
 
 def _stored_in(stmts):
