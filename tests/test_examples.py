@@ -72,3 +72,7 @@ def test_example_gradients_match_finite_differences():
     target = rng.uniform(size=(36, 3))
     scene = rng.uniform(0.2, 0.8, size=12)
     assert diffc.check_grad(render.loss, scene, target, px, py) < 1e-6
+    hmc = _import("hmc")
+    xs = np.concatenate([rng.standard_normal((20, 2)), np.ones((20, 1))], axis=1)
+    ys = (rng.uniform(size=20) < 0.5).astype(float)
+    assert diffc.check_grad(hmc.potential, np.array([0.3, -0.2, 0.1]), xs, ys) < 1e-6
