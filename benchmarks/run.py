@@ -598,6 +598,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         log(f"peer {peer:9s} {lib.status}{' ' + str(lib.version) if lib.status == 'ok' else ''}"
             f"{'  (' + lib.message + ')' if lib.message else ''}")
 
+    # move the peers' module-level objects out of the collector's reach: a full
+    # collection then costs milliseconds instead of ~0.15 s, for every peer alike
+    gc.collect()
+    gc.freeze()
+    t_loaded = time.perf_counter()
     results: Dict[str, Any] = {
         "mode": mode, "config": cfg, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "environment": environment(libs), "peers": PEERS, "workloads": [],
@@ -605,13 +610,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     progress = [0, len(selected) * len(PEERS)]
     for name, w in selected.items():
         log(f"== {name}: {w.description}")
+        t_w = time.perf_counter()
         try:
             results["workloads"].append(run_workload(w, libs, cfg, progress))
+            results["workloads"][-1]["elapsed_s"] = time.perf_counter() - t_w
         except (Exception, SystemExit) as e:  # the harness itself must not die on one workload
             log(f"  {name}: harness error {short(e)}")
             results["workloads"].append({"name": name, "description": w.description,
                                          "kind": w.kind, "error": short(e), "peers": {}})
     results["elapsed_s"] = time.perf_counter() - t_start
+    results["startup_s"] = t_loaded - t_start
 
     os.makedirs(ns.out, exist_ok=True)
     stem = os.path.join(ns.out, mode if ns.only is None else f"{mode}_{'_'.join(sorted(selected))[:60]}")

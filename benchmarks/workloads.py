@@ -586,7 +586,7 @@ _register(Workload(
 ))
 _register(Workload(
     "rk4", "RK4 damped oscillator, 1000 steps on Python floats; grad wrt damping, stiffness",
-    {"full": _rk4_inputs(1000), "quick": _rk4_inputs(200), "smoke": _rk4_inputs(5)},
+    {"full": _rk4_inputs(1000), "quick": _rk4_inputs(100), "smoke": _rk4_inputs(5)},
     wrt=(0, 1), primal=rk4_oscillator,
     programs={"torch": _torch_rebound(rk4_oscillator),
               "jax_jit": lambda: rk4_oscillator_jax_lax},
@@ -594,7 +594,7 @@ _register(Workload(
 ))
 _register(Workload(
     "horner", "Horner, 1000 coefficients, Python loop; grad wrt x (float) and coeffs",
-    {"full": _horner_inputs(1000), "quick": _horner_inputs(200), "smoke": _horner_inputs(8)},
+    {"full": _horner_inputs(1000), "quick": _horner_inputs(100), "smoke": _horner_inputs(8)},
     wrt=(0, 1), primal=horner,
     programs={"torch": _torch_rebound(horner), "jax_jit": lambda: horner_jax_lax},
     notes={"torch": "x is a 0-d tensor", "jax_jit": "lax.fori_loop instead of a Python loop",
@@ -631,7 +631,7 @@ _register(Workload(
 ))
 _register(Workload(
     "long_loop", "10^5-step scalar recurrence on Python floats (tape length); grad wrt x",
-    {"full": _long_inputs(100_000), "quick": _long_inputs(10_000), "smoke": _long_inputs(10)},
+    {"full": _long_inputs(100_000), "quick": _long_inputs(5_000), "smoke": _long_inputs(10)},
     wrt=(0,), primal=long_loop,
     programs={"torch": lambda: long_loop_torch, "jax_jit": lambda: long_loop_jax_lax},
     notes={"jax_jit": "lax.fori_loop instead of a Python loop", "torch": "x is a 0-d tensor",
