@@ -19,6 +19,7 @@ from . import ast_util as A
 from . import runtime
 from . import rules as R
 from .analysis import kinds as K
+from .analysis.activity import MUTATING_METHODS
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
@@ -149,17 +150,40 @@ class Module:
             self.functions.append(node)
         return _generated(self.primals[key])
 
-    def check_no_argument_writes(self, target, call, caller):
+    def mutated_params(self, target):
+        """Parameters whose caller-side object the function writes into in place.
+
+        A parameter counts as mutated when a write into it (y[i] = v, y.append(v))
+        can happen before the name is first rebound at the top level of the body
+        (``m = m.copy()`` first makes later writes private)."""
         info = self.info_for(target)
-        writes = set()
-        for s in A.walk_statements(info.node.body):
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
-                writes.add(s.targets[0].value.id)
-        if writes & set(info.params):
-            raise UnsupportedSyntax(
-                f"{info.name} modifies its argument in place and its result is not used",
-                call, caller.source,
-                hint="return the modified array and assign it: y = f(y)")
+        mutated = set()
+        for p in info.params:
+            for stmt in info.node.body:
+                if _writes_into(stmt, p):
+                    mutated.add(p)
+                    break
+                if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+                        and stmt.targets[0].id == p:
+                    break
+        return mutated
+
+    def check_argument_writes(self, target, call, caller, args, result_name, load_count):
+        """Refuse calls whose in-place writes into an argument the caller would see."""
+        info = self.info_for(target)
+        mutated = self.mutated_params(target)
+        if not mutated:
+            return
+        for p, atom in zip(info.params, args):
+            if p not in mutated or not isinstance(atom, gast.Name) or hasattr(atom, "diffc_global"):
+                continue
+            if result_name is None or (atom.id != result_name and load_count.get(atom.id, 0) > 1):
+                raise UnsupportedSyntax(
+                    f"{info.name} modifies its argument {p!r} in place, and the caller uses "
+                    f"{atom.id!r} afterwards (diffc copies arrays before writing into them)",
+                    call, caller.source,
+                    hint=f"return the modified value and assign it ({atom.id} = {info.name}(...)), "
+                         f"or copy inside {info.name}: {p} = {p}.copy()")
 
     # ------------------------------------------------------------ assembly
     def resolve_markers(self, rf, result):
@@ -292,6 +316,18 @@ class Module:
     def _stage(self, name, fn):
         if self.stages is not None:
             self.stages.append((name, A.deepcopy(fn)))
+
+
+def _writes_into(stmt, name):
+    for s in A.walk_statements([stmt]):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and isinstance(s.targets[0].value, gast.Name) and s.targets[0].value.id == name:
+            return True
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                and isinstance(s.value.func, gast.Attribute) and isinstance(s.value.func.value, gast.Name) \
+                and s.value.func.value.id == name and s.value.func.attr in MUTATING_METHODS:
+            return True
+    return False
 
 
 def _generated(name):

@@ -76,3 +76,31 @@ def test_aliasing_that_python_would_show_is_refused(fn, name):
         diffc.grad(fn)(np.array([1.0, 2.0, 3.0]))
     assert name in str(info.value)
     assert ".copy()" in str(info.value)
+
+
+def _fill(buf, v):
+    buf[0] = v
+    return v * 2.0
+
+
+def caller_relies_on_mutation(x):
+    buf = np.zeros(2)
+    r = _fill(buf, x)
+    return r + buf[0]
+
+
+def _push(lst, v):
+    lst.append(v)
+
+
+def caller_relies_on_append(x):
+    lst = []
+    _push(lst, x * 2.0)
+    return lst[0]
+
+
+@pytest.mark.parametrize("fn", [caller_relies_on_mutation, caller_relies_on_append])
+def test_callee_writing_into_caller_array_is_refused(fn):
+    with pytest.raises(diffc.UnsupportedSyntax) as info:
+        diffc.grad(fn)(1.5)
+    assert "in place" in str(info.value)

@@ -19,7 +19,10 @@ from ..analysis.activity import MUTATING_METHODS
 _PURE_RUNTIME = {runtime.copy_value, runtime.item, runtime.acc_item, runtime.unbroadcast,
                  runtime.finalize, runtime.zeros_like, runtime.as_sequence, runtime.read_item,
                  }
-_IMPURE_PRIMITIVES = {print}
+# Helpers with effects (they check, or mutate an adjoint or a container), even
+# when a rule registry knows them for higher-order differentiation.
+_IMPURE_PRIMITIVES = {print, runtime.check_scalar, runtime.take_item, runtime.zero_item, runtime.pop_bar,
+                      runtime.pop_bars, runtime.truncate, runtime.unpop_bar, runtime.write_item}
 
 
 def is_pure_call(call):

@@ -284,7 +284,8 @@ class ReverseFunction:
     def build(self):
         forward, adjoint = self.block(self.body[:-1])
         result = ReverseResult()
-        entry = []
+        # Bindings checkpointed loops need at entry (transform/checkpoint.py).
+        entry = list(getattr(self, "entry_inits", []))
         for p in self.params:
             if p in self.written:
                 # Writes into an argument must never reach the caller's array.
@@ -333,6 +334,11 @@ class ReverseFunction:
             fwd = gast.If(test=stmt.test, body=body_f or [gast.Pass()], orelse=else_f)
             adj = gast.If(test=A.deepcopy(stmt.test), body=body_a, orelse=else_a)
             return [fwd], [adj]
+        if isinstance(stmt, (gast.For, gast.While)):
+            from . import checkpoint     # late: checkpoint.py imports this module
+            budget = checkpoint.wanted(self, stmt)
+            if budget is not None:
+                return checkpoint.transform(self, stmt, budget)
         if isinstance(stmt, gast.For):
             self.loop_depth += 1
             body_f, body_a = self.block(stmt.body)
@@ -682,6 +688,7 @@ class ReverseFunction:
         if not is_user_function(key) or (R.adjoint_rule(key) is not None) or R.is_nondiff(key):
             return fwd_value, None
         args = self.bind_call(key, call)
+        self.module.check_argument_writes(key, call, self.info, args, x, self.load_count)
         mask = tuple(self.is_active(a) for a in args)
         if x not in self.active or not any(mask):
             return self.primal_call(key, args, call), None
@@ -819,11 +826,9 @@ class ReverseFunction:
                 return [stmt], [marker("restore_unsupported", obj, stmt)]
         key, args = call_key(self.info, call)
         if is_user_function(key) and R.adjoint_rule(key) is None:
-            target = key
-            writes = target.node if isinstance(target, FunctionInfo) else None
-            if any(self.is_active(a) for a in call.args) or writes is not None:
-                self.module.check_no_argument_writes(target, call, self.info)
-            return [A.expr_stmt(self.primal_call(key, self.bind_call(key, call), call))], []
+            args = self.bind_call(key, call)
+            self.module.check_argument_writes(key, call, self.info, args, None, self.load_count)
+            return [A.expr_stmt(self.primal_call(key, args, call))], []
         return [stmt], []
 
 
