@@ -105,6 +105,16 @@ def _insert_line_markers(stmts, source, texts, last=None):
     return out
 
 
+def _parenthesize_negative_bases(tree):
+    """Constant(-0.7) ** 2 -> (-0.7) ** 2: astor prints it as -0.7 ** 2, i.e. -(0.7 ** 2)."""
+    for node in gast.walk(tree):
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Pow):
+            left = node.left
+            if isinstance(left, gast.Constant) and isinstance(left.value, (int, float, complex)) \
+                    and not isinstance(left.value, bool) and (left.value.real < 0 or str(left.value).startswith("-")):
+                node.left = gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-left.value, kind=None))
+
+
 def to_source(functions, sources):
     """Source text of the functions, with user-line comments; also the line map."""
     texts = []
@@ -114,6 +124,7 @@ def to_source(functions, sources):
         fn.body = _insert_line_markers(fn.body, src, texts)
         body.append(fn)
     module = gast.Module(body=body, type_ignores=[])
+    _parenthesize_negative_bases(module)
     text = astor.to_source(gast.gast_to_ast(module))
     lines = text.splitlines()
     out, line_map, current = [], {}, None

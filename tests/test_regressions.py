@@ -39,3 +39,15 @@ def temp_subscript_in_loop(x, v):
 
 def test_temporary_read_by_subscript_in_loop():
     check(temp_subscript_in_loop, 0.7, V3, wrt=(0, 1))
+
+
+# Fuzz seed 240: ANF folds -(0.7) into the constant -0.7, and astor printed
+# `(-0.7) ** 2` as `-0.7 ** 2`, which Python reads as -(0.7 ** 2): a wrong value
+# and gradient.  Fixed in emit.py (negative bases of ** are parenthesized).
+def negative_constant_base(x):
+    return x * (-0.7) ** 2 + (-2) ** 2 * x
+
+
+def test_negative_constant_base_of_power():
+    check(negative_constant_base, 1.3)
+    assert "(-0.7) ** 2" in diffc.source(negative_constant_base)

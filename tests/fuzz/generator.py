@@ -56,6 +56,12 @@ def _T(decision):
 '''
 
 
+# Known diffc bug (tests/test_regressions.py): two names for one array, or a helper
+# writing into its array argument, lose NumPy's shared-mutation semantics.  While it
+# is open the generator copies instead of aliasing; set True to generate aliasing.
+ALIASING_OK = False
+
+
 @dataclass
 class Program:
     seed: int
@@ -289,7 +295,10 @@ class Generator:
             return [f"{indent}{s} = {self.scalar(scope)}"]
         if roll < 0.32 and scope.arrays:
             self.features.add("array_assign")
-            return [f"{indent}{r.choice(scope.arrays)} = {self.array(scope)}"]
+            value = self.array(scope)
+            if ALIASING_OK is False and value.split("[")[0] in scope.arrays:
+                value = f"{value}.copy()"     # `y0 = y1` / `y0 = y1[::-1]` would alias (known bug)
+            return [f"{indent}{r.choice(scope.arrays)} = {value}"]
         if roll < 0.45 and scope.arrays:
             y = r.choice(scope.arrays)
             op = r.choice(["=", "+=", "*=", "-="])
@@ -401,7 +410,7 @@ class Generator:
         if kind == "as":
             params = "(u, a)"
             scope = _Scope(["a", "t"], ["u"])
-            init = ["    t = a * 0.5"]
+            init = ["    t = a * 0.5"] + ([] if ALIASING_OK else ["    u = u.copy()"])
         else:
             params = "(a, b)" if kind == "ss" else "(a)"
             scope = _Scope(["a", "b", "t"] if kind == "ss" else ["a", "t"], [], returns_tuple=kind == "tuple")
@@ -430,7 +439,9 @@ class Generator:
         inits = ["x * 0.5", "np.sin(w)", "x + w", "v[0] * w", "np.tanh(x * w)", "0.3"]
         for j, s in enumerate(scalars):
             lines.append(f"    {s} = {inits[j % len(inits)] if j < 2 else r.choice(inits)}")
-        ainits = ["v * x", f"np.zeros({N})", "v.copy()", "np.sin(v) + w", f"np.full({N}, x)", "v"]
+        ainits = ["v * x", f"np.zeros({N})", "v.copy()", "np.sin(v) + w", f"np.full({N}, x)"]
+        if ALIASING_OK:
+            ainits.append("v")
         for y in arrays:
             lines.append(f"    {y} = {r.choice(ainits)}")
         scope = _Scope(scalars, arrays + ["v"] if self.chance(0.2) else arrays, has_n=True)
