@@ -217,6 +217,8 @@ def parse_function(fn):
         if node is None:
             raise SourceUnavailable(f"cannot find the definition of {fn.__qualname__}")
     node.decorator_list = []
+    if fn.__globals__.get("__name__") == "diffc_generated":
+        _rename_generated_tape(node)
     closure = {}
     if fn.__closure__:
         for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
@@ -229,6 +231,19 @@ def parse_function(fn):
     _check_signature(info)
     lift_local_functions(info)
     return info
+
+
+def _rename_generated_tape(node):
+    """Generated code differentiated again: its tape becomes an ordinary local list.
+
+    Its name must not be the tape name the new generated code uses."""
+    names = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    k = 1
+    while f"_tape_{k}" in names:
+        k += 1
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and n.id == "_tape":
+            n.id = f"_tape_{k}"
 
 
 def lambda_to_def(lam, name):

@@ -111,7 +111,8 @@ def stored_names(stmt):
 class DeadCode:
     def __init__(self, fn):
         self.fn = fn
-        self.escaped = escaped_names(fn)
+        # Objects passed in as parameters are visible to the caller: mutating them is an effect.
+        self.escaped = escaped_names(fn) | {a.id for a in fn.args.args}
 
     def run(self):
         body, _ = self.block(self.fn.body, set())

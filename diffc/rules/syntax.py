@@ -29,3 +29,167 @@ def _(result, result_bar, x):
 @tangent(runtime.copy_value)
 def _(result, x, x_dot):
     return runtime.copy_value(x_dot)
+
+
+# ------------------------------------------------------------------ higher order
+# The helpers gradient code calls are linear in their adjoint arguments; the
+# container/index/shape arguments carry no derivative.  Helpers that mutate
+# an adjoint buffer (acc_item, take_item, pop_bar...) have tangents that make
+# the same mutation on the tangent buffer, right after the primal one.
+
+import numpy as np  # noqa: E402
+from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
+                       take_item, finalize, read_item, pop_bar, pop_bars, unpop_bar)
+from .operators import _log_or_zero, _matmul_bar_a, _matmul_bar_b  # noqa: E402
+
+nondiff(runtime.check_scalar, runtime.zeros_dot)
+
+
+@adjoint(runtime.unbroadcast)
+def _(result, result_bar, g, x):
+    return broadcast_like(result_bar, g), None
+
+
+@tangent(runtime.unbroadcast)
+def _(result, g, x, g_dot):
+    return unbroadcast(fit_dot(g_dot, g), x)
+
+
+@adjoint(runtime.fit_dot)
+def _(result, result_bar, dot, x):
+    return unbroadcast(result_bar, dot), None
+
+
+@tangent(runtime.fit_dot)
+def _(result, dot, x, dot_dot):
+    return fit_dot(dot_dot, x)
+
+
+@adjoint(runtime.broadcast_like)
+def _(result, result_bar, g, x):
+    return unbroadcast(result_bar, g), None
+
+
+@tangent(runtime.broadcast_like)
+def _(result, g, x, g_dot):
+    return broadcast_like(g_dot, x)
+
+
+@adjoint(runtime.item)
+def _(result, result_bar, bar, index):
+    return item_bar(result_bar, bar, index)
+
+
+@tangent(runtime.item)
+def _(result, bar, index, bar_dot):
+    return item(bar_dot, index)
+
+
+@adjoint(runtime.read_item)
+def _(result, result_bar, container, index):
+    return item_bar(result_bar, container, index)
+
+
+@tangent(runtime.read_item)
+def _(result, container, index, container_dot):
+    return runtime.copy_value(item(container_dot, index))
+
+
+@adjoint(runtime.item_bar)
+def _(result, result_bar, g, container, index):
+    return unbroadcast(item(result_bar, index), g), None, None
+
+
+@tangent(runtime.item_bar)
+def _(result, g, container, index, g_dot):
+    return item_bar(g_dot, container, index)
+
+
+@adjoint(runtime.acc_item)
+def _(result, result_bar, bar, primal, index, g):
+    return result_bar, None, None, unbroadcast(item(result_bar, index), g)
+
+
+@tangent(runtime.acc_item)
+def _(result, bar, primal, index, g, bar_dot, g_dot):
+    return acc_item(bar_dot, primal, index, g_dot)
+
+
+@tangent(runtime.take_item)
+def _(result, bar, index, bar_dot):
+    return take_item(bar_dot, index)
+
+
+@adjoint(runtime.finalize)
+def _(result, result_bar, bar, x):
+    return unbroadcast(result_bar, bar), None
+
+
+@tangent(runtime.finalize)
+def _(result, bar, x, bar_dot):
+    return finalize(bar_dot, x)
+
+
+@tangent(runtime.pop_bar)
+def _(result, bar, bar_dot):
+    return pop_bar(bar_dot)
+
+
+@tangent(runtime.pop_bars)
+def _(result, bar, n, bar_dot):
+    return pop_bars(bar_dot, n)
+
+
+@tangent(runtime.unpop_bar)
+def _(result, bar, container, g, bar_dot, g_dot):
+    return unpop_bar(bar_dot, container, g_dot)
+
+
+@adjoint(_log_or_zero)
+def _(result, result_bar, a):
+    return result_bar * np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
+
+
+@tangent(_log_or_zero)
+def _(result, a, a_dot):
+    return a_dot * np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
+
+
+@tangent(_matmul_bar_a)
+def _(result, g, a, b, g_dot, b_dot):
+    return _matmul_bar_a(g_dot, a, b) + _matmul_bar_a(g, a, b_dot)
+
+
+@tangent(_matmul_bar_b)
+def _(result, g, a, b, g_dot, a_dot):
+    return _matmul_bar_b(g_dot, a, b) + _matmul_bar_b(g, a_dot, b)
+
+
+# Adjoint helpers of the NumPy rules that gradient code calls (linear in g).
+from . import numpy_rules as _np_rules  # noqa: E402
+from .numpy_rules import _sum_bar, _reshape_to, _extreme_bar, _full  # noqa: E402,F401
+
+
+@tangent(_np_rules._sum_bar)
+def _(result, g, a, axis, keepdims, g_dot):
+    return _sum_bar(g_dot, a, axis, keepdims)
+
+
+@adjoint(_np_rules._sum_bar)
+def _(result, result_bar, g, a, axis, keepdims):
+    return unbroadcast(np.sum(_full(result_bar, a), axis=axis, keepdims=keepdims), g), None, None, None
+
+
+@tangent(_np_rules._reshape_to)
+def _(result, g, x, order="C", g_dot=None):
+    return _reshape_to(g_dot, x, order)
+
+
+@adjoint(_np_rules._reshape_to)
+def _(result, result_bar, g, x, order="C"):
+    return _reshape_to(result_bar, g, order), None, None
+
+
+@tangent(_np_rules._extreme_bar)
+def _(result, g, a, axis, keepdims, extreme, g_dot):
+    return _extreme_bar(g_dot, a, axis, keepdims, extreme)

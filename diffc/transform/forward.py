@@ -18,6 +18,8 @@ Invariants of the output:
     lists/tuples/dicts of tangents for containers (so ``+`` on lists still
     concatenates); in-place writes, ``append``/``extend``/``pop`` update the
     tangent container through runtime helpers that materialize it on demand;
+  * a tangent rule names the tangents it takes (``a_dot`` for parameter
+    ``a``); its other parameters (shapes, indices, axes) carry no derivative;
   * values copied for value semantics (``copy_value``) have their tangents
     copied too, so no tangent buffer is shared between two names that are
     later written in place;
@@ -69,8 +71,12 @@ class ForwardFunction:
         assert isinstance(last, gast.Return)
         self.returned = last.value
         returned = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
-        self.activity = activity_mod.analyze(self.body, self.active_params, returned, self._carries)
-        self.active = self.activity.active
+        # Generated code differentiated again: its tapes carry the tangents of what they hold,
+        # and are shared with callees, so they always have a tangent.
+        tapes = {n for n in set(info.local_names) | set(self.params) if _is_generated_tape(info, n)}
+        self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
+                                             returned | tapes, self._carries)
+        self.active = self.activity.active | tapes
         self.written = self._written_in_place()
         self.alias = {}               # temporary holding an old value -> the name it copies
 
@@ -107,7 +113,7 @@ class ForwardFunction:
         """(statements, returned atom, tangent expression of the returned atom)."""
         entry = []
         for p in self.params:
-            if p in self.written:
+            if p in self.written and not _is_generated_tape(self.info, p):
                 # Writes into an argument (or its tangent) must never reach the caller.
                 entry.append(A.assign(p, A.call(rt(runtime.copy_value), [A.name(p)])))
                 if p in self.active_params and p in self.active:
@@ -286,10 +292,7 @@ class ForwardFunction:
                 self.fail(NoDerivativeRule, f"the tangent rule for {_describe(key, node)} does not support "
                           f"the keyword argument {p!r}", node)
             bindings[p] = a
-            if self.is_active(a):
-                if p not in dot_params:
-                    self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in its "
-                              f"argument {p!r}", node)
+            if self.is_active(a) and p in dot_params:
                 d = self.dot_of(a)
                 bindings[dot_params[p]] = d
                 live_dots.add(d.id)
@@ -304,7 +307,9 @@ class ForwardFunction:
             return None
         args = self.bind_call(key, call)
         mask = tuple(self.is_active(a) for a in args)
-        if x not in self.active or not any(mask):
+        # A callee filling a tape must fill its tangent too, even when its value is not needed.
+        feeds_tape = any(isinstance(a, gast.Name) and _is_generated_tape(self.info, a.id) for a in args)
+        if (x not in self.active and not feeds_tape) or not any(mask):
             out = [A.assign(x, self.primal_call(key, args, call))]
             if x in self.active:
                 out.append(A.assign(self.dot(x), self.zero_of(A.name(x))))
@@ -312,7 +317,8 @@ class ForwardFunction:
         kinds = tuple(self._atom_kind(a) for a in args)
         name = jvp_callee(self.module, key, mask, kinds)
         dots = [self.dot_of(a) for a, m in zip(args, mask) if m]
-        target = gast.Tuple(elts=[A.store(x), A.store(self.dot(x))], ctx=gast.Store())
+        x_dot = self.dot(x) if x in self.active else self.namer.fresh("_unused_dot")
+        target = gast.Tuple(elts=[A.store(x), A.store(x_dot)], ctx=gast.Store())
         out = [gast.Assign(targets=[target], value=A.call(name, [A.deepcopy(a) for a in args] + dots),
                            type_comment=None)]
         if copied:
@@ -378,13 +384,28 @@ class ForwardFunction:
                 self.fail(UnsupportedSyntax, f"differentiating through {obj}.{func.attr}(...) is not "
                           "supported", stmt, hint="build a new list instead")
             return [stmt]
-        key, _ = call_key(self.info, call)
+        key, args = call_key(self.info, call)
+        if key is runtime.write_item and len(args) == 3 and args[0].id in self.active:
+            # Gradient code undoing an in-place write (higher order): the tangent is undone too.
+            y, index, old = args
+            d = self.dot_of(old)
+            return [stmt, A.assign(self.dot(y.id), A.call(rt(runtime.write_dot), [
+                A.name(self.dot(y.id)), A.name(y.id), A.deepcopy(index), A.deepcopy(old),
+                d if d is not None else A.const(None)]))]
+        if key is runtime.zero_item and len(args) == 2 and self.is_active(args[0]):
+            return [stmt, A.expr_stmt(A.call(rt(runtime.zero_item), [A.name(self.dot(args[0].id)),
+                                                                     A.deepcopy(args[1])]))]
         if is_user_function(key) and R.tangent_rule(key) is None:
             writes = key.node if isinstance(key, FunctionInfo) else None
             if any(self.is_active(a) for a in call.args) or writes is not None:
                 self.module.check_no_argument_writes(key, call, self.info)
             return [A.expr_stmt(self.primal_call(key, self.bind_call(key, call), call))]
         return [stmt]
+
+
+def _is_generated_tape(info, name):
+    """The tape parameter of generated code differentiated again: shared with the caller by design."""
+    return name.startswith("_tape_") and getattr(info.fn, "__module__", None) == "diffc_generated"
 
 
 # ------------------------------------------------------------ zero terms
