@@ -20,6 +20,7 @@ imported under a unique module name with its directory on ``sys.path``.
 
 import argparse
 import ast
+import contextlib
 import importlib.util
 import itertools
 import math
@@ -75,7 +76,9 @@ def load_file(path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        # What the module prints while importing goes to stderr: stdout carries the result.
+        with contextlib.redirect_stdout(sys.stderr):
+            spec.loader.exec_module(module)
     except SystemExit:
         raise CliError(f"importing {path} called sys.exit(); "
                        "guard the script part with `if __name__ == '__main__':`") from None
