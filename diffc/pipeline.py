@@ -215,7 +215,16 @@ class Module:
         return result
 
     def bar_inits(self, rf, skip=()):
-        return [A.assign(b, A.const(0.0)) for b in sorted(rf.accumulated) if b not in skip]
+        dense = {rf.bars[n]: n for n in rf.dense}
+        inits = []
+        for b in sorted(rf.accumulated):
+            if b in skip:
+                continue
+            if b in dense:
+                inits.append(A.assign(b, A.call(rt(runtime.zeros_like), [A.name(dense[b])])))
+            else:
+                inits.append(A.assign(b, A.const(0.0)))
+        return inits
 
     def seed_name(self, rf):
         r = rf.returned
@@ -268,7 +277,8 @@ class Module:
         info = rf.info
         result = self.resolve_markers(rf, result)
         seed = self.seed_name(rf)
-        state = sorted(result.read | _loaded_primals(result.adjoint, set(info.local_names) | set(rf.params)))
+        state = sorted(result.read | set(rf.dense)
+                       | _loaded_primals(result.adjoint, set(info.local_names) | set(rf.params)))
         fwd_body = []
         fwd_body += [A.assign(v, A.const(None)) for v in state
                      if v not in rf.params and v not in result.tape_vars]

@@ -127,6 +127,7 @@ class ReverseFunction:
                 and self.returned.id not in self.params:
             self.bars[self.returned.id] = self.namer.unique("result_bar")
         self.accumulated = set()       # bars updated with +=: need `= 0.0` first
+        self.dense = set()             # names whose adjoint starts as a zeros array
         self._count_defs()
         self._find_first_definitions()
         self._find_direct_temps()
@@ -580,6 +581,10 @@ class ReverseFunction:
                 return []
             # A direct temporary has this read as its only use: start from zero, since
             # its adjoint is never reset (in a loop it would carry the last iteration's).
+            if self._dense_bar(obj.id) and self._basic_index(value.slice):
+                # An array adjoint allocated once: accumulate in place, no helper call.
+                target = A.subscript(A.name(self.bar(obj.id)), A.deepcopy(value.slice), gast.Store())
+                return [gast.AugAssign(target=target, op=gast.Add(), value=result_bar)]
             start = A.const(0.0) if obj.id in self.direct else A.name(self.bar(obj.id))
             return [A.assign(self.bar(obj.id), A.call(rt(runtime.acc_item), [
                 start, A.name(obj.id), index_value(value.slice), result_bar]))] \
@@ -600,6 +605,32 @@ class ReverseFunction:
         if kind is gast.JoinedStr:
             return []
         self.fail(UnsupportedSyntax, f"cannot differentiate {kind.__name__}", value)
+
+    def _dense_bar(self, name):
+        """Whether the adjoint of name can be a zeros array allocated when the sweep starts.
+
+        Only for float arrays bound once (their shape cannot change)."""
+        if K.is_array(self.kinds.get(name)) and self.def_count.get(name, 0) <= 1 \
+                and name not in self.direct:
+            self.dense.add(name)
+            self.accumulated.add(self.bar(name))
+            return True
+        return False
+
+    def _basic_index(self, index):
+        """An index without integer arrays or masks: in-place += adds once per element."""
+        if isinstance(index, gast.Tuple):
+            return all(self._basic_index(e) for e in index.elts)
+        if isinstance(index, gast.Slice):
+            return all(p is None or self._int_atom(p) for p in (index.lower, index.upper, index.step))
+        if isinstance(index, gast.Constant):
+            return index.value is None or index.value is Ellipsis or type(index.value) is int
+        return self._int_atom(index)
+
+    def _int_atom(self, atom):
+        if isinstance(atom, gast.Constant):
+            return type(atom.value) is int
+        return isinstance(atom, gast.Name) and self._atom_kind(atom) == K.INT
 
     def _accumulated_bar(self, name):
         self.accumulated.add(self.bar(name))
