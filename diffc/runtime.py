@@ -116,7 +116,9 @@ def acc_item(bar, primal, index, g):
 def take_item(bar, index):
     """Read bar[index] and zero it there (adjoint of a write y[index] = v)."""
     if isinstance(bar, np.ndarray):
-        value = bar[index].copy() if isinstance(bar[index], np.ndarray) else bar[index]
+        value = bar[index]
+        if isinstance(value, np.ndarray):
+            value = value.copy()
         bar[index] = 0.0
         return value
     if isinstance(bar, dict):
@@ -135,9 +137,10 @@ def take_item(bar, index):
 
 def unbroadcast(g, x):
     """Sum g over the axes broadcasting added, so it has the shape of x."""
-    if not isinstance(g, np.ndarray):
+    if type(g) is not np.ndarray and not isinstance(g, np.ndarray):
         return g
-    shape = np.shape(x)
+    # The common case first, without a numpy-level call: same shape, nothing to sum.
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if g.shape == shape:
         return g
     if not shape:
