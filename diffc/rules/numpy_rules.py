@@ -129,6 +129,8 @@ def _unreduce(g, x, axis, keepdims):
 
 
 def _sum_bar(g, a, axis, keepdims):
+    if axis is None and type(a) is np.ndarray and a.dtype == np.float64 and np.ndim(g) == 0:
+        return np.full(a.shape, g)           # the common full reduction, without helpers
     return _like(_bcast(_unreduce(g, a, axis, keepdims), np.shape(a)), a)
 
 
@@ -832,6 +834,8 @@ def _diff_bar(g, a, n, axis):
 # --- products ----------------------------------------------------------------
 
 def _dot_bar_a(g, a, b):
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        return g @ b.T                       # matrix product: one BLAS call
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return unbroadcast(g * b, a)
@@ -843,6 +847,8 @@ def _dot_bar_a(g, a, b):
 
 
 def _dot_bar_b(g, a, b):
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        return a.T @ g
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return unbroadcast(g * a, b)
@@ -853,6 +859,8 @@ def _dot_bar_b(g, a, b):
 
 
 def _matmul_bar(g, x1, x2, which):
+    if type(x1) is np.ndarray and type(x2) is np.ndarray and x1.ndim == 2 and x2.ndim == 2:
+        return g @ x2.T if which == 0 else x1.T @ g
     a = np.asarray(x1)
     b = np.asarray(x2)
     g = np.asarray(g)

@@ -102,6 +102,8 @@ def _(result, a, b, a_dot, b_dot):
 
 
 def _matmul_bar_a(g, a, b):
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        return g @ b.T                       # the common case: one BLAS call
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
     if b.ndim == 1:
         ga = np.multiply.outer(g, b) if a.ndim > 1 else g * b
@@ -113,6 +115,8 @@ def _matmul_bar_a(g, a, b):
 
 
 def _matmul_bar_b(g, a, b):
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        return a.T @ g
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
     if a.ndim == 1:
         gb = np.multiply.outer(a, g) if b.ndim > 1 else g * a
