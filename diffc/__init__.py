@@ -8,6 +8,7 @@
 from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnavailable,
                      NonScalarOutput, BadArgument, RuleError, DiffcWarning)
 from .api import grad, value_and_grad, vjp, source, check_grad, differentiate
+from .checkpoint_runtime import checkpointed
 from .forward_api import jvp, jacobian, hessian, hvp
 
 __version__ = "0.1.0"
@@ -29,7 +30,7 @@ def tangent(primitive):
     return rules.tangent(primitive, user=True)
 
 
-__all__ = ["grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate",
+__all__ = ["grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
            "jvp", "jacobian", "hessian", "hvp",
            "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
            "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError", "DiffcWarning"]

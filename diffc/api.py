@@ -185,12 +185,19 @@ def _check_function(fn):
                           hint="wrap it in a def")
 
 
-def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None):
+def _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint):
     key = (fn.__code__, "joint", wrt_names, kinds, with_value, optimize)
+    # Checkpointing changes the generated code: part of the key (kept out when off).
+    return key if checkpoint is None else key + (("checkpoint", checkpoint),)
+
+
+def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, checkpoint=None):
+    key = _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint)
 
     def build():
         names = _param_names(fn)
         module = Module(optimize=optimize, stages=stages)
+        module.checkpoint = checkpoint      # read by transform/checkpoint.py
         label = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
         module.function_names.reserve(label)
         param_kinds = dict(zip(names, kinds))
@@ -204,17 +211,31 @@ def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None):
 
 # ------------------------------------------------------------------- public
 
-def grad(fn, wrt=0, *, optimize=True):
-    """The gradient of a scalar-valued function (a tuple when wrt is a tuple)."""
-    return _gradient(fn, wrt, with_value=False, optimize=optimize)
+def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
+    """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
+
+    ``checkpoint=True`` (about sqrt(n) snapshots) or ``checkpoint=k`` stores
+    snapshots of the state of outermost loops instead of taping every
+    iteration, and recomputes during the adjoint sweep (see
+    transform/checkpoint.py); ``diffc.checkpointed`` marks single loops."""
+    return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
-def value_and_grad(fn, wrt=0, *, optimize=True):
-    """A function returning (f(*args), gradient)."""
-    return _gradient(fn, wrt, with_value=True, optimize=optimize)
+def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
+    """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
+    return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
-def _gradient(fn, wrt, with_value, optimize):
+def _check_budget(checkpoint):
+    if checkpoint is None or checkpoint is False:
+        return None
+    if checkpoint is True or (isinstance(checkpoint, int) and not isinstance(checkpoint, bool)
+                              and checkpoint >= 1):
+        return checkpoint
+    raise BadArgument(f"checkpoint must be True, False or a positive number of snapshots, not {checkpoint!r}")
+
+
+def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     _check_function(fn)
     wrt_names, single = _normalize_wrt(fn, wrt)
     names = _param_names(fn)
@@ -232,10 +253,10 @@ def _gradient(fn, wrt, with_value, optimize):
             target, values = see_through(fn, values)
         kinds = _kinds(values)
         # Fast path: the newest cached entry for these kinds, if still valid.
-        entries = _cache.get((target.__code__, "joint", wrt_names, kinds, with_value, optimize))
+        entries = _cache.get(_joint_key(target, wrt_names, kinds, with_value, optimize, checkpoint))
         entry = entries[-1] if entries else None
         if entry is None or not entry.valid(target):
-            entry = _joint_entry(target, wrt_names, kinds, with_value, optimize)
+            entry = _joint_entry(target, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
         try:
             result = entry.main(*values)
         except Exception as exc:
@@ -249,7 +270,8 @@ def _gradient(fn, wrt, with_value, optimize):
     gradient.__name__ = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
     gradient.__qualname__ = gradient.__name__
     gradient.diffc_source = lambda *args, **kwargs: _joint_entry(
-        fn, wrt_names, _kinds(_bind(fn, names, args, kwargs)), with_value, optimize).emitted.source
+        fn, wrt_names, _kinds(_bind(fn, names, args, kwargs)), with_value, optimize,
+        checkpoint=checkpoint).emitted.source
     from .forward_api import mark_gradient
     return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
 
@@ -258,13 +280,18 @@ def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
     _check_function(fn)
     names = _param_names(fn)
+    # checkpoint=True|k as for grad, unless fn has a parameter of that name.
+    checkpoint = _check_budget(kw_primals.pop("checkpoint", None)) if "checkpoint" not in names else None
     values = _bind(fn, names, primals, kw_primals)
     kinds = _kinds(values)
     mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) for k, v in zip(kinds, values))
     key = (fn.__code__, "split", mask, kinds)
+    if checkpoint is not None:
+        key += (("checkpoint", checkpoint),)
 
     def build():
         module = Module()
+        module.checkpoint = checkpoint
         fwd, adj, _ = module.split_callee(fn, mask, kinds, None, None)
         module.main_adjoint = adj.id
         return module, fwd.id
@@ -380,15 +407,16 @@ def numeric_grad(fn, values, k, eps=1e-6):
 class differentiate:
     """Decorator: the function, unchanged, plus .grad/.value_and_grad/.vjp/.source."""
 
-    def __new__(cls, fn=None, *, wrt=0):
+    def __new__(cls, fn=None, *, wrt=0, checkpoint=None):
         if fn is None:
-            return lambda f: cls(f, wrt=wrt)
+            return lambda f: cls(f, wrt=wrt, checkpoint=checkpoint)
         return super().__new__(cls)
 
-    def __init__(self, fn=None, *, wrt=0):
+    def __init__(self, fn=None, *, wrt=0, checkpoint=None):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.wrt = wrt
+        self.checkpoint = checkpoint
         self._grad = None
         self._value_and_grad = None
 
@@ -400,15 +428,17 @@ class differentiate:
 
     def grad(self, *args, **kwargs):
         if self._grad is None:
-            self._grad = grad(self.fn, wrt=self.wrt)
+            self._grad = grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
         return self._grad(*args, **kwargs)
 
     def value_and_grad(self, *args, **kwargs):
         if self._value_and_grad is None:
-            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt)
+            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
         return self._value_and_grad(*args, **kwargs)
 
     def vjp(self, *args, **kwargs):
+        if self.checkpoint is not None and "checkpoint" not in kwargs:
+            kwargs["checkpoint"] = self.checkpoint
         return vjp(self.fn, *args, **kwargs)
 
     def source(self, mode="reverse", args=None):

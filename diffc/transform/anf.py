@@ -90,6 +90,8 @@ class ANF:
             body = self.block(stmt.body) + [A.deepcopy(s) for s in cond]
             out.extend(cond)
             loop = gast.While(test=test, body=body or [gast.Pass()], orelse=[])
+            if hasattr(stmt, "diffc_checkpoint"):
+                loop.diffc_checkpoint = stmt.diffc_checkpoint
             out.append(loop)
         elif kind is gast.Return:
             value = self.atom(stmt.value, out) if stmt.value is not None else A.const(None)
@@ -169,8 +171,9 @@ class ANF:
         func = self.atom(stmt.iter.func, out)
         loop = gast.For(target=A.store(stmt.target.id), iter=A.call(func, args), body=self.block(stmt.body)
                         or [gast.Pass()], orelse=[], type_comment=None)
-        if hasattr(stmt, "diffc_iterates"):
-            loop.diffc_iterates = stmt.diffc_iterates
+        for note in ("diffc_iterates", "diffc_checkpoint"):
+            if hasattr(stmt, note):
+                setattr(loop, note, getattr(stmt, note))
         out.append(loop)
 
     # ----------------------------------------------------------- expressions

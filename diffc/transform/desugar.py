@@ -126,6 +126,12 @@ class Desugar:
         if loop.orelse:
             # for/else: the else block runs when the loop did not break.
             return self._lower_for_else(loop)
+        from .checkpoint import unwrap_marker
+        budget = unwrap_marker(self, loop)      # `for t in diffc.checkpointed(...)`
+        if budget is not None:
+            lowered = self._lower_for(loop)
+            lowered[-1].diffc_checkpoint = budget
+            return lowered
         if self._is_range_call(loop.iter) and isinstance(loop.target, gast.Name):
             if loop.iter.keywords:
                 self.fail("range() takes no keyword arguments", loop.iter)
@@ -324,6 +330,8 @@ class Desugar:
         test = self._guarded_test(stops, gast.Compare(left=A.name(pos), ops=[gast.Lt()],
                                                       comparators=[A.name(count)]))
         loop_node = A.located(gast.While(test=test, body=advance + body, orelse=[]), stmt)
+        if hasattr(stmt, "diffc_checkpoint"):
+            loop_node.diffc_checkpoint = stmt.diffc_checkpoint
         return pre + [loop_node], outer_flags
 
     @staticmethod
