@@ -191,3 +191,101 @@ def _member(obj, collection):
 
 
 _MATH_FUNCS = {getattr(math, n) for n in dir(math) if callable(getattr(math, n))} - _INT_RESULTS
+
+
+# --------------------------------------------------------------------------- #
+# Shapes of 1-d arrays, symbolically
+
+def infer_shapes(info, kinds, param_names):
+    """name -> (symbol, offset): a 1-d array of length max(0, len(symbol) + offset).
+
+    Two names with equal entries certainly have equal shapes, so an adjoint
+    contribution between them needs no `unbroadcast`.  Parameters of kind
+    VECTOR are symbols; copies, constant slices ``u[a:b]`` (0 <= a, b <= 0)
+    and elementwise arithmetic with scalars or equal-shaped vectors propagate
+    shapes.  A name assigned twice with different shapes has none."""
+    shapes = {p: (p, 0) for p in param_names if kinds.get(p) == VECTOR}
+    stmts = list(_assignments(info.node.body))
+    conflicted = set()
+    for _ in range(len(stmts) + 2):
+        changed = False
+        for target, value in stmts:
+            if target in conflicted or value is None or value == "int":
+                if value is None and target in shapes and target not in param_names:
+                    pass
+                continue
+            new = _shape(value, shapes, kinds)
+            old = shapes.get(target)
+            if new is None:
+                if target in shapes and target not in param_names or target not in shapes:
+                    if target in shapes:
+                        del shapes[target]
+                    conflicted.add(target)
+                    changed = changed or old is not None
+                continue
+            if old is None:
+                shapes[target] = new
+                changed = True
+            elif old != new:
+                del shapes[target]
+                conflicted.add(target)
+                changed = True
+        if not changed:
+            break
+    return shapes
+
+
+def _shape_of_atom(atom, shapes, kinds):
+    if isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global"):
+        if atom.id in shapes:
+            return shapes[atom.id]
+        if kinds.get(atom.id) in (SCALAR, INT):
+            return "scalar"
+        return None
+    if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float)) \
+            and not isinstance(atom.value, bool):
+        return "scalar"
+    return None
+
+
+def _shape(value, shapes, kinds):
+    if isinstance(value, gast.Name):
+        s = _shape_of_atom(value, shapes, kinds)
+        return s if s != "scalar" else None
+    if isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult):
+        a = _shape_of_atom(value.left, shapes, kinds)
+        b = _shape_of_atom(value.right, shapes, kinds)
+        if a is None or b is None:
+            return None
+        if a == "scalar":
+            return b if b != "scalar" else None
+        if b == "scalar" or a == b:
+            return a
+        return None
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
+        s = _shape_of_atom(value.operand, shapes, kinds)
+        return s if s != "scalar" else None
+    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+            and value.value.id in shapes and isinstance(value.slice, gast.Slice):
+        sym, offset = shapes[value.value.id]
+        sl = value.slice
+        lower = 0 if sl.lower is None else _const_int(sl.lower)
+        upper = 0 if sl.upper is None else _const_int(sl.upper)
+        if sl.step is not None or lower is None or upper is None or lower < 0 or upper > 0 \
+                or offset != 0:
+            return None
+        return (sym, upper - lower)
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+            and value.func.attr == "copy" and not value.args and isinstance(value.func.value, gast.Name):
+        s = _shape_of_atom(value.func.value, shapes, kinds)
+        return s if s != "scalar" else None
+    return None
+
+
+def _const_int(node):
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _const_int(node.operand)
+        return -inner if inner is not None else None
+    return None

@@ -118,6 +118,7 @@ class ReverseFunction:
         # The passes below rewrite statements in place: work on a private copy.
         self.body = A.deepcopy(info.node.body)
         self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
+        self.shapes = K.infer_shapes(info, self.kinds, set(info.params))
         self.returned = self._returned_atom()
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
@@ -681,6 +682,11 @@ class ReverseFunction:
         if self.scalar(target):
             stmts = [_drop_unbroadcast(s) for s in stmts]
             expr = _drop_unbroadcast(expr)
+        elif target in self.shapes:
+            # Operands shaped exactly like the result need no unbroadcast.
+            same = {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+            stmts = [_drop_unbroadcast(s, same) for s in stmts]
+            expr = _drop_unbroadcast(expr, same)
         # Which atom each contribution belongs to.
         if rule.vararg:
             targets = list(bound) + list(vararg_atoms)
@@ -807,7 +813,9 @@ class ReverseFunction:
             self.accumulated.add(y_bar)
             taken = A.call(rt(runtime.take_item), [A.name(y_bar), index_value(index)])
             if self.is_active(value):
-                contribution = taken if self.scalar(value.id) and False else \
+                region = K._shape(A.subscript(A.name(y), index), self.shapes, self.kinds)
+                same_shape = region is not None and self.shapes.get(value.id) == region
+                contribution = taken if same_shape else \
                     A.call(rt(runtime.unbroadcast), [taken, A.deepcopy(value)])
                 adjoint += self.accumulate(value, contribution)
             else:
@@ -921,12 +929,18 @@ def _returns_single(rule):
 
 
 class _DropUnbroadcast(gast.NodeTransformer):
+    def __init__(self, only=None):
+        self.only = only
+
     def visit_Call(self, node):
         self.generic_visit(node)
         if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) is runtime.unbroadcast:
-            return node.args[0]
+            like = node.args[1]
+            if self.only is None or (isinstance(like, gast.Name) and like.id in self.only):
+                return node.args[0]
         return node
 
 
-def _drop_unbroadcast(node):
-    return _DropUnbroadcast().visit(node)
+def _drop_unbroadcast(node, only=None):
+    """unbroadcast(g, x) -> g, for every x (scalar code) or for x in `only`."""
+    return _DropUnbroadcast(only).visit(node)
