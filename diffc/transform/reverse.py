@@ -324,9 +324,10 @@ class ReverseFunction:
                 self.def_count[copy] = 1
                 self.info.add_locals({copy})
                 first = A.located(A.assign(copy, stmt.test), stmt)
-                self.first_definitions.add(id(first))
                 if self.in_loop(stmt):
-                    self.loop_defined.add(copy)
+                    self.loop_defined.add(copy)      # saved: earlier iterations need theirs
+                else:
+                    self.first_definitions.add(id(first))
                 pre_f, pre_a = self.statement(first)
                 stmt.test = A.name(copy)
                 f, a = self.statement(stmt)
