@@ -64,6 +64,11 @@ def markdown(results: Dict[str, Any]) -> str:
     lines.append(f"Python {env.get('python')}, NumPy {env.get('numpy')}, {env.get('platform')}, "
                  f"{env.get('cpu_count')} CPUs; BLAS/XLA/torch pinned to one thread. "
                  f"Total run time {results.get('elapsed_s', 0):.0f} s.")
+    la0, la1 = env.get("loadavg_start"), env.get("loadavg_end")
+    if la0 or la1:
+        lines.append("")
+        lines.append(f"Load average (1/5/15 min) at start {la0}, at end {la1}: a load above the "
+                     f"CPU count means other processes competed for the cores and times are noisy.")
     lines.append("")
     lines.append("| peer | status | version |")
     lines.append("|---|---|---|")

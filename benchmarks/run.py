@@ -540,6 +540,13 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
     return out
 
 
+def _loadavg() -> Optional[List[float]]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def environment(libs: Dict[str, PeerLib]) -> Dict[str, Any]:
     env = {
         "python": sys.version.split()[0],
@@ -550,6 +557,7 @@ def environment(libs: Dict[str, PeerLib]) -> Dict[str, Any]:
         "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                    "MKL_NUM_THREADS", "XLA_FLAGS")},
         "peers": {},
+        "loadavg_start": _loadavg(),
     }
     for name, lib in libs.items():
         env["peers"][name] = {"status": lib.status, "version": lib.version, "message": lib.message}
@@ -619,6 +627,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             results["workloads"].append({"name": name, "description": w.description,
                                          "kind": w.kind, "error": short(e), "peers": {}})
     results["elapsed_s"] = time.perf_counter() - t_start
+    results["environment"]["loadavg_end"] = _loadavg()
     results["startup_s"] = t_loaded - t_start
 
     os.makedirs(ns.out, exist_ok=True)
