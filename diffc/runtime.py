@@ -58,10 +58,29 @@ def _is_zero(value):
     return isinstance(value, numbers.Number) and not isinstance(value, np.ndarray) and value == 0
 
 
+def is_duck_array(x):
+    """An array of another library NumPy dispatches to (Dask, CuPy...): never forced into ndarray.
+
+    Generated code and these helpers call numpy functions on such arrays, and
+    `__array_function__`/`__array_ufunc__` hand the work to the array's library."""
+    return not isinstance(x, np.ndarray) and hasattr(type(x), "__array_function__") \
+        and hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def widen_like(g, x):
+    """g broadcast to the shape of the duck array x, as an array of x's library (x's chunks)."""
+    if isinstance(g, np.ndarray) or (is_duck_array(g) and type(g) is not type(x)):
+        g = np.asarray(g, like=x)           # NEP 35: x's library converts
+    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+    return np.zeros_like(x, dtype=dtype) + g
+
+
 def zeros_like(x):
     """A materialized zero adjoint shaped like x."""
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+    if is_duck_array(x):
+        return np.zeros_like(x, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
     if isinstance(x, (list, tuple)):
         return ListBar(zeros_like(v) for v in x)
     if isinstance(x, dict):
@@ -71,14 +90,14 @@ def zeros_like(x):
 
 def as_sequence(x):
     """What `for v in x` iterates over, as an indexable sequence."""
-    if isinstance(x, (list, tuple, np.ndarray, range, str)):
+    if isinstance(x, (list, tuple, np.ndarray, range, str)) or is_duck_array(x):
         return x
     return list(x)
 
 
 def item(bar, index):
     """bar[index] for a materialized adjoint, else the zero 0.0."""
-    if isinstance(bar, (list, tuple, np.ndarray)):
+    if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):
         return bar[index]
     if isinstance(bar, dict):
         return bar.get(index, 0.0)
@@ -93,7 +112,7 @@ def _is_fancy(index):
 
 def acc_item(bar, primal, index, g):
     """bar[index] += g, materializing bar like primal; returns bar."""
-    if not isinstance(bar, (list, np.ndarray, dict)):
+    if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
         if _is_zero(g):
             return bar
         bar = zeros_like(primal)
@@ -102,6 +121,11 @@ def acc_item(bar, primal, index, g):
             np.add.at(bar, index, g)
         else:
             bar[index] += g
+    elif is_duck_array(bar):
+        if _is_fancy(index):
+            _scatter_add(bar, index, g)
+        else:
+            bar[index] = bar[index] + g
     elif isinstance(bar, dict):
         bar[index] = bar.get(index, 0.0) + g
     else:
@@ -113,8 +137,24 @@ def acc_item(bar, primal, index, g):
     return bar
 
 
+def _scatter_add(bar, index, g):
+    """bar[index] += g with repeated indices accumulating, for a duck array."""
+    try:
+        np.add.at(bar, index, g)            # CuPy implements ufunc.at; Dask does not
+    except (TypeError, NotImplementedError, AttributeError):
+        from .errors import DiffcError
+        raise DiffcError(f"the gradient of a fancy-indexed read (x[[i, j, ...]]) needs np.add.at, which "
+                         f"{type(bar).__module__}.{type(bar).__name__} does not implement",
+                         hint="index with slices or ints, or convert the array to NumPy first") from None
+
+
 def take_item(bar, index):
     """Read bar[index] and zero it there (adjoint of a write y[index] = v)."""
+    if is_duck_array(bar):
+        value = bar[index]
+        value = value.copy() if hasattr(value, "copy") else value
+        bar[index] = 0.0
+        return value
     if isinstance(bar, np.ndarray):
         value = bar[index]
         if isinstance(value, np.ndarray):
@@ -137,7 +177,7 @@ def take_item(bar, index):
 
 def unbroadcast(g, x):
     """Sum g over the axes broadcasting added, so it has the shape of x."""
-    if type(g) is not np.ndarray and not isinstance(g, np.ndarray):
+    if type(g) is not np.ndarray and not isinstance(g, np.ndarray) and not is_duck_array(g):
         return g
     # The common case first, without a numpy-level call: same shape, nothing to sum.
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
@@ -160,6 +200,14 @@ def finalize(bar, x):
         if not isinstance(bar, np.ndarray) or bar.shape != x.shape:
             bar = np.broadcast_to(np.asarray(bar), x.shape).copy() if _is_zero(bar) or np.ndim(bar) == 0 \
                 else np.asarray(bar).reshape(x.shape)
+        if x.dtype.kind == "f" and bar.dtype != x.dtype:
+            bar = bar.astype(x.dtype)
+        return bar
+    if is_duck_array(x):
+        # Stay in x's library (a lazy Dask array stays lazy): convert, never np.asarray.
+        if not is_duck_array(bar) or type(bar) is not type(x) or bar.shape != x.shape:
+            bar = widen_like(bar, x) if np.ndim(bar) == 0 or np.shape(bar) != x.shape \
+                else np.asarray(bar, like=x)
         if x.dtype.kind == "f" and bar.dtype != x.dtype:
             bar = bar.astype(x.dtype)
         return bar
@@ -187,6 +235,8 @@ def copy_value(x):
         return list(x)
     if isinstance(x, dict):
         return dict(x)
+    if is_duck_array(x):
+        return x.copy()
     return x
 
 

@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from diffc.checks import kink_sign
-from diffc.runtime import ListBar, unbroadcast
+from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
 
@@ -59,6 +59,8 @@ def _bcast(g, shape):
     """g broadcast to shape, materialized (writable) when broadcasting was needed."""
     if np.shape(g) == tuple(shape):
         return g
+    if is_duck_array(g):
+        return np.broadcast_to(g, shape).copy()     # stays in g's library (lazy for Dask)
     out = np.empty(shape, dtype=np.result_type(g, np.float64) if np.ndim(g) == 0 and
                    not isinstance(g, np.ndarray) else np.asarray(g).dtype)
     out[...] = g
@@ -131,10 +133,14 @@ def _unreduce(g, x, axis, keepdims):
 def _sum_bar(g, a, axis, keepdims):
     if axis is None and type(a) is np.ndarray and a.dtype == np.float64 and np.ndim(g) == 0:
         return np.full(a.shape, g)           # the common full reduction, without helpers
+    if is_duck_array(a):
+        return widen_like(_unreduce(g, a, axis, keepdims), a)
     return _like(_bcast(_unreduce(g, a, axis, keepdims), np.shape(a)), a)
 
 
 def _mean_bar(g, a, axis, keepdims):
+    if is_duck_array(a):
+        return widen_like(_unreduce(g, a, axis, keepdims) / _count(a, axis), a)
     return _like(_bcast(_unreduce(g, a, axis, keepdims) / _count(a, axis), np.shape(a)), a)
 
 
@@ -611,6 +617,8 @@ def _reshape_to(g, x, order="C"):
     """g reshaped to the shape of x (adjoint of every reshape-like function)."""
     if np.shape(g) == np.shape(x):
         return g
+    if order == "C":
+        return np.reshape(g, np.shape(x))    # no order= : Dask's reshape has none
     return np.reshape(g, np.shape(x), order=order)
 
 

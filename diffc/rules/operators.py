@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from . import adjoint, tangent, nondiff
-from ..runtime import unbroadcast
+from ..runtime import is_duck_array, unbroadcast
 
 
 @adjoint(operator.add)
@@ -101,10 +101,15 @@ def _(result, a, b, a_dot, b_dot):
     return a_dot @ b + a @ b_dot
 
 
+def _as_array(v):
+    """v as an array without leaving its library: Dask/CuPy arrays pass through."""
+    return v if is_duck_array(v) else np.asarray(v)
+
+
 def _matmul_bar_a(g, a, b):
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return g @ b.T                       # the common case: one BLAS call
-    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    a, b, g = _as_array(a), _as_array(b), _as_array(g)
     if b.ndim == 1:
         ga = np.multiply.outer(g, b) if a.ndim > 1 else g * b
     else:
@@ -117,7 +122,7 @@ def _matmul_bar_a(g, a, b):
 def _matmul_bar_b(g, a, b):
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return a.T @ g
-    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    a, b, g = _as_array(a), _as_array(b), _as_array(g)
     if a.ndim == 1:
         gb = np.multiply.outer(a, g) if b.ndim > 1 else g * a
     else:
