@@ -123,15 +123,19 @@ def check_signature(primitive, fn, kind):
         return
     rule_params = list(inspect.signature(fn).parameters.values())
     positional = [p for p in prim_params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    # Trailing optional parameters (a ufunc's `out`, `axis`...) may be left out of a rule.
+    required = len([p for p in positional if p.default is p.empty])
     if kind == "adjoint":
         expected = 2 + len(positional)
-        if len(rule_params) != expected and not any(p.kind == p.VAR_POSITIONAL for p in rule_params):
+        if not 2 + required <= len(rule_params) <= expected \
+                and not any(p.kind == p.VAR_POSITIONAL for p in rule_params):
             names = ", ".join(["result", "result_bar"] + [p.name for p in positional])
             raise RuleError(f"the adjoint of {getattr(primitive, '__name__', primitive)} should take "
                             f"({names}); got ({', '.join(p.name for p in rule_params)})")
     else:
         expected = 1 + 2 * len(positional)
-        if len(rule_params) != expected and not any(p.kind == p.VAR_POSITIONAL for p in rule_params):
+        if len(rule_params) not in [1 + 2 * n for n in range(required, len(positional) + 1)] \
+                and not any(p.kind == p.VAR_POSITIONAL for p in rule_params):
             names = ", ".join(["result"] + [p.name for p in positional] + [p.name + "_dot" for p in positional])
             raise RuleError(f"the tangent of {getattr(primitive, '__name__', primitive)} should take "
                             f"({names}); got ({', '.join(p.name for p in rule_params)})")

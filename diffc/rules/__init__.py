@@ -37,6 +37,8 @@ def adjoint(*primitives, user=False):
             NONDIFF.discard(key)
             if user:
                 USER_KEYS.add(key)
+        if user:
+            _rules_changed()
         return fn
     return register
 
@@ -54,8 +56,18 @@ def tangent(*primitives, user=False):
             NONDIFF.discard(key)
             if user:
                 USER_KEYS.add(key)
+        if user:
+            _rules_changed()
         return fn
     return register
+
+
+def _rules_changed():
+    """A user rule was registered: compiled code may have inlined the old rule, drop it."""
+    RULES_VERSION[0] += 1
+    from .. import api
+    with api._lock:
+        api._cache.clear()
 
 
 def nondiff(*primitives):

@@ -14,6 +14,9 @@ both with importlib and returns an `Outcome`:
 * ``fail``: diffc raised, or its gradient / value / jvp disagrees with finite
   differences, or it changed the caller's arrays, or a gradient has the wrong
   shape.
+* ``refused``: diffc raised a clear `DiffcError` (e.g. an aliasing pattern it
+  refuses rather than computing something else).  Not a wrong answer, but an
+  ordinary program diffc does not take: reported, and bounded by the tests.
 * ``pass``: reverse mode (``diffc.grad`` and ``diffc.value_and_grad``) and,
   when ``diffc.jvp`` exists, forward mode agree with central differences.
 """
@@ -138,9 +141,10 @@ def check(program, workdir, forward=True):
         try:
             val, grads = diffc.value_and_grad(plain.f, wrt=wrt)(*args)
             grads_again = diffc.grad(plain.f, wrt=wrt)(*args)
+        except diffc.DiffcError as exc:
+            return Outcome(program.seed, "refused", f"reverse mode: {type(exc).__name__}: {exc}", src)
         except Exception as exc:  # noqa: BLE001
-            kind = "diffc error" if isinstance(exc, diffc.DiffcError) else "crash"
-            return Outcome(program.seed, "fail", f"reverse mode {kind}: {type(exc).__name__}: {exc}\n"
+            return Outcome(program.seed, "fail", f"reverse mode crash: {type(exc).__name__}: {exc}\n"
                            + traceback.format_exc(limit=-3), src)
         for a, b in zip(args, before):
             if not np.array_equal(np.asarray(a), np.asarray(b)):
