@@ -51,3 +51,47 @@ def negative_constant_base(x):
 def test_negative_constant_base_of_power():
     check(negative_constant_base, 1.3)
     assert "(-0.7) ** 2" in diffc.source(negative_constant_base)
+
+
+# Fuzz seeds 180 and 61: two names for one array (`y1 = y0`, or a helper writing
+# into its array argument) and an in-place write through one of them.  NumPy
+# changes both; diffc copied before writing and silently computed a different
+# value and gradient.  Now refused with a clear UnsupportedSyntax (another
+# engineer's change); either that or the right answer is acceptable, never a wrong one.
+def aliased_local(x, v):
+    y0 = v * 1.0
+    y1 = y0
+    y1[0] = x
+    return np.sum(y0 * y0)
+
+
+def _writes_arg(u, a):
+    u[0] -= 1.0
+    return a * u[1]
+
+
+def callee_writes_argument(x, v):
+    y = v * x
+    s = _writes_arg(y, x)
+    return s + np.sum(y * y)
+
+
+@pytest.mark.parametrize("fn", [aliased_local, callee_writes_argument])
+def test_aliasing_is_right_or_refused(fn):
+    try:
+        check(fn, 0.7, V3, wrt=(0, 1))
+    except diffc.DiffcError:
+        pass
+
+
+# Fuzz seed 31: reading one element of a 1-d array (a scalar, not a view) and
+# then writing into the array in place is refused as if the element were a view.
+@pytest.mark.xfail(strict=True, reason="element read of a 1-d array before an in-place write is refused "
+                                       "as a view ('s' is a view of 'y')")
+def test_scalar_element_read_then_write():
+    def element_then_write(x, v):
+        y = v * x
+        s = y[0]
+        y[0] = 2.0
+        return s + np.sum(y * y)
+    check(element_then_write, 0.7, V3, wrt=(0, 1))
