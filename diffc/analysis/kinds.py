@@ -124,6 +124,8 @@ def _kind(value, kinds, resolve):
             return SCALAR if isinstance(value.op, gast.Div) else INT
         if a in (INT, SCALAR) and b in (INT, SCALAR):
             return SCALAR
+        if VECTOR in (a, b) and {a, b} <= {VECTOR, SCALAR, INT} and not isinstance(value.op, gast.MatMult):
+            return VECTOR                    # 1-d with scalars or 1-d broadcasts to 1-d
         if (is_array(a) or is_array(b)) and UNKNOWN not in (a, b) and SCALARS not in (a, b) \
                 and not isinstance(value.op, gast.MatMult):
             return ARRAY
@@ -175,6 +177,12 @@ def _kind(value, kinds, resolve):
             return result
         if isinstance(target, np.ufunc) and scalar_args:
             return SCALAR
+        if isinstance(target, np.ufunc) and arg_kinds and not value.keywords \
+                and VECTOR in arg_kinds and set(arg_kinds) <= {VECTOR, SCALAR, INT}:
+            return VECTOR
+        created = _created_array_kind(target, value, kinds)
+        if created is not None:
+            return created
         callee_kind = kinds.get("__callee_kind__")
         if callee_kind is not None and target is not None and not isinstance(target, (tuple, str)):
             return callee_kind(target, value, arg_kinds)
@@ -289,3 +297,32 @@ def _const_int(node):
         inner = _const_int(node.operand)
         return -inner if inner is not None else None
     return None
+
+
+_SHAPED_CREATORS = {np.zeros, np.ones, np.empty, np.full}
+_LIKE_CREATORS = {np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.copy}
+
+
+def _created_array_kind(target, call, kinds):
+    """Kind of np.zeros(n) / np.full(n, v) / np.zeros_like(x)... (float arrays), or None."""
+    if not _member(target, _SHAPED_CREATORS | _LIKE_CREATORS | {np.arange, np.linspace}):
+        return None
+    dtype_given = any(k.arg == "dtype" for k in call.keywords)
+    if target in _LIKE_CREATORS:
+        base = _atom_kind(call.args[0], kinds) if call.args else None
+        if dtype_given or base is None:
+            return base if not dtype_given else ARRAY
+        return base if is_array(base) else UNKNOWN
+    if target is np.linspace:
+        return VECTOR if len(call.args) <= 3 and not call.keywords else ARRAY
+    if target is np.arange:
+        return ARRAY                       # int or float elements
+    if dtype_given or not call.args:
+        return ARRAY
+    shape = call.args[0]
+    if target is np.full and len(call.args) > 1 and _atom_kind(call.args[1], kinds) not in (SCALAR, INT):
+        return ARRAY
+    if isinstance(shape, gast.Constant) and type(shape.value) is int or \
+            isinstance(shape, gast.Name) and _atom_kind(shape, kinds) == INT:
+        return VECTOR
+    return ARRAY

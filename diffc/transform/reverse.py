@@ -119,6 +119,7 @@ class ReverseFunction:
         self.body = A.deepcopy(info.node.body)
         self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
         self.shapes = K.infer_shapes(info, self.kinds, set(info.params))
+        self._iterate_written_sequences_directly()
         self.returned = self._returned_atom()
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
@@ -143,6 +144,43 @@ class ReverseFunction:
         checks.check_function(self)
 
     # ------------------------------------------------------------ analysis
+    def _iterate_written_sequences_directly(self):
+        """`for v in y` where the body writes into y: read y[k] itself, not an alias of y.
+
+        desugar reads elements through `_seq = as_sequence(y)`, which for a list or
+        an array is y itself; with two names for one object the adjoint would give
+        reads and writes separate adjoints.  When y is known to be a list or array
+        the alias is removed; otherwise `forward_value` refuses the program."""
+        written = set()
+        for s in A.walk_statements(self.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                written.add(s.targets[0].value.id)
+        aliases = {}
+
+        def visit(stmts):
+            keep = []
+            for s in stmts:
+                for field in ("body", "orelse"):
+                    inner = getattr(s, field, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                        setattr(s, field, visit(inner))
+                value = getattr(s, "value", None)
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                        and isinstance(value, gast.Call) and len(value.args) == 1 \
+                        and getattr(value.func, "diffc_global", None) is runtime.as_sequence \
+                        and isinstance(value.args[0], gast.Name) and value.args[0].id in written \
+                        and self.kinds.get(value.args[0].id) in (K.VECTOR, K.ARRAY, K.SCALARS) \
+                        and s.targets[0].id.startswith("_seq"):
+                    aliases[s.targets[0].id] = value.args[0].id
+                    continue
+                keep.append(s)
+            return keep
+        self.body = visit(self.body)
+        if aliases:
+            for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+                if isinstance(node, gast.Name) and node.id in aliases:
+                    node.id = aliases[node.id]
+
     def _callee_kind(self, target, call, arg_kinds):
         """The kind a user function returns for these argument kinds (UNKNOWN if unsure)."""
         if not is_user_function(target) or R.adjoint_rule(target) is not None or R.is_nondiff(target):
@@ -428,10 +466,12 @@ class ReverseFunction:
                             break
                         continue
                     seen += t in A.names_loaded(later)
-                    if writes(later, base.id):
-                        break
                     if seen == loads.get(t, 0):
+                        # The last read may be in the writing statement itself: its
+                        # right side is evaluated before the write.
                         safe.add(id(s))
+                        break
+                    if writes(later, base.id):
                         break
         visit(self.body)
         return safe
@@ -454,6 +494,12 @@ class ReverseFunction:
                 return A.call(rt(runtime.copy_value), [value])
         if source is not None and target not in self.written and source in self.written \
                 and id(stmt) not in self.view_safe:
+            if isinstance(value, gast.Call):
+                if not self._written_in_loop_over(target, source):
+                    return value             # written before or after the loop: no alias at work
+                self.fail(UnsupportedSyntax, f"the loop iterates over {source!r} while writing into it",
+                          stmt, hint=f"loop over the indices instead: for i in range(len({source})): "
+                                     f"... {source}[i] ...")
             if isinstance(value, gast.Name) or (K.is_array(self.kinds.get(source))
                                                 and not self._scalar_index(value)):
                 self.fail(UnsupportedSyntax, f"{target!r} is a view of {source!r}, which is modified in "
@@ -462,6 +508,22 @@ class ReverseFunction:
             # A list element or scalar: reading it now is what Python does too.
             return A.call(rt(runtime.copy_value), [value])
         return value
+
+    def _written_in_loop_over(self, sequence, name):
+        """Whether a loop reading `sequence` writes into `name` in its body."""
+        for loop in A.walk_statements(self.body):
+            if isinstance(loop, (gast.For, gast.While)) and any(
+                    sequence in A.names_loaded(s) for s in A.walk_statements(loop.body)):
+                for s in A.walk_statements(loop.body):
+                    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                            and s.targets[0].value.id == name:
+                        return True
+                    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                            and isinstance(s.value.func, gast.Attribute) \
+                            and isinstance(s.value.func.value, gast.Name) and s.value.func.value.id == name \
+                            and s.value.func.attr in activity_mod.MUTATING_METHODS:
+                        return True
+        return False
 
     def _scalar_index(self, value):
         if not isinstance(value, gast.Subscript):
@@ -612,7 +674,7 @@ class ReverseFunction:
         """Whether the adjoint of name can be a zeros array allocated when the sweep starts.
 
         Only for float arrays bound once (their shape cannot change)."""
-        if K.is_array(self.kinds.get(name)) and self.def_count.get(name, 0) <= 1 \
+        if K.is_array(self.kinds.get(name)) and not self.multiply_defined(name) \
                 and name not in self.direct:
             self.dense.add(name)
             self.accumulated.add(self.bar(name))
@@ -903,7 +965,10 @@ def _describe(key, node):
 
 
 def _alias_source(value, local_names):
-    """The local whose object `value` may share (x, x[...], x.attr), or None."""
+    """The local whose object `value` may share (x, x[...], x.attr, a loop's sequence), or None."""
+    if isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords \
+            and getattr(value.func, "diffc_global", None) is runtime.as_sequence:
+        value = value.args[0]               # `for v in y` iterates over y itself
     base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
     if isinstance(base, gast.Name) and not hasattr(base, "diffc_global") and base.id in local_names:
         return base.id
