@@ -57,6 +57,15 @@ class ForwardFunction:
     _atom_kind = ReverseFunction._atom_kind
     _fresh_array = ReverseFunction._fresh_array
     _written_in_place = ReverseFunction._written_in_place
+    # Value semantics and aliasing refusals are shared with reverse mode, so both
+    # modes accept the same programs and compute the same primal values.
+    _count_defs = ReverseFunction._count_defs
+    _reads_used_before_writes = ReverseFunction._reads_used_before_writes
+    _scalar_index = ReverseFunction._scalar_index
+    _written_in_loop_over = ReverseFunction._written_in_loop_over
+    _iterate_written_sequences_directly = ReverseFunction._iterate_written_sequences_directly
+    _shared_forward_value = ReverseFunction.forward_value
+    views_allowed = False
 
     def __init__(self, module, info, active_params, param_kinds):
         self.module = module
@@ -67,6 +76,7 @@ class ForwardFunction:
         self.active_params = list(active_params)
         self.body = A.deepcopy(info.node.body)
         self.kinds = K.infer(info, param_kinds, info.resolve_static)
+        self._iterate_written_sequences_directly()
         last = self.body[-1]
         assert isinstance(last, gast.Return)
         self.returned = last.value
@@ -79,6 +89,12 @@ class ForwardFunction:
         self.active = self.activity.active | tapes
         self.written = self._written_in_place()
         self.alias = {}               # temporary holding an old value -> the name it copies
+        self._count_defs()
+        self.view_safe = self._reads_used_before_writes()
+        self.load_count = {}
+        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                self.load_count[node.id] = self.load_count.get(node.id, 0) + 1
 
     def fail(self, cls, msg, node, hint=None):
         raise cls(msg, node, self.source, hint=hint)
@@ -156,8 +172,10 @@ class ForwardFunction:
         self.fail(UnsupportedSyntax, f"{type(stmt).__name__} is not supported", stmt)
 
     # --------------------------------------------------------- assignment
-    def forward_value(self, target, value):
+    def forward_value(self, target, value, stmt=None):
         """The primal expression, copying values that are modified in place (as reverse mode does)."""
+        if stmt is not None:
+            return self._shared_forward_value(target, value, stmt)
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
             if not self._fresh_array(value):
@@ -169,7 +187,7 @@ class ForwardFunction:
         return value
 
     def assign(self, stmt, x, value):
-        primal = self.forward_value(x, value)
+        primal = self.forward_value(x, value, stmt)
         copied = primal is not value
         if isinstance(value, gast.Call):
             user = self.user_call(stmt, x, value, copied)

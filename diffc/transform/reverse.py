@@ -108,6 +108,8 @@ class ReverseResult:
 class ReverseFunction:
     """Builds the forward and adjoint sweeps of one function (see module docstring)."""
 
+    views_allowed = True
+
     def __init__(self, module, info, active_params, param_kinds):
         self.module = module
         self.info = info
@@ -492,8 +494,11 @@ class ReverseFunction:
                           hint=f"make the copy explicit: {target} = {source}.copy()")
             if not self._fresh_array(value):
                 return A.call(rt(runtime.copy_value), [value])
-        if source is not None and target not in self.written and source in self.written \
-                and id(stmt) not in self.view_safe:
+        if source is not None and target not in self.written and source in self.written:
+            if id(stmt) in self.view_safe:
+                # Every read happens before the next write.  Reverse mode may keep a
+                # view; forward mode evaluates tangents after the write, so it copies.
+                return value if self.views_allowed else A.call(rt(runtime.copy_value), [value])
             if isinstance(value, gast.Call):
                 if not self._written_in_loop_over(target, source):
                     return value             # written before or after the loop: no alias at work
