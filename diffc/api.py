@@ -168,6 +168,11 @@ def _compiled(fn, key, build):
             raise
         except RecursionError:
             raise DiffcError(f"{getattr(fn, '__qualname__', fn)} is too deeply nested to compile") from None
+        except Exception as exc:                  # a compiler bug: still a DiffcError, with the cause
+            raise DiffcError(
+                f"internal error while compiling {getattr(fn, '__qualname__', fn)}: "
+                f"{type(exc).__name__}: {exc}",
+                hint="this is a bug in diffc; please report it with the function's source") from exc
         entry = _Entry(_closure_values(fn), _collect_deps(module), emitted, emitted.functions[main])
         entry.globals = fn.__globals__
         entries[:] = [e for e in entries if e.valid(fn)] + [entry]

@@ -104,3 +104,18 @@ def test_callee_writing_into_caller_array_is_refused(fn):
     with pytest.raises(diffc.UnsupportedSyntax) as info:
         diffc.grad(fn)(1.5)
     assert "in place" in str(info.value)
+
+
+def test_internal_errors_are_diffc_errors(monkeypatch):
+    from diffc.transform import reverse
+
+    def broken(*args, **kwargs):
+        raise KeyError("simulated compiler bug")
+    monkeypatch.setattr(reverse.ReverseFunction, "build", broken)
+
+    def fresh(x):
+        return x * 3.0 + 1.0
+    with pytest.raises(diffc.DiffcError) as info:
+        diffc.grad(fresh)(1.0)
+    assert "internal error" in str(info.value)
+    assert isinstance(info.value.__cause__, KeyError)

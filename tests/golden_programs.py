@@ -1,0 +1,36 @@
+"""Small programs whose intermediate forms are pinned by tests/test_golden.py."""
+import math
+
+
+def chained(x, y):
+    if 0.0 < x < y and not y > 3.0:
+        return x * y
+    return -x
+
+
+def loops(xs, w):
+    total = 0.0
+    for i, v in enumerate(xs):
+        if v > 1.0:
+            continue
+        total += v * w * i
+    return total
+
+
+def sum_loop(x):
+    total = 0.0
+    for i in range(5):
+        total += x * i
+    return total
+
+
+def newton(a):
+    x = a
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def straight(x, y):
+    z = math.sin(x) * y
+    return z * z + x

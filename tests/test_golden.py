@@ -1,0 +1,169 @@
+"""Golden-source tests: each pass's output for small programs, pinned as text.
+
+A change in these outputs is a change in what users read in `diffc.source`;
+update the expected text only after reading the new output and checking it
+is still right (the gradients themselves are checked in test_reverse.py).
+"""
+import astor
+import gast
+import pytest
+
+import diffc
+import golden_programs
+from diffc.parse import parse_function
+from diffc.pipeline import ensure_rules, front_end
+
+EXPECTED = {
+    ('chained', 'desugar'): """\
+def chained(x, y):
+    _returned1 = False
+    _retval2 = None
+    if 0.0 < x < y and not y > 3.0:
+        _retval2 = x * y
+        _returned1 = True
+    if not _returned1:
+        _retval2 = -x
+        _returned1 = True
+    return _retval2
+""",
+    ('chained', 'anf'): """\
+def chained(x, y):
+    _returned1 = False
+    _retval2 = None
+    _t4 = 0.0 < x
+    if _t4:
+        _t4 = x < y
+    _t3 = _t4
+    if _t3:
+        _t5 = y > 3.0
+        _t3 = not _t5
+    if _t3:
+        _retval2 = x * y
+        _returned1 = True
+    _t6 = not _returned1
+    if _t6:
+        _retval2 = -x
+        _returned1 = True
+    return _retval2
+""",
+    ('loops', 'desugar'): """\
+def loops(xs, w):
+    total = 0.0
+    _seq1 = as_sequence(xs)
+    _continue3 = False
+    for _k2 in range(len(_seq1)):
+        _continue3 = False
+        i, v = _k2, _seq1[_k2]
+        if v > 1.0:
+            _continue3 = True
+        if not _continue3:
+            total += v * w * i
+    return total
+""",
+    ('loops', 'anf'): """\
+def loops(xs, w):
+    total = 0.0
+    _seq1 = as_sequence(xs)
+    _continue3 = False
+    _t4 = len(_seq1)
+    for _k2 in range(_t4):
+        _continue3 = False
+        _t5 = _seq1[_k2]
+        i = _k2
+        v = _t5
+        _t6 = v > 1.0
+        if _t6:
+            _continue3 = True
+        _t7 = not _continue3
+        if _t7:
+            _t8 = v * w
+            _t9 = _t8 * i
+            total = total + _t9
+    return total
+""",
+    ('sum_loop', 'reverse'): """\
+def grad_sum_loop(x, total_bar=1.0):
+    x_bar = 0.0
+    # line 22: for i in range(5):
+    for i in reversed(range(5)):
+        # line 23: total += x * i
+        x_bar += total_bar * i
+    return x_bar
+""",
+    ('newton', 'reverse'): """\
+def grad_newton(a, x_bar=1.0):
+    _tape = []
+    _t5 = None
+    # line 28: x = a
+    x = a
+    # line 29: while abs(x * x - a) > 1e-12:
+    _t1 = x * x
+    _t2 = _t1 - a
+    _t3 = abs(_t2)
+    _t4 = _t3 > 1e-12
+    _iterations7 = 0
+    while _t4:
+        # line 30: x = 0.5 * (x + a / x)
+        _tape.append(_t5)
+        _t5 = a / x
+        _tape.append(x)
+        x = 0.5 * (x + _t5)
+        # line 29: while abs(x * x - a) > 1e-12:
+        _t1 = x * x
+        _t2 = _t1 - a
+        _t3 = abs(_t2)
+        _t4 = _t3 > 1e-12
+        _iterations7 = _iterations7 + 1
+    _tape.append(_iterations7)
+    a_bar = 0.0
+    _iterations7 = _tape.pop()
+    for _8 in range(_iterations7):
+        # line 30: x = 0.5 * (x + a / x)
+        _t6_bar = x_bar * 0.5
+        x_bar = 0.0
+        x = _tape.pop()
+        x_bar += _t6_bar
+        _t5_bar = _t6_bar
+        a_bar += _t5_bar / x
+        x_bar += -(_t5_bar * _t5) / x
+        _t5 = _tape.pop()
+    # line 28: x = a
+    a_bar += x_bar
+    return a_bar
+""",
+    ('straight', 'reverse'): """\
+def grad_straight(x, y, result_bar=1.0):
+    # line 35: z = math.sin(x) * y
+    z = math.sin(x) * y
+    x_bar = 0.0
+    # line 36: return z * z + x
+    _t2_bar = result_bar
+    x_bar += result_bar
+    z_bar = _t2_bar * z
+    z_bar += _t2_bar * z
+    # line 35: z = math.sin(x) * y
+    x_bar += z_bar * y * math.cos(x)
+    return x_bar
+""",
+}
+
+
+def _stage(name, stage):
+    if stage == "reverse":
+        return diffc.source(getattr(golden_programs, name))
+    ensure_rules()
+    stages = []
+    front_end(parse_function(getattr(golden_programs, name)), stages)
+    node = dict(stages)[stage]
+    return astor.to_source(gast.gast_to_ast(node))
+
+
+@pytest.mark.parametrize("name,stage", sorted(EXPECTED), ids=[f"{n}-{s}" for n, s in sorted(EXPECTED)])
+def test_golden(name, stage):
+    assert _stage(name, stage).rstrip("\n") == EXPECTED[(name, stage)].rstrip("\n")
+
+
+def test_golden_gradients_are_right():
+    # The pinned code is also correct code: closed forms.
+    assert diffc.grad(golden_programs.sum_loop)(2.0) == 10.0
+    assert abs(diffc.grad(golden_programs.newton)(2.0) - 0.5 / 2.0 ** 0.5) < 1e-12
