@@ -308,6 +308,33 @@ def ternaries_in_loop(x, y):
     return s
 
 
+def _settle(x, target):
+    y = x
+    steps = 0
+    while abs(y - target) > 1e-3 and steps < 50:
+        y = y + 0.3 * (target - y) * math.cos(y * 0.1)
+        steps += 1
+    return y * x
+
+
+def _tree(x, depth):
+    if depth == 0:
+        return math.sin(x)
+    return _tree(x * 0.9, depth - 1) + _tree(x * 0.5, depth - 1) * 0.5
+
+
+@program(0.8, 1.9, 3, wrt=(0, 1))
+def combinations(x, y, n):
+    total = 0.0
+    for k in range(n):
+        if x * k < y:
+            total += _settle(x + k, y)
+        else:
+            total -= _tree(y, k)
+        total += _tree(x, 2) * k
+    return total
+
+
 # ------------------------------------------------------------------ arrays
 _rng = np.random.default_rng(7)
 _W1 = _rng.normal(size=(3, 4))
