@@ -94,3 +94,17 @@ def test_scalar_element_read_then_write():
         y[0] = 2.0
         return s + np.sum(y * y)
     check(element_then_write, 0.7, V3, wrt=(0, 1))
+
+
+# Fuzz seeds 557, 639, 1211, 1642: a `for` loop over an array inside a branch
+# that is not taken.  The adjoint reads the loop's sequence temporary `_seq1`,
+# which was never bound: UnboundLocalError at run time.
+@pytest.mark.xfail(strict=True, reason="for-over-array inside an untaken branch: adjoint reads unbound _seq temp")
+def test_for_over_array_in_untaken_branch():
+    def seq_in_branch(x, v):
+        s = x
+        if x > 5.0:
+            for e in v:
+                s = s + e * x
+        return s * s
+    check(seq_in_branch, 0.5, np.array([0.1, 0.2]), wrt=(0, 1))
