@@ -95,6 +95,9 @@ def _as_float(value):
     return value
 
 
+_SCALAR = K.SCALAR
+
+
 def _kinds(args):
     return tuple([K.SCALAR if type(a) is float else K.kind_of_value(a) for a in args])
 
@@ -246,22 +249,32 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     names = _param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
+    n_params = len(names)
+    derived = hasattr(fn, "diffc_derivative")
+    # (kinds, entry) of the previous call, the hot path; one tuple, replaced whole,
+    # so a thread never pairs one call's kinds with another call's entry.
+    last = [(None, None)]
+
     @functools.wraps(fn)
     def gradient(*args, **kwargs):
-        values = _bind(fn, names, args, kwargs)
+        values = list(args) if not kwargs and len(args) == n_params else _bind(fn, names, args, kwargs)
         for k in wrt_index:
-            values[k] = _as_float(values[k])
+            if type(values[k]) is not float:
+                values[k] = _as_float(values[k])
         target = fn
-        if hasattr(fn, "diffc_derivative"):
+        if derived:
             # Higher order: differentiate the generated code fn runs for these kinds.
             from .forward_api import see_through
             target, values = see_through(fn, values)
-        kinds = _kinds(values)
-        # Fast path: the newest cached entry for these kinds, if still valid.
-        entries = _cache.get(_joint_key(target, wrt_names, kinds, with_value, optimize, checkpoint))
-        entry = entries[-1] if entries else None
-        if entry is None or not entry.valid(target):
-            entry = _joint_entry(target, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
+        kinds = tuple([_SCALAR if type(a) is float else K.kind_of_value(a) for a in values])
+        last_kinds, entry = last[0]
+        if derived or last_kinds != kinds or not entry.valid(target):
+            # The newest cached entry for these kinds, if still valid, else compile.
+            entries = _cache.get(_joint_key(target, wrt_names, kinds, with_value, optimize, checkpoint))
+            entry = entries[-1] if entries else None
+            if entry is None or not entry.valid(target):
+                entry = _joint_entry(target, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
+            last[0] = (kinds, entry)
         try:
             result = entry.main(*values)
         except Exception as exc:
