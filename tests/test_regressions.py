@@ -99,7 +99,6 @@ def test_scalar_element_read_then_write():
 # Fuzz seeds 557, 639, 1211, 1642: a `for` loop over an array inside a branch
 # that is not taken.  The adjoint reads the loop's sequence temporary `_seq1`,
 # which was never bound: UnboundLocalError at run time.
-@pytest.mark.xfail(strict=True, reason="for-over-array inside an untaken branch: adjoint reads unbound _seq temp")
 def test_for_over_array_in_untaken_branch():
     def seq_in_branch(x, v):
         s = x

@@ -678,9 +678,13 @@ class ReverseFunction:
     def _dense_bar(self, name):
         """Whether the adjoint of name can be a zeros array allocated when the sweep starts.
 
-        Only for float arrays bound once (their shape cannot change)."""
+        Only for float arrays bound once, unconditionally (their shape cannot
+        change, and they exist when the adjoint sweep starts)."""
+        bound_at_top = name in self.params or any(
+            isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name
+            for st in self.body)
         if K.is_array(self.kinds.get(name)) and not self.multiply_defined(name) \
-                and name not in self.direct:
+                and name not in self.direct and bound_at_top:
             self.dense.add(name)
             self.accumulated.add(self.bar(name))
             return True
