@@ -63,6 +63,8 @@ class ForwardFunction:
     _reads_used_before_writes = ReverseFunction._reads_used_before_writes
     _scalar_index = ReverseFunction._scalar_index
     _written_in_loop_over = ReverseFunction._written_in_loop_over
+    _rebound_in_loop_over = ReverseFunction._rebound_in_loop_over
+    _callee_kind = ReverseFunction._callee_kind
     _iterate_written_sequences_directly = ReverseFunction._iterate_written_sequences_directly
     _shared_forward_value = ReverseFunction.forward_value
     views_allowed = False
@@ -75,7 +77,7 @@ class ForwardFunction:
         self.params = info.params
         self.active_params = list(active_params)
         self.body = A.deepcopy(info.node.body)
-        self.kinds = K.infer(info, param_kinds, info.resolve_static)
+        self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
         self._iterate_written_sequences_directly()
         last = self.body[-1]
         assert isinstance(last, gast.Return)

@@ -172,7 +172,8 @@ class ReverseFunction:
                         and getattr(value.func, "diffc_global", None) is runtime.as_sequence \
                         and isinstance(value.args[0], gast.Name) and value.args[0].id in written \
                         and self.kinds.get(value.args[0].id) in (K.VECTOR, K.ARRAY, K.SCALARS) \
-                        and s.targets[0].id.startswith("_seq"):
+                        and s.targets[0].id.startswith("_seq") \
+                        and not self._rebound_in_loop_over(s.targets[0].id, value.args[0].id):
                     aliases[s.targets[0].id] = value.args[0].id
                     continue
                 keep.append(s)
@@ -513,6 +514,15 @@ class ReverseFunction:
             # A list element or scalar: reading it now is what Python does too.
             return A.call(rt(runtime.copy_value), [value])
         return value
+
+    def _rebound_in_loop_over(self, sequence, name):
+        """Whether a loop reading `sequence` assigns `name` itself (a new object)."""
+        for loop in A.walk_statements(self.body):
+            if isinstance(loop, (gast.For, gast.While)) and any(
+                    sequence in A.names_loaded(s) for s in A.walk_statements(loop.body)):
+                if any(name in A.names_stored(s) for s in loop.body):
+                    return True
+        return False
 
     def _written_in_loop_over(self, sequence, name):
         """Whether a loop reading `sequence` writes into `name` in its body."""
