@@ -402,3 +402,20 @@ def item_bar(g, container, index):
     if not isinstance(container, (list, tuple, np.ndarray, dict)) or _is_zero(g):
         return 0.0
     return acc_item(0.0, container, index, g)
+
+
+def element(container, index):
+    """container[index] for a container written in place later, as a private value.
+
+    A list element or a NumPy scalar is what Python would hold too; a view into
+    an array would change when the array is written, which diffc's copy would not,
+    so it is refused."""
+    value = container[index]
+    if isinstance(value, np.ndarray) and isinstance(container, np.ndarray) \
+            and np.may_share_memory(value, container):
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(
+            "this reads a view of an array that is modified in place while the view is still used "
+            "(in Python the view would change too)",
+            hint="copy it explicitly with .copy()")
+    return copy_value(value)

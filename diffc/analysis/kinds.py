@@ -18,6 +18,7 @@ import numpy as np
 INT, SCALAR, ARRAY, UNKNOWN = "int", "scalar", "array", "unknown"
 SCALARS = "scalars"          # a list or tuple of Python/NumPy floats and ints
 VECTOR = "vector"            # a 1-d float array
+RANGE = "range"              # a range object (early-exit loops index into one)
 _NUMBER_TYPES = (float, int, np.floating, np.integer)
 
 
@@ -138,6 +139,9 @@ def _kind(value, kinds, resolve):
             return SCALAR
         if base == VECTOR and isinstance(index, gast.Slice):
             return VECTOR
+        if base == RANGE and isinstance(index, (gast.Name, gast.Constant)) \
+                and _atom_kind(index, kinds) == INT:
+            return INT
         if base == SCALARS and isinstance(index, gast.Slice):
             return UNKNOWN
         return UNKNOWN if base is not None else None
@@ -161,6 +165,8 @@ def _kind(value, kinds, resolve):
             return INT
         if _member(target, _SCALAR_RESULTS):
             return SCALAR
+        if target is builtins.range:
+            return RANGE
         if getattr(target, "__name__", None) == "as_sequence" and len(value.args) == 1:
             inner = _atom_kind(value.args[0], kinds)
             return inner if inner in (SCALARS, VECTOR, None) else UNKNOWN

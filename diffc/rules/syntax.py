@@ -193,3 +193,13 @@ def _(result, result_bar, g, x, order="C"):
 @tangent(_np_rules._extreme_bar)
 def _(result, g, a, axis, keepdims, extreme, g_dot):
     return _extreme_bar(g_dot, a, axis, keepdims, extreme)
+
+
+@adjoint(runtime.element)
+def _(result, result_bar, container, index):
+    return runtime.acc_item(0.0, container, index, result_bar)
+
+
+@tangent(runtime.element)
+def _(result, container, index, container_dot):
+    return runtime.item(container_dot, index)

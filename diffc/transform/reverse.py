@@ -445,6 +445,32 @@ class ReverseFunction:
                         return True
             return False
 
+        # Names read by branch and loop headers: their reads are not statements of a block.
+        tests = set()
+        for st in A.walk_statements(self.body):
+            if isinstance(st, (gast.If, gast.While)):
+                tests |= A.names_loaded(st.test)
+            elif isinstance(st, gast.For):
+                tests |= A.names_loaded(st.iter)
+
+        def temp_reads_precede_writes(stmts, i, t, y):
+            """An ANF temporary t defined at stmts[i]: read only by later statements of this
+            block, each read before the next write into y (or t's next definition)."""
+            written_y = False
+            for later in stmts[i + 1:]:
+                if isinstance(later, (gast.If, gast.For, gast.While)):
+                    if t in {n.id for n in gast.walk(later) if isinstance(n, gast.Name)}:
+                        return False
+                    written_y = written_y or writes(later, y)
+                    continue
+                if t in A.names_loaded(later) and written_y:
+                    return False
+                if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
+                        and later.targets[0].id == t:
+                    return True
+                written_y = written_y or writes(later, y)
+            return True
+
         def visit(stmts):
             for i, s in enumerate(stmts):
                 for field in ("body", "orelse"):
@@ -458,7 +484,12 @@ class ReverseFunction:
                 if not (isinstance(base, gast.Name) and base.id in self.written):
                     continue
                 t = s.targets[0].id
-                if self.def_count.get(t) != 1 or t in self.written:
+                if t in self.written:
+                    continue
+                if t.startswith("_t") and t not in tests and temp_reads_precede_writes(stmts, i, t, base.id):
+                    safe.add(id(s))
+                    continue
+                if self.def_count.get(t) != 1:
                     continue
                 seen = 0
                 for later in stmts[i + 1:]:
@@ -506,13 +537,15 @@ class ReverseFunction:
                 self.fail(UnsupportedSyntax, f"the loop iterates over {source!r} while writing into it",
                           stmt, hint=f"loop over the indices instead: for i in range(len({source})): "
                                      f"... {source}[i] ...")
-            if isinstance(value, gast.Name) or (K.is_array(self.kinds.get(source))
-                                                and not self._scalar_index(value)):
-                self.fail(UnsupportedSyntax, f"{target!r} is a view of {source!r}, which is modified in "
-                          f"place while {target!r} is still used (in Python {target!r} would change too)",
-                          stmt, hint=f"copy it explicitly: {target} = {_unparse(value)}.copy()")
-            # A list element or scalar: reading it now is what Python does too.
-            return A.call(rt(runtime.copy_value), [value])
+            if self._scalar_index(value):
+                return A.call(rt(runtime.copy_value), [value])
+            if isinstance(value, gast.Subscript) and self.kinds.get(source) != K.VECTOR:
+                # Unknown at compile time whether y[i] is a view (2-d array) or an element:
+                # checked when it runs; a list element or a copy behaves as in Python.
+                return A.call(rt(runtime.element), [A.name(source), index_value(value.slice)])
+            self.fail(UnsupportedSyntax, f"{target!r} is a view of {source!r}, which is modified in "
+                      f"place while {target!r} is still used (in Python {target!r} would change too)",
+                      stmt, hint=f"copy it explicitly: {target} = {_unparse(value)}.copy()")
         return value
 
     def _rebound_in_loop_over(self, sequence, name):
