@@ -127,6 +127,13 @@ def check(program, workdir, forward=True):
         if not np.isfinite(value) or abs(value) > 1e6:
             return Outcome(program.seed, "discard", f"value {value}", src)
         try:
+            # An intermediate that overflows makes the true derivative 0 * inf: NaN in
+            # every AD system (and in NumPy); such programs test nothing.
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                plain.f(*copy.deepcopy(args))
+        except (FloatingPointError, OverflowError, ZeroDivisionError) as exc:
+            return Outcome(program.seed, "discard", f"the primal overflows: {exc}", src)
+        try:
             fd = _finite_differences(traced, args, wrt, trace, EPS)
             fd_coarse = _finite_differences(traced, args, wrt, trace, 10 * EPS)
         except _Discard as exc:
