@@ -419,6 +419,8 @@ def _effective(stmt, read, tape_vars):
         kind, *args = stmt.diffc_marker
         if kind == "restore":
             return args[0] in tape_vars
+        if kind == "batch_restore":
+            return any(n in tape_vars for n in args[0])
         if kind in ("restore_item", "restore_append", "restore_extend", "restore_unsupported"):
             return args[0] in read
         if kind == "pop_count":
@@ -481,6 +483,17 @@ def _replace_markers(stmts, read, tape_vars, kept_counts):
             new = [push(A.name(args[0]))]
         elif kind == "pop_count":
             new = [A.assign(args[0], pop())]
+        elif kind in ("batch_save", "batch_restore"):
+            names = [n for n in args[0] if n in tape_vars]
+            if len(names) == 1 and kind == "batch_save":
+                new = [push(A.name(names[0]))]
+            elif len(names) == 1:
+                new = [A.assign(names[0], pop())]
+            elif names and kind == "batch_save":
+                new = [push(gast.Tuple(elts=[A.name(n) for n in names], ctx=gast.Load()))]
+            elif names:
+                new = [gast.Assign(targets=[gast.Tuple(elts=[A.store(n) for n in names], ctx=gast.Store())],
+                                   value=pop(), type_comment=None)]
         out.extend(A.located_all(new, s))
     return out
 

@@ -34,3 +34,15 @@ def newton(a):
 def straight(x, y):
     z = math.sin(x) * y
     return z * z + x
+
+
+def oscillator(k, c, n=20):
+    x, v = 1.0, 0.0
+    dt = 0.05
+    for i in range(n):
+        a = -k * x - c * v
+        xh = x + 0.5 * dt * v
+        vh = v + 0.5 * dt * a
+        x = x + dt * vh
+        v = v + dt * (-k * xh - c * vh)
+    return x * x + v * v

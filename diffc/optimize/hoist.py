@@ -21,9 +21,14 @@ _SAFE_WITH_CONSTANT = (gast.Div, gast.Pow)
 
 
 def _definitions(body):
+    """How many statements bind or mutate each name (compound statements count
+    only their own target, not their bodies, which are visited on their own)."""
     counts = {}
     for s in A.walk_statements(body):
-        for name in stored_names(s):
+        if isinstance(s, (gast.If, gast.While)):
+            continue
+        names = A.names_stored(s.target) if isinstance(s, gast.For) else stored_names(s)
+        for name in names:
             counts[name] = counts.get(name, 0) + 1
     return counts
 

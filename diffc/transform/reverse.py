@@ -143,6 +143,7 @@ class ReverseFunction:
                 self.load_count[node.id] = self.load_count.get(node.id, 0) + 1
         self.callee_calls = []
         self.loop_depth = 0
+        self.batched = set()           # definitions saved by their loop body's batch marker
         checks.check_function(self)
 
     # ------------------------------------------------------------ analysis
@@ -340,6 +341,37 @@ class ReverseFunction:
         result.rf = self
         return result
 
+    def loop_body(self, stmts):
+        """A loop body's sweeps, saving the first definitions of a body as one tuple.
+
+        A variable first assigned by a top-level statement of the body, and not
+        read before that, holds at the start of the iteration the value its
+        definition overwrites, and no adjoint code between that definition and
+        the start of the iteration reads it: one push of all such values when
+        the iteration starts, and one pop when its adjoint ends, replace a
+        push and a pop per variable."""
+        candidates, seen_loaded = [], set()
+        for st in stmts:
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
+                name = st.targets[0].id
+                loaded_here = A.names_loaded(st.value)
+                if name not in seen_loaded and name not in loaded_here \
+                        and name not in {c for c, _ in candidates} and name not in self.params:
+                    candidates.append((name, st))
+                seen_loaded |= loaded_here
+            else:
+                for inner in A.walk_statements([st]):
+                    seen_loaded |= {n.id for n in gast.walk(inner) if isinstance(n, gast.Name)}
+        chosen = [(n, st) for n, st in candidates if not any(
+            n in A.names_stored(other) for other in stmts if other is not st
+            and isinstance(other, (gast.If, gast.For, gast.While)))]
+        self.batched.update(id(st) for _, st in chosen)
+        body_f, body_a = self.block(stmts)
+        names = [n for n, _ in chosen]
+        if not names:
+            return body_f, body_a
+        return [marker("batch_save", names)] + body_f, body_a + [marker("batch_restore", names)]
+
     def in_loop(self, stmt):
         return self.loop_depth > 0
 
@@ -385,7 +417,7 @@ class ReverseFunction:
                 return checkpoint.transform(self, stmt, budget)
         if isinstance(stmt, gast.For):
             self.loop_depth += 1
-            body_f, body_a = self.block(stmt.body)
+            body_f, body_a = self.loop_body(stmt.body)
             self.loop_depth -= 1
             fwd = gast.For(target=stmt.target, iter=stmt.iter, body=body_f or [gast.Pass()], orelse=[],
                            type_comment=None)
@@ -396,7 +428,7 @@ class ReverseFunction:
         if isinstance(stmt, gast.While):
             count = self.namer.fresh("_iterations")
             self.loop_depth += 1
-            body_f, body_a = self.block(stmt.body)
+            body_f, body_a = self.loop_body(stmt.body)
             self.loop_depth -= 1
             step = A.assign(count, A.binop(A.name(count), gast.Add(), A.const(1)))
             fwd = [A.assign(count, A.const(0)),
@@ -601,7 +633,7 @@ class ReverseFunction:
             fwd_value, adjoint_call = self.maybe_user_call(x, value, fwd_value)
         else:
             adjoint_call = None
-        first = id(stmt) in self.first_definitions
+        first = id(stmt) in self.first_definitions or id(stmt) in self.batched
         save, restore = (marker("save", x), marker("restore", x)) if not first else (None, None)
         forward = [s for s in (save, A.assign(x, fwd_value)) if s is not None]
         restore = [restore] if restore is not None else []
