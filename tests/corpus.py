@@ -436,3 +436,16 @@ def callee_writes(m, v):
     for i in range(3):
         m = _write_row(m, i, v * i + m[i])
     return np.sum(m ** 2)
+
+
+@program(_rng.uniform(0.5, 1.5, size=(2, 3, 4)))
+def ellipsis_newaxis_and_all_augmented_writes(a):
+    b = a[..., 1] * 2.0 + a[0, ..., None][..., 0].sum() + a[:, None, 1, ::-2].sum()
+    c = a.copy()
+    c[0, 1, 2] += b[1, 0]
+    c[1, :, 0] -= b[0]
+    c[0, 0, :] *= a[1, 1, :]
+    c[1, 2, 1:3] /= b[1, 1:3]
+    c[0, 2, 3] **= 2.0
+    c[c > 1.4] = 1.4
+    return np.sum(c * c) + np.sum(b)
