@@ -16,6 +16,12 @@ import numpy as np
 class ListBar(list):
     """Adjoint of a list or tuple: a list of adjoints that adds elementwise."""
 
+    def __mul__(self, other):
+        raise TypeError("repeating a list that holds differentiated values (lst * n) is not "
+                        "differentiable; build the list with a loop or a comprehension")
+
+    __rmul__ = __mul__
+
     def __add__(self, other):
         result = ListBar(self)
         result += other
@@ -419,3 +425,38 @@ def element(container, index):
             "(in Python the view would change too)",
             hint="copy it explicitly with .copy()")
     return copy_value(value)
+
+
+# --------------------------------------------------------------------------- #
+# `a + b` on lists and tuples concatenates: its adjoint splits, its tangent pads.
+
+def _sequences(a, b):
+    return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))
+
+
+def head_part(g, a, b):
+    """The adjoint of a in r = a + b: g itself, or g's first len(a) entries for a concatenation."""
+    if _sequences(a, b):
+        return ListBar(g[:len(a)]) if isinstance(g, (list, tuple)) else 0.0
+    return g
+
+
+def tail_part(g, a, b):
+    """The adjoint of b in r = a + b: g itself, or g's entries after len(a) for a concatenation."""
+    if _sequences(a, b):
+        return ListBar(g[len(a):]) if isinstance(g, (list, tuple)) else 0.0
+    return g
+
+
+def cat_left(a_dot, a, b):
+    """The tangent of r = a + b due to a: a_dot, or a_dot padded with zeros for b's entries."""
+    if _sequences(a, b):
+        return ListBar(list(a_dot) + [zeros_dot(v) for v in b])
+    return a_dot
+
+
+def cat_right(b_dot, a, b):
+    """The tangent of r = a + b due to b: b_dot, or zeros for a's entries then b_dot."""
+    if _sequences(a, b):
+        return ListBar([zeros_dot(v) for v in a] + list(b_dot))
+    return b_dot

@@ -449,3 +449,12 @@ def ellipsis_newaxis_and_all_augmented_writes(a):
     c[0, 2, 3] **= 2.0
     c[c > 1.4] = 1.4
     return np.sum(c * c) + np.sum(b)
+
+
+@program(1.5, 0.4, wrt=(0, 1))
+def list_and_tuple_concatenation(x, y):
+    a = [x, 2.0 * x]
+    c = [1.0, y] + a
+    t = (5.0,) + (x * y,)
+    both = c + list(t)
+    return c[0] * c[2] + c[3] * c[1] + t[1] * t[0] + sum(both) + len(both)

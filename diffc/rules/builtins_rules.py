@@ -101,3 +101,22 @@ def _sum_dot(dots):
 nondiff(builtins.int, builtins.len, builtins.range, builtins.round, builtins.bool,
         builtins.isinstance, builtins.print, builtins.str, builtins.repr, builtins.enumerate,
         builtins.zip, builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id)
+
+
+@adjoint(builtins.list, builtins.tuple)
+def _(result, result_bar, iterable):
+    return _sequence_bar(result_bar)
+
+
+@tangent(builtins.list, builtins.tuple)
+def _(result, iterable, iterable_dot):
+    return _sequence_dot(iterable_dot)
+
+
+def _sequence_bar(g):
+    """list(x) / tuple(x) of a list or tuple: the adjoint passes through element by element."""
+    return ListBar(g) if isinstance(g, (list, tuple)) else g
+
+
+def _sequence_dot(d):
+    return list(d) if isinstance(d, (list, tuple)) else d

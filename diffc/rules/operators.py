@@ -10,17 +10,20 @@ import operator
 import numpy as np
 
 from . import adjoint, tangent, nondiff
-from ..runtime import is_duck_array, unbroadcast
+from ..runtime import cat_left, cat_right, head_part, is_duck_array, tail_part, unbroadcast
 
 
+# `+` also concatenates lists and tuples: head_part/tail_part split the adjoint and
+# cat_left/cat_right pad the tangent there, and are identities otherwise (the
+# compiler drops them, like unbroadcast, where the result is a scalar).
 @adjoint(operator.add)
 def _(result, result_bar, a, b):
-    return unbroadcast(result_bar, a), unbroadcast(result_bar, b)
+    return unbroadcast(head_part(result_bar, a, b), a), unbroadcast(tail_part(result_bar, a, b), b)
 
 
 @tangent(operator.add)
 def _(result, a, b, a_dot, b_dot):
-    return a_dot + b_dot
+    return cat_left(a_dot, a, b) + cat_right(b_dot, a, b)
 
 
 @adjoint(operator.sub)

@@ -203,3 +203,44 @@ def _(result, result_bar, container, index):
 @tangent(runtime.element)
 def _(result, container, index, container_dot):
     return runtime.item(container_dot, index)
+
+
+# Concatenation helpers of `+` (rules/operators.py): linear in their first argument.
+@adjoint(runtime.head_part)
+def _(result, result_bar, g, a, b):
+    return runtime.cat_left(result_bar, a, b)
+
+
+@tangent(runtime.head_part)
+def _(result, g, a, b, g_dot):
+    return runtime.head_part(g_dot, a, b)
+
+
+@adjoint(runtime.tail_part)
+def _(result, result_bar, g, a, b):
+    return runtime.cat_right(result_bar, a, b)
+
+
+@tangent(runtime.tail_part)
+def _(result, g, a, b, g_dot):
+    return runtime.tail_part(g_dot, a, b)
+
+
+@adjoint(runtime.cat_left)
+def _(result, result_bar, a_dot, a, b):
+    return runtime.head_part(result_bar, a, b)
+
+
+@tangent(runtime.cat_left)
+def _(result, a_dot, a, b, a_dot_dot):
+    return runtime.cat_left(a_dot_dot, a, b)
+
+
+@adjoint(runtime.cat_right)
+def _(result, result_bar, b_dot, a, b):
+    return runtime.tail_part(result_bar, a, b)
+
+
+@tangent(runtime.cat_right)
+def _(result, b_dot, a, b, b_dot_dot):
+    return runtime.cat_right(b_dot_dot, a, b)

@@ -317,6 +317,10 @@ class ForwardFunction:
                 bindings[dot_params[p]] = d
                 live_dots.add(d.id)
         stmts, expr = rule.instantiate(bindings, self.namer, extra)
+        if isinstance(result, gast.Name) and self.kinds.get(result.id) in (K.SCALAR, K.INT):
+            from .reverse import _drop_unbroadcast
+            stmts = [_drop_unbroadcast(s) for s in stmts]
+            expr = _drop_unbroadcast(expr)
         return _prune_zero_terms(stmts, expr, live_dots)
 
     # ---------------------------------------------------------- user calls

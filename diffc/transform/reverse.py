@@ -1084,11 +1084,17 @@ class _DropUnbroadcast(gast.NodeTransformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) is runtime.unbroadcast:
+        fn = getattr(node.func, "diffc_global", None) if isinstance(node.func, gast.Name) else None
+        if fn is runtime.unbroadcast:
             like = node.args[1]
             if self.only is None or (isinstance(like, gast.Name) and like.id in self.only):
                 return node.args[0]
+        if self.only is None and fn in _SCALAR_IDENTITIES:
+            return node.args[0]          # no lists on a scalar's path: no concatenation
         return node
+
+
+_SCALAR_IDENTITIES = (runtime.head_part, runtime.tail_part, runtime.cat_left, runtime.cat_right)
 
 
 def _drop_unbroadcast(node, only=None):
