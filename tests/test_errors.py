@@ -119,3 +119,16 @@ def test_internal_errors_are_diffc_errors(monkeypatch):
         diffc.grad(fresh)(1.0)
     assert "internal error" in str(info.value)
     assert isinstance(info.value.__cause__, KeyError)
+
+
+def test_every_compile_error_of_the_reverse_pass_says_what_to_do():
+    import ast
+    import inspect
+    from diffc.transform import reverse
+    tree = ast.parse(inspect.getsource(reverse))
+    missing = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "fail":
+            if not any(k.arg == "hint" for k in node.keywords):
+                missing.append(node.lineno)
+    assert not missing, f"self.fail(...) without a hint at reverse.py lines {missing}"

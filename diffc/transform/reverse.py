@@ -444,8 +444,10 @@ class ReverseFunction:
         if isinstance(stmt, (gast.Raise, gast.Assert, gast.Pass)):
             return [stmt], []
         if isinstance(stmt, gast.Return):
-            self.fail(UnsupportedSyntax, "return must be the last statement", stmt)
-        self.fail(UnsupportedSyntax, f"{type(stmt).__name__} is not supported", stmt)
+            self.fail(UnsupportedSyntax, "return must be the last statement", stmt,
+                      hint="this is an internal invariant of diffc's desugaring; please report it")
+        self.fail(UnsupportedSyntax, f"{type(stmt).__name__} is not supported", stmt,
+                  hint="use assignments, if/for/while, calls and return")
 
     # --------------------------------------------------------- assignment
     def _reads_used_before_writes(self):
@@ -748,7 +750,8 @@ class ReverseFunction:
             return out
         if kind is gast.JoinedStr:
             return []
-        self.fail(UnsupportedSyntax, f"cannot differentiate {kind.__name__}", value)
+        self.fail(UnsupportedSyntax, f"cannot differentiate {kind.__name__}", value,
+                  hint="compute the value with arithmetic, calls or indexing")
 
     def _dense_bar(self, name):
         """Whether the adjoint of name can be a zeros array allocated when the sweep starts.
@@ -816,14 +819,16 @@ class ReverseFunction:
         else:
             if len(args) > len(params):
                 self.fail(NoDerivativeRule, f"too many arguments for the rule of {_describe(key, node)}",
-                          node)
+                          node, hint="pass the optional arguments by keyword, or register a rule "
+                                     "with @diffc.adjoint that takes them")
             bound = args
         for p, a in zip(params, bound):
             bindings[p] = a
         for kw in keywords:
             if kw.arg not in params:
                 self.fail(NoDerivativeRule, f"the rule for {_describe(key, node)} does not support the "
-                          f"keyword argument {kw.arg!r}", node)
+                          f"keyword argument {kw.arg!r}", node,
+                          hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
             bindings[kw.arg] = kw.value
         stmts, expr = rule.instantiate(bindings, self.namer, vararg_atoms)
         if self.scalar(target):
@@ -858,11 +863,15 @@ class ReverseFunction:
                           and params.index(k.arg) >= len(parts)]
         for k in keyword_active:
             self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in its "
-                      f"argument {k.arg!r}", node)
+                      f"argument {k.arg!r}", node,
+                      hint="keep that argument free of differentiated values, or register a rule "
+                           "with @diffc.adjoint")
         for atom in bound[len(parts):]:
             if self.is_active(atom):
                 self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in one of "
-                          "its arguments", node)
+                          "its arguments", node,
+                          hint="keep that argument free of differentiated values, or register a rule "
+                               "with @diffc.adjoint")
         return out
 
     # ---------------------------------------------------------- user calls
@@ -914,17 +923,21 @@ class ReverseFunction:
             for p in sig.parameters.values():
                 if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                     self.fail(UnsupportedSyntax, f"calling {key.__name__}, which has *args, **kwargs or "
-                              "keyword-only parameters, is not supported", call)
+                              "keyword-only parameters, is not supported", call,
+                              hint="give the function ordinary parameters, or wrap the call "
+                                   "in one that has them")
                 if p.default is not p.empty:
                     default_values[p.name] = A.global_ref(p.default, f"{key.__name__}_{p.name}") \
                         if not isinstance(p.default, (int, float, bool, str, type(None))) \
                         else A.const(p.default)
         bound = dict(zip(params, call.args))
         if len(call.args) > len(params):
-            self.fail(UnsupportedSyntax, "too many arguments in this call", call)
+            self.fail(UnsupportedSyntax, "too many arguments in this call", call,
+                      hint="the function takes fewer parameters; check the call")
         for kw in call.keywords:
             if kw.arg not in params or kw.arg in bound:
-                self.fail(UnsupportedSyntax, f"unexpected keyword argument {kw.arg!r}", call)
+                self.fail(UnsupportedSyntax, f"unexpected keyword argument {kw.arg!r}", call,
+                          hint="use one of the function's parameter names, once")
             bound[kw.arg] = kw.value
         out = []
         for p in params:
@@ -934,7 +947,8 @@ class ReverseFunction:
                 out.append(A.deepcopy(default_values[p]) if isinstance(default_values[p], gast.AST)
                            else default_values[p])
             else:
-                self.fail(UnsupportedSyntax, f"missing argument {p!r}", call)
+                self.fail(UnsupportedSyntax, f"missing argument {p!r}", call,
+                          hint=f"pass {p} in this call")
         return out
 
     def _atom_kind(self, atom):
