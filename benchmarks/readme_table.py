@@ -38,7 +38,12 @@ def table(results):
         if w.get("kind") != "runtime":
             continue
         primal = w.get("primal_s") or w.get("primal", {}).get("time_s")
-        primal_text = f"{primal * 1e6:.3g} us" if isinstance(primal, (int, float)) else "-"
+        if not isinstance(primal, (int, float)):
+            primal_text = "-"
+        elif primal >= 1e-3:
+            primal_text = f"{primal * 1e3:.3g} ms"
+        else:
+            primal_text = f"{primal * 1e6:.3g} us"
         cells = [_cell(w["peers"].get(key)) for key, _ in PEERS]
         lines.append(f"| {w['name']} | {primal_text} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

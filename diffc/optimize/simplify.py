@@ -228,7 +228,7 @@ def fuse_reset_and_accumulate(fn):
                     if isinstance(later, gast.AugAssign) and isinstance(later.op, (gast.Add, gast.Sub)) \
                             and getattr(later.target, "id", None) == name \
                             and name not in A.names_loaded(later.value) \
-                            and isinstance(later.value, (gast.BinOp, gast.UnaryOp)):
+                            and _fresh(later.value):
                         value = later.value if isinstance(later.op, gast.Add) else \
                             gast.UnaryOp(op=gast.USub(), operand=later.value)
                         stmts[j] = A.located(A.assign(name, value), later)
@@ -247,3 +247,22 @@ def fuse_reset_and_accumulate(fn):
 
 def _all_names(stmt):
     return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)}
+
+
+# Adjoint helpers whose result is a new array, never one of their arguments.
+_FRESH_HELPERS = {("diffc.rules.operators", "_matmul_bar_a"), ("diffc.rules.operators", "_matmul_bar_b"),
+                  ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b")}
+
+
+def _fresh(expr):
+    """Whether expr certainly evaluates to a new object (safe to own and update in place)."""
+    if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
+        return True
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name):
+        fn = getattr(expr.func, "diffc_global", None)
+        key = (getattr(fn, "__module__", None), getattr(fn, "__name__", None))
+        if key in _FRESH_HELPERS:
+            return True
+        if key == ("diffc.runtime", "unbroadcast") and expr.args:
+            return _fresh(expr.args[0])      # returns its argument, or a new sum of it
+    return False

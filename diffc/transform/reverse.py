@@ -834,11 +834,16 @@ class ReverseFunction:
         if self.scalar(target):
             stmts = [_drop_unbroadcast(s) for s in stmts]
             expr = _drop_unbroadcast(expr)
-        elif target in self.shapes:
-            # Operands shaped exactly like the result need no unbroadcast.
-            same = {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
-            stmts = [_drop_unbroadcast(s, same) for s in stmts]
-            expr = _drop_unbroadcast(expr, same)
+        else:
+            if all(self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY) for a in args):
+                # No list among the operands: `+` adds, it does not concatenate.
+                stmts = [_drop_concatenation(s) for s in stmts]
+                expr = _drop_concatenation(expr)
+            if target in self.shapes:
+                # Operands shaped exactly like the result need no unbroadcast.
+                same = {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+                stmts = [_drop_unbroadcast(s, same) for s in stmts]
+                expr = _drop_unbroadcast(expr, same)
         # Which atom each contribution belongs to.
         if rule.vararg:
             targets = list(bound) + list(vararg_atoms)
@@ -1109,6 +1114,18 @@ class _DropUnbroadcast(gast.NodeTransformer):
 
 
 _SCALAR_IDENTITIES = (runtime.head_part, runtime.tail_part, runtime.cat_left, runtime.cat_right)
+
+
+class _DropConcatenation(gast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        fn = getattr(node.func, "diffc_global", None) if isinstance(node.func, gast.Name) else None
+        return node.args[0] if fn in _SCALAR_IDENTITIES else node
+
+
+def _drop_concatenation(node):
+    """head_part(g, a, b) -> g and friends, where a and b are known not to be lists."""
+    return _DropConcatenation().visit(node)
 
 
 def _drop_unbroadcast(node, only=None):
