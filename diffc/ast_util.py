@@ -76,7 +76,7 @@ def located(new, origin):
     col = getattr(origin, "col_offset", None)
     if lineno is None:
         return new
-    for node in gast.walk(new):
+    for node in walk(new):
         if "lineno" in node._attributes and getattr(node, "lineno", None) is None:
             node.lineno = lineno
             node.col_offset = col or 0
@@ -104,12 +104,33 @@ def deepcopy(node):
     return new
 
 
+def walk(node):
+    """Every node of a tree, like gast.walk, without generator layers per field.
+
+    The compiler walks trees thousands of times per function; this is its hot loop."""
+    stack = [node]
+    out = []
+    AST = gast.AST
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if isinstance(value, AST):
+                stack.append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, AST):
+                        stack.append(item)
+    return out
+
+
 def names_loaded(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def names_stored(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def walk_statements(stmts):

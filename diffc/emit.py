@@ -36,7 +36,7 @@ class Emitted:
 
 def _local_names(fn):
     names = {fn.name}
-    for n in gast.walk(fn):
+    for n in A.walk(fn):
         if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param, gast.Del)):
             names.add(n.id)
     return names
@@ -57,7 +57,7 @@ def link(functions, module):
         if id(fn) in seen:
             continue
         seen.add(id(fn))
-        for n in gast.walk(fn):
+        for n in A.walk(fn):
             if not isinstance(n, gast.Name) or getattr(n, "diffc_generated", False):
                 continue
             if not hasattr(n, "diffc_global"):
@@ -107,7 +107,7 @@ def _insert_line_markers(stmts, source, texts, last=None):
 
 def _parenthesize_negative_bases(tree):
     """Constant(-0.7) ** 2 -> (-0.7) ** 2: astor prints it as -0.7 ** 2, i.e. -(0.7 ** 2)."""
-    for node in gast.walk(tree):
+    for node in A.walk(tree):
         if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Pow):
             left = node.left
             if isinstance(left, gast.Constant) and isinstance(left.value, (int, float, complex)) \
@@ -148,7 +148,7 @@ def resolve_local_functions(module):
     """Point references to lifted local functions at their generated primal copies."""
     k = 0
     while k < len(module.functions):
-        for n in gast.walk(module.functions[k]):
+        for n in A.walk(module.functions[k]):
             if isinstance(n, gast.Name) and isinstance(getattr(n, "diffc_global", None), FunctionInfo):
                 ref = module.primal_ref(n.diffc_global)
                 n.id = ref.id

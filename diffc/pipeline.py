@@ -354,7 +354,7 @@ def _function(name, args, defaults, body, origin):
 
 
 def _fill_empty(node):
-    for n in gast.walk(node):
+    for n in A.walk(node):
         for field in ("body", "orelse"):
             block = getattr(n, field, None)
             if field == "body" and isinstance(block, list) and not block and isinstance(
@@ -499,7 +499,7 @@ def _replace_markers(stmts, read, tape_vars, kept_counts):
 
 
 def _uses_tape(stmts):
-    return any(isinstance(n, gast.Name) and n.id == TAPE for s in stmts for n in gast.walk(s))
+    return any(isinstance(n, gast.Name) and n.id == TAPE for s in stmts for n in A.walk(s))
 
 
 def _loaded_primals(stmts, primal_names):

@@ -66,7 +66,7 @@ def _inputs(value, carries):
     if isinstance(value, gast.Subscript):
         return A.names_loaded(value.value)
     names = set()
-    for n in gast.walk(value):
+    for n in A.walk(value):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and not hasattr(n, "diffc_global"):
             names.add(n.id)
     return names

@@ -61,7 +61,7 @@ def _resolve_chain(node):
 
 
 def is_pure_expr(expr):
-    for n in gast.walk(expr):
+    for n in A.walk(expr):
         if isinstance(n, gast.Call) and not is_pure_call(n):
             return False
     return True
@@ -70,7 +70,7 @@ def is_pure_expr(expr):
 def escaped_names(fn):
     """Names whose objects may be reachable through another name (containers, calls)."""
     out = set()
-    for n in gast.walk(fn):
+    for n in A.walk(fn):
         if isinstance(n, (gast.List, gast.Tuple)) and isinstance(n.ctx, gast.Load):
             out |= {e.id for e in n.elts if isinstance(e, gast.Name)}
         elif isinstance(n, gast.Dict):
@@ -98,7 +98,7 @@ def stored_names(stmt):
         elif isinstance(s, gast.For):
             out |= A.names_stored(s.target)
         if isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr)):
-            for n in gast.walk(s):
+            for n in A.walk(s):
                 if isinstance(n, gast.Call) and not is_pure_call(n):
                     if isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name):
                         out.add(n.func.value.id)

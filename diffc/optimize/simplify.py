@@ -21,7 +21,7 @@ from .dce import is_pure_expr, stored_names
 
 def _count_uses(fn):
     uses, defs = {}, {}
-    for n in gast.walk(fn):
+    for n in A.walk(fn):
         if isinstance(n, gast.Name):
             if isinstance(n.ctx, gast.Load):
                 uses[n.id] = uses.get(n.id, 0) + 1
@@ -130,7 +130,7 @@ def _pure_statement(stmt):
 
 
 def _has_call(expr):
-    return any(isinstance(n, gast.Call) for n in gast.walk(expr))
+    return any(isinstance(n, gast.Call) for n in A.walk(expr))
 
 
 class _Algebra(gast.NodeTransformer):
@@ -246,7 +246,7 @@ def fuse_reset_and_accumulate(fn):
 
 
 def _all_names(stmt):
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)}
+    return {n.id for n in A.walk(stmt) if isinstance(n, gast.Name)}
 
 
 # Adjoint helpers whose result is a new array, never one of their arguments.

@@ -94,7 +94,7 @@ class ForwardFunction:
         self._count_defs()
         self.view_safe = self._reads_used_before_writes()
         self.load_count = {}
-        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+        for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 self.load_count[node.id] = self.load_count.get(node.id, 0) + 1
 

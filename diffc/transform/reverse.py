@@ -138,7 +138,7 @@ class ReverseFunction:
         self.written = self._written_in_place()
         self.view_safe = self._reads_used_before_writes()
         self.load_count = {}
-        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+        for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 self.load_count[node.id] = self.load_count.get(node.id, 0) + 1
         self.callee_calls = []
@@ -181,7 +181,7 @@ class ReverseFunction:
             return keep
         self.body = visit(self.body)
         if aliases:
-            for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+            for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
                 if isinstance(node, gast.Name) and node.id in aliases:
                     node.id = aliases[node.id]
 
@@ -247,7 +247,7 @@ class ReverseFunction:
                     defined |= a | b
                 elif isinstance(s, (gast.For, gast.While)):
                     for inner in A.walk_statements(s.body):
-                        for n in gast.walk(inner):
+                        for n in A.walk(inner):
                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                                 defined.add(n.id)
         visit(self.body, set(self.params))
@@ -361,7 +361,7 @@ class ReverseFunction:
                 seen_loaded |= loaded_here
             else:
                 for inner in A.walk_statements([st]):
-                    seen_loaded |= {n.id for n in gast.walk(inner) if isinstance(n, gast.Name)}
+                    seen_loaded |= {n.id for n in A.walk(inner) if isinstance(n, gast.Name)}
         chosen = [(n, st) for n, st in candidates if not any(
             n in A.names_stored(other) for other in stmts if other is not st
             and isinstance(other, (gast.If, gast.For, gast.While)))]
@@ -493,7 +493,7 @@ class ReverseFunction:
             written_y = False
             for later in stmts[i + 1:]:
                 if isinstance(later, (gast.If, gast.For, gast.While)):
-                    if t in {n.id for n in gast.walk(later) if isinstance(n, gast.Name)}:
+                    if t in {n.id for n in A.walk(later) if isinstance(n, gast.Name)}:
                         return False
                     written_y = written_y or writes(later, y)
                     continue
@@ -528,7 +528,7 @@ class ReverseFunction:
                 seen = 0
                 for later in stmts[i + 1:]:
                     if isinstance(later, (gast.If, gast.For, gast.While)):
-                        if t in {n.id for n in gast.walk(later) if isinstance(n, gast.Name)}:
+                        if t in {n.id for n in A.walk(later) if isinstance(n, gast.Name)}:
                             break
                         if writes(later, base.id):
                             break
