@@ -16,6 +16,7 @@ import types
 
 import numpy as np
 
+from . import dispatch
 from . import emit
 from . import runtime
 from . import sourcemap
@@ -96,6 +97,7 @@ def _as_float(value):
 
 
 _SCALAR = K.SCALAR
+_UNKNOWN = K.UNKNOWN
 
 
 def _kinds(args):
@@ -275,6 +277,8 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
             if entry is None or not entry.valid(target):
                 entry = _joint_entry(target, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
             last[0] = (kinds, entry)
+            if _UNKNOWN in kinds:
+                dispatch.check(entry.emitted, values, _function_name(fn))
         try:
             result = entry.main(*values)
         except Exception as exc:
@@ -315,6 +319,7 @@ def vjp(fn, *primals, **kw_primals):
         return module, fwd.id
     entry = _compiled(fn, key, build)
     fwd = entry.main
+    dispatch.check(entry.emitted, values, _function_name(fn))
     adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
     adj = entry.emitted.functions[_adjoint_name(entry)]
     tape = []

@@ -128,3 +128,17 @@ def test_distributed_example_on_a_local_cluster():
     spec.loader.exec_module(module)
     gw_dask, gw_np = module.main(n_rows=4_000, n_features=5, chunk_rows=1_000)
     np.testing.assert_allclose(gw_dask, gw_np, rtol=1e-10, atol=1e-14)
+
+
+def _variance_loss(x):
+    return np.var(x) + np.std(x * 2.0)
+
+
+def test_helpers_that_force_numpy_are_a_clear_error_on_dask():
+    x = da.from_array(np.linspace(0.1, 1.0, 8), chunks=4)
+    with pytest.raises(diffc.DiffcError) as info:
+        diffc.grad(_variance_loss)(x)
+    assert "_var_bar" in str(info.value) and "dask" in str(info.value)
+    # The same function on NumPy arrays is unaffected.
+    g = diffc.grad(_variance_loss)(np.linspace(0.1, 1.0, 8))
+    assert g.shape == (8,)
