@@ -208,7 +208,7 @@ def _(result, container, index, container_dot):
 # Concatenation helpers of `+` (rules/operators.py): linear in their first argument.
 @adjoint(runtime.head_part)
 def _(result, result_bar, g, a, b):
-    return runtime.cat_left(result_bar, a, b)
+    return runtime.cat_left(result_bar, a, b), None, None      # a and b only give the structure
 
 
 @tangent(runtime.head_part)
@@ -218,7 +218,7 @@ def _(result, g, a, b, g_dot):
 
 @adjoint(runtime.tail_part)
 def _(result, result_bar, g, a, b):
-    return runtime.cat_right(result_bar, a, b)
+    return runtime.cat_right(result_bar, a, b), None, None      # a and b only give the structure
 
 
 @tangent(runtime.tail_part)
@@ -228,7 +228,7 @@ def _(result, g, a, b, g_dot):
 
 @adjoint(runtime.cat_left)
 def _(result, result_bar, a_dot, a, b):
-    return runtime.head_part(result_bar, a, b)
+    return runtime.head_part(result_bar, a, b), None, None      # a and b only give the structure
 
 
 @tangent(runtime.cat_left)
@@ -238,7 +238,7 @@ def _(result, a_dot, a, b, a_dot_dot):
 
 @adjoint(runtime.cat_right)
 def _(result, result_bar, b_dot, a, b):
-    return runtime.tail_part(result_bar, a, b)
+    return runtime.tail_part(result_bar, a, b), None, None      # a and b only give the structure
 
 
 @tangent(runtime.cat_right)
