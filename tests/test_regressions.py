@@ -107,3 +107,64 @@ def test_for_over_array_in_untaken_branch():
                 s = s + e * x
         return s * s
     check(seq_in_branch, 0.5, np.array([0.1, 0.2]), wrt=(0, 1))
+
+
+# Fuzz seed 54: a branch whose test is rebound inside the branch (from `a and b`),
+# inside a loop: the copy of the test was not saved per iteration, so the adjoint
+# replayed the wrong branch and the tape went out of step.
+def test_rebound_branch_test_inside_loop():
+    def f(x, v):
+        s0 = x * 0.5
+        y1 = v * x
+        for i in range(3):
+            if np.sum(y1) > 0.5 and s0 > 2.0:
+                s0 = s0 * 1.1
+            elif np.sin(s0) < 0.9 and -(y1[2]) < s0:
+                s0 = s0 + 0.1
+            else:
+                y1[0:1] += 1.0
+        return s0 * np.sum(y1 * y1)
+    check(f, -0.715, np.array([-0.78, -0.905, 0.308]), wrt=(0, 1))
+
+
+# Fuzz seeds 101 and 394: iterating over an array while writing into it (Python
+# iterates the live array); both modes read the array itself.
+def test_loop_over_array_it_writes_into():
+    def f(x):
+        y = np.full(4, x)
+        acc = 0.0
+        for i, e in enumerate(y):
+            y[(i + 1) % 4] += np.sin(e) ** 2
+            acc = acc + e * x
+        return acc + np.sum(y * y)
+    check(f, 0.7)
+    out, tangent = diffc.jvp(f, (0.7,), (1.0,))
+    assert_close(out, f(0.7), rtol=1e-12, atol=1e-12, what="jvp value")
+    assert_close(tangent, numeric_grad(f, (0.7,), 0), rtol=1e-6, atol=1e-8, what="jvp")
+
+
+# Fuzz seed 879: the loop rebinds the array it iterates over, then writes into the
+# new one; Python keeps iterating the old object.  Refused, never silently wrong.
+def test_loop_rebinding_its_sequence_is_refused_or_right():
+    def f(x):
+        y = np.full(3, x)
+        total = 0.0
+        for e in y:
+            y = np.cos(y) * 0.5
+            y[0] -= e * x
+            total = total + e
+        return total + np.sum(y)
+    try:
+        check(f, 0.4)
+    except diffc.DiffcError as exc:
+        assert "writing into it" in str(exc) or "view" in str(exc)
+
+
+# Found while reviewing: `+` on lists concatenates; its adjoint gave the whole
+# adjoint to both operands (a silently wrong gradient) before it was split.
+def test_list_concatenation_splits_the_adjoint():
+    def f(x):
+        a = [x, 2.0 * x]
+        c = [1.0, 3.0] + a
+        return c[0] * c[2] + c[3] * c[1]
+    check(f, 1.5)
