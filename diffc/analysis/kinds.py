@@ -326,8 +326,8 @@ def _created_array_kind(target, call, kinds):
     if dtype_given or not call.args:
         return ARRAY
     shape = call.args[0]
-    if target is np.full and len(call.args) > 1 and _atom_kind(call.args[1], kinds) not in (SCALAR, INT):
-        return ARRAY
+    if target is np.full and len(call.args) > 1 and _atom_kind(call.args[1], kinds) != SCALAR:
+        return ARRAY                       # np.full(n, 2) holds ints: not a float vector
     if isinstance(shape, gast.Constant) and type(shape.value) is int or \
             isinstance(shape, gast.Name) and _atom_kind(shape, kinds) == INT:
         return VECTOR
