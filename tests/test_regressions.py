@@ -168,3 +168,21 @@ def test_list_concatenation_splits_the_adjoint():
         c = [1.0, 3.0] + a
         return c[0] * c[2] + c[3] * c[1]
     check(f, 1.5)
+
+
+# Found while reviewing: a matrix product whose result is only used in a branch that
+# is not taken gets the zero adjoint 0.0, and matmul refuses a scalar operand.
+@pytest.mark.parametrize("c", [1.0, -1.0])
+def test_matrix_product_with_zero_adjoint(c):
+    def f(W, x, c):
+        h = np.dot(x, W)
+        g = x @ W
+        e = np.einsum("ij,jk->ik", x, W)
+        out = 0.0
+        if c > 0:
+            out = h.sum() + (g * g).sum() + e.sum()
+        return out + np.sum(W * W)
+    W = np.array([[0.3, -0.2], [0.5, 0.1], [-0.4, 0.7]])
+    x = np.array([[1.0, 0.5, -0.3], [0.2, -0.1, 0.4]])
+    check(f, W, x, c)
+    check(f, W, x[0], c)

@@ -842,8 +842,10 @@ def _diff_bar(g, a, n, axis):
 # --- products ----------------------------------------------------------------
 
 def _dot_bar_a(g, a, b):
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
-        return g @ b.T                       # matrix product: one BLAS call
+    if type(g) is float and g == 0.0:
+        return 0.0            # a zero adjoint: nothing flows back (shape-free)
+    if type(a) is np.ndarray and type(b) is np.ndarray and b.ndim == 2 and a.ndim in (1, 2):
+        return g @ b.T if a.ndim == 2 else b @ g     # one BLAS call
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return unbroadcast(g * b, a)
@@ -855,8 +857,10 @@ def _dot_bar_a(g, a, b):
 
 
 def _dot_bar_b(g, a, b):
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
-        return a.T @ g
+    if type(g) is float and g == 0.0:
+        return 0.0            # a zero adjoint: nothing flows back (shape-free)
+    if type(a) is np.ndarray and type(b) is np.ndarray and b.ndim == 2 and a.ndim in (1, 2):
+        return a.T @ g if a.ndim == 2 else np.outer(a, g)
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return unbroadcast(g * a, b)
@@ -867,6 +871,8 @@ def _dot_bar_b(g, a, b):
 
 
 def _matmul_bar(g, x1, x2, which):
+    if type(g) is float and g == 0.0:
+        return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if type(x1) is np.ndarray and type(x2) is np.ndarray and x1.ndim == 2 and x2.ndim == 2:
         return g @ x2.T if which == 0 else x1.T @ g
     a = np.asarray(x1)
@@ -884,6 +890,8 @@ def _matmul_bar(g, x1, x2, which):
 
 
 def _outer_bar(g, a, b, which):
+    if type(g) is float and g == 0.0:
+        return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if which == 0:
         return np.reshape(np.dot(g, np.ravel(b)), np.shape(a))
     return np.reshape(np.dot(np.ravel(a), g), np.shape(b))
@@ -972,6 +980,8 @@ def _einsum_bar_one(g, ins, out, operands, i):
 
 def _einsum_bars(g, subscripts, operands):
     """(None, one contribution per operand) for np.einsum(subscripts, *operands)."""
+    if type(g) is float and g == 0.0:
+        return (None,) + (0.0,) * len(operands)     # a zero adjoint: nothing flows back (shape-free)
     ins, out = _einsum_parse(subscripts, operands)
     return (None,) + tuple(_einsum_bar_one(g, ins, out, operands, i) for i in range(len(operands)))
 
@@ -988,6 +998,8 @@ def _einsum_jvp(subscripts, operands, operands_dot):
 
 
 def _tensordot_bar(g, a, b, axes, which):
+    if type(g) is float and g == 0.0:
+        return 0.0            # a zero adjoint: nothing flows back (shape-free)
     subs = _tensordot_subscripts(a, b, axes)
     ins, out = _einsum_parse(subs, (a, b))
     return _einsum_bar_one(g, ins, out, (a, b), which)

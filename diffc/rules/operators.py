@@ -110,6 +110,8 @@ def _as_array(v):
 
 
 def _matmul_bar_a(g, a, b):
+    if type(g) is float and g == 0.0:
+        return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return g @ b.T                       # the common case: one BLAS call
     a, b, g = _as_array(a), _as_array(b), _as_array(g)
@@ -123,6 +125,8 @@ def _matmul_bar_a(g, a, b):
 
 
 def _matmul_bar_b(g, a, b):
+    if type(g) is float and g == 0.0:
+        return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return a.T @ g
     a, b, g = _as_array(a), _as_array(b), _as_array(g)
