@@ -177,7 +177,7 @@ def test_matrix_product_with_zero_adjoint(c):
     def f(W, x, c):
         h = np.dot(x, W)
         g = x @ W
-        e = np.einsum("ij,jk->ik", x, W)
+        e = np.einsum("...j,jk->...k", x, W)
         out = 0.0
         if c > 0:
             out = h.sum() + (g * g).sum() + e.sum()
