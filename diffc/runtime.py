@@ -460,3 +460,8 @@ def cat_right(b_dot, a, b):
     if _sequences(a, b):
         return ListBar([zeros_dot(v) for v in a] + list(b_dot))
     return b_dot
+
+
+def nonzero(bar):
+    """False only for the plain zero adjoint 0.0 (nothing has flowed back yet)."""
+    return type(bar) is not float or bar != 0.0

@@ -16,7 +16,7 @@ from .. import runtime
 from .. import rules as R
 from ..analysis.activity import MUTATING_METHODS
 
-_PURE_RUNTIME = {runtime.copy_value, runtime.element, runtime.item, runtime.acc_item, runtime.unbroadcast,
+_PURE_RUNTIME = {runtime.copy_value, runtime.nonzero, runtime.element, runtime.item, runtime.acc_item, runtime.unbroadcast,
                  runtime.finalize, runtime.zeros_like, runtime.as_sequence, runtime.read_item,
                  }
 # Helpers with effects (they check, or mutate an adjoint or a container), even

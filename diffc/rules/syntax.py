@@ -8,7 +8,7 @@ these rules make generated code differentiable again (higher order).
 from . import adjoint, tangent, nondiff
 from .. import runtime
 
-nondiff(runtime.zeros_like)
+nondiff(runtime.zeros_like, runtime.nonzero)
 
 
 @adjoint(runtime.as_sequence)

@@ -877,7 +877,23 @@ class ReverseFunction:
                           "its arguments", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
+        if not self.scalar(target) and not _zero_safe(key):
+            out = self.skip_when_zero(result_bar, out)
         return out
+
+    def skip_when_zero(self, result_bar, stmts):
+        """Run a shape-sensitive rule only when the result's adjoint is not the plain zero 0.0.
+
+        An adjoint that never received a contribution (a branch not taken, a value
+        not used) is the float 0.0; reshaping or matrix-multiplying it would fail,
+        and every contribution it gives is zero anyway."""
+        direct = [s.targets[0].id for s in stmts if isinstance(s, gast.Assign)
+                  and isinstance(s.targets[0], gast.Name) and s.targets[0].id in self._direct_bars()]
+        test = A.call(rt(runtime.nonzero), [A.deepcopy(result_bar)])
+        return [gast.If(test=test, body=stmts, orelse=[A.assign(name, A.const(0.0)) for name in direct])]
+
+    def _direct_bars(self):
+        return {self.bar(n) for n in self.direct}
 
     # ---------------------------------------------------------- user calls
     def maybe_user_call(self, x, call, fwd_value):
@@ -1084,6 +1100,20 @@ def _unparse(node):
         return astor.to_source(gast.gast_to_ast(node)).strip()
     except Exception:
         return "value"
+
+
+def _zero_safe(key):
+    """Rules of elementwise operations accept the zero adjoint 0.0 as it is."""
+    import numpy as np
+    import operator
+    if isinstance(key, np.ufunc):
+        return True
+    if key in (operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.neg,
+               operator.pos, operator.mod, operator.floordiv):
+        return True
+    module = getattr(key, "__module__", None)
+    return module in ("math", "builtins") or (isinstance(key, types.BuiltinFunctionType)
+                                              and module is None)
 
 
 def _stored_in(stmts):
