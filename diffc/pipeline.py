@@ -131,6 +131,7 @@ class Module:
         active = [p for p, m in zip(params, mask) if m]
         param_kinds = {p: k for p, k in zip(params, kinds)}
         rf = ReverseFunction(self, info, active, param_kinds)
+        rf.guard_zero = True             # a caller may pass the zero adjoint 0.0 as the seed
         result = rf.build()
         fwd, adj = self.assemble_split(rf, result, fwd_name, adj_name, active)
         self.sources[id(fwd)] = self.sources[id(adj)] = info.source

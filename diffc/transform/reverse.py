@@ -144,6 +144,10 @@ class ReverseFunction:
         self.callee_calls = []
         self.loop_depth = 0
         self.batched = set()           # definitions saved by their loop body's batch marker
+        # Only branches and loops (or a caller's seed) can leave an adjoint at the plain
+        # zero 0.0 when a rule consumes it; straight-line code needs no guard.
+        self.guard_zero = any(isinstance(st, (gast.If, gast.For, gast.While))
+                              for st in A.walk_statements(self.body))
         checks.check_function(self)
 
     # ------------------------------------------------------------ analysis
@@ -877,7 +881,7 @@ class ReverseFunction:
                           "its arguments", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
-        if not self.scalar(target) and not _zero_safe(key):
+        if self.guard_zero and not self.scalar(target) and not _zero_safe(key):
             out = self.skip_when_zero(result_bar, out)
         return out
 
