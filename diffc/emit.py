@@ -100,7 +100,8 @@ def _insert_line_markers(stmts, source, texts, last=None):
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, _insert_line_markers(inner, source, texts))
+                # A block opened by this statement repeats its line comment only if it moves on.
+                setattr(s, field, _insert_line_markers(inner, source, texts, last=line))
         out.append(s)
     return out
 

@@ -103,7 +103,6 @@ def grad_newton(a, x_bar=1.0):
     _t4 = _t3 > 1e-12
     _iterations7 = 0
     while _t4:
-        # line 29: while abs(x * x - a) > 1e-12:
         _tape.append(_t5)
         # line 30: x = 0.5 * (x + a / x)
         _t5 = a / x
