@@ -219,3 +219,13 @@ def test_shape_sensitive_rules_skip_the_zero_adjoint(k):
         return out
     check(f, _S, -1.0)
     check(f, _S, 1.0)
+
+
+# Found while reviewing (unifying the `@` and np.matmul adjoints): the `@` adjoint
+# of a 1-d vector times a batch of matrices had the wrong shape.
+def test_vector_times_batched_matrices():
+    B = np.arange(30.0).reshape(5, 3, 2) / 10.0
+
+    def f(v, B):
+        return np.sum(np.sin(v @ B)) + np.sum(np.matmul(v, B) ** 2)
+    check(f, np.array([0.3, -0.2, 0.5]), B, wrt=(0, 1))

@@ -40,6 +40,8 @@ from diffc.checks import kink_sign
 from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
+# np.matmul and the @ operator share one adjoint (and its higher-order rules in syntax.py).
+from .operators import _matmul_bar_a, _matmul_bar_b  # noqa: E402
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -868,25 +870,6 @@ def _dot_bar_b(g, a, b):
     if nb >= 2:
         t = np.moveaxis(t, 0, nb - 2)
     return t
-
-
-def _matmul_bar(g, x1, x2, which):
-    if type(g) is float and g == 0.0:
-        return 0.0            # a zero adjoint: nothing flows back (shape-free)
-    if type(x1) is np.ndarray and type(x2) is np.ndarray and x1.ndim == 2 and x2.ndim == 2:
-        return g @ x2.T if which == 0 else x1.T @ g
-    a = np.asarray(x1)
-    b = np.asarray(x2)
-    g = np.asarray(g)
-    if b.ndim == 1:
-        b = b[:, None]
-        g = g[..., None]
-    if a.ndim == 1:
-        a = a[None, :]
-        g = g[..., None, :]
-    if which == 0:
-        return np.reshape(unbroadcast(g @ np.swapaxes(b, -1, -2), a), np.shape(x1))
-    return np.reshape(unbroadcast(np.swapaxes(a, -1, -2) @ g, b), np.shape(x2))
 
 
 def _outer_bar(g, a, b, which):
@@ -2227,7 +2210,7 @@ def _(result, a, b, out=None, a_dot=None, b_dot=None):
 
 @adjoint(np.matmul)
 def _(result, result_bar, x1, x2):
-    return _matmul_bar(result_bar, x1, x2, 0), _matmul_bar(result_bar, x1, x2, 1)
+    return _matmul_bar_a(result_bar, x1, x2), _matmul_bar_b(result_bar, x1, x2)
 
 
 @tangent(np.matmul)

@@ -110,34 +110,35 @@ def _as_array(v):
 
 
 def _matmul_bar_a(g, a, b):
+    """The adjoint of a in a @ b (np.matmul too): 1-d operands, batches, broadcasting."""
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return g @ b.T                       # the common case: one BLAS call
-    a, b, g = _as_array(a), _as_array(b), _as_array(g)
-    if b.ndim == 1:
-        ga = np.multiply.outer(g, b) if a.ndim > 1 else g * b
-    else:
-        ga = g[..., None, :] @ np.swapaxes(b, -1, -2) if a.ndim == 1 else g @ np.swapaxes(b, -1, -2)
-        if a.ndim == 1:
-            ga = ga[..., 0, :]
-    return unbroadcast(ga, a)
+    a2, b2, g2 = _promoted(a, b, g)
+    return np.reshape(unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2), np.shape(a))
 
 
 def _matmul_bar_b(g, a, b):
+    """The adjoint of b in a @ b (np.matmul too)."""
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return a.T @ g
+    a2, b2, g2 = _promoted(a, b, g)
+    return np.reshape(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
+
+
+def _promoted(a, b, g):
+    """Operands and adjoint of a matmul with 1-d operands promoted to matrices, as matmul does."""
     a, b, g = _as_array(a), _as_array(b), _as_array(g)
+    if b.ndim == 1:
+        b = b[:, None]
+        g = g[..., None]
     if a.ndim == 1:
-        gb = np.multiply.outer(a, g) if b.ndim > 1 else g * a
-    else:
-        at = np.swapaxes(a, -1, -2)
-        gb = at @ g[..., :, None] if b.ndim == 1 else at @ g
-        if b.ndim == 1:
-            gb = gb[..., 0]
-    return unbroadcast(gb, b)
+        a = a[None, :]
+        g = g[..., None, :]
+    return a, b, g
 
 
 @adjoint(operator.neg)

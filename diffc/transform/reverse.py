@@ -141,7 +141,6 @@ class ReverseFunction:
         for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 self.load_count[node.id] = self.load_count.get(node.id, 0) + 1
-        self.callee_calls = []
         self.loop_depth = 0
         self.batched = set()           # definitions saved by their loop body's batch marker
         # Only branches and loops (or a caller's seed) can leave an adjoint at the plain
@@ -634,7 +633,6 @@ class ReverseFunction:
 
     def assign(self, stmt, x, value):
         fwd_value = self.forward_value(x, value, stmt)
-        adjoint_extra = []
         if isinstance(value, gast.Call):
             fwd_value, adjoint_call = self.maybe_user_call(x, value, fwd_value)
         else:
@@ -659,7 +657,7 @@ class ReverseFunction:
             pre = [A.assign(res, A.name(x)), A.assign(g, A.name(x_bar)), A.assign(x_bar, A.const(0.0))] \
                 + restore
             body = self.contributions(stmt, value, A.name(res), A.name(g), x)
-            return forward, pre + body + adjoint_extra
+            return forward, pre + body
         body = adjoint_call(A.name(x_bar)) if adjoint_call else \
             self.contributions(stmt, value, A.name(x), A.name(x_bar), x)
         if self.multiply_defined(x) and x not in self.direct:
@@ -736,9 +734,9 @@ class ReverseFunction:
                 target = A.subscript(A.name(self.bar(obj.id)), A.deepcopy(value.slice), gast.Store())
                 return [gast.AugAssign(target=target, op=gast.Add(), value=result_bar)]
             start = A.const(0.0) if obj.id in self.direct else A.name(self.bar(obj.id))
+            self.accumulated.add(self.bar(obj.id))
             return [A.assign(self.bar(obj.id), A.call(rt(runtime.acc_item), [
-                start, A.name(obj.id), index_value(value.slice), result_bar]))] \
-                if self._accumulated_bar(obj.id) else []
+                start, A.name(obj.id), index_value(value.slice), result_bar]))]
         if kind in (gast.Tuple, gast.List):
             out = []
             for k, elt in enumerate(value.elts):
@@ -786,10 +784,6 @@ class ReverseFunction:
         if isinstance(atom, gast.Constant):
             return type(atom.value) is int
         return isinstance(atom, gast.Name) and self._atom_kind(atom) == K.INT
-
-    def _accumulated_bar(self, name):
-        self.accumulated.add(self.bar(name))
-        return True
 
     def list_pop(self, lst, result, result_bar):
         """v = lst.pop(): put v back, then give its adjoint back to the list's adjoint."""
@@ -856,7 +850,8 @@ class ReverseFunction:
         out = list(stmts)
         if isinstance(expr, gast.Tuple):
             parts = list(expr.elts)
-        elif rule.vararg or (len(targets) > 1 and not _returns_single(rule)):
+        elif rule.vararg:
+            # A vararg rule returns a helper's tuple: index it at run time.
             holder = self.namer.fresh("_parts")
             out.append(A.assign(holder, expr))
             parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
@@ -1125,10 +1120,6 @@ def _stored_in(stmts):
     for s in stmts:
         names |= A.names_stored(s)
     return names
-
-
-def _returns_single(rule):
-    return not isinstance(rule.body[-1].value, gast.Tuple)
 
 
 class _DropUnbroadcast(gast.NodeTransformer):
