@@ -305,6 +305,13 @@ def vjp(fn, *primals, **kw_primals):
     # checkpoint=True|k as for grad, unless fn has a parameter of that name.
     checkpoint = _check_budget(kw_primals.pop("checkpoint", None)) if "checkpoint" not in names else None
     values = _bind(fn, names, primals, kw_primals)
+    n_user = len(values)
+    if hasattr(fn, "diffc_derivative"):
+        # Higher order: the pullback of the generated code fn runs for these kinds
+        # (its extra parameters, such as the seed, take their defaults).
+        from .forward_api import see_through
+        fn, values = see_through(fn, values)
+        names = _param_names(fn)
     kinds = _kinds(values)
     mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) for k, v in zip(kinds, values))
     key = (fn.__code__, "split", mask, kinds)
@@ -353,7 +360,7 @@ def vjp(fn, *primals, **kw_primals):
                 k += 1
             else:
                 result.append(None)
-        return tuple(result)
+        return tuple(result[:n_user])
     del adj_name
     return out, pullback
 

@@ -215,10 +215,18 @@ class Module:
         result.forward = inits + result.forward
         return result
 
-    def bar_inits(self, rf, skip=()):
+    def bar_inits(self, rf, adjoint, skip=()):
+        """`b = 0.0` (or zeros) for the adjoints the sweep accumulates into, and for those
+        it reads without any contribution (a value used only where its rule gives
+        it no derivative, e.g. the shape argument of unbroadcast)."""
         dense = {rf.bars[n]: n for n in rf.dense}
         inits = []
-        for b in sorted(rf.accumulated):
+        bar_names = set(rf.bars.values())
+        stored, loaded = set(), set()
+        for node in (n for st in adjoint for n in A.walk(st)):
+            if isinstance(node, gast.Name) and node.id in bar_names:
+                (stored if isinstance(node.ctx, gast.Store) else loaded).add(node.id)
+        for b in sorted(rf.accumulated | (loaded - stored)):
             if b in skip:
                 continue
             if b in dense:
@@ -258,7 +266,7 @@ class Module:
         if with_value:
             value_name = rf.namer.unique("_value")
             body.append(A.assign(value_name, A.deepcopy(r)))
-        body += self.bar_inits(rf, skip={seed})
+        body += self.bar_inits(rf, result.adjoint, skip={seed})
         body += result.adjoint
         grads = [self.param_grad(rf, p, True) for p in wrt]
         out = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
@@ -299,7 +307,7 @@ class Module:
         elif state:
             adj_body.append(gast.Assign(targets=[gast.Tuple(elts=[A.store(v) for v in state], ctx=gast.Store())],
                                         value=A.method_call(A.name(TAPE), "pop"), type_comment=None))
-        adj_body += self.bar_inits(rf, skip={seed})
+        adj_body += self.bar_inits(rf, result.adjoint, skip={seed})
         adj_body += result.adjoint
         grads = [self.param_grad(rf, p, finalize) for p in active]
         adj_body.append(gast.Return(value=gast.Tuple(elts=grads, ctx=gast.Load())))
