@@ -195,19 +195,24 @@ def _check_function(fn):
                           hint="wrap it in a def")
 
 
-def _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint):
+def _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint, differentiable=False):
     key = (fn.__code__, "joint", wrt_names, kinds, with_value, optimize)
-    # Checkpointing changes the generated code: part of the key (kept out when off).
+    # Checkpointing changes the generated code: part of the key (kept out when off),
+    # and so does compiling it to be differentiated again (pipeline.Module.differentiable).
+    if differentiable:
+        key += ("differentiable",)
     return key if checkpoint is None else key + (("checkpoint", checkpoint),)
 
 
-def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, checkpoint=None):
-    key = _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint)
+def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, checkpoint=None,
+                 differentiable=False):
+    key = _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint, differentiable)
 
     def build():
         names = _param_names(fn)
         module = Module(optimize=optimize, stages=stages)
         module.checkpoint = checkpoint      # read by transform/checkpoint.py
+        module.differentiable = differentiable
         label = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
         module.function_names.reserve(label)
         param_kinds = dict(zip(names, kinds))

@@ -55,7 +55,7 @@ def mark_gradient(gradient, fn, wrt_names, with_value, optimize):
             values[k] = api._as_float(values[k])
         inner, values = see_through(fn, values)
         kinds = api._kinds(_with_defaults(inner, values))
-        entry = api._joint_entry(inner, wrt_names, kinds, with_value, optimize)
+        entry = api._joint_entry(inner, wrt_names, kinds, with_value, optimize, differentiable=True)
         return entry.main, _with_defaults(entry.main, values)
     gradient.diffc_derivative = spec
     return gradient
@@ -63,12 +63,13 @@ def mark_gradient(gradient, fn, wrt_names, with_value, optimize):
 
 # ------------------------------------------------------------------ compile
 
-def _forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False):
-    key = (fn.__code__, "forward", active_names, kinds, optimize, tangent_only)
+def _forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False, differentiable=False):
+    key = (fn.__code__, "forward", active_names, kinds, optimize, tangent_only, differentiable)
     names = api._param_names(fn)
 
     def build():
         module = Module(optimize=optimize)
+        module.differentiable = differentiable
         label = ("d_" if tangent_only else "jvp_") + api._function_name(fn)
         module.function_names.reserve(label)
         main = build_jvp(module, fn, list(active_names), dict(zip(names, kinds)), label,
@@ -222,7 +223,7 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
                               hint="use diffc.hessian or nest grad instead")
         values[k] = api._as_float(values[k])
         inner, values = see_through(fn, values)
-        entry = _forward_entry(inner, (wrt_name,), api._kinds(values), tangent_only=True)
+        entry = _forward_entry(inner, (wrt_name,), api._kinds(values), tangent_only=True, differentiable=True)
         return entry.main, _with_defaults(entry.main, values)
     wrapper.diffc_derivative = spec
 

@@ -29,6 +29,7 @@ from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accum
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
+from .transform.purify import purify
 from .transform.reverse import TAPE, ReverseFunction, index_value, is_marker, marker, rt
 
 _rules_loaded = threading.Lock()
@@ -77,6 +78,9 @@ class Module:
         self.function_names = Namer()
         self.tape_users = set()
         self.sources = {}
+        # Code that diffc will differentiate again (higher order): user calls are joint
+        # (no tape shared across functions), reads are copies, helpers pure (purify.py).
+        self.differentiable = False
 
     # ------------------------------------------------------------ front end
     def info_for(self, target):
@@ -137,6 +141,22 @@ class Module:
         self.sources[id(fwd)] = self.sources[id(adj)] = info.source
         self.functions += [fwd, adj]
         return refs
+
+    def joint_callee(self, target, mask, kinds):
+        """`_grad_g(params..., seed)` -> tuple of the adjoints of the active parameters.
+
+        The differentiable form of a call: the callee recomputes its own forward
+        sweep, so caller and callee share no tape (see `differentiable`)."""
+        key = ("joint", id(target), mask, kinds)
+        if key in self.split:
+            return self.split[key]
+        info = self.info_for(target)
+        name = self.function_names.unique(f"_grad_{info.name}")
+        self.split[key] = _generated(name)
+        active = [p for p, m in zip(info.params, mask) if m]
+        self.joint(target, active, dict(zip(info.params, kinds)), name, check_scalar=False,
+                   callee=True)
+        return self.split[key]
 
     def primal_ref(self, info):
         key = id(info)
@@ -250,10 +270,15 @@ class Module:
             return A.call(rt(runtime.finalize), [value, A.name(p)])
         return value
 
-    def joint(self, target, wrt, param_kinds, name, with_value=False, check_scalar=True):
-        """grad_f(params..., <out>_bar=1.0) -> gradient(s) for the wrt parameters."""
+    def joint(self, target, wrt, param_kinds, name, with_value=False, check_scalar=True, callee=False):
+        """grad_f(params..., <out>_bar=1.0) -> gradient(s) for the wrt parameters.
+
+        callee: a user function's joint adjoint called from generated code (see
+        joint_callee): a tuple of raw adjoints, and the seed may be the zero 0.0."""
         info = self.info_for(target)
         rf = ReverseFunction(self, info, wrt, param_kinds)
+        if callee:
+            rf.guard_zero = True
         result = self.resolve_markers(rf, rf.build())
         seed = self.seed_name(rf)
         body = []
@@ -268,8 +293,8 @@ class Module:
             body.append(A.assign(value_name, A.deepcopy(r)))
         body += self.bar_inits(rf, result.adjoint, skip={seed})
         body += result.adjoint
-        grads = [self.param_grad(rf, p, True) for p in wrt]
-        out = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+        grads = [self.param_grad(rf, p, not callee) for p in wrt]
+        out = grads[0] if len(grads) == 1 and not callee else gast.Tuple(elts=grads, ctx=gast.Load())
         if with_value:
             out = gast.Tuple(elts=[A.name(value_name), out], ctx=gast.Load())
         body.append(gast.Return(value=out))
@@ -279,7 +304,10 @@ class Module:
         self._stage("reverse", fn)
         fn = self.finish(fn)
         self.sources[id(fn)] = info.source
-        self.functions.insert(0, fn)
+        if callee:
+            self.functions.append(fn)
+        else:
+            self.functions.insert(0, fn)
         return fn
 
     def assemble_split(self, rf, result, fwd_name, adj_name, active, finalize=False):
@@ -328,6 +356,8 @@ class Module:
             fn = eliminate_dead_code(fn)
         else:
             fn = eliminate_dead_code(fn) if False else fn
+        if self.differentiable:
+            fn = purify(fn)
         _fill_empty(fn)
         self._stage("optimize", fn)
         return fn

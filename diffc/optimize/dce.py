@@ -12,6 +12,7 @@ loop is assumed to terminate (it did in the user's program).
 import gast
 
 from .. import ast_util as A
+from .. import checks
 from .. import runtime
 from .. import rules as R
 from ..analysis.activity import MUTATING_METHODS
@@ -22,7 +23,8 @@ _PURE_RUNTIME = {runtime.copy_value, runtime.nonzero, runtime.element, runtime.i
 # Helpers with effects (they check, or mutate an adjoint or a container), even
 # when a rule registry knows them for higher-order differentiation.
 _IMPURE_PRIMITIVES = {print, runtime.check_scalar, runtime.take_item, runtime.zero_item, runtime.pop_bar,
-                      runtime.pop_bars, runtime.truncate, runtime.unpop_bar, runtime.write_item}
+                      runtime.pop_bars, runtime.truncate, runtime.unpop_bar, runtime.write_item,
+                      checks.kink_sign, checks.warn_tie}      # these warn at the user's line
 
 
 def is_pure_call(call):

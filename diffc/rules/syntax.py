@@ -10,6 +10,10 @@ from .. import runtime
 
 nondiff(runtime.zeros_like, runtime.nonzero)
 
+# Sign of the abs rule (piecewise constant: derivative 0 where it exists) and the tie warning.
+from .. import checks as _checks  # noqa: E402
+nondiff(_checks.kink_sign, _checks.warn_tie)
+
 
 @adjoint(runtime.as_sequence)
 def _(result, result_bar, x):
@@ -77,7 +81,7 @@ def _(result, g, x, g_dot):
 
 @adjoint(runtime.item)
 def _(result, result_bar, bar, index):
-    return item_bar(result_bar, bar, index)
+    return item_bar(result_bar, bar, index), None      # an index (int, key) has no derivative
 
 
 @tangent(runtime.item)
@@ -87,7 +91,7 @@ def _(result, bar, index, bar_dot):
 
 @adjoint(runtime.read_item)
 def _(result, result_bar, container, index):
-    return item_bar(result_bar, container, index)
+    return item_bar(result_bar, container, index), None
 
 
 @tangent(runtime.read_item)
@@ -244,3 +248,144 @@ def _(result, result_bar, b_dot, a, b):
 @tangent(runtime.cat_right)
 def _(result, b_dot, a, b, b_dot_dot):
     return runtime.cat_right(b_dot_dot, a, b)
+
+
+# Pure helpers of higher-order gradient code (transform/purify.py): linear in their
+# buffer and value arguments; containers, primals and indices give only the structure.
+from ..runtime import (added_item, zeroed_item, last_bar, last_bars, without_last, padded_bar,  # noqa: E402
+                       bar_at_end, appended_bar, written_dot, appended_dot, extended_dot, popped_dot,
+                       without_popped, head_of_appended, bar_at_index, inserted_zero)
+
+
+@adjoint(runtime.added_item)
+def _(result, result_bar, bar, primal, index, g):
+    return result_bar, None, None, unbroadcast(item(result_bar, index), g)
+
+
+@tangent(runtime.added_item)
+def _(result, bar, primal, index, g, bar_dot, g_dot):
+    return added_item(bar_dot, primal, index, g_dot)
+
+
+@adjoint(runtime.zeroed_item)
+def _(result, result_bar, bar, index):
+    return zeroed_item(result_bar, index), None
+
+
+@tangent(runtime.zeroed_item)
+def _(result, bar, index, bar_dot):
+    return zeroed_item(bar_dot, index)
+
+
+@adjoint(runtime.last_bar)
+def _(result, result_bar, bar):
+    return bar_at_end(result_bar, bar, None)
+
+
+@tangent(runtime.last_bar)
+def _(result, bar, bar_dot):
+    return last_bar(bar_dot)
+
+
+@adjoint(runtime.last_bars)
+def _(result, result_bar, bar, n):
+    return bar_at_end(result_bar, bar, n), None
+
+
+@tangent(runtime.last_bars)
+def _(result, bar, n, bar_dot):
+    return last_bars(bar_dot, n)
+
+
+@adjoint(runtime.without_last)
+def _(result, result_bar, bar, n):
+    return padded_bar(result_bar, bar, n), None
+
+
+@tangent(runtime.without_last)
+def _(result, bar, n, bar_dot):
+    return without_last(bar_dot, n)
+
+
+@adjoint(runtime.appended_bar)
+def _(result, result_bar, bar, container, g):
+    return head_of_appended(result_bar, bar), None, item(result_bar, -1)
+
+
+@tangent(runtime.appended_bar)
+def _(result, bar, container, g, bar_dot, g_dot):
+    return appended_bar(bar_dot, container, g_dot)
+
+
+@adjoint(runtime.written_dot)
+def _(result, result_bar, dot, y, index, value, value_dot):
+    return (unbroadcast(zeroed_item(result_bar, index), dot), None, None, None,
+            unbroadcast(item(result_bar, index), value_dot))
+
+
+@tangent(runtime.written_dot)
+def _(result, dot, y, index, value, value_dot, dot_dot, value_dot_dot):
+    return written_dot(dot_dot, y, index, value, value_dot_dot)
+
+
+@adjoint(runtime.appended_dot)
+def _(result, result_bar, dot, lst, value, value_dot):
+    return head_of_appended(result_bar, dot), None, None, item(result_bar, -1)
+
+
+@tangent(runtime.appended_dot)
+def _(result, dot, lst, value, value_dot, dot_dot, value_dot_dot):
+    return appended_dot(dot_dot, lst, value, value_dot_dot)
+
+
+@adjoint(runtime.extended_dot)
+def _(result, result_bar, dot, lst, seq, seq_dot):
+    return head_of_appended(result_bar, dot, len(seq)), None, None, last_bars(result_bar, len(seq))
+
+
+@tangent(runtime.extended_dot)
+def _(result, dot, lst, seq, seq_dot, dot_dot, seq_dot_dot):
+    return extended_dot(dot_dot, lst, seq, seq_dot_dot)
+
+
+@adjoint(runtime.popped_dot)
+def _(result, result_bar, dot, value, index=-1):
+    return bar_at_index(result_bar, dot, index), None, None
+
+
+@tangent(runtime.popped_dot)
+def _(result, dot, value, index=-1, dot_dot=None):
+    return popped_dot(dot_dot, value, index)
+
+
+@adjoint(runtime.without_popped)
+def _(result, result_bar, dot, index=-1):
+    return inserted_zero(result_bar, dot, index), None
+
+
+@tangent(runtime.without_popped)
+def _(result, dot, index=-1, dot_dot=None):
+    return without_popped(dot_dot, index)
+
+@adjoint(runtime.restored_item)
+def _(result, result_bar, container, index, old):
+    return zeroed_item(result_bar, index), None, item(result_bar, index)
+
+
+@tangent(runtime.restored_item)
+def _(result, container, index, old, container_dot, old_dot):
+    return written_dot(container_dot, container, index, old, old_dot)
+
+
+@adjoint(runtime.truncated)
+def _(result, result_bar, lst, n):
+    return padded_bar(result_bar, lst, n), None
+
+
+@tangent(runtime.truncated)
+def _(result, lst, n, lst_dot):
+    return runtime.truncated(lst_dot, n)
+
+
+# head_of_appended, bar_at_index, inserted_zero, padded_bar and bar_at_end (third order
+# through list adjoints) have no rules: differentiating them is refused, never dropped.

@@ -136,6 +136,8 @@ class ReverseFunction:
         self._find_first_definitions()
         self._find_direct_temps()
         self.written = self._written_in_place()
+        if module.differentiable:
+            self.views_allowed = False     # a view would be a hidden alias for the next derivative
         self.view_safe = self._reads_used_before_writes()
         self.load_count = {}
         for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
@@ -267,8 +269,10 @@ class ReverseFunction:
             for s in stmts:
                 if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
                     def_block[s.targets[0].id] = id(stmts)
-                    for n in A.names_loaded(s.value):
-                        uses.setdefault(n, []).append(id(stmts))
+                    # Every occurrence is a use: `_t * _t` reads _t twice (two contributions).
+                    for n in A.walk(s.value):
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                            uses.setdefault(n.id, []).append(id(stmts))
                     if isinstance(s.targets[0], gast.Subscript):
                         pass
                 elif isinstance(s, gast.Assign):
@@ -651,8 +655,11 @@ class ReverseFunction:
                 return forward, special + restore
             res, g = self.namer.fresh("_res"), self.namer.fresh("_g")
             if adjoint_call:
-                # The callee pushed after our save: its adjoint pops first.
                 pre = [A.assign(g, A.name(x_bar)), A.assign(x_bar, A.const(0.0))]
+                if self.module.differentiable:
+                    # A joint call reads its arguments, x among them: restore x first.
+                    return forward, pre + restore + adjoint_call(A.name(g))
+                # The callee pushed after our save: its adjoint pops first.
                 return forward, pre + adjoint_call(A.name(g)) + restore
             pre = [A.assign(res, A.name(x)), A.assign(g, A.name(x_bar)), A.assign(x_bar, A.const(0.0))] \
                 + restore
@@ -906,6 +913,8 @@ class ReverseFunction:
         if x not in self.active or not any(mask):
             return self.primal_call(key, args, call), None
         kinds = tuple(self._atom_kind(a) for a in args)
+        if self.module.differentiable:
+            return self.primal_call(key, args, call), self.joint_call_adjoint(key, args, mask, kinds)
         fwd_name, adj_name, n_out = self.module.split_callee(key, mask, kinds, call, self.info)
         forward = A.call(fwd_name, [A.deepcopy(a) for a in args] + [A.name(TAPE)])
         self.module.uses_tape(self)
@@ -920,6 +929,22 @@ class ReverseFunction:
                     k += 1
             return out
         return forward, adjoint_builder
+
+    def joint_call_adjoint(self, key, args, mask, kinds):
+        """Adjoint builder calling the callee's joint gradient (module.joint_callee)."""
+        grad_name = self.module.joint_callee(key, mask, kinds)
+
+        def adjoint_builder(result_bar):
+            holder = self.namer.fresh("_grads")
+            out = [A.assign(holder, A.call(A.deepcopy(grad_name), [A.deepcopy(a) for a in args]
+                                           + [A.deepcopy(result_bar)]))]
+            k = 0
+            for a, active in zip(args, mask):
+                if active:
+                    out += self.accumulate(a, A.subscript(A.name(holder), A.const(k)))
+                    k += 1
+            return out
+        return adjoint_builder
 
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
