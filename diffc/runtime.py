@@ -431,7 +431,9 @@ def element(container, index):
 # `a + b` on lists and tuples concatenates: its adjoint splits, its tangent pads.
 
 def _sequences(a, b):
-    return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))
+    """Whether a + b concatenates (adjoint and tangent containers add elementwise instead)."""
+    return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) \
+        and not isinstance(a, ListBar) and not isinstance(b, ListBar)
 
 
 def head_part(g, a, b):

@@ -229,3 +229,47 @@ def test_vector_times_batched_matrices():
     def f(v, B):
         return np.sum(np.sin(v @ B)) + np.sum(np.matmul(v, B) ** 2)
     check(f, np.array([0.3, -0.2, 0.5]), B, wrt=(0, 1))
+
+
+# Found while differentiating gradient code again: a popped value that carries no
+# derivative (unused, or a bare `lst.pop()`) left the list and its adjoint one
+# entry short in the adjoint sweep (IndexError, or adjoints shifted by one).
+def _pop_unused(x):
+    lst = [x, x * x, 3.0 * x]
+    v = lst.pop()
+    w = lst.pop()
+    lst.append(x * 5.0)
+    return lst[0] * lst[1] + lst[-1] * x
+
+
+def _pop_bare_in_loop(x):
+    lst = [x, 2.0 * x]
+    total = 0.0
+    for i in range(3):
+        lst.append(x * (i + 1.0))
+        lst.append(x * x)
+        lst.pop()
+        total = total + lst[-1] * lst[0]
+    return total
+
+
+@pytest.mark.parametrize("fn", [_pop_unused, _pop_bare_in_loop])
+def test_discarded_pop_puts_the_entry_back(fn):
+    check(fn, 0.7)
+    x, h = 0.7, 1e-4
+    second = (fn(x + h) - 2 * fn(x) + fn(x - h)) / (h * h)
+    assert_close(diffc.hessian(fn)(x), second, rtol=1e-5, atol=1e-6)
+    assert_close(diffc.grad(diffc.grad(fn))(x), second, rtol=1e-5, atol=1e-6)
+
+
+def test_list_adjoints_add_elementwise_not_concatenate():
+    """Third order: a tuple's adjoint (a list of adjoints) plus another one is a sum."""
+    def f(x):
+        t = (x * x * x, x + x * x)
+        p, q = t
+        return p * q                        # x**4 + x**5
+    x = 0.7
+    third = 24 * x + 60 * x ** 2
+    g = diffc.grad(f)
+    assert_close(diffc.grad(diffc.grad(g))(x), third, rtol=1e-10, atol=1e-12)
+    assert_close(diffc.hessian(g)(x), third, rtol=1e-10, atol=1e-12)

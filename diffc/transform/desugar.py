@@ -11,6 +11,7 @@ Output (same FunctionInfo, body rewritten) guarantees:
   * no ``break`` or ``continue``; ``return`` appears exactly once, as the last
     statement of the body.  Escapes become boolean flags: statements after a
     possible escape run under ``if not flag:``, loops test the flags;
+  * ``lst.pop()`` is never a bare statement: its value gets a fresh name;
   * a ``for`` target is assigned nowhere else and read only inside its loop
     (otherwise the loop runs over a fresh index and assigns the user's name
     as a first body statement), so the adjoint loop can recompute it.
@@ -66,8 +67,18 @@ class Desugar:
             else:
                 self._replace_comprehensions(stmt, pre)
             out.extend(pre)
-            out.append(stmt)
+            out.append(self._name_discarded_pop(stmt))
         return out
+
+    def _name_discarded_pop(self, stmt):
+        """`lst.pop()` as a statement becomes `_popped = lst.pop()`: the adjoint puts
+        the value back (reverse.py list_pop), so it needs a name."""
+        call = stmt.value if isinstance(stmt, gast.Expr) else None
+        if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+                and call.func.attr == "pop" and not call.args and not call.keywords \
+                and isinstance(call.func.value, gast.Name):
+            return A.located(A.assign(self.namer.fresh("_popped"), call), stmt)
+        return stmt
 
     def _replace_comprehensions(self, stmt, pre):
         fields = [f for f in stmt._fields if f not in ("body", "orelse")]

@@ -646,6 +646,11 @@ class ReverseFunction:
         forward = [s for s in (save, A.assign(x, fwd_value)) if s is not None]
         restore = [restore] if restore is not None else []
         if x not in self.active:
+            popped = self._popped_list(value)
+            if popped is not None:
+                # The value carries no derivative, but the list and its adjoint must
+                # get their entry back, or every earlier index would be shifted.
+                return forward, self.list_pop(popped, A.name(x), A.const(0.0)) + restore
             return forward, restore
         x_bar = self.bar(x)
         self_ref = x in A.names_loaded(value)
@@ -671,6 +676,14 @@ class ReverseFunction:
             self.accumulated.add(x_bar)
             body.append(A.assign(x_bar, A.const(0.0)))
         return forward, body + restore
+
+    def _popped_list(self, value):
+        """The active list of `value = lst.pop()`, else None."""
+        if isinstance(value, gast.Call) and not value.args and not value.keywords \
+                and isinstance(value.func, gast.Attribute) and value.func.attr == "pop" \
+                and self.is_active(value.func.value):
+            return value.func.value
+        return None
 
     def self_add(self, x, value):
         """x = x + a / x = x - a / x = a + x on scalars: the adjoint of x passes through."""
