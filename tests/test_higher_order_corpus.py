@@ -81,3 +81,33 @@ def test_generated_code_for_higher_order_has_no_mutating_helpers():
     for helper in ("take_item(", "zero_item(", "acc_item(", "pop_bar(", "_fwd_", "_adj_"):
         assert helper not in source, helper
     assert "_grad__write_row(" in source
+
+
+# ----------------------------------------------------------------- third order
+
+SCALAR_CASES = [(name, fn, args, k) for name, fn, args, k in CASES if isinstance(args[k], float)]
+# Loops, branches, calls, recursion, in-place and list writes: the default run.
+QUICK = {"newton_sqrt", "while_true_break", "branches", "calls", "recursion", "callee_with_loops",
+         "heat_inplace", "dict_values", "nested_loops_overwrite", "loop_calls"}
+THIRD_ORDER = ["reverse_reverse_reverse", "forward_reverse_reverse"]
+
+
+def _third_order_params():
+    for name, fn, args, k in SCALAR_CASES:
+        marks = () if name in QUICK else (pytest.mark.slow,)
+        for mode in THIRD_ORDER:
+            yield pytest.param(name, fn, args, k, mode, marks=marks, id=f"{name}-{mode}")
+
+
+@pytest.mark.parametrize("name,fn,args,k,mode", list(_third_order_params()))
+def test_third_derivative_of_corpus_program(name, fn, args, k, mode):
+    """d3f/dx3 against central differences of the second derivative (itself checked above)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        second = diffc.grad(diffc.grad(fn, wrt=k), wrt=k)
+        expected = _fd_jacobian_of(second, args, k, eps=1e-5)
+        if mode == "reverse_reverse_reverse":
+            actual = diffc.grad(second, wrt=k)(*args)
+        else:
+            actual = diffc.hessian(diffc.grad(fn, wrt=k), wrt=k)(*args)
+    assert_close(actual, expected, rtol=1e-4, atol=1e-4, what=f"{name} {mode}")

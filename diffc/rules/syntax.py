@@ -231,23 +231,23 @@ def _(result, g, a, b, g_dot):
 
 
 @adjoint(runtime.cat_left)
-def _(result, result_bar, a_dot, a, b):
+def _(result, result_bar, g, a, b):
     return runtime.head_part(result_bar, a, b), None, None      # a and b only give the structure
 
 
 @tangent(runtime.cat_left)
-def _(result, a_dot, a, b, a_dot_dot):
-    return runtime.cat_left(a_dot_dot, a, b)
+def _(result, g, a, b, g_dot):          # g, not a_dot: a parameter named x_dot is x's tangent
+    return runtime.cat_left(g_dot, a, b)
 
 
 @adjoint(runtime.cat_right)
-def _(result, result_bar, b_dot, a, b):
+def _(result, result_bar, g, a, b):
     return runtime.tail_part(result_bar, a, b), None, None      # a and b only give the structure
 
 
 @tangent(runtime.cat_right)
-def _(result, b_dot, a, b, b_dot_dot):
-    return runtime.cat_right(b_dot_dot, a, b)
+def _(result, g, a, b, g_dot):
+    return runtime.cat_right(g_dot, a, b)
 
 
 # Pure helpers of higher-order gradient code (transform/purify.py): linear in their
@@ -318,34 +318,34 @@ def _(result, bar, container, g, bar_dot, g_dot):
 
 
 @adjoint(runtime.written_dot)
-def _(result, result_bar, dot, y, index, value, value_dot):
+def _(result, result_bar, dot, y, index, value, vdot):
     return (unbroadcast(zeroed_item(result_bar, index), dot), None, None, None,
-            unbroadcast(item(result_bar, index), value_dot))
+            unbroadcast(item(result_bar, index), vdot))
 
 
 @tangent(runtime.written_dot)
-def _(result, dot, y, index, value, value_dot, dot_dot, value_dot_dot):
-    return written_dot(dot_dot, y, index, value, value_dot_dot)
+def _(result, dot, y, index, value, vdot, dot_dot, vdot_dot):      # vdot: not value's tangent
+    return written_dot(dot_dot, y, index, value, vdot_dot)
 
 
 @adjoint(runtime.appended_dot)
-def _(result, result_bar, dot, lst, value, value_dot):
+def _(result, result_bar, dot, lst, value, vdot):
     return head_of_appended(result_bar, dot), None, None, item(result_bar, -1)
 
 
 @tangent(runtime.appended_dot)
-def _(result, dot, lst, value, value_dot, dot_dot, value_dot_dot):
-    return appended_dot(dot_dot, lst, value, value_dot_dot)
+def _(result, dot, lst, value, vdot, dot_dot, vdot_dot):
+    return appended_dot(dot_dot, lst, value, vdot_dot)
 
 
 @adjoint(runtime.extended_dot)
-def _(result, result_bar, dot, lst, seq, seq_dot):
+def _(result, result_bar, dot, lst, seq, sdot):
     return head_of_appended(result_bar, dot, len(seq)), None, None, last_bars(result_bar, len(seq))
 
 
 @tangent(runtime.extended_dot)
-def _(result, dot, lst, seq, seq_dot, dot_dot, seq_dot_dot):
-    return extended_dot(dot_dot, lst, seq, seq_dot_dot)
+def _(result, dot, lst, seq, sdot, dot_dot, sdot_dot):
+    return extended_dot(dot_dot, lst, seq, sdot_dot)
 
 
 @adjoint(runtime.popped_dot)
