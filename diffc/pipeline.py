@@ -25,6 +25,7 @@ from .fence import fence
 from .naming import Namer, identifiers
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
+from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
@@ -207,10 +208,13 @@ class Module:
                          f"or copy inside {info.name}: {p} = {p}.copy()")
 
     # ------------------------------------------------------------ assembly
-    def resolve_markers(self, rf, result):
+    def resolve_markers(self, rf, result, joint=False):
         """Decide the tape variables and replace markers (see transform/reverse.py)."""
         primal_names = set(rf.info.local_names) | set(rf.params)
         adjoint = result.adjoint
+        if joint and self.optimize:
+            result.forward, adjoint = drop_dead_restores(
+                result.forward, adjoint, set(rf.info.local_names) - set(rf.params))
         while True:
             read = _adjoint_reads(adjoint, primal_names, None)
             tape_vars = {v for v in read if rf.multiply_defined(v)}
@@ -279,7 +283,7 @@ class Module:
         rf = ReverseFunction(self, info, wrt, param_kinds)
         if callee:
             rf.guard_zero = True
-        result = self.resolve_markers(rf, rf.build())
+        result = self.resolve_markers(rf, rf.build(), joint=True)
         seed = self.seed_name(rf)
         body = []
         if id(rf) in self.tape_users:

@@ -179,3 +179,30 @@ def test_loop_invariants_are_hoisted_and_saves_batched():
     assert "-k" not in loop and "0.5 * dt" not in loop
     assert "_tape.append((xh, vh))" in loop     # first definitions of an iteration: one push
     assert loop.count("_tape.append(") == 3       # plus x and v, read before they are redefined
+
+
+def test_in_place_write_not_restored_when_never_read_again():
+    # heat: the adjoint loop reads only the taped temporary, and `u` is read
+    # once before it (for `u * u`): no slice copy pushed, none restored.
+    import numpy as np
+    text = diffc.source(golden_programs.heat, wrt=(0, 1), args=(np.ones(6), 0.1, 3))
+    assert "copy_value(u[1:-1])" not in text and "u[1:-1] = _tape.pop()" not in text
+    assert text.count("_tape.append(") == 1
+    u0 = np.linspace(0.0, 1.0, 6) ** 2
+    assert diffc.check_grad(golden_programs.heat, u0, 0.1, 3, wrt=(0, 1)) < 1e-6
+
+
+def test_in_place_write_restored_when_read_again():
+    # the adjoint of `s * u` inside the loop reads u after the restore: kept.
+    import numpy as np
+
+    def f(u0, a):
+        u = u0.copy()
+        s = 0.0
+        for k in range(3):
+            s = s + np.sum(u * u)
+            u[1:3] = u[1:3] * a
+        return s
+    text = diffc.source(f, wrt=(0, 1), args=(np.ones(5), 0.5))
+    assert "u[1:3] = _tape.pop()" in text
+    assert diffc.check_grad(f, np.linspace(0.5, 1.5, 5), 0.7, wrt=(0, 1)) < 1e-6
