@@ -104,7 +104,7 @@ def has_rule(key):
 
 
 def load_builtin_rules():
-    from . import operators, math_rules, builtins_rules, numpy_rules, syntax  # noqa: F401
+    from . import operators, math_rules, builtins_rules, numpy_rules, syntax, higher_order_numpy  # noqa: F401
 
 
 RULES_VERSION = [0]

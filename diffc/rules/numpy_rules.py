@@ -619,6 +619,8 @@ def _reshape_to(g, x, order="C"):
     """g reshaped to the shape of x (adjoint of every reshape-like function)."""
     if np.shape(g) == np.shape(x):
         return g
+    if np.ndim(g) == 0 and np.size(x) != 1:
+        return _bcast(g, np.shape(x))       # a broadcast-smaller (constant) tangent
     if order == "C":
         return np.reshape(g, np.shape(x))    # no order= : Dask's reshape has none
     return np.reshape(g, np.shape(x), order=order)
@@ -1040,7 +1042,7 @@ def _det_jvp(a, a_dot, result):
 
 
 def _slogdet_bar(result_bar, a):
-    gl = result_bar[1]
+    gl = 0.0 if _zero(result_bar) else result_bar[1]
     if _zero(gl):
         return np.zeros(np.shape(a))
     return np.asarray(gl)[..., None, None] * _T(np.linalg.inv(a))

@@ -1,0 +1,1336 @@
+"""Higher-order rules for the helpers that generated derivative code calls.
+
+Gradient code calls the adjoint helpers of the rule library (``_var_bar``,
+``_dot_bar_a``, ``_cumsum_bar``, ``_norm_bar``, ``_inv_bar``...; see
+numpy_rules.py, builtins_rules.py, operators.py) and tangent code calls their
+``_*_jvp`` / ``_*_dot`` helpers.  ``diffc.hessian`` (forward over reverse),
+``jacobian(grad(f))`` (reverse over reverse) and ``grad(jacobian(f,
+mode="forward"))`` (reverse over forward) differentiate that generated code
+again, so this module gives those helpers an adjoint rule and a tangent rule,
+or registers them ``nondiff`` when their result carries no derivative
+(weights, permutations, masks, axes, shapes, selectors: piecewise constant).
+
+Invariant: every helper generated code calls is differentiable again or
+nondiff; a helper without rules makes diffc raise NoDerivativeRule naming it
+(never a silently wrong derivative).  Two traps the rules below avoid:
+
+* a tangent rule must list a ``<p>_dot`` for EVERY parameter that can carry a
+  derivative (the forward pass silently treats an unlisted active argument
+  as constant), and an adjoint rule must return a real contribution for each
+  of them (``None`` means "no derivative"): ``_var_bar(g, a, ...)`` is
+  bilinear in ``g`` and ``a``, ``_dot_bar_a(g, a, b)`` depends on ``g`` and
+  ``b``, ``_norm_bar(g, x, ..., result)`` on ``g``, ``x`` and ``result``;
+* the rules' own parameter names never have the form ``<other param>_dot``
+  unless they are that parameter's tangent, so a helper parameter called
+  ``a_dot`` is renamed (``d``) in the rules.
+
+Most adjoint helpers are linear in the incoming adjoint ``g``: their tangent
+in ``g`` is the helper applied to ``g_dot`` and their adjoint in ``g`` is the
+transposed helper (usually the primal operation or its ``_jvp`` helper).
+Helpers that are not covered yet (``_cholesky_bar``, ``_eigh_bar``,
+``_eigvalsh_bar``, ``_lstsq_bar``, ``_atleast_bar`` and their ``_jvp`` twins,
+the new ``*_hvp`` helpers of this module for third order) raise
+NoDerivativeRule when differentiated again.
+"""
+
+import numpy as np
+
+from . import adjoint, nondiff, tangent
+from . import numpy_rules as N
+from . import builtins_rules as B
+from ..runtime import ListBar, unbroadcast, broadcast_like
+from .numpy_rules import (_T, _bcast, _full, _unreduce, _norm_axes, _zero, _like, _prod_others,
+                          _cumprod_terms, _norm_setup, _einsum_parse, _einsum_bar_one,
+                          _mean_bar, _mean_jvp, _var_bar, _var_jvp, _prod_bar, _prod_jvp,
+                          _extreme_bar, _extreme_jvp, _cumsum_bar, _cumprod_bar, _norm_bar, _norm_jvp,
+                          _dot_bar_a, _dot_bar_b, _outer_bar, _inner_bar, _tensordot_bar, _einsum_bars,
+                          _einsum_jvp, _transpose_bar, _transpose_jvp, _concat_bar, _concat_jvp,
+                          _stack_bar, _stack_jvp, _stacked_bar, _split_bar, _tile_bar, _repeat_bar,
+                          _roll_bar, _pad_bar, _pad_cv_bar, _pad_cv_jvp, _diag_bar, _diagonal_bar,
+                          _trace_bar, _diff_bar, _where_bar, _where_not_bar, _clip_bar_a, _clip_bar_lo,
+                          _clip_bar_hi, _clip_jvp_lo, _clip_jvp_hi, _clip_pass, _real_bar, _astype_bar,
+                          _astype_jvp, _array_bar, _array_jvp, _copy_jvp, _fill_jvp, _cast_like,
+                          _sort_bar, _sort_jvp, _take_bar, _take_along_bar, _item_bar, _item_jvp,
+                          _inv_bar, _inv_jvp, _det_bar, _slogdet_bar, _solve_cot, _solve_bar_a,
+                          _solve_bar_b, _safe_div, _power_dx1, _power_dx2, _linspace_bar, _linspace_jvp,
+                          _dense_list)
+from .operators import _matmul_bar_a, _matmul_bar_b
+from .builtins_rules import _extremum_bars, _sum_bars, _sum_dot, _sequence_bar, _sequence_dot
+
+# Piecewise-constant selectors, weights, masks, shapes and axes: no derivative.
+nondiff(N._max_weight, N._min_weight, N._fmax_weight, N._fmin_weight, N._clip_bounds, N._clip_pass,
+        N._extreme_weights, N._sort_perm, N._norm_axes, N._shape_arg, N._axes_arg, N._ddof,
+        N._split_axis, N._count, N._pad_widths, N._diag_len, N._eig_gaps, N._linspace_weights,
+        N._split_ties, N._norm_setup, N._tensordot_subscripts, N._einsum_parse, N._eye_like)
+
+
+# ---------------------------------------------------------------------------
+# helpers of the rules below (plain numpy)
+# ---------------------------------------------------------------------------
+
+def _seq(r, n):
+    """An adjoint of an n-tuple as a list (0.0 for the symbolic zero)."""
+    if _zero(r):
+        return [0.0] * n
+    return list(r)
+
+
+def _prod_hvp(a, v, axis):
+    """H v for the Hessian H of prod(a, axis) (one block per reduction):
+    out_i = sum_{j != i} v_j prod_{k != i, j} a_k; exact with zeros."""
+    a = np.asarray(a, dtype=np.result_type(a, np.float64))
+    v = np.asarray(_bcast(v, a.shape), dtype=a.dtype)
+    nd = a.ndim
+    if nd == 0:
+        return np.zeros_like(a)
+    axes = _norm_axes(axis, nd)
+    keep = [k for k in range(nd) if k not in axes]
+    perm = keep + list(axes)
+    t = np.transpose(a, perm)
+    tshape = t.shape
+    t = t.reshape(tshape[:len(keep)] + (-1,))
+    vt = np.transpose(v, perm).reshape(t.shape)
+    out = np.zeros(t.shape, dtype=a.dtype)
+    for i in range(t.shape[-1]):
+        b = t.copy()
+        b[..., i] = 1.0
+        oth = _prod_others(b, -1)                 # prod_{k != i, j} a_k for every j (j == i: others of i)
+        out[..., i] = np.sum(vt * oth, axis=-1) - vt[..., i] * oth[..., i]
+    return np.transpose(out.reshape(tshape), np.argsort(perm))
+
+
+def _cumprod_parts(g, a, axis, result):
+    """(g, a, result) with the cumulated axis last, and a function putting it back."""
+    x, back = _cumprod_terms(a, axis)
+    if not np.all(x != 0):
+        raise NotImplementedError("diffc: second derivative of cumprod at an argument with zeros "
+                                  "is not supported")
+    g = _bcast(g, np.shape(result))
+    gm = np.moveaxis(g, axis, -1) if axis is not None else np.ravel(g)
+    rm = np.moveaxis(result, axis, -1) if axis is not None else np.ravel(result)
+    return gm, x, rm, back
+
+
+def _rcumsum(y):
+    return np.flip(np.cumsum(np.flip(y, -1), axis=-1), -1)
+
+
+def _cumprod_bar_jvp(g, a, axis, result, g_dot, a_dot, result_dot):
+    """Tangent of _cumprod_bar = rcumsum(g * result) / a (a without zeros)."""
+    gm, x, rm, back = _cumprod_parts(g, a, axis, result)
+    out = 0.0
+    if not _zero(g_dot):
+        out = out + _rcumsum(_cumprod_parts(g_dot, a, axis, result)[0] * rm) / x
+    if not _zero(result_dot):
+        out = out + _rcumsum(gm * _cumprod_parts(result_dot, a, axis, result)[0]) / x
+    if not _zero(a_dot):
+        d = _full(a_dot, a)
+        dm = np.moveaxis(d, axis, -1) if axis is not None else np.ravel(d)
+        out = out - _rcumsum(gm * rm) * dm / (x * x)
+    if _zero(out):
+        return np.zeros(np.shape(a))
+    return np.reshape(back(out), np.shape(a))
+
+
+def _cumprod_bar_adj(g, a, axis, result, rbar, which):
+    """Adjoint of _cumprod_bar in g (which=0), a (1) or result (2)."""
+    gm, x, rm, back = _cumprod_parts(g, a, axis, result)
+    r = np.asarray(_bcast(rbar, np.shape(a)))
+    rmv = np.moveaxis(r, axis, -1) if axis is not None else np.ravel(r)
+    if which == 1:
+        return np.reshape(back(-rmv * _rcumsum(gm * rm) / (x * x)), np.shape(a))
+    c = np.cumsum(rmv / x, axis=-1)
+    out = back(c * (rm if which == 0 else gm))
+    return unbroadcast(np.reshape(out, np.shape(result)), g if which == 0 else result)
+
+
+def _norm_kind(x, ord, axis):
+    axes, matrix = _norm_setup(x, ord, axis)
+    if matrix and ord in (None, "fro", "f"):
+        return axes, "2"
+    if matrix and ord in (1, -1, np.inf, -np.inf):
+        return axes, "flat"
+    if matrix:
+        raise NotImplementedError(f"diffc: no second derivative for the matrix norm ord={ord!r}")
+    if ord is None or ord == 2 or ord == "fro":
+        return axes, "2"
+    if ord in (1, np.inf, -np.inf, 0):
+        return axes, "flat"                       # piecewise linear: zero second derivative
+    return axes, "p"
+
+
+def _norm_bar_parts(g, x, ord, axis, keepdims, result):
+    """(G, x, r, p, axes, kind): unreduced g and result, for d norm_grad."""
+    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    axes, kind = _norm_kind(x, ord, axis)
+    G = _unreduce(g, x, axes, keepdims)
+    r = _unreduce(result, x, axes, keepdims)
+    p = 2.0 if kind != "p" else float(ord)
+    return G, x, r, p, axes, kind
+
+
+def _norm_grad_dx(x, r, p, kind):
+    """d norm_grad / d x (elementwise diagonal), with 0 where r == 0."""
+    if kind == "flat":
+        return np.zeros(x.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = (p - 1.0) * np.abs(x) ** (p - 2.0) / r ** (p - 1.0)
+    return np.where(np.isfinite(d) & (r != 0), d, 0.0)
+
+
+def _norm_grad_dr(x, r, p, kind):
+    """d norm_grad / d result, with 0 where r == 0."""
+    if kind == "flat":
+        return np.zeros(x.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = -(p - 1.0) * np.sign(x) * np.abs(x) ** (p - 1.0) / r ** p
+    return np.where(np.isfinite(d) & (r != 0), d, 0.0)
+
+
+def _norm_bar_jvp(g, x, ord, axis, keepdims, result, x_dot, result_dot):
+    """The part of _norm_bar's tangent from x and result (g fixed)."""
+    G, xa, r, p, axes, kind = _norm_bar_parts(g, x, ord, axis, keepdims, result)
+    out = np.zeros(xa.shape)
+    if not _zero(x_dot):
+        out = out + G * _norm_grad_dx(xa, r, p, kind) * _full(x_dot, x)
+    if not _zero(result_dot):
+        out = out + G * _norm_grad_dr(xa, r, p, kind) * _unreduce(result_dot, xa, axes, keepdims)
+    return _like(out, x)
+
+
+def _norm_bar_adj(g, x, ord, axis, keepdims, result, rbar, which):
+    """Adjoint of _norm_bar in x (which=1) or result (which=2)."""
+    G, xa, r, p, axes, kind = _norm_bar_parts(g, x, ord, axis, keepdims, result)
+    if which == 1:
+        return _like(G * _norm_grad_dx(xa, r, p, kind) * rbar, x)
+    t = np.sum(G * _norm_grad_dr(xa, r, p, kind) * rbar, axis=axes, keepdims=keepdims)
+    return unbroadcast(t, result)
+
+
+def _norm_jvp_jvp(x, d, ord, axis, keepdims, result, x_dot, result_dot):
+    """The part of _norm_jvp's tangent from x and result (d fixed)."""
+    ones = np.ones(np.shape(result))
+    return np.sum(_full(d, x) * _norm_bar_jvp(ones, x, ord, axis, keepdims, result, x_dot, result_dot),
+                  axis=_norm_setup(x, ord, axis)[0], keepdims=keepdims)
+
+
+def _einsum_bars_jvp(g, subscripts, operands, g_dot, operands_dot):
+    """Tangent of _einsum_bars (a tuple (None, bar per operand)): multilinear in g and operands."""
+    n = len(operands)
+    dots = _seq(operands_dot, n)
+    ins, out = _einsum_parse(subscripts, operands)
+    bars = [0.0] * n
+    for i in range(n):
+        t = 0.0
+        if not _zero(g_dot):
+            t = t + _einsum_bar_one(g_dot, ins, out, operands, i)
+        if not _zero(g):
+            for j in range(n):
+                if j != i and not _zero(dots[j]):
+                    ops = list(operands)
+                    ops[j] = _full(dots[j], operands[j])
+                    t = t + _einsum_bar_one(g, ins, out, ops, i)
+        bars[i] = t
+    return (0.0,) + tuple(bars)
+
+
+def _einsum_bars_adj_g(g, subscripts, operands, rbar):
+    r = _seq(rbar, len(operands) + 1)[1:]
+    return unbroadcast(_einsum_jvp(subscripts, operands, r), g)
+
+
+def _einsum_bars_adj_ops(g, subscripts, operands, rbar):
+    """Adjoint of _einsum_bars in its operands (a ListBar, one entry per operand)."""
+    n = len(operands)
+    r = _seq(rbar, n + 1)[1:]
+    ins, out = _einsum_parse(subscripts, operands)
+    bars = [0.0] * n
+    if _zero(g):
+        return ListBar(bars)
+    for i in range(n):
+        if _zero(r[i]):
+            continue
+        ops = list(operands)
+        ops[i] = _full(r[i], operands[i])
+        for j in range(n):
+            if j != i:
+                bars[j] = bars[j] + _einsum_bar_one(g, ins, out, ops, j)
+    return ListBar(bars)
+
+
+def _einsum_jvp_jvp(subscripts, operands, d, operands_dot, d_dot):
+    """Tangent of _einsum_jvp(subscripts, operands, d): multilinear in operands and d."""
+    n = len(operands)
+    d = _seq(d, n)
+    od = _seq(operands_dot, n)
+    dd = _seq(d_dot, n)
+    total = _einsum_jvp(subscripts, operands, dd)
+    for i in range(n):
+        if _zero(d[i]):
+            continue
+        for j in range(n):
+            if j != i and not _zero(od[j]):
+                ops = list(operands)
+                ops[i] = _full(d[i], operands[i])
+                ops[j] = _full(od[j], operands[j])
+                total = total + np.einsum(subscripts, *ops)
+    return total
+
+
+def _restack(rbar, tup, kind):
+    """Adjoint of _stacked_bar in g: the pieces' adjoints stacked again."""
+    return getattr(np, kind)(_dense_list(tup, _seq(rbar, len(tup))))
+
+
+def _unstack(rbar, g, axis):
+    """Adjoint of _stack_bar(g, axis) in g."""
+    shape = np.moveaxis(np.empty(np.shape(g), dtype=bool), axis, 0).shape[1:]
+    n = np.shape(g)[axis % np.ndim(g)]
+    pieces = [np.zeros(shape) if _zero(r) else _bcast(r, shape) for r in _seq(rbar, n)]
+    return np.stack(pieces, axis=axis)
+
+
+def _split_like(rbar, result, axis):
+    """Adjoint of _split_bar in its list of adjoints: rbar cut like result."""
+    sizes = [np.shape(r)[axis] for r in result]
+    return ListBar(np.split(rbar, np.cumsum(sizes)[:-1], axis=axis))
+
+
+def _pad_T(rbar, pad_width, mode):
+    """Adjoint of _pad_bar in g: np.pad is the gather whose transpose _pad_bar is."""
+    if mode in ("constant", "empty"):
+        return np.pad(rbar, pad_width, mode="constant")
+    return np.pad(rbar, pad_width, mode=mode)
+
+
+def _pad_cv_T(rbar, array, pad_width):
+    """Adjoint of _pad_cv_bar in g: rbar on the padding, 0 inside."""
+    return rbar - np.pad(rbar * np.ones(np.shape(array)), pad_width, mode="constant")
+
+
+def _scale_mat(s, m):
+    """s (a scalar per matrix of a stack) times the matrices m."""
+    return np.asarray(s)[..., None, None] * m
+
+
+def _mat_inner(r, m):
+    return np.sum(r * m, axis=(-2, -1))
+
+
+def _inv_T(a):
+    return _T(np.linalg.inv(a))
+
+
+def _inv_bar_dr(g, result, result_dot):
+    """d(-(R^T g R^T)) for R = result moving by result_dot."""
+    R, dR = result, _full(result_dot, result)
+    return -(_T(dR) @ g @ _T(R) + _T(R) @ g @ _T(dR))
+
+
+def _inv_bar_adj_r(g, result, rbar):
+    """Adjoint of -(R^T g R^T) in R."""
+    R = result
+    return -(g @ _T(R) @ _T(rbar) + _T(rbar) @ _T(R) @ g)
+
+
+def _inv_jvp_dr(d, result, result_dot):
+    R, dR, D = result, _full(result_dot, result), d
+    return -(dR @ D @ R + R @ D @ dR)
+
+
+def _inv_jvp_adj_r(d, result, rbar):
+    R, D = result, d
+    return -(rbar @ _T(R) @ _T(D) + _T(D) @ _T(R) @ rbar)
+
+
+def _det_bar_da(g, a, result, a_dot):
+    """The part of _det_bar's tangent from a: g*det * d(inv(a)^T)."""
+    inv = np.linalg.inv(a)
+    return _scale_mat(g * result, -_T(inv @ _full(a_dot, a) @ inv))
+
+
+def _det_bar_adj_a(g, a, result, rbar):
+    return _scale_mat(g * result, _inv_bar(_T(rbar), np.linalg.inv(a)))
+
+
+def _slogdet_bar_da(result_bar, a, a_dot):
+    gl = _seq(result_bar, 2)[1]
+    if _zero(gl):
+        return np.zeros(np.shape(a))
+    inv = np.linalg.inv(a)
+    return _scale_mat(gl, -_T(inv @ _full(a_dot, a) @ inv))
+
+
+def _slogdet_bar_adj_g(result_bar, a, rbar):
+    return ListBar([0.0, _mat_inner(rbar, _inv_T(a))])
+
+
+def _slogdet_bar_adj_a(result_bar, a, rbar):
+    gl = _seq(result_bar, 2)[1]
+    if _zero(gl):
+        return np.zeros(np.shape(a))
+    return _scale_mat(gl, _inv_bar(_T(rbar), np.linalg.inv(a)))
+
+
+def _solve_cot_jvp(a, g, b, result, a_dot, g_dot):
+    """Tangent of X = solve(a^T, g) (columns): solve(a^T, g_dot - a_dot^T X)."""
+    t = 0.0
+    if not _zero(g_dot):
+        gd = np.asarray(_full(g_dot, g))
+        t = t + np.asarray(gd)[..., None] if np.ndim(b) == 1 else t + gd
+    if not _zero(a_dot):
+        t = t - _T(_full(a_dot, a)) @ result
+    return np.linalg.solve(_T(a), t * np.ones(np.shape(result)))
+
+
+def _solve_cot_adj(a, g, b, result, rbar, which):
+    """Adjoint of solve(a^T, g) in a (which=0) or g (which=1)."""
+    p = np.linalg.solve(a, rbar)                  # a^{-1} rbar
+    if which == 1:
+        return unbroadcast(p[..., 0] if np.ndim(b) == 1 else p, g)
+    return unbroadcast(-(result @ _T(p)), a)
+
+
+def _solve_bar_a_adj(rbar, gb, b, x, which):
+    """Adjoint of -(gb @ xc^T) in gb (which=0) or x (which=1)."""
+    xc = np.asarray(x)[..., None] if np.ndim(b) == 1 else x
+    if which == 0:
+        return unbroadcast(-(rbar @ xc), gb)
+    t = -(_T(rbar) @ gb)
+    return unbroadcast(t[..., 0] if np.ndim(b) == 1 else t, x)
+
+
+def _solve_bar_b_T(rbar, gb, b):
+    r = np.asarray(rbar)[..., None] if np.ndim(b) == 1 else rbar
+    return unbroadcast(broadcast_like(r, gb) if np.shape(r) != np.shape(gb) else r, gb)
+
+
+def _power_dx1_dx2(x1, x2):
+    """d/dx2 of _power_dx1 = x1**(x2-1) * (1 + x2 log x1) (log taken as 0 where x1 <= 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.power(x1, np.subtract(x2, 1.0))
+        d = p + x2 * _power_dx2(p, x1)
+    return d
+
+
+def _extremum_bars_T(result, args, rbar):
+    """Adjoint of _extremum_bars in g: the adjoint of the selected entry."""
+    if len(args) == 1:
+        r = _seq(rbar, 1)[0]
+        items = list(args[0])
+        r = _seq(r, len(items))
+    else:
+        items = list(args)
+        r = _seq(rbar, len(items))
+    for v, rk in zip(items, r):
+        if v == result:
+            return rk
+    return 0.0
+
+
+def _extremum_dot_jvp(result, args_and_dots, args_and_dots_dot):
+    n = len(args_and_dots) // 2
+    dd = _seq(args_and_dots_dot, 2 * n)
+    return _extremum_dot(result, tuple(args_and_dots[:n]) + tuple(dd[n:]))
+
+
+def _extremum_dot_T(result, args_and_dots, rbar):
+    n = len(args_and_dots) // 2
+    args = args_and_dots[:n]
+    bars = [0.0] * (2 * n)
+    if n == 1:
+        inner = [0.0] * len(args[0])
+        for k, v in enumerate(args[0]):
+            if v == result:
+                inner[k] = rbar
+                break
+        bars[1] = ListBar(inner)
+        return ListBar(bars)
+    for k, v in enumerate(args):
+        if v == result:
+            bars[n + k] = rbar
+            break
+    return ListBar(bars)
+
+
+def _sum_bars_T(rbar, g, items):
+    total = 0.0
+    for r in _seq(rbar, len(items)):
+        total = total + r
+    return unbroadcast(broadcast_like(total, g) if np.ndim(total) < np.ndim(g) else total, g)
+
+
+def _dense_list_T(rbar, arrays, d):
+    """Adjoint of _dense_list(arrays, d) in d."""
+    return ListBar(_full_T(r, di, x) for r, di, x in zip(_seq(rbar, len(arrays)), d, arrays))
+
+
+def _full_T(rbar, d, x):
+    """Adjoint of _full(d, x) in d."""
+    if isinstance(x, (list, tuple)) and isinstance(d, (list, tuple)):
+        return _like(rbar, x)
+    return unbroadcast(rbar, d)
+
+
+from .builtins_rules import _extremum_dot  # noqa: E402
+
+
+# ---------------------------------------------------------------------------
+# reductions
+# ---------------------------------------------------------------------------
+
+@tangent(N._mean_bar)
+def _(result, g, a, axis, keepdims, g_dot):
+    return _mean_bar(_full(g_dot, g), a, axis, keepdims)
+
+
+@adjoint(N._mean_bar)
+def _(result, result_bar, g, a, axis, keepdims):
+    return unbroadcast(_mean_jvp(a, result_bar, axis, keepdims), g), None, None, None
+
+
+@tangent(N._mean_jvp)
+def _(result, a, d, axis, keepdims, d_dot):
+    return _mean_jvp(a, d_dot, axis, keepdims)
+
+
+@adjoint(N._mean_jvp)
+def _(result, result_bar, a, d, axis, keepdims):
+    return None, _full_T(_mean_bar(result_bar, a, axis, keepdims), d, a), None, None
+
+
+# var/std: _var_bar(g, a, ...) = unreduce(g) / (2 scale) * (2/n) * (a - mean(a)) is linear in g,
+# linear in a (centering commutes with a factor constant along the reduced axes), 1/scale in scale.
+@tangent(N._var_bar)
+def _(result, g, a, axis, ddof, keepdims, scale, g_dot, a_dot, scale_dot):
+    return (_var_bar(_full(g_dot, g), a, axis, ddof, keepdims, scale)
+            + _var_bar(g, _full(a_dot, a), axis, ddof, keepdims, scale)
+            - _var_bar(g * scale_dot / scale, a, axis, ddof, keepdims, scale))
+
+
+@adjoint(N._var_bar)
+def _(result, result_bar, g, a, axis, ddof, keepdims, scale):
+    return (unbroadcast(_var_jvp(a, result_bar, axis, ddof, keepdims, scale), g),
+            _var_bar(g, result_bar, axis, ddof, keepdims, scale), None, None, None,
+            unbroadcast(-_var_jvp(a, result_bar, axis, ddof, keepdims, scale) * g / scale, scale))
+
+
+# _var_jvp(a, d, ...) = sum(d * centered(a)) * (2/n) / (2 scale): symmetric bilinear in (a, d).
+@tangent(N._var_jvp)
+def _(result, a, d, axis, ddof, keepdims, scale, a_dot, d_dot, scale_dot):
+    return (_var_jvp(_full(a_dot, a), d, axis, ddof, keepdims, scale)
+            + _var_jvp(a, d_dot, axis, ddof, keepdims, scale)
+            - result * scale_dot / scale)
+
+
+@adjoint(N._var_jvp)
+def _(result, result_bar, a, d, axis, ddof, keepdims, scale):
+    return (_var_bar(result_bar, _full(d, a), axis, ddof, keepdims, scale),
+            _full_T(_var_bar(result_bar, a, axis, ddof, keepdims, scale), d, a), None, None, None,
+            unbroadcast(-result_bar * result / scale, scale))
+
+
+@tangent(N._prod_bar)
+def _(result, g, a, axis, keepdims, g_dot, a_dot):
+    return (_prod_bar(_full(g_dot, g), a, axis, keepdims)
+            + _like(_unreduce(g, a, axis, keepdims) * _prod_hvp(a, _full(a_dot, a), axis), a))
+
+
+@adjoint(N._prod_bar)
+def _(result, result_bar, g, a, axis, keepdims):
+    return (unbroadcast(_prod_jvp(a, result_bar, axis, keepdims), g),
+            _like(_prod_hvp(a, _full(result_bar, a) * _unreduce(g, a, axis, keepdims), axis), a),
+            None, None)
+
+
+@tangent(N._prod_jvp)
+def _(result, a, d, axis, keepdims, a_dot, d_dot):
+    return (_prod_jvp(a, d_dot, axis, keepdims)
+            + np.sum(_full(d, a) * _prod_hvp(a, _full(a_dot, a), axis), axis=axis, keepdims=keepdims))
+
+
+@adjoint(N._prod_jvp)
+def _(result, result_bar, a, d, axis, keepdims):
+    return (_prod_hvp(a, _full(d, a) * _unreduce(result_bar, a, axis, keepdims), axis),
+            _full_T(_prod_bar(result_bar, a, axis, keepdims), d, a), None, None)
+
+
+# max/min: the weights are piecewise constant in a and result (tangent in g: syntax.py)
+@adjoint(N._extreme_bar)
+def _(result, result_bar, g, a, axis, keepdims, extreme):
+    return unbroadcast(_extreme_jvp(a, result_bar, axis, keepdims, extreme), g), None, None, None, None
+
+
+@tangent(N._extreme_jvp)
+def _(result, a, d, axis, keepdims, extreme, d_dot):
+    return _extreme_jvp(a, d_dot, axis, keepdims, extreme)
+
+
+@adjoint(N._extreme_jvp)
+def _(result, result_bar, a, d, axis, keepdims, extreme):
+    return None, _full_T(_extreme_bar(result_bar, a, axis, keepdims, extreme), d, a), None, None, None
+
+
+@tangent(N._cumsum_bar)
+def _(result, g, a, axis, cumulated, g_dot):
+    return _cumsum_bar(_full(g_dot, g), a, axis, cumulated)
+
+
+@adjoint(N._cumsum_bar)
+def _(result, result_bar, g, a, axis, cumulated):
+    return unbroadcast(np.cumsum(result_bar, axis=axis), g), None, None, None
+
+
+@tangent(N._cumprod_bar)
+def _(result, g, a, axis, cumulated, g_dot, a_dot, cumulated_dot):
+    return _cumprod_bar_jvp(g, a, axis, cumulated, g_dot, a_dot, cumulated_dot)
+
+
+@adjoint(N._cumprod_bar)
+def _(result, result_bar, g, a, axis, cumulated):
+    return (_cumprod_bar_adj(g, a, axis, cumulated, result_bar, 0),
+            _cumprod_bar_adj(g, a, axis, cumulated, result_bar, 1), None,
+            _cumprod_bar_adj(g, a, axis, cumulated, result_bar, 2))
+
+
+@tangent(N._norm_bar)
+def _(result, g, x, ord, axis, keepdims, norm, g_dot, x_dot, norm_dot):
+    return (_norm_bar(_full(g_dot, g), x, ord, axis, keepdims, norm)
+            + _norm_bar_jvp(g, x, ord, axis, keepdims, norm, x_dot, norm_dot))
+
+
+@adjoint(N._norm_bar)
+def _(result, result_bar, g, x, ord, axis, keepdims, norm):
+    return (unbroadcast(_norm_jvp(x, result_bar, ord, axis, keepdims, norm), g),
+            _norm_bar_adj(g, x, ord, axis, keepdims, norm, result_bar, 1), None, None, None,
+            _norm_bar_adj(g, x, ord, axis, keepdims, norm, result_bar, 2))
+
+
+@tangent(N._norm_jvp)
+def _(result, x, d, ord, axis, keepdims, norm, x_dot, d_dot, norm_dot):
+    return (_norm_jvp(x, d_dot, ord, axis, keepdims, norm)
+            + _norm_jvp_jvp(x, d, ord, axis, keepdims, norm, x_dot, norm_dot))
+
+
+@adjoint(N._norm_jvp)
+def _(result, result_bar, x, d, ord, axis, keepdims, norm):
+    return (_norm_bar_adj(result_bar, x, ord, axis, keepdims, norm, _full(d, x), 1),
+            _full_T(_norm_bar(result_bar, x, ord, axis, keepdims, norm), d, x), None, None, None,
+            _norm_bar_adj(result_bar, x, ord, axis, keepdims, norm, _full(d, x), 2))
+
+
+# ---------------------------------------------------------------------------
+# products: each adjoint helper is bilinear in g and the other operand
+# ---------------------------------------------------------------------------
+
+@tangent(N._dot_bar_a)
+def _(result, g, a, b, g_dot, b_dot):
+    return _dot_bar_a(_full(g_dot, g), a, b) + _dot_bar_a(g, a, _full(b_dot, b))
+
+
+@adjoint(N._dot_bar_a)
+def _(result, result_bar, g, a, b):
+    return unbroadcast(np.dot(result_bar, b), g), None, _dot_bar_b(g, result_bar, b)
+
+
+@tangent(N._dot_bar_b)
+def _(result, g, a, b, g_dot, a_dot):
+    return _dot_bar_b(_full(g_dot, g), a, b) + _dot_bar_b(g, _full(a_dot, a), b)
+
+
+@adjoint(N._dot_bar_b)
+def _(result, result_bar, g, a, b):
+    return unbroadcast(np.dot(a, result_bar), g), _dot_bar_a(g, a, result_bar), None
+
+
+@adjoint(_matmul_bar_a)
+def _(result, result_bar, g, a, b):
+    return unbroadcast(np.matmul(result_bar, b), g), None, _matmul_bar_b(g, result_bar, b)
+
+
+@adjoint(_matmul_bar_b)
+def _(result, result_bar, g, a, b):
+    return unbroadcast(np.matmul(a, result_bar), g), _matmul_bar_a(g, a, result_bar), None
+
+
+# which=0: the adjoint of a (depends on g and b); which=1: of b (depends on g and a).
+# The helper reads the operand it is the adjoint of only for its shape, so one term
+# with both operand tangents is right for either value of which.
+@tangent(N._outer_bar)
+def _(result, g, a, b, which, g_dot, a_dot, b_dot):
+    return (_outer_bar(_full(g_dot, g), a, b, which)
+            + _outer_bar(g, _full(a_dot, a), _full(b_dot, b), which))
+
+
+@adjoint(N._outer_bar)
+def _(result, result_bar, g, a, b, which):
+    return (unbroadcast(np.outer(result_bar, b) if which == 0 else np.outer(a, result_bar), g),
+            0.0 if which == 0 else _outer_bar(g, a, result_bar, 0),
+            _outer_bar(g, result_bar, b, 1) if which == 0 else 0.0, None)
+
+
+@tangent(N._inner_bar)
+def _(result, g, a, b, which, g_dot, a_dot, b_dot):
+    return (_inner_bar(_full(g_dot, g), a, b, which)
+            + _inner_bar(g, _full(a_dot, a), _full(b_dot, b), which))
+
+
+@adjoint(N._inner_bar)
+def _(result, result_bar, g, a, b, which):
+    return (unbroadcast(np.inner(result_bar, b) if which == 0 else np.inner(a, result_bar), g),
+            0.0 if which == 0 else _inner_bar(g, a, result_bar, 0),
+            _inner_bar(g, result_bar, b, 1) if which == 0 else 0.0, None)
+
+
+@tangent(N._tensordot_bar)
+def _(result, g, a, b, axes, which, g_dot, a_dot, b_dot):
+    return (_tensordot_bar(_full(g_dot, g), a, b, axes, which)
+            + _tensordot_bar(g, _full(a_dot, a), _full(b_dot, b), axes, which))
+
+
+@adjoint(N._tensordot_bar)
+def _(result, result_bar, g, a, b, axes, which):
+    return (unbroadcast(np.tensordot(result_bar, b, axes) if which == 0
+                        else np.tensordot(a, result_bar, axes), g),
+            0.0 if which == 0 else _tensordot_bar(g, a, result_bar, axes, 0),
+            _tensordot_bar(g, result_bar, b, axes, 1) if which == 0 else 0.0, None, None)
+
+
+@tangent(N._einsum_bars)
+def _(result, g, subscripts, operands, g_dot, operands_dot):
+    return _einsum_bars_jvp(g, subscripts, operands, g_dot, operands_dot)
+
+
+@adjoint(N._einsum_bars)
+def _(result, result_bar, g, subscripts, operands):
+    return (_einsum_bars_adj_g(g, subscripts, operands, result_bar), None,
+            _einsum_bars_adj_ops(g, subscripts, operands, result_bar))
+
+
+@tangent(N._einsum_jvp)
+def _(result, subscripts, operands, d, operands_dot, d_dot):
+    return _einsum_jvp_jvp(subscripts, operands, d, operands_dot, d_dot)
+
+
+@adjoint(N._einsum_jvp)
+def _(result, result_bar, subscripts, operands, d):
+    return (None, _einsum_bars_adj_ops(result_bar, subscripts, operands, (0.0,) + tuple(_seq(d, len(operands)))),
+            ListBar(_einsum_bars(result_bar, subscripts, operands)[1:]))
+
+
+# ---------------------------------------------------------------------------
+# shapes, copies, selection: linear in g (or in the tangent), the rest is structure
+# ---------------------------------------------------------------------------
+
+@tangent(N._transpose_bar)
+def _(result, g, axes, g_dot):
+    return _transpose_bar(_full(g_dot, g), axes)
+
+
+@adjoint(N._transpose_bar)
+def _(result, result_bar, g, axes):
+    return np.transpose(result_bar, axes), None
+
+
+@tangent(N._transpose_jvp)
+def _(result, a, d, axes, d_dot):
+    return _transpose_jvp(a, d_dot, axes)
+
+
+@adjoint(N._transpose_jvp)
+def _(result, result_bar, a, d, axes):
+    return None, _full_T(_transpose_bar(result_bar, axes), d, a), None
+
+
+@tangent(N._concat_bar)
+def _(result, g, arrays, axis, g_dot):
+    return _concat_bar(_full(g_dot, g), arrays, axis)
+
+
+@adjoint(N._concat_bar)
+def _(result, result_bar, g, arrays, axis):
+    return _concat_jvp(arrays, _seq(result_bar, len(arrays)), axis), None, None
+
+
+@tangent(N._concat_jvp)
+def _(result, arrays, d, axis, d_dot):
+    return _concat_jvp(arrays, d_dot, axis)
+
+
+@adjoint(N._concat_jvp)
+def _(result, result_bar, arrays, d, axis):
+    return None, _concat_bar(result_bar, arrays, axis), None
+
+
+@tangent(N._stack_bar)
+def _(result, g, axis, g_dot):
+    return _stack_bar(_full(g_dot, g), axis)
+
+
+@adjoint(N._stack_bar)
+def _(result, result_bar, g, axis):
+    return _unstack(result_bar, g, axis), None
+
+
+@tangent(N._stack_jvp)
+def _(result, arrays, d, axis, d_dot):
+    return _stack_jvp(arrays, d_dot, axis)
+
+
+@adjoint(N._stack_jvp)
+def _(result, result_bar, arrays, d, axis):
+    return None, _stack_bar(result_bar, axis), None
+
+
+@tangent(N._stacked_bar)
+def _(result, g, tup, kind, g_dot):
+    return _stacked_bar(_full(g_dot, g), tup, kind)
+
+
+@adjoint(N._stacked_bar)
+def _(result, result_bar, g, tup, kind):
+    return _restack(result_bar, tup, kind), None, None
+
+
+@tangent(N._dense_list)
+def _(result, arrays, d, d_dot):
+    return _dense_list(arrays, d_dot)
+
+
+@adjoint(N._dense_list)
+def _(result, result_bar, arrays, d):
+    return None, _dense_list_T(result_bar, arrays, d)
+
+
+@tangent(N._split_bar)
+def _(result, bars, pieces, axis, bars_dot):
+    return _split_bar(bars_dot, pieces, axis)
+
+
+@adjoint(N._split_bar)
+def _(result, result_bar, bars, pieces, axis):
+    return _split_like(result_bar, pieces, axis), None, None
+
+
+@tangent(N._tile_bar)
+def _(result, g, A, reps, g_dot):
+    return _tile_bar(_full(g_dot, g), A, reps)
+
+
+@adjoint(N._tile_bar)
+def _(result, result_bar, g, A, reps):
+    return unbroadcast(np.tile(result_bar, reps), g), None, None
+
+
+@tangent(N._repeat_bar)
+def _(result, g, a, repeats, axis, g_dot):
+    return _repeat_bar(_full(g_dot, g), a, repeats, axis)
+
+
+@adjoint(N._repeat_bar)
+def _(result, result_bar, g, a, repeats, axis):
+    return unbroadcast(np.repeat(result_bar, repeats, axis=axis), g), None, None, None
+
+
+@tangent(N._roll_bar)
+def _(result, g, shift, axis, g_dot):
+    return _roll_bar(_full(g_dot, g), shift, axis)
+
+
+@adjoint(N._roll_bar)
+def _(result, result_bar, g, shift, axis):
+    return np.roll(result_bar, shift, axis=axis), None, None
+
+
+@tangent(N._pad_bar)
+def _(result, g, array, pad_width, mode, g_dot):
+    return _pad_bar(_full(g_dot, g), array, pad_width, mode)
+
+
+@adjoint(N._pad_bar)
+def _(result, result_bar, g, array, pad_width, mode):
+    return _pad_T(result_bar, pad_width, mode), None, None, None
+
+
+@tangent(N._pad_cv_bar)
+def _(result, g, array, pad_width, mode, constant_values, g_dot):
+    return _pad_cv_bar(_full(g_dot, g), array, pad_width, mode, constant_values)
+
+
+@adjoint(N._pad_cv_bar)
+def _(result, result_bar, g, array, pad_width, mode, constant_values):
+    return _pad_cv_T(result_bar, array, pad_width), None, None, None, None
+
+
+@tangent(N._pad_cv_jvp)
+def _(result, array, pad_width, d, d_dot):
+    return _pad_cv_jvp(array, pad_width, d_dot)
+
+
+@adjoint(N._pad_cv_jvp)
+def _(result, result_bar, array, pad_width, d):
+    return None, None, unbroadcast(_pad_cv_bar(result_bar, array, pad_width, "constant", 0.0), d)
+
+
+@tangent(N._diag_bar)
+def _(result, g, v, k, g_dot):
+    return _diag_bar(_full(g_dot, g), v, k)
+
+
+@adjoint(N._diag_bar)
+def _(result, result_bar, g, v, k):
+    return np.diag(result_bar, k), None, None
+
+
+@tangent(N._diagonal_bar)
+def _(result, g, a, offset, axis1, axis2, g_dot):
+    return _diagonal_bar(_full(g_dot, g), a, offset, axis1, axis2)
+
+
+@adjoint(N._diagonal_bar)
+def _(result, result_bar, g, a, offset, axis1, axis2):
+    return unbroadcast(np.diagonal(result_bar, offset, axis1, axis2), g), None, None, None, None
+
+
+@tangent(N._trace_bar)
+def _(result, g, a, offset, axis1, axis2, g_dot):
+    return _trace_bar(_full(g_dot, g), a, offset, axis1, axis2)
+
+
+@adjoint(N._trace_bar)
+def _(result, result_bar, g, a, offset, axis1, axis2):
+    return unbroadcast(np.trace(result_bar, offset, axis1, axis2), g), None, None, None, None
+
+
+@tangent(N._diff_bar)
+def _(result, g, a, n, axis, g_dot):
+    return _diff_bar(_full(g_dot, g), a, n, axis)
+
+
+@adjoint(N._diff_bar)
+def _(result, result_bar, g, a, n, axis):
+    return np.diff(result_bar, n, axis), None, None, None
+
+
+@tangent(N._where_bar)
+def _(result, g, condition, x, g_dot):
+    return _where_bar(_full(g_dot, g), condition, x)
+
+
+@adjoint(N._where_bar)
+def _(result, result_bar, g, condition, x):
+    return unbroadcast(broadcast_like(np.where(condition, result_bar, 0.0), g), g), None, None
+
+
+@tangent(N._where_not_bar)
+def _(result, g, condition, y, g_dot):
+    return _where_not_bar(_full(g_dot, g), condition, y)
+
+
+@adjoint(N._where_not_bar)
+def _(result, result_bar, g, condition, y):
+    return unbroadcast(broadcast_like(np.where(condition, 0.0, result_bar), g), g), None, None
+
+
+# clip: the masks are piecewise constant in a and the bounds
+@tangent(N._clip_bar_a)
+def _(result, g, a, bounds, g_dot):
+    return _clip_bar_a(_full(g_dot, g), a, bounds)
+
+
+@adjoint(N._clip_bar_a)
+def _(result, result_bar, g, a, bounds):
+    return unbroadcast(broadcast_like(result_bar * _clip_pass(a, bounds), g), g), None, None
+
+
+@tangent(N._clip_bar_lo)
+def _(result, g, a, bounds, g_dot):
+    return _clip_bar_lo(_full(g_dot, g), a, bounds)
+
+
+@adjoint(N._clip_bar_lo)
+def _(result, result_bar, g, a, bounds):
+    return unbroadcast(broadcast_like(_clip_jvp_lo(a, bounds, result_bar), g), g), None, None
+
+
+@tangent(N._clip_bar_hi)
+def _(result, g, a, bounds, g_dot):
+    return _clip_bar_hi(_full(g_dot, g), a, bounds)
+
+
+@adjoint(N._clip_bar_hi)
+def _(result, result_bar, g, a, bounds):
+    return unbroadcast(broadcast_like(_clip_jvp_hi(a, bounds, result_bar), g), g), None, None
+
+
+@tangent(N._clip_jvp_lo)
+def _(result, a, bounds, d, d_dot):
+    return _clip_jvp_lo(a, bounds, d_dot)
+
+
+@adjoint(N._clip_jvp_lo)
+def _(result, result_bar, a, bounds, d):
+    return None, None, unbroadcast(_clip_jvp_lo(a, bounds, result_bar), d)
+
+
+@tangent(N._clip_jvp_hi)
+def _(result, a, bounds, d, d_dot):
+    return _clip_jvp_hi(a, bounds, d_dot)
+
+
+@adjoint(N._clip_jvp_hi)
+def _(result, result_bar, a, bounds, d):
+    return None, None, unbroadcast(_clip_jvp_hi(a, bounds, result_bar), d)
+
+
+@tangent(N._real_bar)
+def _(result, g, x, g_dot):
+    return _real_bar(_full(g_dot, g), x)
+
+
+@adjoint(N._real_bar)
+def _(result, result_bar, g, x):
+    return unbroadcast(broadcast_like(np.real(result_bar), g), g), None
+
+
+@tangent(N._astype_bar)
+def _(result, g, a, cast, g_dot):
+    return _astype_bar(_full(g_dot, g), a, cast)
+
+
+@adjoint(N._astype_bar)
+def _(result, result_bar, g, a, cast):
+    return unbroadcast(_astype_jvp(result_bar, a, cast), g), None, None
+
+
+@tangent(N._astype_jvp)
+def _(result, d, a, cast, d_dot):
+    return _astype_jvp(d_dot, a, cast)
+
+
+@adjoint(N._astype_jvp)
+def _(result, result_bar, d, a, cast):
+    return _full_T(_astype_bar(result_bar, a, cast), d, a), None, None
+
+
+@tangent(N._array_bar)
+def _(result, g, obj, g_dot):
+    return _array_bar(_full(g_dot, g), obj)
+
+
+@adjoint(N._array_bar)
+def _(result, result_bar, g, obj):
+    return unbroadcast(_array_jvp(obj, result_bar, g), g), None
+
+
+@tangent(N._array_jvp)
+def _(result, obj, d, arr, d_dot):
+    return _array_jvp(obj, d_dot, arr)
+
+
+@adjoint(N._array_jvp)
+def _(result, result_bar, obj, d, arr):
+    return None, _full_T(_array_bar(result_bar, obj), d, obj), None
+
+
+@tangent(N._copy_jvp)
+def _(result, d, a, d_dot):
+    return _copy_jvp(d_dot, a)
+
+
+@adjoint(N._copy_jvp)
+def _(result, result_bar, d, a):
+    return _full_T(result_bar, d, a), None
+
+
+@tangent(N._fill_jvp)
+def _(result, d, filled, d_dot):
+    return _fill_jvp(d_dot, filled)
+
+
+@adjoint(N._fill_jvp)
+def _(result, result_bar, d, filled):
+    return unbroadcast(result_bar, d), None
+
+
+@tangent(N._cast_like)
+def _(result, g, x, g_dot):
+    return _cast_like(_full(g_dot, g), x)
+
+
+@adjoint(N._cast_like)
+def _(result, result_bar, g, x):
+    return _cast_like(result_bar, g), None
+
+
+@tangent(N._full)
+def _(result, d, x, d_dot):
+    return _full(d_dot, x)
+
+
+@adjoint(N._full)
+def _(result, result_bar, d, x):
+    return _full_T(result_bar, d, x), None
+
+
+@tangent(N._sort_bar)
+def _(result, g, a, axis, g_dot):
+    return _sort_bar(_full(g_dot, g), a, axis)
+
+
+@adjoint(N._sort_bar)
+def _(result, result_bar, g, a, axis):
+    return unbroadcast(_sort_jvp(a, result_bar, axis), g), None, None
+
+
+@tangent(N._sort_jvp)
+def _(result, a, d, axis, d_dot):
+    return _sort_jvp(a, d_dot, axis)
+
+
+@adjoint(N._sort_jvp)
+def _(result, result_bar, a, d, axis):
+    return None, _full_T(_sort_bar(result_bar, a, axis), d, a), None
+
+
+@tangent(N._take_bar)
+def _(result, g, a, indices, axis, mode, g_dot):
+    return _take_bar(_full(g_dot, g), a, indices, axis, mode)
+
+
+@adjoint(N._take_bar)
+def _(result, result_bar, g, a, indices, axis, mode):
+    return unbroadcast(np.take(result_bar, indices, axis=axis, mode=mode), g), None, None, None, None
+
+
+@tangent(N._take_along_bar)
+def _(result, g, arr, indices, axis, g_dot):
+    return _take_along_bar(_full(g_dot, g), arr, indices, axis)
+
+
+@adjoint(N._take_along_bar)
+def _(result, result_bar, g, arr, indices, axis):
+    return unbroadcast(np.take_along_axis(result_bar, indices, axis=axis), g), None, None, None
+
+
+@tangent(N._item_bar)
+def _(result, g, a, args, g_dot):
+    return _item_bar(_full(g_dot, g), a, args)
+
+
+@adjoint(N._item_bar)
+def _(result, result_bar, g, a, args):
+    return _item_jvp(a, result_bar, args), None, None
+
+
+@tangent(N._item_jvp)
+def _(result, a, d, args, d_dot):
+    return _item_jvp(a, d_dot, args)
+
+
+@adjoint(N._item_jvp)
+def _(result, result_bar, a, d, args):
+    return None, _full_T(_item_bar(result_bar, a, args), d, a), None
+
+
+@tangent(N._linspace_bar)
+def _(result, g, start, stop, num, endpoint, axis, which, g_dot):
+    return _linspace_bar(_full(g_dot, g), start, stop, num, endpoint, axis, which)
+
+
+@adjoint(N._linspace_bar)
+def _(result, result_bar, g, start, stop, num, endpoint, axis, which):
+    return (unbroadcast(broadcast_like(_linspace_jvp(start, stop, result_bar, num, endpoint, axis, which), g), g),
+            None, None, None, None, None, None)
+
+
+@tangent(N._linspace_jvp)
+def _(result, start, stop, d, num, endpoint, axis, which, d_dot):
+    return _linspace_jvp(start, stop, d_dot, num, endpoint, axis, which)
+
+
+@adjoint(N._linspace_jvp)
+def _(result, result_bar, start, stop, d, num, endpoint, axis, which):
+    return (None, None, unbroadcast(_linspace_bar(result_bar, start, stop, num, endpoint, axis, which), d),
+            None, None, None, None)
+
+
+# ---------------------------------------------------------------------------
+# elementwise helpers
+# ---------------------------------------------------------------------------
+
+@tangent(N._safe_div)
+def _(result, a, b, a_dot, b_dot):
+    return _safe_div(a_dot, b) - result * _safe_div(b_dot, b)
+
+
+@adjoint(N._safe_div)
+def _(result, result_bar, a, b):
+    return unbroadcast(_safe_div(result_bar, b), a), unbroadcast(-result_bar * _safe_div(result, b), b)
+
+
+@tangent(N._power_dx1)
+def _(result, x1, x2, x1_dot, x2_dot):
+    return x1_dot * x2 * _power_dx1(x1, x2 - 1.0) + x2_dot * _power_dx1_dx2(x1, x2)
+
+
+@adjoint(N._power_dx1)
+def _(result, result_bar, x1, x2):
+    return (unbroadcast(result_bar * x2 * _power_dx1(x1, x2 - 1.0), x1),
+            unbroadcast(result_bar * _power_dx1_dx2(x1, x2), x2))
+
+
+# _power_dx2(p, x1) = p * log(x1) where x1 > 0, else 0
+@tangent(N._power_dx2)
+def _(result, p, x1, p_dot, x1_dot):
+    return _power_dx2(p_dot, x1) + x1_dot * _safe_div(p, x1) * (np.greater(x1, 0) * 1.0)
+
+
+@adjoint(N._power_dx2)
+def _(result, result_bar, p, x1):
+    return (unbroadcast(_power_dx2(result_bar, x1), p),
+            unbroadcast(result_bar * _safe_div(p, x1) * (np.greater(x1, 0) * 1.0), x1))
+
+
+# ---------------------------------------------------------------------------
+# linear algebra
+# ---------------------------------------------------------------------------
+
+@tangent(N._inv_bar)
+def _(result, g, inverse, g_dot, inverse_dot):
+    return _inv_bar(_full(g_dot, g), inverse) + _inv_bar_dr(g, inverse, inverse_dot)
+
+
+@adjoint(N._inv_bar)
+def _(result, result_bar, g, inverse):
+    return _inv_bar(result_bar, _T(inverse)), _inv_bar_adj_r(g, inverse, result_bar)
+
+
+@tangent(N._inv_jvp)
+def _(result, a, d, inverse, d_dot, inverse_dot):
+    return _inv_jvp(a, d_dot, inverse) + _inv_jvp_dr(_full(d, a), inverse, inverse_dot)
+
+
+@adjoint(N._inv_jvp)
+def _(result, result_bar, a, d, inverse):
+    return (None, _full_T(_inv_bar(result_bar, inverse), d, a),
+            _inv_jvp_adj_r(_full(d, a), inverse, result_bar))
+
+
+@tangent(N._det_bar)
+def _(result, g, a, det, g_dot, a_dot, det_dot):
+    return (_det_bar(_full(g_dot, g), a, det) + _det_bar(g, a, det_dot)
+            + _det_bar_da(g, a, det, a_dot))
+
+
+@adjoint(N._det_bar)
+def _(result, result_bar, g, a, det):
+    return (unbroadcast(det * _mat_inner(result_bar, _inv_T(a)), g),
+            _det_bar_adj_a(g, a, det, result_bar),
+            unbroadcast(g * _mat_inner(result_bar, _inv_T(a)), det))
+
+
+@tangent(N._slogdet_bar)
+def _(result, bars, a, bars_dot, a_dot):
+    return _slogdet_bar(bars_dot, a) + _slogdet_bar_da(bars, a, a_dot)
+
+
+@adjoint(N._slogdet_bar)
+def _(result, result_bar, bars, a):
+    return _slogdet_bar_adj_g(bars, a, result_bar), _slogdet_bar_adj_a(bars, a, result_bar)
+
+
+@tangent(N._solve_cot)
+def _(result, a, g, b, a_dot, g_dot):
+    return _solve_cot_jvp(a, g, b, result, a_dot, g_dot)
+
+
+@adjoint(N._solve_cot)
+def _(result, result_bar, a, g, b):
+    return (_solve_cot_adj(a, g, b, result, result_bar, 0), _solve_cot_adj(a, g, b, result, result_bar, 1),
+            None)
+
+
+@tangent(N._solve_bar_a)
+def _(result, gb, a, b, x, gb_dot, x_dot):
+    return _solve_bar_a(gb_dot, a, b, x) + _solve_bar_a(gb, a, b, _full(x_dot, x))
+
+
+@adjoint(N._solve_bar_a)
+def _(result, result_bar, gb, a, b, x):
+    return _solve_bar_a_adj(result_bar, gb, b, x, 0), None, None, _solve_bar_a_adj(result_bar, gb, b, x, 1)
+
+
+@tangent(N._solve_bar_b)
+def _(result, gb, b, gb_dot):
+    return _solve_bar_b(gb_dot, b)
+
+
+@adjoint(N._solve_bar_b)
+def _(result, result_bar, gb, b):
+    return _solve_bar_b_T(result_bar, gb, b), None
+
+
+# ---------------------------------------------------------------------------
+# builtins
+# ---------------------------------------------------------------------------
+
+# max()/min(): the selection is piecewise constant in the arguments and the result
+@tangent(B._extremum_bars)
+def _(result, extreme, g, args, g_dot):
+    return _extremum_bars(extreme, g_dot, args)
+
+
+@adjoint(B._extremum_bars)
+def _(result, result_bar, extreme, g, args):
+    return None, _extremum_bars_T(extreme, args, result_bar), None
+
+
+@tangent(B._extremum_dot)
+def _(result, extreme, args_and_dots, args_and_dots_dot):
+    return _extremum_dot_jvp(extreme, args_and_dots, args_and_dots_dot)
+
+
+@adjoint(B._extremum_dot)
+def _(result, result_bar, extreme, args_and_dots):
+    return None, _extremum_dot_T(extreme, args_and_dots, result_bar)
+
+
+@tangent(B._sum_bars)
+def _(result, g, items, g_dot):
+    return _sum_bars(_full(g_dot, g), items)
+
+
+@adjoint(B._sum_bars)
+def _(result, result_bar, g, items):
+    return _sum_bars_T(result_bar, g, items), None
+
+
+@tangent(B._sum_dot)
+def _(result, dots, dots_dot):
+    return _sum_dot(dots_dot)
+
+
+@adjoint(B._sum_dot)
+def _(result, result_bar, dots):
+    return _sum_bars(result_bar, dots) if isinstance(dots, (list, tuple)) else result_bar
+
+
+@tangent(B._sequence_bar)
+def _(result, g, g_dot):
+    return _sequence_bar(g_dot)
+
+
+@adjoint(B._sequence_bar)
+def _(result, result_bar, g):
+    return _sequence_bar(result_bar)
+
+
+@tangent(B._sequence_dot)
+def _(result, d, d_dot):
+    return _sequence_dot(d_dot)
+
+
+@adjoint(B._sequence_dot)
+def _(result, result_bar, d):
+    return _sequence_bar(result_bar)
