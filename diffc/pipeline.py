@@ -23,6 +23,7 @@ from .analysis.activity import MUTATING_METHODS
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
+from .optimize.accumulate import fuse_loop_reset, keep_taken_item
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
 from .optimize.restores import drop_dead_restores
@@ -356,7 +357,10 @@ class Module:
             fn = algebra(fn)
             fn = forward_substitute(fn)
             fn = fuse_reset_and_accumulate(fn)
+            fn = eliminate_dead_code(fuse_loop_reset(fn))
             fn = forward_substitute(fn)
+            fn = keep_taken_item(fn)
+            fn = algebra(fn)
             fn = eliminate_dead_code(fn)
         else:
             fn = eliminate_dead_code(fn) if False else fn

@@ -188,6 +188,22 @@ def test_in_place_write_not_restored_when_never_read_again():
     text = diffc.source(golden_programs.heat, wrt=(0, 1), args=(np.ones(6), 0.1, 3))
     assert "copy_value(u[1:-1])" not in text and "u[1:-1] = _tape.pop()" not in text
     assert text.count("_tape.append(") == 1
+    # the adjoint of the write hands `u_bar[1:-1]` to the right side without
+    # zeroing it and adding it back (the right side reads `u[1:-1]` itself),
+    # and the reset adjoint `_t9_bar` is assigned, not accumulated into 0.0
+    assert text.split("for step in reversed(range(n)):\n")[1].split("    # line 55")[0] == """\
+        # line 57: u[1:-1] = u[1:-1] + alpha * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        _t9_bar = copy_value(u_bar[1:-1])
+        _t8_bar = _t9_bar
+        alpha_bar += unbroadcast(_t8_bar * _t7, alpha)
+        _t7_bar = _t8_bar * alpha
+        _t5_bar = _t7_bar
+        u_bar[:-2] += _t7_bar
+        u_bar[1:-1] -= _t5_bar * 2.0
+        u_bar[2:] += _t5_bar
+        # line 56: for step in range(n):
+        _t7 = _tape.pop()
+"""
     u0 = np.linspace(0.0, 1.0, 6) ** 2
     assert diffc.check_grad(golden_programs.heat, u0, 0.1, 3, wrt=(0, 1)) < 1e-6
 
@@ -206,3 +222,16 @@ def test_in_place_write_restored_when_read_again():
     text = diffc.source(f, wrt=(0, 1), args=(np.ones(5), 0.5))
     assert "u[1:3] = _tape.pop()" in text
     assert diffc.check_grad(f, np.linspace(0.5, 1.5, 5), 0.7, wrt=(0, 1)) < 1e-6
+
+
+def test_taken_item_kept_only_when_added_back_unread():
+    # y_bar is read (z * y) between the take and the add-back: not rewritten.
+    import numpy as np
+
+    def f(y0, a):
+        y = y0.copy()
+        for k in range(2):
+            y[1:3] = y[1:3] * a + y[0:2] * np.sum(y)
+        return np.sum(y * y)
+    y0 = np.linspace(0.5, 1.5, 5)
+    assert diffc.check_grad(f, y0, 0.7, wrt=(0, 1)) < 1e-6

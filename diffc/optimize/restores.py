@@ -20,9 +20,9 @@ a variable ``y`` such that
   * no restore of ``y`` is followed, in adjoint execution order (loops
     counted as running again), by a read of ``y`` or of a name that may
     alias it -- every name bound from an expression that is not a fresh
-    arithmetic result and reads an alias (``t = y[1:-1]``, ``t = y.T``,
-    ``t = np.reshape(y, ...)``, ``for row in y``), to a fixpoint over both
-    sweeps;
+    arithmetic result (or a copy made by a runtime helper) and reads an
+    alias (``t = y[1:-1]``, ``t = y.T``, ``t = np.reshape(y, ...)``,
+    ``for row in y``), to a fixpoint over both sweeps;
   * no alias of ``y`` is put into a literal container or passed to
     ``append``/``extend``/``insert`` (a reference that analysis cannot follow).
 
@@ -35,10 +35,12 @@ them after the callee's restores.
 import gast
 
 from .. import ast_util as A
+from .. import runtime
 from ..transform.reverse import is_marker
 
 _FRESH = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)
 _ESCAPING_METHODS = ("append", "extend", "insert")
+_FRESH_HELPERS = (runtime.copy_value, runtime.take_item, runtime.zeros_like)
 
 
 def _all_statements(stmts):
@@ -50,6 +52,12 @@ def _all_statements(stmts):
                 yield from _all_statements(inner)
 
 
+def _fresh_call(value):
+    """A call of a runtime helper that returns a new object (a copy or zeros)."""
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
+        and getattr(value.func, "diffc_global", None) in _FRESH_HELPERS
+
+
 def _aliases(y, statements):
     """Names that may share memory with ``y`` (``y`` included); None if it escapes."""
     out = {y}
@@ -58,7 +66,7 @@ def _aliases(y, statements):
         for s in statements:
             if is_marker(s):
                 continue
-            if isinstance(s, gast.Assign) and not isinstance(s.value, _FRESH):
+            if isinstance(s, gast.Assign) and not isinstance(s.value, _FRESH) and not _fresh_call(s.value):
                 if A.names_loaded(s.value) & out:
                     for t in s.targets:
                         grown |= A.names_stored(t)

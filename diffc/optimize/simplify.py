@@ -251,7 +251,8 @@ def _all_names(stmt):
 
 # Adjoint helpers whose result is a new array, never one of their arguments.
 _FRESH_HELPERS = {("diffc.rules.operators", "_matmul_bar_a"), ("diffc.rules.operators", "_matmul_bar_b"),
-                  ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b")}
+                  ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b"),
+                  ("diffc.runtime", "take_item")}     # a copy, or an entry the adjoint no longer holds
 
 
 def _fresh(expr):
