@@ -1334,3 +1334,40 @@ def _(result, d, d_dot):
 @adjoint(B._sequence_dot)
 def _(result, result_bar, d):
     return _sequence_bar(result_bar)
+
+
+def _sinc_deriv2(x):
+    """d2 sinc(x)/dx2 = ((2 - pi^2 x^2) sin(pi x) - 2 pi x cos(pi x)) / (pi x^3), -pi^2/3 at 0."""
+    x = np.asarray(x, dtype=np.float64)
+    px = np.pi * x
+    safe = np.where(x == 0, 1.0, x)
+    d = ((2.0 - px * px) * np.sin(np.pi * safe) - 2.0 * px * np.cos(np.pi * safe)) / (np.pi * safe ** 3)
+    d = np.where(x == 0, -np.pi ** 2 / 3.0, d)
+    return d[()] if d.ndim == 0 else d
+
+
+@tangent(N._sinc_deriv)
+def _(result, x, x_dot):
+    return x_dot * _sinc_deriv2(x)
+
+
+@adjoint(N._sinc_deriv)
+def _(result, result_bar, x):
+    return unbroadcast(result_bar * _sinc_deriv2(x), x)
+
+
+def _imag_bar_T(rbar, g, x):
+    """Adjoint of _imag_bar in g: zero for a real x (its imaginary part is constant 0)."""
+    if np.iscomplexobj(x):
+        return unbroadcast(broadcast_like(1j * rbar, g), g)
+    return 0.0 * g
+
+
+@tangent(N._imag_bar)
+def _(result, g, x, g_dot):
+    return N._imag_bar(_full(g_dot, g), x)
+
+
+@adjoint(N._imag_bar)
+def _(result, result_bar, g, x):
+    return _imag_bar_T(result_bar, g, x), None
