@@ -29,6 +29,8 @@ from .parse import FunctionInfo
 _counter = itertools.count(1)
 _MARK = "__diffc_line__"
 
+_NOT_BUILTIN = object()
+
 
 class Emitted:
     pass
@@ -70,7 +72,8 @@ def link(functions, module):
             preferred = n.id
             if isinstance(obj, types.ModuleType):
                 preferred = obj.__name__.split(".")[-1] if obj.__name__ != "numpy" else "np"
-            if getattr(builtins, preferred, None) is obj and preferred not in taken:
+            # A sentinel default: a module-level `LO = None` is no builtin.
+            if getattr(builtins, preferred, _NOT_BUILTIN) is obj and preferred not in taken:
                 by_object[key] = preferred
                 continue
             candidate, k = preferred, 1

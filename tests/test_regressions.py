@@ -273,3 +273,23 @@ def test_list_adjoints_add_elementwise_not_concatenate():
     g = diffc.grad(f)
     assert_close(diffc.grad(diffc.grad(g))(x), third, rtol=1e-10, atol=1e-12)
     assert_close(diffc.hessian(g)(x), third, rtol=1e-10, atol=1e-12)
+
+
+# A module global or closure variable bound to None (np.clip's open bound) was
+# taken for a builtin by the linker and left unbound: NameError when the gradient ran.
+CLIP_LOW = None
+
+
+def _clip_with_global_none(x):
+    return np.sum(np.clip(x, CLIP_LOW, 0.3) * x)
+
+
+def _closure_with_none(hi):
+    def f(x):
+        return np.sum(np.clip(x, -0.2, hi) * x)
+    return f
+
+
+@pytest.mark.parametrize("fn", [_clip_with_global_none, _closure_with_none(None)])
+def test_names_bound_to_none_reach_generated_code(fn):
+    check(fn, V3)
