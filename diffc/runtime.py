@@ -453,14 +453,16 @@ def tail_part(g, a, b):
 def cat_left(a_dot, a, b):
     """The tangent of r = a + b due to a: a_dot, or a_dot padded with zeros for b's entries."""
     if _sequences(a, b):
-        return ListBar(list(a_dot) + [zeros_dot(v) for v in b])
+        head = list(a_dot) if isinstance(a_dot, (list, tuple)) else [zeros_dot(v) for v in a]
+        return ListBar(head + [zeros_dot(v) for v in b])
     return a_dot
 
 
 def cat_right(b_dot, a, b):
     """The tangent of r = a + b due to b: b_dot, or zeros for a's entries then b_dot."""
     if _sequences(a, b):
-        return ListBar([zeros_dot(v) for v in a] + list(b_dot))
+        tail = list(b_dot) if isinstance(b_dot, (list, tuple)) else [zeros_dot(v) for v in b]
+        return ListBar([zeros_dot(v) for v in a] + tail)
     return b_dot
 
 
@@ -607,6 +609,39 @@ def bar_at_index(g, dot, index=-1):
     out = ListBar(zeros_dot(v) for v in dot)
     out[index] = g
     return out
+
+
+def unpadded(g, bar, n):
+    """Adjoint of padded_bar: g without its last n entries (g itself when bar was no list)."""
+    if not isinstance(bar, list) or not n:
+        return g
+    return ListBar(g[:len(g) - n]) if isinstance(g, list) else 0.0
+
+
+def end_of(g, bar, n):
+    """Adjoint of bar_at_end: the last entry (n None) or the last n entries of g."""
+    if not isinstance(bar, list) or not isinstance(g, list) or not (bar if n is None else n):
+        return 0.0
+    return g[-1] if n is None else ListBar(g[len(g) - n:])
+
+
+def pad_if_list(g, bar, n=1):
+    """Adjoint of head_of_appended: g followed by n zeros (0.0 when bar was no list)."""
+    if isinstance(bar, list) and isinstance(g, list):
+        return ListBar(list(g) + [0.0] * n)
+    return 0.0
+
+
+def item_if_list(g, dot, index=-1):
+    """Adjoint of bar_at_index: g[index] (0.0 when dot was no list)."""
+    return g[index] if isinstance(dot, list) and isinstance(g, list) else 0.0
+
+
+def removed_at(g, dot, index=-1):
+    """Adjoint of inserted_zero: g without the entry at index (g itself when dot was no list)."""
+    if not isinstance(dot, list):
+        return g
+    return without_popped(g, index) if isinstance(g, list) else 0.0
 
 
 def inserted_zero(g, dot, index=-1):

@@ -1371,3 +1371,14 @@ def _(result, g, x, g_dot):
 @adjoint(N._imag_bar)
 def _(result, result_bar, g, x):
     return _imag_bar_T(result_bar, g, x), None
+
+
+# Third order through sum() of a list: the transpose of _sum_bars is itself linear.
+@adjoint(_sum_bars_T)
+def _(result, result_bar, rbar, g, items):
+    return B._sum_bars(result_bar, items), None, None
+
+
+@tangent(_sum_bars_T)
+def _(result, rbar, g, items, rbar_dot):
+    return _sum_bars_T(rbar_dot, g, items)

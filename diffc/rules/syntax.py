@@ -387,5 +387,54 @@ def _(result, lst, n, lst_dot):
     return runtime.truncated(lst_dot, n)
 
 
-# head_of_appended, bar_at_index, inserted_zero, padded_bar and bar_at_end (third order
-# through list adjoints) have no rules: differentiating them is refused, never dropped.
+# Third order through list adjoints: the helpers the adjoint rules above call.  Their
+# own adjoint helpers (unpadded, end_of, ...) have no rules: a fourth derivative
+# through list adjoints is refused (NoDerivativeRule), never dropped.
+@adjoint(runtime.padded_bar)
+def _(result, result_bar, g, bar, n):
+    return runtime.unpadded(result_bar, bar, n), None, None
+
+
+@tangent(runtime.padded_bar)
+def _(result, g, bar, n, g_dot):
+    return padded_bar(g_dot, bar, n)
+
+
+@adjoint(runtime.bar_at_end)
+def _(result, result_bar, g, bar, n):
+    return runtime.end_of(result_bar, bar, n), None, None
+
+
+@tangent(runtime.bar_at_end)
+def _(result, g, bar, n, g_dot):
+    return bar_at_end(g_dot, bar, n)
+
+
+@adjoint(runtime.head_of_appended)
+def _(result, result_bar, g, bar, n=1):
+    return runtime.pad_if_list(result_bar, bar, n), None, None
+
+
+@tangent(runtime.head_of_appended)
+def _(result, g, bar, n=1, g_dot=None):
+    return head_of_appended(g_dot, bar, n)
+
+
+@adjoint(runtime.bar_at_index)
+def _(result, result_bar, g, dot, index=-1):
+    return runtime.item_if_list(result_bar, dot, index), None, None
+
+
+@tangent(runtime.bar_at_index)
+def _(result, g, dot, index=-1, g_dot=None):
+    return bar_at_index(g_dot, dot, index)
+
+
+@adjoint(runtime.inserted_zero)
+def _(result, result_bar, g, dot, index=-1):
+    return runtime.removed_at(result_bar, dot, index), None, None
+
+
+@tangent(runtime.inserted_zero)
+def _(result, g, dot, index=-1, g_dot=None):
+    return inserted_zero(g_dot, dot, index)
