@@ -100,6 +100,11 @@ _SCALAR = K.SCALAR
 _UNKNOWN = K.UNKNOWN
 
 
+# Argument types whose values all have one kind (an ndarray's depends on its ndim and dtype).
+_TYPES_DECIDING_KIND = frozenset({float, int, bool, str, type(None), np.float64, np.float32, np.int64,
+                                  np.int32, np.bool_})
+
+
 def _kinds(args):
     return tuple([K.SCALAR if type(a) is float else K.kind_of_value(a) for a in args])
 
@@ -261,9 +266,27 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     # (kinds, entry) of the previous call, the hot path; one tuple, replaced whole,
     # so a thread never pairs one call's kinds with another call's entry.
     last = [(None, None)]
+    # Hotter still, for calls whose argument types alone decide the kinds (floats,
+    # ints...): (types, entry, whether entry must be revalidated) of the previous one.
+    fast = [(None, None, False)]
+    # How the generated function's result is returned: as is, as a 1-tuple of
+    # gradients (wrt=(x,)), or (value, 1-tuple).
+    wrap = 1 if not single and not with_value and len(wrt_names) == 1 else \
+        2 if with_value and not single and len(wrt_names) == 1 else 0
 
     @functools.wraps(fn)
     def gradient(*args, **kwargs):
+        types, entry, revalidate = fast[0]
+        if types is not None and not kwargs and tuple(map(type, args)) == types \
+                and (not revalidate or entry.valid(fn)):
+            try:
+                result = entry.main(*args)
+            except Exception as exc:
+                sourcemap.annotate(exc)
+                raise
+            if wrap == 0:
+                return result
+            return (result,) if wrap == 1 else (result[0], (result[1],))
         values = list(args) if not kwargs and len(args) == n_params else _bind(fn, names, args, kwargs)
         for k in wrt_index:
             if type(values[k]) is not float:
@@ -284,16 +307,18 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
             last[0] = (kinds, entry)
             if _UNKNOWN in kinds:
                 dispatch.check(entry.emitted, values, _function_name(fn))
+        if not derived and not kwargs and len(args) == n_params \
+                and all(type(a) in _TYPES_DECIDING_KIND for a in args) \
+                and all(type(args[k]) is float for k in wrt_index):
+            fast[0] = (tuple(map(type, args)), entry, bool(entry.deps or entry.closure))
         try:
             result = entry.main(*values)
         except Exception as exc:
             sourcemap.annotate(exc)
             raise
-        if not single and not with_value and len(wrt_names) == 1:
-            return (result,)
-        if with_value and not single and len(wrt_names) == 1:
-            return result[0], (result[1],)
-        return result
+        if wrap == 0:
+            return result
+        return (result,) if wrap == 1 else (result[0], (result[1],))
     gradient.__name__ = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
     gradient.__qualname__ = gradient.__name__
     gradient.diffc_source = lambda *args, **kwargs: _joint_entry(
