@@ -24,6 +24,7 @@ from .analysis import kinds as K
 from .errors import BadArgument, DiffcError
 from .parse import parse_function
 from .pipeline import Module, ensure_rules
+from .rules import RULES_VERSION
 
 _cache = {}
 _lock = threading.RLock()
@@ -129,8 +130,12 @@ class _Entry:
         self.deps = deps
         self.emitted = emitted
         self.main = main
+        # Registering a user rule changes what the compiler inlines: older code is stale.
+        self.rules_version = RULES_VERSION[0]
 
     def valid(self, fn):
+        if self.rules_version != RULES_VERSION[0]:
+            return False
         # Equal code objects from two modules (same source, different globals) must not share.
         if fn.__globals__ is not getattr(self, "globals", fn.__globals__):
             return False
@@ -278,7 +283,7 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     def gradient(*args, **kwargs):
         types, entry, revalidate = fast[0]
         if types is not None and not kwargs and tuple(map(type, args)) == types \
-                and (not revalidate or entry.valid(fn)):
+                and (entry.valid(fn) if revalidate else entry.rules_version == RULES_VERSION[0]):
             try:
                 result = entry.main(*args)
             except Exception as exc:

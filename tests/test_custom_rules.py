@@ -176,3 +176,29 @@ def test_rule_registered_after_compilation_is_used(restore_sin_rules):
     def _(result, result_bar, x):
         return result_bar * 10.0
     assert_close(diffc.grad(g)(0.3), 20.0)
+
+
+def _doubled_square(x):
+    return x * x
+
+
+def _uses_doubled_square(x):
+    return _doubled_square(x) * 2.0
+
+
+def test_rule_registered_after_the_first_call_takes_effect():
+    """A cached gradient (also on the fast path for float arguments) is recompiled."""
+    g = diffc.grad(_uses_doubled_square)
+    assert_close(g(3.0), 12.0, rtol=1e-12, atol=0)
+    assert_close(g(3.0), 12.0, rtol=1e-12, atol=0)      # now on the cached fast path
+
+    @diffc.adjoint(_doubled_square)
+    def _(result, result_bar, x):
+        return result_bar * 100.0           # deliberately not the true derivative
+    try:
+        assert_close(g(3.0), 200.0, rtol=1e-12, atol=0)
+    finally:
+        R.ADJOINTS.pop(_doubled_square, None)
+        R.USER_KEYS.discard(_doubled_square)
+        R._rules_changed()
+    assert_close(g(3.0), 12.0, rtol=1e-12, atol=0)
