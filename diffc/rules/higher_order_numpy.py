@@ -27,10 +27,16 @@ nondiff; a helper without rules makes diffc raise NoDerivativeRule naming it
 Most adjoint helpers are linear in the incoming adjoint ``g``: their tangent
 in ``g`` is the helper applied to ``g_dot`` and their adjoint in ``g`` is the
 transposed helper (usually the primal operation or its ``_jvp`` helper).
-Helpers that are not covered yet (``_cholesky_bar``, ``_eigh_bar``,
-``_eigvalsh_bar``, ``_lstsq_bar``, ``_atleast_bar`` and their ``_jvp`` twins,
-the new ``*_hvp`` helpers of this module for third order) raise
-NoDerivativeRule when differentiated again.
+Reverse over forward differentiates the ``_*_jvp``/``_*_dot`` helpers of
+forward code (``_cumprod_jvp``, ``_det_jvp``, ``_slogdet_jvp``, ``_solve_dot_a``,
+``_solve_dot_b``, ``ListBar`` of np.split's tangent, ...): their rules are at the
+end of this module, with those of ``_cholesky_*``, ``_eigh_*``, ``_eigvalsh_*``
+(derivatives through the eigen-decomposition, distinct eigenvalues),
+``_lstsq_*`` (pseudo-inverse of constant rank and thin SVD with distinct
+singular values; adjoints assembled as transposes of the tangents, exact,
+O(size) tangent evaluations) and ``_atleast_*``.  The private helpers of this
+module (``_prod_hvp``, ``_norm_bar_jvp``, ``_cholesky_bar_jvp``...) have no rules:
+a third derivative through them raises NoDerivativeRule naming the helper.
 """
 
 import numpy as np
@@ -1382,3 +1388,685 @@ def _(result, result_bar, rbar, g, items):
 @tangent(_sum_bars_T)
 def _(result, rbar, g, items, rbar_dot):
     return _sum_bars_T(rbar_dot, g, items)
+
+
+# ---------------------------------------------------------------------------
+# reverse over forward: the tangent helpers of the rule library
+# (grad(jacobian(f, mode="forward")) differentiates forward code that calls them)
+# ---------------------------------------------------------------------------
+
+def _cumprod_jvp_parts(a, d, axis, result):
+    """(d, a, result) with the cumulated axis last, and a function putting it back."""
+    x, back = _cumprod_terms(a, axis)
+    if not np.all(x != 0):
+        raise NotImplementedError("diffc: second derivative of cumprod at an argument with zeros "
+                                  "is not supported")
+    dd = _full(d, a)
+    dm = np.moveaxis(dd, axis, -1) if axis is not None else np.ravel(dd)
+    rm = np.moveaxis(result, axis, -1) if axis is not None else np.ravel(result)
+    return dm, x, rm, back
+
+
+def _cumprod_jvp_da(a, d, axis, result, a_dot):
+    """The part of _cumprod_jvp's tangent from a: -result * cumsum(d a_dot / a^2)."""
+    dm, x, rm, back = _cumprod_jvp_parts(a, d, axis, result)
+    am = _cumprod_jvp_parts(a, a_dot, axis, result)[0]
+    return back(-rm * np.cumsum(dm * am / (x * x), axis=-1))
+
+
+def _cumprod_jvp_dr(a, d, axis, result, result_dot):
+    """The part of _cumprod_jvp's tangent from the cumulated product."""
+    dm, x, rm, back = _cumprod_jvp_parts(a, d, axis, result)
+    rd = _bcast(result_dot, np.shape(result))
+    rdm = np.moveaxis(rd, axis, -1) if axis is not None else np.ravel(rd)
+    return back(rdm * np.cumsum(dm / x, axis=-1))
+
+
+def _cumprod_jvp_adj(a, d, axis, result, rbar, which):
+    """Adjoint of _cumprod_jvp in a (which=0) or the cumulated product (which=1)."""
+    dm, x, rm, back = _cumprod_jvp_parts(a, d, axis, result)
+    r = _bcast(rbar, np.shape(result))
+    Rm = np.moveaxis(r, axis, -1) if axis is not None else np.ravel(r)
+    if which == 0:
+        return np.reshape(back(-dm / (x * x) * _rcumsum(Rm * rm)), np.shape(a))
+    return unbroadcast(np.reshape(back(Rm * np.cumsum(dm / x, axis=-1)), np.shape(result)), result)
+
+
+@tangent(N._cumprod_jvp)
+def _(result, a, d, axis, cumulated, a_dot, d_dot, cumulated_dot):
+    return (N._cumprod_jvp(a, d_dot, axis, cumulated) + _cumprod_jvp_da(a, d, axis, cumulated, a_dot)
+            + _cumprod_jvp_dr(a, d, axis, cumulated, cumulated_dot))
+
+
+@adjoint(N._cumprod_jvp)
+def _(result, result_bar, a, d, axis, cumulated):
+    return (_cumprod_jvp_adj(a, d, axis, cumulated, result_bar, 0),
+            _full_T(_cumprod_bar(result_bar, a, axis, cumulated), d, a), None,
+            _cumprod_jvp_adj(a, d, axis, cumulated, result_bar, 1))
+
+
+def _inv_d_inv(a, d):
+    """inv(a) @ d @ inv(a) (stacks of matrices)."""
+    return np.linalg.solve(a, _full(d, a)) @ np.linalg.inv(a)
+
+
+def _tr_solve(a, d):
+    """trace(inv(a) @ d) per matrix."""
+    return np.trace(np.linalg.solve(a, _full(d, a)), axis1=-2, axis2=-1)
+
+
+# _det_jvp(a, d, det) = det * tr(inv(a) d): linear in d and det
+@tangent(N._det_jvp)
+def _(result, a, d, det, a_dot, d_dot, det_dot):
+    return (N._det_jvp(a, d_dot, det) + det_dot * _tr_solve(a, d)
+            - det * np.trace(np.linalg.solve(a, _full(a_dot, a)) @ np.linalg.solve(a, _full(d, a)),
+                             axis1=-2, axis2=-1))
+
+
+@adjoint(N._det_jvp)
+def _(result, result_bar, a, d, det):
+    return (_scale_mat(-(result_bar * det), _T(_inv_d_inv(a, d))),
+            _full_T(N._det_bar(result_bar, a, det), d, a),
+            unbroadcast(result_bar * _tr_solve(a, d), det))
+
+
+def _slogdet_jvp_da(a, d, a_dot):
+    return ListBar([0.0, -np.trace(np.linalg.solve(a, _full(a_dot, a)) @ np.linalg.solve(a, _full(d, a)),
+                                   axis1=-2, axis2=-1)])
+
+
+def _slogdet_jvp_adj_a(a, d, rbar):
+    gl = _seq(rbar, 2)[1]
+    if _zero(gl):
+        return np.zeros(np.shape(a))
+    return _scale_mat(-np.asarray(gl), _T(_inv_d_inv(a, d)))
+
+
+@tangent(N._slogdet_jvp)
+def _(result, a, d, a_dot, d_dot):
+    return N._slogdet_jvp(a, d_dot) + _slogdet_jvp_da(a, d, a_dot)
+
+
+@adjoint(N._slogdet_jvp)
+def _(result, result_bar, a, d):
+    return _slogdet_jvp_adj_a(a, d, result_bar), _full_T(N._slogdet_bar(result_bar, a), d, a)
+
+
+def _col(y, b):
+    """y in column form (a vector right-hand side b becomes one column)."""
+    return np.asarray(y)[..., None] if np.ndim(b) == 1 else np.asarray(y)
+
+
+def _uncol(y, b):
+    return y[..., 0] if np.ndim(b) == 1 else y
+
+
+# _solve_dot_a(a, d, b, x) = solve(a, d @ x): linear in d and x (b gives only the shape)
+def _solve_dot_a_jvp(a, d, b, x, result, a_dot, d_dot, x_dot):
+    t = -(_full(a_dot, a) @ _col(result, b)) if not _zero(a_dot) else 0.0
+    if not _zero(d_dot):
+        t = t + _full(d_dot, a) @ _col(x, b)
+    if not _zero(x_dot):
+        t = t + _full(d, a) @ _col(_bcast(x_dot, np.shape(x)), b)
+    if _zero(t):
+        return np.zeros(np.shape(result))
+    return _uncol(np.linalg.solve(a, t * np.ones(np.shape(_col(result, b)))), b)
+
+
+def _solve_dot_a_adj(a, d, b, x, result, rbar, which):
+    """Adjoint of _solve_dot_a in a (which=0), d (1) or x (2)."""
+    p = np.linalg.solve(_T(a), _col(_bcast(rbar, np.shape(result)), b))
+    if which == 0:
+        return unbroadcast(-(p @ _T(_col(result, b))), a)
+    if which == 1:
+        return _full_T(unbroadcast(p @ _T(_col(x, b)), a), d, a)
+    return unbroadcast(_uncol(_T(_full(d, a)) @ p, b), x)
+
+
+@tangent(N._solve_dot_a)
+def _(result, a, d, b, x, a_dot, d_dot, x_dot):
+    return _solve_dot_a_jvp(a, d, b, x, result, a_dot, d_dot, x_dot)
+
+
+@adjoint(N._solve_dot_a)
+def _(result, result_bar, a, d, b, x):
+    return (_solve_dot_a_adj(a, d, b, x, result, result_bar, 0),
+            _solve_dot_a_adj(a, d, b, x, result, result_bar, 1), None,
+            _solve_dot_a_adj(a, d, b, x, result, result_bar, 2))
+
+
+# _solve_dot_b(a, b, d) = solve(a, d): linear in d
+def _solve_dot_b_da(a, b, result, a_dot):
+    return _uncol(-np.linalg.solve(a, _full(a_dot, a) @ _col(result, b)), b)
+
+
+def _solve_dot_b_adj(a, b, d, result, rbar, which):
+    """Adjoint of _solve_dot_b in a (which=0) or d (1)."""
+    p = np.linalg.solve(_T(a), _col(_bcast(rbar, np.shape(result)), b))
+    if which == 0:
+        return unbroadcast(-(p @ _T(_col(result, b))), a)
+    return _full_T(_uncol(p, b), d, b)
+
+
+@tangent(N._solve_dot_b)
+def _(result, a, b, d, a_dot, d_dot):
+    return N._solve_dot_b(a, b, d_dot) + _solve_dot_b_da(a, b, result, a_dot)
+
+
+@adjoint(N._solve_dot_b)
+def _(result, result_bar, a, b, d):
+    return _solve_dot_b_adj(a, b, d, result, result_bar, 0), None, _solve_dot_b_adj(a, b, d, result, result_bar, 1)
+
+
+# ListBar(list of tangents): the tangent of np.split and friends
+def _list_dot(seq_dot, seq):
+    if _zero(seq_dot):
+        return ListBar([0.0] * len(seq))
+    return ListBar(seq_dot)
+
+
+@tangent(ListBar)
+def _(result, seq, seq_dot):
+    return _list_dot(seq_dot, seq)
+
+
+@adjoint(ListBar)
+def _(result, result_bar, seq):
+    return ListBar(_seq(result_bar, len(result)))
+
+
+# ---------------------------------------------------------------------------
+# cholesky, eigh, eigvalsh: second derivatives of their adjoint and tangent helpers
+# ---------------------------------------------------------------------------
+# Both read one triangle of a: _sym_from(x, lower) builds the symmetric matrix
+# LAPACK sees, and _sym_read is its transpose (the gradient w.r.t. the entries
+# read); _sym_read(0.5 (S + S^T)) has the transpose S -> _sym_from(R).
+
+_phi = N._phi
+_sym_from = N._sym_from
+_sym_read = N._sym_read
+
+
+def _sym(x):
+    return 0.5 * (x + _T(x))
+
+
+def _mat(x, like):
+    """A tangent or adjoint of a matrix, full shape (0.0 for the symbolic zero)."""
+    return np.zeros(np.shape(like)) if _zero(x) else _bcast(x, np.shape(like))
+
+
+def _chol_L(m, upper):
+    return _T(m) if upper else m
+
+
+def _cholesky_bar_jvp(g, result, upper, g_dot, result_dot):
+    """Tangent of _cholesky_bar(g, a, result, upper) from g and result (a gives the shape only)."""
+    L, gL = _chol_L(result, upper), _chol_L(_mat(g, result), upper)
+    dL, dgL = _chol_L(_mat(result_dot, result), upper), _chol_L(_mat(g_dot, result), upper)
+    Li = np.linalg.inv(L)
+    P = _phi(_T(L) @ gL)
+    dLi = -(Li @ dL @ Li)
+    dP = _phi(_T(dL) @ gL + _T(L) @ dgL)
+    dS = _T(dLi) @ P @ Li + _T(Li) @ dP @ Li + _T(Li) @ P @ dLi
+    return _sym_read(_sym(dS), not upper)
+
+
+def _cholesky_bar_adj(g, result, upper, rbar, which):
+    """Adjoint of _cholesky_bar in g (which=0) or result (which=1)."""
+    L, gL = _chol_L(result, upper), _chol_L(_mat(g, result), upper)
+    Li = np.linalg.inv(L)
+    M = _T(L) @ gL
+    P = _phi(M)
+    Sb = _sym_from(rbar, not upper)
+    Pb = Li @ Sb @ _T(Li)
+    Lib = P @ Li @ _T(Sb) + _T(P) @ Li @ Sb
+    Mb = _phi(Pb)
+    if which == 0:
+        return unbroadcast(_chol_L(L @ Mb, upper), g)
+    Lb = gL @ _T(Mb) - _T(Li) @ Lib @ _T(Li)
+    return _chol_L(Lb, upper)
+
+
+def _cholesky_jvp_jvp(d, result, upper, d_dot, result_dot):
+    """Tangent of _cholesky_jvp(a, d, result, upper) from d and result."""
+    L = _chol_L(result, upper)
+    dL = _chol_L(_mat(result_dot, result), upper)
+    Li = np.linalg.inv(L)
+    dA = _sym_from(_mat(d, result), not upper)
+    dA2 = _sym_from(_mat(d_dot, result), not upper)
+    dLi = -(Li @ dL @ Li)
+    X = Li @ dA @ _T(Li)
+    dX = dLi @ dA @ _T(Li) + Li @ dA2 @ _T(Li) + Li @ dA @ _T(dLi)
+    return _chol_L(dL @ _phi(X) + L @ _phi(dX), upper)
+
+
+def _cholesky_jvp_adj(d, result, upper, rbar, which):
+    """Adjoint of _cholesky_jvp in d (which=0) or result (which=1)."""
+    L = _chol_L(result, upper)
+    R = _chol_L(_mat(rbar, result), upper)
+    Li = np.linalg.inv(L)
+    dA = _sym_from(_mat(d, result), not upper)
+    X = Li @ dA @ _T(Li)
+    Xb = _phi(_T(L) @ R)
+    if which == 0:
+        return _sym_read(_T(Li) @ Xb @ Li, not upper)
+    Lib = Xb @ Li @ _T(dA) + _T(Xb) @ Li @ dA
+    return _chol_L(R @ _T(_phi(X)) - _T(Li) @ Lib @ _T(Li), upper)
+
+
+@tangent(N._cholesky_bar)
+def _(result, g, a, cholesky, upper, g_dot, cholesky_dot):
+    return _cholesky_bar_jvp(g, cholesky, upper, g_dot, cholesky_dot)
+
+
+@adjoint(N._cholesky_bar)
+def _(result, result_bar, g, a, cholesky, upper):
+    return (_cholesky_bar_adj(g, cholesky, upper, result_bar, 0), None,
+            _cholesky_bar_adj(g, cholesky, upper, result_bar, 1))
+
+
+@tangent(N._cholesky_jvp)
+def _(result, a, d, cholesky, upper, d_dot, cholesky_dot):
+    return _cholesky_jvp_jvp(_full(d, a), cholesky, upper, d_dot, cholesky_dot)
+
+
+@adjoint(N._cholesky_jvp)
+def _(result, result_bar, a, d, cholesky, upper):
+    return (None, _full_T(_cholesky_jvp_adj(_full(d, a), cholesky, upper, result_bar, 0), d, a),
+            _cholesky_jvp_adj(_full(d, a), cholesky, upper, result_bar, 1))
+
+
+def _diag_of(m):
+    return np.diagonal(m, axis1=-2, axis2=-1)
+
+
+def _diag_mat(v, like):
+    """Matrices with v on the diagonal (0 for the symbolic zero)."""
+    if _zero(v):
+        return np.zeros(np.shape(like))
+    return np.asarray(v)[..., None] * np.eye(np.shape(like)[-1])
+
+
+def _gaps_bar(w, F, Fb):
+    """Adjoint in w of F = _eig_gaps(w), F_ij = 1 / (w_j - w_i) where kept."""
+    t = Fb * F * F
+    return np.sum(t, axis=-1) - np.sum(t, axis=-2)
+
+
+def _gaps_dot(F, dw):
+    """Tangent of F = _eig_gaps(w) for w moving by dw."""
+    return -(dw[..., None, :] - dw[..., :, None]) * F * F
+
+
+def _eig_parts(result, result_dot=None):
+    """(w, V, dw, dV) with zeros for symbolic zeros."""
+    w, V = result[0], result[1]
+    dots = _seq(result_dot, 2)
+    return w, V, _mat(dots[0], w), _mat(dots[1], V)
+
+
+def _eigh_bar_core_jvp(gw, gV, w, V, dgw, dgV, dw, dV, lower):
+    """Tangent of _sym_read(sym(V (diag(gw) + F o (V^T gV)) V^T))."""
+    F = N._eig_gaps(w)
+    Q = _diag_mat(gw, V) + F * (_T(V) @ gV)
+    dQ = (_diag_mat(dgw, V) + _gaps_dot(F, dw) * (_T(V) @ gV)
+          + F * (_T(dV) @ gV + _T(V) @ dgV))
+    dG = dV @ Q @ _T(V) + V @ dQ @ _T(V) + V @ Q @ _T(dV)
+    return _sym_read(_sym(dG), lower)
+
+
+def _eigh_bar_core_adj(gw, gV, w, V, R, lower):
+    """Adjoint of the same in (gw, gV, w, V)."""
+    F = N._eig_gaps(w)
+    N_ = _T(V) @ gV
+    Q = _diag_mat(gw, V) + F * N_
+    Gb = _sym_from(R, lower)
+    Vb = Gb @ V @ _T(Q) + _T(Gb) @ V @ Q
+    Qb = _T(V) @ Gb @ V
+    Nb = F * Qb
+    Vb = Vb + gV @ _T(Nb)
+    return _diag_of(Qb), V @ Nb, _gaps_bar(w, F, N_ * Qb), Vb
+
+
+def _eigh_bar_jvp(result_bar, result, UPLO, result_bar_dot, result_dot):
+    gw, gV = [_mat(x, r) for x, r in zip(_seq(result_bar, 2), result)]
+    dgw, dgV = [_mat(x, r) for x, r in zip(_seq(result_bar_dot, 2), result)]
+    w, V, dw, dV = _eig_parts(result, result_dot)
+    return _eigh_bar_core_jvp(gw, gV, w, V, dgw, dgV, dw, dV, UPLO.upper() == "L")
+
+
+def _eigh_bar_adj(result_bar, result, UPLO, rbar, which):
+    """Adjoint of _eigh_bar in result_bar (which=0) or result (which=1), as ListBars."""
+    gw, gV = [_mat(x, r) for x, r in zip(_seq(result_bar, 2), result)]
+    w, V = result[0], result[1]
+    bgw, bgV, bw, bV = _eigh_bar_core_adj(gw, gV, w, V, rbar, UPLO.upper() == "L")
+    return ListBar([bgw, bgV]) if which == 0 else ListBar([bw, bV])
+
+
+@tangent(N._eigh_bar)
+def _(result, bars, a, eig, UPLO, bars_dot, eig_dot):
+    return _eigh_bar_jvp(bars, eig, UPLO, bars_dot, eig_dot)
+
+
+@adjoint(N._eigh_bar)
+def _(result, result_bar, bars, a, eig, UPLO):
+    return _eigh_bar_adj(bars, eig, UPLO, result_bar, 0), None, _eigh_bar_adj(bars, eig, UPLO, result_bar, 1)
+
+
+def _eigh_jvp_core_jvp(dA, w, V, ddA, dw, dV):
+    """Tangent of (diag(M), V (F o M)) for M = V^T dA V."""
+    F = N._eig_gaps(w)
+    M = _T(V) @ dA @ V
+    dM = _T(dV) @ dA @ V + _T(V) @ ddA @ V + _T(V) @ dA @ dV
+    return ListBar([_diag_of(dM).copy(), dV @ (F * M) + V @ (_gaps_dot(F, dw) * M + F * dM)])
+
+
+def _eigh_jvp_core_adj(dA, w, V, r0, r1):
+    """Adjoint of the same in (dA, w, V)."""
+    F = N._eig_gaps(w)
+    M = _T(V) @ dA @ V
+    r1 = _mat(r1, V)
+    Vb = r1 @ _T(F * M)
+    T1 = _T(V) @ r1
+    Mb = F * T1 + _diag_mat(r0, V)
+    bw = _gaps_bar(w, F, M * T1)
+    Vb = Vb + dA @ V @ _T(Mb) + _T(dA) @ V @ Mb
+    return V @ Mb @ _T(V), bw, Vb
+
+
+def _eigh_jvp_jvp(a, d, result, UPLO, d_dot, result_dot):
+    lower = UPLO.upper() == "L"
+    w, V, dw, dV = _eig_parts(result, result_dot)
+    return _eigh_jvp_core_jvp(_sym_from(_full(d, a), lower), w, V,
+                              _sym_from(_mat(d_dot, a), lower), dw, dV)
+
+
+def _eigh_jvp_adj(a, d, result, UPLO, rbar, which):
+    """Adjoint of _eigh_jvp in d (which=0) or result (which=1)."""
+    lower = UPLO.upper() == "L"
+    r0, r1 = _seq(rbar, 2)
+    dAb, bw, bV = _eigh_jvp_core_adj(_sym_from(_full(d, a), lower), result[0], result[1], r0, r1)
+    if which == 0:
+        return _full_T(_sym_read(dAb, lower), d, a)
+    return ListBar([bw, bV])
+
+
+@tangent(N._eigh_jvp)
+def _(result, a, d, eig, UPLO, d_dot, eig_dot):
+    return _eigh_jvp_jvp(a, d, eig, UPLO, d_dot, eig_dot)
+
+
+@adjoint(N._eigh_jvp)
+def _(result, result_bar, a, d, eig, UPLO):
+    return None, _eigh_jvp_adj(a, d, eig, UPLO, result_bar, 0), _eigh_jvp_adj(a, d, eig, UPLO, result_bar, 1)
+
+
+# eigvalsh helpers recompute (w, V) = eigh(a): a is differentiated through them
+def _eigvalsh_bar_da(g, a, UPLO, a_dot):
+    w, V = np.linalg.eigh(a, UPLO=UPLO)
+    dw, dV = N._eigh_jvp(a, a_dot, (w, V), UPLO)
+    return _eigh_bar_core_jvp(_mat(g, w), np.zeros(np.shape(V)), w, V, np.zeros(np.shape(w)),
+                              np.zeros(np.shape(V)), dw, dV, UPLO.upper() == "L")
+
+
+def _eigvalsh_bar_adj_a(g, a, UPLO, rbar):
+    w, V = np.linalg.eigh(a, UPLO=UPLO)
+    _, _, bw, bV = _eigh_bar_core_adj(_mat(g, w), np.zeros(np.shape(V)), w, V, rbar, UPLO.upper() == "L")
+    return N._eigh_bar([bw, bV], a, (w, V), UPLO)
+
+
+@tangent(N._eigvalsh_bar)
+def _(result, g, a, UPLO, g_dot, a_dot):
+    return N._eigvalsh_bar(g_dot, a, UPLO) + _eigvalsh_bar_da(g, a, UPLO, a_dot)
+
+
+@adjoint(N._eigvalsh_bar)
+def _(result, result_bar, g, a, UPLO):
+    return (unbroadcast(N._eigvalsh_jvp(a, result_bar, UPLO), g), _eigvalsh_bar_adj_a(g, a, UPLO, result_bar),
+            None)
+
+
+def _eigvalsh_jvp_da(a, d, UPLO, a_dot):
+    lower = UPLO.upper() == "L"
+    w, V = np.linalg.eigh(a, UPLO=UPLO)
+    dw, dV = N._eigh_jvp(a, a_dot, (w, V), UPLO)
+    dA = _sym_from(_full(d, a), lower)
+    return _diag_of(_T(dV) @ dA @ V + _T(V) @ dA @ dV)
+
+
+def _eigvalsh_jvp_adj_a(a, d, UPLO, rbar):
+    lower = UPLO.upper() == "L"
+    w, V = np.linalg.eigh(a, UPLO=UPLO)
+    _, bw, bV = _eigh_jvp_core_adj(_sym_from(_full(d, a), lower), w, V, _bcast(rbar, np.shape(w)), 0.0)
+    return N._eigh_bar([0.0, bV], a, (w, V), UPLO)
+
+
+@tangent(N._eigvalsh_jvp)
+def _(result, a, d, UPLO, a_dot, d_dot):
+    return N._eigvalsh_jvp(a, d_dot, UPLO) + _eigvalsh_jvp_da(a, d, UPLO, a_dot)
+
+
+@adjoint(N._eigvalsh_jvp)
+def _(result, result_bar, a, d, UPLO):
+    return (_eigvalsh_jvp_adj_a(a, d, UPLO, result_bar),
+            _full_T(N._eigvalsh_bar(_bcast(result_bar, np.shape(result)), a, UPLO), d, a), None)
+
+
+# ---------------------------------------------------------------------------
+# atleast_1d/2d/3d: reshapes, linear in the adjoint or the tangent
+# ---------------------------------------------------------------------------
+
+def _atleast_bar_dot(g_dot, arys):
+    """Tangent of _atleast_bar: the same reshapes (0.0 for a zero entry)."""
+    if len(arys) == 1:
+        return (N._reshape_to(g_dot, arys[0]),)
+    return tuple(0.0 if _zero(b) else N._reshape_to(b, x) for b, x in zip(_seq(g_dot, len(arys)), arys))
+
+
+def _atleast_bar_T(rbar, g, arys):
+    """Adjoint of _atleast_bar(g, arys) in g."""
+    r = _seq(rbar, len(arys))
+    if len(arys) == 1:
+        return 0.0 if _zero(r[0]) else np.reshape(r[0], np.shape(g))
+    return ListBar(0.0 if _zero(gk) or _zero(rk) else np.reshape(rk, np.shape(gk)) for rk, gk in zip(r, g))
+
+
+def _atleast_jvp_T(rbar, arys, d):
+    """Adjoint of _atleast_jvp(fn, arys, d) in d (a sequence, one tangent per array)."""
+    r = [rbar] if len(arys) == 1 else _seq(rbar, len(arys))
+    return ListBar(0.0 if _zero(rk) else _full_T(N._reshape_to(rk, x), dk, x) for rk, dk, x in zip(r, d, arys))
+
+
+@tangent(N._atleast_bar)
+def _(result, g, arys, g_dot):
+    return _atleast_bar_dot(g_dot, arys)
+
+
+@adjoint(N._atleast_bar)
+def _(result, result_bar, g, arys):
+    return _atleast_bar_T(result_bar, g, arys), None
+
+
+@tangent(N._atleast_jvp)
+def _(result, fn, arys, d, d_dot):
+    return N._atleast_jvp(fn, arys, d_dot)
+
+
+@adjoint(N._atleast_jvp)
+def _(result, result_bar, fn, arys, d):
+    return None, None, _atleast_jvp_T(result_bar, arys, d)
+
+
+# ---------------------------------------------------------------------------
+# lstsq: the helpers are smooth in (a, b, x, adjoints) where a has full rank;
+# the tangents differentiate the pseudo-inverse (constant rank) and the thin SVD
+# (distinct nonzero singular values); the adjoints are the transposes of these
+# linear tangent maps, assembled column by column (exact; O(size) tangent calls).
+# ---------------------------------------------------------------------------
+
+def _lstsq_setup(a, b, x):
+    A = np.asarray(a, dtype=np.result_type(a, np.float64))
+    m, n = A.shape
+    P = np.linalg.pinv(A)
+    X = _col(x, b)
+    B = _col(b, b)
+    return A, B, X, P, B - A @ X, np.eye(n) - P @ A, np.eye(m) - A @ P
+
+
+def _pinv_dot(A, P, N, M, F):
+    """Tangent of pinv(A) for A moving by F (constant rank)."""
+    return -P @ F @ P + P @ _T(P) @ _T(F) @ M + N @ _T(F) @ _T(P) @ P
+
+
+def _svd_dot(A, F):
+    """(U, s, V, dU, dV) of the thin SVD A = U diag(s) V^T moving by F."""
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    V = _T(Vt)
+    G = _T(U) @ F @ V
+    s2 = s * s
+    D = s2[None, :] - s2[:, None]
+    ok = np.abs(D) > 1e-12 * max(float(np.max(s2)) if s2.size else 1.0, 1e-300)
+    Dinv = np.where(ok, 1.0 / np.where(ok, D, 1.0), 0.0)
+    OU = Dinv * (G * s[None, :] + _T(G) * s[:, None])
+    OV = Dinv * (G * s[:, None] + _T(G) * s[None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        si = np.where(s != 0, 1.0 / np.where(s != 0, s, 1.0), 0.0)
+    dU = U @ OU + (np.eye(A.shape[0]) - U @ _T(U)) @ F @ V * si
+    dV = V @ OV + (np.eye(A.shape[1]) - V @ _T(V)) @ _T(F) @ U * si
+    return U, s, V, dU, dV
+
+
+def _entry(seq, k):
+    s = _seq(seq, 4)
+    return s[k] if k < len(s) else 0.0
+
+
+def _lstsq_bar_dot(bars, a, b, res, which, bars_dot, a_dot, b_dot, res_dot):
+    """Tangent of _lstsq_bar(bars, a, b, res, which) (see numpy_rules)."""
+    A, B, X, P, R, N, M = _lstsq_setup(a, b, res[0])
+    k = X.shape[1]
+    has_res = np.size(res[1]) > 0
+    GX, dGX = [_col(_mat(_entry(s, 0), res[0]), b) for s in (bars, bars_dot)]
+    GR, dGR = [_mat(_entry(s, 1), res[1]) if has_res else np.zeros(k) for s in (bars, bars_dot)]
+    gs, dgs = [_mat(_entry(s, 3), res[3]) for s in (bars, bars_dot)]
+    F = _mat(a_dot, A)
+    dB = _col(_mat(b_dot, b), b)
+    dX = _col(_mat(_entry(res_dot, 0), res[0]), b)
+    dP = _pinv_dot(A, P, N, M, F)
+    dR = dB - F @ X - A @ dX
+    if which == 1:
+        out = _T(dP) @ GX + _T(P) @ dGX + 2.0 * (dR * GR + R * dGR)
+        return _uncol(out, b)
+    dN = -(dP @ A + P @ F)
+    PPt = P @ _T(P)
+    out = (-(_T(dP) @ GX @ _T(X) + _T(P) @ dGX @ _T(X) + _T(P) @ GX @ _T(dX))
+           + dR @ _T(GX) @ PPt + R @ _T(dGX) @ PPt + R @ _T(GX) @ (dP @ _T(P) + P @ _T(dP))
+           + _T(dP) @ X @ _T(GX) @ N + _T(P) @ dX @ _T(GX) @ N + _T(P) @ X @ _T(dGX) @ N
+           + _T(P) @ X @ _T(GX) @ dN
+           - 2.0 * ((dR * GR + R * dGR) @ _T(X) + (R * GR) @ _T(dX)))
+    if not (_zero(_entry(bars, 3)) and _zero(_entry(bars_dot, 3))):
+        U, s, V, dU, dV = _svd_dot(A, F)
+        out = out + (dU * gs) @ _T(V) + (U * gs) @ _T(dV) + (U * dgs) @ _T(V)
+    return out
+
+
+def _lstsq_jvp_dot(a, b, res, da, db, a_dot, b_dot, res_dot, da_dot, db_dot):
+    """Tangent of _lstsq_jvp(a, b, res, da, db) (one of da, db is None; see numpy_rules)."""
+    A, B, X, P, R, N, M = _lstsq_setup(a, b, res[0])
+    has_res = np.size(res[1]) > 0
+    F = _mat(a_dot, A)
+    dB = _col(_mat(b_dot, b), b)
+    dX = _col(_mat(_entry(res_dot, 0), res[0]), b)
+    dP = _pinv_dot(A, P, N, M, F)
+    dR = dB - F @ X - A @ dX
+    dds = 0.0
+    if da is not None:
+        E, E2 = _mat(da, A), _mat(da_dot, A)
+        dN = -(dP @ A + P @ F)
+        PPt = P @ _T(P)
+        ddX = (-(dP @ E @ X + P @ E2 @ X + P @ E @ dX)
+               + (dP @ _T(P) + P @ _T(dP)) @ _T(E) @ R + PPt @ _T(E2) @ R + PPt @ _T(E) @ dR
+               + dN @ _T(E) @ _T(P) @ X + N @ _T(E2) @ _T(P) @ X + N @ _T(E) @ _T(dP) @ X
+               + N @ _T(E) @ _T(P) @ dX)
+        Rd, ddR = -E @ X, -(E2 @ X + E @ dX)
+        U, s, V, dU, dV = _svd_dot(A, F)
+        dds = _diag_of(_T(dU) @ E @ V + _T(U) @ E2 @ V + _T(U) @ E @ dV)
+    else:
+        Bd, Bd2 = _col(_mat(db, b), b), _col(_mat(db_dot, b), b)
+        ddX = dP @ Bd + P @ Bd2
+        Rd, ddR = Bd, Bd2
+    ddres = 2.0 * np.sum(dR * Rd + R * ddR, axis=0) if has_res else np.zeros(np.shape(res[1]))
+    return ListBar([_uncol(ddX, b), ddres, 0.0, dds])
+
+
+def _transpose_by_columns(tangent_fn, shapes, rbar):
+    """The adjoint of a linear map given by its tangent function tangent_fn(*dots):
+    one contribution per input, None for the inputs whose shape is None."""
+    rb = rbar if isinstance(rbar, (list, tuple)) else [rbar]
+    out = []
+    for i, shape in enumerate(shapes):
+        if shape is None:
+            out.append(None)
+            continue
+        bar = np.zeros(shape)
+        flat = bar.reshape(-1)
+        for j in range(flat.size):
+            e = np.zeros(shape)
+            e.reshape(-1)[j] = 1.0
+            dots = [0.0] * len(shapes)
+            dots[i] = e
+            t = tangent_fn(*dots)
+            t = t if isinstance(t, (list, tuple)) else [t]
+            flat[j] = sum(float(np.sum(np.asarray(r) * np.asarray(ti))) for r, ti in zip(rb, t)
+                          if not _zero(r) and not _zero(ti))
+        out.append(bar)
+    return out
+
+
+def _lstsq_bar_adj(bars, a, b, res, which, rbar):
+    """(bars, a, b, res) adjoints of _lstsq_bar, the transpose of _lstsq_bar_dot."""
+    if _zero(rbar):
+        return ListBar([0.0] * 4), np.zeros(np.shape(a)), np.zeros(np.shape(b)), ListBar([0.0] * 4)
+    has_res = np.size(res[1]) > 0
+    shapes = [np.shape(res[0]), np.shape(res[1]) if has_res else None, np.shape(res[3]),
+              np.shape(a), np.shape(b), np.shape(res[0])]
+
+    def fn(dgx, dgr, dgs, da, db, dx):
+        return _lstsq_bar_dot(bars, a, b, res, which, [dgx, dgr, 0.0, dgs], da, db, [dx, 0.0, 0.0, 0.0])
+    gx, gr, gs, ga, gb, gxx = _transpose_by_columns(fn, shapes, rbar)
+    return (ListBar([gx, 0.0 if gr is None else gr, 0.0, gs]), ga, gb, ListBar([gxx, 0.0, 0.0, 0.0]))
+
+
+def _lstsq_jvp_adj(a, b, res, da, db, rbar):
+    """(a, b, res, da, db) adjoints of _lstsq_jvp, the transpose of _lstsq_jvp_dot."""
+    shapes = [np.shape(a), np.shape(b), np.shape(res[0]),
+              np.shape(a) if da is not None else None, np.shape(b) if db is not None else None]
+
+    def fn(ad, bd, xd, dad, dbd):
+        return _lstsq_jvp_dot(a, b, res, da, db, ad, bd, [xd, 0.0, 0.0, 0.0], dad, dbd)
+    ga, gb, gx, gda, gdb = _transpose_by_columns(fn, shapes, _seq(rbar, 4))
+    return ga, gb, ListBar([gx, 0.0, 0.0, 0.0]), (None if da is None else _full_T(gda, da, a)), \
+        (None if db is None else _full_T(gdb, db, b))
+
+
+@tangent(N._lstsq_bar)
+def _(result, bars, a, b, res, which, bars_dot, a_dot, b_dot, res_dot):
+    return _lstsq_bar_dot(bars, a, b, res, which, bars_dot, a_dot, b_dot, res_dot)
+
+
+@adjoint(N._lstsq_bar)
+def _(result, result_bar, bars, a, b, res, which):
+    bars_a_b_res = _lstsq_bar_adj(bars, a, b, res, which, result_bar)
+    return bars_a_b_res[0], bars_a_b_res[1], bars_a_b_res[2], bars_a_b_res[3], None
+
+
+@tangent(N._lstsq_jvp)
+def _(result, a, b, res, da, db, a_dot, b_dot, res_dot, da_dot, db_dot):
+    return _lstsq_jvp_dot(a, b, res, da, db, a_dot, b_dot, res_dot, da_dot, db_dot)
+
+
+@adjoint(N._lstsq_jvp)
+def _(result, result_bar, a, b, res, da, db):
+    a_b_res_da_db = _lstsq_jvp_adj(a, b, res, da, db, result_bar)
+    return a_b_res_da_db[0], a_b_res_da_db[1], a_b_res_da_db[2], a_b_res_da_db[3], a_b_res_da_db[4]

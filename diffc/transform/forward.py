@@ -279,6 +279,32 @@ class ForwardFunction:
         live_dots = set()
         rest = rule.params[1:]
         dot_params = {p[:-4]: p for p in rest if p.endswith("_dot") and p[:-4] in rest}
+        if rule.vararg and rule.vararg + "_dot" in rest:
+            # einsum(subscripts, *operands): the rule takes (result, subscripts, operands_dot,
+            # *operands); the vararg's tangents arrive as ONE tuple (0.0 for a constant operand).
+            vdot = rule.vararg + "_dot"
+            primal_params = [p for p in rest if p != vdot and p not in dot_params.values()]
+            if keywords:
+                self.fail(NoDerivativeRule, f"the tangent rule for {_describe(key, node)} does not support "
+                          "keyword arguments", node)
+            lead, extra = args[:len(primal_params)], args[len(primal_params):]
+            for p, a in zip(primal_params, lead):
+                bindings[p] = a
+                if self.is_active(a) and p in dot_params:
+                    d = self.dot_of(a)
+                    bindings[dot_params[p]] = d
+                    live_dots.add(d.id)
+                elif p in dot_params:
+                    bindings[dot_params[p]] = _ZERO
+            dots = []
+            for a in extra:
+                d = self.dot_of(a) if self.is_active(a) else None
+                if d is not None:
+                    live_dots.add(d.id)
+                dots.append(d or self.zero_of(a))
+            bindings[vdot] = gast.Tuple(elts=dots, ctx=gast.Load())
+            stmts, expr = rule.instantiate(bindings, self.namer, list(extra))
+            return _prune_zero_terms(stmts, expr, live_dots)
         if rule.vararg and not dot_params:
             # max(*args_and_dots): the primal arguments, then one tangent per argument.
             for p, a in zip(rest, args):
