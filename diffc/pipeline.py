@@ -26,6 +26,7 @@ from .naming import Namer, identifiers
 from .optimize.accumulate import fuse_loop_reset, keep_taken_item
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
+from .optimize.while_test import inline_while_tests
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
@@ -362,6 +363,7 @@ class Module:
             fn = keep_taken_item(fn)
             fn = algebra(fn)
             fn = eliminate_dead_code(fn)
+            fn = inline_while_tests(fn)
         else:
             fn = eliminate_dead_code(fn) if False else fn
         if self.differentiable:

@@ -97,26 +97,16 @@ def grad_newton(a, x_bar=1.0):
     # line 28: x = a
     x = a
     # line 29: while abs(x * x - a) > 1e-12:
-    _t1 = x * x
-    _t2 = _t1 - a
-    _t3 = abs(_t2)
-    _t4 = _t3 > 1e-12
     _iterations7 = 0
-    while _t4:
+    while abs(x * x - a) > 1e-12:
         _tape.append(_t5)
         # line 30: x = 0.5 * (x + a / x)
         _t5 = a / x
         _tape.append(x)
         x = 0.5 * (x + _t5)
         # line 29: while abs(x * x - a) > 1e-12:
-        _t1 = x * x
-        _t2 = _t1 - a
-        _t3 = abs(_t2)
-        _t4 = _t3 > 1e-12
         _iterations7 = _iterations7 + 1
-    _tape.append(_iterations7)
     a_bar = 0.0
-    _iterations7 = _tape.pop()
     for _8 in range(_iterations7):
         # line 30: x = 0.5 * (x + a / x)
         _t6_bar = x_bar * 0.5

@@ -439,13 +439,17 @@ class ReverseFunction:
             self.loop_depth -= 1
             step = A.assign(count, A.binop(A.name(count), gast.Add(), A.const(1)))
             fwd = [A.assign(count, A.const(0)),
-                   gast.While(test=stmt.test, body=body_f + [step], orelse=[]),
-                   marker("push_count", count)]
+                   gast.While(test=stmt.test, body=body_f + [step], orelse=[])]
             loop = gast.For(target=A.store(self.namer.fresh("_")), iter=A.call(
                 A.global_ref(builtins.range, "range"), [A.name(count)]), body=body_a, orelse=[],
                 type_comment=None)
-            adj = [marker("pop_count", count, loop), loop]
-            return fwd, adj
+            if self.loop_depth == 0:
+                # Outside any loop the count is computed once: it still holds it when the
+                # adjoint runs (a split function passes it with the rest of its state,
+                # which is made of locals: the count becomes one).
+                self.info.add_locals({count})
+                return fwd, [loop]
+            return fwd + [marker("push_count", count)], [marker("pop_count", count, loop), loop]
         if isinstance(stmt, gast.Expr):
             return self.expression_statement(stmt)
         if isinstance(stmt, (gast.Raise, gast.Assert, gast.Pass)):
