@@ -2070,3 +2070,54 @@ def _(result, a, b, res, da, db, a_dot, b_dot, res_dot, da_dot, db_dot):
 def _(result, result_bar, a, b, res, da, db):
     a_b_res_da_db = _lstsq_jvp_adj(a, b, res, da, db, result_bar)
     return a_b_res_da_db[0], a_b_res_da_db[1], a_b_res_da_db[2], a_b_res_da_db[3], a_b_res_da_db[4]
+
+
+# ---------------------------------------------------------------------------
+# third order: the linear helpers of the rules above
+# ---------------------------------------------------------------------------
+
+def _full_T_T(result_bar, rbar, x):
+    """Adjoint of _full_T(rbar, d, x) in rbar."""
+    if isinstance(x, (list, tuple)) and isinstance(result_bar, (list, tuple)):
+        return _full(result_bar, x)
+    return N._bcast(result_bar, np.shape(rbar))
+
+
+@tangent(_full_T)
+def _(result, rbar, d, x, rbar_dot):
+    return _full_T(rbar_dot, d, x)
+
+
+@adjoint(_full_T)
+def _(result, result_bar, rbar, d, x):
+    return _full_T_T(result_bar, rbar, x), None, None
+
+
+@tangent(_seq)
+def _(result, r, n, r_dot):
+    return _seq(r_dot, n)
+
+
+@adjoint(_seq)
+def _(result, result_bar, r, n):
+    return ListBar(_seq(result_bar, n)), None
+
+
+@tangent(N._unreduce)
+def _(result, g, x, axis, keepdims, g_dot):
+    return _unreduce(_bcast(g_dot, np.shape(g)), x, axis, keepdims)
+
+
+@adjoint(N._unreduce)
+def _(result, result_bar, g, x, axis, keepdims):
+    return np.reshape(unbroadcast(result_bar, result), np.shape(g)), None, None, None
+
+
+@tangent(_unstack)
+def _(result, rbar, g, axis, rbar_dot):
+    return _unstack(rbar_dot, g, axis)
+
+
+@adjoint(_unstack)
+def _(result, result_bar, rbar, g, axis):
+    return _stack_bar(result_bar, axis), None, None
