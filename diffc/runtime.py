@@ -606,7 +606,7 @@ def bar_at_index(g, dot, index=-1):
     """Adjoint of popped_dot: g at dot[index], zeros elsewhere."""
     if not isinstance(dot, list) or _is_zero(g):
         return 0.0
-    out = ListBar(zeros_dot(v) for v in dot)
+    out = ListBar([0.0] * len(dot))          # 0.0: the zero adjoint of any entry
     out[index] = g
     return out
 

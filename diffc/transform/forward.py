@@ -205,7 +205,12 @@ class ForwardFunction:
             # x = f(x, ...): the rule needs the old x, which the primal statement overwrites.
             old = self.namer.fresh("_old")
             self.alias[old] = x
-            pre.append(A.assign(old, A.name(x)))
+            keep = A.name(x)
+            if self.module.differentiable and x in self.written:
+                # Differentiated again: an alias of an array written in place later would
+                # be refused there (flow-insensitively), so hold a copy.
+                keep = A.call(rt(runtime.copy_value), [keep])
+            pre.append(A.assign(old, keep))
             value = A.rename(A.deepcopy(value), {x: old})
             primal = A.rename(primal, {x: old})
         stmts, tangent, dropped = self.tangent_of(value, A.name(x), x)
