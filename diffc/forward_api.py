@@ -13,10 +13,12 @@ import functools
 import numpy as np
 
 from . import api
+from . import dispatch
 from . import emit
 from .analysis import kinds as K
 from .errors import BadArgument
 from .pipeline import Module
+from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
 
 
@@ -83,6 +85,8 @@ def _tangent_like(t, x):
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
         return np.array(np.broadcast_to(np.asarray(t, dtype=dtype), x.shape), dtype=dtype)
+    if is_duck_array(x):                # Dask/CuPy: the tangent stays in x's library (lazy for Dask)
+        return widen_like(t, x)
     if isinstance(x, (list, tuple)):
         if not isinstance(t, (list, tuple)) or len(t) != len(x):
             raise BadArgument(f"the tangent of a sequence of length {len(x)} must be a sequence of the "
@@ -102,6 +106,10 @@ def _shape_dot(dot, out):
         dtype = out.dtype if out.dtype.kind in "fc" else np.float64
         if not isinstance(dot, np.ndarray) or dot.shape != out.shape:
             return np.array(np.broadcast_to(dot, out.shape), dtype=dtype)
+        return dot
+    if is_duck_array(out):
+        if not is_duck_array(dot) or dot.shape != out.shape:
+            return widen_like(dot, out)
         return dot
     if isinstance(out, (list, tuple)):
         dots = dot if isinstance(dot, (list, tuple)) else [0.0] * len(out)
@@ -137,6 +145,7 @@ def _run(fn, values, tangents, optimize=True):
     if not active:
         return fn(*values), _shape_dot(0.0, fn(*values))
     entry = _forward_entry(fn, tuple(active), kinds, optimize)
+    dispatch.check(entry.emitted, values + dots, api._function_name(fn))
     try:
         out, dot = entry.main(*values, *dots)
     except Exception as exc:

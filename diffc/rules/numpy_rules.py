@@ -69,11 +69,27 @@ def _bcast(g, shape):
     return out
 
 
+def _arr(a):
+    """a as an array without leaving its library: np.asarray for NumPy values, lists and
+    scalars; an array of another library (Dask, CuPy) is returned unchanged."""
+    return a if is_duck_array(a) else np.asarray(a)
+
+
+def _zeros_of(a):
+    """float64 zeros shaped like a, in a's library (np.zeros(np.shape(a)) for NumPy values)."""
+    return np.zeros_like(a, dtype=np.float64)
+
+
 def _dense(d, x):
     """The tangent d of x as an array (lists of tangents, with 0.0 for zero, are stacked)."""
     if isinstance(x, (list, tuple)):
         if isinstance(d, (list, tuple)):
-            return np.array([_dense(di, xi) for di, xi in zip(d, x)])
+            parts = [_dense(di, xi) for di, xi in zip(d, x)]
+            ref = next((p for p in parts if is_duck_array(p)), None)
+            if ref is not None:         # stack in the tangents' library (np.array would compute)
+                return np.stack([p if is_duck_array(p) else
+                                 np.zeros_like(ref) + np.asarray(p, like=ref) for p in parts])
+            return np.array(parts)
         return _bcast(np.asarray(d, dtype=np.float64), np.shape(x))
     return d
 
@@ -96,11 +112,33 @@ def _like(g, x):
 
 def _cast_like(g, x):
     """g cast to the floating dtype of x (gradients keep their argument's dtype)."""
-    if isinstance(x, np.ndarray) and x.dtype.kind in "fc" and np.asarray(g).dtype != x.dtype:
-        return np.asarray(g).astype(x.dtype)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fc" and _arr(g).dtype != x.dtype:
+        return _arr(g).astype(x.dtype)
+    if is_duck_array(x) and x.dtype.kind in "fc" and is_duck_array(g) and g.dtype != x.dtype:
+        return g.astype(x.dtype)
     if isinstance(x, np.floating) and not isinstance(g, np.ndarray):
         return x.dtype.type(g)
     return g
+
+
+def _one_hot(idx, n, like):
+    """float64 matrix (idx.size, n) with a 1 at [k, idx.flat[k]], in the library of like.
+    Scatter-adding g at idx (np.add.at) is one_hot.T @ g; a product dispatches where ufunc.at
+    may not exist (Dask)."""
+    oh = (np.ravel(idx)[:, None] == np.arange(n)).astype(np.float64)
+    return np.asarray(oh, like=like)
+
+
+def _split_at(g, sizes, axis):
+    """np.split(g, np.cumsum(sizes)[:-1], axis) (slices for Dask, which has no np.split)."""
+    if not is_duck_array(g):
+        return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    ax = axis % g.ndim
+    pieces, start = [], 0
+    for n in sizes:
+        pieces.append(g[(slice(None),) * ax + (slice(start, start + int(n)),)])
+        start += int(n)
+    return pieces
 
 
 def _norm_axes(axis, ndim):
@@ -153,7 +191,7 @@ def _mean_jvp(a, a_dot, axis, keepdims):
 def _prod_others(a, axis):
     """For each element of a: the product of the other elements of its reduction
     (exact when a has zeros: exclusive cumulative products from both ends)."""
-    a = np.asarray(a)
+    a = _arr(a)
     nd = a.ndim
     if nd == 0:
         return np.ones_like(a, dtype=np.result_type(a, np.float64))
@@ -164,11 +202,11 @@ def _prod_others(a, axis):
     tshape = t.shape
     lead = tshape[:len(keep)]
     t = t.reshape(lead + (-1,))
-    ones = np.ones(lead + (1,), dtype=np.result_type(a, np.float64))
+    ones = np.ones(lead + (1,), dtype=np.result_type(a, np.float64), like=a)
     left = np.cumprod(np.concatenate([ones, t[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, t[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     others = (left * right).reshape(tshape)
-    return np.transpose(others, np.argsort(perm))
+    return np.transpose(others, tuple(int(k) for k in np.argsort(perm)))
 
 
 def _prod_bar(g, a, axis, keepdims):
@@ -182,12 +220,25 @@ def _prod_jvp(a, a_dot, axis, keepdims):
 def _extreme_weights(a, axis, result, keepdims):
     """Weights of the elements reaching the max/min: 1/(number of ties), else 0.
     The gradient of a max or min is split evenly among tied elements."""
-    a = np.asarray(a)
+    a = _arr(a)
     mask = a == _unreduce(result, a, axis, keepdims)
     return mask / np.sum(mask, axis=axis, keepdims=True)
 
 
 def _extreme_bar(g, a, axis, keepdims, result):
+    """Adjoint of np.max/np.min (and amax/amin, methods) of a over axis.
+
+    In: g shaped like the result, a the operand, result the reduction's value.
+    Out: g spread over the elements of a reaching the extreme, split evenly
+    among ties.  Fast path for a float64 ndarray: when every reduction has
+    exactly one extreme element (as many matches as results, and no NaN
+    result, whose reduction has no match), the weights are the mask itself,
+    so the tie counts and the division are skipped; the values are the same."""
+    if type(a) is np.ndarray and a.dtype == np.float64:
+        mask = a == _unreduce(result, a, axis, keepdims)
+        if np.count_nonzero(mask) == np.size(result) and not np.isnan(result).any():
+            return _unreduce(g, a, axis, keepdims) * mask
+        return _unreduce(g, a, axis, keepdims) * (mask / np.sum(mask, axis=axis, keepdims=True))
     return _like(_unreduce(g, a, axis, keepdims) * _extreme_weights(a, axis, result, keepdims), a)
 
 
@@ -203,7 +254,7 @@ def _ddof(ddof, correction):
 
 def _var_bar(g, a, axis, ddof, keepdims, scale):
     """Adjoint of var (scale=None) or std (scale=result: divides by 2*std)."""
-    x = np.asarray(a)
+    x = _arr(a)
     n = _count(x, axis) - ddof
     centered = x - np.mean(x, axis=axis, keepdims=True)
     g = _unreduce(g, x, axis, keepdims)
@@ -213,7 +264,7 @@ def _var_bar(g, a, axis, ddof, keepdims, scale):
 
 
 def _var_jvp(a, a_dot, axis, ddof, keepdims, scale):
-    x = np.asarray(a)
+    x = _arr(a)
     n = _count(x, axis) - ddof
     centered = x - np.mean(x, axis=axis, keepdims=True)
     t = np.sum(_full(a_dot, a) * centered, axis=axis, keepdims=keepdims) * (2.0 / n)
@@ -231,10 +282,34 @@ def _cumsum_bar(g, a, axis, result):
 
 def _cumprod_terms(a, axis):
     """a as an array with the cumulated axis last, and a function putting it back."""
-    x = np.asarray(a)
+    x = _arr(a)
     if axis is None:
         return x.ravel(), (lambda y: y)
     return np.moveaxis(x, axis, -1), (lambda y: np.moveaxis(y, -1, axis))
+
+
+def _cumprod_zero_terms(x):
+    """(x with zeros replaced by 1, its cumulative product, zeros of x, zeros so far) along the last axis."""
+    z = x == 0
+    x1 = np.where(z, 1.0, x)
+    return x1, np.cumprod(x1, axis=-1), z, np.cumsum(z, axis=-1)
+
+
+def _cumprod_bar_zeros(gm, x):
+    """Adjoint of cumprod along the last axis, exact with zeros and branch-free (O(n), lazy on Dask):
+    d r_j/d a_k = prod_{i<=j, i!=k} a_i is r'_j/a_k while no zero came before j, r'_j when a_k is the
+    only zero so far, else 0 (r' is the cumulative product with the zeros replaced by 1)."""
+    x1, r1, z, nz = _cumprod_zero_terms(x)
+    clean = np.flip(np.cumsum(np.flip(gm * r1 * (nz == 0), -1), axis=-1), -1) / x1
+    first = np.flip(np.cumsum(np.flip(gm * r1 * (nz == 1), -1), axis=-1), -1)
+    return np.where(z, first, clean)
+
+
+def _cumprod_jvp_zeros(dm, x):
+    """Tangent of cumprod along the last axis, exact with zeros and branch-free (see _cumprod_bar_zeros)."""
+    x1, r1, z, nz = _cumprod_zero_terms(x)
+    return np.where(nz == 0, r1 * np.cumsum(dm / x1, axis=-1),
+                    np.where(nz == 1, r1 * np.cumsum(dm * z, axis=-1), 0.0))
 
 
 def _cumprod_bar(g, a, axis, result):
@@ -242,7 +317,9 @@ def _cumprod_bar(g, a, axis, result):
     x, back = _cumprod_terms(a, axis)
     gm = np.moveaxis(g, axis, -1) if axis is not None else np.ravel(g)
     rm = np.moveaxis(result, axis, -1) if axis is not None else np.ravel(result)
-    if np.all(x != 0):
+    if is_duck_array(x):
+        out = _cumprod_bar_zeros(gm, x)
+    elif np.all(x != 0):
         out = np.flip(np.cumsum(np.flip(gm * rm, -1), axis=-1), -1) / x
     else:
         # exact with zeros: d result_j / d a_k = prod_{i<=j, i!=k} a_i   (O(n^2))
@@ -262,7 +339,9 @@ def _cumprod_jvp(a, a_dot, axis, result):
     d = _full(a_dot, a)
     dm = np.moveaxis(d, axis, -1) if axis is not None else np.ravel(d)
     rm = np.moveaxis(result, axis, -1) if axis is not None else np.ravel(result)
-    if np.all(x != 0):
+    if is_duck_array(x):
+        out = _cumprod_jvp_zeros(dm, x)
+    elif np.all(x != 0):
         out = rm * np.cumsum(dm / x, axis=-1)
     else:
         n = x.shape[-1]
@@ -298,18 +377,21 @@ def _split_ties(mask, axes):
 
 def _norm_grad(x, ord, axis, keepdims, result):
     """d norm(x) / d x, shaped like x (subgradients: 0 at 0, ties split evenly)."""
-    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    duck = is_duck_array(x)             # Dask/CuPy: no out=/where= (np.where instead), zeros_like
+    x = x.astype(np.result_type(x, np.float64)) if duck else np.asarray(x, dtype=np.result_type(x, np.float64))
     axes, matrix = _norm_setup(x, ord, axis)
     r = _unreduce(result, x, axes, keepdims)
     if not matrix:
         if ord is None or ord == 2 or ord == "fro":
+            if duck:
+                return np.where(r != 0, x / np.where(r != 0, r, 1.0), 0.0)
             return np.divide(x, r, out=np.zeros(x.shape, dtype=x.dtype), where=np.broadcast_to(r != 0, x.shape))
         if ord == 1:
             return np.sign(x)
         if ord == np.inf or ord == -np.inf:
             return np.sign(x) * _split_ties(np.abs(x) == r, axes)
         if ord == 0:
-            return np.zeros(x.shape, dtype=x.dtype)
+            return np.zeros_like(x)
         p = float(ord)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.sign(x) * np.abs(x) ** (p - 1.0) / r ** (p - 1.0)
@@ -318,6 +400,8 @@ def _norm_grad(x, ord, axis, keepdims, result):
     xm = np.moveaxis(x, (i, j), (-2, -1))
     if ord is None or ord == "fro" or ord == "f":
         rm = _unreduce(result, x, axes, keepdims)
+        if duck:
+            return np.where(rm != 0, x / np.where(rm != 0, rm, 1.0), 0.0)
         return np.divide(x, rm, out=np.zeros(x.shape, dtype=x.dtype), where=np.broadcast_to(rm != 0, x.shape))
     if ord in ("nuc", 2, -2):
         u, s, vt = np.linalg.svd(xm, full_matrices=False)
@@ -398,7 +482,7 @@ def _safe_div(a, b):
 
 def _sinc_deriv(x):
     """d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, 0 at 0."""
-    return _safe_div(np.cos(np.pi * np.asarray(x)) - np.sinc(x), x)
+    return _safe_div(np.cos(np.pi * _arr(x)) - np.sinc(x), x)
 
 
 def _where_bar(g, condition, x):
@@ -418,7 +502,7 @@ def _clip_bounds(a_min, a_max, min, max):
 def _clip_pass(a, bounds):
     """1 where clip(a, lo, hi) passes a through (lo <= a <= hi), else 0."""
     lo, hi = bounds
-    m = np.ones(np.shape(a), dtype=bool)
+    m = np.ones_like(a, dtype=bool)
     if lo is not None:
         m = m & np.greater_equal(a, lo)
     if hi is not None:
@@ -469,23 +553,23 @@ def _real_bar(g, x):
 def _imag_bar(g, x):
     if np.iscomplexobj(x):
         return unbroadcast(-1j * g, x)
-    return np.zeros(np.shape(x)) if np.ndim(x) else 0.0
+    return _zeros_of(x) if np.ndim(x) else 0.0
 
 
 # --- casts and creation ------------------------------------------------------
 
 def _astype_bar(g, a, result):
-    if np.asarray(result).dtype.kind not in "fc":
-        return np.zeros(np.shape(a)) if np.ndim(a) else 0.0
+    if _arr(result).dtype.kind not in "fc":
+        return _zeros_of(a) if np.ndim(a) else 0.0
     return _cast_like(g, a)
 
 
 def _astype_jvp(a_dot, a, result):
-    r = np.asarray(result)
+    r = _arr(result)
     if r.dtype.kind not in "fc":
-        return np.zeros(r.shape) if r.ndim else 0.0
+        return _zeros_of(r) if r.ndim else 0.0
     d = _full(a_dot, a)
-    return np.asarray(d).astype(r.dtype) if isinstance(result, np.ndarray) else d
+    return _arr(d).astype(r.dtype) if isinstance(result, np.ndarray) or is_duck_array(result) else d
 
 
 def _array_bar(g, obj):
@@ -499,15 +583,16 @@ def _array_bar(g, obj):
 def _array_jvp(obj, obj_dot, result):
     d = _full(obj_dot, obj)
     d = np.reshape(d, np.shape(result))
-    r = np.asarray(result)
-    if r.dtype.kind in "fc" and np.asarray(d).dtype != r.dtype:
-        d = np.asarray(d).astype(r.dtype)
+    r = _arr(result)
+    if r.dtype.kind in "fc" and _arr(d).dtype != r.dtype:
+        d = _arr(d).astype(r.dtype)
     return d
 
 
 def _copy_jvp(a_dot, a):
     """Tangent of a fresh copy: a fresh array (the copy may be written in place)."""
-    return np.array(_full(a_dot, a), copy=True)
+    d = _full(a_dot, a)
+    return d.copy() if is_duck_array(d) else np.array(d, copy=True)
 
 
 def _fill_jvp(fill_value_dot, result):
@@ -518,20 +603,20 @@ def _linspace_weights(start, stop, num, endpoint, axis, which):
     """Weights of start (which=0) or stop (which=1) in linspace, shaped like the result."""
     t = np.linspace(0.0, 1.0, num, endpoint=endpoint)
     w = 1.0 - t if which == 0 else t
-    nd = np.ndim(np.broadcast(np.asarray(start), np.asarray(stop)))
+    nd = max(np.ndim(start), np.ndim(stop))
     ax = axis % (nd + 1)
     return np.reshape(w, (num,) + (1,) * (nd - ax))
 
 
 def _linspace_bar(g, start, stop, num, endpoint, axis, which):
-    nd = np.ndim(np.broadcast(np.asarray(start), np.asarray(stop)))
+    nd = max(np.ndim(start), np.ndim(stop))
     ax = axis % (nd + 1)
     w = _linspace_weights(start, stop, num, endpoint, axis, which)
     return unbroadcast(np.sum(g * w, axis=ax), start if which == 0 else stop)
 
 
 def _linspace_jvp(start, stop, d, num, endpoint, axis, which):
-    nd = np.ndim(np.broadcast(np.asarray(start), np.asarray(stop)))
+    nd = max(np.ndim(start), np.ndim(stop))
     ax = axis % (nd + 1)
     w = _linspace_weights(start, stop, num, endpoint, axis, which)
     return np.expand_dims(d, ax) * w
@@ -542,6 +627,13 @@ def _sort_perm(a, axis):
 
 
 def _sort_bar(g, a, axis):
+    if is_duck_array(a):                # CuPy; Dask has no sort (its np.sort computes eagerly)
+        g = widen_like(g, a) if not is_duck_array(g) else g
+        if axis is None:
+            inv = np.argsort(_sort_perm(np.ravel(a), 0))
+            return np.reshape(np.ravel(g)[inv], a.shape).astype(np.result_type(g, np.float64))
+        inv = np.argsort(_sort_perm(a, axis), axis=axis)
+        return np.take_along_axis(g, inv, axis=axis).astype(np.result_type(g, np.float64))
     x = np.asarray(a)
     if axis is None:
         perm = _sort_perm(x.ravel(), 0)
@@ -562,6 +654,8 @@ def _sort_jvp(a, a_dot, axis):
 
 
 def _take_bar(g, a, indices, axis, mode):
+    if is_duck_array(a):
+        return _take_bar_duck(g, a, indices, axis, mode)
     x = np.asarray(a)
     out = np.zeros(x.shape, dtype=np.result_type(g, np.float64))
     n = x.size if axis is None else x.shape[axis]
@@ -583,7 +677,53 @@ def _take_bar(g, a, indices, axis, mode):
     return out
 
 
+def _take_index(indices, n, mode):
+    idx = _arr(indices)                 # ints given by the program (not differentiated)
+    if mode == "wrap":
+        return idx % n
+    if mode == "clip":
+        return np.clip(idx, 0, n - 1)
+    return np.where(idx < 0, idx + n, idx)
+
+
+def _take_bar_duck(g, a, indices, axis, mode):
+    """Adjoint of take for Dask/CuPy: the scatter-add of g as a product with a one-hot matrix."""
+    g = np.asarray(g, like=a) if not is_duck_array(g) else g
+    dtype = np.result_type(g, np.float64)
+    if axis is None:
+        idx = _take_index(indices, a.size, mode)
+        g = np.broadcast_to(g, idx.shape)
+        flat = np.tensordot(_one_hot(idx, a.size, g), np.reshape(g, (-1,)), axes=([0], [0]))
+        return np.reshape(flat, a.shape).astype(dtype)
+    ax = axis % a.ndim
+    idx = _take_index(indices, a.shape[ax], mode)
+    g = np.broadcast_to(g, a.shape[:ax] + idx.shape + a.shape[ax + 1:])
+    gm = np.moveaxis(g, tuple(range(ax, ax + idx.ndim)), tuple(range(idx.ndim)))
+    gm = np.reshape(gm, (idx.size,) + tuple(gm.shape[idx.ndim:]))
+    out = np.tensordot(_one_hot(idx, a.shape[ax], g), gm, axes=([0], [0]))
+    return np.moveaxis(out, 0, ax).astype(dtype)
+
+
+def _take_along_bar_duck(g, arr, indices, axis):
+    """Adjoint of take_along_axis for CuPy/Dask: scatter-add as a product with one-hot indicators."""
+    g = np.asarray(g, like=arr) if not is_duck_array(g) else g
+    idx = _arr(indices)
+    if axis is None:
+        flat = np.tensordot(_one_hot(idx, arr.size, g), np.reshape(g, (-1,)), axes=([0], [0]))
+        return np.reshape(flat, arr.shape).astype(np.result_type(g, np.float64))
+    ax = axis % arr.ndim
+    n = arr.shape[ax]
+    shape = np.broadcast_shapes(idx.shape, g.shape)
+    im = np.moveaxis(np.broadcast_to(idx, shape), ax, -1)
+    gm = np.moveaxis(np.broadcast_to(g, shape), ax, -1)
+    hot = np.asarray((im[..., None] == np.arange(n)).astype(np.float64), like=g)
+    out = np.moveaxis(np.sum(gm[..., None] * hot, axis=-2), -1, ax)
+    return unbroadcast(out, arr).astype(np.result_type(g, np.float64))
+
+
 def _take_along_bar(g, arr, indices, axis):
+    if is_duck_array(arr):
+        return _take_along_bar_duck(g, arr, indices, axis)
     x = np.asarray(arr)
     out = np.zeros(x.shape, dtype=np.result_type(g, np.float64))
     if axis is None:
@@ -646,7 +786,7 @@ def _transpose_bar(g, axes):
     if axes is None:
         return np.transpose(g)
     nd = np.ndim(g)
-    return np.transpose(g, np.argsort([int(k) % nd for k in axes]))
+    return np.transpose(g, tuple(int(k) for k in np.argsort([int(k) % nd for k in axes])))
 
 
 def _transpose_jvp(a, a_dot, axes):
@@ -656,10 +796,10 @@ def _transpose_jvp(a, a_dot, axes):
 def _concat_bar(g, arrays, axis):
     if axis is None:
         sizes = [np.size(x) for x in arrays]
-        pieces = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
+        pieces = _split_at(np.ravel(g), sizes, 0)
         return ListBar(np.reshape(p, np.shape(x)) for p, x in zip(pieces, arrays))
     sizes = [np.shape(x)[axis] for x in arrays]
-    return ListBar(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+    return ListBar(_split_at(g, sizes, axis))
 
 
 def _dense_list(arrays, arrays_dot):
@@ -690,18 +830,18 @@ def _stacked_bar(g, tup, kind):
     """Adjoint of hstack/vstack/dstack/column_stack: pieces reshaped like each input."""
     promote, axis = _STACKERS[kind]
     if kind == "column_stack":
-        arrs = [np.reshape(x, (-1, 1)) if np.ndim(x) < 2 else np.asarray(x) for x in tup]
+        arrs = [np.reshape(x, (-1, 1)) if np.ndim(x) < 2 else _arr(x) for x in tup]
     else:
-        arrs = [promote(np.asarray(x)) for x in tup]
+        arrs = [promote(_arr(x)) for x in tup]
     if axis is None:
         axis = 0 if arrs[0].ndim == 1 else 1
     sizes = [x.shape[axis] for x in arrs]
-    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    pieces = _split_at(g, sizes, axis)
     return ListBar(np.reshape(p, np.shape(x)) for p, x in zip(pieces, tup))
 
 
 def _split_bar(result_bar, result, axis):
-    pieces = [np.zeros(np.shape(r)) if _zero(b) else _bcast(b, np.shape(r))
+    pieces = [_zeros_of(r) if _zero(b) else _bcast(b, np.shape(r))
               for b, r in zip(result_bar, result)]
     return np.concatenate(pieces, axis=axis)
 
@@ -741,8 +881,11 @@ def _repeat_bar(g, a, repeats, axis):
         out = np.sum(gm.reshape((n, k) + rest), axis=1)
     else:
         seg = np.repeat(np.arange(n), repeats)
-        out = np.zeros((n,) + rest, dtype=np.result_type(gm, np.float64))
-        np.add.at(out, seg, gm)
+        if is_duck_array(gm):
+            out = np.tensordot(_one_hot(seg, n, gm), gm, axes=([0], [0]))
+        else:
+            out = np.zeros((n,) + rest, dtype=np.result_type(gm, np.float64))
+            np.add.at(out, seg, gm)
     if axis is None:
         return np.reshape(out, shape)
     return np.moveaxis(out, 0, ax)
@@ -754,7 +897,7 @@ def _roll_bar(g, shift, axis):
 
 def _pad_widths(array, pad_width):
     nd = np.ndim(array)
-    return np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (nd, 2))
+    return np.broadcast_to(pad_width, (nd, 2)).astype(np.intp)     # ints given by the program
 
 
 def _pad_bar(g, array, pad_width, mode):
@@ -765,6 +908,8 @@ def _pad_bar(g, array, pad_width, mode):
     if mode in ("edge", "reflect", "symmetric", "wrap"):
         size = int(np.prod(shape))
         idx = np.pad(np.arange(size).reshape(shape), pw, mode=mode)
+        if is_duck_array(g):
+            return np.reshape(np.tensordot(_one_hot(idx, size, g), np.reshape(g, (-1,)), axes=([0], [0])), shape)
         return np.bincount(idx.ravel(), weights=np.ravel(g), minlength=size).reshape(shape)
     raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
 
@@ -776,7 +921,7 @@ def _pad_cv_bar(g, array, pad_width, mode, constant_values):
 
 
 def _pad_cv_jvp(array, pad_width, constant_values_dot):
-    return np.pad(np.zeros(np.shape(array)), pad_width, mode="constant",
+    return np.pad(_zeros_of(array), pad_width, mode="constant",
                   constant_values=constant_values_dot)
 
 
@@ -789,11 +934,16 @@ def _diag_embed(g, shape, offset, axis1, axis2):
     """Zeros of shape with g (diagonal last, as np.diagonal gives it) on the diagonal."""
     nd = len(shape)
     a1, a2 = axis1 % nd, axis2 % nd
-    out = np.zeros(shape, dtype=np.result_type(g, np.float64))
-    om = np.moveaxis(out, (a1, a2), (-2, -1))
     n = _diag_len(shape, offset, a1, a2)
     rows = np.arange(n) + max(-offset, 0)
     cols = np.arange(n) + max(offset, 0)
+    if is_duck_array(g):                # no item assignment with index arrays: one-hot products
+        g = g.astype(np.result_type(g, np.float64))
+        # products and matmul align Dask's chunks (einsum with mixed chunks does not)
+        om = np.swapaxes(g[..., :, None] * _one_hot(rows, shape[a1], g), -1, -2) @ _one_hot(cols, shape[a2], g)
+        return np.moveaxis(om, (-2, -1), (a1, a2))
+    out = np.zeros(shape, dtype=np.result_type(g, np.float64))
+    om = np.moveaxis(out, (a1, a2), (-2, -1))
     om[..., rows, cols] = g
     return out
 
@@ -812,7 +962,10 @@ def _trace_bar(g, a, offset, axis1, axis2):
     shape = np.shape(a)
     nd = len(shape)
     n = _diag_len(shape, offset, axis1 % nd, axis2 % nd)
-    return _diag_embed(np.asarray(g)[..., None] * np.ones(n), shape, offset, axis1, axis2)
+    g = _arr(g)
+    if is_duck_array(a) and not is_duck_array(g):
+        g = np.asarray(g, like=a)       # a scalar adjoint: the gradient is in a's library
+    return _diag_embed(g[..., None] * np.ones(n, like=g), shape, offset, axis1, axis2)
 
 
 def _atleast_bar(result_bar, arys):
@@ -827,6 +980,15 @@ def _atleast_jvp(fn, arys, arys_dot):
 
 
 def _diff_bar(g, a, n, axis):
+    if is_duck_array(g):
+        for _ in range(n):              # functional: x[k] - x[k-1] sends g to k and -g to k-1
+            ax = axis % g.ndim
+            pad_hi = [(0, 0)] * g.ndim
+            pad_lo = [(0, 0)] * g.ndim
+            pad_hi[ax] = (1, 0)
+            pad_lo[ax] = (0, 1)
+            g = np.pad(g, pad_hi) - np.pad(g, pad_lo)
+        return g
     for _ in range(n):
         g = np.asarray(g)
         ax = axis % g.ndim
@@ -937,6 +1099,30 @@ def _einsum_parse(subscripts, operands):
     return new_ins, out
 
 
+def _einsum_diag_duck(G, uniq, target, sizes):
+    """G (subscripts uniq) spread on the diagonals of target (a letter repeated), as one einsum
+    with identity matrices: each repeat of a letter gets a fresh letter tied to it by an eye."""
+    used = set(uniq)
+    fresh = iter(c for c in _LETTERS if c not in used and c not in target)
+    seen, subs, eyes = set(), [], []
+    for c in target:
+        if c in seen:
+            f = next(fresh)
+            subs.append(f)
+            eyes.append((c + f, np.asarray(np.eye(sizes[c], dtype=G.dtype), like=G)))
+        else:
+            seen.add(c)
+            subs.append(c)
+    out = "".join(subs)
+    total = None                        # a broadcast product (einsum would need equal Dask chunks)
+    for letters, m in [(uniq, G)] + eyes:
+        present = [c for c in out if c in letters]
+        m = np.transpose(m, tuple(letters.index(c) for c in present))
+        m = np.expand_dims(m, tuple(k for k, c in enumerate(out) if c not in letters))
+        total = m if total is None else total * m
+    return total
+
+
 def _einsum_bar_one(g, ins, out, operands, i):
     target = ins[i]
     op_shape = np.shape(operands[i])
@@ -957,6 +1143,8 @@ def _einsum_bar_one(g, ins, out, operands, i):
     G = _bcast(np.reshape(G, tuple(sizes[c] if c in avail else 1 for c in uniq)), shape_u)
     if len(uniq) == len(target):
         return G
+    if is_duck_array(G):
+        return _einsum_diag_duck(G, uniq, target, sizes)
     out_arr = np.zeros(op_shape, dtype=G.dtype)
     grids = np.indices(shape_u, sparse=True)
     out_arr[tuple(grids[uniq.index(c)] for c in target)] = G
@@ -1008,12 +1196,12 @@ def _inv_jvp(a, a_dot, result):
 def _solve_cot(a, g, b):
     """solve(a^T, g) as a stack of columns (the cotangent of b, before reshaping)."""
     if np.ndim(b) == 1:
-        g = np.asarray(g)[..., None]
+        g = _arr(g)[..., None]
     return np.linalg.solve(_T(a), g)
 
 
 def _solve_bar_a(gb, a, b, x):
-    xc = np.asarray(x)[..., None] if np.ndim(b) == 1 else x
+    xc = _arr(x)[..., None] if np.ndim(b) == 1 else x
     return unbroadcast(-(gb @ _T(xc)), a)
 
 
@@ -1024,7 +1212,7 @@ def _solve_bar_b(gb, b):
 
 
 def _solve_dot_a(a, a_dot, b, x):
-    xc = np.asarray(x)[..., None] if np.ndim(b) == 1 else x
+    xc = _arr(x)[..., None] if np.ndim(b) == 1 else x
     t = np.linalg.solve(a, _full(a_dot, a) @ xc)
     return t[..., 0] if np.ndim(b) == 1 else t
 
@@ -1034,7 +1222,7 @@ def _solve_dot_b(a, b, b_dot):
 
 
 def _det_bar(g, a, result):
-    return np.asarray(g * result)[..., None, None] * _T(np.linalg.inv(a))
+    return _arr(g * result)[..., None, None] * _T(np.linalg.inv(a))
 
 
 def _det_jvp(a, a_dot, result):
@@ -1044,8 +1232,8 @@ def _det_jvp(a, a_dot, result):
 def _slogdet_bar(result_bar, a):
     gl = 0.0 if _zero(result_bar) else result_bar[1]
     if _zero(gl):
-        return np.zeros(np.shape(a))
-    return np.asarray(gl)[..., None, None] * _T(np.linalg.inv(a))
+        return _zeros_of(a)
+    return _arr(gl)[..., None, None] * _T(np.linalg.inv(a))
 
 
 def _slogdet_jvp(a, a_dot):
@@ -1053,7 +1241,7 @@ def _slogdet_jvp(a, a_dot):
 
 
 def _eye_like(x):
-    return np.eye(np.shape(x)[-1])
+    return np.asarray(np.eye(np.shape(x)[-1]), like=_arr(x))    # Dask's eye takes no like=
 
 
 def _phi(x):
@@ -1110,10 +1298,10 @@ def _eigh_bar(result_bar, a, result, UPLO):
     w, V = result[0], result[1]
     gw = result_bar[0]
     gV = result_bar[1] if len(result_bar) > 1 else 0.0
-    G = np.zeros(np.shape(a))
+    G = _zeros_of(a)
     if not _zero(gw):
-        G = G + (V * np.asarray(gw)[..., None, :]) @ _T(V)
-    if not _zero(gV) and np.any(gV):
+        G = G + (V * _arr(gw)[..., None, :]) @ _T(V)
+    if not _zero(gV) and (is_duck_array(gV) or np.any(gV)):
         G = G + V @ (_eig_gaps(w) * (_T(V) @ gV)) @ _T(V)
     return _sym_read(0.5 * (G + _T(G)), UPLO.upper() == "L")
 
