@@ -261,6 +261,8 @@ def hessian(fn, wrt=0):
         h = np.stack(columns, axis=-1).reshape(shape + shape)
         return float(h) if h.ndim == 0 else h
     hessian_fn.__name__ = hessian_fn.__qualname__ = "hessian_" + api._function_name(fn)
+    # For a scalar argument the Hessian is one jvp of the gradient: differentiable again.
+    _mark_derivative(hessian_fn, gradient, wrt_names[0], names)
     return hessian_fn
 
 

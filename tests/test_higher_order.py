@@ -221,3 +221,19 @@ def test_generated_gradient_is_inspectable_source():
     text = inspect.getsource(entry.main)
     assert text.startswith("def grad_cubic_sin(")
     assert "math.cos" in text or "cos(" in text
+
+
+def exp_plus_cubic_sin(x):
+    return math.exp(2.0 * x) + x ** 3 * math.sin(x)
+
+
+def test_derivatives_of_a_hessian_closed_form():
+    """hessian(f) of a scalar argument is differentiable again: third and fourth derivatives."""
+    x = 0.7
+    d3 = 8 * math.exp(2 * x) + cubic_sin_d3(x)
+    d4 = 16 * math.exp(2 * x) + 24 * math.cos(x) - 36 * x * math.sin(x) - 12 * x ** 2 * math.cos(x) \
+        + x ** 3 * math.sin(x)
+    h = diffc.hessian(exp_plus_cubic_sin)
+    assert_close(diffc.grad(h)(x), d3, rtol=1e-12, atol=1e-12, what="reverse over hessian")
+    assert_close(diffc.jacobian(h, mode="forward")(x), d3, rtol=1e-12, atol=1e-12, what="forward over hessian")
+    assert_close(diffc.hessian(h)(x), d4, rtol=1e-12, atol=1e-12, what="hessian of hessian")

@@ -89,7 +89,7 @@ SCALAR_CASES = [(name, fn, args, k) for name, fn, args, k in CASES if isinstance
 # Loops, branches, calls, recursion, in-place and list writes: the default run.
 QUICK = {"newton_sqrt", "while_true_break", "branches", "calls", "recursion", "callee_with_loops",
          "heat_inplace", "dict_values", "nested_loops_overwrite", "loop_calls"}
-THIRD_ORDER = ["reverse_reverse_reverse", "forward_reverse_reverse"]
+THIRD_ORDER = ["reverse_reverse_reverse", "forward_reverse_reverse", "reverse_forward_reverse"]
 
 
 def _third_order_params():
@@ -101,13 +101,16 @@ def _third_order_params():
 
 @pytest.mark.parametrize("name,fn,args,k,mode", list(_third_order_params()))
 def test_third_derivative_of_corpus_program(name, fn, args, k, mode):
-    """d3f/dx3 against central differences of the second derivative (itself checked above)."""
+    """d3f/dx3 against central differences of the second derivative (itself checked above):
+    reverse^3, forward over reverse^2, reverse over forward over reverse."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         second = diffc.grad(diffc.grad(fn, wrt=k), wrt=k)
         expected = _fd_jacobian_of(second, args, k, eps=1e-5)
         if mode == "reverse_reverse_reverse":
             actual = diffc.grad(second, wrt=k)(*args)
-        else:
+        elif mode == "forward_reverse_reverse":
             actual = diffc.hessian(diffc.grad(fn, wrt=k), wrt=k)(*args)
+        else:
+            actual = diffc.grad(diffc.jacobian(diffc.grad(fn, wrt=k), wrt=k, mode="forward"), wrt=k)(*args)
     assert_close(actual, expected, rtol=1e-4, atol=1e-4, what=f"{name} {mode}")
