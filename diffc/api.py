@@ -279,19 +279,8 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     wrap = 1 if not single and not with_value and len(wrt_names) == 1 else \
         2 if with_value and not single and len(wrt_names) == 1 else 0
 
-    @functools.wraps(fn)
-    def gradient(*args, **kwargs):
-        types, entry, revalidate = fast[0]
-        if types is not None and not kwargs and tuple(map(type, args)) == types \
-                and (entry.valid(fn) if revalidate else entry.rules_version == RULES_VERSION[0]):
-            try:
-                result = entry.main(*args)
-            except Exception as exc:
-                sourcemap.annotate(exc)
-                raise
-            if wrap == 0:
-                return result
-            return (result,) if wrap == 1 else (result[0], (result[1],))
+    def lookup(args, kwargs):
+        """(entry, argument values) for a call off the fast path: bind, convert, compile."""
         values = list(args) if not kwargs and len(args) == n_params else _bind(fn, names, args, kwargs)
         for k in wrt_index:
             if type(values[k]) is not float:
@@ -316,8 +305,16 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
                 and all(type(a) in _TYPES_DECIDING_KIND for a in args) \
                 and all(type(args[k]) is float for k in wrt_index):
             fast[0] = (tuple(map(type, args)), entry, bool(entry.deps or entry.closure))
+        return entry, values
+
+    @functools.wraps(fn)
+    def gradient(*args, **kwargs):
+        types, entry, revalidate = fast[0]
+        if types is None or kwargs or tuple(map(type, args)) != types \
+                or not (entry.valid(fn) if revalidate else entry.rules_version == RULES_VERSION[0]):
+            entry, args = lookup(args, kwargs)
         try:
-            result = entry.main(*values)
+            result = entry.main(*args)
         except Exception as exc:
             sourcemap.annotate(exc)
             raise

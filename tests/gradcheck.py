@@ -37,3 +37,19 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-6, what=""):
     expected = np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+
+
+def fd_jacobian(fn, x, eps=1e-6):
+    """Central differences of an array- or float-valued fn of one float or array x.
+
+    Shape fn(x).shape + x.shape (a Hessian when fn is a gradient)."""
+    x = np.asarray(x, dtype=np.float64)
+    columns = []
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = eps
+        plus, minus = (x.reshape(-1) + e).reshape(x.shape), (x.reshape(-1) - e).reshape(x.shape)
+        if x.ndim == 0:
+            plus, minus = float(plus), float(minus)
+        columns.append((np.asarray(fn(plus), dtype=float) - np.asarray(fn(minus), dtype=float)) / (2 * eps))
+    return np.stack(columns, axis=-1).reshape(np.shape(columns[0]) + x.shape)

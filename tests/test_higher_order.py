@@ -9,22 +9,7 @@ import numpy as np
 import pytest
 
 import diffc
-from gradcheck import assert_close
-
-
-def _fd_jacobian(fn, x, eps=1e-6):
-    """Central differences of an array- or float-valued fn of one float/array x."""
-    x = np.asarray(x, dtype=np.float64)
-    columns = []
-    for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = eps
-        plus, minus = (x.reshape(-1) + e).reshape(x.shape), (x.reshape(-1) - e).reshape(x.shape)
-        if x.ndim == 0:
-            plus, minus = float(plus), float(minus)
-        columns.append((np.asarray(fn(plus), dtype=float) - np.asarray(fn(minus), dtype=float)) / (2 * eps))
-    out_shape = np.shape(columns[0])
-    return np.stack(columns, axis=-1).reshape(out_shape + x.shape)
+from gradcheck import assert_close, fd_jacobian as _fd_jacobian
 
 
 # ------------------------------------------------------------------ programs

@@ -16,7 +16,7 @@ import pytest
 
 import diffc
 from corpus import PROGRAMS
-from gradcheck import assert_close
+from gradcheck import assert_close, fd_jacobian
 
 
 def _first_differentiable(args, wrt):
@@ -33,17 +33,9 @@ MODES = ["forward_over_reverse", "reverse_over_reverse", "reverse_over_forward"]
 
 def _fd_jacobian_of(g, args, k, eps=1e-6):
     """Central differences of g (float- or array-valued) in argument k: g.shape + x.shape."""
-    x = np.asarray(args[k], dtype=np.float64)
-    columns = []
-    for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = eps
-        e = e.reshape(x.shape)
-        plus, minus = list(args), list(args)
-        plus[k], minus[k] = (x + e, x - e) if x.ndim else (float(x + eps), float(x - eps))
-        columns.append((np.asarray(g(*plus), dtype=float) - np.asarray(g(*minus), dtype=float)) / (2 * eps))
-    out_shape = np.shape(columns[0])
-    return np.stack(columns, axis=-1).reshape(out_shape + x.shape)
+    def in_k(v):
+        return g(*args[:k], v, *args[k + 1:])
+    return fd_jacobian(in_k, args[k], eps)
 
 
 def _second_derivative(mode, fn, args, k):

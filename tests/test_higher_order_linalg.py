@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import diffc
-from gradcheck import assert_close, numeric_grad
+from gradcheck import assert_close, fd_jacobian, numeric_grad
 
 R = np.random.default_rng(5)
 S = R.normal(size=(3, 3)) + 3 * np.eye(3)
@@ -105,20 +105,10 @@ PROGRAMS = [
 IDS = [p[0].__name__ for p in PROGRAMS]
 
 
-def _fd_jacobian(fn, x, eps=1e-5):
-    cols = []
-    for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = eps
-        e = e.reshape(x.shape)
-        cols.append((fn(x + e) - fn(x - e)) / (2 * eps))
-    return np.stack(cols, axis=-1).reshape(x.shape + x.shape)
-
-
 @pytest.mark.parametrize("fn,x", PROGRAMS, ids=IDS)
 def test_hessian(fn, x):
     assert_close(diffc.grad(fn)(x), numeric_grad(fn, (x,), 0), rtol=1e-5, atol=1e-6, what="gradient")
-    expected = _fd_jacobian(diffc.grad(fn), x)
+    expected = fd_jacobian(diffc.grad(fn), x, eps=1e-5)
     assert np.abs(expected).max() > 1e-2            # a real second derivative
     assert_close(diffc.hessian(fn)(x), expected, rtol=1e-5, atol=1e-6, what="forward over reverse")
     assert_close(diffc.jacobian(diffc.grad(fn))(x), expected, rtol=1e-5, atol=1e-6,

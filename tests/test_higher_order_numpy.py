@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import diffc
-from gradcheck import assert_close
+from gradcheck import assert_close, fd_jacobian
 from test_numpy_programs import CASES, S
 
 # Every case is covered (cholesky/eigh since their helpers got rules; more programs
@@ -16,26 +16,12 @@ from test_numpy_programs import CASES, S
 NOT_COVERED = {}
 
 
-def _fd_jacobian(fn, x, eps=1e-5):
-    """Central differences of an array- or float-valued fn of one float/array x."""
-    x = np.asarray(x, dtype=np.float64)
-    columns = []
-    for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = eps
-        plus, minus = (x.reshape(-1) + e).reshape(x.shape), (x.reshape(-1) - e).reshape(x.shape)
-        if x.ndim == 0:
-            plus, minus = float(plus), float(minus)
-        columns.append((np.asarray(fn(plus), dtype=float) - np.asarray(fn(minus), dtype=float)) / (2 * eps))
-    return np.stack(columns, axis=-1).reshape(np.shape(columns[0]) + x.shape)
-
-
 COVERED = [c for c in CASES if c[0] not in NOT_COVERED]
 
 
 @pytest.mark.parametrize("name,fn,arg", COVERED, ids=[c[0] for c in COVERED])
 def test_hessian_of_numpy_program(name, fn, arg):
-    expected = _fd_jacobian(diffc.grad(fn), arg)
+    expected = fd_jacobian(diffc.grad(fn), arg, eps=1e-5)
     assert_close(diffc.hessian(fn)(arg), expected, rtol=1e-5, atol=1e-6, what=f"{name} forward over reverse")
     assert_close(diffc.jacobian(diffc.grad(fn))(arg), expected, rtol=1e-5, atol=1e-6,
                  what=f"{name} reverse over reverse")
@@ -160,7 +146,7 @@ def test_rule_table_hessians(case):
     if f is None:
         pytest.skip("result is not an array")
     x = case.args[0]
-    expected = _fd_jacobian(diffc.grad(f), x)
+    expected = fd_jacobian(diffc.grad(f), x, eps=1e-5)
     for make in (diffc.hessian, lambda fn: diffc.jacobian(diffc.grad(fn))):
         try:
             h = make(f)(x)

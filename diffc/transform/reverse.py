@@ -938,13 +938,8 @@ class ReverseFunction:
 
         def adjoint_builder(result_bar):
             holder = self.namer.fresh("_grads")
-            out = [A.assign(holder, A.call(adj_name, [A.name(TAPE), A.deepcopy(result_bar)]))]
-            k = 0
-            for a, active in zip(args, mask):
-                if active:
-                    out += self.accumulate(a, A.subscript(A.name(holder), A.const(k)))
-                    k += 1
-            return out
+            call = A.call(adj_name, [A.name(TAPE), A.deepcopy(result_bar)])
+            return [A.assign(holder, call)] + self._accumulate_callee_grads(holder, args, mask)
         return forward, adjoint_builder
 
     def joint_call_adjoint(self, key, args, mask, kinds):
@@ -953,15 +948,18 @@ class ReverseFunction:
 
         def adjoint_builder(result_bar):
             holder = self.namer.fresh("_grads")
-            out = [A.assign(holder, A.call(A.deepcopy(grad_name), [A.deepcopy(a) for a in args]
-                                           + [A.deepcopy(result_bar)]))]
-            k = 0
-            for a, active in zip(args, mask):
-                if active:
-                    out += self.accumulate(a, A.subscript(A.name(holder), A.const(k)))
-                    k += 1
-            return out
+            call = A.call(A.deepcopy(grad_name), [A.deepcopy(a) for a in args] + [A.deepcopy(result_bar)])
+            return [A.assign(holder, call)] + self._accumulate_callee_grads(holder, args, mask)
         return adjoint_builder
+
+    def _accumulate_callee_grads(self, holder, args, mask):
+        """Add holder[k], the callee's k-th adjoint, to the k-th active argument's adjoint."""
+        out, k = [], 0
+        for a, active in zip(args, mask):
+            if active:
+                out += self.accumulate(a, A.subscript(A.name(holder), A.const(k)))
+                k += 1
+        return out
 
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
