@@ -225,3 +225,84 @@ def test_taken_item_kept_only_when_added_back_unread():
         return np.sum(y * y)
     y0 = np.linspace(0.5, 1.5, 5)
     assert diffc.check_grad(f, y0, 0.7, wrt=(0, 1)) < 1e-6
+
+
+def _softmax_args():
+    import numpy as np
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((3, 2)), rng.standard_normal((4, 3)), np.eye(4, 2)
+
+
+def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
+    # logits = X @ W has a shape of its own (bound once at the top); z = logits - m
+    # with m its keepdims max, exp(z) and z - lse all have it too: no unbroadcast
+    # between them.  Only the reductions' own adjoints (-> m, -> lse) and the
+    # operands of Y * (...) (Y's shape is unrelated) keep theirs.
+    text = diffc.source(golden_programs.softmax_rows, wrt=0, args=_softmax_args())
+    adjoint = text.split("check_scalar(_t6 / _t8)\n")[1]
+    assert adjoint == """\
+    logits_bar = 0.0
+    z_bar = 0.0
+    _t3_bar = unbroadcast(_sum_bar(-unbroadcast(result_bar / _t8, _t6), _t4,
+        None, False) * Y, _t3)
+    z_bar += _t3_bar
+    # line 65: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    z_bar += _sum_bar(unbroadcast(-_t3_bar, lse) / _t2, _t1, 1, True) * _t1
+    # line 64: z = logits - m
+    logits_bar += z_bar
+    # line 63: m = np.max(logits, axis=1, keepdims=True)
+    logits_bar += _extreme_bar(unbroadcast(-z_bar, m), logits, 1, True, m)
+    return finalize(_matmul_bar_b(logits_bar, X, W), W)
+"""
+    assert diffc.check_grad(golden_programs.softmax_rows, *_softmax_args(), wrt=0) < 1e-6
+
+
+def test_products_are_arrays_and_elementwise_operands_keep_shapes():
+    # np.dot(x, W) is an array, b a vector: `+` adds, no head_part/tail_part;
+    # h * h has h's shape; tanh keeps its operand's shape.  `_t1 + b` broadcasts
+    # two unrelated shapes: both unbroadcasts stay.
+    import numpy as np
+    rng = np.random.default_rng(1)
+    args = (rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3)))
+    text = diffc.source(golden_programs.dense_tanh, wrt=(0, 1), args=args)
+    assert text.split("check_scalar(np.sum(_t3))\n")[1] == """\
+    b_bar = 0.0
+    _t3_bar = _sum_bar(result_bar, _t3, None, False)
+    h_bar = _t3_bar * h
+    h_bar += _t3_bar * h
+    # line 70: h = np.tanh(np.dot(x, W) + b)
+    _t2_bar = h_bar * (1.0 - h * h)
+    b_bar += unbroadcast(_t2_bar, b)
+    return finalize(_dot_bar_b(unbroadcast(_t2_bar, _t1), x, W), W), finalize(
+        b_bar, b)
+"""
+    assert diffc.check_grad(golden_programs.dense_tanh, *args, wrt=(0, 1)) < 1e-6
+    # the same program where b broadcasts against a column: the kept unbroadcasts matter
+    args = (rng.standard_normal((3, 1)), rng.standard_normal(2), rng.standard_normal((4, 3)))
+    assert diffc.check_grad(golden_programs.dense_tanh, *args, wrt=(0, 1)) < 1e-6
+
+
+def test_symbolic_shapes_are_never_guessed():
+    # A name bound in a loop gets no symbol of its own; a parameter rebound to a
+    # value of another shape loses its symbol; broadcasting against a keepdims
+    # reduction of another array is not taken for the identity.
+    import numpy as np
+    from diffc.analysis import kinds as K
+
+    def f(x, y):
+        x = x[1:]
+        a = x * 2.0
+        m = np.sum(y, axis=0, keepdims=True)
+        c = x - m
+        for k in range(2):
+            a = a * y
+        return np.sum(a) + np.sum(c)
+
+    from diffc.pipeline import front_end
+    info = front_end(parse_function(f))
+    kinds = K.infer(info, {"x": K.ARRAY, "y": K.ARRAY}, info.resolve_static)
+    shapes = K.infer_shapes(info, kinds, set(info.params))
+    assert "x" not in shapes and "a" not in shapes and shapes.get("c") in (None, ("@of", "c"))
+    assert shapes["y"] == ("y", 0) and shapes["m"] == ("keep", ("y", 0), 0)
+    x, y = np.linspace(0.5, 1.5, 4), np.linspace(1.0, 2.0, 3)
+    assert diffc.check_grad(f, x, y, wrt=(0, 1)) < 1e-6

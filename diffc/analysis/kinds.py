@@ -130,6 +130,8 @@ def _kind(value, kinds, resolve):
         if (is_array(a) or is_array(b)) and UNKNOWN not in (a, b) and SCALARS not in (a, b) \
                 and not isinstance(value.op, gast.MatMult):
             return ARRAY
+        if isinstance(value.op, gast.MatMult) and is_array(a) and is_array(b):
+            return ARRAY                     # an ndarray (a NumPy scalar for two 1-d operands)
         return UNKNOWN
     if isinstance(value, gast.Subscript):
         base = _atom_kind(value.value, kinds)
@@ -186,6 +188,13 @@ def _kind(value, kinds, resolve):
         if isinstance(target, np.ufunc) and arg_kinds and not value.keywords \
                 and VECTOR in arg_kinds and set(arg_kinds) <= {VECTOR, SCALAR, INT}:
             return VECTOR
+        if isinstance(target, np.ufunc) and target.nout == 1 and not value.keywords \
+                and any(is_array(k) for k in arg_kinds) \
+                and set(arg_kinds) <= {VECTOR, ARRAY, SCALAR, INT}:
+            return ARRAY                     # an ndarray (a NumPy scalar for 0-d operands)
+        if _member(target, _REDUCTIONS) and value.args \
+                or _member(target, _PRODUCTS) and any(is_array(k) for k in arg_kinds[:2]):
+            return ARRAY                     # an ndarray or a NumPy scalar, never a list
         created = _created_array_kind(target, value, kinds)
         if created is not None:
             return created
@@ -204,6 +213,11 @@ def _member(obj, collection):
         return False
 
 
+# NumPy functions whose result, for array operands, is an ndarray or a NumPy
+# scalar (the ARRAY kind covers both: neither is a list, both broadcast).
+_PRODUCTS = {np.dot, np.matmul}
+_REDUCTIONS = {np.sum, np.max, np.min, np.amax, np.amin, np.mean, np.prod}
+
 _MATH_FUNCS = {getattr(math, n) for n in dir(math) if callable(getattr(math, n))} - _INT_RESULTS
 
 
@@ -211,31 +225,69 @@ _MATH_FUNCS = {getattr(math, n) for n in dir(math) if callable(getattr(math, n))
 # Shapes of 1-d arrays, symbolically
 
 def infer_shapes(info, kinds, param_names):
-    """name -> (symbol, offset): a 1-d array of length max(0, len(symbol) + offset).
+    """name -> a symbolic shape; two names with equal entries certainly have equal shapes.
 
-    Two names with equal entries certainly have equal shapes, so an adjoint
-    contribution between them needs no `unbroadcast`.  Parameters of kind
-    VECTOR are symbols; copies, constant slices ``u[a:b]`` (0 <= a, b <= 0)
-    and elementwise arithmetic with scalars or equal-shaped vectors propagate
-    shapes.  A name assigned twice with different shapes has none."""
-    shapes = {p: (p, 0) for p in param_names if kinds.get(p) == VECTOR}
+    Input: an ANF `FunctionInfo`, the kinds from `infer`, the parameter names.
+    Output: a dict name -> shape term, so that an adjoint contribution between
+    two names with equal terms needs no `unbroadcast`.  Terms:
+
+    * ``(symbol, offset)``: the shape of the array `symbol` with its first axis
+      of length max(0, n + offset).  Parameters of array kind are symbols, and
+      so are names of array kind bound once at the function's top level whose
+      shape nothing below derives (their value, hence their shape, is fixed for
+      the call: ``("@of", name)``).
+    * ``("keep", term, axis)``: a reduction over `axis` with ``keepdims=True``
+      (np.sum, np.max, np.min, np.mean, np.prod) of an array shaped `term`.
+
+    Copies, constant slices ``u[a:b]`` (0 <= a, b <= 0), unary minus, ufuncs
+    (one result) and elementwise arithmetic propagate shapes: operands with
+    scalars, equal shapes, or a shape with its own keepdims reduction (the
+    broadcast gives the unreduced shape back).  A name assigned twice with
+    different shapes has none.  Never guessed: ``@``, np.dot and broadcasting
+    between different symbols give nothing."""
+    fixed = {p: (p, 0) for p in param_names if is_array(kinds.get(p))}
+    resolve = getattr(info, "resolve_static", None)
+    shapes = _shape_fixpoint(info, kinds, param_names, fixed)
+    # Top-level names bound once, in program order: derived from what precedes
+    # them, or else a symbol of their own.
+    counts = {}
+    for stmt in info.node.body:
+        for node in gast.walk(stmt):            # every binding: tuple targets, loop targets...
+            if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    pinned = False
+    for stmt in info.node.body:
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            name = stmt.targets[0].id
+            if counts.get(name) != 1 or name in param_names or not is_array(kinds.get(name)):
+                continue
+            derived = _shape(stmt.value, shapes, kinds, resolve)
+            if derived is None:
+                fixed[name] = derived = ("@of", name)
+                pinned = True
+            shapes[name] = derived
+    return _shape_fixpoint(info, kinds, param_names, fixed) if pinned else shapes
+
+
+def _shape_fixpoint(info, kinds, param_names, fixed):
+    """Shapes from the parameters' and pinned names' symbols (`fixed`), to a fixpoint.
+    A name (a parameter too) assigned a value of another or an unknown shape has none."""
+    pins = {n for n in fixed if n not in param_names}
+    shapes = dict(fixed)
     stmts = list(_assignments(info.node.body))
     conflicted = set()
     for _ in range(len(stmts) + 2):
         changed = False
         for target, value in stmts:
-            if target in conflicted or value is None or value == "int":
-                if value is None and target in shapes and target not in param_names:
-                    pass
+            if target in conflicted or target in pins or value is None or value == "int":
                 continue
-            new = _shape(value, shapes, kinds)
+            new = _shape(value, shapes, kinds, getattr(info, "resolve_static", None))
             old = shapes.get(target)
             if new is None:
-                if target in shapes and target not in param_names or target not in shapes:
-                    if target in shapes:
-                        del shapes[target]
-                    conflicted.add(target)
-                    changed = changed or old is not None
+                if target in shapes:
+                    del shapes[target]
+                conflicted.add(target)
+                changed = changed or old is not None
                 continue
             if old is None:
                 shapes[target] = new
@@ -262,26 +314,47 @@ def _shape_of_atom(atom, shapes, kinds):
     return None
 
 
-def _shape(value, shapes, kinds):
+def _is_kept_reduction_of(reduced, full):
+    """Whether `reduced` is `full` after one or more keepdims reductions."""
+    while isinstance(reduced, tuple) and len(reduced) == 3 and reduced[0] == "keep":
+        reduced = reduced[1]
+        if reduced == full:
+            return True
+    return False
+
+
+def _broadcast(a, b):
+    """The shape of an elementwise result of operands shaped a and b, or None if unknown."""
+    if a is None or b is None:
+        return None
+    if a == "scalar":
+        return b if b != "scalar" else None
+    if b == "scalar" or a == b or _is_kept_reduction_of(b, a):
+        return a
+    if _is_kept_reduction_of(a, b):
+        return b
+    return None
+
+
+_KEEPDIMS_REDUCTIONS = {np.sum, np.max, np.min, np.amax, np.amin, np.mean, np.prod}
+
+
+def _shape(value, shapes, kinds, resolve=None):
     if isinstance(value, gast.Name):
         s = _shape_of_atom(value, shapes, kinds)
         return s if s != "scalar" else None
     if isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult):
-        a = _shape_of_atom(value.left, shapes, kinds)
-        b = _shape_of_atom(value.right, shapes, kinds)
-        if a is None or b is None:
-            return None
-        if a == "scalar":
-            return b if b != "scalar" else None
-        if b == "scalar" or a == b:
-            return a
-        return None
+        return _broadcast(_shape_of_atom(value.left, shapes, kinds),
+                          _shape_of_atom(value.right, shapes, kinds))
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
         s = _shape_of_atom(value.operand, shapes, kinds)
         return s if s != "scalar" else None
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
             and value.value.id in shapes and isinstance(value.slice, gast.Slice):
-        sym, offset = shapes[value.value.id]
+        base = shapes[value.value.id]
+        if not (isinstance(base, tuple) and len(base) == 2):
+            return None
+        sym, offset = base
         sl = value.slice
         lower = 0 if sl.lower is None else _const_int(sl.lower)
         upper = 0 if sl.upper is None else _const_int(sl.upper)
@@ -293,7 +366,40 @@ def _shape(value, shapes, kinds):
             and value.func.attr == "copy" and not value.args and isinstance(value.func.value, gast.Name):
         s = _shape_of_atom(value.func.value, shapes, kinds)
         return s if s != "scalar" else None
+    if isinstance(value, gast.Call):
+        target = resolve(value.func) if resolve is not None else getattr(value.func, "diffc_global", None)
+        if isinstance(target, np.ufunc) and target.nout == 1 and not value.keywords \
+                and len(value.args) == target.nin:
+            result = "scalar"
+            for a in value.args:
+                result = _broadcast(result, _shape_of_atom(a, shapes, kinds)) \
+                    if result != "scalar" else _shape_of_atom(a, shapes, kinds)
+            return result if result != "scalar" else None
+        if _member(target, _KEEPDIMS_REDUCTIONS) and len(value.args) == 1:
+            keywords = {k.arg: k.value for k in value.keywords}
+            keep = keywords.get("keepdims")
+            if set(keywords) <= {"axis", "keepdims"} and isinstance(keep, gast.Constant) \
+                    and keep.value is True:
+                base = _shape_of_atom(value.args[0], shapes, kinds)
+                axis = keywords.get("axis")
+                axis = None if axis is None else _const_axis(axis)
+                if base is None or base == "scalar" or axis is False:
+                    return None
+                return ("keep", base, axis)
     return None
+
+
+def _const_axis(node):
+    """The constant axis (an int or a tuple of ints) of a reduction, else False."""
+    if isinstance(node, gast.Constant) and node.value is None:
+        return None
+    value = _const_int(node)
+    if value is not None:
+        return value
+    if isinstance(node, gast.Tuple):
+        items = tuple(_const_int(e) for e in node.elts)
+        return items if None not in items else False
+    return False
 
 
 def _const_int(node):

@@ -818,6 +818,26 @@ class ReverseFunction:
                 A.name(self.bar(lst.id)), A.name(lst.id), A.deepcopy(result_bar)])))
         return out
 
+    def _shaped_like_result(self, node):
+        """Operands of the elementwise operation `node` that certainly have its result's shape.
+
+        In: a BinOp (not @), else nothing is known.  Out: the names of operands whose shape
+        is the result's: `x op x` has x's shape; with the other operand a number
+        (kind scalar or int, a 0-d value) the array operand keeps its shape."""
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            left, right = node.left, node.right
+            if isinstance(left, gast.Name) and isinstance(right, gast.Name) and left.id == right.id \
+                    and not hasattr(left, "diffc_global"):
+                return {left.id}
+            out = set()
+            for a, b in ((left, right), (right, left)):
+                if isinstance(a, gast.Name) and not hasattr(a, "diffc_global") \
+                        and (isinstance(b, gast.Constant) and type(b.value) in (int, float)
+                             or self._atom_kind(b) in (K.SCALAR, K.INT)):
+                    out.add(a.id)
+            return out
+        return set()
+
     def apply_rule(self, stmt, key, args, keywords, result, result_bar, target, node):
         active_args = [a for a in args if self.is_active(a)] + \
             [k.value for k in keywords if self.is_active(k.value)]
@@ -857,13 +877,20 @@ class ReverseFunction:
             stmts = [_drop_unbroadcast(s) for s in stmts]
             expr = _drop_unbroadcast(expr)
         else:
+            # `a + b` concatenates only when both are lists or tuples: one operand
+            # known to be a number or an array makes it an addition.
+            plain = {a.id for a in args if isinstance(a, gast.Name)
+                     and self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY)}
             if all(self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY) for a in args):
-                # No list among the operands: `+` adds, it does not concatenate.
-                stmts = [_drop_concatenation(s) for s in stmts]
-                expr = _drop_concatenation(expr)
+                plain = None
+            if plain is None or plain:
+                stmts = [_drop_concatenation(s, plain) for s in stmts]
+                expr = _drop_concatenation(expr, plain)
+            # Operands shaped exactly like the result need no unbroadcast.
+            same = self._shaped_like_result(node)
             if target in self.shapes:
-                # Operands shaped exactly like the result need no unbroadcast.
-                same = {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+                same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+            if same:
                 stmts = [_drop_unbroadcast(s, same) for s in stmts]
                 expr = _drop_unbroadcast(expr, same)
         # Which atom each contribution belongs to.
@@ -1182,15 +1209,23 @@ _SCALAR_IDENTITIES = (runtime.head_part, runtime.tail_part, runtime.cat_left, ru
 
 
 class _DropConcatenation(gast.NodeTransformer):
+    def __init__(self, plain=None):
+        self.plain = plain
+
     def visit_Call(self, node):
         self.generic_visit(node)
         fn = getattr(node.func, "diffc_global", None) if isinstance(node.func, gast.Name) else None
-        return node.args[0] if fn in _SCALAR_IDENTITIES else node
+        if fn in _SCALAR_IDENTITIES and (self.plain is None or any(
+                isinstance(a, gast.Name) and a.id in self.plain for a in node.args[1:3])):
+            return node.args[0]
+        return node
 
 
-def _drop_concatenation(node):
-    """head_part(g, a, b) -> g and friends, where a and b are known not to be lists."""
-    return _DropConcatenation().visit(node)
+def _drop_concatenation(node, plain=None):
+    """head_part(g, a, b) -> g and friends (identities unless a and b are both lists or
+    tuples): for every call, or, given `plain` (names certainly not lists or tuples),
+    for the calls where a or b is one of them."""
+    return _DropConcatenation(plain).visit(node)
 
 
 def _drop_unbroadcast(node, only=None):
