@@ -18,7 +18,9 @@ both with importlib and returns an `Outcome`:
   refuses rather than computing something else).  Not a wrong answer, but an
   ordinary program diffc does not take: reported, and bounded by the tests.
 * ``pass``: reverse mode (``diffc.grad`` and ``diffc.value_and_grad``) and,
-  when ``diffc.jvp`` exists, forward mode agree with central differences.
+  when ``diffc.jvp`` exists, forward mode agree with central differences;
+  with ``higher_order``, so do Hessian-vector products in forward over
+  reverse and reverse over reverse (against differences of the gradient).
 """
 
 import copy
@@ -110,7 +112,44 @@ def _close(actual, expected, scale, rtol=1e-4, atol=1e-5):
     return bool(np.all(np.abs(actual - expected) <= atol * scale + rtol * np.abs(expected)))
 
 
-def check(program, workdir, forward=True):
+def _second_order(plain, traced, args, k, trace, seed):
+    """None, or why the Hessian-vector products of diffc disagree with finite differences.
+
+    Reference: central differences of diffc's gradient (checked against finite
+    differences of f just before) along a random direction t, on probes that
+    keep the base point's path.  Checked: `hvp` (forward over reverse) and the
+    pullback of `grad` (reverse over reverse), both H t."""
+    rng = np.random.default_rng(seed + 7)
+    x = args[k]
+    t = rng.normal(size=np.shape(x))
+    t = t if isinstance(x, np.ndarray) else float(t)
+    grad = diffc.grad(plain.f, wrt=k)
+    sides = []
+    for sign in (1.0, -1.0):
+        call = list(args)
+        call[k] = x + sign * 1e-5 * t
+        if _call_traced(traced, call)[1] != trace:
+            return None                          # the probe changes path: no reference
+        sides.append(np.asarray(grad(*copy.deepcopy(call)), dtype=float))
+    reference = (sides[0] - sides[1]) / 2e-5
+    hscale = max(1.0, float(np.max(np.abs(reference))))
+    if not np.all(np.isfinite(reference)) or hscale > 1e6:
+        return None
+    try:
+        by_hvp = diffc.hvp(plain.f, wrt=k)(*copy.deepcopy(args), t)
+        _, pullback = diffc.vjp(grad, *copy.deepcopy(args))
+        by_vjp = pullback(t)[k]
+    except diffc.DiffcError:
+        return None                              # refused loudly: not a wrong answer
+    except Exception as exc:  # noqa: BLE001
+        return f"second order crash: {type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=-3)
+    for label, value in (("hvp (forward over reverse)", by_hvp), ("vjp of grad (reverse over reverse)", by_vjp)):
+        if not _close(value, reference, hscale, rtol=1e-3, atol=1e-4):
+            return f"{label} of arg {k}: diffc {value!r} != finite differences of the gradient {reference!r}"
+    return None
+
+
+def check(program, workdir, forward=True, higher_order=False):
     """Run every check on one program (see module docstring)."""
     src = program.plain
     try:
@@ -189,16 +228,20 @@ def check(program, workdir, forward=True):
             if not _close(tout, expected, tscale):
                 return Outcome(program.seed, "fail", f"jvp tangent {tout!r} != finite differences "
                                f"{expected!r}", src, True)
+        if higher_order:
+            problem = _second_order(plain, traced, args, wrt[0], trace, program.seed)
+            if problem is not None:
+                return Outcome(program.seed, "fail", problem, src, forward_checked)
     return Outcome(program.seed, "pass", "", src, forward_checked)
 
 
-def run_many(seeds, workdir, forward=True, stop_after_passes=None):
+def run_many(seeds, workdir, forward=True, stop_after_passes=None, higher_order=False):
     """Check the programs for the given seeds; returns the list of outcomes."""
     from .generator import generate
     outcomes = []
     passes = 0
     for seed in seeds:
-        outcome = check(generate(seed), workdir, forward=forward)
+        outcome = check(generate(seed), workdir, forward=forward, higher_order=higher_order)
         outcomes.append(outcome)
         passes += outcome.status == "pass"
         if stop_after_passes is not None and passes >= stop_after_passes:

@@ -20,12 +20,15 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--no-forward", action="store_true")
+    parser.add_argument("--higher-order", action="store_true",
+                        help="also check Hessian-vector products (forward over reverse, reverse over reverse)")
     parser.add_argument("--show", default="fail,invalid", help="statuses whose programs are printed")
     args = parser.parse_args(argv)
     show = set(args.show.split(","))
     t0 = time.time()
     with tempfile.TemporaryDirectory() as workdir:
-        outcomes = run_many(range(args.start, args.start + args.n), workdir, forward=not args.no_forward)
+        outcomes = run_many(range(args.start, args.start + args.n), workdir, forward=not args.no_forward,
+                            higher_order=args.higher_order)
     for o in outcomes:
         if o.status in show:
             print(o.report())

@@ -4,6 +4,7 @@
   checked for real (pass); no program may fail (wrong value or gradient, crash,
   caller's array modified), nor be invalid (a generator bug).  Refusals (a
   clear DiffcError) are allowed but bounded.
+* `test_fuzz_higher_order` (slow): the same with Hessian-vector products checked.
 * `test_fuzz_large` (``pytest -m fuzz_large --fuzz-n 2000 [--fuzz-start S]``):
   the same checks over a large budget of seeds.
 
@@ -38,4 +39,12 @@ def test_fuzz_large(tmp_path, request):
     n = request.config.getoption("--fuzz-n")
     start = request.config.getoption("--fuzz-start")
     outcomes = run_many(range(start, start + n), str(tmp_path))
+    _assert_clean(outcomes, max_refused_fraction=0.25)
+
+
+@pytest.mark.slow
+def test_fuzz_higher_order(tmp_path):
+    """Hessian-vector products (forward over reverse, reverse over reverse) of random programs
+    against finite differences of their gradients."""
+    outcomes = run_many(range(0, 150), str(tmp_path), higher_order=True)
     _assert_clean(outcomes, max_refused_fraction=0.25)
