@@ -16,10 +16,12 @@ behind a name, so reverse mode sees only assignments and calls with rules
 (rules/syntax.py), and its tape restores exactly what each statement read.
 
 Invariants: helpers are only ever called on a plain name as their buffer
-argument (reverse.py/forward.py emit them that way); a helper call that is not
-in one of the statement shapes below is left alone, and the rules registry
-has no adjoint for the mutating helpers, so differentiating it is refused
-loudly (NoDerivativeRule) rather than computed wrong.
+argument (reverse.py/forward.py emit them that way); a call the optimizer
+substituted into a larger expression is first hoisted into a statement of its
+own.  A call left in no recognized shape stays as it is: take_item,
+zero_item, pop_bar(s), unpop_bar, write_item and truncate have no adjoint
+rule, so differentiating it is refused loudly (NoDerivativeRule) rather than
+computed wrong.
 """
 
 import gast
@@ -101,7 +103,8 @@ def _purify_statement(stmt):
 # Helpers that return a value and mutate their first argument: when the optimizer
 # has substituted such a call into a larger expression, it is first hoisted into
 # a statement of its own.
-_READ_AND_MUTATE = (runtime.take_item, runtime.pop_bar, runtime.pop_bars, runtime.pop_dot)
+_READ_AND_MUTATE = (runtime.take_item, runtime.pop_bar, runtime.pop_bars, runtime.pop_dot, runtime.acc_item,
+                    runtime.write_dot, runtime.append_dot, runtime.extend_dot, runtime.unpop_bar)
 
 
 def _hoist_nested(stmt, fresh):
