@@ -66,7 +66,64 @@ def sort_concat_stack(t):
             + np.sum(np.stack([p(t), np.sin(p(t))]) ** 3))
 
 
-COVERED = [var_sin, std_exp, mean_cube, max_cube, logsumexp, dot_outer, clip_where, sort_concat_stack]
+XP = np.array([0.3, 1.2, 0.8, 2.0])          # positive: powers with real exponents
+
+
+def pp(t):
+    return XP + t * D
+
+
+def prod_(t):
+    return np.prod(p(t))
+
+
+def prod_axis(t):
+    return np.sum(np.prod(np.reshape(p(t), (2, 2)), axis=0) ** 2)
+
+
+def norm_(t):
+    return np.linalg.norm(p(t))
+
+
+def norm_p3(t):
+    return np.linalg.norm(p(t), 3)
+
+
+def inv_(t):
+    return 10.0 * np.sum(np.linalg.inv(ps(t)))
+
+
+def det_(t):
+    return np.linalg.det(ps(t))
+
+
+def slogdet_(t):
+    return 10.0 * np.linalg.slogdet(ps(t))[1]
+
+
+def solve_(t):
+    return 10.0 * np.sum(np.linalg.solve(ps(t), np.sin(p(t)[:3])) ** 2)
+
+
+def solve_matrix(t):
+    return np.sum(np.linalg.solve(ps(t), np.cos(ps(t))) ** 2)
+
+
+def power_(t):
+    return np.sum(pp(t) ** (1.5 + 0.4 * np.sin(p(t))))
+
+
+def sinc_(t):
+    return np.sum(np.sinc(p(t)))
+
+
+def atleast_(t):
+    return np.sum(np.atleast_2d(p(t)) ** 3)
+
+
+COVERED = [var_sin, std_exp, mean_cube, max_cube, logsumexp, dot_outer, clip_where, sort_concat_stack,
+           prod_, prod_axis, norm_, norm_p3, inv_, det_, slogdet_, solve_, solve_matrix, power_, sinc_,
+           atleast_]
 MODES = {
     "reverse_reverse_reverse": lambda h: diffc.grad(diffc.grad(diffc.grad(h))),
     "forward_reverse_reverse": lambda h: diffc.hessian(diffc.grad(h)),
@@ -91,16 +148,27 @@ def test_third_derivative(h):
         assert_close(got, expected, rtol=1e-5, atol=1e-6, what=f"{h.__name__} {mode}")
 
 
-def prod_(t):
-    return np.prod(p(t))
+# closed forms: det(S0 + t DS) is a cubic in t, so d3/dt3 = 3! det(DS); sum(x**p) gives
+# sum p (p-1) (p-2) x**(p-3) D**3; prod(X0 + t D) gives the sum over ordered distinct i, j, k
+# of D_i D_j D_k X0_m (m the fourth index)
+CLOSED = [
+    ("det_cubic", det_, 6.0 * np.linalg.det(DS)),
+    ("sum_pow", lambda t: np.sum(pp(t) ** 2.5), np.sum(2.5 * 1.5 * 0.5 * XP ** -0.5 * D ** 3)),
+    ("prod_quartic", prod_, sum(D[i] * D[j] * D[k] * X0[m] for i in range(4) for j in range(4)
+                                      for k in range(4) for m in range(4)
+                                      if len({i, j, k, m}) == 4)),
+]
 
 
-def norm_(t):
-    return np.linalg.norm(p(t))
-
-
-def inv_(t):
-    return np.sum(np.linalg.inv(ps(t)))
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("name,h,expected", CLOSED, ids=[c[0] for c in CLOSED])
+def test_third_derivative_closed_form(name, h, expected):
+    assert abs(expected) > 1e-2
+    for mode, make in MODES.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = make(h)(0.0)
+        assert_close(got, expected, rtol=1e-9, atol=1e-10, what=f"{name} {mode}")
 
 
 def cholesky_(t):
@@ -116,8 +184,7 @@ def lstsq_(t):
 
 
 # helpers of the second-order rules that have no rules of their own (yet)
-NOT_COVERED = [(prod_, "_prod_hvp"), (norm_, "_norm_bar_adj"), (inv_, "_inv_bar_adj_r"),
-               (cholesky_, "_cholesky_bar_adj"), (eigh_, "_eigh_bar_adj"), (lstsq_, "_lstsq_bar_adj")]
+NOT_COVERED = [(cholesky_, "_cholesky_bar_adj"), (eigh_, "_eigh_bar_adj"), (lstsq_, "_lstsq_bar_adj")]
 
 
 @pytest.mark.filterwarnings("ignore")
@@ -132,3 +199,112 @@ def test_third_derivative_without_rule_is_a_clear_error(h, helper):
         with pytest.raises(diffc.NoDerivativeRule) as info:
             make(h)(0.0)
         assert helper in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# the third-order rules themselves, every branch (which=...) and every argument:
+# tangent rule vs central differences of the helper, adjoint rule vs tangent rule
+# (<result_bar, tangent> == sum_k <adjoint_k, dot_k>)
+# ---------------------------------------------------------------------------
+
+def _flat(x):
+    if x is None or (isinstance(x, float) and x == 0.0):
+        return None
+    if isinstance(x, (list, tuple)):
+        return [_flat(v) for v in x]
+    return np.asarray(x, dtype=float)
+
+
+def _inner(a, b, like):
+    if isinstance(like, (list, tuple)):
+        a = a if isinstance(a, (list, tuple)) else [None] * len(like)
+        b = b if isinstance(b, (list, tuple)) else [None] * len(like)
+        return sum(_inner(x, y, z) for x, y, z in zip(a, b, like))
+    a, b = _flat(a), _flat(b)
+    if a is None or b is None:
+        return 0.0
+    return float(np.sum(np.broadcast_to(a, np.shape(like)) * np.broadcast_to(b, np.shape(like))))
+
+
+def _rand(x, rng):
+    if isinstance(x, (list, tuple)):
+        return type(x)(_rand(v, rng) for v in x) if type(x) in (list, tuple) else [_rand(v, rng) for v in x]
+    return rng.standard_normal(np.shape(x)) if np.ndim(x) else float(rng.standard_normal())
+
+
+def _step(x, d, e):
+    if isinstance(x, (list, tuple)):
+        return type(x)(_step(a, b, e) for a, b in zip(x, d))
+    return x + e * np.asarray(d)
+
+
+def _helper_cases():
+    from diffc.rules import higher_order_numpy as H, numpy_rules as N
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    M = lambda *s: rng.standard_normal(s or (3, 3))  # noqa: E731
+    a23 = rng.standard_normal((2, 3)) + 0.3
+    az = np.array([[0.5, 0.0, 1.2, -0.7], [0.0, 0.0, 2.0, 1.1]])
+    cases = [(H._sinc_deriv2, (np.array([0.3, -1.2, 0.01, 0.0, 2.0]),), [0]),
+             (H._power_dx1_dx2, (np.array([0.4, 1.3, 2.2]), np.array([1.5, -0.3, 2.7])), [0, 1]),
+             (H._inv_bar_adj_r, (M(), np.linalg.inv(A), M()), [0, 1, 2]),
+             (H._inv_jvp_adj_r, (M(), np.linalg.inv(A), M()), [0, 1, 2]),
+             (H._inv_jvp_T, (M(), np.linalg.inv(A)), [0, 1]),
+             (H._inv_T, (A,), [0]),
+             (H._det_bar_adj_a, (0.7, A, np.linalg.det(A), M()), [0, 1, 2, 3]),
+             (H._slogdet_bar_adj_a, ((0.0, 0.7), A, M()), [0, 1, 2]),
+             (H._slogdet_jvp_adj_a, (A, M(), (0.0, 0.8)), [0, 1, 2]),
+             (H._inv_d_inv, (A, M()), [0, 1]),
+             (H._tr_solve, (A, M()), [0, 1]),
+             (H._mat_inner, (M(), M()), [0, 1]),
+             (H._scale_mat, (0.3, M()), [0, 1]),
+             (N._T, (M(2, 3),), [0]),
+             (N._like, (M(6), np.zeros((2, 3))), [0])]
+    cases += [(H._prod_hvp, (x, M(*x.shape), ax), [0, 1]) for x, ax in
+              [(a23, None), (a23, 0), (a23, 1), (az, None), (az, 1)]]
+    for ordv, axis, keep, x in [(None, None, False, X0), (3, None, False, X0), (None, 1, False, a23),
+                                (3, 0, True, a23)]:
+        r = np.linalg.norm(x, ordv, axis, keep)
+        g = M(*np.shape(r)) if np.ndim(r) else 0.7
+        cases += [(H._norm_bar_adj, (g, x, ordv, axis, keep, r, M(*x.shape), which), [0, 1, 5, 6])
+                  for which in (1, 2)]
+    for b in (M(3), M(3, 2)):
+        x = np.linalg.solve(A, b)
+        gbc = M(3, 1) if b.ndim == 1 else M(3, 2)
+        cases += [(H._solve_bar_a_adj, (M(), gbc, b, x, which), [0, 1, 3]) for which in (0, 1)]
+        sol = N._solve_dot_a(A, M(), b, x)
+        cases += [(H._solve_dot_a_adj, (A, M(), b, x, sol, M(*b.shape), which), [0, 1, 3, 4, 5])
+                  for which in (0, 1, 2)]
+        d = M(*b.shape)
+        sol = N._solve_dot_b(A, b, d)
+        cases += [(H._solve_dot_b_adj, (A, b, d, sol, M(*b.shape), which), [0, 3, 4]) for which in (0, 1)]
+        cases.append((H._solve_bar_b_T, (M(*b.shape), gbc, b), [0]))
+        g = M(*b.shape)
+        res = N._solve_cot(A, g, b)
+        cases += [(H._solve_cot_adj, (A, g, b, res, M(*res.shape), which), [0, 3, 4]) for which in (0, 1)]
+    return cases
+
+
+def test_third_order_rules_match_differences_and_transpose():
+    import inspect
+    from diffc.rules import TANGENTS, ADJOINTS
+    rng = np.random.default_rng(4)
+    for helper, args, carriers in _helper_cases():
+        what = f"{helper.__name__}{args[-1] if isinstance(args[-1], int) else ''}"
+        res = helper(*args)
+        dots = [_rand(args[i], rng) if i in carriers else None for i in range(len(args))]
+        tfn = TANGENTS[helper].fn
+        names = list(inspect.signature(tfn).parameters)[1:]
+        prims = [n for n in names if not (n.endswith("_dot") and n[:-4] in names)]
+        tan = tfn(res, *args, *[dots[prims.index(n[:-4])] for n in names if n not in prims])
+        eps = 1e-6
+        plus = helper(*[a if d is None else _step(a, d, eps) for a, d in zip(args, dots)])
+        minus = helper(*[a if d is None else _step(a, d, -eps) for a, d in zip(args, dots)])
+        B = _rand(res, rng)
+        fd = (_inner(B, plus, res) - _inner(B, minus, res)) / (2 * eps)
+        lhs = _inner(B, tan, res)
+        assert abs(lhs - fd) <= 1e-6 * max(1.0, abs(fd)), f"{what}: tangent {lhs} vs differences {fd}"
+        adj = ADJOINTS[helper].fn(res, B, *args)
+        adj = adj if isinstance(adj, tuple) else (adj,)
+        rhs = sum(_inner(adj[i], dots[i], args[i]) for i in carriers)
+        assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs)), f"{what}: adjoint {rhs} vs tangent {lhs}"

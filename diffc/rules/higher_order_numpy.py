@@ -44,8 +44,8 @@ import numpy as np
 from . import adjoint, nondiff, tangent
 from . import numpy_rules as N
 from . import builtins_rules as B
-from ..runtime import ListBar, unbroadcast, broadcast_like
-from .numpy_rules import (_T, _bcast, _full, _unreduce, _norm_axes, _zero, _like, _prod_others,
+from ..runtime import ListBar, unbroadcast, broadcast_like, is_duck_array
+from .numpy_rules import (_T, _arr, _bcast, _full, _unreduce, _norm_axes, _zero, _like, _prod_others,
                           _cumprod_terms, _norm_setup, _einsum_parse, _einsum_bar_one,
                           _mean_bar, _mean_jvp, _var_bar, _var_jvp, _prod_bar, _prod_jvp,
                           _extreme_bar, _extreme_jvp, _cumsum_bar, _cumprod_bar, _norm_bar, _norm_jvp,
@@ -83,26 +83,13 @@ def _seq(r, n):
 
 def _prod_hvp(a, v, axis):
     """H v for the Hessian H of prod(a, axis) (one block per reduction):
-    out_i = sum_{j != i} v_j prod_{k != i, j} a_k; exact with zeros."""
-    a = np.asarray(a, dtype=np.result_type(a, np.float64))
-    v = np.asarray(_bcast(v, a.shape), dtype=a.dtype)
-    nd = a.ndim
-    if nd == 0:
-        return np.zeros_like(a)
-    axes = _norm_axes(axis, nd)
-    keep = [k for k in range(nd) if k not in axes]
-    perm = keep + list(axes)
-    t = np.transpose(a, perm)
-    tshape = t.shape
-    t = t.reshape(tshape[:len(keep)] + (-1,))
-    vt = np.transpose(v, perm).reshape(t.shape)
-    out = np.zeros(t.shape, dtype=a.dtype)
-    for i in range(t.shape[-1]):
-        b = t.copy()
-        b[..., i] = 1.0
-        oth = _prod_others(b, -1)                 # prod_{k != i, j} a_k for every j (j == i: others of i)
-        out[..., i] = np.sum(vt * oth, axis=-1) - vt[..., i] * oth[..., i]
-    return np.transpose(out.reshape(tshape), np.argsort(perm))
+    out_i = sum_{j != i} v_j prod_{k != i, j} a_k; exact with zeros (no writes in place:
+    Dask and other dispatching arrays stay in their library)."""
+    if np.ndim(a) == 0:
+        a = _arr(a)
+        return np.zeros_like(a, dtype=np.result_type(a.dtype, np.float64))
+    t, (vt,), back = _prod_last(a, axis, v)
+    return back(_prod_hvp_last(t, vt))
 
 
 def _cumprod_parts(g, a, axis, result):
@@ -335,8 +322,13 @@ def _inv_bar_dr(g, result, result_dot):
 
 def _inv_bar_adj_r(g, result, rbar):
     """Adjoint of -(R^T g R^T) in R."""
-    R = result
+    R, g, rbar = result, _mat(g, result), _mat(rbar, result)
     return -(g @ _T(R) @ _T(rbar) + _T(rbar) @ _T(R) @ g)
+
+
+def _inv_jvp_T(g, result):
+    """_inv_bar(g, result), 0 for a symbolic zero g: the adjoint of _inv_jvp in its tangent."""
+    return _inv_bar(_mat(g, result), result)
 
 
 def _inv_jvp_dr(d, result, result_dot):
@@ -345,7 +337,7 @@ def _inv_jvp_dr(d, result, result_dot):
 
 
 def _inv_jvp_adj_r(d, result, rbar):
-    R, D = result, d
+    R, D, rbar = result, _mat(d, result), _mat(rbar, result)
     return -(rbar @ _T(R) @ _T(D) + _T(D) @ _T(R) @ rbar)
 
 
@@ -1219,7 +1211,7 @@ def _(result, a, d, inverse, d_dot, inverse_dot):
 
 @adjoint(N._inv_jvp)
 def _(result, result_bar, a, d, inverse):
-    return (None, _full_T(_inv_bar(result_bar, inverse), d, a),
+    return (None, _full_T(_inv_jvp_T(result_bar, inverse), d, a),
             _inv_jvp_adj_r(_full(d, a), inverse, result_bar))
 
 
@@ -2121,3 +2113,712 @@ def _(result, rbar, g, axis, rbar_dot):
 @adjoint(_unstack)
 def _(result, result_bar, rbar, g, axis):
     return _stack_bar(result_bar, axis), None, None
+
+
+# ---------------------------------------------------------------------------
+# third order: the private helpers of the second-order rules above
+# ---------------------------------------------------------------------------
+# Each helper below gets a tangent listing every argument that carries a
+# derivative and an adjoint returning a contribution for each of them.  Most are
+# multilinear (a product of adjoints, tangents and matrices): the tangent is the
+# sum of the helper with one factor replaced by its tangent, the adjoint the
+# transposed products.  Their own helpers (_prod_t3, _sinc_deriv3, _norm_core_*,
+# ...) have no rules: a fourth derivative through them raises NoDerivativeRule.
+
+def _mlin(fn, args, dots):
+    """Tangent of fn, linear in each of args: sum of fn with one argument replaced by its tangent."""
+    total = 0.0
+    for k, d in enumerate(dots):
+        if _zero(d):
+            continue
+        a = list(args)
+        a[k] = d
+        total = total + fn(*a)
+    return total
+
+
+# --- sinc: d3 sinc / dx3 -----------------------------------------------------
+
+def _sinc_deriv3(x):
+    """d3 sinc(x)/dx3 = ((3y^2 - 6) sin y + (6y - y^3) cos y) / (pi x^4), y = pi x
+    (its Taylor series y/5 - y^3/42 + y^5/1080 - y^7/55440, times pi^3, near 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.pi * x
+    small = np.abs(y) < 0.1
+    ys = np.where(small, 1.0, y)
+    s, c = np.sin(ys), np.cos(ys)
+    d = ((3.0 * ys * ys - 6.0) * s + (6.0 * ys - ys ** 3) * c) / (np.pi * (ys / np.pi) ** 4)
+    y2 = y * y
+    series = np.pi ** 3 * y * (1.0 / 5.0 - y2 / 42.0 + y2 * y2 / 1080.0 - y2 ** 3 / 55440.0)
+    d = np.where(small, series, d)
+    return d[()] if d.ndim == 0 else d
+
+
+@tangent(_sinc_deriv2)
+def _(result, x, x_dot):
+    return x_dot * _sinc_deriv3(x)
+
+
+@adjoint(_sinc_deriv2)
+def _(result, result_bar, x):
+    return unbroadcast(result_bar * _sinc_deriv3(x), x)
+
+
+# --- atleast_*d: reshapes ----------------------------------------------------
+
+def _atleast_bar_T_T(result_bar, rbar, g, arys):
+    """Adjoint of _atleast_bar_T(rbar, g, arys) in rbar: the reshapes back (0.0 where g had none)."""
+    n = len(arys)
+    r = _seq(rbar, n)
+    b = [result_bar] if n == 1 else _seq(result_bar, n)
+    gs = [g] if n == 1 else list(g)
+    return ListBar(0.0 if _zero(bk) or _zero(rk) or _zero(gk) else np.reshape(_full(bk, gk), np.shape(rk))
+                   for bk, rk, gk in zip(b, r, gs))
+
+
+def _atleast_jvp_T_T(result_bar, rbar, arys, d):
+    """Adjoint of _atleast_jvp_T(rbar, arys, d) in rbar."""
+    n = len(arys)
+    r = [rbar] if n == 1 else _seq(rbar, n)
+    b = _seq(result_bar, n)
+    out = [0.0 if _zero(rk) or _zero(bk) else np.reshape(_full(bk, x), np.shape(rk))
+           for bk, rk, x in zip(b, r, arys)]
+    return out[0] if n == 1 else ListBar(out)
+
+
+@tangent(_atleast_bar_T)
+def _(result, rbar, g, arys, rbar_dot):
+    return _atleast_bar_T(rbar_dot, g, arys)
+
+
+@adjoint(_atleast_bar_T)
+def _(result, result_bar, rbar, g, arys):
+    return _atleast_bar_T_T(result_bar, rbar, g, arys), None, None
+
+
+@tangent(_atleast_jvp_T)
+def _(result, rbar, arys, d, rbar_dot):
+    return _atleast_jvp_T(rbar_dot, arys, d)
+
+
+@adjoint(_atleast_jvp_T)
+def _(result, result_bar, rbar, arys, d):
+    return _atleast_jvp_T_T(result_bar, rbar, arys, d), None, None
+
+
+# --- prod: the third-derivative tensor ----------------------------------------
+
+def _prod_last(a, axis, *vs):
+    """(a, vs) as float arrays with the reduced axes flattened last, and a function putting
+    a result shaped like that back into the shape of a."""
+    a = _arr(a)
+    a = a.astype(np.result_type(a.dtype, np.float64))
+    vs = [_arr(_bcast(0.0 if _zero(v) else v, a.shape)).astype(a.dtype) for v in vs]
+    nd = a.ndim
+    axes = _norm_axes(axis, nd)
+    keep = [k for k in range(nd) if k not in axes]
+    perm = keep + list(axes)
+    tshape = tuple(a.shape[k] for k in perm)
+    flat = tshape[:len(keep)] + (-1,)
+
+    def back(y):
+        return np.transpose(np.reshape(y, tshape), np.argsort(perm))
+    return np.reshape(np.transpose(a, perm), flat), [np.reshape(np.transpose(v, perm), flat) for v in vs], back
+
+
+def _prod_hvp_last(t, vt):
+    """H v along the last axis (see _prod_hvp), exact with zeros, without writes in place."""
+    n = t.shape[-1]
+    cols = []
+    for i in range(n):
+        b = np.where(np.arange(n) == i, 1.0, t)
+        oth = _prod_others(b, -1)
+        cols.append(np.sum(vt * oth, axis=-1) - vt[..., i] * oth[..., i])
+    return np.stack(cols, axis=-1)
+
+
+def _prod_t3(a, u, v, axis):
+    """T(u, v) for the third-derivative tensor T of prod(a, axis): out_i = sum over distinct
+    j, m != i of u_j v_m prod_{k not in {i, j, m}} a_k (exact with zeros)."""
+    a0 = a
+    if np.ndim(a) == 0 or _zero(u) or _zero(v):
+        return np.zeros(np.shape(a0))
+    t, (ut, vt), back = _prod_last(a, axis, u, v)
+    n = t.shape[-1]
+    if not is_duck_array(t) and np.all(t != 0):
+        # P / a_i [(SU - U_i)(SV - V_i) - (SUV - U_i V_i)] with U = u / a, V = v / a
+        P = np.prod(t, axis=-1, keepdims=True)
+        U, V = ut / t, vt / t
+        SU, SV, SUV = [np.sum(y, axis=-1, keepdims=True) for y in (U, V, U * V)]
+        return back(P / t * ((SU - U) * (SV - V) - (SUV - U * V)))
+    cols = []
+    for i in range(n):
+        mask = np.arange(n) == i
+        b = np.where(mask, 1.0, t)
+        ui, vi = np.where(mask, 0.0, ut), np.where(mask, 0.0, vt)
+        cols.append(np.sum(vi * _prod_hvp_last(b, ui), axis=-1))
+    return back(np.stack(cols, axis=-1))
+
+
+@tangent(_prod_hvp)
+def _(result, a, v, axis, a_dot, v_dot):
+    return _prod_hvp(a, v_dot, axis) + _prod_t3(a, v, _full(a_dot, a), axis)
+
+
+@adjoint(_prod_hvp)
+def _(result, result_bar, a, v, axis):
+    return (_like(_prod_t3(a, v, result_bar, axis), a), unbroadcast(_prod_hvp(a, result_bar, axis), v), None)
+
+
+# --- norm: d(_norm_bar_adj) ---------------------------------------------------
+
+def _norm_core(x, r, p, kind, which):
+    """(c, dc/dx, dc/dr) for c = _norm_grad_dx (which=1) or _norm_grad_dr (which=2), 0 where r == 0."""
+    if kind == "flat":
+        z = np.zeros(x.shape)
+        return z, z, z
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ax, sx = np.abs(x), np.sign(x)
+        if which == 1:
+            c = (p - 1.0) * ax ** (p - 2.0) / r ** (p - 1.0)
+            cx = (p - 2.0) * (p - 1.0) * sx * ax ** (p - 3.0) / r ** (p - 1.0) if p != 2.0 else np.zeros(x.shape)
+            cr = -(p - 1.0) ** 2 * ax ** (p - 2.0) / r ** p
+        else:
+            c = -(p - 1.0) * sx * ax ** (p - 1.0) / r ** p
+            cx = -(p - 1.0) ** 2 * ax ** (p - 2.0) / r ** p
+            cr = p * (p - 1.0) * sx * ax ** (p - 1.0) / r ** (p + 1.0)
+    ok = r != 0
+    return tuple(np.where(np.isfinite(y) & ok, y, 0.0) * np.ones(x.shape) for y in (c, cx, cr))
+
+
+def _norm_bar_adj_setup(g, x, ord, axis, keepdims, result, rbar, which):
+    G, xa, r, p, axes, kind = _norm_bar_parts(g, x, ord, axis, keepdims, result)
+    c, cx, cr = _norm_core(xa, r, p, kind, which)
+    return G, xa, _full(rbar, xa), axes, c, cx, cr
+
+
+def _norm_bar_adj_dot(g, x, ord, axis, keepdims, result, rbar, which, g_dot, x_dot, result_dot, rbar_dot):
+    """Tangent of _norm_bar_adj: G c(x, r) rbar (reduced over the norm's axes when which=2)."""
+    G, xa, rb, axes, c, cx, cr = _norm_bar_adj_setup(g, x, ord, axis, keepdims, result, rbar, which)
+    out = np.zeros(xa.shape)
+    if not _zero(g_dot):
+        out = out + _unreduce(_bcast(g_dot, np.shape(g)), xa, axes, keepdims) * c * rb
+    if not _zero(rbar_dot):
+        out = out + G * c * _full(rbar_dot, xa)
+    if not _zero(x_dot):
+        out = out + G * rb * cx * _full(x_dot, xa)
+    if not _zero(result_dot):
+        out = out + G * rb * cr * _unreduce(_bcast(result_dot, np.shape(result)), xa, axes, keepdims)
+    if which == 1:
+        return _like(out, x)
+    return unbroadcast(np.sum(out, axis=axes, keepdims=keepdims), result)
+
+
+def _norm_bar_adj_T(g, x, ord, axis, keepdims, result, rbar, which, B):
+    """Adjoint of _norm_bar_adj in (g, x, result, rbar) for the cotangent B."""
+    G, xa, rb, axes, c, cx, cr = _norm_bar_adj_setup(g, x, ord, axis, keepdims, result, rbar, which)
+    if _zero(B):
+        return 0.0, 0.0, 0.0, 0.0
+    Bf = _full(B, xa) if which == 1 else _unreduce(_bcast(B, np.shape(result)), xa, axes, keepdims)
+    Bf = Bf * np.ones(xa.shape)
+
+    def red(y, like):
+        return unbroadcast(np.sum(y, axis=axes, keepdims=keepdims), like)
+    return (red(Bf * c * rb, g), _like(G * rb * cx * Bf, x), red(G * rb * cr * Bf, result),
+            unbroadcast(G * c * Bf, rbar))
+
+
+@tangent(_norm_bar_adj)
+def _(result, g, x, ord, axis, keepdims, norm, rbar, which, g_dot, x_dot, norm_dot, rbar_dot):
+    return _norm_bar_adj_dot(g, x, ord, axis, keepdims, norm, rbar, which, g_dot, x_dot, norm_dot, rbar_dot)
+
+
+@adjoint(_norm_bar_adj)
+def _(result, result_bar, g, x, ord, axis, keepdims, norm, rbar, which):
+    g_x_norm_rbar = _norm_bar_adj_T(g, x, ord, axis, keepdims, norm, rbar, which, result_bar)
+    return (g_x_norm_rbar[0], g_x_norm_rbar[1], None, None, None, g_x_norm_rbar[2], g_x_norm_rbar[3], None)
+
+
+# --- inv: trilinear helpers ---------------------------------------------------
+
+def _inv_bar_adj_r_T(g, R, rb, B):
+    """Adjoints of -(g R^T rb^T + rb^T R^T g) in (g, R, rb)."""
+    g, R, rb, B = [_mat(y, R) for y in (g, R, rb, B)]
+    return (-(B @ rb @ R + R @ rb @ B), -(_T(rb) @ _T(B) @ g + g @ _T(B) @ _T(rb)),
+            -(_T(B) @ g @ _T(R) + _T(R) @ g @ _T(B)))
+
+
+@tangent(_inv_bar_adj_r)
+def _(result, g, inverse, rbar, g_dot, inverse_dot, rbar_dot):
+    return _mlin(_inv_bar_adj_r, (_mat(g, inverse), inverse, _mat(rbar, inverse)),
+                 (_mat(g_dot, inverse), _mat(inverse_dot, inverse), _mat(rbar_dot, inverse)))
+
+
+@adjoint(_inv_bar_adj_r)
+def _(result, result_bar, g, inverse, rbar):
+    g_r_rbar = _inv_bar_adj_r_T(g, inverse, rbar, result_bar)
+    return unbroadcast(g_r_rbar[0], g), g_r_rbar[1], unbroadcast(g_r_rbar[2], rbar)
+
+
+def _inv_jvp_adj_r_T(d, R, rb, B):
+    """Adjoints of -(rb R^T d^T + d^T R^T rb) in (d, R, rb)."""
+    d, R, rb, B = [_mat(y, R) for y in (d, R, rb, B)]
+    return (-(_T(B) @ rb @ _T(R) + _T(R) @ rb @ _T(B)), -(_T(d) @ _T(B) @ rb + rb @ _T(B) @ _T(d)),
+            -(B @ d @ R + R @ d @ B))
+
+
+@tangent(_inv_jvp_adj_r)
+def _(result, d, inverse, rbar, d_dot, inverse_dot, rbar_dot):
+    return _mlin(_inv_jvp_adj_r, (_mat(d, inverse), inverse, _mat(rbar, inverse)),
+                 (_mat(d_dot, inverse), _mat(inverse_dot, inverse), _mat(rbar_dot, inverse)))
+
+
+@adjoint(_inv_jvp_adj_r)
+def _(result, result_bar, d, inverse, rbar):
+    d_r_rbar = _inv_jvp_adj_r_T(d, inverse, rbar, result_bar)
+    return unbroadcast(d_r_rbar[0], d), d_r_rbar[1], unbroadcast(d_r_rbar[2], rbar)
+
+
+# --- det, slogdet: s * K(a, W) with K = -(inv(a)^T W^T inv(a)^T) ---------------
+
+def _K(a, w):
+    """-(inv(a)^T w^T inv(a)^T) = _inv_bar(w^T, inv(a))."""
+    AiT = _inv_T(a)
+    return -(AiT @ _T(_mat(w, a)) @ AiT)
+
+
+def _K_da(a, w, a_dot):
+    """Tangent of _K(a, w) in a."""
+    AiT, W = _inv_T(a), _T(_mat(w, a))
+    dAiT = -(AiT @ _T(_mat(a_dot, a)) @ AiT)
+    return -(dAiT @ W @ AiT + AiT @ W @ dAiT)
+
+
+def _K_T_a(a, w, B):
+    """Adjoint of _K(a, w) in a for the cotangent B."""
+    AiT, W, Bt = _inv_T(a), _T(_mat(w, a)), _T(_mat(B, a))
+    return AiT @ W @ AiT @ Bt @ AiT + AiT @ Bt @ AiT @ W @ AiT
+
+
+def _det_bar_adj_a_dot(g, a, det, rbar, g_dot, a_dot, det_dot, rbar_dot):
+    s = g * det
+    out = 0.0
+    if not (_zero(g_dot) and _zero(det_dot)):
+        out = out + _scale_mat(_full(g_dot, g) * det + g * _full(det_dot, det), _K(a, rbar))
+    if not _zero(rbar_dot):
+        out = out + _scale_mat(s, _K(a, rbar_dot))
+    if not _zero(a_dot):
+        out = out + _scale_mat(s, _K_da(a, rbar, a_dot))
+    return np.zeros(np.shape(a)) if _zero(out) else out
+
+
+@tangent(_det_bar_adj_a)
+def _(result, g, a, det, rbar, g_dot, a_dot, det_dot, rbar_dot):
+    return _det_bar_adj_a_dot(g, a, det, rbar, g_dot, a_dot, det_dot, rbar_dot)
+
+
+@adjoint(_det_bar_adj_a)
+def _(result, result_bar, g, a, det, rbar):
+    return (unbroadcast(det * _mat_inner(result_bar, _K(a, rbar)), g),
+            _scale_mat(g * det, _K_T_a(a, rbar, result_bar)),
+            unbroadcast(g * _mat_inner(result_bar, _K(a, rbar)), det),
+            unbroadcast(_det_bar_adj_a(g, a, det, result_bar), rbar))
+
+
+def _slogdet_bar_adj_a_dot(result_bar, a, rbar, result_bar_dot, a_dot, rbar_dot):
+    gl, gld = _seq(result_bar, 2)[1], _seq(result_bar_dot, 2)[1]
+    out = 0.0
+    if not _zero(gld):
+        out = out + _scale_mat(gld, _K(a, rbar))
+    if not _zero(gl) and not _zero(rbar_dot):
+        out = out + _scale_mat(gl, _K(a, rbar_dot))
+    if not _zero(gl) and not _zero(a_dot):
+        out = out + _scale_mat(gl, _K_da(a, rbar, a_dot))
+    return np.zeros(np.shape(a)) if _zero(out) else out
+
+
+def _slogdet_bar_adj_a_T(result_bar, a, rbar, B):
+    gl = _seq(result_bar, 2)[1]
+    if _zero(B):
+        return ListBar([0.0, 0.0]), 0.0, 0.0
+    gl_bar = ListBar([0.0, _mat_inner(B, _K(a, rbar))])
+    if _zero(gl):
+        return gl_bar, 0.0, 0.0
+    return gl_bar, _scale_mat(gl, _K_T_a(a, rbar, B)), _slogdet_bar_adj_a(result_bar, a, B)
+
+
+@tangent(_slogdet_bar_adj_a)
+def _(result, result_bar, a, rbar, result_bar_dot, a_dot, rbar_dot):
+    return _slogdet_bar_adj_a_dot(result_bar, a, rbar, result_bar_dot, a_dot, rbar_dot)
+
+
+@adjoint(_slogdet_bar_adj_a)
+def _(result, out_bar, result_bar, a, rbar):
+    gl_a_rbar = _slogdet_bar_adj_a_T(result_bar, a, rbar, out_bar)
+    return gl_a_rbar[0], gl_a_rbar[1], gl_a_rbar[2]
+
+
+# _inv_d_inv(a, d) = inv(a) d inv(a): linear in d
+def _inv_d_inv_da(a, d, a_dot):
+    Ai, D, dA = np.linalg.inv(a), _full(d, a), _mat(a_dot, a)
+    return -(Ai @ dA @ Ai @ D @ Ai + Ai @ D @ Ai @ dA @ Ai)
+
+
+def _inv_d_inv_T(a, d, B, which):
+    """Adjoint of inv(a) d inv(a) in a (which=0) or d (1) for the cotangent B."""
+    Ai, B = np.linalg.inv(a), _mat(B, a)
+    AiT = _T(Ai)
+    if which == 1:
+        return _full_T(AiT @ B @ AiT, d, a)
+    M = Ai @ _full(d, a) @ Ai
+    return -(AiT @ B @ _T(M) + _T(M) @ B @ AiT)
+
+
+@tangent(_inv_d_inv)
+def _(result, a, d, a_dot, d_dot):
+    return _inv_d_inv(a, d_dot) + _inv_d_inv_da(a, d, a_dot)
+
+
+@adjoint(_inv_d_inv)
+def _(result, result_bar, a, d):
+    return _inv_d_inv_T(a, d, result_bar, 0), _inv_d_inv_T(a, d, result_bar, 1)
+
+
+# _slogdet_jvp_adj_a(a, d, rbar) = -gl (inv(a) d inv(a))^T, gl = rbar[1]
+def _slogdet_jvp_adj_a_dot(a, d, rbar, a_dot, d_dot, rbar_dot):
+    gl, gld = _seq(rbar, 2)[1], _seq(rbar_dot, 2)[1]
+    out = 0.0
+    if not _zero(gld):
+        out = out + _scale_mat(-np.asarray(gld), _T(_inv_d_inv(a, d)))
+    if not _zero(gl):
+        if not _zero(d_dot):
+            out = out + _scale_mat(-np.asarray(gl), _T(_inv_d_inv(a, d_dot)))
+        if not _zero(a_dot):
+            out = out + _scale_mat(-np.asarray(gl), _T(_inv_d_inv_da(a, d, a_dot)))
+    return np.zeros(np.shape(a)) if _zero(out) else out
+
+
+def _slogdet_jvp_adj_a_T(a, d, rbar, B):
+    gl = _seq(rbar, 2)[1]
+    if _zero(B):
+        return 0.0, 0.0, ListBar([0.0, 0.0])
+    Bt = _T(_mat(B, a))
+    r_bar = ListBar([0.0, -_mat_inner(Bt, _inv_d_inv(a, d))])
+    if _zero(gl):
+        return 0.0, 0.0, r_bar
+    Bs = _scale_mat(-np.asarray(gl), Bt)
+    return _inv_d_inv_T(a, d, Bs, 0), _inv_d_inv_T(a, d, Bs, 1), r_bar
+
+
+@tangent(_slogdet_jvp_adj_a)
+def _(result, a, d, rbar, a_dot, d_dot, rbar_dot):
+    return _slogdet_jvp_adj_a_dot(a, d, rbar, a_dot, d_dot, rbar_dot)
+
+
+@adjoint(_slogdet_jvp_adj_a)
+def _(result, result_bar, a, d, rbar):
+    a_d_rbar = _slogdet_jvp_adj_a_T(a, d, rbar, result_bar)
+    return a_d_rbar[0], a_d_rbar[1], a_d_rbar[2]
+
+
+# --- solve ----------------------------------------------------------------------
+
+def _solve_bar_a_adj_dot(rbar, gb, b, x, which, rbar_dot, gb_dot, x_dot):
+    """Tangent of _solve_bar_a_adj: bilinear in (rbar, x) (which=0) or (rbar, gb) (which=1)."""
+    if which == 0:
+        return _mlin(lambda r, y: _solve_bar_a_adj(r, gb, b, y, 0), (rbar, x),
+                     (0.0 if _zero(rbar_dot) else rbar_dot, 0.0 if _zero(x_dot) else _full(x_dot, x)))
+    return _mlin(lambda r, y: _solve_bar_a_adj(r, y, b, x, 1), (rbar, gb),
+                 (0.0 if _zero(rbar_dot) else rbar_dot, 0.0 if _zero(gb_dot) else _full(gb_dot, gb)))
+
+
+def _solve_bar_a_adj_T(rbar, gb, b, x, which, B):
+    """Adjoints of _solve_bar_a_adj in (rbar, gb, x) for the cotangent B."""
+    if _zero(B):
+        return 0.0, 0.0, 0.0
+    xc = _col(x, b)
+    if which == 0:              # F = -(rbar @ xc), shaped like gb
+        Bm = _bcast(B, np.shape(gb)) if np.ndim(B) < np.ndim(gb) else B
+        return (unbroadcast(-(Bm @ _T(xc)), rbar), 0.0,
+                unbroadcast(_uncol(-(_T(rbar) @ Bm), b), x))
+    Bc = _col(_bcast(B, np.shape(x)), b)    # F = -(rbar^T gb), shaped like x
+    return unbroadcast(-(gb @ _T(Bc)), rbar), unbroadcast(-(rbar @ Bc), gb), 0.0
+
+
+@tangent(_solve_bar_a_adj)
+def _(result, rbar, gb, b, x, which, rbar_dot, gb_dot, x_dot):
+    return _solve_bar_a_adj_dot(rbar, gb, b, x, which, rbar_dot, gb_dot, x_dot)
+
+
+@adjoint(_solve_bar_a_adj)
+def _(result, result_bar, rbar, gb, b, x, which):
+    r_gb_x = _solve_bar_a_adj_T(rbar, gb, b, x, which, result_bar)
+    return r_gb_x[0], r_gb_x[1], None, r_gb_x[2], None
+
+
+def _solve_dot_a_adj_parts(a, d, b, x, result, which, rbar, x_or_result, d_):
+    """out of _solve_dot_a_adj from p = solve(a^T, col(rbar)) and the other factor."""
+    p = np.linalg.solve(_T(a), _col(_bcast(rbar, np.shape(result)), b))
+    if which == 0:
+        return -(p @ _T(_col(x_or_result, b)))
+    if which == 1:
+        return p @ _T(_col(x_or_result, b))
+    return _uncol(_T(_full(d_, a)) @ p, b)
+
+
+def _solve_dot_a_adj_dot(a, d, b, x, result, rbar, which, a_dot, d_dot, x_dot, result_dot, rbar_dot):
+    """Tangent of _solve_dot_a_adj (p = solve(a^T, rbar) moves with a and rbar)."""
+    R = _col(_mat(rbar, result), b)
+    p = np.linalg.solve(_T(a), R)
+    dR = _col(_mat(rbar_dot, result), b)
+    if not _zero(a_dot):
+        dR = dR - _T(_mat(a_dot, a)) @ p
+    dp = np.linalg.solve(_T(a), dR)
+    if which == 0:
+        Y, dY = _col(result, b), _col(_mat(result_dot, result), b)
+        return unbroadcast(-(dp @ _T(Y) + p @ _T(dY)), a)
+    if which == 1:
+        X, dX = _col(x, b), _col(_mat(x_dot, x), b)
+        return _full_T(unbroadcast(dp @ _T(X) + p @ _T(dX), a), d, a)
+    if which == 3:                 # p itself (_solve_dot_b_adj in d)
+        return _full_T(_uncol(dp, b), d, b)
+    D, dD = _full(d, a), _mat(d_dot, a)
+    return unbroadcast(_uncol(_T(dD) @ p + _T(D) @ dp, b), x)
+
+
+def _solve_dot_a_adj_T(a, d, b, x, result, rbar, which, B):
+    """Adjoints of _solve_dot_a_adj in (a, d, x, result, rbar) for the cotangent B."""
+    if _zero(B):
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    R = _col(_mat(rbar, result), b)
+    p = np.linalg.solve(_T(a), R)
+    zero = [0.0] * 5
+    if which == 0:
+        Bm, Y = _mat(B, a), _col(result, b)
+        p_bar = -(Bm @ Y)
+        zero[3] = unbroadcast(_uncol(-(_T(Bm) @ p), b), result)
+    elif which == 1:
+        Bm, X = _mat(B, a), _col(x, b)
+        p_bar = Bm @ X
+        zero[2] = unbroadcast(_uncol(_T(Bm) @ p, b), x)
+    elif which == 3:
+        p_bar = _col(_bcast(B, np.shape(result)), b)
+    else:
+        Bc, D = _col(_mat(B, x), b), _full(d, a)
+        p_bar = D @ Bc
+        zero[1] = _full_T(unbroadcast(p @ _T(Bc), a), d, a)
+    R_bar = np.linalg.solve(a, p_bar)
+    zero[0] = unbroadcast(-(p @ _T(R_bar)), a)
+    zero[4] = unbroadcast(_uncol(R_bar, b), rbar)
+    return tuple(zero)
+
+
+@tangent(_solve_dot_a_adj)
+def _(result, a, d, b, x, sol, rbar, which, a_dot, d_dot, x_dot, sol_dot, rbar_dot):
+    return _solve_dot_a_adj_dot(a, d, b, x, sol, rbar, which, a_dot, d_dot, x_dot, sol_dot, rbar_dot)
+
+
+@adjoint(_solve_dot_a_adj)
+def _(result, result_bar, a, d, b, x, sol, rbar, which):
+    a_d_x_sol_rbar = _solve_dot_a_adj_T(a, d, b, x, sol, rbar, which, result_bar)
+    return (a_d_x_sol_rbar[0], a_d_x_sol_rbar[1], None, a_d_x_sol_rbar[2], a_d_x_sol_rbar[3],
+            a_d_x_sol_rbar[4], None)
+
+
+# --- power: d/dx1 and d/dx2 of _power_dx1_dx2 = x1**(x2-1) (1 + x2 log x1) --------
+
+def _power_dx1_dx2_d(x1, x2, which):
+    """d _power_dx1_dx2 / d x1 (which=0) or / d x2 (1); log x1 taken as 0 where x1 <= 0."""
+    pos = np.greater(x1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        L = np.log(np.where(pos, x1, 1.0))
+        p = np.power(x1, np.subtract(x2, 1.0))
+        if which == 0:
+            d = (x2 - 1.0) * np.power(x1, np.subtract(x2, 2.0)) * (1.0 + x2 * L) + _safe_div(p * x2, x1) * pos
+        else:
+            d = p * L * (2.0 + x2 * L)
+    d = np.asarray(d)
+    return d[()] if d.ndim == 0 else d
+
+
+@tangent(_power_dx1_dx2)
+def _(result, x1, x2, x1_dot, x2_dot):
+    return x1_dot * _power_dx1_dx2_d(x1, x2, 0) + x2_dot * _power_dx1_dx2_d(x1, x2, 1)
+
+
+@adjoint(_power_dx1_dx2)
+def _(result, result_bar, x1, x2):
+    return (unbroadcast(result_bar * _power_dx1_dx2_d(x1, x2, 0), x1),
+            unbroadcast(result_bar * _power_dx1_dx2_d(x1, x2, 1), x2))
+
+
+# _solve_dot_b_adj(a, b, d, result, rbar, which): -(p result^T) (which=0) or p (1), p = solve(a^T, rbar)
+@tangent(_solve_dot_b_adj)
+def _(result, a, b, d, sol, rbar, which, a_dot, sol_dot, rbar_dot):
+    return _solve_dot_a_adj_dot(a, d, b, sol, sol, rbar, 0 if which == 0 else 3, a_dot, 0.0, 0.0, sol_dot,
+                                rbar_dot)
+
+
+@adjoint(_solve_dot_b_adj)
+def _(result, result_bar, a, b, d, sol, rbar, which):
+    a_d_x_sol_rbar = _solve_dot_a_adj_T(a, d, b, sol, sol, rbar, 0 if which == 0 else 3, result_bar)
+    return a_d_x_sol_rbar[0], None, None, a_d_x_sol_rbar[3], a_d_x_sol_rbar[4], None
+
+
+def _solve_bar_b_T_T(result_bar, rbar, gb, b):
+    """Adjoint of _solve_bar_b_T(rbar, gb, b) in rbar."""
+    if _zero(result_bar):
+        return 0.0
+    return unbroadcast(_uncol(_bcast(result_bar, np.shape(gb)), b), rbar)
+
+
+@tangent(_solve_bar_b_T)
+def _(result, rbar, gb, b, rbar_dot):
+    return _solve_bar_b_T(rbar_dot, gb, b)
+
+
+@adjoint(_solve_bar_b_T)
+def _(result, result_bar, rbar, gb, b):
+    return _solve_bar_b_T_T(result_bar, rbar, gb, b), None, None
+
+
+# --- structure and transposes used by the second-order rules -------------------
+
+def _like_T(rbar, g, x):
+    """Adjoint of _like(g, x) in g: the structure of x undone."""
+    if _zero(rbar):
+        return 0.0
+    y = _full(rbar, x)
+    if np.size(y) == np.size(g) and np.shape(y) != np.shape(g):
+        return np.reshape(y, np.shape(g))
+    return unbroadcast(y, g)
+
+
+@tangent(N._like)
+def _(result, g, x, g_dot):
+    return _like(_bcast(g_dot, np.shape(g)), x)
+
+
+@adjoint(N._like)
+def _(result, result_bar, g, x):
+    return _like_T(result_bar, g, x), None
+
+
+@tangent(N._T)
+def _(result, x, x_dot):
+    return _T(x_dot)
+
+
+@adjoint(N._T)
+def _(result, result_bar, x):
+    return unbroadcast(_T(result_bar), x)
+
+
+@tangent(_inv_T)
+def _(result, a, a_dot):
+    return -_T(np.linalg.inv(a) @ _mat(a_dot, a) @ np.linalg.inv(a))
+
+
+@adjoint(_inv_T)
+def _(result, result_bar, a):
+    return _inv_bar(_T(_mat(result_bar, a)), np.linalg.inv(a))
+
+
+def _mat_T(rbar, x):
+    """Adjoint of _mat(x, like) in x."""
+    if _zero(x) or _zero(rbar):
+        return 0.0
+    return unbroadcast(rbar, x)
+
+
+@tangent(_mat)
+def _(result, x, like, x_dot):
+    return _mat(x_dot, like)
+
+
+@adjoint(_mat)
+def _(result, result_bar, x, like):
+    return _mat_T(result_bar, x), None
+
+
+# _mat_inner(r, m) = sum(r * m) per matrix and _scale_mat(s, m) = s * m per matrix: bilinear
+@tangent(_mat_inner)
+def _(result, r, m, r_dot, m_dot):
+    return _mat_inner(r_dot, m) + _mat_inner(r, m_dot)
+
+
+@adjoint(_mat_inner)
+def _(result, result_bar, r, m):
+    return unbroadcast(_scale_mat(result_bar, m), r), unbroadcast(_scale_mat(result_bar, r), m)
+
+
+@tangent(_scale_mat)
+def _(result, s, m, s_dot, m_dot):
+    return _scale_mat(s_dot, m) + _scale_mat(s, m_dot)
+
+
+@adjoint(_scale_mat)
+def _(result, result_bar, s, m):
+    return unbroadcast(_mat_inner(result_bar, m), s), unbroadcast(_scale_mat(s, result_bar), m)
+
+
+# _solve_cot_adj(a, g, b, result, rbar, which): p = solve(a, rbar); -(result p^T) (which=0) or p (1)
+def _solve_cot_adj_dot(a, g, b, result, rbar, which, a_dot, result_dot, rbar_dot):
+    R = _mat(rbar, result)
+    p = np.linalg.solve(a, R)
+    dR = _mat(rbar_dot, result)
+    if not _zero(a_dot):
+        dR = dR - _mat(a_dot, a) @ p
+    dp = np.linalg.solve(a, dR)
+    if which == 1:
+        return unbroadcast(dp[..., 0] if np.ndim(b) == 1 else dp, g)
+    return unbroadcast(-(_mat(result_dot, result) @ _T(p) + result @ _T(dp)), a)
+
+
+def _solve_cot_adj_T(a, g, b, result, rbar, which, B):
+    """Adjoints of _solve_cot_adj in (a, result, rbar) for the cotangent B."""
+    if _zero(B):
+        return 0.0, 0.0, 0.0
+    p = np.linalg.solve(a, _mat(rbar, result))
+    Y_bar = 0.0
+    if which == 1:
+        p_bar = _bcast(_col(B, b) if np.ndim(b) == 1 else B, np.shape(p))
+    else:
+        Bm = _mat(B, a)
+        p_bar = -(_T(Bm) @ result)
+        Y_bar = -(Bm @ p)
+    R_bar = np.linalg.solve(_T(a), p_bar)
+    return unbroadcast(-(R_bar @ _T(p)), a), Y_bar, unbroadcast(R_bar, rbar)
+
+
+@tangent(_solve_cot_adj)
+def _(result, a, g, b, sol, rbar, which, a_dot, sol_dot, rbar_dot):
+    return _solve_cot_adj_dot(a, g, b, sol, rbar, which, a_dot, sol_dot, rbar_dot)
+
+
+@adjoint(_solve_cot_adj)
+def _(result, result_bar, a, g, b, sol, rbar, which):
+    a_sol_rbar = _solve_cot_adj_T(a, g, b, sol, rbar, which, result_bar)
+    return a_sol_rbar[0], None, None, a_sol_rbar[1], a_sol_rbar[2], None
+
+
+# _tr_solve(a, d) = trace(inv(a) d): linear in d
+@tangent(_tr_solve)
+def _(result, a, d, a_dot, d_dot):
+    return _tr_solve(a, d_dot) - np.trace(_inv_d_inv(a, d) @ _mat(a_dot, a), axis1=-2, axis2=-1)
+
+
+@adjoint(_tr_solve)
+def _(result, result_bar, a, d):
+    return (_scale_mat(-np.asarray(result_bar), _T(_inv_d_inv(a, d))),
+            _full_T(_scale_mat(result_bar, _inv_T(a)), d, a))
+
+
+@tangent(_inv_jvp_T)
+def _(result, g, inverse, g_dot, inverse_dot):
+    return _inv_jvp_T(g_dot, inverse) + _inv_bar_dr(_mat(g, inverse), inverse, inverse_dot)
+
+
+@adjoint(_inv_jvp_T)
+def _(result, result_bar, g, inverse):
+    return unbroadcast(_inv_bar(result_bar, _T(inverse)), g), _inv_bar_adj_r(g, inverse, result_bar)
