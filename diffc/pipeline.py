@@ -27,6 +27,7 @@ from .optimize.accumulate import fuse_loop_reset, keep_taken_item
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
 from .optimize.while_test import inline_while_tests
+from .optimize.spread import fuse_sum_spreads
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
@@ -364,6 +365,8 @@ class Module:
             fn = algebra(fn)
             fn = eliminate_dead_code(fn)
             fn = inline_while_tests(fn)
+            if not self.differentiable:
+                fn = fuse_sum_spreads(fn)
         else:
             fn = eliminate_dead_code(fn) if False else fn
         if self.differentiable:

@@ -69,3 +69,13 @@ def softmax_rows(W, X, Y):
 def dense_tanh(W, b, x):
     h = np.tanh(np.dot(x, W) + b)
     return np.sum(h * h)
+
+
+def squares_in_list(xs, w):
+    hs = []
+    for k in range(xs.shape[0]):
+        hs.append(np.tanh(xs[k] * w))
+    total = 0.0
+    for h in hs:
+        total = total + np.sum(h * h)
+    return total

@@ -124,16 +124,11 @@ def grad_newton(a, x_bar=1.0):
 """,
     ('straight', 'reverse'): """\
 def grad_straight(x, y, result_bar=1.0):
-    # line 35: z = math.sin(x) * y
-    z = math.sin(x) * y
     x_bar = 0.0
     # line 36: return z * z + x
-    _t2_bar = result_bar
     x_bar += result_bar
-    z_bar = _t2_bar * z
-    z_bar += _t2_bar * z
     # line 35: z = math.sin(x) * y
-    x_bar += z_bar * y * math.cos(x)
+    x_bar += result_bar * (math.sin(x) * y) * 2.0 * y * math.cos(x)
     return x_bar
 """,
 }
@@ -243,8 +238,8 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
     assert adjoint == """\
     logits_bar = 0.0
     z_bar = 0.0
-    _t3_bar = unbroadcast(_sum_bar(-unbroadcast(result_bar / _t8, _t6), _t4,
-        None, False) * Y, _t3)
+    _t3_bar = unbroadcast(_sum_bar_times(-unbroadcast(result_bar / _t8, _t6
+        ), _t4, Y), _t3)
     z_bar += _t3_bar
     # line 65: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     z_bar += _sum_bar(unbroadcast(-_t3_bar, lse) / _t2, _t1, 1, True) * _t1
@@ -259,7 +254,9 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
 
 def test_products_are_arrays_and_elementwise_operands_keep_shapes():
     # np.dot(x, W) is an array, b a vector: `+` adds, no head_part/tail_part;
-    # h * h has h's shape; tanh keeps its operand's shape.  `_t1 + b` broadcasts
+    # h * h has h's shape, and its two equal contributions to h_bar are one, doubled
+    # (reverse.py); the spread of the sum's adjoint is fused with its factor
+    # (optimize/spread.py); tanh keeps its operand's shape.  `_t1 + b` broadcasts
     # two unrelated shapes: both unbroadcasts stay.
     import numpy as np
     rng = np.random.default_rng(1)
@@ -267,11 +264,8 @@ def test_products_are_arrays_and_elementwise_operands_keep_shapes():
     text = diffc.source(golden_programs.dense_tanh, wrt=(0, 1), args=args)
     assert text.split("check_scalar(np.sum(_t3))\n")[1] == """\
     b_bar = 0.0
-    _t3_bar = _sum_bar(result_bar, _t3, None, False)
-    h_bar = _t3_bar * h
-    h_bar += _t3_bar * h
     # line 70: h = np.tanh(np.dot(x, W) + b)
-    _t2_bar = h_bar * (1.0 - h * h)
+    _t2_bar = _sum_bar_times(result_bar, _t3, h) * 2.0 * (1.0 - h * h)
     b_bar += unbroadcast(_t2_bar, b)
     return finalize(_dot_bar_b(unbroadcast(_t2_bar, _t1), x, W), W), finalize(
         b_bar, b)
@@ -306,3 +300,37 @@ def test_symbolic_shapes_are_never_guessed():
     assert shapes["y"] == ("y", 0) and shapes["m"] == ("keep", ("y", 0), 0)
     x, y = np.linspace(0.5, 1.5, 4), np.linspace(1.0, 2.0, 3)
     assert diffc.check_grad(f, x, y, wrt=(0, 1)) < 1e-6
+
+
+def test_spread_of_a_full_sum_is_fused_with_its_factor():
+    # In the loop, the adjoint of np.sum(h * h) is zero-guarded (nonzero): the
+    # guard, the spread and the product become one _sum_bar_times(..., True).
+    import numpy as np
+    rng = np.random.default_rng(2)
+    xs, w = rng.standard_normal((3, 2, 4)), rng.standard_normal(4)
+    text = diffc.source(golden_programs.squares_in_list, wrt=1, args=(xs, w))
+    flat = " ".join(text.split())
+    assert "_sum_bar(" not in text
+    assert "acc_item(_seq1_bar, _seq1, _k2, _sum_bar_times(_t10_bar, _t9, h, True) * 2.0)" in flat
+    assert diffc.check_grad(golden_programs.squares_in_list, xs, w, wrt=1) < 1e-6
+
+
+def test_sum_bar_times_is_the_expression_it_replaces():
+    import numpy as np
+    from diffc.rules.numpy_rules import _sum_bar, _sum_bar_times
+    rng = np.random.default_rng(3)
+    cases = [(0.5, rng.standard_normal((3, 4)), rng.standard_normal((3, 4))),
+             (np.float64(-2.0), rng.standard_normal((3, 1)), rng.standard_normal((3, 4))),
+             (0.25, rng.standard_normal((3, 4)), rng.standard_normal(4)),
+             (0.0, rng.standard_normal((2, 2)), rng.standard_normal((2, 2))),
+             (1.5, rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)),
+             (np.float32(1.5), rng.standard_normal(3), rng.standard_normal(3)),
+             (2.0, 3.0, rng.standard_normal(3)), (2.0, rng.standard_normal(3), 4.0)]
+    for g, a, y in cases:
+        ref = _sum_bar(g, a, None, False) * y
+        out = _sum_bar_times(g, a, y)
+        assert np.shape(out) == np.shape(ref) and np.asarray(out).dtype == np.asarray(ref).dtype
+        assert np.array_equal(out, ref)
+    # guarded by nonzero(g): a plain zero gives 0.0 * y without looking at a
+    out = _sum_bar_times(0.0, None, np.ones(3), True)
+    assert np.array_equal(out, np.zeros(3))

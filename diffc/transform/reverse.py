@@ -908,6 +908,7 @@ class ReverseFunction:
             parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
         else:
             parts = [expr]
+        targets, parts = _merge_equal_contributions(node, targets, parts)
         for atom, part in zip(targets, parts):
             if atom is None or not self.is_active(atom):
                 continue
@@ -1187,6 +1188,32 @@ def _stored_in(stmts):
     for s in stmts:
         names |= A.names_stored(s)
     return names
+
+
+def _merge_equal_contributions(node, targets, parts):
+    """`x * x`: its two equal contributions to x's adjoint as one, doubled.
+
+    In: the operation `node`, the atoms each adjoint contribution goes to, and
+    the contributions.  Out: the same lists, except for a product of one name
+    with itself whose two contributions are the same pure expression (e.g.
+    ``g * x`` twice): one contribution ``e * 2.0``.  ``e + e == e * 2.0``
+    exactly in floating point, so the adjoint is unchanged; one array
+    operation and one temporary are saved (the second contribution becomes None:
+    nothing to add)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult) and len(parts) == 2 \
+            and len(targets) == 2 and isinstance(node.left, gast.Name) \
+            and isinstance(node.right, gast.Name) and node.left.id == node.right.id \
+            and not hasattr(node.left, "diffc_global") \
+            and all(isinstance(t, gast.Name) and t.id == node.left.id for t in targets) \
+            and gast.dump(parts[0]) == gast.dump(parts[1]) and _pure_arithmetic(parts[0]):
+        return targets, [gast.BinOp(left=parts[0], op=gast.Mult(), right=A.const(2.0)), A.const(None)]
+    return targets, parts
+
+
+def _pure_arithmetic(expr):
+    """Names, numbers and arithmetic on them only (evaluating it twice or once is the same)."""
+    return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.operator,
+                              gast.unaryop, gast.expr_context)) for n in A.walk(expr))
 
 
 class _DropUnbroadcast(gast.NodeTransformer):
