@@ -6,8 +6,11 @@ reverse^2 over forward (grad(grad(jacobian(h, mode="forward")))): the
 generated second-derivative code calls the rules of higher_order_numpy.py,
 whose own helpers must be differentiable again.  The reference is the central
 difference of diffc's second derivative, which is itself compared with the
-second difference of h.  Helpers of the second-order rules without rules of
-their own must raise NoDerivativeRule naming them, never give a number.
+second difference of h (and with closed forms where cheap).  Helpers of the
+second-order rules without rules of their own (those of cholesky, eigh and
+lstsq) must raise NoDerivativeRule naming them, never give a number.  The
+third-order rules are also checked one by one: tangent vs central differences
+of the helper, adjoint vs tangent, for every branch and argument.
 """
 import warnings
 
@@ -121,9 +124,21 @@ def atleast_(t):
     return np.sum(np.atleast_2d(p(t)) ** 3)
 
 
+def einsum_(t):
+    return np.einsum("ij,j,i->", ps(t), np.sin(p(t)[:3]), p(t)[:3]) + np.sum(np.einsum("ij,jk->ik", ps(t), ps(t)) ** 2)
+
+
+def cumprod_(t):
+    return np.sum(np.cumprod(p(t)))
+
+
+def cumprod_axis(t):
+    return np.sum(np.cumprod(np.reshape(p(t), (2, 2)), axis=1) ** 2 * X0.reshape(2, 2))
+
+
 COVERED = [var_sin, std_exp, mean_cube, max_cube, logsumexp, dot_outer, clip_where, sort_concat_stack,
            prod_, prod_axis, norm_, norm_p3, inv_, det_, slogdet_, solve_, solve_matrix, power_, sinc_,
-           atleast_]
+           atleast_, cumprod_, cumprod_axis, einsum_]
 MODES = {
     "reverse_reverse_reverse": lambda h: diffc.grad(diffc.grad(diffc.grad(h))),
     "forward_reverse_reverse": lambda h: diffc.hessian(diffc.grad(h)),
@@ -229,10 +244,14 @@ def _inner(a, b, like):
 def _rand(x, rng):
     if isinstance(x, (list, tuple)):
         return type(x)(_rand(v, rng) for v in x) if type(x) in (list, tuple) else [_rand(v, rng) for v in x]
+    if x is None:
+        return None
     return rng.standard_normal(np.shape(x)) if np.ndim(x) else float(rng.standard_normal())
 
 
 def _step(x, d, e):
+    if x is None:
+        return None
     if isinstance(x, (list, tuple)):
         return type(x)(_step(a, b, e) for a, b in zip(x, d))
     return x + e * np.asarray(d)
@@ -282,6 +301,18 @@ def _helper_cases():
         g = M(*b.shape)
         res = N._solve_cot(A, g, b)
         cases += [(H._solve_cot_adj, (A, g, b, res, M(*res.shape), which), [0, 3, 4]) for which in (0, 1)]
+    ops = (M(), M(3), M(3))
+    cases += [(H._einsum_bars_adj_ops, (g, ss, ops, (None,) + tuple(M(*np.shape(o)) for o in ops)), [0, 2, 3])
+              for ss, g in [("ij,j,i->", 0.7), ("ij,j,i->i", M(3))]]
+    cases.append((H._einsum_bars_adj_ops, (M(), "ij,jk->ik", (M(), M()), (0.0, M(), M())), [0, 2, 3]))
+    cases += [(H._einsum_bars_adj_g, (g, ss, ops, (None,) + tuple(M(*np.shape(o)) for o in ops)), [2, 3])
+              for ss, g in [("ij,j,i->", 0.7), ("ij,j,i->i", M(3))]]
+    for x, axis in [(X0, None), (a23, 1), (a23, 0), (a23, None)]:
+        r = np.cumprod(x, axis=axis)
+        cases += [(H._cumprod_bar_adj, (M(*r.shape), x, axis, r, M(*x.shape), which), [0, 1, 3, 4])
+                  for which in (0, 1, 2)]
+        cases += [(H._cumprod_jvp_adj, (x, M(*x.shape), axis, r, M(*r.shape), which), [0, 1, 3, 4])
+                  for which in (0, 1)]
     return cases
 
 

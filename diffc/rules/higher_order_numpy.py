@@ -34,9 +34,13 @@ end of this module, with those of ``_cholesky_*``, ``_eigh_*``, ``_eigvalsh_*``
 (derivatives through the eigen-decomposition, distinct eigenvalues),
 ``_lstsq_*`` (pseudo-inverse of constant rank and thin SVD with distinct
 singular values; adjoints assembled as transposes of the tangents, exact,
-O(size) tangent evaluations) and ``_atleast_*``.  The private helpers of this
-module (``_prod_hvp``, ``_norm_bar_jvp``, ``_cholesky_bar_jvp``...) have no rules:
-a third derivative through them raises NoDerivativeRule naming the helper.
+O(size) tangent evaluations) and ``_atleast_*``.  Third derivatives differentiate
+the private helpers of those rules once more: the last sections give rules to
+those of prod, norm, inv, det, slogdet, solve, power, sinc, atleast, cumprod and
+einsum (``_prod_hvp``, ``_norm_bar_adj``, ``_inv_bar_adj_r``, ...).  The helpers of
+the cholesky, eigh and lstsq rules (``_cholesky_bar_adj``, ``_eigh_bar_adj``,
+``_lstsq_bar_adj``...) and the helpers of the third-order rules themselves have
+none: a derivative through them raises NoDerivativeRule naming the helper.
 """
 
 import numpy as np
@@ -2222,7 +2226,7 @@ def _prod_last(a, axis, *vs):
     flat = tshape[:len(keep)] + (-1,)
 
     def back(y):
-        return np.transpose(np.reshape(y, tshape), np.argsort(perm))
+        return np.transpose(np.reshape(y, tshape), tuple(int(k) for k in np.argsort(perm)))
     return np.reshape(np.transpose(a, perm), flat), [np.reshape(np.transpose(v, perm), flat) for v in vs], back
 
 
@@ -2822,3 +2826,226 @@ def _(result, g, inverse, g_dot, inverse_dot):
 @adjoint(_inv_jvp_T)
 def _(result, result_bar, g, inverse):
     return unbroadcast(_inv_bar(result_bar, _T(inverse)), g), _inv_bar_adj_r(g, inverse, result_bar)
+
+
+# --- cumprod (arguments without zeros, like the second-order rules) ---------------
+# On the cumulated axis (moved last) with x = a, both helpers are one of
+#   P(u, v, w) = -u rcumsum(v w) / x^2        Q(u, v) = cumsum(u / x) v
+# _cumprod_bar_adj(g, a, axis, result, rbar, which): P(rbar, g, result) (which=1),
+#   Q(rbar, result) (0), Q(rbar, g) (2);  _cumprod_jvp_adj(a, d, axis, result, rbar, which):
+#   P(d, rbar, result) (0), Q(d, rbar) (1).
+_CP_FORMS = {("bar", 1): ("P", "rbar", "g", "result"), ("bar", 0): ("Q", "rbar", "result"),
+             ("bar", 2): ("Q", "rbar", "g"), ("jvp", 0): ("P", "d", "rbar", "result"),
+             ("jvp", 1): ("Q", "d", "rbar")}
+
+
+def _cp_move(y, axis, shape):
+    y = _bcast(0.0 if _zero(y) else y, shape)
+    return np.moveaxis(y, axis, -1) if axis is not None else np.ravel(y)
+
+
+def _cp_back(y, axis, shape):
+    return np.reshape(y, shape) if axis is None else np.moveaxis(y, -1, axis)
+
+
+def _cp_shapes(kind, a, result):
+    """The shape of each argument (with axis=None the cumulated product is flat, a is not)."""
+    sa, sr = np.shape(a), np.shape(result)
+    return {"a": sa, "d": sa, "g": sr, "result": sr, "rbar": sa if kind == "bar" else sr}
+
+
+def _cp_setup(kind, which, a, axis, vals):
+    form, *slots = _CP_FORMS[(kind, which)]
+    shapes = _cp_shapes(kind, a, vals["result"])
+    x = _cp_move(_arr(a), axis, shapes["a"])
+    if not np.all(x != 0):
+        raise NotImplementedError("diffc: third derivative of cumprod at an argument with zeros "
+                                  "is not supported")
+    out_shape = shapes["a"] if form == "P" else shapes["result"]
+    return form, slots, shapes, out_shape, x, [_cp_move(vals[s], axis, shapes[s]) for s in slots]
+
+
+def _cp_dot(kind, which, a, axis, vals, dots):
+    """Tangent of the helper (before its final unbroadcast) for the tangents dots (by name, and 'a')."""
+    form, slots, shapes, out_shape, x, U = _cp_setup(kind, which, a, axis, vals)
+    dU = [_cp_move(dots.get(s, 0.0), axis, shapes[s]) for s in slots]
+    dx = _cp_move(dots.get("a", 0.0), axis, shapes["a"])
+    if form == "P":
+        (u, v, w), (du, dv, dw) = U, dU
+        c = _rcumsum(v * w)
+        out = -(du * c + u * _rcumsum(dv * w + v * dw)) / (x * x) + 2.0 * u * c * dx / x ** 3
+    else:
+        (u, v), (du, dv) = U, dU
+        out = np.cumsum(du / x - u * dx / (x * x), axis=-1) * v + np.cumsum(u / x, axis=-1) * dv
+    return _cp_back(out, axis, out_shape)
+
+
+def _cp_T(kind, which, a, axis, vals, B):
+    """Adjoints (by name, and 'a'; full shape) of the helper for the cotangent B."""
+    form, slots, shapes, out_shape, x, U = _cp_setup(kind, which, a, axis, vals)
+    Bm = _cp_move(B, axis, out_shape)
+    bars = {}
+    if form == "P":
+        u, v, w = U
+        c = _rcumsum(v * w)
+        cs = np.cumsum(-Bm * u / (x * x), axis=-1)
+        parts = [-Bm * c / (x * x), cs * w, cs * v]
+        bars["a"] = 2.0 * Bm * u * c / x ** 3
+    else:
+        u, v = U
+        s = _rcumsum(Bm * v)
+        parts = [s / x, Bm * np.cumsum(u / x, axis=-1)]
+        bars["a"] = -s * u / (x * x)
+    for name, part in zip(slots, parts):
+        bars[name] = bars.get(name, 0.0) + part
+    return {k: _cp_back(y, axis, shapes[k]) for k, y in bars.items()}
+
+
+def _cumprod_bar_adj_dot(g, a, axis, result, rbar, which, g_dot, a_dot, result_dot, rbar_dot):
+    out = _cp_dot("bar", which, a, axis, {"g": g, "result": result, "rbar": rbar},
+                  {"g": g_dot, "a": a_dot, "result": result_dot, "rbar": rbar_dot})
+    if which == 1:
+        return np.reshape(out, np.shape(a))
+    return unbroadcast(out, g if which == 0 else result)
+
+
+def _cumprod_bar_adj_T(g, a, axis, result, rbar, which, B):
+    """Adjoints of _cumprod_bar_adj in (g, a, result, rbar)."""
+    if _zero(B):
+        return 0.0, 0.0, 0.0, 0.0
+    bars = _cp_T("bar", which, a, axis, {"g": g, "result": result, "rbar": rbar}, B)
+    return (unbroadcast(bars.get("g", 0.0), g), _like(np.reshape(bars["a"], np.shape(a)), a),
+            unbroadcast(bars.get("result", 0.0), result), unbroadcast(bars.get("rbar", 0.0), rbar))
+
+
+@tangent(_cumprod_bar_adj)
+def _(result, g, a, axis, cumulated, rbar, which, g_dot, a_dot, cumulated_dot, rbar_dot):
+    return _cumprod_bar_adj_dot(g, a, axis, cumulated, rbar, which, g_dot, a_dot, cumulated_dot, rbar_dot)
+
+
+@adjoint(_cumprod_bar_adj)
+def _(result, result_bar, g, a, axis, cumulated, rbar, which):
+    g_a_c_r = _cumprod_bar_adj_T(g, a, axis, cumulated, rbar, which, result_bar)
+    return g_a_c_r[0], g_a_c_r[1], None, g_a_c_r[2], g_a_c_r[3], None
+
+
+def _cumprod_jvp_adj_dot(a, d, axis, result, rbar, which, a_dot, d_dot, result_dot, rbar_dot):
+    out = _cp_dot("jvp", which, a, axis, {"d": _full(d, a), "result": result, "rbar": rbar},
+                  {"d": d_dot, "a": a_dot, "result": result_dot, "rbar": rbar_dot})
+    if which == 0:
+        return np.reshape(out, np.shape(a))
+    return unbroadcast(np.reshape(out, np.shape(result)), result)
+
+
+def _cumprod_jvp_adj_T(a, d, axis, result, rbar, which, B):
+    """Adjoints of _cumprod_jvp_adj in (a, d, result, rbar)."""
+    if _zero(B):
+        return 0.0, 0.0, 0.0, 0.0
+    bars = _cp_T("jvp", which, a, axis, {"d": _full(d, a), "result": result, "rbar": rbar}, B)
+    return (_like(np.reshape(bars["a"], np.shape(a)), a), _full_T(bars.get("d", 0.0), d, a),
+            unbroadcast(bars.get("result", 0.0), result), unbroadcast(bars.get("rbar", 0.0), rbar))
+
+
+@tangent(_cumprod_jvp_adj)
+def _(result, a, d, axis, cumulated, rbar, which, a_dot, d_dot, cumulated_dot, rbar_dot):
+    return _cumprod_jvp_adj_dot(a, d, axis, cumulated, rbar, which, a_dot, d_dot, cumulated_dot, rbar_dot)
+
+
+@adjoint(_cumprod_jvp_adj)
+def _(result, result_bar, a, d, axis, cumulated, rbar, which):
+    a_d_c_r = _cumprod_jvp_adj_T(a, d, axis, cumulated, rbar, which, result_bar)
+    return a_d_c_r[0], a_d_c_r[1], None, a_d_c_r[2], a_d_c_r[3], None
+
+
+# --- einsum: _einsum_bars_adj_ops(g, subscripts, operands, rbar) is multilinear --------
+# bars_j = sum_{i != j} d/d op_j of S(g; operands with op_i <- r_i), S the full contraction
+# of g with einsum(subscripts, *operands), r = rbar[1:]
+
+def _einsum_ops_with(operands, repl):
+    ops = list(operands)
+    for k, y in repl.items():
+        ops[k] = _full(y, operands[k])
+    return ops
+
+
+def _einsum_bars_adj_ops_dot(g, subscripts, operands, rbar, g_dot, operands_dot, rbar_dot):
+    n = len(operands)
+    r, rd = _seq(rbar, n + 1)[1:], _seq(rbar_dot, n + 1)[1:]
+    od = _seq(operands_dot, n)
+    ins, out = _einsum_parse(subscripts, operands)
+    bars = [0.0] * n
+    for j in range(n):
+        for i in range(n):
+            if i == j:
+                continue
+            if not _zero(r[i]) and not _zero(g_dot):
+                bars[j] = bars[j] + _einsum_bar_one(_full(g_dot, g), ins, out, _einsum_ops_with(operands, {i: r[i]}), j)
+            if _zero(g):
+                continue
+            if not _zero(rd[i]):
+                bars[j] = bars[j] + _einsum_bar_one(g, ins, out, _einsum_ops_with(operands, {i: rd[i]}), j)
+            if _zero(r[i]):
+                continue
+            for k in range(n):
+                if k not in (i, j) and not _zero(od[k]):
+                    bars[j] = bars[j] + _einsum_bar_one(g, ins, out,
+                                                        _einsum_ops_with(operands, {i: r[i], k: od[k]}), j)
+    return ListBar(bars)
+
+
+def _einsum_bars_adj_ops_T(g, subscripts, operands, rbar, B):
+    """Adjoints of _einsum_bars_adj_ops in (g, operands, rbar) for the cotangent B (one per operand)."""
+    n = len(operands)
+    r, b = _seq(rbar, n + 1)[1:], _seq(B, n)
+    ins, out = _einsum_parse(subscripts, operands)
+    g_bar, ops_bar = 0.0, [0.0] * n
+    r_bar = [0.0] + list(_einsum_bars_adj_ops(g, subscripts, operands, (0.0,) + tuple(b)))
+    for j in range(n):
+        if _zero(b[j]):
+            continue
+        for i in range(n):
+            if i == j or _zero(r[i]):
+                continue
+            ops = _einsum_ops_with(operands, {i: r[i], j: b[j]})
+            g_bar = g_bar + np.einsum(subscripts, *ops)
+            if _zero(g):
+                continue
+            for k in range(n):
+                if k not in (i, j):
+                    ops_bar[k] = ops_bar[k] + _einsum_bar_one(g, ins, out, ops, k)
+    return unbroadcast(g_bar, g), ListBar(ops_bar), ListBar(r_bar)
+
+
+@tangent(_einsum_bars_adj_ops)
+def _(result, g, subscripts, operands, rbar, g_dot, operands_dot, rbar_dot):
+    return _einsum_bars_adj_ops_dot(g, subscripts, operands, rbar, g_dot, operands_dot, rbar_dot)
+
+
+@adjoint(_einsum_bars_adj_ops)
+def _(result, result_bar, g, subscripts, operands, rbar):
+    g_ops_rbar = _einsum_bars_adj_ops_T(g, subscripts, operands, rbar, result_bar)
+    return g_ops_rbar[0], None, g_ops_rbar[1], g_ops_rbar[2]
+
+
+# _einsum_bars_adj_g(g, subscripts, operands, rbar) = sum_i einsum(operands with op_i <- r_i):
+# linear in rbar, multilinear in the operands (g gives the shape only)
+def _einsum_bars_adj_g_T(g, subscripts, operands, rbar, B):
+    """Adjoints of _einsum_bars_adj_g in (operands, rbar) for the cotangent B."""
+    n = len(operands)
+    if _zero(B):
+        return ListBar([0.0] * n), ListBar([0.0] * (n + 1))
+    Bf = _bcast(B, np.shape(np.einsum(subscripts, *operands)))
+    r_bar = ListBar([0.0] + list(_einsum_bars(Bf, subscripts, operands)[1:]))
+    return _einsum_bars_adj_ops(Bf, subscripts, operands, rbar), r_bar
+
+
+@tangent(_einsum_bars_adj_g)
+def _(result, g, subscripts, operands, rbar, operands_dot, rbar_dot):
+    return unbroadcast(_einsum_jvp_jvp(subscripts, operands, _seq(rbar, len(operands) + 1)[1:], operands_dot,
+                                       _seq(rbar_dot, len(operands) + 1)[1:]), g)
+
+
+@adjoint(_einsum_bars_adj_g)
+def _(result, result_bar, g, subscripts, operands, rbar):
+    ops_rbar = _einsum_bars_adj_g_T(g, subscripts, operands, rbar, result_bar)
+    return None, None, ops_rbar[0], ops_rbar[1]
