@@ -329,6 +329,10 @@ def zeros_dot(x):
     """A zero tangent with the structure of x."""
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=_float_dtype(x))
+    if isinstance(x, ListBar):            # an adjoint's tangent adds elementwise, as it does
+        return ListBar(zeros_dot(v) for v in x)
+    if isinstance(x, DictBar):
+        return DictBar((k, zeros_dot(v)) for k, v in x.items())
     if isinstance(x, list):
         return [zeros_dot(v) for v in x]
     if isinstance(x, tuple):
