@@ -79,3 +79,10 @@ def squares_in_list(xs, w):
     for h in hs:
         total = total + np.sum(h * h)
     return total
+
+
+def tanh_chain(W, h0, n=3):
+    h = h0
+    for k in range(n):
+        h = np.tanh(np.dot(h, W))
+    return np.sum(h)

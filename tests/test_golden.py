@@ -242,7 +242,8 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
         ), _t4, Y), _t3)
     z_bar += _t3_bar
     # line 65: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    z_bar += _sum_bar(unbroadcast(-_t3_bar, lse) / _t2, _t1, 1, True) * _t1
+    z_bar += _sum_bar_times(unbroadcast(-_t3_bar, lse) / _t2, _t1, _t1, 
+        False, 1, True)
     # line 64: z = logits - m
     logits_bar += z_bar
     # line 63: m = np.max(logits, axis=1, keepdims=True)
@@ -331,6 +332,41 @@ def test_sum_bar_times_is_the_expression_it_replaces():
         out = _sum_bar_times(g, a, y)
         assert np.shape(out) == np.shape(ref) and np.asarray(out).dtype == np.asarray(ref).dtype
         assert np.array_equal(out, ref)
+    # reductions over axes, with and without keepdims
+    a = rng.standard_normal((3, 4, 2))
+    for axis in (0, 1, -1, (0, 2), None):
+        for keepdims in (True, False):
+            g = np.sum(a, axis=axis, keepdims=keepdims) * 0.5 + 1.0
+            for y in (rng.standard_normal(a.shape), rng.standard_normal(2), 3.0):
+                ref = _sum_bar(g, a, axis, keepdims) * y
+                out = _sum_bar_times(g, a, y, False, axis, keepdims)
+                assert np.shape(out) == np.shape(ref) and np.array_equal(out, ref)
+            if keepdims or axis is None:      # (the zero 0.0 of other reductions is guarded)
+                ref = _sum_bar(0.0, a, axis, keepdims) * a
+                assert np.array_equal(_sum_bar_times(0.0, a, a, False, axis, keepdims), ref)
     # guarded by nonzero(g): a plain zero gives 0.0 * y without looking at a
     out = _sum_bar_times(0.0, None, np.ones(3), True)
     assert np.array_equal(out, np.zeros(3))
+
+
+def test_reset_adjoint_assigned_in_the_guarded_branch_that_follows():
+    # h_bar = 0.0, then the zero-guarded rule of np.dot adds a fresh product to it:
+    # assigned there (no 0.0 + copy); `h_bar = 0.0` stays for the skipped branch.
+    import numpy as np
+    rng = np.random.default_rng(4)
+    args = (rng.standard_normal((3, 3)), rng.standard_normal((2, 3)), 3)
+    text = diffc.source(golden_programs.tanh_chain, wrt=(0, 1), args=args)
+    assert text.split("for k in reversed(range(n)):\n")[1] == """\
+        # line 87: h = np.tanh(np.dot(h, W))
+        _t1_bar = h_bar * (1.0 - h * h)
+        h_bar = 0.0
+        h = _tape.pop()
+        if nonzero(_t1_bar):
+            h_bar = _dot_bar_a(_t1_bar, h, W)
+            W_bar += _dot_bar_b(_t1_bar, h, W)
+    # line 85: h = h0
+    h0_bar += h_bar
+    return finalize(W_bar, W), finalize(h0_bar, h0)
+"""
+    assert diffc.check_grad(golden_programs.tanh_chain, *args, wrt=(0, 1)) < 1e-6
+    assert diffc.check_grad(golden_programs.tanh_chain, args[0], args[1], 0, wrt=(0, 1)) < 1e-6

@@ -198,7 +198,10 @@ def algebra(fn):
 
 
 def fuse_reset_and_accumulate(fn):
-    """`b = 0.0 ... b += e` (nothing touching b between) -> `b = e` when e is arithmetic.
+    """`b = 0.0 ... b += e` (nothing touching b between) -> `b = e` when e is arithmetic;
+    also when `b += e` opens (after statements not touching b) the body of an
+    If that follows: there it becomes `b = e`, and `b = 0.0` stays for the
+    path that skips the body.
 
     The first contribution of an adjoint assigns instead of adding to zero.  Only
     arithmetic results qualify: they are fresh, writable values, so a later
@@ -238,11 +241,38 @@ def fuse_reset_and_accumulate(fn):
                         del stmts[i]
                         i -= 1
                         break
+                    if isinstance(later, gast.If) and _assign_first_in_branch(later, name, mentioned):
+                        break                   # b = 0.0 stays: the other branch needs it
                     if name in mentioned(later):
                         break
             i += 1
     block(fn.body)
     return fn
+
+
+def _assign_first_in_branch(stmt, name, mentioned):
+    """`b = 0.0; ...; if t: (stmts not touching b) b += e` -> `... if t: b = e`.
+
+    The If's test and the statements of its body before the `b += e` (a fresh e,
+    not reading b; at the body's top level) do not mention b, so b is still 0.0
+    there and adding to it only copies e.  Returns whether it rewrote."""
+    if name in _all_names(stmt.test):
+        return False
+    for k, inner in enumerate(stmt.body):
+        if isinstance(inner, gast.AugAssign) and isinstance(inner.op, (gast.Add, gast.Sub)) \
+                and getattr(inner.target, "id", None) == name \
+                and name not in A.names_loaded(inner.value) and _fresh(inner.value):
+            value = inner.value if isinstance(inner.op, gast.Add) else \
+                gast.UnaryOp(op=gast.USub(), operand=inner.value)
+            new = A.located(A.assign(name, value), inner)
+            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                if hasattr(inner, attr):
+                    setattr(new, attr, getattr(inner, attr))
+            stmt.body[k] = new
+            return True
+        if name in mentioned(inner):
+            return False
+    return False
 
 
 def _all_names(stmt):

@@ -12,7 +12,9 @@ whose helpers need derivative rules).
 Output: the same function where
 
 * ``_sum_bar(g, a, None, False) * y`` (or ``y * _sum_bar(...)``) is
-  ``_sum_bar_times(g, a, y)``;
+  ``_sum_bar_times(g, a, y)``, and ``_sum_bar(g, a, axis, keepdims) * y``
+  (axis and keepdims constants or names) is
+  ``_sum_bar_times(g, a, y, False, axis, keepdims)``;
 * a zero-guarded spread ``if nonzero(g): B = _sum_bar(g, a, None, False)
   else: B = 0.0`` whose only use is one ``B * y`` (or ``y * B``) later in the
   same block, with no statement in between mentioning g or a, and B bound
@@ -39,17 +41,30 @@ def _is_global(node, fn):
 
 def _full_sum_bar(node):
     """(g, a) when node is `_sum_bar(g, a, None, False)`, else None."""
+    parts = _sum_bar_parts(node)
+    if parts is not None and parts[2] is None:
+        return parts[:2]
+    return None
+
+
+def _sum_bar_parts(node):
+    """(g, a, None) for `_sum_bar(g, a, None, False)`, (g, a, (axis, keepdims)) for
+    another reduction whose axis is a constant or a name; else None."""
     if isinstance(node, gast.Call) and _is_global(node.func, numpy_rules._sum_bar) \
             and len(node.args) == 4 and not node.keywords:
         axis, keep = node.args[2], node.args[3]
         if isinstance(axis, gast.Constant) and axis.value is None \
                 and isinstance(keep, gast.Constant) and keep.value is False:
-            return node.args[0], node.args[1]
+            return node.args[0], node.args[1], None
+        if isinstance(axis, (gast.Constant, gast.Name)) and isinstance(keep, (gast.Constant, gast.Name)):
+            return node.args[0], node.args[1], (axis, keep)
     return None
 
 
-def _helper_call(g, a, y, guarded=False):
-    args = [g, a, y] + ([A.const(True)] if guarded else [])
+def _helper_call(g, a, y, guarded=False, reduction=None):
+    args = [g, a, y] + ([A.const(guarded)] if guarded or reduction else [])
+    if reduction is not None:
+        args += [reduction[0], reduction[1]]
     return A.call(A.global_ref(numpy_rules._sum_bar_times, "_sum_bar_times"), args)
 
 
@@ -58,9 +73,9 @@ class _FuseProducts(gast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.op, gast.Mult):
             for spread, other in ((node.left, node.right), (node.right, node.left)):
-                parts = _full_sum_bar(spread)
+                parts = _sum_bar_parts(spread)
                 if parts is not None:
-                    return _helper_call(parts[0], parts[1], other)
+                    return _helper_call(parts[0], parts[1], other, reduction=parts[2])
         return node
 
 

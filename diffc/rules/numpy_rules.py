@@ -178,21 +178,30 @@ def _sum_bar(g, a, axis, keepdims):
     return _like(_bcast(_unreduce(g, a, axis, keepdims), np.shape(a)), a)
 
 
-def _sum_bar_times(g, a, y, zero_guarded=False):
-    """``_sum_bar(g, a, None, False) * y``: the adjoint of ``np.sum(a)`` spread over a, times y.
+def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
+    """``_sum_bar(g, a, axis, keepdims) * y``: the adjoint of ``np.sum(a, axis, keepdims)``
+    spread over a, times y.
 
-    In: g the (0-d) adjoint of the full sum, a its operand, y any factor.
-    ``zero_guarded``: the spread was guarded by ``nonzero(g)`` (a plain zero g
-    gave the spread 0.0, so the product is ``0.0 * y``; a is not looked at).
-    Out: the same value as the expression it replaces (optimize/spread.py);
-    for float64 ndarrays a and y of the same shape and a float g, ``g * y``:
-    every element of the spread is g, so no array of g is materialized."""
+    In: g the adjoint of the sum (shaped like its result), a its operand, y any
+    factor.  ``zero_guarded``: the spread was guarded by ``nonzero(g)`` (a plain
+    zero g gave the spread 0.0, so the product is ``0.0 * y``; a is not looked at).
+    Out: the same value as the expression it replaces (optimize/spread.py).
+    For float64 ndarrays a and y of the same shape and a float or float64 g,
+    ``g * y`` with g's reduced axes put back as size 1: broadcasting repeats g
+    over those axes exactly as the spread does, so it is never materialized."""
     if zero_guarded and type(g) is float and g == 0.0:
         return 0.0 * y
-    if type(y) is np.ndarray and type(a) is np.ndarray and (type(g) is float or type(g) is np.float64) \
-            and y.shape == a.shape and y.dtype == np.float64 and a.dtype == np.float64:
-        return g * y
-    return _sum_bar(g, a, None, False) * y
+    if type(y) is np.ndarray and type(a) is np.ndarray and y.shape == a.shape \
+            and y.dtype == np.float64 and a.dtype == np.float64:
+        if type(g) is float or type(g) is np.float64:
+            if axis is None or a.ndim <= 1:
+                return g * y
+        elif type(g) is np.ndarray and g.dtype == np.float64:
+            if keepdims and g.ndim == a.ndim:
+                return g * y
+            if not keepdims and axis is not None:
+                return _unreduce(g, a, axis, keepdims) * y
+    return _sum_bar(g, a, axis, keepdims) * y
 
 
 def _mean_bar(g, a, axis, keepdims):
