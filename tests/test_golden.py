@@ -232,7 +232,8 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
     # logits = X @ W has a shape of its own (bound once at the top); z = logits - m
     # with m its keepdims max, exp(z) and z - lse all have it too: no unbroadcast
     # between them.  Only the reductions' own adjoints (-> m, -> lse) and the
-    # operands of Y * (...) (Y's shape is unrelated) keep theirs.
+    # operands of Y * (...) (Y's shape is unrelated) keep theirs; those negate after
+    # summing (-unbroadcast(g, m), simplify.algebra).
     text = diffc.source(golden_programs.softmax_rows, wrt=0, args=_softmax_args())
     adjoint = text.split("check_scalar(_t6 / _t8)\n")[1]
     assert adjoint == """\
@@ -242,12 +243,12 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
         ), _t4, Y), _t3)
     z_bar += _t3_bar
     # line 65: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    z_bar += _sum_bar_times(unbroadcast(-_t3_bar, lse) / _t2, _t1, _t1, 
+    z_bar += _sum_bar_times(-unbroadcast(_t3_bar, lse) / _t2, _t1, _t1, 
         False, 1, True)
     # line 64: z = logits - m
     logits_bar += z_bar
     # line 63: m = np.max(logits, axis=1, keepdims=True)
-    logits_bar += _extreme_bar(unbroadcast(-z_bar, m), logits, 1, True, m)
+    logits_bar += _extreme_bar(-unbroadcast(z_bar, m), logits, 1, True, m)
     return finalize(_matmul_bar_b(logits_bar, X, W), W)
 """
     assert diffc.check_grad(golden_programs.softmax_rows, *_softmax_args(), wrt=0) < 1e-6

@@ -7,7 +7,8 @@ Output: the same function where
     expression at its use (``_t1_bar = total_bar; x_bar += _t1_bar * i``
     becomes ``x_bar += total_bar * i``), provided nothing the expression
     reads is rebound or mutated in between;
-  * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``... and ``-(-e)`` are folded;
+  * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``... and ``-(-e)`` are folded, and
+    ``unbroadcast(-g, x)`` negates after summing: ``-unbroadcast(g, x)``;
   * ``x = 0.0`` followed by ``x += e`` (nothing reading x in between)
     becomes ``x = 0.0 + e`` only when e is a fresh value, otherwise it is kept.
 Semantics, including evaluation order of impure calls, are unchanged.
@@ -16,6 +17,7 @@ Semantics, including evaluation order of impure calls, are unchanged.
 import gast
 
 from .. import ast_util as A
+from ..runtime import unbroadcast as _unbroadcast
 from .dce import is_pure_expr, stored_names
 
 
@@ -164,6 +166,18 @@ class _Algebra(gast.NodeTransformer):
             return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand, op=op, right=right))
         return node
 
+    def visit_Call(self, node):
+        """`unbroadcast(-g, x)` -> `-unbroadcast(g, x)`: negating after the sum over the
+        broadcast axes touches x's elements instead of g's (the same value: negation
+        is exact and the summation order does not change)."""
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) is _unbroadcast \
+                and len(node.args) == 2 and not node.keywords and isinstance(node.args[0], gast.UnaryOp) \
+                and isinstance(node.args[0].op, gast.USub):
+            node.args[0] = node.args[0].operand
+            return gast.UnaryOp(op=gast.USub(), operand=node)
+        return node
+
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
@@ -204,7 +218,8 @@ def fuse_reset_and_accumulate(fn):
     path that skips the body.
 
     The first contribution of an adjoint assigns instead of adding to zero.  Only
-    arithmetic results qualify: they are fresh, writable values, so a later
+    arithmetic results qualify (``b -= e`` becomes ``b = -e``, a new value for
+    any e): they are fresh, writable values, so a later
     in-place `b += ...` never writes into another adjoint or a read-only view
     (a helper such as unbroadcast may return its argument itself)."""
     cache = {}
@@ -231,7 +246,7 @@ def fuse_reset_and_accumulate(fn):
                     if isinstance(later, gast.AugAssign) and isinstance(later.op, (gast.Add, gast.Sub)) \
                             and getattr(later.target, "id", None) == name \
                             and name not in A.names_loaded(later.value) \
-                            and _fresh(later.value):
+                            and (isinstance(later.op, gast.Sub) or _fresh(later.value)):
                         value = later.value if isinstance(later.op, gast.Add) else \
                             gast.UnaryOp(op=gast.USub(), operand=later.value)
                         stmts[j] = A.located(A.assign(name, value), later)
@@ -261,7 +276,8 @@ def _assign_first_in_branch(stmt, name, mentioned):
     for k, inner in enumerate(stmt.body):
         if isinstance(inner, gast.AugAssign) and isinstance(inner.op, (gast.Add, gast.Sub)) \
                 and getattr(inner.target, "id", None) == name \
-                and name not in A.names_loaded(inner.value) and _fresh(inner.value):
+                and name not in A.names_loaded(inner.value) \
+                and (isinstance(inner.op, gast.Sub) or _fresh(inner.value)):
             value = inner.value if isinstance(inner.op, gast.Add) else \
                 gast.UnaryOp(op=gast.USub(), operand=inner.value)
             new = A.located(A.assign(name, value), inner)
