@@ -192,6 +192,17 @@ def unbroadcast(g, x):
     if not shape:
         return g.sum()
     extra = g.ndim - len(shape)
+    if type(g) is np.ndarray:
+        # ndarray.sum is np.add.reduce behind a Python-level wrapper: call it directly
+        # (the same reductions in the same order, so the same values).
+        if extra:
+            g = np.add.reduce(g, tuple(range(extra)))
+        if 1 in shape:
+            gshape = g.shape
+            axes = tuple([k for k in range(len(shape)) if shape[k] == 1 and gshape[k] != 1])
+            if axes:
+                g = np.add.reduce(g, axes, keepdims=True)
+        return g
     if extra:
         g = g.sum(axis=tuple(range(extra)))
     axes = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
