@@ -133,14 +133,20 @@ def names_stored(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
+def child_blocks(stmt):
+    """The non-empty statement lists of a compound statement (body, orelse)."""
+    for field in ("body", "orelse"):
+        inner = getattr(stmt, field, None)
+        if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+            yield inner
+
+
 def walk_statements(stmts):
     """Every statement in stmts, recursively into compound statements."""
     for s in stmts:
         yield s
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                yield from walk_statements(inner)
+        for inner in child_blocks(s):
+            yield from walk_statements(inner)
 
 
 class Renamer(gast.NodeTransformer):

@@ -56,10 +56,8 @@ def fuse_loop_reset(fn):
     """See the module docstring."""
     def block(stmts):
         for s in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    block(inner)
+            for inner in A.child_blocks(s):
+                block(inner)
         for i, loop in enumerate(stmts):
             if not isinstance(loop, (gast.For, gast.While)) or loop.orelse or _has_jump(loop.body):
                 continue
@@ -136,10 +134,8 @@ def keep_taken_item(fn):
 
     def block(stmts):
         for s in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    block(inner)
+            for inner in A.child_blocks(s):
+                block(inner)
         for i, s in enumerate(stmts):
             if not (isinstance(s, gast.Assign) and len(s.targets) == 1
                     and isinstance(s.targets[0], gast.Name) and _is_take_item(s.value)):

@@ -231,10 +231,8 @@ def fuse_reset_and_accumulate(fn):
 
     def block(stmts):
         for s in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    block(inner)
+            for inner in A.child_blocks(s):
+                block(inner)
         i = 0
         while i < len(stmts):
             s = stmts[i]

@@ -114,10 +114,8 @@ def inline_while_tests(fn):
         k = 0
         while k < len(block):
             stmt = block[k]
-            for field in ("body", "orelse"):
-                inner = getattr(stmt, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    visit(inner)
+            for inner in A.child_blocks(stmt):
+                visit(inner)
             if isinstance(stmt, gast.While) and _try_loop(block, k, uses, defs):
                 k = block.index(stmt)
             k += 1

@@ -518,10 +518,8 @@ class ReverseFunction:
 
         def visit(stmts):
             for i, s in enumerate(stmts):
-                for field in ("body", "orelse"):
-                    inner = getattr(s, field, None)
-                    if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                        visit(inner)
+                for inner in A.child_blocks(s):
+                    visit(inner)
                 if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
                     continue
                 value = s.value
