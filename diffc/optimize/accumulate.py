@@ -34,7 +34,7 @@ from .. import ast_util as A
 from .. import runtime
 from ..transform.reverse import index_value, rt
 from .dce import stored_names
-from .restores import _aliases, _all_statements
+from .restores import _aliases
 from .simplify import _fresh, _is_const
 
 
@@ -49,7 +49,7 @@ def _is_zero_assign(stmt, name):
 
 
 def _has_jump(stmts):
-    return any(isinstance(s, (gast.Break, gast.Continue)) for s in _all_statements(stmts))
+    return any(isinstance(s, (gast.Break, gast.Continue)) for s in A.walk_statements(stmts))
 
 
 def fuse_loop_reset(fn):
@@ -116,7 +116,7 @@ def _accumulates_only(stmt, bars):
 def _plain_rebinds(stmt, b):
     """Names stmt binds to a new object without mutating the old one (``b`` excluded)."""
     out = set()
-    for s in _all_statements([stmt]):
+    for s in A.walk_statements([stmt]):
         if isinstance(s, gast.Assign):
             out |= {t.id for t in s.targets if isinstance(t, gast.Name)}
     return out - {b}
@@ -124,7 +124,7 @@ def _plain_rebinds(stmt, b):
 
 def keep_taken_item(fn):
     """See the module docstring."""
-    everything = list(_all_statements(fn.body))
+    everything = list(A.walk_statements(fn.body))
     alias_cache = {}
 
     def aliases(name):

@@ -43,15 +43,6 @@ _ESCAPING_METHODS = ("append", "extend", "insert")
 _FRESH_HELPERS = (runtime.copy_value, runtime.take_item, runtime.zeros_like)
 
 
-def _all_statements(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(inner, list):
-                yield from _all_statements(inner)
-
-
 def _fresh_call(value):
     """A call of a runtime helper that returns a new object (a copy or zeros)."""
     return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
@@ -112,7 +103,7 @@ def _own_reads(s):
 
 
 def _reads_any(stmts, names):
-    return any(_own_reads(s) & names for s in _all_statements(stmts))
+    return any(_own_reads(s) & names for s in A.walk_statements(stmts))
 
 
 def _restore_read(stmts, y, names, live_after):
@@ -158,11 +149,11 @@ def _without(stmts, drop):
 def drop_dead_restores(forward, adjoint, locals_):
     """(forward, adjoint) without the save/restore pairs of variables in
     ``locals_`` whose restored values are never read (see module docstring)."""
-    restored = {s.diffc_marker[1] for s in _all_statements(adjoint) if is_marker(s, "restore_item")}
+    restored = {s.diffc_marker[1] for s in A.walk_statements(adjoint) if is_marker(s, "restore_item")}
     candidates = restored & set(locals_)
     if not candidates:
         return forward, adjoint
-    statements = list(_all_statements(forward)) + list(_all_statements(adjoint))
+    statements = list(A.walk_statements(forward)) + list(A.walk_statements(adjoint))
     drop = set()
     for y in sorted(candidates):
         names = _aliases(y, statements)

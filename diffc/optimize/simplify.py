@@ -241,16 +241,9 @@ def fuse_reset_and_accumulate(fn):
                 name = s.targets[0].id
                 for j in range(i + 1, len(stmts)):
                     later = stmts[j]
-                    if isinstance(later, gast.AugAssign) and isinstance(later.op, (gast.Add, gast.Sub)) \
-                            and getattr(later.target, "id", None) == name \
-                            and name not in A.names_loaded(later.value) \
-                            and (isinstance(later.op, gast.Sub) or _fresh(later.value)):
-                        value = later.value if isinstance(later.op, gast.Add) else \
-                            gast.UnaryOp(op=gast.USub(), operand=later.value)
-                        stmts[j] = A.located(A.assign(name, value), later)
-                        for k in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                            if hasattr(later, k):
-                                setattr(stmts[j], k, getattr(later, k))
+                    assigned = _first_contribution_as_assignment(later, name)
+                    if assigned is not None:
+                        stmts[j] = assigned
                         del stmts[i]
                         i -= 1
                         break
@@ -272,21 +265,27 @@ def _assign_first_in_branch(stmt, name, mentioned):
     if name in _all_names(stmt.test):
         return False
     for k, inner in enumerate(stmt.body):
-        if isinstance(inner, gast.AugAssign) and isinstance(inner.op, (gast.Add, gast.Sub)) \
-                and getattr(inner.target, "id", None) == name \
-                and name not in A.names_loaded(inner.value) \
-                and (isinstance(inner.op, gast.Sub) or _fresh(inner.value)):
-            value = inner.value if isinstance(inner.op, gast.Add) else \
-                gast.UnaryOp(op=gast.USub(), operand=inner.value)
-            new = A.located(A.assign(name, value), inner)
-            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                if hasattr(inner, attr):
-                    setattr(new, attr, getattr(inner, attr))
-            stmt.body[k] = new
+        assigned = _first_contribution_as_assignment(inner, name)
+        if assigned is not None:
+            stmt.body[k] = assigned
             return True
         if name in mentioned(inner):
             return False
     return False
+
+
+def _first_contribution_as_assignment(stmt, name):
+    """`name = e` (or `name = -e`) for `name += e` (`name -= e`) while name is still 0.0.
+
+    Only when e does not read name and, for +=, e is a fresh value (so name
+    does not alias another adjoint); else None."""
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, (gast.Add, gast.Sub)) \
+            and getattr(stmt.target, "id", None) == name \
+            and name not in A.names_loaded(stmt.value) \
+            and (isinstance(stmt.op, gast.Sub) or _fresh(stmt.value)):
+        value = stmt.value if isinstance(stmt.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=stmt.value)
+        return A.located(A.assign(name, value), stmt)
+    return None
 
 
 def _all_names(stmt):
