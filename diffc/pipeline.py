@@ -26,6 +26,7 @@ from .naming import Namer, identifiers
 from .optimize.accumulate import fuse_loop_reset, keep_taken_item
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
+from .optimize.loop_tapes import use_loop_tapes
 from .optimize.while_test import inline_while_tests
 from .optimize.spread import fuse_sum_spreads
 from .optimize.restores import drop_dead_restores
@@ -367,6 +368,7 @@ class Module:
             fn = inline_while_tests(fn)
             if not self.differentiable:
                 fn = fuse_sum_spreads(fn)
+                fn = use_loop_tapes(fn)
         else:
             fn = eliminate_dead_code(fn) if False else fn
         if self.differentiable:
@@ -508,8 +510,8 @@ def _replace_markers(stmts, read, tape_vars, kept_counts):
             continue
         kind, *args = s.diffc_marker
         new = []
-        push = lambda value: A.expr_stmt(A.method_call(A.name(TAPE), "append", [value]))  # noqa: E731
-        pop = lambda: A.method_call(A.name(TAPE), "pop")  # noqa: E731
+        push = lambda value: _tape_op(A.expr_stmt(A.method_call(A.name(TAPE), "append", [value])))  # noqa: E731
+        pop = lambda: _tape_op(A.method_call(A.name(TAPE), "pop"))  # noqa: E731
         if kind == "save" and args[0] in tape_vars:
             new = [push(A.name(args[0]))]
         elif kind == "restore" and args[0] in tape_vars:
@@ -548,6 +550,12 @@ def _replace_markers(stmts, read, tape_vars, kept_counts):
                                    value=pop(), type_comment=None)]
         out.extend(A.located_all(new, s))
     return out
+
+
+def _tape_op(node):
+    """Mark a save's push or a restore's pop (optimize/loop_tapes.py moves only those)."""
+    node.diffc_tape_op = True
+    return node
 
 
 def _uses_tape(stmts):

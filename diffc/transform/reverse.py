@@ -26,6 +26,7 @@ is only known once the adjoint code exists (`resolve_markers`).
 """
 
 import builtins
+import itertools
 import types
 
 import gast
@@ -40,6 +41,9 @@ from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import _MISSING, FunctionInfo
 
 TAPE = "_tape"
+
+# A forward loop and its adjoint loop carry the same tag (optimize/loop_tapes.py).
+_loop_tags = itertools.count()
 
 _NOT_USER_MODULES = ("numpy", "scipy", "math", "builtins", "operator", "diffc", "jax", "torch")
 
@@ -431,6 +435,7 @@ class ReverseFunction:
             rev_iter = A.call(A.global_ref(builtins.reversed, "reversed"), [A.deepcopy(stmt.iter)])
             adj = gast.For(target=A.store(stmt.target.id), iter=rev_iter, body=body_a, orelse=[],
                            type_comment=None)
+            fwd.diffc_loop = adj.diffc_loop = next(_loop_tags)   # pairs them for optimize/loop_tapes.py
             return [fwd], [adj]
         if isinstance(stmt, gast.While):
             count = self.namer.fresh("_iterations")
@@ -443,6 +448,8 @@ class ReverseFunction:
             loop = gast.For(target=A.store(self.namer.fresh("_")), iter=A.call(
                 A.global_ref(builtins.range, "range"), [A.name(count)]), body=body_a, orelse=[],
                 type_comment=None)
+            fwd[1].diffc_loop = loop.diffc_loop = next(_loop_tags)
+            fwd[1].diffc_trip_count = count
             if self.loop_depth == 0:
                 # Outside any loop the count is computed once: it still holds it when the
                 # adjoint runs (a split function passes it with the rest of its state,
