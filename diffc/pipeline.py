@@ -23,12 +23,12 @@ from .analysis.activity import MUTATING_METHODS
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
-from .optimize.accumulate import fuse_loop_reset, keep_taken_item
+from .optimize.accumulate import fuse_loop_reset, keep_taken_item, view_unwritten_copies
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
 from .optimize.loop_tapes import use_loop_tapes
 from .optimize.while_test import inline_while_tests
-from .optimize.spread import fuse_sum_spreads
+from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
@@ -368,6 +368,7 @@ class Module:
             fn = inline_while_tests(fn)
             if not self.differentiable:
                 fn = fuse_sum_spreads(fn)
+                fn = fuse_sum_products(view_unwritten_copies(fn))
                 fn = use_loop_tapes(fn)
         else:
             fn = eliminate_dead_code(fn) if False else fn

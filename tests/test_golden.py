@@ -168,12 +168,14 @@ def test_in_place_write_not_restored_when_never_read_again():
     assert text.count("_tape1.append(") == 1 and "_tape.append(" not in text
     # the adjoint of the write hands `u_bar[1:-1]` to the right side without
     # zeroing it and adding it back (the right side reads `u[1:-1]` itself),
-    # and the reset adjoint `_t9_bar` is assigned, not accumulated into 0.0
+    # and the reset adjoint `_t9_bar` is assigned, not accumulated into 0.0;
+    # `_t9_bar` is a view (read before any write into u_bar), and alpha's
+    # adjoint is one dot product
     assert text.split("for _t7 in reversed(_tape1):\n")[1].split("    # line 55")[0] == """\
         # line 57: u[1:-1] = u[1:-1] + alpha * (u[2:] - 2.0 * u[1:-1] + u[:-2])
-        _t9_bar = copy_value(u_bar[1:-1])
+        _t9_bar = u_bar[1:-1]
         _t8_bar = _t9_bar
-        alpha_bar += unbroadcast(_t8_bar * _t7, alpha)
+        alpha_bar += _sum_product(_t8_bar, _t7, alpha)
         _t7_bar = _t8_bar * alpha
         _t5_bar = _t7_bar
         u_bar[:-2] += _t7_bar

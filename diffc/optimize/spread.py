@@ -25,13 +25,24 @@ Output: the same function where
 (`g * y` when a and y are float64 arrays of one shape; otherwise the
 original expression, and ``0.0 * y`` for a plain zero g when guarded), so
 gradients are unchanged bit for bit.
+
+`fuse_sum_products` (same input; also not run on differentiable code) is the
+mirror image: the adjoint of a scalar x broadcast into a product,
+``unbroadcast(a * b, x)`` (as in ``x_bar += unbroadcast(g * y, x)`` for
+``x * y``), builds the array ``a * b`` only to sum it.  It becomes
+``_sum_product(a, b, x)``: one dot product ``np.vdot(a, b)`` when a and b
+are float64 ndarrays of one shape (at least one axis) and x has shape ``()``,
+else the expression it replaces.  The dot product adds the same terms in
+another order, so the value can differ from the sum in the last bits.
 """
 
 import gast
+import numpy as np
 
 from .. import ast_util as A
 from .. import runtime
 from ..rules import numpy_rules
+from ..runtime import unbroadcast
 from .dce import stored_names
 
 
@@ -160,3 +171,34 @@ def fuse_sum_spreads(fn):
             i += 1
     block(fn.body)
     return fn
+
+
+
+def _sum_product(a, b, x):
+    """``unbroadcast(a * b, x)``: the product a * b summed to the shape of x.
+
+    In: a and b any values the generated code multiplies, x the value whose
+    adjoint this is.  Out: ``np.vdot(a, b)`` (a NumPy float64, as the sum)
+    when a and b are float64 ndarrays of one shape with at least one axis and
+    x has shape ``()`` (a float, a NumPy scalar, a 0-d array): the product is
+    never materialized.  Otherwise (other dtypes, broadcasting, subclasses,
+    arrays of other libraries) exactly ``unbroadcast(a * b, x)``."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == np.float64 and b.dtype == np.float64 \
+            and a.ndim and a.shape == b.shape and (type(x) is float or np.shape(x) == ()):
+        return np.vdot(a, b)
+    return unbroadcast(a * b, x)
+
+
+class _FuseSumProducts(gast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if _is_global(node.func, runtime.unbroadcast) and len(node.args) == 2 and not node.keywords:
+            g, x = node.args
+            if isinstance(g, gast.BinOp) and isinstance(g.op, gast.Mult):
+                return A.call(A.global_ref(_sum_product, "_sum_product"), [g.left, g.right, x])
+        return node
+
+
+def fuse_sum_products(fn):
+    """See the module docstring."""
+    return _FuseSumProducts().visit(fn)
