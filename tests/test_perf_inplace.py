@@ -292,8 +292,11 @@ def test_view_only_when_every_read_precedes_every_write(fn, viewed):
 # ------------------------------------------------------------- _sum_product
 
 @pytest.mark.parametrize("a,b,x", [
-    (np.arange(1.0, 5.0), np.linspace(-1, 1, 4), 0.5),                        # vdot
-    (np.arange(6.0).reshape(2, 3), np.ones((2, 3)), np.float64(2.0)),           # vdot, 2-d
+    (np.arange(1.0, 5.0), np.linspace(-1, 1, 4), 0.5),                        # dot
+    (np.arange(6.0).reshape(2, 3), np.ones((2, 3)), np.float64(2.0)),           # dot, 2-d
+    (np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.ones((2, 3)), 1.0),    # Fortran order
+    (np.arange(4.0).astype(">f8"), np.linspace(-1, 1, 4), 0.5),                 # big-endian
+    (np.empty(0), np.empty(0), 0.5),                                            # empty
     (np.arange(6.0).reshape(2, 3), np.ones((2, 3)), np.array(2.0)),             # 0-d x
     (np.arange(6.0).reshape(2, 3)[:, ::2], np.ones((2, 2)), 1.0),               # strided
     (np.arange(3.0), np.ones((2, 3)), 1.0),                                     # broadcast
@@ -331,3 +334,17 @@ def test_fuse_sum_products_rewrites_only_products():
     import astor
     text = astor.to_source(gast.gast_to_ast(fdef))
     assert "p = _sum_product(g, y, x)" in text and "q = unbroadcast(g + y, x)" in text
+
+
+def test_sum_product_takes_the_dot_product_path(monkeypatch):
+    from diffc.optimize import spread
+
+    def refuse(g, x):
+        raise AssertionError("summed the product")
+    monkeypatch.setattr(spread, "unbroadcast", refuse)
+    for a in (np.arange(1.0, 5.0), np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2).T):
+        b = np.linspace(-1.0, 1.0, a.size).reshape(a.shape)
+        for x in (0.5, np.float64(0.5), np.array(0.5)):
+            assert _sum_product(a, b, x) == pytest.approx(float(np.sum(a * b)), rel=1e-14)
+    with pytest.raises(AssertionError):
+        _sum_product(np.ones(3, np.float32), np.ones(3, np.float32), 0.5)

@@ -178,14 +178,18 @@ def _sum_product(a, b, x):
     """``unbroadcast(a * b, x)``: the product a * b summed to the shape of x.
 
     In: a and b any values the generated code multiplies, x the value whose
-    adjoint this is.  Out: ``np.vdot(a, b)`` (a NumPy float64, as the sum)
-    when a and b are float64 ndarrays of one shape with at least one axis and
-    x has shape ``()`` (a float, a NumPy scalar, a 0-d array): the product is
-    never materialized.  Otherwise (other dtypes, broadcasting, subclasses,
-    arrays of other libraries) exactly ``unbroadcast(a * b, x)``."""
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == np.float64 and b.dtype == np.float64 \
-            and a.ndim and a.shape == b.shape and (type(x) is float or np.shape(x) == ()):
-        return np.vdot(a, b)
+    adjoint this is.  Out: the dot product ``np.vdot(a, b)`` (of the
+    flattened arrays; a NumPy float64, as the sum is) when a and b are float64
+    ndarrays of one shape with at least one axis and x has shape ``()`` (a
+    float, a NumPy scalar, a 0-d array): the product is never materialized.
+    Otherwise (other dtypes, broadcasting, subclasses, arrays of other
+    libraries) exactly ``unbroadcast(a * b, x)``.  The checks are ordered
+    cheapest first: this runs once per adjoint step of a loop."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        shape = a.shape
+        if shape and shape == b.shape and a.dtype.char == "d" == b.dtype.char \
+                and (type(x) is float or np.shape(x) == ()):
+            return np.vdot(a, b)
     return unbroadcast(a * b, x)
 
 
