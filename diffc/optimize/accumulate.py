@@ -19,7 +19,8 @@ statement computes, only how many array operations it takes.
     Input: ``b = take_item(y_bar, S)`` (read ``y_bar[S]``, zero it there: the
     adjoint of ``y[S] = v``) followed in the same block by ``y_bar[S] += b``
     (the adjoint of reading ``y[S]`` on the right of the same write, as in
-    ``u[1:-1] = u[1:-1] + ...``), where every statement in between touches
+    ``u[1:-1] = u[1:-1] + ...``; or ``y_bar[S] += c`` with ``c`` bound once,
+    in between, by ``c = b`` or a chain of such), where every statement in between touches
     ``y_bar`` (or a name that may alias it) only as ``y_bar[...] += e`` /
     ``-= e`` / ``y_bar += e`` with ``e`` not reading it, and rebinds or
     mutates neither ``b`` (nor an alias of it) nor a name in ``S``.
@@ -155,6 +156,10 @@ def keep_taken_item(fn):
     """See the module docstring."""
     everything = list(A.walk_statements(fn.body))
     alias_cache = {}
+    stores = {}
+    for n in A.walk(fn):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            stores[n.id] = stores.get(n.id, 0) + 1
 
     def aliases(name):
         if name not in alias_cache:
@@ -175,12 +180,13 @@ def keep_taken_item(fn):
                 continue
             fixed = A.names_loaded(index) | taken
             key = gast.dump(index)
+            same = {b}              # b and names bound once, to b itself (``c = b``)
             for j in range(i + 1, len(stmts)):
                 later = stmts[j]
                 if isinstance(later, gast.AugAssign) and isinstance(later.op, gast.Add) \
                         and isinstance(later.target, gast.Subscript) \
                         and isinstance(later.target.value, gast.Name) and later.target.value.id == bar \
-                        and isinstance(later.value, gast.Name) and later.value.id == b \
+                        and isinstance(later.value, gast.Name) and later.value.id in same \
                         and gast.dump(index_value(A.deepcopy(later.target.slice))) == key:
                     s.value = A.call(rt(runtime.copy_value),
                                      [A.subscript(A.name(bar), A.deepcopy(later.target.slice))])
@@ -189,6 +195,10 @@ def keep_taken_item(fn):
                 if (stored_names(later) - _plain_rebinds(later, b)) & fixed \
                         or not _accumulates_only(later, bars):
                     break
+                if isinstance(later, gast.Assign) and len(later.targets) == 1 \
+                        and isinstance(later.targets[0], gast.Name) and stores.get(later.targets[0].id) == 1 \
+                        and isinstance(later.value, gast.Name) and later.value.id in same:
+                    same.add(later.targets[0].id)
     block(fn.body)
     return fn
 
