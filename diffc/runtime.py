@@ -183,26 +183,121 @@ def take_item(bar, index):
 
 def unbroadcast(g, x):
     """Sum g over the axes broadcasting added, so it has the shape of x."""
-    if type(g) is not np.ndarray and not isinstance(g, np.ndarray) and not is_duck_array(g):
-        return g
+    tg = type(g)
+    if tg is not np.ndarray:
+        if tg is float or (not isinstance(g, np.ndarray) and not is_duck_array(g)):
+            return g
+        return _unbroadcast_general(g, x)
     # The common case first, without a numpy-level call: same shape, nothing to sum.
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    if not shape:
+        return np.add.reduce(g, None)               # g.sum(): the same reduction
+    key = (gshape, shape)
+    plan = _Sums.plans.get(key)
+    if plan is None:
+        if len(_Sums.plans) >= 1024:
+            _Sums.plans.clear()
+        plan = _Sums.plans[key] = _unbroadcast_plan(gshape, shape)
+    how = plan[0]
+    if how == _SUM_ROWS or how == _SUM_COLUMNS:
+        # The summed axes lead (or trail) g: one matrix-vector product with ones
+        # sums them, several times faster than np.add.reduce on small and
+        # narrow arrays (the same sums up to rounding).
+        if g.dtype == np.float64 and g.flags.c_contiguous:
+            n, matrix, reshaped = plan[1], plan[2], plan[3]
+            ones = _Sums.ones.get(n)
+            if ones is None:
+                ones = _ones(n)
+            if matrix is not None:
+                g = g.reshape(matrix)
+            g = np.dot(ones, g) if how == _SUM_ROWS else np.dot(g, ones)
+            return g.reshape(reshaped) if reshaped is not None else g
+        plan = plan[4]
+        how = plan[0]
+    if how == _GENERAL:
+        return _unbroadcast_general(g, x)
+    if plan[1]:
+        g = np.add.reduce(g, plan[1])
+    if plan[2]:
+        g = np.add.reduce(g, plan[2], keepdims=True)
+    return g
+
+
+_GENERAL, _REDUCE, _SUM_ROWS, _SUM_COLUMNS = 0, 1, 2, 3
+_MAX_ONES = 1 << 16
+
+
+class _Sums:
+    """unbroadcast's caches (bounded: cleared when full)."""
+    plans = {}       # (g.shape, x.shape) -> how unbroadcast sums (_unbroadcast_plan)
+    ones = {}        # n -> a read-only float64 vector of n ones
+
+
+def _ones(n):
+    if len(_Sums.ones) >= 64:
+        _Sums.ones.clear()
+    ones = np.ones(n)
+    ones.setflags(write=False)
+    _Sums.ones[n] = ones
+    return ones
+
+
+def _unbroadcast_plan(gshape, shape):
+    """How unbroadcast sums an array shaped gshape down to shape.
+
+    (_REDUCE, leading axes, kept axes): np.add.reduce over the axes broadcasting
+    added in front (none: ()), then over the axes where x has length 1 (with
+    keepdims).  (_SUM_ROWS, n, matrix, reshaped, fallback): those axes are g's
+    first ones, n elements in all: ones(n) @ g viewed as the 2-d shape matrix
+    (None: g is that already), reshaped to `reshaped` unless None (the shape
+    the reduction gives: x's, or smaller where g was smaller);
+    (_SUM_COLUMNS, ...): they are its last ones, g @ ones(n).  The fallback
+    (a _REDUCE plan) serves g that is not a C-contiguous float64 array.
+    (_GENERAL,): g has fewer axes than x, or an empty axis: the general code."""
+    extra = len(gshape) - len(shape)
+    if extra < 0 or 0 in gshape:
+        return (_GENERAL, None, None)
+    lead = tuple(range(extra))
+    kept = tuple([k for k in range(len(shape)) if shape[k] == 1 and gshape[extra + k] != 1])
+    reduce = (_REDUCE, lead, kept)
+    summed = set(lead) | {extra + k for k in kept}
+    if not summed:
+        return reduce
+    nd = len(gshape)
+    size = 1
+    for n in gshape:
+        size *= n
+    count = 1
+    for k in summed:
+        count *= gshape[k]
+    if count > _MAX_ONES:
+        return reduce
+    if summed == set(range(len(summed))):
+        matrix = (count, size // count)
+        result = (size // count,)
+        how = _SUM_ROWS
+    elif summed == set(range(nd - len(summed), nd)):
+        matrix = (size // count, count)
+        result = (size // count,)
+        how = _SUM_COLUMNS
+    else:
+        return reduce
+    # The shape np.add.reduce would give (x's, unless g is smaller than x on some axis).
+    reduced = tuple([1 if k in kept else gshape[extra + k] for k in range(len(shape))])
+    return (how, count, None if gshape == matrix else matrix, None if result == reduced else reduced, reduce)
+
+
+def _unbroadcast_general(g, x):
+    """unbroadcast for any array type (ndarray subclasses, duck arrays) and any shapes."""
+    shape = np.shape(x)
     if g.shape == shape:
         return g
     if not shape:
         return g.sum()
     extra = g.ndim - len(shape)
-    if type(g) is np.ndarray:
-        # ndarray.sum is np.add.reduce behind a Python-level wrapper: call it directly
-        # (the same reductions in the same order, so the same values).
-        if extra:
-            g = np.add.reduce(g, tuple(range(extra)))
-        if 1 in shape:
-            gshape = g.shape
-            axes = tuple([k for k in range(len(shape)) if shape[k] == 1 and gshape[k] != 1])
-            if axes:
-                g = np.add.reduce(g, axes, keepdims=True)
-        return g
     if extra:
         g = g.sum(axis=tuple(range(extra)))
     axes = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
@@ -213,6 +308,9 @@ def unbroadcast(g, x):
 
 def finalize(bar, x):
     """The gradient returned to the user: shaped and typed like the argument x."""
+    if type(bar) is np.ndarray and type(x) is np.ndarray and bar.shape == x.shape \
+            and (bar.dtype is x.dtype or x.dtype.kind != "f"):
+        return bar                          # the common case: nothing to shape or cast
     if isinstance(x, np.ndarray):
         if not isinstance(bar, np.ndarray) or bar.shape != x.shape:
             bar = np.broadcast_to(np.asarray(bar), x.shape).copy() if _is_zero(bar) or np.ndim(bar) == 0 \

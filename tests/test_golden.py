@@ -226,23 +226,19 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
     # with m its keepdims max, exp(z) and z - lse all have it too: no unbroadcast
     # between them.  Only the reductions' own adjoints (-> m, -> lse) and the
     # operands of Y * (...) (Y's shape is unrelated) keep theirs; those negate after
-    # summing (-unbroadcast(g, m), simplify.algebra).
+    # summing (-unbroadcast(g, m), simplify.algebra).  z's two contributions are
+    # summed into a new array (no 0.0 + copy, no in-place add), and so are logits'
+    # (z_bar plus the max's), which is then read once, in the return.
     text = diffc.source(golden_programs.softmax_rows, wrt=0, args=_softmax_args())
     adjoint = text.split("check_scalar(_t6 / _t8)\n")[1]
     assert adjoint == """\
-    logits_bar = 0.0
-    z_bar = 0.0
     _t3_bar = unbroadcast(_sum_bar_times(-unbroadcast(result_bar / _t8, _t6
         ), _t4, Y), _t3)
-    z_bar += _t3_bar
     # line 65: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    z_bar += _sum_bar_times(-unbroadcast(_t3_bar, lse) / _t2, _t1, _t1, 
-        False, 1, True)
-    # line 64: z = logits - m
-    logits_bar += z_bar
-    # line 63: m = np.max(logits, axis=1, keepdims=True)
-    logits_bar += _extreme_bar(-unbroadcast(z_bar, m), logits, 1, True, m)
-    return finalize(_matmul_bar_b(logits_bar, X, W), W)
+    z_bar = _t3_bar + _sum_bar_times(-unbroadcast(_t3_bar, lse) / _t2, _t1,
+        _t1, False, 1, True)
+    return finalize(_matmul_bar_b(z_bar + _extreme_bar(-unbroadcast(z_bar,
+        m), logits, 1, True, m), X, W), W)
 """
     assert diffc.check_grad(golden_programs.softmax_rows, *_softmax_args(), wrt=0) < 1e-6
 

@@ -23,6 +23,11 @@ _NUMBER_TYPES = (float, int, np.floating, np.integer)
 
 
 def kind_of_value(value):
+    t = type(value)
+    if t is np.ndarray:                     # the common arguments first, by exact type
+        return VECTOR if value.ndim == 1 and value.dtype.kind == "f" else ARRAY
+    if t is float:
+        return SCALAR
     if isinstance(value, (bool, int, np.integer, np.bool_)):
         return INT
     if isinstance(value, (float, np.floating)):

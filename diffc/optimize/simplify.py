@@ -223,11 +223,13 @@ def fuse_reset_and_accumulate(fn):
     in-place `b += ...` never writes into another adjoint or a read-only view
     (a helper such as unbroadcast may return its argument itself)."""
     cache = {}
+    changed = [False]
 
     def mentioned(stmt):
-        if id(stmt) not in cache:
-            cache[id(stmt)] = _all_names(stmt)
-        return cache[id(stmt)]
+        entry = cache.get(id(stmt))
+        if entry is None or entry[0] is not stmt:       # (the node kept alive: its id stays its own)
+            entry = cache[id(stmt)] = (stmt, _all_names(stmt))
+        return entry[1]
 
     def block(stmts):
         for s in stmts:
@@ -249,10 +251,24 @@ def fuse_reset_and_accumulate(fn):
                         break
                     if isinstance(later, gast.If) and _assign_first_in_branch(later, name, mentioned):
                         break                   # b = 0.0 stays: the other branch needs it
+                    k = _second_contribution(stmts, j, name, mentioned)
+                    if k is not None:
+                        stmts[k] = _two_contributions_as_assignment(later, stmts[k], name)
+                        del stmts[j]
+                        del stmts[i]
+                        i -= 1
+                        changed[0] = True
+                        break
                     if name in mentioned(later):
                         break
             i += 1
-    block(fn.body)
+    # Summing two contributions may need another reset turned into an assignment
+    # first (it made a statement in between an assignment): sweep again then.
+    for _ in range(8):
+        changed[0] = False
+        block(fn.body)
+        if not changed[0]:
+            break
     return fn
 
 
@@ -286,6 +302,61 @@ def _first_contribution_as_assignment(stmt, name):
         value = stmt.value if isinstance(stmt.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=stmt.value)
         return A.located(A.assign(name, value), stmt)
     return None
+
+
+def _second_contribution(stmts, j, name, mentioned):
+    """The index k of `name += e2` (or `-=`) that `name += e1` at stmts[j] can be summed with
+    while name is still 0.0, else None.
+
+    `name = e1 + e2` at k is the same value as `name = 0.0 + e1` at j followed by
+    the in-place update at k, and a new value, so name owns it whatever e1 is
+    (e1 need not be fresh: the sum replaces the copy `0.0 + e1` made).  It moves
+    e1's evaluation from j to k, so e1 and e2 must be pure and write into no
+    buffer, and the statements between must be assignments of such values to
+    names e1 does not read, not mentioning name: nothing e1 reads, or the
+    object it gives, changes before the sum reads it (the copy at j is gone)."""
+    first = stmts[j]
+    if not (isinstance(first, gast.AugAssign) and isinstance(first.op, gast.Add)
+            and getattr(first.target, "id", None) == name and _pure_value(first.value)
+            and name not in A.names_loaded(first.value)):
+        return None
+    reads = A.names_loaded(first.value)
+    for k in range(j + 1, len(stmts)):
+        later = stmts[k]
+        if isinstance(later, gast.AugAssign) and isinstance(later.op, (gast.Add, gast.Sub)) \
+                and getattr(later.target, "id", None) == name:
+            if name in A.names_loaded(later.value) or not _pure_value(later.value):
+                return None
+            return k
+        if not (isinstance(later, gast.Assign) and len(later.targets) == 1
+                and isinstance(later.targets[0], gast.Name) and later.targets[0].id not in reads
+                and _pure_value(later.value) and name not in mentioned(later)):
+            return None
+    return None
+
+
+def _two_contributions_as_assignment(first, second, name):
+    """`name = e1 + e2` (`e1 - e2`) replacing `name += e1` and `name += e2` (`-= e2`)."""
+    value = gast.BinOp(left=first.value, op=gast.Add() if isinstance(second.op, gast.Add) else gast.Sub(),
+                       right=second.value)
+    return A.located(A.assign(name, value), second)
+
+
+def _pure_value(expr):
+    return is_pure_expr(expr) and not _calls_mutating_helper(expr)
+
+
+# Runtime helpers the purity test accepts although they write into a buffer they are given.
+_MUTATING_HELPERS = {("diffc.runtime", "acc_item")}
+
+
+def _calls_mutating_helper(expr):
+    for n in A.walk(expr):
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
+            fn = getattr(n.func, "diffc_global", None)
+            if (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _MUTATING_HELPERS:
+                return True
+    return False
 
 
 def _all_names(stmt):

@@ -191,12 +191,13 @@ def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
     over those axes exactly as the spread does, so it is never materialized."""
     if zero_guarded and type(g) is float and g == 0.0:
         return 0.0 * y
-    if type(y) is np.ndarray and type(a) is np.ndarray and y.shape == a.shape \
-            and y.dtype == np.float64 and a.dtype == np.float64:
-        if type(g) is float or type(g) is np.float64:
+    if type(y) is np.ndarray and type(a) is np.ndarray and y.dtype == np.float64 and a.dtype == np.float64 \
+            and (y is a or y.shape == a.shape):
+        tg = type(g)
+        if tg is float or tg is np.float64:
             if axis is None or a.ndim <= 1:
                 return g * y
-        elif type(g) is np.ndarray and g.dtype == np.float64:
+        elif tg is np.ndarray and g.dtype == np.float64:
             if keepdims and g.ndim == a.ndim:
                 return g * y
             if not keepdims and axis is not None:
@@ -259,13 +260,41 @@ def _extreme_bar(g, a, axis, keepdims, result):
     among ties.  Fast path for a float64 ndarray: when every reduction has
     exactly one extreme element (as many matches as results, and no NaN
     result, whose reduction has no match), the weights are the mask itself,
-    so the tie counts and the division are skipped; the values are the same."""
+    so the tie counts and the division are skipped; the values are the same.
+    When the reduced axes are a's last ones and each reduction combines 8 or
+    more elements, g is written at the matches of a zero array (the matches,
+    one per reduction, come in the order of g's entries) instead of
+    multiplying the mask by g broadcast over those axes (about twice as fast;
+    elsewhere the same values, 0.0 where the product gives -0.0)."""
     if type(a) is np.ndarray and a.dtype == np.float64:
-        mask = a == _unreduce(result, a, axis, keepdims)
-        if np.count_nonzero(mask) == np.size(result) and not np.isnan(result).any():
-            return _unreduce(g, a, axis, keepdims) * mask
+        full = _unreduce(result, a, axis, keepdims)
+        mask = a == full
+        n = np.size(result)
+        if np.count_nonzero(mask) == n and not np.count_nonzero(np.isnan(result)):
+            g = _unreduce(g, a, axis, keepdims)
+            if n and a.size >= 8 * n:
+                if type(g) is np.ndarray and g.dtype == np.float64 and g.shape == np.shape(full) \
+                        and _reduces_last_axes(a.ndim, axis):
+                    out = np.zeros(a.shape, like=a)
+                    out[mask] = g.ravel()
+                    return out
+                if type(g) is float or type(g) is np.float64:
+                    out = np.zeros(a.shape, like=a)
+                    out[mask] = g               # the same g at every match
+                    return out
+            return g * mask
         return _unreduce(g, a, axis, keepdims) * (mask / np.sum(mask, axis=axis, keepdims=True))
     return _like(_unreduce(g, a, axis, keepdims) * _extreme_weights(a, axis, result, keepdims), a)
+
+
+def _reduces_last_axes(ndim, axis):
+    """Whether a reduction over axis (None, an int or a tuple) combines the last axes of an ndim array."""
+    if axis is None:
+        return True
+    if type(axis) is int:
+        return axis == -1 or axis == ndim - 1
+    axes = _norm_axes(axis, ndim)
+    return axes == tuple(range(ndim - len(axes), ndim))
 
 
 def _extreme_jvp(a, a_dot, axis, keepdims, result):
