@@ -272,8 +272,8 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     # so a thread never pairs one call's kinds with another call's entry.
     last = [(None, None)]
     # Hotter still, for calls whose argument types alone decide the kinds (floats,
-    # ints...): (types, entry, whether entry must be revalidated) of the previous one.
-    fast = [(None, None, False)]
+    # ints...): the globals of the wrapper (see _fast_wrapper).
+    fast = {}
     # How the generated function's result is returned: as is, as a 1-tuple of
     # gradients (wrt=(x,)), or (value, 1-tuple).
     wrap = 1 if not single and not with_value and len(wrt_names) == 1 else \
@@ -304,15 +304,12 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         if not derived and not kwargs and len(args) == n_params \
                 and all(type(a) in _TYPES_DECIDING_KIND for a in args) \
                 and all(type(args[k]) is float for k in wrt_index):
-            fast[0] = (tuple(map(type, args)), entry, bool(entry.deps or entry.closure))
+            check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
+            fast["FAST"] = (tuple(map(type, args)), entry.main, check, entry.rules_version)
         return entry, values
 
-    @functools.wraps(fn)
-    def gradient(*args, **kwargs):
-        types, entry, revalidate = fast[0]
-        if types is None or kwargs or tuple(map(type, args)) != types \
-                or not (entry.valid(fn) if revalidate else entry.rules_version == RULES_VERSION[0]):
-            entry, args = lookup(args, kwargs)
+    def slow(args, kwargs):
+        entry, args = lookup(args, kwargs)
         try:
             result = entry.main(*args)
         except Exception as exc:
@@ -321,6 +318,9 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         if wrap == 0:
             return result
         return (result,) if wrap == 1 else (result[0], (result[1],))
+
+    gradient = _fast_wrapper(n_params, wrap, slow, fast)
+    functools.update_wrapper(gradient, fn)
     gradient.__name__ = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
     gradient.__qualname__ = gradient.__name__
     gradient.diffc_source = lambda *args, **kwargs: _joint_entry(
@@ -328,6 +328,49 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         checkpoint=checkpoint).emitted.source
     from .forward_api import mark_gradient
     return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
+
+
+_FAST_CODE = {}
+
+
+def _fast_wrapper(n, wrap, slow, env):
+    """The function grad() returns, for a function of n positional parameters.
+
+    A call with n positional arguments of the types of the previous fast call
+    (whose types alone decided the argument kinds), with the rules unchanged
+    and the entry still valid, goes straight to the generated function: about
+    0.1 us instead of 0.35 us for a generic *args wrapper, which matters for
+    microsecond functions.  Anything else goes to `slow`.  The source is made
+    once per (n, wrap); `env` (its globals) holds FAST = (types, generated
+    function, validity check or None, rules version), replaced whole so a
+    thread never pairs one call's types with another call's function."""
+    if (n, wrap) not in _FAST_CODE:
+        params = "".join(f"a{i}, " for i in range(n))
+        types_ = "".join(f"t{i}, " for i in range(n))
+        same = "".join(f"type(a{i}) is t{i} and " for i in range(n))
+        call = f"main({params})"
+        result = {0: call, 1: f"({call},)", 2: f"_pair({call})"}[wrap]
+        source = (f"def gradient(*args, **kwargs):\n"
+                  f"    ({types_}), main, check, version = FAST\n"
+                  f"    if not kwargs and len(args) == {n} and version == RULES_VERSION[0]:\n"
+                  f"        ({params}) = args\n"
+                  f"        if {same}(check is None or check()):\n"
+                  f"            try:\n"
+                  f"                return {result}\n"
+                  f"            except Exception as exc:\n"
+                  f"                annotate(exc)\n"
+                  f"                raise\n"
+                  f"    return slow(args, kwargs)\n")
+        namespace = {}
+        exec(compile(source, f"<diffc gradient wrapper ({n} parameters)>", "exec"), namespace)
+        _FAST_CODE[(n, wrap)] = namespace["gradient"].__code__
+    env.update(FAST=((None,) * n, None, None, -1), RULES_VERSION=RULES_VERSION,
+               annotate=sourcemap.annotate, slow=slow, _pair=_pair, type=type, len=len)
+    return types.FunctionType(_FAST_CODE[(n, wrap)], env, "gradient")
+
+
+def _pair(result):
+    return result[0], (result[1],)
 
 
 def vjp(fn, *primals, **kw_primals):

@@ -27,6 +27,7 @@ from .optimize.accumulate import fuse_loop_reset, keep_taken_item, view_unwritte
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
 from .optimize.loop_tapes import use_loop_tapes
+from .optimize.scalar_chains import merge_accumulations, propagate_copies, propagate_negations
 from .optimize.while_test import inline_while_tests
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.restores import drop_dead_restores
@@ -370,6 +371,7 @@ class Module:
                 fn = fuse_sum_spreads(fn)
                 fn = fuse_sum_products(view_unwritten_copies(fn))
                 fn = use_loop_tapes(fn)
+                fn = eliminate_dead_code(merge_accumulations(propagate_negations(propagate_copies(fn))))
         else:
             fn = eliminate_dead_code(fn) if False else fn
         if self.differentiable:

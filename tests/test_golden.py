@@ -105,22 +105,16 @@ def grad_newton(a, x_bar=1.0):
     for _t5, x in reversed(_tape1):
         # line 30: x = 0.5 * (x + a / x)
         _t6_bar = x_bar * 0.5
-        x_bar = 0.0
-        x_bar += _t6_bar
-        _t5_bar = _t6_bar
-        a_bar += _t5_bar / x
-        x_bar += -(_t5_bar * _t5) / x
+        a_bar += _t6_bar / x
+        x_bar = _t6_bar - _t6_bar * _t5 / x
     # line 28: x = a
     a_bar += x_bar
     return a_bar
 """,
     ('straight', 'reverse'): """\
 def grad_straight(x, y, result_bar=1.0):
-    x_bar = 0.0
-    # line 36: return z * z + x
-    x_bar += result_bar
     # line 35: z = math.sin(x) * y
-    x_bar += result_bar * (math.sin(x) * y) * 2.0 * y * math.cos(x)
+    x_bar = result_bar + result_bar * (math.sin(x) * y) * 2.0 * y * math.cos(x)
     return x_bar
 """,
 }
@@ -174,13 +168,11 @@ def test_in_place_write_not_restored_when_never_read_again():
     assert text.split("for _t7 in reversed(_tape1):\n")[1].split("    # line 55")[0] == """\
         # line 57: u[1:-1] = u[1:-1] + alpha * (u[2:] - 2.0 * u[1:-1] + u[:-2])
         _t9_bar = u_bar[1:-1]
-        _t8_bar = _t9_bar
-        alpha_bar += _sum_product(_t8_bar, _t7, alpha)
-        _t7_bar = _t8_bar * alpha
-        _t5_bar = _t7_bar
+        alpha_bar += _sum_product(_t9_bar, _t7, alpha)
+        _t7_bar = _t9_bar * alpha
         u_bar[:-2] += _t7_bar
-        u_bar[1:-1] -= _t5_bar * 2.0
-        u_bar[2:] += _t5_bar
+        u_bar[1:-1] -= _t7_bar * 2.0
+        u_bar[2:] += _t7_bar
 """
     u0 = np.linspace(0.0, 1.0, 6) ** 2
     assert diffc.check_grad(golden_programs.heat, u0, 0.1, 3, wrt=(0, 1)) < 1e-6
@@ -352,8 +344,8 @@ def test_reset_adjoint_assigned_in_the_guarded_branch_that_follows():
         h_bar = 0.0
         h = _saved2
         if nonzero(_t1_bar):
-            h_bar = _dot_bar_a(_t1_bar, h, W)
-            W_bar += _dot_bar_b(_t1_bar, h, W)
+            h_bar = _dot_bar_a(_t1_bar, _saved2, W)
+            W_bar += _dot_bar_b(_t1_bar, _saved2, W)
     # line 85: h = h0
     h0_bar += h_bar
     return finalize(W_bar, W), finalize(h0_bar, h0)

@@ -130,6 +130,9 @@ class DeadCode:
         return out, live
 
     def statement(self, stmt, live):
+        if getattr(stmt, "diffc_keep", False):
+            # A restore into an array that views of it may still read (loop_tapes.py).
+            return [stmt], live | A.names_loaded(stmt)
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0]
             if isinstance(target, gast.Name):
@@ -184,7 +187,9 @@ class DeadCode:
         for s in stmt.body:
             defined |= stored_names(s)
         if isinstance(stmt, gast.For):
-            defined -= A.names_stored(stmt.target)
+            # After the loop the target holds the last item (optimize/loop_tapes.py
+            # restores values that way).
+            defined |= A.names_stored(stmt.target)
         if not (defined & live_out) and not self.has_effects(stmt.body):
             return [], live_out
         test_names = A.names_loaded(stmt.test) if isinstance(stmt, gast.While) else set()

@@ -286,9 +286,18 @@ def _rewrite(body, f_index, r_index, elements, namer):
             local = namer.fresh("_saved")
             header.append(A.store(local))
             _replace_node(e.pop_stmt, e.pop_call, A.name(local))
-    adj.body = adj.body or [gast.Pass()]
+            # The pop made the statement impure; it still must run (e.g. `u[1:3] = _saved3`
+            # restores what views of u read), whatever dead-code elimination sees.
+            if not (isinstance(e.pop_stmt, gast.Assign) and _names_of(e.pop_stmt.targets[0])):
+                e.pop_stmt.diffc_keep = True
     adj.target = header[0] if len(header) == 1 else gast.Tuple(elts=header, ctx=gast.Store())
     adj.iter = A.call(A.global_ref(builtins.reversed, "reversed"), [A.name(tape)])
+    if not adj.body:
+        # Nothing left to do per iteration but restore: the values the first iteration
+        # saved are the ones the loop would leave behind.
+        first = gast.Subscript(value=A.name(tape), slice=A.const(0), ctx=gast.Load())
+        restore = A.located(gast.Assign(targets=[adj.target], value=first, type_comment=None), adj)
+        body[r_index] = A.located(gast.If(test=A.name(tape), body=[restore], orelse=[]), adj)
     body.insert(f_index, A.located(A.assign(tape, gast.List(elts=[], ctx=gast.Load())), fwd))
     _drop_dead_inits(body, fwd, adj, [n for e in elements if e.at_end for n in e.targets])
 

@@ -330,7 +330,9 @@ class ReverseFunction:
         if name in self.direct:
             return [A.assign(self.bar(name), value)]
         self.accumulated.add(self.bar(name))
-        return [bar_inc(self.bar(name), value)]
+        inc = bar_inc(self.bar(name), value)
+        inc.diffc_scalar = self.scalar(name)      # rebound, never updated in place (scalar_chains.py)
+        return [inc]
 
     def scalar(self, name):
         return self.kinds.get(name) in (K.SCALAR, K.INT)
