@@ -156,7 +156,8 @@ def test_second_derivative_in_alpha_matches_differences():
 
 # ------------------------------------------------------- the pass on its own
 
-_GLOBALS = {"copy_value": runtime.copy_value, "unbroadcast": runtime.unbroadcast, "np": np}
+_GLOBALS = {"copy_value": runtime.copy_value, "unbroadcast": runtime.unbroadcast, "np": np,
+            "G": None, "_bump_g": None}         # filled in below, once defined
 
 
 def _compile(fn):
@@ -183,7 +184,9 @@ def _optimized(fn, *args):
     import astor
     fdef = view_unwritten_copies(_compile(fn))
     text = astor.to_source(gast.gast_to_ast(fdef))
-    fresh = lambda: [a.copy() if isinstance(a, np.ndarray) else a for a in args]  # noqa: E731
+    def fresh():
+        G[:] = 1.0
+        return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     return text, _run(fdef, *fresh()), fn(*fresh())
 
 
@@ -285,6 +288,23 @@ def copy_accumulated_into_other(u, t):
     return z * 1.0 + b
 
 
+G = np.ones(5)
+
+
+def _bump_g():
+    G[1:] += 1.0
+
+
+def copy_of_global(u, t):
+    b = copy_value(G[1:-1])
+    _bump_g()
+    c = b * u
+    return c
+
+
+_GLOBALS.update(G=G, _bump_g=_bump_g)
+
+
 def element_of_list(u, t):
     bars = [np.ones(3) * u, np.ones(3)]
     b = copy_value(bars[0])
@@ -304,6 +324,7 @@ def element_of_list(u, t):
     (alias_read_next_iteration, False),
     (handed_to_writer, False),
     (copy_accumulated_into_other, False),
+    (copy_of_global, False),
     (element_of_list, False),
 ])
 def test_view_only_when_every_read_precedes_every_write(fn, viewed):

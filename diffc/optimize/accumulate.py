@@ -32,8 +32,9 @@ statement computes, only how many array operations it takes.
 differentiated again)
     Input: ``b = copy_value(y[S])`` with S slices (an array view; for a list,
     a new list either way), where
-    * ``y`` is a local, not a parameter, every binding of which is a new
-      object (arithmetic, ``zeros_like``, a copy) or ``y += e``;
+    * ``y`` is a local (bound in the function, not a parameter), every
+      binding of which is a new object (arithmetic, ``zeros_like``, a copy)
+      or ``y += e``;
     * ``b`` and every name that may share its object (bound from an
       expression whose value may be it, a view of it or a container of it:
       `_roots`) are bound once in the function and mentioned only from that
@@ -420,8 +421,8 @@ def view_unwritten_copies(fn):
                 continue
             y = _copied_slice(s.value)
             b = s.targets[0].id
-            if y is None or y == b or y in params or b in _mentions(s.value):
-                continue
+            if y is None or y == b or y in params or not stores.get(y) or b in _mentions(s.value):
+                continue            # (a global y: a call may write into it)
             if viewable(stmts, i, b, y):
                 s.value = s.value.args[0]
     block(fn.body)
