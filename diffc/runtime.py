@@ -418,6 +418,8 @@ def zero_item(bar, index):
 
 def check_scalar(value):
     """Raise when grad() is asked for the gradient of a non-scalar result."""
+    if type(value) is float or type(value) is np.float64:
+        return value
     if np.ndim(value) != 0 or isinstance(value, (list, tuple, dict)):
         from .errors import NonScalarOutput
         raise NonScalarOutput(

@@ -436,3 +436,118 @@ def test_generated_code_sums_two_contributions():
     assert "z_bar = _t6_bar + _sum_bar_times(" in text
     assert "logits_bar = z_bar + _extreme_bar(" in text
     assert "z_bar += " not in text and "logits_bar += " not in text
+
+
+# ------------------------------------- a first contribution shared, not copied
+
+_GLOBALS["finalize"] = runtime.finalize
+
+
+def shared_bias(g, x):
+    b = 0.0
+    c = g * 2.0
+    b += unbroadcast(c, x)
+    return finalize(b, x)
+
+
+# Each would give another result (or two gradients in one buffer) if b shared c's object.
+def from_parameter(g, x):
+    b = 0.0
+    b += unbroadcast(g, x)      # g is the caller's
+    return finalize(b, x)
+
+
+def written_after(g, x):
+    b = 0.0
+    c = g * 2.0
+    b += unbroadcast(c, x)
+    c += 1.0
+    return finalize(b, x), c * 1.0
+
+
+def helper_writes_after(g, x):
+    b = 0.0
+    c = g * 2.0
+    b += unbroadcast(c, x)
+    b = acc_item(b, x, 0, 5.0)
+    return finalize(b, x), c * 1.0
+
+
+def alias_written_after(g, x):
+    b = 0.0
+    c = g * 2.0
+    t = unbroadcast(c, g)
+    b += unbroadcast(c, x)
+    t += 1.0
+    return finalize(b, x), t * 1.0
+
+
+def returned_twice(g, x):
+    b = 0.0
+    c = g * 2.0
+    b += unbroadcast(c, x)
+    return finalize(b, x), finalize(c, x)
+
+
+def _shared(fn, *args):
+    fdef = fuse_reset_and_accumulate(_compile(fn))
+    text = astor.to_source(gast.gast_to_ast(fdef))
+    fresh = lambda: [a.copy() if isinstance(a, np.ndarray) else a for a in args]  # noqa: E731
+    return text, _run(fdef, *fresh()), fn(*fresh())
+
+
+def test_first_contribution_shared():
+    g = np.random.default_rng(13).standard_normal(4)
+    text, got, want = _shared(shared_bias, g, np.zeros(4))
+    assert "b = unbroadcast(c, x)" in text and "0.0" not in text
+    assert_close(got, want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("fn", [from_parameter, written_after, helper_writes_after, alias_written_after,
+                                returned_twice])
+def test_first_contribution_copied_when_sharing_is_unsafe(fn):
+    g = np.random.default_rng(14).standard_normal(4)
+    text, got, want = _shared(fn, g, np.zeros(4))
+    assert "b = 0.0" in text and "b += unbroadcast(" in text
+    for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        assert_close(a, b, rtol=0, atol=0)
+    if isinstance(got, tuple):
+        assert not np.shares_memory(got[0], got[1])
+    # Sharing anyway changes the result or makes two results one buffer: the refusal matters.
+    src = textwrap.dedent(inspect.getsource(fn)).replace("    b = 0.0\n", "").replace("b += unbroadcast", "b = unbroadcast")
+    space = dict(_GLOBALS)
+    exec(src, space)
+    g_copy = g.copy()
+    naive = space[fn.__name__](g_copy, np.zeros(4))
+    if fn is from_parameter:
+        assert np.shares_memory(naive, g_copy)
+    elif fn is returned_twice:
+        assert np.shares_memory(naive[0], naive[1])
+    else:
+        assert not all(np.allclose(a, b) for a, b in zip(naive, want))
+
+
+def test_gradients_of_two_arguments_never_share_a_buffer():
+    rng = np.random.default_rng(15)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+
+    def f(x, y):
+        return np.sum(np.sin(x + y))
+    gx, gy = _check(f, (x, y), wrt=(0, 1))
+    assert not np.shares_memory(gx, gy)
+    gx += 1.0
+    assert_close(gy, np.cos(x + y), rtol=1e-12, atol=0)
+
+    def h(x):
+        return x * 1.0 + 0.0
+    seed = rng.standard_normal((3, 4))
+    _, pullback = diffc.vjp(h, x)
+    (got,) = pullback(seed)
+    assert not np.shares_memory(got, seed)
+    assert_close(got, seed, rtol=0, atol=0)
+
+
+def test_generated_bias_gradients_are_not_copied():
+    text = diffc.source(mlp, wrt=(0, 1, 2, 3), args=_mlp_args(np.random.default_rng(0)))
+    assert "b1_bar" not in text and "b2_bar" not in text      # unbroadcast(...) goes to finalize directly
+    assert "finalize(unbroadcast(_t2_bar, b1), b1)" in text

@@ -269,7 +269,140 @@ def fuse_reset_and_accumulate(fn):
         block(fn.body)
         if not changed[0]:
             break
+    _share_first_contributions(fn)
     return fn
+
+
+def _share_first_contributions(fn):
+    """`b = 0.0 ... b += e` -> `b = e` at the function's top level for any pure e (not
+    only fresh ones) when sharing e's object is safe: the object e gives (e itself,
+    or an object one of the names `_exposed(e)` holds) is then b's too, so
+
+    * no parameter may hold it (the caller's array would come back as a gradient),
+    * nothing may write into it after the assignment: no name that may share it
+      (`_sharing_classes`) is updated in place (``+=``, a subscript store, a
+      buffer-writing helper or an impure call receiving it), and
+    * the return exposes no name sharing it but b (two gradients in one buffer).
+
+    Typical case: a bias adjoint ``b1_bar += unbroadcast(_t2_bar, b1)``, a sum
+    whenever shapes differ, ``_t2_bar`` itself when they are equal; the copy
+    ``0.0 + ...`` made it a buffer of its own."""
+    body = fn.body
+    params = {a.id for a in fn.args.args}
+    classes = None
+    i = 0
+    while i < len(body):
+        s = body[i]
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and _is_const(s.value, 0.0) and not isinstance(s.value.value, bool):
+            name = s.targets[0].id
+            for j in range(i + 1, len(body)):
+                later = body[j]
+                if isinstance(later, gast.AugAssign) and isinstance(later.op, gast.Add) \
+                        and getattr(later.target, "id", None) == name:
+                    if name not in A.names_loaded(later.value) and _pure_value(later.value):
+                        if classes is None:
+                            classes = _sharing_classes(fn)
+                        shared = classes.get(name, {name})
+                        if not (shared & params) and _never_written(body[j + 1:], shared) \
+                                and _returned_alone(body, name, shared):
+                            body[j] = A.located(A.assign(name, later.value), later)
+                            del body[i]
+                            i -= 1
+                    break
+                if name in _all_names(later):
+                    break
+        i += 1
+
+
+def _exposed(expr):
+    """Names whose object expr may evaluate to (or to a view of): none for arithmetic
+    and fresh helpers, g for unbroadcast(g, x) and finalize(g, x), every name a
+    call reads otherwise."""
+    if isinstance(expr, gast.Name):
+        return {expr.id}
+    if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)) \
+            or _fresh(expr):
+        return set()
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.args:
+        fn = getattr(expr.func, "diffc_global", None)
+        if (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _ARGUMENT_OR_NEW:
+            return _exposed(expr.args[0])
+    if isinstance(expr, (gast.Tuple, gast.List)):
+        out = set()
+        for e in expr.elts:
+            out |= _exposed(e)
+        return out
+    return A.names_loaded(expr)
+
+
+# Helpers returning their first argument itself or a new value.
+_ARGUMENT_OR_NEW = {("diffc.runtime", "unbroadcast"), ("diffc.runtime", "finalize")}
+
+
+def _sharing_classes(fn):
+    """name -> the set of names that may hold the same object (or views of each other's),
+    from every binding in fn: a target shares with what its value exposes."""
+    parent = {}
+
+    def find(n):
+        parent.setdefault(n, n)
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    def link(names):
+        names = list(names)
+        for other in names[1:]:
+            parent[find(other)] = find(names[0])
+
+    for node in A.walk(fn):
+        if isinstance(node, gast.Assign):
+            link(A.names_stored(gast.Tuple(elts=node.targets, ctx=gast.Store())) | _exposed(node.value))
+        elif isinstance(node, gast.AugAssign):
+            link(A.names_stored(node.target) | _exposed(node.value))
+        elif isinstance(node, gast.For):
+            link(A.names_stored(node.target) | A.names_loaded(node.iter))
+    classes = {}
+    for n in list(parent):
+        classes.setdefault(find(n), set()).add(n)
+    return {n: classes[find(n)] for n in parent}
+
+
+def _never_written(stmts, shared):
+    """Whether no statement of stmts (nested ones too) may write into an object of the names shared."""
+    for stmt in A.walk_statements(stmts):
+        if isinstance(stmt, gast.AugAssign) and A.names_stored(stmt.target) & shared:
+            return False
+        for node in A.walk(stmt):
+            if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store) \
+                    and A.names_loaded(node.value) & shared:
+                return False
+            if isinstance(node, gast.Call):
+                receiver = node.func.value if isinstance(node.func, gast.Attribute) else None
+                touched = set()
+                for arg in list(node.args) + [k.value for k in node.keywords] + \
+                        ([receiver] if receiver is not None else []):
+                    touched |= _exposed(arg) | (A.names_loaded(arg) if not isinstance(arg, gast.Name) else set())
+                if touched & shared and not _pure_value(node):
+                    return False
+    return True
+
+
+def _returned_alone(body, name, shared):
+    """Whether the function's return exposes no name of shared but name, and name once."""
+    ret = body[-1] if body and isinstance(body[-1], gast.Return) else None
+    if ret is None or ret.value is None:
+        return not any(isinstance(s, gast.Return) for s in A.walk_statements(body))
+    values = ret.value.elts if isinstance(ret.value, gast.Tuple) else [ret.value]
+    seen = 0
+    for v in values:
+        exposed = _exposed(v) & shared
+        if exposed - {name}:
+            return False
+        seen += name in exposed
+    return seen <= 1 and not any(isinstance(s, gast.Return) for s in A.walk_statements(body[:-1]))
 
 
 def _assign_first_in_branch(stmt, name, mentioned):
@@ -347,7 +480,9 @@ def _pure_value(expr):
 
 
 # Runtime helpers the purity test accepts although they write into a buffer they are given.
-_MUTATING_HELPERS = {("diffc.runtime", "acc_item")}
+_MUTATING_HELPERS = {("diffc.runtime", n) for n in (
+    "acc_item", "take_item", "zero_item", "pop_bar", "pop_bars", "unpop_bar", "write_item", "truncate",
+    "write_dot", "append_dot", "extend_dot", "pop_dot")}
 
 
 def _calls_mutating_helper(expr):
