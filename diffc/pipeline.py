@@ -369,9 +369,12 @@ class Module:
             fn = inline_while_tests(fn)
             if not self.differentiable:
                 fn = fuse_sum_spreads(fn)
-                fn = fuse_sum_products(view_unwritten_copies(fn))
+                fn = fuse_sum_products(fn)
                 fn = use_loop_tapes(fn)
                 fn = eliminate_dead_code(merge_accumulations(propagate_negations(propagate_copies(fn))))
+                # last: the passes before it may move a read of a name later, which is
+                # exact for a copy and not for a view
+                fn = view_unwritten_copies(fn)
         else:
             fn = eliminate_dead_code(fn) if False else fn
         if self.differentiable:
