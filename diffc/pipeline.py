@@ -371,7 +371,8 @@ class Module:
                 fn = fuse_sum_spreads(fn)
                 fn = fuse_sum_products(fn)
                 fn = use_loop_tapes(fn)
-                fn = eliminate_dead_code(merge_accumulations(propagate_negations(propagate_copies(fn))))
+                fn = eliminate_dead_code(propagate_copies(fn))
+                fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
                 # last: the passes before it may move a read of a name later, which is
                 # exact for a copy and not for a view
                 fn = view_unwritten_copies(fn)

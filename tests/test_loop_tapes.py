@@ -257,3 +257,23 @@ def test_calls_split_callee_tape_untouched():
     text = diffc.source(outer)
     assert "_tape" in text
     check(outer, 0.4, 5)
+
+
+def restored_through_the_header_and_read_after(v, w):
+    # Fuzz seed 5498: y is restored twice per iteration (the header and a local), and
+    # the adjoint of the write before the loop reads y after it: the restore through
+    # the local must survive dead-code elimination.
+    y = v.copy()
+    y[2:4] += np.sin(y)[1:3] * w
+    for i in range(4):
+        y[1:4] += math.cos(-0.7)
+        y = np.cos(y) * -1.1
+        y = y[(i + 1) % 5] - (np.sum(y) - y[::-1])
+    return np.sum(y * y)
+
+
+def test_restore_read_after_the_loop():
+    v = np.linspace(-0.5, 0.7, 5)
+    text = diffc.source(restored_through_the_header_and_read_after, wrt=(0, 1), args=(v, 0.3))
+    assert "y = _saved" in text and "_tape1.append(" in text
+    check(restored_through_the_header_and_read_after, v, 0.3, wrt=(0, 1))

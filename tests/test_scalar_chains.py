@@ -168,3 +168,17 @@ def test_fast_path_sees_a_redefined_helper():
     finally:
         helper = old
     assert g(3.0, 2.0) == 12.0
+
+
+def negated_in_place(v, w):
+    # Fuzz seed 5422: the adjoint of y = c - y is y_bar = -y_bar; a later read of
+    # y_bar must not read -y_bar again.
+    y = np.sin(v) + w
+    y = np.tanh(w) - y
+    return np.sum(np.sin(y))
+
+
+def test_negation_of_itself():
+    v = np.linspace(-0.5, 0.7, 4)
+    assert "y_bar = -y_bar" in diffc.source(negated_in_place, wrt=(0, 1), args=(v, 0.3))
+    check(negated_in_place, v, 0.3, wrt=(0, 1))

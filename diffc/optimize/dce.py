@@ -198,9 +198,10 @@ class DeadCode:
         original = stmt.body
         while True:
             body, live_start = self.block([A.deepcopy(s) for s in original], live_end)
-            new_end = live_end | live_start
-            if isinstance(stmt, gast.For):
-                new_end -= A.names_stored(stmt.target)
+            # Live at the end of an iteration: what the loop's exit needs, and what the
+            # next iteration reads before its header rebinds the target.
+            again = live_start - A.names_stored(stmt.target) if isinstance(stmt, gast.For) else live_start
+            new_end = live_end | again
             if new_end <= live_end:
                 break
             live_end = new_end
