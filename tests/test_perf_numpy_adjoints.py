@@ -551,3 +551,64 @@ def test_generated_bias_gradients_are_not_copied():
     text = diffc.source(mlp, wrt=(0, 1, 2, 3), args=_mlp_args(np.random.default_rng(0)))
     assert "b1_bar" not in text and "b2_bar" not in text      # unbroadcast(...) goes to finalize directly
     assert "finalize(unbroadcast(_t2_bar, b1), b1)" in text
+
+
+# --------------------------------------- a power-of-two factor scales the adjoint
+
+from diffc.optimize.simplify import absorb_scales  # noqa: E402
+from diffc.rules.numpy_rules import _sum_bar_times  # noqa: E402
+
+_GLOBALS["_sum_bar_times"] = _sum_bar_times
+
+
+def doubled(g, a):
+    return _sum_bar_times(g, a, a, True) * 2.0
+
+
+def doubled_left(g, a):
+    return -4.0 * _sum_bar_times(g, a, a)
+
+
+def doubled_over_axis(g, a):
+    return _sum_bar_times(g, a, a, False, 1, True) * 2.0
+
+
+def tripled(g, a):
+    return _sum_bar_times(g, a, a, True) * 3.0
+
+
+def halved(g, a):
+    return _sum_bar_times(g, a, a, True) * 0.5
+
+
+@pytest.mark.parametrize("fn,absorbed", [(doubled, True), (doubled_left, True), (doubled_over_axis, True),
+                                         (tripled, False), (halved, False)])
+@pytest.mark.parametrize("g", [0.37, 0.0, 1e-300, 1e300])
+def test_power_of_two_factors_scale_the_adjoint_exactly(fn, absorbed, g):
+    a = np.random.default_rng(16).standard_normal((3, 5))
+    if fn is doubled_over_axis:
+        g = np.full((3, 1), g)
+    fdef = absorb_scales(_compile(fn))
+    text = astor.to_source(gast.gast_to_ast(fdef))
+    assert ("_sum_bar_times(g *" in text or "_sum_bar_times(g * " in text) == absorbed, text
+    got, want = _run(fdef, g, a), fn(g, a)
+    if np.all(np.abs(g) < 1e299):
+        assert np.array_equal(got, want)                 # bit for bit
+    assert got.dtype == want.dtype
+
+
+def test_doubled_squares_in_a_list_match_differences():
+    rng = np.random.default_rng(17)
+    xs, w = rng.standard_normal((4, 3, 5)), rng.standard_normal(5)
+
+    def f(xs, w):
+        hs = []
+        for k in range(xs.shape[0]):
+            hs.append(np.tanh(xs[k] * w))
+        total = 0.0
+        for h in hs:
+            total = total + np.sum(h * h)
+        return total
+    text = diffc.source(f, wrt=1, args=(xs, w))
+    assert "* 2.0, " in " ".join(text.split())
+    _check(f, (xs, w), wrt=1)

@@ -516,3 +516,49 @@ def _fresh(expr):
         if key == ("diffc.runtime", "unbroadcast") and expr.args:
             return _fresh(expr.args[0])      # returns its argument, or a new sum of it
     return False
+
+
+def absorb_scales(fn):
+    """``_sum_bar_times(g, a, y, ...) * c`` -> ``_sum_bar_times(g * c, a, y, ...)`` for a
+    constant c that is a power of two of magnitude 1 or more (2.0: the doubled
+    contribution of ``x * x``).
+
+    The spread times y is g * y (g a scalar, or smaller than y): scaling g by c
+    instead of the product costs one operation on g instead of one on the
+    product.  The value is the same bit for bit: multiplying by a power of two
+    is exact and commutes with rounding (outside overflow; with |c| >= 1 no
+    product underflows where it did not before).  A zero g (the guarded form's
+    0.0) stays zero.  For the first-order pass list (after optimize/spread.py
+    made the helper calls)."""
+    return _AbsorbScales().visit(fn)
+
+
+class _AbsorbScales(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.Mult):
+            for call, scale in ((node.left, node.right), (node.right, node.left)):
+                if _is_sum_bar_times(call) and _is_power_of_two(scale):
+                    call.args[0] = gast.BinOp(left=call.args[0], op=gast.Mult(), right=scale)
+                    return call
+        return node
+
+
+def _is_sum_bar_times(node):
+    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.args):
+        return False
+    fn = getattr(node.func, "diffc_global", None)
+    return (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) == \
+        ("diffc.rules.numpy_rules", "_sum_bar_times")
+
+
+def _is_power_of_two(node):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+    if not (isinstance(node, gast.Constant) and type(node.value) is float):
+        return False
+    mantissa, exponent = _frexp(node.value)
+    return abs(mantissa) == 0.5 and exponent >= 1
+
+
+from math import frexp as _frexp  # noqa: E402

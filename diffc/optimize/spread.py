@@ -44,6 +44,7 @@ from .. import runtime
 from ..rules import numpy_rules
 from ..runtime import unbroadcast
 from .dce import stored_names
+from .simplify import absorb_scales
 
 
 def _is_global(node, fn):
@@ -170,7 +171,7 @@ def fuse_sum_spreads(fn):
                             break
             i += 1
     block(fn.body)
-    return fn
+    return absorb_scales(fn)
 
 
 

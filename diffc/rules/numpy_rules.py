@@ -267,11 +267,12 @@ def _extreme_bar(g, a, axis, keepdims, result):
     multiplying the mask by g broadcast over those axes (about twice as fast;
     elsewhere the same values, 0.0 where the product gives -0.0)."""
     if type(a) is np.ndarray and a.dtype == np.float64:
-        full = _unreduce(result, a, axis, keepdims)
+        full = result if keepdims else _unreduce(result, a, axis, keepdims)
         mask = a == full
-        n = np.size(result)
+        n = result.size if type(result) is np.ndarray else np.size(result)
         if np.count_nonzero(mask) == n and not np.count_nonzero(np.isnan(result)):
-            g = _unreduce(g, a, axis, keepdims)
+            if not keepdims:
+                g = _unreduce(g, a, axis, keepdims)
             if n and a.size >= 8 * n:
                 if type(g) is np.ndarray and g.dtype == np.float64 and g.shape == np.shape(full) \
                         and _reduces_last_axes(a.ndim, axis):
