@@ -242,14 +242,16 @@ def test_products_are_arrays_and_elementwise_operands_keep_shapes():
     # (optimize/spread.py); tanh keeps its operand's shape.  `_t1 + b` broadcasts
     # two unrelated shapes: both unbroadcasts stay.  b's adjoint is its only
     # contribution, not a copy of it (0.0 + ...): nothing writes into _t2_bar
-    # afterwards and no other gradient returns it (simplify).
+    # afterwards and no other gradient returns it (simplify).  tanh's adjoint
+    # g * (1.0 - h * h) is one helper call (one temporary for large arrays).
     import numpy as np
     rng = np.random.default_rng(1)
     args = (rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3)))
     text = diffc.source(golden_programs.dense_tanh, wrt=(0, 1), args=args)
     assert text.split("check_scalar(np.sum(_t3))\n")[1] == """\
     # line 70: h = np.tanh(np.dot(x, W) + b)
-    _t2_bar = _sum_bar_times(result_bar * 2.0, _t3, h) * (1.0 - h * h)
+    _t2_bar = _times_one_minus_square(_sum_bar_times(result_bar * 2.0, _t3,
+        h), h)
     return finalize(_dot_bar_b(unbroadcast(_t2_bar, _t1), x, W), W), finalize(
         unbroadcast(_t2_bar, b), b)
 """
@@ -341,7 +343,7 @@ def test_reset_adjoint_assigned_in_the_guarded_branch_that_follows():
     text = diffc.source(golden_programs.tanh_chain, wrt=(0, 1), args=args)
     assert text.split("for _saved2 in reversed(_tape1):\n")[1] == """\
         # line 87: h = np.tanh(np.dot(h, W))
-        _t1_bar = h_bar * (1.0 - h * h)
+        _t1_bar = _times_one_minus_square(h_bar, h)
         h_bar = 0.0
         h = _saved2
         if nonzero(_t1_bar):

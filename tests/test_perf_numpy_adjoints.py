@@ -612,3 +612,64 @@ def test_doubled_squares_in_a_list_match_differences():
     text = diffc.source(f, wrt=1, args=(xs, w))
     assert "* 2.0, " in " ".join(text.split())
     _check(f, (xs, w), wrt=1)
+
+
+# ------------------------------------------- tanh's adjoint with one temporary
+
+from diffc.rules.numpy_rules import _times_one_minus_square  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (128, 128), (20000,), (2, 100, 90)])
+def test_times_one_minus_square_is_the_expression(shape):
+    rng = np.random.default_rng(18)
+    r, g = np.tanh(rng.standard_normal(shape)), rng.standard_normal(shape)
+    keep_r, keep_g = r.copy(), g.copy()
+    out = _times_one_minus_square(g, r)
+    assert np.array_equal(out, g * (1.0 - r * r)) and out.dtype == np.float64
+    assert np.array_equal(r, keep_r) and np.array_equal(g, keep_g)       # arguments untouched
+    assert not np.shares_memory(out, g) and not np.shares_memory(out, r)
+    # anything else: the expression itself (dtype, broadcasting, scalars)
+    for g2, r2 in [(g.astype(np.float32), r), (g, r.astype(np.float32)), (2.5, r), (0.0, r),
+                   (g[..., :1], r), (1.5, 0.25), (np.float64(1.5), np.float64(0.25))]:
+        want = g2 * (1.0 - r2 * r2)
+        got = _times_one_minus_square(g2, r2)
+        assert np.array_equal(got, want) and np.asarray(got).dtype == np.asarray(want).dtype
+
+
+def wide_tanh(W, b, x):
+    h = np.tanh(x @ W + b)
+    return np.sum(h * h) + np.sum(h)
+
+
+def test_large_tanh_layer_gradient_matches_differences_along_directions():
+    # 64 x 320 = 20480 hidden activations: the one-temporary path.
+    rng = np.random.default_rng(19)
+    W, b, x = rng.standard_normal((8, 320)) / 3, rng.standard_normal(320) * 0.1, rng.standard_normal((64, 8))
+    text = diffc.source(wide_tanh, wrt=(0, 1), args=(W, b, x))
+    assert "_times_one_minus_square(" in text
+    gW, gb = diffc.grad(wide_tanh, wrt=(0, 1))(W, b, x)
+    for _ in range(3):
+        dW, db = rng.standard_normal(W.shape), rng.standard_normal(b.shape)
+        eps = 1e-6
+        fd = (wide_tanh(W + eps * dW, b + eps * db, x) - wide_tanh(W - eps * dW, b - eps * db, x)) / (2 * eps)
+        assert abs(fd - (np.sum(gW * dW) + np.sum(gb * db))) <= 1e-6 * max(1.0, abs(fd))
+    h = np.tanh(x @ W + b)                                     # closed form
+    gh = (2 * h + 1) * (1 - h * h)
+    assert_close(gW, x.T @ gh, rtol=1e-10, atol=1e-10)
+    assert_close(gb, gh.sum(axis=0), rtol=1e-10, atol=1e-10)
+
+
+def test_tanh_second_derivatives_need_no_helper_rule():
+    # Differentiable mode keeps g * (1.0 - h * h): the helper has no derivative rules.
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal(5)
+
+    def f(x):
+        return np.sum(np.tanh(x) ** 3)
+
+    def closed_grad(x):
+        t = np.tanh(x)
+        return 3 * t * t * (1 - t * t)
+    assert_close(diffc.grad(f)(x), closed_grad(x), rtol=1e-10, atol=1e-12)
+    assert_close(diffc.hessian(f)(x), fd_jacobian(closed_grad, x), rtol=1e-5, atol=1e-6)
+    assert_close(diffc.jacobian(diffc.grad(f))(x), fd_jacobian(closed_grad, x), rtol=1e-5, atol=1e-6)

@@ -500,6 +500,7 @@ def _all_names(stmt):
 
 # Adjoint helpers whose result is a new array, never one of their arguments.
 _FRESH_HELPERS = {("diffc.rules.operators", "_matmul_bar_a"), ("diffc.rules.operators", "_matmul_bar_b"),
+                  ("diffc.rules.numpy_rules", "_times_one_minus_square"),
                   ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b"),
                   ("diffc.runtime", "take_item")}     # a copy, or an entry the adjoint no longer holds
 
@@ -519,7 +520,9 @@ def _fresh(expr):
 
 
 def absorb_scales(fn):
-    """``_sum_bar_times(g, a, y, ...) * c`` -> ``_sum_bar_times(g * c, a, y, ...)`` for a
+    """First-order rewrites of adjoint products, after optimize/spread.py made its helper calls.
+
+    * ``_sum_bar_times(g, a, y, ...) * c`` -> ``_sum_bar_times(g * c, a, y, ...)`` for a
     constant c that is a power of two of magnitude 1 or more (2.0: the doubled
     contribution of ``x * x``).
 
@@ -528,8 +531,11 @@ def absorb_scales(fn):
     product.  The value is the same bit for bit: multiplying by a power of two
     is exact and commutes with rounding (outside overflow; with |c| >= 1 no
     product underflows where it did not before).  A zero g (the guarded form's
-    0.0) stays zero.  For the first-order pass list (after optimize/spread.py
-    made the helper calls)."""
+    0.0) stays zero.
+    * ``g * (1.0 - r * r)`` (tanh's adjoint; either operand order) ->
+      ``_times_one_minus_square(g, r)``, the same value with one temporary
+      instead of three for large arrays (numpy_rules).  First order only: the
+      helper has no derivative rules."""
     return _AbsorbScales().visit(fn)
 
 
@@ -541,7 +547,25 @@ class _AbsorbScales(gast.NodeTransformer):
                 if _is_sum_bar_times(call) and _is_power_of_two(scale):
                     call.args[0] = gast.BinOp(left=call.args[0], op=gast.Mult(), right=scale)
                     return call
+            for g, factor in ((node.left, node.right), (node.right, node.left)):
+                r = _one_minus_square_of(factor)
+                # (with the factor on the left, g is evaluated first now: it must be pure)
+                if r is not None and (g is node.left or _pure_value(g)):
+                    from ..rules.numpy_rules import _times_one_minus_square
+                    return A.call(A.global_ref(_times_one_minus_square, "_times_one_minus_square"), [g, r])
         return node
+
+
+def _one_minus_square_of(node):
+    """r for ``1.0 - r * r`` (r a plain local name), else None."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Sub) and _is_const(node.left, 1.0) \
+            and type(node.left.value) is float and isinstance(node.right, gast.BinOp) \
+            and isinstance(node.right.op, gast.Mult):
+        a, b = node.right.left, node.right.right
+        if isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id \
+                and not hasattr(a, "diffc_global") and not hasattr(b, "diffc_global"):
+            return a
+    return None
 
 
 def _is_sum_bar_times(node):
