@@ -277,3 +277,66 @@ def test_restore_read_after_the_loop():
     text = diffc.source(restored_through_the_header_and_read_after, wrt=(0, 1), args=(v, 0.3))
     assert "y = _saved" in text and "_tape1.append(" in text
     check(restored_through_the_header_and_read_after, v, 0.3, wrt=(0, 1))
+
+
+# ---------------------------------------------------------------- write_once
+
+def two_reads_per_iteration(x, c):
+    acc = 0.0
+    for i in range(len(c)):
+        acc = acc * x + c[i] * c[i]
+    return acc
+
+
+def repeated_index(x, c):
+    acc = 0.0
+    for i in range(2 * len(c)):
+        acc = acc * x + c[i % len(c)]
+    return acc
+
+
+def shifted_range(x, c):
+    acc = 0.0
+    for i in range(1, len(c)):
+        acc = acc * x + c[i] * c[i - 1]
+    return acc
+
+
+def read_before_the_loop(x, c):
+    acc = c[0] * x
+    for i in range(len(c)):
+        acc = acc * x + c[i]
+    return acc
+
+
+def read_after_the_loop(x, c):
+    acc = 0.0
+    for i in range(len(c)):
+        acc = acc * x + c[i]
+    return acc * c[1]
+
+
+def rows(x, m):
+    acc = np.zeros(m.shape[1])
+    for i in range(m.shape[0]):
+        acc = acc * x + np.sin(m[i])
+    return np.sum(acc)
+
+
+WRITE_ONCE = [
+    (horner, (0.9, np.linspace(-1.0, 1.0, 6)), (0, 1), True),
+    (two_reads_per_iteration, (0.9, np.linspace(-1.0, 1.0, 6)), (0, 1), False),
+    (repeated_index, (0.9, np.linspace(-1.0, 1.0, 4)), (0, 1), False),
+    (shifted_range, (0.9, np.linspace(-1.0, 1.0, 6)), (0, 1), False),
+    (read_before_the_loop, (0.9, np.linspace(-1.0, 1.0, 6)), (0, 1), True),   # its adjoint comes after
+    (read_after_the_loop, (0.9, np.linspace(-1.0, 1.0, 6)), (0, 1), False),
+    (rows, (0.8, np.linspace(-1.0, 1.0, 12).reshape(4, 3)), (0, 1), True),
+]
+
+
+@pytest.mark.parametrize("fn,args,wrt,assigned", WRITE_ONCE, ids=[c[0].__name__ for c in WRITE_ONCE])
+def test_elements_written_once_are_assigned(fn, args, wrt, assigned):
+    text = diffc.source(fn, wrt=wrt, args=args)
+    bar = "coeffs_bar" if fn is horner else "m_bar" if fn is rows else "c_bar"
+    assert (f"{bar}[i] = " in text) == assigned, text
+    check(fn, *args, wrt=wrt)
