@@ -482,6 +482,25 @@ def alias_written_after(g, x):
     return finalize(b, x), t * 1.0
 
 
+_G = np.linspace(1.0, 2.0, 4)
+_GLOBALS["_G"] = _G
+
+
+def from_global(g, x):
+    b = 0.0
+    b += unbroadcast(_G, x)     # a module-level array
+    return finalize(b, x)
+
+
+def view_written_after(g, x):
+    b = 0.0
+    c = g * 2.0
+    v = c.reshape(4)            # a view of c, through a method
+    b += unbroadcast(c, x)
+    v += 1.0
+    return finalize(b, x), v * 1.0
+
+
 def returned_twice(g, x):
     b = 0.0
     c = g * 2.0
@@ -504,7 +523,7 @@ def test_first_contribution_shared():
 
 
 @pytest.mark.parametrize("fn", [from_parameter, written_after, helper_writes_after, alias_written_after,
-                                returned_twice])
+                                returned_twice, from_global, view_written_after])
 def test_first_contribution_copied_when_sharing_is_unsafe(fn):
     g = np.random.default_rng(14).standard_normal(4)
     text, got, want = _shared(fn, g, np.zeros(4))
@@ -521,6 +540,8 @@ def test_first_contribution_copied_when_sharing_is_unsafe(fn):
     naive = space[fn.__name__](g_copy, np.zeros(4))
     if fn is from_parameter:
         assert np.shares_memory(naive, g_copy)
+    elif fn is from_global:
+        assert np.shares_memory(naive, _G)
     elif fn is returned_twice:
         assert np.shares_memory(naive[0], naive[1])
     else:

@@ -278,7 +278,8 @@ def _share_first_contributions(fn):
     only fresh ones) when sharing e's object is safe: the object e gives (e itself,
     or an object one of the names `_exposed(e)` holds) is then b's too, so
 
-    * no parameter may hold it (the caller's array would come back as a gradient),
+    * no parameter or global may hold it (the caller's array would come back as
+      a gradient),
     * nothing may write into it after the assignment: no name that may share it
       (`_sharing_classes`) is updated in place (``+=``, a subscript store, a
       buffer-writing helper or an impure call receiving it), and
@@ -288,7 +289,9 @@ def _share_first_contributions(fn):
     whenever shapes differ, ``_t2_bar`` itself when they are equal; the copy
     ``0.0 + ...`` made it a buffer of its own."""
     body = fn.body
-    params = {a.id for a in fn.args.args}
+    # The caller's values: parameters, and module-level objects the code reads.
+    params = {a.id for a in fn.args.args} | \
+        {n.id for n in A.walk(fn) if isinstance(n, gast.Name) and hasattr(n, "diffc_global")}
     classes = None
     i = 0
     while i < len(body):
@@ -317,8 +320,9 @@ def _share_first_contributions(fn):
 
 def _exposed(expr):
     """Names whose object expr may evaluate to (or to a view of): none for arithmetic
-    and fresh helpers, g for unbroadcast(g, x) and finalize(g, x), every name a
-    call reads otherwise."""
+    and fresh helpers, g for unbroadcast(g, x) and finalize(g, x), every name
+    another call reads in its arguments (or its receiver, for a method of a
+    local value), every name any other expression reads."""
     if isinstance(expr, gast.Name):
         return {expr.id}
     if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)) \
@@ -332,6 +336,18 @@ def _exposed(expr):
         out = set()
         for e in expr.elts:
             out |= _exposed(e)
+        return out
+    if isinstance(expr, gast.Call):
+        # What the call reads (it may return any of it, or views of it); not the
+        # function itself, unless it is a method of a local value (x.reshape(...)).
+        out = set()
+        for arg in list(expr.args) + [k.value for k in expr.keywords]:
+            out |= A.names_loaded(arg)
+        base = expr.func
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        if isinstance(expr.func, gast.Attribute) and not hasattr(base, "diffc_global"):
+            out |= A.names_loaded(expr.func.value)
         return out
     return A.names_loaded(expr)
 
