@@ -340,3 +340,55 @@ def test_elements_written_once_are_assigned(fn, args, wrt, assigned):
     bar = "coeffs_bar" if fn is horner else "m_bar" if fn is rows else "c_bar"
     assert (f"{bar}[i] = " in text) == assigned, text
     check(fn, *args, wrt=wrt)
+
+
+# ---------------------------------------------------------------- while_test.hoist_test_invariants
+
+def guarded_division(x, d):
+    s = x
+    n = 5
+    while n > 0 and s / d < 40.0:
+        s = s * 1.3 + 0.1
+        n = n - 1
+    return s
+
+
+def chained_bound(x, lim):
+    s = x
+    while 0.0 < s < lim * 2.0:
+        s = s * 1.5 + math.sin(s)
+    return s
+
+
+def nested_bound(x, a):
+    s = x
+    for i in range(3):
+        while s < (i + 1) * a:
+            s = s * 1.5 + 0.05
+        s = s * 0.3
+    return s
+
+
+def array_changed_in_loop(x, v):
+    w = v.copy()
+    s = x
+    while np.sum(w) * 2.0 < 10.0:
+        w[0] = w[0] + s
+        s = s * 1.1
+    return s * np.sum(w * w)
+
+
+HOISTING = [
+    (cbrt, (30.0, 30.0), (0, 1), "1e-12 * a", True),
+    (guarded_division, (1.0, 0.5), (0, 1), "s / d", False),
+    (chained_bound, (0.3, 20.0), (0, 1), "lim * 2.0", False),
+    (nested_bound, (0.2, 1.0), (0, 1), "(i + 1) * a", True),
+    (array_changed_in_loop, (0.7, np.array([0.5, 0.2, 0.1])), (0, 1), "np.sum(w) * 2.0", False),
+]
+
+
+@pytest.mark.parametrize("fn,args,wrt,expr,hoisted", HOISTING, ids=[c[0].__name__ for c in HOISTING])
+def test_while_test_invariants_hoisted_only_when_safe(fn, args, wrt, expr, hoisted):
+    text = diffc.source(fn, wrt=wrt, args=args)
+    assert (f"_invariant1 = {expr}" in text) == hoisted, text
+    check(fn, *args, wrt=wrt)

@@ -260,6 +260,7 @@ def _rewrite(body, f_index, r_index, elements, namer):
     # Located like the statement it goes before, so no stray line comment appears.
     origin = old[place] if place < len(old) else old[-1]
     entry = A.located(A.expr_stmt(A.method_call(A.name(tape), "append", [A.const(None)])), origin)
+    entry.diffc_tape_op = True
     for i, stmt in enumerate(old):
         if i == place:
             new.append(entry)

@@ -22,11 +22,22 @@ and both copies of the condition's statements are gone, provided
 Each test then evaluates exactly what the temporaries held, at the same
 points, so the semantics are unchanged; the loop just does fewer stores
 (in a Python `while` loop on floats, about a tenth of the gradient's time).
+
+`hoist_test_invariants` then computes once, before the loop, each part of
+such a test that the loop cannot change (``1e-12 * a`` in
+``while abs(x * x * x - a) > 1e-12 * a``): a pure expression, evaluated
+whenever the test is (not behind ``and``/``or``, a conditional expression
+or a later link of a comparison chain, so moving it before the loop raises
+nothing the first test would not have), reading no name the loop binds, in
+a loop with no in-place write or impure call (nothing can change an array
+it reads).  The first test evaluated it at that very point, and every later
+test would get the same value.
 """
 
 import gast
 
 from .. import ast_util as A
+from ..naming import Namer, identifiers
 from .dce import is_pure_expr
 from .simplify import _Substitute, _count_uses
 
@@ -121,3 +132,91 @@ def inline_while_tests(fn):
             k += 1
     visit(fn.body)
     return fn
+
+
+def hoist_test_invariants(fn):
+    """fn with loop-invariant parts of `while` tests computed before the loop."""
+    namer = Namer(identifiers(fn))
+
+    def visit(block):
+        k = 0
+        while k < len(block):
+            stmt = block[k]
+            for inner in A.child_blocks(stmt):
+                visit(inner)
+            if isinstance(stmt, gast.While) and not stmt.orelse and _only_rebinds(stmt.body):
+                hoisted = []
+                stmt.test = _Hoist(_bound_in([stmt]), namer, hoisted).visit(stmt.test)
+                block[k:k] = [A.located(h, stmt) for h in hoisted]
+                k += len(hoisted)
+            k += 1
+    visit(fn.body)
+    return fn
+
+
+def _only_rebinds(stmts):
+    """No statement writes into an object (subscript target, impure call)."""
+    for s in A.walk_statements(stmts):
+        if isinstance(s, (gast.Assign, gast.AugAssign)):
+            targets = s.targets if isinstance(s, gast.Assign) else [s.target]
+            if any(not isinstance(t, (gast.Name, gast.Tuple)) for t in targets) or not is_pure_expr(s.value):
+                return False
+        elif isinstance(s, gast.Expr):
+            if not _tape_push(s):
+                return False
+        elif isinstance(s, (gast.If, gast.While)) and not is_pure_expr(s.test):
+            return False
+        elif isinstance(s, gast.For) and not is_pure_expr(s.iter):
+            return False
+        elif not isinstance(s, (gast.If, gast.While, gast.For, gast.Pass)):
+            return False
+    return True
+
+
+def _tape_push(stmt):
+    """A push onto a tape (tagged by pipeline.py or loop_tapes.py): a list of the
+    compiler's own, read by no test."""
+    call = stmt.value
+    return getattr(stmt, "diffc_tape_op", False) and all(is_pure_expr(a) for a in call.args)
+
+
+def _bound_in(stmts):
+    out = set()
+    for s in A.walk_statements(stmts):
+        if isinstance(s, gast.Assign):
+            for t in s.targets:
+                out |= A.names_stored(t)
+        elif isinstance(s, (gast.AugAssign, gast.For)):
+            out |= A.names_stored(s.target)
+    return out
+
+
+class _Hoist(gast.NodeTransformer):
+    """Replaces invariant, always-evaluated operations of a test by fresh names."""
+
+    def __init__(self, bound, namer, out):
+        self.bound, self.namer, self.out = bound, namer, out
+
+    def generic_visit(self, node):
+        if isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Call)) and is_pure_expr(node) \
+                and not (A.names_loaded(node) & self.bound):
+            name = self.namer.fresh("_invariant")
+            self.out.append(A.assign(name, node))
+            return A.name(name)
+        return super().generic_visit(node)
+
+    def visit_BoolOp(self, node):
+        node.values[0] = self.visit(node.values[0])        # the others may not run
+        return node
+
+    def visit_IfExp(self, node):
+        node.test = self.visit(node.test)
+        return node
+
+    def visit_Compare(self, node):
+        node.left = self.visit(node.left)
+        node.comparators[0] = self.visit(node.comparators[0])
+        return node
+
+    def visit_Lambda(self, node):
+        return node
