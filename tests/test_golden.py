@@ -99,14 +99,14 @@ def grad_newton(a, x_bar=1.0):
     while abs(x * x - a) > 1e-12:
         # line 30: x = 0.5 * (x + a / x)
         _t5 = a / x
-        _tape1.append((_t5, x))
+        _tape1.append(x)
         x = 0.5 * (x + _t5)
     a_bar = 0.0
-    for _t5, x in reversed(_tape1):
+    for x in reversed(_tape1):
         # line 30: x = 0.5 * (x + a / x)
         _t6_bar = x_bar * 0.5
         a_bar += _t6_bar / x
-        x_bar = _t6_bar - _t6_bar * _t5 / x
+        x_bar = _t6_bar - _t6_bar * (a / x) / x
     # line 28: x = a
     a_bar += x_bar
     return a_bar
@@ -167,9 +167,9 @@ def test_in_place_write_not_restored_when_never_read_again():
     # adjoint is one dot product
     assert text.split("for _t7 in reversed(_tape1):\n")[1].split("    # line 55")[0] == """\
         # line 57: u[1:-1] = u[1:-1] + alpha * (u[2:] - 2.0 * u[1:-1] + u[:-2])
-        _t9_bar = u_bar[1:-1]
-        alpha_bar += _sum_product(_t9_bar, _t7, alpha)
-        _t7_bar = _t9_bar * alpha
+        _t8_bar = u_bar[1:-1]
+        alpha_bar += _sum_product(_t8_bar, _t7, alpha)
+        _t7_bar = _t8_bar * alpha
         u_bar[:-2] += _t7_bar
         u_bar[1:-1] -= _t7_bar * 2.0
         u_bar[2:] += _t7_bar
@@ -220,17 +220,18 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
     # operands of Y * (...) (Y's shape is unrelated) keep theirs; those negate after
     # summing (-unbroadcast(g, m), simplify.algebra).  z's two contributions are
     # summed into a new array (no 0.0 + copy, no in-place add), and so are logits'
-    # (z_bar plus the max's), which is then read once, in the return.
+    # (z_bar plus the max's), which is then read once, in the return.  The
+    # negations of the reductions' adjoints become subtractions there (simplify).
     text = diffc.source(golden_programs.softmax_rows, wrt=0, args=_softmax_args())
     adjoint = text.split("check_scalar(_t6 / _t8)\n")[1]
     assert adjoint == """\
     _t3_bar = unbroadcast(_sum_bar_times(-unbroadcast(result_bar / _t8, _t6
         ), _t4, Y), _t3)
     # line 65: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    z_bar = _t3_bar + _sum_bar_times(-unbroadcast(_t3_bar, lse) / _t2, _t1,
+    z_bar = _t3_bar - _sum_bar_times(unbroadcast(_t3_bar, lse) / _t2, _t1,
         _t1, False, 1, True)
-    return finalize(_matmul_bar_b(z_bar + _extreme_bar(-unbroadcast(z_bar,
-        m), logits, 1, True, m), X, W), W)
+    return finalize(_matmul_bar_b(z_bar - _extreme_bar(unbroadcast(z_bar, m
+        ), logits, 1, True, m), X, W), W)
 """
     assert diffc.check_grad(golden_programs.softmax_rows, *_softmax_args(), wrt=0) < 1e-6
 
@@ -297,7 +298,8 @@ def test_spread_of_a_full_sum_is_fused_with_its_factor():
     text = diffc.source(golden_programs.squares_in_list, wrt=1, args=(xs, w))
     flat = " ".join(text.split())
     assert "_sum_bar(" not in text
-    assert "acc_item(_seq1_bar, _seq1, _k2, _sum_bar_times(_t10_bar * 2.0, _t9, h, True))" in flat
+    assert "acc_item(_seq1_bar, _seq1, _k2, _sum_bar_times( unbroadcast(_g12, _t10) * 2.0, _t9, h, True))" \
+        in flat
     assert diffc.check_grad(golden_programs.squares_in_list, xs, w, wrt=1) < 1e-6
 
 

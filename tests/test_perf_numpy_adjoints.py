@@ -433,8 +433,8 @@ _NAIVE = {rebinds_between: _naive_rebinds, writes_between: _naive_writes, takes_
 
 def test_generated_code_sums_two_contributions():
     text = diffc.source(mlp, wrt=(0, 1, 2, 3), args=_mlp_args(np.random.default_rng(0)))
-    assert "z_bar = _t6_bar + _sum_bar_times(" in text
-    assert "logits_bar = z_bar + _extreme_bar(" in text
+    assert "z_bar = _t6_bar - _sum_bar_times(unbroadcast(" in text      # (the lse's negation absorbed)
+    assert "logits_bar = z_bar - _extreme_bar(unbroadcast(" in text
     assert "z_bar += " not in text and "logits_bar += " not in text
 
 
@@ -694,3 +694,46 @@ def test_tanh_second_derivatives_need_no_helper_rule():
     assert_close(diffc.grad(f)(x), closed_grad(x), rtol=1e-10, atol=1e-12)
     assert_close(diffc.hessian(f)(x), fd_jacobian(closed_grad, x), rtol=1e-5, atol=1e-6)
     assert_close(diffc.jacobian(diffc.grad(f))(x), fd_jacobian(closed_grad, x), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------ negations absorbed into a subtraction
+
+from diffc.optimize.simplify import algebra  # noqa: E402
+from diffc.rules.numpy_rules import _sum_bar  # noqa: E402
+
+_GLOBALS["_sum_bar"] = _sum_bar
+_GLOBALS["_extreme_bar"] = _extreme_bar
+
+
+def neg_through_product(x, g, y):
+    return x + _sum_bar(-g / y, x, None, False) * x
+
+
+def neg_in_helper(x, g, y):
+    z = x.copy()
+    z += unbroadcast(-g * y, x)
+    return z
+
+
+def neg_minus(x, g, y):
+    return x - _extreme_bar(-g, x, 1, True, np.max(x, axis=1, keepdims=True))
+
+
+def neg_in_denominator(x, g, y):
+    return x + g / -y          # not odd through a denominator: kept
+
+
+@pytest.mark.parametrize("fn,expected", [
+    (neg_through_product, "x - _sum_bar(g / y, x, None, False) * x"),
+    (neg_in_helper, "z -= unbroadcast(g * y, x)"),
+    (neg_minus, "x + _extreme_bar(g, x, 1, True"),
+    (neg_in_denominator, "x + g / -y")])
+def test_negations_become_subtractions(fn, expected):
+    rng = np.random.default_rng(21)
+    x, g, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 1)), rng.standard_normal((3, 1)) + 3.0
+    if fn is neg_through_product:
+        g = 0.7
+    fdef = algebra(_compile(fn))
+    text = astor.to_source(gast.gast_to_ast(fdef))
+    assert expected in text, text
+    assert np.array_equal(_run(fdef, x, g, y), fn(x, g, y))         # bit for bit

@@ -164,6 +164,8 @@ class _Algebra(gast.NodeTransformer):
             return left
         if isinstance(op, gast.Mult) and isinstance(left, gast.UnaryOp) and isinstance(left.op, gast.USub):
             return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand, op=op, right=right))
+        if isinstance(op, (gast.Add, gast.Sub)) and _drop_linear_negation(node.right):
+            node.op = gast.Sub() if isinstance(op, gast.Add) else gast.Add()
         return node
 
     def visit_Call(self, node):
@@ -191,7 +193,71 @@ class _Algebra(gast.NodeTransformer):
         if isinstance(node.op, gast.Add) and isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
             node.op = gast.Sub()
             node.value = value.operand
+        elif isinstance(node.op, (gast.Add, gast.Sub)) and _drop_linear_negation(node.value):
+            node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
         return node
+
+
+def _drop_linear_negation(expr):
+    """Remove one unary minus that expr's value is odd in, so expr becomes -expr; whether it did.
+
+    ``x + e`` with e = f(-g) for f linear in g (a product's factor, a quotient's
+    numerator, the adjoint argument of a linear helper: unbroadcast, the spreads
+    _sum_bar/_sum_bar_times, _extreme_bar, _dot_bar_a/_dot_bar_b) is ``x - f(g)``:
+    the negation disappears instead of being applied to g (one operation less).
+    Exact: negation commutes with rounded products, quotients and sums (up to
+    the sign of zeros).  The path goes through expr's nodes only (a name's value
+    is not looked into); the top-level minus is the caller's (-e) case."""
+    parent, field, index = None, None, None
+    node = expr
+    while True:
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            if parent is None:
+                return False                     # -e at the top: the existing rules
+            if index is None:
+                setattr(parent, field, node.operand)
+            else:
+                getattr(parent, field)[index] = node.operand
+            return True
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+            side = "left" if _has_linear_negation(node.left) else "right"
+            parent, field, index, node = node, side, None, getattr(node, side)
+        elif isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div):
+            parent, field, index, node = node, "left", None, node.left
+        elif isinstance(node, gast.Call) and _linear_helper(node):
+            parent, field, index, node = node, "args", 0, node.args[0]
+        else:
+            return False
+
+
+def _has_linear_negation(expr):
+    node = expr
+    while True:
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            return True
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+            if _has_linear_negation(node.left):
+                return True
+            node = node.right
+        elif isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div):
+            node = node.left
+        elif isinstance(node, gast.Call) and _linear_helper(node):
+            node = node.args[0]
+        else:
+            return False
+
+
+# Helpers linear (and odd) in their first argument, the adjoint they spread or sum.
+_LINEAR_IN_FIRST = {("diffc.runtime", "unbroadcast"), ("diffc.rules.numpy_rules", "_sum_bar"),
+                    ("diffc.rules.numpy_rules", "_sum_bar_times"), ("diffc.rules.numpy_rules", "_extreme_bar"),
+                    ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b")}
+
+
+def _linear_helper(call):
+    if not (isinstance(call.func, gast.Name) and call.args and not call.keywords):
+        return False
+    fn = getattr(call.func, "diffc_global", None)
+    return (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _LINEAR_IN_FIRST
 
 
 def _is_number(node):
