@@ -372,6 +372,7 @@ class Module:
                 fn = fuse_sum_spreads(fn)
                 fn = fuse_sum_products(fn)
                 fn = use_loop_tapes(assign_written_once(hoist_test_invariants(fn)))
+                fn = forward_substitute(fn)      # temporaries no longer taped fold back
                 fn = eliminate_dead_code(propagate_copies(fn))
                 fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
                 # last: the passes before it may move a read of a name later, which is

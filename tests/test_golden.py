@@ -99,14 +99,14 @@ def grad_newton(a, x_bar=1.0):
     while abs(x * x - a) > 1e-12:
         # line 30: x = 0.5 * (x + a / x)
         _t5 = a / x
-        _tape1.append((_t5, x))
+        _tape1.append(x)
         x = 0.5 * (x + _t5)
     a_bar = 0.0
-    for _t5, x in reversed(_tape1):
+    for x in reversed(_tape1):
         # line 30: x = 0.5 * (x + a / x)
         _t6_bar = x_bar * 0.5
         a_bar += _t6_bar / x
-        x_bar = _t6_bar - _t6_bar * _t5 / x
+        x_bar = _t6_bar - _t6_bar * (a / x) / x
     # line 28: x = a
     a_bar += x_bar
     return a_bar
@@ -162,14 +162,14 @@ def test_in_place_write_not_restored_when_never_read_again():
     assert text.count("_tape1.append(") == 1 and "_tape.append(" not in text
     # the adjoint of the write hands `u_bar[1:-1]` to the right side without
     # zeroing it and adding it back (the right side reads `u[1:-1]` itself),
-    # and the reset adjoint `_t9_bar` is assigned, not accumulated into 0.0;
-    # `_t9_bar` is a view (read before any write into u_bar), and alpha's
+    # and the reset adjoint `_t8_bar` is assigned, not accumulated into 0.0;
+    # `_t8_bar` is a view (read before any write into u_bar), and alpha's
     # adjoint is one dot product
     assert text.split("for _t7 in reversed(_tape1):\n")[1].split("    # line 55")[0] == """\
         # line 57: u[1:-1] = u[1:-1] + alpha * (u[2:] - 2.0 * u[1:-1] + u[:-2])
-        _t9_bar = u_bar[1:-1]
-        alpha_bar += _sum_product(_t9_bar, _t7, alpha)
-        _t7_bar = _t9_bar * alpha
+        _t8_bar = u_bar[1:-1]
+        alpha_bar += _sum_product(_t8_bar, _t7, alpha)
+        _t7_bar = _t8_bar * alpha
         u_bar[:-2] += _t7_bar
         u_bar[1:-1] -= _t7_bar * 2.0
         u_bar[2:] += _t7_bar
@@ -298,7 +298,8 @@ def test_spread_of_a_full_sum_is_fused_with_its_factor():
     text = diffc.source(golden_programs.squares_in_list, wrt=1, args=(xs, w))
     flat = " ".join(text.split())
     assert "_sum_bar(" not in text
-    assert "acc_item(_seq1_bar, _seq1, _k2, _sum_bar_times(_t10_bar * 2.0, _t9, h, True))" in flat
+    assert "acc_item(_seq1_bar, _seq1, _k2, _sum_bar_times( unbroadcast(_g12, _t10) * 2.0, _t9, h, True))" \
+        in flat
     assert diffc.check_grad(golden_programs.squares_in_list, xs, w, wrt=1) < 1e-6
 
 

@@ -184,6 +184,28 @@ def sequence_loop(xs, w):
     return total
 
 
+def recompute_operand_rebound(x, n):
+    # t = s * 2.0 may not be recomputed from the taped s: s changes before it is saved.
+    s = x
+    for i in range(n):
+        t = s * 2.0
+        s = s + 0.1 * x
+        u = t * s
+        s = math.sin(u) + s * 0.5
+    return s
+
+
+def recompute_chain(x, k, n):
+    # a = k * s, b = a * a, c = b - k: each recomputed from the entry and the invariant k
+    s = x
+    for i in range(n):
+        a = k * s
+        b = a * a
+        c = b - k
+        s = s - 0.1 * math.sin(c) * a
+    return s
+
+
 CASES = [
     (cbrt, (30.0, 30.0), (0, 1)),
     (grow, (20.0,), 0),                             # zero iterations
@@ -207,7 +229,16 @@ CASES = [
     (while_counter_read, (0.9,), 0),
     (loop_var_used_after, (0.9, 4), 0),
     (sequence_loop, ([0.1, 0.5, -0.3], 0.8), (0, 1)),
+    (recompute_operand_rebound, (0.3, 4), 0),
+    (recompute_chain, (0.6, 1.3, 5), (0, 1)),
 ]
+
+
+def test_recomputed_values_leave_the_tape():
+    # a = k * s is recomputed from the taped s and the invariant k; c stays taped
+    # (its definition reads b, which is not on the tape)
+    text = diffc.source(recompute_chain, wrt=(0, 1))
+    assert "_tape1.append((c, _t2, s))" in text and "a_2 = k * s" in text, text
 
 
 @pytest.mark.parametrize("fn,args,wrt", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
@@ -236,7 +267,9 @@ def test_newton_records_one_entry_and_no_counter():
     text = diffc.source(cbrt)
     assert "_tape.append" not in text and ".pop()" not in text and "_iterations" not in text
     assert text.count("_tape1.append(") == 1
-    assert "for _t7, _t10, _t11, _t12, x in reversed(_tape1):" in text
+    # x * x, 3.0 * x and 3.0 * x * x are recomputed from x: only the quotient and x are taped
+    assert "for _t12, x in reversed(_tape1):" in text
+    assert "_t12 = (x * x * x - a) / (3.0 * x * x)" in text
 
 
 def test_loop_index_rides_along_only_when_read():

@@ -253,6 +253,7 @@ def _rewrite(body, f_index, r_index, elements, namer):
     if isinstance(fwd, gast.While) and place == len(fwd.body):
         place = _before_counter(fwd)
     old = fwd.body
+    recomputed = _rematerialize(body, f_index, r_index, elements, place)
     new = []
     for e in elements:
         if e.pop_stmt is None:          # R's loop variable: its value when the iteration starts
@@ -267,7 +268,7 @@ def _rewrite(body, f_index, r_index, elements, namer):
         mine = [e for e in pushed if e.position == i]
         if not mine:
             new.append(stmt)
-        elif not mine[0].at_end:
+        elif not mine[0].at_end and mine[0].targets != []:
             mine[0].value = _taken(mine[0].value, old, i, place, new, namer)
     if place == len(old):
         new.append(entry)
@@ -275,7 +276,9 @@ def _rewrite(body, f_index, r_index, elements, namer):
     entry.value.args = [_entry_value(elements)]
     header = []
     for e in elements:
-        if e.targets:
+        if e.targets == []:             # every value recomputed
+            adj.body.remove(e.pop_stmt)
+        elif e.targets:
             stores = [A.store(n) for n in e.targets]
             if len(stores) == 1 or _flat(e):
                 header.extend(stores)
@@ -291,6 +294,7 @@ def _rewrite(body, f_index, r_index, elements, namer):
             # restores what views of u read), whatever dead-code elimination sees.
             if not (isinstance(e.pop_stmt, gast.Assign) and _names_of(e.pop_stmt.targets[0])):
                 e.pop_stmt.diffc_keep = True
+    adj.body[:0] = _recomputations(recomputed, adj, body[r_index + 1:], namer)
     adj.target = header[0] if len(header) == 1 else gast.Tuple(elts=header, ctx=gast.Store())
     adj.iter = A.call(A.global_ref(builtins.reversed, "reversed"), [A.name(tape)])
     if not adj.body:
@@ -300,7 +304,8 @@ def _rewrite(body, f_index, r_index, elements, namer):
         restore = A.located(gast.Assign(targets=[adj.target], value=first, type_comment=None), adj)
         body[r_index] = A.located(gast.If(test=A.name(tape), body=[restore], orelse=[]), adj)
     body.insert(f_index, A.located(A.assign(tape, gast.List(elts=[], ctx=gast.Load())), fwd))
-    _drop_dead_inits(body, fwd, adj, [n for e in elements if e.at_end for n in e.targets])
+    _drop_dead_inits(body, fwd, adj, [n for e in elements if e.at_end for n in e.targets]
+                     + [n for n, _ in recomputed])
 
 
 def _drop_dead_inits(body, fwd, adj, names):
@@ -341,11 +346,117 @@ def _entry_value(elements):
     """The appended tuple; a pushed tuple of names unpacked by the header is flattened."""
     parts = []
     for e in elements:
+        if e.targets == []:
+            continue
         if _flat(e):
             parts.extend(e.value.elts)
         else:
             parts.append(e.value)
     return parts[0] if len(parts) == 1 else gast.Tuple(elts=parts, ctx=gast.Load())
+
+
+_CHEAP = (gast.Add, gast.Sub, gast.Mult, gast.Div)
+
+
+def _rematerialize(body, f_index, r_index, elements, place):
+    """[(n, e)]: taped floats the adjoint recomputes from the entry instead.
+
+    A name n the header would unpack goes out of the entry when its only
+    definition in F's body is a top-level ``n = a op b`` (one arithmetic
+    operation, reverse.py tagged n a float) whose operands are constants,
+    names the loop and the code up to R never bind, names recomputed before
+    it, or names the header unpacks with the value they had at that
+    definition.  R's body then starts with ``n = a op b``: for a float one
+    operation costs about what a slot of the entry does, and with the entry
+    smaller the forward sweep's temporaries are used once and fold back into
+    one expression (forward_substitute), as in the primal.  Elements emptied
+    this way keep their pop's removal; at least one value stays taped."""
+    fwd, adj = body[f_index], body[r_index]
+    invariant_blockers = _stored(body[f_index:r_index + 1])
+    nested = set()
+    for s in fwd.body:
+        if _compound(s):
+            nested |= _stored([s])
+    header = {}                      # name -> (element, index of its value in F's body)
+    for e in elements:
+        if not e.targets or e.pop_stmt is None or not (len(e.targets) == 1 or _flat(e)):
+            continue
+        for n in e.targets:
+            header[n] = (e, place if e.at_end else e.position)
+    definitions = {}
+    for k, s in enumerate(fwd.body):
+        for n in _stored([s]):
+            definitions.setdefault(n, []).append(k)
+    done, pinned, out = {}, set(), []
+    for n, (e, point) in sorted(header.items(), key=lambda item: definitions.get(item[0], [0])[0]):
+        ks = definitions.get(n, [])
+        if len(ks) != 1 or n in nested:
+            continue
+        d = ks[0]
+        stmt = fwd.body[d]
+        if not (getattr(stmt, "diffc_scalar", False) and _plain_assign(stmt) and d < point):
+            continue
+        operands = _cheap_operands(stmt.value)
+        if operands is None or n in pinned:
+            continue
+        uses = set()
+        for m in operands:
+            if m in done and done[m] < d:
+                continue
+            if m not in invariant_blockers:
+                continue
+            if m in header and m not in done and m not in nested and not (
+                    set(definitions.get(m, [])) & set(range(min(d, header[m][1]), max(d, header[m][1])))):
+                uses.add(m)
+                continue
+            break
+        else:
+            if sum(len(x.targets) for x in elements if x.targets) <= 1:
+                break                # keep at least one value on the tape
+            pinned |= uses
+            done[n] = d
+            e.targets = [t for t in e.targets if t != n]
+            if isinstance(e.value, gast.Tuple):
+                e.value.elts = [v for v in e.value.elts if not (isinstance(v, gast.Name) and v.id == n)]
+            out.append((n, stmt.value))
+    for e in elements:
+        if e.targets and isinstance(e.value, gast.Tuple) and len(e.value.elts) == 1 and len(e.targets) == 1:
+            e.value = e.value.elts[0]
+    return out
+
+
+def _recomputations(recomputed, adj, after, namer):
+    """`n = a op b` for R's body.  A name R's body does not otherwise bind and nothing
+    after R reads gets a name of its own in R, so that each side's temporary has a
+    single definition and folds into its one use (forward_substitute)."""
+    out, renames = [], {}
+    read_after = _loaded(after)
+    for n, value in recomputed:
+        value = A.rename(A.deepcopy(value), dict(renames))
+        if n not in _stored(adj.body) and n not in read_after:
+            renames[n] = namer.fresh(n + "_")
+        out.append(A.located(A.assign(renames.get(n, n), value), adj))
+    if renames:
+        adj.body = [A.rename(s, renames) for s in adj.body]
+    return out
+
+
+def _plain_assign(stmt):
+    return isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
+
+
+def _cheap_operands(expr):
+    """Names read by a single arithmetic operation on names and constants, else None."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, _CHEAP):
+        parts = [expr.left, expr.right]
+    elif isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+        parts = [expr.operand]
+    else:
+        return None
+    if not all(isinstance(p, gast.Constant) or (isinstance(p, gast.Name) and not hasattr(p, "diffc_global"))
+               for p in parts):
+        return None
+    return {p.id for p in parts if isinstance(p, gast.Name)}
 
 
 def _before_counter(loop):

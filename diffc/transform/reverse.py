@@ -654,7 +654,9 @@ class ReverseFunction:
             adjoint_call = None
         first = id(stmt) in self.first_definitions or id(stmt) in self.batched
         save, restore = (marker("save", x), marker("restore", x)) if not first else (None, None)
-        forward = [s for s in (save, A.assign(x, fwd_value)) if s is not None]
+        definition = A.assign(x, fwd_value)
+        definition.diffc_scalar = self.scalar(x)     # a float: cheap to recompute (loop_tapes.py)
+        forward = [s for s in (save, definition) if s is not None]
         restore = [restore] if restore is not None else []
         if x not in self.active:
             popped = self._popped_list(value)
