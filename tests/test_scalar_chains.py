@@ -182,3 +182,29 @@ def test_negation_of_itself():
     v = np.linspace(-0.5, 0.7, 4)
     assert "y_bar = -y_bar" in diffc.source(negated_in_place, wrt=(0, 1), args=(v, 0.3))
     check(negated_in_place, v, 0.3, wrt=(0, 1))
+
+
+def weighted(w, x):
+    return np.sum(np.tanh(x @ w) ** 2)
+
+
+def test_fast_path_with_arrays_follows_kind_changes():
+    # ndarray arguments take the fast path while their 1-d-ness and float-ness stay;
+    # anything else (int arrays to convert, another rank) goes through the full lookup.
+    rng = np.random.default_rng(0)
+    g = diffc.grad(weighted, wrt=(0, 1))
+    calls = [
+        (rng.standard_normal(3), rng.standard_normal((2, 3))),
+        (rng.standard_normal(3), rng.standard_normal((2, 3))),          # fast path
+        (rng.standard_normal(3).astype(np.float32), rng.standard_normal((2, 3))),
+        (np.array([1, 2, -1]), rng.standard_normal((2, 3))),            # int: converted
+        (rng.standard_normal((3, 2)), rng.standard_normal((2, 3))),     # 2-d w
+        (rng.standard_normal(3), rng.standard_normal(3)),               # 1-d x
+    ]
+    for w, x in calls:
+        for _ in range(2):
+            dw, dx = g(w, x)
+            assert dw.shape == w.shape and dx.shape == x.shape
+            wf, xf = w.astype(np.float64), x.astype(np.float64)
+            assert_close(dw, numeric_grad(weighted, (wf, xf), 0), rtol=1e-5, atol=1e-6)
+            assert_close(dx, numeric_grad(weighted, (wf, xf), 1), rtol=1e-5, atol=1e-6)
