@@ -364,9 +364,9 @@ def _rematerialize(body, f_index, r_index, elements, place):
     A name n the header would unpack goes out of the entry when its only
     definition in F's body is a top-level ``n = a op b`` (one arithmetic
     operation, reverse.py tagged n a float) whose operands are constants,
-    names the loop and the code up to R never bind, names recomputed before
-    it, or names the header unpacks with the value they had at that
-    definition.  R's body then starts with ``n = a op b``: for a float one
+    names the loop and the code up to R never bind, or names the header
+    unpacks with the value they had at that definition (not other recomputed
+    names: chains of recomputations measured slower than one more slot).  R's body then starts with ``n = a op b``: for a float one
     operation costs about what a slot of the entry does, and with the entry
     smaller the forward sweep's temporaries are used once and fold back into
     one expression (forward_substitute), as in the primal.  Elements emptied
@@ -401,8 +401,6 @@ def _rematerialize(body, f_index, r_index, elements, place):
             continue
         uses = set()
         for m in operands:
-            if m in done and done[m] < d:
-                continue
             if m not in invariant_blockers:
                 continue
             if m in header and m not in done and m not in nested and not (
