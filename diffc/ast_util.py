@@ -133,6 +133,19 @@ def names_stored(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
+def names_bound(stmts):
+    """Names the statements (re)bind anywhere: assignment, augmented assignment and
+    loop targets, nested statements included (not objects written in place)."""
+    out = set()
+    for s in walk_statements(stmts):
+        if isinstance(s, gast.Assign):
+            for t in s.targets:
+                out |= names_stored(t)
+        elif isinstance(s, (gast.AugAssign, gast.For)):
+            out |= names_stored(s.target)
+    return out
+
+
 def child_blocks(stmt):
     """The non-empty statement lists of a compound statement (body, orelse)."""
     for field in ("body", "orelse"):

@@ -8,7 +8,7 @@ gradient's time (``newton``: two pushes, two pops, a counter and a
 ``range`` per iteration for about ten float operations).
 
 Input: a generated FunctionDef holding both sweeps (a joint gradient), after
-the other optimizations, whose loops built by reverse.py carry a
+the optimizations that see the shared tape's pops, whose loops built by reverse.py carry a
 ``diffc_loop`` tag shared by the forward loop F and its adjoint loop R, and
 whose marker-made pushes and pops carry ``diffc_tape_op``.
 
@@ -45,6 +45,10 @@ top of R's body; this needs R's body not to assign them otherwise and
 nothing after R to read them (they no longer end up restored to their
 values before the loop).
 
+Floats that are one arithmetic operation on the entry's other values and
+loop invariants are recomputed at the top of the adjoint body rather than
+stored (`_rematerialize`).  An adjoint loop left with nothing but its pops
+becomes ``if _tape3: targets = _tape3[0]`` (what the loop would leave behind).
 A ``while`` loop's trip count then is the tape's length: its counter is
 dropped when nothing else reads it.  Entries are popped by nothing, so the
 tape's memory is released when the function returns rather than during

@@ -46,18 +46,6 @@ def _is_copy(stmt):
         and not hasattr(stmt.value, "diffc_global") and stmt.targets[0].id != stmt.value.id
 
 
-def _binds(stmt):
-    """Names stmt binds anywhere (assignment and loop targets, nested statements included)."""
-    out = set()
-    for s in A.walk_statements([stmt]):
-        if isinstance(s, gast.Assign):
-            for t in s.targets:
-                out |= A.names_stored(t)
-        elif isinstance(s, (gast.AugAssign, gast.For)):
-            out |= A.names_stored(s.target)
-    return out
-
-
 def _copies_in(stmts):
     for stmt in stmts:
         for inner in A.child_blocks(stmt):
@@ -67,7 +55,7 @@ def _copies_in(stmts):
             continue
         a, b = stmt.targets[0].id, stmt.value
         for later in stmts[i + 1:]:
-            bound = _binds(later)
+            bound = A.names_bound([later])
             compound = isinstance(later, (gast.If, gast.For, gast.While))
             if compound and bound & {a, b.id}:
                 break
@@ -140,7 +128,7 @@ def _negations_in(stmts, fn):
             if not _only_rebinds(later):
                 break
             region.append(later)
-            if _binds(later) & watched:
+            if A.names_bound([later]) & watched:
                 break
         uses = sum(1 for s in region for n in A.walk(s) if _is_load_of(n, t))
         if substitute:

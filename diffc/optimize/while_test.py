@@ -146,7 +146,7 @@ def hoist_test_invariants(fn):
                 visit(inner)
             if isinstance(stmt, gast.While) and not stmt.orelse and _only_rebinds(stmt.body):
                 hoisted = []
-                stmt.test = _Hoist(_bound_in([stmt]), namer, hoisted).visit(stmt.test)
+                stmt.test = _Hoist(A.names_bound([stmt]), namer, hoisted).visit(stmt.test)
                 block[k:k] = [A.located(h, stmt) for h in hoisted]
                 k += len(hoisted)
             k += 1
@@ -178,17 +178,6 @@ def _tape_push(stmt):
     compiler's own, read by no test."""
     call = stmt.value
     return getattr(stmt, "diffc_tape_op", False) and all(is_pure_expr(a) for a in call.args)
-
-
-def _bound_in(stmts):
-    out = set()
-    for s in A.walk_statements(stmts):
-        if isinstance(s, gast.Assign):
-            for t in s.targets:
-                out |= A.names_stored(t)
-        elif isinstance(s, (gast.AugAssign, gast.For)):
-            out |= A.names_stored(s.target)
-    return out
 
 
 class _Hoist(gast.NodeTransformer):
