@@ -29,7 +29,7 @@ from .optimize.hoist import hoist_invariants
 from .optimize.loop_tapes import use_loop_tapes
 from .optimize.write_once import assign_written_once
 from .optimize.scalar_chains import merge_accumulations, propagate_copies, propagate_negations
-from .optimize.while_test import hoist_test_invariants, inline_while_tests
+from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
@@ -372,7 +372,7 @@ class Module:
                 fn = fuse_sum_spreads(fn)
                 fn = fuse_sum_products(fn)
                 fn = use_loop_tapes(assign_written_once(hoist_test_invariants(fn)))
-                fn = forward_substitute(fn)      # temporaries no longer taped fold back
+                fn = share_test_values(forward_substitute(fn))   # untaped temporaries fold back
                 fn = eliminate_dead_code(propagate_copies(fn))
                 fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
                 # last: the passes before it may move a read of a name later, which is

@@ -270,7 +270,8 @@ def test_newton_records_one_entry_and_no_counter():
     # x * x and 3.0 * x are recomputed from x (3.0 * x * x would be recomputed from
     # a recomputed value: taped)
     assert "for _t11, _t12, x in reversed(_tape1):" in text
-    assert "_t11 = 3.0 * x * x" in text and "_t12 = (x * x * x - a) / _t11" in text
+    # and the residual the test computed is reused (while_test.share_test_values)
+    assert "_t11 = 3.0 * x * x" in text and "_t12 = _tested1 / _t11" in text
 
 
 def test_loop_index_rides_along_only_when_read():
@@ -425,4 +426,40 @@ HOISTING = [
 def test_while_test_invariants_hoisted_only_when_safe(fn, args, wrt, expr, hoisted):
     text = diffc.source(fn, wrt=wrt, args=args)
     assert (f"_invariant1 = {expr}" in text) == hoisted, text
+    check(fn, *args, wrt=wrt)
+
+
+# ---------------------------------------------------------------- while_test.share_test_values
+
+def residual_rebound_first(a, x0):
+    # the body rebinds x before it recomputes the residual: nothing may be shared
+    x = x0
+    while abs(x * x - a) > 1e-10:
+        x = 0.5 * (x + a / x)
+        r = x * x - a
+        x = x - 0.1 * r / x
+    return x
+
+
+def residual_in_later_link(a, x0):
+    # x * x - a is only behind `and`: not evaluated on every test
+    x = x0
+    k = 0
+    while k < 8 and x * x - a > 1e-10:
+        x = x - (x * x - a) / (2.0 * x)
+        k = k + 1
+    return x
+
+
+SHARING = [
+    (cbrt, (30.0, 30.0), (0, 1), True),
+    (residual_rebound_first, (2.0, 3.0), (0, 1), False),
+    (residual_in_later_link, (2.0, 3.0), (0, 1), False),
+]
+
+
+@pytest.mark.parametrize("fn,args,wrt,shared", SHARING, ids=[c[0].__name__ for c in SHARING])
+def test_body_reuses_what_the_test_computed_only_when_safe(fn, args, wrt, shared):
+    text = diffc.source(fn, wrt=wrt, args=args)
+    assert ("_tested1 :=" in text) == shared, text
     check(fn, *args, wrt=wrt)
