@@ -6,9 +6,7 @@ Gradients are checked against central differences of the user's function;
 the passes themselves are also run on small hand-written functions and the
 result compared with what the unoptimized function computes.
 """
-import inspect
 import re
-import textwrap
 
 import gast
 import numpy as np
@@ -19,6 +17,7 @@ from diffc import runtime
 from diffc.runtime import copy_value, unbroadcast  # noqa: F401  (the hand-written functions call them)
 from diffc.optimize.accumulate import view_unwritten_copies
 from diffc.optimize.spread import _sum_product, fuse_sum_products
+from pass_harness import resolved_tree, run_tree
 from gradcheck import assert_close, numeric_grad
 
 
@@ -201,22 +200,11 @@ _GLOBALS = {"copy_value": runtime.copy_value, "unbroadcast": runtime.unbroadcast
 
 
 def _compile(fn):
-    """The gast tree of fn with its helper names resolved as the compiler does."""
-    tree = gast.parse(textwrap.dedent(inspect.getsource(fn)))
-    fdef = tree.body[0]
-    for n in gast.walk(fdef):
-        if isinstance(n, gast.Name) and n.id in _GLOBALS and isinstance(n.ctx, gast.Load):
-            n.diffc_global = _GLOBALS[n.id]
-    return fdef
+    return resolved_tree(fn, _GLOBALS)
 
 
 def _run(fdef, *args):
-    import ast
-    module = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))
-    ast.fix_missing_locations(module)
-    space = dict(_GLOBALS)
-    exec(compile(module, "<test>", "exec"), space)
-    return space[fdef.name](*args)
+    return run_tree(fdef, _GLOBALS, *args)
 
 
 def _optimized(fn, *args):

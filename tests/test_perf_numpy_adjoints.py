@@ -9,7 +9,6 @@ closed forms; the helpers against sums written out independently; the pass
 on hand-written functions against what the function computes unoptimized,
 including cases where summing would change the result (and must be refused).
 """
-import ast
 import inspect
 import textwrap
 
@@ -24,6 +23,7 @@ from diffc.analysis import kinds as K
 from diffc.optimize.simplify import fuse_reset_and_accumulate
 from diffc.rules.numpy_rules import _extreme_bar
 from diffc.runtime import acc_item, finalize, take_item, unbroadcast  # noqa: F401  (hand-written code calls them)
+from pass_harness import resolved_tree, run_tree
 from gradcheck import assert_close, fd_jacobian, numeric_grad
 
 
@@ -301,20 +301,11 @@ _GLOBALS = {"unbroadcast": runtime.unbroadcast, "take_item": runtime.take_item, 
 
 
 def _compile(fn):
-    tree = gast.parse(textwrap.dedent(inspect.getsource(fn)))
-    fdef = tree.body[0]
-    for n in gast.walk(fdef):
-        if isinstance(n, gast.Name) and n.id in _GLOBALS and isinstance(n.ctx, gast.Load):
-            n.diffc_global = _GLOBALS[n.id]
-    return fdef
+    return resolved_tree(fn, _GLOBALS)
 
 
 def _run(fdef, *args):
-    module = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))
-    ast.fix_missing_locations(module)
-    space = dict(_GLOBALS)
-    exec(compile(module, "<test>", "exec"), space)
-    return space[fdef.name](*args)
+    return run_tree(fdef, _GLOBALS, *args)
 
 
 def _fused(fn, *args):
