@@ -10,6 +10,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402
+
 PEERS = [("diffc", "diffc"), ("autograd", "autograd"), ("jax", "JAX eager"), ("jax_jit", "JAX jit"),
          ("torch", "PyTorch"), ("tangent", "tangent-ad")]
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -29,7 +32,7 @@ def table(results):
     env = results.get("environment", {})
     lines = [f"Gradient time / NumPy primal time (median, lower is better), `{results.get('mode')}` run of "
              f"{results.get('started', '')}: Python {env.get('python')}, NumPy {env.get('numpy')}, "
-             f"{env.get('cpu_count')} CPUs, BLAS/XLA/torch on one thread; load average "
+             f"{env.get('cpu_count')} CPUs, {report._pinning(env)}; load average "
              f"{env.get('loadavg_start')} at start.",
              "",
              "| workload | primal | " + " | ".join(label for _, label in PEERS) + " |",

@@ -55,6 +55,16 @@ def _peers(results) -> List[str]:
     return results.get("peers", list(PEER_LABELS))
 
 
+def _pinning(env: Dict[str, Any]) -> str:
+    """How the run was held to one core, and which BLAS kernels NumPy used."""
+    cpu = env.get("pinned_cpu")
+    text = (f"process bound to CPU {cpu}, BLAS/XLA/torch thread pools set to one thread"
+            if cpu is not None else "BLAS/XLA/torch thread pools set to one thread (no CPU binding)")
+    if env.get("blas_core"):
+        text += f"; NumPy's OpenBLAS uses its {env['blas_core']} kernels"
+    return text
+
+
 def markdown(results: Dict[str, Any]) -> str:
     peers = _peers(results)
     env = results.get("environment", {})
@@ -62,7 +72,7 @@ def markdown(results: Dict[str, Any]) -> str:
     lines.append(f"# diffc benchmarks ({results.get('mode')} mode, {results.get('started', '')})")
     lines.append("")
     lines.append(f"Python {env.get('python')}, NumPy {env.get('numpy')}, {env.get('platform')}, "
-                 f"{env.get('cpu_count')} CPUs; BLAS/XLA/torch pinned to one thread. "
+                 f"{env.get('cpu_count')} CPUs; {_pinning(env)}. "
                  f"Total run time {results.get('elapsed_s', 0):.0f} s.")
     la0, la1 = env.get("loadavg_start"), env.get("loadavg_end")
     if la0 or la1:
