@@ -27,6 +27,7 @@ from .optimize.accumulate import fuse_loop_reset, keep_taken_item, view_unwritte
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
 from .optimize.loop_tapes import use_loop_tapes
+from .optimize.float_items import read_float_items
 from .optimize.write_once import assign_written_once
 from .optimize.scalar_chains import merge_accumulations, propagate_copies, propagate_negations
 from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
@@ -312,7 +313,7 @@ class Module:
         args.append(gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None))
         fn = _function(name, args, [A.const(1.0)], body, info.node)
         self._stage("reverse", fn)
-        fn = self.finish(fn)
+        fn = self.finish(fn, entry_kinds=None if callee else rf.kinds)
         self.sources[id(fn)] = info.source
         if callee:
             self.functions.append(fn)
@@ -356,7 +357,9 @@ class Module:
         self._stage("reverse", adj)
         return self.finish(fwd), self.finish(adj)
 
-    def finish(self, fn):
+    def finish(self, fn, entry_kinds=None):
+        """entry_kinds: the user function's kinds when fn is the gradient the user
+        calls (its return values reach only the user), else None."""
         if self.optimize:
             fn = eliminate_dead_code(fn)
             fn = algebra(fn)
@@ -375,6 +378,8 @@ class Module:
                 fn = share_test_values(forward_substitute(fn))   # untaped temporaries fold back
                 fn = eliminate_dead_code(propagate_copies(fn))
                 fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
+                if entry_kinds is not None:
+                    fn = read_float_items(fn, entry_kinds)
                 # last: the passes before it may move a read of a name later, which is
                 # exact for a copy and not for a view
                 fn = view_unwritten_copies(fn)

@@ -550,7 +550,7 @@ def build_jvp(module, target, active, param_kinds, name, tangent_only=False, ins
     if tangent_only:
         fn.args.defaults = [A.const(1.0) for _ in dot_params]
     module._stage("forward", fn)
-    fn = module.finish(fn)
+    fn = module.finish(fn, entry_kinds=ff.kinds if insert else None)
     module.sources[id(fn)] = info.source
     if insert:
         module.functions.insert(0, fn)

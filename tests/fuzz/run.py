@@ -22,9 +22,14 @@ def main(argv=None):
     parser.add_argument("--no-forward", action="store_true")
     parser.add_argument("--higher-order", action="store_true",
                         help="also check Hessian-vector products (forward over reverse, reverse over reverse)")
+    parser.add_argument("--copy-short-loops", action="store_true",
+                        help="read float64 vectors as float lists in loops of any length (optimize/float_items.py)")
     parser.add_argument("--show", default="fail,invalid", help="statuses whose programs are printed")
     args = parser.parse_args(argv)
     show = set(args.show.split(","))
+    if args.copy_short_loops:
+        from diffc import runtime
+        runtime.FLOAT_ITEMS_MIN_TRIPS = 0
     t0 = time.time()
     with tempfile.TemporaryDirectory() as workdir:
         outcomes = run_many(range(args.start, args.start + args.n), workdir, forward=not args.no_forward,

@@ -1,0 +1,226 @@
+"""optimize/float_items.py: scalar loops read float64 vectors as lists of Python floats.
+
+Every program is checked against central finite differences (and its value
+against the function) in both modes; source checks show where the rewrite is
+made and where it must stand back (a division, a power, a call into user
+code, an array the loop writes).
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import diffc
+from diffc import runtime
+from gradcheck import assert_close, numeric_grad
+
+
+def check(fn, *args, wrt=0):
+    wrt_list = list(wrt) if isinstance(wrt, tuple) else [wrt]
+    value, grads = diffc.value_and_grad(fn, wrt=tuple(wrt_list))(*args)
+    fresh = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+    assert_close(value, fn(*fresh), rtol=1e-12, atol=1e-12, what="value")
+    for k, g in zip(wrt_list, grads):
+        assert_close(g, numeric_grad(fn, args, k), rtol=1e-6, atol=1e-8, what=f"d/darg{k}")
+        if isinstance(args[k], np.ndarray):
+            assert np.asarray(g).dtype == args[k].dtype, "the gradient keeps the argument's dtype"
+    for k in wrt_list:
+        tangents = [None] * len(args)
+        tangents[k] = np.linspace(0.5, 1.5, args[k].size) if isinstance(args[k], np.ndarray) else 1.0
+        value, dot = diffc.jvp(fn, args, tangents)
+        assert_close(value, fn(*fresh), rtol=1e-12, atol=1e-12, what="jvp value")
+        expected = float(np.sum(numeric_grad(fn, args, k) * tangents[k]))
+        assert_close(dot, expected, rtol=1e-6, atol=1e-8, what=f"jvp along arg{k}")
+
+
+def horner(x, coeffs):
+    acc = 0.0
+    for i in range(len(coeffs)):
+        acc = acc * x + coeffs[i]
+    return acc
+
+
+def shifted(a, x):
+    s = 0.0
+    n = len(a)
+    for i in range(n - 1):
+        s = s * x + a[i + 1] - a[n - 1 - i] + 0.5 * a[-1]
+    return s
+
+
+def from_int_parameter(a, x, n):
+    s = x
+    for i in range(n):
+        s = s * x - a[n - i - 1]
+    return s
+
+
+def nested(x, a, b):
+    s = 0.0
+    for i in range(len(b)):
+        for j in range(len(a)):
+            s = s * x + a[j] * b[i]
+        s = 0.5 * s
+    return s
+
+
+def product_of_two(a, b):
+    s = 0.0
+    for i in range(len(a)):
+        s = s + a[i] * b[i]
+    return s
+
+
+def divides(x, a):
+    s = 0.0
+    for i in range(len(a)):
+        s = s + a[i] / x
+    return s
+
+
+def squares(x, a):
+    s = 0.0
+    for i in range(len(a)):
+        s = s * x + a[i] ** 2
+    return s
+
+
+def helper(u, v):
+    return u * v
+
+
+def calls_user_code(x, a):
+    s = 0.0
+    for i in range(len(a)):
+        s = helper(s, x) + a[i]
+    return s
+
+
+def writes_its_array(x, a):
+    b = a * 1.0
+    for i in range(1, len(b)):
+        b[i] = b[i - 1] * x + b[i]
+    return b[-1]
+
+
+def while_reads(x, a):
+    s = 0.0
+    i = 0
+    while i < len(a):
+        s = s * x + a[i]
+        i = i + 1
+    return s
+
+
+def _vec(n, seed=0):
+    return np.random.default_rng(seed).standard_normal(n) / np.sqrt(n)
+
+
+# loops of 16 iterations or more: shorter ones do not pay for the copy and read the array
+CASES = [
+    (horner, (0.9, _vec(24)), (0, 1)),
+    (shifted, (_vec(20), 0.8), (0, 1)),
+    (from_int_parameter, (_vec(20), 0.7, 18), (0, 1)),
+    (nested, (0.6, _vec(20), _vec(17, 1)), (0, 1, 2)),
+    (product_of_two, (_vec(20), _vec(20, 1)), (0, 1)),
+    (divides, (0.7, _vec(20)), (0, 1)),
+    (squares, (0.7, _vec(20)), (0, 1)),
+    (calls_user_code, (0.7, _vec(20)), (0, 1)),
+    (writes_its_array, (0.7, _vec(20)), (0, 1)),
+    (while_reads, (0.7, _vec(20)), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES)
+def test_gradients_match_finite_differences(fn, args, wrt):
+    check(fn, *args, wrt=wrt)
+
+
+@pytest.mark.parametrize("fn, args, arrays", [
+    (horner, CASES[0][1], ["coeffs"]),
+    (shifted, CASES[1][1], ["a"]),
+    (from_int_parameter, CASES[2][1], ["a"]),
+    (nested, CASES[3][1], ["a", "b"]),
+    (product_of_two, CASES[4][1], ["a", "b"]),
+])
+def test_reads_come_from_float_lists(fn, args, arrays):
+    floats = tuple(k for k, a in enumerate(args) if isinstance(a, float))
+    every = tuple(k for k, a in enumerate(args) if not isinstance(a, int))
+    texts = [diffc.source(fn, wrt=every, args=args)]
+    if floats:          # forward along an array reads its tangent through item(): left alone
+        texts.append(diffc.source(fn, mode="forward", wrt=floats, args=args))
+    for text in texts:
+        for array in arrays:
+            assert f"float_items({array}, " in text, text
+
+
+@pytest.mark.parametrize("fn", [divides, squares, calls_user_code, writes_its_array, while_reads])
+def test_stands_back_where_floats_and_numpy_scalars_differ(fn):
+    text = diffc.source(fn, wrt=(0, 1), args=(0.7, _vec(20)))
+    assert "float_items" not in text, text
+
+
+def test_a_division_keeps_numpy_semantics():
+    # the primal divides NumPy scalars by x = 0.0 (inf, a warning); the forward
+    # sweep does the same, where floats would raise ZeroDivisionError
+    a = _vec(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, dot = diffc.jvp(divides, (0.0, a), (None, np.ones(4)))
+    assert not np.isfinite(value) and not np.isfinite(dot)      # no exception
+
+
+def test_other_dtypes_and_sequences_are_read_as_before():
+    a32 = _vec(8).astype(np.float32)
+    g = diffc.grad(horner, wrt=1)(0.9, a32)
+    assert g.dtype == np.float32
+    assert_close(g, 0.9 ** np.arange(7, -1, -1), rtol=1e-6, atol=0)      # d/dc_i = x**(n-1-i)
+    ints = np.arange(6)
+    assert_close(diffc.grad(horner)(0.9, ints), numeric_grad(horner, (0.9, ints), 0), rtol=1e-6)
+    as_list = _vec(6).tolist()
+    assert_close(diffc.grad(horner)(0.9, as_list), numeric_grad(horner, (0.9, as_list), 0), rtol=1e-6)
+
+
+def test_runtime_copies_only_short_float64_vectors():
+    a = np.linspace(0.0, 1.0, 100)
+    items = runtime.float_items(a, 100)
+    assert type(items) is list and items == a.tolist()
+    assert runtime.float_items(a, 3) is a                   # a long array read a few times
+    for other in (a.astype(np.float32), a.reshape(10, 10), a.tolist(), 0.0):
+        assert runtime.float_items(other, 100) is other
+
+
+def test_the_copy_is_read_at_run_time():
+    # the gradient of a float parameter, computed from the copied floats, is a float
+    assert type(diffc.grad(horner)(0.9, _vec(24))) is float
+    assert type(diffc.grad(horner)(0.9, _vec(8))) is not float       # too short a loop: the array
+
+
+def weighted(x, w, a):
+    s = 0.0
+    for i in range(len(a)):
+        s = s * x + w[i] * a[i]
+    return s
+
+
+def test_lower_precision_values_keep_numpy_promotion():
+    # NEP 50: a float32 scalar or array element times a Python float stays float32, times
+    # a NumPy float64 becomes float64; the copy is not used when such values are met
+    a = _vec(24)
+    for args in [(np.float32(0.9), a), (0.9, a.astype(np.float32))]:
+        value, grad = diffc.value_and_grad(horner, wrt=0)(*args)
+        expected = horner(*args)
+        assert value == expected and type(value) is type(expected)
+    args = (0.9, a.astype(np.float32), _vec(24, 1))
+    value, grad = diffc.value_and_grad(weighted, wrt=(0, 2))(*args)
+    expected = weighted(*args)
+    assert value == expected and type(value) is type(expected)
+    assert_close(grad[1], numeric_grad(weighted, args, 2), rtol=1e-6, atol=1e-8)
+
+
+def test_raising_numpy_error_state_keeps_the_array():
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            horner(1e200, _vec(24) + 1.0)
+        with pytest.raises(FloatingPointError):
+            diffc.grad(horner)(1e200, _vec(24) + 1.0)
