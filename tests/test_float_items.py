@@ -78,6 +78,13 @@ def divides(x, a):
     return s
 
 
+def halves(x, a):
+    s = 0.0
+    for i in range(len(a)):
+        s = s * x + a[i] / 2.0 - (a[i] - x) / 3
+    return s
+
+
 def squares(x, a):
     s = 0.0
     for i in range(len(a)):
@@ -124,6 +131,7 @@ CASES = [
     (nested, (0.6, _vec(20), _vec(17, 1)), (0, 1, 2)),
     (product_of_two, (_vec(20), _vec(20, 1)), (0, 1)),
     (divides, (0.7, _vec(20)), (0, 1)),
+    (halves, (0.7, _vec(20)), (0, 1)),
     (squares, (0.7, _vec(20)), (0, 1)),
     (calls_user_code, (0.7, _vec(20)), (0, 1)),
     (writes_its_array, (0.7, _vec(20)), (0, 1)),
@@ -142,16 +150,16 @@ def test_gradients_match_finite_differences(fn, args, wrt):
     (from_int_parameter, CASES[2][1], ["a"]),
     (nested, CASES[3][1], ["a", "b"]),
     (product_of_two, CASES[4][1], ["a", "b"]),
+    (halves, CASES[6][1], ["a"]),
 ])
 def test_reads_come_from_float_lists(fn, args, arrays):
-    floats = tuple(k for k, a in enumerate(args) if isinstance(a, float))
     every = tuple(k for k, a in enumerate(args) if not isinstance(a, int))
-    texts = [diffc.source(fn, wrt=every, args=args)]
-    if floats:          # forward along an array reads its tangent through item(): left alone
-        texts.append(diffc.source(fn, mode="forward", wrt=floats, args=args))
-    for text in texts:
+    for mode in ("reverse", "forward"):
+        text = diffc.source(fn, mode=mode, wrt=every, args=args)
         for array in arrays:
             assert f"float_items({array}, " in text, text
+            if mode == "forward":       # its tangent's elements too
+                assert f"float_items({array}_dot, " in text, text
 
 
 @pytest.mark.parametrize("fn", [divides, squares, calls_user_code, writes_its_array, while_reads])

@@ -14,7 +14,8 @@ only), so the rewrite is made only where the values never go there.
 Input: a finished first-order entry function (pipeline.finish outside
 differentiable mode: the gradient or jvp the user calls, whose return values
 reach only the user) and the kinds of the user function's names.
-Output: the same function where a read ``A[k]`` in a ``for`` loop over
+Output: the same function where a read ``A[k]`` (or ``item(A, k)``, a
+tangent's element in forward mode) in a ``for`` loop over
 ``range(...)``, ``reversed(range(...))`` or one of the function's own lists
 reads a copy made just before the loop::
 
@@ -44,7 +45,7 @@ same value either way, as a float or as before.  The rewrite is made when
     function's own lists (`_writes_nothing_shared`);
   * every value computed from the reads, anywhere in the function, is used
     only where a float and a NumPy scalar behave the same (`_Check`): ``+ - *``
-    with values of the float64 world, negation, comparisons in a test, the
+    with values of the float64 world, division by a nonzero number, negation, comparisons in a test, the
     pure calls above, names, tuples stored to and unpacked from the
     function's own lists, stores into made buffers, and the returned values
     (a gradient of a float parameter is then a float, not a NumPy float64).
@@ -106,12 +107,12 @@ def read_float_items(fn, param_kinds):
         plain = namer.fresh("_plain")
         flag = A.assign(plain, A.call(A.global_ref(runtime.float64_world, "float64_world"),
                                       [A.name(p) for p in sorted(guards)]))
-        fn.body.insert(0, A.located(flag, fn.body[0]))
+        fn.body.insert(0, A.located(flag, fn))       # the def line: no user line to name
         extra = [A.name(plain)]
     for loop, parent_body, trips, array, nodes in accepted:
         items = namer.fresh("_items")
         for node in nodes:
-            node.value = A.name(items)
+            _read_from(node, items)
         snapshot = A.assign(items, A.call(A.global_ref(runtime.float_items, "float_items"),
                                           [A.name(array), A.deepcopy(trips)] + A.deepcopy(extra)))
         parent_body.insert(parent_body.index(loop), A.located(snapshot, loop))
@@ -347,14 +348,14 @@ def _plan(fn, facts):
     holders = dict((id(loop), body) for loop, body in _loops(fn.body))
     plans, verdicts = {}, {}
     for node in A.walk(fn):
-        if not (isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load)
-                and isinstance(node.value, gast.Name)):
+        read = _element_read(node)
+        if read is None:
             continue
+        array, index = read
         enclosing = _enclosing_loops(node, facts.parents)
-        if not enclosing or not _is_int(node.slice, facts.ints, facts.param_kinds, facts.params):
+        if not enclosing or not _is_int(index, facts.ints, facts.param_kinds, facts.params):
             continue
-        loop = _placement(node.slice, enclosing)
-        array = node.value.id
+        loop = _placement(index, enclosing)
         if _stores(loop, array) or not _never_a_buffer(array, facts):
             continue
         if id(loop) not in verdicts:
@@ -365,6 +366,25 @@ def _plan(fn, facts):
         plan = plans.setdefault(id(loop), (loop, holders[id(loop)], verdicts[id(loop)], {}))
         plan[3].setdefault(array, []).append(node)
     return list(plans.values())
+
+
+def _element_read(node):
+    """(array name, index) for a read ``A[k]``, or ``item(A, k)`` (a tangent's
+    element in forward mode: A may be the zero 0.0), else None."""
+    if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load) and isinstance(node.value, gast.Name):
+        return node.value.id, node.slice
+    if isinstance(node, gast.Call) and _callee(node) is runtime.item and len(node.args) == 2 \
+            and not node.keywords and isinstance(node.args[0], gast.Name):
+        return node.args[0].id, node.args[1]
+    return None
+
+
+def _read_from(node, items):
+    """Point a read found by `_element_read` at the copy."""
+    if isinstance(node, gast.Subscript):
+        node.value = A.name(items)
+    else:
+        node.args[0] = A.name(items)
 
 
 def _stores(loop, name):
@@ -463,7 +483,7 @@ def _pure_call(call):
     if not isinstance(call, gast.Call):
         return False
     obj = _callee(call)
-    if obj in _PURE_BUILTINS or obj is runtime.check_scalar:
+    if obj in _PURE_BUILTINS or obj is runtime.check_scalar or obj is runtime.item:
         return True
     if call.keywords:
         return False
@@ -547,7 +567,7 @@ class _Check:
             if expr.keywords:
                 return False
             if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or isinstance(obj, np.ufunc) \
-                    or obj is runtime.zeros_like:
+                    or obj is runtime.zeros_like or obj is runtime.item:
                 return all(self.is_plain(a, plain) for a in expr.args)
             return obj in (np.zeros, np.ones, np.empty) and len(expr.args) == 1
         return False
@@ -580,6 +600,9 @@ class _Check:
         parent = self.facts.parents.get(node)
         if isinstance(parent, gast.BinOp):
             other = parent.right if parent.left is node else parent.left
+            if isinstance(parent.op, gast.Div) and parent.left is node:
+                # by a nonzero number: never the division by zero where floats raise
+                return _nonzero_number(parent.right) and self.use_is_safe(parent)
             return isinstance(parent.op, _FLOAT_OPS) and self.meets(other) and self.use_is_safe(parent)
         if isinstance(parent, gast.UnaryOp):
             if isinstance(parent.op, gast.Not):
@@ -635,6 +658,11 @@ class _Check:
             returns_values = obj in _FLOAT_PRESERVING or obj in _CARRIERS
             return others_plain and (not returns_values or self.use_is_safe(call))
         return False
+
+
+def _nonzero_number(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value != 0 \
+        and math.isfinite(node.value)
 
 
 def _least_fixpoint(bindings, holds):
