@@ -53,3 +53,19 @@ def fd_jacobian(fn, x, eps=1e-6):
             plus, minus = float(plus), float(minus)
         columns.append((np.asarray(fn(plus), dtype=float) - np.asarray(fn(minus), dtype=float)) / (2 * eps))
     return np.stack(columns, axis=-1).reshape(np.shape(columns[0]) + x.shape)
+
+
+def check_value_and_grad(fn, *args, wrt=0):
+    """diffc's value and gradient(s) agree with the function and central finite
+    differences, and the arguments are left as they were.  Returns the gradients."""
+    import diffc
+    wrt_list = list(wrt) if isinstance(wrt, tuple) else [wrt]
+    copies = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+    value, grads = diffc.value_and_grad(fn, wrt=tuple(wrt_list))(*args)
+    for a, b in zip(args, copies):
+        assert_close(a, b, rtol=0, atol=0, what="arguments unchanged")
+    fresh = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+    assert_close(value, fn(*fresh), rtol=1e-12, atol=1e-12, what="value")
+    for k, g in zip(wrt_list, grads):
+        assert_close(g, numeric_grad(fn, args, k), rtol=1e-6, atol=1e-8, what=f"d/darg{k}")
+    return grads
