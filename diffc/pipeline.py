@@ -28,6 +28,7 @@ from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
 from .optimize.loop_tapes import use_loop_tapes
 from .optimize.float_items import read_float_items
+from .optimize.tape_shapes import keep_tape_shapes
 from .optimize.write_once import assign_written_once
 from .optimize.scalar_chains import merge_accumulations, propagate_copies, propagate_negations
 from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
@@ -378,6 +379,7 @@ class Module:
                 fn = share_test_values(forward_substitute(fn))   # untaped temporaries fold back
                 fn = eliminate_dead_code(propagate_copies(fn))
                 fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
+                fn = keep_tape_shapes(fn)
                 if entry_kinds is not None:
                     fn = read_float_items(fn, entry_kinds)
                 # last: the passes before it may move a read of a name later, which is

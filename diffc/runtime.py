@@ -159,11 +159,15 @@ def _is_fancy(index):
 
 
 def acc_item(bar, primal, index, g):
-    """bar[index] += g, materializing bar like primal; returns bar."""
+    """bar[index] += g, materializing bar like primal; returns bar.
+
+    A list's adjoint starts as zeros 0.0 (the zero adjoint, never materialized):
+    a list of arrays read element by element in a loop would otherwise make a
+    zero array per element first."""
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
         if _is_zero(g):
             return bar
-        bar = zeros_like(primal)
+        bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else zeros_like(primal)
     if isinstance(bar, np.ndarray):
         if _is_fancy(index):
             np.add.at(bar, index, g)
@@ -223,6 +227,20 @@ def take_item(bar, index):
     return 0.0
 
 
+class ShapeOf:
+    """An ndarray's shape kept where only the shape is read (optimize/tape_shapes.py):
+    ``np.shape`` and unbroadcast read it like the array's."""
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+
+def shape_of(x):
+    """What a loop tape keeps of x when the adjoint reads only its shape."""
+    return ShapeOf(x.shape) if type(x) is np.ndarray else x
+
+
 def unbroadcast(g, x):
     """Sum g over the axes broadcasting added, so it has the shape of x."""
     tg = type(g)
@@ -231,7 +249,8 @@ def unbroadcast(g, x):
             return g
         return _unbroadcast_general(g, x)
     # The common case first, without a numpy-level call: same shape, nothing to sum.
-    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    tx = type(x)
+    shape = x.shape if tx is np.ndarray or tx is ShapeOf else np.shape(x)
     gshape = g.shape
     if gshape == shape:
         return g
