@@ -231,3 +231,34 @@ def test_raising_numpy_error_state_keeps_the_array():
             horner(1e200, _vec(24) + 1.0)
         with pytest.raises(FloatingPointError):
             diffc.grad(horner)(1e200, _vec(24) + 1.0)
+
+
+def _rewritten(fn, names):
+    from pass_harness import resolved_tree
+    from diffc.optimize.float_items import read_float_items
+    import gast
+    tree = read_float_items(resolved_tree(fn, names), {})
+    return gast.unparse(tree) if hasattr(gast, "unparse") else __import__("ast").unparse(gast.gast_to_ast(tree))
+
+
+def writes_through_a_ufunc_out(x, a):       # in the form the pass sees: range of a name
+    s = 0.0
+    n = len(a)
+    for i in range(n):
+        s = s * x + a[i]
+        np.multiply(a, 0.5, a)          # positional `out`: the loop writes a
+    return s
+
+
+def reads_a_plain_loop(x, a):
+    s = 0.0
+    n = len(a)
+    for i in range(n):
+        s = s * x + a[i]
+    return s
+
+
+def test_the_pass_stands_back_from_a_loop_writing_through_out():
+    names = {"np": np, "range": range, "len": len}
+    assert "float_items(a" in _rewritten(reads_a_plain_loop, names)
+    assert "float_items" not in _rewritten(writes_through_a_ufunc_out, names)

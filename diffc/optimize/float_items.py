@@ -187,9 +187,10 @@ def _tape_use(name, parents):
         call = parents.get(parent)
         return isinstance(call, gast.Call) and call.func is parent and not call.args \
             and isinstance(parents.get(call), gast.Assign)
-    if isinstance(parent, gast.Subscript) and parent.value is name:
+    if isinstance(parent, gast.Subscript) and parent.value is name and isinstance(parent.ctx, gast.Load):
+        holder = parents.get(parent)
         return isinstance(parent.slice, gast.Constant) and type(parent.slice.value) is int \
-            and isinstance(parents.get(parent), gast.Assign)
+            and isinstance(holder, gast.Assign) and holder.value is parent
     return isinstance(parent, (gast.If, gast.While)) and parent.test is name
 
 
@@ -488,8 +489,13 @@ def _pure_call(call):
     if call.keywords:
         return False
     if isinstance(obj, np.ufunc):
-        return True
+        return _ufunc_call(obj, call)
     return _is_math(obj)
+
+
+def _ufunc_call(obj, call):
+    """A NumPy ufunc called on its inputs only (a further positional argument is `out`)."""
+    return isinstance(obj, np.ufunc) and len(call.args) <= obj.nin
 
 
 def _is_math(obj):
@@ -556,8 +562,8 @@ class _Check:
             return self.is_plain(expr.body, plain) and self.is_plain(expr.orelse, plain)
         if isinstance(expr, gast.NamedExpr):
             return self.is_plain(expr.value, plain)
-        if isinstance(expr, (gast.Tuple, gast.List)):       # a tape entry: arithmetic on it fails alike
-            return all(self.is_plain(e, plain) for e in expr.elts)
+        if isinstance(expr, gast.Tuple):        # a tape entry: arithmetic on it fails alike
+            return all(self.is_plain(e, plain) for e in expr.elts)   # (a list may change after)
         if isinstance(expr, gast.Subscript):
             return self.is_plain(expr.value, plain)
         if isinstance(expr, gast.Call):
@@ -566,7 +572,7 @@ class _Check:
                 return True
             if expr.keywords:
                 return False
-            if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or isinstance(obj, np.ufunc) \
+            if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or _ufunc_call(obj, expr) \
                     or obj is runtime.zeros_like or obj is runtime.item:
                 return all(self.is_plain(a, plain) for a in expr.args)
             return obj in (np.zeros, np.ones, np.empty) and len(expr.args) == 1
@@ -653,7 +659,7 @@ class _Check:
             return not call.keywords          # converts to a float (or an int) alike
         if call.keywords:
             return False
-        if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or isinstance(obj, np.ufunc):
+        if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or _ufunc_call(obj, call):
             others_plain = all(self.meets(a) for a in call.args if a is not node)
             returns_values = obj in _FLOAT_PRESERVING or obj in _CARRIERS
             return others_plain and (not returns_values or self.use_is_safe(call))
