@@ -262,3 +262,36 @@ def test_the_pass_stands_back_from_a_loop_writing_through_out():
     names = {"np": np, "range": range, "len": len}
     assert "float_items(a" in _rewritten(reads_a_plain_loop, names)
     assert "float_items" not in _rewritten(writes_through_a_ufunc_out, names)
+
+
+def iterates(x, a):
+    s = 0.0
+    for e in a:
+        s = s * x + e
+    return s
+
+
+def enumerates(x, a):
+    s = 0.0
+    for i, e in enumerate(a):
+        s = s * x + e * i
+    return s
+
+
+def zips(x, a, b):
+    s = 0.0
+    for u, v in zip(a, b):
+        s = s * x + u * v
+    return s
+
+
+@pytest.mark.parametrize("fn, args", [
+    (iterates, (0.8, _vec(20))),
+    (enumerates, (0.8, _vec(20))),
+    (zips, (0.8, _vec(20), _vec(20, 1))),
+])
+def test_loops_over_the_elements(fn, args):
+    every = tuple(range(len(args)))
+    check(fn, *args, wrt=every)
+    for mode in ("reverse", "forward"):
+        assert "float_items(_seq" in diffc.source(fn, mode=mode, wrt=every, args=args)

@@ -471,13 +471,22 @@ def _never_a_view(name, facts):
     return bool(values) and all(isinstance(v, (gast.Constant, gast.BinOp, gast.UnaryOp)) for v in values)
 
 
-def _never_a_buffer(name, facts):
-    """A parameter never rebound, or a name always bound to a new value: it cannot
-    be (a view of) one of the function's buffers, which the loop may write."""
+def _never_a_buffer(name, facts, seen=()):
+    """A parameter never rebound, or a name always bound to a new value or to
+    ``as_sequence(p)`` (how `for e in p` indexes p) of such a name: it cannot be
+    (a view of) one of the function's buffers, which the loop may write."""
     values = facts.bindings.get(name, [])
     if values == [_PARAMETER]:
         return True
-    return bool(values) and all(isinstance(v, (gast.BinOp, gast.UnaryOp)) for v in values)
+    seen = seen + (name,)
+    return bool(values) and all(isinstance(v, (gast.BinOp, gast.UnaryOp)) or _sequence_of(v, facts, seen)
+                                for v in values)
+
+
+def _sequence_of(value, facts, seen):
+    return isinstance(value, gast.Call) and _callee(value) is runtime.as_sequence and len(value.args) == 1 \
+        and isinstance(value.args[0], gast.Name) and value.args[0].id not in seen \
+        and _never_a_buffer(value.args[0].id, facts, seen)
 
 
 def _pure_call(call):
@@ -573,7 +582,7 @@ class _Check:
             if expr.keywords:
                 return False
             if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or _ufunc_call(obj, expr) \
-                    or obj is runtime.zeros_like or obj is runtime.item:
+                    or obj is runtime.zeros_like or obj is runtime.item or obj is runtime.as_sequence:
                 return all(self.is_plain(a, plain) for a in expr.args)
             return obj in (np.zeros, np.ones, np.empty) and len(expr.args) == 1
         return False
