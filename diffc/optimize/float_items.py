@@ -89,6 +89,8 @@ _PLAIN_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod)
 
 
 def read_float_items(fn, param_kinds):
+    if not any(isinstance(s, gast.For) for s in A.walk_statements(fn.body)):
+        return fn                       # nothing to do: spare the analysis (compile time)
     namer = Namer(identifiers(fn))
     facts = _Facts(fn, param_kinds)
     plans = _plan(fn, facts)

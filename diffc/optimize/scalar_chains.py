@@ -50,17 +50,23 @@ def _copies_in(stmts):
     for stmt in stmts:
         for inner in A.child_blocks(stmt):
             _copies_in(inner)
+    # The names each statement reads and binds, computed once: the scans below
+    # would otherwise walk every later statement again for each copy.
+    loaded = [A.names_loaded(s) for s in stmts]
+    bound = [A.names_bound([s]) for s in stmts]
     for i, stmt in enumerate(stmts):
         if not _is_copy(stmt):
             continue
         a, b = stmt.targets[0].id, stmt.value
-        for later in stmts[i + 1:]:
-            bound = A.names_bound([later])
-            compound = isinstance(later, (gast.If, gast.For, gast.While))
-            if compound and bound & {a, b.id}:
+        for k in range(i + 1, len(stmts)):
+            later = stmts[k]
+            rebinds = a in bound[k] or b.id in bound[k]
+            if rebinds and isinstance(later, (gast.If, gast.For, gast.While)):
                 break
-            _substitute_loads(later, a, b)
-            if bound & {a, b.id}:
+            if a in loaded[k]:
+                _substitute_loads(later, a, b)
+                loaded[k] = A.names_loaded(later)
+            if rebinds:
                 break
 
 
@@ -236,19 +242,31 @@ def _merge_in(stmts):
     for stmt in stmts:
         for inner in A.child_blocks(stmt):
             _merge_in(inner)
+    # Only a variable some statement here accumulates into can absorb anything: the
+    # others are not scanned for (this pass would be quadratic in straight-line code).
+    accumulated = {acc[0] for acc in map(_accumulation, stmts) if acc is not None}
+    names = {}
     i = 0
     while i < len(stmts):
-        merged = _merge_forward(stmts, i)
+        merged = _merge_forward(stmts, i, accumulated, names)
         if merged:
             del stmts[i]
         else:
             i += 1
 
 
-def _merge_forward(stmts, i):
+def _names(stmt, names):
+    """(loaded, stored) names of a statement, computed once per statement object."""
+    key = id(stmt)
+    if key not in names or names[key][0] is not stmt:
+        names[key] = (stmt, A.names_loaded(stmt), A.names_stored(stmt))
+    return names[key][1], names[key][2]
+
+
+def _merge_forward(stmts, i, accumulated, names):
     """Merge stmts[i] into the next accumulation of the same variable; True if done."""
     first = _first_terms(stmts[i])
-    if first is None:
+    if first is None or first[0] not in accumulated:
         return False
     v, terms = first
     if not all(is_pure_expr(e) for _, e in terms) or any(v in A.names_loaded(e) for op, e in terms if op is None):
@@ -268,7 +286,8 @@ def _merge_forward(stmts, i):
         # array e1 reads.
         if not ((_plain_assign(later) or _scalar_inc(later)) and is_pure_expr(later.value)):
             return False
-        if v in A.names_loaded(later) | A.names_stored(later) or A.names_stored(later) & reads:
+        loaded, stored = _names(later, names)
+        if v in loaded or v in stored or stored & reads:
             return False
     return False
 
