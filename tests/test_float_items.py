@@ -295,3 +295,14 @@ def test_loops_over_the_elements(fn, args):
     check(fn, *args, wrt=every)
     for mode in ("reverse", "forward"):
         assert "float_items(_seq" in diffc.source(fn, mode=mode, wrt=every, args=args)
+
+
+def test_exported_module_copies_the_helpers():
+    from diffc.export import export_source
+    args = (0.9, _vec(24))
+    text = export_source(horner, wrt=(0, 1), args=args)
+    assert "def float_items(" in text and "def float64_world(" in text
+    space = {}
+    exec(compile(text, "<exported horner>", "exec"), space)
+    exported, compiled = space["grad_horner"](*args), diffc.grad(horner, wrt=(0, 1))(*args)
+    assert exported[0] == compiled[0] and np.array_equal(exported[1], compiled[1])

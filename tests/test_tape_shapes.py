@@ -80,3 +80,14 @@ def test_a_list_adjoint_starts_from_lazy_zeros():
     g = diffc.grad(second_only)(xs)
     assert [np.shape(v) for v in g] == [(3,), (3,), (3,)]
     assert_close(np.concatenate(g), np.concatenate([np.zeros(3), 2 * xs[1], np.zeros(3)]), rtol=0, atol=0)
+
+
+def test_exported_module_copies_shape_of():
+    from diffc.export import export_source
+    args = _rnn_args((4,))
+    text = export_source(rnn, wrt=(0, 1, 2), args=args)
+    assert "def shape_of(" in text and "class ShapeOf" in text
+    space = {}
+    exec(compile(text, "<exported rnn>", "exec"), space)
+    for a, b in zip(space["grad_rnn"](*args), diffc.grad(rnn, wrt=(0, 1, 2))(*args)):
+        assert np.array_equal(a, b)
