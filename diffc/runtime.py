@@ -94,35 +94,34 @@ def zeros_like(x):
     return 0.0
 
 
-def float_items(a, trips, plain=True):
+def float_items(a, trips, plain):
     """The elements a loop of `trips` iterations reads, as Python floats when a is
     a 1-d float64 ndarray (optimize/float_items.py).
 
     The list holds the same values, and float arithmetic is several times faster
     than NumPy scalar arithmetic.  Anything else comes back as it is: other
     dtypes, a list, an array much longer than the loop or a loop too short to
-    pay for the copy, values the floats would meet that promote differently
-    (`plain`, from float64_world), and NumPy error states that raise or call
-    on overflow or invalid results (floats never report them)."""
+    pay for the copy, and any call where `plain` (float64_world, at the
+    function's start) is false."""
     if type(a) is np.ndarray and plain and FLOAT_ITEMS_MIN_TRIPS <= trips and a.ndim == 1 \
             and a.dtype == np.float64 and a.size <= 4 * trips + 64:
-        errors = np.geterr()
-        if errors["over"] in _QUIET_FP and errors["invalid"] in _QUIET_FP and errors["under"] in _QUIET_FP:
-            return a.tolist()
+        return a.tolist()
     return a
 
 
-_QUIET_FP = ("ignore", "warn", "print", "log")
 # Below this many iterations the copy costs more than the float arithmetic saves
 # (the fuzzer sets it to 0 so its short loops take the copy too).
 FLOAT_ITEMS_MIN_TRIPS = 16
+_QUIET_FP = ("ignore", "warn", "print", "log")
 
 
 def float64_world(*values):
-    """True when every value is a Python or NumPy float64, int or bool, or an
-    ndarray of those dtypes: there a Python float and a NumPy float64 promote
-    alike (NEP 50 makes ``float32_array * 0.1`` float32 but
-    ``float32_array * np.float64(0.1)`` float64)."""
+    """Whether a gradient may read float64 vectors as Python floats (float_items):
+    every value is a Python or NumPy float64, int or bool, or an ndarray of those
+    dtypes, where a Python float and a NumPy float64 promote alike (NEP 50 makes
+    ``float32_array * 0.1`` float32 but ``float32_array * np.float64(0.1)``
+    float64), and NumPy's error state neither raises nor calls on overflow,
+    underflow or invalid results (float arithmetic never reports them)."""
     for v in values:
         t = type(v)
         if t is float or t is int or t is bool or t is np.float64 or v is None:
@@ -133,7 +132,8 @@ def float64_world(*values):
             return False
         if not isinstance(v, (np.integer, np.bool_)):
             return False
-    return True
+    errors = np.geterr()
+    return errors["over"] in _QUIET_FP and errors["invalid"] in _QUIET_FP and errors["under"] in _QUIET_FP
 
 
 def as_sequence(x):

@@ -190,11 +190,20 @@ def test_other_dtypes_and_sequences_are_read_as_before():
 
 def test_runtime_copies_only_short_float64_vectors():
     a = np.linspace(0.0, 1.0, 100)
-    items = runtime.float_items(a, 100)
+    items = runtime.float_items(a, 100, True)
     assert type(items) is list and items == a.tolist()
-    assert runtime.float_items(a, 3) is a                   # a long array read a few times
+    assert runtime.float_items(a, 3, True) is a             # a long array read a few times
+    assert runtime.float_items(a, 100, False) is a          # the check at the start said no
     for other in (a.astype(np.float32), a.reshape(10, 10), a.tolist(), 0.0):
-        assert runtime.float_items(other, 100) is other
+        assert runtime.float_items(other, 100, True) is other
+
+
+def test_the_check_at_the_start():
+    assert runtime.float64_world(0.5, 2, True, np.float64(1.0), np.ones(3), np.arange(3), None)
+    for other in (np.float32(1.0), np.ones(3, np.float32), 1j, [1.0]):
+        assert not runtime.float64_world(1.0, other)
+    with np.errstate(invalid="raise"):
+        assert not runtime.float64_world(1.0)
 
 
 def test_the_copy_is_read_at_run_time():

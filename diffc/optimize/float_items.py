@@ -29,9 +29,10 @@ The loop is the innermost one enclosing the read that binds a name k uses
 (or the innermost, for a read k does not vary in): its trip count, known
 before it starts, bounds how often the copy is read.  ``runtime.float_items``
 gives ``A.tolist()`` for a 1-d float64 ndarray when the loop runs 16 times or
-more, the array has at most 4 trips + 64 elements, the parameters the floats
-meet are of the float64 world (``float64_world``) and NumPy's error state does
-not raise on overflow or invalid values; else A itself.  So a read gets the
+more and the array has at most 4 trips + 64 elements, and the check at the
+function's start (``float64_world``) found the parameters the floats meet of
+the float64 world and NumPy's error state not raising on overflow, underflow
+or invalid values; else A itself.  So a read gets the
 same value either way, as a float or as before.  The rewrite is made when
   * k is certainly an int, never a bool, slice, tuple or array (a list and an
     ndarray index alike only by ints): int constants, ``len``, targets of
@@ -103,20 +104,18 @@ def read_float_items(fn, param_kinds):
                 guards |= check.guards
     if not accepted:
         return fn
-    extra = []
-    if guards:
-        # the parameters' values at the call, before anything rebinds them
-        plain = namer.fresh("_plain")
-        flag = A.assign(plain, A.call(A.global_ref(runtime.float64_world, "float64_world"),
-                                      [A.name(p) for p in sorted(guards)]))
-        fn.body.insert(0, A.located(flag, fn))       # the def line: no user line to name
-        extra = [A.name(plain)]
+    # One check per call, of the parameters' values as called (before anything
+    # rebinds them) and of NumPy's error state.
+    plain = namer.fresh("_plain")
+    flag = A.assign(plain, A.call(A.global_ref(runtime.float64_world, "float64_world"),
+                                  [A.name(p) for p in sorted(guards)]))
+    fn.body.insert(0, A.located(flag, fn))       # the def line: no user line to name
     for loop, parent_body, trips, array, nodes in accepted:
         items = namer.fresh("_items")
         for node in nodes:
             _read_from(node, items)
         snapshot = A.assign(items, A.call(A.global_ref(runtime.float_items, "float_items"),
-                                          [A.name(array), A.deepcopy(trips)] + A.deepcopy(extra)))
+                                          [A.name(array), A.deepcopy(trips), A.name(plain)]))
         parent_body.insert(parent_body.index(loop), A.located(snapshot, loop))
     return fn
 
