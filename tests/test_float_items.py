@@ -161,7 +161,7 @@ def test_reads_come_from_float_lists(fn, args, arrays):
                 assert f"float_items({array}_dot, " in text, text
 
 
-@pytest.mark.parametrize("fn", [divides, squares, calls_user_code, writes_its_array, while_reads])
+@pytest.mark.parametrize("fn", [squares, calls_user_code, writes_its_array, while_reads])
 def test_stands_back_where_floats_and_numpy_scalars_differ(fn):
     text = diffc.source(fn, wrt=(0, 1), args=(0.7, _vec(20)))
     assert "float_items" not in text, text
@@ -169,12 +169,15 @@ def test_stands_back_where_floats_and_numpy_scalars_differ(fn):
 
 def test_a_division_keeps_numpy_semantics():
     # the primal divides NumPy scalars by x = 0.0 (inf, a warning); the forward
-    # sweep does the same, where floats would raise ZeroDivisionError
-    a = _vec(4)
+    # sweep reads floats and guards the division, where floats alone would raise
+    a = _vec(24)
+    assert "float_items(a, " in diffc.source(divides, mode="forward", wrt=(0, 1), args=(0.7, a))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        value, dot = diffc.jvp(divides, (0.0, a), (None, np.ones(4)))
+        value, dot = diffc.jvp(divides, (0.0, a), (None, np.ones(24)))
+        expected = divides(0.0, a)
     assert not np.isfinite(value) and not np.isfinite(dot)      # no exception
+    assert value == expected or (np.isnan(value) and np.isnan(expected))
 
 
 def test_other_dtypes_and_sequences_are_read_as_before():
@@ -315,3 +318,58 @@ def test_exported_module_copies_the_helpers():
     exec(compile(text, "<exported horner>", "exec"), space)
     exported, compiled = space["grad_horner"](*args), diffc.grad(horner, wrt=(0, 1))(*args)
     assert exported[0] == compiled[0] and np.array_equal(exported[1], compiled[1])
+
+
+def rational(x, a):
+    s = 0.0
+    for i in range(len(a)):
+        s = s + a[i] / (1.0 + x * a[i] * a[i])
+    return s
+
+
+def reciprocal_inline(x, a):
+    s = 0.0
+    for i in range(len(a)):
+        s = s * x + 1.0 / (2.0 + a[i] * x)
+    return s
+
+
+def reciprocal_of_gap(x, a, c):
+    s = 0.0
+    for i in range(len(a)):
+        s = s + x / (a[i] - c)
+    return s
+
+
+def divides_by_a_running_sum(x, a):
+    s = 0.0
+    t = x
+    for i in range(len(a)):
+        s = s + a[i]
+        t = t + 1.0 / s             # s was a Python 0.0 as written: not a NumPy division
+    return t
+
+
+@pytest.mark.parametrize("fn", [rational, reciprocal_inline])
+def test_guarded_divisions(fn):
+    args = (0.6, np.abs(_vec(24)) + 0.1)
+    check(fn, *args, wrt=(0, 1))
+    text = diffc.source(fn, wrt=(0, 1), args=args)
+    assert "float_items(a, " in text and ".__class__ is float and" in text and "np.divide(" in text, text
+
+
+def test_a_guarded_division_by_zero_follows_numpy():
+    # a[3] - c is a NumPy 0.0 as written: x / 0.0 is inf with a warning, never ZeroDivisionError
+    a = np.abs(_vec(24)) + 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = reciprocal_of_gap(0.5, a, a[3])
+        value, (gx, ga) = diffc.value_and_grad(reciprocal_of_gap, wrt=(0, 1))(0.5, a, float(a[3]))
+    assert np.isinf(expected) and value == expected and np.isinf(gx) and np.isinf(ga[3])
+    assert "float_items(a, " in diffc.source(reciprocal_of_gap, wrt=(0, 1), args=(0.5, a, 0.3))
+
+
+def test_a_division_of_values_not_numpy_as_written_is_left_alone():
+    args = (0.6, np.abs(_vec(24)) + 0.1)
+    assert "float_items" not in diffc.source(divides_by_a_running_sum, wrt=(0, 1), args=args)
+    check(divides_by_a_running_sum, *args, wrt=(0, 1))

@@ -2,7 +2,7 @@
 
 The general fuzzer's loops are short and mix in divisions and calls, so they
 rarely take the float copies; these programs are built from what the pass
-accepts (+ - *, division by a number, comparisons in tests, math,
+accepts (+ - *, divisions, comparisons in tests, math,
 min/max/abs, nested loops, shifted indices) with loops of 16 iterations or more.  Each is checked
 against the function itself (the value bit for bit: float and NumPy float64
 arithmetic give the same results) and against finite differences in both
@@ -37,6 +37,8 @@ def _statement(r, depth):
         f"s = max(s, {a}[{k}]) * {c} + t",
         f"s = abs(s - {a}[{k}]) * {c}",
         f"t = t * {c} + ({a}[{k}] - s) / 4.0",
+        f"s = s * {c} + t / (1.5 + {a}[{k}] * x)",
+        f"u = {a}[{k}] + 1.2\nt = t * {c} + x / u - s / (u * u)",
         f"u = {a}[{k}] * x\ns = s * {c} + u * u",
         f"if {a}[{k}] > {c - 0.5}:\n    s = s * {c} + b[i]\nelse:\n    t = t + x * {a}[{k}]",
     ]

@@ -9,7 +9,8 @@ and its gradient 2.28x of that reading the array, 1.12x reading
 IEEE doubles: ``+``, ``-``, ``*``, negation and comparisons give the same bits.
 They differ elsewhere (``x / 0.0`` raises for a float and is ``inf`` for a
 NumPy scalar; ``**`` overflow raises; methods such as ``.item()`` exist on one
-only), so the rewrite is made only where the values never go there.
+only), so the rewrite is made only where the values never go there, or, for
+a division, where a guard restores what NumPy does.
 
 Input: a finished first-order entry function (pipeline.finish outside
 differentiable mode: the gradient or jvp the user calls, whose return values
@@ -46,7 +47,10 @@ same value either way, as a float or as before.  The rewrite is made when
     function's own lists (`_writes_nothing_shared`);
   * every value computed from the reads, anywhere in the function, is used
     only where a float and a NumPy scalar behave the same (`_Check`): ``+ - *``
-    with values of the float64 world, division by a nonzero number, negation, comparisons in a test, the
+    with values of the float64 world, division by a nonzero number, other
+    divisions where one side is certainly a NumPy value as written (guarded:
+    ``u / v if v.__class__ is float and v else np.divide(u, v)``, so a zero
+    divisor gives NumPy's inf where floats would raise; `_guard_division`), negation, comparisons in a test, the
     pure calls above, names, tuples stored to and unpacked from the
     function's own lists, stores into made buffers, and the returned values
     (a gradient of a float parameter is then a float, not a NumPy float64).
@@ -95,13 +99,14 @@ def read_float_items(fn, param_kinds):
     namer = Namer(identifiers(fn))
     facts = _Facts(fn, param_kinds)
     plans = _plan(fn, facts)
-    accepted, guards = [], set()
+    accepted, guards, divisions = [], set(), {}
     for loop, parent_body, trips, reads in plans:
         for array, nodes in reads.items():
             check = _Check(fn, nodes, facts)
             if check.safe():
                 accepted.append((loop, parent_body, trips, array, nodes))
                 guards |= check.guards
+                divisions.update((id(d), d) for d in check.divisions)
     if not accepted:
         return fn
     # One check per call, of the parameters' values as called (before anything
@@ -110,10 +115,17 @@ def read_float_items(fn, param_kinds):
     flag = A.assign(plain, A.call(A.global_ref(runtime.float64_world, "float64_world"),
                                   [A.name(p) for p in sorted(guards)]))
     fn.body.insert(0, A.located(flag, fn))       # the def line: no user line to name
+    copies = []
     for loop, parent_body, trips, array, nodes in accepted:
         items = namer.fresh("_items")
+        copies.append(items)
         for node in nodes:
             _read_from(node, items)
+    # After the reads (the copies a guard makes read the floats too), innermost
+    # first (a division inside another's operand is guarded in both its copies).
+    for division in sorted(divisions.values(), key=lambda d: -_depth(d, facts.parents)):
+        _guard_division(division, facts.parents, namer)
+    for (loop, parent_body, trips, array, nodes), items in zip(accepted, copies):
         snapshot = A.assign(items, A.call(A.global_ref(runtime.float_items, "float_items"),
                                           [A.name(array), A.deepcopy(trips), A.name(plain)]))
         parent_body.insert(parent_body.index(loop), A.located(snapshot, loop))
@@ -530,7 +542,25 @@ class _Check:
         self.source_ids = {id(n) for n in sources}
         self.tainted = _least_fixpoint(facts.bindings, self.is_tainted)
         self.plain = _greatest_fixpoint(facts.bindings, self.is_plain)
+        self.numpy = _numpy_names(facts.bindings, self.is_numpy)
         self.guards = set()
+        self.divisions = []             # BinOps to guard (`_guard_division`)
+
+    def is_numpy(self, expr, numpy_names):
+        """Certainly a NumPy value in the function as written (a float64 element, or
+        arithmetic with one): there ``u / v`` follows NumPy, inf for a zero v."""
+        if id(expr) in self.source_ids:
+            return True
+        if isinstance(expr, gast.Name):
+            return expr.id in numpy_names
+        if isinstance(expr, gast.BinOp):
+            return isinstance(expr.op, _PLAIN_OPS) and (self.is_numpy(expr.left, numpy_names)
+                                                        or self.is_numpy(expr.right, numpy_names))
+        if isinstance(expr, gast.UnaryOp):
+            return isinstance(expr.op, (gast.USub, gast.UAdd)) and self.is_numpy(expr.operand, numpy_names)
+        if isinstance(expr, gast.Call):
+            return _ufunc_call(_callee(expr), expr) and not expr.keywords
+        return False
 
     def is_tainted(self, expr, tainted):
         if id(expr) in self.source_ids:
@@ -616,9 +646,17 @@ class _Check:
         parent = self.facts.parents.get(node)
         if isinstance(parent, gast.BinOp):
             other = parent.right if parent.left is node else parent.left
-            if isinstance(parent.op, gast.Div) and parent.left is node:
-                # by a nonzero number: never the division by zero where floats raise
-                return _nonzero_number(parent.right) and self.use_is_safe(parent)
+            if isinstance(parent.op, gast.Div):
+                if parent.left is node and _nonzero_number(parent.right):
+                    return self.use_is_safe(parent)     # never the division by zero where floats raise
+                # A float divided by a zero float raises where NumPy gives inf: the
+                # division is guarded, when one side was a NumPy value as written
+                # (then the function as written follows NumPy too)
+                if not (self.is_numpy(parent.left, self.numpy) or self.is_numpy(parent.right, self.numpy)):
+                    return False
+                if parent not in self.divisions:
+                    self.divisions.append(parent)
+                return self.meets(other) and self.use_is_safe(parent)
             return isinstance(parent.op, _FLOAT_OPS) and self.meets(other) and self.use_is_safe(parent)
         if isinstance(parent, gast.UnaryOp):
             if isinstance(parent.op, gast.Not):
@@ -679,6 +717,58 @@ class _Check:
 def _nonzero_number(node):
     return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value != 0 \
         and math.isfinite(node.value)
+
+
+def _numpy_names(bindings, holds):
+    """The largest set of names every binding of which `holds` given the set; a
+    parameter, a loop index or an unknown binding never does."""
+    found = {n for n, values in bindings.items() if all(isinstance(v, gast.AST) for v in values)}
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(found):
+            if not all(holds(v, found) for v in bindings[name]):
+                found.discard(name)
+                changed = True
+    return found
+
+
+def _depth(node, parents):
+    depth = 0
+    while node in parents:
+        node, depth = parents[node], depth + 1
+    return depth
+
+
+def _guard_division(division, parents, namer):
+    """``u / v`` -> ``u / v if v.__class__ is float and v else np.divide(u, v)``: a
+    nonzero float divides as NumPy would, bit for bit; anything else goes to
+    NumPy (a zero gives inf or nan and NumPy's warning, as the function as written
+    does).  A divisor that is not a name or a number is bound once with `:=`."""
+    u, v = division.left, division.right
+    if A.is_atom(v):
+        first, again = A.deepcopy(v), (lambda: A.deepcopy(v))
+    else:
+        name = namer.fresh("_divisor")
+        first = gast.NamedExpr(target=A.store(name), value=v)
+        again = (lambda: A.name(name))
+    test = gast.BoolOp(op=gast.And(), values=[
+        gast.Compare(left=A.attr(first, "__class__"), ops=[gast.Is()],
+                     comparators=[A.global_ref(builtins.float, "float")]),
+        again()])
+    quick = gast.BinOp(left=u, op=gast.Div(), right=again())
+    numpy_divide = A.call(A.attr(A.global_ref(np, "np"), "divide"), [A.deepcopy(u), again()])
+    guarded = gast.IfExp(test=test, body=quick, orelse=numpy_divide)
+    holder = parents[division]
+    for field in holder._fields:
+        value = getattr(holder, field, None)
+        if value is division:
+            setattr(holder, field, guarded)
+        elif isinstance(value, list):
+            for k, item in enumerate(value):
+                if item is division:
+                    value[k] = guarded
+    return guarded
 
 
 def _least_fixpoint(bindings, holds):
