@@ -373,3 +373,27 @@ def test_a_division_of_values_not_numpy_as_written_is_left_alone():
     args = (0.6, np.abs(_vec(24)) + 0.1)
     assert "float_items" not in diffc.source(divides_by_a_running_sum, wrt=(0, 1), args=args)
     check(divides_by_a_running_sum, *args, wrt=(0, 1))
+
+
+def divides_by_an_expression(x, a):         # in the form the pass sees
+    s = 0.0
+    n = len(a)
+    for i in range(n):
+        s = s + x / (a[i] * x + 2.0)
+    return s
+
+
+def test_a_divisor_expression_is_evaluated_once_in_the_guard():
+    from pass_harness import resolved_tree, run_tree
+    from diffc.optimize.float_items import read_float_items
+    names = {"np": np, "range": range, "len": len, "float": float,
+             "float_items": runtime.float_items, "float64_world": runtime.float64_world}
+    tree = read_float_items(resolved_tree(divides_by_an_expression, names), {})
+    text = _rewritten(divides_by_an_expression, names)
+    assert "_divisor" in text and ":=" in text, text
+    a = _vec(24)
+    assert run_tree(tree, names, 0.7, a) == divides_by_an_expression(0.7, a)
+    a[5] = -2.0 / 0.5                               # a zero divisor at x = 0.5: NumPy's inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert run_tree(tree, names, 0.5, a) == divides_by_an_expression(0.5, a) == np.inf
