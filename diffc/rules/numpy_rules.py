@@ -1085,7 +1085,9 @@ def _dot_bar_a(g, a, b):
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if type(a) is np.ndarray and type(b) is np.ndarray and b.ndim == 2 and a.ndim in (1, 2):
-        return g @ b.T if a.ndim == 2 else b @ g     # one BLAS call
+        # one BLAS call; np.dot, the same product as @ for 1-d and 2-d operands, has
+        # less dispatch (16x64 by 64x64: 3.6 us against 3.9 us)
+        return np.dot(g, b.T) if a.ndim == 2 else np.dot(b, g)
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return unbroadcast(g * b, a)
@@ -1100,7 +1102,7 @@ def _dot_bar_b(g, a, b):
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
     if type(a) is np.ndarray and type(b) is np.ndarray and b.ndim == 2 and a.ndim in (1, 2):
-        return a.T @ g if a.ndim == 2 else np.outer(a, g)
+        return np.dot(a.T, g) if a.ndim == 2 else np.outer(a, g)
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return unbroadcast(g * a, b)
