@@ -33,13 +33,14 @@ gives ``A.tolist()`` for a 1-d float64 ndarray when the loop runs 16 times or
 more and the array has at most 4 trips + 64 elements, and the check at the
 function's start (``float64_world``) found the parameters the floats meet of
 the float64 world and NumPy's error state not raising on overflow, underflow
-or invalid values; else A itself.  So a read gets the
-same value either way, as a float or as before.  The rewrite is made when
+or invalid values; else A itself.  So a read gets the same value either
+way, as a float or as before.  The rewrite is made when
   * k is certainly an int, never a bool, slice, tuple or array (a list and an
     ndarray index alike only by ints): int constants, ``len``, targets of
     range loops and int parameters combined by ``+ - * // %`` (`_int_names`);
-  * A is a parameter never rebound or always bound to a new value (never one
-    of the function's buffers), and nothing in the loop can rebind A or write
+  * A is a parameter never rebound, or always bound to a new value or to
+    ``as_sequence`` of such a name (how ``for e in a`` reads a), so never one
+    of the function's buffers; and nothing in the loop can rebind A or write
     into it: the loop's statements bind names, store only into buffers the
     function made (``zeros_like``...), update with ``+=`` only names that
     never hold a view, and call only pure functions (``math``, NumPy ufuncs
@@ -50,8 +51,9 @@ same value either way, as a float or as before.  The rewrite is made when
     with values of the float64 world, division by a nonzero number, other
     divisions where one side is certainly a NumPy value as written (guarded:
     ``u / v if v.__class__ is float and v else np.divide(u, v)``, so a zero
-    divisor gives NumPy's inf where floats would raise; `_guard_division`), negation, comparisons in a test, the
-    pure calls above, names, tuples stored to and unpacked from the
+    divisor gives NumPy's inf where floats would raise; `_guard_division`),
+    negation, comparisons in a test, the pure calls above, names, tuples
+    stored to and unpacked from the
     function's own lists, stores into made buffers, and the returned values
     (a gradient of a float parameter is then a float, not a NumPy float64).
     "Float64 world" (`_Check.is_plain`) matters because NEP 50 promotes a
