@@ -2,17 +2,21 @@
 
 Every program is checked against central finite differences (and its value
 against the function) in both modes; source checks show where the rewrite is
-made and where it must stand back (a division, a power, a call into user
-code, an array the loop writes).
+made and where it must stand back (a division of values that were not NumPy
+scalars as written, a power, a call into user code, an array the loop writes).
 """
+import ast
 import warnings
 
+import gast
 import numpy as np
 import pytest
 
 import diffc
 from diffc import runtime
+from diffc.optimize.float_items import read_float_items
 from gradcheck import assert_close, check_value_and_grad, numeric_grad
+from pass_harness import resolved_tree, run_tree
 
 
 def check(fn, *args, wrt=0):
@@ -246,11 +250,8 @@ def test_raising_numpy_error_state_keeps_the_array():
 
 
 def _rewritten(fn, names):
-    from pass_harness import resolved_tree
-    from diffc.optimize.float_items import read_float_items
-    import gast
-    tree = read_float_items(resolved_tree(fn, names), {})
-    return gast.unparse(tree) if hasattr(gast, "unparse") else __import__("ast").unparse(gast.gast_to_ast(tree))
+    """The source of a hand-written function after the pass alone."""
+    return ast.unparse(gast.gast_to_ast(read_float_items(resolved_tree(fn, names), {})))
 
 
 def writes_through_a_ufunc_out(x, a):       # in the form the pass sees: range of a name
@@ -384,8 +385,6 @@ def divides_by_an_expression(x, a):         # in the form the pass sees
 
 
 def test_a_divisor_expression_is_evaluated_once_in_the_guard():
-    from pass_harness import resolved_tree, run_tree
-    from diffc.optimize.float_items import read_float_items
     names = {"np": np, "range": range, "len": len, "float": float,
              "float_items": runtime.float_items, "float64_world": runtime.float64_world}
     tree = read_float_items(resolved_tree(divides_by_an_expression, names), {})
