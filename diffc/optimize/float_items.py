@@ -309,16 +309,8 @@ def _int_names(bindings, params, param_kinds):
     """Names certainly bound to ints (not bools): the greatest set such that each
     binding of each is an int expression given the set (a value is made by an
     earlier binding, so a name bound from itself, as a tape entry is, stays one)."""
-    ints = {n for n, values in bindings.items() if n not in params and _UNKNOWN not in values}
-    changed = True
-    while changed:
-        changed = False
-        for n in sorted(ints):
-            if not all(v is _RANGE_INDEX or (v is not _PARAMETER and _is_int(v, ints, param_kinds, params))
-                       for v in bindings[n]):
-                ints.discard(n)
-                changed = True
-    return ints
+    return _greatest_fixpoint(bindings, lambda v, ints: _is_int(v, ints, param_kinds, params),
+                              holding=(_RANGE_INDEX,))
 
 
 def _is_int(expr, ints, param_kinds, params):
@@ -543,8 +535,8 @@ class _Check:
         self.facts = facts
         self.source_ids = {id(n) for n in sources}
         self.tainted = _least_fixpoint(facts.bindings, self.is_tainted)
-        self.plain = _greatest_fixpoint(facts.bindings, self.is_plain)
-        self.numpy = _numpy_names(facts.bindings, self.is_numpy)
+        self.plain = _greatest_fixpoint(facts.bindings, self.is_plain, holding=(_PARAMETER, _RANGE_INDEX))
+        self.numpy = _greatest_fixpoint(facts.bindings, self.is_numpy)
         self.guards = set()
         self.divisions = []             # BinOps to guard (`_guard_division`)
 
@@ -721,20 +713,6 @@ def _nonzero_number(node):
         and math.isfinite(node.value)
 
 
-def _numpy_names(bindings, holds):
-    """The largest set of names every binding of which `holds` given the set; a
-    parameter, a loop index or an unknown binding never does."""
-    found = {n for n, values in bindings.items() if all(isinstance(v, gast.AST) for v in values)}
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(found):
-            if not all(holds(v, found) for v in bindings[name]):
-                found.discard(name)
-                changed = True
-    return found
-
-
 def _depth(node, parents):
     depth = 0
     while node in parents:
@@ -786,15 +764,21 @@ def _least_fixpoint(bindings, holds):
     return found
 
 
-def _greatest_fixpoint(bindings, holds):
-    """The largest set of names every binding of which `holds` given the set (a
-    parameter's is the value it is called with, checked at run time)."""
-    found = {n for n, values in bindings.items() if _UNKNOWN not in values}
+def _greatest_fixpoint(bindings, holds, holding=()):
+    """The largest set of names every binding of which `holds` given the set.  Of
+    the markers, those in `holding` hold (a loop index is an int; a parameter's
+    value is checked at run time) and the others never do."""
+    def binding_holds(value, found):
+        if isinstance(value, gast.AST):
+            return holds(value, found)
+        return any(value is marker for marker in holding)
+
+    found = set(bindings)
     changed = True
     while changed:
         changed = False
         for name in sorted(found):
-            if not all(v is _PARAMETER or v is _RANGE_INDEX or holds(v, found) for v in bindings[name]):
+            if not all(binding_holds(v, found) for v in bindings[name]):
                 found.discard(name)
                 changed = True
     return found

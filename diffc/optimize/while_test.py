@@ -130,16 +130,12 @@ def inline_while_tests(fn):
     """fn with loop conditions evaluated in the `while` test again (see module docstring)."""
     uses, defs = _count_uses(fn)
 
-    def visit(block):
-        k = 0
-        while k < len(block):
-            stmt = block[k]
-            for inner in A.child_blocks(stmt):
-                visit(inner)
-            if isinstance(stmt, gast.While) and _try_loop(block, k, uses, defs):
-                k = block.index(stmt)
-            k += 1
-    visit(fn.body)
+    def rewrite(block, k):
+        stmt = block[k]
+        if _try_loop(block, k, uses, defs):
+            return block.index(stmt)
+        return k
+    _each_while(fn.body, rewrite)
     return fn
 
 
@@ -147,20 +143,29 @@ def hoist_test_invariants(fn):
     """fn with loop-invariant parts of `while` tests computed before the loop."""
     namer = Namer(identifiers(fn))
 
-    def visit(block):
-        k = 0
-        while k < len(block):
-            stmt = block[k]
-            for inner in A.child_blocks(stmt):
-                visit(inner)
-            if isinstance(stmt, gast.While) and not stmt.orelse and _only_rebinds(stmt.body):
-                hoisted = []
-                stmt.test = _Hoist(A.names_bound([stmt]), namer, hoisted).visit(stmt.test)
-                block[k:k] = [A.located(h, stmt) for h in hoisted]
-                k += len(hoisted)
-            k += 1
-    visit(fn.body)
+    def rewrite(block, k):
+        stmt = block[k]
+        if stmt.orelse or not _only_rebinds(stmt.body):
+            return k
+        hoisted = []
+        stmt.test = _Hoist(A.names_bound([stmt]), namer, hoisted).visit(stmt.test)
+        block[k:k] = [A.located(h, stmt) for h in hoisted]
+        return k + len(hoisted)
+    _each_while(fn.body, rewrite)
     return fn
+
+
+def _each_while(block, rewrite):
+    """rewrite(block, k) for every `while` loop block[k], inner blocks first;
+    rewrite returns the loop's index after it changed the block."""
+    k = 0
+    while k < len(block):
+        stmt = block[k]
+        for inner in A.child_blocks(stmt):
+            _each_while(inner, rewrite)
+        if isinstance(stmt, gast.While):
+            k = rewrite(block, k)
+        k += 1
 
 
 def _only_rebinds(stmts):
