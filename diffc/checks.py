@@ -80,7 +80,7 @@ def _questionable_calls():
 def check_function(rf):
     """Warn for zero-derivative operations applied to varied values in rf's ANF body."""
     import gast
-    from .transform.reverse import call_key
+    from .analysis.calls import call_key
     table = _questionable_calls()
     varied = rf.activity.varied
     for stmt in _statements(rf.body):

@@ -10,14 +10,12 @@ Stages can be printed for debugging (`diffc show --stage NAME`): ``fence``,
 ``desugar``, ``anf``, ``reverse`` (before optimization), ``optimize``.
 """
 
-import builtins
 import threading
 
 import gast
 
 from . import ast_util as A
 from . import runtime
-from . import rules as R
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
 from .errors import DiffcError, UnsupportedSyntax
@@ -38,6 +36,7 @@ from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accum
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
+from .transform import checkpoint
 from .transform.purify import purify
 from .transform.reverse import (TAPE, ReverseFunction, index_value, is_marker, marker, returned_alias_positions,
                                 rt)
@@ -46,11 +45,17 @@ _rules_loaded = threading.Lock()
 _loaded = []
 
 
+def load_builtin_rules():
+    """Import the rule modules: each registers its rules in the registry (rules/__init__.py)."""
+    from .rules import builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
+    del builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
+
+
 def ensure_rules():
     if not _loaded:
         with _rules_loaded:
             if not _loaded:
-                R.load_builtin_rules()
+                load_builtin_rules()
                 _loaded.append(True)
 
 
@@ -140,6 +145,13 @@ class Module:
             return None
         cache[key] = returned_alias_positions(self, info)
         return cache[key]
+
+    def checkpointed_loop(self, rf, stmt):
+        """(forward, adjoint) statements when this loop of rf is to be checkpointed, else None.
+
+        The reverse transform calls back here for every loop, so it never imports
+        transform/checkpoint.py (which builds on it)."""
+        return checkpoint.checkpointed_loop(rf, stmt)
 
     def uses_tape(self, rf):
         self.tape_users.add(id(rf))

@@ -64,9 +64,9 @@ import numpy as np
 from .. import ast_util as A
 from .. import runtime
 from ..transform.reverse import index_value, is_marker, rt
-from .dce import _resolve_chain, is_pure_call, stored_names
-from .restores import _FRESH, _aliases, _fresh_call
-from .simplify import _fresh, _is_const
+from .dce import resolve_chain, is_pure_call, stored_names
+from .restores import FRESH_HELPERS, aliased_names, fresh_call
+from .simplify import is_fresh, is_const
 
 
 def _mentions(stmt):
@@ -76,7 +76,7 @@ def _mentions(stmt):
 def _is_zero_assign(stmt, name):
     return isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
         and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == name \
-        and _is_const(stmt.value, 0.0) and not isinstance(stmt.value.value, bool)
+        and is_const(stmt.value, 0.0) and not isinstance(stmt.value.value, bool)
 
 
 def _has_jump(stmts):
@@ -98,7 +98,7 @@ def fuse_loop_reset(fn):
                         and isinstance(s.target, gast.Name)):
                     continue
                 b = s.target.id
-                if b in header or b in A.names_loaded(s.value) or not _fresh(s.value):
+                if b in header or b in A.names_loaded(s.value) or not is_fresh(s.value):
                     continue
                 if any(b in _mentions(t) for t in loop.body[:j]):
                     continue
@@ -164,7 +164,7 @@ def keep_taken_item(fn):
 
     def aliases(name):
         if name not in alias_cache:
-            alias_cache[name] = _aliases(name, everything)
+            alias_cache[name] = aliased_names(name, everything)
         return alias_cache[name]
 
     def block(stmts):
@@ -251,7 +251,7 @@ def _roots(expr):
         return {expr.id}
     if isinstance(expr, (gast.Subscript, gast.Attribute, gast.Starred)):
         return _roots(expr.value)
-    if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)) or _fresh_call(expr):
+    if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)) or fresh_call(expr):
         return set()
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
             and getattr(expr.func, "diffc_global", None) in _new_value_calls():
@@ -280,7 +280,7 @@ def _handed(expr, watched, harmless, pure_ok):
         if isinstance(n.func, gast.Name):
             func = getattr(n.func, "diffc_global", None)
         else:
-            func = getattr(n.func, "diffc_resolved", None) or _resolve_chain(n.func)
+            func = getattr(n.func, "diffc_resolved", None) or resolve_chain(n.func)
         if func in harmless or (isinstance(func, np.ufunc) and len(n.args) <= func.nin and not n.keywords):
             continue
         if pure_ok and is_pure_call(n):
@@ -311,7 +311,7 @@ def _owned(y, statements):
     for s in statements:
         if isinstance(s, gast.Assign) and any(y in A.names_stored(t) for t in s.targets):
             if not (len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
-                    and (isinstance(s.value, _FRESH) or _fresh_call(s.value))):
+                    and (isinstance(s.value, FRESH_HELPERS) or fresh_call(s.value))):
                 return False
         elif isinstance(s, gast.AugAssign):
             if y in A.names_stored(s.target) and not isinstance(s.target, gast.Name):

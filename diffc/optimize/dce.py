@@ -37,7 +37,7 @@ def is_pure_call(call):
     elif isinstance(func, gast.Attribute) and isinstance(base, gast.Name) and hasattr(base, "diffc_global"):
         obj = getattr(func, "diffc_resolved", None)
         if obj is None:
-            obj = _resolve_chain(func)
+            obj = resolve_chain(func)
     elif isinstance(func, gast.Attribute):
         key = ("method", func.attr)
         return func.attr not in MUTATING_METHODS and R.has_rule(key)
@@ -53,11 +53,11 @@ def is_pure_call(call):
         return False
 
 
-def _resolve_chain(node):
+def resolve_chain(node):
     if isinstance(node, gast.Name):
         return getattr(node, "diffc_global", None)
     if isinstance(node, gast.Attribute):
-        base = _resolve_chain(node.value)
+        base = resolve_chain(node.value)
         return getattr(base, node.attr, None) if base is not None else None
     return None
 

@@ -73,7 +73,7 @@ from .. import ast_util as A
 from .. import checks, runtime
 from ..rules import builtins_rules
 from ..naming import Namer, identifiers
-from .dce import _resolve_chain
+from .dce import resolve_chain
 
 _UNKNOWN = object()                 # a binding whose value this pass cannot follow
 _RANGE_INDEX = object()             # the target of a `for` over range(...)
@@ -162,7 +162,7 @@ def _callee(call):
         return getattr(func, "diffc_global", None)
     if isinstance(func, gast.Attribute):
         obj = getattr(func, "diffc_resolved", None)
-        return obj if obj is not None else _resolve_chain(func)
+        return obj if obj is not None else resolve_chain(func)
     return None
 
 

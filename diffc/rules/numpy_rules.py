@@ -205,7 +205,7 @@ def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
     return _sum_bar(g, a, axis, keepdims) * y
 
 
-def _times_one_minus_square(g, r):
+def times_one_minus_square(g, r):
     """``g * (1.0 - r * r)`` (the adjoint of np.tanh, r its result), the same value.
 
     For float64 ndarrays of one shape with 16384 elements or more, one temporary

@@ -42,7 +42,7 @@ from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from .reverse import (_BINOPS, _UNARY, ReverseFunction, _describe, call_key, index_value, is_user_function,
+from .reverse import (BINOPS, UNARY, ReverseFunction, describe, call_key, index_value, is_user_function,
                       refuse_library_mutation, rt)
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
@@ -233,11 +233,11 @@ class ForwardFunction:
         if kind in (gast.Constant, gast.Compare, gast.JoinedStr):
             return [], None, False
         if kind is gast.BinOp:
-            return self.apply_rule(_BINOPS.get(type(value.op)), [value.left, value.right], [], result, value)
+            return self.apply_rule(BINOPS.get(type(value.op)), [value.left, value.right], [], result, value)
         if kind is gast.UnaryOp:
             if isinstance(value.op, (gast.Not, gast.Invert)):
                 return [], None, False
-            return self.apply_rule(_UNARY[type(value.op)], [value.operand], [], result, value)
+            return self.apply_rule(UNARY[type(value.op)], [value.operand], [], result, value)
         if kind is gast.Call:
             key, args = call_key(self.info, value)
             if key is None:
@@ -278,7 +278,7 @@ class ForwardFunction:
             return [], None, False
         rule = R.tangent_rule(key) if key is not None else None
         if rule is None:
-            self.fail(NoDerivativeRule, f"no tangent (forward-mode) rule for {_describe(key, node)}", node,
+            self.fail(NoDerivativeRule, f"no tangent (forward-mode) rule for {describe(key, node)}", node,
                       hint="register one with @diffc.tangent, or compute this value from inputs "
                            "that are not differentiated")
         bindings = {rule.params[0]: result}
@@ -291,7 +291,7 @@ class ForwardFunction:
             vdot = rule.vararg + "_dot"
             primal_params = [p for p in rest if p != vdot and p not in dot_params.values()]
             if keywords:
-                self.fail(NoDerivativeRule, f"the tangent rule for {_describe(key, node)} does not support "
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           "keyword arguments", node)
             lead, extra = args[:len(primal_params)], args[len(primal_params):]
             for p, a in zip(primal_params, lead):
@@ -331,17 +331,17 @@ class ForwardFunction:
             args, extra = args[:len(primal_params)], args[len(primal_params):]
             for a in extra:
                 if self.is_active(a):
-                    self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in one of "
+                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
                               "its arguments", node)
         if len(args) > len(primal_params):
-            self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {_describe(key, node)}",
+            self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {describe(key, node)}",
                       node)
         bound = list(zip(primal_params, args)) + [(k.arg, k.value) for k in keywords]
         for p in dot_params.values():
             bindings[p] = _ZERO
         for p, a in bound:
             if p not in primal_params:
-                self.fail(NoDerivativeRule, f"the tangent rule for {_describe(key, node)} does not support "
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           f"the keyword argument {p!r}", node)
             bindings[p] = a
             if self.is_active(a) and p in dot_params:
@@ -350,9 +350,9 @@ class ForwardFunction:
                 live_dots.add(d.id)
         stmts, expr = rule.instantiate(bindings, self.namer, extra)
         if isinstance(result, gast.Name) and self.kinds.get(result.id) in (K.SCALAR, K.INT):
-            from .reverse import _drop_unbroadcast
-            stmts = [_drop_unbroadcast(s) for s in stmts]
-            expr = _drop_unbroadcast(expr)
+            from .reverse import drop_unbroadcast
+            stmts = [drop_unbroadcast(s) for s in stmts]
+            expr = drop_unbroadcast(expr)
         return _prune_zero_terms(stmts, expr, live_dots)
 
     # ---------------------------------------------------------- user calls

@@ -38,15 +38,14 @@ from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
 from ..analysis import kinds as K
+from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
-from ..parse import _MISSING, FunctionInfo
+from ..parse import MISSING, FunctionInfo
 
 TAPE = "_tape"
 
 # A forward loop and its adjoint loop carry the same tag (optimize/loop_tapes.py).
 _loop_tags = itertools.count()
-
-_NOT_USER_MODULES = ("numpy", "scipy", "math", "builtins", "operator", "diffc", "jax", "torch")
 
 
 # ---------------------------------------------------------------- markers
@@ -83,27 +82,6 @@ def index_value(index):
 
 def bar_inc(target, value):
     return gast.AugAssign(target=A.store(target), op=gast.Add(), value=value)
-
-
-def is_user_function(obj):
-    if isinstance(obj, FunctionInfo):
-        return True
-    if isinstance(obj, types.FunctionType):
-        module = getattr(obj, "__module__", "") or ""
-        return not module.split(".")[0] in _NOT_USER_MODULES
-    return False
-
-
-def call_key(info, call):
-    """(rule key, argument atoms) for a call, or (None, None) when it is not a primitive."""
-    func = call.func
-    target = info.resolve_static(func) if not (isinstance(func, gast.Name) and func.id in info.local_names) \
-        else _MISSING
-    if target is not _MISSING:
-        return target, list(call.args)
-    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
-        return ("method", func.attr), [func.value] + list(call.args)
-    return None, None
 
 
 class ReverseResult:
@@ -149,6 +127,8 @@ class ReverseFunction:
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 self.load_count[node.id] = self.load_count.get(node.id, 0) + 1
         self.loop_depth = 0
+        self.checkpointing = 0         # depth of checkpointed loops being built (no nesting)
+        self.entry_inits = []          # bindings checkpointed loops need at entry
         self.batched = set()           # definitions saved by their loop body's batch marker
         # Only branches and loops (or a caller's seed) can leave an adjoint at the plain
         # zero 0.0 when a rule consumes it; straight-line code needs no guard.
@@ -343,7 +323,7 @@ class ReverseFunction:
         forward, adjoint = self.block(self.body[:-1])
         result = ReverseResult()
         # Bindings checkpointed loops need at entry (transform/checkpoint.py).
-        entry = list(getattr(self, "entry_inits", []))
+        entry = list(self.entry_inits)
         for p in self.params:
             if p in self.written:
                 # Writes into an argument must never reach the caller's array.
@@ -425,10 +405,9 @@ class ReverseFunction:
             adj = gast.If(test=A.deepcopy(stmt.test), body=body_a, orelse=else_a)
             return [fwd], [adj]
         if isinstance(stmt, (gast.For, gast.While)):
-            from . import checkpoint     # late: checkpoint.py imports this module
-            budget = checkpoint.wanted(self, stmt)
-            if budget is not None:
-                return checkpoint.transform(self, stmt, budget)
+            checkpointed = self.module.checkpointed_loop(self, stmt)
+            if checkpointed is not None:
+                return checkpointed
         if isinstance(stmt, gast.For):
             self.loop_depth += 1
             body_f, body_a = self.loop_body(stmt.body)
@@ -634,13 +613,13 @@ class ReverseFunction:
         if kind is gast.Constant:
             return []
         if kind is gast.BinOp:
-            key = _BINOPS.get(type(value.op))
+            key = BINOPS.get(type(value.op))
             return self.apply_rule(stmt, key, [value.left, value.right], [], result, result_bar, target,
                                    value)
         if kind is gast.UnaryOp:
             if isinstance(value.op, (gast.Not, gast.Invert)):
                 return []
-            key = _UNARY[type(value.op)]
+            key = UNARY[type(value.op)]
             return self.apply_rule(stmt, key, [value.operand], [], result, result_bar, target, value)
         if kind is gast.Compare:
             return []
@@ -764,7 +743,7 @@ class ReverseFunction:
             return []
         rule = R.adjoint_rule(key) if key is not None else None
         if rule is None:
-            name = _describe(key, node)
+            name = describe(key, node)
             self.fail(NoDerivativeRule, f"no derivative rule for {name}", node,
                       hint="register one with @diffc.adjoint, or compute this value from "
                            "inputs that are not differentiated")
@@ -777,7 +756,7 @@ class ReverseFunction:
             vararg_atoms = args[len(positional):]
         else:
             if len(args) > len(params):
-                self.fail(NoDerivativeRule, f"too many arguments for the rule of {_describe(key, node)}",
+                self.fail(NoDerivativeRule, f"too many arguments for the rule of {describe(key, node)}",
                           node, hint="pass the optional arguments by keyword, or register a rule "
                                      "with @diffc.adjoint that takes them")
             bound = args
@@ -785,14 +764,14 @@ class ReverseFunction:
             bindings[p] = a
         for kw in keywords:
             if kw.arg not in params:
-                self.fail(NoDerivativeRule, f"the rule for {_describe(key, node)} does not support the "
+                self.fail(NoDerivativeRule, f"the rule for {describe(key, node)} does not support the "
                           f"keyword argument {kw.arg!r}", node,
                           hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
             bindings[kw.arg] = kw.value
         stmts, expr = rule.instantiate(bindings, self.namer, vararg_atoms)
         if self.scalar(target):
-            stmts = [_drop_unbroadcast(s) for s in stmts]
-            expr = _drop_unbroadcast(expr)
+            stmts = [drop_unbroadcast(s) for s in stmts]
+            expr = drop_unbroadcast(expr)
         else:
             # `a + b` concatenates only when both are lists or tuples: one operand
             # known to be a number or an array makes it an addition.
@@ -808,8 +787,8 @@ class ReverseFunction:
             if target in self.shapes:
                 same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
             if same:
-                stmts = [_drop_unbroadcast(s, same) for s in stmts]
-                expr = _drop_unbroadcast(expr, same)
+                stmts = [drop_unbroadcast(s, same) for s in stmts]
+                expr = drop_unbroadcast(expr, same)
         # Which atom each contribution belongs to.
         if rule.vararg:
             targets = list(bound) + list(vararg_atoms)
@@ -835,13 +814,13 @@ class ReverseFunction:
         keyword_active = [k for k in keywords if self.is_active(k.value) and k.arg in params
                           and params.index(k.arg) >= len(parts)]
         for k in keyword_active:
-            self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in its "
+            self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
                       f"argument {k.arg!r}", node,
                       hint="keep that argument free of differentiated values, or register a rule "
                            "with @diffc.adjoint")
         for atom in bound[len(parts):]:
             if self.is_active(atom):
-                self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in one of "
+                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
                           "its arguments", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
@@ -1038,24 +1017,24 @@ class ReverseFunction:
         return [stmt], []
 
 
-_BINOPS = {}
-_UNARY = {}
+BINOPS = {}
+UNARY = {}
 
 
 def _init_tables():
     import operator
-    _BINOPS.update({gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+    BINOPS.update({gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
                     gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv,
                     gast.Mod: operator.mod, gast.MatMult: operator.matmul, gast.BitAnd: operator.and_,
                     gast.BitOr: operator.or_, gast.BitXor: operator.xor, gast.LShift: operator.lshift,
                     gast.RShift: operator.rshift})
-    _UNARY.update({gast.USub: operator.neg, gast.UAdd: operator.pos})
+    UNARY.update({gast.USub: operator.neg, gast.UAdd: operator.pos})
 
 
 _init_tables()
 
 
-def _describe(key, node):
+def describe(key, node):
     if isinstance(key, tuple) and len(key) == 2 and key[0] in ("method", "attr"):
         return f"the {'method' if key[0] == 'method' else 'attribute'} .{key[1]}"
     name = getattr(key, "__name__", None)
@@ -1162,7 +1141,7 @@ def _drop_concatenation(node, plain=None):
     return _DropConcatenation(plain).visit(node)
 
 
-def _drop_unbroadcast(node, only=None):
+def drop_unbroadcast(node, only=None):
     """unbroadcast(g, x) -> g, for every x (scalar code) or for x in `only`."""
     return _DropUnbroadcast(only).visit(node)
 
@@ -1311,7 +1290,7 @@ def library_mutation(info, call):
     key, args = call_key(info, call)
     if key is None and isinstance(func, gast.Attribute):
         owner = info.resolve_static(func.value)           # np.add.at: a method of a ufunc
-        key = getattr(owner, func.attr, None) if owner is not _MISSING else None
+        key = getattr(owner, func.attr, None) if owner is not MISSING else None
     first = call.args[0] if call.args else None
     if isinstance(key, tuple) and key[0] == "method":
         owner = args[0]
