@@ -234,14 +234,14 @@ def _no_writes_calls():
     from . import spread
     from ..rules import numpy_rules
     return {runtime.unbroadcast, runtime.copy_value, runtime.nonzero, runtime.item, runtime.element,
-            spread._sum_product, numpy_rules._sum_bar_times}
+            spread.sum_product, numpy_rules.sum_bar_times}
 
 
 def _new_value_calls():
     """Helpers that return a new value (never an argument or a view of one)."""
     from . import spread
     from ..rules import numpy_rules
-    return {spread._sum_product, numpy_rules._sum_bar_times}
+    return {spread.sum_product, numpy_rules.sum_bar_times}
 
 
 def _roots(expr):

@@ -84,7 +84,7 @@ _PURE_BUILTINS = {builtins.len, builtins.range, builtins.reversed, builtins.abs,
 _FLOAT_PRESERVING = {builtins.abs, builtins.min, builtins.max}   # return a float given floats
 # Derivative helpers that compare their arguments and hand one of them (or 0.0)
 # back, inside a tuple for the max/min adjoint: floats pass through as they came.
-_CARRIERS = {builtins_rules._extremum_bars, builtins_rules._extremum_dot}
+_CARRIERS = {builtins_rules.extremum_bars, builtins_rules.extremum_dot}
 # Helpers whose result is a NumPy value for a float or a NumPy float64 alike.
 _UFUNC_LIKE = {checks.kink_sign}
 _BUFFER_MAKERS = {runtime.zeros_like, np.zeros, np.zeros_like, np.empty, np.empty_like,

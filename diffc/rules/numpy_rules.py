@@ -2787,3 +2787,9 @@ nondiff(
     ("method", "nonzero"), ("method", "all"), ("method", "any"), ("method", "round"),
     ("method", "searchsorted"),
 )
+
+
+# Helpers the optimizer recognizes in, or writes into, generated code (optimize/spread.py,
+# optimize/accumulate.py): public names for the same objects; the code keeps their own names.
+sum_bar = _sum_bar
+sum_bar_times = _sum_bar_times
