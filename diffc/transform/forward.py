@@ -42,32 +42,22 @@ from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from .reverse import (BINOPS, UNARY, ReverseFunction, describe, call_key, index_value, is_user_function,
-                      refuse_library_mutation, rt)
+from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, is_user_function
+from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
 _ZERO = "__diffc_zero__"
 
 
-class ForwardFunction:
-    """Builds the tangent-carrying body of one function (see module docstring)."""
+class ForwardFunction(FunctionSweep):
+    """Builds the tangent-carrying body of one function (see module docstring).
 
-    # Argument binding and primal calls are shared with reverse mode.
+    Kinds, value semantics and aliasing refusals come from FunctionSweep, shared
+    with reverse mode, so both modes accept the same programs and compute the
+    same primal values; argument binding and primal calls too."""
+
     bind_call = ReverseFunction.bind_call
     primal_call = ReverseFunction.primal_call
-    _atom_kind = ReverseFunction._atom_kind
-    _fresh_array = ReverseFunction._fresh_array
-    _written_in_place = ReverseFunction._written_in_place
-    # Value semantics and aliasing refusals are shared with reverse mode, so both
-    # modes accept the same programs and compute the same primal values.
-    _count_defs = ReverseFunction._count_defs
-    check_aliasing = ReverseFunction.check_aliasing
-    _refuse_observed_write = ReverseFunction._refuse_observed_write
-    _updates_in_place = ReverseFunction._updates_in_place
-    _rebound_in_loop_over = ReverseFunction._rebound_in_loop_over
-    _callee_kind = ReverseFunction._callee_kind
-    _iterate_written_sequences_directly = ReverseFunction._iterate_written_sequences_directly
-    _shared_forward_value = ReverseFunction.forward_value
     views_allowed = False
 
     def __init__(self, module, info, active_params, param_kinds):
@@ -178,7 +168,7 @@ class ForwardFunction:
     def forward_value(self, target, value, stmt=None):
         """The primal expression, copying values that are modified in place (as reverse mode does)."""
         if stmt is not None:
-            return self._shared_forward_value(target, value, stmt)
+            return FunctionSweep.forward_value(self, target, value, stmt)
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
             if not self._fresh_array(value):
