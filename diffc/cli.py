@@ -30,9 +30,9 @@ import sys
 import numpy as np
 
 from .errors import DiffcError
+from .pipeline import STAGES, time_passes      # the pass names, in order
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
-STAGES = ("fence", "desugar", "anf", "reverse", "optimize")
 _counter = itertools.count(1)
 
 
@@ -139,11 +139,18 @@ def cmd_show(options, out):
     args = parse_values(options.args, options.keep_lists)
     wrt = parse_wrt(options.wrt)
     optimize = not options.no_optimize
+    if options.stage == "list":
+        out.write("\n".join(STAGES) + "\n")
+        return EXIT_OK
+    times = time_passes() if options.time_passes else None
     if options.stage:
         text = stage_text(entry, fn, wrt, args, optimize, options.stage, options.mode)
     else:
         text = generated_source(entry, fn, wrt, args, optimize, options.mode)
     write_code(text, out, options.color)
+    if times is not None:
+        for name, seconds in sorted(times.items(), key=lambda item: -item[1]):
+            sys.stderr.write(f"{seconds * 1e3:9.2f} ms  {name}\n")
     return EXIT_OK
 
 
@@ -299,7 +306,9 @@ def build_parser():
 
     show = commands.add_parser("show", help="print the generated code (exactly what runs)")
     common(show)
-    show.add_argument("--stage", choices=STAGES, help="print the tree after this compiler pass instead")
+    show.add_argument("--stage", choices=STAGES + ("list",), metavar="NAME",
+                      help="print the tree after this compiler pass instead (`list`: the pass names)")
+    show.add_argument("--time-passes", action="store_true", help="report the time spent in each pass on stderr")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     show.set_defaults(run=cmd_show)
 
