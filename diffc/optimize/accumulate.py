@@ -62,6 +62,7 @@ import gast
 import numpy as np
 
 from .. import ast_util as A
+from .. import effects
 from .. import runtime
 from ..transform.reverse import index_value, is_marker, rt
 from .dce import resolve_chain, is_pure_call, stored_names
@@ -229,21 +230,6 @@ def _copied_slice(value):
     return None
 
 
-def _no_writes_calls():
-    """Helpers that read their arguments and never write into them."""
-    from . import spread
-    from ..rules import numpy_rules
-    return {runtime.unbroadcast, runtime.copy_value, runtime.nonzero, runtime.item, runtime.element,
-            spread.sum_product, numpy_rules.sum_bar_times}
-
-
-def _new_value_calls():
-    """Helpers that return a new value (never an argument or a view of one)."""
-    from . import spread
-    from ..rules import numpy_rules
-    return {spread.sum_product, numpy_rules.sum_bar_times}
-
-
 def _roots(expr):
     """Names whose objects expr may evaluate to, or to a view or element of
     (arithmetic and copies give new objects; another call may return its argument)."""
@@ -254,14 +240,14 @@ def _roots(expr):
     if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)) or fresh_call(expr):
         return set()
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
-            and getattr(expr.func, "diffc_global", None) in _new_value_calls():
+            and effects.has(getattr(expr.func, "diffc_global", None), effects.FRESH):
         return set()
     if isinstance(expr, gast.Call):
         return set().union(*(_roots(a) for a in expr.args), *(_roots(k.value) for k in expr.keywords))
     return _mentions(expr)
 
 
-def _handed(expr, watched, harmless, pure_ok):
+def _handed(expr, watched, pure_ok):
     """Whether a call in expr may be handed an object of a name in ``watched`` (or a
     view or element of one) to keep or write into: any call but ``harmless`` helpers,
     ufuncs given their inputs only and (when ``pure_ok``) pure calls.  Lambdas and
@@ -281,7 +267,7 @@ def _handed(expr, watched, harmless, pure_ok):
             func = getattr(n.func, "diffc_global", None)
         else:
             func = getattr(n.func, "diffc_resolved", None) or resolve_chain(n.func)
-        if func in harmless or (isinstance(func, np.ufunc) and len(n.args) <= func.nin and not n.keywords):
+        if effects.has(func, effects.NO_WRITES) or (isinstance(func, np.ufunc) and len(n.args) <= func.nin and not n.keywords):
             continue
         if pure_ok and is_pure_call(n):
             continue
@@ -334,7 +320,6 @@ def view_unwritten_copies(fn):
             mentions[n.id] = mentions.get(n.id, 0) + 1
             if not isinstance(n.ctx, gast.Load):
                 stores[n.id] = stores.get(n.id, 0) + 1
-    harmless = _no_writes_calls()
 
     def viewable(stmts, i, b, y):
         everything = list(A.walk_statements(fn.body))
@@ -351,7 +336,7 @@ def view_unwritten_copies(fn):
                 own = s.iter
             else:
                 own = s
-            if _handed(own, watched, harmless, True):
+            if _handed(own, watched, True):
                 return False
         if any(stores.get(t) != 1 for t in taken):
             return False
@@ -405,7 +390,7 @@ def view_unwritten_copies(fn):
             else:
                 return False
             for expr in [s.value] + reads:
-                if A.names_loaded(expr) & (taken - bound) or _handed(expr, watched, harmless, False):
+                if A.names_loaded(expr) & (taken - bound) or _handed(expr, watched, False):
                     return False    # an alias read before it is bound, or handed to a writer
             if targets & bars:
                 return False        # y rebound

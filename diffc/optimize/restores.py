@@ -35,18 +35,17 @@ them after the callee's restores.
 import gast
 
 from .. import ast_util as A
-from .. import runtime
+from .. import effects
 from ..transform.reverse import is_marker
 
 FRESH_HELPERS = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)
 _ESCAPING_METHODS = ("append", "extend", "insert")
-_FRESH_HELPERS = (runtime.copy_value, runtime.take_item, runtime.zeros_like)
 
 
 def fresh_call(value):
     """A call of a runtime helper that returns a new object (a copy or zeros)."""
     return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
-        and getattr(value.func, "diffc_global", None) in _FRESH_HELPERS
+        and effects.has(getattr(value.func, "diffc_global", None), effects.FRESH)
 
 
 def aliased_names(y, statements):

@@ -17,6 +17,8 @@ Semantics, including evaluation order of impure calls, are unchanged.
 import gast
 
 from .. import ast_util as A
+from .. import effects
+from .. import runtime
 from ..runtime import unbroadcast as _unbroadcast
 from .dce import is_pure_expr, stored_names
 
@@ -247,17 +249,11 @@ def _has_linear_negation(expr):
             return False
 
 
-# Helpers linear (and odd) in their first argument, the adjoint they spread or sum.
-_LINEAR_IN_FIRST = {("diffc.runtime", "unbroadcast"), ("diffc.rules.numpy_rules", "_sum_bar"),
-                    ("diffc.rules.numpy_rules", "_sum_bar_times"), ("diffc.rules.numpy_rules", "_extreme_bar"),
-                    ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b")}
-
-
 def _linear_helper(call):
     if not (isinstance(call.func, gast.Name) and call.args and not call.keywords):
         return False
     fn = getattr(call.func, "diffc_global", None)
-    return (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _LINEAR_IN_FIRST
+    return effects.has(fn, effects.LINEAR_IN_FIRST)
 
 
 def _is_number(node):
@@ -396,7 +392,7 @@ def _exposed(expr):
         return set()
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.args:
         fn = getattr(expr.func, "diffc_global", None)
-        if (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _ARGUMENT_OR_NEW:
+        if effects.has(fn, effects.ARGUMENT_OR_NEW):
             return _exposed(expr.args[0])
     if isinstance(expr, (gast.Tuple, gast.List)):
         out = set()
@@ -416,10 +412,6 @@ def _exposed(expr):
             out |= A.names_loaded(expr.func.value)
         return out
     return A.names_loaded(expr)
-
-
-# Helpers returning their first argument itself or a new value.
-_ARGUMENT_OR_NEW = {("diffc.runtime", "unbroadcast"), ("diffc.runtime", "finalize")}
 
 
 def _sharing_classes(fn):
@@ -561,17 +553,11 @@ def _pure_value(expr):
     return is_pure_expr(expr) and not _calls_mutating_helper(expr)
 
 
-# Runtime helpers the purity test accepts although they write into a buffer they are given.
-_MUTATING_HELPERS = {("diffc.runtime", n) for n in (
-    "acc_item", "take_item", "zero_item", "pop_bar", "pop_bars", "unpop_bar", "write_item", "truncate",
-    "write_dot", "append_dot", "extend_dot", "pop_dot")}
-
-
 def _calls_mutating_helper(expr):
     for n in A.walk(expr):
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
             fn = getattr(n.func, "diffc_global", None)
-            if (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _MUTATING_HELPERS:
+            if effects.has(fn, effects.MUTATES_FIRST):
                 return True
     return False
 
@@ -580,23 +566,15 @@ def _all_names(stmt):
     return {n.id for n in A.walk(stmt) if isinstance(n, gast.Name)}
 
 
-# Adjoint helpers whose result is a new array, never one of their arguments.
-_FRESH_HELPERS = {("diffc.rules.operators", "_matmul_bar_a"), ("diffc.rules.operators", "_matmul_bar_b"),
-                  ("diffc.rules.numpy_rules", "_times_one_minus_square"),
-                  ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b"),
-                  ("diffc.runtime", "take_item")}     # a copy, or an entry the adjoint no longer holds
-
-
 def is_fresh(expr):
     """Whether expr certainly evaluates to a new object (safe to own and update in place)."""
     if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
         return True
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name):
         fn = getattr(expr.func, "diffc_global", None)
-        key = (getattr(fn, "__module__", None), getattr(fn, "__name__", None))
-        if key in _FRESH_HELPERS:
+        if effects.has(fn, effects.FRESH):
             return True
-        if key == ("diffc.runtime", "unbroadcast") and expr.args:
+        if fn is runtime.unbroadcast and expr.args:
             return is_fresh(expr.args[0])      # returns its argument, or a new sum of it
     return False
 

@@ -40,6 +40,7 @@ import gast
 import numpy as np
 
 from .. import ast_util as A
+from .. import effects
 from .. import runtime
 from ..rules import numpy_rules
 from ..runtime import unbroadcast
@@ -210,3 +211,5 @@ def fuse_sum_products(fn):
 
 
 sum_product = _sum_product          # public name of the helper (optimize/accumulate.py)
+
+effects.declare(_sum_product, facts=(effects.FRESH, effects.NO_WRITES))

@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from diffc.checks import kink_sign
+from diffc import effects
 from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
@@ -2793,3 +2794,9 @@ nondiff(
 # optimize/accumulate.py): public names for the same objects; the code keeps their own names.
 sum_bar = _sum_bar
 sum_bar_times = _sum_bar_times
+
+
+# What the optimizer may assume of these helpers (diffc/effects.py).
+effects.declare(_sum_bar, _sum_bar_times, _extreme_bar, _dot_bar_a, _dot_bar_b, facts=(effects.LINEAR_IN_FIRST,))
+effects.declare(_sum_bar_times, times_one_minus_square, _dot_bar_a, _dot_bar_b, facts=(effects.FRESH,))
+effects.declare(_sum_bar_times, facts=(effects.NO_WRITES,))
