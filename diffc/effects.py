@@ -20,6 +20,10 @@ LINEAR_IN_FIRST  linear (and odd) in its first argument: c * f(g, ...) == f(c * 
 MUTATES_FIRST  writes into its first argument (an adjoint buffer or a container)
 NO_RESULT      returns nothing useful (called for its effect)
 NO_WRITES      reads its arguments and never writes into any of them
+OWNED_BUFFER   an adjoint helper whose result is a buffer the gradient owns from
+               then on (optimize/simplify.py accumulates into it in place); a
+               subset of FRESH: copies and zeros are FRESH but keep their own
+               scheduling there
 """
 
 DROPPABLE = "droppable"
@@ -30,6 +34,7 @@ LINEAR_IN_FIRST = "linear_in_first"
 MUTATES_FIRST = "mutates_first"
 NO_RESULT = "no_result"
 NO_WRITES = "no_writes"
+OWNED_BUFFER = "owned_buffer"
 
 _FACTS = {}
 
@@ -56,7 +61,7 @@ def _declare_runtime():
             rt.write_item, facts=(EFFECTFUL,))
     declare(rt.copy_value, rt.zeros_like, facts=(FRESH,))
     # take_item: a copy, or an entry the adjoint no longer holds
-    declare(rt.take_item, facts=(FRESH,))
+    declare(rt.take_item, facts=(FRESH, OWNED_BUFFER))
     declare(rt.unbroadcast, rt.finalize, facts=(ARGUMENT_OR_NEW,))
     declare(rt.unbroadcast, facts=(LINEAR_IN_FIRST,))
     declare(rt.acc_item, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.unpop_bar, rt.write_item,

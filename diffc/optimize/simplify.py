@@ -572,7 +572,7 @@ def is_fresh(expr):
         return True
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name):
         fn = getattr(expr.func, "diffc_global", None)
-        if effects.has(fn, effects.FRESH):
+        if effects.has(fn, effects.OWNED_BUFFER):
             return True
         if fn is runtime.unbroadcast and expr.args:
             return is_fresh(expr.args[0])      # returns its argument, or a new sum of it

@@ -2799,4 +2799,5 @@ sum_bar_times = _sum_bar_times
 # What the optimizer may assume of these helpers (diffc/effects.py).
 effects.declare(_sum_bar, _sum_bar_times, _extreme_bar, _dot_bar_a, _dot_bar_b, facts=(effects.LINEAR_IN_FIRST,))
 effects.declare(_sum_bar_times, times_one_minus_square, _dot_bar_a, _dot_bar_b, facts=(effects.FRESH,))
+effects.declare(times_one_minus_square, _dot_bar_a, _dot_bar_b, facts=(effects.OWNED_BUFFER,))
 effects.declare(_sum_bar_times, facts=(effects.NO_WRITES,))

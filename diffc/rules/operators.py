@@ -168,4 +168,4 @@ nondiff(operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operato
 
 
 # New arrays, never an argument (diffc/effects.py).
-effects.declare(_matmul_bar_a, _matmul_bar_b, facts=(effects.FRESH,))
+effects.declare(_matmul_bar_a, _matmul_bar_b, facts=(effects.FRESH, effects.OWNED_BUFFER))
