@@ -70,6 +70,7 @@ class ForwardFunction(FunctionSweep):
         self.body = A.deepcopy(info.node.body)
         self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
         self._iterate_written_sequences_directly()
+        self.share_writes_through_views()
         last = self.body[-1]
         assert isinstance(last, gast.Return)
         self.returned = last.value

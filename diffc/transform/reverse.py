@@ -88,6 +88,7 @@ class ReverseFunction(FunctionSweep):
         self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
         self.shapes = K.infer_shapes(info, self.kinds, set(info.params))
         self._iterate_written_sequences_directly()
+        self.share_writes_through_views()
         self.returned = self._returned_atom()
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)

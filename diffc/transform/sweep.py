@@ -164,6 +164,37 @@ class FunctionSweep:
         except TypeError:
             return False
 
+    def share_writes_through_views(self, rounds=8):
+        """Make writes seen through a view explicit, so both modes follow Python's sharing.
+
+        For a view ``m = y[idx]`` (a slice, or ``m = y``) while neither name nor
+        the index has been rebound:
+        * a write into y that m sees afterwards is followed by ``m = y[idx]``
+          (in Python m already shows it; the re-read makes the derivative see it);
+        * a write into m (``m[j] = v``, ``m *= c``) that y sees afterwards is
+          followed by ``y[idx] = m`` (a no-op in Python, where m is y's memory).
+        Writes diffc cannot express this way are left to `check_aliasing`.  Runs
+        before every other analysis of the body (they see the new statements)."""
+        if self.generated_code():
+            return
+        for _ in range(rounds):
+            report = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
+                                         activity_mod.MUTATING_METHODS, self._updates_in_place)
+            followers = {}
+            for stmt in A.walk_statements(self.body):
+                synced = stmt.__dict__.setdefault("diffc_synced", set())
+                for observer, written, origin, maybe in report.observed.get(id(stmt), ()):
+                    if (observer, written) in synced:
+                        continue
+                    follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
+                    if follow is not None:
+                        followers.setdefault(id(stmt), []).append(follow)
+                        synced.add((observer, written))
+            if not followers:
+                return
+            self.body = _insert_after(self.body, followers)
+        return
+
     def check_aliasing(self):
         """Refuse writes another name sees (Python aliasing), using the flow of the program.
 
@@ -173,19 +204,27 @@ class FunctionSweep:
         self.aliases = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
                                            activity_mod.MUTATING_METHODS, self._updates_in_place)
         self.element_checked = set()
+        if self.generated_code():
+            return                          # diffc's own gradient code: its sharing is by design
         for stmt in A.walk_statements(self.body):
             for observer, written, origin, maybe in self.aliases.observed.get(id(stmt), ()):
+                if (observer, written) in getattr(stmt, "diffc_synced", ()):
+                    continue                    # followed by the statement that shares the write
                 if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
                     self.element_checked.add(id(origin))
                     continue
                 self._refuse_observed_write(stmt, observer, written, origin)
+
+    def generated_code(self):
+        """Whether this function is code diffc generated, being differentiated again."""
+        return getattr(self.info.fn, "__module__", None) == "diffc_generated"
 
     def _updates_in_place(self, stmt):
         """`x op= v` on an array or list (or a value of unknown kind): Python's in-place update.
 
         Not in code diffc generated (differentiated again): its `x_bar += g` never
         updates a buffer another name still reads."""
-        if getattr(self.info.fn, "__module__", None) == "diffc_generated":
+        if self.generated_code():
             return False
         return getattr(stmt, "diffc_augmented", False) \
             and self.kinds.get(stmt.targets[0].id) not in (K.SCALAR, K.INT, K.INTS)
@@ -333,6 +372,61 @@ def _scalar_element(fn, value):
     if base_kind in (K.VECTOR, K.SCALARS) and fn._atom_kind(index) == K.INT:
         return True
     return False
+
+
+def _view_follow_up(fn, write, observer, written, origin):
+    """The statement making `write`'s effect on `observer` explicit (see
+    FunctionSweep.share_writes_through_views), or None."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
+        return None
+    target, value = origin.targets[0].id, origin.value
+    if isinstance(value, gast.Name):
+        base, index = value.id, None
+    elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+            and _basic_slicing(value.slice):
+        base, index = value.value.id, value.slice
+    else:
+        return None
+    if index is not None and A.names_loaded(index) & _names_bound(fn.body, exclude=origin):
+        return None                         # the index may have changed since the view was made
+    if {target, base} != {observer, written}:
+        return None
+    if observer == target:                  # the view sees a write into its array: re-read it
+        follow = A.assign(target, A.deepcopy(value))
+    elif index is None:                     # `m = y`, m written: y is m's object
+        follow = A.assign(base, A.name(target))
+    else:                                   # the array sees a write into its view: write back
+        follow = A.assign(A.subscript(A.name(base), A.deepcopy(index), gast.Store()), A.name(target))
+    return A.located(follow, write)
+
+
+def _basic_slicing(index):
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return any(isinstance(p, gast.Slice) for p in parts) and all(
+        isinstance(p, (gast.Slice, gast.Name)) or isinstance(p, gast.Constant) and type(p.value) is int
+        for p in parts)
+
+
+def _names_bound(stmts, exclude):
+    out = set()
+    for s in A.walk_statements(stmts):
+        if s is not exclude and isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            out.add(s.targets[0].id)
+        if isinstance(s, gast.For) and isinstance(s.target, gast.Name):
+            out.add(s.target.id)
+    return out
+
+
+def _insert_after(stmts, followers):
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _insert_after(inner, followers))
+        out.append(s)
+        out.extend(followers.get(id(s), ()))
+    return out
 
 
 def _maybe_element_read(origin, observer, written):
