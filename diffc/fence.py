@@ -34,9 +34,6 @@ _EXPRESSION_HINTS = {
     gast.Yield: "generators are not differentiable; build a list instead",
     gast.YieldFrom: "generators are not differentiable; build a list instead",
     gast.Await: "async code is not differentiable",
-    gast.GeneratorExp: "generator expressions are not differentiable; use a list comprehension [...] instead",
-    gast.SetComp: "set comprehensions are not supported; use a list",
-    gast.DictComp: "dict comprehensions are not supported yet; build the dict in a for loop",
     gast.NamedExpr: "assignment expressions (:=) are not supported; assign in a separate statement",
     gast.Starred: "starred expressions (*xs) are not supported; pass the elements explicitly",
     gast.Set: "sets are not differentiable containers; use a list or tuple",
@@ -94,6 +91,3 @@ def _check_node(info, node):
         if forbidden:
             raise UnsupportedSyntax(f"{forbidden}() is not differentiable", node, info.source,
                                     hint="write the code directly instead of building it at run time")
-    if isinstance(node, gast.ListComp) and len(node.generators) != 1:
-        raise UnsupportedSyntax("nested list comprehensions are not supported yet", node, info.source,
-                                hint="write the loops as for statements")

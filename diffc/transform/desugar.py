@@ -2,8 +2,9 @@
 
 Input: a fenced `FunctionInfo` body.
 Output (same FunctionInfo, body rewritten) guarantees:
-  * no list comprehensions: each is hoisted before its statement as an
-    explicit loop appending to a fresh list;
+  * no comprehensions or generator expressions: each is hoisted before its
+    statement as explicit (nested) loops filling a fresh list (a generator
+    expression is consumed whole where it stands), set or dict;
   * every ``for`` iterates over a call of ``range`` and has a plain Name
     target and no ``else``; iteration over lists, tuples, arrays, dicts,
     ``enumerate``, ``zip``, ``reversed``, ``.items()``... is rewritten into an
@@ -61,8 +62,8 @@ class Desugar:
                     setattr(stmt, field, self.hoist_comprehensions(inner))
             pre = []
             if isinstance(stmt, gast.While):
-                if any(isinstance(n, gast.ListComp) for n in gast.walk(stmt.test)):
-                    self.fail("a list comprehension in a while condition is not supported", stmt.test,
+                if any(isinstance(n, _COMPREHENSIONS) for n in gast.walk(stmt.test)):
+                    self.fail("a comprehension in a while condition is not supported", stmt.test,
                               hint="compute the list in the loop body")
             else:
                 self._replace_comprehensions(stmt, pre)
@@ -91,27 +92,64 @@ class Desugar:
             return [self._replace_in_expr(v, pre, stmt) for v in value]
         if not isinstance(value, gast.AST):
             return value
-        if isinstance(value, gast.ListComp):
-            return self._lower_listcomp(value, pre, stmt)
+        if isinstance(value, gast.Call) and self._is_list_of_generator(value):
+            # list(v for v in xs) is the list the generator expression lowers to.
+            return self._lower_comprehension(value.args[0], pre, stmt)
+        if isinstance(value, _COMPREHENSIONS):
+            return self._lower_comprehension(value, pre, stmt)
         for field in value._fields:
             setattr(value, field, self._replace_in_expr(getattr(value, field), pre, stmt))
         return value
 
-    def _lower_listcomp(self, comp, pre, stmt):
-        gen = comp.generators[0]
-        if gen.is_async:
-            self.fail("async comprehensions are not supported", comp)
-        mapping = {n: self.namer.fresh("_c") for n in A.names_stored(gen.target)}
-        elt = A.rename(self._replace_in_expr(comp.elt, pre, stmt), mapping)
-        target = A.rename(gen.target, mapping)
-        ifs = [A.rename(c, mapping) for c in gen.ifs]
-        result = self.namer.fresh("_list")
-        body = [A.expr_stmt(A.method_call(A.name(result), "append", [elt]))]
-        for cond in reversed(ifs):
-            body = [A.if_(cond, body)]
-        loop = gast.For(target=target, iter=self._replace_in_expr(gen.iter, pre, stmt), body=body,
-                        orelse=[], type_comment=None)
-        pre.extend(A.located_all([A.assign(result, gast.List(elts=[], ctx=gast.Load())), loop], comp))
+    def _is_list_of_generator(self, call):
+        return (len(call.args) == 1 and not call.keywords and isinstance(call.args[0], gast.GeneratorExp)
+                and self.resolve(call.func) is builtins.list)
+
+    def _lower_comprehension(self, comp, pre, stmt):
+        """A comprehension or generator expression -> loops filling a fresh container.
+
+        Generator expressions are consumed whole where they stand (sum, list,
+        np.array(list(...)), max...), so they become lists; a set comprehension
+        becomes ``set(list)``, a dict comprehension item writes into a fresh dict.
+        Loop variables get fresh names (they are local to the comprehension);
+        each ``for`` clause nests in the previous one, its ``if`` clauses guard
+        what follows, and comprehensions inside the element are lowered inside
+        the innermost loop (they may read its variables)."""
+        for gen in comp.generators:
+            if gen.is_async:
+                self.fail("async comprehensions are not supported", comp)
+        is_dict = isinstance(comp, gast.DictComp)
+        result = self.namer.fresh("_dict" if is_dict else "_list")
+        mapping = {}
+
+        def clause(level):
+            if level == len(comp.generators):
+                inner = []
+                if is_dict:
+                    key = self._replace_in_expr(A.rename(comp.key, mapping), inner, stmt)
+                    value = self._replace_in_expr(A.rename(comp.value, mapping), inner, stmt)
+                    write = A.assign(A.subscript(A.name(result), key, gast.Store()), value)
+                    return inner + [write]
+                elt = self._replace_in_expr(A.rename(comp.elt, mapping), inner, stmt)
+                return inner + [A.expr_stmt(A.method_call(A.name(result), "append", [elt]))]
+            gen = comp.generators[level]
+            before = []
+            iterable = self._replace_in_expr(A.rename(gen.iter, mapping), before, stmt)
+            mapping.update({n: self.namer.fresh("_c") for n in A.names_stored(gen.target)})
+            target = A.rename(gen.target, mapping)
+            ifs = [A.rename(c, mapping) for c in gen.ifs]
+            body = clause(level + 1)
+            for cond in reversed(ifs):
+                test_pre = []
+                test = self._replace_in_expr(cond, test_pre, stmt)
+                body = test_pre + [A.if_(test, body)]
+            loop = gast.For(target=target, iter=iterable, body=body, orelse=[], type_comment=None)
+            return before + [loop]
+
+        empty = gast.Dict(keys=[], values=[]) if is_dict else gast.List(elts=[], ctx=gast.Load())
+        pre.extend(A.located_all([A.assign(result, empty)] + clause(0), comp))
+        if isinstance(comp, gast.SetComp):
+            return A.located(A.call(A.global_ref(builtins.set, "set"), [A.name(result)]), comp)
         return A.name(result)
 
     # ---------------------------------------------- iteration -> range loops
@@ -377,6 +415,9 @@ class Desugar:
                 if isinstance(n.ctx, gast.Store) or id(n) not in inside:
                     return False
         return True
+
+
+_COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
 
 
 class _LoopFlags:
