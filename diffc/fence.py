@@ -31,8 +31,8 @@ _STATEMENT_HINTS = {
 }
 
 _EXPRESSION_HINTS = {
-    gast.Yield: "generators are not differentiable; build a list instead",
-    gast.YieldFrom: "generators are not differentiable; build a list instead",
+    gast.Yield: "a yield whose value is used (send) is not supported; yield as a statement is",
+    gast.YieldFrom: "a yield from whose value is used is not supported; yield from as a statement is",
     gast.Await: "async code is not differentiable",
     gast.NamedExpr: "assignment expressions (:=) are not supported; assign in a separate statement",
     gast.Starred: "starred expressions (*xs) are not supported; pass the elements explicitly",
@@ -55,12 +55,28 @@ _FORBIDDEN_CALLS = {builtins.exec: "exec", builtins.eval: "eval", builtins.compi
 
 def fence(info):
     """Raise UnsupportedSyntax for the first unsupported construct of info."""
+    # `yield v` as a statement makes a generator function (desugar.collect_yields);
+    # a yield whose value is used (`x = yield v`, send) is refused below.
+    statement_yields = {id(stmt.value) for stmt in _statements(info.node.body)
+                        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, (gast.Yield, gast.YieldFrom))}
     for stmt in info.node.body:
         for node in gast.walk(stmt):
-            _check_node(info, node)
+            if id(node) not in statement_yields:
+                _check_node(info, node)
     for local in info.local_functions.values():
         fence(local)
     return info
+
+
+def _statements(stmts):
+    for stmt in stmts:
+        yield stmt
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+        for case in getattr(stmt, "cases", ()):
+            yield from _statements(case.body)
 
 
 def _check_node(info, node):

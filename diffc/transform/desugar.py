@@ -45,12 +45,51 @@ class Desugar:
 
     def run(self):
         body = self.info.node.body
+        body = self.collect_yields(body)
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
         body = self.lower_escapes_in_function(body)
         body = self.manage_loop_targets(body, body)
         self.info.node.body = body
         return self.info
+
+    # ------------------------------------------------ generator functions
+    def collect_yields(self, body):
+        """A generator function becomes a function returning the list of what it yields.
+
+        Callers in differentiated code consume it whole (``for w in layers(p)``,
+        ``list(...)``, ``sum(...)``), which a list supports; ``return`` ends it."""
+        if not any(isinstance(n, (gast.Yield, gast.YieldFrom)) for s in body for n in gast.walk(s)):
+            return body
+        out = self.namer.fresh("_yielded")
+        body = self._yields_to_appends(body, out)
+        first = self.info.node.body[0] if self.info.node.body else self.info.node
+        init = A.located(A.assign(out, gast.List(elts=[], ctx=gast.Load())), first)
+        return [init] + body + [A.located(gast.Return(value=A.name(out)), self.info.node)]
+
+    def _yields_to_appends(self, stmts, out):
+        new = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(stmt, field, self._yields_to_appends(inner, out))
+            value = stmt.value if isinstance(stmt, gast.Expr) else None
+            if isinstance(value, gast.Yield):
+                item = value.value if value.value is not None else A.const(None)
+                new.append(A.located(A.expr_stmt(A.method_call(A.name(out), "append", [item])), stmt))
+            elif isinstance(value, gast.YieldFrom):
+                each = self.namer.fresh("_item")
+                append = A.expr_stmt(A.method_call(A.name(out), "append", [A.name(each)]))
+                loop = gast.For(target=A.store(each), iter=value.value, body=[append], orelse=[],
+                                type_comment=None)
+                new.append(A.located(loop, stmt))
+            elif isinstance(stmt, gast.Return):
+                # The value of a generator's return is StopIteration's, unseen by a for loop.
+                new.append(A.located(gast.Return(value=A.name(out)), stmt))
+            else:
+                new.append(stmt)
+        return new
 
     # ------------------------------------------------ list comprehensions
     def hoist_comprehensions(self, stmts):
