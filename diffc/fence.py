@@ -4,9 +4,11 @@ Input: a parsed `FunctionInfo` (and, recursively, its lifted local functions).
 Output: the same tree, unchanged, or an `UnsupportedSyntax` naming the user's
 file, line and column, with a caret and a suggestion.  After this pass the body
 contains only: Assign, AugAssign, AnnAssign (with value), Expr, If, For, While,
-Break, Continue, Return, Pass, Raise, Assert; and expressions without
-generators, yield, await, walrus, starred arguments, set/dict comprehensions,
-and without calls to exec/eval.
+Break, Continue, Return, Pass, Raise, Assert, With (binding names), Match
+(value, singleton, wildcard/capture and or-patterns), Global/Nonlocal of names
+only read; and expressions without await, starred arguments, a yield whose
+value is used, and without calls to exec/eval.  ``yield``/``yield from`` appear
+only as statements (a generator function, see desugar.collect_yields).
 """
 
 import builtins
@@ -17,24 +19,19 @@ from .errors import UnsupportedSyntax
 
 _STATEMENT_HINTS = {
     gast.Try: "try/except is not differentiable; check the condition with an if instead",
-    gast.With: "with-blocks are not supported; move the context manager outside the differentiated function",
     gast.AsyncWith: "async code is not differentiable",
     gast.AsyncFor: "async code is not differentiable",
     gast.AsyncFunctionDef: "async code is not differentiable",
-    gast.Global: "global declarations are not supported; pass the value as an argument and return the new one",
-    gast.Nonlocal: "nonlocal declarations are not supported; pass the value as an argument and return the new one",
     gast.ClassDef: "classes cannot be defined inside a differentiated function; define them at module level",
     gast.Delete: "del is not supported; let the variable go out of use instead",
     gast.Import: "import at module level, not inside the differentiated function",
     gast.ImportFrom: "import at module level, not inside the differentiated function",
-    gast.Match: "match statements are not supported yet; use if/elif",
 }
 
 _EXPRESSION_HINTS = {
     gast.Yield: "a yield whose value is used (send) is not supported; yield as a statement is",
     gast.YieldFrom: "a yield from whose value is used is not supported; yield from as a statement is",
     gast.Await: "async code is not differentiable",
-    gast.NamedExpr: "assignment expressions (:=) are not supported; assign in a separate statement",
     gast.Starred: "starred expressions (*xs) are not supported; pass the elements explicitly",
     gast.Set: "sets are not differentiable containers; use a list or tuple",
 }
@@ -95,6 +92,15 @@ def _check_node(info, node):
                                 hint="use a flag variable set before break")
     if isinstance(node, gast.AnnAssign) and node.value is None:
         raise UnsupportedSyntax("a bare annotation without a value is not supported", node, info.source)
+    if isinstance(node, (gast.Global, gast.Nonlocal)):
+        _check_declaration(info, node)
+    if isinstance(node, gast.With):
+        for item in node.items:
+            _check_with_target(info, item)
+    if isinstance(node, gast.Match):
+        for case in node.cases:
+            for pattern in gast.walk(case.pattern):
+                _check_pattern(info, pattern)
     if isinstance(node, gast.Call):
         if any(isinstance(k, gast.keyword) and k.arg is None for k in node.keywords):
             raise UnsupportedSyntax("**kwargs in a call is not supported", node, info.source,
@@ -107,3 +113,34 @@ def _check_node(info, node):
         if forbidden:
             raise UnsupportedSyntax(f"{forbidden}() is not differentiable", node, info.source,
                                     hint="write the code directly instead of building it at run time")
+
+
+def _check_declaration(info, node):
+    """`global g` / `nonlocal v` only to read: a write would change a value outside
+    the function, which the derivative cannot follow."""
+    kind = "global" if isinstance(node, gast.Global) else "nonlocal"
+    written = {n.id for stmt in info.node.body for n in gast.walk(stmt)
+               if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
+    for name in node.names:
+        if name in written:
+            raise UnsupportedSyntax(f"the {kind} variable {name!r} is assigned in the differentiated function",
+                                    node, info.source,
+                                    hint="pass the value as an argument and return the new one")
+
+
+def _check_with_target(info, item):
+    target = item.optional_vars
+    if target is not None and any(isinstance(n, gast.expr) and not isinstance(n, (gast.Name, gast.Tuple, gast.List))
+                                  for n in gast.walk(target)):
+        raise UnsupportedSyntax("`with ... as` binds only names or tuples of names here", target, info.source,
+                                hint="bind a name, then assign from it")
+
+
+_SIMPLE_PATTERNS = (gast.MatchValue, gast.MatchSingleton, gast.MatchAs, gast.MatchOr)
+
+
+def _check_pattern(info, pattern):
+    if isinstance(pattern, gast.pattern) and not isinstance(pattern, _SIMPLE_PATTERNS):
+        raise UnsupportedSyntax(f"the {type(pattern).__name__} pattern is not supported in match",
+                                pattern, info.source,
+                                hint="match on values (case 1:, case \"name\":, case None:, case _:) or use if/elif")

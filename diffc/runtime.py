@@ -143,6 +143,16 @@ def as_sequence(x):
     return list(x)
 
 
+def enter_context(manager):
+    """`with manager as v:` -- what v is bound to (the body runs after this)."""
+    return type(manager).__enter__(manager)
+
+
+def exit_context(manager):
+    """The end of a `with` body reached normally."""
+    type(manager).__exit__(manager, None, None, None)
+
+
 def item(bar, index):
     """bar[index] for a materialized adjoint, else the zero 0.0."""
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):

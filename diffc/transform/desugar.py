@@ -46,9 +46,11 @@ class Desugar:
     def run(self):
         body = self.info.node.body
         body = self.collect_yields(body)
+        body = self.lower_declarations_and_match(body)
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
         body = self.lower_escapes_in_function(body)
+        body = self.lower_with(body)
         body = self.manage_loop_targets(body, body)
         self.info.node.body = body
         return self.info
@@ -90,6 +92,95 @@ class Desugar:
             else:
                 new.append(stmt)
         return new
+
+    # ------------------------------------ global/nonlocal, match, with
+    def lower_declarations_and_match(self, stmts):
+        """Drop `global`/`nonlocal` (fence checked the names are only read: they
+        resolve like any free name) and turn `match` into an if/elif chain."""
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(stmt, field, self.lower_declarations_and_match(inner))
+            if isinstance(stmt, (gast.Global, gast.Nonlocal)):
+                continue
+            if isinstance(stmt, gast.Match):
+                out.extend(self._lower_match(stmt))
+            else:
+                out.append(stmt)
+        return out or [A.located(gast.Pass(), stmts[0])] if stmts else out
+
+    def _lower_match(self, match):
+        subject = self.namer.fresh("_subject")
+        chain = []
+        for case in reversed(match.cases):
+            body = self.lower_declarations_and_match(case.body)
+            test, bindings = self._pattern(case.pattern, A.name(subject))
+            if case.guard is not None:
+                guard = A.rename(case.guard, {name: A.name(subject) for name, _ in bindings})
+                test = guard if test is None else gast.BoolOp(op=gast.And(), values=[test, guard])
+            binds = [A.located(A.assign(name, value), case.pattern) for name, value in bindings]
+            if test is None:
+                chain = binds + body                 # irrefutable: later cases never run
+            else:
+                chain = [A.located(A.if_(test, binds + body, chain), case.pattern)]
+        return [A.located(A.assign(subject, match.subject), match)] + chain
+
+    def _pattern(self, pattern, subject):
+        """(test expression or None when it always matches, [(name, value) bound])."""
+        if isinstance(pattern, gast.MatchValue):
+            return gast.Compare(left=subject, ops=[gast.Eq()], comparators=[pattern.value]), []
+        if isinstance(pattern, gast.MatchSingleton):
+            return gast.Compare(left=subject, ops=[gast.Is()], comparators=[A.const(pattern.value)]), []
+        if isinstance(pattern, gast.MatchAs):
+            test, bindings = (None, []) if pattern.pattern is None else self._pattern(pattern.pattern, subject)
+            if pattern.name is not None:
+                bindings = bindings + [(pattern.name, A.deepcopy(subject))]
+            return test, bindings
+        if isinstance(pattern, gast.MatchOr):
+            tests = []
+            for alternative in pattern.patterns:
+                test, bindings = self._pattern(alternative, A.deepcopy(subject))
+                if bindings:
+                    self.fail("a capture inside an or-pattern is not supported", alternative,
+                              hint="capture the whole pattern: case (1 | 2) as n:")
+                if test is None:
+                    return None, []
+                tests.append(test)
+            return gast.BoolOp(op=gast.Or(), values=tests), []
+        self.fail(f"the {type(pattern).__name__} pattern is not supported in match", pattern)
+
+    def lower_with(self, stmts):
+        """`with m as v: body` -> `_m = m; v = enter_context(_m); body; exit_context(_m)`.
+
+        Runs after escapes became flags, so a `return` in the body still passes
+        through the exit call, as in Python.  An exception escaping the body
+        leaves the function without calling __exit__ (no derivative is returned
+        then; a manager restoring global state such as np.errstate does not)."""
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(stmt, field, self.lower_with(inner))
+            if not isinstance(stmt, gast.With):
+                out.append(stmt)
+                continue
+            exits = []
+            for item in stmt.items:
+                manager = self.namer.fresh("_manager")
+                out.append(A.located(A.assign(manager, item.context_expr), stmt))
+                enter = A.call(A.global_ref(runtime.enter_context, "enter_context"), [A.name(manager)])
+                if item.optional_vars is not None:
+                    out.append(A.located(A.assign(item.optional_vars, enter), stmt))
+                else:
+                    out.append(A.located(A.expr_stmt(enter), stmt))
+                exits.append(A.located(A.expr_stmt(
+                    A.call(A.global_ref(runtime.exit_context, "exit_context"), [A.name(manager)])), stmt))
+            out.extend(self.lower_with(stmt.body))
+            out.extend(reversed(exits))
+        return out
 
     # ------------------------------------------------ list comprehensions
     def hoist_comprehensions(self, stmts):
@@ -195,7 +286,10 @@ class Desugar:
     def lower_iteration(self, stmts):
         out = []
         for stmt in stmts:
-            if isinstance(stmt, (gast.If, gast.While)):
+            if isinstance(stmt, gast.With):
+                stmt.body = self.lower_iteration(stmt.body)
+                out.append(stmt)
+            elif isinstance(stmt, (gast.If, gast.While)):
                 stmt.body = self.lower_iteration(stmt.body)
                 stmt.orelse = self.lower_iteration(stmt.orelse)
                 out.append(stmt)
@@ -362,6 +456,10 @@ class Desugar:
             return [stmt], body_flags | else_flags
         if isinstance(stmt, (gast.For, gast.While)):
             return self._lower_loop(stmt)
+        if isinstance(stmt, gast.With):
+            flags = set()
+            stmt.body = self._collect(stmt.body, loop, flags)
+            return [stmt], flags
         return [stmt], set()
 
     def _collect(self, stmts, loop, flags_out):
@@ -480,9 +578,9 @@ def _statements_of_this_loop(stmts):
     """Statements of a loop body, not descending into nested loops."""
     for s in stmts:
         yield s
-        if isinstance(s, gast.If):
+        if isinstance(s, (gast.If, gast.With)):
             yield from _statements_of_this_loop(s.body)
-            yield from _statements_of_this_loop(s.orelse)
+            yield from _statements_of_this_loop(s.orelse if isinstance(s, gast.If) else [])
 
 
 class _BreakMarker:
@@ -499,5 +597,7 @@ class _BreakMarker:
             elif isinstance(s, gast.If):
                 s.body = self.visit_block(s.body)
                 s.orelse = self.visit_block(s.orelse)
+            elif isinstance(s, gast.With):
+                s.body = self.visit_block(s.body)
             out.append(s)
         return out
