@@ -20,6 +20,7 @@ Semantics are unchanged, including short-circuit order and late loop exits.
 """
 
 import builtins
+import contextlib
 
 import gast
 
@@ -67,7 +68,12 @@ class Desugar:
         body = self._yields_to_appends(body, out)
         first = self.info.node.body[0] if self.info.node.body else self.info.node
         init = A.located(A.assign(out, gast.List(elts=[], ctx=gast.Load())), first)
-        return [init] + body + [A.located(gast.Return(value=A.name(out)), self.info.node)]
+        returned = A.name(out)
+        if any(isinstance(s, gast.Return) for s in A.walk_statements(body)):
+            # Several returns hand out the list through one result variable: copies,
+            # so that variable never aliases the list the loops append to.
+            returned = A.call(A.global_ref(builtins.list, "list"), [returned])
+        return [init] + body + [A.located(gast.Return(value=returned), self.info.node)]
 
     def _yields_to_appends(self, stmts, out):
         new = []
@@ -88,7 +94,9 @@ class Desugar:
                 new.append(A.located(loop, stmt))
             elif isinstance(stmt, gast.Return):
                 # The value of a generator's return is StopIteration's, unseen by a for loop.
-                new.append(A.located(gast.Return(value=A.name(out)), stmt))
+                # A copy: the final `return` hands out the list itself, which would alias.
+                copy = A.call(A.global_ref(builtins.list, "list"), [A.name(out)])
+                new.append(A.located(gast.Return(value=copy), stmt))
             else:
                 new.append(stmt)
         return new
@@ -169,6 +177,12 @@ class Desugar:
                 continue
             exits = []
             for item in stmt.items:
+                if self._is_null_context(item.context_expr):
+                    # contextlib.nullcontext(v) as w: w is v, nothing is entered.
+                    if item.optional_vars is not None:
+                        value = item.context_expr.args[0] if item.context_expr.args else A.const(None)
+                        out.append(A.located(A.assign(item.optional_vars, value), stmt))
+                    continue
                 manager = self.namer.fresh("_manager")
                 out.append(A.located(A.assign(manager, item.context_expr), stmt))
                 enter = A.call(A.global_ref(runtime.enter_context, "enter_context"), [A.name(manager)])
@@ -181,6 +195,10 @@ class Desugar:
             out.extend(self.lower_with(stmt.body))
             out.extend(reversed(exits))
         return out
+
+    def _is_null_context(self, expr):
+        return (isinstance(expr, gast.Call) and len(expr.args) <= 1 and not expr.keywords
+                and self.resolve(expr.func) is contextlib.nullcontext)
 
     # ------------------------------------------------ list comprehensions
     def hoist_comprehensions(self, stmts):
@@ -235,7 +253,7 @@ class Desugar:
         return (len(call.args) == 1 and not call.keywords and isinstance(call.args[0], gast.GeneratorExp)
                 and self.resolve(call.func) is builtins.list)
 
-    def _lower_comprehension(self, comp, pre, stmt):
+    def _lower_comprehension(self, comp, pre, stmt, result=None):
         """A comprehension or generator expression -> loops filling a fresh container.
 
         Generator expressions are consumed whole where they stand (sum, list,
@@ -249,7 +267,7 @@ class Desugar:
             if gen.is_async:
                 self.fail("async comprehensions are not supported", comp)
         is_dict = isinstance(comp, gast.DictComp)
-        result = self.namer.fresh("_dict" if is_dict else "_list")
+        result = result or self.namer.fresh("_dict" if is_dict else "_list")
         mapping = {}
 
         def clause(level):
