@@ -11,6 +11,7 @@ variables, so one compiled gradient may be called from many threads.
 import functools
 import inspect
 import math
+import sys
 import threading
 import types
 
@@ -21,8 +22,8 @@ from . import emit
 from . import runtime
 from . import sourcemap
 from .analysis import kinds as K
-from .errors import BadArgument, DiffcError
-from .parse import parse_function
+from .errors import BadArgument, DiffcError, for_user, user_facing
+from .parse import define_from_source, parse_function, require_source_text
 from .pipeline import Module, ensure_rules
 from .rules import RULES_VERSION
 
@@ -203,6 +204,30 @@ def _check_function(fn):
     if not isinstance(fn, types.FunctionType):
         raise BadArgument(f"diffc differentiates Python functions; got {type(fn).__name__} {fn!r}",
                           hint="wrap it in a def")
+    if not hasattr(fn, "diffc_derivative"):
+        require_source_text(fn)
+
+
+@user_facing
+def from_source(text, name=None, namespace=None):
+    """Define a function from its source text, for code without a file.
+
+    Functions typed at the plain Python prompt or made by ``exec`` of a string
+    have no source diffc could read; give diffc the text instead::
+
+        f = diffc.from_source('''
+        def f(x):
+            return x ** 2 * np.sin(x)
+        ''')
+        diffc.grad(f)(1.0)
+
+    The text runs in ``namespace`` (default: the caller's globals, so it sees
+    the caller's imports, and ``f`` is defined there too); returns the function
+    named ``name`` (default: the last ``def`` of the text).  Notebook cells need
+    none of this: IPython keeps their text, and diffc reads it."""
+    if namespace is None:
+        namespace = sys._getframe(2).f_globals       # the caller of the entry point
+    return define_from_source(text, name, namespace)
 
 
 def _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint, differentiable=False):
@@ -236,6 +261,7 @@ def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, c
 
 # ------------------------------------------------------------------- public
 
+@user_facing
 def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
 
@@ -246,6 +272,7 @@ def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
+@user_facing
 def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
@@ -365,12 +392,16 @@ def _fast_wrapper(n, wrap, slow, env):
                   f"            except Exception as exc:\n"
                   f"                annotate(exc)\n"
                   f"                raise\n"
-                  f"    return slow(args, kwargs)\n")
+                  f"    try:\n"
+                  f"        return slow(args, kwargs)\n"
+                  f"    except DiffcError as exc:\n"
+                  f"        raise for_user(exc)\n")
         namespace = {}
         exec(compile(source, f"<diffc gradient wrapper ({n} parameters)>", "exec"), namespace)
         _FAST_CODE[(n, wrap)] = namespace["gradient"].__code__
     env.update(FAST=((None,) * n, (None,) * n, None, None, -1), RULES_VERSION=RULES_VERSION,
-               annotate=sourcemap.annotate, slow=slow, _pair=_pair, type=type, len=len)
+               annotate=sourcemap.annotate, slow=slow, _pair=_pair, type=type, len=len,
+               DiffcError=DiffcError, for_user=for_user)
     return types.FunctionType(_FAST_CODE[(n, wrap)], env, "gradient")
 
 
@@ -384,6 +415,7 @@ def _pair(result):
     return result[0], (result[1],)
 
 
+@user_facing
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
     _check_function(fn)
@@ -423,6 +455,7 @@ def vjp(fn, *primals, **kw_primals):
         raise
     state = {"tape": tape, "used": False}
 
+    @user_facing
     def pullback(cotangent):
         if state["used"]:
             fresh = []
@@ -456,6 +489,7 @@ def _adjoint_name(entry):
     return "_adj_" + fwd_name[len("_fwd_"):]
 
 
+@user_facing
 def source(fn, mode="reverse", wrt=0, args=None, *, optimize=True):
     """The generated source, exactly what runs.
 
@@ -476,6 +510,7 @@ def source(fn, mode="reverse", wrt=0, args=None, *, optimize=True):
     return entry.emitted.source
 
 
+@user_facing
 def stages(fn, wrt=0, args=None, optimize=True):
     """[(stage name, gast node)] after each pass, for debugging (diffc show --stage)."""
     wrt_names, _ = _normalize_wrt(fn, wrt)
@@ -487,6 +522,7 @@ def stages(fn, wrt=0, args=None, optimize=True):
     return collected
 
 
+@user_facing
 def check_grad(fn, *args, wrt=0, eps=1e-6, **kwargs):
     """The largest absolute difference between diffc's gradient and central differences."""
     wrt_names, single = _normalize_wrt(fn, wrt)

@@ -16,7 +16,7 @@ from . import api
 from . import dispatch
 from . import emit
 from .analysis import kinds as K
-from .errors import BadArgument
+from .errors import BadArgument, user_facing
 from .pipeline import Module
 from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
@@ -156,6 +156,7 @@ def _run(fn, values, tangents, optimize=True):
 
 # ------------------------------------------------------------------- public
 
+@user_facing
 def jvp(fn, primals, tangents):
     """(f(*primals), directional derivative along tangents); None tangents are constants."""
     api._check_function(fn)
@@ -176,6 +177,7 @@ def _basis(x):
         yield e.reshape(base.shape) if np.ndim(x) else float(e[0])
 
 
+@user_facing
 def jacobian(fn, wrt=0, mode="reverse"):
     """d f / d arg: shape out.shape + arg.shape (rows by vjp, or columns by jvp)."""
     api._check_function(fn)
@@ -185,6 +187,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
     names = api._param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
+    @user_facing
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values = api._bind(fn, names, args, kwargs)
@@ -237,6 +240,7 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
     wrapper.diffc_derivative = spec
 
 
+@user_facing
 def hessian(fn, wrt=0):
     """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
     api._check_function(fn)
@@ -247,6 +251,7 @@ def hessian(fn, wrt=0):
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
+    @user_facing
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         values = api._bind(fn, names, args, kwargs)
@@ -266,6 +271,7 @@ def hessian(fn, wrt=0):
     return hessian_fn
 
 
+@user_facing
 def hvp(fn, wrt=0):
     """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
     api._check_function(fn)
@@ -276,6 +282,7 @@ def hvp(fn, wrt=0):
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
+    @user_facing
     def hvp_fn(*args):
         if len(args) != len(names) + 1:
             raise BadArgument(f"hvp of {fn.__qualname__} takes its {len(names)} arguments and then v")
@@ -289,6 +296,7 @@ def hvp(fn, wrt=0):
     return hvp_fn
 
 
+@user_facing
 def forward_source(fn, wrt=0, args=None, optimize=True):
     """The generated forward-mode source (parameters taken as floats without args)."""
     api._check_function(fn)
