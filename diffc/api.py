@@ -21,6 +21,7 @@ from . import dispatch
 from . import emit
 from . import runtime
 from . import sourcemap
+from . import try_paths
 from .analysis import kinds as K
 from .errors import BadArgument, DiffcError, for_user, user_facing
 from .parse import define_from_source, parse_function, require_source_text
@@ -190,9 +191,18 @@ def _compiled(fn, key, build):
                 f"{type(exc).__name__}: {exc}",
                 hint="this is a bug in diffc; please report it with the function's source") from exc
         entry = _Entry(_closure_values(fn), _collect_deps(module), emitted, emitted.functions[main])
+        entry.run_main = _along_try_paths(entry.main) if try_paths.uses_try(emitted) else entry.main
         entry.globals = fn.__globals__
         entries[:] = [e for e in entries if e.valid(fn)] + [entry]
         return entry
+
+
+def _along_try_paths(main):
+    """main, run along the path Python takes through its try statements (try_paths)."""
+    def run_main(*args):
+        return try_paths.run(lambda: main(*args))[0]
+    run_main.__name__ = main.__name__
+    return run_main
 
 
 def _function_name(fn):
@@ -334,13 +344,13 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
                         for k in wrt_index):
             check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
             arrays = tuple(_array_spec(a) if type(a) is np.ndarray else None for a in args)
-            fast["FAST"] = (tuple(map(type, args)), arrays, entry.main, check, entry.rules_version)
+            fast["FAST"] = (tuple(map(type, args)), arrays, entry.run_main, check, entry.rules_version)
         return entry, values
 
     def slow(args, kwargs):
         entry, args = lookup(args, kwargs)
         try:
-            result = entry.main(*args)
+            result = entry.run_main(*args)
         except Exception as exc:
             sourcemap.annotate(exc)
             raise
@@ -447,9 +457,13 @@ def vjp(fn, *primals, **kw_primals):
     dispatch.check(entry.emitted, values, _function_name(fn))
     adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
     adj = entry.emitted.functions[_adjoint_name(entry)]
+    uses_try = try_paths.uses_try(entry.emitted)
     tape = []
     try:
-        out = fwd(*values, tape)
+        if uses_try:
+            out, paths = try_paths.run(lambda: fwd(*values, tape.clear() or tape))
+        else:
+            out, paths = fwd(*values, tape), None
     except Exception as exc:
         sourcemap.annotate(exc)
         raise
@@ -459,7 +473,10 @@ def vjp(fn, *primals, **kw_primals):
     def pullback(cotangent):
         if state["used"]:
             fresh = []
-            fwd(*values, fresh)
+            if uses_try:
+                try_paths.run(lambda: fwd(*values, fresh.clear() or fresh), paths)
+            else:
+                fwd(*values, fresh)
             tape_now = fresh
         else:
             tape_now = state["tape"]

@@ -18,7 +18,6 @@ import gast
 from .errors import UnsupportedSyntax
 
 _STATEMENT_HINTS = {
-    gast.Try: "try/except is not differentiable; check the condition with an if instead",
     gast.AsyncWith: "async code is not differentiable",
     gast.AsyncFor: "async code is not differentiable",
     gast.AsyncFunctionDef: "async code is not differentiable",
@@ -97,6 +96,9 @@ def _check_node(info, node):
     if isinstance(node, gast.With):
         for item in node.items:
             _check_with_target(info, item)
+    if isinstance(node, getattr(gast, "TryStar", ())):
+        raise UnsupportedSyntax("try/except* is not supported", node, info.source,
+                                hint="catch the exception group with except ExceptionGroup")
     if isinstance(node, gast.Match):
         for case in node.cases:
             for pattern in gast.walk(case.pattern):

@@ -147,7 +147,7 @@ def _run(fn, values, tangents, optimize=True):
     entry = _forward_entry(fn, tuple(active), kinds, optimize)
     dispatch.check(entry.emitted, values + dots, api._function_name(fn))
     try:
-        out, dot = entry.main(*values, *dots)
+        out, dot = entry.run_main(*values, *dots)
     except Exception as exc:
         api.sourcemap.annotate(exc)
         raise

@@ -9,6 +9,7 @@ imports nothing but numpy.
 """
 
 import numbers
+import threading
 
 import numpy as np
 
@@ -151,6 +152,60 @@ def enter_context(manager):
 def exit_context(manager):
     """The end of a `with` body reached normally."""
     type(manager).__exit__(manager, None, None, None)
+
+
+# ------------------------------------------------------------- try statements
+#
+# desugar lowers `try` into branches on the path Python took (see
+# desugar.lower_try): `try_enter` says which path this execution of the try
+# takes, `try_step` counts the statements of its body that completed,
+# `try_exit` closes it.  The API runs the generated function under a `TryRun`
+# (diffc/try_paths.py): when an exception escapes from a body whose handler
+# matches, it runs the function again with that execution forced onto the
+# handler path after the statements that had completed.  Without a TryRun
+# (exported code) every body simply runs and exceptions propagate.
+
+class TryRun:
+    """The paths of one run of a generated function: `forced` maps the ordinal
+    of a try execution to (site, handler number, statements done, exception)."""
+
+    def __init__(self, forced):
+        self.forced = forced
+        self.count = 0
+        self.open = []            # [site, ordinal, handler types, atomic flags, statements done]
+
+
+TRY_STATE = threading.local()
+TRY_SITES = {}                  # site number -> (file, line, [(line, text) of each body statement])
+
+
+def try_enter(site, atomic, *handlers):
+    """(handler number or 0 for the body path, statements of the body to run, exception)."""
+    run = getattr(TRY_STATE, "run", None)
+    if run is None:
+        return 0, len(atomic), None
+    ordinal = run.count
+    run.count += 1
+    run.open.append([site, ordinal, handlers, atomic, 0])
+    forced = run.forced.get(ordinal)
+    if forced is None:
+        return 0, len(atomic), None
+    if forced[0] != site:
+        raise RuntimeError("the function took another path when run again (random numbers?); "
+                           "diffc replays the path Python took through try statements")
+    return forced[1:]
+
+
+def try_step():
+    run = getattr(TRY_STATE, "run", None)
+    if run is not None and run.open:
+        run.open[-1][4] += 1
+
+
+def try_exit():
+    run = getattr(TRY_STATE, "run", None)
+    if run is not None and run.open:
+        run.open.pop()
 
 
 def item(bar, index):

@@ -115,6 +115,8 @@ class Desugar:
                 continue
             if isinstance(stmt, gast.Match):
                 out.extend(self._lower_match(stmt))
+            elif isinstance(stmt, gast.Try):
+                out.extend(self._lower_try(stmt))
             else:
                 out.append(stmt)
         return out or [A.located(gast.Pass(), stmts[0])] if stmts else out
@@ -158,6 +160,74 @@ class Desugar:
                 tests.append(test)
             return gast.BoolOp(op=gast.Or(), values=tests), []
         self.fail(f"the {type(pattern).__name__} pattern is not supported in match", pattern)
+
+    def _lower_try(self, node):
+        """try/except/else/finally -> branches on the path Python took.
+
+        ::
+
+            _try = try_enter(SITE, ATOMIC, E1, E2)  # (handler, statements to run, exception)
+            if _try[1] > 0:                         # each body statement, and
+                s1                                  # try_step() after it
+                try_step()
+            ...
+            try_exit()
+            if _try[0] == 0: else-block
+            elif _try[0] == 1: e = _try[2]; handler 1
+            ...
+            finally-block
+
+        Outside a run of the API (exported code) try_enter takes the body path.
+        Under the API (diffc/try_paths.py) an exception escaping the body whose
+        handler matches makes the function run again with this execution on
+        that handler, after the body statements that had completed: the
+        derivative is the one of the path Python took.  ATOMIC says which body
+        statements leave no partial effect when they raise (simple statements):
+        a loop or branch that raised half way is refused at run time."""
+        if node.finalbody and any(isinstance(s, (gast.Return, gast.Break, gast.Continue))
+                                  for block in [node.body, node.orelse] + [h.body for h in node.handlers]
+                                  for s in A.walk_statements(block)):
+            self.fail("return, break or continue inside a try with a finally block is not supported",
+                      node, hint="set a variable and leave after the try statement")
+        body = self.lower_declarations_and_match(node.body)
+        site = len(runtime.TRY_SITES) + 1
+        runtime.TRY_SITES[site] = (self.info.source.filename, self.info.source.file_line(node),
+                                   [(self.info.source.file_line(s), self.info.source.text(s)) for s in body])
+        state = self.namer.fresh("_try")
+        handler_types = []
+        for handler in node.handlers:
+            handler_types.append(handler.type if handler.type is not None
+                                 else A.global_ref(Exception, "Exception"))
+        atomic = gast.Tuple(elts=[A.const(_leaves_no_partial_effect(s)) for s in body], ctx=gast.Load())
+        enter = A.call(A.global_ref(runtime.try_enter, "try_enter"), [A.const(site), atomic] + handler_types)
+        out = [A.located(A.assign(state, enter), node)]
+        step = A.call(A.global_ref(runtime.try_step, "try_step"), [])
+        leave = A.call(A.global_ref(runtime.try_exit, "try_exit"), [])
+        for k, stmt in enumerate(body):
+            guarded = _before_escapes(stmt, leave) + [A.located(A.expr_stmt(A.deepcopy(step)), stmt)]
+            test = gast.Compare(left=A.subscript(A.name(state), A.const(1)), ops=[gast.Gt()],
+                                comparators=[A.const(k)])
+            out.append(A.located(A.if_(test, guarded), stmt))
+        out.append(A.located(A.expr_stmt(leave), node.body[-1]))
+        chain = self.lower_declarations_and_match(node.orelse) if node.orelse else []
+        paths = [(0, chain)]
+        for number, handler in enumerate(node.handlers, 1):
+            block = self.lower_declarations_and_match(handler.body)
+            block = _bare_raise_to(block, A.subscript(A.name(state), A.const(2)))
+            if handler.name is not None:
+                bind = A.assign(handler.name, A.subscript(A.name(state), A.const(2)))
+                block = [A.located(bind, handler)] + block
+            paths.append((number, block))
+        branches = []
+        for number, block in reversed(paths):
+            if not block and not branches:
+                continue
+            test = gast.Compare(left=A.subscript(A.name(state), A.const(0)), ops=[gast.Eq()],
+                                comparators=[A.const(number)])
+            branches = [A.located(A.if_(test, block or [gast.Pass()], branches), node)]
+        out.extend(branches)
+        out.extend(self.lower_declarations_and_match(node.finalbody))
+        return out
 
     def lower_with(self, stmts):
         """`with m as v: body` -> `_m = m; v = enter_context(_m); body; exit_context(_m)`.
@@ -573,6 +643,51 @@ class Desugar:
 
 
 _COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
+_COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.Try, gast.Match)
+
+
+def _leaves_no_partial_effect(stmt):
+    """A statement that raising leaves as it was: a simple statement (its right
+    side is evaluated before anything is assigned) without `:=` inside, or a
+    compound one that assigns and calls for effect nothing (`if bad: raise ...`)."""
+    nodes = list(gast.walk(stmt))
+    if any(isinstance(n, gast.NamedExpr) for n in nodes):
+        return False
+    if not isinstance(stmt, _COMPOUND):
+        return True
+    return not any(isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.For,
+                                  gast.With, gast.Try, gast.Match)) for n in nodes)
+
+
+def _before_escapes(stmt, leave):
+    """stmt with `try_exit()` before every return, and before every break or
+    continue that leaves the try body (not those of loops inside it)."""
+    def visit(s, in_loop):
+        if isinstance(s, gast.Return) or (isinstance(s, (gast.Break, gast.Continue)) and not in_loop):
+            return [A.located(A.expr_stmt(A.deepcopy(leave)), s), s]
+        inner_loop = in_loop or isinstance(s, (gast.For, gast.While))
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                setattr(s, field, [t for b in block for t in visit(b, inner_loop)])
+        return [s]
+    return visit(stmt, False)
+
+
+def _bare_raise_to(stmts, exception):
+    """A bare `raise` in a handler re-raises the exception the handler caught."""
+    def visit(s):
+        if isinstance(s, gast.Raise) and s.exc is None:
+            s.exc = A.deepcopy(exception)
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list):
+                for b in block:
+                    if isinstance(b, gast.stmt):
+                        visit(b)
+    for s in stmts:
+        visit(s)
+    return stmts
 
 
 class _LoopFlags:
