@@ -37,9 +37,10 @@ def check_all_modes(fn, x, second_order=True):
         assert refused.value.filename == __file__, str(refused.value)
         return
     fd_hessian = fd_jacobian(lambda v: numeric_grad(fn, [v], 0, eps=1e-5), x, eps=1e-5)
-    assert_close(diffc.hessian(fn)(x), fd_hessian, rtol=1e-4, atol=1e-5, what="hessian")
+    atol = 1e-5 * max(1.0, float(np.max(np.abs(fd_hessian))))      # differences of differences
+    assert_close(diffc.hessian(fn)(x), fd_hessian, rtol=1e-4, atol=atol, what="hessian")
     if not isinstance(x, np.ndarray):
-        assert_close(diffc.grad(diffc.grad(fn))(x), fd_hessian, rtol=1e-4, atol=1e-5, what="grad of grad")
+        assert_close(diffc.grad(diffc.grad(fn))(x), fd_hessian, rtol=1e-4, atol=atol, what="grad of grad")
 
 
 XS = np.array([0.5, 1.2, -0.7, 0.9])
@@ -413,3 +414,163 @@ def test_sequence_pattern_is_refused():
         return x
     with pytest.raises(diffc.UnsupportedSyntax, match="MatchSequence pattern"):
         diffc.grad(destructures)(1.0)
+
+
+# ------------------------------------------------------------------ try/except
+
+def gp_log_marginal(x):
+    """Cholesky with a jitter fallback, as GP code does: outer(x, x) is singular."""
+    K = np.outer(x, x)
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        L = np.linalg.cholesky(K + 0.5 * np.eye(len(x)))
+    return np.sum(np.log(np.diag(L))) + np.sum(L ** 2)
+
+
+def _checked_sum(v):
+    if np.sum(v) > 0:
+        raise ValueError("positive sum")
+    return np.sum(v ** 3)
+
+
+def try_partial_body_then_handler(x):
+    y = x * 2.0
+    try:
+        y = np.sin(y)                    # completes: the handler sees the new y
+        z = _checked_sum(y)              # raises when sum(sin(2x)) > 0
+    except ValueError as err:
+        z = np.sum(y ** 2) * len(str(err))
+    return z * x[0]
+
+
+def try_in_loop_with_callee(x):
+    total = 0.0
+    for k in range(4):
+        try:
+            total = total + _checked_sum(x * (k - 1.5))
+        except ValueError:
+            total = total + np.sum(np.cos(x * k))
+        else:
+            total = total * 1.1
+        finally:
+            total = total + 0.01 * np.sum(x)
+    return total
+
+
+def try_validation_branch_else_finally(x):
+    try:
+        if np.sum(x) > 0:
+            raise KeyError("positive")
+        y = np.sum(x ** 2)
+    except (KeyError, IndexError):
+        y = np.sum(x ** 3)
+    else:
+        y = y * 2.0
+    finally:
+        scale = 1.5
+    return y * scale
+
+
+def try_nested_reraise(x):
+    try:
+        try:
+            y = _checked_sum(x)
+        except ValueError:
+            y = np.sum(np.exp(x))
+            if y > 3.0:
+                raise
+    except ValueError:
+        y = np.sum(np.tanh(x))
+    return y
+
+
+def try_return_in_body(x):
+    for k in range(3):
+        try:
+            return _checked_sum(x * k)
+        except ValueError:
+            x = x * 0.5
+    return np.sum(x)
+
+
+def try_inside_with(x):
+    with np.errstate(divide="ignore"):
+        try:
+            y = _checked_sum(x)
+        except ValueError:
+            y = np.sum(np.log(x ** 2))
+    return y
+
+
+def scalar_try(a):
+    try:
+        r = math.sqrt(a - 1.0)
+    except ValueError:
+        r = a ** 3
+    return r * a
+
+
+TRY_PROGRAMS = [gp_log_marginal, try_partial_body_then_handler, try_in_loop_with_callee,
+                try_validation_branch_else_finally, try_nested_reraise, try_return_in_body,
+                try_inside_with]
+
+
+@pytest.mark.parametrize("fn", TRY_PROGRAMS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_try_path_taken_all_modes(fn, sign):
+    check_all_modes(fn, sign * XS.copy())
+
+
+@pytest.mark.parametrize("a", [0.4, 2.3])
+def test_scalar_try_both_paths(a):
+    check_all_modes(scalar_try, a)
+
+
+def test_try_value_is_the_pythons_and_vjp_repeats_the_path():
+    x = np.array([0.5, 1.2, -0.7, 0.9])
+    value, _ = diffc.value_and_grad(try_in_loop_with_callee)(x)
+    assert value == try_in_loop_with_callee(x)
+    out, pullback = diffc.vjp(try_partial_body_then_handler, x)
+    assert out == try_partial_body_then_handler(x)
+    expected = numeric_grad(try_partial_body_then_handler, [x], 0)
+    for _ in range(2):                   # the second pullback runs the code again
+        assert_close(pullback(1.0)[0], expected, rtol=1e-6, atol=1e-8)
+
+
+def test_try_exception_not_handled_escapes_unchanged():
+    def lookup(x):
+        try:
+            y = _checked_sum(x)
+        except KeyError:
+            y = x[0]
+        return y
+    with pytest.raises(ValueError, match="positive sum"):
+        diffc.grad(lookup)(XS)
+
+
+def _counting_loop(x):
+    total = 0.0
+    try:
+        for k in range(3):
+            total = total + x[k]
+            if k == 1:
+                raise ValueError("half way")
+    except ValueError:
+        total = total * 2.0
+    return total
+
+
+def test_try_loop_raising_half_way_is_refused():
+    with pytest.raises(diffc.UnsupportedSyntax, match="part way through the loop"):
+        diffc.grad(_counting_loop)(XS)
+
+
+def test_return_in_try_with_finally_is_refused():
+    def returns(x):
+        try:
+            return x * 2.0
+        finally:
+            x = 0.0
+    with pytest.raises(diffc.UnsupportedSyntax, match="try with a finally"):
+        diffc.grad(returns)(1.0)
