@@ -213,3 +213,22 @@ def test_no_hint_suggests_a_rewrite_that_is_refused_or_wrong():
     from diffc import fence
     hints = " ".join(list(fence._STATEMENT_HINTS.values()) + list(fence._EXPRESSION_HINTS.values()))
     assert "list comprehension" not in hints
+
+
+# ------------------------------------------- refusals name the argument and its origin
+
+def reshape_by_differentiated_size(x, w):
+    rows = x.shape[0] * w
+    y = np.reshape(x, (2, 2))
+    return np.sum(np.reshape(y, rows))
+
+
+def test_refusal_names_the_argument_and_where_it_came_from():
+    with pytest.raises(diffc.NoDerivativeRule) as info:
+        diffc.grad(reshape_by_differentiated_size, wrt=(0, 1))(np.ones(4), 1.0)
+    message = str(info.value)
+    first_line = reshape_by_differentiated_size.__code__.co_firstlineno
+    assert "argument 2 (shape)" in message
+    assert f"'rows', computed at line {first_line + 1} (rows = x.shape[0] * w)" in message
+    assert "from the differentiated parameter" in message and "'w'" in message.split("from the")[-1]
+    assert info.value.lineno == first_line + 3

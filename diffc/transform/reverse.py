@@ -36,6 +36,7 @@ from .. import checks
 from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
+from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import _MISSING, FunctionInfo
@@ -323,6 +324,10 @@ class ReverseFunction:
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") and atom.id in self.active
+
+    def origin(self, atom):
+        """Where the differentiated value atom comes from (for refusals)."""
+        return origin_mod.explain(atom.id, self.body, self.info.source, self.active, self.params)
 
     def accumulate(self, atom, value):
         """Statements adding value to the adjoint of atom."""
@@ -928,13 +933,14 @@ class ReverseFunction:
                           and params.index(k.arg) >= len(parts)]
         for k in keyword_active:
             self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in its "
-                      f"argument {k.arg!r}", node,
+                      f"argument {k.arg!r}, which carries a derivative: {self.origin(k.value)}", node,
                       hint="keep that argument free of differentiated values, or register a rule "
                            "with @diffc.adjoint")
-        for atom in bound[len(parts):]:
+        for position, atom in enumerate(bound[len(parts):], len(parts)):
             if self.is_active(atom):
-                self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in one of "
-                          "its arguments", node,
+                which = f"argument {position + 1}" + (f" ({params[position]})" if position < len(params) else "")
+                self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in its {which}, "
+                          f"which carries a derivative: {self.origin(atom)}", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
         if self.guard_zero and not self.scalar(target) and not _zero_safe(key):
