@@ -574,3 +574,56 @@ def test_return_in_try_with_finally_is_refused():
             x = 0.0
     with pytest.raises(diffc.UnsupportedSyntax, match="try with a finally"):
         diffc.grad(returns)(1.0)
+
+
+# ------------------------------------------------------------- combinations
+
+_SIZES = [(3, 2), (2, 1)]
+_INPUTS = np.array([[0.2, -0.4, 0.9], [1.1, 0.3, -0.5]])
+
+
+def _weights_and_biases(params):
+    """Yield (W, b) per layer from a flat parameter vector, as tutorials do."""
+    start = 0
+    for n_in, n_out in _SIZES:
+        W = params[start:start + n_in * n_out].reshape(n_in, n_out)
+        start += n_in * n_out
+        b = params[start:start + n_out]
+        start += n_out
+        yield W, b
+
+
+def mlp_from_generator(params):
+    h = _INPUTS
+    for W, b in _weights_and_biases(params):
+        with np.errstate(over="ignore"):
+            h = np.tanh(h @ W + b)
+    return sum(np.sum(row ** 2) for row in h)
+
+
+def _fixed_layers(params):
+    yield params[0:6].reshape(3, 2), params[6:8]
+    yield params[8:10].reshape(2, 1), params[10:11]
+
+
+def mlp_from_fixed_generator(params):
+    h = _INPUTS
+    for W, b in _fixed_layers(params):
+        h = np.tanh(h @ W + b)
+    return sum(np.sum(row ** 2) for row in h)
+
+
+PARAMS = np.linspace(-0.8, 0.9, 3 * 2 + 2 + 2 * 1 + 1)
+
+
+def test_generator_of_weight_pairs_under_hessian():
+    check_all_modes(mlp_from_fixed_generator, PARAMS.copy())
+
+
+def test_generator_slicing_by_loop_offsets():
+    # Second order of slices bounded by loop-carried offsets is refused today (a plain
+    # loop without a generator too: issue 16, "Composing transformations").
+    check_all_modes(mlp_from_generator, PARAMS.copy(), second_order=False)
+    with pytest.raises(diffc.DiffcError) as refused:
+        diffc.hessian(mlp_from_generator)(PARAMS.copy())
+    assert refused.value.filename == __file__
