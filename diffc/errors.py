@@ -11,7 +11,10 @@ import functools
 import linecache
 import os
 
-from . import sourcemap
+# Maps a generated (file, line) to the user's (file, line), or None: installed by
+# sourcemap (which knows the generated modules), so that this module, copied into
+# exported code, needs nothing of diffc.
+user_location_of_generated = None
 
 
 class DiffcError(Exception):
@@ -34,7 +37,8 @@ class DiffcError(Exception):
         """At higher order the code compiled is diffc's own output: point at the
         user's line that output computes (sourcemap), keeping the generated line
         as context."""
-        user = sourcemap.user_location(self.filename, self.lineno)
+        mapper = user_location_of_generated
+        user = mapper(self.filename, self.lineno) if mapper is not None else None
         if user is None:
             return
         self.generated = (self.filename, self.lineno, self.line_text)

@@ -63,10 +63,9 @@ def deletes(x):
 
 def try_block(x):
     try:
-        y = x * 2.0
-    except ValueError:
-        y = 0.0
-    return y
+        return x * 2.0
+    finally:
+        x = 0.0
 
 
 def class_inside(x):
@@ -133,7 +132,7 @@ def test_annotate_is_idempotent_and_ignores_foreign_exceptions():
 
 @pytest.mark.parametrize("fn, words", [
     (deletes, "out of use"),
-    (try_block, "if"),
+    (try_block, "variable"),
     (class_inside, "module level"),
     (global_write, "argument"),
 ])

@@ -13,10 +13,9 @@ def uses_del(x):
 
 def uses_try(x):
     try:
-        y = x * 2
-    except ValueError:
-        y = x
-    return y
+        return x * 2
+    finally:
+        x = 0.0
 
 
 def uses_global(x):
