@@ -9,7 +9,6 @@ imports nothing but numpy.
 """
 
 import numbers
-import threading
 
 import numpy as np
 
@@ -169,19 +168,22 @@ class TryRun:
     """The paths of one run of a generated function: `forced` maps the ordinal
     of a try execution to (site, handler number, statements done, exception)."""
 
+    # Per thread, the run in progress (TryRun.current.run): a threading.local that
+    # diffc/try_paths.py installs.  Exported code, which copies this class, has none,
+    # and every try takes its body path.
+    current = None
+
     def __init__(self, forced):
         self.forced = forced
         self.count = 0
         self.open = []            # [site, ordinal, handler types, atomic flags, statements done]
 
-
-TRY_STATE = threading.local()
 TRY_SITES = {}                  # site number -> (file, line, [(line, text) of each body statement])
 
 
 def try_enter(site, atomic, *handlers):
     """(handler number or 0 for the body path, statements of the body to run, exception)."""
-    run = getattr(TRY_STATE, "run", None)
+    run = getattr(TryRun.current, "run", None)
     if run is None:
         return 0, len(atomic), None
     ordinal = run.count
@@ -197,13 +199,13 @@ def try_enter(site, atomic, *handlers):
 
 
 def try_step():
-    run = getattr(TRY_STATE, "run", None)
+    run = getattr(TryRun.current, "run", None)
     if run is not None and run.open:
         run.open[-1][4] += 1
 
 
 def try_exit():
-    run = getattr(TRY_STATE, "run", None)
+    run = getattr(TryRun.current, "run", None)
     if run is not None and run.open:
         run.open.pop()
 

@@ -19,10 +19,13 @@ Input: a zero-argument callable running generated code.
 Output: its result, or the exception Python would let escape, or a DiffcError.
 """
 
+import threading
+
 from . import runtime
 from .errors import DiffcError, UnsupportedSyntax
 
 MAX_HANDLED = 10_000
+runtime.TryRun.current = threading.local()
 
 
 def uses_try(emitted):
@@ -34,11 +37,11 @@ def run(call, forced=None):
     """call() along Python's path through its try statements; returns (result, forced)
     where `forced` replays the same paths (a pullback running the code again)."""
     forced = {} if forced is None else forced
-    previous = getattr(runtime.TRY_STATE, "run", None)
+    previous = getattr(runtime.TryRun.current, "run", None)
     try:
         for _ in range(MAX_HANDLED):
             state = runtime.TryRun(forced)
-            runtime.TRY_STATE.run = state
+            runtime.TryRun.current.run = state
             try:
                 return call(), forced
             except DiffcError:
@@ -54,7 +57,7 @@ def run(call, forced=None):
                 forced[ordinal] = (site, handler, done, exc)
         raise DiffcError(f"more than {MAX_HANDLED} exceptions handled by try statements in one call")
     finally:
-        runtime.TRY_STATE.run = previous
+        runtime.TryRun.current.run = previous
 
 
 def _handler_for(state, exc):
