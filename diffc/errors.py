@@ -42,6 +42,11 @@ class DiffcError(Exception):
         if user is None:
             return
         self.generated = (self.filename, self.lineno, self.line_text)
+        for _ in range(32):                  # third order: generated from generated code
+            further = mapper(*user)
+            if further is None:
+                break
+            user = further
         self.filename, self.lineno = user
         text = linecache.getline(self.filename, self.lineno).rstrip("\n")
         self.line_text = text or None
