@@ -611,3 +611,18 @@ def test_generator_of_weight_pairs_under_hessian():
 
 def test_generator_slicing_by_loop_offsets():
     check_all_modes(mlp_from_generator, PARAMS.copy())
+
+
+def lazy_comprehension_in_conditional(x, extra=None):
+    base = 0.0 if extra is None else sum(v * x[0] for v in extra)
+    more = extra is not None and sum(w ** 2 for w in extra) > 1.0
+    fallback = (extra is not None and len(extra) > 5) or sum(np.sin(v) for v in x)
+    return base + float(more) + fallback * x[1] + np.sum(x ** 2)
+
+
+def test_comprehension_in_conditional_runs_only_when_python_does():
+    """`0.0 if extra is None else sum(... for v in extra)` must not iterate None."""
+    check_all_modes(lazy_comprehension_in_conditional, XS.copy())
+    with_extra = lambda v: lazy_comprehension_in_conditional(v, [0.5, 2.0])
+    assert_close(diffc.grad(lazy_comprehension_in_conditional)(XS, [0.5, 2.0]),
+                 numeric_grad(with_extra, [XS], 0), rtol=1e-6, atol=1e-8)

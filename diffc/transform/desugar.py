@@ -315,9 +315,40 @@ class Desugar:
             return self._lower_comprehension(value.args[0], pre, stmt)
         if isinstance(value, _COMPREHENSIONS):
             return self._lower_comprehension(value, pre, stmt)
+        if isinstance(value, gast.IfExp) and _has_comprehension(value.body, value.orelse):
+            return self._lower_lazy_ifexp(value, pre, stmt)
+        if isinstance(value, gast.BoolOp) and _has_comprehension(*value.values[1:]):
+            return self._lower_lazy_boolop(value, pre, stmt)
         for field in value._fields:
             setattr(value, field, self._replace_in_expr(getattr(value, field), pre, stmt))
         return value
+
+    def _lower_lazy_ifexp(self, node, pre, stmt):
+        """`a if c else [...]`: the comprehension runs only when its branch is taken
+        (`0.0 if xs is None else sum(v for v in xs)` must not iterate None)."""
+        result = self.namer.fresh("_cond")
+        test = self._replace_in_expr(node.test, pre, stmt)
+        body_pre, else_pre = [], []
+        body = self._replace_in_expr(node.body, body_pre, stmt)
+        orelse = self._replace_in_expr(node.orelse, else_pre, stmt)
+        branch = A.if_(test, body_pre + [A.assign(result, body)], else_pre + [A.assign(result, orelse)])
+        pre.append(A.located(branch, node))
+        return A.name(result)
+
+    def _lower_lazy_boolop(self, node, pre, stmt):
+        """`a and [...]`, `a or sum(...)`: later operands run only when Python runs them."""
+        result = self.namer.fresh("_cond")
+        first = self._replace_in_expr(node.values[0], pre, stmt)
+        pre.append(A.located(A.assign(result, first), node))
+        block = pre
+        for operand in node.values[1:]:
+            inner = []
+            value = self._replace_in_expr(operand, inner, stmt)
+            inner.append(A.located(A.assign(result, value), node))
+            test = A.name(result) if isinstance(node.op, gast.And) else A.not_(A.name(result))
+            block.append(A.located(A.if_(test, inner), node))
+            block = inner
+        return A.name(result)
 
     def _is_list_of_generator(self, call):
         return (len(call.args) == 1 and not call.keywords and isinstance(call.args[0], gast.GeneratorExp)
@@ -644,6 +675,10 @@ class Desugar:
 
 _COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
 _COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.Try, gast.Match)
+
+
+def _has_comprehension(*nodes):
+    return any(isinstance(n, _COMPREHENSIONS) for node in nodes for n in gast.walk(node))
 
 
 def _leaves_no_partial_effect(stmt):
