@@ -144,12 +144,22 @@ def as_sequence(x):
 
 
 def enter_context(manager):
-    """`with manager as v:` -- what v is bound to (the body runs after this)."""
-    return type(manager).__enter__(manager)
+    """`with manager as v:` -- what v is bound to (the body runs after this).
+
+    Under the API the manager is remembered, so that an exception escaping the
+    body still calls its __exit__ (diffc/try_paths.py)."""
+    value = type(manager).__enter__(manager)
+    run = getattr(TryRun.current, "run", None)
+    if run is not None:
+        run.managers.append(manager)
+    return value
 
 
 def exit_context(manager):
     """The end of a `with` body reached normally."""
+    run = getattr(TryRun.current, "run", None)
+    if run is not None and run.managers and run.managers[-1] is manager:
+        run.managers.pop()
     type(manager).__exit__(manager, None, None, None)
 
 
@@ -177,6 +187,7 @@ class TryRun:
         self.forced = forced
         self.count = 0
         self.open = []            # [site, ordinal, handler types, atomic flags, statements done]
+        self.managers = []        # context managers entered and not yet left
 
 TRY_SITES = {}                  # site number -> (file, line, [(line, text) of each body statement])
 

@@ -10,6 +10,9 @@ paths already taken are replayed in order.  The result is the value and the
 derivative of the path Python takes, at the price of running the function
 once more per exception handled.
 
+The same run remembers the context managers `with` statements entered: when
+an exception leaves their body, their ``__exit__`` gets it, as in Python.
+
 What this needs from the function, and checks: that running it again takes
 the same path (it is deterministic; a changed path raises), and that the body
 statement which raised left nothing half done (a simple statement: a loop or
@@ -29,8 +32,8 @@ runtime.TryRun.current = threading.local()
 
 
 def uses_try(emitted):
-    """Whether generated code contains lowered try statements (run it with `run`)."""
-    return "try_enter(" in emitted.source
+    """Whether generated code contains lowered try or with statements (run it with `run`)."""
+    return "try_enter(" in emitted.source or "enter_context(" in emitted.source
 
 
 def run(call, forced=None):
@@ -45,8 +48,10 @@ def run(call, forced=None):
             try:
                 return call(), forced
             except DiffcError:
+                _leave_managers(state, None)
                 raise
             except Exception as exc:
+                _leave_managers(state, exc)
                 decision = _handler_for(state, exc)
                 if decision is None:
                     raise
@@ -58,6 +63,17 @@ def run(call, forced=None):
         raise DiffcError(f"more than {MAX_HANDLED} exceptions handled by try statements in one call")
     finally:
         runtime.TryRun.current.run = previous
+
+
+def _leave_managers(state, exc):
+    """__exit__ of the context managers the abandoned run left entered, innermost
+    first, as Python calls them while the exception passes."""
+    while state.managers:
+        manager = state.managers.pop()
+        if exc is None:
+            type(manager).__exit__(manager, None, None, None)
+        else:
+            type(manager).__exit__(manager, type(exc), exc, exc.__traceback__)
 
 
 def _handler_for(state, exc):

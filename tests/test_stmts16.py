@@ -626,3 +626,48 @@ def test_comprehension_in_conditional_runs_only_when_python_does():
     with_extra = lambda v: lazy_comprehension_in_conditional(v, [0.5, 2.0])
     assert_close(diffc.grad(lazy_comprehension_in_conditional)(XS, [0.5, 2.0]),
                  numeric_grad(with_extra, [XS], 0), rtol=1e-6, atol=1e-8)
+
+
+def test_with_manager_gets_the_exception_leaving_its_body():
+    """An exception escaping a with body calls __exit__ with it, as in Python
+    (np.errstate restores the error state, a user manager sees the exception)."""
+    seen = []
+
+    class Watch:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, value, tb):
+            seen.append(kind)
+            return False
+
+    def fails(x):
+        with Watch():
+            y = _checked_sum(x)
+        return y
+
+    before = np.geterr()
+
+    def fails_in_errstate(x):
+        with np.errstate(all="raise"):
+            y = _checked_sum(x)
+        return y
+    for make in (diffc.grad, lambda f: (lambda x: diffc.jvp(f, (x,), (x,)))):
+        with pytest.raises(ValueError):
+            make(fails)(XS)
+        with pytest.raises(ValueError):
+            make(fails_in_errstate)(XS)
+        assert np.geterr() == before
+    assert seen == [ValueError, ValueError]
+
+
+def _suppressing(x):
+    total = np.sum(x ** 2)
+    with contextlib.suppress(ValueError, KeyError):
+        total = total + _checked_sum(x)
+    return total
+
+
+def test_contextlib_suppress_is_a_try():
+    check_all_modes(_suppressing, XS.copy())          # suppressed
+    check_all_modes(_suppressing, -XS.copy())         # the body completes

@@ -117,6 +117,14 @@ class Desugar:
                 out.extend(self._lower_match(stmt))
             elif isinstance(stmt, gast.Try):
                 out.extend(self._lower_try(stmt))
+            elif self._is_suppress(stmt):
+                # `with suppress(E): body` is `try: body except E: pass`.
+                handler = gast.ExceptHandler(type=gast.Tuple(elts=stmt.items[0].context_expr.args,
+                                                             ctx=gast.Load()),
+                                             name=None, body=[A.located(gast.Pass(), stmt)])
+                A.located(handler, stmt)
+                node = A.located(gast.Try(body=stmt.body, handlers=[handler], orelse=[], finalbody=[]), stmt)
+                out.extend(self._lower_try(node))
             else:
                 out.append(stmt)
         return out or [A.located(gast.Pass(), stmts[0])] if stmts else out
@@ -233,9 +241,9 @@ class Desugar:
         """`with m as v: body` -> `_m = m; v = enter_context(_m); body; exit_context(_m)`.
 
         Runs after escapes became flags, so a `return` in the body still passes
-        through the exit call, as in Python.  An exception escaping the body
-        leaves the function without calling __exit__ (no derivative is returned
-        then; a manager restoring global state such as np.errstate does not)."""
+        through the exit call, as in Python.  When an exception escapes the body,
+        the API calls __exit__ with it (runtime.enter_context remembers the
+        manager, diffc/try_paths.py); `contextlib.suppress` became a try before."""
         out = []
         for stmt in stmts:
             for field in ("body", "orelse"):
@@ -265,6 +273,13 @@ class Desugar:
             out.extend(self.lower_with(stmt.body))
             out.extend(reversed(exits))
         return out
+
+    def _is_suppress(self, stmt):
+        if not isinstance(stmt, gast.With) or len(stmt.items) != 1 or stmt.items[0].optional_vars:
+            return False
+        expr = stmt.items[0].context_expr
+        return (isinstance(expr, gast.Call) and expr.args and not expr.keywords
+                and self.resolve(expr.func) is contextlib.suppress)
 
     def _is_null_context(self, expr):
         return (isinstance(expr, gast.Call) and len(expr.args) <= 1 and not expr.keywords
