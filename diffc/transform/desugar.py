@@ -2,9 +2,16 @@
 
 Input: a fenced `FunctionInfo` body.
 Output (same FunctionInfo, body rewritten) guarantees:
+  * no ``yield``: a generator function returns the list of what it yields;
+  * no ``global``/``nonlocal`` (only reads reach here), no ``match`` (an
+    if/elif chain on a fresh ``_subject``), no ``try`` (branches on
+    ``runtime.try_enter``, see `_lower_try`), no ``with`` (``enter_context``
+    / body / ``exit_context``);
   * no comprehensions or generator expressions: each is hoisted before its
     statement as explicit (nested) loops filling a fresh list (a generator
-    expression is consumed whole where it stands), set or dict;
+    expression is consumed whole where it stands), set or dict; one in a
+    branch of ``a if c else b`` or a later operand of ``and``/``or`` is
+    hoisted into an ``if`` that runs it only when Python would;
   * every ``for`` iterates over a call of ``range`` and has a plain Name
     target and no ``else``; iteration over lists, tuples, arrays, dicts,
     ``enumerate``, ``zip``, ``reversed``, ``.items()``... is rewritten into an
