@@ -7,7 +7,7 @@
 
 from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnavailable,
                      NonScalarOutput, BadArgument, RuleError, DiffcWarning)
-from .api import grad, value_and_grad, vjp, check_grad
+from .api import grad, value_and_grad, vjp, check_grad, from_source
 from .entry import source, differentiate
 from .checkpoint_runtime import checkpointed
 from .forward_api import jvp, jacobian, hessian, hvp
@@ -40,7 +40,7 @@ def check_rule(fn, *args, eps=1e-6, tol=None, seed=0):
     return _check_rule(fn, *args, eps=eps, tol=tol, seed=seed)
 
 
-__all__ = ["check_rule", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
+__all__ = ["check_rule", "from_source", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
            "jvp", "jacobian", "hessian", "hvp",
            "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
            "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError", "DiffcWarning"]

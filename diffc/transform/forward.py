@@ -39,6 +39,7 @@ from .. import ast_util as A
 from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
+from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
@@ -320,10 +321,13 @@ class ForwardFunction(FunctionSweep):
         if rule.vararg:
             # x.reshape(a_dot, *shape): the trailing arguments carry no tangent.
             args, extra = args[:len(primal_params)], args[len(primal_params):]
-            for a in extra:
+            for position, a in enumerate(extra, len(primal_params) + 1):
                 if self.is_active(a):
-                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
-                              "its arguments", node)
+                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
+                              f"argument {position}, which carries a derivative: "
+                              + origin_mod.explain(a.id, self.body, self.source, self.active,
+                                                   self.info.params), node,
+                              hint="keep that argument free of differentiated values")
         if len(args) > len(primal_params):
             self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {describe(key, node)}",
                       node)

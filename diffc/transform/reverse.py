@@ -37,6 +37,7 @@ from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
+from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
@@ -206,6 +207,10 @@ class ReverseFunction(FunctionSweep):
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") and atom.id in self.active
+
+    def origin(self, atom):
+        """Where the differentiated value atom comes from (for refusals)."""
+        return origin_mod.explain(atom.id, self.body, self.info.source, self.active, self.params)
 
     def accumulate(self, atom, value):
         """Statements adding value to the adjoint of atom."""
@@ -642,13 +647,14 @@ class ReverseFunction(FunctionSweep):
                           and params.index(k.arg) >= len(parts)]
         for k in keyword_active:
             self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
-                      f"argument {k.arg!r}", node,
+                      f"argument {k.arg!r}, which carries a derivative: {self.origin(k.value)}", node,
                       hint="keep that argument free of differentiated values, or register a rule "
                            "with @diffc.adjoint")
-        for atom in bound[len(parts):]:
+        for position, atom in enumerate(bound[len(parts):], len(parts)):
             if self.is_active(atom):
-                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
-                          "its arguments", node,
+                which = f"argument {position + 1}" + (f" ({params[position]})" if position < len(params) else "")
+                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its {which}, "
+                          f"which carries a derivative: {self.origin(atom)}", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
         if self.guard_zero and not self.scalar(target) and not _zero_safe(key):
