@@ -339,7 +339,7 @@ class ForwardFunction:
         for p in dot_params.values():
             bindings[p] = _ZERO
         for p, a in bound:
-            if p not in primal_params:
+            if p not in primal_params and p not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the tangent rule for {_describe(key, node)} does not support "
                           f"the keyword argument {p!r}", node)
             bindings[p] = a

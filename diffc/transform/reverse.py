@@ -876,7 +876,7 @@ class ReverseFunction:
         for p, a in zip(params, bound):
             bindings[p] = a
         for kw in keywords:
-            if kw.arg not in params:
+            if kw.arg not in params and kw.arg not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the rule for {_describe(key, node)} does not support the "
                           f"keyword argument {kw.arg!r}", node,
                           hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
@@ -908,7 +908,18 @@ class ReverseFunction:
         else:
             targets = [bindings.get(p) for p in params]
         out = list(stmts)
-        if isinstance(expr, gast.Tuple):
+        if not rule.inline:
+            # A rule called at run time: its tuple (or single value) split into one
+            # contribution per target, each summed to its target's shape.
+            holder = self.namer.fresh("_parts")
+            needed = tuple(k for k, t in enumerate(targets) if t is not None and self.is_active(t))
+            out.append(A.assign(holder, A.call(rt(runtime.rule_parts), [
+                expr, A.const(len(targets)), gast.Tuple(elts=[A.const(k) for k in needed], ctx=gast.Load())])))
+            parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
+            if not self.scalar(target):
+                parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)]) if t is not None else p
+                         for p, t in zip(parts, targets)]
+        elif isinstance(expr, gast.Tuple):
             parts = list(expr.elts)
         elif rule.vararg:
             # A vararg rule returns a helper's tuple: index it at run time.
