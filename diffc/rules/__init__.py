@@ -103,6 +103,57 @@ def has_rule(key):
         return False
 
 
+IMPLEMENTATIONS = {}     # primitive -> plain Python function diffc differentiates instead
+
+
+def implemented_by(*primitives):
+    """Register the decorated plain-Python function as what diffc compiles in place of each
+    primitive (a SciPy distribution's ``logpdf`` written with numpy and scipy.special).
+
+    Differentiated code calls the implementation instead of the primitive, and diffc
+    reads it like user code, in every mode and at every order; it must compute the
+    same values as the primitive (tests check both)."""
+    def register(fn):
+        fn.__diffc_transparent__ = True
+        for primitive in primitives:
+            IMPLEMENTATIONS[_key(primitive)] = fn
+        return fn
+    return register
+
+
+def implementation(key):
+    """The function registered with `implemented_by` for key, or None (never for a key
+    with a user rule: a user's rule wins)."""
+    try:
+        if key in USER_KEYS:
+            return None
+        return IMPLEMENTATIONS.get(key)
+    except TypeError:
+        return None
+
+
+def is_registered(key):
+    """Has `key` an adjoint rule, a tangent rule or a nondiff mark?"""
+    try:
+        return key in ADJOINTS or key in TANGENTS or key in NONDIFF or key in IMPLEMENTATIONS
+    except TypeError:
+        return False
+
+
+def class_method_rule_key(obj, attr):
+    """The function registered for method `attr` of obj's class (or a base class), or None.
+
+    A rule on ``Class.method`` (a plain function) applies to ``obj.method(...)``
+    with obj passed as the method's first argument."""
+    for cls in type(obj).__mro__:
+        fn = cls.__dict__.get(attr)
+        if fn is not None:
+            fn = getattr(fn, "__func__", fn)      # staticmethod/classmethod objects
+            return fn if is_registered(fn) and not isinstance(cls.__dict__[attr], (staticmethod, classmethod)) \
+                else None
+    return None
+
+
 def load_builtin_rules():
     from . import operators, math_rules, builtins_rules, numpy_rules, syntax, higher_order_numpy  # noqa: F401
     from . import called_rules  # noqa: F401

@@ -87,6 +87,8 @@ def bar_inc(target, value):
 def is_user_function(obj):
     if isinstance(obj, FunctionInfo):
         return True
+    if getattr(obj, "__diffc_transparent__", False):
+        return True           # a library implementation diffc reads like user code
     if isinstance(obj, types.FunctionType):
         module = getattr(obj, "__module__", "") or ""
         return not module.split(".")[0] in _NOT_USER_MODULES
@@ -99,10 +101,36 @@ def call_key(info, call):
     target = info.resolve_static(func) if not (isinstance(func, gast.Name) and func.id in info.local_names) \
         else _MISSING
     if target is not _MISSING:
-        return target, list(call.args)
+        return R.implementation(target) or target, list(call.args)
+    if isinstance(func, gast.Attribute):
+        found = _object_method_key(info, func)
+        if found is not None:
+            return R.implementation(found[0]) or found[0], found[1] + list(call.args)
     if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
         return ("method", func.attr), [func.value] + list(call.args)
     return None, None
+
+
+def _object_method_key(info, func):
+    """(key, leading atoms) for `obj.method(...)` with obj a library object known at compile
+    time (``norm.logpdf``, ``stats.norm.logpdf``, a frozen distribution ``rv.logpdf``),
+    when a rule is registered for that bound method or for the method of obj's class."""
+    base = func.value
+    if isinstance(base, gast.Name) and base.id in info.local_names:
+        return None
+    obj = info.resolve_static(base)
+    if obj is _MISSING or isinstance(obj, FunctionInfo):
+        return None
+    try:
+        bound = getattr(obj, func.attr)
+    except Exception:
+        return None
+    if R.is_registered(bound):
+        return bound, []
+    unbound = R.class_method_rule_key(obj, func.attr)
+    if unbound is not None:
+        return unbound, [base]
+    return None
 
 
 class ReverseResult:
@@ -928,6 +956,16 @@ class ReverseFunction:
             parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
         else:
             parts = [expr]
+        if rule.inline and key in R.USER_KEYS and not self.scalar(target) and not rule.vararg:
+            # A user's rule returns contributions shaped like the result (`result_bar * y`):
+            # sum each over the axes broadcasting added (dropped below when the shapes agree).
+            parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)])
+                     if t is not None and not (isinstance(p, gast.Constant) and p.value is None) else p
+                     for p, t in zip(parts, targets)]
+            same = self._shaped_like_result(node)
+            if target in self.shapes:
+                same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+            parts = [_drop_unbroadcast(p, same) for p in parts]
         targets, parts = _merge_equal_contributions(node, targets, parts)
         for atom, part in zip(targets, parts):
             if atom is None or not self.is_active(atom):
