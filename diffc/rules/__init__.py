@@ -132,6 +132,20 @@ def implementation(key):
         return None
 
 
+OBJECT_CALLS = []        # hooks (obj, method name) -> (implementation, args, kwds) or None
+
+
+def object_call(obj, method):
+    """How to compile `obj.method(...)` for a library object known at compile time whose
+    method has no rule of its own (a frozen SciPy distribution): (implementation, constant
+    positional args appended to the call's, constant keywords), or None."""
+    for hook in OBJECT_CALLS:
+        found = hook(obj, method)
+        if found is not None:
+            return found
+    return None
+
+
 def is_registered(key):
     """Has `key` an adjoint rule, a tangent rule or a nondiff mark?"""
     try:

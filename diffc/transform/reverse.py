@@ -104,11 +104,39 @@ def call_key(info, call):
         return R.implementation(target) or target, list(call.args)
     if isinstance(func, gast.Attribute):
         found = _object_method_key(info, func)
+        if found is None and _rewrite_object_call(info, call):
+            return call_key(info, call)
         if found is not None:
             return R.implementation(found[0]) or found[0], found[1] + list(call.args)
     if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
         return ("method", func.attr), [func.value] + list(call.args)
     return None, None
+
+
+def _rewrite_object_call(info, call):
+    """`rv.logpdf(x)` with rv a frozen distribution known at compile time becomes, in place,
+    the call of its implementation with rv's parameters as constants (R.object_call);
+    True when the call was rewritten."""
+    func = call.func
+    if isinstance(func.value, gast.Name) and func.value.id in info.local_names:
+        return False
+    obj = info.resolve_static(func.value)
+    if obj is _MISSING or isinstance(obj, FunctionInfo):
+        return False
+    found = R.object_call(obj, func.attr)
+    if found is None:
+        return False
+    impl, args, kwds = found
+    call.func = A.global_ref(impl, impl.__name__)
+    call.args = list(call.args) + [_constant_atom(a) for a in args]
+    call.keywords = list(call.keywords) + [gast.keyword(arg=k, value=_constant_atom(v)) for k, v in kwds.items()]
+    return True
+
+
+def _constant_atom(value):
+    if value is None or type(value) in (bool, int, float):
+        return A.const(value)
+    return A.global_ref(value, "_const")
 
 
 def _object_method_key(info, func):
