@@ -10,3 +10,4 @@ filters).  diffc imports and works without SciPy.
 from . import scipy_special  # noqa: F401
 from . import scipy_stats  # noqa: F401
 from . import scipy_linalg  # noqa: F401
+from . import scipy_integrate  # noqa: F401

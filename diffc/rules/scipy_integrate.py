@@ -1,0 +1,156 @@
+"""scipy.integrate.odeint: derivatives by the adjoint ODE and by forward sensitivities.
+
+Reverse mode (``_odeint_bar``) integrates, backwards between consecutive output
+times, the augmented system  y' = f(y, t),  a' = -a^T df/dy,  p' = -a^T df/dp
+(as autograd's and JAX's odeint do), taking a^T df/dy and a^T df/dp from
+`diffc.vjp` of the user's right-hand side, so it gives the gradients with
+respect to the initial state, every parameter passed through ``args`` and every
+time in ``t``; it does not differentiate the solver's steps.  Forward mode
+(``_odeint_dot``) integrates the sensitivity equation v' = df/dy v + df/dp p_dot
+with `diffc.jvp`.  Both solve with the call's ``rtol``/``atol``: the derivative
+is as accurate as the solution.
+
+A right-hand side that closes over floats or arrays (which could be
+differentiated values diffc cannot see) is refused: pass them through ``args``.
+Second derivatives through odeint are not available (NoDerivativeRule).
+"""
+
+import numpy as np
+from scipy.integrate import odeint
+
+from . import adjoint, tangent
+from ..runtime import ListBar
+
+
+def _check_rhs(func, full_output):
+    cells = getattr(func, "__closure__", None) or ()
+    for cell in cells:
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, (float, np.floating, np.ndarray)):
+            raise NotImplementedError("diffc: the right-hand side given to odeint reads a float or array "
+                                      "from an enclosing function; pass it through args=(...) so its "
+                                      "derivative is computed")
+    if full_output:
+        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
+
+
+def _as_args(args):
+    return tuple(args) if isinstance(args, (tuple, list)) else (args,)
+
+
+def _float_arg(a):
+    return isinstance(a, (float, np.floating, np.ndarray)) and not isinstance(a, bool) \
+        and np.asarray(a).dtype.kind == "f"
+
+
+def _flat(bars, args):
+    parts = [np.zeros(np.size(a)) if (b is None or not _float_arg(a)) else np.ravel(np.asarray(b, dtype=float))
+             for a, b in zip(args, bars)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _unflat(vec, args):
+    out, k = [], 0
+    for a in args:
+        if not _float_arg(a):
+            out.append(None)
+            continue
+        size = np.size(a)
+        piece = vec[k:k + size]
+        k += size
+        out.append(float(piece[0]) if np.ndim(a) == 0 else piece.reshape(np.shape(a)))
+    return ListBar(out)
+
+
+def _options(rtol, atol, hmax, mxstep):
+    return {"rtol": rtol, "atol": atol, "hmax": hmax, "mxstep": mxstep}
+
+
+def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
+                mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0,
+                mxhordr=12, mxordn=12, mxords=5, printmessg=0, tfirst=False):
+    from .. import api
+    _check_rhs(func, full_output)
+    args = _as_args(args)
+    ys = np.asarray(result, dtype=float)
+    g = np.broadcast_to(np.asarray(result_bar, dtype=float), ys.shape)
+    t = np.asarray(t, dtype=float)
+    n = ys.shape[1]
+    rhs_order = (lambda y, s: (s, y)) if tfirst else (lambda y, s: (y, s))
+
+    def rhs(y, s):
+        return np.asarray(func(*rhs_order(y, s), *args), dtype=float)
+
+    def augmented(state, s):
+        y, a = state[:n], state[n:2 * n]
+        primals = rhs_order(y, s) + args
+        out, pullback = api.vjp(func, *primals)
+        bars = pullback(np.reshape(a, np.shape(out)))
+        y_bar = bars[1] if tfirst else bars[0]
+        y_bar = np.zeros(n) if y_bar is None else np.ravel(y_bar)
+        return np.concatenate([np.ravel(out), -y_bar, -_flat(bars[2:], args)])
+
+    a = np.zeros(n)
+    p_bar = np.zeros(sum(np.size(x) for x in args if _float_arg(x)))
+    t_bar = np.zeros(t.shape)
+    for i in range(len(t) - 1, 0, -1):
+        a = a + g[i]
+        t_bar[i] = np.dot(g[i], rhs(ys[i], t[i]))
+        state = np.concatenate([ys[i], a, p_bar])
+        back = odeint(augmented, state, np.array([t[i], t[i - 1]]), **_options(rtol, atol, hmax, mxstep))[-1]
+        a, p_bar = back[n:2 * n], back[2 * n:]
+    t_bar[0] = -np.dot(a, rhs(ys[0], t[0]))
+    a = a + g[0]
+    y0_bar = np.reshape(a, np.shape(y0))
+    return None, y0_bar, t_bar, _unflat(p_bar, args)
+
+
+def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None, mu=None,
+                rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0, mxhordr=12,
+                mxordn=12, mxords=5, printmessg=0, tfirst=False, y0_dot=0.0, t_dot=0.0, args_dot=0.0):
+    from .. import forward_api as api
+    _check_rhs(func, full_output)
+    args = _as_args(args)
+    ys = np.asarray(result, dtype=float)
+    t = np.asarray(t, dtype=float)
+    n = ys.shape[1]
+    if isinstance(args_dot, (list, tuple)):
+        arg_dots = tuple(None if (not _float_arg(a) or _zero(d)) else d for a, d in zip(args, args_dot))
+    else:
+        arg_dots = (None,) * len(args)
+    arg_tangents = tuple(d if d is not None else None for d in arg_dots)
+
+    def ordered(y, s):
+        return (s, y) if tfirst else (y, s)
+
+    def rhs(y, s):
+        return np.ravel(np.asarray(func(*ordered(y, s), *args), dtype=float))
+
+    def sensitivity(state, s):
+        y, v = state[:n], state[n:]
+        primals = ordered(y, s) + args
+        tangents = ((None, v) if tfirst else (v, None)) + arg_tangents
+        out, out_dot = api.jvp(func, primals, tangents)
+        out_dot = np.zeros(n) if out_dot is None else np.ravel(np.broadcast_to(out_dot, np.shape(out)))
+        return np.concatenate([np.ravel(out), out_dot])
+
+    t_dot = np.broadcast_to(np.asarray(0.0 if _zero(t_dot) else t_dot, dtype=float), t.shape)
+    v0 = np.zeros(n) if _zero(y0_dot) else np.ravel(np.asarray(y0_dot, dtype=float))
+    v0 = v0 - rhs(ys[0], t[0]) * t_dot[0]
+    sol = odeint(sensitivity, np.concatenate([ys[0], v0]), t, **_options(rtol, atol, hmax, mxstep))
+    vs = sol[:, n:]
+    for i in range(1, len(t)):
+        vs[i] = vs[i] + rhs(ys[i], t[i]) * t_dot[i]
+    vs[0] = v0 + rhs(ys[0], t[0]) * t_dot[0]
+    return vs
+
+
+def _zero(x):
+    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0)
+
+
+adjoint(odeint)(_odeint_bar)
+tangent(odeint)(_odeint_dot)
