@@ -30,6 +30,13 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
+def no_derivative(function, parameter):
+    """Raised by the contribution of a parameter a rule does not differentiate, when that
+    parameter is a differentiated value (a contribution of None would be a silent zero)."""
+    raise NotImplementedError(f"diffc: {function} is not differentiated with respect to its argument "
+                              f"{parameter!r}; keep it free of differentiated values")
+
+
 # --------------------------------------------------------------- one-argument functions
 
 @adjoint(sp.expit)
@@ -94,12 +101,12 @@ def _(result, x, x_dot):
 
 @adjoint(sp.polygamma)
 def _(result, result_bar, n, x):
-    return None, result_bar * sp.polygamma(n + 1, x)
+    return no_derivative("polygamma", "n"), result_bar * sp.polygamma(n + 1, x)
 
 
 @tangent(sp.polygamma)
-def _(result, n, x, x_dot):
-    return x_dot * sp.polygamma(n + 1, x)
+def _(result, n, x, n_dot, x_dot):
+    return no_derivative("polygamma", "n") * n_dot + x_dot * sp.polygamma(n + 1, x)
 
 
 @adjoint(sp.gamma)
@@ -247,22 +254,24 @@ def _(result, x, x_dot):
 # I_v' = (I_{v-1} + I_{v+1}) / 2; the order v is not differentiated
 @adjoint(sp.iv)
 def _(result, result_bar, v, z):
-    return None, result_bar * 0.5 * (sp.iv(v - 1, z) + sp.iv(v + 1, z))
+    return no_derivative("iv", "v"), result_bar * 0.5 * (sp.iv(v - 1, z) + sp.iv(v + 1, z))
 
 
 @tangent(sp.iv)
-def _(result, v, z, z_dot):
-    return z_dot * 0.5 * (sp.iv(v - 1, z) + sp.iv(v + 1, z))
+def _(result, v, z, v_dot, z_dot):
+    return no_derivative("iv", "v") * v_dot + z_dot * 0.5 * (sp.iv(v - 1, z) + sp.iv(v + 1, z))
 
 
 @adjoint(sp.ive)
 def _(result, result_bar, v, z):
-    return None, result_bar * (0.5 * (sp.ive(v - 1, z) + sp.ive(v + 1, z)) - np.sign(z) * result)
+    return no_derivative("ive", "v"), result_bar * (0.5 * (sp.ive(v - 1, z) + sp.ive(v + 1, z))
+                                                    - np.sign(z) * result)
 
 
 @tangent(sp.ive)
-def _(result, v, z, z_dot):
-    return z_dot * (0.5 * (sp.ive(v - 1, z) + sp.ive(v + 1, z)) - np.sign(z) * result)
+def _(result, v, z, v_dot, z_dot):
+    return no_derivative("ive", "v") * v_dot + z_dot * (0.5 * (sp.ive(v - 1, z) + sp.ive(v + 1, z))
+                                                        - np.sign(z) * result)
 
 
 @adjoint(sp.entr)
@@ -348,46 +357,47 @@ def _(result, x, y, x_dot, y_dot):
 # parameters' derivatives have no closed form; diffc refuses them)
 @adjoint(sp.gammainc)
 def _(result, result_bar, a, x):
-    return None, unbroadcast(result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
+    return no_derivative("gammainc", "a"), unbroadcast(result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
 
 
 @tangent(sp.gammainc)
-def _(result, a, x, x_dot):
-    return x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
+def _(result, a, x, a_dot, x_dot):
+    return no_derivative("gammainc", "a") * a_dot + x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
 
 
 @adjoint(sp.gammaincc)
 def _(result, result_bar, a, x):
-    return None, unbroadcast(-result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
+    return no_derivative("gammaincc", "a"), unbroadcast(-result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
 
 
 @tangent(sp.gammaincc)
-def _(result, a, x, x_dot):
-    return -x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
+def _(result, a, x, a_dot, x_dot):
+    return no_derivative("gammaincc", "a") * a_dot - x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
 
 
 @adjoint(sp.betainc)
 def _(result, result_bar, a, b, x):
-    return None, None, unbroadcast(result_bar * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x)
-                                                       - sp.betaln(a, b)), x)
+    return (no_derivative("betainc", "a"), no_derivative("betainc", "b"),
+            unbroadcast(result_bar * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x)
+                                            - sp.betaln(a, b)), x))
 
 
 @tangent(sp.betainc)
-def _(result, a, b, x, x_dot):
-    return x_dot * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp.betaln(a, b))
+def _(result, a, b, x, a_dot, b_dot, x_dot):
+    return no_derivative("betainc", "a") * a_dot + no_derivative("betainc", "b") * b_dot + x_dot * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp.betaln(a, b))
 
 
 # Student t cdf in t (df not differentiated)
 @adjoint(sp.stdtr)
 def _(result, result_bar, df, t):
-    return None, unbroadcast(result_bar * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df)
+    return no_derivative("stdtr", "df"), unbroadcast(result_bar * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df)
                                                  - 0.5 * np.log(df * np.pi)
                                                  - 0.5 * (df + 1.0) * np.log1p(t * t / df)), t)
 
 
 @tangent(sp.stdtr)
-def _(result, df, t, t_dot):
-    return t_dot * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
+def _(result, df, t, df_dot, t_dot):
+    return no_derivative("stdtr", "df") * df_dot + t_dot * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
                           - 0.5 * (df + 1.0) * np.log1p(t * t / df))
 
 
