@@ -137,6 +137,41 @@ def _source_function(src, env):
     return env["f"]
 
 
+class Spring:
+    def __init__(self, k):
+        self.k = k
+
+    def energy(self, x):
+        return 0.5 * self.k * x * x
+
+
+SPRING = Spring(2.0)
+
+
+def spring_energy(x):
+    return SPRING.energy(x)
+
+
+def test_rule_on_a_class_method():
+    """A rule on Class.method applies to obj.method(...) for an obj known at compile time."""
+    @diffc.adjoint(Spring.energy)
+    def _(result, result_bar, self, x):
+        return None, result_bar * self.k * x * 10.0        # ten times the truth: must be seen
+
+    @diffc.tangent(Spring.energy)
+    def _(result, self, x, self_dot, x_dot):
+        return x_dot * self.k * x * 10.0
+    try:
+        assert_close(diffc.grad(spring_energy)(1.5), 30.0)
+        assert_close(diffc.jvp(spring_energy, (1.5,), (1.0,))[1], 30.0)
+        assert diffc.check_rule(Spring.energy, SPRING, 1.5).adjoint_error > 1.0   # the wrong rule is caught
+    finally:
+        for table in (R.ADJOINTS, R.TANGENTS):
+            table.pop(Spring.energy, None)
+        R.USER_KEYS.discard(Spring.energy)
+        R._rules_changed()
+
+
 def test_rules_that_can_never_match_are_refused():
     x = np.ones(3)
     with pytest.raises(diffc.RuleError, match="never be used"):
