@@ -343,3 +343,31 @@ def test_neural_ode_through_odeint():
     expected = np.sum(numeric_grad(neural_ode_loss, args, 0, eps=1e-5) * dirs[0]) \
         + np.sum(numeric_grad(neural_ode_loss, args, 1, eps=1e-5) * dirs[1])
     assert_close(tangent, expected, rtol=1e-5, atol=1e-6)
+
+
+def frozen_inside(x, mu, s):
+    rv = norm(mu, s)
+    q = stats.t(4.0, loc=mu)
+    total = np.sum(rv.logpdf(x)) + np.sum(norm(loc=mu, scale=s).cdf(x)) + np.sum(q.logpdf(x))
+    return total + multivariate_normal(x, np.eye(3) * s).logpdf(x * mu)
+
+
+def test_distribution_frozen_inside_the_function_with_differentiated_parameters():
+    args = [V3, 0.2, 1.3]
+    grads = diffc.grad(frozen_inside, wrt=(0, 1, 2))(*args)
+    for k, g in enumerate(grads):
+        assert_close(g, numeric_grad(frozen_inside, args, k), rtol=1e-6, atol=1e-8, what=f"arg {k}")
+    _, t = diffc.jvp(frozen_inside, tuple(args), (W3, 1.0, -0.5))
+    expected = np.sum(grads[0] * W3) + grads[1] - 0.5 * grads[2]
+    assert_close(t, expected, rtol=1e-6, atol=1e-8)
+
+
+def frozen_used_as_a_value(mu):
+    rv = norm(mu, 1.0)
+    dists = [rv]
+    return dists[0].logpdf(0.3)
+
+
+def test_frozen_distribution_used_as_a_value_is_refused():
+    with pytest.raises(diffc.DiffcError):
+        diffc.grad(frozen_used_as_a_value)(0.2)

@@ -159,6 +159,27 @@ def implementation(key):
 OBJECT_CALLS = []        # hooks (obj, method name) -> (implementation, args, kwds) or None
 
 
+CONSTRUCTED_METHODS = []  # hooks (constructor object, method name) -> implementation or None
+
+
+def is_constructor(obj):
+    """Does calling obj make an object whose methods `constructed_method` knows (a SciPy
+    distribution: ``norm(mu, sigma)`` freezes it)?"""
+    try:
+        return any(hook(obj, None) is not None for hook in CONSTRUCTED_METHODS)
+    except Exception:
+        return False
+
+
+def constructed_method(obj, method):
+    """The implementation of ``obj(*params).method(*args)`` as ``impl(*args, *params)``, or None."""
+    for hook in CONSTRUCTED_METHODS:
+        found = hook(obj, method)
+        if found is not None and method is not None:
+            return found
+    return None
+
+
 def object_call(obj, method):
     """How to compile `obj.method(...)` for a library object known at compile time whose
     method has no rule of its own (a frozen SciPy distribution): (implementation, constant

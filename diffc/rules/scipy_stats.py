@@ -362,3 +362,22 @@ def frozen_call(obj, method):
 
 from . import OBJECT_CALLS  # noqa: E402
 OBJECT_CALLS.append(frozen_call)
+
+
+def constructed_method(obj, method):
+    """For a distribution object (``norm``, ``stats.t``, ``multivariate_normal``...): with
+    method None, a truthy marker when obj is one; else the implementation of ``obj.method``
+    (``norm(mu, s).logpdf(x)`` is ``norm_logpdf(x, mu, s)``)."""
+    if not isinstance(obj, (stats.rv_continuous, stats.rv_discrete, stats._multivariate.multi_rv_generic)):
+        return None
+    if method is None:
+        return True
+    from . import implementation
+    try:
+        return implementation(getattr(obj, method))
+    except (AttributeError, TypeError):
+        return None
+
+
+from . import CONSTRUCTED_METHODS  # noqa: E402
+CONSTRUCTED_METHODS.append(constructed_method)

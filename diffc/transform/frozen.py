@@ -1,0 +1,103 @@
+"""frozen: calls of a distribution frozen inside the function become calls with parameters.
+
+Input: an ANF function (`FunctionInfo`).  Output: the same function in which,
+for every ``v = D(p1, p2, k=p3)`` where D is a library object whose methods
+have an implementation (`rules.constructed_method`: a SciPy distribution
+such as ``norm`` or ``multivariate_normal``) and v is assigned once and only
+ever used as ``v.method(...)``, each ``v.method(a, ...)`` is replaced by
+``impl(a, ..., p1, p2, k=p3)`` and the definition of v is dropped.  So
+``norm(mu, sigma).logpdf(x)`` is differentiated in mu and sigma exactly like
+``norm.logpdf(x, mu, sigma)``.  The rewrite is only made when every argument
+atom of ``D(...)`` is bound once (a parameter never assigned, a constant or a
+single-assignment temporary), so its value at each method call is the value
+the distribution was frozen with.
+"""
+
+import gast
+
+from .. import ast_util as A
+from .. import rules as R
+
+
+def _store_counts(body):
+    counts = {}
+    for node in A.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _frozen_definitions(info, body, counts):
+    """name -> (constructor object, call node) for candidate definitions."""
+    found = {}
+    for stmt in A.walk_statements(body):
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Call)):
+            continue
+        name = stmt.targets[0].id
+        call = stmt.value
+        if counts.get(name) != 1 or not R.CONSTRUCTED_METHODS:
+            continue
+        obj = info.resolve_static(call.func)
+        if not R.is_constructor(obj):
+            continue
+        atoms = list(call.args) + [k.value for k in call.keywords]
+        if any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            continue
+        if all(isinstance(a, gast.Constant) or (isinstance(a, gast.Name) and counts.get(a.id, 0) <= 1)
+               for a in atoms):
+            found[name] = (obj, call, stmt)
+    return found
+
+
+def rewrite_frozen_calls(info):
+    """Rewrite in place (see module docstring); returns the number of calls rewritten."""
+    body = info.node.body
+    counts = _store_counts(body)
+    candidates = _frozen_definitions(info, body, counts)
+    if not candidates:
+        return 0
+    uses = {name: [] for name in candidates}
+    bad = set()
+    method_bases = set()
+    for node in A.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and isinstance(node.func.value, gast.Name) and node.func.value.id in uses:
+            uses[node.func.value.id].append(node)
+            method_bases.add(id(node.func.value))
+    for node in A.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in uses \
+                and id(node) not in method_bases:
+            bad.add(node.id)
+    rewritten = 0
+    dropped = set()
+    for name, calls in uses.items():
+        obj, ctor, _ = candidates[name]
+        if name in bad or not calls:
+            continue
+        impls = [R.constructed_method(obj, c.func.attr) for c in calls]
+        if any(impl is None for impl in impls):
+            continue
+        for c, impl in zip(calls, impls):
+            c.func = A.global_ref(impl, impl.__name__)
+            c.args = list(c.args) + [A.deepcopy(a) for a in ctor.args]
+            c.keywords = list(c.keywords) + [gast.keyword(arg=k.arg, value=A.deepcopy(k.value))
+                                             for k in ctor.keywords]
+            rewritten += 1
+        dropped.add(name)
+    if dropped:
+        info.node.body = _without_definitions(body, {id(candidates[n][2]) for n in dropped})
+    return rewritten
+
+
+def _without_definitions(stmts, ids):
+    out = []
+    for s in stmts:
+        if id(s) in ids:
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _without_definitions(inner, ids) or [gast.Pass()])
+        out.append(s)
+    return out
