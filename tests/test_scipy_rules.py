@@ -154,7 +154,39 @@ LINALG = [
     ("sqrtm", lambda a: np.sum(sl.sqrtm(a) * WM), S3, False),
 ]
 
-TABLE = SPECIAL + STATS + LINALG
+import scipy.signal as ss                       # noqa: E402
+from scipy import ndimage                       # noqa: E402
+
+IMG = RNG.normal(size=(5, 6))
+K23 = RNG.normal(size=(2, 3))
+K33 = RNG.normal(size=(3, 3))
+SIG = RNG.normal(size=7)
+W68 = np.arange(48.0).reshape(6, 8) / 10.0
+SIGNAL = [
+    ("signal.convolve", lambda x: np.sum(ss.convolve(x, K23) * W68), IMG, True),
+    ("signal.convolve_same_kernel", lambda k: np.sum(ss.convolve(IMG, k, mode="same") ** 2), K23, True),
+    ("signal.convolve_valid", lambda x: np.sum(ss.convolve(x, K23, mode="valid") ** 2), IMG, True),
+    ("signal.correlate_1d", lambda x: np.sum(ss.correlate(x, x[:3] * 0.5, mode="same") ** 2), SIG, True),
+    ("signal.fftconvolve", lambda x: np.sum(ss.fftconvolve(x, K23, mode="same") * IMG), IMG, True),
+] + [
+    (f"ndimage.{name}[{mode}]", fn, IMG, True)
+    for mode in ("reflect", "mirror", "nearest", "wrap", "constant")
+    for name, fn in [
+        ("correlate", lambda x, m=mode: np.sum(ndimage.correlate(x, K23, mode=m) ** 2)),
+        ("convolve", lambda x, m=mode: np.sum(ndimage.convolve(x, K33, mode=m) * IMG)),
+        ("gaussian_filter", lambda x, m=mode: np.sum(ndimage.gaussian_filter(x, 1.1, mode=m) ** 2)),
+        ("uniform_filter", lambda x, m=mode: np.sum(ndimage.uniform_filter(x, 3, mode=m) ** 2)),
+    ]
+] + [
+    ("ndimage.correlate_weights", lambda k: np.sum(ndimage.correlate(IMG, k) ** 2), K33, True),
+    ("ndimage.gaussian_filter1d", lambda x: np.sum(ndimage.gaussian_filter1d(x, 0.8, axis=0, order=1) ** 2), IMG,
+     True),
+    ("ndimage.uniform_filter1d", lambda x: np.sum(ndimage.uniform_filter1d(x, 4) * IMG), IMG, True),
+    ("ndimage.convolve1d", lambda x: np.sum(ndimage.convolve1d(x, SIG[:4], axis=1) ** 2), IMG, True),
+]
+
+
+TABLE = SPECIAL + STATS + LINALG + SIGNAL
 
 
 def _reference_checks(fn, x):

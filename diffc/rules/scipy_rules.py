@@ -11,3 +11,4 @@ from . import scipy_special  # noqa: F401
 from . import scipy_stats  # noqa: F401
 from . import scipy_linalg  # noqa: F401
 from . import scipy_integrate  # noqa: F401
+from . import scipy_signal  # noqa: F401
