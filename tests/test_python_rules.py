@@ -221,3 +221,24 @@ def test_called_rule_returning_too_few_contributions_is_an_error():
     assert_close(diffc.grad(f)(2.0, 3.0), 3.0)
     with pytest.raises(TypeError, match="needs one"):
         diffc.grad(f, wrt=1)(2.0, 3.0)
+
+
+def test_diffc_imports_and_works_without_scipy(tmp_path):
+    """SciPy is optional: with it unimportable, diffc loads its other rules and differentiates."""
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "no_scipy.py"
+    script.write_text("import sys\n"
+                      "sys.modules['scipy'] = None\n"
+                      "import numpy as np, diffc\n"
+                      "def f(x):\n"
+                      "    return np.sum(np.sin(x) ** 2)\n"
+                      "g = diffc.grad(f)(np.ones(3))\n"
+                      "assert np.allclose(g, np.sin(2.0)), g\n"
+                      "assert 'scipy.special' not in sys.modules\n"
+                      "print('ok')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(diffc.__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr

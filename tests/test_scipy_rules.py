@@ -152,6 +152,10 @@ LINALG = [
     ("expm", lambda a: np.sum(sl.expm(a) * WM), A3, True),
     ("logm", lambda a: np.sum(sl.logm(a) * WM), S3, True),
     ("sqrtm", lambda a: np.sum(sl.sqrtm(a) * WM), S3, False),
+    ("lu_solve_vector", lambda a: np.sum(sl.lu_solve(sl.lu_factor(a), B3) ** 2), A3 + np.eye(3), False),
+    ("lu_solve_rhs", lambda b: np.sum(sl.lu_solve(sl.lu_factor(S3), b) ** 2), B3, False),
+    ("lu_solve_matrix", lambda a: np.sum(sl.lu_solve(sl.lu_factor(a), WM) * WM), A3 + np.eye(3), False),
+    ("lu_factor_diag", lambda a: np.sum(np.log(np.abs(np.diag(sl.lu_factor(a)[0])))), A3 + np.eye(3), False),
 ]
 
 import scipy.signal as ss                       # noqa: E402

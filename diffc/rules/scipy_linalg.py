@@ -19,6 +19,7 @@ import numpy as np
 import scipy.linalg as sl
 
 from . import adjoint, implemented_by, tangent
+from ..runtime import ListBar
 
 
 @implemented_by(sl.solve)
@@ -137,3 +138,96 @@ def _(result, result_bar, A, disp=True, blocksize=64):
 @tangent(sl.sqrtm)
 def _(result, A, disp=True, blocksize=64, A_dot=None):
     return sl.solve_sylvester(result, result, A_dot)
+
+
+# ------------------------------------------------------------------ lu_factor / lu_solve
+# A[p] = L U with p the row order LAPACK's pivots give.  With F = L^-1 dA[p] U^-1:
+# dL = L tril(F, -1), dU = triu(F) U; the adjoint is L^-T (tril(L^T Lbar, -1) + triu(Ubar U^T)) U^-T.
+# First order only (the helpers below have no rules of their own).
+
+def _lu_parts(lu, piv):
+    n = np.shape(lu)[0]
+    order = np.arange(n)
+    for i, j in enumerate(piv):
+        order[i], order[j] = order[j], order[i]
+    lower = np.tril(lu, -1) + np.eye(n)
+    upper = np.triu(lu)
+    return lower, upper, order
+
+
+def _lu_factor_bar(g, a, result):
+    lu_bar = 0.0 if not isinstance(g, (list, tuple)) else g[0]
+    if isinstance(lu_bar, (int, float)) and lu_bar == 0:
+        return np.zeros(np.shape(a))
+    lower, upper, order = _lu_parts(*result)
+    x = np.tril(lower.T @ lu_bar, -1) + np.triu(np.triu(lu_bar) @ upper.T)
+    y = sl.solve_triangular(lower.T, x, lower=False, unit_diagonal=True)
+    a_perm_bar = sl.solve_triangular(upper, y.T, lower=False).T        # y U^-T
+    out = np.zeros(np.shape(a))
+    out[order] = a_perm_bar
+    return out
+
+
+def _lu_factor_dot(a_dot, result):
+    lower, upper, order = _lu_parts(*result)
+    a_dot = np.broadcast_to(a_dot, np.shape(lower))
+    f = sl.solve_triangular(lower, a_dot[order], lower=True, unit_diagonal=True)
+    f = sl.solve_triangular(upper, f.T, trans="T", lower=False).T
+    return ListBar([lower @ np.tril(f, -1) + np.triu(f) @ upper, 0.0])
+
+
+def _lu_solve_check(trans):
+    if trans not in (0, "N"):
+        raise NotImplementedError("diffc: lu_solve(..., trans=1 or 2) is not differentiated")
+
+
+def _lu_solve_bar_lu(g, lu_and_piv, b, trans, x):
+    _lu_solve_check(trans)
+    lower, upper, order = _lu_parts(*lu_and_piv)
+    u = sl.solve_triangular(upper, g, trans="T", lower=False)
+    x2 = x if np.ndim(x) == 2 else x[:, None]
+    u2 = u if np.ndim(u) == 2 else u[:, None]
+    upper_bar = -np.triu(u2 @ x2.T)
+    w = sl.solve_triangular(lower, u2, trans="T", lower=True, unit_diagonal=True)
+    lower_bar = -np.tril(w @ (upper @ x2).T, -1)
+    return ListBar([upper_bar + lower_bar, 0.0])
+
+
+def _lu_solve_bar_b(g, lu_and_piv, b, trans):
+    _lu_solve_check(trans)
+    return sl.lu_solve(lu_and_piv, g, trans=1)
+
+
+def _lu_solve_dot(lu_and_piv, b, trans, x, lu_dot, b_dot):
+    _lu_solve_check(trans)
+    lower, upper, order = _lu_parts(*lu_and_piv)
+    out = 0.0
+    if isinstance(lu_dot, (list, tuple)) and not (np.ndim(lu_dot[0]) == 0 and lu_dot[0] == 0):
+        dlu = np.broadcast_to(lu_dot[0], np.shape(lower))
+        inner = np.triu(dlu) @ x + sl.solve_triangular(lower, np.tril(dlu, -1) @ (upper @ x), lower=True,
+                                                       unit_diagonal=True)
+        out = out - sl.solve_triangular(upper, inner, lower=False)
+    if not (np.ndim(b_dot) == 0 and b_dot == 0):
+        out = out + sl.lu_solve(lu_and_piv, np.broadcast_to(b_dot, np.shape(b)))
+    return out
+
+
+@adjoint(sl.lu_factor)
+def _(result, result_bar, a, overwrite_a=False, check_finite=True):
+    return _lu_factor_bar(result_bar, a, result)
+
+
+@tangent(sl.lu_factor)
+def _(result, a, overwrite_a=False, check_finite=True, a_dot=None):
+    return _lu_factor_dot(a_dot, result)
+
+
+@adjoint(sl.lu_solve)
+def _(result, result_bar, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    return (_lu_solve_bar_lu(result_bar, lu_and_piv, b, trans, result),
+            _lu_solve_bar_b(result_bar, lu_and_piv, b, trans))
+
+
+@tangent(sl.lu_solve)
+def _(result, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True, lu_and_piv_dot=None, b_dot=None):
+    return _lu_solve_dot(lu_and_piv, b, trans, result, lu_and_piv_dot, b_dot)
