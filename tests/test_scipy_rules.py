@@ -407,3 +407,38 @@ def frozen_used_as_a_value(mu):
 def test_frozen_distribution_used_as_a_value_is_refused():
     with pytest.raises(diffc.DiffcError):
         diffc.grad(frozen_used_as_a_value)(0.2)
+
+
+from scipy.integrate import solve_ivp          # noqa: E402
+
+
+def forced_decay(t, y, k, c):
+    return -k * y + c * np.sin(t)
+
+
+def ivp_loss(y0, k, c, ts):
+    sol = solve_ivp(forced_decay, (0.0, 2.0), y0, t_eval=ts, args=(k, c), rtol=1e-10, atol=1e-10)
+    return np.sum(sol.y ** 2)
+
+
+def ivp_loss_from_t0(y0, t0):
+    sol = solve_ivp(forced_decay, [t0, 2.0], y0, t_eval=np.array([t0, 1.0, 1.5]), args=(0.5, W3[:2]),
+                    rtol=1e-10, atol=1e-10)
+    ys = sol.y
+    return np.sum(ys[:, 1:] ** 2) + np.sum(ys[:, 0])
+
+
+@pytest.mark.parametrize("fn,args", [
+    (ivp_loss, [np.array([1.0, -0.5]), 0.7, np.array([0.3, 0.2]), np.array([0.5, 1.0, 1.7])]),
+    (ivp_loss_from_t0, [np.array([1.0, -0.5]), 0.1]),
+], ids=["t_eval_after_t0", "t_eval_from_t0"])
+def test_solve_ivp_with_t_eval(fn, args):
+    """Gradients wrt y0, args, t_span[0] and t_eval (adjoint ODE) and the tangent (sensitivities)."""
+    wrt = tuple(range(len(args)))
+    grads = diffc.grad(fn, wrt=wrt)(*args)
+    for k, g in enumerate(grads):
+        assert_close(g, numeric_grad(fn, args, k, eps=1e-5), rtol=1e-5, atol=1e-6, what=f"arg {k}")
+    dirs = tuple(np.random.default_rng(k).normal(size=np.shape(a)) for k, a in enumerate(args))
+    dirs = tuple(d if np.ndim(d) else float(d) for d in dirs)
+    _, t = diffc.jvp(fn, tuple(args), dirs)
+    assert_close(t, sum(np.sum(g * d) for g, d in zip(grads, dirs)), rtol=1e-5, atol=1e-6)

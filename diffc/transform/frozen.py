@@ -1,4 +1,5 @@
-"""frozen: calls of a distribution frozen inside the function become calls with parameters.
+"""frozen: calls of a distribution frozen inside the function become calls with parameters;
+attributes of a library call's result object become calls that compute them.
 
 Input: an ANF function (`FunctionInfo`).  Output: the same function in which,
 for every ``v = D(p1, p2, k=p3)`` where D is a library object whose methods
@@ -11,6 +12,11 @@ ever used as ``v.method(...)``, each ``v.method(a, ...)`` is replaced by
 atom of ``D(...)`` is bound once (a parameter never assigned, a constant or a
 single-assignment temporary), so its value at each method call is the value
 the distribution was frozen with.
+
+`rewrite_result_attributes` does the same for ``v = P(...)`` whose result v is
+only read through registered attributes (``rules.RESULT_ATTRIBUTES``:
+``sol = solve_ivp(...)`` then ``sol.y``): the definition becomes ``v_y =
+F(...)`` and each ``v.y`` reads ``v_y``.
 """
 
 import gast
@@ -99,5 +105,77 @@ def _without_definitions(stmts, ids):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                 setattr(s, field, _without_definitions(inner, ids) or [gast.Pass()])
+        out.append(s)
+    return out
+
+
+def rewrite_result_attributes(info):
+    """Rewrite in place (see module docstring); returns the number of definitions rewritten."""
+    if not R.RESULT_ATTRIBUTES:
+        return 0
+    body = info.node.body
+    counts = _store_counts(body)
+    candidates = {}
+    for stmt in A.walk_statements(body):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                and isinstance(stmt.value, gast.Call) and counts.get(stmt.targets[0].id) == 1:
+            try:
+                attrs = R.RESULT_ATTRIBUTES.get(info.resolve_static(stmt.value.func))
+            except TypeError:
+                attrs = None
+            if attrs:
+                candidates[stmt.targets[0].id] = (attrs, stmt)
+    if not candidates:
+        return 0
+    reads = {name: [] for name in candidates}
+    bases = set()
+    for node in A.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load) \
+                and isinstance(node.value, gast.Name) and node.value.id in reads:
+            reads[node.value.id].append(node)
+            bases.add(id(node.value))
+    bad = {node.id for node in A.walk(gast.Module(body=body, type_ignores=[]))
+           if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in reads
+           and id(node) not in bases}
+    done = {}
+    for name, nodes in reads.items():
+        attrs, stmt = candidates[name]
+        if name in bad or not nodes or any(n.attr not in attrs for n in nodes):
+            continue
+        names = {}
+        for attr in sorted({n.attr for n in nodes}):
+            names[attr] = info.namer.fresh(f"{name}_{attr}")
+        done[id(stmt)] = [A.assign(names[attr], gast.Call(func=A.global_ref(attrs[attr], attrs[attr].__name__),
+                                                          args=[A.deepcopy(a) for a in stmt.value.args],
+                                                          keywords=[A.deepcopy(k) for k in stmt.value.keywords]))
+                          for attr in names]
+        for n in nodes:
+            n.diffc_replacement = names[n.attr]
+    if not done:
+        return 0
+    info.node.body = _replace_statements(_ReplaceReads().visit(gast.Module(body=body, type_ignores=[])).body, done)
+    info._local_names = None
+    return len(done)
+
+
+class _ReplaceReads(gast.NodeTransformer):
+    def visit_Attribute(self, node):
+        name = getattr(node, "diffc_replacement", None)
+        if name is not None:
+            return A.name(name)
+        return self.generic_visit(node)
+
+
+def _replace_statements(stmts, done):
+    out = []
+    for s in stmts:
+        if id(s) in done:
+            for new in done[id(s)]:
+                out.append(A.located(new, s) if hasattr(A, "located") else new)
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _replace_statements(inner, done))
         out.append(s)
     return out
