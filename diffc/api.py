@@ -24,6 +24,7 @@ from .analysis import kinds as K
 from .errors import BadArgument, DiffcError
 from .parse import parse_function
 from .pipeline import Module, ensure_rules
+from . import rules
 from .rules import RULES_VERSION
 
 _cache = {}
@@ -574,3 +575,6 @@ class differentiate:
 
 
 del math
+
+
+rules.RUN_TIME["vjp"] = vjp      # rules that differentiate a user's function as they run (odeint)

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import api
 from . import dispatch
+from . import rules
 from . import emit
 from .analysis import kinds as K
 from .errors import BadArgument
@@ -299,3 +300,6 @@ def forward_source(fn, wrt=0, args=None, optimize=True):
 
 
 del emit
+
+
+rules.RUN_TIME["jvp"] = jvp

@@ -178,8 +178,7 @@ class _Compiled:
 
 
 def _compiled_rules(implementation, kwargs):
-    from . import api
-    from . import forward_api
+    from . import rules as R
 
     import inspect
     signature = inspect.signature(implementation)
@@ -190,7 +189,7 @@ def _compiled_rules(implementation, kwargs):
         return tuple(bound.args)
 
     def adjoint(result, result_bar, *args, **kw):
-        _, pullback = api.vjp(implementation, *positional(args, kw))
+        _, pullback = R.run_vjp(implementation, *positional(args, kw))
         return tuple(pullback(result_bar))[:len(args)]
 
     def tangent(result, *args_and_dots, **kw):
@@ -199,5 +198,5 @@ def _compiled_rules(implementation, kwargs):
         full = positional(args, kw)
         dots = tuple(d if _differentiable(a) else None for a, d in zip(args, dots)) \
             + (None,) * (len(full) - n)
-        return forward_api.jvp(implementation, full, dots)[1]
+        return R.run_jvp(implementation, full, dots)[1]
     return _Compiled(adjoint, "adjoint"), _Compiled(tangent, "tangent")

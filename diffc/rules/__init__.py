@@ -214,6 +214,20 @@ def class_method_rule_key(obj, attr):
     return None
 
 
+RUN_TIME = {}            # "vjp" / "jvp" -> diffc.vjp / diffc.jvp, installed by the public API
+
+
+def run_vjp(fn, *primals):
+    """diffc.vjp, for rules that differentiate a user's function when they run (the
+    right-hand side given to odeint); installed by api.py so rules stay below the API."""
+    return RUN_TIME["vjp"](fn, *primals)
+
+
+def run_jvp(fn, primals, tangents):
+    """diffc.jvp, for rules that differentiate a user's function when they run."""
+    return RUN_TIME["jvp"](fn, primals, tangents)
+
+
 def load_builtin_rules():
     from . import operators, math_rules, builtins_rules, numpy_rules, syntax, higher_order_numpy  # noqa: F401
     from . import called_rules  # noqa: F401

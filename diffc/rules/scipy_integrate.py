@@ -18,7 +18,7 @@ Second derivatives through odeint are not available (NoDerivativeRule).
 import numpy as np
 from scipy.integrate import odeint, solve_ivp
 
-from . import adjoint, tangent
+from . import adjoint, run_jvp, run_vjp, tangent
 from ..runtime import ListBar
 
 
@@ -73,7 +73,6 @@ def _adjoint_sweep(func, tfirst, ys, t, g, args, integrate):
     """(a(t0), p_bar, t_bar) of sum_i <g_i, y(t_i)> for the trajectory ys (one row per t_i)
     of y' = func(y, t, *args), by the adjoint ODE integrated backwards between output times.
     integrate(rhs, state, t_from, t_to) -> state at t_to."""
-    from .. import api
     n = ys.shape[1]
     rhs_order = (lambda y, s: (s, y)) if tfirst else (lambda y, s: (y, s))
 
@@ -83,7 +82,7 @@ def _adjoint_sweep(func, tfirst, ys, t, g, args, integrate):
     def augmented(state, s):
         y, a = state[:n], state[n:2 * n]
         primals = rhs_order(y, s) + args
-        out, pullback = api.vjp(func, *primals)
+        out, pullback = run_vjp(func, *primals)
         bars = pullback(np.reshape(a, np.shape(out)))
         y_bar = bars[1] if tfirst else bars[0]
         y_bar = np.zeros(n) if y_bar is None else np.ravel(y_bar)
@@ -119,7 +118,6 @@ def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0
 def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None, mu=None,
                 rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0, mxhordr=12,
                 mxordn=12, mxords=5, printmessg=0, tfirst=False, y0_dot=0.0, t_dot=0.0, args_dot=0.0):
-    from .. import forward_api as api
     _check_rhs(func, full_output)
     args = _as_args(args)
     ys = np.asarray(result, dtype=float)
@@ -141,7 +139,7 @@ def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_outpu
         y, v = state[:n], state[n:]
         primals = ordered(y, s) + args
         tangents = ((None, v) if tfirst else (v, None)) + arg_tangents
-        out, out_dot = api.jvp(func, primals, tangents)
+        out, out_dot = run_jvp(func, primals, tangents)
         out_dot = np.zeros(n) if out_dot is None else np.ravel(np.broadcast_to(out_dot, np.shape(out)))
         return np.concatenate([np.ravel(out), out_dot])
 
@@ -241,7 +239,6 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
                      vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf,
                      t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, args_dot=0.0):
     """Tangent of solve_ivp(...).y by the sensitivity equation v' = df/dy v + df/dp p_dot."""
-    from .. import forward_api
     _check_ivp(t_eval, events, dense_output, vectorized)
     _check_rhs(fun, False)
     args = () if args is None else _as_args(args)
@@ -259,7 +256,7 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
 
     def sensitivity(s, state):
         y, v = state[:n], state[n:]
-        out, out_dot = forward_api.jvp(fun, (s, y) + args, (None, v) + arg_dots)
+        out, out_dot = run_jvp(fun, (s, y) + args, (None, v) + arg_dots)
         out_dot = np.zeros(n) if out_dot is None else np.ravel(np.broadcast_to(out_dot, np.shape(out)))
         return np.concatenate([np.ravel(out), out_dot])
 

@@ -22,7 +22,11 @@ import scipy.signal as ss
 from scipy import ndimage
 
 from . import adjoint, implemented_by, nondiff, tangent
-from .numpy_rules import _full
+
+
+def _widened(d, x):
+    """A tangent (possibly a broadcast-smaller one, such as 0.0) at the full shape of x."""
+    return d + np.zeros(np.shape(x))
 
 
 def _full_offsets(a, v, mode):
@@ -49,11 +53,11 @@ def _embedded(g, a, v, mode):
 
 
 def _convolve_bar_a(g, a, v, mode):
-    return ss.correlate(_embedded(_full(g, np.zeros(_out_shape(a, v, mode))), a, v, mode), v, mode="valid")
+    return ss.correlate(_embedded(_widened(g, np.zeros(_out_shape(a, v, mode))), a, v, mode), v, mode="valid")
 
 
 def _convolve_bar_v(g, a, v, mode):
-    return ss.correlate(_embedded(_full(g, np.zeros(_out_shape(a, v, mode))), a, v, mode), a, mode="valid")
+    return ss.correlate(_embedded(_widened(g, np.zeros(_out_shape(a, v, mode))), a, v, mode), a, mode="valid")
 
 
 def _out_shape(a, v, mode):
@@ -65,7 +69,7 @@ def _out_shape(a, v, mode):
     return tuple(n - m + 1 for n, m in zip(sa, sv))
 
 
-for _helper in (_convolve_bar_a, _convolve_bar_v, _embedded):
+for _helper in (_convolve_bar_a, _convolve_bar_v, _embedded, _widened):
     _helper.__diffc_transparent__ = True
 
 
@@ -76,12 +80,12 @@ def _(result, result_bar, in1, in2, mode="full", method="auto"):
 
 @tangent(ss.convolve)
 def _(result, in1, in2, mode="full", method="auto", in1_dot=None, in2_dot=None):
-    return ss.convolve(_full(in1_dot, in1), in2, mode) + ss.convolve(in1, _full(in2_dot, in2), mode)
+    return ss.convolve(_widened(in1_dot, in1), in2, mode) + ss.convolve(in1, _widened(in2_dot, in2), mode)
 
 
 @tangent(ss.fftconvolve, ss.oaconvolve)
 def _(result, in1, in2, mode="full", axes=None, in1_dot=None, in2_dot=None):
-    return ss.convolve(_full(in1_dot, in1), in2, mode) + ss.convolve(in1, _full(in2_dot, in2), mode)
+    return ss.convolve(_widened(in1_dot, in1), in2, mode) + ss.convolve(in1, _widened(in2_dot, in2), mode)
 
 
 @implemented_by(ss.correlate)

@@ -21,7 +21,6 @@ import numpy as np
 from scipy import special as sp
 
 from . import adjoint, nondiff, tangent
-from .numpy_rules import _safe_div, _unreduce
 from ..runtime import ListBar, unbroadcast
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -312,23 +311,23 @@ def _(result, a, b, a_dot, b_dot):
 @adjoint(sp.xlogy)
 def _(result, result_bar, x, y):
     return (unbroadcast(result_bar * np.log(y), x),
-            unbroadcast(result_bar * _safe_div(x, y), y))
+            unbroadcast(result_bar * np.where(x == 0, 0.0, x / np.where(x == 0, 1.0, y)), y))
 
 
 @tangent(sp.xlogy)
 def _(result, x, y, x_dot, y_dot):
-    return x_dot * np.log(y) + y_dot * _safe_div(x, y)
+    return x_dot * np.log(y) + y_dot * np.where(x == 0, 0.0, x / np.where(x == 0, 1.0, y))
 
 
 @adjoint(sp.xlog1py)
 def _(result, result_bar, x, y):
     return (unbroadcast(result_bar * np.log1p(y), x),
-            unbroadcast(result_bar * _safe_div(x, 1.0 + y), y))
+            unbroadcast(result_bar * x / (1.0 + y), y))
 
 
 @tangent(sp.xlog1py)
 def _(result, x, y, x_dot, y_dot):
-    return x_dot * np.log1p(y) + y_dot * _safe_div(x, 1.0 + y)
+    return x_dot * np.log1p(y) + y_dot * x / (1.0 + y)
 
 
 @adjoint(sp.rel_entr)
@@ -423,6 +422,13 @@ def _(result, x, axis=None, x_dot=None):
     return x_dot - np.sum(np.exp(result) * x_dot, axis=axis, keepdims=True)
 
 
+def _reduced_axes_back(r, axis, keepdims):
+    """A reduction's result with the reduced axes back as size 1 (it then broadcasts)."""
+    if keepdims or axis is None:
+        return r
+    return np.expand_dims(r, axis)
+
+
 def _logsumexp_bar(result, result_bar, a, axis=None, b=None, keepdims=False, return_sign=False):
     """Adjoint of logsumexp: g * sign * b * exp(a - r) for a, g * sign * exp(a - r) for b."""
     if return_sign:
@@ -433,8 +439,8 @@ def _logsumexp_bar(result, result_bar, a, axis=None, b=None, keepdims=False, ret
         sign = 1.0
         value = result
         g = result_bar
-    r = _unreduce(value, a, axis, keepdims)
-    gs = _unreduce(g * sign, a, axis, keepdims)
+    r = _reduced_axes_back(value, axis, keepdims)
+    gs = _reduced_axes_back(g * sign, axis, keepdims)
     weight = np.exp(a - r)
     if b is None:
         return gs * weight
@@ -449,7 +455,7 @@ def _logsumexp_dot(result, a, axis=None, b=None, keepdims=False, return_sign=Fal
     else:
         sign = 1.0
         value = result
-    weight = np.exp(a - _unreduce(value, a, axis, keepdims))
+    weight = np.exp(a - _reduced_axes_back(value, axis, keepdims))
     if b is None:
         t = np.sum(weight * a_dot, axis=axis, keepdims=keepdims)
     else:
@@ -460,6 +466,7 @@ def _logsumexp_dot(result, a, axis=None, b=None, keepdims=False, return_sign=Fal
 
 
 _logsumexp_bar.__diffc_transparent__ = True
+_reduced_axes_back.__diffc_transparent__ = True
 _logsumexp_dot.__diffc_transparent__ = True
 adjoint(sp.logsumexp)(_logsumexp_bar)
 tangent(sp.logsumexp)(_logsumexp_dot)
