@@ -442,3 +442,20 @@ def test_solve_ivp_with_t_eval(fn, args):
     dirs = tuple(d if np.ndim(d) else float(d) for d in dirs)
     _, t = diffc.jvp(fn, tuple(args), dirs)
     assert_close(t, sum(np.sum(g * d) for g, d in zip(grads, dirs)), rtol=1e-5, atol=1e-6)
+
+
+def exported_objective(x, w):
+    return logsumexp(x * w) + np.sum(gammaln(x * x + 1.0)) + np.sum(norm.logpdf(x, w, 2.0))
+
+
+def test_export_of_a_gradient_through_scipy(tmp_path):
+    """diffc export writes scipy.special ufuncs and distributions as imports."""
+    import importlib.util
+    from diffc.export import export_source
+    path = tmp_path / "grad_scipy.py"
+    path.write_text(export_source(exported_objective))
+    spec = importlib.util.spec_from_file_location("grad_scipy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x, w = np.array([0.1, 0.2]), np.array([1.0, 2.0])
+    assert_close(module.grad_exported_objective(x, w), numeric_grad(exported_objective, [x, w], 0), rtol=1e-6)
