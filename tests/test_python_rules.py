@@ -275,3 +275,35 @@ def test_rule_for_a_whole_user_function():
     assert_close(diffc.grad(uses_fixed_point)(a), expected, rtol=1e-6)
     assert_close(diffc.jvp(uses_fixed_point, (a,), (1.0,))[1], expected, rtol=1e-6)
     assert "for " not in diffc.source(uses_fixed_point)           # the loop is not differentiated
+
+
+def test_user_rule_on_a_library_method_and_on_a_frozen_distribution():
+    """A user's rule on norm.logpdf / rv.logpdf is used wherever the call appears (and wins
+    over diffc's own SciPy support); removing it restores the built-in derivative."""
+    stats = pytest.importorskip("scipy.stats")
+    import scipy
+    rv = stats.norm(0.5, 2.0)
+    env = {"np": np, "stats": stats, "scipy": scipy, "norm": stats.norm, "rv": rv}
+    f = _source_function("def f(x):\n"
+                         "    return np.sum(norm.logpdf(x)) + np.sum(stats.norm.logpdf(x))"
+                         " + np.sum(scipy.stats.norm.logpdf(x)) + np.sum(rv.logpdf(x))\n", env)
+    x = np.array([0.2, -0.4])
+    truth = numeric_grad(f, [x], 0)
+    assert_close(diffc.grad(f)(x), truth, rtol=1e-6)
+    keys = (stats.norm.logpdf, rv.logpdf)
+
+    @diffc.adjoint(stats.norm.logpdf)
+    def _(result, result_bar, x):
+        return result_bar * 0.0 + 100.0           # deliberately wrong: must be seen three times
+
+    @diffc.adjoint(rv.logpdf)
+    def _(result, result_bar, x):
+        return result_bar * 0.0 + 1000.0
+    try:
+        assert_close(diffc.grad(f)(x), np.full(2, 1300.0))
+    finally:
+        for key in keys:
+            R.ADJOINTS.pop(key, None)
+            R.USER_KEYS.discard(key)
+        R._rules_changed()
+    assert_close(diffc.grad(f)(x), truth, rtol=1e-6)
