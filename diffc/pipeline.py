@@ -38,7 +38,7 @@ from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accum
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
-from .transform.frozen import rewrite_frozen_calls, rewrite_result_attributes
+from .transform.frozen import pass_captured_variables, rewrite_frozen_calls, rewrite_result_attributes
 from .transform.purify import purify
 from .transform.reverse import (TAPE, ReverseFunction, index_value, is_marker, marker, returned_alias_positions,
                                 rt)
@@ -68,6 +68,7 @@ def front_end(info, stages=None):
     ANF(info, info.namer).run()
     rewrite_frozen_calls(info)
     rewrite_result_attributes(info)
+    pass_captured_variables(info)
     hoist_invariants(info)
     _dump(stages, "anf", info)
     return info

@@ -459,3 +459,41 @@ def test_export_of_a_gradient_through_scipy(tmp_path):
     spec.loader.exec_module(module)
     x, w = np.array([0.1, 0.2]), np.array([1.0, 2.0])
     assert_close(module.grad_exported_objective(x, w), numeric_grad(exported_objective, [x, w], 0), rtol=1e-6)
+
+
+def mlp(params, y):
+    W1, b1, W2 = params
+    return W2 @ np.tanh(W1 @ y + b1)
+
+
+def neural_ode_closure_loss(W1, b1, W2, y0):
+    """The usual neural-ODE code: the dynamics close over the network's parameters."""
+    params = (W1, b1, W2)
+
+    def dynamics(y, t):
+        return mlp(params, y)
+    ys = odeint(dynamics, y0, np.linspace(0.0, 1.0, 4), rtol=1e-10, atol=1e-10)
+    return np.sum(ys ** 2)
+
+
+def decay_closure_loss(k, y0):
+    def rhs(t, y):
+        return -k * y
+    sol = solve_ivp(rhs, (0.0, 1.0), y0, t_eval=np.array([0.5, 1.0]), rtol=1e-10, atol=1e-10)
+    return np.sum(sol.y)
+
+
+@pytest.mark.parametrize("fn,args", [
+    (neural_ode_closure_loss, [np.random.default_rng(3).normal(size=(4, 2)) * 0.5, np.full(4, 0.1),
+                               np.random.default_rng(4).normal(size=(2, 4)) * 0.5, np.array([1.0, -0.5])]),
+    (decay_closure_loss, [0.7, np.array([1.0, 2.0])]),
+], ids=["odeint", "solve_ivp"])
+def test_ode_right_hand_side_closing_over_parameters(fn, args):
+    wrt = tuple(range(len(args)))
+    grads = diffc.grad(fn, wrt=wrt)(*args)
+    for k, g in enumerate(grads):
+        assert_close(g, numeric_grad(fn, args, k, eps=1e-5), rtol=1e-5, atol=1e-6, what=f"arg {k}")
+    dirs = tuple(np.random.default_rng(k).normal(size=np.shape(a)) for k, a in enumerate(args))
+    dirs = tuple(d if np.ndim(d) else float(d) for d in dirs)
+    _, t = diffc.jvp(fn, tuple(args), dirs)
+    assert_close(t, sum(np.sum(g * d) for g, d in zip(grads, dirs)), rtol=1e-5, atol=1e-6)

@@ -159,6 +159,7 @@ def implementation(key):
 OBJECT_CALLS = []        # hooks (obj, method name) -> (implementation, args, kwds) or None
 
 
+CALLBACK_ARGS = {}       # primitive -> (position of its callback, keyword passing extra args to it)
 RESULT_ATTRIBUTES = {}   # primitive -> {attribute: function computing P(...).attribute}
 CONSTRUCTED_METHODS = []  # hooks (constructor object, method name) -> implementation or None
 

@@ -46,22 +46,51 @@ def _float_arg(a):
         and np.asarray(a).dtype.kind == "f"
 
 
+def _size(a):
+    """How many float entries a parameter (a float, an array, or a tuple/list of them) has."""
+    if isinstance(a, (tuple, list)):
+        return sum(_size(x) for x in a)
+    return np.size(a) if _float_arg(a) else 0
+
+
+def _flat_one(bar, a):
+    if isinstance(a, (tuple, list)):
+        bars = bar if isinstance(bar, (tuple, list)) else [None] * len(a)
+        parts = [_flat_one(b, x) for b, x in zip(bars, a)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    if not _float_arg(a):
+        return np.zeros(0)
+    if bar is None or (np.ndim(bar) == 0 and not isinstance(bar, np.ndarray) and bar == 0):
+        return np.zeros(np.size(a))
+    return np.ravel(np.broadcast_to(np.asarray(bar, dtype=float), np.shape(a)))
+
+
 def _flat(bars, args):
-    parts = [np.zeros(np.size(a)) if (b is None or not _float_arg(a)) else np.ravel(np.asarray(b, dtype=float))
-             for a, b in zip(args, bars)]
+    """The adjoints of the parameters (nested like them) as one vector."""
+    parts = [_flat_one(b, a) for a, b in zip(args, bars)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+def _unflat_one(vec, a, k):
+    if isinstance(a, (tuple, list)):
+        out = []
+        for x in a:
+            part, k = _unflat_one(vec, x, k)
+            out.append(part)
+        return ListBar(out), k
+    if not _float_arg(a):
+        return None, k
+    size = np.size(a)
+    piece = vec[k:k + size]
+    return (float(piece[0]) if np.ndim(a) == 0 else piece.reshape(np.shape(a))), k + size
+
+
 def _unflat(vec, args):
+    """The vector of `_flat` back as one adjoint per parameter (ListBar for a tuple/list)."""
     out, k = [], 0
     for a in args:
-        if not _float_arg(a):
-            out.append(None)
-            continue
-        size = np.size(a)
-        piece = vec[k:k + size]
-        k += size
-        out.append(float(piece[0]) if np.ndim(a) == 0 else piece.reshape(np.shape(a)))
+        part, k = _unflat_one(vec, a, k)
+        out.append(part)
     return ListBar(out)
 
 
@@ -89,7 +118,7 @@ def _adjoint_sweep(func, tfirst, ys, t, g, args, integrate):
         return np.concatenate([np.ravel(out), -y_bar, -_flat(bars[2:], args)])
 
     a = np.zeros(n)
-    p_bar = np.zeros(sum(np.size(x) for x in args if _float_arg(x)))
+    p_bar = np.zeros(sum(_size(x) for x in args))
     t_bar = np.zeros(t.shape)
     for i in range(len(t) - 1, 0, -1):
         a = a + g[i]
@@ -124,7 +153,7 @@ def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_outpu
     t = np.asarray(t, dtype=float)
     n = ys.shape[1]
     if isinstance(args_dot, (list, tuple)):
-        arg_dots = tuple(None if (not _float_arg(a) or _zero(d)) else d for a, d in zip(args, args_dot))
+        arg_dots = tuple(None if _zero(d) else d for d in args_dot)
     else:
         arg_dots = (None,) * len(args)
     arg_tangents = tuple(d if d is not None else None for d in arg_dots)
@@ -231,8 +260,11 @@ def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=
 _solve_ivp_y_bar.__name__ = "_solve_ivp_y_bar"
 adjoint(solve_ivp_y)(_solve_ivp_y_bar)
 
-from . import RESULT_ATTRIBUTES  # noqa: E402
+from . import CALLBACK_ARGS, RESULT_ATTRIBUTES  # noqa: E402
 RESULT_ATTRIBUTES[solve_ivp] = {"y": solve_ivp_y}
+CALLBACK_ARGS[odeint] = (0, "args")
+CALLBACK_ARGS[solve_ivp] = (0, "args")
+CALLBACK_ARGS[solve_ivp_y] = (0, "args")
 
 
 def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
@@ -247,7 +279,7 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
     n = ys.shape[1]
     y_start = np.ravel(np.asarray(y0, dtype=float))
     if isinstance(args_dot, (list, tuple)):
-        arg_dots = tuple(None if (not _float_arg(a) or _zero(d)) else d for a, d in zip(args, args_dot))
+        arg_dots = tuple(None if _zero(d) else d for d in args_dot)
     else:
         arg_dots = (None,) * len(args)
 

@@ -13,6 +13,12 @@ atom of ``D(...)`` is bound once (a parameter never assigned, a constant or a
 single-assignment temporary), so its value at each method call is the value
 the distribution was frozen with.
 
+`pass_captured_variables` makes ``odeint(rhs, y0, t)`` with rhs a local function
+reading variables of the enclosing function (lifted with them as trailing
+parameters, parse.py) pass those variables through ``args=(...)``, the
+callback-argument convention of the callee (``rules.CALLBACK_ARGS``), so
+their derivatives flow through the callee's rule.
+
 `rewrite_result_attributes` does the same for ``v = P(...)`` whose result v is
 only read through registered attributes (``rules.RESULT_ATTRIBUTES``:
 ``sol = solve_ivp(...)`` then ``sol.y``): the definition becomes ``v_y =
@@ -179,3 +185,40 @@ def _replace_statements(stmts, done):
                 setattr(s, field, _replace_statements(inner, done))
         out.append(s)
     return out
+
+
+def pass_captured_variables(info):
+    """Rewrite in place (see module docstring); returns the number of calls rewritten."""
+    if not R.CALLBACK_ARGS:
+        return 0
+    from ..parse import FunctionInfo
+    rewritten = [0]
+
+    def visit(stmts):
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(s, field, visit(inner))
+            call = getattr(s, "value", None)
+            if isinstance(s, (gast.Assign, gast.Expr)) and isinstance(call, gast.Call):
+                try:
+                    spec = R.CALLBACK_ARGS.get(info.resolve_static(call.func))
+                except TypeError:
+                    spec = None
+                if spec is not None and len(call.args) > spec[0] and isinstance(call.args[spec[0]], gast.Name):
+                    target = info.resolve_static(call.args[spec[0]])
+                    if isinstance(target, FunctionInfo) and target.lifted_params \
+                            and not any(k.arg == spec[1] for k in call.keywords):
+                        holder = info.namer.fresh("_captured")
+                        out.append(A.assign(holder, gast.Tuple(elts=[A.name(p) for p in target.lifted_params],
+                                                               ctx=gast.Load())))
+                        call.keywords = list(call.keywords) + [gast.keyword(arg=spec[1], value=A.name(holder))]
+                        rewritten[0] += 1
+            out.append(s)
+        return out
+    info.node.body = visit(info.node.body)
+    if rewritten[0]:
+        info._local_names = None
+    return rewritten[0]
