@@ -229,14 +229,61 @@ def run_jvp(fn, primals, tangents):
     return RUN_TIME["jvp"](fn, primals, tangents)
 
 
-def load_builtin_rules():
-    from . import operators, math_rules, builtins_rules, numpy_rules, syntax, higher_order_numpy  # noqa: F401
-    from . import called_rules  # noqa: F401
-    try:
-        import scipy  # noqa: F401
-    except ImportError:
-        return
-    from . import scipy_rules  # noqa: F401
-
-
 RULES_VERSION = [0]
+
+
+# ------------------------------------------------------------------ call resolution
+
+def resolve_call(info, call, target):
+    """What `analysis.calls.call_key` resolves a call to, when the registry decides it.
+
+    * a primitive with an `implemented_by` implementation -> the implementation;
+    * ``obj.method(...)`` with obj a library object known at compile time
+      (``norm.logpdf``, ``stats.norm.logpdf``, ``rv.logpdf``) -> the rule registered
+      for that bound method, or for the method of obj's class (obj first);
+    * a frozen distribution's method with no rule of its own -> the call is rewritten,
+      in place, into its implementation with the frozen parameters as constants.
+    Returns (key, atoms) or None (call_key's own answer then stands)."""
+    import gast
+    from ..parse import MISSING, FunctionInfo
+    if target is not MISSING:
+        impl = implementation(target)
+        return (impl, list(call.args)) if impl is not None else None
+    func = call.func
+    if not isinstance(func, gast.Attribute):
+        return None
+    base = func.value
+    if isinstance(base, gast.Name) and base.id in info.local_names:
+        return None
+    obj = info.resolve_static(base)
+    if obj is MISSING or isinstance(obj, FunctionInfo):
+        return None
+    try:
+        bound = getattr(obj, func.attr)
+    except Exception:
+        return None
+    if is_registered(bound):
+        return implementation(bound) or bound, list(call.args)
+    unbound = class_method_rule_key(obj, func.attr)
+    if unbound is not None:
+        return implementation(unbound) or unbound, [base] + list(call.args)
+    found = object_call(obj, func.attr)
+    if found is None:
+        return None
+    impl, args, kwds = found
+    from .. import ast_util as A
+    call.func = A.global_ref(impl, impl.__name__)
+    call.args = list(call.args) + [_constant_atom(a) for a in args]
+    call.keywords = list(call.keywords) + [gast.keyword(arg=k, value=_constant_atom(v)) for k, v in kwds.items()]
+    return impl, list(call.args)
+
+
+def _constant_atom(value):
+    from .. import ast_util as A
+    if value is None or type(value) in (bool, int, float):
+        return A.const(value)
+    return A.global_ref(value, "_const")
+
+
+from ..analysis import calls  # noqa: E402
+calls.RESOLVERS.append(resolve_call)
