@@ -27,6 +27,7 @@ from .compile_cache import (CACHE, as_float, bind_arguments, check_function, com
                             see_through)
 from .parse import define_from_source
 from .pipeline import Module
+from . import rules
 from .rules import RULES_VERSION
 
 
@@ -331,3 +332,6 @@ def numeric_grad(fn, values, k, eps=1e-6):
 
 
 del math
+
+
+rules.RUN_TIME["vjp"] = vjp      # rules that differentiate a user's function as they run (odeint)

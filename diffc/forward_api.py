@@ -15,6 +15,7 @@ import numpy as np
 from . import api
 from . import compile_cache
 from . import dispatch
+from . import rules
 from . import emit
 from .analysis import kinds as K
 from .errors import BadArgument, user_facing
@@ -267,3 +268,6 @@ def forward_source(fn, wrt=0, args=None, optimize=True):
 
 
 del emit
+
+
+rules.RUN_TIME["jvp"] = jvp

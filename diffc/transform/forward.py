@@ -275,7 +275,7 @@ class ForwardFunction(FunctionSweep):
                            "that are not differentiated")
         bindings = {rule.params[0]: result}
         live_dots = set()
-        rest = rule.params[1:]
+        rest = rule.params[1:] + [k for k in rule.kwonly if k.endswith("_dot")]
         dot_params = {p[:-4]: p for p in rest if p.endswith("_dot") and p[:-4] in rest}
         if rule.vararg and rule.vararg + "_dot" in rest:
             # einsum(subscripts, *operands): the rule takes (result, subscripts, operands_dot,
@@ -335,10 +335,14 @@ class ForwardFunction(FunctionSweep):
         for p in dot_params.values():
             bindings[p] = _ZERO
         for p, a in bound:
-            if p not in primal_params:
+            if p not in primal_params and p not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           f"the keyword argument {p!r}", node)
             bindings[p] = a
+            if self.is_active(a) and p not in dot_params and key in R.USER_KEYS:
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} takes no tangent "
+                          f"for its argument {p!r}, which is differentiated here", node,
+                          hint=f"add a parameter {p}_dot to the rule")
             if self.is_active(a) and p in dot_params:
                 d = self.dot_of(a)
                 bindings[dot_params[p]] = d

@@ -595,7 +595,7 @@ class ReverseFunction(FunctionSweep):
         for p, a in zip(params, bound):
             bindings[p] = a
         for kw in keywords:
-            if kw.arg not in params:
+            if kw.arg not in params and kw.arg not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the rule for {describe(key, node)} does not support the "
                           f"keyword argument {kw.arg!r}", node,
                           hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
@@ -627,7 +627,18 @@ class ReverseFunction(FunctionSweep):
         else:
             targets = [bindings.get(p) for p in params]
         out = list(stmts)
-        if isinstance(expr, gast.Tuple):
+        if not rule.inline:
+            # A rule called at run time: its tuple (or single value) split into one
+            # contribution per target, each summed to its target's shape.
+            holder = self.namer.fresh("_parts")
+            needed = tuple(k for k, t in enumerate(targets) if t is not None and self.is_active(t))
+            out.append(A.assign(holder, A.call(rt(runtime.rule_parts), [
+                expr, A.const(len(targets)), gast.Tuple(elts=[A.const(k) for k in needed], ctx=gast.Load())])))
+            parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
+            if not self.scalar(target):
+                parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)]) if t is not None else p
+                         for p, t in zip(parts, targets)]
+        elif isinstance(expr, gast.Tuple):
             parts = list(expr.elts)
         elif rule.vararg:
             # A vararg rule returns a helper's tuple: index it at run time.
@@ -636,6 +647,16 @@ class ReverseFunction(FunctionSweep):
             parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
         else:
             parts = [expr]
+        if rule.inline and key in R.USER_KEYS and not self.scalar(target) and not rule.vararg:
+            # A user's rule returns contributions shaped like the result (`result_bar * y`):
+            # sum each over the axes broadcasting added (dropped below when the shapes agree).
+            parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)])
+                     if t is not None and not (isinstance(p, gast.Constant) and p.value is None) else p
+                     for p, t in zip(parts, targets)]
+            same = self._shaped_like_result(node)
+            if target in self.shapes:
+                same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+            parts = [drop_unbroadcast(p, same) for p in parts]
         targets, parts = _merge_equal_contributions(node, targets, parts)
         for atom, part in zip(targets, parts):
             if atom is None or not self.is_active(atom):
