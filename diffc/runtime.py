@@ -664,14 +664,20 @@ def item_bar(g, container, index):
     return acc_item(0.0, container, index, g)
 
 
+def updates_in_place(x):
+    """Whether `x op= v` updated x's object in place (arrays, lists, dicts) rather than rebinding x."""
+    return isinstance(x, (np.ndarray, list, dict, bytearray)) or is_duck_array(x)
+
+
 def check_unshared(written, other, line):
     """Raise when `written` (about to be written in place) is `other` or shares its memory.
 
     The compiler could not tell whether the two names hold one object (elements of
     one tuple or list, say); if they do, Python would show the write through both,
     which diffc does not follow: refused here, when it is known."""
-    if written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
-                            and np.may_share_memory(written, other)):
+    mutable = isinstance(written, (np.ndarray, list, dict, bytearray)) or is_duck_array(written)
+    if mutable and (written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
+                                         and np.may_share_memory(written, other))):
         from .errors import UnsupportedSyntax
         raise UnsupportedSyntax(
             f"line {line}: this writes in place into an object that another name also holds (in Python "
