@@ -143,6 +143,15 @@ def as_sequence(x):
     return list(x)
 
 
+def index_concat(maker, key):
+    """maker[key] for NumPy's index concatenators (``np.r_``, ``np.c_``).
+
+    Desugaring rewrites ``np.r_[a, 0:3, b]`` into ``index_concat(np.r_, (a, slice(0, 3, None), b))``
+    so that the concatenation is a call with derivative rules (numpy_rules.py) instead of
+    a subscript of a constant object."""
+    return maker[key]
+
+
 def item(bar, index):
     """bar[index] for a materialized adjoint, else the zero 0.0."""
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):

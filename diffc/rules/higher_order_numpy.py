@@ -794,6 +794,31 @@ def _(result, result_bar, g, tup, kind):
     return _restack(result_bar, tup, kind), None, None
 
 
+# np.r_/np.c_: both helpers are linear in their first differentiable argument and
+# depend on the items only through their shapes (positions); each is the other's transpose.
+nondiff(N._index_labels)
+
+
+@tangent(N._index_concat_bar)
+def _(result, g, maker, key, g_dot):
+    return N._index_concat_bar(g_dot, maker, key)
+
+
+@adjoint(N._index_concat_bar)
+def _(result, result_bar, g, maker, key):
+    return unbroadcast(N._index_concat_jvp(maker, key, result_bar), g), None, None
+
+
+@tangent(N._index_concat_jvp)
+def _(result, maker, key, d, d_dot):
+    return N._index_concat_jvp(maker, key, d_dot)
+
+
+@adjoint(N._index_concat_jvp)
+def _(result, result_bar, maker, key, d):
+    return None, None, N._index_concat_bar(result_bar, maker, key)
+
+
 @tangent(N._dense_list)
 def _(result, arrays, d, d_dot):
     return _dense_list(arrays, d_dot)

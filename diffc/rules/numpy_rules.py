@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from diffc.checks import kink_sign
-from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
+from diffc.runtime import ListBar, index_concat, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
 # np.matmul and the @ operator share one adjoint (and its higher-order rules in syntax.py).
@@ -912,6 +912,87 @@ def _stacked_bar(g, tup, kind):
     sizes = [x.shape[axis] for x in arrs]
     pieces = _split_at(g, sizes, axis)
     return ListBar(np.reshape(p, np.shape(x)) for p, x in zip(pieces, tup))
+
+
+def _index_items(key):
+    """The items of an index-concatenator key (np.r_[key]): a tuple, else one item."""
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _index_constant(item):
+    """Items of np.r_[...] that carry no derivative: a directive string or a slice (a range)."""
+    return isinstance(item, (str, slice))
+
+
+def _index_labels(maker, key):
+    """(labels, sizes): maker[key] with every non-constant item replaced by the positions
+    of its elements in the concatenation of all items (as floats, -1 where a slice's
+    range lands), and each item's element count (0 for constants).
+
+    np.r_/np.c_ only move elements (promotion to ndmin, transposition, concatenation),
+    so the labels say where each element of each item went."""
+    labels, sizes, offset = [], [], 0
+    for item in _index_items(key):
+        if isinstance(item, str):
+            labels.append(item)
+            sizes.append(0)
+        elif isinstance(item, slice):
+            labels.append(np.full(np.r_[item].shape, -1.0))     # a 1-d range, like the slice's
+            sizes.append(0)
+        elif type(item) in np.ScalarType:
+            labels.append(float(offset))
+            sizes.append(1)
+            offset += 1
+        else:
+            shape = np.shape(item)
+            n = int(np.prod(shape))
+            labels.append(np.arange(offset, offset + n, dtype=np.float64).reshape(shape))
+            sizes.append(n)
+            offset += n
+    return np.asarray(maker[tuple(labels)]), sizes
+
+
+def _index_concat_bar(g, maker, key):
+    """Adjoint of maker[key] (np.r_, np.c_) in its items: each item's elements of g,
+    shaped like the item (a ListBar when key is a tuple; 0.0 for constant items)."""
+    labels, sizes = _index_labels(maker, key)
+    flat = np.zeros(sum(sizes))
+    if not _zero(g):
+        g = np.broadcast_to(np.asarray(g), labels.shape)
+        mask = labels >= 0
+        flat[labels[mask].astype(np.intp)] = g[mask]
+    bars, start = [], 0
+    for item, n in zip(_index_items(key), sizes):
+        if _index_constant(item):
+            bars.append(0.0)
+        elif type(item) in np.ScalarType:
+            bars.append(flat[start])
+        else:
+            bars.append(_like(flat[start:start + n].reshape(np.shape(item)), item))
+        start += n
+    return ListBar(bars) if isinstance(key, tuple) else bars[0]
+
+
+def _index_concat_jvp(maker, key, key_dot):
+    """Tangent of maker[key]: the same concatenation of the items' tangents (zeros for
+    a slice's range)."""
+    items = _index_items(key)
+    if _zero(key_dot):
+        dots = [0.0] * len(items)
+    else:
+        dots = list(key_dot) if isinstance(key, tuple) else [key_dot]
+    dense = []
+    for item, d in zip(items, dots):
+        if isinstance(item, str):
+            dense.append(item)
+        elif isinstance(item, slice):
+            dense.append(np.zeros(np.r_[item].shape))
+        elif type(item) in np.ScalarType:
+            dense.append(0.0 if _zero(d) else d)
+        else:
+            dense.append(_full(0.0 if _zero(d) else d, item))
+    return np.asarray(maker[tuple(dense)], dtype=np.float64) if not any(
+        is_duck_array(d) for d in dense) else maker[tuple(dense)]
 
 
 def _split_bar(result_bar, result, axis):
@@ -2278,6 +2359,17 @@ def _(result, result_bar, tup):
 @tangent(np.column_stack)
 def _(result, tup, tup_dot):
     return np.column_stack(_dense_list(tup, tup_dot))
+
+
+# np.r_[...] / np.c_[...], desugared into index_concat(np.r_, key) (transform/desugar.py)
+@adjoint(index_concat)
+def _(result, result_bar, maker, key):
+    return None, _index_concat_bar(result_bar, maker, key)
+
+
+@tangent(index_concat)
+def _(result, maker, key, key_dot):
+    return _index_concat_jvp(maker, key, key_dot)
 
 
 # the result of split is a list: result_bar is a list whose entries may be 0.0
