@@ -97,6 +97,25 @@ def _as_float(value):
     return value
 
 
+def is_function_like(value):
+    """A function, method, class, callable object or module: a value with no derivative."""
+    if isinstance(value, (np.ndarray, list, tuple, dict, float, int, np.number)):
+        return False
+    return callable(value) or isinstance(value, types.ModuleType)
+
+
+def check_differentiable_argument(name, value):
+    """Refuse a wrt argument that is a function, a callable object, a module, a str or None.
+
+    Its gradient would be a silent 0.0: the dependence of the result on which
+    function is called is not a derivative."""
+    if value is None or isinstance(value, str) or is_function_like(value):
+        raise BadArgument(f"cannot differentiate with respect to the argument {name!r}: it is "
+                          f"{type(value).__name__} {value!r:.60}, not a number, an array or a container of them",
+                          hint=f"leave {name!r} out of wrt (pass the functions' parameters as separate "
+                               "arguments to differentiate with respect to them)")
+
+
 _SCALAR = K.SCALAR
 _UNKNOWN = K.UNKNOWN
 
@@ -284,6 +303,7 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         values = list(args) if not kwargs and len(args) == n_params else _bind(fn, names, args, kwargs)
         for k in wrt_index:
             if type(values[k]) is not float:
+                check_differentiable_argument(names[k], values[k])
                 values[k] = _as_float(values[k])
         target = fn
         if derived:
@@ -399,7 +419,8 @@ def vjp(fn, *primals, **kw_primals):
         fn, values = see_through(fn, values)
         names = _param_names(fn)
     kinds = _kinds(values)
-    mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) for k, v in zip(kinds, values))
+    mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) and not is_function_like(v)
+                 for k, v in zip(kinds, values))
     key = (fn.__code__, "split", mask, kinds)
     if checkpoint is not None:
         key += (("checkpoint", checkpoint),)

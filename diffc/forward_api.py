@@ -136,8 +136,9 @@ def _run(fn, values, tangents, optimize=True):
     for k, (v, t) in enumerate(zip(values, tangents)):
         if t is None:
             continue
-        if isinstance(v, (bool, np.bool_, str, type(None))):
-            raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}")
+        if isinstance(v, (bool, np.bool_, str, type(None))) or api.is_function_like(v):
+            raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}",
+                              hint="pass None as its tangent: it is not differentiable")
         values[k] = api._as_float(v)
         active.append(names[k])
         dots.append(_tangent_like(t, values[k]))

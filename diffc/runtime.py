@@ -486,10 +486,25 @@ def zero_item(bar, index):
     take_item(bar, index)
 
 
-def check_scalar(value):
-    """Raise when grad() is asked for the gradient of a non-scalar result."""
+def check_scalar(value, int_kind=False):
+    """Raise when grad() is asked for the gradient of a non-scalar or non-float result.
+
+    A bool or None (``np.allclose(x, y)``, a comparison, a function without
+    ``return``) has no derivative: a gradient of zeros would hide a mistake, so it
+    is refused, as autograd and JAX do.  So is an int when every definition of the
+    returned value is an int (int_kind: ``len(x)``, ``int(...)``); an int 0 returned
+    by one branch of a float function (``return 0``) is a zero derivative there."""
     if type(value) is float or type(value) is np.float64:
         return value
+    if value is None or isinstance(value, (bool, np.bool_)) or (
+            int_kind and isinstance(value, (int, np.integer))) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "b"):
+        from .errors import NonScalarOutput
+        what = "None" if value is None else f"a value of type {type(value).__name__} ({value!r})"
+        raise NonScalarOutput(
+            f"grad needs a float-valued function, but it returned {what}: it has no derivative",
+            hint="return the float quantity to differentiate (a comparison, np.allclose, len(...) "
+                 "or an int is piecewise constant)")
     if np.ndim(value) != 0 or isinstance(value, (list, tuple, dict)):
         from .errors import NonScalarOutput
         raise NonScalarOutput(

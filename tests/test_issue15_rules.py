@@ -113,3 +113,175 @@ def test_r_matrix_directive_is_refused():
         return np.sum(np.r_['r', x, x])
     with pytest.raises(UnsupportedSyntax, match="matrix directive"):
         diffc.grad(f)(X)
+
+
+# ------------------------------------------------- D: functions, bools, ints, None
+
+def calls_its_argument(h, x):
+    return h(x) * 2.0
+
+
+class Scaler:
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, x):
+        return self.w * x
+
+
+@pytest.mark.parametrize("h", [np.sin, math.cos, lambda z: z * z, Scaler(1.5)])
+def test_gradient_with_respect_to_a_function_is_refused(h):
+    with pytest.raises(BadArgument, match="'h'"):
+        diffc.grad(calls_its_argument)(h, 2.0)
+    with pytest.raises(BadArgument, match="'h'"):
+        diffc.grad(calls_its_argument, wrt=(0, 1))(h, 2.0)
+    with pytest.raises(BadArgument, match="'h'"):
+        diffc.jvp(calls_its_argument, (h, 2.0), (1.0, 1.0))
+
+
+def test_call_of_a_differentiated_value_is_refused():
+    def pick(fs, x):
+        return fs[0](x)
+    # the list holding functions is differentiated: the call cannot be
+    with pytest.raises(DiffcError):
+        diffc.grad(pick)([np.sin, np.cos], 0.5)
+
+
+def allclose_value(x):
+    return np.allclose(x, np.zeros(3))
+
+
+def comparison_value(x):
+    return x[0] > 0.1
+
+
+def length_value(x):
+    return len(x)
+
+
+def int_value(x):
+    return int(np.sum(x))
+
+
+def no_return(x):
+    y = x * 2.0
+
+
+@pytest.mark.parametrize("f", [allclose_value, comparison_value, length_value, no_return])
+def test_bool_int_none_values_are_refused(f):
+    with pytest.raises(DiffcError, match="float-valued"):
+        diffc.grad(f)(X)
+    with pytest.raises(DiffcError, match="float-valued"):
+        diffc.value_and_grad(f)(X)
+
+
+def test_int_cast_value_is_refused():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", diffc.DiffcWarning)
+        with pytest.raises(DiffcError, match="float-valued"):
+            diffc.grad(int_value)(X)
+
+
+def test_zero_float_value_in_one_branch_is_still_fine():
+    def relu(x):
+        if x > 0:
+            return x * x
+        return 0
+    assert diffc.grad(relu)(-1.0) == 0.0
+    assert diffc.grad(relu)(1.5) == 3.0
+
+
+# ------------------------------------------------------------ E: % and //
+
+MOD_POINTS = [(0.3999999954873744, -1.4899995609460535), (2.7, 1.1), (-2.7, 1.1), (2.7, -1.1), (0.5, 3.0)]
+
+
+def mod_of(x, y):
+    return x % y
+
+
+def floordiv_of(x, y):
+    return x // y * 1.0 + y
+
+
+@pytest.mark.parametrize("x, y", MOD_POINTS)
+def test_mod_derivatives(x, y):
+    q = math.floor(x / y)
+    assert diffc.grad(mod_of, wrt=(0, 1))(x, y) == (1.0, -q)
+    _, t = diffc.jvp(mod_of, (x, y), (0.0, 1.0))
+    assert t == -q
+    _, t = diffc.jvp(mod_of, (x, y), (1.0, 0.0))
+    assert t == 1.0
+    # arrays and np.mod / np.remainder use the same quotient
+    xs, ys = np.array([x, x]), np.array([y, y])
+
+    def sum_mod(a, b):
+        return np.sum(a % b) + np.sum(np.mod(a, b)) + np.sum(np.remainder(a, b))
+    ga, gb = diffc.grad(sum_mod, wrt=(0, 1))(xs, ys)
+    assert_close(ga, np.full(2, 3.0))
+    assert_close(gb, np.full(2, -3.0 * q))
+    _, t = diffc.jvp(sum_mod, (xs, ys), (np.zeros(2), np.ones(2)))
+    assert_close(t, -6.0 * q)
+
+
+@pytest.mark.parametrize("x, y", MOD_POINTS)
+def test_floordiv_derivatives(x, y):
+    assert diffc.grad(floordiv_of, wrt=(0, 1))(x, y) == (0.0, 1.0)
+    _, t = diffc.jvp(floordiv_of, (x, y), (1.0, 1.0))
+    assert t == 1.0
+
+
+def test_mod_second_order():
+    def f(x):
+        return (x * x) % 1.5 * x
+    for x in (0.3, 1.4, 2.2):
+        assert_close(diffc.grad(f)(x), numeric_grad(f, [x], 0))
+        assert_close(diffc.hessian(f)(x), 6.0 * x, 1e-9, 1e-9)   # d2/dx2 (x^3 - q*1.5*x) = 6x
+
+
+# ------------------------------------------------------------ E: std / var of one element
+
+def std_one(x):
+    return np.std(x) * 3.0 + np.sum(x)
+
+
+def var_one(x):
+    return np.var(x) + np.sum(x * x)
+
+
+def std_axis_of_one(x):
+    return np.sum(np.std(x, axis=1)) + np.sum(x.std(axis=1, keepdims=True) * x)
+
+
+def var_axis_of_one_ddof(x):
+    return np.sum(np.var(x, axis=0, ddof=0) ** 2) + np.sum(np.std(x, axis=1, ddof=1) ** 2)
+
+
+@pytest.mark.parametrize("f", [std_one, var_one])
+def test_std_var_of_one_element(f):
+    x = np.array([0.7])
+    check_both_modes(f, x)
+    assert not np.any(np.isnan(diffc.grad(f)(x)))
+
+
+def test_std_along_an_axis_of_length_one():
+    x = np.array([[0.7], [-0.3], [1.1]])
+    check_both_modes(std_axis_of_one, x)
+
+
+def test_var_axis_of_one_with_ddof():
+    x = np.array([[0.7, 0.2], [-0.3, 0.5], [1.1, 0.4]])
+    check_both_modes(var_axis_of_one_ddof, x)
+
+    def f(x):
+        return np.sum(np.var(x[:, :1], axis=1)) + np.sum(np.std(x[:1], axis=0))
+    check_both_modes(f, x)
+
+
+def test_std_third_order_still_works():
+    def f(x):
+        return np.std(x) ** 2
+    x = np.array([0.3, -0.9, 0.5])
+    g3 = diffc.grad(diffc.grad(diffc.grad(lambda t: f(x * t))))
+    # std(x t)^2 = t^2 var(x): the third derivative in t is 0
+    assert abs(g3(1.3)) < 1e-9

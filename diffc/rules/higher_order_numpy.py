@@ -507,14 +507,15 @@ def _(result, result_bar, a, d, axis, keepdims):
 def _(result, g, a, axis, ddof, keepdims, scale, g_dot, a_dot, scale_dot):
     return (_var_bar(_full(g_dot, g), a, axis, ddof, keepdims, scale)
             + _var_bar(g, _full(a_dot, a), axis, ddof, keepdims, scale)
-            - _var_bar(g * scale_dot / scale, a, axis, ddof, keepdims, scale))
+            - _var_bar(N._div_or_zero(g * scale_dot, scale), a, axis, ddof, keepdims, scale))
 
 
 @adjoint(N._var_bar)
 def _(result, result_bar, g, a, axis, ddof, keepdims, scale):
     return (unbroadcast(_var_jvp(a, result_bar, axis, ddof, keepdims, scale), g),
             _var_bar(g, result_bar, axis, ddof, keepdims, scale), None, None, None,
-            unbroadcast(-_var_jvp(a, result_bar, axis, ddof, keepdims, scale) * g / scale, scale))
+            unbroadcast(N._div_or_zero(-_var_jvp(a, result_bar, axis, ddof, keepdims, scale) * g, scale),
+                        scale))
 
 
 # _var_jvp(a, d, ...) = sum(d * centered(a)) * (2/n) / (2 scale): symmetric bilinear in (a, d).
@@ -522,14 +523,14 @@ def _(result, result_bar, g, a, axis, ddof, keepdims, scale):
 def _(result, a, d, axis, ddof, keepdims, scale, a_dot, d_dot, scale_dot):
     return (_var_jvp(_full(a_dot, a), d, axis, ddof, keepdims, scale)
             + _var_jvp(a, d_dot, axis, ddof, keepdims, scale)
-            - result * scale_dot / scale)
+            - N._div_or_zero(result * scale_dot, scale))
 
 
 @adjoint(N._var_jvp)
 def _(result, result_bar, a, d, axis, ddof, keepdims, scale):
     return (_var_bar(result_bar, _full(d, a), axis, ddof, keepdims, scale),
             _full_T(_var_bar(result_bar, a, axis, ddof, keepdims, scale), d, a), None, None, None,
-            unbroadcast(-result_bar * result / scale, scale))
+            unbroadcast(N._div_or_zero(-result_bar * result, scale), scale))
 
 
 @tangent(N._prod_bar)
@@ -1185,6 +1186,17 @@ def _(result, result_bar, start, stop, d, num, endpoint, axis, which):
 # ---------------------------------------------------------------------------
 # elementwise helpers
 # ---------------------------------------------------------------------------
+
+@tangent(N._div_or_zero)
+def _(result, a, b, a_dot, b_dot):
+    return N._div_or_zero(a_dot, b) - result * N._div_or_zero(b_dot, b)
+
+
+@adjoint(N._div_or_zero)
+def _(result, result_bar, a, b):
+    return (unbroadcast(N._div_or_zero(result_bar, b), a),
+            unbroadcast(-result_bar * N._div_or_zero(result, b), b))
+
 
 @tangent(N._safe_div)
 def _(result, a, b, a_dot, b_dot):

@@ -333,7 +333,8 @@ def _var_bar(g, a, axis, ddof, keepdims, scale):
     centered = x - np.mean(x, axis=axis, keepdims=True)
     g = _unreduce(g, x, axis, keepdims)
     if scale is not None:
-        g = g / (2.0 * _unreduce(scale, x, axis, keepdims))
+        # std == 0 (one element, an axis of length 1, equal elements): 0, not 0/0.
+        g = _div_or_zero(g, 2.0 * _unreduce(scale, x, axis, keepdims))
     return _like(g * (2.0 / n) * centered, a)
 
 
@@ -343,7 +344,7 @@ def _var_jvp(a, a_dot, axis, ddof, keepdims, scale):
     centered = x - np.mean(x, axis=axis, keepdims=True)
     t = np.sum(_full(a_dot, a) * centered, axis=axis, keepdims=keepdims) * (2.0 / n)
     if scale is not None:
-        t = t / (2.0 * scale)
+        t = _div_or_zero(t, 2.0 * scale)
     return t
 
 
@@ -552,6 +553,13 @@ def _safe_div(a, b):
         d = np.divide(a, b)
     d = np.where(np.equal(b, 0), 0.0, d)
     return d[()] if d.ndim == 0 else d
+
+
+def _div_or_zero(a, b):
+    """a / b, with 0 where b == 0 (a derivative through a zero std: std is 0 there)."""
+    if np.ndim(b) == 0 and not is_duck_array(b) and b != 0:
+        return a / b
+    return _safe_div(a, b)
 
 
 def _sinc_deriv(x):

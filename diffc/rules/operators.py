@@ -84,14 +84,17 @@ def _(result, a, b, a_dot, b_dot):
     return a_dot * 0.0 + b_dot * 0.0
 
 
+# a % b = a - q * b with q = a // b (floor division is computed consistently with %):
+# d/db is -q.  Recovering q as (a - a % b) // b rounds to the wrong integer when
+# a / b is just past one (a = 0.3999999954873744, b = -1.4899995609460535).
 @adjoint(operator.mod)
 def _(result, result_bar, a, b):
-    return unbroadcast(result_bar, a), unbroadcast(-result_bar * ((a - result) // b), b)
+    return unbroadcast(result_bar, a), unbroadcast(-result_bar * (a // b), b)
 
 
 @tangent(operator.mod)
 def _(result, a, b, a_dot, b_dot):
-    return a_dot - b_dot * ((a - result) // b)
+    return a_dot - b_dot * (a // b)
 
 
 @adjoint(operator.matmul)

@@ -240,7 +240,13 @@ class ForwardFunction:
         if kind is gast.Call:
             key, args = call_key(self.info, value)
             if key is None:
-                if any(self.is_active(a) for a in value.args):
+                if self.is_active(value.func):
+                    self.fail(NoDerivativeRule, "cannot differentiate with respect to the function this line "
+                              "calls (it depends on a differentiated argument)", value,
+                              hint="differentiate with respect to the numbers the function uses, passed "
+                                   "as separate arguments")
+                if any(self.is_active(a) for a in value.args) or \
+                        any(self.is_active(k.value) for k in value.keywords):
                     self.fail(NoDerivativeRule, "cannot differentiate a call of a local variable", value,
                               hint="call the function by its name")
                 return [], None, False
