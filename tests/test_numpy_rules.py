@@ -17,7 +17,7 @@ import pytest
 
 import diffc.rules.numpy_rules as NR
 from diffc.rules import ADJOINTS, NONDIFF, TANGENTS
-from diffc.runtime import ListBar
+from diffc.runtime import ListBar, index_concat
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -487,6 +487,11 @@ CASES += [
     Case(np.vstack, [R(3), R(2, 3)]),
     Case(np.dstack, [R(2, 3), R(2, 3, 2)]),
     Case(np.column_stack, [R(3), R(3, 2)]),
+    # np.r_[a, b] / np.c_[a, b] are desugared into index_concat(np.r_, (a, b))
+    Case(index_concat, np.r_, (R(3), R(2)), id="r_-vectors"),
+    Case(index_concat, np.r_, (R(2, 3), R(1, 3)), id="r_-matrices"),
+    Case(index_concat, np.c_, (R(3), R(3, 2)), id="c_-vector-matrix"),
+    Case(index_concat, np.r_, R(4), id="r_-one-item"),
     Case(np.split, R(6), 2),
     Case(np.split, R(4, 3), [1, 3]),
     Case(np.split, R(2, 6), 3, 1),
