@@ -285,3 +285,99 @@ def test_std_third_order_still_works():
     g3 = diffc.grad(diffc.grad(diffc.grad(lambda t: f(x * t))))
     # std(x t)^2 = t^2 var(x): the third derivative in t is 0
     assert abs(g3(1.3)) < 1e-9
+
+
+# ------------------------------------------------------------ E: powers at 0
+
+def pow_float0(x):
+    return x ** 0.0
+
+
+def pow_float1(x):
+    return x ** 1.0
+
+
+def pow_float2(x):
+    return x ** 2.0
+
+
+def pow_int0(x):
+    return x ** 0
+
+
+def pow_int1(x):
+    return x ** 1
+
+
+def pow_int3(x):
+    return x ** 3
+
+
+def np_power0(x):
+    return np.power(x, 0.0)
+
+
+def np_power1(x):
+    return np.power(x, 1.0)
+
+
+def np_power2(x):
+    return np.power(x, 2.0)
+
+
+def math_pow0(x):
+    return math.pow(x, 0.0)
+
+
+def math_pow1(x):
+    return math.pow(x, 1.0)
+
+
+def math_pow2(x):
+    return math.pow(x, 2.0)
+
+
+# (function, exponent): derivatives of x**c at 0 are c, c(c-1), c(c-1)(c-2) times 0**(c-k)
+POWERS = [(pow_float0, 0), (pow_float1, 1), (pow_float2, 2), (pow_int0, 0), (pow_int1, 1), (pow_int3, 3),
+          (np_power0, 0), (np_power1, 1), (np_power2, 2), (math_pow0, 0), (math_pow1, 1), (math_pow2, 2)]
+
+
+def _kth_derivative_at(c, k, x):
+    coef = 1.0
+    for i in range(k):
+        coef *= c - i
+    return 0.0 if coef == 0 else coef * x ** (c - k)
+
+
+@pytest.mark.parametrize("f, c", POWERS, ids=[f.__name__ for f, _ in POWERS])
+def test_power_derivatives_at_zero(f, c):
+    for x in (0.0, 0.7):
+        assert float(diffc.grad(f)(x)) == pytest.approx(_kth_derivative_at(c, 1, x))
+        assert float(diffc.jvp(f, (x,), (1.0,))[1]) == pytest.approx(_kth_derivative_at(c, 1, x))
+        assert float(diffc.hessian(f)(x)) == pytest.approx(_kth_derivative_at(c, 2, x))
+        assert float(diffc.grad(diffc.grad(f))(x)) == pytest.approx(_kth_derivative_at(c, 2, x))
+    third = diffc.grad(diffc.grad(diffc.grad(f)))(0.0)
+    assert float(third) == pytest.approx(_kth_derivative_at(c, 3, 0.0))
+
+
+def test_power_of_arrays_at_zero():
+    def f(x):
+        return np.sum(x ** 0.0 + x ** 1.0 * 2.0 + np.power(x, 2.0))
+    x = np.array([0.0, 0.5, -1.5])
+    assert_close(diffc.grad(f)(x), 2.0 + 2.0 * x)
+    assert_close(diffc.hessian(f)(x), 2.0 * np.eye(3))
+    check_both_modes(f, x)
+
+
+def test_variable_exponent_of_zero():
+    def f(x, p):
+        return x ** p + 3.0 * x
+    # p = 0: x ** 0 is the constant 1, even at x = 0
+    assert diffc.grad(f, wrt=(0, 1))(0.0, 0.0) == (3.0, 0.0)
+    assert diffc.hessian(f)(0.0, 0.0) == 0.0
+    assert diffc.hessian(f)(0.0, 1.0) == 0.0
+    assert diffc.hessian(f)(0.0, 2.0) == 2.0
+    for x, p in ((0.7, 1.3), (1.2, 2.5)):
+        expected = numeric_grad(f, [x, p], 0), numeric_grad(f, [x, p], 1)
+        assert_close(diffc.grad(f, wrt=(0, 1))(x, p), expected)
+        assert_close(diffc.hessian(f)(x, p), p * (p - 1) * x ** (p - 2), 1e-9, 1e-9)

@@ -44,7 +44,7 @@ def _(result, x, x_dot):
 import numpy as np  # noqa: E402
 from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
                        take_item, finalize, read_item, pop_bar, pop_bars, unpop_bar)
-from .operators import _log_or_zero, _matmul_bar_a, _matmul_bar_b  # noqa: E402
+from .operators import _log_or_zero, _matmul_bar_a, _matmul_bar_b, _pow_dxk, _pow_dxk_db  # noqa: E402
 
 nondiff(runtime.check_scalar, runtime.zeros_dot)
 
@@ -147,6 +147,19 @@ def _(result, bar, n, bar_dot):
 @tangent(runtime.unpop_bar)
 def _(result, bar, container, g, bar_dot, g_dot):
     return unpop_bar(bar_dot, container, g_dot)
+
+
+# _pow_dxk(a, b, k) is the k-th derivative of a ** b in a: its derivative in a is the
+# (k+1)-th.  _pow_dxk_db has no rules: a third derivative in a variable exponent is refused.
+@adjoint(_pow_dxk)
+def _(result, result_bar, a, b, k):
+    return (unbroadcast(result_bar * _pow_dxk(a, b, k + 1), a),
+            unbroadcast(result_bar * _pow_dxk_db(a, b, k), b), None)
+
+
+@tangent(_pow_dxk)
+def _(result, a, b, k, a_dot, b_dot):
+    return a_dot * _pow_dxk(a, b, k + 1) + b_dot * _pow_dxk_db(a, b, k)
 
 
 @adjoint(_log_or_zero)
