@@ -173,9 +173,11 @@ def acc_item(bar, primal, index, g):
     A list's adjoint starts as zeros 0.0 (the zero adjoint, never materialized):
     a list of arrays read element by element in a loop would otherwise make a
     zero array per element first."""
+    if _is_zero(g):
+        # Nothing flows back; the zero adjoint of a slice (a list read that reached no
+        # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
+        return bar
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
-        if _is_zero(g):
-            return bar
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else zeros_like(primal)
     if isinstance(bar, np.ndarray):
         if _is_fancy(index):
@@ -566,8 +568,8 @@ def write_dot(dot, y, index, value, value_dot):
     if value_dot is None:
         value_dot = zeros_dot(value)
     if isinstance(dot, list) and isinstance(index, slice):
-        dot[index] = list(value_dot) if isinstance(value_dot, (list, tuple)) else \
-            [value_dot] * len(range(*index.indices(len(dot))))
+        # a zero tangent of the written sequence is 0.0: zeros shaped like what is written
+        dot[index] = list(value_dot) if isinstance(value_dot, (list, tuple)) else zeros_dot(list(value))
     else:
         dot[index] = value_dot
     return dot

@@ -381,3 +381,16 @@ def test_variable_exponent_of_zero():
         expected = numeric_grad(f, [x, p], 0), numeric_grad(f, [x, p], 1)
         assert_close(diffc.grad(f, wrt=(0, 1))(x, p), expected)
         assert_close(diffc.hessian(f)(x, p), p * (p - 1) * x ** (p - 2), 1e-9, 1e-9)
+
+
+def test_variable_exponent_third_order():
+    def f(x, p):
+        return x ** p
+
+    def d3(t):
+        return f(0.8 + t, 1.7 + 2 * t)
+    # along the line (x, p) = (0.8 + t, 1.7 + 2t): third derivative of g(t) = f(x(t), p(t))
+    g3 = diffc.grad(diffc.grad(diffc.grad(d3)))(0.0)
+    h = 1e-2
+    fd = (d3(2 * h) - 2 * d3(h) + 2 * d3(-h) - d3(-2 * h)) / (2 * h ** 3)
+    assert abs(g3 - fd) < 1e-3 * max(1.0, abs(fd))

@@ -108,11 +108,27 @@ def _pow_dxk(a, b, k):
     return _times_or_zero(coef, _power_or_inf(a, b - k))
 
 
-def _pow_dxk_db(a, b, k):
-    """d/db of _pow_dxk(a, b, k) (log a taken as 0 where a <= 0)."""
-    coef, dcoef = _falling(b, k)
+def _falling_derivative(b, k, j):
+    """The j-th derivative in b of b (b-1) ... (b-k+1)."""
+    poly = np.poly1d([1.0])
+    for i in range(k):
+        poly = poly * np.poly1d([1.0, -float(i)])
+    for _ in range(j):
+        poly = poly.deriv()
+    return poly(b)
+
+
+def _pow_dxk_db(a, b, k, m):
+    """The m-th derivative in b of _pow_dxk(a, b, k) = P(b) a**(b-k), P the falling product:
+    the sum over j of C(m, j) P^(j)(b) a**(b-k) log(a)**(m-j) (log a taken as 0 where
+    a <= 0, as for the first derivative; a zero coefficient gives exactly 0)."""
     p = _power_or_inf(a, b - k)
-    return _times_or_zero(dcoef, p) + _times_or_zero(coef, p) * _log_or_zero(a)
+    log_a = _log_or_zero(a)
+    total = 0.0
+    for j in range(min(m, k) + 1):
+        coef = math.comb(m, j) * _falling_derivative(b, k, j)
+        total = total + _times_or_zero(coef, p) * log_a ** (m - j)
+    return total
 
 
 def _log_or_zero(a):

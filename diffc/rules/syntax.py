@@ -149,17 +149,28 @@ def _(result, bar, container, g, bar_dot, g_dot):
     return unpop_bar(bar_dot, container, g_dot)
 
 
-# _pow_dxk(a, b, k) is the k-th derivative of a ** b in a: its derivative in a is the
-# (k+1)-th.  _pow_dxk_db has no rules: a third derivative in a variable exponent is refused.
+# _pow_dxk(a, b, k) is the k-th derivative of a ** b in a, _pow_dxk_db(a, b, k, m) its m-th
+# derivative in b: a derivative in a raises k, one in b raises m (mixed partials commute).
 @adjoint(_pow_dxk)
 def _(result, result_bar, a, b, k):
     return (unbroadcast(result_bar * _pow_dxk(a, b, k + 1), a),
-            unbroadcast(result_bar * _pow_dxk_db(a, b, k), b), None)
+            unbroadcast(result_bar * _pow_dxk_db(a, b, k, 1), b), None)
 
 
 @tangent(_pow_dxk)
 def _(result, a, b, k, a_dot, b_dot):
-    return a_dot * _pow_dxk(a, b, k + 1) + b_dot * _pow_dxk_db(a, b, k)
+    return a_dot * _pow_dxk(a, b, k + 1) + b_dot * _pow_dxk_db(a, b, k, 1)
+
+
+@adjoint(_pow_dxk_db)
+def _(result, result_bar, a, b, k, m):
+    return (unbroadcast(result_bar * _pow_dxk_db(a, b, k + 1, m), a),
+            unbroadcast(result_bar * _pow_dxk_db(a, b, k, m + 1), b), None, None)
+
+
+@tangent(_pow_dxk_db)
+def _(result, a, b, k, m, a_dot, b_dot):
+    return a_dot * _pow_dxk_db(a, b, k + 1, m) + b_dot * _pow_dxk_db(a, b, k, m + 1)
 
 
 @adjoint(_log_or_zero)
