@@ -348,8 +348,36 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     gradient.diffc_source = lambda *args, **kwargs: _joint_entry(
         fn, wrt_names, _kinds(_bind(fn, names, args, kwargs)), with_value, optimize,
         checkpoint=checkpoint).emitted.source
+    # What the generated code returns is re-wrapped like this by jvp/vjp/jacobian of gradient.
+    gradient.diffc_output_wrap = wrap
     from .forward_api import mark_gradient
     return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
+
+
+def output_wrap(fn):
+    """How fn (a function diffc returned) wraps what its generated code returns:
+    0 as is, 1 a 1-tuple of gradients (grad(f, wrt=(x,))), 2 (value, 1-tuple)."""
+    return getattr(fn, "diffc_output_wrap", 0)
+
+
+def wrap_output(wrap, out):
+    """The generated code's result (or its tangent) in the structure fn returns."""
+    if wrap == 1:
+        return (out,)
+    if wrap == 2:
+        return (out[0], (out[1],))
+    return out
+
+
+def unwrap_cotangent(wrap, cotangent):
+    """A cotangent of fn's output (wrap_output's structure) for the generated code.
+    A bare cotangent of the single gradient is accepted too."""
+    if wrap == 1 and isinstance(cotangent, (tuple, list)) and len(cotangent) == 1:
+        return cotangent[0]
+    if wrap == 2 and isinstance(cotangent, (tuple, list)) and len(cotangent) == 2 \
+            and isinstance(cotangent[1], (tuple, list)) and len(cotangent[1]) == 1:
+        return (cotangent[0], cotangent[1][0])
+    return cotangent
 
 
 _FAST_CODE = {}
@@ -412,6 +440,7 @@ def vjp(fn, *primals, **kw_primals):
     checkpoint = _check_budget(kw_primals.pop("checkpoint", None)) if "checkpoint" not in names else None
     values = _bind(fn, names, primals, kw_primals)
     n_user = len(values)
+    wrap = output_wrap(fn)
     if hasattr(fn, "diffc_derivative"):
         # Higher order: the pullback of the generated code fn runs for these kinds
         # (its extra parameters, such as the seed, take their defaults).
@@ -445,6 +474,7 @@ def vjp(fn, *primals, **kw_primals):
     state = {"tape": tape, "used": False}
 
     def pullback(cotangent):
+        cotangent = unwrap_cotangent(wrap, cotangent)
         if state["used"]:
             fresh = []
             fwd(*values, fresh)
@@ -469,7 +499,7 @@ def vjp(fn, *primals, **kw_primals):
                 result.append(None)
         return tuple(result[:n_user])
     del adj_name
-    return out, pullback
+    return wrap_output(wrap, out), pullback
 
 
 def _adjoint_name(entry):

@@ -394,3 +394,126 @@ def test_variable_exponent_third_order():
     h = 1e-2
     fd = (d3(2 * h) - 2 * d3(h) + 2 * d3(-h) - d3(-2 * h)) / (2 * h ** 3)
     assert abs(g3 - fd) < 1e-3 * max(1.0, abs(fd))
+
+
+# ------------------------------------------------------------ F: crashes
+
+def test_empty_list_slice_of_layers():
+    rng = np.random.default_rng(0)
+    params = [(rng.standard_normal((3, 3)), rng.standard_normal(3)) for _ in range(2)]
+    x = rng.standard_normal(3)
+
+    def net(params, x):
+        h = x
+        for W, b in params[1:-1]:          # empty with two layers
+            h = np.tanh(W @ h + b)
+        W, b = params[-1]
+        return np.sum(np.tanh(W @ h + b))
+    assert_close(diffc.grad(net, wrt=1)(params, x), numeric_grad(net, [params, x], 1))
+    gp = diffc.grad(net)(params, x)
+    assert np.all(gp[0][0] == 0.0) and np.all(gp[0][1] == 0.0)
+    W, b = params[-1]
+    s = 1.0 - np.tanh(W @ x + b) ** 2
+    assert_close(gp[1][0], np.outer(s, x))
+    assert_close(gp[1][1], s)
+    v = rng.standard_normal(3)
+    _, t = diffc.jvp(net, (params, x), (None, v))
+    assert_close(t, numeric_grad(net, [params, x], 1) @ v)
+
+    def deep(x, params):
+        return net(params, x)
+    check_both_modes(lambda x: deep(x, params), x)
+
+
+def test_empty_slices_of_float_lists():
+    def f(x):
+        xs = [x[0], x[1], x[2]]
+        total = 0.0
+        for v in xs[2:1]:
+            total = total + v * v
+        for v in xs[1:]:
+            total = total + math.sin(v)
+        return total + sum(xs[3:]) + xs[0] ** 2
+    check_both_modes(f, X)
+
+
+def test_inlined_user_rule_with_none_default_has_no_syntax_warning():
+    def scaled(x, n=None):
+        return x * 2.0 if n is None else x * n
+
+    @diffc.adjoint(scaled)
+    def _(result, result_bar, x, n=None):
+        return (result_bar * 2.0 if n is None else result_bar * n,)
+
+    @diffc.tangent(scaled)
+    def _(result, x, n=None, x_dot=None, n_dot=None):
+        return x_dot * 2.0 if n is None else x_dot * n
+
+    def f(x):
+        return scaled(x) + scaled(x, 1) + scaled(x, n=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)
+        assert diffc.grad(f)(0.7) == 6.0
+        assert diffc.jvp(f, (0.7,), (1.0,))[1] == 6.0
+        assert "is None" not in diffc.source(f)
+
+
+# ------------------------------------------------ F: grad(f, wrt=(0,)) is a 1-tuple everywhere
+
+def sin_dot(x):
+    return np.sum(np.sin(x) * x)
+
+
+def sin_dot_hessian(x):
+    """Closed form: d2/dx2 of sum(sin(x) x) is diag(2 cos x - x sin x)."""
+    return np.diag(2.0 * np.cos(x) - x * np.sin(x))
+
+
+def test_one_tuple_gradient_structure_in_every_transform():
+    v = np.array([1.0, 2.0, 3.0])
+    g1 = diffc.grad(sin_dot, wrt=(0,))
+    (g,) = g1(X)
+    assert_close(g, np.sin(X) + X * np.cos(X))
+    H = sin_dot_hessian(X)
+    out, t = diffc.jvp(g1, (X,), (v,))
+    assert isinstance(out, tuple) and len(out) == 1 and isinstance(t, tuple) and len(t) == 1
+    assert_close(out[0], g)
+    assert_close(t[0], H @ v)
+    out, pullback = diffc.vjp(g1, X)
+    assert isinstance(out, tuple) and len(out) == 1
+    assert_close(pullback((v,))[0], H @ v)
+    assert_close(pullback(v)[0], H @ v)            # a bare cotangent of the one gradient
+    for mode in ("reverse", "forward"):
+        J = diffc.jacobian(g1, mode=mode)(X)
+        assert isinstance(J, tuple) and len(J) == 1
+        assert_close(J[0], H)
+
+
+def test_value_and_one_tuple_gradient_structure():
+    v = np.array([1.0, 2.0, 3.0])
+    vg = diffc.value_and_grad(sin_dot, wrt=(0,))
+    value, (g,) = vg(X)
+    assert value == pytest.approx(sin_dot(X))
+    out, t = diffc.jvp(vg, (X,), (v,))
+    assert isinstance(t, tuple) and isinstance(t[1], tuple) and len(t[1]) == 1
+    assert_close(t[0], g @ v)
+    assert_close(t[1][0], sin_dot_hessian(X) @ v)
+    out, pullback = diffc.vjp(vg, X)
+    assert isinstance(out[1], tuple)
+    assert_close(pullback((1.0, (v,)))[0], g + sin_dot_hessian(X) @ v)
+
+
+def test_jacobian_of_a_tuple_of_gradients():
+    def h(x, y):
+        return np.sum(x * y ** 2)
+    g2 = diffc.grad(h, wrt=(0, 1))
+    y = np.array([0.2, 0.4, -1.0])
+    for mode in ("reverse", "forward"):
+        Jx, Jy = diffc.jacobian(g2, mode=mode)(X, y)     # one Jacobian per output, wrt x
+        assert_close(Jx, np.zeros((3, 3)))
+        assert_close(Jy, np.diag(2 * y))
+        (Jxx, Jxy), (Jyx, Jyy) = diffc.jacobian(g2, wrt=(0, 1), mode=mode)(X, y)
+        assert_close(Jxy, np.diag(2 * y))
+        assert_close(Jyy, np.diag(2 * X))
+        assert_close(Jyx, np.diag(2 * y))
+        assert_close(Jxx, np.zeros((3, 3)))
