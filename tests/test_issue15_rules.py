@@ -517,3 +517,86 @@ def test_jacobian_of_a_tuple_of_gradients():
         assert_close(Jyy, np.diag(2 * X))
         assert_close(Jyx, np.diag(2 * y))
         assert_close(Jxx, np.zeros((3, 3)))
+
+
+# ------------------------------------------------ D: audit, constants that were not constants
+
+def arange_from_start(x):
+    t = np.arange(x[0], x[0] + 3.0)
+    return np.sum(t ** 2 * x[1])
+
+
+def arange_with_step(x):
+    t = np.arange(0.0, 1.0, 0.25 + 0.01 * x[2])
+    return np.sum(np.sin(t) * x[0])
+
+
+def arange_of_stop(x):
+    return np.sum(np.arange(3.0 + 0.1 * x[1]) * x[0])
+
+
+def logspace_of_inputs(x):
+    return np.sum(np.logspace(x[0], x[1], 4) * x[2])
+
+
+def heaviside_at_zero(x):
+    z = x - x[0]                       # z[0] == 0: heaviside gives its second argument there
+    return np.sum(np.heaviside(z, x[1]) * x)
+
+
+@pytest.mark.parametrize("f", [arange_from_start, arange_with_step, arange_of_stop, logspace_of_inputs])
+def test_arange_logspace_depend_on_their_arguments(f):
+    check_both_modes(f, X)
+
+
+def test_heaviside_value_at_zero():
+    g = diffc.grad(heaviside_at_zero)(X)
+    # d/dx0 of x0*h(0) is h(0) = x1, d/dx1 of x0*x1 = x0; the steps carry nothing
+    assert_close(g, [X[1], X[0] + 1.0 * (X[1] - X[0] > 0), 1.0 * (X[2] - X[0] > 0)])
+    _, t = diffc.jvp(heaviside_at_zero, (X,), (np.array([0.0, 1.0, 0.0]),))
+    assert t == pytest.approx(g[1])
+
+
+def zip_as_a_value(x):
+    pairs = list(zip(x, x * 2.0))
+    return sum([a * b for a, b in pairs])
+
+
+def enumerate_as_a_value(x):
+    pairs = list(enumerate(x))
+    return sum([v * i for i, v in pairs])
+
+
+def permuted(x):
+    return np.sum(np.random.permutation(x) ** 2)
+
+
+def mgrid_bounds(x):
+    return np.sum(np.mgrid[0:x[0]:4j])
+
+
+@pytest.mark.parametrize("f", [zip_as_a_value, enumerate_as_a_value, permuted, mgrid_bounds])
+def test_hidden_dependences_are_refused(f):
+    with pytest.raises(DiffcError):
+        diffc.grad(f)(X)
+    with pytest.raises(DiffcError):
+        diffc.jvp(f, (X,), (np.ones(3),))
+
+
+def test_loops_over_zip_and_enumerate_still_work():
+    def f(x):
+        total = 0.0
+        for i, (a, b) in enumerate(zip(x, x[::-1])):
+            total = total + (i + 1) * a * b
+        return total
+    check_both_modes(f, X)
+
+
+def test_constant_uses_are_still_constant():
+    def f(x):
+        n = len(x)
+        t = np.arange(n) + np.arange(0.0, 1.5, 0.5) + np.logspace(0, 1, 3)
+        g = np.mgrid[0:1:3j]
+        k = np.argmax(x)
+        return np.sum(x * t * g) + x[k] * np.sum(np.ones_like(x)) + np.heaviside(1.0, 0.5)
+    check_both_modes(f, X)

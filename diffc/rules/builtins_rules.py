@@ -99,8 +99,11 @@ def _sum_dot(dots):
 
 
 nondiff(builtins.int, builtins.len, builtins.range, builtins.round, builtins.bool,
-        builtins.isinstance, builtins.print, builtins.str, builtins.repr, builtins.enumerate,
-        builtins.zip, builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id)
+        builtins.isinstance, builtins.print, builtins.str, builtins.repr,
+        builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id)
+# enumerate and zip are not constants: `for i, v in enumerate(x)` is lowered to an index
+# loop (desugar.py); as a value (`list(zip(x, y))`) they would carry x's derivative, and
+# without a rule they are a clear NoDerivativeRule.
 
 
 @adjoint(builtins.list, builtins.tuple)

@@ -797,7 +797,7 @@ def _(result, result_bar, g, tup, kind):
 
 # np.r_/np.c_: both helpers are linear in their first differentiable argument and
 # depend on the items only through their shapes (positions); each is the other's transpose.
-nondiff(N._index_labels)
+nondiff(N._index_labels, N._arange_weights)
 
 
 @tangent(N._index_concat_bar)

@@ -704,6 +704,18 @@ def _linspace_jvp(start, stop, d, num, endpoint, axis, which):
     return np.expand_dims(d, ax) * w
 
 
+def _arange_weights(result, stop, which):
+    """d arange(start, stop, step) / d start (which=0), stop (1) or step (2), shaped like
+    the result: ones, zeros, and 0, 1, ..., n-1; with stop None the one argument
+    given is stop, so which=0 gives zeros."""
+    n = np.size(result)
+    if which == 2:
+        return np.arange(n, dtype=np.float64)
+    if which == 1 or stop is None:
+        return np.zeros(n)
+    return np.ones(n)
+
+
 def _sort_perm(a, axis):
     return np.argsort(a, axis=axis, kind="stable")
 
@@ -2816,6 +2828,45 @@ def _(result, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axi
             + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1))
 
 
+# arange(start, stop, step) = start + step * k: differentiable in start and step (its
+# length, hence stop, is piecewise constant); with one argument, that argument is stop.
+@adjoint(np.arange)
+def _(result, result_bar, start, stop=None, step=None, dtype=None):
+    return (np.sum(result_bar * _arange_weights(result, stop, 0)), None,
+            np.sum(result_bar * _arange_weights(result, stop, 2)))
+
+
+@tangent(np.arange)
+def _(result, start, stop=None, step=None, dtype=None, start_dot=None, stop_dot=None, step_dot=None):
+    return (start_dot * _arange_weights(result, stop, 0) + stop_dot * _arange_weights(result, stop, 1)
+            + step_dot * _arange_weights(result, stop, 2))
+
+
+# logspace = base ** linspace(start, stop, ...): the linspace rules, scaled by result * log(base)
+@adjoint(np.logspace)
+def _(result, result_bar, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    return (_linspace_bar(result_bar * result * np.log(base), start, stop, num, endpoint, axis, 0),
+            _linspace_bar(result_bar * result * np.log(base), start, stop, num, endpoint, axis, 1))
+
+
+@tangent(np.logspace)
+def _(result, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0,
+      start_dot=None, stop_dot=None):
+    return (_linspace_jvp(start, stop, start_dot, num, endpoint, axis, 0) * result * np.log(base)
+            + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1) * result * np.log(base))
+
+
+# heaviside(x1, x2): 0 almost everywhere in x1; x2 is the value where x1 == 0
+@adjoint(np.heaviside)
+def _(result, result_bar, x1, x2):
+    return None, unbroadcast(result_bar * np.equal(x1, 0), x2)
+
+
+@tangent(np.heaviside)
+def _(result, x1, x2, x1_dot, x2_dot):
+    return x1_dot * np.zeros(np.shape(result)) + x2_dot * np.equal(x1, 0)
+
+
 # sort: the gradient goes back through the (stable) sorting permutation
 @adjoint(np.sort)
 def _(result, result_bar, a, axis=-1, kind=None, order=None):
@@ -2865,8 +2916,8 @@ def _(result, a, a_dot, *args):
 
 nondiff(
     np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
-    np.identity, np.arange, np.tri, np.indices, np.diag_indices, np.triu_indices,
-    np.tril_indices, np.unravel_index, np.ravel_multi_index, np.logspace,
+    np.identity, np.tri, np.indices, np.diag_indices, np.triu_indices,
+    np.tril_indices, np.unravel_index, np.ravel_multi_index,
     np.shape, np.ndim, np.size, np.result_type, np.broadcast_shapes, np.iscomplexobj,
     np.isrealobj, np.isscalar,
     np.argmax, np.argmin, np.argsort, np.argpartition, np.lexsort, np.nonzero,
@@ -2877,10 +2928,10 @@ nondiff(
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.all, np.any,
     np.sign, np.floor, np.ceil, np.rint, np.trunc, np.fix, np.round, np.around,
-    np.floor_divide, np.heaviside,
+    np.floor_divide,
     np.int8, np.int16, np.int32, np.int64, np.uint8, np.intp, np.bool_,
     np.random.rand, np.random.randn, np.random.randint, np.random.random,
-    np.random.seed, np.random.permutation, np.random.default_rng,
+    np.random.seed, np.random.default_rng,
     ("attr", "shape"), ("attr", "ndim"), ("attr", "size"), ("attr", "dtype"),
     ("attr", "itemsize"), ("attr", "nbytes"), ("attr", "strides"),
     ("method", "argmax"), ("method", "argmin"), ("method", "argsort"),

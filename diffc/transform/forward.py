@@ -42,7 +42,8 @@ from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from .reverse import _BINOPS, _UNARY, ReverseFunction, _describe, call_key, index_value, is_user_function, rt
+from .reverse import (_BINOPS, _UNARY, ReverseFunction, _describe, call_key, check_object_indexes, index_value,
+                      is_user_function, rt)
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
 _ZERO = "__diffc_zero__"
@@ -89,6 +90,7 @@ class ForwardFunction:
         self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
                                              returned | tapes, self._carries)
         self.active = self.activity.active | tapes
+        check_object_indexes(self)
         self.written = self._written_in_place()
         self.alias = {}               # temporary holding an old value -> the name it copies
         self._count_defs()
