@@ -600,3 +600,16 @@ def test_constant_uses_are_still_constant():
         k = np.argmax(x)
         return np.sum(x * t * g) + x[k] * np.sum(np.ones_like(x)) + np.heaviside(1.0, 0.5)
     check_both_modes(f, X)
+
+
+def test_clip_min_max_keywords_carry_derivatives():
+    def f(x):
+        return np.sum(np.clip(x * 3.0, min=x[0] * 2.0, max=x[2] + 0.2) ** 2)
+    x = np.array([0.3, -0.9, 0.5, 0.1])
+    check_both_modes(f, x)
+
+
+def test_logspace_base():
+    def f(x):
+        return np.sum(np.logspace(x[0], 1.0, 4, True, 2.0 + x[1] ** 2))
+    check_both_modes(f, X)

@@ -491,6 +491,7 @@ CASES += [
     Case(np.arange, 0.3, 2.9, 0.4, diff=(0, 2), id="arange-start-step"),
     Case(np.arange, 0.3, 2.9, diff=(0,), id="arange-start"),
     Case(np.logspace, 0.2, 1.1, 5),
+    Case(np.logspace, 0.2, 1.1, 5, True, 2.5, diff=(0, 1, 4), id="logspace-base"),
     Case(np.logspace, R(2), 1.1, 4, diff=(0,), id="logspace-vector-start"),
     Case(np.heaviside, np.array([0.0, 1.0, -2.0, 0.0]), R(4), diff=(1,), id="heaviside-at-zero"),
     # np.r_[a, b] / np.c_[a, b] are desugared into index_concat(np.r_, (a, b))

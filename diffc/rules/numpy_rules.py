@@ -2077,16 +2077,19 @@ def _(result, condition, x=None, y=None, x_dot=None, y_dot=None):
 @adjoint(np.clip, ("method", "clip"))
 def _(result, result_bar, a, a_min=None, a_max=None, out=None, min=None, max=None):
     bounds = _clip_bounds(a_min, a_max, min, max)
+    # numpy 2's min=/max= keywords are the same bounds as a_min/a_max
     return (_clip_bar_a(result_bar, a, bounds), _clip_bar_lo(result_bar, a, bounds),
+            _clip_bar_hi(result_bar, a, bounds), None, _clip_bar_lo(result_bar, a, bounds),
             _clip_bar_hi(result_bar, a, bounds))
 
 
 @tangent(np.clip, ("method", "clip"))
 def _(result, a, a_min=None, a_max=None, out=None, min=None, max=None,
-      a_dot=None, a_min_dot=None, a_max_dot=None):
+      a_dot=None, a_min_dot=None, a_max_dot=None, min_dot=None, max_dot=None):
     bounds = _clip_bounds(a_min, a_max, min, max)
     return (a_dot * _clip_pass(a, bounds) + _clip_jvp_lo(a, bounds, a_min_dot)
-            + _clip_jvp_hi(a, bounds, a_max_dot))
+            + _clip_jvp_hi(a, bounds, a_max_dot) + _clip_jvp_lo(a, bounds, min_dot)
+            + _clip_jvp_hi(a, bounds, max_dot))
 
 
 # cross: vectors along the last axis only (axisa/axisb/axisc/axis are not supported)
@@ -2846,14 +2849,18 @@ def _(result, start, stop=None, step=None, dtype=None, start_dot=None, stop_dot=
 @adjoint(np.logspace)
 def _(result, result_bar, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     return (_linspace_bar(result_bar * result * np.log(base), start, stop, num, endpoint, axis, 0),
-            _linspace_bar(result_bar * result * np.log(base), start, stop, num, endpoint, axis, 1))
+            _linspace_bar(result_bar * result * np.log(base), start, stop, num, endpoint, axis, 1),
+            None, None,
+            unbroadcast(np.sum(result_bar * result * np.linspace(start, stop, num, endpoint, axis=axis)
+                               / base), base))
 
 
 @tangent(np.logspace)
 def _(result, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0,
-      start_dot=None, stop_dot=None):
+      start_dot=None, stop_dot=None, base_dot=None):
     return (_linspace_jvp(start, stop, start_dot, num, endpoint, axis, 0) * result * np.log(base)
-            + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1) * result * np.log(base))
+            + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1) * result * np.log(base)
+            + base_dot * result * np.linspace(start, stop, num, endpoint, axis=axis) / base)
 
 
 # heaviside(x1, x2): 0 almost everywhere in x1; x2 is the value where x1 == 0
