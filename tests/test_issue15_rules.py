@@ -613,3 +613,13 @@ def test_logspace_base():
     def f(x):
         return np.sum(np.logspace(x[0], 1.0, 4, True, 2.0 + x[1] ** 2))
     check_both_modes(f, X)
+
+
+def test_fmod_quotient_near_an_integer():
+    a, b = 2.610760065757075, 0.2900844517507861     # a / b rounds up to 9.0, the quotient is 8
+    assert np.fmod(a, b) == pytest.approx(b, rel=1e-12)
+
+    def f(x, y):
+        return np.fmod(x, y) * 2.0
+    assert diffc.grad(f, wrt=(0, 1))(a, b) == (2.0, -16.0)
+    assert diffc.jvp(f, (a, b), (0.0, 1.0))[1] == -16.0

@@ -2052,14 +2052,16 @@ def _(result, x1, x2, x1_dot, x2_dot):
     return x1_dot - x2_dot * np.floor_divide(x1, x2)
 
 
+# fmod(x1, x2) = x1 - q x2 with q an integer; trunc(x1 / x2) is q + 1 when x1 / x2 rounds up
+# to an integer, but (x1 - result) / x2 is within rounding of q itself.
 @adjoint(np.fmod)
 def _(result, result_bar, x1, x2):
-    return unbroadcast(result_bar, x1), unbroadcast(-result_bar * np.trunc(x1 / x2), x2)
+    return unbroadcast(result_bar, x1), unbroadcast(-result_bar * np.round((x1 - result) / x2), x2)
 
 
 @tangent(np.fmod)
 def _(result, x1, x2, x1_dot, x2_dot):
-    return x1_dot - x2_dot * np.trunc(x1 / x2)
+    return x1_dot - x2_dot * np.round((x1 - result) / x2)
 
 
 @adjoint(np.where)
