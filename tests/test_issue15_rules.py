@@ -623,3 +623,20 @@ def test_fmod_quotient_near_an_integer():
         return np.fmod(x, y) * 2.0
     assert diffc.grad(f, wrt=(0, 1))(a, b) == (2.0, -16.0)
     assert diffc.jvp(f, (a, b), (0.0, 1.0))[1] == -16.0
+
+
+def _discarded_helper(a):
+    b = a * 2.0
+    return b
+
+
+def bare_helper_call(x):
+    _discarded_helper(x)
+    return np.sum(x ** 2 * x[0])
+
+
+def test_bare_helper_call_in_forward_mode():
+    # was an internal AttributeError (check_no_argument_writes) in jvp, hessian and hvp
+    check_both_modes(bare_helper_call, X)
+    v = np.array([1.0, -2.0, 0.5])
+    assert_close(diffc.hvp(bare_helper_call)(X, v), fd_hessian(bare_helper_call, X) @ v, 1e-4, 1e-4)

@@ -460,9 +460,11 @@ class ForwardFunction:
                                                                      A.deepcopy(args[1])]))]
         if is_user_function(key) and R.tangent_rule(key) is None:
             writes = key.node if isinstance(key, FunctionInfo) else None
+            args = self.bind_call(key, call)
             if any(self.is_active(a) for a in call.args) or writes is not None:
-                self.module.check_no_argument_writes(key, call, self.info)
-            return [A.expr_stmt(self.primal_call(key, self.bind_call(key, call), call))]
+                # a bare call: its result is discarded, so any write into an argument is seen
+                self.module.check_argument_writes(key, call, self.info, args, None, self.load_count)
+            return [A.expr_stmt(self.primal_call(key, args, call))]
         return [stmt]
 
 
