@@ -517,7 +517,12 @@ class ReverseFunction:
                 self._refuse_observed_write(stmt, observer, written, origin)
 
     def _updates_in_place(self, stmt):
-        """`x op= v` on an array or list (or a value of unknown kind): Python's in-place update."""
+        """`x op= v` on an array or list (or a value of unknown kind): Python's in-place update.
+
+        Not in code diffc generated (differentiated again): its `x_bar += g` never
+        updates a buffer another name still reads."""
+        if getattr(self.info.fn, "__module__", None) == "diffc_generated":
+            return False
         return getattr(stmt, "diffc_augmented", False) \
             and self.kinds.get(stmt.targets[0].id) not in (K.SCALAR, K.INT, K.INTS)
 
