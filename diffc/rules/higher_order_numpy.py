@@ -64,7 +64,7 @@ from .numpy_rules import (_T, _arr, _bcast, _full, _unreduce, _norm_axes, _zero,
                           _inv_bar, _inv_jvp, _det_bar, _slogdet_bar, _solve_cot, _solve_bar_a,
                           _solve_bar_b, _safe_div, _power_dx1, _power_dx2, _linspace_bar, _linspace_jvp,
                           _dense_list)
-from .operators import _matmul_bar_a, _matmul_bar_b, _pow_dxk
+from .operators import _matmul_bar_a, _matmul_bar_b, pow_dxk
 from .builtins_rules import _extremum_bars, _sum_bars, _sum_dot, _sequence_bar, _sequence_dot
 
 # Piecewise-constant selectors, weights, masks, shapes and axes: no derivative.
@@ -1210,12 +1210,12 @@ def _(result, result_bar, a, b):
 
 @tangent(N._power_dx1)
 def _(result, x1, x2, x1_dot, x2_dot):
-    return x1_dot * _pow_dxk(x1, x2, 2) + x2_dot * _power_dx1_dx2(x1, x2)
+    return x1_dot * pow_dxk(x1, x2, 2) + x2_dot * _power_dx1_dx2(x1, x2)
 
 
 @adjoint(N._power_dx1)
 def _(result, result_bar, x1, x2):
-    return (unbroadcast(result_bar * _pow_dxk(x1, x2, 2), x1),
+    return (unbroadcast(result_bar * pow_dxk(x1, x2, 2), x1),
             unbroadcast(result_bar * _power_dx1_dx2(x1, x2), x2))
 
 

@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from .. import effects
 from . import adjoint, tangent, nondiff
 from ..runtime import cat_left, cat_right, head_part, is_duck_array, tail_part, unbroadcast
 
@@ -57,20 +58,20 @@ def _(result, a, b, a_dot, b_dot):
     return a_dot / b - b_dot * result / b
 
 
-# d a**b / da is _pow_dxk(a, b, 1); with a constant exponent the optimizer folds it into
+# d a**b / da is pow_dxk(a, b, 1); with a constant exponent the optimizer folds it into
 # `b * a ** (b - 1)` (optimize/simplify.py), or into 0 for a**0.
 @adjoint(operator.pow)
 def _(result, result_bar, a, b):
-    return (unbroadcast(result_bar * _pow_dxk(a, b, 1), a),
+    return (unbroadcast(result_bar * pow_dxk(a, b, 1), a),
             unbroadcast(result_bar * result * _log_or_zero(a), b))
 
 
 @tangent(operator.pow)
 def _(result, a, b, a_dot, b_dot):
-    return a_dot * _pow_dxk(a, b, 1) + b_dot * result * _log_or_zero(a)
+    return a_dot * pow_dxk(a, b, 1) + b_dot * result * _log_or_zero(a)
 
 
-def _falling(b, k):
+def falling_product(b, k):
     """(b (b-1) ... (b-k+1), its derivative in b)."""
     coef, dcoef = 1.0 if not isinstance(b, int) else 1, 0.0
     for i in range(k):
@@ -99,12 +100,12 @@ def _times_or_zero(c, p):
     return d[()] if d.ndim == 0 else d
 
 
-def _pow_dxk(a, b, k):
+def pow_dxk(a, b, k):
     """The k-th derivative of a**b in a: b (b-1) ... (b-k+1) a**(b-k).
 
     Exactly 0 where the coefficient is 0 (a**b is then a polynomial of degree < k:
     a**0.0, a**1.0, a**2 ...), so that 0 ** (negative) never turns a zero into nan."""
-    coef, _ = _falling(b, k)
+    coef, _ = falling_product(b, k)
     return _times_or_zero(coef, _power_or_inf(a, b - k))
 
 
@@ -118,8 +119,8 @@ def _falling_derivative(b, k, j):
     return poly(b)
 
 
-def _pow_dxk_db(a, b, k, m):
-    """The m-th derivative in b of _pow_dxk(a, b, k) = P(b) a**(b-k), P the falling product:
+def pow_dxk_db(a, b, k, m):
+    """The m-th derivative in b of pow_dxk(a, b, k) = P(b) a**(b-k), P the falling product:
     the sum over j of C(m, j) P^(j)(b) a**(b-k) log(a)**(m-j) (log a taken as 0 where
     a <= 0, as for the first derivative; a zero coefficient gives exactly 0)."""
     p = _power_or_inf(a, b - k)
@@ -231,3 +232,7 @@ def _(result, a, a_dot):
 nondiff(operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
         operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
         operator.lshift, operator.rshift, operator.is_, operator.is_not, operator.contains)
+
+
+# New arrays, never an argument (diffc/effects.py).
+effects.declare(_matmul_bar_a, _matmul_bar_b, facts=(effects.FRESH, effects.OWNED_BUFFER))
