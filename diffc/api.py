@@ -31,6 +31,25 @@ from . import rules
 from .rules import RULES_VERSION
 
 
+def is_function_like(value):
+    """A function, method, class, callable object or module: a value with no derivative."""
+    if isinstance(value, (np.ndarray, list, tuple, dict, float, int, np.number)):
+        return False
+    return callable(value) or isinstance(value, types.ModuleType)
+
+
+def check_differentiable_argument(name, value):
+    """Refuse a wrt argument that is a function, a callable object, a module, a str or None.
+
+    Its gradient would be a silent 0.0: the dependence of the result on which
+    function is called is not a derivative."""
+    if value is None or isinstance(value, str) or is_function_like(value):
+        raise BadArgument(f"cannot differentiate with respect to the argument {name!r}: it is "
+                          f"{type(value).__name__} {value!r:.60}, not a number, an array or a container of them",
+                          hint=f"leave {name!r} out of wrt (pass the functions' parameters as separate "
+                               "arguments to differentiate with respect to them)")
+
+
 _SCALAR = K.SCALAR
 _UNKNOWN = K.UNKNOWN
 
@@ -92,6 +111,7 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         values = list(args) if not kwargs and len(args) == n_params else bind_arguments(fn, names, args, kwargs)
         for k in wrt_index:
             if type(values[k]) is not float:
+                check_differentiable_argument(names[k], values[k])
                 values[k] = as_float(values[k])
         target = fn
         if derived:
@@ -135,7 +155,35 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     gradient.diffc_source = lambda *args, **kwargs: joint_entry(
         fn, wrt_names, kinds_of(bind_arguments(fn, names, args, kwargs)), with_value, optimize,
         checkpoint=checkpoint).emitted.source
+    # What the generated code returns is re-wrapped like this by jvp/vjp/jacobian of gradient.
+    gradient.diffc_output_wrap = wrap
     return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
+
+
+def output_wrap(fn):
+    """How fn (a function diffc returned) wraps what its generated code returns:
+    0 as is, 1 a 1-tuple of gradients (grad(f, wrt=(x,))), 2 (value, 1-tuple)."""
+    return getattr(fn, "diffc_output_wrap", 0)
+
+
+def wrap_output(wrap, out):
+    """The generated code's result (or its tangent) in the structure fn returns."""
+    if wrap == 1:
+        return (out,)
+    if wrap == 2:
+        return (out[0], (out[1],))
+    return out
+
+
+def unwrap_cotangent(wrap, cotangent):
+    """A cotangent of fn's output (wrap_output's structure) for the generated code.
+    A bare cotangent of the single gradient is accepted too."""
+    if wrap == 1 and isinstance(cotangent, (tuple, list)) and len(cotangent) == 1:
+        return cotangent[0]
+    if wrap == 2 and isinstance(cotangent, (tuple, list)) and len(cotangent) == 2 \
+            and isinstance(cotangent[1], (tuple, list)) and len(cotangent[1]) == 1:
+        return (cotangent[0], cotangent[1][0])
+    return cotangent
 
 
 _FAST_CODE = {}
@@ -203,13 +251,15 @@ def vjp(fn, *primals, **kw_primals):
     checkpoint = _check_budget(kw_primals.pop("checkpoint", None)) if "checkpoint" not in names else None
     values = bind_arguments(fn, names, primals, kw_primals)
     n_user = len(values)
+    wrap = output_wrap(fn)
     if hasattr(fn, "diffc_derivative"):
         # Higher order: the pullback of the generated code fn runs for these kinds
         # (its extra parameters, such as the seed, take their defaults).
         fn, values = see_through(fn, values)
         names = param_names(fn)
     kinds = kinds_of(values)
-    mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) for k, v in zip(kinds, values))
+    mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) and not is_function_like(v)
+                 for k, v in zip(kinds, values))
     key = (fn.__code__, "split", mask, kinds)
     if checkpoint is not None:
         key += (("checkpoint", checkpoint),)
@@ -239,6 +289,7 @@ def vjp(fn, *primals, **kw_primals):
 
     @user_facing
     def pullback(cotangent):
+        cotangent = unwrap_cotangent(wrap, cotangent)
         if state["used"]:
             fresh = []
             if uses_try:
@@ -266,7 +317,7 @@ def vjp(fn, *primals, **kw_primals):
                 result.append(None)
         return tuple(result[:n_user])
     del adj_name
-    return out, pullback
+    return wrap_output(wrap, out), pullback
 
 
 def _adjoint_name(entry):

@@ -342,7 +342,10 @@ class Module:
             body.append(A.assign(TAPE, gast.List(elts=[], ctx=gast.Load())))
         body += result.forward
         r = result.returned
-        if check_scalar and rf._atom_kind(r) not in (K.SCALAR, K.INT):
+        # An int kind is checked too: an int or bool result has no derivative (check_scalar).
+        if check_scalar and rf._atom_kind(r) == K.INT:
+            body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r), A.const(True)])))
+        elif check_scalar and rf._atom_kind(r) != K.SCALAR:
             body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r)])))
         if with_value:
             value_name = rf.namer.unique("_value")

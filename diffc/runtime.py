@@ -221,6 +221,15 @@ def try_exit():
         run.open.pop()
 
 
+def index_concat(maker, key):
+    """maker[key] for NumPy's index concatenators (``np.r_``, ``np.c_``).
+
+    Desugaring rewrites ``np.r_[a, 0:3, b]`` into ``index_concat(np.r_, (a, slice(0, 3, None), b))``
+    so that the concatenation is a call with derivative rules (numpy_rules.py) instead of
+    a subscript of a constant object."""
+    return maker[key]
+
+
 def item(bar, index):
     """bar[index] for a materialized adjoint, else the zero 0.0."""
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):
@@ -242,9 +251,11 @@ def acc_item(bar, primal, index, g):
     A list's adjoint starts as zeros 0.0 (the zero adjoint, never materialized):
     a list of arrays read element by element in a loop would otherwise make a
     zero array per element first."""
+    if _is_zero(g):
+        # Nothing flows back; the zero adjoint of a slice (a list read that reached no
+        # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
+        return bar
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
-        if _is_zero(g):
-            return bar
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else zeros_like(primal)
     if isinstance(bar, np.ndarray):
         if _is_fancy(index):
@@ -555,10 +566,25 @@ def zero_item(bar, index):
     take_item(bar, index)
 
 
-def check_scalar(value):
-    """Raise when grad() is asked for the gradient of a non-scalar result."""
+def check_scalar(value, int_kind=False):
+    """Raise when grad() is asked for the gradient of a non-scalar or non-float result.
+
+    A bool or None (``np.allclose(x, y)``, a comparison, a function without
+    ``return``) has no derivative: a gradient of zeros would hide a mistake, so it
+    is refused, as autograd and JAX do.  So is an int when every definition of the
+    returned value is an int (int_kind: ``len(x)``, ``int(...)``); an int 0 returned
+    by one branch of a float function (``return 0``) is a zero derivative there."""
     if type(value) is float or type(value) is np.float64:
         return value
+    if value is None or isinstance(value, (bool, np.bool_)) or (
+            int_kind and isinstance(value, (int, np.integer))) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "b"):
+        from .errors import NonScalarOutput
+        what = "None" if value is None else f"a value of type {type(value).__name__} ({value!r})"
+        raise NonScalarOutput(
+            f"grad needs a float-valued function, but it returned {what}: it has no derivative",
+            hint="return the float quantity to differentiate (a comparison, np.allclose, len(...) "
+                 "or an int is piecewise constant)")
     if np.ndim(value) != 0 or isinstance(value, (list, tuple, dict)):
         from .errors import NonScalarOutput
         raise NonScalarOutput(
@@ -620,8 +646,8 @@ def write_dot(dot, y, index, value, value_dot):
     if value_dot is None:
         value_dot = zeros_dot(value)
     if isinstance(dot, list) and isinstance(index, slice):
-        dot[index] = list(value_dot) if isinstance(value_dot, (list, tuple)) else \
-            [value_dot] * len(range(*index.indices(len(dot))))
+        # a zero tangent of the written sequence is 0.0: zeros shaped like what is written
+        dot[index] = list(value_dot) if isinstance(value_dot, (list, tuple)) else zeros_dot(list(value))
     else:
         dot[index] = value_dot
     return dot

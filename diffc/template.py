@@ -199,6 +199,24 @@ class _Substitute(gast.NodeTransformer):
                 return A.global_ref(getattr(builtins, node.id), node.id)
         return node
 
+    def visit_Compare(self, node):
+        """`n is None` with n bound to a literal: folded (`1 is None` would be a SyntaxWarning)."""
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], (gast.Is, gast.IsNot)) \
+                and isinstance(node.left, gast.Constant) and isinstance(node.comparators[0], gast.Constant):
+            a, b = node.left.value, node.comparators[0].value
+            if any(v is None or v is True or v is False or v is Ellipsis for v in (a, b)):
+                same = a is b
+                return gast.Constant(value=same if isinstance(node.ops[0], gast.Is) else not same, kind=None)
+        return node
+
+    def visit_IfExp(self, node):
+        """A conditional expression whose test folded to a constant: the branch it takes."""
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            return node.body if node.test.value else node.orelse
+        return node
+
 
 def check_signature(primitive, fn, kind):
     """Raise RuleError when a user rule's parameters cannot match the primitive.

@@ -30,6 +30,7 @@ import builtins
 import contextlib
 
 import gast
+import numpy as np
 
 from .. import ast_util as A
 from .. import checkpoint_runtime as CR
@@ -56,6 +57,7 @@ class Desugar:
         body = self.info.node.body
         body = self.collect_yields(body)
         body = self.lower_declarations_and_match(body)
+        body = self.lower_index_concatenators(body)
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
         body = self.lower_escapes_in_function(body)
@@ -292,6 +294,36 @@ class Desugar:
     def _is_null_context(self, expr):
         return (isinstance(expr, gast.Call) and len(expr.args) <= 1 and not expr.keywords
                 and self.resolve(expr.func) is contextlib.nullcontext)
+
+
+    # ------------------------------------------- np.r_[...] / np.c_[...] -> calls
+    def lower_index_concatenators(self, stmts):
+        """`np.r_[a, 0:3, b]` becomes `index_concat(np.r_, (a, slice(0, 3, None), b))`.
+
+        A subscript of a constant object would carry no derivative (only the
+        object is read); as a call of `runtime.index_concat` it has rules in
+        both modes.  Matrix directives ('r', 'c') are refused: the result is an
+        np.matrix."""
+        desugar = self
+
+        class Lower(gast.NodeTransformer):
+            def visit_Subscript(self, node):
+                self.generic_visit(node)
+                if not isinstance(node.ctx, gast.Load) or not is_index_concatenator(desugar.resolve(node.value)):
+                    return node
+                key = node.slice
+                items = key.elts if isinstance(key, gast.Tuple) else [key]
+                first = items[0] if items else None
+                if isinstance(first, gast.Constant) and isinstance(first.value, str) \
+                        and first.value.strip() in ("r", "c"):
+                    desugar.fail("np.r_/np.c_ with a matrix directive ('r' or 'c') is not supported", node,
+                                 hint="build an ndarray (drop the directive) and use np.asmatrix after")
+                converted = _slice_as_value(key)
+                return A.located(A.call(A.global_ref(runtime.index_concat, "index_concat"),
+                                        [node.value, converted]), node)
+
+        lower = Lower()
+        return [lower.visit(stmt) for stmt in stmts]
 
     # ------------------------------------------------ list comprehensions
     def hoist_comprehensions(self, stmts):
@@ -745,6 +777,22 @@ def _bare_raise_to(stmts, exception):
     for s in stmts:
         visit(s)
     return stmts
+
+
+def is_index_concatenator(obj):
+    """np.r_, np.c_ (instances of NumPy's AxisConcatenator classes; not np.ma's)."""
+    return isinstance(obj, (type(np.r_), type(np.c_)))
+
+
+def _slice_as_value(index):
+    """An index as an ordinary expression: `0:3` becomes `slice(0, 3, None)`."""
+    if isinstance(index, gast.Slice):
+        parts = [_slice_as_value(p) if p is not None else A.const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return A.call(A.global_ref(builtins.slice, "slice"), parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_slice_as_value(e) for e in index.elts], ctx=gast.Load())
+    return index
 
 
 class _LoopFlags:

@@ -43,7 +43,7 @@ from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, is_user_function
+from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, check_object_indexes, is_user_function
 from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
@@ -82,6 +82,7 @@ class ForwardFunction(FunctionSweep):
         self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
                                              returned | tapes, self._carries)
         self.active = self.activity.active | tapes
+        check_object_indexes(self)
         self.written = self._written_in_place()
         self.alias = {}               # temporary holding an old value -> the name it copies
         self._count_defs()
@@ -233,7 +234,13 @@ class ForwardFunction(FunctionSweep):
         if kind is gast.Call:
             key, args = call_key(self.info, value)
             if key is None:
-                if any(self.is_active(a) for a in value.args):
+                if self.is_active(value.func):
+                    self.fail(NoDerivativeRule, "cannot differentiate with respect to the function this line "
+                              "calls (it depends on a differentiated argument)", value,
+                              hint="differentiate with respect to the numbers the function uses, passed "
+                                   "as separate arguments")
+                if any(self.is_active(a) for a in value.args) or \
+                        any(self.is_active(k.value) for k in value.keywords):
                     self.fail(NoDerivativeRule, "cannot differentiate a call of a local variable", value,
                               hint="call the function by its name")
                 return [], None, False
@@ -453,10 +460,11 @@ class ForwardFunction(FunctionSweep):
                                                                      A.deepcopy(args[1])]))]
         if is_user_function(key) and R.tangent_rule(key) is None:
             writes = key.node if isinstance(key, FunctionInfo) else None
+            args = self.bind_call(key, call)
             if any(self.is_active(a) for a in call.args) or writes is not None:
-                self.module.check_argument_writes(key, call, self.info, self.bind_call(key, call),
-                                                  None, self.load_count)
-            return [A.expr_stmt(self.primal_call(key, self.bind_call(key, call), call))]
+                # a bare call: its result is discarded, so any write into an argument is seen
+                self.module.check_argument_writes(key, call, self.info, args, None, self.load_count)
+            return [A.expr_stmt(self.primal_call(key, args, call))]
         return [stmt]
 
 

@@ -30,6 +30,7 @@ import itertools
 import types
 
 import gast
+import numpy as np
 
 from .. import ast_util as A
 from .. import checks
@@ -41,7 +42,7 @@ from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
-from ..parse import FunctionInfo
+from ..parse import MISSING, FunctionInfo
 from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mutation, rt
 
 TAPE = "_tape"
@@ -70,6 +71,33 @@ def bar_inc(target, value):
     return gast.AugAssign(target=A.store(target), op=gast.Add(), value=value)
 
 
+def check_object_index(fn, value):
+    """Refuse `obj[i]` where obj is a constant object (not an array or container: np.mgrid,
+    np.ogrid, a user object with __getitem__) and i depends on a differentiated input.
+
+    Only obj's derivative flows through a subscript; for such an object the result
+    depends on i itself, which would be a silent zero.  np.s_ / np.index_exp build
+    index objects (constants); np.r_ / np.c_ are calls by then (desugar.py)."""
+    obj = fn.info.resolve_static(value.value)
+    if obj is MISSING or isinstance(obj, (list, tuple, dict, str, bytes, range, np.ndarray, type(np.s_))) \
+            or runtime.is_duck_array(obj):
+        return
+    varied = fn.activity.varied
+    if any(n in varied for n in A.names_loaded(value.slice)):
+        fn.fail(NoDerivativeRule, f"cannot differentiate indexing {_unparse(value.value)}[...] with a value "
+                "that depends on a differentiated input", value,
+                hint="build the array with a differentiable function (np.linspace, np.meshgrid...) "
+                     "or keep the index free of differentiated values")
+
+
+def check_object_indexes(fn):
+    """check_object_index on every subscript read whose result reaches the output."""
+    for stmt in A.walk_statements(fn.body):
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Subscript) \
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in fn.activity.useful:
+            check_object_index(fn, stmt.value)
+
+
 class ReverseResult:
     pass
 
@@ -94,6 +122,7 @@ class ReverseFunction(FunctionSweep):
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
         self.active = self.activity.active
+        check_object_indexes(self)
         self.bars = {}
         if isinstance(self.returned, gast.Name) and self.returned.id.startswith("_t") \
                 and self.returned.id not in self.params:
@@ -458,7 +487,13 @@ class ReverseFunction(FunctionSweep):
         if kind is gast.Call:
             key, args = call_key(self.info, value)
             if key is None:
-                if any(self.is_active(a) for a in value.args):
+                if self.is_active(value.func):
+                    self.fail(NoDerivativeRule, "cannot differentiate with respect to the function this line "
+                              "calls (it depends on a differentiated argument)", value,
+                              hint="differentiate with respect to the numbers the function uses, passed "
+                                   "as separate arguments")
+                if any(self.is_active(a) for a in value.args) or \
+                        any(self.is_active(k.value) for k in value.keywords):
                     self.fail(NoDerivativeRule, "cannot differentiate a call of a local variable",
                               value, hint="call the function by its name")
                 return []
