@@ -1,10 +1,22 @@
-"""Command-line fuzzer: ``python tests/fuzz/run.py --n 2000 [--start 0] [--show-failures]``.
+"""Command-line fuzzer: ``python tests/fuzz/run.py --n 2000 [--start 0] [--higher-order]``.
 
-Generates programs for seeds start..start+n-1, checks each (harness.check)
-and prints a summary plus the source of every failing program, so a failure
-is reproduced with ``python tests/fuzz/run.py --start SEED --n 1``.
+Generates the programs for seeds start..start+n-1 (each seed always gives the
+same program, shapes included), checks each (harness.check) and prints:
+
+* the source of every program whose status is in ``--show`` (default: wrong,
+  crash, invalid, suspect), reproduced with ``--start SEED --n 1``;
+* programs run, per status (pass, wrong, crash, suspect, refused, discard,
+  invalid) and per mode (reverse, forward, autograd, hvp);
+* the failure classes (wrong gradients and crashes grouped by mode and kind,
+  with their seeds) and the refusals grouped by the kind of their message;
+* per shape (generator.SHAPE_FEATURES): how many programs contained it, and
+  how many of those failed or were refused.
+
+``--json FILE`` also writes all of it (with every seed) for later comparison.
 """
 import argparse
+import collections
+import json
 import os
 import sys
 import tempfile
@@ -12,33 +24,107 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from fuzz.harness import run_many, summary  # noqa: E402
+from fuzz.generator import SHAPE_FEATURES  # noqa: E402
+from fuzz.harness import SEVERITY, run_many, summary  # noqa: E402
+
+
+def _seeds(seeds, limit=12):
+    text = " ".join(str(s) for s in seeds[:limit])
+    return text + (f" ... ({len(seeds)})" if len(seeds) > limit else "")
+
+
+def report(outcomes):
+    """The summary tables (see module docstring) as a dict and as text."""
+    statuses = collections.Counter(o.status for o in outcomes)
+    per_mode = collections.defaultdict(collections.Counter)
+    autograd_ref = collections.Counter()
+    classes = collections.defaultdict(list)
+    refusals = collections.defaultdict(list)
+    for o in outcomes:
+        for mode, result in o.modes.items():
+            if mode == "autograd_reference":
+                autograd_ref["has autograd reference" if result == "yes" else result.split(":")[0]] += 1
+            else:
+                per_mode[mode][result] += 1
+        if o.status in ("wrong", "crash", "suspect", "invalid"):
+            classes[f"{o.status} [{o.mode}] {o.kind}"].append(o.seed)
+        if "refused" in o.modes.values() or o.status == "refused":
+            refusals[f"[{o.mode}] {o.kind}"].append(o.seed)
+    shapes = {}
+    for name in SHAPE_FEATURES:
+        having = [o for o in outcomes if name in o.features]
+        shapes[name] = {
+            "programs": len(having),
+            "pass": sum(o.status == "pass" for o in having),
+            "wrong": sum(o.status == "wrong" for o in having),
+            "crash": sum(o.status == "crash" for o in having),
+            "refused": sum(o.status == "refused" for o in having),
+        }
+    data = {"programs": len(outcomes), "statuses": dict(statuses),
+            "per_mode": {m: dict(c) for m, c in per_mode.items()}, "autograd_reference": dict(autograd_ref),
+            "classes": dict(classes), "refusals": dict(refusals), "shapes": shapes}
+    lines = [f"programs run: {len(outcomes)}",
+             "by status: " + ", ".join(f"{statuses[s]} {s}" for s in SEVERITY if statuses[s])]
+    for mode, c in sorted(per_mode.items()):
+        lines.append(f"  mode {mode:9s}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+    if autograd_ref:
+        lines.append("  autograd reference: " + ", ".join(f"{v} {k}" for k, v in sorted(autograd_ref.items())))
+    lines.append(f"wrong gradients: {statuses['wrong']}, crashes: {statuses['crash']}, "
+                 f"suspect (not reproduced nearby): {statuses['suspect']}, invalid: {statuses['invalid']}")
+    lines.append("failure classes:" if classes else "failure classes: none")
+    for key, seeds in sorted(classes.items(), key=lambda kv: -len(kv[1])):
+        lines.append(f"  {len(seeds):5d}  {key}\n         seeds: {_seeds(seeds)}")
+    lines.append(f"refusals by kind ({sum(len(s) for s in refusals.values())} programs):"
+                 if refusals else "refusals: none")
+    for key, seeds in sorted(refusals.items(), key=lambda kv: -len(kv[1])):
+        lines.append(f"  {len(seeds):5d}  {key}\n         seeds: {_seeds(seeds)}")
+    lines.append("per shape: programs containing it (pass / wrong / crash / refused)")
+    for name, c in shapes.items():
+        lines.append(f"  {name:30s} {c['programs']:6d}   ({c['pass']} / {c['wrong']} / {c['crash']} / "
+                     f"{c['refused']})")
+    return data, "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--no-forward", action="store_true")
+    parser.add_argument("--no-autograd", action="store_true", help="skip the differential check against autograd")
     parser.add_argument("--higher-order", action="store_true",
                         help="also check Hessian-vector products (forward over reverse, reverse over reverse)")
     parser.add_argument("--copy-short-loops", action="store_true",
                         help="read float64 vectors as float lists in loops of any length (optimize/float_items.py)")
-    parser.add_argument("--show", default="fail,invalid", help="statuses whose programs are printed")
+    parser.add_argument("--show", default="wrong,crash,invalid,suspect", help="statuses whose programs are printed")
+    parser.add_argument("--json", help="also write the report (with every seed) to this file")
+    parser.add_argument("--progress", type=int, default=0, help="print a status line every N programs")
     args = parser.parse_args(argv)
     show = set(args.show.split(","))
     if args.copy_short_loops:
         from diffc import runtime
         runtime.FLOAT_ITEMS_MIN_TRIPS = 0
     t0 = time.time()
+    done = []
+
+    def progress(outcome):
+        if outcome.status in show:
+            print(outcome.report(), flush=True)
+        done.append(outcome)
+        if args.progress and len(done) % args.progress == 0:
+            print(f"[{len(done)} programs, {time.time() - t0:.0f}s] {summary(done)}", flush=True)
+
     with tempfile.TemporaryDirectory() as workdir:
         outcomes = run_many(range(args.start, args.start + args.n), workdir, forward=not args.no_forward,
-                            higher_order=args.higher_order)
-    for o in outcomes:
-        if o.status in show:
-            print(o.report())
-    print(summary(outcomes), f"in {time.time() - t0:.1f}s")
-    return 1 if any(o.status in ("fail", "invalid") for o in outcomes) else 0
+                            higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress)
+    data, text = report(outcomes)
+    mode = "higher-order" if args.higher_order else "first-order"
+    print(f"\n=== seeds {args.start}..{args.start + args.n - 1} ({mode}) in {time.time() - t0:.1f}s")
+    print(text)
+    if args.json:
+        data.update(start=args.start, n=args.n, higher_order=args.higher_order)
+        with open(args.json, "w") as fh:
+            json.dump(data, fh, indent=1)
+    return 1 if any(o.status in ("wrong", "crash", "invalid") for o in outcomes) else 0
 
 
 if __name__ == "__main__":
