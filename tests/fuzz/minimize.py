@@ -10,7 +10,9 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# this checkout's diffc, not the one an editable install points at
+sys.path[:0] = [_TESTS, os.path.dirname(_TESTS)]
 
 from fuzz.generator import generate  # noqa: E402
 from fuzz.harness import check  # noqa: E402

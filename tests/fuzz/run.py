@@ -22,7 +22,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# this checkout's diffc, not the one an editable install points at
+sys.path[:0] = [_TESTS, os.path.dirname(_TESTS)]
 
 from fuzz.generator import SHAPE_FEATURES  # noqa: E402
 from fuzz.harness import SEVERITY, run_many, summary  # noqa: E402
@@ -118,7 +120,9 @@ def main(argv=None):
                             higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress)
     data, text = report(outcomes)
     mode = "higher-order" if args.higher_order else "first-order"
-    print(f"\n=== seeds {args.start}..{args.start + args.n - 1} ({mode}) in {time.time() - t0:.1f}s")
+    import diffc
+    print(f"\n=== seeds {args.start}..{args.start + args.n - 1} ({mode}) in {time.time() - t0:.1f}s,"
+          f" diffc from {os.path.dirname(diffc.__file__)}")
     print(text)
     if args.json:
         data.update(start=args.start, n=args.n, higher_order=args.higher_order)
