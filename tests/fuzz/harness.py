@@ -455,13 +455,15 @@ def check(program, workdir, forward=True, higher_order=False, autograd=True, tim
 
 
 def run_many(seeds, workdir, forward=True, stop_after_passes=None, higher_order=False, autograd=True,
-             progress=None):
-    """Check the programs for the given seeds; returns the list of outcomes."""
+             progress=None, shapes=None):
+    """Check the programs for the given seeds; returns the list of outcomes.
+
+    `shapes` (None: each seed draws its own) fixes the set of generator.SHAPES."""
     from .generator import generate
     outcomes = []
     passes = 0
     for seed in seeds:
-        outcome = check(generate(seed), workdir, forward=forward, higher_order=higher_order, autograd=autograd)
+        outcome = check(generate(seed, shapes=shapes), workdir, forward=forward, higher_order=higher_order, autograd=autograd)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)
