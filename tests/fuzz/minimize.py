@@ -33,33 +33,62 @@ def _indent(line):
 
 
 def _block_end(lines, i):
+    """The end of the statement starting at line i (with its block, and an if's elif/else)."""
     j = i + 1
-    while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > _indent(lines[i])):
-        j += 1
-    return j
+    while True:
+        while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > _indent(lines[i])):
+            j += 1
+        if (lines[i].strip().startswith(("if ", "elif ")) and j < len(lines)
+                and _indent(lines[j]) == _indent(lines[i])
+                and lines[j].strip().startswith(("elif ", "else:"))):
+            i, j = j, j + 1         # the elif / else belongs to this statement
+            continue
+        return j
+
+
+def _statements(lines):
+    """(start, end) of every statement but the function headers, outermost first."""
+    spans = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if (not stripped or stripped.startswith(("def ", "import ", "elif ", "else:"))
+                or _indent(line) == 0):
+            continue
+        spans.append((i, _block_end(lines, i)))
+    return spans
+
+
+def _without(lines, i, j):
+    """lines without lines[i:j], with `pass` where that would empty a block."""
+    rest = lines[:i] + lines[j:]
+    prev = lines[i - 1] if i > 0 else ""
+    nxt = next((x for x in lines[j:] if x.strip()), "")
+    if prev.rstrip().endswith(":") and _indent(nxt) <= _indent(prev):
+        if lines[i:j] == [" " * _indent(lines[i]) + "pass"]:
+            return None
+        rest = lines[:i] + [" " * _indent(lines[i]) + "pass"] + lines[j:]
+    return rest
 
 
 def _candidates(lines):
-    """Line lists with one helper function, or one statement (and its block), removed."""
-    for i, line in enumerate(lines):          # whole helpers first: the biggest steps
+    """Line lists with one helper function, or a run of statements, removed (largest first)."""
+    for i, line in enumerate(lines):
         if line.startswith("def ") and not line.startswith("def f("):
             yield lines[:i] + lines[_block_end(lines, i):]
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("def ", "import ")) or _indent(line) == 0:
-            continue
-        j = _block_end(lines, i)
-        while j > i + 1 and not lines[j - 1].strip():
-            j -= 1
-        rest = lines[:i] + lines[j:]
-        # keep the enclosing block non-empty
-        prev = lines[i - 1] if i > 0 else ""
-        nxt = next((x for x in lines[j:] if x.strip()), "")
-        if prev.rstrip().endswith(":") and _indent(nxt) <= _indent(prev):
-            if stripped == "pass":
+    spans = _statements(lines)
+    for run in (4, 2, 1):
+        for n, (i, j) in enumerate(spans):
+            # `run` consecutive sibling statements starting at i
+            end, count, k = j, 1, n + 1
+            while count < run and k < len(spans):
+                if spans[k][0] == end and _indent(lines[spans[k][0]]) == _indent(lines[i]):
+                    end, count = spans[k][1], count + 1
+                k += 1
+            if count < run:
                 continue
-            rest = lines[:i] + [" " * _indent(line) + "pass"] + lines[j:]
-        yield rest
+            rest = _without(lines, i, end)
+            if rest is not None:
+                yield rest
 
 
 def _check(program, workdir, mode):
