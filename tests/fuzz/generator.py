@@ -158,7 +158,7 @@ class _Scope:
 class Generator:
     """One random program per seed (see module docstring)."""
 
-    def __init__(self, seed, max_stmts=None, shapes=None):
+    def __init__(self, seed, max_stmts=None, shapes=None, exclude=()):
         self.seed = seed
         self.r = random.Random(seed)
         self.N = self.r.choice([3, 4, 5])
@@ -168,7 +168,7 @@ class Generator:
         self.budget = max_stmts if max_stmts is not None else self.r.randint(6, 16)
         # Drawn from the program's own random stream, so a seed always gives one program.
         drawn = {s for s in SHAPES if self.r.random() < SHAPE_PROBABILITY}
-        self.shapes = drawn if shapes is None else set(shapes)
+        self.shapes = (drawn if shapes is None else set(shapes)) - set(exclude)
         self.n_value = self.r.randint(0, 3)
         self.mixed_arg_kinds = set()
 
@@ -1000,9 +1000,10 @@ SHAPE_FEATURES = (
 )
 
 
-def generate(seed, shapes=None):
-    """The program for one seed (deterministic); `shapes` overrides the drawn set of SHAPES."""
-    return Generator(seed, shapes=shapes).program()
+def generate(seed, shapes=None, exclude=()):
+    """The program for one seed (deterministic); `shapes` overrides the drawn set of SHAPES,
+    `exclude` removes shapes from it (e.g. a class of bug already known)."""
+    return Generator(seed, shapes=shapes, exclude=exclude).program()
 
 
 if __name__ == "__main__":  # pragma: no cover - manual inspection

@@ -461,15 +461,17 @@ def check(program, workdir, forward=True, higher_order=False, autograd=True, tim
 
 
 def run_many(seeds, workdir, forward=True, stop_after_passes=None, higher_order=False, autograd=True,
-             progress=None, shapes=None):
+             progress=None, shapes=None, exclude=()):
     """Check the programs for the given seeds; returns the list of outcomes.
 
-    `shapes` (None: each seed draws its own) fixes the set of generator.SHAPES."""
+    `shapes` (None: each seed draws its own) fixes the set of generator.SHAPES,
+    `exclude` removes some from it."""
     from .generator import generate
     outcomes = []
     passes = 0
     for seed in seeds:
-        outcome = check(generate(seed, shapes=shapes), workdir, forward=forward, higher_order=higher_order, autograd=autograd)
+        outcome = check(generate(seed, shapes=shapes, exclude=exclude), workdir, forward=forward,
+                        higher_order=higher_order, autograd=autograd)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)

@@ -98,6 +98,8 @@ def main(argv=None):
     parser.add_argument("--copy-short-loops", action="store_true",
                         help="read float64 vectors as float lists in loops of any length (optimize/float_items.py)")
     parser.add_argument("--show", default="wrong,crash,invalid,suspect", help="statuses whose programs are printed")
+    parser.add_argument("--exclude-shapes", default="",
+                        help="comma-separated generator.SHAPES not to generate (e.g. a class already known)")
     parser.add_argument("--json", help="also write the report (with every seed) to this file")
     parser.add_argument("--progress", type=int, default=0, help="print a status line every N programs")
     args = parser.parse_args(argv)
@@ -117,15 +119,18 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory() as workdir:
         outcomes = run_many(range(args.start, args.start + args.n), workdir, forward=not args.no_forward,
-                            higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress)
+                            higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress,
+                            exclude=tuple(s for s in args.exclude_shapes.split(",") if s))
     data, text = report(outcomes)
     mode = "higher-order" if args.higher_order else "first-order"
     import diffc
+    if args.exclude_shapes:
+        mode += f", without {args.exclude_shapes}"
     print(f"\n=== seeds {args.start}..{args.start + args.n - 1} ({mode}) in {time.time() - t0:.1f}s,"
           f" diffc from {os.path.dirname(diffc.__file__)}")
     print(text)
     if args.json:
-        data.update(start=args.start, n=args.n, higher_order=args.higher_order)
+        data.update(start=args.start, n=args.n, higher_order=args.higher_order, exclude=args.exclude_shapes)
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)
     return 1 if any(o.status in ("wrong", "crash", "invalid") for o in outcomes) else 0
