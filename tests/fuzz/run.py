@@ -64,7 +64,8 @@ def report(outcomes):
         }
     data = {"programs": len(outcomes), "statuses": dict(statuses),
             "per_mode": {m: dict(c) for m, c in per_mode.items()}, "autograd_reference": dict(autograd_ref),
-            "classes": dict(classes), "refusals": dict(refusals), "shapes": shapes}
+            "classes": dict(classes), "refusals": dict(refusals), "shapes": shapes,
+            "seeds": {o.seed: [o.status, o.mode, o.kind] for o in outcomes}}
     lines = [f"programs run: {len(outcomes)}",
              "by status: " + ", ".join(f"{statuses[s]} {s}" for s in SEVERITY if statuses[s])]
     for mode, c in sorted(per_mode.items()):
