@@ -30,7 +30,8 @@ Status of a program (the worst over its modes, in this order):
   autograd; also reverse and forward disagreeing with each other, a
   gradient of the wrong shape, or the caller's arguments modified;
 * ``crash``: any exception other than a `diffc.DiffcError` from compiling or
-  from running generated code, while the primal runs fine;
+  from running generated code, while the primal runs fine (a DiffcError that
+  wraps one, "internal error while compiling", counts as the crash it is);
 * ``suspect``: a disagreement at the sample point that a nearby point does
   not reproduce (printed for a human to judge; not counted as wrong);
 * ``refused``: diffc raised a `DiffcError` (grouped by kind in run.py);
@@ -73,6 +74,7 @@ class Outcome:
     features: set = field(default_factory=set)
     args: list = None
     notes: list = field(default_factory=list)    # e.g. autograd disagreeing with finite differences
+    refusals: dict = field(default_factory=dict)  # mode -> kind of its DiffcError
 
     @property
     def forward_checked(self):
@@ -234,6 +236,12 @@ def _run_diffc(label, thunk):
     except _Timeout:
         raise
     except diffc.DiffcError as exc:
+        cause = exc.__cause__
+        if cause is not None and not isinstance(cause, diffc.DiffcError):
+            # "internal error while compiling": a compiler exception wrapped in a DiffcError
+            raise _ModeResult("crash", f"{label} crash (wrapped): {type(exc).__name__}: {exc}\n"
+                              + "".join(traceback.format_exception(cause, limit=-4)),
+                              "internal error: " + _error_kind(cause)) from exc
         raise _ModeResult("refused", f"{label}: {type(exc).__name__}: {exc}", _error_kind(exc)) from exc
     except Exception as exc:  # noqa: BLE001
         raise _ModeResult("crash", f"{label} crash: {type(exc).__name__}: {exc}\n"
@@ -438,6 +446,8 @@ def check(program, workdir, forward=True, higher_order=False, autograd=True, tim
                     out.modes[name] = run()
                 except _ModeResult as res:
                     out.modes[name] = res.status
+                    if res.status == "refused":
+                        out.refusals[name] = res.kind
                     if SEVERITY.index(res.status) < SEVERITY.index(out.status):
                         out.status, out.reason, out.mode, out.kind = res.status, res.reason, name, res.kind
                 except _Timeout:

@@ -50,8 +50,8 @@ def report(outcomes):
                 per_mode[mode][result] += 1
         if o.status in ("wrong", "crash", "suspect", "invalid"):
             classes[f"{o.status} [{o.mode}] {o.kind}"].append(o.seed)
-        if "refused" in o.modes.values() or o.status == "refused":
-            refusals[f"[{o.mode}] {o.kind}"].append(o.seed)
+        for mode, kind in o.refusals.items():
+            refusals[f"[{mode}] {kind}"].append(o.seed)
     shapes = {}
     for name in SHAPE_FEATURES:
         having = [o for o in outcomes if name in o.features]
@@ -77,7 +77,8 @@ def report(outcomes):
     lines.append("failure classes:" if classes else "failure classes: none")
     for key, seeds in sorted(classes.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"  {len(seeds):5d}  {key}\n         seeds: {_seeds(seeds)}")
-    lines.append(f"refusals by kind ({sum(len(s) for s in refusals.values())} programs):"
+    refused = sum(bool(o.refusals) for o in outcomes)
+    lines.append(f"refusals by kind ({refused} programs refused in some mode):"
                  if refusals else "refusals: none")
     for key, seeds in sorted(refusals.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"  {len(seeds):5d}  {key}\n         seeds: {_seeds(seeds)}")
