@@ -93,6 +93,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--seeds", help="comma-separated seeds to run instead of start..start+n-1"
+                        " (e.g. the failures of an earlier run)")
     parser.add_argument("--no-forward", action="store_true")
     parser.add_argument("--no-autograd", action="store_true", help="skip the differential check against autograd")
     parser.add_argument("--higher-order", action="store_true",
@@ -120,7 +122,9 @@ def main(argv=None):
             print(f"[{len(done)} programs, {time.time() - t0:.0f}s] {summary(done)}", flush=True)
 
     with tempfile.TemporaryDirectory() as workdir:
-        outcomes = run_many(range(args.start, args.start + args.n), workdir, forward=not args.no_forward,
+        seeds = ([int(x) for x in args.seeds.split(",")] if args.seeds
+                 else range(args.start, args.start + args.n))
+        outcomes = run_many(seeds, workdir, forward=not args.no_forward,
                             higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress,
                             exclude=tuple(s for s in args.exclude_shapes.split(",") if s))
     data, text = report(outcomes)
@@ -128,7 +132,8 @@ def main(argv=None):
     import diffc
     if args.exclude_shapes:
         mode += f", without {args.exclude_shapes}"
-    print(f"\n=== seeds {args.start}..{args.start + args.n - 1} ({mode}) in {time.time() - t0:.1f}s,"
+    which = f"{len(seeds)} listed seeds" if args.seeds else f"seeds {args.start}..{args.start + args.n - 1}"
+    print(f"\n=== {which} ({mode}) in {time.time() - t0:.1f}s,"
           f" diffc from {os.path.dirname(diffc.__file__)}")
     print(text)
     if args.json:
