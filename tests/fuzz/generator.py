@@ -124,6 +124,7 @@ SHAPES = (
     "mod_floordiv",      # float % and //
     "np_r_c",            # np.r_ / np.c_
     "mixed_helper",      # one helper called with floats and with arrays
+    "narrow_return",     # f returns one scalar, one element, or one of each (not a sum of everything)
 )
 SHAPE_PROBABILITY = 0.4      # per program, per shape
 SHAPE_STATEMENT_PROBABILITY = 0.35
@@ -968,6 +969,12 @@ class Generator:
             lines += self.statement(scope, "    ")
         terms = [f"{s}" if self.chance(0.5) else f"np.tanh({s})" for s in scalars]
         terms += [f"np.sum({y} * {y})" if self.chance(0.5) else f"np.sum(np.sin({y}))" for y in arrays]
+        if self.on("narrow_return") and self.chance(0.7):
+            # the value depends on one name or one element only: a derivative that flows
+            # through a single view or temporary is not hidden among the other terms
+            self.features.add("narrow_return")
+            terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(arrays)}[{self.r.randrange(N)}]",
+                                    f"{self.r.choice(scalars)} + {self.r.choice(arrays)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
@@ -997,6 +1004,7 @@ SHAPE_FEATURES = (
     "float_mod", "float_mod_array", "float_floordiv", "float_floordiv_array",
     "np_r", "np_c",
     "call_mixed", "mixed_helper_float_and_array",
+    "narrow_return",
 )
 
 
