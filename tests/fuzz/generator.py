@@ -172,6 +172,7 @@ class Generator:
         self.shapes = (drawn if shapes is None else set(shapes)) - set(exclude)
         self.n_value = self.r.randint(0, 3)
         self.mixed_arg_kinds = set()
+        self.view_written = []     # arrays of f written through a slice (narrow_return reads them)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -588,6 +589,8 @@ class Generator:
             return None
         r, N = self.r, self.N
         A, B = r.choice(scope.arrays), r.choice(scope.arrays)
+        if not scope.in_helper:
+            self.view_written.append(A)
         k = r.randrange(1, N)
         kind = r.randrange(7)
         if kind == 0:
@@ -973,8 +976,9 @@ class Generator:
             # the value depends on one name or one element only: a derivative that flows
             # through a single view or temporary is not hidden among the other terms
             self.features.add("narrow_return")
-            terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(arrays)}[{self.r.randrange(N)}]",
-                                    f"{self.r.choice(scalars)} + {self.r.choice(arrays)}[{self.r.randrange(N)}]"])]
+            read = [y for y in self.view_written if y in arrays] or arrays
+            terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(read)}[{self.r.choice([0, -1])}]",
+                                    f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
