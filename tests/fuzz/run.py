@@ -102,6 +102,8 @@ def main(argv=None):
     parser.add_argument("--copy-short-loops", action="store_true",
                         help="read float64 vectors as float lists in loops of any length (optimize/float_items.py)")
     parser.add_argument("--show", default="wrong,crash,invalid,suspect", help="statuses whose programs are printed")
+    parser.add_argument("--shapes", help="comma-separated generator.SHAPES to generate in every program"
+                        " (instead of each seed drawing its own)")
     parser.add_argument("--exclude-shapes", default="",
                         help="comma-separated generator.SHAPES not to generate (e.g. a class already known)")
     parser.add_argument("--json", help="also write the report (with every seed) to this file")
@@ -126,10 +128,13 @@ def main(argv=None):
                  else range(args.start, args.start + args.n))
         outcomes = run_many(seeds, workdir, forward=not args.no_forward,
                             higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress,
-                            exclude=tuple(s for s in args.exclude_shapes.split(",") if s))
+                            exclude=tuple(s for s in args.exclude_shapes.split(",") if s),
+                            shapes=None if args.shapes is None else tuple(s for s in args.shapes.split(",") if s))
     data, text = report(outcomes)
     mode = "higher-order" if args.higher_order else "first-order"
     import diffc
+    if args.shapes is not None:
+        mode += f", shapes {args.shapes}"
     if args.exclude_shapes:
         mode += f", without {args.exclude_shapes}"
     which = f"{len(seeds)} listed seeds" if args.seeds else f"seeds {args.start}..{args.start + args.n - 1}"
@@ -137,7 +142,8 @@ def main(argv=None):
           f" diffc from {os.path.dirname(diffc.__file__)}")
     print(text)
     if args.json:
-        data.update(start=args.start, n=args.n, higher_order=args.higher_order, exclude=args.exclude_shapes)
+        data.update(start=args.start, n=args.n, higher_order=args.higher_order, exclude=args.exclude_shapes,
+                    shapes=args.shapes)
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)
     return 1 if any(o.status in ("wrong", "crash", "invalid") for o in outcomes) else 0
