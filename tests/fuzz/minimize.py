@@ -119,10 +119,14 @@ def main(argv=None):
     parser.add_argument("seeds", type=int, nargs="+")
     parser.add_argument("--higher-order", action="store_true", help="the failure is in the hvp mode")
     parser.add_argument("--status", default="wrong,crash", help="which statuses to shrink")
+    parser.add_argument("--shapes", help="as run.py --shapes (to regenerate the same program)")
+    parser.add_argument("--exclude-shapes", default="", help="as run.py --exclude-shapes")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         for seed in args.seeds:
-            prog, outcome = minimize(generate(seed), d, mode="hvp" if args.higher_order else None,
+            shapes = None if args.shapes is None else tuple(x for x in args.shapes.split(",") if x)
+            exclude = tuple(x for x in args.exclude_shapes.split(",") if x)
+            prog, outcome = minimize(generate(seed, shapes=shapes, exclude=exclude), d, mode="hvp" if args.higher_order else None,
                                      want_status=tuple(args.status.split(",")))
             print(outcome.report())
             print(flush=True)
