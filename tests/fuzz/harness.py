@@ -192,7 +192,7 @@ def _confirm(program, traced, args, wrt, derivative_ok):
         try:
             with np.errstate(all="ignore"):
                 _, _, fd, scale = _reference(traced, point, wrt)
-        except (_Discard, ArithmeticError, ValueError):
+        except Exception:  # noqa: BLE001 - no reference there (a jump, or the program fails there)
             continue
         usable += 1
         try:
