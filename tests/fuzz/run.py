@@ -48,7 +48,7 @@ def report(outcomes):
                 autograd_ref["has autograd reference" if result == "yes" else result.split(":")[0]] += 1
             else:
                 per_mode[mode][result] += 1
-        if o.status in ("wrong", "crash", "suspect", "invalid"):
+        if o.status in ("wrong", "crash", "suspect", "invalid", "timeout"):
             classes[f"{o.status} [{o.mode}] {o.kind}"].append(o.seed)
         for mode, kind in o.refusals.items():
             refusals[f"[{mode}] {kind}"].append(o.seed)
