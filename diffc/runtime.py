@@ -828,3 +828,58 @@ def inserted_zero(g, dot, index=-1):
         return 0.0
     at = index if index >= 0 else len(dot) + index
     return ListBar(list(g[:at]) + [0.0] + list(g[at:]))
+
+
+# ------------------------------------------------ calls of function values
+# A call whose callee is a value (a parameter holding a function, a list item, a
+# bound method, functools.partial, what another call returned) is differentiated
+# at run time: diffc/dynamic.py compiles the callee's derivative for the values at
+# hand (cached per callee and argument kinds) and fills this table.  The
+# functions below are what generated code calls; derivative rules for them live
+# in rules/syntax.py.
+DYNAMIC = {}
+
+
+def call_value(f, args, kwargs):
+    """f(*args, **kwargs), the call of a function value."""
+    return f(*args, **kwargs)
+
+
+def _dynamic(name):
+    try:
+        return DYNAMIC[name]
+    except KeyError:
+        raise RuntimeError("calls of function values need diffc itself (import diffc); "
+                           "exported code cannot differentiate them") from None
+
+
+def vjp_call(f, args, kwargs, seed):
+    """(adjoints of args as a list, adjoints of kwargs as a dict) of f(*args, **kwargs) for seed."""
+    return _dynamic("vjp_call")(f, args, kwargs, seed)
+
+
+def jvp_call(f, args, kwargs, args_dot, kwargs_dot):
+    """The tangent of f(*args, **kwargs) along the tangents of args and kwargs (0.0: zero)."""
+    return _dynamic("jvp_call")(f, args, kwargs, args_dot, kwargs_dot)
+
+
+def vjp_of_vjp(f, args, kwargs, seed, bar):
+    """(args, kwargs, seed) adjoints of vjp_call(f, args, kwargs, seed) for the cotangent bar."""
+    return _dynamic("vjp_of_vjp")(f, args, kwargs, seed, bar)
+
+
+def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot):
+    """The tangent of vjp_call(f, args, kwargs, seed)."""
+    return _dynamic("jvp_of_vjp")(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot)
+
+
+def vjp_of_jvp(f, args, kwargs, args_dot, kwargs_dot, bar):
+    """(args, kwargs, args_dot, kwargs_dot) adjoints of jvp_call(...) for the cotangent bar."""
+    return _dynamic("vjp_of_jvp")(f, args, kwargs, args_dot, kwargs_dot, bar)
+
+
+def jvp_of_jvp(f, args, kwargs, args_dot, kwargs_dot, args_ddot, kwargs_ddot, args_dot_dot,
+               kwargs_dot_dot):
+    """The tangent of jvp_call(f, args, kwargs, args_dot, kwargs_dot)."""
+    return _dynamic("jvp_of_jvp")(f, args, kwargs, args_dot, kwargs_dot, args_ddot, kwargs_ddot,
+                                  args_dot_dot, kwargs_dot_dot)

@@ -42,6 +42,7 @@ from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
+from . import dynamic_calls
 from .reverse import _BINOPS, _UNARY, ReverseFunction, _describe, call_key, index_value, is_user_function, rt
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
@@ -86,6 +87,11 @@ class ForwardFunction:
         # Generated code differentiated again: its tapes carry the tangents of what they hold,
         # and are shared with callees, so they always have a tangent.
         tapes = {n for n in set(info.local_names) | set(self.params) if _is_generated_tape(info, n)}
+        self.body = dynamic_calls.lower(
+            self.body, info, self.namer, self.kinds,
+            dynamic_calls.varied_names(self.body, self.active_params + sorted(tapes), returned | tapes,
+                                       self._carries),
+            call_key, self.fail)
         self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
                                              returned | tapes, self._carries)
         self.active = self.activity.active | tapes

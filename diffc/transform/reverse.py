@@ -39,6 +39,7 @@ from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import _MISSING, FunctionInfo
+from . import dynamic_calls
 
 TAPE = "_tape"
 
@@ -128,6 +129,10 @@ class ReverseFunction:
         self._iterate_written_sequences_directly()
         self.returned = self._returned_atom()
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
+        self.body = dynamic_calls.lower(
+            self.body, info, self.namer, self.kinds,
+            dynamic_calls.varied_names(self.body, active_params, returned_names, self._carries),
+            call_key, self.fail)
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
         self.active = self.activity.active
         self.bars = {}

@@ -1,0 +1,373 @@
+"""dynamic: derivatives of calls whose callee is a value, computed at run time.
+
+Generated code calls ``runtime.call_value(f, args, kwargs)`` where the user
+wrote ``f(*args, **kwargs)`` with a callee diffc cannot name at compile time:
+a parameter holding a function (``nonlinearity=np.tanh``), a list or dict
+item, a bound method (``self.forward``, ``model.loss``), a
+``functools.partial``, what another call returned (``make(a)(x)``,
+``diffc.grad(loglike)(r, p)``).  Its derivative rules (rules/dynamic_rules.py)
+call the functions registered here in ``runtime.DYNAMIC``.
+
+Input: the callee value and the argument values at hand.
+Output: adjoints (``vjp_call``) or tangents (``jvp_call``) of the call, in
+the layout of the call's own arguments: a `ListBar` for the positional
+arguments and a `DictBar` for the keywords.
+
+How: the callee is taken apart (partials, bound methods and callable objects
+become a plain function plus leading arguments) and wrapped in a small
+generated function ``dyn_<name>(a0, a1, ..., k_<kw>)`` that calls it with
+exactly this call's layout, so diffc resolves the callee statically inside
+it.  The wrapper's derivative is compiled like any derivative (cached per
+callee, layout and argument kinds, as JAX caches per static argument) and
+compiled "differentiable", so the helpers' own derivatives are again calls
+of generated functions: second order works the same way.
+"""
+
+import builtins
+import functools
+import inspect
+import itertools
+import linecache
+import re
+import threading
+import types
+
+import numpy as np
+
+from . import api
+from . import forward_api
+from . import runtime
+from .analysis import kinds as K
+from .errors import DiffcError
+from .pipeline import Module
+from .runtime import DictBar, ListBar, item
+
+_lock = threading.RLock()
+_wrappers = {}
+_counter = itertools.count()
+
+
+# ------------------------------------------------------------ the callee
+
+class _Param:
+    """Stands for a wrapper parameter while binding a signature."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def _unwrap(f, kwargs):
+    """(callee, leading arguments, keywords fixed by a partial) of the value f."""
+    prefix, fixed = [], {}
+    for _ in range(64):
+        if isinstance(f, functools.partial):
+            prefix = list(f.args) + prefix
+            fixed = {**f.keywords, **fixed}
+            f = f.func
+        elif isinstance(f, types.MethodType):
+            prefix = [f.__self__] + prefix
+            f = f.__func__
+        elif not isinstance(f, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)) \
+                and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
+            prefix = [f] + prefix
+            f = type(f).__call__
+        else:
+            break
+    return f, prefix, {k: v for k, v in fixed.items() if k not in kwargs}
+
+
+class Call:
+    """One call normalized: a plain function `fn` of the positional `values`.
+
+    ``slots[i]`` says where values[i] came from: ``("a", k)`` the k-th
+    positional argument, ``("k", name)`` a keyword argument, ``None`` a value
+    the callee value itself held (bound self, partial arguments)."""
+
+    def __init__(self, fn, values, slots, n_args, kw_names):
+        self.fn = fn
+        self.values = values
+        self.slots = slots
+        self.n_args = n_args
+        self.kw_names = kw_names
+
+    @property
+    def names(self):
+        return api._param_names(self.fn)
+
+    def differentiable(self):
+        return [i for i, v in enumerate(self.values) if _differentiable(v)]
+
+    def regroup(self, bars):
+        """Per-value adjoints -> (ListBar over the positional arguments, DictBar over keywords)."""
+        args_bar = ListBar([0.0] * self.n_args)
+        kw_bar = DictBar()
+        for slot, bar in zip(self.slots, bars):
+            if slot is None:
+                continue
+            if slot[0] == "a":
+                args_bar[slot[1]] = bar
+            else:
+                kw_bar[slot[1]] = bar
+        return args_bar, kw_bar
+
+    def spread(self, args_part, kwargs_part):
+        """Per-value entries of a (positional, keyword) pair of tangents (0.0 for a zero)."""
+        out = []
+        for slot in self.slots:
+            if slot is None:
+                out.append(0.0)
+            elif slot[0] == "a":
+                out.append(item(args_part, slot[1]))
+            else:
+                out.append(item(kwargs_part, slot[1]))
+        return out
+
+
+def _differentiable(value):
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (float, np.floating, complex, np.complexfloating)):
+        return True
+    if isinstance(value, np.ndarray) or runtime.is_duck_array(value):
+        return value.dtype.kind in "fc"
+    if isinstance(value, (list, tuple)):
+        return any(_differentiable(v) for v in value)
+    if isinstance(value, dict):
+        return any(_differentiable(v) for v in value.values())
+    return False
+
+
+def normalize(f, args, kwargs):
+    """The `Call` for f(*args, **kwargs)."""
+    kwargs = dict(kwargs) if kwargs else {}
+    callee, prefix, fixed = _unwrap(f, kwargs)
+    method = None
+    owner = getattr(callee, "__self__", None)
+    if isinstance(callee, types.BuiltinMethodType) and owner is not None \
+            and not isinstance(owner, types.ModuleType):
+        # x.dot(y) with x known only now: call the method on a parameter, so its rule applies.
+        prefix = [owner] + prefix
+        method = callee.__name__
+    kw_names = tuple(kwargs)
+    fixed_names = tuple(fixed)
+    values = list(prefix) + list(args) + [kwargs[k] for k in kw_names] + [fixed[k] for k in fixed_names]
+    slots = [None] * len(prefix) + [("a", k) for k in range(len(args))] \
+        + [("k", k) for k in kw_names] + [None] * len(fixed_names)
+    derived = hasattr(callee, "diffc_derivative")
+    kinds = api._kinds(values) if derived else None
+    key = (type(owner) if method else callee, method, len(prefix), len(args), kw_names, fixed_names, kinds)
+    with _lock:
+        try:
+            fn = _wrappers.get(key)
+        except TypeError:                  # an unhashable callee: no caching
+            key, fn = None, None
+        if fn is None:
+            fn = _make_wrapper(callee, method, len(prefix), len(args), kw_names, fixed_names, values)
+            if key is not None:
+                _wrappers[key] = fn
+    return Call(fn, values, slots, len(args), kw_names)
+
+
+def _make_wrapper(callee, method, n_prefix, n_args, kw_names, fixed_names, values):
+    params = [f"p{i}" for i in range(n_prefix)] + [f"a{i}" for i in range(n_args)] \
+        + [f"k_{k}" for k in kw_names] + [f"q_{k}" for k in fixed_names]
+    namespace = {"__builtins__": builtins, "__name__": "diffc_dynamic"}
+    positional = params[:n_prefix + n_args]
+    keywords = [(k, f"k_{k}") for k in kw_names] + [(k, f"q_{k}") for k in fixed_names]
+    if method is not None:
+        call = f"p0.{method}(" + ", ".join(positional[1:] + [f"{k}={p}" for k, p in keywords]) + ")"
+        label = method
+    elif hasattr(callee, "diffc_derivative"):
+        # A derivative made by diffc (diffc.grad(g) called inside differentiated code): call
+        # the generated function it runs for these argument kinds, which diffc can read.
+        sig = inspect.signature(callee)
+        try:
+            real = sig.bind(*values[:len(positional)], **{k: values[len(positional) + i]
+                                                           for i, (k, _) in enumerate(keywords)})
+            marks = sig.bind(*[_Param(p) for p in positional], **{k: _Param(p) for k, p in keywords})
+        except TypeError as exc:
+            raise DiffcError(f"calling {getattr(callee, '__qualname__', callee)}: {exc}") from None
+        real.apply_defaults()
+        marks.apply_defaults()
+        inner, _ = forward_api.see_through(callee, list(real.arguments.values()))
+        pieces = []
+        for k, mark in enumerate(marks.arguments.values()):
+            if isinstance(mark, _Param):
+                pieces.append(mark.name)
+            else:
+                namespace[f"D{k}"] = mark
+                pieces.append(f"D{k}")
+        namespace["F"] = inner
+        call = "F(" + ", ".join(pieces) + ")"
+        label = getattr(callee, "__name__", "derivative")
+    else:
+        namespace["F"] = callee
+        call = "F(" + ", ".join(positional + [f"{k}={p}" for k, p in keywords]) + ")"
+        label = getattr(callee, "__name__", type(callee).__name__)
+    label = re.sub(r"\W", "_", label) or "fn"
+    name = f"dyn_{label}"
+    text = f"def {name}({', '.join(params)}):\n    return {call}\n"
+    filename = f"<diffc:dynamic:{label}:{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace[name]
+
+
+def _plain_function(text_name, text, namespace):
+    filename = f"<diffc:dynamic:{text_name}:{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace.setdefault("__builtins__", builtins)
+    namespace.setdefault("__name__", "diffc_dynamic")
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace[text_name]
+
+
+# ---------------------------------------------------------- compilation
+
+def _prepared(call):
+    """(argument values with differentiated ints made floats, wrt names, kinds)."""
+    names = call.names
+    active = call.differentiable()
+    values = list(call.values)
+    kinds = api._kinds(values)
+    return values, tuple(names[i] for i in active), kinds
+
+
+def _vjp_entry(fn, wrt, kinds):
+    """The generated joint gradient of fn: (params..., seed) -> tuple of raw adjoints of wrt."""
+    key = (fn.__code__, "dynamic_vjp", wrt, kinds)
+
+    def build():
+        module = Module()
+        module.differentiable = True
+        names = api._param_names(fn)
+        label = "vjp_" + api._function_name(fn)
+        module.function_names.reserve(label)
+        main = module.joint(fn, list(wrt), dict(zip(names, kinds)), label, check_scalar=False,
+                            callee=True)
+        return module, main.name
+    return api._compiled(fn, key, build)
+
+
+def _jvp_entry(fn, active, kinds):
+    return forward_api._forward_entry(fn, tuple(active), kinds, tangent_only=True, differentiable=True)
+
+
+def _full_bars(call, wrt_bars):
+    """Raw adjoints of the wrt values -> one entry per value (0.0 where none)."""
+    out = [0.0] * len(call.values)
+    for i, bar in zip(call.differentiable(), wrt_bars):
+        out[i] = bar
+    return out
+
+
+def _value_bars(call, seed):
+    values, wrt, kinds = _prepared(call)
+    if not wrt:
+        return [0.0] * len(values)
+    entry = _vjp_entry(call.fn, wrt, kinds)
+    return _full_bars(call, entry.main(*values, seed))
+
+
+def _dot_like(dot, value):
+    if runtime._is_zero(dot) and not isinstance(value, (float, np.floating)):
+        return runtime.zeros_dot(value)
+    return dot
+
+
+def _value_dots(call, dots):
+    """(tangent-only generated function, tangents of its dot parameters) for the call."""
+    values, wrt, kinds = _prepared(call)
+    active = call.differentiable()
+    entry = _jvp_entry(call.fn, wrt, kinds)
+    return entry.main, [_dot_like(dots[i], values[i]) for i in active]
+
+
+# --------------------------------------------------------- the helpers
+
+def vjp_call(f, args, kwargs, seed):
+    call = normalize(f, args, kwargs)
+    return call.regroup(_value_bars(call, seed))
+
+
+def jvp_call(f, args, kwargs, args_dot, kwargs_dot):
+    call = normalize(f, args, kwargs)
+    if not call.differentiable():
+        return 0.0
+    tangent_fn, dots = _value_dots(call, call.spread(args_dot, kwargs_dot))
+    return tangent_fn(*call.values, *dots)
+
+
+def _vjp_function(call):
+    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call."""
+    values, wrt, kinds = _prepared(call)
+    names = [f"v{i}" for i in range(len(values))]
+    active = call.differentiable()
+    namespace = {}
+    if wrt:
+        namespace["G"] = _vjp_entry(call.fn, wrt, kinds).main
+        lines = [f"    g = G({', '.join(names)}, seed)"]
+        pos = {i: k for k, i in enumerate(active)}
+    else:
+        lines, pos = [], {}
+    args_items, kw_items = ["0.0"] * call.n_args, []
+    for i, slot in enumerate(call.slots):
+        expr = f"g[{pos[i]}]" if i in pos else "0.0"
+        if slot is None:
+            continue
+        if slot[0] == "a":
+            args_items[slot[1]] = expr
+        else:
+            kw_items.append(f"{slot[1]!r}: {expr}")
+    lines.append(f"    return [{', '.join(args_items)}], {{{', '.join(kw_items)}}}")
+    text = f"def vjp_value({', '.join(names + ['seed'])}):\n" + "\n".join(lines) + "\n"
+    return _plain_function("vjp_value", text, namespace)
+
+
+def vjp_of_vjp(f, args, kwargs, seed, bar):
+    call = normalize(f, args, kwargs)
+    inner = normalize(_vjp_function(call), list(call.values) + [seed], {})
+    bars = _value_bars(inner, bar)
+    args_bar, kw_bar = call.regroup(bars[:-1])
+    return args_bar, kw_bar, bars[-1]
+
+
+def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot):
+    call = normalize(f, args, kwargs)
+    dots = call.spread(args_dot, kwargs_dot) + [seed_dot]
+    return jvp_call(_vjp_function(call), list(call.values) + [seed], {}, dots, {})
+
+
+def vjp_of_jvp(f, args, kwargs, da, dk, bar):
+    call = normalize(f, args, kwargs)
+    active = call.differentiable()
+    if not active:
+        return ListBar([0.0] * call.n_args), DictBar(), ListBar([0.0] * call.n_args), DictBar()
+    tangent_fn, dots = _value_dots(call, call.spread(da, dk))
+    inner = normalize(tangent_fn, list(call.values) + dots, {})
+    bars = _value_bars(inner, bar)
+    n = len(call.values)
+    args_bar, kw_bar = call.regroup(bars[:n])
+    dot_bars = [0.0] * n
+    for i, b in zip(active, bars[n:]):
+        dot_bars[i] = b
+    da_bar, dk_bar = call.regroup(dot_bars)
+    return args_bar, kw_bar, da_bar, dk_bar
+
+
+def jvp_of_jvp(f, args, kwargs, da, dk, args_dot, kwargs_dot, da_dot, dk_dot):
+    call = normalize(f, args, kwargs)
+    active = call.differentiable()
+    if not active:
+        return 0.0
+    tangent_fn, dots = _value_dots(call, call.spread(da, dk))
+    second = call.spread(da_dot, dk_dot)
+    dot_dots = [_dot_like(second[i], call.values[i]) for i in active]
+    return jvp_call(tangent_fn, list(call.values) + dots, {},
+                    call.spread(args_dot, kwargs_dot) + dot_dots, {})
+
+
+runtime.DYNAMIC.update(vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
+                       jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
+
+del K
