@@ -57,17 +57,26 @@ class _Param:
 
 
 def _unwrap(f, kwargs):
-    """(callee, leading arguments, keywords fixed by a partial) of the value f."""
+    """(callee, leading arguments, keywords fixed by a partial) of the value f.
+
+    Everything taken apart here is a constant of the call (a bound self, a
+    partial's arguments); the differentiated captured values of a `Closure`
+    are taken apart by `normalize`."""
     prefix, fixed = [], {}
     for _ in range(64):
-        if isinstance(f, functools.partial):
+        if isinstance(f, runtime.Closure) and not f.trail:
+            prefix = list(f.lead) + prefix
+            fixed = {**f.keywords, **fixed}
+            f = f.fn
+        elif isinstance(f, functools.partial):
             prefix = list(f.args) + prefix
             fixed = {**f.keywords, **fixed}
             f = f.func
         elif isinstance(f, types.MethodType):
             prefix = [f.__self__] + prefix
             f = f.__func__
-        elif not isinstance(f, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)) \
+        elif not isinstance(f, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc,
+                                runtime.Closure)) \
                 and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
             prefix = [f] + prefix
             f = type(f).__call__
@@ -80,15 +89,16 @@ class Call:
     """One call normalized: a plain function `fn` of the positional `values`.
 
     ``slots[i]`` says where values[i] came from: ``("a", k)`` the k-th
-    positional argument, ``("k", name)`` a keyword argument, ``None`` a value
-    the callee value itself held (bound self, partial arguments)."""
+    positional argument, ``("k", name)`` a keyword argument, ``("c", j)`` the
+    j-th captured value of the called `Closure`, ``None`` a constant the
+    callee value held (a bound self, a partial's arguments)."""
 
-    def __init__(self, fn, values, slots, n_args, kw_names):
+    def __init__(self, fn, values, slots, n_args, n_captured):
         self.fn = fn
         self.values = values
         self.slots = slots
         self.n_args = n_args
-        self.kw_names = kw_names
+        self.n_captured = n_captured
 
     @property
     def names(self):
@@ -98,28 +108,31 @@ class Call:
         return [i for i, v in enumerate(self.values) if _differentiable(v)]
 
     def regroup(self, bars):
-        """Per-value adjoints -> (ListBar over the positional arguments, DictBar over keywords)."""
+        """Per-value adjoints -> (ListBar over the positional arguments, DictBar over the
+        keywords, ListBar over the captured values or 0.0)."""
         args_bar = ListBar([0.0] * self.n_args)
         kw_bar = DictBar()
+        f_bar = ListBar([0.0] * self.n_captured) if self.n_captured else 0.0
         for slot, bar in zip(self.slots, bars):
             if slot is None:
                 continue
             if slot[0] == "a":
                 args_bar[slot[1]] = bar
-            else:
+            elif slot[0] == "k":
                 kw_bar[slot[1]] = bar
-        return args_bar, kw_bar
+            else:
+                f_bar[slot[1]] = bar
+        return args_bar, kw_bar, f_bar
 
-    def spread(self, args_part, kwargs_part):
-        """Per-value entries of a (positional, keyword) pair of tangents (0.0 for a zero)."""
+    def spread(self, args_part, kwargs_part, f_part):
+        """Per-value entries of the (positional, keyword, captured) parts of a tangent."""
         out = []
         for slot in self.slots:
             if slot is None:
                 out.append(0.0)
-            elif slot[0] == "a":
-                out.append(item(args_part, slot[1]))
             else:
-                out.append(item(kwargs_part, slot[1]))
+                part = {"a": args_part, "k": kwargs_part, "c": f_part}[slot[0]]
+                out.append(item(part, slot[1]))
         return out
 
 
@@ -140,7 +153,11 @@ def _differentiable(value):
 def normalize(f, args, kwargs):
     """The `Call` for f(*args, **kwargs)."""
     kwargs = dict(kwargs) if kwargs else {}
-    callee, prefix, fixed = _unwrap(f, kwargs)
+    lead, trail, held = (), (), {}
+    if isinstance(f, runtime.Closure):
+        lead, trail, held = f.lead, f.trail, {k: v for k, v in f.keywords.items() if k not in kwargs}
+        f = f.fn
+    callee, prefix, fixed = _unwrap(f, {**kwargs, **held})
     method = None
     owner = getattr(callee, "__self__", None)
     if isinstance(callee, types.BuiltinMethodType) and owner is not None \
@@ -148,32 +165,38 @@ def normalize(f, args, kwargs):
         # x.dot(y) with x known only now: call the method on a parameter, so its rule applies.
         prefix = [owner] + prefix
         method = callee.__name__
-    kw_names = tuple(kwargs)
-    fixed_names = tuple(fixed)
-    values = list(prefix) + list(args) + [kwargs[k] for k in kw_names] + [fixed[k] for k in fixed_names]
-    slots = [None] * len(prefix) + [("a", k) for k in range(len(args))] \
-        + [("k", k) for k in kw_names] + [None] * len(fixed_names)
+    kw_names, fixed_names, held_names = tuple(kwargs), tuple(fixed), tuple(held)
+    layout = (len(prefix), len(lead), len(args), len(trail), kw_names, fixed_names, held_names)
+    values = list(prefix) + list(lead) + list(args) + list(trail) + [kwargs[k] for k in kw_names] \
+        + [fixed[k] for k in fixed_names] + [held[k] for k in held_names]
+    n_lead, n_trail = len(lead), len(trail)
+    slots = [None] * len(prefix) + [("c", j) for j in range(n_lead)] \
+        + [("a", k) for k in range(len(args))] + [("c", n_lead + j) for j in range(n_trail)] \
+        + [("k", k) for k in kw_names] + [None] * len(fixed_names) \
+        + [("c", n_lead + n_trail + j) for j in range(len(held_names))]
     derived = hasattr(callee, "diffc_derivative")
     kinds = api._kinds(values) if derived else None
-    key = (type(owner) if method else callee, method, len(prefix), len(args), kw_names, fixed_names, kinds)
+    key = (type(owner) if method else callee, method, layout, kinds)
     with _lock:
         try:
             fn = _wrappers.get(key)
         except TypeError:                  # an unhashable callee: no caching
             key, fn = None, None
         if fn is None:
-            fn = _make_wrapper(callee, method, len(prefix), len(args), kw_names, fixed_names, values)
+            fn = _make_wrapper(callee, method, layout, values)
             if key is not None:
                 _wrappers[key] = fn
-    return Call(fn, values, slots, len(args), kw_names)
+    return Call(fn, values, slots, len(args), n_lead + n_trail + len(held_names))
 
 
-def _make_wrapper(callee, method, n_prefix, n_args, kw_names, fixed_names, values):
-    params = [f"p{i}" for i in range(n_prefix)] + [f"a{i}" for i in range(n_args)] \
-        + [f"k_{k}" for k in kw_names] + [f"q_{k}" for k in fixed_names]
+def _make_wrapper(callee, method, layout, values):
+    n_prefix, n_lead, n_args, n_trail, kw_names, fixed_names, held_names = layout
+    positional = [f"p{i}" for i in range(n_prefix)] + [f"c{j}" for j in range(n_lead)] \
+        + [f"a{i}" for i in range(n_args)] + [f"c{n_lead + j}" for j in range(n_trail)]
+    keywords = [(k, f"k_{k}") for k in kw_names] + [(k, f"q_{k}") for k in fixed_names] \
+        + [(k, f"c{n_lead + n_trail + j}") for j, k in enumerate(held_names)]
+    params = positional + [p for _, p in keywords]
     namespace = {"__builtins__": builtins, "__name__": "diffc_dynamic"}
-    positional = params[:n_prefix + n_args]
-    keywords = [(k, f"k_{k}") for k in kw_names] + [(k, f"q_{k}") for k in fixed_names]
     if method is not None:
         call = f"p0.{method}(" + ", ".join(positional[1:] + [f"{k}={p}" for k, p in keywords]) + ")"
         label = method
@@ -181,9 +204,9 @@ def _make_wrapper(callee, method, n_prefix, n_args, kw_names, fixed_names, value
         # A derivative made by diffc (diffc.grad(g) called inside differentiated code): call
         # the generated function it runs for these argument kinds, which diffc can read.
         sig = inspect.signature(callee)
+        n_pos = len(positional)
         try:
-            real = sig.bind(*values[:len(positional)], **{k: values[len(positional) + i]
-                                                           for i, (k, _) in enumerate(keywords)})
+            real = sig.bind(*values[:n_pos], **{k: values[n_pos + i] for i, (k, _) in enumerate(keywords)})
             marks = sig.bind(*[_Param(p) for p in positional], **{k: _Param(p) for k, p in keywords})
         except TypeError as exc:
             raise DiffcError(f"calling {getattr(callee, '__qualname__', callee)}: {exc}") from None
@@ -205,12 +228,8 @@ def _make_wrapper(callee, method, n_prefix, n_args, kw_names, fixed_names, value
         call = "F(" + ", ".join(positional + [f"{k}={p}" for k, p in keywords]) + ")"
         label = getattr(callee, "__name__", type(callee).__name__)
     label = re.sub(r"\W", "_", label) or "fn"
-    name = f"dyn_{label}"
-    text = f"def {name}({', '.join(params)}):\n    return {call}\n"
-    filename = f"<diffc:dynamic:{label}:{next(_counter)}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    exec(compile(text, filename, "exec"), namespace)
-    return namespace[name]
+    text = f"def dyn_{label}({', '.join(params)}):\n    return {call}\n"
+    return _plain_function(f"dyn_{label}", text, namespace)
 
 
 def _plain_function(text_name, text, namespace):
@@ -290,11 +309,11 @@ def vjp_call(f, args, kwargs, seed):
     return call.regroup(_value_bars(call, seed))
 
 
-def jvp_call(f, args, kwargs, args_dot, kwargs_dot):
+def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0):
     call = normalize(f, args, kwargs)
     if not call.differentiable():
         return 0.0
-    tangent_fn, dots = _value_dots(call, call.spread(args_dot, kwargs_dot))
+    tangent_fn, dots = _value_dots(call, call.spread(args_dot, kwargs_dot, f_dot))
     return tangent_fn(*call.values, *dots)
 
 
@@ -310,61 +329,76 @@ def _vjp_function(call):
         pos = {i: k for k, i in enumerate(active)}
     else:
         lines, pos = [], {}
-    args_items, kw_items = ["0.0"] * call.n_args, []
+    args_items, kw_items, f_items = ["0.0"] * call.n_args, [], ["0.0"] * call.n_captured
     for i, slot in enumerate(call.slots):
         expr = f"g[{pos[i]}]" if i in pos else "0.0"
         if slot is None:
             continue
         if slot[0] == "a":
             args_items[slot[1]] = expr
-        else:
+        elif slot[0] == "k":
             kw_items.append(f"{slot[1]!r}: {expr}")
-    lines.append(f"    return [{', '.join(args_items)}], {{{', '.join(kw_items)}}}")
+        else:
+            f_items[slot[1]] = expr
+    f_part = f"[{', '.join(f_items)}]" if call.n_captured else "0.0"
+    lines.append(f"    return [{', '.join(args_items)}], {{{', '.join(kw_items)}}}, {f_part}")
     text = f"def vjp_value({', '.join(names + ['seed'])}):\n" + "\n".join(lines) + "\n"
     return _plain_function("vjp_value", text, namespace)
+
+
+def _as_bars(result, call):
+    """The tangent of vjp_call's (list, dict, list) result as adjoint containers (they add
+    elementwise)."""
+    if runtime._is_zero(result):
+        return result
+    args_part, kw_part, f_part = item(result, 0), item(result, 1), item(result, 2)
+    return (ListBar(args_part) if isinstance(args_part, list) else ListBar([0.0] * call.n_args),
+            DictBar(kw_part) if isinstance(kw_part, dict) else DictBar(),
+            ListBar(f_part) if isinstance(f_part, list) else 0.0)
 
 
 def vjp_of_vjp(f, args, kwargs, seed, bar):
     call = normalize(f, args, kwargs)
     inner = normalize(_vjp_function(call), list(call.values) + [seed], {})
     bars = _value_bars(inner, bar)
-    args_bar, kw_bar = call.regroup(bars[:-1])
-    return args_bar, kw_bar, bars[-1]
+    args_bar, kw_bar, f_bar = call.regroup(bars[:-1])
+    return args_bar, kw_bar, bars[-1], f_bar
 
 
-def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot):
+def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot=0.0):
     call = normalize(f, args, kwargs)
-    dots = call.spread(args_dot, kwargs_dot) + [seed_dot]
-    return jvp_call(_vjp_function(call), list(call.values) + [seed], {}, dots, {})
+    dots = call.spread(args_dot, kwargs_dot, f_dot) + [seed_dot]
+    return _as_bars(jvp_call(_vjp_function(call), list(call.values) + [seed], {}, dots, {}), call)
 
 
-def vjp_of_jvp(f, args, kwargs, da, dk, bar):
+def vjp_of_jvp(f, args, kwargs, da, dk, df, bar):
     call = normalize(f, args, kwargs)
     active = call.differentiable()
     if not active:
-        return ListBar([0.0] * call.n_args), DictBar(), ListBar([0.0] * call.n_args), DictBar()
-    tangent_fn, dots = _value_dots(call, call.spread(da, dk))
+        zero = call.regroup([0.0] * len(call.values))
+        return zero[0], zero[1], zero[0], zero[1], zero[2], zero[2]
+    tangent_fn, dots = _value_dots(call, call.spread(da, dk, df))
     inner = normalize(tangent_fn, list(call.values) + dots, {})
     bars = _value_bars(inner, bar)
     n = len(call.values)
-    args_bar, kw_bar = call.regroup(bars[:n])
+    args_bar, kw_bar, f_bar = call.regroup(bars[:n])
     dot_bars = [0.0] * n
     for i, b in zip(active, bars[n:]):
         dot_bars[i] = b
-    da_bar, dk_bar = call.regroup(dot_bars)
-    return args_bar, kw_bar, da_bar, dk_bar
+    da_bar, dk_bar, df_bar = call.regroup(dot_bars)
+    return args_bar, kw_bar, da_bar, dk_bar, df_bar, f_bar
 
 
-def jvp_of_jvp(f, args, kwargs, da, dk, args_dot, kwargs_dot, da_dot, dk_dot):
+def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot, f_dot=0.0):
     call = normalize(f, args, kwargs)
     active = call.differentiable()
     if not active:
         return 0.0
-    tangent_fn, dots = _value_dots(call, call.spread(da, dk))
-    second = call.spread(da_dot, dk_dot)
+    tangent_fn, dots = _value_dots(call, call.spread(da, dk, df))
+    second = call.spread(da_dot, dk_dot, df_dot)
     dot_dots = [_dot_like(second[i], call.values[i]) for i in active]
     return jvp_call(tangent_fn, list(call.values) + dots, {},
-                    call.spread(args_dot, kwargs_dot) + dot_dots, {})
+                    call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {})
 
 
 runtime.DYNAMIC.update(vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,

@@ -267,8 +267,45 @@ def _check_signature(info):
 # Lifting nested functions
 
 
+def hoist_lambda_values(info):
+    """A lambda used as a value (an argument, a list item, a returned value) becomes a
+    top-level ``_lambda_k = lambda ...`` that `lift_local_functions` lifts; the use
+    reads the name, whose value is the lifted function with the values it captured."""
+    taken = {n.id for n in gast.walk(info.node) if isinstance(n, gast.Name)}
+    hoisted = []
+
+    def fresh():
+        k = len(hoisted) + 1
+        while f"_lambda_{k}" in taken:
+            k += 1
+        taken.add(f"_lambda_{k}")
+        return f"_lambda_{k}"
+
+    class Hoist(gast.NodeTransformer):
+        def visit_Lambda(self, node):
+            name = fresh()
+            hoisted.append(gast.copy_location(
+                gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                               type_comment=None)], value=node, type_comment=None), node))
+            return gast.copy_location(gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                                type_comment=None), node)
+
+        def visit_FunctionDef(self, node):
+            return node                       # nested defs hoist their own lambdas when lifted
+
+    body = []
+    for stmt in info.node.body:
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Lambda):
+            body.append(stmt)
+        else:
+            body.append(Hoist().visit(stmt))
+    info.node.body = hoisted + body
+
+
 def lift_local_functions(info):
     """Move nested defs and `name = lambda` out of info.node.body (see docstring)."""
+    hoist_lambda_values(info)
     body = []
     found = []
     for stmt in info.node.body:

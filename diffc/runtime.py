@@ -845,6 +845,75 @@ def call_value(f, args, kwargs):
     return f(*args, **kwargs)
 
 
+class Closure:
+    """A function value holding values diffc differentiates: a local function (or lambda)
+    with the values it captured, or a ``functools.partial`` of differentiated values.
+
+    diffc lifts local functions out of the function that defines them, with
+    their free variables as trailing parameters; a call appends them
+    (``trail``).  A partial's arguments lead (``lead``, ``keywords``).  The
+    adjoint (tangent) of a closure is a list over ``captured()``."""
+
+    __slots__ = ("fn", "lead", "trail", "keywords", "__weakref__")
+
+    def __init__(self, fn, lead=(), trail=(), keywords=None):
+        self.fn = fn
+        self.lead = tuple(lead)
+        self.trail = tuple(trail)
+        self.keywords = dict(keywords or {})
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*self.lead, *args, *self.trail, **{**self.keywords, **kwargs})
+
+    def captured(self):
+        return list(self.lead) + list(self.trail) + list(self.keywords.values())
+
+    def __repr__(self):
+        return f"<diffc closure {getattr(self.fn, '__name__', self.fn)}>"
+
+
+def closure(fn, *trail):
+    """The value of a lifted local function: fn with its captured values (see `Closure`)."""
+    return Closure(fn, trail=trail)
+
+
+def partial_value(fn, args, kwargs):
+    """functools.partial(fn, *args, **kwargs) when args or kwargs carry derivatives."""
+    return Closure(fn, lead=args, keywords=kwargs)
+
+
+def closure_dot(values_and_dots):
+    """The tangent of closure(fn, *values): a list over the values' tangents."""
+    n = len(values_and_dots) // 2
+    return ListBar(values_and_dots[n:])
+
+
+def closure_bars(bar, n):
+    """(None, adjoint of each captured value) from the adjoint of closure(fn, *values)."""
+    return (None,) + tuple(item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n))
+
+
+def partial_bars(bar, n_args, keys):
+    """(None, adjoints of the positional arguments, of the keywords) of partial_value."""
+    captured = [item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n_args + len(keys))]
+    return None, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args:]))
+
+
+def partial_dot(args_dot, kwargs_dot, args, kwargs):
+    """The tangent of partial_value(fn, args, kwargs)."""
+    return ListBar([item(args_dot, k) for k in range(len(args))]
+                   + [item(kwargs_dot, k) for k in kwargs])
+
+
+def captured_callee(f):
+    """f, when it is a function value whose captured values diffc can differentiate."""
+    if not isinstance(f, Closure):
+        raise TypeError(f"the function called here ({f!r}) holds differentiated values in a way "
+                        "diffc cannot follow (a closure or object built outside diffc's view); "
+                        "pass those values to it as arguments")
+    return f
+
+
 def _dynamic(name):
     try:
         return DYNAMIC[name]
@@ -854,32 +923,33 @@ def _dynamic(name):
 
 
 def vjp_call(f, args, kwargs, seed):
-    """(adjoints of args as a list, adjoints of kwargs as a dict) of f(*args, **kwargs) for seed."""
+    """(adjoints of args as a list, of kwargs as a dict, of f's captured values as a list or
+    0.0) of f(*args, **kwargs) for the cotangent seed."""
     return _dynamic("vjp_call")(f, args, kwargs, seed)
 
 
-def jvp_call(f, args, kwargs, args_dot, kwargs_dot):
-    """The tangent of f(*args, **kwargs) along the tangents of args and kwargs (0.0: zero)."""
-    return _dynamic("jvp_call")(f, args, kwargs, args_dot, kwargs_dot)
+def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0):
+    """The tangent of f(*args, **kwargs) along the tangents of args, kwargs and (for a
+    closure) its captured values; 0.0 stands for a zero tangent."""
+    return _dynamic("jvp_call")(f, args, kwargs, args_dot, kwargs_dot, f_dot)
 
 
 def vjp_of_vjp(f, args, kwargs, seed, bar):
-    """(args, kwargs, seed) adjoints of vjp_call(f, args, kwargs, seed) for the cotangent bar."""
+    """(args, kwargs, seed, f) adjoints of vjp_call(f, args, kwargs, seed) for the cotangent bar."""
     return _dynamic("vjp_of_vjp")(f, args, kwargs, seed, bar)
 
 
-def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot):
+def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot=0.0):
     """The tangent of vjp_call(f, args, kwargs, seed)."""
-    return _dynamic("jvp_of_vjp")(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot)
+    return _dynamic("jvp_of_vjp")(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot)
 
 
-def vjp_of_jvp(f, args, kwargs, args_dot, kwargs_dot, bar):
-    """(args, kwargs, args_dot, kwargs_dot) adjoints of jvp_call(...) for the cotangent bar."""
-    return _dynamic("vjp_of_jvp")(f, args, kwargs, args_dot, kwargs_dot, bar)
+def vjp_of_jvp(f, args, kwargs, da, dk, df, bar):
+    """(args, kwargs, da, dk, df, f) adjoints of jvp_call(f, args, kwargs, da, dk, df) for bar."""
+    return _dynamic("vjp_of_jvp")(f, args, kwargs, da, dk, df, bar)
 
 
-def jvp_of_jvp(f, args, kwargs, args_dot, kwargs_dot, args_ddot, kwargs_ddot, args_dot_dot,
-               kwargs_dot_dot):
-    """The tangent of jvp_call(f, args, kwargs, args_dot, kwargs_dot)."""
-    return _dynamic("jvp_of_jvp")(f, args, kwargs, args_dot, kwargs_dot, args_ddot, kwargs_ddot,
-                                  args_dot_dot, kwargs_dot_dot)
+def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot, f_dot=0.0):
+    """The tangent of jvp_call(f, args, kwargs, da, dk, df)."""
+    return _dynamic("jvp_of_jvp")(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot,
+                                  df_dot, f_dot)

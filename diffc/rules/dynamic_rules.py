@@ -13,31 +13,65 @@ from .. import runtime
 @adjoint(runtime.call_value)
 def _(result, result_bar, f, args, kwargs):
     bars = runtime.vjp_call(f, args, kwargs, result_bar)
-    return None, bars[0], bars[1]
+    return bars[2], bars[0], bars[1]
 
 
 @tangent(runtime.call_value)
-def _(result, f, args, kwargs, args_dot, kwargs_dot):
-    return runtime.jvp_call(f, args, kwargs, args_dot, kwargs_dot)
+def _(result, f, args, kwargs, f_dot, args_dot, kwargs_dot):
+    return runtime.jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot)
 
 
 @adjoint(runtime.vjp_call)
 def _(result, result_bar, f, args, kwargs, seed):
     bars = runtime.vjp_of_vjp(f, args, kwargs, seed, result_bar)
-    return None, bars[0], bars[1], bars[2]
+    return bars[3], bars[0], bars[1], bars[2]
 
 
 @tangent(runtime.vjp_call)
-def _(result, f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot):
-    return runtime.jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot)
+def _(result, f, args, kwargs, seed, f_dot, args_dot, kwargs_dot, seed_dot):
+    return runtime.jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot)
 
 
 @adjoint(runtime.jvp_call)
-def _(result, result_bar, f, args, kwargs, da, dk):
-    bars = runtime.vjp_of_jvp(f, args, kwargs, da, dk, result_bar)
-    return None, bars[0], bars[1], bars[2], bars[3]
+def _(result, result_bar, f, args, kwargs, da, dk, df):
+    bars = runtime.vjp_of_jvp(f, args, kwargs, da, dk, df, result_bar)
+    return bars[5], bars[0], bars[1], bars[2], bars[3], bars[4]
 
 
 @tangent(runtime.jvp_call)
-def _(result, f, args, kwargs, da, dk, args_dot, kwargs_dot, da_dot, dk_dot):
-    return runtime.jvp_of_jvp(f, args, kwargs, da, dk, args_dot, kwargs_dot, da_dot, dk_dot)
+def _(result, f, args, kwargs, da, dk, df, f_dot, args_dot, kwargs_dot, da_dot, dk_dot, df_dot):
+    return runtime.jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot,
+                              f_dot)
+
+
+# Function values holding differentiated values (runtime.Closure).
+
+@adjoint(runtime.closure)
+def _(result, result_bar, fn, *captured):
+    return runtime.closure_bars(result_bar, len(captured))
+
+
+@tangent(runtime.closure)
+def _(result, fn, *captured_and_dots):
+    return runtime.closure_dot(captured_and_dots)
+
+
+@adjoint(runtime.partial_value)
+def _(result, result_bar, fn, args, kwargs):
+    bars = runtime.partial_bars(result_bar, len(args), list(kwargs))
+    return bars[0], bars[1], bars[2]
+
+
+@tangent(runtime.partial_value)
+def _(result, fn, args, kwargs, args_dot, kwargs_dot):
+    return runtime.partial_dot(args_dot, kwargs_dot, args, kwargs)
+
+
+@adjoint(runtime.captured_callee)
+def _(result, result_bar, f):
+    return result_bar
+
+
+@tangent(runtime.captured_callee)
+def _(result, f, f_dot):
+    return f_dot

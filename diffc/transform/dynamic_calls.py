@@ -65,63 +65,120 @@ def is_dynamic(info, call, kinds, key):
     return not has_rule and is_function_value(key)
 
 
-def lower(stmts, info, namer, kinds, varied, call_key, fail):
-    """Rewrite the dynamic calls of stmts (see module docstring); returns the new list."""
+def lower(stmts, rf, varied, call_key):
+    """Rewrite the dynamic calls of stmts (see module docstring); returns the new list.
+
+    rf: the ReverseFunction or ForwardFunction (info, namer, kinds, module, fail)."""
     out = []
     for stmt in stmts:
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(stmt, field, lower(inner, info, namer, kinds, varied, call_key, fail))
-        call = stmt.value if isinstance(stmt, gast.Assign) else None
-        if not isinstance(call, gast.Call) or not isinstance(stmt.targets[0], gast.Name):
-            out.append(stmt)
-            continue
-        atoms = list(call.args) + [k.value for k in call.keywords]
-        if not any(_is_varied(a, varied) for a in atoms):
-            out.append(stmt)
-            continue
-        key, _ = call_key(info, call)
-        if not is_dynamic(info, call, kinds, key):
-            out.append(stmt)
-            continue
-        if _is_varied(call.func, varied) or (isinstance(call.func, gast.Attribute)
-                                              and _is_varied(call.func.value, varied)):
-            fail(NoDerivativeRule, "the function called here depends on differentiated values "
-                 "(a partial, closure or object built from them), so diffc cannot differentiate "
-                 "through it", call,
-                 hint="pass those values to the function as arguments instead")
-        new = _rewrite(stmt, call, namer)
+                setattr(stmt, field, lower(inner, rf, varied, call_key))
+        pre = _function_values(stmt, rf)
+        new = _lower_call(stmt, rf, varied, call_key)
+        new = pre + (new if new is not None else [stmt])
         # The temporaries are locals of the function: tapes and split callees keep them.
-        info.add_locals({s.targets[0].id for s in new})
-        out.extend(A.located_all(new, stmt))
+        rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
+        out.extend(A.located_all(new, stmt) if len(new) > 1 else new)
     return out
+
+
+def _lower_call(stmt, rf, varied, call_key):
+    """The statements replacing `x = call` when the call is dynamic, else None."""
+    call = stmt.value if isinstance(stmt, gast.Assign) else None
+    if not isinstance(call, gast.Call) or not isinstance(stmt.targets[0], gast.Name):
+        return None
+    atoms = list(call.args) + [k.value for k in call.keywords]
+    if not any(_is_varied(a.value if isinstance(a, gast.Starred) else a, varied) for a in atoms):
+        return None
+    key, _ = call_key(rf.info, call)
+    if key is functools.partial and call.args and not isinstance(call.args[0], gast.Starred):
+        # functools.partial(g, x, k=v) of differentiated values: a Closure they can flow through.
+        return _rewrite(stmt, call, rf.namer, runtime.partial_value, call.args[0], call.args[1:])
+    if not is_dynamic(rf.info, call, rf.kinds, key) and not any(isinstance(a, gast.Starred) for a in call.args):
+        return None
+    if isinstance(call.func, gast.Attribute) and _is_varied(call.func.value, varied):
+        rf.fail(NoDerivativeRule, "the method called here belongs to an object that depends on "
+                "differentiated values; diffc cannot differentiate through the object", call,
+                hint="pass those values to the method as arguments instead")
+    return _rewrite(stmt, call, rf.namer, runtime.call_value, call.func, call.args,
+                    guard=_is_varied(call.func, varied))
+
+
+def _function_values(stmt, rf):
+    """`_clo = closure(<lifted g>, captured...)` for each local function g that stmt uses as a
+    value (not called): its name becomes that temporary."""
+    pre = []
+    if not isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)):
+        return pre
+    called = {id(n.func) for n in A.walk(stmt) if isinstance(n, gast.Call)}
+    for node in A.walk(stmt):
+        if not isinstance(node, gast.Name) or not isinstance(node.ctx, gast.Load) or id(node) in called:
+            continue
+        target = getattr(node, "diffc_global", None)
+        if not isinstance(target, FunctionInfo) or not target.lifted_params:
+            continue                      # a function capturing nothing is its primal copy (emit.py)
+        del node.diffc_global
+        ref = rf.module.primal_ref(target)
+        captured = [A.name(p) for p in target.lifted_params]
+        name = rf.namer.fresh("_closure")
+        pre.append(A.assign(name, A.call(A.global_ref(runtime.closure, "closure"), [ref] + captured)))
+        node.id = name
+    return pre
 
 
 def _is_varied(atom, varied):
     return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") and atom.id in varied
 
 
-def _rewrite(stmt, call, namer):
+def _rewrite(stmt, call, namer, helper, func, positional, guard=False):
     new = []
-    func = call.func
-    if not A.is_atom(func):
+    if not A.is_atom(func) or guard:
         fname = namer.fresh("_fun")
-        new.append(A.assign(fname, func))
+        value = A.call(A.global_ref(runtime.captured_callee, "captured_callee"), [func]) if guard else func
+        new.append(A.assign(fname, value))
         func = A.name(fname)
-    starred = [a for a in call.args if isinstance(a, gast.Starred)]
-    if len(starred) == 1 and len(call.args) == 1 and isinstance(starred[0].value, gast.Name):
+    starred = [a for a in positional if isinstance(a, gast.Starred)]
+    if len(starred) == 1 and len(positional) == 1 and isinstance(starred[0].value, gast.Name):
         args = A.name(starred[0].value.id)
+    elif starred:
+        args = _concatenated(positional, namer, new)
     else:
         args_name = namer.fresh("_fargs")
-        new.append(A.assign(args_name, gast.Tuple(elts=[A.deepcopy(a) for a in call.args], ctx=gast.Load())))
+        new.append(A.assign(args_name, gast.Tuple(elts=[A.deepcopy(a) for a in positional], ctx=gast.Load())))
         args = A.name(args_name)
     kw_name = namer.fresh("_fkw")
     new.append(A.assign(kw_name, gast.Dict(keys=[A.const(k.arg) for k in call.keywords],
                                            values=[A.deepcopy(k.value) for k in call.keywords])))
-    value = A.call(A.global_ref(runtime.call_value, "call_value"), [func, args, A.name(kw_name)])
+    value = A.call(A.global_ref(helper, helper.__name__), [A.deepcopy(func), args, A.name(kw_name)])
     new.append(gast.Assign(targets=stmt.targets, value=value, type_comment=None))
     return new
+
+
+def _concatenated(positional, namer, new):
+    """`(a,) + tuple(xs) + (b,)` for the arguments a, *xs, b, one ANF statement each."""
+    parts = []
+    run = []
+    for a in positional + [None]:
+        if a is not None and not isinstance(a, gast.Starred):
+            run.append(a)
+            continue
+        if run:
+            name = namer.fresh("_fargs")
+            new.append(A.assign(name, gast.Tuple(elts=[A.deepcopy(e) for e in run], ctx=gast.Load())))
+            parts.append(name)
+            run = []
+        if a is not None:
+            name = namer.fresh("_fargs")
+            new.append(A.assign(name, A.call(A.global_ref(tuple, "tuple"), [A.deepcopy(a.value)])))
+            parts.append(name)
+    total = parts[0]
+    for p in parts[1:]:
+        name = namer.fresh("_fargs")
+        new.append(A.assign(name, A.binop(A.name(total), gast.Add(), A.name(p))))
+        total = name
+    return A.name(total)
 
 
 def varied_names(body, active_params, returned, carries):

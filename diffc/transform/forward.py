@@ -88,10 +88,8 @@ class ForwardFunction:
         # and are shared with callees, so they always have a tangent.
         tapes = {n for n in set(info.local_names) | set(self.params) if _is_generated_tape(info, n)}
         self.body = dynamic_calls.lower(
-            self.body, info, self.namer, self.kinds,
-            dynamic_calls.varied_names(self.body, self.active_params + sorted(tapes), returned | tapes,
-                                       self._carries),
-            call_key, self.fail)
+            self.body, self, dynamic_calls.varied_names(self.body, self.active_params + sorted(tapes),
+                                                        returned | tapes, self._carries), call_key)
         self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
                                              returned | tapes, self._carries)
         self.active = self.activity.active | tapes

@@ -130,9 +130,8 @@ class ReverseFunction:
         self.returned = self._returned_atom()
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.body = dynamic_calls.lower(
-            self.body, info, self.namer, self.kinds,
-            dynamic_calls.varied_names(self.body, active_params, returned_names, self._carries),
-            call_key, self.fail)
+            self.body, self, dynamic_calls.varied_names(self.body, active_params, returned_names,
+                                                        self._carries), call_key)
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
         self.active = self.activity.active
         self.bars = {}
