@@ -40,12 +40,15 @@ def _signature(fn):
 
 
 def _param_names(fn):
-    params = list(_signature(fn).parameters.values())
-    for p in params:
-        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            raise BadArgument(f"{fn.__qualname__}: *args, **kwargs and keyword-only parameters are not "
-                              "supported", hint="use ordinary parameters")
-    return [p.name for p in params]
+    """fn's parameters flattened as parse.flatten_signature does: positional ones, then
+    *args (one parameter holding a tuple), keyword-only ones, then **kwargs (a dict)."""
+    return [p.name for p in _signature(fn).parameters.values()]
+
+
+def _plain(fn):
+    """Whether fn's parameters are all ordinary (positional-or-keyword) ones."""
+    return all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in _signature(fn).parameters.values())
 
 
 def _normalize_wrt(fn, wrt):
@@ -73,7 +76,7 @@ def _normalize_wrt(fn, wrt):
 
 
 def _bind(fn, names, args, kwargs):
-    if not kwargs and len(args) == len(names):
+    if not kwargs and len(args) == len(names) and _plain(fn):
         return list(args)
     try:
         bound = _signature(fn).bind(*args, **kwargs)
@@ -199,6 +202,29 @@ def _function_name(fn):
     return "lambda_fn" if name == "<lambda>" else name
 
 
+def for_bound_methods(transform):
+    """Let a wrt-taking transform (grad, jacobian, ...) accept a bound method.
+
+    ``transform(obj.method, wrt=k)`` differentiates the method's function with
+    the object as a constant first argument: ints in wrt count the method's
+    own parameters (self excluded), names are unchanged."""
+    @functools.wraps(transform)
+    def wrapped(fn, wrt=0, *rest, **options):
+        if not isinstance(fn, types.MethodType) or not isinstance(fn.__func__, types.FunctionType):
+            return transform(fn, wrt, *rest, **options)
+        shift = (lambda w: w + 1 if isinstance(w, int) and not isinstance(w, bool) and w >= 0 else w)
+        inner_wrt = tuple(shift(w) for w in wrt) if isinstance(wrt, (tuple, list)) else shift(wrt)
+        inner = transform(fn.__func__, inner_wrt, *rest, **options)
+        owner = fn.__self__
+
+        @functools.wraps(fn)
+        def bound(*args, **kwargs):
+            return inner(owner, *args, **kwargs)
+        bound.__name__ = bound.__qualname__ = getattr(inner, "__name__", "derivative")
+        return bound
+    return wrapped
+
+
 def _check_function(fn):
     if not isinstance(fn, types.FunctionType):
         raise BadArgument(f"diffc differentiates Python functions; got {type(fn).__name__} {fn!r}",
@@ -236,6 +262,7 @@ def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, c
 
 # ------------------------------------------------------------------- public
 
+@for_bound_methods
 def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
 
@@ -246,6 +273,7 @@ def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
+@for_bound_methods
 def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
@@ -266,7 +294,9 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     names = _param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
-    n_params = len(names)
+    # The fast paths below pass positional arguments straight through: only for plain
+    # signatures (with *args or **kwargs every call is bound, as Python binds it).
+    n_params = len(names) if _plain(fn) else -1
     derived = hasattr(fn, "diffc_derivative")
     # (kinds, entry) of the previous call, the hot path; one tuple, replaced whole,
     # so a thread never pairs one call's kinds with another call's entry.
@@ -386,6 +416,9 @@ def _pair(result):
 
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        out, pullback = vjp(fn.__func__, fn.__self__, *primals, **kw_primals)
+        return out, lambda cotangent: pullback(cotangent)[1:]
     _check_function(fn)
     names = _param_names(fn)
     # checkpoint=True|k as for grad, unless fn has a parameter of that name.

@@ -9,6 +9,7 @@ kinds of the arguments at hand (`see_through`).
 """
 
 import functools
+import types
 
 import numpy as np
 
@@ -158,6 +159,8 @@ def _run(fn, values, tangents, optimize=True):
 
 def jvp(fn, primals, tangents):
     """(f(*primals), directional derivative along tangents); None tangents are constants."""
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        return jvp(fn.__func__, (fn.__self__,) + tuple(primals), (None,) + tuple(tangents))
     api._check_function(fn)
     primals, tangents = list(primals), list(tangents)
     if len(tangents) != len(primals):
@@ -176,6 +179,7 @@ def _basis(x):
         yield e.reshape(base.shape) if np.ndim(x) else float(e[0])
 
 
+@api.for_bound_methods
 def jacobian(fn, wrt=0, mode="reverse"):
     """d f / d arg: shape out.shape + arg.shape (rows by vjp, or columns by jvp)."""
     api._check_function(fn)
@@ -237,6 +241,7 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
     wrapper.diffc_derivative = spec
 
 
+@api.for_bound_methods
 def hessian(fn, wrt=0):
     """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
     api._check_function(fn)
@@ -266,6 +271,7 @@ def hessian(fn, wrt=0):
     return hessian_fn
 
 
+@api.for_bound_methods
 def hvp(fn, wrt=0):
     """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
     api._check_function(fn)

@@ -32,7 +32,7 @@ from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
-from ..errors import NoDerivativeRule
+from ..errors import DiffcError, NoDerivativeRule
 from ..parse import FunctionInfo
 
 _LIBRARY_MODULES = ("numpy", "scipy", "math", "builtins", "operator", "diffc", "jax", "torch")
@@ -77,6 +77,8 @@ def lower(stmts, rf, varied, call_key):
                 setattr(stmt, field, lower(inner, rf, varied, call_key))
         pre = _function_values(stmt, rf)
         new = _lower_call(stmt, rf, varied, call_key)
+        if new is None:
+            new = _pack_varargs(stmt, rf, call_key)
         new = pre + (new if new is not None else [stmt])
         # The temporaries are locals of the function: tapes and split callees keep them.
         rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
@@ -104,6 +106,54 @@ def _lower_call(stmt, rf, varied, call_key):
                 hint="pass those values to the method as arguments instead")
     return _rewrite(stmt, call, rf.namer, runtime.call_value, call.func, call.args,
                     guard=_is_varied(call.func, varied))
+
+
+def _pack_varargs(stmt, rf, call_key):
+    """`g(a, b, c, k=1)` for `def g(x, *args, **kw)`: `_va = (b, c)`, `_kw = {'k': 1}` and
+    `g(a, args=_va, kw=_kw)`, so every parameter of g is an ordinary one (parse.py)."""
+    call = stmt.value if isinstance(stmt, (gast.Assign, gast.Expr)) else None
+    if not isinstance(call, gast.Call) or any(isinstance(a, gast.Starred) for a in call.args):
+        return None
+    key, _ = call_key(rf.info, call)
+    info = key if isinstance(key, FunctionInfo) else _user_info(rf, key)
+    signature = getattr(info, "signature", None)
+    if signature is None or signature.plain:
+        return None
+    n_lifted = len(info.lifted_params)
+    given = call.args[:len(call.args) - n_lifted] if n_lifted else list(call.args)
+    lifted = call.args[len(given):]
+    positional, extra = given[:len(signature.positional)], given[len(signature.positional):]
+    named = set(signature.positional) | set(signature.kwonly)
+    keywords = [k for k in call.keywords if k.arg in named]
+    extra_kw = [k for k in call.keywords if k.arg not in named]
+    if (extra and not signature.vararg) or (extra_kw and not signature.kwarg):
+        return None                       # bind_call names what is wrong
+    new = []
+    if signature.vararg:
+        name = rf.namer.fresh("_varargs")
+        new.append(A.assign(name, gast.Tuple(elts=[A.deepcopy(a) for a in extra], ctx=gast.Load())))
+        keywords.append(gast.keyword(arg=signature.vararg, value=A.name(name)))
+    if signature.kwarg:
+        name = rf.namer.fresh("_kwargs")
+        new.append(A.assign(name, gast.Dict(keys=[A.const(k.arg) for k in extra_kw],
+                                            values=[A.deepcopy(k.value) for k in extra_kw])))
+        keywords.append(gast.keyword(arg=signature.kwarg, value=A.name(name)))
+    keywords += [gast.keyword(arg=p, value=a) for p, a in zip(info.lifted_params, lifted)]
+    call.args = list(positional)
+    call.keywords = keywords
+    return new + [stmt]
+
+
+def _user_info(rf, key):
+    if not isinstance(key, types.FunctionType) or R.adjoint_rule(key) is not None or R.is_nondiff(key):
+        return None
+    module = (getattr(key, "__module__", "") or "").split(".")[0]
+    if module in _LIBRARY_MODULES:
+        return None
+    try:
+        return rf.module.info_for(key)
+    except DiffcError:
+        return None
 
 
 def _function_values(stmt, rf):

@@ -1008,26 +1008,30 @@ class ReverseFunction:
         return call
 
     def bind_call(self, key, call):
-        """The call's arguments as a positional list of atoms (defaults filled in)."""
+        """The call's arguments as a positional list of atoms (defaults filled in).
+
+        Parameters are the flattened ones (parse.flatten_signature): a call of a
+        function with *args or **kwargs arrives here with those packed already
+        (transform/dynamic_calls.py) and passed by their parameter names."""
         if isinstance(key, FunctionInfo):
-            node = key.node
-            params = [a.id for a in node.args.args]
-            defaults = node.args.defaults
-            default_values = {}
-            for p, d in zip(params[len(params) - len(defaults):], defaults):
-                default_values[p] = d
+            params = key.params
+            signature = getattr(key, "signature", None)
+            if signature is not None:
+                default_values = dict(signature.defaults)
+            else:
+                defaults = key.node.args.defaults
+                default_values = dict(zip(params[len(params) - len(defaults):], defaults))
         else:
             import inspect
             sig = inspect.signature(key)
             params = list(sig.parameters)
             default_values = {}
             for p in sig.parameters.values():
-                if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                    self.fail(UnsupportedSyntax, f"calling {key.__name__}, which has *args, **kwargs or "
-                              "keyword-only parameters, is not supported", call,
-                              hint="give the function ordinary parameters, or wrap the call "
-                                   "in one that has them")
-                if p.default is not p.empty:
+                if p.kind == p.VAR_POSITIONAL:
+                    default_values[p.name] = gast.Tuple(elts=[], ctx=gast.Load())
+                elif p.kind == p.VAR_KEYWORD:
+                    default_values[p.name] = gast.Dict(keys=[], values=[])
+                elif p.default is not p.empty:
                     default_values[p.name] = A.global_ref(p.default, f"{key.__name__}_{p.name}") \
                         if not isinstance(p.default, (int, float, bool, str, type(None))) \
                         else A.const(p.default)
