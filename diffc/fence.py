@@ -5,7 +5,7 @@ Output: the same tree, unchanged, or an `UnsupportedSyntax` naming the user's
 file, line and column, with a caret and a suggestion.  After this pass the body
 contains only: Assign, AugAssign, AnnAssign (with value), Expr, If, For, While,
 Break, Continue, Return, Pass, Raise, Assert; and expressions without
-generators, yield, await, walrus, starred arguments, set/dict comprehensions,
+generators, yield, await, walrus, set/dict comprehensions, starred loop targets,
 and without calls to exec/eval.
 """
 
@@ -38,7 +38,6 @@ _EXPRESSION_HINTS = {
     gast.SetComp: "set comprehensions are not supported; use a list",
     gast.DictComp: "dict comprehensions are not supported yet; build the dict in a for loop",
     gast.NamedExpr: "assignment expressions (:=) are not supported; assign in a separate statement",
-    gast.Starred: "starred expressions (*xs) are not supported; pass the elements explicitly",
     gast.Set: "sets are not differentiable containers; use a list or tuple",
 }
 
@@ -80,6 +79,10 @@ def _check_node(info, node):
     if isinstance(node, (gast.While, gast.For)) and isinstance(node, gast.While) and node.orelse:
         raise UnsupportedSyntax("while/else is not supported", node, info.source,
                                 hint="use a flag variable set before break")
+    if isinstance(node, (gast.For, gast.comprehension)) and any(
+            isinstance(n, gast.Starred) for n in gast.walk(node.target)):
+        raise UnsupportedSyntax("a starred loop target (for a, *rest in ...) is not supported", node.target,
+                                info.source, hint="unpack inside the loop body: a, *rest = item")
     if isinstance(node, gast.AnnAssign) and node.value is None:
         raise UnsupportedSyntax("a bare annotation without a value is not supported", node, info.source)
     if isinstance(node, gast.Call):

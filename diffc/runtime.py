@@ -953,3 +953,28 @@ def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot
     """The tangent of jvp_call(f, args, kwargs, da, dk, df)."""
     return _dynamic("jvp_of_jvp")(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot,
                                   df_dot, f_dot)
+
+
+def zip_star(rows):
+    """zip(*rows) as a list of tuples (a transpose), for `for a, b in zip(*pairs)`."""
+    return [tuple(r) for r in zip(*rows)]
+
+
+def zip_star_bar(g, rows):
+    """The adjoint of zip_star: the adjoint of each column entry goes back to its row."""
+    n = min((len(r) for r in rows), default=0)
+    out = ListBar()
+    for i, r in enumerate(rows):
+        bars = [item(item(g, j), i) if j < n else 0.0 for j in range(len(r))]
+        if isinstance(r, np.ndarray):
+            out.append(np.array([np.broadcast_to(b, np.shape(r[0])) for b in bars], dtype=np.result_type(r, float)))
+        else:
+            out.append(ListBar(bars))
+    return out
+
+
+def zip_star_dot(rows_dot, rows):
+    if _is_zero(rows_dot):
+        return 0.0
+    return [tuple(item(rows_dot[i], j) for i in range(len(rows)))
+            for j in range(min((len(r) for r in rows), default=0))]

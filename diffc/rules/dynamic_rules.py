@@ -75,3 +75,13 @@ def _(result, result_bar, f):
 @tangent(runtime.captured_callee)
 def _(result, f, f_dot):
     return f_dot
+
+
+@adjoint(runtime.zip_star)
+def _(result, result_bar, rows):
+    return runtime.zip_star_bar(result_bar, rows)
+
+
+@tangent(runtime.zip_star)
+def _(result, rows, rows_dot):
+    return runtime.zip_star_dot(rows_dot, rows)

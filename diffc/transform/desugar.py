@@ -26,6 +26,7 @@ from .. import ast_util as A
 from .. import runtime
 from ..errors import UnsupportedSyntax
 from ..parse import _MISSING
+from .starred import lower_starred
 
 
 class Desugar:
@@ -43,6 +44,7 @@ class Desugar:
         raise UnsupportedSyntax(msg, node, self.info.source, hint=hint)
 
     def run(self):
+        lower_starred(self.info, self.namer)
         body = self.info.node.body
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
