@@ -978,3 +978,42 @@ def zip_star_dot(rows_dot, rows):
         return 0.0
     return [tuple(item(rows_dot[i], j) for i in range(len(rows)))
             for j in range(min((len(r) for r in rows), default=0))]
+
+
+def zip_lists(*seqs):
+    """list(zip(*seqs)): zip outside a for loop, whose items carry derivatives."""
+    return list(zip(*seqs))
+
+
+def _rows_bar(bars, seq):
+    if isinstance(seq, np.ndarray):
+        return np.array([np.broadcast_to(b, seq.shape[1:]) for b in bars], dtype=np.result_type(seq, float)) \
+            if len(bars) else np.zeros(seq.shape, dtype=np.result_type(seq, float))
+    return ListBar(bars)
+
+
+def zip_lists_bars(g, seqs):
+    """The adjoint of zip_lists: item k of every pair goes back to sequence k."""
+    n = min((len(s) for s in seqs), default=0)
+    return tuple(_rows_bar([item(item(g, i), k) if i < n else 0.0 for i in range(len(s))], s)
+                 for k, s in enumerate(seqs))
+
+
+def zip_lists_dot(seqs_and_dots):
+    half = len(seqs_and_dots) // 2
+    seqs, dots = seqs_and_dots[:half], seqs_and_dots[half:]
+    n = min((len(s) for s in seqs), default=0)
+    return [tuple(item(d, i) for d in dots) for i in range(n)]
+
+
+def enumerate_list(seq, start=0):
+    """list(enumerate(seq, start)) outside a for loop."""
+    return list(enumerate(seq, start))
+
+
+def enumerate_bar(g, seq):
+    return _rows_bar([item(item(g, i), 1) for i in range(len(seq))], seq)
+
+
+def enumerate_dot(seq_dot, seq, start=0):
+    return [(0.0, item(seq_dot, i)) for i in range(len(seq))]

@@ -85,3 +85,25 @@ def _(result, result_bar, rows):
 @tangent(runtime.zip_star)
 def _(result, rows, rows_dot):
     return runtime.zip_star_dot(rows_dot, rows)
+
+
+# zip and enumerate outside a for loop (desugar lowers them inside one).
+
+@adjoint(runtime.zip_lists)
+def _(result, result_bar, *seqs):
+    return runtime.zip_lists_bars(result_bar, seqs)
+
+
+@tangent(runtime.zip_lists)
+def _(result, *seqs_and_dots):
+    return runtime.zip_lists_dot(seqs_and_dots)
+
+
+@adjoint(runtime.enumerate_list)
+def _(result, result_bar, seq, start=0):
+    return runtime.enumerate_bar(result_bar, seq), None
+
+
+@tangent(runtime.enumerate_list)
+def _(result, seq, start, seq_dot):
+    return runtime.enumerate_dot(seq_dot, seq, start)

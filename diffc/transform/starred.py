@@ -6,6 +6,9 @@ Output: the same body where
     argument: ``f(a, *xs, b)`` becomes ``f(*((a,) + tuple(xs) + (b,)))``
     (transform/dynamic_calls.py differentiates it at run time);
     ``zip(*rows)`` becomes ``runtime.zip_star(rows)``, a differentiable transpose;
+  * ``zip(...)``/``enumerate(...)`` other than a loop's iterable (``list(zip(a, b))``)
+    become ``runtime.zip_lists``/``runtime.enumerate_list``, whose items carry
+    derivatives (the builtins are non-differentiable primitives);
   * a list or tuple display holds no starred item: ``[*xs, y]`` becomes
     ``list(xs) + [y]``;
   * an assignment target holds no starred name: ``a, *rest, z = xs`` becomes
@@ -32,6 +35,8 @@ def _block(stmts, info, namer):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                 setattr(stmt, field, _block(inner, info, namer))
+        if isinstance(stmt, gast.For):
+            _mark_loop_iterable(stmt.iter, info)
         _Expressions(info).visit_fields(stmt)
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and _has_starred_target(stmt.targets[0]):
             out.extend(A.located_all(_unpack(stmt.targets[0], stmt.value, namer), stmt))
@@ -65,6 +70,17 @@ def _unpack(target, value, namer):
     return stmts
 
 
+_LOOP_HELPERS = (builtins.zip, builtins.enumerate, builtins.reversed)
+
+
+def _mark_loop_iterable(node, info):
+    """zip/enumerate that desugar lowers itself (a for loop's iterable, and theirs)."""
+    if isinstance(node, gast.Call) and info.resolve_static(node.func) in _LOOP_HELPERS:
+        node.diffc_loop_iterable = True
+        for a in node.args:
+            _mark_loop_iterable(a, info)
+
+
 class _Expressions(gast.NodeTransformer):
     """Starred items of calls and displays, rewritten bottom-up."""
 
@@ -83,9 +99,23 @@ class _Expressions(gast.NodeTransformer):
     def visit_Lambda(self, node):
         return node
 
+    def visit_comprehension(self, node):
+        _mark_loop_iterable(node.iter, self.info)
+        self.generic_visit(node)
+        return node
+
     def visit_Call(self, node):
         self.generic_visit(node)
         starred = [a for a in node.args if isinstance(a, gast.Starred)]
+        callee = self.info.resolve_static(node.func)
+        if not starred and not getattr(node, "diffc_loop_iterable", False) and not node.keywords:
+            # zip/enumerate as values: lists whose items carry derivatives (both are
+            # non-differentiable primitives, right only where desugar lowers the loop).
+            if callee is builtins.zip:
+                return A.located(A.call(A.global_ref(runtime.zip_lists, "zip_lists"), node.args), node)
+            if callee is builtins.enumerate and 1 <= len(node.args) <= 2:
+                return A.located(A.call(A.global_ref(runtime.enumerate_list, "enumerate_list"), node.args),
+                                 node)
         if not starred:
             return node
         if self.info.resolve_static(node.func) is builtins.zip and len(node.args) == 1 and not node.keywords:
