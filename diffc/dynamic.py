@@ -132,7 +132,8 @@ class Call:
                 out.append(0.0)
             else:
                 part = {"a": args_part, "k": kwargs_part, "c": f_part}[slot[0]]
-                out.append(item(part, slot[1]))
+                entry = item(part, slot[1]) if part is not None else None
+                out.append(0.0 if entry is None else entry)      # None: a constant (jvp's convention)
         return out
 
 

@@ -976,8 +976,14 @@ def zip_star_bar(g, rows):
 def zip_star_dot(rows_dot, rows):
     if _is_zero(rows_dot):
         return 0.0
-    return [tuple(item(rows_dot[i], j) for i in range(len(rows)))
+    return [tuple(item(item(rows_dot, i), j) for i in range(len(rows)))
             for j in range(min((len(r) for r in rows), default=0))]
+
+
+def zip_lists_regroup(c, seqs):
+    """The transpose of zip_lists_bars (linear in c): pairs from per-sequence adjoints."""
+    n = min((len(s) for s in seqs), default=0)
+    return [tuple(item(item(c, k), i) for k in range(len(seqs))) for i in range(n)]
 
 
 def zip_lists(*seqs):
@@ -1017,3 +1023,18 @@ def enumerate_bar(g, seq):
 
 def enumerate_dot(seq_dot, seq, start=0):
     return [(0.0, item(seq_dot, i)) for i in range(len(seq))]
+
+
+def closure_bars_bar(c, n):
+    """The transpose of closure_bars (linear in c): a closure adjoint from per-value ones."""
+    return ListBar([item(c, k + 1) for k in range(n)])
+
+
+def closure_dot_bar(c, m):
+    """The adjoint of closure_dot's (values..., dots...) argument."""
+    return ListBar([0.0] * (m // 2) + [item(c, k) for k in range(m // 2)])
+
+
+def partial_regroup(c, n_args, keys):
+    """The transpose of partial_bars (linear in c)."""
+    return ListBar([item(item(c, 1), k) for k in range(n_args)] + [item(item(c, 2), key) for key in keys])

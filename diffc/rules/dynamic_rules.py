@@ -107,3 +107,128 @@ def _(result, result_bar, seq, start=0):
 @tangent(runtime.enumerate_list)
 def _(result, seq, start, seq_dot):
     return runtime.enumerate_dot(seq_dot, seq, start)
+
+
+# Their adjoint helpers are linear in the adjoint (higher order).
+
+@adjoint(runtime.zip_star_bar)
+def _(result, result_bar, g, rows):
+    return runtime.zip_star_dot(result_bar, rows), None
+
+
+@tangent(runtime.zip_star_bar)
+def _(result, g, rows, g_dot):
+    return runtime.zip_star_bar(g_dot, rows)
+
+
+@adjoint(runtime.zip_star_dot)
+def _(result, result_bar, rows_dot, rows):
+    return runtime.zip_star_bar(result_bar, rows), None
+
+
+@tangent(runtime.zip_star_dot)
+def _(result, rows_dot, rows, rows_dot_dot):
+    return runtime.zip_star_dot(rows_dot_dot, rows)
+
+
+@adjoint(runtime.zip_lists_bars)
+def _(result, result_bar, g, seqs):
+    return runtime.zip_lists_regroup(result_bar, seqs), None
+
+
+@tangent(runtime.zip_lists_bars)
+def _(result, g, seqs, g_dot):
+    return runtime.zip_lists_bars(g_dot, seqs)
+
+
+@adjoint(runtime.zip_lists_regroup)
+def _(result, result_bar, c, seqs):
+    return runtime.zip_lists_bars(result_bar, seqs), None
+
+
+@tangent(runtime.zip_lists_regroup)
+def _(result, c, seqs, c_dot):
+    return runtime.zip_lists_regroup(c_dot, seqs)
+
+
+@adjoint(runtime.enumerate_bar)
+def _(result, result_bar, g, seq):
+    return runtime.enumerate_dot(result_bar, seq), None
+
+
+@tangent(runtime.enumerate_bar)
+def _(result, g, seq, g_dot):
+    return runtime.enumerate_bar(g_dot, seq)
+
+
+@adjoint(runtime.enumerate_dot)
+def _(result, result_bar, seq_dot, seq, start=0):
+    return runtime.enumerate_bar(result_bar, seq), None, None
+
+
+@tangent(runtime.enumerate_dot)
+def _(result, seq_dot, seq, start, seq_dot_dot):
+    return runtime.enumerate_dot(seq_dot_dot, seq, start)
+
+
+# Adjoint helpers of closures (higher order): linear in the adjoint.
+
+@adjoint(runtime.closure_bars)
+def _(result, result_bar, bar, n):
+    return runtime.closure_bars_bar(result_bar, n), None
+
+
+@tangent(runtime.closure_bars)
+def _(result, bar, n, bar_dot):
+    return runtime.closure_bars(bar_dot, n)
+
+
+@adjoint(runtime.closure_bars_bar)
+def _(result, result_bar, c, n):
+    return runtime.closure_bars(result_bar, n), None
+
+
+@tangent(runtime.closure_bars_bar)
+def _(result, c, n, c_dot):
+    return runtime.closure_bars_bar(c_dot, n)
+
+
+@adjoint(runtime.closure_dot)
+def _(result, result_bar, values_and_dots):
+    return runtime.closure_dot_bar(result_bar, len(values_and_dots))
+
+
+@tangent(runtime.closure_dot)
+def _(result, values_and_dots, values_and_dots_dot):
+    return runtime.closure_dot(values_and_dots_dot)
+
+
+@adjoint(runtime.partial_bars)
+def _(result, result_bar, bar, n_args, keys):
+    return runtime.partial_regroup(result_bar, n_args, keys), None, None
+
+
+@tangent(runtime.partial_bars)
+def _(result, bar, n_args, keys, bar_dot):
+    return runtime.partial_bars(bar_dot, n_args, keys)
+
+
+@adjoint(runtime.partial_regroup)
+def _(result, result_bar, c, n_args, keys):
+    return runtime.partial_bars(result_bar, n_args, keys), None, None
+
+
+@tangent(runtime.partial_regroup)
+def _(result, c, n_args, keys, c_dot):
+    return runtime.partial_regroup(c_dot, n_args, keys)
+
+
+@adjoint(runtime.partial_dot)
+def _(result, result_bar, args_dot, kwargs_dot, args, kwargs):
+    bars = runtime.partial_bars(result_bar, len(args), list(kwargs))
+    return bars[1], bars[2], None, None
+
+
+@tangent(runtime.partial_dot)
+def _(result, args_dot, kwargs_dot, args, kwargs, args_dot_dot, kwargs_dot_dot):
+    return runtime.partial_dot(args_dot_dot, kwargs_dot_dot, args, kwargs)

@@ -231,5 +231,6 @@ def _concatenated(positional, namer, new):
     return A.name(total)
 
 
-def varied_names(body, active_params, returned, carries):
-    return activity_mod.analyze(body, active_params, returned, carries).varied
+def varied_names(body, active_params, carries):
+    """Names that depend on an active parameter (analysis/activity.py)."""
+    return activity_mod.analyze(body, active_params, set(), carries).varied

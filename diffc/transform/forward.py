@@ -83,13 +83,14 @@ class ForwardFunction:
         last = self.body[-1]
         assert isinstance(last, gast.Return)
         self.returned = last.value
-        returned = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         # Generated code differentiated again: its tapes carry the tangents of what they hold,
         # and are shared with callees, so they always have a tangent.
         tapes = {n for n in set(info.local_names) | set(self.params) if _is_generated_tape(info, n)}
+        # Calls of function values first: they may rename what is returned (a closure).
         self.body = dynamic_calls.lower(
             self.body, self, dynamic_calls.varied_names(self.body, self.active_params + sorted(tapes),
-                                                        returned | tapes, self._carries), call_key)
+                                                        self._carries), call_key)
+        returned = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
                                              returned | tapes, self._carries)
         self.active = self.activity.active | tapes

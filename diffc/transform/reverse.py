@@ -128,10 +128,10 @@ class ReverseFunction:
         self.shapes = K.infer_shapes(info, self.kinds, set(info.params))
         self._iterate_written_sequences_directly()
         self.returned = self._returned_atom()
-        returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
+        # Calls of function values first: they may rename what is returned (a closure).
         self.body = dynamic_calls.lower(
-            self.body, self, dynamic_calls.varied_names(self.body, active_params, returned_names,
-                                                        self._carries), call_key)
+            self.body, self, dynamic_calls.varied_names(self.body, active_params, self._carries), call_key)
+        returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
         self.active = self.activity.active
         self.bars = {}
