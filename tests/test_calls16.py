@@ -47,9 +47,9 @@ def numeric_hessian(f, args, k, h=1e-4):
             ej[j] = h
             total = 0.0
             for si, sj, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
-                delta = (si * ei + sj * ej).reshape(x.shape)
-                arg = _perturbed(args, k, delta if isinstance(args[k], np.ndarray) else float(delta[0])
-                                 if x.ndim == 0 else delta)
+                delta = si * ei + sj * ej
+                arg = _perturbed(args, k, delta.reshape(x.shape) if isinstance(args[k], np.ndarray)
+                                 else float(delta[0]))
                 total += sign * float(f(*arg))
             H[i, j] = total / (4 * h * h)
     return H.reshape(x.shape + x.shape)
