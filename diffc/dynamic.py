@@ -137,18 +137,23 @@ class Call:
         return out
 
 
-def _differentiable(value):
-    if isinstance(value, (bool, np.bool_)):
+def _differentiable(value, depth=0):
+    """Whether value holds floats (a number, a float array, a container or an object with
+    such attributes): the argument positions the derivative of a call is taken for."""
+    if depth > 8 or isinstance(value, (bool, np.bool_, str, type(None), types.FunctionType, type,
+                                       types.ModuleType)):
         return False
     if isinstance(value, (float, np.floating, complex, np.complexfloating)):
         return True
     if isinstance(value, np.ndarray) or runtime.is_duck_array(value):
         return value.dtype.kind in "fc"
     if isinstance(value, (list, tuple)):
-        return any(_differentiable(v) for v in value)
+        return any(_differentiable(v, depth + 1) for v in value)
     if isinstance(value, dict):
-        return any(_differentiable(v) for v in value.values())
-    return False
+        return any(_differentiable(v, depth + 1) for v in value.values())
+    if isinstance(value, (int, np.integer, complex)):
+        return False
+    return any(_differentiable(getattr(value, name, None), depth + 1) for name in runtime.fields_of(value))
 
 
 def normalize(f, args, kwargs):

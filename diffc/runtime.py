@@ -387,10 +387,14 @@ def finalize(bar, x):
         if x.dtype.kind == "f" and bar.dtype != x.dtype:
             bar = bar.astype(x.dtype)
         return bar
+    if isinstance(x, tuple) and hasattr(x, "_fields") and not isinstance(bar, list):
+        return like_object(bar, x)          # a NamedTuple read by attribute: keep its type
     if isinstance(x, (list, tuple)):
         if not isinstance(bar, list):
             bar = zeros_like(x)
         items = [finalize(b, v) for b, v in zip(bar, x)]
+        if hasattr(x, "_fields"):
+            return type(x)(*items)
         return tuple(items) if isinstance(x, tuple) else items
     if isinstance(x, dict):
         if not isinstance(bar, dict):
@@ -400,6 +404,9 @@ def finalize(bar, x):
         return x.dtype.type(bar)
     if isinstance(x, float):
         return float(bar)
+    if (isinstance(bar, dict) or _is_zero(bar)) and not isinstance(x, (numbers.Number, str, type(None), dict)) \
+            and fields_of(x):
+        return like_object(bar, x)          # attributes' adjoints, as an object of x's type
     return bar
 
 
@@ -1038,3 +1045,69 @@ def closure_dot_bar(c, m):
 def partial_regroup(c, n_args, keys):
     """The transpose of partial_bars (linear in c)."""
     return ListBar([item(item(c, 1), k) for k in range(n_args)] + [item(item(c, 2), key) for key in keys])
+
+
+# ------------------------------------------------ fields of objects
+class FieldBar(DictBar):
+    """Adjoint (or tangent) of an object read through its attributes (``params.W``): one
+    entry per attribute; `finalize` turns it into an object of the argument's type."""
+
+
+def get_field(obj, name):
+    """obj.name, for an object that carries derivatives (a dataclass, NamedTuple, model)."""
+    return getattr(obj, name)
+
+
+def field_bar(g, obj, name):
+    """The adjoint of get_field: the attribute's adjoint, under its name."""
+    return FieldBar({name: g})
+
+
+def field_of(bar, name):
+    """The attribute `name` of an object's adjoint or tangent (0.0 when it has none)."""
+    if isinstance(bar, dict):
+        return bar.get(name, 0.0)
+    if _is_zero(bar) or bar is None:
+        return 0.0
+    return getattr(bar, name, 0.0)
+
+
+def fields_of(x):
+    """The attributes of an object that are its data (NamedTuple, dataclass or plain object)."""
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return list(x._fields)
+    fields = getattr(type(x), "__dataclass_fields__", None)
+    if fields is not None:
+        return list(fields)
+    return list(getattr(x, "__dict__", {}))
+
+
+def like_object(bar, x):
+    """An adjoint keyed by attribute name, as an object of x's type (as JAX does for pytrees)."""
+    import copy
+    import dataclasses
+    values = {name: finalize(field_of(bar, name), getattr(x, name)) for name in fields_of(x)}
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(**values)
+    if dataclasses.is_dataclass(x):
+        init = {f.name for f in dataclasses.fields(x) if f.init}
+        out = dataclasses.replace(x, **{k: v for k, v in values.items() if k in init})
+        for k, v in values.items():
+            if k not in init:
+                object.__setattr__(out, k, v)
+        return out
+    out = copy.copy(x)
+    for k, v in values.items():
+        setattr(out, k, v)
+    return out
+
+
+def unbound_method(obj, name):
+    """The function behind obj.name(...), to be called with obj as its first argument
+    (so obj's own attributes can carry derivatives into the method)."""
+    import inspect
+    attr = inspect.getattr_static(type(obj), name, None)
+    if isinstance(attr, type(unbound_method)):
+        return attr
+    raise TypeError(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
+                    "differentiated values; diffc cannot differentiate through it")

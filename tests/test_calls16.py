@@ -395,7 +395,9 @@ def elementwise_second(x):
 def test_grad_inside_the_differentiated_function():
     check_all(rprime, [X3, 0.7])
     check_reverse(rprime, [X3, 0.7], k=1)
-    check_all(elementwise_second, [X3])
+    # elementwise_second is already a second derivative: its gradient is the third
+    check_reverse(elementwise_second, [X3])
+    check_forward(elementwise_second, [X3])
 
 
 def test_slices_bounded_by_loop_variables_under_hessian():

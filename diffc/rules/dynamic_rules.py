@@ -6,7 +6,7 @@ helper, so gradient code that calls function values is differentiable again
 (second order: reverse over reverse, forward over reverse, ...).
 """
 
-from . import adjoint, tangent
+from . import adjoint, tangent, nondiff
 from .. import runtime
 
 
@@ -232,3 +232,38 @@ def _(result, result_bar, args_dot, kwargs_dot, args, kwargs):
 @tangent(runtime.partial_dot)
 def _(result, args_dot, kwargs_dot, args, kwargs, args_dot_dot, kwargs_dot_dot):
     return runtime.partial_dot(args_dot_dot, kwargs_dot_dot, args, kwargs)
+
+
+# Attributes of objects that carry derivatives (transform/dynamic_calls.py).
+
+@adjoint(runtime.get_field)
+def _(result, result_bar, obj, name):
+    return runtime.field_bar(result_bar, obj, name), None
+
+
+@tangent(runtime.get_field)
+def _(result, obj, name, obj_dot):
+    return runtime.field_of(obj_dot, name)
+
+
+@adjoint(runtime.field_bar)
+def _(result, result_bar, g, obj, name):
+    return runtime.field_of(result_bar, name), None, None
+
+
+@tangent(runtime.field_bar)
+def _(result, g, obj, name, g_dot):
+    return runtime.field_bar(g_dot, obj, name)
+
+
+@adjoint(runtime.field_of)
+def _(result, result_bar, bar, name):
+    return runtime.FieldBar({name: result_bar}), None
+
+
+@tangent(runtime.field_of)
+def _(result, bar, name, bar_dot):
+    return runtime.field_of(bar_dot, name)
+
+
+nondiff(runtime.unbound_method)      # a function: no derivative of its own

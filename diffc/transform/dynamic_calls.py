@@ -76,7 +76,7 @@ def lower(stmts, rf, varied, call_key):
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                 setattr(stmt, field, lower(inner, rf, varied, call_key))
         pre = _function_values(stmt, rf)
-        new = _lower_call(stmt, rf, varied, call_key)
+        new = _lower_field(stmt, rf, varied) or _lower_call(stmt, rf, varied, call_key)
         if new is None:
             new = _pack_varargs(stmt, rf, call_key)
         new = pre + (new if new is not None else [stmt])
@@ -86,12 +86,31 @@ def lower(stmts, rf, varied, call_key):
     return out
 
 
+def _lower_field(stmt, rf, varied):
+    """`t = obj.name` with obj carrying derivatives and no rule for the attribute (not an
+    array's .T or .real): `t = runtime.get_field(obj, 'name')`, whose adjoint is keyed by
+    the attribute's name (runtime.FieldBar)."""
+    value = stmt.value if isinstance(stmt, gast.Assign) else None
+    if not isinstance(value, gast.Attribute) or not _is_varied(value.value, varied):
+        return None
+    key = ("attr", value.attr)
+    if R.adjoint_rule(key) is not None or R.is_nondiff(key) or value.attr in activity_mod.CONSTANT_ATTRIBUTES:
+        return None
+    if K.is_array(rf.kinds.get(value.value.id)):
+        return None
+    stmt.value = A.located(A.call(A.global_ref(runtime.get_field, "get_field"),
+                                  [A.deepcopy(value.value), A.const(value.attr)]), value)
+    return [stmt]
+
+
 def _lower_call(stmt, rf, varied, call_key):
     """The statements replacing `x = call` when the call is dynamic, else None."""
     call = stmt.value if isinstance(stmt, gast.Assign) else None
     if not isinstance(call, gast.Call) or not isinstance(stmt.targets[0], gast.Name):
         return None
-    atoms = list(call.args) + [k.value for k in call.keywords]
+    atoms = list(call.args) + [k.value for k in call.keywords] + [call.func]
+    if isinstance(call.func, gast.Attribute):
+        atoms.append(call.func.value)
     if not any(_is_varied(a.value if isinstance(a, gast.Starred) else a, varied) for a in atoms):
         return None
     key, _ = call_key(rf.info, call)
@@ -101,9 +120,12 @@ def _lower_call(stmt, rf, varied, call_key):
     if not is_dynamic(rf.info, call, rf.kinds, key) and not any(isinstance(a, gast.Starred) for a in call.args):
         return None
     if isinstance(call.func, gast.Attribute) and _is_varied(call.func.value, varied):
-        rf.fail(NoDerivativeRule, "the method called here belongs to an object that depends on "
-                "differentiated values; diffc cannot differentiate through the object", call,
-                hint="pass those values to the method as arguments instead")
+        # obj.method(x) where obj itself carries derivatives (self.W is differentiated):
+        # call type(obj).method(obj, x), so obj is an argument like any other.
+        func = A.call(A.global_ref(runtime.unbound_method, "unbound_method"),
+                      [A.deepcopy(call.func.value), A.const(call.func.attr)])
+        return _rewrite(stmt, call, rf.namer, runtime.call_value, func,
+                        [A.deepcopy(call.func.value)] + list(call.args))
     return _rewrite(stmt, call, rf.namer, runtime.call_value, call.func, call.args,
                     guard=_is_varied(call.func, varied))
 
