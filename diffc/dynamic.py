@@ -39,6 +39,7 @@ from . import forward_api
 from . import runtime
 from .analysis import kinds as K
 from .errors import DiffcError
+from . import rules as R
 from .pipeline import Module
 from .runtime import DictBar, ListBar, item
 
@@ -211,6 +212,10 @@ def _make_wrapper(callee, method, layout, values):
         # the generated function it runs for these argument kinds, which diffc can read.
         sig = inspect.signature(callee)
         n_pos = len(positional)
+        if any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values()) and not keywords:
+            # hvp(f)(*args, v): the arguments are the values, in order
+            sig = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY)
+                                     for p in positional])
         try:
             real = sig.bind(*values[:n_pos], **{k: values[n_pos + i] for i, (k, _) in enumerate(keywords)})
             marks = sig.bind(*[_Param(p) for p in positional], **{k: _Param(p) for k, p in keywords})
@@ -405,6 +410,64 @@ def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot
     dot_dots = [_dot_like(second[i], call.values[i]) for i in active]
     return jvp_call(tangent_fn, list(call.values) + dots, {},
                     call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {})
+
+
+# ------------------------------------------ derivatives made by diffc, again
+
+def jacobian_source(fn, names, wrt_index, single, mode):
+    """A plain function computing jacobian(fn) by vjp_call rows (or jvp_call columns):
+    differentiable code, so `diffc.jacobian(diffc.jacobian(f))` and a Jacobian taken
+    inside a differentiated function are differentiated like any call."""
+    params = ", ".join(names)
+    values = f"({params},)" if names else "()"
+    lines = [f"def jacobian_value({params}):", f"    out = F({params})", "    results = []"]
+    for k in wrt_index:
+        arg = names[k]
+        if mode == "reverse":
+            lines += [f"    rows = []",
+                      f"    for e in unit_cotangents(out):",
+                      f"        bars = vjp_call(F, {values}, {{}}, e)",
+                      f"        rows.append(bars[0][{k}])",
+                      f"    results.append(np.reshape(np.stack(rows), np.shape(out) + np.shape({arg})))"]
+        else:
+            zeros = ", ".join("e" if j == k else "0.0" for j in range(len(names)))
+            lines += [f"    columns = []",
+                      f"    for e in unit_cotangents({arg}):",
+                      f"        columns.append(jvp_call(F, {values}, {{}}, ({zeros},), {{}}, 0.0))",
+                      f"    results.append(np.reshape(np.stack(columns, axis=-1), np.shape(out) + np.shape({arg})))"]
+    lines.append("    return results[0]" if single else "    return tuple(results)")
+    namespace = {"F": fn, "np": np, "vjp_call": runtime.vjp_call, "jvp_call": runtime.jvp_call,
+                 "unit_cotangents": runtime.unit_cotangents}
+    return _plain_function("jacobian_value", "\n".join(lines) + "\n", namespace)
+
+
+def hvp_source(gradient, n, k):
+    """A plain function hvp(*args, v): the tangent of the gradient along v in argument k."""
+    names = [f"a{i}" for i in range(n)]
+    params = ", ".join(names)
+    dots = ", ".join("v" if i == k else "0.0" for i in range(n))
+    text = (f"def hvp_value({params}, v):\n"
+            f"    return jvp_call(G, ({params},), {{}}, ({dots},), {{}}, 0.0)\n")
+    return _plain_function("hvp_value", text, {"G": gradient, "jvp_call": runtime.jvp_call})
+
+
+def jvp_pair(fn, primals, tangents, primals_dot, tangents_dot):
+    """The tangent of diffc.jvp(fn, primals, tangents): (out_dot, tangent_out_dot)."""
+    return (jvp_call(fn, primals, {}, primals_dot, {}),
+            jvp_of_jvp(fn, primals, {}, tangents, {}, 0.0, primals_dot, 0.0, tangents_dot, 0.0, 0.0))
+
+
+# diffc.jvp called inside a differentiated function (a derivative of a derivative).
+@R.adjoint(forward_api.jvp)
+def _(result, result_bar, fn, primals, tangents):
+    b = runtime.vjp_call(fn, primals, {}, runtime.item(result_bar, 0))
+    c = runtime.vjp_of_jvp(fn, primals, {}, tangents, {}, 0.0, runtime.item(result_bar, 1))
+    return None, b[0] + c[0], c[2]
+
+
+@R.tangent(forward_api.jvp)
+def _(result, fn, primals, tangents, primals_dot, tangents_dot):
+    return jvp_pair(fn, primals, tangents, primals_dot, tangents_dot)
 
 
 runtime.DYNAMIC.update(vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,

@@ -220,9 +220,32 @@ def jacobian(fn, wrt=0, mode="reverse"):
         results = [float(r) if r.ndim == 0 else r for r in results]
         return results[0] if single else tuple(results)
     jacobian_fn.__name__ = jacobian_fn.__qualname__ = "jacobian_" + api._function_name(fn)
-    if mode == "forward" and single:
-        _mark_derivative(jacobian_fn, fn, wrt_names[0], names)
+    _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode)
     return jacobian_fn
+
+
+def _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode):
+    """Let diffc differentiate a Jacobian function again (jacobian(jacobian(f)), or a
+    Jacobian taken inside a differentiated function): one jvp for a scalar argument in
+    forward mode, else a plain function of vjp_call rows / jvp_call columns
+    (dynamic.jacobian_source), compiled once."""
+    made = {}
+
+    def spec(values):
+        values = list(values)
+        if mode == "forward" and single and np.ndim(values[wrt_index[0]]) == 0 \
+                and not isinstance(values[wrt_index[0]], (list, tuple, np.ndarray)):
+            return scalar_spec(values)
+        from . import dynamic
+        if "fn" not in made:
+            made["fn"] = dynamic.jacobian_source(fn, names, wrt_index, single, mode)
+        for k in wrt_index:
+            values[k] = api._as_float(values[k])
+        return made["fn"], values
+    holder = lambda: None                 # noqa: E731  (receives the scalar spec)
+    _mark_derivative(holder, fn, names[wrt_index[0]], names)
+    scalar_spec = holder.diffc_derivative
+    jacobian_fn.diffc_derivative = spec
 
 
 def _mark_derivative(wrapper, fn, wrt_name, names):
@@ -292,6 +315,16 @@ def hvp(fn, wrt=0):
         _, dot = _run(gradient, values, tangents)
         return dot
     hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + api._function_name(fn)
+    made = {}
+
+    def spec(values):
+        # Differentiated again (or called inside a differentiated function): a plain
+        # function of a jvp_call of the gradient (dynamic.hvp_source).
+        from . import dynamic
+        if "fn" not in made:
+            made["fn"] = dynamic.hvp_source(gradient, len(names), k)
+        return made["fn"], list(values)
+    hvp_fn.diffc_derivative = spec
     return hvp_fn
 
 

@@ -1111,3 +1111,15 @@ def unbound_method(obj, name):
         return attr
     raise TypeError(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
                     "differentiated values; diffc cannot differentiate through it")
+
+
+def unit_cotangents(x):
+    """The unit vectors e_i shaped like x (floats for a 0-d x): Jacobian rows or columns."""
+    shape = np.shape(x)
+    n = int(np.prod(shape)) if shape else 1
+    out = []
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = 1.0
+        out.append(e.reshape(shape) if shape else 1.0)
+    return out

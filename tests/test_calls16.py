@@ -430,3 +430,106 @@ class _Holder:
 
 def _closure_factory(x):
     return _Holder(x)
+
+
+# ------------------------------------------- gradients with respect to objects
+
+from dataclasses import dataclass       # noqa: E402
+from typing import NamedTuple           # noqa: E402
+
+
+class LayerParams(NamedTuple):
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclass
+class LayerData:
+    W: np.ndarray
+    b: np.ndarray
+    width: int = 2
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def forward(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+    def penalty(self):
+        return np.sum(self.W ** 2)
+
+
+def params_loss(p, x):
+    h = np.tanh(p.W @ x + p.b)
+    return np.sum(h ** 2) + 0.1 * np.sum(p.b ** 3)
+
+
+def object_loss(layer, x):
+    total = 0.0
+    for _ in range(2):
+        total = total + np.sum(layer.forward(x) ** 2)
+    return total + layer.penalty()
+
+
+W23 = RNG.normal(size=(2, 3))
+B2 = RNG.normal(size=2)
+
+
+@pytest.mark.parametrize("make", [LayerParams, LayerData, Affine])
+def test_gradient_with_respect_to_an_object_has_its_type(make):
+    f = object_loss if make is Affine else params_loss
+    g = diffc.grad(f)(make(W23, B2), X3)
+    assert type(g) is make
+    assert_close(g.W, numeric_grad(lambda W: f(make(W, B2), X3), [W23], 0))
+    assert_close(g.b, numeric_grad(lambda b: f(make(W23, b), X3), [B2], 0))
+    if make is LayerData:
+        assert g.width == 0.0
+
+
+def test_containers_keep_their_types():
+    def f(d, t, lst):
+        return np.sum(d["a"] * t[0] * lst[1])
+    g = diffc.grad(f, wrt=(0, 1, 2))({"a": X3}, (X3, 1.0), [2.0, X3])
+    assert type(g[0]) is dict and type(g[1]) is tuple and type(g[2]) is list
+    assert_close(g[1][0], X3 * X3)
+
+
+# ------------------------------------------------------- composing transformations
+
+def _vector_field(v):
+    return np.sin(v) * v[::-1]
+
+
+def test_jacobian_of_jacobian():
+    for mode in ("reverse", "forward"):
+        J2 = diffc.jacobian(diffc.jacobian(_vector_field, mode=mode))(X3)
+        J1 = diffc.jacobian(_vector_field)
+        expected = np.stack([numeric_grad(lambda v: J1(v)[i, j], [X3], 0)
+                             for i in range(3) for j in range(3)]).reshape(3, 3, 3)
+        assert_close(J2, expected, rtol=1e-5, atol=1e-5, what=mode)
+
+
+def _scalar_objective(v):
+    return np.sum(np.sin(v) * v ** 2)
+
+
+def uses_jvp(x):
+    _, dot = diffc.jvp(_scalar_objective, (x,), (np.ones(3),))
+    return dot * x[0]
+
+
+def uses_hvp(x):
+    return np.sum(diffc.hvp(_scalar_objective)(x, np.ones(3)) * x)
+
+
+def uses_jacobian(x):
+    return np.sum(diffc.jacobian(_vector_field)(x) ** 2)
+
+
+@pytest.mark.parametrize("f", [uses_jvp, uses_hvp, uses_jacobian])
+def test_transformations_inside_differentiated_functions(f):
+    check_reverse(f, [X3])
+    check_forward(f, [X3])

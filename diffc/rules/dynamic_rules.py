@@ -267,3 +267,4 @@ def _(result, bar, name, bar_dot):
 
 
 nondiff(runtime.unbound_method)      # a function: no derivative of its own
+nondiff(runtime.unit_cotangents)     # constants
