@@ -138,6 +138,11 @@ class Call:
         return out
 
 
+def holds_floats(value):
+    """Whether value holds floats (see `_differentiable`)."""
+    return _differentiable(value)
+
+
 def _differentiable(value, depth=0):
     """Whether value holds floats (a number, a float array, a container or an object with
     such attributes): the argument positions the derivative of a call is taken for."""

@@ -19,6 +19,7 @@ from . import emit
 from .analysis import kinds as K
 from .errors import BadArgument
 from .pipeline import Module
+from . import runtime
 from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
 
@@ -93,12 +94,25 @@ def _tangent_like(t, x):
             raise BadArgument(f"the tangent of a sequence of length {len(x)} must be a sequence of the "
                               "same length")
         items = [_tangent_like(a, b) for a, b in zip(t, x)]
+        if hasattr(x, "_fields"):
+            return type(x)(*items)          # a NamedTuple: read by attribute as well
         return tuple(items) if isinstance(x, tuple) else items
     if isinstance(x, dict):
         return {k: _tangent_like(t[k], v) for k, v in x.items()}
     if isinstance(x, (float, int, np.number)):
         return float(t) if not isinstance(x, np.floating) else x.dtype.type(t)
+    fields = runtime.fields_of(x) if not isinstance(x, (str, bytes, type(None))) else []
+    if fields:
+        # An object (NamedTuple, dataclass, model): its tangent is an object of the same type
+        # (or a dict), read by attribute in the generated code (runtime.field_of).
+        return runtime.FieldBar({name: _tangent_like(runtime.field_of(t, name), getattr(x, name))
+                                 for name in fields if _has_float(getattr(x, name))})
     raise BadArgument(f"cannot differentiate with respect to a value of type {type(x).__name__}")
+
+
+def _has_float(value):
+    from .dynamic import holds_floats
+    return holds_floats(value)
 
 
 def _shape_dot(dot, out):

@@ -533,3 +533,13 @@ def uses_jacobian(x):
 def test_transformations_inside_differentiated_functions(f):
     check_reverse(f, [X3])
     check_forward(f, [X3])
+
+
+@pytest.mark.parametrize("make", [LayerParams, LayerData, Affine])
+def test_forward_mode_with_respect_to_an_object(make):
+    f = object_loss if make is Affine else params_loss
+    dW, db = RNG.normal(size=W23.shape), RNG.normal(size=B2.shape)
+    _, dot = diffc.jvp(f, (make(W23, B2), X3), (make(dW, db), None))
+    eps = 1e-6
+    expected = (f(make(W23 + eps * dW, B2 + eps * db), X3) - f(make(W23 - eps * dW, B2 - eps * db), X3)) / (2 * eps)
+    assert_close(dot, expected)
