@@ -94,19 +94,22 @@ class Call:
     j-th captured value of the called `Closure`, ``None`` a constant the
     callee value held (a bound self, a partial's arguments)."""
 
-    def __init__(self, fn, values, slots, n_args, n_captured):
+    def __init__(self, fn, values, slots, n_args, n_captured, has_owner=False):
         self.fn = fn
         self.values = values
         self.slots = slots
         self.n_args = n_args
         self.n_captured = n_captured
+        self.has_owner = has_owner          # slot ("s", 0): the called object (or a method's self)
 
     @property
     def names(self):
         return api._param_names(self.fn)
 
     def differentiable(self):
-        return [i for i, v in enumerate(self.values) if _differentiable(v)]
+        """Values the derivative is taken for: not the constants the callee held."""
+        return [i for i, (v, slot) in enumerate(zip(self.values, self.slots))
+                if slot is not None and _differentiable(v)]
 
     def regroup(self, bars):
         """Per-value adjoints -> (ListBar over the positional arguments, DictBar over the
@@ -121,6 +124,8 @@ class Call:
                 args_bar[slot[1]] = bar
             elif slot[0] == "k":
                 kw_bar[slot[1]] = bar
+            elif slot[0] == "s":
+                f_bar = bar                 # the object's own adjoint (a FieldBar)
             else:
                 f_bar[slot[1]] = bar
         return args_bar, kw_bar, f_bar
@@ -132,8 +137,11 @@ class Call:
             if slot is None:
                 out.append(0.0)
             else:
-                part = {"a": args_part, "k": kwargs_part, "c": f_part}[slot[0]]
-                entry = item(part, slot[1]) if part is not None else None
+                part = {"a": args_part, "k": kwargs_part, "c": f_part, "s": f_part}[slot[0]]
+                if slot[0] == "s":
+                    entry = part                # the object's tangent itself
+                else:
+                    entry = item(part, slot[1]) if part is not None else None
                 out.append(0.0 if entry is None else entry)      # None: a constant (jvp's convention)
         return out
 
@@ -162,14 +170,25 @@ def _differentiable(value, depth=0):
     return any(_differentiable(getattr(value, name, None), depth + 1) for name in runtime.fields_of(value))
 
 
-def normalize(f, args, kwargs):
-    """The `Call` for f(*args, **kwargs)."""
+def normalize(f, args, kwargs, constants=()):
+    """The `Call` for f(*args, **kwargs); `constants`: indices of positional arguments that
+    are constants (the values a callee held, passed on to the functions that differentiate
+    a derivative again)."""
     kwargs = dict(kwargs) if kwargs else {}
     lead, trail, held = (), (), {}
+    owner_obj = []                  # the called object itself, when its attributes carry derivatives
+    captured = isinstance(f, runtime.Captured)
+    if captured:
+        f = f.value
     if isinstance(f, runtime.Closure):
         lead, trail, held = f.lead, f.trail, {k: v for k, v in f.keywords.items() if k not in kwargs}
         f = f.fn
+    elif captured and isinstance(f, types.MethodType):
+        owner_obj, f = [f.__self__], f.__func__
+    elif captured:
+        owner_obj, f = [f], type(f).__call__
     callee, prefix, fixed = _unwrap(f, {**kwargs, **held})
+    prefix = owner_obj + prefix
     method = None
     owner = getattr(callee, "__self__", None)
     if isinstance(callee, types.BuiltinMethodType) and owner is not None \
@@ -182,7 +201,8 @@ def normalize(f, args, kwargs):
     values = list(prefix) + list(lead) + list(args) + list(trail) + [kwargs[k] for k in kw_names] \
         + [fixed[k] for k in fixed_names] + [held[k] for k in held_names]
     n_lead, n_trail = len(lead), len(trail)
-    slots = [None] * len(prefix) + [("c", j) for j in range(n_lead)] \
+    slots = [("s", 0)] * len(owner_obj) + [None] * (len(prefix) - len(owner_obj)) \
+        + [("c", j) for j in range(n_lead)] \
         + [("a", k) for k in range(len(args))] + [("c", n_lead + j) for j in range(n_trail)] \
         + [("k", k) for k in kw_names] + [None] * len(fixed_names) \
         + [("c", n_lead + n_trail + j) for j in range(len(held_names))]
@@ -198,7 +218,11 @@ def normalize(f, args, kwargs):
             fn = _make_wrapper(callee, method, layout, values)
             if key is not None:
                 _wrappers[key] = fn
-    return Call(fn, values, slots, len(args), n_lead + n_trail + len(held_names))
+    if constants:
+        first = len(prefix) + n_lead
+        for i in constants:
+            slots[first + i] = None
+    return Call(fn, values, slots, len(args), n_lead + n_trail + len(held_names), bool(owner_obj))
 
 
 def _make_wrapper(callee, method, layout, values):
@@ -325,8 +349,12 @@ def vjp_call(f, args, kwargs, seed):
     return call.regroup(_value_bars(call, seed))
 
 
-def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0):
-    call = normalize(f, args, kwargs)
+def _constants(call):
+    return {i for i, slot in enumerate(call.slots) if slot is None}
+
+
+def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0, constants=()):
+    call = normalize(f, args, kwargs, constants)
     if not call.differentiable():
         return 0.0
     tangent_fn, dots = _value_dots(call, call.spread(args_dot, kwargs_dot, f_dot))
@@ -346,6 +374,7 @@ def _vjp_function(call):
     else:
         lines, pos = [], {}
     args_items, kw_items, f_items = ["0.0"] * call.n_args, [], ["0.0"] * call.n_captured
+    f_part = None
     for i, slot in enumerate(call.slots):
         expr = f"g[{pos[i]}]" if i in pos else "0.0"
         if slot is None:
@@ -354,9 +383,12 @@ def _vjp_function(call):
             args_items[slot[1]] = expr
         elif slot[0] == "k":
             kw_items.append(f"{slot[1]!r}: {expr}")
+        elif slot[0] == "s":
+            f_part = expr
         else:
             f_items[slot[1]] = expr
-    f_part = f"[{', '.join(f_items)}]" if call.n_captured else "0.0"
+    if f_part is None:
+        f_part = f"[{', '.join(f_items)}]" if call.n_captured else "0.0"
     lines.append(f"    return [{', '.join(args_items)}], {{{', '.join(kw_items)}}}, {f_part}")
     text = f"def vjp_value({', '.join(names + ['seed'])}):\n" + "\n".join(lines) + "\n"
     return _plain_function("vjp_value", text, namespace)
@@ -375,7 +407,7 @@ def _as_bars(result, call):
 
 def vjp_of_vjp(f, args, kwargs, seed, bar):
     call = normalize(f, args, kwargs)
-    inner = normalize(_vjp_function(call), list(call.values) + [seed], {})
+    inner = normalize(_vjp_function(call), list(call.values) + [seed], {}, _constants(call))
     bars = _value_bars(inner, bar)
     args_bar, kw_bar, f_bar = call.regroup(bars[:-1])
     return args_bar, kw_bar, bars[-1], f_bar
@@ -384,7 +416,8 @@ def vjp_of_vjp(f, args, kwargs, seed, bar):
 def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot=0.0):
     call = normalize(f, args, kwargs)
     dots = call.spread(args_dot, kwargs_dot, f_dot) + [seed_dot]
-    return _as_bars(jvp_call(_vjp_function(call), list(call.values) + [seed], {}, dots, {}), call)
+    return _as_bars(jvp_call(_vjp_function(call), list(call.values) + [seed], {}, dots, {},
+                             constants=_constants(call)), call)
 
 
 def vjp_of_jvp(f, args, kwargs, da, dk, df, bar):
@@ -394,7 +427,7 @@ def vjp_of_jvp(f, args, kwargs, da, dk, df, bar):
         zero = call.regroup([0.0] * len(call.values))
         return zero[0], zero[1], zero[0], zero[1], zero[2], zero[2]
     tangent_fn, dots = _value_dots(call, call.spread(da, dk, df))
-    inner = normalize(tangent_fn, list(call.values) + dots, {})
+    inner = normalize(tangent_fn, list(call.values) + dots, {}, _constants(call))
     bars = _value_bars(inner, bar)
     n = len(call.values)
     args_bar, kw_bar, f_bar = call.regroup(bars[:n])
@@ -414,7 +447,7 @@ def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot
     second = call.spread(da_dot, dk_dot, df_dot)
     dot_dots = [_dot_like(second[i], call.values[i]) for i in active]
     return jvp_call(tangent_fn, list(call.values) + dots, {},
-                    call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {})
+                    call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {}, constants=_constants(call))
 
 
 # ------------------------------------------ derivatives made by diffc, again

@@ -912,8 +912,40 @@ def partial_dot(args_dot, kwargs_dot, args, kwargs):
                    + [item(kwargs_dot, k) for k in kwargs])
 
 
+_LIBRARY_MODULES = ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc", "jax", "torch")
+
+
+def is_user_object(obj):
+    """An instance of a user class holding data in attributes (a model, a layer)."""
+    module = (getattr(type(obj), "__module__", "") or "").split(".")[0]
+    return module not in _LIBRARY_MODULES and not isinstance(obj, (type, Closure)) \
+        and not callable(getattr(obj, "__code__", None)) and hasattr(obj, "__dict__") \
+        and not hasattr(obj, "__wrapped__") and bool(fields_of(obj))
+
+
+class Captured:
+    """A called object (or bound method) whose own attributes carry derivatives: the
+    derivative of the call includes them (diffc/dynamic.py), an adjoint keyed by name."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, *args, **kwargs):
+        return self.value(*args, **kwargs)
+
+
 def captured_callee(f):
-    """f, when it is a function value whose captured values diffc can differentiate."""
+    """f, when it is a function value whose captured values diffc can differentiate:
+    a `Closure`, a bound method of a user object, or a callable user object (their
+    attributes are differentiated like arguments: diffc/dynamic.py)."""
+    import types
+    if isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType) \
+            and is_user_object(f.__self__):
+        return Captured(f)
+    if is_user_object(f) and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
+        return Captured(f)
     if not isinstance(f, Closure):
         raise TypeError(f"the function called here ({f!r}) holds differentiated values in a way "
                         "diffc cannot follow (a closure or object built outside diffc's view); "
