@@ -1155,3 +1155,47 @@ def unit_cotangents(x):
         e[i] = 1.0
         out.append(e.reshape(shape) if shape else 1.0)
     return out
+
+
+def concat_parts(*parts):
+    """The tuple (*parts[0], *parts[1], ...): the arguments of a starred call, or a display
+    with starred items (transform/starred.py)."""
+    out = []
+    for p in parts:
+        out.extend(p)
+    return tuple(out)
+
+
+def concat_parts_bars(g, parts):
+    """The adjoint of concat_parts: one list adjoint per part."""
+    bars, offset = [], 0
+    for p in parts:
+        n = len(p)
+        bars.append(ListBar([item(g, offset + i) for i in range(n)]))
+        offset += n
+    return tuple(bars)
+
+
+def concat_parts_regroup(c, parts):
+    """The transpose of concat_parts_bars (linear in c): one adjoint per item."""
+    out = []
+    for k, p in enumerate(parts):
+        out.extend(item(item(c, k), i) for i in range(len(p)))
+    return ListBar(out)
+
+
+def concat_parts_dot(parts_and_dots):
+    """The tangent of concat_parts(*parts) from the parts' tangents (0.0: zero)."""
+    n = len(parts_and_dots) // 2
+    parts, dots = parts_and_dots[:n], parts_and_dots[n:]
+    out = []
+    for p, d in zip(parts, dots):
+        out.extend(item(d, i) for i in range(len(p)))
+    return tuple(out)
+
+
+def concat_dot_bar(c, parts_and_dots):
+    """The adjoint of concat_parts_dot's (parts..., dots...) argument."""
+    n = len(parts_and_dots) // 2
+    bars = concat_parts_bars(c, parts_and_dots[:n])
+    return ListBar([0.0] * n + list(bars))

@@ -268,3 +268,45 @@ def _(result, bar, name, bar_dot):
 
 nondiff(runtime.unbound_method)      # a function: no derivative of its own
 nondiff(runtime.unit_cotangents)     # constants
+
+
+# Arguments of starred calls and displays with starred items (transform/starred.py).
+
+@adjoint(runtime.concat_parts)
+def _(result, result_bar, *parts):
+    return runtime.concat_parts_bars(result_bar, parts)
+
+
+@tangent(runtime.concat_parts)
+def _(result, *parts_and_dots):
+    return runtime.concat_parts_dot(parts_and_dots)
+
+
+@adjoint(runtime.concat_parts_bars)
+def _(result, result_bar, g, parts):
+    return runtime.concat_parts_regroup(result_bar, parts), None
+
+
+@tangent(runtime.concat_parts_bars)
+def _(result, g, parts, g_dot):
+    return runtime.concat_parts_bars(g_dot, parts)
+
+
+@adjoint(runtime.concat_parts_regroup)
+def _(result, result_bar, c, parts):
+    return runtime.concat_parts_bars(result_bar, parts), None
+
+
+@tangent(runtime.concat_parts_regroup)
+def _(result, c, parts, c_dot):
+    return runtime.concat_parts_regroup(c_dot, parts)
+
+
+@adjoint(runtime.concat_parts_dot)
+def _(result, result_bar, parts_and_dots):
+    return runtime.concat_dot_bar(result_bar, parts_and_dots)
+
+
+@tangent(runtime.concat_parts_dot)
+def _(result, parts_and_dots, parts_and_dots_dot):
+    return runtime.concat_parts_dot(parts_and_dots_dot)

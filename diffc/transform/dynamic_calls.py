@@ -211,11 +211,9 @@ def _rewrite(stmt, call, namer, helper, func, positional, guard=False):
         value = A.call(A.global_ref(runtime.captured_callee, "captured_callee"), [func]) if guard else func
         new.append(A.assign(fname, value))
         func = A.name(fname)
-    starred = [a for a in positional if isinstance(a, gast.Starred)]
-    if len(starred) == 1 and len(positional) == 1 and isinstance(starred[0].value, gast.Name):
-        args = A.name(starred[0].value.id)
-    elif starred:
-        args = _concatenated(positional, namer, new)
+    if len(positional) == 1 and isinstance(positional[0], gast.Starred):
+        # f(*xs): transform/starred.py leaves at most one starred argument, alone
+        args = A.deepcopy(positional[0].value)
     else:
         args_name = namer.fresh("_fargs")
         new.append(A.assign(args_name, gast.Tuple(elts=[A.deepcopy(a) for a in positional], ctx=gast.Load())))
@@ -226,31 +224,6 @@ def _rewrite(stmt, call, namer, helper, func, positional, guard=False):
     value = A.call(A.global_ref(helper, helper.__name__), [A.deepcopy(func), args, A.name(kw_name)])
     new.append(gast.Assign(targets=stmt.targets, value=value, type_comment=None))
     return new
-
-
-def _concatenated(positional, namer, new):
-    """`(a,) + tuple(xs) + (b,)` for the arguments a, *xs, b, one ANF statement each."""
-    parts = []
-    run = []
-    for a in positional + [None]:
-        if a is not None and not isinstance(a, gast.Starred):
-            run.append(a)
-            continue
-        if run:
-            name = namer.fresh("_fargs")
-            new.append(A.assign(name, gast.Tuple(elts=[A.deepcopy(e) for e in run], ctx=gast.Load())))
-            parts.append(name)
-            run = []
-        if a is not None:
-            name = namer.fresh("_fargs")
-            new.append(A.assign(name, A.call(A.global_ref(tuple, "tuple"), [A.deepcopy(a.value)])))
-            parts.append(name)
-    total = parts[0]
-    for p in parts[1:]:
-        name = namer.fresh("_fargs")
-        new.append(A.assign(name, A.binop(A.name(total), gast.Add(), A.name(p))))
-        total = name
-    return A.name(total)
 
 
 def varied_names(body, active_params, carries):

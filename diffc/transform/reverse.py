@@ -1005,8 +1005,10 @@ class ReverseFunction:
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
             return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
-        if isinstance(key, types.FunctionType):
-            return _python_call(call.func, key, args) or call
+        if isinstance(key, types.FunctionType) and _has_packed_parameters(key):
+            # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
+            # generated code never unpacks (it may be differentiated again)
+            return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
         return call
 
     def bind_call(self, key, call):
@@ -1143,29 +1145,14 @@ _BINOPS = {}
 _UNARY = {}
 
 
-def _python_call(func, fn, args):
-    """fn called the way Python binds it, from one atom per flattened parameter
-    (parse.flatten_signature): *args and **kwargs unpacked again.  None for a
-    function whose parameters are all ordinary (the call is fine as written)."""
+def _has_packed_parameters(fn):
+    """Whether fn has *args, **kwargs or keyword-only parameters (parse.flatten_signature)."""
     import inspect
     try:
-        params = list(inspect.signature(fn).parameters.values())
+        params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
-        return None
-    if all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
-        return None
-    positional, keywords = [], []
-    for p, a in zip(params, args):
-        a = A.deepcopy(a)
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            positional.append(a)
-        elif p.kind == p.VAR_POSITIONAL:
-            positional.append(gast.Starred(value=a, ctx=gast.Load()))
-        elif p.kind == p.KEYWORD_ONLY:
-            keywords.append(gast.keyword(arg=p.name, value=a))
-        else:
-            keywords.append(gast.keyword(arg=None, value=a))
-    return A.call(A.deepcopy(func), positional, keywords)
+        return False
+    return any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def _init_tables():

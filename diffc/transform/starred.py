@@ -3,14 +3,14 @@
 Input: a fenced `FunctionInfo` body (desugar runs this first).
 Output: the same body where
   * a call has at most one starred argument, and then no other positional
-    argument: ``f(a, *xs, b)`` becomes ``f(*((a,) + tuple(xs) + (b,)))``
+    argument: ``f(a, *xs, b)`` becomes ``f(*runtime.concat_parts((a,), xs, (b,)))``
     (transform/dynamic_calls.py differentiates it at run time);
     ``zip(*rows)`` becomes ``runtime.zip_star(rows)``, a differentiable transpose;
   * ``zip(...)``/``enumerate(...)`` other than a loop's iterable (``list(zip(a, b))``)
     become ``runtime.zip_lists``/``runtime.enumerate_list``, whose items carry
     derivatives (the builtins are non-differentiable primitives);
   * a list or tuple display holds no starred item: ``[*xs, y]`` becomes
-    ``list(xs) + [y]``;
+    ``list(runtime.concat_parts(xs, (y,)))``;
   * an assignment target holds no starred name: ``a, *rest, z = xs`` becomes
     ``_u = xs; a = _u[0]; rest = list(_u[1:len(_u) - 1]); z = _u[-1]``.
 Semantics are Python's; every new operation has derivative rules.
@@ -139,18 +139,19 @@ class _Expressions(gast.NodeTransformer):
 
 
 def _joined(items, display, convert):
-    """`display(run) + convert(xs) + ...` for items with starred entries *xs."""
+    """`concat_parts((a, b), xs, (c,))` for items a, b, *xs, c (a tuple; `list(...)` of it
+    for a list display).  One helper with its own rules rather than `+` of sequences."""
     parts, run = [], []
     for item in items + [None]:
         if item is not None and not isinstance(item, gast.Starred):
             run.append(item)
             continue
         if run:
-            parts.append(display(elts=run, ctx=gast.Load()))
+            parts.append(gast.Tuple(elts=run, ctx=gast.Load()))
             run = []
         if item is not None:
-            parts.append(A.call(A.global_ref(convert, convert.__name__), [item.value]))
-    total = parts[0]
-    for p in parts[1:]:
-        total = A.binop(total, gast.Add(), p)
+            parts.append(item.value)
+    total = A.call(A.global_ref(runtime.concat_parts, "concat_parts"), parts)
+    if display is gast.List:
+        total = A.call(A.global_ref(builtins.list, "list"), [total])
     return total
