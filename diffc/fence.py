@@ -86,9 +86,6 @@ def _check_node(info, node):
     if isinstance(node, gast.AnnAssign) and node.value is None:
         raise UnsupportedSyntax("a bare annotation without a value is not supported", node, info.source)
     if isinstance(node, gast.Call):
-        if any(isinstance(k, gast.keyword) and k.arg is None for k in node.keywords):
-            raise UnsupportedSyntax("**kwargs in a call is not supported", node, info.source,
-                                    hint="pass the keyword arguments explicitly")
         target = info.resolve_static(node.func)
         try:
             forbidden = _FORBIDDEN_CALLS.get(target)

@@ -1199,3 +1199,34 @@ def concat_dot_bar(c, parts_and_dots):
     n = len(parts_and_dots) // 2
     bars = concat_parts_bars(c, parts_and_dots[:n])
     return ListBar([0.0] * n + list(bars))
+
+
+def merge_kwargs(*dicts):
+    """{**d1, **d2, ...}: the keyword arguments of a call with several ``**`` parts."""
+    out = {}
+    for d in dicts:
+        out.update(d)
+    return out
+
+
+def _owners(dicts):
+    owner = {}
+    for k, d in enumerate(dicts):
+        for key in d:
+            owner[key] = k
+    return owner
+
+
+def merge_kwargs_bars(g, dicts):
+    """The adjoint of merge_kwargs: each key's adjoint goes to the last dict holding it."""
+    owner = _owners(dicts)
+    bars = [DictBar() for _ in dicts]
+    for key, k in owner.items():
+        bars[k][key] = item(g, key)
+    return tuple(bars)
+
+
+def merge_kwargs_dot(dicts_and_dots):
+    n = len(dicts_and_dots) // 2
+    dicts, dots = dicts_and_dots[:n], dicts_and_dots[n:]
+    return {key: item(dots[k], key) for key, k in _owners(dicts).items()}

@@ -543,3 +543,23 @@ def test_forward_mode_with_respect_to_an_object(make):
     eps = 1e-6
     expected = (f(make(W23 + eps * dW, B2 + eps * db), X3) - f(make(W23 - eps * dW, B2 - eps * db), X3)) / (2 * eps)
     assert_close(dot, expected)
+
+
+def _inner_power(x, scale=1.0, power=2):
+    return np.sum((scale * x) ** power)
+
+
+def _forwarding(x, *args, **kw):
+    return _inner_power(x, *args, **kw)
+
+
+def keyword_forwarding(x):
+    opts = {"power": 3}
+    total = _forwarding(x, scale=x[0]) + _inner_power(x, **opts) + _inner_power(x, scale=2.0, **opts)
+    for k in range(2):
+        total = total + _forwarding(x, x[1], **{"power": 2 + k})
+    return total
+
+
+def test_keyword_argument_forwarding():
+    check_all(keyword_forwarding, [X3])

@@ -310,3 +310,13 @@ def _(result, result_bar, parts_and_dots):
 @tangent(runtime.concat_parts_dot)
 def _(result, parts_and_dots, parts_and_dots_dot):
     return runtime.concat_parts_dot(parts_and_dots_dot)
+
+
+@adjoint(runtime.merge_kwargs)
+def _(result, result_bar, *dicts):
+    return runtime.merge_kwargs_bars(result_bar, dicts)
+
+
+@tangent(runtime.merge_kwargs)
+def _(result, *dicts_and_dots):
+    return runtime.merge_kwargs_dot(dicts_and_dots)

@@ -111,13 +111,16 @@ def _lower_call(stmt, rf, varied, call_key):
     atoms = list(call.args) + [k.value for k in call.keywords] + [call.func]
     if isinstance(call.func, gast.Attribute):
         atoms.append(call.func.value)
-    if not any(_is_varied(a.value if isinstance(a, gast.Starred) else a, varied) for a in atoms):
+    unpacks = any(k.arg is None for k in call.keywords)
+    if not unpacks and not any(_is_varied(a.value if isinstance(a, gast.Starred) else a, varied)
+                               for a in atoms):
         return None
     key, _ = call_key(rf.info, call)
     if key is functools.partial and call.args and not isinstance(call.args[0], gast.Starred):
         # functools.partial(g, x, k=v) of differentiated values: a Closure they can flow through.
         return _rewrite(stmt, call, rf.namer, runtime.partial_value, call.args[0], call.args[1:])
-    if not is_dynamic(rf.info, call, rf.kinds, key) and not any(isinstance(a, gast.Starred) for a in call.args):
+    if not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
+            and not any(isinstance(a, gast.Starred) for a in call.args):
         return None
     if isinstance(call.func, gast.Attribute) and _is_varied(call.func.value, varied):
         # obj.method(x) where obj itself carries derivatives (self.W is differentiated):
@@ -218,10 +221,14 @@ def _rewrite(stmt, call, namer, helper, func, positional, guard=False):
         args_name = namer.fresh("_fargs")
         new.append(A.assign(args_name, gast.Tuple(elts=[A.deepcopy(a) for a in positional], ctx=gast.Load())))
         args = A.name(args_name)
-    kw_name = namer.fresh("_fkw")
-    new.append(A.assign(kw_name, gast.Dict(keys=[A.const(k.arg) for k in call.keywords],
-                                           values=[A.deepcopy(k.value) for k in call.keywords])))
-    value = A.call(A.global_ref(helper, helper.__name__), [A.deepcopy(func), args, A.name(kw_name)])
+    if len(call.keywords) == 1 and call.keywords[0].arg is None:
+        kwargs = A.deepcopy(call.keywords[0].value)          # f(..., **d): starred.py merged them
+    else:
+        kw_name = namer.fresh("_fkw")
+        new.append(A.assign(kw_name, gast.Dict(keys=[A.const(k.arg) for k in call.keywords],
+                                               values=[A.deepcopy(k.value) for k in call.keywords])))
+        kwargs = A.name(kw_name)
+    value = A.call(A.global_ref(helper, helper.__name__), [A.deepcopy(func), args, kwargs])
     new.append(gast.Assign(targets=stmt.targets, value=value, type_comment=None))
     return new
 

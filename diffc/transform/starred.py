@@ -9,6 +9,8 @@ Output: the same body where
   * ``zip(...)``/``enumerate(...)`` other than a loop's iterable (``list(zip(a, b))``)
     become ``runtime.zip_lists``/``runtime.enumerate_list``, whose items carry
     derivatives (the builtins are non-differentiable primitives);
+  * ``**d`` in a call is the call's only keyword: ``f(**a, k=v)`` becomes
+    ``f(**runtime.merge_kwargs(a, {'k': v}))`` (a dynamic call, dynamic_calls.py);
   * a list or tuple display holds no starred item: ``[*xs, y]`` becomes
     ``list(runtime.concat_parts(xs, (y,)))``;
   * an assignment target holds no starred name: ``a, *rest, z = xs`` becomes
@@ -106,6 +108,20 @@ class _Expressions(gast.NodeTransformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
+        if any(k.arg is None for k in node.keywords) and len(node.keywords) > 1:
+            # f(**a, k=v, **b): one `**merge_kwargs(a, {'k': v}, b)`
+            parts, run = [], []
+            for k in node.keywords + [None]:
+                if k is not None and k.arg is not None:
+                    run.append(k)
+                    continue
+                if run:
+                    parts.append(gast.Dict(keys=[A.const(r.arg) for r in run], values=[r.value for r in run]))
+                    run = []
+                if k is not None:
+                    parts.append(k.value)
+            merged = A.call(A.global_ref(runtime.merge_kwargs, "merge_kwargs"), parts)
+            node.keywords = [gast.keyword(arg=None, value=merged)]
         starred = [a for a in node.args if isinstance(a, gast.Starred)]
         callee = self.info.resolve_static(node.func)
         if not starred and not getattr(node, "diffc_loop_iterable", False) and not node.keywords:
