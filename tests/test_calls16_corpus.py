@@ -40,14 +40,8 @@ def mlp_predict(params, x, activation=np.tanh):
     return W @ h + b
 
 
-def scaled(layers, scale):
-    return [(W * scale, b) for W, b in layers]
-
-
 def mlp_loss(scale, activation=relu_like):
-    # (`params = [(W * scale, b) for W, b in LAYERS]` here is refused by the alias check of
-    # reverse.forward_value: reported in issue 16's report, not a construct of this test)
-    params = scaled(LAYERS, scale)
+    params = [(W * scale, b) for W, b in LAYERS]
     total = 0.0
     for x, y in zip(DATA_X, DATA_Y):
         total = total + np.sum((mlp_predict(params, x, activation) - y) ** 2)
