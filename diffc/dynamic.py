@@ -146,28 +146,8 @@ class Call:
         return out
 
 
-def holds_floats(value):
-    """Whether value holds floats (see `_differentiable`)."""
-    return _differentiable(value)
-
-
-def _differentiable(value, depth=0):
-    """Whether value holds floats (a number, a float array, a container or an object with
-    such attributes): the argument positions the derivative of a call is taken for."""
-    if depth > 8 or isinstance(value, (bool, np.bool_, str, type(None), types.FunctionType, type,
-                                       types.ModuleType)):
-        return False
-    if isinstance(value, (float, np.floating, complex, np.complexfloating)):
-        return True
-    if isinstance(value, np.ndarray) or runtime.is_duck_array(value):
-        return value.dtype.kind in "fc"
-    if isinstance(value, (list, tuple)):
-        return any(_differentiable(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return any(_differentiable(v, depth + 1) for v in value.values())
-    if isinstance(value, (int, np.integer, complex)):
-        return False
-    return any(_differentiable(getattr(value, name, None), depth + 1) for name in runtime.fields_of(value))
+def _differentiable(value):
+    return runtime.holds_floats(value)
 
 
 def normalize(f, args, kwargs, constants=()):
@@ -508,7 +488,7 @@ def _(result, fn, primals, tangents, primals_dot, tangents_dot):
     return jvp_pair(fn, primals, tangents, primals_dot, tangents_dot)
 
 
-runtime.DYNAMIC.update(vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
+runtime.DYNAMIC.update(jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
                        jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
 
 del K

@@ -9,6 +9,7 @@ kinds of the arguments at hand (`see_through`).
 """
 
 import functools
+import numbers
 import types
 
 import numpy as np
@@ -111,8 +112,7 @@ def _tangent_like(t, x):
 
 
 def _has_float(value):
-    from .dynamic import holds_floats
-    return holds_floats(value)
+    return runtime.holds_floats(value)
 
 
 def _shape_dot(dot, out):
@@ -180,8 +180,29 @@ def jvp(fn, primals, tangents):
     if len(tangents) != len(primals):
         raise BadArgument(f"jvp needs one tangent per primal ({len(primals)}), got {len(tangents)}",
                           hint="pass None for arguments that are constant")
-    values = api._bind(fn, api._param_names(fn), primals, {})
+    names = api._param_names(fn)
+    values = api._bind(fn, names, primals, {})
+    if not api._plain(fn):
+        # *args: the tangents of the extra arguments form the tangent of the tuple
+        bound = api._signature(fn).bind_partial(*tangents)
+        tangents = []
+        for p in api._signature(fn).parameters.values():
+            t = bound.arguments.get(p.name)
+            if p.kind == p.VAR_POSITIONAL and t is not None:
+                t = None if all(d is None for d in t) else tuple(0.0 if d is None else d for d in t)
+            tangents.append(t)
     return _run(fn, values, tangents)
+
+
+def _refuse_objects(fn, values, wrt_index, what):
+    """jacobian/hessian build one tangent per entry: objects (NamedTuple, dataclass...) have none."""
+    for k in wrt_index:
+        x = values[k]
+        if hasattr(x, "_fields") or (not isinstance(x, (np.ndarray, list, tuple, dict, numbers.Number))
+                                     and not is_duck_array(x) and runtime.fields_of(x)):
+            raise BadArgument(f"{what} with respect to a {type(x).__name__} (an object) is not supported",
+                              hint="use diffc.grad (its gradient has the same type) or diffc.jvp "
+                                   "with a tangent of that type")
 
 
 def _basis(x):
@@ -206,6 +227,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values = api._bind(fn, names, args, kwargs)
+        _refuse_objects(fn, values, wrt_index, "jacobian")
         for k in wrt_index:
             values[k] = api._as_float(values[k])
         results = []
@@ -250,9 +272,8 @@ def _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode):
         if mode == "forward" and single and np.ndim(values[wrt_index[0]]) == 0 \
                 and not isinstance(values[wrt_index[0]], (list, tuple, np.ndarray)):
             return scalar_spec(values)
-        from . import dynamic
-        if "fn" not in made:
-            made["fn"] = dynamic.jacobian_source(fn, names, wrt_index, single, mode)
+        if "fn" not in made:        # diffc/dynamic.py (registered in runtime.DYNAMIC)
+            made["fn"] = runtime.DYNAMIC["jacobian_source"](fn, names, wrt_index, single, mode)
         for k in wrt_index:
             values[k] = api._as_float(values[k])
         return made["fn"], values
@@ -292,6 +313,7 @@ def hessian(fn, wrt=0):
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         values = api._bind(fn, names, args, kwargs)
+        _refuse_objects(fn, values, [k], "hessian")
         values[k] = api._as_float(values[k])
         columns = []
         for e in _basis(values[k]):
@@ -334,9 +356,8 @@ def hvp(fn, wrt=0):
     def spec(values):
         # Differentiated again (or called inside a differentiated function): a plain
         # function of a jvp_call of the gradient (dynamic.hvp_source).
-        from . import dynamic
-        if "fn" not in made:
-            made["fn"] = dynamic.hvp_source(gradient, len(names), k)
+        if "fn" not in made:        # diffc/dynamic.py (registered in runtime.DYNAMIC)
+            made["fn"] = runtime.DYNAMIC["hvp_source"](gradient, len(names), k)
         return made["fn"], list(values)
     hvp_fn.diffc_derivative = spec
     return hvp_fn

@@ -1230,3 +1230,23 @@ def merge_kwargs_dot(dicts_and_dots):
     n = len(dicts_and_dots) // 2
     dicts, dots = dicts_and_dots[:n], dicts_and_dots[n:]
     return {key: item(dots[k], key) for key, k in _owners(dicts).items()}
+
+
+def holds_floats(value, depth=0):
+    """Whether value holds floats (a number, a float array, a container or an object with
+    such attributes): what a derivative can be taken for."""
+    import types
+    if depth > 8 or isinstance(value, (bool, np.bool_, str, type(None), types.FunctionType, type,
+                                       types.ModuleType)):
+        return False
+    if isinstance(value, (float, np.floating, complex, np.complexfloating)):
+        return True
+    if isinstance(value, np.ndarray) or is_duck_array(value):
+        return value.dtype.kind in "fc"
+    if isinstance(value, (list, tuple)):
+        return any(holds_floats(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return any(holds_floats(v, depth + 1) for v in value.values())
+    if isinstance(value, (int, np.integer)):
+        return False
+    return any(holds_floats(getattr(value, name, None), depth + 1) for name in fields_of(value))

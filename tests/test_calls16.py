@@ -563,3 +563,11 @@ def keyword_forwarding(x):
 
 def test_keyword_argument_forwarding():
     check_all(keyword_forwarding, [X3])
+
+
+def test_jacobian_and_hessian_with_respect_to_an_object_are_refused_clearly():
+    p = LayerParams(W23, B2)
+    for transform in (diffc.hessian, diffc.jacobian):
+        with pytest.raises(diffc.BadArgument) as info:
+            transform(params_loss)(p, X3)
+        assert "LayerParams" in str(info.value) and "grad" in str(info.value)

@@ -13,14 +13,14 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
 LAYERS = [
     ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "checkpoint_runtime",
                    "dispatch", "checks", "effects"]),
-    ("front end", ["parse", "fence", "transform.desugar", "transform.anf", "template"]),
+    ("front end", ["parse", "fence", "transform.desugar", "transform.starred", "transform.anf", "template"]),
     ("analysis", ["analysis"]),
     ("rules", ["rules", "rule_check"]),
     ("transforms", ["transform"]),
     ("optimizer", ["optimize"]),
     ("emit", ["emit"]),
     ("compile cache", ["pipeline", "compile_cache"]),
-    ("public API", ["api", "forward_api", "cli", "export", "__init__", "__main__", "jit"]),
+    ("public API", ["api", "forward_api", "dynamic", "cli", "export", "__init__", "__main__", "jit"]),
 ]
 
 

@@ -173,12 +173,21 @@ def _user_info(rf, key):
     if not isinstance(key, types.FunctionType) or R.adjoint_rule(key) is not None or R.is_nondiff(key):
         return None
     module = (getattr(key, "__module__", "") or "").split(".")[0]
-    if module in _LIBRARY_MODULES:
+    if module in _LIBRARY_MODULES or not _has_packed_parameters(key):
         return None
     try:
         return rf.module.info_for(key)
     except DiffcError:
         return None
+
+
+def _has_packed_parameters(fn):
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def _function_values(stmt, rf):

@@ -130,8 +130,8 @@ class _Expressions(gast.NodeTransformer):
             if callee is builtins.zip:
                 return A.located(A.call(A.global_ref(runtime.zip_lists, "zip_lists"), node.args), node)
             if callee is builtins.enumerate and 1 <= len(node.args) <= 2:
-                return A.located(A.call(A.global_ref(runtime.enumerate_list, "enumerate_list"), node.args),
-                                 node)
+                args = list(node.args) + [A.const(0)] * (2 - len(node.args))     # rules bind start
+                return A.located(A.call(A.global_ref(runtime.enumerate_list, "enumerate_list"), args), node)
         if not starred:
             return node
         if self.info.resolve_static(node.func) is builtins.zip and len(node.args) == 1 and not node.keywords:
