@@ -34,7 +34,7 @@ import types
 
 import numpy as np
 
-from . import api
+from . import compile_cache
 from . import forward_api
 from . import runtime
 from .analysis import kinds as K
@@ -104,7 +104,7 @@ class Call:
 
     @property
     def names(self):
-        return api._param_names(self.fn)
+        return compile_cache.param_names(self.fn)
 
     def differentiable(self):
         """Values the derivative is taken for: not the constants the callee held."""
@@ -187,7 +187,7 @@ def normalize(f, args, kwargs, constants=()):
         + [("k", k) for k in kw_names] + [None] * len(fixed_names) \
         + [("c", n_lead + n_trail + j) for j in range(len(held_names))]
     derived = hasattr(callee, "diffc_derivative")
-    kinds = api._kinds(values) if derived else None
+    kinds = compile_cache.kinds_of(values) if derived else None
     key = (type(owner) if method else callee, method, layout, kinds)
     with _lock:
         try:
@@ -232,7 +232,7 @@ def _make_wrapper(callee, method, layout, values):
             raise DiffcError(f"calling {getattr(callee, '__qualname__', callee)}: {exc}") from None
         real.apply_defaults()
         marks.apply_defaults()
-        inner, _ = forward_api.see_through(callee, list(real.arguments.values()))
+        inner, _ = compile_cache.see_through(callee, list(real.arguments.values()))
         pieces = []
         for k, mark in enumerate(marks.arguments.values()):
             if isinstance(mark, _Param):
@@ -268,7 +268,7 @@ def _prepared(call):
     names = call.names
     active = call.differentiable()
     values = list(call.values)
-    kinds = api._kinds(values)
+    kinds = compile_cache.kinds_of(values)
     return values, tuple(names[i] for i in active), kinds
 
 
@@ -279,17 +279,17 @@ def _vjp_entry(fn, wrt, kinds):
     def build():
         module = Module()
         module.differentiable = True
-        names = api._param_names(fn)
-        label = "vjp_" + api._function_name(fn)
+        names = compile_cache.param_names(fn)
+        label = "vjp_" + compile_cache.function_name(fn)
         module.function_names.reserve(label)
         main = module.joint(fn, list(wrt), dict(zip(names, kinds)), label, check_scalar=False,
                             callee=True)
         return module, main.name
-    return api._compiled(fn, key, build)
+    return compile_cache.compiled(fn, key, build)
 
 
 def _jvp_entry(fn, active, kinds):
-    return forward_api._forward_entry(fn, tuple(active), kinds, tangent_only=True, differentiable=True)
+    return forward_api.forward_entry(fn, tuple(active), kinds, tangent_only=True, differentiable=True)
 
 
 def _full_bars(call, wrt_bars):
@@ -309,7 +309,7 @@ def _value_bars(call, seed):
 
 
 def _dot_like(dot, value):
-    if runtime._is_zero(dot) and not isinstance(value, (float, np.floating)):
+    if runtime.is_zero(dot) and not isinstance(value, (float, np.floating)):
         return runtime.zeros_dot(value)
     return dot
 
@@ -377,7 +377,7 @@ def _vjp_function(call):
 def _as_bars(result, call):
     """The tangent of vjp_call's (list, dict, list) result as adjoint containers (they add
     elementwise)."""
-    if runtime._is_zero(result):
+    if runtime.is_zero(result):
         return result
     args_part, kw_part, f_part = item(result, 0), item(result, 1), item(result, 2)
     return (ListBar(args_part) if isinstance(args_part, list) else ListBar([0.0] * call.n_args),

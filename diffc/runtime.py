@@ -60,6 +60,11 @@ class DictBar(dict):
         return self
 
 
+def is_zero(value):
+    """Whether value is the plain zero adjoint/tangent (a Python or NumPy number equal to 0)."""
+    return _is_zero(value)
+
+
 def _is_zero(value):
     return isinstance(value, numbers.Number) and not isinstance(value, np.ndarray) and value == 0
 
