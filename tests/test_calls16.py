@@ -571,3 +571,62 @@ def test_jacobian_and_hessian_with_respect_to_an_object_are_refused_clearly():
         with pytest.raises(diffc.BadArgument) as info:
             transform(params_loss)(p, X3)
         assert "LayerParams" in str(info.value) and "grad" in str(info.value)
+
+
+# ------------------------------------------- higher order through containers
+
+def _container_loss(xs, t, d):
+    a, b = xs
+    return np.sum(np.sin(a) * b ** 2) * t[0] + np.sum(d["w"] * a ** 3) + t[1] * np.sum(b)
+
+
+def test_reverse_over_reverse_with_container_arguments():
+    ys = [RNG.normal(size=3), RNG.normal(size=3)]
+    t = (0.7, -1.2)
+    d = {"w": RNG.normal(size=3)}
+
+    def inner(x):      # a component of the gradient with respect to the list, as a function of x
+        g = diffc.grad(_container_loss)([x, ys[1]], t, d)
+        return np.sum(g[0] * np.cos(x)) + np.sum(g[1])
+    check_reverse(inner, [ys[0]])
+
+    def inner_tuple(x):
+        g = diffc.grad(_container_loss, wrt=1)([x, ys[1]], (x[0], 0.3), d)
+        return g[0] * g[1]
+    check_reverse(inner_tuple, [ys[0]])
+
+    def inner_dict(x):
+        g = diffc.grad(_container_loss, wrt=2)([x, ys[1]], t, {"w": x * 2.0})
+        return np.sum(g["w"] ** 2)
+    check_reverse(inner_dict, [ys[0]])
+
+
+def test_reverse_over_forward_with_container_arguments():
+    ys = [RNG.normal(size=3), RNG.normal(size=3)]
+
+    def directional(x):
+        _, dot = diffc.jvp(_container_loss, ([x, ys[1]], (0.5, 1.5), {"w": x}),
+                           ([np.ones(3), np.zeros(3)], (0.0, 0.0), {"w": np.zeros(3)}))
+        return dot
+    check_reverse(directional, [ys[0]])
+
+
+def _broadcast(x, t, u, y):
+    return np.sum(((x + t * u) * y) ** 2)
+
+
+def test_broadcasting_to_a_larger_rank_at_second_order():
+    u = RNG.normal(size=3)
+    y = RNG.normal(size=(2, 3))
+    check_second(lambda x: _broadcast(x, 0.3, u, y), [X3])
+    check_second(lambda t: _broadcast(X3, t, u, y), [0.3])
+    check_reverse(lambda t: diffc.grad(_broadcast, wrt=1)(X3, t, u, y), [0.3])
+
+
+def stacked(x):
+    return np.sum(np.vstack([x, x ** 2]) ** 2) + np.sum(np.hstack([x, x ** 3]) * 2.0) \
+        + np.sum(np.column_stack([x, np.sin(x)]) ** 3)
+
+
+def test_stacking_one_dimensional_arrays():
+    check_all(stacked, [X3])
