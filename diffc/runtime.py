@@ -1096,9 +1096,12 @@ def captured_callee(f):
     if is_user_object(f) and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
         return Captured(f)
     if not isinstance(f, Closure):
-        raise TypeError(f"the function called here ({f!r}) holds differentiated values in a way "
-                        "diffc cannot follow (a closure or object built outside diffc's view); "
-                        "pass those values to it as arguments")
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
+                               "differentiated values in a way diffc cannot follow (a closure or object "
+                               "built outside diffc's view)",
+                               hint="pass those values to it as arguments, and differentiate with "
+                                    "respect to numbers and arrays, not functions")
     return f
 
 
