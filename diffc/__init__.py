@@ -14,6 +14,21 @@ from .forward_api import jvp, jacobian, hessian, hvp
 __version__ = "0.1.0"
 
 
+def jit(fn, *, cache=False):
+    """fn compiled by numba (and the plain functions it calls): the primal to compare
+    a ``grad(f, jit=True)`` with.  Needs numba (``pip install 'diffc[jit]'``)."""
+    from .jit_compile import jit_primal
+    return jit_primal(fn, cache=cache)
+
+
+def __getattr__(name):
+    if name == "jit_stats":
+        # one record per numba compilation: name, first_call_s (compile included), file, cache_hits
+        from .jit_compile import jit_stats
+        return jit_stats
+    raise AttributeError(f"module 'diffc' has no attribute {name!r}")
+
+
 def adjoint(primitive):
     """Register a custom adjoint rule: ``def _(result, result_bar, *params)``."""
     from . import rules
@@ -39,7 +54,7 @@ def check_rule(fn, *args, eps=1e-6, tol=None, seed=0):
     return _check_rule(fn, *args, eps=eps, tol=tol, seed=seed)
 
 
-__all__ = ["check_rule", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
+__all__ = ["jit", "check_rule", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
            "jvp", "jacobian", "hessian", "hvp",
            "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
            "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError", "DiffcWarning"]

@@ -236,19 +236,32 @@ def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, c
 
 # ------------------------------------------------------------------- public
 
-def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
+def grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
 
     ``checkpoint=True`` (about sqrt(n) snapshots) or ``checkpoint=k`` stores
     snapshots of the state of outermost loops instead of taping every
     iteration, and recomputes during the adjoint sweep (see
-    transform/checkpoint.py); ``diffc.checkpointed`` marks single loops."""
+    transform/checkpoint.py); ``diffc.checkpointed`` marks single loops.
+    ``jit=True`` compiles the generated gradient with numba (``jit="auto"``:
+    the Python gradient, with a warning, where numba cannot); ``cache=True``
+    keeps numba's machine code on disk (see jit_api.py)."""
+    if jit:
+        return _jit_gradient(fn, wrt, False, optimize, checkpoint, jit, cache)
     return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
-def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
-    """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
+def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
+    """A function returning (f(*args), gradient); ``checkpoint``, ``jit`` as for `grad`."""
+    if jit:
+        return _jit_gradient(fn, wrt, True, optimize, checkpoint, jit, cache)
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
+
+
+def _jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
+    from . import jit_api
+    jit_api.check_option(jit)
+    return jit_api.jit_gradient(fn, wrt, with_value, optimize, _check_budget(checkpoint), jit, cache)
 
 
 def _check_budget(checkpoint):
@@ -523,16 +536,18 @@ def numeric_grad(fn, values, k, eps=1e-6):
 class differentiate:
     """Decorator: the function, unchanged, plus .grad/.value_and_grad/.vjp/.source."""
 
-    def __new__(cls, fn=None, *, wrt=0, checkpoint=None):
+    def __new__(cls, fn=None, *, wrt=0, checkpoint=None, jit=False, cache=False):
         if fn is None:
-            return lambda f: cls(f, wrt=wrt, checkpoint=checkpoint)
+            return lambda f: cls(f, wrt=wrt, checkpoint=checkpoint, jit=jit, cache=cache)
         return super().__new__(cls)
 
-    def __init__(self, fn=None, *, wrt=0, checkpoint=None):
+    def __init__(self, fn=None, *, wrt=0, checkpoint=None, jit=False, cache=False):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.wrt = wrt
         self.checkpoint = checkpoint
+        self.jit = jit              # grad, value_and_grad, jvp and hessian compile with numba
+        self.cache = cache
         self._grad = None
         self._value_and_grad = None
 
@@ -544,12 +559,13 @@ class differentiate:
 
     def grad(self, *args, **kwargs):
         if self._grad is None:
-            self._grad = grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
+            self._grad = grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint, jit=self.jit, cache=self.cache)
         return self._grad(*args, **kwargs)
 
     def value_and_grad(self, *args, **kwargs):
         if self._value_and_grad is None:
-            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
+            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint,
+                                                  jit=self.jit, cache=self.cache)
         return self._value_and_grad(*args, **kwargs)
 
     def vjp(self, *args, **kwargs):
@@ -562,6 +578,8 @@ class differentiate:
 
     def jvp(self, primals, tangents):
         from .forward_api import jvp
+        if self.jit:
+            return jvp(self.fn, primals, tangents, jit=self.jit, cache=self.cache)
         return jvp(self.fn, primals, tangents)
 
     def jacobian(self, *args, mode="reverse"):
@@ -570,6 +588,8 @@ class differentiate:
 
     def hessian(self, *args):
         from .forward_api import hessian
+        if self.jit:
+            return hessian(self.fn, wrt=self.wrt, jit=self.jit, cache=self.cache)(*args)
         return hessian(self.fn, wrt=self.wrt)(*args)
 
 

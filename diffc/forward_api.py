@@ -156,8 +156,14 @@ def _run(fn, values, tangents, optimize=True):
 
 # ------------------------------------------------------------------- public
 
-def jvp(fn, primals, tangents):
-    """(f(*primals), directional derivative along tangents); None tangents are constants."""
+def jvp(fn, primals, tangents, *, jit=False, cache=False):
+    """(f(*primals), directional derivative along tangents); None tangents are constants.
+
+    ``jit=True``/``"auto"``: the tangent code compiled by numba (jit_api.py)."""
+    if jit:
+        from . import jit_api
+        jit_api.check_option(jit)
+        return jit_api.jit_jvp(fn, primals, tangents, jit, cache)
     api._check_function(fn)
     primals, tangents = list(primals), list(tangents)
     if len(tangents) != len(primals):
@@ -237,8 +243,14 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
     wrapper.diffc_derivative = spec
 
 
-def hessian(fn, wrt=0):
-    """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
+def hessian(fn, wrt=0, *, jit=False, cache=False):
+    """Second derivative by forward-over-reverse: shape arg.shape + arg.shape.
+
+    ``jit=True``/``"auto"``: the forward-over-reverse code compiled by numba."""
+    if jit:
+        from . import jit_api
+        jit_api.check_option(jit)
+        return jit_api.jit_hessian(fn, wrt, jit, cache)
     api._check_function(fn)
     wrt_names, single = api._normalize_wrt(fn, wrt)
     if not single:
@@ -266,8 +278,14 @@ def hessian(fn, wrt=0):
     return hessian_fn
 
 
-def hvp(fn, wrt=0):
-    """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
+def hvp(fn, wrt=0, *, jit=False, cache=False):
+    """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built).
+
+    ``jit=True``/``"auto"``: the forward-over-reverse code compiled by numba."""
+    if jit:
+        from . import jit_api
+        jit_api.check_option(jit)
+        return jit_api.jit_hvp(fn, wrt, jit, cache)
     api._check_function(fn)
     wrt_names, single = api._normalize_wrt(fn, wrt)
     if not single:

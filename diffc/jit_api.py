@@ -1,0 +1,241 @@
+"""jit_api: the ``jit=`` option of grad, value_and_grad, jvp, hessian and hvp.
+
+Input: the same function, wrt and arguments as the plain API (api.py,
+forward_api.py).  Output: a function returning the same values, computed by
+the numba-compiled form of the same generated code (jit_compile.py).
+
+Compilation is per (cached generated module, argument types): the plain
+API's in-memory cache decides the generated module (and sees redefined
+helpers and rebound globals); numba specializes it to float64/int64 scalars
+and to the dtype and rank of each array.  ``jit=True`` raises the
+`JitUnsupported` (a `DiffcError`) that names the user's line when numba
+cannot compile it; ``jit="auto"`` warns once and returns the plain Python
+gradient's values instead.
+"""
+
+import functools
+
+import numpy as np
+
+from . import api
+from . import jit_compile as J
+from . import sourcemap
+from .errors import BadArgument
+
+
+def check_option(jit):
+    if jit not in (False, True, "auto") and jit is not None:
+        raise BadArgument(f"jit must be True, False or 'auto', not {jit!r}")
+    if jit:
+        J.require_numba()
+    return bool(jit)
+
+
+def _signature(values):
+    """What numba specializes on: Python type per argument, dtype and rank of arrays."""
+    return tuple((type(v), v.dtype.str, v.ndim) if isinstance(v, np.ndarray) else type(v) for v in values)
+
+
+class _Compiled:
+    """The JitModule (or the plain fallback) of one generated module for one signature."""
+
+    def __init__(self, emitted, main_name, values, jit, cache, label):
+        self.plain = emitted.functions[main_name]
+        self.main = None
+        self.module = None
+        self.error = None
+        self.compile_s = None
+        try:
+            self.module = J.compile_emitted(emitted, main_name, values, cache=cache, label=label)
+            self.main = self.module.main
+        except J.JitUnsupported as exc:
+            self.fail(exc, jit)
+
+    def fail(self, exc, jit):
+        if jit != "auto":
+            raise exc
+        J.warn_fallback(exc)
+        self.error = exc
+        self.main = self.plain
+
+    def first_call(self, values, jit):
+        """Compile (numba compiles at the first call) and run; errors named by user line."""
+        import time
+        t0 = time.perf_counter()
+        try:
+            result = self.main(*values)
+        except Exception as exc:
+            if not J.is_numba_compile_error(exc):
+                raise
+            # A DiffcError the plain gradient raises (a non-scalar result...) explains it best.
+            self.plain(*values)
+            self.fail(J.explain_numba_error(exc, self.module), jit)
+            return self.main(*values)
+        self.compile_s = time.perf_counter() - t0
+        stats = getattr(self.main, "stats", None)
+        J.jit_stats.append({"name": self.main.__name__ if hasattr(self.main, "__name__") else "?",
+                            "first_call_s": self.compile_s, "file": self.module.path,
+                            "cache_hits": sum(stats.cache_hits.values()) if stats else 0})
+        return result
+
+
+def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
+    """The function grad(fn, ..., jit=jit) returns (see module docstring)."""
+    api._check_function(fn)
+    wrt_names, single = api._normalize_wrt(fn, wrt)
+    names = api._param_names(fn)
+    wrt_index = [names.index(w) for w in wrt_names]
+    wrap = 1 if not single and not with_value and len(wrt_names) == 1 else \
+        2 if with_value and not single and len(wrt_names) == 1 else 0
+    compiled = {}
+    last = [None, None, None]              # signature, _Compiled, validity check
+
+    def slow(args, kwargs):
+        values = list(args) if not kwargs and len(args) == len(names) else api._bind(fn, names, args, kwargs)
+        for k in wrt_index:
+            if type(values[k]) is not float:
+                values[k] = api._as_float(values[k])
+        kinds = api._kinds(values)
+        entry = api._joint_entry(fn, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
+        sig = _signature(values)
+        key = (id(entry.emitted), sig)
+        item = compiled.get(key)
+        first = item is None
+        if first:
+            item = _Compiled(entry.emitted, entry.main.__name__, values, jit, cache,
+                             label=entry.main.__name__)
+            item.entry = entry
+            compiled[key] = item
+        if not kwargs and len(args) == len(names) and all(values[k] is args[k] for k in wrt_index):
+            check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
+            last[:] = [_signature(args), item, check]
+        try:
+            return item.first_call(values, jit) if item.compile_s is None and item.error is None \
+                else item.main(*values)
+        except Exception as exc:
+            sourcemap.annotate(exc)
+            raise
+
+    def gradient(*args, **kwargs):
+        sig, item, check = last
+        if not kwargs and item is not None and item.compile_s is not None and _signature(args) == sig \
+                and (check is None or check()):
+            result = item.main(*args)
+        else:
+            result = slow(args, kwargs)
+        if wrap == 0:
+            return result
+        return (result,) if wrap == 1 else (result[0], (result[1],))
+
+    functools.update_wrapper(gradient, fn)
+    gradient.__name__ = gradient.__qualname__ = ("value_and_grad_" if with_value else "grad_") + \
+        api._function_name(fn) + "_jit"
+
+    def jit_source(*args, **kwargs):
+        values = api._bind(fn, names, args, kwargs)
+        for k in wrt_index:
+            values[k] = api._as_float(values[k])
+        entry = api._joint_entry(fn, wrt_names, api._kinds(values), with_value, optimize, checkpoint=checkpoint)
+        return J.numba_source(entry.emitted, entry.main.__name__, values)
+    gradient.diffc_jit_source = jit_source
+    gradient.diffc_source = lambda *args, **kwargs: api._joint_entry(
+        fn, wrt_names, api._kinds(api._bind(fn, names, args, kwargs)), with_value, optimize,
+        checkpoint=checkpoint).emitted.source
+
+    def compile_times():
+        return {str(k[1]): v.compile_s for k, v in compiled.items()}
+    gradient.jit_compile_times = compile_times
+    gradient.jit_modules = compiled
+    return gradient
+
+
+def jit_jvp(fn, primals, tangents, jit, cache):
+    """diffc.jvp(fn, primals, tangents, jit=...): the forward-mode code compiled by numba."""
+    from . import forward_api as FA
+    api._check_function(fn)
+    primals, tangents = list(primals), list(tangents)
+    if len(tangents) != len(primals):
+        raise BadArgument(f"jvp needs one tangent per primal ({len(primals)}), got {len(tangents)}",
+                          hint="pass None for arguments that are constant")
+    values = api._bind(fn, api._param_names(fn), primals, {})
+    return jit_run(fn, values, tangents, jit, cache)
+
+
+_forward_compiled = {}
+
+
+def jit_run(fn, values, tangents, jit, cache):
+    """forward_api._run with the generated tangent code compiled by numba."""
+    from . import forward_api as FA
+    fn, values = FA.see_through(fn, values)
+    if len(tangents) < len(values):
+        tangents = list(tangents) + [None] * (len(values) - len(tangents))
+    names = api._param_names(fn)
+    values = list(values)
+    active, dots = [], []
+    for k, (v, t) in enumerate(zip(values, tangents)):
+        if t is None:
+            continue
+        values[k] = api._as_float(v)
+        active.append(names[k])
+        dots.append(FA._tangent_like(t, values[k]))
+    if not active:
+        return FA._run(fn, values, tangents)
+    entry = FA._forward_entry(fn, tuple(active), api._kinds(values))
+    call = values + dots
+    key = (id(entry.emitted), _signature(call))
+    item = _forward_compiled.get(key)
+    if item is None or item.entry is not entry:
+        item = _Compiled(entry.emitted, entry.main.__name__, call, jit, cache, label=entry.main.__name__)
+        item.entry = entry
+        _forward_compiled[key] = item
+    out, dot = item.first_call(call, jit) if item.compile_s is None and item.error is None else item.main(*call)
+    return out, FA._shape_dot(dot, out)
+
+
+def jit_hessian(fn, wrt, jit, cache):
+    """diffc.hessian(fn, jit=...): forward over reverse, the tangent code compiled by numba."""
+    from . import forward_api as FA
+    wrt_names, single = api._normalize_wrt(fn, wrt)
+    if not single:
+        raise BadArgument("hessian takes a single wrt argument", hint="call it once per argument")
+    names = api._param_names(fn)
+    k = names.index(wrt_names[0])
+    gradient = api.grad(fn, wrt=wrt)
+
+    @functools.wraps(fn)
+    def hessian_fn(*args, **kwargs):
+        values = api._bind(fn, names, args, kwargs)
+        values[k] = api._as_float(values[k])
+        columns = []
+        for e in FA._basis(values[k]):
+            tangents = [None] * len(values)
+            tangents[k] = e
+            _, dot = jit_run(gradient, values, tangents, jit, cache)
+            columns.append(np.asarray(dot, dtype=np.float64))
+        shape = np.shape(values[k])
+        h = np.stack(columns, axis=-1).reshape(shape + shape)
+        return float(h) if h.ndim == 0 else h
+    hessian_fn.__name__ = hessian_fn.__qualname__ = "hessian_" + api._function_name(fn) + "_jit"
+    return hessian_fn
+
+
+def jit_hvp(fn, wrt, jit, cache):
+    """diffc.hvp(fn, jit=...)."""
+    wrt_names, single = api._normalize_wrt(fn, wrt)
+    if not single:
+        raise BadArgument("hvp takes a single wrt argument")
+    names = api._param_names(fn)
+    k = names.index(wrt_names[0])
+    gradient = api.grad(fn, wrt=wrt)
+
+    def hvp_fn(*args):
+        if len(args) != len(names) + 1:
+            raise BadArgument(f"hvp of {fn.__qualname__} takes its {len(names)} arguments and then v")
+        values, v = list(args[:-1]), args[-1]
+        values[k] = api._as_float(values[k])
+        tangents = [None] * len(values)
+        tangents[k] = v
+        return jit_run(gradient, values, tangents, jit, cache)[1]
+    hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + api._function_name(fn) + "_jit"
+    return hvp_fn
