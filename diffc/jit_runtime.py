@@ -174,3 +174,25 @@ def _kink_sign(x):
         return lambda x: float(np.sign(x))
     if _farray(x):
         return lambda x: np.sign(x)
+
+
+@overload(_stub_for(runtime.head_part))
+def _head_part(g, a, b):
+    # a + b of numbers or arrays (never a concatenation: numba has no list adjoints here)
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda g, a, b: g
+
+
+@overload(_stub_for(runtime.tail_part))
+def _tail_part(g, a, b):
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda g, a, b: g
+
+
+@overload(_stub_for(runtime.item))
+def _item(bar, index):
+    # the adjoint of a tuple of results: a tuple of floats, or the plain zero before any flowed back
+    if _scalar(bar):
+        return lambda bar, index: 0.0
+    if isinstance(bar, types.BaseTuple) or _farray(bar):
+        return lambda bar, index: bar[index]

@@ -97,10 +97,14 @@ def is_number(t):
 
 
 def join(a, b):
+    if UNSET in (a, b):
+        return b if a == UNSET else a
     if a is None or b is None:
         return None
     if a == b:
         return a
+    if NONE in (a, b):
+        return b if a == NONE else a
     if is_number(a) and is_number(b):
         return F if F in (a, b) else I
     if a[0] == "L" and b[0] == "L":
@@ -117,7 +121,9 @@ def join(a, b):
 
 
 ZERO = ("zero",)
-UNSET = ("unset",)        # the element of an empty list literal          # the constant 0.0: a float, or the zero of an array adjoint
+UNSET = ("unset",)
+RANGE = ("range",)
+NONE = ("none",)          # a name's None before its first real value (restored, never read)        # the element of an empty list literal          # the constant 0.0: a float, or the zero of an array adjoint
 
 _MATH_INT = {"floor", "ceil", "trunc", "factorial", "gcd", "isqrt", "comb", "perm"}
 _MATH_BOOL = {"isnan", "isinf", "isfinite", "isclose"}
@@ -127,9 +133,13 @@ _NP_REDUCE = {"sum", "mean", "prod", "max", "min", "amax", "amin", "dot", "vdot"
 class Types:
     """Flow-insensitive types of one function's names (a join over all assignments)."""
 
-    def __init__(self, fn, params, namespace, returns):
+    def __init__(self, fn, params, namespace, returns, pop_hints=None, default_pop=None):
         self.fn = fn
         self.env = dict(params)
+        # types of names assigned from `_tape.pop()`: their own other assignments, or
+        # (in `_adj_g`) the same names' types in `_fwd_g`, which pushed them
+        self.pop_hints = pop_hints or {}
+        self.default_pop = default_pop    # the one type every push has, if there is one
         self.namespace = namespace
         self.returns = returns        # generated function name -> return type (or None)
         self.conflicts = set()        # names with a float zero and array values
@@ -163,7 +173,13 @@ class Types:
 
     def _visit(self, stmts):
         for s in stmts:
-            if isinstance(s, ast.Assign):
+            if isinstance(s, ast.Assign) and _is_pop(s.value):
+                for target in _flatten_target(s.targets[0]):
+                    if isinstance(target, ast.Name) and target.id in self.pop_hints:
+                        self._bind(target, self.pop_hints[target.id])
+                    elif isinstance(target, ast.Name) and self.default_pop is not None:
+                        self._bind(target, self.default_pop)
+            elif isinstance(s, ast.Assign):
                 t = self.expr(s.value)
                 for target in s.targets:
                     self._bind(target, t)
@@ -196,6 +212,8 @@ class Types:
                 and len(it.args) == 1:
             return self._element(it.args[0])
         t = self.expr(it)
+        if t == RANGE:
+            return I
         if t is not None and t[0] == "L":
             return t[1]
         if is_array(t) and t[2] >= 1:
@@ -216,7 +234,7 @@ class Types:
                 return I
             if isinstance(v, float):
                 return ZERO if v == 0.0 else F
-            return None
+            return NONE if v is None else None
         if isinstance(e, ast.Name):
             if e.id in self.env:
                 t = self.env[e.id]
@@ -276,6 +294,8 @@ class Types:
         return None
 
     def _binop(self, a, b, op):
+        if UNSET in (a, b) or NONE in (a, b):
+            return UNSET                  # known once the other assignments are (optimistic)
         a, b = _concrete(a), _concrete(b)
         if is_array(a) or is_array(b):
             ndim = max(t[2] for t in (a, b) if is_array(t))
@@ -296,6 +316,8 @@ class Types:
     def _subscript(self, t, index):
         if t is None:
             return None
+        if t == RANGE and not isinstance(index, ast.Slice):
+            return I
         if t[0] == "T" and isinstance(index, ast.Constant) and isinstance(index.value, int):
             return t[1][index.value] if -len(t[1]) <= index.value < len(t[1]) else None
         if t[0] == "L":
@@ -348,6 +370,8 @@ class Types:
             name = f.id
             if name in self.returns:
                 return self.returns[name]
+            if name == "range" and name not in self.namespace:
+                return RANGE
             builtin = name if name not in self.namespace else getattr(self.namespace[name], "__name__", "")
             if builtin in ("float",):
                 return F
@@ -374,8 +398,13 @@ class Types:
         return None
 
 
+def _optimistic(t):
+    """A type still being inferred (None before the value) is not yet unknown."""
+    return F if t == ZERO else UNSET if t == NONE else t
+
+
 def _concrete(t):
-    return F if t == ZERO else t
+    return F if t == ZERO else None if t == NONE else t
 
 
 # ------------------------------------------------------------------ the pass
@@ -391,6 +420,10 @@ def numba_form(source, line_map, namespace, args, entry_name, helper_names=()):
     entry = by_name[entry_name]
     types = _infer_module(functions, by_name, entry, args, namespace)
     stacks = _shared_stacks(functions, types)
+    if len(stacks) == 1:
+        # every value pushed has one type: so has every value popped
+        one = {"f": F, "i": I}.get(stacks[0]) or array_type("f", int(stacks[0][1:]))
+        types = _infer_module(functions, by_name, entry, args, namespace, default_pop=one)
     for fn in functions:
         rewriter = _Rewriter(fn, types[fn.name], namespace, comments, stacks)
         rewriter.run()
@@ -414,7 +447,7 @@ def _comments(source, line_map):
     return out
 
 
-def _infer_module(functions, by_name, entry, args, namespace):
+def _infer_module(functions, by_name, entry, args, namespace, default_pop=None):
     """Types of every function: the entry's from the call, callees' from their call sites."""
     params = {fn.name: {} for fn in functions}
     for p, a in zip(entry.args.args, args):
@@ -422,34 +455,41 @@ def _infer_module(functions, by_name, entry, args, namespace):
     for p, d in zip(entry.args.args[len(args):], entry.args.defaults[len(entry.args.defaults)
                                                                       - len(entry.args.args) + len(args):]):
         params[entry.name][p.arg] = F if isinstance(d, ast.Constant) and isinstance(d.value, float) else None
-    returns = {}
+    fixed = dict(params[entry.name])
+    returns = {fn.name: UNSET for fn in functions}
     types = {}
-    for _ in range(4):
-        changed = False
+    for _ in range(8):
+        calls = {fn.name: {} for fn in functions}
+        new_returns = {}
         for fn in functions:
-            t = Types(fn, params[fn.name], namespace, returns)
+            hints = {}
+            if fn.name.startswith("_adj_") and "_fwd_" + fn.name[5:] in types:
+                hints = {k: _concrete(v) for k, v in types["_fwd_" + fn.name[5:]].env.items()}
+            own = params[fn.name] if fn is not entry else fixed
+            if fn is not entry:
+                own = {a.arg: own.get(a.arg, UNSET) for a in fn.args.args}
+            t = Types(fn, own, namespace, returns, hints, default_pop)
+            hints.update({k: _concrete(v) for k, v in t.env.items() if _concrete(v) is not None})
+            t = Types(fn, own, namespace, returns, hints, default_pop)
             types[fn.name] = t
-            ret = None
-            rets = [s.value for s in ast.walk(fn) if isinstance(s, ast.Return) and s.value is not None]
-            for k, r in enumerate(rets):
-                rt = _concrete(t.expr(r))
-                ret = rt if k == 0 else join(ret, rt)
-            if returns.get(fn.name, "unset") != ret:
-                returns[fn.name] = ret
-                changed = True
+            ret = UNSET
+            for r in (s.value for s in ast.walk(fn) if isinstance(s, ast.Return) and s.value is not None):
+                ret = join(ret, _optimistic(t.expr(r)))
+            new_returns[fn.name] = ret
             for call in ast.walk(fn):
                 if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in by_name \
                         and call.func.id != entry.name:
                     callee = by_name[call.func.id]
+                    seen = calls[callee.name]
                     for p, a in zip(callee.args.args, call.args):
-                        at = _concrete(t.expr(a)) if not (isinstance(a, ast.Name) and a.id == "_tape") else ("tape",)
-                        old = params[callee.name].get(p.arg, "unset")
-                        new = at if old == "unset" else join(old, at) if old != ("tape",) else old
-                        if old != new:
-                            params[callee.name][p.arg] = new
-                            changed = True
-        if not changed:
+                        at = ("tape",) if isinstance(a, ast.Name) and a.id == "_tape" else _optimistic(t.expr(a))
+                        seen[p.arg] = at if p.arg not in seen else join(seen[p.arg], at)
+        if new_returns == returns and all(calls[f.name] == params[f.name] for f in functions if f is not entry):
             break
+        returns = new_returns
+        for f in functions:
+            if f is not entry:
+                params[f.name] = calls[f.name]
     return types
 
 
@@ -562,6 +602,8 @@ class _Rewriter:
     def run(self):
         fn = self.fn
         self._fix_zero_inits()
+        self._fix_none_inits()
+        self._index_ranges()
         self._per_loop_tapes()
         if self.stacks:
             self._shared_tape()
@@ -667,6 +709,52 @@ class _Rewriter:
                         self.unsupported(node, f"the adjoint {name!r}, a float zero that later holds arrays")
                     node.value = _call(ast.Attribute(value=_name(self.np_name()), attr="zeros", ctx=ast.Load()),
                                        [ast.Attribute(value=_name(primal), attr="shape", ctx=ast.Load())])
+
+    def _fix_none_inits(self):
+        """`v = None` of a name that otherwise holds numbers -> a zero of that type
+        (the None is only ever pushed and restored, never computed with)."""
+        zeros = {F: 0.0, I: 0, B: False}
+        for node in ast.walk(self.fn):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Constant) and node.value.value is None:
+                t = _concrete(self.types.env.get(node.targets[0].id))
+                if t in zeros:
+                    node.value = _const(zeros[t])
+
+    def _index_ranges(self):
+        """`r = range(a, b, c)` ... `r[k]` -> `a + k * c` (numba cannot index a range)."""
+        assigned = {}
+        for node in ast.walk(self.fn):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.For, ast.NamedExpr)):
+                for t in ([node.target] if not isinstance(node, ast.Assign) else node.targets):
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            assigned.setdefault(n.id, []).append(node)
+        ranges = {}
+        for name, nodes in assigned.items():
+            if len(nodes) != 1 or not isinstance(nodes[0], ast.Assign):
+                continue
+            v = nodes[0].value
+            if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "range" \
+                    and not v.keywords and all(isinstance(a, ast.Constant) or (
+                        isinstance(a, ast.Name) and len(assigned.get(a.id, [])) <= 1) for a in v.args):
+                ranges[name] = v.args
+
+        class Index(ast.NodeTransformer):
+            def visit_Subscript(self, node):
+                self.generic_visit(node)
+                if isinstance(node.value, ast.Name) and node.value.id in ranges and \
+                        isinstance(node.ctx, ast.Load) and not isinstance(node.slice, ast.Slice):
+                    args = ranges[node.value.id]
+                    k = node.slice
+                    if len(args) == 3:
+                        k = ast.BinOp(left=k, op=ast.Mult(), right=args[2])
+                    if len(args) >= 2:
+                        k = ast.BinOp(left=args[0], op=ast.Add(), right=k)
+                    return k
+                return node
+        if ranges:
+            Index().visit(self.fn)
 
     # ---------------------------------------------------- per-loop tapes
     def _per_loop_tapes(self):
@@ -789,13 +877,15 @@ class _Rewriter:
                     node.args = expanded
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and _is_tape(s.targets[0]):
                 for x in stacks:
+                    # a list of one element then popped: numba types an empty list by its element
                     out.append(ast.copy_location(_assign(_name(x, True), self._empty_stack(x, s)), s))
+                    out.append(ast.copy_location(ast.Expr(value=_attr_call(x, "pop", [])), s))
                 continue
             if _is_append(s, "_tape"):
                 for value in _flatten(s.value.args[0]):
                     stack = _stack_of(self.types.expr(value))
                     if stack is None:
-                        self.unsupported(s, "a tape entry whose type diffc cannot tell")
+                        self.unsupported(s, f"a tape entry whose type diffc cannot tell ({ast.unparse(value)})")
                     out.append(ast.copy_location(ast.Expr(value=_attr_call(f"_tape_{stack}", "append", [value])), s))
                 continue
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and _is_pop(s.value):
@@ -804,7 +894,7 @@ class _Rewriter:
                     tt = self._target_type(t)
                     stack = _stack_of(tt)
                     if stack is None:
-                        self.unsupported(s, "a tape entry whose type diffc cannot tell")
+                        self.unsupported(s, f"a tape entry whose type diffc cannot tell ({ast.unparse(t)})")
                     out.append(ast.copy_location(_assign(t, _attr_call(f"_tape_{stack}", "pop", [])), s))
                 continue
             if any(_is_tape(n) for n in ast.walk(s)):
