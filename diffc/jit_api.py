@@ -62,14 +62,17 @@ class _Compiled:
         """Compile (numba compiles at the first call) and run; errors named by user line."""
         import time
         t0 = time.perf_counter()
+        failure = None
         try:
             result = self.main(*values)
         except Exception as exc:
             if not J.is_numba_compile_error(exc):
                 raise
+            failure = exc
+        if failure is not None:
             # A DiffcError the plain gradient raises (a non-scalar result...) explains it best.
             self.plain(*values)
-            self.fail(J.explain_numba_error(exc, self.module), jit)
+            self.fail(J.explain_numba_error(failure, self.module), jit)
             return self.main(*values)
         self.compile_s = time.perf_counter() - t0
         stats = getattr(self.main, "stats", None)

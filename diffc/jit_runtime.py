@@ -147,7 +147,7 @@ def _sum_product(a, b, x):
 
 @overload(_stub_for(numpy_rules._sum_bar_times))
 def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
-    if _scalar(g) and _farray(a) and isinstance(axis, (types.NoneType, types.Omitted)):
+    if _scalar(g) and _farray(a) and (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
         if _farray(y) or _scalar(y):
             def impl(g, a, y, zero_guarded=False, axis=None, keepdims=False):
                 return np.full(a.shape, float(g)) * y

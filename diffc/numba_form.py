@@ -184,7 +184,9 @@ class Types:
                 for target in s.targets:
                     self._bind(target, t)
             elif isinstance(s, ast.AugAssign):
-                if isinstance(s.target, ast.Name):
+                if isinstance(s.target, ast.Name) and is_array(self.env.get(s.target.id)):
+                    self.expr(s.value)            # in place: an array stays that array
+                elif isinstance(s.target, ast.Name):
                     self._bind(s.target, self._binop(self.env.get(s.target.id), self.expr(s.value), s.op))
                 else:
                     self.expr(s.value)
