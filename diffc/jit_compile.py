@@ -152,7 +152,7 @@ def jit_primal(fn, cache=False):
     if not isinstance(fn, types.FunctionType):
         from .errors import BadArgument
         raise BadArgument(f"diffc.jit compiles Python functions; got {type(fn).__name__} {fn!r}")
-    return _Timed(jit_function(fn, numba, cache), fn.__qualname__, None)
+    return jit_function(fn, numba, cache)
 
 
 class _Timed:
