@@ -93,6 +93,11 @@ def numba_source(emitted, main_name, args):
     return _form(emitted, main_name, args).source
 
 
+def numba_form_of(emitted, main_name, args):
+    """The JitForm (numba_form.py) of an emitted gradient for arguments like args."""
+    return _form(emitted, main_name, args)
+
+
 def _form(emitted, main_name, args):
     namespace = dict(emitted.namespace)
     return numba_form(emitted.source, emitted.line_map, namespace, args, main_name, helper_names(namespace))

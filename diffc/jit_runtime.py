@@ -42,6 +42,14 @@ def helper_for(obj):
     return HELPERS.get(obj)
 
 
+def jit_helper(name):
+    """The numba implementation of the runtime helper called `name` (for exported modules)."""
+    for python_helper, stub in HELPERS.items():
+        if python_helper.__name__ == name:
+            return stub
+    raise KeyError(f"diffc.jit_runtime has no numba implementation of {name!r}")
+
+
 def _scalar(t):
     return isinstance(t, (types.Float, types.Integer, types.Boolean))
 
