@@ -146,6 +146,16 @@ def _nonzero(bar):
 def _sum_product(a, b, x):
     if _scalar(a) and _scalar(b):
         return lambda a, b, x: a * b
+    if _scalar(x) and _farray(a) and _farray(b) and a.ndim == 1 and b.ndim == 1:
+        def dot(a, b, x):
+            # the sum of the product, without the product array (same shapes: the caller's)
+            if a.shape[0] != b.shape[0]:
+                return np.sum(a * b)
+            s = 0.0
+            for i in range(a.shape[0]):
+                s += a[i] * b[i]
+            return s
+        return dot
     if _scalar(x) and (_farray(a) or _farray(b)):
         return lambda a, b, x: np.sum(a * b)
     if _farray(x) and (_farray(a) or _farray(b)):

@@ -628,7 +628,36 @@ class _Rewriter:
             return self._reversed_loop(s)
         if isinstance(s, ast.While) and any(isinstance(n, ast.NamedExpr) for n in ast.walk(s.test)):
             return self._walrus_while(s)
+        if isinstance(s, ast.AugAssign) and self._basic_slice_of_array(s.target):
+            return self._augment_view(s)
         return [s]
+
+    def _basic_slice_of_array(self, target):
+        """target is a[i:j, k...] of an array a, with at least one slice: a view."""
+        if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)):
+            return False
+        t = self.types.env.get(target.value.id)
+        if not is_array(t):
+            return False
+        parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+        if len(parts) > t[2] or not any(isinstance(p, ast.Slice) for p in parts):
+            return False
+        for p in parts:
+            if isinstance(p, ast.Slice):
+                if any(x is not None and _concrete(self.types.expr(x)) != I for x in (p.lower, p.upper, p.step)):
+                    return False
+            elif _concrete(self.types.expr(p)) != I:
+                return False
+        return True
+
+    def _augment_view(self, s):
+        """`a[i:j] += v` -> `view = a[i:j]; view += v`: the same writes into a, without
+        numba's copy of the view back into itself."""
+        view = self.fresh("_view")
+        target = s.target
+        load = ast.Subscript(value=_name(target.value.id), slice=target.slice, ctx=ast.Load())
+        s.target = _name(view, True)
+        return [ast.copy_location(_assign(_name(view, True), load), s), s]
 
     def _rewrite_calls(self, s):
         """float64_world(...) -> True; float_items(a, n, plain) -> a (see module docstring)."""

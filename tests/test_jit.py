@@ -30,19 +30,8 @@ COMPILES = {
     "arithmetic", "augmented", "math_functions", "numpy_on_scalars", "keywords_and_defaults", "branches",
     "boolean_logic", "assigned_in_one_branch", "sum_loop", "range_forms", "newton_sqrt", "while_true_break",
     "break_continue_return", "nested_loops_overwrite", "closures_and_lambdas", "recursion", "loop_calls",
-    "return_in_nested_loops", "for_else_and_search", "ternaries_in_loop", "combinations",
+    "return_in_nested_loops", "for_else_and_search", "ternaries_in_loop", "combinations", "heat_inplace",
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _jit_dir(tmp_path_factory):
-    old = os.environ.get("DIFFC_JIT_DIR")
-    os.environ["DIFFC_JIT_DIR"] = str(tmp_path_factory.mktemp("jit"))
-    yield
-    if old is None:
-        os.environ.pop("DIFFC_JIT_DIR", None)
-    else:
-        os.environ["DIFFC_JIT_DIR"] = old
 
 
 def _tuple(g, wrt):
@@ -57,7 +46,9 @@ def _plain_and_jit(fn, args, wrt, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", diffc.DiffcWarning)
         plain = _tuple(diffc.grad(fn, wrt=wrt)(*args), wrt)
-        jitted = _tuple(diffc.grad(fn, wrt=wrt, jit=True, **options)(*args), wrt)
+        # cache=True: numba's machine code on disk (~/.cache/diffc/jit), so a second
+        # run of the suite does not compile the corpus again
+        jitted = _tuple(diffc.grad(fn, wrt=wrt, jit=True, cache=True, **options)(*args), wrt)
     return plain, jitted
 
 
