@@ -221,8 +221,8 @@ def compile_emitted(emitted, main_name, args, cache=False, label=None):
     form = _form(emitted, main_name, args)
     namespace = {}
     for name, obj in form.namespace.items():
-        if name in ("__builtins__", "__name__"):
-            continue
+        if name in ("__builtins__", "__name__") or name in emitted.functions:
+            continue                       # the generated functions are defined by the text
         if isinstance(obj, types.ModuleType):
             namespace[name] = obj
         elif _is_diffc_helper(obj):

@@ -214,3 +214,16 @@ def _item(bar, index):
         return lambda bar, index: 0.0
     if isinstance(bar, types.BaseTuple) or _farray(bar):
         return lambda bar, index: bar[index]
+
+
+@overload(_stub_for(runtime.cat_left))
+def _cat_left(a_dot, a, b):
+    # the tangent of a + b of numbers or arrays due to a (never a concatenation here)
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda a_dot, a, b: a_dot
+
+
+@overload(_stub_for(runtime.cat_right))
+def _cat_right(b_dot, a, b):
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda b_dot, a, b: b_dot

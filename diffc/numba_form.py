@@ -589,7 +589,7 @@ class _Rewriter:
 
     def unsupported(self, node, what):
         line = self.comments.get(getattr(node, "lineno", 0))
-        where = f"line {line[0]}: {line[1]}" if line else f"generated function {self.fn.name}"
+        where = f"{line[2] or 'line'}:{line[0]}: {line[1]}" if line else f"generated function {self.fn.name}"
         raise JitUnsupported(f"numba cannot compile {what} ({where})",
                              hint="use jit=False (or jit='auto' to fall back with a warning)")
 

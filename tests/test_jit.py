@@ -8,6 +8,7 @@ must compile, so a regression fails here.  Skipped without numba; see
 test_jit_unavailable.py (jit=True without numba says how to install it).
 No test depends on timing.
 """
+import math
 import os
 import subprocess
 import sys
@@ -128,7 +129,6 @@ def test_value_and_grad_and_decorator():
 
 
 def math_sin(x):
-    import math
     return math.sin(x)
 
 
@@ -141,10 +141,19 @@ def test_forward_mode_and_second_order():
     out, dot = diffc.jvp(f, (0.4, 0.9), (1.0, None), jit=True)
     assert out == pytest.approx(f(0.4, 0.9), rel=1e-12)
     assert dot == pytest.approx(float(numeric_grad(f, [0.4, 0.9], 0)), rel=1e-6)
-    h = diffc.hessian(f, jit=True)(0.4, 0.9)
-    expected = (numeric_grad(f, [0.4 + 1e-4, 0.9], 0) - numeric_grad(f, [0.4 - 1e-4, 0.9], 0)) / 2e-4
+
+    def g(x, a):
+        return math.sin(x * a) * x + a / (1.0 + x * x)
+    h = diffc.hessian(g, jit=True)(0.4, 0.9)
+    expected = (numeric_grad(g, [0.4 + 1e-4, 0.9], 0) - numeric_grad(g, [0.4 - 1e-4, 0.9], 0)) / 2e-4
     assert h == pytest.approx(float(expected), rel=1e-4)
-    assert diffc.hvp(f, jit=True)(0.4, 0.9, 2.0) == pytest.approx(2.0 * h, rel=1e-9)
+    assert diffc.hvp(g, jit=True)(0.4, 0.9, 2.0) == pytest.approx(2.0 * h, rel=1e-9)
+    # Forward over a loop's tape (list tangents) is not compiled: refused, or the Python result
+    with pytest.raises(JitUnsupported):
+        diffc.hessian(f, jit=True)(0.4, 0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", diffc.DiffcWarning)
+        assert diffc.hessian(f, jit="auto")(0.4, 0.9) == pytest.approx(diffc.hessian(f)(0.4, 0.9), rel=1e-12)
 
 
 def test_refusal_names_the_users_line():
