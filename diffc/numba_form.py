@@ -797,6 +797,8 @@ class _Rewriter:
                 self._one_tape(s.targets[0].id, s)
 
     def _one_tape(self, tape, init):
+        """A per-loop tape of numbers -> one float64 buffer of (iterations, entry size):
+        allocated once with the trip count of a `range` loop, else grown by doubling."""
         body = self.fn.body
         loops = [s for s in body if isinstance(s, (ast.For, ast.While)) and any(
             _is_append(x, tape) for x in s.body)]
@@ -806,12 +808,12 @@ class _Rewriter:
         pushes = [x for x in loop.body if _is_append(x, tape)]
         nested = [n for x in loop.body if not _is_append(x, tape) for n in ast.walk(x)
                   if isinstance(n, ast.Name) and n.id == tape]
+        if len(pushes) != 1 or nested:
+            return
+        # One push at the top level of the body: at most one entry per iteration.
         ranged = isinstance(loop, ast.For) and isinstance(loop.iter, ast.Call) and \
             isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range" and not loop.iter.keywords \
-            and not loop.orelse and not any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
-                                            for x in loop.body for n in ast.walk(x))
-        if len(pushes) != 1 or nested or not ranged:
-            return
+            and "range" not in self.namespace
         value = pushes[0].value.args[0]
         elements = value.elts if isinstance(value, ast.Tuple) else [value]
         kinds = [_concrete(self.types.expr(e)) for e in elements]
@@ -824,30 +826,44 @@ class _Rewriter:
         if not all(self._tape_reader(r, tape) for r in readers) or len(uses) != len(readers):
             return
         np_ = self.np_name()
-        count, pos = f"{tape}_n", f"{tape}_pos"
-        columns = [f"{tape}_{j}" for j in range(len(elements))]
-        dtypes = {F: "float64", I: "int64", B: "bool_"}
-        range_args = loop.iter.args
-        fixed = []
+        pos, width = f"{tape}_pos", len(elements)
+
+        def empty(rows):
+            return _call(ast.Attribute(value=_name(np_), attr="empty", ctx=ast.Load()),
+                         [ast.Tuple(elts=[rows, _const(width)], ctx=ast.Load())])
         pre = []
-        for a in range_args:
-            if isinstance(a, (ast.Name, ast.Constant)):
-                fixed.append(a)
-            else:
-                tmp = self.fresh("_stop")
-                pre.append(ast.copy_location(_assign(_name(tmp, True), a), init))
-                fixed.append(_name(tmp))
-        loop.iter.args = fixed
-        pre.append(ast.copy_location(_assign(_name(count, True), _call("len", [_call("range", [
-            ast.Name(id=a.id, ctx=ast.Load()) if isinstance(a, ast.Name) else _const(a.value)
-            for a in fixed])])), init))
-        for c, k in zip(columns, kinds):
-            pre.append(ast.copy_location(_assign(_name(c, True), _call(
-                ast.Attribute(value=_name(np_), attr="empty", ctx=ast.Load()),
-                [_name(count), ast.Attribute(value=_name(np_), attr=dtypes[k], ctx=ast.Load())])), init))
+        if ranged:
+            fixed = []
+            for a in loop.iter.args:
+                if isinstance(a, (ast.Name, ast.Constant)):
+                    fixed.append(a)
+                else:
+                    tmp = self.fresh("_stop")
+                    pre.append(ast.copy_location(_assign(_name(tmp, True), a), init))
+                    fixed.append(_name(tmp))
+            loop.iter.args = fixed
+            trips = _call("len", [_call("range", [_name(a.id) if isinstance(a, ast.Name) else _const(a.value)
+                                                  for a in fixed])])
+            pre.append(ast.copy_location(_assign(_name(tape, True), empty(trips)), init))
+        else:
+            pre.append(ast.copy_location(_assign(_name(tape, True), empty(_const(16))), init))
         pre.append(ast.copy_location(_assign(_name(pos, True), _const(0)), init))
-        stores = [ast.copy_location(_assign(ast.Subscript(value=_name(c), slice=_name(pos), ctx=ast.Store()), e),
-                                    pushes[0]) for c, e in zip(columns, elements)]
+        stores = []
+        if not ranged:
+            grown = f"{tape}_grown"
+            stores.append(ast.copy_location(ast.If(
+                test=ast.Compare(left=_name(pos), ops=[ast.Eq()], comparators=[
+                    ast.Subscript(value=ast.Attribute(value=_name(tape), attr="shape", ctx=ast.Load()),
+                                  slice=_const(0), ctx=ast.Load())]),
+                body=[_assign(_name(grown, True), empty(ast.BinOp(left=_const(2), op=ast.Mult(), right=_name(pos)))),
+                      _assign(ast.Subscript(value=_name(grown), slice=ast.Slice(upper=_name(pos)), ctx=ast.Store()),
+                              _name(tape)),
+                      _assign(_name(tape, True), _name(grown))],
+                orelse=[]), pushes[0]))
+        for j, e in enumerate(elements):
+            cell = ast.Subscript(value=_name(tape), slice=ast.Tuple(elts=[_name(pos), _const(j)], ctx=ast.Load()),
+                                 ctx=ast.Store())
+            stores.append(ast.copy_location(_assign(cell, e), pushes[0]))
         stores.append(ast.copy_location(ast.AugAssign(target=_name(pos, True), op=ast.Add(), value=_const(1)),
                                         pushes[0]))
         j = loop.body.index(pushes[0])
@@ -855,7 +871,7 @@ class _Rewriter:
         i = body.index(init)
         body[i:i + 1] = pre
         for r in readers:
-            self._read_columns(r, tape, columns, pos)
+            self._read_columns(r, tape, kinds, pos)
 
     @staticmethod
     def _tape_reader(s, tape):
@@ -870,9 +886,19 @@ class _Rewriter:
                 and isinstance(v.slice, ast.Constant)
         return False
 
-    def _read_columns(self, s, tape, columns, pos):
+    def _read_columns(self, s, tape, kinds, pos):
+        """A reader of the tape (see _tape_reader) reading the buffer's rows, ints and bools
+        converted back from the float64 they were stored as."""
         def row(index):
-            items = [ast.Subscript(value=_name(c), slice=index(), ctx=ast.Load()) for c in columns]
+            items = []
+            for j, k in enumerate(kinds):
+                cell = ast.Subscript(value=_name(tape), slice=ast.Tuple(elts=[index(), _const(j)], ctx=ast.Load()),
+                                     ctx=ast.Load())
+                if k == I:
+                    cell = _call("int", [cell])
+                elif k == B:
+                    cell = ast.Compare(left=cell, ops=[ast.NotEq()], comparators=[_const(0.0)])
+                items.append(cell)
             return items[0] if len(items) == 1 else ast.Tuple(elts=items, ctx=ast.Load())
         if isinstance(s, ast.For):
             k = self.fresh("_k")
