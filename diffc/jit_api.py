@@ -105,8 +105,7 @@ def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
         sig = _signature(values)
         key = (id(entry.emitted), sig)
         item = compiled.get(key)
-        first = item is None
-        if first:
+        if item is None or item.entry is not entry:       # (an id may be reused by a new module)
             item = _Compiled(entry.emitted, entry.main.__name__, values, jit, cache,
                              label=entry.main.__name__)
             item.entry = entry

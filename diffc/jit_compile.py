@@ -142,7 +142,10 @@ def jit_function(fn, numba, cache=False):
     copy = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
     copy.__qualname__ = fn.__qualname__
     copy.__module__ = fn.__module__
-    dispatcher = numba.njit(cache=cache)(copy)
+    try:
+        dispatcher = numba.njit(cache=cache)(copy)
+    except RuntimeError:                  # no file to cache next to (a REPL function): compile only
+        dispatcher = numba.njit(cache=False)(copy)
     _user_copies[key] = dispatcher
     for name in fn.__code__.co_names:
         obj = env.get(name)
