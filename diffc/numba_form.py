@@ -313,6 +313,8 @@ class Types:
             return None
         if isinstance(op, ast.Div) or F in (a, b):
             return F
+        if isinstance(op, ast.Pow):
+            return None                   # int ** negative int is a float in Python
         return I
 
     def _subscript(self, t, index):
@@ -745,11 +747,14 @@ class _Rewriter:
         """`v = None` of a name that otherwise holds numbers -> a zero of that type
         (the None is only ever pushed and restored, never computed with)."""
         zeros = {F: 0.0, I: 0, B: False}
+        compared = {n.id for c in ast.walk(self.fn) if isinstance(c, ast.Compare)
+                    and any(isinstance(op, (ast.Is, ast.IsNot)) for op in c.ops)
+                    for n in ast.walk(c) if isinstance(n, ast.Name)}
         for node in ast.walk(self.fn):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                     and isinstance(node.value, ast.Constant) and node.value.value is None:
                 t = _concrete(self.types.env.get(node.targets[0].id))
-                if t in zeros:
+                if t in zeros and node.targets[0].id not in compared:   # `v is None` must stay true
                     node.value = _const(zeros[t])
 
     def _index_ranges(self):
@@ -774,8 +779,9 @@ class _Rewriter:
         class Index(ast.NodeTransformer):
             def visit_Subscript(self, node):
                 self.generic_visit(node)
+                # the loops desugar builds index their range with a counter from 0 (a Name)
                 if isinstance(node.value, ast.Name) and node.value.id in ranges and \
-                        isinstance(node.ctx, ast.Load) and not isinstance(node.slice, ast.Slice):
+                        isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Name):
                     args = ranges[node.value.id]
                     k = node.slice
                     if len(args) == 3:
