@@ -119,8 +119,12 @@ def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
         if not kwargs and len(args) == len(names) and all(values[k] is args[k] for k in wrt_index) \
                 and item.error is None:
             check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
-            specs = tuple((a.dtype, a.ndim) if type(a) is np.ndarray else None for a in args)
-            env["FAST"] = (tuple(map(type, args)), specs, item.main, check)
+            arrays = tuple(k for k, a in enumerate(args) if type(a) is np.ndarray)
+            specs = tuple((args[k].dtype, args[k].ndim) for k in arrays)
+            env[fast_name(arrays)] = (tuple(map(type, args)), specs, item.main, check)
+            if arrays != current[0]:
+                current[0] = arrays
+                gradient.__code__ = _fast_wrapper(len(names), wrap, arrays, env).__code__
         return result
 
     def call_slow(args, kwargs):
@@ -129,9 +133,10 @@ def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
             return result
         return (result,) if wrap == 1 else (result[0], (result[1],))
 
-    env = {"FAST": ((None,) * len(names), (None,) * len(names), None, None), "slow": call_slow,
+    env = {fast_name(()): ((None,) * len(names), (), None, None), "slow": call_slow, "_MISSING": _MISSING,
            "type": type, "_pair": lambda r: (r[0], (r[1],))}
-    gradient = _fast_wrapper(len(names), wrap, env)
+    current = [()]
+    gradient = _fast_wrapper(len(names), wrap, (), env)
 
     functools.update_wrapper(gradient, fn)
     gradient.__name__ = gradient.__qualname__ = ("value_and_grad_" if with_value else "grad_") + \
@@ -157,36 +162,52 @@ def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
 
 
 _FAST_CODE = {}
+_MISSING = type("_Missing", (), {"__repr__": lambda self: "<no argument>"})()
 
 
-def _fast_wrapper(n, wrap, env):
-    """The function grad(..., jit=True) returns, for n positional parameters.
+def fast_name(arrays):
+    """The global a wrapper for ndarrays at positions `arrays` reads its fast path from."""
+    return "FAST_" + "_".join(map(str, arrays))
 
-    A call with the previous fast call's argument types (and, for ndarrays, dtype
-    and rank) goes straight to the compiled function; anything else to
-    env["slow"].  Generated per (n, wrap) with the checks written out: iterating
-    over the arguments (tuple(map(type, args))) cost about 1 us more per call,
-    as much as a small compiled gradient takes."""
-    if (n, wrap) not in _FAST_CODE:
+
+def _fast_wrapper(n, wrap, arrays, env):
+    """The function grad(..., jit=True) returns, for n positional parameters of which
+    those at positions `arrays` were ndarrays in the previous fast call.
+
+    A call with that call's argument types (and, for the ndarrays, dtype and rank)
+    goes straight to the compiled function; anything else to env["slow"].  The
+    checks are written out per (n, wrap, arrays): iterating over the arguments
+    (tuple(map(type, args))) cost about 1 us more per call, as much as a small
+    compiled gradient takes.  env["FAST"] = (types, (dtype, ndim) per array,
+    compiled function, validity check or None), under the name `fast_name(arrays)`,
+    is replaced whole, so a thread never pairs one call's types with another
+    call's function; when the array positions change, the returned function's
+    code is swapped for the one checking the new positions (a thread still in the
+    old code reads the old positions' tuple)."""
+    key = (n, wrap, arrays)
+    if key not in _FAST_CODE:
         params = "".join(f"a{i}, " for i in range(n))
         types_ = "".join(f"t{i}, " for i in range(n))
-        specs = "".join(f"s{i}, " for i in range(n))
-        same = "".join(f"type(a{i}) is t{i} and (s{i} is None or "
-                       f"(a{i}.dtype is s{i}[0] and a{i}.ndim == s{i}[1])) and " for i in range(n))
+        specs = "".join(f"s{i}, " for i in arrays)
+        same = " and ".join([f"type(a{i}) is t{i}" for i in range(n)]
+                            + [f"a{i}.dtype is s{i}[0] and a{i}.ndim == s{i}[1]" for i in arrays]) or "True"
         call = f"main({params})"
         result = {0: call, 1: f"({call},)", 2: f"_pair({call})"}[wrap]
-        source = (f"def gradient(*args, **kwargs):\n"
-                  f"    ({types_}), ({specs}), main, check = FAST\n"
-                  f"    if not kwargs and len(args) == {n}:\n"
-                  f"        ({params}) = args\n"
-                  f"        if {same}(check is None or check()):\n"
-                  f"            return {result}\n"
-                  f"    return slow(args, kwargs)\n")
-        namespace = {}
+        # Parameters with a sentinel default rather than *args: no tuple to pack and
+        # unpack on the fast path; any other call (fewer, more or keyword arguments)
+        # goes to slow() with the arguments as given.
+        defaults = "".join(f"a{i}=_MISSING, " for i in range(n))
+        given = f"tuple([a for a in ({params}) if a is not _MISSING]) + rest"
+        source = (f"def gradient({defaults}*rest, **kwargs):\n"
+                  f"    ({types_}), ({specs}), main, check = {fast_name(arrays)}\n"
+                  f"    if {same} and not rest and not kwargs and (check is None or check()):\n"
+                  f"        return {result}\n"
+                  f"    return slow({given}, kwargs)\n")
+        namespace = {"_MISSING": _MISSING}
         exec(compile(source, f"<diffc jit gradient wrapper ({n} parameters)>", "exec"), namespace)
-        _FAST_CODE[(n, wrap)] = namespace["gradient"].__code__
+        _FAST_CODE[key] = namespace["gradient"].__code__
     import types
-    return types.FunctionType(_FAST_CODE[(n, wrap)], env, "gradient")
+    return types.FunctionType(_FAST_CODE[key], env, "gradient", (_MISSING,) * n)
 
 
 def jit_jvp(fn, primals, tangents, jit, cache):
