@@ -10,6 +10,7 @@ from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnav
 from .api import grad, value_and_grad, vjp, source, check_grad, differentiate
 from .checkpoint_runtime import checkpointed
 from .forward_api import jvp, jacobian, hessian, hvp
+from . import jit_api  # noqa: F401  (registers the jit= entry points; numba is imported on use)
 
 __version__ = "0.1.0"
 

@@ -258,10 +258,14 @@ def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cach
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
+# The jit= entry points, registered by jit_api.py (imported by diffc/__init__.py), so
+# that this module imports nothing of the layer above it: check, gradient, jvp, hessian, hvp.
+JIT = {}
+
+
 def _jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
-    from . import jit_api
-    jit_api.check_option(jit)
-    return jit_api.jit_gradient(fn, wrt, with_value, optimize, _check_budget(checkpoint), jit, cache)
+    JIT["check"](jit)
+    return JIT["gradient"](fn, wrt, with_value, optimize, _check_budget(checkpoint), jit, cache)
 
 
 def _check_budget(checkpoint):

@@ -161,9 +161,8 @@ def jvp(fn, primals, tangents, *, jit=False, cache=False):
 
     ``jit=True``/``"auto"``: the tangent code compiled by numba (jit_api.py)."""
     if jit:
-        from . import jit_api
-        jit_api.check_option(jit)
-        return jit_api.jit_jvp(fn, primals, tangents, jit, cache)
+        api.JIT["check"](jit)
+        return api.JIT["jvp"](fn, primals, tangents, jit, cache)
     api._check_function(fn)
     primals, tangents = list(primals), list(tangents)
     if len(tangents) != len(primals):
@@ -248,9 +247,8 @@ def hessian(fn, wrt=0, *, jit=False, cache=False):
 
     ``jit=True``/``"auto"``: the forward-over-reverse code compiled by numba."""
     if jit:
-        from . import jit_api
-        jit_api.check_option(jit)
-        return jit_api.jit_hessian(fn, wrt, jit, cache)
+        api.JIT["check"](jit)
+        return api.JIT["hessian"](fn, wrt, jit, cache)
     api._check_function(fn)
     wrt_names, single = api._normalize_wrt(fn, wrt)
     if not single:
@@ -283,9 +281,8 @@ def hvp(fn, wrt=0, *, jit=False, cache=False):
 
     ``jit=True``/``"auto"``: the forward-over-reverse code compiled by numba."""
     if jit:
-        from . import jit_api
-        jit_api.check_option(jit)
-        return jit_api.jit_hvp(fn, wrt, jit, cache)
+        api.JIT["check"](jit)
+        return api.JIT["hvp"](fn, wrt, jit, cache)
     api._check_function(fn)
     wrt_names, single = api._normalize_wrt(fn, wrt)
     if not single:

@@ -300,3 +300,6 @@ def jit_hvp(fn, wrt, jit, cache):
         return jit_run(gradient, values, tangents, jit, cache)[1]
     hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + api._function_name(fn) + "_jit"
     return hvp_fn
+
+
+api.JIT.update(check=check_option, gradient=jit_gradient, jvp=jit_jvp, hessian=jit_hessian, hvp=jit_hvp)

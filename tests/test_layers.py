@@ -18,9 +18,10 @@ LAYERS = [
     ("rules", ["rules", "rule_check"]),
     ("transforms", ["transform"]),
     ("optimizer", ["optimize"]),
-    ("emit", ["emit"]),
+    ("emit", ["emit", "numba_form", "jit_runtime"]),
     ("compile cache", ["pipeline", "compile_cache"]),
-    ("public API", ["api", "forward_api", "cli", "export", "__init__", "__main__", "jit"]),
+    ("public API", ["api", "forward_api", "cli", "export", "__init__", "__main__", "jit", "jit_compile", "jit_api",
+                    "jit_export"]),
 ]
 
 
