@@ -217,6 +217,18 @@ def _constants_digest(namespace):
     return h.hexdigest()
 
 
+_RUNTIME_DIGEST = []
+
+
+def _runtime_digest():
+    """A hash of the numba helpers' source: machine code cached against other helpers is stale."""
+    if not _RUNTIME_DIGEST:
+        from . import jit_runtime
+        with open(jit_runtime.__file__, "rb") as fh:
+            _RUNTIME_DIGEST.append(hashlib.sha256(fh.read()).hexdigest())
+    return _RUNTIME_DIGEST[0]
+
+
 def compile_emitted(emitted, main_name, args, cache=False, label=None):
     """JitModule of an emitted gradient for arguments like `args` (numba compiles at the first call)."""
     numba = require_numba()
@@ -244,7 +256,7 @@ def compile_emitted(emitted, main_name, args, cache=False, label=None):
             continue
         else:
             namespace[name] = obj
-    digest = hashlib.sha256("\0".join([FORMAT_VERSION, numba.__version__, form.source,
+    digest = hashlib.sha256("\0".join([FORMAT_VERSION, numba.__version__, _runtime_digest(), form.source,
                                        _constants_digest(namespace)]).encode()).hexdigest()[:20]
     stem = re.sub(r"\W", "_", label or main_name)[:40]
     path = os.path.join(jit_directory(), f"{stem}_{digest}.py")

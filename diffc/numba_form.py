@@ -110,8 +110,11 @@ def join(a, b):
     if a[0] == "L" and b[0] == "L":
         if UNSET in (a[1], b[1]):
             return a if b[1] == UNSET else b
-        inner = join(_concrete(a[1]), _concrete(b[1]))
+        inner = join(_optimistic(a[1]), _optimistic(b[1]))
         return ("L", inner) if inner is not None else None
+    if a[0] == "T" and b[0] == "T" and len(a[1]) == len(b[1]):
+        inner = tuple(join(_optimistic(x), _optimistic(y)) for x, y in zip(a[1], b[1]))
+        return ("T", inner) if all(t is not None for t in inner) else None
     if "zero" in (a[0], b[0]):
         other = b if a[0] == "zero" else a
         return other if is_array(other) or is_number(other) else None
@@ -203,7 +206,7 @@ class Types:
             elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
                     isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "append" and \
                     isinstance(s.value.func.value, ast.Name) and len(s.value.args) == 1:
-                self._bind(s.value.func.value, ("L", _concrete(self.expr(s.value.args[0]))))
+                self._bind(s.value.func.value, ("L", _optimistic(self.expr(s.value.args[0]))))
             elif isinstance(s, (ast.Expr, ast.Return)) and s.value is not None:
                 self.expr(s.value)
 
@@ -274,7 +277,7 @@ class Types:
                 out = t if out == UNSET else join(out, t)
             return ("L", out) if out is not None else None
         if isinstance(e, ast.Tuple):
-            ts = tuple(_concrete(self.expr(x)) for x in e.elts)
+            ts = tuple(_optimistic(self.expr(x)) for x in e.elts)
             return ("T", ts) if all(t is not None for t in ts) else None
         if isinstance(e, ast.Subscript):
             return self._subscript(self.expr(e.value), e.slice)
@@ -583,6 +586,7 @@ class _Rewriter:
         self.comments = comments
         self.stacks = stacks
         self.counter = 0
+        self.kept_ranges = set()
         self.np = next((k for k, v in namespace.items() if getattr(v, "__name__", None) == "numpy"), None)
 
     def fresh(self, base):
@@ -743,6 +747,42 @@ class _Rewriter:
                     node.value = _call(ast.Attribute(value=_name(self.np_name()), attr="zeros", ctx=ast.Load()),
                                        [ast.Attribute(value=_name(primal), attr="shape", ctx=ast.Load())])
 
+    def _drop_saves(self, names, restored, inits):
+        """Remove `v = None`, `_tape.append(v)` and `v = _tape.pop()` of the names
+        (all or nothing per name: a name also inside a tuple entry is kept)."""
+        in_tuples = {n.id for node in ast.walk(self.fn) if isinstance(node, ast.Call)
+                     and isinstance(node.func, ast.Attribute) and _is_tape(node.func.value)
+                     and node.args and isinstance(node.args[0], ast.Tuple)
+                     for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
+        in_tuples |= {n.id for node in ast.walk(self.fn) if isinstance(node, ast.Assign) and _is_pop(node.value)
+                      and isinstance(node.targets[0], ast.Tuple) for n in ast.walk(node.targets[0])
+                      if isinstance(n, ast.Name)}
+        self.kept_ranges = names & in_tuples
+        drop = names - in_tuples
+
+        def keep(stmt):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+                    isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in drop and \
+                    (_is_pop(stmt.value) or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None)):
+                return False
+            if _is_append(stmt, "_tape") and isinstance(stmt.value.args[0], ast.Name) and \
+                    stmt.value.args[0].id in drop:
+                return False
+            return True
+
+        def clean(stmts):
+            out = []
+            for st in stmts:
+                if not keep(st):
+                    continue
+                for field in ("body", "orelse"):
+                    inner = getattr(st, field, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                        setattr(st, field, clean(inner) or [ast.Pass()])
+                out.append(st)
+            return out
+        self.fn.body = clean(self.fn.body)
+
     def _fix_none_inits(self):
         """`v = None` of a name that otherwise holds numbers -> a zero of that type
         (the None is only ever pushed and restored, never computed with)."""
@@ -758,9 +798,21 @@ class _Rewriter:
                     node.value = _const(zeros[t])
 
     def _index_ranges(self):
-        """`r = range(a, b, c)` ... `r[k]` -> `a + k * c` (numba cannot index a range)."""
-        assigned = {}
+        """`r = range(a, b, c)` ... `r[k]` -> `a + k * c` (numba cannot index a range).
+
+        A name holding one range whenever it is read (its other assignments being
+        a `None` before it and the restores of the tape) is not saved and restored
+        at all: numba cannot put a range on a tape, and the value never changes."""
+        assigned, restored, inits = {}, {}, {}
         for node in ast.walk(self.fn):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if _is_pop(node.value):
+                    restored.setdefault(name, []).append(node)
+                    continue
+                if isinstance(node.value, ast.Constant) and node.value.value is None:
+                    inits.setdefault(name, []).append(node)
+                    continue
             if isinstance(node, (ast.Assign, ast.AugAssign, ast.For, ast.NamedExpr)):
                 for t in ([node.target] if not isinstance(node, ast.Assign) else node.targets):
                     for n in ast.walk(t):
@@ -775,7 +827,10 @@ class _Rewriter:
                     and not v.keywords and all(isinstance(a, ast.Constant) or (
                         isinstance(a, ast.Name) and len(assigned.get(a.id, [])) <= 1) for a in v.args):
                 ranges[name] = v.args
-
+        saved = {n for n in ranges if n in restored or n in inits}
+        if saved:
+            self._drop_saves(saved, restored, inits)
+            ranges = {n: a for n, a in ranges.items() if n not in self.kept_ranges}
         class Index(ast.NodeTransformer):
             def visit_Subscript(self, node):
                 self.generic_visit(node)

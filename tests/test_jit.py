@@ -31,7 +31,7 @@ COMPILES = {
     "arithmetic", "augmented", "math_functions", "numpy_on_scalars", "keywords_and_defaults", "branches",
     "boolean_logic", "assigned_in_one_branch", "sum_loop", "range_forms", "newton_sqrt", "while_true_break",
     "break_continue_return", "nested_loops_overwrite", "closures_and_lambdas", "recursion", "loop_calls",
-    "return_in_nested_loops", "for_else_and_search", "ternaries_in_loop", "combinations", "heat_inplace",
+    "for_else_and_search", "ternaries_in_loop", "combinations", "heat_inplace",
 }
 
 
