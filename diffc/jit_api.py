@@ -18,6 +18,7 @@ import functools
 import numpy as np
 
 from . import api
+from . import compile_cache as CC
 from . import jit_compile as J
 from . import sourcemap
 from .errors import BadArgument
@@ -84,9 +85,9 @@ class _Compiled:
 
 def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
     """The function grad(fn, ..., jit=jit) returns (see module docstring)."""
-    api._check_function(fn)
-    wrt_names, single = api._normalize_wrt(fn, wrt)
-    names = api._param_names(fn)
+    CC.check_function(fn)
+    wrt_names, single = CC.normalize_wrt(fn, wrt)
+    names = CC.param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
     wrap = 1 if not single and not with_value and len(wrt_names) == 1 else \
         2 if with_value and not single and len(wrt_names) == 1 else 0
@@ -96,12 +97,12 @@ def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
     last = [None]
 
     def slow(args, kwargs):
-        values = list(args) if not kwargs and len(args) == len(names) else api._bind(fn, names, args, kwargs)
+        values = list(args) if not kwargs and len(args) == len(names) else CC.bind_arguments(fn, names, args, kwargs)
         for k in wrt_index:
             if type(values[k]) is not float:
-                values[k] = api._as_float(values[k])
-        kinds = api._kinds(values)
-        entry = api._joint_entry(fn, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
+                values[k] = CC.as_float(values[k])
+        kinds = CC.kinds_of(values)
+        entry = CC.joint_entry(fn, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
         sig = _signature(values)
         key = (id(entry.emitted), sig)
         item = compiled.get(key)
@@ -140,18 +141,18 @@ def jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
 
     functools.update_wrapper(gradient, fn)
     gradient.__name__ = gradient.__qualname__ = ("value_and_grad_" if with_value else "grad_") + \
-        api._function_name(fn) + "_jit"
+        CC.function_name(fn) + "_jit"
     gradient.__wrapped__ = fn
 
     def jit_source(*args, **kwargs):
-        values = api._bind(fn, names, args, kwargs)
+        values = CC.bind_arguments(fn, names, args, kwargs)
         for k in wrt_index:
-            values[k] = api._as_float(values[k])
-        entry = api._joint_entry(fn, wrt_names, api._kinds(values), with_value, optimize, checkpoint=checkpoint)
+            values[k] = CC.as_float(values[k])
+        entry = CC.joint_entry(fn, wrt_names, CC.kinds_of(values), with_value, optimize, checkpoint=checkpoint)
         return J.numba_source(entry.emitted, entry.main.__name__, values)
     gradient.diffc_jit_source = jit_source
-    gradient.diffc_source = lambda *args, **kwargs: api._joint_entry(
-        fn, wrt_names, api._kinds(api._bind(fn, names, args, kwargs)), with_value, optimize,
+    gradient.diffc_source = lambda *args, **kwargs: CC.joint_entry(
+        fn, wrt_names, CC.kinds_of(CC.bind_arguments(fn, names, args, kwargs)), with_value, optimize,
         checkpoint=checkpoint).emitted.source
 
     def compile_times():
@@ -213,12 +214,12 @@ def _fast_wrapper(n, wrap, arrays, env):
 def jit_jvp(fn, primals, tangents, jit, cache):
     """diffc.jvp(fn, primals, tangents, jit=...): the forward-mode code compiled by numba."""
     from . import forward_api as FA
-    api._check_function(fn)
+    CC.check_function(fn)
     primals, tangents = list(primals), list(tangents)
     if len(tangents) != len(primals):
         raise BadArgument(f"jvp needs one tangent per primal ({len(primals)}), got {len(tangents)}",
                           hint="pass None for arguments that are constant")
-    values = api._bind(fn, api._param_names(fn), primals, {})
+    values = CC.bind_arguments(fn, CC.param_names(fn), primals, {})
     return jit_run(fn, values, tangents, jit, cache)
 
 
@@ -228,21 +229,21 @@ _forward_compiled = {}
 def jit_run(fn, values, tangents, jit, cache):
     """forward_api._run with the generated tangent code compiled by numba."""
     from . import forward_api as FA
-    fn, values = FA.see_through(fn, values)
+    fn, values = CC.see_through(fn, values)
     if len(tangents) < len(values):
         tangents = list(tangents) + [None] * (len(values) - len(tangents))
-    names = api._param_names(fn)
+    names = CC.param_names(fn)
     values = list(values)
     active, dots = [], []
     for k, (v, t) in enumerate(zip(values, tangents)):
         if t is None:
             continue
-        values[k] = api._as_float(v)
+        values[k] = CC.as_float(v)
         active.append(names[k])
         dots.append(FA._tangent_like(t, values[k]))
     if not active:
         return FA._run(fn, values, tangents)
-    entry = FA._forward_entry(fn, tuple(active), api._kinds(values))
+    entry = FA._forward_entry(fn, tuple(active), CC.kinds_of(values))
     call = values + dots
     key = (id(entry.emitted), _signature(call))
     item = _forward_compiled.get(key)
@@ -257,17 +258,17 @@ def jit_run(fn, values, tangents, jit, cache):
 def jit_hessian(fn, wrt, jit, cache):
     """diffc.hessian(fn, jit=...): forward over reverse, the tangent code compiled by numba."""
     from . import forward_api as FA
-    wrt_names, single = api._normalize_wrt(fn, wrt)
+    wrt_names, single = CC.normalize_wrt(fn, wrt)
     if not single:
         raise BadArgument("hessian takes a single wrt argument", hint="call it once per argument")
-    names = api._param_names(fn)
+    names = CC.param_names(fn)
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
-        values = api._bind(fn, names, args, kwargs)
-        values[k] = api._as_float(values[k])
+        values = CC.bind_arguments(fn, names, args, kwargs)
+        values[k] = CC.as_float(values[k])
         columns = []
         for e in FA._basis(values[k]):
             tangents = [None] * len(values)
@@ -277,16 +278,16 @@ def jit_hessian(fn, wrt, jit, cache):
         shape = np.shape(values[k])
         h = np.stack(columns, axis=-1).reshape(shape + shape)
         return float(h) if h.ndim == 0 else h
-    hessian_fn.__name__ = hessian_fn.__qualname__ = "hessian_" + api._function_name(fn) + "_jit"
+    hessian_fn.__name__ = hessian_fn.__qualname__ = "hessian_" + CC.function_name(fn) + "_jit"
     return hessian_fn
 
 
 def jit_hvp(fn, wrt, jit, cache):
     """diffc.hvp(fn, jit=...)."""
-    wrt_names, single = api._normalize_wrt(fn, wrt)
+    wrt_names, single = CC.normalize_wrt(fn, wrt)
     if not single:
         raise BadArgument("hvp takes a single wrt argument")
-    names = api._param_names(fn)
+    names = CC.param_names(fn)
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
@@ -294,11 +295,11 @@ def jit_hvp(fn, wrt, jit, cache):
         if len(args) != len(names) + 1:
             raise BadArgument(f"hvp of {fn.__qualname__} takes its {len(names)} arguments and then v")
         values, v = list(args[:-1]), args[-1]
-        values[k] = api._as_float(values[k])
+        values[k] = CC.as_float(values[k])
         tangents = [None] * len(values)
         tangents[k] = v
         return jit_run(gradient, values, tangents, jit, cache)[1]
-    hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + api._function_name(fn) + "_jit"
+    hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + CC.function_name(fn) + "_jit"
     return hvp_fn
 
 

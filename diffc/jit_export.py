@@ -14,6 +14,7 @@ that calls none needs only numpy and numba.
 import re
 
 from . import api
+from . import compile_cache as CC
 from . import jit_compile
 from .export import ModuleWriter
 
@@ -65,14 +66,14 @@ def _names(text):
 
 def export_jit_source(fn, wrt=0, args=None, optimize=True):
     """Text of a module defining grad_<fn.__name__> compiled by numba (see module docstring)."""
-    api._check_function(fn)
-    wrt_names, single = api._normalize_wrt(fn, wrt)
-    names = api._param_names(fn)
-    values = [1.0] * len(names) if args is None else api._bind(fn, names, list(args), {})
+    CC.check_function(fn)
+    wrt_names, single = CC.normalize_wrt(fn, wrt)
+    names = CC.param_names(fn)
+    values = [1.0] * len(names) if args is None else CC.bind_arguments(fn, names, list(args), {})
     for k in (names.index(w) for w in wrt_names):
-        values[k] = api._as_float(values[k])
-    kinds = api._kinds(values)
-    entry = api._joint_entry(fn, wrt_names, kinds, False, optimize)
+        values[k] = CC.as_float(values[k])
+    kinds = CC.kinds_of(values)
+    entry = CC.joint_entry(fn, wrt_names, kinds, False, optimize)
     form = jit_compile.numba_form_of(entry.emitted, entry.main.__name__, values)
     writer = _JitWriter(fn, entry.emitted, entry.main.__name__, wrt_names, single, names, form)
     return writer.module_text(kinds)

@@ -9,15 +9,15 @@ import math
 import pytest
 
 import diffc
-from diffc import api
+from diffc import compile_cache as CC
 from diffc.jit_compile import numba_source
 
 
 def _jit_text(fn, *args, wrt=0):
-    names = api._param_names(fn)
+    names = CC.param_names(fn)
     values = list(args)
-    wrt_names, _ = api._normalize_wrt(fn, wrt)
-    entry = api._joint_entry(fn, wrt_names, api._kinds(values), False, True)
+    wrt_names, _ = CC.normalize_wrt(fn, wrt)
+    entry = CC.joint_entry(fn, wrt_names, CC.kinds_of(values), False, True)
     return numba_source(entry.emitted, entry.main.__name__, values)
 
 

@@ -169,6 +169,14 @@ def _kind(value, kinds, resolve):
         if base == SCALARS and isinstance(index, gast.Slice):
             return UNKNOWN
         return UNKNOWN if base is not None else None
+    if isinstance(value, gast.Tuple) and value.elts:
+        # A tuple literal of numbers (tuples are immutable: its kind cannot change)
+        elements = [_atom_kind(e, kinds) for e in value.elts]
+        if None in elements:
+            return None
+        if all(k == INT for k in elements):
+            return INTS
+        return SCALARS if all(k in (INT, SCALAR) for k in elements) else UNKNOWN
     if isinstance(value, gast.UnaryOp):
         if isinstance(value.op, gast.Not):
             return INT
@@ -359,6 +367,11 @@ def _broadcast(a, b):
 
 
 _KEEPDIMS_REDUCTIONS = {np.sum, np.max, np.min, np.amax, np.amin, np.mean, np.prod}
+
+
+def shape_of_value(value, shapes, kinds, resolve=None):
+    """The symbolic shape (see `infer_shapes`) of an ANF right side, or None."""
+    return _shape(value, shapes, kinds, resolve)
 
 
 def _shape(value, shapes, kinds, resolve=None):
