@@ -274,3 +274,7 @@ def forward_source(fn, wrt=0, args=None, optimize=True):
 
 
 del emit
+
+
+# Public for jit_api.py: jit=True runs these same steps with the tangent code compiled by numba.
+forward_entry, tangent_like, shape_dot, basis, run = _forward_entry, _tangent_like, _shape_dot, _basis, _run

@@ -240,10 +240,10 @@ def jit_run(fn, values, tangents, jit, cache):
             continue
         values[k] = CC.as_float(v)
         active.append(names[k])
-        dots.append(FA._tangent_like(t, values[k]))
+        dots.append(FA.tangent_like(t, values[k]))
     if not active:
-        return FA._run(fn, values, tangents)
-    entry = FA._forward_entry(fn, tuple(active), CC.kinds_of(values))
+        return FA.run(fn, values, tangents)
+    entry = FA.forward_entry(fn, tuple(active), CC.kinds_of(values))
     call = values + dots
     key = (id(entry.emitted), _signature(call))
     item = _forward_compiled.get(key)
@@ -252,7 +252,7 @@ def jit_run(fn, values, tangents, jit, cache):
         item.entry = entry
         _forward_compiled[key] = item
     out, dot = item.first_call(call, jit) if item.compile_s is None and item.error is None else item.main(*call)
-    return out, FA._shape_dot(dot, out)
+    return out, FA.shape_dot(dot, out)
 
 
 def jit_hessian(fn, wrt, jit, cache):
@@ -270,7 +270,7 @@ def jit_hessian(fn, wrt, jit, cache):
         values = CC.bind_arguments(fn, names, args, kwargs)
         values[k] = CC.as_float(values[k])
         columns = []
-        for e in FA._basis(values[k]):
+        for e in FA.basis(values[k]):
             tangents = [None] * len(values)
             tangents[k] = e
             _, dot = jit_run(gradient, values, tangents, jit, cache)

@@ -23,29 +23,36 @@ from numba.extending import overload
 
 from . import runtime
 from . import checks
-from .optimize import spread
-from .rules import numpy_rules, operators
 
 HELPERS = {}
 
 
 def _stub_for(python_helper):
-    """A fresh function with the helper's name, to attach an overload to."""
+    """A fresh function with the helper's name, to attach an overload to.
+
+    python_helper: the helper itself, or "module:name" for a module's own (private)
+    helper, matched by its module and name when generated code names it."""
+    if isinstance(python_helper, str):
+        module, name = python_helper.split(":")
+    else:
+        module, name = python_helper.__module__, python_helper.__name__
+
     def stub(*args):
         raise NotImplementedError("only callable from numba-compiled code")
-    stub.__name__ = stub.__qualname__ = python_helper.__name__
-    HELPERS[python_helper] = stub
+    stub.__name__ = stub.__qualname__ = name
+    HELPERS[(module, name)] = stub
     return stub
 
 
 def helper_for(obj):
-    return HELPERS.get(obj)
+    """The numba stub standing for the Python helper obj (None: no numba implementation)."""
+    return HELPERS.get((getattr(obj, "__module__", None), getattr(obj, "__name__", None)))
 
 
 def jit_helper(name):
     """The numba implementation of the runtime helper called `name` (for exported modules)."""
-    for python_helper, stub in HELPERS.items():
-        if python_helper.__name__ == name:
+    for (_, helper_name), stub in HELPERS.items():
+        if helper_name == name:
             return stub
     raise KeyError(f"diffc.jit_runtime has no numba implementation of {name!r}")
 
@@ -142,7 +149,7 @@ def _nonzero(bar):
 
 # ------------------------------------------------------------ rule helpers
 
-@overload(_stub_for(spread._sum_product))
+@overload(_stub_for("diffc.optimize.spread:_sum_product"))
 def _sum_product(a, b, x):
     if _scalar(a) and _scalar(b):
         return lambda a, b, x: a * b
@@ -159,11 +166,11 @@ def _sum_product(a, b, x):
     if _scalar(x) and (_farray(a) or _farray(b)):
         return lambda a, b, x: np.sum(a * b)
     if _farray(x) and (_farray(a) or _farray(b)):
-        unbroadcast = HELPERS[runtime.unbroadcast]
+        unbroadcast = helper_for(runtime.unbroadcast)
         return lambda a, b, x: unbroadcast(a * b, x)
 
 
-@overload(_stub_for(numpy_rules._sum_bar_times))
+@overload(_stub_for("diffc.rules.numpy_rules:_sum_bar_times"))
 def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
     if _scalar(g) and _farray(a) and (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
         if _farray(y) or _scalar(y):
@@ -172,12 +179,12 @@ def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
             return impl
 
 
-@overload(_stub_for(numpy_rules._times_one_minus_square))
+@overload(_stub_for("diffc.rules.numpy_rules:_times_one_minus_square"))
 def _times_one_minus_square(g, r):
     return lambda g, r: g * (1.0 - r * r)
 
 
-@overload(_stub_for(operators._log_or_zero))
+@overload(_stub_for("diffc.rules.operators:_log_or_zero"))
 def _log_or_zero(a):
     if _scalar(a):
         return lambda a: math.log(a) if a > 0 else 0.0
