@@ -179,7 +179,7 @@ def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
             return impl
 
 
-@overload(_stub_for("diffc.rules.numpy_rules:_times_one_minus_square"))
+@overload(_stub_for("diffc.rules.numpy_rules:times_one_minus_square"))
 def _times_one_minus_square(g, r):
     return lambda g, r: g * (1.0 - r * r)
 

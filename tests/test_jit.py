@@ -207,3 +207,11 @@ def test_disk_cache_serves_a_second_process(tmp_path):
     second = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, check=True)
     assert first.stdout.split()[0] == second.stdout.split()[0]
     assert first.stdout.split()[1] == "0" and int(second.stdout.split()[1]) >= 1, (first.stdout, second.stdout)
+
+
+def test_every_numba_helper_stands_for_an_existing_helper():
+    """A renamed runtime or rule helper would silently lose its numba implementation."""
+    import importlib
+    from diffc import jit_runtime
+    for module, name in jit_runtime.HELPERS:
+        assert callable(getattr(importlib.import_module(module), name, None)), f"{module}.{name}"
