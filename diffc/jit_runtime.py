@@ -23,6 +23,7 @@ from numba.extending import overload
 
 from . import runtime
 from . import checks
+from .rules import operators as _operators
 
 HELPERS = {}
 
@@ -199,6 +200,33 @@ def _kink_sign(x):
         return lambda x: float(np.sign(x))
     if _farray(x):
         return lambda x: np.sign(x)
+
+
+@numba.njit(cache=False)
+def _pow_dxk_scalar(a, b, k):
+    coef = 1.0
+    for i in range(k):
+        coef = coef * (b - i)
+    if coef == 0.0:
+        return 0.0
+    if a == 0.0 and b - k < 0.0:
+        return coef * math.inf
+    return coef * a ** (b - k)
+
+
+@overload(_stub_for(_operators.pow_dxk))
+def _pow_dxk(a, b, k):
+    # the k-th derivative of a ** b in a, exactly 0 where the coefficient is 0 (operators.pow_dxk)
+    if _scalar(a) and _scalar(b):
+        return lambda a, b, k: _pow_dxk_scalar(float(a), float(b), k)
+    if _farray(a) and _scalar(b):
+        def impl(a, b, k):
+            out = np.empty_like(a)
+            flat_in, flat_out = a.ravel(), out.ravel()
+            for i in range(flat_in.size):
+                flat_out[i] = _pow_dxk_scalar(flat_in[i], float(b), k)
+            return out
+        return impl
 
 
 @overload(_stub_for(runtime.head_part))
