@@ -45,6 +45,38 @@ from .runtime import DictBar, ListBar, item
 
 _lock = threading.RLock()
 _wrappers = {}
+_in_progress = threading.local()     # ids of the wrappers being differentiated in this thread
+
+
+class _Differentiating:
+    """Guard against a callee whose derivative needs its own derivative again: a library
+    function or method without a rule, which the wrapper can only call again."""
+
+    def __init__(self, call):
+        self.key = id(call.fn)
+        self.name = call.fn.__name__[len("dyn_"):]
+        target = call.fn.__globals__.get("F")
+        if target is None and call.values:            # p0.method(...): the owner's method
+            target = getattr(type(call.values[0]), self.name, None)
+        # Python functions may call themselves again legitimately (recursion): only
+        # library callees are guarded.
+        self.guarded = not isinstance(target, types.FunctionType)
+
+    def __enter__(self):
+        if not self.guarded:
+            return
+        active = _in_progress.__dict__.setdefault("ids", set())
+        if self.key in active:
+            from .errors import NoDerivativeRule
+            raise NoDerivativeRule(f"no derivative rule for {self.name}, called here with a "
+                                   "differentiated argument",
+                                   hint="register one with @diffc.adjoint and @diffc.tangent, or "
+                                        "keep its arguments free of differentiated values")
+        active.add(self.key)
+
+    def __exit__(self, *exc):
+        if self.guarded:
+            _in_progress.ids.discard(self.key)
 _counter = itertools.count()
 
 
@@ -304,8 +336,9 @@ def _value_bars(call, seed):
     values, wrt, kinds = _prepared(call)
     if not wrt:
         return [0.0] * len(values)
-    entry = _vjp_entry(call.fn, wrt, kinds)
-    return _full_bars(call, entry.run_main(*values, seed))
+    with _Differentiating(call):
+        entry = _vjp_entry(call.fn, wrt, kinds)
+        return _full_bars(call, entry.run_main(*values, seed))
 
 
 def _dot_like(dot, value):
@@ -337,8 +370,9 @@ def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0, constants=()):
     call = normalize(f, args, kwargs, constants)
     if not call.differentiable():
         return 0.0
-    tangent_fn, dots = _value_dots(call, call.spread(args_dot, kwargs_dot, f_dot))
-    return tangent_fn(*call.values, *dots)
+    with _Differentiating(call):
+        tangent_fn, dots = _value_dots(call, call.spread(args_dot, kwargs_dot, f_dot))
+        return tangent_fn(*call.values, *dots)
 
 
 def _vjp_function(call):

@@ -172,3 +172,21 @@ def enumerated(xs):
 ])
 def test_zip_and_enumerate_results(fn, args, wrt):
     check_both_modes(fn, args, wrt)
+
+
+# ---------------------------------------------------------------- nested tuples of tangents
+
+def tuple_of_pairs_in_loop(v):
+    h = 0.0
+    for t in range(2):
+        args = (1.0,) + ((2.0, v[2 * t:2 * t + 2]),)
+        h = h + np.sum(args[1][1] ** 3)
+    return h
+
+
+def test_hessian_through_nested_tuples_is_not_zero():
+    # tangents of a tuple element that is itself a tuple used to be concatenated,
+    # not added, under forward-over-reverse: a silently zero Hessian
+    x = np.array([0.3, -0.5, 0.7, 0.2])
+    assert np.allclose(diffc.hessian(tuple_of_pairs_in_loop)(x), np.diag(6 * x), atol=1e-9)
+    check_both_modes(tuple_of_pairs_in_loop, (x,), (0,), second_order=True)
