@@ -169,10 +169,16 @@ def acc_item(bar, primal, index, g):
             return bar
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else zeros_like(primal)
     if isinstance(bar, np.ndarray):
-        if _is_fancy(index):
-            np.add.at(bar, index, g)
-        else:
-            bar[index] += g
+        try:
+            if _is_fancy(index):
+                np.add.at(bar, index, g)
+            else:
+                bar[index] += g
+        except TypeError:
+            if not (np.iscomplexobj(g) and bar.dtype.kind != "c"):
+                raise
+            # a complex adjoint for a real array: its real part is the cotangent (complex_rules.py)
+            acc_item(bar, primal, index, np.real(g))
     elif is_duck_array(bar):
         if _is_fancy(index):
             _scatter_add(bar, index, g)
@@ -376,8 +382,9 @@ def finalize(bar, x):
         if not isinstance(bar, np.ndarray) or bar.shape != x.shape:
             bar = np.broadcast_to(np.asarray(bar), x.shape).copy() if _is_zero(bar) or np.ndim(bar) == 0 \
                 else np.asarray(bar).reshape(x.shape)
-        if x.dtype.kind == "f" and bar.dtype != x.dtype:
-            bar = bar.astype(x.dtype)
+        if x.dtype.kind in "fc" and bar.dtype != x.dtype:
+            # a real argument's cotangent is the real part of a complex adjoint (JAX's convention)
+            bar = (np.real(bar) if x.dtype.kind == "f" else bar).astype(x.dtype)
         return bar
     if is_duck_array(x):
         # Stay in x's library (a lazy Dask array stays lazy): convert, never np.asarray.
@@ -397,9 +404,11 @@ def finalize(bar, x):
             bar = zeros_like(x)
         return {k: finalize(bar.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.floating):
-        return x.dtype.type(bar)
+        return x.dtype.type(np.real(bar))
     if isinstance(x, float):
-        return float(bar)
+        return float(np.real(bar))
+    if isinstance(x, (complex, np.complexfloating)):
+        return type(x)(bar)
     return bar
 
 

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from diffc.checks import kink_sign
+from diffc.rules.complex_rules import abs_slope, real_cotangent, real_if_real
 from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
@@ -499,11 +499,16 @@ def _norm_grad(x, ord, axis, keepdims, result):
 
 def _norm_bar(g, x, ord, axis, keepdims, result):
     axes, _ = _norm_setup(x, ord, axis)
+    if np.iscomplexobj(x):      # JAX's convention: the conjugate slope, a real adjoint in
+        return _unreduce(real_cotangent(g), x, axes, keepdims) * np.conj(_norm_grad(x, ord, axis, keepdims, result))
     return _like(_unreduce(g, x, axes, keepdims) * _norm_grad(x, ord, axis, keepdims, result), x)
 
 
 def _norm_jvp(x, x_dot, ord, axis, keepdims, result):
     axes, _ = _norm_setup(x, ord, axis)
+    if np.iscomplexobj(x):
+        return np.sum(np.real(_full(x_dot, x) * np.conj(_norm_grad(x, ord, axis, keepdims, result))),
+                      axis=axes, keepdims=keepdims)
     return np.sum(_full(x_dot, x) * _norm_grad(x, ord, axis, keepdims, result), axis=axes, keepdims=keepdims)
 
 
@@ -621,12 +626,13 @@ def _clip_jvp_hi(a, bounds, hi_dot):
 
 
 def _real_bar(g, x):
-    return unbroadcast(np.real(g), x) if not np.iscomplexobj(x) else unbroadcast(g + 0j, x)
+    # the result is real: only the real part of g is its adjoint (complex_rules.py)
+    return unbroadcast(np.real(g), x) if not np.iscomplexobj(x) else unbroadcast(np.real(g) + 0j, x)
 
 
 def _imag_bar(g, x):
     if np.iscomplexobj(x):
-        return unbroadcast(-1j * g, x)
+        return unbroadcast(-1j * np.real(g), x)
     return _zeros_of(x) if np.ndim(x) else 0.0
 
 
@@ -1711,14 +1717,15 @@ def _(result, x, x_dot):
 
 
 # abs: the subgradient 0 at 0 (np.sign(0) == 0)
+# (complex x: the slope is conj(x)/|x| and the result is real; complex_rules.py)
 @adjoint(np.absolute, np.fabs, ("method", "__abs__"))
 def _(result, result_bar, x):
-    return result_bar * kink_sign(x)
+    return real_cotangent(result_bar) * abs_slope(x)
 
 
 @tangent(np.absolute, np.fabs, ("method", "__abs__"))
 def _(result, x, x_dot):
-    return x_dot * kink_sign(x)
+    return real_if_real(x_dot * abs_slope(x), result)
 
 
 @adjoint(np.deg2rad, np.radians)
@@ -2506,7 +2513,7 @@ def _(result, a, b, a_dot, b_dot):
 
 @adjoint(np.vdot)
 def _(result, result_bar, a, b):
-    return (np.reshape(result_bar * np.conj(np.ravel(b)), np.shape(a)),
+    return (np.reshape(np.conj(result_bar * np.ravel(b)), np.shape(a)),
             np.reshape(result_bar * np.conj(np.ravel(a)), np.shape(b)))
 
 
