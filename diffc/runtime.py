@@ -247,13 +247,33 @@ def shape_of(x):
     return ShapeOf(x.shape) if type(x) is np.ndarray else x
 
 
+def is_real_value(x):
+    """True when x is certainly real: a float, int, bool, or a NumPy array or scalar of
+    such a dtype.  A ShapeOf, list or other value is not known to be real."""
+    t = type(x)
+    if t is np.ndarray:
+        return x.dtype.kind != "c"
+    if t is float or t is int or t is bool:
+        return True
+    return isinstance(x, (np.floating, np.integer, np.bool_))
+
+
 def unbroadcast(g, x):
-    """Sum g over the axes broadcasting added, so it has the shape of x."""
+    """Sum g over the axes broadcasting added, so it has the shape of x.
+
+    A complex g for a real x gives its real part: the cotangent of a real value is
+    real (JAX's convention; diffc/rules/complex_rules.py)."""
     tg = type(g)
     if tg is not np.ndarray:
-        if tg is float or (not isinstance(g, np.ndarray) and not is_duck_array(g)):
+        if tg is float:
+            return g
+        if tg is complex or isinstance(g, np.complexfloating):
+            return g.real if is_real_value(x) else g
+        if not isinstance(g, np.ndarray) and not is_duck_array(g):
             return g
         return _unbroadcast_general(g, x)
+    if g.dtype.kind == "c" and is_real_value(x):
+        g = np.real(g).copy()
     # The common case first, without a numpy-level call: same shape, nothing to sum.
     tx = type(x)
     shape = x.shape if tx is np.ndarray or tx is ShapeOf else np.shape(x)

@@ -202,6 +202,8 @@ def _gradient_T(g, f, dx, axis, edge_order):
 
 def apply_linear(op, x, p1=None, p2=None, p3=None):
     """L x for the linear operation named op with constant parameters p1..p3."""
+    if _is_zero(x):
+        return _is_zero_result(op, p1, p2, p3)
     if op == "fft":                                   # p1 n, p2 axis, p3 norm
         return _FFT.fft(x, p1, p2, p3)
     if op == "ifft":
@@ -245,6 +247,8 @@ def apply_linear(op, x, p1=None, p2=None, p3=None):
 
 def transpose_linear(op, g, x, p1=None, p2=None, p3=None):
     """L^T g for the linear operation named op, shaped like x (pairing Re(sum(g * L x)))."""
+    if _is_zero(g):
+        return np.zeros(np.shape(x))
     if op in ("fft", "ifft"):
         fn = _FFT.fft if op == "fft" else _FFT.ifft
         return real_if_real(_fit(fn(g, axis=p2, norm=p3), p2, np.shape(x)[p2]), x)
@@ -305,6 +309,15 @@ def transpose_linear(op, g, x, p1=None, p2=None, p3=None):
     raise ValueError(f"diffc: unknown linear operation {op!r}")
 
 
+def _is_zero(v):
+    """The symbolic zero (a plain number 0 standing for a zero array)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0
+
+
+def _is_zero_result(op, p1, p2, p3):
+    raise NotImplementedError(f"diffc: the linear operation {op!r} met a zero of unknown shape")
+
+
 def dense_tangent(d, x):
     """The tangent d of x widened to x's full shape (tangents may arrive broadcast-smaller,
     or as 0.0 for a constant); a list x gets its tangents stacked."""
@@ -356,7 +369,7 @@ def _(result, result_bar, op, x, p1=None, p2=None, p3=None):
 
 @tangent(transpose_linear)
 def _(result, op, g, x, p1=None, p2=None, p3=None, g_dot=None):
-    return transpose_linear(op, dense_tangent(g_dot, g), x, p1, p2, p3)
+    return transpose_linear(op, g_dot, x, p1, p2, p3)
 
 
 @adjoint(transpose_linear)

@@ -991,7 +991,32 @@ def _pad_bar(g, array, pad_width, mode):
         if is_duck_array(g):
             return np.reshape(np.tensordot(_one_hot(idx, size, g), np.reshape(g, (-1,)), axes=([0], [0])), shape)
         return np.bincount(idx.ravel(), weights=np.ravel(g), minlength=size).reshape(shape)
+    if mode in ("mean", "linear_ramp"):
+        # linear per axis (end values are constants), applied axis after axis: the transpose
+        # applies each axis's matrix P (np.pad of the identity along that axis), last axis first
+        g = np.asarray(g)
+        for ax in reversed(range(len(shape))):
+            widths = [(0, 0), (0, 0)]
+            widths[0] = tuple(int(w) for w in pw[ax])
+            P = np.pad(np.eye(shape[ax]), widths, mode=mode)
+            g = np.moveaxis(np.tensordot(np.moveaxis(g, ax, -1), P, axes=([-1], [0])), -1, ax)
+        return g
     raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
+
+
+def _pad_linear_mode(mode):
+    """mode, checked: np.pad of a tangent with it is the tangent of np.pad with it (modes that
+    pick an element by value, maximum/minimum/median, are not linear)."""
+    if mode not in ("constant", "empty", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp"):
+        raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
+    return mode
+
+
+def _pad_ev_jvp(end_values_dot):
+    """The tangent due to np.pad's end_values: only a constant is supported."""
+    if not _zero(end_values_dot):
+        raise NotImplementedError("diffc: no derivative of np.pad with respect to end_values")
+    return 0.0
 
 
 def _pad_cv_bar(g, array, pad_width, mode, constant_values):
@@ -2393,18 +2418,19 @@ def _(result, a, shift, axis=None, a_dot=None):
     return np.roll(_full(a_dot, a), shift, axis=axis)
 
 
-# pad: modes constant, edge, reflect, symmetric, wrap; constant_values (a scalar)
+# pad: modes constant, edge, reflect, symmetric, wrap, mean, linear_ramp (constant
+# end_values); constant_values (a scalar)
 @adjoint(np.pad)
-def _(result, result_bar, array, pad_width, mode="constant", constant_values=0):
+def _(result, result_bar, array, pad_width, mode="constant", constant_values=0, end_values=0):
     return (_pad_bar(result_bar, array, pad_width, mode), None, None,
             _pad_cv_bar(result_bar, array, pad_width, mode, constant_values))
 
 
 @tangent(np.pad)
-def _(result, array, pad_width, mode="constant", constant_values=0,
-      array_dot=None, constant_values_dot=None):
-    return (np.pad(_full(array_dot, array), pad_width, mode=mode)
-            + _pad_cv_jvp(array, pad_width, constant_values_dot))
+def _(result, array, pad_width, mode="constant", constant_values=0, end_values=0,
+      array_dot=None, constant_values_dot=None, end_values_dot=None):
+    return (np.pad(_full(array_dot, array), pad_width, mode=_pad_linear_mode(mode))
+            + _pad_cv_jvp(array, pad_width, constant_values_dot) + _pad_ev_jvp(end_values_dot))
 
 
 @adjoint(np.diag)
