@@ -94,11 +94,25 @@ class Rule:
 
 
 class _Substitute(gast.NodeTransformer):
-    """Replace parameters and locals; turn free names into global references."""
+    """Replace parameters and locals; turn free names into global references.
+
+    A conditional expression testing a substituted constant with ``is``/``is not``
+    (``x if where is True else ...`` with where's default True) is decided here,
+    so an optional argument left at its default costs nothing."""
 
     def __init__(self, mapping, globals_):
         self.mapping = mapping
         self.globals = globals_
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        test = node.test
+        if isinstance(test, gast.Compare) and len(test.ops) == 1 \
+                and isinstance(test.ops[0], (gast.Is, gast.IsNot)) \
+                and isinstance(test.left, gast.Constant) and isinstance(test.comparators[0], gast.Constant):
+            same = test.left.value is test.comparators[0].value
+            return node.body if same == isinstance(test.ops[0], gast.Is) else node.orelse
+        return node
 
     def visit_Name(self, node):
         if node.id in self.mapping:

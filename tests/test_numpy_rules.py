@@ -390,6 +390,15 @@ CASES += [
     Case(("method", "clip"), 3 * R(2, 3), -0.4, 0.4),
     Case(np.cross, R(3), R(3)),
     Case(np.cross, R(4, 3), R(3)),
+    Case(np.cross, R(3, 2), R(2, 3), kw=dict(axisa=0, axisb=1, axisc=0), id="cross-axes"),
+    Case(np.cross, R(3, 4), R(3, 4), kw=dict(axis=0), id="cross-axis"),
+    Case(np.kron, R(2, 3), R(3, 2)),
+    Case(np.kron, R(3), R(2, 2), id="kron-1d-2d"),
+    Case(np.partition, R(5), 2),
+    Case(np.partition, R(3, 4), 1, kw=dict(axis=0), id="partition-axis0"),
+    Case(np.select, [R(2, 3) > 0, R(2, 3) > 0.5], [R(2, 3), R(2, 3)], R(2, 3), id="select"),
+    Case(np.select, [R(4) > 0], [R(4)], R(), id="select-scalar-default"),
+    Case(np.dsplit, R(2, 2, 4), 2),
 ]
 
 # reductions
@@ -398,6 +407,10 @@ RED_KW = [dict(), dict(axis=0), dict(axis=1, keepdims=True), dict(axis=(0, 2)), 
 for fn in [np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std]:
     for i, kw in enumerate(RED_KW):
         CASES.append(Case(fn, P(2, 3, 4) if fn is np.prod else R(2, 3, 4), kw=kw, id=f"{fn.__name__}-kw{i}"))
+_MASK = R(2, 3, 4) > -0.3
+for fn in [np.sum, np.max, np.min]:
+    CASES.append(Case(fn, R(2, 3, 4), kw=dict(axis=1, where=_MASK, initial=0.1), id=f"{fn.__name__}-where-initial"))
+    CASES.append(Case(fn, R(2, 3, 4), kw=dict(initial=5.0 if fn is np.min else -5.0), id=f"{fn.__name__}-initial"))
     CASES.append(Case(fn, R(5)))
     if fn not in (np.var, np.std):
         CASES.append(Case(fn, R()))

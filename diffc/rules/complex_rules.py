@@ -48,6 +48,16 @@ def real_cotangent(g):
     return g
 
 
+def no_derivative(d, what):
+    """0.0 for the zero tangent d; a tangent that is not zero has no rule: refuse."""
+    if d is None or (np.ndim(d) == 0 and not isinstance(d, np.ndarray) and d == 0):
+        return 0.0
+    raise NotImplementedError(f"diffc: no derivative of {what}")
+
+
+nondiff(no_derivative)
+
+
 def abs_slope(x):
     """The adjoint factor of |x|: sign(x) for real x (0 at 0, warning there), conj(x)/|x|
     for complex x (d|x| = Re(conj(x)/|x| * dx))."""

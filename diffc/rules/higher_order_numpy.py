@@ -72,7 +72,8 @@ nondiff(N._max_weight, N._min_weight, N._fmax_weight, N._fmin_weight, N._clip_bo
         N._extreme_weights, N._sort_perm, N._norm_axes, N._shape_arg, N._axes_arg, N._ddof,
         N._split_axis, N._count, N._pad_widths, N._diag_len, N._eig_gaps, N._linspace_weights,
         N._split_ties, N._norm_setup, N._tensordot_subscripts, N._einsum_parse, N._eye_like,
-        N._pad_linear_mode, N._pad_ev_jvp)
+        N._pad_linear_mode, N._pad_ev_jvp, N._cross_axes, N._kron_layout, N._einsum_sublists,
+        N._select_taken)
 
 
 # ---------------------------------------------------------------------------

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import adjoint, nondiff, tangent
 from ..runtime import ListBar, unbroadcast
-from .complex_rules import real_if_real
+from .complex_rules import no_derivative, real_if_real
 
 _FFT = np.fft
 _WINDOWS = np.lib.stride_tricks
@@ -338,19 +338,12 @@ def shaped_like(g, x):
     return g
 
 
-def no_derivative(d, what):
-    """0.0 for the zero tangent d; a tangent that is not zero has no rule here: refuse."""
-    if d is None or (np.ndim(d) == 0 and not isinstance(d, np.ndarray) and d == 0):
-        return 0.0
-    raise NotImplementedError(f"diffc: no derivative of {what}")
-
-
 def unbroadcast_to(g, d):
     """g summed down to the shape of d (the transpose of broadcasting d)."""
     return unbroadcast(np.asarray(g) if isinstance(g, list) else g, d)
 
 
-nondiff(_rollaxis_perm, _axes_of, _gradient_axes, strided_layout, no_derivative)
+nondiff(_rollaxis_perm, _axes_of, _gradient_axes, strided_layout)
 
 
 # ---------------------------------------------------------------------------

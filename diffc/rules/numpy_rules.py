@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from diffc.rules.complex_rules import abs_slope, real_cotangent, real_if_real
+from diffc.rules.complex_rules import abs_slope, real_cotangent, real_if_real, no_derivative
 from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
@@ -267,7 +267,8 @@ def _extreme_weights(a, axis, result, keepdims):
     The gradient of a max or min is split evenly among tied elements."""
     a = _arr(a)
     mask = a == _unreduce(result, a, axis, keepdims)
-    return mask / np.sum(mask, axis=axis, keepdims=True)
+    # a reduction with no match (initial= won, or every element masked by where=) gets none
+    return mask / np.maximum(np.sum(mask, axis=axis, keepdims=True), 1)
 
 
 def _extreme_bar(g, a, axis, keepdims, result):
@@ -452,6 +453,7 @@ def _split_ties(mask, axes):
 def _norm_grad(x, ord, axis, keepdims, result):
     """d norm(x) / d x, shaped like x (subgradients: 0 at 0, ties split evenly)."""
     duck = is_duck_array(x)             # Dask/CuPy: no out=/where= (np.where instead), zeros_like
+    x = np.asarray(x) if isinstance(x, (list, tuple)) else x
     x = x.astype(np.result_type(x, np.float64)) if duck else np.asarray(x, dtype=np.result_type(x, np.float64))
     axes, matrix = _norm_setup(x, ord, axis)
     r = _unreduce(result, x, axes, keepdims)
@@ -1004,6 +1006,45 @@ def _pad_bar(g, array, pad_width, mode):
     raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
 
 
+def _cross_axes(axisa, axisb, axisc, axis):
+    """(axisa, axisb, axisc) of np.cross, axis overriding all three."""
+    return (axis, axis, axis) if axis is not None else (axisa, axisb, axisc)
+
+
+def _kron_layout(a, b):
+    """How np.kron(a, b) interleaves the axes: (the result's shape split into (a0, b0, a1, b1,
+    ...), einsum subscripts giving a's and b's adjoints, a's and b's shapes padded to one ndim)."""
+    sa, sb = np.shape(a), np.shape(b)
+    nd = max(len(sa), len(sb))
+    sa = (1,) * (nd - len(sa)) + tuple(sa)
+    sb = (1,) * (nd - len(sb)) + tuple(sb)
+    la = _LETTERS[0:2 * nd:2]
+    lb = _LETTERS[1:2 * nd:2]
+    lg = "".join(x + y for x, y in zip(la, lb))
+    return (tuple(n for pair in zip(sa, sb) for n in pair), f"{lg},{lb}->{la}", f"{lg},{la}->{lb}", sa, sb)
+
+
+def _select_bar(g, condlist, choicelist, which):
+    """Adjoint of np.select(condlist, choicelist, default) for choice `which` (len(choicelist):
+    the default): g where that choice is the first whose condition holds."""
+    taken = np.zeros(np.broadcast_shapes(*[np.shape(c) for c in condlist], np.shape(g)), dtype=bool)
+    for k, cond in enumerate(condlist):
+        mask = np.asarray(cond, dtype=bool) & ~taken
+        if k == which:
+            return np.where(mask, g, 0.0)
+        taken = taken | mask
+    return np.where(taken, 0.0, g)
+
+
+def _select_taken(condlist, result):
+    """Where some condition of np.select holds (the default is not used), shaped like result."""
+    return np.broadcast_to(np.any(np.broadcast_arrays(*condlist, result)[:-1], axis=0), np.shape(result))
+
+
+def _select_choices_bar(g, condlist, choicelist):
+    return ListBar(unbroadcast(_select_bar(g, condlist, choicelist, k), c) for k, c in enumerate(choicelist))
+
+
 def _pad_linear_mode(mode):
     """mode, checked: np.pad of a tangent with it is the tangent of np.pad with it (modes that
     pick an element by value, maximum/minimum/median, are not linear)."""
@@ -1262,11 +1303,44 @@ def _einsum_bars(g, subscripts, operands):
     """(None, one contribution per operand) for np.einsum(subscripts, *operands)."""
     if type(g) is float and g == 0.0:
         return (None,) + (0.0,) * len(operands)     # a zero adjoint: nothing flows back (shape-free)
+    sublists = _einsum_sublists(subscripts, operands)
+    if sublists is not None:         # a contribution for every other argument, from subscripts on
+        bars = _einsum_bars(g, sublists[0], sublists[1])[1:]
+        out = [None] * (1 + len(operands))
+        out[0::2] = list(bars) + [None] * (len(out[0::2]) - len(bars))
+        return tuple(out)
     ins, out = _einsum_parse(subscripts, operands)
     return (None,) + tuple(_einsum_bar_one(g, ins, out, operands, i) for i in range(len(operands)))
 
 
+def _einsum_sublists(subscripts, operands):
+    """np.einsum's sublist form (op0, sub0, op1, sub1, ..., [out]) as (string subscripts,
+    the operands); None for the string form."""
+    if isinstance(subscripts, str):
+        return None
+    args = (subscripts,) + tuple(operands)
+    def letters(sub):
+        return "".join("..." if s is Ellipsis else _LETTERS[int(s)] for s in sub)
+    ins = ",".join(letters(s) for s in args[1::2])
+    out = "->" + letters(args[-1]) if len(args) % 2 else ""
+    return ins + out, args[0::2][:len(args) // 2]
+
+
+def _einsum_first_jvp(subscripts, operands, subscripts_dot):
+    """The tangent of einsum due to its first argument: the first operand in the sublist
+    form, a string (no tangent) otherwise."""
+    sublists = _einsum_sublists(subscripts, operands)
+    if sublists is None or _zero(subscripts_dot):
+        return 0.0
+    dots = (subscripts_dot,) + (0.0,) * (len(sublists[1]) - 1)
+    return _einsum_jvp(sublists[0], sublists[1], dots)
+
+
 def _einsum_jvp(subscripts, operands, operands_dot):
+    sublists = _einsum_sublists(subscripts, operands)
+    if sublists is not None:         # the operands are every other argument, from subscripts on
+        dots = ((0.0,) + tuple(operands_dot))[0::2]
+        return _einsum_jvp(sublists[0], sublists[1], dots[:len(sublists[1])])
     total = 0.0
     for i, d in enumerate(operands_dot):
         if _zero(d):
@@ -2020,29 +2094,41 @@ def _(result, a, a_min=None, a_max=None, out=None, min=None, max=None,
             + _clip_jvp_hi(a, bounds, a_max_dot))
 
 
-# cross: vectors along the last axis only (axisa/axisb/axisc/axis are not supported)
+# cross of 3-vectors along axisa/axisb (axisc for the result; axis sets all three): the
+# adjoint works with the vector axes moved last
 @adjoint(np.cross)
-def _(result, result_bar, a, b):
-    return (unbroadcast(np.cross(b, result_bar), a), unbroadcast(np.cross(result_bar, a), b))
+def _(result, result_bar, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    ax = _cross_axes(axisa, axisb, axisc, axis)
+    am = np.moveaxis(a, ax[0], -1)
+    bm = np.moveaxis(b, ax[1], -1)
+    gm = np.moveaxis(result_bar, ax[2], -1)
+    return (np.moveaxis(unbroadcast(np.cross(bm, gm), am), -1, ax[0]),
+            np.moveaxis(unbroadcast(np.cross(gm, am), bm), -1, ax[1]))
 
 
 @tangent(np.cross)
-def _(result, a, b, a_dot, b_dot):
-    return np.cross(_full(a_dot, a), b) + np.cross(a, _full(b_dot, b))
+def _(result, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, a_dot=None, b_dot=None):
+    return (np.cross(_full(a_dot, a), b, axisa, axisb, axisc, axis)
+            + np.cross(a, _full(b_dot, b), axisa, axisb, axisc, axis))
 
 
 # ---------------------------------------------------------------------------
 # reductions (axis: None, int or tuple; keepdims)
 # ---------------------------------------------------------------------------
 
+# initial= adds a constant (a differentiated initial is refused); where= masks a
 @adjoint(np.sum, ("method", "sum"))
-def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False):
-    return _sum_bar(result_bar, a, axis, keepdims)
+def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    return _sum_bar(result_bar, a, axis, keepdims) if where is True \
+        else np.where(where, _sum_bar(result_bar, a, axis, keepdims), 0.0)
 
 
 @tangent(np.sum, ("method", "sum"))
-def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
-    return np.sum(_full(a_dot, a), axis=axis, keepdims=keepdims)
+def _(result, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True,
+      a_dot=None, initial_dot=None):
+    return (np.sum(_full(a_dot, a), axis=axis, keepdims=keepdims) if where is True
+            else np.sum(_full(a_dot, a), axis=axis, keepdims=keepdims, where=where)) + no_derivative(
+        initial_dot, "np.sum with respect to initial")
 
 
 @adjoint(np.mean, ("method", "mean"))
@@ -2066,14 +2152,21 @@ def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
 
 
 # max/min: the gradient is split evenly among the elements tied for the extreme
+# initial=: elements of a equal to the result share the gradient (none when initial wins);
+# where=: masked-out elements read as NaN, which never equals the result
 @adjoint(np.max, np.amax, np.min, np.amin, ("method", "max"), ("method", "min"))
-def _(result, result_bar, a, axis=None, out=None, keepdims=False):
-    return _extreme_bar(result_bar, a, axis, keepdims, result)
+def _(result, result_bar, a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    return _extreme_bar(result_bar, a, axis, keepdims, result) if where is True and initial is None \
+        else _unreduce(result_bar, a, axis, keepdims) * _extreme_weights(
+            a if where is True else np.where(where, a, np.nan), axis, result, keepdims)
 
 
 @tangent(np.max, np.amax, np.min, np.amin, ("method", "max"), ("method", "min"))
-def _(result, a, axis=None, out=None, keepdims=False, a_dot=None):
-    return _extreme_jvp(a, a_dot, axis, keepdims, result)
+def _(result, a, axis=None, out=None, keepdims=False, initial=None, where=True, a_dot=None, initial_dot=None):
+    return (_extreme_jvp(a, a_dot, axis, keepdims, result) if where is True and initial is None
+            else np.sum(_full(a_dot, a) * _extreme_weights(a if where is True else np.where(where, a, np.nan),
+                                                          axis, result, keepdims), axis=axis, keepdims=keepdims)) \
+        + no_derivative(initial_dot, "np.max/np.min with respect to initial")
 
 
 @adjoint(np.var, ("method", "var"))
@@ -2348,6 +2441,16 @@ def _(result, ary, indices_or_sections, ary_dot):
     return ListBar(np.vsplit(_full(ary_dot, ary), indices_or_sections))
 
 
+@adjoint(np.dsplit)
+def _(result, result_bar, ary, indices_or_sections):
+    return _split_bar(result_bar, result, 2)
+
+
+@tangent(np.dsplit)
+def _(result, ary, indices_or_sections, ary_dot):
+    return ListBar(np.dsplit(_full(ary_dot, ary), indices_or_sections))
+
+
 @adjoint(np.tile)
 def _(result, result_bar, A, reps):
     return _tile_bar(result_bar, A, reps)
@@ -2566,8 +2669,46 @@ def _(result, result_bar, subscripts, *operands):
 
 
 @tangent(np.einsum)
-def _(result, subscripts, operands_dot, *operands):
-    return _einsum_jvp(subscripts, operands, operands_dot)
+def _(result, subscripts, subscripts_dot, operands_dot, *operands):
+    return (_einsum_jvp(subscripts, operands, operands_dot)
+            + _einsum_first_jvp(subscripts, operands, subscripts_dot))
+
+
+@adjoint(np.kron)
+def _(result, result_bar, a, b):
+    lay = _kron_layout(a, b)
+    g = np.reshape(result_bar, lay[0])
+    return (np.reshape(np.einsum(lay[1], g, np.reshape(b, lay[4])), np.shape(a)),
+            np.reshape(np.einsum(lay[2], g, np.reshape(a, lay[3])), np.shape(b)))
+
+
+@tangent(np.kron)
+def _(result, a, b, a_dot, b_dot):
+    return np.kron(_full(a_dot, a), b) + np.kron(a, _full(b_dot, b))
+
+
+# partition: a permutation of a (the one np.argpartition gives), like sort
+@adjoint(np.partition)
+def _(result, result_bar, a, kth, axis=-1, kind="introselect", order=None):
+    return _take_along_bar(result_bar, a, np.argpartition(a, kth, axis=axis), axis)
+
+
+@tangent(np.partition)
+def _(result, a, kth, axis=-1, kind="introselect", order=None, a_dot=None):
+    return np.take_along_axis(_full(a_dot, a), np.argpartition(a, kth, axis=axis), axis=axis)
+
+
+# select: each element comes from the first choice whose condition holds, else the default
+@adjoint(np.select)
+def _(result, result_bar, condlist, choicelist, default=0):
+    return (None, _select_choices_bar(result_bar, condlist, choicelist),
+            unbroadcast(_select_bar(result_bar, condlist, choicelist, len(choicelist)), default))
+
+
+@tangent(np.select)
+def _(result, condlist, choicelist, default=0, condlist_dot=None, choicelist_dot=None, default_dot=None):
+    return (np.select(condlist, _dense_list(choicelist, choicelist_dot), 0.0)
+            + np.where(_select_taken(condlist, result), 0.0, _full(default_dot, result)))
 
 
 # ---------------------------------------------------------------------------
