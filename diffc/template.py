@@ -106,13 +106,10 @@ class _Substitute(gast.NodeTransformer):
 
     def visit_IfExp(self, node):
         self.generic_visit(node)
-        test = node.test
-        if isinstance(test, gast.Compare) and len(test.ops) == 1 \
-                and isinstance(test.ops[0], (gast.Is, gast.IsNot)) \
-                and isinstance(test.left, gast.Constant) and isinstance(test.comparators[0], gast.Constant):
-            same = test.left.value is test.comparators[0].value
-            return node.body if same == isinstance(test.ops[0], gast.Is) else node.orelse
-        return node
+        decided = _decide(node.test)
+        if decided is None:
+            return node
+        return node.body if decided else node.orelse
 
     def visit_Name(self, node):
         if node.id in self.mapping:
@@ -127,6 +124,22 @@ class _Substitute(gast.NodeTransformer):
             if hasattr(builtins, node.id):
                 return A.global_ref(getattr(builtins, node.id), node.id)
         return node
+
+
+def _decide(test):
+    """The value of `constant is constant` (or `is not`), of an `and` of such tests, or None
+    when it is not known before run time."""
+    if isinstance(test, gast.BoolOp) and isinstance(test.op, gast.And):
+        values = [_decide(v) for v in test.values]
+        if False in values:
+            return False
+        return True if all(v is True for v in values) else None
+    if isinstance(test, gast.Compare) and len(test.ops) == 1 \
+            and isinstance(test.ops[0], (gast.Is, gast.IsNot)) \
+            and isinstance(test.left, gast.Constant) and isinstance(test.comparators[0], gast.Constant):
+        same = test.left.value is test.comparators[0].value
+        return same == isinstance(test.ops[0], gast.Is)
+    return None
 
 
 def check_signature(primitive, fn, kind):

@@ -2706,7 +2706,7 @@ def _(result, result_bar, condlist, choicelist, default=0):
 
 
 @tangent(np.select)
-def _(result, condlist, choicelist, default=0, condlist_dot=None, choicelist_dot=None, default_dot=None):
+def _(result, condlist, choicelist, default=0, choicelist_dot=None, default_dot=None):
     return (np.select(condlist, _dense_list(choicelist, choicelist_dot), 0.0)
             + np.where(_select_taken(condlist, result), 0.0, _full(default_dot, result)))
 
