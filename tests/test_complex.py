@@ -1,0 +1,87 @@
+"""Complex numbers (JAX's convention, diffc/rules/complex_rules.py) against finite
+differences along real and imaginary directions."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import diffc
+
+_rng = np.random.default_rng(5)
+z0 = _rng.standard_normal(4) + 1j * _rng.standard_normal(4)
+
+
+def _fd_complex_grad(f, z, eps=1e-6):
+    """df/dx - i df/dy per entry: JAX's gradient of a real f at complex z."""
+    g = np.zeros_like(z)
+    for i in range(z.size):
+        e = np.zeros_like(z)
+        e[i] = eps
+        dx = (f(z + e) - f(z - e)) / (2 * eps)
+        dy = (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
+        g[i] = dx - 1j * dy
+    return g
+
+
+M = _rng.standard_normal((4, 4)) + 1j * _rng.standard_normal((4, 4))
+CASES = [
+    ("abs", lambda z: np.sum(np.abs(z) * np.arange(1, 5))),
+    ("abs-squared", lambda z: np.sum(np.abs(z) ** 2)),
+    ("real-imag", lambda z: np.sum(np.real(z) ** 2 * np.imag(z))),
+    ("conj", lambda z: np.sum(np.real(z * np.conj(z * z)))),
+    ("angle", lambda z: np.sum(np.angle(z) * np.arange(4))),
+    ("exp-log", lambda z: np.sum(np.abs(np.exp(z) + np.log(z)))),
+    ("matmul", lambda z: np.sum(np.abs(M @ z) ** 2)),
+    ("fft", lambda z: np.sum(np.abs(np.fft.fft(z * z)) * np.arange(4))),
+    ("ifft", lambda z: np.sum(np.real(np.fft.ifft(z)) ** 3)),
+    ("norm", lambda z: np.linalg.norm(z * z)),
+    ("arithmetic", lambda z: np.sum(np.abs((z * 2.0 - 1j) / (z + 3.0)))),
+    ("vdot", lambda z: np.real(np.vdot(z, M @ z))),
+]
+
+
+@pytest.mark.parametrize("name,f", CASES, ids=[c[0] for c in CASES])
+def test_grad_of_real_function_of_complex_input(name, f):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(diffc.grad(f)(z0), _fd_complex_grad(f, z0), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name,f", CASES, ids=[c[0] for c in CASES])
+def test_jvp_along_real_and_imaginary_directions(name, f):
+    eps = 1e-6
+    for v in (_rng.standard_normal(4) + 0j, 1j * _rng.standard_normal(4)):
+        _, t = diffc.jvp(f, (z0,), (v,))
+        fd = (f(z0 + eps * v) - f(z0 - eps * v)) / (2 * eps)
+        np.testing.assert_allclose(t, fd, atol=1e-5, rtol=1e-5)
+
+
+def test_abs_squared_gradient_is_twice_the_conjugate():
+    """JAX's convention: grad(|z|^2)(z) = 2 conj(z)."""
+    g = diffc.grad(lambda z: np.sum(np.abs(z) ** 2))(z0)
+    np.testing.assert_allclose(g, 2 * np.conj(z0))
+
+
+def test_real_input_through_complex_values_gets_a_real_gradient():
+    def f(x):
+        z = x[:2] * (1 + 2j)
+        return np.sum(np.real(z * np.conj(z))) + np.abs(x[2] + 1j * x[3])
+    x = np.array([0.3, -1.2, 0.7, 2.0])
+    g = diffc.grad(f)(x)
+    assert g.dtype == np.float64
+    eps = 1e-6
+    fd = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(4)])
+    np.testing.assert_allclose(g, fd, atol=1e-6)
+
+
+def test_hessian_of_abs_of_complex_intermediate():
+    def f(x):
+        z = x[0] + 1j * x[1]
+        return np.abs(z * z + 1.0)
+    x = np.array([0.4, -0.9])
+    H = diffc.hessian(f)(x)
+    eps = 1e-5
+    g = diffc.grad(f)
+    Hfd = np.array([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(2)])
+    np.testing.assert_allclose(H, Hfd, atol=1e-5)
