@@ -85,3 +85,40 @@ def test_hessian_of_abs_of_complex_intermediate():
     g = diffc.grad(f)
     Hfd = np.array([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(2)])
     np.testing.assert_allclose(H, Hfd, atol=1e-5)
+
+
+MIXED = {
+    "forward_over_reverse": lambda g: diffc.hessian(g),
+    "reverse_over_forward": lambda g: diffc.grad(diffc.jacobian(g, mode="forward")),
+    "forward_over_forward": lambda g: diffc.jacobian(diffc.jacobian(g, mode="forward"), mode="forward"),
+    "reverse_over_reverse": lambda g: diffc.grad(diffc.grad(g)),
+}
+SECOND = [c for c in CASES if c[0] != "norm"]
+
+
+@pytest.mark.parametrize("mode", sorted(MIXED))
+@pytest.mark.parametrize("name,f", SECOND, ids=[c[0] for c in SECOND])
+def test_second_derivative_along_a_complex_direction(name, f, mode):
+    """t -> f(z0 + t D) for a complex direction D: every complex value inside is
+    differentiated twice; the reference is the central second difference."""
+    D = _rng.standard_normal(4) + 1j * _rng.standard_normal(4)
+
+    def g(t):
+        return f(z0 + t * D)
+    eps = 1e-4
+    ref = (g(eps) - 2 * g(0.0) + g(-eps)) / eps ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = MIXED[mode](g)(0.0)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_second_derivative_of_a_complex_norm_is_refused():
+    """The rules of norm's helpers are those of real arrays: refused, not wrong."""
+    def g(t):
+        z = z0 + t * (1 + 1j)
+        return np.linalg.norm(z * z)
+    np.testing.assert_allclose(diffc.grad(g)(0.0), (g(1e-6) - g(-1e-6)) / 2e-6, rtol=1e-6)
+    for second in (diffc.hessian(g), diffc.grad(diffc.grad(g)), diffc.grad(diffc.jacobian(g, mode="forward"))):
+        with pytest.raises(NotImplementedError):
+            second(0.0)

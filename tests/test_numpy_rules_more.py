@@ -128,6 +128,50 @@ def test_rule_hessian_against_finite_differences(name, f, x, order):
     _check(f, x, 2)
 
 
+MIXED = {
+    "reverse_over_forward": lambda g: diffc.grad(diffc.jacobian(g, mode="forward")),
+    "forward_over_forward": lambda g: diffc.jacobian(diffc.jacobian(g, mode="forward"), mode="forward"),
+    "reverse_over_reverse": lambda g: diffc.grad(diffc.grad(g)),
+}
+# one case per family in the default run, every case in the slow sweep
+QUICK_SECOND = {"fft-abs2", "irfft-n", "rfftn-s", "gradient-2d", "append-axis", "as_strided", "kron",
+                "partition", "dsplit", "cross-axis", "sum-where", "max-where-initial", "pad2d-mean"}
+
+
+def _along_line(f, x0):
+    D = np.random.default_rng(3).standard_normal(np.shape(x0))
+
+    def g(t):
+        return f(x0 + t * D)
+    return g, D
+
+
+def _check_mixed(f, x0, mode):
+    g, D = _along_line(f, x0)
+    grad = diffc.grad(f)
+    eps = 1e-5
+    ref = float(np.sum(D * (grad(x0 + eps * D) - grad(x0 - eps * D)) / (2 * eps)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = MIXED[mode](g)(0.0)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", sorted(MIXED))
+@pytest.mark.parametrize("name,f,x,order", [c for c in SECOND if c[0] in QUICK_SECOND],
+                         ids=[c[0] for c in SECOND if c[0] in QUICK_SECOND])
+def test_second_derivative_in_mixed_orders(name, f, x, order, mode):
+    _check_mixed(f, x, mode)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", sorted(MIXED))
+@pytest.mark.parametrize("name,f,x,order", [c for c in SECOND if c[0] not in QUICK_SECOND],
+                         ids=[c[0] for c in SECOND if c[0] not in QUICK_SECOND])
+def test_second_derivative_in_mixed_orders_sweep(name, f, x, order, mode):
+    _check_mixed(f, x, mode)
+
+
 @pytest.mark.parametrize("mode", ["maximum", "minimum", "median"])
 def test_pad_modes_that_select_by_value_are_refused(mode):
     def f(x):

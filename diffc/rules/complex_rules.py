@@ -74,7 +74,7 @@ def _(result, g, x, g_dot):
 
 @adjoint(real_if_real)
 def _(result, result_bar, g, x):
-    return real_if_real(result_bar, g)
+    return real_if_real(result_bar, g), None
 
 
 @tangent(real_cotangent)

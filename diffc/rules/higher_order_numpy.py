@@ -160,7 +160,11 @@ def _norm_kind(x, ord, axis):
 
 def _norm_bar_parts(g, x, ord, axis, keepdims, result):
     """(G, x, r, p, axes, kind): unreduced g and result, for d norm_grad."""
-    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    x = np.asarray(x)
+    if np.iscomplexobj(x):       # the formulas below are those of real x
+        raise NotImplementedError("diffc: second derivative of np.linalg.norm of a complex "
+                                  "array is not supported")
+    x = x.astype(np.result_type(x, np.float64))
     axes, kind = _norm_kind(x, ord, axis)
     G = _unreduce(g, x, axes, keepdims)
     r = _unreduce(result, x, axes, keepdims)
@@ -1361,9 +1365,11 @@ def _(result, result_bar, x):
 
 
 def _imag_bar_T(rbar, g, x):
-    """Adjoint of _imag_bar in g: zero for a real x (its imaginary part is constant 0)."""
+    """Adjoint of _imag_bar in g: zero for a real x (its imaginary part is constant 0).
+    For complex x, _imag_bar is g -> -1j Re(g), whose transpose under the pairing
+    Re(sum(c * t)) (complex_rules.py) is c -> Im(c)."""
     if np.iscomplexobj(x):
-        return unbroadcast(broadcast_like(1j * rbar, g), g)
+        return unbroadcast(broadcast_like(np.imag(rbar), g), g)
     return 0.0 * g
 
 

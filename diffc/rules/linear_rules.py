@@ -347,7 +347,10 @@ nondiff(_rollaxis_perm, _axes_of, _gradient_axes, strided_layout)
 
 
 # ---------------------------------------------------------------------------
-# rules of the helpers (any order)
+# rules of the helpers (any order).  The array a helper reads for its shape or dtype
+# only (x of transpose_linear, dense_tangent, shaped_like; d of unbroadcast_to) and the
+# constant parameters p1..p3 get the explicit no-contribution None: their derivative is
+# zero (the rules of the NumPy functions refuse a differentiated p at first order).
 # ---------------------------------------------------------------------------
 
 @tangent(apply_linear)
@@ -357,7 +360,7 @@ def _(result, op, x, p1=None, p2=None, p3=None, x_dot=None):
 
 @adjoint(apply_linear)
 def _(result, result_bar, op, x, p1=None, p2=None, p3=None):
-    return None, transpose_linear(op, result_bar, x, p1, p2, p3)
+    return None, transpose_linear(op, result_bar, x, p1, p2, p3), None, None, None
 
 
 @tangent(transpose_linear)
@@ -367,7 +370,7 @@ def _(result, op, g, x, p1=None, p2=None, p3=None, g_dot=None):
 
 @adjoint(transpose_linear)
 def _(result, result_bar, op, g, x, p1=None, p2=None, p3=None):
-    return None, apply_linear(op, result_bar, p1, p2, p3)
+    return None, apply_linear(op, result_bar, p1, p2, p3), None, None, None, None
 
 
 @tangent(dense_tangent)
@@ -377,7 +380,7 @@ def _(result, d, x, d_dot):
 
 @adjoint(dense_tangent)
 def _(result, result_bar, d, x):
-    return unbroadcast_to(result_bar, d)
+    return unbroadcast_to(result_bar, d), None
 
 
 @tangent(shaped_like)
@@ -387,7 +390,7 @@ def _(result, g, x, g_dot):
 
 @adjoint(shaped_like)
 def _(result, result_bar, g, x):
-    return dense_tangent(result_bar, x)
+    return dense_tangent(result_bar, x), None
 
 
 @tangent(unbroadcast_to)
@@ -397,7 +400,7 @@ def _(result, g, d, g_dot):
 
 @adjoint(unbroadcast_to)
 def _(result, result_bar, g, d):
-    return dense_tangent(result_bar, g)
+    return dense_tangent(result_bar, g), None
 
 
 # ---------------------------------------------------------------------------

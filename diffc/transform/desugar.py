@@ -12,6 +12,8 @@ Output (same FunctionInfo, body rewritten) guarantees:
     statement of the body.  Escapes become boolean flags: statements after a
     possible escape run under ``if not flag:``, loops test the flags;
   * ``lst.pop()`` is never a bare statement: its value gets a fresh name;
+  * ``dict(a=x, b=y)`` is the literal ``{"a": x, "b": y}``, and ``dict(zip(...))``
+    (an iterator: its pairs are needed again by the adjoint) reads ``list(zip(...))``;
   * a ``for`` target is assigned nowhere else and read only inside its loop
     (otherwise the loop runs over a fresh index and assigns the user's name
     as a first body statement), so the adjoint loop can recompute it.
@@ -44,6 +46,7 @@ class Desugar:
 
     def run(self):
         body = self.info.node.body
+        body = [_DictCalls(self.resolve).visit(s) for s in body]
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
         body = self.lower_escapes_in_function(body)
@@ -421,3 +424,27 @@ class _BreakMarker:
                 s.orelse = self.visit_block(s.orelse)
             out.append(s)
         return out
+
+
+_ITERATORS = (builtins.zip, builtins.enumerate, builtins.map, builtins.filter, builtins.reversed, builtins.iter)
+
+
+class _DictCalls(gast.NodeTransformer):
+    """dict(k=v, ...) as a dict literal; dict(<iterator>) as dict(list(<iterator>))."""
+
+    def __init__(self, resolve):
+        self.resolve = resolve
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if self.resolve(node.func) is not builtins.dict:
+            return node
+        if not node.args and node.keywords and all(k.arg is not None for k in node.keywords):
+            return gast.Dict(keys=[A.const(k.arg) for k in node.keywords],
+                             values=[k.value for k in node.keywords])
+        if len(node.args) == 1 and not node.keywords:
+            arg = node.args[0]
+            if isinstance(arg, gast.GeneratorExp) or (
+                    isinstance(arg, gast.Call) and self.resolve(arg.func) in _ITERATORS):
+                node.args = [A.call(A.global_ref(builtins.list, "list"), [arg])]
+        return node
