@@ -15,7 +15,7 @@ z0 = _rng.standard_normal(4) + 1j * _rng.standard_normal(4)
 def _fd_complex_grad(f, z, eps=1e-6):
     """df/dx - i df/dy per entry: JAX's gradient of a real f at complex z."""
     g = np.zeros_like(z)
-    for i in range(z.size):
+    for i in np.ndindex(z.shape):
         e = np.zeros_like(z)
         e[i] = eps
         dx = (f(z + e) - f(z - e)) / (2 * eps)
@@ -122,3 +122,68 @@ def test_second_derivative_of_a_complex_norm_is_refused():
     for second in (diffc.hessian(g), diffc.grad(diffc.grad(g)), diffc.grad(diffc.jacobian(g, mode="forward"))):
         with pytest.raises(NotImplementedError):
             second(0.0)
+
+
+Z33 = _rng.standard_normal((3, 3)) + 1j * _rng.standard_normal((3, 3))
+
+
+def _hermitian(Z):
+    return Z + np.conj(Z.T)
+
+
+def eigh_values(Z):
+    w, V = np.linalg.eigh(_hermitian(Z))
+    return np.sum(w * np.array([1.0, 2.0, 3.0]))
+
+
+def eigh_vectors(Z):
+    w, V = np.linalg.eigh(_hermitian(Z))
+    return np.sum(np.abs(V) ** 2 * np.arange(9).reshape(3, 3)) + np.sum(w ** 2)
+
+
+def eigh_upper(Z):
+    w, V = np.linalg.eigh(Z, UPLO="U")           # reads the upper triangle, diagonal as real
+    return np.sum(w ** 3)
+
+
+def eigvalsh_cubed(Z):
+    return np.sum(np.linalg.eigvalsh(_hermitian(Z)) ** 3)
+
+
+def inverse(Z):
+    return np.sum(np.abs(np.linalg.inv(Z + 3 * np.eye(3))) ** 2)
+
+
+def solve(Z):
+    return np.sum(np.abs(np.linalg.solve(Z + 3 * np.eye(3), np.arange(3.0))) ** 2)
+
+
+def determinant(Z):
+    return np.abs(np.linalg.det(Z)) + np.linalg.slogdet(Z)[1]
+
+
+LINALG = [eigh_values, eigh_vectors, eigh_upper, eigvalsh_cubed, inverse, solve, determinant]
+
+
+@pytest.mark.parametrize("f", LINALG, ids=[f.__name__ for f in LINALG])
+def test_linalg_of_complex_matrices(f):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(diffc.grad(f)(Z33), _fd_complex_grad(f, Z33), atol=1e-5, rtol=1e-5)
+        eps = 1e-6
+        for V in (_rng.standard_normal((3, 3)) + 0j, 1j * _rng.standard_normal((3, 3))):
+            _, t = diffc.jvp(f, (Z33,), (V,))
+            np.testing.assert_allclose(t, (f(Z33 + eps * V) - f(Z33 - eps * V)) / (2 * eps), atol=1e-5, rtol=1e-5)
+
+
+def test_complex_cholesky_and_second_order_eigh_are_refused():
+    def chol(Z):
+        return np.sum(np.abs(np.linalg.cholesky(Z @ np.conj(Z.T) + 3.0 * np.eye(3))) ** 2)
+    with pytest.raises(NotImplementedError):
+        diffc.grad(chol)(Z33)
+
+    def g(t):
+        return eigh_values(Z33 + t * (1 + 2j))
+    np.testing.assert_allclose(diffc.grad(g)(0.0), (g(1e-6) - g(-1e-6)) / 2e-6, rtol=1e-5)
+    with pytest.raises(NotImplementedError):
+        diffc.hessian(g)(0.0)

@@ -1710,6 +1710,13 @@ def _eig_parts(result, result_dot=None):
     return w, V, _mat(dots[0], w), _mat(dots[1], V)
 
 
+def _real_matrix_only(x, name):
+    """The second-order eigh/eigvalsh formulas below are those of real symmetric matrices."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError(f"diffc: second derivative of {name} of a complex Hermitian "
+                                  "matrix is not supported")
+
+
 def _eigh_bar_core_jvp(gw, gV, w, V, dgw, dgV, dw, dV, lower):
     """Tangent of _sym_read(sym(V (diag(gw) + F o (V^T gV)) V^T))."""
     F = N._eig_gaps(w)
@@ -1734,6 +1741,7 @@ def _eigh_bar_core_adj(gw, gV, w, V, R, lower):
 
 
 def _eigh_bar_jvp(result_bar, result, UPLO, result_bar_dot, result_dot):
+    _real_matrix_only(result[1], "eigh/eigvalsh")
     gw, gV = [_mat(x, r) for x, r in zip(_seq(result_bar, 2), result)]
     dgw, dgV = [_mat(x, r) for x, r in zip(_seq(result_bar_dot, 2), result)]
     w, V, dw, dV = _eig_parts(result, result_dot)
@@ -1742,6 +1750,7 @@ def _eigh_bar_jvp(result_bar, result, UPLO, result_bar_dot, result_dot):
 
 def _eigh_bar_adj(result_bar, result, UPLO, rbar, which):
     """Adjoint of _eigh_bar in result_bar (which=0) or result (which=1), as ListBars."""
+    _real_matrix_only(result[1], "eigh/eigvalsh")
     gw, gV = [_mat(x, r) for x, r in zip(_seq(result_bar, 2), result)]
     w, V = result[0], result[1]
     bgw, bgV, bw, bV = _eigh_bar_core_adj(gw, gV, w, V, rbar, UPLO.upper() == "L")
@@ -1780,6 +1789,7 @@ def _eigh_jvp_core_adj(dA, w, V, r0, r1):
 
 
 def _eigh_jvp_jvp(a, d, result, UPLO, d_dot, result_dot):
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     w, V, dw, dV = _eig_parts(result, result_dot)
     return _eigh_jvp_core_jvp(_sym_from(_full(d, a), lower), w, V,
@@ -1788,6 +1798,7 @@ def _eigh_jvp_jvp(a, d, result, UPLO, d_dot, result_dot):
 
 def _eigh_jvp_adj(a, d, result, UPLO, rbar, which):
     """Adjoint of _eigh_jvp in d (which=0) or result (which=1)."""
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     r0, r1 = _seq(rbar, 2)
     dAb, bw, bV = _eigh_jvp_core_adj(_sym_from(_full(d, a), lower), result[0], result[1], r0, r1)
@@ -1808,6 +1819,7 @@ def _(result, result_bar, a, d, eig, UPLO):
 
 # eigvalsh helpers recompute (w, V) = eigh(a): a is differentiated through them
 def _eigvalsh_bar_da(g, a, UPLO, a_dot):
+    _real_matrix_only(a, "eigh/eigvalsh")
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     dw, dV = N._eigh_jvp(a, a_dot, (w, V), UPLO)
     return _eigh_bar_core_jvp(_mat(g, w), np.zeros(np.shape(V)), w, V, np.zeros(np.shape(w)),
@@ -1815,6 +1827,7 @@ def _eigvalsh_bar_da(g, a, UPLO, a_dot):
 
 
 def _eigvalsh_bar_adj_a(g, a, UPLO, rbar):
+    _real_matrix_only(a, "eigh/eigvalsh")
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     _, _, bw, bV = _eigh_bar_core_adj(_mat(g, w), np.zeros(np.shape(V)), w, V, rbar, UPLO.upper() == "L")
     return N._eigh_bar([bw, bV], a, (w, V), UPLO)
@@ -1832,6 +1845,7 @@ def _(result, result_bar, g, a, UPLO):
 
 
 def _eigvalsh_jvp_da(a, d, UPLO, a_dot):
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     dw, dV = N._eigh_jvp(a, a_dot, (w, V), UPLO)
@@ -1840,6 +1854,7 @@ def _eigvalsh_jvp_da(a, d, UPLO, a_dot):
 
 
 def _eigvalsh_jvp_adj_a(a, d, UPLO, rbar):
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     _, bw, bV = _eigh_jvp_core_adj(_sym_from(_full(d, a), lower), w, V, _bcast(rbar, np.shape(w)), 0.0)

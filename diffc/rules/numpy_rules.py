@@ -1430,16 +1430,31 @@ def _phi(x):
     return np.tril(x) - 0.5 * x * _eye_like(x)
 
 
+def _no_complex(a, name):
+    if np.iscomplexobj(a):
+        raise NotImplementedError(f"diffc: the derivative of {name} of a complex matrix is not supported")
+
+
+def _H(x):
+    """The conjugate transpose of (stacks of) matrices; the transpose of real ones."""
+    return _T(np.conj(x)) if np.iscomplexobj(x) else _T(x)
+
+
 def _sym_read(G, lower):
     """Gradient w.r.t. a matrix of which only one triangle is read (as LAPACK does),
-    given the gradient G w.r.t. the symmetric matrix built from that triangle."""
-    S = G + _T(G)
+    given the gradient G w.r.t. the symmetric (Hermitian: G Hermitian, the diagonal
+    read as real) matrix built from that triangle."""
+    S = G + _H(G)
     half = G * _eye_like(G)
     return (np.tril(S) if lower else np.triu(S)) - half
 
 
 def _sym_from(x, lower):
-    """The symmetric matrix LAPACK sees when it reads one triangle of x."""
+    """The symmetric (complex x: Hermitian, real diagonal) matrix LAPACK sees when it
+    reads one triangle of x."""
+    if np.iscomplexobj(x):
+        part = np.tril(x, -1) if lower else np.triu(x, 1)
+        return part + _H(part) + np.real(x * _eye_like(x))
     if lower:
         return np.tril(x) + _T(np.tril(x, -1))
     return np.triu(x) + _T(np.triu(x, 1))
@@ -1450,6 +1465,7 @@ def _chol_reads_lower(upper):
 
 
 def _cholesky_bar(g, a, result, upper):
+    _no_complex(a, "np.linalg.cholesky")
     L = _T(result) if upper else result
     gL = _T(g) if upper else g
     Linv = np.linalg.inv(L)
@@ -1458,6 +1474,7 @@ def _cholesky_bar(g, a, result, upper):
 
 
 def _cholesky_jvp(a, a_dot, result, upper):
+    _no_complex(a, "np.linalg.cholesky")
     L = _T(result) if upper else result
     dA = _sym_from(_full(a_dot, a), _chol_reads_lower(upper))
     Linv = np.linalg.inv(L)
@@ -1479,19 +1496,23 @@ def _eigh_bar(result_bar, a, result, UPLO):
     w, V = result[0], result[1]
     gw = result_bar[0]
     gV = result_bar[1] if len(result_bar) > 1 else 0.0
-    G = _zeros_of(a)
+    G = _zeros_of(a) if not np.iscomplexobj(V) else np.zeros(np.shape(a), dtype=V.dtype)
+    # complex (Hermitian) a: G = conj(V) (diag(gw) + F o (V^T gV)) V^T under the pairing
+    # Re(sum(ct * t)) (complex_rules.py); V is real otherwise and conj(V) is V
+    Vc = np.conj(V) if np.iscomplexobj(V) else V
     if not _zero(gw):
-        G = G + (V * _arr(gw)[..., None, :]) @ _T(V)
+        G = G + (Vc * real_cotangent(_arr(gw))[..., None, :]) @ _T(V)
     if not _zero(gV) and (is_duck_array(gV) or np.any(gV)):
-        G = G + V @ (_eig_gaps(w) * (_T(V) @ gV)) @ _T(V)
-    return _sym_read(0.5 * (G + _T(G)), UPLO.upper() == "L")
+        G = G + Vc @ (_eig_gaps(w) * (_T(V) @ gV)) @ _T(V)
+    return _sym_read(0.5 * (G + _H(G)), UPLO.upper() == "L")
 
 
 def _eigh_jvp(a, a_dot, result, UPLO):
     w, V = result[0], result[1]
     dA = _sym_from(_full(a_dot, a), UPLO.upper() == "L")
-    M = _T(V) @ dA @ V
-    return ListBar([np.diagonal(M, axis1=-2, axis2=-1).copy(), V @ (_eig_gaps(w) * M)])
+    M = _H(V) @ dA @ V
+    dw = np.diagonal(M, axis1=-2, axis2=-1).copy()
+    return ListBar([np.real(dw) if np.iscomplexobj(dw) else dw, V @ (_eig_gaps(w) * M)])
 
 
 def _eigvalsh_bar(g, a, UPLO):
