@@ -2132,6 +2132,17 @@ def _(result, result_bar, g, x, axis, keepdims):
     return np.reshape(unbroadcast(result_bar, result), np.shape(g)), None, None, None
 
 
+# _bcast(g, shape) broadcasts g: linear in g, summed back by its adjoint
+@tangent(N._bcast)
+def _(result, g, shape, g_dot):
+    return _bcast(g_dot, shape)
+
+
+@adjoint(N._bcast)
+def _(result, result_bar, g, shape):
+    return unbroadcast(result_bar, g), None
+
+
 @tangent(_unstack)
 def _(result, rbar, g, axis, rbar_dot):
     return _unstack(rbar_dot, g, axis)

@@ -1326,16 +1326,6 @@ def _einsum_sublists(subscripts, operands):
     return ins + out, args[0::2][:len(args) // 2]
 
 
-def _einsum_first_jvp(subscripts, operands, subscripts_dot):
-    """The tangent of einsum due to its first argument: the first operand in the sublist
-    form, a string (no tangent) otherwise."""
-    sublists = _einsum_sublists(subscripts, operands)
-    if sublists is None or _zero(subscripts_dot):
-        return 0.0
-    dots = (subscripts_dot,) + (0.0,) * (len(sublists[1]) - 1)
-    return _einsum_jvp(sublists[0], sublists[1], dots)
-
-
 def _einsum_jvp(subscripts, operands, operands_dot):
     sublists = _einsum_sublists(subscripts, operands)
     if sublists is not None:         # the operands are every other argument, from subscripts on
@@ -2683,7 +2673,10 @@ def _(result, a, b, axes=2, a_dot=None, b_dot=None):
 
 
 # einsum(subscripts, *operands): the adjoint returns (None, contribution per operand);
-# the tangent receives the operands' tangents as one tuple operands_dot
+# the tangent receives the operands' tangents as one tuple operands_dot.  The sublist form
+# einsum(a, [0, 1], b, [1, 2]) with literal sublists is rewritten to subscripts by
+# transform/desugar.py; computed sublists reach these rules (first order): the first
+# operand is then `subscripts`, with its own tangent subscripts_dot
 @adjoint(np.einsum)
 def _(result, result_bar, subscripts, *operands):
     return _einsum_bars(result_bar, subscripts, operands)
@@ -2692,7 +2685,7 @@ def _(result, result_bar, subscripts, *operands):
 @tangent(np.einsum)
 def _(result, subscripts, subscripts_dot, operands_dot, *operands):
     return (_einsum_jvp(subscripts, operands, operands_dot)
-            + _einsum_first_jvp(subscripts, operands, subscripts_dot))
+            + (0.0 if isinstance(subscripts, str) else np.einsum(_full(subscripts_dot, subscripts), *operands)))
 
 
 @adjoint(np.kron)

@@ -111,6 +111,7 @@ def _hashable(key):
 
 def orders():
     """{key: order} for every key with an adjoint or tangent rule (CAP standing for any)."""
+    load_builtin_rules()
     keys = set(ADJOINTS) | set(TANGENTS)
     calls = {}
     for key in keys:
