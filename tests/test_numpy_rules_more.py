@@ -250,3 +250,96 @@ def test_svd_full_matrices_of_a_rectangle_in_forward_mode_is_refused():
         return np.sum(s)
     with pytest.raises(NotImplementedError):
         diffc.jvp(f, (A43,), (A43,))
+
+
+# --- containers: sorted, dict(...), dict methods --------------------------------------
+
+def sorted_floats(x):
+    s = sorted([x[0], x[1], x[2] * x[3]])
+    return s[0] * 2 + s[2] * s[1]
+
+
+def sorted_reverse(x):
+    s = sorted([x[0], x[1], x[2], x[3] ** 2], reverse=True)
+    return s[0] * 2 + s[2] * s[1] ** 2
+
+
+def sorted_key(x):
+    s = sorted([x[0], x[1], x[2]], key=abs)
+    return s[0] * 3 + s[2]
+
+
+def sorted_array(x):
+    s = sorted(x * x)
+    return s[0] * 3 + s[3] * s[1]
+
+
+def dict_get(x):
+    d = {"a": x[0], "b": x[1] * 2}
+    return d.get("a") * d.get("c", 3.0 * x[3]) + d.get("b", 1.0)
+
+
+def dict_of_pairs(x):
+    d = dict([("a", x[0]), ("b", x[1]), ("a", x[2])])
+    return d["a"] * d["b"]
+
+
+def dict_copy(x):
+    d0 = {"a": x[0], "b": x[1] * 2}
+    d = dict(d0)
+    return d["a"] * d["b"]
+
+
+def dict_keywords(x):
+    d = dict(a=x[0], b=x[1])
+    return d["a"] * d["b"] ** 2
+
+
+def items_as_list(x):
+    d = {"a": x[0], "b": x[1] * 2}
+    p = list(d.items())
+    return p[0][1] * p[1][1]
+
+
+def values_summed(x):
+    d = {"a": x[0], "b": x[1] * 2}
+    return sum(d.values()) * x[2]
+
+
+def sorted_items(x):
+    d = {"b": x[0], "a": x[1] * 2}
+    t = 0.0
+    for k, v in sorted(d.items()):
+        t = t + v * v * (1 if k == "a" else 3)
+    return t
+
+
+CONTAINERS = [sorted_floats, sorted_reverse, sorted_key, sorted_array, dict_get, dict_of_pairs, dict_copy,
+              dict_keywords, items_as_list, values_summed, sorted_items]
+x4 = np.array([0.3, -1.2, 0.7, 2.0])
+
+
+@pytest.mark.parametrize("f", CONTAINERS, ids=[f.__name__ for f in CONTAINERS])
+def test_containers_against_finite_differences(f):
+    _check(f, x4, 1)
+
+
+@pytest.mark.parametrize("mode", sorted(MIXED))
+@pytest.mark.parametrize("f", CONTAINERS, ids=[f.__name__ for f in CONTAINERS])
+def test_containers_second_order(f, mode):
+    _check_mixed(f, x4, mode)
+
+
+def test_get_of_an_object_that_is_not_a_dict_is_refused():
+    class Table:
+        def __init__(self, w):
+            self.w = w
+
+        def get(self, key):
+            return self.w * 2.0
+
+    def f(x):
+        return Table(x).get("k")
+    with pytest.raises(Exception) as info:
+        diffc.grad(f)(1.5)
+    assert "get" in str(info.value)

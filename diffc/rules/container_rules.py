@@ -19,21 +19,21 @@ from . import adjoint, nondiff, tangent
 from ..runtime import DictBar, ListBar
 
 
-def _is_zero(v):
+def _zero_entry(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0
 
 
 def _require_sequence(iterable):
     """dict(iterable)'s rules read the pairs again: an iterator would be exhausted by then."""
     if not isinstance(iterable, (list, tuple)):
-        raise NotImplementedError(f"diffc: dict() of a {type(iterable).__name__} has no derivative "
+        raise NotImplementedError(f"diffc: dict() of a {type(iterable)!r} has no derivative "
                                   "here; pass a list of pairs (dict(list(...)))")
 
 
 def _require_dict(d, method):
     if not isinstance(d, dict):
         raise NotImplementedError(f"diffc: the rule for .{method}() is the one of dict; "
-                                  f"{type(d).__name__}.{method} needs a rule of its own (@diffc.adjoint)")
+                                  f"{type(d)!r}.{method} needs a rule of its own (@diffc.adjoint)")
 
 
 def sorted_perm(iterable, key, reverse):
@@ -47,7 +47,7 @@ def sorted_perm(iterable, key, reverse):
 
 def _entries(seq, n):
     """seq (a list, tuple or array of n tangents/adjoints, or the zero 0.0) as n entries."""
-    if _is_zero(seq) or seq is None:
+    if _zero_entry(seq) or seq is None:
         return [0.0] * n
     return list(seq)
 
@@ -120,7 +120,7 @@ def get_default_bar(g, d, key):
 
 def get_dot(d_dot, d, key):
     _require_dict(d, "get")
-    if key not in d or _is_zero(d_dot) or d_dot is None:
+    if key not in d or _zero_entry(d_dot) or d_dot is None:
         return 0.0
     return d_dot.get(key, 0.0)
 
@@ -147,7 +147,7 @@ def values_bar(g, d):
 
 def values_dot(d_dot, d):
     _require_dict(d, "values")
-    if _is_zero(d_dot) or d_dot is None:
+    if _zero_entry(d_dot) or d_dot is None:
         return ListBar([0.0] * len(d))
     return ListBar(d_dot.get(k, 0.0) for k in d)
 
@@ -157,12 +157,12 @@ def items_bar(g, d):
     entries, by key."""
     _require_dict(d, "items")
     pairs = _entries(g, len(d))
-    return DictBar((k, 0.0 if _is_zero(p) else _entries(p, 2)[1]) for k, p in zip(d.keys(), pairs))
+    return DictBar((k, 0.0 if _zero_entry(p) else _entries(p, 2)[1]) for k, p in zip(d.keys(), pairs))
 
 
 def items_dot(d_dot, d):
     _require_dict(d, "items")
-    if _is_zero(d_dot) or d_dot is None:
+    if _zero_entry(d_dot) or d_dot is None:
         return ListBar(ListBar([0.0, 0.0]) for _ in d)
     return ListBar(ListBar([0.0, d_dot.get(k, 0.0)]) for k in d)
 
@@ -194,7 +194,7 @@ nondiff(("method", "keys"))
 # (transform/desugar.py)
 def dict_bar(g, iterable):
     """Adjoint of dict(iterable): the value read last for each key gets its adjoint."""
-    g = {} if _is_zero(g) or g is None else g
+    g = {} if _zero_entry(g) or g is None else g
     if isinstance(iterable, dict):
         return DictBar((k, g.get(k, 0.0)) for k in iterable)
     _require_sequence(iterable)
@@ -206,17 +206,18 @@ def dict_bar(g, iterable):
 
 
 def dict_dot(d, iterable):
-    """Tangent of dict(iterable) from the iterable's tangent d."""
+    """Tangent of dict(iterable) from the iterable's tangent d (a DictBar: it is also the
+    transpose of dict_bar, whose result is accumulated like an adjoint)."""
     if isinstance(iterable, dict):
-        if _is_zero(d) or d is None:
-            return {k: 0.0 for k in iterable}
-        return {k: d.get(k, 0.0) for k in iterable}
+        if _zero_entry(d) or d is None:
+            return DictBar((k, 0.0) for k in iterable)
+        return DictBar((k, d.get(k, 0.0)) for k in iterable)
     _require_sequence(iterable)
     pairs = list(iterable)
     dots = _entries(d, len(pairs))
-    out = {}
+    out = DictBar()
     for (k, _), dk in zip(pairs, dots):
-        out[k] = 0.0 if _is_zero(dk) or dk is None else _entries(dk, 2)[1]
+        out[k] = 0.0 if _zero_entry(dk) or dk is None else _entries(dk, 2)[1]
     return out
 
 

@@ -25,11 +25,11 @@ from ..runtime import ListBar
 from .complex_rules import real_if_real
 
 
-def _T(a):
+def _mT(a):
     return np.swapaxes(a, -1, -2)
 
 
-def _is_zero(v):
+def _decomp_zero(v):
     return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
 
 
@@ -57,10 +57,10 @@ def _svd_parts(a, result, compute_uv, full_matrices):
     _real_only(a, "np.linalg.svd")
     if not compute_uv:
         u, s, vt = np.linalg.svd(a, full_matrices=False)
-        return u, s, _T(vt)
+        return u, s, _mT(vt)
     u, s, vt = result
     k = s.shape[-1]
-    return u[..., :, :k], s, _T(vt[..., :k, :])
+    return u[..., :, :k], s, _mT(vt[..., :k, :])
 
 
 def _svd_bars(result_bar, result, compute_uv):
@@ -70,17 +70,17 @@ def _svd_bars(result_bar, result, compute_uv):
     gu, gs, gvt = result_bar
     u, s, vt = result
     k = s.shape[-1]
-    if not _is_zero(gu) and np.shape(gu)[-1] > k:
+    if not _decomp_zero(gu) and np.shape(gu)[-1] > k:
         if np.any(np.asarray(gu)[..., :, k:] != 0):
             raise NotImplementedError("diffc: svd(full_matrices=True): the extra columns of U are "
                                       "not determined by the matrix; use full_matrices=False")
         gu = np.asarray(gu)[..., :, :k]
-    if not _is_zero(gvt) and np.shape(gvt)[-2] > k:
+    if not _decomp_zero(gvt) and np.shape(gvt)[-2] > k:
         if np.any(np.asarray(gvt)[..., k:, :] != 0):
             raise NotImplementedError("diffc: svd(full_matrices=True): the extra rows of Vh are "
                                       "not determined by the matrix; use full_matrices=False")
         gvt = np.asarray(gvt)[..., :k, :]
-    return gu, gs, (0.0 if _is_zero(gvt) else _T(np.asarray(gvt)))
+    return gu, gs, (0.0 if _decomp_zero(gvt) else _mT(np.asarray(gvt)))
 
 
 def svd_bar(result_bar, a, full_matrices, compute_uv, result):
@@ -89,31 +89,31 @@ def svd_bar(result_bar, a, full_matrices, compute_uv, result):
     gu, gs, gv = _svd_bars(result_bar, result, compute_uv)
     m, n = np.shape(a)[-2:]
     inner = 0.0
-    if not _is_zero(gs):
+    if not _decomp_zero(gs):
         inner = inner + np.asarray(gs)[..., :, None] * np.eye(s.shape[-1])
     out = 0.0
-    if not (_is_zero(gu) and _is_zero(gv)):
+    if not (_decomp_zero(gu) and _decomp_zero(gv)):
         F = _gaps(s ** 2)
         S = s[..., None, :] * np.eye(s.shape[-1])
         s_inv = 1.0 / s
-        if not _is_zero(gu):
-            J = F * (_T(u) @ gu - _T(gu) @ u)
+        if not _decomp_zero(gu):
+            J = F * (_mT(u) @ gu - _mT(gu) @ u)
             inner = inner + J @ S
             if m > s.shape[-1]:
-                out = out + (gu - u @ (_T(u) @ gu)) * s_inv[..., None, :] @ _T(v)
-        if not _is_zero(gv):
-            K = F * (_T(v) @ gv - _T(gv) @ v)
+                out = out + (gu - u @ (_mT(u) @ gu)) * s_inv[..., None, :] @ _mT(v)
+        if not _decomp_zero(gv):
+            K = F * (_mT(v) @ gv - _mT(gv) @ v)
             inner = inner + S @ K
             if n > s.shape[-1]:
-                out = out + (u * s_inv[..., None, :]) @ (_T(gv) - (_T(gv) @ v) @ _T(v))
-    return u @ inner @ _T(v) + out if not (np.ndim(inner) == 0 and inner == 0.0) else out + 0.0 * a
+                out = out + (u * s_inv[..., None, :]) @ (_mT(gv) - (_mT(gv) @ v) @ _mT(v))
+    return u @ inner @ _mT(v) + out if not (np.ndim(inner) == 0 and inner == 0.0) else out + 0.0 * a
 
 
 def svd_jvp(a, a_dot, full_matrices, compute_uv, result):
     """Tangent of np.linalg.svd: ds = diag(U^T dA V); dU, dV from the gaps of s^2."""
     u, s, v = _svd_parts(a, result, compute_uv, full_matrices)
     da = np.broadcast_to(a_dot, np.shape(a))
-    P = _T(u) @ da @ v
+    P = _mT(u) @ da @ v
     ds = np.diagonal(P, axis1=-2, axis2=-1).copy()
     if not compute_uv:
         return ds
@@ -123,15 +123,15 @@ def svd_jvp(a, a_dot, full_matrices, compute_uv, result):
     F = _gaps(s ** 2)
     S = s[..., None, :] * np.eye(s.shape[-1])
     s_inv = 1.0 / s
-    du = u @ (F * (P @ S + S @ _T(P)))
-    dv = v @ (F * (S @ P + _T(P) @ S))
+    du = u @ (F * (P @ S + S @ _mT(P)))
+    dv = v @ (F * (S @ P + _mT(P) @ S))
     m, n = np.shape(a)[-2:]
     k = s.shape[-1]
     if m > k:
         du = du + (da @ v - u @ P) * s_inv[..., None, :]
     if n > k:
-        dv = dv + (_T(da) @ u - v @ _T(P)) * s_inv[..., None, :]
-    return ListBar([du, ds, _T(dv)])
+        dv = dv + (_mT(da) @ u - v @ _mT(P)) * s_inv[..., None, :]
+    return ListBar([du, ds, _mT(dv)])
 
 
 @adjoint(np.linalg.svd)
@@ -152,8 +152,8 @@ def pinv_bar(g, a, result):
     m, n = np.shape(a)[-2:]
     pa = p @ a                      # n x n
     ap = a @ p                      # m x m
-    return (-_T(p) @ g @ _T(p) + (np.eye(m) - ap) @ _T(g) @ p @ _T(p)
-            + _T(p) @ p @ _T(g) @ (np.eye(n) - pa))
+    return (-_mT(p) @ g @ _mT(p) + (np.eye(m) - ap) @ _mT(g) @ p @ _mT(p)
+            + _mT(p) @ p @ _mT(g) @ (np.eye(n) - pa))
 
 
 def pinv_jvp(a, a_dot, result):
@@ -161,8 +161,8 @@ def pinv_jvp(a, a_dot, result):
     p = result
     da = np.broadcast_to(a_dot, np.shape(a))
     m, n = np.shape(a)[-2:]
-    return (-p @ da @ p + p @ _T(p) @ _T(da) @ (np.eye(m) - a @ p)
-            + (np.eye(n) - p @ a) @ _T(da) @ _T(p) @ p)
+    return (-p @ da @ p + p @ _mT(p) @ _mT(da) @ (np.eye(m) - a @ p)
+            + (np.eye(n) - p @ a) @ _mT(da) @ _mT(p) @ p)
 
 
 @adjoint(np.linalg.pinv)
@@ -217,9 +217,9 @@ def eig_bar(result_bar, a, result, vectors):
     vinv = np.linalg.inv(v)
     n = np.shape(a)[-1]
     gM = 0.0
-    if not _is_zero(gw):
+    if not _decomp_zero(gw):
         gM = gM + np.asarray(gw)[..., :, None] * np.eye(n)
-    if not _is_zero(gv):
+    if not _decomp_zero(gv):
         g1 = np.asarray(gv) + 0j
         if np.iscomplexobj(v):
             p = _largest(v)
@@ -228,8 +228,8 @@ def eig_bar(result_bar, a, result, vectors):
             onehot = (np.arange(n)[:, None] == p[..., None, :])
             g1 = g1 - 1j * c * onehot
         g0 = g1 - np.real(np.sum(g1 * v, axis=-2, keepdims=True)) * np.conj(v)
-        gM = gM + _gaps(w) * (_T(v) @ g0)
-    out = _T(vinv) @ gM @ _T(v)
+        gM = gM + _gaps(w) * (_mT(v) @ g0)
+    out = _mT(vinv) @ gM @ _mT(v)
     return real_if_real(out, a)
 
 

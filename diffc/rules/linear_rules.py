@@ -202,7 +202,7 @@ def _gradient_T(g, f, dx, axis, edge_order):
 
 def apply_linear(op, x, p1=None, p2=None, p3=None):
     """L x for the linear operation named op with constant parameters p1..p3."""
-    if _is_zero(x):
+    if _lin_zero(x):
         return _is_zero_result(op, p1, p2, p3)
     if op == "fft":                                   # p1 n, p2 axis, p3 norm
         return _FFT.fft(x, p1, p2, p3)
@@ -247,7 +247,7 @@ def apply_linear(op, x, p1=None, p2=None, p3=None):
 
 def transpose_linear(op, g, x, p1=None, p2=None, p3=None):
     """L^T g for the linear operation named op, shaped like x (pairing Re(sum(g * L x)))."""
-    if _is_zero(g):
+    if _lin_zero(g):
         return np.zeros(np.shape(x))
     if op in ("fft", "ifft"):
         fn = _FFT.fft if op == "fft" else _FFT.ifft
@@ -309,7 +309,7 @@ def transpose_linear(op, g, x, p1=None, p2=None, p3=None):
     raise ValueError(f"diffc: unknown linear operation {op!r}")
 
 
-def _is_zero(v):
+def _lin_zero(v):
     """The symbolic zero (a plain number 0 standing for a zero array)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0
 
