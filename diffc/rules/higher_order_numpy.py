@@ -2132,6 +2132,36 @@ def _(result, result_bar, g, x, axis, keepdims):
     return np.reshape(unbroadcast(result_bar, result), np.shape(g)), None, None, None
 
 
+# np.select's adjoint helpers mask g: linear in g, their own transposes up to summing
+@tangent(N._select_bar)
+def _(result, g, condlist, choicelist, which, g_dot):
+    return N._select_bar(g_dot, condlist, choicelist, which)
+
+
+@adjoint(N._select_bar)
+def _(result, result_bar, g, condlist, choicelist, which):
+    return unbroadcast(N._select_bar(result_bar, condlist, choicelist, which), g), None, None, None
+
+
+def _select_choices_T(rbar, g, condlist, choicelist):
+    """Adjoint of _select_choices_bar in g: each choice's masked adjoint, summed."""
+    total = 0.0
+    for k, r in enumerate(_seq(rbar, len(choicelist))):
+        if not _zero(r):
+            total = total + N._select_bar(_bcast(r, np.shape(choicelist[k])), condlist, choicelist, k)
+    return unbroadcast(broadcast_like(total, g) if np.ndim(total) < np.ndim(g) else total, g)
+
+
+@tangent(N._select_choices_bar)
+def _(result, g, condlist, choicelist, g_dot):
+    return N._select_choices_bar(g_dot, condlist, choicelist)
+
+
+@adjoint(N._select_choices_bar)
+def _(result, result_bar, g, condlist, choicelist):
+    return _select_choices_T(result_bar, g, condlist, choicelist), None, None
+
+
 # _bcast(g, shape) broadcasts g: linear in g, summed back by its adjoint
 @tangent(N._bcast)
 def _(result, g, shape, g_dot):
