@@ -1050,7 +1050,7 @@ def _pad_linear_mode(mode):
     pick an element by value, maximum/minimum/median, are not linear)."""
     if mode not in ("constant", "empty", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp"):
         raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
-    return mode
+    return "constant" if mode == "empty" else mode      # empty padding holds no derivative
 
 
 def _pad_ev_jvp(end_values_dot):
