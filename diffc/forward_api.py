@@ -95,6 +95,8 @@ def _tangent_like(t, x):
         return tuple(items) if isinstance(x, tuple) else items
     if isinstance(x, dict):
         return {k: _tangent_like(t[k], v) for k, v in x.items()}
+    if isinstance(x, (complex, np.complexfloating)):
+        return complex(t) if not isinstance(x, np.complexfloating) else x.dtype.type(t)
     if isinstance(x, (float, int, np.number)):
         return float(t) if not isinstance(x, np.floating) else x.dtype.type(t)
     raise BadArgument(f"cannot differentiate with respect to a value of type {type(x).__name__}")

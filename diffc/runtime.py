@@ -515,6 +515,12 @@ def check_scalar(value):
         raise NonScalarOutput(
             f"grad needs a scalar-valued function, but it returned a value of shape {np.shape(value)}",
             hint="use diffc.vjp or diffc.jacobian for non-scalar outputs, or reduce with .sum()")
+    if np.iscomplexobj(value):
+        from .errors import NonScalarOutput
+        raise NonScalarOutput(
+            "grad needs a real-valued function, but it returned a complex number",
+            hint="take np.real/np.abs of the result, or use diffc.vjp with a complex cotangent "
+                 "(JAX's convention: vjp(1.0) of a holomorphic f is f'(z))")
     return value
 
 

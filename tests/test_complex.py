@@ -203,3 +203,26 @@ def test_complex_cholesky_and_second_order_eigh_are_refused():
     np.testing.assert_allclose(diffc.grad(g)(0.0), (g(1e-6) - g(-1e-6)) / 2e-6, rtol=1e-5)
     with pytest.raises(NotImplementedError):
         diffc.hessian(g)(0.0)
+
+
+def square_plus_conj(z):
+    return z * z + 0.5 * np.conj(z)
+
+
+def test_python_complex_scalars_in_both_modes():
+    z = 1.0 + 2.0j
+    out, pullback = diffc.vjp(square_plus_conj, z)
+    # vjp(ct) = ct * 2z + conj(ct * 0.5) (the conj part is not holomorphic)
+    for ct in (1.0 + 0j, 0.3 - 0.7j):
+        (bar,) = pullback(ct)
+        np.testing.assert_allclose(bar, ct * 2 * z + np.conj(ct * 0.5))
+    for t in (1.0 + 0j, 1j, 0.2 + 0.4j):
+        _, tangent = diffc.jvp(square_plus_conj, (z,), (t,))
+        eps = 1e-6
+        fd = (square_plus_conj(z + eps * t) - square_plus_conj(z - eps * t)) / (2 * eps)
+        np.testing.assert_allclose(tangent, fd, rtol=1e-6)
+
+
+def test_grad_of_a_complex_valued_function_is_refused():
+    with pytest.raises(diffc.DiffcError):
+        diffc.grad(square_plus_conj)(1.0 + 2.0j)
