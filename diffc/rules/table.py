@@ -179,9 +179,9 @@ def readme_section():
             "(`python -m diffc.rules.table --readme README.md` writes this table). *order* is how "
             "many times the derivative can be taken, in any mix of modes, computed from the rules: "
             "one more than the least order of anything the adjoint or tangent rule calls, on every "
-            "branch of the rule (so `np.max` shows the order of its `where=`/`initial=` branch and "
-            "`np.einsum` that of its sublist form); *any* means the rules only call rules "
-            "again. Beyond it diffc raises `NoDerivativeRule` naming the helper.\n\n"
+            "branch of the rule (a rarely taken branch, such as a keyword argument's, may lower "
+            "it); *any* means the rules only call rules again. Beyond it diffc raises "
+            "`NoDerivativeRule` naming the helper.\n\n"
             f"{body}\n{END}")
 
 
