@@ -247,6 +247,9 @@ def shape_of(x):
     return ShapeOf(x.shape) if type(x) is np.ndarray else x
 
 
+_FLOAT64 = np.dtype(np.float64)     # the common dtype, tested by identity first (cheapest)
+
+
 def is_real_value(x):
     """True when x is certainly real: a float, int, bool, or a NumPy array or scalar of
     such a dtype.  A ShapeOf, list or other value is not known to be real."""
@@ -272,7 +275,8 @@ def unbroadcast(g, x):
         if not isinstance(g, np.ndarray) and not is_duck_array(g):
             return g
         return _unbroadcast_general(g, x)
-    if g.dtype.kind == "c" and is_real_value(x):
+    dtype = g.dtype
+    if dtype is not _FLOAT64 and dtype.kind == "c" and is_real_value(x):
         g = np.real(g).copy()
     # The common case first, without a numpy-level call: same shape, nothing to sum.
     tx = type(x)
