@@ -407,13 +407,14 @@ RED_KW = [dict(), dict(axis=0), dict(axis=1, keepdims=True), dict(axis=(0, 2)), 
 for fn in [np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std]:
     for i, kw in enumerate(RED_KW):
         CASES.append(Case(fn, P(2, 3, 4) if fn is np.prod else R(2, 3, 4), kw=kw, id=f"{fn.__name__}-kw{i}"))
+    CASES.append(Case(fn, R(5)))
+    if fn not in (np.var, np.std):
+        CASES.append(Case(fn, R()))
 _MASK = R(2, 3, 4) > -0.3
 for fn in [np.sum, np.max, np.min]:
     CASES.append(Case(fn, R(2, 3, 4), kw=dict(axis=1, where=_MASK, initial=0.1), id=f"{fn.__name__}-where-initial"))
     CASES.append(Case(fn, R(2, 3, 4), kw=dict(initial=5.0 if fn is np.min else -5.0), id=f"{fn.__name__}-initial"))
-    CASES.append(Case(fn, R(5)))
-    if fn not in (np.var, np.std):
-        CASES.append(Case(fn, R()))
+CASES.append(Case(np.mean, R(2, 3, 4), kw=dict(axis=(0, 2), where=_MASK), id="mean-where"))
 for name in ["sum", "mean", "prod", "max", "min", "var", "std"]:
     CASES.append(Case(("method", name), R(3, 4), kw=dict(axis=1), id=f"method-{name}"))
     CASES.append(Case(("method", name), R(3, 4)))

@@ -100,6 +100,7 @@ CASES = [
     ("sum-initial", lambda x: np.sum(x ** 3, initial=2.0), x6, 3),
     ("max-where-initial", lambda x: np.max(x ** 3, where=x < 0.5, initial=-10.0), x6, 3),
     ("min-axis-initial", lambda M: np.sum(np.min(M ** 3, axis=0, initial=0.2)), M23, 3),
+    ("mean-where", lambda M: np.sum(np.mean(M ** 3, axis=1, where=M > -0.5) * np.array([1.0, 2.0])), M23, 3),
 ]
 for _mode in ["constant", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp"]:
     CASES.append((f"pad-{_mode}", lambda x, m=_mode: np.sum(np.pad(x * x, 2, mode=m) ** 2 * w9), x5, 3))
@@ -135,7 +136,7 @@ MIXED = {
 }
 # one case per family in the default run, every case in the slow sweep
 QUICK_SECOND = {"select", "einsum-sublist", "norm-of-list", "fft-abs2", "irfft-n", "rfftn-s", "gradient-2d", "append-axis", "as_strided", "kron",
-                "partition", "dsplit", "cross-axis", "sum-where", "max-where-initial", "pad2d-mean"}
+                "partition", "dsplit", "cross-axis", "sum-where", "max-where-initial", "mean-where", "pad2d-mean"}
 
 
 def _along_line(f, x0):

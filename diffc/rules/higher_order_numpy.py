@@ -2132,6 +2132,18 @@ def _(result, result_bar, g, x, axis, keepdims):
     return np.reshape(unbroadcast(result_bar, result), np.shape(g)), None, None, None
 
 
+# _masked_mean_bar is linear in g; its transpose is the masked mean itself
+@tangent(N._masked_mean_bar)
+def _(result, g, a, axis, keepdims, where, g_dot):
+    return N._masked_mean_bar(_bcast(g_dot, np.shape(g)), a, axis, keepdims, where)
+
+
+@adjoint(N._masked_mean_bar)
+def _(result, result_bar, g, a, axis, keepdims, where):
+    return (unbroadcast(np.mean(result_bar, axis=axis, keepdims=keepdims, where=np.broadcast_to(where, np.shape(a))), g),
+            None, None, None, None)
+
+
 # np.select's adjoint helpers mask g: linear in g, their own transposes up to summing
 @tangent(N._select_bar)
 def _(result, g, condlist, choicelist, which, g_dot):

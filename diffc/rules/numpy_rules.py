@@ -229,6 +229,16 @@ def _mean_bar(g, a, axis, keepdims):
     return _like(_bcast(_unreduce(g, a, axis, keepdims) / _count(a, axis), np.shape(a)), a)
 
 
+def _masked_mean_bar(g, a, axis, keepdims, where):
+    """Adjoint of np.mean(a, axis, keepdims=keepdims, where=where): g over the count of
+    selected elements, at the selected elements."""
+    mask = np.broadcast_to(where, np.shape(a))
+    count = np.sum(mask, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = _unreduce(g, a, axis, keepdims) / count
+    return np.where(mask, share, 0.0)
+
+
 def _mean_jvp(a, a_dot, axis, keepdims):
     return np.mean(_full(a_dot, a), axis=axis, keepdims=keepdims)
 
@@ -2142,14 +2152,17 @@ def _(result, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, 
         initial_dot, "np.sum with respect to initial")
 
 
+# where=: the mean of the selected elements (each gets g / their count)
 @adjoint(np.mean, ("method", "mean"))
-def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False):
-    return _mean_bar(result_bar, a, axis, keepdims)
+def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False, where=True):
+    return _mean_bar(result_bar, a, axis, keepdims) if where is True \
+        else _masked_mean_bar(result_bar, a, axis, keepdims, where)
 
 
 @tangent(np.mean, ("method", "mean"))
-def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
-    return _mean_jvp(a, a_dot, axis, keepdims)
+def _(result, a, axis=None, dtype=None, out=None, keepdims=False, where=True, a_dot=None):
+    return _mean_jvp(a, a_dot, axis, keepdims) if where is True \
+        else np.mean(_full(a_dot, a), axis=axis, keepdims=keepdims, where=where)
 
 
 @adjoint(np.prod, ("method", "prod"))
