@@ -72,7 +72,7 @@ nondiff(N._max_weight, N._min_weight, N._fmax_weight, N._fmin_weight, N._clip_bo
         N._extreme_weights, N._sort_perm, N._norm_axes, N._shape_arg, N._axes_arg, N._ddof,
         N._split_axis, N._count, N._pad_widths, N._diag_len, N._eig_gaps, N._linspace_weights,
         N._split_ties, N._norm_setup, N._tensordot_subscripts, N._einsum_parse, N._eye_like,
-        N._pad_linear_mode, N._pad_ev_jvp, N._cross_axes, N._kron_layout, N._einsum_sublists,
+        N._pad_linear_mode, N._pad_ev_jvp, N._pad_stages, N._pad_stat_weights, N._cross_axes, N._kron_layout, N._einsum_sublists,
         N._select_taken)
 
 
@@ -857,7 +857,19 @@ def _(result, g, array, pad_width, mode, g_dot):
 
 @adjoint(N._pad_bar)
 def _(result, result_bar, g, array, pad_width, mode):
-    return _pad_T(result_bar, pad_width, mode), None, None, None
+    return (N._pad_stat_jvp(array, pad_width, mode, result_bar) if mode in N._PAD_STATS
+            else _pad_T(result_bar, pad_width, mode)), None, None, None
+
+
+# the statistic modes' tangent is linear in the tangent (the picks are piecewise constant)
+@tangent(N._pad_stat_jvp)
+def _(result, array, pad_width, mode, d, d_dot):
+    return N._pad_stat_jvp(array, pad_width, mode, d_dot)
+
+
+@adjoint(N._pad_stat_jvp)
+def _(result, result_bar, array, pad_width, mode, d):
+    return None, None, None, unbroadcast(_pad_bar(result_bar, array, pad_width, mode), d)
 
 
 @tangent(N._pad_cv_bar)

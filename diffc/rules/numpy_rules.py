@@ -1013,7 +1013,62 @@ def _pad_bar(g, array, pad_width, mode):
             P = np.pad(np.eye(shape[ax]), widths, mode=mode)
             g = np.moveaxis(np.tensordot(np.moveaxis(g, ax, -1), P, axes=([-1], [0])), -1, ax)
         return g
+    if mode in _PAD_STATS:
+        # axis after axis, last first: the padding's adjoint returns to the elements its
+        # statistic picked (weights W of that axis's lanes, in the array padded so far)
+        g = np.asarray(g)
+        stages = _pad_stages(array, pw, mode)
+        for ax in reversed(range(len(shape))):
+            b, n = int(pw[ax][0]), shape[ax]
+            before = np.sum(np.take(g, np.arange(b), axis=ax), axis=ax, keepdims=True)
+            after = np.sum(np.take(g, np.arange(b + n, g.shape[ax]), axis=ax), axis=ax, keepdims=True)
+            g = np.take(g, np.arange(b, b + n), axis=ax) + _pad_stat_weights(stages[ax], ax, mode) * (before + after)
+        return g
     raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
+
+
+_PAD_STATS = ("maximum", "minimum", "median")
+
+
+def _pad_stages(array, pw, mode):
+    """The arrays np.pad pads axis after axis: stages[k] has axes < k padded already."""
+    stages = [np.asarray(array)]
+    for ax in range(len(pw)):
+        widths = [(0, 0)] * len(pw)
+        widths[ax] = tuple(int(w) for w in pw[ax])
+        stages.append(np.pad(stages[-1], widths, mode=mode))
+    return stages
+
+
+def _pad_stat_weights(y, axis, mode):
+    """d stat(lane) / d lane for the lanes of y along axis: 1 at the extreme (ties split
+    evenly) for maximum/minimum, 1 or 1/2-1/2 at the middle element(s) for median."""
+    ym = np.moveaxis(y, axis, -1)
+    n = ym.shape[-1]
+    if mode in ("maximum", "minimum"):
+        ext = ym.max(-1, keepdims=True) if mode == "maximum" else ym.min(-1, keepdims=True)
+        w = (ym == ext).astype(np.float64)
+        w = w / np.sum(w, axis=-1, keepdims=True)
+    else:
+        order = np.argsort(ym, axis=-1, kind="stable")
+        mids = sorted({(n - 1) // 2, n // 2})
+        w = np.zeros(ym.shape)
+        for m in mids:
+            np.put_along_axis(w, order[..., m:m + 1], 1.0 / len(mids), axis=-1)
+    return np.moveaxis(w, -1, axis)
+
+
+def _pad_stat_jvp(array, pad_width, mode, array_dot):
+    """Tangent of np.pad(array, pad_width, mode) for the statistic modes: each padded value
+    moves with the elements its statistic picked."""
+    pw = _pad_widths(array, pad_width)
+    stages = _pad_stages(array, pw, mode)
+    d = _full(array_dot, array)
+    for ax in range(len(pw)):
+        b, a = int(pw[ax][0]), int(pw[ax][1])
+        pick = np.sum(_pad_stat_weights(stages[ax], ax, mode) * d, axis=ax, keepdims=True)
+        d = np.concatenate([np.repeat(pick, b, axis=ax), d, np.repeat(pick, a, axis=ax)], axis=ax)
+    return d
 
 
 def _cross_axes(axisa, axisb, axisc, axis):
@@ -1058,7 +1113,8 @@ def _select_choices_bar(g, condlist, choicelist):
 def _pad_linear_mode(mode):
     """mode, checked: np.pad of a tangent with it is the tangent of np.pad with it (modes that
     pick an element by value, maximum/minimum/median, are not linear)."""
-    if mode not in ("constant", "empty", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp"):
+    if mode not in ("constant", "empty", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp") \
+            and mode not in _PAD_STATS:
         raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
     return "constant" if mode == "empty" else mode      # empty padding holds no derivative
 
@@ -2545,8 +2601,9 @@ def _(result, a, shift, axis=None, a_dot=None):
     return np.roll(_full(a_dot, a), shift, axis=axis)
 
 
-# pad: modes constant, edge, reflect, symmetric, wrap, mean, linear_ramp (constant
-# end_values); constant_values (a scalar)
+# pad: every mode but a callable: constant, empty, edge, reflect, symmetric, wrap, mean,
+# linear_ramp (constant end_values), maximum, minimum, median (stat_length is not taken);
+# constant_values (a scalar)
 @adjoint(np.pad)
 def _(result, result_bar, array, pad_width, mode="constant", constant_values=0, end_values=0):
     return (_pad_bar(result_bar, array, pad_width, mode), None, None,
@@ -2556,7 +2613,8 @@ def _(result, result_bar, array, pad_width, mode="constant", constant_values=0, 
 @tangent(np.pad)
 def _(result, array, pad_width, mode="constant", constant_values=0, end_values=0,
       array_dot=None, constant_values_dot=None, end_values_dot=None):
-    return (np.pad(_full(array_dot, array), pad_width, mode=_pad_linear_mode(mode))
+    return ((_pad_stat_jvp(array, pad_width, mode, array_dot) if mode in _PAD_STATS
+             else np.pad(_full(array_dot, array), pad_width, mode=_pad_linear_mode(mode)))
             + _pad_cv_jvp(array, pad_width, constant_values_dot) + _pad_ev_jvp(end_values_dot))
 
 
