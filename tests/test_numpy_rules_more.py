@@ -66,6 +66,10 @@ CASES = [
     ("rfftn-s", lambda W: np.sum(np.abs(np.fft.rfftn(W ** 2, s=(4, 3))) ** 2), W345, 3),
     ("irfft2", lambda M: np.sum(np.fft.irfft2(np.fft.fft2(M ** 2)[:, :4]) ** 2), M46, 3),
     ("irfftn-s", lambda W: np.sum(np.fft.irfftn(np.fft.fftn(W) * (1 + 1j), s=(5, 6)) ** 2), W345, 3),
+    ("hfft", lambda x: np.sum(np.fft.hfft(np.fft.rfft(x * x) * (1 + 0.3j) + 1j * x[:5]) * np.arange(8)), x8, 3),
+    ("hfft-n-ortho", lambda x: np.sum(np.fft.hfft(x[:5] * (2 - 1j) + x[3:] ** 2, n=9, norm="ortho") ** 2), x8, 3),
+    ("ihfft", lambda x: np.sum(np.abs(np.fft.ihfft(x * x)) ** 2 * np.arange(5))
+     + np.sum(np.imag(np.fft.ihfft(x, n=7)) * np.arange(4)), x8, 3),
     ("fftshift", lambda x: np.sum(np.fft.fftshift(x * x) * C8), x8, 3),
     ("ifftshift-axes", lambda M: np.sum(np.fft.ifftshift(M * M, axes=1) * M), M46, 3),
     ("rot90", lambda M: np.sum(np.rot90(M * M, 3) * np.arange(24).reshape(6, 4)), M46, 3),

@@ -2,8 +2,8 @@
 
 Input: nothing (imported by `diffc.rules.load_builtin_rules`).  Output: adjoint and
 tangent rules registered for np.rot90, np.rollaxis, np.append, np.nan_to_num,
-np.real_if_close, np.gradient, np.fft.* (fft, ifft, rfft, irfft, fft2, ifft2, fftn,
-ifftn, rfft2, irfft2, rfftn, irfftn, fftshift, ifftshift),
+np.real_if_close, np.gradient, np.fft.* (fft, ifft, rfft, irfft, hfft, ihfft, fft2, ifft2,
+fftn, ifftn, rfft2, irfft2, rfftn, irfftn, fftshift, ifftshift),
 np.lib.stride_tricks.as_strided and sliding_window_view (reads), and rules of
 any order for the helpers they call.
 
@@ -212,6 +212,10 @@ def apply_linear(op, x, p1=None, p2=None, p3=None):
         return _FFT.rfft(np.real(x), p1, p2, p3)
     if op == "irfft":
         return _FFT.irfft(x, p1, p2, p3)
+    if op == "hfft":
+        return _FFT.hfft(x, p1, p2, p3)
+    if op == "ihfft":
+        return _FFT.ihfft(np.real(x), p1, p2, p3)
     if op == "fftn":                                  # p1 s, p2 axes, p3 norm
         return _FFT.fftn(x, p1, p2, p3)
     if op == "ifftn":
@@ -256,6 +260,10 @@ def transpose_linear(op, g, x, p1=None, p2=None, p3=None):
         return _rfft_T(g, np.shape(x)[p2], p2 % np.ndim(x), p1, p3)
     if op == "irfft":
         return _irfft_T(g, np.shape(x)[p2], p2 % np.ndim(x), p1, p3)
+    if op == "hfft":                   # hfft(a) = irfft(conj(a)) scaled the other way round
+        return np.conj(_irfft_T(g, np.shape(x)[p2], p2 % np.ndim(x), p1, _norm_swap(p3)))
+    if op == "ihfft":                  # ihfft(x) = conj(rfft(x)) scaled the other way round
+        return _rfft_T(np.conj(g), np.shape(x)[p2], p2 % np.ndim(x), p1, _norm_swap(p3))
     if op in ("fftn", "ifftn"):
         s, axes = _axes_of(x, p1, p2)
         out = (_FFT.fftn if op == "fftn" else _FFT.ifftn)(g, axes=axes, norm=p3)
@@ -441,6 +449,26 @@ def _(result, result_bar, a, n=None, axis=-1, norm=None, out=None):
 @tangent(_FFT.irfft)
 def _(result, a, n=None, axis=-1, norm=None, out=None, a_dot=None):
     return apply_linear("irfft", dense_tangent(a_dot, a), n, axis, norm)
+
+
+@adjoint(_FFT.hfft)
+def _(result, result_bar, a, n=None, axis=-1, norm=None, out=None):
+    return transpose_linear("hfft", result_bar, a, n, axis, norm)
+
+
+@tangent(_FFT.hfft)
+def _(result, a, n=None, axis=-1, norm=None, out=None, a_dot=None):
+    return apply_linear("hfft", dense_tangent(a_dot, a), n, axis, norm)
+
+
+@adjoint(_FFT.ihfft)
+def _(result, result_bar, a, n=None, axis=-1, norm=None, out=None):
+    return transpose_linear("ihfft", result_bar, a, n, axis, norm)
+
+
+@tangent(_FFT.ihfft)
+def _(result, a, n=None, axis=-1, norm=None, out=None, a_dot=None):
+    return apply_linear("ihfft", dense_tangent(a_dot, a), n, axis, norm)
 
 
 @adjoint(_FFT.fftn)
