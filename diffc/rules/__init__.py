@@ -103,9 +103,4 @@ def has_rule(key):
         return False
 
 
-def load_builtin_rules():
-    from . import operators, math_rules, builtins_rules, numpy_rules, syntax, higher_order_numpy  # noqa: F401
-    from . import complex_rules, linear_rules, linalg_decomp_rules, container_rules  # noqa: F401
-
-
 RULES_VERSION = [0]

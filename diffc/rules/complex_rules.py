@@ -1,6 +1,6 @@
 """Complex numbers: the convention, and the helpers of rules that are not holomorphic.
 
-Input: nothing (imported by `diffc.rules.load_builtin_rules`).  Output: rules for
+Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: rules for
 np.angle, and helpers that numpy_rules/builtins_rules call for abs, real and imag,
 each with its own higher-order rules.
 

@@ -1,7 +1,7 @@
 """Rules for builtins on containers: sorted, dict(...), and the dict methods get, items,
 values, keys.
 
-Input: nothing (imported by `diffc.rules.load_builtin_rules`).  Output: adjoint and
+Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: adjoint and
 tangent rules for those primitives, and any-order rules for their helpers.
 
 Conventions (shared with runtime.py): the adjoint of a list or tuple is a `ListBar`

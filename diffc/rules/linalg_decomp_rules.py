@@ -1,6 +1,6 @@
 """Rules for decompositions: np.linalg.svd, pinv, eig, eigvals (first order).
 
-Input: nothing (imported by `diffc.rules.load_builtin_rules`).  Output: adjoint and
+Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: adjoint and
 tangent rules for those four functions, on single matrices and stacks of them.
 
 Assumptions, checked where they can be: distinct singular values / eigenvalues

@@ -1,6 +1,6 @@
 """Rules for NumPy functions that are linear in one array: rearrangements, FFTs, windows.
 
-Input: nothing (imported by `diffc.rules.load_builtin_rules`).  Output: adjoint and
+Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: adjoint and
 tangent rules registered for np.rot90, np.rollaxis, np.append, np.nan_to_num,
 np.real_if_close, np.gradient, np.fft.* (fft, ifft, rfft, irfft, hfft, ihfft, fft2, ifft2,
 fftn, ifftn, rfft2, irfft2, rfftn, irfftn, fftshift, ifftshift),
