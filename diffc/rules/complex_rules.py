@@ -27,6 +27,7 @@ with a tangent ``t`` as ``Re(sum(ct * t))`` (no conjugate).  Consequences:
 import numpy as np
 
 from . import adjoint, nondiff, tangent
+from .. import effects
 from ..checks import kink_sign
 from ..runtime import unbroadcast
 
@@ -65,6 +66,11 @@ def abs_slope(x):
         r = np.abs(x)
         return np.conj(x) / np.where(r == 0, 1.0, r)
     return kink_sign(x)
+
+
+# abs_slope warns at the kink (kink_sign): never dropped or moved; real_cotangent is pure
+effects.declare(abs_slope, facts=(effects.EFFECTFUL,))
+effects.declare(real_cotangent, real_if_real, facts=(effects.DROPPABLE,))
 
 
 @tangent(real_if_real)
