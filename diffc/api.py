@@ -11,6 +11,7 @@ variables, so one compiled gradient may be called from many threads.
 
 import functools
 import math
+import sys
 import types
 
 import numpy as np
@@ -18,12 +19,15 @@ import numpy as np
 from . import dispatch
 from . import runtime
 from . import sourcemap
+from . import try_paths
 from .analysis import kinds as K
-from .errors import BadArgument
+from .errors import BadArgument, DiffcError, for_user, user_facing
 from .compile_cache import (CACHE, as_float, bind_arguments, check_function, compiled, function_name,
                             joint_entry, joint_key, kinds_of, mark_gradient, normalize_wrt, param_names,
                             see_through)
+from .parse import define_from_source
 from .pipeline import Module
+from . import rules
 from .rules import RULES_VERSION
 
 
@@ -38,6 +42,7 @@ _TYPES_DECIDING_KIND = frozenset({float, int, bool, str, type(None), np.float64,
 
 # ------------------------------------------------------------------- public
 
+@user_facing
 def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
 
@@ -48,6 +53,7 @@ def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
+@user_facing
 def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
@@ -108,13 +114,13 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
                         for k in wrt_index):
             check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
             arrays = tuple(_array_spec(a) if type(a) is np.ndarray else None for a in args)
-            fast["FAST"] = (tuple(map(type, args)), arrays, entry.main, check, entry.rules_version)
+            fast["FAST"] = (tuple(map(type, args)), arrays, entry.run_main, check, entry.rules_version)
         return entry, values
 
     def slow(args, kwargs):
         entry, args = lookup(args, kwargs)
         try:
-            result = entry.main(*args)
+            result = entry.run_main(*args)
         except Exception as exc:
             sourcemap.annotate(exc)
             raise
@@ -165,12 +171,16 @@ def _fast_wrapper(n, wrap, slow, env):
                   f"            except Exception as exc:\n"
                   f"                annotate(exc)\n"
                   f"                raise\n"
-                  f"    return slow(args, kwargs)\n")
+                  f"    try:\n"
+                  f"        return slow(args, kwargs)\n"
+                  f"    except DiffcError as exc:\n"
+                  f"        raise for_user(exc)\n")
         namespace = {}
         exec(compile(source, f"<diffc gradient wrapper ({n} parameters)>", "exec"), namespace)
         _FAST_CODE[(n, wrap)] = namespace["gradient"].__code__
     env.update(FAST=((None,) * n, (None,) * n, None, None, -1), RULES_VERSION=RULES_VERSION,
-               annotate=sourcemap.annotate, slow=slow, _pair=_pair, type=type, len=len)
+               annotate=sourcemap.annotate, slow=slow, _pair=_pair, type=type, len=len,
+               DiffcError=DiffcError, for_user=for_user)
     return types.FunctionType(_FAST_CODE[(n, wrap)], env, "gradient")
 
 
@@ -184,6 +194,7 @@ def _pair(result):
     return result[0], (result[1],)
 
 
+@user_facing
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
     check_function(fn)
@@ -214,18 +225,26 @@ def vjp(fn, *primals, **kw_primals):
     dispatch.check(entry.emitted, values, function_name(fn))
     adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
     adj = entry.emitted.functions[_adjoint_name(entry)]
+    uses_try = try_paths.uses_try(entry.emitted)
     tape = []
     try:
-        out = fwd(*values, tape)
+        if uses_try:
+            out, paths = try_paths.run(lambda: fwd(*values, tape.clear() or tape))
+        else:
+            out, paths = fwd(*values, tape), None
     except Exception as exc:
         sourcemap.annotate(exc)
         raise
     state = {"tape": tape, "used": False}
 
+    @user_facing
     def pullback(cotangent):
         if state["used"]:
             fresh = []
-            fwd(*values, fresh)
+            if uses_try:
+                try_paths.run(lambda: fwd(*values, fresh.clear() or fresh), paths)
+            else:
+                fwd(*values, fresh)
             tape_now = fresh
         else:
             tape_now = state["tape"]
@@ -255,6 +274,30 @@ def _adjoint_name(entry):
     return "_adj_" + fwd_name[len("_fwd_"):]
 
 
+
+@user_facing
+def from_source(text, name=None, namespace=None):
+    """Define a function from its source text, for code without a file.
+
+    Functions typed at the plain Python prompt or made by ``exec`` of a string
+    have no source diffc could read; give diffc the text instead::
+
+        f = diffc.from_source('''
+        def f(x):
+            return x ** 2 * np.sin(x)
+        ''')
+        diffc.grad(f)(1.0)
+
+    The text runs in ``namespace`` (default: the caller's globals, so it sees
+    the caller's imports, and ``f`` is defined there too); returns the function
+    named ``name`` (default: the last ``def`` of the text).  Notebook cells need
+    none of this: IPython keeps their text, and diffc reads it."""
+    if namespace is None:
+        namespace = sys._getframe(2).f_globals       # the caller of the entry point
+    return define_from_source(text, name, namespace)
+
+
+@user_facing
 def check_grad(fn, *args, wrt=0, eps=1e-6, **kwargs):
     """The largest absolute difference between diffc's gradient and central differences."""
     wrt_names, single = normalize_wrt(fn, wrt)
@@ -289,3 +332,6 @@ def numeric_grad(fn, values, k, eps=1e-6):
 
 
 del math
+
+
+rules.RUN_TIME["vjp"] = vjp      # rules that differentiate a user's function as they run (odeint)

@@ -15,9 +15,10 @@ import numpy as np
 from . import api
 from . import compile_cache
 from . import dispatch
+from . import rules
 from . import emit
 from .analysis import kinds as K
-from .errors import BadArgument
+from .errors import BadArgument, user_facing
 from .pipeline import Module
 from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
@@ -109,7 +110,7 @@ def _run(fn, values, tangents, optimize=True):
     entry = _forward_entry(fn, tuple(active), kinds, optimize)
     dispatch.check(entry.emitted, values + dots, compile_cache.function_name(fn))
     try:
-        out, dot = entry.main(*values, *dots)
+        out, dot = entry.run_main(*values, *dots)
     except Exception as exc:
         api.sourcemap.annotate(exc)
         raise
@@ -118,6 +119,7 @@ def _run(fn, values, tangents, optimize=True):
 
 # ------------------------------------------------------------------- public
 
+@user_facing
 def jvp(fn, primals, tangents):
     """(f(*primals), directional derivative along tangents); None tangents are constants."""
     compile_cache.check_function(fn)
@@ -138,6 +140,7 @@ def _basis(x):
         yield e.reshape(base.shape) if np.ndim(x) else float(e[0])
 
 
+@user_facing
 def jacobian(fn, wrt=0, mode="reverse"):
     """d f / d arg: shape out.shape + arg.shape (rows by vjp, or columns by jvp)."""
     compile_cache.check_function(fn)
@@ -147,6 +150,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
     names = compile_cache.param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
+    @user_facing
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
@@ -199,6 +203,7 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
     wrapper.diffc_derivative = spec
 
 
+@user_facing
 def hessian(fn, wrt=0):
     """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
     compile_cache.check_function(fn)
@@ -209,6 +214,7 @@ def hessian(fn, wrt=0):
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
+    @user_facing
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
@@ -228,6 +234,7 @@ def hessian(fn, wrt=0):
     return hessian_fn
 
 
+@user_facing
 def hvp(fn, wrt=0):
     """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
     compile_cache.check_function(fn)
@@ -238,6 +245,7 @@ def hvp(fn, wrt=0):
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
+    @user_facing
     def hvp_fn(*args):
         if len(args) != len(names) + 1:
             raise BadArgument(f"hvp of {fn.__qualname__} takes its {len(names)} arguments and then v")
@@ -251,6 +259,7 @@ def hvp(fn, wrt=0):
     return hvp_fn
 
 
+@user_facing
 def forward_source(fn, wrt=0, args=None, optimize=True):
     """The generated forward-mode source (parameters taken as floats without args)."""
     compile_cache.check_function(fn)
@@ -261,3 +270,6 @@ def forward_source(fn, wrt=0, args=None, optimize=True):
 
 
 del emit
+
+
+rules.RUN_TIME["jvp"] = jvp

@@ -143,6 +143,84 @@ def as_sequence(x):
     return list(x)
 
 
+def enter_context(manager):
+    """`with manager as v:` -- what v is bound to (the body runs after this).
+
+    Under the API the manager is remembered, so that an exception escaping the
+    body still calls its __exit__ (diffc/try_paths.py)."""
+    value = type(manager).__enter__(manager)
+    run = getattr(TryRun.current, "run", None)
+    if run is not None:
+        run.managers.append(manager)
+    return value
+
+
+def exit_context(manager):
+    """The end of a `with` body reached normally."""
+    run = getattr(TryRun.current, "run", None)
+    if run is not None and run.managers and run.managers[-1] is manager:
+        run.managers.pop()
+    type(manager).__exit__(manager, None, None, None)
+
+
+# ------------------------------------------------------------- try statements
+#
+# desugar lowers `try` into branches on the path Python took (see
+# desugar.lower_try): `try_enter` says which path this execution of the try
+# takes, `try_step` counts the statements of its body that completed,
+# `try_exit` closes it.  The API runs the generated function under a `TryRun`
+# (diffc/try_paths.py): when an exception escapes from a body whose handler
+# matches, it runs the function again with that execution forced onto the
+# handler path after the statements that had completed.  Without a TryRun
+# (exported code) every body simply runs and exceptions propagate.
+
+class TryRun:
+    """The paths of one run of a generated function: `forced` maps the ordinal
+    of a try execution to (site, handler number, statements done, exception)."""
+
+    # Per thread, the run in progress (TryRun.current.run): a threading.local that
+    # diffc/try_paths.py installs.  Exported code, which copies this class, has none,
+    # and every try takes its body path.
+    current = None
+
+    def __init__(self, forced):
+        self.forced = forced
+        self.count = 0
+        self.open = []            # [site, ordinal, handler types, atomic flags, statements done]
+        self.managers = []        # context managers entered and not yet left
+
+TRY_SITES = {}                  # site number -> (file, line, [(line, text) of each body statement])
+
+
+def try_enter(site, atomic, *handlers):
+    """(handler number or 0 for the body path, statements of the body to run, exception)."""
+    run = getattr(TryRun.current, "run", None)
+    if run is None:
+        return 0, len(atomic), None
+    ordinal = run.count
+    run.count += 1
+    run.open.append([site, ordinal, handlers, atomic, 0])
+    forced = run.forced.get(ordinal)
+    if forced is None:
+        return 0, len(atomic), None
+    if forced[0] != site:
+        raise RuntimeError("the function took another path when run again (random numbers?); "
+                           "diffc replays the path Python took through try statements")
+    return forced[1:]
+
+
+def try_step():
+    run = getattr(TryRun.current, "run", None)
+    if run is not None and run.open:
+        run.open[-1][4] += 1
+
+
+def try_exit():
+    run = getattr(TryRun.current, "run", None)
+    if run is not None and run.open:
+        run.open.pop()
+
+
 def item(bar, index):
     """bar[index] for a materialized adjoint, else the zero 0.0."""
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):
@@ -625,6 +703,20 @@ def item_bar(g, container, index):
     return acc_item(0.0, container, index, g)
 
 
+def check_unshared(written, other, line):
+    """Raise when `written` (about to be written in place) is `other` or shares its memory.
+
+    The compiler could not tell whether the two names hold one object (elements of
+    one tuple or list, say); if they do, Python would show the write through both,
+    which diffc does not follow: refused here, when it is known."""
+    if written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
+                            and np.may_share_memory(written, other)):
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(
+            f"line {line}: this writes in place into an object that another name also holds (in Python "
+            "both would change)", hint="copy one of them (.copy()) where they are taken apart")
+
+
 def element(container, index):
     """container[index] for a container written in place later, as a private value.
 
@@ -679,6 +771,26 @@ def cat_right(b_dot, a, b):
         tail = list(b_dot) if isinstance(b_dot, (list, tuple)) else [zeros_dot(v) for v in b]
         return ListBar([zeros_dot(v) for v in a] + tail)
     return b_dot
+
+
+def rule_parts(value, n, needed):
+    """The contributions a rule called at run time returned, as an n-tuple.
+
+    A rule returns a tuple (one entry per parameter, ``None`` for none) or a
+    single value for its first parameter; missing trailing entries and
+    ``None`` become 0.0.  `needed` lists the entries the call's differentiated
+    arguments need: a rule that returned fewer is an error, not a zero."""
+    if n == 1 and not isinstance(value, tuple):
+        parts = (value,)
+    else:
+        parts = tuple(value) if isinstance(value, (tuple, list)) and type(value).__name__ != "ListBar" \
+            else (value,)
+    for k in needed:
+        if k >= len(parts):
+            raise TypeError(f"diffc: a derivative rule returned {len(parts)} contribution(s), but argument "
+                            f"{k} of the call is differentiated and needs one (return None for "
+                            "an argument with no derivative)")
+    return tuple(0.0 if p is None else p for p in parts[:n]) + (0.0,) * (n - len(parts))
 
 
 def nonzero(bar):

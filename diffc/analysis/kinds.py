@@ -169,6 +169,14 @@ def _kind(value, kinds, resolve):
         if base == SCALARS and isinstance(index, gast.Slice):
             return UNKNOWN
         return UNKNOWN if base is not None else None
+    if isinstance(value, gast.Tuple) and value.elts:
+        # A tuple literal of numbers (tuples are immutable: its kind cannot change)
+        elements = [_atom_kind(e, kinds) for e in value.elts]
+        if None in elements:
+            return None
+        if all(k == INT for k in elements):
+            return INTS
+        return SCALARS if all(k in (INT, SCALAR) for k in elements) else UNKNOWN
     if isinstance(value, gast.UnaryOp):
         if isinstance(value.op, gast.Not):
             return INT

@@ -40,7 +40,12 @@ CAP = 4
 def load_builtin_rules():
     """Import every module of built-in rules (the list pipeline.load_builtin_rules imports)."""
     from . import builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax  # noqa: F401
-    from . import complex_rules, container_rules, linalg_decomp_rules, linear_rules  # noqa: F401
+    from . import called_rules, complex_rules, container_rules, linalg_decomp_rules, linear_rules  # noqa: F401
+    try:
+        import scipy  # noqa: F401  (optional: SciPy's rules are listed when it imports)
+    except ImportError:
+        return
+    from . import scipy_rules  # noqa: F401
 _OPERATORS = {operator.add: "a + b", operator.sub: "a - b", operator.mul: "a * b", operator.truediv: "a / b",
               operator.pow: "a ** b", operator.neg: "-a", operator.pos: "+a", operator.matmul: "a @ b",
               operator.floordiv: "a // b", operator.mod: "a % b", operator.getitem: "a[i]",
@@ -73,6 +78,8 @@ def _display(key):
         return f"math.{name}"
     if key is getattr(builtins, name, None):
         return name
+    if module.startswith("scipy"):
+        return ".".join([part for part in module.split(".") if not part.startswith("_")] + [name])
     if module == "operator":
         return f"operator.{name}"
     return f"{module}.{name}" if module else name
@@ -98,6 +105,8 @@ def _resolve(node, rule):
 def _callees(rule):
     """Everything a rule's body calls (objects or method keys); `rule` is a parsed Rule."""
     out = []
+    if getattr(rule, "body", None) is None:      # a rule called at run time (not inlined): its
+        return [_OPAQUE]                         # callees are unknown, so first order only
     for stmt in rule.body:
         for n in gast.walk(stmt):
             if isinstance(n, gast.Call):
@@ -105,6 +114,10 @@ def _callees(rule):
                 if target is not None:
                     out.append(target)
     return out
+
+
+def _OPAQUE():
+    """Stands for the unknown callees of a rule called at run time (it has no rule itself)."""
 
 
 def _hashable(key):

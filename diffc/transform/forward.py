@@ -39,6 +39,7 @@ from .. import ast_util as A
 from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
+from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
@@ -274,7 +275,7 @@ class ForwardFunction(FunctionSweep):
                            "that are not differentiated")
         bindings = {rule.params[0]: result}
         live_dots = set()
-        rest = rule.params[1:]
+        rest = rule.params[1:] + [k for k in rule.kwonly if k.endswith("_dot")]
         dot_params = {p[:-4]: p for p in rest if p.endswith("_dot") and p[:-4] in rest}
         if rule.vararg and rule.vararg + "_dot" in rest:
             # einsum(subscripts, *operands): the rule takes (result, subscripts, operands_dot,
@@ -320,10 +321,13 @@ class ForwardFunction(FunctionSweep):
         if rule.vararg:
             # x.reshape(a_dot, *shape): the trailing arguments carry no tangent.
             args, extra = args[:len(primal_params)], args[len(primal_params):]
-            for a in extra:
+            for position, a in enumerate(extra, len(primal_params) + 1):
                 if self.is_active(a):
-                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
-                              "its arguments", node)
+                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
+                              f"argument {position}, which carries a derivative: "
+                              + origin_mod.explain(a.id, self.body, self.source, self.active,
+                                                   self.info.params), node,
+                              hint="keep that argument free of differentiated values")
         if len(args) > len(primal_params):
             self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {describe(key, node)}",
                       node)
@@ -331,10 +335,14 @@ class ForwardFunction(FunctionSweep):
         for p in dot_params.values():
             bindings[p] = _ZERO
         for p, a in bound:
-            if p not in primal_params:
+            if p not in primal_params and p not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           f"the keyword argument {p!r}", node)
             bindings[p] = a
+            if self.is_active(a) and p not in dot_params and key in R.USER_KEYS:
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} takes no tangent "
+                          f"for its argument {p!r}, which is differentiated here", node,
+                          hint=f"add a parameter {p}_dot to the rule")
             if self.is_active(a) and p in dot_params:
                 d = self.dot_of(a)
                 bindings[dot_params[p]] = d

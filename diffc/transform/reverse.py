@@ -37,6 +37,7 @@ from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
+from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
@@ -206,6 +207,10 @@ class ReverseFunction(FunctionSweep):
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") and atom.id in self.active
+
+    def origin(self, atom):
+        """Where the differentiated value atom comes from (for refusals)."""
+        return origin_mod.explain(atom.id, self.body, self.info.source, self.active, self.params)
 
     def accumulate(self, atom, value):
         """Statements adding value to the adjoint of atom."""
@@ -590,7 +595,7 @@ class ReverseFunction(FunctionSweep):
         for p, a in zip(params, bound):
             bindings[p] = a
         for kw in keywords:
-            if kw.arg not in params:
+            if kw.arg not in params and kw.arg not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the rule for {describe(key, node)} does not support the "
                           f"keyword argument {kw.arg!r}", node,
                           hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
@@ -622,7 +627,18 @@ class ReverseFunction(FunctionSweep):
         else:
             targets = [bindings.get(p) for p in params]
         out = list(stmts)
-        if isinstance(expr, gast.Tuple):
+        if not rule.inline:
+            # A rule called at run time: its tuple (or single value) split into one
+            # contribution per target, each summed to its target's shape.
+            holder = self.namer.fresh("_parts")
+            needed = tuple(k for k, t in enumerate(targets) if t is not None and self.is_active(t))
+            out.append(A.assign(holder, A.call(rt(runtime.rule_parts), [
+                expr, A.const(len(targets)), gast.Tuple(elts=[A.const(k) for k in needed], ctx=gast.Load())])))
+            parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
+            if not self.scalar(target):
+                parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)]) if t is not None else p
+                         for p, t in zip(parts, targets)]
+        elif isinstance(expr, gast.Tuple):
             parts = list(expr.elts)
         elif rule.vararg:
             # A vararg rule returns a helper's tuple: index it at run time.
@@ -631,6 +647,16 @@ class ReverseFunction(FunctionSweep):
             parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
         else:
             parts = [expr]
+        if rule.inline and key in R.USER_KEYS and not self.scalar(target) and not rule.vararg:
+            # A user's rule returns contributions shaped like the result (`result_bar * y`):
+            # sum each over the axes broadcasting added (dropped below when the shapes agree).
+            parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)])
+                     if t is not None and not (isinstance(p, gast.Constant) and p.value is None) else p
+                     for p, t in zip(parts, targets)]
+            same = self._shaped_like_result(node)
+            if target in self.shapes:
+                same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+            parts = [drop_unbroadcast(p, same) for p in parts]
         targets, parts = _merge_equal_contributions(node, targets, parts)
         for atom, part in zip(targets, parts):
             if atom is None or not self.is_active(atom):
@@ -642,13 +668,14 @@ class ReverseFunction(FunctionSweep):
                           and params.index(k.arg) >= len(parts)]
         for k in keyword_active:
             self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
-                      f"argument {k.arg!r}", node,
+                      f"argument {k.arg!r}, which carries a derivative: {self.origin(k.value)}", node,
                       hint="keep that argument free of differentiated values, or register a rule "
                            "with @diffc.adjoint")
-        for atom in bound[len(parts):]:
+        for position, atom in enumerate(bound[len(parts):], len(parts)):
             if self.is_active(atom):
-                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
-                          "its arguments", node,
+                which = f"argument {position + 1}" + (f" ({params[position]})" if position < len(params) else "")
+                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its {which}, "
+                          f"which carries a derivative: {self.origin(atom)}", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
         if self.guard_zero and not self.scalar(target) and not _zero_safe(key):
