@@ -210,6 +210,8 @@ class _Writer:
             return repr(value)
         if isinstance(value, np.ndarray):
             return f"{_NUMPY_ALIAS}.array({value.tolist()!r}, dtype={_NUMPY_ALIAS}.{value.dtype.name})"
+        if isinstance(value, np.dtype):
+            return f"{_NUMPY_ALIAS}.dtype({value.str!r})"
         if isinstance(value, np.generic):
             return f"{_NUMPY_ALIAS}.{type(value).__name__}({value.item()!r})"
         if isinstance(value, numbers.Number):

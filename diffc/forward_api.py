@@ -66,6 +66,8 @@ def _tangent_like(t, x):
         return tuple(items) if isinstance(x, tuple) else items
     if isinstance(x, dict):
         return {k: _tangent_like(t[k], v) for k, v in x.items()}
+    if isinstance(x, (complex, np.complexfloating)):
+        return complex(t) if not isinstance(x, np.complexfloating) else x.dtype.type(t)
     if isinstance(x, (float, int, np.number)):
         return float(t) if not isinstance(x, np.floating) else x.dtype.type(t)
     fields = runtime.fields_of(x) if not isinstance(x, (str, bytes, type(None))) else []

@@ -289,10 +289,16 @@ def acc_item(bar, primal, index, g):
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else zeros_like(primal)
     if isinstance(bar, np.ndarray):
-        if _is_fancy(index):
-            np.add.at(bar, index, g)
-        else:
-            bar[index] += g
+        try:
+            if _is_fancy(index):
+                np.add.at(bar, index, g)
+            else:
+                bar[index] += g
+        except TypeError:
+            if not (np.iscomplexobj(g) and bar.dtype.kind != "c"):
+                raise
+            # a complex adjoint for a real array: its real part is the cotangent (complex_rules.py)
+            acc_item(bar, primal, index, np.real(g))
     elif is_duck_array(bar):
         if _is_fancy(index):
             _scatter_add(bar, index, g)
@@ -361,13 +367,37 @@ def shape_of(x):
     return ShapeOf(x.shape) if type(x) is np.ndarray else x
 
 
+_FLOAT64 = np.dtype(np.float64)     # the common dtype, tested by identity first (cheapest)
+
+
+def is_real_value(x):
+    """True when x is certainly real: a float, int, bool, or a NumPy array or scalar of
+    such a dtype.  A ShapeOf, list or other value is not known to be real."""
+    t = type(x)
+    if t is np.ndarray:
+        return x.dtype.kind != "c"
+    if t is float or t is int or t is bool:
+        return True
+    return isinstance(x, (np.floating, np.integer, np.bool_))
+
+
 def unbroadcast(g, x):
-    """Sum g over the axes broadcasting added, so it has the shape of x."""
+    """Sum g over the axes broadcasting added, so it has the shape of x.
+
+    A complex g for a real x gives its real part: the cotangent of a real value is
+    real (JAX's convention; diffc/rules/complex_rules.py)."""
     tg = type(g)
     if tg is not np.ndarray:
-        if tg is float or (not isinstance(g, np.ndarray) and not is_duck_array(g)):
+        if tg is float:
+            return g
+        if tg is complex or isinstance(g, np.complexfloating):
+            return g.real if is_real_value(x) else g
+        if not isinstance(g, np.ndarray) and not is_duck_array(g):
             return g
         return _unbroadcast_general(g, x)
+    dtype = g.dtype
+    if dtype is not _FLOAT64 and dtype.kind == "c" and is_real_value(x):
+        g = np.real(g).copy()
     # The common case first, without a numpy-level call: same shape, nothing to sum.
     tx = type(x)
     shape = x.shape if tx is np.ndarray or tx is ShapeOf else np.shape(x)
@@ -496,8 +526,9 @@ def finalize(bar, x):
         if not isinstance(bar, np.ndarray) or bar.shape != x.shape:
             bar = np.broadcast_to(np.asarray(bar), x.shape).copy() if _is_zero(bar) or np.ndim(bar) == 0 \
                 else np.asarray(bar).reshape(x.shape)
-        if x.dtype.kind == "f" and bar.dtype != x.dtype:
-            bar = bar.astype(x.dtype)
+        if x.dtype.kind in "fc" and bar.dtype != x.dtype:
+            # a real argument's cotangent is the real part of a complex adjoint (JAX's convention)
+            bar = (np.real(bar) if x.dtype.kind == "f" else bar).astype(x.dtype)
         return bar
     if is_duck_array(x):
         # Stay in x's library (a lazy Dask array stays lazy): convert, never np.asarray.
@@ -521,9 +552,11 @@ def finalize(bar, x):
             bar = zeros_like(x)
         return {k: finalize(bar.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.floating):
-        return x.dtype.type(bar)
+        return x.dtype.type(np.real(bar))
     if isinstance(x, float):
-        return float(bar)
+        return float(np.real(bar))
+    if isinstance(x, (complex, np.complexfloating)):
+        return type(x)(bar)
     if (isinstance(bar, dict) or _is_zero(bar)) and not isinstance(x, (numbers.Number, str, type(None), dict)) \
             and fields_of(x):
         return like_object(bar, x)          # attributes' adjoints, as an object of x's type
@@ -628,6 +661,12 @@ def check_scalar(value, int_kind=False):
         raise NonScalarOutput(
             f"grad needs a scalar-valued function, but it returned a value of shape {np.shape(value)}",
             hint="use diffc.vjp or diffc.jacobian for non-scalar outputs, or reduce with .sum()")
+    if np.iscomplexobj(value):
+        from .errors import NonScalarOutput
+        raise NonScalarOutput(
+            "grad needs a real-valued function, but it returned a complex number",
+            hint="take np.real/np.abs of the result, or use diffc.vjp with a complex cotangent "
+                 "(JAX's convention: vjp(1.0) of a holomorphic f is f'(z))")
     return value
 
 

@@ -179,11 +179,22 @@ def _value_node(value, name):
 
 
 class _Substitute(gast.NodeTransformer):
-    """Replace parameters and locals; turn free names into global references."""
+    """Replace parameters and locals; turn free names into global references.
+
+    A conditional expression testing a substituted constant with ``is``/``is not``
+    (``x if where is True else ...`` with where's default True) is decided here,
+    so an optional argument left at its default costs nothing."""
 
     def __init__(self, mapping, globals_):
         self.mapping = mapping
         self.globals = globals_
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        decided = _decide(node.test)
+        if decided is None:
+            return node
+        return node.body if decided else node.orelse
 
     def visit_Name(self, node):
         if node.id in self.mapping:
@@ -216,6 +227,22 @@ class _Substitute(gast.NodeTransformer):
         if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
             return node.body if node.test.value else node.orelse
         return node
+
+
+def _decide(test):
+    """The value of `constant is constant` (or `is not`), of an `and` of such tests, or None
+    when it is not known before run time."""
+    if isinstance(test, gast.BoolOp) and isinstance(test.op, gast.And):
+        values = [_decide(v) for v in test.values]
+        if False in values:
+            return False
+        return True if all(v is True for v in values) else None
+    if isinstance(test, gast.Compare) and len(test.ops) == 1 \
+            and isinstance(test.ops[0], (gast.Is, gast.IsNot)) \
+            and isinstance(test.left, gast.Constant) and isinstance(test.comparators[0], gast.Constant):
+        same = test.left.value is test.comparators[0].value
+        return same == isinstance(test.ops[0], gast.Is)
+    return None
 
 
 def check_signature(primitive, fn, kind):

@@ -71,7 +71,7 @@ import numpy as np
 
 from .. import ast_util as A
 from .. import checks, runtime
-from ..rules import builtins_rules
+from ..rules import builtins_rules, complex_rules
 from ..naming import Namer, identifiers
 from .dce import resolve_chain
 
@@ -81,12 +81,13 @@ _PARAMETER = object()
 
 _PURE_BUILTINS = {builtins.len, builtins.range, builtins.reversed, builtins.abs, builtins.min,
                   builtins.max, builtins.float, builtins.int, builtins.bool}
-_FLOAT_PRESERVING = {builtins.abs, builtins.min, builtins.max}   # return a float given floats
+_FLOAT_PRESERVING = {builtins.abs, builtins.min, builtins.max,   # return a float given floats
+                      complex_rules.real_cotangent}
 # Derivative helpers that compare their arguments and hand one of them (or 0.0)
 # back, inside a tuple for the max/min adjoint: floats pass through as they came.
 _CARRIERS = {builtins_rules.extremum_bars, builtins_rules.extremum_dot}
 # Helpers whose result is a NumPy value for a float or a NumPy float64 alike.
-_UFUNC_LIKE = {checks.kink_sign}
+_UFUNC_LIKE = {checks.kink_sign, complex_rules.abs_slope}
 _BUFFER_MAKERS = {runtime.zeros_like, np.zeros, np.zeros_like, np.empty, np.empty_like,
                   np.ones, np.full}
 _MATH_FUNCTIONS = [getattr(math, n) for n in dir(math) if callable(getattr(math, n))]

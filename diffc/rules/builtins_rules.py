@@ -5,18 +5,19 @@ import builtins
 import numpy as np
 
 from . import adjoint, tangent, nondiff
-from ..checks import kink_sign, warn_tie
+from ..checks import warn_tie
+from .complex_rules import abs_slope, real_cotangent, real_if_real
 from ..runtime import ListBar, unbroadcast
 
 
 @adjoint(builtins.abs)
 def _(result, result_bar, x):
-    return result_bar * kink_sign(x)
+    return real_cotangent(result_bar) * abs_slope(x)
 
 
 @tangent(builtins.abs)
 def _(result, x, x_dot):
-    return x_dot * kink_sign(x)
+    return real_if_real(x_dot * abs_slope(x), result)
 
 
 @adjoint(builtins.float)

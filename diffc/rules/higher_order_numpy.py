@@ -71,7 +71,9 @@ from .builtins_rules import _extremum_bars, _sum_bars, _sum_dot, _sequence_bar, 
 nondiff(N._max_weight, N._min_weight, N._fmax_weight, N._fmin_weight, N._clip_bounds, N._clip_pass,
         N._extreme_weights, N._sort_perm, N._norm_axes, N._shape_arg, N._axes_arg, N._ddof,
         N._split_axis, N._count, N._pad_widths, N._diag_len, N._eig_gaps, N._linspace_weights,
-        N._split_ties, N._norm_setup, N._tensordot_subscripts, N._einsum_parse, N._eye_like)
+        N._split_ties, N._norm_setup, N._tensordot_subscripts, N._einsum_parse, N._eye_like,
+        N._pad_linear_mode, N._pad_ev_jvp, N._pad_stages, N._pad_stat_weights, N._cross_axes, N._kron_layout, N._einsum_sublists,
+        N._select_taken)
 
 
 # ---------------------------------------------------------------------------
@@ -158,7 +160,11 @@ def _norm_kind(x, ord, axis):
 
 def _norm_bar_parts(g, x, ord, axis, keepdims, result):
     """(G, x, r, p, axes, kind): unreduced g and result, for d norm_grad."""
-    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    x = np.asarray(x)
+    if np.iscomplexobj(x):       # the formulas below are those of real x
+        raise NotImplementedError("diffc: second derivative of np.linalg.norm of a complex "
+                                  "array is not supported")
+    x = x.astype(np.result_type(x, np.float64))
     axes, kind = _norm_kind(x, ord, axis)
     G = _unreduce(g, x, axes, keepdims)
     r = _unreduce(result, x, axes, keepdims)
@@ -877,7 +883,19 @@ def _(result, g, array, pad_width, mode, g_dot):
 
 @adjoint(N._pad_bar)
 def _(result, result_bar, g, array, pad_width, mode):
-    return _pad_T(result_bar, pad_width, mode), None, None, None
+    return (N._pad_stat_jvp(array, pad_width, mode, result_bar) if mode in N._PAD_STATS
+            else _pad_T(result_bar, pad_width, mode)), None, None, None
+
+
+# the statistic modes' tangent is linear in the tangent (the picks are piecewise constant)
+@tangent(N._pad_stat_jvp)
+def _(result, array, pad_width, mode, d, d_dot):
+    return N._pad_stat_jvp(array, pad_width, mode, d_dot)
+
+
+@adjoint(N._pad_stat_jvp)
+def _(result, result_bar, array, pad_width, mode, d):
+    return None, None, None, unbroadcast(_pad_bar(result_bar, array, pad_width, mode), d)
 
 
 @tangent(N._pad_cv_bar)
@@ -1396,9 +1414,11 @@ def _(result, result_bar, x):
 
 
 def _imag_bar_T(rbar, g, x):
-    """Adjoint of _imag_bar in g: zero for a real x (its imaginary part is constant 0)."""
+    """Adjoint of _imag_bar in g: zero for a real x (its imaginary part is constant 0).
+    For complex x, _imag_bar is g -> -1j Re(g), whose transpose under the pairing
+    Re(sum(c * t)) (complex_rules.py) is c -> Im(c)."""
     if np.iscomplexobj(x):
-        return unbroadcast(broadcast_like(1j * rbar, g), g)
+        return unbroadcast(broadcast_like(np.imag(rbar), g), g)
     return 0.0 * g
 
 
@@ -1739,6 +1759,13 @@ def _eig_parts(result, result_dot=None):
     return w, V, _mat(dots[0], w), _mat(dots[1], V)
 
 
+def _real_matrix_only(x, name):
+    """The second-order eigh/eigvalsh formulas below are those of real symmetric matrices."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError(f"diffc: second derivative of {name} of a complex Hermitian "
+                                  "matrix is not supported")
+
+
 def _eigh_bar_core_jvp(gw, gV, w, V, dgw, dgV, dw, dV, lower):
     """Tangent of _sym_read(sym(V (diag(gw) + F o (V^T gV)) V^T))."""
     F = N._eig_gaps(w)
@@ -1763,6 +1790,7 @@ def _eigh_bar_core_adj(gw, gV, w, V, R, lower):
 
 
 def _eigh_bar_jvp(result_bar, result, UPLO, result_bar_dot, result_dot):
+    _real_matrix_only(result[1], "eigh/eigvalsh")
     gw, gV = [_mat(x, r) for x, r in zip(_seq(result_bar, 2), result)]
     dgw, dgV = [_mat(x, r) for x, r in zip(_seq(result_bar_dot, 2), result)]
     w, V, dw, dV = _eig_parts(result, result_dot)
@@ -1771,6 +1799,7 @@ def _eigh_bar_jvp(result_bar, result, UPLO, result_bar_dot, result_dot):
 
 def _eigh_bar_adj(result_bar, result, UPLO, rbar, which):
     """Adjoint of _eigh_bar in result_bar (which=0) or result (which=1), as ListBars."""
+    _real_matrix_only(result[1], "eigh/eigvalsh")
     gw, gV = [_mat(x, r) for x, r in zip(_seq(result_bar, 2), result)]
     w, V = result[0], result[1]
     bgw, bgV, bw, bV = _eigh_bar_core_adj(gw, gV, w, V, rbar, UPLO.upper() == "L")
@@ -1809,6 +1838,7 @@ def _eigh_jvp_core_adj(dA, w, V, r0, r1):
 
 
 def _eigh_jvp_jvp(a, d, result, UPLO, d_dot, result_dot):
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     w, V, dw, dV = _eig_parts(result, result_dot)
     return _eigh_jvp_core_jvp(_sym_from(_full(d, a), lower), w, V,
@@ -1817,6 +1847,7 @@ def _eigh_jvp_jvp(a, d, result, UPLO, d_dot, result_dot):
 
 def _eigh_jvp_adj(a, d, result, UPLO, rbar, which):
     """Adjoint of _eigh_jvp in d (which=0) or result (which=1)."""
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     r0, r1 = _seq(rbar, 2)
     dAb, bw, bV = _eigh_jvp_core_adj(_sym_from(_full(d, a), lower), result[0], result[1], r0, r1)
@@ -1837,6 +1868,7 @@ def _(result, result_bar, a, d, eig, UPLO):
 
 # eigvalsh helpers recompute (w, V) = eigh(a): a is differentiated through them
 def _eigvalsh_bar_da(g, a, UPLO, a_dot):
+    _real_matrix_only(a, "eigh/eigvalsh")
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     dw, dV = N._eigh_jvp(a, a_dot, (w, V), UPLO)
     return _eigh_bar_core_jvp(_mat(g, w), np.zeros(np.shape(V)), w, V, np.zeros(np.shape(w)),
@@ -1844,6 +1876,7 @@ def _eigvalsh_bar_da(g, a, UPLO, a_dot):
 
 
 def _eigvalsh_bar_adj_a(g, a, UPLO, rbar):
+    _real_matrix_only(a, "eigh/eigvalsh")
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     _, _, bw, bV = _eigh_bar_core_adj(_mat(g, w), np.zeros(np.shape(V)), w, V, rbar, UPLO.upper() == "L")
     return N._eigh_bar([bw, bV], a, (w, V), UPLO)
@@ -1861,6 +1894,7 @@ def _(result, result_bar, g, a, UPLO):
 
 
 def _eigvalsh_jvp_da(a, d, UPLO, a_dot):
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     dw, dV = N._eigh_jvp(a, a_dot, (w, V), UPLO)
@@ -1869,6 +1903,7 @@ def _eigvalsh_jvp_da(a, d, UPLO, a_dot):
 
 
 def _eigvalsh_jvp_adj_a(a, d, UPLO, rbar):
+    _real_matrix_only(a, "eigh/eigvalsh")
     lower = UPLO.upper() == "L"
     w, V = np.linalg.eigh(a, UPLO=UPLO)
     _, bw, bV = _eigh_jvp_core_adj(_sym_from(_full(d, a), lower), w, V, _bcast(rbar, np.shape(w)), 0.0)
@@ -2144,6 +2179,59 @@ def _(result, g, x, axis, keepdims, g_dot):
 @adjoint(N._unreduce)
 def _(result, result_bar, g, x, axis, keepdims):
     return np.reshape(unbroadcast(result_bar, result), np.shape(g)), None, None, None
+
+
+# _masked_mean_bar is linear in g; its transpose is the masked mean itself
+@tangent(N._masked_mean_bar)
+def _(result, g, a, axis, keepdims, where, g_dot):
+    return N._masked_mean_bar(_bcast(g_dot, np.shape(g)), a, axis, keepdims, where)
+
+
+@adjoint(N._masked_mean_bar)
+def _(result, result_bar, g, a, axis, keepdims, where):
+    return (unbroadcast(np.mean(result_bar, axis=axis, keepdims=keepdims, where=np.broadcast_to(where, np.shape(a))), g),
+            None, None, None, None)
+
+
+# np.select's adjoint helpers mask g: linear in g, their own transposes up to summing
+@tangent(N._select_bar)
+def _(result, g, condlist, choicelist, which, g_dot):
+    return N._select_bar(g_dot, condlist, choicelist, which)
+
+
+@adjoint(N._select_bar)
+def _(result, result_bar, g, condlist, choicelist, which):
+    return unbroadcast(N._select_bar(result_bar, condlist, choicelist, which), g), None, None, None
+
+
+def _select_choices_T(rbar, g, condlist, choicelist):
+    """Adjoint of _select_choices_bar in g: each choice's masked adjoint, summed."""
+    total = 0.0
+    for k, r in enumerate(_seq(rbar, len(choicelist))):
+        if not _zero(r):
+            total = total + N._select_bar(_bcast(r, np.shape(choicelist[k])), condlist, choicelist, k)
+    return unbroadcast(broadcast_like(total, g) if np.ndim(total) < np.ndim(g) else total, g)
+
+
+@tangent(N._select_choices_bar)
+def _(result, g, condlist, choicelist, g_dot):
+    return N._select_choices_bar(g_dot, condlist, choicelist)
+
+
+@adjoint(N._select_choices_bar)
+def _(result, result_bar, g, condlist, choicelist):
+    return _select_choices_T(result_bar, g, condlist, choicelist), None, None
+
+
+# _bcast(g, shape) broadcasts g: linear in g, summed back by its adjoint
+@tangent(N._bcast)
+def _(result, g, shape, g_dot):
+    return _bcast(g_dot, shape)
+
+
+@adjoint(N._bcast)
+def _(result, result_bar, g, shape):
+    return unbroadcast(result_bar, g), None
 
 
 @tangent(_unstack)

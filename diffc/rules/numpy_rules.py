@@ -36,8 +36,8 @@ import math
 
 import numpy as np
 
-from diffc.checks import kink_sign
 from diffc import effects
+from diffc.rules.complex_rules import abs_slope, real_cotangent, real_if_real, no_derivative
 from diffc.runtime import ListBar, index_concat, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
@@ -230,6 +230,16 @@ def _mean_bar(g, a, axis, keepdims):
     return _like(_bcast(_unreduce(g, a, axis, keepdims) / _count(a, axis), np.shape(a)), a)
 
 
+def _masked_mean_bar(g, a, axis, keepdims, where):
+    """Adjoint of np.mean(a, axis, keepdims=keepdims, where=where): g over the count of
+    selected elements, at the selected elements."""
+    mask = np.broadcast_to(where, np.shape(a))
+    count = np.sum(mask, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = _unreduce(g, a, axis, keepdims) / count
+    return np.where(mask, share, 0.0)
+
+
 def _mean_jvp(a, a_dot, axis, keepdims):
     return np.mean(_full(a_dot, a), axis=axis, keepdims=keepdims)
 
@@ -268,7 +278,8 @@ def _extreme_weights(a, axis, result, keepdims):
     The gradient of a max or min is split evenly among tied elements."""
     a = _arr(a)
     mask = a == _unreduce(result, a, axis, keepdims)
-    return mask / np.sum(mask, axis=axis, keepdims=True)
+    # a reduction with no match (initial= won, or every element masked by where=) gets none
+    return mask / np.maximum(np.sum(mask, axis=axis, keepdims=True), 1)
 
 
 def _extreme_bar(g, a, axis, keepdims, result):
@@ -454,6 +465,7 @@ def _split_ties(mask, axes):
 def _norm_grad(x, ord, axis, keepdims, result):
     """d norm(x) / d x, shaped like x (subgradients: 0 at 0, ties split evenly)."""
     duck = is_duck_array(x)             # Dask/CuPy: no out=/where= (np.where instead), zeros_like
+    x = np.asarray(x) if isinstance(x, (list, tuple)) else x
     x = x.astype(np.result_type(x, np.float64)) if duck else np.asarray(x, dtype=np.result_type(x, np.float64))
     axes, matrix = _norm_setup(x, ord, axis)
     r = _unreduce(result, x, axes, keepdims)
@@ -501,11 +513,16 @@ def _norm_grad(x, ord, axis, keepdims, result):
 
 def _norm_bar(g, x, ord, axis, keepdims, result):
     axes, _ = _norm_setup(x, ord, axis)
+    if np.iscomplexobj(x):      # JAX's convention: the conjugate slope, a real adjoint in
+        return _unreduce(real_cotangent(g), x, axes, keepdims) * np.conj(_norm_grad(x, ord, axis, keepdims, result))
     return _like(_unreduce(g, x, axes, keepdims) * _norm_grad(x, ord, axis, keepdims, result), x)
 
 
 def _norm_jvp(x, x_dot, ord, axis, keepdims, result):
     axes, _ = _norm_setup(x, ord, axis)
+    if np.iscomplexobj(x):
+        return np.sum(np.real(_full(x_dot, x) * np.conj(_norm_grad(x, ord, axis, keepdims, result))),
+                      axis=axes, keepdims=keepdims)
     return np.sum(_full(x_dot, x) * _norm_grad(x, ord, axis, keepdims, result), axis=axes, keepdims=keepdims)
 
 
@@ -630,12 +647,13 @@ def _clip_jvp_hi(a, bounds, hi_dot):
 
 
 def _real_bar(g, x):
-    return unbroadcast(np.real(g), x) if not np.iscomplexobj(x) else unbroadcast(g + 0j, x)
+    # the result is real: only the real part of g is its adjoint (complex_rules.py)
+    return unbroadcast(np.real(g), x) if not np.iscomplexobj(x) else unbroadcast(np.real(g) + 0j, x)
 
 
 def _imag_bar(g, x):
     if np.iscomplexobj(x):
-        return unbroadcast(-1j * g, x)
+        return unbroadcast(-1j * np.real(g), x)
     return _zeros_of(x) if np.ndim(x) else 0.0
 
 
@@ -1087,7 +1105,127 @@ def _pad_bar(g, array, pad_width, mode):
         if is_duck_array(g):
             return np.reshape(np.tensordot(_one_hot(idx, size, g), np.reshape(g, (-1,)), axes=([0], [0])), shape)
         return np.bincount(idx.ravel(), weights=np.ravel(g), minlength=size).reshape(shape)
+    if mode in ("mean", "linear_ramp"):
+        # linear per axis (end values are constants), applied axis after axis: the transpose
+        # applies each axis's matrix P (np.pad of the identity along that axis), last axis first
+        g = np.asarray(g)
+        for ax in reversed(range(len(shape))):
+            widths = [(0, 0), (0, 0)]
+            widths[0] = tuple(int(w) for w in pw[ax])
+            P = np.pad(np.eye(shape[ax]), widths, mode=mode)
+            g = np.moveaxis(np.tensordot(np.moveaxis(g, ax, -1), P, axes=([-1], [0])), -1, ax)
+        return g
+    if mode in _PAD_STATS:
+        # axis after axis, last first: the padding's adjoint returns to the elements its
+        # statistic picked (weights W of that axis's lanes, in the array padded so far)
+        g = np.asarray(g)
+        stages = _pad_stages(array, pw, mode)
+        for ax in reversed(range(len(shape))):
+            b, n = int(pw[ax][0]), shape[ax]
+            before = np.sum(np.take(g, np.arange(b), axis=ax), axis=ax, keepdims=True)
+            after = np.sum(np.take(g, np.arange(b + n, g.shape[ax]), axis=ax), axis=ax, keepdims=True)
+            g = np.take(g, np.arange(b, b + n), axis=ax) + _pad_stat_weights(stages[ax], ax, mode) * (before + after)
+        return g
     raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
+
+
+_PAD_STATS = ("maximum", "minimum", "median")
+
+
+def _pad_stages(array, pw, mode):
+    """The arrays np.pad pads axis after axis: stages[k] has axes < k padded already."""
+    stages = [np.asarray(array)]
+    for ax in range(len(pw)):
+        widths = [(0, 0)] * len(pw)
+        widths[ax] = tuple(int(w) for w in pw[ax])
+        stages.append(np.pad(stages[-1], widths, mode=mode))
+    return stages
+
+
+def _pad_stat_weights(y, axis, mode):
+    """d stat(lane) / d lane for the lanes of y along axis: 1 at the extreme (ties split
+    evenly) for maximum/minimum, 1 or 1/2-1/2 at the middle element(s) for median."""
+    ym = np.moveaxis(y, axis, -1)
+    n = ym.shape[-1]
+    if mode in ("maximum", "minimum"):
+        ext = ym.max(-1, keepdims=True) if mode == "maximum" else ym.min(-1, keepdims=True)
+        w = (ym == ext).astype(np.float64)
+        w = w / np.sum(w, axis=-1, keepdims=True)
+    else:
+        order = np.argsort(ym, axis=-1, kind="stable")
+        mids = sorted({(n - 1) // 2, n // 2})
+        w = np.zeros(ym.shape)
+        for m in mids:
+            np.put_along_axis(w, order[..., m:m + 1], 1.0 / len(mids), axis=-1)
+    return np.moveaxis(w, -1, axis)
+
+
+def _pad_stat_jvp(array, pad_width, mode, array_dot):
+    """Tangent of np.pad(array, pad_width, mode) for the statistic modes: each padded value
+    moves with the elements its statistic picked."""
+    pw = _pad_widths(array, pad_width)
+    stages = _pad_stages(array, pw, mode)
+    d = _full(array_dot, array)
+    for ax in range(len(pw)):
+        b, a = int(pw[ax][0]), int(pw[ax][1])
+        pick = np.sum(_pad_stat_weights(stages[ax], ax, mode) * d, axis=ax, keepdims=True)
+        d = np.concatenate([np.repeat(pick, b, axis=ax), d, np.repeat(pick, a, axis=ax)], axis=ax)
+    return d
+
+
+def _cross_axes(axisa, axisb, axisc, axis):
+    """(axisa, axisb, axisc) of np.cross, axis overriding all three."""
+    return (axis, axis, axis) if axis is not None else (axisa, axisb, axisc)
+
+
+def _kron_layout(a, b):
+    """How np.kron(a, b) interleaves the axes: (the result's shape split into (a0, b0, a1, b1,
+    ...), einsum subscripts giving a's and b's adjoints, a's and b's shapes padded to one ndim)."""
+    sa, sb = np.shape(a), np.shape(b)
+    nd = max(len(sa), len(sb))
+    sa = (1,) * (nd - len(sa)) + tuple(sa)
+    sb = (1,) * (nd - len(sb)) + tuple(sb)
+    la = _LETTERS[0:2 * nd:2]
+    lb = _LETTERS[1:2 * nd:2]
+    lg = "".join(x + y for x, y in zip(la, lb))
+    return (tuple(n for pair in zip(sa, sb) for n in pair), f"{lg},{lb}->{la}", f"{lg},{la}->{lb}", sa, sb)
+
+
+def _select_bar(g, condlist, choicelist, which):
+    """Adjoint of np.select(condlist, choicelist, default) for choice `which` (len(choicelist):
+    the default): g where that choice is the first whose condition holds."""
+    taken = np.zeros(np.broadcast_shapes(*[np.shape(c) for c in condlist], np.shape(g)), dtype=bool)
+    for k, cond in enumerate(condlist):
+        mask = np.asarray(cond, dtype=bool) & ~taken
+        if k == which:
+            return np.where(mask, g, 0.0)
+        taken = taken | mask
+    return np.where(taken, 0.0, g)
+
+
+def _select_taken(condlist, result):
+    """Where some condition of np.select holds (the default is not used), shaped like result."""
+    return np.broadcast_to(np.any(np.broadcast_arrays(*condlist, result)[:-1], axis=0), np.shape(result))
+
+
+def _select_choices_bar(g, condlist, choicelist):
+    return ListBar(unbroadcast(_select_bar(g, condlist, choicelist, k), c) for k, c in enumerate(choicelist))
+
+
+def _pad_linear_mode(mode):
+    """mode, checked: np.pad of a tangent with it is the tangent of np.pad with it (modes that
+    pick an element by value, maximum/minimum/median, are not linear)."""
+    if mode not in ("constant", "empty", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp") \
+            and mode not in _PAD_STATS:
+        raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
+    return "constant" if mode == "empty" else mode      # empty padding holds no derivative
+
+
+def _pad_ev_jvp(end_values_dot):
+    """The tangent due to np.pad's end_values: only a constant is supported."""
+    if not _zero(end_values_dot):
+        raise NotImplementedError("diffc: no derivative of np.pad with respect to end_values")
+    return 0.0
 
 
 def _pad_cv_bar(g, array, pad_width, mode, constant_values):
@@ -1333,11 +1471,34 @@ def _einsum_bars(g, subscripts, operands):
     """(None, one contribution per operand) for np.einsum(subscripts, *operands)."""
     if type(g) is float and g == 0.0:
         return (None,) + (0.0,) * len(operands)     # a zero adjoint: nothing flows back (shape-free)
+    sublists = _einsum_sublists(subscripts, operands)
+    if sublists is not None:         # a contribution for every other argument, from subscripts on
+        bars = _einsum_bars(g, sublists[0], sublists[1])[1:]
+        out = [None] * (1 + len(operands))
+        out[0::2] = list(bars) + [None] * (len(out[0::2]) - len(bars))
+        return tuple(out)
     ins, out = _einsum_parse(subscripts, operands)
     return (None,) + tuple(_einsum_bar_one(g, ins, out, operands, i) for i in range(len(operands)))
 
 
+def _einsum_sublists(subscripts, operands):
+    """np.einsum's sublist form (op0, sub0, op1, sub1, ..., [out]) as (string subscripts,
+    the operands); None for the string form."""
+    if isinstance(subscripts, str):
+        return None
+    args = (subscripts,) + tuple(operands)
+    def letters(sub):
+        return "".join("..." if s is Ellipsis else _LETTERS[int(s)] for s in sub)
+    ins = ",".join(letters(s) for s in args[1::2])
+    out = "->" + letters(args[-1]) if len(args) % 2 else ""
+    return ins + out, args[0::2][:len(args) // 2]
+
+
 def _einsum_jvp(subscripts, operands, operands_dot):
+    sublists = _einsum_sublists(subscripts, operands)
+    if sublists is not None:         # the operands are every other argument, from subscripts on
+        dots = ((0.0,) + tuple(operands_dot))[0::2]
+        return _einsum_jvp(sublists[0], sublists[1], dots[:len(sublists[1])])
     total = 0.0
     for i, d in enumerate(operands_dot):
         if _zero(d):
@@ -1427,16 +1588,31 @@ def _phi(x):
     return np.tril(x) - 0.5 * x * _eye_like(x)
 
 
+def _no_complex(a, name):
+    if np.iscomplexobj(a):
+        raise NotImplementedError(f"diffc: the derivative of {name} of a complex matrix is not supported")
+
+
+def _H(x):
+    """The conjugate transpose of (stacks of) matrices; the transpose of real ones."""
+    return _T(np.conj(x)) if np.iscomplexobj(x) else _T(x)
+
+
 def _sym_read(G, lower):
     """Gradient w.r.t. a matrix of which only one triangle is read (as LAPACK does),
-    given the gradient G w.r.t. the symmetric matrix built from that triangle."""
-    S = G + _T(G)
+    given the gradient G w.r.t. the symmetric (Hermitian: G Hermitian, the diagonal
+    read as real) matrix built from that triangle."""
+    S = G + _H(G)
     half = G * _eye_like(G)
     return (np.tril(S) if lower else np.triu(S)) - half
 
 
 def _sym_from(x, lower):
-    """The symmetric matrix LAPACK sees when it reads one triangle of x."""
+    """The symmetric (complex x: Hermitian, real diagonal) matrix LAPACK sees when it
+    reads one triangle of x."""
+    if np.iscomplexobj(x):
+        part = np.tril(x, -1) if lower else np.triu(x, 1)
+        return part + _H(part) + np.real(x * _eye_like(x))
     if lower:
         return np.tril(x) + _T(np.tril(x, -1))
     return np.triu(x) + _T(np.triu(x, 1))
@@ -1447,6 +1623,7 @@ def _chol_reads_lower(upper):
 
 
 def _cholesky_bar(g, a, result, upper):
+    _no_complex(a, "np.linalg.cholesky")
     L = _T(result) if upper else result
     gL = _T(g) if upper else g
     Linv = np.linalg.inv(L)
@@ -1455,6 +1632,7 @@ def _cholesky_bar(g, a, result, upper):
 
 
 def _cholesky_jvp(a, a_dot, result, upper):
+    _no_complex(a, "np.linalg.cholesky")
     L = _T(result) if upper else result
     dA = _sym_from(_full(a_dot, a), _chol_reads_lower(upper))
     Linv = np.linalg.inv(L)
@@ -1476,19 +1654,23 @@ def _eigh_bar(result_bar, a, result, UPLO):
     w, V = result[0], result[1]
     gw = result_bar[0]
     gV = result_bar[1] if len(result_bar) > 1 else 0.0
-    G = _zeros_of(a)
+    G = _zeros_of(a) if not np.iscomplexobj(V) else np.zeros(np.shape(a), dtype=V.dtype)
+    # complex (Hermitian) a: G = conj(V) (diag(gw) + F o (V^T gV)) V^T under the pairing
+    # Re(sum(ct * t)) (complex_rules.py); V is real otherwise and conj(V) is V
+    Vc = np.conj(V) if np.iscomplexobj(V) else V
     if not _zero(gw):
-        G = G + (V * _arr(gw)[..., None, :]) @ _T(V)
+        G = G + (Vc * real_cotangent(_arr(gw))[..., None, :]) @ _T(V)
     if not _zero(gV) and (is_duck_array(gV) or np.any(gV)):
-        G = G + V @ (_eig_gaps(w) * (_T(V) @ gV)) @ _T(V)
-    return _sym_read(0.5 * (G + _T(G)), UPLO.upper() == "L")
+        G = G + Vc @ (_eig_gaps(w) * (_T(V) @ gV)) @ _T(V)
+    return _sym_read(0.5 * (G + _H(G)), UPLO.upper() == "L")
 
 
 def _eigh_jvp(a, a_dot, result, UPLO):
     w, V = result[0], result[1]
     dA = _sym_from(_full(a_dot, a), UPLO.upper() == "L")
-    M = _T(V) @ dA @ V
-    return ListBar([np.diagonal(M, axis1=-2, axis2=-1).copy(), V @ (_eig_gaps(w) * M)])
+    M = _H(V) @ dA @ V
+    dw = np.diagonal(M, axis1=-2, axis2=-1).copy()
+    return ListBar([np.real(dw) if np.iscomplexobj(dw) else dw, V @ (_eig_gaps(w) * M)])
 
 
 def _eigvalsh_bar(g, a, UPLO):
@@ -1813,14 +1995,15 @@ def _(result, x, x_dot):
 
 
 # abs: the subgradient 0 at 0 (np.sign(0) == 0)
+# (complex x: the slope is conj(x)/|x| and the result is real; complex_rules.py)
 @adjoint(np.absolute, np.fabs, ("method", "__abs__"))
 def _(result, result_bar, x):
-    return result_bar * kink_sign(x)
+    return real_cotangent(result_bar) * abs_slope(x)
 
 
 @tangent(np.absolute, np.fabs, ("method", "__abs__"))
 def _(result, x, x_dot):
-    return x_dot * kink_sign(x)
+    return real_if_real(x_dot * abs_slope(x), result)
 
 
 @adjoint(np.deg2rad, np.radians)
@@ -2095,39 +2278,54 @@ def _(result, a, a_min=None, a_max=None, out=None, min=None, max=None,
             + _clip_jvp_hi(a, bounds, max_dot))
 
 
-# cross: vectors along the last axis only (axisa/axisb/axisc/axis are not supported)
+# cross of 3-vectors along axisa/axisb (axisc for the result; axis sets all three): the
+# adjoint works with the vector axes moved last
 @adjoint(np.cross)
-def _(result, result_bar, a, b):
-    return (unbroadcast(np.cross(b, result_bar), a), unbroadcast(np.cross(result_bar, a), b))
+def _(result, result_bar, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    ax = _cross_axes(axisa, axisb, axisc, axis)
+    am = np.moveaxis(a, ax[0], -1)
+    bm = np.moveaxis(b, ax[1], -1)
+    gm = np.moveaxis(result_bar, ax[2], -1)
+    return (np.moveaxis(unbroadcast(np.cross(bm, gm), am), -1, ax[0]),
+            np.moveaxis(unbroadcast(np.cross(gm, am), bm), -1, ax[1]))
 
 
 @tangent(np.cross)
-def _(result, a, b, a_dot, b_dot):
-    return np.cross(_full(a_dot, a), b) + np.cross(a, _full(b_dot, b))
+def _(result, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, a_dot=None, b_dot=None):
+    return (np.cross(_full(a_dot, a), b, axisa, axisb, axisc, axis)
+            + np.cross(a, _full(b_dot, b), axisa, axisb, axisc, axis))
 
 
 # ---------------------------------------------------------------------------
 # reductions (axis: None, int or tuple; keepdims)
 # ---------------------------------------------------------------------------
 
+# initial= adds a constant (a differentiated initial is refused); where= masks a
 @adjoint(np.sum, ("method", "sum"))
-def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False):
-    return _sum_bar(result_bar, a, axis, keepdims)
+def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    return _sum_bar(result_bar, a, axis, keepdims) if where is True \
+        else np.where(where, _sum_bar(result_bar, a, axis, keepdims), 0.0)
 
 
 @tangent(np.sum, ("method", "sum"))
-def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
-    return np.sum(_full(a_dot, a), axis=axis, keepdims=keepdims)
+def _(result, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True,
+      a_dot=None, initial_dot=None):
+    return (np.sum(_full(a_dot, a), axis=axis, keepdims=keepdims) if where is True
+            else np.sum(_full(a_dot, a), axis=axis, keepdims=keepdims, where=where)) + no_derivative(
+        initial_dot, "np.sum with respect to initial")
 
 
+# where=: the mean of the selected elements (each gets g / their count)
 @adjoint(np.mean, ("method", "mean"))
-def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False):
-    return _mean_bar(result_bar, a, axis, keepdims)
+def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False, where=True):
+    return _mean_bar(result_bar, a, axis, keepdims) if where is True \
+        else _masked_mean_bar(result_bar, a, axis, keepdims, where)
 
 
 @tangent(np.mean, ("method", "mean"))
-def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
-    return _mean_jvp(a, a_dot, axis, keepdims)
+def _(result, a, axis=None, dtype=None, out=None, keepdims=False, where=True, a_dot=None):
+    return _mean_jvp(a, a_dot, axis, keepdims) if where is True \
+        else np.mean(_full(a_dot, a), axis=axis, keepdims=keepdims, where=where)
 
 
 @adjoint(np.prod, ("method", "prod"))
@@ -2141,14 +2339,21 @@ def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
 
 
 # max/min: the gradient is split evenly among the elements tied for the extreme
+# initial=: elements of a equal to the result share the gradient (none when initial wins);
+# where=: masked-out elements read as NaN, which never equals the result
 @adjoint(np.max, np.amax, np.min, np.amin, ("method", "max"), ("method", "min"))
-def _(result, result_bar, a, axis=None, out=None, keepdims=False):
-    return _extreme_bar(result_bar, a, axis, keepdims, result)
+def _(result, result_bar, a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    return _extreme_bar(result_bar, a, axis, keepdims, result) if where is True and initial is None \
+        else _unreduce(result_bar, a, axis, keepdims) * _extreme_weights(
+            a if where is True else np.where(where, a, np.nan), axis, result, keepdims)
 
 
 @tangent(np.max, np.amax, np.min, np.amin, ("method", "max"), ("method", "min"))
-def _(result, a, axis=None, out=None, keepdims=False, a_dot=None):
-    return _extreme_jvp(a, a_dot, axis, keepdims, result)
+def _(result, a, axis=None, out=None, keepdims=False, initial=None, where=True, a_dot=None, initial_dot=None):
+    return (_extreme_jvp(a, a_dot, axis, keepdims, result) if where is True and initial is None
+            else np.sum(_full(a_dot, a) * _extreme_weights(a if where is True else np.where(where, a, np.nan),
+                                                          axis, result, keepdims), axis=axis, keepdims=keepdims)) \
+        + no_derivative(initial_dot, "np.max/np.min with respect to initial")
 
 
 @adjoint(np.var, ("method", "var"))
@@ -2434,6 +2639,16 @@ def _(result, ary, indices_or_sections, ary_dot):
     return ListBar(np.vsplit(_full(ary_dot, ary), indices_or_sections))
 
 
+@adjoint(np.dsplit)
+def _(result, result_bar, ary, indices_or_sections):
+    return _split_bar(result_bar, result, 2)
+
+
+@tangent(np.dsplit)
+def _(result, ary, indices_or_sections, ary_dot):
+    return ListBar(np.dsplit(_full(ary_dot, ary), indices_or_sections))
+
+
 @adjoint(np.tile)
 def _(result, result_bar, A, reps):
     return _tile_bar(result_bar, A, reps)
@@ -2504,18 +2719,21 @@ def _(result, a, shift, axis=None, a_dot=None):
     return np.roll(_full(a_dot, a), shift, axis=axis)
 
 
-# pad: modes constant, edge, reflect, symmetric, wrap; constant_values (a scalar)
+# pad: every mode but a callable: constant, empty, edge, reflect, symmetric, wrap, mean,
+# linear_ramp (constant end_values), maximum, minimum, median (stat_length is not taken);
+# constant_values (a scalar)
 @adjoint(np.pad)
-def _(result, result_bar, array, pad_width, mode="constant", constant_values=0):
+def _(result, result_bar, array, pad_width, mode="constant", constant_values=0, end_values=0):
     return (_pad_bar(result_bar, array, pad_width, mode), None, None,
             _pad_cv_bar(result_bar, array, pad_width, mode, constant_values))
 
 
 @tangent(np.pad)
-def _(result, array, pad_width, mode="constant", constant_values=0,
-      array_dot=None, constant_values_dot=None):
-    return (np.pad(_full(array_dot, array), pad_width, mode=mode)
-            + _pad_cv_jvp(array, pad_width, constant_values_dot))
+def _(result, array, pad_width, mode="constant", constant_values=0, end_values=0,
+      array_dot=None, constant_values_dot=None, end_values_dot=None):
+    return ((_pad_stat_jvp(array, pad_width, mode, array_dot) if mode in _PAD_STATS
+             else np.pad(_full(array_dot, array), pad_width, mode=_pad_linear_mode(mode)))
+            + _pad_cv_jvp(array, pad_width, constant_values_dot) + _pad_ev_jvp(end_values_dot))
 
 
 @adjoint(np.diag)
@@ -2624,7 +2842,7 @@ def _(result, a, b, a_dot, b_dot):
 
 @adjoint(np.vdot)
 def _(result, result_bar, a, b):
-    return (np.reshape(result_bar * np.conj(np.ravel(b)), np.shape(a)),
+    return (np.reshape(np.conj(result_bar * np.ravel(b)), np.shape(a)),
             np.reshape(result_bar * np.conj(np.ravel(a)), np.shape(b)))
 
 
@@ -2644,15 +2862,56 @@ def _(result, a, b, axes=2, a_dot=None, b_dot=None):
 
 
 # einsum(subscripts, *operands): the adjoint returns (None, contribution per operand);
-# the tangent receives the operands' tangents as one tuple operands_dot
+# the tangent receives the operands' tangents as one tuple operands_dot.  The sublist form
+# einsum(a, [0, 1], b, [1, 2]) with literal sublists is rewritten to subscripts by
+# transform/desugar.py; computed sublists reach these rules (first order): the first
+# operand is then `subscripts`, with its own tangent subscripts_dot
 @adjoint(np.einsum)
 def _(result, result_bar, subscripts, *operands):
     return _einsum_bars(result_bar, subscripts, operands)
 
 
 @tangent(np.einsum)
-def _(result, subscripts, operands_dot, *operands):
-    return _einsum_jvp(subscripts, operands, operands_dot)
+def _(result, subscripts, subscripts_dot, operands_dot, *operands):
+    return (_einsum_jvp(subscripts, operands, operands_dot)
+            + (0.0 if isinstance(subscripts, str) else np.einsum(_full(subscripts_dot, subscripts), *operands)))
+
+
+@adjoint(np.kron)
+def _(result, result_bar, a, b):
+    lay = _kron_layout(a, b)
+    g = np.reshape(result_bar, lay[0])
+    return (np.reshape(np.einsum(lay[1], g, np.reshape(b, lay[4])), np.shape(a)),
+            np.reshape(np.einsum(lay[2], g, np.reshape(a, lay[3])), np.shape(b)))
+
+
+@tangent(np.kron)
+def _(result, a, b, a_dot, b_dot):
+    return np.kron(_full(a_dot, a), b) + np.kron(a, _full(b_dot, b))
+
+
+# partition: a permutation of a (the one np.argpartition gives), like sort
+@adjoint(np.partition)
+def _(result, result_bar, a, kth, axis=-1, kind="introselect", order=None):
+    return _take_along_bar(result_bar, a, np.argpartition(a, kth, axis=axis), axis)
+
+
+@tangent(np.partition)
+def _(result, a, kth, axis=-1, kind="introselect", order=None, a_dot=None):
+    return np.take_along_axis(_full(a_dot, a), np.argpartition(a, kth, axis=axis), axis=axis)
+
+
+# select: each element comes from the first choice whose condition holds, else the default
+@adjoint(np.select)
+def _(result, result_bar, condlist, choicelist, default=0):
+    return (None, _select_choices_bar(result_bar, condlist, choicelist),
+            unbroadcast(_select_bar(result_bar, condlist, choicelist, len(choicelist)), default))
+
+
+@tangent(np.select)
+def _(result, condlist, choicelist, default=0, choicelist_dot=None, default_dot=None):
+    return (np.select(condlist, _dense_list(choicelist, choicelist_dot), 0.0)
+            + np.where(_select_taken(condlist, result), 0.0, _full(default_dot, result)))
 
 
 # ---------------------------------------------------------------------------

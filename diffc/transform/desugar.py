@@ -20,6 +20,10 @@ Output (same FunctionInfo, body rewritten) guarantees:
     statement of the body.  Escapes become boolean flags: statements after a
     possible escape run under ``if not flag:``, loops test the flags;
   * ``lst.pop()`` is never a bare statement: its value gets a fresh name;
+  * ``dict(a=x, b=y)`` is the literal ``{"a": x, "b": y}``, and ``dict(zip(...))``
+    (an iterator: its pairs are needed again by the adjoint) reads ``list(zip(...))``;
+  * ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` with literal sublists is
+    ``np.einsum("ab,bc->ac", a, b)`` (the rules, to any order, take subscripts);
   * a ``for`` target is assigned nowhere else and read only inside its loop
     (otherwise the loop runs over a fresh index and assigns the user's name
     as a first body statement), so the adjoint loop can recompute it.
@@ -60,6 +64,7 @@ class Desugar:
         body = self.collect_yields(body)
         body = self.lower_declarations_and_match(body)
         body = self.lower_index_concatenators(body)
+        body = [_LibraryCalls(self.resolve).visit(s) for s in body]
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
         body = self.lower_escapes_in_function(body)
@@ -841,6 +846,66 @@ class _BreakMarker:
                 s.body = self.visit_block(s.body)
             out.append(s)
         return out
+
+
+_ITERATORS = (builtins.zip, builtins.enumerate, builtins.map, builtins.filter, builtins.reversed, builtins.iter)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _sublist_letters(node):
+    """The subscript letters of a literal einsum sublist ([0, 1], (Ellipsis, 2)), or None."""
+    if not isinstance(node, (gast.List, gast.Tuple)):
+        return None
+    out = ""
+    for e in node.elts:
+        if isinstance(e, gast.Constant) and e.value is Ellipsis:
+            out += "..."
+        elif isinstance(e, gast.Constant) and type(e.value) is int and 0 <= e.value < len(_LETTERS):
+            out += _LETTERS[e.value]
+        else:
+            return None
+    return out
+
+
+class _LibraryCalls(gast.NodeTransformer):
+    """dict(k=v, ...) as a dict literal; dict(<iterator>) as dict(list(<iterator>));
+    np.einsum in sublist form with literal sublists in subscript form."""
+
+    def __init__(self, resolve):
+        self.resolve = resolve
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        target = self.resolve(node.func)
+        if target is np.einsum:
+            return self._einsum_subscripts(node)
+        if target is not builtins.dict:
+            return node
+        if not node.args and node.keywords and all(k.arg is not None for k in node.keywords):
+            return gast.Dict(keys=[A.const(k.arg) for k in node.keywords],
+                             values=[k.value for k in node.keywords])
+        if len(node.args) == 1 and not node.keywords:
+            arg = node.args[0]
+            if isinstance(arg, gast.GeneratorExp) or (
+                    isinstance(arg, gast.Call) and self.resolve(arg.func) in _ITERATORS):
+                node.args = [A.call(A.global_ref(builtins.list, "list"), [arg])]
+        return node
+
+    def _einsum_subscripts(self, node):
+        args = node.args
+        if len(args) < 2 or node.keywords or any(isinstance(a, gast.Starred) for a in args) \
+                or isinstance(args[0], gast.Constant):
+            return node
+        pairs, output = (args[:-1], args[-1]) if len(args) % 2 else (args, None)
+        subs = [_sublist_letters(a) for a in pairs[1::2]]
+        out = "" if output is None else _sublist_letters(output)
+        if any(s is None for s in subs) or out is None:
+            return node
+        spec = ",".join(subs) + ("" if output is None else "->" + out)
+        node.args = [A.const(spec)] + list(pairs[0::2])
+        return node
 
 
 def checkpoint_budget(desugar, loop):

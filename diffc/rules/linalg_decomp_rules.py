@@ -1,0 +1,253 @@
+"""Rules for decompositions: np.linalg.svd, pinv, eig, eigvals (first order).
+
+Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: adjoint and
+tangent rules for those four functions, on single matrices and stacks of them.
+
+Assumptions, checked where they can be: distinct singular values / eigenvalues
+(a repeated one makes the derivative undefined: the helpers raise), constant
+rank for pinv.  ``svd`` of a real matrix: the derivative of U and V is the one
+of NumPy's sign choice held fixed (only functions invariant to flipping a pair
+of singular vectors are differentiable, as in every AD system); with
+``full_matrices=True`` and a non-square matrix, the extra columns of U (or rows
+of Vh) are an arbitrary basis: a non-zero adjoint reaching them is refused.
+``eig`` follows LAPACK's normalization (unit columns whose largest entry is
+real), so the derivative of V is that of NumPy's output.  Complex input to svd
+and pinv is refused.
+
+The helpers have no rules of their own: a second derivative through these
+functions raises NoDerivativeRule naming the helper (never a wrong number).
+"""
+
+import numpy as np
+
+from . import adjoint, tangent
+from ..runtime import ListBar
+from .complex_rules import real_if_real
+
+
+def _mT(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _decomp_zero(v):
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
+
+
+def _gaps(s2):
+    """F[i, j] = 1 / (s2[j] - s2[i]) off the diagonal, 0 on it; raises on a repeated value."""
+    d = s2[..., None, :] - s2[..., :, None]
+    n = s2.shape[-1]
+    off = ~np.eye(n, dtype=bool)
+    if np.any(np.abs(d[..., off]) <= 1e-12 * max(1.0, float(np.max(np.abs(s2))) if s2.size else 1.0)):
+        raise NotImplementedError("diffc: derivative of a decomposition with repeated "
+                                  "singular values or eigenvalues is not defined")
+    with np.errstate(divide="ignore"):
+        return np.where(off, 1.0 / np.where(off, d, 1.0), 0.0)
+
+
+def _real_only(a, name):
+    if np.iscomplexobj(a):
+        raise NotImplementedError(f"diffc: derivative of {name} of a complex matrix is not supported")
+
+
+# --- svd ----------------------------------------------------------------------
+
+def _svd_parts(a, result, compute_uv, full_matrices):
+    """(U, s, V) reduced (k = min(m, n) columns), from the result of np.linalg.svd."""
+    _real_only(a, "np.linalg.svd")
+    if not compute_uv:
+        u, s, vt = np.linalg.svd(a, full_matrices=False)
+        return u, s, _mT(vt)
+    u, s, vt = result
+    k = s.shape[-1]
+    return u[..., :, :k], s, _mT(vt[..., :k, :])
+
+
+def _svd_bars(result_bar, result, compute_uv):
+    """(gU, gs, gV) for the reduced factors, refusing an adjoint on full_matrices' extra part."""
+    if not compute_uv:
+        return 0.0, result_bar, 0.0
+    gu, gs, gvt = result_bar
+    u, s, vt = result
+    k = s.shape[-1]
+    if not _decomp_zero(gu) and np.shape(gu)[-1] > k:
+        if np.any(np.asarray(gu)[..., :, k:] != 0):
+            raise NotImplementedError("diffc: svd(full_matrices=True): the extra columns of U are "
+                                      "not determined by the matrix; use full_matrices=False")
+        gu = np.asarray(gu)[..., :, :k]
+    if not _decomp_zero(gvt) and np.shape(gvt)[-2] > k:
+        if np.any(np.asarray(gvt)[..., k:, :] != 0):
+            raise NotImplementedError("diffc: svd(full_matrices=True): the extra rows of Vh are "
+                                      "not determined by the matrix; use full_matrices=False")
+        gvt = np.asarray(gvt)[..., :k, :]
+    return gu, gs, (0.0 if _decomp_zero(gvt) else _mT(np.asarray(gvt)))
+
+
+def svd_bar(result_bar, a, full_matrices, compute_uv, result):
+    """Adjoint of np.linalg.svd in a (distinct non-zero singular values where U or V matter)."""
+    u, s, v = _svd_parts(a, result, compute_uv, full_matrices)
+    gu, gs, gv = _svd_bars(result_bar, result, compute_uv)
+    m, n = np.shape(a)[-2:]
+    inner = 0.0
+    if not _decomp_zero(gs):
+        inner = inner + np.asarray(gs)[..., :, None] * np.eye(s.shape[-1])
+    out = 0.0
+    if not (_decomp_zero(gu) and _decomp_zero(gv)):
+        F = _gaps(s ** 2)
+        S = s[..., None, :] * np.eye(s.shape[-1])
+        s_inv = 1.0 / s
+        if not _decomp_zero(gu):
+            J = F * (_mT(u) @ gu - _mT(gu) @ u)
+            inner = inner + J @ S
+            if m > s.shape[-1]:
+                out = out + (gu - u @ (_mT(u) @ gu)) * s_inv[..., None, :] @ _mT(v)
+        if not _decomp_zero(gv):
+            K = F * (_mT(v) @ gv - _mT(gv) @ v)
+            inner = inner + S @ K
+            if n > s.shape[-1]:
+                out = out + (u * s_inv[..., None, :]) @ (_mT(gv) - (_mT(gv) @ v) @ _mT(v))
+    return u @ inner @ _mT(v) + out if not (np.ndim(inner) == 0 and inner == 0.0) else out + 0.0 * a
+
+
+def svd_jvp(a, a_dot, full_matrices, compute_uv, result):
+    """Tangent of np.linalg.svd: ds = diag(U^T dA V); dU, dV from the gaps of s^2."""
+    u, s, v = _svd_parts(a, result, compute_uv, full_matrices)
+    da = np.broadcast_to(a_dot, np.shape(a))
+    P = _mT(u) @ da @ v
+    ds = np.diagonal(P, axis1=-2, axis2=-1).copy()
+    if not compute_uv:
+        return ds
+    if full_matrices and np.shape(a)[-1] != np.shape(a)[-2]:
+        raise NotImplementedError("diffc: forward-mode derivative of svd(full_matrices=True) of a "
+                                  "non-square matrix is not determined; use full_matrices=False")
+    F = _gaps(s ** 2)
+    S = s[..., None, :] * np.eye(s.shape[-1])
+    s_inv = 1.0 / s
+    du = u @ (F * (P @ S + S @ _mT(P)))
+    dv = v @ (F * (S @ P + _mT(P) @ S))
+    m, n = np.shape(a)[-2:]
+    k = s.shape[-1]
+    if m > k:
+        du = du + (da @ v - u @ P) * s_inv[..., None, :]
+    if n > k:
+        dv = dv + (_mT(da) @ u - v @ _mT(P)) * s_inv[..., None, :]
+    return ListBar([du, ds, _mT(dv)])
+
+
+@adjoint(np.linalg.svd)
+def _(result, result_bar, a, full_matrices=True, compute_uv=True, hermitian=False):
+    return svd_bar(result_bar, a, full_matrices, compute_uv, result)
+
+
+@tangent(np.linalg.svd)
+def _(result, a, full_matrices=True, compute_uv=True, hermitian=False, a_dot=None):
+    return svd_jvp(a, a_dot, full_matrices, compute_uv, result)
+
+
+# --- pinv (constant rank) -------------------------------------------------------
+
+def pinv_bar(g, a, result):
+    _real_only(a, "np.linalg.pinv")
+    p = result
+    m, n = np.shape(a)[-2:]
+    pa = p @ a                      # n x n
+    ap = a @ p                      # m x m
+    return (-_mT(p) @ g @ _mT(p) + (np.eye(m) - ap) @ _mT(g) @ p @ _mT(p)
+            + _mT(p) @ p @ _mT(g) @ (np.eye(n) - pa))
+
+
+def pinv_jvp(a, a_dot, result):
+    _real_only(a, "np.linalg.pinv")
+    p = result
+    da = np.broadcast_to(a_dot, np.shape(a))
+    m, n = np.shape(a)[-2:]
+    return (-p @ da @ p + p @ _mT(p) @ _mT(da) @ (np.eye(m) - a @ p)
+            + (np.eye(n) - p @ a) @ _mT(da) @ _mT(p) @ p)
+
+
+@adjoint(np.linalg.pinv)
+def _(result, result_bar, a, rcond=None, hermitian=False, rtol=None):
+    return pinv_bar(result_bar, a, result)
+
+
+@tangent(np.linalg.pinv)
+def _(result, a, rcond=None, hermitian=False, rtol=None, a_dot=None):
+    return pinv_jvp(a, a_dot, result)
+
+
+# --- eig, eigvals -----------------------------------------------------------------
+# A V = V diag(w); M = V^-1 dA V gives dw = diag(M) and dV0 = V (F o M), F[i, j] = 1/(w_j - w_i);
+# LAPACK's normalization (unit columns, largest entry real) then removes from dV0 the part
+# along each column that changes its norm and its phase.
+
+def _largest(v):
+    """Index (per column) of the entry of largest modulus: LAPACK makes it real."""
+    return np.argmax(np.abs(v), axis=-2)
+
+
+def eig_jvp(a, a_dot, result, vectors):
+    w, v = (result[0], result[1]) if vectors else (np.linalg.eig(a)[0], np.linalg.eig(a)[1])
+    da = np.broadcast_to(a_dot, np.shape(a))
+    vinv = np.linalg.inv(v)
+    M = vinv @ da @ v
+    dw = np.diagonal(M, axis1=-2, axis2=-1).copy()
+    dw = dw if np.iscomplexobj(w) else np.real(dw)
+    if not vectors:
+        return dw
+    F = _gaps(w)
+    dv = v @ (F * M)
+    dv = dv - v * np.real(np.sum(np.conj(v) * dv, axis=-2, keepdims=True))
+    if np.iscomplexobj(v):
+        p = _largest(v)
+        vp = np.take_along_axis(v, p[..., None, :], axis=-2)
+        dvp = np.take_along_axis(dv, p[..., None, :], axis=-2)
+        dv = dv - 1j * (np.imag(dvp) / np.real(vp)) * v
+    else:
+        dv = np.real(dv)
+    return ListBar([dw, dv])
+
+
+def eig_bar(result_bar, a, result, vectors):
+    if vectors:
+        w, v = result[0], result[1]
+        gw, gv = result_bar[0], result_bar[1]
+    else:
+        w, v = np.linalg.eig(a)
+        gw, gv = result_bar, 0.0
+    vinv = np.linalg.inv(v)
+    n = np.shape(a)[-1]
+    gM = 0.0
+    if not _decomp_zero(gw):
+        gM = gM + np.asarray(gw)[..., :, None] * np.eye(n)
+    if not _decomp_zero(gv):
+        g1 = np.asarray(gv) + 0j
+        if np.iscomplexobj(v):
+            p = _largest(v)
+            vp = np.real(np.take_along_axis(v, p[..., None, :], axis=-2))
+            c = np.imag(np.sum(g1 * v, axis=-2, keepdims=True)) / vp
+            onehot = (np.arange(n)[:, None] == p[..., None, :])
+            g1 = g1 - 1j * c * onehot
+        g0 = g1 - np.real(np.sum(g1 * v, axis=-2, keepdims=True)) * np.conj(v)
+        gM = gM + _gaps(w) * (_mT(v) @ g0)
+    out = _mT(vinv) @ gM @ _mT(v)
+    return real_if_real(out, a)
+
+
+@adjoint(np.linalg.eig)
+def _(result, result_bar, a):
+    return eig_bar(result_bar, a, result, True)
+
+
+@tangent(np.linalg.eig)
+def _(result, a, a_dot):
+    return eig_jvp(a, a_dot, result, True)
+
+
+@adjoint(np.linalg.eigvals)
+def _(result, result_bar, a):
+    return eig_bar(result_bar, a, result, False)
+
+
+@tangent(np.linalg.eigvals)
+def _(result, a, a_dot):
+    return eig_jvp(a, a_dot, result, False)
