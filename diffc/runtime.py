@@ -170,7 +170,7 @@ def acc_item(bar, primal, index, g):
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else zeros_like(primal)
     if isinstance(bar, np.ndarray):
         if _is_fancy(index):
-            np.add.at(bar, index, g)
+            add_at(bar, index, g)
         else:
             bar[index] += g
     elif is_duck_array(bar):
@@ -187,6 +187,33 @@ def acc_item(bar, primal, index, g):
         else:
             bar[index] = bar[index] + g
     return bar
+
+
+def add_at(bar, index, g):
+    """np.add.at(bar, index, g) for an ndarray bar (repeated indices accumulate).
+
+    When bar is a C-contiguous float64 array indexed by one integer array per
+    axis and the indices touch at least a quarter as many places as bar has,
+    the scatter is one np.bincount over the flat positions added to bar,
+    several times faster than ufunc.at (the sums agree up to the order of
+    additions).  The forward read bar's primal with the same index, so every
+    index is in bounds; negative ones wrap as they did there.  Anything else
+    (slices or booleans in the index, other dtypes, a few places in a large
+    array) goes to np.add.at."""
+    arrays = index if type(index) is tuple else (index,)
+    if type(bar) is np.ndarray and bar.dtype == np.float64 and bar.flags.c_contiguous \
+            and len(arrays) == bar.ndim and all(
+                type(i) is np.ndarray and i.dtype.kind in "iu" for i in arrays):
+        try:
+            flat = np.ravel_multi_index(arrays, bar.shape, mode="wrap")
+        except ValueError:
+            flat = None
+        if flat is not None and 4 * flat.size >= bar.size and (
+                type(g) is float or (type(g) is np.ndarray and g.dtype == np.float64)):
+            weights = np.broadcast_to(g, flat.shape).ravel()
+            bar.reshape(-1)[...] += np.bincount(flat.ravel(), weights=weights, minlength=bar.size)
+            return
+    np.add.at(bar, index, g)
 
 
 def _scatter_add(bar, index, g):
