@@ -34,6 +34,7 @@ from .optimize.scalar_chains import merge_accumulations, propagate_copies, propa
 from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.stack_products import stack_products
+from .optimize.last_step import skip_dead_last_step
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
@@ -381,7 +382,7 @@ class Module:
                 fn = eliminate_dead_code(propagate_copies(fn))
                 fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
                 fn = keep_tape_shapes(fn)
-                fn = stack_products(fn)
+                fn = skip_dead_last_step(stack_products(fn))
                 if entry_kinds is not None:
                     fn = read_float_items(fn, entry_kinds)
                 # last: the passes before it may move a read of a name later, which is

@@ -1112,6 +1112,12 @@ def _dot_bar_b(g, a, b):
     return t
 
 
+# Public names of the dot adjoint helpers, for passes that recognize them in
+# generated code (optimize/last_step.py).
+dot_bar_a = _dot_bar_a
+dot_bar_b = _dot_bar_b
+
+
 def _outer_bar(g, a, b, which):
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
