@@ -35,6 +35,7 @@ from .optimize.while_test import hoist_test_invariants, inline_while_tests, shar
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.stack_products import stack_products
 from .optimize.last_step import skip_dead_last_step
+from .optimize.split_tapes import keep_split_tape_shapes
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
@@ -358,7 +359,10 @@ class Module:
         adj = _function(adj_name, adj_args, [], adj_body, info.node)
         self._stage("reverse", fwd)
         self._stage("reverse", adj)
-        return self.finish(fwd), self.finish(adj)
+        fwd, adj = self.finish(fwd), self.finish(adj)
+        if self.optimize and not self.differentiable:
+            fwd = keep_split_tape_shapes(fwd, adj)
+        return fwd, adj
 
     def finish(self, fn, entry_kinds=None):
         """entry_kinds: the user function's kinds when fn is the gradient the user

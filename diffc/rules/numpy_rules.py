@@ -966,7 +966,28 @@ def _repeat_bar(g, a, repeats, axis):
 
 
 def _roll_bar(g, shift, axis):
+    if type(g) is np.ndarray and type(axis) is int and isinstance(shift, (int, np.integer)) \
+            and not isinstance(shift, (bool, np.bool_)) and -g.ndim <= axis < g.ndim:
+        return _rolled(g, -int(shift), axis)
     return np.roll(g, np.negative(shift), axis=axis)
+
+
+def _rolled(a, shift, axis):
+    """np.roll(a, shift, axis) for an ndarray, an int shift and one int axis: two
+    slice copies into a new array (np.roll's argument handling costs several
+    times the copy on small grids: 48x48, 55 us against 10-15 us)."""
+    n = a.shape[axis]
+    out = np.empty_like(a)
+    if n == 0:
+        return out
+    s = shift % n
+    if s == 0:
+        out[...] = a
+        return out
+    lead = (slice(None),) * (axis % a.ndim)
+    out[lead + (slice(s, None),)] = a[lead + (slice(None, n - s),)]
+    out[lead + (slice(None, s),)] = a[lead + (slice(n - s, None),)]
+    return out
 
 
 def _pad_widths(array, pad_width):
