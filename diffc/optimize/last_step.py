@@ -10,8 +10,8 @@ first layer is 256x784 by 784x200 that is a quarter of the gradient's time.
 Input: a generated FunctionDef after the other optimizations (not run on
 code compiled to be differentiated again).
 Output: the same function where, for each ``for`` loop of the function's top
-level over ``reversed(N)`` (N a name or a ``range(...)`` call with name or
-constant arguments), without ``break``, ``return`` or ``else``, each
+level over ``reversed(N)`` (N a name the body never mentions, or a
+``range(...)`` call with name or constant arguments), without ``break``, ``return`` or ``else``, each
 statement ``T = H(args)`` with H one of the pure product adjoints
 (`PURE_PRODUCTS`, name or constant arguments), directly in the loop body or
 in its ``if`` blocks, is guarded by ``if _left:``, where ``_left = len(N)``
@@ -111,6 +111,9 @@ def skip_dead_last_step(fn):
     while i < len(body):
         loop = body[i]
         counted = _counted(loop.iter) if isinstance(loop, gast.For) else None
+        if counted is not None and isinstance(counted, gast.Name) \
+                and any(counted.id in A.names_loaded(s) | A.names_stored(s) for s in loop.body):
+            counted = None       # the body might change the sequence's length
         if counted is None or loop.orelse or _leaves_early(loop):
             i += 1
             continue

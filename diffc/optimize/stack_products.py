@@ -47,17 +47,11 @@ from ..rules.operators import matmul_bar_a, matmul_bar_b
 STACK_CHUNK = 64
 
 
-def _float64_arrays(*values):
-    for v in values:
-        if type(v) is not np.ndarray or v.dtype != np.float64:
-            return False
-    return True
-
-
 def _stackable(g, vec, matrix):
     """Whether (g, vec) can wait in a stack: float64, 1-d vectors of a 2-d matrix
     (outer products), or 2-d batches no larger than the matrix."""
-    if not _float64_arrays(g, vec, matrix) or matrix.ndim != 2:
+    if not (type(g) is np.ndarray and type(vec) is np.ndarray and type(matrix) is np.ndarray
+            and matrix.ndim == 2 and g.dtype.char == "d" == vec.dtype.char == matrix.dtype.char):
         return False
     if g.ndim == 1 and vec.ndim == 1:
         return True
