@@ -36,6 +36,7 @@ from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.stack_products import stack_products
 from .optimize.last_step import skip_dead_last_step
 from .optimize.split_tapes import keep_split_tape_shapes
+from .optimize.hand_over import hand_over
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
@@ -386,7 +387,7 @@ class Module:
                 fn = eliminate_dead_code(propagate_copies(fn))
                 fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
                 fn = keep_tape_shapes(fn)
-                fn = skip_dead_last_step(stack_products(fn))
+                fn = hand_over(skip_dead_last_step(stack_products(fn)))
                 if entry_kinds is not None:
                     fn = read_float_items(fn, entry_kinds)
                 # last: the passes before it may move a read of a name later, which is

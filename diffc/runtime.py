@@ -167,7 +167,8 @@ def acc_item(bar, primal, index, g):
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
         if _is_zero(g):
             return bar
-        bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else zeros_like(primal)
+        bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else \
+            DictBar() if isinstance(primal, dict) else zeros_like(primal)   # keys without one: none
     if isinstance(bar, np.ndarray):
         if _is_fancy(index):
             add_at(bar, index, g)
@@ -187,6 +188,27 @@ def acc_item(bar, primal, index, g):
         else:
             bar[index] = bar[index] + g
     return bar
+
+
+def give_item(bar, primal, index, g):
+    """acc_item(bar, primal, index, g) where g is an ndarray the caller owns and
+    drops right after (optimize/hand_over.py): an element of a list or dict
+    adjoint that has had no contribution yet takes g itself instead of a copy
+    ``0.0 + g``.  Later contributions to it build new arrays, as they do for
+    any element, so nothing else ever sees g change."""
+    if type(g) is np.ndarray and type(index) in (int, str):
+        if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar) \
+                and isinstance(primal, (list, tuple, dict)):
+            bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else DictBar()
+        if isinstance(bar, ListBar):
+            if type(index) is int and -len(bar) <= index < len(bar) \
+                    and type(bar[index]) is float and bar[index] == 0.0:
+                bar[index] = g
+                return bar
+        elif isinstance(bar, DictBar) and index not in bar and index in primal:
+            bar[index] = g
+            return bar
+    return acc_item(bar, primal, index, g)
 
 
 def add_at(bar, index, g):
