@@ -43,7 +43,8 @@ from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
 from .transform.purify import purify
-from .transform.reverse import TAPE, ReverseFunction, index_value, is_marker, marker, rt
+from .transform.reverse import (TAPE, ReverseFunction, index_value, is_marker, marker, returned_alias_positions,
+                                rt)
 
 _rules_loaded = threading.Lock()
 _loaded = []
@@ -129,6 +130,20 @@ class Module:
             result = K.UNKNOWN
         cache[key] = result
         return result
+
+    def returned_aliases(self, target):
+        """Positions of the parameters whose objects `target`'s result may share (None: unknown)."""
+        cache = self.__dict__.setdefault("_returned_aliases", {})
+        key = id(target)
+        if key in cache:
+            return cache[key]
+        cache[key] = None                 # recursion: unknown until known
+        try:
+            info = self.info_for(target)
+        except DiffcError:
+            return None
+        cache[key] = returned_alias_positions(self, info)
+        return cache[key]
 
     def uses_tape(self, rf):
         self.tape_users.add(id(rf))
@@ -227,11 +242,12 @@ class Module:
         if joint and self.optimize:
             result.forward, adjoint = drop_dead_restores(
                 result.forward, adjoint, set(rf.info.local_names) - set(rf.params))
+        views = rf.view_bases()
         while True:
-            read = _adjoint_reads(adjoint, primal_names, None)
+            read = _adjoint_reads(adjoint, primal_names, views)
             tape_vars = {v for v in read if rf.multiply_defined(v)}
             pruned = _prune(adjoint, read, tape_vars)
-            if _adjoint_reads(pruned, primal_names, None) == read:
+            if _adjoint_reads(pruned, primal_names, views) == read:
                 adjoint = pruned
                 break
             adjoint = pruned
@@ -466,8 +482,11 @@ def _marker_reads(m, read, tape_vars):
     return set()
 
 
-def _adjoint_reads(stmts, primal_names, _unused):
-    """Primal names the adjoint code reads (markers that would be kept included)."""
+def _adjoint_reads(stmts, primal_names, views):
+    """Primal names the adjoint code reads (markers that would be kept included).
+
+    views: name -> names whose arrays it may view; reading a view reads those
+    arrays, so their in-place writes must be undone before it (their restores kept)."""
     read = set()
     for s in _walk_all(stmts):
         if is_marker(s):
@@ -485,6 +504,8 @@ def _adjoint_reads(stmts, primal_names, _unused):
         for s in _walk_all(stmts):
             if is_marker(s):
                 extra |= _marker_reads(s, read, None)
+        for name in read:
+            extra |= views.get(name, set())
         extra &= primal_names
         if extra <= read:
             return read

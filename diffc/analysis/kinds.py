@@ -19,6 +19,7 @@ INT, SCALAR, ARRAY, UNKNOWN = "int", "scalar", "array", "unknown"
 SCALARS = "scalars"          # a list or tuple of Python/NumPy floats and ints
 VECTOR = "vector"            # a 1-d float array
 RANGE = "range"              # a range object (early-exit loops index into one)
+INTS = "ints"                # a tuple of ints: an array's shape (never differentiated)
 _NUMBER_TYPES = (float, int, np.floating, np.integer)
 
 
@@ -143,9 +144,25 @@ def _kind(value, kinds, resolve):
         if isinstance(value.op, gast.MatMult) and is_array(a) and is_array(b):
             return ARRAY                     # an ndarray (a NumPy scalar for two 1-d operands)
         return UNKNOWN
+    if isinstance(value, gast.Attribute):
+        base = _atom_kind(value.value, kinds)
+        if base is None:
+            return None
+        if is_array(base) or base == INTS:
+            if value.attr in ("shape", "strides"):
+                return INTS
+            if value.attr in ("ndim", "size", "itemsize", "nbytes"):
+                return INT
+        return UNKNOWN
     if isinstance(value, gast.Subscript):
         base = _atom_kind(value.value, kinds)
         index = value.slice
+        if base == INTS:
+            if isinstance(index, gast.Slice):
+                return INTS
+            if isinstance(index, (gast.Name, gast.Constant)) and _atom_kind(index, kinds) == INT:
+                return INT
+            return UNKNOWN
         if base in (SCALARS, VECTOR) and isinstance(index, (gast.Name, gast.Constant)) \
                 and _atom_kind(index, kinds) == INT:
             return SCALAR

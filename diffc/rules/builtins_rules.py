@@ -100,7 +100,44 @@ def _sum_dot(dots):
 
 nondiff(builtins.int, builtins.len, builtins.range, builtins.round, builtins.bool,
         builtins.isinstance, builtins.print, builtins.str, builtins.repr, builtins.enumerate,
-        builtins.zip, builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id)
+        builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id, builtins.slice)
+
+
+# zip and enumerate group elements into tuples: their adjoints take the tuples apart.
+@adjoint(builtins.zip)
+def _(result, result_bar, *iterables):
+    return _zip_bars(result_bar, iterables)
+
+
+@tangent(builtins.zip)
+def _(result, iterables_dot, *iterables):
+    return list(zip(*iterables_dot))
+
+
+@adjoint(builtins.enumerate)
+def _(result, result_bar, iterable, start=0):
+    return _zip_bars(result_bar, (range(len(iterable)), iterable))[1], None
+
+
+@tangent(builtins.enumerate)
+def _(result, iterable, start=0, iterable_dot=0.0, start_dot=0.0):
+    return [(0, d) for d in iterable_dot]
+
+
+def _zip_bars(g, iterables):
+    """The adjoint of each zipped sequence: position k of every tuple adjoint, zero-padded."""
+    bars = []
+    tuples = list(g) if isinstance(g, (list, tuple)) else []
+    for k, seq in enumerate(iterables):
+        items = [t[k] if isinstance(t, (list, tuple)) else 0.0 for t in tuples]
+        if isinstance(seq, np.ndarray):
+            bar = np.zeros(seq.shape, dtype=seq.dtype if seq.dtype.kind in "fc" else np.float64)
+            for i, v in enumerate(items):
+                bar[i] += v
+            bars.append(bar)
+        else:
+            bars.append(ListBar(items + [0.0] * (len(seq) - len(items))))
+    return tuple(bars)
 
 
 @adjoint(builtins.list, builtins.tuple)

@@ -143,7 +143,11 @@ class ANF:
         target = stmt.target
         value = self.atom(stmt.value, out)
         if isinstance(target, gast.Name):
-            out.append(A.assign(target.id, A.binop(A.name(target.id), stmt.op, value)))
+            update = A.assign(target.id, A.binop(A.name(target.id), stmt.op, value))
+            # On an array or a list, Python updates the object in place: another name
+            # sharing it sees the change (analysis/aliases.py checks nobody does).
+            update.diffc_augmented = True
+            out.append(update)
         elif isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] += v`) are supported", target)
@@ -335,7 +339,47 @@ class ANF:
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in expr.keywords]
         if isinstance(target, FunctionInfo):
             args += [A.name(p) for p in target.lifted_params]
+        written = self.in_place_form(expr, target, func, args, keywords, out)
+        if written is not None:
+            return written
         return A.call(func, args, keywords)
+
+    def in_place_form(self, expr, target, func, args, keywords, out):
+        """Library calls that write into an array, as the in-place writes they are.
+
+        ``f(..., out=y)`` -> ``_t = f(...); y[...] = _t`` (the call's value is y);
+        ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``.
+        Returns the expression the call evaluates to, or None for other calls."""
+        import numpy as np
+        out_kw = [k for k in keywords if k.arg == "out"]
+        if out_kw and not (isinstance(out_kw[0].value, gast.Constant) and out_kw[0].value.value is None):
+            y = self.written_local(out_kw[0].value, expr)
+            rest = [k for k in keywords if k.arg != "out"]
+            result = self.tmp()
+            out.append(A.assign(result, A.call(func, args, rest)))
+            out.append(self.whole_write(y, A.name(result)))
+            return A.name(y)
+        if target is getattr(np, "copyto", None) and len(args) == 2 and not keywords:
+            out.append(self.whole_write(self.written_local(args[0], expr), args[1]))
+            return A.const(None)
+        if target is _MISSING and isinstance(func, gast.Attribute) and func.attr == "fill" \
+                and isinstance(func.value, gast.Name) and func.value.id in self.locals \
+                and len(args) == 1 and not keywords:
+            out.append(self.whole_write(func.value.id, args[0]))
+            return A.const(None)
+        return None
+
+    def written_local(self, atom, call):
+        if isinstance(atom, gast.Tuple) and len(atom.elts) == 1:
+            atom = atom.elts[0]
+        if not (isinstance(atom, gast.Name) and atom.id in self.locals):
+            self.fail("this call writes its result into an array that is not a local variable", call,
+                      hint="assign the result instead: y = f(...)")
+        return atom.id
+
+    def whole_write(self, y, value):
+        index = gast.Constant(value=Ellipsis, kind=None)
+        return A.assign(A.subscript(A.name(y), index, gast.Store()), value)
 
 
 def _prune_empty_ifs(stmts):

@@ -42,7 +42,8 @@ from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from .reverse import _BINOPS, _UNARY, ReverseFunction, _describe, call_key, index_value, is_user_function, rt
+from .reverse import (_BINOPS, _UNARY, ReverseFunction, _describe, call_key, index_value, is_user_function,
+                      refuse_library_mutation, rt)
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
 _ZERO = "__diffc_zero__"
@@ -60,9 +61,9 @@ class ForwardFunction:
     # Value semantics and aliasing refusals are shared with reverse mode, so both
     # modes accept the same programs and compute the same primal values.
     _count_defs = ReverseFunction._count_defs
-    _reads_used_before_writes = ReverseFunction._reads_used_before_writes
-    _scalar_index = ReverseFunction._scalar_index
-    _written_in_loop_over = ReverseFunction._written_in_loop_over
+    check_aliasing = ReverseFunction.check_aliasing
+    _refuse_observed_write = ReverseFunction._refuse_observed_write
+    _updates_in_place = ReverseFunction._updates_in_place
     _rebound_in_loop_over = ReverseFunction._rebound_in_loop_over
     _callee_kind = ReverseFunction._callee_kind
     _iterate_written_sequences_directly = ReverseFunction._iterate_written_sequences_directly
@@ -92,7 +93,7 @@ class ForwardFunction:
         self.written = self._written_in_place()
         self.alias = {}               # temporary holding an old value -> the name it copies
         self._count_defs()
-        self.view_safe = self._reads_used_before_writes()
+        self.check_aliasing()
         self.load_count = {}
         for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
@@ -413,6 +414,7 @@ class ForwardFunction:
         call = stmt.value
         if not isinstance(call, gast.Call):
             return [stmt]
+        refuse_library_mutation(self, call, stmt)
         func = call.func
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.value.id in self.info.local_names:
@@ -453,7 +455,8 @@ class ForwardFunction:
         if is_user_function(key) and R.tangent_rule(key) is None:
             writes = key.node if isinstance(key, FunctionInfo) else None
             if any(self.is_active(a) for a in call.args) or writes is not None:
-                self.module.check_no_argument_writes(key, call, self.info)
+                self.module.check_argument_writes(key, call, self.info, self.bind_call(key, call),
+                                                  None, self.load_count)
             return [A.expr_stmt(self.primal_call(key, self.bind_call(key, call), call))]
         return [stmt]
 

@@ -36,6 +36,7 @@ from .. import checks
 from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
+from ..analysis import aliases as aliases_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import _MISSING, FunctionInfo
@@ -142,7 +143,7 @@ class ReverseFunction:
         self.written = self._written_in_place()
         if module.differentiable:
             self.views_allowed = False     # a view would be a hidden alias for the next derivative
-        self.view_safe = self._reads_used_before_writes()
+        self.check_aliasing()
         self.load_count = {}
         for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
@@ -470,135 +471,62 @@ class ReverseFunction:
                   hint="use assignments, if/for/while, calls and return")
 
     # --------------------------------------------------------- assignment
-    def _reads_used_before_writes(self):
-        """Assignments `t = y[...]` (y written in place) whose value needs no copy.
+    def check_aliasing(self):
+        """Refuse writes another name sees (Python aliasing), using the flow of the program.
 
-        t is read only later in the same block, before any statement that may
-        write into y.  Under the restore scheme every adjoint read of t happens
-        while y holds the contents it had at that read, so a view is exact."""
-        loads = {}
-        for s in A.walk_statements(self.body):
-            for n in A.names_loaded(s) if not isinstance(s, (gast.If, gast.For, gast.While)) else \
-                    A.names_loaded(getattr(s, "test", None) or getattr(s, "iter", None) or gast.Pass()):
-                loads[n] = loads.get(n, 0) + 1
-        safe = set()
+        Sets ``self.aliases`` (analysis/aliases.py) and ``self.element_checked``:
+        reads ``t = y[i]`` that may be views or elements (unknown at compile time)
+        and that a later write into y would change: checked when they run."""
+        self.aliases = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
+                                           activity_mod.MUTATING_METHODS, self._updates_in_place)
+        self.element_checked = set()
+        for stmt in A.walk_statements(self.body):
+            for observer, written, origin, maybe in self.aliases.observed.get(id(stmt), ()):
+                if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
+                    self.element_checked.add(id(origin))
+                    continue
+                self._refuse_observed_write(stmt, observer, written, origin)
 
-        def writes(stmt, y):
-            for s in A.walk_statements([stmt]):
-                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
-                        and s.targets[0].value.id == y:
-                    return True
-                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == y:
-                    return True
-                if isinstance(s, (gast.Expr, gast.Assign)) and isinstance(s.value, gast.Call) \
-                        and y in A.names_loaded(s.value):
-                    key, _ = call_key(self.info, s.value)
-                    if not (key is not None and (R.has_rule(key) or R.is_nondiff(key))) \
-                            or isinstance(key, tuple) and key[0] == "method" \
-                            and key[1] in activity_mod.MUTATING_METHODS:
-                        return True
-            return False
+    def _updates_in_place(self, stmt):
+        """`x op= v` on an array or list (or a value of unknown kind): Python's in-place update."""
+        return getattr(stmt, "diffc_augmented", False) \
+            and self.kinds.get(stmt.targets[0].id) not in (K.SCALAR, K.INT, K.INTS)
 
-        # Names read by branch and loop headers: their reads are not statements of a block.
-        tests = set()
-        for st in A.walk_statements(self.body):
-            if isinstance(st, (gast.If, gast.While)):
-                tests |= A.names_loaded(st.test)
-            elif isinstance(st, gast.For):
-                tests |= A.names_loaded(st.iter)
-
-        def temp_reads_precede_writes(stmts, i, t, y):
-            """An ANF temporary t defined at stmts[i]: read only by later statements of this
-            block, each read before the next write into y (or t's next definition)."""
-            written_y = False
-            for later in stmts[i + 1:]:
-                if isinstance(later, (gast.If, gast.For, gast.While)):
-                    if t in {n.id for n in A.walk(later) if isinstance(n, gast.Name)}:
-                        return False
-                    written_y = written_y or writes(later, y)
-                    continue
-                if t in A.names_loaded(later) and written_y:
-                    return False
-                if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
-                        and later.targets[0].id == t:
-                    return True
-                written_y = written_y or writes(later, y)
-            return True
-
-        def visit(stmts):
-            for i, s in enumerate(stmts):
-                for inner in A.child_blocks(s):
-                    visit(inner)
-                if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
-                    continue
-                value = s.value
-                base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
-                if not (isinstance(base, gast.Name) and base.id in self.written):
-                    continue
-                t = s.targets[0].id
-                if t in self.written:
-                    continue
-                if t.startswith("_t") and t not in tests and temp_reads_precede_writes(stmts, i, t, base.id):
-                    safe.add(id(s))
-                    continue
-                if self.def_count.get(t) != 1:
-                    continue
-                seen = 0
-                for later in stmts[i + 1:]:
-                    if isinstance(later, (gast.If, gast.For, gast.While)):
-                        if t in {n.id for n in A.walk(later) if isinstance(n, gast.Name)}:
-                            break
-                        if writes(later, base.id):
-                            break
-                        continue
-                    seen += t in A.names_loaded(later)
-                    if seen == loads.get(t, 0):
-                        # The last read may be in the writing statement itself: its
-                        # right side is evaluated before the write.
-                        safe.add(id(s))
-                        break
-                    if writes(later, base.id):
-                        break
-        visit(self.body)
-        return safe
+    def _refuse_observed_write(self, stmt, observer, written, origin):
+        value = origin.value if isinstance(origin, gast.Assign) else None
+        if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.as_sequence:
+            self.fail(UnsupportedSyntax, f"the loop iterates over {written!r} while writing into it",
+                      stmt, hint=f"loop over the indices instead: for i in range(len({written})): "
+                                 f"... {written}[i] ...")
+        located = getattr(origin, "lineno", None) is not None
+        where = f" (they share one array since line {self.source.file_line(origin)})" if located else ""
+        start = f"line {self.source.file_line(origin)}: {self.source.text(origin)}" if located else observer
+        self.fail(UnsupportedSyntax, f"this writes into {written!r} in place while {observer!r} shares its "
+                  f"array{where} and is used afterwards (in Python {observer!r} would change too)", stmt,
+                  hint=f"add .copy() where they start sharing ({start}), or stop using "
+                       f"{observer!r} after the write")
 
     def forward_value(self, target, value, stmt=None):
         """The forward expression, copying values that are later modified in place.
 
         diffc copies an array before writing into it, so that the caller's
-        arrays never change.  Where Python's own aliasing would make the copy
-        visible (two names for one array, one of them written, both used) the
-        function is refused instead of silently computing something else."""
-        source = _alias_source(value, self.info.local_names)
+        arrays never change.  Writes that another name would see are refused
+        up front (check_aliasing); every other alias may be a copy.  Reverse
+        mode keeps views (the adjoint restores the viewed array before it reads
+        the view: `view_bases`); forward mode and code differentiated again copy."""
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
-            if source is not None and source != target and self.load_count.get(source, 0) > 1:
-                self.fail(UnsupportedSyntax, f"{target!r} is modified in place but shares its value with "
-                          f"{source!r}, which is used elsewhere (in Python both would change)", stmt,
-                          hint=f"make the copy explicit: {target} = {source}.copy()")
-            if not self._fresh_array(value):
-                return A.call(rt(runtime.copy_value), [value])
-        if source is not None and target not in self.written and source in self.written:
-            if id(stmt) in self.view_safe:
-                # Every read happens before the next write.  Reverse mode may keep a
-                # view; forward mode evaluates tangents after the write, so it copies.
-                return value if self.views_allowed else A.call(rt(runtime.copy_value), [value])
-            if isinstance(value, gast.Call):
-                if not self._written_in_loop_over(target, source):
-                    return value             # written before or after the loop: no alias at work
-                self.fail(UnsupportedSyntax, f"the loop iterates over {source!r} while writing into it",
-                          stmt, hint=f"loop over the indices instead: for i in range(len({source})): "
-                                     f"... {source}[i] ...")
-            if self._scalar_index(value):
-                return A.call(rt(runtime.copy_value), [value])
-            if isinstance(value, gast.Subscript) and self.kinds.get(source) != K.VECTOR:
-                # Unknown at compile time whether y[i] is a view (2-d array) or an element:
-                # checked when it runs; a list element or a copy behaves as in Python.
-                return A.call(rt(runtime.element), [A.name(source), index_value(value.slice)])
-            self.fail(UnsupportedSyntax, f"{target!r} is a view of {source!r}, which is modified in "
-                      f"place while {target!r} is still used (in Python {target!r} would change too)",
-                      stmt, hint=f"copy it explicitly: {target} = {_unparse(value)}.copy()")
-        return value
+            return value if self._fresh_array(value) else A.call(rt(runtime.copy_value), [value])
+        sources = alias_sources(self, value)
+        if not set(sources) & self.written or target in sources:
+            return value
+        if id(stmt) in self.element_checked:
+            return A.call(rt(runtime.element), [A.deepcopy(value.value), index_value(value.slice)])
+        return value if self.views_allowed else A.call(rt(runtime.copy_value), [value])
+
+    def view_bases(self):
+        """name -> the names whose arrays it may view (reads of it read them too)."""
+        return self.aliases.bases
 
     def _rebound_in_loop_over(self, sequence, name):
         """Whether a loop reading `sequence` assigns `name` itself (a new object)."""
@@ -608,30 +536,6 @@ class ReverseFunction:
                 if any(name in A.names_stored(s) for s in loop.body):
                     return True
         return False
-
-    def _written_in_loop_over(self, sequence, name):
-        """Whether a loop reading `sequence` writes into `name` in its body."""
-        for loop in A.walk_statements(self.body):
-            if isinstance(loop, (gast.For, gast.While)) and any(
-                    sequence in A.names_loaded(s) for s in A.walk_statements(loop.body)):
-                for s in A.walk_statements(loop.body):
-                    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
-                            and s.targets[0].value.id == name:
-                        return True
-                    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
-                            and isinstance(s.value.func, gast.Attribute) \
-                            and isinstance(s.value.func.value, gast.Name) and s.value.func.value.id == name \
-                            and s.value.func.attr in activity_mod.MUTATING_METHODS:
-                        return True
-        return False
-
-    def _scalar_index(self, value):
-        if not isinstance(value, gast.Subscript):
-            return False
-        base_kind = self.kinds.get(value.value.id) if isinstance(value.value, gast.Name) else None
-        index = value.slice
-        return base_kind == K.VECTOR and isinstance(index, (gast.Name, gast.Constant)) \
-            and self._atom_kind(index) == K.INT
 
     def _fresh_array(self, value):
         if not isinstance(value, gast.Call):
@@ -792,7 +696,11 @@ class ReverseFunction:
         """Whether the adjoint of name can be a zeros array allocated when the sweep starts.
 
         Only for float arrays bound once, unconditionally (their shape cannot
-        change, and they exist when the adjoint sweep starts)."""
+        change, and they exist when the adjoint sweep starts), and never for the
+        returned name: its adjoint is the seed, which a caller may pass as the
+        plain zero 0.0 (a helper's result that is overwritten unused)."""
+        if isinstance(self.returned, gast.Name) and name == self.returned.id:
+            return False
         bound_at_top = name in self.params or any(
             isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name
             for st in self.body)
@@ -1086,6 +994,7 @@ class ReverseFunction:
         call = stmt.value
         if not isinstance(call, gast.Call):
             return [stmt], []
+        refuse_library_mutation(self, call, stmt)
         func = call.func
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.value.id in self.info.local_names:
@@ -1157,17 +1066,6 @@ def _describe(key, node):
             return f"{short}.{name}"
         return name
     return repr(key)
-
-
-def _alias_source(value, local_names):
-    """The local whose object `value` may share (x, x[...], x.attr, a loop's sequence), or None."""
-    if isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords \
-            and getattr(value.func, "diffc_global", None) is runtime.as_sequence:
-        value = value.args[0]               # `for v in y` iterates over y itself
-    base = value.value if isinstance(value, (gast.Subscript, gast.Attribute)) else value
-    if isinstance(base, gast.Name) and not hasattr(base, "diffc_global") and base.id in local_names:
-        return base.id
-    return None
 
 
 def _unparse(node):
@@ -1267,3 +1165,210 @@ def _drop_concatenation(node, plain=None):
 def _drop_unbroadcast(node, only=None):
     """unbroadcast(g, x) -> g, for every x (scalar code) or for x in `only`."""
     return _DropUnbroadcast(only).visit(node)
+
+
+# ------------------------------------------------------------------ aliasing
+
+def _view_functions():
+    import numpy as np
+    names = ["reshape", "ravel", "transpose", "swapaxes", "moveaxis", "rollaxis", "squeeze", "expand_dims",
+             "atleast_1d", "atleast_2d", "atleast_3d", "asarray", "asanyarray", "ascontiguousarray",
+             "asfortranarray", "require", "broadcast_to", "broadcast_arrays", "diagonal", "real", "imag",
+             "flip", "fliplr", "flipud", "rot90", "split", "array_split", "hsplit", "vsplit", "dsplit",
+             "matrix_transpose", "permute_dims", "unstack", "asmatrix"]
+    out = {getattr(np, n) for n in names if hasattr(np, n)}
+    tricks = np.lib.stride_tricks
+    out |= {getattr(tricks, n) for n in ("as_strided", "sliding_window_view") if hasattr(tricks, n)}
+    out.add(runtime.as_sequence)
+    return out
+
+
+_VIEW_FUNCTIONS = None
+# Methods and attributes of arrays whose result may share the array's memory.
+VIEW_METHODS = {"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "diagonal", "T", "mT",
+                "real", "imag", "flat", "base"}
+# Attributes that are plain values (never the array's memory).
+_VALUE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
+
+
+def view_functions():
+    global _VIEW_FUNCTIONS
+    if _VIEW_FUNCTIONS is None:
+        _VIEW_FUNCTIONS = _view_functions()
+    return _VIEW_FUNCTIONS
+
+
+def _local(atom, fn):
+    return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") \
+        and (atom.id in fn.info.local_names or atom.id in fn.params)
+
+
+def alias_sources(fn, value):
+    """The locals whose objects `value` shares in Python, and how (analysis/aliases.py).
+
+    fn: a ReverseFunction or ForwardFunction (its info, params, kinds, module).
+    Names, views (slices, `.T`, reshape and the other view functions and methods)
+    and a user function's result that may be (a view of) an argument share
+    memory (SAME); `y[i]` is an element (PART) unless it certainly is a number
+    (a 1-d float array or a list of numbers at an int); literals hold their
+    elements (HOLDS); fresh results share nothing."""
+    S = aliases_mod
+    if isinstance(value, gast.Name):
+        return {value.id: S.SAME} if _local(value, fn) else {}
+    if isinstance(value, gast.Subscript):
+        if not _local(value.value, fn) or _scalar_element(fn, value):
+            return {}
+        index = value.slice
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        sliced = any(isinstance(p, gast.Slice) or isinstance(p, gast.Constant) and p.value in (None, Ellipsis)
+                     for p in parts)
+        return {value.value.id: S.SAME if sliced else S.PART}
+    if isinstance(value, gast.Attribute):
+        if _local(value.value, fn) and value.attr not in _VALUE_ATTRIBUTES:
+            return {value.value.id: S.SAME}
+        return {}
+    if isinstance(value, (gast.List, gast.Tuple, gast.Set)):
+        return {e.id: S.HOLDS for e in value.elts if _local(e, fn)}
+    if isinstance(value, gast.Dict):
+        return {e.id: S.HOLDS for e in value.values if _local(e, fn)}
+    if isinstance(value, gast.Call):
+        return {name: S.SAME for name in _call_alias_sources(fn, value)}
+    return {}
+
+
+def _call_alias_sources(fn, call):
+    key, args = call_key(fn.info, call)
+    if isinstance(key, tuple) and key[0] == "method":
+        if key[1] in VIEW_METHODS and _local(args[0], fn):
+            return {args[0].id}
+        return set()
+    locals_ = {a.id for a in call.args if _local(a, fn)} | \
+        {k.value.id for k in call.keywords if _local(k.value, fn)}
+    if not locals_:
+        return set()
+    try:
+        if key in view_functions():
+            return {a.id for a in call.args[:1] if _local(a, fn)} if key is not runtime.as_sequence \
+                else locals_
+    except TypeError:
+        return set()
+    if is_user_function(key) and R.adjoint_rule(key) is None and R.tangent_rule(key) is None \
+            and not R.is_nondiff(key):
+        aliased = getattr(fn.module, "returned_aliases", None)
+        if aliased is None:
+            return locals_
+        positions = aliased(key)
+        if positions is None:
+            return locals_
+        try:
+            bound = fn.bind_call(key, call)
+        except Exception:
+            return locals_
+        return {bound[k].id for k in positions if k < len(bound) and _local(bound[k], fn)}
+    return set()
+
+
+def _scalar_element(fn, value):
+    """`y[i]` that certainly gives a number: a 1-d float array or a list of numbers at an int."""
+    base_kind = fn.kinds.get(value.value.id)
+    index = value.slice
+    if isinstance(index, (gast.Slice, gast.Tuple)):
+        return False
+    if base_kind in (K.VECTOR, K.SCALARS) and fn._atom_kind(index) == K.INT:
+        return True
+    return False
+
+
+def _maybe_element_read(origin, observer, written):
+    """origin is `observer = written[i]` with an index that is not a slice."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)
+            and origin.targets[0].id == observer):
+        return False
+    value = origin.value
+    if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+            and value.value.id == written):
+        return False
+    index = value.slice
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return all(isinstance(p, gast.Name) or isinstance(p, gast.Constant) and type(p.value) is int
+               for p in parts)
+
+
+def stmt_is_item_write(stmt):
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+
+
+# NumPy functions and array methods that write into their first argument.
+_MUTATING_NUMPY = ("put", "place", "putmask", "fill_diagonal", "copyto")
+_MUTATING_ARRAY_METHODS = {"put", "itemset", "resize", "partition", "setfield", "shuffle", "sort"}
+
+
+def library_mutation(info, call):
+    """The local a library call writes into in place (`np.add.at(y, ...)`, `np.put(y, ...)`,
+    `rng.shuffle(y)`, `y.put(...)`), else None."""
+    import numpy as np
+    func = call.func
+    key, args = call_key(info, call)
+    if key is None and isinstance(func, gast.Attribute):
+        owner = info.resolve_static(func.value)           # np.add.at: a method of a ufunc
+        key = getattr(owner, func.attr, None) if owner is not _MISSING else None
+    first = call.args[0] if call.args else None
+    if isinstance(key, tuple) and key[0] == "method":
+        owner = args[0]
+        if key[1] == "at" and isinstance(owner, gast.Name) and isinstance(
+                getattr(owner, "diffc_global", None), np.ufunc):
+            return first.id if isinstance(first, gast.Name) else None          # np.add.at(y, i, v)
+        if key[1] == "shuffle" and isinstance(first, gast.Name):
+            return first.id                                                     # rng.shuffle(y)
+        if key[1] in _MUTATING_ARRAY_METHODS and isinstance(owner, gast.Name) \
+                and not hasattr(owner, "diffc_global") and isinstance(func, gast.Attribute):
+            return owner.id                                                     # y.put(i, v)
+        return None
+    owner = getattr(key, "__self__", None)
+    bound_name = getattr(key, "__name__", None) if owner is not None else None
+    if any(key is getattr(np, n, None) for n in _MUTATING_NUMPY) or \
+            (isinstance(owner, np.ufunc) and bound_name == "at") or bound_name == "shuffle":
+        return first.id if isinstance(first, gast.Name) and not hasattr(first, "diffc_global") else None
+    return None
+
+
+def refuse_library_mutation(fn, call, stmt):
+    """A library call writing into an array that carries (or receives) a derivative: refused."""
+    written = library_mutation(fn.info, call)
+    if written is None:
+        return
+    involved = {written} | {a.id for a in call.args if isinstance(a, gast.Name)} | \
+        {k.value.id for k in call.keywords if isinstance(k.value, gast.Name)}
+    activity = fn.activity
+    if written in activity.useful and any(n in activity.varied for n in involved):
+        fn.fail(UnsupportedSyntax, f"this call writes into {written!r} in place, which diffc cannot "
+                "differentiate", stmt,
+                hint=f"compute a new array and assign it (for np.add.at: {written} = {written} + "
+                     f"np.bincount(...) or a loop of {written}[i] += v)")
+
+
+class _CalleeView:
+    """What alias_sources needs of a function, for a callee seen from its caller."""
+
+    def __init__(self, module, info):
+        self.module = module
+        self.info = info
+        self.params = info.params
+        self.kinds = K.infer(info, {p: K.UNKNOWN for p in info.params}, info.resolve_static)
+
+    _atom_kind = ReverseFunction._atom_kind
+    bind_call = ReverseFunction.bind_call
+
+    def fail(self, cls, msg, node, hint=None):
+        raise cls(msg, node, self.info.source, hint=hint)
+
+
+def returned_alias_positions(module, info):
+    """Positions of the parameters whose objects a user function's result may share or hold."""
+    view = _CalleeView(module, info)
+    report = aliases_mod.analyze(info.node.body, lambda v: alias_sources(view, v), activity_mod.MUTATING_METHODS)
+    returned = info.node.body[-1].value
+    if not (isinstance(returned, gast.Name) and not hasattr(returned, "diffc_global")):
+        return set()
+    names = {returned.id} | report.related.get(returned.id, set())
+    return {k for k, p in enumerate(info.params) if p in names}

@@ -1,0 +1,244 @@
+"""aliases: which names share an array at each point, and which writes another name sees.
+
+Input: an ANF function body (assignments with one operation, `if`/`for`/`while`
+with atom tests, expression statements, a final `return`), and a callback
+``alias_sources(value) -> {name: relation}`` naming the locals whose objects
+the right side shares, and how:
+
+* ``SAME``: the same memory (``y``, a view ``y[1:]``, ``y.T``, ``np.reshape(y, s)``,
+  a helper returning its argument): a write into either is seen by the other;
+* ``PART``: one element of y (``y[i]``: a row view of an array, or an object
+  held by a list): a write into it is seen by y, and a write into y is seen
+  by it only when y is an array (known when it runs: `Report.observed` marks
+  such writes ``maybe``);
+* ``HOLDS``: the right side holds y (``[y, z]``, ``{"w": y}``): a write into y
+  is seen through it, a write into the container (append, item assignment)
+  is not seen by y.
+
+Fresh values and reads of one number give an empty dict.
+Output: `AliasReport` with
+
+* ``observed``: for every in-place write (``y[i] = v``, ``y.append(v)``) the
+  names that would see it at that point *and are read afterwards* before
+  being rebound, as ``(observer, written, origin statement, maybe)``.  A name absent from this
+  map may be copied instead of aliased without changing any value the
+  program reads;
+* ``bases``: for every alias definition ``t = <view of y>``, the name y, so
+  the adjoint, which reads ``t`` where the primal did, can ask for ``y`` to be
+  restored as well (a view reads the restored contents).
+
+The analysis follows the flow of the program (a forward may-alias dataflow
+and a backward liveness, both to a fixpoint over loops), so a name rebound to
+a fresh array (`new = u.copy()` in double buffering) stops sharing, and a
+read at the end of a loop body does not keep a name live past the next
+definition.
+"""
+
+import gast
+
+from .. import ast_util as A
+
+
+SAME, PART, HOLDS = "same", "part", "holds"
+
+
+class AliasReport:
+    def __init__(self):
+        self.observed = {}       # id(write stmt) -> [(observer, written, origin, maybe)]
+        self.bases = {}          # name -> names whose memory it may view (SAME or PART)
+        self.related = {}        # name -> every name whose object it may share or hold
+
+
+def analyze(body, alias_sources, mutating_methods, updates_in_place=lambda stmt: False):
+    """The `AliasReport` of an ANF body (see module docstring).
+
+    updates_in_place(stmt): whether `x = x op v` (from `x op= v`) updates x's
+    object in place, as Python does for arrays and lists."""
+    live_after = _liveness(body)
+    report = AliasReport()
+    flow = _Flow(alias_sources, mutating_methods, live_after, report)
+    flow.updates_in_place = updates_in_place
+    flow.block(body, {})
+    return report
+
+
+# ------------------------------------------------------------- liveness
+
+def _uses(stmt):
+    """Names an atomic statement reads (for a subscript write: the container, index, value)."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return A.names_loaded(stmt.test)
+    if isinstance(stmt, gast.For):
+        return A.names_loaded(stmt.iter)
+    return A.names_loaded(stmt)
+
+
+def _defs(stmt):
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+        return {stmt.targets[0].id}
+    return set()
+
+
+def _liveness(body):
+    """id(statement) -> names live right after it (at the fixpoint of every loop)."""
+    live_after = {}
+
+    def block(stmts, out):
+        live = set(out)
+        for s in reversed(stmts):
+            live_after[id(s)] = set(live)
+            live = statement(s, live)
+        return live
+
+    def statement(s, out):
+        if isinstance(s, gast.If):
+            return _uses(s) | block(s.body, out) | block(s.orelse, out)
+        if isinstance(s, (gast.For, gast.While)):
+            target = {s.target.id} if isinstance(s, gast.For) and isinstance(s.target, gast.Name) else set()
+            head = set(out)
+            while True:
+                entry = block(s.body, head | _uses(s)) - target
+                new = head | entry | _uses(s)
+                if new == head:
+                    break
+                head = new
+            return head
+        return (out - _defs(s)) | _uses(s)
+
+    block(body, set())
+    return live_after
+
+
+# ------------------------------------------------------------- aliasing
+
+class _Flow:
+    """Forward may-alias dataflow.
+
+    A state maps a directed edge (a, b), "a write into a is seen through b", to
+    (the statement where the sharing started, maybe): maybe when b sees it only
+    if the container turns out to be an array (PART)."""
+
+    def __init__(self, alias_sources, mutating_methods, live_after, report):
+        self.alias_sources = alias_sources
+        self.mutating = mutating_methods
+        self.live_after = live_after
+        self.report = report
+
+    def block(self, stmts, state):
+        for s in stmts:
+            state = self.statement(s, state)
+        return state
+
+    def statement(self, s, state):
+        if isinstance(s, gast.If):
+            return _union(self.block(s.body, dict(state)), self.block(s.orelse, dict(state)))
+        if isinstance(s, (gast.For, gast.While)):
+            head = dict(state)
+            while True:
+                inner = dict(head)
+                if isinstance(s, gast.For) and isinstance(s.target, gast.Name):
+                    inner = _kill(inner, s.target.id)
+                end = self.block(s.body, inner)
+                new = _union(head, end)
+                if new.keys() == head.keys():
+                    return new
+                head = new
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            if self.updates_in_place(s):
+                self.write(s, s.targets[0].id, state)
+                return state
+            return self.bind(s, s.targets[0].id, s.value, state)
+        written = _written_name(s, self.mutating)
+        if written is not None:
+            self.write(s, written, state)
+            held = _held_name(s)
+            if held is not None and held != written:
+                state = self.relate(s, written, held, HOLDS, state)     # lst.append(y): lst holds y
+        return state
+
+    def bind(self, s, target, value, state):
+        sources = dict(self.alias_sources(value))
+        if target in sources:
+            return state                    # t = t[1:]: still a view of what t shared
+        state = _kill(state, target)
+        for source, relation in sources.items():
+            state = self.relate(s, target, source, relation, state)
+        return state
+
+    def relate(self, s, target, source, relation, state):
+        """target now relates to source as `relation` (and to what source relates to)."""
+        state = dict(state)
+        related = self.report.related.setdefault(target, set())
+        related.add(source)
+        related |= self.report.related.get(source, set())
+        if relation in (SAME, PART):
+            self.report.bases.setdefault(target, set()).add(source)
+        added = {}
+        if relation == SAME:
+            added[(target, source)] = added[(source, target)] = (s, False)
+            for (a, b), info in state.items():
+                if a == source and b != target:
+                    added.setdefault((target, b), info)
+                if b == source and a != target:
+                    added.setdefault((a, target), info)
+                    if a not in (target, source):
+                        self.report.bases[target].add(a)
+        elif relation == PART:
+            added[(target, source)] = (s, False)
+            added[(source, target)] = (s, True)
+            for (a, b), info in state.items():
+                if a == source and b != target:
+                    added.setdefault((target, b), info)
+                if b == source and a != target:
+                    added.setdefault((a, target), (info[0], True))
+        else:                               # target holds source
+            added[(source, target)] = (s, False)
+            for (a, b), info in state.items():
+                if b == source and a != target:
+                    added.setdefault((a, target), info)
+        for edge, info in added.items():
+            state.setdefault(edge, info)
+        return state
+
+    def write(self, s, y, state):
+        live = self.live_after.get(id(s), set())
+        seen = [(b, y, origin, maybe) for (a, b), (origin, maybe) in state.items() if a == y and b in live]
+        if seen:
+            self.report.observed[id(s)] = seen
+
+
+def _kill(state, name):
+    return {edge: info for edge, info in state.items() if name not in edge}
+
+
+def _union(a, b):
+    out = dict(a)
+    for edge, info in b.items():
+        if edge in out and out[edge][1] and not info[1]:
+            out[edge] = info                # certainly seen on one path: not maybe
+        else:
+            out.setdefault(edge, info)
+    return out
+
+
+def _held_name(s):
+    """y in `lst.append(y)` / `lst.insert(i, y)`: the container holds the object itself."""
+    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+            and isinstance(s.value.func, gast.Attribute) and s.value.func.attr in ("append", "insert") \
+            and s.value.args and isinstance(s.value.args[-1], gast.Name) \
+            and not hasattr(s.value.args[-1], "diffc_global"):
+        return s.value.args[-1].id
+    return None
+
+
+def _written_name(s, mutating):
+    """The name an atomic statement writes into in place, else None."""
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+            and isinstance(s.targets[0].value, gast.Name):
+        return s.targets[0].value.id
+    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+        func = s.value.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.attr in mutating:
+            return func.value.id
+    return None

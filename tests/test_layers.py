@@ -1,0 +1,157 @@
+"""The layer order of DESIGN.md §6, checked on the import graph (imports inside
+functions included): no module imports one of a later layer, no import cycle,
+and no module imports another module's private (`_x`) names."""
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
+
+# Lowest first.  A module may import modules of its own layer or of earlier ones.
+LAYERS = [
+    ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "checkpoint_runtime",
+                   "dispatch", "checks", "effects"]),
+    ("front end", ["parse", "fence", "transform.desugar", "transform.anf", "template"]),
+    ("analysis", ["analysis"]),
+    ("rules", ["rules", "rule_check"]),
+    ("transforms", ["transform"]),
+    ("optimizer", ["optimize"]),
+    ("emit", ["emit"]),
+    ("compile cache", ["pipeline", "compile_cache"]),
+    ("public API", ["api", "forward_api", "cli", "export", "__init__", "__main__", "jit"]),
+]
+
+
+def module_name(path):
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def layer_of(name):
+    best, best_len = None, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
+                best, best_len = index, len(prefix)
+    return best
+
+
+def resolve(module, level, target):
+    """Absolute diffc-relative name of `from <level dots><target> import ...` in module."""
+    package = module.split(".")
+    is_package = (PACKAGE / pathlib.Path(*package) / "__init__.py").exists() if module else True
+    base = package if is_package else package[:-1]
+    if level > 1:
+        base = base[:len(base) - (level - 1)]
+    return ".".join([p for p in base if p] + ([target] if target else []))
+
+
+def imports_of(path):
+    """(imported diffc module, imported names, line) for every import in the file."""
+    module = module_name(path)
+    tree = ast.parse(path.read_text())
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                target = resolve(module if module != "__init__" else "", node.level, node.module)
+            elif node.module and node.module.startswith("diffc"):
+                target = node.module[len("diffc."):] if node.module != "diffc" else ""
+            else:
+                continue
+            names = [a.name for a in node.names]
+            # `from . import x` imports the submodule x
+            subs = [n for n in names if (PACKAGE / pathlib.Path(*(target.split(".") if target else [])) / n).exists()
+                    or (PACKAGE / pathlib.Path(*(target.split(".") if target else [])) / (n + ".py")).exists()]
+            for n in subs:
+                out.append(((target + "." if target else "") + n, [], node.lineno))
+            rest = [n for n in names if n not in subs]
+            if rest:
+                out.append((target or "__init__", rest, node.lineno))
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("diffc."):
+                    out.append((a.name[len("diffc."):], [], node.lineno))
+    return module, out
+
+
+def all_files():
+    return sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def graph():
+    edges = {}
+    for path in all_files():
+        module, imports = imports_of(path)
+        edges.setdefault(module, [])
+        for target, names, line in imports:
+            edges[module].append((target, names, line))
+    return edges
+
+
+def test_every_module_has_a_layer():
+    missing = [module_name(p) for p in all_files() if layer_of(module_name(p)) is None]
+    assert not missing, f"modules with no layer in tests/test_layers.py: {missing}"
+
+
+def test_no_upward_import():
+    upward = []
+    for module, imports in graph().items():
+        mine = layer_of(module)
+        for target, _, line in imports:
+            theirs = layer_of(target)
+            if mine is not None and theirs is not None and theirs > mine:
+                upward.append(f"diffc/{module}:{line} ({LAYERS[mine][0]}) imports {target} ({LAYERS[theirs][0]})")
+    assert not upward, "upward imports:\n" + "\n".join(upward)
+
+
+def test_no_import_cycle():
+    edges = {m: {t for t, _, _ in imps if t != m} for m, imps in graph().items()}
+    # Tarjan's strongly connected components
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges.get(v, ()):
+            if w not in edges:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+    for v in list(edges):
+        if v not in index:
+            visit(v)
+    # A package's __init__ importing its own submodules (and they importing siblings
+    # through it) is not a cycle of layers.
+    assert not components, f"import cycles: {components}"
+
+
+def test_no_private_name_crosses_a_module():
+    crossing = []
+    for module, imports in graph().items():
+        for target, names, line in imports:
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if private and target != module:
+                crossing.append(f"diffc/{module}:{line} imports {private} from {target}")
+    assert not crossing, "private names imported across modules:\n" + "\n".join(crossing)
