@@ -13,7 +13,7 @@ Output: the same function where ``X = acc_item(Y, P, I, G)`` becomes
 * a later statement of the same block is ``G = 0.0`` and the statements in
   between do not mention G (G's value is dropped right after);
 * G owns its value: G is not a parameter, and every statement binding G is
-  ``G = 0.0``, ``G = e`` with e a new value (`simplify._fresh`: arithmetic,
+  ``G = 0.0``, ``G = e`` with e a new value (`simplify.is_fresh`: arithmetic,
   the product adjoints...) or ``G += e`` / ``G -= e`` (adding to the zero 0.0
   makes a new array, to an array updates G's own);
 * G's value reaches nothing that could keep it: every read of G is the last
@@ -31,7 +31,7 @@ import gast
 
 from .. import ast_util as A
 from .. import runtime
-from .simplify import _fresh, _is_const
+from .simplify import is_constant, is_fresh
 
 _TAKERS = (runtime.acc_item, runtime.give_item)
 
@@ -60,7 +60,7 @@ def _owning_names(fn):
     for stmt in A.walk_statements(fn.body):
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0] if len(stmt.targets) == 1 else None
-            if isinstance(target, gast.Name) and (_is_const(stmt.value, 0.0) or _fresh(stmt.value)):
+            if isinstance(target, gast.Name) and (is_constant(stmt.value, 0.0) or is_fresh(stmt.value)):
                 bound.add(target.id)
             else:
                 for t in stmt.targets:
@@ -95,7 +95,7 @@ def _reads_only_kept(fn, names):
         if isinstance(parent, (gast.BinOp, gast.UnaryOp)) \
                 or isinstance(parent, gast.AugAssign) and parent.value is node:
             continue
-        if isinstance(parent, gast.Call) and _fresh(parent) and node in parent.args:
+        if isinstance(parent, gast.Call) and is_fresh(parent) and node in parent.args:
             continue
         kept.discard(node.id)
     return kept
@@ -125,7 +125,7 @@ def hand_over(fn):
             for later in stmts[i + 1:]:
                 if isinstance(later, gast.Assign) and len(later.targets) == 1 \
                         and isinstance(later.targets[0], gast.Name) and later.targets[0].id == g \
-                        and _is_const(later.value, 0.0):
+                        and is_constant(later.value, 0.0):
                     s.value.func = A.global_ref(runtime.give_item, "give_item")
                     break
                 if g in {n.id for n in A.walk(later) if isinstance(n, gast.Name)}:

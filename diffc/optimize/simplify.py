@@ -668,3 +668,8 @@ def _is_power_of_two(node):
 
 
 from math import frexp as _frexp  # noqa: E402
+
+
+# Public names for passes in other modules (optimize/hand_over.py).
+is_fresh = _fresh
+is_constant = _is_const
