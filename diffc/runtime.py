@@ -299,7 +299,7 @@ def unbroadcast(g, x):
         return _unbroadcast_general(g, x)
     # The common case first, without a numpy-level call: same shape, nothing to sum.
     tx = type(x)
-    shape = x.shape if tx is np.ndarray or tx is ShapeOf else np.shape(x)
+    shape = x.shape if tx is np.ndarray or tx is ShapeOf else () if tx is float else np.shape(x)
     gshape = g.shape
     if gshape == shape:
         return g
