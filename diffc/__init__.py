@@ -7,7 +7,8 @@
 
 from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnavailable,
                      NonScalarOutput, BadArgument, RuleError, DiffcWarning)
-from .api import grad, value_and_grad, vjp, source, check_grad, differentiate
+from .api import grad, value_and_grad, vjp, check_grad
+from .entry import source, differentiate
 from .checkpoint_runtime import checkpointed
 from .forward_api import jvp, jacobian, hessian, hvp
 

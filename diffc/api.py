@@ -1,4 +1,5 @@
-"""The public API: grad, value_and_grad, vjp, source, differentiate, check_grad.
+"""The reverse-mode API: grad, value_and_grad, vjp, check_grad (forward mode, higher
+order, source and the decorator build on it: forward_api.py, entry.py).
 
 Compilation happens on the first call for a given (function, wrt, mode,
 argument kinds, options) and is cached; a cached entry is reused only while
@@ -9,92 +10,21 @@ variables, so one compiled gradient may be called from many threads.
 """
 
 import functools
-import inspect
 import math
-import threading
 import types
 
 import numpy as np
 
 from . import dispatch
-from . import emit
 from . import runtime
 from . import sourcemap
 from .analysis import kinds as K
-from .errors import BadArgument, DiffcError
-from .parse import parse_function
-from .pipeline import Module, ensure_rules
+from .errors import BadArgument
+from .compile_cache import (CACHE, as_float, bind_arguments, check_function, compiled, function_name,
+                            joint_entry, joint_key, kinds_of, mark_gradient, normalize_wrt, param_names,
+                            see_through)
+from .pipeline import Module
 from .rules import RULES_VERSION
-
-_cache = {}
-_lock = threading.RLock()
-
-
-# --------------------------------------------------------------- arguments
-
-def _signature(fn):
-    try:
-        return inspect.signature(fn)
-    except (TypeError, ValueError):
-        raise BadArgument(f"cannot read the signature of {fn!r}") from None
-
-
-def _param_names(fn):
-    params = list(_signature(fn).parameters.values())
-    for p in params:
-        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            raise BadArgument(f"{fn.__qualname__}: *args, **kwargs and keyword-only parameters are not "
-                              "supported", hint="use ordinary parameters")
-    return [p.name for p in params]
-
-
-def _normalize_wrt(fn, wrt):
-    names = _param_names(fn)
-    single = not isinstance(wrt, (tuple, list))
-    items = [wrt] if single else list(wrt)
-    if not items:
-        raise BadArgument("wrt is empty", hint="name at least one parameter")
-    out = []
-    for w in items:
-        if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise BadArgument(f"wrt must be an int, a parameter name or a tuple of them, not {w!r}")
-        if isinstance(w, int):
-            if not -len(names) <= w < len(names):
-                raise BadArgument(f"wrt={w} is out of range: {fn.__qualname__} has {len(names)} parameters "
-                                  f"({', '.join(names)})")
-            out.append(names[w])
-        else:
-            if w not in names:
-                raise BadArgument(f"{fn.__qualname__} has no parameter {w!r} (it has {', '.join(names)})")
-            out.append(w)
-    if len(set(out)) != len(out):
-        raise BadArgument(f"wrt names a parameter twice: {wrt!r}")
-    return tuple(out), single
-
-
-def _bind(fn, names, args, kwargs):
-    if not kwargs and len(args) == len(names):
-        return list(args)
-    try:
-        bound = _signature(fn).bind(*args, **kwargs)
-    except TypeError as exc:
-        raise BadArgument(f"{fn.__qualname__}: {exc}") from None
-    bound.apply_defaults()
-    return [bound.arguments[n] for n in names]
-
-
-def _as_float(value):
-    if type(value) is float:
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        raise BadArgument("cannot differentiate with respect to a bool")
-    if isinstance(value, (int, np.integer)):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
-        return value.astype(np.float64)
-    if isinstance(value, list) and all(isinstance(v, (int, float, np.number)) for v in value) and False:
-        return value
-    return value
 
 
 _SCALAR = K.SCALAR
@@ -104,134 +34,6 @@ _UNKNOWN = K.UNKNOWN
 # Argument types whose values all have one kind (an ndarray's depends on its ndim and dtype).
 _TYPES_DECIDING_KIND = frozenset({float, int, bool, str, type(None), np.float64, np.float32, np.int64,
                                   np.int32, np.bool_})
-
-
-def _kinds(args):
-    return tuple([K.SCALAR if type(a) is float else K.kind_of_value(a) for a in args])
-
-
-# ------------------------------------------------------------------ caching
-
-def _closure_values(fn):
-    if not fn.__closure__:
-        return ()
-    out = []
-    for cell in fn.__closure__:
-        try:
-            out.append(cell.cell_contents)
-        except ValueError:
-            out.append(None)
-    return tuple(out)
-
-
-class _Entry:
-    def __init__(self, closure, deps, emitted, main):
-        self.closure = closure
-        self.deps = deps
-        self.emitted = emitted
-        self.main = main
-        # Registering a user rule changes what the compiler inlines: older code is stale.
-        self.rules_version = RULES_VERSION[0]
-
-    def valid(self, fn):
-        if self.rules_version != RULES_VERSION[0]:
-            return False
-        # Equal code objects from two modules (same source, different globals) must not share.
-        if fn.__globals__ is not getattr(self, "globals", fn.__globals__):
-            return False
-        if fn.__closure__ or self.closure:
-            closure = _closure_values(fn)
-            if len(closure) != len(self.closure) or any(a is not b for a, b in zip(closure, self.closure)):
-                return False
-        for table, name, obj in self.deps:
-            if table.get(name, _ABSENT) is not obj:
-                return False
-        return True
-
-
-_ABSENT = object()
-
-
-def _collect_deps(module):
-    seen = set()
-    deps = []
-    for _, info in module.infos.values():
-        for table, name, obj in info.env.deps:
-            key = (id(table), name)
-            if key not in seen:
-                seen.add(key)
-                deps.append((table, name, obj))
-    return deps
-
-
-def _compiled(fn, key, build):
-    entries = _cache.get(key)
-    if entries:
-        for entry in entries:
-            if entry.valid(fn):
-                return entry
-    with _lock:
-        entries = _cache.setdefault(key, [])
-        for entry in entries:
-            if entry.valid(fn):
-                return entry
-        ensure_rules()
-        try:
-            module, main = build()
-            emitted = emit.compile_module(module, main)
-        except DiffcError:
-            raise
-        except RecursionError:
-            raise DiffcError(f"{getattr(fn, '__qualname__', fn)} is too deeply nested to compile") from None
-        except Exception as exc:                  # a compiler bug: still a DiffcError, with the cause
-            raise DiffcError(
-                f"internal error while compiling {getattr(fn, '__qualname__', fn)}: "
-                f"{type(exc).__name__}: {exc}",
-                hint="this is a bug in diffc; please report it with the function's source") from exc
-        entry = _Entry(_closure_values(fn), _collect_deps(module), emitted, emitted.functions[main])
-        entry.globals = fn.__globals__
-        entries[:] = [e for e in entries if e.valid(fn)] + [entry]
-        return entry
-
-
-def _function_name(fn):
-    name = fn.__name__
-    return "lambda_fn" if name == "<lambda>" else name
-
-
-def _check_function(fn):
-    if not isinstance(fn, types.FunctionType):
-        raise BadArgument(f"diffc differentiates Python functions; got {type(fn).__name__} {fn!r}",
-                          hint="wrap it in a def")
-
-
-def _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint, differentiable=False):
-    key = (fn.__code__, "joint", wrt_names, kinds, with_value, optimize)
-    # Checkpointing changes the generated code: part of the key (kept out when off),
-    # and so does compiling it to be differentiated again (pipeline.Module.differentiable).
-    if differentiable:
-        key += ("differentiable",)
-    return key if checkpoint is None else key + (("checkpoint", checkpoint),)
-
-
-def _joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, checkpoint=None,
-                 differentiable=False):
-    key = _joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint, differentiable)
-
-    def build():
-        names = _param_names(fn)
-        module = Module(optimize=optimize, stages=stages)
-        module.checkpoint = checkpoint      # read by transform/checkpoint.py
-        module.differentiable = differentiable
-        label = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
-        module.function_names.reserve(label)
-        param_kinds = dict(zip(names, kinds))
-        main = module.joint(fn, list(wrt_names), param_kinds, label, with_value=with_value)
-        return module, main.name
-    if stages is not None:
-        module, main = build()
-        return emit.compile_module(module, main), main
-    return _compiled(fn, key, build)
 
 
 # ------------------------------------------------------------------- public
@@ -261,9 +63,9 @@ def _check_budget(checkpoint):
 
 
 def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
-    _check_function(fn)
-    wrt_names, single = _normalize_wrt(fn, wrt)
-    names = _param_names(fn)
+    check_function(fn)
+    wrt_names, single = normalize_wrt(fn, wrt)
+    names = param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
     n_params = len(names)
@@ -281,26 +83,25 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
 
     def lookup(args, kwargs):
         """(entry, argument values) for a call off the fast path: bind, convert, compile."""
-        values = list(args) if not kwargs and len(args) == n_params else _bind(fn, names, args, kwargs)
+        values = list(args) if not kwargs and len(args) == n_params else bind_arguments(fn, names, args, kwargs)
         for k in wrt_index:
             if type(values[k]) is not float:
-                values[k] = _as_float(values[k])
+                values[k] = as_float(values[k])
         target = fn
         if derived:
             # Higher order: differentiate the generated code fn runs for these kinds.
-            from .forward_api import see_through
             target, values = see_through(fn, values)
         kinds = tuple([_SCALAR if type(a) is float else K.kind_of_value(a) for a in values])
         last_kinds, entry = last[0]
         if derived or last_kinds != kinds or not entry.valid(target):
             # The newest cached entry for these kinds, if still valid, else compile.
-            entries = _cache.get(_joint_key(target, wrt_names, kinds, with_value, optimize, checkpoint))
+            entries = CACHE.get(joint_key(target, wrt_names, kinds, with_value, optimize, checkpoint))
             entry = entries[-1] if entries else None
             if entry is None or not entry.valid(target):
-                entry = _joint_entry(target, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
+                entry = joint_entry(target, wrt_names, kinds, with_value, optimize, checkpoint=checkpoint)
             last[0] = (kinds, entry)
             if _UNKNOWN in kinds:
-                dispatch.check(entry.emitted, values, _function_name(fn))
+                dispatch.check(entry.emitted, values, function_name(fn))
         if not derived and not kwargs and len(args) == n_params \
                 and all(type(a) in _TYPES_DECIDING_KIND or type(a) is np.ndarray for a in args) \
                 and all(type(args[k]) is float or type(args[k]) is np.float64
@@ -326,12 +127,11 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
 
     gradient = _fast_wrapper(n_params, wrap, slow, fast)
     functools.update_wrapper(gradient, fn)
-    gradient.__name__ = ("value_and_grad_" if with_value else "grad_") + _function_name(fn)
+    gradient.__name__ = ("value_and_grad_" if with_value else "grad_") + function_name(fn)
     gradient.__qualname__ = gradient.__name__
-    gradient.diffc_source = lambda *args, **kwargs: _joint_entry(
-        fn, wrt_names, _kinds(_bind(fn, names, args, kwargs)), with_value, optimize,
+    gradient.diffc_source = lambda *args, **kwargs: joint_entry(
+        fn, wrt_names, kinds_of(bind_arguments(fn, names, args, kwargs)), with_value, optimize,
         checkpoint=checkpoint).emitted.source
-    from .forward_api import mark_gradient
     return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
 
 
@@ -389,19 +189,18 @@ def _pair(result):
 
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
-    _check_function(fn)
-    names = _param_names(fn)
+    check_function(fn)
+    names = param_names(fn)
     # checkpoint=True|k as for grad, unless fn has a parameter of that name.
     checkpoint = _check_budget(kw_primals.pop("checkpoint", None)) if "checkpoint" not in names else None
-    values = _bind(fn, names, primals, kw_primals)
+    values = bind_arguments(fn, names, primals, kw_primals)
     n_user = len(values)
     if hasattr(fn, "diffc_derivative"):
         # Higher order: the pullback of the generated code fn runs for these kinds
         # (its extra parameters, such as the seed, take their defaults).
-        from .forward_api import see_through
         fn, values = see_through(fn, values)
-        names = _param_names(fn)
-    kinds = _kinds(values)
+        names = param_names(fn)
+    kinds = kinds_of(values)
     mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) for k, v in zip(kinds, values))
     key = (fn.__code__, "split", mask, kinds)
     if checkpoint is not None:
@@ -413,9 +212,9 @@ def vjp(fn, *primals, **kw_primals):
         fwd, adj, _ = module.split_callee(fn, mask, kinds, None, None)
         module.main_adjoint = adj.id
         return module, fwd.id
-    entry = _compiled(fn, key, build)
+    entry = compiled(fn, key, build)
     fwd = entry.main
-    dispatch.check(entry.emitted, values, _function_name(fn))
+    dispatch.check(entry.emitted, values, function_name(fn))
     adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
     adj = entry.emitted.functions[_adjoint_name(entry)]
     tape = []
@@ -459,42 +258,11 @@ def _adjoint_name(entry):
     return "_adj_" + fwd_name[len("_fwd_"):]
 
 
-def source(fn, mode="reverse", wrt=0, args=None, *, optimize=True):
-    """The generated source, exactly what runs.
-
-    Without ``args`` the parameters are taken to be Python floats; pass example
-    arguments to see the code specialized for them (arrays, lists...)."""
-    _check_function(fn)
-    if mode != "reverse":
-        from . import forward_api
-        return forward_api.forward_source(fn, wrt, args, optimize=optimize)
-    wrt_names, _ = _normalize_wrt(fn, wrt)
-    names = _param_names(fn)
-    if args is None:
-        kinds = tuple(K.SCALAR for _ in names)
-    else:
-        values = list(args) + [None] * 0
-        kinds = _kinds(values)
-    entry = _joint_entry(fn, wrt_names, kinds, False, optimize)
-    return entry.emitted.source
-
-
-def stages(fn, wrt=0, args=None, optimize=True):
-    """[(stage name, gast node)] after each pass, for debugging (diffc show --stage)."""
-    wrt_names, _ = _normalize_wrt(fn, wrt)
-    names = _param_names(fn)
-    kinds = tuple(K.SCALAR for _ in names) if args is None else _kinds(list(args))
-    collected = []
-    ensure_rules()
-    _joint_entry(fn, wrt_names, kinds, False, optimize, stages=collected)
-    return collected
-
-
 def check_grad(fn, *args, wrt=0, eps=1e-6, **kwargs):
     """The largest absolute difference between diffc's gradient and central differences."""
-    wrt_names, single = _normalize_wrt(fn, wrt)
-    names = _param_names(fn)
-    values = _bind(fn, names, args, kwargs)
+    wrt_names, single = normalize_wrt(fn, wrt)
+    names = param_names(fn)
+    values = bind_arguments(fn, names, args, kwargs)
     grads = grad(fn, wrt=tuple(wrt_names))(*values)
     worst = 0.0
     for name, g in zip(wrt_names, grads):
@@ -521,59 +289,6 @@ def numeric_grad(fn, values, k, eps=1e-6):
             call[k] = arg
             out[i] += sign * float(fn(*call))
     return (out / (2 * eps)).reshape(base.shape)
-
-
-class differentiate:
-    """Decorator: the function, unchanged, plus .grad/.value_and_grad/.vjp/.source."""
-
-    def __new__(cls, fn=None, *, wrt=0, checkpoint=None):
-        if fn is None:
-            return lambda f: cls(f, wrt=wrt, checkpoint=checkpoint)
-        return super().__new__(cls)
-
-    def __init__(self, fn=None, *, wrt=0, checkpoint=None):
-        functools.update_wrapper(self, fn)
-        self.fn = fn
-        self.wrt = wrt
-        self.checkpoint = checkpoint
-        self._grad = None
-        self._value_and_grad = None
-
-    def __call__(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
-
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else types.MethodType(self, obj)
-
-    def grad(self, *args, **kwargs):
-        if self._grad is None:
-            self._grad = grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
-        return self._grad(*args, **kwargs)
-
-    def value_and_grad(self, *args, **kwargs):
-        if self._value_and_grad is None:
-            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
-        return self._value_and_grad(*args, **kwargs)
-
-    def vjp(self, *args, **kwargs):
-        if self.checkpoint is not None and "checkpoint" not in kwargs:
-            kwargs["checkpoint"] = self.checkpoint
-        return vjp(self.fn, *args, **kwargs)
-
-    def source(self, mode="reverse", args=None):
-        return source(self.fn, mode=mode, wrt=self.wrt, args=args)
-
-    def jvp(self, primals, tangents):
-        from .forward_api import jvp
-        return jvp(self.fn, primals, tangents)
-
-    def jacobian(self, *args, mode="reverse"):
-        from .forward_api import jacobian
-        return jacobian(self.fn, wrt=self.wrt, mode=mode)(*args)
-
-    def hessian(self, *args):
-        from .forward_api import hessian
-        return hessian(self.fn, wrt=self.wrt)(*args)
 
 
 del math

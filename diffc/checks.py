@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from .errors import DiffcWarning
+from . import effects
 
 
 # ------------------------------------------------------------------ run time
@@ -80,7 +81,7 @@ def _questionable_calls():
 def check_function(rf):
     """Warn for zero-derivative operations applied to varied values in rf's ANF body."""
     import gast
-    from .transform.reverse import call_key
+    from .analysis.calls import call_key
     table = _questionable_calls()
     varied = rf.activity.varied
     for stmt in _statements(rf.body):
@@ -135,3 +136,7 @@ def _warn_compile(rf, stmt, what, name):
 
 def _user_name(name):
     return "an intermediate value" if name.startswith("_t") else repr(name)
+
+
+# They warn at the user's line: never dropped or moved by the optimizer.
+effects.declare(kink_sign, warn_tie, facts=(effects.EFFECTFUL,))

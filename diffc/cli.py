@@ -30,9 +30,9 @@ import sys
 import numpy as np
 
 from .errors import DiffcError
+from .pipeline import STAGES, time_passes      # the pass names, in order
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
-STAGES = ("fence", "desugar", "anf", "reverse", "optimize")
 _counter = itertools.count(1)
 
 
@@ -134,33 +134,40 @@ def _describe_exception(exc):
 # ----------------------------------------------------------------- commands
 
 def cmd_show(options, out):
-    from . import api
+    from . import entry
     fn = load_target(options.target)
     args = parse_values(options.args, options.keep_lists)
     wrt = parse_wrt(options.wrt)
     optimize = not options.no_optimize
+    if options.stage == "list":
+        out.write("\n".join(STAGES) + "\n")
+        return EXIT_OK
+    times = time_passes() if options.time_passes else None
     if options.stage:
-        text = stage_text(api, fn, wrt, args, optimize, options.stage, options.mode)
+        text = stage_text(entry, fn, wrt, args, optimize, options.stage, options.mode)
     else:
-        text = generated_source(api, fn, wrt, args, optimize, options.mode)
+        text = generated_source(entry, fn, wrt, args, optimize, options.mode)
     write_code(text, out, options.color)
+    if times is not None:
+        for name, seconds in sorted(times.items(), key=lambda item: -item[1]):
+            sys.stderr.write(f"{seconds * 1e3:9.2f} ms  {name}\n")
     return EXIT_OK
 
 
-def generated_source(api, fn, wrt, args, optimize, mode):
+def generated_source(entry, fn, wrt, args, optimize, mode):
     try:
-        return api.source(fn, mode=mode, wrt=wrt, args=args, optimize=optimize)
+        return entry.source(fn, mode=mode, wrt=wrt, args=args, optimize=optimize)
     except ImportError:
         raise CliError(f"mode {mode!r} is not available in this version of diffc") from None
 
 
-def stage_text(api, fn, wrt, args, optimize, stage, mode):
+def stage_text(entry, fn, wrt, args, optimize, stage, mode):
     """The trees recorded after pass `stage`, as source text."""
     import astor
     import gast
     if mode != "reverse":
         raise CliError("--stage is available for --mode reverse only")
-    collected = api.stages(fn, wrt=wrt, args=args, optimize=optimize)
+    collected = entry.stages(fn, wrt=wrt, args=args, optimize=optimize)
     names = list(dict.fromkeys(name for name, _ in collected))
     chosen = [node for name, node in collected if name == stage]
     if not chosen:
@@ -174,15 +181,15 @@ def stage_text(api, fn, wrt, args, optimize, stage, mode):
 
 
 def cmd_check(options, out):
-    from . import api
+    from . import api, compile_cache
     fn = load_target(options.target)
     values = parse_values(options.args, options.keep_lists)
     if values is None:
         raise CliError("check needs example arguments: --args \"1.5, [0.0, 0.3]\"")
     wrt = parse_wrt(options.wrt)
-    names = api._param_names(fn)
-    values = api._bind(fn, names, values, {})
-    wrt_names, _ = api._normalize_wrt(fn, wrt)
+    names = compile_cache.param_names(fn)
+    values = compile_cache.bind_arguments(fn, names, values, {})
+    wrt_names, _ = compile_cache.normalize_wrt(fn, wrt)
     value = _call_user(fn, values)
     grads = _call_user(api.grad(fn, wrt=tuple(wrt_names)), values)
     rows, ok = [], True
@@ -299,7 +306,9 @@ def build_parser():
 
     show = commands.add_parser("show", help="print the generated code (exactly what runs)")
     common(show)
-    show.add_argument("--stage", choices=STAGES, help="print the tree after this compiler pass instead")
+    show.add_argument("--stage", choices=STAGES + ("list",), metavar="NAME",
+                      help="print the tree after this compiler pass instead (`list`: the pass names)")
+    show.add_argument("--time-passes", action="store_true", help="report the time spent in each pass on stderr")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     show.set_defaults(run=cmd_show)
 

@@ -49,22 +49,22 @@ _NUMPY_ALIAS = "_np_export"
 
 def export_source(fn, wrt=0, mode="reverse", args=None, optimize=True):
     """The text of a standalone module defining grad_<fn.__name__>."""
-    from . import api
+    from . import compile_cache
     from .analysis import kinds as K
     if mode != "reverse":
         raise ExportError(f"export supports mode='reverse' only (got {mode!r})",
                           hint="export the reverse-mode gradient")
-    api._check_function(fn)
-    wrt_names, single = api._normalize_wrt(fn, wrt)
-    names = api._param_names(fn)
+    compile_cache.check_function(fn)
+    wrt_names, single = compile_cache.normalize_wrt(fn, wrt)
+    names = compile_cache.param_names(fn)
     if args is None:
         kinds = tuple(K.SCALAR for _ in names)
     else:
-        values = api._bind(fn, names, list(args), {})
+        values = compile_cache.bind_arguments(fn, names, list(args), {})
         for k in (names.index(w) for w in wrt_names):
-            values[k] = api._as_float(values[k])
-        kinds = api._kinds(values)
-    entry = api._joint_entry(fn, wrt_names, kinds, False, optimize)
+            values[k] = compile_cache.as_float(values[k])
+        kinds = compile_cache.kinds_of(values)
+    entry = compile_cache.joint_entry(fn, wrt_names, kinds, False, optimize)
     return _Writer(fn, entry.emitted, entry.main.__name__, wrt_names, single, names).module_text(kinds)
 
 

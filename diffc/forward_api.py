@@ -1,11 +1,11 @@
 """Forward mode and higher order: jvp, jacobian, hessian, hvp, forward_source.
 
 Forward-mode functions are compiled like gradients (once per function,
-active arguments, argument kinds and options; see api._compiled).  Functions
+active arguments, argument kinds and options; see compile_cache.compiled).  Functions
 diffc returned itself (``grad(f)``, ``jacobian(f, mode="forward")`` of a
 scalar argument) carry a ``diffc_derivative`` attribute: differentiating
 them again differentiates the generated source they run, compiled for the
-kinds of the arguments at hand (`see_through`).
+kinds of the arguments at hand (`compile_cache.see_through`).
 """
 
 import functools
@@ -13,6 +13,7 @@ import functools
 import numpy as np
 
 from . import api
+from . import compile_cache
 from . import dispatch
 from . import emit
 from .analysis import kinds as K
@@ -22,62 +23,21 @@ from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
 
 
-# ------------------------------------------------------------ seeing through
-
-def see_through(fn, values):
-    """(function to compile, argument values) for fn called with values.
-
-    A derivative function made by diffc is replaced by the generated function
-    it runs for these argument kinds (its extra parameters take their
-    defaults), so differentiating it again differentiates generated source."""
-    spec = getattr(fn, "diffc_derivative", None)
-    while spec is not None:
-        fn, values = spec(values)
-        spec = getattr(fn, "diffc_derivative", None)
-    return fn, values
-
-
-def _with_defaults(fn, values):
-    defaults = fn.__defaults__ or ()
-    n = fn.__code__.co_argcount
-    missing = n - len(values)
-    if missing > 0:
-        values = list(values) + list(defaults[len(defaults) - missing:])
-    return list(values)
-
-
-def mark_gradient(gradient, fn, wrt_names, with_value, optimize):
-    """Let diffc differentiate the wrapper `gradient` made by api.grad (higher order)."""
-    names = api._param_names(fn)
-
-    def spec(values):
-        values = list(values)
-        for w in wrt_names:
-            k = names.index(w)
-            values[k] = api._as_float(values[k])
-        inner, values = see_through(fn, values)
-        kinds = api._kinds(_with_defaults(inner, values))
-        entry = api._joint_entry(inner, wrt_names, kinds, with_value, optimize, differentiable=True)
-        return entry.main, _with_defaults(entry.main, values)
-    gradient.diffc_derivative = spec
-    return gradient
-
-
 # ------------------------------------------------------------------ compile
 
 def _forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False, differentiable=False):
     key = (fn.__code__, "forward", active_names, kinds, optimize, tangent_only, differentiable)
-    names = api._param_names(fn)
+    names = compile_cache.param_names(fn)
 
     def build():
         module = Module(optimize=optimize)
         module.differentiable = differentiable
-        label = ("d_" if tangent_only else "jvp_") + api._function_name(fn)
+        label = ("d_" if tangent_only else "jvp_") + compile_cache.function_name(fn)
         module.function_names.reserve(label)
         main = build_jvp(module, fn, list(active_names), dict(zip(names, kinds)), label,
                          tangent_only=tangent_only, insert=True)
         return module, main.name
-    return api._compiled(fn, key, build)
+    return compile_cache.compiled(fn, key, build)
 
 
 def _tangent_like(t, x):
@@ -127,10 +87,10 @@ def _shape_dot(dot, out):
 
 def _run(fn, values, tangents, optimize=True):
     """(out, tangent_out) of fn at values along tangents (None: constant)."""
-    fn, values = see_through(fn, values)
+    fn, values = compile_cache.see_through(fn, values)
     if len(tangents) < len(values):
         tangents = list(tangents) + [None] * (len(values) - len(tangents))
-    names = api._param_names(fn)
+    names = compile_cache.param_names(fn)
     values = list(values)
     active, dots = [], []
     for k, (v, t) in enumerate(zip(values, tangents)):
@@ -138,14 +98,14 @@ def _run(fn, values, tangents, optimize=True):
             continue
         if isinstance(v, (bool, np.bool_, str, type(None))):
             raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}")
-        values[k] = api._as_float(v)
+        values[k] = compile_cache.as_float(v)
         active.append(names[k])
         dots.append(_tangent_like(t, values[k]))
-    kinds = api._kinds(values)
+    kinds = compile_cache.kinds_of(values)
     if not active:
         return fn(*values), _shape_dot(0.0, fn(*values))
     entry = _forward_entry(fn, tuple(active), kinds, optimize)
-    dispatch.check(entry.emitted, values + dots, api._function_name(fn))
+    dispatch.check(entry.emitted, values + dots, compile_cache.function_name(fn))
     try:
         out, dot = entry.main(*values, *dots)
     except Exception as exc:
@@ -158,12 +118,12 @@ def _run(fn, values, tangents, optimize=True):
 
 def jvp(fn, primals, tangents):
     """(f(*primals), directional derivative along tangents); None tangents are constants."""
-    api._check_function(fn)
+    compile_cache.check_function(fn)
     primals, tangents = list(primals), list(tangents)
     if len(tangents) != len(primals):
         raise BadArgument(f"jvp needs one tangent per primal ({len(primals)}), got {len(tangents)}",
                           hint="pass None for arguments that are constant")
-    values = api._bind(fn, api._param_names(fn), primals, {})
+    values = compile_cache.bind_arguments(fn, compile_cache.param_names(fn), primals, {})
     return _run(fn, values, tangents)
 
 
@@ -178,18 +138,18 @@ def _basis(x):
 
 def jacobian(fn, wrt=0, mode="reverse"):
     """d f / d arg: shape out.shape + arg.shape (rows by vjp, or columns by jvp)."""
-    api._check_function(fn)
+    compile_cache.check_function(fn)
     if mode not in ("reverse", "forward"):
         raise BadArgument(f"mode must be 'reverse' or 'forward', not {mode!r}")
-    wrt_names, single = api._normalize_wrt(fn, wrt)
-    names = api._param_names(fn)
+    wrt_names, single = compile_cache.normalize_wrt(fn, wrt)
+    names = compile_cache.param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
-        values = api._bind(fn, names, args, kwargs)
+        values = compile_cache.bind_arguments(fn, names, args, kwargs)
         for k in wrt_index:
-            values[k] = api._as_float(values[k])
+            values[k] = compile_cache.as_float(values[k])
         results = []
         if mode == "forward":
             out = None
@@ -204,7 +164,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
                 stacked = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
                 results.append(stacked.reshape(out_shape + np.shape(values[k])))
         else:
-            target, call_values = see_through(fn, values)
+            target, call_values = compile_cache.see_through(fn, values)
             out, pullback = api.vjp(target, *call_values)
             rows = []
             for e in _basis(out):
@@ -215,7 +175,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
                 results.append(stacked.reshape(np.shape(out) + np.shape(values[k])))
         results = [float(r) if r.ndim == 0 else r for r in results]
         return results[0] if single else tuple(results)
-    jacobian_fn.__name__ = jacobian_fn.__qualname__ = "jacobian_" + api._function_name(fn)
+    jacobian_fn.__name__ = jacobian_fn.__qualname__ = "jacobian_" + compile_cache.function_name(fn)
     if mode == "forward" and single:
         _mark_derivative(jacobian_fn, fn, wrt_names[0], names)
     return jacobian_fn
@@ -230,27 +190,27 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
         if np.ndim(values[k]) != 0 or isinstance(values[k], (list, tuple, np.ndarray)):
             raise BadArgument("differentiating jacobian(f, mode='forward') again needs a scalar argument",
                               hint="use diffc.hessian or nest grad instead")
-        values[k] = api._as_float(values[k])
-        inner, values = see_through(fn, values)
-        entry = _forward_entry(inner, (wrt_name,), api._kinds(values), tangent_only=True, differentiable=True)
-        return entry.main, _with_defaults(entry.main, values)
+        values[k] = compile_cache.as_float(values[k])
+        inner, values = compile_cache.see_through(fn, values)
+        entry = _forward_entry(inner, (wrt_name,), compile_cache.kinds_of(values), tangent_only=True, differentiable=True)
+        return entry.main, compile_cache.with_defaults(entry.main, values)
     wrapper.diffc_derivative = spec
 
 
 def hessian(fn, wrt=0):
     """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
-    api._check_function(fn)
-    wrt_names, single = api._normalize_wrt(fn, wrt)
+    compile_cache.check_function(fn)
+    wrt_names, single = compile_cache.normalize_wrt(fn, wrt)
     if not single:
         raise BadArgument("hessian takes a single wrt argument", hint="call it once per argument")
-    names = api._param_names(fn)
+    names = compile_cache.param_names(fn)
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
-        values = api._bind(fn, names, args, kwargs)
-        values[k] = api._as_float(values[k])
+        values = compile_cache.bind_arguments(fn, names, args, kwargs)
+        values[k] = compile_cache.as_float(values[k])
         columns = []
         for e in _basis(values[k]):
             tangents = [None] * len(values)
@@ -260,7 +220,7 @@ def hessian(fn, wrt=0):
         shape = np.shape(values[k])
         h = np.stack(columns, axis=-1).reshape(shape + shape)
         return float(h) if h.ndim == 0 else h
-    hessian_fn.__name__ = hessian_fn.__qualname__ = "hessian_" + api._function_name(fn)
+    hessian_fn.__name__ = hessian_fn.__qualname__ = "hessian_" + compile_cache.function_name(fn)
     # For a scalar argument the Hessian is one jvp of the gradient: differentiable again.
     _mark_derivative(hessian_fn, gradient, wrt_names[0], names)
     return hessian_fn
@@ -268,11 +228,11 @@ def hessian(fn, wrt=0):
 
 def hvp(fn, wrt=0):
     """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
-    api._check_function(fn)
-    wrt_names, single = api._normalize_wrt(fn, wrt)
+    compile_cache.check_function(fn)
+    wrt_names, single = compile_cache.normalize_wrt(fn, wrt)
     if not single:
         raise BadArgument("hvp takes a single wrt argument")
-    names = api._param_names(fn)
+    names = compile_cache.param_names(fn)
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
@@ -280,21 +240,21 @@ def hvp(fn, wrt=0):
         if len(args) != len(names) + 1:
             raise BadArgument(f"hvp of {fn.__qualname__} takes its {len(names)} arguments and then v")
         values, v = list(args[:-1]), args[-1]
-        values[k] = api._as_float(values[k])
+        values[k] = compile_cache.as_float(values[k])
         tangents = [None] * len(values)
         tangents[k] = v
         _, dot = _run(gradient, values, tangents)
         return dot
-    hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + api._function_name(fn)
+    hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + compile_cache.function_name(fn)
     return hvp_fn
 
 
 def forward_source(fn, wrt=0, args=None, optimize=True):
     """The generated forward-mode source (parameters taken as floats without args)."""
-    api._check_function(fn)
-    wrt_names, _ = api._normalize_wrt(fn, wrt)
-    names = api._param_names(fn)
-    kinds = tuple(K.SCALAR for _ in names) if args is None else api._kinds(list(args))
+    compile_cache.check_function(fn)
+    wrt_names, _ = compile_cache.normalize_wrt(fn, wrt)
+    names = compile_cache.param_names(fn)
+    kinds = tuple(K.SCALAR for _ in names) if args is None else compile_cache.kinds_of(list(args))
     return _forward_entry(fn, tuple(wrt_names), kinds, optimize).emitted.source
 
 

@@ -23,7 +23,7 @@ import gast
 
 from .errors import SourceUnavailable, UnsupportedSyntax
 
-_MISSING = object()
+MISSING = object()
 
 
 class SourceInfo:
@@ -64,14 +64,14 @@ class Env:
     def lookup(self, name):
         if name in self.closure:
             return self.closure[name]
-        value = self.globals.get(name, _MISSING)
-        if value is not _MISSING:
+        value = self.globals.get(name, MISSING)
+        if value is not MISSING:
             self.deps.append((self.globals, name, value))
             return value
         builtins_ = self.globals.get("__builtins__", builtins)
         if isinstance(builtins_, types.ModuleType):
             builtins_ = builtins_.__dict__
-        return builtins_.get(name, _MISSING)
+        return builtins_.get(name, MISSING)
 
 
 class FunctionInfo:
@@ -91,12 +91,12 @@ class FunctionInfo:
         return [a.id for a in self.node.args.args]
 
     def resolve_static(self, expr):
-        """The object a Name/Attribute chain of free names denotes, or _MISSING."""
+        """The object a Name/Attribute chain of free names denotes, or MISSING."""
         if isinstance(expr, gast.Name):
             if hasattr(expr, "diffc_global"):
                 return expr.diffc_global
             if expr.id in self.local_names:
-                return _MISSING
+                return MISSING
             if expr.id in self.local_functions:
                 return self.local_functions[expr.id]
             if self.parent is not None and expr.id in self.parent_visible:
@@ -104,12 +104,12 @@ class FunctionInfo:
             return self.env.lookup(expr.id)
         if isinstance(expr, gast.Attribute):
             base = self.resolve_static(expr.value)
-            if base is _MISSING or isinstance(base, FunctionInfo):
-                return _MISSING
+            if base is MISSING or isinstance(base, FunctionInfo):
+                return MISSING
             if isinstance(base, types.ModuleType) or inspect.isclass(base):
-                return getattr(base, expr.attr, _MISSING)
-            return _MISSING
-        return _MISSING
+                return getattr(base, expr.attr, MISSING)
+            return MISSING
+        return MISSING
 
     @property
     def local_names(self):

@@ -6,18 +6,21 @@ gradient plus the split forward/adjoint pairs of the user functions it calls
 and the primal copies of lifted local functions), resolves tape markers,
 optimizes, and hands the functions to `emit`.
 
-Stages can be printed for debugging (`diffc show --stage NAME`): ``fence``,
-``desugar``, ``anf``, ``reverse`` (before optimization), ``optimize``.
+The passes are declared in order: the front end (`FRONT_END_PASSES`), the
+reverse transform, then `OPTIMIZER_PASSES`; each is one function in its own
+file with its invariants in the docstring.  The tree after any of them can be
+printed (`diffc show --stage NAME`, `--stage list` names them all), and
+`diffc show --time-passes` (or DIFFC_TIME_PASSES=1) reports the time spent in each.
 """
 
-import builtins
+import os
 import threading
+import time
 
 import gast
 
 from . import ast_util as A
 from . import runtime
-from . import rules as R
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
 from .errors import DiffcError, UnsupportedSyntax
@@ -42,19 +45,26 @@ from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accum
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
+from .transform import checkpoint
 from .transform.purify import purify
-from .transform.reverse import (TAPE, ReverseFunction, index_value, is_marker, marker, returned_alias_positions,
+from .transform.reverse import (TAPE, ReverseFunction, index_value, is_marker, returned_alias_positions,
                                 rt)
 
 _rules_loaded = threading.Lock()
 _loaded = []
 
 
+def load_builtin_rules():
+    """Import the rule modules: each registers its rules in the registry (rules/__init__.py)."""
+    from .rules import builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
+    del builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
+
+
 def ensure_rules():
     if not _loaded:
         with _rules_loaded:
             if not _loaded:
-                R.load_builtin_rules()
+                load_builtin_rules()
                 _loaded.append(True)
 
 
@@ -144,6 +154,13 @@ class Module:
             return None
         cache[key] = returned_alias_positions(self, info)
         return cache[key]
+
+    def checkpointed_loop(self, rf, stmt):
+        """(forward, adjoint) statements when this loop of rf is to be checkpointed, else None.
+
+        The reverse transform calls back here for every loop, so it never imports
+        transform/checkpoint.py (which builds on it)."""
+        return checkpoint.checkpointed_loop(rf, stmt)
 
     def uses_tape(self, rf):
         self.tape_users.add(id(rf))
@@ -382,44 +399,106 @@ class Module:
         return fwd, adj
 
     def finish(self, fn, entry_kinds=None):
-        """entry_kinds: the user function's kinds when fn is the gradient the user
+        """Run the optimizer passes (OPTIMIZER_PASSES) on a generated function.
+
+        entry_kinds: the user function's kinds when fn is the gradient the user
         calls (its return values reach only the user), else None."""
         if self.optimize:
-            fn = eliminate_dead_code(fn)
-            fn = algebra(fn)
-            fn = forward_substitute(fn)
-            fn = fuse_reset_and_accumulate(fn)
-            fn = eliminate_dead_code(fuse_loop_reset(fn))
-            fn = forward_substitute(fn)
-            fn = keep_taken_item(fn)
-            fn = algebra(fn)
-            fn = eliminate_dead_code(fn)
-            fn = inline_while_tests(fn)
-            if not self.differentiable:
-                fn = fuse_sum_spreads(fn)
-                fn = fuse_sum_products(fn)
-                fn = use_loop_tapes(assign_written_once(hoist_test_invariants(fn)))
-                fn = share_test_values(forward_substitute(fn))   # untaped temporaries fold back
-                fn = eliminate_dead_code(propagate_copies(fn))
-                fn = eliminate_dead_code(merge_accumulations(propagate_negations(fn)))
-                fn = keep_tape_shapes(fn)
-                fn = hand_over(skip_dead_last_step(stack_products(fn)))
-                if entry_kinds is not None:
-                    fn = read_float_items(fn, entry_kinds)
-                # last: the passes before it may move a read of a name later, which is
-                # exact for a copy and not for a view
-                fn = view_unwritten_copies(fn)
-        else:
-            fn = eliminate_dead_code(fn) if False else fn
+            for step in OPTIMIZER_PASSES:
+                if step.applies(self, entry_kinds):
+                    fn = self._run_pass(step.name, step.run, fn, entry_kinds)
         if self.differentiable:
-            fn = purify(fn)
+            fn = self._run_pass("purify", lambda f, _: purify(f), fn, entry_kinds)
         _fill_empty(fn)
         self._stage("optimize", fn)
+        return fn
+
+    def _run_pass(self, name, run, fn, entry_kinds):
+        start = time.perf_counter() if PASS_TIMES is not None else 0.0
+        fn = run(fn, entry_kinds)
+        if PASS_TIMES is not None:
+            PASS_TIMES[name] = PASS_TIMES.get(name, 0.0) + time.perf_counter() - start
+        self._stage(name, fn)
         return fn
 
     def _stage(self, name, fn):
         if self.stages is not None:
             self.stages.append((name, A.deepcopy(fn)))
+
+
+# ------------------------------------------------------------------ the passes
+
+class Pass:
+    """One optimizer pass: run(fn, entry_kinds) -> fn, when `when` allows."""
+
+    def __init__(self, name, run, when="always"):
+        self.name = name
+        self.run = run
+        self.when = when
+
+    def applies(self, module, entry_kinds):
+        if self.when == "first_order":
+            return not module.differentiable
+        if self.when == "user_entry":
+            return not module.differentiable and entry_kinds is not None
+        return True
+
+
+def _plain(transform):
+    return lambda fn, _kinds: transform(fn)
+
+
+# The optimizer, in order (each pass is one file under optimize/ with its invariants).
+# "first_order": only for code that will not be differentiated again (pipeline
+# Module.differentiable); "user_entry": only for the gradient the user calls.
+OPTIMIZER_PASSES = [
+    Pass("dce", _plain(eliminate_dead_code)),
+    Pass("algebra", _plain(algebra)),
+    Pass("forward_substitute", _plain(forward_substitute)),
+    Pass("fuse_reset_and_accumulate", _plain(fuse_reset_and_accumulate)),
+    Pass("fuse_loop_reset", _plain(fuse_loop_reset)),
+    Pass("dce", _plain(eliminate_dead_code)),
+    Pass("forward_substitute", _plain(forward_substitute)),
+    Pass("keep_taken_item", _plain(keep_taken_item)),
+    Pass("algebra", _plain(algebra)),
+    Pass("dce", _plain(eliminate_dead_code)),
+    Pass("inline_while_tests", _plain(inline_while_tests)),
+    Pass("fuse_sum_spreads", _plain(fuse_sum_spreads), "first_order"),
+    Pass("fuse_sum_products", _plain(fuse_sum_products), "first_order"),
+    Pass("hoist_test_invariants", _plain(hoist_test_invariants), "first_order"),
+    Pass("assign_written_once", _plain(assign_written_once), "first_order"),
+    Pass("use_loop_tapes", _plain(use_loop_tapes), "first_order"),
+    Pass("forward_substitute", _plain(forward_substitute), "first_order"),
+    Pass("share_test_values", _plain(share_test_values), "first_order"),   # untaped temporaries fold back
+    Pass("propagate_copies", _plain(propagate_copies), "first_order"),
+    Pass("dce", _plain(eliminate_dead_code), "first_order"),
+    Pass("propagate_negations", _plain(propagate_negations), "first_order"),
+    Pass("merge_accumulations", _plain(merge_accumulations), "first_order"),
+    Pass("dce", _plain(eliminate_dead_code), "first_order"),
+    Pass("keep_tape_shapes", _plain(keep_tape_shapes), "first_order"),
+    Pass("stack_products", _plain(stack_products), "first_order"),
+    Pass("skip_dead_last_step", _plain(skip_dead_last_step), "first_order"),
+    Pass("hand_over", _plain(hand_over), "first_order"),
+    Pass("read_float_items", lambda fn, kinds: read_float_items(fn, kinds), "user_entry"),
+    # last: the passes before it may move a read of a name later, which is exact
+    # for a copy and not for a view
+    Pass("view_unwritten_copies", _plain(view_unwritten_copies), "first_order"),
+]
+
+FRONT_END_PASSES = ("fence", "desugar", "anf")
+STAGES = FRONT_END_PASSES + ("reverse",) + tuple(dict.fromkeys(p.name for p in OPTIMIZER_PASSES)) \
+    + ("purify", "optimize")
+
+# name -> seconds spent, summed over compilations, when DIFFC_TIME_PASSES is set
+# (or a caller sets a dict here); None: not timed.
+PASS_TIMES = {} if os.environ.get("DIFFC_TIME_PASSES") else None
+
+
+def time_passes():
+    """Start timing every pass from now on; returns the dict name -> seconds it fills."""
+    global PASS_TIMES
+    PASS_TIMES = {}
+    return PASS_TIMES
 
 
 def _writes_into(stmt, name):

@@ -182,13 +182,13 @@ def test_max_tie_warns():
 @pytest.mark.parametrize("fn, what", [(through_round, "round"), (through_int, "int"),
                                       (through_floor, "np.floor")])
 def test_zero_derivative_operations_warn_at_compile_time(fn, what):
-    diffc.api._cache.clear()
+    diffc.compile_cache.CACHE.clear()
     _, caught = _warnings_of(lambda: diffc.grad(fn)(1.5))
     assert len(caught) == 1
     assert str(caught[0].message).startswith(what) and caught[0].filename == __file__
 
 
 def test_cast_of_a_value_that_is_not_differentiated_does_not_warn():
-    diffc.api._cache.clear()
+    diffc.compile_cache.CACHE.clear()
     _, caught = _warnings_of(lambda: diffc.grad(unrelated_int)(1.5, 2.0))
     assert caught == []

@@ -124,11 +124,12 @@ def test_internal_errors_are_diffc_errors(monkeypatch):
 def test_every_compile_error_of_the_reverse_pass_says_what_to_do():
     import ast
     import inspect
-    from diffc.transform import reverse
-    tree = ast.parse(inspect.getsource(reverse))
+    from diffc.transform import reverse, sweep
     missing = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "fail":
-            if not any(k.arg == "hint" for k in node.keywords):
-                missing.append(node.lineno)
-    assert not missing, f"self.fail(...) without a hint at reverse.py lines {missing}"
+    for module in (reverse, sweep):
+        tree = ast.parse(inspect.getsource(module))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "fail":
+                if not any(k.arg == "hint" for k in node.keywords):
+                    missing.append(f"{module.__name__}:{node.lineno}")
+    assert not missing, f"self.fail(...) without a hint at {missing}"

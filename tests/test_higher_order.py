@@ -202,7 +202,7 @@ def test_differentiate_decorator_jacobian_and_hessian():
 def test_generated_gradient_is_inspectable_source():
     g = diffc.grad(cubic_sin)
     g(0.5)
-    entry = diffc.api._joint_entry(cubic_sin, ("x",), (diffc.analysis.kinds.SCALAR,), False)
+    entry = diffc.compile_cache.joint_entry(cubic_sin, ("x",), (diffc.analysis.kinds.SCALAR,), False)
     text = inspect.getsource(entry.main)
     assert text.startswith("def grad_cubic_sin(")
     assert "math.cos" in text or "cos(" in text

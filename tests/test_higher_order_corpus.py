@@ -63,10 +63,10 @@ def test_second_derivative_of_corpus_program(name, fn, args, k, mode):
 def test_generated_code_for_higher_order_has_no_mutating_helpers():
     """Differentiable gradient code: callees are joint and buffers are rebound, not written."""
     from corpus import callee_writes
-    from diffc import api
+    from diffc import compile_cache
     args = next(a for n, _, a, _ in PROGRAMS if n == "callee_writes")
-    source = api._joint_entry(callee_writes, ("m",), api._kinds(list(args)), False,
-                              differentiable=True).emitted.source
+    source = compile_cache.joint_entry(callee_writes, ("m",), compile_cache.kinds_of(list(args)), False,
+                                       differentiable=True).emitted.source
     for helper in ("take_item(", "zero_item(", "acc_item(", "pop_bar(", "_fwd_", "_adj_"):
         assert helper not in source, helper
     assert "_grad__write_row(" in source

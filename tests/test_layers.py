@@ -12,15 +12,16 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
 # Lowest first.  A module may import modules of its own layer or of earlier ones.
 LAYERS = [
     ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "checkpoint_runtime",
-                   "dispatch", "checks", "effects"]),
+                   "effects"]),
     ("front end", ["parse", "fence", "transform.desugar", "transform.anf", "template"]),
-    ("analysis", ["analysis"]),
-    ("rules", ["rules", "rule_check"]),
+    ("analysis", ["analysis", "checks"]),
+    ("rules", ["rules"]),
     ("transforms", ["transform"]),
     ("optimizer", ["optimize"]),
     ("emit", ["emit"]),
     ("compile cache", ["pipeline", "compile_cache"]),
-    ("public API", ["api", "forward_api", "cli", "export", "__init__", "__main__", "jit"]),
+    ("public API", ["dispatch", "api", "forward_api", "entry", "rule_check", "cli", "export", "__init__",
+                    "__main__", "jit"]),
 ]
 
 
@@ -147,11 +148,41 @@ def test_no_import_cycle():
     assert not components, f"import cycles: {components}"
 
 
+# Still to do (issue 18): the rule modules share their helpers privately
+# (higher_order_numpy takes its first-order helpers from numpy_rules); they go
+# away when the rules are organized by family, each helper beside its own
+# higher-order rules.  Nothing may be added to this list.
+RULE_MODULES_SHARING_HELPERS = {"rules.higher_order_numpy", "rules.numpy_rules", "rules.syntax"}
+
+
 def test_no_private_name_crosses_a_module():
     crossing = []
     for module, imports in graph().items():
         for target, names, line in imports:
             private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if module in RULE_MODULES_SHARING_HELPERS and target.startswith("rules."):
+                continue
             if private and target != module:
                 crossing.append(f"diffc/{module}:{line} imports {private} from {target}")
     assert not crossing, "private names imported across modules:\n" + "\n".join(crossing)
+
+
+def test_no_private_attribute_of_another_module():
+    """`api._cache`-style reads of a diffc module's private names."""
+    uses = []
+    for path in all_files():
+        tree = ast.parse(path.read_text())
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("diffc")):
+                modules |= {a.asname or a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                modules |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("diffc")}
+        if module_name(path) in RULE_MODULES_SHARING_HELPERS:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in modules and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                uses.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.value.id}.{node.attr}")
+    assert not uses, "private attributes of other modules:\n" + "\n".join(uses)

@@ -377,6 +377,11 @@ def _broadcast(a, b):
 _KEEPDIMS_REDUCTIONS = {np.sum, np.max, np.min, np.amax, np.amin, np.mean, np.prod}
 
 
+def shape_of_value(value, shapes, kinds, resolve=None):
+    """The symbolic shape (see `infer_shapes`) of an ANF right side, or None."""
+    return _shape(value, shapes, kinds, resolve)
+
+
 def _shape(value, shapes, kinds, resolve=None):
     if isinstance(value, gast.Name):
         s = _shape_of_atom(value, shapes, kinds)

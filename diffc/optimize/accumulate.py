@@ -64,11 +64,12 @@ import gast
 import numpy as np
 
 from .. import ast_util as A
+from .. import effects
 from .. import runtime
 from ..transform.reverse import index_value, is_marker, rt
-from .dce import _resolve_chain, is_pure_call, stored_names
-from .restores import _FRESH, _aliases, _fresh_call
-from .simplify import _fresh, _is_const
+from .dce import resolve_chain, is_pure_call, stored_names
+from .restores import FRESH_HELPERS, aliased_names, fresh_call
+from .simplify import is_fresh, is_const
 
 
 def _mentions(stmt):
@@ -78,7 +79,7 @@ def _mentions(stmt):
 def _is_zero_assign(stmt, name):
     return isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
         and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == name \
-        and _is_const(stmt.value, 0.0) and not isinstance(stmt.value.value, bool)
+        and is_const(stmt.value, 0.0) and not isinstance(stmt.value.value, bool)
 
 
 def _has_jump(stmts):
@@ -100,7 +101,7 @@ def fuse_loop_reset(fn):
                 if s is None:
                     continue
                 b = s.target.id
-                if b in header or b in A.names_loaded(s.value) or not _fresh(s.value):
+                if b in header or b in A.names_loaded(s.value) or not is_fresh(s.value):
                     continue
                 if any(b in _mentions(t) for t in loop.body[:j]):
                     continue
@@ -189,7 +190,7 @@ def keep_taken_item(fn):
 
     def aliases(name):
         if name not in alias_cache:
-            alias_cache[name] = _aliases(name, everything)
+            alias_cache[name] = aliased_names(name, everything)
         return alias_cache[name]
 
     def block(stmts):
@@ -254,21 +255,6 @@ def _copied_slice(value):
     return None
 
 
-def _no_writes_calls():
-    """Helpers that read their arguments and never write into them."""
-    from . import spread
-    from ..rules import numpy_rules
-    return {runtime.unbroadcast, runtime.copy_value, runtime.nonzero, runtime.item, runtime.element,
-            spread._sum_product, numpy_rules._sum_bar_times}
-
-
-def _new_value_calls():
-    """Helpers that return a new value (never an argument or a view of one)."""
-    from . import spread
-    from ..rules import numpy_rules
-    return {spread._sum_product, numpy_rules._sum_bar_times}
-
-
 def _roots(expr):
     """Names whose objects expr may evaluate to, or to a view or element of
     (arithmetic and copies give new objects; another call may return its argument)."""
@@ -276,17 +262,17 @@ def _roots(expr):
         return {expr.id}
     if isinstance(expr, (gast.Subscript, gast.Attribute, gast.Starred)):
         return _roots(expr.value)
-    if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)) or _fresh_call(expr):
+    if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)) or fresh_call(expr):
         return set()
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
-            and getattr(expr.func, "diffc_global", None) in _new_value_calls():
+            and effects.has(getattr(expr.func, "diffc_global", None), effects.FRESH):
         return set()
     if isinstance(expr, gast.Call):
         return set().union(*(_roots(a) for a in expr.args), *(_roots(k.value) for k in expr.keywords))
     return _mentions(expr)
 
 
-def _handed(expr, watched, harmless, pure_ok):
+def _handed(expr, watched, pure_ok):
     """Whether a call in expr may be handed an object of a name in ``watched`` (or a
     view or element of one) to keep or write into: any call but ``harmless`` helpers,
     ufuncs given their inputs only and (when ``pure_ok``) pure calls.  Lambdas and
@@ -305,8 +291,8 @@ def _handed(expr, watched, harmless, pure_ok):
         if isinstance(n.func, gast.Name):
             func = getattr(n.func, "diffc_global", None)
         else:
-            func = getattr(n.func, "diffc_resolved", None) or _resolve_chain(n.func)
-        if func in harmless or (isinstance(func, np.ufunc) and len(n.args) <= func.nin and not n.keywords):
+            func = getattr(n.func, "diffc_resolved", None) or resolve_chain(n.func)
+        if effects.has(func, effects.NO_WRITES) or (isinstance(func, np.ufunc) and len(n.args) <= func.nin and not n.keywords):
             continue
         if pure_ok and is_pure_call(n):
             continue
@@ -336,7 +322,7 @@ def _owned(y, statements):
     for s in statements:
         if isinstance(s, gast.Assign) and any(y in A.names_stored(t) for t in s.targets):
             if not (len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
-                    and (isinstance(s.value, _FRESH) or _fresh_call(s.value))):
+                    and (isinstance(s.value, FRESH_HELPERS) or fresh_call(s.value))):
                 return False
         elif isinstance(s, gast.AugAssign):
             if y in A.names_stored(s.target) and not isinstance(s.target, gast.Name):
@@ -359,7 +345,6 @@ def view_unwritten_copies(fn):
             mentions[n.id] = mentions.get(n.id, 0) + 1
             if not isinstance(n.ctx, gast.Load):
                 stores[n.id] = stores.get(n.id, 0) + 1
-    harmless = _no_writes_calls()
 
     def viewable(stmts, i, b, y):
         everything = list(A.walk_statements(fn.body))
@@ -376,7 +361,7 @@ def view_unwritten_copies(fn):
                 own = s.iter
             else:
                 own = s
-            if _handed(own, watched, harmless, True):
+            if _handed(own, watched, True):
                 return False
         if any(stores.get(t) != 1 for t in taken):
             return False
@@ -430,7 +415,7 @@ def view_unwritten_copies(fn):
             else:
                 return False
             for expr in [s.value] + reads:
-                if A.names_loaded(expr) & (taken - bound) or _handed(expr, watched, harmless, False):
+                if A.names_loaded(expr) & (taken - bound) or _handed(expr, watched, False):
                     return False    # an alias read before it is bound, or handed to a writer
             if targets & bars:
                 return False        # y rebound

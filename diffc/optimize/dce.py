@@ -12,19 +12,9 @@ loop is assumed to terminate (it did in the user's program).
 import gast
 
 from .. import ast_util as A
-from .. import checks
-from .. import runtime
+from .. import effects
 from .. import rules as R
 from ..analysis.activity import MUTATING_METHODS
-
-_PURE_RUNTIME = {runtime.copy_value, runtime.nonzero, runtime.element, runtime.item, runtime.acc_item, runtime.unbroadcast,
-                 runtime.finalize, runtime.zeros_like, runtime.as_sequence, runtime.read_item,
-                 }
-# Helpers with effects (they check, or mutate an adjoint or a container), even
-# when a rule registry knows them for higher-order differentiation.
-_IMPURE_PRIMITIVES = {print, runtime.check_scalar, runtime.take_item, runtime.zero_item, runtime.pop_bar,
-                      runtime.pop_bars, runtime.truncate, runtime.unpop_bar, runtime.write_item,
-                      checks.kink_sign, checks.warn_tie}      # these warn at the user's line
 
 
 def is_pure_call(call):
@@ -37,27 +27,27 @@ def is_pure_call(call):
     elif isinstance(func, gast.Attribute) and isinstance(base, gast.Name) and hasattr(base, "diffc_global"):
         obj = getattr(func, "diffc_resolved", None)
         if obj is None:
-            obj = _resolve_chain(func)
+            obj = resolve_chain(func)
     elif isinstance(func, gast.Attribute):
         key = ("method", func.attr)
         return func.attr not in MUTATING_METHODS and R.has_rule(key)
     else:
         return False
+    if effects.has(obj, effects.DROPPABLE):
+        return True
+    if effects.has(obj, effects.EFFECTFUL):    # even when a rule registry knows it (higher order)
+        return False
     try:
-        if obj in _PURE_RUNTIME:
-            return True
-        if obj in _IMPURE_PRIMITIVES:
-            return False
         return R.has_rule(obj)
     except TypeError:
         return False
 
 
-def _resolve_chain(node):
+def resolve_chain(node):
     if isinstance(node, gast.Name):
         return getattr(node, "diffc_global", None)
     if isinstance(node, gast.Attribute):
-        base = _resolve_chain(node.value)
+        base = resolve_chain(node.value)
         return getattr(base, node.attr, None) if base is not None else None
     return None
 

@@ -73,7 +73,7 @@ from .. import ast_util as A
 from .. import checks, runtime
 from ..rules import builtins_rules
 from ..naming import Namer, identifiers
-from .dce import _resolve_chain
+from .dce import resolve_chain
 
 _UNKNOWN = object()                 # a binding whose value this pass cannot follow
 _RANGE_INDEX = object()             # the target of a `for` over range(...)
@@ -84,7 +84,7 @@ _PURE_BUILTINS = {builtins.len, builtins.range, builtins.reversed, builtins.abs,
 _FLOAT_PRESERVING = {builtins.abs, builtins.min, builtins.max}   # return a float given floats
 # Derivative helpers that compare their arguments and hand one of them (or 0.0)
 # back, inside a tuple for the max/min adjoint: floats pass through as they came.
-_CARRIERS = {builtins_rules._extremum_bars, builtins_rules._extremum_dot}
+_CARRIERS = {builtins_rules.extremum_bars, builtins_rules.extremum_dot}
 # Helpers whose result is a NumPy value for a float or a NumPy float64 alike.
 _UFUNC_LIKE = {checks.kink_sign}
 _BUFFER_MAKERS = {runtime.zeros_like, np.zeros, np.zeros_like, np.empty, np.empty_like,
@@ -162,7 +162,7 @@ def _callee(call):
         return getattr(func, "diffc_global", None)
     if isinstance(func, gast.Attribute):
         obj = getattr(func, "diffc_resolved", None)
-        return obj if obj is not None else _resolve_chain(func)
+        return obj if obj is not None else resolve_chain(func)
     return None
 
 

@@ -31,7 +31,7 @@ import gast
 
 from .. import ast_util as A
 from .. import runtime
-from .simplify import is_constant, is_fresh
+from .simplify import is_const, is_fresh
 
 _TAKERS = (runtime.acc_item, runtime.give_item)
 
@@ -60,7 +60,7 @@ def _owning_names(fn):
     for stmt in A.walk_statements(fn.body):
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0] if len(stmt.targets) == 1 else None
-            if isinstance(target, gast.Name) and (is_constant(stmt.value, 0.0) or is_fresh(stmt.value)):
+            if isinstance(target, gast.Name) and (is_const(stmt.value, 0.0) or is_fresh(stmt.value)):
                 bound.add(target.id)
             else:
                 for t in stmt.targets:
@@ -125,7 +125,7 @@ def hand_over(fn):
             for later in stmts[i + 1:]:
                 if isinstance(later, gast.Assign) and len(later.targets) == 1 \
                         and isinstance(later.targets[0], gast.Name) and later.targets[0].id == g \
-                        and is_constant(later.value, 0.0):
+                        and is_const(later.value, 0.0):
                     s.value.func = A.global_ref(runtime.give_item, "give_item")
                     break
                 if g in {n.id for n in A.walk(later) if isinstance(n, gast.Name)}:

@@ -35,21 +35,20 @@ them after the callee's restores.
 import gast
 
 from .. import ast_util as A
-from .. import runtime
+from .. import effects
 from ..transform.reverse import is_marker
 
-_FRESH = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)
+FRESH_HELPERS = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)
 _ESCAPING_METHODS = ("append", "extend", "insert")
-_FRESH_HELPERS = (runtime.copy_value, runtime.take_item, runtime.zeros_like)
 
 
-def _fresh_call(value):
+def fresh_call(value):
     """A call of a runtime helper that returns a new object (a copy or zeros)."""
     return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
-        and getattr(value.func, "diffc_global", None) in _FRESH_HELPERS
+        and effects.has(getattr(value.func, "diffc_global", None), effects.FRESH)
 
 
-def _aliases(y, statements):
+def aliased_names(y, statements):
     """Names that may share memory with ``y`` (``y`` included); None if it escapes."""
     out = {y}
     while True:
@@ -57,7 +56,7 @@ def _aliases(y, statements):
         for s in statements:
             if is_marker(s):
                 continue
-            if isinstance(s, gast.Assign) and not isinstance(s.value, _FRESH) and not _fresh_call(s.value):
+            if isinstance(s, gast.Assign) and not isinstance(s.value, FRESH_HELPERS) and not fresh_call(s.value):
                 if A.names_loaded(s.value) & out:
                     for t in s.targets:
                         grown |= A.names_stored(t)
@@ -156,7 +155,7 @@ def drop_dead_restores(forward, adjoint, locals_):
     statements = list(A.walk_statements(forward)) + list(A.walk_statements(adjoint))
     drop = set()
     for y in sorted(candidates):
-        names = _aliases(y, statements)
+        names = aliased_names(y, statements)
         if names is None:
             continue
         found, _ = _restore_read(adjoint, y, names, False)

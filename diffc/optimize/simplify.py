@@ -17,11 +17,13 @@ Semantics, including evaluation order of impure calls, are unchanged.
 import gast
 
 from .. import ast_util as A
+from .. import effects
+from .. import runtime
 from ..runtime import unbroadcast as _unbroadcast
 from .dce import is_pure_expr, stored_names
 
 
-def _count_uses(fn):
+def count_uses(fn):
     uses, defs = {}, {}
     for n in A.walk(fn):
         if isinstance(n, gast.Name):
@@ -34,7 +36,7 @@ def _count_uses(fn):
     return uses, defs
 
 
-class _Substitute(gast.NodeTransformer):
+class Substitute(gast.NodeTransformer):
     def __init__(self, name, expr):
         self.name = name
         self.expr = expr
@@ -59,7 +61,7 @@ def _occurs_outside_loops(stmt, name):
 
 
 def forward_substitute(fn, protected=(), window=40):
-    uses, defs = _count_uses(fn)
+    uses, defs = count_uses(fn)
     params = {a.id for a in fn.args.args}
     loaded_cache, stored_cache = {}, {}
 
@@ -85,7 +87,7 @@ def forward_substitute(fn, protected=(), window=40):
             if name in loaded(later):
                 if not _occurs_outside_loops(later, name):
                     return False
-                sub = _Substitute(name, stmt.value)
+                sub = Substitute(name, stmt.value)
                 if isinstance(later, gast.If):
                     later.test = sub.visit(later.test)
                 else:
@@ -154,13 +156,13 @@ class _Algebra(gast.NodeTransformer):
             if isinstance(value, (int, float)) and abs(value) < 1e15:
                 return gast.Constant(value=value, kind=None)
         if isinstance(op, gast.Mult):
-            if _is_const(right, 1.0):
+            if is_const(right, 1.0):
                 return left
-            if _is_const(left, 1.0):
+            if is_const(left, 1.0):
                 return right
-        if isinstance(op, (gast.Add, gast.Sub)) and _is_const(right, 0.0) and not _is_const(right, False):
+        if isinstance(op, (gast.Add, gast.Sub)) and is_const(right, 0.0) and not is_const(right, False):
             return left
-        if isinstance(op, (gast.Div, gast.Pow)) and _is_const(right, 1.0):
+        if isinstance(op, (gast.Div, gast.Pow)) and is_const(right, 1.0):
             return left
         if isinstance(op, gast.Mult) and isinstance(left, gast.UnaryOp) and isinstance(left.op, gast.USub):
             return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand, op=op, right=right))
@@ -247,17 +249,11 @@ def _has_linear_negation(expr):
             return False
 
 
-# Helpers linear (and odd) in their first argument, the adjoint they spread or sum.
-_LINEAR_IN_FIRST = {("diffc.runtime", "unbroadcast"), ("diffc.rules.numpy_rules", "_sum_bar"),
-                    ("diffc.rules.numpy_rules", "_sum_bar_times"), ("diffc.rules.numpy_rules", "_extreme_bar"),
-                    ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b")}
-
-
 def _linear_helper(call):
     if not (isinstance(call.func, gast.Name) and call.args and not call.keywords):
         return False
     fn = getattr(call.func, "diffc_global", None)
-    return (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _LINEAR_IN_FIRST
+    return effects.has(fn, effects.LINEAR_IN_FIRST)
 
 
 def _is_number(node):
@@ -269,7 +265,7 @@ import operator as _op  # noqa: E402
 _FOLD = {gast.Add: _op.add, gast.Sub: _op.sub, gast.Mult: _op.mul}
 
 
-def _is_const(node, value):
+def is_const(node, value):
     return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value == value
 
 
@@ -305,7 +301,7 @@ def fuse_reset_and_accumulate(fn):
         while i < len(stmts):
             s = stmts[i]
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                    and _is_const(s.value, 0.0) and not isinstance(s.value.value, bool):
+                    and is_const(s.value, 0.0) and not isinstance(s.value.value, bool):
                 name = s.targets[0].id
                 for j in range(i + 1, len(stmts)):
                     later = stmts[j]
@@ -363,7 +359,7 @@ def _share_first_contributions(fn):
     while i < len(body):
         s = body[i]
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and _is_const(s.value, 0.0) and not isinstance(s.value.value, bool):
+                and is_const(s.value, 0.0) and not isinstance(s.value.value, bool):
             name = s.targets[0].id
             for j in range(i + 1, len(body)):
                 later = body[j]
@@ -392,11 +388,11 @@ def _exposed(expr):
     if isinstance(expr, gast.Name):
         return {expr.id}
     if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)) \
-            or _fresh(expr):
+            or is_fresh(expr):
         return set()
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.args:
         fn = getattr(expr.func, "diffc_global", None)
-        if (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _ARGUMENT_OR_NEW:
+        if effects.has(fn, effects.ARGUMENT_OR_NEW):
             return _exposed(expr.args[0])
     if isinstance(expr, (gast.Tuple, gast.List)):
         out = set()
@@ -416,10 +412,6 @@ def _exposed(expr):
             out |= A.names_loaded(expr.func.value)
         return out
     return A.names_loaded(expr)
-
-
-# Helpers returning their first argument itself or a new value.
-_ARGUMENT_OR_NEW = {("diffc.runtime", "unbroadcast"), ("diffc.runtime", "finalize")}
 
 
 def _sharing_classes(fn):
@@ -513,7 +505,7 @@ def _first_contribution_as_assignment(stmt, name):
     if isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, (gast.Add, gast.Sub)) \
             and getattr(stmt.target, "id", None) == name \
             and name not in A.names_loaded(stmt.value) \
-            and (isinstance(stmt.op, gast.Sub) or _fresh(stmt.value)):
+            and (isinstance(stmt.op, gast.Sub) or is_fresh(stmt.value)):
         value = stmt.value if isinstance(stmt.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=stmt.value)
         return A.located(A.assign(name, value), stmt)
     return None
@@ -561,17 +553,11 @@ def _pure_value(expr):
     return is_pure_expr(expr) and not _calls_mutating_helper(expr)
 
 
-# Runtime helpers the purity test accepts although they write into a buffer they are given.
-_MUTATING_HELPERS = {("diffc.runtime", n) for n in (
-    "acc_item", "take_item", "zero_item", "pop_bar", "pop_bars", "unpop_bar", "write_item", "truncate",
-    "write_dot", "append_dot", "extend_dot", "pop_dot")}
-
-
 def _calls_mutating_helper(expr):
     for n in A.walk(expr):
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
             fn = getattr(n.func, "diffc_global", None)
-            if (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) in _MUTATING_HELPERS:
+            if effects.has(fn, effects.MUTATES_FIRST):
                 return True
     return False
 
@@ -580,24 +566,16 @@ def _all_names(stmt):
     return {n.id for n in A.walk(stmt) if isinstance(n, gast.Name)}
 
 
-# Adjoint helpers whose result is a new array, never one of their arguments.
-_FRESH_HELPERS = {("diffc.rules.operators", "_matmul_bar_a"), ("diffc.rules.operators", "_matmul_bar_b"),
-                  ("diffc.rules.numpy_rules", "_times_one_minus_square"),
-                  ("diffc.rules.numpy_rules", "_dot_bar_a"), ("diffc.rules.numpy_rules", "_dot_bar_b"),
-                  ("diffc.runtime", "take_item")}     # a copy, or an entry the adjoint no longer holds
-
-
-def _fresh(expr):
+def is_fresh(expr):
     """Whether expr certainly evaluates to a new object (safe to own and update in place)."""
     if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
         return True
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name):
         fn = getattr(expr.func, "diffc_global", None)
-        key = (getattr(fn, "__module__", None), getattr(fn, "__name__", None))
-        if key in _FRESH_HELPERS:
+        if effects.has(fn, effects.OWNED_BUFFER):
             return True
-        if key == ("diffc.runtime", "unbroadcast") and expr.args:
-            return _fresh(expr.args[0])      # returns its argument, or a new sum of it
+        if fn is runtime.unbroadcast and expr.args:
+            return is_fresh(expr.args[0])      # returns its argument, or a new sum of it
     return False
 
 
@@ -633,14 +611,14 @@ class _AbsorbScales(gast.NodeTransformer):
                 r = _one_minus_square_of(factor)
                 # (with the factor on the left, g is evaluated first now: it must be pure)
                 if r is not None and (g is node.left or _pure_value(g)):
-                    from ..rules.numpy_rules import _times_one_minus_square
-                    return A.call(A.global_ref(_times_one_minus_square, "_times_one_minus_square"), [g, r])
+                    from ..rules.numpy_rules import times_one_minus_square
+                    return A.call(A.global_ref(times_one_minus_square, "_times_one_minus_square"), [g, r])
         return node
 
 
 def _one_minus_square_of(node):
     """r for ``1.0 - r * r`` (r a plain local name), else None."""
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Sub) and _is_const(node.left, 1.0) \
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Sub) and is_const(node.left, 1.0) \
             and type(node.left.value) is float and isinstance(node.right, gast.BinOp) \
             and isinstance(node.right.op, gast.Mult):
         a, b = node.right.left, node.right.right
@@ -668,8 +646,3 @@ def _is_power_of_two(node):
 
 
 from math import frexp as _frexp  # noqa: E402
-
-
-# Public names for passes in other modules (optimize/hand_over.py).
-is_fresh = _fresh
-is_constant = _is_const

@@ -40,6 +40,7 @@ import gast
 import numpy as np
 
 from .. import ast_util as A
+from .. import effects
 from ..naming import Namer, identifiers
 from ..rules.operators import matmul_bar_a, matmul_bar_b
 
@@ -120,6 +121,9 @@ def flush_bar_b(stack, bar, b):
     bar += rows.T @ gs
     return bar
 
+
+# They write into the stack (and into the adjoint they are given): never dropped or moved.
+effects.declare(stack_bar_a, stack_bar_b, flush_bar_a, flush_bar_b, facts=(effects.EFFECTFUL,))
 
 _KINDS = {matmul_bar_a: (stack_bar_a, flush_bar_a, 1), matmul_bar_b: (stack_bar_b, flush_bar_b, 2)}
 

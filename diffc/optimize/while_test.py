@@ -48,7 +48,7 @@ import gast
 from .. import ast_util as A
 from ..naming import Namer, identifiers
 from .dce import is_pure_expr
-from .simplify import _Substitute, _count_uses
+from .simplify import Substitute, count_uses
 
 
 def _condition_assignment(stmt):
@@ -65,7 +65,7 @@ def _inline(stmts, test):
     expr = A.deepcopy(test)
     for stmt in reversed(stmts):
         name = stmt.targets[0].id
-        sub = _Substitute(name, A.deepcopy(stmt.value))
+        sub = Substitute(name, A.deepcopy(stmt.value))
         expr = sub.visit(gast.Expression(body=expr)).body
     return expr
 
@@ -128,7 +128,7 @@ def _try_loop(block, index, uses, defs):
 
 def inline_while_tests(fn):
     """fn with loop conditions evaluated in the `while` test again (see module docstring)."""
-    uses, defs = _count_uses(fn)
+    uses, defs = count_uses(fn)
 
     def rewrite(block, k):
         stmt = block[k]

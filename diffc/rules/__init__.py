@@ -103,8 +103,4 @@ def has_rule(key):
         return False
 
 
-def load_builtin_rules():
-    from . import operators, math_rules, builtins_rules, numpy_rules, syntax, higher_order_numpy  # noqa: F401
-
-
 RULES_VERSION = [0]

@@ -157,3 +157,8 @@ def _sequence_bar(g):
 
 def _sequence_dot(d):
     return list(d) if isinstance(d, (list, tuple)) else d
+
+
+# Helpers optimize/float_items.py knows to carry Python floats through (public names).
+extremum_bars = _extremum_bars
+extremum_dot = _extremum_dot

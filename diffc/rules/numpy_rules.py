@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from diffc.checks import kink_sign
+from diffc import effects
 from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
@@ -205,7 +206,7 @@ def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
     return _sum_bar(g, a, axis, keepdims) * y
 
 
-def _times_one_minus_square(g, r):
+def times_one_minus_square(g, r):
     """``g * (1.0 - r * r)`` (the adjoint of np.tanh, r its result), the same value.
 
     For float64 ndarrays of one shape with 16384 elements or more, one temporary
@@ -2814,3 +2815,16 @@ nondiff(
     ("method", "nonzero"), ("method", "all"), ("method", "any"), ("method", "round"),
     ("method", "searchsorted"),
 )
+
+
+# Helpers the optimizer recognizes in, or writes into, generated code (optimize/spread.py,
+# optimize/accumulate.py): public names for the same objects; the code keeps their own names.
+sum_bar = _sum_bar
+sum_bar_times = _sum_bar_times
+
+
+# What the optimizer may assume of these helpers (diffc/effects.py).
+effects.declare(_sum_bar, _sum_bar_times, _extreme_bar, _dot_bar_a, _dot_bar_b, facts=(effects.LINEAR_IN_FIRST,))
+effects.declare(_sum_bar_times, times_one_minus_square, _dot_bar_a, _dot_bar_b, facts=(effects.FRESH,))
+effects.declare(times_one_minus_square, _dot_bar_a, _dot_bar_b, facts=(effects.OWNED_BUFFER,))
+effects.declare(_sum_bar_times, facts=(effects.NO_WRITES,))

@@ -9,6 +9,7 @@ import operator
 
 import numpy as np
 
+from .. import effects
 from . import adjoint, tangent, nondiff
 from ..runtime import cat_left, cat_right, head_part, is_duck_array, tail_part, unbroadcast
 
@@ -180,3 +181,7 @@ def _(result, a, a_dot):
 nondiff(operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
         operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
         operator.lshift, operator.rshift, operator.is_, operator.is_not, operator.contains)
+
+
+# New arrays, never an argument (diffc/effects.py).
+effects.declare(_matmul_bar_a, _matmul_bar_b, facts=(effects.FRESH, effects.OWNED_BUFFER))

@@ -28,7 +28,7 @@ import gast
 
 from .. import ast_util as A
 from ..errors import UnsupportedSyntax
-from ..parse import _MISSING, FunctionInfo
+from ..parse import MISSING, FunctionInfo
 
 
 class ANF:
@@ -206,7 +206,7 @@ class ANF:
         if hasattr(node, "diffc_global") or node.id in self.locals:
             return node
         obj = self.info.resolve_static(node)
-        if obj is _MISSING:
+        if obj is MISSING:
             raise UnsupportedSyntax(f"name {node.id!r} is not defined", node, self.info.source,
                                     hint="define it at module level or pass it as an argument")
         node.diffc_global = obj
@@ -273,7 +273,7 @@ class ANF:
         if not isinstance(base, gast.Name) or base.id in self.locals:
             return False
         obj = self.info.resolve_static(expr)
-        if obj is _MISSING:
+        if obj is MISSING:
             return False
         self.name_ref(base)
         return True
@@ -323,8 +323,8 @@ class ANF:
     def call(self, expr, out):
         func = expr.func
         target = self.info.resolve_static(func) if not (isinstance(func, gast.Name)
-                                                         and func.id in self.locals) else _MISSING
-        if target is not _MISSING:
+                                                         and func.id in self.locals) else MISSING
+        if target is not MISSING:
             if isinstance(func, gast.Name):
                 self.name_ref(func)
             else:
@@ -362,7 +362,7 @@ class ANF:
         if target is getattr(np, "copyto", None) and len(args) == 2 and not keywords:
             out.append(self.whole_write(self.written_local(args[0], expr), args[1]))
             return A.const(None)
-        if target is _MISSING and isinstance(func, gast.Attribute) and func.attr == "fill" \
+        if target is MISSING and isinstance(func, gast.Attribute) and func.attr == "fill" \
                 and isinstance(func.value, gast.Name) and func.value.id in self.locals \
                 and len(args) == 1 and not keywords:
             out.append(self.whole_write(func.value.id, args[0]))

@@ -49,9 +49,16 @@ _FORWARD_MARKERS = ("save", "save_item", "push_count")
 
 # ------------------------------------------------------------------ requests
 
+def checkpointed_loop(rf, stmt):
+    """(forward, adjoint) of a loop to checkpoint, else None (the reverse pass asks, through
+    its module: pipeline.Module.checkpointed_loop)."""
+    budget = wanted(rf, stmt)
+    return transform(rf, stmt, budget) if budget is not None else None
+
+
 def wanted(rf, stmt):
     """The snapshot budget (True or an int) when this loop is to be checkpointed, else None."""
-    if getattr(rf, "_checkpointing", 0):
+    if rf.checkpointing:
         return None                         # no nesting: see module docstring
     spec = getattr(stmt, "diffc_checkpoint", None)
     if spec is not None:
@@ -129,9 +136,9 @@ def transform(rf, stmt, spec):
     state, mutable = loop_state(rf, stmt)
 
     rf.loop_depth += 1
-    rf._checkpointing = getattr(rf, "_checkpointing", 0) + 1
+    rf.checkpointing += 1
     body_f, body_a = rf.block(stmt.body)
-    rf._checkpointing -= 1
+    rf.checkpointing -= 1
     rf.loop_depth -= 1
 
     ck, k = namer.fresh("_ckpt"), namer.fresh("_step")
@@ -144,7 +151,7 @@ def transform(rf, stmt, spec):
         rf.loop_defined.add(ck)
     # A state variable may be unbound when the loop starts (first assigned in a
     # branch of the body): bind it to None at entry so the snapshot can hold it.
-    inits = rf.__dict__.setdefault("entry_inits", [])
+    inits = rf.entry_inits
     known = {s.targets[0].id for s in inits}
     inits += [A.assign(v, A.const(None)) for v in state if v not in rf.params and v not in known]
 
@@ -228,33 +235,3 @@ class _DropTape(gast.NodeTransformer):
         node.args = [gast.List(elts=[], ctx=gast.Load())
                      if isinstance(a, gast.Name) and a.id == TAPE else a for a in node.args]
         return node
-
-
-def unwrap_marker(desugar, loop):
-    """For ``for t in checkpointed(it, snapshots=k):`` set loop.iter to ``it`` and return
-    the budget (True or k); None for any other loop.  Called by desugar."""
-    call = loop.iter
-    if not (isinstance(call, gast.Call) and desugar.resolve(call.func) is CR.checkpointed):
-        return None
-    args = list(call.args)
-    keywords = {kw.arg: kw.value for kw in call.keywords}
-    if len(args) == 2 and "snapshots" not in keywords:
-        keywords["snapshots"] = args.pop()
-    if len(args) != 1 or set(keywords) - {"snapshots"}:
-        desugar.fail("checkpointed() takes an iterable and an optional snapshots=k", call)
-    budget = True
-    node = keywords.get("snapshots")
-    if node is not None:
-        value = node.value if isinstance(node, gast.Constant) else _MISSING_BUDGET
-        if value is None:
-            budget = True
-        elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            budget = value
-        else:
-            desugar.fail("snapshots= must be a positive int literal (or None)", node,
-                         hint="write the number: diffc.checkpointed(range(n), snapshots=50)")
-    loop.iter = args[0]
-    return budget
-
-
-_MISSING_BUDGET = object()

@@ -23,9 +23,10 @@ import builtins
 import gast
 
 from .. import ast_util as A
+from .. import checkpoint_runtime as CR
 from .. import runtime
 from ..errors import UnsupportedSyntax
-from ..parse import _MISSING
+from ..parse import MISSING
 
 
 class Desugar:
@@ -137,8 +138,7 @@ class Desugar:
         if loop.orelse:
             # for/else: the else block runs when the loop did not break.
             return self._lower_for_else(loop)
-        from .checkpoint import unwrap_marker
-        budget = unwrap_marker(self, loop)      # `for t in diffc.checkpointed(...)`
+        budget = checkpoint_budget(self, loop)      # `for t in diffc.checkpointed(...)`
         if budget is not None:
             lowered = self._lower_for(loop)
             lowered[-1].diffc_checkpoint = budget
@@ -206,7 +206,7 @@ class Desugar:
                 return pre, A.name(n_name), rev_element
             if (isinstance(iterable.func, gast.Attribute) and not args
                     and iterable.func.attr in ("items", "keys", "values")
-                    and self.resolve(iterable.func) is _MISSING):
+                    and self.resolve(iterable.func) is MISSING):
                 return self._dict_iteration(iterable.func.value, iterable.func.attr)
         seq = self.namer.fresh("_seq")
         if self._is_range_call(iterable):
@@ -421,3 +421,33 @@ class _BreakMarker:
                 s.orelse = self.visit_block(s.orelse)
             out.append(s)
         return out
+
+
+def checkpoint_budget(desugar, loop):
+    """For ``for t in checkpointed(it, snapshots=k):`` set loop.iter to ``it`` and return
+    the budget (True or k); None for any other loop.  The loop is then lowered as usual and carries the budget (transform/checkpoint.py)."""
+    call = loop.iter
+    if not (isinstance(call, gast.Call) and desugar.resolve(call.func) is CR.checkpointed):
+        return None
+    args = list(call.args)
+    keywords = {kw.arg: kw.value for kw in call.keywords}
+    if len(args) == 2 and "snapshots" not in keywords:
+        keywords["snapshots"] = args.pop()
+    if len(args) != 1 or set(keywords) - {"snapshots"}:
+        desugar.fail("checkpointed() takes an iterable and an optional snapshots=k", call)
+    budget = True
+    node = keywords.get("snapshots")
+    if node is not None:
+        value = node.value if isinstance(node, gast.Constant) else _NO_BUDGET
+        if value is None:
+            budget = True
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            budget = value
+        else:
+            desugar.fail("snapshots= must be a positive int literal (or None)", node,
+                         hint="write the number: diffc.checkpointed(range(n), snapshots=50)")
+    loop.iter = args[0]
+    return budget
+
+
+_NO_BUDGET = object()

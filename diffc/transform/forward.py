@@ -42,32 +42,22 @@ from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from .reverse import (_BINOPS, _UNARY, ReverseFunction, _describe, call_key, index_value, is_user_function,
-                      refuse_library_mutation, rt)
+from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, is_user_function
+from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
 _ZERO = "__diffc_zero__"
 
 
-class ForwardFunction:
-    """Builds the tangent-carrying body of one function (see module docstring)."""
+class ForwardFunction(FunctionSweep):
+    """Builds the tangent-carrying body of one function (see module docstring).
 
-    # Argument binding and primal calls are shared with reverse mode.
+    Kinds, value semantics and aliasing refusals come from FunctionSweep, shared
+    with reverse mode, so both modes accept the same programs and compute the
+    same primal values; argument binding and primal calls too."""
+
     bind_call = ReverseFunction.bind_call
     primal_call = ReverseFunction.primal_call
-    _atom_kind = ReverseFunction._atom_kind
-    _fresh_array = ReverseFunction._fresh_array
-    _written_in_place = ReverseFunction._written_in_place
-    # Value semantics and aliasing refusals are shared with reverse mode, so both
-    # modes accept the same programs and compute the same primal values.
-    _count_defs = ReverseFunction._count_defs
-    check_aliasing = ReverseFunction.check_aliasing
-    _refuse_observed_write = ReverseFunction._refuse_observed_write
-    _updates_in_place = ReverseFunction._updates_in_place
-    _rebound_in_loop_over = ReverseFunction._rebound_in_loop_over
-    _callee_kind = ReverseFunction._callee_kind
-    _iterate_written_sequences_directly = ReverseFunction._iterate_written_sequences_directly
-    _shared_forward_value = ReverseFunction.forward_value
     views_allowed = False
 
     def __init__(self, module, info, active_params, param_kinds):
@@ -80,6 +70,7 @@ class ForwardFunction:
         self.body = A.deepcopy(info.node.body)
         self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
         self._iterate_written_sequences_directly()
+        self.share_writes_through_views()
         last = self.body[-1]
         assert isinstance(last, gast.Return)
         self.returned = last.value
@@ -178,7 +169,7 @@ class ForwardFunction:
     def forward_value(self, target, value, stmt=None):
         """The primal expression, copying values that are modified in place (as reverse mode does)."""
         if stmt is not None:
-            return self._shared_forward_value(target, value, stmt)
+            return FunctionSweep.forward_value(self, target, value, stmt)
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
             if not self._fresh_array(value):
@@ -233,11 +224,11 @@ class ForwardFunction:
         if kind in (gast.Constant, gast.Compare, gast.JoinedStr):
             return [], None, False
         if kind is gast.BinOp:
-            return self.apply_rule(_BINOPS.get(type(value.op)), [value.left, value.right], [], result, value)
+            return self.apply_rule(BINOPS.get(type(value.op)), [value.left, value.right], [], result, value)
         if kind is gast.UnaryOp:
             if isinstance(value.op, (gast.Not, gast.Invert)):
                 return [], None, False
-            return self.apply_rule(_UNARY[type(value.op)], [value.operand], [], result, value)
+            return self.apply_rule(UNARY[type(value.op)], [value.operand], [], result, value)
         if kind is gast.Call:
             key, args = call_key(self.info, value)
             if key is None:
@@ -278,7 +269,7 @@ class ForwardFunction:
             return [], None, False
         rule = R.tangent_rule(key) if key is not None else None
         if rule is None:
-            self.fail(NoDerivativeRule, f"no tangent (forward-mode) rule for {_describe(key, node)}", node,
+            self.fail(NoDerivativeRule, f"no tangent (forward-mode) rule for {describe(key, node)}", node,
                       hint="register one with @diffc.tangent, or compute this value from inputs "
                            "that are not differentiated")
         bindings = {rule.params[0]: result}
@@ -291,7 +282,7 @@ class ForwardFunction:
             vdot = rule.vararg + "_dot"
             primal_params = [p for p in rest if p != vdot and p not in dot_params.values()]
             if keywords:
-                self.fail(NoDerivativeRule, f"the tangent rule for {_describe(key, node)} does not support "
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           "keyword arguments", node)
             lead, extra = args[:len(primal_params)], args[len(primal_params):]
             for p, a in zip(primal_params, lead):
@@ -331,17 +322,17 @@ class ForwardFunction:
             args, extra = args[:len(primal_params)], args[len(primal_params):]
             for a in extra:
                 if self.is_active(a):
-                    self.fail(NoDerivativeRule, f"{_describe(key, node)} is not differentiable in one of "
+                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
                               "its arguments", node)
         if len(args) > len(primal_params):
-            self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {_describe(key, node)}",
+            self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {describe(key, node)}",
                       node)
         bound = list(zip(primal_params, args)) + [(k.arg, k.value) for k in keywords]
         for p in dot_params.values():
             bindings[p] = _ZERO
         for p, a in bound:
             if p not in primal_params:
-                self.fail(NoDerivativeRule, f"the tangent rule for {_describe(key, node)} does not support "
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           f"the keyword argument {p!r}", node)
             bindings[p] = a
             if self.is_active(a) and p in dot_params:
@@ -350,9 +341,9 @@ class ForwardFunction:
                 live_dots.add(d.id)
         stmts, expr = rule.instantiate(bindings, self.namer, extra)
         if isinstance(result, gast.Name) and self.kinds.get(result.id) in (K.SCALAR, K.INT):
-            from .reverse import _drop_unbroadcast
-            stmts = [_drop_unbroadcast(s) for s in stmts]
-            expr = _drop_unbroadcast(expr)
+            from .reverse import drop_unbroadcast
+            stmts = [drop_unbroadcast(s) for s in stmts]
+            expr = drop_unbroadcast(expr)
         return _prune_zero_terms(stmts, expr, live_dots)
 
     # ---------------------------------------------------------- user calls

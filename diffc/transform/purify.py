@@ -27,6 +27,7 @@ computed wrong.
 import gast
 
 from .. import ast_util as A
+from .. import effects
 from .. import runtime
 
 
@@ -100,11 +101,11 @@ def _purify_statement(stmt):
     return None
 
 
-# Helpers that return a value and mutate their first argument: when the optimizer
-# has substituted such a call into a larger expression, it is first hoisted into
-# a statement of its own.
-_READ_AND_MUTATE = (runtime.take_item, runtime.pop_bar, runtime.pop_bars, runtime.pop_dot, runtime.acc_item,
-                    runtime.write_dot, runtime.append_dot, runtime.extend_dot, runtime.unpop_bar)
+def _reads_and_mutates(helper):
+    """Helpers that return a value and mutate their first argument: when the optimizer
+    has substituted such a call into a larger expression, it is first hoisted into
+    a statement of its own."""
+    return effects.has(helper, effects.MUTATES_FIRST) and not effects.has(helper, effects.NO_RESULT)
 
 
 def _hoist_nested(stmt, fresh):
@@ -118,7 +119,7 @@ def _hoist_nested(stmt, fresh):
     class Hoist(gast.NodeTransformer):
         def visit_Call(self, node):
             self.generic_visit(node)
-            if node is top or _helper(node) not in _READ_AND_MUTATE:
+            if node is top or not _reads_and_mutates(_helper(node)):
                 return node
             buffer = node.args[0]
             if not isinstance(buffer, gast.Name):

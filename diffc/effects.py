@@ -1,0 +1,75 @@
+"""effects: facts about the helpers generated code calls, declared once.
+
+Every optimizer pass that must know whether a call may be dropped, moved,
+owned or rescaled asks this registry (`has(helper, FACT)`), instead of keeping
+a table of its own.  Facts about runtime.py's helpers are declared below
+(runtime.py imports nothing but NumPy, so `diffc export` can inline it); the
+rule modules, checks.py and the optimizer declare their own helpers beside
+their definitions with `declare`.
+
+Facts (each a promise the helper keeps for every argument):
+
+DROPPABLE      no effect anyone can observe once its result is dead (it may
+               update the buffer it returns: dce drops the whole statement)
+EFFECTFUL      checks, warns or writes somewhere: never dropped, whatever the
+               rule registry says about it
+FRESH          returns a new object, never an argument or a view of one (the
+               caller owns it and may update it in place)
+ARGUMENT_OR_NEW  returns its first argument itself, or a new object
+LINEAR_IN_FIRST  linear (and odd) in its first argument: c * f(g, ...) == f(c * g, ...)
+MUTATES_FIRST  writes into its first argument (an adjoint buffer or a container)
+NO_RESULT      returns nothing useful (called for its effect)
+NO_WRITES      reads its arguments and never writes into any of them
+OWNED_BUFFER   an adjoint helper whose result is a buffer the gradient owns from
+               then on (optimize/simplify.py accumulates into it in place); a
+               subset of FRESH: copies and zeros are FRESH but keep their own
+               scheduling there
+"""
+
+DROPPABLE = "droppable"
+EFFECTFUL = "effectful"
+FRESH = "fresh"
+ARGUMENT_OR_NEW = "argument_or_new"
+LINEAR_IN_FIRST = "linear_in_first"
+MUTATES_FIRST = "mutates_first"
+NO_RESULT = "no_result"
+NO_WRITES = "no_writes"
+OWNED_BUFFER = "owned_buffer"
+
+_FACTS = {}
+
+
+def declare(*helpers, facts):
+    """Record that every helper keeps every fact in `facts` (a tuple of the names above)."""
+    for helper in helpers:
+        _FACTS.setdefault(helper, set()).update(facts)
+
+
+def has(helper, fact):
+    """Whether `helper` (any object; unknown and unhashable ones have no facts) keeps `fact`."""
+    try:
+        return fact in _FACTS.get(helper, ())
+    except TypeError:
+        return False
+
+
+def _declare_runtime():
+    from . import runtime as rt
+    declare(rt.give_item, facts=(DROPPABLE, MUTATES_FIRST))    # acc_item taking g itself (hand_over.py)
+    declare(rt.copy_value, rt.nonzero, rt.element, rt.item, rt.acc_item, rt.unbroadcast, rt.finalize,
+            rt.zeros_like, rt.as_sequence, rt.read_item, facts=(DROPPABLE,))
+    declare(rt.check_scalar, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.truncate, rt.unpop_bar,
+            rt.write_item, facts=(EFFECTFUL,))
+    declare(rt.copy_value, rt.zeros_like, facts=(FRESH,))
+    # take_item: a copy, or an entry the adjoint no longer holds
+    declare(rt.take_item, facts=(FRESH, OWNED_BUFFER))
+    declare(rt.unbroadcast, rt.finalize, facts=(ARGUMENT_OR_NEW,))
+    declare(rt.unbroadcast, facts=(LINEAR_IN_FIRST,))
+    declare(rt.acc_item, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.unpop_bar, rt.write_item,
+            rt.truncate, rt.write_dot, rt.append_dot, rt.extend_dot, rt.pop_dot, facts=(MUTATES_FIRST,))
+    declare(rt.zero_item, rt.write_item, rt.truncate, facts=(NO_RESULT,))
+    declare(rt.unbroadcast, rt.copy_value, rt.nonzero, rt.item, rt.element, facts=(NO_WRITES,))
+    declare(print, facts=(EFFECTFUL,))
+
+
+_declare_runtime()

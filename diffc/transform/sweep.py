@@ -1,0 +1,497 @@
+"""sweep: what the reverse and forward transforms share about the primal program.
+
+`FunctionSweep` is the base of transform/reverse.py's ReverseFunction and
+transform/forward.py's ForwardFunction.  It answers, for an ANF body, the
+questions both modes must answer alike so that they accept the same programs
+and compute the same primal values:
+
+* kinds of atoms, callee return kinds, definition counts, names written in place;
+* value semantics: which right sides must be copied because their target is
+  written in place, and which writes another name would see in Python
+  (analysis/aliases.py) -- those are refused (`check_aliasing`);
+* library calls that write into an array (`refuse_library_mutation`).
+
+Input: the subclass sets ``module``, ``info``, ``params``, ``source``,
+``body`` (its private copy of the ANF body), ``kinds`` and ``activity``.
+Nothing here emits adjoint or tangent code.
+"""
+
+import builtins
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime
+from .. import rules as R
+from ..analysis import activity as activity_mod
+from ..analysis import aliases as aliases_mod
+from ..analysis import kinds as K
+from ..analysis.calls import call_key, is_user_function
+from ..errors import UnsupportedSyntax
+from ..parse import MISSING
+
+
+def rt(fn):
+    """A reference to a runtime helper."""
+    return A.global_ref(fn, fn.__name__)
+
+
+def index_value(index):
+    """An index as an ordinary expression: `1:-1` becomes `slice(1, -1, None)`."""
+    if isinstance(index, gast.Slice):
+        parts = [index_value(p) if p is not None else A.const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return A.call(A.global_ref(builtins.slice, "slice"), parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
+    return A.deepcopy(index)
+
+
+
+class FunctionSweep:
+    """Shared analyses of one function for the reverse and forward transforms."""
+
+    views_allowed = True
+
+    def fail(self, cls, msg, node, hint=None):
+        raise cls(msg, node, self.source, hint=hint)
+
+    def _atom_kind(self, atom):
+        if isinstance(atom, gast.Constant):
+            return K.kind_of_value(atom.value)
+        if isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global"):
+            return self.kinds.get(atom.id) or K.UNKNOWN
+        return K.UNKNOWN
+
+    def _callee_kind(self, target, call, arg_kinds):
+        """The kind a user function returns for these argument kinds (UNKNOWN if unsure)."""
+        if not is_user_function(target) or R.adjoint_rule(target) is not None or R.is_nondiff(target):
+            return K.UNKNOWN
+        returned_kind = getattr(self.module, "returned_kind", None)
+        if returned_kind is None or len(call.args) != len(arg_kinds) or call.keywords:
+            return K.UNKNOWN
+        return returned_kind(target, tuple(k or K.UNKNOWN for k in arg_kinds))
+
+    def _count_defs(self):
+        """How many definition sites each name has, and which are defined in loops."""
+        self.def_count = {p: 1 for p in self.params}
+        self.loop_defined = set()
+
+        def visit(stmts, in_loop):
+            for s in stmts:
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    name = s.targets[0].id
+                    self.def_count[name] = self.def_count.get(name, 0) + 1
+                    if in_loop:
+                        self.loop_defined.add(name)
+                elif isinstance(s, gast.If):
+                    visit(s.body, in_loop)
+                    visit(s.orelse, in_loop)
+                elif isinstance(s, (gast.For, gast.While)):
+                    visit(s.body, True)
+        visit(self.body, False)
+
+    def _written_in_place(self):
+        written = set()
+        for s in A.walk_statements(self.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                written.add(s.targets[0].value.id)
+            elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+                func = s.value.func
+                if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                        and func.attr in activity_mod.MUTATING_METHODS \
+                        and func.value.id in self.info.local_names:
+                    written.add(func.value.id)
+        return written
+
+    def _iterate_written_sequences_directly(self):
+        """`for v in y` where the body writes into y: read y[k] itself, not an alias of y.
+
+        desugar reads elements through `_seq = as_sequence(y)`, which for a list or
+        an array is y itself; with two names for one object the adjoint would give
+        reads and writes separate adjoints.  When y is known to be a list or array
+        the alias is removed; otherwise `forward_value` refuses the program."""
+        written = set()
+        for s in A.walk_statements(self.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                written.add(s.targets[0].value.id)
+        aliases = {}
+
+        def visit(stmts):
+            keep = []
+            for s in stmts:
+                for field in ("body", "orelse"):
+                    inner = getattr(s, field, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                        setattr(s, field, visit(inner))
+                value = getattr(s, "value", None)
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                        and isinstance(value, gast.Call) and len(value.args) == 1 \
+                        and getattr(value.func, "diffc_global", None) is runtime.as_sequence \
+                        and isinstance(value.args[0], gast.Name) and value.args[0].id in written \
+                        and self.kinds.get(value.args[0].id) in (K.VECTOR, K.ARRAY, K.SCALARS) \
+                        and s.targets[0].id.startswith("_seq") \
+                        and not self._rebound_in_loop_over(s.targets[0].id, value.args[0].id):
+                    aliases[s.targets[0].id] = value.args[0].id
+                    continue
+                keep.append(s)
+            return keep
+        self.body = visit(self.body)
+        if aliases:
+            for node in A.walk(gast.Module(body=self.body, type_ignores=[])):
+                if isinstance(node, gast.Name) and node.id in aliases:
+                    node.id = aliases[node.id]
+
+    def _rebound_in_loop_over(self, sequence, name):
+        """Whether a loop reading `sequence` assigns `name` itself (a new object)."""
+        for loop in A.walk_statements(self.body):
+            if isinstance(loop, (gast.For, gast.While)) and any(
+                    sequence in A.names_loaded(s) for s in A.walk_statements(loop.body)):
+                if any(name in A.names_stored(s) for s in loop.body):
+                    return True
+        return False
+
+    def _fresh_array(self, value):
+        if not isinstance(value, gast.Call):
+            return False
+        key, _ = call_key(self.info, value)
+        import numpy as np
+        fresh = {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like,
+                 np.full_like, np.array, np.copy, np.eye, np.arange, np.linspace, builtins.list,
+                 builtins.dict, ("method", "copy")}
+        try:
+            return key in fresh
+        except TypeError:
+            return False
+
+    def share_writes_through_views(self, rounds=8):
+        """Make writes seen through a view explicit, so both modes follow Python's sharing.
+
+        For a view ``m = y[idx]`` (a slice, or ``m = y``) while neither name nor
+        the index has been rebound:
+        * a write into y that m sees afterwards is followed by ``m = y[idx]``
+          (in Python m already shows it; the re-read makes the derivative see it);
+        * a write into m (``m[j] = v``, ``m *= c``) that y sees afterwards is
+          followed by ``y[idx] = m`` (a no-op in Python, where m is y's memory).
+        Writes diffc cannot express this way are left to `check_aliasing`.  Runs
+        before every other analysis of the body (they see the new statements)."""
+        if self.generated_code():
+            return
+        for _ in range(rounds):
+            report = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
+                                         activity_mod.MUTATING_METHODS, self._updates_in_place)
+            followers = {}
+            for stmt in A.walk_statements(self.body):
+                synced = stmt.__dict__.setdefault("diffc_synced", set())
+                for observer, written, origin, maybe in report.observed.get(id(stmt), ()):
+                    if (observer, written) in synced:
+                        continue
+                    follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
+                    if follow is not None:
+                        followers.setdefault(id(stmt), []).append(follow)
+                        synced.add((observer, written))
+            if not followers:
+                return
+            self.body = _insert_after(self.body, followers)
+        return
+
+    def check_aliasing(self):
+        """Refuse writes another name sees (Python aliasing), using the flow of the program.
+
+        Sets ``self.aliases`` (analysis/aliases.py) and ``self.element_checked``:
+        reads ``t = y[i]`` that may be views or elements (unknown at compile time)
+        and that a later write into y would change: checked when they run."""
+        self.aliases = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
+                                           activity_mod.MUTATING_METHODS, self._updates_in_place)
+        self.element_checked = set()
+        if self.generated_code():
+            return                          # diffc's own gradient code: its sharing is by design
+        for stmt in A.walk_statements(self.body):
+            for observer, written, origin, maybe in self.aliases.observed.get(id(stmt), ()):
+                if (observer, written) in getattr(stmt, "diffc_synced", ()):
+                    continue                    # followed by the statement that shares the write
+                if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
+                    self.element_checked.add(id(origin))
+                    continue
+                self._refuse_observed_write(stmt, observer, written, origin)
+
+    def generated_code(self):
+        """Whether this function is code diffc generated, being differentiated again."""
+        return getattr(self.info.fn, "__module__", None) == "diffc_generated"
+
+    def _updates_in_place(self, stmt):
+        """`x op= v` on an array or list (or a value of unknown kind): Python's in-place update.
+
+        Not in code diffc generated (differentiated again): its `x_bar += g` never
+        updates a buffer another name still reads."""
+        if self.generated_code():
+            return False
+        return getattr(stmt, "diffc_augmented", False) \
+            and self.kinds.get(stmt.targets[0].id) not in (K.SCALAR, K.INT, K.INTS)
+
+    def _refuse_observed_write(self, stmt, observer, written, origin):
+        value = origin.value if isinstance(origin, gast.Assign) else None
+        if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.as_sequence:
+            self.fail(UnsupportedSyntax, f"the loop iterates over {written!r} while writing into it",
+                      stmt, hint=f"loop over the indices instead: for i in range(len({written})): "
+                                 f"... {written}[i] ...")
+        located = getattr(origin, "lineno", None) is not None
+        where = f" (they share one array since line {self.source.file_line(origin)})" if located else ""
+        start = f"line {self.source.file_line(origin)}: {self.source.text(origin)}" if located else observer
+        self.fail(UnsupportedSyntax, f"this writes into {written!r} in place while {observer!r} shares its "
+                  f"array{where} and is used afterwards (in Python {observer!r} would change too)", stmt,
+                  hint=f"add .copy() where they start sharing ({start}), or stop using "
+                       f"{observer!r} after the write")
+
+    def forward_value(self, target, value, stmt=None):
+        """The forward expression, copying values that are later modified in place.
+
+        diffc copies an array before writing into it, so that the caller's
+        arrays never change.  Writes that another name would see are refused
+        up front (check_aliasing); every other alias may be a copy.  Reverse
+        mode keeps views (the adjoint restores the viewed array before it reads
+        the view: `view_bases`); forward mode and code differentiated again copy."""
+        if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
+                                                              gast.List, gast.Dict, gast.Tuple)):
+            return value if self._fresh_array(value) else A.call(rt(runtime.copy_value), [value])
+        sources = alias_sources(self, value)
+        if not set(sources) & self.written or target in sources:
+            return value
+        if id(stmt) in self.element_checked:
+            return A.call(rt(runtime.element), [A.deepcopy(value.value), index_value(value.slice)])
+        return value if self.views_allowed else A.call(rt(runtime.copy_value), [value])
+
+
+# ------------------------------------------------------------------ aliasing
+
+def _view_functions():
+    import numpy as np
+    names = ["reshape", "ravel", "transpose", "swapaxes", "moveaxis", "rollaxis", "squeeze", "expand_dims",
+             "atleast_1d", "atleast_2d", "atleast_3d", "asarray", "asanyarray", "ascontiguousarray",
+             "asfortranarray", "require", "broadcast_to", "broadcast_arrays", "diagonal", "real", "imag",
+             "flip", "fliplr", "flipud", "rot90", "split", "array_split", "hsplit", "vsplit", "dsplit",
+             "matrix_transpose", "permute_dims", "unstack", "asmatrix"]
+    out = {getattr(np, n) for n in names if hasattr(np, n)}
+    tricks = np.lib.stride_tricks
+    out |= {getattr(tricks, n) for n in ("as_strided", "sliding_window_view") if hasattr(tricks, n)}
+    out.add(runtime.as_sequence)
+    return out
+
+
+_VIEW_FUNCTIONS = None
+# Methods and attributes of arrays whose result may share the array's memory.
+VIEW_METHODS = {"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "diagonal", "T", "mT",
+                "real", "imag", "flat", "base"}
+# Attributes that are plain values (never the array's memory).
+_VALUE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
+
+
+def view_functions():
+    global _VIEW_FUNCTIONS
+    if _VIEW_FUNCTIONS is None:
+        _VIEW_FUNCTIONS = _view_functions()
+    return _VIEW_FUNCTIONS
+
+
+def _local(atom, fn):
+    return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") \
+        and (atom.id in fn.info.local_names or atom.id in fn.params)
+
+
+def alias_sources(fn, value):
+    """The locals whose objects `value` shares in Python, and how (analysis/aliases.py).
+
+    fn: a ReverseFunction or ForwardFunction (its info, params, kinds, module).
+    Names, views (slices, `.T`, reshape and the other view functions and methods)
+    and a user function's result that may be (a view of) an argument share
+    memory (SAME); `y[i]` is an element (PART) unless it certainly is a number
+    (a 1-d float array or a list of numbers at an int); literals hold their
+    elements (HOLDS); fresh results share nothing."""
+    S = aliases_mod
+    if isinstance(value, gast.Name):
+        return {value.id: S.SAME} if _local(value, fn) else {}
+    if isinstance(value, gast.Subscript):
+        if not _local(value.value, fn) or _scalar_element(fn, value):
+            return {}
+        index = value.slice
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        sliced = any(isinstance(p, gast.Slice) or isinstance(p, gast.Constant) and p.value in (None, Ellipsis)
+                     for p in parts)
+        return {value.value.id: S.SAME if sliced else S.PART}
+    if isinstance(value, gast.Attribute):
+        if _local(value.value, fn) and value.attr not in _VALUE_ATTRIBUTES:
+            return {value.value.id: S.SAME}
+        return {}
+    if isinstance(value, (gast.List, gast.Tuple, gast.Set)):
+        return {e.id: S.HOLDS for e in value.elts if _local(e, fn)}
+    if isinstance(value, gast.Dict):
+        return {e.id: S.HOLDS for e in value.values if _local(e, fn)}
+    if isinstance(value, gast.Call):
+        return {name: S.SAME for name in _call_alias_sources(fn, value)}
+    return {}
+
+
+def _call_alias_sources(fn, call):
+    key, args = call_key(fn.info, call)
+    if isinstance(key, tuple) and key[0] == "method":
+        if key[1] in VIEW_METHODS and _local(args[0], fn):
+            return {args[0].id}
+        return set()
+    locals_ = {a.id for a in call.args if _local(a, fn)} | \
+        {k.value.id for k in call.keywords if _local(k.value, fn)}
+    if not locals_:
+        return set()
+    try:
+        if key in view_functions():
+            return {a.id for a in call.args[:1] if _local(a, fn)} if key is not runtime.as_sequence \
+                else locals_
+    except TypeError:
+        return set()
+    if is_user_function(key) and R.adjoint_rule(key) is None and R.tangent_rule(key) is None \
+            and not R.is_nondiff(key):
+        aliased = getattr(fn.module, "returned_aliases", None)
+        if aliased is None:
+            return locals_
+        positions = aliased(key)
+        if positions is None:
+            return locals_
+        try:
+            bound = fn.bind_call(key, call)
+        except Exception:
+            return locals_
+        return {bound[k].id for k in positions if k < len(bound) and _local(bound[k], fn)}
+    return set()
+
+
+def _scalar_element(fn, value):
+    """`y[i]` that certainly gives a number: a 1-d float array or a list of numbers at an int."""
+    base_kind = fn.kinds.get(value.value.id)
+    index = value.slice
+    if isinstance(index, (gast.Slice, gast.Tuple)):
+        return False
+    if base_kind in (K.VECTOR, K.SCALARS) and fn._atom_kind(index) == K.INT:
+        return True
+    return False
+
+
+def _view_follow_up(fn, write, observer, written, origin):
+    """The statement making `write`'s effect on `observer` explicit (see
+    FunctionSweep.share_writes_through_views), or None."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
+        return None
+    target, value = origin.targets[0].id, origin.value
+    if isinstance(value, gast.Name):
+        base, index = value.id, None
+    elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+            and _basic_slicing(value.slice):
+        base, index = value.value.id, value.slice
+    else:
+        return None
+    if index is not None and A.names_loaded(index) & _names_bound(fn.body, exclude=origin):
+        return None                         # the index may have changed since the view was made
+    if {target, base} != {observer, written}:
+        return None
+    if observer == target:                  # the view sees a write into its array: re-read it
+        follow = A.assign(target, A.deepcopy(value))
+    elif index is None:                     # `m = y`, m written: y is m's object
+        follow = A.assign(base, A.name(target))
+    else:                                   # the array sees a write into its view: write back
+        follow = A.assign(A.subscript(A.name(base), A.deepcopy(index), gast.Store()), A.name(target))
+    return A.located(follow, write)
+
+
+def _basic_slicing(index):
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return any(isinstance(p, gast.Slice) for p in parts) and all(
+        isinstance(p, (gast.Slice, gast.Name)) or isinstance(p, gast.Constant) and type(p.value) is int
+        for p in parts)
+
+
+def _names_bound(stmts, exclude):
+    out = set()
+    for s in A.walk_statements(stmts):
+        if s is not exclude and isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            out.add(s.targets[0].id)
+        if isinstance(s, gast.For) and isinstance(s.target, gast.Name):
+            out.add(s.target.id)
+    return out
+
+
+def _insert_after(stmts, followers):
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _insert_after(inner, followers))
+        out.append(s)
+        out.extend(followers.get(id(s), ()))
+    return out
+
+
+def _maybe_element_read(origin, observer, written):
+    """origin is `observer = written[i]` with an index that is not a slice."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)
+            and origin.targets[0].id == observer):
+        return False
+    value = origin.value
+    if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+            and value.value.id == written):
+        return False
+    index = value.slice
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return all(isinstance(p, gast.Name) or isinstance(p, gast.Constant) and type(p.value) is int
+               for p in parts)
+
+
+def stmt_is_item_write(stmt):
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+
+
+# NumPy functions and array methods that write into their first argument.
+_MUTATING_NUMPY = ("put", "place", "putmask", "fill_diagonal", "copyto")
+_MUTATING_ARRAY_METHODS = {"put", "itemset", "resize", "partition", "setfield", "shuffle", "sort"}
+
+
+def library_mutation(info, call):
+    """The local a library call writes into in place (`np.add.at(y, ...)`, `np.put(y, ...)`,
+    `rng.shuffle(y)`, `y.put(...)`), else None."""
+    import numpy as np
+    func = call.func
+    key, args = call_key(info, call)
+    if key is None and isinstance(func, gast.Attribute):
+        owner = info.resolve_static(func.value)           # np.add.at: a method of a ufunc
+        key = getattr(owner, func.attr, None) if owner is not MISSING else None
+    first = call.args[0] if call.args else None
+    if isinstance(key, tuple) and key[0] == "method":
+        owner = args[0]
+        if key[1] == "at" and isinstance(owner, gast.Name) and isinstance(
+                getattr(owner, "diffc_global", None), np.ufunc):
+            return first.id if isinstance(first, gast.Name) else None          # np.add.at(y, i, v)
+        if key[1] == "shuffle" and isinstance(first, gast.Name):
+            return first.id                                                     # rng.shuffle(y)
+        if key[1] in _MUTATING_ARRAY_METHODS and isinstance(owner, gast.Name) \
+                and not hasattr(owner, "diffc_global") and isinstance(func, gast.Attribute):
+            return owner.id                                                     # y.put(i, v)
+        return None
+    owner = getattr(key, "__self__", None)
+    bound_name = getattr(key, "__name__", None) if owner is not None else None
+    if any(key is getattr(np, n, None) for n in _MUTATING_NUMPY) or \
+            (isinstance(owner, np.ufunc) and bound_name == "at") or bound_name == "shuffle":
+        return first.id if isinstance(first, gast.Name) and not hasattr(first, "diffc_global") else None
+    return None
+
+
+def refuse_library_mutation(fn, call, stmt):
+    """A library call writing into an array that carries (or receives) a derivative: refused."""
+    written = library_mutation(fn.info, call)
+    if written is None:
+        return
+    involved = {written} | {a.id for a in call.args if isinstance(a, gast.Name)} | \
+        {k.value.id for k in call.keywords if isinstance(k.value, gast.Name)}
+    activity = fn.activity
+    if written in activity.useful and any(n in activity.varied for n in involved):
+        fn.fail(UnsupportedSyntax, f"this call writes into {written!r} in place, which diffc cannot "
+                "differentiate", stmt,
+                hint=f"compute a new array and assign it (for np.add.at: {written} = {written} + "
+                     f"np.bincount(...) or a loop of {written}[i] += v)")
