@@ -69,7 +69,7 @@ def _declare_runtime():
             rt.truncate, rt.write_dot, rt.append_dot, rt.extend_dot, rt.pop_dot, facts=(MUTATES_FIRST,))
     declare(rt.zero_item, rt.write_item, rt.truncate, facts=(NO_RESULT,))
     declare(rt.unbroadcast, rt.copy_value, rt.nonzero, rt.item, rt.element, facts=(NO_WRITES,))
-    declare(print, facts=(EFFECTFUL,))
+    declare(print, rt.check_unshared, facts=(EFFECTFUL,))
 
 
 _declare_runtime()

@@ -635,6 +635,20 @@ def item_bar(g, container, index):
     return acc_item(0.0, container, index, g)
 
 
+def check_unshared(written, other, line):
+    """Raise when `written` (about to be written in place) is `other` or shares its memory.
+
+    The compiler could not tell whether the two names hold one object (elements of
+    one tuple or list, say); if they do, Python would show the write through both,
+    which diffc does not follow: refused here, when it is known."""
+    if written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
+                            and np.may_share_memory(written, other)):
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(
+            f"line {line}: this writes in place into an object that another name also holds (in Python "
+            "both would change)", hint="copy one of them (.copy()) where they are taken apart")
+
+
 def element(container, index):
     """container[index] for a container written in place later, as a private value.
 

@@ -459,3 +459,54 @@ def column_filled_in_helper(m, a):
 ])
 def test_writes_seen_through_slices_and_aliases(fn, args, wrt):
     check_both_modes(fn, args, wrt, second_order=True)
+
+
+def loop_over_array_written_in_body(x, a):
+    y = x * 1.0
+    total = 0.0
+    k = 0
+    for e in y:                     # Python iterates over y's current items
+        total = total + e * e
+        if k + 1 < len(y):
+            y[k + 1] = y[k + 1] + a * e
+        k = k + 1
+    return total
+
+
+def tuple_items_updated_in_place(x, v):
+    s2, s1 = pair_of(x)
+    s1 *= v[0]
+    w1, w2 = two_arrays(v)
+    w1 *= 2.0
+    return s1 + s2 + np.sum(w1 * w2)
+
+
+def pair_of(a):
+    t = a + 0.1
+    return t - 0.7, t * 0.9
+
+
+def two_arrays(v):
+    return v * 1.0, v + 1.0
+
+
+def same_array_twice(v):
+    w = v * 1.0
+    return w, w
+
+
+def tuple_items_that_are_one_array(v):
+    w1, w2 = same_array_twice(v)
+    w1 *= 2.0
+    return np.sum(w2)
+
+
+def test_loop_over_a_sequence_written_in_its_body():
+    check_both_modes(loop_over_array_written_in_body, (X3, 0.4), (0, 1), second_order=True)
+
+
+def test_items_of_one_tuple_updated_in_place():
+    check_both_modes(tuple_items_updated_in_place, (0.3, X3), (0, 1))
+    # the same object at two places of the tuple: checked when it runs
+    with pytest.raises(diffc.DiffcError, match="another name also holds"):
+        diffc.grad(tuple_items_that_are_one_array)(X3.copy())

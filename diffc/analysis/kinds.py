@@ -176,6 +176,14 @@ def _kind(value, kinds, resolve):
         if is_array(base):
             return ARRAY      # an ndarray or a NumPy scalar (object arrays are not ARRAY)
         return UNKNOWN if base is not None else None
+    if isinstance(value, gast.Tuple) and value.elts:
+        # A tuple literal of numbers (tuples are immutable: its kind cannot change)
+        elements = [_atom_kind(e, kinds) for e in value.elts]
+        if None in elements:
+            return None
+        if all(k == INT for k in elements):
+            return INTS
+        return SCALARS if all(k in (INT, SCALAR) for k in elements) else UNKNOWN
     if isinstance(value, gast.UnaryOp):
         if isinstance(value.op, gast.Not):
             return INT

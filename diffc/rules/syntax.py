@@ -46,7 +46,7 @@ from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc
                        take_item, finalize, read_item, pop_bar, pop_bars, unpop_bar)
 from .operators import _log_or_zero, _matmul_bar_a, _matmul_bar_b  # noqa: E402
 
-nondiff(runtime.check_scalar, runtime.zeros_dot)
+nondiff(runtime.check_scalar, runtime.zeros_dot, runtime.check_unshared)
 
 
 @adjoint(runtime.unbroadcast)

@@ -206,6 +206,7 @@ class FunctionSweep:
         self.element_checked = set()
         if self.generated_code():
             return                          # diffc's own gradient code: its sharing is by design
+        unshared = {}                       # id(write) -> [(written, other)] to check when it runs
         for stmt in A.walk_statements(self.body):
             for observer, written, origin, maybe in self.aliases.observed.get(id(stmt), ()):
                 if (observer, written) in getattr(stmt, "diffc_synced", ()):
@@ -213,7 +214,12 @@ class FunctionSweep:
                 if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
                     self.element_checked.add(id(origin))
                     continue
+                if maybe and _both_local(self, observer, written):
+                    unshared.setdefault(id(stmt), []).append((written, observer))
+                    continue
                 self._refuse_observed_write(stmt, observer, written, origin)
+        if unshared:
+            self.body = _check_unshared_before(self, self.body, unshared)
 
     def generated_code(self):
         """Whether this function is code diffc generated, being differentiated again."""
@@ -382,6 +388,8 @@ def _view_follow_up(fn, write, observer, written, origin):
     target, value = origin.targets[0].id, origin.value
     if isinstance(value, gast.Name):
         base, index = value.id, None
+    elif _iterated(value) and observer == target:
+        base, index = value.args[0].id, None    # `for v in y` reads y's current items
     elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
             and _basic_slicing(value.slice):
         base, index = value.value.id, value.slice
@@ -398,6 +406,13 @@ def _view_follow_up(fn, write, observer, written, origin):
     else:                                   # the array sees a write into its view: write back
         follow = A.assign(A.subscript(A.name(base), A.deepcopy(index), gast.Store()), A.name(target))
     return A.located(follow, write)
+
+
+def _iterated(value):
+    """`as_sequence(y)`: what `for v in y` iterates over (y itself for lists and arrays)."""
+    return isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.as_sequence \
+        and len(value.args) == 1 and isinstance(value.args[0], gast.Name) \
+        and not hasattr(value.args[0], "diffc_global")
 
 
 def _basic_slicing(index):
@@ -426,6 +441,27 @@ def _insert_after(stmts, followers):
                 setattr(s, field, _insert_after(inner, followers))
         out.append(s)
         out.extend(followers.get(id(s), ()))
+    return out
+
+
+def _both_local(fn, *names):
+    return all(n in fn.info.local_names or n in fn.params for n in names)
+
+
+def _check_unshared_before(fn, stmts, unshared):
+    """Insert `check_unshared(written, other, line)` before each write whose sharing with
+    another name is possible but unknown (two elements of one container, say)."""
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _check_unshared_before(fn, inner, unshared))
+        for written, other in unshared.get(id(s), ()):
+            check = A.expr_stmt(A.call(rt(runtime.check_unshared), [
+                A.name(written), A.name(other), A.const(fn.source.file_line(s))]))
+            out.append(A.located(check, s))
+        out.append(s)
     return out
 
 
