@@ -7,7 +7,7 @@
 
 from .errors import (DiffcError, UnsupportedSyntax, NoDerivativeRule, SourceUnavailable,
                      NonScalarOutput, BadArgument, RuleError, DiffcWarning)
-from .api import grad, value_and_grad, vjp, check_grad
+from .api import grad, value_and_grad, vjp, check_grad, from_source
 from .entry import source, differentiate
 from .checkpoint_runtime import checkpointed
 from .forward_api import jvp, jacobian, hessian, hvp
@@ -31,16 +31,16 @@ def tangent(primitive):
     return rules.tangent(primitive, user=True)
 
 
-def check_rule(fn, *args, eps=1e-6, tol=None, seed=0):
+def check_rule(fn, *args, eps=1e-6, tol=None, seed=0, **kwargs):
     """Check the adjoint/tangent rules registered for `fn` at `args` against finite differences.
 
     Returns a `RuleCheck` (``.adjoint_error``, ``.tangent_error``, ``.error``);
     with ``tol``, a larger error raises RuleError.  See diffc/rule_check.py."""
     from .rule_check import check_rule as _check_rule
-    return _check_rule(fn, *args, eps=eps, tol=tol, seed=seed)
+    return _check_rule(fn, *args, eps=eps, tol=tol, seed=seed, **kwargs)
 
 
-__all__ = ["check_rule", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
+__all__ = ["check_rule", "from_source", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
            "jvp", "jacobian", "hessian", "hvp",
            "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
            "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError", "DiffcWarning"]

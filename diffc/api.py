@@ -11,6 +11,7 @@ variables, so one compiled gradient may be called from many threads.
 
 import functools
 import math
+import sys
 import types
 
 import numpy as np
@@ -18,13 +19,35 @@ import numpy as np
 from . import dispatch
 from . import runtime
 from . import sourcemap
+from . import try_paths
 from .analysis import kinds as K
-from .errors import BadArgument
+from .errors import BadArgument, DiffcError, for_user, user_facing
 from .compile_cache import (CACHE, as_float, bind_arguments, check_function, compiled, function_name,
                             joint_entry, joint_key, kinds_of, mark_gradient, normalize_wrt, param_names,
                             see_through)
+from .parse import define_from_source
 from .pipeline import Module
+from . import rules
 from .rules import RULES_VERSION
+
+
+def is_function_like(value):
+    """A function, method, class, callable object or module: a value with no derivative."""
+    if isinstance(value, (np.ndarray, list, tuple, dict, float, int, np.number)):
+        return False
+    return callable(value) or isinstance(value, types.ModuleType)
+
+
+def check_differentiable_argument(name, value):
+    """Refuse a wrt argument that is a function, a callable object, a module, a str or None.
+
+    Its gradient would be a silent 0.0: the dependence of the result on which
+    function is called is not a derivative."""
+    if value is None or isinstance(value, str) or is_function_like(value):
+        raise BadArgument(f"cannot differentiate with respect to the argument {name!r}: it is "
+                          f"{type(value).__name__} {value!r:.60}, not a number, an array or a container of them",
+                          hint=f"leave {name!r} out of wrt (pass the functions' parameters as separate "
+                               "arguments to differentiate with respect to them)")
 
 
 _SCALAR = K.SCALAR
@@ -38,6 +61,7 @@ _TYPES_DECIDING_KIND = frozenset({float, int, bool, str, type(None), np.float64,
 
 # ------------------------------------------------------------------- public
 
+@user_facing
 def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
 
@@ -48,6 +72,7 @@ def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
+@user_facing
 def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
@@ -86,6 +111,7 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         values = list(args) if not kwargs and len(args) == n_params else bind_arguments(fn, names, args, kwargs)
         for k in wrt_index:
             if type(values[k]) is not float:
+                check_differentiable_argument(names[k], values[k])
                 values[k] = as_float(values[k])
         target = fn
         if derived:
@@ -111,13 +137,13 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
             # _as_float keeps it, so the fast path changes nothing but the cost)
             check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
             arrays = tuple(_array_spec(a) if type(a) is np.ndarray else None for a in args)
-            fast["FAST"] = (tuple(map(type, args)), arrays, entry.main, check, entry.rules_version)
+            fast["FAST"] = (tuple(map(type, args)), arrays, entry.run_main, check, entry.rules_version)
         return entry, values
 
     def slow(args, kwargs):
         entry, args = lookup(args, kwargs)
         try:
-            result = entry.main(*args)
+            result = entry.run_main(*args)
         except Exception as exc:
             sourcemap.annotate(exc)
             raise
@@ -132,7 +158,35 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     gradient.diffc_source = lambda *args, **kwargs: joint_entry(
         fn, wrt_names, kinds_of(bind_arguments(fn, names, args, kwargs)), with_value, optimize,
         checkpoint=checkpoint).emitted.source
+    # What the generated code returns is re-wrapped like this by jvp/vjp/jacobian of gradient.
+    gradient.diffc_output_wrap = wrap
     return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
+
+
+def output_wrap(fn):
+    """How fn (a function diffc returned) wraps what its generated code returns:
+    0 as is, 1 a 1-tuple of gradients (grad(f, wrt=(x,))), 2 (value, 1-tuple)."""
+    return getattr(fn, "diffc_output_wrap", 0)
+
+
+def wrap_output(wrap, out):
+    """The generated code's result (or its tangent) in the structure fn returns."""
+    if wrap == 1:
+        return (out,)
+    if wrap == 2:
+        return (out[0], (out[1],))
+    return out
+
+
+def unwrap_cotangent(wrap, cotangent):
+    """A cotangent of fn's output (wrap_output's structure) for the generated code.
+    A bare cotangent of the single gradient is accepted too."""
+    if wrap == 1 and isinstance(cotangent, (tuple, list)) and len(cotangent) == 1:
+        return cotangent[0]
+    if wrap == 2 and isinstance(cotangent, (tuple, list)) and len(cotangent) == 2 \
+            and isinstance(cotangent[1], (tuple, list)) and len(cotangent[1]) == 1:
+        return (cotangent[0], cotangent[1][0])
+    return cotangent
 
 
 _FAST_CODE = {}
@@ -168,12 +222,16 @@ def _fast_wrapper(n, wrap, slow, env):
                   f"            except Exception as exc:\n"
                   f"                annotate(exc)\n"
                   f"                raise\n"
-                  f"    return slow(args, kwargs)\n")
+                  f"    try:\n"
+                  f"        return slow(args, kwargs)\n"
+                  f"    except DiffcError as exc:\n"
+                  f"        raise for_user(exc)\n")
         namespace = {}
         exec(compile(source, f"<diffc gradient wrapper ({n} parameters)>", "exec"), namespace)
         _FAST_CODE[(n, wrap)] = namespace["gradient"].__code__
     env.update(FAST=((None,) * n, (None,) * n, None, None, -1), RULES_VERSION=RULES_VERSION,
-               annotate=sourcemap.annotate, slow=slow, _pair=_pair, type=type, len=len)
+               annotate=sourcemap.annotate, slow=slow, _pair=_pair, type=type, len=len,
+               DiffcError=DiffcError, for_user=for_user)
     return types.FunctionType(_FAST_CODE[(n, wrap)], env, "gradient")
 
 
@@ -187,6 +245,7 @@ def _pair(result):
     return result[0], (result[1],)
 
 
+@user_facing
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
     check_function(fn)
@@ -195,13 +254,15 @@ def vjp(fn, *primals, **kw_primals):
     checkpoint = _check_budget(kw_primals.pop("checkpoint", None)) if "checkpoint" not in names else None
     values = bind_arguments(fn, names, primals, kw_primals)
     n_user = len(values)
+    wrap = output_wrap(fn)
     if hasattr(fn, "diffc_derivative"):
         # Higher order: the pullback of the generated code fn runs for these kinds
         # (its extra parameters, such as the seed, take their defaults).
         fn, values = see_through(fn, values)
         names = param_names(fn)
     kinds = kinds_of(values)
-    mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) for k, v in zip(kinds, values))
+    mask = tuple(k != K.INT and not isinstance(v, (str, type(None))) and not is_function_like(v)
+                 for k, v in zip(kinds, values))
     key = (fn.__code__, "split", mask, kinds)
     if checkpoint is not None:
         key += (("checkpoint", checkpoint),)
@@ -217,18 +278,27 @@ def vjp(fn, *primals, **kw_primals):
     dispatch.check(entry.emitted, values, function_name(fn))
     adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
     adj = entry.emitted.functions[_adjoint_name(entry)]
+    uses_try = try_paths.uses_try(entry.emitted)
     tape = []
     try:
-        out = fwd(*values, tape)
+        if uses_try:
+            out, paths = try_paths.run(lambda: fwd(*values, tape.clear() or tape))
+        else:
+            out, paths = fwd(*values, tape), None
     except Exception as exc:
         sourcemap.annotate(exc)
         raise
     state = {"tape": tape, "used": False}
 
+    @user_facing
     def pullback(cotangent):
+        cotangent = unwrap_cotangent(wrap, cotangent)
         if state["used"]:
             fresh = []
-            fwd(*values, fresh)
+            if uses_try:
+                try_paths.run(lambda: fwd(*values, fresh.clear() or fresh), paths)
+            else:
+                fwd(*values, fresh)
             tape_now = fresh
         else:
             tape_now = state["tape"]
@@ -250,7 +320,7 @@ def vjp(fn, *primals, **kw_primals):
                 result.append(None)
         return tuple(result[:n_user])
     del adj_name
-    return out, pullback
+    return wrap_output(wrap, out), pullback
 
 
 def _adjoint_name(entry):
@@ -258,6 +328,30 @@ def _adjoint_name(entry):
     return "_adj_" + fwd_name[len("_fwd_"):]
 
 
+
+@user_facing
+def from_source(text, name=None, namespace=None):
+    """Define a function from its source text, for code without a file.
+
+    Functions typed at the plain Python prompt or made by ``exec`` of a string
+    have no source diffc could read; give diffc the text instead::
+
+        f = diffc.from_source('''
+        def f(x):
+            return x ** 2 * np.sin(x)
+        ''')
+        diffc.grad(f)(1.0)
+
+    The text runs in ``namespace`` (default: the caller's globals, so it sees
+    the caller's imports, and ``f`` is defined there too); returns the function
+    named ``name`` (default: the last ``def`` of the text).  Notebook cells need
+    none of this: IPython keeps their text, and diffc reads it."""
+    if namespace is None:
+        namespace = sys._getframe(2).f_globals       # the caller of the entry point
+    return define_from_source(text, name, namespace)
+
+
+@user_facing
 def check_grad(fn, *args, wrt=0, eps=1e-6, **kwargs):
     """The largest absolute difference between diffc's gradient and central differences."""
     wrt_names, single = normalize_wrt(fn, wrt)
@@ -292,3 +386,6 @@ def numeric_grad(fn, values, k, eps=1e-6):
 
 
 del math
+
+
+rules.RUN_TIME["vjp"] = vjp      # rules that differentiate a user's function as they run (odeint)

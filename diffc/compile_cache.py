@@ -19,8 +19,10 @@ import types
 import numpy as np
 
 from . import emit
+from . import try_paths
 from .analysis import kinds as K
 from .errors import BadArgument, DiffcError
+from .parse import require_source_text
 from .pipeline import Module, ensure_rules
 from .rules import RULES_VERSION
 
@@ -178,8 +180,18 @@ def compiled(fn, key, build):
                 hint="this is a bug in diffc; please report it with the function's source") from exc
         entry = Entry(closure_values(fn), collect_deps(module), emitted, emitted.functions[main])
         entry.globals = fn.__globals__
+        # What the API calls: main itself, or main along Python's path through try/with.
+        entry.run_main = along_try_paths(entry.main) if try_paths.uses_try(emitted) else entry.main
         entries[:] = [e for e in entries if e.valid(fn)] + [entry]
         return entry
+
+
+def along_try_paths(main):
+    """main, run along the path Python takes through its try statements (try_paths)."""
+    def run_main(*args):
+        return try_paths.run(lambda: main(*args))[0]
+    run_main.__name__ = main.__name__
+    return run_main
 
 
 def function_name(fn):
@@ -191,6 +203,8 @@ def check_function(fn):
     if not isinstance(fn, types.FunctionType):
         raise BadArgument(f"diffc differentiates Python functions; got {type(fn).__name__} {fn!r}",
                           hint="wrap it in a def")
+    if not hasattr(fn, "diffc_derivative"):
+        require_source_text(fn)
 
 
 def joint_key(fn, wrt_names, kinds, with_value, optimize, checkpoint, differentiable=False):

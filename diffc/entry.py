@@ -11,9 +11,11 @@ from . import forward_api
 from .api import grad, value_and_grad, vjp
 from .compile_cache import check_function, joint_entry, kinds_of, normalize_wrt, param_names
 from .analysis import kinds as K
+from .errors import user_facing
 from .pipeline import ensure_rules
 
 
+@user_facing
 def source(fn, mode="reverse", wrt=0, args=None, *, optimize=True):
     """The generated source, exactly what runs.
 
@@ -33,6 +35,7 @@ def source(fn, mode="reverse", wrt=0, args=None, *, optimize=True):
     return entry.emitted.source
 
 
+@user_facing
 def stages(fn, wrt=0, args=None, optimize=True):
     """[(stage name, gast node)] after each pass, for debugging (diffc show --stage)."""
     wrt_names, _ = normalize_wrt(fn, wrt)

@@ -249,11 +249,17 @@ def _importable(obj):
     """(module, attribute) from which obj can be imported by name, or None."""
     module_name = getattr(obj, "__module__", None)
     attr = getattr(obj, "__name__", None)
+    candidates = []
     if isinstance(obj, np.ufunc):
+        # numpy's ufuncs, and scipy.special's (which are ufuncs too)
+        candidates = ["numpy", "scipy.special"]
         module_name = "numpy"
+    if attr is None and type(obj).__module__.startswith("scipy.stats"):
+        attr = getattr(obj, "name", None)          # a distribution object: scipy.stats.norm
+        candidates = ["scipy.stats"]
     if not module_name or not attr:
         return None
-    for candidate in (module_name, module_name.split(".")[0]):
+    for candidate in (module_name, module_name.split(".")[0], *candidates):
         try:
             module = importlib.import_module(candidate)
         except ImportError:

@@ -4,9 +4,11 @@ Input: a parsed `FunctionInfo` (and, recursively, its lifted local functions).
 Output: the same tree, unchanged, or an `UnsupportedSyntax` naming the user's
 file, line and column, with a caret and a suggestion.  After this pass the body
 contains only: Assign, AugAssign, AnnAssign (with value), Expr, If, For, While,
-Break, Continue, Return, Pass, Raise, Assert; and expressions without
-generators, yield, await, walrus, starred arguments, set/dict comprehensions,
-and without calls to exec/eval.
+Break, Continue, Return, Pass, Raise, Assert, With (binding names), Match
+(value, singleton, wildcard/capture and or-patterns), Global/Nonlocal of names
+only read; and expressions without await, starred arguments, a yield whose
+value is used, and without calls to exec/eval.  ``yield``/``yield from`` appear
+only as statements (a generator function, see desugar.collect_yields).
 """
 
 import builtins
@@ -16,28 +18,19 @@ import gast
 from .errors import UnsupportedSyntax
 
 _STATEMENT_HINTS = {
-    gast.Try: "try/except is not differentiable; check the condition with an if instead",
-    gast.With: "with-blocks are not supported; move the context manager outside the differentiated function",
     gast.AsyncWith: "async code is not differentiable",
     gast.AsyncFor: "async code is not differentiable",
     gast.AsyncFunctionDef: "async code is not differentiable",
-    gast.Global: "global declarations are not supported; pass the value as an argument and return the new one",
-    gast.Nonlocal: "nonlocal declarations are not supported; pass the value as an argument and return the new one",
     gast.ClassDef: "classes cannot be defined inside a differentiated function; define them at module level",
     gast.Delete: "del is not supported; let the variable go out of use instead",
     gast.Import: "import at module level, not inside the differentiated function",
     gast.ImportFrom: "import at module level, not inside the differentiated function",
-    gast.Match: "match statements are not supported yet; use if/elif",
 }
 
 _EXPRESSION_HINTS = {
-    gast.Yield: "generators are not differentiable; build a list instead",
-    gast.YieldFrom: "generators are not differentiable; build a list instead",
+    gast.Yield: "a yield whose value is used (send) is not supported; yield as a statement is",
+    gast.YieldFrom: "a yield from whose value is used is not supported; yield from as a statement is",
     gast.Await: "async code is not differentiable",
-    gast.GeneratorExp: "generator expressions are not differentiable; use a list comprehension [...] instead",
-    gast.SetComp: "set comprehensions are not supported; use a list",
-    gast.DictComp: "dict comprehensions are not supported yet; build the dict in a for loop",
-    gast.NamedExpr: "assignment expressions (:=) are not supported; assign in a separate statement",
     gast.Starred: "starred expressions (*xs) are not supported; pass the elements explicitly",
     gast.Set: "sets are not differentiable containers; use a list or tuple",
 }
@@ -58,12 +51,28 @@ _FORBIDDEN_CALLS = {builtins.exec: "exec", builtins.eval: "eval", builtins.compi
 
 def fence(info):
     """Raise UnsupportedSyntax for the first unsupported construct of info."""
+    # `yield v` as a statement makes a generator function (desugar.collect_yields);
+    # a yield whose value is used (`x = yield v`, send) is refused below.
+    statement_yields = {id(stmt.value) for stmt in _statements(info.node.body)
+                        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, (gast.Yield, gast.YieldFrom))}
     for stmt in info.node.body:
         for node in gast.walk(stmt):
-            _check_node(info, node)
+            if id(node) not in statement_yields:
+                _check_node(info, node)
     for local in info.local_functions.values():
         fence(local)
     return info
+
+
+def _statements(stmts):
+    for stmt in stmts:
+        yield stmt
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+        for case in getattr(stmt, "cases", ()):
+            yield from _statements(case.body)
 
 
 def _check_node(info, node):
@@ -82,6 +91,18 @@ def _check_node(info, node):
                                 hint="use a flag variable set before break")
     if isinstance(node, gast.AnnAssign) and node.value is None:
         raise UnsupportedSyntax("a bare annotation without a value is not supported", node, info.source)
+    if isinstance(node, (gast.Global, gast.Nonlocal)):
+        _check_declaration(info, node)
+    if isinstance(node, gast.With):
+        for item in node.items:
+            _check_with_target(info, item)
+    if isinstance(node, getattr(gast, "TryStar", ())):
+        raise UnsupportedSyntax("try/except* is not supported", node, info.source,
+                                hint="catch the exception group with except ExceptionGroup")
+    if isinstance(node, gast.Match):
+        for case in node.cases:
+            for pattern in gast.walk(case.pattern):
+                _check_pattern(info, pattern)
     if isinstance(node, gast.Call):
         if any(isinstance(k, gast.keyword) and k.arg is None for k in node.keywords):
             raise UnsupportedSyntax("**kwargs in a call is not supported", node, info.source,
@@ -94,6 +115,34 @@ def _check_node(info, node):
         if forbidden:
             raise UnsupportedSyntax(f"{forbidden}() is not differentiable", node, info.source,
                                     hint="write the code directly instead of building it at run time")
-    if isinstance(node, gast.ListComp) and len(node.generators) != 1:
-        raise UnsupportedSyntax("nested list comprehensions are not supported yet", node, info.source,
-                                hint="write the loops as for statements")
+
+
+def _check_declaration(info, node):
+    """`global g` / `nonlocal v` only to read: a write would change a value outside
+    the function, which the derivative cannot follow."""
+    kind = "global" if isinstance(node, gast.Global) else "nonlocal"
+    written = {n.id for stmt in info.node.body for n in gast.walk(stmt)
+               if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
+    for name in node.names:
+        if name in written:
+            raise UnsupportedSyntax(f"the {kind} variable {name!r} is assigned in the differentiated function",
+                                    node, info.source,
+                                    hint="pass the value as an argument and return the new one")
+
+
+def _check_with_target(info, item):
+    target = item.optional_vars
+    if target is not None and any(isinstance(n, gast.expr) and not isinstance(n, (gast.Name, gast.Tuple, gast.List))
+                                  for n in gast.walk(target)):
+        raise UnsupportedSyntax("`with ... as` binds only names or tuples of names here", target, info.source,
+                                hint="bind a name, then assign from it")
+
+
+_SIMPLE_PATTERNS = (gast.MatchValue, gast.MatchSingleton, gast.MatchAs, gast.MatchOr)
+
+
+def _check_pattern(info, pattern):
+    if isinstance(pattern, gast.pattern) and not isinstance(pattern, _SIMPLE_PATTERNS):
+        raise UnsupportedSyntax(f"the {type(pattern).__name__} pattern is not supported in match",
+                                pattern, info.source,
+                                hint="match on values (case 1:, case \"name\":, case None:, case _:) or use if/elif")

@@ -15,9 +15,10 @@ import numpy as np
 from . import api
 from . import compile_cache
 from . import dispatch
+from . import rules
 from . import emit
 from .analysis import kinds as K
-from .errors import BadArgument
+from .errors import BadArgument, user_facing
 from .pipeline import Module
 from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
@@ -87,6 +88,12 @@ def _shape_dot(dot, out):
 
 def _run(fn, values, tangents, optimize=True):
     """(out, tangent_out) of fn at values along tangents (None: constant)."""
+    wrap = api.output_wrap(fn)
+    out, dot = _run_unwrapped(fn, values, tangents, optimize)
+    return api.wrap_output(wrap, out), api.wrap_output(wrap, dot)
+
+
+def _run_unwrapped(fn, values, tangents, optimize=True):
     fn, values = compile_cache.see_through(fn, values)
     if len(tangents) < len(values):
         tangents = list(tangents) + [None] * (len(values) - len(tangents))
@@ -96,8 +103,9 @@ def _run(fn, values, tangents, optimize=True):
     for k, (v, t) in enumerate(zip(values, tangents)):
         if t is None:
             continue
-        if isinstance(v, (bool, np.bool_, str, type(None))):
-            raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}")
+        if isinstance(v, (bool, np.bool_, str, type(None))) or api.is_function_like(v):
+            raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}",
+                              hint="pass None as its tangent: it is not differentiable")
         values[k] = compile_cache.as_float(v)
         active.append(names[k])
         dots.append(_tangent_like(t, values[k]))
@@ -107,7 +115,7 @@ def _run(fn, values, tangents, optimize=True):
     entry = _forward_entry(fn, tuple(active), kinds, optimize)
     dispatch.check(entry.emitted, values + dots, compile_cache.function_name(fn))
     try:
-        out, dot = entry.main(*values, *dots)
+        out, dot = entry.run_main(*values, *dots)
     except Exception as exc:
         api.sourcemap.annotate(exc)
         raise
@@ -116,6 +124,7 @@ def _run(fn, values, tangents, optimize=True):
 
 # ------------------------------------------------------------------- public
 
+@user_facing
 def jvp(fn, primals, tangents):
     """(f(*primals), directional derivative along tangents); None tangents are constants."""
     compile_cache.check_function(fn)
@@ -136,6 +145,7 @@ def _basis(x):
         yield e.reshape(base.shape) if np.ndim(x) else float(e[0])
 
 
+@user_facing
 def jacobian(fn, wrt=0, mode="reverse"):
     """d f / d arg: shape out.shape + arg.shape (rows by vjp, or columns by jvp)."""
     compile_cache.check_function(fn)
@@ -145,40 +155,80 @@ def jacobian(fn, wrt=0, mode="reverse"):
     names = compile_cache.param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
+    @user_facing
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
         for k in wrt_index:
             values[k] = compile_cache.as_float(values[k])
-        results = []
+        # blocks[j][i]: d output j / d wrt argument i (a tuple or list output has one
+        # Jacobian per entry, as for jax.jacobian; any other output is one entry).
         if mode == "forward":
-            out = None
-            for k in wrt_index:
-                columns = []
-                for e in _basis(values[k]):
-                    tangents = [None] * len(values)
-                    tangents[k] = e
-                    out, dot = _run(fn, values, tangents)
-                    columns.append(np.asarray(dot, dtype=np.float64))
-                out_shape = np.shape(out)
-                stacked = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
-                results.append(stacked.reshape(out_shape + np.shape(values[k])))
+            out, blocks = _forward_blocks(fn, values, wrt_index)
         else:
-            target, call_values = compile_cache.see_through(fn, values)
-            out, pullback = api.vjp(target, *call_values)
-            rows = []
-            for e in _basis(out):
-                bars = pullback(e)
-                rows.append([np.asarray(bars[k], dtype=np.float64) for k in wrt_index])
-            for j, k in enumerate(wrt_index):
-                stacked = np.stack([r[j] for r in rows]) if rows else np.zeros((0,) + np.shape(values[k]))
-                results.append(stacked.reshape(np.shape(out) + np.shape(values[k])))
-        results = [float(r) if r.ndim == 0 else r for r in results]
-        return results[0] if single else tuple(results)
+            out, blocks = _reverse_blocks(fn, values, wrt_index)
+        blocks = [[float(b) if b.ndim == 0 else b for b in row] for row in blocks]
+        per_output = [row[0] if single else tuple(row) for row in blocks]
+        return tuple(per_output) if _is_sequence_output(out) else per_output[0]
     jacobian_fn.__name__ = jacobian_fn.__qualname__ = "jacobian_" + compile_cache.function_name(fn)
     if mode == "forward" and single:
         _mark_derivative(jacobian_fn, fn, wrt_names[0], names)
     return jacobian_fn
+
+
+def _is_sequence_output(out):
+    return isinstance(out, (tuple, list))
+
+
+def _entries(out):
+    return list(out) if _is_sequence_output(out) else [out]
+
+
+def _forward_blocks(fn, values, wrt_index):
+    """(output, blocks) of the Jacobian by jvp: one column per entry of each wrt argument."""
+    out, columns = None, {}
+    for i, k in enumerate(wrt_index):
+        for e in _basis(values[k]):
+            tangents = [None] * len(values)
+            tangents[k] = e
+            out, dot = _run(fn, values, tangents)
+            for j, d in enumerate(_entries(dot)):
+                columns.setdefault((j, i), []).append(np.asarray(d, dtype=np.float64))
+    if out is None:            # no wrt entries: evaluate once for the output's structure
+        out = fn(*values)
+    blocks = []
+    for j, o in enumerate(_entries(out)):
+        row = []
+        for i, k in enumerate(wrt_index):
+            cols = columns.get((j, i), [])
+            stacked = np.stack(cols, axis=-1) if cols else np.zeros(np.shape(o) + (0,))
+            row.append(stacked.reshape(np.shape(o) + np.shape(values[k])))
+        blocks.append(row)
+    return out, blocks
+
+
+def _reverse_blocks(fn, values, wrt_index):
+    """(output, blocks) of the Jacobian by vjp: one row per entry of each output entry."""
+    out, pullback = api.vjp(fn, *values)
+    entries = _entries(out)
+    blocks = []
+    for j, o in enumerate(entries):
+        rows = []
+        for e in _basis(o):
+            if _is_sequence_output(out):
+                cot = [np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in entries]
+                cot[j] = e
+                cot = type(out)(cot) if isinstance(out, tuple) else cot
+            else:
+                cot = e
+            bars = pullback(cot)
+            rows.append([np.asarray(bars[k], dtype=np.float64) for k in wrt_index])
+        row = []
+        for i, k in enumerate(wrt_index):
+            stacked = np.stack([r[i] for r in rows]) if rows else np.zeros((0,) + np.shape(values[k]))
+            row.append(stacked.reshape(np.shape(o) + np.shape(values[k])))
+        blocks.append(row)
+    return out, blocks
 
 
 def _mark_derivative(wrapper, fn, wrt_name, names):
@@ -197,6 +247,7 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
     wrapper.diffc_derivative = spec
 
 
+@user_facing
 def hessian(fn, wrt=0):
     """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
     compile_cache.check_function(fn)
@@ -207,6 +258,7 @@ def hessian(fn, wrt=0):
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
+    @user_facing
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
@@ -226,6 +278,7 @@ def hessian(fn, wrt=0):
     return hessian_fn
 
 
+@user_facing
 def hvp(fn, wrt=0):
     """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
     compile_cache.check_function(fn)
@@ -236,6 +289,7 @@ def hvp(fn, wrt=0):
     k = names.index(wrt_names[0])
     gradient = api.grad(fn, wrt=wrt)
 
+    @user_facing
     def hvp_fn(*args):
         if len(args) != len(names) + 1:
             raise BadArgument(f"hvp of {fn.__qualname__} takes its {len(names)} arguments and then v")
@@ -249,6 +303,7 @@ def hvp(fn, wrt=0):
     return hvp_fn
 
 
+@user_facing
 def forward_source(fn, wrt=0, args=None, optimize=True):
     """The generated forward-mode source (parameters taken as floats without args)."""
     compile_cache.check_function(fn)
@@ -259,3 +314,6 @@ def forward_source(fn, wrt=0, args=None, optimize=True):
 
 
 del emit
+
+
+rules.RUN_TIME["jvp"] = jvp

@@ -16,6 +16,8 @@ Lambdas are turned into ``def`` with a single ``return``.
 
 import builtins
 import inspect
+import itertools
+import linecache
 import textwrap
 import types
 
@@ -145,6 +147,32 @@ def load_names(node):
 # Getting the source of a function
 
 
+FROM_SOURCE_HINT = ("pass the source text instead: f = diffc.from_source(text), where text is "
+                    "the def as a string, defines f (in the caller's globals) so that diffc can "
+                    "read it; or define the function in a file or a notebook cell")
+
+
+def has_source_text(fn):
+    """Whether Python kept the text fn was defined from: a file, a notebook cell
+    (IPython registers cells in linecache) or diffc.from_source.  Cheap: one
+    linecache look-up, no parsing."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return True                          # not a Python function: refused elsewhere
+    return bool(linecache.getlines(code.co_filename, getattr(fn, "__globals__", None)))
+
+
+def require_source_text(fn):
+    """SourceUnavailable at once (when grad(f) is made, not at its first call) for a
+    function typed at the plain REPL or made by exec of a string."""
+    if not has_source_text(fn):
+        name = getattr(fn, "__qualname__", repr(fn))
+        raise SourceUnavailable(
+            f"cannot read the source of {name}: it was defined in {fn.__code__.co_filename} "
+            "(the interactive prompt or exec of a string), and Python keeps no source text there",
+            hint=FROM_SOURCE_HINT)
+
+
 def _source_of(fn):
     try:
         lines, first_line = inspect.getsourcelines(fn)
@@ -153,8 +181,8 @@ def _source_of(fn):
         name = getattr(fn, "__qualname__", repr(fn))
         raise SourceUnavailable(
             f"cannot read the source of {name}: {exc}",
-            hint="diffc needs the Python source; define the function in a file "
-                 "(not in the REPL), or register rules with @diffc.adjoint / @diffc.tangent",
+            hint="diffc needs the Python source; " + FROM_SOURCE_HINT
+                 + ", or register rules with @diffc.adjoint / @diffc.tangent",
         ) from None
     text = "".join(lines)
     dedented = textwrap.dedent(text)
@@ -308,3 +336,32 @@ def lift_local_functions(info):
         for p in lifted.lifted_params:
             lifted.node.args.args.append(gast.Name(id=p, ctx=gast.Param(), annotation=None,
                                                    type_comment=None))
+
+
+# --------------------------------------------------------------------------- #
+# Functions given as text
+
+_text_counter = itertools.count(1)
+
+
+def define_from_source(text, name=None, namespace=None):
+    """Execute `text` (one or more defs) in `namespace` under a file name that
+    linecache knows, so the functions it defines have readable source; return
+    the function called `name` (default: the last function the text defines)."""
+    text = textwrap.dedent(text)
+    try:
+        tree = gast.parse(text)
+    except SyntaxError as exc:
+        raise SourceUnavailable(f"the source text does not parse: {exc}") from None
+    defined = [n.name for n in tree.body if isinstance(n, gast.FunctionDef)]
+    if name is None:
+        if not defined:
+            raise SourceUnavailable("the source text defines no function (def ...)")
+        name = defined[-1]
+    elif name not in defined:
+        raise SourceUnavailable(f"the source text defines no function {name!r} "
+                                f"(it defines {', '.join(defined) or 'none'})")
+    filename = f"<diffc-source-{next(_text_counter)}:{name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace[name]

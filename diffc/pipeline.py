@@ -45,6 +45,7 @@ from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accum
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.desugar import Desugar
+from .transform.frozen import pass_captured_variables, rewrite_frozen_calls, rewrite_result_attributes
 from .transform import checkpoint
 from .transform.purify import purify
 from .transform.reverse import (TAPE, ReverseFunction, index_value, is_marker, returned_alias_positions,
@@ -57,7 +58,14 @@ _loaded = []
 def load_builtin_rules():
     """Import the rule modules: each registers its rules in the registry (rules/__init__.py)."""
     from .rules import builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
-    del builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
+    from .rules import called_rules
+    del builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax, called_rules
+    try:
+        import scipy  # noqa: F401  (SciPy is optional: its rules load only when it imports)
+    except ImportError:
+        return
+    from .rules import scipy_rules
+    del scipy_rules
 
 
 def ensure_rules():
@@ -79,6 +87,9 @@ def front_end(info, stages=None):
     info._local_names = None
     _dump(stages, "desugar", info)
     ANF(info, info.namer).run()
+    rewrite_frozen_calls(info)
+    rewrite_result_attributes(info)
+    pass_captured_variables(info)
     hoist_invariants(info)
     _dump(stages, "anf", info)
     return info
@@ -335,7 +346,10 @@ class Module:
             body.append(A.assign(TAPE, gast.List(elts=[], ctx=gast.Load())))
         body += result.forward
         r = result.returned
-        if check_scalar and rf._atom_kind(r) not in (K.SCALAR, K.INT):
+        # An int kind is checked too: an int or bool result has no derivative (check_scalar).
+        if check_scalar and rf._atom_kind(r) == K.INT:
+            body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r), A.const(True)])))
+        elif check_scalar and rf._atom_kind(r) != K.SCALAR:
             body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r)])))
         if with_value:
             value_name = rf.namer.unique("_value")

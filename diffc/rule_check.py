@@ -75,14 +75,29 @@ def _as_tuple(contribs, n):
     return tuple(contribs) + (None,) * (n - len(contribs))
 
 
-def check_rule(fn, *args, eps=1e-6, tol=None, seed=0):
-    """Check the rules registered for primitive `fn` at `args` (see module docstring)."""
+def check_rule(fn, *args, eps=1e-6, tol=None, seed=0, **kwargs):
+    """Check the rules registered for primitive `fn` at `args` (see module docstring).
+
+    Keyword arguments are passed, undifferentiated, to `fn` and to its rules
+    (``check_rule(logsumexp, a, axis=1)``).  `fn` may be a function, a ufunc, a
+    method of a library object (``norm.logpdf``), a class's method (pass the
+    instance first) or a function with an `implemented_by` implementation, whose
+    derivatives diffc computes from that implementation."""
+    import functools
+    if kwargs:
+        plain = fn
+        fn = functools.partial(plain, **kwargs)
+    else:
+        plain = fn
     from . import rules as R
     from .pipeline import ensure_rules
     ensure_rules()
-    adj = R.adjoint_rule(fn)
-    tan = R.tangent_rule(fn)
-    name = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
+    adj = R.adjoint_rule(plain)
+    tan = R.tangent_rule(plain)
+    name = getattr(plain, "__qualname__", getattr(plain, "__name__", repr(plain)))
+    implementation = R.implementation(plain)
+    if adj is None and tan is None and implementation is not None:
+        adj, tan = _compiled_rules(implementation, kwargs)
     if adj is None and tan is None:
         raise RuleError(f"no derivative rule is registered for {name}",
                         hint="register one with @diffc.adjoint(fn) / @diffc.tangent(fn)")
@@ -101,7 +116,7 @@ def check_rule(fn, *args, eps=1e-6, tol=None, seed=0):
     if adj is not None:
         result_bar = rng.normal(size=np.shape(result))
         result_bar = result_bar if np.ndim(result) else float(result_bar)
-        contribs = _as_tuple(adj.fn(result, result_bar, *args), len(args))
+        contribs = _as_tuple(adj.fn(result, result_bar, *args, **kwargs), len(args))
         worst = 0.0
         for k in active:
             x = args[k]
@@ -113,6 +128,9 @@ def check_rule(fn, *args, eps=1e-6, tol=None, seed=0):
                 flat[i] = float(np.sum(result_bar * _directional(fn, args, {k: d if np.ndim(x) else 1.0}, eps)))
             got = contribs[k] if k < len(contribs) else None
             got = np.zeros(np.shape(x)) if got is None else np.asarray(got, dtype=np.float64)
+            if got.shape != numeric.shape and got.ndim > numeric.ndim:
+                from .runtime import unbroadcast       # compiled code sums broadcast contributions too
+                got = np.asarray(unbroadcast(got, numeric), dtype=np.float64)
             if got.shape != numeric.shape:
                 got = np.broadcast_to(got, numeric.shape) if got.size in (1, numeric.size) else got
             err = float(np.max(np.abs(got - numeric), initial=0.0)) if got.shape == numeric.shape else np.inf
@@ -130,9 +148,55 @@ def check_rule(fn, *args, eps=1e-6, tol=None, seed=0):
                 dots.append(dirs[k])
             else:
                 dots.append(0.0)
-        got = np.asarray(tan.fn(result, *args, *dots), dtype=np.float64)
+        got = np.asarray(_call_tangent(tan, result, args, dots, kwargs), dtype=np.float64)
         numeric = _directional(fn, args, dirs, eps) if dirs else np.zeros(np.shape(result))
         err = float(np.max(np.abs(got - numeric), initial=0.0)) if got.shape in (numeric.shape, ()) else np.inf
         record("tangent", "all", err)
         check.tangent_error = err
     return check
+
+
+def _call_tangent(tan, result, args, dots, kwargs):
+    """A tangent rule called with the primal arguments and one tangent per argument, matched
+    to the rule's ``<p>_dot`` parameters by name when the rule has optional parameters."""
+    if getattr(tan, "kind", None) == "compiled":
+        return tan.fn(result, *args, *dots, **kwargs)
+    params = tan.params[1:] + list(tan.kwonly)
+    dot_params = [p for p in params if p.endswith("_dot") and p[:-4] in params]
+    primal = [p for p in params if p not in dot_params]
+    if len(dot_params) == len(primal) and len(args) == len(primal) and not tan.kwonly:
+        return tan.fn(result, *args, *dots, **kwargs)
+    named = {p + "_dot": d for p, d in zip(primal, dots) if p + "_dot" in dot_params}
+    return tan.fn(result, *args, **kwargs, **named)
+
+
+class _Compiled:
+    """An adjoint or tangent computed by diffc from an `implemented_by` implementation."""
+    def __init__(self, fn, kind):
+        self.fn = fn
+        self.kind = "compiled"
+
+
+def _compiled_rules(implementation, kwargs):
+    from . import rules as R
+
+    import inspect
+    signature = inspect.signature(implementation)
+
+    def positional(args, kw):
+        bound = signature.bind(*args, **kw)
+        bound.apply_defaults()
+        return tuple(bound.args)
+
+    def adjoint(result, result_bar, *args, **kw):
+        _, pullback = R.run_vjp(implementation, *positional(args, kw))
+        return tuple(pullback(result_bar))[:len(args)]
+
+    def tangent(result, *args_and_dots, **kw):
+        n = len(args_and_dots) // 2
+        args, dots = args_and_dots[:n], args_and_dots[n:]
+        full = positional(args, kw)
+        dots = tuple(d if _differentiable(a) else None for a, d in zip(args, dots)) \
+            + (None,) * (len(full) - n)
+        return R.run_jvp(implementation, full, dots)[1]
+    return _Compiled(adjoint, "adjoint"), _Compiled(tangent, "tangent")

@@ -143,6 +143,93 @@ def as_sequence(x):
     return list(x)
 
 
+def enter_context(manager):
+    """`with manager as v:` -- what v is bound to (the body runs after this).
+
+    Under the API the manager is remembered, so that an exception escaping the
+    body still calls its __exit__ (diffc/try_paths.py)."""
+    value = type(manager).__enter__(manager)
+    run = getattr(TryRun.current, "run", None)
+    if run is not None:
+        run.managers.append(manager)
+    return value
+
+
+def exit_context(manager):
+    """The end of a `with` body reached normally."""
+    run = getattr(TryRun.current, "run", None)
+    if run is not None and run.managers and run.managers[-1] is manager:
+        run.managers.pop()
+    type(manager).__exit__(manager, None, None, None)
+
+
+# ------------------------------------------------------------- try statements
+#
+# desugar lowers `try` into branches on the path Python took (see
+# desugar.lower_try): `try_enter` says which path this execution of the try
+# takes, `try_step` counts the statements of its body that completed,
+# `try_exit` closes it.  The API runs the generated function under a `TryRun`
+# (diffc/try_paths.py): when an exception escapes from a body whose handler
+# matches, it runs the function again with that execution forced onto the
+# handler path after the statements that had completed.  Without a TryRun
+# (exported code) every body simply runs and exceptions propagate.
+
+class TryRun:
+    """The paths of one run of a generated function: `forced` maps the ordinal
+    of a try execution to (site, handler number, statements done, exception)."""
+
+    # Per thread, the run in progress (TryRun.current.run): a threading.local that
+    # diffc/try_paths.py installs.  Exported code, which copies this class, has none,
+    # and every try takes its body path.
+    current = None
+
+    def __init__(self, forced):
+        self.forced = forced
+        self.count = 0
+        self.open = []            # [site, ordinal, handler types, atomic flags, statements done]
+        self.managers = []        # context managers entered and not yet left
+
+TRY_SITES = {}                  # site number -> (file, line, [(line, text) of each body statement])
+
+
+def try_enter(site, atomic, *handlers):
+    """(handler number or 0 for the body path, statements of the body to run, exception)."""
+    run = getattr(TryRun.current, "run", None)
+    if run is None:
+        return 0, len(atomic), None
+    ordinal = run.count
+    run.count += 1
+    run.open.append([site, ordinal, handlers, atomic, 0])
+    forced = run.forced.get(ordinal)
+    if forced is None:
+        return 0, len(atomic), None
+    if forced[0] != site:
+        raise RuntimeError("the function took another path when run again (random numbers?); "
+                           "diffc replays the path Python took through try statements")
+    return forced[1:]
+
+
+def try_step():
+    run = getattr(TryRun.current, "run", None)
+    if run is not None and run.open:
+        run.open[-1][4] += 1
+
+
+def try_exit():
+    run = getattr(TryRun.current, "run", None)
+    if run is not None and run.open:
+        run.open.pop()
+
+
+def index_concat(maker, key):
+    """maker[key] for NumPy's index concatenators (``np.r_``, ``np.c_``).
+
+    Desugaring rewrites ``np.r_[a, 0:3, b]`` into ``index_concat(np.r_, (a, slice(0, 3, None), b))``
+    so that the concatenation is a call with derivative rules (numpy_rules.py) instead of
+    a subscript of a constant object."""
+    return maker[key]
+
+
 def item(bar, index):
     """bar[index] for a materialized adjoint, else the zero 0.0."""
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):
@@ -164,9 +251,11 @@ def acc_item(bar, primal, index, g):
     A list's adjoint starts as zeros 0.0 (the zero adjoint, never materialized):
     a list of arrays read element by element in a loop would otherwise make a
     zero array per element first."""
+    if _is_zero(g):
+        # Nothing flows back; the zero adjoint of a slice (a list read that reached no
+        # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
+        return bar
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
-        if _is_zero(g):
-            return bar
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else \
             DictBar() if isinstance(primal, dict) else zeros_like(primal)   # keys without one: none
     if isinstance(bar, np.ndarray):
@@ -526,10 +615,25 @@ def zero_item(bar, index):
     take_item(bar, index)
 
 
-def check_scalar(value):
-    """Raise when grad() is asked for the gradient of a non-scalar result."""
+def check_scalar(value, int_kind=False):
+    """Raise when grad() is asked for the gradient of a non-scalar or non-float result.
+
+    A bool or None (``np.allclose(x, y)``, a comparison, a function without
+    ``return``) has no derivative: a gradient of zeros would hide a mistake, so it
+    is refused, as autograd and JAX do.  So is an int when every definition of the
+    returned value is an int (int_kind: ``len(x)``, ``int(...)``); an int 0 returned
+    by one branch of a float function (``return 0``) is a zero derivative there."""
     if type(value) is float or type(value) is np.float64:
         return value
+    if value is None or isinstance(value, (bool, np.bool_)) or (
+            int_kind and isinstance(value, (int, np.integer))) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "b"):
+        from .errors import NonScalarOutput
+        what = "None" if value is None else f"a value of type {type(value).__name__} ({value!r})"
+        raise NonScalarOutput(
+            f"grad needs a float-valued function, but it returned {what}: it has no derivative",
+            hint="return the float quantity to differentiate (a comparison, np.allclose, len(...) "
+                 "or an int is piecewise constant)")
     if np.ndim(value) != 0 or isinstance(value, (list, tuple, dict)):
         from .errors import NonScalarOutput
         raise NonScalarOutput(
@@ -591,8 +695,8 @@ def write_dot(dot, y, index, value, value_dot):
     if value_dot is None:
         value_dot = zeros_dot(value)
     if isinstance(dot, list) and isinstance(index, slice):
-        dot[index] = list(value_dot) if isinstance(value_dot, (list, tuple)) else \
-            [value_dot] * len(range(*index.indices(len(dot))))
+        # a zero tangent of the written sequence is 0.0: zeros shaped like what is written
+        dot[index] = list(value_dot) if isinstance(value_dot, (list, tuple)) else zeros_dot(list(value))
     else:
         dot[index] = value_dot
     return dot
@@ -635,14 +739,20 @@ def item_bar(g, container, index):
     return acc_item(0.0, container, index, g)
 
 
+def updates_in_place(x):
+    """Whether `x op= v` updated x's object in place (arrays, lists, dicts) rather than rebinding x."""
+    return isinstance(x, (np.ndarray, list, dict, bytearray)) or is_duck_array(x)
+
+
 def check_unshared(written, other, line):
     """Raise when `written` (about to be written in place) is `other` or shares its memory.
 
     The compiler could not tell whether the two names hold one object (elements of
     one tuple or list, say); if they do, Python would show the write through both,
     which diffc does not follow: refused here, when it is known."""
-    if written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
-                            and np.may_share_memory(written, other)):
+    mutable = isinstance(written, (np.ndarray, list, dict, bytearray)) or is_duck_array(written)
+    if mutable and (written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
+                                         and np.may_share_memory(written, other))):
         from .errors import UnsupportedSyntax
         raise UnsupportedSyntax(
             f"line {line}: this writes in place into an object that another name also holds (in Python "
@@ -703,6 +813,26 @@ def cat_right(b_dot, a, b):
         tail = list(b_dot) if isinstance(b_dot, (list, tuple)) else [zeros_dot(v) for v in b]
         return ListBar([zeros_dot(v) for v in a] + tail)
     return b_dot
+
+
+def rule_parts(value, n, needed):
+    """The contributions a rule called at run time returned, as an n-tuple.
+
+    A rule returns a tuple (one entry per parameter, ``None`` for none) or a
+    single value for its first parameter; missing trailing entries and
+    ``None`` become 0.0.  `needed` lists the entries the call's differentiated
+    arguments need: a rule that returned fewer is an error, not a zero."""
+    if n == 1 and not isinstance(value, tuple):
+        parts = (value,)
+    else:
+        parts = tuple(value) if isinstance(value, (tuple, list)) and type(value).__name__ != "ListBar" \
+            else (value,)
+    for k in needed:
+        if k >= len(parts):
+            raise TypeError(f"diffc: a derivative rule returned {len(parts)} contribution(s), but argument "
+                            f"{k} of the call is differentiated and needs one (return None for "
+                            "an argument with no derivative)")
+    return tuple(0.0 if p is None else p for p in parts[:n]) + (0.0,) * (n - len(parts))
 
 
 def nonzero(bar):

@@ -18,6 +18,8 @@ import re
 import sys
 import types
 
+from . import errors
+
 _MAPS = {}                 # generated filename -> {generated line: (user file, user line)}
 _PREFIXES = re.compile(r"^(value_and_grad_|grad_|_fwd_|_adj_|_primal_|jvp_|_jvp_|tangent_)")
 
@@ -113,6 +115,9 @@ def _synthetic_source(filename, lineno):
     name += "_" * max(0, len(stripped) - len("raise ") - len(name))
     head = "\n" * (lineno - 2) + "if 1:\n" if indent else "\n" * (lineno - 1)
     return head + indent + "raise " + name
+
+
+errors.user_location_of_generated = user_location
 
 
 class _Marker(Exception):

@@ -7,11 +7,15 @@ no contribution); parameters after the returned ones (``axis``,
 ``keepdims``...) are not differentiable.  A tangent rule takes ``(result,
 *params, *param_dots)`` and returns the tangent of the result.
 
-The compiler never calls a rule: it parses its source, renames its locals to
-fresh names, substitutes the call's atoms for its parameters and splices the
-statements into the generated code, so built-in rules and user rules
-(`diffc.adjoint`, `diffc.tangent`) work the same way and generated code stays
-free of per-operation calls.
+A straight-line rule (assignments then one ``return``, no closure variables)
+is inlined: the compiler parses its source, renames its locals to fresh
+names, substitutes the call's atoms for its parameters and splices the
+statements into the generated code, so generated code stays free of
+per-operation calls.  Any other rule — loops, branches, early returns,
+keyword-only parameters, ``**kwargs``, closures, a callable without readable
+source — is *called* by the generated code at run time, with the same
+signature conventions (`Rule.inline` tells which).  Built-in rules and user
+rules (`diffc.adjoint`, `diffc.tangent`) work the same way.
 """
 
 import inspect
@@ -32,7 +36,8 @@ class Rule:
 
     def __getattr__(self, name):
         # Rules are parsed on first use: importing hundreds of rules stays cheap.
-        if name in ("node", "params", "vararg", "defaults", "body", "globals", "locals") \
+        if name in ("node", "params", "vararg", "defaults", "body", "globals", "locals", "inline",
+                    "kwonly") \
                 and not self.__dict__.get("_parsed", True):
             self._parse()
             return getattr(self, name)
@@ -43,40 +48,78 @@ class Rule:
         self._parsed = True
         try:
             source = textwrap.dedent(inspect.getsource(fn))
-        except (OSError, TypeError) as exc:
-            raise RuleError(f"cannot read the source of the rule {fn!r}: {exc}") from None
-        tree = gast.parse(source)
-        node = next(n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef))
+            tree = gast.parse(source)
+            node = next(n for n in gast.walk(tree) if isinstance(n, (gast.FunctionDef, gast.Lambda)))
+        except (OSError, TypeError, SyntaxError, StopIteration):
+            node = None
+        if not isinstance(node, gast.FunctionDef) or not self._straight_line(node):
+            self._parse_called()
+            return
         node.decorator_list = []
         self.node = node
+        self.inline = True
         args = node.args
         self.params = [a.id for a in args.args]
+        self.kwonly = [a.id for a in args.kwonlyargs]
         self.vararg = args.vararg.id if args.vararg else None
         defaults = args.defaults
         self.defaults = dict(zip(self.params[len(self.params) - len(defaults):], defaults))
-        body = node.body
-        if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
-            body = body[1:]
-        if not body or not isinstance(body[-1], gast.Return):
-            raise RuleError(f"the rule {fn.__qualname__} must end with a return statement")
-        for stmt in body[:-1]:
-            for n in gast.walk(stmt):
-                if isinstance(n, (gast.Return, gast.For, gast.While, gast.If)):
-                    raise RuleError(f"the rule {fn.__qualname__} must be straight-line code "
-                                    "(use conditional expressions instead of if)")
+        self.defaults.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        body = _without_docstring(node.body)
         self.body = body
         self.globals = fn.__globals__
         self.locals = set()
         for stmt in body:
             self.locals |= A.names_stored(stmt)
 
+    def _straight_line(self, node):
+        """Can the rule be inlined?  Assignments and one final return, no closure
+        variables, no ``**kwargs``, nothing that binds names in its own scope."""
+        code = getattr(self.fn, "__code__", None)
+        if code is None or code.co_freevars or not hasattr(self.fn, "__globals__"):
+            return False
+        if node.args.kwarg is not None or node.args.kwonlyargs or node.args.posonlyargs:
+            return False
+        body = _without_docstring(node.body)
+        if not body or not isinstance(body[-1], gast.Return) or body[-1].value is None:
+            return False
+        scoped = (gast.Return, gast.For, gast.While, gast.If, gast.Try, gast.With, gast.FunctionDef,
+                  gast.AsyncFunctionDef, gast.ClassDef, gast.Yield, gast.YieldFrom, gast.Global,
+                  gast.Nonlocal, gast.Delete, gast.AsyncFor, gast.AsyncWith, gast.Await)
+        for stmt in body[:-1]:
+            if any(isinstance(n, scoped) for n in gast.walk(stmt)):
+                return False
+        return not any(isinstance(n, scoped) for n in gast.walk(body[-1].value))
+
+    def _parse_called(self):
+        """A rule the generated code calls: its parameters from its signature."""
+        self.inline = False
+        self.node = None
+        self.body = None
+        self.locals = set()
+        self.globals = getattr(self.fn, "__globals__", {})
+        try:
+            signature = inspect.signature(self.fn)
+        except (TypeError, ValueError):
+            raise RuleError(f"cannot read the parameters of the rule {self.fn!r}") from None
+        kinds = inspect.Parameter
+        params = list(signature.parameters.values())
+        self.params = [p.name for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+        self.kwonly = [p.name for p in params if p.kind == kinds.KEYWORD_ONLY]
+        self.vararg = next((p.name for p in params if p.kind == kinds.VAR_POSITIONAL), None)
+        self.defaults = {p.name: p.default for p in params if p.default is not p.empty}
+        self.positional_only = {p.name for p in params if p.kind == kinds.POSITIONAL_ONLY}
+
     def instantiate(self, bindings, namer, vararg_atoms=None):
         """(statements, returned expression) with params replaced by bindings.
 
         bindings maps parameter name -> gast expression (atoms); a parameter
-        missing from bindings takes its default."""
+        missing from bindings takes its default.  A rule that is not inlined
+        gives no statements and the call of the rule."""
+        if not self.inline:
+            return [], self._call(bindings, vararg_atoms)
         mapping = {}
-        for p in self.params:
+        for p in self.params + self.kwonly:
             if p in bindings:
                 mapping[p] = bindings[p]
             elif p in self.defaults:
@@ -91,6 +134,48 @@ class Rule:
         body = [A.deepcopy(s) for s in self.body]
         body = [_Substitute(mapping, self.globals).visit(s) for s in body]
         return body[:-1], body[-1].value
+
+    def _call(self, bindings, vararg_atoms):
+        """The call `rule(...)`: parameters positionally up to the first one left to its
+        default (all of them when the rule has a *vararg), keywords after that."""
+        name = getattr(self.fn, "__name__", "rule")
+        name = name if name.isidentifier() and name != "_" else "_rule"
+        bindings = {p: A.name(b) if isinstance(b, str) else b for p, b in bindings.items()}
+        positional, keywords, by_keyword = [], [], False
+        for p in self.params:
+            if p in bindings and not by_keyword:
+                positional.append(A.deepcopy(bindings[p]))
+            elif p in bindings:
+                keywords.append(gast.keyword(arg=p, value=A.deepcopy(bindings[p])))
+            elif p in self.defaults and (self.vararg or p in self.positional_only):
+                positional.append(_value_node(self.defaults[p], p))
+            elif p in self.defaults:
+                by_keyword = True
+            else:
+                raise RuleError(f"the rule {getattr(self.fn, '__qualname__', self.fn)!r} needs a value "
+                                f"for {p!r}")
+        if self.vararg:
+            positional += [A.deepcopy(a) for a in (vararg_atoms or [])]
+        for p in self.kwonly:
+            if p in bindings:
+                keywords.append(gast.keyword(arg=p, value=A.deepcopy(bindings[p])))
+            elif p not in self.defaults:
+                raise RuleError(f"the rule {getattr(self.fn, '__qualname__', self.fn)!r} needs a value "
+                                f"for {p!r}")
+        return gast.Call(func=A.global_ref(self.fn, name), args=positional, keywords=keywords)
+
+
+def _without_docstring(body):
+    if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
+        return body[1:]
+    return body
+
+
+def _value_node(value, name):
+    """A default value as an expression: a literal, else a reference to the object."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return A.const(value)
+    return A.global_ref(value, "_default_" + name)
 
 
 class _Substitute(gast.NodeTransformer):
@@ -114,28 +199,58 @@ class _Substitute(gast.NodeTransformer):
                 return A.global_ref(getattr(builtins, node.id), node.id)
         return node
 
+    def visit_Compare(self, node):
+        """`n is None` with n bound to a literal: folded (`1 is None` would be a SyntaxWarning)."""
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], (gast.Is, gast.IsNot)) \
+                and isinstance(node.left, gast.Constant) and isinstance(node.comparators[0], gast.Constant):
+            a, b = node.left.value, node.comparators[0].value
+            if any(v is None or v is True or v is False or v is Ellipsis for v in (a, b)):
+                same = a is b
+                return gast.Constant(value=same if isinstance(node.ops[0], gast.Is) else not same, kind=None)
+        return node
+
+    def visit_IfExp(self, node):
+        """A conditional expression whose test folded to a constant: the branch it takes."""
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            return node.body if node.test.value else node.orelse
+        return node
+
 
 def check_signature(primitive, fn, kind):
-    """Raise RuleError when a user rule's parameters cannot match the primitive."""
+    """Raise RuleError when a user rule's parameters cannot match the primitive.
+
+    Adjoint: ``(result, result_bar, <params>)``; tangent: ``(result, <params>,
+    <p>_dot...)`` with a ``_dot`` for every required parameter (optional ones
+    such as ``axis=None`` may go without).  A primitive taking ``*args`` or
+    ``**kwargs`` (a bound method of a SciPy distribution) accepts any number of
+    parameters past its required ones."""
     try:
         prim_params = [p for p in inspect.signature(primitive).parameters.values()]
     except (TypeError, ValueError):
         return
     rule_params = list(inspect.signature(fn).parameters.values())
+    if any(p.kind == p.VAR_POSITIONAL for p in rule_params):
+        return
     positional = [p for p in prim_params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    open_ended = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in prim_params)
     # Trailing optional parameters (a ufunc's `out`, `axis`...) may be left out of a rule.
     required = len([p for p in positional if p.default is p.empty])
+    most = len(positional) if not open_ended else 10 ** 6
+    rule_positional = [p for p in rule_params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    name = getattr(primitive, "__qualname__", getattr(primitive, "__name__", primitive))
+    got = ", ".join(p.name for p in rule_params)
     if kind == "adjoint":
-        expected = 2 + len(positional)
-        if not 2 + required <= len(rule_params) <= expected \
-                and not any(p.kind == p.VAR_POSITIONAL for p in rule_params):
+        if not required <= len(rule_positional) - 2 <= most:
             names = ", ".join(["result", "result_bar"] + [p.name for p in positional])
-            raise RuleError(f"the adjoint of {getattr(primitive, '__name__', primitive)} should take "
-                            f"({names}); got ({', '.join(p.name for p in rule_params)})")
-    else:
-        expected = 1 + 2 * len(positional)
-        if len(rule_params) not in [1 + 2 * n for n in range(required, len(positional) + 1)] \
-                and not any(p.kind == p.VAR_POSITIONAL for p in rule_params):
-            names = ", ".join(["result"] + [p.name for p in positional] + [p.name + "_dot" for p in positional])
-            raise RuleError(f"the tangent of {getattr(primitive, '__name__', primitive)} should take "
-                            f"({names}); got ({', '.join(p.name for p in rule_params)})")
+            raise RuleError(f"the adjoint of {name} should take ({names}); got ({got})")
+        return
+    names = [p.name for p in rule_positional[1:]] + [p.name for p in rule_params if p.kind == p.KEYWORD_ONLY]
+    dots = {n for n in names if n.endswith("_dot") and n[:-4] in names}
+    primal = [p for p in rule_positional[1:] if p.name not in dots]
+    undotted = [p.name for p in primal if p.name + "_dot" not in dots and p.default is p.empty]
+    if not required <= len(primal) <= most or undotted or not dots:
+        shown = [p.name for p in positional]
+        names = ", ".join(["result"] + shown + [n + "_dot" for n in shown])
+        raise RuleError(f"the tangent of {name} should take ({names}); got ({got})")

@@ -39,8 +39,9 @@ PROGRAM = textwrap.dedent('''
 
 
     def gen(x):
-        ys = list(y * x for y in range(3))
-        return ys[0]
+        ys = x * 2.0
+        del ys
+        return x
 
 
     def prim(x):

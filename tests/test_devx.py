@@ -55,22 +55,23 @@ def unrelated_int(x, k):
     return x * n
 
 
-def generator(x):
-    return sum(x * k for k in range(3))
+def deletes(x):
+    y = x * 2.0
+    del y
+    return x
 
 
 def try_block(x):
     try:
-        y = x * 2.0
-    except ValueError:
-        y = 0.0
-    return y
+        return x * 2.0
+    finally:
+        x = 0.0
 
 
-def with_block(x):
-    with open("f") as f:
-        y = x
-    return y
+def class_inside(x):
+    class Local:
+        pass
+    return x
 
 
 def global_write(x):
@@ -130,9 +131,9 @@ def test_annotate_is_idempotent_and_ignores_foreign_exceptions():
 # ---------------------------------------------------- compile-time errors
 
 @pytest.mark.parametrize("fn, words", [
-    (generator, "list comprehension"),
-    (try_block, "if"),
-    (with_block, "outside"),
+    (deletes, "out of use"),
+    (try_block, "variable"),
+    (class_inside, "module level"),
     (global_write, "argument"),
 ])
 def test_every_unsupported_construct_has_location_caret_and_hint(fn, words):

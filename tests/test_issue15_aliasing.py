@@ -510,3 +510,37 @@ def test_items_of_one_tuple_updated_in_place():
     # the same object at two places of the tuple: checked when it runs
     with pytest.raises(diffc.DiffcError, match="another name also holds"):
         diffc.grad(tuple_items_that_are_one_array)(X3.copy())
+
+
+# `x op= v` updates an array in place but rebinds a number: a NumPy scalar (kind
+# ARRAY, like an array) aliased by another name must not drag it along.
+
+def number_alias_then_augmented(x, v, w):
+    s0 = x * 0.5
+    s1 = np.sin(w)
+    y0 = np.full(3, x)
+    if np.dot(y0, v) < 0.0:
+        s0 = s1
+    for i in range(2):
+        s1 -= s0
+        t7 = y0[0:1]
+        s0 = s0 + np.sum(t7 * t7)
+    return s0 + s1
+
+
+def array_alias_then_augmented(x, v):
+    a = v * x
+    b = a
+    for i in range(2):
+        a -= b * 0.5              # in place: b is a
+        a += np.sum(b) * 0.1
+    return np.sum(a * b)
+
+
+@pytest.mark.parametrize("fn, args, wrt", [
+    (number_alias_then_augmented, (-0.059, np.array([-1.229, 1.1, -1.315]), 0.303), (0, 2)),
+    (number_alias_then_augmented, (0.4, np.array([1.229, 1.1, 1.315]), 0.303), (0, 2)),
+    (array_alias_then_augmented, (0.7, X3), (0, 1)),
+])
+def test_augmented_update_of_a_maybe_number(fn, args, wrt):
+    check_both_modes(fn, args, wrt, second_order=True)

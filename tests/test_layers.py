@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
 # Lowest first.  A module may import modules of its own layer or of earlier ones.
 LAYERS = [
     ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "checkpoint_runtime",
-                   "effects"]),
+                   "effects", "try_paths"]),
     ("front end", ["parse", "fence", "transform.desugar", "transform.anf", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),

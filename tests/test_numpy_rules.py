@@ -17,7 +17,7 @@ import pytest
 
 import diffc.rules.numpy_rules as NR
 from diffc.rules import ADJOINTS, NONDIFF, TANGENTS
-from diffc.runtime import ListBar
+from diffc.runtime import ListBar, index_concat
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -487,6 +487,18 @@ CASES += [
     Case(np.vstack, [R(3), R(2, 3)]),
     Case(np.dstack, [R(2, 3), R(2, 3, 2)]),
     Case(np.column_stack, [R(3), R(3, 2)]),
+    # arange is differentiable in start and step (not a constant: issue 15)
+    Case(np.arange, 0.3, 2.9, 0.4, diff=(0, 2), id="arange-start-step"),
+    Case(np.arange, 0.3, 2.9, diff=(0,), id="arange-start"),
+    Case(np.logspace, 0.2, 1.1, 5),
+    Case(np.logspace, 0.2, 1.1, 5, True, 2.5, diff=(0, 1, 4), id="logspace-base"),
+    Case(np.logspace, R(2), 1.1, 4, diff=(0,), id="logspace-vector-start"),
+    Case(np.heaviside, np.array([0.0, 1.0, -2.0, 0.0]), R(4), diff=(1,), id="heaviside-at-zero"),
+    # np.r_[a, b] / np.c_[a, b] are desugared into index_concat(np.r_, (a, b))
+    Case(index_concat, np.r_, (R(3), R(2)), id="r_-vectors"),
+    Case(index_concat, np.r_, (R(2, 3), R(1, 3)), id="r_-matrices"),
+    Case(index_concat, np.c_, (R(3), R(3, 2)), id="c_-vector-matrix"),
+    Case(index_concat, np.r_, R(4), id="r_-one-item"),
     Case(np.split, R(6), 2),
     Case(np.split, R(4, 3), [1, 3]),
     Case(np.split, R(2, 6), 3, 1),
@@ -811,7 +823,7 @@ REQUIRED_METHODS = ("sum mean prod max min var std cumsum cumprod reshape ravel 
                     "swapaxes squeeze repeat clip dot copy astype conj trace diagonal take").split()
 REQUIRED_ATTRS = ["T", "real"]
 REQUIRED_NONDIFF = (
-    "zeros ones zeros_like ones_like empty empty_like eye identity arange shape ndim size argmax "
+    "zeros ones zeros_like ones_like empty empty_like eye identity shape ndim size argmax "
     "argmin argsort nonzero isnan isfinite isinf logical_and logical_or logical_not equal "
     "not_equal less less_equal greater greater_equal sign floor ceil round around rint trunc").split()
 

@@ -20,6 +20,7 @@ from .. import ast_util as A
 from .. import effects
 from .. import runtime
 from ..runtime import unbroadcast as _unbroadcast
+from ..rules.operators import falling_product, pow_dxk
 from .dce import is_pure_expr, stored_names
 
 
@@ -148,6 +149,10 @@ class _Algebra(gast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, node.op
+        if isinstance(op, gast.Mult) and getattr(right, "diffc_folded_power", False):
+            # the form the rule had before its derivative was a call: g * b * x ** (b - 1)
+            return gast.BinOp(left=gast.BinOp(left=left, op=gast.Mult(), right=right.left),
+                              op=gast.Mult(), right=right.right)
         if _is_number(left) and _is_number(right) and type(op) in _FOLD:
             try:
                 value = _FOLD[type(op)](left.value, right.value)
@@ -173,8 +178,14 @@ class _Algebra(gast.NodeTransformer):
     def visit_Call(self, node):
         """`unbroadcast(-g, x)` -> `-unbroadcast(g, x)`: negating after the sum over the
         broadcast axes touches x's elements instead of g's (the same value: negation
-        is exact and the summation order does not change)."""
+        is exact and the summation order does not change).  `pow_dxk(x, c, k)` with
+        constant c and k (the k-th derivative of x ** c) becomes `coef * x ** (c - k)`,
+        or 0 when the coefficient is 0 (x ** 0.0, x ** 1.0 differentiated twice ...)."""
         self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) is pow_dxk \
+                and len(node.args) == 3 and not node.keywords \
+                and _is_number(node.args[1]) and _is_number(node.args[2]):
+            return _folded_power_derivative(node.args[0], node.args[1].value, node.args[2].value)
         if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) is _unbroadcast \
                 and len(node.args) == 2 and not node.keywords and isinstance(node.args[0], gast.UnaryOp) \
                 and isinstance(node.args[0].op, gast.USub):
@@ -254,6 +265,29 @@ def _linear_helper(call):
         return False
     fn = getattr(call.func, "diffc_global", None)
     return effects.has(fn, effects.LINEAR_IN_FIRST)
+
+
+def _folded_power_derivative(x, c, k):
+    """The expression of `pow_dxk(x, c, k)` for numbers c, k (see rules/operators.py)."""
+    coef, _ = falling_product(c, k)
+    if coef == 0:
+        return gast.Constant(value=0.0 if isinstance(coef, float) else 0, kind=None)
+    e = c - k
+    if e == 0:
+        return gast.Constant(value=coef, kind=None)
+    power = A.deepcopy(x) if e == 1 else gast.BinOp(left=A.deepcopy(x), op=gast.Pow(),
+                                                      right=_number(e))
+    if coef == 1:
+        return power
+    product = gast.BinOp(left=_number(coef), op=gast.Mult(), right=power)
+    product.diffc_folded_power = True      # `g * product` re-associates as `g * coef * power`
+    return product
+
+
+def _number(value):
+    if value < 0:
+        return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-value, kind=None))
+    return gast.Constant(value=value, kind=None)
 
 
 def _is_number(node):

@@ -24,11 +24,34 @@ def _key(primitive):
     return primitive
 
 
+def check_matchable(primitive):
+    """Raise RuleError for a user rule's primitive that no call can ever resolve to."""
+    import inspect
+    from ..errors import RuleError
+    if isinstance(primitive, tuple):
+        if len(primitive) == 2 and primitive[0] in ("method", "attr") and isinstance(primitive[1], str):
+            return
+        raise RuleError(f"cannot register a rule for {primitive!r}: use a function, a method of a "
+                        "library object, or ('method', name)")
+    if isinstance(primitive, (staticmethod, classmethod, property)) or not callable(primitive):
+        raise RuleError(f"cannot register a rule for {primitive!r}: it is not something code calls "
+                        "(register the function itself, e.g. Class.method)")
+    receiver = getattr(primitive, "__self__", None)
+    if inspect.ismethod(primitive) or inspect.isbuiltin(primitive):
+        if receiver is not None and not inspect.ismodule(receiver) and \
+                type(receiver).__module__ in ("numpy", "builtins") and not isinstance(receiver, type):
+            name = getattr(primitive, "__name__", "?")
+            raise RuleError(f"a rule for the method {name} of one particular {type(receiver).__name__} "
+                            "would never be used: calls on arrays and containers are matched by "
+                            f"method name; register ('method', {name!r}) instead")
+
+
 def adjoint(*primitives, user=False):
     """Register the decorated function as the adjoint rule of each primitive."""
     def register(fn):
         for primitive in primitives:
             if user:
+                check_matchable(primitive)
                 check_signature(primitive, fn, "adjoint")
             key = _key(primitive)
             ADJOINTS[key] = Rule(primitive, fn, "adjoint")
@@ -48,6 +71,7 @@ def tangent(*primitives, user=False):
     def register(fn):
         for primitive in primitives:
             if user:
+                check_matchable(primitive)
                 check_signature(primitive, fn, "tangent")
             key = _key(primitive)
             TANGENTS[key] = Rule(primitive, fn, "tangent")
@@ -103,4 +127,163 @@ def has_rule(key):
         return False
 
 
+IMPLEMENTATIONS = {}     # primitive -> plain Python function diffc differentiates instead
+
+
+def implemented_by(*primitives):
+    """Register the decorated plain-Python function as what diffc compiles in place of each
+    primitive (a SciPy distribution's ``logpdf`` written with numpy and scipy.special).
+
+    Differentiated code calls the implementation instead of the primitive, and diffc
+    reads it like user code, in every mode and at every order; it must compute the
+    same values as the primitive (tests check both)."""
+    def register(fn):
+        fn.__diffc_transparent__ = True
+        for primitive in primitives:
+            IMPLEMENTATIONS[_key(primitive)] = fn
+        return fn
+    return register
+
+
+def implementation(key):
+    """The function registered with `implemented_by` for key, or None (never for a key
+    with a user rule: a user's rule wins)."""
+    try:
+        if key in USER_KEYS:
+            return None
+        return IMPLEMENTATIONS.get(key)
+    except TypeError:
+        return None
+
+
+OBJECT_CALLS = []        # hooks (obj, method name) -> (implementation, args, kwds) or None
+
+
+CALLBACK_ARGS = {}       # primitive -> (position of its callback, keyword passing extra args to it)
+RESULT_ATTRIBUTES = {}   # primitive -> {attribute: function computing P(...).attribute}
+CONSTRUCTED_METHODS = []  # hooks (constructor object, method name) -> implementation or None
+
+
+def is_constructor(obj):
+    """Does calling obj make an object whose methods `constructed_method` knows (a SciPy
+    distribution: ``norm(mu, sigma)`` freezes it)?"""
+    try:
+        return any(hook(obj, None) is not None for hook in CONSTRUCTED_METHODS)
+    except Exception:
+        return False
+
+
+def constructed_method(obj, method):
+    """The implementation of ``obj(*params).method(*args)`` as ``impl(*args, *params)``, or None."""
+    for hook in CONSTRUCTED_METHODS:
+        found = hook(obj, method)
+        if found is not None and method is not None:
+            return found
+    return None
+
+
+def object_call(obj, method):
+    """How to compile `obj.method(...)` for a library object known at compile time whose
+    method has no rule of its own (a frozen SciPy distribution): (implementation, constant
+    positional args appended to the call's, constant keywords), or None."""
+    for hook in OBJECT_CALLS:
+        found = hook(obj, method)
+        if found is not None:
+            return found
+    return None
+
+
+def is_registered(key):
+    """Has `key` an adjoint rule, a tangent rule or a nondiff mark?"""
+    try:
+        return key in ADJOINTS or key in TANGENTS or key in NONDIFF or key in IMPLEMENTATIONS
+    except TypeError:
+        return False
+
+
+def class_method_rule_key(obj, attr):
+    """The function registered for method `attr` of obj's class (or a base class), or None.
+
+    A rule on ``Class.method`` (a plain function) applies to ``obj.method(...)``
+    with obj passed as the method's first argument."""
+    for cls in type(obj).__mro__:
+        fn = cls.__dict__.get(attr)
+        if fn is not None:
+            fn = getattr(fn, "__func__", fn)      # staticmethod/classmethod objects
+            return fn if is_registered(fn) and not isinstance(cls.__dict__[attr], (staticmethod, classmethod)) \
+                else None
+    return None
+
+
+RUN_TIME = {}            # "vjp" / "jvp" -> diffc.vjp / diffc.jvp, installed by the public API
+
+
+def run_vjp(fn, *primals):
+    """diffc.vjp, for rules that differentiate a user's function when they run (the
+    right-hand side given to odeint); installed by api.py so rules stay below the API."""
+    return RUN_TIME["vjp"](fn, *primals)
+
+
+def run_jvp(fn, primals, tangents):
+    """diffc.jvp, for rules that differentiate a user's function when they run."""
+    return RUN_TIME["jvp"](fn, primals, tangents)
+
+
 RULES_VERSION = [0]
+
+
+# ------------------------------------------------------------------ call resolution
+
+def resolve_call(info, call, target):
+    """What `analysis.calls.call_key` resolves a call to, when the registry decides it.
+
+    * a primitive with an `implemented_by` implementation -> the implementation;
+    * ``obj.method(...)`` with obj a library object known at compile time
+      (``norm.logpdf``, ``stats.norm.logpdf``, ``rv.logpdf``) -> the rule registered
+      for that bound method, or for the method of obj's class (obj first);
+    * a frozen distribution's method with no rule of its own -> the call is rewritten,
+      in place, into its implementation with the frozen parameters as constants.
+    Returns (key, atoms) or None (call_key's own answer then stands)."""
+    import gast
+    from ..parse import MISSING, FunctionInfo
+    if target is not MISSING:
+        impl = implementation(target)
+        return (impl, list(call.args)) if impl is not None else None
+    func = call.func
+    if not isinstance(func, gast.Attribute):
+        return None
+    base = func.value
+    if isinstance(base, gast.Name) and base.id in info.local_names:
+        return None
+    obj = info.resolve_static(base)
+    if obj is MISSING or isinstance(obj, FunctionInfo):
+        return None
+    try:
+        bound = getattr(obj, func.attr)
+    except Exception:
+        return None
+    if is_registered(bound):
+        return implementation(bound) or bound, list(call.args)
+    unbound = class_method_rule_key(obj, func.attr)
+    if unbound is not None:
+        return implementation(unbound) or unbound, [base] + list(call.args)
+    found = object_call(obj, func.attr)
+    if found is None:
+        return None
+    impl, args, kwds = found
+    from .. import ast_util as A
+    call.func = A.global_ref(impl, impl.__name__)
+    call.args = list(call.args) + [_constant_atom(a) for a in args]
+    call.keywords = list(call.keywords) + [gast.keyword(arg=k, value=_constant_atom(v)) for k, v in kwds.items()]
+    return impl, list(call.args)
+
+
+def _constant_atom(value):
+    from .. import ast_util as A
+    if value is None or type(value) in (bool, int, float):
+        return A.const(value)
+    return A.global_ref(value, "_const")
+
+
+from ..analysis import calls  # noqa: E402
+calls.RESOLVERS.append(resolve_call)

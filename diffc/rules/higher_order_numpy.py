@@ -64,7 +64,7 @@ from .numpy_rules import (_T, _arr, _bcast, _full, _unreduce, _norm_axes, _zero,
                           _inv_bar, _inv_jvp, _det_bar, _slogdet_bar, _solve_cot, _solve_bar_a,
                           _solve_bar_b, _safe_div, _power_dx1, _power_dx2, _linspace_bar, _linspace_jvp,
                           _dense_list)
-from .operators import _matmul_bar_a, _matmul_bar_b
+from .operators import _matmul_bar_a, _matmul_bar_b, pow_dxk
 from .builtins_rules import _extremum_bars, _sum_bars, _sum_dot, _sequence_bar, _sequence_dot
 
 # Piecewise-constant selectors, weights, masks, shapes and axes: no derivative.
@@ -507,14 +507,15 @@ def _(result, result_bar, a, d, axis, keepdims):
 def _(result, g, a, axis, ddof, keepdims, scale, g_dot, a_dot, scale_dot):
     return (_var_bar(_full(g_dot, g), a, axis, ddof, keepdims, scale)
             + _var_bar(g, _full(a_dot, a), axis, ddof, keepdims, scale)
-            - _var_bar(g * scale_dot / scale, a, axis, ddof, keepdims, scale))
+            - _var_bar(N._div_or_zero(g * scale_dot, scale), a, axis, ddof, keepdims, scale))
 
 
 @adjoint(N._var_bar)
 def _(result, result_bar, g, a, axis, ddof, keepdims, scale):
     return (unbroadcast(_var_jvp(a, result_bar, axis, ddof, keepdims, scale), g),
             _var_bar(g, result_bar, axis, ddof, keepdims, scale), None, None, None,
-            unbroadcast(-_var_jvp(a, result_bar, axis, ddof, keepdims, scale) * g / scale, scale))
+            unbroadcast(N._div_or_zero(-_var_jvp(a, result_bar, axis, ddof, keepdims, scale) * g, scale),
+                        scale))
 
 
 # _var_jvp(a, d, ...) = sum(d * centered(a)) * (2/n) / (2 scale): symmetric bilinear in (a, d).
@@ -522,14 +523,14 @@ def _(result, result_bar, g, a, axis, ddof, keepdims, scale):
 def _(result, a, d, axis, ddof, keepdims, scale, a_dot, d_dot, scale_dot):
     return (_var_jvp(_full(a_dot, a), d, axis, ddof, keepdims, scale)
             + _var_jvp(a, d_dot, axis, ddof, keepdims, scale)
-            - result * scale_dot / scale)
+            - N._div_or_zero(result * scale_dot, scale))
 
 
 @adjoint(N._var_jvp)
 def _(result, result_bar, a, d, axis, ddof, keepdims, scale):
     return (_var_bar(result_bar, _full(d, a), axis, ddof, keepdims, scale),
             _full_T(_var_bar(result_bar, a, axis, ddof, keepdims, scale), d, a), None, None, None,
-            unbroadcast(-result_bar * result / scale, scale))
+            unbroadcast(N._div_or_zero(-result_bar * result, scale), scale))
 
 
 @tangent(N._prod_bar)
@@ -792,6 +793,31 @@ def _(result, g, tup, kind, g_dot):
 @adjoint(N._stacked_bar)
 def _(result, result_bar, g, tup, kind):
     return _restack(result_bar, tup, kind), None, None
+
+
+# np.r_/np.c_: both helpers are linear in their first differentiable argument and
+# depend on the items only through their shapes (positions); each is the other's transpose.
+nondiff(N._index_labels, N._arange_weights)
+
+
+@tangent(N._index_concat_bar)
+def _(result, g, maker, key, g_dot):
+    return N._index_concat_bar(g_dot, maker, key)
+
+
+@adjoint(N._index_concat_bar)
+def _(result, result_bar, g, maker, key):
+    return unbroadcast(N._index_concat_jvp(maker, key, result_bar), g), None, None
+
+
+@tangent(N._index_concat_jvp)
+def _(result, maker, key, d, d_dot):
+    return N._index_concat_jvp(maker, key, d_dot)
+
+
+@adjoint(N._index_concat_jvp)
+def _(result, result_bar, maker, key, d):
+    return None, None, N._index_concat_bar(result_bar, maker, key)
 
 
 @tangent(N._dense_list)
@@ -1161,6 +1187,17 @@ def _(result, result_bar, start, stop, d, num, endpoint, axis, which):
 # elementwise helpers
 # ---------------------------------------------------------------------------
 
+@tangent(N._div_or_zero)
+def _(result, a, b, a_dot, b_dot):
+    return N._div_or_zero(a_dot, b) - result * N._div_or_zero(b_dot, b)
+
+
+@adjoint(N._div_or_zero)
+def _(result, result_bar, a, b):
+    return (unbroadcast(N._div_or_zero(result_bar, b), a),
+            unbroadcast(-result_bar * N._div_or_zero(result, b), b))
+
+
 @tangent(N._safe_div)
 def _(result, a, b, a_dot, b_dot):
     return _safe_div(a_dot, b) - result * _safe_div(b_dot, b)
@@ -1173,12 +1210,12 @@ def _(result, result_bar, a, b):
 
 @tangent(N._power_dx1)
 def _(result, x1, x2, x1_dot, x2_dot):
-    return x1_dot * x2 * _power_dx1(x1, x2 - 1.0) + x2_dot * _power_dx1_dx2(x1, x2)
+    return x1_dot * pow_dxk(x1, x2, 2) + x2_dot * _power_dx1_dx2(x1, x2)
 
 
 @adjoint(N._power_dx1)
 def _(result, result_bar, x1, x2):
-    return (unbroadcast(result_bar * x2 * _power_dx1(x1, x2 - 1.0), x1),
+    return (unbroadcast(result_bar * pow_dxk(x1, x2, 2), x1),
             unbroadcast(result_bar * _power_dx1_dx2(x1, x2), x2))
 
 

@@ -3,6 +3,7 @@
 import math
 
 from . import adjoint, tangent, nondiff
+from .operators import pow_dxk
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -181,12 +182,12 @@ def _(result, x, x_dot):
 
 @adjoint(math.pow)
 def _(result, result_bar, x, y):
-    return result_bar * y * x ** (y - 1.0), result_bar * result * (math.log(x) if x > 0 else 0.0)
+    return result_bar * pow_dxk(x, y, 1), result_bar * result * (math.log(x) if x > 0 else 0.0)
 
 
 @tangent(math.pow)
 def _(result, x, y, x_dot, y_dot):
-    return x_dot * y * x ** (y - 1.0) + y_dot * result * (math.log(x) if x > 0 else 0.0)
+    return x_dot * pow_dxk(x, y, 1) + y_dot * result * (math.log(x) if x > 0 else 0.0)
 
 
 @adjoint(math.hypot)

@@ -38,7 +38,7 @@ import numpy as np
 
 from diffc.checks import kink_sign
 from diffc import effects
-from diffc.runtime import ListBar, is_duck_array, unbroadcast, widen_like
+from diffc.runtime import ListBar, index_concat, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
 # np.matmul and the @ operator share one adjoint (and its higher-order rules in syntax.py).
@@ -334,7 +334,8 @@ def _var_bar(g, a, axis, ddof, keepdims, scale):
     centered = x - np.mean(x, axis=axis, keepdims=True)
     g = _unreduce(g, x, axis, keepdims)
     if scale is not None:
-        g = g / (2.0 * _unreduce(scale, x, axis, keepdims))
+        # std == 0 (one element, an axis of length 1, equal elements): 0, not 0/0.
+        g = _div_or_zero(g, 2.0 * _unreduce(scale, x, axis, keepdims))
     return _like(g * (2.0 / n) * centered, a)
 
 
@@ -344,7 +345,7 @@ def _var_jvp(a, a_dot, axis, ddof, keepdims, scale):
     centered = x - np.mean(x, axis=axis, keepdims=True)
     t = np.sum(_full(a_dot, a) * centered, axis=axis, keepdims=keepdims) * (2.0 / n)
     if scale is not None:
-        t = t / (2.0 * scale)
+        t = _div_or_zero(t, 2.0 * scale)
     return t
 
 
@@ -555,6 +556,13 @@ def _safe_div(a, b):
     return d[()] if d.ndim == 0 else d
 
 
+def _div_or_zero(a, b):
+    """a / b, with 0 where b == 0 (a derivative through a zero std: std is 0 there)."""
+    if np.ndim(b) == 0 and not is_duck_array(b) and b != 0:
+        return a / b
+    return _safe_div(a, b)
+
+
 def _sinc_deriv(x):
     """d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, 0 at 0."""
     return _safe_div(np.cos(np.pi * _arr(x)) - np.sinc(x), x)
@@ -695,6 +703,18 @@ def _linspace_jvp(start, stop, d, num, endpoint, axis, which):
     ax = axis % (nd + 1)
     w = _linspace_weights(start, stop, num, endpoint, axis, which)
     return np.expand_dims(d, ax) * w
+
+
+def _arange_weights(result, stop, which):
+    """d arange(start, stop, step) / d start (which=0), stop (1) or step (2), shaped like
+    the result: ones, zeros, and 0, 1, ..., n-1; with stop None the one argument
+    given is stop, so which=0 gives zeros."""
+    n = np.size(result)
+    if which == 2:
+        return np.arange(n, dtype=np.float64)
+    if which == 1 or stop is None:
+        return np.zeros(n)
+    return np.ones(n)
 
 
 def _sort_perm(a, axis):
@@ -913,6 +933,87 @@ def _stacked_bar(g, tup, kind):
     sizes = [x.shape[axis] for x in arrs]
     pieces = _split_at(g, sizes, axis)
     return ListBar(np.reshape(p, np.shape(x)) for p, x in zip(pieces, tup))
+
+
+def _index_items(key):
+    """The items of an index-concatenator key (np.r_[key]): a tuple, else one item."""
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _index_constant(item):
+    """Items of np.r_[...] that carry no derivative: a directive string or a slice (a range)."""
+    return isinstance(item, (str, slice))
+
+
+def _index_labels(maker, key):
+    """(labels, sizes): maker[key] with every non-constant item replaced by the positions
+    of its elements in the concatenation of all items (as floats, -1 where a slice's
+    range lands), and each item's element count (0 for constants).
+
+    np.r_/np.c_ only move elements (promotion to ndmin, transposition, concatenation),
+    so the labels say where each element of each item went."""
+    labels, sizes, offset = [], [], 0
+    for item in _index_items(key):
+        if isinstance(item, str):
+            labels.append(item)
+            sizes.append(0)
+        elif isinstance(item, slice):
+            labels.append(np.full(np.r_[item].shape, -1.0))     # a 1-d range, like the slice's
+            sizes.append(0)
+        elif type(item) in np.ScalarType:
+            labels.append(float(offset))
+            sizes.append(1)
+            offset += 1
+        else:
+            shape = np.shape(item)
+            n = int(np.prod(shape))
+            labels.append(np.arange(offset, offset + n, dtype=np.float64).reshape(shape))
+            sizes.append(n)
+            offset += n
+    return np.asarray(maker[tuple(labels)]), sizes
+
+
+def _index_concat_bar(g, maker, key):
+    """Adjoint of maker[key] (np.r_, np.c_) in its items: each item's elements of g,
+    shaped like the item (a ListBar when key is a tuple; 0.0 for constant items)."""
+    labels, sizes = _index_labels(maker, key)
+    flat = np.zeros(sum(sizes))
+    if not _zero(g):
+        g = np.broadcast_to(np.asarray(g), labels.shape)
+        mask = labels >= 0
+        flat[labels[mask].astype(np.intp)] = g[mask]
+    bars, start = [], 0
+    for item, n in zip(_index_items(key), sizes):
+        if _index_constant(item):
+            bars.append(0.0)
+        elif type(item) in np.ScalarType:
+            bars.append(flat[start])
+        else:
+            bars.append(_like(flat[start:start + n].reshape(np.shape(item)), item))
+        start += n
+    return ListBar(bars) if isinstance(key, tuple) else bars[0]
+
+
+def _index_concat_jvp(maker, key, key_dot):
+    """Tangent of maker[key]: the same concatenation of the items' tangents (zeros for
+    a slice's range)."""
+    items = _index_items(key)
+    if _zero(key_dot):
+        dots = [0.0] * len(items)
+    else:
+        dots = list(key_dot) if isinstance(key, tuple) else [key_dot]
+    dense = []
+    for item, d in zip(items, dots):
+        if isinstance(item, str):
+            dense.append(item)
+        elif isinstance(item, slice):
+            dense.append(np.zeros(np.r_[item].shape))
+        elif type(item) in np.ScalarType:
+            dense.append(0.0 if _zero(d) else d)
+        else:
+            dense.append(_full(0.0 if _zero(d) else d, item))
+    return np.asarray(maker[tuple(dense)], dtype=np.float64) if not any(
+        is_duck_array(d) for d in dense) else maker[tuple(dense)]
 
 
 def _split_bar(result_bar, result, axis):
@@ -1979,14 +2080,16 @@ def _(result, x1, x2, x1_dot, x2_dot):
     return x1_dot - x2_dot * np.floor_divide(x1, x2)
 
 
+# fmod(x1, x2) = x1 - q x2 with q an integer; trunc(x1 / x2) is q + 1 when x1 / x2 rounds up
+# to an integer, but (x1 - result) / x2 is within rounding of q itself.
 @adjoint(np.fmod)
 def _(result, result_bar, x1, x2):
-    return unbroadcast(result_bar, x1), unbroadcast(-result_bar * np.trunc(x1 / x2), x2)
+    return unbroadcast(result_bar, x1), unbroadcast(-result_bar * np.round((x1 - result) / x2), x2)
 
 
 @tangent(np.fmod)
 def _(result, x1, x2, x1_dot, x2_dot):
-    return x1_dot - x2_dot * np.trunc(x1 / x2)
+    return x1_dot - x2_dot * np.round((x1 - result) / x2)
 
 
 @adjoint(np.where)
@@ -2004,16 +2107,19 @@ def _(result, condition, x=None, y=None, x_dot=None, y_dot=None):
 @adjoint(np.clip, ("method", "clip"))
 def _(result, result_bar, a, a_min=None, a_max=None, out=None, min=None, max=None):
     bounds = _clip_bounds(a_min, a_max, min, max)
+    # numpy 2's min=/max= keywords are the same bounds as a_min/a_max
     return (_clip_bar_a(result_bar, a, bounds), _clip_bar_lo(result_bar, a, bounds),
+            _clip_bar_hi(result_bar, a, bounds), None, _clip_bar_lo(result_bar, a, bounds),
             _clip_bar_hi(result_bar, a, bounds))
 
 
 @tangent(np.clip, ("method", "clip"))
 def _(result, a, a_min=None, a_max=None, out=None, min=None, max=None,
-      a_dot=None, a_min_dot=None, a_max_dot=None):
+      a_dot=None, a_min_dot=None, a_max_dot=None, min_dot=None, max_dot=None):
     bounds = _clip_bounds(a_min, a_max, min, max)
     return (a_dot * _clip_pass(a, bounds) + _clip_jvp_lo(a, bounds, a_min_dot)
-            + _clip_jvp_hi(a, bounds, a_max_dot))
+            + _clip_jvp_hi(a, bounds, a_max_dot) + _clip_jvp_lo(a, bounds, min_dot)
+            + _clip_jvp_hi(a, bounds, max_dot))
 
 
 # cross: vectors along the last axis only (axisa/axisb/axisc/axis are not supported)
@@ -2306,6 +2412,17 @@ def _(result, result_bar, tup):
 @tangent(np.column_stack)
 def _(result, tup, tup_dot):
     return np.column_stack(_dense_list(tup, tup_dot))
+
+
+# np.r_[...] / np.c_[...], desugared into index_concat(np.r_, key) (transform/desugar.py)
+@adjoint(index_concat)
+def _(result, result_bar, maker, key):
+    return None, _index_concat_bar(result_bar, maker, key)
+
+
+@tangent(index_concat)
+def _(result, maker, key, key_dot):
+    return _index_concat_jvp(maker, key, key_dot)
 
 
 # the result of split is a list: result_bar is a list whose entries may be 0.0
@@ -2744,6 +2861,49 @@ def _(result, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axi
             + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1))
 
 
+# arange(start, stop, step) = start + step * k: differentiable in start and step (its
+# length, hence stop, is piecewise constant); with one argument, that argument is stop.
+@adjoint(np.arange)
+def _(result, result_bar, start, stop=None, step=None, dtype=None):
+    return (np.sum(result_bar * _arange_weights(result, stop, 0)), None,
+            np.sum(result_bar * _arange_weights(result, stop, 2)))
+
+
+@tangent(np.arange)
+def _(result, start, stop=None, step=None, dtype=None, start_dot=None, stop_dot=None, step_dot=None):
+    return (start_dot * _arange_weights(result, stop, 0) + stop_dot * _arange_weights(result, stop, 1)
+            + step_dot * _arange_weights(result, stop, 2))
+
+
+# logspace = base ** linspace(start, stop, ...): the linspace rules, scaled by result * log(base)
+@adjoint(np.logspace)
+def _(result, result_bar, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    return (_linspace_bar(result_bar * result * np.log(base), start, stop, num, endpoint, axis, 0),
+            _linspace_bar(result_bar * result * np.log(base), start, stop, num, endpoint, axis, 1),
+            None, None,
+            unbroadcast(np.sum(result_bar * result * np.linspace(start, stop, num, endpoint, axis=axis)
+                               / base), base))
+
+
+@tangent(np.logspace)
+def _(result, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0,
+      start_dot=None, stop_dot=None, base_dot=None):
+    return (_linspace_jvp(start, stop, start_dot, num, endpoint, axis, 0) * result * np.log(base)
+            + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1) * result * np.log(base)
+            + base_dot * result * np.linspace(start, stop, num, endpoint, axis=axis) / base)
+
+
+# heaviside(x1, x2): 0 almost everywhere in x1; x2 is the value where x1 == 0
+@adjoint(np.heaviside)
+def _(result, result_bar, x1, x2):
+    return None, unbroadcast(result_bar * np.equal(x1, 0), x2)
+
+
+@tangent(np.heaviside)
+def _(result, x1, x2, x1_dot, x2_dot):
+    return x1_dot * np.zeros(np.shape(result)) + x2_dot * np.equal(x1, 0)
+
+
 # sort: the gradient goes back through the (stable) sorting permutation
 @adjoint(np.sort)
 def _(result, result_bar, a, axis=-1, kind=None, order=None):
@@ -2793,8 +2953,8 @@ def _(result, a, a_dot, *args):
 
 nondiff(
     np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
-    np.identity, np.arange, np.tri, np.indices, np.diag_indices, np.triu_indices,
-    np.tril_indices, np.unravel_index, np.ravel_multi_index, np.logspace,
+    np.identity, np.tri, np.indices, np.diag_indices, np.triu_indices,
+    np.tril_indices, np.unravel_index, np.ravel_multi_index,
     np.shape, np.ndim, np.size, np.result_type, np.broadcast_shapes, np.iscomplexobj,
     np.isrealobj, np.isscalar,
     np.argmax, np.argmin, np.argsort, np.argpartition, np.lexsort, np.nonzero,
@@ -2805,10 +2965,10 @@ nondiff(
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.all, np.any,
     np.sign, np.floor, np.ceil, np.rint, np.trunc, np.fix, np.round, np.around,
-    np.floor_divide, np.heaviside,
+    np.floor_divide,
     np.int8, np.int16, np.int32, np.int64, np.uint8, np.intp, np.bool_,
     np.random.rand, np.random.randn, np.random.randint, np.random.random,
-    np.random.seed, np.random.permutation, np.random.default_rng,
+    np.random.seed, np.random.default_rng,
     ("attr", "shape"), ("attr", "ndim"), ("attr", "size"), ("attr", "dtype"),
     ("attr", "itemsize"), ("attr", "nbytes"), ("attr", "strides"),
     ("method", "argmax"), ("method", "argmin"), ("method", "argsort"),

@@ -5,6 +5,7 @@ array contribution back to the shape of a broadcast operand, and the compiler
 drops it where the kinds analysis proves the result is a plain scalar.
 """
 
+import math
 import operator
 
 import numpy as np
@@ -57,15 +58,78 @@ def _(result, a, b, a_dot, b_dot):
     return a_dot / b - b_dot * result / b
 
 
+# d a**b / da is pow_dxk(a, b, 1); with a constant exponent the optimizer folds it into
+# `b * a ** (b - 1)` (optimize/simplify.py), or into 0 for a**0.
 @adjoint(operator.pow)
 def _(result, result_bar, a, b):
-    return (unbroadcast(result_bar * b * a ** (b - 1), a),
+    return (unbroadcast(result_bar * pow_dxk(a, b, 1), a),
             unbroadcast(result_bar * result * _log_or_zero(a), b))
 
 
 @tangent(operator.pow)
 def _(result, a, b, a_dot, b_dot):
-    return a_dot * b * a ** (b - 1) + b_dot * result * _log_or_zero(a)
+    return a_dot * pow_dxk(a, b, 1) + b_dot * result * _log_or_zero(a)
+
+
+def falling_product(b, k):
+    """(b (b-1) ... (b-k+1), its derivative in b)."""
+    coef, dcoef = 1.0 if not isinstance(b, int) else 1, 0.0
+    for i in range(k):
+        dcoef = dcoef * (b - i) + coef
+        coef = coef * (b - i)
+    return coef, dcoef
+
+
+def _power_or_inf(a, e):
+    """a ** e, with numpy's inf where Python raises ZeroDivisionError (0.0 ** -1.0)."""
+    if isinstance(a, np.ndarray) or isinstance(e, np.ndarray) or is_duck_array(a) or is_duck_array(e):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.power(a, e)
+    try:
+        return a ** e
+    except ZeroDivisionError:
+        return math.inf
+
+
+def _times_or_zero(c, p):
+    """c * p, exactly 0 where c == 0 (p may be inf there: a coefficient 0 wins)."""
+    if np.ndim(c) == 0 and not is_duck_array(c):
+        return c * p if c != 0 else 0.0 * np.zeros_like(p) if np.ndim(p) else 0.0
+    with np.errstate(invalid="ignore"):
+        d = np.where(np.equal(c, 0), 0.0, c * p)
+    return d[()] if d.ndim == 0 else d
+
+
+def pow_dxk(a, b, k):
+    """The k-th derivative of a**b in a: b (b-1) ... (b-k+1) a**(b-k).
+
+    Exactly 0 where the coefficient is 0 (a**b is then a polynomial of degree < k:
+    a**0.0, a**1.0, a**2 ...), so that 0 ** (negative) never turns a zero into nan."""
+    coef, _ = falling_product(b, k)
+    return _times_or_zero(coef, _power_or_inf(a, b - k))
+
+
+def _falling_derivative(b, k, j):
+    """The j-th derivative in b of b (b-1) ... (b-k+1)."""
+    poly = np.poly1d([1.0])
+    for i in range(k):
+        poly = poly * np.poly1d([1.0, -float(i)])
+    for _ in range(j):
+        poly = poly.deriv()
+    return poly(b)
+
+
+def pow_dxk_db(a, b, k, m):
+    """The m-th derivative in b of pow_dxk(a, b, k) = P(b) a**(b-k), P the falling product:
+    the sum over j of C(m, j) P^(j)(b) a**(b-k) log(a)**(m-j) (log a taken as 0 where
+    a <= 0, as for the first derivative; a zero coefficient gives exactly 0)."""
+    p = _power_or_inf(a, b - k)
+    log_a = _log_or_zero(a)
+    total = 0.0
+    for j in range(min(m, k) + 1):
+        coef = math.comb(m, j) * _falling_derivative(b, k, j)
+        total = total + _times_or_zero(coef, p) * log_a ** (m - j)
+    return total
 
 
 def _log_or_zero(a):
@@ -85,14 +149,17 @@ def _(result, a, b, a_dot, b_dot):
     return a_dot * 0.0 + b_dot * 0.0
 
 
+# a % b = a - q * b with q = a // b (floor division is computed consistently with %):
+# d/db is -q.  Recovering q as (a - a % b) // b rounds to the wrong integer when
+# a / b is just past one (a = 0.3999999954873744, b = -1.4899995609460535).
 @adjoint(operator.mod)
 def _(result, result_bar, a, b):
-    return unbroadcast(result_bar, a), unbroadcast(-result_bar * ((a - result) // b), b)
+    return unbroadcast(result_bar, a), unbroadcast(-result_bar * (a // b), b)
 
 
 @tangent(operator.mod)
 def _(result, a, b, a_dot, b_dot):
-    return a_dot - b_dot * ((a - result) // b)
+    return a_dot - b_dot * (a // b)
 
 
 @adjoint(operator.matmul)

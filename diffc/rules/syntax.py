@@ -44,9 +44,9 @@ def _(result, x, x_dot):
 import numpy as np  # noqa: E402
 from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
                        take_item, finalize, read_item, pop_bar, pop_bars, unpop_bar)
-from .operators import _log_or_zero, _matmul_bar_a, _matmul_bar_b  # noqa: E402
+from .operators import _log_or_zero, _matmul_bar_a, _matmul_bar_b, pow_dxk, pow_dxk_db  # noqa: E402
 
-nondiff(runtime.check_scalar, runtime.zeros_dot, runtime.check_unshared)
+nondiff(runtime.check_scalar, runtime.zeros_dot, runtime.check_unshared, runtime.updates_in_place)
 
 
 @adjoint(runtime.unbroadcast)
@@ -147,6 +147,30 @@ def _(result, bar, n, bar_dot):
 @tangent(runtime.unpop_bar)
 def _(result, bar, container, g, bar_dot, g_dot):
     return unpop_bar(bar_dot, container, g_dot)
+
+
+# pow_dxk(a, b, k) is the k-th derivative of a ** b in a, pow_dxk_db(a, b, k, m) its m-th
+# derivative in b: a derivative in a raises k, one in b raises m (mixed partials commute).
+@adjoint(pow_dxk)
+def _(result, result_bar, a, b, k):
+    return (unbroadcast(result_bar * pow_dxk(a, b, k + 1), a),
+            unbroadcast(result_bar * pow_dxk_db(a, b, k, 1), b), None)
+
+
+@tangent(pow_dxk)
+def _(result, a, b, k, a_dot, b_dot):
+    return a_dot * pow_dxk(a, b, k + 1) + b_dot * pow_dxk_db(a, b, k, 1)
+
+
+@adjoint(pow_dxk_db)
+def _(result, result_bar, a, b, k, m):
+    return (unbroadcast(result_bar * pow_dxk_db(a, b, k + 1, m), a),
+            unbroadcast(result_bar * pow_dxk_db(a, b, k, m + 1), b), None, None)
+
+
+@tangent(pow_dxk_db)
+def _(result, a, b, k, m, a_dot, b_dot):
+    return a_dot * pow_dxk_db(a, b, k + 1, m) + b_dot * pow_dxk_db(a, b, k, m + 1)
 
 
 @adjoint(_log_or_zero)

@@ -259,6 +259,12 @@ class ANF:
                 self.fail("dict unpacking (**d) is not supported", expr)
             return gast.Dict(keys=[self.atom(k, out) for k in expr.keys],
                              values=[self.atom(v, out) for v in expr.values])
+        if kind is gast.NamedExpr:
+            # (n := v): v once, into a temporary, so a later `:=` to n in the same
+            # expression does not change what this one evaluated to.
+            value = self.atom(expr.value, out)
+            out.append(A.assign(expr.target.id, value))
+            return value
         if kind is gast.JoinedStr:
             for part in expr.values:
                 if isinstance(part, gast.FormattedValue):

@@ -2,8 +2,16 @@
 
 Input: a fenced `FunctionInfo` body.
 Output (same FunctionInfo, body rewritten) guarantees:
-  * no list comprehensions: each is hoisted before its statement as an
-    explicit loop appending to a fresh list;
+  * no ``yield``: a generator function returns the list of what it yields;
+  * no ``global``/``nonlocal`` (only reads reach here), no ``match`` (an
+    if/elif chain on a fresh ``_subject``), no ``try`` (branches on
+    ``runtime.try_enter``, see `_lower_try`), no ``with`` (``enter_context``
+    / body / ``exit_context``);
+  * no comprehensions or generator expressions: each is hoisted before its
+    statement as explicit (nested) loops filling a fresh list (a generator
+    expression is consumed whole where it stands), set or dict; one in a
+    branch of ``a if c else b`` or a later operand of ``and``/``or`` is
+    hoisted into an ``if`` that runs it only when Python would;
   * every ``for`` iterates over a call of ``range`` and has a plain Name
     target and no ``else``; iteration over lists, tuples, arrays, dicts,
     ``enumerate``, ``zip``, ``reversed``, ``.items()``... is rewritten into an
@@ -19,8 +27,10 @@ Semantics are unchanged, including short-circuit order and late loop exits.
 """
 
 import builtins
+import contextlib
 
 import gast
+import numpy as np
 
 from .. import ast_util as A
 from .. import checkpoint_runtime as CR
@@ -45,12 +55,275 @@ class Desugar:
 
     def run(self):
         body = self.info.node.body
+        body = self.collect_yields(body)
+        body = self.lower_declarations_and_match(body)
+        body = self.lower_index_concatenators(body)
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
         body = self.lower_escapes_in_function(body)
+        body = self.lower_with(body)
         body = self.manage_loop_targets(body, body)
         self.info.node.body = body
         return self.info
+
+    # ------------------------------------------------ generator functions
+    def collect_yields(self, body):
+        """A generator function becomes a function returning the list of what it yields.
+
+        Callers in differentiated code consume it whole (``for w in layers(p)``,
+        ``list(...)``, ``sum(...)``), which a list supports; ``return`` ends it."""
+        if not any(isinstance(n, (gast.Yield, gast.YieldFrom)) for s in body for n in gast.walk(s)):
+            return body
+        out = self.namer.fresh("_yielded")
+        body = self._yields_to_appends(body, out)
+        first = self.info.node.body[0] if self.info.node.body else self.info.node
+        init = A.located(A.assign(out, gast.List(elts=[], ctx=gast.Load())), first)
+        returned = A.name(out)
+        if any(isinstance(s, gast.Return) for s in A.walk_statements(body)):
+            # Several returns hand out the list through one result variable: copies,
+            # so that variable never aliases the list the loops append to.
+            returned = A.call(A.global_ref(builtins.list, "list"), [returned])
+        return [init] + body + [A.located(gast.Return(value=returned), self.info.node)]
+
+    def _yields_to_appends(self, stmts, out):
+        new = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(stmt, field, self._yields_to_appends(inner, out))
+            value = stmt.value if isinstance(stmt, gast.Expr) else None
+            if isinstance(value, gast.Yield):
+                item = value.value if value.value is not None else A.const(None)
+                new.append(A.located(A.expr_stmt(A.method_call(A.name(out), "append", [item])), stmt))
+            elif isinstance(value, gast.YieldFrom):
+                each = self.namer.fresh("_item")
+                append = A.expr_stmt(A.method_call(A.name(out), "append", [A.name(each)]))
+                loop = gast.For(target=A.store(each), iter=value.value, body=[append], orelse=[],
+                                type_comment=None)
+                new.append(A.located(loop, stmt))
+            elif isinstance(stmt, gast.Return):
+                # The value of a generator's return is StopIteration's, unseen by a for loop.
+                # A copy: the final `return` hands out the list itself, which would alias.
+                copy = A.call(A.global_ref(builtins.list, "list"), [A.name(out)])
+                new.append(A.located(gast.Return(value=copy), stmt))
+            else:
+                new.append(stmt)
+        return new
+
+    # ------------------------------------ global/nonlocal, match, with
+    def lower_declarations_and_match(self, stmts):
+        """Drop `global`/`nonlocal` (fence checked the names are only read: they
+        resolve like any free name) and turn `match` into an if/elif chain."""
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(stmt, field, self.lower_declarations_and_match(inner))
+            if isinstance(stmt, (gast.Global, gast.Nonlocal)):
+                continue
+            if isinstance(stmt, gast.Match):
+                out.extend(self._lower_match(stmt))
+            elif isinstance(stmt, gast.Try):
+                out.extend(self._lower_try(stmt))
+            elif self._is_suppress(stmt):
+                # `with suppress(E): body` is `try: body except E: pass`.
+                handler = gast.ExceptHandler(type=gast.Tuple(elts=stmt.items[0].context_expr.args,
+                                                             ctx=gast.Load()),
+                                             name=None, body=[A.located(gast.Pass(), stmt)])
+                A.located(handler, stmt)
+                node = A.located(gast.Try(body=stmt.body, handlers=[handler], orelse=[], finalbody=[]), stmt)
+                out.extend(self._lower_try(node))
+            else:
+                out.append(stmt)
+        return out or [A.located(gast.Pass(), stmts[0])] if stmts else out
+
+    def _lower_match(self, match):
+        subject = self.namer.fresh("_subject")
+        chain = []
+        for case in reversed(match.cases):
+            body = self.lower_declarations_and_match(case.body)
+            test, bindings = self._pattern(case.pattern, A.name(subject))
+            if case.guard is not None:
+                guard = A.rename(case.guard, {name: A.name(subject) for name, _ in bindings})
+                test = guard if test is None else gast.BoolOp(op=gast.And(), values=[test, guard])
+            binds = [A.located(A.assign(name, value), case.pattern) for name, value in bindings]
+            if test is None:
+                chain = binds + body                 # irrefutable: later cases never run
+            else:
+                chain = [A.located(A.if_(test, binds + body, chain), case.pattern)]
+        return [A.located(A.assign(subject, match.subject), match)] + chain
+
+    def _pattern(self, pattern, subject):
+        """(test expression or None when it always matches, [(name, value) bound])."""
+        if isinstance(pattern, gast.MatchValue):
+            return gast.Compare(left=subject, ops=[gast.Eq()], comparators=[pattern.value]), []
+        if isinstance(pattern, gast.MatchSingleton):
+            return gast.Compare(left=subject, ops=[gast.Is()], comparators=[A.const(pattern.value)]), []
+        if isinstance(pattern, gast.MatchAs):
+            test, bindings = (None, []) if pattern.pattern is None else self._pattern(pattern.pattern, subject)
+            if pattern.name is not None:
+                bindings = bindings + [(pattern.name, A.deepcopy(subject))]
+            return test, bindings
+        if isinstance(pattern, gast.MatchOr):
+            tests = []
+            for alternative in pattern.patterns:
+                test, bindings = self._pattern(alternative, A.deepcopy(subject))
+                if bindings:
+                    self.fail("a capture inside an or-pattern is not supported", alternative,
+                              hint="capture the whole pattern: case (1 | 2) as n:")
+                if test is None:
+                    return None, []
+                tests.append(test)
+            return gast.BoolOp(op=gast.Or(), values=tests), []
+        self.fail(f"the {type(pattern).__name__} pattern is not supported in match", pattern)
+
+    def _lower_try(self, node):
+        """try/except/else/finally -> branches on the path Python took.
+
+        ::
+
+            _try = try_enter(SITE, ATOMIC, E1, E2)  # (handler, statements to run, exception)
+            if _try[1] > 0:                         # each body statement, and
+                s1                                  # try_step() after it
+                try_step()
+            ...
+            try_exit()
+            if _try[0] == 0: else-block
+            elif _try[0] == 1: e = _try[2]; handler 1
+            ...
+            finally-block
+
+        Outside a run of the API (exported code) try_enter takes the body path.
+        Under the API (diffc/try_paths.py) an exception escaping the body whose
+        handler matches makes the function run again with this execution on
+        that handler, after the body statements that had completed: the
+        derivative is the one of the path Python took.  ATOMIC says which body
+        statements leave no partial effect when they raise (simple statements):
+        a loop or branch that raised half way is refused at run time."""
+        if node.finalbody and any(isinstance(s, (gast.Return, gast.Break, gast.Continue))
+                                  for block in [node.body, node.orelse] + [h.body for h in node.handlers]
+                                  for s in A.walk_statements(block)):
+            self.fail("return, break or continue inside a try with a finally block is not supported",
+                      node, hint="set a variable and leave after the try statement")
+        body = self.lower_declarations_and_match(node.body)
+        site = len(runtime.TRY_SITES) + 1
+        runtime.TRY_SITES[site] = (self.info.source.filename, self.info.source.file_line(node),
+                                   [(self.info.source.file_line(s), self.info.source.text(s)) for s in body])
+        state = self.namer.fresh("_try")
+        handler_types = []
+        for handler in node.handlers:
+            handler_types.append(handler.type if handler.type is not None
+                                 else A.global_ref(Exception, "Exception"))
+        atomic = gast.Tuple(elts=[A.const(_leaves_no_partial_effect(s)) for s in body], ctx=gast.Load())
+        enter = A.call(A.global_ref(runtime.try_enter, "try_enter"), [A.const(site), atomic] + handler_types)
+        out = [A.located(A.assign(state, enter), node)]
+        step = A.call(A.global_ref(runtime.try_step, "try_step"), [])
+        leave = A.call(A.global_ref(runtime.try_exit, "try_exit"), [])
+        for k, stmt in enumerate(body):
+            guarded = _before_escapes(stmt, leave) + [A.located(A.expr_stmt(A.deepcopy(step)), stmt)]
+            test = gast.Compare(left=A.subscript(A.name(state), A.const(1)), ops=[gast.Gt()],
+                                comparators=[A.const(k)])
+            out.append(A.located(A.if_(test, guarded), stmt))
+        out.append(A.located(A.expr_stmt(leave), node.body[-1]))
+        chain = self.lower_declarations_and_match(node.orelse) if node.orelse else []
+        paths = [(0, chain)]
+        for number, handler in enumerate(node.handlers, 1):
+            block = self.lower_declarations_and_match(handler.body)
+            block = _bare_raise_to(block, A.subscript(A.name(state), A.const(2)))
+            if handler.name is not None:
+                bind = A.assign(handler.name, A.subscript(A.name(state), A.const(2)))
+                block = [A.located(bind, handler)] + block
+            paths.append((number, block))
+        branches = []
+        for number, block in reversed(paths):
+            if not block and not branches:
+                continue
+            test = gast.Compare(left=A.subscript(A.name(state), A.const(0)), ops=[gast.Eq()],
+                                comparators=[A.const(number)])
+            branches = [A.located(A.if_(test, block or [gast.Pass()], branches), node)]
+        out.extend(branches)
+        out.extend(self.lower_declarations_and_match(node.finalbody))
+        return out
+
+    def lower_with(self, stmts):
+        """`with m as v: body` -> `_m = m; v = enter_context(_m); body; exit_context(_m)`.
+
+        Runs after escapes became flags, so a `return` in the body still passes
+        through the exit call, as in Python.  When an exception escapes the body,
+        the API calls __exit__ with it (runtime.enter_context remembers the
+        manager, diffc/try_paths.py); `contextlib.suppress` became a try before."""
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(stmt, field, self.lower_with(inner))
+            if not isinstance(stmt, gast.With):
+                out.append(stmt)
+                continue
+            exits = []
+            for item in stmt.items:
+                if self._is_null_context(item.context_expr):
+                    # contextlib.nullcontext(v) as w: w is v, nothing is entered.
+                    if item.optional_vars is not None:
+                        value = item.context_expr.args[0] if item.context_expr.args else A.const(None)
+                        out.append(A.located(A.assign(item.optional_vars, value), stmt))
+                    continue
+                manager = self.namer.fresh("_manager")
+                out.append(A.located(A.assign(manager, item.context_expr), stmt))
+                enter = A.call(A.global_ref(runtime.enter_context, "enter_context"), [A.name(manager)])
+                if item.optional_vars is not None:
+                    out.append(A.located(A.assign(item.optional_vars, enter), stmt))
+                else:
+                    out.append(A.located(A.expr_stmt(enter), stmt))
+                exits.append(A.located(A.expr_stmt(
+                    A.call(A.global_ref(runtime.exit_context, "exit_context"), [A.name(manager)])), stmt))
+            out.extend(self.lower_with(stmt.body))
+            out.extend(reversed(exits))
+        return out
+
+    def _is_suppress(self, stmt):
+        if not isinstance(stmt, gast.With) or len(stmt.items) != 1 or stmt.items[0].optional_vars:
+            return False
+        expr = stmt.items[0].context_expr
+        return (isinstance(expr, gast.Call) and expr.args and not expr.keywords
+                and self.resolve(expr.func) is contextlib.suppress)
+
+    def _is_null_context(self, expr):
+        return (isinstance(expr, gast.Call) and len(expr.args) <= 1 and not expr.keywords
+                and self.resolve(expr.func) is contextlib.nullcontext)
+
+
+    # ------------------------------------------- np.r_[...] / np.c_[...] -> calls
+    def lower_index_concatenators(self, stmts):
+        """`np.r_[a, 0:3, b]` becomes `index_concat(np.r_, (a, slice(0, 3, None), b))`.
+
+        A subscript of a constant object would carry no derivative (only the
+        object is read); as a call of `runtime.index_concat` it has rules in
+        both modes.  Matrix directives ('r', 'c') are refused: the result is an
+        np.matrix."""
+        desugar = self
+
+        class Lower(gast.NodeTransformer):
+            def visit_Subscript(self, node):
+                self.generic_visit(node)
+                if not isinstance(node.ctx, gast.Load) or not is_index_concatenator(desugar.resolve(node.value)):
+                    return node
+                key = node.slice
+                items = key.elts if isinstance(key, gast.Tuple) else [key]
+                first = items[0] if items else None
+                if isinstance(first, gast.Constant) and isinstance(first.value, str) \
+                        and first.value.strip() in ("r", "c"):
+                    desugar.fail("np.r_/np.c_ with a matrix directive ('r' or 'c') is not supported", node,
+                                 hint="build an ndarray (drop the directive) and use np.asmatrix after")
+                converted = _slice_as_value(key)
+                return A.located(A.call(A.global_ref(runtime.index_concat, "index_concat"),
+                                        [node.value, converted]), node)
+
+        lower = Lower()
+        return [lower.visit(stmt) for stmt in stmts]
 
     # ------------------------------------------------ list comprehensions
     def hoist_comprehensions(self, stmts):
@@ -62,8 +335,8 @@ class Desugar:
                     setattr(stmt, field, self.hoist_comprehensions(inner))
             pre = []
             if isinstance(stmt, gast.While):
-                if any(isinstance(n, gast.ListComp) for n in gast.walk(stmt.test)):
-                    self.fail("a list comprehension in a while condition is not supported", stmt.test,
+                if any(isinstance(n, _COMPREHENSIONS) for n in gast.walk(stmt.test)):
+                    self.fail("a comprehension in a while condition is not supported", stmt.test,
                               hint="compute the list in the loop body")
             else:
                 self._replace_comprehensions(stmt, pre)
@@ -92,34 +365,105 @@ class Desugar:
             return [self._replace_in_expr(v, pre, stmt) for v in value]
         if not isinstance(value, gast.AST):
             return value
-        if isinstance(value, gast.ListComp):
-            return self._lower_listcomp(value, pre, stmt)
+        if isinstance(value, gast.Call) and self._is_list_of_generator(value):
+            # list(v for v in xs) is the list the generator expression lowers to.
+            return self._lower_comprehension(value.args[0], pre, stmt)
+        if isinstance(value, _COMPREHENSIONS):
+            return self._lower_comprehension(value, pre, stmt)
+        if isinstance(value, gast.IfExp) and _has_comprehension(value.body, value.orelse):
+            return self._lower_lazy_ifexp(value, pre, stmt)
+        if isinstance(value, gast.BoolOp) and _has_comprehension(*value.values[1:]):
+            return self._lower_lazy_boolop(value, pre, stmt)
         for field in value._fields:
             setattr(value, field, self._replace_in_expr(getattr(value, field), pre, stmt))
         return value
 
-    def _lower_listcomp(self, comp, pre, stmt):
-        gen = comp.generators[0]
-        if gen.is_async:
-            self.fail("async comprehensions are not supported", comp)
-        mapping = {n: self.namer.fresh("_c") for n in A.names_stored(gen.target)}
-        elt = A.rename(self._replace_in_expr(comp.elt, pre, stmt), mapping)
-        target = A.rename(gen.target, mapping)
-        ifs = [A.rename(c, mapping) for c in gen.ifs]
-        result = self.namer.fresh("_list")
-        body = [A.expr_stmt(A.method_call(A.name(result), "append", [elt]))]
-        for cond in reversed(ifs):
-            body = [A.if_(cond, body)]
-        loop = gast.For(target=target, iter=self._replace_in_expr(gen.iter, pre, stmt), body=body,
-                        orelse=[], type_comment=None)
-        pre.extend(A.located_all([A.assign(result, gast.List(elts=[], ctx=gast.Load())), loop], comp))
+    def _lower_lazy_ifexp(self, node, pre, stmt):
+        """`a if c else [...]`: the comprehension runs only when its branch is taken
+        (`0.0 if xs is None else sum(v for v in xs)` must not iterate None)."""
+        result = self.namer.fresh("_cond")
+        test = self._replace_in_expr(node.test, pre, stmt)
+        body_pre, else_pre = [], []
+        body = self._replace_in_expr(node.body, body_pre, stmt)
+        orelse = self._replace_in_expr(node.orelse, else_pre, stmt)
+        branch = A.if_(test, body_pre + [A.assign(result, body)], else_pre + [A.assign(result, orelse)])
+        pre.append(A.located(branch, node))
+        return A.name(result)
+
+    def _lower_lazy_boolop(self, node, pre, stmt):
+        """`a and [...]`, `a or sum(...)`: later operands run only when Python runs them."""
+        result = self.namer.fresh("_cond")
+        first = self._replace_in_expr(node.values[0], pre, stmt)
+        pre.append(A.located(A.assign(result, first), node))
+        block = pre
+        for operand in node.values[1:]:
+            inner = []
+            value = self._replace_in_expr(operand, inner, stmt)
+            inner.append(A.located(A.assign(result, value), node))
+            test = A.name(result) if isinstance(node.op, gast.And) else A.not_(A.name(result))
+            block.append(A.located(A.if_(test, inner), node))
+            block = inner
+        return A.name(result)
+
+    def _is_list_of_generator(self, call):
+        return (len(call.args) == 1 and not call.keywords and isinstance(call.args[0], gast.GeneratorExp)
+                and self.resolve(call.func) is builtins.list)
+
+    def _lower_comprehension(self, comp, pre, stmt, result=None):
+        """A comprehension or generator expression -> loops filling a fresh container.
+
+        Generator expressions are consumed whole where they stand (sum, list,
+        np.array(list(...)), max...), so they become lists; a set comprehension
+        becomes ``set(list)``, a dict comprehension item writes into a fresh dict.
+        Loop variables get fresh names (they are local to the comprehension);
+        each ``for`` clause nests in the previous one, its ``if`` clauses guard
+        what follows, and comprehensions inside the element are lowered inside
+        the innermost loop (they may read its variables)."""
+        for gen in comp.generators:
+            if gen.is_async:
+                self.fail("async comprehensions are not supported", comp)
+        is_dict = isinstance(comp, gast.DictComp)
+        result = result or self.namer.fresh("_dict" if is_dict else "_list")
+        mapping = {}
+
+        def clause(level):
+            if level == len(comp.generators):
+                inner = []
+                if is_dict:
+                    key = self._replace_in_expr(A.rename(comp.key, mapping), inner, stmt)
+                    value = self._replace_in_expr(A.rename(comp.value, mapping), inner, stmt)
+                    write = A.assign(A.subscript(A.name(result), key, gast.Store()), value)
+                    return inner + [write]
+                elt = self._replace_in_expr(A.rename(comp.elt, mapping), inner, stmt)
+                return inner + [A.expr_stmt(A.method_call(A.name(result), "append", [elt]))]
+            gen = comp.generators[level]
+            before = []
+            iterable = self._replace_in_expr(A.rename(gen.iter, mapping), before, stmt)
+            mapping.update({n: self.namer.fresh("_c") for n in A.names_stored(gen.target)})
+            target = A.rename(gen.target, mapping)
+            ifs = [A.rename(c, mapping) for c in gen.ifs]
+            body = clause(level + 1)
+            for cond in reversed(ifs):
+                test_pre = []
+                test = self._replace_in_expr(cond, test_pre, stmt)
+                body = test_pre + [A.if_(test, body)]
+            loop = gast.For(target=target, iter=iterable, body=body, orelse=[], type_comment=None)
+            return before + [loop]
+
+        empty = gast.Dict(keys=[], values=[]) if is_dict else gast.List(elts=[], ctx=gast.Load())
+        pre.extend(A.located_all([A.assign(result, empty)] + clause(0), comp))
+        if isinstance(comp, gast.SetComp):
+            return A.located(A.call(A.global_ref(builtins.set, "set"), [A.name(result)]), comp)
         return A.name(result)
 
     # ---------------------------------------------- iteration -> range loops
     def lower_iteration(self, stmts):
         out = []
         for stmt in stmts:
-            if isinstance(stmt, (gast.If, gast.While)):
+            if isinstance(stmt, gast.With):
+                stmt.body = self.lower_iteration(stmt.body)
+                out.append(stmt)
+            elif isinstance(stmt, (gast.If, gast.While)):
                 stmt.body = self.lower_iteration(stmt.body)
                 stmt.orelse = self.lower_iteration(stmt.orelse)
                 out.append(stmt)
@@ -285,6 +629,10 @@ class Desugar:
             return [stmt], body_flags | else_flags
         if isinstance(stmt, (gast.For, gast.While)):
             return self._lower_loop(stmt)
+        if isinstance(stmt, gast.With):
+            flags = set()
+            stmt.body = self._collect(stmt.body, loop, flags)
+            return [stmt], flags
         return [stmt], set()
 
     def _collect(self, stmts, loop, flags_out):
@@ -379,6 +727,74 @@ class Desugar:
         return True
 
 
+_COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
+_COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.Try, gast.Match)
+
+
+def _has_comprehension(*nodes):
+    return any(isinstance(n, _COMPREHENSIONS) for node in nodes for n in gast.walk(node))
+
+
+def _leaves_no_partial_effect(stmt):
+    """A statement that raising leaves as it was: a simple statement (its right
+    side is evaluated before anything is assigned) without `:=` inside, or a
+    compound one that assigns and calls for effect nothing (`if bad: raise ...`)."""
+    nodes = list(gast.walk(stmt))
+    if any(isinstance(n, gast.NamedExpr) for n in nodes):
+        return False
+    if not isinstance(stmt, _COMPOUND):
+        return True
+    return not any(isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.For,
+                                  gast.With, gast.Try, gast.Match)) for n in nodes)
+
+
+def _before_escapes(stmt, leave):
+    """stmt with `try_exit()` before every return, and before every break or
+    continue that leaves the try body (not those of loops inside it)."""
+    def visit(s, in_loop):
+        if isinstance(s, gast.Return) or (isinstance(s, (gast.Break, gast.Continue)) and not in_loop):
+            return [A.located(A.expr_stmt(A.deepcopy(leave)), s), s]
+        inner_loop = in_loop or isinstance(s, (gast.For, gast.While))
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                setattr(s, field, [t for b in block for t in visit(b, inner_loop)])
+        return [s]
+    return visit(stmt, False)
+
+
+def _bare_raise_to(stmts, exception):
+    """A bare `raise` in a handler re-raises the exception the handler caught."""
+    def visit(s):
+        if isinstance(s, gast.Raise) and s.exc is None:
+            s.exc = A.deepcopy(exception)
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list):
+                for b in block:
+                    if isinstance(b, gast.stmt):
+                        visit(b)
+    for s in stmts:
+        visit(s)
+    return stmts
+
+
+def is_index_concatenator(obj):
+    """np.r_, np.c_ (instances of NumPy's AxisConcatenator classes; not np.ma's)."""
+    return isinstance(obj, (type(np.r_), type(np.c_)))
+
+
+def _slice_as_value(index):
+    """An index as an ordinary expression: `0:3` becomes `slice(0, 3, None)`."""
+    if isinstance(index, gast.Slice):
+        parts = [_slice_as_value(p) if p is not None else A.const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return A.call(A.global_ref(builtins.slice, "slice"), parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_slice_as_value(e) for e in index.elts], ctx=gast.Load())
+    return index
+
+
 class _LoopFlags:
     def __init__(self, namer):
         self.namer = namer
@@ -400,9 +816,9 @@ def _statements_of_this_loop(stmts):
     """Statements of a loop body, not descending into nested loops."""
     for s in stmts:
         yield s
-        if isinstance(s, gast.If):
+        if isinstance(s, (gast.If, gast.With)):
             yield from _statements_of_this_loop(s.body)
-            yield from _statements_of_this_loop(s.orelse)
+            yield from _statements_of_this_loop(s.orelse if isinstance(s, gast.If) else [])
 
 
 class _BreakMarker:
@@ -419,6 +835,8 @@ class _BreakMarker:
             elif isinstance(s, gast.If):
                 s.body = self.visit_block(s.body)
                 s.orelse = self.visit_block(s.orelse)
+            elif isinstance(s, gast.With):
+                s.body = self.visit_block(s.body)
             out.append(s)
         return out
 

@@ -39,10 +39,11 @@ from .. import ast_util as A
 from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
+from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, is_user_function
+from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, check_object_indexes, is_user_function
 from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
@@ -81,6 +82,7 @@ class ForwardFunction(FunctionSweep):
         self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
                                              returned | tapes, self._carries)
         self.active = self.activity.active | tapes
+        check_object_indexes(self)
         self.written = self._written_in_place()
         self.alias = {}               # temporary holding an old value -> the name it copies
         self._count_defs()
@@ -232,7 +234,13 @@ class ForwardFunction(FunctionSweep):
         if kind is gast.Call:
             key, args = call_key(self.info, value)
             if key is None:
-                if any(self.is_active(a) for a in value.args):
+                if self.is_active(value.func):
+                    self.fail(NoDerivativeRule, "cannot differentiate with respect to the function this line "
+                              "calls (it depends on a differentiated argument)", value,
+                              hint="differentiate with respect to the numbers the function uses, passed "
+                                   "as separate arguments")
+                if any(self.is_active(a) for a in value.args) or \
+                        any(self.is_active(k.value) for k in value.keywords):
                     self.fail(NoDerivativeRule, "cannot differentiate a call of a local variable", value,
                               hint="call the function by its name")
                 return [], None, False
@@ -274,7 +282,7 @@ class ForwardFunction(FunctionSweep):
                            "that are not differentiated")
         bindings = {rule.params[0]: result}
         live_dots = set()
-        rest = rule.params[1:]
+        rest = rule.params[1:] + [k for k in rule.kwonly if k.endswith("_dot")]
         dot_params = {p[:-4]: p for p in rest if p.endswith("_dot") and p[:-4] in rest}
         if rule.vararg and rule.vararg + "_dot" in rest:
             # einsum(subscripts, *operands): the rule takes (result, subscripts, operands_dot,
@@ -320,10 +328,13 @@ class ForwardFunction(FunctionSweep):
         if rule.vararg:
             # x.reshape(a_dot, *shape): the trailing arguments carry no tangent.
             args, extra = args[:len(primal_params)], args[len(primal_params):]
-            for a in extra:
+            for position, a in enumerate(extra, len(primal_params) + 1):
                 if self.is_active(a):
-                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
-                              "its arguments", node)
+                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
+                              f"argument {position}, which carries a derivative: "
+                              + origin_mod.explain(a.id, self.body, self.source, self.active,
+                                                   self.info.params), node,
+                              hint="keep that argument free of differentiated values")
         if len(args) > len(primal_params):
             self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {describe(key, node)}",
                       node)
@@ -331,10 +342,14 @@ class ForwardFunction(FunctionSweep):
         for p in dot_params.values():
             bindings[p] = _ZERO
         for p, a in bound:
-            if p not in primal_params:
+            if p not in primal_params and p not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           f"the keyword argument {p!r}", node)
             bindings[p] = a
+            if self.is_active(a) and p not in dot_params and key in R.USER_KEYS:
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} takes no tangent "
+                          f"for its argument {p!r}, which is differentiated here", node,
+                          hint=f"add a parameter {p}_dot to the rule")
             if self.is_active(a) and p in dot_params:
                 d = self.dot_of(a)
                 bindings[dot_params[p]] = d
@@ -445,10 +460,11 @@ class ForwardFunction(FunctionSweep):
                                                                      A.deepcopy(args[1])]))]
         if is_user_function(key) and R.tangent_rule(key) is None:
             writes = key.node if isinstance(key, FunctionInfo) else None
+            args = self.bind_call(key, call)
             if any(self.is_active(a) for a in call.args) or writes is not None:
-                self.module.check_argument_writes(key, call, self.info, self.bind_call(key, call),
-                                                  None, self.load_count)
-            return [A.expr_stmt(self.primal_call(key, self.bind_call(key, call), call))]
+                # a bare call: its result is discarded, so any write into an argument is seen
+                self.module.check_argument_writes(key, call, self.info, args, None, self.load_count)
+            return [A.expr_stmt(self.primal_call(key, args, call))]
         return [stmt]
 
 

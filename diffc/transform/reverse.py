@@ -30,6 +30,7 @@ import itertools
 import types
 
 import gast
+import numpy as np
 
 from .. import ast_util as A
 from .. import checks
@@ -37,10 +38,11 @@ from .. import runtime
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
+from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
-from ..parse import FunctionInfo
+from ..parse import MISSING, FunctionInfo
 from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mutation, rt
 
 TAPE = "_tape"
@@ -69,6 +71,33 @@ def bar_inc(target, value):
     return gast.AugAssign(target=A.store(target), op=gast.Add(), value=value)
 
 
+def check_object_index(fn, value):
+    """Refuse `obj[i]` where obj is a constant object (not an array or container: np.mgrid,
+    np.ogrid, a user object with __getitem__) and i depends on a differentiated input.
+
+    Only obj's derivative flows through a subscript; for such an object the result
+    depends on i itself, which would be a silent zero.  np.s_ / np.index_exp build
+    index objects (constants); np.r_ / np.c_ are calls by then (desugar.py)."""
+    obj = fn.info.resolve_static(value.value)
+    if obj is MISSING or isinstance(obj, (list, tuple, dict, str, bytes, range, np.ndarray, type(np.s_))) \
+            or runtime.is_duck_array(obj):
+        return
+    varied = fn.activity.varied
+    if any(n in varied for n in A.names_loaded(value.slice)):
+        fn.fail(NoDerivativeRule, f"cannot differentiate indexing {_unparse(value.value)}[...] with a value "
+                "that depends on a differentiated input", value,
+                hint="build the array with a differentiable function (np.linspace, np.meshgrid...) "
+                     "or keep the index free of differentiated values")
+
+
+def check_object_indexes(fn):
+    """check_object_index on every subscript read whose result reaches the output."""
+    for stmt in A.walk_statements(fn.body):
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Subscript) \
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in fn.activity.useful:
+            check_object_index(fn, stmt.value)
+
+
 class ReverseResult:
     pass
 
@@ -93,6 +122,7 @@ class ReverseFunction(FunctionSweep):
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
         self.active = self.activity.active
+        check_object_indexes(self)
         self.bars = {}
         if isinstance(self.returned, gast.Name) and self.returned.id.startswith("_t") \
                 and self.returned.id not in self.params:
@@ -206,6 +236,10 @@ class ReverseFunction(FunctionSweep):
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") and atom.id in self.active
+
+    def origin(self, atom):
+        """Where the differentiated value atom comes from (for refusals)."""
+        return origin_mod.explain(atom.id, self.body, self.info.source, self.active, self.params)
 
     def accumulate(self, atom, value):
         """Statements adding value to the adjoint of atom."""
@@ -453,7 +487,13 @@ class ReverseFunction(FunctionSweep):
         if kind is gast.Call:
             key, args = call_key(self.info, value)
             if key is None:
-                if any(self.is_active(a) for a in value.args):
+                if self.is_active(value.func):
+                    self.fail(NoDerivativeRule, "cannot differentiate with respect to the function this line "
+                              "calls (it depends on a differentiated argument)", value,
+                              hint="differentiate with respect to the numbers the function uses, passed "
+                                   "as separate arguments")
+                if any(self.is_active(a) for a in value.args) or \
+                        any(self.is_active(k.value) for k in value.keywords):
                     self.fail(NoDerivativeRule, "cannot differentiate a call of a local variable",
                               value, hint="call the function by its name")
                 return []
@@ -590,7 +630,7 @@ class ReverseFunction(FunctionSweep):
         for p, a in zip(params, bound):
             bindings[p] = a
         for kw in keywords:
-            if kw.arg not in params:
+            if kw.arg not in params and kw.arg not in rule.kwonly:
                 self.fail(NoDerivativeRule, f"the rule for {describe(key, node)} does not support the "
                           f"keyword argument {kw.arg!r}", node,
                           hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
@@ -622,7 +662,18 @@ class ReverseFunction(FunctionSweep):
         else:
             targets = [bindings.get(p) for p in params]
         out = list(stmts)
-        if isinstance(expr, gast.Tuple):
+        if not rule.inline:
+            # A rule called at run time: its tuple (or single value) split into one
+            # contribution per target, each summed to its target's shape.
+            holder = self.namer.fresh("_parts")
+            needed = tuple(k for k, t in enumerate(targets) if t is not None and self.is_active(t))
+            out.append(A.assign(holder, A.call(rt(runtime.rule_parts), [
+                expr, A.const(len(targets)), gast.Tuple(elts=[A.const(k) for k in needed], ctx=gast.Load())])))
+            parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
+            if not self.scalar(target):
+                parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)]) if t is not None else p
+                         for p, t in zip(parts, targets)]
+        elif isinstance(expr, gast.Tuple):
             parts = list(expr.elts)
         elif rule.vararg:
             # A vararg rule returns a helper's tuple: index it at run time.
@@ -631,6 +682,16 @@ class ReverseFunction(FunctionSweep):
             parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
         else:
             parts = [expr]
+        if rule.inline and key in R.USER_KEYS and not self.scalar(target) and not rule.vararg:
+            # A user's rule returns contributions shaped like the result (`result_bar * y`):
+            # sum each over the axes broadcasting added (dropped below when the shapes agree).
+            parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)])
+                     if t is not None and not (isinstance(p, gast.Constant) and p.value is None) else p
+                     for p, t in zip(parts, targets)]
+            same = self._shaped_like_result(node)
+            if target in self.shapes:
+                same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+            parts = [drop_unbroadcast(p, same) for p in parts]
         targets, parts = _merge_equal_contributions(node, targets, parts)
         for atom, part in zip(targets, parts):
             if atom is None or not self.is_active(atom):
@@ -642,13 +703,14 @@ class ReverseFunction(FunctionSweep):
                           and params.index(k.arg) >= len(parts)]
         for k in keyword_active:
             self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
-                      f"argument {k.arg!r}", node,
+                      f"argument {k.arg!r}, which carries a derivative: {self.origin(k.value)}", node,
                       hint="keep that argument free of differentiated values, or register a rule "
                            "with @diffc.adjoint")
-        for atom in bound[len(parts):]:
+        for position, atom in enumerate(bound[len(parts):], len(parts)):
             if self.is_active(atom):
-                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in one of "
-                          "its arguments", node,
+                which = f"argument {position + 1}" + (f" ({params[position]})" if position < len(params) else "")
+                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its {which}, "
+                          f"which carries a derivative: {self.origin(atom)}", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
         if self.guard_zero and not self.scalar(target) and not _zero_safe(key):

@@ -188,7 +188,10 @@ class FunctionSweep:
                         continue
                     follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
                     if follow is not None:
-                        followers.setdefault(id(stmt), []).append(follow)
+                        if self._maybe_rebinding(stmt):
+                            follow = self._when_updated_in_place(stmt, written, follow)
+                        followers.setdefault(id(stmt), []).extend(follow if isinstance(follow, list)
+                                                                  else [follow])
                         synced.add((observer, written))
             if not followers:
                 return
@@ -214,12 +217,28 @@ class FunctionSweep:
                 if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
                     self.element_checked.add(id(origin))
                     continue
-                if maybe and _both_local(self, observer, written):
+                if (maybe or self._maybe_rebinding(stmt)) and _both_local(self, observer, written):
                     unshared.setdefault(id(stmt), []).append((written, observer))
                     continue
                 self._refuse_observed_write(stmt, observer, written, origin)
         if unshared:
             self.body = _check_unshared_before(self, self.body, unshared)
+
+    def _when_updated_in_place(self, stmt, written, follow):
+        """`follow` run only if `written op= v` updated an object (an array) rather than
+        rebinding a number: ``_c = updates_in_place(written); if _c: follow``."""
+        flag = self.namer.fresh("_in_place")
+        self.info.add_locals({flag})
+        test = A.assign(flag, A.call(rt(runtime.updates_in_place), [A.name(written)]))
+        branch = gast.If(test=A.name(flag), body=[follow], orelse=[])
+        return [A.located(test, stmt), A.located(branch, stmt)]
+
+    def _maybe_rebinding(self, stmt):
+        """`x op= v` where x may be an immutable number (a NumPy scalar has kind ARRAY too):
+        Python then rebinds x instead of updating it, and nobody else sees it.  Which one
+        happens is known when it runs (runtime.check_unshared)."""
+        return getattr(stmt, "diffc_augmented", False) and isinstance(stmt, gast.Assign) \
+            and isinstance(stmt.targets[0], gast.Name) and self.kinds.get(stmt.targets[0].id) != K.VECTOR
 
     def generated_code(self):
         """Whether this function is code diffc generated, being differentiated again."""

@@ -1,0 +1,233 @@
+"""scipy.linalg: implementations in NumPy for diffc to read, and rules for matrix functions.
+
+``solve``, ``solve_triangular``, ``cholesky``, ``cho_factor``/``cho_solve``,
+``inv`` and ``det`` are registered with `implemented_by` as the NumPy
+computations they equal (their derivatives are those of NumPy's rules, at any
+order).  Derivatives are with respect to the entries each function reads:
+``solve_triangular`` and ``cho_solve`` read one triangle, ``cholesky`` reads the
+triangle it is told to (upper by default, as in SciPy).  ``cho_factor`` returns
+its factor with zeros in the unused triangle (SciPy leaves whatever was there).
+
+``expm`` and ``logm`` use the block-triangular identity f([[A, E], [0, A]]) =
+[[f(A), Df(A)[E]], [0, f(A)]] for their tangents and, at A^T, for their adjoints
+(second order: the helpers are transparent, built from concatenate and
+expm/logm again); ``sqrtm`` solves the Sylvester equation X dX + dX X = dA
+(first order).
+"""
+
+import numpy as np
+import scipy.linalg as sl
+
+from . import adjoint, implemented_by, tangent
+from ..runtime import ListBar
+
+
+@implemented_by(sl.solve)
+def linalg_solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
+                 transposed=False):
+    if transposed:
+        return np.linalg.solve(a.T, b)
+    return np.linalg.solve(a, b)
+
+
+def _triangle(a, lower, unit_diagonal):
+    t = np.tril(a) if lower else np.triu(a)
+    if unit_diagonal:
+        t = t - np.diag(np.diagonal(t)) + np.eye(np.shape(a)[0])
+    return t
+
+
+@implemented_by(sl.solve_triangular)
+def linalg_solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
+                            check_finite=True):
+    t = _triangle(a, lower, unit_diagonal)
+    if trans == 1 or trans == "T" or trans == 2 or trans == "C":
+        return np.linalg.solve(t.T, b)
+    return np.linalg.solve(t, b)
+
+
+@implemented_by(sl.cholesky)
+def linalg_cholesky(a, lower=False, overwrite_a=False, check_finite=True):
+    if lower:
+        return np.linalg.cholesky(a)
+    return np.linalg.cholesky(a, upper=True)
+
+
+@implemented_by(sl.cho_factor)
+def linalg_cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    if lower:
+        return np.linalg.cholesky(a), lower
+    return np.linalg.cholesky(a, upper=True), lower
+
+
+@implemented_by(sl.cho_solve)
+def linalg_cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    c = c_and_lower[0]
+    if c_and_lower[1]:
+        low = np.tril(c)
+    else:
+        low = np.triu(c).T
+    y = np.linalg.solve(low, b)
+    return np.linalg.solve(low.T, y)
+
+
+@implemented_by(sl.inv)
+def linalg_inv(a, overwrite_a=False, check_finite=True):
+    return np.linalg.inv(a)
+
+
+@implemented_by(sl.det)
+def linalg_det(a, overwrite_a=False, check_finite=True):
+    return np.linalg.det(a)
+
+
+# ------------------------------------------------------------------ matrix functions
+
+def _upper_triangular_block(a, e):
+    """[[a, e], [0, a]]."""
+    n = np.shape(a)[0]
+    zero = np.zeros((n, n))
+    top = np.concatenate([a, e], axis=1)
+    bottom = np.concatenate([zero, a], axis=1)
+    return np.concatenate([top, bottom], axis=0)
+
+
+def _expm_frechet(a, e):
+    """D expm(a)[e]: the upper-right block of expm([[a, e], [0, a]])."""
+    n = np.shape(a)[0]
+    return sl.expm(_upper_triangular_block(a, e))[:n, n:]
+
+
+def _logm_frechet(a, e):
+    """D logm(a)[e]: the upper-right block of logm([[a, e], [0, a]])."""
+    n = np.shape(a)[0]
+    return sl.logm(_upper_triangular_block(a, e))[:n, n:]
+
+
+_expm_frechet.__diffc_transparent__ = True
+_logm_frechet.__diffc_transparent__ = True
+_upper_triangular_block.__diffc_transparent__ = True
+_triangle.__diffc_transparent__ = True
+
+
+@adjoint(sl.expm)
+def _(result, result_bar, A):
+    return _expm_frechet(A.T, result_bar)
+
+
+@tangent(sl.expm)
+def _(result, A, A_dot):
+    return _expm_frechet(A, A_dot)
+
+
+@adjoint(sl.logm)
+def _(result, result_bar, A, disp=True):
+    return _logm_frechet(A.T, result_bar)
+
+
+@tangent(sl.logm)
+def _(result, A, disp=True, A_dot=None):
+    return _logm_frechet(A, A_dot)
+
+
+@adjoint(sl.sqrtm)
+def _(result, result_bar, A, disp=True, blocksize=64):
+    return sl.solve_sylvester(result.T, result.T, result_bar)
+
+
+@tangent(sl.sqrtm)
+def _(result, A, disp=True, blocksize=64, A_dot=None):
+    return sl.solve_sylvester(result, result, A_dot)
+
+
+# ------------------------------------------------------------------ lu_factor / lu_solve
+# A[p] = L U with p the row order LAPACK's pivots give.  With F = L^-1 dA[p] U^-1:
+# dL = L tril(F, -1), dU = triu(F) U; the adjoint is L^-T (tril(L^T Lbar, -1) + triu(Ubar U^T)) U^-T.
+# First order only (the helpers below have no rules of their own).
+
+def _lu_parts(lu, piv):
+    n = np.shape(lu)[0]
+    order = np.arange(n)
+    for i, j in enumerate(piv):
+        order[i], order[j] = order[j], order[i]
+    lower = np.tril(lu, -1) + np.eye(n)
+    upper = np.triu(lu)
+    return lower, upper, order
+
+
+def _lu_factor_bar(g, a, result):
+    lu_bar = 0.0 if not isinstance(g, (list, tuple)) else g[0]
+    if isinstance(lu_bar, (int, float)) and lu_bar == 0:
+        return np.zeros(np.shape(a))
+    lower, upper, order = _lu_parts(*result)
+    x = np.tril(lower.T @ lu_bar, -1) + np.triu(np.triu(lu_bar) @ upper.T)
+    y = sl.solve_triangular(lower.T, x, lower=False, unit_diagonal=True)
+    a_perm_bar = sl.solve_triangular(upper, y.T, lower=False).T        # y U^-T
+    out = np.zeros(np.shape(a))
+    out[order] = a_perm_bar
+    return out
+
+
+def _lu_factor_dot(a_dot, result):
+    lower, upper, order = _lu_parts(*result)
+    a_dot = np.broadcast_to(a_dot, np.shape(lower))
+    f = sl.solve_triangular(lower, a_dot[order], lower=True, unit_diagonal=True)
+    f = sl.solve_triangular(upper, f.T, trans="T", lower=False).T
+    return ListBar([lower @ np.tril(f, -1) + np.triu(f) @ upper, 0.0])
+
+
+def _lu_solve_check(trans):
+    if trans not in (0, "N"):
+        raise NotImplementedError("diffc: lu_solve(..., trans=1 or 2) is not differentiated")
+
+
+def _lu_solve_bar_lu(g, lu_and_piv, b, trans, x):
+    _lu_solve_check(trans)
+    lower, upper, order = _lu_parts(*lu_and_piv)
+    u = sl.solve_triangular(upper, g, trans="T", lower=False)
+    x2 = x if np.ndim(x) == 2 else x[:, None]
+    u2 = u if np.ndim(u) == 2 else u[:, None]
+    upper_bar = -np.triu(u2 @ x2.T)
+    w = sl.solve_triangular(lower, u2, trans="T", lower=True, unit_diagonal=True)
+    lower_bar = -np.tril(w @ (upper @ x2).T, -1)
+    return ListBar([upper_bar + lower_bar, 0.0])
+
+
+def _lu_solve_bar_b(g, lu_and_piv, b, trans):
+    _lu_solve_check(trans)
+    return sl.lu_solve(lu_and_piv, g, trans=1)
+
+
+def _lu_solve_dot(lu_and_piv, b, trans, x, lu_dot, b_dot):
+    _lu_solve_check(trans)
+    lower, upper, order = _lu_parts(*lu_and_piv)
+    out = 0.0
+    if isinstance(lu_dot, (list, tuple)) and not (np.ndim(lu_dot[0]) == 0 and lu_dot[0] == 0):
+        dlu = np.broadcast_to(lu_dot[0], np.shape(lower))
+        inner = np.triu(dlu) @ x + sl.solve_triangular(lower, np.tril(dlu, -1) @ (upper @ x), lower=True,
+                                                       unit_diagonal=True)
+        out = out - sl.solve_triangular(upper, inner, lower=False)
+    if not (np.ndim(b_dot) == 0 and b_dot == 0):
+        out = out + sl.lu_solve(lu_and_piv, np.broadcast_to(b_dot, np.shape(b)))
+    return out
+
+
+@adjoint(sl.lu_factor)
+def _(result, result_bar, a, overwrite_a=False, check_finite=True):
+    return _lu_factor_bar(result_bar, a, result)
+
+
+@tangent(sl.lu_factor)
+def _(result, a, overwrite_a=False, check_finite=True, a_dot=None):
+    return _lu_factor_dot(a_dot, result)
+
+
+@adjoint(sl.lu_solve)
+def _(result, result_bar, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    return (_lu_solve_bar_lu(result_bar, lu_and_piv, b, trans, result),
+            _lu_solve_bar_b(result_bar, lu_and_piv, b, trans))
+
+
+@tangent(sl.lu_solve)
+def _(result, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True, lu_and_piv_dot=None, b_dot=None):
+    return _lu_solve_dot(lu_and_piv, b, trans, result, lu_and_piv_dot, b_dot)
