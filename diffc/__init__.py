@@ -11,6 +11,7 @@ from .api import grad, value_and_grad, vjp, check_grad, from_source
 from .entry import source, differentiate
 from .checkpoint_runtime import checkpointed
 from .forward_api import jvp, jacobian, hessian, hvp
+from . import dynamic as _dynamic  # noqa: F401  (registers run-time differentiation of function values)
 
 __version__ = "0.1.0"
 

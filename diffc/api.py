@@ -24,7 +24,7 @@ from .analysis import kinds as K
 from .errors import BadArgument, DiffcError, for_user, user_facing
 from .compile_cache import (CACHE, as_float, bind_arguments, check_function, compiled, function_name,
                             joint_entry, joint_key, kinds_of, mark_gradient, normalize_wrt, param_names,
-                            see_through)
+                            plain_signature, see_through)
 from .parse import define_from_source
 from .pipeline import Module
 from . import rules
@@ -61,7 +61,31 @@ _TYPES_DECIDING_KIND = frozenset({float, int, bool, str, type(None), np.float64,
 
 # ------------------------------------------------------------------- public
 
+def for_bound_methods(transform):
+    """Let a wrt-taking transform (grad, jacobian, ...) accept a bound method.
+
+    ``transform(obj.method, wrt=k)`` differentiates the method's function with
+    the object as a constant first argument: ints in wrt count the method's
+    own parameters (self excluded), names are unchanged."""
+    @functools.wraps(transform)
+    def wrapped(fn, wrt=0, *rest, **options):
+        if not isinstance(fn, types.MethodType) or not isinstance(fn.__func__, types.FunctionType):
+            return transform(fn, wrt, *rest, **options)
+        shift = (lambda w: w + 1 if isinstance(w, int) and not isinstance(w, bool) and w >= 0 else w)
+        inner_wrt = tuple(shift(w) for w in wrt) if isinstance(wrt, (tuple, list)) else shift(wrt)
+        inner = transform(fn.__func__, inner_wrt, *rest, **options)
+        owner = fn.__self__
+
+        @functools.wraps(fn)
+        def bound(*args, **kwargs):
+            return inner(owner, *args, **kwargs)
+        bound.__name__ = bound.__qualname__ = getattr(inner, "__name__", "derivative")
+        return bound
+    return wrapped
+
+
 @user_facing
+@for_bound_methods
 def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
 
@@ -73,6 +97,7 @@ def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
 
 
 @user_facing
+@for_bound_methods
 def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
     """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
@@ -93,7 +118,9 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     names = param_names(fn)
     wrt_index = [names.index(w) for w in wrt_names]
 
-    n_params = len(names)
+    # The fast paths below pass positional arguments straight through: only for plain
+    # signatures (with *args or **kwargs every call is bound, as Python binds it).
+    n_params = len(names) if plain_signature(fn) else -1
     derived = hasattr(fn, "diffc_derivative")
     # (kinds, entry) of the previous call, the hot path; one tuple, replaced whole,
     # so a thread never pairs one call's kinds with another call's entry.
@@ -248,6 +275,9 @@ def _pair(result):
 @user_facing
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        out, pullback = vjp(fn.__func__, fn.__self__, *primals, **kw_primals)
+        return out, lambda cotangent: pullback(cotangent)[1:]
     check_function(fn)
     names = param_names(fn)
     # checkpoint=True|k as for grad, unless fn has a parameter of that name.

@@ -40,12 +40,15 @@ def signature_of(fn):
 
 
 def param_names(fn):
-    params = list(signature_of(fn).parameters.values())
-    for p in params:
-        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            raise BadArgument(f"{fn.__qualname__}: *args, **kwargs and keyword-only parameters are not "
-                              "supported", hint="use ordinary parameters")
-    return [p.name for p in params]
+    """fn's parameters flattened as parse.flatten_signature does: positional ones, then
+    *args (one parameter holding a tuple), keyword-only ones, then **kwargs (a dict)."""
+    return [p.name for p in signature_of(fn).parameters.values()]
+
+
+def plain_signature(fn):
+    """Whether fn's parameters are all ordinary (positional-or-keyword) ones."""
+    return all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in signature_of(fn).parameters.values())
 
 
 def normalize_wrt(fn, wrt):
@@ -73,7 +76,7 @@ def normalize_wrt(fn, wrt):
 
 
 def bind_arguments(fn, names, args, kwargs):
-    if not kwargs and len(args) == len(names):
+    if not kwargs and len(args) == len(names) and plain_signature(fn):
         return list(args)
     try:
         bound = signature_of(fn).bind(*args, **kwargs)

@@ -6,7 +6,7 @@ file, line and column, with a caret and a suggestion.  After this pass the body
 contains only: Assign, AugAssign, AnnAssign (with value), Expr, If, For, While,
 Break, Continue, Return, Pass, Raise, Assert, With (binding names), Match
 (value, singleton, wildcard/capture and or-patterns), Global/Nonlocal of names
-only read; and expressions without await, starred arguments, a yield whose
+only read; and expressions without await, a yield whose
 value is used, and without calls to exec/eval.  ``yield``/``yield from`` appear
 only as statements (a generator function, see desugar.collect_yields).
 """
@@ -31,7 +31,6 @@ _EXPRESSION_HINTS = {
     gast.Yield: "a yield whose value is used (send) is not supported; yield as a statement is",
     gast.YieldFrom: "a yield from whose value is used is not supported; yield from as a statement is",
     gast.Await: "async code is not differentiable",
-    gast.Starred: "starred expressions (*xs) are not supported; pass the elements explicitly",
     gast.Set: "sets are not differentiable containers; use a list or tuple",
 }
 
@@ -89,6 +88,10 @@ def _check_node(info, node):
     if isinstance(node, (gast.While, gast.For)) and isinstance(node, gast.While) and node.orelse:
         raise UnsupportedSyntax("while/else is not supported", node, info.source,
                                 hint="use a flag variable set before break")
+    if isinstance(node, (gast.For, gast.comprehension)) and any(
+            isinstance(n, gast.Starred) for n in gast.walk(node.target)):
+        raise UnsupportedSyntax("a starred loop target (for a, *rest in ...) is not supported", node.target,
+                                info.source, hint="unpack inside the loop body: a, *rest = item")
     if isinstance(node, gast.AnnAssign) and node.value is None:
         raise UnsupportedSyntax("a bare annotation without a value is not supported", node, info.source)
     if isinstance(node, (gast.Global, gast.Nonlocal)):
@@ -104,9 +107,6 @@ def _check_node(info, node):
             for pattern in gast.walk(case.pattern):
                 _check_pattern(info, pattern)
     if isinstance(node, gast.Call):
-        if any(isinstance(k, gast.keyword) and k.arg is None for k in node.keywords):
-            raise UnsupportedSyntax("**kwargs in a call is not supported", node, info.source,
-                                    hint="pass the keyword arguments explicitly")
         target = info.resolve_static(node.func)
         try:
             forbidden = _FORBIDDEN_CALLS.get(target)

@@ -9,6 +9,8 @@ kinds of the arguments at hand (`compile_cache.see_through`).
 """
 
 import functools
+import numbers
+import types
 
 import numpy as np
 
@@ -20,6 +22,7 @@ from . import emit
 from .analysis import kinds as K
 from .errors import BadArgument, user_facing
 from .pipeline import Module
+from . import runtime
 from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
 
@@ -41,6 +44,11 @@ def _forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False, d
     return compile_cache.compiled(fn, key, build)
 
 
+def forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False, differentiable=False):
+    """The compiled forward-mode (jvp) entry of fn (see `_forward_entry`)."""
+    return _forward_entry(fn, active_names, kinds, optimize, tangent_only, differentiable)
+
+
 def _tangent_like(t, x):
     """The user's tangent for argument x, with x's structure and a float dtype."""
     if isinstance(x, np.ndarray):
@@ -53,11 +61,19 @@ def _tangent_like(t, x):
             raise BadArgument(f"the tangent of a sequence of length {len(x)} must be a sequence of the "
                               "same length")
         items = [_tangent_like(a, b) for a, b in zip(t, x)]
+        if hasattr(x, "_fields"):
+            return type(x)(*items)          # a NamedTuple: read by attribute as well
         return tuple(items) if isinstance(x, tuple) else items
     if isinstance(x, dict):
         return {k: _tangent_like(t[k], v) for k, v in x.items()}
     if isinstance(x, (float, int, np.number)):
         return float(t) if not isinstance(x, np.floating) else x.dtype.type(t)
+    fields = runtime.fields_of(x) if not isinstance(x, (str, bytes, type(None))) else []
+    if fields:
+        # An object (NamedTuple, dataclass, model): its tangent is an object of the same type
+        # (or a dict), read by attribute in the generated code (runtime.field_of).
+        return runtime.FieldBar({name: _tangent_like(runtime.field_of(t, name), getattr(x, name))
+                                 for name in fields if runtime.holds_floats(getattr(x, name))})
     raise BadArgument(f"cannot differentiate with respect to a value of type {type(x).__name__}")
 
 
@@ -127,13 +143,35 @@ def _run_unwrapped(fn, values, tangents, optimize=True):
 @user_facing
 def jvp(fn, primals, tangents):
     """(f(*primals), directional derivative along tangents); None tangents are constants."""
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        return jvp(fn.__func__, (fn.__self__,) + tuple(primals), (None,) + tuple(tangents))
     compile_cache.check_function(fn)
     primals, tangents = list(primals), list(tangents)
     if len(tangents) != len(primals):
         raise BadArgument(f"jvp needs one tangent per primal ({len(primals)}), got {len(tangents)}",
                           hint="pass None for arguments that are constant")
     values = compile_cache.bind_arguments(fn, compile_cache.param_names(fn), primals, {})
+    if not compile_cache.plain_signature(fn):
+        # *args: the tangents of the extra arguments form the tangent of the tuple
+        bound = compile_cache.signature_of(fn).bind_partial(*tangents)
+        tangents = []
+        for p in compile_cache.signature_of(fn).parameters.values():
+            t = bound.arguments.get(p.name)
+            if p.kind == p.VAR_POSITIONAL and t is not None:
+                t = None if all(d is None for d in t) else tuple(0.0 if d is None else d for d in t)
+            tangents.append(t)
     return _run(fn, values, tangents)
+
+
+def _refuse_objects(fn, values, wrt_index, what):
+    """jacobian/hessian build one tangent per entry: objects (NamedTuple, dataclass...) have none."""
+    for k in wrt_index:
+        x = values[k]
+        if hasattr(x, "_fields") or (not isinstance(x, (np.ndarray, list, tuple, dict, numbers.Number))
+                                     and not is_duck_array(x) and runtime.fields_of(x)):
+            raise BadArgument(f"{what} with respect to a {type(x).__name__} (an object) is not supported",
+                              hint="use diffc.grad (its gradient has the same type) or diffc.jvp "
+                                   "with a tangent of that type")
 
 
 def _basis(x):
@@ -146,6 +184,7 @@ def _basis(x):
 
 
 @user_facing
+@api.for_bound_methods
 def jacobian(fn, wrt=0, mode="reverse"):
     """d f / d arg: shape out.shape + arg.shape (rows by vjp, or columns by jvp)."""
     compile_cache.check_function(fn)
@@ -159,6 +198,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
+        _refuse_objects(fn, values, wrt_index, "jacobian")
         for k in wrt_index:
             values[k] = compile_cache.as_float(values[k])
         # blocks[j][i]: d output j / d wrt argument i (a tuple or list output has one
@@ -171,8 +211,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
         per_output = [row[0] if single else tuple(row) for row in blocks]
         return tuple(per_output) if _is_sequence_output(out) else per_output[0]
     jacobian_fn.__name__ = jacobian_fn.__qualname__ = "jacobian_" + compile_cache.function_name(fn)
-    if mode == "forward" and single:
-        _mark_derivative(jacobian_fn, fn, wrt_names[0], names)
+    _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode)
     return jacobian_fn
 
 
@@ -231,6 +270,29 @@ def _reverse_blocks(fn, values, wrt_index):
     return out, blocks
 
 
+def _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode):
+    """Let diffc differentiate a Jacobian function again (jacobian(jacobian(f)), or a
+    Jacobian taken inside a differentiated function): one jvp for a scalar argument in
+    forward mode, else a plain function of vjp_call rows / jvp_call columns
+    (dynamic.jacobian_source, registered in runtime.DYNAMIC), compiled once."""
+    made = {}
+    holder = lambda: None                 # noqa: E731  (receives the scalar spec)
+    _mark_derivative(holder, fn, names[wrt_index[0]], names)
+    scalar_spec = holder.diffc_derivative
+
+    def spec(values):
+        values = list(values)
+        if mode == "forward" and single and np.ndim(values[wrt_index[0]]) == 0 \
+                and not isinstance(values[wrt_index[0]], (list, tuple, np.ndarray)):
+            return scalar_spec(values)
+        if "fn" not in made:
+            made["fn"] = runtime.DYNAMIC["jacobian_source"](fn, names, wrt_index, single, mode)
+        for k in wrt_index:
+            values[k] = compile_cache.as_float(values[k])
+        return made["fn"], values
+    jacobian_fn.diffc_derivative = spec
+
+
 def _mark_derivative(wrapper, fn, wrt_name, names):
     """For a scalar argument the forward Jacobian is one jvp: let diffc see the generated code."""
     k = names.index(wrt_name)
@@ -248,6 +310,7 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
 
 
 @user_facing
+@api.for_bound_methods
 def hessian(fn, wrt=0):
     """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
     compile_cache.check_function(fn)
@@ -262,6 +325,7 @@ def hessian(fn, wrt=0):
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
+        _refuse_objects(fn, values, [k], "hessian")
         values[k] = compile_cache.as_float(values[k])
         columns = []
         for e in _basis(values[k]):
@@ -279,6 +343,7 @@ def hessian(fn, wrt=0):
 
 
 @user_facing
+@api.for_bound_methods
 def hvp(fn, wrt=0):
     """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
     compile_cache.check_function(fn)
@@ -300,6 +365,15 @@ def hvp(fn, wrt=0):
         _, dot = _run(gradient, values, tangents)
         return dot
     hvp_fn.__name__ = hvp_fn.__qualname__ = "hvp_" + compile_cache.function_name(fn)
+    made = {}
+
+    def spec(values):
+        # Differentiated again (or called inside a differentiated function): a plain
+        # function of a jvp_call of the gradient (dynamic.hvp_source, in runtime.DYNAMIC).
+        if "fn" not in made:
+            made["fn"] = runtime.DYNAMIC["hvp_source"](gradient, len(names), k)
+        return made["fn"], list(values)
+    hvp_fn.diffc_derivative = spec
     return hvp_fn
 
 

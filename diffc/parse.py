@@ -256,7 +256,7 @@ def parse_function(fn):
                 pass
     env = Env(fn.__globals__, closure)
     info = FunctionInfo(node.name if fn.__name__ != "<lambda>" else "lambda_fn", node, source, env, fn=fn)
-    _check_signature(info)
+    flatten_signature(info)
     lift_local_functions(info)
     return info
 
@@ -283,20 +283,101 @@ def lambda_to_def(lam, name):
     return node
 
 
-def _check_signature(info):
+class Signature:
+    """A function's parameters as the user wrote them (see `flatten_signature`)."""
+
+    def __init__(self, positional, vararg, kwonly, kwarg, defaults):
+        self.positional = positional      # positional-only and ordinary parameters, in order
+        self.vararg = vararg              # name of *args, or None
+        self.kwonly = kwonly              # keyword-only parameters
+        self.kwarg = kwarg                # name of **kwargs, or None
+        self.defaults = defaults          # parameter name -> default expression (gast)
+
+    @property
+    def plain(self):
+        return self.vararg is None and not self.kwonly and self.kwarg is None
+
+    def params(self):
+        return self.positional + ([self.vararg] if self.vararg else []) + self.kwonly \
+            + ([self.kwarg] if self.kwarg else [])
+
+
+def flatten_signature(info):
+    """Make every parameter an ordinary one, in the order of `inspect.signature`:
+    positional, then ``*args`` (a tuple), keyword-only, then ``**kwargs`` (a dict).
+
+    The user's layout is kept in ``info.signature``; calls bind to it
+    (transform/dynamic_calls.py packs the extra arguments into a tuple and a
+    dict) and api.py does the same for the arguments a user passes."""
     args = info.node.args
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        raise UnsupportedSyntax(
-            "*args, **kwargs, keyword-only and positional-only parameters are not supported yet",
-            info.node, info.source, hint="use ordinary parameters")
+    positional = [a.id for a in args.posonlyargs + args.args]
+    defaults = {}
+    for name, d in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+        defaults[name] = d
+    kwonly = [a.id for a in args.kwonlyargs]
+    for name, d in zip(kwonly, args.kw_defaults):
+        if d is not None:
+            defaults[name] = d
+    vararg = args.vararg.id if args.vararg else None
+    kwarg = args.kwarg.id if args.kwarg else None
+    if vararg:
+        defaults[vararg] = gast.Tuple(elts=[], ctx=gast.Load())
+    if kwarg:
+        defaults[kwarg] = gast.Dict(keys=[], values=[])
+    info.signature = Signature(positional, vararg, kwonly, kwarg, defaults)
+    if info.signature.plain and not args.posonlyargs:
+        return
+    params = [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+              for n in info.signature.params()]
+    info.node.args = gast.arguments(args=params, posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                                    kwarg=None, defaults=[])
+
+
 
 
 # --------------------------------------------------------------------------- #
 # Lifting nested functions
 
 
+def hoist_lambda_values(info):
+    """A lambda used as a value (an argument, a list item, a returned value) becomes a
+    top-level ``_lambda_k = lambda ...`` that `lift_local_functions` lifts; the use
+    reads the name, whose value is the lifted function with the values it captured."""
+    taken = {n.id for n in gast.walk(info.node) if isinstance(n, gast.Name)}
+    hoisted = []
+
+    def fresh():
+        k = len(hoisted) + 1
+        while f"_lambda_{k}" in taken:
+            k += 1
+        taken.add(f"_lambda_{k}")
+        return f"_lambda_{k}"
+
+    class Hoist(gast.NodeTransformer):
+        def visit_Lambda(self, node):
+            name = fresh()
+            hoisted.append(gast.copy_location(
+                gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                               type_comment=None)], value=node, type_comment=None), node))
+            return gast.copy_location(gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                                type_comment=None), node)
+
+        def visit_FunctionDef(self, node):
+            return node                       # nested defs hoist their own lambdas when lifted
+
+    body = []
+    for stmt in info.node.body:
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Lambda):
+            body.append(stmt)
+        else:
+            body.append(Hoist().visit(stmt))
+    info.node.body = hoisted + body
+
+
 def lift_local_functions(info):
     """Move nested defs and `name = lambda` out of info.node.body (see docstring)."""
+    hoist_lambda_values(info)
     body = []
     found = []
     for stmt in info.node.body:
@@ -317,10 +398,10 @@ def lift_local_functions(info):
                                     stmt, info.source, hint="give each local function its own name")
         if node.decorator_list:
             raise UnsupportedSyntax("decorated local functions are not supported", stmt, info.source)
-        _check_signature(FunctionInfo(name, node, info.source, info.env))
         inner_locals = assigned_names(node)
         free = sorted((load_names(node) - inner_locals) & (outer_locals - {n for n, _, _ in found}))
         lifted = FunctionInfo(name, node, info.source, info.env, lifted_params=free, parent=info)
+        flatten_signature(lifted)
         info.local_functions[name] = lifted
     for lifted in info.local_functions.values():
         lift_local_functions(lifted)

@@ -60,6 +60,8 @@ def load_builtin_rules():
     from .rules import builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
     from .rules import called_rules
     del builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax, called_rules
+    from .rules import dynamic_rules
+    del dynamic_rules
     try:
         import scipy  # noqa: F401  (SciPy is optional: its rules load only when it imports)
     except ImportError:

@@ -130,7 +130,9 @@ def augmented_reshaped(x):
 
 
 def test_augmented_update_of_a_call_view_is_refused():
-    with pytest.raises(diffc.DiffcError, match="would change too"):
+    # z may be a number (updated by rebinding) or an array (in place): known when it
+    # runs, where the shared array is refused
+    with pytest.raises(diffc.DiffcError, match="would change too|both would change"):
         diffc.grad(augmented_reshaped)(X3.copy())
 
 

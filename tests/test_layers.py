@@ -13,14 +13,14 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
 LAYERS = [
     ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "checkpoint_runtime",
                    "effects", "try_paths"]),
-    ("front end", ["parse", "fence", "transform.desugar", "transform.anf", "template"]),
+    ("front end", ["parse", "fence", "transform.desugar", "transform.starred", "transform.anf", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),
     ("transforms", ["transform"]),
     ("optimizer", ["optimize"]),
     ("emit", ["emit"]),
     ("compile cache", ["pipeline", "compile_cache"]),
-    ("public API", ["dispatch", "api", "forward_api", "entry", "rule_check", "cli", "export", "__init__",
+    ("public API", ["dispatch", "api", "forward_api", "dynamic", "entry", "rule_check", "cli", "export", "__init__",
                     "__main__", "jit"]),
 ]
 

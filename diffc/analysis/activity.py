@@ -10,6 +10,14 @@ definitions reads a varied name through a differentiable operation.  That is
 conservative (it may keep an adjoint that is always zero) but never drops a
 derivative.  In-place writes ``y[i] = v`` and mutating methods
 (``lst.append(v)``) are definitions of the container that also read it.
+
+Values that never carry a derivative: the shape, size, rank and dtype of an
+array (``x.shape``, ``x.ndim``, ``x.size``, ``x.dtype``; ``len(x)`` is a
+non-differentiable call), and a call none of whose arguments carries a
+derivative (random sampling such as ``rng.normal(size=x.shape)``, methods of
+objects diffc knows nothing about): its result is a constant whatever the
+callee is.  A call of a function value counts the callee itself as an
+argument (a closure over a differentiated value carries it).
 """
 
 import gast
@@ -18,6 +26,9 @@ from .. import ast_util as A
 
 MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "reverse",
                     "sort", "update", "setdefault", "popitem"}
+
+# Attributes that describe an array's layout: ints, tuples of ints and dtypes.
+CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
 
 
 class Activity:
@@ -62,6 +73,8 @@ def _inputs(value, carries):
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.Not, gast.Invert)):
         return set()
     if isinstance(value, gast.Call) and not carries(value):
+        return set()
+    if isinstance(value, gast.Attribute) and value.attr in CONSTANT_ATTRIBUTES:
         return set()
     if isinstance(value, gast.Subscript):
         return A.names_loaded(value.value)

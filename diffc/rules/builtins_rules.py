@@ -98,6 +98,7 @@ def _sum_dot(dots):
     return dots
 
 
+nondiff(builtins.slice)         # a slice's bounds are ints, never differentiated
 nondiff(builtins.int, builtins.len, builtins.range, builtins.round, builtins.bool,
         builtins.isinstance, builtins.print, builtins.str, builtins.repr, builtins.enumerate,
         builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id, builtins.slice)

@@ -341,7 +341,9 @@ class ANF:
             pass                                   # a local callable: resolved (or refused) later
         else:
             func = self.atom(func, out)
-        args = [self.atom(a, out) for a in expr.args]
+        # A starred argument (at most one, alone: transform/starred.py) stays starred.
+        args = [gast.Starred(value=self.atom(a.value, out), ctx=gast.Load()) if isinstance(a, gast.Starred)
+                else self.atom(a, out) for a in expr.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in expr.keywords]
         if isinstance(target, FunctionInfo):
             args += [A.name(p) for p in target.lifted_params]

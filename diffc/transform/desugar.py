@@ -37,6 +37,7 @@ from .. import checkpoint_runtime as CR
 from .. import runtime
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING
+from .starred import lower_starred
 
 
 class Desugar:
@@ -54,6 +55,7 @@ class Desugar:
         raise UnsupportedSyntax(msg, node, self.info.source, hint=hint)
 
     def run(self):
+        lower_starred(self.info, self.namer)
         body = self.info.node.body
         body = self.collect_yields(body)
         body = self.lower_declarations_and_match(body)

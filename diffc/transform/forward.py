@@ -43,6 +43,7 @@ from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
+from . import dynamic_calls
 from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, check_object_indexes, is_user_function
 from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
@@ -75,10 +76,14 @@ class ForwardFunction(FunctionSweep):
         last = self.body[-1]
         assert isinstance(last, gast.Return)
         self.returned = last.value
-        returned = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         # Generated code differentiated again: its tapes carry the tangents of what they hold,
         # and are shared with callees, so they always have a tangent.
         tapes = {n for n in set(info.local_names) | set(self.params) if _is_generated_tape(info, n)}
+        # Calls of function values first: they may rename what is returned (a closure).
+        self.body = dynamic_calls.lower(
+            self.body, self, dynamic_calls.varied_names(self.body, self.active_params + sorted(tapes),
+                                                        self._carries), call_key)
+        returned = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, self.active_params + sorted(tapes),
                                              returned | tapes, self._carries)
         self.active = self.activity.active | tapes

@@ -43,6 +43,7 @@ from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
+from . import dynamic_calls
 from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mutation, rt
 
 TAPE = "_tape"
@@ -119,6 +120,9 @@ class ReverseFunction(FunctionSweep):
         self._iterate_written_sequences_directly()
         self.share_writes_through_views()
         self.returned = self._returned_atom()
+        # Calls of function values first: they may rename what is returned (a closure).
+        self.body = dynamic_calls.lower(
+            self.body, self, dynamic_calls.varied_names(self.body, active_params, self._carries), call_key)
         returned_names = {self.returned.id} if isinstance(self.returned, gast.Name) else set()
         self.activity = activity_mod.analyze(self.body, active_params, returned_names, self._carries)
         self.active = self.activity.active
@@ -777,29 +781,37 @@ class ReverseFunction(FunctionSweep):
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
             return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
+        if isinstance(key, types.FunctionType) and _has_packed_parameters(key):
+            # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
+            # generated code never unpacks (it may be differentiated again)
+            return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
         return call
 
     def bind_call(self, key, call):
-        """The call's arguments as a positional list of atoms (defaults filled in)."""
+        """The call's arguments as a positional list of atoms (defaults filled in).
+
+        Parameters are the flattened ones (parse.flatten_signature): a call of a
+        function with *args or **kwargs arrives here with those packed already
+        (transform/dynamic_calls.py) and passed by their parameter names."""
         if isinstance(key, FunctionInfo):
-            node = key.node
-            params = [a.id for a in node.args.args]
-            defaults = node.args.defaults
-            default_values = {}
-            for p, d in zip(params[len(params) - len(defaults):], defaults):
-                default_values[p] = d
+            params = key.params
+            signature = getattr(key, "signature", None)
+            if signature is not None:
+                default_values = dict(signature.defaults)
+            else:
+                defaults = key.node.args.defaults
+                default_values = dict(zip(params[len(params) - len(defaults):], defaults))
         else:
             import inspect
             sig = inspect.signature(key)
             params = list(sig.parameters)
             default_values = {}
             for p in sig.parameters.values():
-                if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                    self.fail(UnsupportedSyntax, f"calling {key.__name__}, which has *args, **kwargs or "
-                              "keyword-only parameters, is not supported", call,
-                              hint="give the function ordinary parameters, or wrap the call "
-                                   "in one that has them")
-                if p.default is not p.empty:
+                if p.kind == p.VAR_POSITIONAL:
+                    default_values[p.name] = gast.Tuple(elts=[], ctx=gast.Load())
+                elif p.kind == p.VAR_KEYWORD:
+                    default_values[p.name] = gast.Dict(keys=[], values=[])
+                elif p.default is not p.empty:
                     default_values[p.name] = A.global_ref(p.default, f"{key.__name__}_{p.name}") \
                         if not isinstance(p.default, (int, float, bool, str, type(None))) \
                         else A.const(p.default)
@@ -901,6 +913,16 @@ class ReverseFunction(FunctionSweep):
 
 BINOPS = {}
 UNARY = {}
+
+
+def _has_packed_parameters(fn):
+    """Whether fn has *args, **kwargs or keyword-only parameters (parse.flatten_signature)."""
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def _init_tables():

@@ -1,0 +1,494 @@
+"""dynamic: derivatives of calls whose callee is a value, computed at run time.
+
+Generated code calls ``runtime.call_value(f, args, kwargs)`` where the user
+wrote ``f(*args, **kwargs)`` with a callee diffc cannot name at compile time:
+a parameter holding a function (``nonlinearity=np.tanh``), a list or dict
+item, a bound method (``self.forward``, ``model.loss``), a
+``functools.partial``, what another call returned (``make(a)(x)``,
+``diffc.grad(loglike)(r, p)``).  Its derivative rules (rules/dynamic_rules.py)
+call the functions registered here in ``runtime.DYNAMIC``.
+
+Input: the callee value and the argument values at hand.
+Output: adjoints (``vjp_call``) or tangents (``jvp_call``) of the call, in
+the layout of the call's own arguments: a `ListBar` for the positional
+arguments and a `DictBar` for the keywords.
+
+How: the callee is taken apart (partials, bound methods and callable objects
+become a plain function plus leading arguments) and wrapped in a small
+generated function ``dyn_<name>(a0, a1, ..., k_<kw>)`` that calls it with
+exactly this call's layout, so diffc resolves the callee statically inside
+it.  The wrapper's derivative is compiled like any derivative (cached per
+callee, layout and argument kinds, as JAX caches per static argument) and
+compiled "differentiable", so the helpers' own derivatives are again calls
+of generated functions: second order works the same way.
+"""
+
+import builtins
+import functools
+import inspect
+import itertools
+import linecache
+import re
+import threading
+import types
+
+import numpy as np
+
+from . import compile_cache
+from . import forward_api
+from . import runtime
+from .analysis import kinds as K
+from .errors import DiffcError
+from . import rules as R
+from .pipeline import Module
+from .runtime import DictBar, ListBar, item
+
+_lock = threading.RLock()
+_wrappers = {}
+_counter = itertools.count()
+
+
+# ------------------------------------------------------------ the callee
+
+class _Param:
+    """Stands for a wrapper parameter while binding a signature."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def _unwrap(f, kwargs):
+    """(callee, leading arguments, keywords fixed by a partial) of the value f.
+
+    Everything taken apart here is a constant of the call (a bound self, a
+    partial's arguments); the differentiated captured values of a `Closure`
+    are taken apart by `normalize`."""
+    prefix, fixed = [], {}
+    for _ in range(64):
+        if isinstance(f, runtime.Closure) and not f.trail:
+            prefix = list(f.lead) + prefix
+            fixed = {**f.keywords, **fixed}
+            f = f.fn
+        elif isinstance(f, functools.partial):
+            prefix = list(f.args) + prefix
+            fixed = {**f.keywords, **fixed}
+            f = f.func
+        elif isinstance(f, types.MethodType):
+            prefix = [f.__self__] + prefix
+            f = f.__func__
+        elif not isinstance(f, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc,
+                                runtime.Closure)) \
+                and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
+            prefix = [f] + prefix
+            f = type(f).__call__
+        else:
+            break
+    return f, prefix, {k: v for k, v in fixed.items() if k not in kwargs}
+
+
+class Call:
+    """One call normalized: a plain function `fn` of the positional `values`.
+
+    ``slots[i]`` says where values[i] came from: ``("a", k)`` the k-th
+    positional argument, ``("k", name)`` a keyword argument, ``("c", j)`` the
+    j-th captured value of the called `Closure`, ``None`` a constant the
+    callee value held (a bound self, a partial's arguments)."""
+
+    def __init__(self, fn, values, slots, n_args, n_captured, has_owner=False):
+        self.fn = fn
+        self.values = values
+        self.slots = slots
+        self.n_args = n_args
+        self.n_captured = n_captured
+        self.has_owner = has_owner          # slot ("s", 0): the called object (or a method's self)
+
+    @property
+    def names(self):
+        return compile_cache.param_names(self.fn)
+
+    def differentiable(self):
+        """Values the derivative is taken for: not the constants the callee held."""
+        return [i for i, (v, slot) in enumerate(zip(self.values, self.slots))
+                if slot is not None and _differentiable(v)]
+
+    def regroup(self, bars):
+        """Per-value adjoints -> (ListBar over the positional arguments, DictBar over the
+        keywords, ListBar over the captured values or 0.0)."""
+        args_bar = ListBar([0.0] * self.n_args)
+        kw_bar = DictBar()
+        f_bar = ListBar([0.0] * self.n_captured) if self.n_captured else 0.0
+        for slot, bar in zip(self.slots, bars):
+            if slot is None:
+                continue
+            if slot[0] == "a":
+                args_bar[slot[1]] = bar
+            elif slot[0] == "k":
+                kw_bar[slot[1]] = bar
+            elif slot[0] == "s":
+                f_bar = bar                 # the object's own adjoint (a FieldBar)
+            else:
+                f_bar[slot[1]] = bar
+        return args_bar, kw_bar, f_bar
+
+    def spread(self, args_part, kwargs_part, f_part):
+        """Per-value entries of the (positional, keyword, captured) parts of a tangent."""
+        out = []
+        for slot in self.slots:
+            if slot is None:
+                out.append(0.0)
+            else:
+                part = {"a": args_part, "k": kwargs_part, "c": f_part, "s": f_part}[slot[0]]
+                if slot[0] == "s":
+                    entry = part                # the object's tangent itself
+                else:
+                    entry = item(part, slot[1]) if part is not None else None
+                out.append(0.0 if entry is None else entry)      # None: a constant (jvp's convention)
+        return out
+
+
+def _differentiable(value):
+    return runtime.holds_floats(value)
+
+
+def normalize(f, args, kwargs, constants=()):
+    """The `Call` for f(*args, **kwargs); `constants`: indices of positional arguments that
+    are constants (the values a callee held, passed on to the functions that differentiate
+    a derivative again)."""
+    kwargs = dict(kwargs) if kwargs else {}
+    lead, trail, held = (), (), {}
+    owner_obj = []                  # the called object itself, when its attributes carry derivatives
+    captured = isinstance(f, runtime.Captured)
+    if captured:
+        f = f.value
+    if isinstance(f, runtime.Closure):
+        lead, trail, held = f.lead, f.trail, {k: v for k, v in f.keywords.items() if k not in kwargs}
+        f = f.fn
+    elif captured and isinstance(f, types.MethodType):
+        owner_obj, f = [f.__self__], f.__func__
+    elif captured:
+        owner_obj, f = [f], type(f).__call__
+    callee, prefix, fixed = _unwrap(f, {**kwargs, **held})
+    prefix = owner_obj + prefix
+    method = None
+    owner = getattr(callee, "__self__", None)
+    if isinstance(callee, types.BuiltinMethodType) and owner is not None \
+            and not isinstance(owner, types.ModuleType):
+        # x.dot(y) with x known only now: call the method on a parameter, so its rule applies.
+        prefix = [owner] + prefix
+        method = callee.__name__
+    kw_names, fixed_names, held_names = tuple(kwargs), tuple(fixed), tuple(held)
+    layout = (len(prefix), len(lead), len(args), len(trail), kw_names, fixed_names, held_names)
+    values = list(prefix) + list(lead) + list(args) + list(trail) + [kwargs[k] for k in kw_names] \
+        + [fixed[k] for k in fixed_names] + [held[k] for k in held_names]
+    n_lead, n_trail = len(lead), len(trail)
+    slots = [("s", 0)] * len(owner_obj) + [None] * (len(prefix) - len(owner_obj)) \
+        + [("c", j) for j in range(n_lead)] \
+        + [("a", k) for k in range(len(args))] + [("c", n_lead + j) for j in range(n_trail)] \
+        + [("k", k) for k in kw_names] + [None] * len(fixed_names) \
+        + [("c", n_lead + n_trail + j) for j in range(len(held_names))]
+    derived = hasattr(callee, "diffc_derivative")
+    kinds = compile_cache.kinds_of(values) if derived else None
+    key = (type(owner) if method else callee, method, layout, kinds)
+    with _lock:
+        try:
+            fn = _wrappers.get(key)
+        except TypeError:                  # an unhashable callee: no caching
+            key, fn = None, None
+        if fn is None:
+            fn = _make_wrapper(callee, method, layout, values)
+            if key is not None:
+                _wrappers[key] = fn
+    if constants:
+        first = len(prefix) + n_lead
+        for i in constants:
+            slots[first + i] = None
+    return Call(fn, values, slots, len(args), n_lead + n_trail + len(held_names), bool(owner_obj))
+
+
+def _make_wrapper(callee, method, layout, values):
+    n_prefix, n_lead, n_args, n_trail, kw_names, fixed_names, held_names = layout
+    positional = [f"p{i}" for i in range(n_prefix)] + [f"c{j}" for j in range(n_lead)] \
+        + [f"a{i}" for i in range(n_args)] + [f"c{n_lead + j}" for j in range(n_trail)]
+    keywords = [(k, f"k_{k}") for k in kw_names] + [(k, f"q_{k}") for k in fixed_names] \
+        + [(k, f"c{n_lead + n_trail + j}") for j, k in enumerate(held_names)]
+    params = positional + [p for _, p in keywords]
+    namespace = {"__builtins__": builtins, "__name__": "diffc_dynamic"}
+    if method is not None:
+        call = f"p0.{method}(" + ", ".join(positional[1:] + [f"{k}={p}" for k, p in keywords]) + ")"
+        label = method
+    elif hasattr(callee, "diffc_derivative"):
+        # A derivative made by diffc (diffc.grad(g) called inside differentiated code): call
+        # the generated function it runs for these argument kinds, which diffc can read.
+        sig = inspect.signature(callee)
+        n_pos = len(positional)
+        if any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values()) and not keywords:
+            # hvp(f)(*args, v): the arguments are the values, in order
+            sig = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY)
+                                     for p in positional])
+        try:
+            real = sig.bind(*values[:n_pos], **{k: values[n_pos + i] for i, (k, _) in enumerate(keywords)})
+            marks = sig.bind(*[_Param(p) for p in positional], **{k: _Param(p) for k, p in keywords})
+        except TypeError as exc:
+            raise DiffcError(f"calling {getattr(callee, '__qualname__', callee)}: {exc}") from None
+        real.apply_defaults()
+        marks.apply_defaults()
+        inner, _ = compile_cache.see_through(callee, list(real.arguments.values()))
+        pieces = []
+        for k, mark in enumerate(marks.arguments.values()):
+            if isinstance(mark, _Param):
+                pieces.append(mark.name)
+            else:
+                namespace[f"D{k}"] = mark
+                pieces.append(f"D{k}")
+        namespace["F"] = inner
+        call = "F(" + ", ".join(pieces) + ")"
+        label = getattr(callee, "__name__", "derivative")
+    else:
+        namespace["F"] = callee
+        call = "F(" + ", ".join(positional + [f"{k}={p}" for k, p in keywords]) + ")"
+        label = getattr(callee, "__name__", type(callee).__name__)
+    label = re.sub(r"\W", "_", label) or "fn"
+    text = f"def dyn_{label}({', '.join(params)}):\n    return {call}\n"
+    return _plain_function(f"dyn_{label}", text, namespace)
+
+
+def _plain_function(text_name, text, namespace):
+    filename = f"<diffc:dynamic:{text_name}:{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace.setdefault("__builtins__", builtins)
+    namespace.setdefault("__name__", "diffc_dynamic")
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace[text_name]
+
+
+# ---------------------------------------------------------- compilation
+
+def _prepared(call):
+    """(argument values with differentiated ints made floats, wrt names, kinds)."""
+    names = call.names
+    active = call.differentiable()
+    values = list(call.values)
+    kinds = compile_cache.kinds_of(values)
+    return values, tuple(names[i] for i in active), kinds
+
+
+def _vjp_entry(fn, wrt, kinds):
+    """The generated joint gradient of fn: (params..., seed) -> tuple of raw adjoints of wrt."""
+    key = (fn.__code__, "dynamic_vjp", wrt, kinds)
+
+    def build():
+        module = Module()
+        module.differentiable = True
+        names = compile_cache.param_names(fn)
+        label = "vjp_" + compile_cache.function_name(fn)
+        module.function_names.reserve(label)
+        main = module.joint(fn, list(wrt), dict(zip(names, kinds)), label, check_scalar=False,
+                            callee=True)
+        return module, main.name
+    return compile_cache.compiled(fn, key, build)
+
+
+def _jvp_entry(fn, active, kinds):
+    return forward_api.forward_entry(fn, tuple(active), kinds, tangent_only=True, differentiable=True)
+
+
+def _full_bars(call, wrt_bars):
+    """Raw adjoints of the wrt values -> one entry per value (0.0 where none)."""
+    out = [0.0] * len(call.values)
+    for i, bar in zip(call.differentiable(), wrt_bars):
+        out[i] = bar
+    return out
+
+
+def _value_bars(call, seed):
+    values, wrt, kinds = _prepared(call)
+    if not wrt:
+        return [0.0] * len(values)
+    entry = _vjp_entry(call.fn, wrt, kinds)
+    return _full_bars(call, entry.run_main(*values, seed))
+
+
+def _dot_like(dot, value):
+    if runtime.is_zero(dot) and not isinstance(value, (float, np.floating)):
+        return runtime.zeros_dot(value)
+    return dot
+
+
+def _value_dots(call, dots):
+    """(tangent-only generated function, tangents of its dot parameters) for the call."""
+    values, wrt, kinds = _prepared(call)
+    active = call.differentiable()
+    entry = _jvp_entry(call.fn, wrt, kinds)
+    return entry.run_main, [_dot_like(dots[i], values[i]) for i in active]
+
+
+# --------------------------------------------------------- the helpers
+
+def vjp_call(f, args, kwargs, seed):
+    call = normalize(f, args, kwargs)
+    return call.regroup(_value_bars(call, seed))
+
+
+def _constants(call):
+    return {i for i, slot in enumerate(call.slots) if slot is None}
+
+
+def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0, constants=()):
+    call = normalize(f, args, kwargs, constants)
+    if not call.differentiable():
+        return 0.0
+    tangent_fn, dots = _value_dots(call, call.spread(args_dot, kwargs_dot, f_dot))
+    return tangent_fn(*call.values, *dots)
+
+
+def _vjp_function(call):
+    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call."""
+    values, wrt, kinds = _prepared(call)
+    names = [f"v{i}" for i in range(len(values))]
+    active = call.differentiable()
+    namespace = {}
+    if wrt:
+        namespace["G"] = _vjp_entry(call.fn, wrt, kinds).main
+        lines = [f"    g = G({', '.join(names)}, seed)"]
+        pos = {i: k for k, i in enumerate(active)}
+    else:
+        lines, pos = [], {}
+    args_items, kw_items, f_items = ["0.0"] * call.n_args, [], ["0.0"] * call.n_captured
+    f_part = None
+    for i, slot in enumerate(call.slots):
+        expr = f"g[{pos[i]}]" if i in pos else "0.0"
+        if slot is None:
+            continue
+        if slot[0] == "a":
+            args_items[slot[1]] = expr
+        elif slot[0] == "k":
+            kw_items.append(f"{slot[1]!r}: {expr}")
+        elif slot[0] == "s":
+            f_part = expr
+        else:
+            f_items[slot[1]] = expr
+    if f_part is None:
+        f_part = f"[{', '.join(f_items)}]" if call.n_captured else "0.0"
+    lines.append(f"    return [{', '.join(args_items)}], {{{', '.join(kw_items)}}}, {f_part}")
+    text = f"def vjp_value({', '.join(names + ['seed'])}):\n" + "\n".join(lines) + "\n"
+    return _plain_function("vjp_value", text, namespace)
+
+
+def _as_bars(result, call):
+    """The tangent of vjp_call's (list, dict, list) result as adjoint containers (they add
+    elementwise)."""
+    if runtime.is_zero(result):
+        return result
+    args_part, kw_part, f_part = item(result, 0), item(result, 1), item(result, 2)
+    return (ListBar(args_part) if isinstance(args_part, list) else ListBar([0.0] * call.n_args),
+            DictBar(kw_part) if isinstance(kw_part, dict) else DictBar(),
+            ListBar(f_part) if isinstance(f_part, list) else 0.0)
+
+
+def vjp_of_vjp(f, args, kwargs, seed, bar):
+    call = normalize(f, args, kwargs)
+    inner = normalize(_vjp_function(call), list(call.values) + [seed], {}, _constants(call))
+    bars = _value_bars(inner, bar)
+    args_bar, kw_bar, f_bar = call.regroup(bars[:-1])
+    return args_bar, kw_bar, bars[-1], f_bar
+
+
+def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot=0.0):
+    call = normalize(f, args, kwargs)
+    dots = call.spread(args_dot, kwargs_dot, f_dot) + [seed_dot]
+    return _as_bars(jvp_call(_vjp_function(call), list(call.values) + [seed], {}, dots, {},
+                             constants=_constants(call)), call)
+
+
+def vjp_of_jvp(f, args, kwargs, da, dk, df, bar):
+    call = normalize(f, args, kwargs)
+    active = call.differentiable()
+    if not active:
+        zero = call.regroup([0.0] * len(call.values))
+        return zero[0], zero[1], zero[0], zero[1], zero[2], zero[2]
+    tangent_fn, dots = _value_dots(call, call.spread(da, dk, df))
+    inner = normalize(tangent_fn, list(call.values) + dots, {}, _constants(call))
+    bars = _value_bars(inner, bar)
+    n = len(call.values)
+    args_bar, kw_bar, f_bar = call.regroup(bars[:n])
+    dot_bars = [0.0] * n
+    for i, b in zip(active, bars[n:]):
+        dot_bars[i] = b
+    da_bar, dk_bar, df_bar = call.regroup(dot_bars)
+    return args_bar, kw_bar, da_bar, dk_bar, df_bar, f_bar
+
+
+def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot, f_dot=0.0):
+    call = normalize(f, args, kwargs)
+    active = call.differentiable()
+    if not active:
+        return 0.0
+    tangent_fn, dots = _value_dots(call, call.spread(da, dk, df))
+    second = call.spread(da_dot, dk_dot, df_dot)
+    dot_dots = [_dot_like(second[i], call.values[i]) for i in active]
+    return jvp_call(tangent_fn, list(call.values) + dots, {},
+                    call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {}, constants=_constants(call))
+
+
+# ------------------------------------------ derivatives made by diffc, again
+
+def jacobian_source(fn, names, wrt_index, single, mode):
+    """A plain function computing jacobian(fn) by vjp_call rows (or jvp_call columns):
+    differentiable code, so `diffc.jacobian(diffc.jacobian(f))` and a Jacobian taken
+    inside a differentiated function are differentiated like any call."""
+    params = ", ".join(names)
+    values = f"({params},)" if names else "()"
+    lines = [f"def jacobian_value({params}):", f"    out = F({params})", "    results = []"]
+    for k in wrt_index:
+        arg = names[k]
+        if mode == "reverse":
+            lines += [f"    rows = []",
+                      f"    for e in unit_cotangents(out):",
+                      f"        bars = vjp_call(F, {values}, {{}}, e)",
+                      f"        rows.append(bars[0][{k}])",
+                      f"    results.append(np.reshape(np.stack(rows), np.shape(out) + np.shape({arg})))"]
+        else:
+            zeros = ", ".join("e" if j == k else "0.0" for j in range(len(names)))
+            lines += [f"    columns = []",
+                      f"    for e in unit_cotangents({arg}):",
+                      f"        columns.append(jvp_call(F, {values}, {{}}, ({zeros},), {{}}, 0.0))",
+                      f"    results.append(np.reshape(np.stack(columns, axis=-1), np.shape(out) + np.shape({arg})))"]
+    lines.append("    return results[0]" if single else "    return tuple(results)")
+    namespace = {"F": fn, "np": np, "vjp_call": runtime.vjp_call, "jvp_call": runtime.jvp_call,
+                 "unit_cotangents": runtime.unit_cotangents}
+    return _plain_function("jacobian_value", "\n".join(lines) + "\n", namespace)
+
+
+def hvp_source(gradient, n, k):
+    """A plain function hvp(*args, v): the tangent of the gradient along v in argument k."""
+    names = [f"a{i}" for i in range(n)]
+    params = ", ".join(names)
+    dots = ", ".join("v" if i == k else "0.0" for i in range(n))
+    text = (f"def hvp_value({params}, v):\n"
+            f"    return jvp_call(G, ({params},), {{}}, ({dots},), {{}}, 0.0)\n")
+    return _plain_function("hvp_value", text, {"G": gradient, "jvp_call": runtime.jvp_call})
+
+
+def jvp_pair(fn, primals, tangents, primals_dot, tangents_dot):
+    """The tangent of diffc.jvp(fn, primals, tangents): (out_dot, tangent_out_dot)."""
+    return (jvp_call(fn, primals, {}, primals_dot, {}),
+            jvp_of_jvp(fn, primals, {}, tangents, {}, 0.0, primals_dot, 0.0, tangents_dot, 0.0, 0.0))
+
+
+# diffc.jvp called inside a differentiated function (a derivative of a derivative).
+@R.adjoint(forward_api.jvp)
+def _(result, result_bar, fn, primals, tangents):
+    b = runtime.vjp_call(fn, primals, {}, runtime.item(result_bar, 0))
+    c = runtime.vjp_of_jvp(fn, primals, {}, tangents, {}, 0.0, runtime.item(result_bar, 1))
+    return None, b[0] + c[0], c[2]
+
+
+@R.tangent(forward_api.jvp)
+def _(result, fn, primals, tangents, primals_dot, tangents_dot):
+    return jvp_pair(fn, primals, tangents, primals_dot, tangents_dot)
+
+
+runtime.DYNAMIC.update(jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
+                       jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
+
+del K

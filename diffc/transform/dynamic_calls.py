@@ -1,0 +1,247 @@
+"""dynamic_calls: calls of function values become ``runtime.call_value(f, args, kwargs)``.
+
+Input: the ANF statements of one function (a private copy, as reverse.py and
+forward.py keep), its `FunctionInfo`, the kinds of its variables and which
+names are varied (depend on a differentiated parameter).
+Output: the same statements, where every ``x = f(a, b, k=c)`` that passes a
+varied argument to a callee diffc cannot name at compile time is
+
+    _fargs = (a, b)
+    _fkw = {'k': c}
+    x = runtime.call_value(f, _fargs, _fkw)
+
+and ``runtime.call_value``'s rules (rules/dynamic_rules.py) differentiate the
+call at run time for the function value at hand (diffc/dynamic.py).  A callee
+counts as a value when it is a local name (a parameter holding a function, an
+item taken from a list or dict, what another call returned), a method with no
+derivative rule called on an object that is not an array (``self.forward(x)``,
+``model.loss(x)``), a bound method, a ``functools.partial``, a derivative made
+by diffc (``diffc.grad(g)``) or a callable object of a user class.
+
+A callee that itself depends on a differentiated value (a partial or closure
+built from one) is refused: its derivative would be lost.
+"""
+
+import functools
+import types
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime
+from .. import rules as R
+from ..analysis import activity as activity_mod
+from ..analysis import kinds as K
+from ..errors import DiffcError, NoDerivativeRule
+from ..parse import FunctionInfo
+
+_LIBRARY_MODULES = ("numpy", "scipy", "math", "builtins", "operator", "diffc", "jax", "torch")
+
+
+def is_function_value(obj):
+    """A statically known callee whose call diffc differentiates at run time."""
+    if isinstance(obj, (functools.partial, types.MethodType)) or hasattr(obj, "diffc_derivative"):
+        return True
+    if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType, FunctionInfo)):
+        return False
+    module = (getattr(type(obj), "__module__", "") or "").split(".")[0]
+    return callable(obj) and module not in _LIBRARY_MODULES
+
+
+def is_dynamic(info, call, kinds, key):
+    """Whether the call `call` (rule key `key` from reverse.call_key) calls a function value."""
+    if key is None:
+        return True
+    if isinstance(key, tuple) and len(key) == 2 and key[0] == "method":
+        receiver = call.func.value
+        receiver_kind = kinds.get(receiver.id) if isinstance(receiver, gast.Name) else None
+        return (R.adjoint_rule(key) is None and R.tangent_rule(key) is None and not R.is_nondiff(key)
+                and key[1] not in activity_mod.MUTATING_METHODS
+                and not K.is_array(receiver_kind) and receiver_kind not in (K.SCALAR, K.INT, K.SCALARS))
+    try:
+        has_rule = R.adjoint_rule(key) is not None or R.is_nondiff(key)
+    except TypeError:
+        has_rule = False
+    return not has_rule and is_function_value(key)
+
+
+def lower(stmts, rf, varied, call_key):
+    """Rewrite the dynamic calls of stmts (see module docstring); returns the new list.
+
+    rf: the ReverseFunction or ForwardFunction (info, namer, kinds, module, fail)."""
+    out = []
+    for stmt in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(stmt, field, lower(inner, rf, varied, call_key))
+        pre = _function_values(stmt, rf)
+        new = _lower_field(stmt, rf, varied) or _lower_call(stmt, rf, varied, call_key)
+        if new is None:
+            new = _pack_varargs(stmt, rf, call_key)
+        new = pre + (new if new is not None else [stmt])
+        # The temporaries are locals of the function: tapes and split callees keep them.
+        rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
+        out.extend(A.located_all(new, stmt) if len(new) > 1 else new)
+    return out
+
+
+def _lower_field(stmt, rf, varied):
+    """`t = obj.name` with obj carrying derivatives and no rule for the attribute (not an
+    array's .T or .real): `t = runtime.get_field(obj, 'name')`, whose adjoint is keyed by
+    the attribute's name (runtime.FieldBar)."""
+    value = stmt.value if isinstance(stmt, gast.Assign) else None
+    if not isinstance(value, gast.Attribute) or not _is_varied(value.value, varied):
+        return None
+    key = ("attr", value.attr)
+    if R.adjoint_rule(key) is not None or R.is_nondiff(key) or value.attr in activity_mod.CONSTANT_ATTRIBUTES:
+        return None
+    if K.is_array(rf.kinds.get(value.value.id)):
+        return None
+    stmt.value = A.located(A.call(A.global_ref(runtime.get_field, "get_field"),
+                                  [A.deepcopy(value.value), A.const(value.attr)]), value)
+    return [stmt]
+
+
+def _lower_call(stmt, rf, varied, call_key):
+    """The statements replacing `x = call` when the call is dynamic, else None."""
+    call = stmt.value if isinstance(stmt, gast.Assign) else None
+    if not isinstance(call, gast.Call) or not isinstance(stmt.targets[0], gast.Name):
+        return None
+    atoms = list(call.args) + [k.value for k in call.keywords] + [call.func]
+    if isinstance(call.func, gast.Attribute):
+        atoms.append(call.func.value)
+    unpacks = any(k.arg is None for k in call.keywords)
+    if not unpacks and not any(_is_varied(a.value if isinstance(a, gast.Starred) else a, varied)
+                               for a in atoms):
+        return None
+    key, _ = call_key(rf.info, call)
+    if key is functools.partial and call.args and not isinstance(call.args[0], gast.Starred):
+        # functools.partial(g, x, k=v) of differentiated values: a Closure they can flow through.
+        return _rewrite(stmt, call, rf.namer, runtime.partial_value, call.args[0], call.args[1:])
+    if not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
+            and not any(isinstance(a, gast.Starred) for a in call.args):
+        return None
+    if isinstance(call.func, gast.Attribute) and _is_varied(call.func.value, varied):
+        # obj.method(x) where obj itself carries derivatives (self.W is differentiated):
+        # call type(obj).method(obj, x), so obj is an argument like any other.
+        func = A.call(A.global_ref(runtime.unbound_method, "unbound_method"),
+                      [A.deepcopy(call.func.value), A.const(call.func.attr)])
+        return _rewrite(stmt, call, rf.namer, runtime.call_value, func,
+                        [A.deepcopy(call.func.value)] + list(call.args))
+    return _rewrite(stmt, call, rf.namer, runtime.call_value, call.func, call.args,
+                    guard=_is_varied(call.func, varied))
+
+
+def _pack_varargs(stmt, rf, call_key):
+    """`g(a, b, c, k=1)` for `def g(x, *args, **kw)`: `_va = (b, c)`, `_kw = {'k': 1}` and
+    `g(a, args=_va, kw=_kw)`, so every parameter of g is an ordinary one (parse.py)."""
+    call = stmt.value if isinstance(stmt, (gast.Assign, gast.Expr)) else None
+    if not isinstance(call, gast.Call) or any(isinstance(a, gast.Starred) for a in call.args):
+        return None
+    key, _ = call_key(rf.info, call)
+    info = key if isinstance(key, FunctionInfo) else _user_info(rf, key)
+    signature = getattr(info, "signature", None)
+    if signature is None or signature.plain:
+        return None
+    n_lifted = len(info.lifted_params)
+    given = call.args[:len(call.args) - n_lifted] if n_lifted else list(call.args)
+    lifted = call.args[len(given):]
+    positional, extra = given[:len(signature.positional)], given[len(signature.positional):]
+    named = set(signature.positional) | set(signature.kwonly)
+    keywords = [k for k in call.keywords if k.arg in named]
+    extra_kw = [k for k in call.keywords if k.arg not in named]
+    if (extra and not signature.vararg) or (extra_kw and not signature.kwarg):
+        return None                       # bind_call names what is wrong
+    new = []
+    if signature.vararg:
+        name = rf.namer.fresh("_varargs")
+        new.append(A.assign(name, gast.Tuple(elts=[A.deepcopy(a) for a in extra], ctx=gast.Load())))
+        keywords.append(gast.keyword(arg=signature.vararg, value=A.name(name)))
+    if signature.kwarg:
+        name = rf.namer.fresh("_kwargs")
+        new.append(A.assign(name, gast.Dict(keys=[A.const(k.arg) for k in extra_kw],
+                                            values=[A.deepcopy(k.value) for k in extra_kw])))
+        keywords.append(gast.keyword(arg=signature.kwarg, value=A.name(name)))
+    keywords += [gast.keyword(arg=p, value=a) for p, a in zip(info.lifted_params, lifted)]
+    call.args = list(positional)
+    call.keywords = keywords
+    return new + [stmt]
+
+
+def _user_info(rf, key):
+    if not isinstance(key, types.FunctionType) or R.adjoint_rule(key) is not None or R.is_nondiff(key):
+        return None
+    module = (getattr(key, "__module__", "") or "").split(".")[0]
+    if module in _LIBRARY_MODULES or not _has_packed_parameters(key):
+        return None
+    try:
+        return rf.module.info_for(key)
+    except DiffcError:
+        return None
+
+
+def _has_packed_parameters(fn):
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def _function_values(stmt, rf):
+    """`_clo = closure(<lifted g>, captured...)` for each local function g that stmt uses as a
+    value (not called): its name becomes that temporary."""
+    pre = []
+    if not isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)):
+        return pre
+    called = {id(n.func) for n in A.walk(stmt) if isinstance(n, gast.Call)}
+    for node in A.walk(stmt):
+        if not isinstance(node, gast.Name) or not isinstance(node.ctx, gast.Load) or id(node) in called:
+            continue
+        target = getattr(node, "diffc_global", None)
+        if not isinstance(target, FunctionInfo) or not target.lifted_params:
+            continue                      # a function capturing nothing is its primal copy (emit.py)
+        del node.diffc_global
+        ref = rf.module.primal_ref(target)
+        captured = [A.name(p) for p in target.lifted_params]
+        name = rf.namer.fresh("_closure")
+        pre.append(A.assign(name, A.call(A.global_ref(runtime.closure, "closure"), [ref] + captured)))
+        node.id = name
+    return pre
+
+
+def _is_varied(atom, varied):
+    return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") and atom.id in varied
+
+
+def _rewrite(stmt, call, namer, helper, func, positional, guard=False):
+    new = []
+    if not A.is_atom(func) or guard:
+        fname = namer.fresh("_fun")
+        value = A.call(A.global_ref(runtime.captured_callee, "captured_callee"), [func]) if guard else func
+        new.append(A.assign(fname, value))
+        func = A.name(fname)
+    if len(positional) == 1 and isinstance(positional[0], gast.Starred):
+        # f(*xs): transform/starred.py leaves at most one starred argument, alone
+        args = A.deepcopy(positional[0].value)
+    else:
+        args_name = namer.fresh("_fargs")
+        new.append(A.assign(args_name, gast.Tuple(elts=[A.deepcopy(a) for a in positional], ctx=gast.Load())))
+        args = A.name(args_name)
+    if len(call.keywords) == 1 and call.keywords[0].arg is None:
+        kwargs = A.deepcopy(call.keywords[0].value)          # f(..., **d): starred.py merged them
+    else:
+        kw_name = namer.fresh("_fkw")
+        new.append(A.assign(kw_name, gast.Dict(keys=[A.const(k.arg) for k in call.keywords],
+                                               values=[A.deepcopy(k.value) for k in call.keywords])))
+        kwargs = A.name(kw_name)
+    value = A.call(A.global_ref(helper, helper.__name__), [A.deepcopy(func), args, kwargs])
+    new.append(gast.Assign(targets=stmt.targets, value=value, type_comment=None))
+    return new
+
+
+def varied_names(body, active_params, carries):
+    """Names that depend on an active parameter (analysis/activity.py)."""
+    return activity_mod.analyze(body, active_params, set(), carries).varied
