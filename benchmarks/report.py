@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 
 PEER_LABELS = {
     "diffc": "diffc",
+    "diffc_jit": "diffc jit",
     "autograd": "autograd",
     "jax": "JAX eager",
     "jax_jit": "JAX jit",
@@ -92,8 +93,9 @@ def markdown(results: Dict[str, Any]) -> str:
 
     lines.append("## Gradient time as a multiple of the NumPy primal (median, lower is better)")
     lines.append("")
-    lines.append("| workload | primal | " + " | ".join(PEER_LABELS.get(p, p) for p in peers) + " |")
-    lines.append("|---|---:|" + "---:|" * len(peers))
+    lines.append("| workload | primal | numba primal | " + " | ".join(PEER_LABELS.get(p, p) for p in peers)
+                 + " | diffc jit / numba primal | JAX jit / diffc jit |")
+    lines.append("|---|---:|---:|" + "---:|" * len(peers) + "---:|---:|")
     for w in results.get("workloads", []):
         prim = w.get("primal", {})
         if prim.get("status") != "ok":
@@ -101,21 +103,28 @@ def markdown(results: Dict[str, Any]) -> str:
             lines.append(f"| {w['name']} | error: {_clip(msg)} |" + " |" * len(peers))
             continue
         row = [w["name"], _fmt_time(prim.get("time_s"))]
+        nb = w.get("numba_primal") or {}
+        row.append(f"{nb['ratio']:.3g}x" if "ratio" in nb else _cell_text(nb, "") if nb else "-")
         for p in peers:
             cell = w["peers"].get(p, {})
             val = f"{cell['ratio']:.3g}x" if "ratio" in cell else ""
             row.append(_cell_text(cell, val))
+        dj = w["peers"].get("diffc_jit", {})
+        jj = w["peers"].get("jax_jit", {})
+        row.append(f"{dj['time_s'] / nb['time_s']:.3g}x" if "time_s" in dj and "time_s" in nb else "-")
+        row.append(f"{jj['time_s'] / dj['time_s']:.3g}x" if "time_s" in dj and "time_s" in jj else "-")
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
 
     lines.append("## First call (build + trace/compile + one gradient), seconds")
     lines.append("")
-    lines.append("| workload | " + " | ".join(PEER_LABELS.get(p, p) for p in peers) + " |")
-    lines.append("|---|" + "---:|" * len(peers))
+    lines.append("| workload | numba primal | " + " | ".join(PEER_LABELS.get(p, p) for p in peers) + " |")
+    lines.append("|---|---:|" + "---:|" * len(peers))
     for w in results.get("workloads", []):
         if w.get("primal", {}).get("status") != "ok":
             continue
-        row = [w["name"]]
+        nb = w.get("numba_primal") or {}
+        row = [w["name"], f"{nb['first_call_s']:.3g}" if "first_call_s" in nb else _cell_text(nb, "") if nb else "-"]
         for p in peers:
             cell = w["peers"].get(p, {})
             val = f"{cell['first_call_s']:.3g}" if "first_call_s" in cell else ""

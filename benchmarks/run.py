@@ -71,9 +71,9 @@ import numpy as np  # noqa: E402
 import report  # noqa: E402
 import workloads as W  # noqa: E402
 
-PEERS = ["diffc", "autograd", "jax", "jax_jit", "torch", "tangent"]
+PEERS = ["diffc", "diffc_jit", "autograd", "jax", "jax_jit", "torch", "tangent"]
 # order in which a successful peer becomes the reference gradient
-REFERENCE_ORDER = ["autograd", "torch", "jax", "jax_jit", "tangent", "diffc"]
+REFERENCE_ORDER = ["autograd", "torch", "jax", "jax_jit", "tangent", "diffc", "diffc_jit"]
 
 MODES = {
     # size: which inputs; repeats: timed samples; min_time: seconds per sample;
@@ -162,6 +162,12 @@ class PeerLib:
                 raise ImportError("diffc has no grad() yet")
             self.mod = diffc
             self.version = getattr(diffc, "__version__", None)
+        elif n == "diffc_jit":
+            import diffc
+            import numba
+
+            self.mod = diffc
+            self.version = f"{diffc.__version__} + numba {numba.__version__}"
         elif n == "autograd":
             import autograd
 
@@ -289,6 +295,12 @@ def build_gradient(peer: PeerLib, program: Callable, args: Tuple, wrt: Tuple[int
     if name == "diffc":
         g = peer.mod.grad(program, wrt=wrt[0] if single else tuple(wrt))
         return with_point(lambda: g(*args), g), as_list
+
+    if name == "diffc_jit":
+        # numba compiles the generated gradient at the first call (jit=True: an error
+        # naming the line where numba cannot, never a silent fallback)
+        g = peer.mod.grad(program, wrt=wrt[0] if single else tuple(wrt), jit=True)
+        return (lambda: g(*args)), as_list
 
     if name == "tangent":
         with quiet(), warnings.catch_warnings():
@@ -462,6 +474,25 @@ def finite_difference_check(primal: Callable, args: Tuple, wrt: Tuple[int, ...],
     return {"fd": fd, "analytic": an, "rel_err": rel, "ok": bool(rel < 1e-4)}
 
 
+def measure_numba_primal(diffc, primal, args, cfg, primal_time):
+    """The primal compiled by numba (diffc.jit: numba.njit of it and its callees),
+    timed like the NumPy primal; first_call_s includes the compile."""
+    try:
+        with time_limit(cfg["timeout"]):
+            compiled = diffc.jit(primal)
+            t0 = time.perf_counter()
+            value = compiled(*copy_args(args))
+            first = time.perf_counter() - t0
+            samples, number = timed_samples(lambda: compiled(*args), cfg["repeats"], cfg["min_time"],
+                                            cfg["budget"])
+        t = statistics.median(samples)
+        return {"status": "ok", "value": float(value), "first_call_s": first, "time_s": t,
+                "ratio": t / primal_time, "samples": len(samples), "number": number,
+                "spread": [min(samples), max(samples)]}
+    except (Exception, SystemExit) as e:
+        return {"status": "error", "message": short(e)}
+
+
 # --------------------------------------------------------------------------
 # the run
 
@@ -490,6 +521,8 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
         log(f"  {w.name}: primal failed: {short(e)}")
         return out
     primal_time = out["primal"]["time_s"]
+    if libs.get("diffc_jit") is not None and libs["diffc_jit"].status == "ok":
+        out["numba_primal"] = measure_numba_primal(libs["diffc_jit"].mod, primal, args, cfg, primal_time)
 
     # ---- phase 1: build + first call for every peer ----
     calls: Dict[str, Callable] = {}
@@ -531,7 +564,7 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
                 continue
             calls[peer] = call
             grads[peer] = g
-            if peer == "diffc":  # cached second construction
+            if peer in ("diffc", "diffc_jit"):  # cached second construction
                 t0 = time.perf_counter()
                 call2, _ = (build_point_gradient(lib, program, args[0]) if w.per_point is not None
                             else build_gradient(lib, program, args, w.wrt))
@@ -569,18 +602,23 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
             continue
         call = calls[peer]
         try:
+            again = None
             if cell["first_call_s"] > cfg["slow"]:
+                # a slow first call may be a compile (numba, XLA): time a second one
                 with time_limit(cfg["timeout"]):
                     t0 = time.perf_counter()
                     call()
-                    samples, number = [time.perf_counter() - t0], 1
+                    again = time.perf_counter() - t0
+            if again is not None and again > cfg["slow"]:
+                samples, number = [again], 1
             else:
                 with time_limit(max(cfg["timeout"], 3 * cfg["budget"])):
                     call()  # warm-up
                     samples, number = timed_samples(call, cfg["repeats"], cfg["min_time"],
                                                     cfg["budget"])
             t = statistics.median(samples)
-            cell.update(time_s=t, samples=len(samples), number=number, ratio=t / primal_time)
+            cell.update(time_s=t, samples=len(samples), number=number, ratio=t / primal_time,
+                        spread=[min(samples), max(samples)])
             chk = cell.get("check", {})
             mark = "ok" if chk.get("ok") else f"MISMATCH (rel err {chk.get('max_rel_err', float('nan')):.1e})"
             log(f"{head} first {cell['first_call_s']:.3g} s, {t * 1e3:.4g} ms "

@@ -819,7 +819,7 @@ class Workload:
             prog = self.programs[peer]
             return None if prog is None else prog()
         primal = self.per_point or self.get_primal()
-        if peer == "diffc":
+        if peer in ("diffc", "diffc_jit"):
             return primal
         if peer == "tangent":
             # tangent has rules for numpy functions but not for the math module

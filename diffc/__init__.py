@@ -12,8 +12,24 @@ from .entry import source, differentiate
 from .checkpoint_runtime import checkpointed
 from .forward_api import jvp, jacobian, hessian, hvp
 from . import dynamic as _dynamic  # noqa: F401  (registers run-time differentiation of function values)
+from . import jit_api  # noqa: F401  (registers the jit= entry points; numba is imported on use)
 
 __version__ = "0.1.0"
+
+
+def jit(fn, *, cache=False):
+    """fn compiled by numba (and the plain functions it calls): the primal to compare
+    a ``grad(f, jit=True)`` with.  Needs numba (``pip install 'diffc[jit]'``)."""
+    from .jit_compile import jit_primal
+    return jit_primal(fn, cache=cache)
+
+
+def __getattr__(name):
+    if name == "jit_stats":
+        # one record per numba compilation: name, first_call_s (compile included), file, cache_hits
+        from .jit_compile import jit_stats
+        return jit_stats
+    raise AttributeError(f"module 'diffc' has no attribute {name!r}")
 
 
 def adjoint(primitive):
@@ -41,7 +57,7 @@ def check_rule(fn, *args, eps=1e-6, tol=None, seed=0, **kwargs):
     return _check_rule(fn, *args, eps=eps, tol=tol, seed=seed, **kwargs)
 
 
-__all__ = ["check_rule", "from_source", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
+__all__ = ["jit", "check_rule", "from_source", "grad", "value_and_grad", "vjp", "source", "check_grad", "differentiate", "checkpointed",
            "jvp", "jacobian", "hessian", "hvp",
            "adjoint", "tangent", "DiffcError", "UnsupportedSyntax", "NoDerivativeRule",
            "SourceUnavailable", "NonScalarOutput", "BadArgument", "RuleError", "DiffcWarning"]

@@ -86,21 +86,39 @@ def for_bound_methods(transform):
 
 @user_facing
 @for_bound_methods
-def grad(fn, wrt=0, *, optimize=True, checkpoint=None):
+def grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
 
     ``checkpoint=True`` (about sqrt(n) snapshots) or ``checkpoint=k`` stores
     snapshots of the state of outermost loops instead of taping every
     iteration, and recomputes during the adjoint sweep (see
-    transform/checkpoint.py); ``diffc.checkpointed`` marks single loops."""
+    transform/checkpoint.py); ``diffc.checkpointed`` marks single loops.
+    ``jit=True`` compiles the generated gradient with numba (``jit="auto"``:
+    the Python gradient, with a warning, where numba cannot); ``cache=True``
+    keeps numba's machine code on disk (see jit_api.py)."""
+    if jit:
+        return _jit_gradient(fn, wrt, False, optimize, checkpoint, jit, cache)
     return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
 
 
 @user_facing
 @for_bound_methods
-def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None):
-    """A function returning (f(*args), gradient); ``checkpoint`` as for `grad`."""
+def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
+    """A function returning (f(*args), gradient); ``checkpoint``, ``jit`` as for `grad`."""
+    if jit:
+        return _jit_gradient(fn, wrt, True, optimize, checkpoint, jit, cache)
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
+
+
+# The jit= entry points, registered by jit_api.py (imported by diffc/__init__.py), so
+# that this module imports nothing it would form a cycle with: check, gradient, jvp,
+# hessian, hvp.
+JIT = {}
+
+
+def _jit_gradient(fn, wrt, with_value, optimize, checkpoint, jit, cache):
+    JIT["check"](jit)
+    return JIT["gradient"](fn, wrt, with_value, optimize, _check_budget(checkpoint), jit, cache)
 
 
 def _check_budget(checkpoint):

@@ -3,7 +3,8 @@
     diffc show   FILE.py:FUNC [--mode reverse|forward] [--wrt x,w] [--no-optimize]
                               [--stage NAME] [--args "..."] [--color auto|always|never]
     diffc check  FILE.py:FUNC --args "1.5, [0.0, 0.3]" [--wrt ...] [--rtol R] [--atol A]
-    diffc export FILE.py:FUNC [--wrt ...] [--mode ...] [--args "..."] -o OUT.py
+    diffc export FILE.py:FUNC [--wrt ...] [--mode ...] [--args "..."] [--jit] -o OUT.py
+    diffc show   FILE.py:FUNC --jit [--args "..."]   (the numba form jit=True compiles)
 
 Design.  Each sub-command is one small function taking the parsed arguments
 and returning an exit status; `main` parses, dispatches and turns every
@@ -143,7 +144,9 @@ def cmd_show(options, out):
         out.write("\n".join(STAGES) + "\n")
         return EXIT_OK
     times = time_passes() if options.time_passes else None
-    if options.stage:
+    if getattr(options, "jit", False):
+        text = jit_source(fn, wrt, args, optimize, options.mode)
+    elif options.stage:
         text = stage_text(entry, fn, wrt, args, optimize, options.stage, options.mode)
     else:
         text = generated_source(entry, fn, wrt, args, optimize, options.mode)
@@ -159,6 +162,21 @@ def generated_source(entry, fn, wrt, args, optimize, mode):
         return entry.source(fn, mode=mode, wrt=wrt, args=args, optimize=optimize)
     except ImportError:
         raise CliError(f"mode {mode!r} is not available in this version of diffc") from None
+
+
+def jit_source(fn, wrt, args, optimize, mode):
+    """The numba form of the gradient: exactly what `grad(fn, jit=True)` compiles."""
+    from . import compile_cache as CC
+    from . import jit_compile
+    if mode != "reverse":
+        raise CliError("--jit is available for --mode reverse only")
+    names = CC.param_names(fn)
+    values = [1.0] * len(names) if args is None else CC.bind_arguments(fn, names, list(args), {})
+    wrt_names, _ = CC.normalize_wrt(fn, wrt)
+    for k in (names.index(w) for w in wrt_names):
+        values[k] = CC.as_float(values[k])
+    entry = CC.joint_entry(fn, wrt_names, CC.kinds_of(values), False, optimize)
+    return jit_compile.numba_source(entry.emitted, entry.main.__name__, values)
 
 
 def stage_text(entry, fn, wrt, args, optimize, stage, mode):
@@ -260,8 +278,14 @@ def cmd_export(options, out):
     from .export import export_source
     fn = load_target(options.target)
     args = parse_values(options.args, options.keep_lists)
-    text = export_source(fn, wrt=parse_wrt(options.wrt), mode=options.mode, args=args,
-                         optimize=not options.no_optimize)
+    if options.jit:
+        from .jit_export import export_jit_source
+        if options.mode != "reverse":
+            raise CliError("--jit is available for --mode reverse only")
+        text = export_jit_source(fn, wrt=parse_wrt(options.wrt), args=args, optimize=not options.no_optimize)
+    else:
+        text = export_source(fn, wrt=parse_wrt(options.wrt), mode=options.mode, args=args,
+                             optimize=not options.no_optimize)
     if options.output in (None, "-"):
         out.write(text)
     else:
@@ -310,6 +334,7 @@ def build_parser():
                       help="print the tree after this compiler pass instead (`list`: the pass names)")
     show.add_argument("--time-passes", action="store_true", help="report the time spent in each pass on stderr")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    show.add_argument("--jit", action="store_true", help="print the numba form: exactly what jit=True compiles")
     show.set_defaults(run=cmd_show)
 
     check = commands.add_parser("check", help="compare the gradient with central finite differences")
@@ -322,6 +347,7 @@ def build_parser():
     export = commands.add_parser("export", help="write a standalone module (numpy only) with grad_FUNC")
     common(export)
     export.add_argument("-o", "--output", help="output file (default: stdout)")
+    export.add_argument("--jit", action="store_true", help="a module whose gradient numba compiles")
     export.set_defaults(run=cmd_export)
     return parser
 

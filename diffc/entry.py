@@ -51,16 +51,18 @@ def stages(fn, wrt=0, args=None, optimize=True):
 class differentiate:
     """Decorator: the function, unchanged, plus .grad/.value_and_grad/.vjp/.source."""
 
-    def __new__(cls, fn=None, *, wrt=0, checkpoint=None):
+    def __new__(cls, fn=None, *, wrt=0, checkpoint=None, jit=False, cache=False):
         if fn is None:
-            return lambda f: cls(f, wrt=wrt, checkpoint=checkpoint)
+            return lambda f: cls(f, wrt=wrt, checkpoint=checkpoint, jit=jit, cache=cache)
         return super().__new__(cls)
 
-    def __init__(self, fn=None, *, wrt=0, checkpoint=None):
+    def __init__(self, fn=None, *, wrt=0, checkpoint=None, jit=False, cache=False):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.wrt = wrt
         self.checkpoint = checkpoint
+        self.jit = jit              # grad, value_and_grad, jvp and hessian compile with numba
+        self.cache = cache
         self._grad = None
         self._value_and_grad = None
 
@@ -72,12 +74,13 @@ class differentiate:
 
     def grad(self, *args, **kwargs):
         if self._grad is None:
-            self._grad = grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
+            self._grad = grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint, jit=self.jit, cache=self.cache)
         return self._grad(*args, **kwargs)
 
     def value_and_grad(self, *args, **kwargs):
         if self._value_and_grad is None:
-            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint)
+            self._value_and_grad = value_and_grad(self.fn, wrt=self.wrt, checkpoint=self.checkpoint,
+                                                  jit=self.jit, cache=self.cache)
         return self._value_and_grad(*args, **kwargs)
 
     def vjp(self, *args, **kwargs):
@@ -89,10 +92,14 @@ class differentiate:
         return source(self.fn, mode=mode, wrt=self.wrt, args=args)
 
     def jvp(self, primals, tangents):
+        if self.jit:
+            return forward_api.jvp(self.fn, primals, tangents, jit=self.jit, cache=self.cache)
         return forward_api.jvp(self.fn, primals, tangents)
 
     def jacobian(self, *args, mode="reverse"):
         return forward_api.jacobian(self.fn, wrt=self.wrt, mode=mode)(*args)
 
     def hessian(self, *args):
+        if self.jit:
+            return forward_api.hessian(self.fn, wrt=self.wrt, jit=self.jit, cache=self.cache)(*args)
         return forward_api.hessian(self.fn, wrt=self.wrt)(*args)

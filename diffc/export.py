@@ -231,6 +231,9 @@ class _Writer:
 
 _MISSING = object()
 
+# Public for jit_export.py, which writes the numba form of the same gradient.
+ModuleWriter = _Writer
+
 
 def _same_value(a, b):
     try:

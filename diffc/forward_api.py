@@ -141,10 +141,16 @@ def _run_unwrapped(fn, values, tangents, optimize=True):
 # ------------------------------------------------------------------- public
 
 @user_facing
-def jvp(fn, primals, tangents):
-    """(f(*primals), directional derivative along tangents); None tangents are constants."""
+def jvp(fn, primals, tangents, *, jit=False, cache=False):
+    """(f(*primals), directional derivative along tangents); None tangents are constants.
+
+    ``jit=True``/``"auto"``: the tangent code compiled by numba (jit_api.py)."""
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
-        return jvp(fn.__func__, (fn.__self__,) + tuple(primals), (None,) + tuple(tangents))
+        return jvp(fn.__func__, (fn.__self__,) + tuple(primals), (None,) + tuple(tangents),
+                   jit=jit, cache=cache)
+    if jit:
+        api.JIT["check"](jit)
+        return api.JIT["jvp"](fn, primals, tangents, jit, cache)
     compile_cache.check_function(fn)
     primals, tangents = list(primals), list(tangents)
     if len(tangents) != len(primals):
@@ -311,8 +317,13 @@ def _mark_derivative(wrapper, fn, wrt_name, names):
 
 @user_facing
 @api.for_bound_methods
-def hessian(fn, wrt=0):
-    """Second derivative by forward-over-reverse: shape arg.shape + arg.shape."""
+def hessian(fn, wrt=0, *, jit=False, cache=False):
+    """Second derivative by forward-over-reverse: shape arg.shape + arg.shape.
+
+    ``jit=True``/``"auto"``: the forward-over-reverse code compiled by numba."""
+    if jit:
+        api.JIT["check"](jit)
+        return api.JIT["hessian"](fn, wrt, jit, cache)
     compile_cache.check_function(fn)
     wrt_names, single = compile_cache.normalize_wrt(fn, wrt)
     if not single:
@@ -344,8 +355,13 @@ def hessian(fn, wrt=0):
 
 @user_facing
 @api.for_bound_methods
-def hvp(fn, wrt=0):
-    """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built)."""
+def hvp(fn, wrt=0, *, jit=False, cache=False):
+    """hvp(f)(*args, v): the Hessian times v (one forward-over-reverse pass, no Hessian built).
+
+    ``jit=True``/``"auto"``: the forward-over-reverse code compiled by numba."""
+    if jit:
+        api.JIT["check"](jit)
+        return api.JIT["hvp"](fn, wrt, jit, cache)
     compile_cache.check_function(fn)
     wrt_names, single = compile_cache.normalize_wrt(fn, wrt)
     if not single:
@@ -391,3 +407,5 @@ del emit
 
 
 rules.RUN_TIME["jvp"] = jvp
+# Public for jit_api.py: jit=True runs these same steps with the tangent code compiled by numba.
+tangent_like, shape_dot, basis, run = _tangent_like, _shape_dot, _basis, _run

@@ -32,7 +32,7 @@ class ListBar(list):
     def __iadd__(self, other):
         if isinstance(other, list):
             for k, value in enumerate(other):
-                self[k] = self[k] + value
+                self[k] = add_elements(self[k], value)
         elif not _is_zero(other):
             raise TypeError("cannot add a non-container adjoint to a list adjoint")
         return self
@@ -54,7 +54,7 @@ class DictBar(dict):
     def __iadd__(self, other):
         if isinstance(other, dict):
             for k, value in other.items():
-                self[k] = self.get(k, 0.0) + value
+                self[k] = add_elements(self.get(k, 0.0), value)
         elif not _is_zero(other):
             raise TypeError("cannot add a non-container adjoint to a dict adjoint")
         return self
@@ -63,6 +63,32 @@ class DictBar(dict):
 def is_zero(value):
     """Whether value is the plain zero adjoint/tangent (a Python or NumPy number equal to 0)."""
     return _is_zero(value)
+
+
+def add_elements(a, b):
+    """a + b for two adjoints (or tangents) of one element of a container.
+
+    Numbers and arrays add; a zero number is the zero of any structure; two
+    plain tuples or lists (an element that is itself a tuple, as in
+    ``((2.0, v),)``) add entry by entry -- `+` would concatenate them."""
+    plain = (list, tuple, dict)
+    if _is_zero(a) and isinstance(b, plain) and not isinstance(b, (ListBar, DictBar)):
+        return b
+    if _is_zero(b) and isinstance(a, plain) and not isinstance(a, (ListBar, DictBar)):
+        return a
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) \
+            and not isinstance(a, ListBar) and not isinstance(b, ListBar):
+        if len(a) != len(b):
+            raise ValueError("adding the derivatives of two sequences of different lengths")
+        items = [add_elements(x, y) for x, y in zip(a, b)]
+        return tuple(items) if isinstance(a, tuple) else items
+    if isinstance(a, dict) and isinstance(b, dict) and not isinstance(a, DictBar) \
+            and not isinstance(b, DictBar):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add_elements(out.get(k, 0.0), v)
+        return out
+    return a + b
 
 
 def _is_zero(value):
@@ -1145,9 +1171,12 @@ def captured_callee(f):
     if is_user_object(f) and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
         return Captured(f)
     if not isinstance(f, Closure):
-        raise TypeError(f"the function called here ({f!r}) holds differentiated values in a way "
-                        "diffc cannot follow (a closure or object built outside diffc's view); "
-                        "pass those values to it as arguments")
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
+                               "differentiated values in a way diffc cannot follow (a closure or object "
+                               "built outside diffc's view)",
+                               hint="pass those values to it as arguments, and differentiate with "
+                                    "respect to numbers and arrays, not functions")
     return f
 
 

@@ -75,7 +75,7 @@ def _run(tmp_path, *extra):
 
 def test_runner_with_every_peer_missing(tmp_path):
     proc = _run(tmp_path, "--only", "horner,newton",
-                "--missing", "diffc,autograd,jax,jax_jit,torch,tangent")
+                "--missing", "diffc,diffc_jit,autograd,jax,jax_jit,torch,tangent")
     jsons = list(tmp_path.glob("*.json"))
     mds = list(tmp_path.glob("*.md"))
     assert len(jsons) == 1 and len(mds) == 1

@@ -18,10 +18,10 @@ LAYERS = [
     ("rules", ["rules"]),
     ("transforms", ["transform"]),
     ("optimizer", ["optimize"]),
-    ("emit", ["emit"]),
+    ("emit", ["emit", "numba_form", "jit_runtime"]),
     ("compile cache", ["pipeline", "compile_cache"]),
     ("public API", ["dispatch", "api", "forward_api", "dynamic", "entry", "rule_check", "cli", "export", "__init__",
-                    "__main__", "jit"]),
+                    "__main__", "jit", "jit_compile", "jit_api", "jit_export"]),
 ]
 
 

@@ -1,0 +1,264 @@
+"""jit_runtime: numba implementations of the runtime helpers generated code calls.
+
+Imported only by `diffc.jit`, and only when numba is installed.  For each
+supported helper of `diffc.runtime` (and the rules' private adjoint helpers)
+there is a stub function overloaded with `numba.extending.overload`: numba
+picks the implementation from the argument types (a float adjoint or an
+array adjoint), as the Python helper decides at run time.  Every
+implementation computes the value the Python helper computes for the types
+it accepts (float64 and int scalars, float64 arrays); for any other type
+the overload returns None and numba reports a typing error, which
+`diffc.jit` turns into a `JitUnsupported` naming the user's line.
+
+`HELPERS` maps a Python helper object to its stub; `helper_for(obj)` looks
+one up.
+"""
+
+import math
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from . import runtime
+from . import checks
+from .rules import operators as _operators
+
+HELPERS = {}
+
+
+def _stub_for(python_helper):
+    """A fresh function with the helper's name, to attach an overload to.
+
+    python_helper: the helper itself, or "module:name" for a module's own (private)
+    helper, matched by its module and name when generated code names it."""
+    if isinstance(python_helper, str):
+        module, name = python_helper.split(":")
+    else:
+        module, name = python_helper.__module__, python_helper.__name__
+
+    def stub(*args):
+        raise NotImplementedError("only callable from numba-compiled code")
+    stub.__name__ = stub.__qualname__ = name
+    HELPERS[(module, name)] = stub
+    return stub
+
+
+def helper_for(obj):
+    """The numba stub standing for the Python helper obj (None: no numba implementation)."""
+    return HELPERS.get((getattr(obj, "__module__", None), getattr(obj, "__name__", None)))
+
+
+def jit_helper(name):
+    """The numba implementation of the runtime helper called `name` (for exported modules)."""
+    for (_, helper_name), stub in HELPERS.items():
+        if helper_name == name:
+            return stub
+    raise KeyError(f"diffc.jit_runtime has no numba implementation of {name!r}")
+
+
+def _scalar(t):
+    return isinstance(t, (types.Float, types.Integer, types.Boolean))
+
+
+def _farray(t):
+    return isinstance(t, types.Array) and isinstance(t.dtype, (types.Float, types.Integer, types.Boolean))
+
+
+# ------------------------------------------------------------------ runtime
+
+@overload(_stub_for(runtime.zeros_like))
+def _zeros_like(x):
+    if _scalar(x):
+        return lambda x: 0.0
+    if _farray(x):
+        return lambda x: np.zeros(x.shape)
+
+
+@overload(_stub_for(runtime.finalize))
+def _finalize(bar, x):
+    if _scalar(x) and _scalar(bar):
+        return lambda bar, x: float(bar)
+    if _farray(x) and _scalar(bar):
+        return lambda bar, x: np.full(x.shape, float(bar))
+    if _farray(x) and _farray(bar) and bar.ndim == x.ndim:
+        return lambda bar, x: bar
+    if _farray(x) and _farray(bar):
+        return lambda bar, x: np.ascontiguousarray(bar).reshape(x.shape)
+
+
+@overload(_stub_for(runtime.copy_value))
+def _copy_value(x):
+    if _scalar(x):
+        return lambda x: x
+    if _farray(x):
+        return lambda x: x.copy()
+
+
+@overload(_stub_for(runtime.check_scalar))
+def _check_scalar(value):
+    if _scalar(value):
+        return lambda value: value
+
+
+@overload(_stub_for(runtime.unbroadcast))
+def _unbroadcast(g, x):
+    if _scalar(g):
+        return lambda g, x: g
+    if _farray(g) and _scalar(x):
+        return lambda g, x: np.sum(g)
+    if _farray(g) and _farray(x) and g.ndim == x.ndim:
+        def same_rank(g, x):
+            if g.shape == x.shape:
+                return g
+            out = np.zeros(x.shape)
+            _sum_into(out, g)
+            return out
+        return same_rank
+
+
+@numba.njit(cache=False)
+def _sum_into(out, g):
+    # out's axes are g's or 1: add every element of g into its broadcast source
+    flat_g = g.reshape(-1) if g.flags.c_contiguous else g.copy().reshape(-1)
+    shape = g.shape
+    oshape = out.shape
+    flat_out = out.reshape(-1)
+    n = flat_g.size
+    nd = len(shape)
+    for k in range(n):
+        rest = k
+        offset = 0
+        stride = 1
+        for d in range(nd - 1, -1, -1):
+            i = rest % shape[d]
+            rest //= shape[d]
+            if oshape[d] != 1:
+                offset += i * stride
+            stride *= oshape[d]
+        flat_out[offset] += flat_g[k]
+
+
+@overload(_stub_for(runtime.nonzero))
+def _nonzero(bar):
+    if _scalar(bar):
+        return lambda bar: bar != 0
+    if _farray(bar):
+        return lambda bar: True
+
+
+# ------------------------------------------------------------ rule helpers
+
+@overload(_stub_for("diffc.optimize.spread:_sum_product"))
+def _sum_product(a, b, x):
+    if _scalar(a) and _scalar(b):
+        return lambda a, b, x: a * b
+    if _scalar(x) and _farray(a) and _farray(b) and a.ndim == 1 and b.ndim == 1:
+        def dot(a, b, x):
+            # the sum of the product, without the product array (same shapes: the caller's)
+            if a.shape[0] != b.shape[0]:
+                return np.sum(a * b)
+            s = 0.0
+            for i in range(a.shape[0]):
+                s += a[i] * b[i]
+            return s
+        return dot
+    if _scalar(x) and (_farray(a) or _farray(b)):
+        return lambda a, b, x: np.sum(a * b)
+    if _farray(x) and (_farray(a) or _farray(b)):
+        unbroadcast = helper_for(runtime.unbroadcast)
+        return lambda a, b, x: unbroadcast(a * b, x)
+
+
+@overload(_stub_for("diffc.rules.numpy_rules:_sum_bar_times"))
+def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
+    if _scalar(g) and _farray(a) and (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
+        if _farray(y) or _scalar(y):
+            def impl(g, a, y, zero_guarded=False, axis=None, keepdims=False):
+                return np.full(a.shape, float(g)) * y
+            return impl
+
+
+@overload(_stub_for("diffc.rules.numpy_rules:times_one_minus_square"))
+def _times_one_minus_square(g, r):
+    return lambda g, r: g * (1.0 - r * r)
+
+
+@overload(_stub_for("diffc.rules.operators:_log_or_zero"))
+def _log_or_zero(a):
+    if _scalar(a):
+        return lambda a: math.log(a) if a > 0 else 0.0
+    if _farray(a):
+        return lambda a: np.log(np.where(a > 0, a, 1.0))
+
+
+@overload(_stub_for(checks.kink_sign))
+def _kink_sign(x):
+    # np.sign, as the Python helper; its warning at exactly 0 is not raised here
+    if _scalar(x):
+        return lambda x: float(np.sign(x))
+    if _farray(x):
+        return lambda x: np.sign(x)
+
+
+@numba.njit(cache=False)
+def _pow_dxk_scalar(a, b, k):
+    coef = 1.0
+    for i in range(k):
+        coef = coef * (b - i)
+    if coef == 0.0:
+        return 0.0
+    if a == 0.0 and b - k < 0.0:
+        return coef * math.inf
+    return coef * a ** (b - k)
+
+
+@overload(_stub_for(_operators.pow_dxk))
+def _pow_dxk(a, b, k):
+    # the k-th derivative of a ** b in a, exactly 0 where the coefficient is 0 (operators.pow_dxk)
+    if _scalar(a) and _scalar(b):
+        return lambda a, b, k: _pow_dxk_scalar(float(a), float(b), k)
+    if _farray(a) and _scalar(b):
+        def impl(a, b, k):
+            out = np.empty_like(a)
+            flat_in, flat_out = a.ravel(), out.ravel()
+            for i in range(flat_in.size):
+                flat_out[i] = _pow_dxk_scalar(flat_in[i], float(b), k)
+            return out
+        return impl
+
+
+@overload(_stub_for(runtime.head_part))
+def _head_part(g, a, b):
+    # a + b of numbers or arrays (never a concatenation: numba has no list adjoints here)
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda g, a, b: g
+
+
+@overload(_stub_for(runtime.tail_part))
+def _tail_part(g, a, b):
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda g, a, b: g
+
+
+@overload(_stub_for(runtime.item))
+def _item(bar, index):
+    # the adjoint of a tuple of results: a tuple of floats, or the plain zero before any flowed back
+    if _scalar(bar):
+        return lambda bar, index: 0.0
+    if isinstance(bar, types.BaseTuple) or _farray(bar):
+        return lambda bar, index: bar[index]
+
+
+@overload(_stub_for(runtime.cat_left))
+def _cat_left(a_dot, a, b):
+    # the tangent of a + b of numbers or arrays due to a (never a concatenation here)
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda a_dot, a, b: a_dot
+
+
+@overload(_stub_for(runtime.cat_right))
+def _cat_right(b_dot, a, b):
+    if not isinstance(a, (types.BaseTuple, types.List)) or not isinstance(b, (types.BaseTuple, types.List)):
+        return lambda b_dot, a, b: b_dot
