@@ -241,6 +241,42 @@ def _is_float_scalar(a: Any) -> bool:
     return isinstance(a, float) or (isinstance(a, np.floating))
 
 
+def leaves(tree) -> List[Any]:
+    """The arrays/numbers of nested lists, tuples and dicts, depth first (dicts by key):
+    parameters given as a list of (W, b) tuples compare leaf by leaf."""
+    if isinstance(tree, dict):
+        return [x for k in sorted(tree) for x in leaves(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [x for t in tree for x in leaves(t)]
+    return [tree]
+
+
+def tree_map(fn: Callable, tree):
+    if isinstance(tree, dict):
+        return {k: tree_map(fn, v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(tree_map(fn, v) for v in tree)
+    return fn(tree)
+
+
+def build_point_gradient(peer: PeerLib, program: Callable, points: np.ndarray):
+    """``call`` computing the gradient of the scalar ``program`` at each of ``points``
+    in a Python loop (as a user would: ``[g(x) for x in points]``), and ``to_numpy``
+    giving the vector of derivatives."""
+    call_at, to_numpy_one = build_gradient(peer, program, (points[0],), (0,))
+    g_of = getattr(call_at, "gradient_of", None)
+    if g_of is None:
+        raise ValueError(f"{peer.name}: no per-point gradient")
+
+    def call():
+        return [g_of(x) for x in points]
+
+    def to_numpy(res):
+        return [np.array([float(to_numpy_one(r)[0]) for r in res])]
+
+    return call, to_numpy
+
+
 def build_gradient(peer: PeerLib, program: Callable, args: Tuple, wrt: Tuple[int, ...]):
     """Return ``call`` (no arguments) computing the gradient natively, and
     ``to_numpy`` turning its result into a list of float64 arrays."""
@@ -250,11 +286,15 @@ def build_gradient(peer: PeerLib, program: Callable, args: Tuple, wrt: Tuple[int
     def as_list(res):
         if single and not (isinstance(res, (tuple, list)) and len(res) == 1):
             res = (res,)
-        return [np.asarray(r, dtype=np.float64) for r in res]
+        return [np.asarray(r, dtype=np.float64) for r in leaves(res)]
+
+    def with_point(call, one):
+        call.gradient_of = one   # the gradient at another point (build_point_gradient)
+        return call
 
     if name == "diffc":
         g = peer.mod.grad(program, wrt=wrt[0] if single else tuple(wrt))
-        return (lambda: g(*args)), as_list
+        return with_point(lambda: g(*args), g), as_list
 
     if name == "diffc_jit":
         # numba compiles the generated gradient at the first call (jit=True: an error
@@ -271,23 +311,29 @@ def build_gradient(peer: PeerLib, program: Callable, args: Tuple, wrt: Tuple[int
             with quiet():
                 return g(*args)
 
-        return call, as_list
+        def one(x):
+            with quiet():
+                return g(x)
+
+        return with_point(call, one), as_list
 
     if name == "autograd":
         g = peer.mod.grad(program, argnum=wrt[0] if single else tuple(wrt))
-        return (lambda: g(*args)), as_list
+        return with_point(lambda: g(*args), g), as_list
 
     if name in ("jax", "jax_jit"):
         jax = peer.mod
         import jax.numpy as jnp
 
-        jargs = tuple(jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
+        jargs = tuple(tree_map(lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, a)
+                      for a in args)
         g = jax.grad(program, argnums=wrt[0] if single else tuple(wrt))
         if name == "jax_jit":
             static = tuple(i for i, a in enumerate(args) if isinstance(a, (int, np.integer))
                            and not isinstance(a, bool) and i not in wrt)
             g = jax.jit(g, static_argnums=static)
-        return (lambda: jax.block_until_ready(g(*jargs))), as_list
+        return with_point(lambda: jax.block_until_ready(g(*jargs)),
+                          lambda x: jax.block_until_ready(g(x))), as_list
 
     if name == "torch":
         torch = peer.mod
@@ -299,18 +345,22 @@ def build_gradient(peer: PeerLib, program: Callable, args: Tuple, wrt: Tuple[int
                 return torch.tensor(float(a), dtype=torch.float64)
             return a
 
-        targs = [conv(i, a) for i, a in enumerate(args)]
+        targs = [tree_map(lambda x, i=i: conv(i, x), a) for i, a in enumerate(args)]
 
         def call():
-            leaves = [a.detach().requires_grad_(True) if i in wrt else a
+            inputs = [tree_map(lambda t: t.detach().requires_grad_(True), a) if i in wrt else a
                       for i, a in enumerate(targs)]
-            out = program(*leaves)
-            return torch.autograd.grad(out, [leaves[i] for i in wrt])
+            out = program(*inputs)
+            return torch.autograd.grad(out, [t for i in wrt for t in leaves(inputs[i])])
+
+        def one(x):
+            t = torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
+            return torch.autograd.grad(program(t), [t])
 
         def to_numpy(res):
             return [r.detach().cpu().numpy().astype(np.float64) for r in res]
 
-        return call, to_numpy
+        return with_point(call, one), to_numpy
 
     raise ValueError(name)
 
@@ -355,11 +405,12 @@ def peak_memory(call: Callable) -> int:
 
 
 def copy_args(args: Tuple) -> Tuple:
-    return tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)
+    return tuple(tree_map(lambda x: np.array(x, copy=True) if isinstance(x, np.ndarray) else x, a)
+                 for a in args)
 
 
 def args_equal(a: Tuple, b: Tuple) -> bool:
-    for x, y in zip(a, b):
+    for x, y in zip(leaves(a), leaves(b)):
         if isinstance(x, np.ndarray):
             if not np.array_equal(x, y):
                 return False
@@ -393,26 +444,32 @@ def compare(grads: List[np.ndarray], ref: List[np.ndarray], rtol: float) -> Tupl
 def finite_difference_check(primal: Callable, args: Tuple, wrt: Tuple[int, ...],
                             grads: List[np.ndarray], seed: int = 1) -> Dict[str, Any]:
     """Central difference of the NumPy primal along a random direction,
-    compared with <grad, direction>."""
+    compared with <grad, direction> (leaf by leaf for nested parameters)."""
     rng = np.random.default_rng(seed)
-    dirs = []
-    for i in wrt:
-        a = args[i]
-        d = rng.standard_normal(np.shape(a))
-        dirs.append(float(d) if np.ndim(a) == 0 else d)
     h = 1e-6
+
+    def direction(a):
+        d = rng.standard_normal(np.shape(a))
+        return float(d) if np.ndim(a) == 0 else d
+
+    def scale(a):
+        return max(1.0, float(np.max(np.abs(a)))) if np.size(a) else 1.0
+
+    dirs = {i: tree_map(direction, args[i]) for i in wrt}
 
     def shifted(sign):
         new = list(copy_args(args))
-        for i, d in zip(wrt, dirs):
-            a = args[i]
-            scale = max(1.0, float(np.max(np.abs(a)))) if np.size(a) else 1.0
-            new[i] = a + sign * h * scale * d if np.ndim(a) else float(a) + sign * h * scale * d
+        for i in wrt:
+            flat_a, flat_d = leaves(args[i]), iter(leaves(dirs[i]))
+            moved = iter([a + sign * h * scale(a) * next(flat_d) if np.ndim(a)
+                          else float(a) + sign * h * scale(a) * next(flat_d) for a in flat_a])
+            new[i] = tree_map(lambda _: next(moved), args[i])
         return float(primal(*new))
 
-    scales = [max(1.0, float(np.max(np.abs(args[i])))) for i in wrt]
+    flat_args = [a for i in wrt for a in leaves(args[i])]
+    flat_dirs = [d for i in wrt for d in leaves(dirs[i])]
     fd = (shifted(+1) - shifted(-1)) / (2 * h)
-    an = sum(float(np.sum(g * d)) * s for g, d, s in zip(grads, dirs, scales))
+    an = sum(float(np.sum(g * d)) * scale(a) for g, d, a in zip(grads, flat_dirs, flat_args))
     rel = abs(fd - an) / max(abs(fd), abs(an), 1e-12)
     return {"fd": fd, "analytic": an, "rel_err": rel, "ok": bool(rel < 1e-4)}
 
@@ -492,7 +549,10 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
             with time_limit(cfg["timeout"]):
                 gc.collect()
                 t0 = time.perf_counter()
-                call, to_numpy = build_gradient(lib, program, args, w.wrt)
+                if w.per_point is not None:
+                    call, to_numpy = build_point_gradient(lib, program, args[0])
+                else:
+                    call, to_numpy = build_gradient(lib, program, args, w.wrt)
                 t1 = time.perf_counter()
                 res = call()
                 t2 = time.perf_counter()
@@ -506,7 +566,8 @@ def run_workload(w: W.Workload, libs: Dict[str, PeerLib], cfg: Dict[str, Any],
             grads[peer] = g
             if peer in ("diffc", "diffc_jit"):  # cached second construction
                 t0 = time.perf_counter()
-                call2, _ = build_gradient(lib, program, args, w.wrt)
+                call2, _ = (build_point_gradient(lib, program, args[0]) if w.per_point is not None
+                            else build_gradient(lib, program, args, w.wrt))
                 call2()
                 cell["second_build_and_call_s"] = time.perf_counter() - t0
         except (Exception, SystemExit) as e:

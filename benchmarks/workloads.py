@@ -46,6 +46,15 @@ def rebind(fn: Callable, **names: Any) -> Callable:
     """
     g = dict(fn.__globals__)
     g.update(names)
+    # helpers of the same module (advect, lstm_cell...) see the same rebound names
+    for key, value in list(g.items()):
+        if isinstance(value, types.FunctionType) and value.__globals__ is fn.__globals__ \
+                and key not in names:
+            g[key] = _with_globals(value, g)
+    return _with_globals(fn, g)
+
+
+def _with_globals(fn: Callable, g: Dict[str, Any]) -> Callable:
     new = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
     new.__kwdefaults__ = fn.__kwdefaults__
     new.__doc__ = fn.__doc__
@@ -458,6 +467,317 @@ def generated_function(n_lines: int) -> Callable:
 
 
 # --------------------------------------------------------------------------
+# 11: an unbatched Elman RNN (matrix-vector products, one state vector)
+
+
+def rnn_unbatched(Wx, Wh, xs, h0):
+    """``h = tanh(Wh h + Wx x_t)`` over the rows of ``xs``; loss = mean of |h_t|^2."""
+    h = h0
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(Wh @ h + Wx @ xs[t])
+        loss = loss + np.sum(h * h)
+    return loss / xs.shape[0]
+
+
+def _rnn_unbatched_inputs(steps, n_in, hidden):
+    def make(rng):
+        Wx = rng.standard_normal((hidden, n_in)) / math.sqrt(n_in)
+        Wh = 0.9 * rng.standard_normal((hidden, hidden)) / math.sqrt(hidden)
+        xs = rng.standard_normal((steps, n_in))
+        return (Wx, Wh, xs, np.zeros(hidden))
+
+    return make
+
+
+# --------------------------------------------------------------------------
+# 12: a classifier whose parameters are a list of (W, b) tuples
+
+
+def mlp_params_loss(params, x, y):
+    """tanh layers from a list of ``(W, b)``, softmax cross-entropy on the last."""
+    h = x
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    W, b = params[-1]
+    logits = h @ W + b
+    m = np.max(logits, axis=1, keepdims=True)
+    z = logits - m
+    lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.sum(y * (z - lse)) / x.shape[0]
+
+
+def mlp_params_loss_torch(params, x, y):
+    import torch
+
+    h = x
+    for W, b in params[:-1]:
+        h = torch.tanh(h @ W + b)
+    W, b = params[-1]
+    logits = h @ W + b
+    m = torch.max(logits, dim=1, keepdim=True).values
+    z = logits - m
+    lse = torch.log(torch.sum(torch.exp(z), dim=1, keepdim=True))
+    return -torch.sum(y * (z - lse)) / x.shape[0]
+
+
+def _mlp_params_inputs(batch, sizes):
+    def make(rng):
+        params = [(rng.standard_normal((a, b)) / math.sqrt(a), 0.1 * rng.standard_normal(b))
+                  for a, b in zip(sizes[:-1], sizes[1:])]
+        x = rng.standard_normal((batch, sizes[0]))
+        y = _one_hot(rng.integers(0, sizes[-1], batch), sizes[-1])
+        return (params, x, y)
+
+    return make
+
+
+# --------------------------------------------------------------------------
+# 13, 14: stable fluids (Stam): semi-Lagrangian advection by bilinear
+# interpolation with fancy indexing, a Jacobi pressure projection with np.roll
+
+
+def advect(f, u, v, dt, I, J):
+    """``f`` carried back along the velocity (u, v), bilinearly interpolated."""
+    n = f.shape[0]
+    x = np.clip(I - dt * n * u, 0.5, n - 1.5)
+    y = np.clip(J - dt * n * v, 0.5, n - 1.5)
+    i0 = x.astype(int)
+    j0 = y.astype(int)
+    s1 = x - i0
+    t1 = y - j0
+    s0 = 1.0 - s1
+    t0 = 1.0 - t1
+    return (s0 * (t0 * f[i0, j0] + t1 * f[i0, j0 + 1])
+            + s1 * (t0 * f[i0 + 1, j0] + t1 * f[i0 + 1, j0 + 1]))
+
+
+def project(u, v, iters):
+    """Subtract the gradient of a pressure that makes (u, v) divergence-free (periodic)."""
+    div = 0.5 * (np.roll(u, -1, axis=0) - np.roll(u, 1, axis=0)
+                 + np.roll(v, -1, axis=1) - np.roll(v, 1, axis=1))
+    p = np.zeros_like(div)
+    for k in range(iters):
+        p = 0.25 * (np.roll(p, 1, axis=0) + np.roll(p, -1, axis=0)
+                    + np.roll(p, 1, axis=1) + np.roll(p, -1, axis=1) - div)
+    u = u - 0.5 * (np.roll(p, -1, axis=0) - np.roll(p, 1, axis=0))
+    v = v - 0.5 * (np.roll(p, -1, axis=1) - np.roll(p, 1, axis=1))
+    return u, v
+
+
+def smoke(u0, v0, d0, mask, dt, steps):
+    """``steps`` of stable fluids on an n x n grid; velocity zeroed where ``mask`` is 0;
+    loss: the squared density at the end."""
+    n = d0.shape[0]
+    I, J = np.meshgrid(np.arange(n, dtype=float), np.arange(n, dtype=float), indexing="ij")
+    u, v, d = u0, v0, d0
+    for step in range(steps):
+        u1 = advect(u, u, v, dt, I, J)
+        v1 = advect(v, u, v, dt, I, J)
+        u, v = project(u1 * mask, v1 * mask, 10)
+        d = advect(d, u, v, dt, I, J)
+    return np.sum(d * d)
+
+
+def _smoke_autograd():
+    """autograd cannot take ``astype(int)`` of a traced array: the cell indices come
+    from the untraced value (``autograd.tracer.getval``), as autograd users write it."""
+    import autograd.numpy as anp
+    from autograd.tracer import getval
+
+    def advect_ag(f, u, v, dt, I, J):
+        n = f.shape[0]
+        x = anp.clip(I - dt * n * u, 0.5, n - 1.5)
+        y = anp.clip(J - dt * n * v, 0.5, n - 1.5)
+        i0 = getval(x).astype(int)
+        j0 = getval(y).astype(int)
+        s1 = x - i0
+        t1 = y - j0
+        s0 = 1.0 - s1
+        t0 = 1.0 - t1
+        return (s0 * (t0 * f[i0, j0] + t1 * f[i0, j0 + 1])
+                + s1 * (t0 * f[i0 + 1, j0] + t1 * f[i0 + 1, j0 + 1]))
+
+    return rebind(smoke, np=anp, advect=advect_ag)
+
+
+def advect_torch(f, u, v, dt, I, J):
+    n = f.shape[0]
+    x = (I - dt * n * u).clamp(0.5, n - 1.5)
+    y = (J - dt * n * v).clamp(0.5, n - 1.5)
+    i0 = x.long()
+    j0 = y.long()
+    s1 = x - i0
+    t1 = y - j0
+    s0 = 1.0 - s1
+    t0 = 1.0 - t1
+    return (s0 * (t0 * f[i0, j0] + t1 * f[i0, j0 + 1])
+            + s1 * (t0 * f[i0 + 1, j0] + t1 * f[i0 + 1, j0 + 1]))
+
+
+def project_torch(u, v, iters):
+    import torch
+
+    div = 0.5 * (torch.roll(u, -1, 0) - torch.roll(u, 1, 0)
+                 + torch.roll(v, -1, 1) - torch.roll(v, 1, 1))
+    p = torch.zeros_like(div)
+    for k in range(iters):
+        p = 0.25 * (torch.roll(p, 1, 0) + torch.roll(p, -1, 0)
+                    + torch.roll(p, 1, 1) + torch.roll(p, -1, 1) - div)
+    u = u - 0.5 * (torch.roll(p, -1, 0) - torch.roll(p, 1, 0))
+    v = v - 0.5 * (torch.roll(p, -1, 1) - torch.roll(p, 1, 1))
+    return u, v
+
+
+def smoke_torch(u0, v0, d0, mask, dt, steps):
+    import torch
+
+    n = d0.shape[0]
+    r = torch.arange(n, dtype=torch.float64)
+    I, J = torch.meshgrid(r, r, indexing="ij")
+    u, v, d = u0, v0, d0
+    for step in range(steps):
+        u1 = advect_torch(u, u, v, dt, I, J)
+        v1 = advect_torch(v, u, v, dt, I, J)
+        u, v = project_torch(u1 * mask, v1 * mask, 10)
+        d = advect_torch(d, u, v, dt, I, J)
+    return torch.sum(d * d)
+
+
+def _smoke_inputs(n, steps, wing):
+    def make(rng):
+        xg = np.linspace(-1.0, 1.0, n)
+        X, Y = np.meshgrid(xg, xg, indexing="ij")
+        u0 = 0.5 + 0.1 * rng.standard_normal((n, n))
+        v0 = 0.1 * rng.standard_normal((n, n))
+        d0 = np.exp(-20.0 * ((X + 0.5) ** 2 + Y ** 2))
+        mask = np.ones((n, n))
+        if wing:  # a thin tilted ellipse: no flow inside the wing
+            xr, yr = 0.9 * X + 0.2 * Y, -0.2 * X + 0.9 * Y
+            mask[(xr / 0.35) ** 2 + (yr / 0.06) ** 2 < 1.0] = 0.0
+        return (u0, v0, d0, mask, 0.1, steps)
+
+    return make
+
+
+# --------------------------------------------------------------------------
+# 15: a two-layer LSTM built from small helper functions
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def lstm_cell(x, h, c, W, U, b):
+    """One LSTM step; the four gates come from one product, sliced."""
+    n = h.shape[1]
+    gates = x @ W + h @ U + b
+    i = sigmoid(gates[:, :n])
+    f = sigmoid(gates[:, n:2 * n])
+    o = sigmoid(gates[:, 2 * n:3 * n])
+    g = np.tanh(gates[:, 3 * n:])
+    c = f * c + i * g
+    h = o * np.tanh(c)
+    return h, c
+
+
+def lstm_layer(xs, W, U, b):
+    steps, batch, _ = xs.shape
+    n = U.shape[0]
+    h = np.zeros((batch, n))
+    c = np.zeros((batch, n))
+    hs = []
+    for t in range(steps):
+        h, c = lstm_cell(xs[t], h, c, W, U, b)
+        hs.append(h)
+    return np.stack(hs)
+
+
+def lstm_loss(layers, xs, target):
+    """Layers are (W, U, b) tuples; loss: squared error of the last step's output."""
+    out = xs
+    for W, U, b in layers:
+        out = lstm_layer(out, W, U, b)
+    return np.mean((out[-1] - target) ** 2)
+
+
+def _lstm_torch():
+    import torch
+
+    def sigmoid_t(x):
+        return 1.0 / (1.0 + torch.exp(-x))
+
+    def cell(x, h, c, W, U, b):
+        n = h.shape[1]
+        gates = x @ W + h @ U + b
+        i = sigmoid_t(gates[:, :n])
+        f = sigmoid_t(gates[:, n:2 * n])
+        o = sigmoid_t(gates[:, 2 * n:3 * n])
+        g = torch.tanh(gates[:, 3 * n:])
+        c = f * c + i * g
+        return o * torch.tanh(c), c
+
+    def layer(xs, W, U, b):
+        steps, batch, _ = xs.shape
+        n = U.shape[0]
+        h = torch.zeros((batch, n), dtype=torch.float64)
+        c = torch.zeros((batch, n), dtype=torch.float64)
+        hs = []
+        for t in range(steps):
+            h, c = cell(xs[t], h, c, W, U, b)
+            hs.append(h)
+        return torch.stack(hs)
+
+    def loss(layers, xs, target):
+        out = xs
+        for W, U, b in layers:
+            out = layer(out, W, U, b)
+        return torch.mean((out[-1] - target) ** 2)
+
+    return loss
+
+
+def _lstm_inputs(steps, batch, n_in, hidden, n_layers):
+    def make(rng):
+        layers = []
+        width = n_in
+        for _ in range(n_layers):
+            layers.append((rng.standard_normal((width, 4 * hidden)) / math.sqrt(width),
+                           rng.standard_normal((hidden, 4 * hidden)) / math.sqrt(hidden),
+                           np.zeros(4 * hidden)))
+            width = hidden
+        xs = rng.standard_normal((steps, batch, n_in))
+        target = 0.5 * rng.standard_normal((batch, hidden))
+        return (layers, xs, target)
+
+    return make
+
+
+# --------------------------------------------------------------------------
+# 16: a tiny scalar function whose gradient is called in a Python loop
+
+
+def sinusoid(x):
+    """A damped sinusoid; its derivative is wanted at each of many points."""
+    return np.sin(3.0 * x) * np.exp(-0.5 * x)
+
+
+def sinusoid_at_points(xs):
+    """The primal the ratio is taken against: ``sinusoid`` called once per point."""
+    total = 0.0
+    for x in xs:
+        total += sinusoid(x)
+    return total
+
+
+def _points_inputs(n):
+    def make(rng):
+        return (np.linspace(0.0, 3.0, n),)   # elements are np.float64 scalars
+
+    return make
+
+
+# --------------------------------------------------------------------------
 # workload registry
 
 
@@ -478,6 +798,11 @@ class Workload:
     notes: Dict[str, str] = field(default_factory=dict)
     kind: str = "runtime"  # or "compile": the interesting number is first-call time
     tags: Sequence[str] = ()
+    # A scalar function whose gradient is called once per element of the only
+    # argument (a vector of points): each peer differentiates ``per_point`` and
+    # the timed call is ``[g(x) for x in points]``; ``primal`` is the same loop
+    # over ``per_point`` itself.  ``programs`` then hold per-point programs.
+    per_point: Optional[Callable] = None
 
     def get_primal(self) -> Callable:
         if self.primal is not None:
@@ -493,7 +818,7 @@ class Workload:
         if peer in self.programs:
             prog = self.programs[peer]
             return None if prog is None else prog()
-        primal = self.get_primal()
+        primal = self.per_point or self.get_primal()
         if peer in ("diffc", "diffc_jit"):
             return primal
         if peer == "tangent":
@@ -649,6 +974,66 @@ for _n in (10, 50, 200):
                "tangent": "math.* rebound to np.* (tangent has no math-module rules)"},
         kind="compile",
     ))
+
+
+def _smoke_torch_factory():
+    return smoke_torch
+
+
+_register(Workload(
+    "rnn_unbatched", "Elman RNN, one state vector (matrix-vector), 50 steps, in 32, hidden 64; "
+    "grad wrt Wx,Wh",
+    {"full": _rnn_unbatched_inputs(50, 32, 64), "quick": _rnn_unbatched_inputs(50, 32, 64),
+     "smoke": _rnn_unbatched_inputs(3, 3, 4)},
+    wrt=(0, 1), primal=rnn_unbatched,
+    programs={"torch": _torch_rebound(rnn_unbatched)},
+    notes={"jax_jit": "Python loop unrolled at trace time (50 steps)"},
+))
+_register(Workload(
+    "mlp_params", "classifier, parameters a list of (W, b) tuples, 784-200-100-10, batch 256, "
+    "tanh, softmax CE; grad wrt the list",
+    {"full": _mlp_params_inputs(256, (784, 200, 100, 10)),
+     "quick": _mlp_params_inputs(256, (784, 200, 100, 10)),
+     "smoke": _mlp_params_inputs(4, (5, 4, 3, 2))},
+    wrt=(0,), primal=mlp_params_loss,
+    programs={"torch": lambda: mlp_params_loss_torch},
+))
+_register(Workload(
+    "fluids", "stable fluids 48x48, 20 steps: bilinear advection by fancy indexing, "
+    "np.roll Jacobi projection; grad wrt u0, v0, d0",
+    {"full": _smoke_inputs(48, 20, False), "quick": _smoke_inputs(48, 20, False),
+     "smoke": _smoke_inputs(6, 2, False)},
+    wrt=(0, 1, 2), primal=smoke,
+    programs={"torch": _smoke_torch_factory, "autograd": _smoke_autograd},
+    notes={"torch": "clamp/long/torch.roll for clip/astype/np.roll",
+           "autograd": "cell indices from autograd.tracer.getval(x).astype(int)"},
+))
+_register(Workload(
+    "fluids_wing", "the same simulation around a wing mask; grad wrt u0, v0, d0",
+    {"full": _smoke_inputs(48, 20, True), "quick": _smoke_inputs(48, 20, True),
+     "smoke": _smoke_inputs(6, 2, True)},
+    wrt=(0, 1, 2), primal=smoke,
+    programs={"torch": _smoke_torch_factory, "autograd": _smoke_autograd},
+    notes={"torch": "clamp/long/torch.roll for clip/astype/np.roll",
+           "autograd": "cell indices from autograd.tracer.getval(x).astype(int)"},
+))
+_register(Workload(
+    "lstm", "2-layer LSTM from helper functions, 30 steps, batch 8, in 16, hidden 32, "
+    "layers a list of (W, U, b); grad wrt the list",
+    {"full": _lstm_inputs(30, 8, 16, 32, 2), "quick": _lstm_inputs(30, 8, 16, 32, 2),
+     "smoke": _lstm_inputs(3, 2, 3, 4, 2)},
+    wrt=(0,), primal=lstm_loss,
+    programs={"torch": _lstm_torch},
+    notes={"torch": "the same helpers with torch.* (explicit float64 zeros)"},
+))
+_register(Workload(
+    "scalar_calls", "tiny scalar function (damped sinusoid, np.sin/np.exp); its gradient "
+    "called in a Python loop at 100 points of np.linspace (np.float64 scalars)",
+    {"full": _points_inputs(100), "quick": _points_inputs(100), "smoke": _points_inputs(3)},
+    wrt=(0,), primal=sinusoid_at_points, per_point=sinusoid,
+    programs={"torch": _torch_rebound(sinusoid)},
+    notes={"torch": "each point becomes a 0-d tensor", "jax_jit": "jax.jit(jax.grad(f)) called per point"},
+))
 
 
 def select(only: Optional[str]) -> Dict[str, Workload]:

@@ -175,8 +175,11 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
                 dispatch.check(entry.emitted, values, function_name(fn))
         if not derived and not kwargs and len(args) == n_params \
                 and all(type(a) in _TYPES_DECIDING_KIND or type(a) is np.ndarray for a in args) \
-                and all(type(args[k]) is float or (type(args[k]) is np.ndarray and args[k].dtype.kind == "f")
+                and all(type(args[k]) is float or type(args[k]) is np.float64
+                        or (type(args[k]) is np.ndarray and args[k].dtype.kind == "f")
                         for k in wrt_index):
+            # (an np.float64 reaches the generated code as it is on the slow path too:
+            # _as_float keeps it, so the fast path changes nothing but the cost)
             check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
             arrays = tuple(_array_spec(a) if type(a) is np.ndarray else None for a in args)
             fast["FAST"] = (tuple(map(type, args)), arrays, entry.run_main, check, entry.rules_version)

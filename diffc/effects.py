@@ -55,6 +55,7 @@ def has(helper, fact):
 
 def _declare_runtime():
     from . import runtime as rt
+    declare(rt.give_item, facts=(DROPPABLE, MUTATES_FIRST))    # acc_item taking g itself (hand_over.py)
     declare(rt.copy_value, rt.nonzero, rt.element, rt.item, rt.acc_item, rt.unbroadcast, rt.finalize,
             rt.zeros_like, rt.as_sequence, rt.read_item, facts=(DROPPABLE,))
     declare(rt.check_scalar, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.truncate, rt.unpop_bar,

@@ -36,6 +36,10 @@ from .optimize.write_once import assign_written_once
 from .optimize.scalar_chains import merge_accumulations, propagate_copies, propagate_negations
 from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
+from .optimize.stack_products import stack_products
+from .optimize.last_step import skip_dead_last_step
+from .optimize.split_tapes import keep_split_tape_shapes
+from .optimize.hand_over import hand_over
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
@@ -406,7 +410,10 @@ class Module:
         adj = _function(adj_name, adj_args, [], adj_body, info.node)
         self._stage("reverse", fwd)
         self._stage("reverse", adj)
-        return self.finish(fwd), self.finish(adj)
+        fwd, adj = self.finish(fwd), self.finish(adj)
+        if self.optimize and not self.differentiable:
+            fwd = keep_split_tape_shapes(fwd, adj)
+        return fwd, adj
 
     def finish(self, fn, entry_kinds=None):
         """Run the optimizer passes (OPTIMIZER_PASSES) on a generated function.
@@ -486,6 +493,9 @@ OPTIMIZER_PASSES = [
     Pass("merge_accumulations", _plain(merge_accumulations), "first_order"),
     Pass("dce", _plain(eliminate_dead_code), "first_order"),
     Pass("keep_tape_shapes", _plain(keep_tape_shapes), "first_order"),
+    Pass("stack_products", _plain(stack_products), "first_order"),
+    Pass("skip_dead_last_step", _plain(skip_dead_last_step), "first_order"),
+    Pass("hand_over", _plain(hand_over), "first_order"),
     Pass("read_float_items", lambda fn, kinds: read_float_items(fn, kinds), "user_entry"),
     # last: the passes before it may move a read of a name later, which is exact
     # for a copy and not for a view

@@ -26,7 +26,7 @@ _NUMBER_TYPES = (float, int, np.floating, np.integer)
 def kind_of_value(value):
     t = type(value)
     if t is np.ndarray:                     # the common arguments first, by exact type
-        return VECTOR if value.ndim == 1 and value.dtype.kind == "f" else ARRAY
+        return VECTOR if value.ndim == 1 and value.dtype.kind == "f" else _array_kind(value)
     if t is float:
         return SCALAR
     if isinstance(value, (bool, int, np.integer, np.bool_)):
@@ -34,11 +34,16 @@ def kind_of_value(value):
     if isinstance(value, (float, np.floating)):
         return SCALAR
     if isinstance(value, np.ndarray):
-        return VECTOR if value.ndim == 1 and value.dtype.kind == "f" else ARRAY
+        return VECTOR if value.ndim == 1 and value.dtype.kind == "f" else _array_kind(value)
     if isinstance(value, (list, tuple)) and value and all(
             isinstance(v, _NUMBER_TYPES) and not isinstance(v, (bool, np.bool_)) for v in value):
         return SCALARS
     return UNKNOWN
+
+
+def _array_kind(value):
+    """ARRAY, except for object arrays: their elements may be lists (a + b concatenates)."""
+    return UNKNOWN if value.dtype.kind == "O" else ARRAY
 
 
 def is_array(kind):
@@ -168,6 +173,8 @@ def _kind(value, kinds, resolve):
             return INT
         if base == SCALARS and isinstance(index, gast.Slice):
             return UNKNOWN
+        if is_array(base):
+            return ARRAY      # an ndarray or a NumPy scalar (object arrays are not ARRAY)
         return UNKNOWN if base is not None else None
     if isinstance(value, gast.Tuple) and value.elts:
         # A tuple literal of numbers (tuples are immutable: its kind cannot change)
@@ -190,6 +197,10 @@ def _kind(value, kinds, resolve):
                 and not hasattr(func.value, "diffc_global") and func.attr == "copy" and not value.args:
             base = _atom_kind(func.value, kinds)
             return base if base is None or is_array(base) or base == SCALAR else UNKNOWN
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and not hasattr(func.value, "diffc_global") and func.attr == "astype":
+            base = _atom_kind(func.value, kinds)
+            return ARRAY if is_array(base) else (None if base is None else UNKNOWN)
         target = resolve(value.func)
         if _member(target, _INT_RESULTS):
             if target is builtins.round and len(value.args) > 1:
@@ -222,6 +233,8 @@ def _kind(value, kinds, resolve):
                 and any(is_array(k) for k in arg_kinds) \
                 and set(arg_kinds) <= {VECTOR, ARRAY, SCALAR, INT}:
             return ARRAY                     # an ndarray (a NumPy scalar for 0-d operands)
+        if _member(target, _REARRANGEMENTS) and value.args and is_array(arg_kinds[0]):
+            return ARRAY                     # an ndarray shaped from its first argument
         if _member(target, _REDUCTIONS) and value.args \
                 or _member(target, _PRODUCTS) and any(is_array(k) for k in arg_kinds[:2]):
             return ARRAY                     # an ndarray or a NumPy scalar, never a list
@@ -246,6 +259,9 @@ def _member(obj, collection):
 # NumPy functions whose result, for array operands, is an ndarray or a NumPy
 # scalar (the ARRAY kind covers both: neither is a list, both broadcast).
 _PRODUCTS = {np.dot, np.matmul}
+# NumPy functions whose result, for an ndarray first argument, is an ndarray of
+# its elements rearranged or bounded (a NumPy scalar for a 0-d one): ARRAY.
+_REARRANGEMENTS = {np.roll, np.clip, np.flip, np.fliplr, np.flipud, np.rot90}
 _REDUCTIONS = {np.sum, np.max, np.min, np.amax, np.amin, np.mean, np.prod}
 
 _MATH_FUNCS = {getattr(math, n) for n in dir(math) if callable(getattr(math, n))} - _INT_RESULTS

@@ -6,7 +6,9 @@ statement computes, only how many array operations it takes.
 
 `fuse_loop_reset`
     Input: loops whose body starts using an adjoint ``b`` with ``b += e``
-    (``e`` fresh and not reading ``b``), whose last mention of ``b`` in the
+    (``e`` fresh and not reading ``b``; at the body's top level, or in an
+    ``if`` there whose test and earlier statements do not mention ``b``),
+    whose last mention of ``b`` in the
     body is the reset ``b = 0.0``, and that are entered with ``b = 0.0``
     (the last statement before the loop in the same block that mentions
     ``b``).  The body has no ``break``/``continue`` and a ``while`` test does
@@ -94,9 +96,9 @@ def fuse_loop_reset(fn):
             if not isinstance(loop, (gast.For, gast.While)) or loop.orelse or _has_jump(loop.body):
                 continue
             header = A.names_loaded(loop.test if isinstance(loop, gast.While) else loop.iter)
-            for j, s in enumerate(loop.body):
-                if not (isinstance(s, gast.AugAssign) and isinstance(s.op, (gast.Add, gast.Sub))
-                        and isinstance(s.target, gast.Name)):
+            for j, top in enumerate(loop.body):
+                s, where, k = _first_accumulation(top)
+                if s is None:
                     continue
                 b = s.target.id
                 if b in header or b in A.names_loaded(s.value) or not is_fresh(s.value):
@@ -111,12 +113,35 @@ def fuse_loop_reset(fn):
                     continue
                 value = s.value if isinstance(s.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=s.value)
                 new = A.located(A.assign(b, value), s)
-                for k in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                    if hasattr(s, k):
-                        setattr(new, k, getattr(s, k))
-                loop.body[j] = new
+                for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                    if hasattr(s, attr):
+                        setattr(new, attr, getattr(s, attr))
+                if where is None:
+                    loop.body[j] = new
+                else:
+                    where[k] = new
     block(fn.body)
     return fn
+
+
+def _first_accumulation(stmt):
+    """(b += e statement, the block holding it or None, its index) for a top-level
+    statement of a loop body: the statement itself, or the first statement of an
+    ``if`` body (``if nonzero(g): b += e``) whose test and earlier statements do
+    not mention b, so b holds what it held before the ``if``.  (None, None, None)
+    otherwise."""
+    def accumulates(s):
+        return isinstance(s, gast.AugAssign) and isinstance(s.op, (gast.Add, gast.Sub)) \
+            and isinstance(s.target, gast.Name)
+    if accumulates(stmt):
+        return stmt, None, None
+    if isinstance(stmt, gast.If):
+        seen = _mentions(stmt.test)
+        for k, inner in enumerate(stmt.body):
+            if accumulates(inner) and inner.target.id not in seen:
+                return inner, stmt.body, k
+            seen |= _mentions(inner)
+    return None, None, None
 
 
 def _is_take_item(value):

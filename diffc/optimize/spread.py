@@ -190,7 +190,7 @@ def _sum_product(a, b, x):
     if type(a) is np.ndarray and type(b) is np.ndarray:
         shape = a.shape
         if shape and shape == b.shape and a.dtype.char == "d" == b.dtype.char \
-                and (type(x) is float or np.shape(x) == ()):
+                and (type(x) is float or (x.shape if type(x) is np.ndarray else np.shape(x)) == ()):
             return np.vdot(a, b)
     return unbroadcast(a * b, x)
 
