@@ -23,6 +23,7 @@ from numba.extending import overload
 
 from . import runtime
 from . import checks
+from .rules import complex_rules as _complex_rules
 from .rules import operators as _operators
 
 HELPERS = {}
@@ -227,6 +228,29 @@ def _pow_dxk(a, b, k):
                 flat_out[i] = _pow_dxk_scalar(flat_in[i], float(b), k)
             return out
         return impl
+
+
+@overload(_stub_for(_complex_rules.abs_slope))
+def _abs_slope(x):
+    # real arguments only here: np.sign, as kink_sign (complex_rules.abs_slope)
+    if _scalar(x):
+        return lambda x: float(np.sign(x))
+    if _farray(x):
+        return lambda x: np.sign(x)
+
+
+@overload(_stub_for(_complex_rules.real_cotangent))
+def _real_cotangent(g):
+    # real adjoints only here: g itself (complex_rules.real_cotangent)
+    if _scalar(g) or _farray(g):
+        return lambda g: g
+
+
+@overload(_stub_for(runtime.shape_of))
+def _shape_of(x):
+    # a loop tape keeps the value itself (the Python helper keeps only an ndarray's shape)
+    if _scalar(x) or _farray(x):
+        return lambda x: x
 
 
 @overload(_stub_for(runtime.head_part))

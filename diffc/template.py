@@ -221,17 +221,14 @@ class _Substitute(gast.NodeTransformer):
                 return gast.Constant(value=same if isinstance(node.ops[0], gast.Is) else not same, kind=None)
         return node
 
-    def visit_IfExp(self, node):
-        """A conditional expression whose test folded to a constant: the branch it takes."""
-        self.generic_visit(node)
-        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
-            return node.body if node.test.value else node.orelse
-        return node
 
 
 def _decide(test):
-    """The value of `constant is constant` (or `is not`), of an `and` of such tests, or None
-    when it is not known before run time."""
+    """The value of `constant is constant` (or `is not`), of an `and` of such tests (either
+    already folded to True/False by visit_Compare), or None when it is not known before
+    run time."""
+    if isinstance(test, gast.Constant) and isinstance(test.value, bool):
+        return test.value
     if isinstance(test, gast.BoolOp) and isinstance(test.op, gast.And):
         values = [_decide(v) for v in test.values]
         if False in values:
