@@ -403,17 +403,18 @@ def take_item(bar, index):
 
 
 class ShapeOf:
-    """An ndarray's shape kept where only the shape is read (optimize/tape_shapes.py):
-    ``np.shape`` and unbroadcast read it like the array's."""
-    __slots__ = ("shape",)
+    """An ndarray's shape (and whether it is real) kept where only the shape is read
+    (optimize/tape_shapes.py): ``np.shape`` and unbroadcast read it like the array's."""
+    __slots__ = ("shape", "real")
 
-    def __init__(self, shape):
+    def __init__(self, shape, real=False):
         self.shape = shape
+        self.real = real
 
 
 def shape_of(x):
     """What a loop tape keeps of x when the adjoint reads only its shape."""
-    return ShapeOf(x.shape) if type(x) is np.ndarray else x
+    return ShapeOf(x.shape, x.dtype.kind != "c") if type(x) is np.ndarray else x
 
 
 _FLOAT64 = np.dtype(np.float64)     # the common dtype, tested by identity first (cheapest)
@@ -427,6 +428,8 @@ def is_real_value(x):
         return x.dtype.kind != "c"
     if t is float or t is int or t is bool:
         return True
+    if t is ShapeOf:
+        return x.real
     return isinstance(x, (np.floating, np.integer, np.bool_))
 
 

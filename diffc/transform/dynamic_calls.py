@@ -205,6 +205,11 @@ def _function_values(stmt, rf):
             continue                      # a function capturing nothing is its primal copy (emit.py)
         del node.diffc_global
         ref = rf.module.primal_ref(target)
+        if getattr(node, "diffc_captured_in_args", False):
+            # odeint(rhs, ..., args=(captured...)): the rule passes them (transform/frozen.py)
+            node.id = ref.id
+            node.diffc_generated = True
+            continue
         captured = [A.name(p) for p in target.lifted_params]
         name = rf.namer.fresh("_closure")
         pre.append(A.assign(name, A.call(A.global_ref(runtime.closure, "closure"), [ref] + captured)))

@@ -215,6 +215,7 @@ def pass_captured_variables(info):
                         out.append(A.assign(holder, gast.Tuple(elts=[A.name(p) for p in target.lifted_params],
                                                                ctx=gast.Load())))
                         call.keywords = list(call.keywords) + [gast.keyword(arg=spec[1], value=A.name(holder))]
+                        call.args[spec[0]].diffc_captured_in_args = True     # no closure (dynamic_calls.py)
                         rewritten[0] += 1
             out.append(s)
         return out
