@@ -246,13 +246,6 @@ def _real_cotangent(g):
         return lambda g: g
 
 
-@overload(_stub_for(runtime.shape_of))
-def _shape_of(x):
-    # a loop tape keeps the value itself (the Python helper keeps only an ndarray's shape)
-    if _scalar(x) or _farray(x):
-        return lambda x: x
-
-
 @overload(_stub_for(runtime.head_part))
 def _head_part(g, a, b):
     # a + b of numbers or arrays (never a concatenation: numba has no list adjoints here)

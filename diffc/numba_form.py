@@ -421,7 +421,6 @@ def numba_form(source, line_map, namespace, args, entry_name, helper_names=()):
 
     helper_names: the names in `namespace` that are diffc runtime helpers."""
     tree = ast.parse(source)
-    _keep_whole_values(tree, namespace)
     comments = _comments(source, line_map)
     functions = [f for f in tree.body if isinstance(f, ast.FunctionDef)]
     by_name = {f.name: f for f in functions}
@@ -438,27 +437,6 @@ def numba_form(source, line_map, namespace, args, entry_name, helper_names=()):
     text, jit_map = _unparse(tree, comments)
     used = sorted({n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)} & set(helper_names))
     return JitForm(text, jit_map, used, namespace)
-
-
-class _KeepWhole(ast.NodeTransformer):
-    """`shape_of(x)` -> `x`: a tape keeps the value itself (the Python helper keeps only
-    an ndarray's shape to save memory); numba types the value, not a ShapeOf."""
-
-    def __init__(self, names):
-        self.names = names
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id in self.names and len(node.args) == 1:
-            return node.args[0]
-        return node
-
-
-def _keep_whole_values(tree, namespace):
-    from . import runtime
-    names = {n for n, v in namespace.items() if v is runtime.shape_of}
-    if names:
-        _KeepWhole(names).visit(tree)
 
 
 def _comments(source, line_map):
