@@ -262,7 +262,12 @@ def index_concat(maker, key):
 
 
 def item(bar, index):
-    """bar[index] for a materialized adjoint, else the zero 0.0."""
+    """bar[index] for a materialized adjoint, else the zero 0.0.
+
+    A slice of a list adjoint is a ListBar too (a plain list would concatenate
+    where adjoints add: `0.0 + [...]`, `[...] + [...]`)."""
+    if isinstance(bar, list) and isinstance(index, slice):
+        return ListBar(bar[index])
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):
         return bar[index]
     if isinstance(bar, dict):

@@ -190,3 +190,22 @@ def test_hessian_through_nested_tuples_is_not_zero():
     x = np.array([0.3, -0.5, 0.7, 0.2])
     assert np.allclose(diffc.hessian(tuple_of_pairs_in_loop)(x), np.diag(6 * x), atol=1e-9)
     check_both_modes(tuple_of_pairs_in_loop, (x,), (0,), second_order=True)
+
+
+def layers_over_a_list_slice(x, v):
+    params = [(np.sin(v), x), (v * x, 0.2), (np.cos(v), 0.5)]
+    h = v.copy()
+    for W, b in params[1:]:
+        h = np.tanh(W * h + b)
+    return np.sum(h * h)
+
+
+def test_reverse_over_reverse_through_a_list_slice_loop():
+    # the adjoint of a list slice was a plain list: `0.0 += [...]` crashed at second order
+    v = np.array([0.3, -0.9, 0.5])
+    g = diffc.grad(layers_over_a_list_slice, wrt=0)
+    _, pullback = diffc.vjp(g, 0.7, v)
+    second = pullback(1.0)[0]
+    eps = 1e-6
+    expected = (g(0.7 + eps, v) - g(0.7 - eps, v)) / (2 * eps)
+    assert abs(second - expected) < 1e-6 * max(1.0, abs(expected))
