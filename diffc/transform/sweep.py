@@ -195,7 +195,7 @@ class FunctionSweep:
                         synced.add((observer, written))
             if not followers:
                 return
-            self.body = _insert_after(self.body, followers)
+            self.body = _insert_around(self.body, after=followers)
         return
 
     def check_aliasing(self):
@@ -222,7 +222,7 @@ class FunctionSweep:
                     continue
                 self._refuse_observed_write(stmt, observer, written, origin)
         if unshared:
-            self.body = _check_unshared_before(self, self.body, unshared)
+            self.body = _insert_around(self.body, before=_unshared_checks(self, self.body, unshared))
 
     def _when_updated_in_place(self, stmt, written, follow):
         """`follow` run only if `written op= v` updated an object (an array) rather than
@@ -451,15 +451,19 @@ def _names_bound(stmts, exclude):
     return out
 
 
-def _insert_after(stmts, followers):
+def _insert_around(stmts, before=None, after=None):
+    """stmts (recursively into blocks) with before[id(s)] inserted ahead of s and
+    after[id(s)] right behind it."""
+    before, after = before or {}, after or {}
     out = []
     for s in stmts:
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, _insert_after(inner, followers))
+                setattr(s, field, _insert_around(inner, before, after))
+        out.extend(before.get(id(s), ()))
         out.append(s)
-        out.extend(followers.get(id(s), ()))
+        out.extend(after.get(id(s), ()))
     return out
 
 
@@ -467,21 +471,16 @@ def _both_local(fn, *names):
     return all(n in fn.info.local_names or n in fn.params for n in names)
 
 
-def _check_unshared_before(fn, stmts, unshared):
-    """Insert `check_unshared(written, other, line)` before each write whose sharing with
-    another name is possible but unknown (two elements of one container, say)."""
-    out = []
-    for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, _check_unshared_before(fn, inner, unshared))
+def _unshared_checks(fn, stmts, unshared):
+    """`check_unshared(written, other, line)` before each write whose sharing with another
+    name is possible but unknown (two elements of one container, say)."""
+    checks = {}
+    for s in A.walk_statements(stmts):
         for written, other in unshared.get(id(s), ()):
             check = A.expr_stmt(A.call(rt(runtime.check_unshared), [
                 A.name(written), A.name(other), A.const(fn.source.file_line(s))]))
-            out.append(A.located(check, s))
-        out.append(s)
-    return out
+            checks.setdefault(id(s), []).append(A.located(check, s))
+    return checks
 
 
 def _maybe_element_read(origin, observer, written):
