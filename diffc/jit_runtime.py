@@ -172,7 +172,7 @@ def _sum_product(a, b, x):
         return lambda a, b, x: unbroadcast(a * b, x)
 
 
-@overload(_stub_for("diffc.rules.numpy_rules:_sum_bar_times"))
+@overload(_stub_for("diffc.rules.reductions:_sum_bar_times"))
 def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
     if _scalar(g) and _farray(a) and (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
         if _farray(y) or _scalar(y):
@@ -181,7 +181,7 @@ def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
             return impl
 
 
-@overload(_stub_for("diffc.rules.numpy_rules:times_one_minus_square"))
+@overload(_stub_for("diffc.rules.elementwise:times_one_minus_square"))
 def _times_one_minus_square(g, r):
     return lambda g, r: g * (1.0 - r * r)
 

@@ -57,9 +57,9 @@ _loaded = []
 
 def load_builtin_rules():
     """Import the rule modules: each registers its rules in the registry (rules/__init__.py)."""
-    from .rules import builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax
+    from .rules import builtins_rules, math_rules, numpy_rules, operators, syntax
     from .rules import called_rules, complex_rules, container_rules, linalg_decomp_rules, linear_rules
-    del builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax, called_rules
+    del builtins_rules, math_rules, numpy_rules, operators, syntax, called_rules
     from .rules import dynamic_rules
     del dynamic_rules
     del complex_rules, container_rules, linalg_decomp_rules, linear_rules

@@ -256,7 +256,7 @@ def index_concat(maker, key):
     """maker[key] for NumPy's index concatenators (``np.r_``, ``np.c_``).
 
     Desugaring rewrites ``np.r_[a, 0:3, b]`` into ``index_concat(np.r_, (a, slice(0, 3, None), b))``
-    so that the concatenation is a call with derivative rules (numpy_rules.py) instead of
+    so that the concatenation is a call with derivative rules (rules/shapes.py) instead of
     a subscript of a constant object."""
     return maker[key]
 

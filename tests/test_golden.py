@@ -306,7 +306,7 @@ def test_spread_of_a_full_sum_is_fused_with_its_factor():
 
 def test_sum_bar_times_is_the_expression_it_replaces():
     import numpy as np
-    from diffc.rules.numpy_rules import _sum_bar, _sum_bar_times
+    from diffc.rules.reductions import _sum_bar, _sum_bar_times
     rng = np.random.default_rng(3)
     cases = [(0.5, rng.standard_normal((3, 4)), rng.standard_normal((3, 4))),
              (np.float64(-2.0), rng.standard_normal((3, 1)), rng.standard_normal((3, 4))),

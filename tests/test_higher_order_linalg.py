@@ -2,7 +2,7 @@
 
 Their adjoint helpers (_cholesky_bar, _eigh_bar, _eigvalsh_bar, _lstsq_bar,
 _atleast_bar) and tangent helpers (_cholesky_jvp, ...) have rules of their own
-(diffc/rules/higher_order_numpy.py).  Full Hessians by forward over reverse and
+(the higher-order rules of diffc/rules/linalg.py, linalg_symmetric.py).  Full Hessians by forward over reverse and
 reverse over reverse are compared with central differences of diffc.grad
 (itself compared with finite differences of the program here); reverse over
 forward and forward over forward differentiate c(t) = f(x0 + t D + t^2 E),

@@ -1,4 +1,4 @@
-"""Second derivatives through the NumPy rule library (diffc/rules/higher_order_numpy.py).
+"""Second derivatives through the NumPy rule library (the higher-order rules of diffc/rules/numpy_rules.py's families).
 
 diffc.hessian (forward over reverse) and jacobian(grad) (reverse over reverse)
 differentiate the gradient code, which calls the rule library's helpers; the

@@ -3,7 +3,7 @@
 h(t) = program(x0 + t D) is differentiated three times at t = 0 by
 reverse^3 (grad(grad(grad(h)))), forward over reverse^2 (hessian(grad(h))) and
 reverse^2 over forward (grad(grad(jacobian(h, mode="forward")))): the
-generated second-derivative code calls the rules of higher_order_numpy.py,
+generated second-derivative code calls the higher-order rules of the rule families (diffc/rules/numpy_rules.py),
 whose own helpers must be differentiable again.  The reference is the central
 difference of diffc's second derivative, which is itself compared with the
 second difference of h (and with closed forms where cheap).  Helpers of the
@@ -258,7 +258,7 @@ def _step(x, d, e):
 
 
 def _helper_cases():
-    from diffc.rules import higher_order_numpy as H, numpy_rules as N
+    from rule_helpers import H, H as N
     rng = np.random.default_rng(3)
     A = rng.standard_normal((3, 3)) + 3 * np.eye(3)
     M = lambda *s: rng.standard_normal(s or (3, 3))  # noqa: E731

@@ -148,20 +148,11 @@ def test_no_import_cycle():
     assert not components, f"import cycles: {components}"
 
 
-# Still to do (issue 18): the rule modules share their helpers privately
-# (higher_order_numpy takes its first-order helpers from numpy_rules); they go
-# away when the rules are organized by family, each helper beside its own
-# higher-order rules.  Nothing may be added to this list.
-RULE_MODULES_SHARING_HELPERS = {"rules.higher_order_numpy", "rules.numpy_rules", "rules.syntax"}
-
-
 def test_no_private_name_crosses_a_module():
     crossing = []
     for module, imports in graph().items():
         for target, names, line in imports:
             private = [n for n in names if n.startswith("_") and not n.startswith("__")]
-            if module in RULE_MODULES_SHARING_HELPERS and target.startswith("rules."):
-                continue
             if private and target != module:
                 crossing.append(f"diffc/{module}:{line} imports {private} from {target}")
     assert not crossing, "private names imported across modules:\n" + "\n".join(crossing)
@@ -178,11 +169,10 @@ def test_no_private_attribute_of_another_module():
                 modules |= {a.asname or a.name for a in node.names}
             elif isinstance(node, ast.Import):
                 modules |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("diffc")}
-        if module_name(path) in RULE_MODULES_SHARING_HELPERS:
-            continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
                     and node.value.id in modules and node.attr.startswith("_") \
                     and not node.attr.startswith("__"):
                 uses.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.value.id}.{node.attr}")
     assert not uses, "private attributes of other modules:\n" + "\n".join(uses)
+

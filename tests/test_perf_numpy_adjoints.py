@@ -1,7 +1,7 @@
 """NumPy-level adjoint speedups: the first two contributions of an adjoint summed
 into a new value (optimize/simplify.py), unbroadcast's sums as matrix-vector
 products with ones (runtime.py), the max/min adjoint written at the matches
-(rules/numpy_rules.py `_extreme_bar`), the exact-type fast paths of `finalize`
+(rules/reductions.py `_extreme_bar`), the exact-type fast paths of `finalize`
 and `kinds.kind_of_value`.
 
 Gradients are checked against central differences of the user's function or
@@ -21,7 +21,7 @@ import diffc
 from diffc import runtime
 from diffc.analysis import kinds as K
 from diffc.optimize.simplify import fuse_reset_and_accumulate
-from diffc.rules.numpy_rules import _extreme_bar
+from diffc.rules.reductions import _extreme_bar
 from diffc.runtime import acc_item, finalize, take_item, unbroadcast  # noqa: F401  (hand-written code calls them)
 from pass_harness import resolved_tree, run_tree
 from gradcheck import assert_close, fd_jacobian, numeric_grad
@@ -568,7 +568,7 @@ def test_generated_bias_gradients_are_not_copied():
 # --------------------------------------- a power-of-two factor scales the adjoint
 
 from diffc.optimize.simplify import absorb_scales  # noqa: E402
-from diffc.rules.numpy_rules import _sum_bar_times  # noqa: E402
+from diffc.rules.reductions import _sum_bar_times  # noqa: E402
 
 _GLOBALS["_sum_bar_times"] = _sum_bar_times
 
@@ -628,7 +628,7 @@ def test_doubled_squares_in_a_list_match_differences():
 
 # ------------------------------------------- tanh's adjoint with one temporary
 
-from diffc.rules.numpy_rules import times_one_minus_square as _times_one_minus_square  # noqa: E402
+from diffc.rules.elementwise import times_one_minus_square as _times_one_minus_square  # noqa: E402
 
 
 @pytest.mark.parametrize("shape", [(3, 4), (128, 128), (20000,), (2, 100, 90)])
@@ -690,7 +690,7 @@ def test_tanh_second_derivatives_need_no_helper_rule():
 # ------------------------------------ negations absorbed into a subtraction
 
 from diffc.optimize.simplify import algebra  # noqa: E402
-from diffc.rules.numpy_rules import _sum_bar  # noqa: E402
+from diffc.rules.reductions import _sum_bar  # noqa: E402
 
 _GLOBALS["_sum_bar"] = _sum_bar
 _GLOBALS["_extreme_bar"] = _extreme_bar

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import diffc
-from diffc.rules.numpy_rules import _roll_bar
+from diffc.rules.shapes import _roll_bar
 from gradcheck import numeric_grad
 
 

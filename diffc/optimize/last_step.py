@@ -33,7 +33,7 @@ import gast
 
 from .. import ast_util as A
 from ..naming import Namer, identifiers
-from ..rules.numpy_rules import dot_bar_a, dot_bar_b
+from ..rules.products import dot_bar_a, dot_bar_b
 from ..rules.operators import matmul_bar_a, matmul_bar_b
 
 # Helpers without side effects whose result is a new array (or the zero 0.0).

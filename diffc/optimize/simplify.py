@@ -628,7 +628,7 @@ def absorb_scales(fn):
     0.0) stays zero.
     * ``g * (1.0 - r * r)`` (tanh's adjoint; either operand order) ->
       ``_times_one_minus_square(g, r)``, the same value with one temporary
-      instead of three for large arrays (numpy_rules).  First order only: the
+      instead of three for large arrays (rules/elementwise.py).  First order only: the
       helper has no derivative rules."""
     return _AbsorbScales().visit(fn)
 
@@ -645,7 +645,7 @@ class _AbsorbScales(gast.NodeTransformer):
                 r = _one_minus_square_of(factor)
                 # (with the factor on the left, g is evaluated first now: it must be pure)
                 if r is not None and (g is node.left or _pure_value(g)):
-                    from ..rules.numpy_rules import times_one_minus_square
+                    from ..rules.elementwise import times_one_minus_square
                     return A.call(A.global_ref(times_one_minus_square, "_times_one_minus_square"), [g, r])
         return node
 
@@ -667,7 +667,7 @@ def _is_sum_bar_times(node):
         return False
     fn = getattr(node.func, "diffc_global", None)
     return (getattr(fn, "__module__", None), getattr(fn, "__name__", None)) == \
-        ("diffc.rules.numpy_rules", "_sum_bar_times")
+        ("diffc.rules.reductions", "_sum_bar_times")
 
 
 def _is_power_of_two(node):

@@ -42,7 +42,7 @@ import numpy as np
 from .. import ast_util as A
 from .. import effects
 from .. import runtime
-from ..rules import numpy_rules
+from ..rules import reductions
 from ..runtime import unbroadcast
 from .dce import stored_names
 from .simplify import absorb_scales
@@ -63,7 +63,7 @@ def _full_sum_bar(node):
 def _sum_bar_parts(node):
     """(g, a, None) for `_sum_bar(g, a, None, False)`, (g, a, (axis, keepdims)) for
     another reduction whose axis is a constant or a name; else None."""
-    if isinstance(node, gast.Call) and _is_global(node.func, numpy_rules.sum_bar) \
+    if isinstance(node, gast.Call) and _is_global(node.func, reductions.sum_bar) \
             and len(node.args) == 4 and not node.keywords:
         axis, keep = node.args[2], node.args[3]
         if isinstance(axis, gast.Constant) and axis.value is None \
@@ -78,7 +78,7 @@ def _helper_call(g, a, y, guarded=False, reduction=None):
     args = [g, a, y] + ([A.const(guarded)] if guarded or reduction else [])
     if reduction is not None:
         args += [reduction[0], reduction[1]]
-    return A.call(A.global_ref(numpy_rules.sum_bar_times, "_sum_bar_times"), args)
+    return A.call(A.global_ref(reductions.sum_bar_times, "_sum_bar_times"), args)
 
 
 class _FuseProducts(gast.NodeTransformer):

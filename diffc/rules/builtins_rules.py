@@ -7,7 +7,8 @@ import numpy as np
 from . import adjoint, tangent, nondiff
 from ..checks import warn_tie
 from .complex_rules import abs_slope, real_cotangent, real_if_real
-from ..runtime import ListBar, unbroadcast
+from ..runtime import ListBar, broadcast_like, unbroadcast
+from .shared import full as _full, seq as _seq
 
 
 @adjoint(builtins.abs)
@@ -159,6 +160,128 @@ def _sequence_bar(g):
 
 def _sequence_dot(d):
     return list(d) if isinstance(d, (list, tuple)) else d
+
+
+# ---------------------------------------------------------------------------
+# higher-order rules: the helpers above, differentiated again
+# ---------------------------------------------------------------------------
+def _extremum_bars_T(result, args, rbar):
+    """Adjoint of _extremum_bars in g: the adjoint of the selected entry."""
+    if len(args) == 1:
+        r = _seq(rbar, 1)[0]
+        items = list(args[0])
+        r = _seq(r, len(items))
+    else:
+        items = list(args)
+        r = _seq(rbar, len(items))
+    for v, rk in zip(items, r):
+        if v == result:
+            return rk
+    return 0.0
+
+
+def _extremum_dot_jvp(result, args_and_dots, args_and_dots_dot):
+    n = len(args_and_dots) // 2
+    dd = _seq(args_and_dots_dot, 2 * n)
+    return _extremum_dot(result, tuple(args_and_dots[:n]) + tuple(dd[n:]))
+
+
+def _extremum_dot_T(result, args_and_dots, rbar):
+    n = len(args_and_dots) // 2
+    args = args_and_dots[:n]
+    bars = [0.0] * (2 * n)
+    if n == 1:
+        inner = [0.0] * len(args[0])
+        for k, v in enumerate(args[0]):
+            if v == result:
+                inner[k] = rbar
+                break
+        bars[1] = ListBar(inner)
+        return ListBar(bars)
+    for k, v in enumerate(args):
+        if v == result:
+            bars[n + k] = rbar
+            break
+    return ListBar(bars)
+
+
+def _sum_bars_T(rbar, g, items):
+    total = 0.0
+    for r in _seq(rbar, len(items)):
+        total = total + r
+    return unbroadcast(broadcast_like(total, g) if np.ndim(total) < np.ndim(g) else total, g)
+
+
+# max()/min(): the selection is piecewise constant in the arguments and the result
+@tangent(_extremum_bars)
+def _(result, extreme, g, args, g_dot):
+    return _extremum_bars(extreme, g_dot, args)
+
+
+@adjoint(_extremum_bars)
+def _(result, result_bar, extreme, g, args):
+    return None, _extremum_bars_T(extreme, args, result_bar), None
+
+
+@tangent(_extremum_dot)
+def _(result, extreme, args_and_dots, args_and_dots_dot):
+    return _extremum_dot_jvp(extreme, args_and_dots, args_and_dots_dot)
+
+
+@adjoint(_extremum_dot)
+def _(result, result_bar, extreme, args_and_dots):
+    return None, _extremum_dot_T(extreme, args_and_dots, result_bar)
+
+
+@tangent(_sum_bars)
+def _(result, g, items, g_dot):
+    return _sum_bars(_full(g_dot, g), items)
+
+
+@adjoint(_sum_bars)
+def _(result, result_bar, g, items):
+    return _sum_bars_T(result_bar, g, items), None
+
+
+@tangent(_sum_dot)
+def _(result, dots, dots_dot):
+    return _sum_dot(dots_dot)
+
+
+@adjoint(_sum_dot)
+def _(result, result_bar, dots):
+    return _sum_bars(result_bar, dots) if isinstance(dots, (list, tuple)) else result_bar
+
+
+@tangent(_sequence_bar)
+def _(result, g, g_dot):
+    return _sequence_bar(g_dot)
+
+
+@adjoint(_sequence_bar)
+def _(result, result_bar, g):
+    return _sequence_bar(result_bar)
+
+
+@tangent(_sequence_dot)
+def _(result, d, d_dot):
+    return _sequence_dot(d_dot)
+
+
+@adjoint(_sequence_dot)
+def _(result, result_bar, d):
+    return _sequence_bar(result_bar)
+
+
+# Third order through sum() of a list: the transpose of _sum_bars is itself linear.
+@adjoint(_sum_bars_T)
+def _(result, result_bar, rbar, g, items):
+    return _sum_bars(result_bar, items), None, None
+
+
+@tangent(_sum_bars_T)
+def _(result, rbar, g, items, rbar_dot):
+    return _sum_bars_T(rbar_dot, g, items)
 
 
 # Helpers optimize/float_items.py knows to carry Python floats through (public names).

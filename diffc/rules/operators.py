@@ -13,6 +13,7 @@ import numpy as np
 from .. import effects
 from . import adjoint, tangent, nondiff
 from ..runtime import cat_left, cat_right, head_part, is_duck_array, tail_part, unbroadcast
+from .shared import full as _full
 
 
 # `+` also concatenates lists and tuples: head_part/tail_part split the adjoint and
@@ -248,6 +249,74 @@ def _(result, a, a_dot):
 nondiff(operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
         operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
         operator.lshift, operator.rshift, operator.is_, operator.is_not, operator.contains)
+
+
+# np.matmul shares the @ operator's adjoint helpers.
+@adjoint(np.matmul)
+def _(result, result_bar, x1, x2):
+    return _matmul_bar_a(result_bar, x1, x2), _matmul_bar_b(result_bar, x1, x2)
+
+
+@tangent(np.matmul)
+def _(result, x1, x2, x1_dot, x2_dot):
+    return np.matmul(_full(x1_dot, x1), x2) + np.matmul(x1, _full(x2_dot, x2))
+
+
+# ---------------------------------------------------------------------------
+# higher-order rules: the helpers above, differentiated again
+# ---------------------------------------------------------------------------
+# pow_dxk(a, b, k) is the k-th derivative of a ** b in a, pow_dxk_db(a, b, k, m) its m-th
+# derivative in b: a derivative in a raises k, one in b raises m (mixed partials commute).
+@adjoint(pow_dxk)
+def _(result, result_bar, a, b, k):
+    return (unbroadcast(result_bar * pow_dxk(a, b, k + 1), a),
+            unbroadcast(result_bar * pow_dxk_db(a, b, k, 1), b), None)
+
+
+@tangent(pow_dxk)
+def _(result, a, b, k, a_dot, b_dot):
+    return a_dot * pow_dxk(a, b, k + 1) + b_dot * pow_dxk_db(a, b, k, 1)
+
+
+@adjoint(pow_dxk_db)
+def _(result, result_bar, a, b, k, m):
+    return (unbroadcast(result_bar * pow_dxk_db(a, b, k + 1, m), a),
+            unbroadcast(result_bar * pow_dxk_db(a, b, k, m + 1), b), None, None)
+
+
+@tangent(pow_dxk_db)
+def _(result, a, b, k, m, a_dot, b_dot):
+    return a_dot * pow_dxk_db(a, b, k + 1, m) + b_dot * pow_dxk_db(a, b, k, m + 1)
+
+
+@adjoint(_log_or_zero)
+def _(result, result_bar, a):
+    return result_bar * np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
+
+
+@tangent(_log_or_zero)
+def _(result, a, a_dot):
+    return a_dot * np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
+
+
+@tangent(_matmul_bar_a)
+def _(result, g, a, b, g_dot, b_dot):
+    return _matmul_bar_a(g_dot, a, b) + _matmul_bar_a(g, a, b_dot)
+
+
+@tangent(_matmul_bar_b)
+def _(result, g, a, b, g_dot, a_dot):
+    return _matmul_bar_b(g_dot, a, b) + _matmul_bar_b(g, a_dot, b)
+
+
+@adjoint(_matmul_bar_a)
+def _(result, result_bar, g, a, b):
+    return unbroadcast(np.matmul(result_bar, b), g), None, _matmul_bar_b(g, result_bar, b)
+
+
+@adjoint(_matmul_bar_b)
+def _(result, result_bar, g, a, b):
+    return unbroadcast(np.matmul(a, result_bar), g), _matmul_bar_a(g, a, result_bar), None
 
 
 # New arrays, never an argument (diffc/effects.py).

@@ -41,10 +41,8 @@ def _(result, x, x_dot):
 # an adjoint buffer (acc_item, take_item, pop_bar...) have tangents that make
 # the same mutation on the tangent buffer, right after the primal one.
 
-import numpy as np  # noqa: E402
 from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
                        take_item, finalize, read_item, pop_bar, pop_bars, unpop_bar)
-from .operators import _log_or_zero, _matmul_bar_a, _matmul_bar_b, pow_dxk, pow_dxk_db  # noqa: E402
 
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime.check_unshared, runtime.updates_in_place)
 
@@ -147,80 +145,6 @@ def _(result, bar, n, bar_dot):
 @tangent(runtime.unpop_bar)
 def _(result, bar, container, g, bar_dot, g_dot):
     return unpop_bar(bar_dot, container, g_dot)
-
-
-# pow_dxk(a, b, k) is the k-th derivative of a ** b in a, pow_dxk_db(a, b, k, m) its m-th
-# derivative in b: a derivative in a raises k, one in b raises m (mixed partials commute).
-@adjoint(pow_dxk)
-def _(result, result_bar, a, b, k):
-    return (unbroadcast(result_bar * pow_dxk(a, b, k + 1), a),
-            unbroadcast(result_bar * pow_dxk_db(a, b, k, 1), b), None)
-
-
-@tangent(pow_dxk)
-def _(result, a, b, k, a_dot, b_dot):
-    return a_dot * pow_dxk(a, b, k + 1) + b_dot * pow_dxk_db(a, b, k, 1)
-
-
-@adjoint(pow_dxk_db)
-def _(result, result_bar, a, b, k, m):
-    return (unbroadcast(result_bar * pow_dxk_db(a, b, k + 1, m), a),
-            unbroadcast(result_bar * pow_dxk_db(a, b, k, m + 1), b), None, None)
-
-
-@tangent(pow_dxk_db)
-def _(result, a, b, k, m, a_dot, b_dot):
-    return a_dot * pow_dxk_db(a, b, k + 1, m) + b_dot * pow_dxk_db(a, b, k, m + 1)
-
-
-@adjoint(_log_or_zero)
-def _(result, result_bar, a):
-    return result_bar * np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
-
-
-@tangent(_log_or_zero)
-def _(result, a, a_dot):
-    return a_dot * np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
-
-
-@tangent(_matmul_bar_a)
-def _(result, g, a, b, g_dot, b_dot):
-    return _matmul_bar_a(g_dot, a, b) + _matmul_bar_a(g, a, b_dot)
-
-
-@tangent(_matmul_bar_b)
-def _(result, g, a, b, g_dot, a_dot):
-    return _matmul_bar_b(g_dot, a, b) + _matmul_bar_b(g, a_dot, b)
-
-
-# Adjoint helpers of the NumPy rules that gradient code calls (linear in g).
-from . import numpy_rules as _np_rules  # noqa: E402
-from .numpy_rules import _sum_bar, _reshape_to, _extreme_bar, _full  # noqa: E402,F401
-
-
-@tangent(_np_rules._sum_bar)
-def _(result, g, a, axis, keepdims, g_dot):
-    return _sum_bar(g_dot, a, axis, keepdims)
-
-
-@adjoint(_np_rules._sum_bar)
-def _(result, result_bar, g, a, axis, keepdims):
-    return unbroadcast(np.sum(_full(result_bar, a), axis=axis, keepdims=keepdims), g), None, None, None
-
-
-@tangent(_np_rules._reshape_to)
-def _(result, g, x, order="C", g_dot=None):
-    return _reshape_to(g_dot, x, order)
-
-
-@adjoint(_np_rules._reshape_to)
-def _(result, result_bar, g, x, order="C"):
-    return _reshape_to(result_bar, g, order), None, None
-
-
-@tangent(_np_rules._extreme_bar)
-def _(result, g, a, axis, keepdims, extreme, g_dot):
-    return _extreme_bar(g_dot, a, axis, keepdims, extreme)
 
 
 @adjoint(runtime.element)

@@ -39,7 +39,7 @@ CAP = 4
 
 def load_builtin_rules():
     """Import every module of built-in rules (the list pipeline.load_builtin_rules imports)."""
-    from . import builtins_rules, higher_order_numpy, math_rules, numpy_rules, operators, syntax  # noqa: F401
+    from . import builtins_rules, math_rules, numpy_rules, operators, syntax  # noqa: F401
     from . import called_rules, complex_rules, container_rules, linalg_decomp_rules, linear_rules  # noqa: F401
     try:
         import scipy  # noqa: F401  (optional: SciPy's rules are listed when it imports)
