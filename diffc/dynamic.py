@@ -1,12 +1,12 @@
 """dynamic: derivatives of calls whose callee is a value, computed at run time.
 
-Generated code calls ``runtime.call_value(f, args, kwargs)`` where the user
+Generated code calls ``runtime_calls.call_value(f, args, kwargs)`` where the user
 wrote ``f(*args, **kwargs)`` with a callee diffc cannot name at compile time:
 a parameter holding a function (``nonlinearity=np.tanh``), a list or dict
 item, a bound method (``self.forward``, ``model.loss``), a
 ``functools.partial``, what another call returned (``make(a)(x)``,
 ``diffc.grad(loglike)(r, p)``).  Its derivative rules (rules/dynamic_rules.py)
-call the functions registered here in ``runtime.DYNAMIC``.
+call the functions registered here in ``runtime_calls.DYNAMIC``.
 
 Input: the callee value and the argument values at hand.
 Output: adjoints (``vjp_call``) or tangents (``jvp_call``) of the call, in
@@ -37,6 +37,7 @@ import numpy as np
 from . import compile_cache
 from . import forward_api
 from . import runtime
+from . import runtime_calls
 from .analysis import kinds as K
 from .errors import DiffcError
 from . import rules as R
@@ -97,7 +98,7 @@ def _unwrap(f, kwargs):
     are taken apart by `normalize`."""
     prefix, fixed = [], {}
     for _ in range(64):
-        if isinstance(f, runtime.Closure) and not f.trail:
+        if isinstance(f, runtime_calls.Closure) and not f.trail:
             prefix = list(f.lead) + prefix
             fixed = {**f.keywords, **fixed}
             f = f.fn
@@ -109,7 +110,7 @@ def _unwrap(f, kwargs):
             prefix = [f.__self__] + prefix
             f = f.__func__
         elif not isinstance(f, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc,
-                                runtime.Closure)) \
+                                runtime_calls.Closure)) \
                 and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
             prefix = [f] + prefix
             f = type(f).__call__
@@ -179,7 +180,7 @@ class Call:
 
 
 def _differentiable(value):
-    return runtime.holds_floats(value)
+    return runtime_calls.holds_floats(value)
 
 
 def normalize(f, args, kwargs, constants=()):
@@ -189,10 +190,10 @@ def normalize(f, args, kwargs, constants=()):
     kwargs = dict(kwargs) if kwargs else {}
     lead, trail, held = (), (), {}
     owner_obj = []                  # the called object itself, when its attributes carry derivatives
-    captured = isinstance(f, runtime.Captured)
+    captured = isinstance(f, runtime_calls.Captured)
     if captured:
         f = f.value
-    if isinstance(f, runtime.Closure):
+    if isinstance(f, runtime_calls.Closure):
         lead, trail, held = f.lead, f.trail, {k: v for k, v in f.keywords.items() if k not in kwargs}
         f = f.fn
     elif captured and isinstance(f, types.MethodType):
@@ -488,8 +489,8 @@ def jacobian_source(fn, names, wrt_index, single, mode):
                       f"        columns.append(jvp_call(F, {values}, {{}}, ({zeros},), {{}}, 0.0))",
                       f"    results.append(np.reshape(np.stack(columns, axis=-1), np.shape(out) + np.shape({arg})))"]
     lines.append("    return results[0]" if single else "    return tuple(results)")
-    namespace = {"F": fn, "np": np, "vjp_call": runtime.vjp_call, "jvp_call": runtime.jvp_call,
-                 "unit_cotangents": runtime.unit_cotangents}
+    namespace = {"F": fn, "np": np, "vjp_call": runtime_calls.vjp_call, "jvp_call": runtime_calls.jvp_call,
+                 "unit_cotangents": runtime_calls.unit_cotangents}
     return _plain_function("jacobian_value", "\n".join(lines) + "\n", namespace)
 
 
@@ -500,7 +501,7 @@ def hvp_source(gradient, n, k):
     dots = ", ".join("v" if i == k else "0.0" for i in range(n))
     text = (f"def hvp_value({params}, v):\n"
             f"    return jvp_call(G, ({params},), {{}}, ({dots},), {{}}, 0.0)\n")
-    return _plain_function("hvp_value", text, {"G": gradient, "jvp_call": runtime.jvp_call})
+    return _plain_function("hvp_value", text, {"G": gradient, "jvp_call": runtime_calls.jvp_call})
 
 
 def jvp_pair(fn, primals, tangents, primals_dot, tangents_dot):
@@ -512,8 +513,8 @@ def jvp_pair(fn, primals, tangents, primals_dot, tangents_dot):
 # diffc.jvp called inside a differentiated function (a derivative of a derivative).
 @R.adjoint(forward_api.jvp)
 def _(result, result_bar, fn, primals, tangents):
-    b = runtime.vjp_call(fn, primals, {}, runtime.item(result_bar, 0))
-    c = runtime.vjp_of_jvp(fn, primals, {}, tangents, {}, 0.0, runtime.item(result_bar, 1))
+    b = runtime_calls.vjp_call(fn, primals, {}, runtime.item(result_bar, 0))
+    c = runtime_calls.vjp_of_jvp(fn, primals, {}, tangents, {}, 0.0, runtime.item(result_bar, 1))
     return None, b[0] + c[0], c[2]
 
 
@@ -522,7 +523,7 @@ def _(result, fn, primals, tangents, primals_dot, tangents_dot):
     return jvp_pair(fn, primals, tangents, primals_dot, tangents_dot)
 
 
-runtime.DYNAMIC.update(jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
+runtime_calls.DYNAMIC.update(jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
                        jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
 
 del K

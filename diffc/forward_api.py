@@ -23,6 +23,7 @@ from .analysis import kinds as K
 from .errors import BadArgument, user_facing
 from .pipeline import Module
 from . import runtime
+from . import runtime_calls
 from .runtime import is_duck_array, widen_like
 from .transform.forward import build_jvp
 
@@ -74,8 +75,8 @@ def _tangent_like(t, x):
     if fields:
         # An object (NamedTuple, dataclass, model): its tangent is an object of the same type
         # (or a dict), read by attribute in the generated code (runtime.field_of).
-        return runtime.FieldBar({name: _tangent_like(runtime.field_of(t, name), getattr(x, name))
-                                 for name in fields if runtime.holds_floats(getattr(x, name))})
+        return runtime_calls.FieldBar({name: _tangent_like(runtime.field_of(t, name), getattr(x, name))
+                                 for name in fields if runtime_calls.holds_floats(getattr(x, name))})
     raise BadArgument(f"cannot differentiate with respect to a value of type {type(x).__name__}")
 
 
@@ -282,7 +283,7 @@ def _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode):
     """Let diffc differentiate a Jacobian function again (jacobian(jacobian(f)), or a
     Jacobian taken inside a differentiated function): one jvp for a scalar argument in
     forward mode, else a plain function of vjp_call rows / jvp_call columns
-    (dynamic.jacobian_source, registered in runtime.DYNAMIC), compiled once."""
+    (dynamic.jacobian_source, registered in runtime_calls.DYNAMIC), compiled once."""
     made = {}
     holder = lambda: None                 # noqa: E731  (receives the scalar spec)
     _mark_derivative(holder, fn, names[wrt_index[0]], names)
@@ -294,7 +295,7 @@ def _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode):
                 and not isinstance(values[wrt_index[0]], (list, tuple, np.ndarray)):
             return scalar_spec(values)
         if "fn" not in made:
-            made["fn"] = runtime.DYNAMIC["jacobian_source"](fn, names, wrt_index, single, mode)
+            made["fn"] = runtime_calls.DYNAMIC["jacobian_source"](fn, names, wrt_index, single, mode)
         for k in wrt_index:
             values[k] = compile_cache.as_float(values[k])
         return made["fn"], values
@@ -387,9 +388,9 @@ def hvp(fn, wrt=0, *, jit=False, cache=False):
 
     def spec(values):
         # Differentiated again (or called inside a differentiated function): a plain
-        # function of a jvp_call of the gradient (dynamic.hvp_source, in runtime.DYNAMIC).
+        # function of a jvp_call of the gradient (dynamic.hvp_source, in runtime_calls.DYNAMIC).
         if "fn" not in made:
-            made["fn"] = runtime.DYNAMIC["hvp_source"](gradient, len(names), k)
+            made["fn"] = runtime_calls.DYNAMIC["hvp_source"](gradient, len(names), k)
         return made["fn"], list(values)
     hvp_fn.diffc_derivative = spec
     return hvp_fn

@@ -43,10 +43,11 @@ import ast
 import re
 
 from .errors import DiffcError
+from .numba_types import (B, F, I, UNSET, Types, array_type, concrete, flatten, flatten_target, is_array, is_pop,
+                          is_tape, join, optimistic, type_of_value)
 
 _LINE = re.compile(r"^(\s*)# line (\d+): (.*)$")
 _MARK = "__diffc_jit_line__"
-F, I, B = ("f",), ("i",), ("b",)
 
 
 class JitUnsupported(DiffcError):
@@ -61,357 +62,6 @@ class JitForm:
         self.namespace = namespace          # the input namespace plus what the text adds (np)
         self.line_map = line_map
         self.helpers = helpers
-
-
-# ------------------------------------------------------------------ types
-
-def array_type(kind, ndim):
-    return ("A", kind, ndim)
-
-
-def type_of_value(value):
-    """The pass's type of a call argument or module constant (None: unknown)."""
-    import numpy as np
-    if isinstance(value, (bool, np.bool_)):
-        return B
-    if isinstance(value, (int, np.integer)):
-        return I
-    if isinstance(value, (float, np.floating)):
-        return F
-    if isinstance(value, np.ndarray):
-        kind = value.dtype.kind
-        return array_type("f" if kind == "f" else "i" if kind in "iu" else "b" if kind == "b" else "?",
-                          value.ndim)
-    if isinstance(value, tuple):
-        inner = tuple(type_of_value(v) for v in value)
-        return ("T", inner) if all(t is not None for t in inner) else None
-    return None
-
-
-def is_array(t):
-    return t is not None and t[0] == "A"
-
-
-def is_number(t):
-    return t in (F, I, B)
-
-
-def join(a, b):
-    if UNSET in (a, b):
-        return b if a == UNSET else a
-    if a is None or b is None:
-        return None
-    if a == b:
-        return a
-    if NONE in (a, b):
-        return b if a == NONE else a
-    if is_number(a) and is_number(b):
-        return F if F in (a, b) else I
-    if a[0] == "L" and b[0] == "L":
-        if UNSET in (a[1], b[1]):
-            return a if b[1] == UNSET else b
-        inner = join(_optimistic(a[1]), _optimistic(b[1]))
-        return ("L", inner) if inner is not None else None
-    if a[0] == "T" and b[0] == "T" and len(a[1]) == len(b[1]):
-        inner = tuple(join(_optimistic(x), _optimistic(y)) for x, y in zip(a[1], b[1]))
-        return ("T", inner) if all(t is not None for t in inner) else None
-    if "zero" in (a[0], b[0]):
-        other = b if a[0] == "zero" else a
-        return other if is_array(other) or is_number(other) else None
-    if is_array(a) and is_array(b) and a[2] == b[2]:
-        return array_type("f" if "f" in (a[1], b[1]) else a[1], a[2])
-    return None
-
-
-ZERO = ("zero",)
-UNSET = ("unset",)
-RANGE = ("range",)
-NONE = ("none",)          # a name's None before its first real value (restored, never read)        # the element of an empty list literal          # the constant 0.0: a float, or the zero of an array adjoint
-
-_MATH_INT = {"floor", "ceil", "trunc", "factorial", "gcd", "isqrt", "comb", "perm"}
-_MATH_BOOL = {"isnan", "isinf", "isfinite", "isclose"}
-_NP_REDUCE = {"sum", "mean", "prod", "max", "min", "amax", "amin", "dot", "vdot", "std", "var", "linalg"}
-
-
-class Types:
-    """Flow-insensitive types of one function's names (a join over all assignments)."""
-
-    def __init__(self, fn, params, namespace, returns, pop_hints=None, default_pop=None):
-        self.fn = fn
-        self.env = dict(params)
-        # types of names assigned from `_tape.pop()`: their own other assignments, or
-        # (in `_adj_g`) the same names' types in `_fwd_g`, which pushed them
-        self.pop_hints = pop_hints or {}
-        self.default_pop = default_pop    # the one type every push has, if there is one
-        self.namespace = namespace
-        self.returns = returns        # generated function name -> return type (or None)
-        self.conflicts = set()        # names with a float zero and array values
-        self.assigned = {}
-        for _ in range(6):
-            before = dict(self.env)
-            self._visit(fn.body)
-            if self.env == before:
-                break
-
-    # -------------------------------------------------------- statements
-    def _bind(self, target, t):
-        if isinstance(target, ast.Name):
-            old = self.env.get(target.id, "unset")
-            if old == "unset":
-                self.env[target.id] = t
-            else:
-                if old is not None and t is not None and (
-                        (old == ZERO and is_array(t)) or (t == ZERO and is_array(old))):
-                    self.conflicts.add(target.id)
-                self.env[target.id] = join(old, t)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            if t is not None and t[0] == "T" and len(t[1]) == len(target.elts):
-                for e, et in zip(target.elts, t[1]):
-                    self._bind(e, et)
-            else:
-                for e in target.elts:
-                    self._bind(e, None)
-        elif isinstance(target, ast.Starred):
-            self._bind(target.value, None)
-
-    def _visit(self, stmts):
-        for s in stmts:
-            if isinstance(s, ast.Assign) and _is_pop(s.value):
-                for target in _flatten_target(s.targets[0]):
-                    if isinstance(target, ast.Name) and target.id in self.pop_hints:
-                        self._bind(target, self.pop_hints[target.id])
-                    elif isinstance(target, ast.Name) and self.default_pop is not None:
-                        self._bind(target, self.default_pop)
-            elif isinstance(s, ast.Assign):
-                t = self.expr(s.value)
-                for target in s.targets:
-                    self._bind(target, t)
-            elif isinstance(s, ast.AugAssign):
-                if isinstance(s.target, ast.Name) and is_array(self.env.get(s.target.id)):
-                    self.expr(s.value)            # in place: an array stays that array
-                elif isinstance(s.target, ast.Name):
-                    self._bind(s.target, self._binop(self.env.get(s.target.id), self.expr(s.value), s.op))
-                else:
-                    self.expr(s.value)
-            elif isinstance(s, ast.AnnAssign) and s.value is not None:
-                self._bind(s.target, self.expr(s.value))
-            elif isinstance(s, ast.For):
-                self._bind(s.target, self._element(s.iter))
-                self._visit(s.body)
-                self._visit(s.orelse)
-            elif isinstance(s, (ast.While, ast.If)):
-                self.expr(s.test)
-                self._visit(s.body)
-                self._visit(s.orelse)
-            elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
-                    isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "append" and \
-                    isinstance(s.value.func.value, ast.Name) and len(s.value.args) == 1:
-                self._bind(s.value.func.value, ("L", _optimistic(self.expr(s.value.args[0]))))
-            elif isinstance(s, (ast.Expr, ast.Return)) and s.value is not None:
-                self.expr(s.value)
-
-    def _element(self, it):
-        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range":
-            return I
-        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "reversed" \
-                and len(it.args) == 1:
-            return self._element(it.args[0])
-        t = self.expr(it)
-        if t == RANGE:
-            return I
-        if t is not None and t[0] == "L":
-            return t[1]
-        if is_array(t) and t[2] >= 1:
-            return array_type(t[1], t[2] - 1) if t[2] > 1 else (F if t[1] == "f" else I if t[1] == "i" else B)
-        return None
-
-    # -------------------------------------------------------- expressions
-    def expr(self, e):
-        t = self._expr(e)
-        return t
-
-    def _expr(self, e):
-        if isinstance(e, ast.Constant):
-            v = e.value
-            if isinstance(v, bool):
-                return B
-            if isinstance(v, int):
-                return I
-            if isinstance(v, float):
-                return ZERO if v == 0.0 else F
-            return NONE if v is None else None
-        if isinstance(e, ast.Name):
-            if e.id in self.env:
-                t = self.env[e.id]
-                return t
-            if e.id in self.namespace:
-                return type_of_value(self.namespace[e.id])
-            return None
-        if isinstance(e, ast.NamedExpr):
-            t = self.expr(e.value)
-            self._bind(e.target, t)
-            return t
-        if isinstance(e, ast.BinOp):
-            return self._binop(self.expr(e.left), self.expr(e.right), e.op)
-        if isinstance(e, ast.UnaryOp):
-            t = self.expr(e.operand)
-            if isinstance(e.op, ast.Not):
-                return B
-            return F if t == ZERO else t
-        if isinstance(e, ast.Compare):
-            ts = [self.expr(e.left)] + [self.expr(c) for c in e.comparators]
-            return array_type("b", max(t[2] for t in ts if is_array(t))) if any(map(is_array, ts)) else B
-        if isinstance(e, ast.BoolOp):
-            ts = [self.expr(v) for v in e.values]
-            out = ts[0]
-            for t in ts[1:]:
-                out = join(out, t)
-            return out
-        if isinstance(e, ast.IfExp):
-            self.expr(e.test)
-            return _concrete(join(self.expr(e.body), self.expr(e.orelse)))
-        if isinstance(e, ast.List):
-            out = UNSET
-            for x in e.elts:
-                t = _concrete(self.expr(x))
-                out = t if out == UNSET else join(out, t)
-            return ("L", out) if out is not None else None
-        if isinstance(e, ast.Tuple):
-            ts = tuple(_optimistic(self.expr(x)) for x in e.elts)
-            return ("T", ts) if all(t is not None for t in ts) else None
-        if isinstance(e, ast.Subscript):
-            return self._subscript(self.expr(e.value), e.slice)
-        if isinstance(e, ast.Attribute):
-            t = self.expr(e.value)
-            if is_array(t):
-                if e.attr == "shape":
-                    return ("T", (I,) * t[2])
-                if e.attr in ("size", "ndim"):
-                    return I
-                if e.attr == "T":
-                    return t
-            return None
-        if isinstance(e, ast.Call):
-            return self._call(e)
-        for child in ast.iter_child_nodes(e):
-            if isinstance(child, ast.expr):
-                self.expr(child)
-        return None
-
-    def _binop(self, a, b, op):
-        if UNSET in (a, b) or NONE in (a, b):
-            return UNSET                  # known once the other assignments are (optimistic)
-        a, b = _concrete(a), _concrete(b)
-        if is_array(a) or is_array(b):
-            ndim = max(t[2] for t in (a, b) if is_array(t))
-            if a is None or b is None:
-                return None
-            kinds = {t[1] if is_array(t) else t[0] for t in (a, b)}
-            if isinstance(op, (ast.Div, ast.Pow)) or "f" in kinds:
-                return array_type("f", ndim)
-            return array_type("i", ndim)
-        if isinstance(op, ast.MatMult):
-            return None
-        if not (is_number(a) and is_number(b)):
-            return None
-        if isinstance(op, ast.Div) or F in (a, b):
-            return F
-        if isinstance(op, ast.Pow):
-            return None                   # int ** negative int is a float in Python
-        return I
-
-    def _subscript(self, t, index):
-        if t is None:
-            return None
-        if t == RANGE and not isinstance(index, ast.Slice):
-            return I
-        if t[0] == "T" and isinstance(index, ast.Constant) and isinstance(index.value, int):
-            return t[1][index.value] if -len(t[1]) <= index.value < len(t[1]) else None
-        if t[0] == "L":
-            self.expr(index)
-            return t[1] if self.expr(index) == I else None
-        if is_array(t):
-            parts = index.elts if isinstance(index, ast.Tuple) else [index]
-            if any(isinstance(p, ast.Slice) for p in parts):
-                dropped = sum(1 for p in parts if not isinstance(p, ast.Slice) and self.expr(p) in (I, B))
-                return array_type(t[1], t[2] - dropped) if t[2] - dropped >= 1 else None
-            kinds = [self.expr(p) for p in parts]
-            if all(k == I for k in kinds):
-                left = t[2] - len(parts)
-                if left == 0:
-                    return {"f": F, "i": I, "b": B}.get(t[1])
-                return array_type(t[1], left) if left > 0 else None
-        return None
-
-    def _call(self, e):
-        args = [self.expr(a) for a in e.args]
-        for k in e.keywords:
-            self.expr(k.value)
-        f = e.func
-        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
-            owner = self.namespace.get(f.value.id)
-            module = getattr(owner, "__name__", None)
-            if module == "math":
-                if f.attr in _MATH_INT:
-                    return I
-                return B if f.attr in _MATH_BOOL else F
-            if module == "numpy":
-                if f.attr in ("zeros", "ones", "empty", "full"):
-                    return None
-                arrays = [a for a in args if is_array(a)]
-                if not arrays and args and all(is_number(_concrete(a)) for a in args):
-                    return F
-                if f.attr in ("sum", "mean", "prod", "max", "min", "amax", "amin", "vdot") \
-                        and not e.keywords and len(args) == 1 and arrays:
-                    return F
-                if f.attr in _NP_REDUCE or e.keywords:
-                    return None
-                if arrays and all(is_array(a) or is_number(_concrete(a)) for a in args):
-                    return array_type("f", max(a[2] for a in arrays))
-                return None
-            receiver = self.expr(f.value)
-            if is_array(receiver) and f.attr == "copy":
-                return receiver
-            return None
-        if isinstance(f, ast.Name):
-            name = f.id
-            if name in self.returns:
-                return self.returns[name]
-            if name == "range" and name not in self.namespace:
-                return RANGE
-            builtin = name if name not in self.namespace else getattr(self.namespace[name], "__name__", "")
-            if builtin in ("float",):
-                return F
-            if builtin in ("int", "len", "round"):
-                return I
-            if builtin == "bool":
-                return B
-            if builtin == "abs" and len(args) == 1:
-                return _concrete(args[0])
-            if builtin in ("min", "max") and args and not e.keywords:
-                out = _concrete(args[0])
-                for a in args[1:]:
-                    out = join(out, _concrete(a))
-                return out if is_number(out) else None
-            if builtin in ("copy_value", "zeros_like", "check_scalar") and len(args) == 1:
-                return F if builtin == "zeros_like" and is_number(_concrete(args[0])) else \
-                    (array_type("f", args[0][2]) if builtin == "zeros_like" and is_array(args[0])
-                     else _concrete(args[0]))
-            if builtin == "float_items" and args:
-                return args[0]
-            if builtin == "finalize" and len(args) == 2:
-                x = _concrete(args[1])
-                return F if x in (F, I) else array_type("f", x[2]) if is_array(x) else None
-        return None
-
-
-def _optimistic(t):
-    """A type still being inferred (None before the value) is not yet unknown."""
-    return F if t == ZERO else UNSET if t == NONE else t
-
-
-def _concrete(t):
-    return F if t == ZERO else None if t == NONE else t
 
 
 # ------------------------------------------------------------------ the pass
@@ -471,17 +121,17 @@ def _infer_module(functions, by_name, entry, args, namespace, default_pop=None):
         for fn in functions:
             hints = {}
             if fn.name.startswith("_adj_") and "_fwd_" + fn.name[5:] in types:
-                hints = {k: _concrete(v) for k, v in types["_fwd_" + fn.name[5:]].env.items()}
+                hints = {k: concrete(v) for k, v in types["_fwd_" + fn.name[5:]].env.items()}
             own = params[fn.name] if fn is not entry else fixed
             if fn is not entry:
                 own = {a.arg: own.get(a.arg, UNSET) for a in fn.args.args}
             t = Types(fn, own, namespace, returns, hints, default_pop)
-            hints.update({k: _concrete(v) for k, v in t.env.items() if _concrete(v) is not None})
+            hints.update({k: concrete(v) for k, v in t.env.items() if concrete(v) is not None})
             t = Types(fn, own, namespace, returns, hints, default_pop)
             types[fn.name] = t
             ret = UNSET
             for r in (s.value for s in ast.walk(fn) if isinstance(s, ast.Return) and s.value is not None):
-                ret = join(ret, _optimistic(t.expr(r)))
+                ret = join(ret, optimistic(t.expr(r)))
             new_returns[fn.name] = ret
             for call in ast.walk(fn):
                 if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in by_name \
@@ -489,7 +139,7 @@ def _infer_module(functions, by_name, entry, args, namespace, default_pop=None):
                     callee = by_name[call.func.id]
                     seen = calls[callee.name]
                     for p, a in zip(callee.args.args, call.args):
-                        at = ("tape",) if isinstance(a, ast.Name) and a.id == "_tape" else _optimistic(t.expr(a))
+                        at = ("tape",) if isinstance(a, ast.Name) and a.id == "_tape" else optimistic(t.expr(a))
                         seen[p.arg] = at if p.arg not in seen else join(seen[p.arg], at)
         if new_returns == returns and all(calls[f.name] == params[f.name] for f in functions if f is not entry):
             break
@@ -504,7 +154,7 @@ def _infer_module(functions, by_name, entry, args, namespace, default_pop=None):
 
 def _stack_of(t):
     """Stack name suffix for a value of type t (None: cannot be stacked)."""
-    t = _concrete(t)
+    t = concrete(t)
     if t == F:
         return "f"
     if t in (I, B):
@@ -514,40 +164,18 @@ def _stack_of(t):
     return None
 
 
-def _is_tape(node):
-    return isinstance(node, ast.Name) and node.id == "_tape"
-
-
 def _shared_stacks(functions, types):
     """Sorted stack suffixes used by the shared `_tape` across the module ([] if unused)."""
     found = set()
     for fn in functions:
         t = types[fn.name]
         for node in ast.walk(fn):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _is_tape(node.func.value) \
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and is_tape(node.func.value) \
                     and node.func.attr == "append":
-                for value in _flatten(node.args[0]):
+                for value in flatten(node.args[0]):
                     found.add(_stack_of(t.expr(value)))
     found.discard(None)
     return sorted(found)
-
-
-def _flatten(e):
-    if isinstance(e, ast.Tuple):
-        out = []
-        for x in e.elts:
-            out += _flatten(x)
-        return out
-    return [e]
-
-
-def _flatten_target(e):
-    if isinstance(e, (ast.Tuple, ast.List)):
-        out = []
-        for x in e.elts:
-            out += _flatten_target(x)
-        return out
-    return [e]
 
 
 # --------------------------------------------------------------- rewriting
@@ -650,9 +278,9 @@ class _Rewriter:
             return False
         for p in parts:
             if isinstance(p, ast.Slice):
-                if any(x is not None and _concrete(self.types.expr(x)) != I for x in (p.lower, p.upper, p.step)):
+                if any(x is not None and concrete(self.types.expr(x)) != I for x in (p.lower, p.upper, p.step)):
                     return False
-            elif _concrete(self.types.expr(p)) != I:
+            elif concrete(self.types.expr(p)) != I:
                 return False
         return True
 
@@ -751,10 +379,10 @@ class _Rewriter:
         """Remove `v = None`, `_tape.append(v)` and `v = _tape.pop()` of the names
         (all or nothing per name: a name also inside a tuple entry is kept)."""
         in_tuples = {n.id for node in ast.walk(self.fn) if isinstance(node, ast.Call)
-                     and isinstance(node.func, ast.Attribute) and _is_tape(node.func.value)
+                     and isinstance(node.func, ast.Attribute) and is_tape(node.func.value)
                      and node.args and isinstance(node.args[0], ast.Tuple)
                      for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
-        in_tuples |= {n.id for node in ast.walk(self.fn) if isinstance(node, ast.Assign) and _is_pop(node.value)
+        in_tuples |= {n.id for node in ast.walk(self.fn) if isinstance(node, ast.Assign) and is_pop(node.value)
                       and isinstance(node.targets[0], ast.Tuple) for n in ast.walk(node.targets[0])
                       if isinstance(n, ast.Name)}
         self.kept_ranges = names & in_tuples
@@ -763,7 +391,7 @@ class _Rewriter:
         def keep(stmt):
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
                     isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in drop and \
-                    (_is_pop(stmt.value) or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None)):
+                    (is_pop(stmt.value) or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None)):
                 return False
             if _is_append(stmt, "_tape") and isinstance(stmt.value.args[0], ast.Name) and \
                     stmt.value.args[0].id in drop:
@@ -793,7 +421,7 @@ class _Rewriter:
         for node in ast.walk(self.fn):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                     and isinstance(node.value, ast.Constant) and node.value.value is None:
-                t = _concrete(self.types.env.get(node.targets[0].id))
+                t = concrete(self.types.env.get(node.targets[0].id))
                 if t in zeros and node.targets[0].id not in compared:   # `v is None` must stay true
                     node.value = _const(zeros[t])
 
@@ -807,7 +435,7 @@ class _Rewriter:
         for node in ast.walk(self.fn):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
-                if _is_pop(node.value):
+                if is_pop(node.value):
                     restored.setdefault(name, []).append(node)
                     continue
                 if isinstance(node.value, ast.Constant) and node.value.value is None:
@@ -877,7 +505,7 @@ class _Rewriter:
             and "range" not in self.namespace
         value = pushes[0].value.args[0]
         elements = value.elts if isinstance(value, ast.Tuple) else [value]
-        kinds = [_concrete(self.types.expr(e)) for e in elements]
+        kinds = [concrete(self.types.expr(e)) for e in elements]
         if not all(k in (F, I, B) for k in kinds):
             return
         uses = [n for s in body if s is not init and s is not loop for n in ast.walk(s)
@@ -1000,23 +628,23 @@ class _Rewriter:
                 if isinstance(node, ast.Call):
                     expanded = []
                     for a in node.args:
-                        expanded += [_name(x) for x in stacks] if _is_tape(a) else [a]
+                        expanded += [_name(x) for x in stacks] if is_tape(a) else [a]
                     node.args = expanded
-            if isinstance(s, ast.Assign) and len(s.targets) == 1 and _is_tape(s.targets[0]):
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and is_tape(s.targets[0]):
                 for x in stacks:
                     # a list of one element then popped: numba types an empty list by its element
                     out.append(ast.copy_location(_assign(_name(x, True), self._empty_stack(x, s)), s))
                     out.append(ast.copy_location(ast.Expr(value=_attr_call(x, "pop", [])), s))
                 continue
             if _is_append(s, "_tape"):
-                for value in _flatten(s.value.args[0]):
+                for value in flatten(s.value.args[0]):
                     stack = _stack_of(self.types.expr(value))
                     if stack is None:
                         self.unsupported(s, f"a tape entry whose type diffc cannot tell ({ast.unparse(value)})")
                     out.append(ast.copy_location(ast.Expr(value=_attr_call(f"_tape_{stack}", "append", [value])), s))
                 continue
-            if isinstance(s, ast.Assign) and len(s.targets) == 1 and _is_pop(s.value):
-                targets = _flatten_target(s.targets[0])
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and is_pop(s.value):
+                targets = flatten_target(s.targets[0])
                 for t in reversed(targets):
                     tt = self._target_type(t)
                     stack = _stack_of(tt)
@@ -1024,7 +652,7 @@ class _Rewriter:
                         self.unsupported(s, f"a tape entry whose type diffc cannot tell ({ast.unparse(t)})")
                     out.append(ast.copy_location(_assign(t, _attr_call(f"_tape_{stack}", "pop", [])), s))
                 continue
-            if any(_is_tape(n) for n in ast.walk(s)):
+            if any(is_tape(n) for n in ast.walk(s)):
                 self.unsupported(s, "this use of the shared tape")
             out.append(s)
         return out
@@ -1053,11 +681,6 @@ def _is_append(s, tape):
     return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
         isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "append" and \
         isinstance(s.value.func.value, ast.Name) and s.value.func.value.id == tape and len(s.value.args) == 1
-
-
-def _is_pop(e):
-    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "pop" \
-        and _is_tape(e.func.value) and not e.args
 
 
 # ------------------------------------------------------------------ output

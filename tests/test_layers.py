@@ -11,14 +11,15 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
 
 # Lowest first.  A module may import modules of its own layer or of earlier ones.
 LAYERS = [
-    ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "checkpoint_runtime",
+    ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "runtime_pure", "runtime_calls",
+                   "checkpoint_runtime",
                    "effects", "try_paths"]),
     ("front end", ["parse", "fence", "transform.desugar", "transform.starred", "transform.anf", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),
     ("transforms", ["transform"]),
     ("optimizer", ["optimize"]),
-    ("emit", ["emit", "numba_form", "jit_runtime"]),
+    ("emit", ["emit", "numba_types", "numba_form", "jit_runtime"]),
     ("compile cache", ["pipeline", "compile_cache"]),
     ("public API", ["dispatch", "api", "forward_api", "dynamic", "entry", "rule_check", "cli", "export", "__init__",
                     "__main__", "jit", "jit_compile", "jit_api", "jit_export"]),
@@ -176,3 +177,13 @@ def test_no_private_attribute_of_another_module():
                 uses.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.value.id}.{node.attr}")
     assert not uses, "private attributes of other modules:\n" + "\n".join(uses)
 
+
+MAX_LINES = 1000
+
+
+def test_no_file_over_a_thousand_lines():
+    """A module a newcomer can read: split a longer one along its seams (rules by family,
+    passes by file)."""
+    long = [f"{p.relative_to(PACKAGE.parent)}: {n} lines" for p in all_files()
+            if (n := len(p.read_text().splitlines())) > MAX_LINES]
+    assert not long, f"files over {MAX_LINES} lines:\n" + "\n".join(long)

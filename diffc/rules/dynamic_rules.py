@@ -1,4 +1,4 @@
-"""Rules for calls of function values (`runtime.call_value` and the helpers its rules call).
+"""Rules for calls of function values (`runtime_calls.call_value` and the helpers its rules call).
 
 The derivative of a call whose callee is only known at run time is computed at
 run time (diffc/dynamic.py); each helper's own derivative is again such a
@@ -8,257 +8,258 @@ helper, so gradient code that calls function values is differentiable again
 
 from . import adjoint, tangent, nondiff
 from .. import runtime
+from .. import runtime_calls
 
 
-@adjoint(runtime.call_value)
+@adjoint(runtime_calls.call_value)
 def _(result, result_bar, f, args, kwargs):
-    bars = runtime.vjp_call(f, args, kwargs, result_bar)
+    bars = runtime_calls.vjp_call(f, args, kwargs, result_bar)
     return bars[2], bars[0], bars[1]
 
 
-@tangent(runtime.call_value)
+@tangent(runtime_calls.call_value)
 def _(result, f, args, kwargs, f_dot, args_dot, kwargs_dot):
-    return runtime.jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot)
+    return runtime_calls.jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot)
 
 
-@adjoint(runtime.vjp_call)
+@adjoint(runtime_calls.vjp_call)
 def _(result, result_bar, f, args, kwargs, seed):
-    bars = runtime.vjp_of_vjp(f, args, kwargs, seed, result_bar)
+    bars = runtime_calls.vjp_of_vjp(f, args, kwargs, seed, result_bar)
     return bars[3], bars[0], bars[1], bars[2]
 
 
-@tangent(runtime.vjp_call)
+@tangent(runtime_calls.vjp_call)
 def _(result, f, args, kwargs, seed, f_dot, args_dot, kwargs_dot, seed_dot):
-    return runtime.jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot)
+    return runtime_calls.jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot)
 
 
-@adjoint(runtime.jvp_call)
+@adjoint(runtime_calls.jvp_call)
 def _(result, result_bar, f, args, kwargs, da, dk, df):
-    bars = runtime.vjp_of_jvp(f, args, kwargs, da, dk, df, result_bar)
+    bars = runtime_calls.vjp_of_jvp(f, args, kwargs, da, dk, df, result_bar)
     return bars[5], bars[0], bars[1], bars[2], bars[3], bars[4]
 
 
-@tangent(runtime.jvp_call)
+@tangent(runtime_calls.jvp_call)
 def _(result, f, args, kwargs, da, dk, df, f_dot, args_dot, kwargs_dot, da_dot, dk_dot, df_dot):
-    return runtime.jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot,
+    return runtime_calls.jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot,
                               f_dot)
 
 
-# Function values holding differentiated values (runtime.Closure).
+# Function values holding differentiated values (runtime_calls.Closure).
 
-@adjoint(runtime.closure)
+@adjoint(runtime_calls.closure)
 def _(result, result_bar, fn, *captured):
-    return runtime.closure_bars(result_bar, len(captured))
+    return runtime_calls.closure_bars(result_bar, len(captured))
 
 
-@tangent(runtime.closure)
+@tangent(runtime_calls.closure)
 def _(result, fn, *captured_and_dots):
-    return runtime.closure_dot(captured_and_dots)
+    return runtime_calls.closure_dot(captured_and_dots)
 
 
-@adjoint(runtime.partial_value)
+@adjoint(runtime_calls.partial_value)
 def _(result, result_bar, fn, args, kwargs):
-    bars = runtime.partial_bars(result_bar, len(args), list(kwargs))
+    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs))
     return bars[0], bars[1], bars[2]
 
 
-@tangent(runtime.partial_value)
+@tangent(runtime_calls.partial_value)
 def _(result, fn, args, kwargs, args_dot, kwargs_dot):
-    return runtime.partial_dot(args_dot, kwargs_dot, args, kwargs)
+    return runtime_calls.partial_dot(args_dot, kwargs_dot, args, kwargs)
 
 
-@adjoint(runtime.captured_callee)
+@adjoint(runtime_calls.captured_callee)
 def _(result, result_bar, f):
     return result_bar
 
 
-@tangent(runtime.captured_callee)
+@tangent(runtime_calls.captured_callee)
 def _(result, f, f_dot):
     return f_dot
 
 
-@adjoint(runtime.zip_star)
+@adjoint(runtime_calls.zip_star)
 def _(result, result_bar, rows):
-    return runtime.zip_star_bar(result_bar, rows)
+    return runtime_calls.zip_star_bar(result_bar, rows)
 
 
-@tangent(runtime.zip_star)
+@tangent(runtime_calls.zip_star)
 def _(result, rows, rows_dot):
-    return runtime.zip_star_dot(rows_dot, rows)
+    return runtime_calls.zip_star_dot(rows_dot, rows)
 
 
 # zip and enumerate outside a for loop (desugar lowers them inside one).
 
-@adjoint(runtime.zip_lists)
+@adjoint(runtime_calls.zip_lists)
 def _(result, result_bar, *seqs):
-    return runtime.zip_lists_bars(result_bar, seqs)
+    return runtime_calls.zip_lists_bars(result_bar, seqs)
 
 
-@tangent(runtime.zip_lists)
+@tangent(runtime_calls.zip_lists)
 def _(result, *seqs_and_dots):
-    return runtime.zip_lists_dot(seqs_and_dots)
+    return runtime_calls.zip_lists_dot(seqs_and_dots)
 
 
-@adjoint(runtime.enumerate_list)
+@adjoint(runtime_calls.enumerate_list)
 def _(result, result_bar, seq, start=0):
-    return runtime.enumerate_bar(result_bar, seq), None
+    return runtime_calls.enumerate_bar(result_bar, seq), None
 
 
-@tangent(runtime.enumerate_list)
+@tangent(runtime_calls.enumerate_list)
 def _(result, seq, start, seq_dot):
-    return runtime.enumerate_dot(seq_dot, seq, start)
+    return runtime_calls.enumerate_dot(seq_dot, seq, start)
 
 
 # Their adjoint helpers are linear in the adjoint (higher order).
 
-@adjoint(runtime.zip_star_bar)
+@adjoint(runtime_calls.zip_star_bar)
 def _(result, result_bar, g, rows):
-    return runtime.zip_star_dot(result_bar, rows), None
+    return runtime_calls.zip_star_dot(result_bar, rows), None
 
 
-@tangent(runtime.zip_star_bar)
+@tangent(runtime_calls.zip_star_bar)
 def _(result, g, rows, g_dot):
-    return runtime.zip_star_bar(g_dot, rows)
+    return runtime_calls.zip_star_bar(g_dot, rows)
 
 
-@adjoint(runtime.zip_star_dot)
+@adjoint(runtime_calls.zip_star_dot)
 def _(result, result_bar, rows_dot, rows):
-    return runtime.zip_star_bar(result_bar, rows), None
+    return runtime_calls.zip_star_bar(result_bar, rows), None
 
 
-@tangent(runtime.zip_star_dot)
+@tangent(runtime_calls.zip_star_dot)
 def _(result, rows_dot, rows, rows_dot_dot):
-    return runtime.zip_star_dot(rows_dot_dot, rows)
+    return runtime_calls.zip_star_dot(rows_dot_dot, rows)
 
 
-@adjoint(runtime.zip_lists_bars)
+@adjoint(runtime_calls.zip_lists_bars)
 def _(result, result_bar, g, seqs):
-    return runtime.zip_lists_regroup(result_bar, seqs), None
+    return runtime_calls.zip_lists_regroup(result_bar, seqs), None
 
 
-@tangent(runtime.zip_lists_bars)
+@tangent(runtime_calls.zip_lists_bars)
 def _(result, g, seqs, g_dot):
-    return runtime.zip_lists_bars(g_dot, seqs)
+    return runtime_calls.zip_lists_bars(g_dot, seqs)
 
 
-@adjoint(runtime.zip_lists_regroup)
+@adjoint(runtime_calls.zip_lists_regroup)
 def _(result, result_bar, c, seqs):
-    return runtime.zip_lists_bars(result_bar, seqs), None
+    return runtime_calls.zip_lists_bars(result_bar, seqs), None
 
 
-@tangent(runtime.zip_lists_regroup)
+@tangent(runtime_calls.zip_lists_regroup)
 def _(result, c, seqs, c_dot):
-    return runtime.zip_lists_regroup(c_dot, seqs)
+    return runtime_calls.zip_lists_regroup(c_dot, seqs)
 
 
-@adjoint(runtime.enumerate_bar)
+@adjoint(runtime_calls.enumerate_bar)
 def _(result, result_bar, g, seq):
-    return runtime.enumerate_dot(result_bar, seq), None
+    return runtime_calls.enumerate_dot(result_bar, seq), None
 
 
-@tangent(runtime.enumerate_bar)
+@tangent(runtime_calls.enumerate_bar)
 def _(result, g, seq, g_dot):
-    return runtime.enumerate_bar(g_dot, seq)
+    return runtime_calls.enumerate_bar(g_dot, seq)
 
 
-@adjoint(runtime.enumerate_dot)
+@adjoint(runtime_calls.enumerate_dot)
 def _(result, result_bar, seq_dot, seq, start=0):
-    return runtime.enumerate_bar(result_bar, seq), None, None
+    return runtime_calls.enumerate_bar(result_bar, seq), None, None
 
 
-@tangent(runtime.enumerate_dot)
+@tangent(runtime_calls.enumerate_dot)
 def _(result, seq_dot, seq, start, seq_dot_dot):
-    return runtime.enumerate_dot(seq_dot_dot, seq, start)
+    return runtime_calls.enumerate_dot(seq_dot_dot, seq, start)
 
 
 # Adjoint helpers of closures (higher order): linear in the adjoint.
 
-@adjoint(runtime.closure_bars)
+@adjoint(runtime_calls.closure_bars)
 def _(result, result_bar, bar, n):
-    return runtime.closure_bars_bar(result_bar, n), None
+    return runtime_calls.closure_bars_bar(result_bar, n), None
 
 
-@tangent(runtime.closure_bars)
+@tangent(runtime_calls.closure_bars)
 def _(result, bar, n, bar_dot):
-    return runtime.closure_bars(bar_dot, n)
+    return runtime_calls.closure_bars(bar_dot, n)
 
 
-@adjoint(runtime.closure_bars_bar)
+@adjoint(runtime_calls.closure_bars_bar)
 def _(result, result_bar, c, n):
-    return runtime.closure_bars(result_bar, n), None
+    return runtime_calls.closure_bars(result_bar, n), None
 
 
-@tangent(runtime.closure_bars_bar)
+@tangent(runtime_calls.closure_bars_bar)
 def _(result, c, n, c_dot):
-    return runtime.closure_bars_bar(c_dot, n)
+    return runtime_calls.closure_bars_bar(c_dot, n)
 
 
-@adjoint(runtime.closure_dot)
+@adjoint(runtime_calls.closure_dot)
 def _(result, result_bar, values_and_dots):
-    return runtime.closure_dot_bar(result_bar, len(values_and_dots))
+    return runtime_calls.closure_dot_bar(result_bar, len(values_and_dots))
 
 
-@tangent(runtime.closure_dot)
+@tangent(runtime_calls.closure_dot)
 def _(result, values_and_dots, values_and_dots_dot):
-    return runtime.closure_dot(values_and_dots_dot)
+    return runtime_calls.closure_dot(values_and_dots_dot)
 
 
-@adjoint(runtime.partial_bars)
+@adjoint(runtime_calls.partial_bars)
 def _(result, result_bar, bar, n_args, keys):
-    return runtime.partial_regroup(result_bar, n_args, keys), None, None
+    return runtime_calls.partial_regroup(result_bar, n_args, keys), None, None
 
 
-@tangent(runtime.partial_bars)
+@tangent(runtime_calls.partial_bars)
 def _(result, bar, n_args, keys, bar_dot):
-    return runtime.partial_bars(bar_dot, n_args, keys)
+    return runtime_calls.partial_bars(bar_dot, n_args, keys)
 
 
-@adjoint(runtime.partial_regroup)
+@adjoint(runtime_calls.partial_regroup)
 def _(result, result_bar, c, n_args, keys):
-    return runtime.partial_bars(result_bar, n_args, keys), None, None
+    return runtime_calls.partial_bars(result_bar, n_args, keys), None, None
 
 
-@tangent(runtime.partial_regroup)
+@tangent(runtime_calls.partial_regroup)
 def _(result, c, n_args, keys, c_dot):
-    return runtime.partial_regroup(c_dot, n_args, keys)
+    return runtime_calls.partial_regroup(c_dot, n_args, keys)
 
 
-@adjoint(runtime.partial_dot)
+@adjoint(runtime_calls.partial_dot)
 def _(result, result_bar, args_dot, kwargs_dot, args, kwargs):
-    bars = runtime.partial_bars(result_bar, len(args), list(kwargs))
+    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs))
     return bars[1], bars[2], None, None
 
 
-@tangent(runtime.partial_dot)
+@tangent(runtime_calls.partial_dot)
 def _(result, args_dot, kwargs_dot, args, kwargs, args_dot_dot, kwargs_dot_dot):
-    return runtime.partial_dot(args_dot_dot, kwargs_dot_dot, args, kwargs)
+    return runtime_calls.partial_dot(args_dot_dot, kwargs_dot_dot, args, kwargs)
 
 
 # Attributes of objects that carry derivatives (transform/dynamic_calls.py).
 
-@adjoint(runtime.get_field)
+@adjoint(runtime_calls.get_field)
 def _(result, result_bar, obj, name):
-    return runtime.field_bar(result_bar, obj, name), None
+    return runtime_calls.field_bar(result_bar, obj, name), None
 
 
-@tangent(runtime.get_field)
+@tangent(runtime_calls.get_field)
 def _(result, obj, name, obj_dot):
     return runtime.field_of(obj_dot, name)
 
 
-@adjoint(runtime.field_bar)
+@adjoint(runtime_calls.field_bar)
 def _(result, result_bar, g, obj, name):
     return runtime.field_of(result_bar, name), None, None
 
 
-@tangent(runtime.field_bar)
+@tangent(runtime_calls.field_bar)
 def _(result, g, obj, name, g_dot):
-    return runtime.field_bar(g_dot, obj, name)
+    return runtime_calls.field_bar(g_dot, obj, name)
 
 
 @adjoint(runtime.field_of)
 def _(result, result_bar, bar, name):
-    return runtime.FieldBar({name: result_bar}), None
+    return runtime_calls.FieldBar({name: result_bar}), None
 
 
 @tangent(runtime.field_of)
@@ -266,57 +267,57 @@ def _(result, bar, name, bar_dot):
     return runtime.field_of(bar_dot, name)
 
 
-nondiff(runtime.unbound_method)      # a function: no derivative of its own
-nondiff(runtime.unit_cotangents)     # constants
+nondiff(runtime_calls.unbound_method)      # a function: no derivative of its own
+nondiff(runtime_calls.unit_cotangents)     # constants
 
 
 # Arguments of starred calls and displays with starred items (transform/starred.py).
 
-@adjoint(runtime.concat_parts)
+@adjoint(runtime_calls.concat_parts)
 def _(result, result_bar, *parts):
-    return runtime.concat_parts_bars(result_bar, parts)
+    return runtime_calls.concat_parts_bars(result_bar, parts)
 
 
-@tangent(runtime.concat_parts)
+@tangent(runtime_calls.concat_parts)
 def _(result, *parts_and_dots):
-    return runtime.concat_parts_dot(parts_and_dots)
+    return runtime_calls.concat_parts_dot(parts_and_dots)
 
 
-@adjoint(runtime.concat_parts_bars)
+@adjoint(runtime_calls.concat_parts_bars)
 def _(result, result_bar, g, parts):
-    return runtime.concat_parts_regroup(result_bar, parts), None
+    return runtime_calls.concat_parts_regroup(result_bar, parts), None
 
 
-@tangent(runtime.concat_parts_bars)
+@tangent(runtime_calls.concat_parts_bars)
 def _(result, g, parts, g_dot):
-    return runtime.concat_parts_bars(g_dot, parts)
+    return runtime_calls.concat_parts_bars(g_dot, parts)
 
 
-@adjoint(runtime.concat_parts_regroup)
+@adjoint(runtime_calls.concat_parts_regroup)
 def _(result, result_bar, c, parts):
-    return runtime.concat_parts_bars(result_bar, parts), None
+    return runtime_calls.concat_parts_bars(result_bar, parts), None
 
 
-@tangent(runtime.concat_parts_regroup)
+@tangent(runtime_calls.concat_parts_regroup)
 def _(result, c, parts, c_dot):
-    return runtime.concat_parts_regroup(c_dot, parts)
+    return runtime_calls.concat_parts_regroup(c_dot, parts)
 
 
-@adjoint(runtime.concat_parts_dot)
+@adjoint(runtime_calls.concat_parts_dot)
 def _(result, result_bar, parts_and_dots):
-    return runtime.concat_dot_bar(result_bar, parts_and_dots)
+    return runtime_calls.concat_dot_bar(result_bar, parts_and_dots)
 
 
-@tangent(runtime.concat_parts_dot)
+@tangent(runtime_calls.concat_parts_dot)
 def _(result, parts_and_dots, parts_and_dots_dot):
-    return runtime.concat_parts_dot(parts_and_dots_dot)
+    return runtime_calls.concat_parts_dot(parts_and_dots_dot)
 
 
-@adjoint(runtime.merge_kwargs)
+@adjoint(runtime_calls.merge_kwargs)
 def _(result, result_bar, *dicts):
-    return runtime.merge_kwargs_bars(result_bar, dicts)
+    return runtime_calls.merge_kwargs_bars(result_bar, dicts)
 
 
-@tangent(runtime.merge_kwargs)
+@tangent(runtime_calls.merge_kwargs)
 def _(result, *dicts_and_dots):
-    return runtime.merge_kwargs_dot(dicts_and_dots)
+    return runtime_calls.merge_kwargs_dot(dicts_and_dots)

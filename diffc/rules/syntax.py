@@ -6,7 +6,7 @@ these rules make generated code differentiable again (higher order).
 """
 
 from . import adjoint, tangent, nondiff
-from .. import runtime
+from .. import runtime, runtime_pure
 
 nondiff(runtime.zeros_like, runtime.nonzero)
 
@@ -200,189 +200,189 @@ def _(result, g, a, b, g_dot):
 
 # Pure helpers of higher-order gradient code (transform/purify.py): linear in their
 # buffer and value arguments; containers, primals and indices give only the structure.
-from ..runtime import (added_item, zeroed_item, last_bar, last_bars, without_last, padded_bar,  # noqa: E402
-                       bar_at_end, appended_bar, written_dot, appended_dot, extended_dot, popped_dot,
-                       without_popped, head_of_appended, bar_at_index, inserted_zero)
+from ..runtime_pure import (added_item, zeroed_item, last_bar, last_bars, without_last, padded_bar,  # noqa: E402
+                            bar_at_end, appended_bar, written_dot, appended_dot, extended_dot, popped_dot,
+                            without_popped, head_of_appended, bar_at_index, inserted_zero)
 
 
-@adjoint(runtime.added_item)
+@adjoint(runtime_pure.added_item)
 def _(result, result_bar, bar, primal, index, g):
     return result_bar, None, None, unbroadcast(item(result_bar, index), g)
 
 
-@tangent(runtime.added_item)
+@tangent(runtime_pure.added_item)
 def _(result, bar, primal, index, g, bar_dot, g_dot):
     return added_item(bar_dot, primal, index, g_dot)
 
 
-@adjoint(runtime.zeroed_item)
+@adjoint(runtime_pure.zeroed_item)
 def _(result, result_bar, bar, index):
     return zeroed_item(result_bar, index), None
 
 
-@tangent(runtime.zeroed_item)
+@tangent(runtime_pure.zeroed_item)
 def _(result, bar, index, bar_dot):
     return zeroed_item(bar_dot, index)
 
 
-@adjoint(runtime.last_bar)
+@adjoint(runtime_pure.last_bar)
 def _(result, result_bar, bar):
     return bar_at_end(result_bar, bar, None)
 
 
-@tangent(runtime.last_bar)
+@tangent(runtime_pure.last_bar)
 def _(result, bar, bar_dot):
     return last_bar(bar_dot)
 
 
-@adjoint(runtime.last_bars)
+@adjoint(runtime_pure.last_bars)
 def _(result, result_bar, bar, n):
     return bar_at_end(result_bar, bar, n), None
 
 
-@tangent(runtime.last_bars)
+@tangent(runtime_pure.last_bars)
 def _(result, bar, n, bar_dot):
     return last_bars(bar_dot, n)
 
 
-@adjoint(runtime.without_last)
+@adjoint(runtime_pure.without_last)
 def _(result, result_bar, bar, n):
     return padded_bar(result_bar, bar, n), None
 
 
-@tangent(runtime.without_last)
+@tangent(runtime_pure.without_last)
 def _(result, bar, n, bar_dot):
     return without_last(bar_dot, n)
 
 
-@adjoint(runtime.appended_bar)
+@adjoint(runtime_pure.appended_bar)
 def _(result, result_bar, bar, container, g):
     return head_of_appended(result_bar, bar), None, item(result_bar, -1)
 
 
-@tangent(runtime.appended_bar)
+@tangent(runtime_pure.appended_bar)
 def _(result, bar, container, g, bar_dot, g_dot):
     return appended_bar(bar_dot, container, g_dot)
 
 
-@adjoint(runtime.written_dot)
+@adjoint(runtime_pure.written_dot)
 def _(result, result_bar, dot, y, index, value, vdot):
     return (unbroadcast(zeroed_item(result_bar, index), dot), None, None, None,
             unbroadcast(item(result_bar, index), vdot))
 
 
-@tangent(runtime.written_dot)
+@tangent(runtime_pure.written_dot)
 def _(result, dot, y, index, value, vdot, dot_dot, vdot_dot):      # vdot: not value's tangent
     return written_dot(dot_dot, y, index, value, vdot_dot)
 
 
-@adjoint(runtime.appended_dot)
+@adjoint(runtime_pure.appended_dot)
 def _(result, result_bar, dot, lst, value, vdot):
     return head_of_appended(result_bar, dot), None, None, item(result_bar, -1)
 
 
-@tangent(runtime.appended_dot)
+@tangent(runtime_pure.appended_dot)
 def _(result, dot, lst, value, vdot, dot_dot, vdot_dot):
     return appended_dot(dot_dot, lst, value, vdot_dot)
 
 
-@adjoint(runtime.extended_dot)
+@adjoint(runtime_pure.extended_dot)
 def _(result, result_bar, dot, lst, seq, sdot):
     return head_of_appended(result_bar, dot, len(seq)), None, None, last_bars(result_bar, len(seq))
 
 
-@tangent(runtime.extended_dot)
+@tangent(runtime_pure.extended_dot)
 def _(result, dot, lst, seq, sdot, dot_dot, sdot_dot):
     return extended_dot(dot_dot, lst, seq, sdot_dot)
 
 
-@adjoint(runtime.popped_dot)
+@adjoint(runtime_pure.popped_dot)
 def _(result, result_bar, dot, value, index=-1):
     return bar_at_index(result_bar, dot, index), None, None
 
 
-@tangent(runtime.popped_dot)
+@tangent(runtime_pure.popped_dot)
 def _(result, dot, value, index=-1, dot_dot=None):
     return popped_dot(dot_dot, value, index)
 
 
-@adjoint(runtime.without_popped)
+@adjoint(runtime_pure.without_popped)
 def _(result, result_bar, dot, index=-1):
     return inserted_zero(result_bar, dot, index), None
 
 
-@tangent(runtime.without_popped)
+@tangent(runtime_pure.without_popped)
 def _(result, dot, index=-1, dot_dot=None):
     return without_popped(dot_dot, index)
 
-@adjoint(runtime.restored_item)
+@adjoint(runtime_pure.restored_item)
 def _(result, result_bar, container, index, old):
     return zeroed_item(result_bar, index), None, item(result_bar, index)
 
 
-@tangent(runtime.restored_item)
+@tangent(runtime_pure.restored_item)
 def _(result, container, index, old, container_dot, old_dot):
     return written_dot(container_dot, container, index, old, old_dot)
 
 
-@adjoint(runtime.truncated)
+@adjoint(runtime_pure.truncated)
 def _(result, result_bar, lst, n):
     return padded_bar(result_bar, lst, n), None
 
 
-@tangent(runtime.truncated)
+@tangent(runtime_pure.truncated)
 def _(result, lst, n, lst_dot):
-    return runtime.truncated(lst_dot, n)
+    return runtime_pure.truncated(lst_dot, n)
 
 
 # Third order through list adjoints: the helpers the adjoint rules above call.  Their
 # own adjoint helpers (unpadded, end_of, ...) have no rules: a fourth derivative
 # through list adjoints is refused (NoDerivativeRule), never dropped.
-@adjoint(runtime.padded_bar)
+@adjoint(runtime_pure.padded_bar)
 def _(result, result_bar, g, bar, n):
-    return runtime.unpadded(result_bar, bar, n), None, None
+    return runtime_pure.unpadded(result_bar, bar, n), None, None
 
 
-@tangent(runtime.padded_bar)
+@tangent(runtime_pure.padded_bar)
 def _(result, g, bar, n, g_dot):
     return padded_bar(g_dot, bar, n)
 
 
-@adjoint(runtime.bar_at_end)
+@adjoint(runtime_pure.bar_at_end)
 def _(result, result_bar, g, bar, n):
-    return runtime.end_of(result_bar, bar, n), None, None
+    return runtime_pure.end_of(result_bar, bar, n), None, None
 
 
-@tangent(runtime.bar_at_end)
+@tangent(runtime_pure.bar_at_end)
 def _(result, g, bar, n, g_dot):
     return bar_at_end(g_dot, bar, n)
 
 
-@adjoint(runtime.head_of_appended)
+@adjoint(runtime_pure.head_of_appended)
 def _(result, result_bar, g, bar, n=1):
-    return runtime.pad_if_list(result_bar, bar, n), None, None
+    return runtime_pure.pad_if_list(result_bar, bar, n), None, None
 
 
-@tangent(runtime.head_of_appended)
+@tangent(runtime_pure.head_of_appended)
 def _(result, g, bar, n=1, g_dot=None):
     return head_of_appended(g_dot, bar, n)
 
 
-@adjoint(runtime.bar_at_index)
+@adjoint(runtime_pure.bar_at_index)
 def _(result, result_bar, g, dot, index=-1):
-    return runtime.item_if_list(result_bar, dot, index), None, None
+    return runtime_pure.item_if_list(result_bar, dot, index), None, None
 
 
-@tangent(runtime.bar_at_index)
+@tangent(runtime_pure.bar_at_index)
 def _(result, g, dot, index=-1, g_dot=None):
     return bar_at_index(g_dot, dot, index)
 
 
-@adjoint(runtime.inserted_zero)
+@adjoint(runtime_pure.inserted_zero)
 def _(result, result_bar, g, dot, index=-1):
-    return runtime.removed_at(result_bar, dot, index), None, None
+    return runtime_pure.removed_at(result_bar, dot, index), None, None
 
 
-@tangent(runtime.inserted_zero)
+@tangent(runtime_pure.inserted_zero)
 def _(result, g, dot, index=-1, g_dot=None):
     return inserted_zero(g_dot, dot, index)

@@ -1,4 +1,4 @@
-"""dynamic_calls: calls of function values become ``runtime.call_value(f, args, kwargs)``.
+"""dynamic_calls: calls of function values become ``runtime_calls.call_value(f, args, kwargs)``.
 
 Input: the ANF statements of one function (a private copy, as reverse.py and
 forward.py keep), its `FunctionInfo`, the kinds of its variables and which
@@ -8,9 +8,9 @@ varied argument to a callee diffc cannot name at compile time is
 
     _fargs = (a, b)
     _fkw = {'k': c}
-    x = runtime.call_value(f, _fargs, _fkw)
+    x = runtime_calls.call_value(f, _fargs, _fkw)
 
-and ``runtime.call_value``'s rules (rules/dynamic_rules.py) differentiate the
+and ``runtime_calls.call_value``'s rules (rules/dynamic_rules.py) differentiate the
 call at run time for the function value at hand (diffc/dynamic.py).  A callee
 counts as a value when it is a local name (a parameter holding a function, an
 item taken from a list or dict, what another call returned), a method with no
@@ -28,7 +28,7 @@ import types
 import gast
 
 from .. import ast_util as A
-from .. import runtime
+from .. import runtime_calls
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
@@ -88,8 +88,8 @@ def lower(stmts, rf, varied, call_key):
 
 def _lower_field(stmt, rf, varied):
     """`t = obj.name` with obj carrying derivatives and no rule for the attribute (not an
-    array's .T or .real): `t = runtime.get_field(obj, 'name')`, whose adjoint is keyed by
-    the attribute's name (runtime.FieldBar)."""
+    array's .T or .real): `t = runtime_calls.get_field(obj, 'name')`, whose adjoint is keyed by
+    the attribute's name (runtime_calls.FieldBar)."""
     value = stmt.value if isinstance(stmt, gast.Assign) else None
     if not isinstance(value, gast.Attribute) or not _is_varied(value.value, varied):
         return None
@@ -98,7 +98,7 @@ def _lower_field(stmt, rf, varied):
         return None
     if K.is_array(rf.kinds.get(value.value.id)):
         return None
-    stmt.value = A.located(A.call(A.global_ref(runtime.get_field, "get_field"),
+    stmt.value = A.located(A.call(A.global_ref(runtime_calls.get_field, "get_field"),
                                   [A.deepcopy(value.value), A.const(value.attr)]), value)
     return [stmt]
 
@@ -118,18 +118,18 @@ def _lower_call(stmt, rf, varied, call_key):
     key, _ = call_key(rf.info, call)
     if key is functools.partial and call.args and not isinstance(call.args[0], gast.Starred):
         # functools.partial(g, x, k=v) of differentiated values: a Closure they can flow through.
-        return _rewrite(stmt, call, rf.namer, runtime.partial_value, call.args[0], call.args[1:])
+        return _rewrite(stmt, call, rf.namer, runtime_calls.partial_value, call.args[0], call.args[1:])
     if not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
             and not any(isinstance(a, gast.Starred) for a in call.args):
         return None
     if isinstance(call.func, gast.Attribute) and _is_varied(call.func.value, varied):
         # obj.method(x) where obj itself carries derivatives (self.W is differentiated):
         # call type(obj).method(obj, x), so obj is an argument like any other.
-        func = A.call(A.global_ref(runtime.unbound_method, "unbound_method"),
+        func = A.call(A.global_ref(runtime_calls.unbound_method, "unbound_method"),
                       [A.deepcopy(call.func.value), A.const(call.func.attr)])
-        return _rewrite(stmt, call, rf.namer, runtime.call_value, func,
+        return _rewrite(stmt, call, rf.namer, runtime_calls.call_value, func,
                         [A.deepcopy(call.func.value)] + list(call.args))
-    return _rewrite(stmt, call, rf.namer, runtime.call_value, call.func, call.args,
+    return _rewrite(stmt, call, rf.namer, runtime_calls.call_value, call.func, call.args,
                     guard=_is_varied(call.func, varied))
 
 
@@ -173,7 +173,7 @@ def _user_info(rf, key):
     if not isinstance(key, types.FunctionType) or R.adjoint_rule(key) is not None or R.is_nondiff(key):
         return None
     module = (getattr(key, "__module__", "") or "").split(".")[0]
-    if module in _LIBRARY_MODULES or not _has_packed_parameters(key):
+    if module in _LIBRARY_MODULES or not has_packed_parameters(key):
         return None
     try:
         return rf.module.info_for(key)
@@ -181,7 +181,8 @@ def _user_info(rf, key):
         return None
 
 
-def _has_packed_parameters(fn):
+def has_packed_parameters(fn):
+    """Whether fn has *args, **kwargs or keyword-only parameters (parse.flatten_signature)."""
     import inspect
     try:
         params = inspect.signature(fn).parameters.values()
@@ -212,7 +213,7 @@ def _function_values(stmt, rf):
             continue
         captured = [A.name(p) for p in target.lifted_params]
         name = rf.namer.fresh("_closure")
-        pre.append(A.assign(name, A.call(A.global_ref(runtime.closure, "closure"), [ref] + captured)))
+        pre.append(A.assign(name, A.call(A.global_ref(runtime_calls.closure, "closure"), [ref] + captured)))
         node.id = name
     return pre
 
@@ -225,7 +226,7 @@ def _rewrite(stmt, call, namer, helper, func, positional, guard=False):
     new = []
     if not A.is_atom(func) or guard:
         fname = namer.fresh("_fun")
-        value = A.call(A.global_ref(runtime.captured_callee, "captured_callee"), [func]) if guard else func
+        value = A.call(A.global_ref(runtime_calls.captured_callee, "captured_callee"), [func]) if guard else func
         new.append(A.assign(fname, value))
         func = A.name(fname)
     if len(positional) == 1 and isinstance(positional[0], gast.Starred):

@@ -44,7 +44,8 @@ from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
 from . import dynamic_calls
-from .reverse import BINOPS, UNARY, ReverseFunction, describe, call_key, check_object_indexes, is_user_function
+from .reverse import BINOPS, UNARY, call_key, check_object_indexes, is_user_function
+from .rule_calls import describe, drop_unbroadcast
 from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
@@ -58,8 +59,6 @@ class ForwardFunction(FunctionSweep):
     with reverse mode, so both modes accept the same programs and compute the
     same primal values; argument binding and primal calls too."""
 
-    bind_call = ReverseFunction.bind_call
-    primal_call = ReverseFunction.primal_call
     views_allowed = False
 
     def __init__(self, module, info, active_params, param_kinds):
@@ -361,7 +360,6 @@ class ForwardFunction(FunctionSweep):
                 live_dots.add(d.id)
         stmts, expr = rule.instantiate(bindings, self.namer, extra)
         if isinstance(result, gast.Name) and self.kinds.get(result.id) in (K.SCALAR, K.INT):
-            from .reverse import drop_unbroadcast
             stmts = [drop_unbroadcast(s) for s in stmts]
             expr = drop_unbroadcast(expr)
         return _prune_zero_terms(stmts, expr, live_dots)

@@ -9,7 +9,7 @@ buffer they are given (``acc_item``, ``take_item``, ``zero_item``,
 into a buffer the gradient owns is fast.
 
 Output: the same computation where every such call is replaced by pure
-helpers (``runtime.added_item``, ``zeroed_item``, ``last_bar``...) whose
+helpers (``runtime_pure.added_item``, ``zeroed_item``, ``last_bar``...) whose
 results are rebound to the buffer's name: ``v = take_item(b, i)`` becomes
 ``v = item(b, i); b = zeroed_item(b, i)``.  No statement then changes a value
 behind a name, so reverse mode sees only assignments and calls with rules
@@ -29,6 +29,7 @@ import gast
 from .. import ast_util as A
 from .. import effects
 from .. import runtime
+from .. import runtime_pure
 
 
 def _rt(fn):
@@ -56,48 +57,48 @@ def _purify_statement(stmt):
             return None
         args = call.args
         if fn is runtime.acc_item:
-            return [A.assign(target, A.call(_rt(runtime.added_item), args))]
+            return [A.assign(target, A.call(_rt(runtime_pure.added_item), args))]
         if fn is runtime.unpop_bar:
-            return [A.assign(target, A.call(_rt(runtime.appended_bar), args))]
+            return [A.assign(target, A.call(_rt(runtime_pure.appended_bar), args))]
         if fn is runtime.write_dot:
-            return [A.assign(target, A.call(_rt(runtime.written_dot), args))]
+            return [A.assign(target, A.call(_rt(runtime_pure.written_dot), args))]
         if fn is runtime.append_dot:
-            return [A.assign(target, A.call(_rt(runtime.appended_dot), args))]
+            return [A.assign(target, A.call(_rt(runtime_pure.appended_dot), args))]
         if fn is runtime.extend_dot:
-            return [A.assign(target, A.call(_rt(runtime.extended_dot), args))]
+            return [A.assign(target, A.call(_rt(runtime_pure.extended_dot), args))]
         if fn is runtime.take_item:
             bar, index = args
             return [A.assign(target, A.call(_rt(runtime.item), [A.deepcopy(bar), A.deepcopy(index)])),
-                    _rebind(bar, runtime.zeroed_item, [bar, index])]
+                    _rebind(bar, runtime_pure.zeroed_item, [bar, index])]
         if fn is runtime.pop_bar:
             bar, = args
-            return [A.assign(target, A.call(_rt(runtime.last_bar), [A.deepcopy(bar)])),
-                    _rebind(bar, runtime.without_last, [bar, A.const(1)])]
+            return [A.assign(target, A.call(_rt(runtime_pure.last_bar), [A.deepcopy(bar)])),
+                    _rebind(bar, runtime_pure.without_last, [bar, A.const(1)])]
         if fn is runtime.pop_bars:
             bar, n = args
-            return [A.assign(target, A.call(_rt(runtime.last_bars), [A.deepcopy(bar), A.deepcopy(n)])),
-                    _rebind(bar, runtime.without_last, [bar, n])]
+            return [A.assign(target, A.call(_rt(runtime_pure.last_bars), [A.deepcopy(bar), A.deepcopy(n)])),
+                    _rebind(bar, runtime_pure.without_last, [bar, n])]
         if fn is runtime.pop_dot:
             dot = args[0]
-            return [A.assign(target, A.call(_rt(runtime.popped_dot), [A.deepcopy(a) for a in args])),
-                    _rebind(dot, runtime.without_popped, [dot] + list(args[2:3]))]
+            return [A.assign(target, A.call(_rt(runtime_pure.popped_dot), [A.deepcopy(a) for a in args])),
+                    _rebind(dot, runtime_pure.without_popped, [dot] + list(args[2:3]))]
         return None
     if isinstance(stmt, gast.Expr):
         fn = _helper(stmt.value)
         args = stmt.value.args if fn is not None else None
         if fn is runtime.zero_item or fn is runtime.take_item:
             bar, index = args
-            return [_rebind(bar, runtime.zeroed_item, [bar, index])]
+            return [_rebind(bar, runtime_pure.zeroed_item, [bar, index])]
         if fn is runtime.pop_bar:
-            return [_rebind(args[0], runtime.without_last, [args[0], A.const(1)])]
+            return [_rebind(args[0], runtime_pure.without_last, [args[0], A.const(1)])]
         if fn is runtime.pop_bars:
-            return [_rebind(args[0], runtime.without_last, args)]
+            return [_rebind(args[0], runtime_pure.without_last, args)]
         if fn is runtime.pop_dot:
-            return [_rebind(args[0], runtime.without_popped, [args[0]] + list(args[2:3]))]
+            return [_rebind(args[0], runtime_pure.without_popped, [args[0]] + list(args[2:3]))]
         if fn is runtime.write_item:
-            return [_rebind(args[0], runtime.restored_item, args)]
+            return [_rebind(args[0], runtime_pure.restored_item, args)]
         if fn is runtime.truncate:
-            return [_rebind(args[0], runtime.truncated, args)]
+            return [_rebind(args[0], runtime_pure.truncated, args)]
     return None
 
 

@@ -27,7 +27,6 @@ is only known once the adjoint code exists (`resolve_markers`).
 
 import builtins
 import itertools
-import types
 
 import gast
 import numpy as np
@@ -42,8 +41,9 @@ from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
-from ..parse import MISSING, FunctionInfo
+from ..parse import MISSING
 from . import dynamic_calls
+from .rule_calls import describe, drop_concatenation, drop_unbroadcast, merge_equal_contributions, zero_safe
 from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mutation, rt
 
 TAPE = "_tape"
@@ -651,8 +651,8 @@ class ReverseFunction(FunctionSweep):
             if all(self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY) for a in args):
                 plain = None
             if plain is None or plain:
-                stmts = [_drop_concatenation(s, plain) for s in stmts]
-                expr = _drop_concatenation(expr, plain)
+                stmts = [drop_concatenation(s, plain) for s in stmts]
+                expr = drop_concatenation(expr, plain)
             # Operands shaped exactly like the result need no unbroadcast.
             same = self._shaped_like_result(node)
             if target in self.shapes:
@@ -696,7 +696,7 @@ class ReverseFunction(FunctionSweep):
             if target in self.shapes:
                 same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
             parts = [drop_unbroadcast(p, same) for p in parts]
-        targets, parts = _merge_equal_contributions(node, targets, parts)
+        targets, parts = merge_equal_contributions(node, targets, parts)
         for atom, part in zip(targets, parts):
             if atom is None or not self.is_active(atom):
                 continue
@@ -717,7 +717,7 @@ class ReverseFunction(FunctionSweep):
                           f"which carries a derivative: {self.origin(atom)}", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
-        if self.guard_zero and not self.scalar(target) and not _zero_safe(key):
+        if self.guard_zero and not self.scalar(target) and not zero_safe(key):
             out = self.skip_when_zero(result_bar, out)
         return out
 
@@ -778,63 +778,6 @@ class ReverseFunction(FunctionSweep):
                 k += 1
         return out
 
-    def primal_call(self, key, args, call):
-        if isinstance(key, FunctionInfo):
-            return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
-        if isinstance(key, types.FunctionType) and _has_packed_parameters(key):
-            # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
-            # generated code never unpacks (it may be differentiated again)
-            return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
-        return call
-
-    def bind_call(self, key, call):
-        """The call's arguments as a positional list of atoms (defaults filled in).
-
-        Parameters are the flattened ones (parse.flatten_signature): a call of a
-        function with *args or **kwargs arrives here with those packed already
-        (transform/dynamic_calls.py) and passed by their parameter names."""
-        if isinstance(key, FunctionInfo):
-            params = key.params
-            signature = getattr(key, "signature", None)
-            if signature is not None:
-                default_values = dict(signature.defaults)
-            else:
-                defaults = key.node.args.defaults
-                default_values = dict(zip(params[len(params) - len(defaults):], defaults))
-        else:
-            import inspect
-            sig = inspect.signature(key)
-            params = list(sig.parameters)
-            default_values = {}
-            for p in sig.parameters.values():
-                if p.kind == p.VAR_POSITIONAL:
-                    default_values[p.name] = gast.Tuple(elts=[], ctx=gast.Load())
-                elif p.kind == p.VAR_KEYWORD:
-                    default_values[p.name] = gast.Dict(keys=[], values=[])
-                elif p.default is not p.empty:
-                    default_values[p.name] = A.global_ref(p.default, f"{key.__name__}_{p.name}") \
-                        if not isinstance(p.default, (int, float, bool, str, type(None))) \
-                        else A.const(p.default)
-        bound = dict(zip(params, call.args))
-        if len(call.args) > len(params):
-            self.fail(UnsupportedSyntax, "too many arguments in this call", call,
-                      hint="the function takes fewer parameters; check the call")
-        for kw in call.keywords:
-            if kw.arg not in params or kw.arg in bound:
-                self.fail(UnsupportedSyntax, f"unexpected keyword argument {kw.arg!r}", call,
-                          hint="use one of the function's parameter names, once")
-            bound[kw.arg] = kw.value
-        out = []
-        for p in params:
-            if p in bound:
-                out.append(bound[p])
-            elif p in default_values:
-                out.append(A.deepcopy(default_values[p]) if isinstance(default_values[p], gast.AST)
-                           else default_values[p])
-            else:
-                self.fail(UnsupportedSyntax, f"missing argument {p!r}", call,
-                          hint=f"pass {p} in this call")
-        return out
 
     # ------------------------------------------------------- in-place writes
     def item_write(self, stmt, target):
@@ -915,16 +858,6 @@ BINOPS = {}
 UNARY = {}
 
 
-def _has_packed_parameters(fn):
-    """Whether fn has *args, **kwargs or keyword-only parameters (parse.flatten_signature)."""
-    import inspect
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-
-
 def _init_tables():
     import operator
     BINOPS.update({gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -938,19 +871,6 @@ def _init_tables():
 _init_tables()
 
 
-def describe(key, node):
-    if isinstance(key, tuple) and len(key) == 2 and key[0] in ("method", "attr"):
-        return f"the {'method' if key[0] == 'method' else 'attribute'} .{key[1]}"
-    name = getattr(key, "__name__", None)
-    module = getattr(key, "__module__", None)
-    if name:
-        if module and module not in ("builtins", "operator"):
-            short = {"numpy": "np"}.get(module, module)
-            return f"{short}.{name}"
-        return name
-    return repr(key)
-
-
 def _unparse(node):
     import astor
     try:
@@ -959,95 +879,11 @@ def _unparse(node):
         return "value"
 
 
-def _zero_safe(key):
-    """Rules of elementwise operations accept the zero adjoint 0.0 as it is."""
-    import numpy as np
-    import operator
-    if isinstance(key, np.ufunc):
-        return True
-    if key in (operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.neg,
-               operator.pos, operator.mod, operator.floordiv):
-        return True
-    module = getattr(key, "__module__", None)
-    return module in ("math", "builtins") or (isinstance(key, types.BuiltinFunctionType)
-                                              and module is None)
-
-
 def _stored_in(stmts):
     names = set()
     for s in stmts:
         names |= A.names_stored(s)
     return names
-
-
-def _merge_equal_contributions(node, targets, parts):
-    """`x * x`: its two equal contributions to x's adjoint as one, doubled.
-
-    In: the operation `node`, the atoms each adjoint contribution goes to, and
-    the contributions.  Out: the same lists, except for a product of one name
-    with itself whose two contributions are the same pure expression (e.g.
-    ``g * x`` twice): one contribution ``e * 2.0``.  ``e + e == e * 2.0``
-    exactly in floating point, so the adjoint is unchanged; one array
-    operation and one temporary are saved (the second contribution becomes None:
-    nothing to add)."""
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult) and len(parts) == 2 \
-            and len(targets) == 2 and isinstance(node.left, gast.Name) \
-            and isinstance(node.right, gast.Name) and node.left.id == node.right.id \
-            and not hasattr(node.left, "diffc_global") \
-            and all(isinstance(t, gast.Name) and t.id == node.left.id for t in targets) \
-            and gast.dump(parts[0]) == gast.dump(parts[1]) and _pure_arithmetic(parts[0]):
-        return targets, [gast.BinOp(left=parts[0], op=gast.Mult(), right=A.const(2.0)), A.const(None)]
-    return targets, parts
-
-
-def _pure_arithmetic(expr):
-    """Names, numbers and arithmetic on them only (evaluating it twice or once is the same)."""
-    return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.operator,
-                              gast.unaryop, gast.expr_context)) for n in A.walk(expr))
-
-
-class _DropUnbroadcast(gast.NodeTransformer):
-    def __init__(self, only=None):
-        self.only = only
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        fn = getattr(node.func, "diffc_global", None) if isinstance(node.func, gast.Name) else None
-        if fn is runtime.unbroadcast:
-            like = node.args[1]
-            if self.only is None or (isinstance(like, gast.Name) and like.id in self.only):
-                return node.args[0]
-        if self.only is None and fn in _SCALAR_IDENTITIES:
-            return node.args[0]          # no lists on a scalar's path: no concatenation
-        return node
-
-
-_SCALAR_IDENTITIES = (runtime.head_part, runtime.tail_part, runtime.cat_left, runtime.cat_right)
-
-
-class _DropConcatenation(gast.NodeTransformer):
-    def __init__(self, plain=None):
-        self.plain = plain
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        fn = getattr(node.func, "diffc_global", None) if isinstance(node.func, gast.Name) else None
-        if fn in _SCALAR_IDENTITIES and (self.plain is None or any(
-                isinstance(a, gast.Name) and a.id in self.plain for a in node.args[1:3])):
-            return node.args[0]
-        return node
-
-
-def _drop_concatenation(node, plain=None):
-    """head_part(g, a, b) -> g and friends (identities unless a and b are both lists or
-    tuples): for every call, or, given `plain` (names certainly not lists or tuples),
-    for the calls where a or b is one of them."""
-    return _DropConcatenation(plain).visit(node)
-
-
-def drop_unbroadcast(node, only=None):
-    """unbroadcast(g, x) -> g, for every x (scalar code) or for x in `only`."""
-    return _DropUnbroadcast(only).visit(node)
 
 
 class _CalleeView(FunctionSweep):
@@ -1060,7 +896,6 @@ class _CalleeView(FunctionSweep):
         self.kinds = K.infer(info, {p: K.UNKNOWN for p in info.params}, info.resolve_static)
         self.source = info.source
 
-    bind_call = ReverseFunction.bind_call
 
 
 def returned_alias_positions(module, info):

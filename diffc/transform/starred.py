@@ -3,16 +3,16 @@
 Input: a fenced `FunctionInfo` body (desugar runs this first).
 Output: the same body where
   * a call has at most one starred argument, and then no other positional
-    argument: ``f(a, *xs, b)`` becomes ``f(*runtime.concat_parts((a,), xs, (b,)))``
+    argument: ``f(a, *xs, b)`` becomes ``f(*runtime_calls.concat_parts((a,), xs, (b,)))``
     (transform/dynamic_calls.py differentiates it at run time);
-    ``zip(*rows)`` becomes ``runtime.zip_star(rows)``, a differentiable transpose;
+    ``zip(*rows)`` becomes ``runtime_calls.zip_star(rows)``, a differentiable transpose;
   * ``zip(...)``/``enumerate(...)`` other than a loop's iterable (``list(zip(a, b))``)
-    become ``runtime.zip_lists``/``runtime.enumerate_list``, whose items carry
+    become ``runtime_calls.zip_lists``/``runtime_calls.enumerate_list``, whose items carry
     derivatives (the builtins are non-differentiable primitives);
   * ``**d`` in a call is the call's only keyword: ``f(**a, k=v)`` becomes
-    ``f(**runtime.merge_kwargs(a, {'k': v}))`` (a dynamic call, dynamic_calls.py);
+    ``f(**runtime_calls.merge_kwargs(a, {'k': v}))`` (a dynamic call, dynamic_calls.py);
   * a list or tuple display holds no starred item: ``[*xs, y]`` becomes
-    ``list(runtime.concat_parts(xs, (y,)))``;
+    ``list(runtime_calls.concat_parts(xs, (y,)))``;
   * an assignment target holds no starred name: ``a, *rest, z = xs`` becomes
     ``_u = xs; a = _u[0]; rest = list(_u[1:len(_u) - 1]); z = _u[-1]``.
 Semantics are Python's; every new operation has derivative rules.
@@ -23,7 +23,7 @@ import builtins
 import gast
 
 from .. import ast_util as A
-from .. import runtime
+from .. import runtime_calls
 
 
 def lower_starred(info, namer):
@@ -120,7 +120,7 @@ class _Expressions(gast.NodeTransformer):
                     run = []
                 if k is not None:
                     parts.append(k.value)
-            merged = A.call(A.global_ref(runtime.merge_kwargs, "merge_kwargs"), parts)
+            merged = A.call(A.global_ref(runtime_calls.merge_kwargs, "merge_kwargs"), parts)
             node.keywords = [gast.keyword(arg=None, value=merged)]
         starred = [a for a in node.args if isinstance(a, gast.Starred)]
         callee = self.info.resolve_static(node.func)
@@ -128,14 +128,14 @@ class _Expressions(gast.NodeTransformer):
             # zip/enumerate as values: lists whose items carry derivatives (both are
             # non-differentiable primitives, right only where desugar lowers the loop).
             if callee is builtins.zip:
-                return A.located(A.call(A.global_ref(runtime.zip_lists, "zip_lists"), node.args), node)
+                return A.located(A.call(A.global_ref(runtime_calls.zip_lists, "zip_lists"), node.args), node)
             if callee is builtins.enumerate and 1 <= len(node.args) <= 2:
                 args = list(node.args) + [A.const(0)] * (2 - len(node.args))     # rules bind start
-                return A.located(A.call(A.global_ref(runtime.enumerate_list, "enumerate_list"), args), node)
+                return A.located(A.call(A.global_ref(runtime_calls.enumerate_list, "enumerate_list"), args), node)
         if not starred:
             return node
         if self.info.resolve_static(node.func) is builtins.zip and len(node.args) == 1 and not node.keywords:
-            return A.located(A.call(A.global_ref(runtime.zip_star, "zip_star"), [starred[0].value]), node)
+            return A.located(A.call(A.global_ref(runtime_calls.zip_star, "zip_star"), [starred[0].value]), node)
         if len(node.args) > 1:
             joined = _joined(node.args, gast.Tuple, builtins.tuple)
             node.args = [gast.Starred(value=joined, ctx=gast.Load())]
@@ -167,7 +167,7 @@ def _joined(items, display, convert):
             run = []
         if item is not None:
             parts.append(item.value)
-    total = A.call(A.global_ref(runtime.concat_parts, "concat_parts"), parts)
+    total = A.call(A.global_ref(runtime_calls.concat_parts, "concat_parts"), parts)
     if display is gast.List:
         total = A.call(A.global_ref(builtins.list, "list"), [total])
     return total

@@ -17,6 +17,7 @@ Nothing here emits adjoint or tangent code.
 """
 
 import builtins
+import types
 
 import gast
 
@@ -28,7 +29,8 @@ from ..analysis import aliases as aliases_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import UnsupportedSyntax
-from ..parse import MISSING
+from ..parse import MISSING, FunctionInfo
+from .dynamic_calls import has_packed_parameters
 
 
 def rt(fn):
@@ -285,6 +287,66 @@ class FunctionSweep:
         if id(stmt) in self.element_checked:
             return A.call(rt(runtime.element), [A.deepcopy(value.value), index_value(value.slice)])
         return value if self.views_allowed else A.call(rt(runtime.copy_value), [value])
+
+    # ------------------------------------------------------- calls of user functions
+    def primal_call(self, key, args, call):
+        if isinstance(key, FunctionInfo):
+            return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
+        if isinstance(key, types.FunctionType) and has_packed_parameters(key):
+            # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
+            # generated code never unpacks (it may be differentiated again)
+            return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
+        return call
+
+    def bind_call(self, key, call):
+        """The call's arguments as a positional list of atoms (defaults filled in).
+
+        Parameters are the flattened ones (parse.flatten_signature): a call of a
+        function with *args or **kwargs arrives here with those packed already
+        (transform/dynamic_calls.py) and passed by their parameter names."""
+        if isinstance(key, FunctionInfo):
+            params = key.params
+            signature = getattr(key, "signature", None)
+            if signature is not None:
+                default_values = dict(signature.defaults)
+            else:
+                defaults = key.node.args.defaults
+                default_values = dict(zip(params[len(params) - len(defaults):], defaults))
+        else:
+            import inspect
+            sig = inspect.signature(key)
+            params = list(sig.parameters)
+            default_values = {}
+            for p in sig.parameters.values():
+                if p.kind == p.VAR_POSITIONAL:
+                    default_values[p.name] = gast.Tuple(elts=[], ctx=gast.Load())
+                elif p.kind == p.VAR_KEYWORD:
+                    default_values[p.name] = gast.Dict(keys=[], values=[])
+                elif p.default is not p.empty:
+                    default_values[p.name] = A.global_ref(p.default, f"{key.__name__}_{p.name}") \
+                        if not isinstance(p.default, (int, float, bool, str, type(None))) \
+                        else A.const(p.default)
+        bound = dict(zip(params, call.args))
+        if len(call.args) > len(params):
+            self.fail(UnsupportedSyntax, "too many arguments in this call", call,
+                      hint="the function takes fewer parameters; check the call")
+        for kw in call.keywords:
+            if kw.arg not in params or kw.arg in bound:
+                self.fail(UnsupportedSyntax, f"unexpected keyword argument {kw.arg!r}", call,
+                          hint="use one of the function's parameter names, once")
+            bound[kw.arg] = kw.value
+        out = []
+        for p in params:
+            if p in bound:
+                out.append(bound[p])
+            elif p in default_values:
+                out.append(A.deepcopy(default_values[p]) if isinstance(default_values[p], gast.AST)
+                           else default_values[p])
+            else:
+                self.fail(UnsupportedSyntax, f"missing argument {p!r}", call,
+                          hint=f"pass {p} in this call")
+        return out
+
 
 
 # ------------------------------------------------------------------ aliasing

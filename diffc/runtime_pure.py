@@ -1,0 +1,191 @@
+"""Pure forms of the runtime helpers that mutate an adjoint or a tangent buffer.
+
+Input/output: gradient code compiled to be differentiated again (transform/purify.py)
+calls these instead of runtime.py's acc_item, take_item, pop_bar, write_dot...: each
+returns a new buffer and leaves its arguments alone, so the next derivative sees
+ordinary values, never hidden writes.  Like runtime.py, imports nothing but NumPy and
+runtime.py (``diffc export`` copies what generated code calls); their derivative rules
+are in rules/syntax.py.
+"""
+
+import numpy as np
+
+from .runtime import (DictBar, ListBar, acc_item, append_dot, copy_value, extend_dot, is_duck_array, take_item,
+                      unpop_bar, write_dot, write_item, zeros_dot, is_zero as _is_zero)
+
+
+def _private(bar):
+    """A copy of a materialized adjoint/tangent buffer that may then be written."""
+    if isinstance(bar, ListBar) or (isinstance(bar, list)):
+        return ListBar(bar)
+    if isinstance(bar, DictBar) or isinstance(bar, dict):
+        return DictBar(bar)
+    return copy_value(bar)
+
+
+def added_item(bar, primal, index, g):
+    """A new buffer equal to bar with g added at index (pure acc_item)."""
+    if isinstance(bar, (list, np.ndarray, dict)) or is_duck_array(bar):
+        bar = _private(bar)
+    return acc_item(bar, primal, index, g)
+
+
+def zeroed_item(bar, index):
+    """A new buffer equal to bar with zeros at index (pure zero_item)."""
+    if isinstance(bar, (list, np.ndarray, dict)) or is_duck_array(bar):
+        bar = _private(bar)
+        take_item(bar, index)
+    return bar
+
+
+def last_bars(bar, n):
+    """The adjoints of the last n entries of a list adjoint (pure pop_bars, the read)."""
+    if isinstance(bar, list) and n:
+        return ListBar(bar[len(bar) - n:])
+    return 0.0
+
+
+def last_bar(bar):
+    """The adjoint of the last entry of a list adjoint (pure pop_bar, the read)."""
+    if isinstance(bar, list) and bar:
+        return bar[-1]
+    return 0.0
+
+
+def without_last(bar, n):
+    """A list adjoint without its last n entries (pure pop_bar/pop_bars, the removal)."""
+    if isinstance(bar, list) and n:
+        return ListBar(bar[:len(bar) - n])
+    return bar
+
+
+def padded_bar(g, bar, n):
+    """Adjoint of without_last(bar, n): g followed by n zeros (bar gives the length)."""
+    if not isinstance(bar, list) or not n:
+        return g
+    if not isinstance(g, list):
+        return 0.0
+    return ListBar(list(g) + [0.0] * n)
+
+
+def bar_at_end(g, bar, n):
+    """Adjoint of last_bars(bar, n) (n None: last_bar): zeros, then g for the last entries."""
+    if not isinstance(bar, list) or _is_zero(g) or not (bar if n is None else n):
+        return 0.0
+    if n is None:
+        return ListBar([0.0] * (len(bar) - 1) + [g])
+    return ListBar([0.0] * (len(bar) - n) + list(g))
+
+
+def appended_bar(bar, container, g):
+    """A new list adjoint with g appended (pure unpop_bar)."""
+    if isinstance(bar, list):
+        return ListBar(list(bar) + [g])
+    return unpop_bar(bar, container, g)
+
+
+def written_dot(dot, y, index, value, value_dot):
+    """Pure write_dot: a new tangent buffer."""
+    if isinstance(dot, (list, np.ndarray, dict)):
+        dot = copy_value(dot)
+    return write_dot(dot, y, index, value, value_dot)
+
+
+def appended_dot(dot, lst, value, value_dot):
+    """Pure append_dot: a new list tangent."""
+    return append_dot(copy_value(dot) if isinstance(dot, list) else dot, lst, value, value_dot)
+
+
+def extended_dot(dot, lst, seq, seq_dot):
+    """Pure extend_dot: a new list tangent."""
+    return extend_dot(copy_value(dot) if isinstance(dot, list) else dot, lst, seq, seq_dot)
+
+
+def popped_dot(dot, value, index=-1):
+    """The tangent pop_dot returns, without removing it."""
+    if isinstance(dot, list):
+        return dot[index]
+    return zeros_dot(value)
+
+
+def without_popped(dot, index=-1):
+    """Pure pop_dot, the removal: a new list tangent without the popped entry."""
+    if isinstance(dot, list):
+        dot = list(dot)
+        dot.pop(index)
+    return dot
+
+
+def restored_item(container, index, old):
+    """Pure write_item: a new container with old back at index (removed if it was absent)."""
+    container = copy_value(container)
+    write_item(container, index, old)
+    return container
+
+
+def truncated(lst, n):
+    """Pure truncate: a new list without the last n entries."""
+    if isinstance(lst, list) and n:
+        return list(lst[:len(lst) - n])
+    return lst
+
+
+# Adjoints of the pure helpers (rules/syntax.py): the transposes of these linear maps.
+
+def head_of_appended(g, bar, n=1):
+    """Adjoint of the old buffer in appended_bar/appended_dot/extended_dot (n entries added)."""
+    if isinstance(bar, list) and isinstance(g, list):
+        return ListBar(g[:len(g) - n])
+    return 0.0
+
+
+def bar_at_index(g, dot, index=-1):
+    """Adjoint of popped_dot: g at dot[index], zeros elsewhere."""
+    if not isinstance(dot, list) or _is_zero(g):
+        return 0.0
+    out = ListBar([0.0] * len(dot))          # 0.0: the zero adjoint of any entry
+    out[index] = g
+    return out
+
+
+def unpadded(g, bar, n):
+    """Adjoint of padded_bar: g without its last n entries (g itself when bar was no list)."""
+    if not isinstance(bar, list) or not n:
+        return g
+    return ListBar(g[:len(g) - n]) if isinstance(g, list) else 0.0
+
+
+def end_of(g, bar, n):
+    """Adjoint of bar_at_end: the last entry (n None) or the last n entries of g."""
+    if not isinstance(bar, list) or not isinstance(g, list) or not (bar if n is None else n):
+        return 0.0
+    return g[-1] if n is None else ListBar(g[len(g) - n:])
+
+
+def pad_if_list(g, bar, n=1):
+    """Adjoint of head_of_appended: g followed by n zeros (0.0 when bar was no list)."""
+    if isinstance(bar, list) and isinstance(g, list):
+        return ListBar(list(g) + [0.0] * n)
+    return 0.0
+
+
+def item_if_list(g, dot, index=-1):
+    """Adjoint of bar_at_index: g[index] (0.0 when dot was no list)."""
+    return g[index] if isinstance(dot, list) and isinstance(g, list) else 0.0
+
+
+def removed_at(g, dot, index=-1):
+    """Adjoint of inserted_zero: g without the entry at index (g itself when dot was no list)."""
+    if not isinstance(dot, list):
+        return g
+    return without_popped(g, index) if isinstance(g, list) else 0.0
+
+
+def inserted_zero(g, dot, index=-1):
+    """Adjoint of without_popped: g with a zero where the entry was removed."""
+    if not isinstance(dot, list):
+        return g
+    if not isinstance(g, list):
+        return 0.0
+    at = index if index >= 0 else len(dot) + index
+    return ListBar(list(g[:at]) + [0.0] + list(g[at:]))
