@@ -47,7 +47,7 @@ class Rule:
         fn = self.fn
         self._parsed = True
         try:
-            source = textwrap.dedent(inspect.getsource(fn))
+            source = getattr(fn, "__diffc_source__", None) or textwrap.dedent(inspect.getsource(fn))
             tree = gast.parse(source)
             node = next(n for n in gast.walk(tree) if isinstance(n, (gast.FunctionDef, gast.Lambda)))
         except (OSError, TypeError, SyntaxError, StopIteration):
@@ -163,6 +163,51 @@ class Rule:
                 raise RuleError(f"the rule {getattr(self.fn, '__qualname__', self.fn)!r} needs a value "
                                 f"for {p!r}")
         return gast.Call(func=A.global_ref(self.fn, name), args=positional, keywords=keywords)
+
+
+def linear_tangent(helper):
+    """The tangent rule of a helper linear in its first argument, as a template function.
+
+    For ``helper(g, a, axis=None)`` it is ``def _(result, g, a, axis=None, g_dot=None):
+    return helper(g_dot, a, axis)``: the other arguments (shapes, axes, structure, the
+    primal values the helper reads) carry no derivative.  Parameters keep the helper's
+    names and literal defaults; one that would read as another's tangent (``a_dot``) or
+    clash with ``result`` is renamed, so only the first parameter has a tangent.  The
+    template's text is in ``__diffc_source__`` (`Rule` reads it instead of a file)."""
+    kinds = inspect.Parameter
+    try:
+        params = list(inspect.signature(helper).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    name = getattr(helper, "__name__", "")
+    if not params or not name.isidentifier() \
+            or any(p.kind not in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD) for p in params):
+        raise RuleError(f"linear(...) needs a helper with plain positional parameters, not {helper!r}")
+    names, seen = [], {"result"}
+    for p in params:
+        n = p.name
+        while n in seen or n.endswith("_dot"):
+            n += "_"
+        seen.add(n)
+        names.append(n)
+    first = names[0]
+    signature, defaulted = [], False
+    for n, p in zip(names, params):
+        if p.default is p.empty:
+            signature.append(n)
+            continue
+        if not (p.default is None or isinstance(p.default, (bool, int, float, str))):
+            raise RuleError(f"linear(...): the default of {name}'s parameter {p.name!r} is not a literal")
+        signature.append(f"{n}={p.default!r}")
+        defaulted = True
+    dot = first + "_dot" + ("=None" if defaulted else "")
+    text = (f"def _(result, {', '.join(signature)}, {dot}):\n"
+            f"    return {name}({', '.join([first + '_dot'] + names[1:])})\n")
+    namespace = {name: helper}
+    exec(compile(text, f"<linear tangent of {name}>", "exec"), namespace)
+    fn = namespace["_"]
+    fn.__diffc_source__ = text
+    return fn
 
 
 def _without_docstring(body):

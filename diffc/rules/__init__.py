@@ -7,7 +7,7 @@ attributes.  Built-in rules register through the same `adjoint`/`tangent`
 decorators users call; a user rule replaces a built-in one.
 """
 
-from ..template import Rule, check_signature
+from ..template import Rule, check_signature, linear_tangent
 
 ADJOINTS = {}
 TANGENTS = {}
@@ -84,6 +84,16 @@ def tangent(*primitives, user=False):
             _rules_changed()
         return fn
     return register
+
+
+
+def linear(*helpers):
+    """Register, for each helper linear in its first argument (an adjoint or a tangent
+    it rearranges, masks or sums), the tangent rule ``helper(g_dot, *rest)``: one line
+    instead of a template that repeats the pattern (`template.linear_tangent`).  Its
+    adjoint, the transposed helper, is still written out beside it."""
+    for helper in helpers:
+        tangent(helper)(linear_tangent(helper))
 
 
 def _rules_changed():

@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from . import adjoint, tangent, nondiff
+from . import adjoint, linear, nondiff, tangent
 from ..checks import warn_tie
 from .complex_rules import abs_slope, real_cotangent, real_if_real
 from ..runtime import ListBar, broadcast_like, unbroadcast
@@ -243,9 +243,7 @@ def _(result, result_bar, g, items):
     return _sum_bars_T(result_bar, g, items), None
 
 
-@tangent(_sum_dot)
-def _(result, dots, dots_dot):
-    return _sum_dot(dots_dot)
+linear(_sum_dot)
 
 
 @adjoint(_sum_dot)
@@ -253,9 +251,7 @@ def _(result, result_bar, dots):
     return _sum_bars(result_bar, dots) if isinstance(dots, (list, tuple)) else result_bar
 
 
-@tangent(_sequence_bar)
-def _(result, g, g_dot):
-    return _sequence_bar(g_dot)
+linear(_sequence_bar)
 
 
 @adjoint(_sequence_bar)
@@ -263,9 +259,7 @@ def _(result, result_bar, g):
     return _sequence_bar(result_bar)
 
 
-@tangent(_sequence_dot)
-def _(result, d, d_dot):
-    return _sequence_dot(d_dot)
+linear(_sequence_dot)
 
 
 @adjoint(_sequence_dot)
@@ -279,9 +273,7 @@ def _(result, result_bar, rbar, g, items):
     return _sum_bars(result_bar, items), None, None
 
 
-@tangent(_sum_bars_T)
-def _(result, rbar, g, items, rbar_dot):
-    return _sum_bars_T(rbar_dot, g, items)
+linear(_sum_bars_T)
 
 
 # Helpers optimize/float_items.py knows to carry Python floats through (public names).

@@ -9,7 +9,7 @@ the shape of what the rule returned.
 """
 
 from ..runtime import ListBar, rule_parts
-from . import adjoint, tangent
+from . import adjoint, linear, tangent
 
 
 def _several(value, n):
@@ -55,9 +55,7 @@ def _(result, result_bar, g, value, n):
     return _rule_parts_dot(result_bar, value, n)
 
 
-@tangent(_rule_parts_bar)
-def _(result, g, value, n, g_dot):
-    return _rule_parts_bar(g_dot, value, n)
+linear(_rule_parts_bar)
 
 
 @adjoint(_rule_parts_dot)

@@ -26,7 +26,7 @@ with a tangent ``t`` as ``Re(sum(ct * t))`` (no conjugate).  Consequences:
 
 import numpy as np
 
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from .. import effects
 from ..checks import kink_sign
 from ..runtime import unbroadcast
@@ -73,9 +73,7 @@ effects.declare(abs_slope, facts=(effects.EFFECTFUL,))
 effects.declare(real_cotangent, real_if_real, facts=(effects.DROPPABLE,))
 
 
-@tangent(real_if_real)
-def _(result, g, x, g_dot):
-    return real_if_real(g_dot, x)
+linear(real_if_real)
 
 
 @adjoint(real_if_real)
@@ -83,9 +81,7 @@ def _(result, result_bar, g, x):
     return real_if_real(result_bar, g), None
 
 
-@tangent(real_cotangent)
-def _(result, g, g_dot):
-    return real_cotangent(g_dot)
+linear(real_cotangent)
 
 
 @adjoint(real_cotangent)

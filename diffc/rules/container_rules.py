@@ -15,7 +15,7 @@ import builtins
 
 import numpy as np
 
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from ..runtime import DictBar, ListBar
 
 
@@ -85,9 +85,7 @@ def _(result, iterable, key=None, reverse=False, iterable_dot=None):
 
 
 # sorted_bar and sorted_dot are the transposes of each other (a permutation and its inverse)
-@tangent(sorted_bar)
-def _(result, g, iterable, perm, g_dot):
-    return sorted_bar(g_dot, iterable, perm)
+linear(sorted_bar)
 
 
 @adjoint(sorted_bar)
@@ -95,9 +93,7 @@ def _(result, result_bar, g, iterable, perm):
     return sorted_dot(result_bar, perm), None, None
 
 
-@tangent(sorted_dot)
-def _(result, t, perm, t_dot):
-    return sorted_dot(t_dot, perm)
+linear(sorted_dot)
 
 
 @adjoint(sorted_dot)
@@ -234,9 +230,7 @@ def _(result, iterable, iterable_dot):
 # --- higher order: each helper above is linear in its first argument, and the helpers
 # come in transposed pairs (an adjoint helper and the tangent helper of the same read)
 
-@tangent(get_bar)
-def _(result, g, d, key, g_dot):
-    return get_bar(g_dot, d, key)
+linear(get_bar)
 
 
 @adjoint(get_bar)
@@ -244,9 +238,7 @@ def _(result, result_bar, g, d, key):
     return get_dot(result_bar, d, key), None, None
 
 
-@tangent(get_dot)
-def _(result, t, d, key, t_dot):
-    return get_dot(t_dot, d, key)
+linear(get_dot)
 
 
 @adjoint(get_dot)
@@ -254,9 +246,7 @@ def _(result, result_bar, t, d, key):
     return get_bar(result_bar, d, key), None, None
 
 
-@tangent(get_default_bar)
-def _(result, g, d, key, g_dot):
-    return get_default_bar(g_dot, d, key)
+linear(get_default_bar)
 
 
 @adjoint(get_default_bar)
@@ -264,9 +254,7 @@ def _(result, result_bar, g, d, key):
     return get_default_dot(result_bar, d, key), None, None
 
 
-@tangent(get_default_dot)
-def _(result, t, d, key, t_dot):
-    return get_default_dot(t_dot, d, key)
+linear(get_default_dot)
 
 
 @adjoint(get_default_dot)
@@ -274,9 +262,7 @@ def _(result, result_bar, t, d, key):
     return get_default_bar(result_bar, d, key), None, None
 
 
-@tangent(values_bar)
-def _(result, g, d, g_dot):
-    return values_bar(g_dot, d)
+linear(values_bar)
 
 
 @adjoint(values_bar)
@@ -284,9 +270,7 @@ def _(result, result_bar, g, d):
     return values_dot(result_bar, d), None
 
 
-@tangent(values_dot)
-def _(result, t, d, t_dot):
-    return values_dot(t_dot, d)
+linear(values_dot)
 
 
 @adjoint(values_dot)
@@ -294,9 +278,7 @@ def _(result, result_bar, t, d):
     return values_bar(result_bar, d), None
 
 
-@tangent(items_bar)
-def _(result, g, d, g_dot):
-    return items_bar(g_dot, d)
+linear(items_bar)
 
 
 @adjoint(items_bar)
@@ -304,9 +286,7 @@ def _(result, result_bar, g, d):
     return items_dot(result_bar, d), None
 
 
-@tangent(items_dot)
-def _(result, t, d, t_dot):
-    return items_dot(t_dot, d)
+linear(items_dot)
 
 
 @adjoint(items_dot)
@@ -314,9 +294,7 @@ def _(result, result_bar, t, d):
     return items_bar(result_bar, d), None
 
 
-@tangent(dict_bar)
-def _(result, g, iterable, g_dot):
-    return dict_bar(g_dot, iterable)
+linear(dict_bar)
 
 
 @adjoint(dict_bar)
@@ -324,9 +302,7 @@ def _(result, result_bar, g, iterable):
     return dict_dot(result_bar, iterable), None
 
 
-@tangent(dict_dot)
-def _(result, t, iterable, t_dot):
-    return dict_dot(t_dot, iterable)
+linear(dict_dot)
 
 
 @adjoint(dict_dot)

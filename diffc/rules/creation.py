@@ -10,7 +10,7 @@ Conventions: rules/numpy_rules.py.
 
 import numpy as np
 
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from ..runtime import broadcast_like, is_duck_array, unbroadcast
 from .shared import (bcast as _bcast, arr as _arr, zeros_of as _zeros_of, full as _full,
                      like as _like, cast_like as _cast_like, full_T as _full_T)
@@ -265,9 +265,7 @@ def _(result, result_bar, g, a, cast):
     return unbroadcast(_astype_jvp(result_bar, a, cast), g), None, None
 
 
-@tangent(_astype_jvp)
-def _(result, d, a, cast, d_dot):
-    return _astype_jvp(d_dot, a, cast)
+linear(_astype_jvp)
 
 
 @adjoint(_astype_jvp)
@@ -295,9 +293,7 @@ def _(result, result_bar, obj, d, arr):
     return None, _full_T(_array_bar(result_bar, obj), d, obj), None
 
 
-@tangent(_copy_jvp)
-def _(result, d, a, d_dot):
-    return _copy_jvp(d_dot, a)
+linear(_copy_jvp)
 
 
 @adjoint(_copy_jvp)
@@ -305,9 +301,7 @@ def _(result, result_bar, d, a):
     return _full_T(result_bar, d, a), None
 
 
-@tangent(_fill_jvp)
-def _(result, d, filled, d_dot):
-    return _fill_jvp(d_dot, filled)
+linear(_fill_jvp)
 
 
 @adjoint(_fill_jvp)

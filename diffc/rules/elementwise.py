@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .. import effects
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from .complex_rules import abs_slope, real_cotangent, real_if_real
 from ..runtime import ListBar, broadcast_like, unbroadcast
 from .operators import pow_dxk
@@ -910,9 +910,7 @@ def _(result, result_bar, g, x):
 
 
 # np.select's adjoint helpers mask g: linear in g, their own transposes up to summing
-@tangent(_select_bar)
-def _(result, g, condlist, choicelist, which, g_dot):
-    return _select_bar(g_dot, condlist, choicelist, which)
+linear(_select_bar)
 
 
 @adjoint(_select_bar)
@@ -929,9 +927,7 @@ def _select_choices_T(rbar, g, condlist, choicelist):
     return unbroadcast(broadcast_like(total, g) if np.ndim(total) < np.ndim(g) else total, g)
 
 
-@tangent(_select_choices_bar)
-def _(result, g, condlist, choicelist, g_dot):
-    return _select_choices_bar(g_dot, condlist, choicelist)
+linear(_select_choices_bar)
 
 
 @adjoint(_select_choices_bar)

@@ -10,7 +10,7 @@ Conventions: rules/numpy_rules.py.
 
 import numpy as np
 
-from . import adjoint, tangent
+from . import adjoint, linear, tangent
 from ..runtime import ListBar, broadcast_like, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, arr as _arr, zeros_of as _zeros_of,
                      full as _full, swap_last_axes as _T, seq as _seq, full_T as _full_T,
@@ -297,9 +297,7 @@ def _(result, result_bar, gb, a, b, x):
     return _solve_bar_a_adj(result_bar, gb, b, x, 0), None, None, _solve_bar_a_adj(result_bar, gb, b, x, 1)
 
 
-@tangent(_solve_bar_b)
-def _(result, gb, b, gb_dot):
-    return _solve_bar_b(gb_dot, b)
+linear(_solve_bar_b)
 
 
 @adjoint(_solve_bar_b)
@@ -736,9 +734,7 @@ def _solve_bar_b_T_T(result_bar, rbar, gb, b):
     return unbroadcast(_uncol(_bcast(result_bar, np.shape(gb)), b), rbar)
 
 
-@tangent(_solve_bar_b_T)
-def _(result, rbar, gb, b, rbar_dot):
-    return _solve_bar_b_T(rbar_dot, gb, b)
+linear(_solve_bar_b_T)
 
 
 @adjoint(_solve_bar_b_T)

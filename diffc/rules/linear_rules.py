@@ -34,7 +34,7 @@ real-linear and get their own transposes.
 
 import numpy as np
 
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from ..runtime import ListBar, unbroadcast
 from .complex_rules import no_derivative, real_if_real
 
@@ -377,9 +377,7 @@ def _(result, result_bar, op, g, x, p1=None, p2=None, p3=None):
     return None, apply_linear(op, result_bar, p1, p2, p3), None, None, None, None
 
 
-@tangent(dense_tangent)
-def _(result, d, x, d_dot):
-    return dense_tangent(d_dot, x)
+linear(dense_tangent)
 
 
 @adjoint(dense_tangent)
@@ -387,9 +385,7 @@ def _(result, result_bar, d, x):
     return unbroadcast_to(result_bar, d), None
 
 
-@tangent(shaped_like)
-def _(result, g, x, g_dot):
-    return shaped_like(g_dot, x)
+linear(shaped_like)
 
 
 @adjoint(shaped_like)
@@ -397,9 +393,7 @@ def _(result, result_bar, g, x):
     return dense_tangent(result_bar, x), None
 
 
-@tangent(unbroadcast_to)
-def _(result, g, d, g_dot):
-    return unbroadcast_to(g_dot, d)
+linear(unbroadcast_to)
 
 
 @adjoint(unbroadcast_to)

@@ -78,7 +78,8 @@ nondiff; a helper without rules makes diffc raise NoDerivativeRule naming it
   ``a_dot`` is renamed (``d``) in the rules.
 
 Most adjoint helpers are linear in the incoming adjoint ``g``: their tangent
-in ``g`` is the helper applied to ``g_dot`` and their adjoint in ``g`` is the
+in ``g`` is the helper applied to ``g_dot`` (registered in one line,
+``linear(_helper)``, when the other arguments carry no derivative) and their adjoint in ``g`` is the
 transposed helper (usually the primal operation or its ``_jvp`` helper).
 Reverse over forward differentiates the ``_*_jvp``/``_*_dot`` helpers of
 forward code (``_cumprod_jvp``, ``_det_jvp``, ``_slogdet_jvp``, ``_solve_dot_a``,

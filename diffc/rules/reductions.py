@@ -11,7 +11,7 @@ among the elements tied for the extreme.  Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from .. import effects
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from .complex_rules import no_derivative
 from ..runtime import is_duck_array, unbroadcast, widen_like
 from .shared import (is_zero as _zero, bcast as _bcast, arr as _arr, full as _full, like as _like,
@@ -848,9 +848,7 @@ def _(result, result_bar, a, d, axis, cumulated, rbar, which):
 
 
 # _sum_bar and _extreme_bar are linear in g.
-@tangent(_sum_bar)
-def _(result, g, a, axis, keepdims, g_dot):
-    return _sum_bar(g_dot, a, axis, keepdims)
+linear(_sum_bar)
 
 
 @adjoint(_sum_bar)
@@ -858,9 +856,7 @@ def _(result, result_bar, g, a, axis, keepdims):
     return unbroadcast(np.sum(_full(result_bar, a), axis=axis, keepdims=keepdims), g), None, None, None
 
 
-@tangent(_extreme_bar)
-def _(result, g, a, axis, keepdims, extreme, g_dot):
-    return _extreme_bar(g_dot, a, axis, keepdims, extreme)
+linear(_extreme_bar)
 
 
 # What the optimizer may assume of these helpers (diffc/effects.py).

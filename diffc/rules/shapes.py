@@ -10,7 +10,7 @@ Conventions (tuple results such as np.split's, *vararg methods): rules/numpy_rul
 
 import numpy as np
 
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from ..runtime import ListBar, index_concat, is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, arr as _arr, zeros_of as _zeros_of,
                      full as _full, like as _like, one_hot as _one_hot, dense_list as _dense_list,
@@ -733,9 +733,7 @@ def _(result, result_bar, g, tup, kind):
     return _restack(result_bar, tup, kind), None, None
 
 
-@tangent(_index_concat_bar)
-def _(result, g, maker, key, g_dot):
-    return _index_concat_bar(g_dot, maker, key)
+linear(_index_concat_bar)
 
 
 @adjoint(_index_concat_bar)
@@ -753,9 +751,7 @@ def _(result, result_bar, maker, key, d):
     return None, None, _index_concat_bar(result_bar, maker, key)
 
 
-@tangent(_split_bar)
-def _(result, bars, pieces, axis, bars_dot):
-    return _split_bar(bars_dot, pieces, axis)
+linear(_split_bar)
 
 
 @adjoint(_split_bar)
@@ -861,9 +857,7 @@ def _(result, result_bar, fn, arys, d):
     return None, None, _atleast_jvp_T(result_bar, arys, d)
 
 
-@tangent(_unstack)
-def _(result, rbar, g, axis, rbar_dot):
-    return _unstack(rbar_dot, g, axis)
+linear(_unstack)
 
 
 @adjoint(_unstack)
@@ -893,9 +887,7 @@ def _atleast_jvp_T_T(result_bar, rbar, arys, d):
     return out[0] if n == 1 else ListBar(out)
 
 
-@tangent(_atleast_bar_T)
-def _(result, rbar, g, arys, rbar_dot):
-    return _atleast_bar_T(rbar_dot, g, arys)
+linear(_atleast_bar_T)
 
 
 @adjoint(_atleast_bar_T)
@@ -903,9 +895,7 @@ def _(result, result_bar, rbar, g, arys):
     return _atleast_bar_T_T(result_bar, rbar, g, arys), None, None
 
 
-@tangent(_atleast_jvp_T)
-def _(result, rbar, arys, d, rbar_dot):
-    return _atleast_jvp_T(rbar_dot, arys, d)
+linear(_atleast_jvp_T)
 
 
 @adjoint(_atleast_jvp_T)
@@ -914,9 +904,7 @@ def _(result, result_bar, rbar, arys, d):
 
 
 # _reshape_to is linear in g.
-@tangent(_reshape_to)
-def _(result, g, x, order="C", g_dot=None):
-    return _reshape_to(g_dot, x, order)
+linear(_reshape_to)
 
 
 @adjoint(_reshape_to)

@@ -16,7 +16,7 @@ Conventions shared by all rules: see rules/numpy_rules.py.
 
 import numpy as np
 
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from ..runtime import ListBar, is_duck_array, unbroadcast
 
 
@@ -188,9 +188,7 @@ def _(result, result_bar, g, x):
     return _cast_like(result_bar, g), None
 
 
-@tangent(_full)
-def _(result, d, x, d_dot):
-    return _full(d_dot, x)
+linear(_full)
 
 
 @adjoint(_full)
@@ -229,9 +227,7 @@ def _full_T_T(result_bar, rbar, x):
     return _bcast(result_bar, np.shape(rbar))
 
 
-@tangent(_full_T)
-def _(result, rbar, d, x, rbar_dot):
-    return _full_T(rbar_dot, d, x)
+linear(_full_T)
 
 
 @adjoint(_full_T)
@@ -239,9 +235,7 @@ def _(result, result_bar, rbar, d, x):
     return _full_T_T(result_bar, rbar, x), None, None
 
 
-@tangent(_seq)
-def _(result, r, n, r_dot):
-    return _seq(r_dot, n)
+linear(_seq)
 
 
 @adjoint(_seq)
@@ -260,9 +254,7 @@ def _(result, result_bar, g, x, axis, keepdims):
 
 
 # _bcast(g, shape) broadcasts g: linear in g, summed back by its adjoint
-@tangent(_bcast)
-def _(result, g, shape, g_dot):
-    return _bcast(g_dot, shape)
+linear(_bcast)
 
 
 @adjoint(_bcast)
@@ -292,9 +284,7 @@ def _(result, result_bar, g, x):
     return _like_T(result_bar, g, x), None
 
 
-@tangent(_T)
-def _(result, x, x_dot):
-    return _T(x_dot)
+linear(_T)
 
 
 @adjoint(_T)
@@ -309,9 +299,7 @@ def _mat_T(rbar, x):
     return unbroadcast(rbar, x)
 
 
-@tangent(_mat)
-def _(result, x, like, x_dot):
-    return _mat(x_dot, like)
+linear(_mat)
 
 
 @adjoint(_mat)
