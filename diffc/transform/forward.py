@@ -45,7 +45,7 @@ from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
 from . import dynamic_calls
 from .reverse import BINOPS, UNARY, call_key, check_object_indexes, is_user_function
-from .rule_calls import describe, drop_unbroadcast
+from .rule_calls import RuleBindingError, bind_rule_arguments, describe, drop_unbroadcast
 from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
@@ -296,8 +296,9 @@ class ForwardFunction(FunctionSweep):
             if keywords:
                 self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
                           "keyword arguments", node)
-            lead, extra = args[:len(primal_params)], args[len(primal_params):]
-            for p, a in zip(primal_params, lead):
+            bound_args = bind_rule_arguments(primal_params, args, vararg=True)
+            extra = bound_args.extra
+            for p, a in bound_args.positional:
                 bindings[p] = a
                 if self.is_active(a) and p in dot_params:
                     d = self.dot_of(a)
@@ -316,9 +317,9 @@ class ForwardFunction(FunctionSweep):
             return _prune_zero_terms(stmts, expr, live_dots)
         if rule.vararg and not dot_params:
             # max(*args_and_dots): the primal arguments, then one tangent per argument.
-            for p, a in zip(rest, args):
-                bindings[p] = a
-            extra = args[len(rest):]
+            bound_args = bind_rule_arguments(rest, args, vararg=True)
+            bindings.update(bound_args.positional)
+            extra = bound_args.extra
             dots = []
             for a in extra:
                 d = self.dot_of(a)
@@ -328,27 +329,26 @@ class ForwardFunction(FunctionSweep):
             stmts, expr = rule.instantiate(bindings, self.namer, list(extra) + dots)
             return stmts, expr, False
         primal_params = [p for p in rest if p not in dot_params.values()]
-        extra = []
-        if rule.vararg:
-            # x.reshape(a_dot, *shape): the trailing arguments carry no tangent.
-            args, extra = args[:len(primal_params)], args[len(primal_params):]
-            for position, a in enumerate(extra, len(primal_params) + 1):
-                if self.is_active(a):
-                    self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
-                              f"argument {position}, which carries a derivative: "
-                              + origin_mod.explain(a.id, self.body, self.source, self.active,
-                                                   self.info.params), node,
-                              hint="keep that argument free of differentiated values")
-        if len(args) > len(primal_params):
-            self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {describe(key, node)}",
-                      node)
-        bound = list(zip(primal_params, args)) + [(k.arg, k.value) for k in keywords]
+        try:
+            bound_args = bind_rule_arguments(primal_params, args, keywords, rule.kwonly, bool(rule.vararg))
+        except RuleBindingError as problem:
+            if problem.problem == "too many":
+                self.fail(NoDerivativeRule, f"too many arguments for the tangent rule of {describe(key, node)}",
+                          node)
+            self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
+                      f"the keyword argument {problem.name!r}", node)
+        extra = bound_args.extra
+        # x.reshape(a_dot, *shape): the trailing arguments carry no tangent.
+        for position, a in enumerate(extra, len(primal_params) + 1):
+            if self.is_active(a):
+                self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
+                          f"argument {position}, which carries a derivative: "
+                          + origin_mod.explain(a.id, self.body, self.source, self.active,
+                                               self.info.params), node,
+                          hint="keep that argument free of differentiated values")
         for p in dot_params.values():
             bindings[p] = _ZERO
-        for p, a in bound:
-            if p not in primal_params and p not in rule.kwonly:
-                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
-                          f"the keyword argument {p!r}", node)
+        for p, a in bound_args.positional + bound_args.keywords:
             bindings[p] = a
             if self.is_active(a) and p not in dot_params and key in R.USER_KEYS:
                 self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} takes no tangent "

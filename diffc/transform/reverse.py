@@ -43,7 +43,8 @@ from ..analysis.calls import call_key, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import MISSING
 from . import dynamic_calls
-from .rule_calls import describe, drop_concatenation, drop_unbroadcast, merge_equal_contributions, zero_safe
+from .rule_calls import (RuleBindingError, bind_rule_arguments, describe, drop_concatenation, drop_unbroadcast,
+                         merge_equal_contributions, zero_safe)
 from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mutation, rt
 
 TAPE = "_tape"
@@ -620,25 +621,19 @@ class ReverseFunction(FunctionSweep):
                            "inputs that are not differentiated")
         params = rule.params[2:]
         bindings = {rule.params[0]: result, rule.params[1]: result_bar}
-        vararg_atoms = None
-        if rule.vararg:
-            positional = params
-            bound = args[:len(positional)]
-            vararg_atoms = args[len(positional):]
-        else:
-            if len(args) > len(params):
+        try:
+            bound_args = bind_rule_arguments(params, args, keywords, rule.kwonly, bool(rule.vararg))
+        except RuleBindingError as problem:
+            if problem.problem == "too many":
                 self.fail(NoDerivativeRule, f"too many arguments for the rule of {describe(key, node)}",
                           node, hint="pass the optional arguments by keyword, or register a rule "
                                      "with @diffc.adjoint that takes them")
-            bound = args
-        for p, a in zip(params, bound):
-            bindings[p] = a
-        for kw in keywords:
-            if kw.arg not in params and kw.arg not in rule.kwonly:
-                self.fail(NoDerivativeRule, f"the rule for {describe(key, node)} does not support the "
-                          f"keyword argument {kw.arg!r}", node,
-                          hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
-            bindings[kw.arg] = kw.value
+            self.fail(NoDerivativeRule, f"the rule for {describe(key, node)} does not support the "
+                      f"keyword argument {problem.name!r}", node,
+                      hint="drop the keyword, or register a rule with @diffc.adjoint that takes it")
+        bound = [a for _, a in bound_args.positional]
+        vararg_atoms = bound_args.extra if rule.vararg else None
+        bindings.update(bound_args.positional + bound_args.keywords)
         stmts, expr = rule.instantiate(bindings, self.namer, vararg_atoms)
         if self.scalar(target):
             stmts = [drop_unbroadcast(s) for s in stmts]

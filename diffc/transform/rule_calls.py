@@ -7,9 +7,12 @@ scalars or same-shaped operands), `drop_concatenation` (`+` of numbers or arrays
 concatenation), `merge_equal_contributions` (``x * x``: one doubled contribution) -- and
 `describe`, the name of a primitive in messages; `zero_safe` tells which rules take the
 zero adjoint ``0.0`` as it is.  None of these changes the value of the derivative.
+Before that, `bind_rule_arguments` binds a call's atoms to a rule's parameters, the
+same way for an adjoint rule (reverse.py) and a tangent rule (forward.py).
 """
 
 import types
+from typing import NamedTuple
 
 import gast
 
@@ -112,3 +115,44 @@ def drop_concatenation(node, plain=None):
 def drop_unbroadcast(node, only=None):
     """unbroadcast(g, x) -> g, for every x (scalar code) or for x in `only`."""
     return _DropUnbroadcast(only).visit(node)
+
+
+class RuleArguments(NamedTuple):
+    """A call's atoms bound to a rule's parameters (see `bind_rule_arguments`)."""
+    positional: list        # [(parameter, atom)] in order, one per leading argument
+    keywords: list          # [(parameter, atom)] for the keyword arguments
+    extra: list             # the atoms past the parameters (a rule with a *vararg)
+
+
+class RuleBindingError(Exception):
+    """The call does not fit the rule: ``problem`` is "too many" or "keyword" (``name``
+    then is the keyword the rule does not take).  Each mode words its own message."""
+
+    def __init__(self, problem, name=None):
+        super().__init__(problem, name)
+        self.problem = problem
+        self.name = name
+
+
+def bind_rule_arguments(params, args, keywords=(), kwonly=(), vararg=False):
+    """Bind the atoms of a call to the parameters of a derivative rule.
+
+    params: the rule's parameters for the primitive's own arguments, in order (an
+    adjoint rule's after ``result, result_bar``; a tangent rule's without
+    ``result`` and the ``*_dot`` ones); args: the call's positional atoms;
+    keywords: its gast keywords; kwonly: the rule's keyword-only parameters;
+    vararg: whether the rule takes ``*args`` (then the atoms past ``params`` are
+    returned as ``extra`` instead of being refused).  Raises RuleBindingError when
+    there are more positional atoms than parameters (no vararg) or a keyword the rule
+    does not take."""
+    if vararg:
+        args, extra = list(args[:len(params)]), list(args[len(params):])
+    else:
+        if len(args) > len(params):
+            raise RuleBindingError("too many")
+        args, extra = list(args), []
+    for kw in keywords:
+        if kw.arg not in params and kw.arg not in kwonly:
+            raise RuleBindingError("keyword", kw.arg)
+    return RuleArguments(list(zip(params, args)), [(kw.arg, kw.value) for kw in keywords], extra)
+
