@@ -140,3 +140,4 @@ def _user_name(name):
 
 # They warn at the user's line: never dropped or moved by the optimizer.
 effects.declare(kink_sign, warn_tie, facts=(effects.EFFECTFUL,))
+effects.declare(kink_sign, facts=(effects.NUMPY_RESULT,))

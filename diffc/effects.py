@@ -24,6 +24,19 @@ OWNED_BUFFER   an adjoint helper whose result is a buffer the gradient owns from
                then on (optimize/simplify.py accumulates into it in place); a
                subset of FRESH: copies and zeros are FRESH but keep their own
                scheduling there
+NEW_BUFFER     returns a new array the caller owns and may store into (zeros_like,
+               np.zeros...)
+WRITES_NOTHING writes into no argument and no global state (it may raise): a loop
+               calling it leaves every other value alone
+FLOAT_PRESERVING  given Python floats returns a Python float, given NumPy float64
+               scalars a NumPy float64 (abs, min, max)
+RETURNS_ARGUMENTS  hands back one of its arguments (or 0.0) as it came, inside a tuple
+               for the max/min adjoint: a float stays a float
+NUMPY_RESULT   returns a NumPy value whether its arguments are Python floats or NumPy
+               float64 scalars (optimize/float_items.py: like a ufunc)
+
+Facts about library functions the passes reason about (builtins, NumPy) are
+declared here too (`_declare_library`).
 """
 
 DROPPABLE = "droppable"
@@ -35,6 +48,11 @@ MUTATES_FIRST = "mutates_first"
 NO_RESULT = "no_result"
 NO_WRITES = "no_writes"
 OWNED_BUFFER = "owned_buffer"
+NEW_BUFFER = "new_buffer"
+WRITES_NOTHING = "writes_nothing"
+FLOAT_PRESERVING = "float_preserving"
+RETURNS_ARGUMENTS = "returns_arguments"
+NUMPY_RESULT = "numpy_result"
 
 _FACTS = {}
 
@@ -70,6 +88,18 @@ def _declare_runtime():
     declare(rt.zero_item, rt.write_item, rt.truncate, facts=(NO_RESULT,))
     declare(rt.unbroadcast, rt.copy_value, rt.nonzero, rt.item, rt.element, facts=(NO_WRITES,))
     declare(print, rt.check_unshared, facts=(EFFECTFUL,))
+    declare(rt.zeros_like, facts=(NEW_BUFFER,))
+    declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))
+
+
+def _declare_library():
+    import builtins
+    import numpy as np
+    declare(builtins.len, builtins.range, builtins.reversed, builtins.abs, builtins.min, builtins.max,
+            builtins.float, builtins.int, builtins.bool, facts=(WRITES_NOTHING,))
+    declare(builtins.abs, builtins.min, builtins.max, facts=(FLOAT_PRESERVING,))
+    declare(np.zeros, np.zeros_like, np.empty, np.empty_like, np.ones, np.full, facts=(NEW_BUFFER,))
 
 
 _declare_runtime()
+_declare_library()

@@ -396,3 +396,21 @@ def test_a_divisor_expression_is_evaluated_once_in_the_guard():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert run_tree(tree, names, 0.5, a) == divides_by_an_expression(0.5, a) == np.inf
+
+
+def test_facts_come_from_the_effects_registry():
+    """float_items keeps no table of its own: what it assumes of a helper is declared
+    beside the helper (diffc/effects.py) and asked of the registry."""
+    import builtins
+    import pathlib
+    from diffc import checks, effects, runtime
+    from diffc.rules import builtins_rules, complex_rules
+    assert effects.has(builtins_rules._extremum_bars, effects.RETURNS_ARGUMENTS)
+    assert effects.has(complex_rules.real_cotangent, effects.FLOAT_PRESERVING)
+    assert effects.has(builtins.max, effects.FLOAT_PRESERVING)
+    assert effects.has(checks.kink_sign, effects.NUMPY_RESULT)
+    assert effects.has(runtime.zeros_like, effects.NEW_BUFFER)
+    assert effects.has(runtime.item, effects.WRITES_NOTHING)
+    assert not effects.has(runtime.acc_item, effects.WRITES_NOTHING)
+    text = (pathlib.Path(runtime.__file__).parent / "optimize" / "float_items.py").read_text()
+    assert "from ..rules" not in text and "checks." not in text

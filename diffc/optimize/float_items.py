@@ -70,8 +70,7 @@ import gast
 import numpy as np
 
 from .. import ast_util as A
-from .. import checks, runtime
-from ..rules import builtins_rules, complex_rules
+from .. import effects, runtime
 from ..naming import Namer, identifiers
 from .dce import resolve_chain
 
@@ -79,17 +78,6 @@ _UNKNOWN = object()                 # a binding whose value this pass cannot fol
 _RANGE_INDEX = object()             # the target of a `for` over range(...)
 _PARAMETER = object()
 
-_PURE_BUILTINS = {builtins.len, builtins.range, builtins.reversed, builtins.abs, builtins.min,
-                  builtins.max, builtins.float, builtins.int, builtins.bool}
-_FLOAT_PRESERVING = {builtins.abs, builtins.min, builtins.max,   # return a float given floats
-                      complex_rules.real_cotangent}
-# Derivative helpers that compare their arguments and hand one of them (or 0.0)
-# back, inside a tuple for the max/min adjoint: floats pass through as they came.
-_CARRIERS = {builtins_rules.extremum_bars, builtins_rules.extremum_dot}
-# Helpers whose result is a NumPy value for a float or a NumPy float64 alike.
-_UFUNC_LIKE = {checks.kink_sign, complex_rules.abs_slope}
-_BUFFER_MAKERS = {runtime.zeros_like, np.zeros, np.zeros_like, np.empty, np.empty_like,
-                  np.ones, np.full}
 _MATH_FUNCTIONS = [getattr(math, n) for n in dir(math) if callable(getattr(math, n))]
 _INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
 _FLOAT_OPS = (gast.Add, gast.Sub, gast.Mult)
@@ -152,7 +140,7 @@ class _Facts:
         self.lists = _own_lists(fn, self.parents)
         self.bindings = _bindings(fn, self.lists, self.params)
         self.buffers = {n for n, values in self.bindings.items()
-                        if values and all(isinstance(v, gast.Call) and _callee(v) in _BUFFER_MAKERS
+                        if values and all(isinstance(v, gast.Call) and _new_buffer(_callee(v))
                                           for v in values)}
         self.ints = _int_names(self.bindings, self.params, self.param_kinds)
 
@@ -501,13 +489,27 @@ def _pure_call(call):
     if not isinstance(call, gast.Call):
         return False
     obj = _callee(call)
-    if obj in _PURE_BUILTINS or obj is runtime.check_scalar or obj is runtime.item:
+    if effects.has(obj, effects.WRITES_NOTHING):
         return True
     if call.keywords:
         return False
     if isinstance(obj, np.ufunc):
         return _ufunc_call(obj, call)
     return _is_math(obj)
+
+
+def _returns_its_floats(obj):
+    """Given Python floats, a Python float back (abs, min, max, the max/min adjoint helpers)."""
+    return effects.has(obj, effects.FLOAT_PRESERVING) or effects.has(obj, effects.RETURNS_ARGUMENTS)
+
+
+def _numpy_result(obj):
+    """A NumPy value back for a float or a NumPy float64 alike (kink_sign, abs_slope)."""
+    return effects.has(obj, effects.NUMPY_RESULT)
+
+
+def _new_buffer(obj):
+    return effects.has(obj, effects.NEW_BUFFER)
 
 
 def _ufunc_call(obj, call):
@@ -568,7 +570,7 @@ class _Check:
                        if isinstance(c, gast.expr))
         if isinstance(expr, gast.Call):
             obj = _callee(expr)
-            return (obj in _FLOAT_PRESERVING or obj in _CARRIERS) \
+            return _returns_its_floats(obj) \
                 and any(self.is_tainted(a, tainted) for a in expr.args)
         if isinstance(expr, gast.Subscript):
             return self.is_tainted(expr.value, tainted)
@@ -607,7 +609,7 @@ class _Check:
                 return True
             if expr.keywords:
                 return False
-            if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or _ufunc_call(obj, expr) \
+            if _returns_its_floats(obj) or _numpy_result(obj) or _ufunc_call(obj, expr) \
                     or obj is runtime.zeros_like or obj is runtime.item or obj is runtime.as_sequence:
                 return all(self.is_plain(a, plain) for a in expr.args)
             return obj in (np.zeros, np.ones, np.empty) and len(expr.args) == 1
@@ -664,7 +666,7 @@ class _Check:
             return parent.test is node or self.use_is_safe(parent)
         if isinstance(parent, (gast.Tuple, gast.List)) and isinstance(parent.ctx, gast.Load):
             if isinstance(self.facts.parents.get(parent), gast.Call) \
-                    and _callee(self.facts.parents[parent]) in _CARRIERS:
+                    and effects.has(_callee(self.facts.parents[parent]), effects.RETURNS_ARGUMENTS):
                 # compared with each other and with the result: all of the float64 world
                 if not all(self.meets(e) for e in parent.elts if e is not node):
                     return False
@@ -702,9 +704,9 @@ class _Check:
             return not call.keywords          # converts to a float (or an int) alike
         if call.keywords:
             return False
-        if obj in _FLOAT_PRESERVING or obj in _CARRIERS or obj in _UFUNC_LIKE or _ufunc_call(obj, call):
+        if _returns_its_floats(obj) or _numpy_result(obj) or _ufunc_call(obj, call):
             others_plain = all(self.meets(a) for a in call.args if a is not node)
-            returns_values = obj in _FLOAT_PRESERVING or obj in _CARRIERS
+            returns_values = _returns_its_floats(obj)
             return others_plain and (not returns_values or self.use_is_safe(call))
         return False
 

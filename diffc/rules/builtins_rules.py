@@ -4,6 +4,7 @@ import builtins
 
 import numpy as np
 
+from .. import effects
 from . import adjoint, linear, nondiff, tangent
 from ..checks import warn_tie
 from .complex_rules import abs_slope, real_cotangent, real_if_real
@@ -276,6 +277,6 @@ def _(result, result_bar, rbar, g, items):
 linear(_sum_bars_T)
 
 
-# Helpers optimize/float_items.py knows to carry Python floats through (public names).
-extremum_bars = _extremum_bars
-extremum_dot = _extremum_dot
+# They compare their arguments and hand one of them (or 0.0) back, inside a tuple for the
+# max/min adjoint: floats pass through as they came (optimize/float_items.py).
+effects.declare(_extremum_bars, _extremum_dot, facts=(effects.RETURNS_ARGUMENTS,))

@@ -71,6 +71,8 @@ def abs_slope(x):
 # abs_slope warns at the kink (kink_sign): never dropped or moved; real_cotangent is pure
 effects.declare(abs_slope, facts=(effects.EFFECTFUL,))
 effects.declare(real_cotangent, real_if_real, facts=(effects.DROPPABLE,))
+effects.declare(real_cotangent, facts=(effects.FLOAT_PRESERVING,))     # g itself for a float g
+effects.declare(abs_slope, facts=(effects.NUMPY_RESULT,))
 
 
 linear(real_if_real)
