@@ -542,20 +542,7 @@ class _Rewriter:
         stores = []
         at = _name(pos) if width == 1 else ast.BinOp(left=_name(pos), op=ast.Mult(), right=_const(width))
         if not ranged:
-            grown, q = f"{tape}_grown", self.fresh("_q")
-            size = ast.Call(func=_name("len"), args=[_name(tape)], keywords=[])
-            stores.append(ast.copy_location(ast.If(
-                test=ast.Compare(left=ast.BinOp(left=at, op=ast.Add(), right=_const(width)), ops=[ast.Gt()],
-                                 comparators=[size]),
-                body=[_assign(_name(grown, True), _call(ast.Attribute(value=_name(np_), attr="empty",
-                                                                      ctx=ast.Load()),
-                                                        [ast.BinOp(left=_const(2), op=ast.Mult(), right=size)])),
-                      ast.For(target=_name(q, True), iter=_call("range", [size]), body=[
-                          _assign(ast.Subscript(value=_name(grown), slice=_name(q), ctx=ast.Store()),
-                                  ast.Subscript(value=_name(tape), slice=_name(q), ctx=ast.Load()))],
-                              orelse=[], type_comment=None),
-                      _assign(_name(tape, True), _name(grown))],
-                orelse=[]), pushes[0]))
+            stores.append(ast.copy_location(self._grown_when_full(tape, at, width, np_), pushes[0]))
         for j, e in enumerate(elements):
             index = at if j == 0 else ast.BinOp(left=at, op=ast.Add(), right=_const(j))
             cell = ast.Subscript(value=_name(tape), slice=index, ctx=ast.Store())
@@ -568,6 +555,23 @@ class _Rewriter:
         body[i:i + 1] = pre
         for r in readers:
             self._read_columns(r, tape, kinds, pos)
+
+    def _grown_when_full(self, tape, at, width, np_):
+        """``if at + width > len(tape): tape = <a copy twice as long>`` (a tape of a loop
+        whose trip count is not known before it runs)."""
+        grown, q = f"{tape}_grown", self.fresh("_q")
+        size = ast.Call(func=_name("len"), args=[_name(tape)], keywords=[])
+        return ast.If(
+            test=ast.Compare(left=ast.BinOp(left=at, op=ast.Add(), right=_const(width)), ops=[ast.Gt()],
+                             comparators=[size]),
+            body=[_assign(_name(grown, True), _call(ast.Attribute(value=_name(np_), attr="empty", ctx=ast.Load()),
+                                                    [ast.BinOp(left=_const(2), op=ast.Mult(), right=size)])),
+                  ast.For(target=_name(q, True), iter=_call("range", [size]), body=[
+                      _assign(ast.Subscript(value=_name(grown), slice=_name(q), ctx=ast.Store()),
+                              ast.Subscript(value=_name(tape), slice=_name(q), ctx=ast.Load()))],
+                          orelse=[], type_comment=None),
+                  _assign(_name(tape, True), _name(grown))],
+            orelse=[])
 
     @staticmethod
     def _tape_reader(s, tape):

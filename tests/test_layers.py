@@ -187,3 +187,20 @@ def test_no_file_over_a_thousand_lines():
     long = [f"{p.relative_to(PACKAGE.parent)}: {n} lines" for p in all_files()
             if (n := len(p.read_text().splitlines())) > MAX_LINES]
     assert not long, f"files over {MAX_LINES} lines:\n" + "\n".join(long)
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_over_eighty_lines_without_a_reason():
+    """A function longer than 80 lines says why in its docstring ("Long because ...")."""
+    long = []
+    for path in all_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                reason = "long because" in (ast.get_docstring(node) or "").lower()
+                if length > MAX_FUNCTION_LINES and not reason:
+                    long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}: {length} lines")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines with no reason in their docstring:\n" + \
+        "\n".join(long)

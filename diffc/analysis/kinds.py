@@ -122,6 +122,7 @@ def _atom_kind(atom, kinds):
 
 
 def _kind(value, kinds, resolve):
+    """The kind of the value of an ANF assignment (None: not known yet, optimistic)."""
     if value is None:
         return None
     if value == "int":
@@ -129,53 +130,11 @@ def _kind(value, kinds, resolve):
     if isinstance(value, (gast.Name, gast.Constant)):
         return _atom_kind(value, kinds)
     if isinstance(value, gast.BinOp):
-        a, b = _atom_kind(value.left, kinds), _atom_kind(value.right, kinds)
-        if a is None or b is None:
-            return a or b
-        if a == INT and b == INT:
-            return SCALAR if isinstance(value.op, gast.Div) else INT
-        if a in (INT, SCALAR) and b in (INT, SCALAR):
-            return SCALAR
-        if VECTOR in (a, b) and {a, b} <= {VECTOR, SCALAR, INT} and not isinstance(value.op, gast.MatMult):
-            return VECTOR                    # 1-d with scalars or 1-d broadcasts to 1-d
-        if (is_array(a) or is_array(b)) and UNKNOWN not in (a, b) and SCALARS not in (a, b) \
-                and not isinstance(value.op, gast.MatMult):
-            return ARRAY
-        if isinstance(value.op, gast.MatMult) and is_array(a) and is_array(b):
-            return ARRAY                     # an ndarray (a NumPy scalar for two 1-d operands)
-        return UNKNOWN
+        return _binop_kind(value, kinds)
     if isinstance(value, gast.Attribute):
-        base = _atom_kind(value.value, kinds)
-        if base is None:
-            return None
-        if is_array(base) or base == INTS:
-            if value.attr in ("shape", "strides"):
-                return INTS
-            if value.attr in ("ndim", "size", "itemsize", "nbytes"):
-                return INT
-        return UNKNOWN
+        return _attribute_kind(value, kinds)
     if isinstance(value, gast.Subscript):
-        base = _atom_kind(value.value, kinds)
-        index = value.slice
-        if base == INTS:
-            if isinstance(index, gast.Slice):
-                return INTS
-            if isinstance(index, (gast.Name, gast.Constant)) and _atom_kind(index, kinds) == INT:
-                return INT
-            return UNKNOWN
-        if base in (SCALARS, VECTOR) and isinstance(index, (gast.Name, gast.Constant)) \
-                and _atom_kind(index, kinds) == INT:
-            return SCALAR
-        if base == VECTOR and isinstance(index, gast.Slice):
-            return VECTOR
-        if base == RANGE and isinstance(index, (gast.Name, gast.Constant)) \
-                and _atom_kind(index, kinds) == INT:
-            return INT
-        if base == SCALARS and isinstance(index, gast.Slice):
-            return UNKNOWN
-        if is_array(base):
-            return ARRAY      # an ndarray or a NumPy scalar (object arrays are not ARRAY)
-        return UNKNOWN if base is not None else None
+        return _subscript_kind(value, kinds)
     if isinstance(value, gast.Tuple) and value.elts:
         # A tuple literal of numbers (tuples are immutable: its kind cannot change)
         elements = [_atom_kind(e, kinds) for e in value.elts]
@@ -192,60 +151,122 @@ def _kind(value, kinds, resolve):
         a, b = _atom_kind(value.left, kinds), _atom_kind(value.comparators[0], kinds)
         return INT if a in (INT, SCALAR, None) and b in (INT, SCALAR, None) else UNKNOWN
     if isinstance(value, gast.Call):
-        func = value.func
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
-                and not hasattr(func.value, "diffc_global") and func.attr == "copy" and not value.args:
-            base = _atom_kind(func.value, kinds)
-            return base if base is None or is_array(base) or base == SCALAR else UNKNOWN
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
-                and not hasattr(func.value, "diffc_global") and func.attr == "astype":
-            base = _atom_kind(func.value, kinds)
-            return ARRAY if is_array(base) else (None if base is None else UNKNOWN)
-        target = resolve(value.func)
-        if _member(target, _INT_RESULTS):
-            if target is builtins.round and len(value.args) > 1:
-                return SCALAR
-            return INT
-        if _member(target, _SCALAR_RESULTS):
-            return SCALAR
-        if target is builtins.range:
-            return RANGE
-        if getattr(target, "__name__", None) == "as_sequence" and len(value.args) == 1:
-            inner = _atom_kind(value.args[0], kinds)
-            return inner if inner in (SCALARS, VECTOR, None) else UNKNOWN
-        arg_kinds = [_atom_kind(a, kinds) for a in value.args]
-        scalar_args = all(k in (INT, SCALAR, None) for k in arg_kinds) and arg_kinds \
-            and not value.keywords
-        if _member(target, _MATH_FUNCS):
-            return SCALAR
-        if target in (builtins.abs, builtins.max, builtins.min) and scalar_args and len(value.args) >= 1 \
-                and (target is builtins.abs or len(value.args) >= 2):
-            result = None
-            for k in arg_kinds:
-                result = join(result, k)
-            return result
-        if isinstance(target, np.ufunc) and scalar_args:
-            return SCALAR
-        if isinstance(target, np.ufunc) and arg_kinds and not value.keywords \
-                and VECTOR in arg_kinds and set(arg_kinds) <= {VECTOR, SCALAR, INT}:
-            return VECTOR
-        if isinstance(target, np.ufunc) and target.nout == 1 and not value.keywords \
-                and any(is_array(k) for k in arg_kinds) \
-                and set(arg_kinds) <= {VECTOR, ARRAY, SCALAR, INT}:
-            return ARRAY                     # an ndarray (a NumPy scalar for 0-d operands)
-        if _member(target, _REARRANGEMENTS) and value.args and is_array(arg_kinds[0]):
-            return ARRAY                     # an ndarray shaped from its first argument
-        if _member(target, _REDUCTIONS) and value.args \
-                or _member(target, _PRODUCTS) and any(is_array(k) for k in arg_kinds[:2]):
-            return ARRAY                     # an ndarray or a NumPy scalar, never a list
-        created = _created_array_kind(target, value, kinds)
-        if created is not None:
-            return created
-        callee_kind = kinds.get("__callee_kind__")
-        if callee_kind is not None and target is not None and not isinstance(target, (tuple, str)):
-            return callee_kind(target, value, arg_kinds)
+        return _call_kind(value, kinds, resolve)
+    return UNKNOWN
 
+
+def _binop_kind(value, kinds):
+    """The kind of an arithmetic operation of two atoms."""
+    a, b = _atom_kind(value.left, kinds), _atom_kind(value.right, kinds)
+    if a is None or b is None:
+        return a or b
+    if a == INT and b == INT:
+        return SCALAR if isinstance(value.op, gast.Div) else INT
+    if a in (INT, SCALAR) and b in (INT, SCALAR):
+        return SCALAR
+    if VECTOR in (a, b) and {a, b} <= {VECTOR, SCALAR, INT} and not isinstance(value.op, gast.MatMult):
+        return VECTOR                    # 1-d with scalars or 1-d broadcasts to 1-d
+    if (is_array(a) or is_array(b)) and UNKNOWN not in (a, b) and SCALARS not in (a, b) \
+            and not isinstance(value.op, gast.MatMult):
+        return ARRAY
+    if isinstance(value.op, gast.MatMult) and is_array(a) and is_array(b):
+        return ARRAY                     # an ndarray (a NumPy scalar for two 1-d operands)
+    return UNKNOWN
+
+
+def _attribute_kind(value, kinds):
+    """The kind of x.shape, x.ndim... of an array (other attributes: UNKNOWN)."""
+    base = _atom_kind(value.value, kinds)
+    if base is None:
+        return None
+    if is_array(base) or base == INTS:
+        if value.attr in ("shape", "strides"):
+            return INTS
+        if value.attr in ("ndim", "size", "itemsize", "nbytes"):
+            return INT
+    return UNKNOWN
+
+
+def _subscript_kind(value, kinds):
+    """The kind of an item or a slice of an atom."""
+    base = _atom_kind(value.value, kinds)
+    index = value.slice
+    if base == INTS:
+        if isinstance(index, gast.Slice):
+            return INTS
+        if isinstance(index, (gast.Name, gast.Constant)) and _atom_kind(index, kinds) == INT:
+            return INT
         return UNKNOWN
+    if base in (SCALARS, VECTOR) and isinstance(index, (gast.Name, gast.Constant)) \
+            and _atom_kind(index, kinds) == INT:
+        return SCALAR
+    if base == VECTOR and isinstance(index, gast.Slice):
+        return VECTOR
+    if base == RANGE and isinstance(index, (gast.Name, gast.Constant)) \
+            and _atom_kind(index, kinds) == INT:
+        return INT
+    if base == SCALARS and isinstance(index, gast.Slice):
+        return UNKNOWN
+    if is_array(base):
+        return ARRAY      # an ndarray or a NumPy scalar (object arrays are not ARRAY)
+    return UNKNOWN if base is not None else None
+
+
+def _call_kind(value, kinds, resolve):
+    """The kind of a call: by its resolved callee and the kinds of its arguments."""
+    func = value.func
+    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+            and not hasattr(func.value, "diffc_global") and func.attr == "copy" and not value.args:
+        base = _atom_kind(func.value, kinds)
+        return base if base is None or is_array(base) or base == SCALAR else UNKNOWN
+    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+            and not hasattr(func.value, "diffc_global") and func.attr == "astype":
+        base = _atom_kind(func.value, kinds)
+        return ARRAY if is_array(base) else (None if base is None else UNKNOWN)
+    target = resolve(value.func)
+    if _member(target, _INT_RESULTS):
+        if target is builtins.round and len(value.args) > 1:
+            return SCALAR
+        return INT
+    if _member(target, _SCALAR_RESULTS):
+        return SCALAR
+    if target is builtins.range:
+        return RANGE
+    if getattr(target, "__name__", None) == "as_sequence" and len(value.args) == 1:
+        inner = _atom_kind(value.args[0], kinds)
+        return inner if inner in (SCALARS, VECTOR, None) else UNKNOWN
+    arg_kinds = [_atom_kind(a, kinds) for a in value.args]
+    scalar_args = all(k in (INT, SCALAR, None) for k in arg_kinds) and arg_kinds \
+        and not value.keywords
+    if _member(target, _MATH_FUNCS):
+        return SCALAR
+    if target in (builtins.abs, builtins.max, builtins.min) and scalar_args and len(value.args) >= 1 \
+            and (target is builtins.abs or len(value.args) >= 2):
+        result = None
+        for k in arg_kinds:
+            result = join(result, k)
+        return result
+    if isinstance(target, np.ufunc) and scalar_args:
+        return SCALAR
+    if isinstance(target, np.ufunc) and arg_kinds and not value.keywords \
+            and VECTOR in arg_kinds and set(arg_kinds) <= {VECTOR, SCALAR, INT}:
+        return VECTOR
+    if isinstance(target, np.ufunc) and target.nout == 1 and not value.keywords \
+            and any(is_array(k) for k in arg_kinds) \
+            and set(arg_kinds) <= {VECTOR, ARRAY, SCALAR, INT}:
+        return ARRAY                     # an ndarray (a NumPy scalar for 0-d operands)
+    if _member(target, _REARRANGEMENTS) and value.args and is_array(arg_kinds[0]):
+        return ARRAY                     # an ndarray shaped from its first argument
+    if _member(target, _REDUCTIONS) and value.args \
+            or _member(target, _PRODUCTS) and any(is_array(k) for k in arg_kinds[:2]):
+        return ARRAY                     # an ndarray or a NumPy scalar, never a list
+    created = _created_array_kind(target, value, kinds)
+    if created is not None:
+        return created
+    callee_kind = kinds.get("__callee_kind__")
+    if callee_kind is not None and target is not None and not isinstance(target, (tuple, str)):
+        return callee_kind(target, value, arg_kinds)
+
     return UNKNOWN
 
 

@@ -346,82 +346,6 @@ def view_unwritten_copies(fn):
             if not isinstance(n.ctx, gast.Load):
                 stores[n.id] = stores.get(n.id, 0) + 1
 
-    def viewable(stmts, i, b, y):
-        everything = list(A.walk_statements(fn.body))
-        if not _owned(y, everything):
-            return False            # y's memory may be shared with a value it was bound from
-        bars, taken = _sharing(y, everything), _sharing(b, everything)
-        if b in bars or taken & bars or (bars | taken) & params:
-            return False
-        watched = bars | taken
-        for s in everything:        # y or the copy handed to a call that may keep it
-            if isinstance(s, (gast.If, gast.While)):
-                own = s.test
-            elif isinstance(s, gast.For):
-                own = s.iter
-            else:
-                own = s
-            if _handed(own, watched, True):
-                return False
-        if any(stores.get(t) != 1 for t in taken):
-            return False
-        for s in everything:        # no other name holds y's rows (``lst += y``)
-            if isinstance(s, gast.AugAssign) and _roots(s.value) & bars and not _roots(s.target) & bars:
-                return False
-        last = max(k for k in range(i, len(stmts)) if _mentions(stmts[k]) & taken)
-        seen = {}
-        for k in range(i, last + 1):
-            for n in A.walk(stmts[k]):
-                if isinstance(n, gast.Name) and n.id in taken:
-                    seen[n.id] = seen.get(n.id, 0) + 1
-        if any(seen.get(t, 0) != mentions[t] for t in taken):
-            return False            # read outside the region (later, or in the next iteration)
-        bound = {b}
-        for k in range(i + 1, last + 1):
-            s = stmts[k]
-            reads = []
-            if k == last and isinstance(s, gast.AugAssign) and isinstance(s.op, (gast.Add, gast.Sub)) \
-                    and _roots(s.target) & bars and not _roots(s.value) & watched:
-                # the last read: an accumulation into y of new values computed from the copy
-                # (the right side is evaluated before anything is written)
-                targets = set()
-                if isinstance(s.target, gast.Subscript):
-                    if not isinstance(s.target.value, gast.Name) or _mentions(s.target.slice) & taken:
-                        return False
-                    reads = [s.target.slice]
-                elif not isinstance(s.target, gast.Name):
-                    return False
-            elif isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Subscript):
-                target = s.targets[0]      # a write into another array (a primal restore)
-                if not isinstance(target.value, gast.Name) or target.value.id in watched \
-                        or _roots(s.value) & watched:
-                    return False
-                targets = set()
-                reads = [target.slice]
-            elif isinstance(s, gast.Assign):
-                if not all(isinstance(t, gast.Name) or (isinstance(t, (gast.Tuple, gast.List))
-                                                        and all(isinstance(e, gast.Name) for e in t.elts))
-                           for t in s.targets):
-                    return False
-                targets = set().union(*(A.names_stored(t) for t in s.targets))
-            elif isinstance(s, gast.Expr):
-                targets = set()
-            elif isinstance(s, gast.Pass):
-                continue
-            elif isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
-                targets = {s.target.id}
-                if targets & watched or _roots(s.value) & watched:
-                    return False    # in place into y or the copy, or adding a list of its elements
-            else:
-                return False
-            for expr in [s.value] + reads:
-                if A.names_loaded(expr) & (taken - bound) or _handed(expr, watched, False):
-                    return False    # an alias read before it is bound, or handed to a writer
-            if targets & bars:
-                return False        # y rebound
-            bound |= targets & taken
-        return True
-
     def block(stmts):
         for s in stmts:
             for inner in A.child_blocks(s):
@@ -433,7 +357,87 @@ def view_unwritten_copies(fn):
             b = s.targets[0].id
             if y is None or y == b or y in params or not stores.get(y) or b in _mentions(s.value):
                 continue            # (a global y: a call may write into it)
-            if viewable(stmts, i, b, y):
+            if _viewable(fn, params, mentions, stores, stmts, i, b, y):
                 s.value = s.value.args[0]
     block(fn.body)
     return fn
+
+
+def _viewable(fn, params, mentions, stores, stmts, i, b, y):
+    """Whether the copy bound to b from y at stmts[i] may be a view of y instead (the
+    conditions are in the module docstring): fn is the whole function, params its
+    parameters, mentions/stores how often each name is mentioned/stored in it."""
+    everything = list(A.walk_statements(fn.body))
+    if not _owned(y, everything):
+        return False            # y's memory may be shared with a value it was bound from
+    bars, taken = _sharing(y, everything), _sharing(b, everything)
+    if b in bars or taken & bars or (bars | taken) & params:
+        return False
+    watched = bars | taken
+    for s in everything:        # y or the copy handed to a call that may keep it
+        if isinstance(s, (gast.If, gast.While)):
+            own = s.test
+        elif isinstance(s, gast.For):
+            own = s.iter
+        else:
+            own = s
+        if _handed(own, watched, True):
+            return False
+    if any(stores.get(t) != 1 for t in taken):
+        return False
+    for s in everything:        # no other name holds y's rows (``lst += y``)
+        if isinstance(s, gast.AugAssign) and _roots(s.value) & bars and not _roots(s.target) & bars:
+            return False
+    last = max(k for k in range(i, len(stmts)) if _mentions(stmts[k]) & taken)
+    seen = {}
+    for k in range(i, last + 1):
+        for n in A.walk(stmts[k]):
+            if isinstance(n, gast.Name) and n.id in taken:
+                seen[n.id] = seen.get(n.id, 0) + 1
+    if any(seen.get(t, 0) != mentions[t] for t in taken):
+        return False            # read outside the region (later, or in the next iteration)
+    bound = {b}
+    for k in range(i + 1, last + 1):
+        s = stmts[k]
+        reads = []
+        if k == last and isinstance(s, gast.AugAssign) and isinstance(s.op, (gast.Add, gast.Sub)) \
+                and _roots(s.target) & bars and not _roots(s.value) & watched:
+            # the last read: an accumulation into y of new values computed from the copy
+            # (the right side is evaluated before anything is written)
+            targets = set()
+            if isinstance(s.target, gast.Subscript):
+                if not isinstance(s.target.value, gast.Name) or _mentions(s.target.slice) & taken:
+                    return False
+                reads = [s.target.slice]
+            elif not isinstance(s.target, gast.Name):
+                return False
+        elif isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Subscript):
+            target = s.targets[0]      # a write into another array (a primal restore)
+            if not isinstance(target.value, gast.Name) or target.value.id in watched \
+                    or _roots(s.value) & watched:
+                return False
+            targets = set()
+            reads = [target.slice]
+        elif isinstance(s, gast.Assign):
+            if not all(isinstance(t, gast.Name) or (isinstance(t, (gast.Tuple, gast.List))
+                                                    and all(isinstance(e, gast.Name) for e in t.elts))
+                       for t in s.targets):
+                return False
+            targets = set().union(*(A.names_stored(t) for t in s.targets))
+        elif isinstance(s, gast.Expr):
+            targets = set()
+        elif isinstance(s, gast.Pass):
+            continue
+        elif isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
+            targets = {s.target.id}
+            if targets & watched or _roots(s.value) & watched:
+                return False    # in place into y or the copy, or adding a list of its elements
+        else:
+            return False
+        for expr in [s.value] + reads:
+            if A.names_loaded(expr) & (taken - bound) or _handed(expr, watched, False):
+                return False    # an alias read before it is bound, or handed to a writer
+        if targets & bars:
+            return False        # y rebound
+        bound |= targets & taken
+    return True

@@ -275,6 +275,8 @@ class ForwardFunction(FunctionSweep):
 
     # ------------------------------------------------------------- rules
     def apply_rule(self, key, args, keywords, result, node):
+        """(statements, tangent expression of the result, whether zero terms were pruned) for
+        a call of the primitive `key`, from its tangent rule."""
         if not any(self.is_active(a) for a in args) and not any(self.is_active(k.value) for k in keywords):
             return [], None, False
         if key is not None and R.is_nondiff(key):
@@ -285,49 +287,56 @@ class ForwardFunction(FunctionSweep):
                       hint="register one with @diffc.tangent, or compute this value from inputs "
                            "that are not differentiated")
         bindings = {rule.params[0]: result}
-        live_dots = set()
         rest = rule.params[1:] + [k for k in rule.kwonly if k.endswith("_dot")]
         dot_params = {p[:-4]: p for p in rest if p.endswith("_dot") and p[:-4] in rest}
         if rule.vararg and rule.vararg + "_dot" in rest:
-            # einsum(subscripts, *operands): the rule takes (result, subscripts, operands_dot,
-            # *operands); the vararg's tangents arrive as ONE tuple (0.0 for a constant operand).
-            vdot = rule.vararg + "_dot"
-            primal_params = [p for p in rest if p != vdot and p not in dot_params.values()]
-            if keywords:
-                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
-                          "keyword arguments", node)
-            bound_args = bind_rule_arguments(primal_params, args, vararg=True)
-            extra = bound_args.extra
-            for p, a in bound_args.positional:
-                bindings[p] = a
-                if self.is_active(a) and p in dot_params:
-                    d = self.dot_of(a)
-                    bindings[dot_params[p]] = d
-                    live_dots.add(d.id)
-                elif p in dot_params:
-                    bindings[dot_params[p]] = _ZERO
-            dots = []
-            for a in extra:
-                d = self.dot_of(a) if self.is_active(a) else None
-                if d is not None:
-                    live_dots.add(d.id)
-                dots.append(d or self.zero_of(a))
-            bindings[vdot] = gast.Tuple(elts=dots, ctx=gast.Load())
-            stmts, expr = rule.instantiate(bindings, self.namer, list(extra))
-            return _prune_zero_terms(stmts, expr, live_dots)
+            return self._apply_tuple_of_tangents_rule(rule, key, args, keywords, node, bindings, rest, dot_params)
         if rule.vararg and not dot_params:
-            # max(*args_and_dots): the primal arguments, then one tangent per argument.
-            bound_args = bind_rule_arguments(rest, args, vararg=True)
-            bindings.update(bound_args.positional)
-            extra = bound_args.extra
-            dots = []
-            for a in extra:
+            return self._apply_args_and_dots_rule(rule, args, bindings, rest)
+        return self._apply_plain_rule(rule, key, args, keywords, result, node, bindings, rest, dot_params)
+
+    def _apply_tuple_of_tangents_rule(self, rule, key, args, keywords, node, bindings, rest, dot_params):
+        """einsum(subscripts, *operands): the rule takes (result, subscripts, operands_dot,
+        *operands); the vararg's tangents arrive as ONE tuple (0.0 for a constant operand)."""
+        live_dots = set()
+        vdot = rule.vararg + "_dot"
+        primal_params = [p for p in rest if p != vdot and p not in dot_params.values()]
+        if keywords:
+            self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
+                      "keyword arguments", node)
+        bound_args = bind_rule_arguments(primal_params, args, vararg=True)
+        extra = bound_args.extra
+        for p, a in bound_args.positional:
+            bindings[p] = a
+            if self.is_active(a) and p in dot_params:
                 d = self.dot_of(a)
-                if d is not None:
-                    live_dots.add(d.id)
-                dots.append(d or self.zero_of(a))
-            stmts, expr = rule.instantiate(bindings, self.namer, list(extra) + dots)
-            return stmts, expr, False
+                bindings[dot_params[p]] = d
+                live_dots.add(d.id)
+            elif p in dot_params:
+                bindings[dot_params[p]] = _ZERO
+        dots = []
+        for a in extra:
+            d = self.dot_of(a) if self.is_active(a) else None
+            if d is not None:
+                live_dots.add(d.id)
+            dots.append(d or self.zero_of(a))
+        bindings[vdot] = gast.Tuple(elts=dots, ctx=gast.Load())
+        stmts, expr = rule.instantiate(bindings, self.namer, list(extra))
+        return _prune_zero_terms(stmts, expr, live_dots)
+
+    def _apply_args_and_dots_rule(self, rule, args, bindings, rest):
+        """max(*args_and_dots): the primal arguments, then one tangent per argument."""
+        bound_args = bind_rule_arguments(rest, args, vararg=True)
+        bindings.update(bound_args.positional)
+        extra = bound_args.extra
+        dots = [self.dot_of(a) or self.zero_of(a) for a in extra]
+        stmts, expr = rule.instantiate(bindings, self.namer, list(extra) + dots)
+        return stmts, expr, False
+
+    def _apply_plain_rule(self, rule, key, args, keywords, result, node, bindings, rest, dot_params):
+        """A rule with one ``<p>_dot`` per differentiable parameter p (a *vararg, as in
+        x.reshape(*shape), takes no tangent)."""
+        live_dots = set()
         primal_params = [p for p in rest if p not in dot_params.values()]
         try:
             bound_args = bind_rule_arguments(primal_params, args, keywords, rule.kwonly, bool(rule.vararg))

@@ -634,33 +634,57 @@ class ReverseFunction(FunctionSweep):
         bound = [a for _, a in bound_args.positional]
         vararg_atoms = bound_args.extra if rule.vararg else None
         bindings.update(bound_args.positional + bound_args.keywords)
-        stmts, expr = rule.instantiate(bindings, self.namer, vararg_atoms)
-        if self.scalar(target):
-            stmts = [drop_unbroadcast(s) for s in stmts]
-            expr = drop_unbroadcast(expr)
-        else:
-            # `a + b` concatenates only when both are lists or tuples: one operand
-            # known to be a number or an array makes it an addition.
-            plain = {a.id for a in args if isinstance(a, gast.Name)
-                     and self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY)}
-            if all(self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY) for a in args):
-                plain = None
-            if plain is None or plain:
-                stmts = [drop_concatenation(s, plain) for s in stmts]
-                expr = drop_concatenation(expr, plain)
-            # Operands shaped exactly like the result need no unbroadcast.
-            same = self._shaped_like_result(node)
-            if target in self.shapes:
-                same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
-            if same:
-                stmts = [drop_unbroadcast(s, same) for s in stmts]
-                expr = drop_unbroadcast(expr, same)
+        stmts, expr = self._cleaned(*rule.instantiate(bindings, self.namer, vararg_atoms), args, target, node)
         # Which atom each contribution belongs to.
         if rule.vararg:
             targets = list(bound) + list(vararg_atoms)
         else:
             targets = [bindings.get(p) for p in params]
         out = list(stmts)
+        parts = self._contribution_parts(rule, key, expr, targets, target, node, out)
+        targets, parts = merge_equal_contributions(node, targets, parts)
+        for atom, part in zip(targets, parts):
+            if atom is None or not self.is_active(atom):
+                continue
+            if isinstance(part, gast.Constant) and part.value is None:
+                continue
+            out += self.accumulate(atom, part)
+        self._refuse_underived(key, node, keywords, params, bound, len(parts))
+        if self.guard_zero and not self.scalar(target) and not zero_safe(key):
+            out = self.skip_when_zero(result_bar, out)
+        return out
+
+    def _cleaned(self, stmts, expr, args, target, node):
+        """An instantiated adjoint rule without what the kinds and shapes make useless:
+        unbroadcast for a scalar result or operands shaped like the result, concatenation
+        helpers where `+` adds numbers or arrays."""
+        if self.scalar(target):
+            return [drop_unbroadcast(s) for s in stmts], drop_unbroadcast(expr)
+        # `a + b` concatenates only when both are lists or tuples: one operand
+        # known to be a number or an array makes it an addition.
+        plain = {a.id for a in args if isinstance(a, gast.Name)
+                 and self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY)}
+        if all(self._atom_kind(a) in (K.SCALAR, K.INT, K.VECTOR, K.ARRAY) for a in args):
+            plain = None
+        if plain is None or plain:
+            stmts = [drop_concatenation(s, plain) for s in stmts]
+            expr = drop_concatenation(expr, plain)
+        # Operands shaped exactly like the result need no unbroadcast.
+        same = self._same_shape_as_result(node, target)
+        if same:
+            stmts = [drop_unbroadcast(s, same) for s in stmts]
+            expr = drop_unbroadcast(expr, same)
+        return stmts, expr
+
+    def _same_shape_as_result(self, node, target):
+        same = self._shaped_like_result(node)
+        if target in self.shapes:
+            same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+        return same
+
+    def _contribution_parts(self, rule, key, expr, targets, target, node, out):
+        """One contribution expression per target atom, from the rule's returned expression
+        (statements computing them are appended to out)."""
         if not rule.inline:
             # A rule called at run time: its tuple (or single value) split into one
             # contribution per target, each summed to its target's shape.
@@ -687,34 +711,26 @@ class ReverseFunction(FunctionSweep):
             parts = [A.call(rt(runtime.unbroadcast), [p, A.deepcopy(t)])
                      if t is not None and not (isinstance(p, gast.Constant) and p.value is None) else p
                      for p, t in zip(parts, targets)]
-            same = self._shaped_like_result(node)
-            if target in self.shapes:
-                same |= {n for n, shape in self.shapes.items() if shape == self.shapes[target]}
+            same = self._same_shape_as_result(node, target)
             parts = [drop_unbroadcast(p, same) for p in parts]
-        targets, parts = merge_equal_contributions(node, targets, parts)
-        for atom, part in zip(targets, parts):
-            if atom is None or not self.is_active(atom):
-                continue
-            if isinstance(part, gast.Constant) and part.value is None:
-                continue
-            out += self.accumulate(atom, part)
+        return parts
+
+    def _refuse_underived(self, key, node, keywords, params, bound, n_parts):
+        """NoDerivativeRule for a differentiated argument past the rule's contributions."""
         keyword_active = [k for k in keywords if self.is_active(k.value) and k.arg in params
-                          and params.index(k.arg) >= len(parts)]
+                          and params.index(k.arg) >= n_parts]
         for k in keyword_active:
             self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its "
                       f"argument {k.arg!r}, which carries a derivative: {self.origin(k.value)}", node,
                       hint="keep that argument free of differentiated values, or register a rule "
                            "with @diffc.adjoint")
-        for position, atom in enumerate(bound[len(parts):], len(parts)):
+        for position, atom in enumerate(bound[n_parts:], n_parts):
             if self.is_active(atom):
                 which = f"argument {position + 1}" + (f" ({params[position]})" if position < len(params) else "")
                 self.fail(NoDerivativeRule, f"{describe(key, node)} is not differentiable in its {which}, "
                           f"which carries a derivative: {self.origin(atom)}", node,
                           hint="keep that argument free of differentiated values, or register a rule "
                                "with @diffc.adjoint")
-        if self.guard_zero and not self.scalar(target) and not zero_safe(key):
-            out = self.skip_when_zero(result_bar, out)
-        return out
 
     def skip_when_zero(self, result_bar, stmts):
         """Run a shape-sensitive rule only when the result's adjoint is not the plain zero 0.0.
