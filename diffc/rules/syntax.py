@@ -5,7 +5,7 @@ forward passes themselves; the helpers they emit are ordinary functions, and
 these rules make generated code differentiable again (higher order).
 """
 
-from . import adjoint, tangent, nondiff
+from . import adjoint, linear, nondiff, tangent
 from .. import runtime, runtime_pure
 
 nondiff(runtime.zeros_like, runtime.nonzero)
@@ -42,7 +42,7 @@ def _(result, x, x_dot):
 # the same mutation on the tangent buffer, right after the primal one.
 
 from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
-                       take_item, finalize, read_item, pop_bar, pop_bars, unpop_bar)
+                       unpop_bar)
 
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime.check_unshared, runtime.updates_in_place)
 
@@ -62,9 +62,7 @@ def _(result, result_bar, dot, x):
     return unbroadcast(result_bar, dot), None
 
 
-@tangent(runtime.fit_dot)
-def _(result, dot, x, dot_dot):
-    return fit_dot(dot_dot, x)
+linear(runtime.fit_dot)
 
 
 @adjoint(runtime.broadcast_like)
@@ -72,9 +70,7 @@ def _(result, result_bar, g, x):
     return unbroadcast(result_bar, g), None
 
 
-@tangent(runtime.broadcast_like)
-def _(result, g, x, g_dot):
-    return broadcast_like(g_dot, x)
+linear(runtime.broadcast_like)
 
 
 @adjoint(runtime.item)
@@ -82,9 +78,7 @@ def _(result, result_bar, bar, index):
     return item_bar(result_bar, bar, index), None      # an index (int, key) has no derivative
 
 
-@tangent(runtime.item)
-def _(result, bar, index, bar_dot):
-    return item(bar_dot, index)
+linear(runtime.item)
 
 
 @adjoint(runtime.read_item)
@@ -102,9 +96,7 @@ def _(result, result_bar, g, container, index):
     return unbroadcast(item(result_bar, index), g), None, None
 
 
-@tangent(runtime.item_bar)
-def _(result, g, container, index, g_dot):
-    return item_bar(g_dot, container, index)
+linear(runtime.item_bar)
 
 
 @adjoint(runtime.acc_item)
@@ -117,9 +109,7 @@ def _(result, bar, primal, index, g, bar_dot, g_dot):
     return acc_item(bar_dot, primal, index, g_dot)
 
 
-@tangent(runtime.take_item)
-def _(result, bar, index, bar_dot):
-    return take_item(bar_dot, index)
+linear(runtime.take_item)
 
 
 @adjoint(runtime.finalize)
@@ -127,19 +117,13 @@ def _(result, result_bar, bar, x):
     return unbroadcast(result_bar, bar), None
 
 
-@tangent(runtime.finalize)
-def _(result, bar, x, bar_dot):
-    return finalize(bar_dot, x)
+linear(runtime.finalize)
 
 
-@tangent(runtime.pop_bar)
-def _(result, bar, bar_dot):
-    return pop_bar(bar_dot)
+linear(runtime.pop_bar)
 
 
-@tangent(runtime.pop_bars)
-def _(result, bar, n, bar_dot):
-    return pop_bars(bar_dot, n)
+linear(runtime.pop_bars)
 
 
 @tangent(runtime.unpop_bar)
@@ -200,9 +184,9 @@ def _(result, g, a, b, g_dot):
 
 # Pure helpers of higher-order gradient code (transform/purify.py): linear in their
 # buffer and value arguments; containers, primals and indices give only the structure.
-from ..runtime_pure import (added_item, zeroed_item, last_bar, last_bars, without_last, padded_bar,  # noqa: E402
-                            bar_at_end, appended_bar, written_dot, appended_dot, extended_dot, popped_dot,
-                            without_popped, head_of_appended, bar_at_index, inserted_zero)
+from ..runtime_pure import (added_item, zeroed_item, last_bars, padded_bar,  # noqa: E402
+                            bar_at_end, appended_bar, written_dot, appended_dot, extended_dot,
+                            head_of_appended, bar_at_index, inserted_zero)
 
 
 @adjoint(runtime_pure.added_item)
@@ -220,9 +204,7 @@ def _(result, result_bar, bar, index):
     return zeroed_item(result_bar, index), None
 
 
-@tangent(runtime_pure.zeroed_item)
-def _(result, bar, index, bar_dot):
-    return zeroed_item(bar_dot, index)
+linear(runtime_pure.zeroed_item)
 
 
 @adjoint(runtime_pure.last_bar)
@@ -230,9 +212,7 @@ def _(result, result_bar, bar):
     return bar_at_end(result_bar, bar, None)
 
 
-@tangent(runtime_pure.last_bar)
-def _(result, bar, bar_dot):
-    return last_bar(bar_dot)
+linear(runtime_pure.last_bar)
 
 
 @adjoint(runtime_pure.last_bars)
@@ -240,9 +220,7 @@ def _(result, result_bar, bar, n):
     return bar_at_end(result_bar, bar, n), None
 
 
-@tangent(runtime_pure.last_bars)
-def _(result, bar, n, bar_dot):
-    return last_bars(bar_dot, n)
+linear(runtime_pure.last_bars)
 
 
 @adjoint(runtime_pure.without_last)
@@ -250,9 +228,7 @@ def _(result, result_bar, bar, n):
     return padded_bar(result_bar, bar, n), None
 
 
-@tangent(runtime_pure.without_last)
-def _(result, bar, n, bar_dot):
-    return without_last(bar_dot, n)
+linear(runtime_pure.without_last)
 
 
 @adjoint(runtime_pure.appended_bar)
@@ -301,9 +277,7 @@ def _(result, result_bar, dot, value, index=-1):
     return bar_at_index(result_bar, dot, index), None, None
 
 
-@tangent(runtime_pure.popped_dot)
-def _(result, dot, value, index=-1, dot_dot=None):
-    return popped_dot(dot_dot, value, index)
+linear(runtime_pure.popped_dot)
 
 
 @adjoint(runtime_pure.without_popped)
@@ -311,9 +285,7 @@ def _(result, result_bar, dot, index=-1):
     return inserted_zero(result_bar, dot, index), None
 
 
-@tangent(runtime_pure.without_popped)
-def _(result, dot, index=-1, dot_dot=None):
-    return without_popped(dot_dot, index)
+linear(runtime_pure.without_popped)
 
 @adjoint(runtime_pure.restored_item)
 def _(result, result_bar, container, index, old):
@@ -343,9 +315,7 @@ def _(result, result_bar, g, bar, n):
     return runtime_pure.unpadded(result_bar, bar, n), None, None
 
 
-@tangent(runtime_pure.padded_bar)
-def _(result, g, bar, n, g_dot):
-    return padded_bar(g_dot, bar, n)
+linear(runtime_pure.padded_bar)
 
 
 @adjoint(runtime_pure.bar_at_end)
@@ -353,9 +323,7 @@ def _(result, result_bar, g, bar, n):
     return runtime_pure.end_of(result_bar, bar, n), None, None
 
 
-@tangent(runtime_pure.bar_at_end)
-def _(result, g, bar, n, g_dot):
-    return bar_at_end(g_dot, bar, n)
+linear(runtime_pure.bar_at_end)
 
 
 @adjoint(runtime_pure.head_of_appended)
@@ -363,9 +331,7 @@ def _(result, result_bar, g, bar, n=1):
     return runtime_pure.pad_if_list(result_bar, bar, n), None, None
 
 
-@tangent(runtime_pure.head_of_appended)
-def _(result, g, bar, n=1, g_dot=None):
-    return head_of_appended(g_dot, bar, n)
+linear(runtime_pure.head_of_appended)
 
 
 @adjoint(runtime_pure.bar_at_index)
@@ -373,9 +339,7 @@ def _(result, result_bar, g, dot, index=-1):
     return runtime_pure.item_if_list(result_bar, dot, index), None, None
 
 
-@tangent(runtime_pure.bar_at_index)
-def _(result, g, dot, index=-1, g_dot=None):
-    return bar_at_index(g_dot, dot, index)
+linear(runtime_pure.bar_at_index)
 
 
 @adjoint(runtime_pure.inserted_zero)
@@ -383,6 +347,4 @@ def _(result, result_bar, g, dot, index=-1):
     return runtime_pure.removed_at(result_bar, dot, index), None, None
 
 
-@tangent(runtime_pure.inserted_zero)
-def _(result, g, dot, index=-1, g_dot=None):
-    return inserted_zero(g_dot, dot, index)
+linear(runtime_pure.inserted_zero)
