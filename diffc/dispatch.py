@@ -104,11 +104,9 @@ def non_dispatching():
 
     Rule templates (all named ``_``) are inlined into generated code, so only
     the helpers they call matter; they are not scanned."""
-    from .rules import (builtins_rules, creation, elementwise, indexing, linalg, linalg_symmetric, norms,
-                        operators, padding, products, reductions, shapes, shared)
+    from .rules import builtins_rules, numpy_rules, operators
     helpers = {}
-    for module in (shared, elementwise, reductions, norms, shapes, padding, indexing, products, linalg,
-                   linalg_symmetric, creation, operators, builtins_rules):
+    for module in numpy_rules.FAMILIES + (operators, builtins_rules):
         for name, obj in vars(module).items():
             if isinstance(obj, types.FunctionType) and name.startswith("_") and name != "_" \
                     and obj.__module__ == module.__name__:

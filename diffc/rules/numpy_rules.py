@@ -5,7 +5,8 @@ below, each of which defines its rules' helpers beside their first- and higher-o
 rules:
 
   shared.py            helpers several families call (public names; see its docstring)
-  elementwise.py       ufuncs of one and two arguments, clip, where, select, heaviside
+  elementwise.py       ufuncs of one and two arguments
+  piecewise.py         where, clip, select, heaviside
   reductions.py        sum, mean, prod, max/min, var, std, cumsum, cumprod
   norms.py             np.linalg.norm
   shapes.py            reshape, transpose, concatenate/stack/split, tile, repeat, flip, roll, diff
@@ -98,9 +99,9 @@ none: a derivative through them raises NoDerivativeRule naming the helper.
 """
 
 # Import order is registration order; no two families register the same primitive.
-from . import shared, elementwise, reductions, norms, shapes, padding, indexing  # noqa: F401
+from . import shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing  # noqa: F401
 from . import products, linalg, linalg_symmetric, creation  # noqa: F401
 
 # The family modules, in registration order (dispatch.py scans their helpers).
-FAMILIES = (shared, elementwise, reductions, norms, shapes, padding, indexing, products, linalg, linalg_symmetric,
-            creation)
+FAMILIES = (shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing, products, linalg,
+            linalg_symmetric, creation)
