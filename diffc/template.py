@@ -129,7 +129,7 @@ class Rule:
         if self.vararg:
             mapping[self.vararg] = gast.Tuple(elts=[A.deepcopy(a) for a in (vararg_atoms or [])],
                                               ctx=gast.Load())
-        for local in self.locals:
+        for local in sorted(self.locals):        # sorted: the same source in every process
             mapping[local] = namer.fresh("_r")
         body = [A.deepcopy(s) for s in self.body]
         body = [_Substitute(mapping, self.globals).visit(s) for s in body]

@@ -358,3 +358,25 @@ def test_reset_adjoint_assigned_in_the_guarded_branch_that_follows():
 """
     assert diffc.check_grad(golden_programs.tanh_chain, *args, wrt=(0, 1)) < 1e-6
     assert diffc.check_grad(golden_programs.tanh_chain, args[0], args[1], 0, wrt=(0, 1)) < 1e-6
+
+
+def test_generated_source_is_the_same_in_every_process(tmp_path):
+    """A rule with several locals (vjp_of_jvp's) names them in a fixed order, whatever
+    Python's string hashing (PYTHONHASHSEED) does to set iteration."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    program = tmp_path / "prog.py"
+    program.write_text(
+        "import numpy as np\nimport diffc\n\n\n"
+        "def f(y):\n    return np.sum(np.sin(y))\n\n\n"
+        "def d(y):\n    return diffc.jvp(f, (y,), (np.ones(3),))[1]\n\n\n"
+        "print(diffc.source(d, args=(np.ones(3),)))\n")
+    root = str(pathlib.Path(diffc.__file__).resolve().parent.parent)
+    texts = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=root)
+        out = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, env=env, check=True)
+        texts.add(out.stdout)
+    assert len(texts) == 1
