@@ -66,6 +66,12 @@ class Rule:
         self.defaults = dict(zip(self.params[len(self.params) - len(defaults):], defaults))
         self.defaults.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
         body = _without_docstring(node.body)
+        for n in gast.walk(gast.Module(body=body, type_ignores=[])):
+            # positions in the rule's own text mean nothing in the user's file: inlined
+            # statements take the position of the statement they differentiate
+            for position in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                if position in n._attributes:
+                    setattr(n, position, None)
         self.body = body
         self.globals = fn.__globals__
         self.locals = set()

@@ -362,7 +362,8 @@ def test_reset_adjoint_assigned_in_the_guarded_branch_that_follows():
 
 def test_generated_source_is_the_same_in_every_process(tmp_path):
     """A rule with several locals (vjp_of_jvp's) names them in a fixed order, whatever
-    Python's string hashing (PYTHONHASHSEED) does to set iteration."""
+    Python's string hashing (PYTHONHASHSEED) does to set iteration; its statements are
+    commented with the user's line."""
     import os
     import pathlib
     import subprocess
@@ -380,3 +381,7 @@ def test_generated_source_is_the_same_in_every_process(tmp_path):
         out = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, env=env, check=True)
         texts.add(out.stdout)
     assert len(texts) == 1
+    # statements inlined from a rule carry the user's line, not a line of the rule's text
+    import re
+    commented = {int(n) for n in re.findall(r"# line (\d+):", texts.pop())}
+    assert commented == {10}, commented          # d's return statement
