@@ -70,8 +70,8 @@ class Rule:
             # positions in the rule's own text mean nothing in the user's file: inlined
             # statements take the position of the statement they differentiate
             for position in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                if position in n._attributes:
-                    setattr(n, position, None)
+                if hasattr(n, position):
+                    delattr(n, position)
         self.body = body
         self.globals = fn.__globals__
         self.locals = set()
