@@ -194,6 +194,67 @@ def _source_of(fn):
     return filename, first_line, dedented, indent
 
 
+def _lambdas_of_first_line(text):
+    """The lambda expressions that start on the first line of text, each parsed alone, as
+    one module (None if there is none): the source lines of a lambda on a continuation
+    line, ``("b", lambda f: g(f))):``, are not an expression.  Columns are those of text."""
+    import io
+    import tokenize
+    tokens = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            tokens.append(tok)
+    except (tokenize.TokenError, SyntaxError):
+        pass                                # the tokens up to the error suffice
+    lines = text.splitlines(keepends=True)
+
+    def offset(position):
+        row, col = position
+        return sum(len(line) for line in lines[:row - 1]) + col
+    found = []
+    for i, tok in enumerate(tokens):
+        if tok.type != tokenize.NAME or tok.string != "lambda" or tok.start[0] != 1:
+            continue
+        end = _lambda_end(tokens[i + 1:])
+        if end is None:
+            continue
+        start_col = tok.start[1]
+        try:
+            module = gast.parse("(" + text[offset(tok.start):offset(end)] + ")")
+        except SyntaxError:
+            continue
+        for node in gast.walk(module):
+            if getattr(node, "lineno", None) == 1 and getattr(node, "col_offset", None) is not None:
+                node.col_offset += start_col - 1
+            if getattr(node, "end_lineno", None) == 1 and getattr(node, "end_col_offset", None) is not None:
+                node.end_col_offset += start_col - 1
+        found += module.body
+    return gast.Module(body=found, type_ignores=[]) if found else None
+
+
+def _lambda_end(tokens):
+    """Where the lambda whose body follows ends: the first ``,`` ``;`` or closing bracket
+    outside brackets after its ``:``, or the end of the logical line."""
+    import tokenize
+    depth, in_body = 0, False
+    for tok in tokens:
+        if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER) and depth == 0:
+            return tok.start
+        if tok.type != tokenize.OP:
+            continue
+        if tok.string in "([{":
+            depth += 1
+        elif tok.string in ")]}":
+            if depth == 0:
+                return tok.start
+            depth -= 1
+        elif tok.string == ":" and depth == 0 and not in_body:
+            in_body = True
+        elif tok.string in (",", ";") and depth == 0 and in_body:
+            return tok.start
+    return None
+
+
 def _find_lambda(tree, fn):
     code = fn.__code__
     params = list(code.co_varnames[: code.co_argcount])
@@ -230,7 +291,9 @@ def parse_function(fn):
         try:
             tree = gast.parse("(" + text.strip() + ")")
         except SyntaxError as exc:
-            raise SourceUnavailable(f"cannot parse the source of {fn.__qualname__}: {exc}") from None
+            tree = _lambdas_of_first_line(text) if fn.__name__ == "<lambda>" else None
+            if tree is None:
+                raise SourceUnavailable(f"cannot parse the source of {fn.__qualname__}: {exc}") from None
     source = SourceInfo(filename, first_line, text.splitlines(), indent)
 
     if fn.__name__ == "<lambda>":

@@ -280,3 +280,22 @@ def _closure_with_none(hi):
 @pytest.mark.parametrize("fn", [_clip_with_global_none, _closure_with_none(None)])
 def test_names_bound_to_none_reach_generated_code(fn):
     check(fn, V3)
+
+
+# A lambda on a continuation line (the second entry of a tuple spanning lines) has
+# source lines that are no expression, ``("twice", lambda f: ...))):``: it was refused
+# with "cannot parse the source of <lambda>.<locals>.<lambda>".
+def _sum_of_sin_squares(y):
+    return np.sum(np.sin(y) ** 2)
+
+
+def test_lambda_on_a_continuation_line():
+    y = np.array([0.3, -1.2, 2.0])
+    results = {}
+    for name, make in (("plain", lambda f: diffc.grad(f)),
+                       ("twice", lambda f: diffc.grad(lambda v, scale=2.0: f(v) * scale))):
+        results[name] = make(_sum_of_sin_squares)(y)
+    assert_close(results["plain"], np.sin(2 * y), rtol=1e-12, atol=1e-14)
+    assert_close(results["twice"], 2.0 * np.sin(2 * y), rtol=1e-12, atol=1e-14)
+    assert_close(results["twice"], numeric_grad(lambda v: 2.0 * _sum_of_sin_squares(v), [y], 0),
+                 rtol=1e-6, atol=1e-8)
