@@ -20,7 +20,7 @@ functions raises NoDerivativeRule naming the helper (never a wrong number).
 
 import numpy as np
 
-from . import adjoint, tangent
+from . import adjoint, nondiff, tangent
 from ..runtime import ListBar
 from .complex_rules import real_if_real
 
@@ -220,8 +220,9 @@ def eig_bar(result_bar, a, result, vectors):
     if not _decomp_zero(gw):
         gM = gM + np.asarray(gw)[..., :, None] * np.eye(n)
     if not _decomp_zero(gv):
-        g1 = np.asarray(gv) + 0j
+        g1 = np.asarray(gv)
         if np.iscomplexobj(v):
+            g1 = g1 + 0j                  # (kept real for real v: its own adjoint stays real)
             p = _largest(v)
             vp = np.real(np.take_along_axis(v, p[..., None, :], axis=-2))
             c = np.imag(np.sum(g1 * v, axis=-2, keepdims=True)) / vp
@@ -251,3 +252,10 @@ def _(result, result_bar, a):
 @tangent(np.linalg.eigvals)
 def _(result, a, a_dot):
     return eig_jvp(a, a_dot, result, False)
+
+
+# Second order and beyond: diffc differentiates the helpers' own bodies (NumPy code whose
+# rules are these again); the index of each column's largest entry is a constant.
+for _helper in (_mT, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar):
+    _helper.__diffc_transparent__ = True
+nondiff(_largest)
