@@ -375,9 +375,29 @@ def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0, constants=()):
         return tangent_fn(*call.values, *dots)
 
 
+_vjp_functions = {}
+
+
 def _vjp_function(call):
-    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call."""
+    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call.
+
+    Cached per callee, layout and argument kinds: its derivatives are compiled once and
+    reused (an ODE solver calls it at every step of a second derivative)."""
     values, wrt, kinds = _prepared(call)
+    key = (call.fn, tuple(call.slots), call.n_args, call.n_captured, tuple(call.differentiable()), kinds)
+    with _lock:
+        try:
+            found = _vjp_functions.get(key)
+        except TypeError:                  # unhashable kinds or callee: no caching
+            key, found = None, None
+        if found is None:
+            found = _new_vjp_function(call, values, wrt, kinds)
+            if key is not None:
+                _vjp_functions[key] = found
+    return found
+
+
+def _new_vjp_function(call, values, wrt, kinds):
     names = [f"v{i}" for i in range(len(values))]
     active = call.differentiable()
     namespace = {}
