@@ -124,16 +124,21 @@ def unflat_bars(vec, args):
     return ListBar(out)
 
 
-def _zero_tangents(params):
-    """0.0 for every parameter: the tangent of parameters none of which is differentiated."""
-    return tuple(0.0 for _ in params)
+def _param_dot(d, p):
+    """The tangent d of one parameter p, with p's structure (zeros where d is none: the
+    augmented system's state and its adjoint then have the parameters' sizes)."""
+    if isinstance(p, (tuple, list)):
+        parts = d if isinstance(d, (tuple, list)) else [None] * len(p)
+        return tuple(_param_dot(e, q) for e, q in zip(parts, p))
+    if _is_zero(d):
+        return np.zeros(np.shape(p)) if isinstance(p, np.ndarray) else 0.0
+    return d
 
 
 def _param_dots(args_dot, params):
-    """The tangents of the parameters, one per parameter (0.0 for none)."""
-    if isinstance(args_dot, (list, tuple)):
-        return tuple(0.0 if d is None else d for d in args_dot)
-    return _zero_tangents(params)
+    """The tangents of the parameters, one per parameter."""
+    dots = args_dot if isinstance(args_dot, (list, tuple)) else [None] * len(params)
+    return tuple(_param_dot(d, p) for d, p in zip(dots, params))
 
 
 def dot_like(d, like):
@@ -182,7 +187,7 @@ def _(result, v, n, v_dot, n_dot):
     return dense(v_dot, n)
 
 
-nondiff(_check_rhs, _size, _is_zero, _float_arg, _zero_tangents)
+nondiff(_check_rhs, _size, _is_zero, _float_arg)
 
 
 # ------------------------------------------------------------------ augmented systems
@@ -456,7 +461,7 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
 adjoint(solve_ivp_y)(_solve_ivp_y_bar)
 tangent(solve_ivp_y)(_solve_ivp_y_dot)
 
-for _helper in (_as_args, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
+for _helper in (_as_args, _param_dot, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
                 _tangent_rhs, _tangent_rhs_tfirst, _integrate_step, _integrate_grid, _adjoint_sweep,
                 _sensitivities, _odeint_bar, _odeint_dot, _ivp_grid, _span_parts, _span_dots,
                 _solve_ivp_y_bar, _solve_ivp_y_dot):
