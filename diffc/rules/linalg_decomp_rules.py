@@ -258,4 +258,4 @@ def _(result, a, a_dot):
 # rules are these again); the index of each column's largest entry is a constant.
 for _helper in (_mT, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar):
     _helper.__diffc_transparent__ = True
-nondiff(_largest)
+nondiff(_largest, _decomp_zero, _real_only)

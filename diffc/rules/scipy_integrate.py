@@ -129,7 +129,7 @@ def _param_dot(d, p):
     augmented system's state and its adjoint then have the parameters' sizes)."""
     if isinstance(p, (tuple, list)):
         parts = d if isinstance(d, (tuple, list)) else [None] * len(p)
-        return tuple(_param_dot(e, q) for e, q in zip(parts, p))
+        return tuple(_param_dot(parts[k], p[k]) for k in range(len(p)))
     if _is_zero(d):
         return np.zeros(np.shape(p)) if isinstance(p, np.ndarray) else 0.0
     return d
@@ -138,7 +138,7 @@ def _param_dot(d, p):
 def _param_dots(args_dot, params):
     """The tangents of the parameters, one per parameter."""
     dots = args_dot if isinstance(args_dot, (list, tuple)) else [None] * len(params)
-    return tuple(_param_dot(d, p) for d, p in zip(dots, params))
+    return tuple(_param_dot(dots[k], params[k]) for k in range(len(params)))
 
 
 def dot_like(d, like):
@@ -286,10 +286,11 @@ def _sensitivities(func, tfirst, ys, grid, grid_dot, y0_dot, param_dots, params,
     v0 = start - rhs_flat(func, tfirst, ys[0], grid[0], params) * grid_dot[0]
     path = _integrate_grid(np.concatenate([ys[0], v0]), grid, (func, tfirst, n, params, param_dots), solver,
                            rtol, atol, hmax, mxstep, max_step)
-    rows = [start]
+    rows = np.zeros((count, n))
+    rows[0] = start
     for i in range(1, count):
-        rows.append(path[i, n:] + rhs_flat(func, tfirst, ys[i], grid[i], params) * grid_dot[i])
-    return np.stack(rows)
+        rows[i] = path[i, n:] + rhs_flat(func, tfirst, ys[i], grid[i], params) * grid_dot[i]
+    return rows
 
 
 # ------------------------------------------------------------------------- odeint

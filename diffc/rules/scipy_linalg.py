@@ -167,6 +167,7 @@ def sylvester_bar(g, a, b, z):
 
 
 sylvester_dot.__diffc_transparent__ = True
+nondiff(_is_zero_dot)
 sylvester_bar.__diffc_transparent__ = True
 
 
