@@ -307,12 +307,16 @@ def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0
     g = np.reshape(result_bar * np.ones(np.shape(result)), np.shape(ys))
     a, p_bar, t_bar = _adjoint_sweep(func, tfirst, ys, t, g, params, "odeint", rtol, atol, hmax, mxstep,
                                      np.inf)
-    return None, np.reshape(a, np.shape(y0)), np.reshape(t_bar, np.shape(t)), unflat_bars(p_bar, params)
+    # (None for Dfun ... hmin: tolerances and step settings are constants, even when they
+    # arrive as floats through **options)
+    return (None, np.reshape(a, np.shape(y0)), np.reshape(t_bar, np.shape(t)), unflat_bars(p_bar, params),
+            None, None, None, None, None, None, None, None, None, None, None)
 
 
 def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None, mu=None,
                 rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0, mxhordr=12,
-                mxordn=12, mxords=5, printmessg=0, tfirst=False, y0_dot=0.0, t_dot=0.0, args_dot=0.0):
+                mxordn=12, mxords=5, printmessg=0, tfirst=False, y0_dot=0.0, t_dot=0.0, args_dot=0.0,
+                rtol_dot=None, atol_dot=None, h0_dot=None, hmax_dot=None, hmin_dot=None):
     # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
     if full_output:
         raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
@@ -419,7 +423,7 @@ def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=
         span_bar = _span_parts(t_span, t_bar[0], 0.0)
         eval_bar = np.reshape(np.concatenate([np.zeros(1), t_bar[1:]]), np.shape(t_eval))
     return (None, span_bar, np.reshape(a, np.shape(y0)), None, eval_bar, None, None, None,
-            unflat_bars(p_bar, params))
+            unflat_bars(p_bar, params), None, None, None, None)
 
 
 def _span_dots(t_span_dot):
@@ -431,7 +435,8 @@ def _span_dots(t_span_dot):
 
 def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
                      vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf,
-                     t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, args_dot=0.0):
+                     t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None,
+                     first_step_dot=None, max_step_dot=None):
     """Tangent of solve_ivp(...).y by the sensitivity equation v' = df/dy v + df/dp p_dot."""
     _check_ivp(events, vectorized)
     _check_rhs(fun)

@@ -29,6 +29,7 @@ import gast
 
 from .. import ast_util as A
 from .. import rules as R
+from .. import runtime
 
 
 def _store_counts(body):
@@ -214,7 +215,21 @@ def pass_captured_variables(info):
                         holder = info.namer.fresh("_captured")
                         out.append(A.assign(holder, gast.Tuple(elts=[A.name(p) for p in target.lifted_params],
                                                                ctx=gast.Load())))
-                        call.keywords = list(call.keywords) + [gast.keyword(arg=spec[1], value=A.name(holder))]
+                        extra = gast.keyword(arg=spec[1], value=A.name(holder))
+                        starred = [k for k in call.keywords if k.arg is None]
+                        if starred:
+                            # f(..., **options) (starred.py left one ** part): merge into it
+                            # (one operation per statement: the code is in ANF already)
+                            extra_kw, merged = info.namer.fresh("_kwargs"), info.namer.fresh("_kwargs")
+                            out.append(A.assign(extra_kw, gast.Dict(keys=[A.const(spec[1])],
+                                                                    values=[A.name(holder)])))
+                            out.append(A.assign(merged, A.call(
+                                A.global_ref(runtime.merge_kwargs, "merge_kwargs"),
+                                [A.deepcopy(starred[0].value), A.name(extra_kw)])))
+                            call.keywords = [k for k in call.keywords if k.arg is not None] + [
+                                gast.keyword(arg=None, value=A.name(merged))]
+                        else:
+                            call.keywords = list(call.keywords) + [extra]
                         call.args[spec[0]].diffc_captured_in_args = True     # no closure (dynamic_calls.py)
                         rewritten[0] += 1
             out.append(s)
