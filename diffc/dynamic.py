@@ -118,6 +118,9 @@ def _unwrap(f, kwargs):
     return f, prefix, {k: v for k, v in fixed.items() if k not in kwargs}
 
 
+_wrapper_names = {}
+
+
 class Call:
     """One call normalized: a plain function `fn` of the positional `values`.
 
@@ -136,7 +139,11 @@ class Call:
 
     @property
     def names(self):
-        return compile_cache.param_names(self.fn)
+        # the wrappers are made once per layout (normalize), so their names can be kept
+        names = _wrapper_names.get(self.fn)
+        if names is None:
+            names = _wrapper_names[self.fn] = compile_cache.param_names(self.fn)
+        return names
 
     def differentiable(self):
         """Values the derivative is taken for: not the constants the callee held."""

@@ -67,8 +67,14 @@ def neural_ode_closure(b1):
     def dynamics(y, t):
         first, bias, second = params
         return second @ np.tanh(first @ y + bias)
-    ys = odeint(dynamics, np.array([1.0, -0.5]), np.array([0.0, 0.5, 1.0]), **TOL)
+    ys = odeint(dynamics, np.array([1.0, -0.5]), np.array([0.0, 0.5, 1.0]), rtol=1e-10, atol=1e-10)
     return np.sum(ys[-1] ** 2)
+
+
+def closure_with_options(b1):
+    def dynamics(y, t):
+        return W2 @ np.tanh(W1 @ y + b1)
+    return np.sum(odeint(dynamics, np.array([1.0, -0.5]), np.array([0.0, 1.0]), **TOL))
 
 
 def logistic(t, y, r, capacity):
@@ -187,3 +193,18 @@ def test_solve_ivp_without_t_eval_second_order():
     def in_rate_and_end(theta):
         return final_state(np.array([0.2, 0.5]), theta[0], theta[1])
     check_hessian(in_rate_and_end, np.array([1.3, 1.5]), ("forward over reverse",))
+
+
+def decay_with_closure_and_args(k, y0):
+    def rhs(y, t, c):
+        return -k * y * c                 # k from the enclosing function, c through args
+    ys = odeint(rhs, y0, np.array([0.0, 0.5, 1.0]), args=(2.0,), **TOL)
+    return np.sum(ys ** 2)
+
+
+def test_right_hand_side_with_closure_and_args_is_refused_not_wrong():
+    """The captured values have no way through the rule: refused (a zero would be wrong)."""
+    with pytest.raises(NotImplementedError):
+        diffc.grad(decay_with_closure_and_args)(0.7, np.array([1.0, 2.0]))
+    with pytest.raises(NotImplementedError):
+        diffc.grad(closure_with_options)(B1)

@@ -44,6 +44,11 @@ from ..runtime import ListBar
 
 
 def _check_rhs(func):
+    if isinstance(func, runtime.Closure) and runtime.holds_floats(func.captured()):
+        # (its captured values' derivatives would have nowhere to go)
+        raise NotImplementedError("diffc: the right-hand side given to odeint/solve_ivp reads differentiated "
+                                  "variables of the enclosing function and also takes args=(...); pass "
+                                  "those variables through args=(...) as well")
     cells = getattr(func, "__closure__", None) or ()
     for cell in cells:
         try:
@@ -201,16 +206,24 @@ def rhs_flat(func, tfirst, y, s, params):
     return np.ravel(np.asarray(out, dtype=float))
 
 
+def _call_args(tfirst, y, s, params):
+    """The arguments of the user's right-hand side, in its order."""
+    if tfirst:
+        return [s, y] + list(params)
+    return [y, s] + list(params)
+
+
 def _adjoint_rhs(state, s, func, tfirst, n, params):
     """(y, a, p)' = (f, -a^T df/dy, -a^T df/dp) for state = (y, a, p) (odeint's order)."""
     y = state[:n]
     a = state[n:2 * n]
-    out = rhs_flat(func, tfirst, y, s, params)
-    bars = runtime.vjp_call(rhs_flat, [func, tfirst, y, s, params], {}, a)
+    call = _call_args(tfirst, y, s, params)
+    raw = runtime.call_value(func, call, {})
+    bars = runtime.vjp_call(func, call, {}, np.reshape(a, np.shape(raw)))
     arg_bars = bars[0]
-    y_bar = dense(arg_bars[2], n)
-    p_bar = flat_bars(arg_bars[4], params)
-    return np.concatenate([out, -y_bar, -p_bar])
+    y_bar = dense(arg_bars[1] if tfirst else arg_bars[0], n)
+    p_bar = flat_bars(arg_bars[2:], params)
+    return np.concatenate([np.ravel(np.asarray(raw, dtype=float)), -y_bar, -p_bar])
 
 
 def _adjoint_rhs_tfirst(s, state, func, tfirst, n, params):
@@ -221,10 +234,10 @@ def _tangent_rhs(state, s, func, tfirst, n, params, param_dots):
     """(y, v)' = (f, df/dy v + df/dp p_dot) for state = (y, v) (odeint's order)."""
     y = state[:n]
     v = state[n:]
-    out = rhs_flat(func, tfirst, y, s, params)
-    out_dot = runtime.jvp_call(rhs_flat, [func, tfirst, y, s, params], {}, [0.0, 0.0, v, 0.0, param_dots],
-                               {}, 0.0)
-    return np.concatenate([out, dense(out_dot, n)])
+    call = _call_args(tfirst, y, s, params)
+    raw = runtime.call_value(func, call, {})
+    out_dot = runtime.jvp_call(func, call, {}, _call_args(tfirst, v, 0.0, param_dots), {}, 0.0)
+    return np.concatenate([np.ravel(np.asarray(raw, dtype=float)), dense(out_dot, n)])
 
 
 def _tangent_rhs_tfirst(s, state, func, tfirst, n, params, param_dots):
@@ -467,7 +480,7 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
 adjoint(solve_ivp_y)(_solve_ivp_y_bar)
 tangent(solve_ivp_y)(_solve_ivp_y_dot)
 
-for _helper in (_as_args, _param_dot, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
+for _helper in (_as_args, _call_args, _param_dot, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
                 _tangent_rhs, _tangent_rhs_tfirst, _integrate_step, _integrate_grid, _adjoint_sweep,
                 _sensitivities, _odeint_bar, _odeint_dot, _ivp_grid, _span_parts, _span_dots,
                 _solve_ivp_y_bar, _solve_ivp_y_dot):

@@ -29,7 +29,6 @@ import gast
 
 from .. import ast_util as A
 from .. import rules as R
-from .. import runtime
 
 
 def _store_counts(body):
@@ -210,26 +209,14 @@ def pass_captured_variables(info):
                     spec = None
                 if spec is not None and len(call.args) > spec[0] and isinstance(call.args[spec[0]], gast.Name):
                     target = info.resolve_static(call.args[spec[0]])
+                    # not with a **options part: it may hold args=... (the function value is
+                    # then a closure, which the rule refuses with a message)
                     if isinstance(target, FunctionInfo) and target.lifted_params \
-                            and not any(k.arg == spec[1] for k in call.keywords):
+                            and not any(k.arg == spec[1] or k.arg is None for k in call.keywords):
                         holder = info.namer.fresh("_captured")
                         out.append(A.assign(holder, gast.Tuple(elts=[A.name(p) for p in target.lifted_params],
                                                                ctx=gast.Load())))
-                        extra = gast.keyword(arg=spec[1], value=A.name(holder))
-                        starred = [k for k in call.keywords if k.arg is None]
-                        if starred:
-                            # f(..., **options) (starred.py left one ** part): merge into it
-                            # (one operation per statement: the code is in ANF already)
-                            extra_kw, merged = info.namer.fresh("_kwargs"), info.namer.fresh("_kwargs")
-                            out.append(A.assign(extra_kw, gast.Dict(keys=[A.const(spec[1])],
-                                                                    values=[A.name(holder)])))
-                            out.append(A.assign(merged, A.call(
-                                A.global_ref(runtime.merge_kwargs, "merge_kwargs"),
-                                [A.deepcopy(starred[0].value), A.name(extra_kw)])))
-                            call.keywords = [k for k in call.keywords if k.arg is not None] + [
-                                gast.keyword(arg=None, value=A.name(merged))]
-                        else:
-                            call.keywords = list(call.keywords) + [extra]
+                        call.keywords = list(call.keywords) + [gast.keyword(arg=spec[1], value=A.name(holder))]
                         call.args[spec[0]].diffc_captured_in_args = True     # no closure (dynamic_calls.py)
                         rewritten[0] += 1
             out.append(s)
