@@ -38,6 +38,7 @@ import numpy as np
 
 from diffc import effects
 from diffc.rules.complex_rules import abs_slope, real_cotangent, real_if_real, no_derivative
+from diffc.rules.complex_rules import cholesky_bar_complex, cholesky_jvp_complex
 from diffc.runtime import ListBar, index_concat, is_duck_array, unbroadcast, widen_like
 
 from . import adjoint, nondiff, tangent
@@ -2991,12 +2992,14 @@ def _(result, a, a_dot):
 # the gradient is w.r.t. the entries actually read
 @adjoint(np.linalg.cholesky)
 def _(result, result_bar, a, upper=False):
-    return _cholesky_bar(result_bar, a, result, upper)
+    return cholesky_bar_complex(result_bar, a, result, upper) if np.iscomplexobj(result) \
+        else _cholesky_bar(result_bar, a, result, upper)
 
 
 @tangent(np.linalg.cholesky)
 def _(result, a, upper=False, a_dot=None):
-    return _cholesky_jvp(a, a_dot, result, upper)
+    return cholesky_jvp_complex(a, a_dot, result, upper) if np.iscomplexobj(result) \
+        else _cholesky_jvp(a, a_dot, result, upper)
 
 
 # eigh: result (eigenvalues, eigenvectors); eigenvectors need distinct eigenvalues
