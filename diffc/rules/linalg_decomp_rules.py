@@ -1,4 +1,4 @@
-"""Rules for decompositions: np.linalg.svd, pinv, eig, eigvals (first order).
+"""Rules for decompositions: np.linalg.svd, pinv, eig, eigvals.
 
 Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: adjoint and
 tangent rules for those four functions, on single matrices and stacks of them.
@@ -10,12 +10,16 @@ of NumPy's sign choice held fixed (only functions invariant to flipping a pair
 of singular vectors are differentiable, as in every AD system); with
 ``full_matrices=True`` and a non-square matrix, the extra columns of U (or rows
 of Vh) are an arbitrary basis: a non-zero adjoint reaching them is refused.
-``eig`` follows LAPACK's normalization (unit columns whose largest entry is
-real), so the derivative of V is that of NumPy's output.  Complex input to svd
-and pinv is refused.
+``svd`` of a complex matrix: the phase of each pair of singular vectors is
+arbitrary; the adjoint must not depend on it (checked, refused otherwise), and
+forward mode gives the singular values' tangents but refuses the vectors'
+(their use downstream cannot be checked).  ``eig`` follows LAPACK's
+normalization (unit columns whose largest entry is real), so the derivative of
+V is that of NumPy's output.  Complex input to pinv is refused.
 
-The helpers have no rules of their own: a second derivative through these
-functions raises NoDerivativeRule naming the helper (never a wrong number).
+Second order and beyond: the helpers are transparent (``__diffc_transparent__``):
+diffc differentiates their NumPy bodies, whose calls of svd/eig have these
+rules again (tests/test_decomp_second_order.py).
 """
 
 import numpy as np

@@ -11,8 +11,10 @@ its factor with zeros in the unused triangle (SciPy leaves whatever was there).
 ``expm`` and ``logm`` use the block-triangular identity f([[A, E], [0, A]]) =
 [[f(A), Df(A)[E]], [0, f(A)]] for their tangents and, at A^T, for their adjoints
 (second order: the helpers are transparent, built from concatenate and
-expm/logm again); ``sqrtm`` solves the Sylvester equation X dX + dX X = dA
-(first order).
+expm/logm again); ``sqrtm`` solves the Sylvester equation X dX + dX X = dA with
+``solve_sylvester``, whose own rules solve Sylvester equations again (any
+order).  ``lu_factor``/``lu_solve`` (``trans=0``) have transparent helpers made
+of triangular solves (second order).
 """
 
 import numpy as np
