@@ -208,3 +208,29 @@ def test_right_hand_side_with_closure_and_args_is_refused_not_wrong():
         diffc.grad(decay_with_closure_and_args)(0.7, np.array([1.0, 2.0]))
     with pytest.raises(NotImplementedError):
         diffc.grad(closure_with_options)(B1)
+
+
+def misfit_on_solver_times(theta):
+    """A loss on the solver's own time points, read from sol.t (constants inside, t_span at the ends)."""
+    sol = solve_ivp(logistic, (0.0, theta[1]), np.array([0.2, 0.5]), args=(theta[0], 2.0), method="DOP853",
+                    **TOL)
+    model = sol.y[0]
+    return np.sum((model - 0.3 * np.sqrt(1.0 + sol.t)) ** 2) + sol.t[-1] ** 2
+
+
+def test_solve_ivp_solution_and_times_read_together():
+    theta = np.array([1.3, 1.5])
+    g = diffc.grad(misfit_on_solver_times)(theta)
+
+    def held_times(th):
+        # the same loss with the interior times held at the values the solver chose at theta
+        times = solve_ivp(logistic, (0.0, theta[1]), np.array([0.2, 0.5]), args=(theta[0], 2.0),
+                          method="DOP853", **TOL).t
+        grid = np.concatenate([[0.0], times[1:-1], [th[1]]])
+        sol = solve_ivp(logistic, (0.0, th[1]), np.array([0.2, 0.5]), t_eval=grid, args=(th[0], 2.0),
+                        method="DOP853", **TOL)
+        return np.sum((sol.y[0] - 0.3 * np.sqrt(1.0 + grid)) ** 2) + grid[-1] ** 2
+    assert_close(held_times(theta), misfit_on_solver_times(theta), rtol=1e-12, atol=1e-12)
+    assert_close(g, numeric_grad(held_times, (theta,), 0, eps=1e-6), rtol=1e-5, atol=1e-7)
+    _, t = diffc.jvp(misfit_on_solver_times, (theta,), (np.array([0.5, -1.0]),))
+    assert_close(t, g @ np.array([0.5, -1.0]), rtol=1e-6, atol=1e-8)

@@ -377,6 +377,18 @@ def _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol,
                   max_step).t
 
 
+def solve_ivp_t(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
+                vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf):
+    """solve_ivp(...).t: t_eval, or the solver's own times (the interior ones constants, the
+    first and last t_span's ends).  Read by diffc as code (its derivative is t_eval's, or
+    t_span's at the ends)."""
+    if t_eval is not None:
+        return np.ravel(t_eval) * 1.0
+    times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
+                          max_step)
+    return np.concatenate([np.array([t_span[0]]), times[1:-1], np.array([t_span[1]])])
+
+
 def _check_ivp(events, vectorized):
     if events is not None or vectorized:
         raise NotImplementedError("diffc: solve_ivp with events or vectorized=True is not differentiated")
@@ -483,11 +495,12 @@ tangent(solve_ivp_y)(_solve_ivp_y_dot)
 for _helper in (_as_args, _call_args, _param_dot, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
                 _tangent_rhs, _tangent_rhs_tfirst, _integrate_step, _integrate_grid, _adjoint_sweep,
                 _sensitivities, _odeint_bar, _odeint_dot, _ivp_grid, _span_parts, _span_dots,
-                _solve_ivp_y_bar, _solve_ivp_y_dot):
+                _solve_ivp_y_bar, _solve_ivp_y_dot, solve_ivp_t):
     _helper.__diffc_transparent__ = True
 
 from . import CALLBACK_ARGS, RESULT_ATTRIBUTES  # noqa: E402
-RESULT_ATTRIBUTES[solve_ivp] = {"y": solve_ivp_y}
+RESULT_ATTRIBUTES[solve_ivp] = {"y": solve_ivp_y, "t": solve_ivp_t}
 CALLBACK_ARGS[odeint] = (0, "args")
 CALLBACK_ARGS[solve_ivp] = (0, "args")
 CALLBACK_ARGS[solve_ivp_y] = (0, "args")
+CALLBACK_ARGS[solve_ivp_t] = (0, "args")
