@@ -397,6 +397,8 @@ def _vjp_function(call):
             found = _vjp_functions.get(key)
         except TypeError:                  # unhashable kinds or callee: no caching
             key, found = None, None
+        if found is not None and wrt and found.__globals__.get("G") is not _vjp_entry(call.fn, wrt, kinds).main:
+            found = None                   # the callee's gradient was recompiled (a global changed)
         if found is None:
             found = _new_vjp_function(call, values, wrt, kinds)
             if key is not None:
