@@ -109,3 +109,20 @@ def test_phase_dependent_loss_is_refused():
 def test_forward_mode_of_complex_singular_vectors_is_refused():
     with pytest.raises(NotImplementedError, match="phase"):
         diffc.jvp(projection_energy, (Z_TALL,), (Z_TALL,))
+
+
+def complex_least_squares(z):
+    """Coefficients of a complex least-squares fit by the pseudo-inverse."""
+    coef = np.linalg.pinv(z) @ (WEIGHT_ROWS[:z.shape[0]] + 0.5j)
+    return np.real(np.sum(coef * np.conj(coef))) + np.sum(np.abs(np.linalg.pinv(z)[0]) ** 2)
+
+
+@pytest.mark.parametrize("z", [Z_TALL, Z_WIDE], ids=["tall", "wide"])
+def test_complex_pinv_both_modes(z):
+    expected = complex_fd_grad(complex_least_squares, z)
+    g = diffc.grad(complex_least_squares)(z)
+    assert_close(g.real, expected.real, rtol=1e-5, atol=1e-6, what="d/dx")
+    assert_close(g.imag, expected.imag, rtol=1e-5, atol=1e-6, what="-d/dy")
+    v = R.normal(size=z.shape) + 1j * R.normal(size=z.shape)
+    _, tangent = diffc.jvp(complex_least_squares, (z,), (v,))
+    assert_close(tangent, np.real(np.sum(expected * v)), rtol=1e-5, atol=1e-6, what="jvp")

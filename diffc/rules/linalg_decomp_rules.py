@@ -15,7 +15,7 @@ arbitrary; the adjoint must not depend on it (checked, refused otherwise), and
 forward mode gives the singular values' tangents but refuses the vectors'
 (their use downstream cannot be checked).  ``eig`` follows LAPACK's
 normalization (unit columns whose largest entry is real), so the derivative of
-V is that of NumPy's output.  Complex input to pinv is refused.
+V is that of NumPy's output.
 
 Second order and beyond: the helpers are transparent (``__diffc_transparent__``):
 diffc differentiates their NumPy bodies, whose calls of svd/eig have these
@@ -47,11 +47,6 @@ def _gaps(s2):
                                   "singular values or eigenvalues is not defined")
     with np.errstate(divide="ignore"):
         return np.where(off, 1.0 / np.where(off, d, 1.0), 0.0)
-
-
-def _real_only(a, name):
-    if np.iscomplexobj(a):
-        raise NotImplementedError(f"diffc: derivative of {name} of a complex matrix is not supported")
 
 
 # --- svd ----------------------------------------------------------------------
@@ -204,22 +199,24 @@ def _(result, a, full_matrices=True, compute_uv=True, hermitian=False, a_dot=Non
 # --- pinv (constant rank) -------------------------------------------------------
 
 def pinv_bar(g, a, result):
-    _real_only(a, "np.linalg.pinv")
+    """Adjoint of pinv (constant rank).  With G = conj(g) (see svd above) the gradient is
+    -P^H G P^H + (I - A P) G^H P P^H + P^H P G^H (I - P A); the adjoint is its conj."""
     p = result
     m, n = np.shape(a)[-2:]
+    G = np.conj(g)
     pa = p @ a                      # n x n
     ap = a @ p                      # m x m
-    return (-_mT(p) @ g @ _mT(p) + (np.eye(m) - ap) @ _mT(g) @ p @ _mT(p)
-            + _mT(p) @ p @ _mT(g) @ (np.eye(n) - pa))
+    grad = (-_mH(p) @ G @ _mH(p) + (np.eye(m) - ap) @ _mH(G) @ p @ _mH(p)
+            + _mH(p) @ p @ _mH(G) @ (np.eye(n) - pa))
+    return real_if_real(np.conj(grad), a)
 
 
 def pinv_jvp(a, a_dot, result):
-    _real_only(a, "np.linalg.pinv")
     p = result
     da = np.broadcast_to(a_dot, np.shape(a))
     m, n = np.shape(a)[-2:]
-    return (-p @ da @ p + p @ _mT(p) @ _mT(da) @ (np.eye(m) - a @ p)
-            + (np.eye(n) - p @ a) @ _mT(da) @ _mT(p) @ p)
+    return (-p @ da @ p + p @ _mH(p) @ _mH(da) @ (np.eye(m) - a @ p)
+            + (np.eye(n) - p @ a) @ _mH(da) @ _mH(p) @ p)
 
 
 @adjoint(np.linalg.pinv)
@@ -315,4 +312,4 @@ def _(result, a, a_dot):
 # rules are these again); the index of each column's largest entry is a constant.
 for _helper in (_mT, _mH, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar):
     _helper.__diffc_transparent__ = True
-nondiff(_largest, _decomp_zero, _real_only, _check_phase_free)
+nondiff(_largest, _decomp_zero, _check_phase_free)
