@@ -60,6 +60,11 @@ def _mH(a):
     return np.conj(np.swapaxes(a, -1, -2)) if np.iscomplexobj(a) else np.swapaxes(a, -1, -2)
 
 
+def _conj(x):
+    """conj(x), and x itself when real (a float zero adjoint stays a float: shape-free)."""
+    return np.conj(x) if np.iscomplexobj(x) else x
+
+
 def _svd_parts(a, result, compute_uv, full_matrices):
     """(U, s, V) reduced (k = min(m, n) columns), from the result of np.linalg.svd."""
     if not compute_uv:
@@ -88,7 +93,7 @@ def _svd_bars(result_bar, result, compute_uv):
             raise NotImplementedError("diffc: svd(full_matrices=True): the extra rows of Vh are "
                                       "not determined by the matrix; use full_matrices=False")
         gvt = np.asarray(gvt)[..., :k, :]
-    gu = 0.0 if _decomp_zero(gu) else np.conj(gu)
+    gu = 0.0 if _decomp_zero(gu) else _conj(gu)
     gv = 0.0 if _decomp_zero(gvt) else _mT(np.asarray(gvt))
     return gu, (0.0 if _decomp_zero(gs) else real_cotangent(gs)), gv
 
@@ -134,8 +139,8 @@ def svd_bar(result_bar, a, full_matrices, compute_uv, result):
             if n > k:
                 out = out + (u * s_inv[..., None, :]) @ (_mH(gv) - _mH(jv) @ _mH(v))
     if np.ndim(inner) == 0 and inner == 0.0:
-        return real_if_real(np.conj(out + 0.0 * a), a)
-    return real_if_real(np.conj(u @ inner @ _mH(v) + out), a)
+        return real_if_real(_conj(out + 0.0 * a), a)
+    return real_if_real(_conj(u @ inner @ _mH(v) + out), a)
 
 
 def svd_inside(a):
@@ -203,12 +208,12 @@ def pinv_bar(g, a, result):
     -P^H G P^H + (I - A P) G^H P P^H + P^H P G^H (I - P A); the adjoint is its conj."""
     p = result
     m, n = np.shape(a)[-2:]
-    G = np.conj(g)
+    G = _conj(g)
     pa = p @ a                      # n x n
     ap = a @ p                      # m x m
     grad = (-_mH(p) @ G @ _mH(p) + (np.eye(m) - ap) @ _mH(G) @ p @ _mH(p)
             + _mH(p) @ p @ _mH(G) @ (np.eye(n) - pa))
-    return real_if_real(np.conj(grad), a)
+    return real_if_real(_conj(grad), a)
 
 
 def pinv_jvp(a, a_dot, result):
@@ -310,6 +315,6 @@ def _(result, a, a_dot):
 
 # Second order and beyond: diffc differentiates the helpers' own bodies (NumPy code whose
 # rules are these again); the index of each column's largest entry is a constant.
-for _helper in (_mT, _mH, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar):
+for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar):
     _helper.__diffc_transparent__ = True
 nondiff(_largest, _decomp_zero, _check_phase_free)
