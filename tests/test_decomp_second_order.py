@@ -150,3 +150,25 @@ def test_repeated_singular_values_are_still_refused_at_second_order():
     with pytest.raises(NotImplementedError) as info:
         diffc.hessian(repeated_singular_values)(1.0)
     assert "repeated" in str(info.value)
+
+
+def along(fn, x, d):
+    def c(t):
+        return fn(x + t * d)
+    return c
+
+
+@pytest.mark.slow
+def test_third_derivative_through_pinv_and_sqrtm():
+    """pinv's and sqrtm's helpers call rules that call them again: any order (README table)."""
+    cases = [(least_squares, DESIGN, R.normal(size=DESIGN.shape))]
+    if sl is not None:
+        d = R.normal(size=(4, 3))
+        cases.append((whitening_loss, X_COV[:4], d))
+    for fn, x, d in cases:
+        c = along(fn, x, d)
+        second = diffc.grad(diffc.grad(c))
+        third = diffc.grad(diffc.grad(diffc.grad(c)))(0.0)
+        expected = (second(1e-4) - second(-1e-4)) / 2e-4
+        assert abs(expected) > 1e-2
+        assert_close(third, expected, rtol=1e-4, atol=1e-5, what=fn.__name__)
