@@ -234,3 +234,17 @@ def test_solve_ivp_solution_and_times_read_together():
     assert_close(g, numeric_grad(held_times, (theta,), 0, eps=1e-6), rtol=1e-5, atol=1e-7)
     _, t = diffc.jvp(misfit_on_solver_times, (theta,), (np.array([0.5, -1.0]),))
     assert_close(t, g @ np.array([0.5, -1.0]), rtol=1e-6, atol=1e-8)
+
+
+def quadratic_decay_loss(k):
+    ys = odeint(lambda y, t, rate: -rate * y * y, np.array([1.0, 2.0]), np.linspace(0.0, 1.0, 3), args=(k,),
+                **TOL)
+    return np.sum(ys ** 2)
+
+
+def test_grad_of_grad_of_a_rate():
+    """diffc.grad(diffc.grad(f)) of a scalar parameter, against second differences of f."""
+    k, h = 0.7, 1e-3
+    expected = (quadratic_decay_loss(k + h) - 2 * quadratic_decay_loss(k) + quadratic_decay_loss(k - h)) / h ** 2
+    assert_close(diffc.grad(diffc.grad(quadratic_decay_loss))(k), expected, rtol=1e-5, atol=1e-6)
+    assert_close(diffc.hessian(quadratic_decay_loss)(k), expected, rtol=1e-5, atol=1e-6)
