@@ -389,6 +389,14 @@ def solve_ivp_t(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
     return np.concatenate([np.array([t_span[0]]), times[1:-1], np.array([t_span[1]])])
 
 
+def _check_times(times, result):
+    """The second solve must take the steps the first took (it does for a deterministic
+    right-hand side): otherwise the rows of the result are not at these times."""
+    if np.size(times) != np.shape(result)[-1]:
+        raise RuntimeError("diffc: solve_ivp chose different time points when called again with the same "
+                           "arguments (is the right-hand side deterministic?); pass t_eval=...")
+
+
 def _check_ivp(events, vectorized):
     if events is not None or vectorized:
         raise NotImplementedError("diffc: solve_ivp with events or vectorized=True is not differentiated")
@@ -416,7 +424,7 @@ def _span_parts(t_span, first, last):
     return ListBar([first, last])
 
 
-nondiff(_check_ivp, _solver_times)
+nondiff(_check_ivp, _check_times, _solver_times)
 
 
 def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
@@ -429,6 +437,7 @@ def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=
     if t_eval is None:
         times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
                               max_step)
+        _check_times(times, result)
     grid, extra = _ivp_grid(t_span, t_eval, times)
     ys = np.transpose(result)
     g = np.transpose(result_bar * np.ones(np.shape(result)))
@@ -470,6 +479,7 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
     if t_eval is None:
         times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
                               max_step)
+        _check_times(times, result)
     grid, extra = _ivp_grid(t_span, t_eval, times)
     ends = _span_dots(t_span_dot)
     count = np.shape(grid)[0]
