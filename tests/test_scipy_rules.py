@@ -152,6 +152,8 @@ LINALG = [
     ("expm", lambda a: np.sum(sl.expm(a) * WM), A3, True),
     ("logm", lambda a: np.sum(sl.logm(a) * WM), S3, True),
     ("sqrtm", lambda a: np.sum(sl.sqrtm(a) * WM), S3, True),
+    ("solve_sylvester", lambda a: np.sum(sl.solve_sylvester(a, S3, WM) ** 2), A3 + 3 * np.eye(3), True),
+    ("solve_sylvester_rhs", lambda q: np.sum(sl.solve_sylvester(S3, A3 + 3 * np.eye(3), q) ** 3), WM, True),
     ("lu_solve_vector", lambda a: np.sum(sl.lu_solve(sl.lu_factor(a), B3) ** 2), A3 + np.eye(3), True),
     ("lu_solve_rhs", lambda b: np.sum(sl.lu_solve(sl.lu_factor(S3), b) ** 2), B3, True),
     ("lu_solve_matrix", lambda a: np.sum(sl.lu_solve(sl.lu_factor(a), WM) * WM), A3 + np.eye(3), True),
