@@ -119,6 +119,9 @@ def _unwrap(f, kwargs):
     return f, prefix, {k: v for k, v in fixed.items() if k not in kwargs}
 
 
+_wrapper_names = {}
+
+
 class Call:
     """One call normalized: a plain function `fn` of the positional `values`.
 
@@ -137,7 +140,11 @@ class Call:
 
     @property
     def names(self):
-        return compile_cache.param_names(self.fn)
+        # the wrappers are made once per layout (normalize), so their names can be kept
+        names = _wrapper_names.get(self.fn)
+        if names is None:
+            names = _wrapper_names[self.fn] = compile_cache.param_names(self.fn)
+        return names
 
     def differentiable(self):
         """Values the derivative is taken for: not the constants the callee held."""
@@ -376,9 +383,31 @@ def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0, constants=()):
         return tangent_fn(*call.values, *dots)
 
 
+_vjp_functions = {}
+
+
 def _vjp_function(call):
-    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call."""
+    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call.
+
+    Cached per callee, layout and argument kinds: its derivatives are compiled once and
+    reused (an ODE solver calls it at every step of a second derivative)."""
     values, wrt, kinds = _prepared(call)
+    key = (call.fn, tuple(call.slots), call.n_args, call.n_captured, tuple(call.differentiable()), kinds)
+    with _lock:
+        try:
+            found = _vjp_functions.get(key)
+        except TypeError:                  # unhashable kinds or callee: no caching
+            key, found = None, None
+        if found is not None and wrt and found.__globals__.get("G") is not _vjp_entry(call.fn, wrt, kinds).main:
+            found = None                   # the callee's gradient was recompiled (a global changed)
+        if found is None:
+            found = _new_vjp_function(call, values, wrt, kinds)
+            if key is not None:
+                _vjp_functions[key] = found
+    return found
+
+
+def _new_vjp_function(call, values, wrt, kinds):
     names = [f"v{i}" for i in range(len(values))]
     active = call.differentiable()
     namespace = {}

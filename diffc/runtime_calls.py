@@ -367,6 +367,32 @@ def merge_kwargs_bars(g, dicts):
     return tuple(bars)
 
 
+def merge_kwargs_regroup(c, dicts):
+    """The transpose of merge_kwargs_bars: the per-dict adjoints c back as one DictBar."""
+    out = DictBar()
+    if _is_zero(c):
+        return out
+    for key, k in _owners(dicts).items():
+        out[key] = item(item(c, k), key)
+    return out
+
+
+def merge_kwargs_dot_bar(g, dicts_and_dots):
+    """The adjoint of merge_kwargs_dot: zeros for the dicts, each key's adjoint to the tangent
+    of the last dict holding it."""
+    n = len(dicts_and_dots) // 2
+    return ListBar([0.0] * n + list(merge_kwargs_bars(g, dicts_and_dots[:n])))
+
+
+def with_tangents(dicts_and_dots, other):
+    """The dicts of dicts_and_dots followed by the tangent half of `other` (the tangent or
+    adjoint of the same tuple): merge_kwargs_dot is linear in that half only."""
+    n = len(dicts_and_dots) // 2
+    if _is_zero(other):
+        return tuple(dicts_and_dots[:n]) + tuple(0.0 for _ in range(n))
+    return tuple(dicts_and_dots[:n]) + tuple(item(other, n + k) for k in range(n))
+
+
 def merge_kwargs_dot(dicts_and_dots):
     n = len(dicts_and_dots) // 2
     dicts, dots = dicts_and_dots[:n], dicts_and_dots[n:]

@@ -192,11 +192,16 @@ def test_linalg_of_complex_matrices(f):
             np.testing.assert_allclose(t, (f(Z33 + eps * V) - f(Z33 - eps * V)) / (2 * eps), atol=1e-5, rtol=1e-5)
 
 
-def test_complex_cholesky_and_second_order_eigh_are_refused():
+def test_complex_cholesky_is_differentiated_and_second_order_eigh_refused():
     def chol(Z):
-        return np.sum(np.abs(np.linalg.cholesky(Z @ np.conj(Z.T) + 3.0 * np.eye(3))) ** 2)
-    with pytest.raises(NotImplementedError):
-        diffc.grad(chol)(Z33)
+        return np.sum(np.abs(np.linalg.cholesky(Z @ np.conj(Z.T) + 3.0 * np.eye(3))) ** 2 * np.arange(9.0).reshape(3, 3))
+    expected = np.zeros(Z33.shape, dtype=complex)
+    for idx in np.ndindex(Z33.shape):
+        for step, weight in ((1e-6, 1.0), (1e-6j, -1j)):
+            e = np.zeros(Z33.shape, dtype=complex)
+            e[idx] = step
+            expected[idx] += weight * (chol(Z33 + e) - chol(Z33 - e)) / 2e-6
+    np.testing.assert_allclose(diffc.grad(chol)(Z33), expected, rtol=1e-5, atol=1e-6)
 
     def g(t):
         return eigh_values(Z33 + t * (1 + 2j))

@@ -118,3 +118,59 @@ def _(result, result_bar, z, deg=False):
 def _(result, z, deg=False, z_dot=None):
     return np.real(-1j * np.conj(z) * z_dot) / (np.abs(z) ** 2) * (np.pi / 180.0 if deg else 1.0) \
         if np.iscomplexobj(z) else 0.0 * z_dot
+
+
+# ------------------------------------------------------------------ cholesky of complex matrices
+# A = L L^H (Hermitian A, read from one triangle with its diagonal taken as real; L has a real
+# positive diagonal).  Tangent: dL = L Phi(L^-1 dA L^-H), Phi = lower triangle, half diagonal.
+# Adjoint, with G = conj(ct) the gradient for the Hermitian inner product (the pairing is
+# Re(sum(ct * t))): S = L^-H Phi(L^H G) L^-1, and the gradient of the read lower triangle is
+# tril(S + S^H, -1) + Re(diag(S)); its conj is the adjoint.  upper=True reads the upper
+# triangle and returns U = L^H: the same through B = A^H.  numpy_rules' cholesky rules call
+# these for complex matrices; they are transparent (second order by diffc reading them).
+
+def _conj_t(x):
+    return np.conj(np.swapaxes(x, -1, -2))
+
+
+def _phi_half(x):
+    """Lower triangle of x with the diagonal halved (its real part: a real diagonal)."""
+    n = np.shape(x)[-1]
+    return np.tril(x, -1) + 0.5 * np.real(np.diagonal(x, axis1=-2, axis2=-1))[..., None, :] * np.eye(n)
+
+
+def _cholesky_lower_bar(ct, lower):
+    n = np.shape(lower)[-1]
+    linv = np.linalg.inv(lower)
+    s = _conj_t(linv) @ _phi_half(_conj_t(lower) @ np.conj(ct)) @ linv
+    grad = np.tril(s + _conj_t(s), -1) + np.real(np.diagonal(s, axis1=-2, axis2=-1))[..., None, :] * np.eye(n)
+    return np.conj(grad)
+
+
+def _cholesky_lower_dot(d, lower):
+    n = np.shape(lower)[-1]
+    part = np.tril(d, -1)
+    da = part + _conj_t(part) + np.real(np.diagonal(d, axis1=-2, axis2=-1))[..., None, :] * np.eye(n)
+    linv = np.linalg.inv(lower)
+    return lower @ _phi_half(linv @ da @ _conj_t(linv))
+
+
+def cholesky_bar_complex(g, a, result, upper):
+    """Adjoint of np.linalg.cholesky(a, upper) for a complex (Hermitian) a."""
+    if upper:
+        # U = L^H with L the factor of B = A^H read from its lower triangle
+        return _conj_t(_cholesky_lower_bar(_conj_t(g), _conj_t(result)))
+    return _cholesky_lower_bar(g, result)
+
+
+def cholesky_jvp_complex(a, a_dot, result, upper):
+    """Tangent of np.linalg.cholesky(a, upper) for a complex (Hermitian) a."""
+    d = a_dot * np.ones(np.shape(a))
+    if upper:
+        return _conj_t(_cholesky_lower_dot(_conj_t(d), _conj_t(result)))
+    return _cholesky_lower_dot(d, result)
+
+
+for _helper in (_conj_t, _phi_half, _cholesky_lower_bar, _cholesky_lower_dot, cholesky_bar_complex,
+                cholesky_jvp_complex):
+    _helper.__diffc_transparent__ = True

@@ -321,3 +321,45 @@ def _(result, result_bar, *dicts):
 @tangent(runtime_calls.merge_kwargs)
 def _(result, *dicts_and_dots):
     return runtime_calls.merge_kwargs_dot(dicts_and_dots)
+
+
+# Their adjoint helper is linear in the adjoint (higher order through f(..., **options)).
+
+@adjoint(runtime_calls.merge_kwargs_bars)
+def _(result, result_bar, g, dicts):
+    return runtime_calls.merge_kwargs_regroup(result_bar, dicts), None
+
+
+@tangent(runtime_calls.merge_kwargs_bars)
+def _(result, g, dicts, g_dot):
+    return runtime_calls.merge_kwargs_bars(g_dot, dicts)
+
+
+@adjoint(runtime_calls.merge_kwargs_regroup)
+def _(result, result_bar, c, dicts):
+    return runtime_calls.merge_kwargs_bars(result_bar, dicts), None
+
+
+@tangent(runtime_calls.merge_kwargs_regroup)
+def _(result, c, dicts, c_dot):
+    return runtime_calls.merge_kwargs_regroup(c_dot, dicts)
+
+
+@adjoint(runtime_calls.merge_kwargs_dot)
+def _(result, result_bar, dicts_and_dots):
+    return runtime_calls.merge_kwargs_dot_bar(result_bar, dicts_and_dots)
+
+
+@tangent(runtime_calls.merge_kwargs_dot)
+def _(result, dicts_and_dots, dicts_and_dots_dot):
+    return runtime_calls.merge_kwargs_dot(runtime_calls.with_tangents(dicts_and_dots, dicts_and_dots_dot))
+
+
+@adjoint(runtime_calls.merge_kwargs_dot_bar)
+def _(result, result_bar, g, dicts_and_dots):
+    return runtime_calls.merge_kwargs_dot(runtime_calls.with_tangents(dicts_and_dots, result_bar)), None
+
+
+@tangent(runtime_calls.merge_kwargs_dot_bar)
+def _(result, g, dicts_and_dots, g_dot):
+    return runtime_calls.merge_kwargs_dot_bar(g_dot, dicts_and_dots)

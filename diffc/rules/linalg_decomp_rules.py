@@ -1,4 +1,4 @@
-"""Rules for decompositions: np.linalg.svd, pinv, eig, eigvals (first order).
+"""Rules for decompositions: np.linalg.svd, pinv, eig, eigvals.
 
 Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: adjoint and
 tangent rules for those four functions, on single matrices and stacks of them.
@@ -10,19 +10,23 @@ of NumPy's sign choice held fixed (only functions invariant to flipping a pair
 of singular vectors are differentiable, as in every AD system); with
 ``full_matrices=True`` and a non-square matrix, the extra columns of U (or rows
 of Vh) are an arbitrary basis: a non-zero adjoint reaching them is refused.
-``eig`` follows LAPACK's normalization (unit columns whose largest entry is
-real), so the derivative of V is that of NumPy's output.  Complex input to svd
-and pinv is refused.
+``svd`` of a complex matrix: the phase of each pair of singular vectors is
+arbitrary; the adjoint must not depend on it (checked, refused otherwise), and
+forward mode gives the singular values' tangents but refuses the vectors'
+(their use downstream cannot be checked).  ``eig`` follows LAPACK's
+normalization (unit columns whose largest entry is real), so the derivative of
+V is that of NumPy's output.
 
-The helpers have no rules of their own: a second derivative through these
-functions raises NoDerivativeRule naming the helper (never a wrong number).
+Second order and beyond: the helpers are transparent (``__diffc_transparent__``):
+diffc differentiates their NumPy bodies, whose calls of svd/eig have these
+rules again (tests/test_decomp_second_order.py).
 """
 
 import numpy as np
 
-from . import adjoint, tangent
+from . import adjoint, nondiff, tangent
 from ..runtime import ListBar
-from .complex_rules import real_if_real
+from .complex_rules import real_cotangent, real_if_real
 
 
 def _mT(a):
@@ -45,28 +49,37 @@ def _gaps(s2):
         return np.where(off, 1.0 / np.where(off, d, 1.0), 0.0)
 
 
-def _real_only(a, name):
-    if np.iscomplexobj(a):
-        raise NotImplementedError(f"diffc: derivative of {name} of a complex matrix is not supported")
-
-
 # --- svd ----------------------------------------------------------------------
+# A = U S V^H.  Complex matrices: with G = conj(ct) (the gradient for the Hermitian inner
+# product; ct pairs with tangents as Re(sum(ct * t)), complex_rules.py) the real formulas
+# hold with transposes made conjugate transposes, plus the phase term i Im(diag(U^H dA V))/s
+# (the phase of each pair (u_i, v_i) is free: the tangent puts its change in U, and a loss
+# must not depend on it -- svd_bar checks that its adjoint does not).
+
+def _mH(a):
+    return np.conj(np.swapaxes(a, -1, -2)) if np.iscomplexobj(a) else np.swapaxes(a, -1, -2)
+
+
+def _conj(x):
+    """conj(x), and x itself when real (a float zero adjoint stays a float: shape-free)."""
+    return np.conj(x) if np.iscomplexobj(x) else x
+
 
 def _svd_parts(a, result, compute_uv, full_matrices):
     """(U, s, V) reduced (k = min(m, n) columns), from the result of np.linalg.svd."""
-    _real_only(a, "np.linalg.svd")
     if not compute_uv:
-        u, s, vt = np.linalg.svd(a, full_matrices=False)
-        return u, s, _mT(vt)
+        u, s, vt = svd_inside(a)
+        return u, s, _mH(vt)
     u, s, vt = result
     k = s.shape[-1]
-    return u[..., :, :k], s, _mT(vt[..., :k, :])
+    return u[..., :, :k], s, _mH(vt[..., :k, :])
 
 
 def _svd_bars(result_bar, result, compute_uv):
-    """(gU, gs, gV) for the reduced factors, refusing an adjoint on full_matrices' extra part."""
+    """(GU, gs, GV) for the reduced factors (G = conj of the cotangent, GV that of V = Vh^H),
+    refusing an adjoint on full_matrices' extra part."""
     if not compute_uv:
-        return 0.0, result_bar, 0.0
+        return 0.0, real_cotangent(result_bar), 0.0
     gu, gs, gvt = result_bar
     u, s, vt = result
     k = s.shape[-1]
@@ -80,7 +93,20 @@ def _svd_bars(result_bar, result, compute_uv):
             raise NotImplementedError("diffc: svd(full_matrices=True): the extra rows of Vh are "
                                       "not determined by the matrix; use full_matrices=False")
         gvt = np.asarray(gvt)[..., :k, :]
-    return gu, gs, (0.0 if _decomp_zero(gvt) else _mT(np.asarray(gvt)))
+    gu = 0.0 if _decomp_zero(gu) else _conj(gu)
+    gv = 0.0 if _decomp_zero(gvt) else _mT(np.asarray(gvt))
+    return gu, (0.0 if _decomp_zero(gs) else real_cotangent(gs)), gv
+
+
+def _check_phase_free(ju, jv, gu, gv):
+    """Refuse an adjoint that changes under u_i -> u_i e^(it), v_i -> v_i e^(it): the loss
+    then depends on the arbitrary phase LAPACK gave the singular vectors."""
+    drift = np.imag(np.diagonal(ju, axis1=-2, axis2=-1) + np.diagonal(jv, axis1=-2, axis2=-1))
+    scale = float(np.max(np.abs(gu))) + float(np.max(np.abs(gv))) + 1e-300
+    if np.any(np.abs(drift) > 1e-8 * scale):
+        raise NotImplementedError("diffc: the function depends on the phase of complex singular vectors, "
+                                  "which np.linalg.svd chooses arbitrarily: its derivative is not defined "
+                                  "(use |U|, U @ diag(s) @ Vh, projections U U^H, ...)")
 
 
 def svd_bar(result_bar, a, full_matrices, compute_uv, result):
@@ -88,50 +114,81 @@ def svd_bar(result_bar, a, full_matrices, compute_uv, result):
     u, s, v = _svd_parts(a, result, compute_uv, full_matrices)
     gu, gs, gv = _svd_bars(result_bar, result, compute_uv)
     m, n = np.shape(a)[-2:]
+    k = s.shape[-1]
     inner = 0.0
     if not _decomp_zero(gs):
-        inner = inner + np.asarray(gs)[..., :, None] * np.eye(s.shape[-1])
+        inner = inner + gs[..., :, None] * np.eye(k)
     out = 0.0
     if not (_decomp_zero(gu) and _decomp_zero(gv)):
         F = _gaps(s ** 2)
-        S = s[..., None, :] * np.eye(s.shape[-1])
+        S = s[..., None, :] * np.eye(k)
         s_inv = 1.0 / s
+        ju = 0.0 if _decomp_zero(gu) else _mH(u) @ gu
+        jv = 0.0 if _decomp_zero(gv) else _mH(v) @ gv
+        if np.iscomplexobj(u):
+            _check_phase_free(ju * np.ones((k, k)), jv * np.ones((k, k)), gu, gv)
         if not _decomp_zero(gu):
-            J = F * (_mT(u) @ gu - _mT(gu) @ u)
-            inner = inner + J @ S
-            if m > s.shape[-1]:
-                out = out + (gu - u @ (_mT(u) @ gu)) * s_inv[..., None, :] @ _mT(v)
+            inner = inner + (F * (ju - _mH(ju))) @ S
+            if np.iscomplexobj(u):
+                inner = inner + 1j * (np.imag(np.diagonal(ju, axis1=-2, axis2=-1)) * s_inv)[..., None, :] \
+                    * np.eye(k)
+            if m > k:
+                out = out + (gu - u @ ju) * s_inv[..., None, :] @ _mH(v)
         if not _decomp_zero(gv):
-            K = F * (_mT(v) @ gv - _mT(gv) @ v)
-            inner = inner + S @ K
-            if n > s.shape[-1]:
-                out = out + (u * s_inv[..., None, :]) @ (_mT(gv) - (_mT(gv) @ v) @ _mT(v))
-    return u @ inner @ _mT(v) + out if not (np.ndim(inner) == 0 and inner == 0.0) else out + 0.0 * a
+            inner = inner + S @ (F * (jv - _mH(jv)))
+            if n > k:
+                out = out + (u * s_inv[..., None, :]) @ (_mH(gv) - _mH(jv) @ _mH(v))
+    if np.ndim(inner) == 0 and inner == 0.0:
+        return real_if_real(_conj(out + 0.0 * a), a)
+    return real_if_real(_conj(u @ inner @ _mH(v) + out), a)
 
 
-def svd_jvp(a, a_dot, full_matrices, compute_uv, result):
-    """Tangent of np.linalg.svd: ds = diag(U^T dA V); dU, dV from the gaps of s^2."""
+def svd_inside(a):
+    """np.linalg.svd(a, full_matrices=False) where only U diag(.) V^H is formed from its vectors
+    (the adjoint of the singular values): phase-free, so forward mode may fix the phase."""
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def svd_jvp(a, a_dot, full_matrices, compute_uv, result, phase_free=False):
+    """Tangent of np.linalg.svd: ds = Re diag(U^H dA V); dU, dV from the gaps of s^2."""
     u, s, v = _svd_parts(a, result, compute_uv, full_matrices)
     da = np.broadcast_to(a_dot, np.shape(a))
-    P = _mT(u) @ da @ v
-    ds = np.diagonal(P, axis1=-2, axis2=-1).copy()
+    P = _mH(u) @ da @ v
+    ds = np.real(np.diagonal(P, axis1=-2, axis2=-1)).copy()
     if not compute_uv:
         return ds
     if full_matrices and np.shape(a)[-1] != np.shape(a)[-2]:
         raise NotImplementedError("diffc: forward-mode derivative of svd(full_matrices=True) of a "
                                   "non-square matrix is not determined; use full_matrices=False")
+    if np.iscomplexobj(u) and not phase_free:
+        raise NotImplementedError("diffc: the forward-mode derivative of complex singular vectors depends "
+                                  "on their arbitrary phase; use reverse mode (grad/vjp, which checks that "
+                                  "the function does not depend on it) or compute_uv=False")
     F = _gaps(s ** 2)
     S = s[..., None, :] * np.eye(s.shape[-1])
     s_inv = 1.0 / s
-    du = u @ (F * (P @ S + S @ _mT(P)))
-    dv = v @ (F * (S @ P + _mT(P) @ S))
+    du = u @ (F * (P @ S + S @ _mH(P)))
+    if np.iscomplexobj(u):
+        # the phase of each pair: its change put in U (V^H dV has a zero diagonal)
+        du = du + u * (1j * np.imag(np.diagonal(P, axis1=-2, axis2=-1)) * s_inv)[..., None, :]
+    dv = v @ (F * (S @ P + _mH(P) @ S))
     m, n = np.shape(a)[-2:]
     k = s.shape[-1]
     if m > k:
         du = du + (da @ v - u @ P) * s_inv[..., None, :]
     if n > k:
-        dv = dv + (_mT(da) @ u - v @ _mT(P)) * s_inv[..., None, :]
-    return ListBar([du, ds, _mT(dv)])
+        dv = dv + (_mH(da) @ u - v @ _mH(P)) * s_inv[..., None, :]
+    return ListBar([du, ds, _mH(dv)])
+
+
+@adjoint(svd_inside)
+def _(result, result_bar, a):
+    return svd_bar(result_bar, a, False, True, result)
+
+
+@tangent(svd_inside)
+def _(result, a, a_dot):
+    return svd_jvp(a, a_dot, False, True, result, True)
 
 
 @adjoint(np.linalg.svd)
@@ -147,22 +204,24 @@ def _(result, a, full_matrices=True, compute_uv=True, hermitian=False, a_dot=Non
 # --- pinv (constant rank) -------------------------------------------------------
 
 def pinv_bar(g, a, result):
-    _real_only(a, "np.linalg.pinv")
+    """Adjoint of pinv (constant rank).  With G = conj(g) (see svd above) the gradient is
+    -P^H G P^H + (I - A P) G^H P P^H + P^H P G^H (I - P A); the adjoint is its conj."""
     p = result
     m, n = np.shape(a)[-2:]
+    G = _conj(g)
     pa = p @ a                      # n x n
     ap = a @ p                      # m x m
-    return (-_mT(p) @ g @ _mT(p) + (np.eye(m) - ap) @ _mT(g) @ p @ _mT(p)
-            + _mT(p) @ p @ _mT(g) @ (np.eye(n) - pa))
+    grad = (-_mH(p) @ G @ _mH(p) + (np.eye(m) - ap) @ _mH(G) @ p @ _mH(p)
+            + _mH(p) @ p @ _mH(G) @ (np.eye(n) - pa))
+    return real_if_real(_conj(grad), a)
 
 
 def pinv_jvp(a, a_dot, result):
-    _real_only(a, "np.linalg.pinv")
     p = result
     da = np.broadcast_to(a_dot, np.shape(a))
     m, n = np.shape(a)[-2:]
-    return (-p @ da @ p + p @ _mT(p) @ _mT(da) @ (np.eye(m) - a @ p)
-            + (np.eye(n) - p @ a) @ _mT(da) @ _mT(p) @ p)
+    return (-p @ da @ p + p @ _mH(p) @ _mH(da) @ (np.eye(m) - a @ p)
+            + (np.eye(n) - p @ a) @ _mH(da) @ _mH(p) @ p)
 
 
 @adjoint(np.linalg.pinv)
@@ -220,8 +279,9 @@ def eig_bar(result_bar, a, result, vectors):
     if not _decomp_zero(gw):
         gM = gM + np.asarray(gw)[..., :, None] * np.eye(n)
     if not _decomp_zero(gv):
-        g1 = np.asarray(gv) + 0j
+        g1 = np.asarray(gv)
         if np.iscomplexobj(v):
+            g1 = g1 + 0j                  # (kept real for real v: its own adjoint stays real)
             p = _largest(v)
             vp = np.real(np.take_along_axis(v, p[..., None, :], axis=-2))
             c = np.imag(np.sum(g1 * v, axis=-2, keepdims=True)) / vp
@@ -251,3 +311,10 @@ def _(result, result_bar, a):
 @tangent(np.linalg.eigvals)
 def _(result, a, a_dot):
     return eig_jvp(a, a_dot, result, False)
+
+
+# Second order and beyond: diffc differentiates the helpers' own bodies (NumPy code whose
+# rules are these again); the index of each column's largest entry is a constant.
+for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar):
+    _helper.__diffc_transparent__ = True
+nondiff(_largest, _decomp_zero, _check_phase_free)

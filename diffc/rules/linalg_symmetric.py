@@ -14,7 +14,7 @@ Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from . import adjoint, nondiff, tangent
-from .complex_rules import real_cotangent
+from .complex_rules import real_cotangent, cholesky_bar_complex, cholesky_jvp_complex
 from ..runtime import ListBar, is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, arr as _arr, zeros_of as _zeros_of,
                      full as _full, swap_last_axes as _T, seq as _seq, full_T as _full_T,
@@ -196,12 +196,14 @@ def _lstsq_jvp(a, b, result, a_dot, b_dot):
 # the gradient is w.r.t. the entries actually read
 @adjoint(np.linalg.cholesky)
 def _(result, result_bar, a, upper=False):
-    return _cholesky_bar(result_bar, a, result, upper)
+    return cholesky_bar_complex(result_bar, a, result, upper) if np.iscomplexobj(result) \
+        else _cholesky_bar(result_bar, a, result, upper)
 
 
 @tangent(np.linalg.cholesky)
 def _(result, a, upper=False, a_dot=None):
-    return _cholesky_jvp(a, a_dot, result, upper)
+    return cholesky_jvp_complex(a, a_dot, result, upper) if np.iscomplexobj(result) \
+        else _cholesky_jvp(a, a_dot, result, upper)
 
 
 # eigh: result (eigenvalues, eigenvectors); eigenvectors need distinct eigenvalues

@@ -1,28 +1,54 @@
-"""scipy.integrate.odeint: derivatives by the adjoint ODE and by forward sensitivities.
+"""scipy.integrate.odeint and solve_ivp: derivatives by the adjoint ODE and by forward
+sensitivities, written so that diffc can differentiate them again.
 
-Reverse mode (``_odeint_bar``) integrates, backwards between consecutive output
-times, the augmented system  y' = f(y, t),  a' = -a^T df/dy,  p' = -a^T df/dp
-(as autograd's and JAX's odeint do), taking a^T df/dy and a^T df/dp from
-`diffc.vjp` of the user's right-hand side, so it gives the gradients with
-respect to the initial state, every parameter passed through ``args`` and every
-time in ``t``; it does not differentiate the solver's steps.  Forward mode
-(``_odeint_dot``) integrates the sensitivity equation v' = df/dy v + df/dp p_dot
-with `diffc.jvp`.  Both solve with the call's ``rtol``/``atol``: the derivative
-is as accurate as the solution.
+Input: nothing (imported with the SciPy rules).  Output: adjoint and tangent rules
+for ``odeint`` and for ``solve_ivp_y`` (what ``solve_ivp(...).y`` is compiled to,
+transform/frozen.py), whose helpers are transparent: diffc reads their bodies
+for second and higher derivatives.
+
+Reverse mode (``_odeint_bar``, ``_solve_ivp_y_bar``) integrates, backwards
+between consecutive output times, the augmented system  y' = f(y, t),
+a' = -a^T df/dy,  p' = -a^T df/dp  (as autograd's and JAX's odeint do), so it
+gives the gradients with respect to the initial state, every parameter passed
+through ``args`` and every output time; it does not differentiate the solver's
+steps.  Forward mode (``_odeint_dot``, ``_solve_ivp_y_dot``) integrates the
+sensitivity equation v' = df/dy v + df/dp p_dot.  Both solve with the call's
+method and ``rtol``/``atol``: the derivative is as accurate as the solution.
+
+Everything the rules do is ordinary differentiable Python: the augmented
+right-hand sides (``_adjoint_rhs``, ``_tangent_rhs``) are module functions that
+get the user's function and parameters through ``args`` and take its
+derivatives with `runtime_calls.vjp_call` / `runtime_calls.jvp_call` (whose own derivatives
+are again such calls), and they are integrated by ``odeint`` / ``solve_ivp_y``
+themselves.  So a second derivative (``hessian``, ``grad(grad(f))``, ``jvp`` of
+a gradient...) applies these same rules to the augmented systems: the ODE of
+the adjoint of the adjoint, with second derivatives of the user's right-hand
+side taken by diffc.  Higher derivatives cost one more level of augmentation.
+
+``solve_ivp`` without ``t_eval`` returns the solution at the solver's own
+times.  Those interior times are constants (held fixed, as a step-size choice
+is); the first is ``t_span[0]`` and the last ``t_span[1]``, so ``sol.y[:, -1]``
+is differentiated with respect to both ends of ``t_span``.
 
 A right-hand side that closes over floats or arrays (which could be
-differentiated values diffc cannot see) is refused: pass them through ``args``.
-Second derivatives through odeint are not available (NoDerivativeRule).
+differentiated values diffc cannot see) is refused: pass them through ``args``
+(diffc does this itself for a function defined inside the differentiated one).
 """
 
 import numpy as np
 from scipy.integrate import odeint, solve_ivp
 
-from . import adjoint, run_jvp, run_vjp, tangent
+from . import adjoint, nondiff, tangent
+from .. import runtime, runtime_calls
 from ..runtime import ListBar
 
 
-def _check_rhs(func, full_output):
+def _check_rhs(func):
+    if isinstance(func, runtime_calls.Closure) and runtime_calls.holds_floats(func.captured()):
+        # (its captured values' derivatives would have nowhere to go)
+        raise NotImplementedError("diffc: the right-hand side given to odeint/solve_ivp reads differentiated "
+                                  "variables of the enclosing function and also takes args=(...); pass "
+                                  "those variables through args=(...) as well")
     cells = getattr(func, "__closure__", None) or ()
     for cell in cells:
         try:
@@ -33,11 +59,11 @@ def _check_rhs(func, full_output):
             raise NotImplementedError("diffc: the right-hand side given to odeint reads a float or array "
                                       "from an enclosing function; pass it through args=(...) so its "
                                       "derivative is computed")
-    if full_output:
-        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
 
 
 def _as_args(args):
+    if args is None:
+        return ()
     return tuple(args) if isinstance(args, (tuple, list)) else (args,)
 
 
@@ -53,6 +79,10 @@ def _size(a):
     return np.size(a) if _float_arg(a) else 0
 
 
+def _is_zero(x):
+    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0)
+
+
 def _flat_one(bar, a):
     if isinstance(a, (tuple, list)):
         bars = bar if isinstance(bar, (tuple, list)) else [None] * len(a)
@@ -65,8 +95,11 @@ def _flat_one(bar, a):
     return np.ravel(np.broadcast_to(np.asarray(bar, dtype=float), np.shape(a)))
 
 
-def _flat(bars, args):
-    """The adjoints of the parameters (nested like them) as one vector."""
+def flat_bars(bars, args):
+    """The adjoints (or tangents) of the parameters args, nested like them (None or 0.0 for
+    none), as one vector of `_size(args)` entries.  Linear in bars."""
+    if not isinstance(bars, (tuple, list)):
+        bars = [None] * len(args)
     parts = [_flat_one(b, a) for a, b in zip(args, bars)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -79,14 +112,16 @@ def _unflat_one(vec, a, k):
             out.append(part)
         return ListBar(out), k
     if not _float_arg(a):
-        return None, k
+        return 0.0, k
     size = np.size(a)
     piece = vec[k:k + size]
     return (float(piece[0]) if np.ndim(a) == 0 else piece.reshape(np.shape(a))), k + size
 
 
-def _unflat(vec, args):
-    """The vector of `_flat` back as one adjoint per parameter (ListBar for a tuple/list)."""
+def unflat_bars(vec, args):
+    """The vector of `flat_bars` back as one entry per parameter (a ListBar; 0.0 for a
+    parameter that holds no floats).  Linear in vec."""
+    vec = np.asarray(vec, dtype=float)
     out, k = [], 0
     for a in args:
         part, k = _unflat_one(vec, a, k)
@@ -94,97 +129,217 @@ def _unflat(vec, args):
     return ListBar(out)
 
 
-def _options(rtol, atol, hmax, mxstep):
-    return {"rtol": rtol, "atol": atol, "hmax": hmax, "mxstep": mxstep}
+def _param_dot(d, p):
+    """The tangent d of one parameter p, with p's structure (zeros where d is none: the
+    augmented system's state and its adjoint then have the parameters' sizes)."""
+    if isinstance(p, (tuple, list)):
+        parts = d if isinstance(d, (tuple, list)) else [None] * len(p)
+        return tuple(_param_dot(parts[k], p[k]) for k in range(len(p)))
+    if _is_zero(d):
+        return np.zeros(np.shape(p)) if isinstance(p, np.ndarray) else 0.0
+    return d
 
 
-def _adjoint_sweep(func, tfirst, ys, t, g, args, integrate):
-    """(a(t0), p_bar, t_bar) of sum_i <g_i, y(t_i)> for the trajectory ys (one row per t_i)
-    of y' = func(y, t, *args), by the adjoint ODE integrated backwards between output times.
-    integrate(rhs, state, t_from, t_to) -> state at t_to."""
-    n = ys.shape[1]
-    rhs_order = (lambda y, s: (s, y)) if tfirst else (lambda y, s: (y, s))
+def _param_dots(args_dot, params):
+    """The tangents of the parameters, one per parameter."""
+    dots = args_dot if isinstance(args_dot, (list, tuple)) else [None] * len(params)
+    return tuple(_param_dot(dots[k], params[k]) for k in range(len(params)))
 
-    def rhs(y, s):
-        return np.ravel(np.asarray(func(*rhs_order(y, s), *args), dtype=float))
 
-    def augmented(state, s):
-        y, a = state[:n], state[n:2 * n]
-        primals = rhs_order(y, s) + args
-        out, pullback = run_vjp(func, *primals)
-        bars = pullback(np.reshape(a, np.shape(out)))
-        y_bar = bars[1] if tfirst else bars[0]
-        y_bar = np.zeros(n) if y_bar is None else np.ravel(y_bar)
-        return np.concatenate([np.ravel(out), -y_bar, -_flat(bars[2:], args)])
+def dot_like(d, like):
+    """The tangent d (0.0 for none) as an array shaped like `like`."""
+    if _is_zero(d):
+        return np.zeros(np.shape(like))
+    return d * np.ones(np.shape(like))
 
+
+def dense(v, n):
+    """v as a float vector of n entries (zeros for the zero tangent/adjoint)."""
+    if _is_zero(v):
+        return np.zeros(n)
+    return np.ravel(v) * np.ones(n)
+
+
+# flat_bars and unflat_bars are linear maps and each other's transposes; the parameters
+# themselves only give shapes.
+@adjoint(flat_bars)
+def _(result, result_bar, bars, args):
+    return unflat_bars(result_bar, args), None
+
+
+@tangent(flat_bars)
+def _(result, bars, args, bars_dot, args_dot):
+    return flat_bars(bars_dot, args)
+
+
+@adjoint(unflat_bars)
+def _(result, result_bar, vec, args):
+    return flat_bars(result_bar, args), None
+
+
+@tangent(unflat_bars)
+def _(result, vec, args, vec_dot, args_dot):
+    return unflat_bars(vec_dot, args)
+
+
+@adjoint(dense)
+def _(result, result_bar, v, n):
+    return np.reshape(result_bar, np.shape(v)) if np.ndim(v) else np.sum(result_bar), None
+
+
+@tangent(dense)
+def _(result, v, n, v_dot, n_dot):
+    return dense(v_dot, n)
+
+
+nondiff(_check_rhs, _size, _is_zero, _float_arg)
+
+
+# ------------------------------------------------------------------ augmented systems
+
+def rhs_flat(func, tfirst, y, s, params):
+    """The user's right-hand side at (y, s) as a flat float vector."""
+    if tfirst:
+        out = func(s, y, *params)
+    else:
+        out = func(y, s, *params)
+    return np.ravel(np.asarray(out, dtype=float))
+
+
+def _call_args(tfirst, y, s, params):
+    """The arguments of the user's right-hand side, in its order."""
+    if tfirst:
+        return [s, y] + list(params)
+    return [y, s] + list(params)
+
+
+def _adjoint_rhs(state, s, func, tfirst, n, params):
+    """(y, a, p)' = (f, -a^T df/dy, -a^T df/dp) for state = (y, a, p) (odeint's order)."""
+    y = state[:n]
+    a = state[n:2 * n]
+    call = _call_args(tfirst, y, s, params)
+    raw = runtime_calls.call_value(func, call, {})
+    bars = runtime_calls.vjp_call(func, call, {}, np.reshape(a, np.shape(raw)))
+    arg_bars = bars[0]
+    y_bar = dense(arg_bars[1] if tfirst else arg_bars[0], n)
+    p_bar = flat_bars(arg_bars[2:], params)
+    return np.concatenate([np.ravel(np.asarray(raw, dtype=float)), -y_bar, -p_bar])
+
+
+def _adjoint_rhs_tfirst(s, state, func, tfirst, n, params):
+    return _adjoint_rhs(state, s, func, tfirst, n, params)
+
+
+def _tangent_rhs(state, s, func, tfirst, n, params, param_dots):
+    """(y, v)' = (f, df/dy v + df/dp p_dot) for state = (y, v) (odeint's order)."""
+    y = state[:n]
+    v = state[n:]
+    call = _call_args(tfirst, y, s, params)
+    raw = runtime_calls.call_value(func, call, {})
+    out_dot = runtime_calls.jvp_call(func, call, {}, _call_args(tfirst, v, 0.0, param_dots), {}, 0.0)
+    return np.concatenate([np.ravel(np.asarray(raw, dtype=float)), dense(out_dot, n)])
+
+
+def _tangent_rhs_tfirst(s, state, func, tfirst, n, params, param_dots):
+    return _tangent_rhs(state, s, func, tfirst, n, params, param_dots)
+
+
+def _integrate_step(backward, state, t_from, t_to, extra, solver, rtol, atol, hmax, mxstep, max_step):
+    """The state at t_to of the augmented system (adjoint if backward, else tangent) from
+    state at t_from, with odeint (solver "odeint") or solve_ivp's method solver."""
+    if solver == "odeint":
+        rhs = _adjoint_rhs if backward else _tangent_rhs
+        path = odeint(rhs, state, np.array([t_from, t_to]), args=extra, rtol=rtol, atol=atol, hmax=hmax,
+                      mxstep=mxstep)
+        return path[-1]
+    rhs = _adjoint_rhs_tfirst if backward else _tangent_rhs_tfirst
+    path = solve_ivp_y(rhs, (t_from, t_to), state, method=solver, t_eval=np.array([t_to]), args=extra,
+                       rtol=rtol, atol=atol, max_step=max_step)
+    return path[:, -1]
+
+
+def _integrate_grid(state, grid, extra, solver, rtol, atol, hmax, mxstep, max_step):
+    """The tangent system's states at every time of grid (one row each)."""
+    if solver == "odeint":
+        return odeint(_tangent_rhs, state, grid, args=extra, rtol=rtol, atol=atol, hmax=hmax, mxstep=mxstep)
+    path = solve_ivp_y(_tangent_rhs_tfirst, (grid[0], grid[-1]), state, method=solver, t_eval=grid,
+                       args=extra, rtol=rtol, atol=atol, max_step=max_step)
+    return path.T
+
+
+def _adjoint_sweep(func, tfirst, ys, grid, g, params, solver, rtol, atol, hmax, mxstep, max_step):
+    """(a(t0), p_bar, t_bar) of sum_i <g_i, y(t_i)> for the trajectory ys (one row per
+    grid time) of y' = f(y, t, *params), by the adjoint ODE integrated backwards between
+    consecutive grid times."""
+    n = np.shape(ys)[1]
+    count = np.shape(ys)[0]
     a = np.zeros(n)
-    p_bar = np.zeros(sum(_size(x) for x in args))
-    t_bar = np.zeros(t.shape)
-    for i in range(len(t) - 1, 0, -1):
+    p_bar = np.zeros(_size(params))
+    t_bar = np.zeros(count)
+    extra = (func, tfirst, n, params)
+    for i in range(count - 1, 0, -1):
         a = a + g[i]
-        t_bar[i] = np.dot(g[i], rhs(ys[i], t[i]))
-        back = integrate(augmented, np.concatenate([ys[i], a, p_bar]), t[i], t[i - 1])
-        a, p_bar = back[n:2 * n], back[2 * n:]
-    t_bar[0] = -np.dot(a, rhs(ys[0], t[0]))
+        t_bar[i] = np.dot(g[i], rhs_flat(func, tfirst, ys[i], grid[i], params))
+        state = np.concatenate([ys[i], a, p_bar])
+        back = _integrate_step(True, state, grid[i], grid[i - 1], extra, solver, rtol, atol, hmax, mxstep,
+                               max_step)
+        a = back[n:2 * n]
+        p_bar = back[2 * n:]
+    t_bar[0] = -np.dot(a, rhs_flat(func, tfirst, ys[0], grid[0], params))
     return a + g[0], p_bar, t_bar
 
+
+def _sensitivities(func, tfirst, ys, grid, grid_dot, y0_dot, param_dots, params, solver, rtol, atol, hmax,
+                   mxstep, max_step):
+    """The tangent of the trajectory ys (one row per grid time) for the tangents of y0,
+    of the grid times and of the parameters."""
+    n = np.shape(ys)[1]
+    count = np.shape(ys)[0]
+    start = dense(y0_dot, n)
+    v0 = start - rhs_flat(func, tfirst, ys[0], grid[0], params) * grid_dot[0]
+    path = _integrate_grid(np.concatenate([ys[0], v0]), grid, (func, tfirst, n, params, param_dots), solver,
+                           rtol, atol, hmax, mxstep, max_step)
+    rows = np.zeros((count, n))
+    rows[0] = start
+    for i in range(1, count):
+        rows[i] = path[i, n:] + rhs_flat(func, tfirst, ys[i], grid[i], params) * grid_dot[i]
+    return rows
+
+
+# ------------------------------------------------------------------------- odeint
 
 def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
                 mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0,
                 mxhordr=12, mxordn=12, mxords=5, printmessg=0, tfirst=False):
-    _check_rhs(func, full_output)
-    args = _as_args(args)
-    ys = np.asarray(result, dtype=float)
-    g = np.broadcast_to(np.asarray(result_bar, dtype=float), ys.shape)
-    t = np.asarray(t, dtype=float)
-
-    def integrate(rhs, state, t_from, t_to):
-        return odeint(rhs, state, np.array([t_from, t_to]), **_options(rtol, atol, hmax, mxstep))[-1]
-    a, p_bar, t_bar = _adjoint_sweep(func, tfirst, ys, t, g, args, integrate)
-    return None, np.reshape(a, np.shape(y0)), t_bar, _unflat(p_bar, args)
+    # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
+    if full_output:
+        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
+    _check_rhs(func)
+    params = _as_args(args)
+    ys = np.reshape(result, (np.shape(result)[0], -1))
+    g = np.reshape(result_bar * np.ones(np.shape(result)), np.shape(ys))
+    a, p_bar, t_bar = _adjoint_sweep(func, tfirst, ys, t, g, params, "odeint", rtol, atol, hmax, mxstep,
+                                     np.inf)
+    # (None for Dfun ... hmin: tolerances and step settings are constants, even when they
+    # arrive as floats through **options)
+    return (None, np.reshape(a, np.shape(y0)), np.reshape(t_bar, np.shape(t)), unflat_bars(p_bar, params),
+            None, None, None, None, None, None, None, None, None, None, None)
 
 
 def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None, mu=None,
                 rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0, mxhordr=12,
-                mxordn=12, mxords=5, printmessg=0, tfirst=False, y0_dot=0.0, t_dot=0.0, args_dot=0.0):
-    _check_rhs(func, full_output)
-    args = _as_args(args)
-    ys = np.asarray(result, dtype=float)
-    t = np.asarray(t, dtype=float)
-    n = ys.shape[1]
-    if isinstance(args_dot, (list, tuple)):
-        arg_dots = tuple(None if _zero(d) else d for d in args_dot)
-    else:
-        arg_dots = (None,) * len(args)
-    arg_tangents = tuple(d if d is not None else None for d in arg_dots)
-
-    def ordered(y, s):
-        return (s, y) if tfirst else (y, s)
-
-    def rhs(y, s):
-        return np.ravel(np.asarray(func(*ordered(y, s), *args), dtype=float))
-
-    def sensitivity(state, s):
-        y, v = state[:n], state[n:]
-        primals = ordered(y, s) + args
-        tangents = ((None, v) if tfirst else (v, None)) + arg_tangents
-        out, out_dot = run_jvp(func, primals, tangents)
-        out_dot = np.zeros(n) if out_dot is None else np.ravel(np.broadcast_to(out_dot, np.shape(out)))
-        return np.concatenate([np.ravel(out), out_dot])
-
-    t_dot = np.broadcast_to(np.asarray(0.0 if _zero(t_dot) else t_dot, dtype=float), t.shape)
-    v0 = np.zeros(n) if _zero(y0_dot) else np.ravel(np.asarray(y0_dot, dtype=float))
-    v0 = v0 - rhs(ys[0], t[0]) * t_dot[0]
-    sol = odeint(sensitivity, np.concatenate([ys[0], v0]), t, **_options(rtol, atol, hmax, mxstep))
-    vs = sol[:, n:]
-    for i in range(1, len(t)):
-        vs[i] = vs[i] + rhs(ys[i], t[i]) * t_dot[i]
-    vs[0] = v0 + rhs(ys[0], t[0]) * t_dot[0]
-    return vs
-
-
-def _zero(x):
-    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0)
+                mxordn=12, mxords=5, printmessg=0, tfirst=False, y0_dot=0.0, t_dot=0.0, args_dot=0.0,
+                rtol_dot=None, atol_dot=None, h0_dot=None, hmax_dot=None, hmin_dot=None):
+    # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
+    if full_output:
+        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
+    _check_rhs(func)
+    params = _as_args(args)
+    ys = np.reshape(result, (np.shape(result)[0], -1))
+    t_dots = dot_like(t_dot, t)
+    vs = _sensitivities(func, tfirst, ys, t, t_dots, y0_dot, _param_dots(args_dot, params), params, "odeint",
+                        rtol, atol, hmax, mxstep, np.inf)
+    return np.reshape(vs, np.shape(result))
 
 
 adjoint(odeint)(_odeint_bar)
@@ -192,13 +347,12 @@ tangent(odeint)(_odeint_dot)
 
 
 # ------------------------------------------------------------------------- solve_ivp
-# `sol = solve_ivp(fun, t_span, y0, t_eval=ts, args=(...)); sol.y` is compiled as
+# `sol = solve_ivp(fun, t_span, y0, ...); sol.y` is compiled as
 # `solve_ivp_y(fun, t_span, y0, ...)` (transform/frozen.py, rules.RESULT_ATTRIBUTES),
-# whose rules run the same adjoint sweep with solve_ivp's method and tolerances.
+# whose rules run the same sweeps with solve_ivp's method and tolerances.
 
-def solve_ivp_y(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
-                vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf):
-    """solve_ivp(...).y: the solution at t_eval, shape (len(y0), len(t_eval))."""
+def _solve(fun, t_span, y0, method, t_eval, dense_output, events, vectorized, args, rtol, atol, first_step,
+           max_step):
     options = {"rtol": rtol, "atol": atol, "max_step": max_step}
     if first_step is not None:
         options["first_step"] = first_step
@@ -206,110 +360,157 @@ def solve_ivp_y(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
                     vectorized=vectorized, args=args, **options)
     if not sol.success:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
-    return sol.y
+    return sol
 
 
-def _ivp_grid(t_span, t_eval):
-    """The output times with the initial time first (it may precede t_eval[0])."""
-    t_eval = np.asarray(t_eval, dtype=float)
-    t0 = float(t_span[0])
-    if t_eval.size and t_eval[0] == t0:
-        return t_eval, False
-    return np.concatenate([[t0], t_eval]), True
+def solve_ivp_y(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
+                vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf):
+    """solve_ivp(...).y: the solution at t_eval (or at the solver's own times), shape
+    (len(y0), number of times)."""
+    return _solve(fun, t_span, y0, method, t_eval, dense_output, events, vectorized, args, rtol, atol,
+                  first_step, max_step).y
 
 
-def _ivp_integrator(method, rtol, atol, max_step):
-    def integrate(rhs, state, t_from, t_to):
-        sol = solve_ivp(lambda s, y: rhs(y, s), (t_from, t_to), state, method=method, t_eval=[t_to],
-                        rtol=rtol, atol=atol, max_step=max_step)
-        return sol.y[:, -1]
-    return integrate
+def _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step, max_step):
+    """The times solve_ivp chose (without t_eval): the same call again, so the same steps."""
+    return _solve(fun, t_span, y0, method, None, dense_output, None, vectorized, args, rtol, atol, first_step,
+                  max_step).t
 
 
-def _check_ivp(t_eval, events, dense_output, vectorized):
-    if t_eval is None:
-        raise NotImplementedError("diffc: solve_ivp is differentiated with a fixed t_eval=...")
+def solve_ivp_t(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
+                vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf):
+    """solve_ivp(...).t: t_eval, or the solver's own times (the interior ones constants, the
+    first and last t_span's ends).  Read by diffc as code (its derivative is t_eval's, or
+    t_span's at the ends)."""
+    if t_eval is not None:
+        return np.ravel(t_eval) * 1.0
+    times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
+                          max_step)
+    return np.concatenate([np.array([t_span[0]]), times[1:-1], np.array([t_span[1]])])
+
+
+def _check_times(times, result):
+    """The second solve must take the steps the first took (it does for a deterministic
+    right-hand side): otherwise the rows of the result are not at these times."""
+    if np.size(times) != np.shape(result)[-1]:
+        raise RuntimeError("diffc: solve_ivp chose different time points when called again with the same "
+                           "arguments (is the right-hand side deterministic?); pass t_eval=...")
+
+
+def _check_ivp(events, vectorized):
     if events is not None or vectorized:
         raise NotImplementedError("diffc: solve_ivp with events or vectorized=True is not differentiated")
+
+
+def _ivp_grid(t_span, t_eval, times):
+    """(output times with the initial time first, whether that first time is not an output).
+
+    With t_eval: t_span[0] then t_eval (unless t_eval starts there).  Without: the solver's
+    times, whose first is t_span[0] and last t_span[1] (the ends move with t_span, the
+    interior times are constants)."""
+    t0 = t_span[0]
+    if t_eval is None:
+        inner = np.asarray(times, dtype=float)[1:-1]
+        return np.concatenate([np.array([t0]), inner, np.array([t_span[1]])]), False
+    if np.size(t_eval) and float(np.ravel(t_eval)[0]) == float(t0):
+        return np.ravel(t_eval) * 1.0, False
+    return np.concatenate([np.array([t0]), np.ravel(t_eval) * 1.0]), True
+
+
+def _span_parts(t_span, first, last):
+    """The adjoint of t_span from those of its two ends (an array or a list, like t_span)."""
+    if isinstance(t_span, np.ndarray):
+        return np.concatenate([np.array([first]), np.array([last])])
+    return ListBar([first, last])
+
+
+nondiff(_check_ivp, _check_times, _solver_times)
 
 
 def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
                      events=None, vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None,
                      max_step=np.inf):
-    _check_ivp(t_eval, events, dense_output, vectorized)
-    _check_rhs(fun, False)
-    args = () if args is None else _as_args(args)
-    grid, extra = _ivp_grid(t_span, t_eval)
-    ys = np.asarray(result, dtype=float).T
-    g = np.broadcast_to(np.asarray(result_bar, dtype=float), np.shape(result)).T
+    _check_ivp(events, vectorized)
+    _check_rhs(fun)
+    params = _as_args(args)
+    times = None
+    if t_eval is None:
+        times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
+                              max_step)
+        _check_times(times, result)
+    grid, extra = _ivp_grid(t_span, t_eval, times)
+    ys = np.transpose(result)
+    g = np.transpose(result_bar * np.ones(np.shape(result)))
     if extra:
-        ys = np.concatenate([np.ravel(np.asarray(y0, dtype=float))[None, :], ys])
-        g = np.concatenate([np.zeros((1, ys.shape[1])), g])
-    a, p_bar, t_bar = _adjoint_sweep(fun, True, ys, grid, g, args, _ivp_integrator(method, rtol, atol, max_step))
-    span_bar = np.zeros(np.shape(t_span))
-    span_bar[0] = t_bar[0]                      # the initial time moves every later output
-    if extra:
-        t_bar = t_bar[1:]
+        ys = np.concatenate([np.reshape(y0 * 1.0, (1, -1)), ys])
+        g = np.concatenate([np.zeros((1, np.shape(ys)[1])), g])
+    a, p_bar, t_bar = _adjoint_sweep(fun, True, ys, grid, g, params, method, rtol, atol, 0.0, 0, max_step)
+    count = np.shape(t_bar)[0]
+    if t_eval is None:
+        span_bar = _span_parts(t_span, t_bar[0], t_bar[count - 1])
+        eval_bar = None
+    elif extra:
+        span_bar = _span_parts(t_span, t_bar[0], 0.0)
+        eval_bar = np.reshape(t_bar[1:], np.shape(t_eval))
     else:
-        t_bar = np.concatenate([[0.0], t_bar[1:]])   # the first output is y0 itself
-    t_span_bar = span_bar if isinstance(t_span, np.ndarray) else ListBar([float(span_bar[0]), 0.0])
-    return (None, t_span_bar, np.reshape(a, np.shape(y0)), None, np.reshape(t_bar, np.shape(t_eval)),
-            None, None, None, _unflat(p_bar, args))
+        # the first output is y0 itself: t_bar[0] moves the later outputs only
+        span_bar = _span_parts(t_span, t_bar[0], 0.0)
+        eval_bar = np.reshape(np.concatenate([np.zeros(1), t_bar[1:]]), np.shape(t_eval))
+    return (None, span_bar, np.reshape(a, np.shape(y0)), None, eval_bar, None, None, None,
+            unflat_bars(p_bar, params), None, None, None, None)
 
 
-_solve_ivp_y_bar.__name__ = "_solve_ivp_y_bar"
-adjoint(solve_ivp_y)(_solve_ivp_y_bar)
-
-from . import CALLBACK_ARGS, RESULT_ATTRIBUTES  # noqa: E402
-RESULT_ATTRIBUTES[solve_ivp] = {"y": solve_ivp_y}
-CALLBACK_ARGS[odeint] = (0, "args")
-CALLBACK_ARGS[solve_ivp] = (0, "args")
-CALLBACK_ARGS[solve_ivp_y] = (0, "args")
+def _span_dots(t_span_dot):
+    """The tangents of t_span's two ends."""
+    if _is_zero(t_span_dot):
+        return 0.0, 0.0
+    return t_span_dot[0], t_span_dot[1]
 
 
 def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
                      vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf,
-                     t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, args_dot=0.0):
+                     t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None,
+                     first_step_dot=None, max_step_dot=None):
     """Tangent of solve_ivp(...).y by the sensitivity equation v' = df/dy v + df/dp p_dot."""
-    _check_ivp(t_eval, events, dense_output, vectorized)
-    _check_rhs(fun, False)
-    args = () if args is None else _as_args(args)
-    grid, extra = _ivp_grid(t_span, t_eval)
-    ys = np.asarray(result, dtype=float).T
-    n = ys.shape[1]
-    y_start = np.ravel(np.asarray(y0, dtype=float))
-    if isinstance(args_dot, (list, tuple)):
-        arg_dots = tuple(None if _zero(d) else d for d in args_dot)
+    _check_ivp(events, vectorized)
+    _check_rhs(fun)
+    params = _as_args(args)
+    times = None
+    if t_eval is None:
+        times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
+                              max_step)
+        _check_times(times, result)
+    grid, extra = _ivp_grid(t_span, t_eval, times)
+    ends = _span_dots(t_span_dot)
+    count = np.shape(grid)[0]
+    if t_eval is None:
+        grid_dot = np.concatenate([np.array([ends[0]]), np.zeros(count - 2), np.array([ends[1]])])
+    elif extra:
+        grid_dot = np.concatenate([np.array([ends[0]]), np.ravel(dot_like(t_eval_dot, t_eval))])
     else:
-        arg_dots = (None,) * len(args)
-
-    def rhs(y, s):
-        return np.ravel(np.asarray(fun(s, y, *args), dtype=float))
-
-    def sensitivity(s, state):
-        y, v = state[:n], state[n:]
-        out, out_dot = run_jvp(fun, (s, y) + args, (None, v) + arg_dots)
-        out_dot = np.zeros(n) if out_dot is None else np.ravel(np.broadcast_to(out_dot, np.shape(out)))
-        return np.concatenate([np.ravel(out), out_dot])
-
-    span_dot = 0.0 if _zero(t_span_dot) else float(np.ravel(np.asarray(t_span_dot[0] if isinstance(
-        t_span_dot, (list, tuple)) else t_span_dot, dtype=float))[0])
-    eval_dot = np.broadcast_to(np.asarray(0.0 if _zero(t_eval_dot) else t_eval_dot, dtype=float),
-                               np.shape(t_eval))
-    v0 = np.zeros(n) if _zero(y0_dot) else np.ravel(np.asarray(y0_dot, dtype=float))
-    v0 = v0 - rhs(y_start, grid[0]) * span_dot
-    sol = solve_ivp(sensitivity, (grid[0], grid[-1]), np.concatenate([y_start, v0]), method=method,
-                    t_eval=grid, rtol=rtol, atol=atol, max_step=max_step)
-    vs = sol.y[n:].T
+        grid_dot = np.concatenate([np.array([ends[0]]), np.ravel(dot_like(t_eval_dot, t_eval))[1:]])
+    ys = np.transpose(result)
+    if extra:
+        ys = np.concatenate([np.reshape(y0 * 1.0, (1, -1)), ys])
+    vs = _sensitivities(fun, True, ys, grid, grid_dot, y0_dot, _param_dots(args_dot, params), params, method,
+                        rtol, atol, 0.0, 0, max_step)
     if extra:
         vs = vs[1:]
-    t_out = np.asarray(t_eval, dtype=float)
-    for i in range(len(t_out)):
-        if not extra and i == 0:
-            vs[0] = np.ravel(np.asarray(0.0 if _zero(y0_dot) else y0_dot, dtype=float)) * np.ones(n)
-            continue
-        vs[i] = vs[i] + rhs(ys[i], t_out[i]) * eval_dot[i]
-    return vs.T
+    return np.transpose(vs)
 
 
+adjoint(solve_ivp_y)(_solve_ivp_y_bar)
 tangent(solve_ivp_y)(_solve_ivp_y_dot)
+
+for _helper in (_as_args, _call_args, _param_dot, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
+                _tangent_rhs, _tangent_rhs_tfirst, _integrate_step, _integrate_grid, _adjoint_sweep,
+                _sensitivities, _odeint_bar, _odeint_dot, _ivp_grid, _span_parts, _span_dots,
+                _solve_ivp_y_bar, _solve_ivp_y_dot, solve_ivp_t):
+    _helper.__diffc_transparent__ = True
+
+from . import CALLBACK_ARGS, RESULT_ATTRIBUTES  # noqa: E402
+RESULT_ATTRIBUTES[solve_ivp] = {"y": solve_ivp_y, "t": solve_ivp_t}
+CALLBACK_ARGS[odeint] = (0, "args")
+CALLBACK_ARGS[solve_ivp] = (0, "args")
+CALLBACK_ARGS[solve_ivp_y] = (0, "args")
+CALLBACK_ARGS[solve_ivp_t] = (0, "args")

@@ -11,14 +11,16 @@ its factor with zeros in the unused triangle (SciPy leaves whatever was there).
 ``expm`` and ``logm`` use the block-triangular identity f([[A, E], [0, A]]) =
 [[f(A), Df(A)[E]], [0, f(A)]] for their tangents and, at A^T, for their adjoints
 (second order: the helpers are transparent, built from concatenate and
-expm/logm again); ``sqrtm`` solves the Sylvester equation X dX + dX X = dA
-(first order).
+expm/logm again); ``sqrtm`` solves the Sylvester equation X dX + dX X = dA with
+``solve_sylvester``, whose own rules solve Sylvester equations again (any
+order).  ``lu_factor``/``lu_solve`` (``trans=0``) have transparent helpers made
+of triangular solves (second order).
 """
 
 import numpy as np
 import scipy.linalg as sl
 
-from . import adjoint, implemented_by, tangent
+from . import adjoint, implemented_by, nondiff, tangent
 from ..runtime import ListBar
 
 
@@ -140,10 +142,52 @@ def _(result, A, disp=True, blocksize=64, A_dot=None):
     return sl.solve_sylvester(result, result, A_dot)
 
 
+# solve_sylvester: Z solves A Z + Z B = Q.  Tangent: A dZ + dZ B = dQ - dA Z - Z dB;
+# adjoint: L solves A^T L + L B^T = Zbar, then Qbar = L, Abar = -L Z^T, Bbar = -Z^T L.
+# The helpers call solve_sylvester again, so every order is covered (sqrtm's second order).
+
+def _is_zero_dot(d):
+    return d is None or (np.ndim(d) == 0 and not isinstance(d, np.ndarray) and d == 0)
+
+
+def sylvester_dot(a, b, z, a_dot, b_dot, q_dot):
+    """Tangent of solve_sylvester(a, b, q) = z."""
+    rhs = 0.0 * z
+    if not _is_zero_dot(q_dot):
+        rhs = rhs + q_dot
+    if not _is_zero_dot(a_dot):
+        rhs = rhs - a_dot @ z
+    if not _is_zero_dot(b_dot):
+        rhs = rhs - z @ b_dot
+    return sl.solve_sylvester(a, b, rhs)
+
+
+def sylvester_bar(g, a, b, z):
+    """(a_bar, b_bar, q_bar) of solve_sylvester(a, b, q) = z for the adjoint g of z."""
+    lam = sl.solve_sylvester(a.T, b.T, g)
+    return -lam @ z.T, -z.T @ lam, lam
+
+
+sylvester_dot.__diffc_transparent__ = True
+nondiff(_is_zero_dot)
+sylvester_bar.__diffc_transparent__ = True
+
+
+@adjoint(sl.solve_sylvester)
+def _(result, result_bar, a, b, q):
+    bars = sylvester_bar(result_bar, a, b, result)
+    return bars[0], bars[1], bars[2]
+
+
+@tangent(sl.solve_sylvester)
+def _(result, a, b, q, a_dot, b_dot, q_dot):
+    return sylvester_dot(a, b, result, a_dot, b_dot, q_dot)
+
+
 # ------------------------------------------------------------------ lu_factor / lu_solve
 # A[p] = L U with p the row order LAPACK's pivots give.  With F = L^-1 dA[p] U^-1:
 # dL = L tril(F, -1), dU = triu(F) U; the adjoint is L^-T (tril(L^T Lbar, -1) + triu(Ubar U^T)) U^-T.
-# First order only (the helpers below have no rules of their own).
+# The helpers are transparent: diffc differentiates their bodies for second order.
 
 def _lu_parts(lu, piv):
     n = np.shape(lu)[0]
@@ -159,7 +203,7 @@ def _lu_factor_bar(g, a, result):
     lu_bar = 0.0 if not isinstance(g, (list, tuple)) else g[0]
     if isinstance(lu_bar, (int, float)) and lu_bar == 0:
         return np.zeros(np.shape(a))
-    lower, upper, order = _lu_parts(*result)
+    lower, upper, order = _lu_parts(result[0], result[1])
     x = np.tril(lower.T @ lu_bar, -1) + np.triu(np.triu(lu_bar) @ upper.T)
     y = sl.solve_triangular(lower.T, x, lower=False, unit_diagonal=True)
     a_perm_bar = sl.solve_triangular(upper, y.T, lower=False).T        # y U^-T
@@ -169,7 +213,7 @@ def _lu_factor_bar(g, a, result):
 
 
 def _lu_factor_dot(a_dot, result):
-    lower, upper, order = _lu_parts(*result)
+    lower, upper, order = _lu_parts(result[0], result[1])
     a_dot = np.broadcast_to(a_dot, np.shape(lower))
     f = sl.solve_triangular(lower, a_dot[order], lower=True, unit_diagonal=True)
     f = sl.solve_triangular(upper, f.T, trans="T", lower=False).T
@@ -183,7 +227,7 @@ def _lu_solve_check(trans):
 
 def _lu_solve_bar_lu(g, lu_and_piv, b, trans, x):
     _lu_solve_check(trans)
-    lower, upper, order = _lu_parts(*lu_and_piv)
+    lower, upper, order = _lu_parts(lu_and_piv[0], lu_and_piv[1])
     u = sl.solve_triangular(upper, g, trans="T", lower=False)
     x2 = x if np.ndim(x) == 2 else x[:, None]
     u2 = u if np.ndim(u) == 2 else u[:, None]
@@ -194,13 +238,19 @@ def _lu_solve_bar_lu(g, lu_and_piv, b, trans, x):
 
 
 def _lu_solve_bar_b(g, lu_and_piv, b, trans):
+    """A^-T g = P^T L^-T U^-T g (triangular solves, so that it is differentiable again)."""
     _lu_solve_check(trans)
-    return sl.lu_solve(lu_and_piv, g, trans=1)
+    lower, upper, order = _lu_parts(lu_and_piv[0], lu_and_piv[1])
+    u = sl.solve_triangular(upper, g, trans="T", lower=False)
+    w = sl.solve_triangular(lower, u, trans="T", lower=True, unit_diagonal=True)
+    out = np.zeros(np.shape(w))
+    out[order] = w
+    return out
 
 
 def _lu_solve_dot(lu_and_piv, b, trans, x, lu_dot, b_dot):
     _lu_solve_check(trans)
-    lower, upper, order = _lu_parts(*lu_and_piv)
+    lower, upper, order = _lu_parts(lu_and_piv[0], lu_and_piv[1])
     out = 0.0
     if isinstance(lu_dot, (list, tuple)) and not (np.ndim(lu_dot[0]) == 0 and lu_dot[0] == 0):
         dlu = np.broadcast_to(lu_dot[0], np.shape(lower))
@@ -231,3 +281,8 @@ def _(result, result_bar, lu_and_piv, b, trans=0, overwrite_b=False, check_finit
 @tangent(sl.lu_solve)
 def _(result, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True, lu_and_piv_dot=None, b_dot=None):
     return _lu_solve_dot(lu_and_piv, b, trans, result, lu_and_piv_dot, b_dot)
+
+
+for _helper in (_lu_parts, _lu_factor_bar, _lu_factor_dot, _lu_solve_bar_lu, _lu_solve_bar_b, _lu_solve_dot):
+    _helper.__diffc_transparent__ = True
+nondiff(_lu_solve_check)

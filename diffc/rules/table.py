@@ -16,7 +16,8 @@ code is differentiated again through the rules of what it calls, so
     order(P) = 1 + min(order(c) for every callable c the rules of P call),
 
 where a call of something with no rule (and not registered as carrying no
-derivative) counts 0.  Operators and constants count as differentiable to any
+derivative) counts 0, and a helper diffc reads as code (``__diffc_transparent__``,
+an ``implemented_by`` implementation) counts the least order of what its body calls.  Operators and constants count as differentiable to any
 order; a value at or above `CAP` is shown as "any" (rules that only call each
 other, like the linear maps whose adjoint and tangent are each other).  It is
 an upper bound on what may fail at run time (a helper may refuse an input, e.g.
@@ -41,6 +42,7 @@ def load_builtin_rules():
     """Import every module of built-in rules (the list pipeline.load_builtin_rules imports)."""
     from . import builtins_rules, math_rules, numpy_rules, operators, syntax  # noqa: F401
     from . import called_rules, complex_rules, container_rules, linalg_decomp_rules, linear_rules  # noqa: F401
+    from . import dynamic_rules  # noqa: F401
     try:
         import scipy  # noqa: F401  (optional: SciPy's rules are listed when it imports)
     except ImportError:
@@ -105,8 +107,11 @@ def _resolve(node, rule):
 def _callees(rule):
     """Everything a rule's body calls (objects or method keys); `rule` is a parsed Rule."""
     out = []
-    if getattr(rule, "body", None) is None:      # a rule called at run time (not inlined): its
-        return [_OPAQUE]                         # callees are unknown, so first order only
+    if getattr(rule, "body", None) is None:      # a rule called at run time (not inlined)
+        fn = getattr(rule, "fn", None)
+        if getattr(fn, "__diffc_transparent__", False):
+            return [fn]                          # ... whose body diffc reads for higher order
+        return [_OPAQUE]                         # ... whose callees are unknown: first order only
     for stmt in rule.body:
         for n in gast.walk(stmt):
             if isinstance(n, gast.Call):
@@ -114,6 +119,44 @@ def _callees(rule):
                 if target is not None:
                     out.append(target)
     return out
+
+
+def _function_callees(fn):
+    """Everything the body of a plain function calls (objects or method keys), or None when
+    its source cannot be read."""
+    import inspect
+    import textwrap
+    try:
+        text = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return None
+    node = gast.parse(text).body[0]
+
+    class _Body:
+        body = node.body
+        globals = fn.__globals__
+    return _callees(_Body)
+
+
+# Calls whose results carry no derivative whatever their arguments (shapes, flags, fresh
+# constant arrays): inside a helper read as code they never need a rule.
+_CONSTANT_RESULTS = {np.shape, np.ndim, np.size, np.eye, np.zeros, np.ones, np.arange, np.errstate, np.any,
+                     np.all, np.iscomplexobj, isinstance, callable, getattr, hasattr, range}
+
+
+def _transparent(c):
+    """A helper diffc differentiates by reading its body (no rule of its own), or the
+    implementation registered for a primitive, or None."""
+    from . import IMPLEMENTATIONS
+    try:
+        impl = IMPLEMENTATIONS.get(c)
+    except TypeError:
+        return None
+    if impl is not None:
+        return impl
+    if getattr(c, "__diffc_transparent__", False) and c not in ADJOINTS and c not in TANGENTS:
+        return c
+    return None
 
 
 def _OPAQUE():
@@ -141,7 +184,20 @@ def orders():
                 continue
             found += [c for c in _callees(rule) if _hashable(c)]
         calls[key] = found
+    # Helpers read as code (transparent, implementations): order = least order of their callees.
+    bodies = {}
+    pending = [c for found in calls.values() for c in found]
+    while pending:
+        c = pending.pop()
+        fn = _transparent(c) if _hashable(c) else None
+        if fn is None or c in bodies:
+            continue
+        callees = _function_callees(fn)
+        bodies[c] = [x for x in callees if _hashable(x) and x not in _CONSTANT_RESULTS] \
+            if callees is not None else [_OPAQUE]
+        pending.extend(bodies[c])
     order = {key: 0 for key in keys}
+    order.update({c: 0 for c in bodies if c not in order})
 
     def of(c):
         if c in NONDIFF or isinstance(c, type) and c in (int, bool, str, len, range, tuple, list):
@@ -155,6 +211,13 @@ def orders():
     changed = True
     while changed:
         changed = False
+        for c, callees in bodies.items():
+            if c in keys:
+                continue
+            new = min([CAP] + [of(x) for x in callees if x is not c])
+            if new > order[c]:
+                order[c] = new
+                changed = True
         for key in keys:
             # a primitive with one mode only has first order at most (the other mode is missing)
             both = key in ADJOINTS and key in TANGENTS

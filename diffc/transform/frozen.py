@@ -209,8 +209,10 @@ def pass_captured_variables(info):
                     spec = None
                 if spec is not None and len(call.args) > spec[0] and isinstance(call.args[spec[0]], gast.Name):
                     target = info.resolve_static(call.args[spec[0]])
+                    # not with a **options part: it may hold args=... (the function value is
+                    # then a closure, which the rule refuses with a message)
                     if isinstance(target, FunctionInfo) and target.lifted_params \
-                            and not any(k.arg == spec[1] for k in call.keywords):
+                            and not any(k.arg == spec[1] or k.arg is None for k in call.keywords):
                         holder = info.namer.fresh("_captured")
                         out.append(A.assign(holder, gast.Tuple(elts=[A.name(p) for p in target.lifted_params],
                                                                ctx=gast.Load())))
