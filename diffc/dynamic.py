@@ -414,9 +414,14 @@ def _as_bars(result, call):
     if runtime.is_zero(result):
         return result
     args_part, kw_part, f_part = item(result, 0), item(result, 1), item(result, 2)
+    if call.has_owner:
+        # the called object's own adjoint, keyed by attribute (a FieldBar), not a list
+        f_bar = runtime.FieldBar(f_part) if isinstance(f_part, dict) else f_part
+    else:
+        f_bar = ListBar(f_part) if isinstance(f_part, list) else 0.0
     return (ListBar(args_part) if isinstance(args_part, list) else ListBar([0.0] * call.n_args),
             DictBar(kw_part) if isinstance(kw_part, dict) else DictBar(),
-            ListBar(f_part) if isinstance(f_part, list) else 0.0)
+            f_bar)
 
 
 def vjp_of_vjp(f, args, kwargs, seed, bar):
@@ -522,7 +527,25 @@ def _(result, fn, primals, tangents, primals_dot, tangents_dot):
     return jvp_pair(fn, primals, tangents, primals_dot, tangents_dot)
 
 
-runtime.DYNAMIC.update(jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
+_attribute_callers = {}
+
+
+def attribute_caller(name):
+    """A plain function (obj, *args, **kwargs) -> obj.<name>(*args, **kwargs) for an
+    attribute set on the instance (``self.activation = np.tanh``, ``self.conv = Conv(w)``):
+    diffc reads it, so the attribute's adjoint goes back to obj under its name."""
+    with _lock:
+        fn = _attribute_callers.get(name)
+        if fn is None:
+            text = (f"def call_{name}(obj, *args, **kwargs):\n"
+                    f"    method = get_field(obj, {name!r})\n"
+                    f"    return method(*args, **kwargs)\n")
+            fn = _plain_function(f"call_{name}", text, {"get_field": runtime.get_field})
+            _attribute_callers[name] = fn
+        return fn
+
+
+runtime.DYNAMIC.update(attribute_caller=attribute_caller, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
                        jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
 
 del K

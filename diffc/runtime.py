@@ -30,6 +30,8 @@ class ListBar(list):
     __radd__ = __add__
 
     def __iadd__(self, other):
+        if isinstance(other, dict) and getattr(other, "order", None):
+            other = [other.get(name, 0.0) for name in other.order]   # a NamedTuple's, by name
         if isinstance(other, list):
             for k, value in enumerate(other):
                 self[k] = add_elements(self[k], value)
@@ -44,15 +46,23 @@ class ListBar(list):
 class DictBar(dict):
     """Adjoint of a dict: a dict of adjoints that adds key by key."""
 
+    order = ()            # FieldBar of a NamedTuple: its field names, for reads by position
+
     def __add__(self, other):
-        result = DictBar(self)
+        kind = FieldBar if isinstance(self, FieldBar) or isinstance(other, FieldBar) else DictBar
+        result = kind(self)
+        result.order = self.order or getattr(other, "order", ())
         result += other
         return result
 
     __radd__ = __add__
 
     def __iadd__(self, other):
+        if isinstance(other, (list, tuple)) and self.order:
+            other = dict(zip(self.order, other))          # a NamedTuple's adjoint by position
         if isinstance(other, dict):
+            if not self.order and getattr(other, "order", ()):
+                self.order = other.order
             for k, value in other.items():
                 self[k] = add_elements(self.get(k, 0.0), value)
         elif not _is_zero(other):
@@ -271,6 +281,12 @@ def item(bar, index):
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):
         return bar[index]
     if isinstance(bar, dict):
+        order = getattr(bar, "order", ())
+        if order and isinstance(index, (int, np.integer, slice)):
+            # a NamedTuple's adjoint kept by field name (FieldBar), read by position
+            if isinstance(index, slice):
+                return ListBar(bar.get(n, 0.0) for n in order[index])
+            return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
     return 0.0
 
@@ -290,6 +306,18 @@ def acc_item(bar, primal, index, g):
     if _is_zero(g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
+        return bar
+    names = getattr(primal, "_fields", None) if isinstance(primal, tuple) else None
+    if names is not None and isinstance(index, (int, np.integer, slice)):
+        # A NamedTuple's adjoint is keyed by field name (reads by .name and by position add up).
+        if not isinstance(bar, dict):
+            bar = named_field_bar(primal, bar)
+        if isinstance(index, slice):
+            for name, v in zip(names[index], g):
+                bar[name] = add_elements(bar.get(name, 0.0), v)
+        else:
+            name = names[index]
+            bar[name] = add_elements(bar.get(name, 0.0), g)
         return bar
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else \
@@ -1217,6 +1245,10 @@ def captured_callee(f):
         return Captured(f)
     if is_user_object(f) and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
         return Captured(f)
+    if _holds_nothing_differentiable(f):
+        # a plain function read from a differentiated object (self.activation = np.tanh):
+        # it captures no differentiated value, so the call's derivative is its arguments'.
+        return f
     if not isinstance(f, Closure):
         from .errors import NoDerivativeRule
         raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
@@ -1225,6 +1257,19 @@ def captured_callee(f):
                                hint="pass those values to it as arguments, and differentiate with "
                                     "respect to numbers and arrays, not functions")
     return f
+
+
+def _holds_nothing_differentiable(f):
+    import types
+    if isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
+        return True
+    if isinstance(f, types.FunctionType):
+        cells = f.__closure__ or ()
+        try:
+            return not any(holds_floats(c.cell_contents) or callable(c.cell_contents) for c in cells)
+        except ValueError:                  # an empty cell
+            return False
+    return False
 
 
 def _dynamic(name):
@@ -1359,6 +1404,16 @@ class FieldBar(DictBar):
     entry per attribute; `finalize` turns it into an object of the argument's type."""
 
 
+def named_field_bar(primal, bar=0.0):
+    """A FieldBar for the NamedTuple primal (its `order` maps positions to names), holding
+    bar (0.0, a list over the entries or a dict by name)."""
+    out = FieldBar()
+    out.order = tuple(primal._fields)
+    if isinstance(bar, (dict, list, tuple)):
+        out += bar
+    return out
+
+
 def get_field(obj, name):
     """obj.name, for an object that carries derivatives (a dataclass, NamedTuple, model)."""
     return getattr(obj, name)
@@ -1366,7 +1421,10 @@ def get_field(obj, name):
 
 def field_bar(g, obj, name):
     """The adjoint of get_field: the attribute's adjoint, under its name."""
-    return FieldBar({name: g})
+    out = FieldBar({name: g})
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        out.order = tuple(obj._fields)
+    return out
 
 
 def field_of(bar, name):
@@ -1408,6 +1466,55 @@ def like_object(bar, x):
     return out
 
 
+def build_object(cls, fields):
+    """An object of the user class cls with the attributes `fields` (a dict): what cls(...)
+    built from differentiated values (transform/constructors.py made the dict from the
+    constructor's own code).  An entry that is the constructors' UNSET marker (an attribute
+    the constructor did not set on this path) is left out."""
+    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return cls(**fields)
+    obj = object.__new__(cls)
+    for name, value in fields.items():
+        if type(value).__name__ != "Unset":
+            object.__setattr__(obj, name, value)
+    return obj
+
+
+def object_fields_bar(bar, cls, names):
+    """The adjoint (tangent) of an object's attributes as a dict, from the adjoint of the
+    object: a FieldBar, an object of its type, a list over a NamedTuple's entries, or 0.0."""
+    out = DictBar()
+    for i, name in enumerate(names):
+        if isinstance(bar, dict):
+            out[name] = bar.get(name, 0.0)
+        elif isinstance(bar, list) or (isinstance(bar, tuple) and not hasattr(bar, "_fields")):
+            out[name] = bar[i] if i < len(bar) else 0.0
+        elif _is_zero(bar) or bar is None:
+            out[name] = 0.0
+        else:
+            out[name] = getattr(bar, name, 0.0)
+    return out
+
+
+def fields_object_bar(c, cls, names):
+    """The transpose of object_fields_bar (linear in c): a dict of adjoints keyed by
+    attribute, as the adjoint of the object (a FieldBar)."""
+    out = FieldBar({name: item(c, name) if isinstance(c, dict) else 0.0 for name in names})
+    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        out.order = tuple(cls._fields)
+    return out
+
+
+def object_dot(cls, fields_dot):
+    """The tangent of build_object(cls, fields): a NamedTuple of tangents for a NamedTuple
+    (read by index or name), a FieldBar (read by name) otherwise."""
+    names = list(fields_dot) if isinstance(fields_dot, dict) else []
+    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return cls(**{n: (fields_dot.get(n, 0.0) if isinstance(fields_dot, dict) else 0.0)
+                      for n in cls._fields})
+    return FieldBar({n: fields_dot[n] for n in names})
+
+
 def unbound_method(obj, name):
     """The function behind obj.name(...), to be called with obj as its first argument
     (so obj's own attributes can carry derivatives into the method)."""
@@ -1415,6 +1522,10 @@ def unbound_method(obj, name):
     attr = inspect.getattr_static(type(obj), name, None)
     if isinstance(attr, type(unbound_method)):
         return attr
+    if name in getattr(obj, "__dict__", {}) or (attr is not None and not hasattr(attr, "__get__")):
+        # self.activation(x) with self.activation = np.tanh (or a callable layer object) set
+        # on the instance: a function reading the attribute and calling it (diffc/dynamic.py)
+        return _dynamic("attribute_caller")(name)
     raise TypeError(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
                     "differentiated values; diffc cannot differentiate through it")
 

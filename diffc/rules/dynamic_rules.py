@@ -266,6 +266,48 @@ def _(result, bar, name, bar_dot):
     return runtime.field_of(bar_dot, name)
 
 
+# Objects of user classes built from differentiated values (transform/constructors.py).
+
+@adjoint(runtime.build_object)
+def _(result, result_bar, cls, fields):
+    return None, runtime.object_fields_bar(result_bar, cls, list(fields))
+
+
+@tangent(runtime.build_object)
+def _(result, cls, fields, fields_dot):
+    return runtime.object_dot(cls, fields_dot)
+
+
+@adjoint(runtime.object_fields_bar)
+def _(result, result_bar, bar, cls, names):
+    return runtime.fields_object_bar(result_bar, cls, names), None, None
+
+
+@tangent(runtime.object_fields_bar)
+def _(result, bar, cls, names, bar_dot):
+    return runtime.object_fields_bar(bar_dot, cls, names)
+
+
+@adjoint(runtime.fields_object_bar)
+def _(result, result_bar, c, cls, names):
+    return runtime.object_fields_bar(result_bar, cls, names), None, None
+
+
+@tangent(runtime.fields_object_bar)
+def _(result, c, cls, names, c_dot):
+    return runtime.fields_object_bar(c_dot, cls, names)
+
+
+@adjoint(runtime.object_dot)
+def _(result, result_bar, cls, fields_dot):
+    return None, runtime.object_fields_bar(result_bar, cls, list(fields_dot) if isinstance(fields_dot, dict) else [])
+
+
+@tangent(runtime.object_dot)
+def _(result, cls, fields_dot, fields_dot_dot):
+    return runtime.object_dot(cls, fields_dot_dot)
+
+
 nondiff(runtime.unbound_method)      # a function: no derivative of its own
 nondiff(runtime.unit_cotangents)     # constants
 

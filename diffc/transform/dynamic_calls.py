@@ -29,6 +29,7 @@ import gast
 
 from .. import ast_util as A
 from .. import runtime
+from . import constructors
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
@@ -119,6 +120,8 @@ def _lower_call(stmt, rf, varied, call_key):
     if key is functools.partial and call.args and not isinstance(call.args[0], gast.Starred):
         # functools.partial(g, x, k=v) of differentiated values: a Closure they can flow through.
         return _rewrite(stmt, call, rf.namer, runtime.partial_value, call.args[0], call.args[1:])
+    if constructors.is_user_class(key) and not R.is_nondiff(key) and R.adjoint_rule(key) is None:
+        return _lower_constructor(stmt, call, rf, key, call_key)
     if not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
             and not any(isinstance(a, gast.Starred) for a in call.args):
         return None
@@ -131,6 +134,37 @@ def _lower_call(stmt, rf, varied, call_key):
                         [A.deepcopy(call.func.value)] + list(call.args))
     return _rewrite(stmt, call, rf.namer, runtime.call_value, call.func, call.args,
                     guard=_is_varied(call.func, varied))
+
+
+def _lower_constructor(stmt, call, rf, cls, call_key):
+    """`x = Cls(a, b)` with a differentiated argument: `_fields = Cls_fields(a, b)` (the
+    constructor's code as a function returning the attributes it sets, which diffc reads
+    like any user function) and `x = runtime.build_object(Cls, _fields)`
+    (transform/constructors.py)."""
+    try:
+        made = constructors.fields_function(cls)
+    except constructors.UnsupportedConstructor as exc:
+        where = f" ({exc.filename}:{exc.lineno})" if exc.lineno else ""
+        rf.fail(NoDerivativeRule, f"cannot differentiate the construction of {cls.__name__} from "
+                f"differentiated values: {exc}{where}", call,
+                hint="give the class an __init__ that only stores (or computes) its attributes, or "
+                     "pass the arrays to its methods as arguments")
+    fields = rf.namer.fresh("_fields")
+    ref = A.global_ref(made.fn, made.fn.__name__)
+    starred = any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+    if starred:
+        first = _rewrite(gast.Assign(targets=[A.store(fields)], value=call, type_comment=None), call,
+                         rf.namer, runtime.call_value, ref, call.args)
+    else:
+        first = gast.Assign(targets=[A.store(fields)],
+                            value=gast.Call(func=ref, args=list(call.args), keywords=list(call.keywords)),
+                            type_comment=None)
+        first = _pack_varargs(first, rf, call_key) or [first]
+    build = gast.Assign(targets=stmt.targets,
+                        value=A.call(A.global_ref(runtime.build_object, "build_object"),
+                                     [A.global_ref(cls, cls.__name__), A.name(fields)]),
+                        type_comment=None)
+    return first + [build]
 
 
 def _pack_varargs(stmt, rf, call_key):
