@@ -375,15 +375,17 @@ def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0, constants=()):
         return tangent_fn(*call.values, *dots)
 
 
-def _vjp_function(call):
-    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call."""
+def _vjp_function(call, held=False):
+    """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call.
+    held: the constants of the call come as `runtime.Held` boxes (call_values), unboxed here."""
     values, wrt, kinds = _prepared(call)
     names = [f"v{i}" for i in range(len(values))]
+    passed = [f"v{i}.value" if held and slot is None else f"v{i}" for i, slot in enumerate(call.slots)]
     active = call.differentiable()
     namespace = {}
     if wrt:
         namespace["G"] = _vjp_entry(call.fn, wrt, kinds).main
-        lines = [f"    g = G({', '.join(names)}, seed)"]
+        lines = [f"    g = G({', '.join(passed)}, seed)"]
         pos = {i: k for k, i in enumerate(active)}
     else:
         lines, pos = [], {}
@@ -469,6 +471,86 @@ def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot
                     call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {}, constants=_constants(call))
 
 
+# ------------------------------------- the tower: derivatives of derivatives
+# The derivative rules of vjp_call and jvp_call (rules/dynamic_rules.py) are written
+# with vjp_call and jvp_call of *plain* functions (`vjp_function`, `jvp_function`),
+# whose argument values come from the call by `call_values` and whose per-value
+# results go back by `call_bars` / `call_dots` (linear, each the other's transpose).
+# So the derivative of generated code calling a function value is again generated
+# code of this form: any order (grad(grad(grad(f))) through a parameter holding a
+# function, a lambda, a partial, a bound method or an object's method).
+
+_plain_cache = {}
+
+
+def call_values(f, args, kwargs):
+    """The values the normalized call of f passes to its wrapper, as a list; the constants
+    the callee held (a bound self, a partial's arguments) boxed in `runtime.Held`, so that
+    the plain functions below are not differentiated with respect to them."""
+    call = normalize(f, args, kwargs)
+    return [runtime.Held(v) if slot is None else v for v, slot in zip(call.values, call.slots)]
+
+
+def call_bars(bars, f, args, kwargs):
+    """Per-value adjoints -> (ListBar over args, DictBar over kwargs, f's adjoint)."""
+    return normalize(f, args, kwargs).regroup([item(bars, i) if not runtime.is_zero(bars) else 0.0
+                                               for i in range(len(normalize(f, args, kwargs).values))])
+
+
+def call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs):
+    """(f, args, kwargs) tangents -> one tangent per value (the transpose of call_bars)."""
+    return ListBar(normalize(f, args, kwargs).spread(args_dot, kwargs_dot, f_dot))
+
+
+def _plain_key(kind, call):
+    values, wrt, kinds = _prepared(call)
+    return (kind, call.fn, tuple(call.slots), wrt, kinds)
+
+
+def vjp_function(f, args, kwargs):
+    """A plain function P(v0, ..., seed) -> vjp_call(f, args, kwargs, seed), of the call's
+    values (`call_values`); diffc reads it, so its derivative is again a call of a function value."""
+    call = normalize(f, args, kwargs)
+    key = _plain_key("vjp", call)
+    with _lock:
+        fn = _plain_cache.get(key)
+        if fn is None:
+            fn = _plain_cache[key] = _vjp_function(call, held=True)
+        return fn
+
+
+def jvp_function(f, args, kwargs):
+    """A plain function T(v0, ..., d0, ...) -> the tangent of f(*args, **kwargs) along one
+    tangent per value (`call_dots`)."""
+    call = normalize(f, args, kwargs)
+    key = _plain_key("jvp", call)
+    with _lock:
+        fn = _plain_cache.get(key)
+        if fn is None:
+            values, wrt, kinds = _prepared(call)
+            n = len(values)
+            names = [f"v{i}" for i in range(n)]
+            dots = [f"d{i}" for i in range(n)]
+            active = call.differentiable()
+            namespace = {"dot_like": runtime.dot_like}
+            if active:
+                namespace["T"] = _jvp_entry(call.fn, wrt, kinds).main
+                unboxed = [f"v{i}.value" if slot is None else f"v{i}" for i, slot in enumerate(call.slots)]
+                passed = ", ".join(unboxed + [f"dot_like(d{i}, v{i})" for i in active])
+                body = f"    return T({passed})\n"
+            else:
+                body = "    return 0.0\n"
+            text = f"def jvp_value({', '.join(names + dots)}):\n" + body
+            fn = _plain_cache[key] = _plain_function("jvp_value", text, namespace)
+        return fn
+
+
+def as_call_bars(t, f, args, kwargs):
+    """vjp_function's (list, dict, f part) result (or its tangent) as adjoint containers,
+    which add elementwise."""
+    return _as_bars(t, normalize(f, args, kwargs))
+
+
 # ------------------------------------------ derivatives made by diffc, again
 
 def jacobian_source(fn, names, wrt_index, single, mode):
@@ -545,7 +627,9 @@ def attribute_caller(name):
         return fn
 
 
-runtime.DYNAMIC.update(attribute_caller=attribute_caller, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
+runtime.DYNAMIC.update(attribute_caller=attribute_caller, call_values=call_values, call_bars=call_bars,
+                       call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
+                       as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
                        jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
 
 del K

@@ -308,10 +308,11 @@ def acc_item(bar, primal, index, g):
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
         return bar
     names = getattr(primal, "_fields", None) if isinstance(primal, tuple) else None
-    if names is not None and isinstance(index, (int, np.integer, slice)):
-        # A NamedTuple's adjoint is keyed by field name (reads by .name and by position add up).
-        if not isinstance(bar, dict):
-            bar = named_field_bar(primal, bar)
+    if names is not None and isinstance(bar, dict) and isinstance(index, (int, np.integer, slice)):
+        # A NamedTuple read by attribute (a FieldBar keyed by name) and by position: the
+        # position's adjoint goes under its field's name.
+        if not bar.order:
+            bar.order = tuple(names)
         if isinstance(index, slice):
             for name, v in zip(names[index], g):
                 bar[name] = add_elements(bar.get(name, 0.0), v)
@@ -1313,6 +1314,70 @@ def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot
                                   df_dot, f_dot)
 
 
+class Held:
+    """A constant of a call (what a callee value held: a bound self, a partial's arguments)
+    passed among the values of a call (call_values): never differentiated."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def call_values(f, args, kwargs):
+    """The argument values of the call f(*args, **kwargs) as diffc/dynamic.py passes them
+    (a bound self, a partial's arguments, a closure's captured values, args, kwargs)."""
+    return _dynamic("call_values")(f, args, kwargs)
+
+
+def call_bars(bars, f, args, kwargs):
+    """One adjoint per value of call_values -> (args adjoint, kwargs adjoint, f's)."""
+    return _dynamic("call_bars")(bars, f, args, kwargs)
+
+
+def call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs):
+    """The tangents of (f, args, kwargs) -> one tangent per value of call_values."""
+    return _dynamic("call_dots")(f_dot, args_dot, kwargs_dot, f, args, kwargs)
+
+
+def vjp_function(f, args, kwargs):
+    """A plain function of (call_values..., seed) computing vjp_call(f, args, kwargs, seed)."""
+    return _dynamic("vjp_function")(f, args, kwargs)
+
+
+def jvp_function(f, args, kwargs):
+    """A plain function of (call_values..., their tangents...) computing the call's tangent."""
+    return _dynamic("jvp_function")(f, args, kwargs)
+
+
+def as_call_bars(t, f, args, kwargs):
+    """vjp_function's result (or its tangent) as (ListBar, DictBar, f adjoint)."""
+    return _dynamic("as_call_bars")(t, f, args, kwargs)
+
+
+def dot_like(dot, value):
+    """The tangent dot, a zero array shaped like value when dot is the plain zero 0.0."""
+    if _is_zero(dot) and not isinstance(dot, np.ndarray) and not isinstance(value, (float, np.floating)):
+        return zeros_dot(value)
+    return dot
+
+
+def dot_like_bar(g, dot):
+    """The adjoint of dot_like with respect to dot."""
+    if isinstance(dot, (list, tuple, dict)):
+        return g
+    if isinstance(g, (list, tuple, dict)):
+        return 0.0
+    return unbroadcast(g, dot)
+
+
+def dot_like_bar_bar(c, g):
+    """The adjoint of dot_like_bar with respect to g: c broadcast back to g's shape."""
+    if isinstance(g, (list, tuple, dict)) or isinstance(c, (list, tuple, dict)):
+        return c
+    return broadcast_like(c, g)
+
+
 def zip_star(rows):
     """zip(*rows) as a list of tuples (a transpose), for `for a, b in zip(*pairs)`."""
     return [tuple(r) for r in zip(*rows)]
@@ -1622,7 +1687,7 @@ def holds_floats(value, depth=0):
     such attributes): what a derivative can be taken for."""
     import types
     if depth > 8 or isinstance(value, (bool, np.bool_, str, type(None), types.FunctionType, type,
-                                       types.ModuleType)):
+                                       types.ModuleType, Held)):
         return False
     if isinstance(value, (float, np.floating, complex, np.complexfloating)):
         return True

@@ -628,3 +628,83 @@ def stacked(x):
 
 def test_stacking_one_dimensional_arrays():
     check_all(stacked, [X3])
+
+
+# ------------------------------------------- third order through function values
+
+def _apply(fn, x):
+    return fn(x)
+
+
+def _third_param(x, act=np.tanh):
+    return act(x) * x + _apply(act, x * x)
+
+
+def _third_lambda(x):
+    g = lambda v: np.sin(v * x)          # noqa: E731  (captures the differentiated x)
+    return g(x) + _apply(g, 0.5)
+
+
+def _power(v, p):
+    return v ** p
+
+
+def _third_partial(x):
+    h = functools.partial(_power, p=3)
+    return _apply(h, x) + h(np.sin(x))
+
+
+def _third_method(x):
+    return NET.layers[0].forward(np.array([x, 2.0 * x, 0.5]))[1]
+
+
+@pytest.mark.parametrize("f", [_third_param, _third_lambda, _third_partial, _third_method],
+                         ids=lambda f: f.__name__)
+def test_third_order_through_function_values(f):
+    d2 = diffc.grad(diffc.grad(f))
+    h = 1e-4
+    x = 0.3
+    expected = (d2(x + h) - d2(x - h)) / (2 * h)
+    assert_close(diffc.grad(d2)(x), expected, rtol=1e-5, atol=1e-6)
+    # and the second derivative itself against finite differences of f
+    expected2 = (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2
+    assert_close(d2(x), expected2, rtol=1e-4, atol=1e-5)
+    # forward over reverse over reverse
+    _, d3_dot = diffc.jvp(d2, (x,), (1.0,))
+    assert_close(d3_dot, expected, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------- sets
+
+def _set_of_constants(x):
+    names = {"W", "b"}
+    k = len({1, 2, 3})
+    bonus = 2.0 if "W" in names else 0.0
+    return np.sum(x ** 2) * k * len(names) + bonus * x[0] + x[1] * sum({1.0, 2.0})
+
+
+def _size_of_a_set_of_values(x):
+    distinct = {float(v) for v in x}
+    s = {x[0], 2.0 * x[0]}
+    return len(s) * np.sum(x ** 3) + len(distinct) * x[1] + (x[2] if 3 in frozenset([1, 3]) else 0.0)
+
+
+@pytest.mark.parametrize("f", [_set_of_constants, _size_of_a_set_of_values], ids=lambda f: f.__name__)
+def test_sets_where_python_semantics_allow(f):
+    check_all(f, [X3])
+
+
+def test_iterating_a_set_of_differentiated_values_is_refused_with_the_line():
+    def iterate(x):
+        total = 0.0
+        for v in {x[0], 2.0 * x[1]}:
+            total = total + v ** 2
+        return total
+
+    def frozen(x):
+        return sum(frozenset([x[0], x[1]]))
+    for f, line in ((iterate, "for v in {x[0], 2.0 * x[1]}:"), (frozen, "return sum(frozenset([x[0], x[1]]))")):
+        for run in (lambda: diffc.grad(f)(X3), lambda: diffc.jvp(f, (X3,), (X3,))):
+            with pytest.raises(diffc.DiffcError) as info:
+                run()
+            assert "set" in str(info.value) and line in str(info.value)

@@ -183,16 +183,6 @@ def test_object_built_inside_reverse_over_reverse():
                  rtol=1e-5, atol=1e-6)
 
 
-def test_third_order_through_an_object():
-    def f(x):
-        layer = Layer(np.array([[x, 0.5, -x]]), np.array([0.1]))
-        return np.sum(layer.forward(X3))
-    d3 = diffc.grad(diffc.grad(diffc.grad(f)))
-    d2 = diffc.grad(diffc.grad(f))
-    h = 1e-4
-    assert_close(d3(0.3), (d2(0.3 + h) - d2(0.3 - h)) / (2 * h), rtol=1e-5, atol=1e-6)
-
-
 class _CallsAMethod:
     def __init__(self, W):
         self.W = W

@@ -8,6 +8,7 @@ helper, so gradient code that calls function values is differentiable again
 
 from . import adjoint, tangent, nondiff
 from .. import runtime
+from ..runtime import item
 
 
 @adjoint(runtime.call_value)
@@ -21,27 +22,125 @@ def _(result, f, args, kwargs, f_dot, args_dot, kwargs_dot):
     return runtime.jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot)
 
 
+# vjp_call and jvp_call are differentiated as vjp_call / jvp_call of plain functions of the
+# call's values (diffc/dynamic.py, "the tower"): generated code of this form is
+# differentiable again, at any order.
+
 @adjoint(runtime.vjp_call)
 def _(result, result_bar, f, args, kwargs, seed):
-    bars = runtime.vjp_of_vjp(f, args, kwargs, seed, result_bar)
-    return bars[3], bars[0], bars[1], bars[2]
+    values = runtime.call_values(f, args, kwargs)
+    b = runtime.vjp_call(runtime.vjp_function(f, args, kwargs), runtime.concat_parts(values, (seed,)), {},
+                         result_bar)
+    parts = runtime.concat_parts_bars(b[0], (values, (seed,)))
+    g = runtime.call_bars(parts[0], f, args, kwargs)
+    return g[2], g[0], g[1], parts[1][0]
 
 
 @tangent(runtime.vjp_call)
 def _(result, f, args, kwargs, seed, f_dot, args_dot, kwargs_dot, seed_dot):
-    return runtime.jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot)
+    t = runtime.jvp_call(runtime.vjp_function(f, args, kwargs),
+                         runtime.concat_parts(runtime.call_values(f, args, kwargs), (seed,)), {},
+                         runtime.concat_parts(runtime.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs),
+                                              (seed_dot,)), {})
+    return runtime.as_call_bars(t, f, args, kwargs)
 
 
 @adjoint(runtime.jvp_call)
 def _(result, result_bar, f, args, kwargs, da, dk, df):
-    bars = runtime.vjp_of_jvp(f, args, kwargs, da, dk, df, result_bar)
-    return bars[5], bars[0], bars[1], bars[2], bars[3], bars[4]
+    values = runtime.call_values(f, args, kwargs)
+    dots = runtime.call_dots(df, da, dk, f, args, kwargs)
+    b = runtime.vjp_call(runtime.jvp_function(f, args, kwargs), runtime.concat_parts(values, dots), {},
+                         result_bar)
+    parts = runtime.concat_parts_bars(b[0], (values, dots))
+    g = runtime.call_bars(parts[0], f, args, kwargs)
+    h = runtime.call_bars(parts[1], f, args, kwargs)
+    return g[2], g[0], g[1], h[0], h[1], h[2]
 
 
 @tangent(runtime.jvp_call)
 def _(result, f, args, kwargs, da, dk, df, f_dot, args_dot, kwargs_dot, da_dot, dk_dot, df_dot):
-    return runtime.jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot,
-                              f_dot)
+    return runtime.jvp_call(runtime.jvp_function(f, args, kwargs),
+                            runtime.concat_parts(runtime.call_values(f, args, kwargs),
+                                                 runtime.call_dots(df, da, dk, f, args, kwargs)), {},
+                            runtime.concat_parts(runtime.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs),
+                                                 runtime.call_dots(df_dot, da_dot, dk_dot, f, args, kwargs)), {})
+
+
+nondiff(runtime.vjp_function)        # functions: no derivative of their own
+nondiff(runtime.jvp_function)
+
+
+@adjoint(runtime.call_values)
+def _(result, result_bar, f, args, kwargs):
+    g = runtime.call_bars(result_bar, f, args, kwargs)
+    return g[2], g[0], g[1]
+
+
+@tangent(runtime.call_values)
+def _(result, f, args, kwargs, f_dot, args_dot, kwargs_dot):
+    return runtime.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs)
+
+
+@adjoint(runtime.call_bars)
+def _(result, result_bar, bars, f, args, kwargs):
+    return runtime.call_dots(item(result_bar, 2), item(result_bar, 0), item(result_bar, 1), f, args, kwargs), \
+        None, None, None
+
+
+@tangent(runtime.call_bars)
+def _(result, bars, f, args, kwargs, bars_dot):
+    return runtime.call_bars(bars_dot, f, args, kwargs)
+
+
+@adjoint(runtime.call_dots)
+def _(result, result_bar, f_dot, args_dot, kwargs_dot, f, args, kwargs):
+    g = runtime.call_bars(result_bar, f, args, kwargs)
+    return g[2], g[0], g[1], None, None, None
+
+
+@tangent(runtime.call_dots)
+def _(result, f_dot, args_dot, kwargs_dot, f, args, kwargs, f_dot_dot, args_dot_dot, kwargs_dot_dot):
+    return runtime.call_dots(f_dot_dot, args_dot_dot, kwargs_dot_dot, f, args, kwargs)
+
+
+@adjoint(runtime.as_call_bars)
+def _(result, result_bar, t, f, args, kwargs):
+    return runtime.as_call_bars(result_bar, f, args, kwargs), None, None, None
+
+
+@tangent(runtime.as_call_bars)
+def _(result, t, f, args, kwargs, t_dot):
+    return runtime.as_call_bars(t_dot, f, args, kwargs)
+
+
+@adjoint(runtime.dot_like)
+def _(result, result_bar, dot, value):
+    return runtime.dot_like_bar(result_bar, dot), None
+
+
+@tangent(runtime.dot_like)
+def _(result, dot, value, dot_dot):
+    return runtime.dot_like(dot_dot, value)
+
+
+@adjoint(runtime.dot_like_bar)
+def _(result, result_bar, g, dot):
+    return runtime.dot_like_bar_bar(result_bar, g), None
+
+
+@tangent(runtime.dot_like_bar_bar)
+def _(result, c, g, c_dot):
+    return runtime.dot_like_bar_bar(c_dot, g)
+
+
+@adjoint(runtime.dot_like_bar_bar)
+def _(result, result_bar, c, g):
+    return runtime.unbroadcast(result_bar, c), None
+
+
+@tangent(runtime.dot_like_bar)
+def _(result, g, dot, g_dot):
+    return runtime.dot_like_bar(g_dot, dot)
 
 
 # Function values holding differentiated values (runtime.Closure).

@@ -177,10 +177,19 @@ def _as_array(v):
     return v if is_duck_array(v) else np.asarray(v)
 
 
+def _matmul_output_like(g, a, b):
+    """A 0-d adjoint (a NumPy zero scaled by a scalar, standing for its broadcast) spread
+    over the shape of a @ b, so the products below have their shapes."""
+    shape = np.matmul(np.empty(np.shape(a)), np.empty(np.shape(b))).shape
+    return np.broadcast_to(np.asarray(g, dtype=np.result_type(g, float)), shape)
+
+
 def _matmul_bar_a(g, a, b):
     """The adjoint of a in a @ b (np.matmul too): 1-d operands, batches, broadcasting."""
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
+    if np.ndim(g) == 0 and (np.ndim(a) > 1 or np.ndim(b) > 1):
+        g = _matmul_output_like(g, a, b)
     if type(a) is np.ndarray and type(b) is np.ndarray and type(g) is np.ndarray:
         if a.ndim == 2 and b.ndim == 2:
             return g @ b.T                   # the common case: one BLAS call
@@ -196,6 +205,8 @@ def _matmul_bar_b(g, a, b):
     """The adjoint of b in a @ b (np.matmul too)."""
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
+    if np.ndim(g) == 0 and (np.ndim(a) > 1 or np.ndim(b) > 1):
+        g = _matmul_output_like(g, a, b)
     if type(a) is np.ndarray and type(b) is np.ndarray and type(g) is np.ndarray:
         if a.ndim == 2 and b.ndim == 2:
             return a.T @ g

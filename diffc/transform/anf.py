@@ -24,6 +24,8 @@ temporaries).  A statement may assign a name that it also reads
 (``s = s + x``); the reverse pass handles that case.
 """
 
+import builtins
+
 import gast
 
 from .. import ast_util as A
@@ -254,6 +256,13 @@ class ANF:
             return A.subscript(value, self.index(expr.slice, out))
         if kind in (gast.Tuple, gast.List):
             return kind(elts=[self.atom(e, out) for e in expr.elts], ctx=gast.Load())
+        if kind is gast.Set:
+            # {a, b}: set([a, b]); a set of constants is a constant, one holding differentiated
+            # values is refused where a derivative would need it (rules.REFUSALS).
+            items = gast.List(elts=[self.atom(e, out) for e in expr.elts], ctx=gast.Load())
+            listed = self.tmp()
+            out.append(A.located(A.assign(listed, items), expr))
+            return A.located(A.call(A.global_ref(builtins.set, "set"), [A.name(listed)]), expr)
         if kind is gast.Dict:
             if any(k is None for k in expr.keys):
                 self.fail("dict unpacking (**d) is not supported", expr)
