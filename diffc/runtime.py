@@ -49,7 +49,8 @@ class DictBar(dict):
     order = ()            # FieldBar of a NamedTuple: its field names, for reads by position
 
     def __add__(self, other):
-        kind = FieldBar if isinstance(self, FieldBar) or isinstance(other, FieldBar) else DictBar
+        # a FieldBar (subclass) wins, keeping the object's adjoint recognizable
+        kind = type(other) if type(self) is DictBar and isinstance(other, DictBar) else type(self)
         result = kind(self)
         result.order = self.order or getattr(other, "order", ())
         result += other
