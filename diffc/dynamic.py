@@ -277,7 +277,14 @@ def _make_wrapper(callee, method, layout, values):
         label = getattr(callee, "__name__", "derivative")
     else:
         namespace["F"] = callee
-        call = "F(" + ", ".join(positional + [f"{k}={p}" for k, p in keywords]) + ")"
+        passed = list(positional)
+        if n_trail and isinstance(callee, types.FunctionType):
+            # a closure's captured values are the lifted function's last parameters: by name
+            code = callee.__code__
+            names = code.co_varnames[code.co_argcount - n_trail:code.co_argcount]
+            passed = positional[:len(positional) - n_trail] \
+                + [f"{n}={p}" for n, p in zip(names, positional[len(positional) - n_trail:])]
+        call = "F(" + ", ".join(passed + [f"{k}={p}" for k, p in keywords]) + ")"
         label = getattr(callee, "__name__", type(callee).__name__)
     label = re.sub(r"\W", "_", label) or "fn"
     text = f"def dyn_{label}({', '.join(params)}):\n    return {call}\n"

@@ -1171,7 +1171,16 @@ class Closure:
         self.keywords = dict(keywords or {})
 
     def __call__(self, *args, **kwargs):
-        return self.fn(*self.lead, *args, *self.trail, **{**self.keywords, **kwargs})
+        if self.trail:
+            # the captured values are the last parameters of the lifted function: by name, so
+            # that defaulted parameters the call leaves out keep their defaults
+            return self.fn(*self.lead, *args, **dict(zip(self.trail_names(), self.trail)),
+                           **{**self.keywords, **kwargs})
+        return self.fn(*self.lead, *args, **{**self.keywords, **kwargs})
+
+    def trail_names(self):
+        code = self.fn.__code__
+        return code.co_varnames[code.co_argcount - len(self.trail):code.co_argcount]
 
     def captured(self):
         return list(self.lead) + list(self.trail) + list(self.keywords.values())
@@ -1483,6 +1492,31 @@ def named_field_bar(primal, bar=0.0):
 def get_field(obj, name):
     """obj.name, for an object that carries derivatives (a dataclass, NamedTuple, model)."""
     return getattr(obj, name)
+
+
+def is_plain_field(obj, name):
+    """Whether obj.name is stored data (an instance attribute, a NamedTuple or dataclass
+    field, a slot, a plain class attribute), not computed by a property's getter."""
+    import inspect
+    if isinstance(obj, tuple) and name in getattr(obj, "_fields", ()):
+        return True
+    if name in getattr(obj, "__dict__", {}):
+        return True
+    attr = inspect.getattr_static(type(obj), name, None)
+    if attr is None:
+        return True                         # getattr raises as Python would
+    return not (hasattr(attr, "__get__") and (hasattr(attr, "fget") or hasattr(attr, "func")))
+
+
+def field_getter(obj, name):
+    """The function computing obj.name for a property (its fget) or a cached_property."""
+    import inspect
+    attr = inspect.getattr_static(type(obj), name, None)
+    fn = getattr(attr, "fget", None) or getattr(attr, "func", None)
+    if fn is None:
+        raise TypeError(f"{type(obj).__name__}.{name} is computed by a descriptor diffc cannot "
+                        "differentiate through")
+    return fn
 
 
 def field_bar(g, obj, name):

@@ -708,3 +708,20 @@ def test_iterating_a_set_of_differentiated_values_is_refused_with_the_line():
             with pytest.raises(diffc.DiffcError) as info:
                 run()
             assert "set" in str(info.value) and line in str(info.value)
+
+
+# --------------------------------------- local functions with defaults, capturing values
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def local_function_with_defaults(x):
+    def gate(k, act=_sig, scale=1.0):
+        return act(x * k) * scale
+    return np.sum(gate(1.0) + gate(2.0, act=np.tanh) + gate(0.5, np.sin, 3.0) + gate(1.5, scale=2.0))
+
+
+def test_local_function_with_defaults_capturing_a_differentiated_value():
+    # the captured x was appended after the defaulted parameters ("missing argument 'x'")
+    check_all(local_function_with_defaults, [X3])

@@ -207,3 +207,36 @@ def test_object_of_constants_is_still_a_constant():
         layer = Layer(W23 * 0.0 + 1.0, B2)
         return np.sum(layer.forward(W[0]))
     check_all(f, [W23])
+
+
+class ScaledWeights:
+    def __init__(self, raw, log_scale):
+        self.raw = raw
+        self.log_scale = log_scale
+
+    @property
+    def weight(self):
+        return self.raw * np.exp(self.log_scale)
+
+    def apply(self, x):
+        return self.weight @ x
+
+
+def property_of_a_built_object(W):
+    layer = ScaledWeights(W, W[0, 0] * 0.5)
+    return np.sum(np.sin(layer.apply(X3))) + np.sum(layer.weight ** 2)
+
+
+def test_property_of_an_object_built_inside():
+    # was a silent zero gradient: the property's value was taken as a stored field
+    check_all(property_of_a_built_object, [W23])
+
+
+def test_property_of_an_object_argument():
+    def f(layer, x):
+        return np.sum(np.tanh(layer.weight @ x)) + np.sum(layer.apply(x))
+    obj = ScaledWeights(W23, 0.3)
+    g = diffc.grad(f)(obj, X3)
+    assert type(g) is ScaledWeights
+    assert_close(g.raw, numeric_grad(lambda W: f(ScaledWeights(W, 0.3), X3), [W23], 0))
+    assert_close(g.log_scale, numeric_grad(lambda s: f(ScaledWeights(W23, s), X3), [0.3], 0))

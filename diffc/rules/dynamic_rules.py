@@ -407,7 +407,8 @@ def _(result, cls, fields_dot, fields_dot_dot):
     return runtime.object_dot(cls, fields_dot_dot)
 
 
-nondiff(runtime.unbound_method)      # a function: no derivative of its own
+nondiff(runtime.unbound_method)
+nondiff(runtime.is_plain_field, runtime.field_getter)      # a function: no derivative of its own
 nondiff(runtime.unit_cotangents)     # constants
 
 

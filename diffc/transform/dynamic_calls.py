@@ -99,9 +99,30 @@ def _lower_field(stmt, rf, varied):
         return None
     if K.is_array(rf.kinds.get(value.value.id)):
         return None
-    stmt.value = A.located(A.call(A.global_ref(runtime.get_field, "get_field"),
-                                  [A.deepcopy(value.value), A.const(value.attr)]), value)
-    return [stmt]
+    obj, name = value.value, value.attr
+    read = A.located(A.call(A.global_ref(runtime.get_field, "get_field"), [A.deepcopy(obj), A.const(name)]),
+                     value)
+    # A property (or another computed attribute) is read by calling its getter, whose code
+    # diffc differentiates at run time; a stored attribute is a field (runtime.FieldBar).
+    plain = rf.namer.fresh("_plain")
+    getter = rf.namer.fresh("_getter")
+    getter_args = rf.namer.fresh("_fargs")
+    getter_kw = rf.namer.fresh("_fkw")
+    computed = [
+        A.assign(getter, A.call(A.global_ref(runtime.field_getter, "field_getter"),
+                                [A.deepcopy(obj), A.const(name)])),
+        A.assign(getter_args, gast.Tuple(elts=[A.deepcopy(obj)], ctx=gast.Load())),
+        A.assign(getter_kw, gast.Dict(keys=[], values=[])),
+        gast.Assign(targets=[A.deepcopy(stmt.targets[0])],
+                    value=A.call(A.global_ref(runtime.call_value, "call_value"),
+                                 [A.name(getter), A.name(getter_args), A.name(getter_kw)]),
+                    type_comment=None),
+    ]
+    stmt.value = read
+    test = A.assign(plain, A.call(A.global_ref(runtime.is_plain_field, "is_plain_field"),
+                                  [A.deepcopy(obj), A.const(name)]))
+    branch = gast.If(test=A.name(plain), body=[stmt], orelse=A.located_all(computed, stmt))
+    return [test, branch]
 
 
 def _lower_call(stmt, rf, varied, call_key):
@@ -178,11 +199,12 @@ def _pack_varargs(stmt, rf, call_key):
     signature = getattr(info, "signature", None)
     if signature is None or signature.plain:
         return None
-    n_lifted = len(info.lifted_params)
+    lifted_by_name = [k for k in call.keywords if k.arg in info.lifted_params]
+    n_lifted = 0 if lifted_by_name else len(info.lifted_params)
     given = call.args[:len(call.args) - n_lifted] if n_lifted else list(call.args)
     lifted = call.args[len(given):]
     positional, extra = given[:len(signature.positional)], given[len(signature.positional):]
-    named = set(signature.positional) | set(signature.kwonly)
+    named = (set(signature.positional) | set(signature.kwonly)) - set(info.lifted_params)
     keywords = [k for k in call.keywords if k.arg in named]
     extra_kw = [k for k in call.keywords if k.arg not in named]
     if (extra and not signature.vararg) or (extra_kw and not signature.kwarg):
@@ -197,7 +219,7 @@ def _pack_varargs(stmt, rf, call_key):
         new.append(A.assign(name, gast.Dict(keys=[A.const(k.arg) for k in extra_kw],
                                             values=[A.deepcopy(k.value) for k in extra_kw])))
         keywords.append(gast.keyword(arg=signature.kwarg, value=A.name(name)))
-    keywords += [gast.keyword(arg=p, value=a) for p, a in zip(info.lifted_params, lifted)]
+    keywords += [gast.keyword(arg=p, value=a) for p, a in zip(info.lifted_params, lifted)] + lifted_by_name
     call.args = list(positional)
     call.keywords = keywords
     return new + [stmt]
