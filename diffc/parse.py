@@ -414,9 +414,14 @@ def lift_local_functions(info):
                                         info.source, hint="pass the values as arguments")
     # Lifted parameters are appended to every call site later; check names are plain.
     for lifted in info.local_functions.values():
+        has_defaults = bool(lifted.node.args.defaults)
         for p in lifted.lifted_params:
             lifted.node.args.args.append(gast.Name(id=p, ctx=gast.Param(), annotation=None,
                                                    type_comment=None))
+            if has_defaults:
+                # Python aligns defaults with the last parameters: a placeholder for each
+                # captured value (always passed) keeps the user's defaults on their parameters.
+                lifted.node.args.defaults.append(gast.Constant(value=None, kind=None))
 
 
 # --------------------------------------------------------------------------- #

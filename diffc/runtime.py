@@ -1196,6 +1196,12 @@ def closure(fn, *trail):
 
 def partial_value(fn, args, kwargs):
     """functools.partial(fn, *args, **kwargs) when args or kwargs carry derivatives."""
+    if isinstance(fn, Closure) and fn.trail:
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule("functools.partial of a local function (or lambda) that captures "
+                               "differentiated values is not followed",
+                               hint="call the local function directly, or pass the captured values "
+                                    "to it as arguments")
     return Closure(fn, lead=args, keywords=kwargs)
 
 

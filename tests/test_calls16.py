@@ -719,7 +719,18 @@ def _sig(z):
 def local_function_with_defaults(x):
     def gate(k, act=_sig, scale=1.0):
         return act(x * k) * scale
-    return np.sum(gate(1.0) + gate(2.0, act=np.tanh) + gate(0.5, np.sin, 3.0) + gate(1.5, scale=2.0))
+    return np.sum(gate(1.0) + gate(2.0, act=np.tanh) + gate(0.5, np.sin, 3.0) + gate(1.5, scale=2.0)
+                  + _apply(gate, 0.7))
+
+
+def test_partial_of_a_capturing_local_function_is_refused():
+    def f(x):
+        def gate(k, scale=2.0):
+            return np.sin(x * k) * scale
+        return np.sum(_apply(functools.partial(gate, scale=0.5), 1.1))
+    with pytest.raises(diffc.DiffcError) as info:
+        diffc.grad(f)(X3)
+    assert "partial" in str(info.value)
 
 
 def test_local_function_with_defaults_capturing_a_differentiated_value():

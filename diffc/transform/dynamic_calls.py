@@ -77,6 +77,8 @@ def lower(stmts, rf, varied, call_key):
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                 setattr(stmt, field, lower(inner, rf, varied, call_key))
         pre = _function_values(stmt, rf)
+        # a closure over differentiated values carries their derivatives (a partial of it too)
+        varied.update(s.targets[0].id for s in pre)
         new = _lower_field(stmt, rf, varied) or _lower_call(stmt, rf, varied, call_key)
         if new is None:
             new = _pack_varargs(stmt, rf, call_key)
