@@ -186,6 +186,19 @@ def normalize(f, args, kwargs, constants=()):
     """The `Call` for f(*args, **kwargs); `constants`: indices of positional arguments that
     are constants (the values a callee held, passed on to the functions that differentiate
     a derivative again)."""
+    name = getattr(f, "diffc_attribute", None)
+    if name is not None and args and not _differentiable(getattr(args[0], name, None)):
+        # obj.act(x) with obj.act a plain function (np.tanh): the call of that function; obj
+        # only provided it (its adjoint is zero), so it stays out of the derivative.
+        inner = _normalize(getattr(args[0], name), args[1:], kwargs,
+                           tuple(i - 1 for i in constants if i > 0))
+        inner.slots = [("a", s[1] + 1) if s is not None and s[0] == "a" else s for s in inner.slots]
+        inner.n_args += 1
+        return inner
+    return _normalize(f, args, kwargs, constants)
+
+
+def _normalize(f, args, kwargs, constants=()):
     kwargs = dict(kwargs) if kwargs else {}
     lead, trail, held = (), (), {}
     owner_obj = []                  # the called object itself, when its attributes carry derivatives
@@ -630,6 +643,7 @@ def attribute_caller(name):
                     f"    method = get_field(obj, {name!r})\n"
                     f"    return method(*args, **kwargs)\n")
             fn = _plain_function(f"call_{name}", text, {"get_field": runtime.get_field})
+            fn.diffc_attribute = name
             _attribute_callers[name] = fn
         return fn
 

@@ -842,7 +842,7 @@ def pop_dot(dot, value, *index):
 
 def broadcast_like(g, x):
     """Adjoint of unbroadcast(x, like): g spread back over the shape of x."""
-    if np.shape(g) == np.shape(x) or not isinstance(x, np.ndarray):
+    if not isinstance(x, np.ndarray) or isinstance(g, (list, tuple, dict)) or np.shape(g) == np.shape(x):
         return g
     return np.broadcast_to(g, x.shape).astype(np.result_type(g, np.float64))
 

@@ -240,3 +240,14 @@ def test_property_of_an_object_argument():
     assert type(g) is ScaledWeights
     assert_close(g.raw, numeric_grad(lambda W: f(ScaledWeights(W, 0.3), X3), [W23], 0))
     assert_close(g.log_scale, numeric_grad(lambda s: f(ScaledWeights(W23, s), X3), [0.3], 0))
+
+
+def test_third_order_through_an_object_built_inside():
+    def f(x):
+        layer = Layer(np.array([[x, 0.5, -x]]), np.array([0.1]))
+        return np.sum(layer.forward(X3))
+    d2 = diffc.grad(diffc.grad(f))
+    h = 1e-4
+    expected = (d2(0.3 + h) - d2(0.3 - h)) / (2 * h)
+    assert_close(diffc.grad(d2)(0.3), expected, rtol=1e-5, atol=1e-7)
+    assert_close(d2(0.3), (f(0.3 + h) - 2 * f(0.3) + f(0.3 - h)) / h ** 2, rtol=1e-4, atol=1e-6)
