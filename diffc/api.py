@@ -43,11 +43,19 @@ def check_differentiable_argument(name, value):
 
     Its gradient would be a silent 0.0: the dependence of the result on which
     function is called is not a derivative."""
-    if value is None or isinstance(value, str) or is_function_like(value):
+    if value is None or isinstance(value, str) or is_function_like(value) or holds_only_functions(value):
         raise BadArgument(f"cannot differentiate with respect to the argument {name!r}: it is "
                           f"{type(value).__name__} {value!r:.60}, not a number, an array or a container of them",
                           hint=f"leave {name!r} out of wrt (pass the functions' parameters as separate "
                                "arguments to differentiate with respect to them)")
+
+
+def holds_only_functions(value):
+    """A list, tuple or dict of functions (and no numbers): nothing to differentiate."""
+    if not isinstance(value, (list, tuple, dict)) or hasattr(value, "_fields"):
+        return False
+    items = list(value.values()) if isinstance(value, dict) else list(value)
+    return bool(items) and all(is_function_like(v) or holds_only_functions(v) for v in items)
 
 
 _SCALAR = K.SCALAR

@@ -121,7 +121,8 @@ def _run_unwrapped(fn, values, tangents, optimize=True):
     for k, (v, t) in enumerate(zip(values, tangents)):
         if t is None:
             continue
-        if isinstance(v, (bool, np.bool_, str, type(None))) or api.is_function_like(v):
+        if isinstance(v, (bool, np.bool_, str, type(None))) or api.is_function_like(v) \
+                or api.holds_only_functions(v):
             raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}",
                               hint="pass None as its tangent: it is not differentiable")
         values[k] = compile_cache.as_float(v)
