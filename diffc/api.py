@@ -88,6 +88,8 @@ def for_bound_methods(transform):
         def bound(*args, **kwargs):
             return inner(owner, *args, **kwargs)
         bound.__name__ = bound.__qualname__ = getattr(inner, "__name__", "derivative")
+        # called inside differentiated code, it is inner with owner first (dynamic.py)
+        bound.diffc_bound = (inner, owner)
         return bound
     return wrapped
 

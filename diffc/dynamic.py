@@ -101,6 +101,11 @@ def _unwrap(f, kwargs):
             prefix = list(f.lead) + prefix
             fixed = {**f.keywords, **fixed}
             f = f.fn
+        elif getattr(f, "diffc_bound", None) is not None:
+            # diffc.grad(obj.method): the derivative of the method's function, obj first
+            inner, owner = f.diffc_bound
+            prefix = [owner] + prefix
+            f = inner
         elif isinstance(f, functools.partial):
             prefix = list(f.args) + prefix
             fixed = {**f.keywords, **fixed}

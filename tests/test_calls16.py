@@ -736,3 +736,13 @@ def test_partial_of_a_capturing_local_function_is_refused():
 def test_local_function_with_defaults_capturing_a_differentiated_value():
     # the captured x was appended after the defaulted parameters ("missing argument 'x'")
     check_all(local_function_with_defaults, [X3])
+
+
+def _gradient_of_a_bound_method_inside(x):
+    # diffc.grad(model.loss) called inside the differentiated function
+    return np.sum(diffc.grad(NET.loss)(x) * x)
+
+
+def test_grad_of_a_bound_method_inside_the_differentiated_function():
+    # was "cannot find the definition of grad_loss"
+    check_all(_gradient_of_a_bound_method_inside, [X3])
