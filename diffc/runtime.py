@@ -1621,6 +1621,53 @@ def object_dot(cls, fields_dot):
     return FieldBar({n: fields_dot[n] for n in names})
 
 
+def replace_fields(obj, changes):
+    """obj._replace(**changes) for a NamedTuple, dataclasses.replace(obj, **changes) for a
+    dataclass: a copy of obj with some fields changed (their values may carry derivatives)."""
+    import dataclasses
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return obj._replace(**changes)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **changes)
+    raise TypeError(f"{type(obj).__name__} is neither a NamedTuple nor a dataclass: diffc cannot "
+                    "differentiate its _replace")
+
+
+def _order_of(obj):
+    return tuple(obj._fields) if isinstance(obj, tuple) and hasattr(obj, "_fields") else ()
+
+
+def replaced_bars(bar, obj, names):
+    """The adjoint of replace_fields: (adjoint of obj without the replaced fields, DictBar of
+    the replaced fields' adjoints).  Linear in bar."""
+    kept = FieldBar()
+    kept.order = _order_of(obj)
+    changed = DictBar()
+    for name in fields_of(obj):
+        value = item(bar, name) if isinstance(bar, dict) else field_of(bar, name)
+        if name in names:
+            changed[name] = value
+        else:
+            kept[name] = value
+    return kept, changed
+
+
+def merged_bars(c, obj, names):
+    """The transpose of replaced_bars (linear in c): one adjoint of obj from the two parts."""
+    out = FieldBar()
+    out.order = _order_of(obj)
+    kept, changed = (item(c, 0), item(c, 1)) if not _is_zero(c) else (0.0, 0.0)
+    for name in fields_of(obj):
+        part = changed if name in names else kept
+        out[name] = item(part, name) if isinstance(part, dict) else field_of(part, name)
+    return out
+
+
+def replaced_dot(obj_dot, changes_dot, obj, names):
+    """The tangent of replace_fields(obj, changes) (linear in the tangents)."""
+    return merged_bars((obj_dot, changes_dot), obj, names)
+
+
 def unbound_method(obj, name):
     """The function behind obj.name(...), to be called with obj as its first argument
     (so obj's own attributes can carry derivatives into the method)."""

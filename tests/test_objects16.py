@@ -251,3 +251,108 @@ def test_third_order_through_an_object_built_inside():
     expected = (d2(0.3 + h) - d2(0.3 - h)) / (2 * h)
     assert_close(diffc.grad(d2)(0.3), expected, rtol=1e-5, atol=1e-7)
     assert_close(d2(0.3), (f(0.3 + h) - 2 * f(0.3) + f(0.3 - h)) / h ** 2, rtol=1e-4, atol=1e-6)
+
+
+# ------------------------- constructors diffc follows, and copies with fields replaced
+
+import dataclasses                                   # noqa: E402
+from dataclasses import field                        # noqa: E402
+
+X2 = np.array([0.3, -0.2])
+class Cond:
+    def __init__(self, W, bias=None, *, scale=1.0):
+        self.W = W * scale
+        if bias is not None:
+            self.bias = bias
+    def f(self, x):
+        out = self.W @ x
+        if hasattr(self, "bias"):
+            out = out + self.bias
+        return np.sum(np.sin(out))
+class Var:
+    def __init__(self, *mats, **named):
+        self.mats = list(mats)
+        self.named = named
+    def f(self, x):
+        s = 0.0
+        for m in self.mats:
+            s = s + np.sum(m @ x)
+        return s + sum(v * 2.0 for v in self.named.values())
+class NoSuper(Cond):
+    def __init__(self, W):
+        self.W = W ** 2
+class Aug:
+    def __init__(self, W):
+        self.W = W
+        self.W *= 2.0
+        self.n = 0
+        for i in range(2):
+            self.n += 1
+            self.W = self.W + i
+class NTd(NamedTuple):
+    a: np.ndarray
+    b: float = 0.5
+@dataclass(kw_only=True)
+class KW:
+    a: np.ndarray
+    b: float = 2.0
+    hist: list = field(default_factory=list)
+@dataclass(frozen=True)
+class Frozen:
+    a: np.ndarray
+    def f(self):
+        return np.sum(self.a ** 2)
+def p1(w):
+    W = w.reshape(2, 2)
+    return Cond(W).f(X2) + Cond(W, w[:2], scale=0.5).f(X2)
+def p2(w):
+    W = w.reshape(2, 2)
+    v = Var(W, W.T, k=w[0], j=1.0)
+    return v.f(X2)
+def p3(w):
+    return NoSuper(w.reshape(2, 2)).f(X2)
+def p4(w):
+    a = Aug(w.reshape(2, 2))
+    return np.sum(a.W ** 2) * a.n
+def p5(w):
+    t = NTd(w)
+    u = NTd(w * 2, b=w[1])
+    return np.sum(t.a * t.b) + np.sum(u[0] * u[1])
+def p6(w):
+    k = KW(a=w, b=w[0])
+    k.hist.append(1)
+    return np.sum(k.a * k.b) + len(k.hist)
+def p7(w):
+    fr = Frozen(w * 3)
+    return fr.f()
+class State(NamedTuple):
+    pos: np.ndarray
+    vel: np.ndarray
+    t: float = 0.0
+@dataclasses.dataclass
+class Opt:
+    w: np.ndarray
+    lr: float
+def nt_replace(w):
+    s = State(w, np.zeros_like(w))
+    for k in range(3):
+        s = s._replace(vel=s.vel - 0.1 * np.sin(s.pos), t=s.t + 1.0)
+        s = s._replace(pos=s.pos + 0.1 * s.vel)
+    return np.sum(s.pos ** 2) + s[1][0] * s.t
+def dc_replace(w):
+    o = Opt(w, 0.1)
+    for k in range(2):
+        o = dataclasses.replace(o, w=o.w - o.lr * np.cos(o.w), lr=o.lr * w[0])
+    return np.sum(o.w ** 3) + o.lr
+
+
+W4 = np.array([0.3, -0.2, 0.5, 0.1])
+CONSTRUCTOR_PROGRAMS = [p1, p2, p3, p4, p5, p6, p7, nt_replace, dc_replace]
+
+
+@pytest.mark.parametrize("f", CONSTRUCTOR_PROGRAMS, ids=[f.__name__ for f in CONSTRUCTOR_PROGRAMS])
+def test_constructors_and_replace(f):
+    # conditional attributes, *args/**kwargs and keyword-only __init__ parameters, a subclass
+    # without super().__init__, augmented attribute writes in loops, NamedTuple defaults,
+    # kw_only dataclass with default_factory, frozen dataclass, _replace, dataclasses.replace
+    check_all(f, [W4 if f not in (nt_replace, dc_replace) else W4[:3]])

@@ -407,6 +407,50 @@ def _(result, cls, fields_dot, fields_dot_dot):
     return runtime.object_dot(cls, fields_dot_dot)
 
 
+# NamedTuple._replace / dataclasses.replace of objects carrying derivatives.
+
+@adjoint(runtime.replace_fields)
+def _(result, result_bar, obj, changes):
+    bars = runtime.replaced_bars(result_bar, obj, list(changes))
+    return bars[0], bars[1]
+
+
+@tangent(runtime.replace_fields)
+def _(result, obj, changes, obj_dot, changes_dot):
+    return runtime.replaced_dot(obj_dot, changes_dot, obj, list(changes))
+
+
+@adjoint(runtime.replaced_bars)
+def _(result, result_bar, bar, obj, names):
+    return runtime.merged_bars(result_bar, obj, names), None, None
+
+
+@tangent(runtime.replaced_bars)
+def _(result, bar, obj, names, bar_dot):
+    return runtime.replaced_bars(bar_dot, obj, names)
+
+
+@adjoint(runtime.merged_bars)
+def _(result, result_bar, c, obj, names):
+    return runtime.replaced_bars(result_bar, obj, names), None, None
+
+
+@tangent(runtime.merged_bars)
+def _(result, c, obj, names, c_dot):
+    return runtime.merged_bars(c_dot, obj, names)
+
+
+@adjoint(runtime.replaced_dot)
+def _(result, result_bar, obj_dot, changes_dot, obj, names):
+    bars = runtime.replaced_bars(result_bar, obj, names)
+    return bars[0], bars[1], None, None
+
+
+@tangent(runtime.replaced_dot)
+def _(result, obj_dot, changes_dot, obj, names, obj_dot_dot, changes_dot_dot):
+    return runtime.replaced_dot(obj_dot_dot, changes_dot_dot, obj, names)
+
+
 nondiff(runtime.unbound_method)
 nondiff(runtime.is_plain_field, runtime.field_getter)      # a function: no derivative of its own
 nondiff(runtime.unit_cotangents)     # constants

@@ -22,6 +22,7 @@ A callee that itself depends on a differentiated value (a partial or closure
 built from one) is refused: its derivative would be lost.
 """
 
+import dataclasses
 import functools
 import types
 
@@ -140,6 +141,9 @@ def _lower_call(stmt, rf, varied, call_key):
                                for a in atoms):
         return None
     key, _ = call_key(rf.info, call)
+    replaced = _lower_replace(stmt, call, key, rf, varied)
+    if replaced is not None:
+        return replaced
     if key is functools.partial and call.args and not isinstance(call.args[0], gast.Starred):
         # functools.partial(g, x, k=v) of differentiated values: a Closure they can flow through.
         return _rewrite(stmt, call, rf.namer, runtime.partial_value, call.args[0], call.args[1:])
@@ -157,6 +161,25 @@ def _lower_call(stmt, rf, varied, call_key):
                         [A.deepcopy(call.func.value)] + list(call.args))
     return _rewrite(stmt, call, rf.namer, runtime.call_value, call.func, call.args,
                     guard=_is_varied(call.func, varied))
+
+
+def _lower_replace(stmt, call, key, rf, varied):
+    """`q = p._replace(b=v)` (p carrying derivatives) and `q = dataclasses.replace(p, b=v)`:
+    `q = runtime.replace_fields(p, {'b': v})`, differentiated field by field."""
+    if any(k.arg is None for k in call.keywords):
+        return None
+    if key == ("method", "_replace") and not call.args and _is_varied(call.func.value, varied):
+        obj = call.func.value
+    elif key is dataclasses.replace and len(call.args) == 1 and not isinstance(call.args[0], gast.Starred):
+        obj = call.args[0]
+    else:
+        return None
+    changes = rf.namer.fresh("_changes")
+    return [A.assign(changes, gast.Dict(keys=[A.const(k.arg) for k in call.keywords],
+                                        values=[A.deepcopy(k.value) for k in call.keywords])),
+            gast.Assign(targets=stmt.targets,
+                        value=A.call(A.global_ref(runtime.replace_fields, "replace_fields"),
+                                     [A.deepcopy(obj), A.name(changes)]), type_comment=None)]
 
 
 def _lower_constructor(stmt, call, rf, cls, call_key):
