@@ -1533,6 +1533,15 @@ def field_bar(g, obj, name):
     return out
 
 
+def field_dot(obj_dot, obj, name):
+    """The tangent of get_field(obj, name): the attribute's entry of obj's tangent; refused
+    (check_field_keys) for an attribute that is not a field, whose tangent obj_dot lacks."""
+    if not _is_zero(obj_dot) and obj_dot is not None and isinstance(obj_dot, dict) \
+            and name not in obj_dot and name not in fields_of(obj):
+        check_field_keys({name: 1.0}, type(obj), fields_of(obj))
+    return field_of(obj_dot, name)
+
+
 def field_of(bar, name):
     """The attribute `name` of an object's adjoint or tangent (0.0 when it has none)."""
     if isinstance(bar, dict):
@@ -1556,7 +1565,9 @@ def like_object(bar, x):
     """An adjoint keyed by attribute name, as an object of x's type (as JAX does for pytrees)."""
     import copy
     import dataclasses
-    values = {name: finalize(field_of(bar, name), getattr(x, name)) for name in fields_of(x)}
+    names = fields_of(x)
+    check_field_keys(bar, type(x), names)
+    values = {name: finalize(field_of(bar, name), getattr(x, name)) for name in names}
     if isinstance(x, tuple) and hasattr(x, "_fields"):
         return type(x)(**values)
     if dataclasses.is_dataclass(x):
@@ -1586,9 +1597,28 @@ def build_object(cls, fields):
     return obj
 
 
+def check_field_keys(bar, cls, names):
+    """Refuse an object adjoint holding an attribute that is neither a field of the object
+    nor a class attribute (a constant): its derivative would be dropped silently (an
+    attribute made by __getattr__, or set outside the constructor)."""
+    if not isinstance(bar, dict):
+        return
+    for key in bar:
+        if key in names or isinstance(key, int) or _is_zero(bar[key]):
+            continue
+        if isinstance(cls, type) and key in dir(cls):
+            continue                        # a class attribute: a constant
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule(f"the attribute {key!r} of a {getattr(cls, '__name__', cls)} object carries a "
+                               "derivative but is not one of its fields (made by __getattr__ or set "
+                               "after construction); diffc cannot give its derivative back",
+                               hint="make it an attribute the constructor sets, or a property")
+
+
 def object_fields_bar(bar, cls, names):
     """The adjoint (tangent) of an object's attributes as a dict, from the adjoint of the
     object: a FieldBar, an object of its type, a list over a NamedTuple's entries, or 0.0."""
+    check_field_keys(bar, cls, names)
     out = DictBar()
     for i, name in enumerate(names):
         if isinstance(bar, dict):

@@ -356,3 +356,37 @@ def test_constructors_and_replace(f):
     # without super().__init__, augmented attribute writes in loops, NamedTuple defaults,
     # kw_only dataclass with default_factory, frozen dataclass, _replace, dataclasses.replace
     check_all(f, [W4 if f not in (nt_replace, dc_replace) else W4[:3]])
+
+
+class _Computed:
+    scale = 3.0                      # a class attribute: a constant
+
+    def __init__(self, W):
+        self.W = W
+
+    def __getattr__(self, name):
+        if name == "V":
+            return self.W * 2.0
+        raise AttributeError(name)
+
+
+def test_attribute_made_by_getattr_is_refused_never_a_zero():
+    # its derivative would have been dropped silently (a zero gradient)
+    def built(w):
+        return np.sum(_Computed(w).V ** 2)
+
+    def argument(c, x):
+        return np.sum(c.V * x)
+    w = np.array([1.0, 2.0])
+    for run in (lambda: diffc.grad(built)(w), lambda: diffc.jvp(built, (w,), (w,)),
+                lambda: diffc.grad(argument)(_Computed(w), w)):
+        with pytest.raises(diffc.DiffcError) as info:
+            run()
+        assert "'V'" in str(info.value)
+
+
+def test_class_attribute_read_through_a_differentiated_object_is_a_constant():
+    def f(w):
+        c = _Computed(w)
+        return np.sum(c.W * c.scale)
+    check_all(f, [np.array([1.0, 2.0])])

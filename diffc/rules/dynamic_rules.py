@@ -342,7 +342,17 @@ def _(result, result_bar, obj, name):
 
 @tangent(runtime.get_field)
 def _(result, obj, name, obj_dot):
-    return runtime.field_of(obj_dot, name)
+    return runtime.field_dot(obj_dot, obj, name)
+
+
+@adjoint(runtime.field_dot)
+def _(result, result_bar, obj_dot, obj, name):
+    return runtime.field_bar(result_bar, obj, name), None, None
+
+
+@tangent(runtime.field_dot)
+def _(result, obj_dot, obj, name, obj_dot_dot):
+    return runtime.field_dot(obj_dot_dot, obj, name)
 
 
 @adjoint(runtime.field_bar)
