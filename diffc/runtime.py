@@ -1222,10 +1222,11 @@ def partial_bars(bar, n_args, keys):
     return None, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args:]))
 
 
-def partial_dot(args_dot, kwargs_dot, args, kwargs):
-    """The tangent of partial_value(fn, args, kwargs)."""
-    return ListBar([item(args_dot, k) for k in range(len(args))]
-                   + [item(kwargs_dot, k) for k in kwargs])
+def partial_dot(da, dk, args, kwargs):
+    """The tangent of partial_value(fn, args, kwargs) from the tangents da of args and dk of
+    kwargs."""
+    return ListBar([item(da, k) for k in range(len(args))]
+                   + [item(dk, k) for k in kwargs])
 
 
 _LIBRARY_MODULES = ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc", "jax", "torch")
@@ -1351,9 +1352,10 @@ def call_bars(bars, f, args, kwargs):
     return _dynamic("call_bars")(bars, f, args, kwargs)
 
 
-def call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs):
-    """The tangents of (f, args, kwargs) -> one tangent per value of call_values."""
-    return _dynamic("call_dots")(f_dot, args_dot, kwargs_dot, f, args, kwargs)
+def call_dots(df, da, dk, f, args, kwargs):
+    """The tangents (df, da, dk) of (f, args, kwargs) -> one tangent per value of call_values.
+    (Parameter names without `_dot`: rules bind `<name>_dot` as the tangent of `<name>`.)"""
+    return _dynamic("call_dots")(df, da, dk, f, args, kwargs)
 
 
 def vjp_function(f, args, kwargs):
@@ -1412,10 +1414,10 @@ def zip_star_bar(g, rows):
     return out
 
 
-def zip_star_dot(rows_dot, rows):
-    if _is_zero(rows_dot):
+def zip_star_dot(rd, rows):
+    if _is_zero(rd):
         return 0.0
-    return [tuple(item(item(rows_dot, i), j) for i in range(len(rows)))
+    return [tuple(item(item(rd, i), j) for i in range(len(rows)))
             for j in range(min((len(r) for r in rows), default=0))]
 
 
@@ -1460,8 +1462,8 @@ def enumerate_bar(g, seq):
     return _rows_bar([item(item(g, i), 1) for i in range(len(seq))], seq)
 
 
-def enumerate_dot(seq_dot, seq, start=0):
-    return [(0.0, item(seq_dot, i)) for i in range(len(seq))]
+def enumerate_dot(sd, seq, start=0):
+    return [(0.0, item(sd, i)) for i in range(len(seq))]
 
 
 def closure_bars_bar(c, n):
@@ -1533,13 +1535,13 @@ def field_bar(g, obj, name):
     return out
 
 
-def field_dot(obj_dot, obj, name):
-    """The tangent of get_field(obj, name): the attribute's entry of obj's tangent; refused
-    (check_field_keys) for an attribute that is not a field, whose tangent obj_dot lacks."""
-    if not _is_zero(obj_dot) and obj_dot is not None and isinstance(obj_dot, dict) \
-            and name not in obj_dot and name not in fields_of(obj):
+def field_dot(od, obj, name):
+    """The tangent of get_field(obj, name) from obj's tangent od: the attribute's entry;
+    refused (check_field_keys) for an attribute that is not a field, whose tangent od lacks."""
+    if not _is_zero(od) and od is not None and isinstance(od, dict) \
+            and name not in od and name not in fields_of(obj):
         check_field_keys({name: 1.0}, type(obj), fields_of(obj))
-    return field_of(obj_dot, name)
+    return field_of(od, name)
 
 
 def field_of(bar, name):
@@ -1693,9 +1695,10 @@ def merged_bars(c, obj, names):
     return out
 
 
-def replaced_dot(obj_dot, changes_dot, obj, names):
-    """The tangent of replace_fields(obj, changes) (linear in the tangents)."""
-    return merged_bars((obj_dot, changes_dot), obj, names)
+def replaced_dot(od, cd, obj, names):
+    """The tangent of replace_fields(obj, changes) from the tangents od of obj and cd of
+    changes (linear in them)."""
+    return merged_bars((od, cd), obj, names)
 
 
 def unbound_method(obj, name):
@@ -1817,4 +1820,6 @@ def holds_floats(value, depth=0):
         return any(holds_floats(v, depth + 1) for v in value.values())
     if isinstance(value, (int, np.integer)):
         return False
+    if isinstance(value, Closure):          # a function value holding differentiated values
+        return any(holds_floats(v, depth + 1) for v in value.captured())
     return any(holds_floats(getattr(value, name, None), depth + 1) for name in fields_of(value))

@@ -863,6 +863,132 @@ def classmethod_constructor(v):
     return -sum(np.sum(d.log_pdf(GMM_DATA[:3])) for d in dists)
 
 
+
+# ------------------------------------------------ part 3: more Python, same science
+import contextlib                                    # noqa: E402
+import itertools                                     # noqa: E402,F401
+
+
+def batches(X, size):
+    n, _ = X.shape
+    for start in range(0, n, size):
+        yield X[start:start + size]
+
+BATCH_DATA = np.random.default_rng(3).normal(size=(6, 2))
+
+
+def minibatch_loss(w):
+    total = 0.0
+    for batch in batches(BATCH_DATA, 4):
+        total = total + np.mean(np.tanh(batch @ w) ** 2)
+    return total
+
+
+def activations():
+    return {"tanh": np.tanh, "soft": lambda z: np.log1p(np.exp(z)), "sin": np.sin}
+
+
+def pick_by_name(x, name="soft"):
+    act = activations()[name]
+    return np.sum(act(x) * x)
+
+
+def match_loss(x, kind="huber"):
+    r = x - 0.1
+    match kind:
+        case "l2":
+            return np.sum(r ** 2)
+        case "huber":
+            return np.sum(np.sqrt(1.0 + r ** 2) - 1.0)
+        case _:
+            return np.sum(np.abs(r))
+
+
+def with_context(x):
+    with contextlib.suppress(ZeroDivisionError):
+        y = np.sum(x ** 2) / 1.0
+    with np.errstate(divide="ignore"):
+        z = np.sum(np.log(x ** 2 + 1.0))
+    return y + z
+
+
+def walrus_loss(x):
+    if (n := np.sum(x ** 2)) > 0.1:
+        return n * np.sin(n)
+    return n
+
+
+def recursive_power(x, n=3):
+    if n == 0:
+        return 1.0
+    return x * recursive_power(x, n - 1)
+
+
+def recursion_loss(x):
+    return np.sum(recursive_power(x) + recursive_power(np.sin(x), 2))
+
+
+def kwargs_forward(x, **opts):
+    return inner_kw(x, **opts)
+
+
+def inner_kw(x, power=2, scale=1.0):
+    return scale * np.sum(x ** power)
+
+
+def kwargs_loss(x):
+    return kwargs_forward(x, power=3, scale=0.5) + kwargs_forward(x)
+
+
+def enumerate_zip(x):
+    ws = [0.5, -1.0, 2.0]
+    total = 0.0
+    for i, (w, v) in enumerate(zip(ws, x)):
+        total = total + (i + 1) * w * np.sin(v)
+    return total
+
+
+def nested_comp(x):
+    m = [[x[i] * x[j] for j in range(3) if j != i] for i in range(3)]
+    return sum(sum(row) for row in m)
+
+
+def dict_comp(x):
+    d = {f"k{i}": x[i] ** 2 for i in range(3)}
+    return sum(v for k, v in d.items() if k != "k1") + d["k1"] * 3
+
+
+def sorted_key(x):
+    vals = sorted([x[0], x[1] * 2, x[2] - 1], key=lambda v: v)
+    return vals[0] * vals[-1]
+
+
+def ode_solver_class(x):
+    class_solver = Euler(lambda y: -x[0] * y + np.sin(y), dt=0.1)
+    return np.sum(class_solver.run(x, 3))
+
+
+class Euler:
+    def __init__(self, f, dt):
+        self.f = f
+        self.dt = dt
+    def run(self, y, n):
+        for _ in range(n):
+            y = y + self.dt * self.f(y)
+        return y
+
+
+def jacobian_inside(x):
+    J = diffc.jacobian(lambda v: np.sin(v) * v[0])(x)
+    return np.sum(J ** 2)
+
+
+def hvp_inside(x):
+    hv = diffc.hvp(lambda v: np.sum(np.sin(v) ** 2))(x, np.ones(3))
+    return np.sum(hv * x)
+
+
+
 PROGRAMS = [
     (mlp_squared_error, RNG.normal(size=20) * 0.5, True),
     (mlp_input_sensitivity, RNG.normal(size=3), True),
@@ -906,4 +1032,18 @@ PROGRAMS = [
     (property_model, RNG.normal(size=5) * 0.5, True),
     (residual_stack, RNG.normal(size=9) * 0.5, True),
     (classmethod_constructor, np.array([0.1, -0.2, 0.5, 0.3]), True),
+    (minibatch_loss, np.array([0.4, -0.3]), True),
+    (pick_by_name, np.array([0.4, -0.3, 0.7]), True),
+    (match_loss, np.array([0.4, -0.3, 0.7]), True),
+    (with_context, np.array([0.4, -0.3, 0.7]), True),
+    (walrus_loss, np.array([0.4, -0.3, 0.7]), True),
+    (recursion_loss, np.array([0.4, -0.3, 0.7]), True),
+    (kwargs_loss, np.array([0.4, -0.3, 0.7]), True),
+    (enumerate_zip, np.array([0.4, -0.3, 0.7]), True),
+    (nested_comp, np.array([0.4, -0.3, 0.7]), True),
+    (dict_comp, np.array([0.4, -0.3, 0.7]), True),
+    (sorted_key, np.array([0.4, -0.3, 0.7]), True),
+    (ode_solver_class, np.array([0.4, -0.3, 0.7]), True),
+    (jacobian_inside, np.array([0.4, -0.3, 0.7]), True),
+    (hvp_inside, np.array([0.4, -0.3, 0.7]), True),
 ]

@@ -746,3 +746,23 @@ def _gradient_of_a_bound_method_inside(x):
 def test_grad_of_a_bound_method_inside_the_differentiated_function():
     # was "cannot find the definition of grad_loss"
     check_all(_gradient_of_a_bound_method_inside, [X3])
+
+
+def _partial_inside(x):
+    h = functools.partial(np.power, x)
+    return np.sin(h(2.0)) * x
+
+
+def _zip_star_inside(x):
+    a, b = zip(*[(x, 2.0 * x), (x * x, 1.0)])
+    return a[0] * b[0] + a[1] * b[1]
+
+
+@pytest.mark.parametrize("f", [_partial_inside, _zip_star_inside], ids=lambda f: f.__name__)
+def test_forward_over_forward_through_partial_and_zip_star(f):
+    # their tangent helpers named a parameter rows_dot next to rows: refused (or misbound)
+    first = lambda x: diffc.jvp(f, (x,), (1.0,))[1]      # noqa: E731
+    x, h = 0.3, 1e-4
+    expected = (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2
+    assert_close(diffc.jvp(first, (x,), (1.0,))[1], expected, rtol=1e-5, atol=1e-6)
+    assert_close(diffc.grad(first)(x), expected, rtol=1e-5, atol=1e-6)

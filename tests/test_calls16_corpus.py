@@ -246,7 +246,7 @@ def test_mixture_wrt_second_parameter_and_activation_argument():
 import corpus16_programs as more                  # noqa: E402
 from test_calls16 import check_second              # noqa: E402
 
-_SLOW_SECOND = {"vae_loss", "convnet_loss", "tied_autoencoder", "ode_fit", "lstm_final_state", "unrolled_optimization"}
+_SLOW_SECOND = {"hvp_inside", "vae_loss", "convnet_loss", "tied_autoencoder", "ode_fit", "lstm_final_state", "unrolled_optimization"}
 
 
 def _name(f):

@@ -93,14 +93,14 @@ def _(result, bars, f, args, kwargs, bars_dot):
 
 
 @adjoint(runtime.call_dots)
-def _(result, result_bar, f_dot, args_dot, kwargs_dot, f, args, kwargs):
+def _(result, result_bar, df, da, dk, f, args, kwargs):
     g = runtime.call_bars(result_bar, f, args, kwargs)
     return g[2], g[0], g[1], None, None, None
 
 
 @tangent(runtime.call_dots)
-def _(result, f_dot, args_dot, kwargs_dot, f, args, kwargs, f_dot_dot, args_dot_dot, kwargs_dot_dot):
-    return runtime.call_dots(f_dot_dot, args_dot_dot, kwargs_dot_dot, f, args, kwargs)
+def _(result, df, da, dk, f, args, kwargs, df_dot, da_dot, dk_dot):
+    return runtime.call_dots(df_dot, da_dot, dk_dot, f, args, kwargs)
 
 
 @adjoint(runtime.as_call_bars)
@@ -220,14 +220,17 @@ def _(result, g, rows, g_dot):
     return runtime.zip_star_bar(g_dot, rows)
 
 
+# (The linear helpers' tangent parameters are named rd, sd, da, dk, not rows_dot...: a
+# rule binds `<name>_dot` as the tangent of its parameter `<name>`.)
+
 @adjoint(runtime.zip_star_dot)
-def _(result, result_bar, rows_dot, rows):
+def _(result, result_bar, rd, rows):
     return runtime.zip_star_bar(result_bar, rows), None
 
 
 @tangent(runtime.zip_star_dot)
-def _(result, rows_dot, rows, rows_dot_dot):
-    return runtime.zip_star_dot(rows_dot_dot, rows)
+def _(result, rd, rows, rd_dot):
+    return runtime.zip_star_dot(rd_dot, rows)
 
 
 @adjoint(runtime.zip_lists_bars)
@@ -261,13 +264,13 @@ def _(result, g, seq, g_dot):
 
 
 @adjoint(runtime.enumerate_dot)
-def _(result, result_bar, seq_dot, seq, start=0):
+def _(result, result_bar, sd, seq, start=0):
     return runtime.enumerate_bar(result_bar, seq), None, None
 
 
 @tangent(runtime.enumerate_dot)
-def _(result, seq_dot, seq, start, seq_dot_dot):
-    return runtime.enumerate_dot(seq_dot_dot, seq, start)
+def _(result, sd, seq, start, sd_dot):
+    return runtime.enumerate_dot(sd_dot, seq, start)
 
 
 # Adjoint helpers of closures (higher order): linear in the adjoint.
@@ -323,14 +326,14 @@ def _(result, c, n_args, keys, c_dot):
 
 
 @adjoint(runtime.partial_dot)
-def _(result, result_bar, args_dot, kwargs_dot, args, kwargs):
+def _(result, result_bar, da, dk, args, kwargs):
     bars = runtime.partial_bars(result_bar, len(args), list(kwargs))
     return bars[1], bars[2], None, None
 
 
 @tangent(runtime.partial_dot)
-def _(result, args_dot, kwargs_dot, args, kwargs, args_dot_dot, kwargs_dot_dot):
-    return runtime.partial_dot(args_dot_dot, kwargs_dot_dot, args, kwargs)
+def _(result, da, dk, args, kwargs, da_dot, dk_dot):
+    return runtime.partial_dot(da_dot, dk_dot, args, kwargs)
 
 
 # Attributes of objects that carry derivatives (transform/dynamic_calls.py).
@@ -346,13 +349,13 @@ def _(result, obj, name, obj_dot):
 
 
 @adjoint(runtime.field_dot)
-def _(result, result_bar, obj_dot, obj, name):
+def _(result, result_bar, od, obj, name):
     return runtime.field_bar(result_bar, obj, name), None, None
 
 
 @tangent(runtime.field_dot)
-def _(result, obj_dot, obj, name, obj_dot_dot):
-    return runtime.field_dot(obj_dot_dot, obj, name)
+def _(result, od, obj, name, od_dot):
+    return runtime.field_dot(od_dot, obj, name)
 
 
 @adjoint(runtime.field_bar)
@@ -451,14 +454,14 @@ def _(result, c, obj, names, c_dot):
 
 
 @adjoint(runtime.replaced_dot)
-def _(result, result_bar, obj_dot, changes_dot, obj, names):
+def _(result, result_bar, od, cd, obj, names):
     bars = runtime.replaced_bars(result_bar, obj, names)
     return bars[0], bars[1], None, None
 
 
 @tangent(runtime.replaced_dot)
-def _(result, obj_dot, changes_dot, obj, names, obj_dot_dot, changes_dot_dot):
-    return runtime.replaced_dot(obj_dot_dot, changes_dot_dot, obj, names)
+def _(result, od, cd, obj, names, od_dot, cd_dot):
+    return runtime.replaced_dot(od_dot, cd_dot, obj, names)
 
 
 nondiff(runtime.unbound_method)

@@ -33,6 +33,7 @@ import dataclasses
 import inspect
 import itertools
 import linecache
+import sys
 import textwrap
 import threading
 import types
@@ -66,6 +67,8 @@ def is_user_class(obj):
     if not inspect.isclass(obj):
         return False
     module = (getattr(obj, "__module__", "") or "").split(".")[0]
+    if module in getattr(sys, "stdlib_module_names", ()) and module != "__main__":
+        return False                        # itertools.starmap, collections.deque ...: rules or none
     return module not in ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc",
                           "jax", "torch", "typing", "collections", "dataclasses")
 

@@ -84,6 +84,13 @@ def lower(stmts, rf, varied, call_key):
         if new is None:
             new = _pack_varargs(stmt, rf, call_key)
         new = pre + (new if new is not None else [stmt])
+        # What these statements compute from values that became varied while lowering (a
+        # closure over differentiated values, an object built from one) is varied too.
+        for s in new:
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and any(isinstance(n, gast.Name) and n.id in varied and not hasattr(n, "diffc_global")
+                            for n in A.walk(s.value)):
+                varied.add(s.targets[0].id)
         # The temporaries are locals of the function: tapes and split callees keep them.
         rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
         out.extend(A.located_all(new, stmt) if len(new) > 1 else new)
