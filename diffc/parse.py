@@ -391,7 +391,10 @@ def lift_local_functions(info):
     if not found:
         return
     info.node.body = body or [gast.Pass()]
-    outer_locals = assigned_names(info.node) | {name for name, _, _ in found}
+    args = info.node.args
+    packed = {a.id for a in [args.vararg, args.kwarg] + list(args.kwonlyargs) + list(args.posonlyargs)
+              if a is not None}                  # `def compose(*fs)`: fs is a local too
+    outer_locals = assigned_names(info.node) | packed | {name for name, _, _ in found}
     for name, node, stmt in found:
         if name in assigned_names(info.node) - {a.id for a in info.node.args.args}:
             raise UnsupportedSyntax(f"the local function {name!r} is rebound elsewhere",

@@ -83,13 +83,16 @@ def lower(stmts, rf, varied, call_key):
         new = _lower_field(stmt, rf, varied) or _lower_call(stmt, rf, varied, call_key)
         if new is None:
             new = _pack_varargs(stmt, rf, call_key)
+        lowered = new is not None or bool(pre)
         new = pre + (new if new is not None else [stmt])
-        # What these statements compute from values that became varied while lowering (a
+        # What lowered calls compute from values that became varied while lowering (a
         # closure over differentiated values, an object built from one) is varied too.
-        for s in new:
+        # (Only calls: `shape = x.shape` stays a constant.)
+        for s in new if lowered else ():
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and isinstance(s.value, gast.Call) \
                     and any(isinstance(n, gast.Name) and n.id in varied and not hasattr(n, "diffc_global")
-                            for n in A.walk(s.value)):
+                            for n in s.value.args):
                 varied.add(s.targets[0].id)
         # The temporaries are locals of the function: tapes and split callees keep them.
         rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
