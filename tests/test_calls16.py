@@ -766,3 +766,12 @@ def test_forward_over_forward_through_partial_and_zip_star(f):
     expected = (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2
     assert_close(diffc.jvp(first, (x,), (1.0,))[1], expected, rtol=1e-5, atol=1e-6)
     assert_close(diffc.grad(first)(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def _builtin_min_max_of_arrays(x):
+    return min(x * 2) + max(np.sin(x)) * x[0] + max(np.cos(v) for v in x)
+
+
+def test_builtin_min_and_max_over_an_array():
+    # the adjoint was a list added to an array adjoint: a TypeError
+    check_all(_builtin_min_max_of_arrays, [np.array([0.4, -0.3, 0.7])])
