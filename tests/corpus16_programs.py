@@ -989,6 +989,19 @@ def hvp_inside(x):
 
 
 
+
+def compose(*fs):
+    def composed(x):
+        for f in reversed(fs):
+            x = f(x)
+        return x
+    return composed
+
+
+def composition(x):
+    h = compose(np.sin, np.tanh, lambda v: v * 2.0)
+    return np.sum(h(x) ** 2) + min(x * 2) + max(np.cos(v) for v in x)
+
 PROGRAMS = [
     (mlp_squared_error, RNG.normal(size=20) * 0.5, True),
     (mlp_input_sensitivity, RNG.normal(size=3), True),
@@ -1046,4 +1059,5 @@ PROGRAMS = [
     (ode_solver_class, np.array([0.4, -0.3, 0.7]), True),
     (jacobian_inside, np.array([0.4, -0.3, 0.7]), True),
     (hvp_inside, np.array([0.4, -0.3, 0.7]), True),
+    (composition, np.array([0.4, -0.3, 0.7]), True),
 ]
