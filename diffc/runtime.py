@@ -1415,10 +1415,12 @@ def zip_star_bar(g, rows):
 
 
 def zip_star_dot(rd, rows):
+    """The tangent of zip_star from the rows' tangent rd (also the transpose of zip_star_bar:
+    list adjoints, which add elementwise)."""
     if _is_zero(rd):
         return 0.0
-    return [tuple(item(item(rd, i), j) for i in range(len(rows)))
-            for j in range(min((len(r) for r in rows), default=0))]
+    return ListBar(ListBar(item(item(rd, i), j) for i in range(len(rows)))
+                   for j in range(min((len(r) for r in rows), default=0)))
 
 
 def zip_lists_regroup(c, seqs):

@@ -775,3 +775,14 @@ def _builtin_min_max_of_arrays(x):
 def test_builtin_min_and_max_over_an_array():
     # the adjoint was a list added to an array adjoint: a TypeError
     check_all(_builtin_min_max_of_arrays, [np.array([0.4, -0.3, 0.7])])
+
+
+def test_reverse_over_reverse_through_zip_star():
+    # the adjoint of zip(*pairs)'s adjoint was a plain list: 0.0 += [...] raised TypeError
+    def zipped(v):
+        pairs = [(v[0], v[1]), (v[2], v[3])]
+        means, log_stds = zip(*pairs)
+        return sum(m * s ** 2 for m, s in zip(means, log_stds))
+    v = np.array([0.1, -0.2, 0.5, 0.3])
+    H = diffc.jacobian(diffc.grad(zipped), mode="reverse")(v)
+    assert_close(H, numeric_hessian(zipped, [v], 0), rtol=1e-4, atol=1e-4)
