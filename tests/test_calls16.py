@@ -786,3 +786,15 @@ def test_reverse_over_reverse_through_zip_star():
     v = np.array([0.1, -0.2, 0.5, 0.3])
     H = diffc.jacobian(diffc.grad(zipped), mode="reverse")(v)
     assert_close(H, numeric_hessian(zipped, [v], 0), rtol=1e-4, atol=1e-4)
+
+
+def test_reverse_over_reverse_after_a_slice_write():
+    # take_item on a temporary the optimizer substituted was left impure: "no derivative
+    # rule for take_item"
+    def heat(u):
+        lap = np.zeros_like(u)
+        lap[1:-1] = u[:-2] - 2 * u[1:-1] + u[2:]
+        return np.sum((u + 0.1 * lap) ** 3)
+    u = np.array([0.0, 0.5, 1.0, 0.3])
+    H = diffc.jacobian(diffc.grad(heat), mode="reverse")(u)
+    assert_close(H, numeric_hessian(heat, [u], 0), rtol=1e-4, atol=1e-4)

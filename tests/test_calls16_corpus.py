@@ -272,9 +272,8 @@ def test_corpus_size():
 
 # Reverse over reverse (jacobian of grad, reverse mode) for the smaller programs.  Open
 # bugs, reported with the issue and left out here: attention_loss (a broadcast error in a
-# second-order adjoint), heat_equation (no rule for take_item at reverse over reverse,
-# after `lap[1:-1] = ...`), and the two bound methods (jacobian(grad(obj.method))).
-_RR_OPEN = {"attention_loss", "heat_equation", "loss"}
+# second-order adjoint) and the two bound methods (jacobian(grad(obj.method))).
+_RR_OPEN = {"attention_loss", "loss"}
 
 
 @pytest.mark.slow
