@@ -306,6 +306,11 @@ def vjp(fn, *primals, **kw_primals):
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         out, pullback = vjp(fn.__func__, fn.__self__, *primals, **kw_primals)
         return out, lambda cotangent: pullback(cotangent)[1:]
+    if getattr(fn, "diffc_bound", None) is not None:
+        # a derivative of obj.method (diffc.grad(model.loss)): the method's derivative, obj first
+        inner, owner = fn.diffc_bound
+        out, pullback = vjp(inner, owner, *primals, **kw_primals)
+        return out, lambda cotangent: pullback(cotangent)[1:]
     check_function(fn)
     names = param_names(fn)
     # checkpoint=True|k as for grad, unless fn has a parameter of that name.
