@@ -43,11 +43,19 @@ def check_differentiable_argument(name, value):
 
     Its gradient would be a silent 0.0: the dependence of the result on which
     function is called is not a derivative."""
-    if value is None or isinstance(value, str) or is_function_like(value):
+    if value is None or isinstance(value, str) or is_function_like(value) or holds_only_functions(value):
         raise BadArgument(f"cannot differentiate with respect to the argument {name!r}: it is "
                           f"{type(value).__name__} {value!r:.60}, not a number, an array or a container of them",
                           hint=f"leave {name!r} out of wrt (pass the functions' parameters as separate "
                                "arguments to differentiate with respect to them)")
+
+
+def holds_only_functions(value):
+    """A list, tuple or dict of functions (and no numbers): nothing to differentiate."""
+    if not isinstance(value, (list, tuple, dict)) or hasattr(value, "_fields"):
+        return False
+    items = list(value.values()) if isinstance(value, dict) else list(value)
+    return bool(items) and all(is_function_like(v) or holds_only_functions(v) for v in items)
 
 
 _SCALAR = K.SCALAR
@@ -80,6 +88,8 @@ def for_bound_methods(transform):
         def bound(*args, **kwargs):
             return inner(owner, *args, **kwargs)
         bound.__name__ = bound.__qualname__ = getattr(inner, "__name__", "derivative")
+        # called inside differentiated code, it is inner with owner first (dynamic.py)
+        bound.diffc_bound = (inner, owner)
         return bound
     return wrapped
 
@@ -295,6 +305,11 @@ def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         out, pullback = vjp(fn.__func__, fn.__self__, *primals, **kw_primals)
+        return out, lambda cotangent: pullback(cotangent)[1:]
+    if getattr(fn, "diffc_bound", None) is not None:
+        # a derivative of obj.method (diffc.grad(model.loss)): the method's derivative, obj first
+        inner, owner = fn.diffc_bound
+        out, pullback = vjp(inner, owner, *primals, **kw_primals)
         return out, lambda cotangent: pullback(cotangent)[1:]
     check_function(fn)
     names = param_names(fn)

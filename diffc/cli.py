@@ -88,15 +88,17 @@ def load_file(path):
     return module
 
 
-def parse_values(text, keep_lists=False):
-    """'1.5, [0.0, 0.3]' -> [1.5, array([0. , 0.3])]."""
+def parse_values(text, keep_lists=False, names=None):
+    """'1.5, [0.0, 0.3]' -> [1.5, array([0. , 0.3])]; names: extra names the text may use
+    (the functions of the file, for a parameter that takes a function)."""
     if text is None:
         return None
     try:
         values = ast.literal_eval(f"({text},)")
     except (ValueError, SyntaxError):
         try:
-            values = eval(f"({text},)", {"np": np, "numpy": np, "math": math, "__builtins__": {}})
+            namespace = {**(names or {}), "np": np, "numpy": np, "math": math, "__builtins__": {}}
+            values = eval(f"({text},)", namespace)
         except Exception as exc:
             raise CliError(f"cannot read --args {text!r}: {_describe_exception(exc)}") from None
     return [v if keep_lists else _to_array(v) for v in values]
@@ -277,7 +279,8 @@ def _call_user(fn, *args):
 def cmd_export(options, out):
     from .export import export_source
     fn = load_target(options.target)
-    args = parse_values(options.args, options.keep_lists)
+    functions = {k: v for k, v in getattr(fn, "__globals__", {}).items() if callable(v)}
+    args = parse_values(options.args, options.keep_lists, functions)
     if options.jit:
         from .jit_export import export_jit_source
         if options.mode != "reverse":

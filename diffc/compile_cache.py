@@ -185,7 +185,11 @@ def compiled(fn, key, build):
         entry.globals = fn.__globals__
         # What the API calls: main itself, or main along Python's path through try/with.
         entry.run_main = along_try_paths(entry.main) if try_paths.uses_try(emitted) else entry.main
-        entries[:] = [e for e in entries if e.valid(fn)] + [entry]
+        # Entries of other functions with equal code (generated wrappers with the same text,
+        # each in its own namespace) stay: dropping them made two such functions recompile
+        # each other's entry on every call.  A stale entry of this same function goes.
+        entries[:] = [e for e in entries if e.valid(fn) or getattr(e, "globals", None) is not fn.__globals__] \
+            + [entry]
         return entry
 
 

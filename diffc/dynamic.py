@@ -36,8 +36,7 @@ import numpy as np
 
 from . import compile_cache
 from . import forward_api
-from . import runtime
-from . import runtime_calls
+from . import runtime, runtime_calls
 from .analysis import kinds as K
 from .errors import DiffcError
 from . import rules as R
@@ -102,6 +101,11 @@ def _unwrap(f, kwargs):
             prefix = list(f.lead) + prefix
             fixed = {**f.keywords, **fixed}
             f = f.fn
+        elif getattr(f, "diffc_bound", None) is not None:
+            # diffc.grad(obj.method): the derivative of the method's function, obj first
+            inner, owner = f.diffc_bound
+            prefix = [owner] + prefix
+            f = inner
         elif isinstance(f, functools.partial):
             prefix = list(f.args) + prefix
             fixed = {**f.keywords, **fixed}
@@ -194,6 +198,19 @@ def normalize(f, args, kwargs, constants=()):
     """The `Call` for f(*args, **kwargs); `constants`: indices of positional arguments that
     are constants (the values a callee held, passed on to the functions that differentiate
     a derivative again)."""
+    name = getattr(f, "diffc_attribute", None)
+    if name is not None and args and not _differentiable(getattr(args[0], name, None)):
+        # obj.act(x) with obj.act a plain function (np.tanh): the call of that function; obj
+        # only provided it (its adjoint is zero), so it stays out of the derivative.
+        inner = _normalize(getattr(args[0], name), args[1:], kwargs,
+                           tuple(i - 1 for i in constants if i > 0))
+        inner.slots = [("a", s[1] + 1) if s is not None and s[0] == "a" else s for s in inner.slots]
+        inner.n_args += 1
+        return inner
+    return _normalize(f, args, kwargs, constants)
+
+
+def _normalize(f, args, kwargs, constants=()):
     kwargs = dict(kwargs) if kwargs else {}
     lead, trail, held = (), (), {}
     owner_obj = []                  # the called object itself, when its attributes carry derivatives
@@ -285,7 +302,14 @@ def _make_wrapper(callee, method, layout, values):
         label = getattr(callee, "__name__", "derivative")
     else:
         namespace["F"] = callee
-        call = "F(" + ", ".join(positional + [f"{k}={p}" for k, p in keywords]) + ")"
+        passed = list(positional)
+        if n_trail and isinstance(callee, types.FunctionType):
+            # a closure's captured values are the lifted function's last parameters: by name
+            code = callee.__code__
+            names = code.co_varnames[code.co_argcount - n_trail:code.co_argcount]
+            passed = positional[:len(positional) - n_trail] \
+                + [f"{n}={p}" for n, p in zip(names, positional[len(positional) - n_trail:])]
+        call = "F(" + ", ".join(passed + [f"{k}={p}" for k, p in keywords]) + ")"
         label = getattr(callee, "__name__", type(callee).__name__)
     label = re.sub(r"\W", "_", label) or "fn"
     text = f"def dyn_{label}({', '.join(params)}):\n    return {call}\n"
@@ -383,37 +407,17 @@ def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0, constants=()):
         return tangent_fn(*call.values, *dots)
 
 
-_vjp_functions = {}
-
-
-def _vjp_function(call):
+def _vjp_function(call, held=False):
     """A plain function (values..., seed) -> vjp_call's result, for differentiating vjp_call.
-
-    Cached per callee, layout and argument kinds: its derivatives are compiled once and
-    reused (an ODE solver calls it at every step of a second derivative)."""
+    held: the constants of the call come as `runtime_calls.Held` boxes (call_values), unboxed here."""
     values, wrt, kinds = _prepared(call)
-    key = (call.fn, tuple(call.slots), call.n_args, call.n_captured, tuple(call.differentiable()), kinds)
-    with _lock:
-        try:
-            found = _vjp_functions.get(key)
-        except TypeError:                  # unhashable kinds or callee: no caching
-            key, found = None, None
-        if found is not None and wrt and found.__globals__.get("G") is not _vjp_entry(call.fn, wrt, kinds).main:
-            found = None                   # the callee's gradient was recompiled (a global changed)
-        if found is None:
-            found = _new_vjp_function(call, values, wrt, kinds)
-            if key is not None:
-                _vjp_functions[key] = found
-    return found
-
-
-def _new_vjp_function(call, values, wrt, kinds):
     names = [f"v{i}" for i in range(len(values))]
+    passed = [f"v{i}.value" if held and slot is None else f"v{i}" for i, slot in enumerate(call.slots)]
     active = call.differentiable()
     namespace = {}
     if wrt:
         namespace["G"] = _vjp_entry(call.fn, wrt, kinds).main
-        lines = [f"    g = G({', '.join(names)}, seed)"]
+        lines = [f"    g = G({', '.join(passed)}, seed)"]
         pos = {i: k for k, i in enumerate(active)}
     else:
         lines, pos = [], {}
@@ -444,9 +448,14 @@ def _as_bars(result, call):
     if runtime.is_zero(result):
         return result
     args_part, kw_part, f_part = item(result, 0), item(result, 1), item(result, 2)
+    if call.has_owner:
+        # the called object's own adjoint, keyed by attribute (a FieldBar), not a list
+        f_bar = runtime_calls.FieldBar(f_part) if isinstance(f_part, dict) else f_part
+    else:
+        f_bar = ListBar(f_part) if isinstance(f_part, list) else 0.0
     return (ListBar(args_part) if isinstance(args_part, list) else ListBar([0.0] * call.n_args),
             DictBar(kw_part) if isinstance(kw_part, dict) else DictBar(),
-            ListBar(f_part) if isinstance(f_part, list) else 0.0)
+            f_bar)
 
 
 def vjp_of_vjp(f, args, kwargs, seed, bar):
@@ -492,6 +501,86 @@ def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot
     dot_dots = [_dot_like(second[i], call.values[i]) for i in active]
     return jvp_call(tangent_fn, list(call.values) + dots, {},
                     call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {}, constants=_constants(call))
+
+
+# ------------------------------------- the tower: derivatives of derivatives
+# The derivative rules of vjp_call and jvp_call (rules/dynamic_rules.py) are written
+# with vjp_call and jvp_call of *plain* functions (`vjp_function`, `jvp_function`),
+# whose argument values come from the call by `call_values` and whose per-value
+# results go back by `call_bars` / `call_dots` (linear, each the other's transpose).
+# So the derivative of generated code calling a function value is again generated
+# code of this form: any order (grad(grad(grad(f))) through a parameter holding a
+# function, a lambda, a partial, a bound method or an object's method).
+
+_plain_cache = {}
+
+
+def call_values(f, args, kwargs):
+    """The values the normalized call of f passes to its wrapper, as a list; the constants
+    the callee held (a bound self, a partial's arguments) boxed in `runtime_calls.Held`, so that
+    the plain functions below are not differentiated with respect to them."""
+    call = normalize(f, args, kwargs)
+    return [runtime_calls.Held(v) if slot is None else v for v, slot in zip(call.values, call.slots)]
+
+
+def call_bars(bars, f, args, kwargs):
+    """Per-value adjoints -> (ListBar over args, DictBar over kwargs, f's adjoint)."""
+    return normalize(f, args, kwargs).regroup([item(bars, i) if not runtime.is_zero(bars) else 0.0
+                                               for i in range(len(normalize(f, args, kwargs).values))])
+
+
+def call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs):
+    """(f, args, kwargs) tangents -> one tangent per value (the transpose of call_bars)."""
+    return ListBar(normalize(f, args, kwargs).spread(args_dot, kwargs_dot, f_dot))
+
+
+def _plain_key(kind, call):
+    values, wrt, kinds = _prepared(call)
+    return (kind, call.fn, tuple(call.slots), wrt, kinds)
+
+
+def vjp_function(f, args, kwargs):
+    """A plain function P(v0, ..., seed) -> vjp_call(f, args, kwargs, seed), of the call's
+    values (`call_values`); diffc reads it, so its derivative is again a call of a function value."""
+    call = normalize(f, args, kwargs)
+    key = _plain_key("vjp", call)
+    with _lock:
+        fn = _plain_cache.get(key)
+        if fn is None:
+            fn = _plain_cache[key] = _vjp_function(call, held=True)
+        return fn
+
+
+def jvp_function(f, args, kwargs):
+    """A plain function T(v0, ..., d0, ...) -> the tangent of f(*args, **kwargs) along one
+    tangent per value (`call_dots`)."""
+    call = normalize(f, args, kwargs)
+    key = _plain_key("jvp", call)
+    with _lock:
+        fn = _plain_cache.get(key)
+        if fn is None:
+            values, wrt, kinds = _prepared(call)
+            n = len(values)
+            names = [f"v{i}" for i in range(n)]
+            dots = [f"d{i}" for i in range(n)]
+            active = call.differentiable()
+            namespace = {"dot_like": runtime_calls.dot_like}
+            if active:
+                namespace["T"] = _jvp_entry(call.fn, wrt, kinds).main
+                unboxed = [f"v{i}.value" if slot is None else f"v{i}" for i, slot in enumerate(call.slots)]
+                passed = ", ".join(unboxed + [f"dot_like(d{i}, v{i})" for i in active])
+                body = f"    return T({passed})\n"
+            else:
+                body = "    return 0.0\n"
+            text = f"def jvp_value({', '.join(names + dots)}):\n" + body
+            fn = _plain_cache[key] = _plain_function("jvp_value", text, namespace)
+        return fn
+
+
+def as_call_bars(t, f, args, kwargs):
+    """vjp_function's (list, dict, f part) result (or its tangent) as adjoint containers,
+    which add elementwise."""
+    return _as_bars(t, normalize(f, args, kwargs))
 
 
 # ------------------------------------------ derivatives made by diffc, again
@@ -552,7 +641,28 @@ def _(result, fn, primals, tangents, primals_dot, tangents_dot):
     return jvp_pair(fn, primals, tangents, primals_dot, tangents_dot)
 
 
-runtime_calls.DYNAMIC.update(jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
+_attribute_callers = {}
+
+
+def attribute_caller(name):
+    """A plain function (obj, *args, **kwargs) -> obj.<name>(*args, **kwargs) for an
+    attribute set on the instance (``self.activation = np.tanh``, ``self.conv = Conv(w)``):
+    diffc reads it, so the attribute's adjoint goes back to obj under its name."""
+    with _lock:
+        fn = _attribute_callers.get(name)
+        if fn is None:
+            text = (f"def call_{name}(obj, *args, **kwargs):\n"
+                    f"    method = get_field(obj, {name!r})\n"
+                    f"    return method(*args, **kwargs)\n")
+            fn = _plain_function(f"call_{name}", text, {"get_field": runtime_calls.get_field})
+            fn.diffc_attribute = name
+            _attribute_callers[name] = fn
+        return fn
+
+
+runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, call_values=call_values, call_bars=call_bars,
+                       call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
+                       as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
                        jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
 
 del K

@@ -149,16 +149,43 @@ def to_source(functions, sources):
 
 
 def resolve_local_functions(module):
-    """Point references to lifted local functions at their generated primal copies."""
+    """Point references to lifted local functions at their generated primal copies.
+
+    A lifted function used as a value (not called) in a primal copy (``def compose(*fs):
+    def composed(x): ... return composed``) becomes ``closure(<copy>, captured...)``: the
+    copy takes its captured variables as trailing parameters."""
     k = 0
     while k < len(module.functions):
-        for n in A.walk(module.functions[k]):
+        fn = module.functions[k]
+        called = {id(n.func) for n in A.walk(fn) if isinstance(n, gast.Call)}
+        values = []
+        for n in A.walk(fn):
             if isinstance(n, gast.Name) and isinstance(getattr(n, "diffc_global", None), FunctionInfo):
-                ref = module.primal_ref(n.diffc_global)
+                info = n.diffc_global
+                ref = module.primal_ref(info)
                 n.id = ref.id
                 n.diffc_generated = True
                 del n.diffc_global
+                if id(n) not in called and info.lifted_params:
+                    values.append((n, info))
+        if values:
+            _ClosureValues({id(n): info for n, info in values}).visit(fn)
         k += 1
+
+
+class _ClosureValues(gast.NodeTransformer):
+    """Names of lifted functions used as values -> closure(name, captured...)."""
+
+    def __init__(self, infos):
+        self.infos = infos
+
+    def visit_Name(self, node):
+        info = self.infos.get(id(node))
+        if info is None:
+            return node
+        from . import runtime, runtime_calls
+        return A.call(A.global_ref(runtime_calls.closure, "closure"),
+                      [node] + [A.name(p) for p in info.lifted_params])
 
 
 def compile_module(module, label):

@@ -57,21 +57,116 @@ def export_source(fn, wrt=0, mode="reverse", args=None, optimize=True):
     compile_cache.check_function(fn)
     wrt_names, single = compile_cache.normalize_wrt(fn, wrt)
     names = compile_cache.param_names(fn)
+    fixed = function_arguments(fn, names, args)
+    for w in wrt_names:
+        if w in fixed:
+            raise ExportError(f"cannot differentiate with respect to {w!r}: it holds a function")
+    target = specialized(fn, fixed) if fixed else fn
+    kept = [n for n in names if n not in fixed]
     if args is None:
-        kinds = tuple(K.SCALAR for _ in names)
+        kinds = tuple(K.SCALAR for _ in kept)
     else:
         values = compile_cache.bind_arguments(fn, names, list(args), {})
         for k in (names.index(w) for w in wrt_names):
             values[k] = compile_cache.as_float(values[k])
-        kinds = compile_cache.kinds_of(values)
-    entry = compile_cache.joint_entry(fn, wrt_names, kinds, False, optimize)
-    return _Writer(fn, entry.emitted, entry.main.__name__, wrt_names, single, names).module_text(kinds)
+        kinds = compile_cache.kinds_of([v for n, v in zip(names, values) if n not in fixed])
+    entry = compile_cache.joint_entry(target, wrt_names, kinds, False, optimize)
+    _check_standalone(entry.emitted, fn)
+    return _Writer(fn, entry.emitted, entry.main.__name__, wrt_names, single, kept,
+                   fixed).module_text(kinds)
+
+
+# ------------------------------------------------- parameters holding functions
+
+def _is_function_value(value):
+    return isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc))
+
+
+def function_arguments(fn, names, args):
+    """{parameter: function} for the parameters of fn that hold a plain function (a
+    parameter default, or the example argument given): an exported gradient is specialized
+    for them, as diffc compiles calls of the function they hold (`specialized`)."""
+    from . import compile_cache
+    sig = inspect.signature(fn)
+    if args is not None:
+        try:
+            values = compile_cache.bind_arguments(fn, names, list(args), {})
+        except DiffcError:
+            values = [None] * len(names)
+    else:
+        values = [sig.parameters[n].default if n in sig.parameters else None for n in names]
+    return {n: v for n, v in zip(names, values) if _is_function_value(v)}
+
+
+def specialized(fn, fixed):
+    """fn with the parameters in `fixed` ({name: function}) removed and bound to those
+    functions as free variables (closure cells), so that diffc resolves their calls at
+    compile time: no call of a function value is left for the run time (which needs
+    diffc)."""
+    import linecache
+    try:
+        lines, _ = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        raise ExportError(f"cannot read the source of {fn.__qualname__}; cannot export") from None
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef):
+        raise ExportError(f"{fn.__qualname__} is not a plain function; cannot export it specialized "
+                          "for its function arguments")
+    node.decorator_list = []
+    a = node.args
+    positional = a.posonlyargs + a.args
+    n_defaults = len(a.defaults)
+    keep_pos, keep_defaults = [], []
+    for i, arg in enumerate(positional):
+        default = a.defaults[i - (len(positional) - n_defaults)] if i >= len(positional) - n_defaults else None
+        if arg.arg in fixed:
+            continue
+        keep_pos.append(arg)
+        if default is not None:
+            keep_defaults.append(default)
+    a.posonlyargs = [p for p in a.posonlyargs if p in keep_pos]
+    a.args = [p for p in a.args if p in keep_pos]
+    a.defaults = keep_defaults
+    kw = [(k, d) for k, d in zip(a.kwonlyargs, a.kw_defaults) if k.arg not in fixed]
+    a.kwonlyargs = [k for k, _ in kw]
+    a.kw_defaults = [d for _, d in kw]
+    outer = ast.FunctionDef(name="_export_specialize", args=ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg=n) for n in fixed], vararg=None, kwonlyargs=[], kw_defaults=[],
+        kwarg=None, defaults=[]), body=[node, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load()))],
+        decorator_list=[], returns=None)
+    text = ast.unparse(ast.fix_missing_locations(ast.Module(body=[outer], type_ignores=[]))) + "\n"
+    filename = f"<diffc:export:{fn.__name__}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    local = {}
+    exec(compile(text, filename, "exec"), fn.__globals__, local)
+    return local["_export_specialize"](*fixed.values())
+
+
+def _check_standalone(emitted, fn):
+    """Refuse gradient code that would need diffc at run time (a call of a function value
+    the specialization could not resolve: a function in a container, a partial, a method)."""
+    from . import runtime, runtime_calls
+    needs = {runtime_calls.vjp_call, runtime_calls.jvp_call, runtime_calls.call_value}
+    for name, obj in emitted.namespace.items():
+        try:
+            hit = obj in needs
+        except TypeError:
+            hit = False
+        if hit or re.search(r"\bruntime\.(vjp_call|jvp_call|call_value)\b", emitted.source):
+            raise ExportError(
+                f"the gradient of {fn.__qualname__} calls a function value diffc differentiates at run "
+                "time (a function in a list or dict, a functools.partial, a method of an object, or a "
+                "function computed in the body); an exported module cannot do that without diffc",
+                hint="pass the function as a parameter of the exported function (its default or the "
+                     "--args value is compiled in), or use diffc.grad instead of an export")
 
 
 class _Writer:
     """Collects definitions for the globals of one emitted gradient."""
 
-    def __init__(self, fn, emitted, main_name, wrt_names, single, names):
+    def __init__(self, fn, emitted, main_name, wrt_names, single, names, fixed=None):
+        self.fixed = dict(fixed or {})      # parameters holding the functions compiled in
         self.fn = fn
         self.emitted = emitted
         self.main_name = main_name
@@ -87,6 +182,11 @@ class _Writer:
     # -------------------------------------------------------------- output
     def module_text(self, kinds):
         generated = self.emitted.functions
+        for obj in self.fixed.values():
+            # a function compiled in is also the default of the primal's parameter: define it first
+            name = getattr(obj, "__name__", None)
+            if name and getattr(self.fn, "__globals__", {}).get(name) is obj:
+                self.define(name, obj)
         for name, obj in self.emitted.namespace.items():
             if name.startswith("__") or name in generated:
                 continue
@@ -121,8 +221,17 @@ class _Writer:
         fn = self.fn
         sig = inspect.signature(fn)
         params, defaults = [], []
+        checks = ""
         for p in sig.parameters.values():
-            if p.default is p.empty:
+            if p.name in self.fixed:
+                fixed_name = f"_export_{fn.__name__}_{p.name}"
+                self.define(fixed_name, self.fixed[p.name])
+                params.append(f"{p.name}={fixed_name}")
+                label = getattr(self.fixed[p.name], "__name__", p.name)
+                checks += (f"    if {p.name} is not {fixed_name}:\n"
+                           f"        raise ValueError('this gradient was exported for {p.name}={label}; export "
+                           f"it again for another function')\n")
+            elif p.default is p.empty:
                 params.append(p.name)
             else:
                 default_name = f"_default_{fn.__name__}_{p.name}"
@@ -147,7 +256,7 @@ class _Writer:
             "    return value\n\n\n"
             f"def grad_{fn.__name__}({', '.join(params)}):\n"
             f"    \"\"\"Gradient of {fn.__name__} with respect to {wrt!r}, as diffc.grad computes it.\"\"\"\n"
-            f"{conversions}{ret}")
+            f"{checks}{conversions}{ret}")
 
     # --------------------------------------------------------- definitions
     def define(self, name, obj):

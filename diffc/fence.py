@@ -31,7 +31,6 @@ _EXPRESSION_HINTS = {
     gast.Yield: "a yield whose value is used (send) is not supported; yield as a statement is",
     gast.YieldFrom: "a yield from whose value is used is not supported; yield from as a statement is",
     gast.Await: "async code is not differentiable",
-    gast.Set: "sets are not differentiable containers; use a list or tuple",
 }
 
 _NAMES = {

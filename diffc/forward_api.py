@@ -113,6 +113,10 @@ def _run(fn, values, tangents, optimize=True):
 
 
 def _run_unwrapped(fn, values, tangents, optimize=True):
+    if getattr(fn, "diffc_bound", None) is not None:
+        # a derivative of obj.method: the method's derivative with obj (a constant) first
+        inner, owner = fn.diffc_bound
+        return _run_unwrapped(inner, [owner] + list(values), [None] + list(tangents), optimize)
     fn, values = compile_cache.see_through(fn, values)
     if len(tangents) < len(values):
         tangents = list(tangents) + [None] * (len(values) - len(tangents))
@@ -122,7 +126,8 @@ def _run_unwrapped(fn, values, tangents, optimize=True):
     for k, (v, t) in enumerate(zip(values, tangents)):
         if t is None:
             continue
-        if isinstance(v, (bool, np.bool_, str, type(None))) or api.is_function_like(v):
+        if isinstance(v, (bool, np.bool_, str, type(None))) or api.is_function_like(v) \
+                or api.holds_only_functions(v):
             raise BadArgument(f"cannot give a tangent to the argument {names[k]!r} of type {type(v).__name__}",
                               hint="pass None as its tangent: it is not differentiable")
         values[k] = compile_cache.as_float(v)
@@ -151,6 +156,10 @@ def jvp(fn, primals, tangents, *, jit=False, cache=False):
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         return jvp(fn.__func__, (fn.__self__,) + tuple(primals), (None,) + tuple(tangents),
                    jit=jit, cache=cache)
+    if getattr(fn, "diffc_bound", None) is not None:
+        # a derivative of obj.method (diffc.grad(model.loss)): the method's derivative, obj first
+        inner, owner = fn.diffc_bound
+        return jvp(inner, (owner,) + tuple(primals), (None,) + tuple(tangents), jit=jit, cache=cache)
     if jit:
         api.JIT["check"](jit)
         return api.JIT["jvp"](fn, primals, tangents, jit, cache)

@@ -454,7 +454,10 @@ def lift_local_functions(info):
     if not found:
         return
     info.node.body = body or [gast.Pass()]
-    outer_locals = assigned_names(info.node) | {name for name, _, _ in found}
+    args = info.node.args
+    packed = {a.id for a in [args.vararg, args.kwarg] + list(args.kwonlyargs) + list(args.posonlyargs)
+              if a is not None}                  # `def compose(*fs)`: fs is a local too
+    outer_locals = assigned_names(info.node) | packed | {name for name, _, _ in found}
     for name, node, stmt in found:
         if name in assigned_names(info.node) - {a.id for a in info.node.args.args}:
             raise UnsupportedSyntax(f"the local function {name!r} is rebound elsewhere",
@@ -477,9 +480,14 @@ def lift_local_functions(info):
                                         info.source, hint="pass the values as arguments")
     # Lifted parameters are appended to every call site later; check names are plain.
     for lifted in info.local_functions.values():
+        has_defaults = bool(lifted.node.args.defaults)
         for p in lifted.lifted_params:
             lifted.node.args.args.append(gast.Name(id=p, ctx=gast.Param(), annotation=None,
                                                    type_comment=None))
+            if has_defaults:
+                # Python aligns defaults with the last parameters: a placeholder for each
+                # captured value (always passed) keeps the user's defaults on their parameters.
+                lifted.node.args.defaults.append(gast.Constant(value=None, kind=None))
 
 
 # --------------------------------------------------------------------------- #

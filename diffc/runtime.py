@@ -30,6 +30,8 @@ class ListBar(list):
     __radd__ = __add__
 
     def __iadd__(self, other):
+        if isinstance(other, dict) and getattr(other, "order", None):
+            other = [other.get(name, 0.0) for name in other.order]   # a NamedTuple's, by name
         if isinstance(other, list):
             for k, value in enumerate(other):
                 self[k] = add_elements(self[k], value)
@@ -44,15 +46,24 @@ class ListBar(list):
 class DictBar(dict):
     """Adjoint of a dict: a dict of adjoints that adds key by key."""
 
+    order = ()            # FieldBar of a NamedTuple: its field names, for reads by position
+
     def __add__(self, other):
-        result = DictBar(self)
+        # a FieldBar (subclass) wins, keeping the object's adjoint recognizable
+        kind = type(other) if type(self) is DictBar and isinstance(other, DictBar) else type(self)
+        result = kind(self)
+        result.order = self.order or getattr(other, "order", ())
         result += other
         return result
 
     __radd__ = __add__
 
     def __iadd__(self, other):
+        if isinstance(other, (list, tuple)) and self.order:
+            other = dict(zip(self.order, other))          # a NamedTuple's adjoint by position
         if isinstance(other, dict):
+            if not self.order and getattr(other, "order", ()):
+                self.order = other.order
             for k, value in other.items():
                 self[k] = add_elements(self.get(k, 0.0), value)
         elif not _is_zero(other):
@@ -271,6 +282,12 @@ def item(bar, index):
     if isinstance(bar, (list, tuple, np.ndarray)) or is_duck_array(bar):
         return bar[index]
     if isinstance(bar, dict):
+        order = getattr(bar, "order", ())
+        if order and isinstance(index, (int, np.integer, slice)):
+            # a NamedTuple's adjoint kept by field name (FieldBar), read by position
+            if isinstance(index, slice):
+                return ListBar(bar.get(n, 0.0) for n in order[index])
+            return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
     return 0.0
 
@@ -290,6 +307,19 @@ def acc_item(bar, primal, index, g):
     if _is_zero(g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
+        return bar
+    names = getattr(primal, "_fields", None) if isinstance(primal, tuple) else None
+    if names is not None and isinstance(bar, dict) and isinstance(index, (int, np.integer, slice)):
+        # A NamedTuple read by attribute (a FieldBar keyed by name) and by position: the
+        # position's adjoint goes under its field's name.
+        if not bar.order:
+            bar.order = tuple(names)
+        if isinstance(index, slice):
+            for name, v in zip(names[index], g):
+                bar[name] = add_elements(bar.get(name, 0.0), v)
+        else:
+            name = names[index]
+            bar[name] = add_elements(bar.get(name, 0.0), g)
         return bar
     if not isinstance(bar, (list, np.ndarray, dict)) and not is_duck_array(bar):
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else \
@@ -639,11 +669,31 @@ def fields_of(x):
     return list(getattr(x, "__dict__", {}))
 
 
+def check_field_keys(bar, cls, names):
+    """Refuse an object adjoint holding an attribute that is neither a field of the object
+    nor a class attribute (a constant): its derivative would be dropped silently (an
+    attribute made by __getattr__, or set outside the constructor)."""
+    if not isinstance(bar, dict):
+        return
+    for key in bar:
+        if key in names or isinstance(key, int) or _is_zero(bar[key]):
+            continue
+        if isinstance(cls, type) and key in dir(cls):
+            continue                        # a class attribute: a constant
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule(f"the attribute {key!r} of a {getattr(cls, '__name__', cls)} object carries a "
+                               "derivative but is not one of its fields (made by __getattr__ or set "
+                               "after construction); diffc cannot give its derivative back",
+                               hint="make it an attribute the constructor sets, or a property")
+
+
 def like_object(bar, x):
     """An adjoint keyed by attribute name, as an object of x's type (as JAX does for pytrees)."""
     import copy
     import dataclasses
-    values = {name: finalize(field_of(bar, name), getattr(x, name)) for name in fields_of(x)}
+    names = fields_of(x)
+    check_field_keys(bar, type(x), names)
+    values = {name: finalize(field_of(bar, name), getattr(x, name)) for name in names}
     if isinstance(x, tuple) and hasattr(x, "_fields"):
         return type(x)(**values)
     if dataclasses.is_dataclass(x):
@@ -852,7 +902,7 @@ def pop_dot(dot, value, *index):
 
 def broadcast_like(g, x):
     """Adjoint of unbroadcast(x, like): g spread back over the shape of x."""
-    if not isinstance(x, np.ndarray) or np.shape(g) == np.shape(x):     # (g may be a ListBar)
+    if not isinstance(x, np.ndarray) or isinstance(g, (list, tuple, dict)) or np.shape(g) == np.shape(x):
         return g
     return np.broadcast_to(g, x.shape).astype(np.result_type(g, np.float64))
 

@@ -11,7 +11,8 @@ but NumPy and runtime.py.
 
 import numpy as np
 
-from .runtime import DictBar, ListBar, fields_of, is_duck_array, item, is_zero as _is_zero
+from .runtime import (DictBar, ListBar, fields_of, is_duck_array, item, is_zero as _is_zero, zeros_dot,
+                      unbroadcast, broadcast_like, field_of, check_field_keys)
 
 
 # ------------------------------------------------ calls of function values
@@ -47,7 +48,16 @@ class Closure:
         self.keywords = dict(keywords or {})
 
     def __call__(self, *args, **kwargs):
-        return self.fn(*self.lead, *args, *self.trail, **{**self.keywords, **kwargs})
+        if self.trail:
+            # the captured values are the last parameters of the lifted function: by name, so
+            # that defaulted parameters the call leaves out keep their defaults
+            return self.fn(*self.lead, *args, **dict(zip(self.trail_names(), self.trail)),
+                           **{**self.keywords, **kwargs})
+        return self.fn(*self.lead, *args, **{**self.keywords, **kwargs})
+
+    def trail_names(self):
+        code = self.fn.__code__
+        return code.co_varnames[code.co_argcount - len(self.trail):code.co_argcount]
 
     def captured(self):
         return list(self.lead) + list(self.trail) + list(self.keywords.values())
@@ -63,6 +73,12 @@ def closure(fn, *trail):
 
 def partial_value(fn, args, kwargs):
     """functools.partial(fn, *args, **kwargs) when args or kwargs carry derivatives."""
+    if isinstance(fn, Closure) and fn.trail:
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule("functools.partial of a local function (or lambda) that captures "
+                               "differentiated values is not followed",
+                               hint="call the local function directly, or pass the captured values "
+                                    "to it as arguments")
     return Closure(fn, lead=args, keywords=kwargs)
 
 
@@ -83,10 +99,11 @@ def partial_bars(bar, n_args, keys):
     return None, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args:]))
 
 
-def partial_dot(args_dot, kwargs_dot, args, kwargs):
-    """The tangent of partial_value(fn, args, kwargs)."""
-    return ListBar([item(args_dot, k) for k in range(len(args))]
-                   + [item(kwargs_dot, k) for k in kwargs])
+def partial_dot(da, dk, args, kwargs):
+    """The tangent of partial_value(fn, args, kwargs) from the tangents da of args and dk of
+    kwargs."""
+    return ListBar([item(da, k) for k in range(len(args))]
+                   + [item(dk, k) for k in kwargs])
 
 
 _LIBRARY_MODULES = ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc", "jax", "torch")
@@ -123,6 +140,10 @@ def captured_callee(f):
         return Captured(f)
     if is_user_object(f) and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
         return Captured(f)
+    if _holds_nothing_differentiable(f):
+        # a plain function read from a differentiated object (self.activation = np.tanh):
+        # it captures no differentiated value, so the call's derivative is its arguments'.
+        return f
     if not isinstance(f, Closure):
         from .errors import NoDerivativeRule
         raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
@@ -131,6 +152,19 @@ def captured_callee(f):
                                hint="pass those values to it as arguments, and differentiate with "
                                     "respect to numbers and arrays, not functions")
     return f
+
+
+def _holds_nothing_differentiable(f):
+    import types
+    if isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
+        return True
+    if isinstance(f, types.FunctionType):
+        cells = f.__closure__ or ()
+        try:
+            return not any(holds_floats(c.cell_contents) or callable(c.cell_contents) for c in cells)
+        except ValueError:                  # an empty cell
+            return False
+    return False
 
 
 def _dynamic(name):
@@ -174,6 +208,71 @@ def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot
                                   df_dot, f_dot)
 
 
+class Held:
+    """A constant of a call (what a callee value held: a bound self, a partial's arguments)
+    passed among the values of a call (call_values): never differentiated."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def call_values(f, args, kwargs):
+    """The argument values of the call f(*args, **kwargs) as diffc/dynamic.py passes them
+    (a bound self, a partial's arguments, a closure's captured values, args, kwargs)."""
+    return _dynamic("call_values")(f, args, kwargs)
+
+
+def call_bars(bars, f, args, kwargs):
+    """One adjoint per value of call_values -> (args adjoint, kwargs adjoint, f's)."""
+    return _dynamic("call_bars")(bars, f, args, kwargs)
+
+
+def call_dots(df, da, dk, f, args, kwargs):
+    """The tangents (df, da, dk) of (f, args, kwargs) -> one tangent per value of call_values.
+    (Parameter names without `_dot`: rules bind `<name>_dot` as the tangent of `<name>`.)"""
+    return _dynamic("call_dots")(df, da, dk, f, args, kwargs)
+
+
+def vjp_function(f, args, kwargs):
+    """A plain function of (call_values..., seed) computing vjp_call(f, args, kwargs, seed)."""
+    return _dynamic("vjp_function")(f, args, kwargs)
+
+
+def jvp_function(f, args, kwargs):
+    """A plain function of (call_values..., their tangents...) computing the call's tangent."""
+    return _dynamic("jvp_function")(f, args, kwargs)
+
+
+def as_call_bars(t, f, args, kwargs):
+    """vjp_function's result (or its tangent) as (ListBar, DictBar, f adjoint)."""
+    return _dynamic("as_call_bars")(t, f, args, kwargs)
+
+
+def dot_like(dot, value):
+    """The tangent dot, a zero array shaped like value when dot is the plain zero 0.0."""
+    if _is_zero(dot) and not isinstance(dot, np.ndarray) and not isinstance(value, (float, np.floating)):
+        return zeros_dot(value)
+    return dot
+
+
+def dot_like_bar(g, dot):
+    """The adjoint of dot_like with respect to dot."""
+    if isinstance(dot, (list, tuple, dict)):
+        return g
+    if isinstance(g, (list, tuple, dict)):
+        return 0.0
+    return unbroadcast(g, dot)
+
+
+def dot_like_bar_bar(c, g):
+    """The adjoint of dot_like_bar with respect to g: c broadcast back to g's shape."""
+    if isinstance(g, (list, tuple, dict)) or isinstance(c, (list, tuple, dict)):
+        return c
+    return broadcast_like(c, g)
+
+
 def zip_star(rows):
     """zip(*rows) as a list of tuples (a transpose), for `for a, b in zip(*pairs)`."""
     return [tuple(r) for r in zip(*rows)]
@@ -192,11 +291,13 @@ def zip_star_bar(g, rows):
     return out
 
 
-def zip_star_dot(rows_dot, rows):
-    if _is_zero(rows_dot):
+def zip_star_dot(rd, rows):
+    """The tangent of zip_star from the rows' tangent rd (also the transpose of zip_star_bar:
+    list adjoints, which add elementwise)."""
+    if _is_zero(rd):
         return 0.0
-    return [tuple(item(item(rows_dot, i), j) for i in range(len(rows)))
-            for j in range(min((len(r) for r in rows), default=0))]
+    return ListBar(ListBar(item(item(rd, i), j) for i in range(len(rows)))
+                   for j in range(min((len(r) for r in rows), default=0)))
 
 
 def zip_lists_regroup(c, seqs):
@@ -240,8 +341,8 @@ def enumerate_bar(g, seq):
     return _rows_bar([item(item(g, i), 1) for i in range(len(seq))], seq)
 
 
-def enumerate_dot(seq_dot, seq, start=0):
-    return [(0.0, item(seq_dot, i)) for i in range(len(seq))]
+def enumerate_dot(sd, seq, start=0):
+    return [(0.0, item(sd, i)) for i in range(len(seq))]
 
 
 def closure_bars_bar(c, n):
@@ -265,14 +366,159 @@ class FieldBar(DictBar):
     entry per attribute; `finalize` turns it into an object of the argument's type."""
 
 
+def named_field_bar(primal, bar=0.0):
+    """A FieldBar for the NamedTuple primal (its `order` maps positions to names), holding
+    bar (0.0, a list over the entries or a dict by name)."""
+    out = FieldBar()
+    out.order = tuple(primal._fields)
+    if isinstance(bar, (dict, list, tuple)):
+        out += bar
+    return out
+
+
 def get_field(obj, name):
     """obj.name, for an object that carries derivatives (a dataclass, NamedTuple, model)."""
     return getattr(obj, name)
 
 
+def is_plain_field(obj, name):
+    """Whether obj.name is stored data (an instance attribute, a NamedTuple or dataclass
+    field, a slot, a plain class attribute), not computed by a property's getter."""
+    import inspect
+    if isinstance(obj, tuple) and name in getattr(obj, "_fields", ()):
+        return True
+    if name in getattr(obj, "__dict__", {}):
+        return True
+    attr = inspect.getattr_static(type(obj), name, None)
+    if attr is None:
+        return True                         # getattr raises as Python would
+    return not (hasattr(attr, "__get__") and (hasattr(attr, "fget") or hasattr(attr, "func")))
+
+
+def field_getter(obj, name):
+    """The function computing obj.name for a property (its fget) or a cached_property."""
+    import inspect
+    attr = inspect.getattr_static(type(obj), name, None)
+    fn = getattr(attr, "fget", None) or getattr(attr, "func", None)
+    if fn is None:
+        raise TypeError(f"{type(obj).__name__}.{name} is computed by a descriptor diffc cannot "
+                        "differentiate through")
+    return fn
+
+
 def field_bar(g, obj, name):
     """The adjoint of get_field: the attribute's adjoint, under its name."""
-    return FieldBar({name: g})
+    out = FieldBar({name: g})
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        out.order = tuple(obj._fields)
+    return out
+
+
+def field_dot(od, obj, name):
+    """The tangent of get_field(obj, name) from obj's tangent od: the attribute's entry;
+    refused (check_field_keys) for an attribute that is not a field, whose tangent od lacks."""
+    if not _is_zero(od) and od is not None and isinstance(od, dict) \
+            and name not in od and name not in fields_of(obj):
+        check_field_keys({name: 1.0}, type(obj), fields_of(obj))
+    return field_of(od, name)
+
+
+def build_object(cls, fields):
+    """An object of the user class cls with the attributes `fields` (a dict): what cls(...)
+    built from differentiated values (transform/constructors.py made the dict from the
+    constructor's own code).  An entry that is the constructors' UNSET marker (an attribute
+    the constructor did not set on this path) is left out."""
+    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return cls(**fields)
+    obj = object.__new__(cls)
+    for name, value in fields.items():
+        if type(value).__name__ != "Unset":
+            object.__setattr__(obj, name, value)
+    return obj
+
+
+def object_fields_bar(bar, cls, names):
+    """The adjoint (tangent) of an object's attributes as a dict, from the adjoint of the
+    object: a FieldBar, an object of its type, a list over a NamedTuple's entries, or 0.0."""
+    check_field_keys(bar, cls, names)
+    out = DictBar()
+    for i, name in enumerate(names):
+        if isinstance(bar, dict):
+            out[name] = bar.get(name, 0.0)
+        elif isinstance(bar, list) or (isinstance(bar, tuple) and not hasattr(bar, "_fields")):
+            out[name] = bar[i] if i < len(bar) else 0.0
+        elif _is_zero(bar) or bar is None:
+            out[name] = 0.0
+        else:
+            out[name] = getattr(bar, name, 0.0)
+    return out
+
+
+def fields_object_bar(c, cls, names):
+    """The transpose of object_fields_bar (linear in c): a dict of adjoints keyed by
+    attribute, as the adjoint of the object (a FieldBar)."""
+    out = FieldBar({name: item(c, name) if isinstance(c, dict) else 0.0 for name in names})
+    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        out.order = tuple(cls._fields)
+    return out
+
+
+def object_dot(cls, fields_dot):
+    """The tangent of build_object(cls, fields): a NamedTuple of tangents for a NamedTuple
+    (read by index or name), a FieldBar (read by name) otherwise."""
+    names = list(fields_dot) if isinstance(fields_dot, dict) else []
+    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return cls(**{n: (fields_dot.get(n, 0.0) if isinstance(fields_dot, dict) else 0.0)
+                      for n in cls._fields})
+    return FieldBar({n: fields_dot[n] for n in names})
+
+
+def replace_fields(obj, changes):
+    """obj._replace(**changes) for a NamedTuple, dataclasses.replace(obj, **changes) for a
+    dataclass: a copy of obj with some fields changed (their values may carry derivatives)."""
+    import dataclasses
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return obj._replace(**changes)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **changes)
+    raise TypeError(f"{type(obj).__name__} is neither a NamedTuple nor a dataclass: diffc cannot "
+                    "differentiate its _replace")
+
+
+def _order_of(obj):
+    return tuple(obj._fields) if isinstance(obj, tuple) and hasattr(obj, "_fields") else ()
+
+
+def replaced_bars(bar, obj, names):
+    """The adjoint of replace_fields: (adjoint of obj without the replaced fields, DictBar of
+    the replaced fields' adjoints).  Linear in bar."""
+    kept = FieldBar()
+    kept.order = _order_of(obj)
+    changed = DictBar()
+    for name in fields_of(obj):
+        value = item(bar, name) if isinstance(bar, dict) else field_of(bar, name)
+        if name in names:
+            changed[name] = value
+        else:
+            kept[name] = value
+    return kept, changed
+
+
+def merged_bars(c, obj, names):
+    """The transpose of replaced_bars (linear in c): one adjoint of obj from the two parts."""
+    out = FieldBar()
+    out.order = _order_of(obj)
+    kept, changed = (item(c, 0), item(c, 1)) if not _is_zero(c) else (0.0, 0.0)
+    for name in fields_of(obj):
+        part = changed if name in names else kept
+        out[name] = item(part, name) if isinstance(part, dict) else field_of(part, name)
+    return out
+
+
+def replaced_dot(od, cd, obj, names):
+    """The tangent of replace_fields(obj, changes) from the tangents od of obj and cd of
+    changes (linear in them)."""
+    return merged_bars((od, cd), obj, names)
 
 
 def unbound_method(obj, name):
@@ -282,6 +528,10 @@ def unbound_method(obj, name):
     attr = inspect.getattr_static(type(obj), name, None)
     if isinstance(attr, type(unbound_method)):
         return attr
+    if name in getattr(obj, "__dict__", {}) or (attr is not None and not hasattr(attr, "__get__")):
+        # self.activation(x) with self.activation = np.tanh (or a callable layer object) set
+        # on the instance: a function reading the attribute and calling it (diffc/dynamic.py)
+        return _dynamic("attribute_caller")(name)
     raise TypeError(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
                     "differentiated values; diffc cannot differentiate through it")
 
@@ -404,7 +654,7 @@ def holds_floats(value, depth=0):
     such attributes): what a derivative can be taken for."""
     import types
     if depth > 8 or isinstance(value, (bool, np.bool_, str, type(None), types.FunctionType, type,
-                                       types.ModuleType)):
+                                       types.ModuleType, Held)):
         return False
     if isinstance(value, (float, np.floating, complex, np.complexfloating)):
         return True
@@ -416,4 +666,6 @@ def holds_floats(value, depth=0):
         return any(holds_floats(v, depth + 1) for v in value.values())
     if isinstance(value, (int, np.integer)):
         return False
+    if isinstance(value, Closure):          # a function value holding differentiated values
+        return any(holds_floats(v, depth + 1) for v in value.captured())
     return any(holds_floats(getattr(value, name, None), depth + 1) for name in fields_of(value))

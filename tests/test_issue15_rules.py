@@ -145,6 +145,10 @@ def test_call_of_a_differentiated_value_is_refused():
     # the list holding functions is differentiated: the call cannot be
     with pytest.raises(DiffcError):
         diffc.grad(pick)([np.sin, np.cos], 0.5)
+    with pytest.raises(DiffcError):
+        diffc.jvp(pick, ([np.sin, np.cos], 0.5), ([1.0, 1.0], 1.0))
+    # with respect to x, the list of functions is a constant
+    assert abs(diffc.grad(pick, wrt=1)([np.sin, np.cos], 0.5) - np.cos(0.5)) < 1e-12
 
 
 def allclose_value(x):

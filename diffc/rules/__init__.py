@@ -109,6 +109,26 @@ def nondiff(*primitives):
         NONDIFF.add(_key(primitive))
 
 
+# Primitives that never get a derivative because Python's semantics make it ambiguous:
+# key -> (message, hint) for the refusal naming the user's line.
+REFUSALS = {
+    set: ("a set holding differentiated values has no derivative: which elements it keeps "
+          "(equal values collapse) and the order it iterates in depend on the values",
+          "use a list or tuple for differentiated values; len(), `in` and sets of constants work"),
+    frozenset: ("a frozenset holding differentiated values has no derivative: which elements it "
+                "keeps (equal values collapse) and the order it iterates in depend on the values",
+                "use a list or tuple for differentiated values; len(), `in` and sets of constants work"),
+}
+
+
+def refusal(key):
+    """(message, hint) when key is refused on purpose (REFUSALS), else None."""
+    try:
+        return REFUSALS.get(key)
+    except TypeError:                       # an unhashable key
+        return None
+
+
 def is_nondiff(key):
     try:
         return key in NONDIFF

@@ -53,6 +53,13 @@ def _extremum_bars(result, g, args):
                 if any(w == result for w in items[k + 1:]):
                     warn_tie("max()/min()")
                 break
+        if isinstance(args[0], np.ndarray):
+            # min(x) over an array's first axis: an array adjoint (a ListBar would not add to it)
+            out = np.zeros(np.shape(args[0]), dtype=np.result_type(args[0], float))
+            for k, b in enumerate(bars):
+                if not (isinstance(b, float) and b == 0.0):
+                    out[k] = b
+            return (out,)
         return (ListBar(bars),)
     bars = [0.0] * len(args)
     for k, v in enumerate(args):

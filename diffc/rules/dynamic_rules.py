@@ -7,8 +7,8 @@ helper, so gradient code that calls function values is differentiable again
 """
 
 from . import adjoint, tangent, nondiff
-from .. import runtime
-from .. import runtime_calls
+from .. import runtime, runtime_calls
+from ..runtime import item
 
 
 @adjoint(runtime_calls.call_value)
@@ -22,27 +22,125 @@ def _(result, f, args, kwargs, f_dot, args_dot, kwargs_dot):
     return runtime_calls.jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot)
 
 
+# vjp_call and jvp_call are differentiated as vjp_call / jvp_call of plain functions of the
+# call's values (diffc/dynamic.py, "the tower"): generated code of this form is
+# differentiable again, at any order.
+
 @adjoint(runtime_calls.vjp_call)
 def _(result, result_bar, f, args, kwargs, seed):
-    bars = runtime_calls.vjp_of_vjp(f, args, kwargs, seed, result_bar)
-    return bars[3], bars[0], bars[1], bars[2]
+    values = runtime_calls.call_values(f, args, kwargs)
+    b = runtime_calls.vjp_call(runtime_calls.vjp_function(f, args, kwargs), runtime_calls.concat_parts(values, (seed,)), {},
+                         result_bar)
+    parts = runtime_calls.concat_parts_bars(b[0], (values, (seed,)))
+    g = runtime_calls.call_bars(parts[0], f, args, kwargs)
+    return g[2], g[0], g[1], parts[1][0]
 
 
 @tangent(runtime_calls.vjp_call)
 def _(result, f, args, kwargs, seed, f_dot, args_dot, kwargs_dot, seed_dot):
-    return runtime_calls.jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot)
+    t = runtime_calls.jvp_call(runtime_calls.vjp_function(f, args, kwargs),
+                         runtime_calls.concat_parts(runtime_calls.call_values(f, args, kwargs), (seed,)), {},
+                         runtime_calls.concat_parts(runtime_calls.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs),
+                                              (seed_dot,)), {})
+    return runtime_calls.as_call_bars(t, f, args, kwargs)
 
 
 @adjoint(runtime_calls.jvp_call)
 def _(result, result_bar, f, args, kwargs, da, dk, df):
-    bars = runtime_calls.vjp_of_jvp(f, args, kwargs, da, dk, df, result_bar)
-    return bars[5], bars[0], bars[1], bars[2], bars[3], bars[4]
+    values = runtime_calls.call_values(f, args, kwargs)
+    dots = runtime_calls.call_dots(df, da, dk, f, args, kwargs)
+    b = runtime_calls.vjp_call(runtime_calls.jvp_function(f, args, kwargs), runtime_calls.concat_parts(values, dots), {},
+                         result_bar)
+    parts = runtime_calls.concat_parts_bars(b[0], (values, dots))
+    g = runtime_calls.call_bars(parts[0], f, args, kwargs)
+    h = runtime_calls.call_bars(parts[1], f, args, kwargs)
+    return g[2], g[0], g[1], h[0], h[1], h[2]
 
 
 @tangent(runtime_calls.jvp_call)
 def _(result, f, args, kwargs, da, dk, df, f_dot, args_dot, kwargs_dot, da_dot, dk_dot, df_dot):
-    return runtime_calls.jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot,
-                              f_dot)
+    return runtime_calls.jvp_call(runtime_calls.jvp_function(f, args, kwargs),
+                            runtime_calls.concat_parts(runtime_calls.call_values(f, args, kwargs),
+                                                 runtime_calls.call_dots(df, da, dk, f, args, kwargs)), {},
+                            runtime_calls.concat_parts(runtime_calls.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs),
+                                                 runtime_calls.call_dots(df_dot, da_dot, dk_dot, f, args, kwargs)), {})
+
+
+nondiff(runtime_calls.vjp_function)        # functions: no derivative of their own
+nondiff(runtime_calls.jvp_function)
+
+
+@adjoint(runtime_calls.call_values)
+def _(result, result_bar, f, args, kwargs):
+    g = runtime_calls.call_bars(result_bar, f, args, kwargs)
+    return g[2], g[0], g[1]
+
+
+@tangent(runtime_calls.call_values)
+def _(result, f, args, kwargs, f_dot, args_dot, kwargs_dot):
+    return runtime_calls.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs)
+
+
+@adjoint(runtime_calls.call_bars)
+def _(result, result_bar, bars, f, args, kwargs):
+    return runtime_calls.call_dots(item(result_bar, 2), item(result_bar, 0), item(result_bar, 1), f, args, kwargs), \
+        None, None, None
+
+
+@tangent(runtime_calls.call_bars)
+def _(result, bars, f, args, kwargs, bars_dot):
+    return runtime_calls.call_bars(bars_dot, f, args, kwargs)
+
+
+@adjoint(runtime_calls.call_dots)
+def _(result, result_bar, df, da, dk, f, args, kwargs):
+    g = runtime_calls.call_bars(result_bar, f, args, kwargs)
+    return g[2], g[0], g[1], None, None, None
+
+
+@tangent(runtime_calls.call_dots)
+def _(result, df, da, dk, f, args, kwargs, df_dot, da_dot, dk_dot):
+    return runtime_calls.call_dots(df_dot, da_dot, dk_dot, f, args, kwargs)
+
+
+@adjoint(runtime_calls.as_call_bars)
+def _(result, result_bar, t, f, args, kwargs):
+    return runtime_calls.as_call_bars(result_bar, f, args, kwargs), None, None, None
+
+
+@tangent(runtime_calls.as_call_bars)
+def _(result, t, f, args, kwargs, t_dot):
+    return runtime_calls.as_call_bars(t_dot, f, args, kwargs)
+
+
+@adjoint(runtime_calls.dot_like)
+def _(result, result_bar, dot, value):
+    return runtime_calls.dot_like_bar(result_bar, dot), None
+
+
+@tangent(runtime_calls.dot_like)
+def _(result, dot, value, dot_dot):
+    return runtime_calls.dot_like(dot_dot, value)
+
+
+@adjoint(runtime_calls.dot_like_bar)
+def _(result, result_bar, g, dot):
+    return runtime_calls.dot_like_bar_bar(result_bar, g), None
+
+
+@tangent(runtime_calls.dot_like_bar_bar)
+def _(result, c, g, c_dot):
+    return runtime_calls.dot_like_bar_bar(c_dot, g)
+
+
+@adjoint(runtime_calls.dot_like_bar_bar)
+def _(result, result_bar, c, g):
+    return runtime.unbroadcast(result_bar, c), None
+
+
+@tangent(runtime_calls.dot_like_bar)
+def _(result, g, dot, g_dot):
+    return runtime_calls.dot_like_bar(g_dot, dot)
 
 
 # Function values holding differentiated values (runtime_calls.Closure).
@@ -122,14 +220,17 @@ def _(result, g, rows, g_dot):
     return runtime_calls.zip_star_bar(g_dot, rows)
 
 
+# (The linear helpers' tangent parameters are named rd, sd, da, dk, not rows_dot...: a
+# rule binds `<name>_dot` as the tangent of its parameter `<name>`.)
+
 @adjoint(runtime_calls.zip_star_dot)
-def _(result, result_bar, rows_dot, rows):
+def _(result, result_bar, rd, rows):
     return runtime_calls.zip_star_bar(result_bar, rows), None
 
 
 @tangent(runtime_calls.zip_star_dot)
-def _(result, rows_dot, rows, rows_dot_dot):
-    return runtime_calls.zip_star_dot(rows_dot_dot, rows)
+def _(result, rd, rows, rd_dot):
+    return runtime_calls.zip_star_dot(rd_dot, rows)
 
 
 @adjoint(runtime_calls.zip_lists_bars)
@@ -163,13 +264,13 @@ def _(result, g, seq, g_dot):
 
 
 @adjoint(runtime_calls.enumerate_dot)
-def _(result, result_bar, seq_dot, seq, start=0):
+def _(result, result_bar, sd, seq, start=0):
     return runtime_calls.enumerate_bar(result_bar, seq), None, None
 
 
 @tangent(runtime_calls.enumerate_dot)
-def _(result, seq_dot, seq, start, seq_dot_dot):
-    return runtime_calls.enumerate_dot(seq_dot_dot, seq, start)
+def _(result, sd, seq, start, sd_dot):
+    return runtime_calls.enumerate_dot(sd_dot, seq, start)
 
 
 # Adjoint helpers of closures (higher order): linear in the adjoint.
@@ -225,14 +326,14 @@ def _(result, c, n_args, keys, c_dot):
 
 
 @adjoint(runtime_calls.partial_dot)
-def _(result, result_bar, args_dot, kwargs_dot, args, kwargs):
+def _(result, result_bar, da, dk, args, kwargs):
     bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs))
     return bars[1], bars[2], None, None
 
 
 @tangent(runtime_calls.partial_dot)
-def _(result, args_dot, kwargs_dot, args, kwargs, args_dot_dot, kwargs_dot_dot):
-    return runtime_calls.partial_dot(args_dot_dot, kwargs_dot_dot, args, kwargs)
+def _(result, da, dk, args, kwargs, da_dot, dk_dot):
+    return runtime_calls.partial_dot(da_dot, dk_dot, args, kwargs)
 
 
 # Attributes of objects that carry derivatives (transform/dynamic_calls.py).
@@ -244,7 +345,17 @@ def _(result, result_bar, obj, name):
 
 @tangent(runtime_calls.get_field)
 def _(result, obj, name, obj_dot):
-    return runtime.field_of(obj_dot, name)
+    return runtime_calls.field_dot(obj_dot, obj, name)
+
+
+@adjoint(runtime_calls.field_dot)
+def _(result, result_bar, od, obj, name):
+    return runtime_calls.field_bar(result_bar, obj, name), None, None
+
+
+@tangent(runtime_calls.field_dot)
+def _(result, od, obj, name, od_dot):
+    return runtime_calls.field_dot(od_dot, obj, name)
 
 
 @adjoint(runtime_calls.field_bar)
@@ -267,7 +378,94 @@ def _(result, bar, name, bar_dot):
     return runtime.field_of(bar_dot, name)
 
 
-nondiff(runtime_calls.unbound_method)      # a function: no derivative of its own
+# Objects of user classes built from differentiated values (transform/constructors.py).
+
+@adjoint(runtime_calls.build_object)
+def _(result, result_bar, cls, fields):
+    return None, runtime_calls.object_fields_bar(result_bar, cls, list(fields))
+
+
+@tangent(runtime_calls.build_object)
+def _(result, cls, fields, fields_dot):
+    return runtime_calls.object_dot(cls, fields_dot)
+
+
+@adjoint(runtime_calls.object_fields_bar)
+def _(result, result_bar, bar, cls, names):
+    return runtime_calls.fields_object_bar(result_bar, cls, names), None, None
+
+
+@tangent(runtime_calls.object_fields_bar)
+def _(result, bar, cls, names, bar_dot):
+    return runtime_calls.object_fields_bar(bar_dot, cls, names)
+
+
+@adjoint(runtime_calls.fields_object_bar)
+def _(result, result_bar, c, cls, names):
+    return runtime_calls.object_fields_bar(result_bar, cls, names), None, None
+
+
+@tangent(runtime_calls.fields_object_bar)
+def _(result, c, cls, names, c_dot):
+    return runtime_calls.fields_object_bar(c_dot, cls, names)
+
+
+@adjoint(runtime_calls.object_dot)
+def _(result, result_bar, cls, fields_dot):
+    return None, runtime_calls.object_fields_bar(result_bar, cls, list(fields_dot) if isinstance(fields_dot, dict) else [])
+
+
+@tangent(runtime_calls.object_dot)
+def _(result, cls, fields_dot, fields_dot_dot):
+    return runtime_calls.object_dot(cls, fields_dot_dot)
+
+
+# NamedTuple._replace / dataclasses.replace of objects carrying derivatives.
+
+@adjoint(runtime_calls.replace_fields)
+def _(result, result_bar, obj, changes):
+    bars = runtime_calls.replaced_bars(result_bar, obj, list(changes))
+    return bars[0], bars[1]
+
+
+@tangent(runtime_calls.replace_fields)
+def _(result, obj, changes, obj_dot, changes_dot):
+    return runtime_calls.replaced_dot(obj_dot, changes_dot, obj, list(changes))
+
+
+@adjoint(runtime_calls.replaced_bars)
+def _(result, result_bar, bar, obj, names):
+    return runtime_calls.merged_bars(result_bar, obj, names), None, None
+
+
+@tangent(runtime_calls.replaced_bars)
+def _(result, bar, obj, names, bar_dot):
+    return runtime_calls.replaced_bars(bar_dot, obj, names)
+
+
+@adjoint(runtime_calls.merged_bars)
+def _(result, result_bar, c, obj, names):
+    return runtime_calls.replaced_bars(result_bar, obj, names), None, None
+
+
+@tangent(runtime_calls.merged_bars)
+def _(result, c, obj, names, c_dot):
+    return runtime_calls.merged_bars(c_dot, obj, names)
+
+
+@adjoint(runtime_calls.replaced_dot)
+def _(result, result_bar, od, cd, obj, names):
+    bars = runtime_calls.replaced_bars(result_bar, obj, names)
+    return bars[0], bars[1], None, None
+
+
+@tangent(runtime_calls.replaced_dot)
+def _(result, od, cd, obj, names, od_dot, cd_dot):
+    return runtime_calls.replaced_dot(od_dot, cd_dot, obj, names)
+
+
+nondiff(runtime_calls.unbound_method)
+nondiff(runtime_calls.is_plain_field, runtime_calls.field_getter)      # a function: no derivative of its own
 nondiff(runtime_calls.unit_cotangents)     # constants
 
 

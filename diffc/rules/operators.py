@@ -178,17 +178,26 @@ def _as_array(v):
     return v if is_duck_array(v) else np.asarray(v)
 
 
+def _matmul_output_like(g, a, b):
+    """A 0-d adjoint (a NumPy zero scaled by a scalar, standing for its broadcast) spread
+    over the shape of a @ b, so the products below have their shapes."""
+    shape = np.matmul(np.empty(np.shape(a)), np.empty(np.shape(b))).shape
+    return np.broadcast_to(np.asarray(g, dtype=np.result_type(g, float)), shape)
+
+
 def _matmul_bar_a(g, a, b):
     """The adjoint of a in a @ b (np.matmul too): 1-d operands, batches, broadcasting."""
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
-    if type(a) is np.ndarray and type(b) is np.ndarray and type(g) is np.ndarray:
+    if type(a) is np.ndarray and type(b) is np.ndarray and type(g) is np.ndarray and g.ndim:
         if a.ndim == 2 and b.ndim == 2:
             return g @ b.T                   # the common case: one BLAS call
         if a.ndim == 2 and b.ndim == 1:
             return np.multiply.outer(g, b)   # matrix-vector: an outer product
         if a.ndim == 1 and b.ndim == 2:
             return np.dot(b, g)              # vector-matrix
+    if np.ndim(g) == 0 and (np.ndim(a) > 1 or np.ndim(b) > 1):
+        g = _matmul_output_like(g, a, b)
     a2, b2, g2 = _promoted(a, b, g)
     return np.reshape(unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2), np.shape(a))
 
@@ -197,13 +206,15 @@ def _matmul_bar_b(g, a, b):
     """The adjoint of b in a @ b (np.matmul too)."""
     if type(g) is float and g == 0.0:
         return 0.0            # a zero adjoint: nothing flows back (shape-free)
-    if type(a) is np.ndarray and type(b) is np.ndarray and type(g) is np.ndarray:
+    if type(a) is np.ndarray and type(b) is np.ndarray and type(g) is np.ndarray and g.ndim:
         if a.ndim == 2 and b.ndim == 2:
             return a.T @ g
         if a.ndim == 2 and b.ndim == 1:
             return np.dot(g, a)              # matrix-vector: a.T @ g
         if a.ndim == 1 and b.ndim == 2:
             return np.multiply.outer(a, g)   # vector-matrix: an outer product
+    if np.ndim(g) == 0 and (np.ndim(a) > 1 or np.ndim(b) > 1):
+        g = _matmul_output_like(g, a, b)
     a2, b2, g2 = _promoted(a, b, g)
     return np.reshape(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
 

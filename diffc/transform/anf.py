@@ -24,6 +24,8 @@ temporaries).  A statement may assign a name that it also reads
 (``s = s + x``); the reverse pass handles that case.
 """
 
+import builtins
+
 import gast
 
 from .. import ast_util as A
@@ -41,6 +43,16 @@ class ANF:
         raise UnsupportedSyntax(msg, node, self.info.source, hint=hint)
 
     def run(self):
+        # Defaults of a lifted local function (`def gate(k, act=sigmoid)`) name globals the
+        # emitted copy must bind too.
+        args = self.info.node.args
+        for default in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:
+            for n in gast.walk(default):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
+                        and not hasattr(n, "diffc_global"):
+                    obj = self.info.resolve_static(n)
+                    if obj is not MISSING:
+                        n.diffc_global = obj
         self.info.node.body = self.block(self.info.node.body)
         return self.info
 
@@ -254,6 +266,13 @@ class ANF:
             return A.subscript(value, self.index(expr.slice, out))
         if kind in (gast.Tuple, gast.List):
             return kind(elts=[self.atom(e, out) for e in expr.elts], ctx=gast.Load())
+        if kind is gast.Set:
+            # {a, b}: set([a, b]); a set of constants is a constant, one holding differentiated
+            # values is refused where a derivative would need it (rules.REFUSALS).
+            items = gast.List(elts=[self.atom(e, out) for e in expr.elts], ctx=gast.Load())
+            listed = self.tmp()
+            out.append(A.located(A.assign(listed, items), expr))
+            return A.located(A.call(A.global_ref(builtins.set, "set"), [A.name(listed)]), expr)
         if kind is gast.Dict:
             if any(k is None for k in expr.keys):
                 self.fail("dict unpacking (**d) is not supported", expr)
@@ -345,8 +364,13 @@ class ANF:
         args = [gast.Starred(value=self.atom(a.value, out), ctx=gast.Load()) if isinstance(a, gast.Starred)
                 else self.atom(a, out) for a in expr.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in expr.keywords]
-        if isinstance(target, FunctionInfo):
-            args += [A.name(p) for p in target.lifted_params]
+        if isinstance(target, FunctionInfo) and target.lifted_params:
+            n_own = len(target.node.args.args) - len(target.lifted_params)
+            if len(args) >= n_own or any(isinstance(a, gast.Starred) for a in args):
+                args += [A.name(p) for p in target.lifted_params]
+            else:
+                # defaulted parameters left out: the captured values go by name, after them
+                keywords += [gast.keyword(arg=p, value=A.name(p)) for p in target.lifted_params]
         written = self.in_place_form(expr, target, func, args, keywords, out)
         if written is not None:
             return written

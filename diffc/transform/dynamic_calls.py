@@ -22,13 +22,15 @@ A callee that itself depends on a differentiated value (a partial or closure
 built from one) is refused: its derivative would be lost.
 """
 
+import dataclasses
 import functools
 import types
 
 import gast
 
 from .. import ast_util as A
-from .. import runtime_calls
+from .. import runtime, runtime_calls
+from . import constructors
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import kinds as K
@@ -76,10 +78,22 @@ def lower(stmts, rf, varied, call_key):
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                 setattr(stmt, field, lower(inner, rf, varied, call_key))
         pre = _function_values(stmt, rf)
+        # a closure over differentiated values carries their derivatives (a partial of it too)
+        varied.update(s.targets[0].id for s in pre)
         new = _lower_field(stmt, rf, varied) or _lower_call(stmt, rf, varied, call_key)
         if new is None:
             new = _pack_varargs(stmt, rf, call_key)
+        lowered = new is not None or bool(pre)
         new = pre + (new if new is not None else [stmt])
+        # What lowered calls compute from values that became varied while lowering (a
+        # closure over differentiated values, an object built from one) is varied too.
+        # (Only calls: `shape = x.shape` stays a constant.)
+        for s in new if lowered else ():
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and isinstance(s.value, gast.Call) \
+                    and any(isinstance(n, gast.Name) and n.id in varied and not hasattr(n, "diffc_global")
+                            for n in s.value.args):
+                varied.add(s.targets[0].id)
         # The temporaries are locals of the function: tapes and split callees keep them.
         rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
         out.extend(A.located_all(new, stmt) if len(new) > 1 else new)
@@ -98,9 +112,30 @@ def _lower_field(stmt, rf, varied):
         return None
     if K.is_array(rf.kinds.get(value.value.id)):
         return None
-    stmt.value = A.located(A.call(A.global_ref(runtime_calls.get_field, "get_field"),
-                                  [A.deepcopy(value.value), A.const(value.attr)]), value)
-    return [stmt]
+    obj, name = value.value, value.attr
+    read = A.located(A.call(A.global_ref(runtime_calls.get_field, "get_field"), [A.deepcopy(obj), A.const(name)]),
+                     value)
+    # A property (or another computed attribute) is read by calling its getter, whose code
+    # diffc differentiates at run time; a stored attribute is a field (runtime_calls.FieldBar).
+    plain = rf.namer.fresh("_plain")
+    getter = rf.namer.fresh("_getter")
+    getter_args = rf.namer.fresh("_fargs")
+    getter_kw = rf.namer.fresh("_fkw")
+    computed = [
+        A.assign(getter, A.call(A.global_ref(runtime_calls.field_getter, "field_getter"),
+                                [A.deepcopy(obj), A.const(name)])),
+        A.assign(getter_args, gast.Tuple(elts=[A.deepcopy(obj)], ctx=gast.Load())),
+        A.assign(getter_kw, gast.Dict(keys=[], values=[])),
+        gast.Assign(targets=[A.deepcopy(stmt.targets[0])],
+                    value=A.call(A.global_ref(runtime_calls.call_value, "call_value"),
+                                 [A.name(getter), A.name(getter_args), A.name(getter_kw)]),
+                    type_comment=None),
+    ]
+    stmt.value = read
+    test = A.assign(plain, A.call(A.global_ref(runtime_calls.is_plain_field, "is_plain_field"),
+                                  [A.deepcopy(obj), A.const(name)]))
+    branch = gast.If(test=A.name(plain), body=[stmt], orelse=A.located_all(computed, stmt))
+    return [test, branch]
 
 
 def _lower_call(stmt, rf, varied, call_key):
@@ -116,9 +151,14 @@ def _lower_call(stmt, rf, varied, call_key):
                                for a in atoms):
         return None
     key, _ = call_key(rf.info, call)
+    replaced = _lower_replace(stmt, call, key, rf, varied)
+    if replaced is not None:
+        return replaced
     if key is functools.partial and call.args and not isinstance(call.args[0], gast.Starred):
         # functools.partial(g, x, k=v) of differentiated values: a Closure they can flow through.
         return _rewrite(stmt, call, rf.namer, runtime_calls.partial_value, call.args[0], call.args[1:])
+    if constructors.is_user_class(key) and not R.is_nondiff(key) and R.adjoint_rule(key) is None:
+        return _lower_constructor(stmt, call, rf, key, call_key)
     if not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
             and not any(isinstance(a, gast.Starred) for a in call.args):
         return None
@@ -133,6 +173,56 @@ def _lower_call(stmt, rf, varied, call_key):
                     guard=_is_varied(call.func, varied))
 
 
+def _lower_replace(stmt, call, key, rf, varied):
+    """`q = p._replace(b=v)` (p carrying derivatives) and `q = dataclasses.replace(p, b=v)`:
+    `q = runtime_calls.replace_fields(p, {'b': v})`, differentiated field by field."""
+    if any(k.arg is None for k in call.keywords):
+        return None
+    if key == ("method", "_replace") and not call.args and _is_varied(call.func.value, varied):
+        obj = call.func.value
+    elif key is dataclasses.replace and len(call.args) == 1 and not isinstance(call.args[0], gast.Starred):
+        obj = call.args[0]
+    else:
+        return None
+    changes = rf.namer.fresh("_changes")
+    return [A.assign(changes, gast.Dict(keys=[A.const(k.arg) for k in call.keywords],
+                                        values=[A.deepcopy(k.value) for k in call.keywords])),
+            gast.Assign(targets=stmt.targets,
+                        value=A.call(A.global_ref(runtime_calls.replace_fields, "replace_fields"),
+                                     [A.deepcopy(obj), A.name(changes)]), type_comment=None)]
+
+
+def _lower_constructor(stmt, call, rf, cls, call_key):
+    """`x = Cls(a, b)` with a differentiated argument: `_fields = Cls_fields(a, b)` (the
+    constructor's code as a function returning the attributes it sets, which diffc reads
+    like any user function) and `x = runtime_calls.build_object(Cls, _fields)`
+    (transform/constructors.py)."""
+    try:
+        made = constructors.fields_function(cls)
+    except constructors.UnsupportedConstructor as exc:
+        where = f" ({exc.filename}:{exc.lineno})" if exc.lineno else ""
+        rf.fail(NoDerivativeRule, f"cannot differentiate the construction of {cls.__name__} from "
+                f"differentiated values: {exc}{where}", call,
+                hint="give the class an __init__ that only stores (or computes) its attributes, or "
+                     "pass the arrays to its methods as arguments")
+    fields = rf.namer.fresh("_fields")
+    ref = A.global_ref(made.fn, made.fn.__name__)
+    starred = any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+    if starred:
+        first = _rewrite(gast.Assign(targets=[A.store(fields)], value=call, type_comment=None), call,
+                         rf.namer, runtime_calls.call_value, ref, call.args)
+    else:
+        first = gast.Assign(targets=[A.store(fields)],
+                            value=gast.Call(func=ref, args=list(call.args), keywords=list(call.keywords)),
+                            type_comment=None)
+        first = _pack_varargs(first, rf, call_key) or [first]
+    build = gast.Assign(targets=stmt.targets,
+                        value=A.call(A.global_ref(runtime_calls.build_object, "build_object"),
+                                     [A.global_ref(cls, cls.__name__), A.name(fields)]),
+                        type_comment=None)
+    return first + [build]
+
+
 def _pack_varargs(stmt, rf, call_key):
     """`g(a, b, c, k=1)` for `def g(x, *args, **kw)`: `_va = (b, c)`, `_kw = {'k': 1}` and
     `g(a, args=_va, kw=_kw)`, so every parameter of g is an ordinary one (parse.py)."""
@@ -144,11 +234,12 @@ def _pack_varargs(stmt, rf, call_key):
     signature = getattr(info, "signature", None)
     if signature is None or signature.plain:
         return None
-    n_lifted = len(info.lifted_params)
+    lifted_by_name = [k for k in call.keywords if k.arg in info.lifted_params]
+    n_lifted = 0 if lifted_by_name else len(info.lifted_params)
     given = call.args[:len(call.args) - n_lifted] if n_lifted else list(call.args)
     lifted = call.args[len(given):]
     positional, extra = given[:len(signature.positional)], given[len(signature.positional):]
-    named = set(signature.positional) | set(signature.kwonly)
+    named = (set(signature.positional) | set(signature.kwonly)) - set(info.lifted_params)
     keywords = [k for k in call.keywords if k.arg in named]
     extra_kw = [k for k in call.keywords if k.arg not in named]
     if (extra and not signature.vararg) or (extra_kw and not signature.kwarg):
@@ -163,7 +254,7 @@ def _pack_varargs(stmt, rf, call_key):
         new.append(A.assign(name, gast.Dict(keys=[A.const(k.arg) for k in extra_kw],
                                             values=[A.deepcopy(k.value) for k in extra_kw])))
         keywords.append(gast.keyword(arg=signature.kwarg, value=A.name(name)))
-    keywords += [gast.keyword(arg=p, value=a) for p, a in zip(info.lifted_params, lifted)]
+    keywords += [gast.keyword(arg=p, value=a) for p, a in zip(info.lifted_params, lifted)] + lifted_by_name
     call.args = list(positional)
     call.keywords = keywords
     return new + [stmt]

@@ -282,6 +282,8 @@ class ForwardFunction(FunctionSweep):
         if key is not None and R.is_nondiff(key):
             return [], None, False
         rule = R.tangent_rule(key) if key is not None else None
+        if rule is None and R.refusal(key) is not None:
+            self.fail(NoDerivativeRule, R.refusal(key)[0], node, hint=R.refusal(key)[1])
         if rule is None:
             self.fail(NoDerivativeRule, f"no tangent (forward-mode) rule for {describe(key, node)}", node,
                       hint="register one with @diffc.tangent, or compute this value from inputs "

@@ -614,6 +614,8 @@ class ReverseFunction(FunctionSweep):
         if key is not None and R.is_nondiff(key):
             return []
         rule = R.adjoint_rule(key) if key is not None else None
+        if rule is None and R.refusal(key) is not None:
+            self.fail(NoDerivativeRule, R.refusal(key)[0], node, hint=R.refusal(key)[1])
         if rule is None:
             name = describe(key, node)
             self.fail(NoDerivativeRule, f"no derivative rule for {name}", node,

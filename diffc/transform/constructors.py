@@ -1,0 +1,422 @@
+"""constructors: objects of user classes built from differentiated values.
+
+``layer = Layer(W, b)`` inside a differentiated function, with ``W`` carrying a
+derivative, is rewritten by transform/dynamic_calls.py into
+
+    _fields = Layer_fields(W, b)                 # a plain function diffc reads
+    layer = runtime_calls.build_object(Layer, _fields)
+
+Input: a user class (a plain class whose ``__init__`` diffc can read, a
+dataclass with its generated ``__init__`` and an optional ``__post_init__``,
+or a ``NamedTuple``).
+Output: `fields_function(cls)` -> a plain Python function with the
+constructor's parameters (defaults and all) returning the dict of the
+attributes the constructor sets, in the order it sets them.  Its source is
+registered in linecache, so diffc differentiates it like any user function
+(both modes, any order); `runtime_calls.build_object` makes the object from the
+dict, and its rules (rules/dynamic_rules.py) move adjoints and tangents
+between the object (keyed by attribute) and the dict.
+
+How, for a plain class: ``__init__``'s body with every ``self.name`` turned
+into a local ``_self_name`` (an attribute read before any write reads the
+class attribute), ``super().__init__(...)`` / ``Base.__init__(self, ...)``
+inlined as a call of the base's fields function, and ``return {...}``
+appended.  An ``__init__`` that uses ``self`` in any other way (calls a
+method, passes ``self`` on, writes through a property) is refused with
+`UnsupportedConstructor`, naming the line: diffc cannot tell which attributes
+the object ends up with.
+"""
+
+import ast
+import builtins
+import dataclasses
+import inspect
+import itertools
+import linecache
+import sys
+import textwrap
+import threading
+import types
+
+_lock = threading.RLock()
+_cache = {}
+_counter = itertools.count()
+UNSET = type("Unset", (), {"__repr__": lambda self: "<attribute not set>"})()   # never set
+
+
+class UnsupportedConstructor(Exception):
+    """The constructor does something with ``self`` diffc cannot follow; ``lineno`` is the
+    line in the file of ``__init__`` (None when unknown)."""
+
+    def __init__(self, message, filename=None, lineno=None):
+        super().__init__(message)
+        self.filename = filename
+        self.lineno = lineno
+
+
+class FieldsFunction:
+    """The generated fields function of a class and the attribute names it returns."""
+
+    def __init__(self, fn, names):
+        self.fn = fn
+        self.names = names
+
+
+def is_user_class(obj):
+    """A class defined outside the libraries diffc has rules for."""
+    if not inspect.isclass(obj):
+        return False
+    module = (getattr(obj, "__module__", "") or "").split(".")[0]
+    if module in getattr(sys, "stdlib_module_names", ()) and module != "__main__":
+        return False                        # itertools.starmap, collections.deque ...: rules or none
+    return module not in ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc",
+                          "jax", "torch", "typing", "collections", "dataclasses")
+
+
+def fields_function(cls):
+    """The `FieldsFunction` of cls (cached per class); UnsupportedConstructor if diffc cannot
+    follow its constructor."""
+    with _lock:
+        found = _cache.get(cls)
+        if found is None:
+            found = _build(cls)
+            _cache[cls] = found
+        if isinstance(found, UnsupportedConstructor):
+            raise found
+        return found
+
+
+def _build(cls):
+    try:
+        if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+            return _namedtuple_fields(cls)
+        if type(cls) is not type and not dataclasses.is_dataclass(cls):
+            raise UnsupportedConstructor(f"{cls.__name__} has a metaclass ({type(cls).__name__})")
+        if "__new__" in _own_attrs(cls):
+            raise UnsupportedConstructor(f"{cls.__name__} defines __new__")
+        if dataclasses.is_dataclass(cls) and _generated_init(cls):
+            return _dataclass_fields(cls)
+        return _plain_fields(cls)
+    except UnsupportedConstructor as exc:
+        return exc
+
+
+def _own_attrs(cls):
+    out = set()
+    for klass in cls.__mro__[:-1]:
+        out |= set(vars(klass))
+    return out
+
+
+def _generated_init(cls):
+    init = cls.__dict__.get("__init__")
+    code = getattr(init, "__code__", None)
+    # dataclasses compiles __init__ from a string: its file is "<string>" (no source).
+    return code is not None and (code.co_filename == "<string>"
+                                 or "__create_fn__" in getattr(init, "__qualname__", ""))
+
+
+# ---------------------------------------------------------------- NamedTuple
+
+def _namedtuple_fields(cls):
+    names = list(cls._fields)
+    defaults = getattr(cls, "_field_defaults", {})
+    params = [f"{n}=_D_{n}" if n in defaults else n for n in names]
+    body = "{" + ", ".join(f"{n!r}: {n}" for n in names) + "}"
+    text = f"def {cls.__name__}_fields({', '.join(params)}):\n    return {body}\n"
+    namespace = {f"_D_{n}": v for n, v in defaults.items()}
+    return FieldsFunction(_define(f"{cls.__name__}_fields", text, namespace), names)
+
+
+# ---------------------------------------------------------------- dataclass
+
+def _dataclass_fields(cls):
+    fields = dataclasses.fields(cls)
+    if any(isinstance(f.type, dataclasses.InitVar) for f in fields):
+        raise UnsupportedConstructor(f"{cls.__name__} has InitVar fields")
+    namespace = {"_cls": cls, "_UNSET": UNSET}
+    params, kwonly, lines = [], [], []
+    for f in fields:
+        if not f.init:
+            continue
+        if f.default is not dataclasses.MISSING:
+            namespace[f"_D_{f.name}"] = f.default
+            entry = f"{f.name}=_D_{f.name}"
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f"_F_{f.name}"] = f.default_factory
+            entry = f"{f.name}=_UNSET"
+            lines.append(f"if {f.name} is _UNSET:")
+            lines.append(f"    {f.name} = _F_{f.name}()")
+        else:
+            entry = f.name
+        (kwonly if getattr(f, "kw_only", False) is True else params).append(entry)
+    for f in fields:
+        local = f"_self_{f.name}"
+        if f.init:
+            lines.append(f"{local} = {f.name}")
+        elif f.default is not dataclasses.MISSING:
+            namespace[f"_D_{f.name}"] = f.default
+            lines.append(f"{local} = _D_{f.name}")
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f"_F_{f.name}"] = f.default_factory
+            lines.append(f"{local} = _F_{f.name}()")
+    names = [f.name for f in fields if f.init or f.default is not dataclasses.MISSING
+             or f.default_factory is not dataclasses.MISSING]
+    signature = ", ".join(params + (["*"] + kwonly if kwonly else []))
+    name = f"{cls.__name__}_fields"
+    post = getattr(cls, "__post_init__", None)
+    if post is None:
+        lines.append("return {" + ", ".join(f"{n!r}: _self_{n}" for n in names) + "}")
+        text = f"def {name}({signature}):\n" + textwrap.indent("\n".join(lines), "    ") + "\n"
+        return FieldsFunction(_define(name, text, namespace), names)
+    # __post_init__(self): its body follows, reading and writing the fields as locals.
+    tree, filename, first = _method_tree(post, cls)
+    body, stored, bases = _rewrite_body(tree, cls, filename, first, known=set(names))
+    for n in stored:
+        if n not in names:
+            names.append(n)
+    pre = "\n".join(lines)
+    extra = {k: v for k, v in namespace.items() if k.startswith(("_D_", "_F_"))}
+    text = _closure_text(name, signature, pre, body, names, bases, extra)
+    return FieldsFunction(_define_closure(name, text, post, cls, bases, extra), names)
+
+
+# ---------------------------------------------------------------- plain classes
+
+def _plain_fields(cls):
+    init = _find_init(cls)
+    if init is None:                        # object.__init__: no attributes
+        text = f"def {cls.__name__}_fields():\n    return {{}}\n"
+        return FieldsFunction(_define(f"{cls.__name__}_fields", text, {}), [])
+    tree, filename, first = _method_tree(init, cls)
+    args = tree.args
+    all_args = args.posonlyargs + args.args
+    if not all_args:
+        raise UnsupportedConstructor(f"{cls.__name__}.__init__ takes no self", filename, first)
+    self_name = all_args[0].arg
+    if args.posonlyargs:
+        args.posonlyargs = args.posonlyargs[1:]
+    else:
+        args.args = args.args[1:]
+    signature = ast.unparse(args)
+    body, stored, bases = _rewrite_body(tree, cls, filename, first, known=set(), self_name=self_name)
+    names = list(stored)
+    name = f"{cls.__name__}_fields"
+    text = _closure_text(name, signature, "", body, names, bases)
+    return FieldsFunction(_define_closure(name, text, init, cls, bases), names)
+
+
+def _find_init(cls):
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            if klass is object:
+                return None
+            init = vars(klass)["__init__"]
+            if not isinstance(init, types.FunctionType):
+                raise UnsupportedConstructor(f"{klass.__name__}.__init__ is not a Python function")
+            return init
+    return None
+
+
+def _method_tree(fn, cls):
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+    except (OSError, TypeError):
+        raise UnsupportedConstructor(f"cannot read the source of {cls.__name__}.{fn.__name__}") from None
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef):
+        raise UnsupportedConstructor(f"cannot read {cls.__name__}.{fn.__name__}", filename, first)
+    node.decorator_list = []
+    return node, filename, first
+
+
+class _SelfRewriter(ast.NodeTransformer):
+    """self.name -> _self_name; super().__init__(...) -> the base's fields, inlined."""
+
+    def __init__(self, cls, self_name, filename, first, known):
+        self.cls = cls
+        self.self_name = self_name
+        self.filename = filename
+        self.first = first
+        self.stored = []                    # attribute names written, in order
+        self.read_first = set()             # read before any write: the class attribute
+        self.known = set(known)             # names already bound as _self_ locals
+        self.bases = []                     # (local name, FieldsFunction)
+
+    def fail(self, node, what):
+        line = self.first + getattr(node, "lineno", 1) - 1
+        raise UnsupportedConstructor(f"the constructor of {self.cls.__name__} {what}", self.filename, line)
+
+    def _base_call(self, node):
+        """The base class whose __init__ `node` calls (super().__init__ or Base.__init__(self)),
+        or None."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "__init__"):
+            return None
+        value = func.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super" \
+                and not value.args:
+            mro = self.cls.__mro__
+            return mro[1] if len(mro) > 1 else object, node.args
+        if isinstance(value, ast.Name) and node.args and isinstance(node.args[0], ast.Name) \
+                and node.args[0].id == self.self_name:
+            base = self._resolve(value.id)
+            if inspect.isclass(base):
+                return base, node.args[1:]
+        return None
+
+    def _resolve(self, name):
+        for klass in self.cls.__mro__:
+            init = vars(klass).get("__init__")
+            if isinstance(init, types.FunctionType) and name in init.__globals__:
+                return init.__globals__[name]
+        return None
+
+    def visit_Expr(self, node):
+        if isinstance(node.value, ast.Call):
+            found = self._base_call(node.value)
+            if found is not None:
+                base, args = found
+                if base is object:
+                    return ast.Pass()
+                try:
+                    sub = fields_function(base)
+                except UnsupportedConstructor as exc:
+                    self.fail(node, f"calls {base.__name__}.__init__, which diffc cannot follow: {exc}")
+                local = f"_base{len(self.bases)}"
+                self.bases.append((local, sub))
+                call = ast.Call(func=ast.Name(id=local, ctx=ast.Load()),
+                                args=[self.visit(a) for a in args],
+                                keywords=[self.visit(k) for k in node.value.keywords])
+                stmts = [ast.Assign(targets=[ast.Name(id=f"{local}_d", ctx=ast.Store())], value=call)]
+                for n in sub.names:
+                    self._store(n)
+                    stmts.append(ast.Assign(
+                        targets=[ast.Name(id=f"_self_{n}", ctx=ast.Store())],
+                        value=ast.Subscript(value=ast.Name(id=f"{local}_d", ctx=ast.Load()),
+                                            slice=ast.Constant(n), ctx=ast.Load())))
+                return stmts
+        return self.generic_visit(node)
+
+    def _store(self, name):
+        if name not in self.stored:
+            self.stored.append(name)
+        self.known.add(name)
+
+    def visit_Assign(self, node):
+        node.value = self.visit(node.value)     # the value is read before the targets are bound
+        node.targets = [self.visit(t) for t in node.targets]
+        return node
+
+    def visit_AugAssign(self, node):
+        node.value = self.visit(node.value)
+        target = node.target
+        if self._is_self_attr(target):
+            self._check_plain_attribute(target)
+            if target.attr not in self.known:
+                self.read_first.add(target.attr)
+            self._store(target.attr)
+            node.target = ast.Name(id=f"_self_{target.attr}", ctx=ast.Store())
+            return node
+        node.target = self.visit(target)
+        return node
+
+    def _is_self_attr(self, node):
+        return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+            and node.value.id == self.self_name
+
+    def _check_plain_attribute(self, node):
+        attr = inspect.getattr_static(self.cls, node.attr, None)
+        if attr is not None and (hasattr(attr, "__set__") or hasattr(attr, "__get__")) \
+                and not isinstance(attr, (int, float, str, tuple)):
+            if isinstance(attr, (types.FunctionType, staticmethod, classmethod, property)) \
+                    or hasattr(attr, "__set__"):
+                self.fail(node, f"uses self.{node.attr}, a method or property; diffc follows only "
+                                "attributes the constructor reads and writes")
+
+    def visit_Attribute(self, node):
+        if self._is_self_attr(node):
+            self._check_plain_attribute(node)
+            if isinstance(node.ctx, ast.Store):
+                self._store(node.attr)
+            elif node.attr not in self.known:
+                self.read_first.add(node.attr)
+                self.known.add(node.attr)
+            return ast.Name(id=f"_self_{node.attr}", ctx=node.ctx)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id == self.self_name:
+            self.fail(node, f"uses {self.self_name} other than through its attributes "
+                            f"({self.self_name}.name = ...)")
+        return node
+
+    def visit_Return(self, node):
+        self.fail(node, "returns early")
+
+    def visit_FunctionDef(self, node):
+        self.fail(node, "defines a function")
+
+    visit_Lambda = visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+
+def _rewrite_body(tree, cls, filename, first, known, self_name=None):
+    if self_name is None:
+        all_args = tree.args.posonlyargs + tree.args.args
+        self_name = all_args[0].arg if all_args else "self"
+    rewriter = _SelfRewriter(cls, self_name, filename, first, known)
+    body = []
+    for stmt in tree.body:
+        new = rewriter.visit(stmt)
+        body.extend(new if isinstance(new, list) else [new])
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:] or [ast.Pass()]     # the docstring
+    pre = []
+    for n in sorted(rewriter.read_first - set(known)):
+        default = inspect.getattr_static(cls, n, UNSET)
+        if default is UNSET:
+            raise UnsupportedConstructor(f"the constructor of {cls.__name__} reads self.{n} before "
+                                         "setting it", filename, first)
+        pre.append(ast.parse(f"_self_{n} = _cls.{n}").body[0])
+    # Attributes written only on some paths start unset (build_object leaves them out).
+    top_level = {t.attr for s in tree.body if isinstance(s, ast.Assign) for t in s.targets
+                 if isinstance(t, ast.Attribute)}
+    for n in rewriter.stored:
+        if n not in top_level and n not in rewriter.read_first and n not in known \
+                and not any(n in sub.names for _, sub in rewriter.bases):
+            pre.append(ast.parse(f"_self_{n} = _UNSET").body[0])
+    module = ast.fix_missing_locations(ast.Module(body=pre + body, type_ignores=[]))
+    text = ast.unparse(module) or "pass"
+    return text, rewriter.stored, rewriter.bases
+
+
+def _closure_text(name, signature, pre, body, names, bases, extra=()):
+    outer_params = ", ".join(["_cls", "_UNSET"] + [local for local, _ in bases] + list(extra))
+    inner = (pre + "\n" if pre else "") + body + "\nreturn {" \
+        + ", ".join(f"{n!r}: _self_{n}" for n in names) + "}"
+    return (f"def _make_{name}({outer_params}):\n"
+            f"    def {name}({signature}):\n" + textwrap.indent(inner, "        ") + "\n"
+            f"    return {name}\n")
+
+
+def _define_closure(name, text, method, cls, bases, extra=None):
+    """The inner function of text, with the method's globals (its names resolve as in the
+    class's module) and the class, UNSET, the bases' fields functions and `extra` (name ->
+    value, in the order of _closure_text's extra) as closure cells."""
+    filename = f"<diffc:constructor:{name}:{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    local = {}
+    exec(compile(text, filename, "exec"), method.__globals__, local)
+    return local[f"_make_{name}"](cls, UNSET, *[sub.fn for _, sub in bases], *(extra or {}).values())
+
+
+def _define(name, text, namespace):
+    filename = f"<diffc:constructor:{name}:{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = dict(namespace)
+    namespace.setdefault("__builtins__", builtins)
+    namespace.setdefault("__name__", "diffc_constructors")
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace[name]
