@@ -339,7 +339,6 @@ def vjp(fn, *primals, **kw_primals):
     entry = compiled(fn, key, build)
     fwd = entry.main
     dispatch.check(entry.emitted, values, function_name(fn))
-    adj_name = [n for n in entry.emitted.functions if n.startswith("_adj_")]
     adj = entry.emitted.functions[_adjoint_name(entry)]
     uses_try = try_paths.uses_try(entry.emitted)
     tape = []
@@ -374,16 +373,20 @@ def vjp(fn, *primals, **kw_primals):
         except Exception as exc:
             sourcemap.annotate(exc)
             raise
-        result, k = [], 0
-        for value, active in zip(values, mask):
-            if active:
-                result.append(runtime.finalize(bars[k], value))
-                k += 1
-            else:
-                result.append(None)
-        return tuple(result[:n_user])
-    del adj_name
+        return _per_argument(bars, values, mask)[:n_user]
     return wrap_output(wrap, out), pullback
+
+
+def _per_argument(bars, values, mask):
+    """The adjoints of the active arguments spread back over all of them (None for the rest)."""
+    result, k = [], 0
+    for value, active in zip(values, mask):
+        if active:
+            result.append(runtime.finalize(bars[k], value))
+            k += 1
+        else:
+            result.append(None)
+    return tuple(result)
 
 
 def _adjoint_name(entry):

@@ -306,7 +306,9 @@ class _Writer:
             if base is not object and getattr(builtins, base.__name__, None) is not base:
                 self.define(base.__name__, base)
         for ref in sorted(_referenced_names(obj)):
-            if ref in table and ref != obj.__name__:
+            # Module dunders (__name__, __file__) are per module and also appear as
+            # attribute names (type(x).__name__): never copy them.
+            if ref in table and ref != obj.__name__ and not _is_dunder(ref):
                 self.define(ref, table[ref])
         text = _strip_decorators(text)
         if obj.__name__ != name:
@@ -389,6 +391,10 @@ def _code_names(code):
         if isinstance(const, types.CodeType):
             names |= _code_names(const)
     return names
+
+
+def _is_dunder(name):
+    return name.startswith("__") and name.endswith("__")
 
 
 def _referenced_names(obj):

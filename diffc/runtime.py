@@ -990,26 +990,6 @@ def cat_right(b_dot, a, b):
     return b_dot
 
 
-def rule_parts(value, n, needed):
-    """The contributions a rule called at run time returned, as an n-tuple.
-
-    A rule returns a tuple (one entry per parameter, ``None`` for none) or a
-    single value for its first parameter; missing trailing entries and
-    ``None`` become 0.0.  `needed` lists the entries the call's differentiated
-    arguments need: a rule that returned fewer is an error, not a zero."""
-    if n == 1 and not isinstance(value, tuple):
-        parts = (value,)
-    else:
-        parts = tuple(value) if isinstance(value, (tuple, list)) and type(value).__name__ != "ListBar" \
-            else (value,)
-    for k in needed:
-        if k >= len(parts):
-            raise TypeError(f"diffc: a derivative rule returned {len(parts)} contribution(s), but argument "
-                            f"{k} of the call is differentiated and needs one (return None for "
-                            "an argument with no derivative)")
-    return tuple(0.0 if p is None else p for p in parts[:n]) + (0.0,) * (n - len(parts))
-
-
 def nonzero(bar):
     """False only for the plain zero adjoint 0.0 (nothing has flowed back yet)."""
     return type(bar) is not float or bar != 0.0

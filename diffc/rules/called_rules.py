@@ -8,7 +8,8 @@ tangent the same way and its adjoint gathers the parts' adjoints back into
 the shape of what the rule returned.
 """
 
-from ..runtime import ListBar, rule_parts
+from ..runtime import ListBar
+from ..runtime_calls import rule_parts
 from . import adjoint, linear, tangent
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import ast_util as A
 from .. import checks
-from .. import runtime
+from .. import runtime, runtime_calls
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
@@ -692,7 +692,7 @@ class ReverseFunction(FunctionSweep):
             # contribution per target, each summed to its target's shape.
             holder = self.namer.fresh("_parts")
             needed = tuple(k for k, t in enumerate(targets) if t is not None and self.is_active(t))
-            out.append(A.assign(holder, A.call(rt(runtime.rule_parts), [
+            out.append(A.assign(holder, A.call(rt(runtime_calls.rule_parts), [
                 expr, A.const(len(targets)), gast.Tuple(elts=[A.const(k) for k in needed], ctx=gast.Load())])))
             parts = [A.subscript(A.name(holder), A.const(k)) for k in range(len(targets))]
             if not self.scalar(target):
