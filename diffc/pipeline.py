@@ -23,6 +23,7 @@ from . import ast_util as A
 from . import runtime
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
+from .analysis.seed_writes import may_write_seed
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
@@ -112,6 +113,7 @@ class Module:
         self.functions = []
         self.infos = {}
         self.split = {}
+        self.seed_writers = {}           # adjoint function name -> whether it may write into its seed
         self.primals = {}
         self.function_names = Namer()
         self.tape_users = set()
@@ -197,6 +199,7 @@ class Module:
         rf.guard_zero = True             # a caller may pass the zero adjoint 0.0 as the seed
         result = rf.build()
         fwd, adj = self.assemble_split(rf, result, fwd_name, adj_name, active)
+        self.seed_writers[adj_name] = may_write_seed(adj, adj.args.args[-1].id)
         self.sources[id(fwd)] = self.sources[id(adj)] = info.source
         self.functions += [fwd, adj]
         return refs
@@ -216,6 +219,11 @@ class Module:
         self.joint(target, active, dict(zip(info.params, kinds)), name, check_scalar=False,
                    callee=True)
         return self.split[key]
+
+    def keeps_seed(self, adjoint_name):
+        """Whether the generated adjoint named adjoint_name, already built, never writes into
+        its seed (analysis/seed_writes.py); False while it is being built (recursion)."""
+        return self.seed_writers.get(adjoint_name) is False
 
     def primal_ref(self, info):
         key = id(info)
@@ -371,6 +379,7 @@ class Module:
         fn = self.finish(fn, entry_kinds=None if callee else rf.kinds)
         self.sources[id(fn)] = info.source
         if callee:
+            self.seed_writers[name] = may_write_seed(fn, fn.args.args[-1].id)
             self.functions.append(fn)
         else:
             self.functions.insert(0, fn)

@@ -761,26 +761,38 @@ class ReverseFunction(FunctionSweep):
             return self.primal_call(key, args, call), None
         kinds = tuple(self._atom_kind(a) for a in args)
         if self.module.differentiable:
-            return self.primal_call(key, args, call), self.joint_call_adjoint(key, args, mask, kinds)
+            return self.primal_call(key, args, call), self.joint_call_adjoint(key, args, mask, kinds, x)
         fwd_name, adj_name, n_out = self.module.split_callee(key, mask, kinds, call, self.info)
         forward = A.call(fwd_name, [A.deepcopy(a) for a in args] + [A.name(TAPE)])
         self.module.uses_tape(self)
 
         def adjoint_builder(result_bar):
             holder = self.namer.fresh("_grads")
-            call = A.call(adj_name, [A.name(TAPE), A.deepcopy(result_bar)])
+            call = A.call(adj_name, [A.name(TAPE), self.callee_seed(adj_name, x, result_bar)])
             return [A.assign(holder, call)] + self._accumulate_callee_grads(holder, args, mask)
         return forward, adjoint_builder
 
-    def joint_call_adjoint(self, key, args, mask, kinds):
+    def joint_call_adjoint(self, key, args, mask, kinds, x):
         """Adjoint builder calling the callee's joint gradient (module.joint_callee)."""
         grad_name = self.module.joint_callee(key, mask, kinds)
 
         def adjoint_builder(result_bar):
             holder = self.namer.fresh("_grads")
-            call = A.call(A.deepcopy(grad_name), [A.deepcopy(a) for a in args] + [A.deepcopy(result_bar)])
+            call = A.call(A.deepcopy(grad_name), [A.deepcopy(a) for a in args]
+                          + [self.callee_seed(grad_name, x, result_bar)])
             return [A.assign(holder, call)] + self._accumulate_callee_grads(holder, args, mask)
         return adjoint_builder
+
+    def callee_seed(self, adjoint_name, x, result_bar):
+        """The seed to give a callee's adjoint for the adjoint result_bar of its result x.
+
+        A callee's adjoint owns its seed and may update it in place (take_item for a
+        write into the array it returns); result_bar may be shared (the adjoint of
+        `a + b` is one array for both operands), so it gets a copy unless x is a
+        number or the callee never writes into its seed (analysis/seed_writes.py)."""
+        if self.scalar(x) or self.module.keeps_seed(adjoint_name.id):
+            return A.deepcopy(result_bar)
+        return A.call(rt(runtime.copy_value), [A.deepcopy(result_bar)])
 
     def _accumulate_callee_grads(self, holder, args, mask):
         """Add holder[k], the callee's k-th adjoint, to the k-th active argument's adjoint."""
