@@ -86,7 +86,7 @@ def forward_substitute(fn, protected=(), window=40):
         for j in range(i + 1, min(len(stmts), i + 1 + window)):
             later = stmts[j]
             if name in loaded(later):
-                if not _occurs_outside_loops(later, name):
+                if not _occurs_outside_loops(later, name) or _written_through(later, name):
                     return False
                 sub = Substitute(name, stmt.value)
                 if isinstance(later, gast.If):
@@ -121,6 +121,21 @@ def forward_substitute(fn, protected=(), window=40):
             i -= 1
     block(fn.body)
     return fn
+
+
+def _written_through(stmt, name):
+    """stmt writes into name's object (`name[i] = v`, `name.a += v`): substituting the
+    value there would write into a temporary (`(e)[i] = v`), which code differentiated
+    again cannot follow."""
+    if not isinstance(stmt, (gast.Assign, gast.AugAssign)):
+        return False
+    targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+    for t in targets:
+        for node in A.walk(t):
+            if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.value, gast.Name) \
+                    and node.value.id == name:
+                return True
+    return False
 
 
 def _reads_before_store(stmt):
