@@ -173,6 +173,7 @@ class Generator:
         self.n_value = self.r.randint(0, 3)
         self.mixed_arg_kinds = set()
         self.view_written = []     # arrays of f written through a slice (narrow_return reads them)
+        self.init_build_shared(seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -497,6 +498,10 @@ class Generator:
         r = self.r
         self.budget -= 1
         nested_ok = self.budget > 0 and len(indent) < 16
+        if self.shared_helper and self.r2.random() < 0.25:
+            lines = self.build_shared_statement(scope, indent)
+            if lines:
+                return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
             lines = self.shape_statement(scope, indent, nested_ok)
             if lines:
@@ -938,6 +943,8 @@ class Generator:
             n_helpers = max(n_helpers, r.randint(1, 3))
         for _ in range(n_helpers):
             chunks.append("\n".join(self.helper()))
+        if self.build_shared:
+            chunks.append("\n".join(self.build_shared_helper()))
         scalars = [f"s{j}" for j in range(r.randint(2, 4))]
         arrays = [f"y{j}" for j in range(r.randint(1, 3))]
         lines = ["def f(x, v, w, n):"]
@@ -990,6 +997,61 @@ class Generator:
         return Program(self.seed, source, [x, v, w, self.n_value], (0, 1, 2), N, self.features)
 
 
+# ------------------------------------------------------------ extra shapes
+# Shapes added after the seeds above were recorded.  Each draws from its own random
+# stream (Generator.r2), so a program without it is the same program as before.
+EXTRA_SHAPES = (
+    "build_shared",      # two results of an array-building helper in one expression (mk(a) + mk(b))
+)
+
+
+def _init_build_shared(self, seed, shapes, exclude):
+    self.r2 = random.Random(f"build_shared-{seed}")
+    on = "build_shared" in shapes if shapes is not None else self.r2.random() < SHAPE_PROBABILITY
+    self.build_shared = on and "build_shared" not in exclude
+    self.shared_helper = None
+
+
+def _build_shared_helper(self):
+    """A helper writing elements or slices of the array it returns: its adjoint updates
+    its seed in place (helper a's class, tests/fuzz/FINDINGS_a.md)."""
+    r, N = self.r2, self.N
+    name = self.shared_helper = self.fresh("mks")
+    k = r.randrange(N)
+    lines = [f"def {name}(a):", "    " + r.choice([f"w = np.zeros({N}) + a", f"w = np.ones({N}) * a"])]
+    for _ in range(r.randint(1, 3)):
+        j = r.randrange(1, N)
+        lines.append("    " + r.choice([
+            f"w[{k}] = a * a", f"w[{k}] += np.sin(a)", f"w[{j}:] *= np.cos(a)", f"w[:{j}] = w[{j - 1}] * 0.5",
+            f"w[{-1 - k}] -= np.tanh(w[{k}])"]))
+    if r.random() < 0.4:
+        lines += ["    for i in range(2):", f"        w[{k}:{k + 1}] += np.exp(-w[{k}:{k + 1}] ** 2)"]
+    lines.append("    return w")
+    return lines
+
+
+def _build_shared_statement(self, scope, indent):
+    """`y = mk(a) + mk(b)` and relatives: one adjoint shared by two calls."""
+    if not scope.arrays:
+        return None
+    r, mk = self.r2, self.shared_helper
+    A = r.choice(scope.arrays)
+    arg = lambda: r.choice([f"{r.choice(scope.scalars)}", f"{r.choice(scope.scalars)} * 0.5", "x", "w"])  # noqa: E731
+    value = r.choice([f"{mk}({arg()}) + {mk}({arg()})", f"{mk}({arg()}) - {mk}({arg()}) * 0.5",
+                      f"({mk}({arg()}) + {mk}({arg()})) * 0.7", f"{A} * 0.5 + {mk}({arg()})",
+                      f"{A} + {mk}({arg()}) + {mk}({arg()})"])
+    self.features.add("build_shared")
+    self._note_call(scope)
+    if r.random() < 0.4:
+        return [f"{indent}for {self.fresh('i')} in range(2):", f"{indent}    {A} = {value}"]
+    return [f"{indent}{A} = {value}"]
+
+
+Generator.init_build_shared = _init_build_shared
+Generator.build_shared_helper = _build_shared_helper
+Generator.build_shared_statement = _build_shared_statement
+
+
 def shape_features(program):
     """The features of `program` that are issue-15 shapes (what run.py counts per shape)."""
     return {f for f in program.features if f in SHAPE_FEATURES}
@@ -1009,6 +1071,7 @@ SHAPE_FEATURES = (
     "np_r", "np_c",
     "call_mixed", "mixed_helper_float_and_array",
     "narrow_return",
+    "build_shared",
 )
 
 
