@@ -8,6 +8,7 @@ adjoints add element by element.  ``diffc export`` inlines this module, so it
 imports nothing but numpy.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -293,9 +294,16 @@ def item(bar, index):
 
 
 def _is_fancy(index):
-    if isinstance(index, tuple):
-        return any(_is_fancy(i) for i in index)
-    return isinstance(index, (list, np.ndarray))
+    """Whether an index holds an array or list (ufunc.at semantics): slices and ints,
+    the common case, are told apart by type first (this runs once per adjoint step)."""
+    t = type(index)
+    if t is tuple:
+        for i in index:
+            ti = type(i)
+            if ti is not slice and ti is not int and _is_fancy(i):
+                return True
+        return False
+    return t is np.ndarray or t is list or isinstance(index, (list, np.ndarray))
 
 
 def acc_item(bar, primal, index, g):
@@ -308,6 +316,16 @@ def acc_item(bar, primal, index, g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
         return bar
+    if type(bar) is float and type(primal) is np.ndarray:
+        # The first contribution to an array's adjoint (the common case, tested first).
+        fancy = _is_fancy(index)
+        if fancy and primal.dtype == np.float64:
+            sums = scatter_sum(index, g, primal.shape)   # the scattered sums are the adjoint
+            if sums is not None:
+                return sums
+        return _acc_array(zeros_like(primal), primal, index, g, fancy)
+    if type(bar) is np.ndarray:
+        return _acc_array(bar, primal, index, g, _is_fancy(index))
     names = getattr(primal, "_fields", None) if isinstance(primal, tuple) else None
     if names is not None and isinstance(bar, dict) and isinstance(index, (int, np.integer, slice)):
         # A NamedTuple read by attribute (a FieldBar keyed by name) and by position: the
@@ -325,17 +343,8 @@ def acc_item(bar, primal, index, g):
         bar = ListBar([0.0] * len(primal)) if isinstance(primal, (list, tuple)) else \
             DictBar() if isinstance(primal, dict) else zeros_like(primal)   # keys without one: none
     if isinstance(bar, np.ndarray):
-        try:
-            if _is_fancy(index):
-                add_at(bar, index, g)
-            else:
-                bar[index] += g
-        except TypeError:
-            if not (np.iscomplexobj(g) and bar.dtype.kind != "c"):
-                raise
-            # a complex adjoint for a real array: its real part is the cotangent (complex_rules.py)
-            acc_item(bar, primal, index, np.real(g))
-    elif is_duck_array(bar):
+        return _acc_array(bar, primal, index, g, _is_fancy(index))
+    if is_duck_array(bar):
         if _is_fancy(index):
             _scatter_add(bar, index, g)
         else:
@@ -348,6 +357,21 @@ def acc_item(bar, primal, index, g):
                 bar[k] = bar[k] + v
         else:
             bar[index] = bar[index] + g
+    return bar
+
+
+def _acc_array(bar, primal, index, g, fancy):
+    """bar[index] += g for an ndarray adjoint bar (repeated fancy indices accumulate)."""
+    try:
+        if fancy:
+            add_at(bar, index, g)
+        else:
+            bar[index] += g
+    except TypeError:
+        if not (np.iscomplexobj(g) and bar.dtype.kind != "c"):
+            raise
+        # a complex adjoint for a real array: its real part is the cotangent (complex_rules.py)
+        acc_item(bar, primal, index, np.real(g))
     return bar
 
 
@@ -375,28 +399,56 @@ def give_item(bar, primal, index, g):
 def add_at(bar, index, g):
     """np.add.at(bar, index, g) for an ndarray bar (repeated indices accumulate).
 
-    When bar is a C-contiguous float64 array indexed by one integer array per
-    axis and the indices touch at least a quarter as many places as bar has,
-    the scatter is one np.bincount over the flat positions added to bar,
-    several times faster than ufunc.at (the sums agree up to the order of
-    additions).  The forward read bar's primal with the same index, so every
-    index is in bounds; negative ones wrap as they did there.  Anything else
-    (slices or booleans in the index, other dtypes, a few places in a large
-    array) goes to np.add.at."""
-    arrays = index if type(index) is tuple else (index,)
-    if type(bar) is np.ndarray and bar.dtype == np.float64 and bar.flags.c_contiguous \
-            and len(arrays) == bar.ndim and all(
-                type(i) is np.ndarray and i.dtype.kind in "iu" for i in arrays):
-        try:
-            flat = np.ravel_multi_index(arrays, bar.shape, mode="wrap")
-        except ValueError:
-            flat = None
-        if flat is not None and 4 * flat.size >= bar.size and (
-                type(g) is float or (type(g) is np.ndarray and g.dtype == np.float64)):
-            weights = np.broadcast_to(g, flat.shape).ravel()
-            bar.reshape(-1)[...] += np.bincount(flat.ravel(), weights=weights, minlength=bar.size)
+    A float64 bar indexed by integer arrays over its leading axes takes the sums of
+    `scatter_sum` (one np.bincount, several times faster than ufunc.at; the sums agree
+    up to the order of additions); anything else (slices, lists or booleans in the
+    index, other dtypes, a few places in a large array) goes to np.add.at."""
+    if type(bar) is np.ndarray and bar.dtype == np.float64:
+        sums = scatter_sum(index, g, bar.shape)
+        if sums is not None:
+            bar += sums
             return
     np.add.at(bar, index, g)
+
+
+def scatter_sum(index, g, shape):
+    """A new float64 array of `shape` holding g summed at index (``np.add.at`` into
+    zeros), or None where this fast path does not apply.
+
+    It applies when index is one integer ndarray, or a tuple of them, over the leading
+    axes (``a[i]``, ``a[i, j]``, the index arrays broadcasting together; the trailing
+    axes whole), g is a float or a float64 ndarray broadcasting to the result of the
+    read, and the index touches at least a quarter as many places as the array has
+    (else np.bincount's full-length result costs more than ufunc.at).  The forward read
+    the primal with the same index, so every index is in bounds: a negative one counts
+    from the end of its axis, as it did there.  The positions are formed by hand
+    (``i * n + j``): np.ravel_multi_index costs several times the arithmetic on small
+    grids."""
+    arrays = index if type(index) is tuple else (index,)
+    if len(arrays) > len(shape) or not (type(g) is float or (type(g) is np.ndarray and g.dtype == np.float64)):
+        return None
+    flat = None
+    for a, n in zip(arrays, shape):
+        if type(a) is not np.ndarray or a.dtype.kind not in "iu":
+            return None
+        if a.dtype.kind == "u" or a.dtype.itemsize < 8:
+            a = a.astype(np.intp)
+        elif a.size and a.min() < 0:
+            a = np.where(a < 0, a + n, a)
+        flat = a if flat is None else flat * n + a
+    inner = math.prod(shape[len(arrays):])
+    total = inner * math.prod(shape[:len(arrays)])
+    if 4 * flat.size * inner < total:
+        return None
+    read_shape = flat.shape + tuple(shape[len(arrays):])
+    if inner != 1:
+        flat = (flat * inner)[..., None] + np.arange(inner)
+    try:
+        weights = g if type(g) is np.ndarray and g.shape == read_shape else np.broadcast_to(g, read_shape)
+    except ValueError:
+        return None                  # np.add.at names the mismatch
+    sums = np.bincount(flat.reshape(-1), weights=weights.reshape(-1), minlength=total)
+    return sums.reshape(shape) if sums.size == total else None
 
 
 def _scatter_add(bar, index, g):
