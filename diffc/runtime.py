@@ -8,10 +8,11 @@ adjoints add element by element.  ``diffc export`` inlines this module, so it
 imports nothing but numpy.
 """
 
-import math
 import numbers
 
 import numpy as np
+
+from .runtime_scatter import scatter_sum
 
 
 class ListBar(list):
@@ -294,8 +295,7 @@ def item(bar, index):
 
 
 def _is_fancy(index):
-    """Whether an index holds an array or list (ufunc.at semantics): slices and ints,
-    the common case, are told apart by type first (this runs once per adjoint step)."""
+    """Whether an index holds an array or list (slices and ints, the common case, first)."""
     t = type(index)
     if t is tuple:
         for i in index:
@@ -316,14 +316,10 @@ def acc_item(bar, primal, index, g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
         return bar
-    if type(bar) is float and type(primal) is np.ndarray:
-        # The first contribution to an array's adjoint (the common case, tested first).
+    if type(bar) is float and type(primal) is np.ndarray:     # an array's first contribution
         fancy = _is_fancy(index)
-        if fancy and primal.dtype == np.float64:
-            sums = scatter_sum(index, g, primal.shape)   # the scattered sums are the adjoint
-            if sums is not None:
-                return sums
-        return _acc_array(zeros_like(primal), primal, index, g, fancy)
+        sums = scatter_sum(index, g, primal.shape) if fancy and primal.dtype == np.float64 else None
+        return sums if sums is not None else _acc_array(zeros_like(primal), primal, index, g, fancy)
     if type(bar) is np.ndarray:
         return _acc_array(bar, primal, index, g, _is_fancy(index))
     names = getattr(primal, "_fields", None) if isinstance(primal, tuple) else None
@@ -397,58 +393,14 @@ def give_item(bar, primal, index, g):
 
 
 def add_at(bar, index, g):
-    """np.add.at(bar, index, g) for an ndarray bar (repeated indices accumulate).
-
-    A float64 bar indexed by integer arrays over its leading axes takes the sums of
-    `scatter_sum` (one np.bincount, several times faster than ufunc.at; the sums agree
-    up to the order of additions); anything else (slices, lists or booleans in the
-    index, other dtypes, a few places in a large array) goes to np.add.at."""
+    """np.add.at(bar, index, g) for an ndarray bar (repeated indices accumulate); a float64
+    bar takes the sums of `scatter_sum` where it applies (several times faster)."""
     if type(bar) is np.ndarray and bar.dtype == np.float64:
         sums = scatter_sum(index, g, bar.shape)
         if sums is not None:
             bar += sums
             return
     np.add.at(bar, index, g)
-
-
-def scatter_sum(index, g, shape):
-    """A new float64 array of `shape` holding g summed at index (``np.add.at`` into
-    zeros), or None where this fast path does not apply.
-
-    It applies when index is one integer ndarray, or a tuple of them, over the leading
-    axes (``a[i]``, ``a[i, j]``, the index arrays broadcasting together; the trailing
-    axes whole), g is a float or a float64 ndarray broadcasting to the result of the
-    read, and the index touches at least a quarter as many places as the array has
-    (else np.bincount's full-length result costs more than ufunc.at).  The forward read
-    the primal with the same index, so every index is in bounds: a negative one counts
-    from the end of its axis, as it did there.  The positions are formed by hand
-    (``i * n + j``): np.ravel_multi_index costs several times the arithmetic on small
-    grids."""
-    arrays = index if type(index) is tuple else (index,)
-    if len(arrays) > len(shape) or not (type(g) is float or (type(g) is np.ndarray and g.dtype == np.float64)):
-        return None
-    flat = None
-    for a, n in zip(arrays, shape):
-        if type(a) is not np.ndarray or a.dtype.kind not in "iu":
-            return None
-        if a.dtype.kind == "u" or a.dtype.itemsize < 8:
-            a = a.astype(np.intp)
-        elif a.size and a.min() < 0:
-            a = np.where(a < 0, a + n, a)
-        flat = a if flat is None else flat * n + a
-    inner = math.prod(shape[len(arrays):])
-    total = inner * math.prod(shape[:len(arrays)])
-    if 4 * flat.size * inner < total:
-        return None
-    read_shape = flat.shape + tuple(shape[len(arrays):])
-    if inner != 1:
-        flat = (flat * inner)[..., None] + np.arange(inner)
-    try:
-        weights = g if type(g) is np.ndarray and g.shape == read_shape else np.broadcast_to(g, read_shape)
-    except ValueError:
-        return None                  # np.add.at names the mismatch
-    sums = np.bincount(flat.reshape(-1), weights=weights.reshape(-1), minlength=total)
-    return sums.reshape(shape) if sums.size == total else None
 
 
 def _scatter_add(bar, index, g):
