@@ -105,6 +105,8 @@ def add_elements(a, b):
 
 
 def _is_zero(value):
+    if type(value) is float or type(value) is np.ndarray:    # first: an ABC check costs 0.3 us
+        return type(value) is float and value == 0.0
     return isinstance(value, numbers.Number) and not isinstance(value, np.ndarray) and value == 0
 
 
@@ -295,8 +297,7 @@ def item(bar, index):
 
 
 def _is_fancy(index):
-    """Whether an index holds an array or list (slices and ints, the common case, first)."""
-    t = type(index)
+    t = type(index)     # whether an index holds an array or list (slices and ints first)
     if t is tuple:
         for i in index:
             ti = type(i)
