@@ -190,7 +190,7 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
                         for k in wrt_index):
             # (an np.float64 reaches the generated code as it is on the slow path too:
             # _as_float keeps it, so the fast path changes nothing but the cost)
-            check = functools.partial(entry.valid, fn) if entry.deps or entry.closure else None
+            check = entry.fast_check(fn) if entry.deps or entry.closure else None
             arrays = tuple(_array_spec(a) if type(a) is np.ndarray else None for a in args)
             fast["FAST"] = (tuple(map(type, args)), arrays, entry.run_main, check, entry.rules_version)
         return entry, values

@@ -39,7 +39,7 @@ from .optimize.while_test import hoist_test_invariants, inline_while_tests, shar
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.stack_products import stack_products
 from .optimize.last_step import skip_dead_last_step
-from .optimize.split_tapes import keep_split_tape_shapes
+from .optimize.split_tapes import keep_split_tape_shapes, recompute_cheap_entries
 from .optimize.hand_over import hand_over
 from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
@@ -421,6 +421,7 @@ class Module:
         self._stage("reverse", adj)
         fwd, adj = self.finish(fwd), self.finish(adj)
         if self.optimize and not self.differentiable:
+            fwd, adj = recompute_cheap_entries(fwd, adj)
             fwd = keep_split_tape_shapes(fwd, adj)
         return fwd, adj
 

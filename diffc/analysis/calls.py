@@ -16,6 +16,7 @@ to the rule registered for that bound method or class method.
 import types
 
 import gast
+import numpy as np
 
 from ..parse import MISSING, FunctionInfo
 
@@ -52,3 +53,40 @@ def call_key(info, call):
     if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
         return ("method", func.attr), [func.value] + list(call.args)
     return None, None
+
+
+def _integer_dtype(info, atom):
+    """Whether atom denotes, at compile time, an integer or boolean dtype (the builtins
+    ``int``/``bool``, ``np.int64``, ``np.uint8``..., ``np.dtype("int32")``'s spelling
+    ``"int32"``); False when it is anything else or not known statically."""
+    if isinstance(atom, gast.Constant):
+        value = atom.value
+    else:
+        value = info.resolve_static(atom)
+        if value is MISSING or isinstance(value, FunctionInfo):
+            return False
+    if value is int or value is bool:
+        return True
+    if not (isinstance(value, str) or (isinstance(value, type) and issubclass(value, np.generic))):
+        return False
+    try:
+        return np.dtype(value).kind in "iub"
+    except TypeError:
+        return False
+
+
+def integer_cast(info, call):
+    """Whether the ANF call is ``x.astype(T)`` with T an integer or boolean dtype known
+    at compile time: its result holds no derivative (a cast to integers is piecewise
+    constant), so activity analysis treats it like a nondiff primitive's and the
+    adjoint never builds a zero gradient for the cast (``i0 = x.astype(int)`` indexing
+    an array).  A dtype held in a variable, or ``x.astype(int)`` on a receiver of a user
+    class whose ``astype`` is differentiated, is not one."""
+    func = call.func
+    if not (isinstance(func, gast.Attribute) and func.attr == "astype"):
+        return False
+    key, _ = call_key(info, call)
+    if key != ("method", "astype"):
+        return False
+    dtypes = list(call.args[:1]) + [k.value for k in call.keywords if k.arg == "dtype"]
+    return len(dtypes) == 1 and _integer_dtype(info, dtypes[0])

@@ -37,12 +37,12 @@ def _clip_bounds(a_min, a_max, min, max):
 def _clip_pass(a, bounds):
     """1 where clip(a, lo, hi) passes a through (lo <= a <= hi), else 0."""
     lo, hi = bounds
-    m = np.ones_like(a, dtype=bool)
-    if lo is not None:
-        m = m & np.greater_equal(a, lo)
-    if hi is not None:
-        m = m & np.less_equal(a, hi)
-    return m
+    if lo is None:
+        return np.ones_like(a, dtype=bool) if hi is None else np.less_equal(a, hi)
+    if hi is None:
+        return np.greater_equal(a, lo)
+    # two comparisons and one &: this runs once per clip in every adjoint sweep
+    return np.greater_equal(a, lo) & np.less_equal(a, hi)
 
 
 def _clip_bar_a(g, a, bounds):

@@ -44,7 +44,7 @@ from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
 from . import dynamic_calls
-from .reverse import BINOPS, UNARY, call_key, check_object_indexes, is_user_function
+from .reverse import BINOPS, UNARY, call_key, check_object_indexes, integer_cast, is_user_function
 from .rule_calls import RuleBindingError, bind_rule_arguments, describe, drop_unbroadcast
 from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
 
@@ -101,7 +101,7 @@ class ForwardFunction(FunctionSweep):
 
     def _carries(self, call):
         key, _ = call_key(self.info, call)
-        return key is None or not R.is_nondiff(key)
+        return key is None or not (R.is_nondiff(key) or integer_cast(self.info, call))
 
     # ------------------------------------------------------------ tangents
     def dot(self, name):

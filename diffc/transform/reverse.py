@@ -39,7 +39,7 @@ from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
 from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
-from ..analysis.calls import call_key, is_user_function
+from ..analysis.calls import call_key, integer_cast, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import MISSING
 from . import dynamic_calls
@@ -165,7 +165,7 @@ class ReverseFunction(FunctionSweep):
         key, _ = call_key(self.info, call)
         if key is None:
             return True
-        return not R.is_nondiff(key)
+        return not R.is_nondiff(key) and not integer_cast(self.info, call)
 
     def _find_first_definitions(self):
         """Definition sites before which the variable can never have been bound.

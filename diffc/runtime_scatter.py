@@ -1,0 +1,47 @@
+"""runtime_scatter: the adjoint of a fancy-index read as one np.bincount.
+
+Input: what runtime.acc_item / runtime.add_at receive for ``bar[index] += g`` with an
+integer-array index (the adjoint of the gather ``x[i, j]``).  Output: `scatter_sum`,
+the new float64 array of the sums (``np.add.at`` into zeros, reassociated), or None
+where its conditions fail and the caller keeps ufunc.at.  Like runtime.py, imports
+nothing but NumPy and math (``diffc export`` copies it into an exported module).
+"""
+
+import math
+
+import numpy as np
+
+
+def scatter_sum(index, g, shape):
+    """A new float64 array of `shape` holding g summed at index (np.add.at into zeros) as
+    one np.bincount, or None where that does not apply: index is one integer ndarray or a
+    tuple of them over the leading axes (broadcasting together; trailing axes whole), g a
+    float or float64 ndarray broadcasting to the read, touching at least a quarter of the
+    places.  The forward read with the same index, so indices are in bounds (a negative
+    one counts from the end).  Positions by hand (``i * n + j``): ravel_multi_index costs
+    several times the arithmetic on small grids; the sums are reassociated."""
+    arrays = index if type(index) is tuple else (index,)
+    if len(arrays) > len(shape) or not (type(g) is float or (type(g) is np.ndarray and g.dtype == np.float64)):
+        return None
+    flat = None
+    for a, n in zip(arrays, shape):
+        if type(a) is not np.ndarray or a.dtype.kind not in "iu":
+            return None
+        if a.dtype.kind == "u" or a.dtype.itemsize < 8:
+            a = a.astype(np.intp)
+        elif a.size and a.min() < 0:
+            a = np.where(a < 0, a + n, a)
+        flat = a if flat is None else flat * n + a
+    inner = math.prod(shape[len(arrays):])
+    total = inner * math.prod(shape[:len(arrays)])
+    if 4 * flat.size * inner < total:
+        return None
+    read_shape = flat.shape + tuple(shape[len(arrays):])
+    if inner != 1:
+        flat = (flat * inner)[..., None] + np.arange(inner)
+    try:
+        weights = g if type(g) is np.ndarray and g.shape == read_shape else np.broadcast_to(g, read_shape)
+    except ValueError:
+        return None                  # np.add.at names the mismatch
+    sums = np.bincount(flat.reshape(-1), weights=weights.reshape(-1), minlength=total)
+    return sums.reshape(shape) if sums.size == total else None
