@@ -433,6 +433,20 @@ def _(result, obj, changes, obj_dot, changes_dot):
     return runtime_calls.replaced_dot(obj_dot, changes_dot, obj, list(changes))
 
 
+@adjoint(runtime_calls.with_attributes)
+def _(result, result_bar, obj, changes):
+    bars = runtime_calls.replaced_bars(result_bar, obj, list(changes))
+    return bars[0], bars[1]
+
+
+@tangent(runtime_calls.with_attributes)
+def _(result, obj, changes, obj_dot, changes_dot):
+    return runtime_calls.replaced_dot(obj_dot, changes_dot, obj, list(changes))
+
+
+nondiff(runtime_calls.check_discarded_call)
+
+
 @adjoint(runtime_calls.replaced_bars)
 def _(result, result_bar, bar, obj, names):
     return runtime_calls.merged_bars(result_bar, obj, names), None, None

@@ -1,0 +1,281 @@
+"""Attribute writes inside differentiated code (issue 16).
+
+Objects built inside the differentiated function may have their attributes
+written, directly (``obj.total = obj.total + x``, ``obj.count += 1``) or by
+their methods (``self.h = np.tanh(...)``, a method calling another that writes),
+in both modes and at second order (transform/attribute_writes.py).  Writes to
+objects passed in from outside, and objects another name holds too, are refused
+with a DiffcError naming the line.
+
+References: central finite differences of f (gradient, jvp), and of the
+gradient for Hessians.
+"""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import diffc
+from gradcheck import assert_close, fd_jacobian, numeric_grad
+
+_rng = np.random.default_rng(16)
+W0 = 0.5 * _rng.normal(size=(3, 3))
+XS = [_rng.normal(size=3) for _ in range(3)]
+X0 = _rng.normal(size=3)
+
+
+# ------------------------------------------------------------------ programs
+
+class RNN:
+    def __init__(self, W):
+        self.W = W
+        self.h = None
+
+    def step(self, x):
+        self.h = np.tanh(self.W @ x if self.h is None else self.W @ x + self.h)
+        return self.h
+
+
+def rnn_loss(W):
+    net = RNN(W)
+    for x in XS:
+        out = net.step(x)
+    return np.sum(out ** 2)
+
+
+class Counter:
+    def __init__(self, x):
+        self.count = 0
+        self.total = x * 0.0
+
+    def add(self, v):
+        self.count += 1
+        self.total = self.total + v
+
+
+def counter_loss(x):
+    c = Counter(x)
+    for i in range(3):
+        c.add(x * i + np.sin(x))
+    return np.sum(c.total ** 2) / c.count
+
+
+class Box:
+    pass
+
+
+def box_loss(x):
+    obj = Box()
+    obj.total = x
+    for k in range(3):
+        obj.total = obj.total + np.cos(x) * k
+    obj.total *= 1.5
+    obj.count = 0
+    obj.count += 2
+    return np.sum(obj.total ** 3) / obj.count
+
+
+class Momentum:
+    def __init__(self, w, lr=0.1, beta=0.9):
+        self.w = w
+        self.v = np.zeros_like(w)
+        self.lr = lr
+        self.beta = beta
+
+    def grad(self, target):
+        return 2 * (self.w - target) * np.cos(self.w)
+
+    def update(self, target):
+        self.v = self.beta * self.v + self.grad(target)
+        self.w = self.w - self.lr * self.v
+
+    def run(self, target, n):
+        for _ in range(n):
+            self.update(target)
+        return self.w
+
+
+def momentum_loss(w0):
+    opt = Momentum(w0)
+    w = opt.run(np.ones(3), 4)
+    return np.sum(np.sin(w) * w0)
+
+
+@dataclasses.dataclass
+class Accumulator:
+    total: np.ndarray
+    steps: int = 0
+
+    def push(self, v):
+        if np.sum(v) > 0:
+            self.total = self.total + v
+        else:
+            self.total = self.total - 0.5 * v
+        self.steps += 1
+        return self.steps
+
+
+def dataclass_loss(x):
+    acc = Accumulator(x * 0.0)
+    n = 0
+    for k in range(4):
+        n = acc.push(np.sin(x * (k + 1)))
+    return np.sum(acc.total * x) / n
+
+
+class Pair:
+    def __init__(self, a):
+        self.a = a
+        self.b = a
+
+    def swap(self):
+        self.a, self.b = self.b * 2.0, self.a
+        return self.a
+
+
+def tuple_target_loss(x):
+    p = Pair(x)
+    p.b = np.exp(x)
+    first = p.swap()
+    p.a, scale = p.a + p.b, 3.0
+    return np.sum(p.a * first) * scale
+
+
+class Cell:
+    def __init__(self, W):
+        self.W = W
+        self.state = np.zeros(3)
+        self.history = 0.0
+
+    def reset(self):
+        self.state = np.zeros(3)
+
+    def forward(self, x):
+        if np.sum(x) < -2.0:
+            self.reset()
+            return 0.0
+        self.state = np.tanh(self.W @ x + self.state)
+        self.history = self.history + np.sum(self.state)
+        return np.sum(self.state ** 2)
+
+
+def cell_loss(W):
+    cell = Cell(W)
+    total = 0.0
+    for x in XS + [-3.0 * np.ones(3), XS[0]]:
+        total = total + cell.forward(x)
+    return total + cell.history
+
+
+PROGRAMS = [(rnn_loss, W0), (counter_loss, X0), (box_loss, X0), (momentum_loss, X0),
+            (dataclass_loss, X0), (tuple_target_loss, X0), (cell_loss, W0)]
+IDS = [f.__name__ for f, _ in PROGRAMS]
+
+
+@pytest.mark.parametrize("f, x", PROGRAMS, ids=IDS)
+def test_gradient_and_jvp(f, x):
+    expected = numeric_grad(f, [x], 0)
+    assert_close(diffc.grad(f)(x), expected, what="grad")
+    assert_close(diffc.jacobian(f, mode="forward")(x), expected, what="jacobian forward")
+    u = np.linspace(0.5, -1.0, x.size).reshape(x.shape)
+    _, dot = diffc.jvp(f, (x,), (u,))
+    assert_close(dot, np.sum(expected * u), what="jvp")
+
+
+@pytest.mark.parametrize("f, x", PROGRAMS, ids=IDS)
+def test_second_order(f, x):
+    reference = fd_jacobian(diffc.grad(f), x, eps=1e-5)
+    assert_close(diffc.hessian(f)(x), reference, rtol=1e-5, atol=1e-6, what="hessian")
+    assert_close(diffc.jacobian(diffc.grad(f), mode="reverse")(x), reference, rtol=1e-5, atol=1e-6,
+                 what="jacobian(grad) reverse")
+
+
+def test_primal_value_unchanged():
+    assert diffc.value_and_grad(counter_loss)(X0)[0] == pytest.approx(counter_loss(X0))
+    assert diffc.value_and_grad(rnn_loss)(W0)[0] == pytest.approx(rnn_loss(W0))
+
+
+def test_counter_closed_form():
+    x = np.array([0.3, -1.2, 0.7])
+
+    def f(x):
+        c = Counter(x)
+        for i in range(3):
+            c.add(x * i)
+        return np.sum(c.total ** 2) / c.count       # (3 x)^2 / 3 = 3 x^2
+    assert_close(diffc.grad(f)(x), 6 * x, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ refusals
+
+def write_parameter(model, x):
+    model.h = np.tanh(x)
+    return np.sum(model.h)
+
+
+def test_write_to_object_passed_in_is_refused():
+    with pytest.raises(diffc.DiffcError, match="model.h") as info:
+        diffc.grad(write_parameter, wrt=1)(Box(), X0)
+    assert "test_attribute_writes.py" in str(info.value)
+
+
+def method_of_parameter(net, x):
+    return np.sum(net.step(x))
+
+
+def test_method_writing_an_object_passed_in_is_refused():
+    with pytest.raises(diffc.DiffcError):
+        diffc.grad(method_of_parameter, wrt=1)(RNN(W0), X0)
+
+
+def aliased(x):
+    a = Box()
+    a.v = x
+    b = a
+    a.v = a.v * 2.0
+    return np.sum(b.v)
+
+
+def stored_in_list(x):
+    a = Box()
+    boxes = [a]
+    a.v = x
+    return np.sum(boxes[0].v)
+
+
+@pytest.mark.parametrize("f", [aliased, stored_in_list])
+def test_written_object_held_elsewhere_is_refused(f):
+    with pytest.raises(diffc.DiffcError, match="another"):
+        diffc.grad(f)(X0)
+
+
+def make_counter(x):
+    return Counter(x)
+
+
+def counter_from_factory(x):
+    c = make_counter(x)
+    c.add(x)
+    c.add(x * 2.0)
+    return np.sum(c.total ** 2)
+
+
+def test_method_writes_on_object_built_elsewhere_never_silently_zero():
+    try:
+        g = diffc.grad(counter_from_factory)(X0)
+    except diffc.DiffcError as exc:
+        assert "test_attribute_writes.py" in str(exc)
+    else:
+        assert_close(g, numeric_grad(counter_from_factory, [X0], 0))
+
+
+def nested_attribute(x):
+    a = Box()
+    a.inner = Box()
+    a.inner.v = x
+    return np.sum(a.inner.v)
+
+
+def test_attribute_of_attribute_is_refused():
+    with pytest.raises(diffc.DiffcError, match="attribute of an attribute"):
+        diffc.grad(nested_attribute)(X0)
