@@ -538,12 +538,12 @@ def replaced_dot(od, cd, obj, names):
     return merged_bars((od, cd), obj, names)
 
 
-def check_discarded_call(obj, name):
+def check_discarded_call(obj, name, where):
     """Before ``obj.name(...)`` whose result is unused, with arguments carrying derivatives:
     refuse a method that writes obj's attributes (what it stores would carry a derivative
     diffc does not follow; transform/attribute_writes.py follows such calls only on objects
     built inside the differentiated function)."""
-    return _dynamic("check_discarded_call")(obj, name)
+    return _dynamic("check_discarded_call")(obj, name, where)
 
 
 def unbound_method(obj, name):

@@ -7,7 +7,7 @@ helper, so gradient code that calls function values is differentiable again
 """
 
 from . import adjoint, tangent, nondiff
-from .. import runtime, runtime_calls
+from .. import effects, runtime, runtime_calls
 from ..runtime import item
 
 
@@ -445,6 +445,7 @@ def _(result, obj, changes, obj_dot, changes_dot):
 
 
 nondiff(runtime_calls.check_discarded_call)
+effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
 @adjoint(runtime_calls.replaced_bars)
