@@ -281,3 +281,59 @@ def nested_attribute(x):
 def test_attribute_of_attribute_is_refused():
     with pytest.raises(diffc.DiffcError, match="attribute of an attribute"):
         diffc.grad(nested_attribute)(X0)
+
+
+class Layer:
+    def __init__(self, W):
+        self.W = W
+        self.scale = 1.0
+
+    def __call__(self, x):
+        return np.tanh(self.scale * (self.W @ x))
+
+
+def configured_then_stored(W):
+    layers = []
+    for k in range(3):
+        layer = Layer(W * (k + 1))
+        layer.scale = 0.5 + k
+        layer.W = layer.W + 0.1 * W
+        layers.append(layer)
+    h = XS[0]
+    for layer in layers:
+        h = layer(h)
+    return np.sum(h ** 2)
+
+
+def built_in_helper(x):
+    obj = Box()
+    obj.v = np.sin(x)
+    obj.v = obj.v * x
+    return obj
+
+
+def helper_builds(x):
+    obj = built_in_helper(x)
+    return np.sum(obj.v ** 2)
+
+
+@pytest.mark.parametrize("f, x", [(configured_then_stored, W0), (helper_builds, X0)],
+                         ids=["configured_then_stored", "helper_builds"])
+def test_objects_written_then_handed_on(f, x):
+    expected = numeric_grad(f, [x], 0)
+    assert_close(diffc.grad(f)(x), expected, what="grad")
+    assert_close(diffc.jacobian(f, mode="forward")(x), expected, what="jacobian forward")
+    assert_close(diffc.hessian(f)(x), fd_jacobian(diffc.grad(f), x, eps=1e-5), rtol=1e-5, atol=1e-6)
+
+
+def written_after_stored(x):
+    layers = []
+    layer = Layer(np.eye(3))
+    layers.append(layer)
+    layer.scale = x[0]
+    return np.sum(layers[0](x))
+
+
+def test_write_after_storing_is_refused():
+    with pytest.raises(diffc.DiffcError, match="another"):
+        diffc.grad(written_after_stored)(X0)

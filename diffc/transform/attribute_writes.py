@@ -84,50 +84,100 @@ class _Rewriter:
         self.namer = namer
         self.source = info.source
         self.functional = getattr(info.fn, "diffc_functional", None)
-        self.owned = self._owned_objects()
+        self.candidates = {n.targets[0].id for n in gast.walk(info.node) if self._construction(
+            n, getattr(n.targets[0], "id", None) if isinstance(n, gast.Assign) else None)}
+        if self.functional is not None and info.node.args.args:
+            self.candidates.add(info.node.args.args[0].id)
+        self.stack = []                 # (statements before, the block, loop body?, names its header binds)
         self.written = set()            # owned names rebound by a write or a mutating call
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.source, hint=hint)
 
     # ------------------------------------------------------------ which objects
-    def _owned_objects(self):
-        """name -> class for the objects this function builds (module docstring)."""
-        node = self.info.node
-        params = [a.id for a in node.args.args] + [a.id for a in node.args.kwonlyargs]
-        params += [a.id for a in (node.args.vararg, node.args.kwarg) if a is not None]
-        classes, other, built = {}, set(params), set()
-        for n in gast.walk(node):
-            if isinstance(n, gast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name) \
-                    and isinstance(n.value, gast.Call):
-                cls = _user_object_class(self.info.resolve_static(n.value.func))
-                if cls is not None and classes.setdefault(n.targets[0].id, cls) is cls:
-                    built.add(id(n.targets[0]))
-        for n in gast.walk(node):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del, gast.Param)) \
-                    and id(n) not in built:
-                other.add(n.id)
-        owned = {k: v for k, v in classes.items() if k not in other}
-        if self.functional is not None and node.args.args:
-            owned[node.args.args[0].id] = self.functional
-        return owned
+    def class_at(self, name):
+        """The class of the object `name` holds at the statement being rewritten, when every
+        definition of it reaching there is a call of that one user class (through writes
+        already rewritten), or the first parameter of a functional method; else None."""
+        if name not in self.candidates:
+            return None
+        found = set()
+        for before, whole, is_loop, binds in reversed(self.stack):
+            state = self._scan(reversed(before), name, found, stop=True)
+            if state == "done":
+                break
+            if state == "bad" or (is_loop and self._scan(whole, name, found, stop=False) == "bad") \
+                    or name in binds:
+                return None
+        else:
+            args = self.info.node.args.args
+            if self.functional is None or not args or args[0].id != name:
+                return None
+            found.add(self.functional)
+        return found.pop() if len(found) == 1 else None
+
+    def _scan(self, stmts, name, found, stop):
+        """Classify the bindings of `name` in stmts (in the order given): constructions add
+        their class to found ('done' at a top-level one when stop), rewritten writes are the
+        same object, anything else is 'bad'."""
+        for stmt in stmts:
+            if getattr(stmt, "diffc_same_object", None) == name:
+                continue
+            cls = self._construction(stmt, name)
+            if cls is not None:
+                found.add(cls)
+                if stop:
+                    return "done"
+                continue
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.stmt) and node is not stmt:
+                    if getattr(node, "diffc_same_object", None) == name:
+                        continue
+                    inner = self._construction(node, name)
+                    if inner is not None:
+                        found.add(inner)
+                        continue
+                if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, (gast.Store, gast.Del)) \
+                        and not self._inside_marked(stmt, node, name):
+                    return "bad"
+        return None
+
+    def _inside_marked(self, stmt, target, name):
+        """Whether target is the target of a construction or rewritten write inside stmt."""
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Assign) and node.targets[0] is target and (
+                    getattr(node, "diffc_same_object", None) == name or self._construction(node, name)):
+                return True
+        return False
+
+    def _construction(self, stmt, name):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
+            return _user_object_class(self.info.resolve_static(stmt.value.func))
+        return None
 
     # ------------------------------------------------------------ statements
-    def block(self, stmts):
+    def block(self, stmts, is_loop=False, binds=()):
         out = []
         for stmt in stmts:
+            self.stack.append((out, stmts, is_loop, set(binds)))
             out.extend(self.statement(stmt))
+            self.stack.pop()
         return out
 
     def statement(self, stmt):
+        loop = isinstance(stmt, (gast.For, gast.While))
+        binds = A.names_stored(stmt.target) if isinstance(stmt, gast.For) else set()
+        for item in getattr(stmt, "items", None) or ():
+            binds |= A.names_stored(item.optional_vars) if item.optional_vars is not None else set()
         for field in ("body", "orelse", "finalbody"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(stmt, field, self.block(inner))
+                setattr(stmt, field, self.block(inner, loop and field == "body", binds if field == "body" else ()))
         for handler in getattr(stmt, "handlers", None) or ():
-            handler.body = self.block(handler.body)
+            handler.body = self.block(handler.body, binds={handler.name.id} if handler.name is not None else ())
         for case in getattr(stmt, "cases", None) or ():
-            case.body = self.block(case.body)
+            case.body = self.block(case.body, binds={n.id for n in gast.walk(case.pattern) if isinstance(n, gast.Name)})
         pre = self.hoist_calls(stmt)
         return [A.located(s, stmt) for s in pre + self.writes(stmt)]
 
@@ -163,10 +213,11 @@ class _Rewriter:
                               f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
                               call, hint=f"call {obj}.{call.func.attr}(...) on a line of its own")
                 result = self.namer.fresh("_changed")
-                fn = constructors.functional_method(self.owned[obj], call.func.attr)
+                fn = constructors.functional_method(self.class_at(obj), call.func.attr)
                 pre.append(A.assign(result, A.call(A.global_ref(fn, f"{fn.__name__}_and_object"),
                                                    [A.name(obj)] + list(call.args), call.keywords)))
                 pre.append(A.assign(obj, A.subscript(A.name(result), A.const(1))))
+                pre[-1].diffc_same_object = obj
                 self.written.add(obj)
                 taken = A.subscript(A.name(result), A.const(0))
                 if index is None:
@@ -188,8 +239,8 @@ class _Rewriter:
                     found += self._calls(child, node, f, k if isinstance(value, list) else None,
                                          conditional or isinstance(node, _CONDITIONAL))
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-                and isinstance(node.func.value, gast.Name) and node.func.value.id in self.owned \
-                and constructors.writes_attributes(self.owned[node.func.value.id], node.func.attr):
+                and isinstance(node.func.value, gast.Name) and self.class_at(node.func.value.id) is not None \
+                and constructors.writes_attributes(self.class_at(node.func.value.id), node.func.attr):
             if conditional or any(isinstance(a, gast.Starred) for a in node.args):
                 self.fail(f"{node.func.value.id}.{node.func.attr}(...) changes attributes of its object; "
                           "diffc follows it only where it always runs, with plain arguments",
@@ -254,8 +305,8 @@ class _Rewriter:
     def owner(self, target):
         """The owned object whose attribute target is; refuses any other attribute target."""
         base = target.value
-        if isinstance(base, gast.Name) and base.id in self.owned:
-            cls = self.owned[base.id]
+        cls = self.class_at(base.id) if isinstance(base, gast.Name) else None
+        if cls is not None:
             attr = inspect.getattr_static(cls, target.attr, None)
             if attr is not None and hasattr(attr, "__set__"):
                 self.fail(f"this writes {base.id}.{target.attr}, a property or descriptor of "
@@ -281,7 +332,9 @@ class _Rewriter:
         self.written.add(obj)
         changes = gast.Dict(keys=[A.const(target.attr)], values=[value])
         call = A.call(A.global_ref(runtime_calls.with_attributes, "with_attributes"), [A.name(obj), changes])
-        return A.located(A.assign(obj, call), target)
+        out = A.located(A.assign(obj, call), target)
+        out.diffc_same_object = obj
+        return out
 
     # ------------------------------------------------------------ methods compiled functionally
     def hand_back(self, body):
@@ -307,20 +360,51 @@ class _Rewriter:
 
     # ------------------------------------------------------------ aliasing
     def check_aliases(self):
-        """Refuse a written object that another name, container or closure may hold."""
-        if not self.written:
-            return
-        parents = {}
-        for node in gast.walk(self.info.node):
-            for child in gast.iter_child_nodes(node):
-                parents[id(child)] = node
-        for node in gast.walk(self.info.node):
-            if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load) \
-                    and not self._plain_use(node, parents.get(id(node))):
-                self.fail(f"{node.id} is an object whose attributes this function writes; here another "
-                          "name, container or function would hold it too, and would not see the writes "
-                          "diffc makes as new objects", node,
-                          hint=f"read the attributes of {node.id} here instead of holding the object")
+        """Refuse a written object that another name, container or closure may hold while a
+        write to it can still follow (configuring an object, then storing it, is fine)."""
+        if self.written:
+            parents = {}
+            for node in gast.walk(self.info.node):
+                for child in gast.iter_child_nodes(node):
+                    parents[id(child)] = node
+            self._check_block(self.info.node.body, [], parents, False)
+
+    def _check_block(self, block, path, parents, is_loop):
+        for i, stmt in enumerate(block):
+            here = path + [(block, i, is_loop)]
+            for kind, inner in _sub_blocks(stmt):
+                self._check_block(inner, here, parents, kind == "loop")
+            for node in _own_nodes(stmt):
+                if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load) \
+                        and not self._plain_use(node, parents.get(id(node))) \
+                        and self._written_later(node.id, here):
+                    self.fail(f"{node.id} is an object whose attributes this function writes; here another "
+                              "name, container or function would hold it too, and would not see the later "
+                              "writes, which diffc makes as new objects", node,
+                              hint=f"write the attributes of {node.id} before storing it, or read them here")
+
+    def _written_later(self, name, path):
+        """Whether a write to `name` (not preceded by a new construction) can follow the
+        statement at the end of path, a list of (block, index, block is a loop body):
+        later in each enclosing block, and from the top of each enclosing loop body."""
+        for block, i, is_loop in reversed(path):
+            found = self._first_event(block[i + 1:], name)
+            if found is not None:
+                return found == "write"
+            if is_loop and self._first_event(block[:i + 1], name) == "write":
+                return True
+        return False
+
+    def _first_event(self, stmts, name):
+        """'write' if a rewritten write of `name` may come first in stmts, 'build' if `name`
+        is first bound to another object (a construction, a loop target...), else None."""
+        for stmt in stmts:
+            for node in gast.walk(stmt):
+                if getattr(node, "diffc_same_object", None) == name:
+                    return "write"
+            if name in A.names_stored(stmt):
+                return "build"
+        return None
 
     def _plain_use(self, node, parent):
         if isinstance(parent, (gast.Attribute, gast.Compare, gast.keyword)):
@@ -336,3 +420,28 @@ class _Rewriter:
             return True
         return isinstance(parent, gast.Assign) and parent.value is node and getattr(
             parent.targets[0], "id", None) == node.id
+
+
+def _sub_blocks(stmt):
+    """(kind, statements) of the blocks inside stmt: 'loop' for a loop's body."""
+    loop = isinstance(stmt, (gast.For, gast.While))
+    for field in ("body", "orelse", "finalbody"):
+        inner = getattr(stmt, field, None)
+        if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+            yield ("loop" if loop and field == "body" else field), inner
+    for handler in getattr(stmt, "handlers", None) or ():
+        yield "handler", handler.body
+    for case in getattr(stmt, "cases", None) or ():
+        yield "case", case.body
+
+
+def _own_nodes(stmt):
+    """The nodes of stmt outside its inner blocks (a compound statement's header)."""
+    inner = {id(s) for _, block in _sub_blocks(stmt) for s in block}
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in gast.iter_child_nodes(node):
+            if id(child) not in inner and not isinstance(child, gast.excepthandler):
+                stack.append(child)
