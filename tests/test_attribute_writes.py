@@ -337,3 +337,70 @@ def written_after_stored(x):
 def test_write_after_storing_is_refused():
     with pytest.raises(diffc.DiffcError, match="another"):
         diffc.grad(written_after_stored)(X0)
+
+
+class Particle:
+    def __init__(self, x, v):
+        self.x = x
+        self.v = v
+        self.steps = 0
+
+    def force(self, k):
+        return -k * self.x - 0.1 * self.v ** 3
+
+    def step(self, dt, k):
+        self.v = self.v + dt * self.force(k)
+        self.x = self.x + dt * self.v
+        self.steps += 1
+        return self.steps
+
+
+def simulate(k):
+    p = Particle(np.array([1.0, -0.5]), np.zeros(2))
+    n = 0
+    while n < 20 and np.sum(p.x ** 2) > 1e-3:
+        n = p.step(0.05, k)
+    energy = 0.5 * np.sum(p.v ** 2) + 0.5 * k * np.sum(p.x ** 2)
+    return energy / p.steps
+
+
+def branchy(x):
+    acc = Box()
+    acc.value = 0.0
+    for k in range(4):
+        if np.sum(x) * (k - 1.5) > 0:
+            acc.value = acc.value + np.sum(np.sin(x * k))
+        else:
+            acc.value -= np.sum(x ** 2) * 0.5
+    net = RNN(np.outer(x, x))
+    y = np.sum(net.step(x)) * 2.0
+    return acc.value + y
+
+
+def hoisted(W):
+    net = RNN(W)
+    total = np.sum(net.step(XS[0]) ** 2) * 2.0
+    total = total + np.sum(net.step(XS[1]) * XS[2])
+    return total + np.sum(net.h)
+
+
+MORE = [(simulate, 1.3), (branchy, X0), (hoisted, W0)]
+
+
+@pytest.mark.parametrize("f, x", MORE, ids=[f.__name__ for f, _ in MORE])
+def test_more_programs(f, x):
+    x = np.asarray(x, dtype=float)
+    expected = numeric_grad(f, [x], 0)
+    assert_close(diffc.grad(f)(x), expected, what="grad")
+    assert_close(diffc.jacobian(f, mode="forward")(x), expected, what="jacobian forward")
+    assert_close(diffc.hessian(f)(x), fd_jacobian(diffc.grad(f), x, eps=1e-5), rtol=1e-5, atol=1e-6)
+
+
+def order_ambiguous(W):
+    net = RNN(W)
+    return np.sum(net.step(XS[0]) + net.h)
+
+
+def test_mutating_call_mixed_with_other_uses_is_refused():
+    with pytest.raises(diffc.DiffcError, match="order spelled out"):
+        diffc.grad(order_ambiguous)(W0)

@@ -313,8 +313,9 @@ class _Rewriter:
                           f"{cls.__name__}; diffc follows writes of plain attributes only", target)
             return base.id
         if isinstance(base, gast.Name):
-            where = ("a parameter of the differentiated function (the caller would see the change, "
-                     "which diffc does not follow)" if base.id in self._params() else
+            where = ("a parameter of this function, an object passed in (its caller would see the "
+                     "change, which diffc does not follow; calling a method of an object built here "
+                     "by a call of its class, on a name, is followed)" if base.id in self._params() else
                      "an object diffc cannot see being built here (only objects a call of their class "
                      "makes in this function can have their attributes written)")
             self.fail(f"writing the attribute {base.id}.{target.attr} is not supported: {base.id} is {where}",
