@@ -404,3 +404,47 @@ def order_ambiguous(W):
 def test_mutating_call_mixed_with_other_uses_is_refused():
     with pytest.raises(diffc.DiffcError, match="order spelled out"):
         diffc.grad(order_ambiguous)(W0)
+
+
+class Recorder:
+    def __init__(self):
+        self.hs = []
+
+    def push(self, h):
+        self.hs.append(h)
+
+
+class Recorder2:
+    def __init__(self):
+        self.hs = []
+
+    def push(self, h):
+        self.hs = self.hs + [h]
+
+
+def recorded_in_place(x):
+    r = Recorder()
+    r.push(x * 2.0)
+    r.push(x ** 2)
+    return sum(np.sum(h) for h in r.hs)
+
+
+def recorded_as_new_list(x):
+    r = Recorder2()
+    r.push(x * 2.0)
+    r.push(x ** 2)
+    return sum(np.sum(h) for h in r.hs)
+
+
+def test_change_inside_an_attribute_is_refused():
+    # self.hs.append(h) changes the list the attribute holds: refused (was a silent zero).
+    for run in (diffc.grad, lambda f: diffc.jacobian(f, mode="forward")):
+        with pytest.raises(diffc.DiffcError, match="changes in place a value held by an attribute"):
+            run(recorded_in_place)(X0)
+
+
+def test_attribute_given_a_new_list():
+    expected = numeric_grad(recorded_as_new_list, [X0], 0)
+    assert_close(diffc.grad(recorded_as_new_list)(X0), expected)
+    assert_close(diffc.jacobian(recorded_as_new_list, mode="forward")(X0), expected)
+    assert_close(diffc.hessian(recorded_as_new_list)(X0), np.diag(2.0 * np.ones(3)), atol=1e-9)

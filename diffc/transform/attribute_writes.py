@@ -178,8 +178,30 @@ class _Rewriter:
             handler.body = self.block(handler.body, binds={handler.name.id} if handler.name is not None else ())
         for case in getattr(stmt, "cases", None) or ():
             case.body = self.block(case.body, binds={n.id for n in gast.walk(case.pattern) if isinstance(n, gast.Name)})
+        self.refuse_changes_inside_attributes(stmt)
         pre = self.hoist_calls(stmt)
         return [A.located(s, stmt) for s in pre + self.writes(stmt)]
+
+    def refuse_changes_inside_attributes(self, stmt):
+        """``x.items.append(v)``, ``x.buf[i] = v`` on a local object: what the attribute holds
+        would change in place, which neither the attribute reads nor the writes diffc follows
+        would see (a silent zero); refused, naming the line."""
+        for node in _own_nodes(stmt):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                    and node.func.attr in constructors.MUTATORS:
+                held = node.func.value
+            elif isinstance(node, gast.Subscript) and isinstance(node.ctx, (gast.Store, gast.Del)):
+                held = node.value
+            else:
+                continue
+            root, through = held, False
+            while isinstance(root, (gast.Attribute, gast.Subscript)):
+                through = through or isinstance(root, gast.Attribute)
+                root = root.value
+            if through and isinstance(root, gast.Name) and root.id in self.info.local_names | set(self._params()):
+                self.fail(f"this changes in place a value held by an attribute of {root.id}; diffc follows "
+                          "attributes given new values, not changes inside what an attribute holds", node,
+                          hint="assign the attribute a new value instead (x.items = x.items + [v])")
 
     def hoist_calls(self, stmt):
         """Statements running the attribute-writing method calls of stmt, which is left

@@ -434,8 +434,9 @@ _writes = {}
 
 
 def writes_attributes(cls, name, _seen=None):
-    """Whether the plain method cls.name assigns, augments or deletes an attribute of its
-    first parameter (or calls setattr/delattr on it), itself or through the methods it
+    """Whether the plain method cls.name changes its first parameter: assigns, augments or
+    deletes an attribute of it (setattr/delattr too), or changes in place what an attribute
+    holds (``self.a[i] = v``, ``self.history.append(h)``), itself or through the methods it
     calls on that parameter."""
     with _lock:
         if _seen is None and (cls, name) in _writes:
@@ -456,15 +457,33 @@ def writes_attributes(cls, name, _seen=None):
         return found
 
 
+# Methods that change their object in place (lists, dicts, sets, deques, arrays).
+MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
+             "setdefault", "popitem", "add", "discard", "fill", "put", "resize", "itemset", "appendleft",
+             "extendleft", "popleft"}
+
+
 def _writes_through(node, me, cls, seen):
     def is_me(n):
         return isinstance(n, ast.Name) and n.id == me
+
+    def in_attribute(n):
+        # n is self.a, self.a[i], self.a.b...: a value held by an attribute
+        while isinstance(n, (ast.Subscript, ast.Attribute)):
+            if isinstance(n, ast.Attribute) and is_me(n.value):
+                return True
+            n = n.value
+        return False
     if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
-        return is_me(node.value)
+        return is_me(node.value) or in_attribute(node.value)
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        return in_attribute(node.value)                 # self.a[i] = v: changes what self holds
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and node.args:
             return is_me(node.args[0])
+        if isinstance(func, ast.Attribute) and func.attr in MUTATORS and in_attribute(func.value):
+            return True                                 # self.history.append(h)
         if isinstance(func, ast.Attribute) and is_me(func.value) and func.attr not in seen:
             return writes_attributes(cls, func.attr, seen)
     return False
