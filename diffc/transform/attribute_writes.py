@@ -183,9 +183,10 @@ class _Rewriter:
         return [A.located(s, stmt) for s in pre + self.writes(stmt)]
 
     def refuse_changes_inside_attributes(self, stmt):
-        """``x.items.append(v)``, ``x.buf[i] = v`` on a local object: what the attribute holds
-        would change in place, which neither the attribute reads nor the writes diffc follows
-        would see (a silent zero); refused, naming the line."""
+        """``x.items.append(v)``, ``x.buf[i] = v`` on an object built here (or self in a method
+        compiled functionally): what the attribute holds would change in place, which neither
+        the attribute reads nor the writes diffc follows would see (a silent zero); refused,
+        naming the line."""
         for node in _own_nodes(stmt):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                     and node.func.attr in constructors.MUTATORS:
@@ -198,7 +199,7 @@ class _Rewriter:
             while isinstance(root, (gast.Attribute, gast.Subscript)):
                 through = through or isinstance(root, gast.Attribute)
                 root = root.value
-            if through and isinstance(root, gast.Name) and root.id in self.info.local_names | set(self._params()):
+            if through and isinstance(root, gast.Name) and self.class_at(root.id) is not None:
                 self.fail(f"this changes in place a value held by an attribute of {root.id}; diffc follows "
                           "attributes given new values, not changes inside what an attribute holds", node,
                           hint="assign the attribute a new value instead (x.items = x.items + [v])")
