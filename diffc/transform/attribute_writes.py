@@ -186,14 +186,17 @@ class _Rewriter:
         """``x.items.append(v)``, ``x.buf[i] = v`` on an object built here (or self in a method
         compiled functionally): what the attribute holds would change in place, which neither
         the attribute reads nor the writes diffc follows would see (a silent zero); refused,
-        naming the line."""
+        naming the line.  Changes made only of constants (``k.hist.append(1)``) carry no
+        derivative and stay as Python runs them."""
         for node in _own_nodes(stmt):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                     and node.func.attr in constructors.MUTATORS:
-                held = node.func.value
+                held, stored = node.func.value, node.args + [k.value for k in node.keywords]
             elif isinstance(node, gast.Subscript) and isinstance(node.ctx, (gast.Store, gast.Del)):
-                held = node.value
+                held, stored = node.value, [getattr(stmt, "value", None) or A.name("unknown")]
             else:
+                continue
+            if not any(isinstance(n, gast.Name) for v in stored for n in gast.walk(v)):
                 continue
             root, through = held, False
             while isinstance(root, (gast.Attribute, gast.Subscript)):
