@@ -38,7 +38,7 @@ from . import compile_cache
 from . import forward_api
 from . import runtime, runtime_calls
 from .analysis import kinds as K
-from .errors import DiffcError
+from .errors import DiffcError, NoDerivativeRule
 from . import rules as R
 from .pipeline import Module
 from .runtime import DictBar, ListBar, item
@@ -660,6 +660,21 @@ def attribute_caller(name):
         return fn
 
 
+def check_discarded_call(obj, name, where):
+    """runtime_calls.check_discarded_call: refuse obj.name(...) when the method writes obj's
+    attributes (what it stores would carry a derivative diffc does not follow)."""
+    from .transform import constructors
+    cls = type(obj)
+    if constructors.is_user_class(cls) and constructors.writes_attributes(cls, name):
+        raise NoDerivativeRule(
+            f"{where}: {cls.__name__}.{name}(...) writes attributes of its object, which holds or "
+            "receives differentiated values; diffc follows such calls only on objects built by a "
+            "call of their class inside the differentiated function",
+            hint=f"build the {cls.__name__} in the differentiated function itself, or have "
+                 f"{name} return the new values instead of storing them")
+
+
+runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call)
 runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, call_values=call_values, call_bars=call_bars,
                        call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
                        as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,

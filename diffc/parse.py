@@ -283,7 +283,9 @@ def parse_function(fn):
         raise SourceUnavailable(
             f"diffc differentiates Python functions, not {type(fn).__name__} {fn!r}",
             hint="wrap it in a def, or give it a rule with @diffc.adjoint")
-    filename, first_line, text, indent = _source_of(fn)
+    # constructors.functional_method: the method's own source, globals and closure.
+    src = fn.__wrapped__ if getattr(fn, "diffc_functional", None) is not None else fn
+    filename, first_line, text, indent = _source_of(src)
     try:
         tree = gast.parse(text)
     except SyntaxError:
@@ -311,13 +313,13 @@ def parse_function(fn):
     if fn.__globals__.get("__name__") == "diffc_generated":
         _rename_generated_tape(node)
     closure = {}
-    if fn.__closure__:
-        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+    if src.__closure__:
+        for name, cell in zip(src.__code__.co_freevars, src.__closure__):
             try:
                 closure[name] = cell.cell_contents
             except ValueError:
                 pass
-    env = Env(fn.__globals__, closure)
+    env = Env(src.__globals__, closure)
     info = FunctionInfo(node.name if fn.__name__ != "<lambda>" else "lambda_fn", node, source, env, fn=fn)
     flatten_signature(info)
     lift_local_functions(info)

@@ -45,6 +45,7 @@ from .optimize.restores import drop_dead_restores
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
+from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.desugar import Desugar
 from .transform.frozen import pass_captured_variables, rewrite_frozen_calls, rewrite_result_attributes
 from .transform import checkpoint
@@ -87,6 +88,7 @@ def front_end(info, stages=None):
     fence(info)
     _dump(stages, "fence", info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
+    functionalize_attribute_writes(info, info.namer)
     Desugar(info, info.namer).run()
     info._local_names = None
     _dump(stages, "desugar", info)

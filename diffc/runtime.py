@@ -477,7 +477,8 @@ def unbroadcast(g, x):
     """Sum g over the axes broadcasting added, so it has the shape of x.
 
     A complex g for a real x gives its real part: the cotangent of a real value is
-    real (JAX's convention; diffc/rules/complex_rules.py)."""
+    real (JAX's convention; diffc/rules/complex_rules.py); a real g for a complex array x
+    is made complex, so complex terms can later be added to it in place."""
     tg = type(g)
     if tg is not np.ndarray:
         if tg is float:
@@ -487,11 +488,12 @@ def unbroadcast(g, x):
         if not isinstance(g, np.ndarray) and not is_duck_array(g):
             return g
         return _unbroadcast_general(g, x)
-    dtype = g.dtype
-    if dtype is not _FLOAT64 and dtype.kind == "c" and is_real_value(x):
-        g = np.real(g).copy()
+    dtype, tx = g.dtype, type(x)
+    if dtype is not _FLOAT64 and dtype.kind == "c":
+        g = np.real(g).copy() if is_real_value(x) else g
+    elif (x.dtype is not _FLOAT64 and x.dtype.kind == "c") if tx is np.ndarray else tx is ShapeOf and not x.real:
+        g = g + 0j
     # The common case first, without a numpy-level call: same shape, nothing to sum.
-    tx = type(x)
     shape = x.shape if tx is np.ndarray or tx is ShapeOf else () if tx is float else np.shape(x)
     gshape = g.shape
     if gshape == shape:
@@ -906,10 +908,13 @@ def pop_dot(dot, value, *index):
 # ------------------------------------------------- adjoints of runtime helpers
 
 def broadcast_like(g, x):
-    """Adjoint of unbroadcast(x, like): g spread back over the shape of x."""
-    if not isinstance(x, np.ndarray) or isinstance(g, (list, tuple, dict)) or np.shape(g) == np.shape(x):
+    """Adjoint of unbroadcast(x, like): g spread back over the shape of x (complex for a complex x)."""
+    if not isinstance(x, np.ndarray) or isinstance(g, (list, tuple, dict)):
         return g
-    return np.broadcast_to(g, x.shape).astype(np.result_type(g, np.float64))
+    cx = x.dtype.kind == "c"
+    if np.shape(g) == x.shape:
+        return g + 0j if cx and not np.iscomplexobj(g) else g
+    return np.broadcast_to(g, x.shape).astype(np.result_type(g, np.float64, *((x.dtype,) if cx else ())))
 
 
 def item_bar(g, container, index):

@@ -485,6 +485,23 @@ def replace_fields(obj, changes):
                     "differentiate its _replace")
 
 
+def with_attributes(obj, changes):
+    """``obj.name = value`` for each entry of changes, on a shallow copy of obj (an object
+    built inside the differentiated function, rebound to the copy by
+    transform/attribute_writes.py: no one else holds the old one)."""
+    import copy
+    out = copy.copy(obj)
+    for name, value in changes.items():
+        setattr(out, name, value)
+    return out
+
+
+def _names_with(obj, names):
+    """obj's fields, then the names about to be set that it does not have yet."""
+    fields = fields_of(obj)
+    return fields + [n for n in names if n not in fields]
+
+
 def _order_of(obj):
     return tuple(obj._fields) if isinstance(obj, tuple) and hasattr(obj, "_fields") else ()
 
@@ -495,7 +512,7 @@ def replaced_bars(bar, obj, names):
     kept = FieldBar()
     kept.order = _order_of(obj)
     changed = DictBar()
-    for name in fields_of(obj):
+    for name in _names_with(obj, names):
         value = item(bar, name) if isinstance(bar, dict) else field_of(bar, name)
         if name in names:
             changed[name] = value
@@ -509,7 +526,7 @@ def merged_bars(c, obj, names):
     out = FieldBar()
     out.order = _order_of(obj)
     kept, changed = (item(c, 0), item(c, 1)) if not _is_zero(c) else (0.0, 0.0)
-    for name in fields_of(obj):
+    for name in _names_with(obj, names):
         part = changed if name in names else kept
         out[name] = item(part, name) if isinstance(part, dict) else field_of(part, name)
     return out
@@ -519,6 +536,14 @@ def replaced_dot(od, cd, obj, names):
     """The tangent of replace_fields(obj, changes) from the tangents od of obj and cd of
     changes (linear in them)."""
     return merged_bars((od, cd), obj, names)
+
+
+def check_discarded_call(obj, name, where):
+    """Before ``obj.name(...)`` whose result is unused, with arguments carrying derivatives:
+    refuse a method that writes obj's attributes (what it stores would carry a derivative
+    diffc does not follow; transform/attribute_writes.py follows such calls only on objects
+    built inside the differentiated function)."""
+    return _dynamic("check_discarded_call")(obj, name, where)
 
 
 def unbound_method(obj, name):

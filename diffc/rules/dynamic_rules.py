@@ -7,7 +7,7 @@ helper, so gradient code that calls function values is differentiable again
 """
 
 from . import adjoint, tangent, nondiff
-from .. import runtime, runtime_calls
+from .. import effects, runtime, runtime_calls
 from ..runtime import item
 
 
@@ -431,6 +431,21 @@ def _(result, result_bar, obj, changes):
 @tangent(runtime_calls.replace_fields)
 def _(result, obj, changes, obj_dot, changes_dot):
     return runtime_calls.replaced_dot(obj_dot, changes_dot, obj, list(changes))
+
+
+@adjoint(runtime_calls.with_attributes)
+def _(result, result_bar, obj, changes):
+    bars = runtime_calls.replaced_bars(result_bar, obj, list(changes))
+    return bars[0], bars[1]
+
+
+@tangent(runtime_calls.with_attributes)
+def _(result, obj, changes, obj_dot, changes_dot):
+    return runtime_calls.replaced_dot(obj_dot, changes_dot, obj, list(changes))
+
+
+nondiff(runtime_calls.check_discarded_call)
+effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
 @adjoint(runtime_calls.replaced_bars)

@@ -86,7 +86,8 @@ def _like(g, x):
 def _cast_like(g, x):
     """g cast to the floating dtype of x (gradients keep their argument's dtype)."""
     if isinstance(x, np.ndarray) and x.dtype.kind in "fc" and _arr(g).dtype != x.dtype:
-        return _arr(g).astype(x.dtype)
+        # a complex cotangent of a real x is its real part (unbroadcast's convention)
+        return (np.real(g) if x.dtype.kind == "f" else _arr(g)).astype(x.dtype)
     if is_duck_array(x) and x.dtype.kind in "fc" and is_duck_array(g) and g.dtype != x.dtype:
         return g.astype(x.dtype)
     if isinstance(x, np.floating) and not isinstance(g, np.ndarray):

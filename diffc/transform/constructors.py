@@ -420,3 +420,96 @@ def _define(name, text, namespace):
     namespace.setdefault("__name__", "diffc_constructors")
     exec(compile(text, filename, "exec"), namespace)
     return namespace[name]
+
+
+# ---------------------------------------------------------------- methods that write attributes
+
+def plain_method(cls, name):
+    """The plain function cls.name (None for a property, a static method, a builtin...)."""
+    attr = inspect.getattr_static(cls, name, None)
+    return attr if isinstance(attr, types.FunctionType) else None
+
+
+_writes = {}
+
+
+def writes_attributes(cls, name, _seen=None):
+    """Whether the plain method cls.name changes its first parameter: assigns, augments or
+    deletes an attribute of it (setattr/delattr too), or changes in place what an attribute
+    holds (``self.a[i] = v``, ``self.history.append(h)``), itself or through the methods it
+    calls on that parameter."""
+    with _lock:
+        if _seen is None and (cls, name) in _writes:
+            return _writes[(cls, name)]
+        fn = plain_method(cls, name)
+        found = False
+        if fn is not None:
+            try:
+                tree = _method_tree(fn, cls)[0]
+            except UnsupportedConstructor:
+                tree = None
+            params = tree.args.posonlyargs + tree.args.args if tree is not None else []
+            seen = {name} | (_seen or set())
+            found = bool(params) and any(_writes_through(node, params[0].arg, cls, seen)
+                                         for node in ast.walk(tree))
+        if _seen is None:
+            _writes[(cls, name)] = found
+        return found
+
+
+# Methods that change their object in place (lists, dicts, sets, deques, arrays).
+MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
+             "setdefault", "popitem", "add", "discard", "fill", "put", "resize", "itemset", "appendleft",
+             "extendleft", "popleft"}
+
+
+def _writes_through(node, me, cls, seen):
+    def is_me(n):
+        return isinstance(n, ast.Name) and n.id == me
+
+    def in_attribute(n):
+        # n is self.a, self.a[i], self.a.b...: a value held by an attribute
+        while isinstance(n, (ast.Subscript, ast.Attribute)):
+            if isinstance(n, ast.Attribute) and is_me(n.value):
+                return True
+            n = n.value
+        return False
+    if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        return is_me(node.value) or in_attribute(node.value)
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        return in_attribute(node.value)                 # self.a[i] = v: changes what self holds
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and node.args:
+            return is_me(node.args[0])
+        if isinstance(func, ast.Attribute) and func.attr in MUTATORS and in_attribute(func.value):
+            return True                                 # self.history.append(h)
+        if isinstance(func, ast.Attribute) and is_me(func.value) and func.attr not in seen:
+            return writes_attributes(cls, func.attr, seen)
+    return False
+
+
+_functional = {}
+
+
+def functional_method(cls, name):
+    """``f(obj, *args, **kwargs) -> (cls.name(obj, *args, **kwargs), obj)``, cached per method.
+
+    Run as Python, f calls the method (which updates obj in place).  diffc reads the
+    method's own source instead (``f.__wrapped__``; parse.parse_function) and, seeing
+    ``f.diffc_functional`` (the class), compiles it with its attribute writes as new
+    objects and every return handing back (value, object): transform/attribute_writes.py."""
+    with _lock:
+        made = _functional.get((cls, name))
+        if made is None:
+            method = plain_method(cls, name)
+
+            def made(self, *args, **kwargs):
+                return method(self, *args, **kwargs), self
+            made.__wrapped__ = method
+            made.__name__ = method.__name__
+            made.__qualname__ = method.__qualname__
+            made.diffc_functional = cls
+            made.__module__ = method.__module__      # user code (analysis/calls.is_user_function)
+            _functional[(cls, name)] = made
+        return made

@@ -77,6 +77,9 @@ def lower(stmts, rf, varied, call_key):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                 setattr(stmt, field, lower(inner, rf, varied, call_key))
+        guard = _discarded_call_guard(stmt, rf, varied, call_key)
+        if guard is not None:
+            out.append(A.located(guard, stmt))
         pre = _function_values(stmt, rf)
         # a closure over differentiated values carries their derivatives (a partial of it too)
         varied.update(s.targets[0].id for s in pre)
@@ -98,6 +101,29 @@ def lower(stmts, rf, varied, call_key):
         rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
         out.extend(A.located_all(new, stmt) if len(new) > 1 else new)
     return out
+
+
+def _discarded_call_guard(stmt, rf, varied, call_key):
+    """`runtime_calls.check_discarded_call(obj, 'name', where)` before a statement
+    `obj.name(...)` (its result unused) of a method diffc knows no rule for, when obj or an
+    argument carries derivatives: such a call matters only by what it changes, and a method
+    writing obj's attributes (found when it runs) is refused rather than its writes' derivative
+    lost.  Objects built in the function itself were handled by transform/attribute_writes.py."""
+    call = stmt.value if isinstance(stmt, gast.Expr) else None
+    if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
+            or not isinstance(call.func.value, gast.Name) or hasattr(call.func.value, "diffc_global"):
+        return None
+    atoms = [call.func.value] + [a.value if isinstance(a, gast.Starred) else a for a in call.args] \
+        + [k.value for k in call.keywords]
+    if not any(_is_varied(a, varied) for a in atoms):
+        return None
+    key, _ = call_key(rf.info, call)
+    if not is_dynamic(rf.info, call, rf.kinds, key):
+        return None
+    filename, lineno, _, _ = rf.info.source.locate(call)
+    return A.expr_stmt(A.call(A.global_ref(runtime_calls.check_discarded_call, "check_discarded_call"),
+                              [A.deepcopy(call.func.value), A.const(call.func.attr),
+                               A.const(f"{filename}:{lineno}")]))
 
 
 def _lower_field(stmt, rf, varied):

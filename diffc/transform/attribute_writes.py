@@ -1,0 +1,474 @@
+"""attribute_writes: writes to attributes of objects the function builds become new objects.
+
+Input: a fenced `FunctionInfo` (before desugar).
+Output: the same function with no attribute store, where every object the
+function builds and then changes is a value, rebound at each change:
+
+* ``obj.a = v`` (also inside tuple targets and chained targets) is
+  ``obj = runtime_calls.with_attributes(obj, {'a': v})``: a shallow copy of obj
+  with the attribute set, whose rules (rules/dynamic_rules.py) hand the
+  attribute's adjoint to v and the others' to the old object;
+* ``obj.a += v`` is ``_t = obj.a; _t += v; obj = with_attributes(obj, {'a': _t})``
+  (``_t += v`` is the usual in-place update of a local, with its alias checks);
+* ``r = obj.step(x)`` where ``step`` writes attributes of its object (itself or
+  through the methods it calls on it: constructors.writes_attributes) is
+  ``_r = step_f(obj, x); obj = _r[1]; r = _r[0]``, with ``step_f`` =
+  constructors.functional_method(cls, 'step'), a function diffc compiles from
+  the method's source with this pass applied to ``self``, its returns handing
+  back ``(value, self)``.  Such calls are taken out of their statement (in
+  evaluation order) when nothing else in the statement reads the object.
+
+"Objects the function builds": local names every binding of which is a call of
+one user class (a plain class or a non-frozen dataclass), and the first
+parameter of a method compiled through `functional_method`.  Python's semantics
+(one object changed in place) and the rebinding agree because no other name,
+container or closure holds such an object: a use of it other than reading or
+writing its attributes, calling its methods, passing it to a call or comparing
+it is refused.  Attribute writes on anything else (an object passed in from
+outside, which the caller would see changed; an attribute's attribute) are
+refused with an `UnsupportedSyntax` naming the line.
+"""
+
+import inspect
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime_calls
+from ..errors import UnsupportedSyntax
+from . import constructors
+
+_CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
+                      "extendleft", "put", "push"}
+_CONDITIONAL = (gast.IfExp, gast.BoolOp, gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+                gast.GeneratorExp, gast.Await, gast.Yield, gast.YieldFrom)
+
+
+def functionalize_attribute_writes(info, namer):
+    """See the module docstring; rewrites info.node.body in place."""
+    if not _has_work(info.node):
+        return info
+    rewriter = _Rewriter(info, namer)
+    info.node.body = rewriter.block(info.node.body)
+    rewriter.check_aliases()
+    if rewriter.functional is not None:
+        info.node.body = rewriter.hand_back(info.node.body)
+    return info
+
+
+def _has_work(node):
+    functional = False
+    for n in gast.walk(node):
+        if isinstance(n, gast.Attribute) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            return True
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute):
+            functional = True
+    return functional
+
+
+def _user_object_class(cls):
+    """cls if objects of it may take attribute writes as new objects, else None."""
+    if not inspect.isclass(cls) or not constructors.is_user_class(cls):
+        return None
+    if issubclass(cls, tuple) or getattr(cls, "__slots__", None) is not None:
+        return None
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is not None and params.frozen:
+        return None
+    return cls
+
+
+class _Rewriter:
+    def __init__(self, info, namer):
+        self.info = info
+        self.namer = namer
+        self.source = info.source
+        self.functional = getattr(info.fn, "diffc_functional", None)
+        self.candidates = {n.targets[0].id for n in gast.walk(info.node) if self._construction(
+            n, getattr(n.targets[0], "id", None) if isinstance(n, gast.Assign) else None)}
+        if self.functional is not None and info.node.args.args:
+            self.candidates.add(info.node.args.args[0].id)
+        self.stack = []                 # (statements before, the block, loop body?, names its header binds)
+        self.written = set()            # owned names rebound by a write or a mutating call
+
+    def fail(self, msg, node, hint=None):
+        raise UnsupportedSyntax(msg, node, self.source, hint=hint)
+
+    # ------------------------------------------------------------ which objects
+    def class_at(self, name):
+        """The class of the object `name` holds at the statement being rewritten, when every
+        definition of it reaching there is a call of that one user class (through writes
+        already rewritten), or the first parameter of a functional method; else None."""
+        if name not in self.candidates:
+            return None
+        found = set()
+        for before, whole, is_loop, binds in reversed(self.stack):
+            state = self._scan(reversed(before), name, found, stop=True)
+            if state == "done":
+                break
+            if state == "bad" or (is_loop and self._scan(whole, name, found, stop=False) == "bad") \
+                    or name in binds:
+                return None
+        else:
+            args = self.info.node.args.args
+            if self.functional is None or not args or args[0].id != name:
+                return None
+            found.add(self.functional)
+        return found.pop() if len(found) == 1 else None
+
+    def _scan(self, stmts, name, found, stop):
+        """Classify the bindings of `name` in stmts (in the order given): constructions add
+        their class to found ('done' at a top-level one when stop), rewritten writes are the
+        same object, anything else is 'bad'."""
+        for stmt in stmts:
+            if getattr(stmt, "diffc_same_object", None) == name:
+                continue
+            cls = self._construction(stmt, name)
+            if cls is not None:
+                found.add(cls)
+                if stop:
+                    return "done"
+                continue
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.stmt) and node is not stmt:
+                    if getattr(node, "diffc_same_object", None) == name:
+                        continue
+                    inner = self._construction(node, name)
+                    if inner is not None:
+                        found.add(inner)
+                        continue
+                if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, (gast.Store, gast.Del)) \
+                        and not self._inside_marked(stmt, node, name):
+                    return "bad"
+        return None
+
+    def _inside_marked(self, stmt, target, name):
+        """Whether target is the target of a construction or rewritten write inside stmt."""
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Assign) and node.targets[0] is target and (
+                    getattr(node, "diffc_same_object", None) == name or self._construction(node, name)):
+                return True
+        return False
+
+    def _construction(self, stmt, name):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
+            return _user_object_class(self.info.resolve_static(stmt.value.func))
+        return None
+
+    # ------------------------------------------------------------ statements
+    def block(self, stmts, is_loop=False, binds=()):
+        out = []
+        for stmt in stmts:
+            self.stack.append((out, stmts, is_loop, set(binds)))
+            out.extend(self.statement(stmt))
+            self.stack.pop()
+        return out
+
+    def statement(self, stmt):
+        loop = isinstance(stmt, (gast.For, gast.While))
+        binds = A.names_stored(stmt.target) if isinstance(stmt, gast.For) else set()
+        for item in getattr(stmt, "items", None) or ():
+            binds |= A.names_stored(item.optional_vars) if item.optional_vars is not None else set()
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(stmt, field, self.block(inner, loop and field == "body", binds if field == "body" else ()))
+        for handler in getattr(stmt, "handlers", None) or ():
+            handler.body = self.block(handler.body, binds={handler.name.id} if handler.name is not None else ())
+        for case in getattr(stmt, "cases", None) or ():
+            case.body = self.block(case.body, binds={n.id for n in gast.walk(case.pattern) if isinstance(n, gast.Name)})
+        self.refuse_changes_inside_attributes(stmt)
+        pre = self.hoist_calls(stmt)
+        return [A.located(s, stmt) for s in pre + self.writes(stmt)]
+
+    def refuse_changes_inside_attributes(self, stmt):
+        """``x.items.append(v)``, ``x.buf[i] = v`` on an object built here (or self in a method
+        compiled functionally): what the attribute holds would change in place, which neither
+        the attribute reads nor the writes diffc follows would see (a silent zero); refused,
+        naming the line.  Changes made only of constants (``k.hist.append(1)``) carry no
+        derivative and stay as Python runs them."""
+        for node in _own_nodes(stmt):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                    and node.func.attr in constructors.MUTATORS:
+                held, stored = node.func.value, node.args + [k.value for k in node.keywords]
+            elif isinstance(node, gast.Subscript) and isinstance(node.ctx, (gast.Store, gast.Del)):
+                held, stored = node.value, [getattr(stmt, "value", None) or A.name("unknown")]
+            else:
+                continue
+            if not any(isinstance(n, gast.Name) for v in stored for n in gast.walk(v)):
+                continue
+            root, through = held, False
+            while isinstance(root, (gast.Attribute, gast.Subscript)):
+                through = through or isinstance(root, gast.Attribute)
+                root = root.value
+            if through and isinstance(root, gast.Name) and self.class_at(root.id) is not None:
+                self.fail(f"this changes in place a value held by an attribute of {root.id}; diffc follows "
+                          "attributes given new values, not changes inside what an attribute holds", node,
+                          hint="assign the attribute a new value instead (x.items = x.items + [v])")
+
+    def hoist_calls(self, stmt):
+        """Statements running the attribute-writing method calls of stmt, which is left
+        reading their results (module docstring)."""
+        if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.Return)):
+            parts = [(stmt, "value")] if stmt.value is not None else []
+        elif isinstance(stmt, gast.If):
+            parts = [(stmt, "test")]
+        elif isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
+            return []
+        else:
+            parts = [getattr(stmt, f) for f in ("test", "iter", "subject") if getattr(stmt, f, None) is not None]
+            parts += [item.context_expr for item in getattr(stmt, "items", None) or ()]
+            for part in parts:
+                if self._calls(part, None):
+                    self.fail("this calls a method that changes an attribute of its object here; diffc "
+                              "follows such calls only as statements, or on the right of an assignment",
+                              part, hint="call it on a line of its own before this one")
+            return []
+        pre = []
+        for owner, field in parts:
+            read = [getattr(owner, field)] + ([stmt.target] if isinstance(stmt, gast.AugAssign) else [])
+            found = self._calls(getattr(owner, field), owner, field)
+            for call, parent, where, index in found:
+                obj = call.func.value.id
+                mentions = sum(isinstance(n, gast.Name) and n.id == obj for r in read for n in gast.walk(r))
+                in_args = sum(isinstance(n, gast.Name) and n.id == obj for a in call.args + call.keywords
+                              for n in gast.walk(a))
+                if len(found) > 1 or mentions > 1 + in_args:
+                    self.fail(f"this line calls {obj}.{call.func.attr}(...), which changes {obj}'s "
+                              f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
+                              call, hint=f"call {obj}.{call.func.attr}(...) on a line of its own")
+                result = self.namer.fresh("_changed")
+                fn = constructors.functional_method(self.class_at(obj), call.func.attr)
+                pre.append(A.assign(result, A.call(A.global_ref(fn, f"{fn.__name__}_and_object"),
+                                                   [A.name(obj)] + list(call.args), call.keywords)))
+                pre.append(A.assign(obj, A.subscript(A.name(result), A.const(1))))
+                pre[-1].diffc_same_object = obj
+                self.written.add(obj)
+                taken = A.subscript(A.name(result), A.const(0))
+                if index is None:
+                    setattr(parent, where, taken)
+                else:
+                    getattr(parent, where)[index] = taken
+        if pre and isinstance(stmt, gast.Expr):
+            stmt.value = A.const(None)          # the call's result, unused
+        return pre
+
+    def _calls(self, node, parent, field=None, index=None, conditional=False):
+        """(call, parent, field, index) of the attribute-writing method calls in node,
+        innermost and leftmost first; refuses those evaluated only on some paths."""
+        found = []
+        for f, value in gast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for k, child in enumerate(items):
+                if isinstance(child, gast.expr) or isinstance(child, gast.keyword):
+                    found += self._calls(child, node, f, k if isinstance(value, list) else None,
+                                         conditional or isinstance(node, _CONDITIONAL))
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and isinstance(node.func.value, gast.Name) and self.class_at(node.func.value.id) is not None \
+                and constructors.writes_attributes(self.class_at(node.func.value.id), node.func.attr):
+            if conditional or any(isinstance(a, gast.Starred) for a in node.args):
+                self.fail(f"{node.func.value.id}.{node.func.attr}(...) changes attributes of its object; "
+                          "diffc follows it only where it always runs, with plain arguments",
+                          node, hint="call it in an if statement, on a line of its own")
+            found.append((node, parent, field, index))
+        return found
+
+    def writes(self, stmt):
+        """stmt with its attribute stores rewritten (module docstring)."""
+        if isinstance(stmt, gast.Assign) and any(self._has_attribute_store(t) for t in stmt.targets):
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Attribute):
+                return [self.set_attribute(stmt.targets[0], stmt.value)]
+            value = self.namer.fresh("_assigned")
+            out = [A.assign(value, stmt.value)]
+            for target in stmt.targets:
+                out.extend(self.bind(target, A.name(value)))
+            return out
+        if isinstance(stmt, (gast.AugAssign, gast.AnnAssign)) and isinstance(stmt.target, gast.Attribute):
+            if isinstance(stmt, gast.AnnAssign):
+                return [self.set_attribute(stmt.target, stmt.value)] if stmt.value is not None else []
+            self.owner(stmt.target)
+            old = self.namer.fresh("_attribute")
+            read = A.attr(A.name(stmt.target.value.id), stmt.target.attr)
+            update = gast.AugAssign(target=A.store(old), op=stmt.op, value=stmt.value)
+            return [A.assign(old, read), update, self.set_attribute(stmt.target, A.name(old))]
+        if isinstance(stmt, gast.Delete) and any(isinstance(t, gast.Attribute) for t in stmt.targets):
+            self.fail("deleting an attribute is not supported in differentiated code", stmt)
+        if isinstance(stmt, (gast.For, gast.With)) and any(
+                self._has_attribute_store(t) for t in [getattr(stmt, "target", None)]
+                + [i.optional_vars for i in getattr(stmt, "items", None) or ()] if t is not None):
+            self.fail("a loop or with target that is an attribute is not supported", stmt,
+                      hint="bind a local name, then assign the attribute from it")
+        return [stmt]
+
+    @staticmethod
+    def _has_attribute_store(target):
+        return any(isinstance(n, gast.Attribute) and isinstance(n.ctx, gast.Store) for n in gast.walk(target))
+
+    def bind(self, target, value):
+        """target = value, for a target that may hold attributes (in tuples)."""
+        if isinstance(target, gast.Attribute):
+            return [self.set_attribute(target, value)]
+        if isinstance(target, (gast.Tuple, gast.List)) and self._has_attribute_store(target):
+            parts = []
+            elts = []
+            for elt in target.elts:
+                if self._has_attribute_store(elt):
+                    if isinstance(elt, gast.Starred):
+                        self.fail("a starred attribute target is not supported", elt)
+                    fresh = self.namer.fresh("_assigned")
+                    elts.append(A.store(fresh))
+                    parts.append((elt, fresh))
+                else:
+                    elts.append(elt)
+            out = [gast.Assign(targets=[type(target)(elts=elts, ctx=gast.Store())], value=value,
+                               type_comment=None)]
+            for elt, fresh in parts:
+                out.extend(self.bind(elt, A.name(fresh)))
+            return out
+        return [gast.Assign(targets=[target], value=value, type_comment=None)]
+
+    def owner(self, target):
+        """The owned object whose attribute target is; refuses any other attribute target."""
+        base = target.value
+        cls = self.class_at(base.id) if isinstance(base, gast.Name) else None
+        if cls is not None:
+            attr = inspect.getattr_static(cls, target.attr, None)
+            if attr is not None and hasattr(attr, "__set__"):
+                self.fail(f"this writes {base.id}.{target.attr}, a property or descriptor of "
+                          f"{cls.__name__}; diffc follows writes of plain attributes only", target)
+            return base.id
+        if isinstance(base, gast.Name):
+            where = ("a parameter of this function, an object passed in (its caller would see the "
+                     "change, which diffc does not follow; calling a method of an object built here "
+                     "by a call of its class, on a name, is followed)" if base.id in self._params() else
+                     "an object diffc cannot see being built here (only objects a call of their class "
+                     "makes in this function can have their attributes written)")
+            self.fail(f"writing the attribute {base.id}.{target.attr} is not supported: {base.id} is {where}",
+                      target, hint="build the object inside the differentiated function, or keep the "
+                                   "value in a local variable (or return it) instead of storing it")
+        self.fail("writing an attribute of an attribute (or of another expression) is not supported",
+                  target, hint="build a new object, or keep the value in a local variable")
+
+    def _params(self):
+        args = self.info.node.args
+        return {a.id for a in args.args + args.kwonlyargs}
+
+    def set_attribute(self, target, value):
+        obj = self.owner(target)
+        self.written.add(obj)
+        changes = gast.Dict(keys=[A.const(target.attr)], values=[value])
+        call = A.call(A.global_ref(runtime_calls.with_attributes, "with_attributes"), [A.name(obj), changes])
+        out = A.located(A.assign(obj, call), target)
+        out.diffc_same_object = obj
+        return out
+
+    # ------------------------------------------------------------ methods compiled functionally
+    def hand_back(self, body):
+        """Every return hands back (value, self); falling off the end returns (None, self)."""
+        me = self.info.node.args.args[0].id
+
+        class Returns(gast.NodeTransformer):
+            def visit_Return(self, node):
+                value = node.value if node.value is not None else A.const(None)
+                node.value = gast.Tuple(elts=[value, A.name(me)], ctx=gast.Load())
+                return node
+
+            def visit_FunctionDef(self, node):
+                return node
+            visit_Lambda = visit_ClassDef = visit_FunctionDef
+
+        body = [Returns().visit(s) for s in body]
+        if not body or not isinstance(body[-1], gast.Return):
+            body.append(A.located(gast.Return(value=gast.Tuple(elts=[A.const(None), A.name(me)],
+                                                               ctx=gast.Load())), body[-1] if body else
+                                  self.info.node))
+        return body
+
+    # ------------------------------------------------------------ aliasing
+    def check_aliases(self):
+        """Refuse a written object that another name, container or closure may hold while a
+        write to it can still follow (configuring an object, then storing it, is fine)."""
+        if self.written:
+            parents = {}
+            for node in gast.walk(self.info.node):
+                for child in gast.iter_child_nodes(node):
+                    parents[id(child)] = node
+            self._check_block(self.info.node.body, [], parents, False)
+
+    def _check_block(self, block, path, parents, is_loop):
+        for i, stmt in enumerate(block):
+            here = path + [(block, i, is_loop)]
+            for kind, inner in _sub_blocks(stmt):
+                self._check_block(inner, here, parents, kind == "loop")
+            for node in _own_nodes(stmt):
+                if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load) \
+                        and not self._plain_use(node, parents.get(id(node))) \
+                        and self._written_later(node.id, here):
+                    self.fail(f"{node.id} is an object whose attributes this function writes; here another "
+                              "name, container or function would hold it too, and would not see the later "
+                              "writes, which diffc makes as new objects", node,
+                              hint=f"write the attributes of {node.id} before storing it, or read them here")
+
+    def _written_later(self, name, path):
+        """Whether a write to `name` (not preceded by a new construction) can follow the
+        statement at the end of path, a list of (block, index, block is a loop body):
+        later in each enclosing block, and from the top of each enclosing loop body."""
+        for block, i, is_loop in reversed(path):
+            found = self._first_event(block[i + 1:], name)
+            if found is not None:
+                return found == "write"
+            if is_loop and self._first_event(block[:i + 1], name) == "write":
+                return True
+        return False
+
+    def _first_event(self, stmts, name):
+        """'write' if a rewritten write of `name` may come first in stmts, 'build' if `name`
+        is first bound to another object (a construction, a loop target...), else None."""
+        for stmt in stmts:
+            for node in gast.walk(stmt):
+                if getattr(node, "diffc_same_object", None) == name:
+                    return "write"
+            if name in A.names_stored(stmt):
+                return "build"
+        return None
+
+    def _plain_use(self, node, parent):
+        if isinstance(parent, (gast.Attribute, gast.Compare, gast.keyword)):
+            return True
+        if isinstance(parent, gast.Subscript) and isinstance(parent.ctx, gast.Load):
+            return True
+        if isinstance(parent, gast.Call) and node is not parent.func:
+            func = parent.func
+            if isinstance(func, gast.Attribute) and func.attr in _CONTAINER_METHODS:
+                return False
+            return self.info.resolve_static(func) not in (list, tuple, dict, set, frozenset, iter)
+        if isinstance(parent, gast.Return) and self.functional is None:
+            return True
+        return isinstance(parent, gast.Assign) and parent.value is node and getattr(
+            parent.targets[0], "id", None) == node.id
+
+
+def _sub_blocks(stmt):
+    """(kind, statements) of the blocks inside stmt: 'loop' for a loop's body."""
+    loop = isinstance(stmt, (gast.For, gast.While))
+    for field in ("body", "orelse", "finalbody"):
+        inner = getattr(stmt, field, None)
+        if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+            yield ("loop" if loop and field == "body" else field), inner
+    for handler in getattr(stmt, "handlers", None) or ():
+        yield "handler", handler.body
+    for case in getattr(stmt, "cases", None) or ():
+        yield "case", case.body
+
+
+def _own_nodes(stmt):
+    """The nodes of stmt outside its inner blocks (a compound statement's header)."""
+    inner = {id(s) for _, block in _sub_blocks(stmt) for s in block}
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in gast.iter_child_nodes(node):
+            if id(child) not in inner and not isinstance(child, gast.excepthandler):
+                stack.append(child)
