@@ -719,13 +719,14 @@ def private_seed(rf, seed, adjoint):
         return []
     for st in adjoint:
         for node in A.walk(st):
-            if _writes_into(node, seed):
+            if _updates_buffer(node, seed):
                 return [A.assign(seed, A.call(rt(runtime.copy_value), [A.name(seed)]))]
     return []
 
 
-def _writes_into(node, name):
-    """Whether node writes into the object bound to name (not a rebinding of name)."""
+def _updates_buffer(node, name):
+    """Whether a node of generated adjoint code writes into the object bound to name
+    (not a rebinding of name)."""
     def is_name(n):
         return isinstance(n, gast.Name) and n.id == name
     if isinstance(node, gast.AugAssign):
