@@ -557,7 +557,7 @@ def _unbroadcast_plan(gshape, shape):
     (_GENERAL,): g has fewer axes than x, length 1 where x has more, or an empty
     axis: the general code."""
     extra = len(gshape) - len(shape)
-    if extra < 0 or 0 in gshape or any(gshape[extra + k] == 1 != n for k, n in enumerate(shape)):
+    if extra < 0 or 0 in gshape:
         return (_GENERAL, None, None)
     lead = tuple(range(extra))
     kept = tuple([k for k in range(len(shape)) if shape[k] == 1 and gshape[extra + k] != 1])
@@ -596,7 +596,7 @@ def _unbroadcast_general(g, x):
         return g
     if not shape:
         return g.sum()
-    if g.ndim < len(shape) or any(m == 1 != n for m, n in zip(g.shape[g.ndim - len(shape):], shape)):
+    if g.ndim < len(shape):
         # g smaller than x stands for its broadcast (the zero adjoint 0.0 times the smaller
         # factor of a broadcasting product: 0.0 * b for W * b): spread it over x's shape.
         g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape)).copy()
