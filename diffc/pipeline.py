@@ -20,6 +20,7 @@ import time
 import gast
 
 from . import ast_util as A
+from . import effects
 from . import runtime
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
@@ -368,6 +369,7 @@ class Module:
             value_name = rf.namer.unique("_value")
             body.append(A.assign(value_name, A.deepcopy(r)))
         body += self.bar_inits(rf, result.adjoint, skip={seed})
+        body += private_seed(rf, seed, result.adjoint)
         body += result.adjoint
         grads = [self.param_grad(rf, p, not callee) for p in wrt]
         out = grads[0] if len(grads) == 1 and not callee else gast.Tuple(elts=grads, ctx=gast.Load())
@@ -413,6 +415,7 @@ class Module:
             adj_body.append(gast.Assign(targets=[gast.Tuple(elts=[A.store(v) for v in state], ctx=gast.Store())],
                                         value=A.method_call(A.name(TAPE), "pop"), type_comment=None))
         adj_body += self.bar_inits(rf, result.adjoint, skip={seed})
+        adj_body += private_seed(rf, seed, result.adjoint)
         adj_body += result.adjoint
         grads = [self.param_grad(rf, p, finalize) for p in active]
         adj_body.append(gast.Return(value=gast.Tuple(elts=grads, ctx=gast.Load())))
@@ -713,6 +716,39 @@ def _tape_op(node):
 
 def _uses_tape(stmts):
     return any(isinstance(n, gast.Name) and n.id == TAPE for s in stmts for n in A.walk(s))
+
+
+def private_seed(rf, seed, adjoint):
+    """`seed = copy_value(seed)` when the adjoint sweep writes into its seed in place.
+
+    The seed (the adjoint of the returned value) belongs to the caller: a helper's
+    adjoint is handed the caller's buffer, which may be the very object another
+    adjoint of the caller holds (`v = v * c + mk(v[i])`: unbroadcast hands the same
+    v_bar to both terms).  A sweep that zeroes an entry of it (the adjoint of
+    `w[i] = ...` in the helper), adds into it or accumulates an item would change the
+    caller's other adjoint behind its back; it works on a private copy instead."""
+    if rf.kinds.get(rf.returned.id if isinstance(rf.returned, gast.Name) else None) in (K.SCALAR, K.INT):
+        return []
+    for st in adjoint:
+        for node in A.walk(st):
+            if _updates_buffer(node, seed):
+                return [A.assign(seed, A.call(rt(runtime.copy_value), [A.name(seed)]))]
+    return []
+
+
+def _updates_buffer(node, name):
+    """Whether a node of generated adjoint code writes into the object bound to name
+    (not a rebinding of name)."""
+    def is_name(n):
+        return isinstance(n, gast.Name) and n.id == name
+    if isinstance(node, gast.AugAssign):
+        t = node.target
+        return is_name(t) or isinstance(t, gast.Subscript) and is_name(t.value)
+    if isinstance(node, gast.Assign):
+        return any(isinstance(t, gast.Subscript) and is_name(t.value) for t in node.targets)
+    if isinstance(node, gast.Call) and node.args and is_name(node.args[0]):
+        return effects.has(getattr(node.func, "diffc_global", None), effects.MUTATES_FIRST)
+    return False
 
 
 def _loaded_primals(stmts, primal_names):

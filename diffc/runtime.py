@@ -561,7 +561,8 @@ def _unbroadcast_plan(gshape, shape):
     the reduction gives: x's, or smaller where g was smaller);
     (_SUM_COLUMNS, ...): they are its last ones, g @ ones(n).  The fallback
     (a _REDUCE plan) serves g that is not a C-contiguous float64 array.
-    (_GENERAL,): g has fewer axes than x, or an empty axis: the general code."""
+    (_GENERAL,): g has fewer axes than x, length 1 where x has more, or an empty
+    axis: the general code."""
     extra = len(gshape) - len(shape)
     if extra < 0 or 0 in gshape:
         return (_GENERAL, None, None)
@@ -602,6 +603,10 @@ def _unbroadcast_general(g, x):
         return g
     if not shape:
         return g.sum()
+    if g.ndim < len(shape):
+        # g smaller than x stands for its broadcast (the zero adjoint 0.0 times the smaller
+        # factor of a broadcasting product: 0.0 * b for W * b): spread it over x's shape.
+        g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape)).copy()
     extra = g.ndim - len(shape)
     if extra:
         g = g.sum(axis=tuple(range(extra)))

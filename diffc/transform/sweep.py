@@ -189,6 +189,8 @@ class FunctionSweep:
                     if (observer, written) in synced:
                         continue
                     follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
+                    if follow is not None and _iterated(origin.value):
+                        follow = self._while_still_iterated(stmt, origin, written, follow, followers, report)
                     if follow is not None:
                         if self._maybe_rebinding(stmt):
                             follow = self._when_updated_in_place(stmt, written, follow)
@@ -225,6 +227,38 @@ class FunctionSweep:
                 self._refuse_observed_write(stmt, observer, written, origin)
         if unshared:
             self.body = _insert_around(self.body, before=_unshared_checks(self, self.body, unshared))
+
+    def _while_still_iterated(self, write, origin, base, follow, followers, report):
+        """The re-read `_seq = as_sequence(y)` after a write into y, run only while y still
+        names the object the loop iterates over.
+
+        `for e in w: w[j] = ...; w = w * c`: Python's loop goes on over the first
+        array, and the next writes go into the new one, which the loop never sees.  A
+        loop around the write that rebinds y to a fresh value gets a flag, True from
+        the start of the iteration and False after each rebinding, guarding the
+        re-read.  A rebinding that may share memory with the iterated object
+        (`w = w[1:]`) keeps no such simple picture: None, and check_aliasing refuses
+        the write; one sharing only a value made since (`w = new`, `new = w.copy()`)
+        is a rebinding like any other."""
+        loops = [s for s in A.walk_statements(self.body) if isinstance(s, (gast.For, gast.While))
+                 and any(x is write for x in A.walk_statements(s.body))
+                 and not any(x is origin for x in A.walk_statements(s.body))]
+        rebinds = [s for loop in loops for s in A.walk_statements(loop.body)
+                   if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                   and s.targets[0].id == base and not self._updates_in_place(s)]
+        if not rebinds:
+            return follow
+        sequence = origin.targets[0].id
+        for s in rebinds:
+            for source in alias_sources(self, s.value):
+                if source in (base, sequence) or {base, sequence} & report.related.get(source, set()):
+                    return None
+        flag = self.namer.fresh("_iterated")
+        self.info.add_locals({flag})
+        followers.setdefault(id(origin), []).append(A.located(A.assign(flag, A.const(True)), origin))
+        for s in rebinds:
+            followers.setdefault(id(s), []).append(A.located(A.assign(flag, A.const(False)), s))
+        return [A.located(gast.If(test=A.name(flag), body=[follow], orelse=[]), write)]
 
     def _when_updated_in_place(self, stmt, written, follow):
         """`follow` run only if `written op= v` updated an object (an array) rather than

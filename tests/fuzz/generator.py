@@ -125,6 +125,8 @@ SHAPES = (
     "np_r_c",            # np.r_ / np.c_
     "mixed_helper",      # one helper called with floats and with arrays
     "narrow_return",     # f returns one scalar, one element, or one of each (not a sum of everything)
+    "classes_b",         # FINDINGS_b.md: shared seed of a build helper, rebinding the iterated array,
+                         # broadcasting products whose adjoint may stay zero (b_statement below)
 )
 SHAPE_PROBABILITY = 0.4      # per program, per shape
 SHAPE_STATEMENT_PROBABILITY = 0.35
@@ -168,7 +170,9 @@ class Generator:
         self.counter = 0
         self.budget = max_stmts if max_stmts is not None else self.r.randint(6, 16)
         # Drawn from the program's own random stream, so a seed always gives one program.
-        drawn = {s for s in SHAPES if self.r.random() < SHAPE_PROBABILITY}
+        # "classes_b" is not drawn (so that every seed keeps its program): --shapes and
+        # test_fuzz_shapes_small (shapes=SHAPES) enable it.
+        drawn = {s for s in SHAPES if s != "classes_b" and self.r.random() < SHAPE_PROBABILITY}
         self.shapes = (drawn if shapes is None else set(shapes)) - set(exclude)
         self.n_value = self.r.randint(0, 3)
         self.mixed_arg_kinds = set()
@@ -578,6 +582,7 @@ class Generator:
             "stencil": self.stencil,
             "param_list": self.param_loop,
             "bare_call": self.bare_call,
+            "classes_b": lambda scope, indent, nested_ok: b_statement(self, scope, indent, nested_ok),
         }
         fitting = [s for s in sorted(self.shapes) if s in makers]
         if "view_inplace" in fitting:
@@ -1072,7 +1077,39 @@ SHAPE_FEATURES = (
     "call_mixed", "mixed_helper_float_and_array",
     "narrow_return",
     "build_shared",
+    "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
 )
+
+
+def b_statement(gen, scope, indent, nested_ok):
+    """Shape "classes_b" (tests/fuzz/FINDINGS_b.md), one of:
+    b_seed_shared: `A = A * c + build(A[i])` (the helper's adjoint writes into the adjoint
+    the caller shares between both terms); b_iterate_rebind: `for i, e in enumerate(A)`
+    writing into A and then rebinding it; b_broadcast_product: `s = s + np.sum(np.outer(A, B) * A)`
+    (a (N, N) * (N,) product whose adjoint stays the zero 0.0 after an early return)."""
+    if not scope.arrays:
+        return None
+    r, N = gen.r, gen.N
+    A, B = r.choice(scope.arrays), r.choice(scope.arrays)
+    kind = r.randrange(3)
+    builds = gen.helpers_of("build")
+    if kind == 0 and builds:
+        gen.features.add("b_seed_shared")
+        gen.features.add("build_call")
+        gen._note_call(scope)
+        name, _ = r.choice(builds)
+        return [f"{indent}{A} = {A} * {gen.const()} + {name}({A}[{gen.index(scope)}])"]
+    if kind == 1 and nested_ok:
+        gen.features.add("b_iterate_rebind")
+        i, e = gen.fresh("i"), gen.fresh("e")
+        rebind = r.choice([f"{A} = {A} * {gen.const()}", f"{A} = np.tanh({A}) + {gen.const()}",
+                           f"{A} = {A}.copy()"])
+        return [f"{indent}for {i}, {e} in enumerate({A}):",
+                f"{indent}    {A}[({i} + 1) % {N}] = np.sin({e}) * {gen.const()}",
+                f"{indent}    {rebind}"]
+    gen.features.add("b_broadcast_product")
+    s = r.choice(scope.scalars)
+    return [f"{indent}{s} = {s} + np.sum(np.outer({A}, {B}) * {A}) * {gen.const()}"]
 
 
 def generate(seed, shapes=None, exclude=()):
