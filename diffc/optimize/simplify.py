@@ -6,7 +6,8 @@ Output: the same function where
     the same block and outside any loop nested there, is replaced by the
     expression at its use (``_t1_bar = total_bar; x_bar += _t1_bar * i``
     becomes ``x_bar += total_bar * i``), provided nothing the expression
-    reads is rebound or mutated in between;
+    reads is rebound or mutated in between (nor written into through a name
+    that may share its object: ``p = (y, y)`` packed before ``y[0] = ...``);
   * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``... and ``-(-e)`` are folded, and
     ``unbroadcast(-g, x)`` negates after summing: ``-unbroadcast(g, x)``;
   * ``x = 0.0`` followed by ``x += e`` (nothing reading x in between)
@@ -65,6 +66,18 @@ def forward_substitute(fn, protected=(), window=40):
     uses, defs = count_uses(fn)
     params = {a.id for a in fn.args.args}
     loaded_cache, stored_cache = {}, {}
+    classes = []
+
+    def shared_with(names):
+        """The names that may hold an object the names read hold (or a view, or a
+        container of it): a write into one of those in between changes what the
+        moved expression would read (``p = (y, y)`` then ``y[0] = ...``)."""
+        if not classes:
+            classes.append(_sharing_classes(fn))
+        out = set()
+        for n in names:
+            out |= classes[0].get(n, {n})
+        return out
 
     def loaded(stmt):
         key = id(stmt)
@@ -101,6 +114,8 @@ def forward_substitute(fn, protected=(), window=40):
                 return True
             if stored(later) & (reads | {name}):
                 return False
+            if _writes_into(later, shared_with(reads)):
+                return False
         return False
 
     def block(stmts):
@@ -121,6 +136,21 @@ def forward_substitute(fn, protected=(), window=40):
             i -= 1
     block(fn.body)
     return fn
+
+
+def _writes_into(stmt, shared):
+    """Whether stmt may write into an object of the names shared (besides the names
+    it rebinds or updates, `stored_names`).  ``lst.append(v)`` (a tape push, a list
+    built in the primal) writes into lst only, never into v, and lst is not in
+    shared because of its elements: the classes link a popped or iterated value
+    with its list, which the push does not write into (a read of lst itself is
+    a read the caller checks against `stored_names`)."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+            and isinstance(stmt.value.func, gast.Attribute) and stmt.value.func.attr == "append" \
+            and isinstance(stmt.value.func.value, gast.Name) and len(stmt.value.args) == 1 \
+            and not stmt.value.keywords and not _has_call(stmt.value.args[0]):
+        return False
+    return not _never_written([stmt], shared)
 
 
 def _reads_before_store(stmt):
