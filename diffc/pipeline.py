@@ -20,6 +20,7 @@ import time
 import gast
 
 from . import ast_util as A
+from . import effects
 from . import runtime
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
@@ -402,6 +403,10 @@ class Module:
             adj_body.append(gast.Assign(targets=[gast.Tuple(elts=[A.store(v) for v in state], ctx=gast.Store())],
                                         value=A.method_call(A.name(TAPE), "pop"), type_comment=None))
         adj_body += self.bar_inits(rf, result.adjoint, skip={seed})
+        if _may_write_into(result.adjoint, seed):
+            # the caller's buffer: its adjoint of `a + f(x)` hands the same array to a and
+            # to f's seed, so a write into the seed (take_item of `w[i] = v`) must not reach it
+            adj_body.append(A.assign(seed, A.call(rt(runtime.copy_value), [A.name(seed)])))
         adj_body += result.adjoint
         grads = [self.param_grad(rf, p, finalize) for p in active]
         adj_body.append(gast.Return(value=gast.Tuple(elts=grads, ctx=gast.Load())))
@@ -527,6 +532,36 @@ def _writes_into(stmt, name):
                 and isinstance(s.value.func, gast.Attribute) and isinstance(s.value.func.value, gast.Name) \
                 and s.value.func.value.id == name and s.value.func.attr in MUTATING_METHODS:
             return True
+    return False
+
+
+def _may_write_into(stmts, name):
+    """Whether stmts may write into the object `name` holds on entry: through name, or a
+    name bound to a value that may be it or a view of it (anything but arithmetic), by
+    a subscript store, an augmented assignment, or a helper writing into its first
+    argument (take_item, acc_item, zero_item...)."""
+    holders = {name}
+    changed = True
+    while changed:
+        changed = False
+        for s in A.walk_statements(stmts):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and s.targets[0].id not in holders \
+                    and not isinstance(s.value, (gast.BinOp, gast.UnaryOp, gast.Constant)) \
+                    and A.names_loaded(s.value) & holders:
+                holders.add(s.targets[0].id)
+                changed = True
+    for s in A.walk_statements(stmts):
+        if isinstance(s, gast.AugAssign) and A.names_loaded(s.target) & holders:
+            return True
+        for node in A.walk(s):
+            if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                    and A.names_loaded(node.value) & holders:
+                return True
+            if isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name) \
+                    and node.args[0].id in holders \
+                    and effects.has(getattr(node.func, "diffc_global", None), effects.MUTATES_FIRST):
+                return True
     return False
 
 

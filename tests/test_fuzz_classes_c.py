@@ -211,3 +211,70 @@ def test_helper_result_shares_still_refused(f, arg):
         diffc.grad(f)(0.37, arg.copy())
     with pytest.raises(diffc.DiffcError, match="shares its array"):
         diffc.jvp(f, (0.37, arg.copy()), (1.0, np.zeros_like(arg)))
+
+
+# ---------------------------------------------------------------- class C
+# A helper that builds an array and writes into it (`w[-1] = a`), its result added to
+# another array: the adjoint of `+` hands one buffer to both operands, and the helper's
+# adjoint zeroed the written entry in it (take_item) -- the other operand lost it
+# (reverse mode only; seeds 1251 and 5279).
+
+def _last_set(a):
+    w = np.zeros(4)
+    w[-1] = a
+    return w
+
+
+def _built(a):
+    w = np.full(4, a * 0.5)
+    w[1] += a
+    t = w[1:3]
+    w[2] = np.sqrt(1.0 + a ** 2)
+    w[-1] = a + np.sum(t * t)
+    return w
+
+
+def added_to_helper(x, v):
+    y = v * x + _last_set(x)
+    return np.sum(y * y)
+
+
+def added_in_loop(x, v):
+    y = v * x
+    for i in range(3):
+        y = y * -1.1 + _built(x * y[1])
+    return np.sum(y * y)
+
+
+def helper_twice(x, v):
+    y = v * x
+    w = _built(np.dot(y, y))
+    return np.sum((w + y) * _built(x))
+
+
+def helper_from_helper(x, v):
+    def outer(a):
+        w = _last_set(a) + np.ones(4) * a
+        w[0] = a * a
+        return w
+    y = outer(x) + v
+    return np.sum(np.sin(y) * y)
+
+
+CLASS_C = [added_to_helper, added_in_loop, helper_twice, helper_from_helper]
+
+
+@pytest.mark.parametrize("f", CLASS_C, ids=[f.__name__ for f in CLASS_C])
+def test_helper_adjoint_keeps_caller_seed(f):
+    _check_both_modes(f, 0.37, np.array([0.3, -0.5, 0.8, 1.1]))
+
+
+@pytest.mark.parametrize("f", [added_to_helper, helper_twice], ids=lambda f: f.__name__)
+def test_helper_adjoint_keeps_caller_seed_second_order(f):
+    v = np.array([0.3, -0.5, 0.8, 1.1])
+    hess = diffc.hessian(f, wrt=1)(0.37, v.copy())
+    ref = fd_jacobian(lambda u: diffc.grad(f, wrt=1)(0.37, u), v, eps=1e-5)
+    assert_close(hess, ref, rtol=1e-4, atol=1e-5, what=f"{f.__name__} hessian")
+    hx = diffc.hessian(f, wrt=0)(0.37, v.copy())
+    refx = fd_jacobian(lambda x: diffc.grad(f, wrt=0)(x, v.copy()), 0.37, eps=1e-5)
+    assert_close(hx, refx, rtol=1e-4, atol=1e-5, what=f"{f.__name__} hessian wrt x")
