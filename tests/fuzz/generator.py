@@ -889,6 +889,9 @@ class Generator:
             lines.append("    " + r.choice([f"w[{k}] = math.tanh(w[{k}])", f"w[{k}:] *= {self.const()}",
                                            "w[1] = math.cos(w[0])", f"w[-1] += t * {self.const()}"]))
             lines.append("    return w")
+        elif kind == "as" and not ALIASING_OK and self.seed % 4 == 0:
+            lines += copied_element_return(self.scalar(scope, 1))
+            self.features.add("helper_copied_element")
         else:
             lines.append(f"    return {self.scalar(scope, 1)} + t")
         self.budget = saved
@@ -990,6 +993,14 @@ class Generator:
         return Program(self.seed, source, [x, v, w, self.n_value], (0, 1, 2), N, self.features)
 
 
+def copied_element_return(expr):
+    """The end of a helper `(u, a)` (u copied on entry) returning one element of its copy
+    (issue 15, helper c, class B: diffc took the result for a view of the caller's
+    array and refused the caller's later writes into it).  Draws nothing from the
+    random stream, so a seed's other choices stay as they were."""
+    return [f"    u[0] = {expr} + t", "    return u[0]"]
+
+
 def shape_features(program):
     """The features of `program` that are issue-15 shapes (what run.py counts per shape)."""
     return {f for f in program.features if f in SHAPE_FEATURES}
@@ -1009,6 +1020,7 @@ SHAPE_FEATURES = (
     "np_r", "np_c",
     "call_mixed", "mixed_helper_float_and_array",
     "narrow_return",
+    "helper_copied_element",
 )
 
 
