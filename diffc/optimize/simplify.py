@@ -73,7 +73,7 @@ def forward_substitute(fn, protected=(), window=40):
         container of it): a write into one of those in between changes what the
         moved expression would read (``p = (y, y)`` then ``y[0] = ...``)."""
         if not classes:
-            classes.append(_sharing_classes(fn))
+            classes.append(_structural_classes(fn))
         out = set()
         for n in names:
             out |= classes[0].get(n, {n})
@@ -136,6 +136,54 @@ def forward_substitute(fn, protected=(), window=40):
             i -= 1
     block(fn.body)
     return fn
+
+
+def _held(expr):
+    """Names whose objects expr's value may be, view, or hold as an element: through
+    names, subscripts and attributes, tuple and list literals, copy_value (a copy of
+    a tuple or list holds the same elements) and helpers returning their first
+    argument.  Other calls are taken as fresh: `_sharing_classes` counts every
+    argument of every call, which links nearly all adjoints of a gradient together."""
+    if isinstance(expr, gast.Name):
+        return {expr.id}
+    if isinstance(expr, (gast.Subscript, gast.Attribute)):
+        return _held(expr.value)
+    if isinstance(expr, (gast.Tuple, gast.List)):
+        out = set()
+        for e in expr.elts:
+            out |= _held(e)
+        return out
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.args:
+        fn = getattr(expr.func, "diffc_global", None)
+        if fn is runtime.copy_value or effects.has(fn, effects.ARGUMENT_OR_NEW):
+            return _held(expr.args[0])
+    return set()
+
+
+def _structural_classes(fn):
+    """name -> the names that may hold the same object, or hold it as an element (`_held`)."""
+    parent = {}
+
+    def find(n):
+        parent.setdefault(n, n)
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for node in A.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
+            names, target = _held(node.value), node.targets[0].id
+        elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
+            names, target = A.names_loaded(node.iter), node.target.id
+        else:
+            continue
+        for other in names:
+            parent[find(other)] = find(target)
+    classes = {}
+    for n in list(parent):
+        classes.setdefault(find(n), set()).add(n)
+    return {n: classes[find(n)] for n in parent}
 
 
 def _writes_into(stmt, shared):
