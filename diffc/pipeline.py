@@ -545,6 +545,36 @@ def _writes_into(stmt, name):
     return False
 
 
+def _may_write_into(stmts, name):
+    """Whether stmts may write into the object `name` holds on entry: through name, or a
+    name bound to a value that may be it or a view of it (anything but arithmetic), by
+    a subscript store, an augmented assignment, or a helper writing into its first
+    argument (take_item, acc_item, zero_item...)."""
+    holders = {name}
+    changed = True
+    while changed:
+        changed = False
+        for s in A.walk_statements(stmts):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and s.targets[0].id not in holders \
+                    and not isinstance(s.value, (gast.BinOp, gast.UnaryOp, gast.Constant)) \
+                    and A.names_loaded(s.value) & holders:
+                holders.add(s.targets[0].id)
+                changed = True
+    for s in A.walk_statements(stmts):
+        if isinstance(s, gast.AugAssign) and A.names_loaded(s.target) & holders:
+            return True
+        for node in A.walk(s):
+            if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                    and A.names_loaded(node.value) & holders:
+                return True
+            if isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name) \
+                    and node.args[0].id in holders \
+                    and effects.has(getattr(node.func, "diffc_global", None), effects.MUTATES_FIRST):
+                return True
+    return False
+
+
 def _generated(name):
     node = A.name(name)
     node.diffc_generated = True
@@ -729,26 +759,9 @@ def private_seed(rf, seed, adjoint):
     caller's other adjoint behind its back; it works on a private copy instead."""
     if rf.kinds.get(rf.returned.id if isinstance(rf.returned, gast.Name) else None) in (K.SCALAR, K.INT):
         return []
-    for st in adjoint:
-        for node in A.walk(st):
-            if _updates_buffer(node, seed):
-                return [A.assign(seed, A.call(rt(runtime.copy_value), [A.name(seed)]))]
+    if _may_write_into(adjoint, seed):
+        return [A.assign(seed, A.call(rt(runtime.copy_value), [A.name(seed)]))]
     return []
-
-
-def _updates_buffer(node, name):
-    """Whether a node of generated adjoint code writes into the object bound to name
-    (not a rebinding of name)."""
-    def is_name(n):
-        return isinstance(n, gast.Name) and n.id == name
-    if isinstance(node, gast.AugAssign):
-        t = node.target
-        return is_name(t) or isinstance(t, gast.Subscript) and is_name(t.value)
-    if isinstance(node, gast.Assign):
-        return any(isinstance(t, gast.Subscript) and is_name(t.value) for t in node.targets)
-    if isinstance(node, gast.Call) and node.args and is_name(node.args[0]):
-        return effects.has(getattr(node.func, "diffc_global", None), effects.MUTATES_FIRST)
-    return False
 
 
 def _loaded_primals(stmts, primal_names):

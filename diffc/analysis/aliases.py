@@ -47,19 +47,36 @@ class AliasReport:
         self.observed = {}       # id(write stmt) -> [(observer, written, origin, maybe)]
         self.bases = {}          # name -> names whose memory it may view (SAME or PART)
         self.related = {}        # name -> every name whose object it may share or hold
+        self.returned_entry = None   # the `entry` names whose objects the final return may share
 
 
-def analyze(body, alias_sources, mutating_methods, updates_in_place=lambda stmt: False):
+def analyze(body, alias_sources, mutating_methods, updates_in_place=lambda stmt: False, entry=()):
     """The `AliasReport` of an ANF body (see module docstring).
 
     updates_in_place(stmt): whether `x = x op v` (from `x op= v`) updates x's
-    object in place, as Python does for arrays and lists."""
+    object in place, as Python does for arrays and lists.
+    entry: parameter names whose objects *at entry* are followed through the flow;
+    `report.returned_entry` then names those the value of a final ``return r``
+    may share, hold or be part of.  A parameter rebound to a fresh value
+    (``u = u.copy()``) no longer carries its entry object, which ``related``
+    (flow-insensitive, by name) cannot tell.  Only for that question: the
+    report's other fields then mention the entry objects' internal names."""
     live_after = _liveness(body)
     report = AliasReport()
     flow = _Flow(alias_sources, mutating_methods, live_after, report)
     flow.updates_in_place = updates_in_place
-    flow.block(body, {})
+    state = {}
+    for name in entry:
+        state[(_entry(name), name)] = state[(name, _entry(name))] = (None, False)
+    if entry:
+        report.returned_entry = set()
+    flow.block(body, state)
     return report
+
+
+def _entry(name):
+    """The internal name of a parameter's object at entry (not an identifier: never a local)."""
+    return "<entry " + name + ">"
 
 
 # ------------------------------------------------------------- liveness
@@ -148,6 +165,13 @@ class _Flow:
                 self.write(s, s.targets[0].id, state)
                 return state
             return self.bind(s, s.targets[0].id, s.value, state)
+        if isinstance(s, gast.Return) and isinstance(s.value, gast.Name) \
+                and self.report.returned_entry is not None:
+            r = s.value.id
+            for a, b in state:
+                for name, other in ((a, b), (b, a)):
+                    if name == r and other.startswith("<entry "):
+                        self.report.returned_entry.add(other[len("<entry "):-1])
         written = _written_name(s, self.mutating)
         if written is not None:
             self.write(s, written, state)

@@ -6,7 +6,8 @@ Output: the same function where
     the same block and outside any loop nested there, is replaced by the
     expression at its use (``_t1_bar = total_bar; x_bar += _t1_bar * i``
     becomes ``x_bar += total_bar * i``), provided nothing the expression
-    reads is rebound or mutated in between;
+    reads is rebound or mutated in between (nor written into through a name
+    that may share its object: ``p = (y, y)`` packed before ``y[0] = ...``);
   * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``... and ``-(-e)`` are folded, and
     ``unbroadcast(-g, x)`` negates after summing: ``-unbroadcast(g, x)``;
   * ``x = 0.0`` followed by ``x += e`` (nothing reading x in between)
@@ -65,6 +66,18 @@ def forward_substitute(fn, protected=(), window=40):
     uses, defs = count_uses(fn)
     params = {a.id for a in fn.args.args}
     loaded_cache, stored_cache = {}, {}
+    classes = []
+
+    def shared_with(names):
+        """The names that may hold an object the names read hold (or a view, or a
+        container of it): a write into one of those in between changes what the
+        moved expression would read (``p = (y, y)`` then ``y[0] = ...``)."""
+        if not classes:
+            classes.append(_structural_classes(fn))
+        out = set()
+        for n in names:
+            out |= classes[0].get(n, {n})
+        return out
 
     def loaded(stmt):
         key = id(stmt)
@@ -101,6 +114,8 @@ def forward_substitute(fn, protected=(), window=40):
                 return True
             if stored(later) & (reads | {name}):
                 return False
+            if _writes_into(later, shared_with(reads)):
+                return False
         return False
 
     def block(stmts):
@@ -136,6 +151,69 @@ def _written_through(stmt, name):
                     and node.value.id == name:
                 return True
     return False
+
+
+def _held(expr):
+    """Names whose objects expr's value may be, view, or hold as an element: through
+    names, subscripts and attributes, tuple and list literals, copy_value (a copy of
+    a tuple or list holds the same elements) and helpers returning their first
+    argument.  Other calls are taken as fresh: `_sharing_classes` counts every
+    argument of every call, which links nearly all adjoints of a gradient together."""
+    if isinstance(expr, gast.Name):
+        return {expr.id}
+    if isinstance(expr, (gast.Subscript, gast.Attribute)):
+        return _held(expr.value)
+    if isinstance(expr, (gast.Tuple, gast.List)):
+        out = set()
+        for e in expr.elts:
+            out |= _held(e)
+        return out
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.args:
+        fn = getattr(expr.func, "diffc_global", None)
+        if fn is runtime.copy_value or effects.has(fn, effects.ARGUMENT_OR_NEW):
+            return _held(expr.args[0])
+    return set()
+
+
+def _structural_classes(fn):
+    """name -> the names that may hold the same object, or hold it as an element (`_held`)."""
+    parent = {}
+
+    def find(n):
+        parent.setdefault(n, n)
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for node in A.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
+            names, target = _held(node.value), node.targets[0].id
+        elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
+            names, target = A.names_loaded(node.iter), node.target.id
+        else:
+            continue
+        for other in names:
+            parent[find(other)] = find(target)
+    classes = {}
+    for n in list(parent):
+        classes.setdefault(find(n), set()).add(n)
+    return {n: classes[find(n)] for n in parent}
+
+
+def _writes_into(stmt, shared):
+    """Whether stmt may write into an object of the names shared (besides the names
+    it rebinds or updates, `stored_names`).  ``lst.append(v)`` (a tape push, a list
+    built in the primal) writes into lst only, never into v, and lst is not in
+    shared because of its elements: the classes link a popped or iterated value
+    with its list, which the push does not write into (a read of lst itself is
+    a read the caller checks against `stored_names`)."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+            and isinstance(stmt.value.func, gast.Attribute) and stmt.value.func.attr == "append" \
+            and isinstance(stmt.value.func.value, gast.Name) and len(stmt.value.args) == 1 \
+            and not stmt.value.keywords and not _has_call(stmt.value.args[0]):
+        return False
+    return not _never_written([stmt], shared)
 
 
 def _reads_before_store(stmt):

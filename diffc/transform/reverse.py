@@ -926,9 +926,10 @@ class _CalleeView(FunctionSweep):
 def returned_alias_positions(module, info):
     """Positions of the parameters whose objects a user function's result may share or hold."""
     view = _CalleeView(module, info)
-    report = aliases_mod.analyze(info.node.body, lambda v: alias_sources(view, v), activity_mod.MUTATING_METHODS)
     returned = info.node.body[-1].value
     if not (isinstance(returned, gast.Name) and not hasattr(returned, "diffc_global")):
         return set()
-    names = {returned.id} | report.related.get(returned.id, set())
-    return {k for k, p in enumerate(info.params) if p in names}
+    # followed through the flow: a parameter rebound to a copy (`u = u.copy()`) is not returned
+    report = aliases_mod.analyze(info.node.body, lambda v: alias_sources(view, v), activity_mod.MUTATING_METHODS,
+                                 entry=info.params)
+    return {k for k, p in enumerate(info.params) if p in report.returned_entry}

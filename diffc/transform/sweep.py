@@ -470,6 +470,8 @@ def _call_alias_sources(fn, call):
         return set()
     if is_user_function(key) and R.adjoint_rule(key) is None and R.tangent_rule(key) is None \
             and not R.is_nondiff(key):
+        if fn._callee_kind(key, call, [fn._atom_kind(a) for a in call.args]) in (K.SCALAR, K.INT):
+            return set()                # a number (`return u[i]` of a 1-d array) shares nothing
         aliased = getattr(fn.module, "returned_aliases", None)
         if aliased is None:
             return locals_

@@ -899,6 +899,9 @@ class Generator:
             lines.append("    " + r.choice([f"w[{k}] = math.tanh(w[{k}])", f"w[{k}:] *= {self.const()}",
                                            "w[1] = math.cos(w[0])", f"w[-1] += t * {self.const()}"]))
             lines.append("    return w")
+        elif kind == "as" and not ALIASING_OK and self.seed % 4 == 0:
+            lines += copied_element_return(self.scalar(scope, 1))
+            self.features.add("helper_copied_element")
         else:
             lines.append(f"    return {self.scalar(scope, 1)} + t")
         self.budget = saved
@@ -1057,6 +1060,14 @@ Generator.build_shared_helper = _build_shared_helper
 Generator.build_shared_statement = _build_shared_statement
 
 
+def copied_element_return(expr):
+    """The end of a helper `(u, a)` (u copied on entry) returning one element of its copy
+    (issue 15, helper c, class B: diffc took the result for a view of the caller's
+    array and refused the caller's later writes into it).  Draws nothing from the
+    random stream, so a seed's other choices stay as they were."""
+    return [f"    u[0] = {expr} + t", "    return u[0]"]
+
+
 def shape_features(program):
     """The features of `program` that are issue-15 shapes (what run.py counts per shape)."""
     return {f for f in program.features if f in SHAPE_FEATURES}
@@ -1078,6 +1089,7 @@ SHAPE_FEATURES = (
     "narrow_return",
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
+    "helper_copied_element",
 )
 
 

@@ -1,0 +1,27 @@
+"""The check that lets a gradient read float64 vectors as Python floats
+(optimize/float_items.py): kept apart from runtime.py, which it is re-exported
+from. Imports nothing but numpy."""
+import numpy as np
+
+_QUIET_FP = ("ignore", "warn", "print", "log")
+
+
+def float64_world(*values):
+    """Whether a gradient may read float64 vectors as Python floats (float_items):
+    every value is a Python or NumPy float64, int or bool, or an ndarray of those
+    dtypes, where a Python float and a NumPy float64 promote alike (NEP 50 makes
+    ``float32_array * 0.1`` float32 but ``float32_array * np.float64(0.1)``
+    float64), and NumPy's error state neither raises nor calls on overflow,
+    underflow or invalid results (float arithmetic never reports them)."""
+    for v in values:
+        t = type(v)
+        if t is float or t is int or t is bool or t is np.float64 or v is None:
+            continue
+        if t is np.ndarray:
+            if v.dtype == np.float64 or v.dtype.kind in "biu":
+                continue
+            return False
+        if not isinstance(v, (np.integer, np.bool_)):
+            return False
+    errors = np.geterr()
+    return errors["over"] in _QUIET_FP and errors["invalid"] in _QUIET_FP and errors["under"] in _QUIET_FP
