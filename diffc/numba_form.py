@@ -313,7 +313,7 @@ class _Rewriter:
             return None
         obj = self.namespace.get(call.func.id)
         name = getattr(obj, "__name__", None)
-        if getattr(obj, "__module__", None) != "diffc.runtime":
+        if getattr(obj, "__module__", None) not in ("diffc.runtime", "diffc.runtime_floats"):
             return None
         if name == "float64_world":
             return _const(True)
