@@ -177,6 +177,18 @@ def _held(expr):
 
 def _structural_classes(fn):
     """name -> the names that may hold the same object, or hold it as an element (`_held`)."""
+    groups = []
+    for node in A.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
+            groups.append({node.targets[0].id} | _held(node.value))
+        elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
+            groups.append({node.target.id} | A.names_loaded(node.iter))
+    return _classes_of(groups)
+
+
+def _classes_of(groups):
+    """name -> every name linked to it through the groups (union-find: two groups
+    sharing a name join one class)."""
     parent = {}
 
     def find(n):
@@ -186,15 +198,10 @@ def _structural_classes(fn):
             n = parent[n]
         return n
 
-    for node in A.walk(fn):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
-            names, target = _held(node.value), node.targets[0].id
-        elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
-            names, target = A.names_loaded(node.iter), node.target.id
-        else:
-            continue
-        for other in names:
-            parent[find(other)] = find(target)
+    for group in groups:
+        group = list(group)
+        for other in group[1:]:
+            parent[find(other)] = find(group[0])
     classes = {}
     for n in list(parent):
         classes.setdefault(find(n), set()).add(n)
@@ -544,31 +551,15 @@ def _exposed(expr):
 def _sharing_classes(fn):
     """name -> the set of names that may hold the same object (or views of each other's),
     from every binding in fn: a target shares with what its value exposes."""
-    parent = {}
-
-    def find(n):
-        parent.setdefault(n, n)
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
-    def link(names):
-        names = list(names)
-        for other in names[1:]:
-            parent[find(other)] = find(names[0])
-
+    groups = []
     for node in A.walk(fn):
         if isinstance(node, gast.Assign):
-            link(A.names_stored(gast.Tuple(elts=node.targets, ctx=gast.Store())) | _exposed(node.value))
+            groups.append(A.names_stored(gast.Tuple(elts=node.targets, ctx=gast.Store())) | _exposed(node.value))
         elif isinstance(node, gast.AugAssign):
-            link(A.names_stored(node.target) | _exposed(node.value))
+            groups.append(A.names_stored(node.target) | _exposed(node.value))
         elif isinstance(node, gast.For):
-            link(A.names_stored(node.target) | A.names_loaded(node.iter))
-    classes = {}
-    for n in list(parent):
-        classes.setdefault(find(n), set()).add(n)
-    return {n: classes[find(n)] for n in parent}
+            groups.append(A.names_stored(node.target) | A.names_loaded(node.iter))
+    return _classes_of(groups)
 
 
 def _never_written(stmts, shared):
