@@ -541,7 +541,8 @@ def _unbroadcast_plan(gshape, shape):
     (_GENERAL,): g has fewer axes than x, length 1 where x has more, or an empty
     axis: the general code."""
     extra = len(gshape) - len(shape)
-    if extra < 0 or 0 in gshape:
+    if extra < 0 or 0 in gshape or any(
+            gshape[extra + k] == 1 and shape[k] != 1 for k in range(len(shape))):
         return (_GENERAL, None, None)
     lead = tuple(range(extra))
     kept = tuple([k for k in range(len(shape)) if shape[k] == 1 and gshape[extra + k] != 1])
@@ -580,10 +581,12 @@ def _unbroadcast_general(g, x):
         return g
     if not shape:
         return g.sum()
-    if g.ndim < len(shape):
-        # g smaller than x stands for its broadcast (the zero adjoint 0.0 times the smaller
-        # factor of a broadcasting product: 0.0 * b for W * b): spread it over x's shape.
-        g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape)).copy()
+    spread = np.broadcast_shapes(g.shape, shape)
+    if spread != g.shape:
+        # g smaller than x (fewer axes, or length 1 where x has more) stands for its
+        # broadcast: the zero adjoint 0.0 times the smaller factor of a broadcasting
+        # product (0.0 * b for W * b, 0.0 * c for c * r with c (3, 1), r (1, 3)).
+        g = np.broadcast_to(g, spread).copy()
     extra = g.ndim - len(shape)
     if extra:
         g = g.sum(axis=tuple(range(extra)))

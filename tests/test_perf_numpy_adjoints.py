@@ -250,12 +250,17 @@ def test_unbroadcast_sums_the_broadcast_axes(gshape, xshape, layout):
 
 
 def test_unbroadcast_of_an_adjoint_smaller_than_x():
-    # Higher-order code may pass an adjoint that broadcasts to x: the sum keeps g's own
-    # length-1 axes (shape (1,) for x of shape (3,), as np.add.reduce gives).
+    # An adjoint smaller than x on some axis (a zero adjoint times the smaller factor of a
+    # broadcasting product, or higher-order code) stands for its broadcast: the result
+    # always has x's shape, the sum of g spread over the broadcast shape.
     g = np.arange(6.0).reshape(2, 3, 1)
     got = unbroadcast(g, np.zeros((3, 4)))
-    assert_close(got, np.array([[3.0], [5.0], [7.0]]), rtol=0, atol=0)
-    assert_close(unbroadcast(np.ones((3, 1)), np.zeros(3)), np.array([3.0]), rtol=0, atol=0)
+    assert got.shape == (3, 4)
+    assert_close(got, np.repeat([[3.0], [5.0], [7.0]], 4, axis=1), rtol=0, atol=0)
+    assert_close(unbroadcast(np.ones((3, 1)), np.zeros(3)), np.full(3, 3.0), rtol=0, atol=0)
+    column = unbroadcast(np.array([[1.0], [2.0], [4.0]]), np.zeros((1, 3)))
+    assert column.shape == (1, 3)
+    assert_close(column, np.full((1, 3), 7.0), rtol=0, atol=0)
     assert unbroadcast(2.5, np.zeros(3)) == 2.5
     assert unbroadcast(g, g) is g
 

@@ -176,14 +176,39 @@ def _held(expr):
 
 
 def _structural_classes(fn):
-    """name -> the names that may hold the same object, or hold it as an element (`_held`)."""
+    """name -> the names that may hold the same object, or hold it as an element (`_held`).
+
+    A value popped from a tape has lost its provenance: `_t5 = w[1:]` in the forward
+    sweep is `..., _t5, ..., w = _tape.pop()` in the adjoint, and a restore
+    `w[1:] = _tape.pop()` changes what `_t5` reads.  So every name bound from a pop
+    shares a class with every name written through (`name[...] = v`, `name.a = v`)."""
     groups = []
+    popped, written = set(), set()
     for node in A.walk(fn):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
-            groups.append({node.targets[0].id} | _held(node.value))
+        if isinstance(node, gast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            bound = {target.id} if isinstance(target, gast.Name) else                 {e.id for e in target.elts if isinstance(e, gast.Name)}                 if isinstance(target, (gast.Tuple, gast.List)) else set()
+            if bound:
+                groups.append(bound | _held(node.value))
+                if _is_pop(node.value):
+                    popped |= bound
+            if isinstance(target, (gast.Subscript, gast.Attribute)):
+                written |= _held(target.value)
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, (gast.Subscript, gast.Attribute)):
+            written |= _held(node.target.value)
         elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
             groups.append({node.target.id} | A.names_loaded(node.iter))
+    if popped:
+        groups.append(popped | written)
     return _classes_of(groups)
+
+
+def _is_pop(expr):
+    """A value taken off a tape: `_tape.pop()`, or an entry of a preallocated tape `_tape1[i]`."""
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute):
+        return expr.func.attr == "pop"
+    return isinstance(expr, gast.Subscript) and isinstance(expr.value, gast.Name) \
+        and expr.value.id.startswith("_tape")
 
 
 def _classes_of(groups):
