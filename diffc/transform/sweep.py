@@ -216,8 +216,13 @@ class FunctionSweep:
         unshared = {}                       # id(write) -> [(written, other)] to check when it runs
         for stmt in A.walk_statements(self.body):
             for observer, written, origin, maybe in self.aliases.observed.get(id(stmt), ()):
-                if (observer, written) in getattr(stmt, "diffc_synced", ()):
+                synced = getattr(stmt, "diffc_synced", ())
+                if (observer, written) in synced:
                     continue                    # followed by the statement that shares the write
+                if isinstance(origin, gast.Assign) and _iterated(origin.value) \
+                        and (origin.value.args[0].id, written) in synced:
+                    continue                    # written back into the iterated array, whose
+                    # write is followed by the loop's re-read (or refused) in its turn
                 if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
                     self.element_checked.add(id(origin))
                     continue
@@ -239,7 +244,14 @@ class FunctionSweep:
         re-read.  A rebinding that may share memory with the iterated object
         (`w = w[1:]`) keeps no such simple picture: None, and check_aliasing refuses
         the write; one sharing only a value made since (`w = new`, `new = w.copy()`)
-        is a rebinding like any other."""
+        is a rebinding like any other.
+
+        The re-read is itself a binding of `_seq`: a later write whose reaching
+        binding is a re-read is judged against the loop's own `as_sequence`
+        (`diffc_reread_of`), else a re-read inside the loop would pass for the
+        start of the iteration and run unguarded after a rebinding."""
+        origin = getattr(origin, "diffc_reread_of", origin)
+        follow.diffc_reread_of = origin
         loops = [s for s in A.walk_statements(self.body) if isinstance(s, (gast.For, gast.While))
                  and any(x is write for x in A.walk_statements(s.body))
                  and not any(x is origin for x in A.walk_statements(s.body))]
