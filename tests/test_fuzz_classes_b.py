@@ -248,22 +248,9 @@ def layers_after_early_return(x, v):
     return x * np.sum(v)
 
 
-def column_times_row_not_taken(x, c, r):
-    t = (c * x) * r
-    if x > 0.0:
-        return np.sum(c) * x
-    return np.sum(t)
-
-
 def test_zero_adjoint_broadcasting_product():
     check(early_exit_before_product, [0.3, V3.copy()], wrt=(0, 1), second_order=True)
 
 
 def test_zero_adjoint_parameter_list_after_early_return():
     check(layers_after_early_return, [0.3, V3.copy()], wrt=(0, 1))
-
-
-def test_zero_adjoint_column_times_row():
-    c = np.array([[0.2], [0.5], [-0.3]])
-    r = np.array([[0.4, -0.1, 0.9]])
-    check(column_times_row_not_taken, [0.6, c, r], wrt=(0, 1, 2))

@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import shapes_d
+
 HEADER = "import math\n\nimport numpy as np\n\n"
 
 TRACE_HEADER = '''
@@ -178,6 +180,7 @@ class Generator:
         self.mixed_arg_kinds = set()
         self.view_written = []     # arrays of f written through a slice (narrow_return reads them)
         self.init_build_shared(seed, shapes, exclude)
+        shapes_d.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -506,6 +509,9 @@ class Generator:
             lines = self.build_shared_statement(scope, indent)
             if lines:
                 return lines
+        lines = shapes_d.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
             lines = self.shape_statement(scope, indent, nested_ok)
             if lines:
@@ -1010,6 +1016,8 @@ class Generator:
 # stream (Generator.r2), so a program without it is the same program as before.
 EXTRA_SHAPES = (
     "build_shared",      # two results of an array-building helper in one expression (mk(a) + mk(b))
+    "classes_d",         # FINDINGS_d.md (shapes_d.py): broadcasting on a branch, element then
+                         # slice writes, loops over an array rebound and written through a view
 )
 
 
@@ -1090,7 +1098,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-)
+) + shapes_d.FEATURES
 
 
 def b_statement(gen, scope, indent, nested_ok):

@@ -1,0 +1,57 @@
+"""Shape "classes_d" (tests/fuzz/FINDINGS_d.md): the classes found in session 3.
+
+d_broadcast_branch: a (N, 1) * (1, N) product used only on a branch, so its adjoint
+    may stay the zero 0.0 (the zero times the smaller factor had the wrong shape);
+d_view_after_element: an element write into an array then an augmented write into a
+    slice covering it, in a loop (a view on the tape read after a restore);
+d_iterate_view: `for i, e in enumerate(A)` rebinding A, then writing into the new A
+    through a bound slice in a nested loop (the loop's re-read ran unguarded).
+
+Draws from its own random stream (`r3`), so a program without the shape is the same
+program as before it existed."""
+
+import random
+
+PROBABILITY = 0.3            # per program
+STATEMENT_PROBABILITY = 0.2  # per statement, when on
+FEATURES = ("d_broadcast_branch", "d_view_after_element", "d_iterate_view")
+
+
+def init(gen, seed, shapes, exclude):
+    gen.r3 = random.Random(f"classes_d-{seed}")
+    on = "classes_d" in shapes if shapes is not None else gen.r3.random() < PROBABILITY
+    gen.classes_d = on and "classes_d" not in exclude
+
+
+def statement(gen, scope, indent, nested_ok):
+    """One classes_d statement (a list of lines) fitting the scope, or None."""
+    if not gen.classes_d or not scope.arrays or gen.r3.random() >= STATEMENT_PROBABILITY:
+        return None
+    r, N = gen.r3, gen.N
+    A, B = r.choice(scope.arrays), r.choice(scope.arrays)
+    s = r.choice(scope.scalars)
+    c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
+    kind = r.randrange(3)
+    if kind == 0 or not nested_ok:
+        gen.features.add("d_broadcast_branch")
+        g = gen.fresh("g")
+        test = r.choice([f"{s} > 0.0", f"np.sum({A}) < 0.5", f"{A}[0] > {B}[-1]"])
+        return [f"{indent}{g} = ({A}[:, None] * {s}) * {B}[None, :]",
+                f"{indent}if {test}:",
+                f"{indent}    {s} = {s} + np.sum(np.tanh({g})) * {c}"]
+    i = gen.fresh("i")
+    if kind == 1:
+        gen.features.add("d_view_after_element")
+        k = r.randrange(1, N)
+        return [f"{indent}for {i} in range({r.randint(1, 3)}):",
+                f"{indent}    {A}[{k}] += {s} * {c}",
+                f"{indent}    {A}[{k - 1}:] *= np.cos({A}[{i} % {N}]) * {c}"]
+    gen.features.add("d_iterate_view")
+    e, t = gen.fresh("e"), gen.fresh("t")
+    lo = r.randrange(0, N - 1)
+    return [f"{indent}for {i}, {e} in enumerate({A}):",
+            f"{indent}    {A} = {A} * {c} + {s}",
+            f"{indent}    for _ in range(2):",
+            f"{indent}        {t} = {A}[{lo}:{N}]",
+            f"{indent}        {t} *= {c}",
+            f"{indent}        {A}[({i} + 1) % {N}] = {e}"]
