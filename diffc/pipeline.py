@@ -51,8 +51,8 @@ from .transform.desugar import Desugar
 from .transform.frozen import pass_captured_variables, rewrite_frozen_calls, rewrite_result_attributes
 from .transform import checkpoint
 from .transform.purify import purify
-from .transform.reverse import (TAPE, ReverseFunction, index_value, is_marker, returned_alias_positions,
-                                rt)
+from .transform.reverse import TAPE, ReverseFunction, returned_alias_positions, rt
+from .transform.tape_markers import resolve_tape_markers
 
 _rules_loaded = threading.Lock()
 _loaded = []
@@ -278,34 +278,18 @@ class Module:
 
     # ------------------------------------------------------------ assembly
     def resolve_markers(self, rf, result, joint=False):
-        """Decide the tape variables and replace markers (see transform/reverse.py)."""
-        primal_names = set(rf.info.local_names) | set(rf.params)
+        """Decide the tape variables and replace markers (transform/tape_markers.py)."""
         adjoint = result.adjoint
         if joint and self.optimize:
             result.forward, adjoint = drop_dead_restores(
                 result.forward, adjoint, set(rf.info.local_names) - set(rf.params))
-        views = rf.view_bases()
-        while True:
-            read = _adjoint_reads(adjoint, primal_names, views)
-            tape_vars = {v for v in read if rf.multiply_defined(v)}
-            pruned = _prune(adjoint, read, tape_vars)
-            if _adjoint_reads(pruned, primal_names, views) == read:
-                adjoint = pruned
-                break
-            adjoint = pruned
-        kept_counts = {m.diffc_marker[1] for m in _markers(adjoint, "pop_count")}
-        for m in _markers(adjoint, "restore_unsupported"):
-            if m.diffc_marker[1] in read:
-                raise UnsupportedSyntax(f"the value of {m.diffc_marker[1]!r} is needed by the gradient "
-                                        "but is modified by a method diffc cannot undo",
-                                        m.diffc_marker[2], rf.source, hint="build a new list instead")
-        result.tape_vars = tape_vars
-        result.read = read
-        result.forward = _replace_markers(result.forward, read, tape_vars, kept_counts)
-        result.adjoint = _replace_markers(adjoint, read, tape_vars, kept_counts)
-        if tape_vars or _uses_tape(result.forward) or _uses_tape(result.adjoint):
+        resolved = resolve_tape_markers(result.forward, adjoint, set(rf.info.local_names) | set(rf.params),
+                                        rf.view_bases(), rf.multiply_defined, rf.source)
+        result.forward, result.adjoint = resolved.forward, resolved.adjoint
+        result.tape_vars, result.read = resolved.tape_vars, resolved.read
+        if resolved.uses_tape:
             self.tape_users.add(id(rf))
-        inits = [A.assign(v, A.const(None)) for v in sorted(tape_vars) if v not in rf.params]
+        inits = [A.assign(v, A.const(None)) for v in sorted(resolved.tape_vars) if v not in rf.params]
         result.forward = inits + result.forward
         return result
 
@@ -595,157 +579,6 @@ def _fill_empty(node):
             if field == "body" and isinstance(block, list) and not block and isinstance(
                     n, (gast.FunctionDef, gast.If, gast.For, gast.While)):
                 n.body = [gast.Pass()]
-
-
-# ------------------------------------------------------------------ markers
-
-def _markers(stmts, kind):
-    return [s for s in _walk_all(stmts) if is_marker(s, kind)]
-
-
-def _walk_all(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(inner, list):
-                yield from _walk_all(inner)
-
-
-def _marker_reads(m, read, tape_vars):
-    kind = m.diffc_marker[0]
-    if kind == "restore_item" and m.diffc_marker[1] in read:
-        return {m.diffc_marker[1]} | A.names_loaded(m.diffc_marker[2])
-    if kind == "restore_extend" and m.diffc_marker[1] in read:
-        return {m.diffc_marker[1]} | A.names_loaded(m.diffc_marker[2])
-    if kind == "restore_append" and m.diffc_marker[1] in read:
-        return {m.diffc_marker[1]}
-    return set()
-
-
-def _adjoint_reads(stmts, primal_names, views):
-    """Primal names the adjoint code reads (markers that would be kept included).
-
-    views: name -> names whose arrays it may view; reading a view reads those
-    arrays, so their in-place writes must be undone before it (their restores kept)."""
-    read = set()
-    for s in _walk_all(stmts):
-        if is_marker(s):
-            continue
-        if isinstance(s, (gast.If, gast.While)):
-            read |= A.names_loaded(s.test)
-        elif isinstance(s, gast.For):
-            read |= A.names_loaded(s.iter)
-        else:
-            read |= A.names_loaded(s)
-    read &= primal_names
-    # Restores of in-place writes read the index and the container; iterate to a fixpoint.
-    while True:
-        extra = set()
-        for s in _walk_all(stmts):
-            if is_marker(s):
-                extra |= _marker_reads(s, read, None)
-        for name in read:
-            extra |= views.get(name, set())
-        extra &= primal_names
-        if extra <= read:
-            return read
-        read |= extra
-
-
-def _effective(stmt, read, tape_vars):
-    """Whether stmt does anything once markers are resolved."""
-    if is_marker(stmt):
-        kind, *args = stmt.diffc_marker
-        if kind == "restore":
-            return args[0] in tape_vars
-        if kind == "batch_restore":
-            return any(n in tape_vars for n in args[0])
-        if kind in ("restore_item", "restore_append", "restore_extend", "restore_unsupported"):
-            return args[0] in read
-        if kind == "pop_count":
-            return any(_effective(s, read, tape_vars) for s in args[1].body)
-        return True
-    if isinstance(stmt, (gast.If, gast.For, gast.While)):
-        return any(_effective(s, read, tape_vars) for s in stmt.body + stmt.orelse)
-    return True
-
-
-def _prune(stmts, read, tape_vars):
-    out = []
-    for s in stmts:
-        if not _effective(s, read, tape_vars):
-            continue
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = _prune(s.body, read, tape_vars)
-            s.orelse = _prune(s.orelse, read, tape_vars)
-        out.append(s)
-    return out
-
-
-def _replace_markers(stmts, read, tape_vars, kept_counts):
-    out = []
-    for s in stmts:
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = _replace_markers(s.body, read, tape_vars, kept_counts)
-            s.orelse = _replace_markers(s.orelse, read, tape_vars, kept_counts)
-            out.append(s)
-            continue
-        if not is_marker(s):
-            out.append(s)
-            continue
-        kind, *args = s.diffc_marker
-        new = []
-        push = lambda value: _tape_op(A.expr_stmt(A.method_call(A.name(TAPE), "append", [value])))  # noqa: E731
-        pop = lambda: _tape_op(A.method_call(A.name(TAPE), "pop"))  # noqa: E731
-        if kind == "save" and args[0] in tape_vars:
-            new = [push(A.name(args[0]))]
-        elif kind == "restore" and args[0] in tape_vars:
-            new = [A.assign(args[0], pop())]
-        elif kind == "save_item" and args[0] in read:
-            y, index, is_array = args
-            if is_array:
-                value = A.call(rt(runtime.copy_value), [A.subscript(A.name(y), A.deepcopy(index))])
-            else:
-                value = A.call(rt(runtime.read_item), [A.name(y), index_value(index)])
-            new = [push(value)]
-        elif kind == "restore_item" and args[0] in read:
-            y, index, is_array = args
-            if is_array:
-                new = [A.assign(A.subscript(A.name(y), A.deepcopy(index), gast.Store()), pop())]
-            else:
-                new = [A.expr_stmt(A.call(rt(runtime.write_item), [A.name(y), index_value(index), pop()]))]
-        elif kind == "restore_append" and args[0] in read:
-            new = [A.expr_stmt(A.method_call(A.name(args[0]), "pop"))]
-        elif kind == "restore_extend" and args[0] in read:
-            new = [A.expr_stmt(A.call(rt(runtime.truncate), [A.name(args[0]), args[1]]))]
-        elif kind == "push_count" and args[0] in kept_counts:
-            new = [push(A.name(args[0]))]
-        elif kind == "pop_count":
-            new = [A.assign(args[0], pop())]
-        elif kind in ("batch_save", "batch_restore"):
-            names = [n for n in args[0] if n in tape_vars]
-            if len(names) == 1 and kind == "batch_save":
-                new = [push(A.name(names[0]))]
-            elif len(names) == 1:
-                new = [A.assign(names[0], pop())]
-            elif names and kind == "batch_save":
-                new = [push(gast.Tuple(elts=[A.name(n) for n in names], ctx=gast.Load()))]
-            elif names:
-                new = [gast.Assign(targets=[gast.Tuple(elts=[A.store(n) for n in names], ctx=gast.Store())],
-                                   value=pop(), type_comment=None)]
-        out.extend(A.located_all(new, s))
-    return out
-
-
-def _tape_op(node):
-    """Mark a save's push or a restore's pop (optimize/loop_tapes.py moves only those)."""
-    node.diffc_tape_op = True
-    return node
-
-
-def _uses_tape(stmts):
-    return any(isinstance(n, gast.Name) and n.id == TAPE for s in stmts for n in A.walk(s))
 
 
 def private_seed(rf, seed, adjoint):
