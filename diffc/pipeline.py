@@ -108,7 +108,8 @@ def _dump(stages, name, info):
 
 
 class Module:
-    """Everything generated for one request (see module docstring)."""
+    """Everything generated for one request (see module docstring); the transforms see it
+    as a transform.context.CompilationContext."""
 
     def __init__(self, optimize=True, stages=None):
         self.optimize = optimize
@@ -183,6 +184,22 @@ class Module:
 
     def uses_tape(self, rf):
         self.tape_users.add(id(rf))
+
+    def unique_function_name(self, base):
+        return self.function_names.unique(base)
+
+    def add_function(self, fn, source, first=False):
+        self.sources[id(fn)] = source
+        if first:
+            self.functions.insert(0, fn)
+        else:
+            self.functions.append(fn)
+
+    def stage(self, name, fn):
+        self._stage(name, fn)
+
+    def generated_cache(self, table):
+        return self.__dict__.setdefault("_generated_" + table, {})
 
     # -------------------------------------------------------------- callees
     def split_callee(self, target, mask, kinds, call, caller):

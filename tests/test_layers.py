@@ -204,3 +204,21 @@ def test_no_function_over_eighty_lines_without_a_reason():
                     long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}: {length} lines")
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines with no reason in their docstring:\n" + \
         "\n".join(long)
+
+
+def test_module_implements_the_transforms_context():
+    """pipeline.Module offers every member of transform/context.CompilationContext, with the
+    protocol's parameters (the transforms call back into it only through those)."""
+    import inspect
+
+    from diffc.pipeline import Module
+    from diffc.transform.context import CompilationContext
+
+    module = Module()
+    assert isinstance(module, CompilationContext)
+    for name, member in vars(CompilationContext).items():
+        if name.startswith("_") or not callable(member):
+            continue
+        expected = list(inspect.signature(member).parameters)
+        got = list(inspect.signature(getattr(Module, name)).parameters)
+        assert got == expected, f"Module.{name}{got} != CompilationContext.{name}{expected}"

@@ -44,6 +44,7 @@ from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
 from . import dynamic_calls
+from .context import CompilationContext
 from .reverse import BINOPS, UNARY, call_key, check_object_indexes, integer_cast, is_user_function
 from .rule_calls import RuleBindingError, bind_rule_arguments, describe, drop_unbroadcast
 from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
@@ -61,7 +62,7 @@ class ForwardFunction(FunctionSweep):
 
     views_allowed = False
 
-    def __init__(self, module, info, active_params, param_kinds):
+    def __init__(self, module: CompilationContext, info, active_params, param_kinds):
         self.module = module
         self.info = info
         self.namer = info.namer
@@ -573,23 +574,19 @@ def build_jvp(module, target, active, param_kinds, name, tangent_only=False, ins
     fn = _function(name, list(info.params) + dot_params, body, info.node)
     if tangent_only:
         fn.args.defaults = [A.const(1.0) for _ in dot_params]
-    module._stage("forward", fn)
+    module.stage("forward", fn)
     fn = module.finish(fn, entry_kinds=ff.kinds if insert else None)
-    module.sources[id(fn)] = info.source
-    if insert:
-        module.functions.insert(0, fn)
-    else:
-        module.functions.append(fn)
+    module.add_function(fn, info.source, first=insert)
     return fn
 
 
 def jvp_callee(module, target, mask, kinds):
     """The generated ``_jvp_<g>`` for a call of user function g with active arguments `mask`."""
-    table = module.__dict__.setdefault("jvps", {})
+    table = module.generated_cache("jvps")
     key = (id(target), mask, kinds)
     if key not in table:
         info = module.info_for(target)
-        name = module.function_names.unique(f"_jvp_{info.name}")
+        name = module.unique_function_name(f"_jvp_{info.name}")
         table[key] = name
         active = [p for p, m in zip(info.params, mask) if m]
         build_jvp(module, target, active, dict(zip(info.params, kinds)), name)

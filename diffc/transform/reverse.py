@@ -43,6 +43,7 @@ from ..analysis.calls import call_key, integer_cast, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import MISSING
 from . import dynamic_calls
+from .context import CompilationContext
 from .rule_calls import (RuleBindingError, bind_rule_arguments, describe, drop_concatenation, drop_unbroadcast,
                          merge_equal_contributions, zero_safe)
 from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mutation, rt
@@ -107,7 +108,7 @@ class ReverseResult:
 class ReverseFunction(FunctionSweep):
     """Builds the forward and adjoint sweeps of one function (see module docstring)."""
 
-    def __init__(self, module, info, active_params, param_kinds):
+    def __init__(self, module: CompilationContext, info, active_params, param_kinds):
         self.module = module
         self.info = info
         self.namer = info.namer
