@@ -18,6 +18,7 @@ import argparse
 import collections
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -89,6 +90,10 @@ def report(outcomes):
     return data, "\n".join(lines)
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
@@ -123,13 +128,21 @@ def main(argv=None):
         if args.progress and len(done) % args.progress == 0:
             print(f"[{len(done)} programs, {time.time() - t0:.0f}s] {summary(done)}", flush=True)
 
+    # SIGTERM (or Ctrl-C) stops the run after the program being checked, and the report
+    # covers the programs done so far (a long budget run can be cut short and still counted).
+    signal.signal(signal.SIGTERM, _stop)
+    stopped = ""
     with tempfile.TemporaryDirectory() as workdir:
         seeds = ([int(x) for x in args.seeds.split(",")] if args.seeds
                  else range(args.start, args.start + args.n))
-        outcomes = run_many(seeds, workdir, forward=not args.no_forward,
-                            higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress,
-                            exclude=tuple(s for s in args.exclude_shapes.split(",") if s),
-                            shapes=None if args.shapes is None else tuple(s for s in args.shapes.split(",") if s))
+        try:
+            outcomes = run_many(seeds, workdir, forward=not args.no_forward,
+                                higher_order=args.higher_order, autograd=not args.no_autograd, progress=progress,
+                                exclude=tuple(s for s in args.exclude_shapes.split(",") if s),
+                                shapes=None if args.shapes is None else tuple(s for s in args.shapes.split(",") if s))
+        except KeyboardInterrupt:
+            outcomes = done
+            stopped = f", STOPPED after {len(done)} programs (last seed {done[-1].seed if done else None})"
     data, text = report(outcomes)
     mode = "higher-order" if args.higher_order else "first-order"
     import diffc
@@ -138,12 +151,12 @@ def main(argv=None):
     if args.exclude_shapes:
         mode += f", without {args.exclude_shapes}"
     which = f"{len(seeds)} listed seeds" if args.seeds else f"seeds {args.start}..{args.start + args.n - 1}"
-    print(f"\n=== {which} ({mode}) in {time.time() - t0:.1f}s,"
+    print(f"\n=== {which} ({mode}){stopped} in {time.time() - t0:.1f}s,"
           f" diffc from {os.path.dirname(diffc.__file__)}")
     print(text)
     if args.json:
         data.update(start=args.start, n=args.n, higher_order=args.higher_order, exclude=args.exclude_shapes,
-                    shapes=args.shapes)
+                    shapes=args.shapes, stopped_after=len(outcomes) if stopped else None)
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)
     return 1 if any(o.status in ("wrong", "crash", "invalid") for o in outcomes) else 0
