@@ -32,6 +32,17 @@ def _(result, x, x_dot):
     return x_dot
 
 
+# complex(a, b) = a + 1j b, complex-linear in (a, b) (complex_rules.py's convention)
+@adjoint(builtins.complex)
+def _(result, result_bar, real=0, imag=0):
+    return result_bar, result_bar * 1j
+
+
+@tangent(builtins.complex)
+def _(result, real=0, imag=0, real_dot=0.0, imag_dot=0.0):
+    return real_dot + imag_dot * 1j
+
+
 @adjoint(builtins.max, builtins.min)
 def _(result, result_bar, *args):
     return _extremum_bars(result, result_bar, args)
