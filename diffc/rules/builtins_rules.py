@@ -164,7 +164,7 @@ def _zip_bars(g, iterables):
 
 @adjoint(builtins.list, builtins.tuple)
 def _(result, result_bar, iterable):
-    return _sequence_bar(result_bar)
+    return _sequence_bar_of(result_bar, iterable)
 
 
 @tangent(builtins.list, builtins.tuple)
@@ -175,6 +175,17 @@ def _(result, iterable, iterable_dot):
 def _sequence_bar(g):
     """list(x) / tuple(x) of a list or tuple: the adjoint passes through element by element."""
     return ListBar(g) if isinstance(g, (list, tuple)) else g
+
+
+def _sequence_bar_of(g, iterable):
+    """list(x) / tuple(x): the adjoint passes through element by element, and the element
+    adjoints of an array x (its rows) are stacked into x's shape."""
+    if isinstance(g, (list, tuple)) and not isinstance(iterable, (list, tuple)) and np.ndim(iterable) > 0:
+        shape = np.shape(iterable)
+        if len(g) == 0:
+            return np.zeros(shape)
+        return np.stack([np.broadcast_to(np.asarray(gi), shape[1:]) for gi in g])
+    return _sequence_bar(g)
 
 
 def _sequence_dot(d):
@@ -278,6 +289,22 @@ def _(result, result_bar, g):
     return _sequence_bar(result_bar)
 
 
+linear(_sequence_bar_of)
+
+
+@adjoint(_sequence_bar_of)
+def _(result, result_bar, g, iterable):
+    return _sequence_bar_of_T(result_bar, g), None
+
+
+def _sequence_bar_of_T(rbar, g):
+    """Adjoint of _sequence_bar_of in g: the rows of rbar for a list g."""
+    if isinstance(g, (list, tuple)) and np.ndim(rbar) > 0:
+        return ListBar(list(rbar))
+    return _sequence_bar(rbar)
+
+
+_sequence_bar_of_T.__diffc_transparent__ = True
 linear(_sequence_dot)
 
 
