@@ -157,47 +157,82 @@ SPECIAL = [
 ]
 
 # ------------------------------------------------------------------ scipy.stats
-def five_methods(law, y, *shapes, loc, scale):
-    """logpdf + pdf + cdf + logcdf + sf of a distribution, the way a test of a model sums them."""
-    return (law.logpdf(y, *shapes, loc=loc, scale=scale) + law.pdf(y, *shapes, loc=loc, scale=scale)
-            + law.cdf(y, *shapes, loc=loc, scale=scale) + law.logcdf(y, *shapes, loc=loc, scale=scale)
-            + law.sf(y, *shapes, loc=loc, scale=scale))
+def five_methods(law, y, loc, scale):
+    """logpdf + pdf + cdf + logcdf + sf of a location-scale distribution passed in."""
+    return (law.logpdf(y, loc=loc, scale=scale) + law.pdf(y, loc=loc, scale=scale)
+            + law.cdf(y, loc=loc, scale=scale) + law.logcdf(y, loc=loc, scale=scale)
+            + law.sf(y, loc=loc, scale=scale))
 
 
-def frozen_program(make, y_of_x):
-    """A program freezing a distribution with parameters from x and calling its five methods."""
-    def program(x):
-        rv = make(x)
-        y = y_of_x(x)
-        return np.sum((rv.logpdf(y) + rv.pdf(y) + rv.cdf(y) + rv.logcdf(y) + rv.sf(y)) * W4)
-    return program
+def shaped_t(x):
+    y, loc, scale = x * 0.9, 0.1 * x[0], 1.0 + x[1] ** 2
+    return np.sum((stats.t.logpdf(y, 3.0 + x[2] ** 2, loc, scale) + stats.t.pdf(y, 4.0, loc, scale)
+                   + stats.t.cdf(y, 4.0, loc, scale) + stats.t.logcdf(y, 4.0, loc=loc, scale=scale)
+                   + stats.t.sf(y, 4.0, loc=loc, scale=scale)) * W4)
+
+
+def shaped_gamma(x):
+    loc, scale = -0.1 * x[0], x[1]
+    return np.sum((stats.gamma.logpdf(x, x[3] + 1.0, loc, scale) + stats.gamma.pdf(x, 2.5, loc, scale)
+                   + stats.gamma.cdf(x, 2.5, loc, scale) + stats.gamma.logcdf(x, 2.5, loc=loc, scale=scale)
+                   + stats.gamma.sf(x, 2.5, loc=loc, scale=scale)) * W4)
+
+
+def shaped_beta(x):
+    y, loc, scale = x * 0.9, -0.05 * x[0], 1.0 + x[1]
+    return np.sum((stats.beta.logpdf(y, 2.0 + x[2], 3.0 * x[3], loc, scale) + stats.beta.pdf(y, 2.0, 3.0, loc, scale)
+                   + stats.beta.cdf(y, 2.0, 3.0, loc, scale) + stats.beta.logcdf(y, 2.0, 3.0, loc=loc, scale=scale)
+                   + stats.beta.sf(y, 2.0, 3.0, loc=loc, scale=scale)) * W4)
+
+
+def frozen_norm(x):
+    rv = stats.norm(0.1 * x[0], 1.0 + x[1] ** 2)
+    y = x * 0.9
+    return np.sum((rv.logpdf(y) + rv.pdf(y) + rv.cdf(y) + rv.logcdf(y) + rv.sf(y)) * W4)
+
+
+def frozen_t(x):
+    rv = stats.t(4.0, loc=0.1 * x[0], scale=1.0 + x[1] ** 2)
+    return np.sum((rv.logpdf(x) + rv.pdf(x) + rv.cdf(x) + rv.logcdf(x) + rv.sf(x)) * W4)
+
+
+def frozen_gamma(x):
+    rv = stats.gamma(2.5, scale=x[1])
+    return np.sum((rv.logpdf(x) + rv.pdf(x) + rv.cdf(x) + rv.logcdf(x) + rv.sf(x)) * W4)
+
+
+def frozen_beta(x):
+    rv = stats.beta(1.5, 3.0, scale=1.0 + x[1])
+    return np.sum((rv.logpdf(x) + rv.pdf(x) + rv.cdf(x) + rv.logcdf(x) + rv.sf(x)) * W4)
+
+
+def frozen_expon(x):
+    rv = stats.expon(scale=x[1])
+    return np.sum((rv.logpdf(x) + rv.pdf(x) + rv.cdf(x) + rv.logcdf(x) + rv.sf(x)) * W4)
+
+
+def frozen_laplace(x):
+    rv = stats.laplace(0.05, 1.0 + x[1] ** 2)
+    return np.sum((rv.logpdf(x) + rv.pdf(x) + rv.cdf(x) + rv.logcdf(x) + rv.sf(x)) * W4)
+
+
+def frozen_cauchy(x):
+    rv = stats.cauchy(0.1 * x[0], 1.0 + x[1] ** 2)
+    return np.sum((rv.logpdf(x) + rv.pdf(x) + rv.cdf(x) + rv.logcdf(x) + rv.sf(x)) * W4)
 
 
 STATS = [
-    ("stats.norm", lambda x: np.sum(five_methods(stats.norm, x * 0.9, loc=0.1 * x[0], scale=1.0 + x[1] ** 2) * W4),
+    ("stats.norm", lambda x: np.sum(five_methods(stats.norm, x * 0.9, 0.1 * x[0], 1.0 + x[1] ** 2) * W4), V4,
+     True),
+    ("stats.expon", lambda x: np.sum(five_methods(stats.expon, x, -0.1 * x[0], x[1]) * W4), P4, True),
+    ("stats.laplace", lambda x: np.sum(five_methods(stats.laplace, x, 0.1 * x[0] + 0.05, 1.0 + x[1] ** 2) * W4),
      V4, True),
-    ("frozen norm", frozen_program(lambda x: stats.norm(0.1 * x[0], 1.0 + x[1] ** 2), lambda x: x * 0.9), V4,
+    ("stats.cauchy", lambda x: np.sum(five_methods(stats.cauchy, x, 0.1 * x[0], 1.0 + x[1] ** 2) * W4), V4,
      True),
-    ("stats.t", lambda x: np.sum(five_methods(stats.t, x * 0.9, 3.0 + x[2], loc=0.1 * x[0], scale=1.0 + x[1] ** 2)
-                           * W4), V4, False),
-    ("frozen t", frozen_program(lambda x: stats.t(4.0, loc=0.1 * x[0], scale=1.0 + x[1] ** 2), lambda x: x),
-     V4, True),
-    ("stats.gamma", lambda x: np.sum(five_methods(stats.gamma, x, 2.5, loc=-0.1 * x[0], scale=x[1]) * W4), P4, True),
-    ("frozen gamma", frozen_program(lambda x: stats.gamma(x[3] + 1.0, scale=x[1]), lambda x: x), P4, False),
-    ("stats.beta", lambda x: np.sum(five_methods(stats.beta, x * 0.9, 2.0, 3.0, loc=-0.05 * x[0], scale=1.0 + x[1])
-                              * W4), U4, False),
-    ("frozen beta", frozen_program(lambda x: stats.beta(1.5 + x[2], 3.0, scale=1.0 + x[1]), lambda x: x), U4,
-     True),
-    ("stats.expon", lambda x: np.sum(five_methods(stats.expon, x, loc=-0.1 * x[0], scale=x[1]) * W4), P4, True),
-    ("frozen expon", frozen_program(lambda x: stats.expon(scale=x[1]), lambda x: x), P4, True),
-    ("stats.laplace", lambda x: np.sum(five_methods(stats.laplace, x, loc=0.1 * x[0] + 0.05, scale=1.0 + x[1] ** 2)
-                                 * W4), V4, True),
-    ("frozen laplace", frozen_program(lambda x: stats.laplace(0.05, 1.0 + x[1] ** 2), lambda x: x), V4, True),
-    ("stats.cauchy", lambda x: np.sum(five_methods(stats.cauchy, x, loc=0.1 * x[0], scale=1.0 + x[1] ** 2) * W4), V4,
-     True),
-    ("frozen cauchy", frozen_program(lambda x: stats.cauchy(0.1 * x[0], 1.0 + x[1] ** 2), lambda x: x), V4,
-     True),
-]
+    ("stats.t", shaped_t, V4, False), ("stats.gamma", shaped_gamma, P4, False), ("stats.beta", shaped_beta, U4, False),
+] + [(f.__name__.replace("_", " "), f, x, True) for f, x in [
+    (frozen_norm, V4), (frozen_t, V4), (frozen_gamma, P4), (frozen_beta, U4), (frozen_expon, P4),
+    (frozen_laplace, V4), (frozen_cauchy, V4)]]
 COUNTS = np.array([0, 1, 3, 2])
 BITS = np.array([0, 1, 1, 0])
 STATS += [

@@ -169,7 +169,7 @@ def _(result, result_bar, iterable):
 
 @tangent(builtins.list, builtins.tuple)
 def _(result, iterable, iterable_dot):
-    return _sequence_dot(iterable_dot)
+    return _sequence_dot_of(iterable_dot, iterable)
 
 
 def _sequence_bar(g):
@@ -186,6 +186,15 @@ def _sequence_bar_of(g, iterable):
             return np.zeros(shape)
         return np.stack([np.broadcast_to(np.asarray(gi), shape[1:]) for gi in g])
     return _sequence_bar(g)
+
+
+def _sequence_dot_of(d, iterable):
+    """list(x) / tuple(x): the tangent element by element; for an array x, the list of the
+    rows of its tangent (a tangent kept whole would be summed as one item by sum())."""
+    if not isinstance(d, (list, tuple)) and not isinstance(iterable, (list, tuple)) and np.ndim(iterable) > 0 \
+            and not (np.ndim(d) == 0 and d == 0):
+        return list(_full(d, iterable))
+    return _sequence_dot(d)
 
 
 def _sequence_dot(d):
@@ -306,6 +315,12 @@ def _sequence_bar_of_T(rbar, g):
 
 _sequence_bar_of_T.__diffc_transparent__ = True
 linear(_sequence_dot)
+linear(_sequence_dot_of)
+
+
+@adjoint(_sequence_dot_of)
+def _(result, result_bar, d, iterable):
+    return _sequence_bar_of(result_bar, iterable), None
 
 
 @adjoint(_sequence_dot)
