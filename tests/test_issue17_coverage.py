@@ -131,7 +131,7 @@ COMPLEX = [
      True),
     ("norm", lambda x: np.linalg.norm(cplx(x)) + np.linalg.norm(np.reshape(cplx(x), (2, 2)), "fro"), V4, True),
     ("eigh_hermitian", lambda a: np.sum(np.linalg.eigh(cplx(a) + np.conj(cplx(a)).T)[0] * B3)
-     + np.sum(np.abs(np.linalg.eigh(cplx(a) + np.conj(cplx(a)).T)[1]) ** 2 * W33), M33, True),
+     + np.sum(np.abs(np.linalg.eigh(cplx(a) + np.conj(cplx(a)).T)[1]) ** 2 * W33), M33, False),
     ("complex_scalar", lambda x: abs(complex(x[0], x[1]) ** 3 + 1j * x[2]), V4, True),
 ]
 
