@@ -312,8 +312,16 @@ ODE = [
 TABLE = NUMPY + DECOMP + FFT + COMPLEX + SPECIAL + STATS + LINALG + ODE
 
 
+SECOND = [row for row in TABLE if row[3]]
+# rows also covered by tests/test_scipy_rules.py's tables run with -m slow
+COVERED_ELSEWHERE = {row[0] for row in SPECIAL + LINALG[:5] + LINALG[7:] + FFT[2:8] + STATS[1:4] + STATS[8:]} \
+    | {"odeint", "logm", "sqrtm", "expm"}
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("name,fn,x,second", TABLE, ids=[row[0] for row in TABLE])
+@pytest.mark.parametrize("name,fn,x,second", [
+    pytest.param(*row, marks=pytest.mark.slow) if row[0] in COVERED_ELSEWHERE else row for row in TABLE],
+    ids=[row[0] for row in TABLE])
 def test_issue17_function(name, fn, x, second):
     expected = numeric_grad(fn, [x], 0, eps=1e-6)
     scale = 1.0 + float(np.max(np.abs(expected)))
@@ -322,6 +330,78 @@ def test_issue17_function(name, fn, x, second):
     value, tangent = diffc.jvp(fn, (x,), (v,))
     assert_close(value, fn(x), rtol=1e-10, atol=1e-10, what=f"{name} value")
     assert_close(tangent, np.sum(expected * v), rtol=1e-5, atol=1e-6 * scale, what=f"{name} forward")
-    if second:
-        hess = fd_jacobian(diffc.grad(fn), x, eps=1e-5)
-        assert_close(diffc.hessian(fn)(x), hess, rtol=1e-4, atol=1e-5 * scale, what=f"{name} hessian")
+
+
+# a few second-order rows by default, every one with -m slow
+FAST_SECOND = {"nansum", "prod_where", "list_of_rows", "svd_complex_gauge_free", "norm", "complex_scalar"}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name,fn,x,second", [
+    row if row[0] in FAST_SECOND else pytest.param(*row, marks=pytest.mark.slow) for row in SECOND],
+    ids=[row[0] for row in SECOND])
+def test_issue17_second_order(name, fn, x, second):
+    """diffc.hessian (forward over reverse) against central differences of diffc.grad,
+    which test_issue17_function checks against differences of the function."""
+    first = diffc.grad(fn)
+    hess = fd_jacobian(first, x, eps=1e-5)
+    scale = 1.0 + float(np.max(np.abs(hess)))
+    assert_close(diffc.hessian(fn)(x), hess, rtol=1e-4, atol=1e-5 * scale, what=f"{name} hessian")
+
+
+# ------------------------------------------------------------------ third order, refusals, lambdas
+def _path(t):
+    return M33 + t * W33
+
+
+def svd_third(t):
+    u, s, vh = np.linalg.svd(cplx(_path(t)))
+    return np.sum(W33 * np.abs(u) ** 2) + np.sum(s ** 3)
+
+
+def eig_third(t):
+    w, v = np.linalg.eig(_path(t))
+    return np.sum(W33 * np.abs(v) ** 2) + np.sum(np.abs(w) ** 2)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("h", [svd_third, eig_third], ids=["complex_svd", "eig_complex_vectors"])
+def test_third_derivative_through_decompositions(h):
+    """hessian(grad(h)) (forward over reverse over reverse) against differences of the second
+    derivative, itself checked against second differences of h."""
+    second = diffc.grad(diffc.grad(h))
+    assert_close(second(0.0), (h(1e-4) - 2 * h(0.0) + h(-1e-4)) / 1e-8, rtol=1e-4, atol=1e-4)
+    expected = (second(1e-5) - second(-1e-5)) / 2e-5
+    assert abs(expected) > 1e-2
+    assert_close(diffc.hessian(diffc.grad(h))(0.0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_terminal_event_without_t_eval_is_refused():
+    def stopped(x):
+        sol = solve_ivp(_oscillator, (0.0, 3.0), np.array([1.0, 0.0]), args=(x[0], x[1]), events=_floor)
+        return np.sum(sol.y[:, -1] ** 2)
+    k_c = np.array([2.0, 0.3])             # the oscillation reaches the floor before t = 3
+    for run in (lambda: diffc.grad(stopped)(k_c), lambda: diffc.jvp(stopped, (k_c,), (k_c,))):
+        with pytest.raises(NotImplementedError, match="terminal event"):
+            run()
+
+
+def test_second_derivative_of_complex_eigh_is_refused():
+    fn = dict((row[0], row[1]) for row in COMPLEX)["eigh_hermitian"]
+    with pytest.raises(NotImplementedError, match="complex Hermitian"):
+        diffc.hessian(fn)(M33)
+
+
+def pick(f):
+    return f
+
+
+def test_lambdas_sharing_a_line_are_told_apart():
+    """Two lambdas with the same parameters on one line: each is differentiated, not the first."""
+    square = pick(lambda x: np.sum(np.fft.fftshift(x ** 2))); cube = pick(lambda x: np.sum(np.fft.ifftshift(x ** 3)))  # noqa: E702,E501
+    assert_close(diffc.grad(square)(V4), 2 * V4)
+    assert_close(diffc.grad(cube)(V4), 3 * V4 ** 2)
+    minus = pick(lambda x: np.sum(x - 1.0) ** 2); plus = pick(lambda x: np.sum(x + 1.0) ** 2)  # noqa: E702
+    assert_close(diffc.grad(minus)(V4), 2 * np.sum(V4 - 1.0) * np.ones(4))
+    assert_close(diffc.grad(plus)(V4), 2 * np.sum(V4 + 1.0) * np.ones(4))
