@@ -15,6 +15,7 @@ Lambdas are turned into ``def`` with a single ``return``.
 """
 
 import builtins
+import dis
 import inspect
 import itertools
 import linecache
@@ -255,23 +256,67 @@ def _lambda_end(tokens):
     return None
 
 
+_SKIPPED_OPS = {"CACHE", "RESUME", "PRECALL", "PUSH_NULL", "COPY_FREE_VARS", "MAKE_CELL", "KW_NAMES", "NOP",
+                "EXTENDED_ARG"}
+
+
+def _code_key(code, exact):
+    """What tells two lambdas' code apart: with exact, the bytecode, names and constants;
+    without, the instructions with the ways of loading a name (global, free, local) and of
+    reading an attribute (method or not) made one, as a lambda compiled alone differs from
+    the same lambda compiled in its module only in those; nested code the same way."""
+    if exact:
+        consts = tuple(_code_key(c, exact) if isinstance(c, types.CodeType) else (type(c).__name__, repr(c))
+                       for c in code.co_consts)
+        return code.co_code, code.co_names, consts
+    steps = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _SKIPPED_OPS:
+            continue
+        op = ins.opname
+        if op.startswith("LOAD_") and op not in ("LOAD_CONST", "LOAD_ATTR", "LOAD_METHOD"):
+            op = "LOAD"
+        elif op in ("LOAD_ATTR", "LOAD_METHOD"):
+            op = "ATTR"
+        elif op.startswith("CALL"):
+            op = "CALL"
+        value = ins.argval
+        if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+            value = None                                  # offsets differ with the loads' forms
+        elif isinstance(value, types.CodeType):
+            value = _code_key(value, False)
+        elif not isinstance(value, (str, int, float, complex, bool, type(None), tuple, frozenset, bytes)):
+            value = repr(value)
+        steps.append((op, value if op != "CALL" else None, ins.argrepr if op == "BINARY_OP" else None))
+    return tuple(steps)
+
+
 def _find_lambda(tree, fn):
+    """The lambda of tree that compiles to fn's code.  Several lambdas with fn's parameters
+    on its line (``a = f(lambda x: x ** 2); b = f(lambda x: x ** 3)``) are told apart by
+    their code; if that cannot decide, none is returned (never a neighbour's source)."""
     code = fn.__code__
     params = list(code.co_varnames[: code.co_argcount])
     candidates = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda)
                   and [a.id for a in n.args.args] == params]
-    if len(candidates) > 1:
-        same = []
-        for cand in candidates:
-            try:
-                src = compile(gast.gast_to_ast(gast.Expression(body=cand)), "<lambda>", "eval")
-            except Exception:
-                continue
-            consts = [c for c in src.co_consts if isinstance(c, types.CodeType)]
-            if consts and consts[0].co_code == code.co_code:
-                same.append(cand)
-        candidates = same or candidates[:1]
-    return candidates[0] if candidates else None
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    compiled = []
+    for cand in candidates:
+        try:
+            src = compile(gast.gast_to_ast(gast.Expression(body=cand)), "<lambda>", "eval")
+        except Exception:
+            continue
+        consts = [c for c in src.co_consts if isinstance(c, types.CodeType)]
+        if consts:
+            compiled.append((cand, consts[0]))
+    for exact in (True, False):
+        want = _code_key(code, exact)
+        same = [cand for cand, c in compiled if _code_key(c, exact) == want]
+        texts = {gast.dump(cand) for cand in same}
+        if len(texts) == 1:
+            return same[0]
+    return None
 
 
 def parse_function(fn):

@@ -213,9 +213,11 @@ def test_rule_against_finite_differences(name, fn, x, second):
         assert_close(diffc.hessian(fn)(x), expected, rtol=1e-4, atol=1e-5, what="forward over reverse")
 
 
-def test_lu_solve_transposed_is_refused_not_wrong():
-    with pytest.raises(NotImplementedError):
-        diffc.grad(lambda a: np.sum(sl.lu_solve(sl.lu_factor(a), B3, trans=1)))(A3 + np.eye(3))
+def test_lu_solve_conjugate_transposed_complex_is_refused_not_wrong():
+    # (trans=1 and trans=2 of real factors: tests/test_issue17_coverage.py)
+    with pytest.raises(NotImplementedError, match="trans=2"):
+        diffc.grad(lambda a: np.abs(np.sum(sl.lu_solve(sl.lu_factor(a + 1j * np.eye(3)), B3, trans=2))))(
+            A3 + np.eye(3))
 
 
 def test_implementations_match_scipy_values():

@@ -32,6 +32,17 @@ def _(result, x, x_dot):
     return x_dot
 
 
+# complex(a, b) = a + 1j b, complex-linear in (a, b) (complex_rules.py's convention)
+@adjoint(builtins.complex)
+def _(result, result_bar, real=0, imag=0):
+    return result_bar, result_bar * 1j
+
+
+@tangent(builtins.complex)
+def _(result, real=0, imag=0, real_dot=0.0, imag_dot=0.0):
+    return real_dot + imag_dot * 1j
+
+
 @adjoint(builtins.max, builtins.min)
 def _(result, result_bar, *args):
     return _extremum_bars(result, result_bar, args)
@@ -153,17 +164,37 @@ def _zip_bars(g, iterables):
 
 @adjoint(builtins.list, builtins.tuple)
 def _(result, result_bar, iterable):
-    return _sequence_bar(result_bar)
+    return _sequence_bar_of(result_bar, iterable)
 
 
 @tangent(builtins.list, builtins.tuple)
 def _(result, iterable, iterable_dot):
-    return _sequence_dot(iterable_dot)
+    return _sequence_dot_of(iterable_dot, iterable)
 
 
 def _sequence_bar(g):
     """list(x) / tuple(x) of a list or tuple: the adjoint passes through element by element."""
     return ListBar(g) if isinstance(g, (list, tuple)) else g
+
+
+def _sequence_bar_of(g, iterable):
+    """list(x) / tuple(x): the adjoint passes through element by element, and the element
+    adjoints of an array x (its rows) are stacked into x's shape."""
+    if isinstance(g, (list, tuple)) and not isinstance(iterable, (list, tuple)) and np.ndim(iterable) > 0:
+        shape = np.shape(iterable)
+        if len(g) == 0:
+            return np.zeros(shape)
+        return np.stack([np.broadcast_to(np.asarray(gi), shape[1:]) for gi in g])
+    return _sequence_bar(g)
+
+
+def _sequence_dot_of(d, iterable):
+    """list(x) / tuple(x): the tangent element by element; for an array x, the list of the
+    rows of its tangent (a tangent kept whole would be summed as one item by sum())."""
+    if not isinstance(d, (list, tuple)) and not isinstance(iterable, (list, tuple)) and np.ndim(iterable) > 0 \
+            and not (np.ndim(d) == 0 and d == 0):
+        return list(_full(d, iterable))
+    return _sequence_dot(d)
 
 
 def _sequence_dot(d):
@@ -267,7 +298,29 @@ def _(result, result_bar, g):
     return _sequence_bar(result_bar)
 
 
+linear(_sequence_bar_of)
+
+
+@adjoint(_sequence_bar_of)
+def _(result, result_bar, g, iterable):
+    return _sequence_bar_of_T(result_bar, g), None
+
+
+def _sequence_bar_of_T(rbar, g):
+    """Adjoint of _sequence_bar_of in g: the rows of rbar for a list g."""
+    if isinstance(g, (list, tuple)) and np.ndim(rbar) > 0:
+        return ListBar(list(rbar))
+    return _sequence_bar(rbar)
+
+
+_sequence_bar_of_T.__diffc_transparent__ = True
 linear(_sequence_dot)
+linear(_sequence_dot_of)
+
+
+@adjoint(_sequence_dot_of)
+def _(result, result_bar, d, iterable):
+    return _sequence_bar_of(result_bar, iterable), None
 
 
 @adjoint(_sequence_dot)

@@ -11,9 +11,10 @@ of singular vectors are differentiable, as in every AD system); with
 ``full_matrices=True`` and a non-square matrix, the extra columns of U (or rows
 of Vh) are an arbitrary basis: a non-zero adjoint reaching them is refused.
 ``svd`` of a complex matrix: the phase of each pair of singular vectors is
-arbitrary; the adjoint must not depend on it (checked, refused otherwise), and
-forward mode gives the singular values' tangents but refuses the vectors'
-(their use downstream cannot be checked).  ``eig`` follows LAPACK's
+arbitrary; the adjoint must not depend on it (checked, refused otherwise); forward
+mode gives the derivative of LAPACK's choice (the first entry of each right vector
+real when m >= n, of each left vector when m < n; checked on the result), so any
+use of the vectors downstream is differentiated as NumPy computes it.  ``eig`` follows LAPACK's
 normalization (unit columns whose largest entry is real), so the derivative of
 V is that of NumPy's output.
 
@@ -160,10 +161,6 @@ def svd_jvp(a, a_dot, full_matrices, compute_uv, result, phase_free=False):
     if full_matrices and np.shape(a)[-1] != np.shape(a)[-2]:
         raise NotImplementedError("diffc: forward-mode derivative of svd(full_matrices=True) of a "
                                   "non-square matrix is not determined; use full_matrices=False")
-    if np.iscomplexobj(u) and not phase_free:
-        raise NotImplementedError("diffc: the forward-mode derivative of complex singular vectors depends "
-                                  "on their arbitrary phase; use reverse mode (grad/vjp, which checks that "
-                                  "the function does not depend on it) or compute_uv=False")
     F = _gaps(s ** 2)
     S = s[..., None, :] * np.eye(s.shape[-1])
     s_inv = 1.0 / s
@@ -178,7 +175,34 @@ def svd_jvp(a, a_dot, full_matrices, compute_uv, result, phase_free=False):
         du = du + (da @ v - u @ P) * s_inv[..., None, :]
     if n > k:
         dv = dv + (_mH(da) @ u - v @ _mH(P)) * s_inv[..., None, :]
+    if np.iscomplexobj(u) and not phase_free:
+        turn = _lapack_phase_turn(u, v, du, dv, m >= n)
+        du = du + u * turn
+        dv = dv + v * turn
     return ListBar([du, ds, _mH(dv)])
+
+
+def _lapack_phase_anchor(u, v, tall):
+    """The entry of each singular pair LAPACK makes real: the first entry of each right vector
+    (V^H[k, 0]) when m >= n, of each left one (U[0, k]) when m < n (its bidiagonal reduction
+    leaves that row of V, or of U, alone).  Checked on the result: refused when NumPy's SVD
+    does not follow that convention or when the entry is too small to fix the phase."""
+    anchor = v[..., 0, :] if tall else u[..., 0, :]
+    size = np.abs(anchor)
+    if np.any(np.abs(np.imag(anchor)) > 1e-10) or np.any(size < 1e-6):
+        raise NotImplementedError("diffc: the forward-mode derivative of complex singular vectors depends "
+                                  "on their phase, and this SVD does not fix it as LAPACK does (first row "
+                                  "of V or U real and not small); use reverse mode (grad/vjp) or "
+                                  "compute_uv=False")
+    return np.real(anchor)
+
+
+def _lapack_phase_turn(u, v, du, dv, tall):
+    """i dphi (one per singular pair, as a row) turning the tangent (du, dv) of the pairs to
+    LAPACK's phase convention (the anchor entry stays real)."""
+    anchor = _lapack_phase_anchor(u, v, tall)
+    moved = dv[..., 0, :] if tall else du[..., 0, :]
+    return (1j * (-np.imag(moved) / anchor))[..., None, :]
 
 
 @adjoint(svd_inside)
@@ -315,6 +339,7 @@ def _(result, a, a_dot):
 
 # Second order and beyond: diffc differentiates the helpers' own bodies (NumPy code whose
 # rules are these again); the index of each column's largest entry is a constant.
-for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar):
+for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar,
+                _lapack_phase_anchor, _lapack_phase_turn):
     _helper.__diffc_transparent__ = True
 nondiff(_largest, _decomp_zero, _check_phase_free)

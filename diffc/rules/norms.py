@@ -113,12 +113,43 @@ def _norm_jvp(x, x_dot, ord, axis, keepdims, result):
 
 @adjoint(np.linalg.norm)
 def _(result, result_bar, x, ord=None, axis=None, keepdims=False):
-    return _norm_bar(result_bar, x, ord, axis, keepdims, result)
+    return _norm_bar_c(result_bar, x, ord, axis, keepdims, result) if _complex_2(x, ord, axis) \
+        else _norm_bar(result_bar, x, ord, axis, keepdims, result)
 
 
 @tangent(np.linalg.norm)
 def _(result, x, ord=None, axis=None, keepdims=False, x_dot=None):
-    return _norm_jvp(x, x_dot, ord, axis, keepdims, result)
+    return _norm_jvp_c(x, x_dot, ord, axis, keepdims, result) if _complex_2(x, ord, axis) \
+        else _norm_jvp(x, x_dot, ord, axis, keepdims, result)
+
+
+# The 2-norm and Frobenius norm of a complex array, sqrt(sum(|x|^2)): plain NumPy that diffc
+# differentiates again (any order), where the real formulas' higher-order rules do not apply.
+def _complex_2(x, ord, axis):
+    if not np.iscomplexobj(x):
+        return False
+    _, matrix = _norm_setup(np.asarray(x), ord, axis)
+    return ord in (None, "fro") or (ord == 2 and not matrix)
+
+
+def _norm_bar_c(g, x, ord, axis, keepdims, result):
+    axes, _ = _norm_setup(np.asarray(x), ord, axis)
+    r = _unreduce(result, x, axes, keepdims)
+    safe = np.where(r == 0, 1.0, r)
+    return np.where(r == 0, 0.0, _unreduce(real_cotangent(g), x, axes, keepdims) * np.conj(x) / safe)
+
+
+def _norm_jvp_c(x, x_dot, ord, axis, keepdims, result):
+    axes, _ = _norm_setup(np.asarray(x), ord, axis)
+    r = _unreduce(result, x, axes, keepdims)
+    safe = np.where(r == 0, 1.0, r)
+    slope = np.where(r == 0, 0.0, np.real(_full(x_dot, x) * np.conj(x)) / safe)
+    return np.sum(slope, axis=axes, keepdims=keepdims)
+
+
+nondiff(_complex_2)
+_norm_bar_c.__diffc_transparent__ = True
+_norm_jvp_c.__diffc_transparent__ = True
 
 
 # ---------------------------------------------------------------------------

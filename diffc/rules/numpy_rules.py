@@ -8,6 +8,7 @@ rules:
   elementwise.py       ufuncs of one and two arguments
   piecewise.py         where, clip, select, heaviside
   reductions.py        sum, mean, prod, max/min, var, std, cumsum, cumprod
+  nan_reductions.py    nansum, nanmean, nanprod, nanmax, nanmin, nanvar, nanstd
   norms.py             np.linalg.norm
   shapes.py            reshape, transpose, concatenate/stack/split, tile, repeat, flip, roll, diff
   padding.py           np.pad
@@ -100,8 +101,8 @@ none: a derivative through them raises NoDerivativeRule naming the helper.
 
 # Import order is registration order; no two families register the same primitive.
 from . import shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing  # noqa: F401
-from . import products, linalg, linalg_symmetric, creation  # noqa: F401
+from . import products, linalg, linalg_symmetric, creation, nan_reductions  # noqa: F401
 
 # The family modules, in registration order (dispatch.py scans their helpers).
 FAMILIES = (shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing, products, linalg,
-            linalg_symmetric, creation)
+            linalg_symmetric, creation, nan_reductions)

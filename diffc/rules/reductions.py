@@ -325,14 +325,36 @@ def _(result, a, axis=None, dtype=None, out=None, keepdims=False, where=True, a_
         else np.mean(_full(a_dot, a), axis=axis, keepdims=keepdims, where=where)
 
 
+# where=: the product of the selected elements (the others read as 1); initial= multiplies
+# it by a constant (a differentiated initial is refused)
 @adjoint(np.prod, ("method", "prod"))
-def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False):
-    return _prod_bar(result_bar, a, axis, keepdims)
+def _(result, result_bar, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    return _prod_bar(result_bar, a, axis, keepdims) if where is True and initial is None \
+        else _prod_masked_bar(result_bar, a, axis, keepdims, initial, where)
 
 
 @tangent(np.prod, ("method", "prod"))
-def _(result, a, axis=None, dtype=None, out=None, keepdims=False, a_dot=None):
-    return _prod_jvp(a, a_dot, axis, keepdims)
+def _(result, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True, a_dot=None,
+      initial_dot=None):
+    return (_prod_jvp(a, a_dot, axis, keepdims) if where is True and initial is None
+            else _prod_masked_jvp(a, a_dot, axis, keepdims, initial, where)) + no_derivative(
+        initial_dot, "np.prod with respect to initial")
+
+
+def _prod_masked_bar(g, a, axis, keepdims, initial, where):
+    scale = 1.0 if initial is None else initial
+    kept = np.where(where, a, 1.0)
+    return np.where(where, _prod_bar(g * scale, kept, axis, keepdims), 0.0)
+
+
+def _prod_masked_jvp(a, a_dot, axis, keepdims, initial, where):
+    scale = 1.0 if initial is None else initial
+    kept = np.where(where, a, 1.0)
+    return _prod_jvp(kept, np.where(where, _full(a_dot, a), 0.0), axis, keepdims) * scale
+
+
+_prod_masked_bar.__diffc_transparent__ = True
+_prod_masked_jvp.__diffc_transparent__ = True
 
 
 # max/min: the gradient is split evenly among the elements tied for the extreme

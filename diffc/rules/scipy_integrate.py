@@ -30,6 +30,13 @@ times.  Those interior times are constants (held fixed, as a step-size choice
 is); the first is ``t_span[0]`` and the last ``t_span[1]``, so ``sol.y[:, -1]``
 is differentiated with respect to both ends of ``t_span``.
 
+``events``: outputs at fixed times do not depend on where an event is found, so with
+``t_eval`` the rules differentiate the outputs the solve reached (a terminal event
+stops it early: later times of t_eval have no output and a zero derivative); without
+``t_eval`` a solve stopped by a terminal event is refused (its last time would be the
+event's time, whose derivative is not computed).  ``vectorized=True``: the augmented
+systems call the right-hand side with y as a column, as solve_ivp does.
+
 A right-hand side that closes over floats or arrays (which could be
 differentiated values diffc cannot see) is refused: pass them through ``args``
 (diffc does this itself for a function defined inside the differentiated one).
@@ -199,15 +206,15 @@ nondiff(_check_rhs, _size, _is_zero, _float_arg)
 
 def rhs_flat(func, tfirst, y, s, params):
     """The user's right-hand side at (y, s) as a flat float vector."""
-    if tfirst:
-        out = func(s, y, *params)
-    else:
-        out = func(y, s, *params)
-    return np.ravel(np.asarray(out, dtype=float))
+    return np.ravel(np.asarray(func(*_call_args(tfirst, y, s, params)), dtype=float))
 
 
 def _call_args(tfirst, y, s, params):
-    """The arguments of the user's right-hand side, in its order."""
+    """The arguments of the user's right-hand side, in its order.  tfirst is True (t, y),
+    False (y, t) or "column": (t, y) with y a column, for solve_ivp(..., vectorized=True),
+    whose right-hand side is called with y of shape (n, k) as solve_ivp itself does."""
+    if tfirst == "column":
+        return [s, np.reshape(y, (-1, 1))] + list(params)
     if tfirst:
         return [s, y] + list(params)
     return [y, s] + list(params)
@@ -371,10 +378,19 @@ def solve_ivp_y(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
                   first_step, max_step).y
 
 
-def _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step, max_step):
-    """The times solve_ivp chose (without t_eval): the same call again, so the same steps."""
-    return _solve(fun, t_span, y0, method, None, dense_output, None, vectorized, args, rtol, atol, first_step,
-                  max_step).t
+def _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step, max_step,
+                  events=None):
+    """The times solve_ivp chose (without t_eval): the same call again, so the same steps.
+    With events, a terminal event that stopped the solve is refused: the last time is then
+    the event's time, whose derivative is not computed."""
+    sol = _solve(fun, t_span, y0, method, None, dense_output, events, vectorized, args, rtol, atol, first_step,
+                 max_step)
+    if sol.status == 1:
+        raise NotImplementedError("diffc: solve_ivp stopped at a terminal event and has no t_eval: the "
+                                  "derivative with respect to the event's time is not computed; pass "
+                                  "t_eval=... (outputs at fixed times are differentiated) or make the "
+                                  "event non-terminal")
+    return sol.t
 
 
 def solve_ivp_t(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
@@ -385,7 +401,7 @@ def solve_ivp_t(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
     if t_eval is not None:
         return np.ravel(t_eval) * 1.0
     times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
-                          max_step)
+                          max_step, events)
     return np.concatenate([np.array([t_span[0]]), times[1:-1], np.array([t_span[1]])])
 
 
@@ -397,9 +413,22 @@ def _check_times(times, result):
                            "arguments (is the right-hand side deterministic?); pass t_eval=...")
 
 
-def _check_ivp(events, vectorized):
-    if events is not None or vectorized:
-        raise NotImplementedError("diffc: solve_ivp with events or vectorized=True is not differentiated")
+def _rhs_layout(vectorized):
+    """How the augmented systems call the user's right-hand side (see `_call_args`)."""
+    if vectorized:
+        return "column"
+    return True
+
+
+def _reached(t_eval, result):
+    """The part of t_eval the solution reached (a terminal event may stop it early)."""
+    return np.ravel(t_eval)[:np.shape(result)[-1]]
+
+
+def _eval_bar(t_bar, t_eval):
+    """The adjoint of all of t_eval from that of the times reached (zeros after)."""
+    missing = np.size(t_eval) - np.shape(t_bar)[0]
+    return np.reshape(np.concatenate([t_bar, np.zeros(missing)]), np.shape(t_eval))
 
 
 def _ivp_grid(t_span, t_eval, times):
@@ -424,38 +453,41 @@ def _span_parts(t_span, first, last):
     return ListBar([first, last])
 
 
-nondiff(_check_ivp, _check_times, _solver_times)
+nondiff(_check_times, _solver_times, _rhs_layout)
 
 
 def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
                      events=None, vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None,
                      max_step=np.inf):
-    _check_ivp(events, vectorized)
     _check_rhs(fun)
     params = _as_args(args)
     times = None
+    reached = None
     if t_eval is None:
         times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
-                              max_step)
+                              max_step, events)
         _check_times(times, result)
-    grid, extra = _ivp_grid(t_span, t_eval, times)
+    else:
+        reached = _reached(t_eval, result)
+    grid, extra = _ivp_grid(t_span, reached, times)
     ys = np.transpose(result)
     g = np.transpose(result_bar * np.ones(np.shape(result)))
     if extra:
         ys = np.concatenate([np.reshape(y0 * 1.0, (1, -1)), ys])
         g = np.concatenate([np.zeros((1, np.shape(ys)[1])), g])
-    a, p_bar, t_bar = _adjoint_sweep(fun, True, ys, grid, g, params, method, rtol, atol, 0.0, 0, max_step)
+    a, p_bar, t_bar = _adjoint_sweep(fun, _rhs_layout(vectorized), ys, grid, g, params, method, rtol, atol, 0.0,
+                                     0, max_step)
     count = np.shape(t_bar)[0]
     if t_eval is None:
         span_bar = _span_parts(t_span, t_bar[0], t_bar[count - 1])
         eval_bar = None
     elif extra:
         span_bar = _span_parts(t_span, t_bar[0], 0.0)
-        eval_bar = np.reshape(t_bar[1:], np.shape(t_eval))
+        eval_bar = _eval_bar(t_bar[1:], t_eval)
     else:
         # the first output is y0 itself: t_bar[0] moves the later outputs only
         span_bar = _span_parts(t_span, t_bar[0], 0.0)
-        eval_bar = np.reshape(np.concatenate([np.zeros(1), t_bar[1:]]), np.shape(t_eval))
+        eval_bar = _eval_bar(np.concatenate([np.zeros(1), t_bar[1:]]), t_eval)
     return (None, span_bar, np.reshape(a, np.shape(y0)), None, eval_bar, None, None, None,
             unflat_bars(p_bar, params), None, None, None, None)
 
@@ -472,27 +504,29 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
                      t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None,
                      first_step_dot=None, max_step_dot=None):
     """Tangent of solve_ivp(...).y by the sensitivity equation v' = df/dy v + df/dp p_dot."""
-    _check_ivp(events, vectorized)
     _check_rhs(fun)
     params = _as_args(args)
     times = None
+    reached = None
     if t_eval is None:
         times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
-                              max_step)
+                              max_step, events)
         _check_times(times, result)
-    grid, extra = _ivp_grid(t_span, t_eval, times)
+    else:
+        reached = _reached(t_eval, result)
+    grid, extra = _ivp_grid(t_span, reached, times)
     ends = _span_dots(t_span_dot)
     count = np.shape(grid)[0]
     if t_eval is None:
         grid_dot = np.concatenate([np.array([ends[0]]), np.zeros(count - 2), np.array([ends[1]])])
     elif extra:
-        grid_dot = np.concatenate([np.array([ends[0]]), np.ravel(dot_like(t_eval_dot, t_eval))])
+        grid_dot = np.concatenate([np.array([ends[0]]), np.ravel(dot_like(t_eval_dot, t_eval))[:count - 1]])
     else:
-        grid_dot = np.concatenate([np.array([ends[0]]), np.ravel(dot_like(t_eval_dot, t_eval))[1:]])
+        grid_dot = np.concatenate([np.array([ends[0]]), np.ravel(dot_like(t_eval_dot, t_eval))[1:count]])
     ys = np.transpose(result)
     if extra:
         ys = np.concatenate([np.reshape(y0 * 1.0, (1, -1)), ys])
-    vs = _sensitivities(fun, True, ys, grid, grid_dot, y0_dot, _param_dots(args_dot, params), params, method,
+    vs = _sensitivities(fun, _rhs_layout(vectorized), ys, grid, grid_dot, y0_dot, _param_dots(args_dot, params), params, method,
                         rtol, atol, 0.0, 0, max_step)
     if extra:
         vs = vs[1:]
@@ -505,7 +539,7 @@ tangent(solve_ivp_y)(_solve_ivp_y_dot)
 for _helper in (_as_args, _call_args, _param_dot, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
                 _tangent_rhs, _tangent_rhs_tfirst, _integrate_step, _integrate_grid, _adjoint_sweep,
                 _sensitivities, _odeint_bar, _odeint_dot, _ivp_grid, _span_parts, _span_dots,
-                _solve_ivp_y_bar, _solve_ivp_y_dot, solve_ivp_t):
+                _solve_ivp_y_bar, _solve_ivp_y_dot, solve_ivp_t, _reached, _eval_bar):
     _helper.__diffc_transparent__ = True
 
 from . import CALLBACK_ARGS, RESULT_ATTRIBUTES  # noqa: E402

@@ -13,7 +13,7 @@ its factor with zeros in the unused triangle (SciPy leaves whatever was there).
 (second order: the helpers are transparent, built from concatenate and
 expm/logm again); ``sqrtm`` solves the Sylvester equation X dX + dX X = dA with
 ``solve_sylvester``, whose own rules solve Sylvester equations again (any
-order).  ``lu_factor``/``lu_solve`` (``trans=0``) have transparent helpers made
+order).  ``lu_factor``/``lu_solve`` (``trans`` 0, 1, and 2 of a real factor) have transparent helpers made
 of triangular solves (second order).
 """
 
@@ -220,14 +220,43 @@ def _lu_factor_dot(a_dot, result):
     return ListBar([lower @ np.tril(f, -1) + np.triu(f) @ upper, 0.0])
 
 
-def _lu_solve_check(trans):
-    if trans not in (0, "N"):
-        raise NotImplementedError("diffc: lu_solve(..., trans=1 or 2) is not differentiated")
+def _lu_transposed(lu_and_piv, trans):
+    """Whether lu_solve solves with A^T (trans 1, or 2 on a real factor, where A^H = A^T);
+    trans=2 of a complex factor (A^H) is refused."""
+    if trans in (0, "N"):
+        return False
+    if trans in (2, "C") and np.iscomplexobj(lu_and_piv[0]):
+        raise NotImplementedError("diffc: lu_solve(..., trans=2) of a complex factor is not differentiated")
+    return True
 
+
+def _lu_t_solve(lower, upper, v):
+    """M^-T v for M = L U."""
+    u = sl.solve_triangular(upper, v, trans="T", lower=False)
+    return sl.solve_triangular(lower, u, trans="T", lower=True, unit_diagonal=True)
+
+
+def _lu_n_solve(lower, upper, v):
+    """M^-1 v for M = L U."""
+    u = sl.solve_triangular(lower, v, lower=True, unit_diagonal=True)
+    return sl.solve_triangular(upper, u, lower=False)
+
+
+def _outer(p, q):
+    p2 = p if np.ndim(p) == 2 else p[:, None]
+    q2 = q if np.ndim(q) == 2 else q[:, None]
+    return p2 @ q2.T
+
+
+# trans=1: A^T x = b with A[order] = M = L U is M^T y = b, x[order] = y.  Then
+# dy = M^-T (db - dM^T y), and with z = M^-1 ybar: bbar = z, Mbar = -y z^T,
+# lubar = tril(Mbar U^T, -1) + triu(L^T Mbar).
 
 def _lu_solve_bar_lu(g, lu_and_piv, b, trans, x):
-    _lu_solve_check(trans)
     lower, upper, order = _lu_parts(lu_and_piv[0], lu_and_piv[1])
+    if _lu_transposed(lu_and_piv, trans):
+        m_bar = -_outer(x[order], _lu_n_solve(lower, upper, g[order]))
+        return ListBar([np.tril(m_bar @ upper.T, -1) + np.triu(lower.T @ m_bar), 0.0])
     u = sl.solve_triangular(upper, g, trans="T", lower=False)
     x2 = x if np.ndim(x) == 2 else x[:, None]
     u2 = u if np.ndim(u) == 2 else u[:, None]
@@ -238,18 +267,37 @@ def _lu_solve_bar_lu(g, lu_and_piv, b, trans, x):
 
 
 def _lu_solve_bar_b(g, lu_and_piv, b, trans):
-    """A^-T g = P^T L^-T U^-T g (triangular solves, so that it is differentiable again)."""
-    _lu_solve_check(trans)
+    """A^-T g = P^T L^-T U^-T g (triangular solves, so that it is differentiable again);
+    for trans=1, A^-1 g."""
     lower, upper, order = _lu_parts(lu_and_piv[0], lu_and_piv[1])
-    u = sl.solve_triangular(upper, g, trans="T", lower=False)
-    w = sl.solve_triangular(lower, u, trans="T", lower=True, unit_diagonal=True)
+    if _lu_transposed(lu_and_piv, trans):
+        return _lu_n_solve(lower, upper, g[order])
+    w = _lu_t_solve(lower, upper, g)
     out = np.zeros(np.shape(w))
     out[order] = w
     return out
 
 
+def _lu_solve_dot_t(lu_and_piv, b, x, lu_dot, b_dot):
+    lower, upper, order = _lu_parts(lu_and_piv[0], lu_and_piv[1])
+    rhs = 0.0
+    if isinstance(lu_dot, (list, tuple)) and not (np.ndim(lu_dot[0]) == 0 and lu_dot[0] == 0):
+        dlu = np.broadcast_to(lu_dot[0], np.shape(lower))
+        dm = np.tril(dlu, -1) @ upper + lower @ np.triu(dlu)
+        rhs = rhs - dm.T @ x[order]
+    if not (np.ndim(b_dot) == 0 and b_dot == 0):
+        rhs = rhs + np.broadcast_to(b_dot, np.shape(b))
+    if np.ndim(rhs) == 0:
+        return 0.0
+    y_dot = _lu_t_solve(lower, upper, rhs)
+    out = np.zeros(np.shape(y_dot))
+    out[order] = y_dot
+    return out
+
+
 def _lu_solve_dot(lu_and_piv, b, trans, x, lu_dot, b_dot):
-    _lu_solve_check(trans)
+    if _lu_transposed(lu_and_piv, trans):
+        return _lu_solve_dot_t(lu_and_piv, b, x, lu_dot, b_dot)
     lower, upper, order = _lu_parts(lu_and_piv[0], lu_and_piv[1])
     out = 0.0
     if isinstance(lu_dot, (list, tuple)) and not (np.ndim(lu_dot[0]) == 0 and lu_dot[0] == 0):
@@ -283,6 +331,7 @@ def _(result, lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True, lu_a
     return _lu_solve_dot(lu_and_piv, b, trans, result, lu_and_piv_dot, b_dot)
 
 
-for _helper in (_lu_parts, _lu_factor_bar, _lu_factor_dot, _lu_solve_bar_lu, _lu_solve_bar_b, _lu_solve_dot):
+for _helper in (_lu_parts, _lu_factor_bar, _lu_factor_dot, _lu_solve_bar_lu, _lu_solve_bar_b, _lu_solve_dot,
+                _lu_t_solve, _lu_n_solve, _outer, _lu_solve_dot_t):
     _helper.__diffc_transparent__ = True
-nondiff(_lu_solve_check)
+nondiff(_lu_transposed)

@@ -36,6 +36,14 @@ def no_derivative(function, parameter):
                               f"{parameter!r}; keep it free of differentiated values")
 
 
+def no_derivative_dot(function, parameter, tangent):
+    """The contribution of such a parameter's tangent: none for a zero tangent (a constant
+    passed where diffc could not tell, as through ``*args``), else refused."""
+    if tangent is None or np.all(np.asarray(tangent) == 0):
+        return 0.0
+    return no_derivative(function, parameter)
+
+
 # --------------------------------------------------------------- one-argument functions
 
 @adjoint(sp.expit)
@@ -105,7 +113,7 @@ def _(result, result_bar, n, x):
 
 @tangent(sp.polygamma)
 def _(result, n, x, n_dot, x_dot):
-    return no_derivative("polygamma", "n") * n_dot + x_dot * sp.polygamma(n + 1, x)
+    return no_derivative_dot("polygamma", "n", n_dot) + x_dot * sp.polygamma(n + 1, x)
 
 
 @adjoint(sp.gamma)
@@ -258,7 +266,7 @@ def _(result, result_bar, v, z):
 
 @tangent(sp.iv)
 def _(result, v, z, v_dot, z_dot):
-    return no_derivative("iv", "v") * v_dot + z_dot * 0.5 * (sp.iv(v - 1, z) + sp.iv(v + 1, z))
+    return no_derivative_dot("iv", "v", v_dot) + z_dot * 0.5 * (sp.iv(v - 1, z) + sp.iv(v + 1, z))
 
 
 @adjoint(sp.ive)
@@ -269,7 +277,7 @@ def _(result, result_bar, v, z):
 
 @tangent(sp.ive)
 def _(result, v, z, v_dot, z_dot):
-    return no_derivative("ive", "v") * v_dot + z_dot * (0.5 * (sp.ive(v - 1, z) + sp.ive(v + 1, z))
+    return no_derivative_dot("ive", "v", v_dot) + z_dot * (0.5 * (sp.ive(v - 1, z) + sp.ive(v + 1, z))
                                                         - np.sign(z) * result)
 
 
@@ -361,7 +369,7 @@ def _(result, result_bar, a, x):
 
 @tangent(sp.gammainc)
 def _(result, a, x, a_dot, x_dot):
-    return no_derivative("gammainc", "a") * a_dot + x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
+    return no_derivative_dot("gammainc", "a", a_dot) + x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
 
 
 @adjoint(sp.gammaincc)
@@ -371,7 +379,7 @@ def _(result, result_bar, a, x):
 
 @tangent(sp.gammaincc)
 def _(result, a, x, a_dot, x_dot):
-    return no_derivative("gammaincc", "a") * a_dot - x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
+    return no_derivative_dot("gammaincc", "a", a_dot) - x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
 
 
 @adjoint(sp.betainc)
@@ -383,7 +391,7 @@ def _(result, result_bar, a, b, x):
 
 @tangent(sp.betainc)
 def _(result, a, b, x, a_dot, b_dot, x_dot):
-    return no_derivative("betainc", "a") * a_dot + no_derivative("betainc", "b") * b_dot + x_dot * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp.betaln(a, b))
+    return no_derivative_dot("betainc", "a", a_dot) + no_derivative_dot("betainc", "b", b_dot) + x_dot * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp.betaln(a, b))
 
 
 # Student t cdf in t (df not differentiated)
@@ -396,7 +404,7 @@ def _(result, result_bar, df, t):
 
 @tangent(sp.stdtr)
 def _(result, df, t, df_dot, t_dot):
-    return no_derivative("stdtr", "df") * df_dot + t_dot * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
+    return no_derivative_dot("stdtr", "df", df_dot) + t_dot * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
                           - 0.5 * (df + 1.0) * np.log1p(t * t / df))
 
 
@@ -471,4 +479,4 @@ _logsumexp_dot.__diffc_transparent__ = True
 adjoint(sp.logsumexp)(_logsumexp_bar)
 tangent(sp.logsumexp)(_logsumexp_dot)
 
-nondiff(sp.factorial, sp.comb, sp.perm)
+nondiff(sp.factorial, sp.comb, sp.perm, no_derivative_dot)

@@ -142,6 +142,11 @@ def beta_cdf(x, a, b, loc=0.0, scale=1.0):
     return sp.betainc(a, b, (x - loc) / scale)
 
 
+@implemented_by(stats.beta.logcdf)
+def beta_logcdf(x, a, b, loc=0.0, scale=1.0):
+    return np.log(sp.betainc(a, b, (x - loc) / scale))
+
+
 @implemented_by(stats.beta.sf)
 def beta_sf(x, a, b, loc=0.0, scale=1.0):
     return 1.0 - sp.betainc(a, b, (x - loc) / scale)

@@ -410,7 +410,7 @@ def _(result, a, a_dot):
 
 @adjoint(("attr", "mT"))
 def _(result, result_bar, a):
-    return np.swapaxes(result_bar, -1, -2)
+    return np.swapaxes(_full(result_bar, result), -1, -2)
 
 
 @tangent(("attr", "mT"))
@@ -420,7 +420,8 @@ def _(result, a, a_dot):
 
 @adjoint(np.swapaxes, ("method", "swapaxes"))
 def _(result, result_bar, a, axis1, axis2):
-    return np.swapaxes(result_bar, axis1, axis2)
+    # (_full: a zero adjoint may be the shape-free 0.0, which has no axes to swap)
+    return np.swapaxes(_full(result_bar, result), axis1, axis2)
 
 
 @tangent(np.swapaxes, ("method", "swapaxes"))
@@ -430,7 +431,7 @@ def _(result, a, axis1, axis2, a_dot):
 
 @adjoint(np.moveaxis)
 def _(result, result_bar, a, source, destination):
-    return np.moveaxis(result_bar, destination, source)
+    return np.moveaxis(_full(result_bar, result), destination, source)
 
 
 @tangent(np.moveaxis)
