@@ -899,6 +899,11 @@ def broadcast_like(g, x):
     cx = x.dtype.kind == "c"
     if np.shape(g) == x.shape:
         return g + 0j if cx and not np.iscomplexobj(g) else g
+    spread = np.broadcast_shapes(np.shape(g), x.shape)
+    if spread != x.shape:
+        # x was smaller than unbroadcast's target on some axis (a zero adjoint times the smaller
+        # factor, spread before the sum): the adjoint of that spread is a sum back down to x.
+        return unbroadcast(np.broadcast_to(g, spread), x)
     return np.broadcast_to(g, x.shape).astype(np.result_type(g, np.float64, *((x.dtype,) if cx else ())))
 
 

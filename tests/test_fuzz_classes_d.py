@@ -15,7 +15,10 @@ Every derivative is checked against central finite differences of the program as
 Python runs it, in both modes, and at second order where it applies."""
 
 import numpy as np
+import pytest
 
+import diffc
+from gradcheck import assert_close, numeric_grad
 from test_fuzz_classes_b import check
 
 COLUMN = np.array([[0.2], [0.5], [-0.3]])
@@ -168,3 +171,30 @@ def test_loop_over_rebound_array_written_through_view():
 def test_loop_over_array_written_through_view():
     check(iterate_write_view_no_rebind, [-1.327], second_order=True)
     check(iterate_rebind_then_view, [-1.327], second_order=True)
+
+
+# ------- D1 at second order, reverse over reverse (seed 9 of the higher-order budget run)
+
+def outer_on_branch(x, v, w):
+    s1 = np.sin(w)
+    y0 = v * x
+    y1 = v * x
+    g = (y1[:, None] * s1) * y0[None, :]
+    if np.sum(y1) < 0.5:
+        s1 = s1 + np.sum(np.tanh(g)) * 0.25
+    return np.tanh(x * 0.5) + s1 + np.sum(y0 * y0) + np.sum(y1 * y1)
+
+
+@pytest.mark.parametrize("x", [-0.956, 0.956])
+def test_zero_adjoint_outer_reverse_over_reverse(x):
+    """The adjoint of unbroadcast (broadcast_like) when unbroadcast spread its smaller argument
+    first: reverse over reverse, against finite differences of the gradient."""
+    args = [x, np.array([-0.436, -0.089, 0.107, -1.422]), -1.305]
+    for k in (0, 1, 2):
+        grad = diffc.grad(outer_on_branch, wrt=k)
+        t = np.linspace(0.5, 1.5, 4) if k == 1 else 0.8
+        _, pullback = diffc.vjp(grad, *[np.copy(a) if np.ndim(a) else a for a in args])
+        got = pullback(t)
+        for j in range(3):
+            expected = numeric_grad(lambda *a: np.sum(np.asarray(grad(*a)) * t), list(args), j)
+            assert_close(got[j], expected, rtol=1e-5, atol=1e-6, what=f"d/darg{j} of grad wrt {k}")
