@@ -37,6 +37,7 @@ def _forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False, d
     def build():
         module = Module(optimize=optimize)
         module.differentiable = differentiable
+        module.entry = fn
         label = ("d_" if tangent_only else "jvp_") + compile_cache.function_name(fn)
         module.function_names.reserve(label)
         main = build_jvp(module, fn, list(active_names), dict(zip(names, kinds)), label,

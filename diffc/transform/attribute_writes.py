@@ -30,6 +30,7 @@ refused with an `UnsupportedSyntax` naming the line.
 """
 
 import inspect
+import types
 
 import gast
 
@@ -44,11 +45,12 @@ _CONDITIONAL = (gast.IfExp, gast.BoolOp, gast.Lambda, gast.ListComp, gast.SetCom
                 gast.GeneratorExp, gast.Await, gast.Yield, gast.YieldFrom)
 
 
-def functionalize_attribute_writes(info, namer):
-    """See the module docstring; rewrites info.node.body in place."""
+def functionalize_attribute_writes(info, namer, entry=False):
+    """See the module docstring; rewrites info.node.body in place.  entry: info is the
+    function the user asked to differentiate (its parameters' attributes may be written)."""
     if not _has_work(info.node):
         return info
-    rewriter = _Rewriter(info, namer)
+    rewriter = _Rewriter(info, namer, entry)
     info.node.body = rewriter.block(info.node.body)
     rewriter.check_aliases()
     if rewriter.functional is not None:
@@ -61,9 +63,14 @@ def _has_work(node):
     for n in gast.walk(node):
         if isinstance(n, gast.Attribute) and isinstance(n.ctx, (gast.Store, gast.Del)):
             return True
-        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute):
+        if isinstance(n, gast.Call):
             functional = True
     return functional
+
+
+def _is_user_function(fn):
+    return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
+        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools")
 
 
 def _user_object_class(cls):
@@ -79,15 +86,20 @@ def _user_object_class(cls):
 
 
 class _Rewriter:
-    def __init__(self, info, namer):
+    def __init__(self, info, namer, entry=False):
         self.info = info
         self.namer = namer
         self.source = info.source
         self.functional = getattr(info.fn, "diffc_functional", None)
+        args = info.node.args
+        params = [a.id for a in args.args + args.kwonlyargs]
+        # Parameters holding objects whose new versions are handed back (a method's self, a
+        # function's written parameters) or, in the entry function, any parameter.
+        self.handed = list(getattr(info.fn, "diffc_handed", params[:1])) if self.functional is not None else []
+        self.owned_params = set(params) if entry else set(self.handed)
         self.candidates = {n.targets[0].id for n in gast.walk(info.node) if self._construction(
             n, getattr(n.targets[0], "id", None) if isinstance(n, gast.Assign) else None)}
-        if self.functional is not None and info.node.args.args:
-            self.candidates.add(info.node.args.args[0].id)
+        self.candidates |= self.owned_params
         self.stack = []                 # (statements before, the block, loop body?, names its header binds)
         self.written = set()            # owned names rebound by a write or a mutating call
 
@@ -110,10 +122,11 @@ class _Rewriter:
                     or name in binds:
                 return None
         else:
-            args = self.info.node.args.args
-            if self.functional is None or not args or args[0].id != name:
+            if name not in self.owned_params:
                 return None
-            found.add(self.functional)
+            first = self.info.node.args.args[:1]
+            known = self.functional is not None and first and first[0].id == name and name in self.handed
+            found.add(self.functional if known else constructors.UNKNOWN_CLASS)
         return found.pop() if len(found) == 1 else None
 
     def _scan(self, stmts, name, found, stop):
@@ -151,9 +164,15 @@ class _Rewriter:
         return False
 
     def _construction(self, stmt, name):
+        """The class a statement `name = Class(...)` builds; UNKNOWN_CLASS for `name =
+        helper(...)`, a user function building the object (its result is held by no one else
+        once rebound by a write: with_attributes copies it)."""
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
-            return _user_object_class(self.info.resolve_static(stmt.value.func))
+            func = self.info.resolve_static(stmt.value.func)
+            if _is_user_function(func) and not getattr(func, "diffc_functional", None):
+                return constructors.UNKNOWN_CLASS
+            return _user_object_class(func)
         return None
 
     # ------------------------------------------------------------ statements
@@ -230,21 +249,24 @@ class _Rewriter:
             read = [getattr(owner, field)] + ([stmt.target] if isinstance(stmt, gast.AugAssign) else [])
             found = self._calls(getattr(owner, field), owner, field)
             for call, parent, where, index in found:
-                obj = call.func.value.id
-                mentions = sum(isinstance(n, gast.Name) and n.id == obj for r in read for n in gast.walk(r))
-                in_args = sum(isinstance(n, gast.Name) and n.id == obj for a in call.args + call.keywords
-                              for n in gast.walk(a))
-                if len(found) > 1 or mentions > 1 + in_args:
-                    self.fail(f"this line calls {obj}.{call.func.attr}(...), which changes {obj}'s "
-                              f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
-                              call, hint=f"call {obj}.{call.func.attr}(...) on a line of its own")
+                objs, fn = self._handed_back(call)
+                for obj in objs:
+                    mentions = sum(isinstance(n, gast.Name) and n.id == obj for r in read for n in gast.walk(r))
+                    in_args = sum(isinstance(n, gast.Name) and n.id == obj for a in call.args + call.keywords
+                                  for n in gast.walk(a))
+                    extra = 1 if isinstance(call.func, gast.Attribute) else 0
+                    if len(found) > 1 or mentions > extra + in_args or len(objs) != len(set(objs)):
+                        self.fail(f"this line calls {gast.unparse(call.func)}(...), which changes {obj}'s "
+                                  f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
+                                  call, hint=f"call {gast.unparse(call.func)}(...) on a line of its own")
                 result = self.namer.fresh("_changed")
-                fn = constructors.functional_method(self.class_at(obj), call.func.attr)
+                args = [A.name(objs[0])] + list(call.args) if isinstance(call.func, gast.Attribute) else call.args
                 pre.append(A.assign(result, A.call(A.global_ref(fn, f"{fn.__name__}_and_object"),
-                                                   [A.name(obj)] + list(call.args), call.keywords)))
-                pre.append(A.assign(obj, A.subscript(A.name(result), A.const(1))))
-                pre[-1].diffc_same_object = obj
-                self.written.add(obj)
+                                                   list(args), call.keywords)))
+                for k, obj in enumerate(objs):
+                    pre.append(A.assign(obj, A.subscript(A.name(result), A.const(k + 1))))
+                    pre[-1].diffc_same_object = obj
+                    self.written.add(obj)
                 taken = A.subscript(A.name(result), A.const(0))
                 if index is None:
                     setattr(parent, where, taken)
@@ -264,15 +286,56 @@ class _Rewriter:
                 if isinstance(child, gast.expr) or isinstance(child, gast.keyword):
                     found += self._calls(child, node, f, k if isinstance(value, list) else None,
                                          conditional or isinstance(node, _CONDITIONAL))
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-                and isinstance(node.func.value, gast.Name) and self.class_at(node.func.value.id) is not None \
-                and constructors.writes_attributes(self.class_at(node.func.value.id), node.func.attr):
-            if conditional or any(isinstance(a, gast.Starred) for a in node.args):
-                self.fail(f"{node.func.value.id}.{node.func.attr}(...) changes attributes of its object; "
+        if isinstance(node, gast.Call) and self._handed_back(node)[1] is not None:
+            if conditional or any(isinstance(a, gast.Starred) for a in node.args) \
+                    or any(k.arg is None for k in node.keywords):
+                self.fail(f"{gast.unparse(node.func)}(...) changes attributes of an object passed to it; "
                           "diffc follows it only where it always runs, with plain arguments",
                           node, hint="call it in an if statement, on a line of its own")
             found.append((node, parent, field, index))
         return found
+
+    def _handed_back(self, call):
+        """(names of the objects the call changes, the function to call instead handing them
+        back) for a method call changing its object or a call of a user function changing
+        attributes of its arguments; ((), None) for other calls."""
+        func = call.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+            cls = self.class_at(func.value.id)
+            if cls is not None and constructors.writes_attributes(cls, func.attr):
+                return [func.value.id], constructors.functional_method(cls, func.attr)
+            return [], None
+        fn = self.info.resolve_static(func)
+        if not _is_user_function(fn) or not constructors.written_parameters(fn):
+            return [], None
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            return [], None
+        if any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            self.fail(f"{gast.unparse(func)}(...) changes attributes of an object passed to it; diffc follows "
+                      "such calls with plain arguments only (no *args or **kwargs)", call)
+        given = {}
+        for p, a in zip(params, call.args):
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                break
+            given[p.name] = a
+        given.update({k.arg: k.value for k in call.keywords})
+        objs = []
+        for name in constructors.written_parameters(fn):
+            arg = given.get(name)
+            if arg is None:
+                self.fail(f"{gast.unparse(func)}(...) changes attributes of its parameter {name}, which this "
+                          "call leaves to a default or passes in *args; diffc cannot hand the change back",
+                          call, hint=f"pass {name} by name")
+            if not isinstance(arg, gast.Name) or self.class_at(arg.id) is None:
+                self.fail(f"{gast.unparse(func)}(...) changes attributes of its parameter {name}, and this call "
+                          f"passes {gast.unparse(arg)}, which is not a local name of an object diffc follows here "
+                          "(an object built in this function, by a class or a helper, or a parameter of the "
+                          "differentiated function)", call,
+                          hint=f"bind it to a local name first ({name} = ...) and pass that name")
+            objs.append(arg.id)
+        return objs, constructors.functional_function(fn)
 
     def writes(self, stmt):
         """stmt with its attribute stores rewritten (module docstring)."""
@@ -365,13 +428,25 @@ class _Rewriter:
 
     # ------------------------------------------------------------ methods compiled functionally
     def hand_back(self, body):
-        """Every return hands back (value, self); falling off the end returns (None, self)."""
-        me = self.info.node.args.args[0].id
+        """Every return hands back (value, self) (or (value, p1, p2...), the parameters whose
+        attributes a function writes); falling off the end returns (None, self)."""
+        handed = self.handed
+        marked = {id(n.targets[0]) for n in gast.walk(self.info.node)
+                  if isinstance(n, gast.Assign) and getattr(n, "diffc_same_object", None)}
+        for stmt in body:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Name) and node.id in handed and isinstance(node.ctx, gast.Store) \
+                        and id(node) not in marked:
+                    self.fail(f"this binds {node.id} to another object, while the caller's {node.id} is "
+                              "changed by this function's attribute writes; diffc cannot follow both", node,
+                              hint="use another name for the new object")
+
+        def result(value):
+            return gast.Tuple(elts=[value] + [A.name(h) for h in handed], ctx=gast.Load())
 
         class Returns(gast.NodeTransformer):
             def visit_Return(self, node):
-                value = node.value if node.value is not None else A.const(None)
-                node.value = gast.Tuple(elts=[value, A.name(me)], ctx=gast.Load())
+                node.value = result(node.value if node.value is not None else A.const(None))
                 return node
 
             def visit_FunctionDef(self, node):
@@ -380,8 +455,7 @@ class _Rewriter:
 
         body = [Returns().visit(s) for s in body]
         if not body or not isinstance(body[-1], gast.Return):
-            body.append(A.located(gast.Return(value=gast.Tuple(elts=[A.const(None), A.name(me)],
-                                                               ctx=gast.Load())), body[-1] if body else
+            body.append(A.located(gast.Return(value=result(A.const(None))), body[-1] if body else
                                   self.info.node))
         return body
 

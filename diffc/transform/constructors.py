@@ -513,3 +513,82 @@ def functional_method(cls, name):
             made.__module__ = method.__module__      # user code (analysis/calls.is_user_function)
             _functional[(cls, name)] = made
         return made
+
+
+# ---------------------------------------------------------------- functions that write their parameters
+
+UNKNOWN_CLASS = type("UnknownClass", (), {"__repr__": lambda self: "<an object of a class known at run time>"})
+
+
+_written_params = {}
+
+
+def written_parameters(fn, _seen=None):
+    """The names of the parameters of the plain function fn whose attributes fn changes
+    (``state.h = v``, ``state.cell.h = v``, ``state.hs.append(h)``, setattr), itself or by
+    passing the parameter on to a function (found by name in its globals) that does."""
+    if not isinstance(fn, types.FunctionType):
+        return ()
+    with _lock:
+        if _seen is None and fn in _written_params:
+            return _written_params[fn]
+        seen = (_seen or set()) | {fn}
+        try:
+            tree = _method_tree(fn, type(fn))[0]
+        except (UnsupportedConstructor, SyntaxError):
+            tree = None
+        found = []
+        if tree is not None:
+            params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+            for p in params:
+                if any(_writes_through(node, p, None, set()) or _passed_to_writer(node, p, fn, seen)
+                       for node in ast.walk(tree)):
+                    found.append(p)
+        found = tuple(found)
+        if _seen is None:
+            _written_params[fn] = found
+        return found
+
+
+def _passed_to_writer(node, me, fn, seen):
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        return False
+    callee = fn.__globals__.get(node.func.id)
+    if not isinstance(callee, types.FunctionType) or callee in seen:
+        return False
+    try:
+        names = list(inspect.signature(callee).parameters)
+    except (TypeError, ValueError):
+        return False
+    hits = [names[i] for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == me and i < len(names)]
+    hits += [k.arg for k in node.keywords if isinstance(k.value, ast.Name) and k.value.id == me]
+    return bool(hits) and bool(set(hits) & set(written_parameters(callee, seen)))
+
+
+_functional_functions = {}
+
+
+def functional_function(fn):
+    """``f(*args, **kwargs) -> (fn(*args, **kwargs), p1, p2...)`` for the parameters p1, p2...
+    whose attributes fn changes (written_parameters), cached per function.  Like
+    functional_method: diffc compiles fn's own source with those parameters' writes as new
+    objects, every return handing them back (transform/attribute_writes.py)."""
+    with _lock:
+        made = _functional_functions.get(fn)
+        if made is None:
+            handed = written_parameters(fn)
+            signature = inspect.signature(fn)
+
+            def made(*args, **kwargs):
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                value = fn(*args, **kwargs)
+                return (value,) + tuple(bound.arguments[p] for p in handed)
+            made.__wrapped__ = fn
+            made.__name__ = fn.__name__
+            made.__qualname__ = fn.__qualname__
+            made.diffc_functional = UNKNOWN_CLASS
+            made.diffc_handed = handed
+            made.__module__ = fn.__module__
+            _functional_functions[fn] = made
+        return made
