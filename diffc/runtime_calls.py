@@ -714,3 +714,32 @@ def rule_parts(value, n, needed):
                             f"{k} of the call is differentiated and needs one (return None for "
                             "an argument with no derivative)")
     return tuple(0.0 if p is None else p for p in parts[:n]) + (0.0,) * (n - len(parts))
+
+
+def check_not_held(obj, holders, where):
+    """After ``s = helper(...)`` when the function then writes attributes of s (as new objects,
+    transform/attribute_writes.py): refuse an object that one of holders (the function's
+    parameters) holds too, as itself or in an attribute, list, tuple or dict up to three levels
+    down; Python would change it there too."""
+    seen = set()
+
+    def holds(value, depth):
+        if value is obj:
+            return True
+        if depth == 0 or id(value) in seen or isinstance(value, (int, float, complex, str, bytes, np.ndarray)):
+            return False
+        seen.add(id(value))
+        if isinstance(value, (list, tuple)):
+            inner = list(value)
+        elif isinstance(value, dict):
+            inner = list(value.values())
+        else:
+            inner = list(getattr(value, "__dict__", {}).values())
+        return any(holds(v, depth - 1) for v in inner)
+    if obj is not None and any(holds(h, 4) for h in holders):
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(
+            f"{where}: this function writes attributes of an object a call returned, and that object is "
+            "also held by an argument of the function; Python would change it there too, which diffc "
+            "(writing attributes as new objects) does not follow",
+            hint="build a new object in the helper, or write the attribute through the argument")

@@ -446,6 +446,8 @@ def _(result, obj, changes, obj_dot, changes_dot):
 
 nondiff(runtime_calls.check_discarded_call)
 effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+nondiff(runtime_calls.check_not_held)
+effects.declare(runtime_calls.check_not_held, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
 @adjoint(runtime_calls.replaced_bars)

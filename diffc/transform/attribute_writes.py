@@ -51,7 +51,7 @@ def functionalize_attribute_writes(info, namer, entry=False):
     if not _has_work(info.node):
         return info
     rewriter = _Rewriter(info, namer, entry)
-    info.node.body = rewriter.block(info.node.body)
+    info.node.body = rewriter.guard_helper_results(rewriter.block(info.node.body))
     rewriter.check_aliases()
     if rewriter.functional is not None:
         info.node.body = rewriter.hand_back(info.node.body)
@@ -69,8 +69,10 @@ def _has_work(node):
 
 
 def _is_user_function(fn):
+    """A function of the user's code (not a library's, not one diffc generated)."""
     return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
-        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools")
+        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools") \
+        and not fn.__code__.co_filename.startswith("<diffc")
 
 
 def _user_object_class(cls):
@@ -125,8 +127,12 @@ class _Rewriter:
             if name not in self.owned_params:
                 return None
             first = self.info.node.args.args[:1]
-            known = self.functional is not None and first and first[0].id == name and name in self.handed
-            found.add(self.functional if known else constructors.UNKNOWN_CLASS)
+            if self.functional is not None and first and first[0].id == name and name in self.handed:
+                found.add(self.functional)
+            elif first and first[0].id == name and _user_object_class(constructors.method_class(self.info.fn)):
+                found.add(constructors.method_class(self.info.fn))     # self of a method differentiated
+            else:
+                found.add(constructors.UNKNOWN_CLASS)
         return found.pop() if len(found) == 1 else None
 
     def _scan(self, stmts, name, found, stop):
@@ -171,7 +177,7 @@ class _Rewriter:
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
             func = self.info.resolve_static(stmt.value.func)
             if _is_user_function(func) and not getattr(func, "diffc_functional", None):
-                return constructors.UNKNOWN_CLASS
+                return _user_object_class(constructors.returned_class(func)) or constructors.UNKNOWN_CLASS
             return _user_object_class(func)
         return None
 
@@ -306,7 +312,8 @@ class _Rewriter:
                 return [func.value.id], constructors.functional_method(cls, func.attr)
             return [], None
         fn = self.info.resolve_static(func)
-        if not _is_user_function(fn) or not constructors.written_parameters(fn):
+        if not _is_user_function(fn) or getattr(fn, "diffc_functional", None) is not None \
+                or not constructors.written_parameters(fn):
             return [], None
         try:
             params = list(inspect.signature(fn).parameters.values())
@@ -424,6 +431,27 @@ class _Rewriter:
         call = A.call(A.global_ref(runtime_calls.with_attributes, "with_attributes"), [A.name(obj), changes])
         out = A.located(A.assign(obj, call), target)
         out.diffc_same_object = obj
+        return out
+
+    def guard_helper_results(self, stmts):
+        """After ``s = helper(...)`` (a user function, not a class) whose attributes the function
+        then writes: runtime_calls.check_not_held(s, parameters), refusing an object an argument
+        holds too (the writes make new objects; Python would change the argument's)."""
+        out = []
+        params = sorted(self._params())
+        for stmt in stmts:
+            for _, inner in _sub_blocks(stmt):
+                inner[:] = self.guard_helper_results(inner)
+            out.append(stmt)
+            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                    and stmt.targets[0].id in self.written and isinstance(stmt.value, gast.Call) \
+                    and not getattr(stmt, "diffc_same_object", None) and params \
+                    and _is_user_function(self.info.resolve_static(stmt.value.func)):
+                filename, lineno, _, _ = self.source.locate(stmt)
+                holders = gast.Tuple(elts=[A.name(p) for p in params], ctx=gast.Load())
+                check = A.call(A.global_ref(runtime_calls.check_not_held, "check_not_held"),
+                               [A.name(stmt.targets[0].id), holders, A.const(f"{filename}:{lineno}")])
+                out.append(A.located(A.expr_stmt(check), stmt))
         return out
 
     # ------------------------------------------------------------ methods compiled functionally

@@ -592,3 +592,32 @@ def functional_function(fn):
             made.__module__ = fn.__module__
             _functional_functions[fn] = made
         return made
+
+
+def returned_class(fn):
+    """The user class every return of the plain function fn builds (``return State(W)``,
+    looked up by name in its globals), else None."""
+    try:
+        tree = _method_tree(fn, type(fn))[0]
+    except (UnsupportedConstructor, SyntaxError, TypeError):
+        return None
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return None
+        if isinstance(node, ast.Return):
+            value = node.value
+            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+                return None
+            cls = fn.__globals__.get(value.func.id)
+            if not is_user_class(cls):
+                return None
+            found.add(cls)
+    return found.pop() if len(found) == 1 else None
+
+
+def method_class(fn):
+    """The class a plain function is a method of (``Cls.name`` at module level), else None."""
+    parts = getattr(fn, "__qualname__", "").split(".")
+    cls = fn.__globals__.get(parts[0]) if len(parts) == 2 and isinstance(fn, types.FunctionType) else None
+    return cls if is_user_class(cls) and vars(cls).get(parts[1]) is fn else None
