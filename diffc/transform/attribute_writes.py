@@ -68,6 +68,26 @@ def _has_work(node):
     return functional
 
 
+def _root(path):
+    while isinstance(path, gast.Attribute):
+        path = path.value
+    return path.id
+
+
+def _is_path(node):
+    """A name or a chain of attributes of a name (a.b.c)."""
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return isinstance(node, gast.Name)
+
+
+def _loaded(path):
+    """A copy of the Name / Attribute chain path, to be read."""
+    if isinstance(path, gast.Name):
+        return A.name(path.id)
+    return gast.Attribute(value=_loaded(path.value), attr=path.attr, ctx=gast.Load())
+
+
 def _is_user_function(fn):
     """A function of the user's code (not a library's, not one diffc generated)."""
     return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
@@ -104,6 +124,7 @@ class _Rewriter:
         self.candidates |= self.owned_params
         self.stack = []                 # (statements before, the block, loop body?, names its header binds)
         self.written = set()            # owned names rebound by a write or a mutating call
+        self.nested = set()             # attributes b written through (a.b.c = v)
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.source, hint=hint)
@@ -256,23 +277,28 @@ class _Rewriter:
             found = self._calls(getattr(owner, field), owner, field)
             for call, parent, where, index in found:
                 objs, fn = self._handed_back(call)
-                for obj in objs:
+                roots = [_root(o) for o in objs]
+                for obj in roots:
                     mentions = sum(isinstance(n, gast.Name) and n.id == obj for r in read for n in gast.walk(r))
                     in_args = sum(isinstance(n, gast.Name) and n.id == obj for a in call.args + call.keywords
                                   for n in gast.walk(a))
                     extra = 1 if isinstance(call.func, gast.Attribute) else 0
-                    if len(found) > 1 or mentions > extra + in_args or len(objs) != len(set(objs)):
+                    if len(found) > 1 or mentions > extra + in_args or len(roots) != len(set(roots)):
                         self.fail(f"this line calls {gast.unparse(call.func)}(...), which changes {obj}'s "
                                   f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
                                   call, hint=f"call {gast.unparse(call.func)}(...) on a line of its own")
                 result = self.namer.fresh("_changed")
-                args = [A.name(objs[0])] + list(call.args) if isinstance(call.func, gast.Attribute) else call.args
+                args = [_loaded(objs[0])] + list(call.args) if isinstance(call.func, gast.Attribute) else call.args
                 pre.append(A.assign(result, A.call(A.global_ref(fn, f"{fn.__name__}_and_object"),
                                                    list(args), call.keywords)))
                 for k, obj in enumerate(objs):
-                    pre.append(A.assign(obj, A.subscript(A.name(result), A.const(k + 1))))
-                    pre[-1].diffc_same_object = obj
-                    self.written.add(obj)
+                    new = A.subscript(A.name(result), A.const(k + 1))
+                    if isinstance(obj, gast.Name):
+                        pre.append(A.assign(obj.id, new))
+                        pre[-1].diffc_same_object = obj.id
+                        self.written.add(obj.id)
+                    else:
+                        pre.append(self.rebind(obj.value, obj.attr, new, call))
                 taken = A.subscript(A.name(result), A.const(0))
                 if index is None:
                     setattr(parent, where, taken)
@@ -306,10 +332,11 @@ class _Rewriter:
         back) for a method call changing its object or a call of a user function changing
         attributes of its arguments; ((), None) for other calls."""
         func = call.func
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
-            cls = self.class_at(func.value.id)
+        if isinstance(func, gast.Attribute) and _is_path(func.value):
+            cls = self.path_class(func.value, strict=False)
             if cls is not None and constructors.writes_attributes(cls, func.attr):
-                return [func.value.id], constructors.functional_method(cls, func.attr)
+                self.path_class(func.value)
+                return [func.value], constructors.functional_method(cls, func.attr)
             return [], None
         fn = self.info.resolve_static(func)
         if not _is_user_function(fn) or getattr(fn, "diffc_functional", None) is not None \
@@ -335,13 +362,14 @@ class _Rewriter:
                 self.fail(f"{gast.unparse(func)}(...) changes attributes of its parameter {name}, which this "
                           "call leaves to a default or passes in *args; diffc cannot hand the change back",
                           call, hint=f"pass {name} by name")
-            if not isinstance(arg, gast.Name) or self.class_at(arg.id) is None:
+            if not _is_path(arg) or self.path_class(arg, strict=False) is None:
                 self.fail(f"{gast.unparse(func)}(...) changes attributes of its parameter {name}, and this call "
                           f"passes {gast.unparse(arg)}, which is not a local name of an object diffc follows here "
                           "(an object built in this function, by a class or a helper, or a parameter of the "
                           "differentiated function)", call,
                           hint=f"bind it to a local name first ({name} = ...) and pass that name")
-            objs.append(arg.id)
+            self.path_class(arg)
+            objs.append(arg)
         return objs, constructors.functional_function(fn)
 
     def writes(self, stmt):
@@ -359,7 +387,7 @@ class _Rewriter:
                 return [self.set_attribute(stmt.target, stmt.value)] if stmt.value is not None else []
             self.owner(stmt.target)
             old = self.namer.fresh("_attribute")
-            read = A.attr(A.name(stmt.target.value.id), stmt.target.attr)
+            read = _loaded(stmt.target)
             update = gast.AugAssign(target=A.store(old), op=stmt.op, value=stmt.value)
             return [A.assign(old, read), update, self.set_attribute(stmt.target, A.name(old))]
         if isinstance(stmt, gast.Delete) and any(isinstance(t, gast.Attribute) for t in stmt.targets):
@@ -399,8 +427,15 @@ class _Rewriter:
         return [gast.Assign(targets=[target], value=value, type_comment=None)]
 
     def owner(self, target):
-        """The owned object whose attribute target is; refuses any other attribute target."""
+        """The owned object whose attribute (or attribute's attribute...) target is; refuses any
+        other attribute target."""
         base = target.value
+        if isinstance(base, gast.Attribute):
+            self.path_class(base)
+            root = base
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            return root.id
         cls = self.class_at(base.id) if isinstance(base, gast.Name) else None
         if cls is not None:
             attr = inspect.getattr_static(cls, target.attr, None)
@@ -410,15 +445,47 @@ class _Rewriter:
             return base.id
         if isinstance(base, gast.Name):
             where = ("a parameter of this function, an object passed in (its caller would see the "
-                     "change, which diffc does not follow; calling a method of an object built here "
-                     "by a call of its class, on a name, is followed)" if base.id in self._params() else
-                     "an object diffc cannot see being built here (only objects a call of their class "
-                     "makes in this function can have their attributes written)")
+                     "change, which diffc follows when the function is called on a local name of an "
+                     "object diffc follows there)" if base.id in self._params() else
+                     "an object diffc cannot see being built here (objects made in this function by a "
+                     "call of their class or of a helper, and parameters of the differentiated function, "
+                     "can have their attributes written)")
             self.fail(f"writing the attribute {base.id}.{target.attr} is not supported: {base.id} is {where}",
                       target, hint="build the object inside the differentiated function, or keep the "
                                    "value in a local variable (or return it) instead of storing it")
-        self.fail("writing an attribute of an attribute (or of another expression) is not supported",
-                  target, hint="build a new object, or keep the value in a local variable")
+        self.fail("writing an attribute of this expression is not supported (only of a name, or of "
+                  "attributes of a name, a.b.c = v)", target,
+                  hint="build a new object, or keep the value in a local variable")
+
+    def path_class(self, path, strict=True):
+        """The class of the object a.b.c denotes, when a is an object diffc follows and each
+        attribute on the way always holds a new object of one class that its class's methods
+        build (constructors.fresh_attribute: no one else holds it); refuses otherwise."""
+        if isinstance(path, gast.Name):
+            cls = self.class_at(path.id)
+            if cls is None and strict:
+                self.owner(gast.Attribute(value=path, attr="_", ctx=gast.Store()))
+            return cls
+        if not isinstance(path, gast.Attribute) and not strict:
+            return None
+        if not isinstance(path, gast.Attribute):
+            self.fail("writing an attribute of this expression is not supported (only of a name, or "
+                      "of attributes of a name, a.b.c = v)", path)
+        outer = self.path_class(path.value, strict)
+        inner = constructors.fresh_attribute(outer, path.attr) \
+            if outer not in (None, constructors.UNKNOWN_CLASS) else None
+        if (inner is None or _user_object_class(inner) is None) and not strict:
+            return None
+        if inner is None or _user_object_class(inner) is None:
+            owner = getattr(outer, "__name__", "its object")
+            self.fail(f"this changes the object {gast.unparse(path)} holds; diffc follows that only when "
+                      f"every method of {owner} that sets {path.attr} builds a new object of one class "
+                      f"there (self.{path.attr} = Cell(...)), so that no other name or object holds it",
+                      path, hint=f"write {gast.unparse(path)} = a new object, or keep the value in a local "
+                                 "variable")
+        if strict:
+            self.nested.add(path.attr)
+        return inner
 
     def _params(self):
         args = self.info.node.args
@@ -426,11 +493,21 @@ class _Rewriter:
 
     def set_attribute(self, target, value):
         obj = self.owner(target)
-        self.written.add(obj)
-        changes = gast.Dict(keys=[A.const(target.attr)], values=[value])
-        call = A.call(A.global_ref(runtime_calls.with_attributes, "with_attributes"), [A.name(obj), changes])
-        out = A.located(A.assign(obj, call), target)
-        out.diffc_same_object = obj
+        return self.rebind(target.value, target.attr, value, target)
+
+    def rebind(self, base, attr, value, where):
+        """root = the object root is, with base.attr set to value (base: root or root.b.c...):
+        one new object per level."""
+        self.written.add(_root(base))
+        while True:
+            changes = gast.Dict(keys=[A.const(attr)], values=[value])
+            value = A.call(A.global_ref(runtime_calls.with_attributes, "with_attributes"),
+                           [_loaded(base), changes])
+            if isinstance(base, gast.Name):
+                break
+            base, attr = base.value, base.attr
+        out = A.located(A.assign(base.id, value), where)
+        out.diffc_same_object = base.id
         return out
 
     def guard_helper_results(self, stmts):
@@ -504,13 +581,41 @@ class _Rewriter:
             for kind, inner in _sub_blocks(stmt):
                 self._check_block(inner, here, parents, kind == "loop")
             for node in _own_nodes(stmt):
-                if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load) \
-                        and not self._plain_use(node, parents.get(id(node))) \
-                        and self._written_later(node.id, here):
-                    self.fail(f"{node.id} is an object whose attributes this function writes; here another "
+                parent = parents.get(id(node))
+                if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load):
+                    name = node.id
+                elif isinstance(node, gast.Attribute) and node.attr in self.nested and _is_path(node) \
+                        and isinstance(node.ctx, gast.Load) and _root(node) in self.written:
+                    name = gast.unparse(node)      # a.b whose attributes are written through a.b.c = v
+                else:
+                    continue
+                if not self._plain_use(node, parent, parents.get(id(parent))) \
+                        and self._written_later(_root(node), here):
+                    self.fail(f"{name} is an object whose attributes this function writes; here another "
                               "name, container or function would hold it too, and would not see the later "
                               "writes, which diffc makes as new objects", node,
-                              hint=f"write the attributes of {node.id} before storing it, or read them here")
+                              hint=f"write the attributes of {name} before storing it, or read them here")
+        if not path:
+            self._check_nested_stores()
+
+    def _check_nested_stores(self):
+        """a.b = v where attributes of a.b are written through a.b.c = v elsewhere in this
+        function: v must be a new object (a call of a user class), else the name or object v
+        came from would hold it too and not see the writes."""
+        for node in gast.walk(self.info.node):
+            if isinstance(node, gast.Call) and self.info.resolve_static(node.func) is runtime_calls.with_attributes \
+                    and len(node.args) == 2 and isinstance(node.args[1], gast.Dict):
+                for key, value in zip(node.args[1].keys, node.args[1].values):
+                    if getattr(key, "value", None) in self.nested and not (
+                            isinstance(value, gast.Call) and (
+                                _user_object_class(self.info.resolve_static(value.func)) is not None
+                                or self.info.resolve_static(value.func) is runtime_calls.with_attributes)) \
+                            and not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                                     and value.value.id.startswith("_changed")):
+                        self.fail(f"this stores an object in the attribute {key.value}, whose own attributes "
+                                  "this function writes (x.{key.value}.name = v); another name or object "
+                                  "may hold it too and would not see those writes", value,
+                                  hint=f"store a new object there ({key.value} = Cell(...))")
 
     def _written_later(self, name, path):
         """Whether a write to `name` (not preceded by a new construction) can follow the
@@ -535,20 +640,38 @@ class _Rewriter:
                 return "build"
         return None
 
-    def _plain_use(self, node, parent):
-        if isinstance(parent, (gast.Attribute, gast.Compare, gast.keyword)):
+    def _plain_use(self, node, parent, grand=None):
+        if isinstance(parent, (gast.Attribute, gast.Compare)):
             return True
         if isinstance(parent, gast.Subscript) and isinstance(parent.ctx, gast.Load):
+            return True
+        if isinstance(parent, gast.keyword) and isinstance(grand, gast.Call):
+            return self._kept_by_call(grand, keyword=parent.arg) is False
+        if isinstance(parent, gast.keyword):
             return True
         if isinstance(parent, gast.Call) and node is not parent.func:
             func = parent.func
             if isinstance(func, gast.Attribute) and func.attr in _CONTAINER_METHODS:
                 return False
-            return self.info.resolve_static(func) not in (list, tuple, dict, set, frozenset, iter)
+            if self.info.resolve_static(func) in (list, tuple, dict, set, frozenset, iter):
+                return False
+            index = parent.args.index(node) if node in parent.args else None
+            return self._kept_by_call(parent, index=index) is False
         if isinstance(parent, gast.Return) and self.functional is None:
             return True
         return isinstance(parent, gast.Assign) and parent.value is node and getattr(
-            parent.targets[0], "id", None) == node.id
+            parent.targets[0], "id", None) == getattr(node, "id", None)
+
+    def _kept_by_call(self, call, index=None, keyword=None):
+        """Whether a user class or function called here may keep the argument (store it in
+        the object it builds, return it...: constructors.keeps_argument); False for other
+        calls (library functions, function values: as before)."""
+        func = self.info.resolve_static(call.func)
+        if func is runtime_calls.with_attributes or getattr(func, "diffc_functional", None) is not None:
+            return False
+        if _user_object_class(func) is not None or _is_user_function(func):
+            return constructors.keeps_argument(func, index, keyword)
+        return False
 
 
 def _sub_blocks(stmt):

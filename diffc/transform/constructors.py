@@ -621,3 +621,110 @@ def method_class(fn):
     parts = getattr(fn, "__qualname__", "").split(".")
     cls = fn.__globals__.get(parts[0]) if len(parts) == 2 and isinstance(fn, types.FunctionType) else None
     return cls if is_user_class(cls) and vars(cls).get(parts[1]) is fn else None
+
+
+def fresh_attribute(cls, name):
+    """The user class of the object attribute `name` of cls's objects holds when every
+    assignment to ``self.name`` in the class's own methods (its bases' too) builds a new
+    object of that one class (``self.cell = Cell(W)``), so no one else holds it; else None."""
+    if not is_user_class(cls):
+        return None
+    found = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        if not is_user_class(klass):
+            return None
+        for fn in vars(klass).values():
+            fn = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+            if not isinstance(fn, types.FunctionType):
+                continue
+            try:
+                tree = _method_tree(fn, klass)[0]
+            except (UnsupportedConstructor, SyntaxError):
+                return None
+            params = tree.args.posonlyargs + tree.args.args
+            me = params[0].arg if params else None
+            for node in ast.walk(tree):
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Attribute) and n.attr == name and isinstance(n.ctx, ast.Store) \
+                                and isinstance(n.value, ast.Name) and n.value.id == me:
+                            value = node.value
+                            if t is not n or not isinstance(value, ast.Call) or not isinstance(value.func, ast.Name):
+                                return None
+                            built = fn.__globals__.get(value.func.id)
+                            if not is_user_class(built):
+                                return None
+                            found.add(built)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                    return None
+    return found.pop() if len(found) == 1 else None
+
+
+_escapes = {}
+
+
+def keeps_argument(fn, index=None, keyword=None, _seen=None):
+    """Whether the user function (or class: its __init__) fn may keep the object passed as its
+    argument `index` (or by `keyword`) beyond the call: return it, store it in an attribute,
+    a container or a closure, or pass it on to a call that may.  Reading its attributes and
+    calling its methods do not keep it.  True when unsure."""
+    if inspect.isclass(fn):
+        init = vars(fn).get("__init__") if is_user_class(fn) else None
+        init = init or next((vars(k)["__init__"] for k in fn.__mro__ if "__init__" in vars(k)), None)
+        if init is object.__init__ or init is None:
+            return False
+        return keeps_argument(init, None if index is None else index + 1, keyword, _seen)
+    if not isinstance(fn, types.FunctionType):
+        return True
+    try:
+        names = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    if keyword is not None:
+        name = keyword
+    elif index is not None and index < len(names) and names[index].kind in (
+            names[index].POSITIONAL_ONLY, names[index].POSITIONAL_OR_KEYWORD):
+        name = names[index].name
+    else:
+        return True
+    key = (fn, name)
+    with _lock:
+        if key in _escapes:
+            return _escapes[key]
+        seen = (_seen or set()) | {key}
+        try:
+            tree = _method_tree(fn, type(fn))[0]
+        except (UnsupportedConstructor, SyntaxError):
+            return True
+        parents = {id(c): n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+        kept = False
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Name) and node.id == name):
+                continue
+            if isinstance(node.ctx, ast.Store):
+                kept = True             # rebound: unsure what it holds afterwards
+                break
+            parent = parents.get(id(node))
+            if isinstance(parent, (ast.Attribute, ast.Compare)) or (
+                    isinstance(parent, ast.Subscript) and parent.value is node):
+                continue
+            holder = parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
+            if isinstance(holder, ast.Call) and node is not holder.func:
+                callee = fn.__globals__.get(holder.func.id) if isinstance(holder.func, ast.Name) else None
+                if callee in (len, isinstance, print, repr, str, id, type, hasattr, getattr):
+                    continue
+                if callee is not None and (key not in seen or True) and (callee, name) not in seen and (
+                        isinstance(callee, types.FunctionType) or is_user_class(callee)):
+                    k = parent.arg if isinstance(parent, ast.keyword) else None
+                    i = None if k is not None else holder.args.index(node) if node in holder.args else None
+                    if (k is not None or i is not None) and not keeps_argument(callee, i, k, seen):
+                        continue
+            kept = True
+            break
+        if _seen is None:
+            _escapes[key] = kept
+        return kept
