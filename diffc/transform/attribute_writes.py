@@ -125,6 +125,7 @@ class _Rewriter:
         self.stack = []                 # (statements before, the block, loop body?, names its header binds)
         self.written = set()            # owned names rebound by a write or a mutating call
         self.nested = set()             # attributes b written through (a.b.c = v)
+        self.grown = set()              # list attributes appended to (a.hs.append(v))
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.source, hint=hint)
@@ -224,9 +225,34 @@ class _Rewriter:
             handler.body = self.block(handler.body, binds={handler.name.id} if handler.name is not None else ())
         for case in getattr(stmt, "cases", None) or ():
             case.body = self.block(case.body, binds={n.id for n in gast.walk(case.pattern) if isinstance(n, gast.Name)})
+        grown = self.grow_list_attribute(stmt)
+        if grown is not None:
+            return [A.located(grown, stmt)]
         self.refuse_changes_inside_attributes(stmt)
         pre = self.hoist_calls(stmt)
         return [A.located(s, stmt) for s in pre + self.writes(stmt)]
+
+    def grow_list_attribute(self, stmt):
+        """``x.hs.append(v)`` / ``x.hs.extend(vs)`` as a statement, x a followed object (or a
+        path a.b of one) whose class's methods always set hs to a new list
+        (constructors.fresh_list_attribute): ``x = with_attributes(x, {'hs': x.hs + [v]})``;
+        else None (and refuse_changes_inside_attributes decides)."""
+        call = stmt.value if isinstance(stmt, gast.Expr) else None
+        if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
+                or call.func.attr not in ("append", "extend") or len(call.args) != 1 or call.keywords \
+                or isinstance(call.args[0], gast.Starred):
+            return None
+        held = call.func.value
+        if not isinstance(held, gast.Attribute) or not _is_path(held.value):
+            return None
+        cls = self.path_class(held.value, strict=False)
+        if cls in (None, constructors.UNKNOWN_CLASS) or not constructors.fresh_list_attribute(cls, held.attr):
+            return None
+        self.path_class(held.value)
+        self.grown.add(held.attr)
+        added = gast.List(elts=[call.args[0]], ctx=gast.Load()) if call.func.attr == "append" else \
+            A.call(A.global_ref(list, "list"), [call.args[0]])
+        return self.rebind(held.value, held.attr, gast.BinOp(left=_loaded(held), op=gast.Add(), right=added), call)
 
     def refuse_changes_inside_attributes(self, stmt):
         """``x.items.append(v)``, ``x.buf[i] = v`` on an object built here (or self in a method
@@ -584,7 +610,7 @@ class _Rewriter:
                 parent = parents.get(id(node))
                 if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load):
                     name = node.id
-                elif isinstance(node, gast.Attribute) and node.attr in self.nested and _is_path(node) \
+                elif isinstance(node, gast.Attribute) and node.attr in self.nested | self.grown and _is_path(node) \
                         and isinstance(node.ctx, gast.Load) and _root(node) in self.written:
                     name = gast.unparse(node)      # a.b whose attributes are written through a.b.c = v
                 else:
@@ -606,6 +632,14 @@ class _Rewriter:
             if isinstance(node, gast.Call) and self.info.resolve_static(node.func) is runtime_calls.with_attributes \
                     and len(node.args) == 2 and isinstance(node.args[1], gast.Dict):
                 for key, value in zip(node.args[1].keys, node.args[1].values):
+                    if getattr(key, "value", None) in self.grown and not (
+                            isinstance(value, (gast.List, gast.ListComp)) or (
+                                isinstance(value, gast.BinOp) and isinstance(value.left, gast.Attribute)
+                                and value.left.attr == key.value)):
+                        self.fail(f"this stores a list in the attribute {key.value}, which this function "
+                                  "grows (append); another name or object may hold that list too and "
+                                  "would not see it grow", value,
+                                  hint=f"store a new list there ({key.value} = [] or [...])")
                     if getattr(key, "value", None) in self.nested and not (
                             isinstance(value, gast.Call) and (
                                 _user_object_class(self.info.resolve_static(value.func)) is not None
@@ -641,7 +675,7 @@ class _Rewriter:
         return None
 
     def _plain_use(self, node, parent, grand=None):
-        if isinstance(parent, (gast.Attribute, gast.Compare)):
+        if isinstance(parent, (gast.Attribute, gast.Compare, gast.BinOp)):
             return True
         if isinstance(parent, gast.Subscript) and isinstance(parent.ctx, gast.Load):
             return True

@@ -728,3 +728,44 @@ def keeps_argument(fn, index=None, keyword=None, _seen=None):
         if _seen is None:
             _escapes[key] = kept
         return kept
+
+
+def fresh_list_attribute(cls, name):
+    """Whether every assignment to ``self.name`` in cls's methods (its bases' too) stores a
+    new list (``self.hs = []``, a list comprehension, ``list(...)``), at least one does, and
+    nothing else sets it (no setattr): appending to it may then make a new list instead."""
+    if not is_user_class(cls):
+        return False
+    found = False
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        if not is_user_class(klass):
+            return False
+        for fn in vars(klass).values():
+            fn = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+            if not isinstance(fn, types.FunctionType):
+                continue
+            try:
+                tree = _method_tree(fn, klass)[0]
+            except (UnsupportedConstructor, SyntaxError):
+                return False
+            params = tree.args.posonlyargs + tree.args.args
+            me = params[0].arg if params else None
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                    return False
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Attribute) and n.attr == name and isinstance(n.ctx, ast.Store) \
+                                and isinstance(n.value, ast.Name) and n.value.id == me:
+                            value = node.value
+                            fresh = isinstance(value, (ast.List, ast.ListComp)) or (
+                                isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                                and value.func.id == "list" and fn.__globals__.get("list", list) is list)
+                            if t is not n or isinstance(node, ast.AugAssign) or not fresh:
+                                return False
+                            found = True
+    return found
