@@ -72,14 +72,22 @@ def closure(fn, *trail):
 
 
 def partial_value(fn, args, kwargs):
-    """functools.partial(fn, *args, **kwargs) when args or kwargs carry derivatives."""
+    """functools.partial(fn, *args, **kwargs) when fn, args or kwargs carry derivatives.  Of a
+    local function with its captured values (a closure with a trail), the partial keeps them:
+    its captured() are args, then the trail, then kwargs (partial_bars)."""
     if isinstance(fn, Closure) and fn.trail:
-        from .errors import NoDerivativeRule
-        raise NoDerivativeRule("functools.partial of a local function (or lambda) that captures "
-                               "differentiated values is not followed",
-                               hint="call the local function directly, or pass the captured values "
-                                    "to it as arguments")
+        if fn.lead or fn.keywords:
+            from .errors import NoDerivativeRule
+            raise NoDerivativeRule("functools.partial of a partial of a local function (or lambda) "
+                                   "that captures differentiated values is not followed",
+                                   hint="make one functools.partial with all the arguments")
+        return Closure(fn.fn, lead=args, trail=fn.trail, keywords=kwargs)
     return Closure(fn, lead=args, keywords=kwargs)
+
+
+def trail_count(fn):
+    """How many captured values of a local function fn holds (0 for other function values)."""
+    return len(fn.trail) if isinstance(fn, Closure) else 0
 
 
 def closure_dot(values_and_dots):
@@ -93,16 +101,19 @@ def closure_bars(bar, n):
     return (None,) + tuple(item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n))
 
 
-def partial_bars(bar, n_args, keys):
-    """(None, adjoints of the positional arguments, of the keywords) of partial_value."""
-    captured = [item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n_args + len(keys))]
-    return None, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args:]))
+def partial_bars(bar, n_args, keys, n_trail=0):
+    """(adjoint of fn: a list over its n_trail captured values, or None; adjoints of the
+    positional arguments, of the keywords) of partial_value."""
+    captured = [item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n_args + n_trail + len(keys))]
+    fn_bar = ListBar(captured[n_args:n_args + n_trail]) if n_trail else None
+    return fn_bar, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args + n_trail:]))
 
 
-def partial_dot(da, dk, args, kwargs):
-    """The tangent of partial_value(fn, args, kwargs) from the tangents da of args and dk of
-    kwargs."""
+def partial_dot(da, dk, args, kwargs, df=None, n_trail=0):
+    """The tangent of partial_value(fn, args, kwargs) from the tangents da of args, dk of
+    kwargs and df of fn (a list over its n_trail captured values)."""
     return ListBar([item(da, k) for k in range(len(args))]
+                   + [item(df, j) if isinstance(df, list) else 0.0 for j in range(n_trail)]
                    + [item(dk, k) for k in kwargs])
 
 
@@ -355,9 +366,12 @@ def closure_dot_bar(c, m):
     return ListBar([0.0] * (m // 2) + [item(c, k) for k in range(m // 2)])
 
 
-def partial_regroup(c, n_args, keys):
+def partial_regroup(c, n_args, keys, n_trail=0):
     """The transpose of partial_bars (linear in c)."""
-    return ListBar([item(item(c, 1), k) for k in range(n_args)] + [item(item(c, 2), key) for key in keys])
+    fn_part = item(c, 0)
+    return ListBar([item(item(c, 1), k) for k in range(n_args)]
+                   + [item(fn_part, j) if isinstance(fn_part, list) else 0.0 for j in range(n_trail)]
+                   + [item(item(c, 2), key) for key in keys])
 
 
 # ------------------------------------------------ fields of objects

@@ -157,13 +157,13 @@ def _(result, fn, *captured_and_dots):
 
 @adjoint(runtime_calls.partial_value)
 def _(result, result_bar, fn, args, kwargs):
-    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs))
+    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs), runtime_calls.trail_count(fn))
     return bars[0], bars[1], bars[2]
 
 
 @tangent(runtime_calls.partial_value)
-def _(result, fn, args, kwargs, args_dot, kwargs_dot):
-    return runtime_calls.partial_dot(args_dot, kwargs_dot, args, kwargs)
+def _(result, fn, args, kwargs, fn_dot, args_dot, kwargs_dot):
+    return runtime_calls.partial_dot(args_dot, kwargs_dot, args, kwargs, fn_dot, runtime_calls.trail_count(fn))
 
 
 @adjoint(runtime_calls.captured_callee)
@@ -306,23 +306,23 @@ def _(result, values_and_dots, values_and_dots_dot):
 
 
 @adjoint(runtime_calls.partial_bars)
-def _(result, result_bar, bar, n_args, keys):
-    return runtime_calls.partial_regroup(result_bar, n_args, keys), None, None
+def _(result, result_bar, bar, n_args, keys, n_trail=0):
+    return runtime_calls.partial_regroup(result_bar, n_args, keys, n_trail), None, None, None
 
 
 @tangent(runtime_calls.partial_bars)
-def _(result, bar, n_args, keys, bar_dot):
-    return runtime_calls.partial_bars(bar_dot, n_args, keys)
+def _(result, bar, n_args, keys, n_trail=0, bar_dot=None):
+    return runtime_calls.partial_bars(bar_dot, n_args, keys, n_trail)
 
 
 @adjoint(runtime_calls.partial_regroup)
-def _(result, result_bar, c, n_args, keys):
-    return runtime_calls.partial_bars(result_bar, n_args, keys), None, None
+def _(result, result_bar, c, n_args, keys, n_trail=0):
+    return runtime_calls.partial_bars(result_bar, n_args, keys, n_trail), None, None, None
 
 
 @tangent(runtime_calls.partial_regroup)
-def _(result, c, n_args, keys, c_dot):
-    return runtime_calls.partial_regroup(c_dot, n_args, keys)
+def _(result, c, n_args, keys, n_trail=0, c_dot=None):
+    return runtime_calls.partial_regroup(c_dot, n_args, keys, n_trail)
 
 
 @adjoint(runtime_calls.partial_dot)
@@ -447,6 +447,7 @@ def _(result, obj, changes, obj_dot, changes_dot):
 nondiff(runtime_calls.check_discarded_call)
 effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 nondiff(runtime_calls.check_not_held)
+nondiff(runtime_calls.trail_count)
 effects.declare(runtime_calls.check_not_held, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
