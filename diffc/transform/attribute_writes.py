@@ -126,6 +126,8 @@ class _Rewriter:
         self.written = set()            # owned names rebound by a write or a mutating call
         self.nested = set()             # attributes b written through (a.b.c = v)
         self.grown = set()              # list attributes appended to (a.hs.append(v))
+        self.temporaries = set()        # names bound to new objects passed to a call writing them
+        self.pending = []               # statements binding them, before the statement
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.source, hint=hint)
@@ -154,8 +156,16 @@ class _Rewriter:
             elif first and first[0].id == name and _user_object_class(constructors.method_class(self.info.fn)):
                 found.add(constructors.method_class(self.info.fn))     # self of a method differentiated
             else:
-                found.add(constructors.UNKNOWN_CLASS)
+                found.add(self._annotated_class(name) or constructors.UNKNOWN_CLASS)
         return found.pop() if len(found) == 1 else None
+
+    def _annotated_class(self, name):
+        """The user class a parameter is annotated with (``model: Model``), else None."""
+        fn = getattr(self.info.fn, "__wrapped__", self.info.fn)
+        cls = getattr(fn, "__annotations__", {}).get(name)
+        if isinstance(cls, str):
+            cls = getattr(fn, "__globals__", {}).get(cls)
+        return _user_object_class(cls)
 
     def _scan(self, stmts, name, found, stop):
         """Classify the bindings of `name` in stmts (in the order given): constructions add
@@ -298,6 +308,7 @@ class _Rewriter:
                               part, hint="call it on a line of its own before this one")
             return []
         pre = []
+        self.pending = []
         for owner, field in parts:
             read = [getattr(owner, field)] + ([stmt.target] if isinstance(stmt, gast.AugAssign) else [])
             found = self._calls(getattr(owner, field), owner, field)
@@ -332,7 +343,7 @@ class _Rewriter:
                     getattr(parent, where)[index] = taken
         if pre and isinstance(stmt, gast.Expr):
             stmt.value = A.const(None)          # the call's result, unused
-        return pre
+        return self.pending + pre
 
     def _calls(self, node, parent, field=None, index=None, conditional=False):
         """(call, parent, field, index) of the attribute-writing method calls in node,
@@ -352,6 +363,18 @@ class _Rewriter:
                           node, hint="call it in an if statement, on a line of its own")
             found.append((node, parent, field, index))
         return found
+
+    def _temporary(self, call, arg):
+        """Bind the argument expression arg of call to a fresh name (a statement run before the
+        call's statement, self.pending) and pass that name instead."""
+        name = self.namer.fresh("_object")
+        self.temporaries.add(name)
+        self.pending.append(A.located(A.assign(name, arg), arg))
+        call.args = [A.name(name) if a is arg else a for a in call.args]
+        for k in call.keywords:
+            if k.value is arg:
+                k.value = A.name(name)
+        return A.name(name)
 
     def _handed_back(self, call):
         """(names of the objects the call changes, the function to call instead handing them
@@ -384,6 +407,12 @@ class _Rewriter:
         objs = []
         for name in constructors.written_parameters(fn):
             arg = given.get(name)
+            if isinstance(arg, gast.Call) and _user_object_class(self.info.resolve_static(arg.func)) is not None:
+                # step(State(W0), x): a new object no one else holds, bound to a temporary first
+                arg = self._temporary(call, arg)
+            if isinstance(arg, gast.Name) and arg.id in self.temporaries:
+                objs.append(arg)
+                continue
             if arg is None:
                 self.fail(f"{gast.unparse(func)}(...) changes attributes of its parameter {name}, which this "
                           "call leaves to a default or passes in *args; diffc cannot hand the change back",
@@ -502,6 +531,12 @@ class _Rewriter:
             if outer not in (None, constructors.UNKNOWN_CLASS) else None
         if (inner is None or _user_object_class(inner) is None) and not strict:
             return None
+        if outer is constructors.UNKNOWN_CLASS:
+            self.fail(f"this changes the object {gast.unparse(path)} holds, and diffc does not know the class "
+                      f"of {gast.unparse(path.value)} here (to check that no other name or object holds "
+                      f"{gast.unparse(path)})", path,
+                      hint=f"annotate the parameter with its class ({_root(path)}: Model), or build the "
+                           "object in this function")
         if inner is None or _user_object_class(inner) is None:
             owner = getattr(outer, "__name__", "its object")
             self.fail(f"this changes the object {gast.unparse(path)} holds; diffc follows that only when "

@@ -450,6 +450,9 @@ def writes_attributes(cls, name, _seen=None):
                 tree = None
             params = tree.args.posonlyargs + tree.args.args if tree is not None else []
             seen = {name} | (_seen or set())
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                    node.value.diffc_result_unused = True
             found = bool(params) and any(_writes_through(node, params[0].arg, cls, seen)
                                          for node in ast.walk(tree))
         if _seen is None:
@@ -461,6 +464,16 @@ def writes_attributes(cls, name, _seen=None):
 MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
              "setdefault", "popitem", "add", "discard", "fill", "put", "resize", "itemset", "appendleft",
              "extendleft", "popleft"}
+
+
+def _held_class(path, me, cls):
+    """The class of the object self.a.b (path) holds, through fresh_attribute, else None."""
+    if isinstance(path, ast.Name):
+        return cls if path.id == me else None
+    if not isinstance(path, ast.Attribute):
+        return None
+    outer = _held_class(path.value, me, cls)
+    return fresh_attribute(outer, path.attr) if outer is not None else None
 
 
 def _writes_through(node, me, cls, seen):
@@ -484,6 +497,12 @@ def _writes_through(node, me, cls, seen):
             return is_me(node.args[0])
         if isinstance(func, ast.Attribute) and func.attr in MUTATORS and in_attribute(func.value):
             return True                                 # self.history.append(h)
+        if isinstance(func, ast.Attribute) and in_attribute(func.value) and cls is not None:
+            # self.cell.step(x): a method of what an attribute holds, changing it
+            held = _held_class(func.value, me, cls)
+            if held is not None and func.attr not in seen:
+                return writes_attributes(held, func.attr, seen | {func.attr})
+            return getattr(node, "diffc_result_unused", False)      # unknown: unsure when discarded
         if isinstance(func, ast.Attribute) and is_me(func.value) and func.attr not in seen:
             return writes_attributes(cls, func.attr, seen)
     return False
