@@ -315,7 +315,7 @@ def _leaf_paths(x, path=(), depth=0):
 def _at(v, path):
     """The part of v (a gradient or tangent shaped like the argument) at path; 0.0 if none."""
     for kind, key in path:
-        if v is None or (np.ndim(v) == 0 and not isinstance(v, (list, tuple, dict)) and not runtime.fields_of(v)):
+        if v is None or isinstance(v, (numbers.Number, np.ndarray)):
             return 0.0
         if kind == "attr":
             v = runtime.field_of(v, key)

@@ -101,7 +101,7 @@ def closure_bars(bar, n):
     return (None,) + tuple(item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n))
 
 
-def partial_bars(bar, n_args, keys, n_trail=0):
+def partial_bars(bar, n_args, keys, n_trail):
     """(adjoint of fn: a list over its n_trail captured values, or None; adjoints of the
     positional arguments, of the keywords) of partial_value."""
     captured = [item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n_args + n_trail + len(keys))]
@@ -109,9 +109,17 @@ def partial_bars(bar, n_args, keys, n_trail=0):
     return fn_bar, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args + n_trail:]))
 
 
-def partial_dot(da, dk, args, kwargs, df=None, n_trail=0):
-    """The tangent of partial_value(fn, args, kwargs) from the tangents da of args, dk of
-    kwargs and df of fn (a list over its n_trail captured values)."""
+def partial_dot(da, dk, args, kwargs):
+    """The tangent of partial_value(fn, args, kwargs) from the tangents da of args and dk of
+    kwargs."""
+    return ListBar([item(da, k) for k in range(len(args))]
+                   + [item(dk, k) for k in kwargs])
+
+
+def partial_trail_dot(da, dk, df, args, kwargs, n_trail):
+    """The tangent of partial_value(fn, args, kwargs) for fn a local function holding n_trail
+    captured values: from the tangents da of args, dk of kwargs and df of fn (a list over its
+    captured values)."""
     return ListBar([item(da, k) for k in range(len(args))]
                    + [item(df, j) if isinstance(df, list) else 0.0 for j in range(n_trail)]
                    + [item(dk, k) for k in kwargs])
@@ -366,7 +374,7 @@ def closure_dot_bar(c, m):
     return ListBar([0.0] * (m // 2) + [item(c, k) for k in range(m // 2)])
 
 
-def partial_regroup(c, n_args, keys, n_trail=0):
+def partial_regroup(c, n_args, keys, n_trail):
     """The transpose of partial_bars (linear in c)."""
     fn_part = item(c, 0)
     return ListBar([item(item(c, 1), k) for k in range(n_args)]
