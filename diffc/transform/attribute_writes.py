@@ -18,15 +18,29 @@ function builds and then changes is a value, rebound at each change:
   back ``(value, self)``.  Such calls are taken out of their statement (in
   evaluation order) when nothing else in the statement reads the object.
 
-"Objects the function builds": local names every binding of which is a call of
-one user class (a plain class or a non-frozen dataclass), and the first
-parameter of a method compiled through `functional_method`.  Python's semantics
-(one object changed in place) and the rebinding agree because no other name,
-container or closure holds such an object: a use of it other than reading or
-writing its attributes, calling its methods, passing it to a call or comparing
-it is refused.  Attribute writes on anything else (an object passed in from
-outside, which the caller would see changed; an attribute's attribute) are
-refused with an `UnsupportedSyntax` naming the line.
+* ``r = step(s, x)`` where the user function ``step`` writes attributes of its
+  parameters (constructors.written_parameters) is ``_r = step_f(s, x); s = _r[1];
+  r = _r[0]`` with ``step_f`` = constructors.functional_function(step), whose returns
+  hand back ``(value, p1, p2...)``; a new object passed there (``step(State(W), x)``)
+  is bound to a temporary first;
+* ``a.b.c = v`` is ``a = with_attributes(a, {'b': with_attributes(a.b, {'c': v})})``,
+  and ``a.hs.append(v)`` is ``a = with_attributes(a, {'hs': a.hs + [v]})``, when the
+  methods of a's class always set ``b`` to a new object of one class (``hs`` to a new
+  list): constructors.fresh_attribute / fresh_list_attribute.
+
+"Objects the function follows": local names every binding of which is a call of one
+user class (a plain class or a non-frozen dataclass) or of a user function (a helper;
+its class from its returns, constructors.returned_class, and checked when it runs not
+to be held by an argument, runtime_calls.check_not_held); the parameters handed back
+by a function compiled through `functional_method` / `functional_function`; and, in
+the function the user differentiates (``entry``), every parameter (the object passed
+is left unchanged: each write makes a new object).  Python's semantics (one object
+changed in place) and the rebinding agree because no other name, container, object
+or closure holds such an object: a use of it other than reading or writing its
+attributes, calling its methods, passing it to a call that does not keep it
+(constructors.keeps_argument) or comparing it is refused while writes follow, and an
+object stored in an attribute written through must be new.  Attribute writes on
+anything else are refused with an `UnsupportedSyntax` naming the line.
 """
 
 import inspect
