@@ -642,6 +642,18 @@ def method_class(fn):
     return cls if is_user_class(cls) and vars(cls).get(parts[1]) is fn else None
 
 
+def _class_functions(klass):
+    """The plain functions a class defines: methods, static and class methods, and the
+    getters and setters of its properties."""
+    for value in vars(klass).values():
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        parts = [value.fget, value.fset, value.fdel] if isinstance(value, property) else [value]
+        for fn in parts:
+            if isinstance(fn, types.FunctionType):
+                yield fn
+
+
 def fresh_attribute(cls, name):
     """The user class of the object attribute `name` of cls's objects holds when every
     assignment to ``self.name`` in the class's own methods (its bases' too) builds a new
@@ -654,10 +666,7 @@ def fresh_attribute(cls, name):
             continue
         if not is_user_class(klass):
             return None
-        for fn in vars(klass).values():
-            fn = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
-            if not isinstance(fn, types.FunctionType):
-                continue
+        for fn in _class_functions(klass):
             try:
                 tree = _method_tree(fn, klass)[0]
             except (UnsupportedConstructor, SyntaxError):
@@ -714,6 +723,8 @@ def keeps_argument(fn, index=None, keyword=None, _seen=None):
     with _lock:
         if key in _escapes:
             return _escapes[key]
+        if _seen is not None and key in _seen:
+            return False            # a cycle of calls: what else it does decides
         seen = (_seen or set()) | {key}
         try:
             tree = _method_tree(fn, type(fn))[0]
@@ -736,7 +747,7 @@ def keeps_argument(fn, index=None, keyword=None, _seen=None):
                 callee = fn.__globals__.get(holder.func.id) if isinstance(holder.func, ast.Name) else None
                 if callee in (len, isinstance, print, repr, str, id, type, hasattr, getattr):
                     continue
-                if callee is not None and (key not in seen or True) and (callee, name) not in seen and (
+                if callee is not None and (
                         isinstance(callee, types.FunctionType) or is_user_class(callee)):
                     k = parent.arg if isinstance(parent, ast.keyword) else None
                     i = None if k is not None else holder.args.index(node) if node in holder.args else None
@@ -761,10 +772,7 @@ def fresh_list_attribute(cls, name):
             continue
         if not is_user_class(klass):
             return False
-        for fn in vars(klass).values():
-            fn = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
-            if not isinstance(fn, types.FunctionType):
-                continue
+        for fn in _class_functions(klass):
             try:
                 tree = _method_tree(fn, klass)[0]
             except (UnsupportedConstructor, SyntaxError):
