@@ -738,30 +738,48 @@ def rule_parts(value, n, needed):
     return tuple(0.0 if p is None else p for p in parts[:n]) + (0.0,) * (n - len(parts))
 
 
+def _holds(value, obj, depth, seen):
+    """Whether value is obj or holds it in an attribute, list, tuple or dict (depth levels)."""
+    if value is obj:
+        return True
+    if depth == 0 or id(value) in seen or isinstance(value, (int, float, complex, str, bytes, np.ndarray)):
+        return False
+    seen.add(id(value))
+    if isinstance(value, (list, tuple)):
+        inner = list(value)
+    elif isinstance(value, dict):
+        inner = list(value.values())
+    else:
+        inner = list(getattr(value, "__dict__", {}).values())
+    return any(_holds(v, obj, depth - 1, seen) for v in inner)
+
+
 def check_not_held(obj, holders, where):
     """After ``s = helper(...)`` when the function then writes attributes of s (as new objects,
     transform/attribute_writes.py): refuse an object that one of holders (the function's
     parameters) holds too, as itself or in an attribute, list, tuple or dict up to three levels
     down; Python would change it there too."""
-    seen = set()
-
-    def holds(value, depth):
-        if value is obj:
-            return True
-        if depth == 0 or id(value) in seen or isinstance(value, (int, float, complex, str, bytes, np.ndarray)):
-            return False
-        seen.add(id(value))
-        if isinstance(value, (list, tuple)):
-            inner = list(value)
-        elif isinstance(value, dict):
-            inner = list(value.values())
-        else:
-            inner = list(getattr(value, "__dict__", {}).values())
-        return any(holds(v, depth - 1) for v in inner)
-    if obj is not None and any(holds(h, 4) for h in holders):
+    if obj is not None and any(_holds(h, obj, 4, set()) for h in holders):
         from .errors import UnsupportedSyntax
         raise UnsupportedSyntax(
             f"{where}: this function writes attributes of an object a call returned, and that object is "
             "also held by an argument of the function; Python would change it there too, which diffc "
             "(writing attributes as new objects) does not follow",
             hint="build a new object in the helper, or write the attribute through the argument")
+
+
+def check_parameter_aliases(obj, name, others, nested, where):
+    """At the top of a function writing attributes of its parameter `name` (as new objects):
+    refuse when another argument is that object or holds it (and, when the function writes
+    through its attributes, when it holds another argument object): Python would change
+    what the other argument sees, which diffc does not follow."""
+    bad = any(_holds(h, obj, 4, set()) for h in others) or (nested and any(
+        not isinstance(h, (int, float, complex, str, bytes, np.ndarray, type(None))) and _holds(obj, h, 4, set())
+        for h in others))
+    if bad:
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(
+            f"{where}: this function writes attributes of its argument {name}, and another argument is, "
+            f"holds or is held by that object; Python would change both, which diffc (writing attributes "
+            "as new objects) does not follow",
+            hint="pass objects that share nothing the function writes")

@@ -458,6 +458,8 @@ def _(result, obj, changes, obj_dot, changes_dot):
 nondiff(runtime_calls.check_discarded_call)
 effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 nondiff(runtime_calls.check_not_held)
+nondiff(runtime_calls.check_parameter_aliases)
+effects.declare(runtime_calls.check_parameter_aliases, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 nondiff(runtime_calls.trail_count)
 effects.declare(runtime_calls.check_not_held, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 

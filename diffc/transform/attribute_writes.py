@@ -67,6 +67,7 @@ def functionalize_attribute_writes(info, namer, entry=False):
     rewriter = _Rewriter(info, namer, entry)
     info.node.body = rewriter.guard_helper_results(rewriter.block(info.node.body))
     rewriter.check_aliases()
+    info.node.body = rewriter.parameter_guards() + info.node.body
     if rewriter.functional is not None:
         info.node.body = rewriter.hand_back(info.node.body)
     return info
@@ -583,6 +584,24 @@ class _Rewriter:
             base, attr = base.value, base.attr
         out = A.located(A.assign(base.id, value), where)
         out.diffc_same_object = base.id
+        return out
+
+    def parameter_guards(self):
+        """runtime_calls.check_parameter_aliases for each parameter whose attributes this
+        function writes (the entry function's, or those a functional callee hands back):
+        refused when another argument shares that object."""
+        params = [a.id for a in self.info.node.args.args + self.info.node.args.kwonlyargs]
+        out = []
+        for p in params:
+            if p not in self.written or p not in self.owned_params or len(params) < 2:
+                continue
+            filename, lineno, _, _ = self.source.locate(self.info.node)
+            others = gast.Tuple(elts=[A.name(q) for q in params if q != p], ctx=gast.Load())
+            check = A.call(A.global_ref(runtime_calls.check_parameter_aliases, "check_parameter_aliases"),
+                           [A.name(p), A.const(p), others, A.const(bool(self.nested | self.grown)),
+                            A.const(f"{filename}:{lineno}")])
+            out.append(A.located(A.expr_stmt(check), self.info.node.body[0] if self.info.node.body
+                                 else self.info.node))
         return out
 
     def guard_helper_results(self, stmts):
