@@ -333,6 +333,7 @@ def vjp(fn, *primals, **kw_primals):
     def build():
         module = Module()
         module.checkpoint = checkpoint
+        module.entry = fn
         fwd, adj, _ = module.split_callee(fn, mask, kinds, None, None)
         module.main_adjoint = adj.id
         return module, fwd.id

@@ -252,6 +252,7 @@ def joint_entry(fn, wrt_names, kinds, with_value, optimize=True, stages=None, ch
         module = Module(optimize=optimize, stages=stages)
         module.checkpoint = checkpoint      # read by transform/checkpoint.py
         module.differentiable = differentiable
+        module.entry = fn
         label = ("value_and_grad_" if with_value else "grad_") + function_name(fn)
         module.function_names.reserve(label)
         param_kinds = dict(zip(names, kinds))

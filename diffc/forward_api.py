@@ -37,6 +37,7 @@ def _forward_entry(fn, active_names, kinds, optimize=True, tangent_only=False, d
     def build():
         module = Module(optimize=optimize)
         module.differentiable = differentiable
+        module.entry = fn
         label = ("d_" if tangent_only else "jvp_") + compile_cache.function_name(fn)
         module.function_names.reserve(label)
         main = build_jvp(module, fn, list(active_names), dict(zip(names, kinds)), label,
@@ -181,17 +182,6 @@ def jvp(fn, primals, tangents, *, jit=False, cache=False):
     return _run(fn, values, tangents)
 
 
-def _refuse_objects(fn, values, wrt_index, what):
-    """jacobian/hessian build one tangent per entry: objects (NamedTuple, dataclass...) have none."""
-    for k in wrt_index:
-        x = values[k]
-        if hasattr(x, "_fields") or (not isinstance(x, (np.ndarray, list, tuple, dict, numbers.Number))
-                                     and not is_duck_array(x) and runtime.fields_of(x)):
-            raise BadArgument(f"{what} with respect to a {type(x).__name__} (an object) is not supported",
-                              hint="use diffc.grad (its gradient has the same type) or diffc.jvp "
-                                   "with a tangent of that type")
-
-
 def _basis(x):
     """Unit tangents e_i for every entry of x (a float or an array)."""
     base = np.zeros(np.shape(x), dtype=np.float64)
@@ -216,7 +206,6 @@ def jacobian(fn, wrt=0, mode="reverse"):
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
-        _refuse_objects(fn, values, wrt_index, "jacobian")
         for k in wrt_index:
             values[k] = compile_cache.as_float(values[k])
         # blocks[j][i]: d output j / d wrt argument i (a tuple or list output has one
@@ -225,7 +214,7 @@ def jacobian(fn, wrt=0, mode="reverse"):
             out, blocks = _forward_blocks(fn, values, wrt_index)
         else:
             out, blocks = _reverse_blocks(fn, values, wrt_index)
-        blocks = [[float(b) if b.ndim == 0 else b for b in row] for row in blocks]
+        blocks = [[float(b) if isinstance(b, np.ndarray) and b.ndim == 0 else b for b in row] for row in blocks]
         per_output = [row[0] if single else tuple(row) for row in blocks]
         return tuple(per_output) if _is_sequence_output(out) else per_output[0]
     jacobian_fn.__name__ = jacobian_fn.__qualname__ = "jacobian_" + compile_cache.function_name(fn)
@@ -242,24 +231,30 @@ def _entries(out):
 
 
 def _forward_blocks(fn, values, wrt_index):
-    """(output, blocks) of the Jacobian by jvp: one column per entry of each wrt argument."""
+    """(output, blocks) of the Jacobian by jvp: one column per entry of each float array or
+    number of each wrt argument (an object or container argument: each of its leaves)."""
     out, columns = None, {}
     for i, k in enumerate(wrt_index):
-        for e in _basis(values[k]):
-            tangents = [None] * len(values)
-            tangents[k] = e
-            out, dot = _run(fn, values, tangents)
-            for j, d in enumerate(_entries(dot)):
-                columns.setdefault((j, i), []).append(np.asarray(d, dtype=np.float64))
+        leaves = _leaf_paths(values[k])
+        for path, leaf in leaves:
+            for e in _basis(leaf):
+                tangents = [None] * len(values)
+                tangents[k] = _unit_tangent(values[k], leaves, path, e)
+                out, dot = _run(fn, values, tangents)
+                for j, d in enumerate(_entries(dot)):
+                    columns.setdefault((j, i, path), []).append(np.asarray(d, dtype=np.float64))
     if out is None:            # no wrt entries: evaluate once for the output's structure
         out = fn(*values)
     blocks = []
     for j, o in enumerate(_entries(out)):
         row = []
         for i, k in enumerate(wrt_index):
-            cols = columns.get((j, i), [])
-            stacked = np.stack(cols, axis=-1) if cols else np.zeros(np.shape(o) + (0,))
-            row.append(stacked.reshape(np.shape(o) + np.shape(values[k])))
+            parts = {}
+            for path, leaf in _leaf_paths(values[k]):
+                cols = columns.get((j, i, path), [])
+                stacked = np.stack(cols, axis=-1) if cols else np.zeros(np.shape(o) + (0,))
+                parts[path] = stacked.reshape(np.shape(o) + np.shape(leaf))
+            row.append(_rebuild(values[k], parts))
         blocks.append(row)
     return out, blocks
 
@@ -279,13 +274,112 @@ def _reverse_blocks(fn, values, wrt_index):
             else:
                 cot = e
             bars = pullback(cot)
-            rows.append([np.asarray(bars[k], dtype=np.float64) for k in wrt_index])
+            rows.append([{path: np.broadcast_to(np.asarray(_at(bars[k], path), dtype=np.float64), np.shape(leaf))
+                          for path, leaf in _leaf_paths(values[k])} for k in wrt_index])
         row = []
         for i, k in enumerate(wrt_index):
-            stacked = np.stack([r[i] for r in rows]) if rows else np.zeros((0,) + np.shape(values[k]))
-            row.append(stacked.reshape(np.shape(o) + np.shape(values[k])))
+            parts = {}
+            for path, leaf in _leaf_paths(values[k]):
+                stacked = np.stack([r[i][path] for r in rows]) if rows else np.zeros((0,) + np.shape(leaf))
+                parts[path] = stacked.reshape(np.shape(o) + np.shape(leaf))
+            row.append(_rebuild(values[k], parts))
         blocks.append(row)
     return out, blocks
+
+
+# ------------------------------------------------------------------- structured arguments
+# jacobian and hessian with respect to an object (NamedTuple, dataclass, plain object with
+# array attributes) or a container: one block per float array or number it holds (a leaf),
+# assembled in the argument's own type, as JAX does for pytrees (a Hessian is an object of
+# objects: H.W.b has shape W.shape + b.shape).
+
+def _leaf_paths(x, path=(), depth=0):
+    """(path, leaf) for each float array or float x holds; path is a tuple of ('key', k),
+    ('index', i) or ('attr', name) steps.  A bare array or number is its own leaf (path ())."""
+    if isinstance(x, (np.ndarray, float, np.floating, complex, np.complexfloating)) or is_duck_array(x):
+        return [(path, x)] if runtime_calls.holds_floats(x) or not path else []
+    if isinstance(x, (bool, np.bool_, numbers.Number, str, bytes, type(None))) or depth > 8:
+        return [(path, x)] if not path else []
+    if isinstance(x, dict):
+        items = [(("key", k), v) for k, v in x.items()]
+    elif isinstance(x, (list, tuple)):
+        items = [(("index", i), v) for i, v in enumerate(x)]
+    else:
+        items = [(("attr", n), getattr(x, n)) for n in runtime.fields_of(x)]
+    out = []
+    for step, v in items:
+        out += _leaf_paths(v, path + (step,), depth + 1)
+    return out
+
+
+def _at(v, path):
+    """The part of v (a gradient or tangent shaped like the argument) at path; 0.0 if none."""
+    for kind, key in path:
+        if v is None or isinstance(v, (numbers.Number, np.ndarray)):
+            return 0.0
+        if kind == "attr":
+            v = runtime.field_of(v, key)
+        elif isinstance(v, dict):
+            v = v.get(key, 0.0)
+        elif isinstance(v, (list, tuple)):
+            v = v[key]
+        else:
+            return 0.0
+    return v
+
+
+def _rebuild(x, parts, path=()):
+    """x's structure (its type: dict, list, tuple, NamedTuple, dataclass, object) holding
+    parts[path] at each leaf path, 0.0 at what holds no floats."""
+    if path in parts:
+        return parts[path]
+    if isinstance(x, dict):
+        return {k: _rebuild(v, parts, path + (("key", k),)) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [_rebuild(v, parts, path + (("index", i),)) for i, v in enumerate(x)]
+        if hasattr(x, "_fields"):
+            return type(x)(*items)
+        return tuple(items) if isinstance(x, tuple) else items
+    names = runtime.fields_of(x) if not isinstance(x, (np.ndarray, numbers.Number, str, bytes, type(None))) \
+        and not is_duck_array(x) else []
+    if not names:
+        return 0.0
+    import copy
+    out = copy.copy(x)
+    for n in names:
+        object.__setattr__(out, n, _rebuild(getattr(x, n), parts, path + (("attr", n),)))
+    return out
+
+
+def _unit_tangent(x, leaves, path, e):
+    """The tangent of x (its structure) that is e at the leaf at path, zero elsewhere."""
+    if not path:
+        return e
+    return _rebuild(x, {p: e if p == path else (np.zeros(np.shape(leaf)) if np.ndim(leaf) else 0.0)
+                        for p, leaf in leaves})
+
+
+def _structured_hessian(gradient, values, k):
+    """The Hessian with respect to an object or container argument: an object of objects."""
+    x = values[k]
+    leaves = _leaf_paths(x)
+    columns = {}
+    for path, leaf in leaves:
+        for e in _basis(leaf):
+            tangents = [None] * len(values)
+            tangents[k] = _unit_tangent(x, leaves, path, e)
+            columns.setdefault(path, []).append(_run(gradient, values, tangents)[1])
+    rows = {}
+    for pa, la in leaves:
+        inner = {}
+        for pb, lb in leaves:
+            cols = [np.broadcast_to(np.asarray(_at(d, pa), dtype=np.float64), np.shape(la))
+                    for d in columns.get(pb, [])]
+            block = np.stack(cols, axis=-1).reshape(np.shape(la) + np.shape(lb)) if cols \
+                else np.zeros(np.shape(la) + np.shape(lb))
+            inner[pb] = float(block) if block.ndim == 0 else block
+        rows[pa] = _rebuild(x, inner)
+    return _rebuild(x, rows)
 
 
 def _mark_jacobian(jacobian_fn, fn, names, wrt_index, single, mode):
@@ -348,8 +442,9 @@ def hessian(fn, wrt=0, *, jit=False, cache=False):
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         values = compile_cache.bind_arguments(fn, names, args, kwargs)
-        _refuse_objects(fn, values, [k], "hessian")
         values[k] = compile_cache.as_float(values[k])
+        if any(path for path, _ in _leaf_paths(values[k])):
+            return _structured_hessian(gradient, values, k)
         columns = []
         for e in _basis(values[k]):
             tangents = [None] * len(values)

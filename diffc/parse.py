@@ -505,14 +505,28 @@ def lift_local_functions(info):
     packed = {a.id for a in [args.vararg, args.kwarg] + list(args.kwonlyargs) + list(args.posonlyargs)
               if a is not None}                  # `def compose(*fs)`: fs is a local too
     outer_locals = assigned_names(info.node) | packed | {name for name, _, _ in found}
+    siblings = {n for n, _, _ in found}
+    free_of, calls_of = {}, {}
     for name, node, stmt in found:
         if name in assigned_names(info.node) - {a.id for a in info.node.args.args}:
             raise UnsupportedSyntax(f"the local function {name!r} is rebound elsewhere",
                                     stmt, info.source, hint="give each local function its own name")
         if node.decorator_list:
             raise UnsupportedSyntax("decorated local functions are not supported", stmt, info.source)
-        inner_locals = assigned_names(node)
-        free = sorted((load_names(node) - inner_locals) & (outer_locals - {n for n, _, _ in found}))
+        reads = load_names(node) - assigned_names(node)
+        free_of[name] = reads & (outer_locals - siblings)
+        calls_of[name] = reads & siblings
+    # A local function calling another passes it that one's captured values: it reads them too.
+    changed = True
+    while changed:
+        changed = False
+        for name, node, _ in found:
+            more = set().union(*[free_of[c] for c in calls_of[name]]) - assigned_names(node) - free_of[name]
+            if more:
+                free_of[name] |= more
+                changed = True
+    for name, node, stmt in found:
+        free = sorted(free_of[name])
         lifted = FunctionInfo(name, node, info.source, info.env, lifted_params=free, parent=info)
         flatten_signature(lifted)
         info.local_functions[name] = lifted

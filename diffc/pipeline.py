@@ -82,14 +82,15 @@ def ensure_rules():
                 _loaded.append(True)
 
 
-def front_end(info, stages=None):
-    """parse result -> ANF, in place; returns info (with info.namer set)."""
+def front_end(info, stages=None, entry=False):
+    """parse result -> ANF, in place; returns info (with info.namer set).  entry: info is
+    the function the user differentiates (transform/attribute_writes.py)."""
     if getattr(info, "namer", None) is not None:
         return info
     fence(info)
     _dump(stages, "fence", info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
-    functionalize_attribute_writes(info, info.namer)
+    functionalize_attribute_writes(info, info.namer, entry)
     Desugar(info, info.namer).run()
     info._local_names = None
     _dump(stages, "desugar", info)
@@ -125,13 +126,17 @@ class Module:
         # Code that diffc will differentiate again (higher order): user calls are joint
         # (no tape shared across functions), reads are copies, helpers pure (purify.py).
         self.differentiable = False
+        # The function the user differentiates (set by the entry points, not for function
+        # values differentiated at run time): its parameters' attributes may be written.
+        self.entry = None
 
     # ------------------------------------------------------------ front end
     def info_for(self, target):
         key = id(target)
         if key not in self.infos:
             info = target if isinstance(target, FunctionInfo) else parse_function(target)
-            self.infos[key] = (target, front_end(info, self.stages if not self.infos else None))
+            self.infos[key] = (target, front_end(info, self.stages if not self.infos else None,
+                                                 entry=target is self.entry))
         return self.infos[key][1]
 
     def returned_kind(self, target, arg_kinds):

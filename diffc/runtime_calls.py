@@ -72,14 +72,22 @@ def closure(fn, *trail):
 
 
 def partial_value(fn, args, kwargs):
-    """functools.partial(fn, *args, **kwargs) when args or kwargs carry derivatives."""
+    """functools.partial(fn, *args, **kwargs) when fn, args or kwargs carry derivatives.  Of a
+    local function with its captured values (a closure with a trail), the partial keeps them:
+    its captured() are args, then the trail, then kwargs (partial_bars)."""
     if isinstance(fn, Closure) and fn.trail:
-        from .errors import NoDerivativeRule
-        raise NoDerivativeRule("functools.partial of a local function (or lambda) that captures "
-                               "differentiated values is not followed",
-                               hint="call the local function directly, or pass the captured values "
-                                    "to it as arguments")
+        if fn.lead or fn.keywords:
+            from .errors import NoDerivativeRule
+            raise NoDerivativeRule("functools.partial of a partial of a local function (or lambda) "
+                                   "that captures differentiated values is not followed",
+                                   hint="make one functools.partial with all the arguments")
+        return Closure(fn.fn, lead=args, trail=fn.trail, keywords=kwargs)
     return Closure(fn, lead=args, keywords=kwargs)
+
+
+def trail_count(fn):
+    """How many captured values of a local function fn holds (0 for other function values)."""
+    return len(fn.trail) if isinstance(fn, Closure) else 0
 
 
 def closure_dot(values_and_dots):
@@ -93,16 +101,27 @@ def closure_bars(bar, n):
     return (None,) + tuple(item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n))
 
 
-def partial_bars(bar, n_args, keys):
-    """(None, adjoints of the positional arguments, of the keywords) of partial_value."""
-    captured = [item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n_args + len(keys))]
-    return None, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args:]))
+def partial_bars(bar, n_args, keys, n_trail):
+    """(adjoint of fn: a list over its n_trail captured values, or None; adjoints of the
+    positional arguments, of the keywords) of partial_value."""
+    captured = [item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n_args + n_trail + len(keys))]
+    fn_bar = ListBar(captured[n_args:n_args + n_trail]) if n_trail else None
+    return fn_bar, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args + n_trail:]))
 
 
 def partial_dot(da, dk, args, kwargs):
     """The tangent of partial_value(fn, args, kwargs) from the tangents da of args and dk of
     kwargs."""
     return ListBar([item(da, k) for k in range(len(args))]
+                   + [item(dk, k) for k in kwargs])
+
+
+def partial_trail_dot(da, dk, df, args, kwargs, n_trail):
+    """The tangent of partial_value(fn, args, kwargs) for fn a local function holding n_trail
+    captured values: from the tangents da of args, dk of kwargs and df of fn (a list over its
+    captured values)."""
+    return ListBar([item(da, k) for k in range(len(args))]
+                   + [item(df, j) if isinstance(df, list) else 0.0 for j in range(n_trail)]
                    + [item(dk, k) for k in kwargs])
 
 
@@ -355,9 +374,12 @@ def closure_dot_bar(c, m):
     return ListBar([0.0] * (m // 2) + [item(c, k) for k in range(m // 2)])
 
 
-def partial_regroup(c, n_args, keys):
+def partial_regroup(c, n_args, keys, n_trail):
     """The transpose of partial_bars (linear in c)."""
-    return ListBar([item(item(c, 1), k) for k in range(n_args)] + [item(item(c, 2), key) for key in keys])
+    fn_part = item(c, 0)
+    return ListBar([item(item(c, 1), k) for k in range(n_args)]
+                   + [item(fn_part, j) if isinstance(fn_part, list) else 0.0 for j in range(n_trail)]
+                   + [item(item(c, 2), key) for key in keys])
 
 
 # ------------------------------------------------ fields of objects
@@ -714,3 +736,50 @@ def rule_parts(value, n, needed):
                             f"{k} of the call is differentiated and needs one (return None for "
                             "an argument with no derivative)")
     return tuple(0.0 if p is None else p for p in parts[:n]) + (0.0,) * (n - len(parts))
+
+
+def _holds(value, obj, depth, seen):
+    """Whether value is obj or holds it in an attribute, list, tuple or dict (depth levels)."""
+    if value is obj:
+        return True
+    if depth == 0 or id(value) in seen or isinstance(value, (int, float, complex, str, bytes, np.ndarray)):
+        return False
+    seen.add(id(value))
+    if isinstance(value, (list, tuple)):
+        inner = list(value)
+    elif isinstance(value, dict):
+        inner = list(value.values())
+    else:
+        inner = list(getattr(value, "__dict__", {}).values())
+    return any(_holds(v, obj, depth - 1, seen) for v in inner)
+
+
+def check_not_held(obj, holders, where):
+    """After ``s = helper(...)`` when the function then writes attributes of s (as new objects,
+    transform/attribute_writes.py): refuse an object that one of holders (the function's
+    parameters) holds too, as itself or in an attribute, list, tuple or dict up to three levels
+    down; Python would change it there too."""
+    if obj is not None and any(_holds(h, obj, 4, set()) for h in holders):
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(
+            f"{where}: this function writes attributes of an object a call returned, and that object is "
+            "also held by an argument of the function; Python would change it there too, which diffc "
+            "(writing attributes as new objects) does not follow",
+            hint="build a new object in the helper, or write the attribute through the argument")
+
+
+def check_parameter_aliases(obj, name, others, nested, where):
+    """At the top of a function writing attributes of its parameter `name` (as new objects):
+    refuse when another argument is that object or holds it (and, when the function writes
+    through its attributes, when it holds another argument object): Python would change
+    what the other argument sees, which diffc does not follow."""
+    bad = any(_holds(h, obj, 4, set()) for h in others) or (nested and any(
+        not isinstance(h, (int, float, complex, str, bytes, np.ndarray, type(None))) and _holds(obj, h, 4, set())
+        for h in others))
+    if bad:
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(
+            f"{where}: this function writes attributes of its argument {name}, and another argument is, "
+            f"holds or is held by that object; Python would change both, which diffc (writing attributes "
+            "as new objects) does not follow",
+            hint="pass objects that share nothing the function writes")

@@ -18,18 +18,33 @@ function builds and then changes is a value, rebound at each change:
   back ``(value, self)``.  Such calls are taken out of their statement (in
   evaluation order) when nothing else in the statement reads the object.
 
-"Objects the function builds": local names every binding of which is a call of
-one user class (a plain class or a non-frozen dataclass), and the first
-parameter of a method compiled through `functional_method`.  Python's semantics
-(one object changed in place) and the rebinding agree because no other name,
-container or closure holds such an object: a use of it other than reading or
-writing its attributes, calling its methods, passing it to a call or comparing
-it is refused.  Attribute writes on anything else (an object passed in from
-outside, which the caller would see changed; an attribute's attribute) are
-refused with an `UnsupportedSyntax` naming the line.
+* ``r = step(s, x)`` where the user function ``step`` writes attributes of its
+  parameters (constructors.written_parameters) is ``_r = step_f(s, x); s = _r[1];
+  r = _r[0]`` with ``step_f`` = constructors.functional_function(step), whose returns
+  hand back ``(value, p1, p2...)``; a new object passed there (``step(State(W), x)``)
+  is bound to a temporary first;
+* ``a.b.c = v`` is ``a = with_attributes(a, {'b': with_attributes(a.b, {'c': v})})``,
+  and ``a.hs.append(v)`` is ``a = with_attributes(a, {'hs': a.hs + [v]})``, when the
+  methods of a's class always set ``b`` to a new object of one class (``hs`` to a new
+  list): constructors.fresh_attribute / fresh_list_attribute.
+
+"Objects the function follows": local names every binding of which is a call of one
+user class (a plain class or a non-frozen dataclass) or of a user function (a helper;
+its class from its returns, constructors.returned_class, and checked when it runs not
+to be held by an argument, runtime_calls.check_not_held); the parameters handed back
+by a function compiled through `functional_method` / `functional_function`; and, in
+the function the user differentiates (``entry``), every parameter (the object passed
+is left unchanged: each write makes a new object).  Python's semantics (one object
+changed in place) and the rebinding agree because no other name, container, object
+or closure holds such an object: a use of it other than reading or writing its
+attributes, calling its methods, passing it to a call that does not keep it
+(constructors.keeps_argument) or comparing it is refused while writes follow, and an
+object stored in an attribute written through must be new.  Attribute writes on
+anything else are refused with an `UnsupportedSyntax` naming the line.
 """
 
 import inspect
+import types
 
 import gast
 
@@ -44,13 +59,15 @@ _CONDITIONAL = (gast.IfExp, gast.BoolOp, gast.Lambda, gast.ListComp, gast.SetCom
                 gast.GeneratorExp, gast.Await, gast.Yield, gast.YieldFrom)
 
 
-def functionalize_attribute_writes(info, namer):
-    """See the module docstring; rewrites info.node.body in place."""
+def functionalize_attribute_writes(info, namer, entry=False):
+    """See the module docstring; rewrites info.node.body in place.  entry: info is the
+    function the user asked to differentiate (its parameters' attributes may be written)."""
     if not _has_work(info.node):
         return info
-    rewriter = _Rewriter(info, namer)
-    info.node.body = rewriter.block(info.node.body)
+    rewriter = _Rewriter(info, namer, entry)
+    info.node.body = rewriter.guard_helper_results(rewriter.block(info.node.body))
     rewriter.check_aliases()
+    info.node.body = rewriter.parameter_guards() + info.node.body
     if rewriter.functional is not None:
         info.node.body = rewriter.hand_back(info.node.body)
     return info
@@ -61,9 +78,36 @@ def _has_work(node):
     for n in gast.walk(node):
         if isinstance(n, gast.Attribute) and isinstance(n.ctx, (gast.Store, gast.Del)):
             return True
-        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute):
+        if isinstance(n, gast.Call):
             functional = True
     return functional
+
+
+def _root(path):
+    while isinstance(path, gast.Attribute):
+        path = path.value
+    return path.id
+
+
+def _is_path(node):
+    """A name or a chain of attributes of a name (a.b.c)."""
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return isinstance(node, gast.Name)
+
+
+def _loaded(path):
+    """A copy of the Name / Attribute chain path, to be read."""
+    if isinstance(path, gast.Name):
+        return A.name(path.id)
+    return gast.Attribute(value=_loaded(path.value), attr=path.attr, ctx=gast.Load())
+
+
+def _is_user_function(fn):
+    """A function of the user's code (not a library's, not one diffc generated)."""
+    return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
+        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools") \
+        and not fn.__code__.co_filename.startswith("<diffc")
 
 
 def _user_object_class(cls):
@@ -79,17 +123,26 @@ def _user_object_class(cls):
 
 
 class _Rewriter:
-    def __init__(self, info, namer):
+    def __init__(self, info, namer, entry=False):
         self.info = info
         self.namer = namer
         self.source = info.source
         self.functional = getattr(info.fn, "diffc_functional", None)
+        args = info.node.args
+        params = [a.id for a in args.args + args.kwonlyargs]
+        # Parameters holding objects whose new versions are handed back (a method's self, a
+        # function's written parameters) or, in the entry function, any parameter.
+        self.handed = list(getattr(info.fn, "diffc_handed", params[:1])) if self.functional is not None else []
+        self.owned_params = set(params) if entry else set(self.handed)
         self.candidates = {n.targets[0].id for n in gast.walk(info.node) if self._construction(
             n, getattr(n.targets[0], "id", None) if isinstance(n, gast.Assign) else None)}
-        if self.functional is not None and info.node.args.args:
-            self.candidates.add(info.node.args.args[0].id)
+        self.candidates |= self.owned_params
         self.stack = []                 # (statements before, the block, loop body?, names its header binds)
         self.written = set()            # owned names rebound by a write or a mutating call
+        self.nested = set()             # attributes b written through (a.b.c = v)
+        self.grown = set()              # list attributes appended to (a.hs.append(v))
+        self.temporaries = set()        # names bound to new objects passed to a call writing them
+        self.pending = []               # statements binding them, before the statement
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.source, hint=hint)
@@ -110,11 +163,24 @@ class _Rewriter:
                     or name in binds:
                 return None
         else:
-            args = self.info.node.args.args
-            if self.functional is None or not args or args[0].id != name:
+            if name not in self.owned_params:
                 return None
-            found.add(self.functional)
+            first = self.info.node.args.args[:1]
+            if self.functional is not None and first and first[0].id == name and name in self.handed:
+                found.add(self.functional)
+            elif first and first[0].id == name and _user_object_class(constructors.method_class(self.info.fn)):
+                found.add(constructors.method_class(self.info.fn))     # self of a method differentiated
+            else:
+                found.add(self._annotated_class(name) or constructors.UNKNOWN_CLASS)
         return found.pop() if len(found) == 1 else None
+
+    def _annotated_class(self, name):
+        """The user class a parameter is annotated with (``model: Model``), else None."""
+        fn = getattr(self.info.fn, "__wrapped__", self.info.fn)
+        cls = getattr(fn, "__annotations__", {}).get(name)
+        if isinstance(cls, str):
+            cls = getattr(fn, "__globals__", {}).get(cls)
+        return _user_object_class(cls)
 
     def _scan(self, stmts, name, found, stop):
         """Classify the bindings of `name` in stmts (in the order given): constructions add
@@ -151,9 +217,15 @@ class _Rewriter:
         return False
 
     def _construction(self, stmt, name):
+        """The class a statement `name = Class(...)` builds; UNKNOWN_CLASS for `name =
+        helper(...)`, a user function building the object (its result is held by no one else
+        once rebound by a write: with_attributes copies it)."""
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
-            return _user_object_class(self.info.resolve_static(stmt.value.func))
+            func = self.info.resolve_static(stmt.value.func)
+            if _is_user_function(func) and not getattr(func, "diffc_functional", None):
+                return _user_object_class(constructors.returned_class(func)) or constructors.UNKNOWN_CLASS
+            return _user_object_class(func)
         return None
 
     # ------------------------------------------------------------ statements
@@ -178,9 +250,34 @@ class _Rewriter:
             handler.body = self.block(handler.body, binds={handler.name.id} if handler.name is not None else ())
         for case in getattr(stmt, "cases", None) or ():
             case.body = self.block(case.body, binds={n.id for n in gast.walk(case.pattern) if isinstance(n, gast.Name)})
+        grown = self.grow_list_attribute(stmt)
+        if grown is not None:
+            return [A.located(grown, stmt)]
         self.refuse_changes_inside_attributes(stmt)
         pre = self.hoist_calls(stmt)
         return [A.located(s, stmt) for s in pre + self.writes(stmt)]
+
+    def grow_list_attribute(self, stmt):
+        """``x.hs.append(v)`` / ``x.hs.extend(vs)`` as a statement, x a followed object (or a
+        path a.b of one) whose class's methods always set hs to a new list
+        (constructors.fresh_list_attribute): ``x = with_attributes(x, {'hs': x.hs + [v]})``;
+        else None (and refuse_changes_inside_attributes decides)."""
+        call = stmt.value if isinstance(stmt, gast.Expr) else None
+        if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
+                or call.func.attr not in ("append", "extend") or len(call.args) != 1 or call.keywords \
+                or isinstance(call.args[0], gast.Starred):
+            return None
+        held = call.func.value
+        if not isinstance(held, gast.Attribute) or not _is_path(held.value):
+            return None
+        cls = self.path_class(held.value, strict=False)
+        if cls in (None, constructors.UNKNOWN_CLASS) or not constructors.fresh_list_attribute(cls, held.attr):
+            return None
+        self.path_class(held.value)
+        self.grown.add(held.attr)
+        added = gast.List(elts=[call.args[0]], ctx=gast.Load()) if call.func.attr == "append" else \
+            A.call(A.global_ref(list, "list"), [call.args[0]])
+        return self.rebind(held.value, held.attr, gast.BinOp(left=_loaded(held), op=gast.Add(), right=added), call)
 
     def refuse_changes_inside_attributes(self, stmt):
         """``x.items.append(v)``, ``x.buf[i] = v`` on an object built here (or self in a method
@@ -226,25 +323,34 @@ class _Rewriter:
                               part, hint="call it on a line of its own before this one")
             return []
         pre = []
+        self.pending = []
         for owner, field in parts:
             read = [getattr(owner, field)] + ([stmt.target] if isinstance(stmt, gast.AugAssign) else [])
             found = self._calls(getattr(owner, field), owner, field)
             for call, parent, where, index in found:
-                obj = call.func.value.id
-                mentions = sum(isinstance(n, gast.Name) and n.id == obj for r in read for n in gast.walk(r))
-                in_args = sum(isinstance(n, gast.Name) and n.id == obj for a in call.args + call.keywords
-                              for n in gast.walk(a))
-                if len(found) > 1 or mentions > 1 + in_args:
-                    self.fail(f"this line calls {obj}.{call.func.attr}(...), which changes {obj}'s "
-                              f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
-                              call, hint=f"call {obj}.{call.func.attr}(...) on a line of its own")
+                objs, fn = self._handed_back(call)
+                roots = [_root(o) for o in objs]
+                for obj in roots:
+                    mentions = sum(isinstance(n, gast.Name) and n.id == obj for r in read for n in gast.walk(r))
+                    in_args = sum(isinstance(n, gast.Name) and n.id == obj for a in call.args + call.keywords
+                                  for n in gast.walk(a))
+                    extra = 1 if isinstance(call.func, gast.Attribute) else 0
+                    if len(found) > 1 or mentions > extra + in_args or len(roots) != len(set(roots)):
+                        self.fail(f"this line calls {gast.unparse(call.func)}(...), which changes {obj}'s "
+                                  f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
+                                  call, hint=f"call {gast.unparse(call.func)}(...) on a line of its own")
                 result = self.namer.fresh("_changed")
-                fn = constructors.functional_method(self.class_at(obj), call.func.attr)
+                args = [_loaded(objs[0])] + list(call.args) if isinstance(call.func, gast.Attribute) else call.args
                 pre.append(A.assign(result, A.call(A.global_ref(fn, f"{fn.__name__}_and_object"),
-                                                   [A.name(obj)] + list(call.args), call.keywords)))
-                pre.append(A.assign(obj, A.subscript(A.name(result), A.const(1))))
-                pre[-1].diffc_same_object = obj
-                self.written.add(obj)
+                                                   list(args), call.keywords)))
+                for k, obj in enumerate(objs):
+                    new = A.subscript(A.name(result), A.const(k + 1))
+                    if isinstance(obj, gast.Name):
+                        pre.append(A.assign(obj.id, new))
+                        pre[-1].diffc_same_object = obj.id
+                        self.written.add(obj.id)
+                    else:
+                        pre.append(self.rebind(obj.value, obj.attr, new, call))
                 taken = A.subscript(A.name(result), A.const(0))
                 if index is None:
                     setattr(parent, where, taken)
@@ -252,7 +358,7 @@ class _Rewriter:
                     getattr(parent, where)[index] = taken
         if pre and isinstance(stmt, gast.Expr):
             stmt.value = A.const(None)          # the call's result, unused
-        return pre
+        return self.pending + pre
 
     def _calls(self, node, parent, field=None, index=None, conditional=False):
         """(call, parent, field, index) of the attribute-writing method calls in node,
@@ -264,15 +370,77 @@ class _Rewriter:
                 if isinstance(child, gast.expr) or isinstance(child, gast.keyword):
                     found += self._calls(child, node, f, k if isinstance(value, list) else None,
                                          conditional or isinstance(node, _CONDITIONAL))
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-                and isinstance(node.func.value, gast.Name) and self.class_at(node.func.value.id) is not None \
-                and constructors.writes_attributes(self.class_at(node.func.value.id), node.func.attr):
-            if conditional or any(isinstance(a, gast.Starred) for a in node.args):
-                self.fail(f"{node.func.value.id}.{node.func.attr}(...) changes attributes of its object; "
+        if isinstance(node, gast.Call) and self._handed_back(node)[1] is not None:
+            if conditional or any(isinstance(a, gast.Starred) for a in node.args) \
+                    or any(k.arg is None for k in node.keywords):
+                self.fail(f"{gast.unparse(node.func)}(...) changes attributes of an object passed to it; "
                           "diffc follows it only where it always runs, with plain arguments",
                           node, hint="call it in an if statement, on a line of its own")
             found.append((node, parent, field, index))
         return found
+
+    def _temporary(self, call, arg):
+        """Bind the argument expression arg of call to a fresh name (a statement run before the
+        call's statement, self.pending) and pass that name instead."""
+        name = self.namer.fresh("_object")
+        self.temporaries.add(name)
+        self.pending.append(A.located(A.assign(name, arg), arg))
+        call.args = [A.name(name) if a is arg else a for a in call.args]
+        for k in call.keywords:
+            if k.value is arg:
+                k.value = A.name(name)
+        return A.name(name)
+
+    def _handed_back(self, call):
+        """(names of the objects the call changes, the function to call instead handing them
+        back) for a method call changing its object or a call of a user function changing
+        attributes of its arguments; ((), None) for other calls."""
+        func = call.func
+        if isinstance(func, gast.Attribute) and _is_path(func.value):
+            cls = self.path_class(func.value, strict=False)
+            if cls is not None and constructors.writes_attributes(cls, func.attr):
+                self.path_class(func.value)
+                return [func.value], constructors.functional_method(cls, func.attr)
+            return [], None
+        fn = self.info.resolve_static(func)
+        if not _is_user_function(fn) or getattr(fn, "diffc_functional", None) is not None \
+                or not constructors.written_parameters(fn):
+            return [], None
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            return [], None
+        if any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            self.fail(f"{gast.unparse(func)}(...) changes attributes of an object passed to it; diffc follows "
+                      "such calls with plain arguments only (no *args or **kwargs)", call)
+        given = {}
+        for p, a in zip(params, call.args):
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                break
+            given[p.name] = a
+        given.update({k.arg: k.value for k in call.keywords})
+        objs = []
+        for name in constructors.written_parameters(fn):
+            arg = given.get(name)
+            if isinstance(arg, gast.Call) and _user_object_class(self.info.resolve_static(arg.func)) is not None:
+                # step(State(W0), x): a new object no one else holds, bound to a temporary first
+                arg = self._temporary(call, arg)
+            if isinstance(arg, gast.Name) and arg.id in self.temporaries:
+                objs.append(arg)
+                continue
+            if arg is None:
+                self.fail(f"{gast.unparse(func)}(...) changes attributes of its parameter {name}, which this "
+                          "call leaves to a default or passes in *args; diffc cannot hand the change back",
+                          call, hint=f"pass {name} by name")
+            if not _is_path(arg) or self.path_class(arg, strict=False) is None:
+                self.fail(f"{gast.unparse(func)}(...) changes attributes of its parameter {name}, and this call "
+                          f"passes {gast.unparse(arg)}, which is not a local name of an object diffc follows here "
+                          "(an object built in this function, by a class or a helper, or a parameter of the "
+                          "differentiated function)", call,
+                          hint=f"bind it to a local name first ({name} = ...) and pass that name")
+            self.path_class(arg)
+            objs.append(arg)
+        return objs, constructors.functional_function(fn)
 
     def writes(self, stmt):
         """stmt with its attribute stores rewritten (module docstring)."""
@@ -289,7 +457,7 @@ class _Rewriter:
                 return [self.set_attribute(stmt.target, stmt.value)] if stmt.value is not None else []
             self.owner(stmt.target)
             old = self.namer.fresh("_attribute")
-            read = A.attr(A.name(stmt.target.value.id), stmt.target.attr)
+            read = _loaded(stmt.target)
             update = gast.AugAssign(target=A.store(old), op=stmt.op, value=stmt.value)
             return [A.assign(old, read), update, self.set_attribute(stmt.target, A.name(old))]
         if isinstance(stmt, gast.Delete) and any(isinstance(t, gast.Attribute) for t in stmt.targets):
@@ -329,8 +497,15 @@ class _Rewriter:
         return [gast.Assign(targets=[target], value=value, type_comment=None)]
 
     def owner(self, target):
-        """The owned object whose attribute target is; refuses any other attribute target."""
+        """The owned object whose attribute (or attribute's attribute...) target is; refuses any
+        other attribute target."""
         base = target.value
+        if isinstance(base, gast.Attribute):
+            self.path_class(base)
+            root = base
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            return root.id
         cls = self.class_at(base.id) if isinstance(base, gast.Name) else None
         if cls is not None:
             attr = inspect.getattr_static(cls, target.attr, None)
@@ -340,15 +515,53 @@ class _Rewriter:
             return base.id
         if isinstance(base, gast.Name):
             where = ("a parameter of this function, an object passed in (its caller would see the "
-                     "change, which diffc does not follow; calling a method of an object built here "
-                     "by a call of its class, on a name, is followed)" if base.id in self._params() else
-                     "an object diffc cannot see being built here (only objects a call of their class "
-                     "makes in this function can have their attributes written)")
+                     "change, which diffc follows when the function is called on a local name of an "
+                     "object diffc follows there)" if base.id in self._params() else
+                     "an object diffc cannot see being built here (objects made in this function by a "
+                     "call of their class or of a helper, and parameters of the differentiated function, "
+                     "can have their attributes written)")
             self.fail(f"writing the attribute {base.id}.{target.attr} is not supported: {base.id} is {where}",
                       target, hint="build the object inside the differentiated function, or keep the "
                                    "value in a local variable (or return it) instead of storing it")
-        self.fail("writing an attribute of an attribute (or of another expression) is not supported",
-                  target, hint="build a new object, or keep the value in a local variable")
+        self.fail("writing an attribute of this expression is not supported (only of a name, or of "
+                  "attributes of a name, a.b.c = v)", target,
+                  hint="build a new object, or keep the value in a local variable")
+
+    def path_class(self, path, strict=True):
+        """The class of the object a.b.c denotes, when a is an object diffc follows and each
+        attribute on the way always holds a new object of one class that its class's methods
+        build (constructors.fresh_attribute: no one else holds it); refuses otherwise."""
+        if isinstance(path, gast.Name):
+            cls = self.class_at(path.id)
+            if cls is None and strict:
+                self.owner(gast.Attribute(value=path, attr="_", ctx=gast.Store()))
+            return cls
+        if not isinstance(path, gast.Attribute) and not strict:
+            return None
+        if not isinstance(path, gast.Attribute):
+            self.fail("writing an attribute of this expression is not supported (only of a name, or "
+                      "of attributes of a name, a.b.c = v)", path)
+        outer = self.path_class(path.value, strict)
+        inner = constructors.fresh_attribute(outer, path.attr) \
+            if outer not in (None, constructors.UNKNOWN_CLASS) else None
+        if (inner is None or _user_object_class(inner) is None) and not strict:
+            return None
+        if outer is constructors.UNKNOWN_CLASS:
+            self.fail(f"this changes the object {gast.unparse(path)} holds, and diffc does not know the class "
+                      f"of {gast.unparse(path.value)} here (to check that no other name or object holds "
+                      f"{gast.unparse(path)})", path,
+                      hint=f"annotate the parameter with its class ({_root(path)}: Model), or build the "
+                           "object in this function")
+        if inner is None or _user_object_class(inner) is None:
+            owner = getattr(outer, "__name__", "its object")
+            self.fail(f"this changes the object {gast.unparse(path)} holds; diffc follows that only when "
+                      f"every method of {owner} that sets {path.attr} builds a new object of one class "
+                      f"there (self.{path.attr} = Cell(...)), so that no other name or object holds it",
+                      path, hint=f"write {gast.unparse(path)} = a new object, or keep the value in a local "
+                                 "variable")
+        if strict:
+            self.nested.add(path.attr)
+        return inner
 
     def _params(self):
         args = self.info.node.args
@@ -356,22 +569,83 @@ class _Rewriter:
 
     def set_attribute(self, target, value):
         obj = self.owner(target)
-        self.written.add(obj)
-        changes = gast.Dict(keys=[A.const(target.attr)], values=[value])
-        call = A.call(A.global_ref(runtime_calls.with_attributes, "with_attributes"), [A.name(obj), changes])
-        out = A.located(A.assign(obj, call), target)
-        out.diffc_same_object = obj
+        return self.rebind(target.value, target.attr, value, target)
+
+    def rebind(self, base, attr, value, where):
+        """root = the object root is, with base.attr set to value (base: root or root.b.c...):
+        one new object per level."""
+        self.written.add(_root(base))
+        while True:
+            changes = gast.Dict(keys=[A.const(attr)], values=[value])
+            value = A.call(A.global_ref(runtime_calls.with_attributes, "with_attributes"),
+                           [_loaded(base), changes])
+            if isinstance(base, gast.Name):
+                break
+            base, attr = base.value, base.attr
+        out = A.located(A.assign(base.id, value), where)
+        out.diffc_same_object = base.id
+        return out
+
+    def parameter_guards(self):
+        """runtime_calls.check_parameter_aliases for each parameter whose attributes this
+        function writes (the entry function's, or those a functional callee hands back):
+        refused when another argument shares that object."""
+        params = [a.id for a in self.info.node.args.args + self.info.node.args.kwonlyargs]
+        out = []
+        for p in params:
+            if p not in self.written or p not in self.owned_params or len(params) < 2:
+                continue
+            filename, lineno, _, _ = self.source.locate(self.info.node)
+            others = gast.Tuple(elts=[A.name(q) for q in params if q != p], ctx=gast.Load())
+            check = A.call(A.global_ref(runtime_calls.check_parameter_aliases, "check_parameter_aliases"),
+                           [A.name(p), A.const(p), others, A.const(bool(self.nested | self.grown)),
+                            A.const(f"{filename}:{lineno}")])
+            out.append(A.located(A.expr_stmt(check), self.info.node.body[0] if self.info.node.body
+                                 else self.info.node))
+        return out
+
+    def guard_helper_results(self, stmts):
+        """After ``s = helper(...)`` (a user function, not a class) whose attributes the function
+        then writes: runtime_calls.check_not_held(s, parameters), refusing an object an argument
+        holds too (the writes make new objects; Python would change the argument's)."""
+        out = []
+        params = sorted(self._params())
+        for stmt in stmts:
+            for _, inner in _sub_blocks(stmt):
+                inner[:] = self.guard_helper_results(inner)
+            out.append(stmt)
+            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                    and stmt.targets[0].id in self.written and isinstance(stmt.value, gast.Call) \
+                    and not getattr(stmt, "diffc_same_object", None) and params \
+                    and _is_user_function(self.info.resolve_static(stmt.value.func)):
+                filename, lineno, _, _ = self.source.locate(stmt)
+                holders = gast.Tuple(elts=[A.name(p) for p in params], ctx=gast.Load())
+                check = A.call(A.global_ref(runtime_calls.check_not_held, "check_not_held"),
+                               [A.name(stmt.targets[0].id), holders, A.const(f"{filename}:{lineno}")])
+                out.append(A.located(A.expr_stmt(check), stmt))
         return out
 
     # ------------------------------------------------------------ methods compiled functionally
     def hand_back(self, body):
-        """Every return hands back (value, self); falling off the end returns (None, self)."""
-        me = self.info.node.args.args[0].id
+        """Every return hands back (value, self) (or (value, p1, p2...), the parameters whose
+        attributes a function writes); falling off the end returns (None, self)."""
+        handed = self.handed
+        marked = {id(n.targets[0]) for n in gast.walk(self.info.node)
+                  if isinstance(n, gast.Assign) and getattr(n, "diffc_same_object", None)}
+        for stmt in body:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Name) and node.id in handed and isinstance(node.ctx, gast.Store) \
+                        and id(node) not in marked:
+                    self.fail(f"this binds {node.id} to another object, while the caller's {node.id} is "
+                              "changed by this function's attribute writes; diffc cannot follow both", node,
+                              hint="use another name for the new object")
+
+        def result(value):
+            return gast.Tuple(elts=[value] + [A.name(h) for h in handed], ctx=gast.Load())
 
         class Returns(gast.NodeTransformer):
             def visit_Return(self, node):
-                value = node.value if node.value is not None else A.const(None)
-                node.value = gast.Tuple(elts=[value, A.name(me)], ctx=gast.Load())
+                node.value = result(node.value if node.value is not None else A.const(None))
                 return node
 
             def visit_FunctionDef(self, node):
@@ -380,8 +654,7 @@ class _Rewriter:
 
         body = [Returns().visit(s) for s in body]
         if not body or not isinstance(body[-1], gast.Return):
-            body.append(A.located(gast.Return(value=gast.Tuple(elts=[A.const(None), A.name(me)],
-                                                               ctx=gast.Load())), body[-1] if body else
+            body.append(A.located(gast.Return(value=result(A.const(None))), body[-1] if body else
                                   self.info.node))
         return body
 
@@ -402,13 +675,49 @@ class _Rewriter:
             for kind, inner in _sub_blocks(stmt):
                 self._check_block(inner, here, parents, kind == "loop")
             for node in _own_nodes(stmt):
-                if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load) \
-                        and not self._plain_use(node, parents.get(id(node))) \
-                        and self._written_later(node.id, here):
-                    self.fail(f"{node.id} is an object whose attributes this function writes; here another "
+                parent = parents.get(id(node))
+                if isinstance(node, gast.Name) and node.id in self.written and isinstance(node.ctx, gast.Load):
+                    name = node.id
+                elif isinstance(node, gast.Attribute) and node.attr in self.nested | self.grown and _is_path(node) \
+                        and isinstance(node.ctx, gast.Load) and _root(node) in self.written:
+                    name = gast.unparse(node)      # a.b whose attributes are written through a.b.c = v
+                else:
+                    continue
+                if not self._plain_use(node, parent, parents.get(id(parent))) \
+                        and self._written_later(_root(node), here):
+                    self.fail(f"{name} is an object whose attributes this function writes; here another "
                               "name, container or function would hold it too, and would not see the later "
                               "writes, which diffc makes as new objects", node,
-                              hint=f"write the attributes of {node.id} before storing it, or read them here")
+                              hint=f"write the attributes of {name} before storing it, or read them here")
+        if not path:
+            self._check_nested_stores()
+
+    def _check_nested_stores(self):
+        """a.b = v where attributes of a.b are written through a.b.c = v elsewhere in this
+        function: v must be a new object (a call of a user class), else the name or object v
+        came from would hold it too and not see the writes."""
+        for node in gast.walk(self.info.node):
+            if isinstance(node, gast.Call) and self.info.resolve_static(node.func) is runtime_calls.with_attributes \
+                    and len(node.args) == 2 and isinstance(node.args[1], gast.Dict):
+                for key, value in zip(node.args[1].keys, node.args[1].values):
+                    if getattr(key, "value", None) in self.grown and not (
+                            isinstance(value, (gast.List, gast.ListComp)) or (
+                                isinstance(value, gast.BinOp) and isinstance(value.left, gast.Attribute)
+                                and value.left.attr == key.value)):
+                        self.fail(f"this stores a list in the attribute {key.value}, which this function "
+                                  "grows (append); another name or object may hold that list too and "
+                                  "would not see it grow", value,
+                                  hint=f"store a new list there ({key.value} = [] or [...])")
+                    if getattr(key, "value", None) in self.nested and not (
+                            isinstance(value, gast.Call) and (
+                                _user_object_class(self.info.resolve_static(value.func)) is not None
+                                or self.info.resolve_static(value.func) is runtime_calls.with_attributes)) \
+                            and not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                                     and value.value.id.startswith("_changed")):
+                        self.fail(f"this stores an object in the attribute {key.value}, whose own attributes "
+                                  "this function writes (x.{key.value}.name = v); another name or object "
+                                  "may hold it too and would not see those writes", value,
+                                  hint=f"store a new object there ({key.value} = Cell(...))")
 
     def _written_later(self, name, path):
         """Whether a write to `name` (not preceded by a new construction) can follow the
@@ -433,20 +742,38 @@ class _Rewriter:
                 return "build"
         return None
 
-    def _plain_use(self, node, parent):
-        if isinstance(parent, (gast.Attribute, gast.Compare, gast.keyword)):
+    def _plain_use(self, node, parent, grand=None):
+        if isinstance(parent, (gast.Attribute, gast.Compare, gast.BinOp)):
             return True
         if isinstance(parent, gast.Subscript) and isinstance(parent.ctx, gast.Load):
+            return True
+        if isinstance(parent, gast.keyword) and isinstance(grand, gast.Call):
+            return self._kept_by_call(grand, keyword=parent.arg) is False
+        if isinstance(parent, gast.keyword):
             return True
         if isinstance(parent, gast.Call) and node is not parent.func:
             func = parent.func
             if isinstance(func, gast.Attribute) and func.attr in _CONTAINER_METHODS:
                 return False
-            return self.info.resolve_static(func) not in (list, tuple, dict, set, frozenset, iter)
+            if self.info.resolve_static(func) in (list, tuple, dict, set, frozenset, iter):
+                return False
+            index = parent.args.index(node) if node in parent.args else None
+            return self._kept_by_call(parent, index=index) is False
         if isinstance(parent, gast.Return) and self.functional is None:
             return True
         return isinstance(parent, gast.Assign) and parent.value is node and getattr(
-            parent.targets[0], "id", None) == node.id
+            parent.targets[0], "id", None) == getattr(node, "id", None)
+
+    def _kept_by_call(self, call, index=None, keyword=None):
+        """Whether a user class or function called here may keep the argument (store it in
+        the object it builds, return it...: constructors.keeps_argument); False for other
+        calls (library functions, function values: as before)."""
+        func = self.info.resolve_static(call.func)
+        if func is runtime_calls.with_attributes or getattr(func, "diffc_functional", None) is not None:
+            return False
+        if _user_object_class(func) is not None or _is_user_function(func):
+            return constructors.keeps_argument(func, index, keyword)
+        return False
 
 
 def _sub_blocks(stmt):

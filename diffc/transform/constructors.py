@@ -450,6 +450,9 @@ def writes_attributes(cls, name, _seen=None):
                 tree = None
             params = tree.args.posonlyargs + tree.args.args if tree is not None else []
             seen = {name} | (_seen or set())
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                    node.value.diffc_result_unused = True
             found = bool(params) and any(_writes_through(node, params[0].arg, cls, seen)
                                          for node in ast.walk(tree))
         if _seen is None:
@@ -461,6 +464,16 @@ def writes_attributes(cls, name, _seen=None):
 MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
              "setdefault", "popitem", "add", "discard", "fill", "put", "resize", "itemset", "appendleft",
              "extendleft", "popleft"}
+
+
+def _held_class(path, me, cls):
+    """The class of the object self.a.b (path) holds, through fresh_attribute, else None."""
+    if isinstance(path, ast.Name):
+        return cls if path.id == me else None
+    if not isinstance(path, ast.Attribute):
+        return None
+    outer = _held_class(path.value, me, cls)
+    return fresh_attribute(outer, path.attr) if outer is not None else None
 
 
 def _writes_through(node, me, cls, seen):
@@ -484,6 +497,12 @@ def _writes_through(node, me, cls, seen):
             return is_me(node.args[0])
         if isinstance(func, ast.Attribute) and func.attr in MUTATORS and in_attribute(func.value):
             return True                                 # self.history.append(h)
+        if isinstance(func, ast.Attribute) and in_attribute(func.value) and cls is not None:
+            # self.cell.step(x): a method of what an attribute holds, changing it
+            held = _held_class(func.value, me, cls)
+            if held is not None and func.attr not in seen:
+                return writes_attributes(held, func.attr, seen | {func.attr})
+            return getattr(node, "diffc_result_unused", False)      # unknown: unsure when discarded
         if isinstance(func, ast.Attribute) and is_me(func.value) and func.attr not in seen:
             return writes_attributes(cls, func.attr, seen)
     return False
@@ -513,3 +532,267 @@ def functional_method(cls, name):
             made.__module__ = method.__module__      # user code (analysis/calls.is_user_function)
             _functional[(cls, name)] = made
         return made
+
+
+# ---------------------------------------------------------------- functions that write their parameters
+
+UNKNOWN_CLASS = type("UnknownClass", (), {"__repr__": lambda self: "<an object of a class known at run time>"})
+
+
+_written_params = {}
+
+
+def written_parameters(fn, _seen=None):
+    """The names of the parameters of the plain function fn whose attributes fn changes
+    (``state.h = v``, ``state.cell.h = v``, ``state.hs.append(h)``, setattr), itself or by
+    passing the parameter on to a function (found by name in its globals) that does."""
+    if not isinstance(fn, types.FunctionType):
+        return ()
+    with _lock:
+        if _seen is None and fn in _written_params:
+            return _written_params[fn]
+        seen = (_seen or set()) | {fn}
+        try:
+            tree = _method_tree(fn, type(fn))[0]
+        except (UnsupportedConstructor, SyntaxError):
+            tree = None
+        found = []
+        if tree is not None:
+            params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+            for p in params:
+                if any(_writes_through(node, p, None, set()) or _passed_to_writer(node, p, fn, seen)
+                       for node in ast.walk(tree)):
+                    found.append(p)
+        found = tuple(found)
+        if _seen is None:
+            _written_params[fn] = found
+        return found
+
+
+def _passed_to_writer(node, me, fn, seen):
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        return False
+    callee = fn.__globals__.get(node.func.id)
+    if not isinstance(callee, types.FunctionType) or callee in seen:
+        return False
+    try:
+        names = list(inspect.signature(callee).parameters)
+    except (TypeError, ValueError):
+        return False
+    hits = [names[i] for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == me and i < len(names)]
+    hits += [k.arg for k in node.keywords if isinstance(k.value, ast.Name) and k.value.id == me]
+    return bool(hits) and bool(set(hits) & set(written_parameters(callee, seen)))
+
+
+_functional_functions = {}
+
+
+def functional_function(fn):
+    """``f(*args, **kwargs) -> (fn(*args, **kwargs), p1, p2...)`` for the parameters p1, p2...
+    whose attributes fn changes (written_parameters), cached per function.  Like
+    functional_method: diffc compiles fn's own source with those parameters' writes as new
+    objects, every return handing them back (transform/attribute_writes.py)."""
+    with _lock:
+        made = _functional_functions.get(fn)
+        if made is None:
+            handed = written_parameters(fn)
+            signature = inspect.signature(fn)
+
+            def made(*args, **kwargs):
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                value = fn(*args, **kwargs)
+                return (value,) + tuple(bound.arguments[p] for p in handed)
+            made.__wrapped__ = fn
+            made.__name__ = fn.__name__
+            made.__qualname__ = fn.__qualname__
+            made.diffc_functional = UNKNOWN_CLASS
+            made.diffc_handed = handed
+            made.__module__ = fn.__module__
+            _functional_functions[fn] = made
+        return made
+
+
+def returned_class(fn):
+    """The user class every return of the plain function fn builds (``return State(W)``,
+    looked up by name in its globals), else None."""
+    try:
+        tree = _method_tree(fn, type(fn))[0]
+    except (UnsupportedConstructor, SyntaxError, TypeError):
+        return None
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return None
+        if isinstance(node, ast.Return):
+            value = node.value
+            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+                return None
+            cls = fn.__globals__.get(value.func.id)
+            if not is_user_class(cls):
+                return None
+            found.add(cls)
+    return found.pop() if len(found) == 1 else None
+
+
+def method_class(fn):
+    """The class a plain function is a method of (``Cls.name`` at module level), else None."""
+    parts = getattr(fn, "__qualname__", "").split(".")
+    cls = fn.__globals__.get(parts[0]) if len(parts) == 2 and isinstance(fn, types.FunctionType) else None
+    return cls if is_user_class(cls) and vars(cls).get(parts[1]) is fn else None
+
+
+def _class_functions(klass):
+    """The plain functions a class defines: methods, static and class methods, and the
+    getters and setters of its properties."""
+    for value in vars(klass).values():
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        parts = [value.fget, value.fset, value.fdel] if isinstance(value, property) else [value]
+        for fn in parts:
+            if isinstance(fn, types.FunctionType):
+                yield fn
+
+
+def fresh_attribute(cls, name):
+    """The user class of the object attribute `name` of cls's objects holds when every
+    assignment to ``self.name`` in the class's own methods (its bases' too) builds a new
+    object of that one class (``self.cell = Cell(W)``), so no one else holds it; else None."""
+    if not is_user_class(cls):
+        return None
+    found = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        if not is_user_class(klass):
+            return None
+        for fn in _class_functions(klass):
+            try:
+                tree = _method_tree(fn, klass)[0]
+            except (UnsupportedConstructor, SyntaxError):
+                return None
+            params = tree.args.posonlyargs + tree.args.args
+            me = params[0].arg if params else None
+            for node in ast.walk(tree):
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Attribute) and n.attr == name and isinstance(n.ctx, ast.Store) \
+                                and isinstance(n.value, ast.Name) and n.value.id == me:
+                            value = node.value
+                            if t is not n or not isinstance(value, ast.Call) or not isinstance(value.func, ast.Name):
+                                return None
+                            built = fn.__globals__.get(value.func.id)
+                            if not is_user_class(built):
+                                return None
+                            found.add(built)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                    return None
+    return found.pop() if len(found) == 1 else None
+
+
+_escapes = {}
+
+
+def keeps_argument(fn, index=None, keyword=None, _seen=None):
+    """Whether the user function (or class: its __init__) fn may keep the object passed as its
+    argument `index` (or by `keyword`) beyond the call: return it, store it in an attribute,
+    a container or a closure, or pass it on to a call that may.  Reading its attributes and
+    calling its methods do not keep it.  True when unsure."""
+    if inspect.isclass(fn):
+        init = vars(fn).get("__init__") if is_user_class(fn) else None
+        init = init or next((vars(k)["__init__"] for k in fn.__mro__ if "__init__" in vars(k)), None)
+        if init is object.__init__ or init is None:
+            return False
+        return keeps_argument(init, None if index is None else index + 1, keyword, _seen)
+    if not isinstance(fn, types.FunctionType):
+        return True
+    try:
+        names = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    if keyword is not None:
+        name = keyword
+    elif index is not None and index < len(names) and names[index].kind in (
+            names[index].POSITIONAL_ONLY, names[index].POSITIONAL_OR_KEYWORD):
+        name = names[index].name
+    else:
+        return True
+    key = (fn, name)
+    with _lock:
+        if key in _escapes:
+            return _escapes[key]
+        if _seen is not None and key in _seen:
+            return False            # a cycle of calls: what else it does decides
+        seen = (_seen or set()) | {key}
+        try:
+            tree = _method_tree(fn, type(fn))[0]
+        except (UnsupportedConstructor, SyntaxError):
+            return True
+        parents = {id(c): n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+        kept = False
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Name) and node.id == name):
+                continue
+            if isinstance(node.ctx, ast.Store):
+                kept = True             # rebound: unsure what it holds afterwards
+                break
+            parent = parents.get(id(node))
+            if isinstance(parent, (ast.Attribute, ast.Compare)) or (
+                    isinstance(parent, ast.Subscript) and parent.value is node):
+                continue
+            holder = parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
+            if isinstance(holder, ast.Call) and node is not holder.func:
+                callee = fn.__globals__.get(holder.func.id) if isinstance(holder.func, ast.Name) else None
+                if callee in (len, isinstance, print, repr, str, id, type, hasattr, getattr):
+                    continue
+                if callee is not None and (
+                        isinstance(callee, types.FunctionType) or is_user_class(callee)):
+                    k = parent.arg if isinstance(parent, ast.keyword) else None
+                    i = None if k is not None else holder.args.index(node) if node in holder.args else None
+                    if (k is not None or i is not None) and not keeps_argument(callee, i, k, seen):
+                        continue
+            kept = True
+            break
+        if _seen is None:
+            _escapes[key] = kept
+        return kept
+
+
+def fresh_list_attribute(cls, name):
+    """Whether every assignment to ``self.name`` in cls's methods (its bases' too) stores a
+    new list (``self.hs = []``, a list comprehension, ``list(...)``), at least one does, and
+    nothing else sets it (no setattr): appending to it may then make a new list instead."""
+    if not is_user_class(cls):
+        return False
+    found = False
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        if not is_user_class(klass):
+            return False
+        for fn in _class_functions(klass):
+            try:
+                tree = _method_tree(fn, klass)[0]
+            except (UnsupportedConstructor, SyntaxError):
+                return False
+            params = tree.args.posonlyargs + tree.args.args
+            me = params[0].arg if params else None
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                    return False
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Attribute) and n.attr == name and isinstance(n.ctx, ast.Store) \
+                                and isinstance(n.value, ast.Name) and n.value.id == me:
+                            value = node.value
+                            fresh = isinstance(value, (ast.List, ast.ListComp)) or (
+                                isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                                and value.func.id == "list" and fn.__globals__.get("list", list) is list)
+                            if t is not n or isinstance(node, ast.AugAssign) or not fresh:
+                                return False
+                            found = True
+    return found

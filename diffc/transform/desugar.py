@@ -32,6 +32,7 @@ Semantics are unchanged, including short-circuit order and late loop exits.
 
 import builtins
 import contextlib
+import itertools
 
 import gast
 import numpy as np
@@ -871,7 +872,8 @@ def _sublist_letters(node):
 
 class _LibraryCalls(gast.NodeTransformer):
     """dict(k=v, ...) as a dict literal; dict(<iterator>) as dict(list(<iterator>));
-    np.einsum in sublist form with literal sublists in subscript form."""
+    np.einsum in sublist form with literal sublists in subscript form;
+    itertools.starmap(f, pairs) as the generator expression (f(*p) for p in pairs)."""
 
     def __init__(self, resolve):
         self.resolve = resolve
@@ -881,6 +883,13 @@ class _LibraryCalls(gast.NodeTransformer):
         target = self.resolve(node.func)
         if target is np.einsum:
             return self._einsum_subscripts(node)
+        if target is itertools.starmap and len(node.args) == 2 and not node.keywords \
+                and not any(isinstance(a, gast.Starred) for a in node.args):
+            item = "_starmap_item"
+            element = gast.Call(func=node.args[0], args=[gast.Starred(value=A.name(item), ctx=gast.Load())],
+                                keywords=[])
+            generator = gast.comprehension(target=A.store(item), iter=node.args[1], ifs=[], is_async=0)
+            return A.located(gast.GeneratorExp(elt=A.located(element, node), generators=[generator]), node)
         if target is not builtins.dict:
             return node
         if not node.args and node.keywords and all(k.arg is not None for k in node.keywords):
