@@ -8,7 +8,10 @@ Output: the same function where
     becomes ``x_bar += total_bar * i``), provided nothing the expression
     reads is rebound or mutated in between (nor written into through a name
     that may share its object: ``p = (y, y)`` packed before ``y[0] = ...``);
-  * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``... and ``-(-e)`` are folded, and
+  * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``... and ``-(-e)`` are folded (also
+    through a product or quotient: ``-((-a) / b * c)`` is ``a / b * c``),
+    ``head_part(g, a, b)`` / ``tail_part(g, a, b)`` with a number a or b is g
+    (a sum with a number never concatenates), and
     ``unbroadcast(-g, x)`` negates after summing: ``-unbroadcast(g, x)``;
   * ``x = 0.0`` followed by ``x += e`` (nothing reading x in between)
     becomes ``x = 0.0 + e`` only when e is a fresh value, otherwise it is kept.
@@ -311,6 +314,10 @@ class _Algebra(gast.NodeTransformer):
                 and len(node.args) == 3 and not node.keywords \
                 and _is_number(node.args[1]) and _is_number(node.args[2]):
             return _folded_power_derivative(node.args[0], node.args[1].value, node.args[2].value)
+        if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) in _PARTS \
+                and len(node.args) == 3 and not node.keywords \
+                and (_is_signed_number(node.args[1]) or _is_signed_number(node.args[2])):
+            return node.args[0]     # a number operand: `a + b` adds, never concatenates
         if isinstance(node.func, gast.Name) and getattr(node.func, "diffc_global", None) is _unbroadcast \
                 and len(node.args) == 2 and not node.keywords and isinstance(node.args[0], gast.UnaryOp) \
                 and isinstance(node.args[0].op, gast.USub):
@@ -323,6 +330,9 @@ class _Algebra(gast.NodeTransformer):
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
                 and isinstance(node.operand.op, gast.USub):
             return node.operand.operand
+        if isinstance(node.op, gast.USub) and _has_linear_negation(node.operand) \
+                and _drop_linear_negation(node.operand):
+            return node.operand      # -((-a) / b * c) -> a / b * c
         return node
 
     def visit_AugAssign(self, node):
@@ -413,6 +423,15 @@ def _number(value):
     if value < 0:
         return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-value, kind=None))
     return gast.Constant(value=value, kind=None)
+
+
+_PARTS = (runtime.head_part, runtime.tail_part)
+
+
+def _is_signed_number(node):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        node = node.operand
+    return _is_number(node)
 
 
 def _is_number(node):
