@@ -22,6 +22,7 @@ from numba import types
 from numba.extending import overload
 
 from . import runtime
+from . import runtime_floats
 from . import checks
 from .rules import complex_rules as _complex_rules
 from .rules import operators as _operators
@@ -147,6 +148,33 @@ def _nonzero(bar):
         return lambda bar: bar != 0
     if _farray(bar):
         return lambda bar: True
+
+
+@numba.njit(cache=False)
+def _extent(a):
+    # the lowest and one past the highest byte address a's elements occupy
+    lo = a.ctypes.data
+    hi = lo
+    for d in range(a.ndim):
+        step = (a.shape[d] - 1) * a.strides[d]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + a.itemsize
+
+
+@overload(_stub_for(runtime_floats.disjoint))
+def _disjoint(a, b):
+    # as np.may_share_memory: whether the memory bounds of a and b do not overlap
+    if isinstance(a, types.Array) and isinstance(b, types.Array):
+        def impl(a, b):
+            if a.size == 0 or b.size == 0:
+                return True
+            lo_a, hi_a = _extent(a)
+            lo_b, hi_b = _extent(b)
+            return hi_a <= lo_b or hi_b <= lo_a
+        return impl
 
 
 # ------------------------------------------------------------ rule helpers
