@@ -142,6 +142,69 @@ def _sum_into(out, g):
         flat_out[offset] += flat_g[k]
 
 
+def _index_ranks(bar, index):
+    # how many axes an index of ints, slices or a tuple of those leaves (None: another index)
+    parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    if not all(isinstance(p, (types.Integer, types.SliceType)) for p in parts) or len(parts) > bar.ndim:
+        return None
+    return bar.ndim - sum(1 for p in parts if isinstance(p, types.Integer))
+
+
+@overload(_stub_for(runtime.take_item))
+def _take_item(bar, index):
+    # bar[index], copied, then zeroed there (the adjoint of a write y[index] = v)
+    if not _farray(bar):
+        return None
+    left = _index_ranks(bar, index)
+    if left == 0:
+        def element(bar, index):
+            value = bar[index]
+            bar[index] = 0.0
+            return value
+        return element
+    if left is not None:
+        def part(bar, index):
+            value = bar[index].copy()
+            bar[index] = 0.0
+            return value
+        return part
+
+
+@overload(_stub_for(runtime.acc_item))
+def _acc_item(bar, primal, index, g):
+    # bar[index] += g for an array adjoint (or the plain zero adjoint of an array) and a
+    # basic index (runtime.acc_item's array cases); returns the adjoint
+    if not (_farray(primal) and (_scalar(g) or _farray(g))):
+        return None
+    left = _index_ranks(primal, index)
+    if left is None:
+        return None
+    if left == 0 and _scalar(g):
+        if _farray(bar):
+            return lambda bar, primal, index, g: _add_at_element(bar, index, g)
+        if _scalar(bar):
+            return lambda bar, primal, index, g: _add_at_element(np.zeros(primal.shape), index, g)
+        return None
+    if left > 0:
+        if _farray(bar):
+            return lambda bar, primal, index, g: _add_into_part(bar, index, g)
+        if _scalar(bar):
+            return lambda bar, primal, index, g: _add_into_part(np.zeros(primal.shape), index, g)
+
+
+@numba.njit(cache=False)
+def _add_at_element(bar, index, g):
+    bar[index] += g
+    return bar
+
+
+@numba.njit(cache=False)
+def _add_into_part(bar, index, g):
+    view = bar[index]
+    view += g
+    return bar
+
+
 @overload(_stub_for(runtime.nonzero))
 def _nonzero(bar):
     if _scalar(bar):
@@ -198,6 +261,13 @@ def _sum_product(a, b, x):
     if _farray(x) and (_farray(a) or _farray(b)):
         unbroadcast = helper_for(runtime.unbroadcast)
         return lambda a, b, x: unbroadcast(a * b, x)
+
+
+@overload(_stub_for("diffc.rules.reductions:_sum_bar"))
+def _sum_bar(g, a, axis, keepdims):
+    # the adjoint of a full np.sum spread over a (reductions._sum_bar's first case)
+    if _scalar(g) and _farray(a) and isinstance(axis, (types.NoneType, types.Omitted)):
+        return lambda g, a, axis, keepdims: np.full(a.shape, float(g))
 
 
 @overload(_stub_for("diffc.rules.reductions:_sum_bar_times"))
