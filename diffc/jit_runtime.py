@@ -205,6 +205,13 @@ def _add_into_part(bar, index, g):
     return bar
 
 
+@overload(_stub_for(runtime.shape_of))
+def _shape_of(x):
+    # a number is kept as it is (an array's ShapeOf has no numba form: refused by typing)
+    if _scalar(x):
+        return lambda x: x
+
+
 @overload(_stub_for(runtime.nonzero))
 def _nonzero(bar):
     if _scalar(bar):
