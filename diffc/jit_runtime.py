@@ -207,9 +207,44 @@ def _add_into_part(bar, index, g):
 
 @overload(_stub_for(runtime.shape_of))
 def _shape_of(x):
-    # a number is kept as it is (an array's ShapeOf has no numba form: refused by typing)
-    if _scalar(x):
+    # a number is kept as it is; an array itself (a reference, no copy) stands for its
+    # ShapeOf: the adjoint reads only its shape, which no later write can change
+    if _scalar(x) or _farray(x):
         return lambda x: x
+
+
+def _float_array(t):
+    return isinstance(t, types.Array) and isinstance(t.dtype, types.Float)
+
+
+@overload(_stub_for("diffc.rules.operators:_matmul_bar_a"))
+def _matmul_bar_a(g, a, b):
+    # the adjoint of a in a @ b for 1-d and 2-d float operands (operators._matmul_bar_a);
+    # a plain zero g gives zeros shaped like a (the Python helper's 0.0, as an array)
+    if not (_float_array(a) and _float_array(b)):
+        return None
+    if _float_array(g) and a.ndim == 2 and b.ndim == 2:
+        return lambda g, a, b: g @ np.ascontiguousarray(b.T)
+    if _float_array(g) and a.ndim == 2 and b.ndim == 1:
+        return lambda g, a, b: np.outer(g, b)
+    if _float_array(g) and a.ndim == 1 and b.ndim == 2:
+        return lambda g, a, b: np.dot(np.ascontiguousarray(b), g)
+    if _scalar(g) and a.ndim == 1 and b.ndim == 1:
+        return lambda g, a, b: g * b
+
+
+@overload(_stub_for("diffc.rules.operators:_matmul_bar_b"))
+def _matmul_bar_b(g, a, b):
+    if not (_float_array(a) and _float_array(b)):
+        return None
+    if _float_array(g) and a.ndim == 2 and b.ndim == 2:
+        return lambda g, a, b: np.ascontiguousarray(a.T) @ g
+    if _float_array(g) and a.ndim == 2 and b.ndim == 1:
+        return lambda g, a, b: np.dot(g, np.ascontiguousarray(a))
+    if _float_array(g) and a.ndim == 1 and b.ndim == 2:
+        return lambda g, a, b: np.outer(a, g)
+    if _scalar(g) and a.ndim == 1 and b.ndim == 1:
+        return lambda g, a, b: g * a
 
 
 @overload(_stub_for(runtime.nonzero))

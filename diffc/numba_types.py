@@ -353,8 +353,11 @@ class Types:
                 return array_type("f", max(args[1][2], args[2][2]))     # spread over a, times y
             if builtin == "times_one_minus_square" and len(args) == 2:
                 return self._binop(args[0], args[1], ast.Mult())        # g * (1 - r * r)
-            if builtin == "shape_of" and len(args) == 1 and is_number(concrete(args[0])):
-                return concrete(args[0])                # a number is kept as it is
+            if builtin == "shape_of" and len(args) == 1 and (is_number(concrete(args[0])) or is_array(args[0])):
+                return concrete(args[0])                # numba keeps the value itself (jit_runtime)
+            if builtin in ("_matmul_bar_a", "_matmul_bar_b") and len(args) == 3:
+                other = args[1] if builtin == "_matmul_bar_a" else args[2]
+                return array_type("f", other[2]) if is_array(other) else None
             if builtin == "acc_item" and len(args) == 4 and is_array(args[1]):
                 return array_type("f", args[1][2])      # the array adjoint of args[1]
             if builtin == "float_items" and args:

@@ -117,3 +117,15 @@ def test_overlapping_and_broadcasting_statements_fall_back_to_numpy():
     assert_close(got, expected, rtol=1e-15, atol=0, what="result")
     assert_close(a2, a1, rtol=1e-15, atol=0, what="a written in place")
     assert_close(b2, b1, rtol=1e-15, atol=0, what="b written in place")
+
+
+def projections(W, x, v):
+    """Matrix-vector and vector-matrix products (numba forms of the matmul adjoints)."""
+    y = W @ x
+    z = v @ W
+    return np.sum(y * y) + np.sum(np.tanh(z) * z)
+
+
+def test_matrix_vector_products():
+    rng = np.random.default_rng(6)
+    _check(projections, (rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(3)), (0, 1, 2))
