@@ -33,6 +33,9 @@ differs from the input only in:
   as ``np.zeros(p.shape)`` of its primal p (numba variables have one type);
 * ``float64_world(...)`` is ``True`` and ``float_items(a, n, plain)`` is ``a``
   (numba reads float64 arrays at native speed).
+* when every float array the call sees is float64, elementwise statements on
+  1-d vectors are index loops guarded by length and overlap checks, the
+  statement as it was in the else branch (numba_loops.py).
 
 What the pass cannot type (a tape value of unknown type) raises `JitUnsupported`
 naming the user's line; what numba itself cannot type is reported by
