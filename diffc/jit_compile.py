@@ -138,6 +138,8 @@ def jit_function(fn, numba, cache=False):
         return _user_copies[key]
     if isinstance(fn, numba.core.dispatcher.Dispatcher):
         return fn
+    if fn.__name__ in fn.__code__.co_names and fn.__globals__.get(fn.__name__) is fn:
+        cache = False                     # a recursive function: numba issue 6061 (compile_emitted)
     env = dict(fn.__globals__)
     copy = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
     copy.__qualname__ = fn.__qualname__
@@ -277,11 +279,33 @@ def compile_emitted(emitted, main_name, args, cache=False, label=None):
     exec(compile(text, path, "exec"), module.__dict__)
     sys.modules[module_name] = module
     names = [n for n in re.findall(r"^def (\w+)\(", form.source, flags=re.M)]
+    # numba's disk cache of a recursive function crashes the process that loads it
+    # (numba issue 6061): a module with recursion is compiled in every process
+    cache = cache and not _recursive(form.source, names)
     for name in names:
         module.__dict__[name] = numba.njit(cache=cache)(module.__dict__[name])
     jm = JitModule(form, path, module.__dict__[main_name], module)
     jm.line_map = line_map
     return jm
+
+
+def _recursive(source, names):
+    """Whether a generated function calls itself, directly or through others."""
+    bodies = re.split(r"^def ", source, flags=re.M)[1:]
+    calls = {}
+    for body in bodies:
+        name = body.split("(", 1)[0]
+        calls[name] = {n for n in names if re.search(r"\b" + re.escape(n) + r"\(", body.split("\n", 1)[-1])}
+    for start in calls:
+        seen, todo = set(), list(calls[start])
+        while todo:
+            n = todo.pop()
+            if n == start:
+                return True
+            if n not in seen:
+                seen.add(n)
+                todo += calls.get(n, ())
+    return False
 
 
 def explain_numba_error(exc, jm):

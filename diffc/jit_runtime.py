@@ -22,6 +22,7 @@ from numba import types
 from numba.extending import overload
 
 from . import runtime
+from . import runtime_floats
 from . import checks
 from .rules import complex_rules as _complex_rules
 from .rules import operators as _operators
@@ -141,12 +142,144 @@ def _sum_into(out, g):
         flat_out[offset] += flat_g[k]
 
 
+def _index_ranks(bar, index):
+    # how many axes an index of ints, slices or a tuple of those leaves (None: another index)
+    parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    if not all(isinstance(p, (types.Integer, types.SliceType)) for p in parts) or len(parts) > bar.ndim:
+        return None
+    return bar.ndim - sum(1 for p in parts if isinstance(p, types.Integer))
+
+
+@overload(_stub_for(runtime.take_item))
+def _take_item(bar, index):
+    # bar[index], copied, then zeroed there (the adjoint of a write y[index] = v)
+    if not _farray(bar):
+        return None
+    left = _index_ranks(bar, index)
+    if left == 0:
+        def element(bar, index):
+            value = bar[index]
+            bar[index] = 0.0
+            return value
+        return element
+    if left is not None:
+        def part(bar, index):
+            value = bar[index].copy()
+            bar[index] = 0.0
+            return value
+        return part
+
+
+@overload(_stub_for(runtime.acc_item))
+def _acc_item(bar, primal, index, g):
+    # bar[index] += g for an array adjoint (or the plain zero adjoint of an array) and a
+    # basic index (runtime.acc_item's array cases); returns the adjoint
+    if not (_farray(primal) and (_scalar(g) or _farray(g))):
+        return None
+    left = _index_ranks(primal, index)
+    if left is None:
+        return None
+    if left == 0 and _scalar(g):
+        if _farray(bar):
+            return lambda bar, primal, index, g: _add_at_element(bar, index, g)
+        if _scalar(bar):
+            return lambda bar, primal, index, g: _add_at_element(np.zeros(primal.shape), index, g)
+        return None
+    if left > 0:
+        if _farray(bar):
+            return lambda bar, primal, index, g: _add_into_part(bar, index, g)
+        if _scalar(bar):
+            return lambda bar, primal, index, g: _add_into_part(np.zeros(primal.shape), index, g)
+
+
+@numba.njit(cache=False)
+def _add_at_element(bar, index, g):
+    bar[index] += g
+    return bar
+
+
+@numba.njit(cache=False)
+def _add_into_part(bar, index, g):
+    view = bar[index]
+    view += g
+    return bar
+
+
+@overload(_stub_for(runtime.shape_of))
+def _shape_of(x):
+    # a number is kept as it is; an array itself (a reference, no copy) stands for its
+    # ShapeOf: the adjoint reads only its shape, which no later write can change
+    if _scalar(x) or _farray(x):
+        return lambda x: x
+
+
+def _float_array(t):
+    return isinstance(t, types.Array) and isinstance(t.dtype, types.Float)
+
+
+@overload(_stub_for("diffc.rules.operators:_matmul_bar_a"))
+def _matmul_bar_a(g, a, b):
+    # the adjoint of a in a @ b for 1-d and 2-d float operands (operators._matmul_bar_a);
+    # a plain zero g gives zeros shaped like a (the Python helper's 0.0, as an array)
+    if not (_float_array(a) and _float_array(b)):
+        return None
+    if _float_array(g) and a.ndim == 2 and b.ndim == 2:
+        return lambda g, a, b: g @ np.ascontiguousarray(b.T)
+    if _float_array(g) and a.ndim == 2 and b.ndim == 1:
+        return lambda g, a, b: np.outer(g, b)
+    if _float_array(g) and a.ndim == 1 and b.ndim == 2:
+        return lambda g, a, b: np.dot(np.ascontiguousarray(b), g)
+    if _scalar(g) and a.ndim == 1 and b.ndim == 1:
+        return lambda g, a, b: g * b
+
+
+@overload(_stub_for("diffc.rules.operators:_matmul_bar_b"))
+def _matmul_bar_b(g, a, b):
+    if not (_float_array(a) and _float_array(b)):
+        return None
+    if _float_array(g) and a.ndim == 2 and b.ndim == 2:
+        return lambda g, a, b: np.ascontiguousarray(a.T) @ g
+    if _float_array(g) and a.ndim == 2 and b.ndim == 1:
+        return lambda g, a, b: np.dot(g, np.ascontiguousarray(a))
+    if _float_array(g) and a.ndim == 1 and b.ndim == 2:
+        return lambda g, a, b: np.outer(a, g)
+    if _scalar(g) and a.ndim == 1 and b.ndim == 1:
+        return lambda g, a, b: g * a
+
+
 @overload(_stub_for(runtime.nonzero))
 def _nonzero(bar):
     if _scalar(bar):
         return lambda bar: bar != 0
     if _farray(bar):
         return lambda bar: True
+
+
+@numba.njit(cache=False)
+def _extent(a):
+    # the lowest and one past the highest byte address a's elements occupy
+    lo = a.ctypes.data
+    hi = lo
+    for d in range(a.ndim):
+        step = (a.shape[d] - 1) * a.strides[d]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + a.itemsize
+
+
+@overload(_stub_for(runtime_floats.disjoint))
+def _disjoint(a, b):
+    # as np.may_share_memory: whether the memory bounds of a and b do not overlap
+    if isinstance(a, types.Array) and isinstance(b, types.Array):
+        def impl(a, b):
+            if a.size == 0 or b.size == 0:
+                return True
+            lo_a, hi_a = _extent(a)
+            lo_b, hi_b = _extent(b)
+            return hi_a <= lo_b or hi_b <= lo_a
+        return impl
 
 
 # ------------------------------------------------------------ rule helpers
@@ -170,6 +303,13 @@ def _sum_product(a, b, x):
     if _farray(x) and (_farray(a) or _farray(b)):
         unbroadcast = helper_for(runtime.unbroadcast)
         return lambda a, b, x: unbroadcast(a * b, x)
+
+
+@overload(_stub_for("diffc.rules.reductions:_sum_bar"))
+def _sum_bar(g, a, axis, keepdims):
+    # the adjoint of a full np.sum spread over a (reductions._sum_bar's first case)
+    if _scalar(g) and _farray(a) and isinstance(axis, (types.NoneType, types.Omitted)):
+        return lambda g, a, axis, keepdims: np.full(a.shape, float(g))
 
 
 @overload(_stub_for("diffc.rules.reductions:_sum_bar_times"))

@@ -33,6 +33,9 @@ differs from the input only in:
   as ``np.zeros(p.shape)`` of its primal p (numba variables have one type);
 * ``float64_world(...)`` is ``True`` and ``float_items(a, n, plain)`` is ``a``
   (numba reads float64 arrays at native speed).
+* when every float array the call sees is float64, elementwise statements on
+  1-d vectors are index loops guarded by length and overlap checks, the
+  statement as it was in the else branch (numba_loops.py).
 
 What the pass cannot type (a tape value of unknown type) raises `JitUnsupported`
 naming the user's line; what numba itself cannot type is reported by
@@ -43,6 +46,7 @@ import ast
 import re
 
 from .errors import DiffcError
+from .numba_loops import Loops
 from .numba_types import (B, F, I, UNSET, Types, array_type, concrete, flatten, flatten_target, is_array, is_pop,
                           is_tape, join, optimistic, type_of_value)
 
@@ -76,17 +80,29 @@ def numba_form(source, line_map, namespace, args, entry_name, helper_names=()):
     by_name = {f.name: f for f in functions}
     entry = by_name[entry_name]
     types = _infer_module(functions, by_name, entry, args, namespace)
+    vectors = _float64_only(args, namespace)
     stacks = _shared_stacks(functions, types)
     if len(stacks) == 1:
         # every value pushed has one type: so has every value popped
         one = {"f": F, "i": I}.get(stacks[0]) or array_type("f", int(stacks[0][1:]))
         types = _infer_module(functions, by_name, entry, args, namespace, default_pop=one)
+    added = set()
     for fn in functions:
-        rewriter = _Rewriter(fn, types[fn.name], namespace, comments, stacks)
+        rewriter = _Rewriter(fn, types[fn.name], namespace, comments, stacks, vectors)
         rewriter.run()
+        added |= rewriter.added_helpers
     text, jit_map = _unparse(tree, comments)
-    used = sorted({n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)} & set(helper_names))
+    used = sorted({n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+                  & (set(helper_names) | added))
     return JitForm(text, jit_map, used, namespace)
+
+
+def _float64_only(args, namespace):
+    """Every float array the call passes or the code reads as a constant is float64
+    (numba_loops allocates float64 results)."""
+    import numpy as np
+    values = list(args) + list(namespace.values())
+    return all(v.dtype == np.float64 for v in values if isinstance(v, np.ndarray) and v.dtype.kind in "fc")
 
 
 def _comments(source, line_map):
@@ -207,8 +223,10 @@ def _down_range(n_expr):
 
 
 class _Rewriter:
-    def __init__(self, fn, types, namespace, comments, stacks):
+    def __init__(self, fn, types, namespace, comments, stacks, vectors=False):
         self.fn = fn
+        self.added_helpers = set()
+        self.loops = Loops(types, namespace, self.np_name, self.disjoint_name, self.fresh) if vectors else None
         self.types = types
         self.namespace = namespace
         self.comments = comments
@@ -226,6 +244,15 @@ class _Rewriter:
         where = f"{line[2] or 'line'}:{line[0]}: {line[1]}" if line else f"generated function {self.fn.name}"
         raise JitUnsupported(f"numba cannot compile {what} ({where})",
                              hint="use jit=False (or jit='auto' to fall back with a warning)")
+
+    def disjoint_name(self):
+        from . import runtime_floats
+        name = next((k for k, v in self.namespace.items() if v is runtime_floats.disjoint), None)
+        if name is None:
+            name = "_diffc_disjoint"
+            self.namespace[name] = runtime_floats.disjoint
+        self.added_helpers.add(name)
+        return name
 
     def np_name(self):
         if self.np is None:
@@ -257,11 +284,23 @@ class _Rewriter:
             if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                 setattr(s, field, self._block(inner))
         self._rewrite_calls(s)
+        if self.loops is not None:
+            loops = self.loops.rewrite(s, self._plain_elementwise)
+            if loops is not None:
+                return loops
         if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) \
                 and s.iter.func.id == "reversed" and len(s.iter.args) == 1 and not s.orelse:
             return self._reversed_loop(s)
         if isinstance(s, ast.While) and any(isinstance(n, ast.NamedExpr) for n in ast.walk(s.test)):
             return self._walrus_while(s)
+        if isinstance(s, ast.AugAssign) and self._basic_slice_of_array(s.target):
+            return self._augment_view(s)
+        return [s]
+
+    def _plain_elementwise(self, s):
+        """The statement numba_loops falls back to (a copy: the loop replaces s)."""
+        import copy
+        s = copy.deepcopy(s)
         if isinstance(s, ast.AugAssign) and self._basic_slice_of_array(s.target):
             return self._augment_view(s)
         return [s]

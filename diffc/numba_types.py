@@ -347,6 +347,19 @@ class Types:
                 return F if builtin == "zeros_like" and is_number(concrete(args[0])) else \
                     (array_type("f", args[0][2]) if builtin == "zeros_like" and is_array(args[0])
                      else concrete(args[0]))
+            if builtin == "_sum_bar" and len(args) == 4 and is_array(args[1]):   # spread like a
+                return array_type("f", args[1][2])
+            if builtin == "_sum_bar_times" and len(args) >= 3 and is_array(args[1]) and is_array(args[2]):
+                return array_type("f", max(args[1][2], args[2][2]))     # spread over a, times y
+            if builtin == "times_one_minus_square" and len(args) == 2:
+                return self._binop(args[0], args[1], ast.Mult())        # g * (1 - r * r)
+            if builtin == "shape_of" and len(args) == 1 and (is_number(concrete(args[0])) or is_array(args[0])):
+                return concrete(args[0])                # numba keeps the value itself (jit_runtime)
+            if builtin in ("_matmul_bar_a", "_matmul_bar_b") and len(args) == 3:
+                other = args[1] if builtin == "_matmul_bar_a" else args[2]
+                return array_type("f", other[2]) if is_array(other) else None
+            if builtin == "acc_item" and len(args) == 4 and is_array(args[1]):
+                return array_type("f", args[1][2])      # the array adjoint of args[1]
             if builtin == "float_items" and args:
                 return args[0]
             if builtin == "finalize" and len(args) == 2:

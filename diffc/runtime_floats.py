@@ -25,3 +25,9 @@ def float64_world(*values):
             return False
     errors = np.geterr()
     return errors["over"] in _QUIET_FP and errors["invalid"] in _QUIET_FP and errors["under"] in _QUIET_FP
+
+
+def disjoint(a, b):
+    """Whether two arrays share no memory (the numba form's elementwise loops,
+    numba_loops.py, write into a only when every other operand b is apart from it)."""
+    return not np.may_share_memory(a, b)

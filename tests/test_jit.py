@@ -31,11 +31,8 @@ COMPILES = {
     "arithmetic", "augmented", "math_functions", "numpy_on_scalars", "keywords_and_defaults", "branches",
     "boolean_logic", "assigned_in_one_branch", "sum_loop", "range_forms", "newton_sqrt", "while_true_break",
     "break_continue_return", "nested_loops_overwrite", "closures_and_lambdas", "loop_calls",
-    "for_else_and_search", "ternaries_in_loop", "heat_inplace",
+    "for_else_and_search", "ternaries_in_loop", "heat_inplace", "recursion", "combinations", "inplace_items",
 }
-# recursion and combinations compiled before helper tapes began keeping only the shapes of
-# arrays (optimize/split_tapes.py, runtime.shape_of): numba_form cannot type such an entry
-# yet and refuses them (JitUnsupported), which this test accepts.
 
 
 def _tuple(g, wrt):
