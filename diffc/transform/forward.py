@@ -218,22 +218,10 @@ class ForwardFunction(FunctionSweep):
         else:
             if dropped and not self.scalar_atom(A.name(x)):
                 tangent = A.call(rt(runtime.fit_dot), [tangent, A.name(x)])
-            if copied or x in self.written or self._may_share_written_tangent(value, x, tangent):
-                # x (or an operand whose tangent x's may be) is written in place later:
-                # x's tangent must be a buffer of its own.
+            if copied or x in self.written:
+                # x is written in place later: its tangent must be a buffer of its own.
                 tangent = A.call(rt(runtime.copy_value), [tangent])
         return pre + [A.assign(x, primal)] + stmts + [A.assign(self.dot(x), tangent)]
-
-    def _may_share_written_tangent(self, value, x, tangent):
-        """Whether x's tangent may be the very tangent object of an operand written in place
-        later: `t = v + 1.0` has tangent `cat_left(v_dot, v, 1.0)`, which is v_dot itself, and
-        a later `v[i:] += c` updates v_dot in place while t (a new array) keeps its value."""
-        if self.scalar_atom(A.name(x)) or not (A.names_loaded(value) & self.written):
-            return False
-        top = tangent
-        while isinstance(top, gast.Call) and getattr(top.func, "diffc_global", None) is runtime.fit_dot:
-            top = top.args[0]
-        return not isinstance(top, (gast.BinOp, gast.UnaryOp, gast.Constant))
 
     def tangent_of(self, value, result, target):
         """(statements, tangent expression or None, whether zero terms were dropped) of `value`."""
