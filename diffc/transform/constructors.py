@@ -654,13 +654,14 @@ def _class_functions(klass):
                 yield fn
 
 
-def fresh_attribute(cls, name):
-    """The user class of the object attribute `name` of cls's objects holds when every
-    assignment to ``self.name`` in the class's own methods (its bases' too) builds a new
-    object of that one class (``self.cell = Cell(W)``), so no one else holds it; else None."""
+def _attribute_stores(cls, name):
+    """Every store to ``self.name`` in the methods of cls and its bases, as (method, statement,
+    target, attribute node) with target the statement's target holding the attribute node; None
+    when that cannot be known (a base that is not a user class, a method diffc cannot read, a
+    setattr call)."""
     if not is_user_class(cls):
         return None
-    found = set()
+    stores = []
     for klass in cls.__mro__:
         if klass is object:
             continue
@@ -674,21 +675,34 @@ def fresh_attribute(cls, name):
             params = tree.args.posonlyargs + tree.args.args
             me = params[0].arg if params else None
             for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                    return None
                 targets = node.targets if isinstance(node, ast.Assign) else \
                     [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
                 for t in targets:
                     for n in ast.walk(t):
                         if isinstance(n, ast.Attribute) and n.attr == name and isinstance(n.ctx, ast.Store) \
                                 and isinstance(n.value, ast.Name) and n.value.id == me:
-                            value = node.value
-                            if t is not n or not isinstance(value, ast.Call) or not isinstance(value.func, ast.Name):
-                                return None
-                            built = fn.__globals__.get(value.func.id)
-                            if not is_user_class(built):
-                                return None
-                            found.add(built)
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
-                    return None
+                            stores.append((fn, node, t, n))
+    return stores
+
+
+def fresh_attribute(cls, name):
+    """The user class of the object attribute `name` of cls's objects holds when every
+    assignment to ``self.name`` in the class's own methods (its bases' too) builds a new
+    object of that one class (``self.cell = Cell(W)``), so no one else holds it; else None."""
+    stores = _attribute_stores(cls, name)
+    if stores is None:
+        return None
+    found = set()
+    for fn, node, t, n in stores:
+        value = node.value
+        if t is not n or not isinstance(value, ast.Call) or not isinstance(value.func, ast.Name):
+            return None
+        built = fn.__globals__.get(value.func.id)
+        if not is_user_class(built):
+            return None
+        found.add(built)
     return found.pop() if len(found) == 1 else None
 
 
@@ -764,35 +778,14 @@ def fresh_list_attribute(cls, name):
     """Whether every assignment to ``self.name`` in cls's methods (its bases' too) stores a
     new list (``self.hs = []``, a list comprehension, ``list(...)``), at least one does, and
     nothing else sets it (no setattr): appending to it may then make a new list instead."""
-    if not is_user_class(cls):
+    stores = _attribute_stores(cls, name)
+    if not stores:
         return False
-    found = False
-    for klass in cls.__mro__:
-        if klass is object:
-            continue
-        if not is_user_class(klass):
+    for fn, node, t, n in stores:
+        value = node.value
+        fresh = isinstance(value, (ast.List, ast.ListComp)) or (
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id == "list" and fn.__globals__.get("list", list) is list)
+        if t is not n or isinstance(node, ast.AugAssign) or not fresh:
             return False
-        for fn in _class_functions(klass):
-            try:
-                tree = _method_tree(fn, klass)[0]
-            except (UnsupportedConstructor, SyntaxError):
-                return False
-            params = tree.args.posonlyargs + tree.args.args
-            me = params[0].arg if params else None
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
-                    return False
-                targets = node.targets if isinstance(node, ast.Assign) else \
-                    [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
-                for t in targets:
-                    for n in ast.walk(t):
-                        if isinstance(n, ast.Attribute) and n.attr == name and isinstance(n.ctx, ast.Store) \
-                                and isinstance(n.value, ast.Name) and n.value.id == me:
-                            value = node.value
-                            fresh = isinstance(value, (ast.List, ast.ListComp)) or (
-                                isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                                and value.func.id == "list" and fn.__globals__.get("list", list) is list)
-                            if t is not n or isinstance(node, ast.AugAssign) or not fresh:
-                                return False
-                            found = True
-    return found
+    return True
