@@ -706,6 +706,8 @@ def copy_value(x):
     """A private copy of a value about to be overwritten in place."""
     if isinstance(x, np.ndarray):
         return x.copy()
+    if isinstance(x, (ListBar, DictBar)):
+        return x + type(x)()           # an adjoint/tangent container keeps its class, adding rules, order
     if isinstance(x, list):
         return list(x)
     if isinstance(x, dict):

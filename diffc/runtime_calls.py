@@ -485,6 +485,25 @@ def fields_object_bar(c, cls, names):
     return out
 
 
+def owned_tangent(dot):
+    """A copy of the tangent a user function returned that shares no array with any other
+    tangent: the callee may hand back an argument's tangent object for a new array
+    (`return v + 1.0` -> v_dot), and the caller writes that argument in place later."""
+    if isinstance(dot, np.ndarray):
+        return dot.copy()
+    if isinstance(dot, (list, tuple)):
+        items = [owned_tangent(d) for d in dot]
+        if isinstance(dot, tuple) and hasattr(dot, "_fields"):
+            return type(dot)(*items)
+        return type(dot)(items)
+    if isinstance(dot, dict):
+        copied = type(dot)({k: owned_tangent(d) for k, d in dot.items()})
+        if isinstance(dot, DictBar):
+            copied.order = dot.order
+        return copied
+    return dot
+
+
 def object_dot(cls, fields_dot):
     """The tangent of build_object(cls, fields): a NamedTuple of tangents for a NamedTuple
     (read by index or name), a FieldBar (read by name) otherwise."""

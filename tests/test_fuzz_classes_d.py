@@ -10,9 +10,14 @@ D2: a slice view saved on a tape (``_t5 = w[1:]`` for ``w[1:] *= c``) read by an
 D3: ``for e in y`` whose body rebinds y, then writes into the new y through a view
     in a nested loop: the loop's re-read of its sequence ran unguarded and the loop
     went on over the new array (seed 33103).
+D4: forward mode, a new array whose tangent was an operand's tangent object (``t = v + 1.0``,
+    a helper or function value returning ``v + c``, ``+v`` taken for ``v``), then ``v``
+    written in place: the write reached t's tangent (seeds 816 4035 5386 6878).
 
 Every derivative is checked against central finite differences of the program as
 Python runs it, in both modes, and at second order where it applies."""
+
+import functools
 
 import numpy as np
 import pytest
@@ -198,3 +203,133 @@ def test_zero_adjoint_outer_reverse_over_reverse(x):
         for j in range(3):
             expected = numeric_grad(lambda *a: np.sum(np.asarray(grad(*a)) * t), list(args), j)
             assert_close(got[j], expected, rtol=1e-5, atol=1e-6, what=f"d/darg{j} of grad wrt {k}")
+
+
+# ---- D4: a tangent that is an operand's tangent object, written in place later (forward)
+
+def layers_built_before_update(v):
+    y = v * 0.9
+    params = [(v * 0.9, np.sin(v) * -1.1), (np.sin(v + 1.0), 0.2)]
+    for i in range(3):
+        v[i:] += np.sin(np.tanh(v[2 - i])) * 1.3
+    for W, b in params[1:]:
+        y = np.sin(W * y) + b
+    return np.sum(y * y)
+
+
+def shifted_then_updated(v, x):
+    u = v + 1.0
+    w = v - x
+    for i in range(2):
+        v[i] *= x
+    return np.sum(u * w * v)
+
+
+def test_tangent_of_a_new_array_kept_past_an_in_place_write():
+    """Seeds 816 4035 5386 6878 of the budget run: `t = v + 1.0` took v_dot itself as its
+    tangent (cat_left returns it), and `v[i:] += c` then updated v_dot in place."""
+    check(layers_built_before_update, [np.array([0.857, -0.588, 0.398])], second_order=True)
+    check(shifted_then_updated, [np.array([0.857, -0.588, 0.398]), 0.7], wrt=(0, 1), second_order=True)
+
+
+# The same class through every way a new array can take an operand's tangent object:
+# unary plus, a helper returning `v + c` (alone, in a tuple, as an object's field), a
+# method, a function value (default parameter, partial, lambdas in a list), in a loop.
+
+def _shift(v, s=1.0):
+    return v + s
+
+
+def _shift_and_scale(v, c=0.5):
+    r = v - c
+    return r, c
+
+
+class _Holder:
+    def __init__(self, v):
+        self.v = v + 0.0
+
+    def moved(self, u):
+        return u - self.v[0]
+
+
+def unary_plus_then_write(x):
+    v = x * 2.0
+    u = +v
+    v[0] += x[2]
+    return np.sum(u * x) + np.sum(v ** 2)
+
+
+def helper_result_then_write(x):
+    v = x * 2.0
+    t = _shift(v)
+    r, c = _shift_and_scale(v)
+    v[0] += np.sin(x[1])
+    return np.sum(t * t) + np.sum(r ** 3) * c + np.sum(v)
+
+
+def field_then_write(x):
+    v = x * 2.0
+    holder = _Holder(v)
+    moved = holder.moved(v)
+    v[2] *= 3.0
+    return np.sum(holder.v ** 2) + np.sum(moved * x) + np.sum(v)
+
+
+def function_values_then_write(x, fn=_shift):
+    v = x * 2.0
+    t = fn(v)
+    shifted = functools.partial(_shift, s=2.0)
+    p = shifted(v)
+    fs = [lambda u: u + 1.0, lambda u: u - 3.0]
+    ts = [f(v) for f in fs]
+    for i in range(3):
+        v[i] += ts[0][i] * 0.1
+    return np.sum(t * t) + np.sum(p * x) + sum(np.sum(s ** 2) for s in ts) + np.sum(v ** 2)
+
+
+def helper_in_loop_then_write(x):
+    v = x * 2.0
+    acc = 0.0
+    for k in range(2):
+        t = _shift(v, float(k))
+        v[k:] *= 1.2
+        acc = acc + np.sum(t * t * v)
+    return acc
+
+
+@pytest.mark.parametrize("fn", [unary_plus_then_write, helper_result_then_write, field_then_write,
+                                function_values_then_write, helper_in_loop_then_write])
+def test_new_array_from_a_call_kept_past_an_in_place_write(fn):
+    check(fn, [np.array([0.3, -0.7, 1.1])], second_order=True)
+
+
+# ---- seed 45 (higher-order run): an index saved on a loop tape with differentiated values
+
+def _ramp(a):
+    w = np.ones(4) * a
+    w[3] += a
+    return w
+
+
+def element_at_computed_index(x, v):
+    s0 = x * 0.5
+    s1 = np.sum(_ramp(np.exp(-s0 ** 2)) * 0.9)
+    for i in range(1):
+        y0 = _ramp(np.sum(_ramp(s1) * v))
+        s0 = y0[i // 2]
+        y0[(i + 1) % 4] -= np.cos(np.mean(y0) + np.dot(y0, y0)) * 0.25
+    return s0 * y0[1]
+
+
+def test_index_off_a_tape_in_reverse_over_reverse():
+    """The first-order gradient saves `i // 2` in one tape tuple with floats; differentiating
+    that gradient again took the index for a differentiated value and refused
+    `element(y0, _t9)` ("not differentiable in its argument index")."""
+    x, v = 0.5, np.array([-0.44, 0.139, 1.004, -0.369])
+    check(element_at_computed_index, [x, v], wrt=(1,), second_order=True)
+    grad = diffc.grad(element_at_computed_index, wrt=1)
+    t = np.array([0.3, -0.2, 0.5, 0.1])
+    _, pullback = diffc.vjp(grad, x, v)
+    expected = (grad(x, v + 1e-5 * t) - grad(x, v - 1e-5 * t)) / 2e-5
+    assert_close(pullback(t)[1], expected, rtol=1e-5, atol=1e-6, what="vjp of grad (reverse over reverse)")

@@ -421,6 +421,16 @@ def _(result, c, cls, names, c_dot):
     return runtime_calls.fields_object_bar(c_dot, cls, names)
 
 
+@adjoint(runtime_calls.owned_tangent)
+def _(result, result_bar, dot):
+    return result_bar
+
+
+@tangent(runtime_calls.owned_tangent)
+def _(result, dot, dot_dot):
+    return runtime_calls.owned_tangent(dot_dot)
+
+
 @adjoint(runtime_calls.object_dot)
 def _(result, result_bar, cls, fields_dot):
     return None, runtime_calls.object_fields_bar(result_bar, cls, list(fields_dot) if isinstance(fields_dot, dict) else [])

@@ -133,7 +133,9 @@ def _(result, bar, container, g, bar_dot, g_dot):
 
 @adjoint(runtime.element)
 def _(result, result_bar, container, index):
-    return runtime.acc_item(0.0, container, index, result_bar)
+    # an index (an int, or a tuple/slice of ints) has no derivative, even when it comes
+    # off a tape that also holds differentiated values (reverse over reverse)
+    return runtime.acc_item(0.0, container, index, result_bar), None
 
 
 @tangent(runtime.element)

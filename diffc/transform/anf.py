@@ -244,8 +244,9 @@ class ANF:
             if isinstance(operand, gast.Constant) and isinstance(expr.op, gast.USub) \
                     and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
                 return A.const(-operand.value)
-            if isinstance(expr.op, gast.UAdd):
+            if isinstance(expr.op, gast.UAdd) and isinstance(operand, gast.Constant):
                 return operand
+            # +v of an array is a new array, not v: dropping the + would alias them
             return gast.UnaryOp(op=expr.op, operand=operand)
         if kind is gast.Compare:
             return self.compare(expr, out)

@@ -37,6 +37,7 @@ import gast
 
 from .. import ast_util as A
 from .. import runtime
+from .. import runtime_calls
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import origin as origin_mod
@@ -89,6 +90,7 @@ class ForwardFunction(FunctionSweep):
         self.active = self.activity.active | tapes
         check_object_indexes(self)
         self.written = self._written_in_place()
+        self.holds = self._container_contents()
         self.alias = {}               # temporary holding an old value -> the name it copies
         self._count_defs()
         self.check_aliasing()
@@ -221,7 +223,21 @@ class ForwardFunction(FunctionSweep):
             if copied or x in self.written:
                 # x is written in place later: its tangent must be a buffer of its own.
                 tangent = A.call(rt(runtime.copy_value), [tangent])
+            elif self._may_share_written_tangent(value, x, tangent):
+                # an operand whose tangent x's may be is written in place later
+                tangent = A.call(rt(runtime_calls.owned_tangent), [tangent])
         return pre + [A.assign(x, primal)] + stmts + [A.assign(self.dot(x), tangent)]
+
+    def _may_share_written_tangent(self, value, x, tangent):
+        """Whether x's tangent may be the very tangent object of an operand written in place
+        later: `t = v + 1.0` has tangent `cat_left(v_dot, v, 1.0)`, which is v_dot itself, and
+        a later `v[i:] += c` updates v_dot in place while t (a new array) keeps its value."""
+        if self.scalar_atom(A.name(x)) or not self._reads_written(value):
+            return False
+        top = tangent
+        while isinstance(top, gast.Call) and getattr(top.func, "diffc_global", None) is runtime.fit_dot:
+            top = top.args[0]
+        return not isinstance(top, (gast.BinOp, gast.UnaryOp, gast.Constant))
 
     def tangent_of(self, value, result, target):
         """(statements, tangent expression or None, whether zero terms were dropped) of `value`."""
@@ -401,7 +417,42 @@ class ForwardFunction(FunctionSweep):
         if copied:
             out += [A.assign(x, A.call(rt(runtime.copy_value), [A.name(x)])),
                     A.assign(self.dot(x), A.call(rt(runtime.copy_value), [A.name(self.dot(x))]))]
+        if x in self.active and self._reads_written(*args):
+            # The callee may return an argument's tangent object for a new array
+            # (`return v + 1.0`); the caller writes that argument in place later, which
+            # must not reach x's tangent (the alias analysis refuses a result that is
+            # the argument itself, so x's value is new).
+            out.append(A.assign(self.dot(x), A.call(rt(runtime_calls.owned_tangent), [A.name(self.dot(x))])))
         return out
+
+    def _container_contents(self):
+        """name -> the names a tuple, list or dict bound to it holds (`_fargs = (v,)`, the
+        arguments of a call of a function value), so a read through it is seen."""
+        holds = {}
+        for s in A.walk_statements(self.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                value = s.value
+                if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) \
+                        is runtime.copy_value and value.args:
+                    value = value.args[0]
+                if isinstance(value, (gast.Tuple, gast.List, gast.Dict, gast.Set)):
+                    holds.setdefault(s.targets[0].id, set()).update(A.names_loaded(value))
+        return holds
+
+    def _reads_written(self, *exprs):
+        """Whether the expressions read a name written in place later, directly or through
+        a container that holds it."""
+        seen, todo = set(), set()
+        for e in exprs:
+            if isinstance(e, gast.AST):
+                todo |= A.names_loaded(e)
+        while todo:
+            name = todo.pop()
+            if name in self.written:
+                return True
+            seen.add(name)
+            todo |= self.holds.get(name, set()) - seen
+        return False
 
     # ------------------------------------------------------- containers
     def item_write(self, stmt, target):

@@ -5,7 +5,10 @@ d_broadcast_branch: a (N, 1) * (1, N) product used only on a branch, so its adjo
 d_view_after_element: an element write into an array then an augmented write into a
     slice covering it, in a loop (a view on the tape read after a restore);
 d_iterate_view: `for i, e in enumerate(A)` rebinding A, then writing into the new A
-    through a bound slice in a nested loop (the loop's re-read ran unguarded).
+    through a bound slice in a nested loop (the loop's re-read ran unguarded);
+d_shared_tangent: a new array made from A (`+A`, `A + c`, a function value returning
+    `u - c`), then A written in place in a loop, then the new array read (forward mode
+    gave it A's tangent object, which the write updated).
 
 Draws from its own random stream (`r3`), so a program without the shape is the same
 program as before it existed."""
@@ -14,7 +17,7 @@ import random
 
 PROBABILITY = 0.3            # per program
 STATEMENT_PROBABILITY = 0.2  # per statement, when on
-FEATURES = ("d_broadcast_branch", "d_view_after_element", "d_iterate_view")
+FEATURES = ("d_broadcast_branch", "d_view_after_element", "d_iterate_view", "d_shared_tangent")
 
 
 def init(gen, seed, shapes, exclude):
@@ -31,7 +34,7 @@ def statement(gen, scope, indent, nested_ok):
     A, B = r.choice(scope.arrays), r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    kind = r.randrange(3)
+    kind = r.randrange(4)
     if kind == 0 or not nested_ok:
         gen.features.add("d_broadcast_branch")
         g = gen.fresh("g")
@@ -46,6 +49,8 @@ def statement(gen, scope, indent, nested_ok):
         return [f"{indent}for {i} in range({r.randint(1, 3)}):",
                 f"{indent}    {A}[{k}] += {s} * {c}",
                 f"{indent}    {A}[{k - 1}:] *= np.cos({A}[{i} % {N}]) * {c}"]
+    if kind == 3:
+        return _shared_tangent(gen, A, B, s, c, i, indent)
     gen.features.add("d_iterate_view")
     e, t = gen.fresh("e"), gen.fresh("t")
     lo = r.randrange(0, N - 1)
@@ -55,3 +60,15 @@ def statement(gen, scope, indent, nested_ok):
             f"{indent}        {t} = {A}[{lo}:{N}]",
             f"{indent}        {t} *= {c}",
             f"{indent}        {A}[({i} + 1) % {N}] = {e}"]
+
+
+def _shared_tangent(gen, A, B, s, c, i, indent):
+    r = gen.r3
+    gen.features.add("d_shared_tangent")
+    t, fn = gen.fresh("t"), gen.fresh("fn")
+    made = r.choice([f"+{A}", f"{A} + {c}", f"{fn}({A})"])
+    return [f"{indent}{fn} = lambda u: u - {c}",
+            f"{indent}{t} = {made}",
+            f"{indent}for {i} in range(2):",
+            f"{indent}    {A}[{i}:] += np.tanh({A}[{i}]) * {c}",
+            f"{indent}{s} = {s} + np.sum({t} * {B}) * {c}"]
