@@ -442,7 +442,14 @@ def field_dot(od, obj, name):
     if not _is_zero(od) and od is not None and isinstance(od, dict) \
             and name not in od and name not in fields_of(obj):
         check_field_keys({name: 1.0}, type(obj), fields_of(obj))
-    return field_of(od, name)
+    dot = field_of(od, name)
+    if _is_zero(dot) and not isinstance(obj, dict):
+        # a zero tangent shaped like the array field, as rules (`W @ x`, its helpers at
+        # second order) expect of an array's tangent
+        value = getattr(obj, name, None)
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+            return zeros_dot(value)
+    return dot
 
 
 def build_object(cls, fields):
@@ -534,6 +541,20 @@ def with_attributes(obj, changes):
     out = copy.copy(obj)
     for name, value in changes.items():
         setattr(out, name, value)
+    return out
+
+
+def with_item(container, index, value):
+    """``container[index] = value`` on a copy: what an attribute of an object built inside
+    the differentiated function holds (a list, dict or array set to a new one in every
+    method), changed in place there (transform/attribute_writes.py rebinds the attribute)."""
+    if isinstance(container, np.ndarray):
+        out = container.copy()
+    elif isinstance(container, (list, dict)):
+        out = type(container)(container)
+    else:
+        raise TypeError(f"diffc: cannot change an item of a {type(container).__name__} held by an attribute")
+    out[index] = value
     return out
 
 

@@ -7,7 +7,7 @@ helper, so gradient code that calls function values is differentiable again
 """
 
 from . import adjoint, tangent, nondiff
-from .. import effects, runtime, runtime_calls
+from .. import effects, runtime, runtime_calls, runtime_pure
 from ..runtime import item
 
 
@@ -463,6 +463,17 @@ def _(result, result_bar, obj, changes):
 @tangent(runtime_calls.with_attributes)
 def _(result, obj, changes, obj_dot, changes_dot):
     return runtime_calls.replaced_dot(obj_dot, changes_dot, obj, list(changes))
+
+
+@adjoint(runtime_calls.with_item)
+def _(result, result_bar, container, index, value):
+    return (runtime_pure.zeroed_item(result_bar, index), None,
+            runtime.unbroadcast(item(result_bar, index), value))
+
+
+@tangent(runtime_calls.with_item)
+def _(result, container, index, value, container_dot, value_dot):
+    return runtime_pure.written_dot(container_dot, container, index, value, value_dot)
 
 
 nondiff(runtime_calls.check_discarded_call)

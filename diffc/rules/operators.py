@@ -170,7 +170,9 @@ def _(result, result_bar, a, b):
 
 @tangent(operator.matmul)
 def _(result, a, b, a_dot, b_dot):
-    return a_dot @ b + a @ b_dot
+    # a tangent may be the zero 0.0 at run time (a constant field of an object whose tangent
+    # is zero): `0.0 @ b` is an error, so widen it like np.matmul's rule does
+    return _full(a_dot, a) @ b + a @ _full(b_dot, b)
 
 
 def _as_array(v):

@@ -142,6 +142,7 @@ class _Rewriter:
         self.nested = set()             # attributes b written through (a.b.c = v)
         self.grown = set()              # list attributes appended to (a.hs.append(v))
         self.temporaries = set()        # names bound to new objects passed to a call writing them
+        self.temporary_classes = {}     # such names bound to a receiver (Net(W).loss(x)) -> class
         self.pending = []               # statements binding them, before the statement
 
     def fail(self, msg, node, hint=None):
@@ -251,6 +252,8 @@ class _Rewriter:
         for case in getattr(stmt, "cases", None) or ():
             case.body = self.block(case.body, binds={n.id for n in gast.walk(case.pattern) if isinstance(n, gast.Name)})
         grown = self.grow_list_attribute(stmt)
+        if grown is None:
+            grown = self.change_item_of_attribute(stmt)
         if grown is not None:
             return [A.located(grown, stmt)]
         self.refuse_changes_inside_attributes(stmt)
@@ -278,6 +281,34 @@ class _Rewriter:
         added = gast.List(elts=[call.args[0]], ctx=gast.Load()) if call.func.attr == "append" else \
             A.call(A.global_ref(list, "list"), [call.args[0]])
         return self.rebind(held.value, held.attr, gast.BinOp(left=_loaded(held), op=gast.Add(), right=added), call)
+
+    def change_item_of_attribute(self, stmt):
+        """``x.cache[k] = v`` / ``x.buf[i] += v`` as a statement, x a followed object (or a
+        path a.b of one) whose class's methods always set the attribute to a new list, dict
+        or array (constructors.fresh_container_attribute):
+        ``x = with_attributes(x, {'cache': with_item(x.cache, k, v)})``; else None."""
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, gast.AugAssign):
+            target, value = stmt.target, None
+        else:
+            return None
+        if not isinstance(target, gast.Subscript) or not isinstance(target.value, gast.Attribute):
+            return None
+        held = target.value
+        if not _is_path(held.value):
+            return None
+        cls = self.path_class(held.value, strict=False)
+        if cls in (None, constructors.UNKNOWN_CLASS) or not constructors.fresh_container_attribute(cls, held.attr):
+            return None
+        self.path_class(held.value)
+        self.grown.add(held.attr)
+        index = _index_expression(target.slice)
+        if value is None:
+            old = gast.Subscript(value=_loaded(held), slice=A.deepcopy(target.slice), ctx=gast.Load())
+            value = gast.BinOp(left=old, op=stmt.op, right=stmt.value)
+        changed = A.call(A.global_ref(runtime_calls.with_item, "with_item"), [_loaded(held), index, value])
+        return self.rebind(held.value, held.attr, changed, target)
 
     def refuse_changes_inside_attributes(self, stmt):
         """``x.items.append(v)``, ``x.buf[i] = v`` on an object built here (or self in a method
@@ -396,12 +427,26 @@ class _Rewriter:
         back) for a method call changing its object or a call of a user function changing
         attributes of its arguments; ((), None) for other calls."""
         func = call.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.temporary_classes:
+            cls = self.temporary_classes[func.value.id]
+            return [func.value], constructors.functional_method(cls, func.attr)
         if isinstance(func, gast.Attribute) and _is_path(func.value):
             cls = self.path_class(func.value, strict=False)
             if cls is not None and constructors.writes_attributes(cls, func.attr):
                 self.path_class(func.value)
                 return [func.value], constructors.functional_method(cls, func.attr)
             return [], None
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
+            # Net(W).loss(x): a new object no one else holds, bound to a temporary first
+            cls = _user_object_class(self.info.resolve_static(func.value.func))
+            if cls is not None and constructors.writes_attributes(cls, func.attr):
+                name = self.namer.fresh("_object")
+                self.temporaries.add(name)
+                self.temporary_classes[name] = cls
+                self.pending.append(A.located(A.assign(name, func.value), func.value))
+                func.value = A.name(name)
+                return [func.value], constructors.functional_method(cls, func.attr)
         fn = self.info.resolve_static(func)
         if not _is_user_function(fn) or getattr(fn, "diffc_functional", None) is not None \
                 or not constructors.written_parameters(fn):
@@ -685,10 +730,13 @@ class _Rewriter:
                     continue
                 if not self._plain_use(node, parent, parents.get(id(parent))) \
                         and self._written_later(_root(node), here):
-                    self.fail(f"{name} is an object whose attributes this function writes; here another "
-                              "name, container or function would hold it too, and would not see the later "
-                              "writes, which diffc makes as new objects", node,
-                              hint=f"write the attributes of {name} before storing it, or read them here")
+                    container = isinstance(node, gast.Attribute) and node.attr in self.grown
+                    what = "a container whose items this function changes (append, [k] = v)" if container \
+                        else "an object whose attributes this function writes"
+                    self.fail(f"{name} is {what}; here another name, container or function would hold it "
+                              "too, and would not see the later changes, which diffc makes as new "
+                              f"{'containers' if container else 'objects'}", node,
+                              hint=f"change {name} before storing it, or read {'its items' if container else 'its attributes'} here")
         if not path:
             self._check_nested_stores()
 
@@ -701,13 +749,14 @@ class _Rewriter:
                     and len(node.args) == 2 and isinstance(node.args[1], gast.Dict):
                 for key, value in zip(node.args[1].keys, node.args[1].values):
                     if getattr(key, "value", None) in self.grown and not (
-                            isinstance(value, (gast.List, gast.ListComp)) or (
+                            isinstance(value, (gast.List, gast.ListComp, gast.Dict, gast.DictComp)) or (
                                 isinstance(value, gast.BinOp) and isinstance(value.left, gast.Attribute)
-                                and value.left.attr == key.value)):
-                        self.fail(f"this stores a list in the attribute {key.value}, which this function "
-                                  "grows (append); another name or object may hold that list too and "
-                                  "would not see it grow", value,
-                                  hint=f"store a new list there ({key.value} = [] or [...])")
+                                and value.left.attr == key.value) or self._item_changed(value, key.value)
+                            or self._new_container(value)):
+                        self.fail(f"this stores a container in the attribute {key.value}, which this function "
+                                  "grows or changes items of (append, [k] = v); another name or object may "
+                                  "hold that container too and would not see the change", value,
+                                  hint=f"store a new one there ({key.value} = [], {{}}, np.zeros(n), or a copy)")
                     if getattr(key, "value", None) in self.nested and not (
                             isinstance(value, gast.Call) and (
                                 _user_object_class(self.info.resolve_static(value.func)) is not None
@@ -718,6 +767,18 @@ class _Rewriter:
                                   "this function writes (x.{key.value}.name = v); another name or object "
                                   "may hold it too and would not see those writes", value,
                                   hint=f"store a new object there ({key.value} = Cell(...))")
+
+    def _new_container(self, value):
+        """A call making a new list, dict or NumPy array (``list(xs)``, ``np.zeros(n)``...)."""
+        if not isinstance(value, gast.Call):
+            return False
+        import numpy as np
+        called = self.info.resolve_static(value.func)
+        return called in (list, dict) or any(called is getattr(np, name) for name in constructors.NEW_ARRAYS)
+
+    def _item_changed(self, value, attr):
+        return isinstance(value, gast.Call) and self.info.resolve_static(value.func) is runtime_calls.with_item \
+            and isinstance(value.args[0], gast.Attribute) and value.args[0].attr == attr
 
     def _written_later(self, name, path):
         """Whether a write to `name` (not preceded by a new construction) can follow the
@@ -774,6 +835,16 @@ class _Rewriter:
         if _user_object_class(func) is not None or _is_user_function(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
+
+
+def _index_expression(index):
+    """An index as a value: ``1:n`` is ``slice(1, n, None)``, ``i, 1:`` a tuple of them."""
+    if isinstance(index, gast.Slice):
+        parts = [A.deepcopy(p) if p is not None else A.const(None) for p in (index.lower, index.upper, index.step)]
+        return A.call(A.global_ref(slice, "slice"), parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_expression(e) for e in index.elts], ctx=gast.Load())
+    return A.deepcopy(index)
 
 
 def _sub_blocks(stmt):

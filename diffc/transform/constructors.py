@@ -778,14 +778,49 @@ def fresh_list_attribute(cls, name):
     """Whether every assignment to ``self.name`` in cls's methods (its bases' too) stores a
     new list (``self.hs = []``, a list comprehension, ``list(...)``), at least one does, and
     nothing else sets it (no setattr): appending to it may then make a new list instead."""
+    return _every_store_new(cls, name, _new_list)
+
+
+def fresh_container_attribute(cls, name):
+    """Like fresh_list_attribute, for a new list, dict (``{}``, a comprehension, ``dict()``)
+    or NumPy array (``np.zeros(n)``, ``np.array([...])``...): changing an item of it
+    (``self.cache[k] = v``) may then make a new container instead."""
+    return _every_store_new(cls, name, lambda value, fn: _new_list(value, fn) or _new_dict(value, fn)
+                            or _new_array(value, fn))
+
+
+def _every_store_new(cls, name, is_new):
     stores = _attribute_stores(cls, name)
     if not stores:
         return False
     for fn, node, t, n in stores:
-        value = node.value
-        fresh = isinstance(value, (ast.List, ast.ListComp)) or (
-            isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-            and value.func.id == "list" and fn.__globals__.get("list", list) is list)
-        if t is not n or isinstance(node, ast.AugAssign) or not fresh:
+        if t is not n or isinstance(node, ast.AugAssign) or not is_new(node.value, fn):
             return False
     return True
+
+
+def _called_global(value, fn):
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+        return fn.__globals__.get(value.func.id, getattr(builtins, value.func.id, None))
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and isinstance(value.func.value, ast.Name):
+        return getattr(fn.__globals__.get(value.func.value.id), value.func.attr, None)
+    return None
+
+
+def _new_list(value, fn):
+    return isinstance(value, (ast.List, ast.ListComp)) or _called_global(value, fn) is list
+
+
+def _new_dict(value, fn):
+    return isinstance(value, (ast.Dict, ast.DictComp)) or _called_global(value, fn) is dict
+
+
+NEW_ARRAYS = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
+               "array", "copy", "eye", "identity", "arange", "linspace")
+
+
+def _new_array(value, fn):
+    import numpy as np
+    called = _called_global(value, fn)
+    return any(called is getattr(np, name) for name in NEW_ARRAYS)
