@@ -21,7 +21,7 @@ MUTATES_FIRST  writes into its first argument (an adjoint buffer or a container)
 NO_RESULT      returns nothing useful (called for its effect)
 NO_WRITES      reads its arguments and never writes into any of them
 OWNED_BUFFER   an adjoint helper whose result is a buffer the gradient owns from
-               then on (optimize/simplify.py accumulates into it in place); a
+               then on (optimize/fuse_reset_and_accumulate.py accumulates into it in place); a
                subset of FRESH: copies and zeros are FRESH but keep their own
                scheduling there
 NEW_BUFFER     returns a new array the caller owns and may store into (zeros_like,

@@ -43,7 +43,9 @@ from .optimize.last_step import skip_dead_last_step
 from .optimize.split_tapes import keep_split_tape_shapes, recompute_cheap_entries
 from .optimize.hand_over import hand_over
 from .optimize.restores import drop_dead_restores
-from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
+from .optimize.algebra import algebra
+from .optimize.forward_substitute import forward_substitute
+from .optimize.fuse_reset_and_accumulate import fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes

@@ -67,9 +67,9 @@ from .. import ast_util as A
 from .. import effects
 from .. import runtime
 from ..transform.reverse import index_value, is_marker, rt
-from .dce import resolve_chain, is_pure_call, stored_names
-from .restores import FRESH_HELPERS, aliased_names, fresh_call
-from .simplify import is_fresh, is_const
+from .aliasing import FRESH_HELPERS, aliased_names, fresh_call, is_fresh
+from .purity import is_pure_call, resolve_chain, stored_names
+from .rewriting import is_const
 
 
 def _mentions(stmt):

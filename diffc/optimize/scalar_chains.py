@@ -30,7 +30,7 @@ Input and output: a generated FunctionDef; same semantics, same results.
 import gast
 
 from .. import ast_util as A
-from .dce import is_pure_expr
+from .purity import is_pure_expr
 
 
 # ------------------------------------------------------------ copies

@@ -44,8 +44,8 @@ from .. import effects
 from .. import runtime
 from ..rules import reductions
 from ..runtime import unbroadcast
-from .dce import stored_names
-from .simplify import absorb_scales
+from .absorb_scales import absorb_scales
+from .purity import stored_names
 
 
 def _is_global(node, fn):

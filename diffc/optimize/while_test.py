@@ -47,8 +47,8 @@ import gast
 
 from .. import ast_util as A
 from ..naming import Namer, identifiers
-from .dce import is_pure_expr
-from .simplify import Substitute, count_uses
+from .purity import is_pure_expr
+from .rewriting import Substitute, count_uses
 
 
 def _condition_assignment(stmt):
