@@ -28,7 +28,9 @@ from .analysis.seed_writes import may_write_seed
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
-from .optimize.accumulate import fuse_loop_reset, keep_taken_item, view_unwritten_copies
+from .optimize.fuse_loop_reset import fuse_loop_reset
+from .optimize.keep_taken_item import keep_taken_item
+from .optimize.view_unwritten_copies import view_unwritten_copies
 from .optimize.dce import eliminate_dead_code
 from .optimize.hoist import hoist_invariants
 from .optimize.loop_tapes import use_loop_tapes

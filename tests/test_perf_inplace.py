@@ -1,4 +1,4 @@
-"""In-place adjoint optimizations: views instead of copies (optimize/accumulate.py
+"""In-place adjoint optimizations: views instead of copies (optimize/view_unwritten_copies.py
 `view_unwritten_copies`) and dot products instead of summed products
 (optimize/spread.py `fuse_sum_products`).
 
@@ -15,7 +15,7 @@ import pytest
 import diffc
 from diffc import runtime
 from diffc.runtime import copy_value, unbroadcast  # noqa: F401  (the hand-written functions call them)
-from diffc.optimize.accumulate import view_unwritten_copies
+from diffc.optimize.view_unwritten_copies import view_unwritten_copies
 from diffc.optimize.spread import _sum_product, fuse_sum_products
 from pass_harness import resolved_tree, run_tree
 from gradcheck import assert_close, numeric_grad
