@@ -37,7 +37,9 @@ from .optimize.loop_tapes import use_loop_tapes
 from .optimize.float_items import read_float_items
 from .optimize.tape_shapes import keep_tape_shapes
 from .optimize.write_once import assign_written_once
-from .optimize.scalar_chains import merge_accumulations, propagate_copies, propagate_negations
+from .optimize.propagate_copies import propagate_copies
+from .optimize.propagate_negations import propagate_negations
+from .optimize.merge_accumulations import merge_accumulations
 from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.stack_products import stack_products

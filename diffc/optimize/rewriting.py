@@ -1,8 +1,9 @@
 """rewriting: small tree utilities shared by the passes.
 
 `count_uses` (loads and stores of every name), `Substitute` (replace the first
-load of a name by an expression), `is_const` (a number constant of a value)
-and `mentioned_names` (every name a node mentions, loaded or stored).
+load of a name by an expression), `is_const` (a number constant of a value),
+`mentioned_names` (every name a node mentions, loaded or stored), and
+`substitute_loads` / `is_load_of` (replace every load of a name in a statement).
 """
 
 import gast
@@ -42,3 +43,19 @@ def is_const(node, value):
 
 def mentioned_names(stmt):
     return {n.id for n in A.walk(stmt) if isinstance(n, gast.Name)}
+
+
+def substitute_loads(stmt, name, replacement):
+    for node in A.walk(stmt):
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if is_load_of(value, name):
+                setattr(node, field, A.deepcopy(replacement))
+            elif isinstance(value, list):
+                for k, item in enumerate(value):
+                    if is_load_of(item, name):
+                        value[k] = A.deepcopy(replacement)
+
+
+def is_load_of(node, name):
+    return isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)

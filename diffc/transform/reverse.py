@@ -254,7 +254,7 @@ class ReverseFunction(FunctionSweep):
             return [A.assign(self.bar(name), value)]
         self.accumulated.add(self.bar(name))
         inc = bar_inc(self.bar(name), value)
-        inc.diffc_scalar = self.scalar(name)      # rebound, never updated in place (scalar_chains.py)
+        inc.diffc_scalar = self.scalar(name)      # rebound, never updated in place (optimize/merge_accumulations.py)
         return [inc]
 
     def scalar(self, name):
