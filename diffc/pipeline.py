@@ -40,7 +40,9 @@ from .optimize.write_once import assign_written_once
 from .optimize.propagate_copies import propagate_copies
 from .optimize.propagate_negations import propagate_negations
 from .optimize.merge_accumulations import merge_accumulations
-from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
+from .optimize.inline_while_tests import inline_while_tests
+from .optimize.hoist_test_invariants import hoist_test_invariants
+from .optimize.share_test_values import share_test_values
 from .optimize.spread import fuse_sum_products, fuse_sum_spreads
 from .optimize.stack_products import stack_products
 from .optimize.last_step import skip_dead_last_step
