@@ -43,7 +43,8 @@ from .optimize.merge_accumulations import merge_accumulations
 from .optimize.inline_while_tests import inline_while_tests
 from .optimize.hoist_test_invariants import hoist_test_invariants
 from .optimize.share_test_values import share_test_values
-from .optimize.spread import fuse_sum_products, fuse_sum_spreads
+from .optimize.fuse_sum_spreads import fuse_sum_spreads
+from .optimize.fuse_sum_products import fuse_sum_products
 from .optimize.stack_products import stack_products
 from .optimize.last_step import skip_dead_last_step
 from .optimize.split_tapes import keep_split_tape_shapes, recompute_cheap_entries

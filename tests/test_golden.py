@@ -241,7 +241,7 @@ def test_products_are_arrays_and_elementwise_operands_keep_shapes():
     # np.dot(x, W) is an array, b a vector: `+` adds, no head_part/tail_part;
     # h * h has h's shape, and its two equal contributions to h_bar are one, doubled
     # (reverse.py); the spread of the sum's adjoint is fused with its factor
-    # (optimize/spread.py); tanh keeps its operand's shape.  `_t1 + b` broadcasts
+    # (optimize/fuse_sum_spreads.py); tanh keeps its operand's shape.  `_t1 + b` broadcasts
     # two unrelated shapes: both unbroadcasts stay.  b's adjoint is its only
     # contribution, not a copy of it (0.0 + ...): nothing writes into _t2_bar
     # afterwards and no other gradient returns it (optimize/fuse_reset_and_accumulate.py).  tanh's adjoint

@@ -25,7 +25,7 @@ from .rewriting import is_const
 
 
 def absorb_scales(fn):
-    """First-order rewrites of adjoint products, after optimize/spread.py made its helper calls.
+    """First-order rewrites of adjoint products, after optimize/fuse_sum_spreads.py made its helper calls.
 
     * ``_sum_bar_times(g, a, y, ...) * c`` -> ``_sum_bar_times(g * c, a, y, ...)`` for a
     constant c that is a power of two of magnitude 1 or more (2.0: the doubled

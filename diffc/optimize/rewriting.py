@@ -3,7 +3,8 @@
 `count_uses` (loads and stores of every name), `Substitute` (replace the first
 load of a name by an expression), `is_const` (a number constant of a value),
 `mentioned_names` (every name a node mentions, loaded or stored), and
-`substitute_loads` / `is_load_of` (replace every load of a name in a statement).
+`substitute_loads` / `is_load_of` (replace every load of a name in a statement)
+and `is_global` (a name bound to a given module-level object).
 """
 
 import gast
@@ -59,3 +60,8 @@ def substitute_loads(stmt, name, replacement):
 
 def is_load_of(node, name):
     return isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)
+
+
+def is_global(node, fn):
+    """node is a Name bound to the module-level object fn."""
+    return isinstance(node, gast.Name) and getattr(node, "diffc_global", None) is fn
