@@ -47,7 +47,8 @@ from .optimize.fuse_sum_spreads import fuse_sum_spreads
 from .optimize.fuse_sum_products import fuse_sum_products
 from .optimize.stack_products import stack_products
 from .optimize.last_step import skip_dead_last_step
-from .optimize.split_tapes import keep_split_tape_shapes, recompute_cheap_entries
+from .optimize.recompute_cheap_entries import recompute_cheap_entries
+from .optimize.keep_split_tape_shapes import keep_split_tape_shapes
 from .optimize.hand_over import hand_over
 from .optimize.restores import drop_dead_restores
 from .optimize.algebra import algebra
