@@ -33,7 +33,7 @@ FLOAT_PRESERVING  given Python floats returns a Python float, given NumPy float6
 RETURNS_ARGUMENTS  hands back one of its arguments (or 0.0) as it came, inside a tuple
                for the max/min adjoint: a float stays a float
 NUMPY_RESULT   returns a NumPy value whether its arguments are Python floats or NumPy
-               float64 scalars (optimize/float_items.py: like a ufunc)
+               float64 scalars (optimize/read_float_items.py: like a ufunc)
 
 Facts about library functions the passes reason about (builtins, NumPy) are
 declared here too (`_declare_library`).

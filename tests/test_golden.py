@@ -148,7 +148,7 @@ def test_loop_invariants_are_hoisted_and_saves_batched():
     loop = text.split("    for i in range(n):\n")[1].split("for xh, vh, x, v in reversed(_tape1)")[0]
     loop = "\n".join(line for line in loop.splitlines() if not line.strip().startswith("#"))
     assert "-k" not in loop and "0.5 * dt" not in loop
-    # one entry per iteration (optimize/loop_tapes.py): the first definitions xh, vh as
+    # one entry per iteration (optimize/use_loop_tapes.py): the first definitions xh, vh as
     # they are at the end of the iteration, x and v as they were before being redefined
     assert loop.count(".append(") == 1 and "_tape1.append((xh, vh, _saved2, v))" in loop
 

@@ -1,4 +1,4 @@
-"""optimize/loop_tapes.py: a top-level loop records one tape entry per iteration.
+"""optimize/use_loop_tapes.py: a top-level loop records one tape entry per iteration.
 
 Each program is checked against central finite differences (and its value
 against the function), in the cases where the pass applies and where it must
@@ -306,7 +306,7 @@ def test_restore_read_after_the_loop():
     check(restored_through_the_header_and_read_after, v, 0.3, wrt=(0, 1))
 
 
-# ---------------------------------------------------------------- write_once
+# ---------------------------------------------------------------- optimize/assign_written_once.py
 
 def two_reads_per_iteration(x, c):
     acc = 0.0

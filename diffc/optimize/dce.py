@@ -51,7 +51,7 @@ class DeadCode:
 
     def statement(self, stmt, live):
         if getattr(stmt, "diffc_keep", False):
-            # A restore into an array that views of it may still read (loop_tapes.py).
+            # A restore into an array that views of it may still read (use_loop_tapes.py).
             return [stmt], live | A.names_loaded(stmt)
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0]
@@ -107,7 +107,7 @@ class DeadCode:
         for s in stmt.body:
             defined |= stored_names(s)
         if isinstance(stmt, gast.For):
-            # After the loop the target holds the last item (optimize/loop_tapes.py
+            # After the loop the target holds the last item (optimize/use_loop_tapes.py
             # restores values that way).
             defined |= A.names_stored(stmt.target)
         if not (defined & live_out) and not self.has_effects(stmt.body):

@@ -46,7 +46,7 @@ def only_rebinds(stmts):
 
 
 def tape_push(stmt):
-    """A push onto a tape (tagged by pipeline.py or loop_tapes.py): a list of the
+    """A push onto a tape (tagged by pipeline.py or use_loop_tapes.py): a list of the
     compiler's own, read by no test."""
     call = stmt.value
     return getattr(stmt, "diffc_tape_op", False) and all(is_pure_expr(a) for a in call.args)

@@ -1,4 +1,4 @@
-"""restores: drop the save/restore of in-place writes whose restored value is never read.
+"""drop_dead_restores: drop the save/restore of in-place writes whose restored value is never read.
 
 An in-place write ``y[i] = v`` is reversed by a ``save_item`` marker in the
 forward sweep (push a copy of ``y[i]``) and a ``restore_item`` marker in the

@@ -1,4 +1,4 @@
-"""float_items: a scalar loop reads a float64 vector's elements from a list of Python floats.
+"""read_float_items: a scalar loop reads a float64 vector's elements from a list of Python floats.
 
 Why: ``a[i]`` on an ndarray makes a NumPy float64 scalar, and arithmetic on
 NumPy scalars costs three to four times what it costs on Python floats; one
