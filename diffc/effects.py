@@ -21,7 +21,7 @@ MUTATES_FIRST  writes into its first argument (an adjoint buffer or a container)
 NO_RESULT      returns nothing useful (called for its effect)
 NO_WRITES      reads its arguments and never writes into any of them
 OWNED_BUFFER   an adjoint helper whose result is a buffer the gradient owns from
-               then on (optimize/simplify.py accumulates into it in place); a
+               then on (optimize/fuse_reset_and_accumulate.py accumulates into it in place); a
                subset of FRESH: copies and zeros are FRESH but keep their own
                scheduling there
 NEW_BUFFER     returns a new array the caller owns and may store into (zeros_like,
@@ -33,7 +33,7 @@ FLOAT_PRESERVING  given Python floats returns a Python float, given NumPy float6
 RETURNS_ARGUMENTS  hands back one of its arguments (or 0.0) as it came, inside a tuple
                for the max/min adjoint: a float stays a float
 NUMPY_RESULT   returns a NumPy value whether its arguments are Python floats or NumPy
-               float64 scalars (optimize/float_items.py: like a ufunc)
+               float64 scalars (optimize/read_float_items.py: like a ufunc)
 
 Facts about library functions the passes reason about (builtins, NumPy) are
 declared here too (`_declare_library`).

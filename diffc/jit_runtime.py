@@ -284,7 +284,7 @@ def _disjoint(a, b):
 
 # ------------------------------------------------------------ rule helpers
 
-@overload(_stub_for("diffc.optimize.spread:_sum_product"))
+@overload(_stub_for("diffc.optimize.fuse_sum_products:_sum_product"))
 def _sum_product(a, b, x):
     if _scalar(a) and _scalar(b):
         return lambda a, b, x: a * b

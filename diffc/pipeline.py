@@ -28,22 +28,32 @@ from .analysis.seed_writes import may_write_seed
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
-from .optimize.accumulate import fuse_loop_reset, keep_taken_item, view_unwritten_copies
+from .optimize.algebra import algebra
+from .optimize.assign_written_once import assign_written_once
 from .optimize.dce import eliminate_dead_code
-from .optimize.hoist import hoist_invariants
-from .optimize.loop_tapes import use_loop_tapes
-from .optimize.float_items import read_float_items
-from .optimize.tape_shapes import keep_tape_shapes
-from .optimize.write_once import assign_written_once
-from .optimize.scalar_chains import merge_accumulations, propagate_copies, propagate_negations
-from .optimize.while_test import hoist_test_invariants, inline_while_tests, share_test_values
-from .optimize.spread import fuse_sum_products, fuse_sum_spreads
-from .optimize.stack_products import stack_products
-from .optimize.last_step import skip_dead_last_step
-from .optimize.split_tapes import keep_split_tape_shapes, recompute_cheap_entries
+from .optimize.drop_dead_restores import drop_dead_restores
+from .optimize.forward_substitute import forward_substitute
+from .optimize.fuse_loop_reset import fuse_loop_reset
+from .optimize.fuse_reset_and_accumulate import fuse_reset_and_accumulate
+from .optimize.fuse_sum_products import fuse_sum_products
+from .optimize.fuse_sum_spreads import fuse_sum_spreads
 from .optimize.hand_over import hand_over
-from .optimize.restores import drop_dead_restores
-from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
+from .optimize.hoist import hoist_invariants
+from .optimize.hoist_test_invariants import hoist_test_invariants
+from .optimize.inline_while_tests import inline_while_tests
+from .optimize.keep_split_tape_shapes import keep_split_tape_shapes
+from .optimize.keep_taken_item import keep_taken_item
+from .optimize.keep_tape_shapes import keep_tape_shapes
+from .optimize.merge_accumulations import merge_accumulations
+from .optimize.propagate_copies import propagate_copies
+from .optimize.propagate_negations import propagate_negations
+from .optimize.read_float_items import read_float_items
+from .optimize.recompute_cheap_entries import recompute_cheap_entries
+from .optimize.share_test_values import share_test_values
+from .optimize.skip_dead_last_step import skip_dead_last_step
+from .optimize.stack_products import stack_products
+from .optimize.use_loop_tapes import use_loop_tapes
+from .optimize.view_unwritten_copies import view_unwritten_copies
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
@@ -467,12 +477,17 @@ class Module:
 # ------------------------------------------------------------------ the passes
 
 class Pass:
-    """One optimizer pass: run(fn, entry_kinds) -> fn, when `when` allows."""
+    """One optimizer pass: `function` (fn -> fn, or (fn, entry_kinds) -> fn when
+    `with_kinds`), defined in diffc/optimize/<name>.py, run when `when` allows."""
 
-    def __init__(self, name, run, when="always"):
+    def __init__(self, name, function, when="always", with_kinds=False):
         self.name = name
-        self.run = run
+        self.function = function
         self.when = when
+        self.with_kinds = with_kinds
+
+    def run(self, fn, entry_kinds):
+        return self.function(fn, entry_kinds) if self.with_kinds else self.function(fn)
 
     def applies(self, module, entry_kinds):
         if self.when == "first_order":
@@ -482,45 +497,43 @@ class Pass:
         return True
 
 
-def _plain(transform):
-    return lambda fn, _kinds: transform(fn)
-
-
-# The optimizer, in order (each pass is one file under optimize/ with its invariants).
-# "first_order": only for code that will not be differentiated again (pipeline
-# Module.differentiable); "user_entry": only for the gradient the user calls.
+# The optimizer, in order: each pass is the function of its name's file under
+# optimize/ (optimize/<name>.py), whose docstring states its input and output
+# invariants (tests/test_layers.py checks both).  "first_order": only for code that
+# will not be differentiated again (pipeline Module.differentiable); "user_entry":
+# only for the gradient the user calls.
 OPTIMIZER_PASSES = [
-    Pass("dce", _plain(eliminate_dead_code)),
-    Pass("algebra", _plain(algebra)),
-    Pass("forward_substitute", _plain(forward_substitute)),
-    Pass("fuse_reset_and_accumulate", _plain(fuse_reset_and_accumulate)),
-    Pass("fuse_loop_reset", _plain(fuse_loop_reset)),
-    Pass("dce", _plain(eliminate_dead_code)),
-    Pass("forward_substitute", _plain(forward_substitute)),
-    Pass("keep_taken_item", _plain(keep_taken_item)),
-    Pass("algebra", _plain(algebra)),
-    Pass("dce", _plain(eliminate_dead_code)),
-    Pass("inline_while_tests", _plain(inline_while_tests)),
-    Pass("fuse_sum_spreads", _plain(fuse_sum_spreads), "first_order"),
-    Pass("fuse_sum_products", _plain(fuse_sum_products), "first_order"),
-    Pass("hoist_test_invariants", _plain(hoist_test_invariants), "first_order"),
-    Pass("assign_written_once", _plain(assign_written_once), "first_order"),
-    Pass("use_loop_tapes", _plain(use_loop_tapes), "first_order"),
-    Pass("forward_substitute", _plain(forward_substitute), "first_order"),
-    Pass("share_test_values", _plain(share_test_values), "first_order"),   # untaped temporaries fold back
-    Pass("propagate_copies", _plain(propagate_copies), "first_order"),
-    Pass("dce", _plain(eliminate_dead_code), "first_order"),
-    Pass("propagate_negations", _plain(propagate_negations), "first_order"),
-    Pass("merge_accumulations", _plain(merge_accumulations), "first_order"),
-    Pass("dce", _plain(eliminate_dead_code), "first_order"),
-    Pass("keep_tape_shapes", _plain(keep_tape_shapes), "first_order"),
-    Pass("stack_products", _plain(stack_products), "first_order"),
-    Pass("skip_dead_last_step", _plain(skip_dead_last_step), "first_order"),
-    Pass("hand_over", _plain(hand_over), "first_order"),
-    Pass("read_float_items", lambda fn, kinds: read_float_items(fn, kinds), "user_entry"),
+    Pass("dce", eliminate_dead_code),
+    Pass("algebra", algebra),
+    Pass("forward_substitute", forward_substitute),
+    Pass("fuse_reset_and_accumulate", fuse_reset_and_accumulate),
+    Pass("fuse_loop_reset", fuse_loop_reset),
+    Pass("dce", eliminate_dead_code),
+    Pass("forward_substitute", forward_substitute),
+    Pass("keep_taken_item", keep_taken_item),
+    Pass("algebra", algebra),
+    Pass("dce", eliminate_dead_code),
+    Pass("inline_while_tests", inline_while_tests),
+    Pass("fuse_sum_spreads", fuse_sum_spreads, "first_order"),
+    Pass("fuse_sum_products", fuse_sum_products, "first_order"),
+    Pass("hoist_test_invariants", hoist_test_invariants, "first_order"),
+    Pass("assign_written_once", assign_written_once, "first_order"),
+    Pass("use_loop_tapes", use_loop_tapes, "first_order"),
+    Pass("forward_substitute", forward_substitute, "first_order"),
+    Pass("share_test_values", share_test_values, "first_order"),   # untaped temporaries fold back
+    Pass("propagate_copies", propagate_copies, "first_order"),
+    Pass("dce", eliminate_dead_code, "first_order"),
+    Pass("propagate_negations", propagate_negations, "first_order"),
+    Pass("merge_accumulations", merge_accumulations, "first_order"),
+    Pass("dce", eliminate_dead_code, "first_order"),
+    Pass("keep_tape_shapes", keep_tape_shapes, "first_order"),
+    Pass("stack_products", stack_products, "first_order"),
+    Pass("skip_dead_last_step", skip_dead_last_step, "first_order"),
+    Pass("hand_over", hand_over, "first_order"),
+    Pass("read_float_items", read_float_items, "user_entry", with_kinds=True),
     # last: the passes before it may move a read of a name later, which is exact
     # for a copy and not for a view
-    Pass("view_unwritten_copies", _plain(view_unwritten_copies), "first_order"),
+    Pass("view_unwritten_copies", view_unwritten_copies, "first_order"),
 ]
 
 FRONT_END_PASSES = ("fence", "desugar", "anf")

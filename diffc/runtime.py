@@ -143,7 +143,7 @@ def zeros_like(x):
 
 def float_items(a, trips, plain):
     """The elements a loop of `trips` iterations reads, as Python floats when a is
-    a 1-d float64 ndarray (optimize/float_items.py).
+    a 1-d float64 ndarray (optimize/read_float_items.py).
 
     The list holds the same values, and float arithmetic is several times faster
     than NumPy scalar arithmetic.  Anything else comes back as it is: other
@@ -421,7 +421,7 @@ def take_item(bar, index):
 
 class ShapeOf:
     """An ndarray's shape (and whether it is real) kept where only the shape is read
-    (optimize/tape_shapes.py): ``np.shape`` and unbroadcast read it like the array's."""
+    (optimize/keep_tape_shapes.py): ``np.shape`` and unbroadcast read it like the array's."""
     __slots__ = ("shape", "real")
 
     def __init__(self, shape, real=False):

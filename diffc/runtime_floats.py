@@ -1,5 +1,5 @@
 """The check that lets a gradient read float64 vectors as Python floats
-(optimize/float_items.py): kept apart from runtime.py, which it is re-exported
+(optimize/read_float_items.py): kept apart from runtime.py, which it is re-exported
 from. Imports nothing but numpy."""
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""optimize/float_items.py: scalar loops read float64 vectors as lists of Python floats.
+"""optimize/read_float_items.py: scalar loops read float64 vectors as lists of Python floats.
 
 Every program is checked against central finite differences (and its value
 against the function) in both modes; source checks show where the rewrite is
@@ -14,7 +14,7 @@ import pytest
 
 import diffc
 from diffc import runtime
-from diffc.optimize.float_items import read_float_items
+from diffc.optimize.read_float_items import read_float_items
 from gradcheck import assert_close, check_value_and_grad, numeric_grad
 from pass_harness import resolved_tree, run_tree
 
@@ -412,5 +412,5 @@ def test_facts_come_from_the_effects_registry():
     assert effects.has(runtime.zeros_like, effects.NEW_BUFFER)
     assert effects.has(runtime.item, effects.WRITES_NOTHING)
     assert not effects.has(runtime.acc_item, effects.WRITES_NOTHING)
-    text = (pathlib.Path(runtime.__file__).parent / "optimize" / "float_items.py").read_text()
+    text = (pathlib.Path(runtime.__file__).parent / "optimize" / "read_float_items.py").read_text()
     assert "from ..rules" not in text and "checks." not in text

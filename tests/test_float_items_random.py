@@ -1,4 +1,4 @@
-"""Random scalar loops over float64 vectors, the programs optimize/float_items.py rewrites.
+"""Random scalar loops over float64 vectors, the programs optimize/read_float_items.py rewrites.
 
 The general fuzzer's loops are short and mix in divisions and calls, so they
 rarely take the float copies; these programs are built from what the pass

@@ -148,7 +148,7 @@ def test_loop_invariants_are_hoisted_and_saves_batched():
     loop = text.split("    for i in range(n):\n")[1].split("for xh, vh, x, v in reversed(_tape1)")[0]
     loop = "\n".join(line for line in loop.splitlines() if not line.strip().startswith("#"))
     assert "-k" not in loop and "0.5 * dt" not in loop
-    # one entry per iteration (optimize/loop_tapes.py): the first definitions xh, vh as
+    # one entry per iteration (optimize/use_loop_tapes.py): the first definitions xh, vh as
     # they are at the end of the iteration, x and v as they were before being redefined
     assert loop.count(".append(") == 1 and "_tape1.append((xh, vh, _saved2, v))" in loop
 
@@ -218,10 +218,10 @@ def test_keepdims_reductions_and_ufuncs_keep_symbolic_shapes():
     # with m its keepdims max, exp(z) and z - lse all have it too: no unbroadcast
     # between them.  Only the reductions' own adjoints (-> m, -> lse) and the
     # operands of Y * (...) (Y's shape is unrelated) keep theirs; those negate after
-    # summing (-unbroadcast(g, m), simplify.algebra).  z's two contributions are
+    # summing (-unbroadcast(g, m), optimize/algebra.py).  z's two contributions are
     # summed into a new array (no 0.0 + copy, no in-place add), and so are logits'
     # (z_bar plus the max's), which is then read once, in the return.  The
-    # negations of the reductions' adjoints become subtractions there (simplify).
+    # negations of the reductions' adjoints become subtractions there (optimize/algebra.py).
     # X.shape[0] is an int (analysis/kinds.py): result_bar / _t8 is a scalar, so the
     # negated sum's adjoint needs no unbroadcast.
     text = diffc.source(golden_programs.softmax_rows, wrt=0, args=_softmax_args())
@@ -241,10 +241,10 @@ def test_products_are_arrays_and_elementwise_operands_keep_shapes():
     # np.dot(x, W) is an array, b a vector: `+` adds, no head_part/tail_part;
     # h * h has h's shape, and its two equal contributions to h_bar are one, doubled
     # (reverse.py); the spread of the sum's adjoint is fused with its factor
-    # (optimize/spread.py); tanh keeps its operand's shape.  `_t1 + b` broadcasts
+    # (optimize/fuse_sum_spreads.py); tanh keeps its operand's shape.  `_t1 + b` broadcasts
     # two unrelated shapes: both unbroadcasts stay.  b's adjoint is its only
     # contribution, not a copy of it (0.0 + ...): nothing writes into _t2_bar
-    # afterwards and no other gradient returns it (simplify).  tanh's adjoint
+    # afterwards and no other gradient returns it (optimize/fuse_reset_and_accumulate.py).  tanh's adjoint
     # g * (1.0 - h * h) is one helper call (one temporary for large arrays).
     import numpy as np
     rng = np.random.default_rng(1)
@@ -292,7 +292,7 @@ def test_symbolic_shapes_are_never_guessed():
 def test_spread_of_a_full_sum_is_fused_with_its_factor():
     # In the loop, the adjoint of np.sum(h * h) is zero-guarded (nonzero): the
     # guard, the spread and the product become one _sum_bar_times(..., True); the
-    # doubling of h * h scales the scalar adjoint, not the product (simplify.absorb_scales).
+    # doubling of h * h scales the scalar adjoint, not the product (optimize/absorb_scales.py).
     import numpy as np
     rng = np.random.default_rng(2)
     xs, w = rng.standard_normal((3, 2, 4)), rng.standard_normal(4)

@@ -1,6 +1,6 @@
 """Issue 19 fast paths: fancy-index adjoints by one bincount (runtime.scatter_sum), an
 integer ``astype`` that carries no derivative (analysis/calls.integer_cast), the clip
-mask, split tapes that remake cheap entries (optimize/split_tapes.py), and the fast
+mask, split tapes that remake cheap entries (optimize/recompute_cheap_entries.py), and the fast
 call path's validity check (compile_cache.Entry.fast_check).
 
 Every gradient is checked against central finite differences, in reverse and in

@@ -1,6 +1,6 @@
 """Issue 19, LSTM from helpers: the adjoint simplifications it relies on.
 
-simplify drops ``head_part``/``tail_part`` when an operand of the sum is a number
+optimize/algebra.py drops ``head_part``/``tail_part`` when an operand of the sum is a number
 (``1.0 + e`` never concatenates) and cancels an outer minus against one inside a
 product or quotient (``-((-a) / b * c)`` is ``a / b * c``), so a sigmoid's
 adjoint is four array operations.  Every gradient is checked against central

@@ -1,4 +1,4 @@
-"""optimize/last_step.py: the adjoint product of a loop's first iteration is skipped
+"""optimize/skip_dead_last_step.py: the adjoint product of a loop's first iteration is skipped
 when nothing reads it (the loop started from an inactive value).
 
 Gradients are checked against central finite differences and against the

@@ -222,3 +222,22 @@ def test_module_implements_the_transforms_context():
         expected = list(inspect.signature(member).parameters)
         got = list(inspect.signature(getattr(Module, name)).parameters)
         assert got == expected, f"Module.{name}{got} != CompilationContext.{name}{expected}"
+
+
+def test_one_pass_per_file():
+    """Each optimizer pass of pipeline.OPTIMIZER_PASSES is the function of its own file,
+    diffc/optimize/<pass name>.py, whose module docstring opens with the pass's name
+    and states its input and output invariants."""
+    from diffc.pipeline import OPTIMIZER_PASSES
+
+    wrong = []
+    for step in OPTIMIZER_PASSES:
+        path = PACKAGE / "optimize" / f"{step.name}.py"
+        if step.function.__module__ != f"diffc.optimize.{step.name}" or not path.exists():
+            wrong.append(f"{step.name}: {step.function.__module__}.{step.function.__name__}")
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if not doc.startswith(step.name + ":") or "Input" not in doc or "Output" not in doc:
+            wrong.append(f"{path.relative_to(PACKAGE.parent)}: docstring must open with '{step.name}:' "
+                         "and state Input and Output")
+    assert not wrong, "passes not in a file of their own:\n" + "\n".join(wrong)

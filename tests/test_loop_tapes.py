@@ -1,4 +1,4 @@
-"""optimize/loop_tapes.py: a top-level loop records one tape entry per iteration.
+"""optimize/use_loop_tapes.py: a top-level loop records one tape entry per iteration.
 
 Each program is checked against central finite differences (and its value
 against the function), in the cases where the pass applies and where it must
@@ -262,7 +262,7 @@ def test_newton_records_one_entry_and_no_counter():
     # x * x and 3.0 * x are recomputed from x (3.0 * x * x would be recomputed from
     # a recomputed value: taped)
     assert "for _t11, _t12, x in reversed(_tape1):" in text
-    # and the residual the test computed is reused (while_test.share_test_values)
+    # and the residual the test computed is reused (optimize/share_test_values.py)
     assert "_t11 = 3.0 * x * x" in text and "_t12 = _tested1 / _t11" in text
 
 
@@ -306,7 +306,7 @@ def test_restore_read_after_the_loop():
     check(restored_through_the_header_and_read_after, v, 0.3, wrt=(0, 1))
 
 
-# ---------------------------------------------------------------- write_once
+# ---------------------------------------------------------------- optimize/assign_written_once.py
 
 def two_reads_per_iteration(x, c):
     acc = 0.0
@@ -369,7 +369,7 @@ def test_elements_written_once_are_assigned(fn, args, wrt, assigned):
     check(fn, *args, wrt=wrt)
 
 
-# ---------------------------------------------------------------- while_test.hoist_test_invariants
+# ---------------------------------------------------------------- optimize/hoist_test_invariants.py
 
 def guarded_division(x, d):
     s = x
@@ -421,7 +421,7 @@ def test_while_test_invariants_hoisted_only_when_safe(fn, args, wrt, expr, hoist
     check(fn, *args, wrt=wrt)
 
 
-# ---------------------------------------------------------------- while_test.share_test_values
+# ---------------------------------------------------------------- optimize/share_test_values.py
 
 def residual_rebound_first(a, x0):
     # the body rebinds x before it recomputes the residual: nothing may be shared

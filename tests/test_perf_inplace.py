@@ -1,6 +1,6 @@
-"""In-place adjoint optimizations: views instead of copies (optimize/accumulate.py
+"""In-place adjoint optimizations: views instead of copies (optimize/view_unwritten_copies.py
 `view_unwritten_copies`) and dot products instead of summed products
-(optimize/spread.py `fuse_sum_products`).
+(optimize/fuse_sum_products.py).
 
 Gradients are checked against central differences of the user's function;
 the passes themselves are also run on small hand-written functions and the
@@ -15,8 +15,8 @@ import pytest
 import diffc
 from diffc import runtime
 from diffc.runtime import copy_value, unbroadcast  # noqa: F401  (the hand-written functions call them)
-from diffc.optimize.accumulate import view_unwritten_copies
-from diffc.optimize.spread import _sum_product, fuse_sum_products
+from diffc.optimize.view_unwritten_copies import view_unwritten_copies
+from diffc.optimize.fuse_sum_products import _sum_product, fuse_sum_products
 from pass_harness import resolved_tree, run_tree
 from gradcheck import assert_close, numeric_grad
 
@@ -410,11 +410,11 @@ def test_fuse_sum_products_rewrites_only_products():
 
 
 def test_sum_product_takes_the_dot_product_path(monkeypatch):
-    from diffc.optimize import spread
+    from diffc.optimize import fuse_sum_products as products_module
 
     def refuse(g, x):
         raise AssertionError("summed the product")
-    monkeypatch.setattr(spread, "unbroadcast", refuse)
+    monkeypatch.setattr(products_module, "unbroadcast", refuse)
     for a in (np.arange(1.0, 5.0), np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2).T):
         b = np.linspace(-1.0, 1.0, a.size).reshape(a.shape)
         for x in (0.5, np.float64(0.5), np.array(0.5)):

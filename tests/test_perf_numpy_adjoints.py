@@ -1,5 +1,5 @@
 """NumPy-level adjoint speedups: the first two contributions of an adjoint summed
-into a new value (optimize/simplify.py), unbroadcast's sums as matrix-vector
+into a new value (optimize/fuse_reset_and_accumulate.py), unbroadcast's sums as matrix-vector
 products with ones (runtime.py), the max/min adjoint written at the matches
 (rules/reductions.py `_extreme_bar`), the exact-type fast paths of `finalize`
 and `kinds.kind_of_value`.
@@ -20,7 +20,7 @@ import pytest
 import diffc
 from diffc import runtime
 from diffc.analysis import kinds as K
-from diffc.optimize.simplify import fuse_reset_and_accumulate
+from diffc.optimize.fuse_reset_and_accumulate import fuse_reset_and_accumulate
 from diffc.rules.reductions import _extreme_bar
 from diffc.runtime import acc_item, finalize, take_item, unbroadcast  # noqa: F401  (hand-written code calls them)
 from pass_harness import resolved_tree, run_tree
@@ -572,7 +572,7 @@ def test_generated_bias_gradients_are_not_copied():
 
 # --------------------------------------- a power-of-two factor scales the adjoint
 
-from diffc.optimize.simplify import absorb_scales  # noqa: E402
+from diffc.optimize.absorb_scales import absorb_scales  # noqa: E402
 from diffc.rules.reductions import _sum_bar_times  # noqa: E402
 
 _GLOBALS["_sum_bar_times"] = _sum_bar_times
@@ -694,7 +694,7 @@ def test_tanh_second_derivatives_need_no_helper_rule():
 
 # ------------------------------------ negations absorbed into a subtraction
 
-from diffc.optimize.simplify import algebra  # noqa: E402
+from diffc.optimize.algebra import algebra  # noqa: E402
 from diffc.rules.reductions import _sum_bar  # noqa: E402
 
 _GLOBALS["_sum_bar"] = _sum_bar

@@ -1,4 +1,4 @@
-"""optimize/scalar_chains.py (copies, negations, merged accumulations) and the
+"""optimize/propagate_copies.py, propagate_negations.py and merge_accumulations.py and the
 gradient wrapper's fast path.
 
 Gradients are checked against central finite differences; the source checks

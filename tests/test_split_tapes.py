@@ -1,4 +1,5 @@
-"""optimize/split_tapes.py and the lean np.roll adjoint: a split function's tape
+"""optimize/keep_split_tape_shapes.py, optimize/recompute_cheap_entries.py and the lean
+np.roll adjoint: a split function's tape
 keeps only shapes for values its adjoint reads for their shape, and the roll
 adjoint slices instead of calling np.roll.
 

@@ -1,4 +1,4 @@
-"""optimize/tape_shapes.py: loop tapes keep shapes where the adjoint reads only shapes,
+"""optimize/keep_tape_shapes.py: loop tapes keep shapes where the adjoint reads only shapes,
 and list adjoints start from lazy zeros (runtime.acc_item).
 
 Gradients are checked against central finite differences, including a state

@@ -1,7 +1,7 @@
 """dce: remove statements whose results are never read.
 
 Input: a generated FunctionDef (structured: Assign, AugAssign, Expr, If, For,
-While, Return, Pass) whose calls are marked pure or not by `is_pure_call`.
+While, Return, Pass) whose calls are marked pure or not by `purity.is_pure_call`.
 Output: the same function without assignments to names that are dead
 afterwards (when their value is pure), without loops and branches that define
 nothing live and have no side effects, and with ``pass`` only where a block
@@ -12,51 +12,7 @@ loop is assumed to terminate (it did in the user's program).
 import gast
 
 from .. import ast_util as A
-from .. import effects
-from .. import rules as R
-from ..analysis.activity import MUTATING_METHODS
-
-
-def is_pure_call(call):
-    func = call.func
-    base = func
-    while isinstance(base, gast.Attribute):
-        base = base.value
-    if isinstance(func, gast.Name) and hasattr(func, "diffc_global"):
-        obj = func.diffc_global
-    elif isinstance(func, gast.Attribute) and isinstance(base, gast.Name) and hasattr(base, "diffc_global"):
-        obj = getattr(func, "diffc_resolved", None)
-        if obj is None:
-            obj = resolve_chain(func)
-    elif isinstance(func, gast.Attribute):
-        key = ("method", func.attr)
-        return func.attr not in MUTATING_METHODS and R.has_rule(key)
-    else:
-        return False
-    if effects.has(obj, effects.DROPPABLE):
-        return True
-    if effects.has(obj, effects.EFFECTFUL):    # even when a rule registry knows it (higher order)
-        return False
-    try:
-        return R.has_rule(obj)
-    except TypeError:
-        return False
-
-
-def resolve_chain(node):
-    if isinstance(node, gast.Name):
-        return getattr(node, "diffc_global", None)
-    if isinstance(node, gast.Attribute):
-        base = resolve_chain(node.value)
-        return getattr(base, node.attr, None) if base is not None else None
-    return None
-
-
-def is_pure_expr(expr):
-    for n in A.walk(expr):
-        if isinstance(n, gast.Call) and not is_pure_call(n):
-            return False
-    return True
+from .purity import is_pure_call, is_pure_expr, stored_names
 
 
 def escaped_names(fn):
@@ -71,32 +27,6 @@ def escaped_names(fn):
             out |= {e.id for e in n.args if isinstance(e, gast.Name)}
             if isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "extend", "insert"):
                 out |= {e.id for e in n.args if isinstance(e, gast.Name)}
-    return out
-
-
-def stored_names(stmt):
-    """Names a statement (re)binds or mutates in place."""
-    out = set()
-    for s in A.walk_statements([stmt]):
-        if isinstance(s, gast.Assign):
-            for t in s.targets:
-                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
-                    out.add(t.value.id)
-                out |= A.names_stored(t)
-        elif isinstance(s, gast.AugAssign):
-            out |= A.names_stored(s.target)
-            if isinstance(s.target, gast.Subscript) and isinstance(s.target.value, gast.Name):
-                out.add(s.target.value.id)
-        elif isinstance(s, gast.For):
-            out |= A.names_stored(s.target)
-        if isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr)):
-            for n in A.walk(s):
-                if isinstance(n, gast.Call) and not is_pure_call(n):
-                    if isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name):
-                        out.add(n.func.value.id)
-                        if n.func.value.id == "_tape":
-                            continue          # pushing a value does not change it
-                    out |= {a.id for a in n.args if isinstance(a, gast.Name)}
     return out
 
 
@@ -121,7 +51,7 @@ class DeadCode:
 
     def statement(self, stmt, live):
         if getattr(stmt, "diffc_keep", False):
-            # A restore into an array that views of it may still read (loop_tapes.py).
+            # A restore into an array that views of it may still read (use_loop_tapes.py).
             return [stmt], live | A.names_loaded(stmt)
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0]
@@ -177,7 +107,7 @@ class DeadCode:
         for s in stmt.body:
             defined |= stored_names(s)
         if isinstance(stmt, gast.For):
-            # After the loop the target holds the last item (optimize/loop_tapes.py
+            # After the loop the target holds the last item (optimize/use_loop_tapes.py
             # restores values that way).
             defined |= A.names_stored(stmt.target)
         if not (defined & live_out) and not self.has_effects(stmt.body):

@@ -13,7 +13,7 @@ Output: the same function where ``X = acc_item(Y, P, I, G)`` becomes
 * a later statement of the same block is ``G = 0.0`` and the statements in
   between do not mention G (G's value is dropped right after);
 * G owns its value: G is not a parameter, and every statement binding G is
-  ``G = 0.0``, ``G = e`` with e a new value (`simplify.is_fresh`: arithmetic,
+  ``G = 0.0``, ``G = e`` with e a new value (`aliasing.is_fresh`: arithmetic,
   the product adjoints...) or ``G += e`` / ``G -= e`` (adding to the zero 0.0
   makes a new array, to an array updates G's own);
 * G's value reaches nothing that could keep it: every read of G is the last
@@ -31,7 +31,8 @@ import gast
 
 from .. import ast_util as A
 from .. import runtime
-from .simplify import is_const, is_fresh
+from .aliasing import is_fresh
+from .rewriting import is_const
 
 _TAKERS = (runtime.acc_item, runtime.give_item)
 

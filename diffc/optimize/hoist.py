@@ -16,7 +16,7 @@ as before.
 import gast
 
 from .. import ast_util as A
-from ..optimize.dce import stored_names
+from .purity import stored_names
 
 _SAFE_BINOPS = (gast.Add, gast.Sub, gast.Mult)
 _SAFE_WITH_CONSTANT = (gast.Div, gast.Pow)

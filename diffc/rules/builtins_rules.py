@@ -338,5 +338,5 @@ linear(_sum_bars_T)
 
 
 # They compare their arguments and hand one of them (or 0.0) back, inside a tuple for the
-# max/min adjoint: floats pass through as they came (optimize/float_items.py).
+# max/min adjoint: floats pass through as they came (optimize/read_float_items.py).
 effects.declare(_extremum_bars, _extremum_dot, facts=(effects.RETURNS_ARGUMENTS,))

@@ -41,7 +41,7 @@ def times_one_minus_square(g, r):
     fresh pages (page faults), which dominate the arithmetic (512x1024: 2.8 ms
     -> 0.2 ms here).  The product is g's times the factor's, commuted, so bit
     for bit the same.  Smaller or other values: the expression itself.
-    Generated only by first-order code (optimize/simplify.py `absorb_scales`)."""
+    Generated only by first-order code (optimize/absorb_scales.py)."""
     if type(r) is np.ndarray and r.size >= 16384 and type(g) is np.ndarray and g.shape == r.shape \
             and g.dtype == np.float64 and r.dtype == np.float64:
         t = r * r

@@ -60,7 +60,7 @@ def _(result, a, b, a_dot, b_dot):
 
 
 # d a**b / da is pow_dxk(a, b, 1); with a constant exponent the optimizer folds it into
-# `b * a ** (b - 1)` (optimize/simplify.py), or into 0 for a**0.
+# `b * a ** (b - 1)` (optimize/algebra.py), or into 0 for a**0.
 @adjoint(operator.pow)
 def _(result, result_bar, a, b):
     return (unbroadcast(result_bar * pow_dxk(a, b, 1), a),

@@ -77,7 +77,7 @@ def _dot_bar_b(g, a, b):
 
 
 # Public names of the dot adjoint helpers, for passes that recognize them in
-# generated code (optimize/last_step.py).
+# generated code (optimize/skip_dead_last_step.py).
 dot_bar_a = _dot_bar_a
 
 

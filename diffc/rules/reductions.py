@@ -48,7 +48,7 @@ def _sum_bar_times(g, a, y, zero_guarded=False, axis=None, keepdims=False):
     In: g the adjoint of the sum (shaped like its result), a its operand, y any
     factor.  ``zero_guarded``: the spread was guarded by ``nonzero(g)`` (a plain
     zero g gave the spread 0.0, so the product is ``0.0 * y``; a is not looked at).
-    Out: the same value as the expression it replaces (optimize/spread.py).
+    Out: the same value as the expression it replaces (optimize/fuse_sum_spreads.py).
     For float64 ndarrays a and y of the same shape and a float or float64 g,
     ``g * y`` with g's reduced axes put back as size 1: broadcasting repeats g
     over those axes exactly as the spread does, so it is never materialized."""
@@ -415,8 +415,8 @@ def _(result, a, axis=None, dtype=None, out=None, a_dot=None):
     return _cumprod_jvp(a, a_dot, axis, result)
 
 
-# Helpers the optimizer recognizes in, or writes into, generated code (optimize/spread.py,
-# optimize/accumulate.py): public names for the same objects; the code keeps their own names.
+# Helpers the optimizer recognizes in, or writes into, generated code
+# (optimize/fuse_sum_spreads.py): public names for the same objects; the code keeps their own names.
 sum_bar = _sum_bar
 
 

@@ -50,7 +50,7 @@ from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mut
 
 TAPE = "_tape"
 
-# A forward loop and its adjoint loop carry the same tag (optimize/loop_tapes.py).
+# A forward loop and its adjoint loop carry the same tag (optimize/use_loop_tapes.py).
 _loop_tags = itertools.count()
 
 
@@ -254,7 +254,7 @@ class ReverseFunction(FunctionSweep):
             return [A.assign(self.bar(name), value)]
         self.accumulated.add(self.bar(name))
         inc = bar_inc(self.bar(name), value)
-        inc.diffc_scalar = self.scalar(name)      # rebound, never updated in place (scalar_chains.py)
+        inc.diffc_scalar = self.scalar(name)      # rebound, never updated in place (optimize/merge_accumulations.py)
         return [inc]
 
     def scalar(self, name):
@@ -359,7 +359,7 @@ class ReverseFunction(FunctionSweep):
             rev_iter = A.call(A.global_ref(builtins.reversed, "reversed"), [A.deepcopy(stmt.iter)])
             adj = gast.For(target=A.store(stmt.target.id), iter=rev_iter, body=body_a, orelse=[],
                            type_comment=None)
-            fwd.diffc_loop = adj.diffc_loop = next(_loop_tags)   # pairs them for optimize/loop_tapes.py
+            fwd.diffc_loop = adj.diffc_loop = next(_loop_tags)   # pairs them for optimize/use_loop_tapes.py
             return [fwd], [adj]
         if isinstance(stmt, gast.While):
             count = self.namer.fresh("_iterations")
@@ -405,7 +405,7 @@ class ReverseFunction(FunctionSweep):
         first = id(stmt) in self.first_definitions or id(stmt) in self.batched
         save, restore = (marker("save", x), marker("restore", x)) if not first else (None, None)
         definition = A.assign(x, fwd_value)
-        definition.diffc_scalar = self.scalar(x)     # a float: cheap to recompute (loop_tapes.py)
+        definition.diffc_scalar = self.scalar(x)     # a float: cheap to recompute (use_loop_tapes.py)
         forward = [s for s in (save, definition) if s is not None]
         restore = [restore] if restore is not None else []
         if x not in self.active:

@@ -12,7 +12,7 @@ Output (`resolve_tape_markers`): the same lists without markers.  A primal name 
 *read* when the adjoint (or a kept marker, or a view of it) loads it; a *tape
 variable* is a read name bound more than once.  Markers of names neither read nor
 taped are dropped (with blocks left empty by them), the others become tape pushes
-(`_tape.append(v)`, marked `diffc_tape_op` for optimize/loop_tapes.py), pops, item
+(`_tape.append(v)`, marked `diffc_tape_op` for optimize/use_loop_tapes.py), pops, item
 copies and restores, list truncations.  A ``restore_unsupported`` of a name the
 adjoint reads is an UnsupportedSyntax error at that line.  Nothing else changes.
 """
@@ -201,7 +201,7 @@ def _replace_markers(stmts, read, tape_vars, kept_counts):
 
 
 def _tape_op(node):
-    """Mark a save's push or a restore's pop (optimize/loop_tapes.py moves only those)."""
+    """Mark a save's push or a restore's pop (optimize/use_loop_tapes.py moves only those)."""
     node.diffc_tape_op = True
     return node
 

@@ -105,7 +105,7 @@ def main(argv=None):
     parser.add_argument("--higher-order", action="store_true",
                         help="also check Hessian-vector products (forward over reverse, reverse over reverse)")
     parser.add_argument("--copy-short-loops", action="store_true",
-                        help="read float64 vectors as float lists in loops of any length (optimize/float_items.py)")
+                        help="read float64 vectors as float lists in loops of any length (optimize/read_float_items.py)")
     parser.add_argument("--show", default="wrong,crash,invalid,suspect", help="statuses whose programs are printed")
     parser.add_argument("--shapes", help="comma-separated generator.SHAPES to generate in every program"
                         " (instead of each seed drawing its own)")

@@ -1,4 +1,4 @@
-"""restores: drop the save/restore of in-place writes whose restored value is never read.
+"""drop_dead_restores: drop the save/restore of in-place writes whose restored value is never read.
 
 An in-place write ``y[i] = v`` is reversed by a ``save_item`` marker in the
 forward sweep (push a copy of ``y[i]``) and a ``restore_item`` marker in the
@@ -35,53 +35,8 @@ them after the callee's restores.
 import gast
 
 from .. import ast_util as A
-from .. import effects
 from ..transform.reverse import is_marker
-
-FRESH_HELPERS = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant)
-_ESCAPING_METHODS = ("append", "extend", "insert")
-
-
-def fresh_call(value):
-    """A call of a runtime helper that returns a new object (a copy or zeros)."""
-    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
-        and effects.has(getattr(value.func, "diffc_global", None), effects.FRESH)
-
-
-def aliased_names(y, statements):
-    """Names that may share memory with ``y`` (``y`` included); None if it escapes."""
-    out = {y}
-    while True:
-        grown = set(out)
-        for s in statements:
-            if is_marker(s):
-                continue
-            if isinstance(s, gast.Assign) and not isinstance(s.value, FRESH_HELPERS) and not fresh_call(s.value):
-                if A.names_loaded(s.value) & out:
-                    for t in s.targets:
-                        grown |= A.names_stored(t)
-            elif isinstance(s, gast.For) and A.names_loaded(s.iter) & out:
-                grown |= A.names_stored(s.target)
-        if grown == out:
-            break
-        out = grown
-    for s in statements:
-        if is_marker(s):
-            continue
-        own = [getattr(s, f) for f in ("value", "test", "iter") if getattr(s, f, None) is not None]
-        for node in own:
-            for n in A.walk(node):
-                if isinstance(n, (gast.List, gast.Tuple, gast.Set)) and isinstance(n.ctx, gast.Load) \
-                        and A.names_loaded(n) & out:
-                    return None
-                if isinstance(n, gast.Dict) and A.names_loaded(n) & out:
-                    return None
-                if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
-                        and n.func.attr in _ESCAPING_METHODS \
-                        and any(A.names_loaded(a) & out for a in n.args):
-                    return None
-    return out
-
+from .aliasing import aliased_names
 
 def _own_reads(s):
     """Names a statement reads itself (for compound statements: the test or iterator)."""

@@ -1,4 +1,4 @@
-"""loop_tapes: a top-level loop records one tape entry per iteration.
+"""use_loop_tapes: a top-level loop records one tape entry per iteration.
 
 Under the restore scheme (transform/reverse.py) a loop's forward body pushes
 each value it is about to overwrite onto the shared ``_tape``, and the

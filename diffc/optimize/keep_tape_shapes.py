@@ -1,4 +1,4 @@
-"""tape_shapes: a loop tape keeps an array's shape when the adjoint needs no more.
+"""keep_tape_shapes: a loop tape keeps an array's shape when the adjoint needs no more.
 
 The adjoint of ``c = a + b`` sums its adjoint back to the shapes of a and b
 (``unbroadcast(c_bar, a)``), so reverse.py saves a and b for the adjoint
@@ -7,7 +7,7 @@ arrays then stay alive until the adjoint loop has run: memory for nothing,
 and on a fresh process's heap page faults on every call (an RNN of 50 steps:
 422 faults and 2.43 ms per gradient, 124 and 1.94 ms keeping shapes).
 
-Input: a generated FunctionDef after loop_tapes (top-level loops record one
+Input: a generated FunctionDef after use_loop_tapes (top-level loops record one
 tuple per iteration with ``T.append((e1, ..., en))`` and their adjoint loop
 unpacks ``for t1, ..., tn in reversed(T)``).
 Output: the same function where an element ek becomes ``shape_of(ek)`` when,

@@ -1,4 +1,4 @@
-"""write_once: an adjoint element written once per loop is assigned, not added.
+"""assign_written_once: an adjoint element written once per loop is assigned, not added.
 
 The adjoint of reading ``c[i]`` in ``for i in range(n)`` adds into one
 element of a zero buffer per iteration, ``c_bar[i] += g``: a read of the
@@ -6,7 +6,7 @@ element, an addition and a write, about 4x the cost of the write alone on a
 NumPy array.  When each element is reached at most once, and only from zero,
 the addition is the identity.
 
-Input: a generated FunctionDef, before loop_tapes (adjoint loops still
+Input: a generated FunctionDef, before use_loop_tapes (adjoint loops still
 iterate ``reversed(range(...))``).
 Output: the same function where ``B[i] += g`` becomes ``B[i] = g``, for a
 top-level statement of the body of a top-level loop

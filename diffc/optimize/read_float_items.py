@@ -1,4 +1,4 @@
-"""float_items: a scalar loop reads a float64 vector's elements from a list of Python floats.
+"""read_float_items: a scalar loop reads a float64 vector's elements from a list of Python floats.
 
 Why: ``a[i]`` on an ndarray makes a NumPy float64 scalar, and arithmetic on
 NumPy scalars costs three to four times what it costs on Python floats; one
@@ -72,7 +72,7 @@ import numpy as np
 from .. import ast_util as A
 from .. import effects, runtime
 from ..naming import Namer, identifiers
-from .dce import resolve_chain
+from .purity import resolve_chain
 
 _UNKNOWN = object()                 # a binding whose value this pass cannot follow
 _RANGE_INDEX = object()             # the target of a `for` over range(...)

@@ -1,26 +1,12 @@
-"""split_tapes: a split function's tape keeps an array's shape when its adjoint needs no more.
+"""recompute_cheap_entries: a split function's adjoint remakes cheap tape entries instead of popping them.
 
 A user function called from a gradient is split into ``_fwd_f`` (which pushes
-the values its adjoint reads onto the shared tape, once per loop iteration
-for values a loop overwrites) and ``_adj_f`` (which pops them).  Many of
-those values are read by the adjoint only for their shape: the second
-argument of ``unbroadcast(g, x)``, or the operands of ``head_part(g, a, b)`` /
-``tail_part(g, a, b)`` (which ask only whether a + b was a concatenation of
-lists).  A Jacobi loop of 10 sweeps in a fluid solver otherwise keeps 70
-full grids alive per call until the adjoint has run: memory traffic the
-primal never pays.
+its state onto the shared tape) and ``_adj_f`` (which pops it).
 
 Input: a ``(fwd, adj)`` pair from `Module.assemble_split`, both optimized
-(not run on code compiled to be differentiated again).
-Output: fwd where each element ``x`` (a name) of a ``_tape.append(x)`` /
-``_tape.append((x, ...))`` becomes ``shape_of(x)`` when every read of the
-name x anywhere in adj is one of those shape-only reads, and there is at
-least one.  ``runtime.shape_of`` keeps an ndarray's shape in a `ShapeOf`
-(``unbroadcast`` reads its ``.shape``; it is not a list or tuple, as the
-ndarray was not) and any other value as it is, so every such read gives the
-result it gave before.  fwd's own reads of x are untouched.
-
-`recompute_cheap_entries` (run before it): an element ``x`` of the state tuple
+(not run on code compiled to be differentiated again; not in
+`OPTIMIZER_PASSES`: it needs the pair; run before `keep_split_tape_shapes`).
+Output: the pair where an element ``x`` of the state tuple
 fwd pushes last (``_tape.append((..., x, ...))``, popped by the first
 statement of adj) whose one definition is a top-level ``x = a + b`` / ``-`` /
 ``*`` of operands that adj reads in full anyway (names of the same tuple, or
@@ -38,67 +24,9 @@ assignment or mutating method), and never rebound in adj but by the pop.
 import gast
 
 from .. import ast_util as A
-from .. import runtime
 from ..analysis.activity import MUTATING_METHODS
 from ..transform.reverse import TAPE
-
-# helper -> positions of the arguments it reads only for their shape or type
-_SHAPE_READS = {runtime.unbroadcast: (1,), runtime.head_part: (1, 2), runtime.tail_part: (1, 2)}
-
-
-def _helper(call):
-    if isinstance(call, gast.Call) and isinstance(call.func, gast.Name):
-        return getattr(call.func, "diffc_global", None)
-    return None
-
-
-def _shape_only_names(adj):
-    """Names every read of which in adj is a shape-only argument (at least one read)."""
-    parents = {}
-    for node in A.walk(adj):
-        for child in gast.iter_child_nodes(node):
-            parents[child] = node
-    shape_reads, other_reads = set(), set()
-    for node in A.walk(adj):
-        if not (isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)):
-            continue
-        call = parents.get(node)
-        positions = _SHAPE_READS.get(_helper(call), ())
-        if positions and not call.keywords \
-                and any(k < len(call.args) and call.args[k] is node for k in positions):
-            shape_reads.add(node.id)
-        else:
-            other_reads.add(node.id)
-    return shape_reads - other_reads
-
-
-def _tape_pushes(fwd):
-    for stmt in A.walk_statements(fwd.body):
-        value = getattr(stmt, "value", None)
-        if isinstance(stmt, gast.Expr) and isinstance(value, gast.Call) \
-                and isinstance(value.func, gast.Attribute) and value.func.attr == "append" \
-                and isinstance(value.func.value, gast.Name) and value.func.value.id == TAPE \
-                and len(value.args) == 1 and not value.keywords:
-            yield value
-
-
-def keep_split_tape_shapes(fwd, adj):
-    """See the module docstring."""
-    names = _shape_only_names(adj)
-    if not names:
-        return fwd
-    shape_of = runtime.shape_of
-    for push in _tape_pushes(fwd):
-        entry = push.args[0]
-        elts = entry.elts if isinstance(entry, gast.Tuple) else None
-        if elts is None:
-            if isinstance(entry, gast.Name) and entry.id in names:
-                push.args[0] = A.call(A.global_ref(shape_of, "shape_of"), [entry])
-            continue
-        for k, elt in enumerate(elts):
-            if isinstance(elt, gast.Name) and elt.id in names and not hasattr(elt, "diffc_global"):
-                elts[k] = A.call(A.global_ref(shape_of, "shape_of"), [elt])
-    return fwd
+from .shape_reads import shape_only_names
 
 
 _CHEAP_OPS = (gast.Add, gast.Sub, gast.Mult)
@@ -119,7 +47,7 @@ def recompute_cheap_entries(fwd, adj):
     params = {a.id for a in fwd.args.args}
     # operands adj reads in full anyway: keeping them costs nothing more
     full = {n.id for n in A.walk(adj) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} \
-        - _shape_only_names(adj)
+        - shape_only_names(adj)
     position = {id(s): k for k, s in enumerate(fwd.body)}
     defs = {}
     for stmt in fwd.body:

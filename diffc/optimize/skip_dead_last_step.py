@@ -1,4 +1,4 @@
-"""last_step: no adjoint product for the loop's first iteration that nothing reads.
+"""skip_dead_last_step: no adjoint product for the loop's first iteration that nothing reads.
 
 An adjoint loop hands each iteration's adjoint of a loop-carried value to the
 next: ``h_bar = _matmul_bar_a(g, h, W)`` at iteration t is read at t - 1.  The

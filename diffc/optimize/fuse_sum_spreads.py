@@ -1,4 +1,4 @@
-"""spread: the adjoint of a full sum times an array, without materializing the sum's spread.
+"""fuse_sum_spreads: the adjoint of a sum times an array, without materializing the sum's spread.
 
 The adjoint of ``s = np.sum(a)`` is ``_sum_bar(g, a, None, False)``: the 0-d
 adjoint g of s spread over a's shape, a new array.  When that adjoint is only
@@ -6,9 +6,9 @@ multiplied by something (``s = np.sum(x * y)``, ``np.sum(h * h)``), building
 the array of g and multiplying it is two array operations where ``g * y``
 is one.
 
-Input: a generated FunctionDef, after the other optimizations (the last
-pass before emission; not run on code compiled to be differentiated again,
-whose helpers need derivative rules).
+Input: a generated FunctionDef, after dead-code elimination, forward
+substitution and algebra (not run on code compiled to be differentiated
+again, whose helpers need derivative rules).
 Output: the same function where
 
 * ``_sum_bar(g, a, None, False) * y`` (or ``y * _sum_bar(...)``) is
@@ -26,30 +26,18 @@ Output: the same function where
 original expression, and ``0.0 * y`` for a plain zero g when guarded), so
 gradients are unchanged bit for bit.
 
-`fuse_sum_products` (same input; also not run on differentiable code) is the
-mirror image: the adjoint of a scalar x broadcast into a product,
-``unbroadcast(a * b, x)`` (as in ``x_bar += unbroadcast(g * y, x)`` for
-``x * y``), builds the array ``a * b`` only to sum it.  It becomes
-``_sum_product(a, b, x)``: one dot product ``np.vdot(a, b)`` when a and b
-are float64 ndarrays of one shape (at least one axis) and x has shape ``()``,
-else the expression it replaces.  The dot product adds the same terms in
-another order, so the value can differ from the sum in the last bits.
+Then `absorb_scales` (optimize/absorb_scales.py) runs on the result, as
+part of this pass: constant scales and tanh's adjoint folded into helper calls.
 """
 
 import gast
-import numpy as np
 
 from .. import ast_util as A
-from .. import effects
 from .. import runtime
 from ..rules import reductions
-from ..runtime import unbroadcast
-from .dce import stored_names
-from .simplify import absorb_scales
-
-
-def _is_global(node, fn):
-    return isinstance(node, gast.Name) and getattr(node, "diffc_global", None) is fn
+from .absorb_scales import absorb_scales
+from .purity import stored_names
+from .rewriting import is_global
 
 
 def _full_sum_bar(node):
@@ -63,7 +51,7 @@ def _full_sum_bar(node):
 def _sum_bar_parts(node):
     """(g, a, None) for `_sum_bar(g, a, None, False)`, (g, a, (axis, keepdims)) for
     another reduction whose axis is a constant or a name; else None."""
-    if isinstance(node, gast.Call) and _is_global(node.func, reductions.sum_bar) \
+    if isinstance(node, gast.Call) and is_global(node.func, reductions.sum_bar) \
             and len(node.args) == 4 and not node.keywords:
         axis, keep = node.args[2], node.args[3]
         if isinstance(axis, gast.Constant) and axis.value is None \
@@ -115,7 +103,7 @@ def _guarded_spread(stmt):
     if not isinstance(stmt, gast.If) or len(stmt.body) != 1 or len(stmt.orelse) != 1:
         return None
     test = stmt.test
-    if not (isinstance(test, gast.Call) and _is_global(test.func, runtime.nonzero)
+    if not (isinstance(test, gast.Call) and is_global(test.func, runtime.nonzero)
             and len(test.args) == 1 and isinstance(test.args[0], gast.Name)):
         return None
     then, other = stmt.body[0], stmt.orelse[0]
@@ -173,43 +161,3 @@ def fuse_sum_spreads(fn):
             i += 1
     block(fn.body)
     return absorb_scales(fn)
-
-
-
-def _sum_product(a, b, x):
-    """``unbroadcast(a * b, x)``: the product a * b summed to the shape of x.
-
-    In: a and b any values the generated code multiplies, x the value whose
-    adjoint this is.  Out: the dot product ``np.vdot(a, b)`` (of the
-    flattened arrays; a NumPy float64, as the sum is) when a and b are float64
-    ndarrays of one shape with at least one axis and x has shape ``()`` (a
-    float, a NumPy scalar, a 0-d array): the product is never materialized.
-    Otherwise (other dtypes, broadcasting, subclasses, arrays of other
-    libraries) exactly ``unbroadcast(a * b, x)``.  The checks are ordered
-    cheapest first: this runs once per adjoint step of a loop."""
-    if type(a) is np.ndarray and type(b) is np.ndarray:
-        shape = a.shape
-        if shape and shape == b.shape and a.dtype.char == "d" == b.dtype.char \
-                and (type(x) is float or (x.shape if type(x) is np.ndarray else np.shape(x)) == ()):
-            return np.vdot(a, b)
-    return unbroadcast(a * b, x)
-
-
-class _FuseSumProducts(gast.NodeTransformer):
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if _is_global(node.func, runtime.unbroadcast) and len(node.args) == 2 and not node.keywords:
-            g, x = node.args
-            if isinstance(g, gast.BinOp) and isinstance(g.op, gast.Mult):
-                return A.call(A.global_ref(_sum_product, "_sum_product"), [g.left, g.right, x])
-        return node
-
-
-def fuse_sum_products(fn):
-    """See the module docstring."""
-    return _FuseSumProducts().visit(fn)
-
-
-sum_product = _sum_product          # public name of the helper (optimize/accumulate.py)
-
-effects.declare(_sum_product, facts=(effects.FRESH, effects.NO_WRITES))
