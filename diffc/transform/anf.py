@@ -384,6 +384,18 @@ class ANF:
         ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``.
         Returns the expression the call evaluates to, or None for other calls."""
         import numpy as np
+        if isinstance(target, np.ufunc) and len(args) > target.nin \
+                and not any(isinstance(a, gast.Starred) for a in args):
+            # np.exp(x, y), np.divide(a, b, y): the arguments after the inputs are `out`
+            outs = args[target.nin:]
+            if len(outs) != 1:
+                self.fail("this ufunc call writes into several arrays (positional out=...)", expr,
+                          hint="assign each result instead")
+            keywords = keywords + [gast.keyword(arg="out", value=outs[0])]
+            args = args[:target.nin]
+        if isinstance(func, gast.Attribute) and func.attr in _IN_PLACE_DUNDERS:
+            self.fail(f"{func.attr} changes its object in place, which diffc does not follow when called "
+                      "by name", expr, hint=f"write the operator instead (y += v, y *= v ...)")
         out_kw = [k for k in keywords if k.arg == "out"]
         if out_kw and not (isinstance(out_kw[0].value, gast.Constant) and out_kw[0].value.value is None):
             y = self.written_local(out_kw[0].value, expr)
@@ -413,6 +425,10 @@ class ANF:
     def whole_write(self, y, value):
         index = gast.Constant(value=Ellipsis, kind=None)
         return A.assign(A.subscript(A.name(y), index, gast.Store()), value)
+
+
+_IN_PLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow",
+                                               "lshift", "rshift", "and", "xor", "or")} | {"__setitem__", "__delitem__"}
 
 
 def _prune_empty_ifs(stmts):

@@ -211,6 +211,7 @@ class FunctionSweep:
         self.aliases = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
                                            activity_mod.MUTATING_METHODS, self._updates_in_place)
         self.element_checked = set()
+        self.checked_views = set()          # names kept as views for a check_unshared
         if self.generated_code():
             return                          # diffc's own gradient code: its sharing is by design
         unshared = {}                       # id(write) -> [(written, other)] to check when it runs
@@ -228,6 +229,9 @@ class FunctionSweep:
                     continue
                 if (maybe or self._maybe_rebinding(stmt)) and _both_local(self, observer, written):
                     unshared.setdefault(id(stmt), []).append((written, observer))
+                    # the check sees Python's sharing only if no copy stands between them
+                    # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
+                    self.checked_views |= {observer} | self.aliases.related.get(observer, set())
                     continue
                 self._refuse_observed_write(stmt, observer, written, origin)
         if unshared:
@@ -332,7 +336,9 @@ class FunctionSweep:
             return value
         if id(stmt) in self.element_checked:
             return A.call(rt(runtime.element), [A.deepcopy(value.value), index_value(value.slice)])
-        return value if self.views_allowed else A.call(rt(runtime.copy_value), [value])
+        if self.views_allowed or target in getattr(self, "checked_views", ()):
+            return value
+        return A.call(rt(runtime.copy_value), [value])
 
     # ------------------------------------------------------- calls of user functions
     def primal_call(self, key, args, call):
@@ -467,9 +473,12 @@ def alias_sources(fn, value):
 def _call_alias_sources(fn, call):
     key, args = call_key(fn.info, call)
     if isinstance(key, tuple) and key[0] == "method":
-        if key[1] in VIEW_METHODS and _local(args[0], fn):
+        if (key[1] in VIEW_METHODS or key[1] in _SELF_METHODS or key[1] == "astype" and _no_copy(call)) \
+                and _local(args[0], fn):
             return {args[0].id}
         return set()
+    if _is_numpy_array_call(key) and _no_copy(call) and call.args and _local(call.args[0], fn):
+        return {call.args[0].id}            # np.array(v, copy=False) is v
     locals_ = {a.id for a in call.args if _local(a, fn)} | \
         {k.value.id for k in call.keywords if _local(k.value, fn)}
     if not locals_:
@@ -496,6 +505,21 @@ def _call_alias_sources(fn, call):
             return locals_
         return {bound[k].id for k in positions if k < len(bound) and _local(bound[k], fn)}
     return set()
+
+
+# Methods returning the array itself for a real array (a new array for a complex one).
+_SELF_METHODS = {"conj", "conjugate"}
+
+
+def _no_copy(call):
+    """`copy=False` or `copy=None` given: NumPy may hand back the argument itself."""
+    return any(k.arg == "copy" and not (isinstance(k.value, gast.Constant) and k.value.value is True)
+               for k in call.keywords)
+
+
+def _is_numpy_array_call(key):
+    import numpy as np
+    return key is np.array
 
 
 def _scalar_element(fn, value):

@@ -7,8 +7,9 @@ d_view_after_element: an element write into an array then an augmented write int
 d_iterate_view: `for i, e in enumerate(A)` rebinding A, then writing into the new A
     through a bound slice in a nested loop (the loop's re-read ran unguarded);
 d_shared_tangent: a new array made from A (`+A`, `A + c`, a function value returning
-    `u - c`), then A written in place in a loop, then the new array read (forward mode
-    gave it A's tangent object, which the write updated).
+    `u - c`, `A.astype(float)`, `np.array(A)`), then A written in place in a loop (also
+    by a ufunc's positional out), then the new array read (forward mode gave it A's
+    tangent object, which the write updated).
 
 Draws from its own random stream (`r3`), so a program without the shape is the same
 program as before it existed."""
@@ -66,9 +67,11 @@ def _shared_tangent(gen, A, B, s, c, i, indent):
     r = gen.r3
     gen.features.add("d_shared_tangent")
     t, fn = gen.fresh("t"), gen.fresh("fn")
-    made = r.choice([f"+{A}", f"{A} + {c}", f"{fn}({A})"])
+    made = r.choice([f"+{A}", f"{A} + {c}", f"{fn}({A})", f"{A}.astype(float)", f"np.array({A})"])
+    write = r.choice([f"{A}[{i}:] += np.tanh({A}[{i}]) * {c}",
+                      f"np.multiply({A}, np.cos({A}[{i}]), {A})"])       # a ufunc's positional out
     return [f"{indent}{fn} = lambda u: u - {c}",
             f"{indent}{t} = {made}",
             f"{indent}for {i} in range(2):",
-            f"{indent}    {A}[{i}:] += np.tanh({A}[{i}]) * {c}",
+            f"{indent}    {write}",
             f"{indent}{s} = {s} + np.sum({t} * {B}) * {c}"]
