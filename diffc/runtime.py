@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .runtime_floats import float64_world  # noqa: F401  (generated code names runtime.float64_world)
-from .runtime_scatter import scatter_sum
+from .runtime_scatter import repeats, scatter_sum, written_last
 
 
 class ListBar(list):
@@ -403,6 +403,8 @@ def take_item(bar, index):
         value = bar[index]
         if isinstance(value, np.ndarray):
             value = value.copy()
+            if repeats(index):
+                value[~written_last(bar.shape, index, value.shape)] = 0.0
         bar[index] = 0.0
         return value
     if isinstance(bar, dict):

@@ -10,7 +10,8 @@ are in rules/syntax.py.
 
 import numpy as np
 
-from .runtime import (DictBar, ListBar, acc_item, append_dot, copy_value, extend_dot, is_duck_array, take_item,
+from .runtime_scatter import repeats, written_last
+from .runtime import (DictBar, ListBar, acc_item, append_dot, copy_value, extend_dot, is_duck_array, item, take_item,
                       unpop_bar, write_dot, write_item, zeros_dot, is_zero as _is_zero)
 
 
@@ -28,6 +29,22 @@ def added_item(bar, primal, index, g):
     if isinstance(bar, (list, np.ndarray, dict)) or is_duck_array(bar):
         bar = _private(bar)
     return acc_item(bar, primal, index, g)
+
+
+def winners_only(g, shape, index):
+    """g (shaped like y[index]) with zeros at the entries of a repeated integer-array index
+    that NumPy's write y[index] = v overwrote (runtime_scatter.written_last)."""
+    if isinstance(g, np.ndarray) and repeats(index):
+        g = g.copy()
+        g[~written_last(shape, index, g.shape)] = 0.0
+    return g
+
+
+def taken_item(bar, index):
+    """Pure take_item, the read: bar[index] (the adjoint of a write's value), without the
+    overwritten entries of a repeated index."""
+    value = item(bar, index)
+    return winners_only(value, bar.shape, index) if isinstance(bar, np.ndarray) else value
 
 
 def zeroed_item(bar, index):

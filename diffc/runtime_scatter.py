@@ -3,7 +3,9 @@
 Input: what runtime.acc_item / runtime.add_at receive for ``bar[index] += g`` with an
 integer-array index (the adjoint of the gather ``x[i, j]``).  Output: `scatter_sum`,
 the new float64 array of the sums (``np.add.at`` into zeros, reassociated), or None
-where its conditions fail and the caller keeps ufunc.at.  Like runtime.py, imports
+where its conditions fail and the caller keeps ufunc.at.  Also `written_last`: for a
+write ``y[index] = v`` whose integer-array index repeats an element, which of v's
+entries NumPy leaves in y (runtime.take_item gives the others no adjoint).  Like runtime.py, imports
 nothing but NumPy and math (``diffc export`` copies it into an exported module).
 """
 
@@ -45,3 +47,21 @@ def scatter_sum(index, g, shape):
         return None                  # np.add.at names the mismatch
     sums = np.bincount(flat.reshape(-1), weights=weights.reshape(-1), minlength=total)
     return sums.reshape(shape) if sums.size == total else None
+
+
+def repeats(index):
+    """Whether an index may name one element twice (an integer array or list in it)."""
+    for part in index if isinstance(index, tuple) else (index,):
+        if isinstance(part, (list, np.ndarray)) and np.asarray(part).dtype.kind in "iu" \
+                and np.asarray(part).size > 1:
+            return True
+    return False
+
+
+def written_last(shape, index, result_shape):
+    """For y[index] = v with repeated entries: True where v's entry is the one NumPy
+    leaves in y (the others are overwritten and get no adjoint), found by the same write."""
+    order = np.arange(int(np.prod(result_shape)), dtype=np.intp).reshape(result_shape)
+    probe = np.full(shape, -1, dtype=np.intp)
+    probe[index] = order
+    return probe[index] == order

@@ -5,6 +5,8 @@ forward passes themselves; the helpers they emit are ordinary functions, and
 these rules make generated code differentiable again (higher order).
 """
 
+import numpy as np
+
 from . import adjoint, linear, nondiff, tangent
 from .. import runtime, runtime_pure
 
@@ -199,6 +201,19 @@ def _(result, result_bar, bar, primal, index, g):
 @tangent(runtime_pure.added_item)
 def _(result, bar, primal, index, g, bar_dot, g_dot):
     return added_item(bar_dot, primal, index, g_dot)
+
+
+@adjoint(runtime_pure.taken_item)
+def _(result, result_bar, bar, index):
+    return item_bar(runtime_pure.winners_only(result_bar, np.shape(bar), index), bar, index), None
+
+
+@adjoint(runtime_pure.winners_only)
+def _(result, result_bar, g, shape, index):
+    return runtime_pure.winners_only(result_bar, shape, index), None, None
+
+
+linear(runtime_pure.taken_item, runtime_pure.winners_only)
 
 
 @adjoint(runtime_pure.zeroed_item)

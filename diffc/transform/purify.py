@@ -68,7 +68,7 @@ def _purify_statement(stmt):
             return [A.assign(target, A.call(_rt(runtime_pure.extended_dot), args))]
         if fn is runtime.take_item:
             bar, index = args
-            return [A.assign(target, A.call(_rt(runtime.item), [A.deepcopy(bar), A.deepcopy(index)])),
+            return [A.assign(target, A.call(_rt(runtime_pure.taken_item), [A.deepcopy(bar), A.deepcopy(index)])),
                     _rebind(bar, runtime_pure.zeroed_item, [bar, index])]
         if fn is runtime.pop_bar:
             bar, = args

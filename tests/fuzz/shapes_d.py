@@ -9,7 +9,10 @@ d_iterate_view: `for i, e in enumerate(A)` rebinding A, then writing into the ne
 d_shared_tangent: a new array made from A (`+A`, `A + c`, a function value returning
     `u - c`, `A.astype(float)`, `np.array(A)`), then A written in place in a loop (also
     by a ufunc's positional out), then the new array read (forward mode gave it A's
-    tangent object, which the write updated).
+    tangent object, which the write updated);
+d_repeated_index: a write through an integer-array index naming an element twice
+    (`A[[k, k, j]] += ...`, `= ...`, `*= ...`), in a loop: NumPy keeps one of the values
+    (reverse mode gave the overwritten ones an adjoint).
 
 Draws from its own random stream (`r3`), so a program without the shape is the same
 program as before it existed."""
@@ -18,7 +21,8 @@ import random
 
 PROBABILITY = 0.3            # per program
 STATEMENT_PROBABILITY = 0.2  # per statement, when on
-FEATURES = ("d_broadcast_branch", "d_view_after_element", "d_iterate_view", "d_shared_tangent")
+FEATURES = ("d_broadcast_branch", "d_view_after_element", "d_iterate_view", "d_shared_tangent",
+            "d_repeated_index")
 
 
 def init(gen, seed, shapes, exclude):
@@ -35,7 +39,7 @@ def statement(gen, scope, indent, nested_ok):
     A, B = r.choice(scope.arrays), r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    kind = r.randrange(4)
+    kind = r.randrange(5)
     if kind == 0 or not nested_ok:
         gen.features.add("d_broadcast_branch")
         g = gen.fresh("g")
@@ -52,6 +56,8 @@ def statement(gen, scope, indent, nested_ok):
                 f"{indent}    {A}[{k - 1}:] *= np.cos({A}[{i} % {N}]) * {c}"]
     if kind == 3:
         return _shared_tangent(gen, A, B, s, c, i, indent)
+    if kind == 4:
+        return _repeated_index(gen, A, B, s, c, i, indent)
     gen.features.add("d_iterate_view")
     e, t = gen.fresh("e"), gen.fresh("t")
     lo = r.randrange(0, N - 1)
@@ -75,3 +81,14 @@ def _shared_tangent(gen, A, B, s, c, i, indent):
             f"{indent}for {i} in range(2):",
             f"{indent}    {write}",
             f"{indent}{s} = {s} + np.sum({t} * {B}) * {c}"]
+
+
+def _repeated_index(gen, A, B, s, c, i, indent):
+    r, N = gen.r3, gen.N
+    gen.features.add("d_repeated_index")
+    k, j = r.randrange(N), r.randrange(N)
+    idx = f"[{k}, {k}, {j}]"
+    op = r.choice(["+=", "=", "*=", "-="])
+    return [f"{indent}for {i} in range(2):",
+            f"{indent}    {A}[{idx}] {op} np.tanh({B}[{idx}] * {s}) + {c} * {i}",
+            f"{indent}{s} = {s} + np.sum({A} * {A}) * {c}"]
