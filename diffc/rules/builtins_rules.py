@@ -107,10 +107,16 @@ def _(result, iterable, start=0, iterable_dot=0.0, start_dot=0.0):
 
 
 def _sum_bars(g, items):
+    if isinstance(items, np.ndarray):
+        # sum() over an array adds its rows: each row gets the result's adjoint
+        return np.broadcast_to(unbroadcast(g, items[0]) if len(items) else g,
+                               items.shape).astype(np.result_type(items, float))
     return ListBar(unbroadcast(g, v) for v in items)
 
 
 def _sum_dot(dots):
+    if isinstance(dots, np.ndarray):
+        return np.sum(dots, axis=0)         # the rows' tangents, added as sum() adds the rows
     if isinstance(dots, (list, tuple)):
         total = 0.0
         for d in dots:
@@ -287,7 +293,7 @@ linear(_sum_dot)
 
 @adjoint(_sum_dot)
 def _(result, result_bar, dots):
-    return _sum_bars(result_bar, dots) if isinstance(dots, (list, tuple)) else result_bar
+    return _sum_bars(result_bar, dots) if isinstance(dots, (list, tuple, np.ndarray)) else result_bar
 
 
 linear(_sequence_bar)
