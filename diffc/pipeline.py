@@ -43,6 +43,7 @@ from .optimize.last_step import skip_dead_last_step
 from .optimize.split_tapes import keep_split_tape_shapes, recompute_cheap_entries
 from .optimize.hand_over import hand_over
 from .optimize.restores import drop_dead_restores
+from .optimize.real_adjoints import keep_real_adjoints_real
 from .optimize.simplify import algebra, forward_substitute, fuse_reset_and_accumulate
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
@@ -445,6 +446,7 @@ class Module:
             for step in OPTIMIZER_PASSES:
                 if step.applies(self, entry_kinds):
                     fn = self._run_pass(step.name, step.run, fn, entry_kinds)
+        fn = self._run_pass("keep_real_adjoints_real", lambda f, _: keep_real_adjoints_real(f), fn, entry_kinds)
         if self.differentiable:
             fn = self._run_pass("purify", lambda f, _: purify(f), fn, entry_kinds)
         _fill_empty(fn)
@@ -525,7 +527,7 @@ OPTIMIZER_PASSES = [
 
 FRONT_END_PASSES = ("fence", "desugar", "anf")
 STAGES = FRONT_END_PASSES + ("reverse",) + tuple(dict.fromkeys(p.name for p in OPTIMIZER_PASSES)) \
-    + ("purify", "optimize")
+    + ("keep_real_adjoints_real", "purify", "optimize")
 
 # name -> seconds spent, summed over compilations, when DIFFC_TIME_PASSES is set
 # (or a caller sets a dict here); None: not timed.
