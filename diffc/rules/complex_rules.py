@@ -210,6 +210,10 @@ def _hermitian_gaps(w):
     return np.where(keep, 1.0 / np.where(keep, diff, 1.0), 0.0)
 
 
+def _reads_lower(UPLO):
+    return UPLO.upper() == "L"
+
+
 def _anchor_row(lower, n):
     return 0 if lower else n - 1
 
@@ -237,7 +241,7 @@ def _no_cotangent(v):
 def eigh_bar_complex(result_bar, a, result, UPLO):
     """Adjoint of np.linalg.eigh in a complex Hermitian a."""
     w, V = result[0], result[1]
-    lower = UPLO.upper() == "L"
+    lower = _reads_lower(UPLO)
     n = np.shape(V)[-1]
     gw = result_bar[0]
     gV = result_bar[1] if len(result_bar) > 1 else 0.0
@@ -259,7 +263,7 @@ def eigh_bar_complex(result_bar, a, result, UPLO):
 def eigh_jvp_complex(a, a_dot, result, UPLO):
     """Tangent of np.linalg.eigh at a complex Hermitian a (LAPACK's phase)."""
     w, V = result[0], result[1]
-    lower = UPLO.upper() == "L"
+    lower = _reads_lower(UPLO)
     r = _anchor_row(lower, np.shape(V)[-1])
     M = _conj_t(V) @ _hermitian_from(a_dot * np.ones(np.shape(a)), lower) @ V
     dV = V @ (_hermitian_gaps(w) * M)
@@ -278,11 +282,11 @@ def eigvalsh_bar_complex(g, a, UPLO):
 
 def eigvalsh_jvp_complex(a, a_dot, UPLO):
     w, V = np.linalg.eigh(a, UPLO=UPLO)
-    M = _conj_t(V) @ _hermitian_from(a_dot * np.ones(np.shape(a)), UPLO.upper() == "L") @ V
+    M = _conj_t(V) @ _hermitian_from(a_dot * np.ones(np.shape(a)), _reads_lower(UPLO)) @ V
     return np.real(np.diagonal(M, axis1=-2, axis2=-1))
 
 
-nondiff(_distinct, _anchor_row, _phase_anchored, _check_eigh_phase_free, _no_cotangent)
+nondiff(_reads_lower, _distinct, _anchor_row, _phase_anchored, _check_eigh_phase_free, _no_cotangent)
 for _helper in (_conj_t, _phi_half, _cholesky_lower_bar, _cholesky_lower_dot, cholesky_bar_complex,
                 cholesky_jvp_complex, _real_diag, _hermitian_from, _hermitian_read, _hermitian_gaps,
                 eigh_bar_complex, eigh_jvp_complex, eigvalsh_bar_complex, eigvalsh_jvp_complex):
