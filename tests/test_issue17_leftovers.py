@@ -253,3 +253,85 @@ def test_eigenvector_phase_at_a_matrix_where_it_is_not_fixed():
         diffc.grad(lambda m: np.sum(np.imag(np.linalg.eigh(m)[1]) * W33))(a)
     with pytest.raises(NotImplementedError, match="phase"):
         diffc.jvp(eigh_phase_free, (a,), (a,))
+
+
+# ------------------------------------------------------------------ 2. scipy.stats with shape parameters
+stats = pytest.importorskip("scipy.stats")
+XS = np.array([0.2, 0.45, 0.7])
+KS = np.array([0.0, 1.0, 3.0])
+LOC_SCALE = np.array([0.05, 1.1])
+
+# (name, function of one float array, point): the shape parameters passed positionally
+# (SciPy's *args), loc and scale positionally or by keyword
+STATS = [
+    ("gamma_logcdf_x", lambda x: np.sum(stats.gamma.logcdf(x, 2.5)), XS),
+    ("t_cdf_x", lambda x: np.sum(stats.t.cdf(x, 4.0)), XS),
+    ("beta_cdf_x", lambda x: np.sum(stats.beta.cdf(x, 2.0, 3.0)), XS),
+    ("t_logsf_x", lambda x: np.sum(stats.t.logsf(x, 4.0, 0.05, 1.1)), XS),
+    ("gamma_logsf_x", lambda x: np.sum(stats.gamma.logsf(x, 2.5)), XS),
+    ("beta_logsf_x", lambda x: np.sum(stats.beta.logsf(x, 2.0, 3.0)), XS),
+    ("gamma_cdf_loc_scale_positional", lambda p: np.sum(stats.gamma.cdf(XS + 0.3, 2.5, p[0], p[1])), LOC_SCALE),
+    ("t_logcdf_loc_scale_keywords", lambda p: np.sum(stats.t.logcdf(XS, 4.0, loc=p[0], scale=p[1])), LOC_SCALE),
+    ("beta_sf_loc_scale", lambda p: np.sum(stats.beta.sf(XS, 2.0, 3.0, p[0], 1.5 * p[1])), LOC_SCALE),
+    ("gamma_logpdf_shape", lambda p: np.sum(stats.gamma.logpdf(XS, p[0], 0.0, p[1])), np.array([2.5, 1.3])),
+    ("t_logpdf_df", lambda p: np.sum(stats.t.logpdf(XS, p[0])), np.array([4.0])),
+    ("poisson_logcdf_mu", lambda p: np.sum(stats.poisson.logcdf(KS, p[0])), np.array([2.2])),
+    ("bernoulli_cdf_sf_p", lambda p: np.sum(stats.bernoulli.cdf(np.array([-1.0, 0.0, 1.0]), p[0]) * XS)
+     + np.sum(stats.bernoulli.logcdf(np.array([0.0, 0.5]), p[0])) + stats.bernoulli.sf(0.0, p[0]), np.array([0.3])),
+    ("binom_cdf_logcdf_sf_p", lambda p: np.sum(stats.binom.cdf(KS, 5, p[0]) * XS)
+     + np.sum(stats.binom.logcdf(KS, 5, p[0])) + np.sum(stats.binom.sf(KS, 5, p[0])), np.array([0.4])),
+]
+
+
+@pytest.mark.parametrize("name,fn,x", STATS, ids=[row[0] for row in STATS])
+def test_stats_with_shape_parameters_both_modes(name, fn, x):
+    expected = numeric_grad(fn, [x], 0)
+    assert np.abs(expected).max() > 1e-2
+    assert_close(diffc.grad(fn)(x), expected, rtol=1e-6, atol=1e-8, what=f"{name} grad")
+    v = np.linspace(0.5, 1.5, x.size)
+    _, tangent = diffc.jvp(fn, (x,), (v,))
+    assert_close(tangent, np.sum(expected * v), rtol=1e-6, atol=1e-8, what=f"{name} jvp")
+
+
+def test_discrete_tails_equal_scipys():
+    """The implementations diffc reads agree with SciPy, inside and outside 0 <= k < n."""
+    k = np.array([-1.0, 0.0, 1.0, 2.0, 4.5, 5.0, 7.0])
+    assert_close(diffc.grad(lambda p: np.sum(stats.binom.cdf(k, 5, p[0])))(np.array([0.4])),
+                 numeric_grad(lambda p: np.sum(stats.binom.cdf(k, 5, p[0])), [np.array([0.4])], 0))
+    from diffc.rules import scipy_stats as impl
+    assert_close(impl.binom_cdf(k, 5, 0.3), stats.binom.cdf(k, 5, 0.3), rtol=1e-12, atol=1e-14)
+    assert_close(impl.binom_sf(k, 5, 0.3), stats.binom.sf(k, 5, 0.3), rtol=1e-12, atol=1e-14)
+    assert_close(impl.bernoulli_cdf(k, 0.3), stats.bernoulli.cdf(k, 0.3), rtol=1e-12, atol=1e-14)
+    assert_close(impl.poisson_logcdf(k[1:], 2.2), stats.poisson.logcdf(k[1:], 2.2), rtol=1e-12, atol=1e-14)
+    assert_close(impl.gamma_logsf(XS, 2.5), stats.gamma.logsf(XS, 2.5), rtol=1e-12, atol=1e-14)
+
+
+def test_stats_cdf_second_order():
+    fn = dict((row[0], row[1]) for row in STATS)["t_logcdf_loc_scale_keywords"]
+    hess = fd_jacobian(diffc.grad(fn), LOC_SCALE, eps=1e-5)
+    assert_close(diffc.hessian(fn)(LOC_SCALE), hess, rtol=1e-5, atol=1e-7, what="hessian")
+
+
+def gamma_cdf_in_shape(p):
+    return np.sum(stats.gamma.logcdf(XS, p[0]))
+
+
+def t_cdf_in_df(p):
+    return np.sum(stats.t.cdf(XS, p[0], 0.1))
+
+
+def beta_cdf_in_b(p):
+    return np.sum(stats.beta.cdf(XS, 2.0, p[0]))
+
+
+@pytest.mark.parametrize("fn", [gamma_cdf_in_shape, t_cdf_in_df, beta_cdf_in_b], ids=["gamma_a", "t_df", "beta_b"])
+def test_cdf_shape_parameter_is_refused_naming_the_line(fn):
+    """No closed form: a DiffcError (also a NotImplementedError), never a silent zero, in both
+    modes, with the user's line in its notes."""
+    p = np.array([2.5])
+    for run in (lambda: diffc.grad(fn)(p), lambda: diffc.jvp(fn, (p,), (np.ones(1),))):
+        with pytest.raises(diffc.errors.DiffcError, match="no closed-form derivative") as caught:
+            run()
+        assert isinstance(caught.value, NotImplementedError)
+        notes = getattr(caught.value, "__notes__", [])
+        assert any("test_issue17_leftovers.py" in note and "return np.sum(stats." in note for note in notes), notes
