@@ -335,3 +335,81 @@ def test_cdf_shape_parameter_is_refused_naming_the_line(fn):
         assert isinstance(caught.value, NotImplementedError)
         notes = getattr(caught.value, "__notes__", [])
         assert any("test_issue17_leftovers.py" in note and "return np.sum(stats." in note for note in notes), notes
+
+
+# ------------------------------------------------------------------ 3. solve_ivp with events, no t_eval
+solve_ivp = pytest.importorskip("scipy.integrate").solve_ivp
+ODE_TIGHT = dict(rtol=1e-10, atol=1e-12)
+P_FALL = np.array([2.0, 1.5, 9.81, 0.3])        # height, upward speed, gravity, drag
+
+
+def falling(t, y, g, c):
+    return np.array([y[1], -g - c * y[1]])
+
+
+def ground(t, y, g, c):
+    return y[0]
+
+
+ground.terminal = True
+ground.direction = -1
+
+
+def apex(t, y, g, c):
+    return y[1]
+
+
+def half_height(t, y, g, c):
+    return y[0] - 0.5 * g / 9.81
+
+
+def impact_time(p):
+    """When a thrown body with drag hits the ground: sol.t[-1], set by the terminal event."""
+    sol = solve_ivp(falling, (0.0, 10.0), np.array([p[0], p[1]]), args=(p[2], p[3]), events=ground, **ODE_TIGHT)
+    return sol.t[-1]
+
+
+def impact_state(p):
+    sol = solve_ivp(falling, (0.0, 10.0), np.array([p[0], p[1]]), args=(p[2], p[3]), events=ground, **ODE_TIGHT)
+    return sol.y[1, -1] ** 2 + 0.1 * np.sum(sol.y[:, -1] ** 2) + sol.y[0, 0] * sol.y[1, -1]
+
+
+def event_readings(p):
+    """t_events / y_events of a terminal and two non-terminal events (the apex and the two
+    crossings of a height that depends on g through the event function)."""
+    sol = solve_ivp(falling, (0.0, 10.0), np.array([p[0], p[1]]), args=(p[2], p[3]),
+                    events=[ground, apex, half_height], **ODE_TIGHT)
+    return (2.0 * sol.t_events[0][0] + sol.t_events[1][0] ** 2 + np.sum(sol.y_events[1][0] * np.array([1.0, 3.0]))
+            + sol.y_events[0][0][1] + np.sum(sol.t_events[2]) + np.sum(sol.y_events[2][:, 1]))
+
+
+def started_late(t0):
+    sol = solve_ivp(falling, (t0, 10.0), np.array([2.0, 1.5]), args=(9.81, 0.3), events=[ground, apex], **ODE_TIGHT)
+    return sol.t[-1] + sol.t_events[1][0] ** 2 + sol.y[1, -1]
+
+
+@pytest.mark.parametrize("fn", [impact_time, impact_state, event_readings], ids=lambda f: f.__name__)
+def test_event_times_and_states_both_modes(fn):
+    expected = numeric_grad(fn, [P_FALL], 0)
+    assert np.all(np.abs(expected) > 1e-3)
+    assert_close(diffc.grad(fn)(P_FALL), expected, rtol=1e-6, atol=1e-8, what="grad")
+    v = np.array([0.3, -0.2, 0.5, 1.0])
+    _, tangent = diffc.jvp(fn, (P_FALL,), (v,))
+    assert_close(tangent, np.dot(expected, v), rtol=1e-6, atol=1e-8, what="jvp")
+
+
+def test_event_times_move_with_the_start_time():
+    """An autonomous system started later reaches every event later by as much: d/dt0 of
+    t_end + t_apex**2 + v_end is 1 + 2 t_apex."""
+    expected = (started_late(0.5 + 1e-6) - started_late(0.5 - 1e-6)) / 2e-6
+    assert_close(expected, 1.0 + 2 * solve_ivp(falling, (0.5, 10.0), np.array([2.0, 1.5]), args=(9.81, 0.3),
+                                              events=apex, **ODE_TIGHT).t_events[0][0], rtol=1e-6)
+    assert_close(diffc.grad(started_late)(0.5), expected, rtol=1e-6, atol=1e-8)
+    assert_close(diffc.jvp(started_late, (0.5,), (1.0,))[1], expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_second_derivative_through_event_times_is_refused():
+    for run in (lambda: diffc.hessian(impact_time)(P_FALL), lambda: diffc.jacobian(diffc.grad(event_readings))(P_FALL)):
+        with pytest.raises(diffc.errors.DiffcError, match="second derivatives through the times of solve_ivp"):
+            run()
