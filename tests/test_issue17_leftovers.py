@@ -186,9 +186,16 @@ def stacked_norms(a):
     return np.sum(np.linalg.norm(a, 2, axis=(1, 2)) ** 2) + np.sum(np.linalg.norm(a, "nuc", axis=(2, 1)))
 
 
+def abs_based_norms(a):
+    """Norms of a complex array that are those of |a|: vector 1, 3 and inf norms, matrix ord 1 and inf."""
+    v = np.ravel(a)[:5]
+    return (np.linalg.norm(v, 1) ** 2 + np.linalg.norm(v, 3) ** 2 + np.linalg.norm(v, np.inf) ** 2
+            + np.linalg.norm(a, 1) ** 2 + np.linalg.norm(a, np.inf) + np.sum(np.linalg.norm(a, 1, axis=0) ** 2))
+
+
 DECOMP_CASES = [(eigh_vectors_phase, HERM), (eigh_upper_mixed, HERM), (eigh_phase_free, HERM),
                 (eigvalsh_upper, HERM), (spectral_norm, Z43), (smallest_singular_value, Z43),
-                (nuclear_norm_squared, Z43), (stacked_norms, STACK)]
+                (nuclear_norm_squared, Z43), (stacked_norms, STACK), (abs_based_norms, Z43)]
 DECOMP_IDS = [f.__name__ for f, _ in DECOMP_CASES]
 
 
@@ -204,7 +211,8 @@ def test_complex_decomposition_first_order(fn, z):
     assert_close(tangent, np.real(np.sum(expected * v)), rtol=1e-5, atol=1e-6, what="jvp")
 
 
-FAST_DECOMP_SECOND = {("eigh_vectors_phase", "forward_over_reverse"), ("spectral_norm", "reverse_over_forward")}
+FAST_DECOMP_SECOND = {("eigh_vectors_phase", "forward_over_reverse"), ("spectral_norm", "reverse_over_forward"),
+                      ("abs_based_norms", "reverse_over_reverse")}
 DECOMP_SECOND = [pytest.param(fn, z, mode, marks=() if (fn.__name__, mode) in FAST_DECOMP_SECOND
                               else pytest.mark.slow, id=f"{fn.__name__}-{mode}")
                  for fn, z in DECOMP_CASES for mode in sorted(MIXED)]

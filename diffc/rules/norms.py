@@ -10,7 +10,7 @@ Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from . import adjoint, nondiff, tangent
-from .complex_rules import real_cotangent
+from .complex_rules import abs_slope, real_cotangent
 from ..runtime import is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, full as _full, like as _like,
                      unreduce as _unreduce, full_T as _full_T)
@@ -115,6 +115,7 @@ def _norm_jvp(x, x_dot, ord, axis, keepdims, result):
 def _(result, result_bar, x, ord=None, axis=None, keepdims=False):
     return _norm_bar_c(result_bar, x, ord, axis, keepdims, result) if _complex_2(x, ord, axis) \
         else _norm_bar_sv(result_bar, x, ord, axis, keepdims) if _complex_sv(x, ord, axis) \
+        else _norm_bar_abs(result_bar, x, ord, axis, keepdims, result) if np.iscomplexobj(x) \
         else _norm_bar(result_bar, x, ord, axis, keepdims, result)
 
 
@@ -122,6 +123,7 @@ def _(result, result_bar, x, ord=None, axis=None, keepdims=False):
 def _(result, x, ord=None, axis=None, keepdims=False, x_dot=None):
     return _norm_jvp_c(x, x_dot, ord, axis, keepdims, result) if _complex_2(x, ord, axis) \
         else _norm_jvp_sv(x, x_dot, ord, axis, keepdims) if _complex_sv(x, ord, axis) \
+        else _norm_jvp_abs(x, x_dot, ord, axis, keepdims, result) if np.iscomplexobj(x) \
         else _norm_jvp(x, x_dot, ord, axis, keepdims, result)
 
 
@@ -181,8 +183,18 @@ def _norm_jvp_sv(x, x_dot, ord, axis, keepdims):
     return np.sum(np.real(_full(x_dot, x) * _sv_slope(x, ord, axis)), axis=axes, keepdims=keepdims)
 
 
+# The other norms of a complex array (vector p-norms, matrix ord 1 and inf) are those of
+# |x|: through the real rules (differentiable again) and the slope conj(x)/|x| of |x|.
+def _norm_bar_abs(g, x, ord, axis, keepdims, result):
+    return _norm_bar(g, np.abs(x), ord, axis, keepdims, result) * abs_slope(x)
+
+
+def _norm_jvp_abs(x, x_dot, ord, axis, keepdims, result):
+    return _norm_jvp(np.abs(x), np.real(abs_slope(x) * x_dot), ord, axis, keepdims, result)
+
+
 nondiff(_complex_2, _complex_sv)
-for _helper in (_norm_bar_c, _norm_jvp_c, _sv_slope, _norm_bar_sv, _norm_jvp_sv):
+for _helper in (_norm_bar_c, _norm_jvp_c, _sv_slope, _norm_bar_sv, _norm_jvp_sv, _norm_bar_abs, _norm_jvp_abs):
     _helper.__diffc_transparent__ = True
 
 
