@@ -211,8 +211,7 @@ def test_complex_decomposition_first_order(fn, z):
     assert_close(tangent, np.real(np.sum(expected * v)), rtol=1e-5, atol=1e-6, what="jvp")
 
 
-FAST_DECOMP_SECOND = {("eigh_vectors_phase", "forward_over_reverse"), ("spectral_norm", "reverse_over_forward"),
-                      ("abs_based_norms", "reverse_over_reverse")}
+FAST_DECOMP_SECOND = {("eigh_vectors_phase", "forward_over_reverse"), ("spectral_norm", "reverse_over_forward")}
 DECOMP_SECOND = [pytest.param(fn, z, mode, marks=() if (fn.__name__, mode) in FAST_DECOMP_SECOND
                               else pytest.mark.slow, id=f"{fn.__name__}-{mode}")
                  for fn, z in DECOMP_CASES for mode in sorted(MIXED)]

@@ -29,6 +29,7 @@ import numpy as np
 from . import adjoint, linear, nondiff, tangent
 from .. import effects
 from ..checks import kink_sign
+from ..errors import NotDifferentiable
 from ..runtime import ListBar, unbroadcast
 
 nondiff(np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
@@ -53,7 +54,7 @@ def no_derivative(d, what):
     """0.0 for the zero tangent d; a tangent that is not zero has no rule: refuse."""
     if d is None or (np.ndim(d) == 0 and not isinstance(d, np.ndarray) and d == 0):
         return 0.0
-    raise NotImplementedError(f"diffc: no derivative of {what}")
+    raise NotDifferentiable(f"diffc: no derivative of {what}")
 
 
 nondiff(no_derivative)
@@ -222,16 +223,16 @@ def _phase_anchored(V, lower):
     """Whether LAPACK's anchor row of V is real (refused otherwise) and no entry of it is small."""
     row = V[..., _anchor_row(lower, np.shape(V)[-1]), :]
     if np.any(np.abs(np.imag(row)) > 1e-10):
-        raise NotImplementedError("diffc: the derivative of complex eigenvectors depends on their phase, "
-                                  "and this eigh does not fix it as LAPACK does")
+        raise NotDifferentiable("diffc: the derivative of complex eigenvectors depends on their phase, "
+                                "and this eigh does not fix it as LAPACK does")
     return not np.any(np.abs(row) < 1e-6)
 
 
 def _check_eigh_phase_free(c, gV):
     if np.any(np.abs(np.imag(c)) > 1e-8 * max(1.0, float(np.max(np.abs(gV))))):
-        raise NotImplementedError("diffc: the function depends on the phase of complex eigenvectors, which "
-                                  "is not fixed at this matrix (an entry of the row LAPACK makes real is "
-                                  "about 0): its derivative is not defined (use |V|, V diag(.) V^H, ...)")
+        raise NotDifferentiable("diffc: the function depends on the phase of complex eigenvectors, which "
+                                "is not fixed at this matrix (an entry of the row LAPACK makes real is "
+                                "about 0): its derivative is not defined (use |V|, V diag(.) V^H, ...)")
 
 
 def _no_cotangent(v):
@@ -268,9 +269,9 @@ def eigh_jvp_complex(a, a_dot, result, UPLO):
     M = _conj_t(V) @ _hermitian_from(a_dot * np.ones(np.shape(a)), lower) @ V
     dV = V @ (_hermitian_gaps(w) * M)
     if not _phase_anchored(V, lower):
-        raise NotImplementedError("diffc: the forward-mode derivative of complex eigenvectors depends on "
-                                  "their phase, which is not fixed at this matrix (an entry of the row "
-                                  "LAPACK makes real is about 0); use reverse mode (grad/vjp) or eigvalsh")
+        raise NotDifferentiable("diffc: the forward-mode derivative of complex eigenvectors depends on "
+                                "their phase, which is not fixed at this matrix (an entry of the row "
+                                "LAPACK makes real is about 0); use reverse mode (grad/vjp) or eigvalsh")
     dV = dV + V * (1j * (-np.imag(dV[..., r, :]) / np.real(V[..., r, :])))[..., None, :]
     return ListBar([np.real(np.diagonal(M, axis1=-2, axis2=-1)), dV])
 

@@ -55,9 +55,9 @@ from ..runtime import ListBar
 def _check_rhs(func):
     if isinstance(func, runtime_calls.Closure) and runtime_calls.holds_floats(func.captured()):
         # (its captured values' derivatives would have nowhere to go)
-        raise NotImplementedError("diffc: the right-hand side given to odeint/solve_ivp reads differentiated "
-                                  "variables of the enclosing function and also takes args=(...); pass "
-                                  "those variables through args=(...) as well")
+        raise NotDifferentiable("diffc: the right-hand side given to odeint/solve_ivp reads differentiated "
+                                "variables of the enclosing function and also takes args=(...); pass "
+                                "those variables through args=(...) as well")
     cells = getattr(func, "__closure__", None) or ()
     for cell in cells:
         try:
@@ -65,9 +65,9 @@ def _check_rhs(func):
         except ValueError:
             continue
         if isinstance(value, (float, np.floating, np.ndarray)):
-            raise NotImplementedError("diffc: the right-hand side given to odeint reads a float or array "
-                                      "from an enclosing function; pass it through args=(...) so its "
-                                      "derivative is computed")
+            raise NotDifferentiable("diffc: the right-hand side given to odeint reads a float or array "
+                                    "from an enclosing function; pass it through args=(...) so its "
+                                    "derivative is computed")
 
 
 def _as_args(args):
@@ -322,7 +322,7 @@ def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0
                 mxhordr=12, mxordn=12, mxords=5, printmessg=0, tfirst=False):
     # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
     if full_output:
-        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
+        raise NotDifferentiable("diffc: odeint(..., full_output=True) is not differentiated")
     _check_rhs(func)
     params = _as_args(args)
     ys = np.reshape(result, (np.shape(result)[0], -1))
@@ -341,7 +341,7 @@ def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_outpu
                 rtol_dot=None, atol_dot=None, h0_dot=None, hmax_dot=None, hmin_dot=None):
     # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
     if full_output:
-        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
+        raise NotDifferentiable("diffc: odeint(..., full_output=True) is not differentiated")
     _check_rhs(func)
     params = _as_args(args)
     ys = np.reshape(result, (np.shape(result)[0], -1))
@@ -585,8 +585,8 @@ def _event_slopes(fun, tfirst, events, times, states, which, params):
         f = rhs_flat(fun, tfirst, states[e], times[e], params)
         rate = gt + np.dot(gy, f)
         if abs(rate) <= 1e-12 * max(1.0, float(np.max(np.abs(gy))) * float(np.max(np.abs(f)))):
-            raise NotImplementedError("diffc: an event of solve_ivp is reached tangentially (dg/dt along the "
-                                      "solution is 0 there): its time has no derivative")
+            raise NotDifferentiable("diffc: an event of solve_ivp is reached tangentially (dg/dt along the "
+                                    "solution is 0 there): its time has no derivative")
         out.append((gy / rate, gp / rate, f))
     return out
 
