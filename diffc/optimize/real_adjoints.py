@@ -32,9 +32,17 @@ def _is_call_of(value, helper):
 
 def keep_real_adjoints_real(fn):
     """See the module docstring."""
-    dense = {s.targets[0].id for s in A.walk(fn)
-             if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
-             and _is_call_of(s.value, zeros_like)}
+    dense, rebound = set(), set()
+    for s in A.walk(fn):
+        if isinstance(s, gast.Assign):
+            for target in s.targets:
+                for name in A.names_stored(target):
+                    alloc = len(s.targets) == 1 and isinstance(target, gast.Name) and _is_call_of(s.value, zeros_like)
+                    (dense if alloc else rebound).add(name)
+        elif isinstance(s, (gast.For, gast.NamedExpr)):
+            rebound |= A.names_stored(s.target)
+    # an adjoint array bound to anything else too (0.0 after a reset, a tape entry) is left alone
+    dense -= rebound
     if not dense:
         return fn
     for s in A.walk(fn):
