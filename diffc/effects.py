@@ -90,6 +90,7 @@ def _declare_runtime():
     declare(print, rt.check_unshared, facts=(EFFECTFUL,))
     declare(rt.zeros_like, facts=(NEW_BUFFER,))
     declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))
+    declare(rt.real_where_real, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))
 
 
 def _declare_library():

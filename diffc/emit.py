@@ -16,6 +16,7 @@ lines to user (file, line).
 import builtins
 import itertools
 import linecache
+import keyword
 import re
 import types
 
@@ -76,6 +77,9 @@ def link(functions, module):
             if getattr(builtins, preferred, _NOT_BUILTIN) is obj and preferred not in taken:
                 by_object[key] = preferred
                 continue
+            if not preferred.isidentifier() or keyword.iskeyword(preferred):
+                # a name made from a lambda's (``<lambda>_use``) or another non-identifier
+                preferred = "_" + "".join(c if c.isalnum() or c == "_" else "_" for c in preferred)
             candidate, k = preferred, 1
             while candidate in taken or candidate in generated or (
                     candidate in namespace and namespace[candidate] is not obj) or (

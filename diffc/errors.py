@@ -78,6 +78,11 @@ class NoDerivativeRule(DiffcError):
     """A call whose result carries a derivative, to a function without a rule."""
 
 
+class NotDifferentiable(NoDerivativeRule, NotImplementedError):
+    """A derivative a rule refuses when the generated code runs (a parameter with no closed-form
+    derivative, such as the shape of a gamma cdf): also a NotImplementedError."""
+
+
 class SourceUnavailable(DiffcError):
     """The source of a function could not be retrieved (builtins, C code, REPL)."""
 

@@ -98,6 +98,12 @@ def _copy_value(x):
         return lambda x: x.copy()
 
 
+@overload(_stub_for(runtime.real_where_real))
+def _real_where_real(g, dtype):
+    if _scalar(g) or _farray(g):
+        return lambda g, dtype: g
+
+
 @overload(_stub_for(runtime.check_scalar))
 def _check_scalar(value):
     if _scalar(value):

@@ -41,6 +41,7 @@ from .optimize.hand_over import hand_over
 from .optimize.hoist import hoist_invariants
 from .optimize.hoist_test_invariants import hoist_test_invariants
 from .optimize.inline_while_tests import inline_while_tests
+from .optimize.keep_real_adjoints_real import keep_real_adjoints_real
 from .optimize.keep_split_tape_shapes import keep_split_tape_shapes
 from .optimize.keep_taken_item import keep_taken_item
 from .optimize.keep_tape_shapes import keep_tape_shapes
@@ -455,6 +456,7 @@ class Module:
             for step in OPTIMIZER_PASSES:
                 if step.applies(self, entry_kinds):
                     fn = self._run_pass(step.name, step.run, fn, entry_kinds)
+        fn = self._run_pass("keep_real_adjoints_real", lambda f, _: keep_real_adjoints_real(f), fn, entry_kinds)
         if self.differentiable:
             fn = self._run_pass("purify", lambda f, _: purify(f), fn, entry_kinds)
         _fill_empty(fn)
@@ -538,7 +540,7 @@ OPTIMIZER_PASSES = [
 
 FRONT_END_PASSES = ("fence", "desugar", "anf")
 STAGES = FRONT_END_PASSES + ("reverse",) + tuple(dict.fromkeys(p.name for p in OPTIMIZER_PASSES)) \
-    + ("purify", "optimize")
+    + ("keep_real_adjoints_real", "purify", "optimize")
 
 # name -> seconds spent, summed over compilations, when DIFFC_TIME_PASSES is set
 # (or a caller sets a dict here); None: not timed.

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .runtime_floats import float64_world  # noqa: F401  (generated code names runtime.float64_world)
+from .runtime_floats import float64_world, real_where_real  # noqa: F401  (generated code names them runtime.x)
 from .runtime_scatter import repeats, scatter_sum, written_last
 
 

@@ -1,6 +1,7 @@
 """The check that lets a gradient read float64 vectors as Python floats
-(optimize/read_float_items.py): kept apart from runtime.py, which it is re-exported
-from. Imports nothing but numpy."""
+(optimize/read_float_items.py), and the real part of a complex adjoint added into a
+real one (optimize/keep_real_adjoints_real.py): kept apart from runtime.py, which they
+are re-exported from. Imports nothing but numpy."""
 import numpy as np
 
 _QUIET_FP = ("ignore", "warn", "print", "log")
@@ -31,3 +32,16 @@ def disjoint(a, b):
     """Whether two arrays share no memory (the numba form's elementwise loops,
     numba_loops.py, write into a only when every other operand b is apart from it)."""
     return not np.may_share_memory(a, b)
+
+
+def real_where_real(g, dtype):
+    """g, or its real part when g is complex and dtype real: what ``b[i] += g`` adds into an
+    adjoint array b of that dtype (optimize/keep_real_adjoints_real.py).  The cotangent of a real
+    value is real (rules/complex_rules.py)."""
+    if dtype.kind == "c":
+        return g
+    if type(g) is np.ndarray:
+        return np.real(g).copy() if g.dtype.kind == "c" else g
+    if isinstance(g, (complex, np.complexfloating)):
+        return g.real
+    return g

@@ -29,7 +29,8 @@ import numpy as np
 from . import adjoint, linear, nondiff, tangent
 from .. import effects
 from ..checks import kink_sign
-from ..runtime import unbroadcast
+from ..errors import NotDifferentiable
+from ..runtime import ListBar, unbroadcast
 
 nondiff(np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
 
@@ -53,7 +54,7 @@ def no_derivative(d, what):
     """0.0 for the zero tangent d; a tangent that is not zero has no rule: refuse."""
     if d is None or (np.ndim(d) == 0 and not isinstance(d, np.ndarray) and d == 0):
         return 0.0
-    raise NotImplementedError(f"diffc: no derivative of {what}")
+    raise NotDifferentiable(f"diffc: no derivative of {what}")
 
 
 nondiff(no_derivative)
@@ -171,6 +172,123 @@ def cholesky_jvp_complex(a, a_dot, result, upper):
     return _cholesky_lower_dot(d, result)
 
 
+# ------------------------------------------------------------------ eigh of complex Hermitian matrices
+# A = V diag(w) V^H, read from one triangle (the diagonal taken as real).  With M = V^H dA V:
+# dw = Re diag(M) and dV = V (F o M) + V diag(i dphi), F[i, j] = 1 / (w_j - w_i) (0 on the
+# diagonal and between equal eigenvalues), where dphi keeps LAPACK's phase: zheevd returns the
+# first row of V real for UPLO="L" (the last row for "U": zhetrd's reflectors leave that row
+# alone), checked on the result.  Adjoint: the phase term's transpose adds -i Im(c_k) / V[r, k]
+# to row r of gV (c = diag(V^T gV)), then G = conj(V) (diag(gw) + F o (V^T gV)) V^T (the
+# pairing Re(sum(ct * t))), read back through the triangle.  Where the anchor row has an
+# entry too small to fix the phase, reverse mode accepts only a loss free of the phases and
+# forward mode refuses.  The helpers are transparent: diffc differentiates their bodies.
+
+def _real_diag(x):
+    n = np.shape(x)[-1]
+    return np.real(np.diagonal(x, axis1=-2, axis2=-1))[..., None, :] * np.eye(n)
+
+
+def _hermitian_from(x, lower):
+    part = np.tril(x, -1) if lower else np.triu(x, 1)
+    return part + _conj_t(part) + _real_diag(x)
+
+
+def _hermitian_read(G, lower):
+    """The adjoint of _hermitian_from: strict triangle G + G^H, diagonal Re(G)."""
+    S = G + _conj_t(G)
+    return (np.tril(S, -1) if lower else np.triu(S, 1)) + _real_diag(G)
+
+
+def _distinct(w):
+    diff = w[..., None, :] - w[..., :, None]
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if w.size else 1.0
+    return np.abs(diff) > 1e-10 * np.maximum(scale, 1e-300)
+
+
+def _hermitian_gaps(w):
+    keep = _distinct(w)
+    diff = w[..., None, :] - w[..., :, None]
+    return np.where(keep, 1.0 / np.where(keep, diff, 1.0), 0.0)
+
+
+def _reads_lower(UPLO):
+    return UPLO.upper() == "L"
+
+
+def _anchor_row(lower, n):
+    return 0 if lower else n - 1
+
+
+def _phase_anchored(V, lower):
+    """Whether LAPACK's anchor row of V is real (refused otherwise) and no entry of it is small."""
+    row = V[..., _anchor_row(lower, np.shape(V)[-1]), :]
+    if np.any(np.abs(np.imag(row)) > 1e-10):
+        raise NotDifferentiable("diffc: the derivative of complex eigenvectors depends on their phase, "
+                                "and this eigh does not fix it as LAPACK does")
+    return not np.any(np.abs(row) < 1e-6)
+
+
+def _check_eigh_phase_free(c, gV):
+    if np.any(np.abs(np.imag(c)) > 1e-8 * max(1.0, float(np.max(np.abs(gV))))):
+        raise NotDifferentiable("diffc: the function depends on the phase of complex eigenvectors, which "
+                                "is not fixed at this matrix (an entry of the row LAPACK makes real is "
+                                "about 0): its derivative is not defined (use |V|, V diag(.) V^H, ...)")
+
+
+def _no_cotangent(v):
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
+
+
+def eigh_bar_complex(result_bar, a, result, UPLO):
+    """Adjoint of np.linalg.eigh in a complex Hermitian a."""
+    w, V = result[0], result[1]
+    lower = _reads_lower(UPLO)
+    n = np.shape(V)[-1]
+    gw = result_bar[0]
+    gV = result_bar[1] if len(result_bar) > 1 else 0.0
+    inner = np.zeros(np.shape(V))
+    if not _no_cotangent(gw):
+        inner = inner + real_cotangent(np.asarray(gw))[..., None, :] * np.eye(n)
+    if not _no_cotangent(gV):
+        gV = gV * np.ones(np.shape(V))
+        c = np.diagonal(np.swapaxes(V, -1, -2) @ gV, axis1=-2, axis2=-1)
+        if _phase_anchored(V, lower):
+            row = (np.arange(n) == _anchor_row(lower, n))[:, None]
+            gV = gV + row * (-1j * np.imag(c) / np.real(V[..., _anchor_row(lower, n), :]))[..., None, :]
+        else:
+            _check_eigh_phase_free(c, gV)
+        inner = inner + _hermitian_gaps(w) * (np.swapaxes(V, -1, -2) @ gV)
+    return _hermitian_read(np.conj(V) @ inner @ np.swapaxes(V, -1, -2), lower)
+
+
+def eigh_jvp_complex(a, a_dot, result, UPLO):
+    """Tangent of np.linalg.eigh at a complex Hermitian a (LAPACK's phase)."""
+    w, V = result[0], result[1]
+    lower = _reads_lower(UPLO)
+    r = _anchor_row(lower, np.shape(V)[-1])
+    M = _conj_t(V) @ _hermitian_from(a_dot * np.ones(np.shape(a)), lower) @ V
+    dV = V @ (_hermitian_gaps(w) * M)
+    if not _phase_anchored(V, lower):
+        raise NotDifferentiable("diffc: the forward-mode derivative of complex eigenvectors depends on "
+                                "their phase, which is not fixed at this matrix (an entry of the row "
+                                "LAPACK makes real is about 0); use reverse mode (grad/vjp) or eigvalsh")
+    dV = dV + V * (1j * (-np.imag(dV[..., r, :]) / np.real(V[..., r, :])))[..., None, :]
+    return ListBar([np.real(np.diagonal(M, axis1=-2, axis2=-1)), dV])
+
+
+def eigvalsh_bar_complex(g, a, UPLO):
+    w, V = np.linalg.eigh(a, UPLO=UPLO)
+    return eigh_bar_complex([g, 0.0], a, (w, V), UPLO)
+
+
+def eigvalsh_jvp_complex(a, a_dot, UPLO):
+    w, V = np.linalg.eigh(a, UPLO=UPLO)
+    M = _conj_t(V) @ _hermitian_from(a_dot * np.ones(np.shape(a)), _reads_lower(UPLO)) @ V
+    return np.real(np.diagonal(M, axis1=-2, axis2=-1))
+
+
+nondiff(_reads_lower, _distinct, _anchor_row, _phase_anchored, _check_eigh_phase_free, _no_cotangent)
 for _helper in (_conj_t, _phi_half, _cholesky_lower_bar, _cholesky_lower_dot, cholesky_bar_complex,
-                cholesky_jvp_complex):
+                cholesky_jvp_complex, _real_diag, _hermitian_from, _hermitian_read, _hermitian_gaps,
+                eigh_bar_complex, eigh_jvp_complex, eigvalsh_bar_complex, eigvalsh_jvp_complex):
     _helper.__diffc_transparent__ = True

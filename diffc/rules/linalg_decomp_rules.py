@@ -26,6 +26,7 @@ rules again (tests/test_decomp_second_order.py).
 import numpy as np
 
 from . import adjoint, nondiff, tangent
+from ..errors import NotDifferentiable
 from ..runtime import ListBar
 from .complex_rules import real_cotangent, real_if_real
 
@@ -44,8 +45,8 @@ def _gaps(s2):
     n = s2.shape[-1]
     off = ~np.eye(n, dtype=bool)
     if np.any(np.abs(d[..., off]) <= 1e-12 * max(1.0, float(np.max(np.abs(s2))) if s2.size else 1.0)):
-        raise NotImplementedError("diffc: derivative of a decomposition with repeated "
-                                  "singular values or eigenvalues is not defined")
+        raise NotDifferentiable("diffc: derivative of a decomposition with repeated "
+                                "singular values or eigenvalues is not defined")
     with np.errstate(divide="ignore"):
         return np.where(off, 1.0 / np.where(off, d, 1.0), 0.0)
 
@@ -86,13 +87,13 @@ def _svd_bars(result_bar, result, compute_uv):
     k = s.shape[-1]
     if not _decomp_zero(gu) and np.shape(gu)[-1] > k:
         if np.any(np.asarray(gu)[..., :, k:] != 0):
-            raise NotImplementedError("diffc: svd(full_matrices=True): the extra columns of U are "
-                                      "not determined by the matrix; use full_matrices=False")
+            raise NotDifferentiable("diffc: svd(full_matrices=True): the extra columns of U are "
+                                    "not determined by the matrix; use full_matrices=False")
         gu = np.asarray(gu)[..., :, :k]
     if not _decomp_zero(gvt) and np.shape(gvt)[-2] > k:
         if np.any(np.asarray(gvt)[..., k:, :] != 0):
-            raise NotImplementedError("diffc: svd(full_matrices=True): the extra rows of Vh are "
-                                      "not determined by the matrix; use full_matrices=False")
+            raise NotDifferentiable("diffc: svd(full_matrices=True): the extra rows of Vh are "
+                                    "not determined by the matrix; use full_matrices=False")
         gvt = np.asarray(gvt)[..., :k, :]
     gu = 0.0 if _decomp_zero(gu) else _conj(gu)
     gv = 0.0 if _decomp_zero(gvt) else _mT(np.asarray(gvt))
@@ -105,9 +106,9 @@ def _check_phase_free(ju, jv, gu, gv):
     drift = np.imag(np.diagonal(ju, axis1=-2, axis2=-1) + np.diagonal(jv, axis1=-2, axis2=-1))
     scale = float(np.max(np.abs(gu))) + float(np.max(np.abs(gv))) + 1e-300
     if np.any(np.abs(drift) > 1e-8 * scale):
-        raise NotImplementedError("diffc: the function depends on the phase of complex singular vectors, "
-                                  "which np.linalg.svd chooses arbitrarily: its derivative is not defined "
-                                  "(use |U|, U @ diag(s) @ Vh, projections U U^H, ...)")
+        raise NotDifferentiable("diffc: the function depends on the phase of complex singular vectors, "
+                                "which np.linalg.svd chooses arbitrarily: its derivative is not defined "
+                                "(use |U|, U @ diag(s) @ Vh, projections U U^H, ...)")
 
 
 def svd_bar(result_bar, a, full_matrices, compute_uv, result):
@@ -159,8 +160,8 @@ def svd_jvp(a, a_dot, full_matrices, compute_uv, result, phase_free=False):
     if not compute_uv:
         return ds
     if full_matrices and np.shape(a)[-1] != np.shape(a)[-2]:
-        raise NotImplementedError("diffc: forward-mode derivative of svd(full_matrices=True) of a "
-                                  "non-square matrix is not determined; use full_matrices=False")
+        raise NotDifferentiable("diffc: forward-mode derivative of svd(full_matrices=True) of a "
+                                "non-square matrix is not determined; use full_matrices=False")
     F = _gaps(s ** 2)
     S = s[..., None, :] * np.eye(s.shape[-1])
     s_inv = 1.0 / s
@@ -190,10 +191,10 @@ def _lapack_phase_anchor(u, v, tall):
     anchor = v[..., 0, :] if tall else u[..., 0, :]
     size = np.abs(anchor)
     if np.any(np.abs(np.imag(anchor)) > 1e-10) or np.any(size < 1e-6):
-        raise NotImplementedError("diffc: the forward-mode derivative of complex singular vectors depends "
-                                  "on their phase, and this SVD does not fix it as LAPACK does (first row "
-                                  "of V or U real and not small); use reverse mode (grad/vjp) or "
-                                  "compute_uv=False")
+        raise NotDifferentiable("diffc: the forward-mode derivative of complex singular vectors depends "
+                                "on their phase, and this SVD does not fix it as LAPACK does (first row "
+                                "of V or U real and not small); use reverse mode (grad/vjp) or "
+                                "compute_uv=False")
     return np.real(anchor)
 
 

@@ -14,7 +14,8 @@ Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from . import adjoint, nondiff, tangent
-from .complex_rules import real_cotangent, cholesky_bar_complex, cholesky_jvp_complex
+from .complex_rules import (real_cotangent, cholesky_bar_complex, cholesky_jvp_complex, eigh_bar_complex,
+                            eigh_jvp_complex, eigvalsh_bar_complex, eigvalsh_jvp_complex)
 from ..runtime import ListBar, is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, arr as _arr, zeros_of as _zeros_of,
                      full as _full, swap_last_axes as _T, seq as _seq, full_T as _full_T,
@@ -207,24 +208,26 @@ def _(result, a, upper=False, a_dot=None):
 
 
 # eigh: result (eigenvalues, eigenvectors); eigenvectors need distinct eigenvalues
+# (complex Hermitian a: transparent helpers in complex_rules.py, differentiable at any order)
 @adjoint(np.linalg.eigh)
 def _(result, result_bar, a, UPLO="L"):
-    return _eigh_bar(result_bar, a, result, UPLO)
+    return eigh_bar_complex(result_bar, a, result, UPLO) if np.iscomplexobj(a) \
+        else _eigh_bar(result_bar, a, result, UPLO)
 
 
 @tangent(np.linalg.eigh)
 def _(result, a, UPLO="L", a_dot=None):
-    return _eigh_jvp(a, a_dot, result, UPLO)
+    return eigh_jvp_complex(a, a_dot, result, UPLO) if np.iscomplexobj(a) else _eigh_jvp(a, a_dot, result, UPLO)
 
 
 @adjoint(np.linalg.eigvalsh)
 def _(result, result_bar, a, UPLO="L"):
-    return _eigvalsh_bar(result_bar, a, UPLO)
+    return eigvalsh_bar_complex(result_bar, a, UPLO) if np.iscomplexobj(a) else _eigvalsh_bar(result_bar, a, UPLO)
 
 
 @tangent(np.linalg.eigvalsh)
 def _(result, a, UPLO="L", a_dot=None):
-    return _eigvalsh_jvp(a, a_dot, UPLO)
+    return eigvalsh_jvp_complex(a, a_dot, UPLO) if np.iscomplexobj(a) else _eigvalsh_jvp(a, a_dot, UPLO)
 
 
 # lstsq: result (x, residuals, rank, s); differentiated through x, residuals and s

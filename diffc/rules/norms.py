@@ -10,7 +10,7 @@ Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from . import adjoint, nondiff, tangent
-from .complex_rules import real_cotangent
+from .complex_rules import abs_slope, real_cotangent
 from ..runtime import is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, full as _full, like as _like,
                      unreduce as _unreduce, full_T as _full_T)
@@ -114,12 +114,16 @@ def _norm_jvp(x, x_dot, ord, axis, keepdims, result):
 @adjoint(np.linalg.norm)
 def _(result, result_bar, x, ord=None, axis=None, keepdims=False):
     return _norm_bar_c(result_bar, x, ord, axis, keepdims, result) if _complex_2(x, ord, axis) \
+        else _norm_bar_sv(result_bar, x, ord, axis, keepdims) if _complex_sv(x, ord, axis) \
+        else _norm_bar_abs(result_bar, x, ord, axis, keepdims, result) if np.iscomplexobj(x) \
         else _norm_bar(result_bar, x, ord, axis, keepdims, result)
 
 
 @tangent(np.linalg.norm)
 def _(result, x, ord=None, axis=None, keepdims=False, x_dot=None):
     return _norm_jvp_c(x, x_dot, ord, axis, keepdims, result) if _complex_2(x, ord, axis) \
+        else _norm_jvp_sv(x, x_dot, ord, axis, keepdims) if _complex_sv(x, ord, axis) \
+        else _norm_jvp_abs(x, x_dot, ord, axis, keepdims, result) if np.iscomplexobj(x) \
         else _norm_jvp(x, x_dot, ord, axis, keepdims, result)
 
 
@@ -147,9 +151,51 @@ def _norm_jvp_c(x, x_dot, ord, axis, keepdims, result):
     return np.sum(slope, axis=axes, keepdims=keepdims)
 
 
-nondiff(_complex_2)
-_norm_bar_c.__diffc_transparent__ = True
-_norm_jvp_c.__diffc_transparent__ = True
+# The spectral (ord=2, -2) and nuclear norms of complex matrices, by their singular
+# vectors: d s_k = Re(u_k^H dA v_k), so the slope is conj(u_k vh_k) (conj(U Vh) for "nuc"),
+# a product free of the vectors' phase.  Plain NumPy too: svd's rules differentiate it again.
+def _complex_sv(x, ord, axis):
+    if not np.iscomplexobj(x):
+        return False
+    _, matrix = _norm_setup(np.asarray(x), ord, axis)
+    return matrix and ord in (2, -2, "nuc")
+
+
+def _sv_slope(x, ord, axis):
+    i, j = _norm_setup(x, ord, axis)[0]
+    u, s, vh = np.linalg.svd(np.moveaxis(x, (i, j), (-2, -1)), full_matrices=False)
+    if ord == 2:
+        dm = u[..., :, :1] @ vh[..., :1, :]
+    elif ord == -2:
+        dm = u[..., :, -1:] @ vh[..., -1:, :]
+    else:
+        dm = u @ vh
+    return np.conj(np.moveaxis(dm, (-2, -1), (i, j)))
+
+
+def _norm_bar_sv(g, x, ord, axis, keepdims):
+    axes, _ = _norm_setup(x, ord, axis)
+    return _unreduce(real_cotangent(g), x, axes, keepdims) * _sv_slope(x, ord, axis)
+
+
+def _norm_jvp_sv(x, x_dot, ord, axis, keepdims):
+    axes, _ = _norm_setup(x, ord, axis)
+    return np.sum(np.real(_full(x_dot, x) * _sv_slope(x, ord, axis)), axis=axes, keepdims=keepdims)
+
+
+# The other norms of a complex array (vector p-norms, matrix ord 1 and inf) are those of
+# |x|: through the real rules (differentiable again) and the slope conj(x)/|x| of |x|.
+def _norm_bar_abs(g, x, ord, axis, keepdims, result):
+    return _norm_bar(g, np.abs(x), ord, axis, keepdims, result) * abs_slope(x)
+
+
+def _norm_jvp_abs(x, x_dot, ord, axis, keepdims, result):
+    return _norm_jvp(np.abs(x), np.real(abs_slope(x) * x_dot), ord, axis, keepdims, result)
+
+
+nondiff(_complex_2, _complex_sv)
+for _helper in (_norm_bar_c, _norm_jvp_c, _sv_slope, _norm_bar_sv, _norm_jvp_sv, _norm_bar_abs, _norm_jvp_abs):
+    _helper.__diffc_transparent__ = True
 
 
 # ---------------------------------------------------------------------------

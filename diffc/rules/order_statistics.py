@@ -6,7 +6,7 @@ with `implemented_by`: diffc reads the body below like user code, in every mode 
 every order, from the rules of sort, take, where, searchsorted, sums and slicing.  The
 bodies compute NumPy's values (the default `method="linear"` of quantile; `left`/`right`
 of interp; the three modes of convolve); what they do not cover raises
-NoDerivativeRule (a DiffcError) saying which option.
+NotDifferentiable (a DiffcError) saying which option.
 Order statistics are piecewise linear: at ties the derivative goes to the sorted
 position NumPy's sort gives, like max/min's.
 """
@@ -16,11 +16,11 @@ import functools
 import numpy as np
 
 from . import implemented_by
-from ..errors import NoDerivativeRule
+from ..errors import NotDifferentiable
 
 
 def _unsupported(what):
-    raise NoDerivativeRule(f"{what} is not differentiated", hint="use the default options, or register a rule")
+    raise NotDifferentiable(f"{what} is not differentiated", hint="use the default options, or register a rule")
 
 
 def _sorted_along(a, axis):

@@ -32,9 +32,10 @@ is differentiated with respect to both ends of ``t_span``.
 
 ``events``: outputs at fixed times do not depend on where an event is found, so with
 ``t_eval`` the rules differentiate the outputs the solve reached (a terminal event
-stops it early: later times of t_eval have no output and a zero derivative); without
-``t_eval`` a solve stopped by a terminal event is refused (its last time would be the
-event's time, whose derivative is not computed).  ``vectorized=True``: the augmented
+stops it early: later times of t_eval have no output and a zero derivative).  Without
+``t_eval`` a solve stopped by a terminal event ends at the event's time, which moves with
+y0, args and t_span[0]: the rules below differentiate it (and ``sol.t_events``,
+``sol.y_events``) by the implicit function theorem, to first order.  ``vectorized=True``: the augmented
 systems call the right-hand side with y as a column, as solve_ivp does.
 
 A right-hand side that closes over floats or arrays (which could be
@@ -47,15 +48,16 @@ from scipy.integrate import odeint, solve_ivp
 
 from . import adjoint, nondiff, tangent
 from .. import runtime, runtime_calls
+from ..errors import NotDifferentiable
 from ..runtime import ListBar
 
 
 def _check_rhs(func):
     if isinstance(func, runtime_calls.Closure) and runtime_calls.holds_floats(func.captured()):
         # (its captured values' derivatives would have nowhere to go)
-        raise NotImplementedError("diffc: the right-hand side given to odeint/solve_ivp reads differentiated "
-                                  "variables of the enclosing function and also takes args=(...); pass "
-                                  "those variables through args=(...) as well")
+        raise NotDifferentiable("diffc: the right-hand side given to odeint/solve_ivp reads differentiated "
+                                "variables of the enclosing function and also takes args=(...); pass "
+                                "those variables through args=(...) as well")
     cells = getattr(func, "__closure__", None) or ()
     for cell in cells:
         try:
@@ -63,9 +65,9 @@ def _check_rhs(func):
         except ValueError:
             continue
         if isinstance(value, (float, np.floating, np.ndarray)):
-            raise NotImplementedError("diffc: the right-hand side given to odeint reads a float or array "
-                                      "from an enclosing function; pass it through args=(...) so its "
-                                      "derivative is computed")
+            raise NotDifferentiable("diffc: the right-hand side given to odeint reads a float or array "
+                                    "from an enclosing function; pass it through args=(...) so its "
+                                    "derivative is computed")
 
 
 def _as_args(args):
@@ -320,7 +322,7 @@ def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0
                 mxhordr=12, mxordn=12, mxords=5, printmessg=0, tfirst=False):
     # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
     if full_output:
-        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
+        raise NotDifferentiable("diffc: odeint(..., full_output=True) is not differentiated")
     _check_rhs(func)
     params = _as_args(args)
     ys = np.reshape(result, (np.shape(result)[0], -1))
@@ -339,7 +341,7 @@ def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_outpu
                 rtol_dot=None, atol_dot=None, h0_dot=None, hmax_dot=None, hmin_dot=None):
     # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
     if full_output:
-        raise NotImplementedError("diffc: odeint(..., full_output=True) is not differentiated")
+        raise NotDifferentiable("diffc: odeint(..., full_output=True) is not differentiated")
     _check_rhs(func)
     params = _as_args(args)
     ys = np.reshape(result, (np.shape(result)[0], -1))
@@ -380,17 +382,12 @@ def solve_ivp_y(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
 
 def _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step, max_step,
                   events=None):
-    """The times solve_ivp chose (without t_eval): the same call again, so the same steps.
-    With events, a terminal event that stopped the solve is refused: the last time is then
-    the event's time, whose derivative is not computed."""
+    """(the times solve_ivp chose without t_eval, whether a terminal event stopped it): the
+    same call again, so the same steps.  When an event stopped it, the last time is that
+    event's time (rules in ivp_events.py give its derivative)."""
     sol = _solve(fun, t_span, y0, method, None, dense_output, events, vectorized, args, rtol, atol, first_step,
                  max_step)
-    if sol.status == 1:
-        raise NotImplementedError("diffc: solve_ivp stopped at a terminal event and has no t_eval: the "
-                                  "derivative with respect to the event's time is not computed; pass "
-                                  "t_eval=... (outputs at fixed times are differentiated) or make the "
-                                  "event non-terminal")
-    return sol.t
+    return sol.t, sol.status == 1
 
 
 def solve_ivp_t(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
@@ -400,9 +397,11 @@ def solve_ivp_t(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
     t_span's at the ends)."""
     if t_eval is not None:
         return np.ravel(t_eval) * 1.0
-    times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
-                          max_step, events)
-    return np.concatenate([np.array([t_span[0]]), times[1:-1], np.array([t_span[1]])])
+    times, stopped = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol,
+                                   first_step, max_step, events)
+    last = stop_time(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step) \
+        if stopped else t_span[1]
+    return np.concatenate([np.array([t_span[0]]), times[1:-1], np.array([last])])
 
 
 def _check_times(times, result):
@@ -464,9 +463,12 @@ def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=
     times = None
     reached = None
     if t_eval is None:
-        times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
-                              max_step, events)
+        times, stopped = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol,
+                                       first_step, max_step, events)
         _check_times(times, result)
+        if stopped:
+            return stopped_y_bar(result, result_bar, fun, t_span, y0, method, events, vectorized, args, rtol,
+                                 atol, first_step, max_step)
     else:
         reached = _reached(t_eval, result)
     grid, extra = _ivp_grid(t_span, reached, times)
@@ -509,9 +511,12 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
     times = None
     reached = None
     if t_eval is None:
-        times = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol, first_step,
-                              max_step, events)
+        times, stopped = _solver_times(fun, t_span, y0, method, dense_output, vectorized, args, rtol, atol,
+                                       first_step, max_step, events)
         _check_times(times, result)
+        if stopped:
+            return stopped_y_dot(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol,
+                                 first_step, max_step, t_span_dot, y0_dot, args_dot)
     else:
         reached = _reached(t_eval, result)
     grid, extra = _ivp_grid(t_span, reached, times)
@@ -533,18 +538,295 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
     return np.transpose(vs)
 
 
+# ------------------------------------------------------------------------- events
+# An event time tau solves g(tau, y(tau), p) = 0, so with D = dg/dt + dg/dy . f(tau, y(tau)),
+#   dtau = -(dg/dy . dy(tau) + dg/dp . dp) / D,
+# where dy(tau) is the change of the solution at the fixed time tau (the sensitivities at
+# tau, from y0, args and t_span[0]); the state there moves by dy(tau) + f dtau.  Reverse
+# mode: a cotangent T of tau (the time's own, plus Y_bar . f for the state's) adds
+# -T/D dg/dy to the state's cotangent at the fixed time and -T/D dg/dp to the parameters',
+# then the adjoint sweep runs over t_span[0] and the event times.  The times and states of
+# all events (sol.t_events, sol.y_events, and the last time and state of a solve a terminal
+# event stopped) are differentiated this way.  First order only: the event times the rules
+# read are constants to diffc (a second derivative is refused, not made up).
+
+def _event_functions(events):
+    return list(events) if isinstance(events, (list, tuple)) else [events]
+
+
+def _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    """(times, states, event index) of every event occurrence (by event, then in time)."""
+    sol = _solve(fun, t_span, y0, method, None, False, events, vectorized, args, rtol, atol, first_step,
+                 max_step)
+    n = np.size(y0)
+    times, states, which = [], [], []
+    for k in range(len(sol.t_events)):
+        for j in range(len(sol.t_events[k])):
+            times.append(float(sol.t_events[k][j]))
+            states.append(np.ravel(sol.y_events[k][j]))
+            which.append(k)
+    return np.array(times), np.reshape(np.array(states), (len(times), n)), which, sol
+
+
+def _event_partials(event, t, y, params):
+    """(dg/dt, dg/dy, dg/dp flat) of one event function at (t, y)."""
+    _check_rhs(event)
+    bars = runtime_calls.vjp_call(event, [t, y] + list(params), {}, 1.0)[0]
+    return float(np.sum(bars[0])) if not _is_zero(bars[0]) else 0.0, dense(bars[1], np.size(y)), \
+        flat_bars(bars[2:], params)
+
+
+def _event_slopes(fun, tfirst, events, times, states, which, params):
+    """For each occurrence: (dg/dy / D, dg/dp / D, f) with D = dg/dt + dg/dy . f (refused near 0:
+    an event the solution only touches has no differentiable time)."""
+    out = []
+    for e in range(len(times)):
+        gt, gy, gp = _event_partials(events[which[e]], times[e], states[e], params)
+        f = rhs_flat(fun, tfirst, states[e], times[e], params)
+        rate = gt + np.dot(gy, f)
+        if abs(rate) <= 1e-12 * max(1.0, float(np.max(np.abs(gy))) * float(np.max(np.abs(f)))):
+            raise NotDifferentiable("diffc: an event of solve_ivp is reached tangentially (dg/dt along the "
+                                    "solution is 0 there): its time has no derivative")
+        out.append((gy / rate, gp / rate, f))
+    return out
+
+
+def _event_grid(t_span, y0, times, states):
+    """(grid from t_span[0] through the event times in order, states on it, order)."""
+    order = np.argsort(times, kind="stable")
+    grid = np.concatenate([np.array([float(t_span[0])]), times[order]])
+    ys = np.concatenate([np.reshape(np.ravel(y0) * 1.0, (1, -1)), states[order]])
+    return grid, ys, order
+
+
+def _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
+                t_span_dot, y0_dot, args_dot):
+    """(time tangents, state tangents) of every event occurrence."""
+    _check_rhs(fun)
+    params = _as_args(args)
+    times, states, which, _ = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
+                                            first_step, max_step)
+    tfirst = _rhs_layout(vectorized)
+    grid, ys, order = _event_grid(t_span, y0, times, states)
+    grid_dot = np.zeros(np.size(grid))
+    grid_dot[0] = _span_dots(t_span_dot)[0]
+    param_dots = _param_dots(args_dot, params)
+    vs = _sensitivities(fun, tfirst, ys, grid, grid_dot, y0_dot, param_dots, params, method, rtol, atol, 0.0,
+                        0, max_step)
+    pdot = flat_bars(list(param_dots), params)
+    slopes = _event_slopes(fun, tfirst, _event_functions(events), times, states, which, params)
+    time_dots = np.zeros(np.size(times))
+    state_dots = np.zeros(np.shape(states))
+    for i in range(np.size(order)):
+        e = order[i]
+        gy, gp, f = slopes[e]
+        time_dots[e] = -(np.dot(gy, vs[i + 1]) + np.dot(gp, pdot))
+        state_dots[e] = vs[i + 1] + f * time_dots[e]
+    return time_dots, state_dots
+
+
+def _events_bar(times_bar, states_bar, fun, t_span, y0, method, events, vectorized, args, rtol, atol,
+                first_step, max_step):
+    """(t_span[0] adjoint, y0 adjoint, flat args adjoint) for cotangents of the event times and
+    states (one row per occurrence)."""
+    _check_rhs(fun)
+    params = _as_args(args)
+    times, states, which, _ = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
+                                            first_step, max_step)
+    tfirst = _rhs_layout(vectorized)
+    grid, ys, order = _event_grid(t_span, y0, times, states)
+    slopes = _event_slopes(fun, tfirst, _event_functions(events), times, states, which, params)
+    g = np.zeros(np.shape(ys))
+    p_extra = np.zeros(_size(params))
+    for i in range(np.size(order)):
+        e = order[i]
+        gy, gp, f = slopes[e]
+        total = times_bar[e] + np.dot(states_bar[e], f)
+        g[i + 1] = states_bar[e] - total * gy
+        p_extra = p_extra - total * gp
+    a, p_bar, t_bar = _adjoint_sweep(fun, tfirst, ys, grid, g, params, method, rtol, atol, 0.0, 0, max_step)
+    return t_bar[0], np.reshape(a, np.shape(y0)), p_bar + p_extra
+
+
+def event_times(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    """The times of every event occurrence, by event then in time (a flat array)."""
+    return _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)[0]
+
+
+def event_states(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    """The states at every event occurrence (one row each, in event_times' order)."""
+    return _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)[1]
+
+
+def _event_cotangents(result_bar, shape, rows):
+    """The cotangent result_bar (0.0 for none) as an array of `shape`; zeros of `rows` for the other output."""
+    return result_bar * np.ones(shape) if not _is_zero(result_bar) else np.zeros(shape), np.zeros(rows)
+
+
+@adjoint(event_times)
+def _(result, result_bar, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    times_bar, states_bar = _event_cotangents(result_bar, np.shape(result), (np.size(result), np.size(y0)))
+    t0_bar, y0_bar, p_flat = _events_bar(times_bar, states_bar, fun, t_span, y0, method, events, vectorized,
+                                         args, rtol, atol, first_step, max_step)
+    return (None, _span_parts(t_span, t0_bar, 0.0), y0_bar, None, None, None, unflat_bars(p_flat, _as_args(args)),
+            None, None, None, None)
+
+
+@adjoint(event_states)
+def _(result, result_bar, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    states_bar, times_bar = _event_cotangents(result_bar, np.shape(result), np.shape(result)[0])
+    t0_bar, y0_bar, p_flat = _events_bar(times_bar, states_bar, fun, t_span, y0, method, events, vectorized,
+                                         args, rtol, atol, first_step, max_step)
+    return (None, _span_parts(t_span, t0_bar, 0.0), y0_bar, None, None, None, unflat_bars(p_flat, _as_args(args)),
+            None, None, None, None)
+
+
+@tangent(event_times)
+def _(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
+      t_span_dot=0.0, y0_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None, first_step_dot=None,
+      max_step_dot=None):
+    return _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
+                       t_span_dot, y0_dot, args_dot)[0]
+
+
+@tangent(event_states)
+def _(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
+      t_span_dot=0.0, y0_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None, first_step_dot=None,
+      max_step_dot=None):
+    return _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
+                       t_span_dot, y0_dot, args_dot)[1]
+
+
+def _event_counts(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    which = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)[2]
+    return [which.count(k) for k in range(len(_event_functions(events)))]
+
+
+def _split_events(flat, counts):
+    out, k = [], 0
+    for c in counts:
+        out.append(flat[k:k + c])
+        k = k + c
+    return out
+
+
+def solve_ivp_t_events(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
+                       vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf):
+    """solve_ivp(...).t_events: one array of times per event function."""
+    counts = _event_counts(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)
+    return _split_events(event_times(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step,
+                                     max_step), counts)
+
+
+def solve_ivp_y_events(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
+                       vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf):
+    """solve_ivp(...).y_events: one array of states (one row per occurrence) per event function."""
+    counts = _event_counts(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)
+    return _split_events(event_states(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step,
+                                      max_step), counts)
+
+
+def _stop_index(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    """The occurrence (in event_times' order) at which a terminal event stopped the solve."""
+    times, _, _, sol = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step,
+                                     max_step)
+    return int(np.argmin(np.abs(times - sol.t[-1])))
+
+
+def stop_time(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
+    """The time at which a terminal event stopped the solve (sol.t[-1])."""
+    k = _stop_index(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)
+    return event_times(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)[k]
+
+
+def stopped_y_bar(result, result_bar, fun, t_span, y0, method, events, vectorized, args, rtol, atol,
+                  first_step, max_step):
+    """The adjoint rule of solve_ivp_y (its 13 argument adjoints) for a solve a terminal event stopped
+    (no t_eval): the solver's interior times are constants, the last is the event's."""
+    params = _as_args(args)
+    tfirst = _rhs_layout(vectorized)
+    times, states, which, sol = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
+                                              first_step, max_step)
+    k = _stop_index(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)
+    gy, gp, f = _event_slopes(fun, tfirst, _event_functions(events), times[k:k + 1], states[k:k + 1],
+                              which[k:k + 1], params)[0]
+    grid = np.concatenate([np.array([float(t_span[0])]), sol.t[1:]])
+    ys = np.transpose(result)
+    g = np.transpose(result_bar * np.ones(np.shape(result)))
+    total = np.dot(g[-1], f)
+    g[-1] = g[-1] - total * gy
+    a, p_bar, t_bar = _adjoint_sweep(fun, tfirst, ys, grid, g, params, method, rtol, atol, 0.0, 0, max_step)
+    return (None, _span_parts(t_span, t_bar[0], 0.0), np.reshape(a, np.shape(y0)), None, None, None, None, None,
+            unflat_bars(p_bar - total * gp, params), None, None, None, None)
+
+
+def stopped_y_dot(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
+                  t_span_dot, y0_dot, args_dot):
+    """The tangent of solve_ivp_y for a solve a terminal event stopped (no t_eval)."""
+    params = _as_args(args)
+    tfirst = _rhs_layout(vectorized)
+    times, states, which, sol = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
+                                              first_step, max_step)
+    k = _stop_index(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)
+    gy, gp, f = _event_slopes(fun, tfirst, _event_functions(events), times[k:k + 1], states[k:k + 1],
+                              which[k:k + 1], params)[0]
+    grid = np.concatenate([np.array([float(t_span[0])]), sol.t[1:]])
+    grid_dot = np.zeros(np.size(grid))
+    grid_dot[0] = _span_dots(t_span_dot)[0]
+    param_dots = _param_dots(args_dot, params)
+    vs = _sensitivities(fun, tfirst, np.transpose(result), grid, grid_dot, y0_dot, param_dots, params, method,
+                        rtol, atol, 0.0, 0, max_step)
+    moved = -(np.dot(gy, vs[-1]) + np.dot(gp, flat_bars(list(param_dots), params)))
+    vs[-1] = vs[-1] + f * moved
+    return np.transpose(vs)
+
+
+nondiff(_event_record, _event_functions, _event_counts, _stop_index)
+
+
+def second_order_refused(values):
+    raise NotDifferentiable("diffc: second derivatives through the times of solve_ivp's events (sol.t_events, "
+                            "sol.y_events, or the end of a solve a terminal event stopped) are not computed; "
+                            "first derivatives are")
+
+
+@adjoint(_events_bar)
+@adjoint(_events_dot)
+@adjoint(stopped_y_bar)
+@adjoint(stopped_y_dot)
+@adjoint(_event_cotangents)
+def _(result, result_bar, *values):
+    return second_order_refused(values)
+
+
+@tangent(_events_bar)
+@tangent(_events_dot)
+@tangent(stopped_y_bar)
+@tangent(stopped_y_dot)
+@tangent(_event_cotangents)
+def _(result, *values_and_dots):
+    return second_order_refused(values_and_dots)
+
+
 adjoint(solve_ivp_y)(_solve_ivp_y_bar)
 tangent(solve_ivp_y)(_solve_ivp_y_dot)
 
 for _helper in (_as_args, _call_args, _param_dot, _param_dots, dot_like, rhs_flat, _adjoint_rhs, _adjoint_rhs_tfirst,
                 _tangent_rhs, _tangent_rhs_tfirst, _integrate_step, _integrate_grid, _adjoint_sweep,
                 _sensitivities, _odeint_bar, _odeint_dot, _ivp_grid, _span_parts, _span_dots,
-                _solve_ivp_y_bar, _solve_ivp_y_dot, solve_ivp_t, _reached, _eval_bar):
+                _solve_ivp_y_bar, _solve_ivp_y_dot, solve_ivp_t, _reached, _eval_bar, solve_ivp_t_events,
+                solve_ivp_y_events, _split_events, stop_time):
     _helper.__diffc_transparent__ = True
 
 from . import CALLBACK_ARGS, RESULT_ATTRIBUTES  # noqa: E402
-RESULT_ATTRIBUTES[solve_ivp] = {"y": solve_ivp_y, "t": solve_ivp_t}
+RESULT_ATTRIBUTES[solve_ivp] = {"y": solve_ivp_y, "t": solve_ivp_t, "t_events": solve_ivp_t_events,
+                                "y_events": solve_ivp_y_events}
 CALLBACK_ARGS[odeint] = (0, "args")
 CALLBACK_ARGS[solve_ivp] = (0, "args")
 CALLBACK_ARGS[solve_ivp_y] = (0, "args")
 CALLBACK_ARGS[solve_ivp_t] = (0, "args")
+CALLBACK_ARGS[solve_ivp_t_events] = (0, "args")
+CALLBACK_ARGS[solve_ivp_y_events] = (0, "args")
+CALLBACK_ARGS[event_times] = (0, "args")
+CALLBACK_ARGS[event_states] = (0, "args")
+CALLBACK_ARGS[stop_time] = (0, "args")

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import special as sp
 
 from . import adjoint, nondiff, tangent
+from ..errors import NotDifferentiable
 from ..runtime import ListBar, unbroadcast
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -32,8 +33,9 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 def no_derivative(function, parameter):
     """Raised by the contribution of a parameter a rule does not differentiate, when that
     parameter is a differentiated value (a contribution of None would be a silent zero)."""
-    raise NotImplementedError(f"diffc: {function} is not differentiated with respect to its argument "
-                              f"{parameter!r}; keep it free of differentiated values")
+    raise NotDifferentiable(f"diffc: {function} is not differentiated with respect to its argument "
+                            f"{parameter!r} (no closed-form derivative, as for the shape parameters of the t, "
+                            "gamma and beta cdfs); keep it free of differentiated values")
 
 
 def no_derivative_dot(function, parameter, tangent):

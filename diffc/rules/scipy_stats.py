@@ -96,6 +96,11 @@ def t_sf(x, df, loc=0.0, scale=1.0):
     return sp.stdtr(df, (loc - x) / scale)
 
 
+@implemented_by(stats.t.logsf)
+def t_logsf(x, df, loc=0.0, scale=1.0):
+    return np.log(sp.stdtr(df, (loc - x) / scale))
+
+
 # ------------------------------------------------------------------------- gamma
 
 @implemented_by(stats.gamma.logpdf)
@@ -124,6 +129,11 @@ def gamma_sf(x, a, loc=0.0, scale=1.0):
     return sp.gammaincc(a, (x - loc) / scale)
 
 
+@implemented_by(stats.gamma.logsf)
+def gamma_logsf(x, a, loc=0.0, scale=1.0):
+    return np.log(sp.gammaincc(a, (x - loc) / scale))
+
+
 # -------------------------------------------------------------------------- beta
 
 @implemented_by(stats.beta.logpdf)
@@ -150,6 +160,11 @@ def beta_logcdf(x, a, b, loc=0.0, scale=1.0):
 @implemented_by(stats.beta.sf)
 def beta_sf(x, a, b, loc=0.0, scale=1.0):
     return 1.0 - sp.betainc(a, b, (x - loc) / scale)
+
+
+@implemented_by(stats.beta.logsf)
+def beta_logsf(x, a, b, loc=0.0, scale=1.0):
+    return np.log1p(-sp.betainc(a, b, (x - loc) / scale))
 
 
 # ------------------------------------------------------------------- exponential
@@ -268,6 +283,11 @@ def poisson_sf(k, mu, loc=0):
     return sp.gammainc(np.floor(k - loc) + 1.0, mu)
 
 
+@implemented_by(stats.poisson.logcdf)
+def poisson_logcdf(k, mu, loc=0):
+    return np.log(sp.gammaincc(np.floor(k - loc) + 1.0, mu))
+
+
 @implemented_by(stats.bernoulli.logpmf)
 def bernoulli_logpmf(k, p, loc=0):
     k = k - loc
@@ -277,6 +297,22 @@ def bernoulli_logpmf(k, p, loc=0):
 @implemented_by(stats.bernoulli.pmf)
 def bernoulli_pmf(k, p, loc=0):
     return np.exp(bernoulli_logpmf(k, p, loc))
+
+
+@implemented_by(stats.bernoulli.cdf)
+def bernoulli_cdf(k, p, loc=0):
+    k = np.floor(k - loc)
+    return np.where(k < 0, 0.0, np.where(k >= 1, 1.0, 1.0 - p + 0.0 * k))
+
+
+@implemented_by(stats.bernoulli.logcdf)
+def bernoulli_logcdf(k, p, loc=0):
+    return np.log(bernoulli_cdf(k, p, loc))
+
+
+@implemented_by(stats.bernoulli.sf)
+def bernoulli_sf(k, p, loc=0):
+    return 1.0 - bernoulli_cdf(k, p, loc)
 
 
 @implemented_by(stats.binom.logpmf)
@@ -289,6 +325,36 @@ def binom_logpmf(k, n, p, loc=0):
 @implemented_by(stats.binom.pmf)
 def binom_pmf(k, n, p, loc=0):
     return np.exp(binom_logpmf(k, n, p, loc))
+
+
+def _binom_tail(k, n, p, lower):
+    """P(X <= k) (lower) or P(X > k) of a binomial: the regularized incomplete beta of the
+    probability, 0 or 1 outside 0 <= k < n."""
+    k = np.floor(k)
+    inside = (k >= 0) & (k < n)
+    a = np.where(inside, n - k, 1.0)
+    b = np.where(inside, k + 1.0, 1.0)
+    part = sp.betainc(a, b, 1.0 - p) if lower else sp.betainc(b, a, p)
+    below, above = (0.0, 1.0) if lower else (1.0, 0.0)
+    return np.where(k < 0, below, np.where(k >= n, above, part))
+
+
+_binom_tail.__diffc_transparent__ = True
+
+
+@implemented_by(stats.binom.cdf)
+def binom_cdf(k, n, p, loc=0):
+    return _binom_tail(k - loc, n, p, True)
+
+
+@implemented_by(stats.binom.logcdf)
+def binom_logcdf(k, n, p, loc=0):
+    return np.log(_binom_tail(k - loc, n, p, True))
+
+
+@implemented_by(stats.binom.sf)
+def binom_sf(k, n, p, loc=0):
+    return _binom_tail(k - loc, n, p, False)
 
 
 @implemented_by(stats.nbinom.logpmf)

@@ -59,6 +59,15 @@ def _(result, g, x, g_dot):
     return unbroadcast(fit_dot(g_dot, g), x)
 
 
+@adjoint(runtime.real_where_real)
+def _(result, result_bar, g, dtype):
+    # the adjoint of a real result (a real dtype) is real: only its real part reaches g
+    return runtime.real_where_real(result_bar, dtype), None
+
+
+linear(runtime.real_where_real)
+
+
 @adjoint(runtime.fit_dot)
 def _(result, result_bar, dot, x):
     return unbroadcast(result_bar, dot), None

@@ -520,8 +520,11 @@ class ReverseFunction(FunctionSweep):
             # its adjoint is never reset (in a loop it would carry the last iteration's).
             if self._dense_bar(obj.id) and self._basic_index(value.slice):
                 # An array adjoint allocated once: accumulate in place, no helper call.
-                target = A.subscript(A.name(self.bar(obj.id)), A.deepcopy(value.slice), gast.Store())
-                return [gast.AugAssign(target=target, op=gast.Add(), value=result_bar)]
+                into = A.subscript(A.name(self.bar(obj.id)), A.deepcopy(value.slice), gast.Store())
+                update = gast.AugAssign(target=into, op=gast.Add(), value=result_bar)
+                # a float element's adjoint (optimize/keep_real_adjoints_real.py adds the real part of others)
+                update.diffc_scalar_read = self.scalar(target)
+                return [update]
             start = A.const(0.0) if obj.id in self.direct else A.name(self.bar(obj.id))
             self.accumulated.add(self.bar(obj.id))
             return [A.assign(self.bar(obj.id), A.call(rt(runtime.acc_item), [
