@@ -135,11 +135,19 @@ class Rule:
         if self.vararg:
             mapping[self.vararg] = gast.Tuple(elts=[A.deepcopy(a) for a in (vararg_atoms or [])],
                                               ctx=gast.Load())
+        start = []
         for local in sorted(self.locals):        # sorted: the same source in every process
-            mapping[local] = namer.fresh("_r")
+            fresh = namer.fresh("_r")
+            if local in mapping:
+                # a parameter the rule rebinds (`result_bar = result_bar * 2`): its local
+                # starts as the argument
+                bound = mapping[local]
+                start.append(A.assign(fresh, A.deepcopy(bound) if isinstance(bound, gast.AST)
+                                      else _value_node(bound, local)))
+            mapping[local] = fresh
         body = [A.deepcopy(s) for s in self.body]
         body = [_Substitute(mapping, self.globals).visit(s) for s in body]
-        return body[:-1], body[-1].value
+        return start + body[:-1], body[-1].value
 
     def _call(self, bindings, vararg_atoms):
         """The call `rule(...)`: parameters positionally up to the first one left to its

@@ -333,3 +333,36 @@ def test_index_off_a_tape_in_reverse_over_reverse():
     _, pullback = diffc.vjp(grad, x, v)
     expected = (grad(x, v + 1e-5 * t) - grad(x, v - 1e-5 * t)) / 2e-5
     assert_close(pullback(t)[1], expected, rtol=1e-5, atol=1e-6, what="vjp of grad (reverse over reverse)")
+
+
+# ---- seed 876 (higher-order run): a matmul whose result gets a zero adjoint, at second order
+
+def _bump(a):
+    w = np.zeros(5)
+    w[4] += a
+    w[2] = np.tanh(w[2] + a)
+    return w
+
+
+def matmul_result_scaled_away(x, v):
+    y0 = v * x
+    s = y0 @ y0
+    y0 = _bump(0.3)
+    return np.sum(np.sin(y0 * v)) + 0.0 * s
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_zero_adjoint_of_matmul_in_reverse_over_reverse(k):
+    """The adjoint rules of the matmul adjoint helpers met the zero 0.0 (`np.matmul(a, 0.0)`:
+    ValueError inside generated code) when the gradient was differentiated again."""
+    x, v = 0.041, np.array([-0.141, 0.828, 0.322, 0.116, -0.413])
+    check(matmul_result_scaled_away, [x, v], wrt=(k,), second_order=True)
+    grad = diffc.grad(matmul_result_scaled_away, wrt=k)
+    t = 0.7 if k == 0 else np.array([0.2, 0.5, -0.4, 0.3, 0.1])
+    _, pullback = diffc.vjp(grad, x, v)
+    args = [x, v]
+    plus, minus = list(args), list(args)
+    plus[k] = args[k] + 1e-5 * t
+    minus[k] = args[k] - 1e-5 * t
+    expected = (np.asarray(grad(*plus)) - np.asarray(grad(*minus))) / 2e-5
+    assert_close(pullback(t)[k], expected, rtol=1e-5, atol=1e-7, what="vjp of grad (reverse over reverse)")

@@ -312,24 +312,28 @@ def _(result, a, a_dot):
     return a_dot * np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
 
 
+# A tangent or adjoint here may be the zero 0.0 at run time (nothing flowed): widened to
+# its array's shape first, since matmul takes no scalars (fuzz seed 876, reverse over reverse).
 @tangent(_matmul_bar_a)
 def _(result, g, a, b, g_dot, b_dot):
-    return _matmul_bar_a(g_dot, a, b) + _matmul_bar_a(g, a, b_dot)
+    return _matmul_bar_a(g_dot, a, b) + _matmul_bar_a(g, a, _full(b_dot, b))
 
 
 @tangent(_matmul_bar_b)
 def _(result, g, a, b, g_dot, a_dot):
-    return _matmul_bar_b(g_dot, a, b) + _matmul_bar_b(g, a_dot, b)
+    return _matmul_bar_b(g_dot, a, b) + _matmul_bar_b(g, _full(a_dot, a), b)
 
 
 @adjoint(_matmul_bar_a)
 def _(result, result_bar, g, a, b):
-    return unbroadcast(np.matmul(result_bar, b), g), None, _matmul_bar_b(g, result_bar, b)
+    r = _full(result_bar, a)          # shaped like a (result is the zero 0.0 when g was)
+    return unbroadcast(np.matmul(r, b), g), None, _matmul_bar_b(g, r, b)
 
 
 @adjoint(_matmul_bar_b)
 def _(result, result_bar, g, a, b):
-    return unbroadcast(np.matmul(a, result_bar), g), _matmul_bar_a(g, a, result_bar), None
+    r = _full(result_bar, b)          # shaped like b
+    return unbroadcast(np.matmul(a, r), g), _matmul_bar_a(g, a, r), None
 
 
 # New arrays, never an argument (diffc/effects.py).
