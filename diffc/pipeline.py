@@ -103,7 +103,7 @@ def front_end(info, stages=None, entry=False):
     info.namer = Namer(identifiers(info.node) | {TAPE})
     functionalize_attribute_writes(info, info.namer, entry)
     Desugar(info, info.namer).run()
-    info._local_names = None
+    info.forget_local_names()
     _dump(stages, "desugar", info)
     ANF(info, info.namer).run()
     rewrite_frozen_calls(info)
@@ -379,9 +379,9 @@ class Module:
         body += result.forward
         r = result.returned
         # An int kind is checked too: an int or bool result has no derivative (check_scalar).
-        if check_scalar and rf._atom_kind(r) == K.INT:
+        if check_scalar and rf.atom_kind(r) == K.INT:
             body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r), A.const(True)])))
-        elif check_scalar and rf._atom_kind(r) != K.SCALAR:
+        elif check_scalar and rf.atom_kind(r) != K.SCALAR:
             body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r)])))
         if with_value:
             value_name = rf.namer.unique("_value")
