@@ -133,6 +133,21 @@ def names_stored(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
+def names_stored_in_order(node):
+    """The names of names_stored(node) as a list in source order (``a, (b, a)``: a, b).
+    Allocate new names in this order, never in a set's, whose order follows the
+    string hash (PYTHONHASHSEED) and would make the generated source vary."""
+    out = {}
+
+    def visit(n):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            out[n.id] = None
+        for child in gast.iter_child_nodes(n):
+            visit(child)
+    visit(node)
+    return list(out)
+
+
 def names_bound(stmts):
     """Names the statements (re)bind anywhere: assignment, augmented assignment and
     loop targets, nested statements included (not objects written in place)."""

@@ -704,7 +704,7 @@ class _Rewriter:
         if isinstance(t, ast.Name):
             return self.types.env.get(t.id)
         if isinstance(t, ast.Subscript):
-            return self.types._subscript(self.types.expr(t.value), t.slice)
+            return self.types.subscript(self.types.expr(t.value), t.slice)
         return None
 
     def _empty_stack(self, stack, s):

@@ -230,7 +230,7 @@ class Types:
             ts = tuple(optimistic(self.expr(x)) for x in e.elts)
             return ("T", ts) if all(t is not None for t in ts) else None
         if isinstance(e, ast.Subscript):
-            return self._subscript(self.expr(e.value), e.slice)
+            return self.subscript(self.expr(e.value), e.slice)
         if isinstance(e, ast.Attribute):
             t = self.expr(e.value)
             if is_array(t):
@@ -270,7 +270,7 @@ class Types:
             return None                   # int ** negative int is a float in Python
         return I
 
-    def _subscript(self, t, index):
+    def subscript(self, t, index):
         if t is None:
             return None
         if t == RANGE and not isinstance(index, ast.Slice):

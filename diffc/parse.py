@@ -120,6 +120,10 @@ class FunctionInfo:
             self._local_names = assigned_names(self.node) - set(self.local_functions)
         return self._local_names
 
+    def forget_local_names(self):
+        """The body was rewritten: compute local_names again on next use."""
+        self._local_names = None
+
     def add_locals(self, names):
         self.local_names.update(names)
 

@@ -1,6 +1,6 @@
 """pipeline: the ordered passes from a Python function to generated functions.
 
-``front_end`` runs parse -> fence -> desugar -> anf on one function;
+``front_end`` runs parse -> fence -> desugar -> anf -> hoist_invariants on one function;
 `Module` collects every generated function of one compilation (the requested
 gradient plus the split forward/adjoint pairs of the user functions it calls
 and the primal copies of lifted local functions), resolves tape markers,
@@ -28,6 +28,7 @@ from .analysis.seed_writes import may_write_seed
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
 from .naming import Namer, identifiers
+from .optimize.absorb_scales import absorb_scales
 from .optimize.algebra import algebra
 from .optimize.assign_written_once import assign_written_once
 from .optimize.dce import eliminate_dead_code
@@ -38,7 +39,6 @@ from .optimize.fuse_reset_and_accumulate import fuse_reset_and_accumulate
 from .optimize.fuse_sum_products import fuse_sum_products
 from .optimize.fuse_sum_spreads import fuse_sum_spreads
 from .optimize.hand_over import hand_over
-from .optimize.hoist import hoist_invariants
 from .optimize.hoist_test_invariants import hoist_test_invariants
 from .optimize.inline_while_tests import inline_while_tests
 from .optimize.keep_real_adjoints_real import keep_real_adjoints_real
@@ -60,6 +60,7 @@ from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.desugar import Desugar
 from .transform.frozen import pass_captured_variables, rewrite_frozen_calls, rewrite_result_attributes
+from .transform.hoist_invariants import hoist_invariants
 from .transform import checkpoint
 from .transform.purify import purify
 from .transform.reverse import TAPE, ReverseFunction, returned_alias_positions, rt
@@ -103,14 +104,15 @@ def front_end(info, stages=None, entry=False):
     info.namer = Namer(identifiers(info.node) | {TAPE})
     functionalize_attribute_writes(info, info.namer, entry)
     Desugar(info, info.namer).run()
-    info._local_names = None
+    info.forget_local_names()
     _dump(stages, "desugar", info)
     ANF(info, info.namer).run()
     rewrite_frozen_calls(info)
     rewrite_result_attributes(info)
     pass_captured_variables(info)
-    hoist_invariants(info)
     _dump(stages, "anf", info)
+    hoist_invariants(info)
+    _dump(stages, "hoist_invariants", info)
     return info
 
 
@@ -378,9 +380,9 @@ class Module:
         body += result.forward
         r = result.returned
         # An int kind is checked too: an int or bool result has no derivative (check_scalar).
-        if check_scalar and rf._atom_kind(r) == K.INT:
+        if check_scalar and rf.atom_kind(r) == K.INT:
             body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r), A.const(True)])))
-        elif check_scalar and rf._atom_kind(r) != K.SCALAR:
+        elif check_scalar and rf.atom_kind(r) != K.SCALAR:
             body.append(A.expr_stmt(A.call(rt(runtime.check_scalar), [A.deepcopy(r)])))
         if with_value:
             value_name = rf.namer.unique("_value")
@@ -517,6 +519,7 @@ OPTIMIZER_PASSES = [
     Pass("dce", eliminate_dead_code),
     Pass("inline_while_tests", inline_while_tests),
     Pass("fuse_sum_spreads", fuse_sum_spreads, "first_order"),
+    Pass("absorb_scales", absorb_scales, "first_order"),
     Pass("fuse_sum_products", fuse_sum_products, "first_order"),
     Pass("hoist_test_invariants", hoist_test_invariants, "first_order"),
     Pass("assign_written_once", assign_written_once, "first_order"),
@@ -538,7 +541,7 @@ OPTIMIZER_PASSES = [
     Pass("view_unwritten_copies", view_unwritten_copies, "first_order"),
 ]
 
-FRONT_END_PASSES = ("fence", "desugar", "anf")
+FRONT_END_PASSES = ("fence", "desugar", "anf", "hoist_invariants")
 STAGES = FRONT_END_PASSES + ("reverse",) + tuple(dict.fromkeys(p.name for p in OPTIMIZER_PASSES)) \
     + ("keep_real_adjoints_real", "purify", "optimize")
 

@@ -109,7 +109,7 @@ def test_show_args_specialize_and_no_optimize(program, capsys):
     assert status == 0 and "def grad_f" in plain
 
 
-@pytest.mark.parametrize("stage", ["fence", "desugar", "anf", "reverse", "optimize"])
+@pytest.mark.parametrize("stage", ["fence", "desugar", "anf", "hoist_invariants", "reverse", "absorb_scales", "optimize"])
 def test_show_stage(program, capsys, stage):
     status, out, err = run(capsys, "show", f"{program}:f", "--stage", stage)
     assert status == 0, err

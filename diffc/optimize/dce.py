@@ -1,7 +1,7 @@
 """dce: remove statements whose results are never read.
 
 Input: a generated FunctionDef (structured: Assign, AugAssign, Expr, If, For,
-While, Return, Pass) whose calls are marked pure or not by `purity.is_pure_call`.
+While, Return, Pass) whose calls are marked pure or not by `rules.is_pure_call`.
 Output: the same function without assignments to names that are dead
 afterwards (when their value is pure), without loops and branches that define
 nothing live and have no side effects, and with ``pass`` only where a block
@@ -12,7 +12,8 @@ loop is assumed to terminate (it did in the user's program).
 import gast
 
 from .. import ast_util as A
-from .purity import is_pure_call, is_pure_expr, stored_names
+from ..rules import is_pure_call
+from .purity import is_pure_expr, stored_names
 
 
 def escaped_names(fn):

@@ -24,10 +24,8 @@ Output: the same function where
 `_sum_bar_times` returns exactly the value of the expression it replaces
 (`g * y` when a and y are float64 arrays of one shape; otherwise the
 original expression, and ``0.0 * y`` for a plain zero g when guarded), so
-gradients are unchanged bit for bit.
-
-Then `absorb_scales` (optimize/absorb_scales.py) runs on the result, as
-part of this pass: constant scales and tanh's adjoint folded into helper calls.
+gradients are unchanged bit for bit.  The next pass, `absorb_scales`, folds
+constant scales into those calls.
 """
 
 import gast
@@ -35,7 +33,6 @@ import gast
 from .. import ast_util as A
 from .. import runtime
 from ..rules import reductions
-from .absorb_scales import absorb_scales
 from .purity import stored_names
 from .rewriting import is_global
 
@@ -160,4 +157,4 @@ def fuse_sum_spreads(fn):
                             break
             i += 1
     block(fn.body)
-    return absorb_scales(fn)
+    return fn

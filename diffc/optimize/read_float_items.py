@@ -72,7 +72,7 @@ import numpy as np
 from .. import ast_util as A
 from .. import effects, runtime
 from ..naming import Namer, identifiers
-from .purity import resolve_chain
+from ..analysis.stores import resolve_chain
 
 _UNKNOWN = object()                 # a binding whose value this pass cannot follow
 _RANGE_INDEX = object()             # the target of a `for` over range(...)

@@ -41,7 +41,8 @@ from .. import effects
 from .. import runtime
 from ..transform.reverse import is_marker
 from .aliasing import FRESH_HELPERS, fresh_call
-from .purity import is_pure_call, resolve_chain
+from ..analysis.stores import resolve_chain
+from ..rules import is_pure_call
 from .rewriting import mentioned_names
 
 

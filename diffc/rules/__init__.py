@@ -7,6 +7,13 @@ attributes.  Built-in rules register through the same `adjoint`/`tangent`
 decorators users call; a user rule replaces a built-in one.
 """
 
+from typing import NamedTuple
+
+import gast
+
+from .. import effects
+from ..analysis.activity import MUTATING_METHODS
+from ..analysis.stores import called_object, method_name
 from ..template import Rule, check_signature, linear_tangent
 
 ADJOINTS = {}
@@ -96,6 +103,66 @@ def linear(*helpers):
         tangent(helper)(linear_tangent(helper))
 
 
+# Declared on rules (`computed_by`): first order, a rule's returned expression computed
+# by a helper.  (rule function, helper, rule parameters in the helper's order)
+COMPUTED_BY = []
+
+
+def computed_by(helper, *parameters):
+    """Declare, on an adjoint or tangent rule -- a decorator written under
+    ``@adjoint(...)`` or ``@tangent(...)`` -- that in code that is not differentiated again the
+    expression the rule returns may be computed as ``helper(*parameters)`` (rule
+    parameter names), with the same value bit for bit and fewer temporaries.
+
+    The optimizer (optimize/absorb_scales.py) looks for the rule's own expression in
+    the generated code (`computed_forms`), so rewording the rule moves the pattern
+    with it; tests/test_computed_forms.py checks each helper against the expression."""
+    def declare(fn):
+        COMPUTED_BY.append((fn, helper, tuple(parameters)))
+        return fn
+    return declare
+
+
+class ComputedForm(NamedTuple):
+    expression: object          # the rule's returned expression (gast), parameters as names
+    parameters: tuple           # the rule parameters the helper takes, in its order
+    helper: object
+
+
+_FORMS = {}
+
+
+def computed_forms():
+    """The forms declared with `computed_by`, in declaration order (parsed once each)."""
+    out = []
+    for fn, helper, parameters in COMPUTED_BY:
+        key = (fn, helper, parameters)
+        if key not in _FORMS:
+            _FORMS[key] = _computed_form(fn, helper, parameters)
+        out.append(_FORMS[key])
+    return out
+
+
+_FORM_NODES = (gast.BinOp, gast.UnaryOp, gast.Constant, gast.Name, gast.operator, gast.unaryop,
+               gast.expr_context)
+
+
+def _computed_form(fn, helper, parameters):
+    from ..errors import RuleError
+    rule = Rule(None, fn, "adjoint")
+    body = rule.body if rule.inline else None
+    name = getattr(helper, "__name__", helper)
+    if not body or len(body) != 1 or not isinstance(body[0], gast.Return):
+        raise RuleError(f"computed_by({name}): the rule must be one return of an expression")
+    expression = body[0].value
+    names = {n.id for n in gast.walk(expression) if isinstance(n, gast.Name)}
+    if any(not isinstance(n, _FORM_NODES) for n in gast.walk(expression)) \
+            or not names <= set(rule.params) or set(parameters) != names:
+        raise RuleError(f"computed_by({name}): the rule's expression must use only operators, "
+                        f"constants and the parameters {parameters}, each of them")
+    return ComputedForm(expression, tuple(parameters), helper)
+
+
 def _rules_changed():
     """A user rule was registered: compiled code may have inlined the old rule.
 
@@ -155,6 +222,21 @@ def has_rule(key):
         return key in ADJOINTS or key in NONDIFF
     except TypeError:
         return False
+
+
+def is_pure_call(call):
+    """Whether the optimizer may drop, move or repeat a call (a gast Call): it calls
+    a helper declared droppable in `effects`, or something with a rule here that
+    is not declared effectful, or a non-mutating method that has a rule."""
+    method = method_name(call)
+    if method is not None:
+        return method not in MUTATING_METHODS and has_rule(("method", method))
+    key = called_object(call)
+    if effects.has(key, effects.DROPPABLE):
+        return True
+    if effects.has(key, effects.EFFECTFUL):    # even when a rule registry knows it (higher order)
+        return False
+    return has_rule(key)
 
 
 IMPLEMENTATIONS = {}     # primitive -> plain Python function diffc differentiates instead

@@ -2,7 +2,8 @@
 
 import math
 
-from . import adjoint, tangent, nondiff
+from . import adjoint, computed_by, tangent, nondiff
+from .elementwise import times_one_minus_square
 from .operators import pow_dxk
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -101,11 +102,13 @@ def _(result, x, x_dot):
 
 
 @adjoint(math.tanh)
+@computed_by(times_one_minus_square, "result_bar", "result")      # first order (absorb_scales)
 def _(result, result_bar, x):
     return result_bar * (1.0 - result * result)
 
 
 @tangent(math.tanh)
+@computed_by(times_one_minus_square, "x_dot", "result")
 def _(result, x, x_dot):
     return x_dot * (1.0 - result * result)
 

@@ -447,7 +447,7 @@ class Desugar:
             gen = comp.generators[level]
             before = []
             iterable = self._replace_in_expr(A.rename(gen.iter, mapping), before, stmt)
-            mapping.update({n: self.namer.fresh("_c") for n in A.names_stored(gen.target)})
+            mapping.update({n: self.namer.fresh("_c") for n in A.names_stored_in_order(gen.target)})
             target = A.rename(gen.target, mapping)
             ifs = [A.rename(c, mapping) for c in gen.ifs]
             body = clause(level + 1)

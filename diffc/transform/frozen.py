@@ -160,7 +160,7 @@ def rewrite_result_attributes(info):
     if not done:
         return 0
     info.node.body = _replace_statements(_ReplaceReads().visit(gast.Module(body=body, type_ignores=[])).body, done)
-    info._local_names = None
+    info.forget_local_names()
     return len(done)
 
 
@@ -223,5 +223,5 @@ def pass_captured_variables(info):
         return out
     info.node.body = visit(info.node.body)
     if rewritten[0]:
-        info._local_names = None
+        info.forget_local_names()
     return rewritten[0]

@@ -65,6 +65,10 @@ class FunctionSweep:
             return self.kinds.get(atom.id) or K.UNKNOWN
         return K.UNKNOWN
 
+    def atom_kind(self, atom):
+        """The kind of an atom (a constant or a local name) in this function, else UNKNOWN."""
+        return self._atom_kind(atom)
+
     def _callee_kind(self, target, call, arg_kinds):
         """The kind a user function returns for these argument kinds (UNKNOWN if unsure)."""
         if not is_user_function(target) or R.adjoint_rule(target) is not None or R.is_nondiff(target):

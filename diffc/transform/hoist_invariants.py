@@ -1,4 +1,6 @@
-"""hoist: move loop-invariant temporaries out of loops (on the ANF body).
+"""hoist_invariants: move loop-invariant temporaries out of loops (on the ANF body).
+
+The last step of the front end (pipeline.FRONT_END_PASSES), after `anf`.
 
 Input: an ANF `FunctionInfo` body.
 Output: the same body where a temporary ``_tN = a op b`` (or ``op a``) that
@@ -16,7 +18,8 @@ as before.
 import gast
 
 from .. import ast_util as A
-from .purity import stored_names
+from ..analysis.stores import stored_names
+from ..rules import is_pure_call
 
 _SAFE_BINOPS = (gast.Add, gast.Sub, gast.Mult)
 _SAFE_WITH_CONSTANT = (gast.Div, gast.Pow)
@@ -29,7 +32,7 @@ def _definitions(body):
     for s in A.walk_statements(body):
         if isinstance(s, (gast.If, gast.While)):
             continue
-        names = A.names_stored(s.target) if isinstance(s, gast.For) else stored_names(s)
+        names = A.names_stored(s.target) if isinstance(s, gast.For) else stored_names(s, is_pure_call)
         for name in names:
             counts[name] = counts.get(name, 0) + 1
     return counts
@@ -112,7 +115,7 @@ def hoist_block(stmts, counts, groups=None):
             stmt.body = hoist_block(stmt.body, counts, groups)
             rebound = set()
             for s in stmt.body:
-                rebound |= stored_names(s)
+                rebound |= stored_names(s, is_pure_call)
             for name in _written_in_place(stmt.body):
                 rebound |= (groups or {}).get(name, {name})
             if isinstance(stmt, gast.For):
