@@ -99,26 +99,33 @@ def front_end(info, stages=None, entry=False):
     the function the user differentiates (transform/attribute_writes.py)."""
     if getattr(info, "namer", None) is not None:
         return info
+    clock = time.perf_counter()
     fence(info)
-    _dump(stages, "fence", info)
+    clock = _dump(stages, "fence", info, clock)
     info.namer = Namer(identifiers(info.node) | {TAPE})
     functionalize_attribute_writes(info, info.namer, entry)
     Desugar(info, info.namer).run()
     info.forget_local_names()
-    _dump(stages, "desugar", info)
+    clock = _dump(stages, "desugar", info, clock)
     ANF(info, info.namer).run()
     rewrite_frozen_calls(info)
     rewrite_result_attributes(info)
     pass_captured_variables(info)
-    _dump(stages, "anf", info)
+    clock = _dump(stages, "anf", info, clock)
     hoist_invariants(info)
-    _dump(stages, "hoist_invariants", info)
+    _dump(stages, "hoist_invariants", info, clock)
     return info
 
 
-def _dump(stages, name, info):
+def _dump(stages, name, info, started):
+    """Keep the tree after the front-end stage `name` (`--stage`), count its time
+    (`--time-passes`); returns the clock for the next stage."""
+    now = time.perf_counter()
+    if PASS_TIMES is not None:
+        PASS_TIMES[name] = PASS_TIMES.get(name, 0.0) + now - started
     if stages is not None:
         stages.append((name, A.deepcopy(info.node)))
+    return time.perf_counter()
 
 
 class Module:
