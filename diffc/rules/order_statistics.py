@@ -149,5 +149,7 @@ def reduce(function, iterable, initial=_NO_INITIAL):
 
 
 # The helpers above are read like user code too (called from the bodies diffc compiles).
-for _helper in (_unsupported, _sorted_along, _at_fraction, _trapezoid):
-    _helper.__diffc_transparent__ = True
+_unsupported.__diffc_transparent__ = True
+_sorted_along.__diffc_transparent__ = True
+_at_fraction.__diffc_transparent__ = True
+_trapezoid.__diffc_transparent__ = True
