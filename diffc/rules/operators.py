@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import effects
 from . import adjoint, tangent, nondiff
-from ..runtime import cat_left, cat_right, head_part, is_duck_array, tail_part, unbroadcast
+from ..runtime import cat_left, cat_right, fit_dot, head_part, is_duck_array, tail_part, unbroadcast
 from .shared import full as _full
 
 
@@ -171,8 +171,9 @@ def _(result, result_bar, a, b):
 @tangent(operator.matmul)
 def _(result, a, b, a_dot, b_dot):
     # a tangent may be the zero 0.0 at run time (a constant field of an object whose tangent
-    # is zero): `0.0 @ b` is an error, so widen it like np.matmul's rule does
-    return _full(a_dot, a) @ b + a @ _full(b_dot, b)
+    # is zero): `0.0 @ b` is an error, so widen it to its operand's shape (fit_dot: linear,
+    # differentiable at any order)
+    return fit_dot(a_dot, a) @ b + a @ fit_dot(b_dot, b)
 
 
 def _as_array(v):
