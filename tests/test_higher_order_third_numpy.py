@@ -146,8 +146,14 @@ MODES = {
 }
 
 
+# the two norm programs take ~14 s each (every mode mix of a p-norm's third derivative):
+# a slow sweep, run with -m slow
+_SLOW_THIRD = {"norm_", "norm_p3"}
+
+
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("h", COVERED, ids=[h.__name__ for h in COVERED])
+@pytest.mark.parametrize("h", [pytest.param(h, marks=pytest.mark.slow) if h.__name__ in _SLOW_THIRD else h
+                               for h in COVERED], ids=[h.__name__ for h in COVERED])
 def test_third_derivative(h):
     second = diffc.grad(diffc.grad(h))
     e2 = 1e-4
