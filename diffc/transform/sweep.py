@@ -54,6 +54,7 @@ class FunctionSweep:
     """Shared analyses of one function for the reverse and forward transforms."""
 
     views_allowed = True
+    checked_views = frozenset()     # names kept as views for a run-time sharing check (check_aliasing)
 
     def fail(self, cls, msg, node, hint=None):
         raise cls(msg, node, self.source, hint=hint)
@@ -340,7 +341,7 @@ class FunctionSweep:
             return value
         if id(stmt) in self.element_checked:
             return A.call(rt(runtime.element), [A.deepcopy(value.value), index_value(value.slice)])
-        if self.views_allowed or target in getattr(self, "checked_views", ()):
+        if self.views_allowed or target in self.checked_views:
             return value
         return A.call(rt(runtime.copy_value), [value])
 
