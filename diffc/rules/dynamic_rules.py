@@ -6,7 +6,7 @@ helper, so gradient code that calls function values is differentiable again
 (second order: reverse over reverse, forward over reverse, ...).
 """
 
-from . import adjoint, tangent, nondiff
+from . import adjoint, linear, tangent, nondiff
 from .. import effects, runtime, runtime_calls, runtime_pure
 from ..runtime import item
 
@@ -426,9 +426,7 @@ def _(result, result_bar, dot):
     return result_bar
 
 
-@tangent(runtime_calls.owned_tangent)
-def _(result, dot, dot_dot):
-    return runtime_calls.owned_tangent(dot_dot)
+linear(runtime_calls.owned_tangent)
 
 
 @adjoint(runtime_calls.object_dot)

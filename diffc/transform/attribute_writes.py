@@ -52,6 +52,7 @@ from .. import ast_util as A
 from .. import runtime_calls
 from ..errors import UnsupportedSyntax
 from . import constructors
+from .sweep import index_value
 
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
                       "extendleft", "put", "push"}
@@ -303,7 +304,7 @@ class _Rewriter:
             return None
         self.path_class(held.value)
         self.grown.add(held.attr)
-        index = _index_expression(target.slice)
+        index = index_value(target.slice)
         if value is None:
             old = gast.Subscript(value=_loaded(held), slice=A.deepcopy(target.slice), ctx=gast.Load())
             value = gast.BinOp(left=old, op=stmt.op, right=stmt.value)
@@ -835,16 +836,6 @@ class _Rewriter:
         if _user_object_class(func) is not None or _is_user_function(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
-
-
-def _index_expression(index):
-    """An index as a value: ``1:n`` is ``slice(1, n, None)``, ``i, 1:`` a tuple of them."""
-    if isinstance(index, gast.Slice):
-        parts = [A.deepcopy(p) if p is not None else A.const(None) for p in (index.lower, index.upper, index.step)]
-        return A.call(A.global_ref(slice, "slice"), parts)
-    if isinstance(index, gast.Tuple):
-        return gast.Tuple(elts=[_index_expression(e) for e in index.elts], ctx=gast.Load())
-    return A.deepcopy(index)
 
 
 def _sub_blocks(stmt):
