@@ -172,7 +172,7 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         if derived:
             # Higher order: differentiate the generated code fn runs for these kinds.
             target, values = see_through(fn, values)
-        kinds = tuple([_SCALAR if type(a) is float else K.kind_of_value(a) for a in values])
+        kinds = kinds_of(values)
         last_kinds, entry = last[0]
         if derived or last_kinds != kinds or not entry.valid(target):
             # The newest cached entry for these kinds, if still valid, else compile.

@@ -26,6 +26,7 @@ from .errors import BadArgument, DiffcError
 from .parse import require_source_text
 from .pipeline import Module, ensure_rules
 from .rules import RULES_VERSION
+from .transform.constructors import is_user_class
 
 CACHE = {}          # key -> [Entry], newest last
 LOCK = threading.RLock()
@@ -101,7 +102,15 @@ def as_float(value):
 
 
 def kinds_of(args):
-    return tuple([K.SCALAR if type(a) is float else K.kind_of_value(a) for a in args])
+    return tuple([K.SCALAR if type(a) is float else _kind_of_argument(a) for a in args])
+
+
+def _kind_of_argument(value):
+    """K.kind_of_value, with the class kept for an object of a user class (K.ObjectKind)."""
+    kind = K.kind_of_value(value)
+    if kind == K.UNKNOWN and is_user_class(type(value)):
+        return K.ObjectKind(type(value))
+    return kind
 
 
 # ------------------------------------------------------------------ caching

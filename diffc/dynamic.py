@@ -669,10 +669,12 @@ def check_discarded_call(obj, name, where):
     if constructors.is_user_class(cls) and constructors.writes_attributes(cls, name):
         raise NoDerivativeRule(
             f"{where}: {cls.__name__}.{name}(...) writes attributes of its object, which holds or "
-            "receives differentiated values; diffc follows such calls only on objects built by a "
-            "call of their class inside the differentiated function",
-            hint=f"build the {cls.__name__} in the differentiated function itself, or have "
-                 f"{name} return the new values instead of storing them")
+            "receives differentiated values; diffc follows such calls on objects the differentiated "
+            "function builds or takes as arguments (and helpers it passes them to), and on items of "
+            "lists of new objects it builds and only reads otherwise; this object comes from elsewhere "
+            "(an attribute, a list passed in, a name another name also holds...)",
+            hint=f"build the {cls.__name__} objects in the differentiated function and use them only "
+                 f"there, or have {name} return the new values instead of storing them")
 
 
 runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call)

@@ -58,6 +58,7 @@ from .optimize.view_unwritten_copies import view_unwritten_copies
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
+from .transform.object_lists import store_items_back
 from .transform.desugar import Desugar
 from .transform.frozen import pass_captured_variables, rewrite_frozen_calls, rewrite_result_attributes
 from .transform.hoist_invariants import hoist_invariants
@@ -94,16 +95,19 @@ def ensure_rules():
                 _loaded.append(True)
 
 
-def front_end(info, stages=None, entry=False):
+def front_end(info, stages=None, entry=False, classes=None):
     """parse result -> ANF, in place; returns info (with info.namer set).  entry: info is
-    the function the user differentiates (transform/attribute_writes.py)."""
+    the function the user differentiates, classes: {parameter: the class of the object
+    passed} for its object arguments (transform/attribute_writes.py)."""
     if getattr(info, "namer", None) is not None:
         return info
     clock = time.perf_counter()
     fence(info)
     clock = _dump(stages, "fence", info, clock)
+    free_the_tape_name(info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
-    functionalize_attribute_writes(info, info.namer, entry)
+    store_items_back(info, info.namer)
+    functionalize_attribute_writes(info, info.namer, entry, classes)
     Desugar(info, info.namer).run()
     info.forget_local_names()
     clock = _dump(stages, "desugar", info, clock)
@@ -115,6 +119,23 @@ def front_end(info, stages=None, entry=False):
     hoist_invariants(info)
     _dump(stages, "hoist_invariants", info, clock)
     return info
+
+
+def free_the_tape_name(info):
+    """Rename the user's own `_tape` (TAPE, the name of the tape the generated functions
+    pass each other): the generated code diffc differentiates again (higher order through
+    a gradient called inside a function) has locals of that name, which the new tape
+    would otherwise overwrite.  A global read of that name keeps its value (diffc_global)."""
+    found = [n for n in gast.walk(info.node) if isinstance(n, gast.Name) and n.id == TAPE]
+    if not found:
+        return
+    names = identifiers(info.node)
+    new = next(f"{TAPE}_own{k or ''}" for k in range(len(names) + 1) if f"{TAPE}_own{k or ''}" not in names)
+    if all(isinstance(n.ctx, gast.Load) for n in found):
+        for n in found:
+            n.diffc_global = info.resolve_static(n)
+    A.rename(info.node, {TAPE: new})
+    info.forget_local_names()
 
 
 def _dump(stages, name, info, started):
@@ -151,12 +172,19 @@ class Module:
         self.entry = None
 
     # ------------------------------------------------------------ front end
-    def info_for(self, target):
+    def info_for(self, target, kinds=None):
+        """The front end's result for target.  kinds (name -> kind, or one per parameter),
+        given where the entry function is first compiled, tells the classes of its object
+        arguments."""
         key = id(target)
         if key not in self.infos:
             info = target if isinstance(target, FunctionInfo) else parse_function(target)
+            entry = target is self.entry
+            if kinds is not None and not isinstance(kinds, dict):
+                kinds = dict(zip(info.params, kinds))
+            classes = K.object_classes(kinds) if entry and kinds else {}
             self.infos[key] = (target, front_end(info, self.stages if not self.infos else None,
-                                                 entry=target is self.entry))
+                                                 entry=entry, classes=classes))
         return self.infos[key][1]
 
     def returned_kind(self, target, arg_kinds):
@@ -231,7 +259,7 @@ class Module:
         key = (id(target), mask, kinds)
         if key in self.split:
             return self.split[key]
-        info = self.info_for(target)
+        info = self.info_for(target, kinds)
         base = info.name
         fwd_name = self.function_names.unique(f"_fwd_{base}")
         adj_name = self.function_names.unique(f"_adj_{base}")
@@ -361,21 +389,34 @@ class Module:
             return rf.bar(r.id)
         return rf.namer.unique("result_bar")
 
-    def param_grad(self, rf, p, finalize):
+    def param_grad(self, rf, p, finalize, given=None):
+        """The gradient for parameter p, shaped like the value passed (the name `given`
+        holds it when the function rebinds p: given_parameters)."""
         if p not in rf.bars:
             value = A.const(0.0)
         else:
             value = A.name(rf.bars[p])
         if finalize and rf.kinds.get(p) not in (K.SCALAR,):
-            return A.call(rt(runtime.finalize), [value, A.name(p)])
+            return A.call(rt(runtime.finalize), [value, A.name(given or p)])
         return value
+
+    @staticmethod
+    def given_parameters(rf, wrt, body):
+        """(statements keeping the values passed, {parameter: name}) for the wrt parameters
+        that body rebinds (``for W in Ws: x = layer(W, x)``): the gradient is shaped like
+        the value passed, and the sweeps need not restore p's first value for that."""
+        stored = set()
+        for stmt in body:
+            stored |= A.names_stored(stmt)
+        given = {p: rf.namer.unique(f"_{p}_given") for p in wrt if p in stored}
+        return [A.assign(name, A.name(p)) for p, name in given.items()], given
 
     def joint(self, target, wrt, param_kinds, name, with_value=False, check_scalar=True, callee=False):
         """grad_f(params..., <out>_bar=1.0) -> gradient(s) for the wrt parameters.
 
         callee: a user function's joint adjoint called from generated code (see
         joint_callee): a tuple of raw adjoints, and the seed may be the zero 0.0."""
-        info = self.info_for(target)
+        info = self.info_for(target, param_kinds)
         rf = ReverseFunction(self, info, wrt, param_kinds)
         if callee:
             rf.guard_zero = True
@@ -397,7 +438,9 @@ class Module:
         body += self.bar_inits(rf, result.adjoint, skip={seed})
         body += private_seed(rf, seed, result.adjoint)
         body += result.adjoint
-        grads = [self.param_grad(rf, p, not callee) for p in wrt]
+        keep, given = self.given_parameters(rf, wrt, body) if not callee else ([], {})
+        body = keep + body
+        grads = [self.param_grad(rf, p, not callee, given.get(p)) for p in wrt]
         out = grads[0] if len(grads) == 1 and not callee else gast.Tuple(elts=grads, ctx=gast.Load())
         if with_value:
             out = gast.Tuple(elts=[A.name(value_name), out], ctx=gast.Load())

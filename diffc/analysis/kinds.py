@@ -23,6 +23,37 @@ INTS = "ints"                # a tuple of ints: an array's shape (never differen
 _NUMBER_TYPES = (float, int, np.floating, np.integer)
 
 
+class ObjectKind(str):
+    """The kind of an argument holding an object of a user class.  To every analysis it is
+    UNKNOWN (it compares equal to "unknown"), but it keeps the class: compiled code is cached
+    per class (the kinds are part of the key), and transform/attribute_writes.py follows the
+    method calls writing attributes of a parameter of the differentiated function by it."""
+
+    def __new__(cls, klass):
+        made = str.__new__(cls, UNKNOWN)
+        made.klass = klass
+        return made
+
+    def __eq__(self, other):
+        if isinstance(other, ObjectKind):
+            return self.klass is other.klass
+        return str.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash((UNKNOWN, id(self.klass)))
+
+    def __repr__(self):
+        return f"ObjectKind({self.klass.__qualname__})"
+
+
+def object_classes(param_kinds):
+    """{parameter: class} for the parameters whose kind is an ObjectKind."""
+    return {p: k.klass for p, k in param_kinds.items() if isinstance(k, ObjectKind)}
+
+
 def kind_of_value(value):
     t = type(value)
     if t is np.ndarray:                     # the common arguments first, by exact type

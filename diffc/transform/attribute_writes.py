@@ -51,7 +51,7 @@ import gast
 from .. import ast_util as A
 from .. import runtime_calls
 from ..errors import UnsupportedSyntax
-from . import constructors
+from . import constructors, object_lists
 from .sweep import index_value
 
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
@@ -60,12 +60,14 @@ _CONDITIONAL = (gast.IfExp, gast.BoolOp, gast.Lambda, gast.ListComp, gast.SetCom
                 gast.GeneratorExp, gast.Await, gast.Yield, gast.YieldFrom)
 
 
-def functionalize_attribute_writes(info, namer, entry=False):
+def functionalize_attribute_writes(info, namer, entry=False, classes=None):
     """See the module docstring; rewrites info.node.body in place.  entry: info is the
-    function the user asked to differentiate (its parameters' attributes may be written)."""
+    function the user asked to differentiate (its parameters' attributes may be written);
+    classes: {parameter: class} of the objects passed to it in this call (the compiled code
+    is cached per class: compile_cache.kinds_of)."""
     if not _has_work(info.node):
         return info
-    rewriter = _Rewriter(info, namer, entry)
+    rewriter = _Rewriter(info, namer, entry, classes)
     info.node.body = rewriter.guard_helper_results(rewriter.block(info.node.body))
     rewriter.check_aliases()
     info.node.body = rewriter.parameter_guards() + info.node.body
@@ -111,21 +113,13 @@ def _is_user_function(fn):
         and not fn.__code__.co_filename.startswith("<diffc")
 
 
-def _user_object_class(cls):
-    """cls if objects of it may take attribute writes as new objects, else None."""
-    if not inspect.isclass(cls) or not constructors.is_user_class(cls):
-        return None
-    if issubclass(cls, tuple) or getattr(cls, "__slots__", None) is not None:
-        return None
-    params = getattr(cls, "__dataclass_params__", None)
-    if params is not None and params.frozen:
-        return None
-    return cls
-
-
 class _Rewriter:
-    def __init__(self, info, namer, entry=False):
+    def __init__(self, info, namer, entry=False, classes=None):
         self.info = info
+        # The classes of the objects the parameters hold, known from the call: the argument
+        # kinds of the entry function, or the classes a caller passes to a functional function.
+        classes = dict(classes or {}, **getattr(info.fn, "diffc_param_classes", {}))
+        self.param_classes = {p: c for p, c in classes.items() if constructors.followable_class(c)}
         self.namer = namer
         self.source = info.source
         self.functional = getattr(info.fn, "diffc_functional", None)
@@ -168,9 +162,12 @@ class _Rewriter:
             if name not in self.owned_params:
                 return None
             first = self.info.node.args.args[:1]
-            if self.functional is not None and first and first[0].id == name and name in self.handed:
+            if name in self.param_classes:
+                found.add(self.param_classes[name])
+            elif self.functional is not None and first and first[0].id == name and name in self.handed:
                 found.add(self.functional)
-            elif first and first[0].id == name and _user_object_class(constructors.method_class(self.info.fn)):
+            elif first and first[0].id == name \
+                    and constructors.followable_class(constructors.method_class(self.info.fn)):
                 found.add(constructors.method_class(self.info.fn))     # self of a method differentiated
             else:
                 found.add(self._annotated_class(name) or constructors.UNKNOWN_CLASS)
@@ -182,7 +179,7 @@ class _Rewriter:
         cls = getattr(fn, "__annotations__", {}).get(name)
         if isinstance(cls, str):
             cls = getattr(fn, "__globals__", {}).get(cls)
-        return _user_object_class(cls)
+        return constructors.followable_class(cls)
 
     def _scan(self, stmts, name, found, stop):
         """Classify the bindings of `name` in stmts (in the order given): constructions add
@@ -222,12 +219,15 @@ class _Rewriter:
         """The class a statement `name = Class(...)` builds; UNKNOWN_CLASS for `name =
         helper(...)`, a user function building the object (its result is held by no one else
         once rebound by a write: with_attributes copies it)."""
+        marked = getattr(stmt, object_lists.ITEM_CLASS, None)
+        if marked is not None and stmt.targets[0].id == name:
+            return marked                   # v = L[k]: an item of a list of new objects
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
             func = self.info.resolve_static(stmt.value.func)
             if _is_user_function(func) and not getattr(func, "diffc_functional", None):
-                return _user_object_class(constructors.returned_class(func)) or constructors.UNKNOWN_CLASS
-            return _user_object_class(func)
+                return constructors.followable_class(constructors.returned_class(func)) or constructors.UNKNOWN_CLASS
+            return constructors.followable_class(func)
         return None
 
     # ------------------------------------------------------------ statements
@@ -440,7 +440,7 @@ class _Rewriter:
             return [], None
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
             # Net(W).loss(x): a new object no one else holds, bound to a temporary first
-            cls = _user_object_class(self.info.resolve_static(func.value.func))
+            cls = constructors.followable_class(self.info.resolve_static(func.value.func))
             if cls is not None and constructors.writes_attributes(cls, func.attr):
                 name = self.namer.fresh("_object")
                 self.temporaries.add(name)
@@ -449,26 +449,26 @@ class _Rewriter:
                 func.value = A.name(name)
                 return [func.value], constructors.functional_method(cls, func.attr)
         fn = self.info.resolve_static(func)
-        if not _is_user_function(fn) or getattr(fn, "diffc_functional", None) is not None \
-                or not constructors.written_parameters(fn):
+        if not _is_user_function(fn) or getattr(fn, "diffc_functional", None) is not None:
             return [], None
         try:
             params = list(inspect.signature(fn).parameters.values())
         except (TypeError, ValueError):
             return [], None
+        given = self._given(params, call)
+        classes = {name: cls for name, cls in ((name, self._class_of_argument(arg)) for name, arg in given.items())
+                   if cls is not None}
+        written = constructors.written_parameters(fn, classes)
+        if not written:
+            return [], None
         if any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
             self.fail(f"{gast.unparse(func)}(...) changes attributes of an object passed to it; diffc follows "
                       "such calls with plain arguments only (no *args or **kwargs)", call)
-        given = {}
-        for p, a in zip(params, call.args):
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                break
-            given[p.name] = a
-        given.update({k.arg: k.value for k in call.keywords})
         objs = []
-        for name in constructors.written_parameters(fn):
+        for name in written:
             arg = given.get(name)
-            if isinstance(arg, gast.Call) and _user_object_class(self.info.resolve_static(arg.func)) is not None:
+            if isinstance(arg, gast.Call) \
+                    and constructors.followable_class(self.info.resolve_static(arg.func)) is not None:
                 # step(State(W0), x): a new object no one else holds, bound to a temporary first
                 arg = self._temporary(call, arg)
             if isinstance(arg, gast.Name) and arg.id in self.temporaries:
@@ -486,7 +486,30 @@ class _Rewriter:
                           hint=f"bind it to a local name first ({name} = ...) and pass that name")
             self.path_class(arg)
             objs.append(arg)
-        return objs, constructors.functional_function(fn)
+        return objs, constructors.functional_function(fn, classes)
+
+    @staticmethod
+    def _given(params, call):
+        """{parameter name: argument node} of a call with plain arguments."""
+        given = {}
+        for p, a in zip(params, call.args):
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or isinstance(a, gast.Starred):
+                break
+            given[p.name] = a
+        given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
+        return given
+
+    def _class_of_argument(self, arg):
+        """The user class of the object an argument passes, when this function follows it
+        (a local name or path) or builds it there (``State(W)``); else None."""
+        if isinstance(arg, gast.Call):
+            return constructors.followable_class(self.info.resolve_static(arg.func))
+        if isinstance(arg, gast.Name) and arg.id in self.temporary_classes:
+            return self.temporary_classes[arg.id]
+        if _is_path(arg):
+            cls = self.path_class(arg, strict=False)
+            return cls if cls is not constructors.UNKNOWN_CLASS else None
+        return None
 
     def writes(self, stmt):
         """stmt with its attribute stores rewritten (module docstring)."""
@@ -590,7 +613,7 @@ class _Rewriter:
         outer = self.path_class(path.value, strict)
         inner = constructors.fresh_attribute(outer, path.attr) \
             if outer not in (None, constructors.UNKNOWN_CLASS) else None
-        if (inner is None or _user_object_class(inner) is None) and not strict:
+        if (inner is None or constructors.followable_class(inner) is None) and not strict:
             return None
         if outer is constructors.UNKNOWN_CLASS:
             self.fail(f"this changes the object {gast.unparse(path)} holds, and diffc does not know the class "
@@ -598,7 +621,7 @@ class _Rewriter:
                       f"{gast.unparse(path)})", path,
                       hint=f"annotate the parameter with its class ({_root(path)}: Model), or build the "
                            "object in this function")
-        if inner is None or _user_object_class(inner) is None:
+        if inner is None or constructors.followable_class(inner) is None:
             owner = getattr(outer, "__name__", "its object")
             self.fail(f"this changes the object {gast.unparse(path)} holds; diffc follows that only when "
                       f"every method of {owner} that sets {path.attr} builds a new object of one class "
@@ -760,7 +783,7 @@ class _Rewriter:
                                   hint=f"store a new one there ({key.value} = [], {{}}, np.zeros(n), or a copy)")
                     if getattr(key, "value", None) in self.nested and not (
                             isinstance(value, gast.Call) and (
-                                _user_object_class(self.info.resolve_static(value.func)) is not None
+                                constructors.followable_class(self.info.resolve_static(value.func)) is not None
                                 or self.info.resolve_static(value.func) is runtime_calls.with_attributes)) \
                             and not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
                                      and value.value.id.startswith("_changed")):
@@ -823,6 +846,8 @@ class _Rewriter:
             return self._kept_by_call(parent, index=index) is False
         if isinstance(parent, gast.Return) and self.functional is None:
             return True
+        if getattr(parent, object_lists.STORE_BACK, False):
+            return True                     # L[k] = v: the list takes v's new object
         return isinstance(parent, gast.Assign) and parent.value is node and getattr(
             parent.targets[0], "id", None) == getattr(node, "id", None)
 
@@ -833,7 +858,7 @@ class _Rewriter:
         func = self.info.resolve_static(call.func)
         if func is runtime_calls.with_attributes or getattr(func, "diffc_functional", None) is not None:
             return False
-        if _user_object_class(func) is not None or _is_user_function(func):
+        if constructors.followable_class(func) is not None or _is_user_function(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
 

@@ -29,6 +29,7 @@ the object ends up with.
 
 import ast
 import builtins
+import copy
 import dataclasses
 import inspect
 import itertools
@@ -37,6 +38,8 @@ import sys
 import textwrap
 import threading
 import types
+
+import numpy as np
 
 _lock = threading.RLock()
 _cache = {}
@@ -71,6 +74,19 @@ def is_user_class(obj):
         return False                        # itertools.starmap, collections.deque ...: rules or none
     return module not in ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc",
                           "jax", "torch", "typing", "collections", "dataclasses")
+
+
+def followable_class(cls):
+    """cls if objects of it may take attribute writes as new objects (a user class, not a
+    tuple, without __slots__, not a frozen dataclass), else None."""
+    if not inspect.isclass(cls) or not is_user_class(cls):
+        return None
+    if issubclass(cls, tuple) or getattr(cls, "__slots__", None) is not None:
+        return None
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is not None and params.frozen:
+        return None
+    return cls
 
 
 def fields_function(cls):
@@ -511,19 +527,55 @@ def _writes_through(node, me, cls, seen):
 _functional = {}
 
 
+def working_copy(value, _memo=None):
+    """A copy of value to run a call writing its attributes on, leaving value as it was:
+    the object and, through its attributes, the objects of user classes, lists, dicts and
+    arrays it holds (what such a call may change in place: ``self.cell.h = v``,
+    ``self.hs.append(h)``, ``self.a[i] = v``).  Other values are shared, as the generated
+    code's new objects share them (runtime_calls.with_attributes)."""
+    memo = {} if _memo is None else _memo
+    if id(value) in memo:
+        return memo[id(value)]
+    if isinstance(value, np.ndarray):
+        made = value.copy()
+    elif type(value) in (list, dict):
+        made = type(value)()
+        memo[id(value)] = made
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        copies = [(k, working_copy(v, memo)) for k, v in items]
+        if isinstance(made, dict):
+            made.update(copies)
+        else:
+            made.extend(v for _, v in copies)
+        return made
+    elif is_user_class(type(value)) and hasattr(value, "__dict__") and not isinstance(value, type):
+        made = copy.copy(value)
+        memo[id(value)] = made
+        for attr, held in vars(value).items():
+            vars(made)[attr] = working_copy(held, memo)
+        return made
+    else:
+        return value
+    memo[id(value)] = made
+    return made
+
+
 def functional_method(cls, name):
     """``f(obj, *args, **kwargs) -> (cls.name(obj, *args, **kwargs), obj)``, cached per method.
 
-    Run as Python, f calls the method (which updates obj in place).  diffc reads the
-    method's own source instead (``f.__wrapped__``; parse.parse_function) and, seeing
-    ``f.diffc_functional`` (the class), compiles it with its attribute writes as new
-    objects and every return handing back (value, object): transform/attribute_writes.py."""
+    Run as Python (the primal of code compiled to be differentiated again), f calls the
+    method on a working copy of obj (working_copy), which it hands back: obj is left as it
+    was, as in the code diffc generates.  diffc reads the method's own source instead
+    (``f.__wrapped__``; parse.parse_function) and, seeing ``f.diffc_functional`` (the
+    class), compiles it with its attribute writes as new objects and every return handing
+    back (value, object): transform/attribute_writes.py."""
     with _lock:
         made = _functional.get((cls, name))
         if made is None:
             method = plain_method(cls, name)
 
             def made(self, *args, **kwargs):
+                self = working_copy(self)
                 return method(self, *args, **kwargs), self
             made.__wrapped__ = method
             made.__name__ = method.__name__
@@ -542,15 +594,19 @@ UNKNOWN_CLASS = type("UnknownClass", (), {"__repr__": lambda self: "<an object o
 _written_params = {}
 
 
-def written_parameters(fn, _seen=None):
+def written_parameters(fn, classes=None, _seen=None):
     """The names of the parameters of the plain function fn whose attributes fn changes
     (``state.h = v``, ``state.cell.h = v``, ``state.hs.append(h)``, setattr), itself or by
-    passing the parameter on to a function (found by name in its globals) that does."""
+    passing the parameter on to a function (found by name in its globals) that does.
+    classes: {parameter: the user class of the object a call passes there}; a method call
+    on such a parameter (``layer.forward(x)``) counts when that class's method writes."""
     if not isinstance(fn, types.FunctionType):
         return ()
+    classes = dict(classes or {})
+    key = (fn, frozenset(classes.items()))
     with _lock:
-        if _seen is None and fn in _written_params:
-            return _written_params[fn]
+        if _seen is None and key in _written_params:
+            return _written_params[key]
         seen = (_seen or set()) | {fn}
         try:
             tree = _method_tree(fn, type(fn))[0]
@@ -560,16 +616,17 @@ def written_parameters(fn, _seen=None):
         if tree is not None:
             params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
             for p in params:
-                if any(_writes_through(node, p, None, set()) or _passed_to_writer(node, p, fn, seen)
+                if any(_writes_through(node, p, classes.get(p), set())
+                       or _passed_to_writer(node, p, fn, seen, classes.get(p))
                        for node in ast.walk(tree)):
                     found.append(p)
         found = tuple(found)
         if _seen is None:
-            _written_params[fn] = found
+            _written_params[key] = found
         return found
 
 
-def _passed_to_writer(node, me, fn, seen):
+def _passed_to_writer(node, me, fn, seen, cls=None):
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         return False
     callee = fn.__globals__.get(node.func.id)
@@ -581,35 +638,43 @@ def _passed_to_writer(node, me, fn, seen):
         return False
     hits = [names[i] for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == me and i < len(names)]
     hits += [k.arg for k in node.keywords if isinstance(k.value, ast.Name) and k.value.id == me]
-    return bool(hits) and bool(set(hits) & set(written_parameters(callee, seen)))
+    passed = {h: cls for h in hits} if cls is not None else {}
+    return bool(hits) and bool(set(hits) & set(written_parameters(callee, passed, seen)))
 
 
 _functional_functions = {}
 
 
-def functional_function(fn):
+def functional_function(fn, classes=None):
     """``f(*args, **kwargs) -> (fn(*args, **kwargs), p1, p2...)`` for the parameters p1, p2...
-    whose attributes fn changes (written_parameters), cached per function.  Like
-    functional_method: diffc compiles fn's own source with those parameters' writes as new
-    objects, every return handing them back (transform/attribute_writes.py)."""
+    whose attributes fn changes (written_parameters with the classes a call passes),
+    cached per function and classes.  Like functional_method: diffc compiles fn's own
+    source with those parameters' writes as new objects, every return handing them back
+    (transform/attribute_writes.py), and follows the parameters by their classes
+    (``diffc_param_classes``)."""
+    classes = dict(classes or {})
+    key = (fn, frozenset(classes.items()))
     with _lock:
-        made = _functional_functions.get(fn)
+        made = _functional_functions.get(key)
         if made is None:
-            handed = written_parameters(fn)
+            handed = written_parameters(fn, classes)
             signature = inspect.signature(fn)
 
             def made(*args, **kwargs):
                 bound = signature.bind(*args, **kwargs)
                 bound.apply_defaults()
-                value = fn(*args, **kwargs)
+                for p in handed:           # the caller's objects are left as they were
+                    bound.arguments[p] = working_copy(bound.arguments[p])
+                value = fn(*bound.args, **bound.kwargs)
                 return (value,) + tuple(bound.arguments[p] for p in handed)
             made.__wrapped__ = fn
             made.__name__ = fn.__name__
             made.__qualname__ = fn.__qualname__
             made.diffc_functional = UNKNOWN_CLASS
             made.diffc_handed = handed
+            made.diffc_param_classes = classes
             made.__module__ = fn.__module__
-            _functional_functions[fn] = made
+            _functional_functions[key] = made
         return made
 
 

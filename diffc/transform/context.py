@@ -22,8 +22,9 @@ class CompilationContext(Protocol):
     # calls are joint (no tape shared across functions), reads are copies.
     differentiable: bool
 
-    def info_for(self, target):
-        """The front-end FunctionInfo of a user function (parsed once per compilation)."""
+    def info_for(self, target, kinds=None):
+        """The front-end FunctionInfo of a user function (parsed once per compilation);
+        kinds (of its parameters) where the function the user differentiates is compiled."""
 
     def returned_kind(self, target, arg_kinds):
         """The kind (analysis/kinds.py) of what `target` returns for these argument kinds."""

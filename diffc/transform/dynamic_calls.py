@@ -105,11 +105,11 @@ def lower(stmts, rf, varied, call_key):
 
 def _discarded_call_guard(stmt, rf, varied, call_key):
     """`runtime_calls.check_discarded_call(obj, 'name', where)` before a statement
-    `obj.name(...)` (its result unused) of a method diffc knows no rule for, when obj or an
-    argument carries derivatives: such a call matters only by what it changes, and a method
-    writing obj's attributes (found when it runs) is refused rather than its writes' derivative
-    lost.  Objects built in the function itself were handled by transform/attribute_writes.py."""
-    call = stmt.value if isinstance(stmt, gast.Expr) else None
+    `obj.name(...)` or `r = obj.name(...)` of a method diffc knows no rule for, when obj or an
+    argument carries derivatives: a method writing obj's attributes (found when it runs) is
+    refused, naming the user's line, rather than its writes' derivative lost.  Objects the
+    function builds or receives were handled by transform/attribute_writes.py."""
+    call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
     if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
             or not isinstance(call.func.value, gast.Name) or hasattr(call.func.value, "diffc_global"):
         return None

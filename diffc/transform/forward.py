@@ -614,7 +614,7 @@ def build_jvp(module, target, active, param_kinds, name, tangent_only=False, ins
 
     With tangent_only the function returns the tangent alone and the tangent
     parameters default to 1.0 (a derivative function of scalar arguments)."""
-    info = module.info_for(target)
+    info = module.info_for(target, param_kinds)
     ff = ForwardFunction(module, info, active, param_kinds)
     body, ret, ret_dot = ff.build()
     dot_params = [ff.dot(p) for p in active]

@@ -1,0 +1,286 @@
+"""object_lists: items of a local list of new objects, changed by calls writing their
+attributes, are bound to a name and stored back.
+
+Input: a fenced `FunctionInfo`, before transform/attribute_writes.py.
+Output: the same function, equal to it under Python's semantics, where for each local
+list L of new objects of one user class C (bound once, to a display or a comprehension of
+calls of C, or to ``[]`` then grown only by ``L.append(C(...))``):
+
+* ``for v in L: BODY``, when BODY calls a method writing attributes of v or passes v to
+  a function writing them (``x = layer.forward(x)`` caching ``self.x``), becomes
+  ``for _k in range(len(L)): v = L[_k]; BODY; L[_k] = v``, the store back also before
+  each ``break`` and ``continue`` of BODY;
+* a statement passing ``L[i]`` to such a call (``states[0].step(x)``,
+  ``y = update(states[i], x)``) becomes ``_o = L[i]; <the statement on _o>; L[i] = _o``.
+
+The bindings ``v = L[_k]`` and ``_o = L[i]`` carry ``diffc_item_class = C``, so that
+attribute_writes follows the name as an object of class C (each write a new object), and
+the stores back carry ``diffc_store_back`` (the list takes the new object: not an alias).
+
+Why storing back keeps Python's semantics: L is the only holder of its items, and nothing
+reads L between an item's binding and its store back.  So a list is rewritten only when
+its other uses are ``len(L)``, loop headers, and ``L[i]`` (i a name or a constant) read
+for an attribute, called for a method, or passed to a user function that does not keep
+it; BODY neither reads L nor rebinds v; and v is not used outside the loop.  Any other
+list is left as it is, and attribute_writes refuses a write it cannot follow, naming the
+line.
+"""
+
+import inspect
+
+import gast
+
+from .. import ast_util as A
+from . import constructors
+
+STORE_BACK = "diffc_store_back"
+ITEM_CLASS = "diffc_item_class"
+
+
+def store_items_back(info, namer):
+    """See the module docstring; rewrites info.node in place and returns info."""
+    if not any(isinstance(n, gast.List) or isinstance(n, gast.ListComp) for n in gast.walk(info.node)):
+        return info
+    parents = _parents(info.node)
+    for name, cls in _object_lists(info, parents).items():
+        _Rewrite(info, namer, name, cls, parents).run()
+        parents = _parents(info.node)
+    return info
+
+
+def _parents(root):
+    parents = {}
+    for node in gast.walk(root):
+        for child in gast.iter_child_nodes(node):
+            parents[id(child)] = node
+    return parents
+
+
+# ------------------------------------------------------------------ which lists
+
+def _object_lists(info, parents):
+    """{name: class} of the local lists of new objects of one class whose every use is one
+    the module docstring allows."""
+    bindings = {}
+    for node in gast.walk(info.node):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            bindings.setdefault(node.id, []).append(node)
+    args = info.node.args
+    params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+    found = {}
+    for name, stores in bindings.items():
+        if len(stores) != 1 or name in params:
+            continue
+        assign = parents.get(id(stores[0]))
+        if not isinstance(assign, gast.Assign) or assign.targets != [stores[0]]:
+            continue
+        cls = _class_of_new_list(info, assign.value, name)
+        if cls is not None and _uses_allowed(info, name, cls, parents):
+            found[name] = cls
+    return found
+
+
+def _class_of_new_list(info, value, name):
+    """C when value is ``[C(...), ...]``, ``[C(...) for ...]``, or ``[]`` grown by appends of
+    C(...) (checked with the other uses); else None."""
+    if isinstance(value, gast.List):
+        classes = {_constructed(info, e) for e in value.elts}
+        if not value.elts:
+            classes = {_appended_class(info, name)}
+        return classes.pop() if len(classes) == 1 else None
+    if isinstance(value, gast.ListComp) and len(value.generators) == 1:
+        return _constructed(info, value.elt)
+    return None
+
+
+def _constructed(info, node):
+    if not isinstance(node, gast.Call):
+        return None
+    return constructors.followable_class(info.resolve_static(node.func))
+
+
+def _appended_class(info, name):
+    classes = {_constructed(info, node.args[0]) for node in gast.walk(info.node) if _is_append(node, name)}
+    return classes.pop() if len(classes) == 1 else None
+
+
+def _is_append(node, name):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append" \
+        and isinstance(node.func.value, gast.Name) and node.func.value.id == name and len(node.args) == 1 \
+        and not node.keywords
+
+
+def _uses_allowed(info, name, cls, parents):
+    for node in gast.walk(info.node):
+        if not (isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, gast.For) and parent.iter is node and isinstance(parent.target, gast.Name):
+            continue
+        if isinstance(parent, gast.Call) and parent.args == [node] and info.resolve_static(parent.func) is len:
+            continue
+        if isinstance(parent, gast.Attribute) and _is_append(parents.get(id(parent)), name) \
+                and isinstance(parents.get(id(parents.get(id(parent)))), gast.Expr):
+            continue
+        if isinstance(parent, gast.Subscript) and parent.value is node and _plain_index(parent.slice) \
+                and _item_use_allowed(info, parent, cls, parents):
+            continue
+        return False
+    return True
+
+
+def _plain_index(index):
+    return isinstance(index, gast.Name) or (isinstance(index, gast.Constant) and type(index.value) is int)
+
+
+def _item_use_allowed(info, item, cls, parents):
+    """L[i] read for an attribute, as a method's receiver, or passed to a user function
+    that does not keep it."""
+    if not isinstance(item.ctx, gast.Load):
+        return False
+    parent = parents.get(id(item))
+    if isinstance(parent, gast.Attribute) and isinstance(parent.ctx, gast.Load):
+        return True
+    if isinstance(parent, gast.Call) and item in parent.args:
+        if writes_object(info, parent, item, cls):
+            return True                     # rewritten; attribute_writes checks what it does
+        fn = info.resolve_static(parent.func)
+        return isinstance(fn, type(_item_use_allowed)) and constructors.keeps_argument(
+            fn, index=parent.args.index(item)) is False
+    return False
+
+
+# ------------------------------------------------------------------ which calls write
+
+def writes_object(info, call, obj, cls):
+    """Whether call writes attributes of the object of class cls that the node obj passes
+    (as the receiver of a method, or as an argument of a user function)."""
+    func = call.func
+    if isinstance(func, gast.Attribute) and func.value is obj:
+        return constructors.writes_attributes(cls, func.attr)
+    fn = info.resolve_static(func)
+    if not isinstance(fn, type(writes_object)) or obj not in call.args:
+        return False
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    index = call.args.index(obj)
+    if index >= len(params) or params[index].kind not in (params[index].POSITIONAL_ONLY,
+                                                          params[index].POSITIONAL_OR_KEYWORD):
+        return False
+    name = params[index].name
+    return name in constructors.written_parameters(fn, {name: cls})
+
+
+def _writing_calls(info, root, obj_is, cls, parents):
+    """The calls under root writing the object of a node for which obj_is(node) holds."""
+    out = []
+    for node in gast.walk(root):
+        if isinstance(node, gast.Call):
+            func = node.func
+            candidates = ([func.value] if isinstance(func, gast.Attribute) else []) + list(node.args)
+            if any(obj_is(c) and writes_object(info, node, c, cls) for c in candidates):
+                out.append(node)
+    return out
+
+
+# ------------------------------------------------------------------ rewriting
+
+class _Rewrite:
+    def __init__(self, info, namer, name, cls, parents):
+        self.info, self.namer, self.name, self.cls, self.parents = info, namer, name, cls, parents
+
+    def run(self):
+        self.info.node.body = self.block(self.info.node.body)
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
+                    setattr(stmt, field, self.block(getattr(stmt, field)))
+            for handler in getattr(stmt, "handlers", None) or ():
+                handler.body = self.block(handler.body)
+            if isinstance(stmt, gast.For):
+                out.extend(self.loop(stmt))
+            elif isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
+                out.extend(self.item_call(stmt))
+            else:
+                out.append(stmt)
+        return out
+
+    def _is_list(self, node):
+        return isinstance(node, gast.Name) and node.id == self.name
+
+    def loop(self, stmt):
+        """for v in L: BODY, as the module docstring says, when BODY writes v and the
+        conditions hold; else unchanged."""
+        if not (self._is_list(stmt.iter) and isinstance(stmt.target, gast.Name)):
+            return [stmt]
+        var = stmt.target.id
+        is_var = lambda n: isinstance(n, gast.Name) and n.id == var   # noqa: E731
+        if not any(_writing_calls(self.info, s, is_var, self.cls, self.parents) for s in stmt.body):
+            return [stmt]
+        mentions_list = any(self._is_list(n) for s in stmt.body for n in gast.walk(s))
+        rebinds_var = any(var in A.names_stored(s) for s in stmt.body)
+        if mentions_list or rebinds_var or self._used_outside(var, stmt):
+            return [stmt]
+        index = self.namer.fresh("_item")
+        bind = A.located(A.assign(var, A.subscript(A.name(self.name), A.name(index))), stmt)
+        setattr(bind, ITEM_CLASS, self.cls)
+        stmt.body = [bind] + self._before_jumps(stmt.body, var, index) + [self._store_back(index, var, stmt)]
+        stmt.target = A.store(index)
+        stmt.iter = A.located(A.call(A.global_ref(range, "range"), [
+            A.call(A.global_ref(len, "len"), [A.name(self.name)])]), stmt.iter)
+        return [stmt]
+
+    def _used_outside(self, var, loop):
+        inside = {id(n) for s in loop.body for n in gast.walk(s)} | {id(loop.target)}
+        return any(isinstance(n, gast.Name) and n.id == var and id(n) not in inside
+                   for n in gast.walk(self.info.node))
+
+    def _before_jumps(self, stmts, var, index):
+        """stmts with the store back before each break/continue of this loop."""
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, (gast.Break, gast.Continue)):
+                out.append(self._store_back(index, var, stmt))
+            elif not isinstance(stmt, (gast.For, gast.While, gast.FunctionDef, gast.ClassDef)):
+                for field in ("body", "orelse", "finalbody"):
+                    if isinstance(getattr(stmt, field, None), list):
+                        setattr(stmt, field, self._before_jumps(getattr(stmt, field), var, index))
+                for handler in getattr(stmt, "handlers", None) or ():
+                    handler.body = self._before_jumps(handler.body, var, index)
+            out.append(stmt)
+        return out
+
+    def _store_back(self, index, var, where):
+        store = A.located(A.assign(A.subscript(A.name(self.name), A.name(index) if isinstance(index, str)
+                                               else index, gast.Store()), A.name(var)), where)
+        setattr(store, STORE_BACK, True)
+        return store
+
+    def item_call(self, stmt):
+        """A statement passing L[i] to a call writing it, with the item bound first and
+        stored back after (module docstring); else [stmt]."""
+        items = [n for n in gast.walk(stmt) if isinstance(n, gast.Subscript) and self._is_list(n.value)]
+        if len(items) != 1 or sum(self._is_list(n) for n in gast.walk(stmt)) != 1:
+            return [stmt]
+        item = items[0]
+        if not _writing_calls(self.info, stmt, lambda n: n is item, self.cls, self.parents):
+            return [stmt]
+        if isinstance(item.slice, gast.Name) and item.slice.id in A.names_stored(stmt):
+            return [stmt]
+        obj = self.namer.fresh("_object")
+        bind = A.located(A.assign(obj, A.deepcopy(item)), stmt)
+        setattr(bind, ITEM_CLASS, self.cls)
+        parent = self.parents[id(item)]
+        for field, value in gast.iter_fields(parent):
+            if value is item:
+                setattr(parent, field, A.name(obj))
+            elif isinstance(value, list) and any(v is item for v in value):
+                setattr(parent, field, [A.name(obj) if v is item else v for v in value])
+        if isinstance(stmt, gast.Return):
+            return [bind, stmt]
+        return [bind, stmt, self._store_back(A.deepcopy(item.slice), obj, stmt)]

@@ -1,0 +1,200 @@
+"""Objects whose methods write their own attributes, used the way model code uses them:
+layers kept in a list and called in a loop (caching their input for later), an object
+passed to the differentiated function or on to a helper, an item of a list of states
+handed to a step function.  Each was refused before (transform/object_lists.py,
+compile_cache.kinds_of, constructors.written_parameters with classes); each gradient is
+checked against finite differences, in both modes and at second order, and what diffc
+cannot follow is refused at the user's line."""
+
+import numpy as np
+import pytest
+
+import diffc
+from gradcheck import assert_close, numeric_grad
+
+_rng = np.random.default_rng(7)
+W1 = 0.5 * _rng.normal(size=(3, 4))
+W2 = 0.5 * _rng.normal(size=(4, 2))
+XB = _rng.normal(size=(5, 3))
+
+
+class Dense:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+        self.inputs = None
+
+    def forward(self, x):
+        self.inputs = x                     # cached for a hand-written backward pass
+        return np.tanh(x @ self.W + self.b)
+
+
+class Scaled(Dense):
+    def forward(self, x):
+        self.inputs = x
+        return 0.5 * (x @ self.W) + self.b
+
+
+class Oscillator:
+    def __init__(self, q, p):
+        self.q, self.p = q, p
+        self.steps = 0
+
+    def advance(self, dt, k):
+        self.p = self.p - dt * k * np.sin(self.q)
+        self.q = self.q + dt * self.p
+        self.steps += 1
+
+
+def leapfrog(osc, dt, k):
+    osc.advance(dt, k)
+    return osc.q
+
+
+def check(f, args, k=0, second=True):
+    """grad and jvp against finite differences; a Hessian-vector product against
+    differences of the gradient along a direction."""
+    args = list(args)
+    expected = numeric_grad(f, args, k)
+    assert_close(diffc.grad(f, wrt=k)(*args), expected, what="grad")
+    t = _rng.normal(size=np.shape(args[k]))
+    tangents = tuple(t if i == k else None for i in range(len(args)))
+    _, dot = diffc.jvp(f, tuple(args), tangents)
+    assert_close(dot, np.sum(expected * t), what="jvp")
+    if second:
+        def along(*a):
+            return np.sum(diffc.grad(f, wrt=k)(*a) * t)
+        # along takes *a: its gradient is one for each of the arguments
+        assert_close(diffc.grad(along)(*args)[k], numeric_grad(along, args, k, eps=1e-5),
+                     rtol=1e-5, atol=1e-5, what="second order")
+
+
+# ------------------------------------------------------------------ lists of layers
+
+def layers_in_a_list(W1, W2, x):
+    layers = [Dense(W1, np.zeros(4)), Dense(W2, np.zeros(2))]
+    for layer in layers:
+        x = layer.forward(x)
+    return np.sum(x ** 2) + 0.1 * np.sum(layers[1].inputs)
+
+
+def layers_from_a_comprehension(W1, W2, x):
+    shapes = [(W1, 0.1), (W2, -0.2)]
+    layers = [Dense(W, b * np.ones(W.shape[1])) for W, b in shapes]
+    h = x
+    for epoch in range(2):
+        for layer in layers:
+            h = layer.forward(h)
+            if np.sum(h) > 1e6:
+                break
+        h = np.tanh(h @ W2.T @ W1.T)
+    return np.mean(h ** 2) + np.sum(layers[0].inputs[0])
+
+
+def layers_appended(W1, W2, x):
+    layers = []
+    for W in (W1, W2):
+        layers.append(Dense(W, np.zeros(W.shape[1])))
+    out = x
+    for layer in layers:
+        out = layer.forward(out)
+    return np.sum(np.log1p(out ** 2))
+
+
+def subclass_layers(W1, W2, x):
+    layers = [Scaled(W1, np.zeros(4)), Scaled(W2, np.ones(2))]
+    for layer in layers:
+        x = layer.forward(x)
+    return np.sum(np.tanh(x))
+
+
+@pytest.mark.parametrize("f", [layers_in_a_list, layers_from_a_comprehension, layers_appended, subclass_layers])
+def test_layers_kept_in_a_list(f):
+    check(f, (W1, W2, XB), k=0)
+    check(f, (W1, W2, XB), k=2, second=False)
+
+
+# ------------------------------------------------------------------ items of lists of states
+
+def states_stepped_by_index(q0, k):
+    states = [Oscillator(q0, 0.0), Oscillator(2 * q0, 0.5)]
+    for _ in range(5):
+        for i in range(len(states)):
+            states[i].advance(0.1, k)
+    leapfrog(states[0], 0.1, k)
+    return states[0].q * states[1].q + states[1].steps
+
+
+def test_items_of_a_list_of_states():
+    check(states_stepped_by_index, (0.7, 1.3), k=0)
+    check(states_stepped_by_index, (0.7, 1.3), k=1)
+
+
+# ------------------------------------------------------------------ objects passed in
+
+def run_layer(W, x, layer):
+    layer.W = W
+    out = layer.forward(x)
+    return np.sum(out ** 2) + np.sum(layer.inputs)
+
+
+def through_a_helper(W1, x):
+    layer = Dense(W1, np.zeros(4))
+    return apply_and_score(layer, x)
+
+
+def apply_and_score(layer, x):
+    layer.forward(x)
+    return np.sum(np.tanh(layer.inputs @ layer.W) ** 2)
+
+
+def test_object_passed_to_the_differentiated_function():
+    for layer in (Dense(W1, np.ones(4)), Scaled(W1, np.ones(4))):
+        # the class of the argument keys the compiled code: each gets its own method
+        def fresh(W, x):
+            return run_layer(W, x, type(layer)(W1, np.ones(4)))
+        expected = numeric_grad(fresh, [W1, XB], 0)
+        assert_close(diffc.grad(run_layer)(W1, XB, layer), expected)
+        t = _rng.normal(size=W1.shape)
+        _, dot = diffc.jvp(run_layer, (W1, XB, layer), (t, None, None))
+        assert_close(dot, np.sum(expected * t), what="jvp")
+        assert layer.inputs is None        # the object passed is left unchanged
+
+
+def test_object_passed_on_to_a_helper():
+    check(through_a_helper, (W1, XB), k=0)
+
+
+# ------------------------------------------------------------------ refused at the line
+
+def alias_kept_before_the_loop(W1, W2, x):
+    layers = [Dense(W1, np.zeros(4)), Dense(W2, np.zeros(2))]
+    first = layers[0]
+    for layer in layers:
+        x = layer.forward(x)
+    return np.sum(x ** 2) + np.sum(first.inputs)
+
+
+def list_read_in_the_loop(W1, W2, x):
+    layers = [Dense(W1, np.zeros(4)), Dense(W2, np.zeros(2))]
+    total = 0.0
+    for layer in layers:
+        x = layer.forward(x)
+        total = total + np.sum(layers[0].inputs)
+    return np.sum(x ** 2) + total
+
+
+def list_passed_in(layers, x):
+    for layer in layers:
+        x = layer.forward(x)
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("f, line", [(alias_kept_before_the_loop, "x = layer.forward(x)"),
+                                     (list_read_in_the_loop, "x = layer.forward(x)"),
+                                     (list_passed_in, "x = layer.forward(x)")])
+def test_what_cannot_be_followed_is_refused_at_the_line(f, line):
+    args = ([Dense(W1, np.zeros(4))], XB) if f is list_passed_in else (W1, W2, XB)
+    with pytest.raises(diffc.DiffcError, match="writes attributes of its object") as info:
+        diffc.grad(f, wrt=len(args) - 1)(*args)
+    assert "test_object_lists.py" in str(info.value)
