@@ -218,8 +218,10 @@ def _normalize(f, args, kwargs, constants=()):
     captured = isinstance(f, runtime_calls.Captured)
     if captured:
         f = f.value
+    held_index = {}                 # a held keyword -> its place among the closure's keywords
     if isinstance(f, runtime_calls.Closure):
         lead, trail, held = f.lead, f.trail, {k: v for k, v in f.keywords.items() if k not in kwargs}
+        held_index = {k: j for j, k in enumerate(f.keywords)}
         f = f.fn
     elif captured and isinstance(f, types.MethodType):
         owner_obj, f = [f.__self__], f.__func__
@@ -243,7 +245,7 @@ def _normalize(f, args, kwargs, constants=()):
         + [("c", j) for j in range(n_lead)] \
         + [("a", k) for k in range(len(args))] + [("c", n_lead + j) for j in range(n_trail)] \
         + [("k", k) for k in kw_names] + [None] * len(fixed_names) \
-        + [("c", n_lead + n_trail + j) for j in range(len(held_names))]
+        + [("c", n_lead + n_trail + held_index[k]) for k in held_names]
     derived = hasattr(callee, "diffc_derivative")
     kinds = compile_cache.kinds_of(values) if derived else None
     key = (type(owner) if method else callee, method, layout, kinds)
@@ -260,7 +262,7 @@ def _normalize(f, args, kwargs, constants=()):
         first = len(prefix) + n_lead
         for i in constants:
             slots[first + i] = None
-    return Call(fn, values, slots, len(args), n_lead + n_trail + len(held_names), bool(owner_obj))
+    return Call(fn, values, slots, len(args), n_lead + n_trail + len(held_index), bool(owner_obj))
 
 
 def _make_wrapper(callee, method, layout, values):

@@ -72,22 +72,25 @@ def closure(fn, *trail):
 
 
 def partial_value(fn, args, kwargs):
-    """functools.partial(fn, *args, **kwargs) when fn, args or kwargs carry derivatives.  Of a
-    local function with its captured values (a closure with a trail), the partial keeps them:
-    its captured() are args, then the trail, then kwargs (partial_bars)."""
-    if isinstance(fn, Closure) and fn.trail:
-        if fn.lead or fn.keywords:
-            from .errors import NoDerivativeRule
-            raise NoDerivativeRule("functools.partial of a partial of a local function (or lambda) "
-                                   "that captures differentiated values is not followed",
-                                   hint="make one functools.partial with all the arguments")
-        return Closure(fn.fn, lead=args, trail=fn.trail, keywords=kwargs)
+    """functools.partial(fn, *args, **kwargs) when fn, args or kwargs carry derivatives.  A
+    partial of a partial (or of a local function with its captured values, a trail) is one
+    partial of the innermost function, as functools makes it: its captured() are fn's
+    leading arguments, args, fn's trail, then fn's keywords updated by kwargs (partial_bars)."""
+    if isinstance(fn, Closure):
+        return Closure(fn.fn, lead=fn.lead + tuple(args), trail=fn.trail, keywords={**fn.keywords, **kwargs})
     return Closure(fn, lead=args, keywords=kwargs)
 
 
-def trail_count(fn):
-    """How many captured values of a local function fn holds (0 for other function values)."""
-    return len(fn.trail) if isinstance(fn, Closure) else 0
+def inner_layout(fn):
+    """How the function value fn sits in a partial of it (partial_value): (its leading
+    arguments, its captured values, its keywords' names) for a Closure, else 0."""
+    if isinstance(fn, Closure):
+        return len(fn.lead), len(fn.trail), tuple(fn.keywords)
+    return 0
+
+
+def _layout(layout):
+    return layout if isinstance(layout, tuple) else (0, layout, ())
 
 
 def closure_dot(values_and_dots):
@@ -101,12 +104,20 @@ def closure_bars(bar, n):
     return (None,) + tuple(item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n))
 
 
-def partial_bars(bar, n_args, keys, n_trail):
-    """(adjoint of fn: a list over its n_trail captured values, or None; adjoints of the
-    positional arguments, of the keywords) of partial_value."""
-    captured = [item(bar, k) if isinstance(bar, list) else 0.0 for k in range(n_args + n_trail + len(keys))]
-    fn_bar = ListBar(captured[n_args:n_args + n_trail]) if n_trail else None
-    return fn_bar, ListBar(captured[:n_args]), DictBar(zip(keys, captured[n_args + n_trail:]))
+def partial_bars(bar, n_args, keys, layout):
+    """(adjoint of fn: a list over its captured() or None for a plain function; adjoints of
+    the positional arguments, of the keywords) of partial_value(fn, args, kwargs), from the
+    adjoint bar of the partial (a list over its captured()); layout: inner_layout(fn)."""
+    n_lead, n_trail, inner_keys = _layout(layout)
+    merged = list(inner_keys) + [k for k in keys if k not in inner_keys]
+    captured = [item(bar, k) if isinstance(bar, list) else 0.0
+                for k in range(n_lead + n_args + n_trail + len(merged))]
+    lead, args_part = captured[:n_lead], captured[n_lead:n_lead + n_args]
+    trail = captured[n_lead + n_args:n_lead + n_args + n_trail]
+    by_key = dict(zip(merged, captured[n_lead + n_args + n_trail:]))
+    fn_bar = ListBar(lead + trail + [0.0 if k in keys else by_key[k] for k in inner_keys]) \
+        if (n_lead or n_trail or inner_keys) else None
+    return fn_bar, ListBar(args_part), DictBar((k, by_key[k]) for k in keys)
 
 
 def partial_dot(da, dk, args, kwargs):
@@ -116,13 +127,10 @@ def partial_dot(da, dk, args, kwargs):
                    + [item(dk, k) for k in kwargs])
 
 
-def partial_trail_dot(da, dk, df, args, kwargs, n_trail):
-    """The tangent of partial_value(fn, args, kwargs) for fn a local function holding n_trail
-    captured values: from the tangents da of args, dk of kwargs and df of fn (a list over its
-    captured values)."""
-    return ListBar([item(da, k) for k in range(len(args))]
-                   + [item(df, j) if isinstance(df, list) else 0.0 for j in range(n_trail)]
-                   + [item(dk, k) for k in kwargs])
+def partial_trail_dot(da, dk, df, args, kwargs, layout):
+    """The tangent of partial_value(fn, args, kwargs) from the tangents da of args, dk of
+    kwargs and df of fn (a list over fn's captured()); layout: inner_layout(fn)."""
+    return partial_regroup((df, da, dk), len(args), list(kwargs), layout)
 
 
 _LIBRARY_MODULES = ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc", "jax", "torch")
@@ -374,12 +382,20 @@ def closure_dot_bar(c, m):
     return ListBar([0.0] * (m // 2) + [item(c, k) for k in range(m // 2)])
 
 
-def partial_regroup(c, n_args, keys, n_trail):
-    """The transpose of partial_bars (linear in c)."""
+def partial_regroup(c, n_args, keys, layout):
+    """The transpose of partial_bars (linear in c = (fn part, args part, keywords part)): a
+    list over the partial's captured()."""
+    n_lead, n_trail, inner_keys = _layout(layout)
     fn_part = item(c, 0)
-    return ListBar([item(item(c, 1), k) for k in range(n_args)]
-                   + [item(fn_part, j) if isinstance(fn_part, list) else 0.0 for j in range(n_trail)]
-                   + [item(item(c, 2), key) for key in keys])
+
+    def held(j):
+        return item(fn_part, j) if isinstance(fn_part, list) else 0.0
+    keyword_part = []
+    for key in list(inner_keys) + [k for k in keys if k not in inner_keys]:
+        keyword_part.append(item(item(c, 2), key) if key in keys
+                            else held(n_lead + n_trail + list(inner_keys).index(key)))
+    return ListBar([held(j) for j in range(n_lead)] + [item(item(c, 1), k) for k in range(n_args)]
+                   + [held(n_lead + j) for j in range(n_trail)] + keyword_part)
 
 
 # ------------------------------------------------ fields of objects

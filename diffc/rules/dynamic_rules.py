@@ -157,13 +157,13 @@ def _(result, fn, *captured_and_dots):
 
 @adjoint(runtime_calls.partial_value)
 def _(result, result_bar, fn, args, kwargs):
-    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs), runtime_calls.trail_count(fn))
+    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs), runtime_calls.inner_layout(fn))
     return bars[0], bars[1], bars[2]
 
 
 @tangent(runtime_calls.partial_value)
 def _(result, fn, args, kwargs, fn_dot, args_dot, kwargs_dot):
-    return runtime_calls.partial_trail_dot(args_dot, kwargs_dot, fn_dot, args, kwargs, runtime_calls.trail_count(fn))
+    return runtime_calls.partial_trail_dot(args_dot, kwargs_dot, fn_dot, args, kwargs, runtime_calls.inner_layout(fn))
 
 
 @adjoint(runtime_calls.captured_callee)
@@ -306,23 +306,23 @@ def _(result, values_and_dots, values_and_dots_dot):
 
 
 @adjoint(runtime_calls.partial_bars)
-def _(result, result_bar, bar, n_args, keys, n_trail):
-    return runtime_calls.partial_regroup(result_bar, n_args, keys, n_trail), None, None, None
+def _(result, result_bar, bar, n_args, keys, layout):
+    return runtime_calls.partial_regroup(result_bar, n_args, keys, layout), None, None, None
 
 
 @tangent(runtime_calls.partial_bars)
-def _(result, bar, n_args, keys, n_trail, bar_dot):
-    return runtime_calls.partial_bars(bar_dot, n_args, keys, n_trail)
+def _(result, bar, n_args, keys, layout, bar_dot):
+    return runtime_calls.partial_bars(bar_dot, n_args, keys, layout)
 
 
 @adjoint(runtime_calls.partial_regroup)
-def _(result, result_bar, c, n_args, keys, n_trail):
-    return runtime_calls.partial_bars(result_bar, n_args, keys, n_trail), None, None, None
+def _(result, result_bar, c, n_args, keys, layout):
+    return runtime_calls.partial_bars(result_bar, n_args, keys, layout), None, None, None
 
 
 @tangent(runtime_calls.partial_regroup)
-def _(result, c, n_args, keys, n_trail, c_dot):
-    return runtime_calls.partial_regroup(c_dot, n_args, keys, n_trail)
+def _(result, c, n_args, keys, layout, c_dot):
+    return runtime_calls.partial_regroup(c_dot, n_args, keys, layout)
 
 
 @adjoint(runtime_calls.partial_dot)
@@ -337,14 +337,14 @@ def _(result, da, dk, args, kwargs, da_dot, dk_dot):
 
 
 @adjoint(runtime_calls.partial_trail_dot)
-def _(result, result_bar, da, dk, df, args, kwargs, n_trail):
-    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs), n_trail)
+def _(result, result_bar, da, dk, df, args, kwargs, layout):
+    bars = runtime_calls.partial_bars(result_bar, len(args), list(kwargs), layout)
     return bars[1], bars[2], bars[0], None, None, None
 
 
 @tangent(runtime_calls.partial_trail_dot)
-def _(result, da, dk, df, args, kwargs, n_trail, da_dot, dk_dot, df_dot):
-    return runtime_calls.partial_trail_dot(da_dot, dk_dot, df_dot, args, kwargs, n_trail)
+def _(result, da, dk, df, args, kwargs, layout, da_dot, dk_dot, df_dot):
+    return runtime_calls.partial_trail_dot(da_dot, dk_dot, df_dot, args, kwargs, layout)
 
 
 # Attributes of objects that carry derivatives (transform/dynamic_calls.py).
@@ -479,7 +479,7 @@ effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, ef
 nondiff(runtime_calls.check_not_held)
 nondiff(runtime_calls.check_parameter_aliases)
 effects.declare(runtime_calls.check_parameter_aliases, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
-nondiff(runtime_calls.trail_count)
+nondiff(runtime_calls.inner_layout)
 effects.declare(runtime_calls.check_not_held, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
