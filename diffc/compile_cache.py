@@ -106,10 +106,14 @@ def kinds_of(args):
 
 
 def _kind_of_argument(value):
-    """K.kind_of_value, with the class kept for an object of a user class (K.ObjectKind)."""
+    """K.kind_of_value, with the class kept for an object of a user class, or a list of
+    objects of one user class (K.ObjectKind)."""
     kind = K.kind_of_value(value)
     if kind == K.UNKNOWN and is_user_class(type(value)):
         return K.ObjectKind(type(value))
+    if kind == K.UNKNOWN and type(value) is list and value and is_user_class(type(value[0])) \
+            and all(type(v) is type(value[0]) for v in value):
+        return K.ObjectKind(type(value[0]), list)
     return kind
 
 

@@ -674,7 +674,7 @@ def check_discarded_call(obj, name, where):
             "receives differentiated values; diffc follows such calls on objects the differentiated "
             "function builds or takes as arguments (and helpers it passes them to), and on items of "
             "lists of new objects it builds and only reads otherwise; this object comes from elsewhere "
-            "(an attribute, a list passed in, a name another name also holds...)",
+            "(an attribute, a list holding objects of several classes, a name another name also holds...)",
             hint=f"build the {cls.__name__} objects in the differentiated function and use them only "
                  f"there, or have {name} return the new values instead of storing them")
 

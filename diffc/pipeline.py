@@ -95,10 +95,11 @@ def ensure_rules():
                 _loaded.append(True)
 
 
-def front_end(info, stages=None, entry=False, classes=None):
+def front_end(info, stages=None, entry=False, classes=None, lists=None):
     """parse result -> ANF, in place; returns info (with info.namer set).  entry: info is
     the function the user differentiates, classes: {parameter: the class of the object
-    passed} for its object arguments (transform/attribute_writes.py)."""
+    passed} for its object arguments (transform/attribute_writes.py), lists: the same for
+    its arguments that are lists of objects of one class (transform/object_lists.py)."""
     if getattr(info, "namer", None) is not None:
         return info
     clock = time.perf_counter()
@@ -106,7 +107,7 @@ def front_end(info, stages=None, entry=False, classes=None):
     clock = _dump(stages, "fence", info, clock)
     free_the_tape_name(info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
-    store_items_back(info, info.namer)
+    store_items_back(info, info.namer, lists)
     functionalize_attribute_writes(info, info.namer, entry, classes)
     Desugar(info, info.namer).run()
     info.forget_local_names()
@@ -183,8 +184,9 @@ class Module:
             if kinds is not None and not isinstance(kinds, dict):
                 kinds = dict(zip(info.params, kinds))
             classes = K.object_classes(kinds) if entry and kinds else {}
+            lists = K.object_classes(kinds, list) if entry and kinds else {}
             self.infos[key] = (target, front_end(info, self.stages if not self.infos else None,
-                                                 entry=entry, classes=classes))
+                                                 entry=entry, classes=classes, lists=lists))
         return self.infos[key][1]
 
     def returned_kind(self, target, arg_kinds):

@@ -184,17 +184,39 @@ def list_read_in_the_loop(W1, W2, x):
     return np.sum(x ** 2) + total
 
 
-def list_passed_in(layers, x):
+def mixed_list_passed_in(layers, x):
     for layer in layers:
         x = layer.forward(x)
     return np.sum(x ** 2)
 
 
-@pytest.mark.parametrize("f, line", [(alias_kept_before_the_loop, "x = layer.forward(x)"),
-                                     (list_read_in_the_loop, "x = layer.forward(x)"),
-                                     (list_passed_in, "x = layer.forward(x)")])
-def test_what_cannot_be_followed_is_refused_at_the_line(f, line):
-    args = ([Dense(W1, np.zeros(4))], XB) if f is list_passed_in else (W1, W2, XB)
+@pytest.mark.parametrize("f", [alias_kept_before_the_loop, list_read_in_the_loop, mixed_list_passed_in])
+def test_what_cannot_be_followed_is_refused_at_the_line(f):
+    # a list of objects of two classes has no one class to follow its items by
+    args = ([Dense(W1, np.zeros(4)), Scaled(W2, np.zeros(2))], XB) if f is mixed_list_passed_in else (W1, W2, XB)
     with pytest.raises(diffc.DiffcError, match="writes attributes of its object") as info:
         diffc.grad(f, wrt=len(args) - 1)(*args)
     assert "test_object_lists.py" in str(info.value)
+
+
+# ------------------------------------------------------------------ a list of layers passed in
+
+def run_network(layers, x):
+    for layer in layers:
+        x = layer.forward(x)
+    return np.sum(x ** 2) + 0.5 * np.sum(layers[0].inputs)
+
+
+def network_of(W, x):
+    return run_network([Dense(W, np.zeros(4)), Dense(W2, np.ones(2))], x)
+
+
+def test_list_of_layers_passed_in():
+    layers = [Dense(W1, np.zeros(4)), Dense(W2, np.ones(2))]
+    grads = diffc.grad(run_network)(layers, XB)
+    assert_close(grads[0].W, numeric_grad(network_of, [W1, XB], 0))
+    assert_close(diffc.grad(run_network, wrt=1)(layers, XB), numeric_grad(network_of, [W1, XB], 1))
+    t = _rng.normal(size=XB.shape)
+    _, dot = diffc.jvp(run_network, (layers, XB), (None, t))
+    assert_close(dot, np.sum(numeric_grad(network_of, [W1, XB], 1) * t), what="jvp")
+    assert len(layers) == 2 and layers[0].inputs is None and layers[1].inputs is None

@@ -24,34 +24,40 @@ _NUMBER_TYPES = (float, int, np.floating, np.integer)
 
 
 class ObjectKind(str):
-    """The kind of an argument holding an object of a user class.  To every analysis it is
-    UNKNOWN (it compares equal to "unknown"), but it keeps the class: compiled code is cached
-    per class (the kinds are part of the key), and transform/attribute_writes.py follows the
-    method calls writing attributes of a parameter of the differentiated function by it."""
+    """The kind of an argument holding an object of a user class (container=None) or a
+    list of objects of one user class (container=list).  To every analysis it is UNKNOWN
+    (it compares equal to "unknown"), but it keeps the class: compiled code is cached per
+    class (the kinds are part of the key), and transform/attribute_writes.py and
+    transform/object_lists.py follow the method calls writing attributes of such a
+    parameter of the differentiated function (or of the items of such a list) by it."""
 
-    def __new__(cls, klass):
+    def __new__(cls, klass, container=None):
         made = str.__new__(cls, UNKNOWN)
         made.klass = klass
+        made.container = container
         return made
 
     def __eq__(self, other):
         if isinstance(other, ObjectKind):
-            return self.klass is other.klass
+            return self.klass is other.klass and self.container is other.container
         return str.__eq__(self, other)
 
     def __ne__(self, other):
         return not self == other
 
     def __hash__(self):
-        return hash((UNKNOWN, id(self.klass)))
+        return hash((UNKNOWN, id(self.klass), id(self.container)))
 
     def __repr__(self):
-        return f"ObjectKind({self.klass.__qualname__})"
+        inner = self.klass.__qualname__
+        return f"ObjectKind({inner})" if self.container is None else f"ObjectKind({self.container.__name__}[{inner}])"
 
 
-def object_classes(param_kinds):
-    """{parameter: class} for the parameters whose kind is an ObjectKind."""
-    return {p: k.klass for p, k in param_kinds.items() if isinstance(k, ObjectKind)}
+def object_classes(param_kinds, container=None):
+    """{parameter: class} for the parameters whose kind is an ObjectKind of that container
+    (None: an object; list: a list of objects)."""
+    return {p: k.klass for p, k in param_kinds.items()
+            if isinstance(k, ObjectKind) and k.container is container}
 
 
 def kind_of_value(value):

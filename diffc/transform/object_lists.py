@@ -13,6 +13,10 @@ calls of C, or to ``[]`` then grown only by ``L.append(C(...))``):
 * a statement passing ``L[i]`` to such a call (``states[0].step(x)``,
   ``y = update(states[i], x)``) becomes ``_o = L[i]; <the statement on _o>; L[i] = _o``.
 
+A parameter of the differentiated function holding a list of objects of one user class
+(known from the call: compile_cache.kinds_of) is treated the same, on a copy ``L = list(L)``
+made first: the list passed is left as it was (and its objects: each write makes a new one).
+
 The bindings ``v = L[_k]`` and ``_o = L[i]`` carry ``diffc_item_class = C``, so that
 attribute_writes follows the name as an object of class C (each write a new object), and
 the stores back carry ``diffc_store_back`` (the list takes the new object: not an alias).
@@ -37,13 +41,20 @@ STORE_BACK = "diffc_store_back"
 ITEM_CLASS = "diffc_item_class"
 
 
-def store_items_back(info, namer):
-    """See the module docstring; rewrites info.node in place and returns info."""
-    if not any(isinstance(n, gast.List) or isinstance(n, gast.ListComp) for n in gast.walk(info.node)):
+def store_items_back(info, namer, param_lists=None):
+    """See the module docstring; rewrites info.node in place and returns info.
+    param_lists: {parameter: class} of the differentiated function's arguments that are
+    lists of objects of one user class (compile_cache.kinds_of), rewritten like local lists
+    on a copy ``L = list(L)`` made first, so the list passed is left as it was."""
+    param_lists = param_lists or {}
+    if not param_lists and not any(isinstance(n, (gast.List, gast.ListComp)) for n in gast.walk(info.node)):
         return info
     parents = _parents(info.node)
-    for name, cls in _object_lists(info, parents).items():
-        _Rewrite(info, namer, name, cls, parents).run()
+    for name, cls in _object_lists(info, parents, param_lists).items():
+        if _Rewrite(info, namer, name, cls, parents).run() and name in param_lists:
+            copy = A.located(A.assign(name, A.call(A.global_ref(list, "list"), [A.name(name)])), info.node)
+            info.node.body.insert(0, copy)
+            info.forget_local_names()
         parents = _parents(info.node)
     return info
 
@@ -58,16 +69,17 @@ def _parents(root):
 
 # ------------------------------------------------------------------ which lists
 
-def _object_lists(info, parents):
-    """{name: class} of the local lists of new objects of one class whose every use is one
-    the module docstring allows."""
+def _object_lists(info, parents, param_lists):
+    """{name: class} of the local lists of new objects of one class, and of the parameters
+    param_lists names (never rebound), whose every use is one the module docstring allows."""
     bindings = {}
     for node in gast.walk(info.node):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             bindings.setdefault(node.id, []).append(node)
     args = info.node.args
     params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
-    found = {}
+    found = {name: cls for name, cls in param_lists.items()
+             if name not in bindings and _uses_allowed(info, name, cls, parents)}
     for name, stores in bindings.items():
         if len(stores) != 1 or name in params:
             continue
@@ -192,7 +204,10 @@ class _Rewrite:
         self.info, self.namer, self.name, self.cls, self.parents = info, namer, name, cls, parents
 
     def run(self):
+        """Rewrite the function; whether anything changed."""
+        self.changed = False
         self.info.node.body = self.block(self.info.node.body)
+        return self.changed
 
     def block(self, stmts):
         out = []
@@ -230,6 +245,7 @@ class _Rewrite:
         bind = A.located(A.assign(var, A.subscript(A.name(self.name), A.name(index))), stmt)
         setattr(bind, ITEM_CLASS, self.cls)
         stmt.body = [bind] + self._before_jumps(stmt.body, var, index) + [self._store_back(index, var, stmt)]
+        self.changed = True
         stmt.target = A.store(index)
         stmt.iter = A.located(A.call(A.global_ref(range, "range"), [
             A.call(A.global_ref(len, "len"), [A.name(self.name)])]), stmt.iter)
@@ -272,6 +288,7 @@ class _Rewrite:
             return [stmt]
         if isinstance(item.slice, gast.Name) and item.slice.id in A.names_stored(stmt):
             return [stmt]
+        self.changed = True
         obj = self.namer.fresh("_object")
         bind = A.located(A.assign(obj, A.deepcopy(item)), stmt)
         setattr(bind, ITEM_CLASS, self.cls)
