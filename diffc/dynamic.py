@@ -679,7 +679,24 @@ def check_discarded_call(obj, name, where):
                  f"there, or have {name} return the new values instead of storing them")
 
 
-runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call)
+def check_written_arguments(fn, names, values, where):
+    """runtime_calls.check_written_arguments: refuse a call of fn that writes attributes of
+    an object passed to it whose class diffc did not know when it compiled the call."""
+    from .transform import constructors
+    classes = {n: type(v) for n, v in zip(names, values) if constructors.followable_class(type(v))}
+    written = [n for n in constructors.written_parameters(fn, classes) if n in classes] if classes else []
+    if written:
+        cls = classes[written[0]]
+        raise NoDerivativeRule(
+            f"{where}: {fn.__name__}(...) writes attributes of the {cls.__name__} object passed as "
+            f"{written[0]}, and diffc did not know that object's class where it compiled the call "
+            "(it came from a dict, a tuple, an attribute...), so it cannot follow the writes",
+            hint=f"bind the object to a name built in the differentiated function ({written[0]} = "
+                 f"{cls.__name__}(...)) or passed to it, and pass that name")
+
+
+runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call,
+                             check_written_arguments=check_written_arguments)
 runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, call_values=call_values, call_bars=call_bars,
                        call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
                        as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,

@@ -59,6 +59,7 @@ from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.object_lists import store_items_back
+from .transform.unknown_writes import check_unknown_writes
 from .transform.desugar import Desugar
 from .transform.frozen import pass_captured_variables, rewrite_frozen_calls, rewrite_result_attributes
 from .transform.hoist_invariants import hoist_invariants
@@ -109,6 +110,7 @@ def front_end(info, stages=None, entry=False, classes=None, lists=None):
     info.namer = Namer(identifiers(info.node) | {TAPE})
     store_items_back(info, info.namer, lists)
     functionalize_attribute_writes(info, info.namer, entry, classes)
+    check_unknown_writes(info)
     Desugar(info, info.namer).run()
     info.forget_local_names()
     clock = _dump(stages, "desugar", info, clock)

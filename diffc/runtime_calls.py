@@ -624,6 +624,13 @@ def check_discarded_call(obj, name, where):
     return _dynamic("check_discarded_call")(obj, name, where)
 
 
+def check_written_arguments(fn, names, values, where):
+    """Before a call of the user function fn whose arguments `names` (parameters) get
+    `values`, objects whose class diffc learns only now: refuse the call if fn writes
+    attributes of one of them (transform/unknown_writes.py)."""
+    return _dynamic("check_written_arguments")(fn, names, values, where)
+
+
 def unbound_method(obj, name):
     """The function behind obj.name(...), to be called with obj as its first argument
     (so obj's own attributes can carry derivatives into the method)."""

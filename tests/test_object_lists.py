@@ -220,3 +220,33 @@ def test_list_of_layers_passed_in():
     _, dot = diffc.jvp(run_network, (layers, XB), (None, t))
     assert_close(dot, np.sum(numeric_grad(network_of, [W1, XB], 1) * t), what="jvp")
     assert len(layers) == 2 and layers[0].inputs is None and layers[1].inputs is None
+
+
+# ------------------------------------------------------------------ class known only at run time
+
+class Oscillator2(Oscillator):
+    pass
+
+
+def from_a_dict(q0, k):
+    d = {"slow": Oscillator(q0, 0.0), "fast": Oscillator2(2 * q0, 0.0)}
+    leapfrog(d["fast"], 0.1, k)
+    return d["fast"].q
+
+
+def from_a_tuple(q0, k):
+    pair = (Oscillator(q0, 0.0), 1.0)
+    s = pair[0]
+    leapfrog(s, 0.1, k)
+    return s.q
+
+
+@pytest.mark.parametrize("f", [from_a_dict, from_a_tuple])
+def test_helper_writing_an_object_of_unknown_class_is_refused(f):
+    # Before: leapfrog ran as plain Python, changing the object in place, and the
+    # derivative of what it wrote was lost (1.0 against 0.990), without a word.
+    with pytest.raises(diffc.DiffcError, match=r"leapfrog\(\.\.\.\) writes attributes of the Oscillator") as info:
+        diffc.grad(f)(0.7, 1.3)
+    assert "test_object_lists.py" in str(info.value)
+    with pytest.raises(diffc.DiffcError):
+        diffc.jvp(f, (0.7, 1.3), (1.0, None))

@@ -44,7 +44,6 @@ anything else are refused with an `UnsupportedSyntax` naming the line.
 """
 
 import inspect
-import types
 
 import gast
 
@@ -104,13 +103,6 @@ def _loaded(path):
     if isinstance(path, gast.Name):
         return A.name(path.id)
     return gast.Attribute(value=_loaded(path.value), attr=path.attr, ctx=gast.Load())
-
-
-def _is_user_function(fn):
-    """A function of the user's code (not a library's, not one diffc generated)."""
-    return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
-        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools") \
-        and not fn.__code__.co_filename.startswith("<diffc")
 
 
 class _Rewriter:
@@ -225,7 +217,7 @@ class _Rewriter:
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
             func = self.info.resolve_static(stmt.value.func)
-            if _is_user_function(func) and not getattr(func, "diffc_functional", None):
+            if constructors.is_user_code(func) and not getattr(func, "diffc_functional", None):
                 return constructors.followable_class(constructors.returned_class(func)) or constructors.UNKNOWN_CLASS
             return constructors.followable_class(func)
         return None
@@ -449,7 +441,7 @@ class _Rewriter:
                 func.value = A.name(name)
                 return [func.value], constructors.functional_method(cls, func.attr)
         fn = self.info.resolve_static(func)
-        if not _is_user_function(fn) or getattr(fn, "diffc_functional", None) is not None:
+        if not constructors.is_user_code(fn) or getattr(fn, "diffc_functional", None) is not None:
             return [], None
         try:
             params = list(inspect.signature(fn).parameters.values())
@@ -686,7 +678,7 @@ class _Rewriter:
             if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                     and stmt.targets[0].id in self.written and isinstance(stmt.value, gast.Call) \
                     and not getattr(stmt, "diffc_same_object", None) and params \
-                    and _is_user_function(self.info.resolve_static(stmt.value.func)):
+                    and constructors.is_user_code(self.info.resolve_static(stmt.value.func)):
                 filename, lineno, _, _ = self.source.locate(stmt)
                 holders = gast.Tuple(elts=[A.name(p) for p in params], ctx=gast.Load())
                 check = A.call(A.global_ref(runtime_calls.check_not_held, "check_not_held"),
@@ -858,7 +850,7 @@ class _Rewriter:
         func = self.info.resolve_static(call.func)
         if func is runtime_calls.with_attributes or getattr(func, "diffc_functional", None) is not None:
             return False
-        if constructors.followable_class(func) is not None or _is_user_function(func):
+        if constructors.followable_class(func) is not None or constructors.is_user_code(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
 

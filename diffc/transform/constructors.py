@@ -626,6 +626,49 @@ def written_parameters(fn, classes=None, _seen=None):
         return found
 
 
+_passed_on = {}
+
+
+def parameters_passed_on(fn):
+    """The parameters of the plain function fn that it calls a method of (``p.step(x)``,
+    ``p.cell.step(x)``) or passes to a user function (``g(p)``, g found by name in its
+    globals): whether fn writes their attributes may depend on their class
+    (transform/unknown_writes.py)."""
+    with _lock:
+        if fn in _passed_on:
+            return _passed_on[fn]
+        try:
+            tree = _method_tree(fn, type(fn))[0]
+        except (UnsupportedConstructor, SyntaxError, TypeError):
+            tree = None
+        found = set()
+        if tree is not None:
+            params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+                while isinstance(receiver, ast.Attribute):
+                    receiver = receiver.value
+                if isinstance(receiver, ast.Name) and receiver.id in params:
+                    found.add(receiver.id)
+                callee = fn.__globals__.get(node.func.id) if isinstance(node.func, ast.Name) else None
+                if not is_user_code(callee):
+                    continue                # np.tanh(p), len(p)...: no attribute of p written
+                for arg in list(node.args) + [k.value for k in node.keywords]:
+                    if isinstance(arg, ast.Name) and arg.id in params:
+                        found.add(arg.id)
+        _passed_on[fn] = frozenset(found)
+        return _passed_on[fn]
+
+
+def is_user_code(fn):
+    """A plain function of the user's code (not a library's, not one diffc generated)."""
+    return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
+        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools") \
+        and not fn.__code__.co_filename.startswith("<diffc")
+
+
 def _passed_to_writer(node, me, fn, seen, cls=None):
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         return False

@@ -1,0 +1,111 @@
+"""unknown_writes: calls of user functions that may write attributes of an argument whose
+class is known only at run time are checked when they run.
+
+Input: a fenced `FunctionInfo` after transform/attribute_writes.py (the calls it follows
+are calls of functional wrappers, marked ``diffc_functional``).
+Output: the same function, where before each statement calling a user function ``f`` that
+may write attributes of one of its parameters through a method call or another call
+(``def leapfrog(osc, dt): osc.advance(dt)``), with that parameter given a name or a path
+of attributes and items (``leapfrog(s, 0.1)`` with ``s = pair[0]``, ``leapfrog(d['a'], 0.1)``),
+runs
+``runtime_calls.check_written_arguments(f, ('osc',), (s,), 'file:line')``: it raises a
+`NoDerivativeRule` naming the line when the object's class makes f write it
+(constructors.written_parameters with the classes at hand).
+
+Why: attribute_writes follows such a call only when it knows the object's class where it
+compiles the call; otherwise f ran as plain Python, changing the object in place, and the
+derivative of what it wrote was lost (a wrong gradient, without a word).
+"""
+
+import types
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime_calls
+from . import constructors
+
+
+def check_unknown_writes(info):
+    """See the module docstring; rewrites info.node in place and returns info."""
+    if not any(isinstance(n, gast.Call) for n in gast.walk(info.node)):
+        return info
+    info.node.body = _block(info, info.node.body)
+    return info
+
+
+def _block(info, stmts):
+    out = []
+    for stmt in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt) \
+                    and not isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
+                setattr(stmt, field, _block(info, inner))
+        for handler in getattr(stmt, "handlers", None) or ():
+            handler.body = _block(info, handler.body)
+        if not isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
+            out.extend(_guards(info, stmt))
+        out.append(stmt)
+    return out
+
+
+def _own_calls(stmt):
+    """The calls of stmt's own expressions (not of nested statements, lambdas or
+    comprehensions, whose names may not be bound yet)."""
+    todo = [v for f, v in gast.iter_fields(stmt) if f not in ("body", "orelse", "finalbody", "handlers")]
+    found = []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, gast.AST) and not isinstance(node, (gast.stmt, gast.Lambda, gast.ListComp, gast.SetComp,
+                                                                   gast.DictComp, gast.GeneratorExp)):
+            if isinstance(node, gast.Call):
+                found.append(node)
+            todo.extend(gast.iter_child_nodes(node))
+    return found
+
+
+def _guards(info, stmt):
+    out = []
+    for call in _own_calls(stmt):
+        fn = info.resolve_static(call.func)
+        if not isinstance(fn, types.FunctionType) or getattr(fn, "diffc_functional", None) is not None \
+                or not constructors.is_user_code(fn):
+            continue
+        passed = _plain_arguments(fn, call)
+        maybe = constructors.parameters_passed_on(fn)
+        names = [p for p in passed if p in maybe]
+        if not names:
+            continue
+        filename, lineno, _, _ = info.source.locate(call)
+        check = A.call(A.global_ref(runtime_calls.check_written_arguments, "check_written_arguments"),
+                       [A.global_ref(fn, fn.__name__), gast.Tuple(elts=[A.const(p) for p in names], ctx=gast.Load()),
+                        gast.Tuple(elts=[A.deepcopy(passed[p]) for p in names], ctx=gast.Load()),
+                        A.const(f"{filename}:{lineno}")])
+        out.append(A.located(A.expr_stmt(check), stmt))
+    return out
+
+
+def _is_path(node):
+    """A name, or attributes and items of one with constant or named indices (``d['a']``,
+    ``states[i].cell``): reading it again before the call has no effect."""
+    while isinstance(node, (gast.Attribute, gast.Subscript)):
+        if isinstance(node, gast.Subscript) and not isinstance(node.slice, (gast.Name, gast.Constant)):
+            return False
+        node = node.value
+    return isinstance(node, gast.Name)
+
+
+def _plain_arguments(fn, call):
+    """{parameter: argument node} for the arguments that are paths (_is_path)."""
+    code = fn.__code__
+    positional = code.co_varnames[:code.co_argcount]
+    given = {}
+    for name, arg in zip(positional, call.args):
+        if isinstance(arg, gast.Starred):
+            break
+        given[name] = arg
+    given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
+    return {p: a for p, a in given.items() if _is_path(a)}
