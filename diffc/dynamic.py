@@ -668,6 +668,11 @@ def check_discarded_call(obj, name, where):
     attributes (what it stores would carry a derivative diffc does not follow)."""
     from .transform import constructors
     cls = type(obj)
+    if constructors.is_user_class(cls) and constructors.writes_global_state(constructors.plain_method(cls, name)):
+        raise NoDerivativeRule(
+            f"{where}: {cls.__name__}.{name}(...) changes state outside its object (an attribute of a "
+            "class or a module-level object, a global variable), which diffc does not follow",
+            hint=f"keep the state in the object or return it from {name}")
     if constructors.is_user_class(cls) and constructors.writes_attributes(cls, name):
         raise NoDerivativeRule(
             f"{where}: {cls.__name__}.{name}(...) writes attributes of its object, which holds or "

@@ -58,6 +58,7 @@ from .optimize.view_unwritten_copies import view_unwritten_copies
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
+from .transform.literal_attributes import literal_attributes
 from .transform.object_lists import store_items_back
 from .transform.unknown_writes import check_unknown_writes
 from .transform.desugar import Desugar
@@ -108,6 +109,7 @@ def front_end(info, stages=None, entry=False, classes=None, lists=None):
     clock = _dump(stages, "fence", info, clock)
     free_the_tape_name(info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
+    literal_attributes(info)
     store_items_back(info, info.namer, lists)
     functionalize_attribute_writes(info, info.namer, entry, classes)
     check_unknown_writes(info)

@@ -446,6 +446,35 @@ def plain_method(cls, name):
     return attr if isinstance(attr, types.FunctionType) else None
 
 
+def writes_global_state(fn):
+    """Whether the plain function fn changes state outside its parameters and locals: an
+    attribute of a global or captured object or class (``Stats.total = ...``,
+    ``setattr(CONFIG, ...)``), or a ``global`` / ``nonlocal`` variable.  Run as Python from
+    differentiated code, what it writes would lose its derivative."""
+    if not isinstance(fn, types.FunctionType):
+        return False
+    try:
+        tree = _method_tree(fn, type(fn))[0]
+    except (UnsupportedConstructor, SyntaxError, TypeError):
+        return False
+    args = tree.args
+    owned = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    owned |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    owned |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return True
+        target = node if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
+                and node.args:
+            target = node.args[0]
+        while isinstance(target, (ast.Attribute, ast.Subscript)):
+            target = target.value
+        if isinstance(target, ast.Name) and target.id not in owned:
+            return True
+    return False
+
+
 _writes = {}
 
 
