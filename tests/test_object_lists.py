@@ -108,7 +108,24 @@ def subclass_layers(W1, W2, x):
     return np.sum(np.tanh(x))
 
 
-@pytest.mark.parametrize("f", [layers_in_a_list, layers_from_a_comprehension, layers_appended, subclass_layers])
+def layers_enumerated(W1, W2, x):
+    layers = [Dense(W1, np.zeros(4)), Dense(W2, np.zeros(2))]
+    penalty = 0.0
+    for depth, layer in enumerate(layers, 1):
+        x = layer.forward(x)
+        penalty = penalty + depth * np.sum(layer.W ** 2)
+    return np.sum(x ** 2) + 0.01 * penalty
+
+
+def layers_zipped_with_scales(W1, W2, x):
+    layers = [Dense(W1, np.zeros(4)), Dense(W2, np.zeros(2))]
+    for scale, layer in zip([1.0, 0.5], layers):
+        x = scale * layer.forward(x)
+    return np.sum(x ** 2) + np.sum(layers[1].inputs)
+
+
+@pytest.mark.parametrize("f", [layers_in_a_list, layers_from_a_comprehension, layers_appended, subclass_layers,
+                               layers_enumerated, layers_zipped_with_scales])
 def test_layers_kept_in_a_list(f):
     check(f, (W1, W2, XB), k=0)
     check(f, (W1, W2, XB), k=2, second=False)

@@ -9,7 +9,9 @@ calls of C, or to ``[]`` then grown only by ``L.append(C(...))``):
 * ``for v in L: BODY``, when BODY calls a method writing attributes of v or passes v to
   a function writing them (``x = layer.forward(x)`` caching ``self.x``), becomes
   ``for _k in range(len(L)): v = L[_k]; BODY; L[_k] = v``, the store back also before
-  each ``break`` and ``continue`` of BODY;
+  each ``break`` and ``continue`` of BODY; likewise ``for i, v in enumerate(L)`` (over
+  ``enumerate(range(len(L)))``) and ``for v, x in zip(L, xs)`` (over ``zip(range(len(L)),
+  xs)``);
 * a statement passing ``L[i]`` to such a call (``states[0].step(x)``,
   ``y = update(states[i], x)``) becomes ``_o = L[i]; <the statement on _o>; L[i] = _o``.
 
@@ -129,6 +131,9 @@ def _uses_allowed(info, name, cls, parents):
         parent = parents.get(id(node))
         if isinstance(parent, gast.For) and parent.iter is node and isinstance(parent.target, gast.Name):
             continue
+        loop = parents.get(id(parent))
+        if isinstance(loop, gast.For) and loop.iter is parent and _element_target(info, loop, name) is not None:
+            continue                        # for i, v in enumerate(L) / for v, x in zip(L, xs)
         if isinstance(parent, gast.Call) and parent.args == [node] and info.resolve_static(parent.func) is len:
             continue
         if isinstance(parent, gast.Attribute) and _is_append(parents.get(id(parent)), name) \
@@ -139,6 +144,29 @@ def _uses_allowed(info, name, cls, parents):
             continue
         return False
     return True
+
+
+def _element_target(info, loop, name):
+    """For ``for v in L``, ``for i, v in enumerate(L[, start])`` and ``for ..., v, ... in
+    zip(..., L, ...)``: (the Name v, where in the target it is: None, or its position in the
+    tuple; the iterator with L replaced by ``range(len(L))``); else None."""
+    target, it = loop.target, loop.iter
+    if isinstance(it, gast.Name) and it.id == name:
+        return (target, None) if isinstance(target, gast.Name) else None
+    if not isinstance(it, gast.Call) or it.keywords or not isinstance(target, gast.Tuple):
+        return None
+    fn = info.resolve_static(it.func)
+    at = [k for k, a in enumerate(it.args) if isinstance(a, gast.Name) and a.id == name]
+    if len(at) != 1 or any(isinstance(a, gast.Starred) for a in it.args):
+        return None
+    if fn is enumerate and at == [0] and len(it.args) in (1, 2) and len(target.elts) == 2:
+        position = 1
+    elif fn is zip and len(target.elts) == len(it.args):
+        position = at[0]
+    else:
+        return None
+    element = target.elts[position]
+    return (element, position) if isinstance(element, gast.Name) else None
 
 
 def _plain_index(index):
@@ -231,9 +259,11 @@ class _Rewrite:
     def loop(self, stmt):
         """for v in L: BODY, as the module docstring says, when BODY writes v and the
         conditions hold; else unchanged."""
-        if not (self._is_list(stmt.iter) and isinstance(stmt.target, gast.Name)):
+        found = _element_target(self.info, stmt, self.name)
+        if found is None:
             return [stmt]
-        var = stmt.target.id
+        element, position = found
+        var = element.id
         is_var = lambda n: isinstance(n, gast.Name) and n.id == var   # noqa: E731
         if not any(_writing_calls(self.info, s, is_var, self.cls, self.parents) for s in stmt.body):
             return [stmt]
@@ -246,13 +276,17 @@ class _Rewrite:
         setattr(bind, ITEM_CLASS, self.cls)
         stmt.body = [bind] + self._before_jumps(stmt.body, var, index) + [self._store_back(index, var, stmt)]
         self.changed = True
-        stmt.target = A.store(index)
-        stmt.iter = A.located(A.call(A.global_ref(range, "range"), [
+        indices = A.located(A.call(A.global_ref(range, "range"), [
             A.call(A.global_ref(len, "len"), [A.name(self.name)])]), stmt.iter)
+        if position is None:
+            stmt.target, stmt.iter = A.store(index), indices
+        else:
+            stmt.target.elts[position] = A.store(index)
+            stmt.iter.args = [indices if self._is_list(a) else a for a in stmt.iter.args]
         return [stmt]
 
     def _used_outside(self, var, loop):
-        inside = {id(n) for s in loop.body for n in gast.walk(s)} | {id(loop.target)}
+        inside = {id(n) for s in loop.body for n in gast.walk(s)} | {id(n) for n in gast.walk(loop.target)}
         return any(isinstance(n, gast.Name) and n.id == var and id(n) not in inside
                    for n in gast.walk(self.info.node))
 
