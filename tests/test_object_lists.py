@@ -121,7 +121,7 @@ def layers_zipped_with_scales(W1, W2, x):
     layers = [Dense(W1, np.zeros(4)), Dense(W2, np.zeros(2))]
     for scale, layer in zip([1.0, 0.5], layers):
         x = scale * layer.forward(x)
-    return np.sum(x ** 2) + np.sum(layers[1].inputs)
+    return np.sum(x ** 2) + np.sum(layers[-1].inputs)
 
 
 @pytest.mark.parametrize("f", [layers_in_a_list, layers_from_a_comprehension, layers_appended, subclass_layers,

@@ -170,6 +170,9 @@ def _element_target(info, loop, name):
 
 
 def _plain_index(index):
+    """A name or an int literal (``L[i]``, ``L[0]``, ``L[-1]``)."""
+    if isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub):
+        index = index.operand
     return isinstance(index, gast.Name) or (isinstance(index, gast.Constant) and type(index.value) is int)
 
 
