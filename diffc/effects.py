@@ -87,7 +87,8 @@ def _declare_runtime():
             rt.truncate, rt.write_dot, rt.append_dot, rt.extend_dot, rt.pop_dot, facts=(MUTATES_FIRST,))
     declare(rt.zero_item, rt.write_item, rt.truncate, facts=(NO_RESULT,))
     declare(rt.unbroadcast, rt.copy_value, rt.nonzero, rt.item, rt.element, facts=(NO_WRITES,))
-    declare(print, rt.check_unshared, facts=(EFFECTFUL,))
+    from . import runtime_checks
+    declare(print, runtime_checks.check_unshared, facts=(EFFECTFUL,))
     declare(rt.zeros_like, facts=(NEW_BUFFER,))
     declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))
     declare(rt.real_where_real, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))

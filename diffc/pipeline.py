@@ -318,31 +318,39 @@ class Module:
         return _generated(self.primals[key])
 
     def mutated_params(self, target):
-        """Parameters whose caller-side object the function writes into in place.
-
-        A parameter counts as mutated when a write into it (y[i] = v, y.append(v))
-        can happen before the name is first rebound at the top level of the body
-        (``m = m.copy()`` first makes later writes private)."""
+        """{parameter: how} for the parameters whose caller-side object the function may write
+        into in place: "always" for a write into it or into an item or element of it read
+        through a name (y[i] = v, y.append(v), ``p = ys[0]; p[:] = v``), "if mutable" for an
+        augmented assignment to such a name (``y -= v``, ``for p in ys: p *= 0.5``), which
+        writes into an array but rebinds a number.  Only writes that can happen before the
+        name is first rebound at the top level of the body count (``m = m.copy()`` first
+        makes later writes private)."""
         info = self.info_for(target)
-        mutated = set()
+        mutated = {}
         for p in info.params:
+            holders = {p}
             for stmt in info.node.body:
-                if _writes_into(stmt, p):
-                    mutated.add(p)
+                how = _writes_through(stmt, holders)
+                if how is not None:
+                    mutated[p] = how
                     break
                 if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
                         and stmt.targets[0].id == p:
                     break
         return mutated
 
-    def check_argument_writes(self, target, call, caller, args, result_name, load_count):
-        """Refuse calls whose in-place writes into an argument the caller would see."""
+    def check_argument_writes(self, target, call, caller, args, result_name, load_count, kind_of=None):
+        """Refuse calls whose in-place writes into an argument the caller would see.  kind_of
+        (atom -> kind): an argument that is certainly a number is not written by an
+        augmented assignment (Python rebinds it)."""
         info = self.info_for(target)
         mutated = self.mutated_params(target)
         if not mutated:
             return
         for p, atom in zip(info.params, args):
             if p not in mutated or not isinstance(atom, gast.Name) or hasattr(atom, "diffc_global"):
+                continue
+            if mutated[p] == "if mutable" and kind_of is not None and kind_of(atom) in (K.SCALAR, K.INT):
                 continue
             if result_name is None or (atom.id != result_name and load_count.get(atom.id, 0) > 1):
                 raise UnsupportedSyntax(
@@ -611,6 +619,27 @@ def time_passes():
     global PASS_TIMES
     PASS_TIMES = {}
     return PASS_TIMES
+
+
+def _writes_through(stmt, holders):
+    """"always" / "if mutable" (Module.mutated_params) when stmt may write into the object
+    of a name in holders, which it grows with the names bound to it, its items or its
+    elements (``p = ys[0]``, ``_seq = as_sequence(ys)``, ``p = _seq[k]``); else None."""
+    how = None
+    for s in A.walk_statements([stmt]):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            value = s.value
+            if isinstance(value, gast.Subscript):
+                value = value.value
+            elif isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.as_sequence:
+                value = value.args[0]
+            if getattr(s, "diffc_augmented", False) and s.targets[0].id in holders:
+                how = how or "if mutable"
+            elif isinstance(value, gast.Name) and value.id in holders:
+                holders.add(s.targets[0].id)
+        if any(_writes_into(s, h) for h in holders):
+            return "always"
+    return how
 
 
 def _writes_into(stmt, name):

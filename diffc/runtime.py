@@ -923,21 +923,6 @@ def updates_in_place(x):
     return isinstance(x, (np.ndarray, list, dict, bytearray)) or is_duck_array(x)
 
 
-def check_unshared(written, other, line):
-    """Raise when `written` (about to be written in place) is `other` or shares its memory.
-
-    The compiler could not tell whether the two names hold one object (elements of
-    one tuple or list, say); if they do, Python would show the write through both,
-    which diffc does not follow: refused here, when it is known."""
-    mutable = isinstance(written, (np.ndarray, list, dict, bytearray)) or is_duck_array(written)
-    if mutable and (written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
-                                         and np.may_share_memory(written, other))):
-        from .errors import UnsupportedSyntax
-        raise UnsupportedSyntax(
-            f"line {line}: this writes in place into an object that another name also holds (in Python "
-            "both would change)", hint="copy one of them (.copy()) where they are taken apart")
-
-
 def element(container, index):
     """container[index] for a container written in place later, as a private value.
 

@@ -8,7 +8,7 @@ these rules make generated code differentiable again (higher order).
 import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
-from .. import runtime, runtime_pure
+from .. import runtime, runtime_checks, runtime_pure
 
 nondiff(runtime.zeros_like, runtime.nonzero)
 
@@ -46,7 +46,7 @@ def _(result, x, x_dot):
 from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
                        unpop_bar)
 
-nondiff(runtime.check_scalar, runtime.zeros_dot, runtime.check_unshared, runtime.updates_in_place)
+nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared, runtime.updates_in_place)
 
 
 @adjoint(runtime.unbroadcast)

@@ -54,7 +54,7 @@ class CompilationContext(Protocol):
     def mutated_params(self, target):
         """Parameters whose caller-side object target writes into in place."""
 
-    def check_argument_writes(self, target, call, caller, args, result_name, load_count):
+    def check_argument_writes(self, target, call, caller, args, result_name, load_count, kind_of=None):
         """Refuse a call whose in-place writes into an argument the caller would see."""
 
     def unique_function_name(self, base):

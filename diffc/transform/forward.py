@@ -529,7 +529,7 @@ class ForwardFunction(FunctionSweep):
             args = self.bind_call(key, call)
             if any(self.is_active(a) for a in call.args) or writes is not None:
                 # a bare call: its result is discarded, so any write into an argument is seen
-                self.module.check_argument_writes(key, call, self.info, args, None, self.load_count)
+                self.module.check_argument_writes(key, call, self.info, args, None, self.load_count, self.atom_kind)
             return [A.expr_stmt(self.primal_call(key, args, call))]
         return [stmt]
 

@@ -759,7 +759,7 @@ class ReverseFunction(FunctionSweep):
         if not is_user_function(key) or (R.adjoint_rule(key) is not None) or R.is_nondiff(key):
             return fwd_value, None
         args = self.bind_call(key, call)
-        self.module.check_argument_writes(key, call, self.info, args, x, self.load_count)
+        self.module.check_argument_writes(key, call, self.info, args, x, self.load_count, self.atom_kind)
         mask = tuple(self.is_active(a) for a in args)
         if x not in self.active or not any(mask):
             return self.primal_call(key, args, call), None
@@ -878,7 +878,7 @@ class ReverseFunction(FunctionSweep):
         key, args = call_key(self.info, call)
         if is_user_function(key) and R.adjoint_rule(key) is None:
             args = self.bind_call(key, call)
-            self.module.check_argument_writes(key, call, self.info, args, None, self.load_count)
+            self.module.check_argument_writes(key, call, self.info, args, None, self.load_count, self.atom_kind)
             return [A.expr_stmt(self.primal_call(key, args, call))], []
         return [stmt], []
 

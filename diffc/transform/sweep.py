@@ -22,7 +22,7 @@ import types
 import gast
 
 from .. import ast_util as A
-from .. import runtime
+from .. import runtime, runtime_checks
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
@@ -293,7 +293,7 @@ class FunctionSweep:
     def _maybe_rebinding(self, stmt):
         """`x op= v` where x may be an immutable number (a NumPy scalar has kind ARRAY too):
         Python then rebinds x instead of updating it, and nobody else sees it.  Which one
-        happens is known when it runs (runtime.check_unshared)."""
+        happens is known when it runs (runtime_checks.check_unshared)."""
         return getattr(stmt, "diffc_augmented", False) and isinstance(stmt, gast.Assign) \
             and isinstance(stmt.targets[0], gast.Name) and self.kinds.get(stmt.targets[0].id) != K.VECTOR
 
@@ -616,7 +616,7 @@ def _unshared_checks(fn, stmts, unshared):
     checks = {}
     for s in A.walk_statements(stmts):
         for written, other in unshared.get(id(s), ()):
-            check = A.expr_stmt(A.call(rt(runtime.check_unshared), [
+            check = A.expr_stmt(A.call(rt(runtime_checks.check_unshared), [
                 A.name(written), A.name(other), A.const(fn.source.file_line(s))]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks

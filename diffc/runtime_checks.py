@@ -1,0 +1,31 @@
+"""Run-time checks of generated code that refuse what diffc cannot follow.
+
+Like runtime.py, imports nothing but NumPy (and the error types): generated code calls
+these helpers, and their failures name the user's line."""
+
+import numpy as np
+
+from .errors import UnsupportedSyntax
+from .runtime import is_duck_array
+
+
+def check_unshared(written, other, line):
+    """Raise when `written` (about to be written in place) is `other` or shares its memory.
+
+    The compiler could not tell whether the two names hold one object (elements of
+    one tuple or list, say); if they do, Python would show the write through both,
+    which diffc does not follow: refused here, when it is known."""
+    mutable = isinstance(written, (np.ndarray, list, dict, bytearray)) or is_duck_array(written)
+    if mutable and _shares(written, other, 3):
+        raise UnsupportedSyntax(
+            f"line {line}: this writes in place into an object that another name also holds (in Python "
+            "both would change)", hint="copy one of them (.copy()) where they are taken apart")
+
+
+def _shares(written, other, depth):
+    """other is written, shares its memory, or holds such an item (`for p in (a, b): p *= 2`)."""
+    if written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
+                            and np.may_share_memory(written, other)):
+        return True
+    items = (other.values() if isinstance(other, dict) else other) if isinstance(other, (list, tuple, dict)) else ()
+    return depth > 0 and any(_shares(written, v, depth - 1) for v in items)

@@ -1,0 +1,91 @@
+"""In-place updates of arrays reached through a container or a helper's parameter:
+`for p in (a, b): p *= 0.5`, `p = params[0]; p -= lr * g`, a helper `def sgd(params,
+grads): for p, g in zip(params, grads): p -= lr * g`, `def dec(v): v -= 0.5 * v`.
+Python changes the arrays the container or the caller holds; diffc copies before
+writing, so it used to return the gradient of the unchanged arrays (3.5 against 1.75,
+8.0 against 2.25), or crashed.  They are refused now, at run time when only then it is
+known that the value is an array (runtime_checks.check_unshared looks into containers)
+and at compile time for helpers (Module.mutated_params follows items and loop targets);
+a number updated the same way is rebound, as in Python, and differentiated."""
+
+import numpy as np
+import pytest
+
+import diffc
+from gradcheck import assert_close, numeric_grad
+
+
+def halve_all(w, x):
+    a = np.array([w, 2 * w])
+    b = np.array([x, w])
+    for p in (a, b):
+        p *= 0.5
+    return np.sum(a ** 2) + np.sum(b)
+
+
+def first_of_list(w, x):
+    params = [np.array([w, 2 * w]), np.array([x, w])]
+    p = params[0]
+    p -= 0.1 * p
+    return np.sum(params[0] ** 2)
+
+
+def dict_values(w, x):
+    d = {"a": np.array([w, 2 * w]), "b": np.array([x, w])}
+    for name, p in d.items():
+        p += 1.0 * w
+    return np.sum(d["a"] ** 2)
+
+
+def sgd(params, grads, lr):
+    for p, g in zip(params, grads):
+        p -= lr * g
+
+
+def unrolled_training(w, x):
+    params = [np.array([w, 2 * w]), np.array([x])]
+    for _ in range(2):
+        grads = [2 * params[0], params[1] * params[0][0]]
+        sgd(params, grads, 0.1)
+    return np.sum(params[0] ** 2) + params[1][0]
+
+
+def shrink(v):
+    v -= 0.5 * v
+
+
+def helper_on_an_array(w, x):
+    a = np.array([w, 2 * w])
+    shrink(a)
+    return np.sum(a ** 2)
+
+
+@pytest.mark.parametrize("f", [halve_all, first_of_list, dict_values, unrolled_training, helper_on_an_array])
+def test_refused(f):
+    with pytest.raises(diffc.DiffcError, match="in place"):
+        diffc.grad(f)(0.7, 0.4)
+    with pytest.raises(diffc.DiffcError, match="in place"):
+        diffc.jvp(f, (0.7, 0.4), (1.0, None))
+
+
+def helper_on_a_number(w, x):
+    a = w * 2
+    shrink(a)                   # rebinds the helper's own name: a is unchanged
+    return a ** 2 + x
+
+
+def numbers_in_a_tuple(w, x):
+    total = 0.0
+    for p in (w, x):
+        p *= 0.5                # rebinds p only
+        total = total + p ** 2
+    return total * w
+
+
+@pytest.mark.parametrize("f", [helper_on_a_number, numbers_in_a_tuple])
+def test_numbers_are_rebound_and_differentiated(f):
+    for wrt in (0, 1):
+        expected = numeric_grad(f, [0.7, 0.4], wrt)
+        assert_close(diffc.grad(f, wrt=wrt)(0.7, 0.4), expected)
+        tangents = (1.0, None) if wrt == 0 else (None, 1.0)
+        assert_close(diffc.jvp(f, (0.7, 0.4), tangents)[1], expected, what="jvp")
