@@ -120,15 +120,49 @@ class ANF:
         elif isinstance(target, (gast.Tuple, gast.List)):
             self.unpack(target, value, out, stmt)
         elif isinstance(target, gast.Subscript):
+            if self.nested_item(target):
+                atom = self.atomize_rhs(value, out)
+                self.through_item(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
+                return
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] = v`) are supported", target,
-                          hint="write y[i, j] = v instead of y[i][j] = v, and assign attributes outside")
+                          hint="write y[i, j] = v instead of y[i][j] = v, and assign attributes outside; "
+                               "y[i][j] = v is followed when the items of y stay in y (made in the "
+                               "function, only read through y[i][j] in arithmetic)")
             index = self.index(target.slice, out)
             atom = self.atomize_rhs(value, out)
             out.append(A.assign(A.subscript(A.name(target.value.id), index, gast.Store()), atom))
         else:
             self.fail("assignment to this kind of target is not supported", target,
                       hint="assign to a name or to y[index]")
+
+    def nested_item(self, target):
+        """``rows[i][j]`` with rows a local whose items stay in it (_items_stay_private)."""
+        outer = target.value
+        if not (isinstance(outer, gast.Subscript) and isinstance(outer.value, gast.Name)
+                and outer.value.id in self.locals):
+            return False
+        root = outer.value.id
+        private = self.__dict__.setdefault("_private_items", {})
+        if root not in private:
+            private[root] = _items_stay_private(self.info, root)
+        return private[root]
+
+    def through_item(self, target, out, write):
+        """``rows[i][j] = v`` as ``_t = rows[i]; _t[j] = v; rows[i] = _t`` (write(_t[j])
+        emits the middle), the same in Python, where _t is rows[i]'s own object.  The write
+        into _t is marked synced with rows (transform/sweep.py check_aliasing): the store
+        back that follows gives rows the written item; no other name holds it."""
+        outer = target.value
+        root = outer.value.id
+        index = self.index(outer.slice, out)
+        item = self.tmp()
+        out.append(A.assign(item, A.subscript(A.name(root), index)))
+        start = len(out)
+        write(A.subscript(A.name(item), target.slice, gast.Store()))
+        for s in out[start:]:
+            s.__dict__.setdefault("diffc_synced", set()).add((root, item))
+        out.append(A.assign(A.subscript(A.name(root), A.deepcopy(index), gast.Store()), A.name(item)))
 
     def unpack(self, target, value, out, stmt):
         if any(isinstance(e, gast.Starred) for e in target.elts):
@@ -160,6 +194,9 @@ class ANF:
             # sharing it sees the change (analysis/aliases.py checks nobody does).
             update.diffc_augmented = True
             out.append(update)
+        elif isinstance(target, gast.Subscript) and self.nested_item(target):
+            self.through_item(target, out, lambda inner: self.augassign(
+                gast.AugAssign(target=inner, op=stmt.op, value=value), out))
         elif isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] += v`) are supported", target)
@@ -438,3 +475,65 @@ def _prune_empty_ifs(stmts):
             _prune_empty_ifs(s.body)
             if not s.body and not s.orelse:
                 del stmts[i]
+
+
+_FRESH_READERS = {builtins.len, builtins.float, builtins.abs, builtins.sum, builtins.max, builtins.min}
+
+
+def _items_stay_private(info, root):
+    """Whether no name, container or call but `root` itself can hold one of root's items, so
+    that a write into an item (``rows[i][j] = v``) is seen only through root: root is
+    bound once, to a display or comprehension of fresh values (no names) or a NumPy call,
+    and every other use reads an item of an item in arithmetic or a comparison, writes one,
+    or hands root or an item to len, float, sum... or a NumPy function making a new value."""
+    import numpy as np
+    parents = {}
+    for node in gast.walk(info.node):
+        for child in gast.iter_child_nodes(node):
+            parents[id(child)] = node
+    stores = [n for n in gast.walk(info.node) if isinstance(n, gast.Name) and n.id == root
+              and not isinstance(n.ctx, gast.Load)]
+    if len(stores) != 1 or not isinstance(parents.get(id(stores[0])), gast.Assign):
+        return False
+    bound = parents[id(stores[0])].value
+    if not _fresh_value(info, bound):
+        return False
+    # arithmetic on a whole array is a new array (on a list, + and * keep its items)
+    whole_arithmetic = isinstance(bound, gast.Call)
+
+    def fresh_call(call):
+        fn = info.resolve_static(call.func)
+        return fn in _FRESH_READERS or (_is_numpy(fn) and fn not in (np.asarray, np.asanyarray))
+    for node in gast.walk(info.node):
+        if not (isinstance(node, gast.Name) and node.id == root and isinstance(node.ctx, gast.Load)):
+            continue
+        top, depth = node, 0
+        while isinstance(parents.get(id(top)), gast.Subscript) and parents[id(top)].value is top:
+            top, depth = parents[id(top)], depth + 1
+        parent = parents.get(id(top))
+        if depth and not isinstance(top.ctx, gast.Load):
+            continue                            # a write: rows[i][j] = v, rows[i] = v
+        if isinstance(parent, gast.Call) and top in parent.args and fresh_call(parent):
+            continue
+        if (depth >= 2 or whole_arithmetic) and isinstance(parent, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+            continue
+        return False
+    return True
+
+
+def _fresh_value(info, value):
+    """A value no other name holds a part of: a number, a NumPy call, arithmetic, or a list,
+    tuple or comprehension of those."""
+    if isinstance(value, gast.Constant) or isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return True
+    if isinstance(value, gast.Call):
+        return _is_numpy(info.resolve_static(value.func))
+    if isinstance(value, (gast.List, gast.Tuple)):
+        return all(_fresh_value(info, e) for e in value.elts)
+    if isinstance(value, gast.ListComp):
+        return _fresh_value(info, value.elt)
+    return False
+
+
+def _is_numpy(fn):
+    return (getattr(fn, "__module__", None) or "").split(".")[0] == "numpy" or type(fn).__name__ == "ufunc"
