@@ -89,3 +89,42 @@ def test_numbers_are_rebound_and_differentiated(f):
         assert_close(diffc.grad(f, wrt=wrt)(0.7, 0.4), expected)
         tangents = (1.0, None) if wrt == 0 else (None, 1.0)
         assert_close(diffc.jvp(f, (0.7, 0.4), tangents)[1], expected, what="jvp")
+
+
+def one_item_two_names(w, x):
+    rows = [np.zeros(2), np.zeros(2)]
+    kept = rows[0]
+    edited = rows[0]
+    edited[1] = w * x
+    return np.sum(kept ** 2)
+
+
+def one_row_two_names(w, x):
+    A = np.zeros((2, 2)) + w
+    kept = A[0]
+    edited = A[0]
+    edited[1] = w * x
+    return np.sum(kept ** 2)
+
+
+@pytest.mark.parametrize("f", [one_item_two_names, one_row_two_names])
+def test_two_names_for_one_item_are_refused(f):
+    # Before: `kept` kept the old value, a gradient of 0.0 (against 0.224) or 2.8 (against 1.62).
+    with pytest.raises(diffc.DiffcError, match="another name also holds"):
+        diffc.grad(f)(0.7, 0.4)
+    with pytest.raises(diffc.DiffcError, match="another name also holds"):
+        diffc.jvp(f, (0.7, 0.4), (1.0, None))
+
+
+def two_items_two_names(w, x):
+    rows = [np.zeros(2) + x, np.zeros(2)]
+    kept = rows[1]
+    edited = rows[0]
+    edited[1] = w * x
+    return np.sum(kept ** 2) + np.sum(edited * w)
+
+
+def test_two_different_items_are_differentiated():
+    expected = numeric_grad(two_items_two_names, [0.7, 0.4], 0)
+    assert_close(diffc.grad(two_items_two_names)(0.7, 0.4), expected)
+    assert_close(diffc.jvp(two_items_two_names, (0.7, 0.4), (1.0, None))[1], expected, what="jvp")

@@ -233,7 +233,10 @@ class FunctionSweep:
                     self.element_checked.add(id(origin))
                     continue
                 if (maybe or self._maybe_rebinding(stmt)) and _both_local(self, observer, written):
-                    unshared.setdefault(id(stmt), []).append((written, observer))
+                    # written's binding may be a private copy of an item (`t = rows[0]`): the
+                    # item itself, still in rows, is what another item name may share
+                    item = _item_origin(self.body, written) if written in self.written else None
+                    unshared.setdefault(id(stmt), []).append((item or written, observer))
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
                     self.checked_views |= {observer} | self.aliases.related.get(observer, set())
@@ -610,14 +613,41 @@ def _both_local(fn, *names):
     return all(n in fn.info.local_names or n in fn.params for n in names)
 
 
+def _item_origin(body, name):
+    """``y[i]`` when the only binding of `name` is ``name = y[i]`` with y and the index's
+    names bound once (so y[i] still names the item at a later write); else None."""
+    bindings = {}
+    for s in A.walk_statements(body):
+        if isinstance(s, gast.For):
+            for n in A.names_stored(s.target):
+                bindings[n] = bindings.get(n, 0) + 2
+        elif isinstance(s, gast.Assign):
+            for n in A.names_stored(s.targets[0]):
+                bindings.setdefault(n, 0)
+                bindings[n] += 1
+    binding = [s for s in A.walk_statements(body) if isinstance(s, gast.Assign)
+               and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name]
+    if len(binding) != 1 or not isinstance(binding[0].value, gast.Subscript):
+        return None
+    value = binding[0].value
+    index = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+    names = [value.value] + [i for i in index if isinstance(i, gast.Name)]
+    if not all(isinstance(n, gast.Name) and bindings.get(n.id, 0) <= 1 for n in names) \
+            or not all(isinstance(i, (gast.Name, gast.Constant)) for i in index):
+        return None
+    return value
+
+
 def _unshared_checks(fn, stmts, unshared):
     """`check_unshared(written, other, line)` before each write whose sharing with another
-    name is possible but unknown (two elements of one container, say)."""
+    name is possible but unknown (two elements of one container, say); written may be the
+    item a name was copied from (_item_origin)."""
     checks = {}
     for s in A.walk_statements(stmts):
         for written, other in unshared.get(id(s), ()):
+            written = A.name(written) if isinstance(written, str) else A.deepcopy(written)
             check = A.expr_stmt(A.call(rt(runtime_checks.check_unshared), [
-                A.name(written), A.name(other), A.const(fn.source.file_line(s))]))
+                written, A.name(other), A.const(fn.source.file_line(s))]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks
 
