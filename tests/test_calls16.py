@@ -746,6 +746,7 @@ def _gradient_of_a_bound_method_inside(x):
     return np.sum(diffc.grad(NET.loss)(x) * x)
 
 
+@pytest.mark.slow       # one of the slowest of the default suite; run with -m slow (grad_inside covers the path)
 def test_grad_of_a_bound_method_inside_the_differentiated_function():
     # was "cannot find the definition of grad_loss"
     check_all(_gradient_of_a_bound_method_inside, [X3])

@@ -84,8 +84,13 @@ def _run(name, fn, arg, pairs):
         assert_close(got, refs[path], rtol=1e-6, atol=1e-6, what=f"{name} {mode} ({path})")
 
 
+# the slowest programs (norms, decompositions) run with -m slow; the others keep each rule family
+_SLOW_PATHS = {"norms", "cholesky_eigh", "norm_ord"}
+
+
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("name,fn,arg", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("name,fn,arg", [pytest.param(*c, marks=pytest.mark.slow) if c[0] in _SLOW_PATHS else c
+                                         for c in CASES], ids=[c[0] for c in CASES])
 def test_second_derivative_along_a_path(name, fn, arg):
     _run(name, fn, arg, sorted(QUICK))
 

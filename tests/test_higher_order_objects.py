@@ -58,8 +58,10 @@ def gradient_inside(angle, g):
     return diffc.grad(swing)(angle, g) * g
 
 
-@pytest.mark.parametrize("outer", [calls_a_gradient, gradient_inside, first])
-@pytest.mark.parametrize("wrt", [0, 1])
+@pytest.mark.parametrize("outer, wrt", [(calls_a_gradient, 0), (gradient_inside, 1), (first, 0),
+                                        pytest.param(calls_a_gradient, 1, marks=pytest.mark.slow),
+                                        pytest.param(gradient_inside, 0, marks=pytest.mark.slow),
+                                        pytest.param(first, 1, marks=pytest.mark.slow)])
 def test_grad_of_a_function_calling_a_gradient(outer, wrt):
     args = [0.7, 1.3]
     expected = numeric_grad(outer, args, wrt, eps=1e-5)

@@ -148,7 +148,7 @@ MODES = {
 
 # the two norm programs take ~14 s each (every mode mix of a p-norm's third derivative):
 # a slow sweep, run with -m slow
-_SLOW_THIRD = {"norm_", "norm_p3"}
+_SLOW_THIRD = {"norm_", "norm_p3", "sort_concat_stack", "einsum_", "dot_outer"}   # the slowest: -m slow
 
 
 @pytest.mark.filterwarnings("ignore")

@@ -144,7 +144,7 @@ def states_stepped_by_index(q0, k):
 
 def test_items_of_a_list_of_states():
     check(states_stepped_by_index, (0.7, 1.3), k=0)
-    check(states_stepped_by_index, (0.7, 1.3), k=1)
+    check(states_stepped_by_index, (0.7, 1.3), k=1, second=False)
 
 
 # ------------------------------------------------------------------ objects passed in

@@ -242,6 +242,7 @@ def test_property_of_an_object_argument():
     assert_close(g.log_scale, numeric_grad(lambda s: f(ScaledWeights(W23, s), X3), [0.3], 0))
 
 
+@pytest.mark.slow       # one of the slowest of the default suite; run with -m slow
 def test_third_order_through_an_object_built_inside():
     def f(x):
         layer = Layer(np.array([[x, 0.5, -x]]), np.array([0.1]))

@@ -169,6 +169,7 @@ def test_neural_ode_closing_over_its_weights_hvp():
     assert_close(diffc.hvp(neural_ode_closure)(B1, v), expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow       # one of the slowest of the default suite; run with -m slow (the odeint Hessian stays)
 def test_solve_ivp_with_t_eval_hessian():
     check_hessian(growth_fit, np.array([1.3, 2.0]), ("forward over reverse", "reverse over reverse"))
 

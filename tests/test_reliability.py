@@ -312,6 +312,7 @@ def test_loops_of_1e5_iterations():
     assert_close(g, numeric_grad(long_while, [0.2], 0, eps=1e-5), rtol=1e-5)
 
 
+@pytest.mark.slow       # one of the slowest of the default suite; run with -m slow
 def test_300_line_function(tmp_path):
     lines = ["import numpy as np", "", "def f(x, v):", "    s = x", "    y = v * 1.0"]
     for k in range(300):

@@ -452,6 +452,7 @@ def exported_objective(x, w):
     return logsumexp(x * w) + np.sum(gammaln(x * x + 1.0)) + np.sum(norm.logpdf(x, w, 2.0))
 
 
+@pytest.mark.slow       # one of the slowest of the default suite; run with -m slow
 def test_export_of_a_gradient_through_scipy(tmp_path):
     """diffc export writes scipy.special ufuncs and distributions as imports."""
     import importlib.util

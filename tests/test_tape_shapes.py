@@ -82,6 +82,7 @@ def test_a_list_adjoint_starts_from_lazy_zeros():
     assert_close(np.concatenate(g), np.concatenate([np.zeros(3), 2 * xs[1], np.zeros(3)]), rtol=0, atol=0)
 
 
+@pytest.mark.slow       # one of the slowest of the default suite; run with -m slow
 def test_exported_module_copies_shape_of():
     from diffc.export import export_source
     args = _rnn_args((4,))

@@ -42,6 +42,7 @@ def test_fuzz_small(tmp_path):
     _assert_clean(outcomes, max_refused_fraction=0.25)
 
 
+@pytest.mark.slow       # one of the slowest of the default suite; run with -m slow (test_fuzz_small and tests/test_fuzz_classes_* stay)
 def test_fuzz_shapes_small(tmp_path):
     outcomes = run_many(SHAPES_SMALL_SEEDS, str(tmp_path), shapes=SHAPES)
     _assert_clean(outcomes, max_refused_fraction=0.25)
