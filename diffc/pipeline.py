@@ -58,6 +58,7 @@ from .optimize.view_unwritten_copies import view_unwritten_copies
 from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
+from .transform.builtin_forms import rewrite_builtin_forms
 from .transform.literal_attributes import literal_attributes
 from .transform.object_lists import store_items_back
 from .transform.unknown_writes import check_unknown_writes
@@ -110,6 +111,7 @@ def front_end(info, stages=None, entry=False, classes=None, lists=None):
     free_the_tape_name(info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
     literal_attributes(info)
+    rewrite_builtin_forms(info, info.namer)
     store_items_back(info, info.namer, lists)
     functionalize_attribute_writes(info, info.namer, entry, classes)
     check_unknown_writes(info)
