@@ -86,3 +86,41 @@ def test_what_diffc_cannot_follow_is_refused_at_the_line(f, message):
     with pytest.raises(diffc.DiffcError, match=message) as info:
         diffc.grad(f)(0.7, 0.4)
     assert "test_attribute_access_forms.py" in str(info.value)
+
+
+class CountingModel:
+    def __init__(self, w):
+        self.w = w
+        self.calls = 0
+        self.last = None
+
+    def __call__(self, x):
+        self.calls += 1
+        self.last = np.tanh(self.w * x)
+        return self.last
+
+
+def called_twice(w, x):
+    model = CountingModel(w)
+    y = model(x)
+    y2 = model(y + x)
+    return y2 + model.last * model.calls
+
+
+def model_passed_in(x, model):
+    first = model(x)
+    second = model(2 * x)
+    return first + second * model.calls
+
+
+def test_callable_object_writing_its_state():
+    # model(x) whose __call__ writes attributes was refused, naming a generated line
+    for wrt in (0, 1):
+        expected = numeric_grad(called_twice, [0.7, 0.4], wrt)
+        assert_close(diffc.grad(called_twice, wrt=wrt)(0.7, 0.4), expected)
+        tangents = (1.0, None) if wrt == 0 else (None, 1.0)
+        assert_close(diffc.jvp(called_twice, (0.7, 0.4), tangents)[1], expected, what="jvp")
+    model = CountingModel(0.9)
+    expected = numeric_grad(lambda x: model_passed_in(x, CountingModel(0.9)), [0.4], 0)
+    assert_close(diffc.grad(model_passed_in)(0.4, model), expected)
+    assert model.calls == 0

@@ -420,6 +420,10 @@ class _Rewriter:
         back) for a method call changing its object or a call of a user function changing
         attributes of its arguments; ((), None) for other calls."""
         func = call.func
+        if isinstance(func, gast.Name) and self.class_at(func.id) not in (None, constructors.UNKNOWN_CLASS) \
+                and constructors.writes_attributes(self.class_at(func.id), "__call__"):
+            # model(x) on an object whose __call__ writes its attributes: model.__call__(x)
+            call.func = func = A.located(gast.Attribute(value=func, attr="__call__", ctx=gast.Load()), func)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.value.id in self.temporary_classes:
             cls = self.temporary_classes[func.value.id]
