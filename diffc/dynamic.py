@@ -694,14 +694,42 @@ def check_written_arguments(fn, names, values, where):
         cls = classes[written[0]]
         raise NoDerivativeRule(
             f"{where}: {fn.__name__}(...) writes attributes of the {cls.__name__} object passed as "
-            f"{written[0]}, and diffc did not know that object's class where it compiled the call "
-            "(it came from a dict, a tuple, an attribute...), so it cannot follow the writes",
+            f"{written[0]}, and diffc cannot follow the writes here: where it compiled the call, it did "
+            "not know the object's class (it came from a dict, a tuple, an attribute...) or which "
+            "function is called (a function value)",
             hint=f"bind the object to a name built in the differentiated function ({written[0]} = "
                  f"{cls.__name__}(...)) or passed to it, and pass that name")
 
 
+def check_called_value(fn, args, where):
+    """runtime_calls.check_called_value: the plain function behind fn (a partial, a closure,
+    a bound method) checked like a helper diffc knows: its writes into the attributes of the
+    objects passed, or into state outside them, are refused at the caller's line."""
+    from .transform import constructors
+    lead = ()
+    while True:
+        if isinstance(fn, runtime_calls.Closure):
+            lead, fn = tuple(fn.lead) + lead, fn.fn
+        elif isinstance(fn, functools.partial):
+            lead, fn = tuple(fn.args) + lead, fn.func
+        elif isinstance(fn, types.MethodType):
+            lead, fn = (fn.__self__,) + lead, fn.__func__
+        else:
+            break
+    if not isinstance(fn, types.FunctionType) or not constructors.is_user_code(fn):
+        return
+    if constructors.writes_global_state(fn):
+        raise NoDerivativeRule(f"{where}: {fn.__name__}(...) changes state outside its arguments (an attribute "
+                               "of a class or module-level object, a global variable), which diffc does not follow",
+                               hint=f"return the new values from {fn.__name__}")
+    names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    values = lead + tuple(args)
+    check_written_arguments(fn, names[:len(values)], values[:len(names)], where)
+
+
 runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call,
-                             check_written_arguments=check_written_arguments)
+                             check_written_arguments=check_written_arguments,
+                             check_called_value=check_called_value)
 runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, call_values=call_values, call_bars=call_bars,
                        call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
                        as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,

@@ -631,6 +631,12 @@ def check_written_arguments(fn, names, values, where):
     return _dynamic("check_written_arguments")(fn, names, values, where)
 
 
+def check_called_value(fn, args, where):
+    """Before a call of the function value fn with positional args: refuse a function that
+    writes attributes of an argument or state outside its arguments (transform/dynamic_calls.py)."""
+    return _dynamic("check_called_value")(fn, args, where)
+
+
 def unbound_method(obj, name):
     """The function behind obj.name(...), to be called with obj as its first argument
     (so obj's own attributes can carry derivatives into the method)."""

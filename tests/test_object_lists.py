@@ -267,3 +267,18 @@ def test_helper_writing_an_object_of_unknown_class_is_refused(f):
     assert "test_object_lists.py" in str(info.value)
     with pytest.raises(diffc.DiffcError):
         diffc.jvp(f, (0.7, 1.3), (1.0, None))
+
+
+def advance_all(q0, k):
+    s = Oscillator(q0, 0.0)
+    steps = [leapfrog]
+    for step in steps:
+        step(s, 0.1, k)
+    return s.q
+
+
+def test_function_value_writing_an_object_is_refused():
+    # Before: the call ran as plain Python and its writes lost their derivative (1.0 against 0.99).
+    with pytest.raises(diffc.DiffcError, match=r"leapfrog\(\.\.\.\) writes attributes of the Oscillator") as info:
+        diffc.grad(advance_all)(0.7, 1.3)
+    assert "test_object_lists.py" in str(info.value)

@@ -476,8 +476,9 @@ def _(result, container, index, value, container_dot, value_dot):
 
 nondiff(runtime_calls.check_discarded_call)
 effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
-nondiff(runtime_calls.check_written_arguments)
-effects.declare(runtime_calls.check_written_arguments, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+nondiff(runtime_calls.check_written_arguments, runtime_calls.check_called_value)
+effects.declare(runtime_calls.check_written_arguments, runtime_calls.check_called_value,
+                facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 nondiff(runtime_calls.check_not_held)
 nondiff(runtime_calls.check_parameter_aliases)
 effects.declare(runtime_calls.check_parameter_aliases, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))

@@ -110,6 +110,9 @@ def _discarded_call_guard(stmt, rf, varied, call_key):
     refused, naming the user's line, rather than its writes' derivative lost.  Objects the
     function builds or receives were handled by transform/attribute_writes.py."""
     call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and not hasattr(call.func, "diffc_global") \
+            and not any(isinstance(a, gast.Starred) for a in call.args):
+        return _called_value_guard(call, rf, varied, call_key)
     if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
             or not isinstance(call.func.value, gast.Name) or hasattr(call.func.value, "diffc_global"):
         return None
@@ -123,6 +126,23 @@ def _discarded_call_guard(stmt, rf, varied, call_key):
     filename, lineno, _, _ = rf.info.source.locate(call)
     return A.expr_stmt(A.call(A.global_ref(runtime_calls.check_discarded_call, "check_discarded_call"),
                               [A.deepcopy(call.func.value), A.const(call.func.attr),
+                               A.const(f"{filename}:{lineno}")]))
+
+
+def _called_value_guard(call, rf, varied, call_key):
+    """`runtime_calls.check_called_value(f, (args...), where)` before `f(args)` with f a
+    function value diffc learns only when it runs (`for fn in steps: fn(state, x)`) and an
+    argument carrying derivatives: a function writing attributes of an argument, or state
+    outside its arguments, is refused at the user's line."""
+    if not any(_is_varied(a, varied) for a in call.args):
+        return None
+    key, _ = call_key(rf.info, call)
+    if not is_dynamic(rf.info, call, rf.kinds, key):
+        return None
+    filename, lineno, _, _ = rf.info.source.locate(call)
+    return A.expr_stmt(A.call(A.global_ref(runtime_calls.check_called_value, "check_called_value"),
+                              [A.deepcopy(call.func), gast.Tuple(elts=[A.deepcopy(a) for a in call.args],
+                                                                 ctx=gast.Load()),
                                A.const(f"{filename}:{lineno}")]))
 
 
