@@ -666,9 +666,9 @@ def attribute_caller(name):
 def check_discarded_call(obj, name, where):
     """runtime_calls.check_discarded_call: refuse obj.name(...) when the method writes obj's
     attributes (what it stores would carry a derivative diffc does not follow)."""
-    from .transform import constructors
+    from .transform import argument_effects, constructors
     cls = type(obj)
-    if constructors.is_user_class(cls) and constructors.writes_global_state(constructors.plain_method(cls, name)):
+    if constructors.is_user_class(cls) and argument_effects.writes_global_state(constructors.plain_method(cls, name)):
         raise NoDerivativeRule(
             f"{where}: {cls.__name__}.{name}(...) changes state outside its object (an attribute of a "
             "class or a module-level object, a global variable), which diffc does not follow",
@@ -705,7 +705,7 @@ def check_called_value(fn, args, where):
     """runtime_calls.check_called_value: the plain function behind fn (a partial, a closure,
     a bound method) checked like a helper diffc knows: its writes into the attributes of the
     objects passed, or into state outside them, are refused at the caller's line."""
-    from .transform import constructors
+    from .transform import argument_effects, constructors
     lead = ()
     while True:
         if isinstance(fn, runtime_calls.Closure):
@@ -716,14 +716,21 @@ def check_called_value(fn, args, where):
             lead, fn = (fn.__self__,) + lead, fn.__func__
         else:
             break
-    if not isinstance(fn, types.FunctionType) or not constructors.is_user_code(fn):
+    if not isinstance(fn, types.FunctionType) or not argument_effects.is_user_code(fn):
         return
-    if constructors.writes_global_state(fn):
+    if argument_effects.writes_global_state(fn):
         raise NoDerivativeRule(f"{where}: {fn.__name__}(...) changes state outside its arguments (an attribute "
                                "of a class or module-level object, a global variable), which diffc does not follow",
                                hint=f"return the new values from {fn.__name__}")
     names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
     values = lead + tuple(args)
+    written = argument_effects.parameters_written_in_place(fn)
+    for name, value in zip(names, values):
+        if name in written and isinstance(value, (np.ndarray, list, dict)):
+            raise NoDerivativeRule(
+                f"{where}: {fn.__name__}(...) writes into its argument {name} in place (Python changes "
+                "the caller's value), which diffc does not follow through a function value",
+                hint=f"return the new value from {fn.__name__} and assign it, or call {fn.__name__} by its name")
     check_written_arguments(fn, names[:len(values)], values[:len(names)], where)
 
 

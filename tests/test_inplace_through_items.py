@@ -128,3 +128,23 @@ def test_two_different_items_are_differentiated():
     expected = numeric_grad(two_items_two_names, [0.7, 0.4], 0)
     assert_close(diffc.grad(two_items_two_names)(0.7, 0.4), expected)
     assert_close(diffc.jvp(two_items_two_names, (0.7, 0.4), (1.0, None))[1], expected, what="jvp")
+
+
+def set_first(v, value):
+    v[0] = value
+
+
+def through_function_values(w, x):
+    a = np.array([w, 2 * w])
+    for update in [shrink]:
+        update(a)
+    writer = set_first
+    writer(a, x * w)
+    return np.sum(a ** 2)
+
+
+def test_function_value_writing_its_argument_is_refused():
+    # Before: the call ran as plain Python and its write lost its derivative (3.5 against 1.75).
+    with pytest.raises(diffc.DiffcError, match=r"shrink\(\.\.\.\) writes into its argument v in place") as info:
+        diffc.grad(through_function_values)(0.7, 0.4)
+    assert "test_inplace_through_items.py" in str(info.value)

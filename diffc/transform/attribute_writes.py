@@ -50,7 +50,7 @@ import gast
 from .. import ast_util as A
 from .. import runtime_calls
 from ..errors import UnsupportedSyntax
-from . import constructors, object_lists
+from . import argument_effects, constructors, object_lists
 from .sweep import index_value
 
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
@@ -217,7 +217,7 @@ class _Rewriter:
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
             func = self.info.resolve_static(stmt.value.func)
-            if constructors.is_user_code(func) and not getattr(func, "diffc_functional", None):
+            if argument_effects.is_user_code(func) and not getattr(func, "diffc_functional", None):
                 return constructors.followable_class(constructors.returned_class(func)) or constructors.UNKNOWN_CLASS
             return constructors.followable_class(func)
         return None
@@ -445,7 +445,7 @@ class _Rewriter:
                 func.value = A.name(name)
                 return [func.value], constructors.functional_method(cls, func.attr)
         fn = self.info.resolve_static(func)
-        if not constructors.is_user_code(fn) or getattr(fn, "diffc_functional", None) is not None:
+        if not argument_effects.is_user_code(fn) or getattr(fn, "diffc_functional", None) is not None:
             return [], None
         try:
             params = list(inspect.signature(fn).parameters.values())
@@ -682,7 +682,7 @@ class _Rewriter:
             if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                     and stmt.targets[0].id in self.written and isinstance(stmt.value, gast.Call) \
                     and not getattr(stmt, "diffc_same_object", None) and params \
-                    and constructors.is_user_code(self.info.resolve_static(stmt.value.func)):
+                    and argument_effects.is_user_code(self.info.resolve_static(stmt.value.func)):
                 filename, lineno, _, _ = self.source.locate(stmt)
                 holders = gast.Tuple(elts=[A.name(p) for p in params], ctx=gast.Load())
                 check = A.call(A.global_ref(runtime_calls.check_not_held, "check_not_held"),
@@ -854,7 +854,7 @@ class _Rewriter:
         func = self.info.resolve_static(call.func)
         if func is runtime_calls.with_attributes or getattr(func, "diffc_functional", None) is not None:
             return False
-        if constructors.followable_class(func) is not None or constructors.is_user_code(func):
+        if constructors.followable_class(func) is not None or argument_effects.is_user_code(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
 

@@ -44,6 +44,8 @@ import numpy as np
 _lock = threading.RLock()
 _cache = {}
 _counter = itertools.count()
+
+
 UNSET = type("Unset", (), {"__repr__": lambda self: "<attribute not set>"})()   # never set
 
 
@@ -446,35 +448,6 @@ def plain_method(cls, name):
     return attr if isinstance(attr, types.FunctionType) else None
 
 
-def writes_global_state(fn):
-    """Whether the plain function fn changes state outside its parameters and locals: an
-    attribute of a global or captured object or class (``Stats.total = ...``,
-    ``setattr(CONFIG, ...)``), or a ``global`` / ``nonlocal`` variable.  Run as Python from
-    differentiated code, what it writes would lose its derivative."""
-    if not isinstance(fn, types.FunctionType):
-        return False
-    try:
-        tree = _method_tree(fn, type(fn))[0]
-    except (UnsupportedConstructor, SyntaxError, TypeError):
-        return False
-    args = tree.args
-    owned = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    owned |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    owned |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            return True
-        target = node if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) else None
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
-                and node.args:
-            target = node.args[0]
-        while isinstance(target, (ast.Attribute, ast.Subscript)):
-            target = target.value
-        if isinstance(target, ast.Name) and target.id not in owned:
-            return True
-    return False
-
-
 _writes = {}
 
 
@@ -653,49 +626,6 @@ def written_parameters(fn, classes=None, _seen=None):
         if _seen is None:
             _written_params[key] = found
         return found
-
-
-_passed_on = {}
-
-
-def parameters_passed_on(fn):
-    """The parameters of the plain function fn that it calls a method of (``p.step(x)``,
-    ``p.cell.step(x)``) or passes to a user function (``g(p)``, g found by name in its
-    globals): whether fn writes their attributes may depend on their class
-    (transform/unknown_writes.py)."""
-    with _lock:
-        if fn in _passed_on:
-            return _passed_on[fn]
-        try:
-            tree = _method_tree(fn, type(fn))[0]
-        except (UnsupportedConstructor, SyntaxError, TypeError):
-            tree = None
-        found = set()
-        if tree is not None:
-            params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Call):
-                    continue
-                receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
-                while isinstance(receiver, ast.Attribute):
-                    receiver = receiver.value
-                if isinstance(receiver, ast.Name) and receiver.id in params:
-                    found.add(receiver.id)
-                callee = fn.__globals__.get(node.func.id) if isinstance(node.func, ast.Name) else None
-                if not is_user_code(callee):
-                    continue                # np.tanh(p), len(p)...: no attribute of p written
-                for arg in list(node.args) + [k.value for k in node.keywords]:
-                    if isinstance(arg, ast.Name) and arg.id in params:
-                        found.add(arg.id)
-        _passed_on[fn] = frozenset(found)
-        return _passed_on[fn]
-
-
-def is_user_code(fn):
-    """A plain function of the user's code (not a library's, not one diffc generated)."""
-    return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
-        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools") \
-        and not fn.__code__.co_filename.startswith("<diffc")
 
 
 def _passed_to_writer(node, me, fn, seen, cls=None):
@@ -961,3 +891,6 @@ def _new_array(value, fn):
     import numpy as np
     called = _called_global(value, fn)
     return any(called is getattr(np, name) for name in NEW_ARRAYS)
+
+
+method_tree = _method_tree     # for transform/argument_effects.py

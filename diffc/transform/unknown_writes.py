@@ -23,7 +23,7 @@ import gast
 
 from .. import ast_util as A
 from .. import runtime_calls
-from . import constructors
+from . import argument_effects
 
 
 def check_unknown_writes(info):
@@ -72,10 +72,10 @@ def _guards(info, stmt):
     for call in _own_calls(stmt):
         fn = info.resolve_static(call.func)
         if not isinstance(fn, types.FunctionType) or getattr(fn, "diffc_functional", None) is not None \
-                or not constructors.is_user_code(fn):
+                or not argument_effects.is_user_code(fn):
             continue
         passed = _plain_arguments(fn, call)
-        maybe = constructors.parameters_passed_on(fn)
+        maybe = argument_effects.parameters_passed_on(fn)
         names = [p for p in passed if p in maybe]
         if not names:
             continue

@@ -1,0 +1,131 @@
+"""argument_effects: what a user function does to the objects passed to it and to state
+outside them, read from its source (parse only; nothing is compiled).
+
+Input: a plain function of the user's code.
+Output: facts the transforms and the run-time checks ask about it: the parameters it
+writes into in place, the parameters it calls methods of or passes on to user functions,
+whether it changes global state.  Each is cached per function."""
+
+import ast
+import threading
+import types
+
+from .constructors import MUTATORS, UnsupportedConstructor, method_tree
+
+_lock = threading.RLock()
+
+
+def _cached(table):
+    """Cache a function of a plain function (by the function object, under _lock)."""
+    def wrap(compute):
+        def cached(fn):
+            with _lock:
+                if fn not in table:
+                    table[fn] = compute(fn)
+                return table[fn]
+        cached.__doc__ = compute.__doc__
+        cached.__name__ = compute.__name__
+        return cached
+    return wrap
+@_cached({})
+def writes_global_state(fn):
+    """Whether the plain function fn changes state outside its parameters and locals: an
+    attribute of a global or captured object or class (``Stats.total = ...``,
+    ``setattr(CONFIG, ...)``), or a ``global`` / ``nonlocal`` variable.  Run as Python from
+    differentiated code, what it writes would lose its derivative."""
+    if not isinstance(fn, types.FunctionType):
+        return False
+    try:
+        tree = method_tree(fn, type(fn))[0]
+    except (UnsupportedConstructor, SyntaxError, TypeError):
+        return False
+    args = tree.args
+    owned = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    owned |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    owned |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return True
+        target = node if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
+                and node.args:
+            target = node.args[0]
+        while isinstance(target, (ast.Attribute, ast.Subscript)):
+            target = target.value
+        if isinstance(target, ast.Name) and target.id not in owned:
+            return True
+    return False
+
+
+@_cached({})
+def parameters_written_in_place(fn):
+    """The parameters of the plain function fn it may write into in place before rebinding
+    them: ``p[i] = v``, ``p[i] += v``, ``p += v`` (in place for an array or a list),
+    ``p.append(v)``, ``p.sort()``..."""
+    try:
+        tree = method_tree(fn, type(fn))[0]
+    except (UnsupportedConstructor, SyntaxError, TypeError):
+        return set()
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    written, rebound = set(), set()
+    for stmt in tree.body:
+        for node in ast.walk(stmt):
+            root = None
+            if isinstance(node, (ast.Subscript, ast.Name)) and isinstance(node.ctx, ast.Store):
+                root = node
+                while isinstance(root, ast.Subscript):
+                    root = root.value
+                if node is root and not isinstance(getattr(node, "_parent_aug", None), ast.AugAssign):
+                    root = None             # p = ...: a rebinding, not a write
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                root = node.target
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+                root = node.func.value
+            if isinstance(root, ast.Name) and root.id in params - rebound:
+                written.add(root.id)
+        if isinstance(stmt, ast.Assign):
+            rebound |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+    return written
+
+
+_passed_on = {}
+
+
+def parameters_passed_on(fn):
+    """The parameters of the plain function fn that it calls a method of (``p.step(x)``,
+    ``p.cell.step(x)``) or passes to a user function (``g(p)``, g found by name in its
+    globals): whether fn writes their attributes may depend on their class
+    (transform/unknown_writes.py)."""
+    with _lock:
+        if fn in _passed_on:
+            return _passed_on[fn]
+        try:
+            tree = method_tree(fn, type(fn))[0]
+        except (UnsupportedConstructor, SyntaxError, TypeError):
+            tree = None
+        found = set()
+        if tree is not None:
+            params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+                while isinstance(receiver, ast.Attribute):
+                    receiver = receiver.value
+                if isinstance(receiver, ast.Name) and receiver.id in params:
+                    found.add(receiver.id)
+                callee = fn.__globals__.get(node.func.id) if isinstance(node.func, ast.Name) else None
+                if not is_user_code(callee):
+                    continue                # np.tanh(p), len(p)...: no attribute of p written
+                for arg in list(node.args) + [k.value for k in node.keywords]:
+                    if isinstance(arg, ast.Name) and arg.id in params:
+                        found.add(arg.id)
+        _passed_on[fn] = frozenset(found)
+        return _passed_on[fn]
+
+
+def is_user_code(fn):
+    """A plain function of the user's code (not a library's, not one diffc generated)."""
+    return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
+        fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools") \
+        and not fn.__code__.co_filename.startswith("<diffc")
