@@ -69,3 +69,24 @@ def check_value_and_grad(fn, *args, wrt=0):
     for k, g in zip(wrt_list, grads):
         assert_close(g, numeric_grad(fn, args, k), rtol=1e-6, atol=1e-8, what=f"d/darg{k}")
     return grads
+
+
+def check_both_modes(fn, args, wrts=None, second=True, seed=0):
+    """For each argument k in wrts (all by default): diffc.grad against central differences,
+    diffc.jvp along a random direction against the same, and (second) the gradient of
+    <grad fn, direction> against differences of it.  Float or array arguments."""
+    import diffc
+    rng = np.random.default_rng(seed)
+    args = list(args)
+    for k in range(len(args)) if wrts is None else wrts:
+        expected = numeric_grad(fn, args, k)
+        assert_close(diffc.grad(fn, wrt=k)(*args), expected, what=f"grad d/darg{k}")
+        direction = rng.normal(size=np.shape(args[k])) if np.ndim(args[k]) else 1.0
+        tangents = tuple(direction if i == k else None for i in range(len(args)))
+        assert_close(diffc.jvp(fn, tuple(args), tangents)[1], np.sum(expected * direction),
+                     what=f"jvp d/darg{k}")
+        if second:
+            def along(*a):
+                return np.sum(diffc.grad(fn, wrt=k)(*a) * direction)
+            assert_close(diffc.grad(along)(*args)[k], numeric_grad(along, args, k, eps=1e-5),
+                         rtol=1e-5, atol=1e-5, what=f"second order d/darg{k}")
