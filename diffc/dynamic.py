@@ -663,7 +663,7 @@ def attribute_caller(name):
         return fn
 
 
-def check_discarded_call(obj, name, where):
+def check_discarded_call(obj, name, where, args=()):
     """runtime_calls.check_discarded_call: refuse obj.name(...) when the method writes obj's
     attributes (what it stores would carry a derivative diffc does not follow)."""
     from .transform import argument_effects, constructors
@@ -673,6 +673,16 @@ def check_discarded_call(obj, name, where):
             f"{where}: {cls.__name__}.{name}(...) changes state outside its object (an attribute of a "
             "class or a module-level object, a global variable), which diffc does not follow",
             hint=f"keep the state in the object or return it from {name}")
+    method = constructors.plain_method(cls, name) if constructors.is_user_class(cls) else None
+    if method is not None:
+        params = method.__code__.co_varnames[1:method.__code__.co_argcount]
+        written = argument_effects.parameters_written_in_place(method)
+        for param, value in zip(params, args):
+            if param in written and isinstance(value, (np.ndarray, list, dict)):
+                raise NoDerivativeRule(
+                    f"{where}: {cls.__name__}.{name}(...) writes into its argument {param} in place "
+                    "(Python changes the caller's value), which diffc does not follow through a method",
+                    hint=f"return the new value from {name} and assign it")
     if constructors.is_user_class(cls) and constructors.writes_attributes(cls, name):
         raise NoDerivativeRule(
             f"{where}: {cls.__name__}.{name}(...) writes attributes of its object, which holds or "

@@ -616,12 +616,12 @@ def replaced_dot(od, cd, obj, names):
     return merged_bars((od, cd), obj, names)
 
 
-def check_discarded_call(obj, name, where):
+def check_discarded_call(obj, name, where, args=()):
     """Before ``obj.name(...)`` whose result is unused, with arguments carrying derivatives:
     refuse a method that writes obj's attributes (what it stores would carry a derivative
     diffc does not follow; transform/attribute_writes.py follows such calls only on objects
     built inside the differentiated function)."""
-    return _dynamic("check_discarded_call")(obj, name, where)
+    return _dynamic("check_discarded_call")(obj, name, where, args)
 
 
 def check_written_arguments(fn, names, values, where):

@@ -148,3 +148,38 @@ def test_function_value_writing_its_argument_is_refused():
     with pytest.raises(diffc.DiffcError, match=r"shrink\(\.\.\.\) writes into its argument v in place") as info:
         diffc.grad(through_function_values)(0.7, 0.4)
     assert "test_inplace_through_items.py" in str(info.value)
+
+
+class Momentumless:
+    def __init__(self, lr):
+        self.lr = lr
+
+    def step(self, params, grads):
+        for p, g in zip(params, grads):
+            p -= self.lr * g
+
+
+class Halver:
+    def apply(self, v):
+        v *= 0.5
+
+
+def optimizer_object(w, x):
+    params = [np.array([w, 2 * w]), np.array([x])]
+    opt = Momentumless(0.1)
+    grads = [2 * params[0], params[1] * params[0][0]]
+    opt.step(params, grads)
+    return np.sum(params[0] ** 2) + params[1][0]
+
+
+def method_on_an_array(w, x):
+    a = np.array([w, 2 * w])
+    Halver().apply(a)
+    return np.sum(a ** 2)
+
+
+@pytest.mark.parametrize("f", [optimizer_object, method_on_an_array])
+def test_method_writing_into_its_argument_is_refused(f):
+    # Before: the method ran as plain Python (5.6 against 4.44; 3.5 against 1.75).
+    with pytest.raises(diffc.DiffcError, match="writes into its argument"):
+        diffc.grad(f)(0.7, 0.4)

@@ -61,31 +61,60 @@ def writes_global_state(fn):
 def parameters_written_in_place(fn):
     """The parameters of the plain function fn it may write into in place before rebinding
     them: ``p[i] = v``, ``p[i] += v``, ``p += v`` (in place for an array or a list),
-    ``p.append(v)``, ``p.sort()``..."""
+    ``p.append(v)``, ``p.sort()``..., also through a name bound to one of its items
+    (``q = p[0]``) or a loop over it (``for q, g in zip(p, grads): q -= g``)."""
     try:
         tree = method_tree(fn, type(fn))[0]
     except (UnsupportedConstructor, SyntaxError, TypeError):
         return set()
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    holders = {p: p for p in params}        # a name -> the parameter whose object (or item) it holds
     written, rebound = set(), set()
     for stmt in tree.body:
         for node in ast.walk(stmt):
-            root = None
-            if isinstance(node, (ast.Subscript, ast.Name)) and isinstance(node.ctx, ast.Store):
-                root = node
-                while isinstance(root, ast.Subscript):
-                    root = root.value
-                if node is root and not isinstance(getattr(node, "_parent_aug", None), ast.AugAssign):
-                    root = None             # p = ...: a rebinding, not a write
-            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-                root = node.target
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
-                root = node.func.value
-            if isinstance(root, ast.Name) and root.id in params - rebound:
-                written.add(root.id)
+            _hold_items(node, holders)
+            root = _written_root(node)
+            if isinstance(root, ast.Name) and root.id in holders and holders[root.id] not in rebound:
+                written.add(holders[root.id])
         if isinstance(stmt, ast.Assign):
-            rebound |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+            rebound |= {t.id for t in stmt.targets if isinstance(t, ast.Name) and t.id in params}
     return written
+
+
+def _hold_items(node, holders):
+    """Record the names bound to items of a holder: ``q = p[i]``, ``for q in p``,
+    ``for i, q in enumerate(p)``, ``for q, g in zip(p, gs)``."""
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript) \
+            and isinstance(node.value.value, ast.Name) and node.value.value.id in holders:
+        for t in node.targets:
+            if isinstance(t, ast.Name):
+                holders[t.id] = holders[node.value.value.id]
+    if not isinstance(node, ast.For):
+        return
+    it, target = node.iter, node.target
+    pairs = [(it, target)]
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and isinstance(target, ast.Tuple):
+        if it.func.id == "zip" and len(it.args) == len(target.elts):
+            pairs = list(zip(it.args, target.elts))
+        elif it.func.id == "enumerate" and it.args and len(target.elts) == 2:
+            pairs = [(it.args[0], target.elts[1])]
+    for source, name in pairs:
+        if isinstance(source, ast.Name) and source.id in holders and isinstance(name, ast.Name):
+            holders[name.id] = holders[source.id]
+
+
+def _written_root(node):
+    """The name whose object node writes into in place, else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+        root = node
+        while isinstance(root, ast.Subscript):
+            root = root.value
+        return root
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+        return node.target
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+        return node.func.value
+    return None
 
 
 _passed_on = {}

@@ -124,9 +124,11 @@ def _discarded_call_guard(stmt, rf, varied, call_key):
     if not is_dynamic(rf.info, call, rf.kinds, key):
         return None
     filename, lineno, _, _ = rf.info.source.locate(call)
+    args = [A.deepcopy(a) for a in call.args if not isinstance(a, gast.Starred)] \
+        if not any(isinstance(a, gast.Starred) for a in call.args) else []
     return A.expr_stmt(A.call(A.global_ref(runtime_calls.check_discarded_call, "check_discarded_call"),
                               [A.deepcopy(call.func.value), A.const(call.func.attr),
-                               A.const(f"{filename}:{lineno}")]))
+                               A.const(f"{filename}:{lineno}"), gast.Tuple(elts=args, ctx=gast.Load())]))
 
 
 def _called_value_guard(call, rf, varied, call_key):
