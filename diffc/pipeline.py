@@ -352,9 +352,8 @@ class Module:
         for p, atom in zip(info.params, args):
             if p not in mutated or not isinstance(atom, gast.Name) or hasattr(atom, "diffc_global"):
                 continue
-            if mutated[p] == "if mutable" and (kind_of is not None and kind_of(atom) in (K.SCALAR, K.INT)
-                                               or getattr(caller.fn, "__module__", None) == "diffc_generated"):
-                continue        # a number is rebound; generated code was checked when it was made
+            if mutated[p] == "if mutable":
+                continue        # checked when it runs (transform/unknown_writes.py): a number is rebound
             if result_name is None or (atom.id != result_name and load_count.get(atom.id, 0) > 1):
                 raise UnsupportedSyntax(
                     f"{info.name} modifies its argument {p!r} in place, and the caller uses "

@@ -631,6 +631,20 @@ def check_written_arguments(fn, names, values, where):
     return _dynamic("check_written_arguments")(fn, names, values, where)
 
 
+def check_unchanged_arguments(fn, names, values, where):
+    """Before a call of the user function fn that writes into its parameters `names` in
+    place: refuse when one of `values` is an array, list or dict (Python changes the caller's
+    object; diffc, which copies before writing, would not)."""
+    for name, value in zip(names, values):
+        if isinstance(value, (list, dict)) or type(value).__name__ == "ndarray":
+            from .errors import UnsupportedSyntax
+            raise UnsupportedSyntax(
+                f"{where}: {fn.__name__} modifies its argument {name!r} in place (Python changes the "
+                "caller's value; diffc copies arrays before writing into them)",
+                hint=f"return the modified value and assign it (x = {fn.__name__}(x, ...)), or copy inside "
+                     f"{fn.__name__}: {name} = {name}.copy()")
+
+
 def check_called_value(fn, args, where):
     """Before a call of the function value fn with positional args: refuse a function that
     writes attributes of an argument or state outside its arguments (transform/dynamic_calls.py)."""

@@ -476,8 +476,10 @@ def _(result, container, index, value, container_dot, value_dot):
 
 nondiff(runtime_calls.check_discarded_call)
 effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
-nondiff(runtime_calls.check_written_arguments, runtime_calls.check_called_value)
+nondiff(runtime_calls.check_written_arguments, runtime_calls.check_called_value,
+        runtime_calls.check_unchanged_arguments)
 effects.declare(runtime_calls.check_written_arguments, runtime_calls.check_called_value,
+                runtime_calls.check_unchanged_arguments,
                 facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 nondiff(runtime_calls.check_not_held)
 nondiff(runtime_calls.check_parameter_aliases)

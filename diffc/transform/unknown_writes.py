@@ -12,6 +12,12 @@ runs
 `NoDerivativeRule` naming the line when the object's class makes f write it
 (constructors.written_parameters with the classes at hand).
 
+Likewise before a call passing a name to a parameter the function writes into in place
+(argument_effects.parameters_written_in_place: ``def update(v, dv): v += dv`` called as
+``update(a, d)``, not ``a = update(a, d)``): ``runtime_calls.check_unchanged_arguments``
+raises when the value is an array, a list or a dict, which Python would change for the
+caller (a number is rebound, and nothing changes).
+
 Why: attribute_writes follows such a call only when it knows the object's class where it
 compiles the call; otherwise f ran as plain Python, changing the object in place, and the
 derivative of what it wrote was lost (a wrong gradient, without a word).
@@ -75,11 +81,22 @@ def _guards(info, stmt):
                 or not argument_effects.is_user_code(fn):
             continue
         passed = _plain_arguments(fn, call)
+        filename, lineno, _, _ = info.source.locate(call)
+        rebinds = A.names_stored(stmt) if isinstance(stmt, gast.Assign) else set()
+        in_place = [p for p in passed if p in argument_effects.parameters_written_in_place(fn)
+                    and not (isinstance(passed[p], gast.Name) and passed[p].id in rebinds)]
+        if in_place:
+            # x += dx on a parameter changes the caller's array (or list), rebinds a number
+            check = A.call(A.global_ref(runtime_calls.check_unchanged_arguments, "check_unchanged_arguments"),
+                           [A.global_ref(fn, fn.__name__), gast.Tuple(elts=[A.const(p) for p in in_place],
+                                                                      ctx=gast.Load()),
+                            gast.Tuple(elts=[A.deepcopy(passed[p]) for p in in_place], ctx=gast.Load()),
+                            A.const(f"{filename}:{lineno}")])
+            out.append(A.located(A.expr_stmt(check), stmt))
         maybe = argument_effects.parameters_passed_on(fn)
         names = [p for p in passed if p in maybe]
         if not names:
             continue
-        filename, lineno, _, _ = info.source.locate(call)
         check = A.call(A.global_ref(runtime_calls.check_written_arguments, "check_written_arguments"),
                        [A.global_ref(fn, fn.__name__), gast.Tuple(elts=[A.const(p) for p in names], ctx=gast.Load()),
                         gast.Tuple(elts=[A.deepcopy(passed[p]) for p in names], ctx=gast.Load()),
