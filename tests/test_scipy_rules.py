@@ -408,9 +408,12 @@ def frozen_used_as_a_value(mu):
     return dists[0].logpdf(0.3)
 
 
-def test_frozen_distribution_used_as_a_value_is_refused():
-    with pytest.raises(diffc.DiffcError):
-        diffc.grad(frozen_used_as_a_value)(0.2)
+def test_frozen_distribution_used_as_a_value():
+    """A frozen distribution put in a list is an object holding its parameters (it was refused)."""
+    expected = (frozen_used_as_a_value(0.2 + 1e-6) - frozen_used_as_a_value(0.2 - 1e-6)) / 2e-6
+    assert abs(expected) > 1e-2
+    assert_close(diffc.grad(frozen_used_as_a_value)(0.2), expected, rtol=1e-6, atol=1e-8)
+    assert_close(diffc.jvp(frozen_used_as_a_value, (0.2,), (1.0,))[1], expected, rtol=1e-6, atol=1e-8)
 
 
 from scipy.integrate import solve_ivp          # noqa: E402
