@@ -318,7 +318,34 @@ def constant_threshold(p):
     return sol.t_events[0][0]
 
 
+def stopped_at_threshold(p):
+    """A terminal event (hit.terminal = True on a local function reading the threshold): the
+    solve ends at the crossing; the end time and the state there move with the threshold."""
+    threshold = 0.3 * p[2]
+
+    def below(t, y, k):
+        return y[0] - threshold
+    below.terminal = True
+    below.direction = -1
+    sol = solve_ivp(elimination, (0.0, 20.0), np.array([p[0], 1.0]), args=(p[1],), events=below,
+                    rtol=1e-10, atol=1e-12)
+    return sol.t[-1] + sol.y[1, -1] ** 2
+
+
+def stopped_lambda(p):
+    level = 0.4 * p[2]
+    hit = lambda t, y, k: y[0] - level      # noqa: E731
+    hit.terminal = True
+    sol = solve_ivp(elimination, (0.0, 20.0), np.array([p[0]]), args=(p[1],), events=[hit], rtol=1e-10, atol=1e-12)
+    return sol.t[-1]
+
+
 P_DRUG = np.array([2.0, 0.7, 1.1])
+
+
+@pytest.mark.parametrize("fn", [stopped_at_threshold, stopped_lambda], ids=lambda f: f.__name__)
+def test_terminal_event_set_on_a_local_function(fn):
+    check(fn, P_DRUG, second=False)
 
 
 @pytest.mark.parametrize("fn", [time_below_threshold, crossings_with_a_lambda, constant_threshold],

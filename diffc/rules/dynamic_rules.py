@@ -476,6 +476,8 @@ def _(result, container, index, value, container_dot, value_dot):
 
 nondiff(runtime_calls.check_discarded_call)
 effects.declare(runtime_calls.check_discarded_call, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+effects.declare(runtime_calls.set_function_attribute, facts=(effects.EFFECTFUL,))
+nondiff(runtime_calls.set_function_attribute)
 nondiff(runtime_calls.check_not_held)
 nondiff(runtime_calls.check_parameter_aliases)
 effects.declare(runtime_calls.check_parameter_aliases, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
