@@ -8,8 +8,9 @@ parameters, ``loc`` and ``scale``; the mean and covariance of a multivariate
 normal; the concentration of a Dirichlet) gets its derivative in both modes
 and at higher order, through the rules of scipy_special.  The values equal
 SciPy's on the support (tests compare them); derivatives in a parameter with
-no closed form (the shape parameters of t/gamma/beta cdfs) are refused by
-the rules of ``stdtr``/``gammainc``/``betainc``, never returned as zero.
+no closed form (the shape parameters of t/gamma/beta cdfs) are computed by the
+rules of ``stdtr``/``gammainc``/``betainc`` by quadrature (first order; a second
+derivative in them is refused, never returned as zero).
 
 A frozen distribution known when the function is compiled (``rv = norm(1.0,
 2.0)`` at module level, then ``rv.logpdf(x)``) is called through the same
