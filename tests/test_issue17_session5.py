@@ -197,6 +197,22 @@ def gamma_frozen_shape_pdf(p):
     return np.sum(stats.gamma(p[0]).pdf(T_SURV))
 
 
+GP_INPUTS = np.array([0.0, 0.5, 1.3])
+GP_OBS = np.array([[0.3, -0.1, 0.6], [0.1, 0.2, 0.9]])
+
+
+def gp_marginal_likelihood(log_params):
+    """A Gaussian process's marginal likelihood: a frozen multivariate normal handed to a helper."""
+    amplitude, length, noise = np.exp(log_params)
+    gap = GP_INPUTS[:, None] - GP_INPUTS[None, :]
+    cov = amplitude * np.exp(-0.5 * gap ** 2 / length ** 2) + noise * np.eye(3)
+    return log_density(stats.multivariate_normal(np.zeros(3), cov), GP_OBS)
+
+
+def dirichlet_composition(log_alpha):
+    return log_density(stats.dirichlet(np.exp(log_alpha)), np.array([0.2, 0.3, 0.5]))
+
+
 def frozen_in_x(x):
     d = stats.t(4.0, 0.1, 1.3)
     return np.sum(d.logcdf(x)) + log_density(stats.laplace(0.25, 0.7), x)
@@ -205,7 +221,8 @@ def frozen_in_x(x):
 FROZEN = [(gamma_survival_nll, np.array([0.1, 0.4])), (gaussian_mixture_nll, np.array([0.0, 1.2, -0.5, -0.3, 0.2])),
           (norm_passed_to_a_helper, np.array([0.1, 1.3])), (t_frozen_then_cdf, np.array([0.1, 1.3])),
           (t_frozen_from_a_tuple, np.array([0.1, 1.3])), (frozen_reassigned_in_a_branch, np.array([0.1, 1.3])),
-          (gamma_frozen_shape_pdf, np.array([2.1])), (frozen_in_x, np.array([0.2, -0.5, 1.3]))]
+          (gamma_frozen_shape_pdf, np.array([2.1])), (frozen_in_x, np.array([0.2, -0.5, 1.3])),
+          (gp_marginal_likelihood, np.array([0.1, -0.3, -1.5])), (dirichlet_composition, np.array([0.1, 0.4, -0.3]))]
 FROZEN_FIRST_ONLY = {"frozen_in_x"}        # laplace has a kink; t.logcdf's Hessian is checked elsewhere
 
 

@@ -470,7 +470,8 @@ _FROZEN_PARAMETERS = {
     "norm": "loc=0.0, scale=1.0", "t": "df, loc=0.0, scale=1.0", "gamma": "a, loc=0.0, scale=1.0",
     "beta": "a, b, loc=0.0, scale=1.0", "expon": "loc=0.0, scale=1.0", "laplace": "loc=0.0, scale=1.0",
     "cauchy": "loc=0.0, scale=1.0", "poisson": "mu, loc=0", "bernoulli": "p, loc=0", "binom": "n, p, loc=0",
-    "nbinom": "n, p, loc=0"}
+    "nbinom": "n, p, loc=0", "multivariate_normal": "mean=None, cov=1, allow_singular=False",
+    "dirichlet": "alpha"}
 _FROZEN_METHODS = ("logpdf", "pdf", "logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf")
 
 
