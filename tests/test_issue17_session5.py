@@ -433,3 +433,22 @@ def test_local_rhs_with_events_is_refused_clearly():
                 lambda: diffc.jvp(closure_rhs_with_events, (np.array([2.0, 0.7]),), (np.ones(2),))):
         with pytest.raises(diffc.DiffcError, match="args="):
             run()
+
+
+# ------------------------------------------------------------------ frozen with constant parameters, passed in
+PRIOR = stats.t(4.0, 0.1, 1.3)
+
+
+def log_cdf_of(dist, x):
+    return np.sum(dist.logcdf(x) * np.array([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: log_cdf_of(stats.t(4.0, 0.1, 1.3), x),       # built inside, constants, to a helper
+    lambda x: log_cdf_of(PRIOR, x),                        # module-level frozen object, to a helper
+    lambda x, dist=PRIOR: log_cdf_of(dist, x),              # passed in as a value
+], ids=["built_inside", "module_level", "passed_in"])
+def test_constant_frozen_distribution_in_x(fn):
+    """A SciPy frozen object reaching a call at run time is its implementation with the
+    parameters fixed (it was NoDerivativeRule)."""
+    check(fn, np.array([0.2, -0.5, 1.3]), second=False)
