@@ -633,8 +633,10 @@ def unbound_method(obj, name):
         # self.activation(x) with self.activation = np.tanh (or a callable layer object) set
         # on the instance: a function reading the attribute and calling it (diffc/dynamic.py)
         return _dynamic("attribute_caller")(name)
-    raise TypeError(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
-                    "differentiated values; diffc cannot differentiate through it")
+    from .errors import NoDerivativeRule
+    raise NoDerivativeRule(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
+                           "differentiated values; diffc cannot differentiate through it",
+                           hint="call a plain method of the object, or register a rule")
 
 
 def unit_cotangents(x):

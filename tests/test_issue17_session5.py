@@ -452,3 +452,39 @@ def test_constant_frozen_distribution_in_x(fn):
     """A SciPy frozen object reaching a call at run time is its implementation with the
     parameters fixed (it was NoDerivativeRule)."""
     check(fn, np.array([0.2, -0.5, 1.3]), second=False)
+
+
+# ------------------------------------------------------------------ user methods named like array methods
+# A method of a user class called mean/sum/dot (names NumPy arrays have, with rules) is the
+# class's own: it was differentiated with the array rule (a silent zero gradient for mean(),
+# a crash for sum()/dot()).
+
+class Posterior:
+    def __init__(self, loc, scale):
+        self.loc = loc
+        self.scale = scale
+
+    def mean(self):
+        return self.loc + 0.5 * self.scale ** 2
+
+    def sum(self):
+        return 3.0 * self.loc * self.scale
+
+    def dot(self, v):
+        return self.scale * v
+
+    def summary(self):
+        return self.mean() + self.sum()
+
+
+def make_posterior(p):
+    return Posterior(p[0], np.exp(p[1]))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda p: Posterior(p[0], p[1]).mean() * 2.0 + Posterior(p[1], p[0]).dot(1.5),
+    lambda p: make_posterior(p).sum() + make_posterior(p).mean(),
+    lambda p: Posterior(p[0], p[1]).summary() ** 2,
+], ids=["built_here", "from_a_helper", "self_method"])
+def test_user_methods_named_like_array_methods(fn):
+    check(fn, np.array([0.3, 0.8]))
