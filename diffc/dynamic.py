@@ -110,6 +110,9 @@ def _unwrap(f, kwargs):
             prefix = list(f.args) + prefix
             fixed = {**f.keywords, **fixed}
             f = f.func
+        elif _library_implementation(f) is not None:
+            # a library object called (a SciPy distribution) or a method of a frozen one
+            f = _library_implementation(f)
         elif isinstance(f, types.MethodType) and not R.is_registered(f):
             # (a bound method with a rule of its own, norm.logpdf, stays whole: its rule applies)
             prefix = [f.__self__] + prefix
@@ -122,6 +125,32 @@ def _unwrap(f, kwargs):
         else:
             break
     return f, prefix, {k: v for k, v in fixed.items() if k not in kwargs}
+
+
+def _library_implementation(f):
+    """What diffc differentiates for the library value f called at run time: the
+    `implemented_by` function of f (``stats.t(df, loc, scale)``), or, for a method of an
+    object frozen with constant parameters (``norm(0, 1).logpdf``, `rules.object_call`),
+    its implementation with those parameters as fixed keywords; else None."""
+    if isinstance(f, (types.FunctionType, runtime_calls.Closure, functools.partial)):
+        return None
+    impl = R.implementation(f)
+    if impl is not None and not isinstance(f, types.MethodType):
+        return impl
+    owner = getattr(f, "__self__", None)
+    if not isinstance(f, types.MethodType) or owner is None or R.is_registered(f):
+        return None
+    try:
+        found = R.object_call(owner, f.__name__)
+    except Exception:
+        return None
+    if found is None:
+        return None
+    impl, args, kwds = found
+    names = list(inspect.signature(impl).parameters)[1:]
+    if len(args) > len(names):
+        return None
+    return functools.partial(impl, **dict(zip(names, args)), **kwds)
 
 
 _wrapper_names = {}

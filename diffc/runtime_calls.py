@@ -62,8 +62,22 @@ class Closure:
     def captured(self):
         return list(self.lead) + list(self.trail) + list(self.keywords.values())
 
+    def __getattr__(self, name):
+        # attributes set on the function (``event.terminal = True``, set_function_attribute)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.fn, name)
+
     def __repr__(self):
         return f"<diffc closure {getattr(self.fn, '__name__', self.fn)}>"
+
+
+def set_function_attribute(fn, name, value):
+    """``f.name = value`` for a function defined in the differentiated function (a solve_ivp
+    event's ``terminal``/``direction``): set on the function it runs, which every closure
+    value of it reads (`Closure.__getattr__`)."""
+    target = fn.fn if isinstance(fn, Closure) else fn
+    setattr(target, name, value)
 
 
 def closure(fn, *trail):
@@ -662,8 +676,10 @@ def unbound_method(obj, name):
         # self.activation(x) with self.activation = np.tanh (or a callable layer object) set
         # on the instance: a function reading the attribute and calling it (diffc/dynamic.py)
         return _dynamic("attribute_caller")(name)
-    raise TypeError(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
-                    "differentiated values; diffc cannot differentiate through it")
+    from .errors import NoDerivativeRule
+    raise NoDerivativeRule(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
+                           "differentiated values; diffc cannot differentiate through it",
+                           hint="call a plain method of the object, or register a rule")
 
 
 def unit_cotangents(x):

@@ -1,6 +1,7 @@
 """Rules for Python builtins: abs, min, max, sum, float; int/len/range/round pass through."""
 
 import builtins
+import math
 
 import numpy as np
 
@@ -104,6 +105,17 @@ def _(result, result_bar, iterable, start=0):
 @tangent(builtins.sum)
 def _(result, iterable, start=0, iterable_dot=0.0, start_dot=0.0):
     return _sum_dot(iterable_dot) + start_dot
+
+
+# math.fsum(iterable): the same derivative as sum() (its correct rounding is not differentiated)
+@adjoint(math.fsum)
+def _(result, result_bar, iterable):
+    return (_sum_bars(result_bar, iterable),)
+
+
+@tangent(math.fsum)
+def _(result, iterable, iterable_dot):
+    return _sum_dot(iterable_dot)
 
 
 def _sum_bars(g, items):

@@ -481,6 +481,8 @@ nondiff(runtime_calls.check_written_arguments, runtime_calls.check_called_value,
 effects.declare(runtime_calls.check_written_arguments, runtime_calls.check_called_value,
                 runtime_calls.check_unchanged_arguments,
                 facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+effects.declare(runtime_calls.set_function_attribute, facts=(effects.EFFECTFUL,))
+nondiff(runtime_calls.set_function_attribute)
 nondiff(runtime_calls.check_not_held)
 nondiff(runtime_calls.check_parameter_aliases)
 effects.declare(runtime_calls.check_parameter_aliases, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))

@@ -11,7 +11,7 @@ Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from . import adjoint, nondiff, tangent
-from ..runtime import is_duck_array, unbroadcast, widen_like
+from ..runtime import ListBar, is_duck_array, unbroadcast, widen_like
 from .shared import (arr as _arr, full as _full, one_hot as _one_hot, full_T as _full_T)
 
 
@@ -149,6 +149,42 @@ def _item_bar(g, a, args):
 
 def _item_jvp(a, a_dot, args):
     return np.asarray(_full(a_dot, a)).item(*args)
+
+
+def _tolist_bar(g, a):
+    """The adjoint of a.tolist(): the nested list adjoint g (0.0 where nothing flowed, at
+    any level) as an array of a's shape."""
+    out = np.zeros(np.shape(a), dtype=np.result_type(np.asarray(a).dtype, np.float64))
+    _add_nested(out, g)
+    return out
+
+
+def _add_nested(out, g):
+    if not isinstance(g, (list, tuple)):
+        out += g
+        return
+    for k, gk in enumerate(g):
+        if np.ndim(out) == 1:
+            out[k] += gk
+        else:
+            _add_nested(out[k], gk)
+
+
+def _nested(v, make):
+    """The array v as nested `make` lists of its entries (a.tolist()'s layout)."""
+    if np.ndim(v) == 0:
+        return v[()] if isinstance(v, np.ndarray) else v
+    return make(_nested(row, make) for row in v)
+
+
+def _tolist_bar_T(c, a):
+    """The transpose of _tolist_bar (linear in c): c (an array, or 0.0) as nested ListBars."""
+    return _nested(np.asarray(_full(c, a)), ListBar)
+
+
+def _tolist_jvp(a, d):
+    """The tangent of a.tolist(): d (0.0 for none) as nested lists laid out like a.tolist()."""
+    return _nested(np.asarray(_full(d, a)), list)
 
 
 def _diag_len(shape, offset, axis1, axis2):
@@ -302,6 +338,17 @@ def _(result, a, a_dot, *args):
     return _item_jvp(a, a_dot, args)
 
 
+# x.tolist(): nested lists of floats; the list's adjoint goes back into x's shape
+@adjoint(("method", "tolist"))
+def _(result, result_bar, a):
+    return (_tolist_bar(result_bar, a),)
+
+
+@tangent(("method", "tolist"))
+def _(result, a, a_dot):
+    return _tolist_jvp(a, a_dot)
+
+
 # ---------------------------------------------------------------------------
 # higher-order rules: the helpers above, differentiated again
 # ---------------------------------------------------------------------------
@@ -399,3 +446,33 @@ def _(result, a, d, args, d_dot):
 @adjoint(_item_jvp)
 def _(result, result_bar, a, d, args):
     return None, _full_T(_item_bar(result_bar, a, args), d, a), None
+
+
+@tangent(_tolist_bar)
+def _(result, g, a, g_dot):
+    return _tolist_bar(g_dot, a)
+
+
+@adjoint(_tolist_bar)
+def _(result, result_bar, g, a):
+    return _tolist_bar_T(result_bar, a), None
+
+
+@tangent(_tolist_bar_T)
+def _(result, c, a, c_dot):
+    return _tolist_bar_T(c_dot, a)
+
+
+@adjoint(_tolist_bar_T)
+def _(result, result_bar, c, a):
+    return _full_T(_tolist_bar(result_bar, a), c, a), None
+
+
+@tangent(_tolist_jvp)
+def _(result, a, d, d_dot):
+    return _tolist_jvp(a, d_dot)
+
+
+@adjoint(_tolist_jvp)
+def _(result, result_bar, a, d):
+    return None, _full_T(_tolist_bar(result_bar, a), d, a)

@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from . import implemented_by
+from . import implemented_by, nondiff
 from ..errors import NotDifferentiable
 
 
@@ -132,6 +132,46 @@ def convolve(a, v, mode="full"):
     _unsupported(f"np.convolve(mode={mode!r})")
 
 
+def _running_record(a, larger):
+    """For a moved so that the accumulated axis is first: the index of the running maximum
+    (larger) or minimum at each position, the earliest position reaching it (a later equal
+    value is not a new record: at ties the derivative goes to the first)."""
+    n = np.shape(a)[0]
+    if n == 0:
+        return np.zeros(np.shape(a), dtype=int)
+    running = np.maximum.accumulate(a, axis=0) if larger else np.minimum.accumulate(a, axis=0)
+    later = a[1:] > running[:-1] if larger else a[1:] < running[:-1]
+    record = np.concatenate([np.ones((1,) + np.shape(a)[1:], dtype=bool), later], axis=0)
+    positions = np.reshape(np.arange(n), (n,) + (1,) * (np.ndim(a) - 1))
+    return np.maximum.accumulate(np.where(record, positions, 0), axis=0)
+
+
+def _running_extreme(a, axis, dtype, out, larger, name):
+    if out is not None or dtype is not None:
+        _unsupported(f"np.{name}.accumulate(..., dtype=/out=)")
+    a = np.asarray(a)
+    if np.ndim(a) == 0:
+        _unsupported(f"np.{name}.accumulate of a 0-d array")
+    moved = np.moveaxis(a, axis, 0)
+    index = _running_record(moved, larger)
+    return np.moveaxis(np.take_along_axis(moved, index, axis=0), 0, axis)
+
+
+@implemented_by(np.maximum.accumulate)
+def maximum_accumulate(array, axis=0, dtype=None, out=None):
+    """np.maximum.accumulate: the running maximum, whose derivative is that of the entry
+    holding it (the earliest, at ties)."""
+    return _running_extreme(array, axis, dtype, out, True, "maximum")
+
+
+@implemented_by(np.minimum.accumulate)
+def minimum_accumulate(array, axis=0, dtype=None, out=None):
+    return _running_extreme(array, axis, dtype, out, False, "minimum")
+
+
+nondiff(_running_record)
+
+
 _NO_INITIAL = object()
 
 
@@ -153,3 +193,4 @@ _unsupported.__diffc_transparent__ = True
 _sorted_along.__diffc_transparent__ = True
 _at_fraction.__diffc_transparent__ = True
 _trapezoid.__diffc_transparent__ = True
+_running_extreme.__diffc_transparent__ = True

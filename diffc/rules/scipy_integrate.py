@@ -55,9 +55,10 @@ from ..runtime import ListBar
 def _check_rhs(func):
     if isinstance(func, runtime_calls.Closure) and runtime_calls.holds_floats(func.captured()):
         # (its captured values' derivatives would have nowhere to go)
-        raise NotDifferentiable("diffc: the right-hand side given to odeint/solve_ivp reads differentiated "
-                                "variables of the enclosing function and also takes args=(...); pass "
-                                "those variables through args=(...) as well")
+        raise NotDifferentiable("diffc: the right-hand side given to odeint/solve_ivp reads variables of the "
+                                "enclosing function, which diffc passes through args=(...) itself only when "
+                                "the call has no args=, events= or **options; pass those variables through "
+                                "args=(...) (event functions get them too)")
     cells = getattr(func, "__closure__", None) or ()
     for cell in cells:
         try:
@@ -503,8 +504,8 @@ def _span_dots(t_span_dot):
 
 def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
                      vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf,
-                     t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None,
-                     first_step_dot=None, max_step_dot=None):
+                     t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, events_dot=0.0, args_dot=0.0, rtol_dot=None,
+                     atol_dot=None, first_step_dot=None, max_step_dot=None):
     """Tangent of solve_ivp(...).y by the sensitivity equation v' = df/dy v + df/dp p_dot."""
     _check_rhs(fun)
     params = _as_args(args)
@@ -516,7 +517,7 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
         _check_times(times, result)
         if stopped:
             return stopped_y_dot(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol,
-                                 first_step, max_step, t_span_dot, y0_dot, args_dot)
+                                 first_step, max_step, t_span_dot, y0_dot, args_dot, events_dot)
     else:
         reached = _reached(t_eval, result)
     grid, extra = _ivp_grid(t_span, reached, times)
@@ -568,12 +569,57 @@ def _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
     return np.array(times), np.reshape(np.array(states), (len(times), n)), which, sol
 
 
+def _event_captured(event):
+    """The values an event function defined in the differentiated function reads from it
+    (a `runtime_calls.Closure`: a threshold computed from the inputs), in its adjoint's order."""
+    if isinstance(event, runtime_calls.Closure):
+        return event.captured()
+    _check_event_cells(event)
+    return []
+
+
+def _check_event_cells(event):
+    for cell in getattr(event, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, (float, np.floating, np.ndarray)):
+            raise NotDifferentiable("diffc: an event function given to solve_ivp reads a float or array from an "
+                                    "enclosing function diffc did not compile; define it inside the "
+                                    "differentiated function, or pass the value through args=(...)")
+
+
 def _event_partials(event, t, y, params):
-    """(dg/dt, dg/dy, dg/dp flat) of one event function at (t, y)."""
-    _check_rhs(event)
-    bars = runtime_calls.vjp_call(event, [t, y] + list(params), {}, 1.0)[0]
+    """(dg/dt, dg/dy, dg/dp flat, dg/dc flat) of one event function at (t, y); c: the values
+    it captured (`_event_captured`)."""
+    captured = _event_captured(event)
+    bars, _, c_bar = runtime_calls.vjp_call(event, [t, y] + list(params), {}, 1.0)
+    c_flat = flat_bars(c_bar if isinstance(c_bar, (list, tuple)) else None, captured)
     return float(np.sum(bars[0])) if not _is_zero(bars[0]) else 0.0, dense(bars[1], np.size(y)), \
-        flat_bars(bars[2:], params)
+        flat_bars(bars[2:], params), c_flat
+
+
+def _events_bar_of(c_bars, events):
+    """The adjoint of the events argument (a function, or a list of them) from the flat adjoints
+    of each function's captured values: a ListBar over captured values per function."""
+    functions = _event_functions(events)
+    parts = []
+    for k in range(len(functions)):
+        captured = _event_captured(functions[k])
+        parts.append(unflat_bars(c_bars[k], captured) if captured else None)
+    if isinstance(events, (list, tuple)):
+        return ListBar(parts)
+    return parts[0]
+
+
+def _captured_dot(events_dot, events, k):
+    """The flat tangent of the values event function k captured (zeros for none)."""
+    captured = _event_captured(_event_functions(events)[k])
+    if _is_zero(events_dot) or not captured:
+        return np.zeros(_size(captured))
+    part = events_dot[k] if isinstance(events, (list, tuple)) else events_dot
+    return flat_bars(part if isinstance(part, (list, tuple)) else None, captured)
 
 
 def _event_slopes(fun, tfirst, events, times, states, which, params):
@@ -581,13 +627,13 @@ def _event_slopes(fun, tfirst, events, times, states, which, params):
     an event the solution only touches has no differentiable time)."""
     out = []
     for e in range(len(times)):
-        gt, gy, gp = _event_partials(events[which[e]], times[e], states[e], params)
+        gt, gy, gp, gc = _event_partials(events[which[e]], times[e], states[e], params)
         f = rhs_flat(fun, tfirst, states[e], times[e], params)
         rate = gt + np.dot(gy, f)
         if abs(rate) <= 1e-12 * max(1.0, float(np.max(np.abs(gy))) * float(np.max(np.abs(f)))):
             raise NotDifferentiable("diffc: an event of solve_ivp is reached tangentially (dg/dt along the "
                                     "solution is 0 there): its time has no derivative")
-        out.append((gy / rate, gp / rate, f))
+        out.append((gy / rate, gp / rate, f, gc / rate))
     return out
 
 
@@ -600,7 +646,7 @@ def _event_grid(t_span, y0, times, states):
 
 
 def _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
-                t_span_dot, y0_dot, args_dot):
+                t_span_dot, y0_dot, args_dot, events_dot=0.0):
     """(time tangents, state tangents) of every event occurrence."""
     _check_rhs(fun)
     params = _as_args(args)
@@ -619,8 +665,9 @@ def _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, f
     state_dots = np.zeros(np.shape(states))
     for i in range(np.size(order)):
         e = order[i]
-        gy, gp, f = slopes[e]
-        time_dots[e] = -(np.dot(gy, vs[i + 1]) + np.dot(gp, pdot))
+        gy, gp, f, gc = slopes[e]
+        time_dots[e] = -(np.dot(gy, vs[i + 1]) + np.dot(gp, pdot) + np.dot(gc, _captured_dot(events_dot, events,
+                                                                                              which[e])))
         state_dots[e] = vs[i + 1] + f * time_dots[e]
     return time_dots, state_dots
 
@@ -638,14 +685,16 @@ def _events_bar(times_bar, states_bar, fun, t_span, y0, method, events, vectoriz
     slopes = _event_slopes(fun, tfirst, _event_functions(events), times, states, which, params)
     g = np.zeros(np.shape(ys))
     p_extra = np.zeros(_size(params))
+    c_bars = [np.zeros(_size(_event_captured(h))) for h in _event_functions(events)]
     for i in range(np.size(order)):
         e = order[i]
-        gy, gp, f = slopes[e]
+        gy, gp, f, gc = slopes[e]
         total = times_bar[e] + np.dot(states_bar[e], f)
         g[i + 1] = states_bar[e] - total * gy
         p_extra = p_extra - total * gp
+        c_bars[which[e]] = c_bars[which[e]] - total * gc
     a, p_bar, t_bar = _adjoint_sweep(fun, tfirst, ys, grid, g, params, method, rtol, atol, 0.0, 0, max_step)
-    return t_bar[0], np.reshape(a, np.shape(y0)), p_bar + p_extra
+    return t_bar[0], np.reshape(a, np.shape(y0)), p_bar + p_extra, _events_bar_of(c_bars, events)
 
 
 def event_times(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
@@ -666,35 +715,35 @@ def _event_cotangents(result_bar, shape, rows):
 @adjoint(event_times)
 def _(result, result_bar, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
     times_bar, states_bar = _event_cotangents(result_bar, np.shape(result), (np.size(result), np.size(y0)))
-    t0_bar, y0_bar, p_flat = _events_bar(times_bar, states_bar, fun, t_span, y0, method, events, vectorized,
-                                         args, rtol, atol, first_step, max_step)
-    return (None, _span_parts(t_span, t0_bar, 0.0), y0_bar, None, None, None, unflat_bars(p_flat, _as_args(args)),
-            None, None, None, None)
+    t0_bar, y0_bar, p_flat, events_bar = _events_bar(times_bar, states_bar, fun, t_span, y0, method, events,
+                                                     vectorized, args, rtol, atol, first_step, max_step)
+    return (None, _span_parts(t_span, t0_bar, 0.0), y0_bar, None, events_bar, None,
+            unflat_bars(p_flat, _as_args(args)), None, None, None, None)
 
 
 @adjoint(event_states)
 def _(result, result_bar, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
     states_bar, times_bar = _event_cotangents(result_bar, np.shape(result), np.shape(result)[0])
-    t0_bar, y0_bar, p_flat = _events_bar(times_bar, states_bar, fun, t_span, y0, method, events, vectorized,
-                                         args, rtol, atol, first_step, max_step)
-    return (None, _span_parts(t_span, t0_bar, 0.0), y0_bar, None, None, None, unflat_bars(p_flat, _as_args(args)),
-            None, None, None, None)
+    t0_bar, y0_bar, p_flat, events_bar = _events_bar(times_bar, states_bar, fun, t_span, y0, method, events,
+                                                     vectorized, args, rtol, atol, first_step, max_step)
+    return (None, _span_parts(t_span, t0_bar, 0.0), y0_bar, None, events_bar, None,
+            unflat_bars(p_flat, _as_args(args)), None, None, None, None)
 
 
 @tangent(event_times)
 def _(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
-      t_span_dot=0.0, y0_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None, first_step_dot=None,
-      max_step_dot=None):
+      t_span_dot=0.0, y0_dot=0.0, events_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None,
+      first_step_dot=None, max_step_dot=None):
     return _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
-                       t_span_dot, y0_dot, args_dot)[0]
+                       t_span_dot, y0_dot, args_dot, events_dot)[0]
 
 
 @tangent(event_states)
 def _(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
-      t_span_dot=0.0, y0_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None, first_step_dot=None,
-      max_step_dot=None):
+      t_span_dot=0.0, y0_dot=0.0, events_dot=0.0, args_dot=0.0, rtol_dot=None, atol_dot=None,
+      first_step_dot=None, max_step_dot=None):
     return _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
-                       t_span_dot, y0_dot, args_dot)[1]
+                       t_span_dot, y0_dot, args_dot, events_dot)[1]
 
 
 def _event_counts(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step):
@@ -748,40 +797,43 @@ def stopped_y_bar(result, result_bar, fun, t_span, y0, method, events, vectorize
     times, states, which, sol = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
                                               first_step, max_step)
     k = _stop_index(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)
-    gy, gp, f = _event_slopes(fun, tfirst, _event_functions(events), times[k:k + 1], states[k:k + 1],
-                              which[k:k + 1], params)[0]
+    gy, gp, f, gc = _event_slopes(fun, tfirst, _event_functions(events), times[k:k + 1], states[k:k + 1],
+                                  which[k:k + 1], params)[0]
     grid = np.concatenate([np.array([float(t_span[0])]), sol.t[1:]])
     ys = np.transpose(result)
     g = np.transpose(result_bar * np.ones(np.shape(result)))
     total = np.dot(g[-1], f)
     g[-1] = g[-1] - total * gy
     a, p_bar, t_bar = _adjoint_sweep(fun, tfirst, ys, grid, g, params, method, rtol, atol, 0.0, 0, max_step)
-    return (None, _span_parts(t_span, t_bar[0], 0.0), np.reshape(a, np.shape(y0)), None, None, None, None, None,
-            unflat_bars(p_bar - total * gp, params), None, None, None, None)
+    c_bars = [np.zeros(_size(_event_captured(h))) for h in _event_functions(events)]
+    c_bars[which[k]] = -total * gc
+    return (None, _span_parts(t_span, t_bar[0], 0.0), np.reshape(a, np.shape(y0)), None, None, None,
+            _events_bar_of(c_bars, events), None, unflat_bars(p_bar - total * gp, params), None, None, None, None)
 
 
 def stopped_y_dot(result, fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
-                  t_span_dot, y0_dot, args_dot):
+                  t_span_dot, y0_dot, args_dot, events_dot=0.0):
     """The tangent of solve_ivp_y for a solve a terminal event stopped (no t_eval)."""
     params = _as_args(args)
     tfirst = _rhs_layout(vectorized)
     times, states, which, sol = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
                                               first_step, max_step)
     k = _stop_index(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step)
-    gy, gp, f = _event_slopes(fun, tfirst, _event_functions(events), times[k:k + 1], states[k:k + 1],
-                              which[k:k + 1], params)[0]
+    gy, gp, f, gc = _event_slopes(fun, tfirst, _event_functions(events), times[k:k + 1], states[k:k + 1],
+                                  which[k:k + 1], params)[0]
     grid = np.concatenate([np.array([float(t_span[0])]), sol.t[1:]])
     grid_dot = np.zeros(np.size(grid))
     grid_dot[0] = _span_dots(t_span_dot)[0]
     param_dots = _param_dots(args_dot, params)
     vs = _sensitivities(fun, tfirst, np.transpose(result), grid, grid_dot, y0_dot, param_dots, params, method,
                         rtol, atol, 0.0, 0, max_step)
-    moved = -(np.dot(gy, vs[-1]) + np.dot(gp, flat_bars(list(param_dots), params)))
+    moved = -(np.dot(gy, vs[-1]) + np.dot(gp, flat_bars(list(param_dots), params))
+              + np.dot(gc, _captured_dot(events_dot, events, which[k])))
     vs[-1] = vs[-1] + f * moved
     return np.transpose(vs)
 
 
-nondiff(_event_record, _event_functions, _event_counts, _stop_index)
+nondiff(_event_record, _event_functions, _event_counts, _stop_index, _event_captured, _check_event_cells)
 
 
 def second_order_refused(values):

@@ -34,8 +34,9 @@ def no_derivative(function, parameter):
     """Raised by the contribution of a parameter a rule does not differentiate, when that
     parameter is a differentiated value (a contribution of None would be a silent zero)."""
     raise NotDifferentiable(f"diffc: {function} is not differentiated with respect to its argument "
-                            f"{parameter!r} (no closed-form derivative, as for the shape parameters of the t, "
-                            "gamma and beta cdfs); keep it free of differentiated values")
+                            f"{parameter!r} (an integer order, or a second derivative in a shape parameter of the "
+                            "t, gamma and beta cdfs, whose first derivative is computed by quadrature); keep "
+                            "it free of differentiated values")
 
 
 def no_derivative_dot(function, parameter, tangent):
@@ -362,52 +363,218 @@ def _(result, x, y, x_dot, y_dot):
     return x_dot * np.log(x / y) + y_dot * (1.0 - x / y)
 
 
-# regularized incomplete gamma/beta functions: differentiable in x only (the shape
-# parameters' derivatives have no closed form; diffc refuses them)
+# regularized incomplete gamma/beta functions and the t cdf.  In x: closed forms (the
+# densities).  In the shape parameters (a, b, df): no closed form; the derivative is the
+# integral of the density's parameter derivative, computed by adaptive quadrature
+# (shape_derivatives.py-style helpers below: QUADPACK with the algebraic-logarithmic weight
+# at an endpoint singularity, the complementary tail where it is the shorter integral),
+# refused with NotDifferentiable when QUADPACK's error estimate exceeds 1e-9 (relative).
+# Their own derivatives in x are closed forms; a second derivative in a shape parameter is
+# refused (no_derivative).
 @adjoint(sp.gammainc)
 def _(result, result_bar, a, x):
-    return no_derivative("gammainc", "a"), unbroadcast(result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
+    return unbroadcast(result_bar * gammainc_da(a, x), a), \
+        unbroadcast(result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
 
 
 @tangent(sp.gammainc)
 def _(result, a, x, a_dot, x_dot):
-    return no_derivative_dot("gammainc", "a", a_dot) + x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
+    return a_dot * gammainc_da(a, x) + x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
 
 
 @adjoint(sp.gammaincc)
 def _(result, result_bar, a, x):
-    return no_derivative("gammaincc", "a"), unbroadcast(-result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
+    return unbroadcast(-result_bar * gammainc_da(a, x), a), \
+        unbroadcast(-result_bar * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)), x)
 
 
 @tangent(sp.gammaincc)
 def _(result, a, x, a_dot, x_dot):
-    return no_derivative_dot("gammaincc", "a", a_dot) - x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
+    return -a_dot * gammainc_da(a, x) - x_dot * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
 
 
 @adjoint(sp.betainc)
 def _(result, result_bar, a, b, x):
-    return (no_derivative("betainc", "a"), no_derivative("betainc", "b"),
+    return (unbroadcast(result_bar * betainc_da(a, b, x), a), unbroadcast(result_bar * betainc_db(a, b, x), b),
             unbroadcast(result_bar * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x)
                                             - sp.betaln(a, b)), x))
 
 
 @tangent(sp.betainc)
 def _(result, a, b, x, a_dot, b_dot, x_dot):
-    return no_derivative_dot("betainc", "a", a_dot) + no_derivative_dot("betainc", "b", b_dot) + x_dot * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp.betaln(a, b))
+    return a_dot * betainc_da(a, b, x) + b_dot * betainc_db(a, b, x) + x_dot * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp.betaln(a, b))
 
 
-# Student t cdf in t (df not differentiated)
 @adjoint(sp.stdtr)
 def _(result, result_bar, df, t):
-    return no_derivative("stdtr", "df"), unbroadcast(result_bar * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df)
-                                                 - 0.5 * np.log(df * np.pi)
-                                                 - 0.5 * (df + 1.0) * np.log1p(t * t / df)), t)
+    return unbroadcast(result_bar * stdtr_ddf(df, t), df), \
+        unbroadcast(result_bar * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df)
+                                        - 0.5 * np.log(df * np.pi) - 0.5 * (df + 1.0) * np.log1p(t * t / df)), t)
 
 
 @tangent(sp.stdtr)
 def _(result, df, t, df_dot, t_dot):
-    return no_derivative_dot("stdtr", "df", df_dot) + t_dot * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
+    return df_dot * stdtr_ddf(df, t) + t_dot * np.exp(sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
                           - 0.5 * (df + 1.0) * np.log1p(t * t / df))
+
+
+_QUAD = dict(epsabs=1e-14, epsrel=1e-11, limit=200)
+
+
+def _checked(value, error, function, parameter):
+    if not np.isfinite(value) or error > 1e-9 * max(1.0, abs(value)):
+        raise NotDifferentiable(f"diffc: the derivative of {function} in its argument {parameter!r} (by "
+                                f"quadrature) did not reach its accuracy here (estimate {error:.1e})")
+    return value
+
+
+def _gammainc_da_one(a, x):
+    from scipy.integrate import quad
+    if x <= 0.0:
+        return 0.0
+    psi = sp.digamma(a)
+
+    def integrand(s):
+        return (np.log(s) - psi) * np.exp((a - 1.0) * np.log(s) - s - sp.gammaln(a))
+    if x > a:                  # the upper tail: -d/da Q(a, x)
+        value, error = quad(integrand, x, np.inf, **_QUAD)
+        return -_checked(value, error, "gammainc", "a")
+    if a >= 1.0:
+        value, error = quad(integrand, 0.0, x, **_QUAD)
+        return _checked(value, error, "gammainc", "a")
+    value, error = quad(lambda s: np.exp(-s - sp.gammaln(a)), 0.0, x, weight="alg-loga", wvar=(a - 1.0, 0.0), **_QUAD)
+    return _checked(value, error, "gammainc", "a") - psi * sp.gammainc(a, x)
+
+
+def _beta_log_moment(p, q, y, log_of_s):
+    """int_0^y L(s) s^(p-1) (1-s)^(q-1) ds / B(p, q) with L = log s (log_of_s) or log(1 - s)."""
+    from scipy.integrate import quad
+    if y <= 0.0:
+        return 0.0
+    if log_of_s:
+        value, error = quad(lambda s: (1.0 - s) ** (q - 1.0), 0.0, y, weight="alg-loga", wvar=(p - 1.0, 0.0), **_QUAD)
+    else:
+        value, error = quad(lambda s: np.log1p(-s) * (1.0 - s) ** (q - 1.0), 0.0, y, weight="alg",
+                            wvar=(p - 1.0, 0.0), **_QUAD)
+    return _checked(value, error, "betainc", "a/b") * np.exp(-sp.betaln(p, q))
+
+
+def _betainc_dshape_one(a, b, x, first):
+    """d/da (first) or d/db of betainc(a, b, x); by I_x(a, b) = 1 - I_(1-x)(b, a) past x = 1/2."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0
+    shift = sp.digamma(a if first else b) - sp.digamma(a + b)
+    if x <= 0.5:
+        return _beta_log_moment(a, b, x, first) - shift * sp.betainc(a, b, x)
+    return -(_beta_log_moment(b, a, 1.0 - x, not first) - shift * sp.betainc(b, a, 1.0 - x))
+
+
+def _stdtr_ddf_one(df, t):
+    """stdtr(df, t) = 1 - I_z(df/2, 1/2) / 2 for t > 0, z = df / (df + t^2)."""
+    if t == 0.0:
+        return 0.0
+    u = abs(t)
+    z = df / (df + u * u)
+    a = 0.5 * df
+    inner = 0.5 * _betainc_dshape_one(a, 0.5, z, True) \
+        + np.exp((a - 1.0) * np.log(z) - sp.betaln(a, 0.5)) * u * (df + u * u) ** -1.5
+    return -0.5 * inner if t > 0 else 0.5 * inner
+
+
+def _elementwise(one, *args):
+    out = np.vectorize(one, otypes=[float])(*args)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def gammainc_da(a, x):
+    """d/da of scipy.special.gammainc(a, x), elementwise (quadrature)."""
+    return _elementwise(_gammainc_da_one, a, x)
+
+
+def betainc_da(a, b, x):
+    """d/da of scipy.special.betainc(a, b, x), elementwise (quadrature)."""
+    return _elementwise(lambda p, q, y: _betainc_dshape_one(p, q, y, True), a, b, x)
+
+
+def betainc_db(a, b, x):
+    """d/db of scipy.special.betainc(a, b, x), elementwise (quadrature)."""
+    return _elementwise(lambda p, q, y: _betainc_dshape_one(p, q, y, False), a, b, x)
+
+
+def stdtr_ddf(df, t):
+    """d/d(df) of scipy.special.stdtr(df, t), elementwise (quadrature)."""
+    return _elementwise(_stdtr_ddf_one, df, t)
+
+
+# Their derivatives in x (closed forms: the density's derivative in the shape parameter);
+# in a shape parameter again: refused.
+def _gamma_density(a, x):
+    return np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a))
+
+
+def _beta_density(a, b, x):
+    return np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp.betaln(a, b))
+
+
+def _t_density_ddf(df, t):
+    """d/d(df) of the t density at t."""
+    log_density = sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi) \
+        - 0.5 * (df + 1.0) * np.log1p(t * t / df)
+    slope = 0.5 * sp.digamma(0.5 * (df + 1.0)) - 0.5 * sp.digamma(0.5 * df) - 0.5 / df \
+        - 0.5 * np.log1p(t * t / df) + 0.5 * (df + 1.0) * t * t / (df * (df + t * t))
+    return np.exp(log_density) * slope
+
+
+@adjoint(gammainc_da)
+def _(result, result_bar, a, x):
+    return no_derivative("gammainc", "a (second derivative)"), \
+        unbroadcast(result_bar * _gamma_density(a, x) * (np.log(x) - sp.digamma(a)), x)
+
+
+@tangent(gammainc_da)
+def _(result, a, x, a_dot, x_dot):
+    return no_derivative_dot("gammainc", "a (second derivative)", a_dot) \
+        + x_dot * _gamma_density(a, x) * (np.log(x) - sp.digamma(a))
+
+
+@adjoint(betainc_da)
+def _(result, result_bar, a, b, x):
+    return no_derivative("betainc", "a (second derivative)"), no_derivative("betainc", "b (second derivative)"), \
+        unbroadcast(result_bar * _beta_density(a, b, x) * (np.log(x) - sp.digamma(a) + sp.digamma(a + b)), x)
+
+
+@tangent(betainc_da)
+def _(result, a, b, x, a_dot, b_dot, x_dot):
+    return no_derivative_dot("betainc", "a (second derivative)", a_dot) \
+        + no_derivative_dot("betainc", "b (second derivative)", b_dot) \
+        + x_dot * _beta_density(a, b, x) * (np.log(x) - sp.digamma(a) + sp.digamma(a + b))
+
+
+@adjoint(betainc_db)
+def _(result, result_bar, a, b, x):
+    return no_derivative("betainc", "a (second derivative)"), no_derivative("betainc", "b (second derivative)"), \
+        unbroadcast(result_bar * _beta_density(a, b, x) * (np.log1p(-x) - sp.digamma(b) + sp.digamma(a + b)), x)
+
+
+@tangent(betainc_db)
+def _(result, a, b, x, a_dot, b_dot, x_dot):
+    return no_derivative_dot("betainc", "a (second derivative)", a_dot) \
+        + no_derivative_dot("betainc", "b (second derivative)", b_dot) \
+        + x_dot * _beta_density(a, b, x) * (np.log1p(-x) - sp.digamma(b) + sp.digamma(a + b))
+
+
+@adjoint(stdtr_ddf)
+def _(result, result_bar, df, t):
+    return no_derivative("stdtr", "df (second derivative)"), unbroadcast(result_bar * _t_density_ddf(df, t), t)
+
+
+@tangent(stdtr_ddf)
+def _(result, df, t, df_dot, t_dot):
+    return no_derivative_dot("stdtr", "df (second derivative)", df_dot) + t_dot * _t_density_ddf(df, t)
+
+
+for _helper in (_gamma_density, _beta_density, _t_density_ddf):
+    _helper.__diffc_transparent__ = True
 
 
 # ------------------------------------------------------ softmax, log_softmax, logsumexp

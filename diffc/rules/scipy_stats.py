@@ -8,8 +8,9 @@ parameters, ``loc`` and ``scale``; the mean and covariance of a multivariate
 normal; the concentration of a Dirichlet) gets its derivative in both modes
 and at higher order, through the rules of scipy_special.  The values equal
 SciPy's on the support (tests compare them); derivatives in a parameter with
-no closed form (the shape parameters of t/gamma/beta cdfs) are refused by
-the rules of ``stdtr``/``gammainc``/``betainc``, never returned as zero.
+no closed form (the shape parameters of t/gamma/beta cdfs) are computed by the
+rules of ``stdtr``/``gammainc``/``betainc`` by quadrature (first order; a second
+derivative in them is refused, never returned as zero).
 
 A frozen distribution known when the function is compiled (``rv = norm(1.0,
 2.0)`` at module level, then ``rv.logpdf(x)``) is called through the same
@@ -452,3 +453,66 @@ def constructed_method(obj, method):
 
 from . import CONSTRUCTED_METHODS  # noqa: E402
 CONSTRUCTED_METHODS.append(constructed_method)
+
+
+
+
+# Calling a distribution freezes it: inside differentiated code ``stats.t(df, loc, scale)``
+# makes a `t_frozen` object, a plain class diffc reads like the user's, holding the
+# parameters as attributes; each method calls the distribution's own (``stats.t.cdf(x,
+# self.df, self.loc, self.scale)``), so the parameters get their derivatives wherever the
+# object goes (into helpers and lists, through loops, reassigned).  Another method or
+# attribute is the frozen SciPy object's (its value; refused when differentiated).
+# transform/frozen.py first rewrites the simplest uses (``d = norm(mu, s)`` then only
+# ``d.logpdf(x)``) into the unfrozen call.
+
+_FROZEN_PARAMETERS = {
+    "norm": "loc=0.0, scale=1.0", "t": "df, loc=0.0, scale=1.0", "gamma": "a, loc=0.0, scale=1.0",
+    "beta": "a, b, loc=0.0, scale=1.0", "expon": "loc=0.0, scale=1.0", "laplace": "loc=0.0, scale=1.0",
+    "cauchy": "loc=0.0, scale=1.0", "poisson": "mu, loc=0", "bernoulli": "p, loc=0", "binom": "n, p, loc=0",
+    "nbinom": "n, p, loc=0", "multivariate_normal": "mean=None, cov=1, allow_singular=False",
+    "dirichlet": "alpha"}
+_FROZEN_METHODS = ("logpdf", "pdf", "logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf")
+
+
+def _frozen_text(name, signature):
+    """Source of the class `{name}_frozen` and of the function `freeze_{name}` making one."""
+    from . import implementation
+    params = [p.split("=")[0].strip() for p in signature.split(",")]
+    fields = ", ".join(f"self.{p}" for p in params)
+    lines = [f"class {name}_frozen:",
+             f"    \"\"\"stats.{name} frozen with its parameters (read by diffc like user code).\"\"\"",
+             "",
+             "    __diffc_transparent__ = True",
+             "",
+             f"    def __init__(self, {signature}):"]
+    lines += [f"        self.{p} = {p}" for p in params]
+    for method in _FROZEN_METHODS:
+        if implementation(getattr(getattr(stats, name), method, None)) is not None:
+            lines += ["", f"    def {method}(self, x):", f"        return stats.{name}.{method}(x, {fields})"]
+    lines += ["", "    def __getattr__(self, attribute):",
+              "        if attribute.startswith('__'):",
+              "            raise AttributeError(attribute)",
+              f"        return getattr(stats.{name}({fields}), attribute)",
+              "", "", f"def freeze_{name}({signature}):",
+              f"    return {name}_frozen({', '.join(params)})", ""]
+    return "\n".join(lines)
+
+
+def _define_frozen():
+    import linecache
+    for name, signature in _FROZEN_PARAMETERS.items():
+        text = _frozen_text(name, signature)
+        filename = f"<diffc:scipy_stats:{name}_frozen>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = {"stats": stats, "__name__": __name__}
+        exec(compile(text, filename, "exec"), namespace)
+        cls = namespace[f"{name}_frozen"]
+        for method in vars(cls).values():
+            if callable(method) and getattr(method, "__name__", "") != "__getattr__":
+                method.__diffc_transparent__ = True
+        implemented_by(getattr(stats, name))(namespace[f"freeze_{name}"])
+        globals()[f"{name}_frozen"] = cls
+
+
+_define_frozen()

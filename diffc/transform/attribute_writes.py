@@ -633,6 +633,13 @@ class _Rewriter:
         return {a.id for a in args.args + args.kwonlyargs}
 
     def set_attribute(self, target, value):
+        if isinstance(target.value, gast.Name) and target.value.id in self.info.local_functions \
+                and not any(isinstance(n, (gast.Name, gast.Call)) for n in gast.walk(value)):
+            # hit.terminal = True on a local function (a solve_ivp event): a literal attribute
+            # of the function itself, which carries no derivative
+            return A.located(A.expr_stmt(A.call(
+                A.global_ref(runtime_calls.set_function_attribute, "set_function_attribute"),
+                [A.name(target.value.id), A.const(target.attr), value])), target)
         obj = self.owner(target)
         return self.rebind(target.value, target.attr, value, target)
 

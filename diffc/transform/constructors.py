@@ -71,6 +71,8 @@ def is_user_class(obj):
     """A class defined outside the libraries diffc has rules for."""
     if not inspect.isclass(obj):
         return False
+    if obj.__dict__.get("__diffc_transparent__", False):
+        return True                         # a class diffc's rules are written with (read like the user's)
     module = (getattr(obj, "__module__", "") or "").split(".")[0]
     if module in getattr(sys, "stdlib_module_names", ()) and module != "__main__":
         return False                        # itertools.starmap, collections.deque ...: rules or none
@@ -98,6 +100,8 @@ def fields_function(cls):
         found = _cache.get(cls)
         if found is None:
             found = _build(cls)
+            if not isinstance(found, UnsupportedConstructor) and cls.__dict__.get("__diffc_transparent__", False):
+                found.fn.__diffc_transparent__ = True       # read like the class (is_user_class)
             _cache[cls] = found
         if isinstance(found, UnsupportedConstructor):
             raise found

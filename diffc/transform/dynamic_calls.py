@@ -67,23 +67,27 @@ def is_dynamic(info, call, kinds, key):
     return not has_rule and is_function_value(key)
 
 
-def lower(stmts, rf, varied, call_key):
+def lower(stmts, rf, varied, call_key, objects=None):
     """Rewrite the dynamic calls of stmts (see module docstring); returns the new list.
 
-    rf: the ReverseFunction or ForwardFunction (info, namer, kinds, module, fail)."""
+    rf: the ReverseFunction or ForwardFunction (info, namer, kinds, module, fail);
+    objects: the names holding objects of user classes (`object_names`; found in stmts
+    when None)."""
+    if objects is None:
+        objects = object_names(stmts, rf, call_key)
     out = []
     for stmt in stmts:
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(stmt, field, lower(inner, rf, varied, call_key))
+                setattr(stmt, field, lower(inner, rf, varied, call_key, objects))
         guard = _discarded_call_guard(stmt, rf, varied, call_key)
         if guard is not None:
             out.append(A.located(guard, stmt))
         pre = _function_values(stmt, rf)
         # a closure over differentiated values carries their derivatives (a partial of it too)
         varied.update(s.targets[0].id for s in pre)
-        new = _lower_field(stmt, rf, varied) or _lower_call(stmt, rf, varied, call_key)
+        new = _lower_field(stmt, rf, varied) or _lower_call(stmt, rf, varied, call_key, objects)
         if new is None:
             new = _pack_varargs(stmt, rf, call_key)
         lowered = new is not None or bool(pre)
@@ -186,7 +190,57 @@ def _lower_field(stmt, rf, varied):
     return [test, branch]
 
 
-def _lower_call(stmt, rf, varied, call_key):
+def object_names(stmts, rf, call_key):
+    """Names every binding of which (in stmts) is a call of a user class, or of a user function
+    every return of which builds one (constructors.returned_class): a method called on them
+    is the class's own, even when NumPy arrays have a method of that name with a rule
+    (``d.mean()``, ``acc.sum()``)."""
+    made, other = set(), set()
+    for stmt in A.walk_statements(stmts):
+        if not isinstance(stmt, gast.Assign):
+            continue
+        for target in stmt.targets:
+            for node in A.walk(target):
+                if isinstance(node, gast.Name):
+                    other.add(node.id)
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], gast.Name) \
+                or not isinstance(stmt.value, gast.Call):
+            continue
+        try:
+            key, _ = call_key(rf.info, stmt.value)
+        except DiffcError:
+            continue
+        fn = getattr(key, "fn", key)
+        if constructors.is_user_class(key) or (isinstance(fn, types.FunctionType)
+                                               and constructors.is_user_class(constructors.returned_class(fn))):
+            made.add(stmt.targets[0].id)
+            other.discard(stmt.targets[0].id)
+    for stmt in A.walk_statements(stmts):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                and stmt.targets[0].id in made and not isinstance(stmt.value, gast.Call):
+            other.add(stmt.targets[0].id)
+        if isinstance(stmt, (gast.For, gast.AugAssign)):
+            other.update(n.id for n in A.walk(stmt.target) if isinstance(n, gast.Name))
+    method_of = _method_class(rf.info)
+    if method_of is not None and rf.info.params and rf.info.params[0] not in other:
+        made.add(rf.info.params[0])         # self in a method of a user class
+    return made - other
+
+
+def _method_class(info):
+    """The user class whose plain method info's function is (its first parameter is then an
+    object of that class), else None."""
+    fn = getattr(info, "fn", None)
+    parts = getattr(fn, "__qualname__", "").split(".")
+    if not isinstance(fn, types.FunctionType) or len(parts) != 2:
+        return None
+    cls = fn.__globals__.get(parts[0])
+    if not constructors.is_user_class(cls) or cls.__dict__.get(fn.__name__) is not fn:
+        return None
+    return cls
+
+
+def _lower_call(stmt, rf, varied, call_key, objects=frozenset()):
     """The statements replacing `x = call` when the call is dynamic, else None."""
     call = stmt.value if isinstance(stmt, gast.Assign) else None
     if not isinstance(call, gast.Call) or not isinstance(stmt.targets[0], gast.Name):
@@ -207,10 +261,15 @@ def _lower_call(stmt, rf, varied, call_key):
         return _rewrite(stmt, call, rf.namer, runtime_calls.partial_value, call.args[0], call.args[1:])
     if constructors.is_user_class(key) and not R.is_nondiff(key) and R.adjoint_rule(key) is None:
         return _lower_constructor(stmt, call, rf, key, call_key)
-    if not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
+    # a user object's method named like an array method with a rule (d.mean(), acc.sum()): its own
+    own_method = isinstance(key, tuple) and key[0] == "method" and isinstance(call.func, gast.Attribute) \
+        and isinstance(call.func.value, gast.Name) and call.func.value.id in objects \
+        and not hasattr(call.func.value, "diffc_global") \
+        and (R.adjoint_rule(key) is not None or R.tangent_rule(key) is not None or R.is_nondiff(key))
+    if not own_method and not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
             and not any(isinstance(a, gast.Starred) for a in call.args):
         return None
-    if isinstance(call.func, gast.Attribute) and _is_varied(call.func.value, varied):
+    if isinstance(call.func, gast.Attribute) and (_is_varied(call.func.value, varied) or own_method):
         # obj.method(x) where obj itself carries derivatives (self.W is differentiated):
         # call type(obj).method(obj, x), so obj is an argument like any other.
         func = A.call(A.global_ref(runtime_calls.unbound_method, "unbound_method"),

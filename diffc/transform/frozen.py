@@ -211,8 +211,9 @@ def pass_captured_variables(info):
                     target = info.resolve_static(call.args[spec[0]])
                     # not with a **options part: it may hold args=... (the function value is
                     # then a closure, which the rule refuses with a message)
+                    # (not with events=: solve_ivp passes args to the event functions too)
                     if isinstance(target, FunctionInfo) and target.lifted_params \
-                            and not any(k.arg == spec[1] or k.arg is None for k in call.keywords):
+                            and not any(k.arg in (spec[1], "events") or k.arg is None for k in call.keywords):
                         holder = info.namer.fresh("_captured")
                         out.append(A.assign(holder, gast.Tuple(elts=[A.name(p) for p in target.lifted_params],
                                                                ctx=gast.Load())))

@@ -27,7 +27,116 @@ from .. import runtime_calls
 
 
 def lower_starred(info, namer):
+    _expand_fixed_displays(info, namer)
     info.node.body = _block(info.node.body, info, namer)
+
+
+def _expand_fixed_displays(info, namer):
+    """``xs = (a, b)`` ... ``f(x, *xs)`` with xs bound once in the function, to a tuple display:
+    the call becomes ``f(x, _xs0, _xs1)`` with ``_xs0 = a; _xs1 = b; xs = (_xs0, _xs1)``;
+    likewise ``kw = {'loc': m}`` ... ``f(x, **kw)`` with kw bound once, to a dict display
+    with constant string keys, and only ever read as ``**kw``.  Then the call is an
+    ordinary static call, each argument with its own derivative (a float constant in the
+    tuple stays a constant, where a call through ``*xs`` at run time cannot tell it from a
+    differentiated float)."""
+    module = gast.Module(body=info.node.body, type_ignores=[])
+    stores, loads, spread = {}, {}, set()
+    for node in A.walk(module):
+        if isinstance(node, gast.Name):
+            table = loads if isinstance(node.ctx, gast.Load) else stores
+            table[node.id] = table.get(node.id, 0) + 1
+        elif isinstance(node, gast.Call):
+            spread.update(id(k.value) for k in node.keywords if k.arg is None and isinstance(k.value, gast.Name))
+    dict_loads = {}
+    for node in A.walk(module):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and id(node) in spread:
+            dict_loads[node.id] = dict_loads.get(node.id, 0) + 1
+    params = {a.id for a in info.node.args.args + info.node.args.kwonlyargs if isinstance(a, gast.Name)}
+    fixed = {}
+    for stmt in A.walk_statements(info.node.body):
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
+            continue
+        name, value = stmt.targets[0].id, stmt.value
+        if stores.get(name) != 1 or name in params:
+            continue
+        if isinstance(value, gast.Tuple) and not any(isinstance(e, gast.Starred) for e in value.elts):
+            fixed[name] = (stmt, [namer.fresh(f"_{name}{i}") for i in range(len(value.elts))], None)
+        elif isinstance(value, gast.Dict) and value.keys and dict_loads.get(name, 0) == loads.get(name, 0) \
+                and all(isinstance(k, gast.Constant) and isinstance(k.value, str) and k.value.isidentifier()
+                        for k in value.keys) and len({k.value for k in value.keys}) == len(value.keys):
+            fixed[name] = (stmt, [namer.fresh(f"_{name}_{k.value}") for k in value.keys], [k.value for k in value.keys])
+    used = set()
+    for node in _own_nodes(module):
+        if not isinstance(node, gast.Call):
+            continue
+        args = []
+        for a in node.args:
+            entry = fixed.get(a.value.id) if isinstance(a, gast.Starred) and isinstance(a.value, gast.Name) else None
+            constants = _constant_tuple(info, a, stores)
+            if entry is not None and entry[2] is None:
+                args.extend(A.name(n) for n in entry[1])
+                used.add(a.value.id)
+            elif constants is not None:
+                args.extend(A.const(v) for v in constants)
+            else:
+                args.append(a)
+        keywords = []
+        for k in node.keywords:
+            entry = fixed.get(k.value.id) if k.arg is None and isinstance(k.value, gast.Name) else None
+            if entry is not None and entry[2] is not None:
+                keywords.extend(gast.keyword(arg=key, value=A.name(n)) for key, n in zip(entry[2], entry[1]))
+                used.add(k.value.id)
+            else:
+                keywords.append(k)
+        node.args, node.keywords = args, keywords
+    split = {id(fixed[name][0]): fixed[name] for name in used}
+    if split:
+        info.node.body = _split_displays(info.node.body, split)
+
+
+def _constant_tuple(info, arg, stores):
+    """The values of ``*NAME`` for NAME a module-level tuple of numbers (read when the
+    function is compiled, as diffc reads module constants), or None."""
+    if not (isinstance(arg, gast.Starred) and isinstance(arg.value, gast.Name)) or arg.value.id in stores:
+        return None
+    value = info.resolve_static(arg.value)
+    if isinstance(value, tuple) and len(value) <= 16 and all(type(v) in (int, float, bool) for v in value):
+        return value
+    return None
+
+
+def _own_nodes(node):
+    """The nodes of node, not descending into nested functions, lambdas or classes."""
+    stack, out = [node], []
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        for child in gast.iter_child_nodes(current):
+            if not isinstance(child, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)):
+                stack.append(child)
+    return out
+
+
+def _split_displays(stmts, split):
+    out = []
+    for stmt in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(stmt, field, _split_displays(inner, split))
+        entry = split.get(id(stmt))
+        if entry is None:
+            out.append(stmt)
+            continue
+        display = stmt.value
+        items = display.elts if isinstance(display, gast.Tuple) else display.values
+        out.extend(A.located_all([A.assign(n, item) for n, item in zip(entry[1], items)], stmt))
+        if isinstance(display, gast.Tuple):
+            display.elts = [A.name(n) for n in entry[1]]
+        else:
+            display.values = [A.name(n) for n in entry[1]]
+        out.append(stmt)
+    return out
 
 
 def _block(stmts, info, namer):
