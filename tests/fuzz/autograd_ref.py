@@ -7,7 +7,8 @@ trace it, or raises `Untranslatable`:
 * ``y.copy()`` becomes ``(y * 1.0)``, ``np.full(n, x)`` becomes ``x * np.ones(n)``
   and ``a // b`` becomes ``_floordiv(a, b)`` (autograd boxes support none of them);
 * an in-place write ``y[i] = e`` / ``y[i] op= e`` becomes the functional update
-  ``y = _aset(y, i, e)`` / ``y = _aset(y, i, y[i] op e)``.  NumPy evaluates the
+  ``y = _aset(y, i, e)`` / ``y = _aset(y, i, y[i] op e)`` (also ``obj.a[i] = e``, for
+  the array attributes of shapes_e.py's classes, which no other name holds).  NumPy evaluates the
   right-hand side before writing, so the values are the same, unless another
   name shares the array: programs that bind a view (``t = y[a:b]``) or loop
   over an array they write into are not translated.
@@ -96,12 +97,18 @@ class _Functional(ast.NodeTransformer):
         return node
 
     def _set(self, target, value):
-        if not isinstance(target.value, ast.Name):
+        base = target.value
+        if isinstance(base, ast.Name):
+            read, store = ast.Name(base.id, ast.Load()), ast.Name(base.id, ast.Store())
+        elif isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name):
+            # self.buf[i] += e (shapes_e.py: an array attribute the class always sets to a
+            # new np.zeros, so no other name holds it): self.buf = _aset(self.buf, i, ...)
+            read = ast.Attribute(ast.Name(base.value.id, ast.Load()), base.attr, ast.Load())
+            store = ast.Attribute(ast.Name(base.value.id, ast.Load()), base.attr, ast.Store())
+        else:
             raise Untranslatable("write into a subscript of a subscript")
-        name = target.value.id
-        call = ast.Call(ast.Name("_aset", ast.Load()),
-                        [ast.Name(name, ast.Load()), _index_expr(target.slice), value], [])
-        return ast.Assign([ast.Name(name, ast.Store())], call)
+        call = ast.Call(ast.Name("_aset", ast.Load()), [read, _index_expr(target.slice), value], [])
+        return ast.Assign([store], call)
 
     def visit_Assign(self, node):
         self.generic_visit(node)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d
+from . import shapes_d, shapes_e
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -181,6 +181,7 @@ class Generator:
         self.view_written = []     # arrays of f written through a slice (narrow_return reads them)
         self.init_build_shared(seed, shapes, exclude)
         shapes_d.init(self, seed, shapes, exclude)
+        shapes_e.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -510,6 +511,9 @@ class Generator:
             if lines:
                 return lines
         lines = shapes_d.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_e.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1001,6 +1005,7 @@ class Generator:
             terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(read)}[{self.r.choice([0, -1])}]",
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
+        chunks += shapes_e.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1018,6 +1023,9 @@ EXTRA_SHAPES = (
     "build_shared",      # two results of an array-building helper in one expression (mk(a) + mk(b))
     "classes_d",         # FINDINGS_d.md (shapes_d.py): broadcasting on a branch, element then
                          # slice writes, loops over an array rebound and written through a view
+    "classes_e",         # FINDINGS_d.md, section classes_e (shapes_e.py): user classes whose methods
+                         # write attributes (one object, a list of them, a helper taking one), and
+                         # the array parameter v rebound to other shapes by a helper in a loop
 )
 
 
@@ -1098,7 +1106,8 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES
+) + shapes_d.FEATURES + shapes_e.FEATURES     # e_object_method, e_object_list, e_object_helper,
+#                                                     e_rebound_param: shapes_e.py (classes_e)
 
 
 def b_statement(gen, scope, indent, nested_ok):

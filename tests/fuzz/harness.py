@@ -208,7 +208,7 @@ def _confirm(program, traced, args, wrt, derivative_ok):
 def _normalize(message):
     """The kind of a message: its first line, without the user's names and numbers."""
     first = message.strip().split("\n")[0]
-    first = re.sub(r"^\S+\.py:\d+:\d+: ", "", first)
+    first = re.sub(r"^\S+\.py:\d+(:\d+)?: ", "", first)
     first = re.sub(r"'[^']*'", "'_'", first)
     first = re.sub(r"\b[a-z_]*\d+\b", "N", first)
     return first[:160]

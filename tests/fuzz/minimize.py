@@ -71,9 +71,9 @@ def _without(lines, i, j):
 
 
 def _candidates(lines):
-    """Line lists with one helper function, or a run of statements, removed (largest first)."""
+    """Line lists with one helper function or class, or a run of statements, removed (largest first)."""
     for i, line in enumerate(lines):
-        if line.startswith("def ") and not line.startswith("def f("):
+        if line.startswith(("def ", "class ")) and not line.startswith("def f("):
             yield lines[:i] + lines[_block_end(lines, i):]
     spans = _statements(lines)
     for run in (4, 2, 1):
