@@ -9,12 +9,13 @@ differentiated array parameter rebound to other shapes by a helper in a loop ove
 * the shape's programs written out by hand, checked against central finite differences in
   both modes and at second order;
 * E1 (a refusal, FINDINGS_d.md): reading ``cells[-1]`` after a loop whose items' methods
-  write attributes is refused, while ``cells[1]`` works (strict xfail: it fails when fixed);
+  write attributes was refused, while ``cells[1]`` worked (fixed: object_lists takes -1);
 * E2 (a wrong second derivative, FINDINGS_d.md; seed 8 of the higher-order run): an object
   built from an array, its method rebinding the attribute, then the array written in place:
   the first derivative is right, grad of grad and hvp are not (strict xfail).
 
-Seeds left out because they expose a reported problem: 8 (E2), 11 and 15 (E1)."""
+Seeds left out because they expose a reported problem: 8 (E2, open; also wrong on 2252d5f),
+11 and 15 (E1, since fixed)."""
 
 import numpy as np
 import pytest
@@ -170,9 +171,7 @@ def last_item_through_a_helper(x, v, w):
     return s + np.sum(cells[-1].h)
 
 
-@pytest.mark.xfail(raises=diffc.DiffcError, strict=True,
-                   reason="E1: cells[-1] read after a loop writing the items' attributes is refused")
-@pytest.mark.parametrize("fn", [last_item_read, last_item_through_a_helper])
+@pytest.mark.parametrize("fn", [last_item_read, last_item_through_a_helper])   # E1, fixed in 71ef1e2
 def test_last_item_read_after_the_loop(fn):
     check(fn, ARGS, wrt=(0, 1, 2))
 

@@ -215,6 +215,9 @@ class _Flow:
                     added.setdefault((target, b), info)
                 if b == source and a != target:
                     added.setdefault((a, target), (info[0], True))
+                    # the item may be a's own object (a name the container holds: `lst = (y1,
+                    # y0); p = lst[0]; p += ...` writes into y1), seen when it runs
+                    added.setdefault((target, a), (s, True))
         else:                               # target holds source
             added[(source, target)] = (s, False)
             for (a, b), info in state.items():

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d, shapes_e
+from . import shapes_d, shapes_e, shapes_f
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -182,6 +182,7 @@ class Generator:
         self.init_build_shared(seed, shapes, exclude)
         shapes_d.init(self, seed, shapes, exclude)
         shapes_e.init(self, seed, shapes, exclude)
+        shapes_f.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -514,6 +515,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_e.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_f.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1009,7 +1013,9 @@ class Generator:
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
-        source = HEADER + "\n\n".join(chunks) + "\n"
+        header = HEADER.replace("import math\n", "import functools\nimport math\n") \
+            if "f_partial" in self.features else HEADER     # (programs without it are unchanged)
+        source = header + "\n\n".join(chunks) + "\n"
         x = round(r.uniform(-1.5, 1.5), 3)
         w = round(r.uniform(-1.5, 1.5), 3)
         v = np.round(np.array([r.uniform(-1.5, 1.5) for _ in range(N)]), 3)
@@ -1026,6 +1032,8 @@ EXTRA_SHAPES = (
     "classes_e",         # FINDINGS_d.md, section classes_e (shapes_e.py): user classes whose methods
                          # write attributes (one object, a list of them, a helper taking one), and
                          # the array parameter v rebound to other shapes by a helper in a loop
+    "classes_f",         # FINDINGS_e.md (shapes_f.py): in-place writes through containers, two
+                         # names for one item, nested item writes, partials of partials
 )
 
 
@@ -1106,7 +1114,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 
