@@ -645,6 +645,8 @@ CASES += [
     Case(np.ascontiguousarray, R(2, 3).T, id="ascontiguousarray"),
     Case(np.copy, R(2, 3)),
     Case(("method", "copy"), R(3)),
+    Case(("method", "tolist"), R(3)),
+    Case(("method", "tolist"), R(2, 3), id="tolist-matrix"),
     Case(("method", "astype"), R(2, 3), np.float64),
     Case(("method", "astype"), R(2, 3) * 5, int, id="astype-int"),
     Case(np.linspace, R(), R(), 5),

@@ -339,7 +339,8 @@ def test_containers_second_order(f, mode):
     _check_mixed(f, x4, mode)
 
 
-def test_get_of_an_object_that_is_not_a_dict_is_refused():
+def test_get_of_an_object_that_is_not_a_dict_is_its_own_method():
+    # was refused (the dict rule of .get was tried); a user class's own method is followed now
     class Table:
         def __init__(self, w):
             self.w = w
@@ -349,6 +350,5 @@ def test_get_of_an_object_that_is_not_a_dict_is_refused():
 
     def f(x):
         return Table(x).get("k")
-    with pytest.raises(Exception) as info:
-        diffc.grad(f)(1.5)
-    assert "get" in str(info.value)
+    assert diffc.grad(f)(1.5) == pytest.approx(2.0)
+    assert diffc.jvp(f, (1.5,), (1.0,))[1] == pytest.approx(2.0)

@@ -120,14 +120,15 @@ def _written_root(node):
 _passed_on = {}
 
 
-def parameters_passed_on(fn):
+def parameters_passed_on(fn, _seen=None):
     """The parameters of the plain function fn that it calls a method of (``p.step(x)``,
-    ``p.cell.step(x)``) or passes to a user function (``g(p)``, g found by name in its
-    globals): whether fn writes their attributes may depend on their class
-    (transform/unknown_writes.py)."""
+    ``p.cell.step(x)``) or passes on to a user function that does so with them (``g(p)``, g
+    found by name in its globals; a recursion adds nothing): whether fn writes their
+    attributes may depend on their class (transform/unknown_writes.py)."""
     with _lock:
-        if fn in _passed_on:
+        if _seen is None and fn in _passed_on:
             return _passed_on[fn]
+        seen = (_seen or set()) | {fn}
         try:
             tree = method_tree(fn, type(fn))[0]
         except (UnsupportedConstructor, SyntaxError, TypeError):
@@ -136,21 +137,27 @@ def parameters_passed_on(fn):
         if tree is not None:
             params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
             for node in ast.walk(tree):
-                if not isinstance(node, ast.Call):
-                    continue
-                receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
-                while isinstance(receiver, ast.Attribute):
-                    receiver = receiver.value
-                if isinstance(receiver, ast.Name) and receiver.id in params:
-                    found.add(receiver.id)
-                callee = fn.__globals__.get(node.func.id) if isinstance(node.func, ast.Name) else None
-                if not is_user_code(callee):
-                    continue                # np.tanh(p), len(p)...: no attribute of p written
-                for arg in list(node.args) + [k.value for k in node.keywords]:
-                    if isinstance(arg, ast.Name) and arg.id in params:
-                        found.add(arg.id)
-        _passed_on[fn] = frozenset(found)
-        return _passed_on[fn]
+                if isinstance(node, ast.Call):
+                    found |= _passed_by_call(node, fn, params, seen)
+        if _seen is None:
+            _passed_on[fn] = frozenset(found)
+        return frozenset(found)
+
+
+def _passed_by_call(node, fn, params, seen):
+    receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+    while isinstance(receiver, ast.Attribute):
+        receiver = receiver.value
+    found = {receiver.id} if isinstance(receiver, ast.Name) and receiver.id in params else set()
+    callee = fn.__globals__.get(node.func.id) if isinstance(node.func, ast.Name) else None
+    if not is_user_code(callee) or callee in seen:
+        return found                        # np.tanh(p), len(p), a recursion: nothing more
+    names = callee.__code__.co_varnames[:callee.__code__.co_argcount]
+    onward = parameters_passed_on(callee, seen)
+    for name, arg in list(zip(names, node.args)) + [(k.arg, k.value) for k in node.keywords]:
+        if isinstance(arg, ast.Name) and arg.id in params and name in onward:
+            found.add(arg.id)
+    return found
 
 
 def is_user_code(fn):
