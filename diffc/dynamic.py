@@ -697,21 +697,16 @@ def check_discarded_call(obj, name, where, args=()):
     attributes (what it stores would carry a derivative diffc does not follow)."""
     from .transform import argument_effects, constructors
     cls = type(obj)
-    if constructors.is_user_class(cls) and argument_effects.writes_global_state(constructors.plain_method(cls, name)):
+    method = constructors.plain_method(cls, name) if constructors.is_user_class(cls) else None
+    if method is not None and argument_effects.writes_global_state(method):
         raise NoDerivativeRule(
             f"{where}: {cls.__name__}.{name}(...) changes state outside its object (an attribute of a "
             "class or a module-level object, a global variable), which diffc does not follow",
             hint=f"keep the state in the object or return it from {name}")
-    method = constructors.plain_method(cls, name) if constructors.is_user_class(cls) else None
     if method is not None:
-        params = method.__code__.co_varnames[1:method.__code__.co_argcount]
-        written = argument_effects.parameters_written_in_place(method)
-        for param, value in zip(params, args):
-            if param in written and isinstance(value, (np.ndarray, list, dict)):
-                raise NoDerivativeRule(
-                    f"{where}: {cls.__name__}.{name}(...) writes into its argument {param} in place "
-                    "(Python changes the caller's value), which diffc does not follow through a method",
-                    hint=f"return the new value from {name} and assign it")
+        _refuse_arguments_written_in_place(method, method.__code__.co_varnames[1:method.__code__.co_argcount],
+                                           args, f"{where}: {cls.__name__}.{name}", "a method",
+                                           f"return the new value from {name} and assign it")
     if constructors.is_user_class(cls) and constructors.writes_attributes(cls, name):
         raise NoDerivativeRule(
             f"{where}: {cls.__name__}.{name}(...) writes attributes of its object, which holds or "
@@ -763,14 +758,20 @@ def check_called_value(fn, args, where):
                                hint=f"return the new values from {fn.__name__}")
     names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
     values = lead + tuple(args)
+    _refuse_arguments_written_in_place(fn, names, values, f"{where}: {fn.__name__}", "a function value",
+                                       f"return the new value from {fn.__name__} and assign it, or call "
+                                       f"{fn.__name__} by its name")
+    check_written_arguments(fn, names[:len(values)], values[:len(names)], where)
+
+
+def _refuse_arguments_written_in_place(fn, names, values, call, through, hint):
+    """Refuse when fn writes in place into a parameter (names) given an array, list or dict."""
+    from .transform import argument_effects
     written = argument_effects.parameters_written_in_place(fn)
     for name, value in zip(names, values):
         if name in written and isinstance(value, (np.ndarray, list, dict)):
-            raise NoDerivativeRule(
-                f"{where}: {fn.__name__}(...) writes into its argument {name} in place (Python changes "
-                "the caller's value), which diffc does not follow through a function value",
-                hint=f"return the new value from {fn.__name__} and assign it, or call {fn.__name__} by its name")
-    check_written_arguments(fn, names[:len(values)], values[:len(names)], where)
+            raise NoDerivativeRule(f"{call}(...) writes into its argument {name} in place (Python changes the "
+                                   f"caller's value), which diffc does not follow through {through}", hint=hint)
 
 
 runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call,

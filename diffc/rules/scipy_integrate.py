@@ -59,16 +59,10 @@ def _check_rhs(func):
                                 "enclosing function, which diffc passes through args=(...) itself only when "
                                 "the call has no args=, events= or **options; pass those variables through "
                                 "args=(...) (event functions get them too)")
-    cells = getattr(func, "__closure__", None) or ()
-    for cell in cells:
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            continue
-        if isinstance(value, (float, np.floating, np.ndarray)):
-            raise NotDifferentiable("diffc: the right-hand side given to odeint reads a float or array "
-                                    "from an enclosing function; pass it through args=(...) so its "
-                                    "derivative is computed")
+    if _closes_over_values(func):
+        raise NotDifferentiable("diffc: the right-hand side given to odeint reads a float or array "
+                                "from an enclosing function; pass it through args=(...) so its "
+                                "derivative is computed")
 
 
 def _as_args(args):
@@ -578,16 +572,24 @@ def _event_captured(event):
     return []
 
 
-def _check_event_cells(event):
-    for cell in getattr(event, "__closure__", None) or ():
+def _closes_over_values(fn):
+    """Whether the Python function fn closes over a float or an array (its derivative
+    would be lost: diffc did not compile the enclosing function)."""
+    for cell in getattr(fn, "__closure__", None) or ():
         try:
             value = cell.cell_contents
         except ValueError:
             continue
         if isinstance(value, (float, np.floating, np.ndarray)):
-            raise NotDifferentiable("diffc: an event function given to solve_ivp reads a float or array from an "
-                                    "enclosing function diffc did not compile; define it inside the "
-                                    "differentiated function, or pass the value through args=(...)")
+            return True
+    return False
+
+
+def _check_event_cells(event):
+    if _closes_over_values(event):
+        raise NotDifferentiable("diffc: an event function given to solve_ivp reads a float or array from an "
+                                "enclosing function diffc did not compile; define it inside the "
+                                "differentiated function, or pass the value through args=(...)")
 
 
 def _event_partials(event, t, y, params):
