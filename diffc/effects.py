@@ -32,6 +32,9 @@ FLOAT_PRESERVING  given Python floats returns a Python float, given NumPy float6
                scalars a NumPy float64 (abs, min, max)
 RETURNS_ARGUMENTS  hands back one of its arguments (or 0.0) as it came, inside a tuple
                for the max/min adjoint: a float stays a float
+HOLDS_ARGUMENTS  returns an object that may hold its arguments or their items (an
+               object built from fields, a list of pairs, a partial): a write into
+               an argument is seen through the result
 NUMPY_RESULT   returns a NumPy value whether its arguments are Python floats or NumPy
                float64 scalars (optimize/read_float_items.py: like a ufunc)
 
@@ -53,6 +56,7 @@ WRITES_NOTHING = "writes_nothing"
 FLOAT_PRESERVING = "float_preserving"
 RETURNS_ARGUMENTS = "returns_arguments"
 NUMPY_RESULT = "numpy_result"
+HOLDS_ARGUMENTS = "holds_arguments"
 
 _FACTS = {}
 
@@ -94,6 +98,13 @@ def _declare_runtime():
     declare(rt.real_where_real, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))
 
 
+def _declare_runtime_calls():
+    from . import runtime_calls as rc
+    declare(rc.with_attributes, rc.with_item, rc.concat_parts, rc.enumerate_list, rc.zip_lists, rc.zip_star,
+            rc.merge_kwargs, rc.build_object, rc.partial_value, rc.closure, rc.captured_callee,
+            rc.replace_fields, facts=(HOLDS_ARGUMENTS,))
+
+
 def _declare_library():
     import builtins
     import numpy as np
@@ -104,4 +115,5 @@ def _declare_library():
 
 
 _declare_runtime()
+_declare_runtime_calls()
 _declare_library()

@@ -167,6 +167,7 @@ class Module:
         self.infos = {}
         self.split = {}
         self.seed_writers = {}           # adjoint function name -> whether it may write into its seed
+        self.taped = {}                  # adjoint function name -> positions of parameters it keeps
         self.primals = {}
         self.function_names = Namer()
         self.tape_users = set()
@@ -300,6 +301,9 @@ class Module:
         self.joint(target, active, dict(zip(info.params, kinds)), name, check_scalar=False,
                    callee=True)
         return self.split[key]
+
+    def taped_arguments(self, adjoint_name):
+        return self.taped.get(adjoint_name)
 
     def keeps_seed(self, adjoint_name):
         """Whether the generated adjoint named adjoint_name, already built, never writes into
@@ -480,6 +484,7 @@ class Module:
         seed = self.seed_name(rf)
         state = sorted(result.read | set(rf.dense)
                        | _loaded_primals(result.adjoint, set(info.local_names) | set(rf.params)))
+        self.taped[adj_name] = _kept_parameters(state, rf.aliases.related, info.params)
         fwd_body = []
         fwd_body += [A.assign(v, A.const(None)) for v in state
                      if v not in rf.params and v not in result.tape_vars]
@@ -722,6 +727,14 @@ def private_seed(rf, seed, adjoint):
     if _may_write_into(adjoint, seed):
         return [A.assign(seed, A.call(rt(runtime.copy_value), [A.name(seed)]))]
     return []
+
+
+def _kept_parameters(state, related, params):
+    """Positions of the params whose objects the names in state may share or hold."""
+    reached = set(state)
+    for name in state:
+        reached |= related.get(name, set())
+    return {k for k, p in enumerate(params) if p in reached}
 
 
 def _loaded_primals(stmts, primal_names):

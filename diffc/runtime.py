@@ -767,6 +767,11 @@ def read_item(container, index):
     return copy_value(container[index])
 
 
+def is_absent(old):
+    """Whether read_item found no entry (a dict key added by the write)."""
+    return old is _ABSENT
+
+
 def write_item(container, index, old):
     """Undo container[index] = new, given what read_item returned before it."""
     if old is _ABSENT:

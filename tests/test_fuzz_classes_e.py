@@ -12,10 +12,11 @@ differentiated array parameter rebound to other shapes by a helper in a loop ove
   write attributes was refused, while ``cells[1]`` worked (fixed: object_lists takes -1);
 * E2 (a wrong second derivative, FINDINGS_d.md; seed 8 of the higher-order run): an object
   built from an array, its method rebinding the attribute, then the array written in place:
-  the first derivative is right, grad of grad and hvp are not (strict xfail).
+  the first derivative was right, grad of grad and hvp were not (fixed in session 6: the
+  restore of the write, made pure for code differentiated again, reached a copy of the
+  array, not the one the object held; tests/test_kept_by_reference.py has the class).
 
-Seeds left out because they expose a reported problem: 8 (E2, open; also wrong on 2252d5f),
-11 and 15 (E1, since fixed)."""
+Seeds left out because they exposed a reported problem: 8 (E2), 11 and 15 (E1); all fixed."""
 
 import numpy as np
 import pytest
@@ -28,9 +29,9 @@ from fuzz.shapes_e import FEATURES
 from test_fuzz_classes_b import check
 
 # Seeds of `run.py --shapes classes_e` that pass (4 and 5 hold all four features; all four
-# pass at second order too).  Left out: 8 (E2, wrong at second order), 11 and 15 (E1, refused).
-SEEDS = (4, 5, 6, 12)
-HIGHER_ORDER_SEEDS = (4, 5)
+# pass at second order too; 8 is E2's).
+SEEDS = (4, 5, 6, 8, 12)
+HIGHER_ORDER_SEEDS = (4, 5, 8)
 
 
 def _assert_pass(outcomes):
@@ -199,8 +200,6 @@ def test_array_written_after_the_object_stepped_first_order():
     check(written_after_the_step, ARGS, wrt=(0, 1, 2))
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="E2: second order 0.0015 instead of -0.0209 (grad of grad and hvp)")
-def test_array_written_after_the_object_stepped_second_order():
+def test_array_written_after_the_object_stepped_second_order():     # E2, fixed in session 6
     check(written_after_the_step, [-0.408, np.array([-1.22, 1.403, 0.767]), -0.203], wrt=(0,),
           second_order=True)

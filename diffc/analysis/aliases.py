@@ -11,6 +11,12 @@ the right side shares, and how:
   held by a list): a write into it is seen by y, and a write into y is seen
   by it only when y is an array (known when it runs: `Report.observed` marks
   such writes ``maybe``);
+* ``MAYBE``: the right side may be y, a view of it, or fresh, known only when it
+  runs (the result of a function value diffc cannot see at compile time): writes
+  either way are marked ``maybe``, like a PART's into its container;
+* ``ITEMS``: the right side holds y's items (``list(y)``, ``tuple(y)``, ``zip(y, z)``): a
+  write into an item is seen through it, a write into y itself only when y is an
+  array (its rows are views of it: marked ``maybe``);
 * ``HOLDS``: the right side holds y (``[y, z]``, ``{"w": y}``): a write into y
   is seen through it, a write into the container (append, item assignment)
   is not seen by y.
@@ -39,7 +45,7 @@ import gast
 from .. import ast_util as A
 
 
-SAME, PART, HOLDS = "same", "part", "holds"
+SAME, PART, HOLDS, MAYBE, ITEMS = "same", "part", "holds", "maybe", "items"
 
 
 class AliasReport:
@@ -195,10 +201,22 @@ class _Flow:
         related = self.report.related.setdefault(target, set())
         related.add(source)
         related |= self.report.related.get(source, set())
-        if relation in (SAME, PART):
+        if relation in (SAME, PART, MAYBE):
             self.report.bases.setdefault(target, set()).add(source)
         added = {}
-        if relation == SAME:
+        if relation == MAYBE:
+            added[(target, source)] = added[(source, target)] = (s, True)
+            for (a, b), info in state.items():
+                if a == source and b != target:
+                    added.setdefault((target, b), (info[0], True))
+                if b == source and a != target:
+                    added.setdefault((a, target), (info[0], True))
+        elif relation == ITEMS:
+            added[(source, target)] = (s, True)
+            for (a, b), info in state.items():
+                if b == source and a != target:
+                    added.setdefault((a, target), info)
+        elif relation == SAME:
             added[(target, source)] = added[(source, target)] = (s, False)
             for (a, b), info in state.items():
                 if a == source and b != target:

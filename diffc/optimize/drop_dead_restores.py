@@ -53,7 +53,7 @@ def _own_reads(s):
         return A.names_loaded(s.test)
     if isinstance(s, gast.For):
         return A.names_loaded(s.iter)
-    return A.names_loaded(s)
+    return A.names_loaded(s) | getattr(s, "diffc_reads", set())   # a callee's adjoint reading its tape
 
 
 def _reads_any(stmts, names):

@@ -135,16 +135,33 @@ def _held(expr):
         return {expr.id}
     if isinstance(expr, (gast.Subscript, gast.Attribute)):
         return _held(expr.value)
-    if isinstance(expr, (gast.Tuple, gast.List)):
+    if isinstance(expr, (gast.Tuple, gast.List, gast.Set, gast.Dict)):
         out = set()
-        for e in expr.elts:
+        for e in expr.values if isinstance(expr, gast.Dict) else expr.elts:
             out |= _held(e)
         return out
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.args:
         fn = getattr(expr.func, "diffc_global", None)
         if fn is runtime.copy_value or effects.has(fn, effects.ARGUMENT_OR_NEW):
             return _held(expr.args[0])
+    if isinstance(expr, gast.Call) and _may_hold_arguments(expr.func):
+        out = set()
+        for a in list(expr.args) + [k.value for k in expr.keywords]:
+            out |= _held(a)
+        return out
     return set()
+
+
+def _may_hold_arguments(func):
+    """A helper building an object from its arguments (`build_object`), or a function
+    generated beside this one (`_jvp_Cell_fields(h, h_dot)` returns dicts of them)."""
+    if isinstance(func, gast.Name):
+        fn = getattr(func, "diffc_global", None)
+        return effects.has(fn, effects.HOLDS_ARGUMENTS) or fn is None
+    if isinstance(func, gast.Attribute):     # runtime_calls.build_object
+        fn = getattr(func, "diffc_global", None) or getattr(func.value, "diffc_global", None)
+        return effects.has(getattr(fn, func.attr, fn), effects.HOLDS_ARGUMENTS)
+    return False
 
 
 def _structural_classes(fn):

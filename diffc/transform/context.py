@@ -45,6 +45,10 @@ class CompilationContext(Protocol):
     def joint_callee(self, target, mask, kinds):
         """A ref to `_grad_g(params..., seed)` -> the adjoints of the active parameters."""
 
+    def taped_arguments(self, adjoint_name):
+        """Positions of the parameters whose objects the split callee with this adjoint keeps
+        on its tape (or views of them); None while unknown (recursion)."""
+
     def keeps_seed(self, adjoint_name):
         """Whether the generated adjoint named adjoint_name never writes into its seed."""
 

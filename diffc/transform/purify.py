@@ -48,7 +48,20 @@ def _rebind(buffer, fn, args):
     return A.assign(buffer.id, A.call(_rt(fn), [A.deepcopy(a) for a in args]))
 
 
-def _purify_statement(stmt):
+def _restore_in_place(container, index, old, fresh):
+    """The restore `write_item(c, i, old)` as the plain write `c[i] = old` (a removal of an
+    added dict key as `c = restored_item(c, i, old)`).  The restore must reach the object
+    itself: another name may hold it (`model = Quadratic(A)` before `A[0, 0] += 1.0`) and
+    read it later, which a restored copy would not change; reverse mode differentiates
+    the plain write like any other in-place write."""
+    kept = fresh()
+    removal = _rebind(container, runtime_pure.restored_item, [container, index, A.name(kept)])
+    write = A.assign(A.subscript(A.name(container.id), A.deepcopy(index), gast.Store()), A.name(kept))
+    return [A.assign(kept, A.deepcopy(old)),
+            gast.If(test=A.call(_rt(runtime.is_absent), [A.name(kept)]), body=[removal], orelse=[write])]
+
+
+def _purify_statement(stmt, fresh):
     """The pure statements replacing stmt, or None to keep it."""
     if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
         target, call = stmt.targets[0], stmt.value
@@ -96,7 +109,7 @@ def _purify_statement(stmt):
         if fn is runtime.pop_dot:
             return [_rebind(args[0], runtime_pure.without_popped, [args[0]] + list(args[2:3]))]
         if fn is runtime.write_item:
-            return [_rebind(args[0], runtime_pure.restored_item, args)]
+            return _restore_in_place(*args, fresh)
         if fn is runtime.truncate:
             return [_rebind(args[0], runtime_pure.truncated, args)]
     return None
@@ -149,7 +162,7 @@ def _purify_block(stmts, fresh):
                 setattr(stmt, field, _purify_block(block, fresh))
         hoisted, stmt = _hoist_nested(stmt, fresh)
         for s in hoisted + [stmt]:
-            new = _purify_statement(s)
+            new = _purify_statement(s, fresh)
             out.extend(A.located_all(new, stmt) if new is not None else A.located_all([s], stmt))
     return out
 

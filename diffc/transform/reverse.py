@@ -769,12 +769,32 @@ class ReverseFunction(FunctionSweep):
         fwd_name, adj_name, n_out = self.module.split_callee(key, mask, kinds, call, self.info)
         forward = A.call(fwd_name, [A.deepcopy(a) for a in args] + [A.name(TAPE)])
         self.module.uses_tape(self)
+        kept = self._kept_by_callee(adj_name, args)
 
         def adjoint_builder(result_bar):
             holder = self.namer.fresh("_grads")
             call = A.call(adj_name, [A.name(TAPE), self.callee_seed(adj_name, x, result_bar)])
-            return [A.assign(holder, call)] + self._accumulate_callee_grads(holder, args, mask)
+            adjoint_call = A.assign(holder, call)
+            adjoint_call.diffc_reads = kept
+            return [adjoint_call] + self._accumulate_callee_grads(holder, args, mask)
         return forward, adjoint_builder
+
+    def _kept_by_callee(self, adj_name, args):
+        """The caller's names whose objects a split callee's tape may keep by reference.
+
+        The callee's adjoint reads them (through its tape) where the call's adjoint runs,
+        so an in-place write into them after the call must be undone before it: the
+        adjoint call counts as reading them (`diffc_reads`, transform/tape_markers.py).
+        Every name related to a kept argument counts (`cell = Held(w, y)`: keeping cell
+        keeps y)."""
+        positions = self.module.taped_arguments(adj_name)
+        kept = {a.id for k, a in enumerate(args)
+                if isinstance(a, gast.Name) and not hasattr(a, "diffc_global")
+                and (positions is None or k in positions)}
+        related = self.aliases.related
+        for name in list(kept):
+            kept |= related.get(name, set())
+        return kept
 
     def joint_call_adjoint(self, key, args, mask, kinds, x):
         """Adjoint builder calling the callee's joint gradient (module.joint_callee)."""

@@ -22,7 +22,7 @@ import types
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_checks
+from .. import effects, runtime, runtime_calls, runtime_checks
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
@@ -229,6 +229,9 @@ class FunctionSweep:
                         and (origin.value.args[0].id, written) in synced:
                     continue                    # written back into the iterated array, whose
                     # write is followed by the loop's re-read (or refused) in its turn
+                if _field_of(origin, observer):
+                    continue                    # a write into what an attribute holds: judged by
+                    # transform/attribute_writes.py, which refuses those it cannot follow
                 if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
                     self.element_checked.add(id(origin))
                     continue
@@ -474,8 +477,59 @@ def alias_sources(fn, value):
     if isinstance(value, gast.Dict):
         return {e.id: S.HOLDS for e in value.values if _local(e, fn)}
     if isinstance(value, gast.Call):
+        if _makes_container(fn, value):
+            return _container_sources(fn, value)
+        relation = _helper_relation(fn, value)
+        if relation is not None:
+            return {name: relation for name in _local_arguments(fn, value)}
         return {name: S.SAME for name in _call_alias_sources(fn, value)}
     return {}
+
+
+def _local_arguments(fn, call):
+    return {a.id for a in call.args if _local(a, fn)} | \
+        {k.value.id for k in call.keywords if _local(k.value, fn)}
+
+
+def _helper_relation(fn, call):
+    """How the result of a call of a function value or of a runtime helper diffc emits
+    (in code it differentiates again, or made by a front-end stage) relates to its
+    local arguments, or None for the other calls."""
+    key, _ = call_key(fn.info, call)
+    if key is None or key is runtime_calls.call_value:
+        return aliases_mod.MAYBE            # a function known when it runs may return an argument
+    if effects.has(key, effects.HOLDS_ARGUMENTS):
+        return aliases_mod.HOLDS
+    if key is runtime_calls.get_field or key is runtime.item:
+        return aliases_mod.PART
+    if key is runtime.copy_value and call.args and not K.is_array(fn.kinds.get(getattr(call.args[0], "id", None))):
+        return aliases_mod.HOLDS            # a list's copy holds its items; an object is itself
+    return None
+
+
+# Builtin containers made from iterables: they hold the items of their positional arguments.
+_ITEM_CONTAINERS = (list, tuple, set, frozenset, dict, zip, enumerate, reversed, map, filter)
+
+
+def _container_sources(fn, call):
+    """How an object made by calling a class relates to its local arguments."""
+    key, _ = call_key(fn.info, call)
+    out = {k.value.id: aliases_mod.HOLDS for k in call.keywords if _local(k.value, fn)}
+    positional = aliases_mod.ITEMS if key in _ITEM_CONTAINERS else aliases_mod.HOLDS
+    out.update({a.id: positional for a in call.args if _local(a, fn)})
+    return out
+
+
+# Classes whose instances are values: they keep no reference to their arguments.
+_VALUE_CLASSES = (int, float, complex, bool, str, bytes, range, slice)
+
+
+def _makes_container(fn, call):
+    """A class called to make an object, which may keep its arguments (`Held(w, y)`,
+    `SimpleNamespace(h=y)`, `partial(f, y)`, `zip(a, b)`, `tuple(items)`)."""
+    import numpy as np
+    key, _ = call_key(fn.info, call)
+    return isinstance(key, type) and not issubclass(key, _VALUE_CLASSES + (np.generic, np.ndarray))
 
 
 def _call_alias_sources(fn, call):
@@ -487,8 +541,7 @@ def _call_alias_sources(fn, call):
         return set()
     if _is_numpy_array_call(key) and _no_copy(call) and call.args and _local(call.args[0], fn):
         return {call.args[0].id}            # np.array(v, copy=False) is v
-    locals_ = {a.id for a in call.args if _local(a, fn)} | \
-        {k.value.id for k in call.keywords if _local(k.value, fn)}
+    locals_ = _local_arguments(fn, call)
     if not locals_:
         return set()
     try:
@@ -650,6 +703,13 @@ def _unshared_checks(fn, stmts, unshared):
                 written, A.name(other), A.const(fn.source.file_line(s))]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks
+
+
+def _field_of(origin, observer):
+    """origin is `t = get_field(observer, name)`."""
+    value = origin.value if isinstance(origin, gast.Assign) else None
+    return isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime_calls.get_field \
+        and value.args and isinstance(value.args[0], gast.Name) and value.args[0].id == observer
 
 
 def _maybe_element_read(origin, observer, written):

@@ -100,6 +100,7 @@ def _adjoint_reads(stmts, primal_names, views):
             read |= A.names_loaded(s.iter)
         else:
             read |= A.names_loaded(s)
+        read |= getattr(s, "diffc_reads", set())     # a callee's adjoint reading its tape
     read &= primal_names
     # Restores of in-place writes read the index and the container; iterate to a fixpoint.
     while True:
