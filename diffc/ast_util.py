@@ -193,3 +193,21 @@ class Renamer(gast.NodeTransformer):
 
 def rename(node, mapping):
     return Renamer(mapping).visit(node)
+
+
+def iterated_attribute(loop):
+    """(X, the loop's element target) for ``for v in X``, ``for i, v in enumerate(X)`` and
+    ``for ..., v, ... in zip(..., X, ...)`` with X an attribute (v at X's place); else
+    (None, None).  For `ast` and `gast` loops alike."""
+    it, target = loop.iter, loop.target
+    if type(it).__name__ != "Call":
+        return it, target
+    func, args = it.func, it.args
+    kind = getattr(func, "id", None)
+    tuple_target = type(target).__name__ == "Tuple"
+    if kind == "enumerate" and len(args) in (1, 2) and tuple_target and len(target.elts) == 2:
+        return args[0], target.elts[1]
+    at = [k for k, a in enumerate(args) if type(a).__name__ == "Attribute"]
+    if kind == "zip" and tuple_target and len(target.elts) == len(args) and len(at) == 1:
+        return args[at[0]], target.elts[at[0]]
+    return None, None

@@ -112,7 +112,7 @@ def front_end(info, stages=None, entry=False, classes=None, lists=None):
     info.namer = Namer(identifiers(info.node) | {TAPE})
     literal_attributes(info)
     rewrite_builtin_forms(info, info.namer)
-    store_items_back(info, info.namer, lists)
+    store_items_back(info, info.namer, lists, classes)
     functionalize_attribute_writes(info, info.namer, entry, classes)
     check_unknown_writes(info)
     Desugar(info, info.namer).run()

@@ -41,6 +41,8 @@ import types
 
 import numpy as np
 
+from .. import ast_util as A
+
 _lock = threading.RLock()
 _cache = {}
 _counter = itertools.count()
@@ -489,9 +491,13 @@ MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "rev
 
 
 def _held_class(path, me, cls):
-    """The class of the object self.a.b (path) holds, through fresh_attribute, else None."""
+    """The class of the object self.a.b (path) holds, through fresh_attribute, else None;
+    self.layers[i]: through object_list_attribute."""
     if isinstance(path, ast.Name):
         return cls if path.id == me else None
+    if isinstance(path, ast.Subscript) and isinstance(path.value, ast.Attribute):
+        outer = _held_class(path.value.value, me, cls)
+        return object_list_attribute(outer, path.value.attr) if outer is not None else None
     if not isinstance(path, ast.Attribute):
         return None
     outer = _held_class(path.value, me, cls)
@@ -513,6 +519,8 @@ def _writes_through(node, me, cls, seen):
         return is_me(node.value) or in_attribute(node.value)
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
         return in_attribute(node.value)                 # self.a[i] = v: changes what self holds
+    if isinstance(node, ast.For) and cls is not None:
+        return _loop_writes_items(node, me, cls, seen)
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and node.args:
@@ -528,6 +536,22 @@ def _writes_through(node, me, cls, seen):
         if isinstance(func, ast.Attribute) and is_me(func.value) and func.attr not in seen:
             return writes_attributes(cls, func.attr, seen)
     return False
+
+
+def _loop_writes_items(loop, me, cls, seen):
+    """`for v in self.layers: ... v.forward(x) ...` (or over enumerate / zip of it) where
+    layers holds objects of one class (object_list_attribute) whose method writes."""
+    it, element = A.iterated_attribute(loop)
+    if not (isinstance(it, ast.Attribute) and isinstance(it.value, ast.Name) and it.value.id == me
+            and isinstance(element, ast.Name)):
+        return False
+    item_class = object_list_attribute(cls, it.attr)
+    return item_class is not None and any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == element.id
+        and (item_class, node.func.attr) not in seen
+        and writes_attributes(item_class, node.func.attr, {(item_class, node.func.attr)})
+        for node in ast.walk(loop))
 
 
 _functional = {}
@@ -775,6 +799,81 @@ def fresh_attribute(cls, name):
             return None
         found.add(built)
     return found.pop() if len(found) == 1 else None
+
+
+def object_list_attribute(cls, name):
+    """The user class C when attribute `name` of cls's objects always holds a new list of new
+    objects of class C, which nothing else holds: every store to ``self.name`` in the class's
+    methods (its bases' too) is ``[C(...), ...]``, ``[C(...) for ...]`` or ``[]``, grown only
+    by ``self.name.append(C(...))``, and every other use of ``self.name`` iterates over it
+    (``for``, ``enumerate``, ``zip``, ``reversed``), takes its ``len``, or reads an item for
+    an attribute or a method call.  Else None.  A method writing attributes of the items may
+    then store new items into a new list (transform/object_lists.py)."""
+    with _lock:
+        if (cls, name) not in _object_lists:
+            _object_lists[(cls, name)] = _object_list_attribute(cls, name)
+        return _object_lists[(cls, name)]
+
+
+_object_lists = {}
+
+
+def _object_list_attribute(cls, name):
+    stores = _attribute_stores(cls, name)
+    if not stores:
+        return None
+    found = set()
+    for fn, node, t, n in stores:
+        value = node.value if t is n and isinstance(node, ast.Assign) else None
+        if isinstance(value, ast.List):
+            found |= {_built_class(e, fn) for e in value.elts}
+        elif isinstance(value, ast.ListComp) and len(value.generators) == 1:
+            found.add(_built_class(value.elt, fn))
+        else:
+            return None
+    for klass in cls.__mro__[:-1]:
+        for fn in _class_functions(klass):
+            uses = _object_list_uses(fn, klass, name)
+            if uses is None:
+                return None
+            found |= uses
+    return found.pop() if len(found) == 1 and None not in found else None
+
+
+def _built_class(node, fn):
+    """C when node is a call ``C(...)`` of a user class found by name in fn's globals."""
+    cls = _called_global(node, fn)
+    return cls if is_user_class(cls) else None
+
+
+def _object_list_uses(fn, klass, name):
+    """The classes ``self.name.append(C(...))`` adds in fn; None when fn uses self.name
+    otherwise than object_list_attribute allows."""
+    tree = _method_tree(fn, klass)[0]
+    params = tree.args.posonlyargs + tree.args.args
+    me = params[0].arg if params else None
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    added = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr == name and isinstance(node.value, ast.Name)
+                and node.value.id == me):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(node.ctx, ast.Store) or isinstance(parent, ast.For) and parent.iter is node:
+            continue
+        if isinstance(parent, ast.Call) and node in parent.args and _called_global(parent, fn) in (
+                len, enumerate, zip, reversed):
+            continue
+        if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(
+                parents.get(id(parent)), ast.Attribute):
+            continue
+        call = parents.get(id(parent))
+        if isinstance(parent, ast.Attribute) and parent.attr == "append" and isinstance(call, ast.Call) \
+                and len(call.args) == 1 and not call.keywords:
+            added.add(_built_class(call.args[0], fn))
+            continue
+        return None
+    return added
 
 
 _escapes = {}

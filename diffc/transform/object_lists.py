@@ -19,6 +19,14 @@ A parameter of the differentiated function holding a list of objects of one user
 (known from the call: compile_cache.kinds_of) is treated the same, on a copy ``L = list(L)``
 made first: the list passed is left as it was (and its objects: each write makes a new one).
 
+A list held by an attribute of an object the function follows by class (a functional
+method's self, a parameter of known class: ``for layer in self.layers``), when the class
+always builds it from new objects of one class (constructors.object_list_attribute), is
+treated the same inside one loop writing its items: ``_items = list(self.layers)`` before
+the loop, the loop over ``_items`` (every read of ``self.layers`` in it), and
+``self.layers = _items`` after it; only when the loop neither returns nor uses the object
+otherwise than reading its attributes (nothing reads the list before the store back).
+
 The bindings ``v = L[_k]`` and ``_o = L[i]`` carry ``diffc_item_class = C``, so that
 attribute_writes follows the name as an object of class C (each write a new object), and
 the stores back carry ``diffc_store_back`` (the list takes the new object: not an alias).
@@ -43,16 +51,19 @@ STORE_BACK = "diffc_store_back"
 ITEM_CLASS = "diffc_item_class"
 
 
-def store_items_back(info, namer, param_lists=None):
+def store_items_back(info, namer, param_lists=None, classes=None):
     """See the module docstring; rewrites info.node in place and returns info.
     param_lists: {parameter: class} of the differentiated function's arguments that are
     lists of objects of one user class (compile_cache.kinds_of), rewritten like local lists
-    on a copy ``L = list(L)`` made first, so the list passed is left as it was."""
+    on a copy ``L = list(L)`` made first, so the list passed is left as it was.
+    classes: {parameter: class} of its object arguments (for their attribute lists)."""
     param_lists = param_lists or {}
-    if not param_lists and not any(isinstance(n, (gast.List, gast.ListComp)) for n in gast.walk(info.node)):
+    copies = _copy_attribute_lists(info, namer, _followed_objects(info, classes))
+    if not param_lists and not copies and \
+            not any(isinstance(n, (gast.List, gast.ListComp)) for n in gast.walk(info.node)):
         return info
     parents = _parents(info.node)
-    for name, cls in _object_lists(info, parents, param_lists).items():
+    for name, cls in _object_lists(info, parents, param_lists, copies).items():
         if _Rewrite(info, namer, name, cls, parents).run() and name in param_lists:
             copy = A.located(A.assign(name, A.call(A.global_ref(list, "list"), [A.name(name)])), info.node)
             info.node.body.insert(0, copy)
@@ -71,9 +82,10 @@ def _parents(root):
 
 # ------------------------------------------------------------------ which lists
 
-def _object_lists(info, parents, param_lists):
-    """{name: class} of the local lists of new objects of one class, and of the parameters
-    param_lists names (never rebound), whose every use is one the module docstring allows."""
+def _object_lists(info, parents, param_lists, copies):
+    """{name: class} of the local lists of new objects of one class, of the parameters
+    param_lists names (never rebound) and of the copies of attribute lists, whose every
+    use is one the module docstring allows."""
     bindings = {}
     for node in gast.walk(info.node):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
@@ -82,6 +94,7 @@ def _object_lists(info, parents, param_lists):
     params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
     found = {name: cls for name, cls in param_lists.items()
              if name not in bindings and _uses_allowed(info, name, cls, parents)}
+    found.update({name: cls for name, cls in copies.items() if _uses_allowed(info, name, cls, parents)})
     for name, stores in bindings.items():
         if len(stores) != 1 or name in params:
             continue
@@ -136,6 +149,8 @@ def _uses_allowed(info, name, cls, parents):
             continue                        # for i, v in enumerate(L) / for v, x in zip(L, xs)
         if isinstance(parent, gast.Call) and parent.args == [node] and info.resolve_static(parent.func) is len:
             continue
+        if isinstance(parent, gast.Assign) and getattr(parent, STORE_BACK, False):
+            continue                        # self.layers = _items: the copy stored back
         if isinstance(parent, gast.Attribute) and _is_append(parents.get(id(parent)), name) \
                 and isinstance(parents.get(id(parents.get(id(parent)))), gast.Expr):
             continue
@@ -191,6 +206,111 @@ def _item_use_allowed(info, item, cls, parents):
         return isinstance(fn, type(_item_use_allowed)) and constructors.keeps_argument(
             fn, index=parent.args.index(item)) is False
     return False
+
+
+# ------------------------------------------------------------------ lists held by attributes
+
+def _followed_objects(info, classes):
+    """{parameter: user class} of the objects this function follows by class: a functional
+    method's self, a functional function's parameters, the entry function's arguments."""
+    out = {p: c for p, c in dict(classes or {}, **getattr(info.fn, "diffc_param_classes", {})).items()
+           if constructors.followable_class(c)}
+    owner = constructors.followable_class(getattr(info.fn, "diffc_functional", None))
+    args = info.node.args.posonlyargs + info.node.args.args
+    if owner is not None and args:
+        out[args[0].id] = owner
+    return out
+
+
+def _copy_attribute_lists(info, namer, objects):
+    """Each loop over a list attribute of a followed object (``for layer in self.layers``,
+    constructors.object_list_attribute) whose body writes the items becomes a loop over a
+    copy ``_L = list(self.layers)``, stored back after it (``self.layers = _L``), which the
+    rewrite below treats as a list of new objects; {copy: item class}.  Not when the body
+    returns or reads the attribute (it would see the list before the store back)."""
+    copies = {}
+
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
+                    setattr(stmt, field, block(getattr(stmt, field)))
+            for handler in getattr(stmt, "handlers", None) or ():
+                handler.body = block(handler.body)
+            out.extend(_copied_loop(info, namer, stmt, objects, copies) if isinstance(stmt, gast.For) else [stmt])
+        return out
+    if objects:
+        info.node.body = block(info.node.body)
+    if copies:
+        info.forget_local_names()
+    return copies
+
+
+def _copied_loop(info, namer, loop, objects, copies):
+    """[the copy, loop, the store back] for a loop writing items of a list attribute of a
+    followed object (see _copy_attribute_lists), else [loop]."""
+    for me, owner in objects.items():
+        attrs = sorted({n.attr for n in gast.walk(loop) if _attribute_of(n, me)})
+        for attr in attrs:
+            cls = constructors.object_list_attribute(owner, attr)
+            if cls is None or not _writes_attribute_items(info, loop, me, attr, cls) \
+                    or not _reads_only_fields(loop, me):
+                continue
+            copy = namer.fresh("_items")
+            copies[copy] = cls
+            source = gast.Attribute(value=A.name(me), attr=attr, ctx=gast.Load())
+            made = A.located(A.assign(copy, A.call(A.global_ref(list, "list"), [source])), loop)
+            _replace_attribute(loop, me, attr, copy)
+            back = A.located(A.assign(gast.Attribute(value=A.name(me), attr=attr, ctx=gast.Store()),
+                                      A.name(copy)), loop)
+            setattr(back, STORE_BACK, True)
+            return [made, loop, back]
+    return [loop]
+
+
+def _attribute_of(node, me, attr=None):
+    return isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and node.value.id == me \
+        and (attr is None or node.attr == attr)
+
+
+def _writes_attribute_items(info, loop, me, attr, cls):
+    """Whether the loop calls a method writing an item of me.attr, on its element
+    (``for v in me.attr``, enumerate, zip) or on ``me.attr[i]``."""
+    it, element = A.iterated_attribute(loop)
+    var = element.id if _attribute_of(it, me, attr) and isinstance(element, gast.Name) else None
+
+    def is_item(n):
+        return (var is not None and isinstance(n, gast.Name) and n.id == var) or (
+            isinstance(n, gast.Subscript) and _attribute_of(n.value, me, attr))
+    return any(_writing_calls(info, s, is_item, cls, _parents(s)) for s in loop.body)
+
+
+def _reads_only_fields(loop, me):
+    """The loop neither returns nor yields, and uses `me` only to read its attributes (a
+    method of me, or me passed on, might read the list before it is stored back)."""
+    parents = _parents(loop)
+    for node in gast.walk(loop):
+        if isinstance(node, (gast.Return, gast.Yield, gast.YieldFrom)):
+            return False
+        if isinstance(node, gast.Name) and node.id == me:
+            parent = parents.get(id(node))
+            if not (isinstance(parent, gast.Attribute) and isinstance(parent.ctx, gast.Load)):
+                return False
+            grand = parents.get(id(parent))
+            if isinstance(grand, gast.Call) and grand.func is parent:
+                return False
+    return True
+
+
+def _replace_attribute(loop, me, attr, name):
+    """Every read of me.attr in the loop (its header and body) becomes a read of name."""
+    for node in list(gast.walk(loop)):
+        for field, value in gast.iter_fields(node):
+            if _attribute_of(value, me, attr):
+                setattr(node, field, A.name(name))
+            elif isinstance(value, list):
+                setattr(node, field, [A.name(name) if _attribute_of(v, me, attr) else v for v in value])
 
 
 # ------------------------------------------------------------------ which calls write
