@@ -197,3 +197,44 @@ def returns_from_the_loop(scale, x):
 def test_lists_diffc_cannot_follow_are_refused(fn):
     with pytest.raises(DiffcError):
         diffc.grad(fn)(*ARGS)
+
+
+# ----------------------- the object read again on the line of the call, after the call
+
+
+class Accumulator:
+    def __init__(self, a):
+        self.a = a
+        self.n = 0.0
+
+    def add(self, v):
+        self.a = self.a + v
+        self.n += 1.0
+        return np.sum(self.a)
+
+
+def read_after_the_call_on_one_line(scale, x):
+    net = build(scale)
+    return np.sum(run_layers(net, x) ** 2) + np.sum(net.layers[0].x)
+
+
+def method_result_times_a_field_it_changed(s, x):
+    acc = Accumulator(x * s)
+    return acc.add(x) * acc.n + np.sum(acc.a ** 2)
+
+
+@pytest.mark.parametrize("fn", [read_after_the_call_on_one_line, method_result_times_a_field_it_changed],
+                         ids=lambda f: f.__name__)
+def test_reads_after_the_call_in_evaluation_order(fn):
+    # Python runs the call first: the reads to its right see the changed object
+    check_both_modes(fn, ARGS)
+
+
+def read_before_the_call_on_one_line(s, x):
+    acc = Accumulator(x * s)
+    return np.sum(acc.a ** 2) + acc.add(x) * acc.n
+
+
+def test_a_read_before_the_call_on_its_line_is_refused():
+    with pytest.raises(DiffcError, match="order spelled out"):
+        diffc.grad(read_before_the_call_on_one_line)(*ARGS)

@@ -405,12 +405,23 @@ def test_more_programs(f, x):
     assert_close(diffc.hessian(f)(x), fd_jacobian(diffc.grad(f), x, eps=1e-5), rtol=1e-5, atol=1e-6)
 
 
+def read_after_the_step(W):
+    net = RNN(W)
+    return np.sum(net.step(XS[0]) + net.h)     # Python steps first: net.h is the new state
+
+
+def test_a_read_after_the_mutating_call_sees_the_changed_object():
+    expected = numeric_grad(read_after_the_step, [W0], 0)
+    assert_close(diffc.grad(read_after_the_step)(W0), expected, what="grad")
+    assert_close(diffc.jacobian(read_after_the_step, mode="forward")(W0), expected, what="jacobian forward")
+
+
 def order_ambiguous(W):
     net = RNN(W)
-    return np.sum(net.step(XS[0]) + net.h)
+    return np.sum(net.h + net.step(XS[0]))     # reads the old state, then steps
 
 
-def test_mutating_call_mixed_with_other_uses_is_refused():
+def test_mutating_call_mixed_with_earlier_uses_is_refused():
     with pytest.raises(diffc.DiffcError, match="order spelled out"):
         diffc.grad(order_ambiguous)(W0)
 

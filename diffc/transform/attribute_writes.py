@@ -359,7 +359,8 @@ class _Rewriter:
                     in_args = sum(isinstance(n, gast.Name) and n.id == obj for a in call.args + call.keywords
                                   for n in gast.walk(a))
                     extra = 1 if isinstance(call.func, gast.Attribute) else 0
-                    if len(found) > 1 or mentions > extra + in_args or len(roots) != len(set(roots)):
+                    if len(found) > 1 or len(roots) != len(set(roots)) or (
+                            mentions > extra + in_args and not _only_read_after(read, obj, call)):
                         self.fail(f"this line calls {gast.unparse(call.func)}(...), which changes {obj}'s "
                                   f"attributes, and also uses {obj} otherwise; diffc needs the order spelled out",
                                   call, hint=f"call {gast.unparse(call.func)}(...) on a line of its own")
@@ -864,6 +865,24 @@ class _Rewriter:
         if constructors.followable_class(func) is not None or argument_effects.is_user_code(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
+
+
+def _only_read_after(read, obj, call):
+    """Whether every mention of obj in the expressions read, outside call, comes after the
+    call in Python's (left to right) evaluation order, so it sees the object the call
+    changed (``np.sum(run(net, x)) + np.sum(net.layers[0].x)``): the call may then run
+    first, on a line of its own.  Judged by source positions; False when one is missing."""
+    inside = {id(n) for n in gast.walk(call)}
+    end = (getattr(call, "end_lineno", None), getattr(call, "end_col_offset", None))
+    if None in end:
+        return False
+    for r in read:
+        for n in gast.walk(r):
+            if isinstance(n, gast.Name) and n.id == obj and id(n) not in inside:
+                at = (getattr(n, "lineno", None), getattr(n, "col_offset", None))
+                if None in at or at < end:
+                    return False
+    return True
 
 
 def _sub_blocks(stmt):
