@@ -217,10 +217,33 @@ class _Rewriter:
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
             func = self.info.resolve_static(stmt.value.func)
+            owner = getattr(func, "__self__", None)
+            if inspect.ismethod(func) and inspect.isclass(owner) and argument_effects.is_user_code(func.__func__):
+                first = next(iter(inspect.signature(func.__func__).parameters), None)   # Cell.zeros(W)
+                built = constructors.returned_class(func.__func__, {first: owner})
+                return constructors.followable_class(built) or constructors.UNKNOWN_CLASS
             if argument_effects.is_user_code(func) and not getattr(func, "diffc_functional", None):
-                return constructors.followable_class(constructors.returned_class(func)) or constructors.UNKNOWN_CLASS
+                built = constructors.returned_class(func, self._classes_passed(func, stmt.value))
+                return constructors.followable_class(built) or constructors.UNKNOWN_CLASS
             return constructors.followable_class(func)
         return None
+
+    def _classes_passed(self, func, call):
+        """{parameter: class} for the arguments of call that are user classes known here
+        (``make(Cell, W)``)."""
+        try:
+            params = inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            return {}
+        names = list(params)
+        passed = names[:len(call.args)] + [k.arg for k in call.keywords]
+        out = {p: v.default for p, v in params.items() if p not in passed and inspect.isclass(v.default)
+               and constructors.is_user_class(v.default)}            # build(W, cls=Net)
+        for k, arg in enumerate(call.args):
+            value = self.info.resolve_static(arg) if isinstance(arg, (gast.Name, gast.Attribute)) else None
+            if k < len(names) and inspect.isclass(value) and constructors.is_user_class(value):
+                out[names[k]] = value
+        return out
 
     # ------------------------------------------------------------ statements
     def block(self, stmts, is_loop=False, binds=()):

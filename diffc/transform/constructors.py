@@ -708,9 +708,10 @@ def functional_function(fn, classes=None):
         return made
 
 
-def returned_class(fn):
+def returned_class(fn, classes=None):
     """The user class every return of the plain function fn builds (``return State(W)``,
-    looked up by name in its globals), else None."""
+    looked up by name in its globals, or ``return cls(W)`` with cls a parameter that
+    `classes` maps to the class the call passes, a classmethod's cls), else None."""
     try:
         tree = _method_tree(fn, type(fn))[0]
     except (UnsupportedConstructor, SyntaxError, TypeError):
@@ -723,7 +724,7 @@ def returned_class(fn):
             value = node.value
             if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
                 return None
-            cls = fn.__globals__.get(value.func.id)
+            cls = (classes or {}).get(value.func.id) or fn.__globals__.get(value.func.id)
             if not is_user_class(cls):
                 return None
             found.add(cls)
