@@ -112,6 +112,20 @@ def _declare_library():
             builtins.float, builtins.int, builtins.bool, facts=(WRITES_NOTHING,))
     declare(builtins.abs, builtins.min, builtins.max, facts=(FLOAT_PRESERVING,))
     declare(np.zeros, np.zeros_like, np.empty, np.empty_like, np.ones, np.full, facts=(NEW_BUFFER,))
+    # Draws and seeding change the generator's state: dropping, moving or repeating one
+    # changes every later draw (a discarded `np.random.normal(size=5)` still advances it).
+    declare(*[f for f in vars(np.random).values() if callable(f) and not isinstance(f, type)],
+            facts=(EFFECTFUL,))
+
+
+def random_methods():
+    """Names of the methods of NumPy's generators (Generator, RandomState): draws, seeding,
+    shuffles; each changes the generator's state."""
+    import numpy as np
+    names = set()
+    for cls in (np.random.Generator, np.random.RandomState):
+        names |= {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+    return names - {"bit_generator", "get_state", "spawn"}
 
 
 _declare_runtime()

@@ -376,7 +376,7 @@ class Module:
         resolved = resolve_tape_markers(result.forward, adjoint, set(rf.info.local_names) | set(rf.params),
                                         rf.view_bases(), rf.multiply_defined, rf.source)
         result.forward, result.adjoint = resolved.forward, resolved.adjoint
-        result.tape_vars, result.read = resolved.tape_vars, resolved.read
+        result.tape_vars, result.read, result.kept = resolved.tape_vars, resolved.read, resolved.kept
         if resolved.uses_tape:
             self.tape_users.add(id(rf))
         inits = [A.assign(v, A.const(None)) for v in sorted(resolved.tape_vars) if v not in rf.params]
@@ -484,7 +484,7 @@ class Module:
         seed = self.seed_name(rf)
         state = sorted(result.read | set(rf.dense)
                        | _loaded_primals(result.adjoint, set(info.local_names) | set(rf.params)))
-        self.taped[adj_name] = _kept_parameters(state, rf.aliases.related, info.params)
+        self.taped[adj_name] = _kept_parameters(set(state) | result.kept, rf.aliases.related, info.params)
         fwd_body = []
         fwd_body += [A.assign(v, A.const(None)) for v in state
                      if v not in rf.params and v not in result.tape_vars]

@@ -459,16 +459,36 @@ def field_getter(obj, name):
 
 
 def field_bar(g, obj, name):
-    """The adjoint of get_field: the attribute's adjoint, under its name."""
+    """The adjoint of get_field: the attribute's adjoint, under its name.  A method read as a
+    value (``f = s.force``) is bound to obj: its adjoint (what a call of it gave its
+    captured object: dynamic.py) is obj's own."""
+    if _bound_method_of(obj, name):
+        return g
     out = FieldBar({name: g})
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         out.order = tuple(obj._fields)
     return out
 
 
+def bar_of_field(bar, obj, name):
+    """The transpose of field_bar: the entry `name` of obj's adjoint bar (all of it for a
+    method bound to obj)."""
+    return bar if _bound_method_of(obj, name) else field_of(bar, name)
+
+
+def _bound_method_of(obj, name):
+    """Whether obj.name is a method of obj's class bound to obj (no attribute of obj shadows it)."""
+    import types
+    return name not in getattr(obj, "__dict__", {}) and isinstance(
+        getattr(type(obj), name, None), types.FunctionType) and is_user_object(obj)
+
+
 def field_dot(od, obj, name):
     """The tangent of get_field(obj, name) from obj's tangent od: the attribute's entry;
-    refused (check_field_keys) for an attribute that is not a field, whose tangent od lacks."""
+    refused (check_field_keys) for an attribute that is not a field, whose tangent od lacks.
+    A method read as a value carries obj's tangent (see field_bar)."""
+    if _bound_method_of(obj, name):
+        return od
     if not _is_zero(od) and od is not None and isinstance(od, dict) \
             and name not in od and name not in fields_of(obj):
         check_field_keys({name: 1.0}, type(obj), fields_of(obj))

@@ -224,13 +224,16 @@ def has_rule(key):
         return False
 
 
+_RANDOM_METHODS = effects.random_methods()     # rng.normal(...): a draw, never dropped or moved
+
+
 def is_pure_call(call):
     """Whether the optimizer may drop, move or repeat a call (a gast Call): it calls
     a helper declared droppable in `effects`, or something with a rule here that
     is not declared effectful, or a non-mutating method that has a rule."""
     method = method_name(call)
     if method is not None:
-        return method not in MUTATING_METHODS and has_rule(("method", method))
+        return method not in MUTATING_METHODS and method not in _RANDOM_METHODS and has_rule(("method", method))
     key = called_object(call)
     if effects.has(key, effects.DROPPABLE):
         return True

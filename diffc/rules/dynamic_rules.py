@@ -371,12 +371,22 @@ def _(result, od, obj, name, od_dot):
 
 @adjoint(runtime_calls.field_bar)
 def _(result, result_bar, g, obj, name):
-    return runtime.field_of(result_bar, name), None, None
+    return runtime_calls.bar_of_field(result_bar, obj, name), None, None
 
 
 @tangent(runtime_calls.field_bar)
 def _(result, g, obj, name, g_dot):
     return runtime_calls.field_bar(g_dot, obj, name)
+
+
+@adjoint(runtime_calls.bar_of_field)
+def _(result, result_bar, bar, obj, name):
+    return runtime_calls.field_bar(result_bar, obj, name), None, None
+
+
+@tangent(runtime_calls.bar_of_field)
+def _(result, bar, obj, name, bar_dot):
+    return runtime_calls.bar_of_field(bar_dot, obj, name)
 
 
 @adjoint(runtime.field_of)

@@ -43,6 +43,8 @@ differentiated values diffc cannot see) is refused: pass them through ``args``
 (diffc does this itself for a function defined inside the differentiated one).
 """
 
+import types
+
 import numpy as np
 from scipy.integrate import odeint, solve_ivp
 
@@ -63,6 +65,14 @@ def _check_rhs(func):
         raise NotDifferentiable("diffc: the right-hand side given to odeint reads a float or array "
                                 "from an enclosing function; pass it through args=(...) so its "
                                 "derivative is computed")
+    owner = func.__self__ if isinstance(func, types.MethodType) else func if runtime_calls.is_user_object(func) \
+        else None
+    if owner is not None and runtime_calls.holds_floats(list(getattr(owner, "__dict__", {}).values())):
+        # (model.rhs reading self.k: the derivative through self.k would be lost)
+        raise NotDifferentiable("diffc: the right-hand side given to odeint/solve_ivp is a method or callable "
+                                f"object whose {type(owner).__name__} object holds floats or arrays; diffc "
+                                "differentiates what reaches the right-hand side through y and args=(...): "
+                                "pass the parameters through args=(...) (def rhs(y, t, k): ...)")
 
 
 def _as_args(args):

@@ -31,7 +31,8 @@ class Resolved(NamedTuple):
     forward: list           # the forward statements, markers replaced
     adjoint: list           # the adjoint statements, markers replaced, dead ones dropped
     tape_vars: set          # primal names saved on the tape (read and bound more than once)
-    read: set               # primal names the adjoint reads
+    read: set               # primal names the adjoint reads (itself, or to undo an in-place write)
+    kept: set               # read, and the names a callee's adjoint reads through its own tape
     uses_tape: bool         # whether either list pushes or pops the tape
 
 
@@ -43,7 +44,8 @@ def resolve_tape_markers(forward, adjoint, primal_names, views, multiply_defined
     bound more than once; source: for the error of a mutation diffc cannot undo."""
     while True:
         read = _adjoint_reads(adjoint, primal_names, views)
-        tape_vars = {v for v in read if multiply_defined(v)}
+        loaded = _adjoint_reads(adjoint, primal_names, views, restored=read)
+        tape_vars = {v for v in loaded if multiply_defined(v)}
         pruned = _prune(adjoint, read, tape_vars)
         if _adjoint_reads(pruned, primal_names, views) == read:
             adjoint = pruned
@@ -58,7 +60,7 @@ def resolve_tape_markers(forward, adjoint, primal_names, views, multiply_defined
     forward = _replace_markers(forward, read, tape_vars, kept_counts)
     adjoint = _replace_markers(adjoint, read, tape_vars, kept_counts)
     uses_tape = bool(tape_vars) or _uses_tape(forward) or _uses_tape(adjoint)
-    return Resolved(forward, adjoint, tape_vars, read, uses_tape)
+    return Resolved(forward, adjoint, tape_vars, loaded, read, uses_tape)
 
 
 def _markers(stmts, kind):
@@ -85,11 +87,16 @@ def _marker_reads(m, read, tape_vars):
     return set()
 
 
-def _adjoint_reads(stmts, primal_names, views):
+def _adjoint_reads(stmts, primal_names, views, restored=None):
     """Primal names the adjoint code reads (markers that would be kept included).
 
     views: name -> names whose arrays it may view; reading a view reads those
-    arrays, so their in-place writes must be undone before it (their restores kept)."""
+    arrays, so their in-place writes must be undone before it (their restores kept).
+    A split callee's adjoint reads, through its own tape, the objects it was given
+    (`diffc_reads`): their in-place writes must be undone too, but the caller need not
+    keep those names itself.  restored: None to count those reads (the names whose
+    restores are kept); else the names the adjoint loads itself, restored being the
+    names whose in-place writes are undone (their restores load them and the index)."""
     read = set()
     for s in _walk_all(stmts):
         if is_marker(s):
@@ -100,14 +107,15 @@ def _adjoint_reads(stmts, primal_names, views):
             read |= A.names_loaded(s.iter)
         else:
             read |= A.names_loaded(s)
-        read |= getattr(s, "diffc_reads", set())     # a callee's adjoint reading its tape
+        if restored is None:
+            read |= getattr(s, "diffc_reads", set())
     read &= primal_names
     # Restores of in-place writes read the index and the container; iterate to a fixpoint.
     while True:
         extra = set()
         for s in _walk_all(stmts):
             if is_marker(s):
-                extra |= _marker_reads(s, read, None)
+                extra |= _marker_reads(s, read if restored is None else restored | read, None)
         for name in read:
             extra |= views.get(name, set())
         extra &= primal_names

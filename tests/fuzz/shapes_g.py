@@ -11,7 +11,10 @@ g_helper_then_write: a helper (plain, reading a view of its argument, or calling
 g_helper_in_loop: the same in a loop, the array written after each call;
 g_object_kept: an object built from the array, one method call reading it, then the
     write (the object not used again: only its adjoint reads the array);
-g_function_value: a helper chosen at run time (`pick = g_sum if s > 0 else g_head`).
+g_function_value: a helper chosen at run time (`pick = g_sum if s > 0 else g_head`);
+g_attribute_list: layers kept in a list attribute, each caching its input when a method
+    of the holder loops over them (`for layer in self.layers: u = layer.forward(u)`), the
+    holder made by a classmethod constructor or its class; the cached inputs read after.
 
 Draws from its own random stream (`r6`), so a program without the shape is the same
 program as before it existed."""
@@ -20,7 +23,8 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("g_helper_then_write", "g_helper_in_loop", "g_object_kept", "g_function_value")
+FEATURES = ("g_helper_then_write", "g_helper_in_loop", "g_object_kept", "g_function_value",
+            "g_attribute_list")
 
 HELPERS = '''def g_sum(a):
     return np.sum(np.sin(a))
@@ -38,7 +42,31 @@ class GKeeper:
         self.w = w
 
     def energy(self, u):
-        return np.sum(np.tanh(self.a * self.w) * u)'''
+        return np.sum(np.tanh(self.a * self.w) * u)
+
+class GLayer:
+    def __init__(self, w):
+        self.w = w
+        self.seen = None
+        self.calls = 0
+
+    def forward(self, u):
+        self.seen = u
+        self.calls += 1
+        return np.tanh(self.w * u) + u * 0.5
+
+class GStack:
+    def __init__(self, ws):
+        self.layers = [GLayer(w) for w in ws]
+
+    @classmethod
+    def of(cls, w, n):
+        return cls([w * (k + 1) for k in range(n)])
+
+    def run(self, u):
+        for i, layer in enumerate(self.layers):
+            u = layer.forward(u) * (1.0 + 0.1 * i)
+        return u'''
 
 
 def init(gen, seed, shapes, exclude):
@@ -61,7 +89,9 @@ def statement(gen, scope, indent, nested_ok):
     A, B = r.choice(scope.arrays), r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    kind = r.randrange(4)
+    kind = r.randrange(5)
+    if kind == 4:
+        return _attribute_list(gen, A, s, c, indent)
     if kind == 0:
         return _helper_then_write(gen, A, s, c, indent)
     if kind == 1:
@@ -124,3 +154,13 @@ def _function_value(gen, A, s, c, indent):
             f"{indent}{s} = {s} + {pick}({t})",
             _write(gen, t, s, c, indent),
             f"{indent}{s} = {s} + np.sum({t}) * {c}"]
+
+
+def _attribute_list(gen, A, s, c, indent):
+    r = gen.r6
+    gen.features.add("g_attribute_list")
+    st, t = gen.fresh("stack"), gen.fresh("t")
+    made = r.choice([f"GStack.of({s}, {r.randint(1, 3)})", f"GStack([{s}, {A} * {c}])"])
+    return [f"{indent}{st} = {made}",
+            f"{indent}{t} = {st}.run({A})",
+            f"{indent}{s} = {s} + np.sum({t}) * {c} + np.sum({st}.layers[0].seen) + {st}.layers[-1].calls"]
