@@ -704,9 +704,10 @@ def check_discarded_call(obj, name, where, args=()):
             "class or a module-level object, a global variable), which diffc does not follow",
             hint=f"keep the state in the object or return it from {name}")
     if method is not None:
-        _refuse_arguments_written_in_place(method, method.__code__.co_varnames[1:method.__code__.co_argcount],
-                                           args, f"{where}: {cls.__name__}.{name}", "a method",
+        names = method.__code__.co_varnames[1:method.__code__.co_argcount]
+        _refuse_arguments_written_in_place(method, names, args, f"{where}: {cls.__name__}.{name}", "a method",
                                            f"return the new value from {name} and assign it")
+        check_written_arguments(method, names[:len(args)], tuple(args)[:len(names)], where)   # world.drift(p)
     if constructors.is_user_class(cls) and constructors.writes_attributes(cls, name):
         raise NoDerivativeRule(
             f"{where}: {cls.__name__}.{name}(...) writes attributes of its object, which holds or "
@@ -748,10 +749,21 @@ def check_called_value(fn, args, where):
             lead, fn = tuple(fn.args) + lead, fn.func
         elif isinstance(fn, types.MethodType):
             lead, fn = (fn.__self__,) + lead, fn.__func__
+        elif runtime_calls.is_user_object(fn) and isinstance(getattr(type(fn), "__call__", None), types.FunctionType):
+            if _draws_random(type(fn).__call__):             # a callable object (`Dropout(1)(h)`)
+                raise NoDerivativeRule(f"{where}: {type(fn).__name__}.__call__ draws random numbers from a "
+                                       "generator it does not make; diffc runs it again to differentiate it, "
+                                       "which would draw other numbers",
+                                       hint="draw the numbers in the differentiated function and pass them in")
+            return
         else:
             break
     if not isinstance(fn, types.FunctionType) or not argument_effects.is_user_code(fn):
         return
+    if _draws_random(fn):
+        raise NoDerivativeRule(f"{where}: {fn.__name__}(...) draws random numbers from a generator it does not "
+                               "make; diffc runs a function value again to differentiate it, which would draw "
+                               "other numbers", hint="draw the numbers in the differentiated function and pass them in")
     if argument_effects.writes_global_state(fn):
         raise NoDerivativeRule(f"{where}: {fn.__name__}(...) changes state outside its arguments (an attribute "
                                "of a class or module-level object, a global variable), which diffc does not follow",
@@ -762,6 +774,14 @@ def check_called_value(fn, args, where):
                                        f"return the new value from {fn.__name__} and assign it, or call "
                                        f"{fn.__name__} by its name")
     check_written_arguments(fn, names[:len(values)], values[:len(names)], where)
+
+
+def _draws_random(fn):
+    from .transform import argument_effects, constructors
+    try:
+        return argument_effects.draws_random(constructors.method_tree(fn, type(fn))[0])
+    except (constructors.UnsupportedConstructor, SyntaxError, TypeError):
+        return False
 
 
 def _refuse_arguments_written_in_place(fn, names, values, call, through, hint):

@@ -470,6 +470,12 @@ def field_bar(g, obj, name):
     return out
 
 
+def attribute_values(obj, names):
+    """The values of obj's attributes `names` (a tuple; None for a missing one): what a run-time
+    check compares with another name (transform/sweep.py)."""
+    return tuple(getattr(obj, n, None) for n in names)
+
+
 def bar_of_field(bar, obj, name):
     """The transpose of field_bar: the entry `name` of obj's adjoint bar (all of it for a
     method bound to obj)."""

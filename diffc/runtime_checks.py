@@ -27,5 +27,13 @@ def _shares(written, other, depth):
     if written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
                             and np.may_share_memory(written, other)):
         return True
-    items = (other.values() if isinstance(other, dict) else other) if isinstance(other, (list, tuple, dict)) else ()
+    if isinstance(other, (list, tuple, dict)):
+        items = other.values() if isinstance(other, dict) else other
+    elif hasattr(other, "__dict__") and not isinstance(other, type) and type(other).__module__ not in _LIBRARIES:
+        items = vars(other).values()        # an object of a user class: its attributes
+    else:
+        items = ()
     return depth > 0 and any(_shares(written, v, depth - 1) for v in items)
+
+
+_LIBRARIES = ("numpy", "builtins", "scipy", "functools")

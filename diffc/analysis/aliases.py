@@ -60,7 +60,9 @@ def analyze(body, alias_sources, mutating_methods, updates_in_place=lambda stmt:
     """The `AliasReport` of an ANF body (see module docstring).
 
     updates_in_place(stmt): whether `x = x op v` (from `x op= v`) updates x's
-    object in place, as Python does for arrays and lists.
+    object in place, as Python does for arrays and lists; or, for `new = old op v`
+    from `c[k] op= v` (``diffc_item_update``), whether the item old is such an object
+    (then the statement writes into old, and new is old).
     entry: parameter names whose objects *at entry* are followed through the flow;
     `report.returned_entry` then names those the value of a final ``return r``
     may share, hold or be part of.  A parameter rebound to a fresh value
@@ -166,7 +168,17 @@ class _Flow:
                 if new.keys() == head.keys():
                     return new
                 head = new
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call):
+            for obj, _ in getattr(s.value, "diffc_writes_held", ()):
+                self.write_held(s, obj, state)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            item = getattr(s, "diffc_item_update", None)
+            if item is not None and self.updates_in_place(s):
+                # new = old op v from `c[k] op= v`: Python updates the item old in place
+                state = _kill(state, s.targets[0].id)       # (new's last value is gone)
+                self.write(s, item[1], state, maybe=True)   # (in place only if old is an array)
+                return self.bind(s, s.targets[0].id, gast.Name(id=item[1], ctx=gast.Load(),
+                                                               annotation=None, type_comment=None), state)
             if self.updates_in_place(s):
                 self.write(s, s.targets[0].id, state)
                 return state
@@ -189,7 +201,12 @@ class _Flow:
     def bind(self, s, target, value, state):
         sources = dict(self.alias_sources(value))
         if target in sources:
-            return state                    # t = t[1:]: still a view of what t shared
+            # t = t[1:]: still a view of what t shared; `self = with_attributes(self, d)`:
+            # also holds what d holds
+            for source, relation in sources.items():
+                if source != target:
+                    state = self.relate(s, target, source, relation, state)
+            return state
         state = _kill(state, target)
         for source, relation in sources.items():
             state = self.relate(s, target, source, relation, state)
@@ -245,9 +262,28 @@ class _Flow:
             state.setdefault(edge, info)
         return state
 
-    def write(self, s, y, state):
+    def write_held(self, s, obj, state):
+        """s may change in place the values obj's attributes hold (``diffc_writes_held``: a
+        method doing ``self.pos += v``, in place when pos is an array): seen by every name
+        holding such a value or viewing obj's (``pos`` given to obj's constructor, ``snap =
+        obj.pos``), reported as maybe (whether they share is known when it runs)."""
         live = self.live_after.get(id(s), set())
-        seen = [(b, y, origin, maybe) for (a, b), (origin, maybe) in state.items() if a == y and b in live]
+        held = {a for (a, b) in state if b == obj}
+        seen = {}
+        for (a, b), (origin, _) in state.items():
+            if (a == obj or a in held) and b != obj:
+                seen.setdefault(b, origin)
+        for h in held:
+            seen.setdefault(h, s)
+        rebound = A.names_stored(s.targets[0]) if isinstance(s, gast.Assign) else set()
+        found = [(b, obj, origin, True) for b, origin in seen.items()
+                 if b in live and b != obj and b not in rebound]
+        if found:
+            self.report.observed.setdefault(id(s), []).extend(found)
+
+    def write(self, s, y, state, maybe=False):
+        live = self.live_after.get(id(s), set())
+        seen = [(b, y, origin, maybe or m) for (a, b), (origin, m) in state.items() if a == y and b in live]
         if seen:
             self.report.observed[id(s)] = seen
 

@@ -8,7 +8,7 @@ these rules make generated code differentiable again (higher order).
 import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
-from .. import runtime, runtime_checks, runtime_pure
+from .. import runtime, runtime_calls, runtime_checks, runtime_pure
 
 nondiff(runtime.zeros_like, runtime.nonzero)
 
@@ -47,7 +47,7 @@ from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc
                        unpop_bar)
 
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared, runtime.updates_in_place,
-        runtime.is_absent)
+        runtime.is_absent, runtime_calls.attribute_values)
 
 
 @adjoint(runtime.unbroadcast)

@@ -193,6 +193,7 @@ class ANF:
             # On an array or a list, Python updates the object in place: another name
             # sharing it sees the change (analysis/aliases.py checks nobody does).
             update.diffc_augmented = True
+            update.diffc_synced = set(getattr(stmt, "diffc_synced", ()))
             out.append(update)
         elif isinstance(target, gast.Subscript) and self.nested_item(target):
             self.through_item(target, out, lambda inner: self.augassign(
@@ -203,7 +204,12 @@ class ANF:
             index = self.index(target.slice, out)
             old, new = self.tmp(), self.tmp()
             out.append(A.assign(old, A.subscript(A.name(target.value.id), index)))
-            out.append(A.assign(new, A.binop(A.name(old), stmt.op, value)))
+            update = A.assign(new, A.binop(A.name(old), stmt.op, value))
+            # An item that is an array (`params["w"] *= 3`) is updated in place in Python:
+            # another name holding it sees the change (analysis/aliases.py, `ITEM_UPDATE`).
+            update.diffc_item_update = (target.value.id, old)
+            update.diffc_synced = {(target.value.id, old)}      # the container takes it back
+            out.append(update)
             out.append(A.assign(A.subscript(A.name(target.value.id), A.deepcopy(index), gast.Store()),
                                 A.name(new)))
         else:
@@ -412,7 +418,10 @@ class ANF:
         written = self.in_place_form(expr, target, func, args, keywords, out)
         if written is not None:
             return written
-        return A.call(func, args, keywords)
+        call = A.call(func, args, keywords)
+        if hasattr(expr, "diffc_writes_held"):          # (transform/attribute_writes.py)
+            call.diffc_writes_held = expr.diffc_writes_held
+        return call
 
     def in_place_form(self, expr, target, func, args, keywords, out):
         """Library calls that write into an array, as the in-place writes they are.

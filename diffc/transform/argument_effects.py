@@ -7,6 +7,7 @@ writes into in place, the parameters it calls methods of or passes on to user fu
 whether it changes global state.  Each is cached per function."""
 
 import ast
+import inspect
 import threading
 import types
 
@@ -165,3 +166,118 @@ def is_user_code(fn):
     return isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>" and (
         fn.__module__ or "").split(".")[0] not in ("numpy", "scipy", "diffc", "functools", "itertools") \
         and not fn.__code__.co_filename.startswith("<diffc")
+
+
+@_cached({})
+def updates_held_values(fn):
+    """{parameter: names of its attributes whose values the plain function fn may change in
+    place} (``self.pos += v`` on an array, ``self.buf[i] = v``, ``self.hist.append(h)``),
+    itself or through the methods of its class it calls on its first parameter.  Python
+    shows such a change to every other name holding the value (``snap = p.pos`` before
+    ``p.step()``)."""
+    return _updates_held_values(fn, set())
+
+
+def _updates_held_values(fn, seen):
+    from .constructors import method_class, plain_method
+    try:
+        tree = method_tree(fn, type(fn))[0]
+    except (UnsupportedConstructor, SyntaxError, TypeError):
+        return {}
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+    found = {}
+    for p in params:
+        for node in ast.walk(tree):
+            name = _attribute_updated(node, p)
+            if name is not None:
+                found.setdefault(p, set()).add(name)
+    cls = method_class(fn)
+    if cls is not None and params:
+        for node in ast.walk(tree):          # self.decay(): what it updates in place
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                    and func.value.id == params[0] and (cls, func.attr) not in seen:
+                method = plain_method(cls, func.attr)
+                if method is not None:
+                    inner = _updates_held_values(method, seen | {(cls, func.attr)})
+                    first = next(iter(inspect.signature(method).parameters), None)
+                    found.setdefault(params[0], set()).update(inner.get(first, set()))
+        if not found.get(params[0]):
+            found.pop(params[0], None)
+    return found
+
+
+def _attribute_updated(node, me):
+    """The attribute of me whose value node changes in place, else None."""
+    def held(n):                      # me.a, me.a[i], me.a.b...: a value attribute a holds
+        while isinstance(n, (ast.Subscript, ast.Attribute)):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me:
+                return n.attr
+            n = n.value
+        return None
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Attribute):
+        return held(node.target)
+    if isinstance(node, (ast.Assign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for t in targets:
+            if isinstance(t, ast.Subscript) and held(t.value) is not None:
+                return held(t.value)
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+        return held(node.func.value)
+    return None
+
+
+def draws_random(tree):
+    """Whether the function tree (an `ast` or `gast` FunctionDef) draws random numbers from
+    a generator it does not make itself: a method of NumPy's generators called on a name the
+    function does not bind to ``default_rng(...)``/``RandomState(...)`` (``self.rng.random``,
+    a captured ``rng``), or a function of ``np.random`` / ``random``.  Run again to be
+    differentiated (a function value, code differentiated again), it would draw other numbers."""
+    from .. import effects
+    made = set()
+    seeded = any(type(n).__name__ == "Call" and _chain(n.func).endswith("random.seed") for n in _walk(tree))
+    for node in _walk(tree):
+        if type(node).__name__ == "Assign" and type(node.value).__name__ == "Call" \
+                and _chain(node.value.func).split(".")[-1] in ("default_rng", "RandomState", "Generator"):
+            made |= {t.id for t in node.targets if type(t).__name__ == "Name"}
+    for node in _walk(tree):
+        if type(node).__name__ != "Call":
+            continue
+        chain = _chain(node.func)
+        parts = chain.split(".")
+        if parts[0] in ("np", "numpy", "random") and (len(parts) > 2 and parts[1] == "random" or parts[0] == "random") \
+                and parts[-1] not in ("default_rng", "RandomState", "Generator", "seed") and not seeded:
+            return True
+        if len(parts) > 1 and parts[-1] in effects.random_methods() - _GENERIC_NAMES and parts[0] not in made \
+                and parts[0] not in ("np", "numpy", "random") and _looks_like_a_generator(parts[-2]):
+            return True
+    return False
+
+
+# Generator methods named like other things (self.f(y) is a function, not an F draw).
+_GENERIC_NAMES = {"f", "bytes", "power", "spawn", "get_state", "set_state", "bit_generator", "seed"}
+
+
+def _looks_like_a_generator(name):
+    """The receiver's name is one a random generator goes by (rng, self.rng, random_state,
+    gen, rs, noise...): the method's type is not known before it runs."""
+    name = name.lower()
+    return name in ("rs", "gen", "g", "prng", "key") or any(w in name for w in ("rng", "random", "generator",
+                                                                                "noise", "sampler"))
+
+
+def _walk(tree):
+    import gast
+    return gast.walk(tree) if isinstance(tree, gast.AST) else ast.walk(tree)
+
+
+def _chain(node):
+    """'a.b.c' for an attribute chain of a name, '' otherwise."""
+    parts = []
+    while type(node).__name__ == "Attribute":
+        parts.append(node.attr)
+        node = node.value
+    if type(node).__name__ != "Name":
+        return ""
+    return ".".join([node.id] + parts[::-1])

@@ -389,8 +389,9 @@ class _Rewriter:
                                   call, hint=f"call {gast.unparse(call.func)}(...) on a line of its own")
                 result = self.namer.fresh("_changed")
                 args = [_loaded(objs[0])] + list(call.args) if isinstance(call.func, gast.Attribute) else call.args
-                pre.append(A.assign(result, A.call(A.global_ref(fn, f"{fn.__name__}_and_object"),
-                                                   list(args), call.keywords)))
+                changed = A.call(A.global_ref(fn, f"{fn.__name__}_and_object"), list(args), call.keywords)
+                changed.diffc_writes_held = _updating_held_values(fn, objs)
+                pre.append(A.assign(result, changed))
                 for k, obj in enumerate(objs):
                     new = A.subscript(A.name(result), A.const(k + 1))
                     if isinstance(obj, gast.Name):
@@ -548,6 +549,7 @@ class _Rewriter:
             old = self.namer.fresh("_attribute")
             read = _loaded(stmt.target)
             update = gast.AugAssign(target=A.store(old), op=stmt.op, value=stmt.value)
+            update.diffc_synced = {(_root(stmt.target), old)}     # the object takes it back next
             return [A.assign(old, read), update, self.set_attribute(stmt.target, A.name(old))]
         if isinstance(stmt, gast.Delete) and any(isinstance(t, gast.Attribute) for t in stmt.targets):
             self.fail("deleting an attribute is not supported in differentiated code", stmt)
@@ -888,6 +890,22 @@ class _Rewriter:
         if constructors.followable_class(func) is not None or argument_effects.is_user_code(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
+
+
+def _updating_held_values(fn, objs):
+    """(name in objs, attributes) for the objects whose attributes' values the functional
+    wrapper fn's function changes in place (argument_effects.updates_held_values):
+    analysis/aliases.py reports the names that may share those values (`snap = p.pos`
+    before `p.step()`), which Python would change too."""
+    plain = getattr(fn, "__wrapped__", None)
+    if plain is None:
+        return ()
+    updated = argument_effects.updates_held_values(plain)
+    handed = getattr(fn, "diffc_handed", None)
+    if handed is None:                          # a method: its object is the first parameter
+        handed = list(inspect.signature(plain).parameters)[:1]
+    return tuple((o.id, tuple(sorted(updated[p]))) for o, p in zip(objs, handed)
+                 if isinstance(o, gast.Name) and p in updated)
 
 
 def _only_read_after(read, obj, call):

@@ -42,7 +42,7 @@ from ..analysis import kinds as K
 from ..analysis.calls import call_key, integer_cast, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import MISSING
-from . import dynamic_calls
+from . import argument_effects, dynamic_calls
 from .context import CompilationContext
 from .rule_calls import (RuleBindingError, bind_rule_arguments, describe, drop_concatenation, drop_unbroadcast,
                          merge_equal_contributions, zero_safe)
@@ -765,7 +765,11 @@ class ReverseFunction(FunctionSweep):
             return self.primal_call(key, args, call), None
         kinds = tuple(self._atom_kind(a) for a in args)
         if self.module.differentiable:
-            return self.primal_call(key, args, call), self.joint_call_adjoint(key, args, mask, kinds, x)
+            if argument_effects.draws_random(self.module.info_for(key).node):
+                self.fail(UnsupportedSyntax, "this call draws random numbers from a generator it does not make; "
+                          "a derivative of its derivative runs it again, which would draw other numbers", call,
+                          hint="draw the numbers in the differentiated function and pass them in")
+            return self._primal_call_on_copies(key, args, call), self.joint_call_adjoint(key, args, mask, kinds, x)
         fwd_name, adj_name, n_out = self.module.split_callee(key, mask, kinds, call, self.info)
         forward = A.call(fwd_name, [A.deepcopy(a) for a in args] + [A.name(TAPE)])
         self.module.uses_tape(self)
@@ -795,6 +799,21 @@ class ReverseFunction(FunctionSweep):
         for name in list(kept):
             kept |= related.get(name, set())
         return kept
+
+    def _primal_call_on_copies(self, key, args, call):
+        """The primal call, given copies of the arguments the callee writes into in place.
+
+        In code differentiated again the callee's joint gradient recomputes it from the
+        arguments when the adjoint runs; they must hold the values they had at the call
+        (`a = update(a, d)` with `v += d` in update).  The caller does not read them after
+        the call (module.check_argument_writes), so a copy changes no value it sees."""
+        mutated = self.module.mutated_params(key)
+        if not mutated:
+            return self.primal_call(key, args, call)
+        params = self.module.info_for(key).params
+        copied = [A.call(rt(runtime.copy_value), [A.deepcopy(a)]) if p in mutated and isinstance(a, gast.Name)
+                  else a for p, a in zip(params, args)]
+        return self.primal_call(key, copied, A.call(A.deepcopy(call.func), [A.deepcopy(a) for a in copied]))
 
     def joint_call_adjoint(self, key, args, mask, kinds, x):
         """Adjoint builder calling the callee's joint gradient (module.joint_callee)."""

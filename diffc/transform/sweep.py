@@ -229,16 +229,26 @@ class FunctionSweep:
                         and (origin.value.args[0].id, written) in synced:
                     continue                    # written back into the iterated array, whose
                     # write is followed by the loop's re-read (or refused) in its turn
-                if _field_of(origin, observer):
-                    continue                    # a write into what an attribute holds: judged by
-                    # transform/attribute_writes.py, which refuses those it cannot follow
+                held = dict(getattr(stmt.value, "diffc_writes_held", ())) if isinstance(stmt, gast.Assign) else {}
+                if written in held and _both_local(self, observer, written):
+                    # obj.step() updating in place what obj's attributes hold: refused when it
+                    # runs if observer is (or holds) one of those values
+                    attrs = gast.Tuple(elts=[A.const(a) for a in held[written]], ctx=gast.Load())
+                    values = A.call(rt(runtime_calls.attribute_values), [A.name(written), attrs])
+                    unshared.setdefault(id(stmt), []).append((A.name(observer), values))
+                    continue
+                if _field_of(origin, observer) and _stores_constants(stmt):
+                    continue                    # `k.hist.append(1)`: no derivative to follow (as
+                    # transform/attribute_writes.py judges direct writes into attributes)
                 if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
                     self.element_checked.add(id(origin))
                     continue
                 if (maybe or self._maybe_rebinding(stmt)) and _both_local(self, observer, written):
                     # written's binding may be a private copy of an item (`t = rows[0]`): the
                     # item itself, still in rows, is what another item name may share
-                    item = _item_origin(self.body, written) if written in self.written else None
+                    updated_item = getattr(stmt, "diffc_item_update", (None, None))[1] == written
+                    item = _item_origin(self.body, written) if written in self.written or updated_item \
+                        else None
                     unshared.setdefault(id(stmt), []).append((item or written, observer))
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
@@ -314,6 +324,14 @@ class FunctionSweep:
         updates a buffer another name still reads."""
         if self.generated_code():
             return False
+        item = getattr(stmt, "diffc_item_update", None)
+        if item is not None:
+            # c[k] op= v: the item is updated in place when it is an array or a list; a
+            # container that is itself an array gives numbers or views of itself, followed
+            # as writes into it already
+            container, old = item
+            return not K.is_array(self.kinds.get(container)) \
+                and self.kinds.get(old) not in (K.SCALAR, K.INT, K.INTS)
         return getattr(stmt, "diffc_augmented", False) \
             and self.kinds.get(stmt.targets[0].id) not in (K.SCALAR, K.INT, K.INTS)
 
@@ -323,6 +341,13 @@ class FunctionSweep:
             self.fail(UnsupportedSyntax, f"the loop iterates over {written!r} while writing into it",
                       stmt, hint=f"loop over the indices instead: for i in range(len({written})): "
                                  f"... {written}[i] ...")
+        if isinstance(stmt, gast.Assign) and getattr(stmt.value, "diffc_writes_held", ()):
+            obj = "the object" if written.startswith("_") else repr(written)
+            self.fail(UnsupportedSyntax, f"this call changes in place values {obj} holds (an attribute "
+                      f"updated with +=, an item written), and {observer!r} holds one of them and is used "
+                      f"afterwards (in Python {observer!r} would change too)", stmt,
+                      hint=f"copy the value where {observer!r} takes it (.copy()), or assign the attribute a "
+                           "new value in the method (self.a = self.a + v)")
         located = getattr(origin, "lineno", None) is not None
         where = f" (they share one array since line {self.source.file_line(origin)})" if located else ""
         start = f"line {self.source.file_line(origin)}: {self.source.text(origin)}" if located else observer
@@ -699,10 +724,22 @@ def _unshared_checks(fn, stmts, unshared):
     for s in A.walk_statements(stmts):
         for written, other in unshared.get(id(s), ()):
             written = A.name(written) if isinstance(written, str) else A.deepcopy(written)
+            other = A.name(other) if isinstance(other, str) else other
             check = A.expr_stmt(A.call(rt(runtime_checks.check_unshared), [
-                written, A.name(other), A.const(fn.source.file_line(s))]))
+                written, other, A.const(fn.source.file_line(s))]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks
+
+
+def _stores_constants(stmt):
+    """An in-place write storing only constants (`t.append(1)`, `t[0] = 0.0`)."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        stored = list(stmt.value.args) + [k.value for k in stmt.value.keywords]
+    elif isinstance(stmt, gast.Assign):
+        stored = [stmt.value]
+    else:
+        return False
+    return not any(isinstance(n, gast.Name) for v in stored for n in gast.walk(v))
 
 
 def _field_of(origin, observer):
