@@ -391,3 +391,15 @@ def noise_made_inside(x):
 
 def test_draws_from_a_generator_made_inside_at_second_order():
     check_both_modes(noise_made_inside, [X])
+
+
+def written_by_put_along_axis(x):
+    M = np.outer(x, x)
+    np.put_along_axis(M, np.array([[0], [1]]), x[:, None] ** 3, axis=1)   # writes M in place
+    return np.sum(M * np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_put_along_axis_into_a_differentiated_array_is_refused():
+    # it was taken as pure: the write was lost (grad [0.35, ...] vs [-3.23, 7.38])
+    with pytest.raises(DiffcError, match="in place"):
+        diffc.grad(written_by_put_along_axis)(X.copy())

@@ -769,7 +769,7 @@ def stmt_is_item_write(stmt):
 
 
 # NumPy functions and array methods that write into their first argument.
-_MUTATING_NUMPY = ("put", "place", "putmask", "fill_diagonal", "copyto")
+_MUTATING_NUMPY = ("put", "place", "putmask", "fill_diagonal", "copyto", "put_along_axis")
 _MUTATING_ARRAY_METHODS = {"put", "itemset", "resize", "partition", "setfield", "shuffle", "sort"}
 
 
