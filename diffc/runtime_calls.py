@@ -484,9 +484,10 @@ def bar_of_field(bar, obj, name):
 
 def _bound_method_of(obj, name):
     """Whether obj.name is a method of obj's class bound to obj (no attribute of obj shadows it)."""
+    import inspect
     import types
     return name not in getattr(obj, "__dict__", {}) and isinstance(
-        getattr(type(obj), name, None), types.FunctionType) and is_user_object(obj)
+        inspect.getattr_static(type(obj), name, None), types.FunctionType) and is_user_object(obj)
 
 
 def field_dot(od, obj, name):

@@ -403,3 +403,23 @@ def test_put_along_axis_into_a_differentiated_array_is_refused():
     # it was taken as pure: the write was lost (grad [0.35, ...] vs [-3.23, 7.38])
     with pytest.raises(DiffcError, match="in place"):
         diffc.grad(written_by_put_along_axis)(X.copy())
+
+
+class Net:
+    def __init__(self, w):
+        self.w = w
+
+    def forward(self, z):
+        return np.tanh(self.w * z)
+
+
+def method_shadowed_by_a_lambda(x):
+    n = Net(x[0])
+    n.forward = lambda z: z * n.w ** 2      # Python calls the lambda from now on
+    return np.sum(n.forward(x))
+
+
+def test_an_attribute_shadowing_a_method_is_refused():
+    # diffc called the class's method: the value itself was wrong (-0.117 vs -0.036)
+    with pytest.raises(DiffcError, match="shadows the method"):
+        diffc.grad(method_shadowed_by_a_lambda)(X.copy())

@@ -44,6 +44,7 @@ anything else are refused with an `UnsupportedSyntax` naming the line.
 """
 
 import inspect
+import types
 
 import gast
 
@@ -603,6 +604,11 @@ class _Rewriter:
             if attr is not None and hasattr(attr, "__set__"):
                 self.fail(f"this writes {base.id}.{target.attr}, a property or descriptor of "
                           f"{cls.__name__}; diffc follows writes of plain attributes only", target)
+            if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
+                # n.forward = lambda ...: Python then calls the attribute, diffc the class's method
+                self.fail(f"this sets {base.id}.{target.attr}, which shadows the method {cls.__name__}."
+                          f"{target.attr}; diffc calls the class's methods", target,
+                          hint="give the attribute another name, or subclass and override the method")
             return base.id
         if isinstance(base, gast.Name):
             where = ("a parameter of this function, an object passed in (its caller would see the "
