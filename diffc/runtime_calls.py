@@ -342,9 +342,10 @@ def zip_star_dot(rd, rows):
 
 
 def zip_lists_regroup(c, seqs):
-    """The transpose of zip_lists_bars (linear in c): pairs from per-sequence adjoints."""
+    """The transpose of zip_lists_bars (linear in c): pairs from per-sequence adjoints.
+    A list adjoint (ListBar), which adds elementwise to the adjoint it accumulates into."""
     n = min((len(s) for s in seqs), default=0)
-    return [tuple(item(item(c, k), i) for k in range(len(seqs))) for i in range(n)]
+    return ListBar(ListBar(item(item(c, k), i) for k in range(len(seqs))) for i in range(n))
 
 
 def zip_lists(*seqs):
@@ -370,7 +371,7 @@ def zip_lists_dot(seqs_and_dots):
     half = len(seqs_and_dots) // 2
     seqs, dots = seqs_and_dots[:half], seqs_and_dots[half:]
     n = min((len(s) for s in seqs), default=0)
-    return [tuple(item(d, i) for d in dots) for i in range(n)]
+    return ListBar(ListBar(item(d, i) for d in dots) for i in range(n))
 
 
 def enumerate_list(seq, start=0):
@@ -383,7 +384,7 @@ def enumerate_bar(g, seq):
 
 
 def enumerate_dot(sd, seq, start=0):
-    return [(0.0, item(sd, i)) for i in range(len(seq))]
+    return ListBar(ListBar((0.0, item(sd, i))) for i in range(len(seq)))
 
 
 def closure_bars_bar(c, n):

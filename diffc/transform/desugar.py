@@ -42,7 +42,13 @@ from .. import checkpoint_runtime as CR
 from .. import runtime
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING
+from .lazy_iterators import refuse_stale_lazy_iterators
 from .starred import lower_starred
+
+
+def _is_generated(fn):
+    code = getattr(fn, "__code__", None)
+    return code is not None and code.co_filename.startswith("<diffc")
 
 
 class Desugar:
@@ -60,6 +66,10 @@ class Desugar:
         raise UnsupportedSyntax(msg, node, self.info.source, hint=hint)
 
     def run(self):
+        body = self.info.node.body
+        if not _is_generated(self.info.fn):
+            # diffc's own code names lazy iterators and reads them again in the adjoint.
+            refuse_stale_lazy_iterators(body, self.resolve, self.fail)
         lower_starred(self.info, self.namer)
         body = self.info.node.body
         body = self.collect_yields(body)
@@ -377,8 +387,6 @@ class Desugar:
             # list(v for v in xs) is the list the generator expression lowers to.
             return self._lower_comprehension(value.args[0], pre, stmt)
         if isinstance(value, _COMPREHENSIONS):
-            if isinstance(value, gast.GeneratorExp):
-                self._refuse_stale_generator(value, stmt)
             return self._lower_comprehension(value, pre, stmt)
         if isinstance(value, gast.IfExp) and _has_comprehension(value.body, value.orelse):
             return self._lower_lazy_ifexp(value, pre, stmt)
@@ -387,36 +395,6 @@ class Desugar:
         for field in value._fields:
             setattr(value, field, self._replace_in_expr(getattr(value, field), pre, stmt))
         return value
-
-    def _refuse_stale_generator(self, genexp, stmt):
-        """`g = (2 * v for v in y)` runs when g is consumed, reading y then; diffc runs it where
-        it stands.  Refused when a name it reads is rebound or written in place after it and
-        before g's last use (Python would see the new value)."""
-        if not (isinstance(stmt, gast.Assign) and stmt.value is genexp and isinstance(stmt.targets[0], gast.Name)):
-            return
-        name = stmt.targets[0].id
-        bound = {n.id for g in genexp.generators for n in gast.walk(g.target) if isinstance(n, gast.Name)}
-        reads = {n.id for n in gast.walk(genexp) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-        reads -= bound | {name}
-        start = getattr(stmt, "lineno", None)
-        uses = [n.lineno for n in gast.walk(self.info.node) if isinstance(n, gast.Name) and n.id == name
-                and isinstance(n.ctx, gast.Load) and getattr(n, "lineno", None) is not None]
-        if start is None or not uses:
-            return
-        for s in gast.walk(self.info.node):
-            line = getattr(s, "lineno", None)
-            if not isinstance(s, gast.stmt) or line is None or not start < line <= max(uses):
-                continue
-            changed = A.names_stored(s) if isinstance(s, (gast.Assign, gast.AugAssign, gast.For)) else set()
-            changed |= {n.value.id for n in gast.walk(s) if isinstance(n, (gast.Subscript, gast.Attribute))
-                        and isinstance(n.ctx, gast.Store) and isinstance(n.value, gast.Name)}
-            changed |= {n.func.value.id for n in gast.walk(s) if isinstance(n, gast.Call)
-                        and isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name)
-                        and n.func.attr in ("append", "extend", "insert", "pop", "sort", "fill", "update")}
-            if changed & reads:
-                self.fail(f"the generator expression {name} reads {sorted(changed & reads)[0]!r} when it is "
-                          "consumed, and this changes it before then; diffc evaluates the generator where it "
-                          "is written", s, hint=f"consume it first (list(...)), or build it where it is used")
 
     def _lower_lazy_ifexp(self, node, pre, stmt):
         """`a if c else [...]`: the comprehension runs only when its branch is taken

@@ -17,6 +17,7 @@ Nothing here emits adjoint or tangent code.
 """
 
 import builtins
+import inspect
 import types
 
 import gast
@@ -380,9 +381,11 @@ class FunctionSweep:
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
             return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
-        if isinstance(key, types.FunctionType) and has_packed_parameters(key):
+        if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)):
             # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
-            # generated code never unpacks (it may be differentiated again)
+            # generated code never unpacks (it may be differentiated again).  A generator
+            # function: diffc's copy returns the list of what it yields, which generated
+            # code may read twice (a generator would be exhausted after the first read).
             return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
         return call
 
@@ -401,7 +404,6 @@ class FunctionSweep:
                 defaults = key.node.args.defaults
                 default_values = dict(zip(params[len(params) - len(defaults):], defaults))
         else:
-            import inspect
             sig = inspect.signature(key)
             params = list(sig.parameters)
             default_values = {}
