@@ -167,3 +167,51 @@ def filtered_and_mapped(x):
                                 filtered_and_mapped], ids=lambda f: f.__name__)
 def test_lazy_builtins_and_generators_to_second_order(fn):
     check_both_modes(fn, [X])
+
+
+# --------------------- effects inside an assert, and list changes whose value is used
+
+def norm_asserted_positive(x):
+    assert (n := np.sum(x ** 2)) > 0, "zero vector"
+    return np.sqrt(n) * x[0]
+
+
+def finite_check_binding(x):
+    assert np.all(np.isfinite(y := np.exp(x))), "overflow"
+    return np.sum(y)
+
+
+def rebinding_in_an_assert(x):
+    y = x[0]
+    assert y > -5 and (y := y ** 3) > -100
+    return y
+
+
+def append_inside_an_assert(x):
+    vals = []
+    assert vals.append(x[0] ** 2) is None
+    return sum(vals) * x[1]
+
+
+def append_value_kept(x):
+    history = [x[1]]
+    status = history.append(x[0] ** 2)
+    if history.extend([x[0] * x[1]]) is None and status is None:
+        history.append(np.sin(x[0]))
+    return sum(h * h for h in history)
+
+
+@pytest.mark.parametrize("fn", [norm_asserted_positive, finite_check_binding, rebinding_in_an_assert,
+                                append_inside_an_assert, append_value_kept], ids=lambda f: f.__name__)
+def test_effects_inside_asserts_and_expressions_are_differentiated(fn):
+    check_both_modes(fn, [X])
+
+
+def failing_assert(x):
+    assert (m := np.max(x)) > 10, f"max is {m}"
+    return m
+
+
+def test_an_assert_still_fails_as_in_python():
+    with pytest.raises(AssertionError, match="max is"):
+        diffc.grad(failing_assert)(X.copy())
