@@ -5,6 +5,8 @@ Each class returned a derivative silently wrong (or crashed) before; each progra
 checked against central finite differences, both modes, second order where it applies,
 or must be refused with a DiffcError naming the user's line.
 """
+import functools
+
 import numpy as np
 import pytest
 
@@ -215,3 +217,133 @@ def failing_assert(x):
 def test_an_assert_still_fails_as_in_python():
     with pytest.raises(AssertionError, match="max is"):
         diffc.grad(failing_assert)(X.copy())
+
+
+# ------------- a function value from a factory keeps the arrays it captured (by reference)
+
+def make_linear(w):
+    return lambda t: np.sum(w * t)
+
+
+def make_quadratic(w):
+    def energy(t):
+        return np.sum(w * t * t)
+    return energy
+
+
+def factory_closure_then_a_write(x):
+    y = x * 1.0
+    f = make_linear(y)
+    y[0] = x[1] ** 2                  # f sees the new y[0]
+    return f(x)
+
+
+def factory_def_then_an_update(x):
+    y = x * 1.0
+    f = make_quadratic(y)
+    y *= 2.0
+    return f(x)
+
+
+@pytest.mark.parametrize("fn", [factory_closure_then_a_write, factory_def_then_an_update],
+                         ids=lambda f: f.__name__)
+def test_a_write_into_an_array_a_returned_closure_captured_is_refused(fn):
+    with pytest.raises(DiffcError, match="in place"):
+        diffc.grad(fn)(X.copy())
+
+
+def factory_closure_then_a_rebinding(x):
+    y = x * 1.0
+    f = make_quadratic(y)
+    a = f(x)
+    y = y * 2.0                       # a new array: f keeps the old one
+    return a + f(x * 3.0)
+
+
+def test_a_rebinding_after_a_factory_closure_is_fine():
+    check_both_modes(factory_closure_then_a_rebinding, [X], second=False)
+
+
+# ------------------------------- a list changed through another name; late-bound lambdas
+
+def popped_through_an_alias(x):
+    a = [x[0], x[1], x[2] * x[0]]
+    b = a
+    last = b.pop()
+    return sum(a) * last
+
+
+def test_a_pop_through_another_name_of_the_list():
+    check_both_modes(popped_through_an_alias, [np.array([0.3, -0.7, 0.5])])
+
+
+def late_bound_lambdas(x):
+    scales = [lambda t: t * k for k in range(1, 4)]
+    return sum(np.sum(f(x) ** 2) for f in scales)
+
+
+def lambda_default_from_a_local(x):
+    s = x[0] * 2.0
+    f = lambda t, scale=s: t * scale
+    return np.sum(f(x) ** 2)
+
+
+@pytest.mark.parametrize("fn, message", [(late_bound_lambdas, "late binding"),
+                                         (lambda_default_from_a_local, "default value")],
+                         ids=["late_bound_lambdas", "lambda_default_from_a_local"])
+def test_closures_diffc_cannot_bind_like_python_are_refused(fn, message):
+    with pytest.raises(DiffcError, match=message) as info:
+        diffc.grad(fn)(X.copy())
+    assert "test_hunt_session7.py" in str(info.value)
+
+
+def scaled(t, k):
+    return t * k
+
+
+def partials_in_a_comprehension(x):
+    scales = [functools.partial(scaled, k=k) for k in range(1, 4)]
+    return sum(np.sum(f(x) ** 2) for f in scales)
+
+
+def test_the_suggested_partial_works():
+    check_both_modes(partials_in_a_comprehension, [X])
+
+
+# ------------------------- nested factories and method results used inside a call
+
+def mlp_from_local_factories(x):
+    def make_layer(n_in, n_out, scale):
+        W = np.ones((n_out, n_in)) * scale
+        return lambda h: np.tanh(W @ h)     # h is the lambda's own, not the outer h
+    layers = [make_layer(2, 4, x[0]), make_layer(4, 1, x[1])]
+    h = x
+    for layer in layers:
+        h = layer(h)
+    return h[0]
+
+
+class Integrator:
+    def __init__(self, y0, dt):
+        self.y = y0
+        self.t = 0.0
+        self.dt = dt
+
+    def step(self, rate):
+        self.y = self.y + self.dt * rate * self.y
+        self.t += self.dt
+        return self.y
+
+
+def trajectory_appended_from_a_method(x):
+    it = Integrator(x * 1.0, 0.1)
+    traj = []
+    for _ in range(4):
+        traj.append(it.step(-x[0]))
+    return np.sum(traj[-1]) + np.sum(traj[0] ** 2) + it.t
+
+
+@pytest.mark.parametrize("fn", [mlp_from_local_factories, trajectory_appended_from_a_method],
+                         ids=lambda f: f.__name__)
+def test_factories_and_method_results_inside_calls(fn):
+    check_both_modes(fn, [X])

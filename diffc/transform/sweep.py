@@ -483,9 +483,16 @@ def alias_sources(fn, value):
     and a user function's result that may be (a view of) an argument share
     memory (SAME); `y[i]` is an element (PART) unless it certainly is a number
     (a 1-d float array or a list of numbers at an int); literals hold their
-    elements (HOLDS); fresh results share nothing."""
+    elements (HOLDS), and so does a local function used as a value (its captured
+    variables); fresh results share nothing."""
     S = aliases_mod
     if isinstance(value, gast.Name):
+        local_function = getattr(value, "diffc_global", None)
+        if isinstance(local_function, FunctionInfo):
+            # a nested def or lambda used as a value keeps its captured variables' objects
+            # (emit.py makes it `closure(fn, captured...)`): a write into one is seen through it
+            return {p: S.HOLDS for p in local_function.lifted_params
+                    if p in fn.info.local_names or p in fn.params}
         return {value.id: S.SAME} if _local(value, fn) else {}
     if isinstance(value, gast.Subscript):
         if not _local(value.value, fn) or _scalar_element(fn, value):
