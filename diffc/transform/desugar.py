@@ -259,7 +259,7 @@ class Desugar:
         atomic = gast.Tuple(elts=[A.const(_leaves_no_partial_effect(s)) for s in body], ctx=gast.Load())
         enter = A.call(A.global_ref(runtime.try_enter, "try_enter"), [A.const(site), atomic] + handler_types)
         out = [A.located(A.assign(state, enter), node)]
-        step = A.call(A.global_ref(runtime.try_step, "try_step"), [])
+        step = A.call(A.global_ref(runtime.try_step, "try_step"), [A.const(site)])
         leave = A.call(A.global_ref(runtime.try_exit, "try_exit"), [])
         for k, stmt in enumerate(body):
             guarded = _before_escapes(stmt, leave) + [A.located(A.expr_stmt(A.deepcopy(step)), stmt)]

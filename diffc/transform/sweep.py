@@ -29,7 +29,7 @@ from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
-from ..errors import UnsupportedSyntax
+from ..errors import DiffcError, UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 from .dynamic_calls import has_packed_parameters
 
@@ -381,13 +381,22 @@ class FunctionSweep:
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
             return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
-        if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)):
+        if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)
+                                                    or self._makes_function_values(key)):
             # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
             # generated code never unpacks (it may be differentiated again).  A generator
             # function: diffc's copy returns the list of what it yields, which generated
-            # code may read twice (a generator would be exhausted after the first read).
+            # code may read twice (a generator would be exhausted after the first read).  A
+            # function defining local functions: diffc's copy returns them as Closures, whose
+            # captured values code differentiated again follows (a Python closure hides them).
             return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
         return call
+
+    def _makes_function_values(self, key):
+        try:
+            return bool(self.module.info_for(key).local_functions)
+        except DiffcError:
+            return False
 
     def bind_call(self, key, call):
         """The call's arguments as a positional list of atoms (defaults filled in).
