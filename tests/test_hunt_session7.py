@@ -479,3 +479,25 @@ def nested_try_both_simple(x):
 @pytest.mark.parametrize("fn", [try_inside_a_handler, nested_try_both_simple], ids=lambda f: f.__name__)
 def test_nested_try_statements_follow_pythons_path(fn):
     check_both_modes(fn, [np.array([0.3, -0.7, 0.5])])
+
+
+# ---------------- second order through lists of pairs made by generators and reduce
+
+def compose(*fns):
+    return lambda v: functools.reduce(lambda acc, f: f(acc), fns, v)
+
+
+def composed_chain(x):
+    f = compose(np.sin, np.exp, lambda v: v * x[0])
+    return np.sum(f(x))
+
+
+def pairs_kept_from_a_generator(x):
+    ws = [x[0] * x[1], x[2] + 0.25]
+    kept = list(pairs(ws))
+    return kept[0][0] * kept[-1][1] + kept[1][0] ** 2
+
+
+@pytest.mark.parametrize("fn", [composed_chain, pairs_kept_from_a_generator], ids=lambda f: f.__name__)
+def test_lists_of_pairs_to_second_order(fn):
+    check_both_modes(fn, [np.array([0.3, -0.7, 0.5])])
