@@ -578,16 +578,8 @@ def lift_local_functions(info):
         lifted = FunctionInfo(name, node, info.source, info.env, lifted_params=free, parent=info)
         flatten_signature(lifted)
         info.local_functions[name] = lifted
-    for lifted in info.local_functions.values():
-        lift_local_functions(lifted)
-        # Free variables of nested-nested functions that live in our scope.
-        for inner in lifted.local_functions.values():
-            extra = [p for p in inner.lifted_params if p not in assigned_names(lifted.node)]
-            if extra:
-                raise UnsupportedSyntax("functions nested two levels deep that read the outer "
-                                        "function's variables are not supported", inner.node,
-                                        info.source, hint="pass the values as arguments")
-    # Lifted parameters are appended to every call site later; check names are plain.
+    # Lifted parameters are appended to every call site later; check names are plain.  First:
+    # a function nested in a lifted one may capture them (a lambda in `gfun` reading `fun`).
     for lifted in info.local_functions.values():
         has_defaults = bool(lifted.node.args.defaults)
         for p in lifted.lifted_params:
@@ -597,6 +589,15 @@ def lift_local_functions(info):
                 # Python aligns defaults with the last parameters: a placeholder for each
                 # captured value (always passed) keeps the user's defaults on their parameters.
                 lifted.node.args.defaults.append(gast.Constant(value=None, kind=None))
+    for lifted in info.local_functions.values():
+        lift_local_functions(lifted)
+        # Free variables of nested-nested functions that live in our scope.
+        for inner in lifted.local_functions.values():
+            extra = [p for p in inner.lifted_params if p not in assigned_names(lifted.node)]
+            if extra:
+                raise UnsupportedSyntax("functions nested two levels deep that read the outer "
+                                        "function's variables are not supported", inner.node,
+                                        info.source, hint="pass the values as arguments")
 
 
 # --------------------------------------------------------------------------- #

@@ -18,6 +18,7 @@ Nothing here emits adjoint or tangent code.
 
 import builtins
 import inspect
+import itertools
 import types
 
 import gast
@@ -29,7 +30,7 @@ from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
-from ..errors import DiffcError, UnsupportedSyntax
+from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 from .dynamic_calls import has_packed_parameters
 
@@ -381,22 +382,13 @@ class FunctionSweep:
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
             return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
-        if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)
-                                                    or self._makes_function_values(key)):
+        if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)):
             # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
             # generated code never unpacks (it may be differentiated again).  A generator
             # function: diffc's copy returns the list of what it yields, which generated
-            # code may read twice (a generator would be exhausted after the first read).  A
-            # function defining local functions: diffc's copy returns them as Closures, whose
-            # captured values code differentiated again follows (a Python closure hides them).
+            # code may read twice (a generator would be exhausted after the first read).
             return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
         return call
-
-    def _makes_function_values(self, key):
-        try:
-            return bool(self.module.info_for(key).local_functions)
-        except DiffcError:
-            return False
 
     def bind_call(self, key, call):
         """The call's arguments as a positional list of atoms (defaults filled in).
@@ -543,6 +535,8 @@ def _helper_relation(fn, call):
         return aliases_mod.MAYBE            # a function known when it runs may return an argument
     if effects.has(key, effects.HOLDS_ARGUMENTS):
         return aliases_mod.HOLDS
+    if any(key is R.implementation(copier) for copier in _ITEM_COPIERS):
+        return aliases_mod.ITEMS            # diffc's itertools.product...: the items, copied when made
     if key is runtime_calls.get_field or key is runtime.item:
         return aliases_mod.PART
     if key is runtime.copy_value and call.args and not K.is_array(fn.kinds.get(getattr(call.args[0], "id", None))):
@@ -552,6 +546,8 @@ def _helper_relation(fn, call):
 
 # Builtin containers made from iterables: they hold the items of their positional arguments.
 _ITEM_CONTAINERS = (list, tuple, set, frozenset, dict, zip, enumerate, reversed, map, filter)
+_ITEM_COPIERS = (itertools.product, itertools.combinations, itertools.combinations_with_replacement,
+                 itertools.permutations)
 
 
 def _container_sources(fn, call):
