@@ -41,8 +41,9 @@ from .. import ast_util as A
 from .. import checkpoint_runtime as CR
 from .. import runtime
 from ..errors import UnsupportedSyntax
-from ..parse import MISSING
+from ..parse import MISSING, assigned_names
 from .lazy_iterators import refuse_stale_lazy_iterators
+from .try_atomicity import leaves_no_partial_effect, partial_effects_dead
 from .starred import lower_starred
 
 
@@ -87,6 +88,7 @@ class Desugar:
 
     def run(self):
         body = self.info.node.body
+        self.user_names = assigned_names(self.info.node)
         if not _is_generated(self.info.fn):
             # diffc's own code names lazy iterators and reads them again in the adjoint.
             refuse_stale_lazy_iterators(body, self.resolve, self.fail)
@@ -256,7 +258,9 @@ class Desugar:
         for handler in node.handlers:
             handler_types.append(handler.type if handler.type is not None
                                  else A.global_ref(Exception, "Exception"))
-        atomic = gast.Tuple(elts=[A.const(_leaves_no_partial_effect(s)) for s in body], ctx=gast.Load())
+        atomic = gast.Tuple(elts=[A.const(leaves_no_partial_effect(s) or
+                                          partial_effects_dead(s, node.handlers, self.user_names))
+                                  for s in body], ctx=gast.Load())
         enter = A.call(A.global_ref(runtime.try_enter, "try_enter"), [A.const(site), atomic] + handler_types)
         out = [A.located(A.assign(state, enter), node)]
         step = A.call(A.global_ref(runtime.try_step, "try_step"), [A.const(site)])
@@ -768,24 +772,10 @@ class Desugar:
 
 
 _COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
-_COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.Try, gast.Match)
 
 
 def _has_comprehension(*nodes):
     return any(isinstance(n, _COMPREHENSIONS) for node in nodes for n in gast.walk(node))
-
-
-def _leaves_no_partial_effect(stmt):
-    """A statement that raising leaves as it was: a simple statement (its right
-    side is evaluated before anything is assigned) without `:=` inside, or a
-    compound one that assigns and calls for effect nothing (`if bad: raise ...`)."""
-    nodes = list(gast.walk(stmt))
-    if any(isinstance(n, gast.NamedExpr) for n in nodes):
-        return False
-    if not isinstance(stmt, _COMPOUND):
-        return True
-    return not any(isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.For,
-                                  gast.With, gast.Try, gast.Match)) for n in nodes)
 
 
 def _before_escapes(stmt, leave):
