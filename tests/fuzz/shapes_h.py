@@ -10,7 +10,9 @@ h_factory_closure: a closure made by a module-level factory over a fresh array, 
     then the array rebound (fine) or written in place (Python's closure sees the write:
     diffc must refuse);
 h_append_value: a list change whose value is used (`ok = lst.append(v)`), and a method
-    that updates its object called inside `traj.append(...)`.
+    that updates its object called inside `traj.append(...)`;
+h_nested_try: a try inside a try whose inner handler re-raises, the outer handler either
+    replacing what the inner one wrote (followed) or reading it (refused: half done).
 
 Draws from its own random stream (`r7`), so a program without the shape is the same
 program as before it existed."""
@@ -19,7 +21,7 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("h_generator", "h_assert_effect", "h_factory_closure", "h_append_value")
+FEATURES = ("h_generator", "h_assert_effect", "h_factory_closure", "h_append_value", "h_nested_try")
 
 HELPERS = '''def h_pairs(ws):
     for i, w in enumerate(ws):
@@ -65,7 +67,8 @@ def statement(gen, scope, indent, nested_ok):
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    return [_generator, _assert_effect, _factory_closure, _append_value][r.randrange(4)](gen, A, s, c, indent)
+    forms = [_generator, _assert_effect, _factory_closure, _append_value, _nested_try]
+    return forms[r.randrange(len(forms))](gen, A, s, c, indent)
 
 
 def _generator(gen, A, s, c, indent):
@@ -132,3 +135,23 @@ def _append_value(gen, A, s, c, indent):
             f"{indent}for {k} in range(3):",
             f"{indent}    {lst}.append({it}.step({s} * {c}))",
             f"{indent}{s} = {s} + np.sum({lst}[-1]) + np.sum({lst}[0] ** 2) * {c} + {it}.t"]
+
+
+def _nested_try(gen, A, s, c, indent):
+    r = gen.r7
+    gen.features.add("h_nested_try")
+    u = gen.fresh("u")
+    outer = r.choice([f"{u} = np.sum(np.tanh({A})) * {c}",        # replaces what the inner wrote
+                      f"{u} = {u} + {s} * {c}"])                  # reads it: half done, refused
+    return [f"{indent}{u} = {s}",
+            f"{indent}try:",
+            f"{indent}    try:",
+            f"{indent}        {u} = np.sum({A} ** 2) + {s}",
+            f"{indent}        if {u} > -1.0e9:",
+            f"{indent}            raise ValueError('inner')",
+            f"{indent}    except ValueError:",
+            f"{indent}        {u} = {u} * {c}",
+            f"{indent}        raise",
+            f"{indent}except ValueError:",
+            f"{indent}    {outer}",
+            f"{indent}{s} = {s} + {u}"]
