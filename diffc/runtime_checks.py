@@ -3,6 +3,8 @@
 Like runtime.py, imports nothing but NumPy (and the error types): generated code calls
 these helpers, and their failures name the user's line."""
 
+import types
+
 import numpy as np
 
 from .errors import UnsupportedSyntax
@@ -31,6 +33,9 @@ def _shares(written, other, depth):
         items = other.values() if isinstance(other, dict) else other
     elif callable(other) and not isinstance(other, type):
         items = _held_by_function(other)
+        if not isinstance(other, types.FunctionType) and hasattr(other, "__dict__") \
+                and type(other).__module__ not in _LIBRARIES:
+            items = items + list(vars(other).values())     # a callable object: its attributes too
     elif hasattr(other, "__dict__") and not isinstance(other, type) and type(other).__module__ not in _LIBRARIES:
         items = vars(other).values()        # an object of a user class: its attributes
     else:

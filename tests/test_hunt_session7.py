@@ -406,6 +406,15 @@ def test_the_run_time_check_sees_what_function_values_hold():
             runtime_checks.check_unshared(a, holder, 7)
     runtime_checks.check_unshared(a, make_quadratic(np.ones(3)), 7)     # a different array: fine
 
+    class Shift:                                   # a callable object: its attributes count
+        def __init__(self, b):
+            self.b = b
+
+        def __call__(self, t):
+            return t + self.b
+    with pytest.raises(DiffcError, match="another name also holds"):
+        runtime_checks.check_unshared(a, Shift(a), 7)
+
 
 def make_layer(w, b):
     return lambda h: np.tanh(w * h + b)
