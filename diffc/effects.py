@@ -96,6 +96,8 @@ def _declare_runtime():
     declare(rt.zeros_like, facts=(NEW_BUFFER,))
     declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))
     declare(rt.real_where_real, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))
+    declare(rt.buffer_part, rt.written_bar, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING,
+                                                 LINEAR_IN_FIRST))
 
 
 def _declare_runtime_calls():

@@ -124,6 +124,22 @@ def _(result, bar, primal, index, g, bar_dot, g_dot):
 linear(runtime.take_item)
 
 
+@adjoint(runtime.buffer_part)
+def _(result, result_bar, g, bar):
+    return runtime.buffer_part(result_bar, bar), None
+
+
+linear(runtime.buffer_part)
+
+
+@adjoint(runtime.written_bar)
+def _(result, result_bar, g, y):
+    return runtime.written_bar(result_bar, y), None
+
+
+linear(runtime.written_bar)
+
+
 @adjoint(runtime.finalize)
 def _(result, result_bar, bar, x):
     return unbroadcast(result_bar, bar), None

@@ -439,6 +439,17 @@ class ANF:
                           hint="assign each result instead")
             keywords = keywords + [gast.keyword(arg="out", value=outs[0])]
             args = args[:target.nin]
+        elif not any(isinstance(a, gast.Starred) for a in args) and (
+                _is_numpy(target) or (target is MISSING and isinstance(func, gast.Attribute)
+                                      and func.attr in _METHODS_WITH_OUT)):
+            # np.dot(a, b, y), np.cumsum(x, 0, None, y), x.sum(0, None, y): `out` (and what
+            # follows) by name; a method's parameters are its NumPy function's after the array
+            params = _positional_params(target) if target is not MISSING else \
+                _positional_params(getattr(np, func.attr))[1:]
+            if "out" in params[:len(args)]:
+                at = params.index("out")
+                keywords = keywords + [gast.keyword(arg=p, value=a) for p, a in zip(params[at:], args[at:])]
+                args = args[:at]
         if isinstance(func, gast.Attribute) and func.attr in _IN_PLACE_DUNDERS:
             self.fail(f"{func.attr} changes its object in place, which diffc does not follow when called "
                       "by name", expr, hint=f"write the operator instead (y += v, y *= v ...)")
@@ -475,6 +486,24 @@ class ANF:
 
 _IN_PLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow",
                                                "lshift", "rshift", "and", "xor", "or")} | {"__setitem__", "__delitem__"}
+
+
+# ndarray methods taking `out` after at least two other positional parameters (x.sum(axis,
+# dtype, out)); those with `out` second (x.max(axis, out), x.dot(b, out)) are left alone, as
+# a method of that name of another class taking two arguments is common.
+_METHODS_WITH_OUT = {"clip", "compress", "cumprod", "cumsum", "mean", "prod", "std", "sum", "take", "trace",
+                     "var"}
+
+
+def _positional_params(fn):
+    """The names of fn's parameters that a positional argument may fill, in order ([] when
+    its signature is not known)."""
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _prune_empty_ifs(stmts):

@@ -1,0 +1,147 @@
+"""NumPy array semantics that gave silently wrong gradients (bug hunt, session 7, arrays).
+
+- results written through ``out=`` (keyword or positional, NumPy functions and array
+  methods), also into a 0-d array, whose adjoint is a number;
+- a differentiated float written into an integer or boolean array (NumPy truncates:
+  no derivative flows through that write);
+Every derivative is checked against central finite differences in both modes and at
+second order (check_both_modes), or the program must be refused with a DiffcError.
+"""
+import numpy as np
+import pytest
+
+import diffc
+from diffc.errors import DiffcError
+from gradcheck import check_both_modes
+
+X = np.array([0.31, -0.72, 1.13, 0.46])
+WEIGHTS = np.arange(4.0) + 1.0
+
+
+# --------------------------------------------------------------- out= is followed
+
+def energy_into_scalar_buffer(x):
+    e = np.zeros(())
+    np.einsum("i,i->", x, x, out=e)
+    return float(e) * 2.0
+
+
+def mean_square_into_buffer(x):
+    m = np.empty(())
+    np.mean(x ** 2, out=m)
+    return m * 3.0 + x[0]
+
+
+def total_by_method_into_buffer(x):
+    s = np.zeros(())
+    (np.sin(x) * x).sum(out=s)
+    return float(s)
+
+
+def matrix_vector_positional_out(x):
+    A = np.outer(x, x) + np.eye(4)
+    y = np.zeros(4)
+    np.dot(A, x, y)                   # np.dot(a, b, out)
+    return np.sum(y * WEIGHTS)
+
+
+def running_sum_positional_out(x):
+    c = np.zeros(4)
+    np.cumsum(x ** 2, 0, None, c)     # np.cumsum(a, axis, dtype, out)
+    return np.sum(c * WEIGHTS)
+
+
+def running_sum_method_positional_out(x):
+    c = np.zeros(4)
+    (x * 2.0).cumsum(0, None, c)      # x.cumsum(axis, dtype, out)
+    return np.sum(c * WEIGHTS)
+
+
+def std_positional_out_then_ddof(x):
+    s = np.zeros(())
+    np.std(x, None, None, s, 1)       # ddof after out stays ddof
+    return s * 1.0
+
+
+def clipped_in_place_by_method(x):
+    y = x * 1.5
+    y.clip(-0.5, 0.5, out=y)
+    return np.sum(y * WEIGHTS)
+
+
+def accumulate_into_local_buffer_in_loop(x):
+    acc = np.zeros(4)
+    step = np.empty(4)
+    for k in range(3):
+        np.multiply(x, x[k], out=step)
+        np.add(acc, step, out=acc)
+    return np.sum(acc * WEIGHTS)
+
+
+def zero_d_state_overwritten(x):
+    state = np.array(x[0])
+    before = float(state)
+    state[...] = x[1] ** 2
+    return before + 3.0 * float(state)
+
+
+def zero_d_state_reset_to_constant(x):
+    state = np.array(x[0] * x[1])
+    before = float(state)
+    state[()] = 1.0
+    return before * 2.0 + float(state) * x[2]
+
+
+@pytest.mark.parametrize("fn", [energy_into_scalar_buffer, mean_square_into_buffer, total_by_method_into_buffer,
+                                matrix_vector_positional_out, running_sum_positional_out,
+                                running_sum_method_positional_out, std_positional_out_then_ddof,
+                                clipped_in_place_by_method, accumulate_into_local_buffer_in_loop,
+                                zero_d_state_overwritten, zero_d_state_reset_to_constant])
+def test_out_argument_is_followed(fn):
+    check_both_modes(fn, [X.copy()])
+
+
+# --------------------------------------------- writes into integer and bool arrays
+
+def histogram_counts(x):
+    counts = np.zeros(4, dtype=int)
+    for i in range(4):
+        counts[i] = x[i] * 7.0        # truncated to an int
+    return np.sum(counts * x ** 2)
+
+
+def bins_like_an_index_array(x):
+    bins = np.empty_like(np.arange(4))
+    bins[:] = x * 5.0
+    return np.sum(bins) * x[1] + x[2]
+
+
+def flags_from_values(x):
+    mask = np.zeros(4, dtype=bool)
+    mask[1:] = x[1:] * 3.0
+    return np.sum(mask * x ** 2) + np.sum(np.where(mask, x, -x))
+
+
+def int32_counter_incremented(x):
+    c = np.zeros(2, dtype=np.int32)
+    c[0] += x[0] * 9.0
+    return c[0] * x[1] + x[3]
+
+
+def float_table_still_differentiated(x):
+    table = np.zeros((2, 4))
+    table[0] = x * 5.0
+    table[1, 1:] = x[:3] ** 2
+    return np.sum(table * table)
+
+
+@pytest.mark.parametrize("fn", [histogram_counts, bins_like_an_index_array, flags_from_values,
+                                int32_counter_incremented, float_table_still_differentiated])
+def test_write_into_integer_array_has_no_derivative(fn):
+    check_both_modes(fn, [X.copy()])
+
+
+def test_integer_write_gradient_closed_form():
+    # d/dx sum(counts * x**2) with counts piecewise constant: 2 * counts * x
+    counts = np.trunc(X * 7.0)
+    np.testing.assert_allclose(diffc.grad(histogram_counts)(X.copy()), 2.0 * counts * X)
