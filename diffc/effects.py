@@ -93,6 +93,7 @@ def _declare_runtime():
     declare(rt.unbroadcast, rt.copy_value, rt.nonzero, rt.item, rt.element, facts=(NO_WRITES,))
     from . import runtime_checks
     declare(print, runtime_checks.check_unshared, facts=(EFFECTFUL,))
+    declare(runtime_checks.basic_index, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
     declare(rt.zeros_like, facts=(NEW_BUFFER,))
     declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))
     declare(rt.real_where_real, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))

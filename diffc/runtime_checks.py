@@ -37,3 +37,18 @@ def _shares(written, other, depth):
 
 
 _LIBRARIES = ("numpy", "builtins", "scipy", "functools")
+
+
+def basic_index(*parts):
+    """Whether an index made of parts (the top-level entries of ``a[i]`` or ``a[i, j]``)
+    is basic (ints, slices, None, Ellipsis, tuples of those): then ``a[i]`` is a view of a
+    and ``a[i][j] = v`` changes a; an array, list or bool index makes a copy, and the write
+    changes only that copy (transform/anf.py through_item)."""
+    for p in parts:
+        if isinstance(p, tuple):
+            if not basic_index(*p):
+                return False
+        elif not (p is None or p is Ellipsis or isinstance(p, slice)
+                  or (isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)))):
+            return False
+    return True

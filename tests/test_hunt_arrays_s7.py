@@ -145,3 +145,70 @@ def test_integer_write_gradient_closed_form():
     # d/dx sum(counts * x**2) with counts piecewise constant: 2 * counts * x
     counts = np.trunc(X * 7.0)
     np.testing.assert_allclose(diffc.grad(histogram_counts)(X.copy()), 2.0 * counts * X)
+
+
+# ------------------------------ chained indexing: a[i][j] = v writes into a[i]
+
+GRID_WEIGHTS = np.arange(16.0).reshape(4, 4) + 1.0
+
+
+def write_into_fancy_row_copy(x):
+    M = np.outer(x, x)
+    M[[0, 2]][:, 1] = 9.0 * x[0]      # M[[0, 2]] is a copy: M is unchanged
+    return np.sum(M * GRID_WEIGHTS)
+
+
+def write_into_column_selection_copy(x):
+    M = np.outer(x, x)
+    M[:, [0, 1]][0] = 0.0             # a copy again
+    M[:2][:, 1] = x[:2]               # a slice is a view: M changes
+    return np.sum(M * GRID_WEIGHTS)
+
+
+def write_into_masked_copy(x):
+    y = x * 2.0
+    y[y > 0][0] = 10.0 * x[1]         # a boolean mask makes a copy
+    return np.sum(y * x)
+
+
+def rows_from_a_variable(x):
+    M = np.outer(x, x)
+    band = slice(1, 3)
+    M[band][0] = x[3] * 3.0           # slice in a variable: a view
+    chosen = [1, 3]
+    M[chosen][0] += x[2] * 4.0        # index list in a variable: a copy
+    return np.sum(M * GRID_WEIGHTS)
+
+
+def row_picked_at_run_time(x):
+    A = np.outer(x, x)
+    i = int(np.argmax(x))
+    A[i][0] = x[1] ** 2               # an int: a view
+    return np.sum(A * GRID_WEIGHTS)
+
+
+def diagonal_by_double_index(x):
+    A = np.zeros((4, 4))
+    for i in range(4):
+        A[i][i] = x[i] ** 2
+        A[i][(i + 1) % 4] += x[i]
+    return np.sum(A * GRID_WEIGHTS)
+
+
+def table_as_list_of_lists(x):
+    table = [[0.0, 0.0], [0.0, 0.0]]
+    for i in range(2):
+        for j in range(2):
+            table[i][j] = x[i] * x[j + 2]
+    total = 0.0
+    for i in range(2):
+        for j in range(2):
+            total += table[i][j] * (i + 2 * j + 1)
+    return total
+
+
+@pytest.mark.parametrize("fn", [write_into_fancy_row_copy, write_into_column_selection_copy, write_into_masked_copy,
+                                rows_from_a_variable, row_picked_at_run_time, diagonal_by_double_index,
+                                table_as_list_of_lists])
+def test_chained_index_write_reaches_only_views(fn):
+    check_both_modes(fn, [X.copy()])

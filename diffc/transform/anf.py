@@ -29,6 +29,7 @@ import builtins
 import gast
 
 from .. import ast_util as A
+from .. import runtime, runtime_checks
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 
@@ -120,6 +121,10 @@ class ANF:
         elif isinstance(target, (gast.Tuple, gast.List)):
             self.unpack(target, value, out, stmt)
         elif isinstance(target, gast.Subscript):
+            if self.copied_item(target):
+                atom = self.atomize_rhs(value, out)
+                self.into_copy(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
+                return
             if self.nested_item(target):
                 atom = self.atomize_rhs(value, out)
                 self.through_item(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
@@ -135,6 +140,19 @@ class ANF:
         else:
             self.fail("assignment to this kind of target is not supported", target,
                       hint="assign to a name or to y[index]")
+
+    def copied_item(self, target):
+        """``y[[0, 2]][j] = v``, ``y[y > 0][j] = v``: the outer index is a list, array or
+        comparison written there, so y[...] is a new array and the write changes only it."""
+        return isinstance(target.value, gast.Subscript) and self.basic_index(target.value.slice) is False
+
+    def into_copy(self, target, out, write):
+        """The write of copied_item as Python does it: into a copy of y[index], which nothing
+        reads afterwards (write(_t[j]) emits it)."""
+        taken = self.atom(target.value, out)
+        copy = self.tmp()
+        out.append(A.assign(copy, A.call(A.global_ref(runtime.copy_value, "copy_value"), [taken])))
+        write(A.subscript(A.name(copy), target.slice, gast.Store()))
 
     def nested_item(self, target):
         """``rows[i][j]`` with rows a local whose items stay in it (_items_stay_private)."""
@@ -155,6 +173,7 @@ class ANF:
         back that follows gives rows the written item; no other name holds it."""
         outer = target.value
         root = outer.value.id
+        basic = self.basic_index(outer.slice)
         index = self.index(outer.slice, out)
         item = self.tmp()
         out.append(A.assign(item, A.subscript(A.name(root), index)))
@@ -162,7 +181,46 @@ class ANF:
         write(A.subscript(A.name(item), target.slice, gast.Store()))
         for s in out[start:]:
             s.__dict__.setdefault("diffc_synced", set()).add((root, item))
-        out.append(A.assign(A.subscript(A.name(root), A.deepcopy(index), gast.Store()), A.name(item)))
+        back = A.assign(A.subscript(A.name(root), A.deepcopy(index), gast.Store()), A.name(item))
+        if basic is True:
+            out.append(back)
+            return
+        # an index held in a variable: a view (the write reaches rows) only when it is basic
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        test = self.tmp()
+        out.append(A.assign(test, A.call(A.global_ref(runtime_checks.basic_index, "basic_index"),
+                                         [A.deepcopy(p) for p in parts if isinstance(p, gast.Name)])))
+        out.append(gast.If(test=A.name(test), body=[back], orelse=[]))
+
+    def basic_index(self, index):
+        """True when the (source) index of ``rows[index][j] = v`` is basic (ints, slices,
+        None, ..., names that only loops over range bind), so that rows[index] is a view;
+        False when it is a list, array or comparison written there; None when only the run
+        time can tell (a name bound to anything else)."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        verdict = True
+        for p in parts:
+            if isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and type(p.value) is not bool):
+                continue
+            if isinstance(p, (gast.List, gast.ListComp, gast.Compare, gast.Set)) or \
+                    (isinstance(p, gast.Call) and _is_numpy(self.info.resolve_static(p.func))):
+                return False
+            if not (isinstance(p, gast.Name) and p.id in self.range_targets()):
+                verdict = None
+        return verdict
+
+    def range_targets(self):
+        """Local names bound only as targets of ``for name in range(...)`` (ints)."""
+        if "_range_targets" not in self.__dict__:
+            stores, targets = {}, {}
+            for n in gast.walk(self.info.node):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    stores[n.id] = stores.get(n.id, 0) + 1
+                if isinstance(n, gast.For) and isinstance(n.target, gast.Name) and isinstance(n.iter, gast.Call) \
+                        and self.info.resolve_static(n.iter.func) is builtins.range:
+                    targets[n.target.id] = targets.get(n.target.id, 0) + 1
+            self._range_targets = {t for t, k in targets.items() if stores.get(t) == k}
+        return self._range_targets
 
     def unpack(self, target, value, out, stmt):
         if any(isinstance(e, gast.Starred) for e in target.elts):
@@ -195,6 +253,9 @@ class ANF:
             update.diffc_augmented = True
             update.diffc_synced = set(getattr(stmt, "diffc_synced", ()))
             out.append(update)
+        elif isinstance(target, gast.Subscript) and self.copied_item(target):
+            self.into_copy(target, out, lambda inner: self.augassign(
+                gast.AugAssign(target=inner, op=stmt.op, value=value), out))
         elif isinstance(target, gast.Subscript) and self.nested_item(target):
             self.through_item(target, out, lambda inner: self.augassign(
                 gast.AugAssign(target=inner, op=stmt.op, value=value), out))
