@@ -212,3 +212,104 @@ def table_as_list_of_lists(x):
                                 table_as_list_of_lists])
 def test_chained_index_write_reaches_only_views(fn):
     check_both_modes(fn, [X.copy()])
+
+
+# ----------------------- module-level arrays and dicts written through a local name
+
+WORKSPACE = np.zeros(4)
+SETTINGS = {"scale": 1.0, "weights": np.ones(4)}
+STATE_GRID = np.ones((2, 4))
+LOG = []
+
+
+def workspace_energy():
+    return np.sum(WORKSPACE ** 2)
+
+
+def current_scale():
+    return SETTINGS["scale"]
+
+
+def fill_workspace_by_alias(x):
+    buf = WORKSPACE
+    buf[:] = x * 2.0
+    return workspace_energy() + x[0]
+
+
+def fill_workspace_view(x):
+    tail = WORKSPACE[1:]
+    tail[0] = x[1] ** 2
+    return np.sum(WORKSPACE * x)
+
+
+def rescale_through_settings_alias(x):
+    cfg = SETTINGS
+    cfg["scale"] = 2.0
+    return np.sum(x * current_scale())
+
+
+def update_weights_item(x):
+    w = SETTINGS["weights"]
+    w *= x[0]
+    return np.sum(SETTINGS["weights"] * x)
+
+
+def exp_into_grid_row(x):
+    row = STATE_GRID[0]
+    np.exp(x, out=row)
+    return np.sum(STATE_GRID)
+
+
+def helper_filling_workspace(x):
+    buf = WORKSPACE
+    buf[:2] = x[:2]
+    return 0.0
+
+
+def calls_helper_filling_workspace(x):
+    return helper_filling_workspace(x) + workspace_energy()
+
+
+def appends_to_log(x):
+    LOG.append(x[0])
+    return x[0] * len(LOG)
+
+
+@pytest.mark.parametrize("fn", [fill_workspace_by_alias, fill_workspace_view, rescale_through_settings_alias,
+                                update_weights_item, exp_into_grid_row, calls_helper_filling_workspace,
+                                appends_to_log])
+def test_write_into_module_object_through_a_name_is_refused(fn):
+    with pytest.raises(DiffcError, match="module-level object"):
+        diffc.grad(fn)(X.copy())
+    with pytest.raises(DiffcError, match="module-level object"):
+        diffc.jvp(fn, (X.copy(),), (np.ones(4),))
+
+
+def scaled_by_setting_copy(x):
+    s = SETTINGS["scale"]             # a float: s += rebinds s
+    s += 1.0
+    buf = WORKSPACE.copy()
+    buf[:] = x * s
+    return np.sum(buf ** 2)
+
+
+def rebound_before_writing(x):
+    buf = WORKSPACE
+    total = np.sum(buf)               # only read
+    buf = np.zeros(4)
+    buf[0] = x[0] ** 2
+    return np.sum(buf * x) + total
+
+
+def table_entries_in_a_loop(x):
+    total = 0.0
+    for i in range(4):
+        w = SETTINGS["weights"][i]    # a number
+        w += x[i]
+        total += w * x[i]
+    return total
+
+
+@pytest.mark.parametrize("fn", [scaled_by_setting_copy, rebound_before_writing, table_entries_in_a_loop])
+def test_reading_module_objects_still_works(fn):
+    check_both_modes(fn, [X.copy()])

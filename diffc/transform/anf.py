@@ -32,6 +32,7 @@ from .. import ast_util as A
 from .. import runtime, runtime_checks
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
+from .global_writes import CHANGING_METHODS, GlobalAliases
 
 
 class ANF:
@@ -39,9 +40,21 @@ class ANF:
         self.info = info
         self.namer = namer
         self.locals = info.local_names
+        self.globals_held = GlobalAliases(info)
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.info.source, hint=hint)
+
+    def check_not_global(self, name, node, always=True):
+        """Refuse an in-place write into a local name holding a module-level object or a part
+        of one (global_writes.py); always=False: only when it certainly changes in place
+        (``buf += v`` rebinds a float, changes an array)."""
+        held = self.globals_held
+        if held.holds(name) is not None and (always or held.may_change(name)):
+            self.fail(f"this writes in place into {name!r}, which holds a module-level object (or a part "
+                      "of one): Python changes the module's object, which diffc does not follow", node,
+                      hint=f"work on a copy ({name} = ....copy()), or pass the object as an argument "
+                           "and return the new value")
 
     def run(self):
         # Defaults of a lifted local function (`def gate(k, act=sigmoid)`) name globals the
@@ -92,11 +105,18 @@ class ANF:
                 out.append(A.expr_stmt(value))
         elif kind is gast.If:
             test = self.atom(stmt.test, out)
-            out.append(gast.If(test=test, body=self.block(stmt.body) or [gast.Pass()],
-                               orelse=self.block(stmt.orelse)))
+            before = self.globals_held.snapshot()
+            body = self.block(stmt.body) or [gast.Pass()]
+            after_body, self.globals_held.held = self.globals_held.snapshot(), before
+            orelse = self.block(stmt.orelse)
+            self.globals_held.merge(after_body, self.globals_held.snapshot())
+            out.append(gast.If(test=test, body=body, orelse=orelse))
         elif kind is gast.For:
+            added = self.globals_held.enter_loop(stmt.body)
             self.for_loop(stmt, out)
+            self.globals_held.leave_loop(added)
         elif kind is gast.While:
+            added = self.globals_held.enter_loop(stmt.body)
             cond = []
             test = self.atom(stmt.test, cond)
             A.located_all(cond, stmt)
@@ -106,6 +126,7 @@ class ANF:
             if hasattr(stmt, "diffc_checkpoint"):
                 loop.diffc_checkpoint = stmt.diffc_checkpoint
             out.append(loop)
+            self.globals_held.leave_loop(added)
         elif kind is gast.Return:
             value = self.atom(stmt.value, out) if stmt.value is not None else A.const(None)
             out.append(gast.Return(value=value))
@@ -118,6 +139,7 @@ class ANF:
     def assign_to(self, target, value, out, stmt):
         if isinstance(target, gast.Name):
             out.append(A.assign(target.id, value))
+            self.globals_held.bind(target.id, value)
         elif isinstance(target, (gast.Tuple, gast.List)):
             self.unpack(target, value, out, stmt)
         elif isinstance(target, gast.Subscript):
@@ -126,9 +148,12 @@ class ANF:
                 self.into_copy(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
                 return
             if self.nested_item(target):
+                self.check_not_global(target.value.value.id, target)
                 atom = self.atomize_rhs(value, out)
                 self.through_item(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
                 return
+            if isinstance(target.value, gast.Name):
+                self.check_not_global(target.value.id, target)
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] = v`) are supported", target,
                           hint="write y[i, j] = v instead of y[i][j] = v, and assign attributes outside; "
@@ -247,6 +272,7 @@ class ANF:
         target = stmt.target
         value = self.atom(stmt.value, out)
         if isinstance(target, gast.Name):
+            self.check_not_global(target.id, target, always=False)
             update = A.assign(target.id, A.binop(A.name(target.id), stmt.op, value))
             # On an array or a list, Python updates the object in place: another name
             # sharing it sees the change (analysis/aliases.py checks nobody does).
@@ -257,11 +283,13 @@ class ANF:
             self.into_copy(target, out, lambda inner: self.augassign(
                 gast.AugAssign(target=inner, op=stmt.op, value=value), out))
         elif isinstance(target, gast.Subscript) and self.nested_item(target):
+            self.check_not_global(target.value.value.id, target)
             self.through_item(target, out, lambda inner: self.augassign(
                 gast.AugAssign(target=inner, op=stmt.op, value=value), out))
         elif isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] += v`) are supported", target)
+            self.check_not_global(target.value.id, target)
             index = self.index(target.slice, out)
             old, new = self.tmp(), self.tmp()
             out.append(A.assign(old, A.subscript(A.name(target.value.id), index)))
@@ -476,6 +504,12 @@ class ANF:
             else:
                 # defaulted parameters left out: the captured values go by name, after them
                 keywords += [gast.keyword(arg=p, value=A.name(p)) for p in target.lifted_params]
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.attr in CHANGING_METHODS:
+            if hasattr(func.value, "diffc_global") and self.globals_held.part_of(func.value) is not None:
+                self.fail(f"{func.value.id}.{func.attr}(...) changes a module-level object in place, which "
+                          "diffc does not follow", expr, hint="build a new value and return it")
+            self.check_not_global(func.value.id, expr)
         written = self.in_place_form(expr, target, func, args, keywords, out)
         if written is not None:
             return written
@@ -528,6 +562,7 @@ class ANF:
         if target is MISSING and isinstance(func, gast.Attribute) and func.attr == "fill" \
                 and isinstance(func.value, gast.Name) and func.value.id in self.locals \
                 and len(args) == 1 and not keywords:
+            self.check_not_global(func.value.id, expr)
             out.append(self.whole_write(func.value.id, args[0]))
             return A.const(None)
         return None
@@ -538,6 +573,7 @@ class ANF:
         if not (isinstance(atom, gast.Name) and atom.id in self.locals):
             self.fail("this call writes its result into an array that is not a local variable", call,
                       hint="assign the result instead: y = f(...)")
+        self.check_not_global(atom.id, call)
         return atom.id
 
     def whole_write(self, y, value):
