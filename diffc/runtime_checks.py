@@ -52,3 +52,13 @@ def basic_index(*parts):
                   or (isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)))):
             return False
     return True
+
+
+def check_no_positional_out(receiver, method, line):
+    """Raise when ``receiver.method(a, out)`` names its `out` array by position on an ndarray
+    (x.dot(b, y), x.max(0, m)): diffc follows a write only through ``out=`` by keyword
+    (transform/anf.py; the same name of another class's method takes what it likes)."""
+    if isinstance(receiver, np.ndarray):
+        raise UnsupportedSyntax(
+            f"line {line}: x.{method}(..., out) writes its result into the array given by position, which "
+            "diffc does not follow", hint=f"pass it by keyword: x.{method}(..., out=y)")

@@ -101,6 +101,48 @@ def test_out_argument_is_followed(fn):
     check_both_modes(fn, [X.copy()])
 
 
+def projection_into_buffer_by_method(x):
+    y = np.zeros(4)
+    x.dot(np.eye(4) * 2.0, y)         # ndarray.dot(b, out): out by position
+    return np.sum(y * WEIGHTS)
+
+
+def peak_into_buffer_by_method(x):
+    m = np.zeros(())
+    (x ** 2).max(0, m)                # ndarray.max(axis, out)
+    return float(m)
+
+
+@pytest.mark.parametrize("fn", [projection_into_buffer_by_method, peak_into_buffer_by_method])
+def test_positional_out_of_a_method_is_refused(fn):
+    with pytest.raises(DiffcError, match="by position"):
+        diffc.grad(fn)(X.copy())
+    with pytest.raises(DiffcError, match="by position"):
+        diffc.jvp(fn, (X.copy(),), (np.ones(4),))
+
+
+class Bilinear:
+    """A user class whose methods share ndarray's names (dot, max) with other parameters."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def dot(self, a, b):
+        return np.sum(a * self.w * b)
+
+    def max(self, a, b):
+        return np.maximum(a, b)
+
+
+def bilinear_form(x):
+    form = Bilinear(np.array([1.0, 2.0, 3.0, 4.0]))
+    return form.dot(x, x ** 2) + np.sum(form.max(x, 0.1 * x))
+
+
+def test_methods_named_like_array_methods_still_work():
+    check_both_modes(bilinear_form, [X.copy()])
+
+
 # --------------------------------------------- writes into integer and bool arrays
 
 def histogram_counts(x):

@@ -510,6 +510,12 @@ class ANF:
                 self.fail(f"{func.value.id}.{func.attr}(...) changes a module-level object in place, which "
                           "diffc does not follow", expr, hint="build a new value and return it")
             self.check_not_global(func.value.id, expr)
+        if target is MISSING and isinstance(func, gast.Attribute) and func.attr in _OUT_SECOND \
+                and len(args) > _OUT_SECOND[func.attr] and not any(isinstance(a, gast.Starred) for a in args):
+            line = A.const(self.info.source.file_line(expr))
+            out.append(A.located(A.expr_stmt(A.call(A.global_ref(runtime_checks.check_no_positional_out,
+                                                                  "check_no_positional_out"),
+                                                     [A.deepcopy(func.value), A.const(func.attr), line])), expr))
         written = self.in_place_form(expr, target, func, args, keywords, out)
         if written is not None:
             return written
@@ -590,6 +596,12 @@ _IN_PLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "matmul", "tru
 # a method of that name of another class taking two arguments is common.
 _METHODS_WITH_OUT = {"clip", "compress", "cumprod", "cumsum", "mean", "prod", "std", "sum", "take", "trace",
                      "var"}
+
+
+# ndarray methods whose `out` is their second positional parameter (x.max(axis, out)): on an
+# ndarray, positional out is refused at run time (another class's x.dot(a, b) is common)
+_OUT_SECOND = {"all": 1, "any": 1, "argmax": 1, "argmin": 1, "choose": 1, "dot": 1, "max": 1, "min": 1,
+               "round": 1}
 
 
 def _positional_params(fn):
