@@ -63,6 +63,12 @@ def std_positional_out_then_ddof(x):
     return s * 1.0
 
 
+def exp_into_buffer_given_as_tuple(x):
+    y = np.zeros(4)
+    np.exp(x, out=(y,))               # the ufunc form of one output
+    return np.sum(y * WEIGHTS)
+
+
 def clipped_in_place_by_method(x):
     y = x * 1.5
     y.clip(-0.5, 0.5, out=y)
@@ -96,6 +102,7 @@ def zero_d_state_reset_to_constant(x):
                                 matrix_vector_positional_out, running_sum_positional_out,
                                 running_sum_method_positional_out, std_positional_out_then_ddof,
                                 clipped_in_place_by_method, accumulate_into_local_buffer_in_loop,
+                                exp_into_buffer_given_as_tuple,
                                 zero_d_state_overwritten, zero_d_state_reset_to_constant])
 def test_out_argument_is_followed(fn):
     check_both_modes(fn, [X.copy()])

@@ -496,7 +496,7 @@ class ANF:
         # A starred argument (at most one, alone: transform/starred.py) stays starred.
         args = [gast.Starred(value=self.atom(a.value, out), ctx=gast.Load()) if isinstance(a, gast.Starred)
                 else self.atom(a, out) for a in expr.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in expr.keywords]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(_single_out(k), out)) for k in expr.keywords]
         if isinstance(target, FunctionInfo) and target.lifted_params:
             n_own = len(target.node.args.args) - len(target.lifted_params)
             if len(args) >= n_own or any(isinstance(a, gast.Starred) for a in args):
@@ -531,26 +531,7 @@ class ANF:
         ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``.
         Returns the expression the call evaluates to, or None for other calls."""
         import numpy as np
-        if isinstance(target, np.ufunc) and len(args) > target.nin \
-                and not any(isinstance(a, gast.Starred) for a in args):
-            # np.exp(x, y), np.divide(a, b, y): the arguments after the inputs are `out`
-            outs = args[target.nin:]
-            if len(outs) != 1:
-                self.fail("this ufunc call writes into several arrays (positional out=...)", expr,
-                          hint="assign each result instead")
-            keywords = keywords + [gast.keyword(arg="out", value=outs[0])]
-            args = args[:target.nin]
-        elif not any(isinstance(a, gast.Starred) for a in args) and (
-                _is_numpy(target) or (target is MISSING and isinstance(func, gast.Attribute)
-                                      and func.attr in _METHODS_WITH_OUT)):
-            # np.dot(a, b, y), np.cumsum(x, 0, None, y), x.sum(0, None, y): `out` (and what
-            # follows) by name; a method's parameters are its NumPy function's after the array
-            params = _positional_params(target) if target is not MISSING else \
-                _positional_params(getattr(np, func.attr))[1:]
-            if "out" in params[:len(args)]:
-                at = params.index("out")
-                keywords = keywords + [gast.keyword(arg=p, value=a) for p, a in zip(params[at:], args[at:])]
-                args = args[:at]
+        args, keywords = self.out_by_name(expr, target, func, args, keywords)
         if isinstance(func, gast.Attribute) and func.attr in _IN_PLACE_DUNDERS:
             self.fail(f"{func.attr} changes its object in place, which diffc does not follow when called "
                       "by name", expr, hint=f"write the operator instead (y += v, y *= v ...)")
@@ -572,6 +553,35 @@ class ANF:
             out.append(self.whole_write(func.value.id, args[0]))
             return A.const(None)
         return None
+
+    def out_by_name(self, expr, target, func, args, keywords):
+        """(args, keywords) with an `out` array given by position moved to ``out=``: np.exp(x, y),
+        np.dot(a, b, y), np.cumsum(x, 0, None, y), np.add.reduce(x, 0, None, y), x.sum(0, None, y)
+        (what follows out goes by name too, by the NumPy signature)."""
+        import numpy as np
+        if any(isinstance(a, gast.Starred) for a in args):
+            return args, keywords
+        if isinstance(target, np.ufunc):
+            if len(args) <= target.nin:
+                return args, keywords
+            outs = args[target.nin:]            # the arguments after the inputs are `out`
+            if len(outs) != 1:
+                self.fail("this ufunc call writes into several arrays (positional out=...)", expr,
+                          hint="assign each result instead")
+            return args[:target.nin], keywords + [gast.keyword(arg="out", value=outs[0])]
+        if target is MISSING and isinstance(func, gast.Attribute) and func.attr in ("reduce", "accumulate") \
+                and isinstance(self.info.resolve_static(func.value), np.ufunc):
+            target = getattr(self.info.resolve_static(func.value), func.attr)
+        if _is_numpy(target) or isinstance(getattr(target, "__self__", None), np.ufunc):
+            params = _positional_params(target)
+        elif target is MISSING and isinstance(func, gast.Attribute) and func.attr in _METHODS_WITH_OUT:
+            params = _positional_params(getattr(np, func.attr))[1:]     # a method: after the array
+        else:
+            return args, keywords
+        if "out" not in params[:len(args)]:
+            return args, keywords
+        at = params.index("out")
+        return args[:at], keywords + [gast.keyword(arg=p, value=a) for p, a in zip(params[at:], args[at:])]
 
     def written_local(self, atom, call):
         if isinstance(atom, gast.Tuple) and len(atom.elts) == 1:
@@ -602,6 +612,14 @@ _METHODS_WITH_OUT = {"clip", "compress", "cumprod", "cumsum", "mean", "prod", "s
 # ndarray, positional out is refused at run time (another class's x.dot(a, b) is common)
 _OUT_SECOND = {"all": 1, "any": 1, "argmax": 1, "argmin": 1, "choose": 1, "dot": 1, "max": 1, "min": 1,
                "round": 1}
+
+
+def _single_out(keyword):
+    """The value of a keyword argument, but y for ``out=(y,)`` (the ufunc form of one output)."""
+    value = keyword.value
+    if keyword.arg == "out" and isinstance(value, gast.Tuple) and len(value.elts) == 1:
+        return value.elts[0]
+    return value
 
 
 def _positional_params(fn):
