@@ -324,9 +324,33 @@ def appends_to_log(x):
     return x[0] * len(LOG)
 
 
+class Simulation:
+    def __init__(self):
+        self.positions = np.zeros(4)
+        self.dt = 0.1
+
+
+SIMULATION = Simulation()
+
+
+def kinetic_energy():
+    return 0.5 * np.sum(SIMULATION.positions ** 2)
+
+
+def move_simulation_attribute(x):
+    pos = SIMULATION.positions
+    pos[:] = x * SIMULATION.dt
+    return kinetic_energy() + x[0]
+
+
+def fill_default_buffer(x, out=WORKSPACE):
+    out[:] = x ** 2
+    return workspace_energy()
+
+
 @pytest.mark.parametrize("fn", [fill_workspace_by_alias, fill_workspace_view, rescale_through_settings_alias,
                                 update_weights_item, exp_into_grid_row, calls_helper_filling_workspace,
-                                appends_to_log])
+                                appends_to_log, move_simulation_attribute, fill_default_buffer])
 def test_write_into_module_object_through_a_name_is_refused(fn):
     with pytest.raises(DiffcError, match="module-level object"):
         diffc.grad(fn)(X.copy())
@@ -359,6 +383,15 @@ def table_entries_in_a_loop(x):
     return total
 
 
-@pytest.mark.parametrize("fn", [scaled_by_setting_copy, rebound_before_writing, table_entries_in_a_loop])
+def step_from_simulation_settings(x):
+    dt = SIMULATION.dt                # a float attribute: dt *= 2 rebinds dt
+    dt *= 2.0
+    pos = SIMULATION.positions.copy()
+    pos += x * dt
+    return np.sum(pos ** 2)
+
+
+@pytest.mark.parametrize("fn", [scaled_by_setting_copy, rebound_before_writing, table_entries_in_a_loop,
+                                step_from_simulation_settings])
 def test_reading_module_objects_still_works(fn):
     check_both_modes(fn, [X.copy()])

@@ -32,7 +32,7 @@ from .. import ast_util as A
 from .. import runtime, runtime_checks
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
-from .global_writes import CHANGING_METHODS, GlobalAliases
+from .global_writes import CHANGING_METHODS, MUTABLE, GlobalAliases
 
 
 class ANF:
@@ -67,6 +67,7 @@ class ANF:
                     obj = self.info.resolve_static(n)
                     if obj is not MISSING:
                         n.diffc_global = obj
+        self.globals_held.hold_defaults(args)
         self.info.node.body = self.block(self.info.node.body)
         return self.info
 
@@ -506,10 +507,10 @@ class ANF:
                 keywords += [gast.keyword(arg=p, value=A.name(p)) for p in target.lifted_params]
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.attr in CHANGING_METHODS:
-            if hasattr(func.value, "diffc_global") and self.globals_held.part_of(func.value) is not None:
+            if hasattr(func.value, "diffc_global") and isinstance(func.value.diffc_global, MUTABLE):
                 self.fail(f"{func.value.id}.{func.attr}(...) changes a module-level object in place, which "
                           "diffc does not follow", expr, hint="build a new value and return it")
-            self.check_not_global(func.value.id, expr)
+            self.check_not_global(func.value.id, expr, always=False)
         if target is MISSING and isinstance(func, gast.Attribute) and func.attr in _OUT_SECOND \
                 and len(args) > _OUT_SECOND[func.attr] and not any(isinstance(a, gast.Starred) for a in args):
             line = A.const(self.info.source.file_line(expr))

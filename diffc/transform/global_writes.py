@@ -14,6 +14,9 @@ part is, is decided on the module's current objects: ``CFG["scale"]`` holding a 
 no object (a float cannot change), ``TABLE[i]`` of a 2-d array is a row (a view).
 """
 
+import inspect
+import types
+
 import gast
 import numpy as np
 
@@ -40,6 +43,17 @@ class GlobalAliases:
         self.info = info
         self.held = {}              # name -> the global's object or part it holds (or UNKNOWN)
         self.sticky = set()         # names a loop body around binds to a part of a global
+
+    def hold_defaults(self, args):
+        """Parameters whose default is a module-level object: a call leaving them out writes
+        into that object (`def f(x, buf=WORK)`)."""
+        params = args.args[len(args.args) - len(args.defaults):] + args.kwonlyargs
+        defaults = list(args.defaults) + list(args.kw_defaults)
+        for param, default in zip(params, defaults):
+            if default is not None and isinstance(param, gast.Name):
+                part = self.part_of(default)
+                if part is not None:
+                    self.held[param.id] = part
 
     def holds(self, name):
         """The module-level object (or part, or UNKNOWN) name holds, else None."""
@@ -94,14 +108,17 @@ class GlobalAliases:
             if value.id in self.info.local_names and not hasattr(value, "diffc_global"):
                 return None
             obj = self.info.resolve_static(value)
-            return obj if isinstance(obj, MUTABLE) else None
+            return obj if isinstance(obj, MUTABLE) or _has_attributes(obj) else None
         if isinstance(value, gast.Attribute):
             base = self.part_of(value.value)
-            if base is None:
-                return None
-            if isinstance(base, np.ndarray) and value.attr in _VIEW_ATTRIBUTES:
-                return getattr(base, value.attr)
-            return UNKNOWN if base is UNKNOWN else None
+            if base is None or base is UNKNOWN:
+                return base
+            if isinstance(base, np.ndarray):
+                return getattr(base, value.attr) if value.attr in _VIEW_ATTRIBUTES else None
+            part = inspect.getattr_static(base, value.attr, MISSING)    # runs no property
+            if part is MISSING:
+                return UNKNOWN
+            return part if isinstance(part, MUTABLE) or _has_attributes(part) else None
         if isinstance(value, gast.Subscript):
             base = self.part_of(value.value)
             return None if base is None else _item(base, value.slice)
@@ -115,6 +132,15 @@ class GlobalAliases:
                 base = self.part_of(value.args[0])
                 return base if isinstance(base, (np.ndarray, list)) or base is UNKNOWN else None
         return None
+
+
+def _has_attributes(obj):
+    """A module-level object whose attributes may hold arrays, lists or dicts: an object of a
+    user class, a class, a module (not a function, a number or a string)."""
+    if isinstance(obj, (types.ModuleType, type)):
+        return True
+    return hasattr(obj, "__dict__") and not callable(obj) and \
+        type(obj).__module__.split(".")[0] not in ("numpy", "builtins", "scipy")
 
 
 def _item(base, index):
