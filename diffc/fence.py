@@ -105,6 +105,8 @@ def _check_node(info, node):
         for case in node.cases:
             for pattern in gast.walk(case.pattern):
                 _check_pattern(info, pattern)
+    if isinstance(node, (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)):
+        _check_late_binding(info, node)
     if isinstance(node, gast.Call):
         target = info.resolve_static(node.func)
         try:
@@ -114,6 +116,22 @@ def _check_node(info, node):
         if forbidden:
             raise UnsupportedSyntax(f"{forbidden}() is not differentiable", node, info.source,
                                     hint="write the code directly instead of building it at run time")
+
+
+def _check_late_binding(info, comprehension):
+    """`[lambda t: t * i for i in ...]`: every lambda reads i when it is called, after the
+    comprehension ended (Python's late binding: all see the last i).  diffc would give
+    each its own i, so this is refused (usually not what the author meant either)."""
+    bound = {n.id for g in comprehension.generators for n in gast.walk(g.target) if isinstance(n, gast.Name)}
+    for node in gast.walk(comprehension):
+        local = info.local_functions.get(node.id) if isinstance(node, gast.Name) else None
+        captured = sorted(bound & set(getattr(local, "lifted_params", ()))) if local is not None else []
+        if captured:
+            raise UnsupportedSyntax(
+                f"this function made in a comprehension reads the loop variable {captured[0]!r} when it is "
+                f"called, after the loop: every copy sees its last value (Python's late binding)",
+                node, info.source, hint=f"bind the value now with functools.partial "
+                                        f"(partial(f, {captured[0]}={captured[0]}) for a module-level f)")
 
 
 def _check_declaration(info, node):

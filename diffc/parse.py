@@ -144,6 +144,36 @@ def assigned_names(fn_node):
     return names
 
 
+def _parameter_names(fn_node):
+    args = fn_node.args
+    params = list(args.args) + list(args.posonlyargs) + list(args.kwonlyargs) + [args.vararg, args.kwarg]
+    return {getattr(p, "id", None) or getattr(p, "arg", None) for p in params if p is not None}
+
+
+def free_names(fn_node):
+    """Names a function (def or lambda) reads from enclosing scopes: the parameters and
+    locals of functions nested in it are theirs, not reads of ours (`def make(s): return
+    lambda h: s * h` reads s, not h)."""
+    own = _parameter_names(fn_node) | (assigned_names(fn_node) if isinstance(fn_node, gast.FunctionDef) else set())
+    out = set()
+
+    def visit(n):
+        if isinstance(n, (gast.Lambda, gast.FunctionDef)):
+            for default in list(n.args.defaults) + [d for d in n.args.kw_defaults if d is not None]:
+                visit(default)                  # defaults are evaluated in our scope
+            out.update(free_names(n))
+            return
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            out.add(n.id)
+        for child in gast.iter_child_nodes(n):
+            visit(child)
+
+    body = fn_node.body if isinstance(fn_node.body, list) else [fn_node.body]
+    for part in body:
+        visit(part)
+    return out - own
+
+
 def load_names(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
@@ -489,6 +519,19 @@ def hoist_lambda_values(info):
     info.node.body = hoisted + body
 
 
+def _refuse_defaults_from_locals(node, stmt, outer_locals, info):
+    """`lambda t, s=scale: ...`: Python evaluates the default where the function is made;
+    diffc's lifted copy has no such place, so a default reading a local is refused."""
+    defaults = list(node.args.defaults) + [d for d in node.args.kw_defaults if d is not None]
+    for default in defaults:
+        names = sorted(load_names(default) & outer_locals)
+        if names:
+            raise UnsupportedSyntax(f"the default value of a local function's parameter reads the local "
+                                    f"variable {names[0]!r}", stmt, info.source,
+                                    hint="bind the value with functools.partial(f, name=value), "
+                                         "or pass it as an argument")
+
+
 def lift_local_functions(info):
     """Move nested defs and `name = lambda` out of info.node.body (see docstring)."""
     hoist_lambda_values(info)
@@ -517,7 +560,8 @@ def lift_local_functions(info):
                                     stmt, info.source, hint="give each local function its own name")
         if node.decorator_list:
             raise UnsupportedSyntax("decorated local functions are not supported", stmt, info.source)
-        reads = load_names(node) - assigned_names(node)
+        _refuse_defaults_from_locals(node, stmt, outer_locals, info)
+        reads = free_names(node)
         free_of[name] = reads & (outer_locals - siblings)
         calls_of[name] = reads & siblings
     # A local function calling another passes it that one's captured values: it reads them too.
@@ -534,16 +578,8 @@ def lift_local_functions(info):
         lifted = FunctionInfo(name, node, info.source, info.env, lifted_params=free, parent=info)
         flatten_signature(lifted)
         info.local_functions[name] = lifted
-    for lifted in info.local_functions.values():
-        lift_local_functions(lifted)
-        # Free variables of nested-nested functions that live in our scope.
-        for inner in lifted.local_functions.values():
-            extra = [p for p in inner.lifted_params if p not in assigned_names(lifted.node)]
-            if extra:
-                raise UnsupportedSyntax("functions nested two levels deep that read the outer "
-                                        "function's variables are not supported", inner.node,
-                                        info.source, hint="pass the values as arguments")
-    # Lifted parameters are appended to every call site later; check names are plain.
+    # Lifted parameters are appended to every call site later; check names are plain.  First:
+    # a function nested in a lifted one may capture them (a lambda in `gfun` reading `fun`).
     for lifted in info.local_functions.values():
         has_defaults = bool(lifted.node.args.defaults)
         for p in lifted.lifted_params:
@@ -553,6 +589,15 @@ def lift_local_functions(info):
                 # Python aligns defaults with the last parameters: a placeholder for each
                 # captured value (always passed) keeps the user's defaults on their parameters.
                 lifted.node.args.defaults.append(gast.Constant(value=None, kind=None))
+    for lifted in info.local_functions.values():
+        lift_local_functions(lifted)
+        # Free variables of nested-nested functions that live in our scope.
+        for inner in lifted.local_functions.values():
+            extra = [p for p in inner.lifted_params if p not in assigned_names(lifted.node)]
+            if extra:
+                raise UnsupportedSyntax("functions nested two levels deep that read the outer "
+                                        "function's variables are not supported", inner.node,
+                                        info.source, hint="pass the values as arguments")
 
 
 # --------------------------------------------------------------------------- #

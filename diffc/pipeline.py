@@ -24,6 +24,7 @@ from . import effects
 from . import runtime
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
+from .analysis.calls import call_key, is_user_function
 from .analysis.seed_writes import may_write_seed
 from .errors import DiffcError, UnsupportedSyntax
 from .fence import fence
@@ -331,19 +332,43 @@ class Module:
         writes into an array but rebinds a number.  Only writes that can happen before the
         name is first rebound at the top level of the body count (``m = m.copy()`` first
         makes later writes private)."""
+        cache = self.__dict__.setdefault("_mutated_params", {})
+        if id(target) in cache:
+            return cache[id(target)]
+        cache[id(target)] = {}              # recursion: what is known so far
         info = self.info_for(target)
         mutated = {}
         for p in info.params:
             holders = {p}
             for stmt in info.node.body:
-                how = _writes_through(stmt, holders)
+                how = _writes_through(stmt, holders) or self._passed_to_a_writer(stmt, holders, info)
                 if how is not None:
                     mutated[p] = how
                     break
                 if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
                         and stmt.targets[0].id == p:
                     break
+        cache[id(target)] = mutated
         return mutated
+
+    def _passed_to_a_writer(self, stmt, holders, info):
+        """How a user function called in stmt writes into an argument named in holders
+        (`v = inner(v)` with `v += ...` in inner writes into the caller's object too)."""
+        for call in (n for n in A.walk(stmt) if isinstance(n, gast.Call)):
+            key, _ = call_key(info, call)
+            if not is_user_function(key):
+                continue
+            try:
+                callee = self.info_for(key)
+                mutated = self.mutated_params(key)
+            except DiffcError:
+                continue
+            named = {k.arg: k.value for k in call.keywords if k.arg is not None}
+            for k, param in enumerate(callee.params):
+                atom = call.args[k] if k < len(call.args) else named.get(param)
+                if param in mutated and isinstance(atom, gast.Name) and atom.id in holders:
+                    return mutated[param]
+        return None
 
     def check_argument_writes(self, target, call, caller, args, result_name, load_count, kind_of=None):
         """Refuse calls whose in-place writes into an argument the caller would see.  kind_of

@@ -233,10 +233,16 @@ def try_enter(site, atomic, *handlers):
     return forced[1:]
 
 
-def try_step():
+def try_step(site=None):
+    """One more statement of the body of the innermost open try at site done (a nested
+    try's statements are statements of the outer body too: each counts for its own)."""
     run = getattr(TryRun.current, "run", None)
-    if run is not None and run.open:
-        run.open[-1][4] += 1
+    if run is None or not run.open:
+        return
+    for entry in reversed(run.open):
+        if site is None or entry[0] == site:
+            entry[4] += 1
+            return
 
 
 def try_exit():

@@ -29,11 +29,36 @@ def _shares(written, other, depth):
         return True
     if isinstance(other, (list, tuple, dict)):
         items = other.values() if isinstance(other, dict) else other
+    elif callable(other) and not isinstance(other, type):
+        items = _held_by_function(other)
     elif hasattr(other, "__dict__") and not isinstance(other, type) and type(other).__module__ not in _LIBRARIES:
         items = vars(other).values()        # an object of a user class: its attributes
     else:
         items = ()
     return depth > 0 and any(_shares(written, v, depth - 1) for v in items)
+
+
+def _held_by_function(fn):
+    """What a function value keeps: a closure's captured values (diffc's Closure: its
+    partial arguments and captured values; a Python function: its cells), a partial's
+    arguments, a bound method's object."""
+    held = []
+    for name in ("lead", "trail", "args"):
+        value = getattr(fn, name, None)
+        if isinstance(value, tuple):
+            held.extend(value)
+    keywords = getattr(fn, "keywords", None)
+    if isinstance(keywords, dict):
+        held.extend(keywords.values())
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:          # an empty cell
+            pass
+    owner = getattr(fn, "__self__", None)
+    if owner is not None and not isinstance(owner, type) and type(owner).__module__ not in _LIBRARIES:
+        held.append(owner)
+    return held
 
 
 _LIBRARIES = ("numpy", "builtins", "scipy", "functools")

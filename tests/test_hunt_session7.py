@@ -5,6 +5,8 @@ Each class returned a derivative silently wrong (or crashed) before; each progra
 checked against central finite differences, both modes, second order where it applies,
 or must be refused with a DiffcError naming the user's line.
 """
+import functools
+
 import numpy as np
 import pytest
 
@@ -167,3 +169,337 @@ def filtered_and_mapped(x):
                                 filtered_and_mapped], ids=lambda f: f.__name__)
 def test_lazy_builtins_and_generators_to_second_order(fn):
     check_both_modes(fn, [X])
+
+
+# --------------------- effects inside an assert, and list changes whose value is used
+
+def norm_asserted_positive(x):
+    assert (n := np.sum(x ** 2)) > 0, "zero vector"
+    return np.sqrt(n) * x[0]
+
+
+def finite_check_binding(x):
+    assert np.all(np.isfinite(y := np.exp(x))), "overflow"
+    return np.sum(y)
+
+
+def rebinding_in_an_assert(x):
+    y = x[0]
+    assert y > -5 and (y := y ** 3) > -100
+    return y
+
+
+def append_inside_an_assert(x):
+    vals = []
+    assert vals.append(x[0] ** 2) is None
+    return sum(vals) * x[1]
+
+
+def append_value_kept(x):
+    history = [x[1]]
+    status = history.append(x[0] ** 2)
+    if history.extend([x[0] * x[1]]) is None and status is None:
+        history.append(np.sin(x[0]))
+    return sum(h * h for h in history)
+
+
+@pytest.mark.parametrize("fn", [norm_asserted_positive, finite_check_binding, rebinding_in_an_assert,
+                                append_inside_an_assert, append_value_kept], ids=lambda f: f.__name__)
+def test_effects_inside_asserts_and_expressions_are_differentiated(fn):
+    check_both_modes(fn, [X])
+
+
+def failing_assert(x):
+    assert (m := np.max(x)) > 10, f"max is {m}"
+    return m
+
+
+def test_an_assert_still_fails_as_in_python():
+    with pytest.raises(AssertionError, match="max is"):
+        diffc.grad(failing_assert)(X.copy())
+
+
+# ------------- a function value from a factory keeps the arrays it captured (by reference)
+
+def make_linear(w):
+    return lambda t: np.sum(w * t)
+
+
+def make_quadratic(w):
+    def energy(t):
+        return np.sum(w * t * t)
+    return energy
+
+
+def factory_closure_then_a_write(x):
+    y = x * 1.0
+    f = make_linear(y)
+    y[0] = x[1] ** 2                  # f sees the new y[0]
+    return f(x)
+
+
+def factory_def_then_an_update(x):
+    y = x * 1.0
+    f = make_quadratic(y)
+    y *= 2.0
+    return f(x)
+
+
+@pytest.mark.parametrize("fn", [factory_closure_then_a_write, factory_def_then_an_update],
+                         ids=lambda f: f.__name__)
+def test_a_write_into_an_array_a_returned_closure_captured_is_refused(fn):
+    with pytest.raises(DiffcError, match="in place"):
+        diffc.grad(fn)(X.copy())
+
+
+def factory_closure_then_a_rebinding(x):
+    y = x * 1.0
+    f = make_quadratic(y)
+    a = f(x)
+    y = y * 2.0                       # a new array: f keeps the old one
+    return a + f(x * 3.0)
+
+
+def test_a_rebinding_after_a_factory_closure_is_fine():
+    # (second order through a closure a factory returned is still refused: issue 16)
+    check_both_modes(factory_closure_then_a_rebinding, [X], second=False)
+
+
+# ------------------------------- a list changed through another name; late-bound lambdas
+
+def popped_through_an_alias(x):
+    a = [x[0], x[1], x[2] * x[0]]
+    b = a
+    last = b.pop()
+    return sum(a) * last
+
+
+def test_a_pop_through_another_name_of_the_list():
+    check_both_modes(popped_through_an_alias, [np.array([0.3, -0.7, 0.5])])
+
+
+def late_bound_lambdas(x):
+    scales = [lambda t: t * k for k in range(1, 4)]
+    return sum(np.sum(f(x) ** 2) for f in scales)
+
+
+def lambda_default_from_a_local(x):
+    s = x[0] * 2.0
+    f = lambda t, scale=s: t * scale
+    return np.sum(f(x) ** 2)
+
+
+@pytest.mark.parametrize("fn, message", [(late_bound_lambdas, "late binding"),
+                                         (lambda_default_from_a_local, "default value")],
+                         ids=["late_bound_lambdas", "lambda_default_from_a_local"])
+def test_closures_diffc_cannot_bind_like_python_are_refused(fn, message):
+    with pytest.raises(DiffcError, match=message) as info:
+        diffc.grad(fn)(X.copy())
+    assert "test_hunt_session7.py" in str(info.value)
+
+
+def scaled(t, k):
+    return t * k
+
+
+def partials_in_a_comprehension(x):
+    scales = [functools.partial(scaled, k=k) for k in range(1, 4)]
+    return sum(np.sum(f(x) ** 2) for f in scales)
+
+
+def test_the_suggested_partial_works():
+    check_both_modes(partials_in_a_comprehension, [X])
+
+
+# ------------------------- nested factories and method results used inside a call
+
+def mlp_from_local_factories(x):
+    def make_layer(n_in, n_out, scale):
+        W = np.ones((n_out, n_in)) * scale
+        return lambda h: np.tanh(W @ h)     # h is the lambda's own, not the outer h
+    layers = [make_layer(2, 4, x[0]), make_layer(4, 1, x[1])]
+    h = x
+    for layer in layers:
+        h = layer(h)
+    return h[0]
+
+
+class Integrator:
+    def __init__(self, y0, dt):
+        self.y = y0
+        self.t = 0.0
+        self.dt = dt
+
+    def step(self, rate):
+        self.y = self.y + self.dt * rate * self.y
+        self.t += self.dt
+        return self.y
+
+
+def trajectory_appended_from_a_method(x):
+    it = Integrator(x * 1.0, 0.1)
+    traj = []
+    for _ in range(4):
+        traj.append(it.step(-x[0]))
+    return np.sum(traj[-1]) + np.sum(traj[0] ** 2) + it.t
+
+
+@pytest.mark.parametrize("fn", [mlp_from_local_factories, trajectory_appended_from_a_method],
+                         ids=lambda f: f.__name__)
+def test_factories_and_method_results_inside_calls(fn):
+    check_both_modes(fn, [X])
+
+
+# ------------------- writes through nested helpers; closures seen by the run-time check
+
+def soften(v):
+    v += np.exp(v) * 0.1              # writes into the caller's array
+    return v
+
+
+def soften_twice(v):
+    v = soften(v)                     # so does this one, through soften
+    return v * 2.0
+
+
+def nested_writer_result_only(x):
+    a = soften_twice(x * 1.0)
+    return np.sum(a ** 2)
+
+
+def test_second_order_through_a_nested_writing_helper():
+    check_both_modes(nested_writer_result_only, [X])
+
+
+def nested_writer_then_argument_read(x):
+    a = x * 1.0
+    b = soften_twice(a)               # a was changed by soften, two calls down
+    return np.sum(a ** 2) + np.sum(b)
+
+
+def test_a_nested_write_into_an_argument_read_afterwards_is_refused():
+    with pytest.raises(DiffcError, match="modifies its argument"):
+        diffc.grad(nested_writer_then_argument_read)(X.copy())
+
+
+def closure_over_an_array_of_unknown_kind(x, w):
+    s = np.sin(w)
+    base = np.full(3, x[0])
+    t = base * s                      # an array only known when it runs
+    f = make_quadratic(t)
+    total = f(x)
+    t *= 0.5                          # Python's f sees this
+    return total + f(x * 0.5)
+
+
+def test_a_closure_holding_an_array_written_in_place_is_refused_when_it_runs():
+    with pytest.raises(DiffcError, match="in place"):
+        diffc.grad(closure_over_an_array_of_unknown_kind)(np.array([0.3, -0.7, 0.5]), -0.2)
+
+
+def test_the_run_time_check_sees_what_function_values_hold():
+    from diffc import runtime_checks
+    a = np.zeros(3)
+    holders = [make_quadratic(a), functools.partial(scaled, a), lambda t: a * t]
+    for holder in holders:
+        with pytest.raises(DiffcError, match="another name also holds"):
+            runtime_checks.check_unshared(a, holder, 7)
+    runtime_checks.check_unshared(a, make_quadratic(np.ones(3)), 7)     # a different array: fine
+
+
+def make_layer(w, b):
+    return lambda h: np.tanh(w * h + b)
+
+
+def network_from_factories(x):
+    layers = [make_layer(x[0], 0.1), make_layer(x[1] * x[0], -0.2)]
+    h = x
+    for layer in layers:
+        h = layer(h)
+    return np.sum(h ** 2)
+
+
+def test_closures_from_module_level_factories():
+    # (second order through a closure a factory returned is still refused: issue 16)
+    check_both_modes(network_from_factories, [X], second=False)
+
+
+# ------------------------------------------------------------------ nested try statements
+
+def handler_raising_to_the_outer_try(x):
+    a = 0.0
+    b = 0.0
+    try:
+        a = x[0] ** 2
+        try:
+            b = x[1] ** 2
+            raise KeyError("missing")
+        except KeyError:
+            b = b * 3.0
+            raise ValueError("bad")
+    except ValueError:
+        a = a + b
+    return a * x[2]
+
+
+def test_an_exception_from_an_inner_handler_is_refused_not_a_crash():
+    # (the inner try statement raised part way through: its effects are half done)
+    with pytest.raises(DiffcError, match="part way through"):
+        diffc.grad(handler_raising_to_the_outer_try)(np.array([0.3, -0.7, 0.5]))
+
+
+def try_inside_a_handler(x):
+    a = 0.0
+    try:
+        a = x[0] ** 2
+        raise KeyError("k")
+    except KeyError:
+        try:
+            a = a * 3.0
+            raise ValueError("v")
+        except ValueError:
+            a = a + x[1]
+    return a * x[2]
+
+
+def nested_try_both_simple(x):
+    total = x[2]
+    try:
+        total = total * x[0]
+        try:
+            total = total / x[1]
+            raise ZeroDivisionError("pretend")
+        except ZeroDivisionError:
+            total = total + x[1] ** 2
+        total = total * 2.0
+        raise RuntimeError("after the inner try")
+    except RuntimeError:
+        total = total - x[0]
+    return total
+
+
+@pytest.mark.parametrize("fn", [try_inside_a_handler, nested_try_both_simple], ids=lambda f: f.__name__)
+def test_nested_try_statements_follow_pythons_path(fn):
+    check_both_modes(fn, [np.array([0.3, -0.7, 0.5])])
+
+
+# ---------------- second order through lists of pairs made by generators and reduce
+
+def compose(*fns):
+    return lambda v: functools.reduce(lambda acc, f: f(acc), fns, v)
+
+
+def composed_chain(x):
+    f = compose(np.sin, np.exp, lambda v: v * x[0])
+    return np.sum(f(x))
+
+
+def pairs_kept_from_a_generator(x):
+    ws = [x[0] * x[1], x[2] + 0.25]
+    kept = list(pairs(ws))
+    return kept[0][0] * kept[-1][1] + kept[1][0] ** 2
+
+
+@pytest.mark.parametrize("fn", [composed_chain, pairs_kept_from_a_generator], ids=lambda f: f.__name__)
+def test_lists_of_pairs_to_second_order(fn):
+    check_both_modes(fn, [np.array([0.3, -0.7, 0.5])])

@@ -172,6 +172,9 @@ class _Flow:
             for obj, _ in getattr(s.value, "diffc_writes_held", ()):
                 self.write_held(s, obj, state)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            changed = _method_receiver(s.value, self.mutating)
+            if changed is not None:
+                self.write(s, changed, state)           # `last = b.pop()` changes b in place
             item = getattr(s, "diffc_item_update", None)
             if item is not None and self.updates_in_place(s):
                 # new = old op v from `c[k] op= v`: Python updates the item old in place
@@ -185,10 +188,11 @@ class _Flow:
             return self.bind(s, s.targets[0].id, s.value, state)
         if isinstance(s, gast.Return) and isinstance(s.value, gast.Name) \
                 and self.report.returned_entry is not None:
-            r = s.value.id
+            # (a local function returned as a value holds what it captures)
+            returned = {s.value.id} | set(self.alias_sources(s.value))
             for a, b in state:
                 for name, other in ((a, b), (b, a)):
-                    if name == r and other.startswith("<entry "):
+                    if name in returned and other.startswith("<entry "):
                         self.report.returned_entry.add(other[len("<entry "):-1])
         written = _written_name(s, self.mutating)
         if written is not None:
@@ -317,8 +321,15 @@ def _written_name(s, mutating):
     if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
             and isinstance(s.targets[0].value, gast.Name):
         return s.targets[0].value.id
-    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
-        func = s.value.func
+    if isinstance(s, gast.Expr):
+        return _method_receiver(s.value, mutating)
+    return None
+
+
+def _method_receiver(value, mutating):
+    """y for a call `y.append(v)`, `y.pop()`... that changes the local y in place, else None."""
+    if isinstance(value, gast.Call):
+        func = value.func
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.attr in mutating:
             return func.value.id

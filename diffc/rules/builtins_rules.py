@@ -326,6 +326,8 @@ def _(result, result_bar, g, iterable):
 
 def _sequence_bar_of_T(rbar, g):
     """Adjoint of _sequence_bar_of in g: the rows of rbar for a list g."""
+    if isinstance(g, (list, tuple)) and isinstance(rbar, (list, tuple)):
+        return ListBar(rbar)            # (its items may be tuples of mixed shapes: no np.ndim)
     if isinstance(g, (list, tuple)) and np.ndim(rbar) > 0:
         return ListBar(list(rbar))
     return _sequence_bar(rbar)

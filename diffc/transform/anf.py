@@ -547,6 +547,12 @@ class ANF:
         if target is getattr(np, "copyto", None) and len(args) == 2 and not keywords:
             out.append(self.whole_write(self.written_local(args[0], expr), args[1]))
             return A.const(None)
+        if target is MISSING and isinstance(func, gast.Attribute) and func.attr in _RETURN_NONE \
+                and isinstance(func.value, gast.Name) and func.value.id in self.locals:
+            # `r = lst.append(v)`, `if lst.append(v) is None`: the change is a statement of its
+            # own (the sweeps follow list changes only there); the value is None.
+            out.append(A.expr_stmt(A.call(func, args, keywords)))
+            return A.const(None)
         if target is MISSING and isinstance(func, gast.Attribute) and func.attr == "fill" \
                 and isinstance(func.value, gast.Name) and func.value.id in self.locals \
                 and len(args) == 1 and not keywords:
@@ -597,6 +603,9 @@ class ANF:
         index = gast.Constant(value=Ellipsis, kind=None)
         return A.assign(A.subscript(A.name(y), index, gast.Store()), value)
 
+
+# Methods that change a local container in place and return None (lists, dicts, sets, deques).
+_RETURN_NONE = ("append", "extend", "insert", "remove", "sort", "reverse", "clear")
 
 _IN_PLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow",
                                                "lshift", "rshift", "and", "xor", "or")} | {"__setitem__", "__delitem__"}

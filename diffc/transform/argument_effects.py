@@ -11,6 +11,7 @@ import inspect
 import threading
 import types
 
+from ..analysis.calls import is_user_function
 from .constructors import MUTATORS, UnsupportedConstructor, method_tree
 
 _lock = threading.RLock()
@@ -71,15 +72,42 @@ def parameters_written_in_place(fn):
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     holders = {p: p for p in params}        # a name -> the parameter whose object (or item) it holds
     written, rebound = set(), set()
-    for stmt in tree.body:
-        for node in ast.walk(stmt):
-            _hold_items(node, holders)
-            root = _written_root(node)
-            if isinstance(root, ast.Name) and root.id in holders and holders[root.id] not in rebound:
-                written.add(holders[root.id])
-        if isinstance(stmt, ast.Assign):
-            rebound |= {t.id for t in stmt.targets if isinstance(t, ast.Name) and t.id in params}
+    _IN_PROGRESS.add(fn)
+    try:
+        for stmt in tree.body:
+            for node in ast.walk(stmt):
+                _hold_items(node, holders)
+                roots = [_written_root(node)] + _passed_to_writers(node, fn)
+                for root in roots:
+                    if isinstance(root, ast.Name) and root.id in holders and holders[root.id] not in rebound:
+                        written.add(holders[root.id])
+            if isinstance(stmt, ast.Assign):
+                rebound |= {t.id for t in stmt.targets if isinstance(t, ast.Name) and t.id in params}
+    finally:
+        _IN_PROGRESS.discard(fn)
     return written
+
+
+_IN_PROGRESS = set()        # functions whose parameters_written_in_place is being computed
+
+
+def _passed_to_writers(node, fn):
+    """The argument expressions of a call in fn of another plain function that writes into
+    the parameter they are passed to (`v = inner(v)`, inner doing `v += ...`)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return []
+    callee = fn.__globals__.get(node.func.id)
+    if not is_user_function(callee) or callee in _IN_PROGRESS:
+        return []
+    try:
+        written = parameters_written_in_place(callee)
+    except OSError:             # no source to read: nothing known
+        return []
+    if not written:
+        return []
+    params = list(inspect.signature(callee).parameters)
+    passed = [a for k, a in enumerate(node.args) if k < len(params) and params[k] in written]
+    return passed + [k.value for k in node.keywords if k.arg in written]
 
 
 def _hold_items(node, holders):

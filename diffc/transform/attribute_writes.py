@@ -86,6 +86,12 @@ def _has_work(node):
     return functional
 
 
+def _is_result_read(value):
+    """`_changed[0]`: a statement that is only the hoisted call's result."""
+    return isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+        and value.value.id.startswith("_changed") and isinstance(value.slice, gast.Constant)
+
+
 def _root(path):
     while isinstance(path, gast.Attribute):
         path = path.value
@@ -406,8 +412,9 @@ class _Rewriter:
                     setattr(parent, where, taken)
                 else:
                     getattr(parent, where)[index] = taken
-        if pre and isinstance(stmt, gast.Expr):
-            stmt.value = A.const(None)          # the call's result, unused
+        if pre and isinstance(stmt, gast.Expr) and _is_result_read(stmt.value):
+            stmt.value = A.const(None)          # the call's result, unused (but not in
+            # `traj.append(it.step(f))`: there the statement reads it)
         return self.pending + pre
 
     def _calls(self, node, parent, field=None, index=None, conditional=False):

@@ -46,6 +46,26 @@ from .lazy_iterators import refuse_stale_lazy_iterators
 from .starred import lower_starred
 
 
+_MUTATING_METHODS = ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+                     "fill", "update", "setdefault", "popitem")
+
+
+def _has_effects(expr):
+    """An assert's test that binds names (`(n := ...)`) or changes a container."""
+    return any(isinstance(n, gast.NamedExpr) or (isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+                                                 and n.func.attr in _MUTATING_METHODS)
+               for n in A.walk(expr))
+
+
+def _assert_as_if(stmt):
+    """`assert t, m` whose test has effects is `if not t: raise AssertionError(m)`: the
+    test's effects are differentiated like any statement's (kept as an assert, they ran
+    unseen by the derivative)."""
+    error = A.call(A.global_ref(AssertionError, "AssertionError"), [stmt.msg] if stmt.msg is not None else [])
+    raise_ = A.located(gast.Raise(exc=error, cause=None), stmt)
+    return A.located(A.if_(A.not_(stmt.test), [raise_]), stmt)
+
+
 def _is_generated(fn):
     code = getattr(fn, "__code__", None)
     return code is not None and code.co_filename.startswith("<diffc")
@@ -145,6 +165,8 @@ class Desugar:
                 out.extend(self._lower_match(stmt))
             elif isinstance(stmt, gast.Try):
                 out.extend(self._lower_try(stmt))
+            elif isinstance(stmt, gast.Assert) and _has_effects(stmt.test):
+                out.append(_assert_as_if(stmt))
             elif self._is_suppress(stmt):
                 # `with suppress(E): body` is `try: body except E: pass`.
                 handler = gast.ExceptHandler(type=gast.Tuple(elts=stmt.items[0].context_expr.args,
@@ -237,7 +259,7 @@ class Desugar:
         atomic = gast.Tuple(elts=[A.const(_leaves_no_partial_effect(s)) for s in body], ctx=gast.Load())
         enter = A.call(A.global_ref(runtime.try_enter, "try_enter"), [A.const(site), atomic] + handler_types)
         out = [A.located(A.assign(state, enter), node)]
-        step = A.call(A.global_ref(runtime.try_step, "try_step"), [])
+        step = A.call(A.global_ref(runtime.try_step, "try_step"), [A.const(site)])
         leave = A.call(A.global_ref(runtime.try_exit, "try_exit"), [])
         for k, stmt in enumerate(body):
             guarded = _before_escapes(stmt, leave) + [A.located(A.expr_stmt(A.deepcopy(step)), stmt)]

@@ -371,8 +371,9 @@ def _user_info(rf, key):
     if not isinstance(key, types.FunctionType) or R.adjoint_rule(key) is not None or R.is_nondiff(key):
         return None
     module = (getattr(key, "__module__", "") or "").split(".")[0]
-    if module in _LIBRARY_MODULES or not has_packed_parameters(key):
-        return None
+    library = module in _LIBRARY_MODULES and not getattr(key, "__diffc_transparent__", False)
+    if library or not has_packed_parameters(key):
+        return None                 # (an implementation diffc reads like user code is packed too)
     try:
         return rf.module.info_for(key)
     except DiffcError:

@@ -21,13 +21,16 @@ binding and the last read of the iterator's name.
 """
 
 import inspect
+import itertools
 
 import gast
 
 from .. import ast_util as A
 
 # Builtins whose result reads its arguments only when it is iterated.
-_LAZY_BUILTINS = (map, filter, zip, enumerate, reversed, iter)
+# (itertools.product, combinations and permutations copy their inputs when made: not lazy.)
+_LAZY_BUILTINS = (map, filter, zip, enumerate, reversed, iter, itertools.chain, itertools.pairwise,
+                  itertools.accumulate, itertools.islice)
 _DICT_VIEWS = ("values", "keys", "items")
 _MUTATING_METHODS = ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
                      "fill", "update", "setdefault", "popitem", "put", "resize", "itemset")

@@ -41,7 +41,7 @@ from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, integer_cast, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
-from ..parse import MISSING
+from ..parse import MISSING, FunctionInfo
 from . import argument_effects, dynamic_calls
 from .context import CompilationContext
 from .rule_calls import (RuleBindingError, bind_rule_arguments, describe, drop_concatenation, drop_unbroadcast,
@@ -986,8 +986,8 @@ def returned_alias_positions(module, info):
     """Positions of the parameters whose objects a user function's result may share or hold."""
     view = _CalleeView(module, info)
     returned = info.node.body[-1].value
-    if not (isinstance(returned, gast.Name) and not hasattr(returned, "diffc_global")):
-        return set()
+    if not (isinstance(returned, gast.Name) and isinstance(getattr(returned, "diffc_global", info), FunctionInfo)):
+        return set()            # (a global; but a local function returned holds what it captures)
     # followed through the flow: a parameter rebound to a copy (`u = u.copy()`) is not returned
     report = aliases_mod.analyze(info.node.body, lambda v: alias_sources(view, v), activity_mod.MUTATING_METHODS,
                                  entry=info.params)

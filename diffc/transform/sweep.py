@@ -18,6 +18,7 @@ Nothing here emits adjoint or tangent code.
 
 import builtins
 import inspect
+import itertools
 import types
 
 import gast
@@ -497,9 +498,16 @@ def alias_sources(fn, value):
     and a user function's result that may be (a view of) an argument share
     memory (SAME); `y[i]` is an element (PART) unless it certainly is a number
     (a 1-d float array or a list of numbers at an int); literals hold their
-    elements (HOLDS); fresh results share nothing."""
+    elements (HOLDS), and so does a local function used as a value (its captured
+    variables); fresh results share nothing."""
     S = aliases_mod
     if isinstance(value, gast.Name):
+        local_function = getattr(value, "diffc_global", None)
+        if isinstance(local_function, FunctionInfo):
+            # a nested def or lambda used as a value keeps its captured variables' objects
+            # (emit.py makes it `closure(fn, captured...)`): a write into one is seen through it
+            return {p: S.HOLDS for p in local_function.lifted_params
+                    if p in fn.info.local_names or p in fn.params}
         return {value.id: S.SAME} if _local(value, fn) else {}
     if isinstance(value, gast.Subscript):
         if not _local(value.value, fn) or _scalar_element(fn, value):
@@ -541,6 +549,8 @@ def _helper_relation(fn, call):
         return aliases_mod.MAYBE            # a function known when it runs may return an argument
     if effects.has(key, effects.HOLDS_ARGUMENTS):
         return aliases_mod.HOLDS
+    if any(key is R.implementation(copier) for copier in _ITEM_COPIERS):
+        return aliases_mod.ITEMS            # diffc's itertools.product...: the items, copied when made
     if key is runtime_calls.get_field or key is runtime.item:
         return aliases_mod.PART
     if key is runtime.copy_value and call.args and not K.is_array(fn.kinds.get(getattr(call.args[0], "id", None))):
@@ -550,6 +560,8 @@ def _helper_relation(fn, call):
 
 # Builtin containers made from iterables: they hold the items of their positional arguments.
 _ITEM_CONTAINERS = (list, tuple, set, frozenset, dict, zip, enumerate, reversed, map, filter)
+_ITEM_COPIERS = (itertools.product, itertools.combinations, itertools.combinations_with_replacement,
+                 itertools.permutations)
 
 
 def _container_sources(fn, call):

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d, shapes_e, shapes_f, shapes_g
+from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -184,6 +184,7 @@ class Generator:
         shapes_e.init(self, seed, shapes, exclude)
         shapes_f.init(self, seed, shapes, exclude)
         shapes_g.init(self, seed, shapes, exclude)
+        shapes_h.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -522,6 +523,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_g.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_h.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1013,7 +1017,7 @@ class Generator:
             terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(read)}[{self.r.choice([0, -1])}]",
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
-        chunks += shapes_e.chunks(self) + shapes_g.chunks(self)
+        chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1040,6 +1044,8 @@ EXTRA_SHAPES = (
                          # names for one item, nested item writes, partials of partials
     "classes_g",         # FINDINGS_e.md (shapes_g.py): an array kept by a helper's tape, an object
                          # or a function value, then written in place by the caller
+    "classes_h",         # FINDINGS_g.md (shapes_h.py): generators consumed late, asserts with
+                         # effects, closures from factories, list changes whose value is used
 )
 
 
@@ -1120,7 +1126,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 

@@ -1,0 +1,145 @@
+"""Library functions diffc differentiates through a plain-Python implementation:
+``math.prod``, ``np.average``, ``np.polyval``, ``np.linalg.matrix_power`` and the
+``itertools`` iterators scientists loop over (``product``, ``combinations``,
+``combinations_with_replacement``, ``permutations``, ``chain``, ``pairwise``,
+``accumulate``, ``islice``).
+
+Input: nothing (imported by rules/numpy_rules.py).  Output: each function registered
+with `implemented_by`; diffc reads the body like user code, in both modes and at every
+order, so the derivative follows from the rules of the operations it uses.  The
+iterators are generator functions, which diffc evaluates whole where they are written
+(transform/lazy_iterators.py refuses one consumed after its input changed).  Index
+patterns (which items go together) are computed on integers by the library itself
+(`_index_tuples`, never differentiated), so the values are NumPy's and Python's own.
+"""
+
+import itertools
+import math
+
+import numpy as np
+
+from . import implemented_by, nondiff
+
+
+def _index_tuples(kind, n, r, repeat):
+    """The index tuples itertools would yield over range(n) (plain Python, on ints)."""
+    if kind == "combinations":
+        return list(itertools.combinations(range(n), r))
+    if kind == "combinations_with_replacement":
+        return list(itertools.combinations_with_replacement(range(n), r))
+    if kind == "permutations":
+        return list(itertools.permutations(range(n), r))
+    return list(itertools.product(*[range(k) for k in n], repeat=repeat))
+
+
+nondiff(_index_tuples)
+
+
+@implemented_by(math.prod)
+def prod(iterable, *, start=1):
+    total = start
+    for value in iterable:
+        total = total * value
+    return total
+
+
+@implemented_by(itertools.combinations)
+def combinations(iterable, r):
+    pool = list(iterable)
+    for index in _index_tuples("combinations", len(pool), r, 1):
+        yield tuple([pool[i] for i in index])
+
+
+@implemented_by(itertools.combinations_with_replacement)
+def combinations_with_replacement(iterable, r):
+    pool = list(iterable)
+    for index in _index_tuples("combinations_with_replacement", len(pool), r, 1):
+        yield tuple([pool[i] for i in index])
+
+
+@implemented_by(itertools.permutations)
+def permutations(iterable, r=None):
+    pool = list(iterable)
+    for index in _index_tuples("permutations", len(pool), r, 1):
+        yield tuple([pool[i] for i in index])
+
+
+@implemented_by(itertools.product)
+def product(*iterables, repeat=1):
+    pools = [list(p) for _ in range(repeat) for p in iterables]
+    for index in _index_tuples("product", [len(p) for p in pools], None, 1):
+        yield tuple([pools[k][i] for k, i in enumerate(index)])
+
+
+@implemented_by(itertools.chain)
+def chain(*iterables):
+    for iterable in iterables:
+        for value in iterable:
+            yield value
+
+
+@implemented_by(itertools.pairwise)
+def pairwise(iterable):
+    pool = list(iterable)
+    for k in range(len(pool) - 1):
+        yield pool[k], pool[k + 1]
+
+
+@implemented_by(itertools.accumulate)
+def accumulate(iterable, func=None, *, initial=None):
+    pool = list(iterable)
+    if initial is not None:
+        pool = [initial] + pool
+    if pool:
+        total = pool[0]
+        yield total
+        for value in pool[1:]:
+            total = total + value if func is None else func(total, value)
+            yield total
+
+
+@implemented_by(itertools.islice)
+def islice(iterable, *bounds):
+    pool = list(iterable)
+    for k in range(len(pool))[slice(*bounds)]:
+        yield pool[k]
+
+
+@implemented_by(np.average)
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    if returned:
+        raise NotImplementedError("diffc: np.average(..., returned=True) is not differentiated; "
+                                  "compute the sum of the weights separately")
+    a = np.asarray(a)
+    if weights is None:
+        return np.mean(a, axis=axis, keepdims=keepdims)
+    w = np.asarray(weights)
+    if w.ndim == 1 and a.ndim > 1 and axis is not None:
+        # NumPy's 1-d weights along axis: shaped to broadcast against a
+        shape = [1] * a.ndim
+        shape[axis] = w.shape[0]
+        w = np.reshape(w, shape)
+    w = np.broadcast_to(w, a.shape)
+    return np.sum(a * w, axis=axis, keepdims=keepdims) / np.sum(w, axis=axis, keepdims=keepdims)
+
+
+@implemented_by(np.polyval)
+def polyval(p, x):
+    value = 0.0 * np.asarray(x) if isinstance(x, np.ndarray) else 0.0
+    for c in p:                     # Horner, highest power first, as NumPy
+        value = value * x + c
+    return value
+
+
+@implemented_by(np.linalg.matrix_power)
+def matrix_power(a, n):
+    a = np.asarray(a)
+    if n == 0:
+        return np.broadcast_to(np.eye(a.shape[-1], dtype=np.result_type(a, float)), a.shape).copy()
+    if n < 0:
+        a = np.linalg.inv(a)
+        n = -n
+    result = a
+    for _ in range(n - 1):
+        result = result @ a
+    return result
