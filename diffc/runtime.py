@@ -12,8 +12,7 @@ import numbers
 
 import numpy as np
 
-from .runtime_floats import float64_world, real_where_real  # noqa: F401  (generated code names them runtime.x)
-from .runtime_floats import buffer_part, is_whole, written_bar  # noqa: F401
+from .runtime_floats import buffer_part, float64_world, is_whole, real_where_real, written_bar  # noqa: F401 (runtime.x)
 from .runtime_scatter import repeats, scatter_sum, written_last
 
 
@@ -277,9 +276,7 @@ def item(bar, index):
                 return ListBar(bar.get(n, 0.0) for n in order[index])
             return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
-    if is_whole(index):
-        return bar              # a 0-d array's adjoint or tangent, kept as a number
-    return 0.0
+    return bar if is_whole(index) else 0.0      # a 0-d array's adjoint or tangent is a number
 
 
 def _is_fancy(index):
@@ -427,9 +424,7 @@ def take_item(bar, index):
         value = bar[index]
         bar[index] = 0.0
         return value
-    if is_whole(index):
-        return bar              # the adjoint of a 0-d array, kept as a number (see buffer_part)
-    return 0.0
+    return bar if is_whole(index) else 0.0      # a 0-d array's adjoint is a number (buffer_part)
 
 
 class ShapeOf:
@@ -878,9 +873,8 @@ def write_dot(dot, y, index, value, value_dot):
     """Tangent of the in-place write y[index] = value (value_dot None: constant value)."""
     if isinstance(y, np.ndarray) and y.dtype.kind in "iub":
         value_dot = None                # NumPy truncates what it writes there: no derivative
-    if value_dot is None and not isinstance(dot, (np.ndarray, list, dict)):
-        # a zero tangent stays zero; a number (a 0-d array's tangent) written whole is zero
-        return 0.0 if is_whole(index) else dot
+    if value_dot is None and not isinstance(dot, (np.ndarray, list, dict)):   # a zero tangent stays zero,
+        return 0.0 if is_whole(index) else dot      # a number (a 0-d array's) written whole is zero
     dot = _dense_dot(dot, y)
     if value_dot is None:
         value_dot = zeros_dot(value)
