@@ -927,7 +927,7 @@ def broadcast_like(g, x):
 def item_bar(g, container, index):
     """Adjoint of item(container, index) with respect to container."""
     if not isinstance(container, (list, tuple, np.ndarray, dict)) or _is_zero(g):
-        return 0.0
+        return g if is_whole(index) and not is_duck_array(container) else 0.0   # a number's [...]: itself
     return acc_item(0.0, container, index, g)
 
 

@@ -98,6 +98,18 @@ def zero_d_state_reset_to_constant(x):
     return before * 2.0 + float(state) * x[2]
 
 
+def damped_by_scalar_buffer(gain, phases):
+    level = gain * 0.5
+    acc = np.zeros(())
+    np.sum(np.sin(phases) * level, out=acc)
+    level = level + float(acc) * 0.5
+    return level * level
+
+
+def test_zero_d_buffer_with_a_float_parameter():
+    check_both_modes(damped_by_scalar_buffer, [-0.545, np.array([1.283, 1.486, 1.251])])
+
+
 @pytest.mark.parametrize("fn", [energy_into_scalar_buffer, mean_square_into_buffer, total_by_method_into_buffer,
                                 matrix_vector_positional_out, running_sum_positional_out,
                                 running_sum_method_positional_out, std_positional_out_then_ddof,
