@@ -129,6 +129,15 @@ def names_loaded(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
+def names_read(node):
+    """names_loaded(node) but loads marked ``diffc_dtype_only``: code reading only the dtype
+    of an array bound once (runtime.written_bar in an adjoint), which in-place writes never
+    change, so they need not be undone for it (transform/tape_markers.py,
+    optimize/drop_dead_restores.py)."""
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+            and not getattr(n, "diffc_dtype_only", False)}
+
+
 def names_stored(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 

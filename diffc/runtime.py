@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .runtime_floats import float64_world, real_where_real  # noqa: F401  (generated code names them runtime.x)
+from .runtime_floats import buffer_part, float64_world, is_whole, real_where_real, written_bar  # noqa: F401 (runtime.x)
 from .runtime_scatter import repeats, scatter_sum, written_last
 
 
@@ -276,7 +276,7 @@ def item(bar, index):
                 return ListBar(bar.get(n, 0.0) for n in order[index])
             return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
-    return 0.0
+    return bar if is_whole(index) else 0.0      # a 0-d array's adjoint or tangent is a number
 
 
 def _is_fancy(index):
@@ -424,7 +424,7 @@ def take_item(bar, index):
         value = bar[index]
         bar[index] = 0.0
         return value
-    return 0.0
+    return bar if is_whole(index) else 0.0      # a 0-d array's adjoint is a number (buffer_part)
 
 
 class ShapeOf:
@@ -871,8 +871,10 @@ def _dense_dot(dot, y):
 
 def write_dot(dot, y, index, value, value_dot):
     """Tangent of the in-place write y[index] = value (value_dot None: constant value)."""
-    if value_dot is None and not isinstance(dot, (np.ndarray, list, dict)):
-        return dot                      # a zero tangent stays zero
+    if isinstance(y, np.ndarray) and y.dtype.kind in "iub":
+        value_dot = None                # NumPy truncates what it writes there: no derivative
+    if value_dot is None and not isinstance(dot, (np.ndarray, list, dict)):   # a zero tangent stays zero,
+        return 0.0 if is_whole(index) else dot      # a number (a 0-d array's) written whole is zero
     dot = _dense_dot(dot, y)
     if value_dot is None:
         value_dot = zeros_dot(value)
@@ -925,7 +927,7 @@ def broadcast_like(g, x):
 def item_bar(g, container, index):
     """Adjoint of item(container, index) with respect to container."""
     if not isinstance(container, (list, tuple, np.ndarray, dict)) or _is_zero(g):
-        return 0.0
+        return g if is_whole(index) and not is_duck_array(container) else 0.0   # a number's [...]: itself
     return acc_item(0.0, container, index, g)
 
 

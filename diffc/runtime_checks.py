@@ -67,3 +67,28 @@ def _held_by_function(fn):
 
 
 _LIBRARIES = ("numpy", "builtins", "scipy", "functools")
+
+
+def basic_index(*parts):
+    """Whether an index made of parts (the top-level entries of ``a[i]`` or ``a[i, j]``)
+    is basic (ints, slices, None, Ellipsis, tuples of those): then ``a[i]`` is a view of a
+    and ``a[i][j] = v`` changes a; an array, list or bool index makes a copy, and the write
+    changes only that copy (transform/anf.py through_item)."""
+    for p in parts:
+        if isinstance(p, tuple):
+            if not basic_index(*p):
+                return False
+        elif not (p is None or p is Ellipsis or isinstance(p, slice)
+                  or (isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)))):
+            return False
+    return True
+
+
+def check_no_positional_out(receiver, method, line):
+    """Raise when ``receiver.method(a, out)`` names its `out` array by position on an ndarray
+    (x.dot(b, y), x.max(0, m)): diffc follows a write only through ``out=`` by keyword
+    (transform/anf.py; the same name of another class's method takes what it likes)."""
+    if isinstance(receiver, np.ndarray):
+        raise UnsupportedSyntax(
+            f"line {line}: x.{method}(..., out) writes its result into the array given by position, which "
+            "diffc does not follow", hint=f"pass it by keyword: x.{method}(..., out=y)")

@@ -1,7 +1,10 @@
 """The check that lets a gradient read float64 vectors as Python floats
 (optimize/read_float_items.py), and the real part of a complex adjoint added into a
-real one (optimize/keep_real_adjoints_real.py): kept apart from runtime.py, which they
-are re-exported from. Imports nothing but numpy."""
+real one (optimize/keep_real_adjoints_real.py), and the adjoints of writes into 0-d and
+integer arrays (transform/reverse.py item_write): kept apart from runtime.py, which they
+are re-exported from. Imports nothing but numpy and the standard library."""
+import numbers
+
 import numpy as np
 
 _QUIET_FP = ("ignore", "warn", "print", "log")
@@ -44,4 +47,26 @@ def real_where_real(g, dtype):
         return np.real(g).copy() if g.dtype.kind == "c" else g
     if isinstance(g, (complex, np.complexfloating)):
         return g.real
+    return g
+
+
+def is_whole(index):
+    """Whether index is ``...`` or ``()``, which select a whole array (also a 0-d one)."""
+    return index is Ellipsis or (type(index) is tuple and not index)
+
+
+def buffer_part(g, bar):
+    """g where the adjoint bar is a buffer (an array, list or dict, which take_item and
+    zero_item zero in place), else 0.0: the adjoint of a 0-d array is a number, which
+    `y_bar = buffer_part(y_bar, y_bar)` zeroes after a write ``y[...] = v`` took it."""
+    if isinstance(bar, (numbers.Number, np.generic)):
+        return 0.0
+    return g
+
+
+def written_bar(g, y):
+    """The adjoint g reaching the value written by ``y[index] = v``, or 0.0 when y is an
+    integer or boolean array: NumPy truncates what it writes there (piecewise constant)."""
+    if isinstance(y, np.ndarray) and y.dtype.kind in "iub":
+        return 0.0
     return g

@@ -11,7 +11,7 @@ are in rules/syntax.py.
 import numpy as np
 
 from .runtime_scatter import repeats, written_last
-from .runtime import (DictBar, ListBar, acc_item, append_dot, copy_value, extend_dot, is_duck_array, item, take_item,
+from .runtime import (DictBar, ListBar, acc_item, append_dot, copy_value, extend_dot, is_duck_array, is_whole, item, take_item,
                       unpop_bar, write_dot, write_item, zeros_dot, is_zero as _is_zero)
 
 
@@ -52,6 +52,8 @@ def zeroed_item(bar, index):
     if isinstance(bar, (list, np.ndarray, dict)) or is_duck_array(bar):
         bar = _private(bar)
         take_item(bar, index)
+    elif is_whole(index):
+        return 0.0                      # a 0-d array's adjoint, kept as a number
     return bar
 
 

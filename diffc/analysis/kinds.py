@@ -547,3 +547,29 @@ def _created_array_kind(target, call, kinds):
             isinstance(shape, gast.Name) and _atom_kind(shape, kinds) == INT:
         return VECTOR
     return ARRAY
+
+
+_FLOAT_CREATORS = {np.zeros: 1, np.ones: 1, np.empty: 1, np.eye: 3, np.identity: 1}
+
+
+def makes_floats(value, kinds, resolve):
+    """Whether the ANF value certainly makes an array of floats (or complex numbers), never
+    of ints or bools: np.zeros(shape) and the like without a dtype, a copy of a float vector,
+    arithmetic with a float operand or true division (resolve: the static object a call's
+    function names, or None).  False when not known."""
+    floats = (VECTOR, SCALAR)
+    if isinstance(value, gast.BinOp):
+        return isinstance(value.op, gast.Div) or _atom_kind(value.left, kinds) in floats \
+            or _atom_kind(value.right, kinds) in floats
+    if not isinstance(value, gast.Call) or any(k.arg == "dtype" for k in value.keywords):
+        return False
+    target = resolve(value.func)
+    if _member(target, _FLOAT_CREATORS):
+        return len(value.args) <= _FLOAT_CREATORS[target]
+    if target is np.full:
+        return len(value.args) == 2 and _atom_kind(value.args[1], kinds) == SCALAR
+    if _member(target, _LIKE_CREATORS):
+        return len(value.args) == 1 and _atom_kind(value.args[0], kinds) == VECTOR
+    func = value.func
+    return isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args \
+        and isinstance(func.value, gast.Name) and kinds.get(func.value.id) == VECTOR

@@ -105,8 +105,8 @@ def is_fresh(expr):
         fn = getattr(expr.func, "diffc_global", None)
         if effects.has(fn, effects.OWNED_BUFFER):
             return True
-        if fn is runtime.unbroadcast and expr.args:
-            return is_fresh(expr.args[0])      # returns its argument, or a new sum of it
+        if (fn is runtime.unbroadcast or fn is runtime.written_bar) and expr.args:
+            return is_fresh(expr.args[0])      # returns its argument, or a new sum of it (or 0.0)
     return False
 
 

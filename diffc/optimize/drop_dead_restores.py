@@ -50,10 +50,10 @@ def _own_reads(s):
             return {args[0]}
         return set()
     if isinstance(s, (gast.If, gast.While)):
-        return A.names_loaded(s.test)
+        return A.names_read(s.test)
     if isinstance(s, gast.For):
-        return A.names_loaded(s.iter)
-    return A.names_loaded(s) | getattr(s, "diffc_reads", set())   # a callee's adjoint reading its tape
+        return A.names_read(s.iter)
+    return A.names_read(s) | getattr(s, "diffc_reads", set())   # a callee's adjoint reading its tape
 
 
 def _reads_any(stmts, names):

@@ -46,6 +46,7 @@ def _(result, x, x_dot):
 from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
                        unpop_bar)
 
+nondiff(runtime_checks.basic_index, runtime_checks.check_no_positional_out)
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared, runtime.updates_in_place,
         runtime.is_absent, runtime_calls.attribute_values)
 
@@ -122,6 +123,22 @@ def _(result, bar, primal, index, g, bar_dot, g_dot):
 
 
 linear(runtime.take_item)
+
+
+@adjoint(runtime.buffer_part)
+def _(result, result_bar, g, bar):
+    return runtime.buffer_part(result_bar, bar), None
+
+
+linear(runtime.buffer_part)
+
+
+@adjoint(runtime.written_bar)
+def _(result, result_bar, g, y):
+    return runtime.written_bar(result_bar, y), None
+
+
+linear(runtime.written_bar)
 
 
 @adjoint(runtime.finalize)

@@ -29,8 +29,10 @@ import builtins
 import gast
 
 from .. import ast_util as A
+from .. import runtime, runtime_checks
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
+from .global_writes import CHANGING_METHODS, MUTABLE, GlobalAliases
 
 
 class ANF:
@@ -38,9 +40,21 @@ class ANF:
         self.info = info
         self.namer = namer
         self.locals = info.local_names
+        self.globals_held = GlobalAliases(info)
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.info.source, hint=hint)
+
+    def check_not_global(self, name, node, always=True):
+        """Refuse an in-place write into a local name holding a module-level object or a part
+        of one (global_writes.py); always=False: only when it certainly changes in place
+        (``buf += v`` rebinds a float, changes an array)."""
+        held = self.globals_held
+        if held.holds(name) is not None and (always or held.may_change(name)):
+            self.fail(f"this writes in place into {name!r}, which holds a module-level object (or a part "
+                      "of one): Python changes the module's object, which diffc does not follow", node,
+                      hint=f"work on a copy ({name} = ....copy()), or pass the object as an argument "
+                           "and return the new value")
 
     def run(self):
         # Defaults of a lifted local function (`def gate(k, act=sigmoid)`) name globals the
@@ -53,6 +67,7 @@ class ANF:
                     obj = self.info.resolve_static(n)
                     if obj is not MISSING:
                         n.diffc_global = obj
+        self.globals_held.hold_defaults(args)
         self.info.node.body = self.block(self.info.node.body)
         return self.info
 
@@ -91,11 +106,18 @@ class ANF:
                 out.append(A.expr_stmt(value))
         elif kind is gast.If:
             test = self.atom(stmt.test, out)
-            out.append(gast.If(test=test, body=self.block(stmt.body) or [gast.Pass()],
-                               orelse=self.block(stmt.orelse)))
+            before = self.globals_held.snapshot()
+            body = self.block(stmt.body) or [gast.Pass()]
+            after_body, self.globals_held.held = self.globals_held.snapshot(), before
+            orelse = self.block(stmt.orelse)
+            self.globals_held.merge(after_body, self.globals_held.snapshot())
+            out.append(gast.If(test=test, body=body, orelse=orelse))
         elif kind is gast.For:
+            added = self.globals_held.enter_loop(stmt.body)
             self.for_loop(stmt, out)
+            self.globals_held.leave_loop(added)
         elif kind is gast.While:
+            added = self.globals_held.enter_loop(stmt.body)
             cond = []
             test = self.atom(stmt.test, cond)
             A.located_all(cond, stmt)
@@ -105,6 +127,7 @@ class ANF:
             if hasattr(stmt, "diffc_checkpoint"):
                 loop.diffc_checkpoint = stmt.diffc_checkpoint
             out.append(loop)
+            self.globals_held.leave_loop(added)
         elif kind is gast.Return:
             value = self.atom(stmt.value, out) if stmt.value is not None else A.const(None)
             out.append(gast.Return(value=value))
@@ -117,13 +140,21 @@ class ANF:
     def assign_to(self, target, value, out, stmt):
         if isinstance(target, gast.Name):
             out.append(A.assign(target.id, value))
+            self.globals_held.bind(target.id, value)
         elif isinstance(target, (gast.Tuple, gast.List)):
             self.unpack(target, value, out, stmt)
         elif isinstance(target, gast.Subscript):
+            if self.copied_item(target):
+                atom = self.atomize_rhs(value, out)
+                self.into_copy(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
+                return
             if self.nested_item(target):
+                self.check_not_global(target.value.value.id, target)
                 atom = self.atomize_rhs(value, out)
                 self.through_item(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
                 return
+            if isinstance(target.value, gast.Name):
+                self.check_not_global(target.value.id, target)
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] = v`) are supported", target,
                           hint="write y[i, j] = v instead of y[i][j] = v, and assign attributes outside; "
@@ -135,6 +166,19 @@ class ANF:
         else:
             self.fail("assignment to this kind of target is not supported", target,
                       hint="assign to a name or to y[index]")
+
+    def copied_item(self, target):
+        """``y[[0, 2]][j] = v``, ``y[y > 0][j] = v``: the outer index is a list, array or
+        comparison written there, so y[...] is a new array and the write changes only it."""
+        return isinstance(target.value, gast.Subscript) and self.basic_index(target.value.slice) is False
+
+    def into_copy(self, target, out, write):
+        """The write of copied_item as Python does it: into a copy of y[index], which nothing
+        reads afterwards (write(_t[j]) emits it)."""
+        taken = self.atom(target.value, out)
+        copy = self.tmp()
+        out.append(A.assign(copy, A.call(A.global_ref(runtime.copy_value, "copy_value"), [taken])))
+        write(A.subscript(A.name(copy), target.slice, gast.Store()))
 
     def nested_item(self, target):
         """``rows[i][j]`` with rows a local whose items stay in it (_items_stay_private)."""
@@ -155,6 +199,7 @@ class ANF:
         back that follows gives rows the written item; no other name holds it."""
         outer = target.value
         root = outer.value.id
+        basic = self.basic_index(outer.slice)
         index = self.index(outer.slice, out)
         item = self.tmp()
         out.append(A.assign(item, A.subscript(A.name(root), index)))
@@ -162,7 +207,46 @@ class ANF:
         write(A.subscript(A.name(item), target.slice, gast.Store()))
         for s in out[start:]:
             s.__dict__.setdefault("diffc_synced", set()).add((root, item))
-        out.append(A.assign(A.subscript(A.name(root), A.deepcopy(index), gast.Store()), A.name(item)))
+        back = A.assign(A.subscript(A.name(root), A.deepcopy(index), gast.Store()), A.name(item))
+        if basic is True:
+            out.append(back)
+            return
+        # an index held in a variable: a view (the write reaches rows) only when it is basic
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        test = self.tmp()
+        out.append(A.assign(test, A.call(A.global_ref(runtime_checks.basic_index, "basic_index"),
+                                         [A.deepcopy(p) for p in parts if isinstance(p, gast.Name)])))
+        out.append(gast.If(test=A.name(test), body=[back], orelse=[]))
+
+    def basic_index(self, index):
+        """True when the (source) index of ``rows[index][j] = v`` is basic (ints, slices,
+        None, ..., names that only loops over range bind), so that rows[index] is a view;
+        False when it is a list, array or comparison written there; None when only the run
+        time can tell (a name bound to anything else)."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        verdict = True
+        for p in parts:
+            if isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and type(p.value) is not bool):
+                continue
+            if isinstance(p, (gast.List, gast.ListComp, gast.Compare, gast.Set)) or \
+                    (isinstance(p, gast.Call) and _is_numpy(self.info.resolve_static(p.func))):
+                return False
+            if not (isinstance(p, gast.Name) and p.id in self.range_targets()):
+                verdict = None
+        return verdict
+
+    def range_targets(self):
+        """Local names bound only as targets of ``for name in range(...)`` (ints)."""
+        if "_range_targets" not in self.__dict__:
+            stores, targets = {}, {}
+            for n in gast.walk(self.info.node):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    stores[n.id] = stores.get(n.id, 0) + 1
+                if isinstance(n, gast.For) and isinstance(n.target, gast.Name) and isinstance(n.iter, gast.Call) \
+                        and self.info.resolve_static(n.iter.func) is builtins.range:
+                    targets[n.target.id] = targets.get(n.target.id, 0) + 1
+            self._range_targets = {t for t, k in targets.items() if stores.get(t) == k}
+        return self._range_targets
 
     def unpack(self, target, value, out, stmt):
         if any(isinstance(e, gast.Starred) for e in target.elts):
@@ -189,18 +273,24 @@ class ANF:
         target = stmt.target
         value = self.atom(stmt.value, out)
         if isinstance(target, gast.Name):
+            self.check_not_global(target.id, target, always=False)
             update = A.assign(target.id, A.binop(A.name(target.id), stmt.op, value))
             # On an array or a list, Python updates the object in place: another name
             # sharing it sees the change (analysis/aliases.py checks nobody does).
             update.diffc_augmented = True
             update.diffc_synced = set(getattr(stmt, "diffc_synced", ()))
             out.append(update)
+        elif isinstance(target, gast.Subscript) and self.copied_item(target):
+            self.into_copy(target, out, lambda inner: self.augassign(
+                gast.AugAssign(target=inner, op=stmt.op, value=value), out))
         elif isinstance(target, gast.Subscript) and self.nested_item(target):
+            self.check_not_global(target.value.value.id, target)
             self.through_item(target, out, lambda inner: self.augassign(
                 gast.AugAssign(target=inner, op=stmt.op, value=value), out))
         elif isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] += v`) are supported", target)
+            self.check_not_global(target.value.id, target)
             index = self.index(target.slice, out)
             old, new = self.tmp(), self.tmp()
             out.append(A.assign(old, A.subscript(A.name(target.value.id), index)))
@@ -407,7 +497,7 @@ class ANF:
         # A starred argument (at most one, alone: transform/starred.py) stays starred.
         args = [gast.Starred(value=self.atom(a.value, out), ctx=gast.Load()) if isinstance(a, gast.Starred)
                 else self.atom(a, out) for a in expr.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in expr.keywords]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(_single_out(k), out)) for k in expr.keywords]
         if isinstance(target, FunctionInfo) and target.lifted_params:
             n_own = len(target.node.args.args) - len(target.lifted_params)
             if len(args) >= n_own or any(isinstance(a, gast.Starred) for a in args):
@@ -415,6 +505,18 @@ class ANF:
             else:
                 # defaulted parameters left out: the captured values go by name, after them
                 keywords += [gast.keyword(arg=p, value=A.name(p)) for p in target.lifted_params]
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.attr in CHANGING_METHODS:
+            if hasattr(func.value, "diffc_global") and isinstance(func.value.diffc_global, MUTABLE):
+                self.fail(f"{func.value.id}.{func.attr}(...) changes a module-level object in place, which "
+                          "diffc does not follow", expr, hint="build a new value and return it")
+            self.check_not_global(func.value.id, expr, always=False)
+        if target is MISSING and isinstance(func, gast.Attribute) and func.attr in _OUT_SECOND \
+                and len(args) > _OUT_SECOND[func.attr] and not any(isinstance(a, gast.Starred) for a in args):
+            line = A.const(self.info.source.file_line(expr))
+            out.append(A.located(A.expr_stmt(A.call(A.global_ref(runtime_checks.check_no_positional_out,
+                                                                  "check_no_positional_out"),
+                                                     [A.deepcopy(func.value), A.const(func.attr), line])), expr))
         written = self.in_place_form(expr, target, func, args, keywords, out)
         if written is not None:
             return written
@@ -430,15 +532,7 @@ class ANF:
         ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``.
         Returns the expression the call evaluates to, or None for other calls."""
         import numpy as np
-        if isinstance(target, np.ufunc) and len(args) > target.nin \
-                and not any(isinstance(a, gast.Starred) for a in args):
-            # np.exp(x, y), np.divide(a, b, y): the arguments after the inputs are `out`
-            outs = args[target.nin:]
-            if len(outs) != 1:
-                self.fail("this ufunc call writes into several arrays (positional out=...)", expr,
-                          hint="assign each result instead")
-            keywords = keywords + [gast.keyword(arg="out", value=outs[0])]
-            args = args[:target.nin]
+        args, keywords = self.out_by_name(expr, target, func, args, keywords)
         if isinstance(func, gast.Attribute) and func.attr in _IN_PLACE_DUNDERS:
             self.fail(f"{func.attr} changes its object in place, which diffc does not follow when called "
                       "by name", expr, hint=f"write the operator instead (y += v, y *= v ...)")
@@ -462,9 +556,39 @@ class ANF:
         if target is MISSING and isinstance(func, gast.Attribute) and func.attr == "fill" \
                 and isinstance(func.value, gast.Name) and func.value.id in self.locals \
                 and len(args) == 1 and not keywords:
+            self.check_not_global(func.value.id, expr)
             out.append(self.whole_write(func.value.id, args[0]))
             return A.const(None)
         return None
+
+    def out_by_name(self, expr, target, func, args, keywords):
+        """(args, keywords) with an `out` array given by position moved to ``out=``: np.exp(x, y),
+        np.dot(a, b, y), np.cumsum(x, 0, None, y), np.add.reduce(x, 0, None, y), x.sum(0, None, y)
+        (what follows out goes by name too, by the NumPy signature)."""
+        import numpy as np
+        if any(isinstance(a, gast.Starred) for a in args):
+            return args, keywords
+        if isinstance(target, np.ufunc):
+            if len(args) <= target.nin:
+                return args, keywords
+            outs = args[target.nin:]            # the arguments after the inputs are `out`
+            if len(outs) != 1:
+                self.fail("this ufunc call writes into several arrays (positional out=...)", expr,
+                          hint="assign each result instead")
+            return args[:target.nin], keywords + [gast.keyword(arg="out", value=outs[0])]
+        if target is MISSING and isinstance(func, gast.Attribute) and func.attr in ("reduce", "accumulate") \
+                and isinstance(self.info.resolve_static(func.value), np.ufunc):
+            target = getattr(self.info.resolve_static(func.value), func.attr)
+        if _is_numpy(target) or isinstance(getattr(target, "__self__", None), np.ufunc):
+            params = _positional_params(target)
+        elif target is MISSING and isinstance(func, gast.Attribute) and func.attr in _METHODS_WITH_OUT:
+            params = _positional_params(getattr(np, func.attr))[1:]     # a method: after the array
+        else:
+            return args, keywords
+        if "out" not in params[:len(args)]:
+            return args, keywords
+        at = params.index("out")
+        return args[:at], keywords + [gast.keyword(arg=p, value=a) for p, a in zip(params[at:], args[at:])]
 
     def written_local(self, atom, call):
         if isinstance(atom, gast.Tuple) and len(atom.elts) == 1:
@@ -472,6 +596,7 @@ class ANF:
         if not (isinstance(atom, gast.Name) and atom.id in self.locals):
             self.fail("this call writes its result into an array that is not a local variable", call,
                       hint="assign the result instead: y = f(...)")
+        self.check_not_global(atom.id, call)
         return atom.id
 
     def whole_write(self, y, value):
@@ -484,6 +609,38 @@ _RETURN_NONE = ("append", "extend", "insert", "remove", "sort", "reverse", "clea
 
 _IN_PLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow",
                                                "lshift", "rshift", "and", "xor", "or")} | {"__setitem__", "__delitem__"}
+
+
+# ndarray methods taking `out` after at least two other positional parameters (x.sum(axis,
+# dtype, out)); those with `out` second (x.max(axis, out), x.dot(b, out)) are left alone, as
+# a method of that name of another class taking two arguments is common.
+_METHODS_WITH_OUT = {"clip", "compress", "cumprod", "cumsum", "mean", "prod", "std", "sum", "take", "trace",
+                     "var"}
+
+
+# ndarray methods whose `out` is their second positional parameter (x.max(axis, out)): on an
+# ndarray, positional out is refused at run time (another class's x.dot(a, b) is common)
+_OUT_SECOND = {"all": 1, "any": 1, "argmax": 1, "argmin": 1, "choose": 1, "dot": 1, "max": 1, "min": 1,
+               "round": 1}
+
+
+def _single_out(keyword):
+    """The value of a keyword argument, but y for ``out=(y,)`` (the ufunc form of one output)."""
+    value = keyword.value
+    if keyword.arg == "out" and isinstance(value, gast.Tuple) and len(value.elts) == 1:
+        return value.elts[0]
+    return value
+
+
+def _positional_params(fn):
+    """The names of fn's parameters that a positional argument may fill, in order ([] when
+    its signature is not known)."""
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _prune_empty_ifs(stmts):

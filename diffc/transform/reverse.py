@@ -863,6 +863,12 @@ class ReverseFunction(FunctionSweep):
             self.accumulated.add(y_bar)
             taken = A.call(rt(runtime.take_item), [A.name(y_bar), index_value(index)])
             if self.is_active(value):
+                if not self.holds_floats(y):
+                    # an integer or boolean y truncates what it is given (written_bar)
+                    dtype_read = A.name(y)
+                    # only y's dtype is read: its in-place writes need not be undone (A.names_read)
+                    dtype_read.diffc_dtype_only = not self.multiply_defined(y)
+                    taken = A.call(rt(runtime.written_bar), [taken, dtype_read])
                 region = K.shape_of_value(A.subscript(A.name(y), index), self.shapes, self.kinds)
                 same_shape = region is not None and self.shapes.get(value.id) == region
                 contribution = taken if same_shape else \
@@ -871,6 +877,9 @@ class ReverseFunction(FunctionSweep):
             else:
                 adjoint.append(A.expr_stmt(A.call(rt(runtime.zero_item), [A.name(y_bar),
                                                                           index_value(index)])))
+            if _whole_index(index) and self.kinds.get(y) not in (K.VECTOR, K.SCALARS):
+                # a 0-d array's adjoint is a number, which take_item cannot zero in place
+                adjoint.append(A.assign(y_bar, A.call(rt(runtime.buffer_part), [A.name(y_bar), A.name(y_bar)])))
         adjoint.append(marker("restore_item", y, A.deepcopy(index), save.diffc_marker[3]))
         return forward, adjoint
 
@@ -920,6 +929,13 @@ class ReverseFunction(FunctionSweep):
             self.module.check_argument_writes(key, call, self.info, args, None, self.load_count, self.atom_kind)
             return [A.expr_stmt(self.primal_call(key, args, call))], []
         return [stmt], []
+
+
+def _whole_index(index):
+    """``y[...]`` or ``y[()]``: the only writes of a 0-d array."""
+    if isinstance(index, gast.Constant):
+        return index.value is Ellipsis
+    return isinstance(index, gast.Tuple) and not index.elts
 
 
 BINOPS = {}

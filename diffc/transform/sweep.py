@@ -85,12 +85,14 @@ class FunctionSweep:
         """How many definition sites each name has, and which are defined in loops."""
         self.def_count = {p: 1 for p in self.params}
         self.loop_defined = set()
+        self.definition = {}            # name -> the value of its (last) definition
 
         def visit(stmts, in_loop):
             for s in stmts:
                 if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
                     name = s.targets[0].id
                     self.def_count[name] = self.def_count.get(name, 0) + 1
+                    self.definition[name] = s.value
                     if in_loop:
                         self.loop_defined.add(name)
                 elif isinstance(s, gast.If):
@@ -99,6 +101,18 @@ class FunctionSweep:
                 elif isinstance(s, (gast.For, gast.While)):
                     visit(s.body, True)
         visit(self.body, False)
+
+    def holds_floats(self, name):
+        """Whether name is bound once, to an array certainly of floats (kinds.makes_floats)."""
+        if self.kinds.get(name) in (K.VECTOR, K.SCALARS):
+            return True
+        if self.def_count.get(name) != 1 or name not in self.definition:
+            return False
+        return K.makes_floats(self.definition[name], self.kinds, self.resolve_or_none)
+
+    def resolve_or_none(self, node):
+        found = self.info.resolve_static(node)
+        return None if found is MISSING else found
 
     def _written_in_place(self):
         written = set()

@@ -102,11 +102,11 @@ def _adjoint_reads(stmts, primal_names, views, restored=None):
         if is_marker(s):
             continue
         if isinstance(s, (gast.If, gast.While)):
-            read |= A.names_loaded(s.test)
+            read |= A.names_read(s.test)
         elif isinstance(s, gast.For):
-            read |= A.names_loaded(s.iter)
+            read |= A.names_read(s.iter)
         else:
-            read |= A.names_loaded(s)
+            read |= A.names_read(s)
         if restored is None:
             read |= getattr(s, "diffc_reads", set())
     read &= primal_names
