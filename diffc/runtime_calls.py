@@ -680,11 +680,15 @@ def check_unchanged_arguments(fn, names, values, where):
     for name, value in zip(names, values):
         if isinstance(value, (list, dict)) or type(value).__name__ == "ndarray":
             from .errors import UnsupportedSyntax
+            called = fn.__name__
+            hint = f"return the modified value and assign it (x = {called}(x, ...)), or copy inside "
+            if called == "__init__":            # a constructor: Normed(y)
+                called = fn.__qualname__
+                hint = "pass a copy (.copy()), or copy inside "
             raise UnsupportedSyntax(
-                f"{where}: {fn.__name__} modifies its argument {name!r} in place (Python changes the "
+                f"{where}: {called} modifies its argument {name!r} in place (Python changes the "
                 "caller's value; diffc copies arrays before writing into them)",
-                hint=f"return the modified value and assign it (x = {fn.__name__}(x, ...)), or copy inside "
-                     f"{fn.__name__}: {name} = {name}.copy()")
+                hint=hint + f"{called}: {name} = {name}.copy()")
 
 
 def check_called_value(fn, args, where):

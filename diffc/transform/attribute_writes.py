@@ -51,7 +51,7 @@ import gast
 from .. import ast_util as A
 from .. import runtime_calls
 from ..errors import UnsupportedSyntax
-from . import argument_effects, constructors, object_lists
+from . import argument_effects, constructors, method_values, object_lists
 from .sweep import index_value
 
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
@@ -132,6 +132,7 @@ class _Rewriter:
         self.temporaries = set()        # names bound to new objects passed to a call writing them
         self.temporary_classes = {}     # such names bound to a receiver (Net(W).loss(x)) -> class
         self.pending = []               # statements binding them, before the statement
+        self.method_values = set()      # id of `obj.method` read as a value (a bound method holds obj)
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.source, hint=hint)
@@ -274,6 +275,7 @@ class _Rewriter:
         if grown is not None:
             return [A.located(grown, stmt)]
         self.refuse_changes_inside_attributes(stmt)
+        self.method_values |= method_values.bound_methods_taken(self, stmt, _own_nodes(stmt))
         pre = self.hoist_calls(stmt)
         return [A.located(s, stmt) for s in pre + self.writes(stmt)]
 
@@ -551,7 +553,8 @@ class _Rewriter:
             read = _loaded(stmt.target)
             update = gast.AugAssign(target=A.store(old), op=stmt.op, value=stmt.value)
             update.diffc_synced = {(_root(stmt.target), old)}     # the object takes it back next
-            return [A.assign(old, read), update, self.set_attribute(stmt.target, A.name(old))]
+            return [A.assign(old, read), method_values.sibling_check(self, stmt.target), update,
+                    self.set_attribute(stmt.target, A.name(old))]
         if isinstance(stmt, gast.Delete) and any(isinstance(t, gast.Attribute) for t in stmt.targets):
             self.fail("deleting an attribute is not supported in differentiated code", stmt)
         if isinstance(stmt, (gast.For, gast.With)) and any(
@@ -604,6 +607,12 @@ class _Rewriter:
             if attr is not None and hasattr(attr, "__set__"):
                 self.fail(f"this writes {base.id}.{target.attr}, a property or descriptor of "
                           f"{cls.__name__}; diffc follows writes of plain attributes only", target)
+            cached = method_values.caches_properties(cls)
+            if cached:
+                self.fail(f"this writes {base.id}.{target.attr}, and {cls.__name__} caches "
+                          f"{', '.join(cached)} (functools.cached_property): Python keeps the value first "
+                          "computed, which diffc does not follow once attributes change", target,
+                          hint="use @property, or build a new object instead of changing this one")
             if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
                 # n.forward = lambda ...: Python then calls the attribute, diffc the class's method
                 self.fail(f"this sets {base.id}.{target.attr}, which shadows the method {cls.__name__}."
@@ -863,6 +872,8 @@ class _Rewriter:
         return None
 
     def _plain_use(self, node, parent, grand=None):
+        if id(parent) in self.method_values:
+            return False                    # f = obj.step: the bound method holds obj
         if isinstance(parent, (gast.Attribute, gast.Compare, gast.BinOp)):
             return True
         if isinstance(parent, gast.Subscript) and isinstance(parent.ctx, gast.Load):

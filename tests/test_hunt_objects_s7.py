@@ -1,0 +1,286 @@
+"""Objects and classes: derivatives that were silently wrong (or crashed) in the bug hunt.
+
+Each class of program either gets its derivative (checked against central finite
+differences, both modes, second order) or is refused with a DiffcError naming the line.
+"""
+import functools
+
+import numpy as np
+import pytest
+
+import diffc
+from diffc.errors import DiffcError
+from gradcheck import check_both_modes
+
+X = np.array([0.3, -0.7, 1.2])
+
+
+def refused(fn, match, args=(X,)):
+    """fn is refused in reverse and in forward mode, with a message matching `match`."""
+    with pytest.raises(DiffcError, match=match):
+        diffc.grad(fn)(*args)
+    with pytest.raises(DiffcError, match=match):
+        diffc.jvp(fn, tuple(args), tuple(np.ones_like(a) for a in args))
+
+
+class Particle:
+    def __init__(self, pos, vel):
+        self.pos = pos
+        self.vel = vel
+
+    def drift(self, dt):
+        self.pos += dt * self.vel
+
+    def kinetic(self, m):
+        return 0.5 * m * np.sum(self.vel ** 2)
+
+
+# ------------------------------------------------ a method taken as a value (f = obj.method)
+
+def drift_through_value(x):
+    pos = np.sin(x)
+    p = Particle(pos, x ** 2)
+    move = p.drift                 # calling move(...) changes p
+    move(0.2)
+    return np.sum(p.pos * x)
+
+
+def energy_value_then_retuned(x):
+    p = Particle(np.sin(x), x ** 2)
+    energy = p.kinetic             # holds p as it is now
+    p.vel = x * 3.0                # Python's energy(...) sees the new vel
+    return energy(2.0)
+
+
+def energy_value_read_only(x):
+    p = Particle(np.sin(x), x ** 2)
+    energy = p.kinetic
+    return energy(2.0) + np.sum(p.pos)
+
+
+def drift_called_directly(x):
+    p = Particle(np.sin(x), x ** 2)
+    for _ in range(3):
+        p.drift(0.1)
+    return np.sum(p.pos ** 2)
+
+
+def test_writing_method_taken_as_value_is_refused():
+    refused(drift_through_value, r"takes p\.drift as a value")
+
+
+def test_method_value_then_object_written_is_refused():
+    refused(energy_value_then_retuned, r"p is an object whose attributes this function writes")
+
+
+@pytest.mark.parametrize("fn", [energy_value_read_only, drift_called_directly], ids=lambda f: f.__name__)
+def test_methods_as_values_and_calls_still_work(fn):
+    check_both_modes(fn, [X])
+
+
+# ------------------------------------------------ functools.cached_property
+
+class Disk:
+    def __init__(self, r):
+        self.r = r
+
+    @functools.cached_property
+    def area(self):
+        return np.pi * self.r ** 2
+
+
+class Ring:
+    def __init__(self, r):
+        self.r = r
+
+    @property
+    def area(self):
+        return np.pi * self.r ** 2
+
+
+def cached_area_then_resized(x):
+    d = Disk(x[0])
+    before = d.area
+    d.r = x[1]
+    return d.area + before * x[2]     # Python: the first area, twice
+
+
+def property_area_then_resized(x):
+    d = Ring(x[0])
+    before = d.area
+    d.r = x[1]
+    return d.area + before * x[2]
+
+
+def cached_area_read(x):
+    d = Disk(x[0] * x[1])
+    return d.area * x[2] + d.area
+
+
+def test_cached_property_with_later_writes_is_refused():
+    refused(cached_area_then_resized, r"caches area")
+
+
+@pytest.mark.parametrize("fn", [property_area_then_resized, cached_area_read], ids=lambda f: f.__name__)
+def test_properties_still_work(fn):
+    check_both_modes(fn, [X])
+
+
+# ------------------------------------------------ objects built from arrays a list also holds
+
+def swarm_step_reads_arrays(x):
+    positions = [np.sin(x), np.cos(x)]
+    swarm = [Particle(p, x) for p in positions]
+    for particle in swarm:
+        particle.drift(0.1)           # += into the arrays positions holds
+    return np.sum(positions[0] * positions[1])
+
+
+def swarm_step_reads_particles(x):
+    positions = [np.sin(x), np.cos(x)]
+    swarm = [Particle(p, x) for p in positions]
+    for particle in swarm:
+        particle.drift(0.1)
+    return np.sum(swarm[0].pos * swarm[1].pos)
+
+
+def test_list_seeing_in_place_steps_is_refused():
+    refused(swarm_step_reads_arrays, r"another name also holds")
+
+
+def test_swarm_read_through_its_particles_works():
+    check_both_modes(swarm_step_reads_particles, [X])
+
+
+# ------------------------------------------------ a constructor writing its argument in place
+
+class UnitVector:
+    def __init__(self, v):
+        v /= np.sqrt(np.sum(v ** 2))
+        self.v = v
+
+
+class UnitVectorCopy:
+    def __init__(self, v):
+        v = v / np.sqrt(np.sum(v ** 2))
+        self.v = v
+
+
+def normalize_in_constructor(x):
+    d = x * 2.0
+    u = UnitVector(d)                 # d is divided in place
+    return np.sum(d * x) + np.sum(u.v)
+
+
+def normalize_copy_in_constructor(x):
+    d = x * 2.0
+    u = UnitVectorCopy(d)
+    return np.sum(d * x) + np.sum(u.v * x)
+
+
+def normalize_fresh_value(x):
+    u = UnitVector(x * 2.0)
+    return np.sum(u.v * x)
+
+
+def test_constructor_writing_its_argument_is_refused():
+    refused(normalize_in_constructor, r"UnitVector.__init__ modifies its argument 'v' in place")
+
+
+@pytest.mark.parametrize("fn", [normalize_copy_in_constructor, normalize_fresh_value], ids=lambda f: f.__name__)
+def test_constructors_not_writing_shared_arguments_work(fn):
+    check_both_modes(fn, [X])
+
+
+# ------------------------------------------------ a method handing back what the object holds
+
+class Layer:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def bias(self):
+        return self.b
+
+    def row(self, i):
+        return self.W[i]
+
+    def __call__(self, z):
+        return np.tanh(self.W @ z + self.b)
+
+
+def scale_bias_from_getter(x):
+    layer = Layer(np.outer(x, x), x * 1.0)
+    b = layer.bias()
+    b *= 2.0                          # layer.b doubles too
+    return np.sum(layer(x))
+
+
+def nudge_row_view(x):
+    layer = Layer(np.outer(x, x) + np.eye(3), x * 1.0)
+    r = layer.row(0)
+    r += x                            # a view: layer.W[0] changes
+    return np.sum(layer(x))
+
+
+def getter_copied_then_scaled(x):
+    layer = Layer(np.outer(x, x), x * 1.0)
+    b = layer.bias().copy()
+    b *= 2.0
+    return np.sum(layer(x)) + np.sum(b * x)
+
+
+def getter_read(x):
+    layer = Layer(np.outer(x, x), x * 1.0)
+    b = layer.bias()
+    return np.sum(layer(x)) + np.sum(b * x)
+
+
+@pytest.mark.parametrize("fn", [scale_bias_from_getter, nudge_row_view], ids=lambda f: f.__name__)
+def test_writing_what_a_method_handed_back_is_refused(fn):
+    refused(fn, r"another name also holds")
+
+
+@pytest.mark.parametrize("fn", [getter_copied_then_scaled, getter_read], ids=lambda f: f.__name__)
+def test_getters_read_or_copied_work(fn):
+    check_both_modes(fn, [X])
+
+
+# ------------------------------------------------ two attributes holding one array
+
+class Pair:
+    def __init__(self, v):
+        self.current = v
+        self.initial = v              # the same array
+
+    def shift(self):
+        self.current += 1.0
+
+
+class PairCopy:
+    def __init__(self, v):
+        self.current = v
+        self.initial = v.copy()
+
+    def shift(self):
+        self.current += 1.0
+
+
+def shift_shared_pair(x):
+    p = Pair(x * 1.0)
+    p.shift()
+    return np.sum(p.initial * x)
+
+
+def shift_copied_pair(x):
+    p = PairCopy(x * 1.0)
+    p.shift()
+    return np.sum(p.initial * x) + np.sum(p.current ** 2)
+
+
+def test_in_place_update_of_an_attribute_another_attribute_holds_is_refused():
+    refused(shift_shared_pair, r"Pair\.current in place, and the attribute 'initial'")
+
+
+def test_in_place_update_of_unshared_attribute_works():
+    check_both_modes(shift_copied_pair, [X])
