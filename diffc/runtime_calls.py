@@ -846,6 +846,8 @@ def holds_floats(value, depth=0):
         return False
     if isinstance(value, Closure):          # a function value holding differentiated values
         return any(holds_floats(v, depth + 1) for v in value.captured())
+    if isinstance(value, types.MethodType):  # a method bound to an object holding floats (s.force)
+        return is_user_object(value.__self__) and holds_floats(value.__self__, depth + 1)
     return any(holds_floats(getattr(value, name, None), depth + 1) for name in fields_of(value))
 
 

@@ -284,3 +284,51 @@ def test_in_place_update_of_an_attribute_another_attribute_holds_is_refused():
 
 def test_in_place_update_of_unshared_attribute_works():
     check_both_modes(shift_copied_pair, [X])
+
+
+# ------------------------------------------------ a bound method held by an object or a partial
+
+class Spring:
+    def __init__(self, k):
+        self.k = k
+
+    def force(self, y):
+        return -self.k * y
+
+
+class Integrator:
+    def __init__(self, spring, dt):
+        self.spring = spring
+        self.dt = dt
+        self.rhs = spring.force           # a bound method kept as an attribute
+
+    def run(self, y, steps):
+        for _ in range(steps):
+            y = y + self.dt * self.rhs(y)
+        return y
+
+
+def euler_with_stored_rhs(x):
+    sim = Integrator(Spring(x[0] ** 2 + 1.0), 0.1)
+    return np.sum(sim.run(x, 3) ** 2)
+
+
+def apply_field(f, y):
+    return f(y)
+
+
+def force_through_partial(x):
+    s = Spring(x[0] ** 2)
+    g = functools.partial(apply_field, s.force)
+    return np.sum(g(x) * x)
+
+
+def stored_rhs_called_directly(x):
+    sim = Integrator(Spring(x[1] * 2.0), 0.1)
+    return np.sum(sim.rhs(x) * x)
+
+
+@pytest.mark.parametrize("fn", [euler_with_stored_rhs, force_through_partial, stored_rhs_called_directly],
+                         ids=lambda f: f.__name__)
+def test_bound_method_held_carries_its_objects_derivative(fn):
+    check_both_modes(fn, [X])
