@@ -25,6 +25,7 @@ import types
 import gast
 
 from .errors import SourceUnavailable, UnsupportedSyntax
+from .transform.early_defaults import hold_local_defaults
 
 MISSING = object()
 
@@ -371,8 +372,13 @@ def parse_function(fn):
     env = Env(src.__globals__, closure)
     info = FunctionInfo(node.name if fn.__name__ != "<lambda>" else "lambda_fn", node, source, env, fn=fn)
     flatten_signature(info)
+    hold_local_defaults(info.node, lambda message, at, hint: _refuse(message, at, source, hint))
     lift_local_functions(info)
     return info
+
+
+def _refuse(message, node, source, hint):
+    raise UnsupportedSyntax(message, node, source, hint=hint)
 
 
 def _rename_generated_tape(node):

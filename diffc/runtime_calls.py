@@ -188,8 +188,8 @@ def captured_callee(f):
     if not isinstance(f, Closure):
         from .errors import NoDerivativeRule
         raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
-                               "differentiated values in a way diffc cannot follow (a closure or object "
-                               "built outside diffc's view)",
+                               "differentiated values in a way diffc cannot follow (a closure, defaults or "
+                               "an object built outside diffc's view)",
                                hint="pass those values to it as arguments, and differentiate with "
                                     "respect to numbers and arrays, not functions")
     return f
@@ -200,6 +200,9 @@ def _holds_nothing_differentiable(f):
     if isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
         return True
     if isinstance(f, types.FunctionType):
+        if "<locals>" in f.__qualname__ and (holds_floats(f.__defaults__ or ()) or
+                                              holds_floats(dict(f.__kwdefaults__ or {}))):
+            return False        # `lambda h, w=w: ...` made by running code: w may carry a derivative
         cells = f.__closure__ or ()
         try:
             return not any(holds_floats(c.cell_contents) or callable(c.cell_contents) for c in cells)

@@ -332,3 +332,67 @@ def stored_rhs_called_directly(x):
                          ids=lambda f: f.__name__)
 def test_bound_method_held_carries_its_objects_derivative(fn):
     check_both_modes(fn, [X])
+
+
+# ------------------------------------------------ defaults taken from local values (w=w)
+
+def tanh_stack_with_default(x):
+    w = x[0] * 2.0
+    layer = lambda h, w=w: np.tanh(w * h)      # noqa: E731  (w as it is now)
+    w = x[1]                                   # does not change the layer
+    return layer(x[2]) + w
+
+
+def tanh_stack_in_comprehension(x):
+    layers = [lambda h, w=w: np.tanh(w * h) for w in (x[0], x[1])]
+    h = x[2]
+    for layer in layers:
+        h = layer(h)
+    return h
+
+
+def nested_def_with_default(x):
+    scale = x[1] ** 2
+
+    def damped(v, s=scale, c=0.5):
+        return np.sum(np.exp(-s * v ** 2)) * c
+    return damped(x) + damped(x, c=2.0)
+
+
+class Stack:
+    def __init__(self, ws):
+        self.ws = ws
+
+    def layers(self):
+        for w in self.ws:
+            yield lambda h, w=w: np.tanh(w * h)
+
+
+def stack_generator_method(x):
+    stack = Stack([x[0], x[1]])
+    h = x[2]
+    for layer in stack.layers():
+        h = layer(h)
+    return h
+
+
+def make_layer(w):
+    return lambda h, w=w: np.tanh(w * h)
+
+
+def layer_from_factory(x):
+    return make_layer(x[0])(x[2])
+
+
+@pytest.mark.parametrize("fn", [tanh_stack_with_default, tanh_stack_in_comprehension, nested_def_with_default],
+                         ids=lambda f: f.__name__)
+def test_defaults_from_local_values_are_taken_where_defined(fn):
+    check_both_modes(fn, [X])
+
+
+@pytest.mark.parametrize("fn, match", [
+    (stack_generator_method, r"cannot follow \(a closure, defaults|takes a default from a local value \(w\)"),
+    (layer_from_factory, r"takes a default from a local value \(w\) and leaves the function"),
+], ids=["generator_method", "factory"])
+def test_functions_with_local_defaults_handed_out_are_refused(fn, match):
+    refused(fn, match)

@@ -14,7 +14,7 @@ LAYERS = [
     ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "runtime_scatter", "runtime_floats", "runtime_pure", "runtime_calls", "runtime_checks",
                    "checkpoint_runtime",
                    "effects", "try_paths"]),
-    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.starred", "transform.anf", "template"]),
+    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.early_defaults", "transform.starred", "transform.anf", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),
     ("transforms", ["transform"]),
