@@ -700,6 +700,23 @@ def check_called_value(fn, args, where):
     return _dynamic("check_called_value")(fn, args, where)
 
 
+def super_function(cls, obj, name):
+    """The plain function ``super(cls, obj).name`` runs (a method of a base class), to be
+    called with obj as its first argument: zero-argument ``super().name(...)`` in a method
+    diffc reads (parse.py)."""
+    import inspect
+    for klass in type(obj).__mro__[type(obj).__mro__.index(cls) + 1:]:
+        if name in vars(klass):
+            found = inspect.getattr_static(klass, name)
+            if isinstance(found, type(super_function)):
+                return found
+            break
+    from .errors import UnsupportedSyntax
+    raise UnsupportedSyntax(f"super().{name}(...) on a {type(obj).__name__} is not a plain method of a base "
+                            f"class of {cls.__name__} (a staticmethod, classmethod, property or builtin)",
+                            hint="call the base class's function by name (Base.name(self, ...))")
+
+
 def unbound_method(obj, name):
     """The function behind obj.name(...), to be called with obj as its first argument
     (so obj's own attributes can carry derivatives into the method)."""

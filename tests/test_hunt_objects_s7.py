@@ -396,3 +396,125 @@ def test_defaults_from_local_values_are_taken_where_defined(fn):
 ], ids=["generator_method", "factory"])
 def test_functions_with_local_defaults_handed_out_are_refused(fn, match):
     refused(fn, match)
+
+
+# ------------------------------------------------ operators and indexing defined by the class
+
+class Field:
+    def __init__(self, values):
+        self.values = values
+
+    def __add__(self, other):
+        return Field(self.values + other.values)
+
+    def __mul__(self, k):
+        return Field(self.values * k)
+
+    def __rmul__(self, k):
+        return Field(k * self.values)
+
+    def __neg__(self):
+        return Field(-self.values)
+
+    def __iadd__(self, other):
+        self.values = self.values + other.values
+        return self
+
+    def __getitem__(self, i):
+        return self.values[i]
+
+    def energy(self):
+        return 0.5 * np.sum(self.values ** 2)
+
+
+class Params:
+    def __init__(self, table):
+        self.table = table
+
+    def __getitem__(self, key):
+        return self.table[key]
+
+
+def field_arithmetic(x):
+    u = Field(np.sin(x))
+    v = 2.0 * u + (-u) * x[0]
+    return v.energy() + v[1] * u[2]
+
+
+def field_relaxation(x):
+    u = Field(np.cos(x))
+    for _ in range(3):
+        u = u + u * (-0.3)
+    return u.energy()
+
+
+def field_accumulate(x):
+    total = Field(x * 1.0)
+    total += Field(x ** 2)
+    total += Field(np.sin(x))
+    return np.sum(total.values * x)
+
+
+def field_accumulate_aliased(x):
+    total = Field(x * 1.0)
+    start = total
+    total += Field(x ** 2)            # Python changes start too
+    return np.sum(start.values * x)
+
+
+def params_by_name(x):
+    p = Params({"w": x[0], "v": x[1:]})
+    return p["w"] * np.sum(p["v"] ** 2)
+
+
+@pytest.mark.parametrize("fn", [field_arithmetic, field_relaxation, field_accumulate, params_by_name],
+                         ids=lambda f: f.__name__)
+def test_operators_of_user_classes_call_their_methods(fn):
+    check_both_modes(fn, [X])
+
+
+def test_in_place_operator_on_a_shared_object_is_refused():
+    refused(field_accumulate_aliased, r"total is an object whose attributes this function writes")
+
+
+# ------------------------------------------------ zero-argument super()
+
+class Potential:
+    def __init__(self, k):
+        self.k = k
+
+    def energy(self, y):
+        return 0.5 * self.k * np.sum(y ** 2)
+
+
+class Anharmonic(Potential):
+    def __init__(self, k, c):
+        super().__init__(k)
+        self.c = c
+
+    def energy(self, y):
+        return super().energy(y) + self.c * np.sum(y ** 4)
+
+
+class Damped(Anharmonic):
+    def energy(self, y):
+        return 0.9 * super().energy(y)
+
+
+def anharmonic_energy(x):
+    return Anharmonic(x[0] ** 2, x[1]).energy(x)
+
+
+def damped_energy_named(x):
+    pot = Damped(x[0] ** 2, x[1])
+    return pot.energy(x * x[2])
+
+
+@pytest.mark.parametrize("fn", [anharmonic_energy, damped_energy_named], ids=lambda f: f.__name__)
+def test_zero_argument_super_in_methods(fn):
+    check_both_modes(fn, [X])
+
+
+def test_gradient_of_a_method_using_super():
+    pot = Damped(1.5, 0.2)
+    check_both_modes(pot.energy, [X])

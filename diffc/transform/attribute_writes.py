@@ -51,7 +51,7 @@ import gast
 from .. import ast_util as A
 from .. import runtime_calls
 from ..errors import UnsupportedSyntax
-from . import argument_effects, constructors, method_values, object_lists
+from . import argument_effects, constructors, method_values, object_lists, user_operators
 from .sweep import index_value
 
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
@@ -183,6 +183,8 @@ class _Rewriter:
             if getattr(stmt, "diffc_same_object", None) == name:
                 continue
             cls = self._construction(stmt, name)
+            if cls is user_operators.SAME:
+                continue
             if cls is not None:
                 found.add(cls)
                 if stop:
@@ -193,6 +195,8 @@ class _Rewriter:
                     if getattr(node, "diffc_same_object", None) == name:
                         continue
                     inner = self._construction(node, name)
+                    if inner is user_operators.SAME:
+                        continue
                     if inner is not None:
                         found.add(inner)
                         continue
@@ -216,6 +220,9 @@ class _Rewriter:
         marked = getattr(stmt, object_lists.ITEM_CLASS, None)
         if marked is not None and stmt.targets[0].id == name:
             return marked                   # v = L[k]: an item of a list of new objects
+        built = user_operators.method_result_class(self, stmt, name)
+        if built is not None:
+            return built                    # u = v.__add__(w), every return of which builds a Vec
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
             func = self.info.resolve_static(stmt.value.func)
@@ -257,6 +264,7 @@ class _Rewriter:
         return out
 
     def statement(self, stmt):
+        stmt = user_operators.user_operators(self, stmt)
         loop = isinstance(stmt, (gast.For, gast.While))
         binds = A.names_stored(stmt.target) if isinstance(stmt, gast.For) else set()
         for item in getattr(stmt, "items", None) or ():
