@@ -384,8 +384,20 @@ def layer_from_factory(x):
     return make_layer(x[0])(x[2])
 
 
-@pytest.mark.parametrize("fn", [tanh_stack_with_default, tanh_stack_in_comprehension, nested_def_with_default],
-                         ids=lambda f: f.__name__)
+def mapped_with_default(x):
+    c = x[0] * 2.0
+    return sum(map(lambda v, c=c: np.sin(c * v), [x[1], x[2]]))
+
+
+def basis_built_in_loop(x):
+    basis = []
+    for i in range(3):
+        basis.append(lambda t, i=i: np.cos(t * x[i]))
+    return sum(b(x[0]) for b in basis)
+
+
+@pytest.mark.parametrize("fn", [tanh_stack_with_default, tanh_stack_in_comprehension, nested_def_with_default,
+                                mapped_with_default, basis_built_in_loop], ids=lambda f: f.__name__)
 def test_defaults_from_local_values_are_taken_where_defined(fn):
     check_both_modes(fn, [X])
 

@@ -67,6 +67,19 @@ def _local_names(node):
             and isinstance(n.ctx, (gast.Store, gast.Param)) and id(n) not in lambdas}
 
 
+def _handed_values(value):
+    """ids of value and of the items of the tuple, list and dict displays it is made of (what a
+    return or yield hands out; not a lambda consumed inside it, ``max(xs, key=lambda ...)``)."""
+    out = {id(value)}
+    if isinstance(value, (gast.Tuple, gast.List, gast.Set)):
+        for elt in value.elts:
+            out |= _handed_values(elt)
+    elif isinstance(value, gast.Dict):
+        for elt in value.values:
+            out |= _handed_values(elt)
+    return out
+
+
 def _split(args, local):
     """(names of the parameters whose default reads a local name, their default
     expressions) of a gast.arguments; the arguments lose those defaults."""
@@ -118,7 +131,7 @@ class _Rewriter(gast.NodeTransformer):
         self.local = local
         self.fail = fail
         self.handed_out = handed_out
-        self.escaping = False
+        self.escaping = set()           # ids of the lambdas the statement returns or yields
 
     def block(self, stmts):
         out = []
@@ -147,8 +160,10 @@ class _Rewriter(gast.NodeTransformer):
             handler.body = self.block(handler.body)
         for case in getattr(stmt, "cases", None) or ():
             case.body = self.block(case.body)
-        self.escaping = isinstance(stmt, gast.Return) or any(
-            isinstance(n, (gast.Yield, gast.YieldFrom)) for n in gast.walk(stmt))
+        self.escaping = set()
+        for n in gast.walk(stmt):
+            if isinstance(n, (gast.Return, gast.Yield, gast.YieldFrom)) and n.value is not None:
+                self.escaping |= _handed_values(n.value)
         for field, value in gast.iter_fields(stmt):
             if field in ("body", "orelse", "finalbody", "handlers", "cases"):
                 continue
@@ -160,7 +175,7 @@ class _Rewriter(gast.NodeTransformer):
 
     def visit_Lambda(self, node):
         held = _split(node.args, self.local)
-        if held and self.escaping:
+        if held and id(node) in self.escaping:
             self.fail(_REFUSED.format(names=", ".join(n for n, _ in held)), node, _HINT)
         node.body = self.visit(node.body)
         return _partial(node, held) if held else node
