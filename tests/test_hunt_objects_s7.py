@@ -530,3 +530,51 @@ def test_zero_argument_super_in_methods(fn):
 def test_gradient_of_a_method_using_super():
     pot = Damped(1.5, 0.2)
     check_both_modes(pot.energy, [X])
+
+
+# ------------------------------------------------ item assignment defined by the class
+
+class Weights:
+    def __init__(self, w, b):
+        self.w = w
+        self.b = b
+
+    def __getitem__(self, name):
+        return self.w if name == "w" else self.b
+
+    def __setitem__(self, name, value):
+        if name == "w":
+            self.w = value
+        else:
+            self.b = value
+
+
+class Grid:
+    def __init__(self, n, scale):
+        self.buf = np.zeros(n)
+        self.scale = scale
+
+    def __setitem__(self, i, v):
+        self.buf[i] = self.scale * v      # Python runs this for g[i] = v
+
+
+def retuned_weights(x):
+    p = Weights(x[0], x[1:])
+    p["w"] = p["w"] ** 2
+    p["b"] += x[0]
+    return p["w"] * np.sum(p["b"] ** 2)
+
+
+def grid_filled_by_items(x):
+    g = Grid(3, x[0])
+    g[0] = x[1]
+    g[1] = x[2] ** 2
+    return np.sum(g.buf * x)
+
+
+def test_item_assignment_calls_setitem():
+    check_both_modes(retuned_weights, [X])
+
+
+def test_setitem_writing_an_array_attribute_is_refused_not_skipped():
+    refused(grid_filled_by_items, r"self\.buf\[i\] = self\.scale \* v")

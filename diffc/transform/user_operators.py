@@ -109,12 +109,47 @@ def user_operators(rewriter, stmt):
             new = gast.Assign(targets=[stmt.target], value=_call_method(load, method, [stmt.value], stmt),
                               type_comment=None)
             return gast.copy_location(new, stmt)
+    stored = _item_store(rewriter, stmt)
+    if stored is not None:
+        return stored
     if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.Return)):
         if stmt.value is not None:
             stmt.value = _Operators(rewriter).visit(stmt.value)
     elif isinstance(stmt, (gast.If, gast.While)):
         stmt.test = _Operators(rewriter).visit(stmt.test)
     return stmt
+
+
+def _item_store(rewriter, stmt):
+    """``p[k] = v`` / ``p[k] += v`` on an object whose class defines ``__setitem__``:
+    ``p.__setitem__(k, v)`` (``p.__setitem__(k, p.__getitem__(k) + v)``, k a name or a
+    constant), as Python runs it; else None."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
+        target, value = stmt.targets[0], stmt.value
+    elif isinstance(stmt, gast.AugAssign):
+        target, value = stmt.target, stmt.value
+    else:
+        return None
+    if not isinstance(target, gast.Subscript) or not isinstance(target.value, gast.Name):
+        return None
+    cls = rewriter.class_at(target.value.id)
+    if cls is constructors.UNKNOWN_CLASS or _method(cls, "__setitem__") is None:
+        return None
+    obj = gast.Name(id=target.value.id, ctx=gast.Load(), annotation=None, type_comment=None)
+    key = target.slice
+    value = _Operators(rewriter).visit(value)
+    if isinstance(stmt, gast.AugAssign):
+        if _method(cls, "__getitem__") is None or not isinstance(key, (gast.Name, gast.Constant)):
+            return None
+        name = _BINARY.get(type(stmt.op))
+        old = _call_method(obj, "__getitem__", [key], stmt)
+        value = gast.copy_location(gast.BinOp(left=old, op=stmt.op, right=value), stmt) if name else None
+        if value is None:
+            return None
+        key = _copy(key)
+        obj = _copy(obj)
+    call = _call_method(obj, "__setitem__", [key, value], stmt)
+    return gast.copy_location(gast.Expr(value=call), stmt)
 
 
 def method_result_class(rewriter, stmt, name):
