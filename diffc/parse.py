@@ -27,7 +27,7 @@ import gast
 from . import ast_util as A
 from . import runtime_calls
 from .errors import SourceUnavailable, UnsupportedSyntax
-from .transform.early_defaults import hold_local_defaults
+from .early_defaults import hold_local_defaults
 
 MISSING = object()
 

@@ -29,7 +29,7 @@ import functools
 
 import gast
 
-from .. import ast_util as A
+from . import ast_util as A
 
 
 def hold_local_defaults(node, fail):
