@@ -24,7 +24,10 @@ import types
 
 import gast
 
+from . import ast_util as A
+from . import runtime_calls
 from .errors import SourceUnavailable, UnsupportedSyntax
+from .early_defaults import hold_local_defaults
 
 MISSING = object()
 
@@ -398,11 +401,48 @@ def parse_function(fn):
                 closure[name] = cell.cell_contents
             except ValueError:
                 pass
+    if "__class__" in closure:
+        _explicit_super(node)
     env = Env(src.__globals__, closure)
     info = FunctionInfo(node.name if fn.__name__ != "<lambda>" else "lambda_fn", node, source, env, fn=fn)
     flatten_signature(info)
+    hold_local_defaults(info.node, lambda message, at, hint: _refuse(message, at, source, hint))
     lift_local_functions(info)
     return info
+
+
+def _explicit_super(node):
+    """``super().name(args)`` in a method is ``runtime_calls.super_function(__class__, self,
+    'name')(self, args)``: the function Python's zero-argument super finds, from the method's
+    ``__class__`` cell (in the closure diffc reads) and first parameter, which diffc's copy of
+    the method does not have; the call is then a call of a function value.  Any other
+    ``super()`` is ``super(__class__, self)``."""
+    params = node.args.posonlyargs + node.args.args
+    if not params:
+        return
+    me = params[0].id
+
+    def name(n):
+        return gast.Name(id=n, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    def bare_super(n):
+        return isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and n.func.id == "super" \
+            and not n.args and not n.keywords
+
+    for n in gast.walk(node):
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and bare_super(n.func.value) \
+                and n.func.attr != "__init__":
+            finder = gast.Call(func=A.global_ref(runtime_calls.super_function, "super_function"),
+                               args=[name("__class__"), name(me), gast.Constant(value=n.func.attr, kind=None)],
+                               keywords=[])
+            n.func = gast.copy_location(finder, n.func)
+            n.args = [name(me)] + n.args
+        elif bare_super(n):
+            n.args = [name("__class__"), name(me)]
+
+
+def _refuse(message, node, source, hint):
+    raise UnsupportedSyntax(message, node, source, hint=hint)
 
 
 def _rename_generated_tape(node):

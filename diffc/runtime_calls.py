@@ -188,8 +188,8 @@ def captured_callee(f):
     if not isinstance(f, Closure):
         from .errors import NoDerivativeRule
         raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
-                               "differentiated values in a way diffc cannot follow (a closure or object "
-                               "built outside diffc's view)",
+                               "differentiated values in a way diffc cannot follow (a closure, defaults or "
+                               "an object built outside diffc's view)",
                                hint="pass those values to it as arguments, and differentiate with "
                                     "respect to numbers and arrays, not functions")
     return f
@@ -200,6 +200,9 @@ def _holds_nothing_differentiable(f):
     if isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
         return True
     if isinstance(f, types.FunctionType):
+        if "<locals>" in f.__qualname__ and (holds_floats(f.__defaults__ or ()) or
+                                              holds_floats(dict(f.__kwdefaults__ or {}))):
+            return False        # `lambda h, w=w: ...` made by running code: w may carry a derivative
         cells = f.__closure__ or ()
         try:
             return not any(holds_floats(c.cell_contents) or callable(c.cell_contents) for c in cells)
@@ -680,17 +683,38 @@ def check_unchanged_arguments(fn, names, values, where):
     for name, value in zip(names, values):
         if isinstance(value, (list, dict)) or type(value).__name__ == "ndarray":
             from .errors import UnsupportedSyntax
+            called = fn.__name__
+            hint = f"return the modified value and assign it (x = {called}(x, ...)), or copy inside "
+            if called == "__init__":            # a constructor: Normed(y)
+                called = fn.__qualname__
+                hint = "pass a copy (.copy()), or copy inside "
             raise UnsupportedSyntax(
-                f"{where}: {fn.__name__} modifies its argument {name!r} in place (Python changes the "
+                f"{where}: {called} modifies its argument {name!r} in place (Python changes the "
                 "caller's value; diffc copies arrays before writing into them)",
-                hint=f"return the modified value and assign it (x = {fn.__name__}(x, ...)), or copy inside "
-                     f"{fn.__name__}: {name} = {name}.copy()")
+                hint=hint + f"{called}: {name} = {name}.copy()")
 
 
 def check_called_value(fn, args, where):
     """Before a call of the function value fn with positional args: refuse a function that
     writes attributes of an argument or state outside its arguments (transform/dynamic_calls.py)."""
     return _dynamic("check_called_value")(fn, args, where)
+
+
+def super_function(cls, obj, name):
+    """The plain function ``super(cls, obj).name`` runs (a method of a base class), to be
+    called with obj as its first argument: zero-argument ``super().name(...)`` in a method
+    diffc reads (parse.py)."""
+    import inspect
+    for klass in type(obj).__mro__[type(obj).__mro__.index(cls) + 1:]:
+        if name in vars(klass):
+            found = inspect.getattr_static(klass, name)
+            if isinstance(found, type(super_function)):
+                return found
+            break
+    from .errors import UnsupportedSyntax
+    raise UnsupportedSyntax(f"super().{name}(...) on a {type(obj).__name__} is not a plain method of a base "
+                            f"class of {cls.__name__} (a staticmethod, classmethod, property or builtin)",
+                            hint="call the base class's function by name (Base.name(self, ...))")
 
 
 def unbound_method(obj, name):
@@ -842,6 +866,8 @@ def holds_floats(value, depth=0):
         return False
     if isinstance(value, Closure):          # a function value holding differentiated values
         return any(holds_floats(v, depth + 1) for v in value.captured())
+    if isinstance(value, types.MethodType):  # a method bound to an object holding floats (s.force)
+        return is_user_object(value.__self__) and holds_floats(value.__self__, depth + 1)
     return any(holds_floats(getattr(value, name, None), depth + 1) for name in fields_of(value))
 
 

@@ -24,8 +24,41 @@ def check_unshared(written, other, line):
             "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 
-def _shares(written, other, depth):
-    """other is written, shares its memory, or holds such an item (`for p in (a, b): p *= 2`)."""
+def check_values_unshared(obj, names, other, line):
+    """Before a method call updating in place the values of obj's attributes `names` (a
+    tuple): refuse when `other` is, views or holds one of them (a list of the arrays the
+    objects were built from, say): Python changes it too.  obj itself, which diffc rebinds
+    (and a list holding it takes back), is not looked into."""
+    for name in names:
+        value = getattr(obj, name, None)
+        mutable = isinstance(value, (np.ndarray, list, dict, bytearray)) or is_duck_array(value)
+        if mutable and _shares(value, other, 3, skip=obj):
+            raise UnsupportedSyntax(
+                f"line {line}: this writes in place into an object that another name also holds (in Python "
+                "both would change)", hint="copy one of them (.copy()) where they are taken apart")
+
+
+def check_attribute_unshared(obj, name, where):
+    """Before ``obj.name += v`` (in place for an array or a list): refuse when another attribute
+    of obj holds or views the same object (Python changes it too; diffc's new object would
+    keep the old one there)."""
+    value = getattr(obj, name, None)
+    if not (isinstance(value, (np.ndarray, list, dict, bytearray)) or is_duck_array(value)):
+        return
+    for other, held in getattr(obj, "__dict__", {}).items():
+        if other != name and _shares(value, held, 2):
+            raise UnsupportedSyntax(
+                f"{where}: this updates {type(obj).__name__}.{name} in place, and the attribute {other!r} "
+                f"of the same object holds that value too (in Python both would change)",
+                hint=f"store a copy in one of them (self.{other} = v.copy()), or assign a new value "
+                     f"(self.{name} = self.{name} + v)")
+
+
+def _shares(written, other, depth, skip=None):
+    """other is written, shares its memory, or holds such an item (`for p in (a, b): p *= 2`);
+    the object skip is not looked into."""
+    if other is skip and skip is not None:
+        return False
     if written is other or (isinstance(written, np.ndarray) and isinstance(other, np.ndarray)
                             and np.may_share_memory(written, other)):
         return True
@@ -40,7 +73,7 @@ def _shares(written, other, depth):
         items = vars(other).values()        # an object of a user class: its attributes
     else:
         items = ()
-    return depth > 0 and any(_shares(written, v, depth - 1) for v in items)
+    return depth > 0 and any(_shares(written, v, depth - 1, skip) for v in items)
 
 
 def _held_by_function(fn):

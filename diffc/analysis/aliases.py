@@ -232,6 +232,9 @@ class _Flow:
                     added.setdefault((target, b), (info[0], True))
                 if b == source and a != target:
                     added.setdefault((a, target), (info[0], True))
+                    # the result may be what source holds (`f(n)` returning `n.b`, through the
+                    # arguments' tuple): a write into it is seen by a
+                    added.setdefault((target, a), (s, True))
         elif relation == ITEMS:
             added[(source, target)] = (s, True)
             for (a, b), info in state.items():

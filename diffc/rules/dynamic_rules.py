@@ -531,7 +531,7 @@ def _(result, od, cd, obj, names, od_dot, cd_dot):
     return runtime_calls.replaced_dot(od_dot, cd_dot, obj, names)
 
 
-nondiff(runtime_calls.unbound_method)
+nondiff(runtime_calls.unbound_method, runtime_calls.super_function)
 nondiff(runtime_calls.is_plain_field, runtime_calls.field_getter)      # a function: no derivative of its own
 nondiff(runtime_calls.unit_cotangents)     # constants
 

@@ -48,7 +48,8 @@ from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc
 
 nondiff(runtime_checks.basic_index, runtime_checks.check_no_positional_out)
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared, runtime.updates_in_place,
-        runtime.is_absent, runtime_calls.attribute_values)
+        runtime.is_absent, runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared,
+        runtime_calls.attribute_values)
 
 
 @adjoint(runtime.unbroadcast)

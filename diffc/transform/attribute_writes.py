@@ -51,7 +51,7 @@ import gast
 from .. import ast_util as A
 from .. import runtime_calls
 from ..errors import UnsupportedSyntax
-from . import argument_effects, constructors, object_lists
+from . import argument_effects, constructors, method_values, object_lists, user_operators
 from .sweep import index_value
 
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
@@ -138,6 +138,7 @@ class _Rewriter:
         self.temporaries = set()        # names bound to new objects passed to a call writing them
         self.temporary_classes = {}     # such names bound to a receiver (Net(W).loss(x)) -> class
         self.pending = []               # statements binding them, before the statement
+        self.method_values = set()      # id of `obj.method` read as a value (a bound method holds obj)
 
     def fail(self, msg, node, hint=None):
         raise UnsupportedSyntax(msg, node, self.source, hint=hint)
@@ -188,6 +189,8 @@ class _Rewriter:
             if getattr(stmt, "diffc_same_object", None) == name:
                 continue
             cls = self._construction(stmt, name)
+            if cls is user_operators.SAME:
+                continue
             if cls is not None:
                 found.add(cls)
                 if stop:
@@ -198,6 +201,8 @@ class _Rewriter:
                     if getattr(node, "diffc_same_object", None) == name:
                         continue
                     inner = self._construction(node, name)
+                    if inner is user_operators.SAME:
+                        continue
                     if inner is not None:
                         found.add(inner)
                         continue
@@ -221,6 +226,9 @@ class _Rewriter:
         marked = getattr(stmt, object_lists.ITEM_CLASS, None)
         if marked is not None and stmt.targets[0].id == name:
             return marked                   # v = L[k]: an item of a list of new objects
+        built = user_operators.method_result_class(self, stmt, name)
+        if built is not None:
+            return built                    # u = v.__add__(w), every return of which builds a Vec
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
                 and stmt.targets[0].id == name and isinstance(stmt.value, gast.Call):
             func = self.info.resolve_static(stmt.value.func)
@@ -262,6 +270,7 @@ class _Rewriter:
         return out
 
     def statement(self, stmt):
+        stmt = user_operators.user_operators(self, stmt)
         loop = isinstance(stmt, (gast.For, gast.While))
         binds = A.names_stored(stmt.target) if isinstance(stmt, gast.For) else set()
         for item in getattr(stmt, "items", None) or ():
@@ -280,6 +289,7 @@ class _Rewriter:
         if grown is not None:
             return [A.located(grown, stmt)]
         self.refuse_changes_inside_attributes(stmt)
+        self.method_values |= method_values.bound_methods_taken(self, stmt, _own_nodes(stmt))
         pre = self.hoist_calls(stmt)
         return [A.located(s, stmt) for s in pre + self.writes(stmt)]
 
@@ -558,7 +568,8 @@ class _Rewriter:
             read = _loaded(stmt.target)
             update = gast.AugAssign(target=A.store(old), op=stmt.op, value=stmt.value)
             update.diffc_synced = {(_root(stmt.target), old)}     # the object takes it back next
-            return [A.assign(old, read), update, self.set_attribute(stmt.target, A.name(old))]
+            return [A.assign(old, read), method_values.sibling_check(self, stmt.target), update,
+                    self.set_attribute(stmt.target, A.name(old))]
         if isinstance(stmt, gast.Delete) and any(isinstance(t, gast.Attribute) for t in stmt.targets):
             self.fail("deleting an attribute is not supported in differentiated code", stmt)
         if isinstance(stmt, (gast.For, gast.With)) and any(
@@ -611,6 +622,12 @@ class _Rewriter:
             if attr is not None and hasattr(attr, "__set__"):
                 self.fail(f"this writes {base.id}.{target.attr}, a property or descriptor of "
                           f"{cls.__name__}; diffc follows writes of plain attributes only", target)
+            cached = method_values.caches_properties(cls)
+            if cached:
+                self.fail(f"this writes {base.id}.{target.attr}, and {cls.__name__} caches "
+                          f"{', '.join(cached)} (functools.cached_property): Python keeps the value first "
+                          "computed, which diffc does not follow once attributes change", target,
+                          hint="use @property, or build a new object instead of changing this one")
             if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
                 # n.forward = lambda ...: Python then calls the attribute, diffc the class's method
                 self.fail(f"this sets {base.id}.{target.attr}, which shadows the method {cls.__name__}."
@@ -870,6 +887,8 @@ class _Rewriter:
         return None
 
     def _plain_use(self, node, parent, grand=None):
+        if id(parent) in self.method_values:
+            return False                    # f = obj.step: the bound method holds obj
         if isinstance(parent, (gast.Attribute, gast.Compare, gast.BinOp)):
             return True
         if isinstance(parent, gast.Subscript) and isinstance(parent.ctx, gast.Load):

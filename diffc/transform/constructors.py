@@ -282,8 +282,8 @@ class _SelfRewriter(ast.NodeTransformer):
         value = func.value
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super" \
                 and not value.args:
-            mro = self.cls.__mro__
-            return mro[1] if len(mro) > 1 else object, node.args
+            mro, owner = self.cls.__mro__, next(k for k in self.cls.__mro__ if "__init__" in vars(k))
+            return mro[mro.index(owner) + 1], node.args     # after the class defining this __init__
         if isinstance(value, ast.Name) and node.args and isinstance(node.args[0], ast.Name) \
                 and node.args[0].id == self.self_name:
             base = self._resolve(value.id)

@@ -250,8 +250,7 @@ class FunctionSweep:
                     # obj.step() updating in place what obj's attributes hold: refused when it
                     # runs if observer is (or holds) one of those values
                     attrs = gast.Tuple(elts=[A.const(a) for a in held[written]], ctx=gast.Load())
-                    values = A.call(rt(runtime_calls.attribute_values), [A.name(written), attrs])
-                    unshared.setdefault(id(stmt), []).append((A.name(observer), values))
+                    unshared.setdefault(id(stmt), []).append((A.name(written), A.name(observer), attrs))
                     continue
                 if _field_of(origin, observer) and _stores_constants(stmt):
                     continue                    # `k.hist.append(1)`: no derivative to follow (as
@@ -750,11 +749,15 @@ def _unshared_checks(fn, stmts, unshared):
     item a name was copied from (_item_origin)."""
     checks = {}
     for s in A.walk_statements(stmts):
-        for written, other in unshared.get(id(s), ()):
+        for written, other, *attrs in unshared.get(id(s), ()):
             written = A.name(written) if isinstance(written, str) else A.deepcopy(written)
             other = A.name(other) if isinstance(other, str) else other
-            check = A.expr_stmt(A.call(rt(runtime_checks.check_unshared), [
-                written, other, A.const(fn.source.file_line(s))]))
+            if attrs:           # obj.step() updating in place what obj's attributes `attrs` hold
+                check = A.expr_stmt(A.call(rt(runtime_checks.check_values_unshared), [
+                    written, attrs[0], other, A.const(fn.source.file_line(s))]))
+            else:
+                check = A.expr_stmt(A.call(rt(runtime_checks.check_unshared), [
+                    written, other, A.const(fn.source.file_line(s))]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks
 

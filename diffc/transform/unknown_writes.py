@@ -23,13 +23,14 @@ compiles the call; otherwise f ran as plain Python, changing the object in place
 derivative of what it wrote was lost (a wrong gradient, without a word).
 """
 
+import inspect
 import types
 
 import gast
 
 from .. import ast_util as A
 from .. import runtime_calls
-from . import argument_effects
+from . import argument_effects, constructors
 
 
 def check_unknown_writes(info):
@@ -78,6 +79,7 @@ def _guards(info, stmt):
     out = []
     for call in _own_calls(stmt):
         fn = info.resolve_static(call.func)
+        out.extend(_constructor_guard(info, stmt, call, fn))
         if not isinstance(fn, types.FunctionType) or getattr(fn, "diffc_functional", None) is not None \
                 or not argument_effects.is_user_code(fn):
             continue
@@ -104,6 +106,37 @@ def _guards(info, stmt):
                         A.const(f"{filename}:{lineno}")])
         out.append(A.located(A.expr_stmt(check), stmt))
     return out
+
+
+def _constructor_guard(info, stmt, call, cls):
+    """``Normed(y)`` whose ``__init__`` writes into its parameter in place (``v /= norm``):
+    check_unchanged_arguments, as for a function (diffc builds the object from a function
+    returning its attributes, which copies before writing)."""
+    if not isinstance(cls, type) or not constructors.is_user_class(cls):
+        return []
+    init = inspect.getattr_static(cls, "__init__", None)
+    if not isinstance(init, types.FunctionType) or not argument_effects.is_user_code(init):
+        return []
+    written = argument_effects.parameters_written_in_place(init)
+    positional = init.__code__.co_varnames[1:init.__code__.co_argcount]
+    given = {}
+    for name, arg in zip(positional, call.args):
+        if isinstance(arg, gast.Starred):
+            break
+        given[name] = arg
+    given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
+    rebinds = A.names_stored(stmt) if isinstance(stmt, gast.Assign) else set()
+    in_place = [p for p, a in given.items() if p in written and _is_path(a)
+                and not (isinstance(a, gast.Name) and a.id in rebinds)]
+    if not in_place:
+        return []
+    filename, lineno, _, _ = info.source.locate(call)
+    check = A.call(A.global_ref(runtime_calls.check_unchanged_arguments, "check_unchanged_arguments"),
+                   [A.global_ref(init, cls.__name__ + "_init"),
+                    gast.Tuple(elts=[A.const(p) for p in in_place], ctx=gast.Load()),
+                    gast.Tuple(elts=[A.deepcopy(given[p]) for p in in_place], ctx=gast.Load()),
+                    A.const(f"{filename}:{lineno}")])
+    return [A.located(A.expr_stmt(check), stmt)]
 
 
 def _is_path(node):
