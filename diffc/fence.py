@@ -130,8 +130,8 @@ def _check_late_binding(info, comprehension):
             raise UnsupportedSyntax(
                 f"this function made in a comprehension reads the loop variable {captured[0]!r} when it is "
                 f"called, after the loop: every copy sees its last value (Python's late binding)",
-                node, info.source, hint=f"bind the value now with functools.partial "
-                                        f"(partial(f, {captured[0]}={captured[0]}) for a module-level f)")
+                node, info.source, hint=f"bind the value now with a default "
+                                        f"(lambda t, {captured[0]}={captured[0]}: ...) or functools.partial")
 
 
 def _check_declaration(info, node):
