@@ -557,3 +557,20 @@ def reraise_whose_effects_the_outer_handler_replaces(x):
 
 def test_a_reraise_whose_effects_are_overwritten_follows_python():
     check_both_modes(reraise_whose_effects_the_outer_handler_replaces, [X])
+
+
+# ----------------- a module-level list used as a log: written, never read back
+
+LOSS_HISTORY = []
+
+
+def logged_objective(x):
+    loss = np.sum(np.sin(x) ** 2)
+    LOSS_HISTORY.append(float(loss))          # a log the optimizer script prints later
+    return loss
+
+
+def test_appending_to_a_module_level_log_is_differentiated():
+    LOSS_HISTORY.clear()
+    check_both_modes(logged_objective, [X])
+    assert LOSS_HISTORY and all(isinstance(v, float) for v in LOSS_HISTORY)

@@ -507,7 +507,8 @@ class ANF:
                 keywords += [gast.keyword(arg=p, value=A.name(p)) for p in target.lifted_params]
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.attr in CHANGING_METHODS:
-            if hasattr(func.value, "diffc_global") and isinstance(func.value.diffc_global, MUTABLE):
+            if hasattr(func.value, "diffc_global") and isinstance(func.value.diffc_global, MUTABLE) \
+                    and not self.only_logged_into(func.value.id, func.attr):
                 self.fail(f"{func.value.id}.{func.attr}(...) changes a module-level object in place, which "
                           "diffc does not follow", expr, hint="build a new value and return it")
             self.check_not_global(func.value.id, expr, always=False)
@@ -589,6 +590,18 @@ class ANF:
             return args, keywords
         at = params.index("out")
         return args[:at], keywords + [gast.keyword(arg=p, value=a) for p, a in zip(params[at:], args[at:])]
+
+    def only_logged_into(self, name, method):
+        """`HISTORY.append(loss)` on a module-level list this function never reads
+        otherwise: a log, which runs as Python (no differentiated code reads it back)."""
+        if method not in ("append", "extend", "insert"):
+            return False
+        loads = [n for n in A.walk(self.info.node) if isinstance(n, gast.Name) and n.id == name
+                 and isinstance(n.ctx, gast.Load)]
+        receivers = {id(n.func.value) for n in A.walk(self.info.node) if isinstance(n, gast.Call)
+                     and isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "extend", "insert")
+                     and isinstance(n.func.value, gast.Name)}
+        return all(id(n) in receivers for n in loads)
 
     def written_local(self, atom, call):
         if isinstance(atom, gast.Tuple) and len(atom.elts) == 1:
