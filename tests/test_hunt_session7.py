@@ -574,3 +574,32 @@ def test_appending_to_a_module_level_log_is_differentiated():
     LOSS_HISTORY.clear()
     check_both_modes(logged_objective, [X])
     assert LOSS_HISTORY and all(isinstance(v, float) for v in LOSS_HISTORY)
+
+
+# ------------------------------ a plain function returning a generator expression
+
+def squares_of(v):
+    return (a * a for a in v)
+
+
+def returned_generator_consumed_after_a_write(x):
+    y = x * 1.0
+    g = squares_of(y)
+    y[0] = x[1] * 4.0                 # Python's generator reads the new y[0]
+    return sum(g)
+
+
+def test_a_returned_generator_consumed_after_a_write_is_refused():
+    with pytest.raises(DiffcError, match="only when it is consumed"):
+        diffc.grad(returned_generator_consumed_after_a_write)(X.copy())
+
+
+def returned_generator_consumed_at_once(x):
+    y = x * x[0]
+    total = sum(squares_of(y))        # second order: the generator was read twice (d2 wrong)
+    y[0] = x[1] * 4.0
+    return total + y[0]
+
+
+def test_a_returned_generator_to_second_order():
+    check_both_modes(returned_generator_consumed_at_once, [X])

@@ -20,8 +20,12 @@ expression) rebound or changed in place.  The check follows source lines: a chan
 binding and the last read of the iterator's name.
 """
 
+import ast
+import functools
 import inspect
 import itertools
+import textwrap
+import types
 
 import gast
 
@@ -72,13 +76,32 @@ def _lazy_inputs(value, resolve):
     if target is None:
         return None, None, None
     is_lazy_builtin = any(target is b for b in _LAZY_BUILTINS)
-    if not (is_lazy_builtin or inspect.isgeneratorfunction(target)):
+    if not (is_lazy_builtin or inspect.isgeneratorfunction(target) or returns_lazy(target)):
         return None, None, None
     held = set()
     for argument in list(value.args) + [k.value for k in value.keywords]:
         held |= {n.id for n in A.walk(argument) if isinstance(n, gast.Name)}
-    kind = f"{target.__name__}(...)" if is_lazy_builtin else f"the generator {target.__name__}(...)"
+    kind = f"{target.__name__}(...)" if is_lazy_builtin else f"the lazy iterator {target.__name__}(...) returns"
     return kind, set(), held
+
+
+@functools.lru_cache(maxsize=256)
+def returns_lazy(fn):
+    """A plain function returning a generator expression or a lazy builtin's result
+    (`def squares(v): return (a * a for a in v)`): its result reads the arguments late."""
+    if not isinstance(fn, types.FunctionType):
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    lazy_names = {"map", "filter", "zip", "enumerate", "reversed", "iter"}
+    for node in ast.walk(tree.body[0]) if tree.body else ():
+        value = node.value if isinstance(node, ast.Return) else None
+        if isinstance(value, ast.GeneratorExp) or (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                                                   and value.func.id in lazy_names):
+            return True
+    return False
 
 
 def _resolved(resolve, func):

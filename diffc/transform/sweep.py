@@ -33,6 +33,7 @@ from ..analysis.calls import call_key, is_user_function
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 from .dynamic_calls import has_packed_parameters
+from .lazy_iterators import returns_lazy
 
 
 def rt(fn):
@@ -395,11 +396,13 @@ class FunctionSweep:
     def primal_call(self, key, args, call):
         if isinstance(key, FunctionInfo):
             return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
-        if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)):
+        if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)
+                                                    or returns_lazy(key)):
             # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
             # generated code never unpacks (it may be differentiated again).  A generator
             # function: diffc's copy returns the list of what it yields, which generated
-            # code may read twice (a generator would be exhausted after the first read).
+            # code may read twice (a generator would be exhausted after the first read; so
+            # would the generator expression a plain function returns).
             return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
         return call
 
