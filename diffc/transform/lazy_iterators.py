@@ -3,9 +3,10 @@
 Input: a fenced function body (before desugar rewrites anything).
 Output: the body unchanged, or an UnsupportedSyntax naming the changing line.
 
-Python runs a generator expression, a generator function, `map`, `filter`, `zip`,
-`enumerate`, `reversed`, `iter` and a dict view (`d.values()`) only when they are
-consumed, reading their inputs then.  diffc evaluates them where they are written
+Python runs a generator expression, a generator function (or a plain function returning
+a generator expression), `map`, `filter`, `zip`, `enumerate`, `reversed`, `iter`,
+`itertools.chain`/`pairwise`/`accumulate`/`islice` and a dict view (`d.values()`) only
+when they are consumed, reading their inputs then.  diffc evaluates them where they are written
 (desugar turns them into lists), which is the same thing unless an input changes in
 between:
 
@@ -18,6 +19,10 @@ Such a program is refused.  What counts as a change: an object the iterator hold
 evaluates at once) changed in place; a name it reads lazily (the rest of a generator
 expression) rebound or changed in place.  The check follows source lines: a change between the
 binding and the last read of the iterator's name.
+
+`returns_lazy(fn)` (also used by transform/sweep.py: generated code calls diffc's copy of
+such a function, which returns a list that may be read twice) tells a plain function
+returning a lazy iterator.
 """
 
 import ast
