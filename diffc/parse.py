@@ -559,19 +559,6 @@ def hoist_lambda_values(info):
     info.node.body = hoisted + body
 
 
-def _refuse_defaults_from_locals(node, stmt, outer_locals, info):
-    """`lambda t, s=scale: ...`: Python evaluates the default where the function is made;
-    diffc's lifted copy has no such place, so a default reading a local is refused."""
-    defaults = list(node.args.defaults) + [d for d in node.args.kw_defaults if d is not None]
-    for default in defaults:
-        names = sorted(load_names(default) & outer_locals)
-        if names:
-            raise UnsupportedSyntax(f"the default value of a local function's parameter reads the local "
-                                    f"variable {names[0]!r}", stmt, info.source,
-                                    hint="bind the value with functools.partial(f, name=value), "
-                                         "or pass it as an argument")
-
-
 def lift_local_functions(info):
     """Move nested defs and `name = lambda` out of info.node.body (see docstring)."""
     hoist_lambda_values(info)
@@ -600,7 +587,6 @@ def lift_local_functions(info):
                                     stmt, info.source, hint="give each local function its own name")
         if node.decorator_list:
             raise UnsupportedSyntax("decorated local functions are not supported", stmt, info.source)
-        _refuse_defaults_from_locals(node, stmt, outer_locals, info)
         reads = free_names(node)
         free_of[name] = reads & (outer_locals - siblings)
         calls_of[name] = reads & siblings

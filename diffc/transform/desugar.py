@@ -42,19 +42,16 @@ from .. import checkpoint_runtime as CR
 from .. import runtime
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, assigned_names
+from .global_writes import CHANGING_METHODS
 from .lazy_iterators import refuse_stale_lazy_iterators
 from .try_atomicity import leaves_no_partial_effect, partial_effects_dead
 from .starred import lower_starred
 
 
-_MUTATING_METHODS = ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
-                     "fill", "update", "setdefault", "popitem")
-
-
 def _has_effects(expr):
     """An assert's test that binds names (`(n := ...)`) or changes a container."""
     return any(isinstance(n, gast.NamedExpr) or (isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
-                                                 and n.func.attr in _MUTATING_METHODS)
+                                                 and n.func.attr in CHANGING_METHODS)
                for n in A.walk(expr))
 
 

@@ -35,14 +35,14 @@ import types
 import gast
 
 from .. import ast_util as A
+from .global_writes import CHANGING_METHODS
 
 # Builtins whose result reads its arguments only when it is iterated.
 # (itertools.product, combinations and permutations copy their inputs when made: not lazy.)
 _LAZY_BUILTINS = (map, filter, zip, enumerate, reversed, iter, itertools.chain, itertools.pairwise,
                   itertools.accumulate, itertools.islice)
 _DICT_VIEWS = ("values", "keys", "items")
-_MUTATING_METHODS = ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
-                     "fill", "update", "setdefault", "popitem", "put", "resize", "itemset")
+_MUTATING_METHODS = CHANGING_METHODS | {"fill"}
 
 
 def refuse_stale_lazy_iterators(body, resolve, fail):

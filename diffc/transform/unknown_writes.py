@@ -118,13 +118,7 @@ def _constructor_guard(info, stmt, call, cls):
     if not isinstance(init, types.FunctionType) or not argument_effects.is_user_code(init):
         return []
     written = argument_effects.parameters_written_in_place(init)
-    positional = init.__code__.co_varnames[1:init.__code__.co_argcount]
-    given = {}
-    for name, arg in zip(positional, call.args):
-        if isinstance(arg, gast.Starred):
-            break
-        given[name] = arg
-    given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
+    given = _given_arguments(init.__code__.co_varnames[1:init.__code__.co_argcount], call)
     rebinds = A.names_stored(stmt) if isinstance(stmt, gast.Assign) else set()
     in_place = [p for p, a in given.items() if p in written and _is_path(a)
                 and not (isinstance(a, gast.Name) and a.id in rebinds)]
@@ -152,11 +146,17 @@ def _is_path(node):
 def _plain_arguments(fn, call):
     """{parameter: argument node} for the arguments that are paths (_is_path)."""
     code = fn.__code__
-    positional = code.co_varnames[:code.co_argcount]
+    given = _given_arguments(code.co_varnames[:code.co_argcount], call)
+    return {p: a for p, a in given.items() if _is_path(a)}
+
+
+def _given_arguments(positional, call):
+    """{parameter: argument node} of a call, for the positional parameter names given
+    (up to a starred argument) and the keywords."""
     given = {}
     for name, arg in zip(positional, call.args):
         if isinstance(arg, gast.Starred):
             break
         given[name] = arg
     given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
-    return {p: a for p, a in given.items() if _is_path(a)}
+    return given
