@@ -60,6 +60,7 @@ from .parse import FunctionInfo, parse_function
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.builtin_forms import rewrite_builtin_forms
+from .transform.with_statements import lower_with_statements
 from .transform.literal_attributes import literal_attributes
 from .transform.object_lists import store_items_back
 from .transform.unknown_writes import check_unknown_writes
@@ -111,6 +112,7 @@ def front_end(info, stages=None, entry=False, classes=None, lists=None):
     clock = _dump(stages, "fence", info, clock)
     free_the_tape_name(info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
+    lower_with_statements(info, info.namer)
     literal_attributes(info)
     rewrite_builtin_forms(info, info.namer)
     store_items_back(info, info.namer, lists, classes)

@@ -14,6 +14,8 @@ import numpy as np
 
 from .runtime_floats import buffer_part, float64_world, is_whole, real_where_real, written_bar  # noqa: F401 (runtime.x)
 from .runtime_scatter import repeats, scatter_sum, written_last
+from .runtime_try import (TRY_SITES, Entered, TryRun, exception_type, traceback_of, try_enter,  # noqa: F401
+                          try_exit, try_step, with_enter)
 
 
 class ListBar(list):
@@ -164,90 +166,6 @@ def as_sequence(x):
     if isinstance(x, (list, tuple, np.ndarray, range, str)) or is_duck_array(x):
         return x
     return list(x)
-
-
-def enter_context(manager):
-    """`with manager as v:` -- what v is bound to (the body runs after this).
-
-    Under the API the manager is remembered, so that an exception escaping the
-    body still calls its __exit__ (diffc/try_paths.py)."""
-    value = type(manager).__enter__(manager)
-    run = getattr(TryRun.current, "run", None)
-    if run is not None:
-        run.managers.append(manager)
-    return value
-
-
-def exit_context(manager):
-    """The end of a `with` body reached normally."""
-    run = getattr(TryRun.current, "run", None)
-    if run is not None and run.managers and run.managers[-1] is manager:
-        run.managers.pop()
-    type(manager).__exit__(manager, None, None, None)
-
-
-# ------------------------------------------------------------- try statements
-#
-# desugar lowers `try` into branches on the path Python took (see
-# desugar.lower_try): `try_enter` says which path this execution of the try
-# takes, `try_step` counts the statements of its body that completed,
-# `try_exit` closes it.  The API runs the generated function under a `TryRun`
-# (diffc/try_paths.py): when an exception escapes from a body whose handler
-# matches, it runs the function again with that execution forced onto the
-# handler path after the statements that had completed.  Without a TryRun
-# (exported code) every body simply runs and exceptions propagate.
-
-class TryRun:
-    """The paths of one run of a generated function: `forced` maps the ordinal
-    of a try execution to (site, handler number, statements done, exception)."""
-
-    # Per thread, the run in progress (TryRun.current.run): a threading.local that
-    # diffc/try_paths.py installs.  Exported code, which copies this class, has none,
-    # and every try takes its body path.
-    current = None
-
-    def __init__(self, forced):
-        self.forced = forced
-        self.count = 0
-        self.open = []            # [site, ordinal, handler types, atomic flags, statements done]
-        self.managers = []        # context managers entered and not yet left
-
-TRY_SITES = {}                  # site number -> (file, line, [(line, text) of each body statement])
-
-
-def try_enter(site, atomic, *handlers):
-    """(handler number or 0 for the body path, statements of the body to run, exception)."""
-    run = getattr(TryRun.current, "run", None)
-    if run is None:
-        return 0, len(atomic), None
-    ordinal = run.count
-    run.count += 1
-    run.open.append([site, ordinal, handlers, atomic, 0])
-    forced = run.forced.get(ordinal)
-    if forced is None:
-        return 0, len(atomic), None
-    if forced[0] != site:
-        raise RuntimeError("the function took another path when run again (random numbers?); "
-                           "diffc replays the path Python took through try statements")
-    return forced[1:]
-
-
-def try_step(site=None):
-    """One more statement of the body of the innermost open try at site done (a nested
-    try's statements are statements of the outer body too: each counts for its own)."""
-    run = getattr(TryRun.current, "run", None)
-    if run is None or not run.open:
-        return
-    for entry in reversed(run.open):
-        if site is None or entry[0] == site:
-            entry[4] += 1
-            return
-
-
-def try_exit():
-    run = getattr(TryRun.current, "run", None)
-    if run is not None and run.open:
-        run.open.pop()
 
 
 def index_concat(maker, key):

@@ -10,8 +10,13 @@ paths already taken are replayed in order.  The result is the value and the
 derivative of the path Python takes, at the price of running the function
 once more per exception handled.
 
-The same run remembers the context managers `with` statements entered: when
-an exception leaves their body, their ``__exit__`` gets it, as in Python.
+A `with` statement is a try whose handler is its manager's ``__exit__``: when
+an exception leaves its body, ``__exit__`` gets it, as in Python (on a shallow
+copy of the manager, runtime_try.Entered); when that returns true, the
+function runs again with the with on its handler path, which calls
+``__exit__`` in generated code (differentiated) and goes on after the with.
+With statements an abandoned run leaves open are left (``__exit__(None,
+None, None)``: np.errstate restores the error state).
 
 What this needs from the function, and checks: that running it again takes
 the same path (it is deterministic; a changed path raises), and that the body
@@ -22,6 +27,7 @@ Input: a zero-argument callable running generated code.
 Output: its result, or the exception Python would let escape, or a DiffcError.
 """
 
+import copy
 import threading
 
 from . import runtime
@@ -33,7 +39,7 @@ runtime.TryRun.current = threading.local()
 
 def uses_try(emitted):
     """Whether generated code contains lowered try or with statements (run it with `run`)."""
-    return "try_enter(" in emitted.source or "enter_context(" in emitted.source
+    return "try_enter(" in emitted.source or "with_enter(" in emitted.source
 
 
 def run(call, forced=None):
@@ -48,11 +54,11 @@ def run(call, forced=None):
             try:
                 return call(), forced
             except DiffcError:
-                _leave_managers(state, None)
+                _leave_managers(state)
                 raise
             except Exception as exc:
-                _leave_managers(state, exc)
                 decision = _handler_for(state, exc)
+                _leave_managers(state)
                 if decision is None:
                     raise
                 ordinal, site, handler, done, atomic = decision
@@ -65,31 +71,53 @@ def run(call, forced=None):
         runtime.TryRun.current.run = previous
 
 
-def _leave_managers(state, exc):
-    """__exit__ of the context managers the abandoned run left entered, innermost
-    first, as Python calls them while the exception passes."""
-    while state.managers:
-        manager = state.managers.pop()
-        if exc is None:
-            type(manager).__exit__(manager, None, None, None)
-        else:
-            type(manager).__exit__(manager, type(exc), exc, exc.__traceback__)
+def _leave_managers(state):
+    """__exit__(None, None, None) of the with statements the abandoned run left open
+    outside the handler taken (their manager's cleanup: np.errstate restores the
+    error state), innermost first."""
+    while state.open:
+        handlers = state.open.pop()[2]
+        if isinstance(handlers, runtime.Entered):
+            type(handlers.manager).__exit__(handlers.manager, None, None, None)
 
 
 def _handler_for(state, exc):
     """(ordinal, site, handler number, statements done, atomic) of the innermost open
-    try whose handlers match exc, or None when no open try catches it."""
-    for site, ordinal, handlers, atomic, done in reversed(state.open):
+    try whose handlers match exc, or with whose manager suppresses it, or None when
+    nothing catches it.  The with statements it passes get the exception (their
+    __exit__ runs, as the exception passes in Python) and are closed."""
+    while state.open:
+        site, ordinal, handlers, atomic, done = state.open[-1]
+        flag = atomic[done] if done < len(atomic) else True
         if ordinal in state.forced:
-            continue                     # replaying a handler path: its body already ran
+            state.open.pop()             # replaying a handler path: its body already ran
+            continue
+        if isinstance(handlers, runtime.Entered):
+            state.open.pop()
+            if _suppresses(handlers.manager, exc):
+                return ordinal, site, 1, done, flag
+            continue
         for number, types in enumerate(handlers, 1):
             try:
                 matches = isinstance(exc, types)
             except TypeError:
                 matches = False
             if matches:
-                return ordinal, site, number, done, atomic[done] if done < len(atomic) else True
+                return ordinal, site, number, done, flag
+        state.open.pop()
     return None
+
+
+def _suppresses(manager, exc):
+    """Whether manager.__exit__ swallows exc.  Called on a shallow copy where the
+    manager allows one: the run is abandoned, and the handler path the next run
+    takes calls __exit__ in generated code, where its effects on the manager are
+    differentiated; the copy keeps the caller's object as it was."""
+    try:
+        target = copy.copy(manager)
+    except Exception:
+        target = manager
+    return bool(type(manager).__exit__(target, type(exc), exc, exc.__traceback__))
 
 
 def _half_done(site, done, exc):

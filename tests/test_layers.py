@@ -11,10 +11,10 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
 
 # Lowest first.  A module may import modules of its own layer or of earlier ones.
 LAYERS = [
-    ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "runtime_scatter", "runtime_floats", "runtime_pure", "runtime_calls", "runtime_checks", "early_defaults",
+    ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "runtime_scatter", "runtime_floats", "runtime_pure", "runtime_calls", "runtime_checks", "runtime_try", "early_defaults",
                    "checkpoint_runtime",
                    "effects", "try_paths"]),
-    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.try_atomicity",
+    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.try_atomicity", "transform.try_with",
                    "transform.starred", "transform.anf", "transform.global_writes", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),

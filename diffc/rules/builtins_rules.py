@@ -139,7 +139,7 @@ def _sum_dot(dots):
 
 nondiff(builtins.slice)         # a slice's bounds are ints, never differentiated
 nondiff(builtins.int, builtins.len, builtins.range, builtins.round, builtins.bool,
-        builtins.isinstance, builtins.print, builtins.str, builtins.repr, builtins.enumerate,
+        builtins.isinstance, builtins.issubclass, builtins.print, builtins.str, builtins.repr, builtins.enumerate,
         builtins.type, builtins.any, builtins.all, builtins.hash, builtins.id, builtins.slice)
 
 

@@ -50,6 +50,8 @@ nondiff(runtime_checks.basic_index, runtime_checks.check_no_positional_out)
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared, runtime.updates_in_place,
         runtime.is_absent, runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared,
         runtime_calls.attribute_values)
+# A with statement's bookkeeping (transform/with_statements.py): which path, the manager's handler.
+nondiff(runtime.with_enter, runtime.Entered, runtime.exception_type, runtime.traceback_of)
 
 
 @adjoint(runtime.unbroadcast)

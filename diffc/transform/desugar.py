@@ -5,8 +5,8 @@ Output (same FunctionInfo, body rewritten) guarantees:
   * no ``yield``: a generator function returns the list of what it yields;
   * no ``global``/``nonlocal`` (only reads reach here), no ``match`` (an
     if/elif chain on a fresh ``_subject``), no ``try`` (branches on
-    ``runtime.try_enter``, see `_lower_try`), no ``with`` (``enter_context``
-    / body / ``exit_context``);
+    ``runtime.try_enter``, transform/try_with.py; a ``with`` statement
+    became such a try before: transform/with_statements.py);
   * no comprehensions or generator expressions: each is hoisted before its
     statement as explicit (nested) loops filling a fresh list (a generator
     expression is consumed whole where it stands), set or dict; one in a
@@ -31,7 +31,6 @@ Semantics are unchanged, including short-circuit order and late loop exits.
 """
 
 import builtins
-import contextlib
 import itertools
 
 import gast
@@ -44,7 +43,7 @@ from ..errors import UnsupportedSyntax
 from ..parse import MISSING, assigned_names
 from .global_writes import CHANGING_METHODS
 from .lazy_iterators import refuse_stale_lazy_iterators
-from .try_atomicity import leaves_no_partial_effect, partial_effects_dead
+from .try_with import lower_try
 from .starred import lower_starred
 
 
@@ -98,7 +97,6 @@ class Desugar:
         body = self.hoist_comprehensions(body)
         body = self.lower_iteration(body)
         body = self.lower_escapes_in_function(body)
-        body = self.lower_with(body)
         body = self.manage_loop_targets(body, body)
         self.info.node.body = body
         return self.info
@@ -151,10 +149,11 @@ class Desugar:
     # ------------------------------------ global/nonlocal, match, with
     def lower_declarations_and_match(self, stmts):
         """Drop `global`/`nonlocal` (fence checked the names are only read: they
-        resolve like any free name) and turn `match` into an if/elif chain."""
+        resolve like any free name), turn `match` into an if/elif chain and
+        `try`, `with` into branches (transform/try_with.py)."""
         out = []
         for stmt in stmts:
-            for field in ("body", "orelse"):
+            for field in ("body", "orelse") if not isinstance(stmt, gast.Try) else ():
                 inner = getattr(stmt, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                     setattr(stmt, field, self.lower_declarations_and_match(inner))
@@ -163,17 +162,9 @@ class Desugar:
             if isinstance(stmt, gast.Match):
                 out.extend(self._lower_match(stmt))
             elif isinstance(stmt, gast.Try):
-                out.extend(self._lower_try(stmt))
+                out.extend(lower_try(self, stmt))
             elif isinstance(stmt, gast.Assert) and _has_effects(stmt.test):
                 out.append(_assert_as_if(stmt))
-            elif self._is_suppress(stmt):
-                # `with suppress(E): body` is `try: body except E: pass`.
-                handler = gast.ExceptHandler(type=gast.Tuple(elts=stmt.items[0].context_expr.args,
-                                                             ctx=gast.Load()),
-                                             name=None, body=[A.located(gast.Pass(), stmt)])
-                A.located(handler, stmt)
-                node = A.located(gast.Try(body=stmt.body, handlers=[handler], orelse=[], finalbody=[]), stmt)
-                out.extend(self._lower_try(node))
             else:
                 out.append(stmt)
         return out or [A.located(gast.Pass(), stmts[0])] if stmts else out
@@ -217,125 +208,6 @@ class Desugar:
                 tests.append(test)
             return gast.BoolOp(op=gast.Or(), values=tests), []
         self.fail(f"the {type(pattern).__name__} pattern is not supported in match", pattern)
-
-    def _lower_try(self, node):
-        """try/except/else/finally -> branches on the path Python took.
-
-        ::
-
-            _try = try_enter(SITE, ATOMIC, E1, E2)  # (handler, statements to run, exception)
-            if _try[1] > 0:                         # each body statement, and
-                s1                                  # try_step() after it
-                try_step()
-            ...
-            try_exit()
-            if _try[0] == 0: else-block
-            elif _try[0] == 1: e = _try[2]; handler 1
-            ...
-            finally-block
-
-        Outside a run of the API (exported code) try_enter takes the body path.
-        Under the API (diffc/try_paths.py) an exception escaping the body whose
-        handler matches makes the function run again with this execution on
-        that handler, after the body statements that had completed: the
-        derivative is the one of the path Python took.  ATOMIC says which body
-        statements leave no partial effect when they raise (simple statements):
-        a loop or branch that raised half way is refused at run time."""
-        if node.finalbody and any(isinstance(s, (gast.Return, gast.Break, gast.Continue))
-                                  for block in [node.body, node.orelse] + [h.body for h in node.handlers]
-                                  for s in A.walk_statements(block)):
-            self.fail("return, break or continue inside a try with a finally block is not supported",
-                      node, hint="set a variable and leave after the try statement")
-        body = self.lower_declarations_and_match(node.body)
-        site = len(runtime.TRY_SITES) + 1
-        runtime.TRY_SITES[site] = (self.info.source.filename, self.info.source.file_line(node),
-                                   [(self.info.source.file_line(s), self.info.source.text(s)) for s in body])
-        state = self.namer.fresh("_try")
-        handler_types = []
-        for handler in node.handlers:
-            handler_types.append(handler.type if handler.type is not None
-                                 else A.global_ref(Exception, "Exception"))
-        atomic = gast.Tuple(elts=[A.const(leaves_no_partial_effect(s) or
-                                          partial_effects_dead(s, node.handlers, self.user_names))
-                                  for s in body], ctx=gast.Load())
-        enter = A.call(A.global_ref(runtime.try_enter, "try_enter"), [A.const(site), atomic] + handler_types)
-        out = [A.located(A.assign(state, enter), node)]
-        step = A.call(A.global_ref(runtime.try_step, "try_step"), [A.const(site)])
-        leave = A.call(A.global_ref(runtime.try_exit, "try_exit"), [])
-        for k, stmt in enumerate(body):
-            guarded = _before_escapes(stmt, leave) + [A.located(A.expr_stmt(A.deepcopy(step)), stmt)]
-            test = gast.Compare(left=A.subscript(A.name(state), A.const(1)), ops=[gast.Gt()],
-                                comparators=[A.const(k)])
-            out.append(A.located(A.if_(test, guarded), stmt))
-        out.append(A.located(A.expr_stmt(leave), node.body[-1]))
-        chain = self.lower_declarations_and_match(node.orelse) if node.orelse else []
-        paths = [(0, chain)]
-        for number, handler in enumerate(node.handlers, 1):
-            block = self.lower_declarations_and_match(handler.body)
-            block = _bare_raise_to(block, A.subscript(A.name(state), A.const(2)))
-            if handler.name is not None:
-                bind = A.assign(handler.name, A.subscript(A.name(state), A.const(2)))
-                block = [A.located(bind, handler)] + block
-            paths.append((number, block))
-        branches = []
-        for number, block in reversed(paths):
-            if not block and not branches:
-                continue
-            test = gast.Compare(left=A.subscript(A.name(state), A.const(0)), ops=[gast.Eq()],
-                                comparators=[A.const(number)])
-            branches = [A.located(A.if_(test, block or [gast.Pass()], branches), node)]
-        out.extend(branches)
-        out.extend(self.lower_declarations_and_match(node.finalbody))
-        return out
-
-    def lower_with(self, stmts):
-        """`with m as v: body` -> `_m = m; v = enter_context(_m); body; exit_context(_m)`.
-
-        Runs after escapes became flags, so a `return` in the body still passes
-        through the exit call, as in Python.  When an exception escapes the body,
-        the API calls __exit__ with it (runtime.enter_context remembers the
-        manager, diffc/try_paths.py); `contextlib.suppress` became a try before."""
-        out = []
-        for stmt in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(stmt, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    setattr(stmt, field, self.lower_with(inner))
-            if not isinstance(stmt, gast.With):
-                out.append(stmt)
-                continue
-            exits = []
-            for item in stmt.items:
-                if self._is_null_context(item.context_expr):
-                    # contextlib.nullcontext(v) as w: w is v, nothing is entered.
-                    if item.optional_vars is not None:
-                        value = item.context_expr.args[0] if item.context_expr.args else A.const(None)
-                        out.append(A.located(A.assign(item.optional_vars, value), stmt))
-                    continue
-                manager = self.namer.fresh("_manager")
-                out.append(A.located(A.assign(manager, item.context_expr), stmt))
-                enter = A.call(A.global_ref(runtime.enter_context, "enter_context"), [A.name(manager)])
-                if item.optional_vars is not None:
-                    out.append(A.located(A.assign(item.optional_vars, enter), stmt))
-                else:
-                    out.append(A.located(A.expr_stmt(enter), stmt))
-                exits.append(A.located(A.expr_stmt(
-                    A.call(A.global_ref(runtime.exit_context, "exit_context"), [A.name(manager)])), stmt))
-            out.extend(self.lower_with(stmt.body))
-            out.extend(reversed(exits))
-        return out
-
-    def _is_suppress(self, stmt):
-        if not isinstance(stmt, gast.With) or len(stmt.items) != 1 or stmt.items[0].optional_vars:
-            return False
-        expr = stmt.items[0].context_expr
-        return (isinstance(expr, gast.Call) and expr.args and not expr.keywords
-                and self.resolve(expr.func) is contextlib.suppress)
-
-    def _is_null_context(self, expr):
-        return (isinstance(expr, gast.Call) and len(expr.args) <= 1 and not expr.keywords
-                and self.resolve(expr.func) is contextlib.nullcontext)
-
 
     # ------------------------------------------- np.r_[...] / np.c_[...] -> calls
     def lower_index_concatenators(self, stmts):
@@ -773,37 +645,6 @@ _COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp
 
 def _has_comprehension(*nodes):
     return any(isinstance(n, _COMPREHENSIONS) for node in nodes for n in gast.walk(node))
-
-
-def _before_escapes(stmt, leave):
-    """stmt with `try_exit()` before every return, and before every break or
-    continue that leaves the try body (not those of loops inside it)."""
-    def visit(s, in_loop):
-        if isinstance(s, gast.Return) or (isinstance(s, (gast.Break, gast.Continue)) and not in_loop):
-            return [A.located(A.expr_stmt(A.deepcopy(leave)), s), s]
-        inner_loop = in_loop or isinstance(s, (gast.For, gast.While))
-        for field in ("body", "orelse"):
-            block = getattr(s, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                setattr(s, field, [t for b in block for t in visit(b, inner_loop)])
-        return [s]
-    return visit(stmt, False)
-
-
-def _bare_raise_to(stmts, exception):
-    """A bare `raise` in a handler re-raises the exception the handler caught."""
-    def visit(s):
-        if isinstance(s, gast.Raise) and s.exc is None:
-            s.exc = A.deepcopy(exception)
-        for field in ("body", "orelse"):
-            block = getattr(s, field, None)
-            if isinstance(block, list):
-                for b in block:
-                    if isinstance(b, gast.stmt):
-                        visit(b)
-    for s in stmts:
-        visit(s)
-    return stmts
 
 
 def is_index_concatenator(obj):

@@ -19,7 +19,10 @@ _COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.Try, gast.Match)
 def leaves_no_partial_effect(stmt):
     """A statement that raising leaves as it was: a simple statement (its right
     side is evaluated before anything is assigned) without `:=` inside, or a
-    compound one that assigns and calls for effect nothing (`if bad: raise ...`)."""
+    compound one that assigns and calls for effect nothing (`if bad: raise ...`).
+    A lowered `with` inside a try says itself (transform/try_with.py)."""
+    if hasattr(stmt, "diffc_atomic"):
+        return stmt.diffc_atomic
     nodes = list(gast.walk(stmt))
     if any(isinstance(n, gast.NamedExpr) for n in nodes):
         return False

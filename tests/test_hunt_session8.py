@@ -1,0 +1,219 @@
+"""Wrong gradients, crashes and hangs found by writing programs the way scientists write
+them (session 8: issue 15's leftovers).
+
+Each class returned a derivative silently wrong, crashed or hung before; each program is
+checked against central finite differences, both modes, second order where it applies,
+or must be refused with a DiffcError naming the user's line.
+"""
+import contextlib
+
+import numpy as np
+import pytest
+
+import diffc
+from diffc.errors import DiffcError
+from gradcheck import check_both_modes
+
+X = np.array([0.7, -1.3, 0.4])
+XP = np.array([0.7, 1.3, 0.4])
+
+
+# ------------------- with: __enter__ and __exit__ are differentiated method calls
+# (before: they ran as plain Python beside the generated code -- an __exit__ writing the
+# manager's attributes was lost (a wrong gradient, and a wrong value read after the with),
+# and an __exit__ returning True did not swallow the exception: a crash)
+
+def checked_root(v):
+    if v < 0:
+        raise ValueError("negative")
+    return np.sqrt(v)
+
+
+class Doubling:
+    """Doubles what the body stored when it leaves; swallows a ValueError."""
+
+    def __init__(self):
+        self.val = 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is ValueError:
+            self.val = self.val * 2.0
+            return True
+        self.val = self.val + 1.0
+        return False
+
+
+class Guard:
+    """Counts the ValueErrors it swallows, each weighted by a penalty."""
+
+    def __init__(self, penalty):
+        self.penalty = penalty
+        self.hits = 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None and issubclass(kind, ValueError):
+            self.hits = self.hits + self.penalty
+            return True
+        return False
+
+
+class Scaled:
+    """__enter__ changes the manager and returns self."""
+
+    def __init__(self, k):
+        self.k = k
+        self.acc = 1.0
+
+    def __enter__(self):
+        self.acc = self.acc + self.k
+        return self
+
+    def __exit__(self, *exc):
+        self.acc = self.acc * self.k
+        return False
+
+
+def exit_writes_the_manager(x):
+    r = Doubling()
+    with r:
+        r.val = x[0] ** 2
+    return r.val * x[2]
+
+
+def exit_swallows_a_raise(x):
+    r = Doubling()
+    with r:
+        r.val = x[0] ** 2
+        if x[1] < 0:
+            raise ValueError()
+        r.val = r.val + 100.0
+    return r.val * x[2]
+
+
+def enter_and_exit_write_a_fresh_manager(x):
+    with Scaled(x[1]) as s:
+        s.acc = s.acc * x[0]
+    return s.acc + x[2]
+
+
+def guard_over_a_loop(x):
+    g = Guard(x[0] ** 2)
+    total = 0.0
+    for v in x:
+        with g:
+            total = total + checked_root(v) * x[0]
+    return total + g.hits
+
+
+def guard_made_per_step(x):
+    total = 0.0
+    for i in range(len(x)):
+        with Guard(x[i]) as g:
+            total = total + checked_root(x[i]) ** 3
+        total = total + g.hits * 2.0
+    return total
+
+
+def _safe_root(v, scale):
+    with Guard(scale) as g:
+        return checked_root(v) * scale
+    return -g.hits
+
+
+def return_inside_with_in_a_helper(x):
+    return _safe_root(x[0], x[1]) + _safe_root(x[1], x[2]) + _safe_root(x[2], x[0])
+
+
+def suppress_in_a_loop(x):
+    out = []
+    for v in x:
+        with contextlib.suppress(ValueError):
+            out.append(checked_root(v) * v)
+    return sum(out)
+
+
+def two_managers_in_one_with(x):
+    g = Guard(x[1])
+    y = x[0] ** 2
+    with np.errstate(invalid="ignore"), g:
+        y = checked_root(x[1]) + x[0]
+    return y * x[2] + g.hits
+
+
+def break_inside_with(x):
+    total = 0.0
+    g = Guard(1.0)
+    for v in x:
+        with g:
+            if v < 0:
+                break
+            total = total + v ** 2
+    return total * x[0]
+
+
+def with_inside_a_try(x):
+    try:
+        with np.errstate(all="ignore"):
+            y = checked_root(x[1]) * 2.0
+    except ValueError:
+        y = x[1] ** 2
+    return y * x[0]
+
+
+def manager_passed_in(x, m):
+    with m:
+        m.val = x[0] * 3.0
+    return m.val * x[1]
+
+
+WITH_PROGRAMS = [exit_writes_the_manager, exit_swallows_a_raise, enter_and_exit_write_a_fresh_manager,
+                 guard_over_a_loop, guard_made_per_step, return_inside_with_in_a_helper, suppress_in_a_loop,
+                 two_managers_in_one_with, break_inside_with, with_inside_a_try]
+
+
+@pytest.mark.parametrize("fn", WITH_PROGRAMS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("x", [X, XP], ids=["raises", "completes"])
+def test_with_statements_follow_enter_and_exit(fn, x):
+    check_both_modes(fn, [x.copy()])
+
+
+def test_a_manager_passed_in_is_followed_and_left_unchanged():
+    check_both_modes(manager_passed_in, [X.copy(), Doubling()], wrts=[0])
+    m = Doubling()
+    diffc.grad(manager_passed_in)(X.copy(), m)
+    diffc.jvp(manager_passed_in, (X.copy(), m), (np.ones(3), None))
+    assert m.val == 0.0
+
+
+def test_with_leaves_np_errstate_as_it_was():
+    before = np.geterr()
+    diffc.grad(with_inside_a_try)(X.copy())
+    diffc.grad(two_managers_in_one_with)(X.copy())
+    assert np.geterr() == before
+
+
+def test_an_exception_no_manager_swallows_still_reaches_the_caller():
+    seen = []
+
+    class Watch:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, value, tb):
+            seen.append(kind)
+            return False
+
+    def fails(x):
+        with Watch():
+            y = checked_root(x[1])
+        return y
+
+    with pytest.raises(ValueError):
+        diffc.grad(fails)(X.copy())
+    assert seen == [ValueError]
