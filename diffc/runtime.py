@@ -162,10 +162,37 @@ def float_items(a, trips, plain):
 # (the fuzzer sets it to 0 so its short loops take the copy too).
 FLOAT_ITEMS_MIN_TRIPS = 16
 def as_sequence(x):
-    """What `for v in x` iterates over, as an indexable sequence."""
+    """What `for v in x` iterates over, as an indexable sequence.  An endless iterator
+    (itertools.count, cycle, repeat without a count) is refused: listing it never ends."""
     if isinstance(x, (list, tuple, np.ndarray, range, str)) or is_duck_array(x):
         return x
+    if type(x).__module__ == "itertools" and type(x).__name__ in ("count", "cycle", "repeat"):
+        try:
+            endless = type(x).__name__ != "repeat" or x.__length_hint__() is None
+        except TypeError:
+            endless = True
+        if endless:
+            from .errors import UnsupportedSyntax
+            raise UnsupportedSyntax(
+                f"iterating over the endless iterator {x!r} here: diffc lists an iterator before the "
+                "loop that consumes it, which never ends for this one",
+                hint="loop over range(n) (a for over itertools.count(...) itself is supported), or "
+                     "limit it with itertools.islice(it, n)")
     return list(x)
+
+
+class CountSequence:
+    """itertools.count(start, step) as an indexable sequence of (almost) endless length,
+    for `for k in itertools.count(...)` (desugar): the loop stops by a break or return."""
+
+    def __init__(self, start=0, step=1):
+        self.start, self.step = start, step
+
+    def __len__(self):
+        return 2 ** 62
+
+    def __getitem__(self, k):
+        return self.start + k * self.step
 
 
 def index_concat(maker, key):

@@ -217,3 +217,94 @@ def test_an_exception_no_manager_swallows_still_reaches_the_caller():
     with pytest.raises(ValueError):
         diffc.grad(fails)(X.copy())
     assert seen == [ValueError]
+
+
+# ------------- endless iterators (before: diffc listed them before the loop -- a hang, or
+# memory filling up until the process was killed)
+
+import itertools  # noqa: E402
+
+
+def count_with_a_break(x):
+    total = 0.0
+    for k in itertools.count():
+        if k >= 3:
+            break
+        total = total + x[k] ** 2
+    return total
+
+
+def count_from_with_a_step(x):
+    total = 0.0
+    for k in itertools.count(1, 2):
+        if k > 4:
+            break
+        total = total + x[0] * k
+    return total
+
+
+def zip_with_count_cycle_repeat(x):
+    total = 0.0
+    for k, w, c, v in zip(itertools.count(), itertools.cycle([1.0, 2.0]), itertools.repeat(x[2]), x):
+        total = total + k * w * c * v ** 2
+    for w in itertools.repeat(x[0], 3):
+        total = total + w ** 2
+    return total
+
+
+def cycle_of_the_argument_with_a_break(x):
+    total = 0.0
+    for i, v in enumerate(itertools.cycle(x)):
+        if i >= 7:
+            break
+        total = total + v * i
+    return total
+
+
+def halving(a):
+    v = a
+    while True:
+        yield v
+        v = v * 0.5 + 1.0
+        if v > 1.9:
+            return
+
+
+def while_true_generator_that_returns(x):
+    return sum(halving(x[0])) * x[1]
+
+
+@pytest.mark.parametrize("fn", [count_with_a_break, count_from_with_a_step, zip_with_count_cycle_repeat,
+                                cycle_of_the_argument_with_a_break, while_true_generator_that_returns],
+                         ids=lambda f: f.__name__)
+def test_endless_iterators_stopped_by_the_loop(fn):
+    check_both_modes(fn, [XP.copy()])
+
+
+def endless(a):
+    v = a
+    while True:
+        yield v
+        v = v * 0.5 + 1.0
+
+
+def first_four_of_an_endless_generator(x):
+    total = 0.0
+    for i, v in enumerate(endless(x[0])):
+        if i >= 4:
+            break
+        total += v
+    return total * x[1]
+
+
+def islice_of_an_endless_generator(x):
+    return sum(itertools.islice(endless(x[0]), 3)) * x[1]
+
+
+@pytest.mark.parametrize("fn", [first_four_of_an_endless_generator, islice_of_an_endless_generator],
+                         ids=lambda f: f.__name__)
+def test_an_endless_generator_is_refused_at_its_loop(fn):
+    for run in (lambda: diffc.grad(fn)(XP.copy()), lambda: diffc.jvp(fn, (XP.copy(),), (np.ones(3),))):
+        with pytest.raises(DiffcError, match="endless generator") as info:
+            run()
+        assert f"{__file__}:{endless.__code__.co_firstlineno + 2}" in str(info.value)

@@ -109,6 +109,12 @@ class Desugar:
         ``list(...)``, ``sum(...)``), which a list supports; ``return`` ends it."""
         if not any(isinstance(n, (gast.Yield, gast.YieldFrom)) for s in body for n in gast.walk(s)):
             return body
+        for loop in A.walk_statements(body):
+            if _endless_yield_loop(loop):
+                self.fail("an endless generator (a `while True` loop that yields and never breaks or "
+                          "returns): diffc runs a generator to its end when it is called", loop,
+                          hint="give the generator the number of items its caller takes "
+                               "(for _ in range(n): ... yield ...), or end the loop with a break or return")
         out = self.namer.fresh("_yielded")
         body = self._yields_to_appends(body, out)
         first = self.info.node.body[0] if self.info.node.body else self.info.node
@@ -452,6 +458,20 @@ class Desugar:
                 n_name = self.namer.fresh("_n")
                 pres.append(A.assign(n_name, length))
                 return pres, A.name(n_name), lambda k: gast.Tuple(elts=[e(k) for e in elements], ctx=gast.Load())
+            if target is itertools.cycle and len(args) == 1:
+                # endless: element k is element k % n of the iterable
+                pre, length, element = self._iteration(args[0])
+                n_name = self.namer.fresh("_n")
+                pre.append(A.assign(n_name, length))
+                endless = A.call(A.global_ref(len, "len"), [A.call(A.global_ref(runtime.CountSequence,
+                                                                                "CountSequence"), [])])
+                return pre, endless, lambda k: element(A.binop(k, gast.Mod(), A.name(n_name)))
+            if target is itertools.repeat and len(args) in (1, 2):
+                value = self.namer.fresh("_repeated")
+                pre = [A.assign(value, args[0])]
+                length = args[1] if len(args) == 2 else \
+                    A.call(A.global_ref(len, "len"), [A.call(A.global_ref(runtime.CountSequence, "CountSequence"), [])])
+                return pre, length, lambda k: A.name(value)
             if target is builtins.reversed and len(args) == 1:
                 pre, length, element = self._iteration(args[0])
                 n_name = self.namer.fresh("_n")
@@ -466,6 +486,11 @@ class Desugar:
                     and self.resolve(iterable.func) is MISSING):
                 return self._dict_iteration(iterable.func.value, iterable.func.attr)
         seq = self.namer.fresh("_seq")
+        if isinstance(iterable, gast.Call) and self.resolve(iterable.func) is itertools.count:
+            # endless: the loop ends by a break or return (a zip by its other iterables)
+            made = A.call(A.global_ref(runtime.CountSequence, "CountSequence"), iterable.args, iterable.keywords)
+            return [A.assign(seq, made)], A.call(A.global_ref(builtins.len, "len"), [A.name(seq)]), \
+                lambda k: A.subscript(A.name(seq), k)
         if self._is_range_call(iterable):
             pre = [A.assign(seq, iterable)]
         else:
@@ -678,6 +703,33 @@ class _LoopFlags:
         if self.cont_name is None:
             self.cont_name = self.namer.fresh("_continue")
         return self.cont_name
+
+
+def _endless_yield_loop(loop):
+    """A `while True:` (constant test) that yields, with no break of its own, return or raise."""
+    if not (isinstance(loop, gast.While) and isinstance(loop.test, gast.Constant) and loop.test.value):
+        return False
+    inner = list(_all_statements(loop.body, into_loops=True))
+    if any(isinstance(s, (gast.Return, gast.Raise)) for s in inner):
+        return False
+    if not any(isinstance(n, (gast.Yield, gast.YieldFrom)) for s in inner for n in gast.walk(s)):
+        return False
+    return not any(isinstance(s, gast.Break) for s in _all_statements(loop.body, into_loops=False))
+
+
+def _all_statements(stmts, into_loops):
+    """Statements of stmts and the blocks inside (handlers, cases too), not inside
+    functions or classes defined there, nor (into_loops false) nested loops."""
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)) \
+                or (not into_loops and isinstance(s, (gast.For, gast.While))):
+            continue
+        blocks = [getattr(s, f, None) for f in ("body", "orelse", "finalbody")]
+        blocks += [part.body for part in (getattr(s, "handlers", None) or []) + (getattr(s, "cases", None) or [])]
+        for block in blocks:
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                yield from _all_statements(block, into_loops)
 
 
 def _statements_of_this_loop(stmts):
