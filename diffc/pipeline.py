@@ -61,6 +61,7 @@ from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.builtin_forms import rewrite_builtin_forms
 from .transform.with_statements import lower_with_statements
+from .transform.smooth_forms import rewrite_smooth_forms
 from .transform.literal_attributes import literal_attributes
 from .transform.object_lists import store_items_back
 from .transform.unknown_writes import check_unknown_writes
@@ -113,6 +114,7 @@ def front_end(info, stages=None, entry=False, classes=None, lists=None):
     free_the_tape_name(info)
     info.namer = Namer(identifiers(info.node) | {TAPE})
     lower_with_statements(info, info.namer)
+    rewrite_smooth_forms(info)
     literal_attributes(info)
     rewrite_builtin_forms(info, info.namer)
     store_items_back(info, info.namer, lists, classes)

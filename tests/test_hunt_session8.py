@@ -308,3 +308,48 @@ def test_an_endless_generator_is_refused_at_its_loop(fn):
         with pytest.raises(DiffcError, match="endless generator") as info:
             run()
         assert f"{__file__}:{endless.__code__.co_firstlineno + 2}" in str(info.value)
+
+
+# ------------- |e| ** 2 at e == 0: smooth, but the chain rule through abs has no slope there
+# (complex e: the second derivative was NaN; real e: 0 instead of 2)
+
+X0 = np.array([0.0, 0.0, 0.3])
+
+
+def complex_abs_squared(x):
+    z = x[0] + 1j * x[1]
+    return np.abs(z) ** 2 + x[2]
+
+
+def complex_array_abs_squared(x):
+    z = x * (1.0 + 0.5j)
+    return np.sum(np.abs(z) ** 2)
+
+
+def real_abs_squared(x):
+    return np.sum(np.absolute(x) ** 2) + np.sum(np.square(np.abs(x * x[2])))
+
+
+def builtin_abs_times_itself(x):
+    return abs(x[0]) ** 2 + abs(x[1]) * abs(x[1]) * x[2]
+
+
+def field_energy(x):
+    z = np.zeros(3, dtype=complex)
+    z[0] = x[0]
+    z[1] = x[1] * 1j
+    z *= np.exp(1j * x[2])
+    return np.sum(np.abs(z) ** 2) + np.real(z[0]) + np.angle(z[1] + 0.5)
+
+
+@pytest.mark.parametrize("fn", [complex_abs_squared, complex_array_abs_squared, real_abs_squared,
+                                builtin_abs_times_itself, field_energy], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("x", [X0, X], ids=["at0", "away"])
+def test_abs_squared_is_smooth_at_zero(fn, x):
+    check_both_modes(fn, [x.copy()])
+
+
+def test_abs_squared_keeps_its_value_and_dtype():
+    g = diffc.grad(real_abs_squared)
+    assert g(np.array([0.5, -2.0, 1.0], dtype=np.float32)).dtype == np.float32
+    assert diffc.value_and_grad(complex_abs_squared)(np.array([3.0, 4.0, 0.0]))[0] == 25.0

@@ -106,6 +106,24 @@ def _(result, result_bar, x):
         if np.iscomplexobj(x) else 0.0 * result_bar
 
 
+def abs_squared(x):
+    """|x| ** 2, for `abs(x) ** 2` (transform/smooth_forms.py): smooth at 0, where the
+    chain rule through |x| has no slope (real x: 0 there, second derivative 0 not 2;
+    complex x: NaN)."""
+    return np.abs(x) ** 2
+
+
+# d|x|^2 = 2 Re(conj(x) dx): the adjoint factor is 2 conj(x) (2x for real x)
+@adjoint(abs_squared)
+def _(result, result_bar, x):
+    return unbroadcast(real_cotangent(result_bar) * 2.0 * np.conj(x), x)
+
+
+@tangent(abs_squared)
+def _(result, x, x_dot):
+    return real_if_real(np.real(np.conj(x) * x_dot) * 2.0, result)
+
+
 # angle(z) = atan2(Im z, Re z): d angle = Im(conj(z) t) / |z|^2 = Re(-1j conj(z) t) / |z|^2;
 # piecewise constant (0 or pi) for real x
 @adjoint(np.angle)
