@@ -52,6 +52,7 @@ class DictBar(dict):
     """Adjoint of a dict: a dict of adjoints that adds key by key."""
 
     order = ()            # FieldBar of a NamedTuple: its field names, for reads by position
+    object_fields = False  # a FieldBar of an object of a user class (runtime_calls.FieldBar)
 
     def __add__(self, other):
         # a FieldBar (subclass) wins, keeping the object's adjoint recognizable
@@ -215,6 +216,8 @@ def item(bar, index):
         return bar[index]
     if isinstance(bar, dict):
         order = getattr(bar, "order", ())
+        if getattr(bar, "object_fields", False) and not order and not isinstance(index, str):
+            refuse_object_items(None, "[...]")      # the tangent of an object, indexed
         if order and isinstance(index, (int, np.integer, slice)):
             # a NamedTuple's adjoint kept by field name (FieldBar), read by position
             if isinstance(index, slice):
@@ -222,6 +225,29 @@ def item(bar, index):
             return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
     return bar if is_whole(index) else 0.0      # a 0-d array's adjoint or tangent is a number
+
+
+def refuse_object_items(obj, method):
+    """Refuse obj[...] on an object of a user class (its own __getitem__ / __setitem__):
+    reached here, the statement was compiled not knowing obj's class (it came from a
+    function choosing the class when the code runs, a list, a dict...), and the rules of
+    list and array items would give it a wrong derivative.  obj None: an object's tangent
+    or adjoint indexed by position."""
+    if obj is not None:
+        if isinstance(obj, (tuple, dict, numbers.Number, str, range)) or is_duck_array(obj):
+            return
+        found = getattr(type(obj), method, None)
+        code = getattr(found, "__code__", None)
+        if code is None or "-packages" in code.co_filename or code.co_filename.startswith("<diffc"):
+            return                          # a library's class (pandas...): its own rules or errors
+    from .errors import NoDerivativeRule
+    name = type(obj).__name__ if obj is not None else "a user class"
+    raise NoDerivativeRule(
+        f"indexing an object of {name} (its {method}) where diffc compiled the statement without "
+        "knowing the object's class (it came from a function that chooses the class when the code "
+        "runs, a list, a dict...): diffc would apply the rules of list and array items to it",
+        hint="build the object in the differentiated function by a call of its class, or call the "
+             "method by name (obj.__getitem__(i)) on an object made there")
 
 
 def _is_fancy(index):
@@ -245,6 +271,8 @@ def acc_item(bar, primal, index, g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
         return bar
+    if type(primal) is not np.ndarray and type(primal) is not list:
+        refuse_object_items(primal, "__getitem__")
     if type(bar) is float and type(primal) is np.ndarray:     # an array's first contribution
         fancy = _is_fancy(index)
         sums = scatter_sum(index, g, primal.shape) if fancy and primal.dtype == np.float64 else None
@@ -816,6 +844,8 @@ def _dense_dot(dot, y):
 
 def write_dot(dot, y, index, value, value_dot):
     """Tangent of the in-place write y[index] = value (value_dot None: constant value)."""
+    if type(y) is not np.ndarray and type(y) is not list:
+        refuse_object_items(y, "__setitem__")
     if isinstance(y, np.ndarray) and y.dtype.kind in "iub":
         value_dot = None                # NumPy truncates what it writes there: no derivative
     if value_dot is None and not isinstance(dot, (np.ndarray, list, dict)):   # a zero tangent stays zero,

@@ -419,7 +419,24 @@ def partial_regroup(c, n_args, keys, layout):
 # ------------------------------------------------ fields of objects
 class FieldBar(DictBar):
     """Adjoint (or tangent) of an object read through its attributes (``params.W``): one
-    entry per attribute; `finalize` turns it into an object of the argument's type."""
+    entry per attribute; `finalize` turns it into an object of the argument's type.
+
+    Arithmetic on it means NumPy's rule of an operator met an object whose class diffc did
+    not know where it compiled the statement (its own __mul__, __sub__...): refused."""
+
+    object_fields = True
+
+    def _operator(self, *other):
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule(
+            "an operator (*, -, /, **, @, unary -) on an object of a user class, where diffc compiled the "
+            "statement without knowing the object's class (it came from a function that chooses the "
+            "class when the code runs, a list, a dict...): diffc would apply the rule of numbers to it",
+            hint="build the object in the differentiated function by a call of its class, or call the "
+                 "operator's method by name (a.__mul__(b))")
+
+    __mul__ = __rmul__ = __sub__ = __rsub__ = __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _operator
+    __matmul__ = __rmatmul__ = __neg__ = __floordiv__ = __rfloordiv__ = __mod__ = _operator
 
 
 def named_field_bar(primal, bar=0.0):

@@ -353,3 +353,141 @@ def test_abs_squared_keeps_its_value_and_dtype():
     g = diffc.grad(real_abs_squared)
     assert g(np.array([0.5, -2.0, 1.0], dtype=np.float32)).dtype == np.float32
     assert diffc.value_and_grad(complex_abs_squared)(np.array([3.0, 4.0, 0.0]))[0] == 25.0
+
+
+# ------------- operators and items of objects whose class diffc learns only when the code
+# runs (a factory choosing the class, a list of objects): NumPy's rules met an object
+# (crashes: FieldBar * float, 'float' object is not subscriptable; forward mode silently wrong
+# through a user __setitem__)
+
+class Vec:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+    def __add__(self, other):
+        return Vec(self.a + other.a, self.b + other.b)
+
+    def __mul__(self, k):
+        return Vec(self.a * k, self.b * k)
+
+    __rmul__ = __mul__
+
+    def __iadd__(self, other):
+        self.a = self.a + other.a
+        self.b = self.b + other.b
+        return self
+
+    def norm2(self):
+        return self.a ** 2 + self.b ** 2
+
+
+class Coefficients:
+    def __init__(self, c):
+        self.c = list(c)
+
+    def __getitem__(self, i):
+        return self.c[i]
+
+    def __setitem__(self, i, v):
+        self.c[i] = v
+
+    def __call__(self, t):
+        return sum(ci * t ** k for k, ci in enumerate(self.c))
+
+
+def make(kind, x):
+    if kind == "vec":
+        return Vec(x[0], x[1])
+    return Coefficients([x[0], x[1], x[2]])
+
+
+def factory_then_items(x):
+    p = make("poly", x)
+    p[1] = p[1] * 3.0
+    return p(0.5) + p[0] * p[2]
+
+
+def list_of_objects_scaled(x):
+    objs = [Vec(x[0], x[1]), Vec(x[1], x[2])]
+    total = objs[0]
+    for o in objs[1:]:
+        total = total + o * 2.0
+    return total.norm2()
+
+
+def factory_objects_added(x):
+    p = make("vec", x)
+    q = make("vec", x * 2.0)
+    r = p + q
+    r += p
+    return r.norm2()
+
+
+def parameter_objects_added(x, u, v):
+    w = u + v * x[0]
+    return w.norm2() + x[1]
+
+
+def test_objects_whose_class_is_known_are_followed():
+    check_both_modes(factory_objects_added, [X.copy()])
+    check_both_modes(parameter_objects_added, [X.copy(), Vec(1.0, 2.0), Vec(0.5, -1.0)], wrts=[0])
+
+
+@pytest.mark.parametrize("fn", [factory_then_items, list_of_objects_scaled], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_operators_and_items_of_objects_of_unknown_class_are_refused(fn, mode):
+    with pytest.raises(DiffcError, match="without knowing the object's class") as info:
+        if mode == "grad":
+            diffc.grad(fn)(X.copy())
+        else:
+            diffc.jvp(fn, (X.copy(),), (np.ones(3),))
+    # raised while the generated code runs: a note names the user's line it computes
+    assert f"your line {__file__}:" in " ".join(getattr(info.value, "__notes__", []))
+
+
+# ------------- a module-level array or list returned by a helper and written by the caller
+# (Python changes the module's object; diffc wrote into a copy: a later read of the global,
+# here through the helper again, saw the old value -- gradient and value wrong)
+
+BUFFER = np.zeros(3)
+HISTORY = [0.0, 0.0]
+
+
+def get_buffer():
+    return BUFFER
+
+
+def get_history():
+    return HISTORY
+
+
+def buffer_written_then_read_again(x):
+    a = get_buffer()
+    a[2] = x[2]
+    b = get_buffer()
+    return np.sum(b * x)
+
+
+def history_written(x):
+    h = get_history()
+    h[0] = x[0] ** 2
+    return h[0] * x[1] + h[1]
+
+
+def buffer_copied_then_written(x):
+    a = get_buffer().copy()
+    a[2] = x[2]
+    return np.sum(a * x) + np.sum(get_buffer())
+
+
+@pytest.mark.parametrize("fn", [buffer_written_then_read_again, history_written], ids=lambda f: f.__name__)
+def test_writing_into_a_global_returned_by_a_helper_is_refused(fn):
+    with pytest.raises(DiffcError, match="module-level object") as info:
+        diffc.grad(fn)(X.copy())
+    assert f"{__file__}:" in str(info.value)
+    assert np.all(BUFFER == 0.0) and HISTORY == [0.0, 0.0]
+
+
+def test_a_copy_of_a_global_returned_by_a_helper_is_written_freely():
+    check_both_modes(buffer_copied_then_written, [X.copy()])

@@ -131,7 +131,45 @@ class GlobalAliases:
             if any(target is f for f in _VIEW_FUNCTIONS) and value.args:
                 base = self.part_of(value.args[0])
                 return base if isinstance(base, (np.ndarray, list)) or base is UNKNOWN else None
+            if isinstance(target, types.FunctionType):
+                return returned_global(target)
         return None
+
+
+def returned_global(fn):
+    """The module-level array, list or dict the plain function fn returns by name on some
+    path (`def get_buffer(): return BUF`), or None: a caller writing into the result
+    changes the module's object (UNKNOWN when fn returns several such objects)."""
+    key = (fn, fn.__code__)
+    if key not in _RETURNED:
+        _RETURNED[key] = _returned_global(fn)
+    return _RETURNED[key]
+
+
+_RETURNED = {}
+
+
+def _returned_global(fn):
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    local = {a.arg for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs}
+    local |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    declared = {name for n in ast.walk(node) if isinstance(n, ast.Global) for name in n.names}
+    found = []
+    for ret in ast.walk(node):
+        if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Name) \
+                and (ret.value.id not in local or ret.value.id in declared):
+            obj = fn.__globals__.get(ret.value.id, MISSING)
+            if isinstance(obj, MUTABLE) and not any(obj is f for f in found):
+                found.append(obj)
+    return found[0] if len(found) == 1 else (UNKNOWN if found else None)
 
 
 def _has_attributes(obj):
