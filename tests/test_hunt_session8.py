@@ -491,3 +491,54 @@ def test_writing_into_a_global_returned_by_a_helper_is_refused(fn):
 
 def test_a_copy_of_a_global_returned_by_a_helper_is_written_freely():
     check_both_modes(buffer_copied_then_written, [X.copy()])
+
+
+# ------------- `out` by position for ndarray methods (x.dot(b, y), x.max(0, y), x.sum(0, None, y)):
+# followed like out=y (was refused)
+
+def dot_into_buffer_by_position(x):
+    a = np.outer(x, x) + np.eye(3)
+    y = np.zeros(3)
+    a.dot(x, y)
+    return np.sum(y ** 2)
+
+
+def max_into_buffer_in_a_loop(x):
+    total = 0.0
+    m = np.zeros(3)
+    for k in range(2):
+        a = np.outer(x, x) * (k + 1.0)
+        peak = a.max(0, m)               # the value is m itself
+        total = total + np.sum(peak * x) + m[0]
+    return total
+
+
+def sum_and_min_by_position(x):
+    a = np.outer(x, x)
+    s = np.zeros(3)
+    a.sum(0, None, s)
+    r = np.zeros(3)
+    np.outer(s, x + 2.0).min(1, r)
+    return np.sum(s * x) + np.sum(r)
+
+
+class Pairing:
+    """A method named like ndarray's with a second positional parameter that is no `out`."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def dot(self, a, b):
+        return np.sum(a * self.w * b)
+
+
+def user_dot_with_two_arguments(x):
+    p = Pairing(np.array([1.0, 2.0, 3.0]))
+    b = x ** 2
+    return p.dot(x, b)
+
+
+@pytest.mark.parametrize("fn", [dot_into_buffer_by_position, max_into_buffer_in_a_loop, sum_and_min_by_position,
+                                user_dot_with_two_arguments], ids=lambda f: f.__name__)
+def test_positional_out_of_array_methods(fn):
+    check_both_modes(fn, [X.copy()])

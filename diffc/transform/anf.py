@@ -29,7 +29,7 @@ import builtins
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_checks
+from .. import runtime, runtime_calls, runtime_checks
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 from .global_writes import CHANGING_METHODS, MUTABLE, GlobalAliases
@@ -514,6 +514,9 @@ class ANF:
             self.check_not_global(func.value.id, expr, always=False)
         if target is MISSING and isinstance(func, gast.Attribute) and func.attr in _OUT_SECOND \
                 and len(args) > _OUT_SECOND[func.attr] and not any(isinstance(a, gast.Starred) for a in args):
+            at = _OUT_SECOND[func.attr]
+            if isinstance(args[at], gast.Name) and args[at].id in self.locals and A.is_atom(func.value):
+                return self.positional_out(expr, func, args, keywords, at, out)
             line = A.const(self.info.source.file_line(expr))
             out.append(A.located(A.expr_stmt(A.call(A.global_ref(runtime_checks.check_no_positional_out,
                                                                   "check_no_positional_out"),
@@ -525,6 +528,32 @@ class ANF:
         if hasattr(expr, "diffc_writes_held"):          # (transform/attribute_writes.py)
             call.diffc_writes_held = expr.diffc_writes_held
         return call
+
+    def positional_out(self, expr, func, args, keywords, at, out):
+        """``x.dot(b, y)``, ``x.max(0, y)`` (`out` by position, a local name): on an ndarray
+        (decided when the code runs) the write into y it is, ``_t = x.dot(b); y[...] = _t``;
+        any other object's method of that name gets its arguments as written."""
+        import numpy as np
+        y = self.written_local(args[at], expr)
+        params = _positional_params(getattr(np, func.attr))[1:]
+        named = keywords + [gast.keyword(arg=p, value=a) for p, a in zip(params[at + 1:], args[at + 1:])]
+        is_array, result, value = self.tmp(), self.tmp(), self.tmp()
+        test = A.call(A.global_ref(isinstance, "isinstance"), [A.deepcopy(func.value),
+                                                                A.global_ref(np.ndarray, "ndarray")])
+        out.append(A.assign(is_array, test))
+        written = [A.assign(result, A.call(A.deepcopy(func), [A.deepcopy(a) for a in args[:at]], named)),
+                   self.whole_write(y, A.name(result)), A.assign(value, A.name(y))]
+        # another class's method: called as a function value, so that no ndarray method rule
+        # (out by position) is chosen for it
+        method, fargs, fkw = self.tmp(), self.tmp(), self.tmp()
+        other = [A.assign(method, A.call(A.global_ref(runtime_calls.unbound_method, "unbound_method"),
+                                         [A.deepcopy(func.value), A.const(func.attr)])),
+                 A.assign(fargs, gast.Tuple(elts=[A.deepcopy(func.value)] + list(args), ctx=gast.Load())),
+                 A.assign(fkw, gast.Dict(keys=[A.const(k.arg) for k in keywords], values=[k.value for k in keywords])),
+                 A.assign(value, A.call(A.global_ref(runtime_calls.call_value, "call_value"),
+                                        [A.name(method), A.name(fargs), A.name(fkw)]))]
+        out.append(A.if_(A.name(is_array), written, other))
+        return A.name(value)
 
     def in_place_form(self, expr, target, func, args, keywords, out):
         """Library calls that write into an array, as the in-place writes they are.
