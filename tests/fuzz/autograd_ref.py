@@ -141,8 +141,15 @@ def _written_names(body):
     return names
 
 
+_OUT_AT = {"dot": 1, "max": 1, "min": 1, "sum": 2, "mean": 2, "cumsum": 2}
+
+
 def _check_translatable(tree):
     for node in ast.walk(tree):
+        # x.dot(b, y), x.max(0, y): autograd's boxes ignore the out array given by position
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and len(node.args) > _OUT_AT.get(node.func.attr, 99)):
+            raise Untranslatable("writes through an array method's out given by position")
         # t = y[a:b] makes t a view: NumPy writes through it, the functional form does not
         if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript)
                 and isinstance(node.value.slice, ast.Slice) and isinstance(node.targets[0], ast.Name)):
