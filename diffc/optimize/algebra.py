@@ -3,7 +3,8 @@
 Input: a generated FunctionDef (after dead-code elimination).
 Output: the same function where
   * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``, ``e / 1.0``, ``e ** 1.0`` are ``e``
-    (an assignment ``b = a * 1.0`` keeps its product: b must not alias a),
+    (an assignment ``b = a * 1.0`` and an item of a list, tuple, set or dict display
+    keep their product: b must not alias a),
     products and sums of two number constants are folded, ``-(-e)`` is ``e``,
     and ``(-a) * b`` is ``-(a * b)``;
   * a negation that a sum's term is odd in moves into the sum's operator,
@@ -36,6 +37,27 @@ class _Algebra(gast.NodeTransformer):
         if isinstance(node.value, gast.Name) and not isinstance(original, gast.Name):
             node.value = original        # `b = a * 1.0` must not make b an alias of a
         return node
+
+    def _kept_elements(self, node, field):
+        """Items of a container display keep their copies: `[y * 1.0, y * 1.0]` holds two
+        new arrays, and a write through one item must not reach the other, or y."""
+        originals = list(getattr(node, field))
+        self.generic_visit(node)
+        setattr(node, field, [o if isinstance(n, gast.Name) and not isinstance(o, gast.Name) else n
+                              for o, n in zip(originals, getattr(node, field))])
+        return node
+
+    def visit_List(self, node):
+        return self._kept_elements(node, "elts")
+
+    def visit_Tuple(self, node):
+        return self._kept_elements(node, "elts")
+
+    def visit_Set(self, node):
+        return self._kept_elements(node, "elts")
+
+    def visit_Dict(self, node):
+        return self._kept_elements(node, "values")
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
