@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j
+from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_k
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -186,7 +186,7 @@ class Generator:
         shapes_g.init(self, seed, shapes, exclude)
         shapes_h.init(self, seed, shapes, exclude)
         shapes_i.init(self, seed, shapes, exclude)
-        shapes_j.init(self, seed, shapes, exclude)
+        shapes_k.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -533,7 +533,7 @@ class Generator:
         lines = shapes_i.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
-        lines = shapes_j.statement(self, scope, indent, nested_ok)
+        lines = shapes_k.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1025,13 +1025,13 @@ class Generator:
             terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(read)}[{self.r.choice([0, -1])}]",
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
-        chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_j.chunks(self)
+        chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
         header = HEADER.replace("import math\n", "import functools\nimport math\n") \
             if "f_partial" in self.features else HEADER     # (programs without it are unchanged)
-        header = shapes_j.header(self, header)
+        header = shapes_k.header(self, header)
         source = header + "\n\n".join(chunks) + "\n"
         x = round(r.uniform(-1.5, 1.5), 3)
         w = round(r.uniform(-1.5, 1.5), 3)
@@ -1057,7 +1057,7 @@ EXTRA_SHAPES = (
                          # effects, closures from factories, list changes whose value is used
     "classes_i",         # shapes_i.py (session 7, arrays): out= in every form, floats written
                          # into int arrays, M[i][j] = v through views and copies
-    "classes_j",         # FINDINGS_s8.md (shapes_j.py): with managers with effects that swallow,
+    "classes_k",         # FINDINGS_s8.md (shapes_k.py): with managers with effects that swallow,
                          # |e|**2 at 0, loops over itertools.count, out by position for methods
 )
 
@@ -1139,7 +1139,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_k.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 

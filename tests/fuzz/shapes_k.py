@@ -1,23 +1,23 @@
-"""Shape "classes_j" (session 8, tests/fuzz/FINDINGS_s8.md; tests: tests/test_hunt_session8.py):
+"""Shape "classes_k" (session 8, tests/fuzz/FINDINGS_s8.md; tests: tests/test_hunt_session8.py):
 
-j_with: a user context manager whose __enter__/__exit__ write its attributes (differentiated
+k_with: a user context manager whose __enter__/__exit__ write its attributes (differentiated
     values), whose __exit__ swallows a ValueError the body raises on a data-dependent test,
     used once or in a loop, alone or with np.errstate, then its attribute read;
-j_abs2: |e| ** 2 (np.abs, abs, np.square(np.abs(...)), abs(v) * abs(v)) of real and complex
+k_abs2: |e| ** 2 (np.abs, abs, np.square(np.abs(...)), abs(v) * abs(v)) of real and complex
     values some of whose entries are exactly 0 (a mask): smooth there;
-j_count: a for loop over itertools.count(...) (or zip with one, or itertools.cycle) stopped
+k_count: a for loop over itertools.count(...) (or zip with one, or itertools.cycle) stopped
     by a break or by the other iterable;
-j_out_pos: an ndarray method writing into a buffer given by position (x.dot(b, y),
+k_out_pos: an ndarray method writing into a buffer given by position (x.dot(b, y),
     x.max(0, y), x.sum(0, None, y)), then the buffer read.
 
-Draws from its own random stream (`r9`), so a program without the shape is the same
+Draws from its own random stream (`r10`), so a program without the shape is the same
 program as before it existed."""
 
 import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("j_with", "j_abs2", "j_count", "j_out_pos")
+FEATURES = ("k_with", "k_abs2", "k_count", "k_out_pos")
 
 HELPERS = '''class JGuard:
     def __init__(self, k):
@@ -34,27 +34,27 @@ HELPERS = '''class JGuard:
 
 
 def init(gen, seed, shapes, exclude):
-    gen.r9 = random.Random(f"classes_j-{seed}")
-    on = "classes_j" in shapes if shapes is not None else gen.r9.random() < PROBABILITY
-    gen.classes_j = on and "classes_j" not in exclude
+    gen.r10 = random.Random(f"classes_k-{seed}")
+    on = "classes_k" in shapes if shapes is not None else gen.r10.random() < PROBABILITY
+    gen.classes_k = on and "classes_k" not in exclude
 
 
 def chunks(gen):
     """The module-level helpers, when a statement used them."""
-    return [HELPERS] if "j_with" in gen.features else []
+    return [HELPERS] if "k_with" in gen.features else []
 
 
 def header(gen, text):
     """The program's imports, with itertools when a statement uses it."""
-    return text.replace("import math\n", "import itertools\nimport math\n") if "j_count" in gen.features else text
+    return text.replace("import math\n", "import itertools\nimport math\n") if "k_count" in gen.features else text
 
 
 def statement(gen, scope, indent, nested_ok):
-    """One classes_j statement (a list of lines) of f, or None."""
-    if (not gen.classes_j or scope.in_helper or not scope.arrays
-            or gen.r9.random() >= STATEMENT_PROBABILITY):
+    """One classes_k statement (a list of lines) of f, or None."""
+    if (not gen.classes_k or scope.in_helper or not scope.arrays
+            or gen.r10.random() >= STATEMENT_PROBABILITY):
         return None
-    r = gen.r9
+    r = gen.r10
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
@@ -62,8 +62,8 @@ def statement(gen, scope, indent, nested_ok):
 
 
 def _with(gen, A, s, c, indent):
-    r = gen.r9
-    gen.features.add("j_with")
+    r = gen.r10
+    gen.features.add("k_with")
     g, k = gen.fresh("guard"), gen.fresh("k")
     test = f"{A}.ravel()[{k}] > {c}"
     body = [f"{indent}    {g}.acc = {g}.acc * {s} + {A}.ravel()[{k}]",
@@ -81,9 +81,9 @@ def _with(gen, A, s, c, indent):
 
 
 def _abs2(gen, A, s, c, indent):
-    gen.features.add("j_abs2")
+    gen.features.add("k_abs2")
     m = gen.fresh("masked")
-    form = gen.r9.randrange(4)
+    form = gen.r10.randrange(4)
     lines = [f"{indent}{m} = {A} * ({A} > {c})"]
     if form == 0:
         return lines + [f"{indent}{s} = {s} + np.sum(np.abs({m} * {s}) ** 2) * {c}"]
@@ -97,9 +97,9 @@ def _abs2(gen, A, s, c, indent):
 
 
 def _count(gen, A, s, c, indent):
-    gen.features.add("j_count")
+    gen.features.add("k_count")
     k, v = gen.fresh("k"), gen.fresh("v")
-    form = gen.r9.randrange(3)
+    form = gen.r10.randrange(3)
     if form == 0:
         return [f"{indent}for {k} in itertools.count(0, 1):",
                 f"{indent}    if {k} >= min(2, {A}.size):",
@@ -115,9 +115,9 @@ def _count(gen, A, s, c, indent):
 
 
 def _out_pos(gen, A, s, c, indent):
-    gen.features.add("j_out_pos")
+    gen.features.add("k_out_pos")
     b, M = gen.fresh("buf"), gen.fresh("M")
-    form = gen.r9.randrange(3)
+    form = gen.r10.randrange(3)
     lines = [f"{indent}{M} = np.outer({A}.ravel(), {A}.ravel()) * {s}", f"{indent}{b} = np.zeros({A}.size)"]
     if form == 0:
         lines.append(f"{indent}{M}.dot({A}.ravel() * {c}, {b})")
