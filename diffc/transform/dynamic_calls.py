@@ -75,6 +75,7 @@ def lower(stmts, rf, varied, call_key, objects=None):
     when None)."""
     if objects is None:
         objects = object_names(stmts, rf, call_key)
+        objects.numeric = numeric_names(stmts)
     out = []
     for stmt in stmts:
         for field in ("body", "orelse"):
@@ -233,7 +234,33 @@ def object_names(stmts, rf, call_key):
             if not all(_is_object_source(src, made, unchanged, displays) for src in bindings[name]):
                 made.discard(name)
                 changed = True
-    return made
+    return _Names(made)
+
+
+class _Names(set):
+    """object_names' result; `numeric` (numeric_names) is set by `lower`."""
+    numeric = frozenset()
+
+
+_NUMERIC_MODULES = ("np", "numpy", "math")
+
+
+def numeric_names(stmts):
+    """Names every binding of which (in stmts) is arithmetic or a call of a NumPy or math
+    function (``y = np.clip(x, 0, 1)``): never an object of a user class."""
+    plain, other = set(), set()
+    for stmt in A.walk_statements(stmts):
+        targets = stmt.targets if isinstance(stmt, gast.Assign) else \
+            [stmt.target] if isinstance(stmt, (gast.For, gast.AugAssign)) else []
+        for target in targets:
+            value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(target, gast.Name) else None
+            numeric = isinstance(value, (gast.BinOp, gast.UnaryOp)) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+                and isinstance(value.func.value, gast.Name) and value.func.value.id in _NUMERIC_MODULES)
+            for n in A.walk(target):
+                if isinstance(n, gast.Name):
+                    (plain if numeric else other).add(n.id)
+    return frozenset(plain - other - set(_NUMERIC_MODULES))
 
 
 def _is_object_source(source, made, unchanged, displays):
@@ -344,7 +371,7 @@ def _lower_call(stmt, rf, varied, call_key, objects=frozenset()):
         and (R.adjoint_rule(key) is not None or R.tangent_rule(key) is not None or R.is_nondiff(key))
     if not own_method and not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
             and not any(isinstance(a, gast.Starred) for a in call.args):
-        return _guard_array_receiver(stmt, call, key, rf, varied)
+        return _guard_array_receiver(stmt, call, key, rf, varied, objects)
     if isinstance(call.func, gast.Attribute) and (_is_varied(call.func.value, varied) or own_method):
         # obj.method(x) where obj itself carries derivatives (self.W is differentiated):
         # call type(obj).method(obj, x), so obj is an argument like any other.
@@ -356,7 +383,7 @@ def _lower_call(stmt, rf, varied, call_key, objects=frozenset()):
                     guard=_is_varied(call.func, varied))
 
 
-def _guard_array_receiver(stmt, call, key, rf, varied):
+def _guard_array_receiver(stmt, call, key, rf, varied, objects):
     """[check, stmt] for ``x = obj.name(...)`` about to take the rule of NumPy's method `name`
     when obj carries derivatives and nothing tells what it is (an attribute or item read):
     runtime_calls.check_array_receiver refuses an object of a user class there (its own
@@ -368,7 +395,8 @@ def _guard_array_receiver(stmt, call, key, rf, varied):
             or not _is_varied(receiver, varied) or receiver.id in rf.info.params:
         return None
     kind = rf.kinds.get(receiver.id)
-    if K.is_array(kind) or kind in (K.SCALAR, K.INT, K.SCALARS, K.INTS):
+    if K.is_array(kind) or kind in (K.SCALAR, K.INT, K.SCALARS, K.INTS) \
+            or receiver.id in getattr(objects, "numeric", ()):
         return None
     filename, lineno, _, _ = rf.source.locate(stmt)
     check = A.call(A.global_ref(runtime_calls.check_array_receiver, "check_array_receiver"),
