@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from . import implemented_by, nondiff
+from ..errors import NotDifferentiable
 
 
 def _index_tuples(kind, n, r, repeat):
@@ -108,8 +109,8 @@ def islice(iterable, *bounds):
 @implemented_by(np.average)
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     if returned:
-        raise NotImplementedError("diffc: np.average(..., returned=True) is not differentiated; "
-                                  "compute the sum of the weights separately")
+        raise NotDifferentiable("diffc: np.average(..., returned=True) is not differentiated; "
+                                "compute the sum of the weights separately")
     a = np.asarray(a)
     if weights is None:
         return np.mean(a, axis=axis, keepdims=keepdims)

@@ -22,6 +22,7 @@ import scipy.linalg as sl
 
 from . import adjoint, implemented_by, nondiff, tangent
 from ..runtime import ListBar
+from ..errors import NotDifferentiable
 
 
 @implemented_by(sl.solve)
@@ -226,7 +227,7 @@ def _lu_transposed(lu_and_piv, trans):
     if trans in (0, "N"):
         return False
     if trans in (2, "C") and np.iscomplexobj(lu_and_piv[0]):
-        raise NotImplementedError("diffc: lu_solve(..., trans=2) of a complex factor is not differentiated")
+        raise NotDifferentiable("diffc: lu_solve(..., trans=2) of a complex factor is not differentiated")
     return True
 
 

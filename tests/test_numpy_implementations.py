@@ -1,0 +1,169 @@
+"""NumPy functions differentiated through plain-NumPy implementations
+(diffc/rules/numpy_implementations.py): each gives NumPy's values, and its derivatives
+match central finite differences in both modes and at second order.  They were refused
+("no derivative rule") before."""
+import numpy as np
+import pytest
+
+import diffc
+from diffc.rules import numpy_implementations as impl
+from gradcheck import check_both_modes
+
+RNG = np.random.default_rng(7)
+A = RNG.normal(size=(3, 4))
+V = RNG.normal(size=5)
+W = RNG.normal(size=3)
+
+
+# ---------------------------------------------------------------- values are NumPy's
+
+VALUE_CASES = [
+    (np.ediff1d, impl.ediff1d, (A,), {}),
+    (np.ediff1d, impl.ediff1d, (V,), {"to_begin": [1.0, 2.0], "to_end": 3.0}),
+    (np.diagflat, impl.diagflat, (A[:2, :2],), {"k": -1}),
+    (np.linalg.multi_dot, impl.multi_dot, ([A, A.T, A],), {}),
+    (np.correlate, impl.correlate, (V, W), {"mode": "valid"}),
+    (np.correlate, impl.correlate, (V, W), {"mode": "same"}),
+    (np.correlate, impl.correlate, (W, V), {"mode": "full"}),
+    (np.correlate, impl.correlate, (W, V), {"mode": "valid"}),
+    (np.meshgrid, impl.meshgrid, (V, W), {}),
+    (np.meshgrid, impl.meshgrid, (V, W, V[:2]), {"indexing": "ij"}),
+    (np.meshgrid, impl.meshgrid, (V, W), {"sparse": True}),
+    (np.block, impl.block, ([[A, A[:, :2]], [A[:1], A[:1, :2]]],), {}),
+    (np.block, impl.block, ([V, W, 1.0],), {}),
+    (np.cov, impl.cov, (A,), {}),
+    (np.cov, impl.cov, (A,), {"rowvar": False, "bias": True}),
+    (np.cov, impl.cov, (V, V ** 2), {}),
+    (np.cov, impl.cov, (V,), {"ddof": 0}),
+    (np.corrcoef, impl.corrcoef, (A,), {}),
+    (np.corrcoef, impl.corrcoef, (V, np.sin(V)), {}),
+    (np.vander, impl.vander, (V,), {}),
+    (np.vander, impl.vander, (W,), {"N": 5, "increasing": True}),
+    (np.ldexp, impl.ldexp, (A, np.array([1, -2, 3, 0])), {}),
+    (np.copysign, impl.copysign, (A, -A[::-1]), {}),
+    (np.geomspace, impl.geomspace, (1.5, 40.0, 7), {}),
+    (np.geomspace, impl.geomspace, (-2.0, -0.1, 5), {"endpoint": False}),
+    (np.nancumsum, impl.nancumsum, (np.array([1.0, np.nan, 2.0, 4.0]),), {}),
+    (np.nancumprod, impl.nancumprod, (np.array([[1.0, np.nan], [2.0, 4.0]]),), {"axis": 0}),
+    (np.polyfit, impl.polyfit, (np.arange(6.0), np.cos(np.arange(6.0)), 3), {}),
+    (np.polyfit, impl.polyfit, (np.arange(6.0), np.cos(np.arange(6.0)), 2), {"w": np.linspace(1.0, 2.0, 6)}),
+]
+
+
+@pytest.mark.parametrize("numpy_fn,ours,args,kwargs", VALUE_CASES,
+                         ids=[f"{c[0].__name__}-{k}" for k, c in enumerate(VALUE_CASES)])
+def test_values_are_numpys(numpy_fn, ours, args, kwargs):
+    expected = numpy_fn(*args, **kwargs)
+    got = ours(*args, **kwargs)
+    if isinstance(expected, (tuple, list)):
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-13)
+    else:
+        assert np.shape(got) == np.shape(expected)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-13)
+
+
+def test_unique_values_and_integer_results_are_numpys():
+    x = np.array([3.0, 1.0, 3.0, 2.0, 1.0])
+    for flags in ({}, {"return_index": True}, {"return_inverse": True, "return_counts": True}):
+        expected, got = np.unique(x, **flags), impl.unique(x, **flags)
+        for g, e in zip(got if flags else [got], expected if flags else [expected]):
+            np.testing.assert_array_equal(g, e)
+
+
+def test_piecewise_and_apply_along_axis_values():
+    x = np.linspace(-1.0, 1.0, 7)
+    funcs = [lambda t: t ** 2, lambda t: -t, 0.5]
+    conds = [x < -0.3, x > 0.3]
+    np.testing.assert_allclose(impl.piecewise(x, conds, funcs), np.piecewise(x, conds, funcs))
+    np.testing.assert_allclose(impl.apply_along_axis(np.cumsum, 0, A), np.apply_along_axis(np.cumsum, 0, A))
+    np.testing.assert_allclose(impl.apply_along_axis(np.sum, 1, A), np.apply_along_axis(np.sum, 1, A))
+
+
+# ---------------------------------------------------------------- derivatives
+
+def smooth_bump(t):
+    return np.exp(-t ** 2)
+
+
+def row_energy(r, scale):
+    return np.sum(np.sin(r) * r) * scale
+
+
+def fit_residual(y):
+    """Polynomial smoothing: fit, evaluate, compare (a common preprocessing step)."""
+    t = np.linspace(0.0, 1.0, len(y))
+    coef = np.polyfit(t, y, 2)
+    return np.sum((np.polyval(coef, t) - y) ** 2) + np.sum(coef ** 2)
+
+
+def correlation_loss(x):
+    lagged = np.correlate(x, np.array([0.5, -1.0, 0.25]), mode="same")
+    return np.sum(lagged ** 2) + np.sum(np.ediff1d(x, to_begin=0.0) ** 2)
+
+
+def covariance_loss(a):
+    c = np.cov(a)
+    r = np.corrcoef(a)
+    return np.sum(c ** 2) + np.sum(np.triu(r, 1) ** 2)
+
+
+def grid_energy(x):
+    X, Y = np.meshgrid(x, x[:3] * 2.0)
+    return np.sum(np.sin(X) * Y) + np.sum(np.block([[X, Y], [Y, X]]) ** 2) * 0.01
+
+
+def piecewise_energy(x):
+    y = np.piecewise(x, [x < 0.0, x >= 0.0], [lambda t: t ** 2, smooth_bump])
+    return np.sum(y * x)
+
+
+def rows_then_columns(a):
+    per_row = np.apply_along_axis(row_energy, 1, a, 0.5)
+    per_col = np.apply_along_axis(np.cumsum, 0, a)
+    return np.sum(per_row ** 2) + np.sum(per_col * a)
+
+
+def assorted(x):
+    v = np.vander(x[:3], 4)
+    d = np.diagflat(x[:2])
+    m = np.linalg.multi_dot([v, v.T, v])
+    s = np.copysign(x, np.array([1.0, -1.0, 1.0, -1.0, 1.0]))
+    return np.sum(m) * 0.01 + np.sum(d ** 3) + np.sum(s * x ** 2) + np.sum(np.ldexp(x, 3))
+
+
+def unique_scores(x):
+    levels, counts = np.unique(np.concatenate([x, x[:2]]), return_counts=True)   # sorted, repeats once
+    return np.sum(levels * np.arange(1.0, len(levels) + 1.0) * counts)
+
+
+def spaced(x):
+    g = np.geomspace(1.0 + x[0] ** 2, 3.0 + x[1] ** 2, 6)
+    return np.sum(g * np.arange(6.0)) + np.sum(np.nancumsum(x) ** 2) + np.sum(np.nancumprod(x[:3]))
+
+
+DERIVATIVE_CASES = [
+    (fit_residual, [np.cos(np.linspace(0.0, 2.0, 7))]),
+    (correlation_loss, [V]),
+    (covariance_loss, [A]),
+    (grid_energy, [V]),
+    (piecewise_energy, [np.array([-0.8, -0.2, 0.3, 0.9])]),
+    (rows_then_columns, [A]),
+    (assorted, [V]),
+    (unique_scores, [V]),
+    (spaced, [V]),
+]
+
+
+@pytest.mark.parametrize("fn,args", DERIVATIVE_CASES, ids=[c[0].__name__ for c in DERIVATIVE_CASES])
+def test_derivatives_match_finite_differences(fn, args):
+    check_both_modes(fn, args)
+
+
+def test_an_option_not_followed_is_a_diffc_error():
+    def f(x):
+        return np.sum(np.polyfit(np.arange(5.0), x, 2, full=True)[0])
+
+    with pytest.raises(diffc.DiffcError):
+        diffc.grad(f)(V)
