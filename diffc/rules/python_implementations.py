@@ -144,3 +144,8 @@ def matrix_power(a, n):
     for _ in range(n - 1):
         result = result @ a
     return result
+
+
+@implemented_by(math.dist)
+def dist(p, q):
+    return math.sqrt(sum((a - b) * (a - b) for a, b in zip(p, q)))

@@ -28,9 +28,37 @@ from ..errors import NotDifferentiable
 @implemented_by(sl.solve)
 def linalg_solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
                  transposed=False):
+    a = _structured(np.asarray(a), assume_a, lower)
     if transposed:
         return np.linalg.solve(a.T, b)
     return np.linalg.solve(a, b)
+
+
+def _structured(a, assume_a, lower):
+    """The matrix scipy's solver sees: with assume_a 'sym'/'her'/'pos' it reads one triangle
+    (upper, or lower with lower=True) and mirrors it, with 'diagonal', 'tridiagonal' or a
+    triangular structure it reads only those entries.  The derivative with respect to an
+    entry it never reads is zero, as a finite difference of scipy's own result shows."""
+    if assume_a in (None, "general", "gen"):
+        return a
+    if assume_a in ("sym", "symmetric", "pos", "positive definite", "her", "hermitian"):
+        t = np.tril(a) if lower else np.triu(a)
+        mirrored = np.swapaxes(t, -1, -2)
+        if assume_a in ("her", "hermitian"):
+            mirrored = np.conj(mirrored)
+        return t + mirrored - t * np.eye(a.shape[-1])
+    if assume_a == "diagonal":
+        return a * np.eye(a.shape[-1])
+    if assume_a == "tridiagonal":
+        return np.triu(np.tril(a, 1), -1)
+    if assume_a == "upper triangular":
+        return np.triu(a)
+    if assume_a == "lower triangular":
+        return np.tril(a)
+    raise NotDifferentiable(f"diffc: scipy.linalg.solve(..., assume_a={assume_a!r}) is not differentiated")
+
+
+_structured.__diffc_transparent__ = True        # read like the implementation that calls it
 
 
 def _triangle(a, lower, unit_diagonal):
