@@ -47,6 +47,18 @@ VALUE_CASES = [
     (np.nancumprod, impl.nancumprod, (np.array([[1.0, np.nan], [2.0, 4.0]]),), {"axis": 0}),
     (np.polyfit, impl.polyfit, (np.arange(6.0), np.cos(np.arange(6.0)), 3), {}),
     (np.polyfit, impl.polyfit, (np.arange(6.0), np.cos(np.arange(6.0)), 2), {"w": np.linspace(1.0, 2.0, 6)}),
+    (np.delete, impl.delete, (A, 1), {"axis": 1}),
+    (np.delete, impl.delete, (A, [0, 5, 7]), {}),
+    (np.insert, impl.insert, (A, 1, A[:, 0] * 2.0), {"axis": 1}),
+    (np.insert, impl.insert, (A, [1, 3], 9.0), {"axis": 1}),
+    (np.insert, impl.insert, (V, [0, 2, 2], [7.0, 8.0, 9.0]), {}),
+    (np.insert, impl.insert, (A, 2, [[1.0, 2.0, 3.0, 4.0]]), {"axis": 0}),
+    (np.resize, impl.resize, (A, (2, 7)), {}),
+    (np.broadcast_arrays, impl.broadcast_arrays, (A[:, :1], A[0]), {}),
+    (np.linalg.tensorsolve, impl.tensorsolve, (np.eye(6).reshape(2, 3, 6) * 2.0 + 0.1, np.ones((2, 3))), {}),
+    (np.linalg.tensorinv, impl.tensorinv, ((np.eye(4) * 3.0 + 0.1).reshape(4, 2, 2), 1), {}),
+    (np.bincount, impl.bincount, (np.array([0, 1, 1, 4]),), {"weights": V[:4], "minlength": 6}),
+    (np.bincount, impl.bincount, (np.array([0, 1, 1, 4]),), {}),
 ]
 
 
@@ -70,6 +82,15 @@ def test_unique_values_and_integer_results_are_numpys():
         expected, got = np.unique(x, **flags), impl.unique(x, **flags)
         for g, e in zip(got if flags else [got], expected if flags else [expected]):
             np.testing.assert_array_equal(g, e)
+
+
+def test_histogram_values_are_numpys():
+    x = np.concatenate([V, [3.0, -3.0, 0.25]])
+    for kwargs in ({}, {"bins": 4, "range": (-1.0, 1.0), "weights": x ** 2}, {"bins": [-2.0, 0.0, 0.5, 2.0], "density": True},
+                   {"bins": 3, "weights": np.abs(x), "density": True}):
+        (hist, edges), (expected, expected_edges) = impl.histogram(x, **kwargs), np.histogram(x, **kwargs)
+        np.testing.assert_allclose(hist, expected, rtol=1e-12)
+        np.testing.assert_array_equal(edges, expected_edges)
 
 
 def test_piecewise_and_apply_along_axis_values():
@@ -143,7 +164,32 @@ def spaced(x):
     return np.sum(g * np.arange(6.0)) + np.sum(np.nancumsum(x) ** 2) + np.sum(np.nancumprod(x[:3]))
 
 
+def edited_arrays(a):
+    b = np.insert(a, 1, a[:, 0] * 2.0, axis=1)
+    c = np.delete(b, [0, 2], axis=1)
+    d = np.resize(c, (2, 5))
+    x, y = np.broadcast_arrays(a[:, :1], a[0])
+    return np.sum(c ** 3) + np.sum(d * np.arange(10.0).reshape(2, 5)) + np.sum(x * y) * np.linalg.matrix_rank(a)
+
+
+def tensor_solves(a):
+    m = np.eye(6) * 3.0 + 0.1 * np.outer(a[0, :3].repeat(2), a[1, :3].repeat(2))
+    x = np.linalg.tensorsolve(m.reshape(2, 3, 6), np.ones((2, 3)))
+    return np.sum(x ** 2) + np.sum(np.linalg.tensorinv(m.reshape(6, 2, 3), ind=1))
+
+
+def weighted_counts(w):
+    labels = np.array([0, 2, 2, 1, 0])
+    per_class = np.bincount(labels, weights=w ** 2, minlength=4)
+    hist, edges = np.histogram(np.array([0.1, 0.4, 0.45, 0.9, 0.7]), bins=3, range=(0.0, 1.0), weights=np.exp(w),
+                               density=True)
+    return np.sum(per_class * np.arange(1.0, 5.0)) + np.sum(hist ** 2)
+
+
 DERIVATIVE_CASES = [
+    (edited_arrays, [A]),
+    (tensor_solves, [A]),
+    (weighted_counts, [V]),
     (fit_residual, [np.cos(np.linspace(0.0, 2.0, 7))]),
     (correlation_loss, [V]),
     (covariance_loss, [A]),

@@ -1,7 +1,9 @@
 """NumPy functions diffc differentiates through a plain-NumPy implementation: ``ediff1d``,
 ``diagflat``, ``linalg.multi_dot``, ``correlate``, ``meshgrid``, ``block``, ``piecewise``,
 ``cov``, ``corrcoef``, ``vander``, ``ldexp``, ``copysign``, ``unique``, ``geomspace``,
-``apply_along_axis``, ``nancumsum``, ``nancumprod`` and ``polyfit``.
+``apply_along_axis``, ``nancumsum``, ``nancumprod``, ``polyfit``, ``delete``, ``insert``, ``resize``,
+``broadcast_arrays``, ``linalg.tensorsolve``, ``linalg.tensorinv``, ``bincount`` and
+``histogram`` (in the weights; ``linalg.matrix_rank`` is an int, never differentiated).
 
 Input: nothing (imported by rules/numpy_rules.py).  Output: each function registered with
 `implemented_by`; diffc reads the body like user code, in both modes and at every order,
@@ -282,3 +284,126 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     scale = np.sqrt(np.sum(lhs * lhs, axis=0))
     c = np.linalg.lstsq(lhs / scale, rhs, rcond=rcond)[0]
     return (c.T / scale).T
+
+
+# ---------------------------------------------------------------- inserting, deleting, resizing
+
+def _kept_indices(n, obj):
+    """The positions np.delete keeps of range(n) (ints: never differentiated)."""
+    return np.delete(np.arange(n), obj)
+
+
+def _insert_codes(shape, obj, values_shape, axis):
+    """np.insert applied to codes: k >= 0 for the array's flat item k, -1 - k for the flat item
+    k of the values, broadcast and placed exactly as NumPy places the values."""
+    codes = np.arange(int(np.prod(shape))).reshape(shape)
+    value_codes = -1 - np.arange(int(np.prod(values_shape))).reshape(values_shape)
+    return np.insert(codes, obj, value_codes, axis=axis)
+
+
+nondiff(_kept_indices, _insert_codes, np.linalg.matrix_rank)
+
+
+@implemented_by(np.delete)
+def delete(arr, obj, axis=None):
+    arr = np.asarray(arr)
+    if axis is None:
+        flat = np.ravel(arr)
+        return flat[_kept_indices(flat.shape[0], obj)]
+    return np.take(arr, _kept_indices(arr.shape[axis], obj), axis=axis)
+
+
+@implemented_by(np.insert)
+def insert(arr, obj, values, axis=None):
+    arr = np.asarray(arr)
+    values = np.asarray(values)
+    codes = _insert_codes(np.shape(arr), obj, np.shape(values), axis)
+    items = np.ravel(arr)
+    inserted = np.ravel(values).astype(arr.dtype)
+    from_arr = items[np.maximum(codes, 0)] if items.shape[0] else np.zeros(np.shape(codes), dtype=arr.dtype)
+    return np.where(codes >= 0, from_arr, inserted[np.maximum(-1 - codes, 0)])
+
+
+@implemented_by(np.resize)
+def resize(a, new_shape):
+    flat = np.ravel(a)
+    size = int(np.prod(new_shape))
+    if flat.shape[0] == 0 or size == 0:
+        return np.zeros(new_shape, dtype=flat.dtype)
+    return np.reshape(flat[np.arange(size) % flat.shape[0]], new_shape)
+
+
+@implemented_by(np.broadcast_arrays)
+def broadcast_arrays(*args, subok=False):
+    shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+    return tuple(np.broadcast_to(a, shape) for a in args)
+
+
+# ---------------------------------------------------------------- tensor solves
+
+@implemented_by(np.linalg.tensorsolve)
+def tensorsolve(a, b, axes=None):
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if axes is not None:
+        order = [k for k in range(a.ndim) if k not in axes] + list(axes)
+        a = np.transpose(a, order)
+    oldshape = a.shape[b.ndim:]
+    size = int(np.prod(oldshape))
+    x = np.linalg.solve(np.reshape(a, (-1, size)), np.ravel(b))
+    return np.reshape(x, oldshape)
+
+
+@implemented_by(np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    a = np.asarray(a)
+    oldshape = a.shape
+    size = int(np.prod(oldshape[:ind]))
+    inverse = np.linalg.inv(np.reshape(a, (size, -1)))
+    return np.reshape(inverse, oldshape[ind:] + oldshape[:ind])
+
+
+# ---------------------------------------------------------------- counting with weights
+
+def _bin_counts(x, minlength):
+    return np.bincount(x, minlength=minlength)
+
+
+def _histogram_bins(a, bins, range):
+    """(bin of each sample, -1 outside; edges; NumPy's counts) as np.histogram bins them."""
+    counts, edges = np.histogram(a, bins=bins, range=range)
+    a = np.ravel(a)
+    index = np.searchsorted(edges, a, side="right") - 1
+    index = np.where(a == edges[-1], len(edges) - 2, index)
+    index = np.where((a < edges[0]) | (a > edges[-1]), -1, index)
+    return index, edges, counts
+
+
+nondiff(_bin_counts, _histogram_bins)
+
+
+def _sums_by_label(labels, weights, n):
+    return np.array([np.sum(weights[labels == k]) for k in range(n)]) if n else np.zeros(0)
+
+
+_sums_by_label.__diffc_transparent__ = True     # read like the implementations calling it
+
+
+@implemented_by(np.bincount)
+def bincount(x, weights=None, minlength=0):
+    counts = _bin_counts(x, minlength)
+    if weights is None:
+        return counts
+    return _sums_by_label(np.asarray(x), np.asarray(weights) + 0.0, len(counts))
+
+
+@implemented_by(np.histogram)
+def histogram(a, bins=10, range=None, density=None, weights=None):
+    index, edges, counts = _histogram_bins(a, bins, range)
+    if weights is None:
+        hist = counts
+    else:
+        hist = _sums_by_label(index, np.ravel(weights) + 0.0, len(edges) - 1)
+    if density:
+        hist = hist / np.diff(edges) / np.sum(hist)
+    return hist, edges
