@@ -169,3 +169,46 @@ def test_asarray_in_a_helper_at_second_order():
     # reverse over reverse crashed: np.array's adjoint reshaped a number standing for a
     # whole array (a ValueError inside the generated code)
     check_both_modes(asarray_in_a_helper, [V])
+
+
+# ------------------------------------------------------------------ scipy.fft, integrate, signal
+
+import scipy.fft as sfft  # noqa: E402
+import scipy.integrate as si  # noqa: E402
+import scipy.signal as ss  # noqa: E402
+
+T = np.linspace(0.0, 1.0, 5)
+
+
+def test_quadrature_and_filter_values_are_scipys():
+    y = np.sin(3.0 * T) + T
+    np.testing.assert_allclose(impl.integrate_trapezoid(y, T), si.trapezoid(y, T), rtol=1e-13)
+    for kwargs in ({}, {"initial": 0}, {"dx": 0.5}):
+        x = None if "dx" in kwargs else T
+        np.testing.assert_allclose(impl.integrate_cumulative_trapezoid(y, x, **kwargs),
+                                   si.cumulative_trapezoid(y, x, **kwargs), rtol=1e-13)
+    signal = np.stack([y, y[::-1] * 2.0])
+    for b, a in (([0.5, 0.5], [1.0, -0.3]), ([0.2, 0.3, 0.1], [2.0, 0.4, -0.1]), ([1.0], [1.0, 0.5])):
+        np.testing.assert_allclose(impl.signal_lfilter(b, a, signal), ss.lfilter(b, a, signal), rtol=1e-12)
+        np.testing.assert_allclose(impl.signal_lfilter(b, a, signal.T, axis=0), ss.lfilter(b, a, signal.T, axis=0),
+                                   rtol=1e-12)
+
+
+def spectral_energy(x):
+    spectrum = sfft.rfft(x * np.hanning(len(x)))
+    full = sfft.fft(x, n=8, norm="ortho")
+    shifted = sfft.fftshift(np.abs(sfft.fft2(np.outer(x, x))) ** 2)
+    return np.sum(np.abs(spectrum) ** 2) + np.sum(np.abs(full)) + np.sum(shifted * 0.01) \
+        + np.sum(sfft.irfft(spectrum, n=len(x)) ** 2)
+
+
+def filtered_and_integrated(x):
+    smoothed = ss.lfilter([0.4, 0.3], [1.0, -0.25], x)
+    area = si.trapezoid(smoothed ** 2, T)
+    running = si.cumulative_trapezoid(np.exp(x), T, initial=0)
+    return area + np.sum(running * np.arange(5.0))
+
+
+@pytest.mark.parametrize("fn", [spectral_energy, filtered_and_integrated])
+def test_fft_quadrature_and_filter_derivatives(fn):
+    check_both_modes(fn, [np.array([0.3, -0.2, 0.5, 0.1, 0.7])])

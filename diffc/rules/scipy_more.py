@@ -4,7 +4,9 @@
 - scipy.stats: ``lognorm`` and ``uniform`` (logpdf, pdf, cdf, logcdf, sf), ``norm.entropy``,
   ``zscore`` and ``entropy`` (Shannon entropy and the relative entropy of two distributions);
 - scipy.linalg: ``norm``, ``svdvals``, ``block_diag``, ``toeplitz``, ``circulant``,
-  ``lstsq`` (the solution; the other results are NumPy's) and ``pinv``.
+  ``lstsq`` and ``pinv``;
+- scipy.fft: the transforms NumPy has (``fft``, ``rfft``, ``fftn``, ... and the shifts);
+- scipy.integrate: ``trapezoid`` and ``cumulative_trapezoid``; scipy.signal: ``lfilter``.
 
 Input: nothing (imported by rules/scipy_rules.py, only when SciPy imports).  Output: each
 function registered for its SciPy function; diffc differentiates the body like user
@@ -222,3 +224,93 @@ def linalg_pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True
     if rtol is None:
         rtol = max(np.shape(a)[-2:]) * np.finfo(np.result_type(a, float)).eps
     return np.linalg.pinv(a, rtol)
+
+
+# ------------------------------------------------------------------ scipy.fft (NumPy's transforms)
+
+import scipy.fft as sfft  # noqa: E402
+import scipy.integrate as si  # noqa: E402
+import scipy.signal as ss  # noqa: E402
+
+
+def _one_axis_transform(numpy_fn):
+    def transform(x, n=None, axis=-1, norm=None, overwrite_x=False, workers=None, *, plan=None):
+        return numpy_fn(x, n, axis, norm)
+    return transform
+
+
+def _many_axes_transform(numpy_fn):
+    def transform(x, s=None, axes=None, norm=None, overwrite_x=False, workers=None, *, plan=None):
+        return numpy_fn(x, s, axes, norm)
+    return transform
+
+
+def _two_axes_transform(numpy_fn):
+    def transform(x, s=None, axes=(-2, -1), norm=None, overwrite_x=False, workers=None, *, plan=None):
+        return numpy_fn(x, s, axes, norm)
+    return transform
+
+
+for _name in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft"):
+    implemented_by(getattr(sfft, _name))(_one_axis_transform(getattr(np.fft, _name)))
+for _name in ("fftn", "ifftn", "rfftn", "irfftn"):
+    implemented_by(getattr(sfft, _name))(_many_axes_transform(getattr(np.fft, _name)))
+for _name in ("fft2", "ifft2", "rfft2", "irfft2"):
+    implemented_by(getattr(sfft, _name))(_two_axes_transform(getattr(np.fft, _name)))
+
+
+@implemented_by(sfft.fftshift)
+def fft_fftshift(x, axes=None):
+    return np.fft.fftshift(x, axes)
+
+
+@implemented_by(sfft.ifftshift)
+def fft_ifftshift(x, axes=None):
+    return np.fft.ifftshift(x, axes)
+
+
+nondiff(sfft.fftfreq, sfft.rfftfreq)
+
+
+# ------------------------------------------------------------------ scipy.integrate rules of quadrature
+
+@implemented_by(si.trapezoid)
+def integrate_trapezoid(y, x=None, dx=1.0, axis=-1):
+    return np.trapezoid(y, x, dx, axis)
+
+
+@implemented_by(si.cumulative_trapezoid)
+def integrate_cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
+    y = np.moveaxis(np.asarray(y), axis, -1)
+    if x is None:
+        steps = dx
+    else:
+        x = np.asarray(x)
+        steps = np.diff(np.moveaxis(x, axis, -1) if x.ndim > 1 else x)
+    areas = np.cumsum(0.5 * steps * (y[..., 1:] + y[..., :-1]), axis=-1)
+    if initial is not None:
+        if initial != 0:
+            raise NotDifferentiable("diffc: cumulative_trapezoid(..., initial=) takes 0 or None (as SciPy)")
+        areas = np.concatenate([np.zeros(areas.shape[:-1] + (1,)), areas], axis=-1)
+    return np.moveaxis(areas, -1, axis)
+
+
+# ------------------------------------------------------------------ scipy.signal.lfilter
+
+@implemented_by(ss.lfilter)
+def signal_lfilter(b, a, x, axis=-1, zi=None):
+    """y[n] = (sum_k b[k] x[n-k] - sum_{k>=1} a[k] y[n-k]) / a[0], along axis, from rest."""
+    if zi is not None:
+        raise NotDifferentiable("diffc: scipy.signal.lfilter(..., zi=) is not differentiated")
+    b = np.atleast_1d(b) + 0.0
+    a = np.atleast_1d(a) + 0.0
+    x = np.moveaxis(np.asarray(x) + 0.0, axis, -1)
+    ys = []
+    for n in range(x.shape[-1]):
+        total = 0.0 * x[..., n]
+        for k in range(min(len(b), n + 1)):
+            total = total + b[k] * x[..., n - k]
+        for k in range(1, min(len(a), n + 1)):
+            total = total - a[k] * ys[n - k]
+        ys.append(total / a[0])
+    return np.moveaxis(np.stack(ys, axis=-1), -1, axis)
