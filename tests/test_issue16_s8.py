@@ -5,6 +5,7 @@ finite differences in both modes (diffc.grad, diffc.jvp) and at second order
 (gradcheck.check_both_modes); refusals are DiffcErrors naming the user's line."""
 import numpy as np
 import pytest
+import scipy.linalg
 
 import diffc
 from diffc.errors import DiffcError
@@ -174,3 +175,110 @@ def product_scatter(x):
 def test_multiply_at_is_refused_naming_the_line():
     with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+.*\n.*np.multiply.at"):
         diffc.grad(product_scatter)(X)
+
+
+# --------------------------------------------------------------- np.linalg.qr, scipy.linalg.eigh
+
+RNG = np.random.default_rng(16)
+SQUARE = RNG.normal(size=(3, 3))
+TALL = RNG.normal(size=(5, 3))
+
+
+def weighted_factors(A):
+    Q, R = np.linalg.qr(A)
+    return np.sum(Q * np.arange(Q.size).reshape(Q.shape)) + np.sum(R ** 2 * np.arange(R.size).reshape(R.shape))
+
+
+def least_squares_by_qr(A):
+    b = np.linspace(-1.0, 1.0, A.shape[0])
+    Q, R = np.linalg.qr(A)
+    x = np.linalg.solve(R, Q.T @ b)
+    return np.sum(x ** 2) + np.sum((A @ x - b) ** 2)
+
+
+def r_only(A):
+    R = np.linalg.qr(A, mode="r")
+    return np.sum(np.sin(R))
+
+
+def gram_schmidt_loop(A):
+    """Orthogonalize repeatedly (a QR iteration), reading Q and R each step."""
+    total = 0.0
+    M = A
+    for step in range(3):
+        Q, R = np.linalg.qr(M)
+        total = total + np.sum(np.abs(np.diag(R))) * (step + 1.0) + Q[0, 1]
+        M = M + 0.1 * Q
+    return total
+
+
+def scipy_factors(A):
+    Q, R = scipy.linalg.qr(A, mode="economic")
+    return np.sum(np.cos(Q)) + np.sum(R[0] ** 2)
+
+
+@pytest.mark.parametrize("A", [SQUARE, TALL], ids=["square", "tall"])
+@pytest.mark.parametrize("fn", [weighted_factors, least_squares_by_qr, r_only, gram_schmidt_loop, scipy_factors],
+                         ids=lambda f: f.__name__)
+def test_qr(fn, A):
+    check_both_modes(fn, [A])
+
+
+def test_qr_values_match_the_libraries():
+    from diffc.rules import scipy_linalg
+    for A in (SQUARE, TALL):
+        for ours, theirs in zip(scipy_linalg.linalg_qr(A, mode="economic"), scipy.linalg.qr(A, mode="economic")):
+            assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    S = SQUARE + SQUARE.T
+    for ours, theirs in zip(scipy_linalg.linalg_eigh(S), scipy.linalg.eigh(S)):
+        assert_close(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def wide(A):
+    Q, R = np.linalg.qr(A.T)
+    return np.sum(R)
+
+
+def test_qr_of_a_wide_matrix_is_refused():
+    with pytest.raises(DiffcError, match="qr"):
+        diffc.grad(wide)(TALL)
+    with pytest.raises(DiffcError, match="qr"):
+        diffc.jvp(wide, (TALL,), (TALL,))
+
+
+def scipy_spectrum(A):
+    S = A + A.T
+    w, V = scipy.linalg.eigh(S)
+    # sign-free uses of the eigenvectors: SciPy's sign choice jumps under tiny changes of S
+    return np.sum(w ** 2 * np.arange(1.0, 4.0)) + np.sum(V[:, 0] ** 2 * np.arange(3.0)) + V[2, 2] * V[0, 2]
+
+
+def scipy_eigenvalues_in_a_loop(A):
+    total = 0.0
+    for k in range(2):
+        S = A @ A.T + (k + 1.0) * np.eye(3)
+        total = total + np.max(scipy.linalg.eigh(S, eigvals_only=True)) \
+            + scipy.linalg.eigh(S, lower=False, eigvals_only=True)[0]
+    return total
+
+
+@pytest.mark.parametrize("fn", [scipy_spectrum, scipy_eigenvalues_in_a_loop], ids=lambda f: f.__name__)
+def test_scipy_eigh(fn):
+    check_both_modes(fn, [SQUARE])
+
+
+def test_qr_hessian_forward_over_reverse():
+    hess = diffc.hessian(least_squares_by_qr)(TALL)
+    assert_close(hess, fd_jacobian(diffc.grad(least_squares_by_qr), TALL), rtol=1e-5, atol=1e-5)
+
+
+def rank_one(x):
+    Q, R = np.linalg.qr(np.outer(x, x))
+    return np.sum(R) + np.sum(Q)
+
+
+def test_qr_of_a_rank_deficient_matrix_is_refused():
+    with pytest.raises(DiffcError, match="full column rank"):
+        diffc.grad(rank_one)(X[:3])
+    with pytest.raises(DiffcError, match="full column rank"):
+        diffc.jvp(rank_one, (X[:3],), (W[:3],))
