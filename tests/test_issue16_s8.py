@@ -282,3 +282,112 @@ def test_qr_of_a_rank_deficient_matrix_is_refused():
         diffc.grad(rank_one)(X[:3])
     with pytest.raises(DiffcError, match="full column rank"):
         diffc.jvp(rank_one, (X[:3],), (W[:3],))
+
+
+# --------------------------------------------------------------- functions defined in a loop body
+
+def closure_per_iteration(x, w):
+    s = 0.0
+    for k in range(3):
+        def term(z):
+            return z * w[k] + np.sin(z * w[k])
+        s = s + term(x)
+    return s
+
+
+def lambda_per_iteration(x, w):
+    s = 0.0
+    for k in range(3):
+        f = lambda z: z * w[k] ** 2
+        s = s + f(x) * np.sin(x)
+    return s
+
+
+def called_after_the_loop(x, w):
+    s = 0.0
+    for k in range(3):
+        def term(z):
+            return np.exp(z * w[k])       # called after the loop: reads the last k (late binding)
+        s = s + x * k
+    return s + term(x)
+
+
+def _apply_twice(f, v):
+    return f(f(v))
+
+
+def handed_to_a_helper(x, w):
+    s = 0.0
+    for k in range(3):
+        c = w[k] * 0.5
+        def step(z):
+            return np.tanh(c * z + w[k])
+        square = lambda z: c * z ** 2
+        if k % 2 == 0:
+            s = s + _apply_twice(step, x)
+        else:
+            s = s + _apply_twice(square, x)
+    return s
+
+
+def bound_with_defaults(x, w):
+    terms = []
+    for k in range(3):
+        def term(z, k=k):
+            return z ** 2 * (k + 1.0)      # k bound now, by the default: each term its own
+        terms.append(term)
+    return sum(t(x) for t in terms) * w[0]
+
+
+def _inner_loop_closures(x, w):
+    total = x * 0.0
+    for j in range(2):
+        g = lambda z: z * w[j] + w[2]
+        total = total + g(x) ** 2
+    return total
+
+
+def helper_with_loop_closures(x, w):
+    return _inner_loop_closures(x, w) + _inner_loop_closures(2.0 * x, w)
+
+
+@pytest.mark.parametrize("fn", [closure_per_iteration, lambda_per_iteration, called_after_the_loop, handed_to_a_helper,
+                                bound_with_defaults, helper_with_loop_closures], ids=lambda f: f.__name__)
+def test_functions_defined_in_a_loop(fn):
+    check_both_modes(fn, [0.7, W[:3]])
+
+
+def kept_late_bound(x, w):
+    terms = []
+    for k in range(3):
+        def term(z):
+            return z * w[k]
+        terms.append(term)                # every term reads the last k when called
+    return sum(t(x) for t in terms)
+
+
+def kept_then_rebound(x):
+    a = 1.0
+    def g(z):
+        return z * a
+    h = g
+    a = 2.0                                # h(x) sees a = 2.0 (late binding)
+    return h(x)
+
+
+def defined_twice(x):
+    if x > 0:
+        def f(z):
+            return z
+    else:
+        def f(z):
+            return -z
+    return f(x)
+
+
+@pytest.mark.parametrize("fn, where", [(kept_late_bound, "terms.append(term)"), (kept_then_rebound, "h = g"),
+                                       (defined_twice, "def f(z)")])
+def test_late_bound_kept_functions_are_refused(fn, where):
+    with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+") as info:
+        diffc.grad(fn, wrt=0)(0.7, W[:3]) if fn is kept_late_bound else diffc.grad(fn)(0.7)
+    assert where in str(info.value)
