@@ -391,3 +391,80 @@ def test_late_bound_kept_functions_are_refused(fn, where):
     with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+") as info:
         diffc.grad(fn, wrt=0)(0.7, W[:3]) if fn is kept_late_bound else diffc.grad(fn)(0.7)
     assert where in str(info.value)
+
+
+# --------------------------------------------------------------- np.vectorize
+
+def _smooth_step(z, width):
+    if z < -width:
+        return 0.0
+    if z > width:
+        return z
+    return (z + width) ** 2 / (4.0 * width)
+
+
+@np.vectorize
+def huber(r, delta=1.0):
+    if abs(r) < delta:
+        return 0.5 * r ** 2
+    return delta * (abs(r) - 0.5 * delta)
+
+
+def vectorized_with_branches(x):
+    step = np.vectorize(_smooth_step)
+    return np.sum(step(x * 3.0, 0.5) ** 2) + np.sum(step(np.outer(x, x), np.array([0.1, 0.2, 0.3, 0.4, 0.5])))
+
+
+def vectorized_decorator_in_a_loop(x):
+    total = 0.0
+    for k in range(2):
+        total = total + np.sum(huber(x * (k + 1.5))) + np.sum(huber(x, delta=0.4))
+    return total
+
+
+def vectorized_closure(x):
+    scale = x[0] ** 2
+
+    def shaped(z):
+        if z > 0:
+            return np.exp(-z * scale)
+        return 1.0 + z
+    f = np.vectorize(shaped, otypes=[float])
+    return np.sum(f(x) * np.arange(5.0))
+
+
+def _polar(z):
+    return z * np.cos(z), z * np.sin(z)
+
+
+def vectorized_pair(x):
+    a, b = np.vectorize(_polar)(x.reshape(5, 1) + x[:2])
+    return np.sum(a * b) + np.max(a)
+
+
+@pytest.mark.parametrize("fn", [vectorized_with_branches, vectorized_decorator_in_a_loop, vectorized_closure,
+                                vectorized_pair], ids=lambda f: f.__name__)
+def test_vectorize(fn):
+    check_both_modes(fn, [X])
+
+
+def test_vectorized_values_are_numpys():
+    from diffc.rules.python_implementations import vectorized_call
+    for args in ((X * 3.0, 0.5), (np.outer(X, X), np.array([0.1, 0.2, 0.3, 0.4, 0.5]))):
+        assert_close(vectorized_call(*args, pyfunc=_smooth_step), np.vectorize(_smooth_step)(*args),
+                     rtol=0, atol=0)
+
+
+def _clamped(z):
+    if z < 0:
+        return 0
+    return z
+
+
+def integer_first(x):
+    return np.sum(np.vectorize(_clamped)(x - 0.4))
+
+
+def test_vectorize_with_an_integer_first_value_is_refused():
+    with pytest.raises(DiffcError, match="otypes"):
+        diffc.grad(integer_first)(X)
