@@ -468,3 +468,55 @@ def integer_first(x):
 def test_vectorize_with_an_integer_first_value_is_refused():
     with pytest.raises(DiffcError, match="otypes"):
         diffc.grad(integer_first)(X)
+
+
+# --------------------------------------------------------------- reversed(self.layers) of stateful layers
+
+class _CachingLayer:
+    def __init__(self, W, b=0.0):
+        self.W = W
+        self.b = b
+        self.x = None
+
+    def forward(self, x):
+        self.x = x                          # kept for a hand-written backward pass
+        return np.tanh(self.W @ x + self.b)
+
+
+class _Stack:
+    def __init__(self, Ws):
+        self.layers = [_CachingLayer(W, 0.1 * k) for k, W in enumerate(Ws)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward_pass(self, g):
+        """Reads the cached inputs in reverse order, as a manual backward pass does."""
+        for layer in reversed(self.layers):
+            g = layer.forward(g + layer.x)
+        return g
+
+
+def _stack_weights(scale):
+    return [np.eye(3) * scale + 0.1, np.ones((3, 3)) * 0.3 * scale, np.diag([1.0, -0.5, 0.2]) * scale]
+
+
+def stateful_layers_in_reverse(scale, x):
+    net = _Stack(_stack_weights(scale))
+    y = net.forward(x)
+    g = net.backward_pass(y * 0.5)
+    return np.sum(g ** 2) + np.sum(net.layers[0].x * x)
+
+
+def local_layers_in_reverse(scale, x):
+    layers = [_CachingLayer(W) for W in _stack_weights(scale)]
+    for layer in reversed(layers):
+        x = layer.forward(x) * 1.5
+    return np.sum(x ** 2) + np.sum(layers[2].x)
+
+
+@pytest.mark.parametrize("fn", [stateful_layers_in_reverse, local_layers_in_reverse], ids=lambda f: f.__name__)
+def test_reversed_lists_of_stateful_layers(fn):
+    check_both_modes(fn, [0.7, np.array([0.3, -0.5, 0.2])])
