@@ -90,8 +90,18 @@ def into_a_row(x):
     return np.sum(M ** 2 * x[3])
 
 
+def columns_in_a_while_loop(x):
+    g = np.zeros((2, 3))
+    k = 0
+    while k < 3 and np.sum(g) < 5.0:
+        np.add.at(g, (slice(None), [0, 2, 2]), [x[0] * k, x[1], x[2] ** 2])
+        np.subtract.at(g, np.array([True, False]), x[1] * 0.5)      # a mask index
+        k += 1
+    return np.sum(np.sin(g))
+
+
 @pytest.mark.parametrize("fn, args", [
-    (class_sums, (X, W)), (weighted_histogram, (X,)), (bar_assembly, (np.array([1.0, 2.0, 1.5, 0.7]),)),
+    (class_sums, (X, W)), (columns_in_a_while_loop, (X[:3],)), (weighted_histogram, (X,)), (bar_assembly, (np.array([1.0, 2.0, 1.5, 0.7]),)),
     (list_and_slice_indices, (X,)), (scatter_pairs, (X[:5],)), (on_a_copy, (X, W)),
     (through_a_helper, (X,))], ids=lambda v: getattr(v, "__name__", ""))
 def test_scatter_adds(fn, args):
