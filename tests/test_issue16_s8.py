@@ -177,14 +177,30 @@ def test_scatter_add_of_constants_runs_as_numpy():
 
 
 def product_scatter(x):
-    a = np.ones(3)
-    np.multiply.at(a, np.array([0, 0, 2]), x[:3])
+    a = np.ones(3) + x[:3]
+    np.multiply.at(a, np.array([0, 0, 2]), x[:3])      # repeated: a[0] * x0 * x1
+    np.multiply.at(a, [1, 1], x[3])
+    return np.sum(a ** 2)
+
+
+def test_multiply_at():
+    check_both_modes(product_scatter, [X])
+    from diffc.runtime_scatter import scatter_multiplied
+    a, index, v = np.arange(1.0, 7.0).reshape(2, 3), (np.array([0, 0, 1]), np.array([1, 1, 2])), np.array([2.0, 3.0, 4.0])
+    expected = a.copy()
+    np.multiply.at(expected, index, v)
+    assert_close(scatter_multiplied(a, index, v), expected, rtol=0, atol=0)
+
+
+def maximum_scatter(x):
+    a = np.zeros(3)
+    np.maximum.at(a, np.array([0, 0, 2]), x[:3])
     return np.sum(a)
 
 
-def test_multiply_at_is_refused_naming_the_line():
-    with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+.*\n.*np.multiply.at"):
-        diffc.grad(product_scatter)(X)
+def test_other_ufunc_at_is_refused_naming_the_line():
+    with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+.*\n.*np.maximum.at"):
+        diffc.grad(maximum_scatter)(X)
 
 
 # --------------------------------------------------------------- np.linalg.qr, scipy.linalg.eigh

@@ -10,7 +10,7 @@ Input: a generated FunctionDef after the other optimizations (not run on code co
 be differentiated again).
 Output: the same function where such a pair of statements, next to each other in one
 block, y a name and t a name read nowhere else in the function, is the one statement
-``np.add.at(y, i, v)`` (``np.subtract.at``); so is ``y[...] = scatter_added(y, i, v)``
+``np.add.at(y, i, v)`` (``np.subtract.at``, ``np.multiply.at``); so is ``y[...] = scatter_added(y, i, v)``
 (t propagated into the write).  The values are the same: copying y, adding
 at i and writing the copy back into y is what ufunc.at does in y itself (v and i are
 evaluated before, as in the user's call).
@@ -23,7 +23,8 @@ from .. import ast_util as A
 from .. import runtime_scatter
 
 _UFUNCS = {runtime_scatter.scatter_added: (np.add, "add"), runtime_scatter.scatter_subtracted: (np.subtract,
-                                                                                                 "subtract")}
+                                                                                                 "subtract"),
+           runtime_scatter.scatter_multiplied: (np.multiply, "multiply")}
 
 
 def fuse_scatter_writes(fn):

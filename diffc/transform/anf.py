@@ -533,7 +533,8 @@ class ANF:
 
         ``f(..., out=y)`` -> ``_t = f(...); y[...] = _t`` (the call's value is y);
         ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``;
-        ``np.add.at(y, i, v)`` -> ``_t = scatter_added(y, i, v); y[...] = _t`` (subtract.at alike).
+        ``np.add.at(y, i, v)`` -> ``_t = scatter_added(y, i, v); y[...] = _t`` (subtract.at and
+        multiply.at alike).
         Returns the expression the call evaluates to, or None for other calls."""
         import numpy as np
         args, keywords = self.out_by_name(expr, target, func, args, keywords)
@@ -648,7 +649,8 @@ def ufunc_at(info, func, target=MISSING):
 
 def _scatters():
     import numpy as np
-    return {np.add: runtime_scatter.scatter_added, np.subtract: runtime_scatter.scatter_subtracted}
+    return {np.add: runtime_scatter.scatter_added, np.subtract: runtime_scatter.scatter_subtracted,
+            np.multiply: runtime_scatter.scatter_multiplied}
 
 
 # ufunc -> the runtime helper computing its .at on a copy (transform/scatter_adds.py too)

@@ -854,6 +854,6 @@ def refuse_library_mutation(fn, call, stmt):
         at = isinstance(call.func, gast.Attribute) and call.func.attr == "at"
         fn.fail(UnsupportedSyntax, f"this call writes into {written!r} in place, which diffc cannot "
                 "differentiate", stmt,
-                hint="diffc differentiates the ufunc.at of np.add and np.subtract only; write this one as "
+                hint="diffc differentiates the ufunc.at of np.add, np.subtract and np.multiply only; write this one as "
                      f"a loop ({written}[i] = {written}[i] * v[k], ...)" if at else
                      "compute a new array and assign it")
