@@ -171,11 +171,22 @@ class Captured:
         return self.value(*args, **kwargs)
 
 
+# Hooks f -> the function value diffc differentiates in place of the library callable f
+# (an np.vectorize object: a partial of its implementation, rules/python_implementations.py), or None.
+CALLABLE_VALUES = []
+
+
 def captured_callee(f):
     """f, when it is a function value whose captured values diffc can differentiate:
     a `Closure`, a bound method of a user object, or a callable user object (their
-    attributes are differentiated like arguments: diffc/dynamic.py)."""
+    attributes are differentiated like arguments: diffc/dynamic.py); a library callable a
+    `CALLABLE_VALUES` hook knows, as the value the hook gives."""
     import types
+    for hook in CALLABLE_VALUES:
+        replaced = hook(f)
+        if replaced is not None:
+            f = replaced
+            break
     if isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType) \
             and is_user_object(f.__self__):
         return Captured(f)
