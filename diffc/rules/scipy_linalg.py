@@ -23,7 +23,6 @@ import scipy.linalg as sl
 from . import adjoint, implemented_by, nondiff, tangent
 from ..errors import NotDifferentiable
 from ..runtime import ListBar
-from ..errors import NotDifferentiable
 
 
 @implemented_by(sl.solve)
