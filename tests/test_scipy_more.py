@@ -212,3 +212,11 @@ def filtered_and_integrated(x):
 @pytest.mark.parametrize("fn", [spectral_energy, filtered_and_integrated])
 def test_fft_quadrature_and_filter_derivatives(fn):
     check_both_modes(fn, [np.array([0.3, -0.2, 0.5, 0.1, 0.7])])
+
+
+def test_eigvalsh_reads_one_triangle():
+    def spectrum(m):
+        return np.sum(sl.eigvalsh(m) ** 2) + np.sum(sl.eigvalsh(m, lower=False) ** 3) * 0.1
+
+    np.testing.assert_allclose(sl.eigvalsh(SPD), np.linalg.eigvalsh(SPD))
+    check_both_modes(spectrum, [SPD.copy()])

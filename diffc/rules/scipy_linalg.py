@@ -129,6 +129,14 @@ def linalg_eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False,
     return w, v * _scipy_signs(a, lower, v, driver)
 
 
+@implemented_by(sl.eigvalsh)
+def linalg_eigvalsh(a, b=None, *, lower=True, overwrite_a=False, overwrite_b=False, type=1,
+                    check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
+    if b is not None or subset_by_index is not None or subset_by_value is not None:
+        _unsupported("scipy.linalg.eigvalsh with b, subset_by_index or subset_by_value")
+    return np.linalg.eigvalsh(a, UPLO="L" if lower else "U")
+
+
 def _scipy_signs(a, lower, v, driver):
     """+-1 per column: NumPy's eigenvectors times it are SciPy's (its LAPACK driver may
     choose the other sign); a constant, so derivatives are NumPy's, flipped alike."""
