@@ -96,7 +96,7 @@ def _declare_runtime():
             runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared, facts=(EFFECTFUL,))
     declare(runtime_checks.basic_index, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
     from . import runtime_scatter as rs
-    declare(rs.scatter_added, rs.scatter_subtracted, rs.scatter_multiplied,
+    declare(rs.scatter_added, rs.scatter_subtracted, rs.scatter_multiplied, rs.filled_diagonal, rs.put_values,
             facts=(DROPPABLE, FRESH, NO_WRITES, WRITES_NOTHING))
     declare(rt.zeros_like, facts=(NEW_BUFFER,))
     declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))

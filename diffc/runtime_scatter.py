@@ -101,3 +101,45 @@ def scatter_multiplied(a, index, values):
 
 
 scatter_multiplied.__diffc_transparent__ = True
+
+
+def diagonal_positions(shape, wrap):
+    """The flat positions np.fill_diagonal writes in an array of `shape` (ints)."""
+    marks = np.zeros(shape, dtype=np.int8)
+    np.fill_diagonal(marks, 1, wrap=wrap)
+    return np.flatnonzero(marks)
+
+
+def put_positions(size, index, mode):
+    """The flat positions np.put writes in an array of `size` items (ints; negative ones counted
+    from the end, 'wrap' and 'clip' as NumPy)."""
+    positions = np.ravel(np.asarray(index, dtype=np.intp))
+    if mode == "wrap":
+        return positions % size
+    if mode == "clip":
+        return np.clip(positions, 0, size - 1)
+    if positions.size and (positions.max() >= size or positions.min() < -size):
+        raise IndexError(f"index {positions.max()} is out of bounds for size {size}")
+    return positions % size if size else positions
+
+
+def filled_diagonal(a, val, wrap=False):
+    """``np.fill_diagonal(a, val, wrap)`` on a copy of a, returned (val repeated along the
+    diagonal as NumPy repeats it).  Plain NumPy diffc reads (``__diffc_transparent__``)."""
+    positions = diagonal_positions(np.shape(a), wrap)
+    flat = np.ravel(a).copy()
+    flat[positions] = np.resize(np.ravel(val), np.shape(positions))
+    return np.reshape(flat, np.shape(a))
+
+
+def put_values(a, index, values, mode="raise"):
+    """``np.put(a, index, values, mode)`` on a copy of a, returned (values repeated over the
+    positions as NumPy repeats them; a repeated position keeps its last value)."""
+    positions = put_positions(np.size(a), index, mode)
+    flat = np.ravel(a).copy()
+    flat[positions] = np.resize(np.ravel(values), np.shape(positions))
+    return np.reshape(flat, np.shape(a))
+
+
+filled_diagonal.__diffc_transparent__ = True
+put_values.__diffc_transparent__ = True

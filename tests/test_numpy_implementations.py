@@ -213,3 +213,54 @@ def test_an_option_not_followed_is_a_diffc_error():
 
     with pytest.raises(diffc.DiffcError):
         diffc.grad(f)(V)
+
+
+# ---------------------------------------------------------------- writers and ufunc.outer
+
+def rbf_without_self_similarity(x):
+    """A Gaussian-process style kernel whose diagonal is set by np.fill_diagonal."""
+    K = np.exp(-np.subtract.outer(x, x) ** 2)
+    np.fill_diagonal(K, 0.0)
+    return np.sum(K * np.multiply.outer(x, x))
+
+
+def nugget_on_the_diagonal(x):
+    K = np.add.outer(x, x) ** 2
+    np.fill_diagonal(K, 1.0 + x ** 2)            # an array along the diagonal
+    T = np.outer(np.concatenate([x, x]), x)
+    np.fill_diagonal(T, x[0], wrap=True)
+    return np.sum(np.linalg.solve(K + 3.0 * np.eye(len(x)), x)) + np.sum(T ** 2)
+
+
+def put_with_repeats(x):
+    y = x * 2.0
+    np.put(y, [0, 2, 0], [x[1], x[2] ** 2, 5.0 * x[0]])    # position 0 keeps its last value
+    z = np.zeros(5)
+    np.put(z, [-1, 7], x[:2], mode="wrap")
+    return np.sum(y ** 2) + np.sum(z * np.arange(5.0))
+
+
+def outer_products(x):
+    return (np.sum(np.power.outer(1.0 + x ** 2, x)) + np.sum(np.maximum.outer(x, x[::-1]) * np.arange(3.0))
+            + np.sum(np.divide.outer(x, 2.0 + x ** 2)) + np.sum(np.hypot.outer(x, x + 1.0)))
+
+
+@pytest.mark.parametrize("fn", [rbf_without_self_similarity, nugget_on_the_diagonal, put_with_repeats,
+                                outer_products])
+def test_writers_and_outer_match_finite_differences(fn):
+    check_both_modes(fn, [np.array([0.3, -0.7, 1.2])])
+
+
+def test_writers_and_outer_values_are_numpys():
+    x = np.array([0.3, -0.7, 1.2])
+    a, b = np.abs(A[:2]) + 0.5, V[:3]
+    for ufunc in (np.add, np.subtract, np.multiply, np.power, np.maximum, np.arctan2, np.logaddexp):
+        np.testing.assert_allclose(impl.ufunc_outer(ufunc)(a, b), ufunc.outer(a, b), rtol=1e-14)
+    y, expected = x.copy(), x.copy()
+    np.put(expected, [0, 2, 0], [1.0, 2.0, 3.0])
+    from diffc import runtime_scatter
+    np.testing.assert_array_equal(runtime_scatter.put_values(y, [0, 2, 0], [1.0, 2.0, 3.0]), expected)
+    K = np.outer(x, x)
+    expected = K.copy()
+    np.fill_diagonal(expected, [5.0, 6.0])
+    np.testing.assert_array_equal(runtime_scatter.filled_diagonal(K, [5.0, 6.0]), expected)

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
 from ..runtime import ListBar, is_duck_array, unbroadcast, widen_like
+from .. import runtime_scatter
 from ..runtime_scatter import scatter_added, scatter_subtracted
 from .shared import (arr as _arr, full as _full, like as _like, one_hot as _one_hot, full_T as _full_T)
 
@@ -359,6 +360,7 @@ def _(result, a, a_dot):
 
 # Piecewise-constant selectors, weights, masks, shapes and axes: no derivative.
 nondiff(_sort_perm, _diag_len)
+nondiff(runtime_scatter.diagonal_positions, runtime_scatter.put_positions)    # where np.fill_diagonal/np.put write
 
 
 @tangent(_diag_bar)

@@ -3,7 +3,10 @@
 ``cov``, ``corrcoef``, ``vander``, ``ldexp``, ``copysign``, ``unique``, ``geomspace``,
 ``apply_along_axis``, ``nancumsum``, ``nancumprod``, ``polyfit``, ``delete``, ``insert``, ``resize``,
 ``broadcast_arrays``, ``linalg.tensorsolve``, ``linalg.tensorinv``, ``bincount`` and
-``histogram`` (in the weights; ``linalg.matrix_rank`` is an int, never differentiated).
+``histogram`` (in the weights; ``linalg.matrix_rank`` is an int, never differentiated), and
+``outer`` of the common binary ufuncs (``np.subtract.outer(x, x)``).  (np.fill_diagonal and
+np.put write into their argument: transform/anf.py makes them whole writes of a changed copy,
+runtime_scatter.filled_diagonal / put_values.)
 
 Input: nothing (imported by rules/numpy_rules.py).  Output: each function registered with
 `implemented_by`; diffc reads the body like user code, in both modes and at every order,
@@ -407,3 +410,20 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
     if density:
         hist = hist / np.diff(edges) / np.sum(hist)
     return hist, edges
+
+
+# ---------------------------------------------------------------- ufunc.outer
+
+def ufunc_outer(ufunc):
+    def outer(A, B, **kwargs):
+        if kwargs:
+            raise NotDifferentiable(f"diffc: np.{ufunc.__name__}.outer(..., {', '.join(kwargs)}=) is not differentiated")
+        A = np.asarray(A)
+        B = np.asarray(B)
+        return ufunc(np.reshape(A, np.shape(A) + (1,) * np.ndim(B)), B)
+    return outer
+
+
+for _ufunc in (np.add, np.subtract, np.multiply, np.divide, np.true_divide, np.power, np.maximum, np.minimum,
+               np.hypot, np.arctan2, np.logaddexp):
+    implemented_by(_ufunc.outer)(ufunc_outer(_ufunc))

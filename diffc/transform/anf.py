@@ -534,7 +534,7 @@ class ANF:
         ``f(..., out=y)`` -> ``_t = f(...); y[...] = _t`` (the call's value is y);
         ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``;
         ``np.add.at(y, i, v)`` -> ``_t = scatter_added(y, i, v); y[...] = _t`` (subtract.at and
-        multiply.at alike).
+        multiply.at alike); ``np.fill_diagonal(y, v)`` and ``np.put(y, i, v)`` alike.
         Returns the expression the call evaluates to, or None for other calls."""
         import numpy as np
         args, keywords = self.out_by_name(expr, target, func, args, keywords)
@@ -562,6 +562,14 @@ class ANF:
                 out.append(A.assign(result, A.call(A.global_ref(scatter, scatter.__name__), args, [])))
                 out.append(self.whole_write(first.id, A.name(result)))
                 return A.const(None)
+        writer = _WHOLE_WRITERS.get(target) if target is not MISSING and _hashable(target) else None
+        if writer is not None and args and not any(isinstance(a, gast.Starred) for a in args) \
+                and all(k.arg is not None for k in keywords):
+            # np.fill_diagonal(y, v), np.put(y, i, v): y[...] = the changed copy
+            result = self.tmp()
+            out.append(A.assign(result, A.call(A.global_ref(writer, writer.__name__), args, keywords)))
+            out.append(self.whole_write(self.written_local(args[0], expr), A.name(result)))
+            return A.const(None)
         if target is getattr(np, "copyto", None) and len(args) == 2 and not keywords:
             out.append(self.whole_write(self.written_local(args[0], expr), args[1]))
             return A.const(None)
@@ -655,6 +663,23 @@ def _scatters():
 
 # ufunc -> the runtime helper computing its .at on a copy (transform/scatter_adds.py too)
 SCATTERS = _scatters()
+
+
+def _whole_writers():
+    import numpy as np
+    return {np.fill_diagonal: runtime_scatter.filled_diagonal, np.put: runtime_scatter.put_values}
+
+
+# NumPy functions writing into their first argument -> the runtime helper computing a changed copy
+_WHOLE_WRITERS = _whole_writers()
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
 
 
 # Methods that change a local container in place and return None (lists, dicts, sets, deques).
