@@ -14,6 +14,7 @@ patterns (which items go together) are computed on integers by the library itsel
 """
 
 import functools
+import builtins
 import itertools
 import math
 
@@ -231,3 +232,22 @@ runtime_calls.CALLABLE_VALUES.append(_vectorized_value)
 @implemented_by(math.dist)
 def dist(p, q):
     return math.sqrt(sum((a - b) * (a - b) for a, b in zip(p, q)))
+
+
+@implemented_by(builtins.divmod)
+def divmod_(a, b):
+    return a // b, a % b            # what divmod is, by definition
+
+
+def _modular_power(base, exp, mod):
+    return pow(base, exp, mod)      # ints only: never differentiated
+
+
+nondiff(_modular_power)
+
+
+@implemented_by(builtins.pow)
+def pow_(base, exp, mod=None):
+    if mod is not None:
+        return _modular_power(base, exp, mod)
+    return base ** exp
