@@ -11,7 +11,7 @@ V = np.array([0.3, -0.7, 1.2, 0.5])
 
 def phase_wrap(a):
     turns, phase = divmod(3.0 * a[0] + 5.0, 0.7)
-    q, r = divmod(a[1:] * 4.0 + 10.3, 1.5)
+    q, r = divmod(a[1:] * 4.0 + 10.17, 1.5)
     return phase * a[1] + turns + np.sum(r ** 2) + np.sum(q)
 
 
@@ -30,5 +30,5 @@ def test_builtins_match_finite_differences(fn):
 
 def test_values_are_pythons():
     assert phase_wrap(V) == pytest.approx(divmod(3.0 * V[0] + 5.0, 0.7)[1] * V[1] + divmod(3.0 * V[0] + 5.0, 0.7)[0]
-                                          + np.sum(np.mod(V[1:] * 4.0 + 10.3, 1.5) ** 2)
-                                          + np.sum(np.floor_divide(V[1:] * 4.0 + 10.3, 1.5)))
+                                          + np.sum(np.mod(V[1:] * 4.0 + 10.17, 1.5) ** 2)
+                                          + np.sum(np.floor_divide(V[1:] * 4.0 + 10.17, 1.5)))
