@@ -76,6 +76,14 @@ def test_values_are_numpys(numpy_fn, ours, args, kwargs):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("lengths", [(5, 3), (3, 5), (4, 4)])
+def test_complex_correlate_is_numpys(lengths, mode):
+    a = RNG.normal(size=lengths[0]) + 1j * RNG.normal(size=lengths[0])
+    v = RNG.normal(size=lengths[1]) + 1j * RNG.normal(size=lengths[1])
+    np.testing.assert_allclose(impl.correlate(a, v, mode), np.correlate(a, v, mode), rtol=1e-12)
+
+
 def test_unique_values_and_integer_results_are_numpys():
     x = np.array([3.0, 1.0, 3.0, 2.0, 1.0])
     for flags in ({}, {"return_index": True}, {"return_inverse": True, "return_counts": True}):

@@ -94,8 +94,8 @@ def correlate(a, v, mode="valid"):
     a = np.asarray(a)
     v = np.asarray(v)
     if len(v) > len(a):
-        # NumPy swaps the operands and reverses the result
-        return np.convolve(v, np.conj(a)[::-1], mode)[::-1]
+        # NumPy swaps the operands: correlate(a, v)[k] = conj(correlate(v, a)[-k])
+        return np.conj(np.convolve(v, np.conj(a)[::-1], mode))[::-1]
     return np.convolve(a, np.conj(v)[::-1], mode)
 
 
