@@ -96,8 +96,11 @@ def for_bound_methods(transform):
 
 @user_facing
 @for_bound_methods
-def grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
+def grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False, has_aux=False):
     """The gradient of a scalar-valued function (a tuple when wrt is a tuple).
+
+    ``has_aux=True``: fn returns a pair ``(value, aux)``; the gradient is value's, and the
+    call returns ``(gradient, aux)`` (aux as fn returned it, never differentiated), as JAX.
 
     ``checkpoint=True`` (about sqrt(n) snapshots) or ``checkpoint=k`` stores
     snapshots of the state of outermost loops instead of taping every
@@ -106,6 +109,8 @@ def grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
     ``jit=True`` compiles the generated gradient with numba (``jit="auto"``:
     the Python gradient, with a warning, where numba cannot); ``cache=True``
     keeps numba's machine code on disk (see jit_api.py)."""
+    if has_aux:
+        return _with_aux(fn, wrt, False, checkpoint, jit)
     if jit:
         return _jit_gradient(fn, wrt, False, optimize, checkpoint, jit, cache)
     return _gradient(fn, wrt, with_value=False, optimize=optimize, checkpoint=_check_budget(checkpoint))
@@ -113,11 +118,41 @@ def grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
 
 @user_facing
 @for_bound_methods
-def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False):
-    """A function returning (f(*args), gradient); ``checkpoint``, ``jit`` as for `grad`."""
+def value_and_grad(fn, wrt=0, *, optimize=True, checkpoint=None, jit=False, cache=False, has_aux=False):
+    """A function returning (f(*args), gradient); ``checkpoint``, ``jit`` as for `grad`.
+    With ``has_aux=True`` (fn returns ``(value, aux)``) it returns ``((value, aux), gradient)``."""
+    if has_aux:
+        return _with_aux(fn, wrt, True, checkpoint, jit)
     if jit:
         return _jit_gradient(fn, wrt, True, optimize, checkpoint, jit, cache)
     return _gradient(fn, wrt, with_value=True, optimize=optimize, checkpoint=_check_budget(checkpoint))
+
+
+def _with_aux(fn, wrt, with_value, checkpoint, jit):
+    """grad / value_and_grad of fn returning (value, aux), through the pullback of vjp with
+    the cotangent (1.0, 0.0): aux gets none."""
+    if jit:
+        raise BadArgument("has_aux=True is not available with jit=True",
+                          hint="return the auxiliary values from a second call, or drop jit")
+    check_function(fn)
+    wrt_names, single = normalize_wrt(fn, wrt)
+    names = param_names(fn)
+    where = [names.index(w) for w in wrt_names]
+    options = {} if checkpoint is None else {"checkpoint": checkpoint}
+
+    @user_facing
+    def derivative(*args, **kwargs):
+        out, pullback = vjp(fn, *args, **kwargs, **options)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise BadArgument(f"with has_aux=True, {function_name(fn)} must return a pair (value, aux); "
+                              f"it returned {type(out).__name__}")
+        value, aux = out
+        runtime.check_scalar(value)
+        bars = pullback((1.0, 0.0))
+        chosen = bars[where[0]] if single else tuple(bars[k] for k in where)
+        return ((value, aux), chosen) if with_value else (chosen, aux)
+    derivative.__name__ = f"{'value_and_grad' if with_value else 'grad'}_{function_name(fn)}"
+    return derivative
 
 
 # The jit= entry points, registered by jit_api.py (imported by diffc/__init__.py), so

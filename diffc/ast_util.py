@@ -205,14 +205,16 @@ def rename(node, mapping):
 
 
 def iterated_attribute(loop):
-    """(X, the loop's element target) for ``for v in X``, ``for i, v in enumerate(X)`` and
-    ``for ..., v, ... in zip(..., X, ...)`` with X an attribute (v at X's place); else
-    (None, None).  For `ast` and `gast` loops alike."""
+    """(X, the loop's element target) for ``for v in X``, ``for v in reversed(X)``, ``for i,
+    v in enumerate(X)`` and ``for ..., v, ... in zip(..., X, ...)`` with X an attribute (v at
+    X's place); else (None, None).  For `ast` and `gast` loops alike."""
     it, target = loop.iter, loop.target
     if type(it).__name__ != "Call":
         return it, target
     func, args = it.func, it.args
     kind = getattr(func, "id", None)
+    if kind == "reversed" and len(args) == 1 and not it.keywords:
+        return args[0], target
     tuple_target = type(target).__name__ == "Tuple"
     if kind == "enumerate" and len(args) in (1, 2) and tuple_target and len(target.elts) == 2:
         return args[0], target.elts[1]

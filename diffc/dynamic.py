@@ -137,6 +137,13 @@ def _library_implementation(f):
     impl = R.implementation(f)
     if impl is not None and not isinstance(f, types.MethodType):
         return impl
+    if not isinstance(f, types.MethodType):
+        try:
+            found = R.object_call(f, "__call__")          # an np.vectorize object called
+        except Exception:
+            found = None
+        if found is not None and not found[1]:
+            return functools.partial(found[0], **found[2])
     owner = getattr(f, "__self__", None)
     if not isinstance(f, types.MethodType) or owner is None or R.is_registered(f):
         return None

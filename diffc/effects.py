@@ -95,6 +95,9 @@ def _declare_runtime():
     declare(print, runtime_checks.check_unshared, runtime_checks.check_no_positional_out,
             runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared, facts=(EFFECTFUL,))
     declare(runtime_checks.basic_index, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
+    from . import runtime_scatter as rs
+    declare(rs.scatter_added, rs.scatter_subtracted, rs.scatter_multiplied, rs.filled_diagonal, rs.put_values,
+            facts=(DROPPABLE, FRESH, NO_WRITES, WRITES_NOTHING))
     declare(rt.zeros_like, facts=(NEW_BUFFER,))
     declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))
     declare(rt.real_where_real, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))

@@ -57,6 +57,7 @@ def fence(info):
         for node in gast.walk(stmt):
             if id(node) not in statement_yields:
                 _check_node(info, node)
+    _check_stored_closures(info)
     for local in info.local_functions.values():
         fence(local)
     return info
@@ -116,6 +117,89 @@ def _check_node(info, node):
         if forbidden:
             raise UnsupportedSyntax(f"{forbidden}() is not differentiable", node, info.source,
                                     hint="write the code directly instead of building it at run time")
+
+
+# Calls that keep the function they are given (the value outlives the statement).
+_KEEPING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault"}
+
+
+def _check_stored_closures(info):
+    """A local function (or lambda) kept as a value -- assigned, put in a list, appended,
+    wrapped in a partial, yielded -- reads its captured variables when it is called, later
+    (Python's late binding).  diffc binds them where the value is made, so a captured
+    variable assigned again after that point (later in the body, or anywhere in a loop
+    around it) is refused there.  Calls, arguments of a call, and returns are fine: the
+    function runs, or the values are final, before anything is assigned again."""
+    captured = {name: set(local.lifted_params) for name, local in info.local_functions.items()
+                if local.lifted_params}
+    if not captured:
+        return
+    order, loops, stores = [], {}, {}
+
+    def visit(stmts, enclosing):
+        for stmt in stmts:
+            order.append(stmt)
+            loops[id(stmt)] = enclosing
+            inner = enclosing + (id(stmt),) if isinstance(stmt, (gast.For, gast.While)) else enclosing
+            for n in _own_nodes(stmt):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    stores.setdefault(n.id, []).append((stmt, inner))     # a loop's target: in the loop
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(stmt, field, None)
+                if isinstance(block, list):
+                    visit(block, inner)
+            for handler in getattr(stmt, "handlers", None) or []:
+                visit(handler.body, inner)
+    visit(info.node.body, ())
+    position = {id(stmt): k for k, stmt in enumerate(order)}
+    for stmt in order:
+        if isinstance(stmt, gast.Return):
+            continue
+        for read in _kept_function_reads(info, stmt, captured):
+            for var in sorted(captured[read.id]):
+                for later, around in stores.get(var, ()):
+                    shared = set(around) & set(loops[id(stmt)])
+                    if position[id(later)] > position[id(stmt)] or shared:
+                        raise UnsupportedSyntax(
+                            f"{read.id!r} is kept here as a value, and reads {var!r} when it is called; "
+                            f"{var!r} is assigned again after this point, so the call would see the new "
+                            f"value (Python's late binding), which diffc does not follow",
+                            read, info.source,
+                            hint=f"call it where it is made, or bind the value now with a default "
+                                 f"(def f(..., {var}={var})) or functools.partial")
+
+
+def _own_nodes(stmt):
+    """The nodes of stmt outside its blocks (a loop's target and iterable, a test...)."""
+    blocks = set()
+    for field in ("body", "orelse", "finalbody", "handlers"):
+        for child in getattr(stmt, field, None) or []:
+            blocks.add(id(child))
+    stack = [c for c in gast.iter_child_nodes(stmt) if id(c) not in blocks]
+    while stack:
+        n = stack.pop()
+        yield n
+        if not isinstance(n, (gast.Lambda, gast.FunctionDef)):
+            stack.extend(gast.iter_child_nodes(n))
+
+
+def _kept_function_reads(info, stmt, captured):
+    """The loads of a local function's name in stmt (outside its blocks) that keep it as a
+    value: not the function of a call, nor a direct argument of a call that does not keep it."""
+    import functools
+    nodes = list(_own_nodes(stmt))
+    used = set()
+    for n in nodes:
+        if not isinstance(n, gast.Call):
+            continue
+        used.add(id(n.func))
+        keeps = isinstance(n.func, gast.Attribute) and n.func.attr in _KEEPING_METHODS \
+            or info.resolve_static(n.func) is functools.partial
+        if not keeps:
+            used.update(id(a) for a in n.args)
+            used.update(id(k.value) for k in n.keywords)
+    return [n for n in nodes if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+            and n.id in captured and id(n) not in used]
 
 
 def _check_late_binding(info, comprehension):

@@ -22,6 +22,7 @@ from numba import types
 from numba.extending import overload
 
 from . import runtime
+from . import runtime_calls
 from . import runtime_floats
 from . import checks
 from .rules import complex_rules as _complex_rules
@@ -102,6 +103,11 @@ def _copy_value(x):
 def _real_where_real(g, dtype):
     if _scalar(g) or _farray(g):
         return lambda g, dtype: g
+
+
+@overload(_stub_for(runtime_calls.check_array_receiver))
+def _check_array_receiver(obj, name, where):
+    return lambda obj, name, where: None     # compiled code holds arrays and numbers only
 
 
 @overload(_stub_for(runtime.check_scalar))

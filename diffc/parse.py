@@ -549,32 +549,86 @@ def hoist_lambda_values(info):
         def visit_FunctionDef(self, node):
             return node                       # nested defs hoist their own lambdas when lifted
 
-    body = []
-    for stmt in info.node.body:
-        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-                and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Lambda):
-            body.append(stmt)
-        else:
-            body.append(Hoist().visit(stmt))
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            if _is_named_lambda(stmt):
+                out.append(stmt)
+            elif isinstance(stmt, _BLOCKS):
+                for field in _BLOCK_FIELDS:
+                    inner = getattr(stmt, field, None)
+                    if isinstance(inner, list) and field != "handlers":
+                        setattr(stmt, field, block(inner))
+                for handler in getattr(stmt, "handlers", None) or []:
+                    handler.body = block(handler.body)
+                for part in _block_heads(stmt):
+                    Hoist().visit(part)
+                out.append(stmt)
+            else:
+                out.append(Hoist().visit(stmt))
+        return out
+
+    body = block(info.node.body)
     info.node.body = hoisted + body
+
+
+_BLOCKS = (gast.For, gast.While, gast.If, gast.With, gast.Try) + ((gast.TryStar,) if hasattr(gast, "TryStar") else ())
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers")
+
+
+def _is_named_lambda(stmt):
+    return isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+        and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Lambda)
+
+
+def _block_heads(stmt):
+    """The expressions of a compound statement outside its blocks (a loop's iterable, a test)."""
+    if isinstance(stmt, gast.For):
+        return [stmt.iter]
+    if isinstance(stmt, (gast.While, gast.If)):
+        return [stmt.test]
+    if isinstance(stmt, gast.With):
+        return [item.context_expr for item in stmt.items]
+    return [h.type for h in getattr(stmt, "handlers", ()) if h.type is not None]
+
+
+def _take_definitions(stmts, found):
+    """stmts without the nested ``def``s and ``name = lambda ...`` statements, at any depth of
+    loops, branches, with and try blocks (not inside other functions), each appended to found
+    as (name, def node, statement).  A function defined in a loop body is the same function
+    each iteration (its captured variables are the enclosing function's, read when it is
+    called), so it is lifted like one defined at the top; an emptied block gets a pass."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.FunctionDef):
+            found.append((stmt.name, stmt, stmt))
+        elif _is_named_lambda(stmt):
+            found.append((stmt.targets[0].id, lambda_to_def(stmt.value, stmt.targets[0].id), stmt))
+        else:
+            if isinstance(stmt, _BLOCKS):
+                for field in ("body", "orelse", "finalbody"):
+                    inner = getattr(stmt, field, None)
+                    if isinstance(inner, list) and inner:
+                        setattr(stmt, field, _take_definitions(inner, found) or [gast.Pass()])
+                for handler in getattr(stmt, "handlers", None) or []:
+                    handler.body = _take_definitions(handler.body, found) or [gast.Pass()]
+            out.append(stmt)
+    return out
 
 
 def lift_local_functions(info):
     """Move nested defs and `name = lambda` out of info.node.body (see docstring)."""
     hoist_lambda_values(info)
-    body = []
     found = []
-    for stmt in info.node.body:
-        if isinstance(stmt, gast.FunctionDef):
-            found.append((stmt.name, stmt, stmt))
-        elif (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-              and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Lambda)):
-            found.append((stmt.targets[0].id, lambda_to_def(stmt.value, stmt.targets[0].id), stmt))
-        else:
-            body.append(stmt)
+    body = _take_definitions(info.node.body, found)
     if not found:
         return
     info.node.body = body or [gast.Pass()]
+    names = [name for name, _, _ in found]
+    for name, _, stmt in found:
+        if names.count(name) > 1:
+            raise UnsupportedSyntax(f"the local function {name!r} is defined more than once", stmt, info.source,
+                                    hint="give each local function its own name")
     args = info.node.args
     packed = {a.id for a in [args.vararg, args.kwarg] + list(args.kwonlyargs) + list(args.posonlyargs)
               if a is not None}                  # `def compose(*fs)`: fs is a local too

@@ -44,6 +44,7 @@ from .optimize.hoist_test_invariants import hoist_test_invariants
 from .optimize.inline_while_tests import inline_while_tests
 from .optimize.keep_real_adjoints_real import keep_real_adjoints_real
 from .optimize.keep_split_tape_shapes import keep_split_tape_shapes
+from .optimize.fuse_scatter_writes import fuse_scatter_writes
 from .optimize.keep_taken_item import keep_taken_item
 from .optimize.keep_tape_shapes import keep_tape_shapes
 from .optimize.merge_accumulations import merge_accumulations
@@ -635,6 +636,7 @@ OPTIMIZER_PASSES = [
     Pass("stack_products", stack_products, "first_order"),
     Pass("skip_dead_last_step", skip_dead_last_step, "first_order"),
     Pass("hand_over", hand_over, "first_order"),
+    Pass("fuse_scatter_writes", fuse_scatter_writes, "first_order"),
     Pass("read_float_items", read_float_items, "user_entry", with_kinds=True),
     # last: the passes before it may move a read of a name later, which is exact
     # for a copy and not for a view

@@ -171,11 +171,22 @@ class Captured:
         return self.value(*args, **kwargs)
 
 
+# Hooks f -> the function value diffc differentiates in place of the library callable f
+# (an np.vectorize object: a partial of its implementation, rules/python_implementations.py), or None.
+CALLABLE_VALUES = []
+
+
 def captured_callee(f):
     """f, when it is a function value whose captured values diffc can differentiate:
     a `Closure`, a bound method of a user object, or a callable user object (their
-    attributes are differentiated like arguments: diffc/dynamic.py)."""
+    attributes are differentiated like arguments: diffc/dynamic.py); a library callable a
+    `CALLABLE_VALUES` hook knows, as the value the hook gives."""
     import types
+    for hook in CALLABLE_VALUES:
+        replaced = hook(f)
+        if replaced is not None:
+            f = replaced
+            break
     if isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType) \
             and is_user_object(f.__self__):
         return Captured(f)
@@ -953,3 +964,20 @@ def check_parameter_aliases(obj, name, others, nested, where):
             f"holds or is held by that object; Python would change both, which diffc (writing attributes "
             "as new objects) does not follow",
             hint="pass objects that share nothing the function writes")
+
+
+def check_array_receiver(obj, name, where):
+    """Before ``obj.name(...)`` differentiated by the rule of NumPy's method of that name (diffc
+    could not tell what obj holds: ``h.st.sum()``): refuse when obj is an object whose class
+    defines the method itself, whose derivative that rule does not give."""
+    if type(obj) is np.ndarray or isinstance(obj, (float, int, complex, np.generic)) or is_duck_array(obj):
+        return
+    import inspect
+    import types
+    if isinstance(inspect.getattr_static(type(obj), name, None), types.FunctionType):
+        from .errors import NoDerivativeRule
+        raise NoDerivativeRule(
+            f"{where}: .{name}() is called on an object of {type(obj).__name__} (its own method), "
+            "which diffc took for a NumPy array's method here: it could not tell what the object is",
+            hint="bind the object to a name in the function (obj = holder.part) built by a call of "
+                 "its class, or pass it as an argument")

@@ -3,7 +3,9 @@
 Input: what runtime.acc_item / runtime.add_at receive for ``bar[index] += g`` with an
 integer-array index (the adjoint of the gather ``x[i, j]``).  Output: `scatter_sum`,
 the new float64 array of the sums (``np.add.at`` into zeros, reassociated), or None
-where its conditions fail and the caller keeps ufunc.at.  Also `written_last`: for a
+where its conditions fail and the caller keeps ufunc.at; `scatter_added`,
+`scatter_subtracted`, `scatter_multiplied`: the user's ufunc.at on a copy (transform/anf.py).
+Also `written_last`: for a
 write ``y[index] = v`` whose integer-array index repeats an element, which of v's
 entries NumPy leaves in y (runtime.take_item gives the others no adjoint).  Like runtime.py, imports
 nothing but NumPy and math (``diffc export`` copies it into an exported module).
@@ -65,3 +67,79 @@ def written_last(shape, index, result_shape):
     probe = np.full(shape, -1, dtype=np.intp)
     probe[index] = order
     return probe[index] == order
+
+
+def scatter_added(a, index, values):
+    """``np.add.at(a, index, values)`` on a copy of a, returned (a itself is left alone):
+    differentiated code writes the result back into a (``a[...] = ...``), so the in-place
+    scatter-add is one differentiable value (rules/indexing.py).  Repeated indices accumulate."""
+    out = a.copy()
+    np.add.at(out, index, values)
+    return out
+
+
+def scatter_subtracted(a, index, values):
+    """``np.subtract.at(a, index, values)`` on a copy of a, returned (see `scatter_added`)."""
+    out = a.copy()
+    np.subtract.at(out, index, values)
+    return out
+
+
+def scatter_multiplied(a, index, values):
+    """``np.multiply.at(a, index, values)`` on a copy of a, returned: each position of a
+    times every value scattered to it, in order.  Plain NumPy and a loop of element
+    writes, which diffc reads and differentiates (``__diffc_transparent__``): O(len(index))
+    Python steps."""
+    where = np.arange(np.size(a)).reshape(np.shape(a))[index]
+    positions = np.ravel(where)
+    factors = np.ravel(np.broadcast_to(values, np.shape(where)))
+    flat = np.ravel(a).copy()
+    for k in range(len(positions)):
+        p = positions[k]
+        flat[p] = flat[p] * factors[k]
+    return np.reshape(flat, np.shape(a))
+
+
+scatter_multiplied.__diffc_transparent__ = True
+
+
+def diagonal_positions(shape, wrap):
+    """The flat positions np.fill_diagonal writes in an array of `shape` (ints)."""
+    marks = np.zeros(shape, dtype=np.int8)
+    np.fill_diagonal(marks, 1, wrap=wrap)
+    return np.flatnonzero(marks)
+
+
+def put_positions(size, index, mode):
+    """The flat positions np.put writes in an array of `size` items (ints; negative ones counted
+    from the end, 'wrap' and 'clip' as NumPy)."""
+    positions = np.ravel(np.asarray(index, dtype=np.intp))
+    if mode == "wrap":
+        return positions % size
+    if mode == "clip":
+        return np.clip(positions, 0, size - 1)
+    if positions.size and (positions.max() >= size or positions.min() < -size):
+        raise IndexError(f"index {positions.max()} is out of bounds for size {size}")
+    return positions % size if size else positions
+
+
+def filled_diagonal(a, val, wrap=False):
+    """``np.fill_diagonal(a, val, wrap)`` on a copy of a, returned (val repeated along the
+    diagonal as NumPy repeats it).  Plain NumPy diffc reads (``__diffc_transparent__``)."""
+    positions = diagonal_positions(np.shape(a), wrap)
+    flat = np.ravel(a).copy()
+    flat[positions] = np.resize(np.ravel(val), np.shape(positions))
+    return np.reshape(flat, np.shape(a))
+
+
+def put_values(a, index, values, mode="raise"):
+    """``np.put(a, index, values, mode)`` on a copy of a, returned (values repeated over the
+    positions as NumPy repeats them; a repeated position keeps its last value)."""
+    positions = put_positions(np.size(a), index, mode)
+    flat = np.ravel(a).copy()
+    flat[positions] = np.resize(np.ravel(values), np.shape(positions))
+    return np.reshape(flat, np.shape(a))
+
+
+filled_diagonal.__diffc_transparent__ = True
+put_values.__diffc_transparent__ = True

@@ -86,3 +86,11 @@ def tanh_chain(W, h0, n=3):
     for k in range(n):
         h = np.tanh(np.dot(h, W))
     return np.sum(h)
+
+
+def class_means(x, labels):
+    counts = np.zeros(3)
+    totals = np.zeros(3)
+    np.add.at(counts, labels, 1.0)          # no derivative flows: ufunc.at in place
+    np.add.at(totals, labels, x)            # differentiated: scatter_added and its adjoint
+    return np.sum((totals / (counts + 1.0)) ** 2)

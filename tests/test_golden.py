@@ -117,6 +117,29 @@ def grad_straight(x, y, result_bar=1.0):
     x_bar = result_bar + result_bar * (math.sin(x) * y) * 2.0 * y * math.cos(x)
     return x_bar
 """,
+    ('class_means', 'reverse'): """\
+def grad_class_means(x, labels, result_bar=1.0):
+    # line 92: counts = np.zeros(3)
+    counts = np.zeros(3)
+    # line 93: totals = np.zeros(3)
+    totals = np.zeros(3)
+    # line 94: np.add.at(counts, labels, 1.0)          # no derivative flows: ufunc.at in place
+    np.add.at(counts, labels, 1.0)
+    # line 95: np.add.at(totals, labels, x)            # differentiated: scatter_added and its adjoint
+    _t2 = scatter_added(totals, labels, x)
+    totals[...] = _t2
+    # line 96: return np.sum((totals / (counts + 1.0)) ** 2)
+    _t3 = counts + 1.0
+    _t4 = totals / _t3
+    _t5 = _t4 ** 2
+    check_scalar(np.sum(_t5))
+    x_bar = 0.0
+    # line 95: np.add.at(totals, labels, x)            # differentiated: scatter_added and its adjoint
+    _t2_bar = unbroadcast(take_item(unbroadcast(_sum_bar_times(result_bar,
+        _t5, 2) * _t4 / _t3, totals), ...), _t2)
+    x_bar += _at_gather(_t2_bar, labels, x, _t2)
+    return x_bar
+""",
 }
 
 

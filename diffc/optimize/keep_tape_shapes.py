@@ -12,7 +12,8 @@ tuple per iteration with ``T.append((e1, ..., en))`` and their adjoint loop
 unpacks ``for t1, ..., tn in reversed(T)``).
 Output: the same function where an element ek becomes ``shape_of(ek)`` when,
 in the adjoint loop's body and in every statement after it, the name tk is
-read only as the second argument of ``unbroadcast``.  ``runtime.shape_of``
+read only as the second argument of ``unbroadcast`` (or as what the scatter-add's
+adjoint reads for its shape, `shape_reads.scatter_shape_read`).  ``runtime.shape_of``
 keeps an ndarray's ``.shape`` in a small object with that one attribute
 (which is all ``unbroadcast`` reads of it: ``np.shape``) and any other value
 as it is, so each such read gives the result it gave before.  The forward
@@ -25,6 +26,7 @@ import gast
 
 from .. import ast_util as A
 from .. import runtime
+from . import shape_reads
 
 
 def keep_tape_shapes(fn):
@@ -90,7 +92,8 @@ def _only_shape_read(stmts, name):
                 if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load):
                     call = parents.get(node)
                     if not (isinstance(call, gast.Call) and _is(call.func, runtime.unbroadcast)
-                            and len(call.args) == 2 and call.args[1] is node):
+                            and len(call.args) == 2 and call.args[1] is node
+                            or shape_reads.scatter_shape_read(call, node)):
                         return False
                     reads += 1
     return reads > 0

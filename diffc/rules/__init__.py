@@ -357,13 +357,17 @@ def resolve_call(info, call, target):
       (``norm.logpdf``, ``stats.norm.logpdf``, ``rv.logpdf``) -> the rule registered
       for that bound method, or for the method of obj's class (obj first);
     * a frozen distribution's method with no rule of its own -> the call is rewritten,
-      in place, into its implementation with the frozen parameters as constants.
+      in place, into its implementation with the frozen parameters as constants; so is
+      a call of a library object `object_call(obj, "__call__")` knows (``@np.vectorize``).
     Returns (key, atoms) or None (call_key's own answer then stands)."""
     import gast
     from ..parse import MISSING, FunctionInfo
     if target is not MISSING:
         impl = implementation(target)
-        return (impl, list(call.args)) if impl is not None else None
+        if impl is not None:
+            return impl, list(call.args)
+        found = object_call(target, "__call__") if not callable(getattr(target, "__code__", None)) else None
+        return _rewrite_object_call(call, found) if found is not None else None
     func = call.func
     if not isinstance(func, gast.Attribute):
         return None
@@ -385,6 +389,13 @@ def resolve_call(info, call, target):
     found = object_call(obj, func.attr)
     if found is None:
         return None
+    return _rewrite_object_call(call, found)
+
+
+def _rewrite_object_call(call, found):
+    """The call rewritten, in place, into the implementation `object_call` found (its
+    constant arguments appended): (key, atoms)."""
+    import gast
     impl, args, kwds = found
     from .. import ast_util as A
     call.func = A.global_ref(impl, impl.__name__)

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
 from ..runtime import DictBar, ListBar
+from ..errors import NotDifferentiable
 
 
 def _zero_entry(v):
@@ -26,14 +27,14 @@ def _zero_entry(v):
 def _require_sequence(iterable):
     """dict(iterable)'s rules read the pairs again: an iterator would be exhausted by then."""
     if not isinstance(iterable, (list, tuple)):
-        raise NotImplementedError(f"diffc: dict() of a {type(iterable)!r} has no derivative "
-                                  "here; pass a list of pairs (dict(list(...)))")
+        raise NotDifferentiable(f"diffc: dict() of a {type(iterable)!r} has no derivative "
+                                "here; pass a list of pairs (dict(list(...)))")
 
 
 def _require_dict(d, method):
     if not isinstance(d, dict):
-        raise NotImplementedError(f"diffc: the rule for .{method}() is the one of dict; "
-                                  f"{type(d)!r}.{method} needs a rule of its own (@diffc.adjoint)")
+        raise NotDifferentiable(f"diffc: the rule for .{method}() is the one of dict; "
+                                f"{type(d)!r}.{method} needs a rule of its own (@diffc.adjoint)")
 
 
 def sorted_perm(iterable, key, reverse):

@@ -39,7 +39,10 @@ def _astype_jvp(a_dot, a, result):
 
 def _array_bar(g, obj):
     """Adjoint of np.array(obj): result_bar in obj's structure (ListBar for lists)."""
-    g = np.reshape(g, np.shape(obj)) if np.ndim(g) != np.ndim(obj) else g
+    if np.ndim(g) != np.ndim(obj):
+        # a number stands for that number everywhere (a scalar adjoint of a broadcast value,
+        # as in reverse over reverse of np.asarray(x) / s); otherwise the same entries reshaped
+        g = _full(g, obj) if np.size(g) == 1 and np.size(obj) != 1 else np.reshape(g, np.shape(obj))
     if isinstance(obj, (list, tuple)):
         return _like(g, obj)
     return _cast_like(g, obj)

@@ -496,6 +496,8 @@ nondiff(runtime_calls.set_function_attribute)
 nondiff(runtime_calls.check_not_held)
 nondiff(runtime_calls.check_parameter_aliases)
 effects.declare(runtime_calls.check_parameter_aliases, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+nondiff(runtime_calls.check_array_receiver)
+effects.declare(runtime_calls.check_array_receiver, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 nondiff(runtime_calls.inner_layout)
 effects.declare(runtime_calls.check_not_held, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 

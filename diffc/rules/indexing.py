@@ -1,5 +1,7 @@
 """Rules for selecting elements: take, take_along_axis, x.item(), sort, partition,
-diag, diagonal, trace, triu, tril.
+diag, diagonal, trace, triu, tril; and for the scatter-adds ``np.add.at`` and
+``np.subtract.at`` (written by transform/anf.py as ``a[...] = scatter_added(a, index, v)``,
+runtime_scatter.py).
 
 Input: nothing (imported by rules/numpy_rules.py).  Output: adjoint and tangent rules for
 those functions and methods (the adjoint scatters the gradient back to the positions
@@ -10,9 +12,11 @@ Conventions: rules/numpy_rules.py.
 
 import numpy as np
 
-from . import adjoint, nondiff, tangent
+from . import adjoint, linear, nondiff, tangent
 from ..runtime import ListBar, is_duck_array, unbroadcast, widen_like
-from .shared import (arr as _arr, full as _full, one_hot as _one_hot, full_T as _full_T)
+from .. import runtime_scatter
+from ..runtime_scatter import scatter_added, scatter_subtracted
+from .shared import (arr as _arr, full as _full, like as _like, one_hot as _one_hot, full_T as _full_T)
 
 
 # ---------------------------------------------------------------------------
@@ -356,6 +360,7 @@ def _(result, a, a_dot):
 
 # Piecewise-constant selectors, weights, masks, shapes and axes: no derivative.
 nondiff(_sort_perm, _diag_len)
+nondiff(runtime_scatter.diagonal_positions, runtime_scatter.put_positions)    # where np.fill_diagonal/np.put write
 
 
 @tangent(_diag_bar)
@@ -476,3 +481,60 @@ def _(result, a, d, d_dot):
 @adjoint(_tolist_jvp)
 def _(result, result_bar, a, d):
     return None, _full_T(_tolist_bar(result_bar, a), d, a)
+
+
+# ---------------------------------------------------------------------------
+# np.add.at / np.subtract.at: out = a + scatter(v at index), linear in (a, v)
+# ---------------------------------------------------------------------------
+
+
+def _at_scatter(w, index, a):
+    """float64 zeros shaped like a with w scatter-added at index (np.add.at; repeats accumulate)."""
+    w = np.asarray(w)
+    out = np.zeros(np.shape(a), dtype=np.result_type(w.dtype, np.float64))
+    np.add.at(out, index, w)
+    return out
+
+
+def _at_gather(g, index, v, a):
+    """The adjoint in v of scatter-adding v at index into an array like a: g (a's shape) read
+    at index, summed over what v broadcast to, in v's structure (a ListBar for a list)."""
+    read = np.asarray(_full(g, a))[index]
+    return _like(unbroadcast(read, v), v)
+
+
+@adjoint(scatter_added)
+def _(result, result_bar, a, index, values):
+    return unbroadcast(result_bar, result), None, _at_gather(result_bar, index, values, result)
+
+
+@tangent(scatter_added)
+def _(result, a, index, values, a_dot, values_dot):
+    return _full(a_dot, a) + _at_scatter(values_dot, index, a)
+
+
+@adjoint(scatter_subtracted)
+def _(result, result_bar, a, index, values):
+    return unbroadcast(result_bar, result), None, _at_gather(-result_bar, index, values, result)
+
+
+@tangent(scatter_subtracted)
+def _(result, a, index, values, a_dot, values_dot):
+    return _full(a_dot, a) - _at_scatter(values_dot, index, a)
+
+
+linear(_at_scatter, _at_gather)
+
+
+@adjoint(_at_scatter)
+def _(result, result_bar, w, index, a):
+    return _at_gather(result_bar, index, w, a), None, None
+
+
+@adjoint(_at_gather)
+def _(result, result_bar, g, index, v, a):
+    return unbroadcast(_at_scatter(result_bar, index, a), g), None, None, None
+
+
+at_gather = _at_gather      # (optimize/shape_reads.py: their last argument is read for its shape)
+at_scatter = _at_scatter

@@ -1,7 +1,8 @@
-"""Rules for decompositions: np.linalg.svd, pinv, eig, eigvals.
+"""Rules for decompositions: np.linalg.svd, pinv, eig, eigvals, qr.
 
 Input: nothing (imported by `diffc.pipeline.load_builtin_rules`).  Output: adjoint and
-tangent rules for those four functions, on single matrices and stacks of them.
+tangent rules for those five functions, on single matrices and stacks of them (qr: real,
+mode 'reduced' or 'r', at least as many rows as columns, full column rank).
 
 Assumptions, checked where they can be: distinct singular values / eigenvalues
 (a repeated one makes the derivative undefined: the helpers raise), constant
@@ -338,9 +339,92 @@ def _(result, a, a_dot):
     return eig_jvp(a, a_dot, result, False)
 
 
+# --- qr -----------------------------------------------------------------------
+# A = Q R (reduced, m >= n: Q m x n with orthonormal columns, R n x n upper triangular,
+# invertible for full column rank).  dA = dQ R + Q dR; with C = Q^T dA R^-1 and L its
+# strictly lower part, Q^T dQ = L - L^T on the column space, dR = (C - L + L^T) R and
+# dQ = (dA - Q dR) R^-1.  Transposed: M = R Rb^T - Qb^T Q, Ab = (Qb + Q sym(M)) R^-T with
+# sym(M) = tril(M) + tril(M, -1)^T.  The derivative is that of NumPy's sign choice (LAPACK's
+# Householder signs, held fixed: they are constant where R's diagonal has no zero).
+
+
+def _qr_check(a, mode):
+    if np.iscomplexobj(a):
+        raise NotDifferentiable("diffc: np.linalg.qr of a complex matrix is not differentiated")
+    m, n = np.shape(a)[-2:]
+    if m < n or (mode == "complete" and m != n) or mode not in ("reduced", "complete", "r"):
+        raise NotDifferentiable(f"diffc: np.linalg.qr is differentiated for mode='reduced' (or 'r') of a "
+                                f"matrix with at least as many rows as columns, not mode={mode!r} of "
+                                f"a {m}x{n} matrix")
+
+
+def _qr_factors(a, result, mode):
+    """(Q, R) of a, from the result (mode 'r' gives R only: Q is computed again)."""
+    if mode == "r":
+        q, r = np.linalg.qr(a)
+    else:
+        q, r = result[0], result[1]
+    _qr_full_rank(r)
+    return q, r
+
+
+def _qr_full_rank(r):
+    d = np.abs(np.diagonal(r, axis1=-2, axis2=-1))
+    if np.any(d <= 1e-12 * max(1.0, float(np.max(d)) if d.size else 1.0)):
+        raise NotDifferentiable("diffc: the derivative of np.linalg.qr needs a matrix of full column rank "
+                                "(R has a zero on its diagonal)")
+
+
+def _right_solve(x, r):
+    """x @ inv(r)."""
+    return _mT(np.linalg.solve(_mT(r), _mT(x)))
+
+
+def qr_jvp(a, a_dot, result, mode):
+    """Tangent of np.linalg.qr: a ListBar (dQ, dR), or dR for mode='r'."""
+    _qr_check(a, mode)
+    q, r = _qr_factors(a, result, mode)
+    c = _mT(q) @ _right_solve(a_dot, r)
+    low = np.tril(c, -1)
+    r_dot = (c - low + _mT(low)) @ r
+    if mode == "r":
+        return r_dot
+    q_dot = _right_solve(a_dot - q @ r_dot, r)
+    return ListBar([q_dot, r_dot])
+
+
+def qr_bar(result_bar, a, result, mode):
+    """Adjoint of np.linalg.qr in a."""
+    _qr_check(a, mode)
+    q, r = _qr_factors(a, result, mode)
+    gq, gr = (0.0, result_bar) if mode == "r" else (result_bar[0], result_bar[1])
+    m = 0.0
+    if not _decomp_zero(gr):
+        m = r @ _mT(gr)
+    if not _decomp_zero(gq):
+        m = m - _mT(gq) @ q
+    if _decomp_zero(m):
+        return np.zeros(np.shape(a))
+    low = np.tril(m, -1)
+    inner = q @ (np.tril(m) + _mT(low))
+    if not _decomp_zero(gq):
+        inner = inner + gq
+    return _mT(np.linalg.solve(r, _mT(inner)))
+
+
+@adjoint(np.linalg.qr)
+def _(result, result_bar, a, mode="reduced"):
+    return qr_bar(result_bar, a, result, mode)
+
+
+@tangent(np.linalg.qr)
+def _(result, a, mode="reduced", a_dot=None):
+    return qr_jvp(a, a_dot, result, mode)
+
+
 # Second order and beyond: diffc differentiates the helpers' own bodies (NumPy code whose
 # rules are these again); the index of each column's largest entry is a constant.
 for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp, pinv_bar, pinv_jvp, eig_jvp, eig_bar,
-                _lapack_phase_anchor, _lapack_phase_turn):
+                _lapack_phase_anchor, _lapack_phase_turn, _qr_factors, _right_solve, qr_jvp, qr_bar):
     _helper.__diffc_transparent__ = True
-nondiff(_largest, _decomp_zero, _check_phase_free)
+nondiff(_largest, _decomp_zero, _check_phase_free, _qr_check, _qr_full_rank)

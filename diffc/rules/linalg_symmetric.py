@@ -20,6 +20,7 @@ from ..runtime import ListBar, is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, arr as _arr, zeros_of as _zeros_of,
                      full as _full, swap_last_axes as _T, seq as _seq, full_T as _full_T,
                      col as _col, uncol as _uncol, mat as _mat)
+from ..errors import NotDifferentiable
 
 
 # ---------------------------------------------------------------------------
@@ -38,7 +39,7 @@ def _phi(x):
 
 def _no_complex(a, name):
     if np.iscomplexobj(a):
-        raise NotImplementedError(f"diffc: the derivative of {name} of a complex matrix is not supported")
+        raise NotDifferentiable(f"diffc: the derivative of {name} of a complex matrix is not supported")
 
 
 def _H(x):
@@ -368,8 +369,8 @@ def _eig_parts(result, result_dot=None):
 def _real_matrix_only(x, name):
     """The second-order eigh/eigvalsh formulas below are those of real symmetric matrices."""
     if np.iscomplexobj(x):
-        raise NotImplementedError(f"diffc: second derivative of {name} of a complex Hermitian "
-                                  "matrix is not supported")
+        raise NotDifferentiable(f"diffc: second derivative of {name} of a complex Hermitian "
+                                "matrix is not supported")
 
 
 def _eigh_bar_core_jvp(gw, gV, w, V, dgw, dgV, dw, dV, lower):

@@ -37,6 +37,7 @@ import numpy as np
 from . import adjoint, linear, nondiff, tangent
 from ..runtime import ListBar, unbroadcast
 from .complex_rules import no_derivative, real_if_real
+from ..errors import NotDifferentiable
 
 _FFT = np.fft
 _WINDOWS = np.lib.stride_tricks
@@ -114,8 +115,8 @@ def strided_layout(x, result):
     x = np.asarray(x)
     item = x.itemsize
     if not x.flags.c_contiguous or any(s % item for s in result.strides):
-        raise NotImplementedError("diffc: as_strided has a derivative only for a C-contiguous "
-                                  "array and strides that are whole elements")
+        raise NotDifferentiable("diffc: as_strided has a derivative only for a C-contiguous "
+                                "array and strides that are whole elements")
     return tuple(result.shape), tuple(s // item for s in result.strides)
 
 

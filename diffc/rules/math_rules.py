@@ -245,3 +245,105 @@ def _(result, x, y, x_dot, y_dot):
 
 nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
         math.isclose, math.factorial, math.gcd, math.comb, math.perm)
+
+
+@adjoint(math.cbrt)
+def _(result, result_bar, x):
+    return result_bar / (3.0 * result * result)
+
+
+@tangent(math.cbrt)
+def _(result, x, x_dot):
+    return x_dot / (3.0 * result * result)
+
+
+@adjoint(math.exp2)
+def _(result, result_bar, x):
+    return result_bar * result * 0.6931471805599453
+
+
+@tangent(math.exp2)
+def _(result, x, x_dot):
+    return x_dot * result * 0.6931471805599453
+
+
+@adjoint(math.asinh)
+def _(result, result_bar, x):
+    return result_bar / math.sqrt(x * x + 1.0)
+
+
+@tangent(math.asinh)
+def _(result, x, x_dot):
+    return x_dot / math.sqrt(x * x + 1.0)
+
+
+@adjoint(math.acosh)
+def _(result, result_bar, x):
+    return result_bar / math.sqrt(x * x - 1.0)
+
+
+@tangent(math.acosh)
+def _(result, x, x_dot):
+    return x_dot / math.sqrt(x * x - 1.0)
+
+
+@adjoint(math.atanh)
+def _(result, result_bar, x):
+    return result_bar / (1.0 - x * x)
+
+
+@tangent(math.atanh)
+def _(result, x, x_dot):
+    return x_dot / (1.0 - x * x)
+
+
+@adjoint(math.degrees)
+def _(result, result_bar, x):
+    return result_bar * 57.29577951308232
+
+
+@tangent(math.degrees)
+def _(result, x, x_dot):
+    return x_dot * 57.29577951308232
+
+
+@adjoint(math.radians)
+def _(result, result_bar, x):
+    return result_bar * 0.017453292519943295
+
+
+@tangent(math.radians)
+def _(result, x, x_dot):
+    return x_dot * 0.017453292519943295
+
+
+# fmod(x, y) = x - trunc(x / y) * y and remainder(x, y) = x - n * y with n the nearest integer
+# to x / y (ties to even, as Python's round): piecewise linear in x and y.
+@adjoint(math.fmod)
+def _(result, result_bar, x, y):
+    return result_bar, -result_bar * math.trunc(x / y)
+
+
+@tangent(math.fmod)
+def _(result, x, y, x_dot, y_dot):
+    return x_dot - y_dot * math.trunc(x / y)
+
+
+@adjoint(math.remainder)
+def _(result, result_bar, x, y):
+    return result_bar, -result_bar * round((x - result) / y)
+
+
+@tangent(math.remainder)
+def _(result, x, y, x_dot, y_dot):
+    return x_dot - y_dot * round((x - result) / y)
+
+
+@adjoint(math.ldexp)
+def _(result, result_bar, x, i):
+    return result_bar * math.ldexp(1.0, i), None
+
+
+@tangent(math.ldexp)
+def _(result, x, i, x_dot, i_dot):
+    return x_dot * math.ldexp(1.0, i)

@@ -11,11 +11,12 @@ of NaNs only gives NaN (nanmax, nanmin, nanmean), as NumPy's does.  ``out=`` is 
 import numpy as np
 
 from . import implemented_by, nondiff
+from ..errors import NotDifferentiable
 
 
 def _no_out(out, name):
     if out is not None:
-        raise NotImplementedError(f"diffc: np.{name}(..., out=...) is not differentiated; use the result")
+        raise NotDifferentiable(f"diffc: np.{name}(..., out=...) is not differentiated; use the result")
 
 
 def _present(a, where):
@@ -60,7 +61,7 @@ def _nan_extreme(a, axis, keepdims, largest):
 def nan_max(a, axis=None, out=None, keepdims=False, initial=None, where=True):
     _no_out(out, "nanmax")
     if initial is not None or where is not True:
-        raise NotImplementedError("diffc: np.nanmax(..., initial=, where=) is not differentiated")
+        raise NotDifferentiable("diffc: np.nanmax(..., initial=, where=) is not differentiated")
     return _nan_extreme(np.asarray(a), axis, keepdims, True)
 
 
@@ -68,14 +69,14 @@ def nan_max(a, axis=None, out=None, keepdims=False, initial=None, where=True):
 def nan_min(a, axis=None, out=None, keepdims=False, initial=None, where=True):
     _no_out(out, "nanmin")
     if initial is not None or where is not True:
-        raise NotImplementedError("diffc: np.nanmin(..., initial=, where=) is not differentiated")
+        raise NotDifferentiable("diffc: np.nanmin(..., initial=, where=) is not differentiated")
     return _nan_extreme(np.asarray(a), axis, keepdims, False)
 
 
 def _nan_var(a, axis, out, ddof, keepdims, where, mean, correction):
     _no_out(out, "nanvar/nanstd")
     if mean is not None or correction is not None:
-        raise NotImplementedError("diffc: np.nanvar/nanstd(..., mean=, correction=) is not differentiated")
+        raise NotDifferentiable("diffc: np.nanvar/nanstd(..., mean=, correction=) is not differentiated")
     keep = _present(a, where)
     count = np.sum(keep, axis=axis, keepdims=True)
     centre = np.sum(np.where(keep, a, 0.0), axis=axis, keepdims=True) / count

@@ -14,6 +14,7 @@ from .complex_rules import abs_slope, real_cotangent
 from ..runtime import is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, bcast as _bcast, full as _full, like as _like,
                      unreduce as _unreduce, full_T as _full_T)
+from ..errors import NotDifferentiable
 
 
 # ---------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def _norm_kind(x, ord, axis):
     if matrix and ord in (1, -1, np.inf, -np.inf):
         return axes, "flat"
     if matrix:
-        raise NotImplementedError(f"diffc: no second derivative for the matrix norm ord={ord!r}")
+        raise NotDifferentiable(f"diffc: no second derivative for the matrix norm ord={ord!r}")
     if ord is None or ord == 2 or ord == "fro":
         return axes, "2"
     if ord in (1, np.inf, -np.inf, 0):
@@ -226,8 +227,8 @@ def _norm_bar_parts(g, x, ord, axis, keepdims, result):
     """(G, x, r, p, axes, kind): unreduced g and result, for d norm_grad."""
     x = np.asarray(x)
     if np.iscomplexobj(x):       # the formulas below are those of real x
-        raise NotImplementedError("diffc: second derivative of np.linalg.norm of a complex "
-                                  "array is not supported")
+        raise NotDifferentiable("diffc: second derivative of np.linalg.norm of a complex "
+                                "array is not supported")
     x = x.astype(np.result_type(x, np.float64))
     axes, kind = _norm_kind(x, ord, axis)
     G = _unreduce(g, x, axes, keepdims)

@@ -10,6 +10,9 @@ rules:
   reductions.py        sum, mean, prod, max/min, var, std, cumsum, cumprod
   nan_reductions.py    nansum, nanmean, nanprod, nanmax, nanmin, nanvar, nanstd
   python_implementations.py  math.prod, np.average, np.polyval, matrix_power, itertools
+  numpy_implementations.py   ediff1d, diagflat, multi_dot, correlate, meshgrid, block, piecewise,
+                             cov, corrcoef, vander, ldexp, copysign, unique, geomspace,
+                             apply_along_axis, nancumsum/nancumprod, polyfit
   order_statistics.py  median, quantile, percentile, ptp, trapezoid, interp, convolve, functools.reduce
   norms.py             np.linalg.norm
   shapes.py            reshape, transpose, concatenate/stack/split, tile, repeat, flip, roll, diff
@@ -104,8 +107,9 @@ none: a derivative through them raises NoDerivativeRule naming the helper.
 # Import order is registration order; no two families register the same primitive.
 from . import shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing  # noqa: F401
 from . import products, linalg, linalg_symmetric, creation, nan_reductions, order_statistics  # noqa: F401
-from . import python_implementations  # noqa: F401
+from . import python_implementations, numpy_implementations  # noqa: F401
 
 # The family modules, in registration order (dispatch.py scans their helpers).
 FAMILIES = (shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing, products, linalg,
-            linalg_symmetric, creation, nan_reductions, order_statistics, python_implementations)
+            linalg_symmetric, creation, nan_reductions, order_statistics, python_implementations,
+            numpy_implementations)

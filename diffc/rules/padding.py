@@ -12,6 +12,7 @@ import numpy as np
 from . import adjoint, nondiff, tangent
 from ..runtime import is_duck_array, unbroadcast
 from .shared import (is_zero as _zero, zeros_of as _zeros_of, full as _full, one_hot as _one_hot)
+from ..errors import NotDifferentiable
 
 
 # ---------------------------------------------------------------------------
@@ -56,7 +57,7 @@ def _pad_bar(g, array, pad_width, mode):
             after = np.sum(np.take(g, np.arange(b + n, g.shape[ax]), axis=ax), axis=ax, keepdims=True)
             g = np.take(g, np.arange(b, b + n), axis=ax) + _pad_stat_weights(stages[ax], ax, mode) * (before + after)
         return g
-    raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
+    raise NotDifferentiable(f"diffc: no derivative for np.pad(mode={mode!r})")
 
 
 _PAD_STATS = ("maximum", "minimum", "median")
@@ -108,20 +109,20 @@ def _pad_linear_mode(mode):
     pick an element by value, maximum/minimum/median, are not linear)."""
     if mode not in ("constant", "empty", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp") \
             and mode not in _PAD_STATS:
-        raise NotImplementedError(f"diffc: no derivative for np.pad(mode={mode!r})")
+        raise NotDifferentiable(f"diffc: no derivative for np.pad(mode={mode!r})")
     return "constant" if mode == "empty" else mode      # empty padding holds no derivative
 
 
 def _pad_ev_jvp(end_values_dot):
     """The tangent due to np.pad's end_values: only a constant is supported."""
     if not _zero(end_values_dot):
-        raise NotImplementedError("diffc: no derivative of np.pad with respect to end_values")
+        raise NotDifferentiable("diffc: no derivative of np.pad with respect to end_values")
     return 0.0
 
 
 def _pad_cv_bar(g, array, pad_width, mode, constant_values):
     if mode != "constant" or np.ndim(constant_values) != 0:
-        raise NotImplementedError("diffc: derivative of np.pad in constant_values needs a scalar")
+        raise NotDifferentiable("diffc: derivative of np.pad in constant_values needs a scalar")
     return np.sum(g) - np.sum(_pad_bar(g, array, pad_width, "constant"))
 
 

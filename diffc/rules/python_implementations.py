@@ -2,7 +2,7 @@
 ``math.prod``, ``np.average``, ``np.polyval``, ``np.linalg.matrix_power`` and the
 ``itertools`` iterators scientists loop over (``product``, ``combinations``,
 ``combinations_with_replacement``, ``permutations``, ``chain``, ``pairwise``,
-``accumulate``, ``islice``).
+``accumulate``, ``islice``); ``np.vectorize`` (its function called on each element).
 
 Input: nothing (imported by rules/numpy_rules.py).  Output: each function registered
 with `implemented_by`; diffc reads the body like user code, in both modes and at every
@@ -13,12 +13,16 @@ patterns (which items go together) are computed on integers by the library itsel
 (`_index_tuples`, never differentiated), so the values are NumPy's and Python's own.
 """
 
+import functools
+import builtins
 import itertools
 import math
 
 import numpy as np
 
 from . import implemented_by, nondiff
+from .. import runtime_calls
+from ..errors import NotDifferentiable
 
 
 def _index_tuples(kind, n, r, repeat):
@@ -108,8 +112,8 @@ def islice(iterable, *bounds):
 @implemented_by(np.average)
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     if returned:
-        raise NotImplementedError("diffc: np.average(..., returned=True) is not differentiated; "
-                                  "compute the sum of the weights separately")
+        raise NotDifferentiable("diffc: np.average(..., returned=True) is not differentiated; "
+                                "compute the sum of the weights separately")
     a = np.asarray(a)
     if weights is None:
         return np.mean(a, axis=axis, keepdims=keepdims)
@@ -143,3 +147,107 @@ def matrix_power(a, n):
     for _ in range(n - 1):
         result = result @ a
     return result
+
+
+# ---------------------------------------------------------------------------
+# np.vectorize: the user's scalar function mapped over the broadcast elements
+# ---------------------------------------------------------------------------
+
+
+@implemented_by(np.vectorize)
+def vectorize(pyfunc=None, otypes=None, doc=None, excluded=None, cache=False, signature=None):
+    if pyfunc is None or excluded or signature is not None:
+        _vectorize_unsupported("np.vectorize with excluded=, signature= or as a decorator factory")
+    return functools.partial(vectorized_call, pyfunc=pyfunc, otypes=otypes)
+
+
+def vectorized_call(*args, pyfunc, otypes=None, **kwargs):
+    """What ``np.vectorize(pyfunc, otypes)(*args, **kwargs)`` computes: pyfunc applied to
+    each element of the broadcast positional arguments (keywords given as they are), the
+    results as an array of the broadcast shape (a tuple of arrays when pyfunc returns a
+    tuple).  Also what a module-level ``@np.vectorize`` function is called as."""
+    _vectorize_check_keywords(kwargs)
+    shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+    columns = [np.ravel(np.broadcast_to(a, shape)) for a in args]
+    values = []
+    for i in range(math.prod(shape)):
+        values.append(pyfunc(*[c[i] for c in columns], **kwargs))
+    _vectorize_check_values(values, otypes)
+    if values and isinstance(values[0], tuple):
+        return tuple(_vectorize_array([v[j] for v in values], shape, otypes, j) for j in range(len(values[0])))
+    return _vectorize_array(values, shape, otypes, 0)
+
+
+def _vectorize_array(values, shape, otypes, j):
+    if otypes:
+        return np.reshape(np.array(values, dtype=np.dtype(otypes[j])), shape)
+    return np.reshape(np.array(values), shape)
+
+
+def _vectorize_unsupported(what):
+    from ..errors import NotDifferentiable
+    raise NotDifferentiable(f"{what} is not differentiated", hint="call the function in a loop instead")
+
+
+def _vectorize_check_keywords(kwargs):
+    if any(np.ndim(v) > 0 for v in kwargs.values()):
+        _vectorize_unsupported("np.vectorize called with an array given by keyword")
+
+
+def _vectorize_check_values(values, otypes):
+    """NumPy makes the result's dtype that of the first value when otypes is not given: an
+    integer first value truncates the others (a derivative of 0), so that is refused."""
+    if not otypes and values and isinstance(values[0], (bool, int, np.integer, np.bool_)):
+        _vectorize_unsupported("np.vectorize whose function returns an integer first (NumPy then makes "
+                               "an integer array; pass otypes=[float])")
+
+
+nondiff(_vectorize_check_keywords, _vectorize_check_values, _vectorize_unsupported)
+vectorized_call.__diffc_transparent__ = True       # diffc reads their bodies, like an implementation's
+_vectorize_array.__diffc_transparent__ = True
+
+
+def _vectorized_object(obj, method):
+    """A module-level ``@np.vectorize`` function called: vectorized_call with its pyfunc."""
+    if isinstance(obj, np.vectorize) and method == "__call__" and not obj.excluded and obj.signature is None:
+        return vectorized_call, (), {"pyfunc": obj.pyfunc, "otypes": obj.otypes or None}
+    return None
+
+
+def _vectorized_value(f):
+    """An np.vectorize object whose function holds differentiated values (a `Closure`), met
+    as a value at run time (differentiated code computed it with NumPy): the partial of
+    vectorized_call that `vectorize` makes."""
+    if isinstance(f, np.vectorize) and isinstance(f.pyfunc, runtime_calls.Closure) and not f.excluded \
+            and f.signature is None:
+        return runtime_calls.partial_value(vectorized_call, (), {"pyfunc": f.pyfunc, "otypes": f.otypes or None})
+    return None
+
+
+from . import OBJECT_CALLS  # noqa: E402
+OBJECT_CALLS.append(_vectorized_object)
+runtime_calls.CALLABLE_VALUES.append(_vectorized_value)
+
+
+@implemented_by(math.dist)
+def dist(p, q):
+    return math.sqrt(sum((a - b) * (a - b) for a, b in zip(p, q)))
+
+
+@implemented_by(builtins.divmod)
+def divmod_(a, b):
+    return a // b, a % b            # what divmod is, by definition
+
+
+def _modular_power(base, exp, mod):
+    return pow(base, exp, mod)      # ints only: never differentiated
+
+
+nondiff(_modular_power)
+
+
+@implemented_by(builtins.pow)
+def pow_(base, exp, mod=None):
+    if mod is not None:
+        return _modular_power(base, exp, mod)
+    return base ** exp

@@ -17,6 +17,7 @@ from ..runtime import is_duck_array, unbroadcast, widen_like
 from .shared import (is_zero as _zero, bcast as _bcast, arr as _arr, full as _full, like as _like,
                      norm_axes as _norm_axes, unreduce as _unreduce, safe_div as _safe_div,
                      full_T as _full_T)
+from ..errors import NotDifferentiable
 
 
 # ---------------------------------------------------------------------------
@@ -447,8 +448,8 @@ def _cumprod_parts(g, a, axis, result):
     """(g, a, result) with the cumulated axis last, and a function putting it back."""
     x, back = _cumprod_terms(a, axis)
     if not np.all(x != 0):
-        raise NotImplementedError("diffc: second derivative of cumprod at an argument with zeros "
-                                  "is not supported")
+        raise NotDifferentiable("diffc: second derivative of cumprod at an argument with zeros "
+                                "is not supported")
     g = _bcast(g, np.shape(result))
     gm = np.moveaxis(g, axis, -1) if axis is not None else np.ravel(g)
     rm = np.moveaxis(result, axis, -1) if axis is not None else np.ravel(result)
@@ -618,8 +619,8 @@ def _cumprod_jvp_parts(a, d, axis, result):
     """(d, a, result) with the cumulated axis last, and a function putting it back."""
     x, back = _cumprod_terms(a, axis)
     if not np.all(x != 0):
-        raise NotImplementedError("diffc: second derivative of cumprod at an argument with zeros "
-                                  "is not supported")
+        raise NotDifferentiable("diffc: second derivative of cumprod at an argument with zeros "
+                                "is not supported")
     dd = _full(d, a)
     dm = np.moveaxis(dd, axis, -1) if axis is not None else np.ravel(dd)
     rm = np.moveaxis(result, axis, -1) if axis is not None else np.ravel(result)
@@ -771,8 +772,8 @@ def _cp_setup(kind, which, a, axis, vals):
     shapes = _cp_shapes(kind, a, vals["result"])
     x = _cp_move(_arr(a), axis, shapes["a"])
     if not np.all(x != 0):
-        raise NotImplementedError("diffc: third derivative of cumprod at an argument with zeros "
-                                  "is not supported")
+        raise NotDifferentiable("diffc: third derivative of cumprod at an argument with zeros "
+                                "is not supported")
     out_shape = shapes["a"] if form == "P" else shapes["result"]
     return form, slots, shapes, out_shape, x, [_cp_move(vals[s], axis, shapes[s]) for s in slots]
 

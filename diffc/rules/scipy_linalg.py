@@ -1,7 +1,7 @@
 """scipy.linalg: implementations in NumPy for diffc to read, and rules for matrix functions.
 
 ``solve``, ``solve_triangular``, ``cholesky``, ``cho_factor``/``cho_solve``,
-``inv`` and ``det`` are registered with `implemented_by` as the NumPy
+``inv``, ``det``, ``eigh`` and ``qr`` are registered with `implemented_by` as the NumPy
 computations they equal (their derivatives are those of NumPy's rules, at any
 order).  Derivatives are with respect to the entries each function reads:
 ``solve_triangular`` and ``cho_solve`` read one triangle, ``cholesky`` reads the
@@ -21,15 +21,44 @@ import numpy as np
 import scipy.linalg as sl
 
 from . import adjoint, implemented_by, nondiff, tangent
+from ..errors import NotDifferentiable
 from ..runtime import ListBar
 
 
 @implemented_by(sl.solve)
 def linalg_solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
                  transposed=False):
+    a = _structured(np.asarray(a), assume_a, lower)
     if transposed:
         return np.linalg.solve(a.T, b)
     return np.linalg.solve(a, b)
+
+
+def _structured(a, assume_a, lower):
+    """The matrix scipy's solver sees: with assume_a 'sym'/'her'/'pos' it reads one triangle
+    (upper, or lower with lower=True) and mirrors it, with 'diagonal', 'tridiagonal' or a
+    triangular structure it reads only those entries.  The derivative with respect to an
+    entry it never reads is zero, as a finite difference of scipy's own result shows."""
+    if assume_a in (None, "general", "gen"):
+        return a
+    if assume_a in ("sym", "symmetric", "pos", "positive definite", "her", "hermitian"):
+        t = np.tril(a) if lower else np.triu(a)
+        mirrored = np.swapaxes(t, -1, -2)
+        if assume_a in ("her", "hermitian"):
+            mirrored = np.conj(mirrored)
+        return t + mirrored - t * np.eye(a.shape[-1])
+    if assume_a == "diagonal":
+        return a * np.eye(a.shape[-1])
+    if assume_a == "tridiagonal":
+        return np.triu(np.tril(a, 1), -1)
+    if assume_a == "upper triangular":
+        return np.triu(a)
+    if assume_a == "lower triangular":
+        return np.tril(a)
+    raise NotDifferentiable(f"diffc: scipy.linalg.solve(..., assume_a={assume_a!r}) is not differentiated")
+
+
+_structured.__diffc_transparent__ = True        # read like the implementation that calls it
 
 
 def _triangle(a, lower, unit_diagonal):
@@ -81,6 +110,51 @@ def linalg_inv(a, overwrite_a=False, check_finite=True):
 @implemented_by(sl.det)
 def linalg_det(a, overwrite_a=False, check_finite=True):
     return np.linalg.det(a)
+
+
+def _unsupported(what):
+    raise NotDifferentiable(f"{what} is not differentiated", hint="use the default options, or register a rule")
+
+
+@implemented_by(sl.eigh)
+def linalg_eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False, type=1,
+                check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
+    if b is not None or subset_by_index is not None or subset_by_value is not None:
+        _unsupported("scipy.linalg.eigh with b, subset_by_index or subset_by_value")
+    if eigvals_only:
+        return np.linalg.eigvalsh(a, UPLO="L" if lower else "U")
+    if np.iscomplexobj(a):
+        _unsupported("scipy.linalg.eigh's eigenvectors of a complex matrix (use np.linalg.eigh)")
+    w, v = np.linalg.eigh(a, UPLO="L" if lower else "U")
+    return w, v * _scipy_signs(a, lower, v, driver)
+
+
+@implemented_by(sl.eigvalsh)
+def linalg_eigvalsh(a, b=None, *, lower=True, overwrite_a=False, overwrite_b=False, type=1,
+                    check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
+    if b is not None or subset_by_index is not None or subset_by_value is not None:
+        _unsupported("scipy.linalg.eigvalsh with b, subset_by_index or subset_by_value")
+    return np.linalg.eigvalsh(a, UPLO="L" if lower else "U")
+
+
+def _scipy_signs(a, lower, v, driver):
+    """+-1 per column: NumPy's eigenvectors times it are SciPy's (its LAPACK driver may
+    choose the other sign); a constant, so derivatives are NumPy's, flipped alike."""
+    theirs = sl.eigh(a, lower=lower, driver=driver)[1]
+    return np.where(np.sum(np.real(np.conj(v) * theirs), axis=-2) < 0, -1.0, 1.0)
+
+
+@implemented_by(sl.qr)
+def linalg_qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
+    if pivoting or mode not in ("full", "economic", "r"):
+        _unsupported("scipy.linalg.qr with pivoting or mode='raw'")
+    if mode == "r":
+        return (np.linalg.qr(a, mode="r"),)
+    if mode == "full":
+        q, r = np.linalg.qr(a, mode="complete")
+        return q, r
+    q, r = np.linalg.qr(a)
+    return q, r
 
 
 # ------------------------------------------------------------------ matrix functions
@@ -169,7 +243,7 @@ def sylvester_bar(g, a, b, z):
 
 
 sylvester_dot.__diffc_transparent__ = True
-nondiff(_is_zero_dot)
+nondiff(_scipy_signs, _is_zero_dot)
 sylvester_bar.__diffc_transparent__ = True
 
 
@@ -226,7 +300,7 @@ def _lu_transposed(lu_and_piv, trans):
     if trans in (0, "N"):
         return False
     if trans in (2, "C") and np.iscomplexobj(lu_and_piv[0]):
-        raise NotImplementedError("diffc: lu_solve(..., trans=2) of a complex factor is not differentiated")
+        raise NotDifferentiable("diffc: lu_solve(..., trans=2) of a complex factor is not differentiated")
     return True
 
 

@@ -3,8 +3,9 @@
 One module per family: scipy_special (special functions, softmax, logsumexp),
 scipy_stats (distributions' logpdf/pdf/cdf/logcdf/sf/logsf, plain and frozen),
 scipy_linalg (solve, cholesky, lu, expm, ...), scipy_integrate (odeint and
-solve_ivp by the adjoint ODE) and scipy_signal (convolve/correlate, ndimage
-filters).  diffc imports and works without SciPy.
+solve_ivp by the adjoint ODE), scipy_signal (convolve/correlate, ndimage
+filters) and scipy_more (more special functions, lognorm/uniform, zscore/entropy,
+linalg norm/svdvals/block_diag/toeplitz/circulant/lstsq/pinv).  diffc imports and works without SciPy.
 """
 
 from . import scipy_special  # noqa: F401
@@ -12,3 +13,4 @@ from . import scipy_stats  # noqa: F401
 from . import scipy_linalg  # noqa: F401
 from . import scipy_integrate  # noqa: F401
 from . import scipy_signal  # noqa: F401
+from . import scipy_more  # noqa: F401

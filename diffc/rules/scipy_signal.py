@@ -22,6 +22,7 @@ import scipy.signal as ss
 from scipy import ndimage
 
 from . import adjoint, implemented_by, nondiff, tangent
+from ..errors import NotDifferentiable
 
 
 def _widened(d, x):
@@ -38,8 +39,8 @@ def _full_offsets(a, v, mode):
         return tuple((m - 1) // 2 for m in sv)
     if mode == "valid":
         if any(n < m for n, m in zip(sa, sv)):
-            raise NotImplementedError("diffc: convolve(mode='valid') is differentiated when the first "
-                                      "argument is at least as large as the second in every dimension")
+            raise NotDifferentiable("diffc: convolve(mode='valid') is differentiated when the first "
+                                    "argument is at least as large as the second in every dimension")
         return tuple(m - 1 for m in sv)
     raise ValueError(f"unknown convolution mode {mode!r}")
 
@@ -102,7 +103,7 @@ _PAD_MODES = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "ref
 def _pad_mode(mode):
     """np.pad's name for an ndimage boundary mode."""
     if mode not in _PAD_MODES:
-        raise NotImplementedError(f"diffc: ndimage mode {mode!r} is not differentiated")
+        raise NotDifferentiable(f"diffc: ndimage mode {mode!r} is not differentiated")
     return _PAD_MODES[mode]
 
 

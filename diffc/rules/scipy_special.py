@@ -79,12 +79,12 @@ def _(result, x, x_dot):
     return x_dot * sp.expit(-x)
 
 
-@adjoint(sp.gammaln)
+@adjoint(sp.gammaln, math.lgamma)
 def _(result, result_bar, x):
     return result_bar * sp.digamma(x)
 
 
-@tangent(sp.gammaln)
+@tangent(sp.gammaln, math.lgamma)
 def _(result, x, x_dot):
     return x_dot * sp.digamma(x)
 
@@ -119,12 +119,12 @@ def _(result, n, x, n_dot, x_dot):
     return no_derivative_dot("polygamma", "n", n_dot) + x_dot * sp.polygamma(n + 1, x)
 
 
-@adjoint(sp.gamma)
+@adjoint(sp.gamma, math.gamma)
 def _(result, result_bar, x):
     return result_bar * result * sp.digamma(x)
 
 
-@tangent(sp.gamma)
+@tangent(sp.gamma, math.gamma)
 def _(result, x, x_dot):
     return x_dot * result * sp.digamma(x)
 

@@ -34,7 +34,7 @@ _LOG_2 = math.log(2.0)
 
 @implemented_by(stats.norm.logpdf)
 def norm_logpdf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return -0.5 * z * z - np.log(scale) - 0.5 * _LOG_2PI
 
 
@@ -45,12 +45,12 @@ def norm_pdf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.norm.cdf)
 def norm_cdf(x, loc=0.0, scale=1.0):
-    return sp.ndtr((x - loc) / scale)
+    return sp.ndtr((np.asarray(x) - loc) / scale)
 
 
 @implemented_by(stats.norm.logcdf)
 def norm_logcdf(x, loc=0.0, scale=1.0):
-    return sp.log_ndtr((x - loc) / scale)
+    return sp.log_ndtr((np.asarray(x) - loc) / scale)
 
 
 @implemented_by(stats.norm.sf)
@@ -72,7 +72,7 @@ def norm_ppf(q, loc=0.0, scale=1.0):
 
 @implemented_by(stats.t.logpdf)
 def t_logpdf(x, df, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return (sp.gammaln(0.5 * (df + 1.0)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
             - 0.5 * (df + 1.0) * np.log1p(z * z / df) - np.log(scale))
 
@@ -84,12 +84,12 @@ def t_pdf(x, df, loc=0.0, scale=1.0):
 
 @implemented_by(stats.t.cdf)
 def t_cdf(x, df, loc=0.0, scale=1.0):
-    return sp.stdtr(df, (x - loc) / scale)
+    return sp.stdtr(df, (np.asarray(x) - loc) / scale)
 
 
 @implemented_by(stats.t.logcdf)
 def t_logcdf(x, df, loc=0.0, scale=1.0):
-    return np.log(sp.stdtr(df, (x - loc) / scale))
+    return np.log(sp.stdtr(df, (np.asarray(x) - loc) / scale))
 
 
 @implemented_by(stats.t.sf)
@@ -106,7 +106,7 @@ def t_logsf(x, df, loc=0.0, scale=1.0):
 
 @implemented_by(stats.gamma.logpdf)
 def gamma_logpdf(x, a, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return sp.xlogy(a - 1.0, z) - z - sp.gammaln(a) - np.log(scale)
 
 
@@ -117,29 +117,29 @@ def gamma_pdf(x, a, loc=0.0, scale=1.0):
 
 @implemented_by(stats.gamma.cdf)
 def gamma_cdf(x, a, loc=0.0, scale=1.0):
-    return sp.gammainc(a, (x - loc) / scale)
+    return sp.gammainc(a, (np.asarray(x) - loc) / scale)
 
 
 @implemented_by(stats.gamma.logcdf)
 def gamma_logcdf(x, a, loc=0.0, scale=1.0):
-    return np.log(sp.gammainc(a, (x - loc) / scale))
+    return np.log(sp.gammainc(a, (np.asarray(x) - loc) / scale))
 
 
 @implemented_by(stats.gamma.sf)
 def gamma_sf(x, a, loc=0.0, scale=1.0):
-    return sp.gammaincc(a, (x - loc) / scale)
+    return sp.gammaincc(a, (np.asarray(x) - loc) / scale)
 
 
 @implemented_by(stats.gamma.logsf)
 def gamma_logsf(x, a, loc=0.0, scale=1.0):
-    return np.log(sp.gammaincc(a, (x - loc) / scale))
+    return np.log(sp.gammaincc(a, (np.asarray(x) - loc) / scale))
 
 
 # -------------------------------------------------------------------------- beta
 
 @implemented_by(stats.beta.logpdf)
 def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return sp.xlogy(a - 1.0, z) + sp.xlog1py(b - 1.0, -z) - sp.betaln(a, b) - np.log(scale)
 
 
@@ -150,29 +150,29 @@ def beta_pdf(x, a, b, loc=0.0, scale=1.0):
 
 @implemented_by(stats.beta.cdf)
 def beta_cdf(x, a, b, loc=0.0, scale=1.0):
-    return sp.betainc(a, b, (x - loc) / scale)
+    return sp.betainc(a, b, (np.asarray(x) - loc) / scale)
 
 
 @implemented_by(stats.beta.logcdf)
 def beta_logcdf(x, a, b, loc=0.0, scale=1.0):
-    return np.log(sp.betainc(a, b, (x - loc) / scale))
+    return np.log(sp.betainc(a, b, (np.asarray(x) - loc) / scale))
 
 
 @implemented_by(stats.beta.sf)
 def beta_sf(x, a, b, loc=0.0, scale=1.0):
-    return 1.0 - sp.betainc(a, b, (x - loc) / scale)
+    return 1.0 - sp.betainc(a, b, (np.asarray(x) - loc) / scale)
 
 
 @implemented_by(stats.beta.logsf)
 def beta_logsf(x, a, b, loc=0.0, scale=1.0):
-    return np.log1p(-sp.betainc(a, b, (x - loc) / scale))
+    return np.log1p(-sp.betainc(a, b, (np.asarray(x) - loc) / scale))
 
 
 # ------------------------------------------------------------------- exponential
 
 @implemented_by(stats.expon.logpdf)
 def expon_logpdf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return np.where(z >= 0.0, -z, -np.inf) - np.log(scale)
 
 
@@ -183,7 +183,7 @@ def expon_pdf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.expon.cdf)
 def expon_cdf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return np.where(z >= 0.0, -np.expm1(-z), 0.0)
 
 
@@ -194,13 +194,13 @@ def expon_logcdf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.expon.sf)
 def expon_sf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return np.where(z >= 0.0, np.exp(-z), 1.0)
 
 
 @implemented_by(stats.expon.logsf)
 def expon_logsf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return np.where(z >= 0.0, -z, 0.0)
 
 
@@ -208,7 +208,7 @@ def expon_logsf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.laplace.logpdf)
 def laplace_logpdf(x, loc=0.0, scale=1.0):
-    return -np.abs((x - loc) / scale) - np.log(2.0 * scale)
+    return -np.abs((np.asarray(x) - loc) / scale) - np.log(2.0 * scale)
 
 
 @implemented_by(stats.laplace.pdf)
@@ -218,7 +218,7 @@ def laplace_pdf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.laplace.cdf)
 def laplace_cdf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return np.where(z < 0.0, 0.5 * np.exp(z), 1.0 - 0.5 * np.exp(-z))
 
 
@@ -229,7 +229,7 @@ def laplace_logcdf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.laplace.sf)
 def laplace_sf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return np.where(z > 0.0, 0.5 * np.exp(-z), 1.0 - 0.5 * np.exp(z))
 
 
@@ -237,7 +237,7 @@ def laplace_sf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.cauchy.logpdf)
 def cauchy_logpdf(x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
+    z = (np.asarray(x) - loc) / scale
     return -_LOG_PI - np.log1p(z * z) - np.log(scale)
 
 
@@ -248,7 +248,7 @@ def cauchy_pdf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.cauchy.cdf)
 def cauchy_cdf(x, loc=0.0, scale=1.0):
-    return 0.5 + np.arctan((x - loc) / scale) / math.pi
+    return 0.5 + np.arctan((np.asarray(x) - loc) / scale) / math.pi
 
 
 @implemented_by(stats.cauchy.logcdf)
@@ -258,14 +258,14 @@ def cauchy_logcdf(x, loc=0.0, scale=1.0):
 
 @implemented_by(stats.cauchy.sf)
 def cauchy_sf(x, loc=0.0, scale=1.0):
-    return 0.5 - np.arctan((x - loc) / scale) / math.pi
+    return 0.5 - np.arctan((np.asarray(x) - loc) / scale) / math.pi
 
 
 # ----------------------------------------------------- discrete: k is not differentiated
 
 @implemented_by(stats.poisson.logpmf)
 def poisson_logpmf(k, mu, loc=0):
-    k = k - loc
+    k = np.asarray(k) - loc
     return sp.xlogy(k, mu) - mu - sp.gammaln(k + 1.0)
 
 
@@ -291,7 +291,7 @@ def poisson_logcdf(k, mu, loc=0):
 
 @implemented_by(stats.bernoulli.logpmf)
 def bernoulli_logpmf(k, p, loc=0):
-    k = k - loc
+    k = np.asarray(k) - loc
     return sp.xlogy(k, p) + sp.xlog1py(1.0 - k, -p)
 
 
@@ -318,7 +318,7 @@ def bernoulli_sf(k, p, loc=0):
 
 @implemented_by(stats.binom.logpmf)
 def binom_logpmf(k, n, p, loc=0):
-    k = k - loc
+    k = np.asarray(k) - loc
     return (sp.gammaln(n + 1.0) - sp.gammaln(k + 1.0) - sp.gammaln(n - k + 1.0)
             + sp.xlogy(k, p) + sp.xlog1py(n - k, -p))
 
@@ -360,7 +360,7 @@ def binom_sf(k, n, p, loc=0):
 
 @implemented_by(stats.nbinom.logpmf)
 def nbinom_logpmf(k, n, p, loc=0):
-    k = k - loc
+    k = np.asarray(k) - loc
     return (sp.gammaln(n + k) - sp.gammaln(k + 1.0) - sp.gammaln(n)
             + sp.xlogy(n, p) + sp.xlog1py(k, -p))
 

@@ -29,7 +29,7 @@ import builtins
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_calls, runtime_checks
+from .. import runtime, runtime_calls, runtime_checks, runtime_scatter
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 from .global_writes import CHANGING_METHODS, MUTABLE, GlobalAliases
@@ -527,6 +527,8 @@ class ANF:
         call = A.call(func, args, keywords)
         if hasattr(expr, "diffc_writes_held"):          # (transform/attribute_writes.py)
             call.diffc_writes_held = expr.diffc_writes_held
+        if hasattr(expr, "diffc_writes_elsewhere"):
+            call.diffc_writes_elsewhere = True
         return call
 
     def positional_out(self, expr, func, args, keywords, at, out):
@@ -559,7 +561,9 @@ class ANF:
         """Library calls that write into an array, as the in-place writes they are.
 
         ``f(..., out=y)`` -> ``_t = f(...); y[...] = _t`` (the call's value is y);
-        ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``.
+        ``np.copyto(y, v)`` -> ``y[...] = v``; ``y.fill(v)`` -> ``y[...] = v``;
+        ``np.add.at(y, i, v)`` -> ``_t = scatter_added(y, i, v); y[...] = _t`` (subtract.at and
+        multiply.at alike); ``np.fill_diagonal(y, v)`` and ``np.put(y, i, v)`` alike.
         Returns the expression the call evaluates to, or None for other calls."""
         import numpy as np
         args, keywords = self.out_by_name(expr, target, func, args, keywords)
@@ -574,6 +578,27 @@ class ANF:
             out.append(A.assign(result, A.call(func, args, rest)))
             out.append(self.whole_write(y, A.name(result)))
             return A.name(y)
+        ufunc = ufunc_at(self.info, expr.func, target)
+        if ufunc is not None:
+            first = expr.args[0] if expr.args else None
+            if not (isinstance(first, gast.Name) and first.id in self.locals):
+                expr.diffc_writes_elsewhere = True      # refused where a derivative flows (sweep.py)
+            elif ufunc in SCATTERS and len(args) == 3 and not keywords \
+                    and not any(isinstance(a, gast.Starred) for a in args):
+                # np.add.at(y, index, v): y[...] = scatter_added(y, index, v), one differentiable value
+                result = self.tmp()
+                scatter = SCATTERS[ufunc]
+                out.append(A.assign(result, A.call(A.global_ref(scatter, scatter.__name__), args, [])))
+                out.append(self.whole_write(first.id, A.name(result)))
+                return A.const(None)
+        writer = _WHOLE_WRITERS.get(target) if target is not MISSING and _hashable(target) else None
+        if writer is not None and args and not any(isinstance(a, gast.Starred) for a in args) \
+                and all(k.arg is not None for k in keywords):
+            # np.fill_diagonal(y, v), np.put(y, i, v): y[...] = the changed copy
+            result = self.tmp()
+            out.append(A.assign(result, A.call(A.global_ref(writer, writer.__name__), args, keywords)))
+            out.append(self.whole_write(self.written_local(args[0], expr), A.name(result)))
+            return A.const(None)
         if target is getattr(np, "copyto", None) and len(args) == 2 and not keywords:
             out.append(self.whole_write(self.written_local(args[0], expr), args[1]))
             return A.const(None)
@@ -644,6 +669,46 @@ class ANF:
     def whole_write(self, y, value):
         index = gast.Constant(value=Ellipsis, kind=None)
         return A.assign(A.subscript(A.name(y), index, gast.Store()), value)
+
+
+def ufunc_at(info, func, target=MISSING):
+    """The ufunc whose ``at`` method a call's func is (np.add for ``np.add.at``), else None;
+    target: what info resolves func to, when known."""
+    import numpy as np
+    if target is MISSING and isinstance(func, gast.Attribute) and func.attr == "at":
+        owner = info.resolve_static(func.value)
+        return owner if isinstance(owner, np.ufunc) else None
+    owner = getattr(target, "__self__", None)
+    if isinstance(owner, np.ufunc) and getattr(target, "__name__", None) == "at":
+        return owner
+    return None
+
+
+def _scatters():
+    import numpy as np
+    return {np.add: runtime_scatter.scatter_added, np.subtract: runtime_scatter.scatter_subtracted,
+            np.multiply: runtime_scatter.scatter_multiplied}
+
+
+# ufunc -> the runtime helper computing its .at on a copy (transform/scatter_adds.py too)
+SCATTERS = _scatters()
+
+
+def _whole_writers():
+    import numpy as np
+    return {np.fill_diagonal: runtime_scatter.filled_diagonal, np.put: runtime_scatter.put_values}
+
+
+# NumPy functions writing into their first argument -> the runtime helper computing a changed copy
+_WHOLE_WRITERS = _whole_writers()
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
 
 
 # Methods that change a local container in place and return None (lists, dicts, sets, deques).

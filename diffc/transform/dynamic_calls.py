@@ -75,6 +75,7 @@ def lower(stmts, rf, varied, call_key, objects=None):
     when None)."""
     if objects is None:
         objects = object_names(stmts, rf, call_key)
+        objects.numeric = numeric_names(stmts)
     out = []
     for stmt in stmts:
         for field in ("body", "orelse"):
@@ -191,40 +192,142 @@ def _lower_field(stmt, rf, varied):
 
 
 def object_names(stmts, rf, call_key):
-    """Names every binding of which (in stmts) is a call of a user class, or of a user function
-    every return of which builds one (constructors.returned_class): a method called on them
-    is the class's own, even when NumPy arrays have a method of that name with a rule
-    (``d.mean()``, ``acc.sum()``)."""
-    made, other = set(), set()
-    for stmt in A.walk_statements(stmts):
-        if not isinstance(stmt, gast.Assign):
-            continue
-        for target in stmt.targets:
-            for node in A.walk(target):
-                if isinstance(node, gast.Name):
-                    other.add(node.id)
-        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], gast.Name) \
-                or not isinstance(stmt.value, gast.Call):
-            continue
-        try:
-            key, _ = call_key(rf.info, stmt.value)
-        except DiffcError:
-            continue
-        fn = getattr(key, "fn", key)
-        if constructors.is_user_class(key) or (isinstance(fn, types.FunctionType)
-                                               and constructors.is_user_class(constructors.returned_class(fn))):
-            made.add(stmt.targets[0].id)
-            other.discard(stmt.targets[0].id)
-    for stmt in A.walk_statements(stmts):
-        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
-                and stmt.targets[0].id in made and not isinstance(stmt.value, gast.Call):
-            other.add(stmt.targets[0].id)
-        if isinstance(stmt, (gast.For, gast.AugAssign)):
-            other.update(n.id for n in A.walk(stmt.target) if isinstance(n, gast.Name))
+    """Names every binding of which (in stmts) is an object of a user class: a call of a user
+    class, or of a user function every return of which builds one
+    (constructors.returned_class), a copy of another such name (``a = obj``,
+    ``a, b = obj1, obj2``, the object rebound by transform/attribute_writes.py), or an item
+    of a list or tuple display of such names that is never changed (``layers = [A(w), B(v)]``;
+    ``layers[0]``, ``for layer in layers``).  A method called on them is the class's own, even
+    when NumPy arrays have a method of that name with a rule (``d.mean()``, ``acc.sum()``).
+
+    Parameters count as bindings: ``self`` of a method of a user class, and a parameter the
+    call passes an object of a user class (the compiled code is cached per class,
+    K.ObjectKind), are objects; other parameters are not.  A name wrongly taken for an
+    object would only be called through its type at run time (runtime_calls.unbound_method,
+    which refuses an ndarray's method): never a wrong derivative."""
+    bindings = {}           # name -> [True (an object) | False | name (a copy) | ("items", name)]
+    displays = {}           # name -> the names a list, tuple or dict display bound to it holds
     method_of = _method_class(rf.info)
-    if method_of is not None and rf.info.params and rf.info.params[0] not in other:
-        made.add(rf.info.params[0])         # self in a method of a user class
-    return made - other
+    for k, p in enumerate(rf.info.params):
+        kind = rf.kinds.get(p)
+        bindings[p] = [(k == 0 and method_of is not None)
+                       or (isinstance(kind, K.ObjectKind) and kind.container is None)]
+        if isinstance(kind, K.ObjectKind) and kind.container is list:
+            displays[p] = []            # a list of objects of one user class: every item is one
+    for stmt in A.walk_statements(stmts):
+        if isinstance(stmt, gast.Assign):
+            for target in stmt.targets:
+                for name, source in _bound_sources(target, stmt.value, rf, call_key, displays):
+                    bindings.setdefault(name, []).append(source)
+        elif isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name) and isinstance(stmt.iter, gast.Name):
+            bindings.setdefault(stmt.target.id, []).append(("items", stmt.iter.id))
+        elif isinstance(stmt, (gast.For, gast.AugAssign)):
+            for n in A.walk(stmt.target):
+                if isinstance(n, gast.Name):
+                    bindings.setdefault(n.id, []).append(False)
+    unchanged = _unchanged_displays(stmts, bindings, displays)
+    made = {name for name, sources in bindings.items() if False not in sources}
+    changed = True
+    while changed:          # a copy of a name that is not always an object is not one either
+        changed = False
+        for name in list(made):
+            if not all(_is_object_source(src, made, unchanged, displays) for src in bindings[name]):
+                made.discard(name)
+                changed = True
+    return _Names(made)
+
+
+class _Names(set):
+    """object_names' result; `numeric` (numeric_names) is set by `lower`."""
+    numeric = frozenset()
+
+
+_NUMERIC_MODULES = ("np", "numpy", "math")
+
+
+def numeric_names(stmts):
+    """Names every binding of which (in stmts) is arithmetic or a call of a NumPy or math
+    function (``y = np.clip(x, 0, 1)``): never an object of a user class."""
+    plain, other = set(), set()
+    for stmt in A.walk_statements(stmts):
+        targets = stmt.targets if isinstance(stmt, gast.Assign) else \
+            [stmt.target] if isinstance(stmt, (gast.For, gast.AugAssign)) else []
+        for target in targets:
+            value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(target, gast.Name) else None
+            numeric = isinstance(value, (gast.BinOp, gast.UnaryOp)) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+                and isinstance(value.func.value, gast.Name) and value.func.value.id in _NUMERIC_MODULES)
+            for n in A.walk(target):
+                if isinstance(n, gast.Name):
+                    (plain if numeric else other).add(n.id)
+    return frozenset(plain - other - set(_NUMERIC_MODULES))
+
+
+def _is_object_source(source, made, unchanged, displays):
+    if isinstance(source, str):
+        return source in made
+    if isinstance(source, tuple):
+        container = source[1]
+        return container in unchanged and all(n in made for n in displays[container])
+    return source
+
+
+def _unchanged_displays(stmts, bindings, displays):
+    """The names bound once, to a list or tuple display, and never written into, called a
+    method of, or passed to a call (which might change them)."""
+    touched = set()
+    for node in (n for stmt in stmts for n in A.walk(stmt)):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            touched.update(n.id for n in A.walk(node.value) if isinstance(n, gast.Name))
+        elif isinstance(node, gast.Call) and getattr(node.func, "diffc_global", None) not in _READ_ONLY_CALLS:
+            touched.update(a.id for a in list(node.args) + [k.value for k in node.keywords]
+                           if isinstance(a, gast.Name))
+            if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name):
+                touched.add(node.func.value.id)
+    return {name for name in displays if name not in touched and len(bindings.get(name, ())) == 1}
+
+
+# Calls that never change the list they are given (the loops ANF makes read it through them).
+_READ_ONLY_CALLS = (runtime.as_sequence, len, isinstance, enumerate, zip, reversed)
+
+
+def _bound_sources(target, value, rf, call_key, displays):
+    """(name, source) for each name the assignment target = value binds (see object_names)."""
+    if isinstance(target, gast.Name):
+        if isinstance(value, gast.Name):
+            return [(target.id, value.id)]
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and not isinstance(value.slice, gast.Slice):
+            return [(target.id, ("items", value.value.id))]
+        items = value.elts if isinstance(value, (gast.List, gast.Tuple)) else \
+            value.values if isinstance(value, gast.Dict) and None not in value.keys else None
+        if items is not None and all(isinstance(e, gast.Name) for e in items):
+            displays[target.id] = [e.id for e in items]
+            return [(target.id, False)]
+        if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.as_sequence \
+                and len(value.args) == 1 and isinstance(value.args[0], gast.Name) and value.args[0].id in displays:
+            displays[target.id] = displays[value.args[0].id]     # the loop's view of the same items
+            return [(target.id, False)]
+        if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime_calls.with_attributes \
+                and value.args and isinstance(value.args[0], gast.Name):
+            return [(target.id, value.args[0].id)]      # attribute_writes' rebinding of the object
+        return [(target.id, isinstance(value, gast.Call) and _builds_object(value, rf, call_key))]
+    if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, (gast.Tuple, gast.List)) \
+            and len(target.elts) == len(value.elts) \
+            and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts):
+        return [pair for t, v in zip(target.elts, value.elts)
+                for pair in _bound_sources(t, v, rf, call_key, displays)]
+    return [(n.id, False) for n in A.walk(target) if isinstance(n, gast.Name)]
+
+
+def _builds_object(call, rf, call_key):
+    try:
+        key, _ = call_key(rf.info, call)
+    except DiffcError:
+        return False
+    fn = getattr(key, "fn", key)
+    return constructors.is_user_class(key) or (
+        isinstance(fn, types.FunctionType) and constructors.is_user_class(constructors.returned_class(fn)))
 
 
 def _method_class(info):
@@ -268,7 +371,7 @@ def _lower_call(stmt, rf, varied, call_key, objects=frozenset()):
         and (R.adjoint_rule(key) is not None or R.tangent_rule(key) is not None or R.is_nondiff(key))
     if not own_method and not is_dynamic(rf.info, call, rf.kinds, key) and not unpacks \
             and not any(isinstance(a, gast.Starred) for a in call.args):
-        return None
+        return _guard_array_receiver(stmt, call, key, rf, varied, objects)
     if isinstance(call.func, gast.Attribute) and (_is_varied(call.func.value, varied) or own_method):
         # obj.method(x) where obj itself carries derivatives (self.W is differentiated):
         # call type(obj).method(obj, x), so obj is an argument like any other.
@@ -278,6 +381,27 @@ def _lower_call(stmt, rf, varied, call_key, objects=frozenset()):
                         [A.deepcopy(call.func.value)] + list(call.args))
     return _rewrite(stmt, call, rf.namer, runtime_calls.call_value, call.func, call.args,
                     guard=_is_varied(call.func, varied))
+
+
+def _guard_array_receiver(stmt, call, key, rf, varied, objects):
+    """[check, stmt] for ``x = obj.name(...)`` about to take the rule of NumPy's method `name`
+    when obj carries derivatives and nothing tells what it is (an attribute or item read):
+    runtime_calls.check_array_receiver refuses an object of a user class there (its own
+    method would be differentiated as an array's).  None (no change) otherwise."""
+    if not (isinstance(key, tuple) and key[0] == "method" and isinstance(call.func, gast.Attribute)):
+        return None
+    receiver = call.func.value
+    if not isinstance(receiver, gast.Name) or hasattr(receiver, "diffc_global") \
+            or not _is_varied(receiver, varied) or receiver.id in rf.info.params:
+        return None
+    kind = rf.kinds.get(receiver.id)
+    if K.is_array(kind) or kind in (K.SCALAR, K.INT, K.SCALARS, K.INTS) \
+            or receiver.id in getattr(objects, "numeric", ()):
+        return None
+    filename, lineno, _, _ = rf.source.locate(stmt)
+    check = A.call(A.global_ref(runtime_calls.check_array_receiver, "check_array_receiver"),
+                   [A.name(receiver.id), A.const(call.func.attr), A.const(f"{filename}:{lineno}")])
+    return [A.located(A.expr_stmt(check), stmt), stmt]
 
 
 def _lower_replace(stmt, call, key, rf, varied):

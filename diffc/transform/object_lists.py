@@ -10,8 +10,8 @@ calls of C, or to ``[]`` then grown only by ``L.append(C(...))``):
   a function writing them (``x = layer.forward(x)`` caching ``self.x``), becomes
   ``for _k in range(len(L)): v = L[_k]; BODY; L[_k] = v``, the store back also before
   each ``break`` and ``continue`` of BODY; likewise ``for i, v in enumerate(L)`` (over
-  ``enumerate(range(len(L)))``) and ``for v, x in zip(L, xs)`` (over ``zip(range(len(L)),
-  xs)``);
+  ``enumerate(range(len(L)))``), ``for v in reversed(L)`` (over ``reversed(range(len(L)))``)
+  and ``for v, x in zip(L, xs)`` (over ``zip(range(len(L)), xs)``);
 * a statement passing ``L[i]`` to such a call (``states[0].step(x)``,
   ``y = update(states[i], x)``) becomes ``_o = L[i]; <the statement on _o>; L[i] = _o``.
 
@@ -48,6 +48,7 @@ from .. import ast_util as A
 from . import constructors
 
 STORE_BACK = "diffc_store_back"
+REVERSED = "reversed"            # _element_target: the loop runs over reversed(L)
 ITEM_CLASS = "diffc_item_class"
 
 
@@ -144,7 +145,7 @@ def _uses_allowed(info, name, cls, parents):
         parent = parents.get(id(node))
         if isinstance(parent, gast.For) and parent.iter is node and isinstance(parent.target, gast.Name):
             continue
-        loop = parents.get(id(parent))
+        loop = parents.get(id(parent))         # for v in reversed(L), enumerate(L), zip(L, xs)
         if isinstance(loop, gast.For) and loop.iter is parent and _element_target(info, loop, name) is not None:
             continue                        # for i, v in enumerate(L) / for v, x in zip(L, xs)
         if isinstance(parent, gast.Call) and parent.args == [node] and info.resolve_static(parent.func) is len:
@@ -162,12 +163,15 @@ def _uses_allowed(info, name, cls, parents):
 
 
 def _element_target(info, loop, name):
-    """For ``for v in L``, ``for i, v in enumerate(L[, start])`` and ``for ..., v, ... in
-    zip(..., L, ...)``: (the Name v, where in the target it is: None, or its position in the
-    tuple; the iterator with L replaced by ``range(len(L))``); else None."""
+    """For ``for v in L``, ``for v in reversed(L)``, ``for i, v in enumerate(L[, start])`` and
+    ``for ..., v, ... in zip(..., L, ...)``: (the Name v, where in the target it is: None,
+    REVERSED, or its position in the tuple); else None."""
     target, it = loop.target, loop.iter
     if isinstance(it, gast.Name) and it.id == name:
         return (target, None) if isinstance(target, gast.Name) else None
+    if isinstance(it, gast.Call) and not it.keywords and info.resolve_static(it.func) is reversed \
+            and len(it.args) == 1 and isinstance(it.args[0], gast.Name) and it.args[0].id == name:
+        return (target, REVERSED) if isinstance(target, gast.Name) else None
     if not isinstance(it, gast.Call) or it.keywords or not isinstance(target, gast.Tuple):
         return None
     fn = info.resolve_static(it.func)
@@ -403,6 +407,9 @@ class _Rewrite:
             A.call(A.global_ref(len, "len"), [A.name(self.name)])]), stmt.iter)
         if position is None:
             stmt.target, stmt.iter = A.store(index), indices
+        elif position is REVERSED:
+            stmt.target = A.store(index)
+            stmt.iter = A.located(A.call(A.global_ref(reversed, "reversed"), [indices]), stmt.iter)
         else:
             stmt.target.elts[position] = A.store(index)
             stmt.iter.args = [indices if self._is_list(a) else a for a in stmt.iter.args]

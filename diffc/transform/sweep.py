@@ -838,6 +838,12 @@ def library_mutation(info, call):
 
 def refuse_library_mutation(fn, call, stmt):
     """A library call writing into an array that carries (or receives) a derivative: refused."""
+    if getattr(call, "diffc_writes_elsewhere", False) and any(
+            isinstance(a, gast.Name) and a.id in fn.activity.varied for a in call.args):
+        fn.fail(UnsupportedSyntax, "this ufunc.at call writes into an attribute, an item or a "
+                "module-level array, which diffc does not follow", stmt,
+                hint="scatter-add into a local array and assign it: g = np.zeros(n); "
+                     "np.add.at(g, index, v); self.g = self.g + g")
     written = library_mutation(fn.info, call)
     if written is None:
         return
@@ -845,7 +851,9 @@ def refuse_library_mutation(fn, call, stmt):
         {k.value.id for k in call.keywords if isinstance(k.value, gast.Name)}
     activity = fn.activity
     if written in activity.useful and any(n in activity.varied for n in involved):
+        at = isinstance(call.func, gast.Attribute) and call.func.attr == "at"
         fn.fail(UnsupportedSyntax, f"this call writes into {written!r} in place, which diffc cannot "
                 "differentiate", stmt,
-                hint=f"compute a new array and assign it (for np.add.at: {written} = {written} + "
-                     f"np.bincount(...) or a loop of {written}[i] += v)")
+                hint="diffc differentiates the ufunc.at of np.add, np.subtract and np.multiply only; write this one as "
+                     f"a loop ({written}[i] = {written}[i] * v[k], ...)" if at else
+                     "compute a new array and assign it")

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_k
+from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -186,6 +186,7 @@ class Generator:
         shapes_g.init(self, seed, shapes, exclude)
         shapes_h.init(self, seed, shapes, exclude)
         shapes_i.init(self, seed, shapes, exclude)
+        shapes_j.init(self, seed, shapes, exclude)
         shapes_k.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
@@ -531,6 +532,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_i.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_j.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         lines = shapes_k.statement(self, scope, indent, nested_ok)
@@ -1057,6 +1061,8 @@ EXTRA_SHAPES = (
                          # effects, closures from factories, list changes whose value is used
     "classes_i",         # shapes_i.py (session 7, arrays): out= in every form, floats written
                          # into int arrays, M[i][j] = v through views and copies
+    "classes_j",         # shapes_j.py (session 8, issue 16): np.add.at / subtract.at, a def or
+                         # a lambda in a loop body
     "classes_k",         # FINDINGS_s8.md (shapes_k.py): with managers with effects that swallow,
                          # |e|**2 at 0, loops over itertools.count, out by position for methods
 )
@@ -1139,7 +1145,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_k.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 

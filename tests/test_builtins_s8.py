@@ -1,0 +1,34 @@
+"""Builtins found refused or crashing by a sweep of Python idioms (session 8): divmod,
+pow with two and three arguments, enumerate(..., start=k) at second order.  Checked
+against finite differences in both modes and at second order."""
+import numpy as np
+import pytest
+
+from gradcheck import check_both_modes
+
+V = np.array([0.3, -0.7, 1.2, 0.5])
+
+
+def phase_wrap(a):
+    turns, phase = divmod(3.0 * a[0] + 5.0, 0.7)
+    q, r = divmod(a[1:] * 4.0 + 10.17, 1.5)
+    return phase * a[1] + turns + np.sum(r ** 2) + np.sum(q)
+
+
+def powers(a):
+    return pow(a[0], 2) + pow(2.0, a[1]) + pow(abs(a[2]) + 1.0, a[3]) + pow(3, 4, 5) * a[0]
+
+
+def weighted_by_position(a):
+    return sum(i * t * t for i, t in enumerate(a, start=1)) + sum(k * t for k, t in enumerate(a, 2))
+
+
+@pytest.mark.parametrize("fn", [phase_wrap, powers, weighted_by_position])
+def test_builtins_match_finite_differences(fn):
+    check_both_modes(fn, [V])
+
+
+def test_values_are_pythons():
+    assert phase_wrap(V) == pytest.approx(divmod(3.0 * V[0] + 5.0, 0.7)[1] * V[1] + divmod(3.0 * V[0] + 5.0, 0.7)[0]
+                                          + np.sum(np.mod(V[1:] * 4.0 + 10.17, 1.5) ** 2)
+                                          + np.sum(np.floor_divide(V[1:] * 4.0 + 10.17, 1.5)))
