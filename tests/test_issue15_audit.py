@@ -66,7 +66,17 @@ def maximum_at(x):
 
 def put(x):
     y = np.zeros(3)
-    np.put(y, [0, 2], x[:2])
+    np.put(y, [0, 2], x[:2])            # a whole write of a changed copy (session 8)
+    return np.sum(y * y)
+
+
+def test_put_is_differentiated():
+    check_both_modes(put, (X3,), (0,))
+
+
+def place(x):
+    y = np.zeros(3)
+    np.place(y, [True, False, True], x[:2])
     return np.sum(y)
 
 
@@ -82,7 +92,7 @@ def shuffle(x):
     return y[0]
 
 
-@pytest.mark.parametrize("fn", [maximum_at, put, sort_in_place, shuffle])
+@pytest.mark.parametrize("fn", [maximum_at, place, sort_in_place, shuffle])
 def test_library_writes_without_rule_are_refused(fn):
     with pytest.raises(diffc.DiffcError, match="in place"):
         diffc.grad(fn)(X3.copy())
