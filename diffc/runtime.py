@@ -271,7 +271,7 @@ def acc_item(bar, primal, index, g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
         return bar
-    if type(primal) is not np.ndarray and type(primal) is not list:
+    if type(primal) is not np.ndarray and type(primal) is not list and primal is not None:
         refuse_object_items(primal, "__getitem__")
     if type(bar) is float and type(primal) is np.ndarray:     # an array's first contribution
         fancy = _is_fancy(index)
