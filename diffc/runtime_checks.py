@@ -125,3 +125,15 @@ def check_no_positional_out(receiver, method, line):
         raise UnsupportedSyntax(
             f"line {line}: x.{method}(..., out) writes its result into the array given by position, which "
             "diffc does not follow", hint=f"pass it by keyword: x.{method}(..., out=y)")
+
+
+def check_zip_strict(iterables):
+    """What ``zip(*iterables, strict=True)`` checks: Python's ValueError when the lengths differ
+    (transform/anf.py drops the keyword and calls this first; zip's rules take no keywords)."""
+    if not all(hasattr(it, "__len__") for it in iterables):
+        return                          # an iterator: zip itself stops at the shortest
+    lengths = [len(it) for it in iterables]
+    if len(set(lengths)) > 1:
+        k = next(k for k, n in enumerate(lengths) if n != lengths[0])
+        raise ValueError(f"zip() argument {k + 1} is {'shorter' if lengths[k] < lengths[0] else 'longer'} "
+                         f"than argument{'s 1-' + str(k) if k > 1 else ' 1'}")

@@ -32,3 +32,24 @@ def test_values_are_pythons():
     assert phase_wrap(V) == pytest.approx(divmod(3.0 * V[0] + 5.0, 0.7)[1] * V[1] + divmod(3.0 * V[0] + 5.0, 0.7)[0]
                                           + np.sum(np.mod(V[1:] * 4.0 + 10.17, 1.5) ** 2)
                                           + np.sum(np.floor_divide(V[1:] * 4.0 + 10.17, 1.5)))
+
+
+def paired_strictly(a):
+    total = 0.0
+    for x, w in zip(a, a[::-1] * 0.5, strict=True):
+        total = total + x * w * x
+    return total + sum(p * q for p, q in zip(list(a), [1.0, 2.0, 3.0, 4.0], strict=False))
+
+
+def test_zip_strict_is_differentiated():
+    check_both_modes(paired_strictly, [V])
+
+
+def mismatched(a):
+    return sum(x * y for x, y in zip(a, a[:3], strict=True))
+
+
+def test_zip_strict_raises_pythons_error():
+    import diffc
+    with pytest.raises(ValueError, match="shorter"):
+        diffc.grad(mismatched)(V)

@@ -524,6 +524,9 @@ class ANF:
         written = self.in_place_form(expr, target, func, args, keywords, out)
         if written is not None:
             return written
+        if target is zip and any(k.arg == "strict" for k in keywords) \
+                and not any(isinstance(a, gast.Starred) for a in args):
+            keywords = self.checked_zip(expr, args, keywords, out)
         call = A.call(func, args, keywords)
         if hasattr(expr, "diffc_writes_held"):          # (transform/attribute_writes.py)
             call.diffc_writes_held = expr.diffc_writes_held
@@ -556,6 +559,16 @@ class ANF:
                                         [A.name(method), A.name(fargs), A.name(fkw)]))]
         out.append(A.if_(A.name(is_array), written, other))
         return A.name(value)
+
+    def checked_zip(self, expr, args, keywords, out):
+        """zip(a, b, strict=s): Python's length check as a statement (runtime_checks.check_zip_strict,
+        when s is not the constant False), then zip(a, b) (its rules take no keyword)."""
+        strict = next(k.value for k in keywords if k.arg == "strict")
+        if not (isinstance(strict, gast.Constant) and not strict.value):
+            check = A.call(A.global_ref(runtime_checks.check_zip_strict, "check_zip_strict"),
+                           [gast.Tuple(elts=[A.deepcopy(a) for a in args], ctx=gast.Load())])
+            out.append(A.located(gast.If(test=A.deepcopy(strict), body=[A.expr_stmt(check)], orelse=[]), expr))
+        return [k for k in keywords if k.arg != "strict"]
 
     def in_place_form(self, expr, target, func, args, keywords, out):
         """Library calls that write into an array, as the in-place writes they are.
