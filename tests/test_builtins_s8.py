@@ -53,3 +53,15 @@ def test_zip_strict_raises_pythons_error():
     import diffc
     with pytest.raises(ValueError, match="shorter"):
         diffc.grad(mismatched)(V)
+
+
+def extremes_with_defaults(a):
+    none_big = min((t for t in a if t > 5.0), default=0.0)                 # empty: the default
+    biggest_square = max([t * t for t in a], default=a[1])
+    closest_above = max((t for t in a if t > 0.4), key=lambda t: -t, default=a[2] ** 2)
+    return none_big + a[0] * biggest_square + closest_above + min(list(a), default=-1.0)
+
+
+def test_min_max_with_default():
+    check_both_modes(extremes_with_defaults, [V])
+    assert extremes_with_defaults(V) == pytest.approx(0.3 * 1.44 + 0.5 - 0.7)

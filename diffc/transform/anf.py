@@ -527,6 +527,9 @@ class ANF:
         if target is zip and any(k.arg == "strict" for k in keywords) \
                 and not any(isinstance(a, gast.Starred) for a in args):
             keywords = self.checked_zip(expr, args, keywords, out)
+        if (target is min or target is max) and len(args) == 1 and not isinstance(args[0], gast.Starred) \
+                and isinstance(func, gast.Name) and any(k.arg == "default" for k in keywords):
+            return self.extremum_or_default(expr, func, args[0], keywords, out)
         call = A.call(func, args, keywords)
         if hasattr(expr, "diffc_writes_held"):          # (transform/attribute_writes.py)
             call.diffc_writes_held = expr.diffc_writes_held
@@ -559,6 +562,27 @@ class ANF:
                                         [A.name(method), A.name(fargs), A.name(fkw)]))]
         out.append(A.if_(A.name(is_array), written, other))
         return A.name(value)
+
+    def extremum_or_default(self, expr, func, iterable, keywords, out):
+        """min(it, default=d) / max(it, key=k, default=d): ``_items = list(it)``, then the
+        extremum of _items if it has any, else d (which is evaluated only then, as Python does)."""
+        default = next(k.value for k in keywords if k.arg == "default")
+        rest = [k for k in keywords if k.arg != "default"]
+        items, result = self.tmp(), self.tmp()
+        out.append(A.assign(items, A.call(A.global_ref(list, "list"), [iterable])))
+        key = next((k.value for k in rest if k.arg == "key"), None)
+        if key is not None and not (isinstance(key, gast.Constant) and key.value is None):
+            # with a key: the first of the stably sorted items, as transform/builtin_forms.py
+            ordered = self.tmp()
+            order = [gast.keyword(arg="key", value=key)] + (
+                [gast.keyword(arg="reverse", value=A.const(True))] if func.id == "max" else [])
+            picked = [A.assign(ordered, A.call(A.global_ref(sorted, "sorted"), [A.name(items)], order)),
+                      A.assign(result, A.subscript(A.name(ordered), A.const(0)))]
+        else:
+            picked = [A.assign(result, A.call(func, [A.name(items)], [k for k in rest if k.arg != "key"]))]
+        fallback = [A.assign(result, default)]
+        out.append(A.located(gast.If(test=A.name(items), body=picked, orelse=fallback), expr))
+        return A.name(result)
 
     def checked_zip(self, expr, args, keywords, out):
         """zip(a, b, strict=s): Python's length check as a statement (runtime_checks.check_zip_strict,

@@ -11,7 +11,8 @@ themselves, not names rebound to something else)
 * ``max(xs, key=f)`` is ``sorted(xs, key=f, reverse=True)[0]`` and ``min(xs, key=f)`` is
   ``sorted(xs, key=f)[0]`` (a stable sort keeps the first of equal keys, as max and min
   do; ``max(a, b, key=f)`` sorts ``[a, b]``; ``key=None`` is dropped); a call with
-  ``default=`` is left alone.
+  ``default=`` is left alone (transform/anf.py writes it out: the items, then the
+  extremum or the default).
 
 Generators, `zip`, `sorted` with a key and indexing have derivative rules in both modes;
 before, these calls were refused ("no derivative rule for map").
