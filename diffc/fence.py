@@ -85,9 +85,6 @@ def _check_node(info, node):
     if isinstance(node, gast.Lambda):
         raise UnsupportedSyntax("a lambda used as a value (not bound by `name = lambda ...`) is not supported",
                                 node, info.source, hint="bind it to a name first: f = lambda x: ...")
-    if isinstance(node, (gast.While, gast.For)) and isinstance(node, gast.While) and node.orelse:
-        raise UnsupportedSyntax("while/else is not supported", node, info.source,
-                                hint="use a flag variable set before break")
     if isinstance(node, (gast.For, gast.comprehension)) and any(
             isinstance(n, gast.Starred) for n in gast.walk(node.target)):
         raise UnsupportedSyntax("a starred loop target (for a, *rest in ...) is not supported", node.target,

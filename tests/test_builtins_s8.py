@@ -65,3 +65,26 @@ def extremes_with_defaults(a):
 def test_min_max_with_default():
     check_both_modes(extremes_with_defaults, [V])
     assert extremes_with_defaults(V) == pytest.approx(0.3 * 1.44 + 0.5 - 0.7)
+
+
+def search_then_else(a):
+    i, s = 0, 0.0
+    while i < len(a):
+        if a[i] > 1.0:
+            break
+        s += a[i] ** 2
+        i += 1
+    else:
+        s = s * 3.0                 # runs only when the loop did not break
+    j, t = 0, 0.0
+    while j < len(a):
+        t += a[j] * (j + 1)
+        j += 1
+    else:
+        t *= 2.0
+    return s + i + t
+
+
+def test_while_else():
+    check_both_modes(search_then_else, [V])
+    check_both_modes(search_then_else, [V * 0.5])       # no break: the else block runs

@@ -382,6 +382,8 @@ class Desugar:
             if isinstance(stmt, gast.With):
                 stmt.body = self.lower_iteration(stmt.body)
                 out.append(stmt)
+            elif isinstance(stmt, gast.While) and stmt.orelse:
+                out.extend(self._lower_while_else(stmt))
             elif isinstance(stmt, (gast.If, gast.While)):
                 stmt.body = self.lower_iteration(stmt.body)
                 stmt.orelse = self.lower_iteration(stmt.orelse)
@@ -429,6 +431,15 @@ class Desugar:
         init = A.located(A.assign(flag, A.const(False)), loop)
         tail = A.located(A.if_(A.not_(A.name(flag)), orelse), loop)
         return [init] + lowered + [tail]
+
+    def _lower_while_else(self, loop):
+        """while/else: the else block runs when the loop did not break (as for/else)."""
+        flag = self.namer.fresh("_broke")
+        orelse = self.lower_iteration(loop.orelse)
+        loop.orelse = []
+        loop.body = self.lower_iteration(_BreakMarker(flag).visit_block(loop.body))
+        init = A.located(A.assign(flag, A.const(False)), loop)
+        return [init, loop, A.located(A.if_(A.not_(A.name(flag)), orelse), loop)]
 
     def _iteration(self, iterable):
         """(statements before the loop, length expression, index -> element expression)."""
@@ -757,6 +768,12 @@ class _BreakMarker:
                 s.orelse = self.visit_block(s.orelse)
             elif isinstance(s, gast.With):
                 s.body = self.visit_block(s.body)
+            elif isinstance(s, gast.Try):
+                s.body = self.visit_block(s.body)
+                s.orelse = self.visit_block(s.orelse)
+                s.finalbody = self.visit_block(s.finalbody)
+                for handler in s.handlers:
+                    handler.body = self.visit_block(handler.body)
             out.append(s)
         return out
 
