@@ -23,6 +23,7 @@ from numba.extending import overload
 
 from . import runtime
 from . import runtime_calls
+from . import runtime_checks
 from . import runtime_floats
 from . import checks
 from .rules import complex_rules as _complex_rules
@@ -103,6 +104,11 @@ def _copy_value(x):
 def _real_where_real(g, dtype):
     if _scalar(g) or _farray(g):
         return lambda g, dtype: g
+
+
+@overload(_stub_for(runtime_checks.check_list_slice_length))
+def _check_list_slice_length(target, index, value, where):
+    return lambda target, index, value, where: None     # compiled code writes arrays (fixed length)
 
 
 @overload(_stub_for(runtime_calls.check_array_receiver))

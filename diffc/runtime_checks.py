@@ -137,3 +137,13 @@ def check_zip_strict(iterables):
         k = next(k for k, n in enumerate(lengths) if n != lengths[0])
         raise ValueError(f"zip() argument {k + 1} is {'shorter' if lengths[k] < lengths[0] else 'longer'} "
                          f"than argument{'s 1-' + str(k) if k > 1 else ' 1'}")
+
+
+def check_list_slice_length(target, index, value, where):
+    """Before ``lst[i:j] = [...]``: refuse a write that changes a list's length (an insertion
+    ``lst[i:i] = [v]``, a shrink): diffc differentiates slice writes item for item."""
+    if isinstance(target, list) and isinstance(index, slice) and hasattr(value, "__len__") \
+            and len(range(*index.indices(len(target)))) != len(value):
+        raise UnsupportedSyntax(
+            f"line {where}: this slice assignment changes the list's length, which diffc does not differentiate",
+            hint="build the new list instead: lst = lst[:i] + [v] + lst[j:]")

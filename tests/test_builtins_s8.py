@@ -88,3 +88,23 @@ def search_then_else(a):
 def test_while_else():
     check_both_modes(search_then_else, [V])
     check_both_modes(search_then_else, [V * 0.5])       # no break: the else block runs
+
+
+def inserted_by_slice(a):
+    lst = list(a)
+    lst[1:1] = [a[3] ** 2]                  # an insertion: the list grows
+    return sum(w * (k + 1) for k, w in enumerate(lst))
+
+
+def replaced_by_slice(a):
+    lst = list(a)
+    lst[1:3] = [a[0] * 5.0, a[3]]           # same length: differentiated item for item
+    return sum(w * (k + 1) for k, w in enumerate(lst))
+
+
+def test_list_slice_writes():
+    # changing the list's length crashed inside the generated code (IndexError, broadcasting)
+    import diffc
+    with pytest.raises(diffc.DiffcError, match="changes the list's length"):
+        diffc.grad(inserted_by_slice)(V)
+    check_both_modes(replaced_by_slice, [V])

@@ -162,6 +162,14 @@ class ANF:
                                "function, only read through y[i][j] in arithmetic)")
             index = self.index(target.slice, out)
             atom = self.atomize_rhs(value, out)
+            if isinstance(index, gast.Slice) and isinstance(value, (gast.List, gast.Tuple, gast.ListComp)):
+                # lst[i:i] = [v] would change the list's length
+                bounds = [A.deepcopy(b) if b is not None else A.const(None) for b in (index.lower, index.upper, index.step)]
+                as_slice = A.call(A.global_ref(slice, "slice"), bounds)
+                check = A.call(A.global_ref(runtime_checks.check_list_slice_length, "check_list_slice_length"),
+                               [A.name(target.value.id), as_slice, A.deepcopy(atom),
+                                A.const(self.info.source.file_line(stmt))])
+                out.append(A.located(A.expr_stmt(check), stmt))
             out.append(A.assign(A.subscript(A.name(target.value.id), index, gast.Store()), atom))
         else:
             self.fail("assignment to this kind of target is not supported", target,
