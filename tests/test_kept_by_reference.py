@@ -228,3 +228,29 @@ def repeated_index_write_then_empty_loop(x, v, w):
 def test_repeated_index_write_then_an_empty_loop_at_second_order():
     check_both_modes(repeated_index_write_then_empty_loop,
                      [0.997, np.array([-0.27, -0.544, -0.377, 0.718]), -0.094], wrts=[0, 1])
+
+
+# An array held by a list, read through the list's item, then written in place: the
+# adjoint reads the item (the same array) after the write unless the write is undone.
+# The restore was dropped (the item was no view of the array for the tape): a silently
+# wrong first derivative (session 8, from a higher-order fuzz program, seed 92068).
+
+def read_through_a_list_then_written(x):
+    y1 = np.full(4, x)
+    pair = [y1]
+    s1 = np.sum(pair[0] * x)
+    y1[-3] = 3.0
+    return s1 * s1
+
+
+def read_through_a_tuple_then_written(x):
+    y1 = np.full(4, x)
+    pair = (x * 0.5, y1)
+    s1 = np.sum(pair[1] * pair[0])
+    y1[-3] = 3.0
+    return s1 * s1 + np.sum(y1 * y1)
+
+
+@pytest.mark.parametrize("fn", [read_through_a_list_then_written, read_through_a_tuple_then_written])
+def test_item_of_a_container_read_before_the_write(fn):
+    check_both_modes(fn, [-0.391])

@@ -258,8 +258,10 @@ class _Flow:
                 if b == source and a != target:
                     added.setdefault((a, target), (info[0], True))
                     # the item may be a's own object (a name the container holds: `lst = (y1,
-                    # y0); p = lst[0]; p += ...` writes into y1), seen when it runs
+                    # y0); p = lst[0]; p += ...` writes into y1), seen when it runs; and a read of
+                    # the item reads a's memory (the adjoint needs a's in-place writes undone)
                     added.setdefault((target, a), (s, True))
+                    self.report.bases[target].add(a)
         else:                               # target holds source
             added[(source, target)] = (s, False)
             for (a, b), info in state.items():
