@@ -29,9 +29,15 @@ def test_builtins_match_finite_differences(fn):
 
 
 def test_values_are_pythons():
-    assert phase_wrap(V) == pytest.approx(divmod(3.0 * V[0] + 5.0, 0.7)[1] * V[1] + divmod(3.0 * V[0] + 5.0, 0.7)[0]
-                                          + np.sum(np.mod(V[1:] * 4.0 + 10.17, 1.5) ** 2)
-                                          + np.sum(np.floor_divide(V[1:] * 4.0 + 10.17, 1.5)))
+    # what the generated code runs in place of divmod and pow (the test above calls the
+    # user's function through diffc; this checks the implementations' values themselves)
+    from diffc.rules import python_implementations as impl
+    for a, b in ((3.7, 0.7), (-3.7, 0.7), (3.7, -0.7), (7, 3), (-7, 3)):
+        assert impl.divmod_(a, b) == divmod(a, b)
+    np.testing.assert_array_equal(impl.divmod_(V * 4.0 + 10.17, 1.5), divmod(V * 4.0 + 10.17, 1.5))
+    for base, exp in ((2.0, 0.5), (1.7, -2), (3, 4)):
+        assert impl.pow_(base, exp) == pow(base, exp)
+    assert impl.pow_(3, 4, 5) == pow(3, 4, 5)
 
 
 def paired_strictly(a):
