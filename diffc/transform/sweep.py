@@ -384,7 +384,12 @@ class FunctionSweep:
                                                               gast.List, gast.Dict, gast.Tuple)):
             return value if self._fresh_array(value) else A.call(rt(runtime.copy_value), [value])
         sources = alias_sources(self, value)
-        if not set(sources) & self.written or target in sources:
+        if target in sources:
+            return value
+        # what target may view through the flow, not only in this statement: `t = pair[0]`
+        # views y1 when pair holds it (analysis/aliases PART bases)
+        viewed = set(sources) | self.aliases.bases.get(target, set())
+        if not viewed & self.written:
             return value
         if id(stmt) in self.element_checked:
             return A.call(rt(runtime.element), [A.deepcopy(value.value), index_value(value.slice)])
