@@ -93,7 +93,7 @@ def _declare_runtime():
     declare(rt.unbroadcast, rt.copy_value, rt.nonzero, rt.item, rt.element, facts=(NO_WRITES,))
     from . import runtime_checks
     declare(print, runtime_checks.check_unshared, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
-            runtime_checks.check_list_slice_length,
+            runtime_checks.check_list_slice_length, runtime_checks.check_item_write_back,
             runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared, facts=(EFFECTFUL,))
     declare(runtime_checks.basic_index, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
     from . import runtime_scatter as rs

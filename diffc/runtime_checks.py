@@ -24,6 +24,28 @@ def check_unshared(written, other, line):
             "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 
+def check_item_write_back(container, index, line):
+    """Before ``container[index] = item``, the write-back making a write into an item taken out
+    of container explicit (transform/item_write_back.py).  A tuple cannot take it; a list or
+    dict holding that object (or a view of its memory) at another place too would show the
+    write there as well in Python, which one write-back does not follow: both refused."""
+    if isinstance(container, tuple):
+        raise UnsupportedSyntax(
+            f"line {line}: this writes in place into an array that a tuple also holds (in Python "
+            "the tuple's item would change too)",
+            hint="keep the arrays in a list, or copy the item (.copy()) where it is taken out")
+    if isinstance(container, (list, dict)):
+        keys = container.keys() if isinstance(container, dict) else range(len(container))
+        item = container[index]
+        mutable = isinstance(item, (np.ndarray, list, dict, bytearray)) or is_duck_array(item)
+        if mutable and any(k != index and (_shares(item, container[k], 2) or _shares(container[k], item, 2))
+                           for k in keys):
+            raise UnsupportedSyntax(
+                f"line {line}: this writes in place into an object that the container also holds at "
+                "another place (in Python both places would change)",
+                hint="copy the value where it is stored twice (.copy())")
+
+
 def check_values_unshared(obj, names, other, line):
     """Before a method call updating in place the values of obj's attributes `names` (a
     tuple): refuse when `other` is, views or holds one of them (a list of the arrays the

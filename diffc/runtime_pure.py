@@ -40,6 +40,12 @@ def winners_only(g, shape, index):
     return g
 
 
+def shape_if_array(bar):
+    """bar's shape when it is an array (what winners_only needs), else None: a list's
+    adjoint may hold arrays of several shapes, which np.shape cannot take."""
+    return bar.shape if isinstance(bar, np.ndarray) else None
+
+
 def taken_item(bar, index):
     """Pure take_item, the read: bar[index] (the adjoint of a write's value), without the
     overwritten entries of a repeated index."""

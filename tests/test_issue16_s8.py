@@ -129,7 +129,12 @@ def into_the_callers_array(x):
     return np.sum(out ** 2)
 
 
-@pytest.mark.parametrize("fn, where", [(into_a_row, "np.add.at(row"), (into_the_callers_array, "_accumulate(out")])
+def test_scatter_add_into_a_row_taken_by_name_reaches_the_matrix():
+    """As for ``row[i] += v``: the row's matrix takes the row back (transform/item_write_back.py)."""
+    check_both_modes(into_a_row, [X])
+
+
+@pytest.mark.parametrize("fn, where", [(into_the_callers_array, "_accumulate(out")])
 def test_scatter_add_into_shared_arrays_is_refused_like_item_writes(fn, where):
     """As for ``row[i] += v``: a write into an array another live name shares is refused."""
     with pytest.raises(DiffcError, match=r"test_issue16_s8.py:\d+") as info:

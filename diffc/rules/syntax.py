@@ -48,7 +48,8 @@ from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc
 
 nondiff(runtime_checks.basic_index, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
         runtime_checks.check_list_slice_length)
-nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared, runtime.updates_in_place,
+nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared,
+        runtime_checks.check_item_write_back, runtime.updates_in_place,
         runtime.is_absent, runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared,
         runtime_calls.attribute_values)
 # A with statement's bookkeeping (transform/with_statements.py): which path, the manager's handler.
@@ -236,7 +237,7 @@ def _(result, bar, primal, index, g, bar_dot, g_dot):
 
 @adjoint(runtime_pure.taken_item)
 def _(result, result_bar, bar, index):
-    return item_bar(runtime_pure.winners_only(result_bar, np.shape(bar), index), bar, index), None
+    return item_bar(runtime_pure.winners_only(result_bar, runtime_pure.shape_if_array(bar), index), bar, index), None
 
 
 @adjoint(runtime_pure.winners_only)
@@ -245,6 +246,7 @@ def _(result, result_bar, g, shape, index):
 
 
 linear(runtime_pure.taken_item, runtime_pure.winners_only)
+nondiff(runtime_pure.shape_if_array)
 
 
 @adjoint(runtime_pure.zeroed_item)

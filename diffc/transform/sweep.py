@@ -32,6 +32,7 @@ from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
+from . import item_write_back
 from .dynamic_calls import has_packed_parameters
 from .lazy_iterators import returns_lazy
 
@@ -139,6 +140,11 @@ class FunctionSweep:
         for s in A.walk_statements(self.body):
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
                 written.add(s.targets[0].value.id)
+        # `for row in out: row[:] = v`: the write-back `out[k] = row` must land in out itself;
+        # when out may be an iterator, `out = as_sequence(out)` (the same object for a list,
+        # a tuple or an array) stays in place of the alias
+        items_written = {seq: y for seq, y in item_write_back.items_written_in_place(self).items()
+                         if y in self.info.local_names or y in self.params}
         aliases = {}
 
         def visit(stmts):
@@ -152,11 +158,17 @@ class FunctionSweep:
                 if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                         and isinstance(value, gast.Call) and len(value.args) == 1 \
                         and getattr(value.func, "diffc_global", None) is runtime.as_sequence \
-                        and isinstance(value.args[0], gast.Name) and value.args[0].id in written \
-                        and self.kinds.get(value.args[0].id) in (K.VECTOR, K.ARRAY, K.SCALARS) \
+                        and isinstance(value.args[0], gast.Name) \
+                        and (value.args[0].id in written
+                             and self.kinds.get(value.args[0].id) in (K.VECTOR, K.ARRAY, K.SCALARS)
+                             or s.targets[0].id in items_written) \
                         and s.targets[0].id.startswith("_seq") \
-                        and not self._rebound_in_loop_over(s.targets[0].id, value.args[0].id):
+                        and not self._rebound_in_loop_over(s.targets[0].id, value.args[0].id, s):
                     aliases[s.targets[0].id] = value.args[0].id
+                    if s.targets[0].id in items_written \
+                            and not item_write_back.certainly_item_assignable(self, value.args[0].id):
+                        s.targets[0] = A.store(value.args[0].id)
+                        keep.append(s)
                     continue
                 keep.append(s)
             return keep
@@ -166,11 +178,14 @@ class FunctionSweep:
                 if isinstance(node, gast.Name) and node.id in aliases:
                     node.id = aliases[node.id]
 
-    def _rebound_in_loop_over(self, sequence, name):
-        """Whether a loop reading `sequence` assigns `name` itself (a new object)."""
+    def _rebound_in_loop_over(self, sequence, name, binding):
+        """Whether a loop reading `sequence` assigns `name` itself (a new object).  A loop
+        around the binding ``sequence = as_sequence(name)`` takes the new object at each
+        iteration: not counted."""
         for loop in A.walk_statements(self.body):
             if isinstance(loop, (gast.For, gast.While)) and any(
-                    sequence in A.names_loaded(s) for s in A.walk_statements(loop.body)):
+                    sequence in A.names_loaded(s) for s in A.walk_statements(loop.body)) \
+                    and not any(s is binding for s in A.walk_statements(loop.body)):
                 if any(name in A.names_stored(s) for s in loop.body):
                     return True
         return False
@@ -211,6 +226,8 @@ class FunctionSweep:
                     if (observer, written) in synced:
                         continue
                     follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
+                    if follow is None and not maybe:
+                        follow = item_write_back.write_back(self, stmt, observer, written, origin)
                     if follow is not None and _iterated(origin.value):
                         follow = self._while_still_iterated(stmt, origin, written, follow, followers, report)
                     if follow is not None:
@@ -219,6 +236,9 @@ class FunctionSweep:
                         followers.setdefault(id(stmt), []).extend(follow if isinstance(follow, list)
                                                                   else [follow])
                         synced.add((observer, written))
+                        first = getattr(stmt, "diffc_write_back_of", None)
+                        if first is not None:       # (item_write_back.py)
+                            first[0].__dict__.setdefault("diffc_synced", set()).add((observer, first[1]))
             if not followers:
                 return
             self.body = _insert_around(self.body, after=followers)
@@ -319,7 +339,7 @@ class FunctionSweep:
         flag = self.namer.fresh("_in_place")
         self.info.add_locals({flag})
         test = A.assign(flag, A.call(rt(runtime.updates_in_place), [A.name(written)]))
-        branch = gast.If(test=A.name(flag), body=[follow], orelse=[])
+        branch = gast.If(test=A.name(flag), body=follow if isinstance(follow, list) else [follow], orelse=[])
         return [A.located(test, stmt), A.located(branch, stmt)]
 
     def _maybe_rebinding(self, stmt):

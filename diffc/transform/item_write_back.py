@@ -1,0 +1,238 @@
+"""item_write_back: a write into an item taken out of a container, written back into it.
+
+Python shares objects: after ``h = state["h"]``, ``r = M[1]`` (a row of a 2-d array) or
+``for row in out:``, a write into ``h``, ``r`` or ``row`` (``h[:] = v``, ``r[0] = v``,
+``row *= c``) changes what the container holds.  diffc follows values, so the
+container must be told: the write is followed by ``state["h"] = h`` (``M[1] = r``,
+``out[k] = row``), a no-op in Python (the container already holds that object) that
+makes the derivative see the write.  transform/sweep.py's ``share_writes_through_views``
+asks `write_back` for each write the alias analysis says a container sees.
+
+Input: an ANF body (a FunctionSweep's), one in-place write statement `write` into the
+name `written`, the container name `observer` that sees it, and the statement `origin`
+that took the item: ``t = observer[index]`` with an item index (names, ints, strings;
+slices are sweep's views), where ``written`` is t or was bound once by ``written = t``.
+Output: ``observer[index] = written`` -- preceded by a run-time refusal for a tuple
+(``runtime_checks.check_item_write_back``) unless the container is certainly a list,
+a dict or an array -- or None when the index, the container or the item's name may have
+been rebound between origin and the write (check_aliasing then refuses the program, as
+before).
+
+`items_written_in_place(fn)` names the containers iterated by a ``for`` whose loop
+variable is written in place, so that sweep reads their items directly (``y[k]``, not
+through desugar's ``_seq = as_sequence(y)``) and the write-back lands in y itself.
+"""
+
+import builtins
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime, runtime_checks
+from ..analysis import kinds as K
+
+_CREATORS = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
+             "array", "copy", "eye", "stack", "vstack", "hstack", "concatenate", "outer")
+
+
+def write_back(fn, write, observer, written, origin):
+    """The statements following `write` so that `observer` sees it (module docstring), or None.
+
+    written may be an item of an item (``first = layers[0]; w = first[1]; w[2] = 0``): each
+    container on the way takes its item back, innermost first (``first[1] = w``, then
+    ``layers[0] = first``)."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
+        return None
+    target, value = origin.targets[0].id, origin.value
+    if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+            and value.value.id == observer and _item_index(value.slice)):
+        return None
+    out, name, first = [], written, getattr(write, "diffc_write_back_of", (write, written))
+    for _ in range(4):
+        if name == target or _bound_once_as(fn.body, name, target):
+            break
+        taken = _taken_from(fn.body, name)          # name = container[index], bound once
+        if taken is None or not _unchanged_between(fn.body, taken, write, _names_of(taken) - {written}):
+            return None
+        out += _store(fn, write, taken.value, name, first)
+        name = taken.value.value.id
+    else:
+        return None
+    if not _unchanged_between(fn.body, origin, write, _names_of(origin) - {written}):
+        return None
+    return out + _store(fn, write, value, name, first)
+
+
+def _store(fn, write, subscript, item, first):
+    """``container[index] = item`` (subscript: ``container[index]``), after a run-time check
+    unless container is certainly an array."""
+    container = subscript.value.id
+    store = A.located(A.assign(A.subscript(A.name(container), A.deepcopy(subscript.slice), gast.Store()),
+                               A.name(item)), write)
+    # the write this write-back stands for (a write-back's own write-back stands for the
+    # first write: a container seeing it through this one has seen that write)
+    store.diffc_write_back_of = first
+    if _certainly_array(fn, container):
+        return [store]                  # the rows of one array never overlap
+    check = A.expr_stmt(A.call(A.global_ref(runtime_checks.check_item_write_back, "check_item_write_back"),
+                               [A.name(container), index_expression(subscript.slice),
+                                A.const(fn.source.file_line(write))]))
+    return [A.located(check, write), store]
+
+
+def _names_of(origin):
+    """The names whose rebinding would change what origin (``t = c[index]``) took."""
+    return A.names_loaded(origin.value.slice) | {origin.value.value.id, origin.targets[0].id}
+
+
+def _taken_from(body, name):
+    """name's only binding, when it is ``name = container[index]`` with an item index."""
+    bindings = _bindings(body, name)
+    if len(bindings) != 1:
+        return None
+    value = bindings[0].value
+    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and _item_index(value.slice):
+        return bindings[0]
+    return None
+
+
+def index_expression(index):
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[A.deepcopy(e) for e in index.elts], ctx=gast.Load())
+    return A.deepcopy(index)
+
+
+def _certainly_array(fn, name):
+    if fn.kinds.get(name) in (K.ARRAY, K.VECTOR):
+        return True
+    bindings = _bindings(fn.body, name)
+    return bool(bindings) and name not in fn.params and all(
+        isinstance(s.value, gast.Call) and _numpy_creation(s.value) for s in bindings)
+
+
+def certainly_item_assignable(fn, name):
+    """name is certainly a list, a dict or an array: every binding of it is a display, a
+    list()/dict() call or a NumPy creation, or its kind is an array."""
+    if fn.kinds.get(name) in (K.ARRAY, K.VECTOR):
+        return True
+    bindings = _bindings(fn.body, name)
+    if not bindings or name in fn.params:
+        return False
+    return all(_makes_mutable_container(fn, s.value) for s in bindings)
+
+
+def items_written_in_place(fn):
+    """{_seq name: y} for each ``_seq = as_sequence(y)`` whose item, bound to a loop
+    variable, the loop body writes in place (``row[:] = v``, ``p *= c``, ``b.append(v)``)."""
+    taken = {}                                   # item name -> _seq it was read from
+    sequences = {}
+    for s in A.walk_statements(fn.body):
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+            continue
+        value = s.value
+        if _iterates(value) and s.targets[0].id.startswith("_seq"):
+            sequences[s.targets[0].id] = value.args[0].id
+        elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and value.value.id in sequences and _item_index(value.slice):
+            taken[s.targets[0].id] = value.value.id
+        elif isinstance(value, gast.Name) and value.id in taken:
+            taken[s.targets[0].id] = taken[value.id]
+    out = {}
+    for name in _written_in_place(fn):
+        if name in taken:
+            out[taken[name]] = sequences[taken[name]]
+    return out
+
+
+def _written_in_place(fn):
+    written = set()
+    for s in A.walk_statements(fn.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and isinstance(s.targets[0].value, gast.Name):
+            written.add(s.targets[0].value.id)
+        elif isinstance(s, gast.Assign) and getattr(s, "diffc_augmented", False) \
+                and isinstance(s.targets[0], gast.Name):
+            written.add(s.targets[0].id)
+        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                and isinstance(s.value.func, gast.Attribute) and isinstance(s.value.func.value, gast.Name):
+            written.add(s.value.func.value.id)
+    return written
+
+
+def _iterates(value):
+    return isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.as_sequence \
+        and len(value.args) == 1 and isinstance(value.args[0], gast.Name) \
+        and not hasattr(value.args[0], "diffc_global")
+
+
+def _item_index(index):
+    """An index naming one item: names, ints and strings (a tuple of them for arrays)."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return all(isinstance(p, gast.Name) or isinstance(p, gast.Constant) and type(p.value) in (int, str)
+               for p in parts)
+
+
+def _bindings(body, name):
+    return [s for s in A.walk_statements(body)
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name]
+
+
+def _makes_mutable_container(fn, value):
+    if isinstance(value, (gast.List, gast.Dict, gast.ListComp, gast.DictComp)):
+        return True
+    if not isinstance(value, gast.Call):
+        return False
+    return getattr(value.func, "diffc_global", None) in (builtins.list, builtins.dict) or _numpy_creation(value)
+
+
+def _numpy_creation(call):
+    import numpy as np
+    func = getattr(call.func, "diffc_global", None)
+    return any(func is getattr(np, n, None) for n in _CREATORS)
+
+
+def _bound_once_as(body, name, source):
+    """name's only binding in body is ``name = source``, apart from its updates in place
+    (``name op= v``, which keep the object when it is an array or a list; when it is a
+    number, sweep runs the write-back only if it was updated in place)."""
+    bindings = [s for s in A.walk_statements(body)
+                if isinstance(s, gast.Assign) and name in A.names_stored(s.targets[0])
+                and not getattr(s, "diffc_augmented", False)]
+    bindings += [s for s in A.walk_statements(body) if isinstance(s, gast.For) and name in A.names_stored(s.target)]
+    return len(bindings) == 1 and isinstance(bindings[0], gast.Assign) \
+        and isinstance(bindings[0].targets[0], gast.Name) \
+        and isinstance(bindings[0].value, gast.Name) and bindings[0].value.id == source
+
+
+def _unchanged_between(body, origin, write, names):
+    """No statement between origin and write binds any of names: origin is in a block, and
+    write is a later statement of that block or inside one (whose whole body is checked,
+    since a loop around the write runs it again)."""
+    block = _block_of(body, origin)
+    if block is None:
+        return False
+    start = next(i for i, s in enumerate(block) if s is origin)
+    for s in block[start + 1:]:
+        inside = any(x is write for x in A.walk_statements([s]))
+        for x in A.walk_statements([s]):
+            stored = A.names_stored(x.target) if isinstance(x, gast.For) else \
+                set().union(*(A.names_stored(t) for t in x.targets)) if isinstance(x, gast.Assign) else set()
+            if stored & names and x is not write:
+                return False
+        if inside:
+            return True
+    return False
+
+
+def _block_of(stmts, stmt):
+    """The statement list (of stmts or a nested block) that contains stmt itself."""
+    if any(s is stmt for s in stmts):
+        return stmts
+    for s in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                found = _block_of(inner, stmt)
+                if found is not None:
+                    return found
+    return None

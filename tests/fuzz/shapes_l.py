@@ -1,0 +1,104 @@
+"""Shape "classes_l" (session 9: transform/item_write_back.py; tests: tests/test_item_write_back.py):
+
+writes into an item taken out of a container, which Python's container then shows:
+l_rows: the rows of a local 2-d array written through the loop variable of `for row in M`
+    (with enumerate, `row[:] = v` or `row *= s`) or through a name `r = M[k]`;
+l_state: a dict of arrays whose item, taken by name in a loop, is updated in place (`h += v`,
+    `h[:] = ...`), then read through the dict;
+l_params: a list of arrays updated in place through the loop variable (`for p in ps: p *= s`,
+    `for p, g in zip(ps, gs): p -= c * g`), then read through the list;
+l_nested: an item of an item of a list written (`w = ls[0][1]`-like, taken in two steps);
+l_twice: one array held twice by a list, written through one place and read through the
+    other: diffc must refuse it (never a wrong gradient).
+
+Draws from its own random stream (`r11`), so a program without the shape is the same
+program as before it existed."""
+
+import random
+
+PROBABILITY = 0.1
+STATEMENT_PROBABILITY = 0.25
+FEATURES = ("l_rows", "l_state", "l_params", "l_nested", "l_twice")
+
+
+def init(gen, seed, shapes, exclude):
+    gen.r11 = random.Random(f"classes_l-{seed}")
+    on = "classes_l" in shapes if shapes is not None else gen.r11.random() < PROBABILITY
+    gen.classes_l = on and "classes_l" not in exclude
+
+
+def statement(gen, scope, indent, nested_ok):
+    """One classes_l statement (a list of lines) of f, or None."""
+    if (not gen.classes_l or not scope.arrays or gen.r11.random() >= STATEMENT_PROBABILITY):
+        return None
+    r = gen.r11
+    A = r.choice(scope.arrays)
+    s = r.choice(scope.scalars)
+    c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
+    return [_rows, _state, _params, _nested, _twice][r.randrange(5)](gen, A, s, c, indent)
+
+
+def _rows(gen, A, s, c, indent):
+    r = gen.r11
+    gen.features.add("l_rows")
+    M, row, i = gen.fresh("M"), gen.fresh("row"), gen.fresh("i")
+    v = f"{A}.ravel()[:2]"
+    lines = [f"{indent}{M} = np.outer({v}, {v}) * {c}"]
+    form = r.randrange(3)
+    if form == 0:
+        lines += [f"{indent}for {i}, {row} in enumerate({M}):",
+                  f"{indent}    {row}[:] = np.sin({row} * {s} + {i})"]
+    elif form == 1:
+        lines += [f"{indent}for {row} in {M}:",
+                  f"{indent}    {row} *= {s}"]
+    else:
+        lines += [f"{indent}{row} = {M}[1]",
+                  f"{indent}{row}[0] = {s} * {c}"]
+    return lines + [f"{indent}{s} = {s} + np.sum({M} * {M}) * {c}"]
+
+
+def _state(gen, A, s, c, indent):
+    r = gen.r11
+    gen.features.add("l_state")
+    st, h, t = gen.fresh("state"), gen.fresh("h"), gen.fresh("t")
+    update = r.choice([f"{h} += {A}.ravel()[:2] * {s}", f"{h}[:] = np.tanh({h} * {c} + {s})"])
+    return [f"{indent}{st} = {{'h': np.zeros(2), 'c': {A}.ravel()[:2] * {c}}}",
+            f"{indent}for {t} in range(2):",
+            f"{indent}    {h} = {st}['h']",
+            f"{indent}    {update}",
+            f"{indent}{s} = {s} + np.sum({st}['h'] * {st}['c'])"]
+
+
+def _params(gen, A, s, c, indent):
+    r = gen.r11
+    gen.features.add("l_params")
+    ps, p, g = gen.fresh("ps"), gen.fresh("p"), gen.fresh("g")
+    lines = [f"{indent}{ps} = [{A}.ravel() * {c}, {A}.ravel() ** 2]"]
+    if r.random() < 0.5:
+        lines += [f"{indent}for {p} in {ps}:", f"{indent}    {p} *= {s}"]
+    else:
+        gs = gen.fresh("gs")
+        lines += [f"{indent}{gs} = [np.cos({A}.ravel()), {A}.ravel() * {s}]",
+                  f"{indent}for {p}, {g} in zip({ps}, {gs}):",
+                  f"{indent}    {p} -= {c} * {g}"]
+    return lines + [f"{indent}{s} = {s} + np.sum({ps}[0] * {ps}[1]) * {c}"]
+
+
+def _nested(gen, A, s, c, indent):
+    gen.features.add("l_nested")
+    ls, first, w = gen.fresh("ls"), gen.fresh("first"), gen.fresh("w")
+    return [f"{indent}{ls} = [[{A}.ravel() * {s}, {A}.ravel() + {c}], [{A}.ravel()]]",
+            f"{indent}{first} = {ls}[0]",
+            f"{indent}{w} = {first}[1]",
+            f"{indent}{w}[0] = {s} * {c}",
+            f"{indent}{s} = {s} + np.sum({ls}[0][1] * {ls}[0][0])"]
+
+
+def _twice(gen, A, s, c, indent):
+    gen.features.add("l_twice")
+    a, lst, b = gen.fresh("a"), gen.fresh("lst"), gen.fresh("b")
+    return [f"{indent}{a} = {A}.ravel() * {s}",
+            f"{indent}{lst} = [{a}, {a}]",
+            f"{indent}{b} = {lst}[0]",
+            f"{indent}{b}[0] = {c}",
+            f"{indent}{s} = {s} + np.sum({lst}[1]) * {c}"]

@@ -1,0 +1,130 @@
+"""Writes into an item taken out of a container: the container sees them (Python's sharing).
+
+`for row in out: row[:] = ...`, `h = state["h"]; h += v`, `r = M[1]; r[0] = v`,
+`for p, g in zip(params, grads): p -= lr * g`: in Python the container's item is the
+object written.  diffc follows values, so each such write is followed by a write-back
+into the container (transform/item_write_back.py).  These were refused ("this writes
+into 'row' in place while '_seq1' shares its array").  Every derivative is checked
+against central differences in both modes and at second order (gradcheck); programs
+whose sharing one write-back cannot follow are refused, never wrong.
+"""
+import numpy as np
+import pytest
+
+import diffc
+from gradcheck import check_both_modes
+
+
+def fill_rows(x):
+    out = np.zeros((3, 3))
+    for i, row in enumerate(out):
+        row[:] = np.sin(x * (i + 1))
+    return np.sum(out ** 2)
+
+
+def scale_rows_in_place(x):
+    out = np.ones((3, 3)) * x
+    for row in out:
+        row *= x[0]
+    return np.sum(out ** 2)
+
+
+def one_row_by_name(x):
+    M = np.outer(x, x)
+    r = M[1]
+    r[0] = 2.0 * x[2]
+    return np.sum(M * M)
+
+
+def recurrent_state_dict(x):
+    state = {"h": np.zeros(3), "c": np.ones(3)}
+    for t in range(3):
+        h = state["h"]
+        h[:] = np.tanh(x * t + h * state["c"])
+    return np.sum(state["h"] ** 2)
+
+
+def sgd_steps_on_a_parameter_list(x):
+    params = [np.ones(3), np.ones(3) * 2.0]
+    grads = [x, x ** 2]
+    for step in range(2):
+        for p, g in zip(params, grads):
+            p -= 0.1 * g * (step + 1)
+    return np.sum(params[0] * params[1])
+
+
+def first_layer_by_name(x):
+    layers = [x.copy(), x * 2.0]
+    a = layers[0]
+    a[0] = 5.0
+    return np.sum(layers[0] * x) + np.sum(a * a)
+
+
+def buffers_filled_in_a_loop(x):
+    bufs = [np.zeros(3), np.zeros(3)]
+    for b in bufs:
+        b[:] = x * 2.0
+    return sum(np.sum(b ** 2) for b in bufs)
+
+
+def item_of_an_item(x):
+    layers = [[x * 1.0, x * 2.0], [x * 3.0]]
+    first = layers[0]
+    w = first[1]
+    w[2] = x[0] * x[1]
+    return np.sum(layers[0][1] * x)
+
+
+def _fill(out, x, k):
+    for i, row in enumerate(out):
+        row[k] = np.cos(x[i]) * x[k]
+    return out
+
+
+def rows_written_in_a_helper(x):
+    out = np.zeros((3, 3))
+    out = _fill(out, x, 1)
+    return np.sum(out ** 2) + np.sum(out * x)
+
+
+PROGRAMS = [fill_rows, scale_rows_in_place, one_row_by_name, recurrent_state_dict, sgd_steps_on_a_parameter_list,
+            first_layer_by_name, buffers_filled_in_a_loop, item_of_an_item, rows_written_in_a_helper]
+
+
+@pytest.mark.parametrize("fn", PROGRAMS)
+def test_a_write_into_a_taken_item_is_seen_by_its_container(fn):
+    check_both_modes(fn, [np.array([0.3, -0.7, 1.1])])
+
+
+def same_object_twice(x):
+    a = x * 1.0
+    lst = [a, a]
+    b = lst[0]
+    b[0] = 5.0
+    return np.sum(lst[1] * x)
+
+
+def same_object_under_two_keys(x):
+    a = x * 1.0
+    d = {"p": a, "q": a}
+    h = d["p"]
+    h *= 2.0
+    return np.sum(d["q"] * x)
+
+
+def unpacked_from_a_tuple(x):
+    pair = (x.copy(), x ** 2)
+    a, b = pair
+    a[0] = 0.0
+    return np.sum(pair[0] * b)
+
+
+@pytest.mark.parametrize("fn", [same_object_twice, same_object_under_two_keys, unpacked_from_a_tuple])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_sharing_one_write_back_cannot_follow_is_refused(fn, mode):
+    x = np.array([0.3, -0.7, 1.1])
+    with pytest.raises(diffc.DiffcError, match="line"):
+        if mode == "reverse":
+            diffc.grad(fn)(x)
+        else:
+            diffc.jvp(fn, (x,), (np.ones(3),))
