@@ -22,6 +22,7 @@ import gast
 from . import ast_util as A
 from . import effects
 from . import runtime
+from . import runtime_calls
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
 from .analysis.calls import call_key, is_user_function
@@ -58,6 +59,7 @@ from .optimize.stack_products import stack_products
 from .optimize.use_loop_tapes import use_loop_tapes
 from .optimize.view_unwritten_copies import view_unwritten_copies
 from .parse import FunctionInfo, parse_function
+from .transform import callee_writes
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.builtin_forms import rewrite_builtin_forms
@@ -325,6 +327,7 @@ class Module:
             node = A.deepcopy(info.node)
             node.name = name
             node.decorator_list = []
+            _augmented_in_place(node)
             self.sources[id(node)] = info.source
             self.functions.append(node)
         return _generated(self.primals[key])
@@ -375,6 +378,17 @@ class Module:
                     return mutated[param]
         return None
 
+    def returning_written(self, target, params):
+        """The variant of user function target that also returns its parameters params
+        (transform/callee_writes.py), made once per module."""
+        cache = self.__dict__.setdefault("_returning_written", {})
+        key = (id(target), tuple(params))
+        if key not in cache:
+            info = self.info_for(target)
+            name = self.function_names.unique(f"{info.name}_and_written")
+            cache[key] = callee_writes.returning_written(info, params, name)
+        return cache[key]
+
     def check_argument_writes(self, target, call, caller, args, result_name, load_count, kind_of=None):
         """Refuse calls whose in-place writes into an argument the caller would see.  kind_of
         (atom -> kind): an argument that is certainly a number is not written by an
@@ -383,8 +397,10 @@ class Module:
         mutated = self.mutated_params(target)
         if not mutated:
             return
+        taken_back = getattr(info, "returns_written", ())    # (transform/callee_writes.py)
         for p, atom in zip(info.params, args):
-            if p not in mutated or not isinstance(atom, gast.Name) or hasattr(atom, "diffc_global"):
+            if p not in mutated or p in taken_back or not isinstance(atom, gast.Name) \
+                    or hasattr(atom, "diffc_global"):
                 continue
             if mutated[p] == "if mutable":
                 continue        # checked when it runs (transform/unknown_writes.py): a number is rebound
@@ -657,6 +673,33 @@ def time_passes():
     global PASS_TIMES
     PASS_TIMES = {}
     return PASS_TIMES
+
+
+def _augmented_in_place(node):
+    """The ANF's ``x = x op v`` from ``x op= v`` back to ``x op= v`` in a plain copy of a
+    user function: Python updates an array or a list in place there, which a caller's
+    object, or the container the item came from (``for row in M: row *= c``), shows.  The
+    front end's refusals of helpers writing into their arguments go: the copy runs them as
+    Python does (transform/unknown_writes.py guards differentiated code)."""
+    for s in A.walk(node):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(s, field, None)
+            if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
+                continue
+            block[:] = [b for b in block if not _unchanged_arguments_guard(b)] or [gast.Pass()]
+            for k, stmt in enumerate(block):
+                value = getattr(stmt, "value", None)
+                if getattr(stmt, "diffc_augmented", False) and isinstance(stmt, gast.Assign) \
+                        and isinstance(stmt.targets[0], gast.Name) and isinstance(value, gast.BinOp) \
+                        and isinstance(value.left, gast.Name) and value.left.id == stmt.targets[0].id:
+                    target = gast.Name(id=value.left.id, ctx=gast.Store(), annotation=None, type_comment=None)
+                    block[k] = gast.copy_location(gast.AugAssign(target=target, op=value.op, value=value.right),
+                                                  stmt)
+
+
+def _unchanged_arguments_guard(stmt):
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+        and getattr(stmt.value.func, "diffc_global", None) is runtime_calls.check_unchanged_arguments
 
 
 def _writes_through(stmt, holders):

@@ -61,6 +61,9 @@ class CompilationContext(Protocol):
     def check_argument_writes(self, target, call, caller, args, result_name, load_count, kind_of=None):
         """Refuse a call whose in-place writes into an argument the caller would see."""
 
+    def returning_written(self, target, params):
+        """The variant of target that also returns its parameters params (callee_writes.py)."""
+
     def unique_function_name(self, base):
         """A fresh name for a generated function."""
 

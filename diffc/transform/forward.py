@@ -44,7 +44,7 @@ from ..analysis import origin as origin_mod
 from ..analysis import kinds as K
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import FunctionInfo
-from . import dynamic_calls
+from . import callee_writes, dynamic_calls
 from .context import CompilationContext
 from .reverse import BINOPS, UNARY, call_key, check_object_indexes, integer_cast, is_user_function
 from .rule_calls import RuleBindingError, bind_rule_arguments, describe, drop_unbroadcast
@@ -72,6 +72,7 @@ class ForwardFunction(FunctionSweep):
         self.active_params = list(active_params)
         self.body = A.deepcopy(info.node.body)
         self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
+        self.body = callee_writes.rewrite(self)        # `fill(out)` writing into out
         self._iterate_written_sequences_directly()
         self.share_writes_through_views()
         last = self.body[-1]

@@ -42,7 +42,7 @@ from ..analysis import kinds as K
 from ..analysis.calls import call_key, integer_cast, is_user_function
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
-from . import argument_effects, dynamic_calls
+from . import argument_effects, callee_writes, dynamic_calls
 from .context import CompilationContext
 from .rule_calls import (RuleBindingError, bind_rule_arguments, describe, drop_concatenation, drop_unbroadcast,
                          merge_equal_contributions, zero_safe)
@@ -118,6 +118,7 @@ class ReverseFunction(FunctionSweep):
         # The passes below rewrite statements in place: work on a private copy.
         self.body = A.deepcopy(info.node.body)
         self.kinds = K.infer(info, param_kinds, info.resolve_static, self._callee_kind)
+        self.body = callee_writes.rewrite(self)        # `fill(out)` writing into out
         self.shapes = K.infer_shapes(info, self.kinds, set(info.params))
         self._iterate_written_sequences_directly()
         self.share_writes_through_views()

@@ -350,8 +350,14 @@ class FunctionSweep:
             and isinstance(stmt.targets[0], gast.Name) and self.kinds.get(stmt.targets[0].id) != K.VECTOR
 
     def generated_code(self):
-        """Whether this function is code diffc generated, being differentiated again."""
-        return getattr(self.info.fn, "__module__", None) == "diffc_generated"
+        """Whether this function is code diffc generated, being differentiated again.
+
+        A plain copy of a user function (``_primal_f``, pipeline.primal_ref) is not: it keeps
+        the user's in-place updates (``row *= c`` into the rows of M), whose sharing is
+        followed (or refused) as in the user's own code."""
+        fn = self.info.fn
+        return getattr(fn, "__module__", None) == "diffc_generated" \
+            and not getattr(fn, "__name__", "").startswith("_primal_")
 
     def _updates_in_place(self, stmt):
         """`x op= v` on an array or list (or a value of unknown kind): Python's in-place update.

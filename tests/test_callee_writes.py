@@ -1,0 +1,122 @@
+"""A helper that writes into its argument: the caller sees the change, as in Python.
+
+`apply_boundary(u)` with `u[0] = 0.0` in its body, `accumulate(acc, v)` with
+`acc += v`, `scale_into(out, v, c)` with `out[:] = ...` used for its result too, a helper
+calling such a helper, rows updated through `for row in M` inside a helper.  They were
+refused ("apply_boundary modifies its argument 'u' in place ...");
+transform/callee_writes.py calls a variant of the helper that also returns the written
+parameters, and the caller takes them back.  Local defs that update the rows of an
+array they return had silently wrong second derivatives (their plain copy,
+pipeline.primal_ref, lost the in-place update); checked here too.  Every derivative
+against central differences, both modes, second order (gradcheck.check_both_modes).
+"""
+import numpy as np
+import pytest
+
+import diffc
+from gradcheck import check_both_modes
+
+X = np.array([0.3, -0.7, 1.1, 0.4])
+
+
+def apply_boundary(u):
+    u[0] = 0.0
+    u[-1] = 0.5 * u[-2]
+
+
+def heat_with_boundary_helper(x):
+    u = np.sin(x) * 2.0
+    for _ in range(3):
+        u[1:-1] = u[1:-1] + 0.2 * (u[:-2] - 2 * u[1:-1] + u[2:])
+        apply_boundary(u)
+    return np.sum(u ** 2)
+
+
+def scale_into(out, v, c):
+    out[:] = v * c
+    return np.sum(out)
+
+
+def result_and_argument_both_used(x):
+    buf = np.zeros(4)
+    total = scale_into(buf, x, x[0])
+    return total * np.sum(buf * x)
+
+
+def accumulate(acc, v):
+    acc += v ** 2
+
+
+def accumulated_twice(x):
+    a = x * 1.0
+    accumulate(a, x)
+    accumulate(a, np.cos(x))
+    return np.sum(a * x)
+
+
+def boundary_then_more(u, x):
+    apply_boundary(u)
+    u[1] = u[1] * x[1]
+
+
+def helper_calling_a_writing_helper(x):
+    u = x ** 2
+    boundary_then_more(u, x)
+    return np.sum(u * x)
+
+
+def scale_rows(M, x):
+    for i, row in enumerate(M):
+        row *= x[i]
+
+
+def rows_scaled_in_a_helper(x):
+    M = np.outer(x, x)
+    scale_rows(M, x)
+    return np.sum(M ** 2)
+
+
+def rows_scaled_by_a_local_def(x):
+    def step(M):
+        for row in M:
+            row *= x[0]
+        return M
+    M = np.outer(x, x)
+    M = step(M)
+    return np.sum(M ** 2)
+
+
+def row_view_halved_by_a_local_def(x):
+    def half(M):
+        v = M[0]
+        v *= 0.5
+        return M
+    M = np.outer(x, x)
+    M = half(M)
+    return np.sum(M ** 2 * x[0])
+
+
+def helper_in_a_keyword_call(x):
+    u = np.cos(x)
+    apply_boundary(u=u)
+    return np.sum(u * x)
+
+
+@pytest.mark.parametrize("fn", [heat_with_boundary_helper, result_and_argument_both_used, accumulated_twice,
+                                helper_calling_a_writing_helper, rows_scaled_in_a_helper,
+                                rows_scaled_by_a_local_def, row_view_halved_by_a_local_def,
+                                helper_in_a_keyword_call])
+def test_the_caller_sees_what_the_helper_wrote(fn):
+    check_both_modes(fn, [X])
+
+
+def held_by_a_list_too(x):
+    u = x * 1.0
+    box = [u]
+    apply_boundary(u)
+    return np.sum(box[0] * x)
+
+
+def test_a_written_argument_another_name_holds_is_refused():
+    with pytest.raises(diffc.DiffcError, match="box"):
+        diffc.grad(held_by_a_list_too)(X)
