@@ -1033,7 +1033,7 @@ class Generator:
             terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(read)}[{self.r.choice([0, -1])}]",
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
-        chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self)
+        chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) + shapes_l.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")

@@ -9,7 +9,11 @@ l_params: a list of arrays updated in place through the loop variable (`for p in
     `for p, g in zip(ps, gs): p -= c * g`), then read through the list;
 l_nested: an item of an item of a list written (`w = ls[0][1]`-like, taken in two steps);
 l_twice: one array held twice by a list, written through one place and read through the
-    other: diffc must refuse it (never a wrong gradient).
+    other: diffc must refuse it (never a wrong gradient);
+l_callee: a module-level helper that writes into its argument and returns nothing (or a
+    number): boundary values, `acc += v`, rows scaled through `for row in M`, a helper
+    calling such a helper, a local def returning the array whose rows it scaled
+    (transform/callee_writes.py).
 
 Draws from its own random stream (`r11`), so a program without the shape is the same
 program as before it existed."""
@@ -18,13 +22,37 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("l_rows", "l_state", "l_params", "l_nested", "l_twice")
+FEATURES = ("l_rows", "l_state", "l_params", "l_nested", "l_twice", "l_callee")
+
+HELPERS = '''def l_boundary(u):
+    u[0] = 0.0
+    u[-1] = 0.5 * u[-1]
+
+
+def l_accumulate(acc, v, c):
+    acc += v * c
+    return float(np.sum(acc))
+
+
+def l_scale_rows(M, v):
+    for i, row in enumerate(M):
+        row *= v[i % v.size]
+
+
+def l_twice_written(u, v):
+    l_boundary(u)
+    u[1:] = u[1:] + v[: u.size - 1]'''
 
 
 def init(gen, seed, shapes, exclude):
     gen.r11 = random.Random(f"classes_l-{seed}")
     on = "classes_l" in shapes if shapes is not None else gen.r11.random() < PROBABILITY
     gen.classes_l = on and "classes_l" not in exclude
+
+
+def chunks(gen):
+    """The module-level helpers, when a statement used them."""
+    return [HELPERS] if "l_callee" in gen.features else []
 
 
 def statement(gen, scope, indent, nested_ok):
@@ -35,7 +63,7 @@ def statement(gen, scope, indent, nested_ok):
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    return [_rows, _state, _params, _nested, _twice][r.randrange(5)](gen, A, s, c, indent)
+    return [_rows, _state, _params, _nested, _twice, _callee][r.randrange(6)](gen, A, s, c, indent)
 
 
 def _rows(gen, A, s, c, indent):
@@ -102,3 +130,31 @@ def _twice(gen, A, s, c, indent):
             f"{indent}{b} = {lst}[0]",
             f"{indent}{b}[0] = {c}",
             f"{indent}{s} = {s} + np.sum({lst}[1]) * {c}"]
+
+
+def _callee(gen, A, s, c, indent):
+    r = gen.r11
+    gen.features.add("l_callee")
+    u, t = gen.fresh("u"), gen.fresh("t")
+    form = r.randrange(5)
+    lines = [f"{indent}{u} = np.sin({A}.ravel()) * {s} + {c}"]
+    if form == 0:
+        lines.append(f"{indent}l_boundary({u})")
+    elif form == 1:
+        lines.append(f"{indent}{t} = l_accumulate({u}, np.cos({A}.ravel()), {s})")
+        lines.append(f"{indent}{s} = {s} + {t} * {c}")
+    elif form == 2:
+        M = gen.fresh("M")
+        lines += [f"{indent}{M} = np.outer({u}[:2], {u}[:2])",
+                  f"{indent}l_scale_rows({M}, {u})",
+                  f"{indent}{u} = {M}.ravel()"]
+    elif form == 3:
+        lines.append(f"{indent}l_twice_written({u}, {A}.ravel() * {c})")
+    else:
+        step = gen.fresh("step")
+        lines += [f"{indent}def {step}(M):",
+                  f"{indent}    for row in M:",
+                  f"{indent}        row *= {s}",
+                  f"{indent}    return M",
+                  f"{indent}{u} = {step}(np.outer({u}[:2], {u}[:2])).ravel()"]
+    return lines + [f"{indent}{s} = {s} + np.sum({u} * {u}) * {c}"]
