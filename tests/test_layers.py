@@ -15,7 +15,7 @@ LAYERS = [
                    "checkpoint_runtime",
                    "effects", "try_paths"]),
     ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.try_atomicity", "transform.try_with",
-                   "transform.starred", "transform.anf", "transform.global_writes", "template"]),
+                   "transform.starred", "transform.explicit_iterators", "transform.anf", "transform.global_writes", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),
     ("transforms", ["transform"]),
