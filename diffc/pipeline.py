@@ -109,9 +109,23 @@ def front_end(info, stages=None, entry=False, classes=None, lists=None):
     """parse result -> ANF, in place; returns info (with info.namer set).  entry: info is
     the function the user differentiates, classes: {parameter: the class of the object
     passed} for its object arguments (transform/attribute_writes.py), lists: the same for
-    its arguments that are lists of objects of one class (transform/object_lists.py)."""
+    its arguments that are lists of objects of one class (transform/object_lists.py).
+
+    A refusal is kept: info was rewritten in part, so every later use of it (a plain copy
+    for a primal call, say) raises the same error instead of reading a half-made body."""
+    failed = getattr(info, "front_end_error", None)
+    if failed is not None:
+        raise failed
     if getattr(info, "namer", None) is not None:
         return info
+    try:
+        return _front_end(info, stages, entry, classes, lists)
+    except DiffcError as exc:
+        info.front_end_error = exc
+        raise
+
+
+def _front_end(info, stages, entry, classes, lists):
     clock = time.perf_counter()
     fence(info)
     clock = _dump(stages, "fence", info, clock)

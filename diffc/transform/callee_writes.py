@@ -36,6 +36,7 @@ from .. import ast_util as A
 from .. import runtime, runtime_calls
 from ..analysis import kinds as K
 from ..analysis.calls import call_key
+from ..errors import DiffcError
 from ..parse import FunctionInfo
 
 
@@ -145,7 +146,7 @@ def _written_arguments(fn, key, call):
     try:
         mutated = fn.module.mutated_params(key)
         info = fn.module.info_for(key)
-    except Exception:           # noqa: BLE001 -- not this pass's to report: the call stays
+    except DiffcError:          # refused where the call is compiled (front_end keeps the error)
         return []
     if not mutated:
         return []
