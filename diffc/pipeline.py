@@ -63,7 +63,6 @@ from .transform import callee_writes
 from .transform.anf import ANF
 from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.builtin_forms import rewrite_builtin_forms
-from .transform.explicit_iterators import make_iterators_explicit
 from .transform.with_statements import lower_with_statements
 from .transform.smooth_forms import rewrite_smooth_forms
 from .transform.literal_attributes import literal_attributes
@@ -135,7 +134,6 @@ def _front_end(info, stages, entry, classes, lists):
     rewrite_smooth_forms(info)
     literal_attributes(info)
     rewrite_builtin_forms(info, info.namer)
-    make_iterators_explicit(info, info.namer)
     store_items_back(info, info.namer, lists, classes)
     functionalize_attribute_writes(info, info.namer, entry, classes)
     check_unknown_writes(info)

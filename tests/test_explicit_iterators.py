@@ -91,3 +91,29 @@ def iterator_passed_to_a_helper(x):
 def test_an_iterator_passed_on_is_refused_with_its_line():
     with pytest.raises(diffc.DiffcError, match="test_explicit_iterators.py"):
         diffc.grad(iterator_passed_to_a_helper)(X)
+
+
+def list_changed_before_the_iterator_reads_it(x):
+    lst = [x, x * 2.0]
+    it = iter(lst)
+    a = next(it)
+    lst[1] = x ** 3              # Python's iterator reads the new item
+    b = next(it)
+    return np.sum(a * b)
+
+
+def list_changed_through_another_name(x):
+    lst = [x, x * 2.0]
+    other = lst
+    it = iter(lst)
+    a = next(it)
+    other[1] = x ** 3
+    b = next(it)
+    return np.sum(a * b)
+
+
+@pytest.mark.parametrize("fn", [list_changed_before_the_iterator_reads_it, list_changed_through_another_name])
+def test_an_iterator_over_a_list_changed_before_it_is_read_is_refused(fn):
+    """The iterator is a snapshot list here; Python's would read the changed item."""
+    with pytest.raises(diffc.DiffcError, match="test_explicit_iterators.py"):
+        diffc.grad(fn)(X)

@@ -42,6 +42,7 @@ from .. import runtime
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, assigned_names
 from .global_writes import CHANGING_METHODS
+from .explicit_iterators import make_iterators_explicit
 from .lazy_iterators import refuse_stale_lazy_iterators
 from .try_with import lower_try
 from .starred import lower_starred
@@ -88,6 +89,9 @@ class Desugar:
         if not _is_generated(self.info.fn):
             # diffc's own code names lazy iterators and reads them again in the adjoint.
             refuse_stale_lazy_iterators(body, self.resolve, self.fail)
+        # `it = iter(xs)` read by next(it): a list and a position (after the check above,
+        # which refuses an iterator whose list changed before it was read)
+        make_iterators_explicit(self.info, self.namer)
         lower_starred(self.info, self.namer)
         body = self.info.node.body
         body = self.collect_yields(body)
