@@ -117,3 +117,24 @@ def test_an_iterator_over_a_list_changed_before_it_is_read_is_refused(fn):
     """The iterator is a snapshot list here; Python's would read the changed item."""
     with pytest.raises(diffc.DiffcError, match="test_explicit_iterators.py"):
         diffc.grad(fn)(X)
+
+
+def next_in_a_comprehension(x):
+    it = iter(x)
+    vals = [next(it) * 2.0 for _ in range(2)]
+    return vals[0] * vals[1]
+
+
+def next_in_a_conditional_expression(x):
+    it = iter(x)
+    a = next(it) if x[0] > 0 else 1.0
+    b = next(it)
+    return a * b
+
+
+@pytest.mark.parametrize("fn", [next_in_a_comprehension, next_in_a_conditional_expression])
+def test_next_run_a_varying_number_of_times_is_refused(fn):
+    """No fixed position stands for these calls (the comprehension's gradient was
+    silently [2.4, 0, 0] against [-2.8, 1.2, 0] before this check)."""
+    with pytest.raises(diffc.DiffcError, match="iter"):
+        diffc.grad(fn)(X)

@@ -82,6 +82,8 @@ def _followable(info, nodes, origin, name):
     source = origin.value.args[0]
     if isinstance(source, gast.Name) and _written_in_place(nodes, source.id):
         return False
+    if any(_conditionally_evaluated(info, s, name) for s in nodes if isinstance(s, gast.stmt)):
+        return False
     for stmt in (n for n in nodes if isinstance(n, gast.stmt)):
         uses = _uses_in(info, stmt, name)
         if uses and not isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
@@ -91,6 +93,23 @@ def _followable(info, nodes, origin, name):
         if sum(1 for u in uses if _is_next(info, u, name) and len(u.args) == 2) > 1:
             return False
     return True
+
+
+_CONDITIONAL = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda, gast.IfExp,
+                gast.BoolOp)
+
+
+def _conditionally_evaluated(info, stmt, name):
+    """A next/list of name inside a comprehension, a lambda, `a if c else b` or `and`/`or`
+    of stmt's own expressions: run any number of times, so no fixed position stands for it."""
+    def under(node, inside):
+        if (inside and (_is_next(info, node, name) or _is_listing(info, node, name))):
+            return True
+        if isinstance(node, gast.stmt) and node is not stmt:
+            return False                        # nested statements are checked on their own
+        inside = inside or isinstance(node, _CONDITIONAL)
+        return any(under(child, inside) for child in gast.iter_child_nodes(node))
+    return under(stmt, False)
 
 
 def _is_next(info, node, name):
