@@ -13,7 +13,10 @@ l_twice: one array held twice by a list, written through one place and read thro
 l_callee: a module-level helper that writes into its argument and returns nothing (or a
     number): boundary values, `acc += v`, rows scaled through `for row in M`, a helper
     calling such a helper, a local def returning the array whose rows it scaled
-    (transform/callee_writes.py).
+    (transform/callee_writes.py);
+l_iter: `it = iter(...)` read by next(it), next(it, d), list(it), a for over it broken
+    early, and next(it) inside a comprehension (which must be refused)
+    (transform/explicit_iterators.py).
 
 Draws from its own random stream (`r11`), so a program without the shape is the same
 program as before it existed."""
@@ -22,7 +25,7 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("l_rows", "l_state", "l_params", "l_nested", "l_twice", "l_callee")
+FEATURES = ("l_rows", "l_state", "l_params", "l_nested", "l_twice", "l_callee", "l_iter")
 
 HELPERS = '''def l_boundary(u):
     u[0] = 0.0
@@ -63,7 +66,7 @@ def statement(gen, scope, indent, nested_ok):
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    return [_rows, _state, _params, _nested, _twice, _callee][r.randrange(6)](gen, A, s, c, indent)
+    return [_rows, _state, _params, _nested, _twice, _callee, _iter][r.randrange(7)](gen, A, s, c, indent)
 
 
 def _rows(gen, A, s, c, indent):
@@ -158,3 +161,28 @@ def _callee(gen, A, s, c, indent):
                   f"{indent}    return M",
                   f"{indent}{u} = {step}(np.outer({u}[:2], {u}[:2])).ravel()"]
     return lines + [f"{indent}{s} = {s} + np.sum({u} * {u}) * {c}"]
+
+
+def _iter(gen, A, s, c, indent):
+    r = gen.r11
+    gen.features.add("l_iter")
+    it, a, b, v = gen.fresh("it"), gen.fresh("a"), gen.fresh("b"), gen.fresh("v")
+    form = r.randrange(5)
+    lines = [f"{indent}{it} = iter([{A}.ravel() * {s}, np.cos({A}.ravel()), {A}.ravel() + {c}])"]
+    if form == 0:
+        lines += [f"{indent}{a} = next({it})", f"{indent}{b} = next({it}) * {c}"]
+    elif form == 1:
+        lines += [f"{indent}{a} = next({it})", f"{indent}{b} = sum(list({it}))"]
+    elif form == 2:
+        lines += [f"{indent}{a} = next({it})", f"{indent}{b} = next({it}, {a})", f"{indent}{b} = next({it}, {b}) + {b}",
+                  f"{indent}{b} = next({it}, {b})"]
+    elif form == 3:
+        lines += [f"{indent}{a} = 0.0",
+                  f"{indent}for {v} in {it}:",
+                  f"{indent}    {a} = {a} + {v}",
+                  f"{indent}    if np.sum({a}) > {c}:",
+                  f"{indent}        break",
+                  f"{indent}{b} = next({it}, {a})"]
+    else:
+        lines += [f"{indent}{a} = [next({it}) * {c} for _ in range(2)][1]", f"{indent}{b} = {a}"]
+    return lines + [f"{indent}{s} = {s} + np.sum({a} * {b}) * {c}"]
