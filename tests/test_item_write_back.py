@@ -87,7 +87,35 @@ def rows_written_in_a_helper(x):
     return np.sum(out ** 2) + np.sum(out * x)
 
 
-PROGRAMS = [fill_rows, scale_rows_in_place, one_row_by_name, recurrent_state_dict, sgd_steps_on_a_parameter_list,
+def parameters_listed_then_updated(x):
+    W = np.outer(x, x)
+    b = x * 0.5
+    params = [W, b]
+    W -= 0.1 * np.ones((3, 3)) * x[0]
+    b *= x[1]
+    return np.sum(params[0] @ params[1])
+
+
+def state_dict_display_then_written(x):
+    h = np.tanh(x)
+    state = {"h": h, "c": x}
+    h[1] = x[0] ** 2
+    return np.sum(state["h"] * state["c"])
+
+
+def _zero_first(u):
+    u[0] = 0.0
+
+
+def helper_writes_an_array_a_list_holds(x):
+    u = x * 1.0
+    box = [u]
+    _zero_first(u)
+    return np.sum(box[0] * x)
+
+
+PROGRAMS = [parameters_listed_then_updated, state_dict_display_then_written, helper_writes_an_array_a_list_holds,
+            fill_rows, scale_rows_in_place, one_row_by_name, recurrent_state_dict, sgd_steps_on_a_parameter_list,
             first_layer_by_name, buffers_filled_in_a_loop, item_of_an_item, rows_written_in_a_helper]
 
 
@@ -119,7 +147,23 @@ def unpacked_from_a_tuple(x):
     return np.sum(pair[0] * b)
 
 
-@pytest.mark.parametrize("fn", [same_object_twice, same_object_under_two_keys, unpacked_from_a_tuple])
+def held_by_a_tuple_display(x):
+    u = x * 2.0
+    t = (u, x)
+    u[0] = 5.0
+    return np.sum(t[0] * x)
+
+
+def list_changed_before_the_write(x):
+    u = x * 2.0
+    lst = [u]
+    lst.insert(0, x)
+    u[0] = 5.0
+    return np.sum(lst[1] * x)
+
+
+@pytest.mark.parametrize("fn", [same_object_twice, same_object_under_two_keys, unpacked_from_a_tuple,
+                                held_by_a_tuple_display, list_changed_before_the_write])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_sharing_one_write_back_cannot_follow_is_refused(fn, mode):
     x = np.array([0.3, -0.7, 1.1])

@@ -63,6 +63,59 @@ def write_back(fn, write, observer, written, origin):
     return out + _store(fn, write, value, name, first)
 
 
+def held_write_back(fn, write, observer, written, origin):
+    """``box[k] = u`` after a write into u, where ``box = [..., u, ...]`` (a list or dict
+    display holding u at k) is the origin: the container takes its item back.  None when
+    box may have changed since (rebound, or written other than by these write-backs)."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)
+            and origin.targets[0].id == observer):
+        return None
+    value = origin.value
+    if isinstance(value, gast.List):
+        places = [A.const(k) for k, e in enumerate(value.elts) if isinstance(e, gast.Name) and e.id == written]
+    elif isinstance(value, gast.Dict) and all(isinstance(k, gast.Constant) for k in value.keys):
+        places = [A.const(k.value) for k, e in zip(value.keys, value.values)
+                  if isinstance(e, gast.Name) and e.id == written]
+    else:
+        return None
+    if not places or not _unchanged_between(fn.body, origin, write, {observer}) \
+            or _written_between(fn.body, origin, write, observer):
+        return None
+    first = getattr(write, "diffc_write_back_of", (write, written))
+    out = []
+    for place in places:
+        out += _store(fn, write, A.subscript(A.name(observer), place), written, first)
+    return out
+
+
+def _written_between(body, origin, write, name):
+    """A statement between origin and write (in origin's block, as _unchanged_between) writes
+    into name in place, other than a write-back of this module."""
+    block = _block_of(body, origin)
+    start = next(i for i, s in enumerate(block) if s is origin)
+    for s in block[start + 1:]:
+        for x in A.walk_statements([s]):
+            if x is write or getattr(x, "diffc_write_back_of", None) is not None:
+                continue
+            if name in _written_in_place_by(x):
+                return True
+        if any(x is write for x in A.walk_statements([s])):
+            return False
+    return False
+
+
+def _written_in_place_by(stmt):
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
+            and isinstance(stmt.targets[0].value, gast.Name):
+        return {stmt.targets[0].value.id}
+    if isinstance(stmt, gast.Assign) and getattr(stmt, "diffc_augmented", False) and isinstance(stmt.targets[0], gast.Name):
+        return {stmt.targets[0].id}
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+            and isinstance(stmt.value.func, gast.Attribute) and isinstance(stmt.value.func.value, gast.Name):
+        return {stmt.value.func.value.id}
+    return set()
+
+
 def _store(fn, write, subscript, item, first):
     """``container[index] = item`` (subscript: ``container[index]``), after a run-time check
     unless container is certainly an array."""
