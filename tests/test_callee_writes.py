@@ -153,3 +153,39 @@ def test_a_local_def_writing_an_attribute_of_its_parameter_is_refused(fn):
         diffc.grad(fn)(X)
     with pytest.raises(diffc.DiffcError, match="writing the attribute a.v"):
         diffc.jvp(fn, (X,), (np.ones(4),))
+
+
+def _fill_and_return(u, v):
+    u[:] = v * 2
+    return u
+
+
+def _fill_and_return_a_view(u, v):
+    u[:] = v * 2
+    return u[1:]
+
+
+def result_is_the_argument_then_argument_written(x):
+    u = np.zeros(4)
+    w = _fill_and_return(u, x)
+    u[0] = 5.0                  # w is u in Python: w[0] is 5 too
+    return np.sum(w * x)
+
+
+def result_is_a_view_then_argument_written(x):
+    u = np.zeros(4)
+    w = _fill_and_return_a_view(u, x)
+    u[2] = x[0] ** 2
+    return np.sum(w * x[1:])
+
+
+@pytest.mark.parametrize("fn", [result_is_the_argument_then_argument_written,
+                                result_is_a_view_then_argument_written])
+def test_a_result_sharing_the_written_argument_is_left_to_the_alias_check(fn):
+    """The variant's parts would not say that w and u are one object: such calls are not
+    rewritten, and the alias check refuses the later write (both were silently wrong
+    for a few commits: 1.2 against 5.0)."""
+    with pytest.raises(diffc.DiffcError, match="shares its array"):
+        diffc.grad(fn)(X)
+    with pytest.raises(diffc.DiffcError, match="shares its array"):
+        diffc.jvp(fn, (X,), (np.ones(4),))

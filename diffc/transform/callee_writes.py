@@ -18,7 +18,8 @@ Output: the body with such calls rewritten; each variant is a FunctionInfo copy 
 callee's ANF whose ``returns_written`` names the parameters it returns
 (Module.check_argument_writes lets those pass: the caller takes them back).
 
-Only when: the callee is a plain user function (a function object or a local def) that
+Only when: the call's result, if used, shares no argument (``w = fill(u)`` returning u
+is left as it was); the callee is a plain user function (a function object or a local def) that
 may write into its parameters (``Module.mutated_params``; for ``p op= v`` the caller takes
 the value back only if its object was updated in place, ``runtime.updates_in_place``); each
 parameter's argument is a local name of the caller, given once; and the callee never
@@ -101,6 +102,11 @@ def _statement(fn, stmt):
         return None
     written = _written_arguments(fn, key, call)
     if not written:
+        return None
+    if target is not None and target not in {name for _, name, _ in written} \
+            and fn.module.returned_aliases(key) != set():
+        # `w = fill(u)` returning u (or a view of it): w and u are one object in Python,
+        # which the parts of the variant's result would no longer say (left as it was)
         return None
     variant = fn.module.returning_written(key, [p for p, _, _ in written])
     if variant is None:
