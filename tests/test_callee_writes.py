@@ -189,3 +189,32 @@ def test_a_result_sharing_the_written_argument_is_left_to_the_alias_check(fn):
         diffc.grad(fn)(X)
     with pytest.raises(diffc.DiffcError, match="shares its array"):
         diffc.jvp(fn, (X,), (np.ones(4),))
+
+
+def _two_writes(p, q):
+    p[0] = q[0] * 3.0
+    q[1] = 2.0
+
+
+def overlapping_arguments_both_written(x):
+    u = x * 1.0
+    v = u[1:]
+    _two_writes(u, v)
+    return np.sum(u * x)
+
+
+def separate_arguments_both_written(x):
+    u = x * 1.0
+    v = x ** 2
+    _two_writes(u, v)
+    return np.sum(u * v * x)
+
+
+def test_separate_written_arguments_are_taken_back():
+    check_both_modes(separate_arguments_both_written, [X])
+
+
+def test_written_arguments_sharing_memory_are_refused_when_it_runs():
+    """The callee is compiled as if its parameters were separate objects."""
+    with pytest.raises(diffc.DiffcError, match="another name also holds"):
+        diffc.grad(overlapping_arguments_both_written)(X)

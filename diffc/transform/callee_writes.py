@@ -34,7 +34,7 @@ import types
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_calls
+from .. import runtime, runtime_calls, runtime_checks
 from ..analysis import kinds as K
 from ..analysis.calls import call_key
 from ..errors import DiffcError
@@ -115,7 +115,8 @@ def _statement(fn, stmt):
     fn.info.add_locals({holder})
     made = A.call(A.global_ref(variant, variant.name), [A.deepcopy(a) for a in call.args],
                   [gast.keyword(arg=k.arg, value=A.deepcopy(k.value)) for k in call.keywords])
-    out = [A.located(A.assign(holder, made), stmt)]
+    out = _unshared_arguments(fn, call, stmt, [name for _, name, _ in written])
+    out.append(A.located(A.assign(holder, made), stmt))
     # the parts first: the holder, which shares each written object, is dead before they
     # are taken back (else the update would be a write another live name sees)
     parts = []
@@ -141,6 +142,24 @@ def _statement(fn, stmt):
     if target is not None:
         out.append(A.located(A.assign(target, A.name(parts[0])), stmt))
     return out, key, [p for p, _, _ in written]
+
+
+def _unshared_arguments(fn, call, stmt, names):
+    """``check_unshared(u, v, line)`` for each written argument u and each other local name v
+    given to the call: the callee, compiled as if its parameters were separate objects,
+    would not see its write into u through v (``fill(u, u[1:])``); refused when it runs."""
+    given = [a for a in list(call.args) + [k.value for k in call.keywords]
+             if isinstance(a, gast.Name) and not hasattr(a, "diffc_global")
+             and (a.id in fn.info.local_names or a.id in fn.params)]
+    line = A.const(fn.source.file_line(stmt))
+    out = []
+    for name in names:
+        for other in given:
+            if other.id != name:
+                check = A.call(A.global_ref(runtime_checks.check_unshared, "check_unshared"),
+                               [A.name(name), A.name(other.id), line])
+                out.append(A.located(A.expr_stmt(check), stmt))
+    return out
 
 
 def _written_arguments(fn, key, call):
