@@ -37,6 +37,16 @@ def _(result, x, x_dot):
     return runtime.copy_value(x_dot)
 
 
+@adjoint(runtime.copy_held)
+def _(result, result_bar, x):
+    return result_bar
+
+
+@tangent(runtime.copy_held)
+def _(result, x, x_dot):
+    return runtime.copy_held(x_dot)
+
+
 # ------------------------------------------------------------------ higher order
 # The helpers gradient code calls are linear in their adjoint arguments; the
 # container/index/shape arguments carry no derivative.  Helpers that mutate

@@ -67,8 +67,14 @@ def _drop_guard(before, key, taken_back):
     """Remove the front end's run-time refusal of this call (transform/unknown_writes.py:
     ``check_unchanged_arguments(f, names, values, where)`` just before it) when the call
     now takes back every parameter it names."""
-    for k in range(len(before) - 1, max(-1, len(before) - 4), -1):
+    for k in range(len(before) - 1, -1, -1):
         s = before[k]
+        temporary = isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+            and s.targets[0].id.startswith("_")
+        guard = isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+            and getattr(s.value.func, "diffc_global", None) is runtime_calls.check_unchanged_arguments
+        if not (temporary or guard):
+            return          # the guard stands among the temporaries of this very call
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
                 and getattr(s.value.func, "diffc_global", None) is runtime_calls.check_unchanged_arguments \
                 and getattr(s.value.args[0], "diffc_global", None) is key:

@@ -812,7 +812,8 @@ class ReverseFunction(FunctionSweep):
         if not mutated:
             return self.primal_call(key, args, call)
         params = self.module.info_for(key).params
-        copied = [A.call(rt(runtime.copy_value), [A.deepcopy(a)]) if p in mutated and isinstance(a, gast.Name)
+        # the items too: `for p in params: p -= ...` writes into the arrays a list holds
+        copied = [A.call(rt(runtime.copy_held), [A.deepcopy(a)]) if p in mutated and isinstance(a, gast.Name)
                   else a for p, a in zip(params, args)]
         return self.primal_call(key, copied, A.call(A.deepcopy(call.func), [A.deepcopy(a) for a in copied]))
 
