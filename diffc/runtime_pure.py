@@ -40,6 +40,20 @@ def winners_only(g, shape, index):
     return g
 
 
+def insert_position(n, i):
+    """Where ``lst.insert(i, v)`` puts v in a list of length n (Python clamps i to [0, n])."""
+    i = int(i)
+    if i < 0:
+        i = max(0, n + i)
+    return min(i, n)
+
+
+def buffer_shape(bar):
+    """The shape of an array adjoint (what winners_only reads), None for a list's adjoint (its
+    items may be arrays of several shapes)."""
+    return bar.shape if isinstance(bar, np.ndarray) else None
+
+
 def taken_item(bar, index):
     """Pure take_item, the read: bar[index] (the adjoint of a write's value), without the
     overwritten entries of a repeated index."""
