@@ -196,7 +196,9 @@ def captured_callee(f):
         # a plain function read from a differentiated object (self.activation = np.tanh):
         # it captures no differentiated value, so the call's derivative is its arguments'.
         return f
-    if not isinstance(f, Closure):
+    held = [v for v in f.captured() if isinstance(v, types.FunctionType)] if isinstance(f, Closure) else []
+    if not isinstance(f, Closure) or not all(_holds_nothing_differentiable(v) for v in held):
+        # (a Python closure a Closure captured would be a constant of its calls: a silent zero)
         from .errors import NoDerivativeRule
         raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
                                "differentiated values in a way diffc cannot follow (a closure, defaults or "

@@ -137,6 +137,57 @@ def test_grad_of_grad_through_a_factory_over_the_differentiated_weights():
     assert_close(diffc.grad(along)(W3, V3), expected, rtol=1e-5, atol=1e-6, what="grad of grad")
 
 
+def make_net(W1, W2):
+    first = make_layer(W1)
+    second = make_layer(W2)
+
+    def net(x):
+        return second(first(x))
+    return net
+
+
+def factory_of_factories(W, x):
+    return np.sum(make_net(W, 0.5 * W)(x) ** 2)
+
+
+def test_grad_of_grad_through_a_factory_calling_factories():
+    # the inner factories' closures were Python's inside diffc's: a silent zero at second order
+    d = RNG.normal(size=(3, 3))
+
+    def along(W, x):
+        return np.sum(diffc.grad(factory_of_factories)(W, x) * d)
+    assert_close(diffc.grad(factory_of_factories)(W3, V3), numeric_grad(factory_of_factories, [W3, V3], 0))
+    assert_close(diffc.grad(along)(W3, V3), numeric_grad(along, [W3, V3], 0, eps=1e-5),
+                 rtol=1e-5, atol=1e-6, what="grad of grad")
+
+
+FACTORIES = {"tanh": make_layer}
+
+
+def make_net_by_name(W1, W2):
+    first = FACTORIES["tanh"](W1)
+
+    def net(x):
+        return first(x) * W2[0, 0]
+    return net
+
+
+def factory_found_in_a_dict(W, x):
+    return np.sum(make_net_by_name(W, 0.5 * W)(x) ** 2)
+
+
+def test_closure_holding_a_python_closure_over_derivatives_is_refused():
+    # a factory reached through a dict makes a Python closure over W inside diffc's closure:
+    # its derivative was dropped silently (first order, both modes); now refused at the line
+    for run in (lambda: diffc.grad(factory_found_in_a_dict)(W3, V3),
+                lambda: diffc.jvp(factory_found_in_a_dict, (W3, V3), (W3, None))):
+        with pytest.raises(diffc.DiffcError) as info:
+            run()
+        text = str(info.value) + "\n".join(getattr(info.value, "__notes__", []))
+        assert "holds differentiated values" in text
+        assert "return np.sum(make_net_by_name(W, 0.5 * W)(x) ** 2)" in text
+
+
 # ------------------------------------------ 2. models from lists of layer objects
 
 class Dense:
@@ -463,3 +514,28 @@ def test_class_reading_a_local_of_the_function_is_refused_with_the_line():
     with pytest.raises(diffc.DiffcError, match=r"test_issue16_s9.py:\d+") as info:
         diffc.grad(class_reading_a_local)(V3)
     assert "class Scaled:" in str(info.value) and "'k'" in str(info.value)
+
+
+class Trainer:
+    def __init__(self, net):
+        self.net = net
+
+    def loss(self, x):
+        total = 0.0
+        for k in range(2):
+            total = total + np.sum(self.net(x * (k + 1)) ** 2)
+        return total
+
+
+def trainer_loss(W, x):
+    return Trainer(_mixed(W, B3, W23, B2)).loss(x)
+
+
+def test_model_held_by_another_object_in_a_loop():
+    check(trainer_loss, [W3, V3], wrt=0, second=False)
+    d = RNG.normal(size=W3.shape)
+
+    def along(W, x):
+        return np.sum(diffc.grad(trainer_loss)(W, x) * d)
+    assert_close(diffc.grad(along)(W3, V3), numeric_grad(along, [W3, V3], 0, eps=1e-5),
+                 rtol=1e-5, atol=1e-6, what="grad of grad")

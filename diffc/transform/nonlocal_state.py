@@ -67,6 +67,7 @@ def thread_nonlocal_writes(info, found):
                     "give it plain parameters, or pass the value as an argument and return the new one")
         for d in declared:
             d.names = [n for n in d.names if n not in names]
+        _drop_empty_declarations(node)
         for n in names:
             args.args.append(gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None))
             if args.defaults:
@@ -113,6 +114,23 @@ def _check_calls_only(info, found, name, names, where):
                 _refuse(f"the local function {name!r} assigns the nonlocal variable {names[0]!r} and is used "
                         "as a value (returned, stored or passed): diffc follows nonlocal writes only in calls "
                         "made by the function that defines it", where, info.source, hint)
+
+
+def _drop_empty_declarations(node):
+    """Remove the ``nonlocal`` statements left with no name (in node's own blocks)."""
+    def block(stmts):
+        out = [s for s in stmts if not (isinstance(s, gast.Nonlocal) and not s.names)]
+        for s in out:
+            if isinstance(s, (gast.FunctionDef, gast.ClassDef)):
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(s, field, block(inner))
+            for handler in getattr(s, "handlers", None) or []:
+                handler.body = block(handler.body)
+        return out or [gast.Pass()]
+    node.body = block(node.body)
 
 
 def _state_tuple(names, value):
