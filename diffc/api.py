@@ -18,6 +18,7 @@ import numpy as np
 
 from . import dispatch
 from . import runtime
+from . import runtime_calls
 from . import sourcemap
 from . import try_paths
 from .analysis import kinds as K
@@ -32,8 +33,13 @@ from .rules import RULES_VERSION
 
 
 def is_function_like(value):
-    """A function, method, class, callable object or module: a value with no derivative."""
+    """A function, method, class, callable object or module: a value with no derivative.
+
+    A callable object of a user class holding data in attributes (a model with
+    ``__call__``) is an object like any other: its fields are differentiated."""
     if isinstance(value, (np.ndarray, list, tuple, dict, float, int, np.number)):
+        return False
+    if runtime_calls.is_user_object(value) and not isinstance(value, types.MethodType):
         return False
     return callable(value) or isinstance(value, types.ModuleType)
 

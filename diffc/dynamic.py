@@ -699,6 +699,23 @@ def attribute_caller(name):
         return fn
 
 
+_static_callers = {}
+
+
+def static_caller(fn, cls=None):
+    """A plain function (obj, *args, **kwargs) -> fn(*args, **kwargs) (fn(cls, *args, ...) for
+    a classmethod of cls): ``obj.name(...)`` for a @staticmethod or @classmethod ``name``, obj
+    carrying derivatives (runtime_calls.unbound_method); obj only chose fn."""
+    with _lock:
+        caller = _static_callers.get((fn, cls))
+        if caller is None:
+            call = "F(C, *args, **kwargs)" if cls is not None else "F(*args, **kwargs)"
+            text = f"def call_{fn.__name__}(obj, *args, **kwargs):\n    return {call}\n"
+            caller = _plain_function(f"call_{fn.__name__}", text, {"F": fn, "C": cls})
+            _static_callers[(fn, cls)] = caller
+        return caller
+
+
 def check_discarded_call(obj, name, where, args=()):
     """runtime_calls.check_discarded_call: refuse obj.name(...) when the method writes obj's
     attributes (what it stores would carry a derivative diffc does not follow)."""
@@ -804,7 +821,7 @@ def _refuse_arguments_written_in_place(fn, names, values, call, through, hint):
 runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call,
                              check_written_arguments=check_written_arguments,
                              check_called_value=check_called_value)
-runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, call_values=call_values, call_bars=call_bars,
+runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, static_caller=static_caller, call_values=call_values, call_bars=call_bars,
                        call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
                        as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
                        jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)

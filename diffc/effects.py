@@ -79,7 +79,7 @@ def _declare_runtime():
     from . import runtime as rt
     declare(rt.give_item, facts=(DROPPABLE, MUTATES_FIRST))    # acc_item taking g itself (hand_over.py)
     declare(rt.copy_value, rt.copy_held, rt.nonzero, rt.element, rt.item, rt.acc_item, rt.unbroadcast, rt.finalize,
-            rt.zeros_like, rt.as_sequence, rt.read_item, facts=(DROPPABLE,))
+            rt.zeros_like, rt.as_sequence, rt.sequence_dot, rt.read_item, facts=(DROPPABLE,))
     declare(rt.check_scalar, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.truncate, rt.unpop_bar,
             rt.write_item, facts=(EFFECTFUL,))
     declare(rt.copy_value, rt.copy_held, rt.zeros_like, facts=(FRESH,))
@@ -109,7 +109,7 @@ def _declare_runtime():
 def _declare_runtime_calls():
     from . import runtime_calls as rc
     declare(rc.with_attributes, rc.with_item, rc.concat_parts, rc.enumerate_list, rc.zip_lists, rc.zip_star,
-            rc.merge_kwargs, rc.build_object, rc.partial_value, rc.closure, rc.captured_callee,
+            rc.merge_kwargs, rc.build_object, rc.partial_value, rc.closure, rc.captured_callee, rc.owned_callee,
             rc.replace_fields, facts=(HOLDS_ARGUMENTS,))
 
 

@@ -78,6 +78,8 @@ def _tangent_like(t, x):
         # (or a dict), read by attribute in the generated code (runtime.field_of).
         return runtime_calls.FieldBar({name: _tangent_like(runtime.field_of(t, name), getattr(x, name))
                                  for name in fields if runtime_calls.holds_floats(getattr(x, name))})
+    if runtime.is_fieldless_object(x):
+        return 0.0                          # an object holding no data (a layer Tanh()): a constant
     raise BadArgument(f"cannot differentiate with respect to a value of type {type(x).__name__}")
 
 

@@ -28,6 +28,8 @@ from . import ast_util as A
 from . import runtime_calls
 from .errors import SourceUnavailable, UnsupportedSyntax
 from .early_defaults import hold_local_defaults
+from .transform.local_classes import hoist_local_classes
+from .transform.nonlocal_state import thread_nonlocal_writes
 
 MISSING = object()
 
@@ -407,6 +409,7 @@ def parse_function(fn):
     info = FunctionInfo(node.name if fn.__name__ != "<lambda>" else "lambda_fn", node, source, env, fn=fn)
     flatten_signature(info)
     hold_local_defaults(info.node, lambda message, at, hint: _refuse(message, at, source, hint))
+    hoist_local_classes(info, assigned_names, free_names, lambda message, at, hint: _refuse(message, at, source, hint))
     lift_local_functions(info)
     return info
 
@@ -624,6 +627,7 @@ def lift_local_functions(info):
     if not found:
         return
     info.node.body = body or [gast.Pass()]
+    thread_nonlocal_writes(info, found)
     names = [name for name, _, _ in found]
     for name, _, stmt in found:
         if names.count(name) > 1:

@@ -344,7 +344,25 @@ class Module:
             _augmented_in_place(node)
             self.sources[id(node)] = info.source
             self.functions.append(node)
+            self._route_factory_calls(node, info)
         return _generated(self.primals[key])
+
+    def _route_factory_calls(self, node, info):
+        """In a primal copy, a call of a user function defining local functions (a factory)
+        calls its primal copy too: what it returns is then a closure diffc follows, not a
+        Python closure over values that carry derivatives (which a Closure holding it would
+        treat as a constant)."""
+        import types
+        from .transform.dynamic_calls import has_packed_parameters
+        from .transform.lazy_iterators import defines_functions
+        for call in [n for n in A.walk(node) if isinstance(n, gast.Call)
+                     and isinstance(n.func, (gast.Name, gast.Attribute))]:
+            if getattr(call.func, "diffc_generated", False):
+                continue
+            target = info.resolve_static(call.func)
+            if isinstance(target, types.FunctionType) and defines_functions(target) \
+                    and not has_packed_parameters(target):
+                call.func = self.primal_ref(self.info_for(target))
 
     def mutated_params(self, target):
         """{parameter: how} for the parameters whose caller-side object the function may write

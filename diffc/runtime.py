@@ -182,6 +182,14 @@ def as_sequence(x):
     return list(x)
 
 
+def sequence_dot(x_dot):
+    """The tangent of as_sequence(x): as_sequence of x's tangent, the zero 0.0 kept (the
+    tangent of a field of an object whose tangent is zero: items of 0.0 are 0.0)."""
+    if isinstance(x_dot, float) and x_dot == 0.0:
+        return x_dot
+    return as_sequence(x_dot)
+
+
 class CountSequence:
     """itertools.count(start, step) as an indexable sequence of (almost) endless length,
     for `for k in itertools.count(...)` (desugar): the loop stops by a break or return."""
@@ -618,7 +626,7 @@ def finalize(bar, x):
     if isinstance(x, (complex, np.complexfloating)):
         return type(x)(bar)
     if (isinstance(bar, dict) or _is_zero(bar)) and not isinstance(x, (numbers.Number, str, type(None), dict)) \
-            and fields_of(x):
+            and (fields_of(x) or is_fieldless_object(x)):
         return like_object(bar, x)          # attributes' adjoints, as an object of x's type
     return bar
 
@@ -640,6 +648,21 @@ def fields_of(x):
     if fields is not None:
         return list(fields)
     return list(getattr(x, "__dict__", {}))
+
+
+_LIBRARY_ROOTS = ("numpy", "scipy", "builtins", "math", "functools", "operator", "diffc")
+
+
+def is_fieldless_object(x):
+    """An instance of a user class holding no data (an activation layer ``Tanh()``): a
+    constant, whose gradient in a container is an object of its class with no fields."""
+    import types
+    if isinstance(x, (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.ModuleType)):
+        return False
+    module = (getattr(type(x), "__module__", "") or "").split(".")[0]
+    held = getattr(x, "__dict__", None)
+    return module not in _LIBRARY_ROOTS and isinstance(held, dict) and not held \
+        and not hasattr(x, "__wrapped__")
 
 
 def check_field_keys(bar, cls, names):

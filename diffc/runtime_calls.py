@@ -11,8 +11,8 @@ but NumPy and runtime.py.
 
 import numpy as np
 
-from .runtime import (DictBar, ListBar, fields_of, is_duck_array, item, is_zero as _is_zero, zeros_dot,
-                      unbroadcast, broadcast_like, field_of, check_field_keys)
+from .runtime import (DictBar, ListBar, fields_of, is_duck_array, is_fieldless_object, item, is_zero as _is_zero,
+                      zeros_dot, unbroadcast, broadcast_like, field_of, check_field_keys)
 
 
 # ------------------------------------------------ calls of function values
@@ -196,7 +196,9 @@ def captured_callee(f):
         # a plain function read from a differentiated object (self.activation = np.tanh):
         # it captures no differentiated value, so the call's derivative is its arguments'.
         return f
-    if not isinstance(f, Closure):
+    held = [v for v in f.captured() if isinstance(v, types.FunctionType)] if isinstance(f, Closure) else []
+    if not isinstance(f, Closure) or not all(_holds_nothing_differentiable(v) for v in held):
+        # (a Python closure a Closure captured would be a constant of its calls: a silent zero)
         from .errors import NoDerivativeRule
         raise NoDerivativeRule(f"the function called here ({f!r}) is itself differentiated, or holds "
                                "differentiated values in a way diffc cannot follow (a closure, defaults or "
@@ -206,10 +208,18 @@ def captured_callee(f):
     return f
 
 
+def owned_callee(f):
+    """f: a called function value holding no derivative here, in code diffc may differentiate
+    again, where it may (``m.forward``, m varied next): dynamic_calls makes it captured_callee."""
+    return f
+
+
 def _holds_nothing_differentiable(f):
     import types
     if isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
         return True
+    if is_fieldless_object(f) and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
+        return True                         # a callable object holding no data (Tanh())
     if isinstance(f, types.FunctionType):
         if "<locals>" in f.__qualname__ and (holds_floats(f.__defaults__ or ()) or
                                               holds_floats(dict(f.__kwdefaults__ or {}))):
@@ -756,6 +766,8 @@ def unbound_method(obj, name):
         # self.activation(x) with self.activation = np.tanh (or a callable layer object) set
         # on the instance: a function reading the attribute and calling it (diffc/dynamic.py)
         return _dynamic("attribute_caller")(name)
+    if isinstance(attr, (staticmethod, classmethod)) and isinstance(attr.__func__, type(unbound_method)):
+        return _dynamic("static_caller")(attr.__func__, type(obj) if isinstance(attr, classmethod) else None)
     from .errors import NoDerivativeRule
     raise NoDerivativeRule(f"{type(obj).__name__}.{name} is not a plain method, and the object holds "
                            "differentiated values; diffc cannot differentiate through it",

@@ -40,9 +40,17 @@ def winners_only(g, shape, index):
     return g
 
 
-def shape_if_array(bar):
-    """bar's shape when it is an array (what winners_only needs), else None: a list's
-    adjoint may hold arrays of several shapes, which np.shape cannot take."""
+def insert_position(n, i):
+    """Where ``lst.insert(i, v)`` puts v in a list of length n (Python clamps i to [0, n])."""
+    i = int(i)
+    if i < 0:
+        i = max(0, n + i)
+    return min(i, n)
+
+
+def buffer_shape(bar):
+    """The shape of an array adjoint (what winners_only reads), None for a list's adjoint (its
+    items may be arrays of several shapes)."""
     return bar.shape if isinstance(bar, np.ndarray) else None
 
 

@@ -69,9 +69,12 @@ def try_block(x):
 
 
 def class_inside(x):
-    class Local:
-        pass
-    return x
+    k = 2.0
+
+    class Local:                  # reads k, a local of the function: refused
+        def get(self):
+            return k
+    return x * Local().get()
 
 
 def global_write(x):

@@ -176,6 +176,16 @@ def _(result, f, f_dot):
     return f_dot
 
 
+@adjoint(runtime_calls.owned_callee)
+def _(result, result_bar, f):
+    return result_bar
+
+
+@tangent(runtime_calls.owned_callee)
+def _(result, f, f_dot):
+    return f_dot
+
+
 @adjoint(runtime_calls.zip_star)
 def _(result, result_bar, rows):
     return runtime_calls.zip_star_bar(result_bar, rows)

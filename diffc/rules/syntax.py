@@ -10,7 +10,7 @@ import numpy as np
 from . import adjoint, linear, nondiff, tangent
 from .. import runtime, runtime_calls, runtime_checks, runtime_pure
 
-nondiff(runtime.zeros_like, runtime.nonzero)
+nondiff(runtime.zeros_like, runtime.nonzero, runtime_pure.insert_position)
 
 # Sign of the abs rule (piecewise constant: derivative 0 where it exists) and the tie warning.
 from .. import checks as _checks  # noqa: E402
@@ -24,7 +24,17 @@ def _(result, result_bar, x):
 
 @tangent(runtime.as_sequence)
 def _(result, x, x_dot):
-    return runtime.as_sequence(x_dot)
+    return runtime.sequence_dot(x_dot)
+
+
+@adjoint(runtime.sequence_dot)
+def _(result, result_bar, x_dot):
+    return result_bar
+
+
+@tangent(runtime.sequence_dot)
+def _(result, x_dot, x_dot_dot):
+    return runtime.sequence_dot(x_dot_dot)
 
 
 @adjoint(runtime.copy_value)
@@ -247,7 +257,7 @@ def _(result, bar, primal, index, g, bar_dot, g_dot):
 
 @adjoint(runtime_pure.taken_item)
 def _(result, result_bar, bar, index):
-    return item_bar(runtime_pure.winners_only(result_bar, runtime_pure.shape_if_array(bar), index), bar, index), None
+    return item_bar(runtime_pure.winners_only(result_bar, runtime_pure.buffer_shape(bar), index), bar, index), None
 
 
 @adjoint(runtime_pure.winners_only)
@@ -256,7 +266,7 @@ def _(result, result_bar, g, shape, index):
 
 
 linear(runtime_pure.taken_item, runtime_pure.winners_only)
-nondiff(runtime_pure.shape_if_array)
+nondiff(runtime_pure.buffer_shape)
 
 
 @adjoint(runtime_pure.zeroed_item)

@@ -20,6 +20,8 @@ Output (same FunctionInfo, body rewritten) guarantees:
     statement of the body.  Escapes become boolean flags: statements after a
     possible escape run under ``if not flag:``, loops test the flags;
   * ``lst.pop()`` is never a bare statement: its value gets a fresh name;
+    ``lst.insert(i, v)`` into a list the function builds is an append and item
+    writes (transform/list_insert.py);
   * ``dict(a=x, b=y)`` is the literal ``{"a": x, "b": y}``, and ``dict(zip(...))``
     (an iterator: its pairs are needed again by the adjoint) reads ``list(zip(...))``;
   * ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` with literal sublists is
@@ -44,6 +46,7 @@ from ..parse import MISSING, assigned_names
 from .global_writes import CHANGING_METHODS
 from .explicit_iterators import make_iterators_explicit
 from .lazy_iterators import refuse_stale_lazy_iterators
+from .list_insert import lower_list_inserts
 from .try_with import lower_try
 from .starred import lower_starred
 
@@ -96,6 +99,7 @@ class Desugar:
         body = self.info.node.body
         body = self.collect_yields(body)
         body = self.lower_declarations_and_match(body)
+        body = lower_list_inserts(body, self.info, self.namer)
         body = self.lower_index_concatenators(body)
         body = [_LibraryCalls(self.resolve).visit(s) for s in body]
         body = self.hoist_comprehensions(body)

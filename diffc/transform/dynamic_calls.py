@@ -85,6 +85,7 @@ def lower(stmts, rf, varied, call_key, objects=None):
         guard = _discarded_call_guard(stmt, rf, varied, call_key)
         if guard is not None:
             out.append(A.located(guard, stmt))
+        _capture_varied_callee(stmt, varied)
         pre = _function_values(stmt, rf)
         # a closure over differentiated values carries their derivatives (a partial of it too)
         varied.update(s.targets[0].id for s in pre)
@@ -106,6 +107,15 @@ def lower(stmts, rf, varied, call_key, objects=None):
         rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
         out.extend(A.located_all(new, stmt) if len(new) > 1 else new)
     return out
+
+
+def _capture_varied_callee(stmt, varied):
+    """``f = owned_callee(g)`` (generated code held g constant, _rewrite) where g now carries
+    a derivative (a method of an object differentiated at this order) -> captured_callee(g)."""
+    call = stmt.value if isinstance(stmt, gast.Assign) else None
+    if isinstance(call, gast.Call) and getattr(call.func, "diffc_global", None) is runtime_calls.owned_callee \
+            and len(call.args) == 1 and _is_varied(call.args[0], varied):
+        call.func = A.global_ref(runtime_calls.captured_callee, "captured_callee")
 
 
 def _discarded_call_guard(stmt, rf, varied, call_key):
@@ -379,8 +389,10 @@ def _lower_call(stmt, rf, varied, call_key, objects=frozenset()):
                       [A.deepcopy(call.func.value), A.const(call.func.attr)])
         return _rewrite(stmt, call, rf.namer, runtime_calls.call_value, func,
                         [A.deepcopy(call.func.value)] + list(call.args))
-    return _rewrite(stmt, call, rf.namer, runtime_calls.call_value, call.func, call.args,
-                    guard=_is_varied(call.func, varied))
+    guard = _is_varied(call.func, varied)
+    if not guard and getattr(rf.module, "differentiable", False):
+        guard = "owned"
+    return _rewrite(stmt, call, rf.namer, runtime_calls.call_value, call.func, call.args, guard=guard)
 
 
 def _guard_array_receiver(stmt, call, key, rf, varied, objects):
@@ -546,10 +558,14 @@ def _is_varied(atom, varied):
 
 
 def _rewrite(stmt, call, namer, helper, func, positional, guard=False):
+    """guard: True for a callee carrying derivatives (`runtime_calls.captured_callee`);
+    "owned" for one that does not yet, in code differentiated again, where it may (a
+    method of an object held constant here: `runtime_calls.owned_callee`)."""
     new = []
     if not A.is_atom(func) or guard:
         fname = namer.fresh("_fun")
-        value = A.call(A.global_ref(runtime_calls.captured_callee, "captured_callee"), [func]) if guard else func
+        helper_fn = runtime_calls.owned_callee if guard == "owned" else runtime_calls.captured_callee
+        value = A.call(A.global_ref(helper_fn, helper_fn.__name__), [func]) if guard else func
         new.append(A.assign(fname, value))
         func = A.name(fname)
     if len(positional) == 1 and isinstance(positional[0], gast.Starred):

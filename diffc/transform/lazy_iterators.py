@@ -109,6 +109,18 @@ def returns_lazy(fn):
     return False
 
 
+_COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>")
+
+
+def defines_functions(fn):
+    """A plain function whose body defines a local function or lambda (a factory:
+    `def make_loss(data): def loss(w): ... return loss`): what it returns may capture
+    its arguments."""
+    code = getattr(fn, "__code__", None) if isinstance(fn, types.FunctionType) else None
+    return code is not None and any(isinstance(c, types.CodeType) and c.co_name not in _COMPREHENSIONS
+                                    for c in code.co_consts)
+
+
 def _resolved(resolve, func):
     try:
         return resolve(func)

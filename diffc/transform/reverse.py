@@ -810,12 +810,13 @@ class ReverseFunction(FunctionSweep):
         the call (module.check_argument_writes), so a copy changes no value it sees."""
         mutated = self.module.mutated_params(key)
         if not mutated:
-            return self.primal_call(key, args, call)
+            return self.primal_call(key, args, call, differentiated=True)
         params = self.module.info_for(key).params
         # the items too: `for p in params: p -= ...` writes into the arrays a list holds
         copied = [A.call(rt(runtime.copy_held), [A.deepcopy(a)]) if p in mutated and isinstance(a, gast.Name)
                   else a for p, a in zip(params, args)]
-        return self.primal_call(key, copied, A.call(A.deepcopy(call.func), [A.deepcopy(a) for a in copied]))
+        return self.primal_call(key, copied, A.call(A.deepcopy(call.func), [A.deepcopy(a) for a in copied]),
+                                differentiated=True)
 
     def joint_call_adjoint(self, key, args, mask, kinds, x):
         """Adjoint builder calling the callee's joint gradient (module.joint_callee)."""

@@ -34,7 +34,7 @@ from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 from . import item_write_back
 from .dynamic_calls import has_packed_parameters
-from .lazy_iterators import returns_lazy
+from .lazy_iterators import defines_functions, returns_lazy
 
 
 def rt(fn):
@@ -425,16 +425,22 @@ class FunctionSweep:
         return A.call(rt(runtime.copy_value), [value])
 
     # ------------------------------------------------------- calls of user functions
-    def primal_call(self, key, args, call):
+    def primal_call(self, key, args, call, differentiated=False):
+        """The call of a user function in the primal; differentiated: some argument carries a
+        derivative (in code differentiated again)."""
         if isinstance(key, FunctionInfo):
             return A.call(self.module.primal_ref(key), [A.deepcopy(a) for a in args])
         if isinstance(key, types.FunctionType) and (has_packed_parameters(key) or inspect.isgeneratorfunction(key)
-                                                    or returns_lazy(key)):
+                                                    or returns_lazy(key) or differentiated and defines_functions(key)):
             # *args/**kwargs: call diffc's copy with the flattened parameters (parse.py), so
             # generated code never unpacks (it may be differentiated again).  A generator
             # function: diffc's copy returns the list of what it yields, which generated
             # code may read twice (a generator would be exhausted after the first read; so
-            # would the generator expression a plain function returns).
+            # would the generator expression a plain function returns).  A factory defining
+            # local functions, given derivatives: diffc's copy returns them as closures over
+            # what they capture (emit.resolve_local_functions), which code differentiated
+            # again follows (runtime_calls.captured_callee refuses a Python closure over
+            # derivatives; one over constants stays Python's: diffc.grad may be given it).
             return A.call(self.module.primal_ref(self.module.info_for(key)), [A.deepcopy(a) for a in args])
         return call
 

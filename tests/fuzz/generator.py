@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l
+from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -189,6 +189,7 @@ class Generator:
         shapes_j.init(self, seed, shapes, exclude)
         shapes_k.init(self, seed, shapes, exclude)
         shapes_l.init(self, seed, shapes, exclude)
+        shapes_m.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -542,6 +543,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_l.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_m.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1033,7 +1037,8 @@ class Generator:
             terms = [self.r.choice([self.r.choice(scalars), f"{self.r.choice(read)}[{self.r.choice([0, -1])}]",
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
-        chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) + shapes_l.chunks(self)
+        chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) \
+            + shapes_l.chunks(self) + shapes_m.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1071,6 +1076,8 @@ EXTRA_SHAPES = (
                          # |e|**2 at 0, loops over itertools.count, out by position for methods
     "classes_l",         # shapes_l.py (session 9): writes into items taken out of containers
                          # (rows of `for row in M`, dict state, parameter lists), shared items
+    "classes_m",         # shapes_m.py (session 9, issue 16): lst.insert, nonlocal writes, a class
+                         # defined in f, models from lists of layer objects of several classes
 )
 
 
@@ -1151,7 +1158,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 

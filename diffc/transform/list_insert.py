@@ -1,0 +1,101 @@
+"""list_insert: ``lst.insert(i, v)`` on a list the function builds, as an append and item writes.
+
+Input: a function body (desugar, before comprehensions and loops are lowered).
+Output: each statement ``name.insert(i, v)`` where ``name`` is a local variable every
+assignment of which makes a list (a list display or comprehension, ``list(...)``,
+``sorted(...)``, ``[...] + ...``, ``[...] * n``; ``+=`` keeps it one) becomes
+
+    _i = i; _v = v; _n = len(name); _j = insert_position(_n, _i)
+    name.append(_v)
+    for _k in range(_n, _j, -1):
+        name[_k] = name[_k - 1]
+    name[_j] = _v
+
+the same list changed in place as Python changes it (other names holding it see the
+change), from operations diffc differentiates in both modes and at any order.  Other
+receivers (a parameter, an object with its own ``insert``) are left as written.
+"""
+
+import builtins
+
+import gast
+
+from .. import ast_util as A
+from .. import runtime_pure
+
+
+def _list_valued(value, resolve):
+    if isinstance(value, (gast.List, gast.ListComp)):
+        return True
+    if isinstance(value, gast.Call):
+        try:
+            func = resolve(value.func)
+        except Exception:        # a callee diffc cannot resolve statically is not list() or sorted()
+            return False
+        return func is builtins.list or func is builtins.sorted
+    if isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Mult)):
+        return isinstance(value.left, (gast.List, gast.ListComp)) or \
+            (isinstance(value.op, gast.Add) and isinstance(value.right, (gast.List, gast.ListComp)))
+    return False
+
+
+def _local_lists(fn_node, resolve):
+    """Local names (not parameters) every binding of which makes a list."""
+    stores, accepted = {}, {}
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
+                and _list_valued(node.value, resolve):
+            accepted[node.targets[0].id] = accepted.get(node.targets[0].id, 0) + 1
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) \
+                and isinstance(node.op, gast.Add):
+            accepted[node.target.id] = accepted.get(node.target.id, 0) + 1
+    params = {a.id for a in fn_node.args.args if isinstance(a, gast.Name)}
+    return {n for n, k in stores.items() if accepted.get(n) == k and n not in params}
+
+
+def _insert_of(stmt, lists):
+    call = stmt.value if isinstance(stmt, gast.Expr) else None
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "insert" \
+            and isinstance(call.func.value, gast.Name) and call.func.value.id in lists \
+            and len(call.args) == 2 and not call.keywords \
+            and not any(isinstance(a, gast.Starred) for a in call.args):
+        return call
+    return None
+
+
+def _expanded(call, namer):
+    lst = call.func.value.id
+    i, v, n, j, k = (namer.fresh(p) for p in ("_ins_i", "_ins_v", "_ins_n", "_ins_at", "_ins_k"))
+    length = A.call(A.global_ref(builtins.len, "len"), [A.name(lst)])
+    position = A.call(A.global_ref(runtime_pure.insert_position, "insert_position"), [A.name(n), A.name(i)])
+    shift = A.assign(A.subscript(A.name(lst), A.name(k), gast.Store()),
+                     A.subscript(A.name(lst), A.binop(A.name(k), gast.Sub(), A.const(1))))
+    steps = A.call(A.global_ref(builtins.range, "range"), [A.name(n), A.name(j), A.const(-1)])
+    loop = gast.For(target=A.store(k), iter=steps, body=[shift], orelse=[], type_comment=None)
+    return [A.assign(i, call.args[0]), A.assign(v, call.args[1]), A.assign(n, length), A.assign(j, position),
+            A.expr_stmt(A.method_call(A.name(lst), "append", [A.name(v)])), loop,
+            A.assign(A.subscript(A.name(lst), A.name(j), gast.Store()), A.name(v))]
+
+
+def lower_list_inserts(body, info, namer):
+    """body with the inserts into local lists expanded (see module docstring)."""
+    if not any(isinstance(n, gast.Attribute) and n.attr == "insert" for s in body for n in gast.walk(s)):
+        return body
+    lists = _local_lists(info.node, info.resolve_static)
+    return _lower(body, lists, namer) if lists else body
+
+
+def _lower(stmts, lists, namer):
+    out = []
+    for stmt in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(stmt, field, _lower(inner, lists, namer))
+        for handler in getattr(stmt, "handlers", None) or []:
+            handler.body = _lower(handler.body, lists, namer)
+        call = _insert_of(stmt, lists)
+        out.extend(A.located_all(_expanded(call, namer), stmt) if call is not None else [stmt])
+    return out
