@@ -721,19 +721,6 @@ def copy_value(x):
     return x
 
 
-def copy_held(x):
-    """A private copy of x and of the arrays, lists and dicts it holds (a callee about to
-    write into the items of a list argument, run on a copy: the caller's items keep their
-    values, which its adjoint reads)."""
-    if isinstance(x, list) and not isinstance(x, ListBar):
-        return [copy_held(v) for v in x]
-    if isinstance(x, tuple) and type(x) is tuple:
-        return tuple(copy_held(v) for v in x)
-    if isinstance(x, dict) and not isinstance(x, DictBar):
-        return {k: copy_held(v) for k, v in x.items()}
-    return copy_value(x)
-
-
 def seed_like(out, seed):
     return seed
 

@@ -47,14 +47,14 @@ def _(result, x, x_dot):
     return runtime.copy_value(x_dot)
 
 
-@adjoint(runtime.copy_held)
+@adjoint(runtime_pure.copy_held)
 def _(result, result_bar, x):
     return result_bar
 
 
-@tangent(runtime.copy_held)
+@tangent(runtime_pure.copy_held)
 def _(result, x, x_dot):
-    return runtime.copy_held(x_dot)
+    return runtime_pure.copy_held(x_dot)
 
 
 # ------------------------------------------------------------------ higher order

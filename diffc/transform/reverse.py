@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import ast_util as A
 from .. import checks
-from .. import runtime, runtime_calls
+from .. import runtime, runtime_calls, runtime_pure
 from .. import rules as R
 from ..analysis import activity as activity_mod
 from ..analysis import aliases as aliases_mod
@@ -813,7 +813,7 @@ class ReverseFunction(FunctionSweep):
             return self.primal_call(key, args, call, differentiated=True)
         params = self.module.info_for(key).params
         # the items too: `for p in params: p -= ...` writes into the arrays a list holds
-        copied = [A.call(rt(runtime.copy_held), [A.deepcopy(a)]) if p in mutated and isinstance(a, gast.Name)
+        copied = [A.call(rt(runtime_pure.copy_held), [A.deepcopy(a)]) if p in mutated and isinstance(a, gast.Name)
                   else a for p, a in zip(params, args)]
         return self.primal_call(key, copied, A.call(A.deepcopy(call.func), [A.deepcopy(a) for a in copied]),
                                 differentiated=True)
