@@ -6,7 +6,9 @@ object written.  diffc follows values, so each such write is followed by a write
 into the container (transform/item_write_back.py).  These were refused ("this writes
 into 'row' in place while '_seq1' shares its array").  Every derivative is checked
 against central differences in both modes and at second order (gradcheck); programs
-whose sharing one write-back cannot follow are refused, never wrong.
+whose sharing one write-back cannot follow are refused, never wrong (the last two
+refusal programs came from the fuzzer, seeds 95040 and 95055: forward mode checked a copy
+of the item for sharing and returned a wrong value).
 """
 import numpy as np
 import pytest
@@ -162,8 +164,28 @@ def list_changed_before_the_write(x):
     return np.sum(lst[1] * x)
 
 
+def tuple_item_updated_by_name(x):
+    y0 = np.sin(x) + x[0]
+    y1 = x.copy()
+    pair = (y0, y1)
+    p = pair[0]
+    p -= np.tanh(p) * -0.7          # y0 changes too
+    y0[1:2] += 1.0
+    return np.sum(y0 * y0) + x[0]
+
+
+def dict_items_updated_in_a_loop(x):
+    y0 = x * 2.0
+    y1 = np.zeros(3)
+    d = {"a": y0, "b": y1}
+    for k, p in d.items():
+        p += 0.5                    # y1 changes too
+    return y1[-1] * x[0]
+
+
 @pytest.mark.parametrize("fn", [same_object_twice, same_object_under_two_keys, unpacked_from_a_tuple,
-                                held_by_a_tuple_display, list_changed_before_the_write])
+                                held_by_a_tuple_display, list_changed_before_the_write,
+                                tuple_item_updated_by_name, dict_items_updated_in_a_loop])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_sharing_one_write_back_cannot_follow_is_refused(fn, mode):
     x = np.array([0.3, -0.7, 1.1])

@@ -284,8 +284,9 @@ class FunctionSweep:
                     # written's binding may be a private copy of an item (`t = rows[0]`): the
                     # item itself, still in rows, is what another item name may share
                     updated_item = getattr(stmt, "diffc_item_update", (None, None))[1] == written
-                    item = _item_origin(self.body, written) if written in self.written or updated_item \
-                        else None
+                    # (p op= v: forward mode may hold a copy of the item in p)
+                    item = _item_origin(self.body, written) \
+                        if written in self.written or updated_item or self._maybe_rebinding(stmt) else None
                     unshared.setdefault(id(stmt), []).append((item or written, observer))
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
@@ -771,11 +772,19 @@ def _item_origin(body, name):
             for n in A.names_stored(s.targets[0]):
                 bindings.setdefault(n, 0)
                 bindings[n] += 1
-    binding = [s for s in A.walk_statements(body) if isinstance(s, gast.Assign)
-               and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name]
-    if len(binding) != 1 or not isinstance(binding[0].value, gast.Subscript):
+    # `p op= v` updates p's object in place (or rebinds a number, which shares nothing):
+    # p still names the item afterwards
+    def only_binding(n):
+        found = [s for s in A.walk_statements(body) if isinstance(s, gast.Assign)
+                 and isinstance(s.targets[0], gast.Name) and s.targets[0].id == n
+                 and not getattr(s, "diffc_augmented", False)]
+        return found[0].value if len(found) == 1 else None
+    value = only_binding(name)
+    for _ in range(3):              # `_t = d[k]; p = _t` (the loop variable of d.items())
+        if isinstance(value, gast.Name) and bindings.get(value.id, 0) == 1:
+            value = only_binding(value.id)
+    if not isinstance(value, gast.Subscript):
         return None
-    value = binding[0].value
     index = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
     names = [value.value] + [i for i in index if isinstance(i, gast.Name)]
     if not all(isinstance(n, gast.Name) and bindings.get(n.id, 0) <= 1 for n in names) \
