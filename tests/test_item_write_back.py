@@ -116,7 +116,35 @@ def helper_writes_an_array_a_list_holds(x):
     return np.sum(box[0] * x)
 
 
-PROGRAMS = [parameters_listed_then_updated, state_dict_display_then_written, helper_writes_an_array_a_list_holds,
+def layers_listed_then_scaled_in_a_loop(x):
+    W1 = np.outer(x, x)
+    W2 = np.eye(3) * x[0]
+    layers = [W1, W2]
+    for W in layers:
+        W *= 0.5                    # W1 and W2 change: they are the list's items
+    return np.sum(W1 @ x) + np.sum(W2 * W1)
+
+
+def slot_taken_by_key_then_written(x):
+    a = x * 1.0
+    b = x ** 2
+    d = {"a": a, "b": b}
+    q = d["b"]
+    q[0] = 3.0 * x[1]
+    return np.sum(b * a)
+
+
+def last_slot_taken_then_scaled(x):
+    a = x * 1.0
+    b = x ** 2
+    lst = [a, b]
+    q = lst[-1]
+    q *= 2.0
+    return np.sum(b * x)
+
+
+PROGRAMS = [layers_listed_then_scaled_in_a_loop, slot_taken_by_key_then_written, last_slot_taken_then_scaled,
+            parameters_listed_then_updated, state_dict_display_then_written, helper_writes_an_array_a_list_holds,
             fill_rows, scale_rows_in_place, one_row_by_name, recurrent_state_dict, sgd_steps_on_a_parameter_list,
             first_layer_by_name, buffers_filled_in_a_loop, item_of_an_item, rows_written_in_a_helper]
 

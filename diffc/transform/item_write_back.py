@@ -88,6 +88,64 @@ def held_write_back(fn, write, observer, written, origin):
     return out
 
 
+def placed_re_read(fn, write, observer, written, origin):
+    """``y0 = p`` after a write into p, where ``p = lst[k]`` took the item of a display
+    ``lst = [y1, y0]`` that holds y0 at k: in Python p is y0's object (the analysis only
+    knows it may be: ``maybe``).  With k a name, ``if k % n == j: y0 = p``.  None unless lst
+    is bound once, by that display, and nothing but write-backs changed it since."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
+        return None
+    target, value = origin.targets[0].id, origin.value
+    if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+            and _item_index(value.slice) and not isinstance(value.slice, gast.Tuple)):
+        return None
+    if written != target and not _bound_once_as(fn.body, written, target):
+        return None
+    container = value.value.id
+    displays = _bindings(fn.body, container)
+    if len(displays) != 1 or container in fn.params:
+        return None
+    display = displays[0]
+    places = _places(display.value, observer)
+    if not places:
+        return None
+    for start, names in ((display, {container, observer}), (origin, _names_of(origin) - {written})):
+        if not _unchanged_between(fn.body, start, write, names):
+            return None
+    if _written_between(fn.body, display, write, container):
+        return None
+    index = value.slice
+    re_read = A.located(A.assign(observer, A.name(written)), write)
+    if isinstance(index, gast.Constant):
+        size = len(display.value.elts) if isinstance(display.value, gast.List) else None
+        hit = any(index.value == j or size is not None and isinstance(index.value, int)
+                  and index.value % size == j for j in places)
+        return [re_read] if hit else None
+    flag = fn.info.namer.fresh("_placed")
+    fn.info.add_locals({flag})
+    if isinstance(display.value, gast.List):
+        size = A.const(len(display.value.elts))
+        test = gast.BoolOp(op=gast.Or(), values=[
+            gast.Compare(left=A.binop(A.name(index.id), gast.Mod(), size), ops=[gast.Eq()],
+                         comparators=[A.const(j)]) for j in places]) if len(places) > 1 else \
+            gast.Compare(left=A.binop(A.name(index.id), gast.Mod(), size), ops=[gast.Eq()],
+                         comparators=[A.const(places[0])])
+    else:
+        test = gast.Compare(left=A.name(index.id), ops=[gast.In()],
+                            comparators=[gast.Tuple(elts=[A.const(j) for j in places], ctx=gast.Load())])
+    return [A.located(A.assign(flag, test), write),
+            A.located(gast.If(test=A.name(flag), body=[re_read], orelse=[]), write)]
+
+
+def _places(display, name):
+    """Where a list display (positions) or a dict display with constant keys holds name."""
+    if isinstance(display, gast.List):
+        return [k for k, e in enumerate(display.elts) if isinstance(e, gast.Name) and e.id == name]
+    if isinstance(display, gast.Dict) and all(isinstance(k, gast.Constant) for k in display.keys):
+        return [k.value for k, e in zip(display.keys, display.values) if isinstance(e, gast.Name) and e.id == name]
+    return []
+
+
 def _written_between(body, origin, write, name):
     """A statement between origin and write (in origin's block, as _unchanged_between) writes
     into name in place, other than a write-back of this module."""

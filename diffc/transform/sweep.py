@@ -229,6 +229,8 @@ class FunctionSweep:
                     if follow is None and not maybe:
                         follow = item_write_back.write_back(self, stmt, observer, written, origin) \
                             or item_write_back.held_write_back(self, stmt, observer, written, origin)
+                    elif follow is None:
+                        follow = item_write_back.placed_re_read(self, stmt, observer, written, origin)
                     if follow is not None and _iterated(origin.value):
                         follow = self._while_still_iterated(stmt, origin, written, follow, followers, report)
                     if follow is not None:
