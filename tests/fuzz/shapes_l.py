@@ -16,7 +16,10 @@ l_callee: a module-level helper that writes into its argument and returns nothin
     (transform/callee_writes.py);
 l_iter: `it = iter(...)` read by next(it), next(it, d), list(it), a for over it broken
     early, and next(it) inside a comprehension (which must be refused)
-    (transform/explicit_iterators.py).
+    (transform/explicit_iterators.py);
+l_placed: arrays placed in a list or dict display, an item taken out (by a loop, a constant
+    or a key) and updated in place, then the arrays read by their own names
+    (item_write_back.placed_re_read).
 
 Draws from its own random stream (`r11`), so a program without the shape is the same
 program as before it existed."""
@@ -25,7 +28,7 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("l_rows", "l_state", "l_params", "l_nested", "l_twice", "l_callee", "l_iter")
+FEATURES = ("l_rows", "l_state", "l_params", "l_nested", "l_twice", "l_callee", "l_iter", "l_placed")
 
 HELPERS = '''def l_boundary(u):
     u[0] = 0.0
@@ -66,7 +69,7 @@ def statement(gen, scope, indent, nested_ok):
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    return [_rows, _state, _params, _nested, _twice, _callee, _iter][r.randrange(7)](gen, A, s, c, indent)
+    return [_rows, _state, _params, _nested, _twice, _callee, _iter, _placed][r.randrange(8)](gen, A, s, c, indent)
 
 
 def _rows(gen, A, s, c, indent):
@@ -185,4 +188,21 @@ def _iter(gen, A, s, c, indent):
                   f"{indent}{b} = next({it}, {a})"]
     else:
         lines += [f"{indent}{a} = [next({it}) * {c} for _ in range(2)][1]", f"{indent}{b} = {a}"]
+    return lines + [f"{indent}{s} = {s} + np.sum({a} * {b}) * {c}"]
+
+
+def _placed(gen, A, s, c, indent):
+    r = gen.r11
+    gen.features.add("l_placed")
+    a, b, box, q = gen.fresh("a"), gen.fresh("b"), gen.fresh("box"), gen.fresh("q")
+    lines = [f"{indent}{a} = {A}.ravel() * {s}", f"{indent}{b} = np.cos({A}.ravel()) + {c}"]
+    form = r.randrange(3)
+    if form == 0:
+        lines += [f"{indent}{box} = [{a}, {b}]", f"{indent}for {q} in {box}:", f"{indent}    {q} *= {c}"]
+    elif form == 1:
+        lines += [f"{indent}{box} = [{a}, {b}]", f"{indent}{q} = {box}[{r.choice([0, 1, -1])}]",
+                  f"{indent}{q}[0] = {s} * {c}"]
+    else:
+        lines += [f"{indent}{box} = {{'a': {a}, 'b': {b}}}", f"{indent}{q} = {box}['{r.choice('ab')}']",
+                  f"{indent}{q} += {s}"]
     return lines + [f"{indent}{s} = {s} + np.sum({a} * {b}) * {c}"]
