@@ -14,3 +14,5 @@ from . import scipy_linalg  # noqa: F401
 from . import scipy_integrate  # noqa: F401
 from . import scipy_signal  # noqa: F401
 from . import scipy_more  # noqa: F401
+from . import scipy_quadrature  # noqa: F401
+from . import scipy_transforms  # noqa: F401
