@@ -16,3 +16,4 @@ from . import scipy_signal  # noqa: F401
 from . import scipy_more  # noqa: F401
 from . import scipy_quadrature  # noqa: F401
 from . import scipy_transforms  # noqa: F401
+from . import scipy_interpolate  # noqa: F401

@@ -1,0 +1,260 @@
+"""scipy.interpolate.interp1d and CubicSpline, written out in NumPy for diffc to read.
+
+Calling ``interp1d(x, y, kind=...)`` or ``CubicSpline(x, y, bc_type=...)`` inside
+differentiated code makes a `Interp1d` / `Spline` object (plain classes diffc reads like
+the user's, holding the knots and values as attributes), so ``f = CubicSpline(x, y);
+f(xq)`` is differentiated in y, in the query points xq (the spline's derivative) and in
+the knots x, wherever the object goes.
+
+* linear (``'linear'``, ``'slinear'``): y[i] + (y[i+1] - y[i]) (xq - x[i]) / (x[i+1] - x[i])
+  on the interval i holding xq (found by searchsorted: a constant);
+* cubic (``CubicSpline``; interp1d ``'cubic'``, the same not-a-knot spline): the second
+  derivatives M at the knots solve a linear system (`_moments`: not-a-knot, natural or
+  clamped ends; dense ``np.linalg.solve``, O(n^2) memory in the number of knots), and on
+  interval i, with t = xq - x[i] and h its width,
+  S = y[i] + b t + M[i] t^2 / 2 + (M[i+1] - M[i]) t^3 / (6 h),
+  b = (y[i+1] - y[i]) / h - h (2 M[i] + M[i+1]) / 6;  ``f(xq, nu)`` is its nu-th derivative;
+* piecewise constant (``'nearest'``, ``'nearest-up'``, ``'previous'``, ``'next'``,
+  ``'zero'``): y at the knot SciPy picks (the pick is a constant).
+
+Points outside the knots: CubicSpline extrapolates (as SciPy); interp1d raises SciPy's
+error, or returns fill_value (a constant) or extrapolates, as asked.  Other options
+(``bc_type='periodic'`` or derivative values, interp1d ``'quadratic'``, spline methods
+such as ``integrate``/``roots``) are refused when differentiated.  Values equal SciPy's
+(tests/test_scipy_s9.py).
+
+Input: nothing (imported with the SciPy rules).  Output: the implementations registered.
+"""
+
+import numpy as np
+import scipy.interpolate as si
+
+from . import implemented_by, nondiff
+from ..errors import NotDifferentiable
+
+_CONSTANT_KINDS = ("nearest", "nearest-up", "previous", "next", "zero")
+
+
+def _intervals(x, xq):
+    """The interval index (0..n-2) of each query point; the end intervals extend outwards."""
+    return np.clip(np.searchsorted(x, xq, side="right") - 1, 0, len(x) - 2)
+
+
+def _picked_knots(x, kind, xq, extrapolate):
+    """For a piecewise-constant interp1d kind: (the index of the knot SciPy returns at each
+    query point, where it returns none: NaN), found by interpolating the indices themselves."""
+    fill = "extrapolate" if extrapolate else 0.0
+    picks = si.interp1d(x, np.arange(len(x), dtype=float), kind=kind, bounds_error=False, fill_value=fill,
+                        assume_sorted=True)(xq)
+    return np.where(np.isnan(picks), 0, picks).astype(int), np.isnan(picks)
+
+
+def _outside(x, xq):
+    return (np.asarray(xq) < x[0]) | (np.asarray(xq) > x[-1])
+
+
+def _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted):
+    """SciPy's own checks of the arguments (its errors), and refusals of what is not written out."""
+    if kind not in ("linear", "slinear", "cubic") + _CONSTANT_KINDS:
+        raise NotDifferentiable(f"diffc: interp1d(kind={kind!r}) is not differentiated (linear, slinear, cubic, "
+                                "nearest, previous, next and zero are)")
+    si.interp1d(np.asarray(x, dtype=float), np.real(np.asarray(y, dtype=float)), kind=kind, axis=axis,
+                bounds_error=bounds_error, fill_value=fill_value, assume_sorted=assume_sorted)
+
+
+def _check_spline(x, y, axis, bc_type, extrapolate):
+    if not (bc_type in ("not-a-knot", "natural", "clamped")):
+        raise NotDifferentiable(f"diffc: CubicSpline(bc_type={bc_type!r}) is not differentiated "
+                                "('not-a-knot', 'natural' and 'clamped' are)")
+    if extrapolate not in (None, True):
+        raise NotDifferentiable("diffc: CubicSpline(extrapolate=False/'periodic') is not differentiated")
+    si.CubicSpline(np.asarray(x, dtype=float), np.asarray(y, dtype=float), axis=axis, bc_type=bc_type)
+
+
+def _check_outside(x, xq, bounds_error):
+    if bounds_error and np.any(_outside(x, xq)):
+        raise ValueError("A value in x_new is outside the interpolation range.")
+
+
+def _axis_of(axis, y):
+    return axis % np.ndim(y)
+
+
+def _sorting(x, assume_sorted):
+    return np.arange(len(x)) if assume_sorted else np.argsort(np.asarray(x), kind="mergesort")
+
+
+nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _check_outside, _sorting, _axis_of)
+
+
+def _moments(x, y, bc_type):
+    """The spline's second derivatives at the knots (y: knots first, any trailing shape)."""
+    n = len(x)
+    h = x[1:] - x[:-1]
+    rest = np.shape(y)[1:]
+    flat = np.reshape(y, (n, -1))
+    slopes = (flat[1:] - flat[:-1]) / h[:, None]
+    if bc_type == "not-a-knot" and n <= 3:
+        # SciPy: a line through two points; not-a-knot through three points is their parabola
+        if n == 2:
+            return np.zeros(np.shape(y))
+        curvature = 2.0 * (slopes[1] - slopes[0]) / (x[2] - x[0])
+        return np.reshape(np.stack([curvature, curvature, curvature]), np.shape(y))
+    zero = np.zeros(1)
+    interior = np.diag(np.concatenate([zero, 2.0 * (h[:-1] + h[1:]), zero])) \
+        + np.diag(np.concatenate([zero, h[1:]]), 1) + np.diag(np.concatenate([h[:-1], zero]), -1)
+    if bc_type == "natural":
+        top = _row(n, 0, [1.0 + 0.0 * h[0]])
+        bottom = _row(n, n - 1, [1.0 + 0.0 * h[0]])
+        first = 0.0 * slopes[0]
+        last = 0.0 * slopes[0]
+    elif bc_type == "clamped":
+        top = _row(n, 0, [2.0 * h[0], h[0]])
+        bottom = _row(n, n - 2, [h[n - 2], 2.0 * h[n - 2]])
+        first = 6.0 * slopes[0]
+        last = -6.0 * slopes[n - 2]
+    else:
+        top = _row(n, 0, [h[1], -(h[0] + h[1]), h[0]])
+        bottom = _row(n, n - 3, [h[n - 2], -(h[n - 3] + h[n - 2]), h[n - 3]])
+        first = 0.0 * slopes[0]
+        last = 0.0 * slopes[0]
+    ends = np.outer(_row(n, 0, [1.0]), top) + np.outer(_row(n, n - 1, [1.0]), bottom)
+    rhs = np.concatenate([first[None], 6.0 * (slopes[1:] - slopes[:-1]), last[None]], axis=0)
+    moments = np.linalg.solve(interior + ends, rhs)
+    return np.reshape(moments, (n,) + rest)
+
+
+def _row(n, start, values):
+    """A row of n entries: values from position start on, zeros elsewhere."""
+    parts = [np.zeros(start)] + [np.reshape(v, (1,)) for v in values] + [np.zeros(n - start - len(values))]
+    return np.concatenate(parts)
+
+
+def _trailing(a, ndim):
+    """a (query shaped) with ndim trailing axes of length 1, to broadcast with the values."""
+    return np.reshape(a, np.shape(a) + (1,) * ndim)
+
+
+def _cubic_at(x, y, moments, xq, nu):
+    """The nu-th derivative of the cubic spline at the points xq (result: xq's shape, then y's
+    trailing shape)."""
+    i = _intervals(x, xq)
+    extra = np.ndim(y) - 1
+    h = _trailing(x[i + 1] - x[i], extra)
+    t = _trailing(xq - x[i], extra)
+    m0 = moments[i]
+    m1 = moments[i + 1]
+    c3 = (m1 - m0) / (6.0 * h)
+    b = (y[i + 1] - y[i]) / h - h * (2.0 * m0 + m1) / 6.0
+    if nu == 0:
+        return y[i] + t * (b + t * (0.5 * m0 + t * c3))
+    if nu == 1:
+        return b + t * (m0 + 3.0 * t * c3)
+    if nu == 2:
+        return m0 + 6.0 * t * c3
+    if nu == 3:
+        return 6.0 * c3 + 0.0 * t
+    raise NotDifferentiable("diffc: a cubic spline's derivative of order nu > 3 is not differentiated")
+
+
+def _linear_at(x, y, xq):
+    i = _intervals(x, xq)
+    extra = np.ndim(y) - 1
+    slope = (y[i + 1] - y[i]) / _trailing(x[i + 1] - x[i], extra)
+    return y[i] + slope * _trailing(xq - x[i], extra)
+
+
+def _place(values, qdim, axis, ndim):
+    """Values laid out (query axes, then y's other axes) moved so the query axes stand where
+    the interpolation axis stood in y (SciPy's layout)."""
+    if axis == 0 or qdim == 0:
+        return values if qdim else np.moveaxis(values, [], [])
+    return np.moveaxis(values, list(range(qdim)), list(range(axis, axis + qdim)))
+
+
+
+class Spline:
+    """CubicSpline(x, y, axis, bc_type) as diffc reads it: knots, values (knots first) and
+    second derivatives at the knots."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, x, y, axis=0, bc_type="not-a-knot", extrapolate=None):
+        _check_spline(x, y, axis, bc_type, extrapolate)
+        self.axis = _axis_of(axis, y)
+        self.x = np.asarray(x) + 0.0
+        self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)
+        self.moments = _moments(self.x, self.values, bc_type)
+
+    def __call__(self, x, nu=0, extrapolate=None):
+        xq = np.asarray(x) + 0.0
+        out = _cubic_at(self.x, self.values, self.moments, xq, nu)
+        return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
+
+
+class Interp1d:
+    """interp1d(x, y, kind, axis, ...) as diffc reads it."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_value=np.nan,
+                 assume_sorted=False):
+        _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted)
+        order = _sorting(x, assume_sorted)
+        self.axis = _axis_of(axis, y)
+        self.x = (np.asarray(x) + 0.0)[order]
+        self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)[order]
+        self.kind = kind
+        self.extrapolate = isinstance(fill_value, str) and fill_value == "extrapolate"
+        self.bounds_error = (not self.extrapolate) if bounds_error is None else bounds_error
+        self.fill_value = fill_value
+        if kind == "cubic":
+            self.moments = _moments(self.x, self.values, "not-a-knot")
+
+    def __call__(self, x):
+        xq = np.asarray(x) + 0.0
+        _check_outside(self.x, xq, self.bounds_error)
+        extra = np.ndim(self.values) - 1
+        if self.kind == "cubic":
+            out = _cubic_at(self.x, self.values, self.moments, xq, 0)
+        elif self.kind in ("linear", "slinear"):
+            out = _linear_at(self.x, self.values, xq)
+        else:
+            picks, missing = _picked_knots(self.x, self.kind, xq, self.extrapolate)
+            out = np.where(_trailing(missing, extra), np.nan, self.values[picks])
+        if not self.extrapolate and not self.bounds_error:
+            out = _filled(out, _trailing(_outside(self.x, xq), extra), _trailing(xq < self.x[0], extra),
+                          self.fill_value)
+        return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
+
+
+def _fill_values(fill_value):
+    if isinstance(fill_value, tuple):
+        return fill_value[0], fill_value[1]
+    return fill_value, fill_value
+
+
+nondiff(_fill_values)
+
+
+def _filled(out, outside, below, fill_value):
+    low, high = _fill_values(fill_value)
+    return np.where(outside, np.where(below, low, high), out)
+
+
+@implemented_by(si.CubicSpline)
+def cubic_spline(x, y, axis=0, bc_type="not-a-knot", extrapolate=None):
+    return Spline(x, y, axis, bc_type, extrapolate)
+
+
+@implemented_by(si.interp1d)
+def interp1d(x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_value=np.nan, assume_sorted=False):
+    return Interp1d(x, y, kind, axis, copy, bounds_error, fill_value, assume_sorted)
+
+
+cubic_spline.__diffc_builds_object__ = True       # (rules.resolve_call: the call itself is rewritten)
+interp1d.__diffc_builds_object__ = True
+
+for _helper in (_moments, _row, _trailing, _cubic_at, _linear_at, _place, _filled, Spline.__init__,
+                Spline.__call__, Interp1d.__init__, Interp1d.__call__):
+    _helper.__diffc_transparent__ = True
