@@ -60,6 +60,7 @@ def _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted):
                                 "nearest, previous, next and zero are)")
     si.interp1d(np.asarray(x, dtype=float), np.real(np.asarray(y, dtype=float)), kind=kind, axis=axis,
                 bounds_error=bounds_error, fill_value=fill_value, assume_sorted=assume_sorted)
+    return kind
 
 
 def _check_spline(x, y, axis, bc_type, extrapolate):
@@ -69,11 +70,7 @@ def _check_spline(x, y, axis, bc_type, extrapolate):
     if extrapolate not in (None, True):
         raise NotDifferentiable("diffc: CubicSpline(extrapolate=False/'periodic') is not differentiated")
     si.CubicSpline(np.asarray(x, dtype=float), np.asarray(y, dtype=float), axis=axis, bc_type=bc_type)
-
-
-def _check_outside(x, xq, bounds_error):
-    if bounds_error and np.any(_outside(x, xq)):
-        raise ValueError("A value in x_new is outside the interpolation range.")
+    return bc_type
 
 
 def _axis_of(axis, y):
@@ -84,7 +81,7 @@ def _sorting(x, assume_sorted):
     return np.arange(len(x)) if assume_sorted else np.argsort(np.asarray(x), kind="mergesort")
 
 
-nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _check_outside, _sorting, _axis_of)
+nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _sorting, _axis_of)
 
 
 def _moments(x, y, bc_type):
@@ -180,7 +177,7 @@ class Spline:
     __diffc_transparent__ = True
 
     def __init__(self, x, y, axis=0, bc_type="not-a-knot", extrapolate=None):
-        _check_spline(x, y, axis, bc_type, extrapolate)
+        bc_type = _check_spline(x, y, axis, bc_type, extrapolate)    # (used: a check the optimizer keeps)
         self.axis = _axis_of(axis, y)
         self.x = np.asarray(x) + 0.0
         self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)
@@ -199,7 +196,7 @@ class Interp1d:
 
     def __init__(self, x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_value=np.nan,
                  assume_sorted=False):
-        _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted)
+        kind = _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted)   # (used: kept)
         order = _sorting(x, assume_sorted)
         self.axis = _axis_of(axis, y)
         self.x = (np.asarray(x) + 0.0)[order]
@@ -213,7 +210,8 @@ class Interp1d:
 
     def __call__(self, x):
         xq = np.asarray(x) + 0.0
-        _check_outside(self.x, xq, self.bounds_error)
+        if self.bounds_error and np.any(_outside(self.x, xq)):
+            raise ValueError("A value in x_new is outside the interpolation range.")
         extra = np.ndim(self.values) - 1
         if self.kind == "cubic":
             out = _cubic_at(self.x, self.values, self.moments, xq, 0)

@@ -81,6 +81,7 @@ def _check_integrand(func, full_output, weight, complex_func):
         if isinstance(value, (float, np.floating, np.ndarray)):
             raise NotDifferentiable("diffc: the function given to quad reads a float or array from an "
                                     "enclosing function; pass it through args=(...) so its derivative is computed")
+    return func
 
 
 def _as_params(args):
@@ -181,7 +182,7 @@ tangent(integral_of)(_integral_dot)
 def integrate_quad(func, a, b, args=(), full_output=0, epsabs=1.49e-08, epsrel=1.49e-08, limit=50, points=None,
                    weight=None, wvar=None, wopts=None, maxp1=50, limlst=50, complex_func=False):
     """scipy's quad: (value, error estimate); the value differentiated in a, b and args."""
-    _check_integrand(func, full_output, weight, complex_func)
+    func = _check_integrand(func, full_output, weight, complex_func)     # (used: a check the optimizer keeps)
     params = _as_params(args)
     full = _quad_full(func, a, b, params, False, epsabs, epsrel, limit, points)
     return integral_of(full, func, a, b, params, False, epsabs, epsrel, limit, points), full[1]

@@ -809,11 +809,25 @@ def _sublist_letters(node):
 
 class _LibraryCalls(gast.NodeTransformer):
     """dict(k=v, ...) as a dict literal; dict(<iterator>) as dict(list(<iterator>));
-    np.einsum in sublist form with literal sublists in subscript form;
+    np.einsum in sublist form with literal sublists in subscript form; ``x.flat`` reads as
+    ``runtime.flat_read(x)``;
     itertools.starmap(f, pairs) as the generator expression (f(*p) for p in pairs)."""
 
     def __init__(self, resolve):
         self.resolve = resolve
+
+    def visit_Attribute(self, node):
+        """``x.flat`` read: runtime.flat_read(x) (a written ``x.flat[i] = v`` is left to the fence)."""
+        self.generic_visit(node)
+        if node.attr == "flat" and isinstance(node.ctx, gast.Load) and self.resolve(node.value) is MISSING:
+            return A.located(A.call(A.global_ref(runtime.flat_read, "flat_read"), [node.value]), node)
+        return node
+
+    def visit_Subscript(self, node):
+        if isinstance(node.ctx, (gast.Store, gast.Del)) and isinstance(node.value, gast.Attribute):
+            node.slice = self.visit(node.slice)
+            return node
+        return self.generic_visit(node)
 
     def visit_Call(self, node):
         self.generic_visit(node)

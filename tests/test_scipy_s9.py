@@ -1,0 +1,241 @@
+"""SciPy calls of session 9 (issue 17): quadrature, interpolation, filters, DCTs, ``x.flat``.
+
+- scipy.integrate.simpson (in y and the sample points x) and quad (in the bounds, by the
+  fundamental theorem, and in the parameters passed through args, by differentiating
+  under the integral; the integrand is the user's Python);
+- scipy.interpolate.interp1d and CubicSpline, in y, the query points and the knots;
+- scipy.signal.savgol_filter and scipy.fft.dct/idct/dctn/idctn (linear maps);
+- ``x.flat[i]`` and ``x.flat[::2]`` reads.
+Values are SciPy's; derivatives are checked against central finite differences in both
+modes (and at second order where noted); what is not differentiated is refused naming
+the user's line.
+"""
+import numpy as np
+import pytest
+
+scipy = pytest.importorskip("scipy")
+import scipy.fft as sfft  # noqa: E402
+import scipy.integrate as si  # noqa: E402
+import scipy.interpolate as sint  # noqa: E402
+import scipy.signal as ss  # noqa: E402
+
+import diffc  # noqa: E402
+from diffc.rules import scipy_interpolate as interp  # noqa: E402
+from diffc.rules import scipy_quadrature as quadrature  # noqa: E402
+from diffc.rules import scipy_transforms as transforms  # noqa: E402
+from gradcheck import check_both_modes  # noqa: E402
+
+RNG = np.random.default_rng(9)
+KNOTS = np.array([0.0, 0.4, 1.1, 1.5, 2.3, 3.0])
+QUERY = np.array([0.1, 0.7, 1.45, 2.9])
+
+
+# ------------------------------------------------------------------ values are SciPy's
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8])
+def test_simpson_values(n):
+    x = np.sort(RNG.uniform(0.0, 3.0, n))
+    y = RNG.normal(size=(3, n))
+    for kwargs in ({"x": x}, {"dx": 0.3}, {}):
+        np.testing.assert_allclose(quadrature.integrate_simpson(y, **kwargs), si.simpson(y, **kwargs), rtol=1e-12,
+                                   atol=1e-14)
+        np.testing.assert_allclose(quadrature.integrate_simpson(y.T, axis=0, **kwargs),
+                                   si.simpson(y.T, axis=0, **kwargs), rtol=1e-12, atol=1e-14)
+
+
+def test_dct_transposes_are_the_dense_matrices_transposed():
+    x = RNG.normal(size=(2, 6))
+    for dct_type in (1, 2, 3, 4):
+        for norm in (None, "backward", "forward", "ortho"):
+            for orthogonalize in (None, True, False):
+                for n in (None, 4, 9):
+                    matrix = sfft.dct(np.eye(6), type=dct_type, n=n, norm=norm, orthogonalize=orthogonalize, axis=0)
+                    g = RNG.normal(size=(2, matrix.shape[0]))
+                    np.testing.assert_allclose(transforms.dct_transpose(g, x, dct_type, n, -1, norm, orthogonalize),
+                                               g @ matrix, rtol=1e-10, atol=1e-12)
+                    np.testing.assert_allclose(
+                        transforms.fft_idct(x, dct_type, n, norm=norm, orthogonalize=orthogonalize),
+                        sfft.idct(x, dct_type, n, norm=norm, orthogonalize=orthogonalize), rtol=1e-10, atol=1e-12)
+
+
+def test_dctn_values_and_transposes():
+    x = RNG.normal(size=(4, 5, 3))
+    for kwargs in ({}, {"axes": (0, 2)}, {"s": (3, 7)}, {"type": 3, "norm": "ortho"}, {"type": 1, "norm": "forward"}):
+        np.testing.assert_allclose(transforms.fft_idctn(x, **kwargs), sfft.idctn(x, **kwargs), rtol=1e-10, atol=1e-12)
+        g = RNG.normal(size=np.shape(sfft.dctn(x, **kwargs)))
+        probe = RNG.normal(size=x.shape)
+        assert np.isclose(np.sum(g * sfft.dctn(probe, **kwargs)),
+                          np.sum(transforms.dctn_transpose(g, x, **kwargs) * probe), rtol=1e-10)
+
+
+@pytest.mark.parametrize("window,order", [(5, 2), (7, 3), (4, 2), (6, 1), (3, 0)])
+def test_savgol_values(window, order):
+    y = RNG.normal(size=(11, 12))
+    for deriv in (0, 1):
+        for mode in ("interp", "mirror", "nearest", "constant", "wrap"):
+            for axis in (-1, 0):
+                np.testing.assert_allclose(
+                    transforms.signal_savgol_filter(y, window, order, deriv=deriv, delta=0.5, axis=axis, mode=mode),
+                    ss.savgol_filter(y, window, order, deriv=deriv, delta=0.5, axis=axis, mode=mode),
+                    rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 7])
+def test_spline_values(n):
+    x = np.sort(RNG.uniform(0.0, 3.0, n))
+    y = RNG.normal(size=n)
+    stacked = RNG.normal(size=(n, 2, 3))
+    points = np.concatenate([RNG.uniform(-0.5, 3.5, 6), x])
+    for bc_type in ("not-a-knot", "natural", "clamped"):
+        for nu in (0, 1, 2, 3):
+            expected = sint.CubicSpline(x, y, bc_type=bc_type)(points, nu)
+            np.testing.assert_allclose(interp.cubic_spline(x, y, bc_type=bc_type)(points, nu), expected,
+                                       rtol=1e-9, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
+            moved = np.moveaxis(stacked, 0, 1)
+            expected = sint.CubicSpline(x, moved, axis=1, bc_type=bc_type)(points[:3].reshape(3, 1), nu)
+            got = interp.cubic_spline(x, moved, axis=1, bc_type=bc_type)(points[:3].reshape(3, 1), nu)
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
+
+
+@pytest.mark.parametrize("kind", ["linear", "slinear", "cubic", "nearest", "nearest-up", "previous", "next", "zero"])
+def test_interp1d_values(kind):
+    x = np.sort(RNG.uniform(0.0, 3.0, 7))
+    y = RNG.normal(size=(7, 2, 3))
+    inside = RNG.uniform(x[0], x[-1], 6)
+    anywhere = np.concatenate([RNG.uniform(-0.5, 3.5, 6), x, x[:1]])
+    for kwargs, points in (({}, inside), ({"fill_value": "extrapolate"}, anywhere), ({"bounds_error": False}, anywhere),
+                           ({"bounds_error": False, "fill_value": (-1.0, 2.0)}, anywhere)):
+        for axis in (0, -1):
+            values = y if axis == 0 else y.T
+            expected = sint.interp1d(x, values, kind=kind, axis=axis, **kwargs)(points.reshape(2, -1))
+            got = interp.interp1d(x, values, kind=kind, axis=axis, **kwargs)(points.reshape(2, -1))
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    shuffled = RNG.permutation(7)
+    np.testing.assert_allclose(interp.interp1d(x[shuffled], y[shuffled], axis=0)(inside),
+                               sint.interp1d(x[shuffled], y[shuffled], axis=0)(inside), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ derivatives
+
+def simpson_areas(y, x):
+    return si.simpson(y ** 2, x=x) + si.simpson(np.sin(y), x) + si.simpson(y[:5], dx=0.1)
+
+
+def damped(t, a, b):
+    return a * np.sin(b * t) + t * t * a
+
+
+def integral_in_bounds_and_args(a, b):
+    return si.quad(damped, 0.2, b, args=(a, b))[0]
+
+
+def gauss(t, w):
+    return np.exp(-w[0] * t * t) * (1.0 + w[1] * t)
+
+
+def improper_and_closure(w, lo):
+    def wave(t):
+        return np.exp(-w[0] * t) * np.cos(w[1] * t)
+    value, error = si.quad(wave, lo, 2.0)
+    return value * w[2] + si.quad(gauss, -np.inf, np.inf, args=(w[:2],))[0] \
+        + si.quad(lambda t, c: c * t ** 2, 0.0, w[0], args=(w[1],))[0]
+
+
+def spectra(x):
+    c = sfft.dct(x * x, norm="ortho")
+    d = sfft.dct(x, type=1, n=8) + sfft.idct(np.sin(x), type=2, n=5)[:5].sum()
+    e = sfft.dct(np.outer(x, x), type=3, axis=0, norm="forward")
+    return np.sum(c[:3] ** 2) + np.sum(d * np.arange(8.0)) + np.sum(e ** 2) \
+        + np.sum(sfft.dctn(np.outer(x, x[:3]), type=4) * 0.3) + np.sum(sfft.idctn(np.outer(x, x), norm="ortho") ** 3)
+
+
+def smoothed(y):
+    s = ss.savgol_filter(y, 5, 2)
+    d = ss.savgol_filter(y * y, 4, 2, deriv=1, delta=0.1, mode="nearest")
+    return np.sum(s ** 3) + np.sum(d * np.linspace(0.0, 1.0, len(y)))
+
+
+def spline_fit(w):
+    y, xq = w[:6], w[6:]
+    s = sint.CubicSpline(KNOTS, y)
+    n = sint.CubicSpline(KNOTS, y * y, bc_type="natural")
+    return np.sum(s(xq) ** 2) + np.sum(s(xq, 1)) + np.sum(n(xq, 2) * xq)
+
+
+def interpolated(w):
+    y, xq = w[:6], w[6:]
+    f = sint.interp1d(KNOTS, y)
+    g = sint.interp1d(KNOTS, np.sin(y), kind="cubic")
+    h = sint.interp1d(KNOTS, y, kind="previous", bounds_error=False, fill_value=0.5)
+    return np.sum(f(xq) ** 2) + np.sum(g(xq) * xq) + np.sum(h(xq + 0.25) ** 2)
+
+
+def moving_knots(x):
+    return np.sum(sint.CubicSpline(x, np.cos(KNOTS))(QUERY) ** 2) + np.sum(sint.interp1d(x, np.sin(KNOTS))(QUERY) ** 3)
+
+
+def flat_reads(y):
+    total = y.flat[2] * y.flat[5] + np.sum(y.flat[::2] ** 2) + np.sum(np.sin(y.flat[[1, 3, 3]]))
+    for v in y.flat:
+        total = total + v ** 3
+    return total
+
+
+VALUES_AND_QUERIES = np.concatenate([np.cos(KNOTS), QUERY])
+
+# (function, arguments, whether the default suite checks second order too: the others do
+# in test_second_order, marked slow — each compiles reverse over reverse of a large body)
+CASES = [
+    (simpson_areas, [np.cos(KNOTS), KNOTS.copy()], False),
+    (integral_in_bounds_and_args, [1.0, 2.0], True),
+    (improper_and_closure, [np.array([0.5, 1.2, 2.0]), 0.3], False),
+    (spectra, [np.array([0.3, -0.2, 0.5, 0.1, 0.7, 1.1])], True),
+    (smoothed, [np.cos(np.arange(9.0))], False),
+    (spline_fit, [VALUES_AND_QUERIES], False),
+    (interpolated, [VALUES_AND_QUERIES], False),
+    (moving_knots, [KNOTS.copy()], False),
+    (flat_reads, [np.arange(6.0).reshape(2, 3) * 0.3 + 0.1], True),
+]
+
+
+@pytest.mark.parametrize("fn,args,second", CASES, ids=[c[0].__name__ for c in CASES])
+def test_derivatives_match_finite_differences(fn, args, second):
+    check_both_modes(fn, args, second=second)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fn,args", [c[:2] for c in CASES if not c[2]], ids=[c[0].__name__ for c in CASES if not c[2]])
+def test_second_order(fn, args):
+    check_both_modes(fn, args)
+
+
+# ------------------------------------------------------------------ refusals name the line
+
+def quadratic_kind(y):
+    return sint.interp1d(KNOTS, y, kind="quadratic")(0.5)
+
+
+def periodic_spline(y):
+    return sint.CubicSpline(KNOTS, y, bc_type="periodic")(0.5)
+
+
+def weighted_quad(a):
+    return si.quad(lambda t, c: c * t, 0.0, 1.0, args=(a,), weight="cos", wvar=2.0)[0]
+
+
+def flat_write(y):
+    z = y * 1.0
+    z.flat[2] = 5.0
+    return np.sum(z ** 2)
+
+
+@pytest.mark.parametrize("fn,arg", [(quadratic_kind, np.cos(KNOTS)), (periodic_spline, np.cos(KNOTS)),
+                                    (weighted_quad, 1.5), (flat_write, np.ones(4))])
+def test_refusals_name_the_line(fn, arg):
+    for run in (lambda: diffc.grad(fn)(arg), lambda: diffc.jvp(fn, (arg,), (arg * 0.0 + 1.0,))):
+        with pytest.raises(diffc.DiffcError) as info:
+            run()
+        text = str(info.value) + "\n".join(getattr(info.value, "__notes__", []))
+        assert "test_scipy_s9.py" in text
