@@ -98,6 +98,15 @@ def test_spline_values(n):
             np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
 
 
+def test_spline_extrapolate_false_gives_nan_outside():
+    y = np.cos(KNOTS)
+    points = np.array([-0.5, 0.3, 2.0, 3.5])
+    for made, called in (({}, {}), ({"extrapolate": False}, {}), ({}, {"extrapolate": False}),
+                         ({"extrapolate": False}, {"extrapolate": True})):
+        np.testing.assert_allclose(interp.cubic_spline(KNOTS, y, **made)(points, **called),
+                                   sint.CubicSpline(KNOTS, y, **made)(points, **called), rtol=1e-12)
+
+
 @pytest.mark.parametrize("kind", ["linear", "slinear", "cubic", "nearest", "nearest-up", "previous", "next", "zero"])
 def test_interp1d_values(kind):
     x = np.sort(RNG.uniform(0.0, 3.0, 7))

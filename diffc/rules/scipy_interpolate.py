@@ -17,7 +17,8 @@ the knots x, wherever the object goes.
 * piecewise constant (``'nearest'``, ``'nearest-up'``, ``'previous'``, ``'next'``,
   ``'zero'``): y at the knot SciPy picks (the pick is a constant).
 
-Points outside the knots: CubicSpline extrapolates (as SciPy); interp1d raises SciPy's
+Points outside the knots: CubicSpline extrapolates, or gives NaN with extrapolate=False
+(as SciPy); interp1d raises SciPy's
 error, or returns fill_value (a constant) or extrapolates, as asked.  Other options
 (``bc_type='periodic'`` or derivative values, interp1d ``'quadratic'``, spline methods
 such as ``integrate``/``roots``) are refused when differentiated.  Values equal SciPy's
@@ -67,8 +68,8 @@ def _check_spline(x, y, axis, bc_type, extrapolate):
     if not (bc_type in ("not-a-knot", "natural", "clamped")):
         raise NotDifferentiable(f"diffc: CubicSpline(bc_type={bc_type!r}) is not differentiated "
                                 "('not-a-knot', 'natural' and 'clamped' are)")
-    if extrapolate not in (None, True):
-        raise NotDifferentiable("diffc: CubicSpline(extrapolate=False/'periodic') is not differentiated")
+    if extrapolate not in (None, True, False):
+        raise NotDifferentiable("diffc: CubicSpline(extrapolate='periodic') is not differentiated")
     si.CubicSpline(np.asarray(x, dtype=float), np.asarray(y, dtype=float), axis=axis, bc_type=bc_type)
     return bc_type
 
@@ -77,11 +78,21 @@ def _axis_of(axis, y):
     return axis % np.ndim(y)
 
 
+def _no_extrapolation(asked, made_with):
+    """Whether a spline call returns NaN outside the knots (extrapolate=False, as SciPy)."""
+    if asked is None:
+        return not made_with
+    if asked is True or asked is False:
+        return not asked
+    raise NotDifferentiable(f"diffc: a CubicSpline called with extrapolate={asked!r} is not differentiated")
+
+
 def _sorting(x, assume_sorted):
     return np.arange(len(x)) if assume_sorted else np.argsort(np.asarray(x), kind="mergesort")
 
 
-nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _sorting, _axis_of)
+nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _sorting, _axis_of,
+        _no_extrapolation)
 
 
 def _moments(x, y, bc_type):
@@ -182,10 +193,13 @@ class Spline:
         self.x = np.asarray(x) + 0.0
         self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)
         self.moments = _moments(self.x, self.values, bc_type)
+        self.extrapolate = extrapolate is None or extrapolate
 
     def __call__(self, x, nu=0, extrapolate=None):
         xq = np.asarray(x) + 0.0
         out = _cubic_at(self.x, self.values, self.moments, xq, nu)
+        if _no_extrapolation(extrapolate, self.extrapolate):
+            out = np.where(_trailing(_outside(self.x, xq), np.ndim(self.values) - 1), np.nan, out)
         return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
 
 
