@@ -107,6 +107,17 @@ def test_spline_extrapolate_false_gives_nan_outside():
                                    sint.CubicSpline(KNOTS, y, **made)(points, **called), rtol=1e-12)
 
 
+def test_spline_integrate_and_derivative_values():
+    values = np.stack([np.cos(KNOTS), np.sin(KNOTS) ** 2], axis=1)
+    ours, theirs = interp.cubic_spline(KNOTS, values), sint.CubicSpline(KNOTS, values)
+    for a, b in ((0.2, 2.5), (-1.0, 4.0), (2.5, 0.2), (1.1, 1.1)):
+        for extrapolate in (None, False):
+            np.testing.assert_allclose(ours.integrate(a, b, extrapolate), theirs.integrate(a, b, extrapolate),
+                                       rtol=1e-12)
+    for nu in (1, 2, 3):
+        np.testing.assert_allclose(ours.derivative(nu)(QUERY), theirs.derivative(nu)(QUERY), rtol=1e-12)
+
+
 @pytest.mark.parametrize("kind", ["linear", "slinear", "cubic", "nearest", "nearest-up", "previous", "next", "zero"])
 def test_interp1d_values(kind):
     x = np.sort(RNG.uniform(0.0, 3.0, 7))
@@ -181,6 +192,12 @@ def interpolated(w):
     return np.sum(f(xq) ** 2) + np.sum(g(xq) * xq) + np.sum(h(xq + 0.25) ** 2)
 
 
+def spline_area(w):
+    s = sint.CubicSpline(KNOTS, w[:6])
+    slope = s.derivative()
+    return s.integrate(0.2, w[6]) + np.sum(slope(np.array([0.5, w[7]])) ** 2)
+
+
 def moving_knots(x):
     return np.sum(sint.CubicSpline(x, np.cos(KNOTS))(QUERY) ** 2) + np.sum(sint.interp1d(x, np.sin(KNOTS))(QUERY) ** 3)
 
@@ -205,6 +222,7 @@ CASES = [
     (spline_fit, [VALUES_AND_QUERIES], False),
     (interpolated, [VALUES_AND_QUERIES], False),
     (moving_knots, [KNOTS.copy()], False),
+    (spline_area, [np.concatenate([np.cos(KNOTS), [2.5, 1.3]])], False),
     (flat_reads, [np.arange(6.0).reshape(2, 3) * 0.3 + 0.1], True),
 ]
 

@@ -21,7 +21,7 @@ Points outside the knots: CubicSpline extrapolates, or gives NaN with extrapolat
 (as SciPy); interp1d raises SciPy's
 error, or returns fill_value (a constant) or extrapolates, as asked.  Other options
 (``bc_type='periodic'`` or derivative values, interp1d ``'quadratic'``, spline methods
-such as ``integrate``/``roots``) are refused when differentiated.  Values equal SciPy's
+other than ``integrate(a, b)`` and ``derivative(nu)``) are refused when differentiated.  Values equal SciPy's
 (tests/test_scipy_s9.py).
 
 Input: nothing (imported with the SciPy rules).  Output: the implementations registered.
@@ -202,6 +202,46 @@ class Spline:
             out = np.where(_trailing(_outside(self.x, xq), np.ndim(self.values) - 1), np.nan, out)
         return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
 
+    def integrate(self, a, b, extrapolate=None):
+        """The integral from a to b (the end polynomials extended past the knots)."""
+        total = _antiderivative_at(self.x, self.values, self.moments, b) \
+            - _antiderivative_at(self.x, self.values, self.moments, a)
+        if _no_extrapolation(extrapolate, self.extrapolate) and np.any(_outside(self.x, np.array([a, b]))):
+            return total * np.nan
+        return total
+
+    def derivative(self, nu=1):
+        return SplineDerivative(self, nu)
+
+
+class SplineDerivative:
+    """CubicSpline(...).derivative(nu): calls the spline with nu more derivatives."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, spline, order):
+        self.spline = spline
+        self.order = order
+
+    def __call__(self, x, nu=0, extrapolate=None):
+        return self.spline(x, nu + self.order, extrapolate)
+
+
+def _antiderivative_at(x, y, moments, t):
+    """The integral of the cubic spline from x[0] to the point t (a number)."""
+    h = x[1:] - x[:-1]
+    extra = np.ndim(y) - 1
+    widths = _trailing(h, extra)
+    m0 = moments[:-1]
+    m1 = moments[1:]
+    c3 = (m1 - m0) / (6.0 * widths)
+    b = (y[1:] - y[:-1]) / widths - widths * (2.0 * m0 + m1) / 6.0
+    whole = widths * (y[:-1] + widths * (b / 2.0 + widths * (m0 / 6.0 + widths * c3 / 4.0)))
+    before = np.concatenate([np.zeros((1,) + np.shape(whole)[1:]), np.cumsum(whole, axis=0)], axis=0)
+    i = _intervals(x, t)
+    s = t - x[i]
+    return before[i] + s * (y[i] + s * (b[i] / 2.0 + s * (m0[i] / 6.0 + s * c3[i] / 4.0)))
+
 
 class Interp1d:
     """interp1d(x, y, kind, axis, ...) as diffc reads it."""
@@ -267,6 +307,7 @@ def interp1d(x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_va
 cubic_spline.__diffc_builds_object__ = True       # (rules.resolve_call: the call itself is rewritten)
 interp1d.__diffc_builds_object__ = True
 
-for _helper in (_moments, _row, _trailing, _cubic_at, _linear_at, _place, _filled, Spline.__init__,
-                Spline.__call__, Interp1d.__init__, Interp1d.__call__):
+for _helper in (_moments, _row, _trailing, _cubic_at, _linear_at, _place, _filled, _antiderivative_at, Spline.__init__,
+                Spline.__call__, Spline.integrate, Spline.derivative, SplineDerivative.__init__,
+                SplineDerivative.__call__, Interp1d.__init__, Interp1d.__call__):
     _helper.__diffc_transparent__ = True
