@@ -4,7 +4,7 @@
   fundamental theorem, and in the parameters passed through args, by differentiating
   under the integral; the integrand is the user's Python);
 - scipy.interpolate.interp1d and CubicSpline, in y, the query points and the knots;
-- scipy.signal.savgol_filter and scipy.fft.dct/idct/dctn/idctn (linear maps);
+- scipy.signal.savgol_filter and scipy.fft.dct/idct/dctn/idctn, dst/idst/dstn/idstn (linear maps);
 - ``x.flat[i]`` and ``x.flat[::2]`` reads.
 Values are SciPy's; derivatives are checked against central finite differences in both
 modes (and at second order where noted); what is not differentiated is refused naming
@@ -43,29 +43,35 @@ def test_simpson_values(n):
                                    si.simpson(y.T, axis=0, **kwargs), rtol=1e-12, atol=1e-14)
 
 
-def test_dct_transposes_are_the_dense_matrices_transposed():
+@pytest.mark.parametrize("sine", [False, True], ids=["dct", "dst"])
+def test_transposes_are_the_dense_matrices_transposed(sine):
+    transform, inverse, ours = (sfft.dst, sfft.idst, transforms.fft_idst) if sine else \
+        (sfft.dct, sfft.idct, transforms.fft_idct)
     x = RNG.normal(size=(2, 6))
-    for dct_type in (1, 2, 3, 4):
+    for kind in (1, 2, 3, 4):
         for norm in (None, "backward", "forward", "ortho"):
             for orthogonalize in (None, True, False):
                 for n in (None, 4, 9):
-                    matrix = sfft.dct(np.eye(6), type=dct_type, n=n, norm=norm, orthogonalize=orthogonalize, axis=0)
+                    matrix = transform(np.eye(6), type=kind, n=n, norm=norm, orthogonalize=orthogonalize, axis=0)
                     g = RNG.normal(size=(2, matrix.shape[0]))
-                    np.testing.assert_allclose(transforms.dct_transpose(g, x, dct_type, n, -1, norm, orthogonalize),
+                    np.testing.assert_allclose(transforms.dct_transpose(g, x, kind, n, -1, norm, orthogonalize, sine),
                                                g @ matrix, rtol=1e-10, atol=1e-12)
-                    np.testing.assert_allclose(
-                        transforms.fft_idct(x, dct_type, n, norm=norm, orthogonalize=orthogonalize),
-                        sfft.idct(x, dct_type, n, norm=norm, orthogonalize=orthogonalize), rtol=1e-10, atol=1e-12)
+                    np.testing.assert_allclose(ours(x, kind, n, norm=norm, orthogonalize=orthogonalize),
+                                               inverse(x, kind, n, norm=norm, orthogonalize=orthogonalize),
+                                               rtol=1e-10, atol=1e-12)
 
 
-def test_dctn_values_and_transposes():
+@pytest.mark.parametrize("sine", [False, True], ids=["dctn", "dstn"])
+def test_n_dimensional_values_and_transposes(sine):
+    transform, inverse, ours = (sfft.dstn, sfft.idstn, transforms.fft_idstn) if sine else \
+        (sfft.dctn, sfft.idctn, transforms.fft_idctn)
     x = RNG.normal(size=(4, 5, 3))
     for kwargs in ({}, {"axes": (0, 2)}, {"s": (3, 7)}, {"type": 3, "norm": "ortho"}, {"type": 1, "norm": "forward"}):
-        np.testing.assert_allclose(transforms.fft_idctn(x, **kwargs), sfft.idctn(x, **kwargs), rtol=1e-10, atol=1e-12)
-        g = RNG.normal(size=np.shape(sfft.dctn(x, **kwargs)))
+        np.testing.assert_allclose(ours(x, **kwargs), inverse(x, **kwargs), rtol=1e-10, atol=1e-12)
+        g = RNG.normal(size=np.shape(transform(x, **kwargs)))
         probe = RNG.normal(size=x.shape)
-        assert np.isclose(np.sum(g * sfft.dctn(probe, **kwargs)),
-                          np.sum(transforms.dctn_transpose(g, x, **kwargs) * probe), rtol=1e-10)
+        assert np.isclose(np.sum(g * transform(probe, **kwargs)),
+                          np.sum(transforms.dctn_transpose(g, x, sine=sine, **kwargs) * probe), rtol=1e-10)
 
 
 @pytest.mark.parametrize("window,order", [(5, 2), (7, 3), (4, 2), (6, 1), (3, 0)])
@@ -168,7 +174,9 @@ def spectra(x):
     d = sfft.dct(x, type=1, n=8) + sfft.idct(np.sin(x), type=2, n=5)[:5].sum()
     e = sfft.dct(np.outer(x, x), type=3, axis=0, norm="forward")
     return np.sum(c[:3] ** 2) + np.sum(d * np.arange(8.0)) + np.sum(e ** 2) \
-        + np.sum(sfft.dctn(np.outer(x, x[:3]), type=4) * 0.3) + np.sum(sfft.idctn(np.outer(x, x), norm="ortho") ** 3)
+        + np.sum(sfft.dctn(np.outer(x, x[:3]), type=4) * 0.3) + np.sum(sfft.idctn(np.outer(x, x), norm="ortho") ** 3) \
+        + np.sum(sfft.dst(x ** 3, type=2, n=7) * np.arange(7.0)) + np.sum(sfft.idst(x, type=1, norm="forward") ** 2) \
+        + np.sum(sfft.dstn(np.outer(x[:4], x), type=3) ** 2) * 0.01
 
 
 def smoothed(y):
@@ -222,6 +230,22 @@ def test_derivatives_match_finite_differences(fn, args, second):
 @pytest.mark.parametrize("fn,args", [c[:2] for c in CASES if not c[2]], ids=[c[0].__name__ for c in CASES if not c[2]])
 def test_second_order(fn, args):
     check_both_modes(fn, args)
+
+
+def test_complex_transforms_follow_the_real_linear_map():
+    # grad of a real function of complex z is df/dx - i df/dy (JAX's convention); jvp along complex directions
+    z = np.array([0.3 + 0.2j, -0.1 + 0.5j, 0.4 - 0.3j, 0.2 + 0.1j])
+
+    def power(z):
+        return np.sum(np.abs(sfft.dct(z * z, norm="ortho")) ** 2) + np.sum(np.abs(sfft.idst(z, type=3)) ** 2)
+
+    eps = 1e-6
+    expected = np.array([(power(z + eps * e) - power(z - eps * e)) / (2 * eps)
+                         - 1j * (power(z + 1j * eps * e) - power(z - 1j * eps * e)) / (2 * eps) for e in np.eye(4)])
+    np.testing.assert_allclose(diffc.grad(power)(z), expected, rtol=1e-6, atol=1e-8)
+    direction = np.array([1.0, -0.5j, 0.3, 0.2 + 0.1j])
+    np.testing.assert_allclose(diffc.jvp(power, (z,), (direction,))[1],
+                               (power(z + eps * direction) - power(z - eps * direction)) / (2 * eps), rtol=1e-6)
 
 
 # ------------------------------------------------------------------ refusals name the line

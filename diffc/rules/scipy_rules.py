@@ -6,7 +6,7 @@ scipy_linalg (solve, cholesky, lu, expm, ...), scipy_integrate (odeint and
 solve_ivp by the adjoint ODE), scipy_signal (convolve/correlate, ndimage
 filters) and scipy_more (more special functions, lognorm/uniform, zscore/entropy,
 linalg norm/svdvals/block_diag/toeplitz/circulant/lstsq/pinv), scipy_quadrature (simpson,
-quad), scipy_transforms (dct/idct/dctn/idctn, savgol_filter) and scipy_interpolate
+quad), scipy_transforms (dct/dst and their inverses and n-d forms, savgol_filter) and scipy_interpolate
 (interp1d, CubicSpline).  diffc imports and works without SciPy.
 """
 

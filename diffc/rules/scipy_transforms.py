@@ -1,23 +1,25 @@
-"""scipy.fft's discrete cosine transforms and scipy.signal.savgol_filter: linear maps of one array.
+"""scipy.fft's discrete cosine and sine transforms and scipy.signal.savgol_filter: linear maps.
 
-``dct(x, type, n, axis, norm, orthogonalize=...)`` has rules: its tangent is the dct of the
-tangent; its adjoint is the transposed transform `dct_transpose`, which is a DCT again:
-with the orthogonalized variant (``norm='ortho'``'s default) the transform is k times an
-orthogonal one Q, so its transpose is k Q^-1 (the inverse transform, ``norm='ortho'``);
-otherwise it is k times the unnormalized transform B, whose transposes are
+``dct(x, type, n, axis, norm, orthogonalize=...)`` (and ``dst``) has rules: its tangent is
+the transform of the tangent; its adjoint is the transposed transform `dct_transpose`,
+which is a DCT (DST) again: with the orthogonalized variant (``norm='ortho'``'s default)
+the transform is k times an orthogonal one Q, so its transpose is k Q^-1 (the inverse
+transform, ``norm='ortho'``); otherwise it is k times the unnormalized transform B, whose
+transposes are
 
-    type 1:  c * dct1(g / c)          c = [1, 2, ..., 2, 1]
-    type 2:  dct3(w * g)              w = [2, 1, ..., 1]
-    type 3:  h * dct2(g)              h = [1/2, 1, ..., 1]
-    type 4:  dct4(g)                  (symmetric)
+    type 1:  c * dct1(g / c)   c = [1, 2, ..., 2, 1]     dst1(g)   (symmetric)
+    type 2:  dct3(w * g)       w = [2, 1, ..., 1]        dst3(w * g), w = [1, ..., 1, 2]
+    type 3:  h * dct2(g)       h = [1/2, 1, ..., 1]      h * dst2(g), h = [1, ..., 1, 1/2]
+    type 4:  dct4(g)                                     dst4(g)   (symmetric)
 
 with k = 1 (``'backward'``), 1/K (``'forward'``), 1/sqrt(K) (``'ortho'``), K = 2(m-1) for
-type 1 and 2m otherwise (m the transform's length; tests check each case against the
-dense matrix).  ``n`` pads or truncates x first: the transpose truncates or pads back.
-`dct_transpose` is linear in g and its adjoint is dct, so every order works.  ``idct`` is
-the dct of the inverse type with the swapped normalization (2 <-> 3; 'backward' <->
-'forward'; written out, `implemented_by`); ``dctn`` is one dct per axis, its transpose
-`dctn_transpose` one transposed dct per axis in reverse order; ``idctn`` is a dctn.
+DCT-I, 2(m+1) for DST-I and 2m otherwise (m the transform's length; tests check each
+case against the dense matrix).  ``n`` pads or truncates x first: the transpose
+truncates or pads back.  `dct_transpose` is linear in g and its adjoint is the transform,
+so every order works.  ``idct``/``idst`` are the transform of the inverse type with the
+swapped normalization (2 <-> 3; 'backward' <-> 'forward'; written out, `implemented_by`);
+``dctn``/``dstn`` are one transform per axis, their transpose `dctn_transpose` one
+transposed transform per axis in reverse order; ``idctn``/``idstn`` are a dctn/dstn.
 
 ``savgol_filter(x, window_length, polyorder, ...)`` is linear in x: away from the edges
 (and in every mode but 'interp') a correlation with the filter's coefficients
@@ -51,37 +53,55 @@ def _transform_shape(x, n, axis):
     return tuple(shape)
 
 
-def _square_transpose(g, type, norm, orthogonalize):
-    """The transpose of the m-point DCT (m = g's last axis) applied to g, along the last axis."""
+def real_transform(x, type, n, axis, norm, orthogonalize, sine):
+    """dst(x, ...) when sine, else dct(x, ...)."""
+    if sine:
+        return sfft.dst(x, type, n, axis, norm, orthogonalize=orthogonalize)
+    return sfft.dct(x, type, n, axis, norm, orthogonalize=orthogonalize)
+
+
+def real_transform_n(x, type, s, axes, norm, orthogonalize, sine):
+    """dstn(x, ...) when sine, else dctn(x, ...)."""
+    if sine:
+        return sfft.dstn(x, type, s, axes, norm, orthogonalize=orthogonalize)
+    return sfft.dctn(x, type, s, axes, norm, orthogonalize=orthogonalize)
+
+
+def _square_transpose(g, type, norm, orthogonalize, sine):
+    """The transpose of the m-point DCT (DST when sine; m = g's last axis) applied to g, along
+    the last axis."""
     m = np.shape(g)[-1]
     norm = "backward" if norm is None else norm
-    big = 2.0 * (m - 1) if type == 1 else 2.0 * m
+    big = 2.0 * (m + 1 if sine else m - 1) if type == 1 else 2.0 * m
     orthogonal = (norm == "ortho") if orthogonalize is None else bool(orthogonalize)
     if orthogonal:
         k = {"ortho": 1.0, "backward": np.sqrt(big), "forward": 1.0 / np.sqrt(big)}[norm]
-        return k * sfft.idct(g, type=type, norm="ortho", orthogonalize=True)
+        inverse = sfft.idst if sine else sfft.idct
+        return k * inverse(g, type=type, norm="ortho", orthogonalize=True)
     k = {"ortho": 1.0 / np.sqrt(big), "backward": 1.0, "forward": 1.0 / big}[norm]
-    if type == 1:
+    forward = sfft.dst if sine else sfft.dct
+    end = -1 if sine else 0               # the end sample the unnormalized types 2 and 3 weigh apart
+    if type == 1 and not sine:
         c = np.full(m, 2.0)
         c[0] = 1.0
         c[-1] = 1.0
         return k * c * sfft.dct(g / c, type=1)
     if type == 2:
         w = np.ones(m)
-        w[0] = 2.0
-        return k * sfft.dct(w * g, type=3)
+        w[end] = 2.0
+        return k * forward(w * g, type=3)
     if type == 3:
         h = np.ones(m)
-        h[0] = 0.5
-        return k * h * sfft.dct(g, type=2)
-    return k * sfft.dct(g, type=4)
+        h[end] = 0.5
+        return k * h * forward(g, type=2)
+    return k * forward(g, type=type)      # DST-I and the type-4 transforms are symmetric
 
 
-def dct_transpose(g, x, type=2, n=None, axis=-1, norm=None, orthogonalize=None):
-    """The adjoint of x for dct(x, type, n, axis, norm, orthogonalize=...) and the adjoint g
-    of its result (linear in g; x gives the shape)."""
+def dct_transpose(g, x, type=2, n=None, axis=-1, norm=None, orthogonalize=None, sine=False):
+    """The adjoint of x for dct(x, type, n, axis, norm, orthogonalize=...) (dst when sine) and
+    the adjoint g of its result (linear in g; x gives the shape)."""
     g = np.moveaxis(g + np.zeros(_transform_shape(x, n, axis)), axis, -1)
-    out = _square_transpose(g, type, norm, orthogonalize)
+    out = _square_transpose(g, type, norm, orthogonalize, sine)
     size = np.shape(x)[axis]
     m = np.shape(g)[-1]
     if m > size:
@@ -94,7 +114,7 @@ def dct_transpose(g, x, type=2, n=None, axis=-1, norm=None, orthogonalize=None):
 @adjoint(sfft.dct)
 def _(result, result_bar, x, type=2, n=None, axis=-1, norm=None, overwrite_x=False, workers=None,
       orthogonalize=None):
-    return dct_transpose(result_bar, x, type, n, axis, norm, orthogonalize)
+    return dct_transpose(result_bar, x, type, n, axis, norm, orthogonalize, False)
 
 
 @tangent(sfft.dct)
@@ -103,18 +123,36 @@ def _(result, x, type=2, n=None, axis=-1, norm=None, overwrite_x=False, workers=
     return sfft.dct(x_dot + np.zeros(np.shape(x)), type, n, axis, norm, orthogonalize=orthogonalize)
 
 
+@adjoint(sfft.dst)
+def _(result, result_bar, x, type=2, n=None, axis=-1, norm=None, overwrite_x=False, workers=None,
+      orthogonalize=None):
+    return dct_transpose(result_bar, x, type, n, axis, norm, orthogonalize, True)
+
+
+@tangent(sfft.dst)
+def _(result, x, type=2, n=None, axis=-1, norm=None, overwrite_x=False, workers=None, orthogonalize=None,
+      x_dot=0.0):
+    return sfft.dst(x_dot + np.zeros(np.shape(x)), type, n, axis, norm, orthogonalize=orthogonalize)
+
+
 linear(dct_transpose)
 
 
 @adjoint(dct_transpose)
-def _(result, result_bar, g, x, type=2, n=None, axis=-1, norm=None, orthogonalize=None):
-    return sfft.dct(result_bar + np.zeros(np.shape(x)), type, n, axis, norm, orthogonalize=orthogonalize), None
+def _(result, result_bar, g, x, type=2, n=None, axis=-1, norm=None, orthogonalize=None, sine=False):
+    return real_transform(result_bar + np.zeros(np.shape(x)), type, n, axis, norm, orthogonalize, sine), None
 
 
 @implemented_by(sfft.idct)
 def fft_idct(x, type=2, n=None, axis=-1, norm=None, overwrite_x=False, workers=None, orthogonalize=None):
     """The inverse DCT: the dct of the inverse type with the swapped normalization."""
     return sfft.dct(x, _INVERSE_TYPE[type], n, axis, _SWAPPED_NORM[norm], orthogonalize=orthogonalize)
+
+
+@implemented_by(sfft.idst)
+def fft_idst(x, type=2, n=None, axis=-1, norm=None, overwrite_x=False, workers=None, orthogonalize=None):
+    """The inverse DST: the dst of the inverse type with the swapped normalization."""
+    return sfft.dst(x, _INVERSE_TYPE[type], n, axis, _SWAPPED_NORM[norm], orthogonalize=orthogonalize)
 
 
 def _axes_and_sizes(x, s, axes):
@@ -129,44 +167,63 @@ def _axes_and_sizes(x, s, axes):
 nondiff(_axes_and_sizes, _transform_shape)
 
 
-def dctn_transpose(g, x, type=2, s=None, axes=None, norm=None, orthogonalize=None):
-    """The adjoint of x for dctn(x, type, s, axes, norm, orthogonalize=...) and the adjoint g
-    of its result: the transposed one-axis transforms in reverse order (linear in g)."""
+def dctn_transpose(g, x, type=2, s=None, axes=None, norm=None, orthogonalize=None, sine=False):
+    """The adjoint of x for dctn(x, type, s, axes, norm, orthogonalize=...) (dstn when sine)
+    and the adjoint g of its result: the transposed one-axis transforms in reverse order
+    (linear in g)."""
     axes, sizes = _axes_and_sizes(x, s, axes)
     shapes = [np.shape(x)]
     for k in range(len(axes)):
         shapes.append(_transform_shape(np.zeros(shapes[k]), sizes[k], axes[k]))
     g = g + np.zeros(shapes[-1])
     for k in range(len(axes) - 1, -1, -1):
-        g = dct_transpose(g, np.zeros(shapes[k]), type, sizes[k], axes[k], norm, orthogonalize)
+        g = dct_transpose(g, np.zeros(shapes[k]), type, sizes[k], axes[k], norm, orthogonalize, sine)
     return g
 
 
 # (keyword-only parameters: these rules are called, not inlined; diffc reads them for higher order)
 def _dctn_bar(result, result_bar, x, type=2, s=None, axes=None, norm=None, overwrite_x=False, workers=None, *,
-      orthogonalize=None):
-    return dctn_transpose(result_bar, x, type, s, axes, norm, orthogonalize)
+              orthogonalize=None):
+    return dctn_transpose(result_bar, x, type, s, axes, norm, orthogonalize, False)
 
 
 def _dctn_dot(result, x, type=2, s=None, axes=None, norm=None, overwrite_x=False, workers=None, *, orthogonalize=None,
-      x_dot=0.0):
+              x_dot=0.0):
     return sfft.dctn(x_dot + np.zeros(np.shape(x)), type, s, axes, norm, orthogonalize=orthogonalize)
+
+
+def _dstn_bar(result, result_bar, x, type=2, s=None, axes=None, norm=None, overwrite_x=False, workers=None, *,
+              orthogonalize=None):
+    return dctn_transpose(result_bar, x, type, s, axes, norm, orthogonalize, True)
+
+
+def _dstn_dot(result, x, type=2, s=None, axes=None, norm=None, overwrite_x=False, workers=None, *, orthogonalize=None,
+              x_dot=0.0):
+    return sfft.dstn(x_dot + np.zeros(np.shape(x)), type, s, axes, norm, orthogonalize=orthogonalize)
 
 
 adjoint(sfft.dctn)(_dctn_bar)
 tangent(sfft.dctn)(_dctn_dot)
+adjoint(sfft.dstn)(_dstn_bar)
+tangent(sfft.dstn)(_dstn_dot)
 linear(dctn_transpose)
 
 
 @adjoint(dctn_transpose)
-def _(result, result_bar, g, x, type=2, s=None, axes=None, norm=None, orthogonalize=None):
-    return sfft.dctn(result_bar + np.zeros(np.shape(x)), type, s, axes, norm, orthogonalize=orthogonalize), None
+def _(result, result_bar, g, x, type=2, s=None, axes=None, norm=None, orthogonalize=None, sine=False):
+    return real_transform_n(result_bar + np.zeros(np.shape(x)), type, s, axes, norm, orthogonalize, sine), None
 
 
 @implemented_by(sfft.idctn)
 def fft_idctn(x, type=2, s=None, axes=None, norm=None, overwrite_x=False, workers=None, *, orthogonalize=None):
     """The inverse: dctn of the inverse type with the swapped normalization."""
     return sfft.dctn(x, _INVERSE_TYPE[type], s, axes, _SWAPPED_NORM[norm], orthogonalize=orthogonalize)
+
+
+@implemented_by(sfft.idstn)
+def fft_idstn(x, type=2, s=None, axes=None, norm=None, overwrite_x=False, workers=None, *, orthogonalize=None):
+    """The inverse: dstn of the inverse type with the swapped normalization."""
+    return sfft.dstn(x, _INVERSE_TYPE[type], s, axes, _SWAPPED_NORM[norm], orthogonalize=orthogonalize)
 
 
 # ------------------------------------------------------------------ savgol_filter
@@ -213,6 +270,6 @@ def signal_savgol_filter(x, window_length, polyorder, deriv=0, delta=1.0, axis=-
     return np.moveaxis(np.concatenate([left, inner, right], axis=-1), -1, axis)
 
 
-for _helper in (_square_transpose, dct_transpose, fft_idct, dctn_transpose, _dctn_bar, _dctn_dot, fft_idctn,
-                signal_savgol_filter):
+for _helper in (real_transform, real_transform_n, _square_transpose, dct_transpose, fft_idct, fft_idst,
+                dctn_transpose, _dctn_bar, _dctn_dot, _dstn_bar, _dstn_dot, fft_idctn, fft_idstn, signal_savgol_filter):
     _helper.__diffc_transparent__ = True
