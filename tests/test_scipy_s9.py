@@ -3,7 +3,8 @@
 - scipy.integrate.simpson (in y and the sample points x) and quad (in the bounds, by the
   fundamental theorem, and in the parameters passed through args, by differentiating
   under the integral; the integrand is the user's Python);
-- scipy.interpolate.interp1d and CubicSpline, in y, the query points and the knots;
+- scipy.interpolate.interp1d and CubicSpline, in y, the query points and the knots; SciPy
+  interpolants built outside the differentiated code, in the query points;
 - scipy.signal.savgol_filter and scipy.fft.dct/idct/dctn/idctn, dst/idst/dstn/idstn (linear maps);
 - ``x.flat[i]`` and ``x.flat[::2]`` reads.
 Values are SciPy's; derivatives are checked against central finite differences in both
@@ -201,6 +202,17 @@ def interpolation(w):
             + np.sum(sint.interp1d(knots, np.sin(KNOTS))(QUERY) ** 3))
 
 
+TABLE = sint.interp1d(KNOTS, np.cos(KNOTS), kind="cubic")
+CURVES = sint.interp1d(KNOTS, np.stack([np.cos(KNOTS), np.sin(KNOTS)]), fill_value=0.3, bounds_error=False)
+PCHIP = sint.PchipInterpolator(KNOTS, np.sin(KNOTS))
+
+
+def interpolants_made_outside(p, spline):
+    """Tables built once outside (module level, an argument): constants read at query points p."""
+    return (np.sum(TABLE(p) ** 2) + np.sum(CURVES(p * 1.5) ** 3) + np.sum(PCHIP(p) * p) + np.sum(spline(p, 1) ** 2)
+            + np.sum(spline(p) ** 2))
+
+
 def flat_reads(y):
     total = y.flat[2] * y.flat[5] + np.sum(y.flat[::2] ** 2) + np.sum(np.sin(y.flat[[1, 3, 3]]))
     for v in y.flat:
@@ -219,6 +231,11 @@ CASES = [
     (interpolation, [np.concatenate([np.cos(KNOTS), QUERY, 0.05 * np.sin(np.arange(6.0))])], False),
     (flat_reads, [np.arange(6.0).reshape(2, 3) * 0.3 + 0.1], True),
 ]
+
+
+def test_interpolants_made_outside():
+    spline = sint.CubicSpline(KNOTS, np.stack([np.cos(KNOTS), np.sin(KNOTS)], axis=1))
+    check_both_modes(interpolants_made_outside, [np.array([0.3, 1.2, 2.1]), spline], wrts=[0])
 
 
 @pytest.mark.parametrize("fn,args,second", CASES, ids=[c[0].__name__ for c in CASES])

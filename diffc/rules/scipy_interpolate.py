@@ -24,13 +24,19 @@ error, or returns fill_value (a constant) or extrapolates, as asked.  Other opti
 other than ``integrate(a, b)`` and ``derivative(nu)``) are refused when differentiated.  Values equal SciPy's
 (tests/test_scipy_s9.py).
 
+An interpolant SciPy built outside the differentiated code (``table = interp1d(...)`` at
+module level, a CubicSpline passed in) is a constant table: a call of it is
+`interpolant_value`, whose derivative in the query points is the interpolant's derivative
+there, evaluated by SciPy (`OBJECT_CALLS` and `runtime_calls.CALLABLE_VALUES` hooks).
+
 Input: nothing (imported with the SciPy rules).  Output: the implementations registered.
 """
 
 import numpy as np
 import scipy.interpolate as si
 
-from . import implemented_by, nondiff
+from . import adjoint, implemented_by, nondiff, tangent
+from .. import runtime_calls
 from ..errors import NotDifferentiable
 
 _CONSTANT_KINDS = ("nearest", "nearest-up", "previous", "next", "zero")
@@ -311,3 +317,113 @@ for _helper in (_moments, _row, _trailing, _cubic_at, _linear_at, _place, _fille
                 Spline.__call__, Spline.integrate, Spline.derivative, SplineDerivative.__init__,
                 SplineDerivative.__call__, Interp1d.__init__, Interp1d.__call__):
     _helper.__diffc_transparent__ = True
+
+
+# ------------------------------------------------------------------ interpolants made outside
+
+# An interpolant SciPy built outside the differentiated code (a module-level table, an
+# argument) is a constant: only the query points carry a derivative, the interpolant's own
+# derivative there, which SciPy evaluates (`interpolant_value` with nu + 1).
+
+_SCIPY_INTERPOLANTS = (si.interp1d, si.PPoly, si.BSpline)
+
+
+def _linear_slope(obj, xq):
+    x = obj.x
+    hi = np.clip(np.searchsorted(x, xq), 1, len(x) - 1)
+    y = np.moveaxis(obj.y, obj.axis, 0)
+    slope = (y[hi] - y[hi - 1]) / _trailing(x[hi] - x[hi - 1], np.ndim(y) - 1)
+    return _place(slope, np.ndim(xq), obj.axis % np.ndim(obj.y), np.ndim(y))
+
+
+def interpolant_value(obj, xq, nu):
+    """The nu-th derivative in the query point of SciPy's interpolant obj at xq (nu = 0: its
+    value), computed by SciPy; constant outside the knots where obj fills (derivative 0)."""
+    xq = np.asarray(xq, dtype=float)
+    if nu == 0:
+        return obj(xq)
+    if not isinstance(obj, si.interp1d):
+        return obj(xq, nu)
+    spline = getattr(obj, "_spline", None)
+    if spline is not None:
+        # (SciPy's spline of interp1d works on y with the interpolation axis first, the rest flattened)
+        axis = obj.axis % np.ndim(obj.y)
+        rest = np.shape(np.moveaxis(obj.y, axis, 0))[1:]
+        out = _place(np.reshape(spline(xq, nu), np.shape(xq) + rest), np.ndim(xq), axis, np.ndim(obj.y))
+    elif getattr(obj, "_kind", None) == "linear" and nu == 1:
+        out = _linear_slope(obj, xq)
+    else:
+        out = np.zeros(np.shape(obj(xq)))          # piecewise constant, or a line's higher derivatives
+    if not getattr(obj, "_extrapolate", False):
+        outside = _outside(obj.x, xq)
+        layout = np.reshape(outside, (1,) * (obj.axis % np.ndim(obj.y)) + np.shape(outside)
+                            + (1,) * (np.ndim(obj.y) - 1 - obj.axis % np.ndim(obj.y)))
+        out = np.where(layout, 0.0, out)
+    return out
+
+
+def _query_start(obj):
+    """Where the query points' axes stand in the interpolant's result (SciPy: at its axis)."""
+    if isinstance(obj, si.interp1d):
+        return obj.axis % np.ndim(obj.y)
+    return getattr(obj, "axis", 0)
+
+
+nondiff(_query_start, _linear_slope)
+
+
+def _query_bar(g, obj, xq, nu):
+    """The adjoint of the query points from the adjoint g of interpolant_value(obj, xq, nu)."""
+    start = _query_start(obj)
+    q = np.ndim(xq)
+    terms = g * interpolant_value(obj, xq, nu + 1)
+    summed = np.sum(terms, axis=tuple(range(start)) + tuple(range(start + q, np.ndim(terms))))
+    return np.reshape(summed, np.shape(xq))
+
+
+def _query_dot(d, obj, xq, nu):
+    """The tangent of interpolant_value(obj, xq, nu) along the query points' tangent d."""
+    start = _query_start(obj)
+    slope = interpolant_value(obj, xq, nu + 1)
+    after = np.ndim(slope) - start - np.ndim(xq)
+    return slope * np.reshape(d + np.zeros(np.shape(xq)), (1,) * start + np.shape(xq) + (1,) * after)
+
+
+@adjoint(interpolant_value)
+def _(result, result_bar, obj, xq, nu):
+    return None, _query_bar(result_bar, obj, xq, nu), None
+
+
+@tangent(interpolant_value)
+def _(result, obj, xq, nu, obj_dot=None, xq_dot=0.0, nu_dot=None):
+    return _query_dot(xq_dot, obj, xq, nu)
+
+
+def interpolant_call(x, nu=0, extrapolate=None, *, interpolant):
+    """A call of SciPy's interpolant made outside the differentiated code (its nu-th
+    derivative for a spline)."""
+    if extrapolate is not None:
+        raise NotDifferentiable("diffc: calling an interpolant with extrapolate= is not differentiated")
+    return interpolant_value(interpolant, x, nu)
+
+
+def _constant_interpolant(obj, method):
+    """OBJECT_CALLS hook: ``table(xq)`` for a SciPy interpolant known when compiling."""
+    if method == "__call__" and isinstance(obj, _SCIPY_INTERPOLANTS):
+        return interpolant_call, (), {"interpolant": obj}
+    return None
+
+
+def _interpolant_value_hook(f):
+    """CALLABLE_VALUES hook: a SciPy interpolant met as a value at run time (an argument)."""
+    if isinstance(f, _SCIPY_INTERPOLANTS):
+        return runtime_calls.partial_value(interpolant_call, (), {"interpolant": f})
+    return None
+
+
+for _helper in (_query_bar, _query_dot, interpolant_call):
+    _helper.__diffc_transparent__ = True
+
+from . import OBJECT_CALLS  # noqa: E402
+OBJECT_CALLS.append(_constant_interpolant)
+runtime_calls.CALLABLE_VALUES.append(_interpolant_value_hook)
