@@ -825,6 +825,7 @@ class _LibraryCalls(gast.NodeTransformer):
 
     def visit_Subscript(self, node):
         if isinstance(node.ctx, (gast.Store, gast.Del)) and isinstance(node.value, gast.Attribute):
+            node.value = self.generic_visit(node.value)     # (the written attribute itself stays)
             node.slice = self.visit(node.slice)
             return node
         return self.generic_visit(node)
