@@ -293,3 +293,24 @@ def test_refusals_name_the_line(fn, arg):
             run()
         text = str(info.value) + "\n".join(getattr(info.value, "__notes__", []))
         assert "test_scipy_s9.py" in text
+
+
+def decay_rate(k):
+    def rhs(y, t):
+        return -k * y
+    return rhs
+
+
+def ode_through_a_factory(w):
+    ys = si.odeint(decay_rate(w[0]), np.array([1.0, 2.0]), np.array([0.0, 0.5, 1.0]))
+    return np.sum(ys[-1] ** 2) * w[1]
+
+
+def test_right_hand_side_from_a_factory_is_refused_in_every_mode():
+    # the rate reaches odeint inside a closure diffc cannot pass through args: jvp returned the
+    # derivative in w[1] alone and hessian zeros (silently wrong) before the check ran there too
+    w = np.array([0.7, 1.3])
+    for run in (lambda: diffc.grad(ode_through_a_factory)(w), lambda: diffc.jvp(ode_through_a_factory, (w,), (w,)),
+                lambda: diffc.hessian(ode_through_a_factory)(w)):
+        with pytest.raises(diffc.DiffcError):
+            run()

@@ -71,8 +71,9 @@ def _check_integrand(func, full_output, weight, complex_func):
         raise NotDifferentiable("diffc: quad(..., full_output=, weight=, complex_func=) is not differentiated; "
                                 "write the weight into the integrand")
     if isinstance(func, runtime_calls.Closure) and runtime_calls.holds_floats(func.captured()):
-        raise NotDifferentiable("diffc: the function given to quad reads variables of the enclosing function "
-                                "and the call passes args= itself; pass those variables through args=(...)")
+        raise NotDifferentiable("diffc: the function given to quad holds values it read from an enclosing "
+                                "function, which diffc passes through args= itself only for a function defined "
+                                "in the differentiated one and a call with no args=; pass them through args=(...)")
     for cell in getattr(func, "__closure__", None) or ():
         try:
             value = cell.cell_contents
