@@ -251,6 +251,7 @@ def _check_eigh_phase_free(c, gV):
         raise NotDifferentiable("diffc: the function depends on the phase of complex eigenvectors, which "
                                 "is not fixed at this matrix (an entry of the row LAPACK makes real is "
                                 "about 0): its derivative is not defined (use |V|, V diag(.) V^H, ...)")
+    return 0.0
 
 
 def _no_cotangent(v):
@@ -274,7 +275,7 @@ def eigh_bar_complex(result_bar, a, result, UPLO):
             row = (np.arange(n) == _anchor_row(lower, n))[:, None]
             gV = gV + row * (-1j * np.imag(c) / np.real(V[..., _anchor_row(lower, n), :]))[..., None, :]
         else:
-            _check_eigh_phase_free(c, gV)
+            gV = gV + _check_eigh_phase_free(c, gV)     # (0.0, used: a discarded check would be dropped)
         inner = inner + _hermitian_gaps(w) * (np.swapaxes(V, -1, -2) @ gV)
     return _hermitian_read(np.conj(V) @ inner @ np.swapaxes(V, -1, -2), lower)
 
