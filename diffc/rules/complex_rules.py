@@ -251,7 +251,9 @@ def _check_eigh_phase_free(c, gV):
         raise NotDifferentiable("diffc: the function depends on the phase of complex eigenvectors, which "
                                 "is not fixed at this matrix (an entry of the row LAPACK makes real is "
                                 "about 0): its derivative is not defined (use |V|, V diag(.) V^H, ...)")
-    return 0.0
+
+
+effects.declare(_check_eigh_phase_free, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))   # (never dropped)
 
 
 def _no_cotangent(v):
@@ -275,7 +277,7 @@ def eigh_bar_complex(result_bar, a, result, UPLO):
             row = (np.arange(n) == _anchor_row(lower, n))[:, None]
             gV = gV + row * (-1j * np.imag(c) / np.real(V[..., _anchor_row(lower, n), :]))[..., None, :]
         else:
-            gV = gV + _check_eigh_phase_free(c, gV)     # (0.0, used: a discarded check would be dropped)
+            _check_eigh_phase_free(c, gV)
         inner = inner + _hermitian_gaps(w) * (np.swapaxes(V, -1, -2) @ gV)
     return _hermitian_read(np.conj(V) @ inner @ np.swapaxes(V, -1, -2), lower)
 

@@ -27,6 +27,7 @@ rules again (tests/test_decomp_second_order.py).
 import numpy as np
 
 from . import adjoint, nondiff, tangent
+from .. import effects
 from ..errors import NotDifferentiable
 from ..runtime import ListBar
 from .complex_rules import real_cotangent, real_if_real
@@ -103,14 +104,13 @@ def _svd_bars(result_bar, result, compute_uv):
 
 def _check_phase_free(ju, jv, gu, gv):
     """Refuse an adjoint that changes under u_i -> u_i e^(it), v_i -> v_i e^(it): the loss
-    then depends on the arbitrary phase LAPACK gave the singular vectors.  Returns 0.0."""
+    then depends on the arbitrary phase LAPACK gave the singular vectors."""
     drift = np.imag(np.diagonal(ju, axis1=-2, axis2=-1) + np.diagonal(jv, axis1=-2, axis2=-1))
     scale = float(np.max(np.abs(gu))) + float(np.max(np.abs(gv))) + 1e-300
     if np.any(np.abs(drift) > 1e-8 * scale):
         raise NotDifferentiable("diffc: the function depends on the phase of complex singular vectors, "
                                 "which np.linalg.svd chooses arbitrarily: its derivative is not defined "
                                 "(use |U|, U @ diag(s) @ Vh, projections U U^H, ...)")
-    return 0.0
 
 
 def svd_bar(result_bar, a, full_matrices, compute_uv, result):
@@ -130,8 +130,7 @@ def svd_bar(result_bar, a, full_matrices, compute_uv, result):
         ju = 0.0 if _decomp_zero(gu) else _mH(u) @ gu
         jv = 0.0 if _decomp_zero(gv) else _mH(v) @ gv
         if np.iscomplexobj(u):
-            # (its 0.0 is added: a discarded check is dropped when diffc reads this body at second order)
-            inner = inner + _check_phase_free(ju * np.ones((k, k)), jv * np.ones((k, k)), gu, gv)
+            _check_phase_free(ju * np.ones((k, k)), jv * np.ones((k, k)), gu, gv)
         if not _decomp_zero(gu):
             inner = inner + (F * (ju - _mH(ju))) @ S
             if np.iscomplexobj(u):
@@ -430,3 +429,5 @@ for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp,
                 _lapack_phase_anchor, _lapack_phase_turn, _qr_factors, _right_solve, qr_jvp, qr_bar):
     _helper.__diffc_transparent__ = True
 nondiff(_largest, _decomp_zero, _check_phase_free, _qr_check, _qr_full_rank)
+# (a check: never dropped, also where diffc reads svd_bar's body for a second derivative)
+effects.declare(_check_phase_free, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))

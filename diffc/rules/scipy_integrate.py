@@ -49,7 +49,7 @@ import numpy as np
 from scipy.integrate import odeint, solve_ivp
 
 from . import adjoint, nondiff, tangent
-from .. import runtime, runtime_calls
+from .. import effects, runtime, runtime_calls
 from ..errors import NotDifferentiable
 from ..runtime import ListBar
 
@@ -208,6 +208,7 @@ def _(result, v, n, v_dot, n_dot):
 
 
 nondiff(_check_rhs, _size, _is_zero, _float_arg)
+effects.declare(_check_rhs, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))   # (a check: never dropped)
 
 
 # ------------------------------------------------------------------ augmented systems

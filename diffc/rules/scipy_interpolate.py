@@ -36,7 +36,7 @@ import numpy as np
 import scipy.interpolate as si
 
 from . import adjoint, implemented_by, nondiff, tangent
-from .. import runtime_calls
+from .. import effects, runtime_calls
 from ..errors import NotDifferentiable
 
 _CONSTANT_KINDS = ("nearest", "nearest-up", "previous", "next", "zero")
@@ -99,6 +99,8 @@ def _sorting(x, assume_sorted):
 
 nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _sorting, _axis_of,
         _no_extrapolation)
+effects.declare(_check_interp1d, _check_spline, _no_extrapolation,
+                facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))     # (checks: never dropped)
 
 
 def _moments(x, y, bc_type):
