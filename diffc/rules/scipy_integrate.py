@@ -462,6 +462,7 @@ def _span_parts(t_span, first, last):
 
 
 nondiff(_check_times, _solver_times, _rhs_layout)
+effects.declare(_check_times, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
 def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
@@ -850,6 +851,7 @@ def stopped_y_dot(result, fun, t_span, y0, method, events, vectorized, args, rto
 
 
 nondiff(_event_record, _event_functions, _event_counts, _stop_index, _event_captured, _check_event_cells)
+effects.declare(_check_event_cells, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
 def second_order_refused(values):
