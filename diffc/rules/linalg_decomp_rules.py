@@ -430,4 +430,4 @@ for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp,
     _helper.__diffc_transparent__ = True
 nondiff(_largest, _decomp_zero, _check_phase_free, _qr_check, _qr_full_rank)
 # (a check: never dropped, also where diffc reads svd_bar's body for a second derivative)
-effects.declare(_check_phase_free, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+effects.declare(_check_phase_free, _qr_check, _qr_full_rank, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
