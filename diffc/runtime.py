@@ -164,12 +164,6 @@ def float_items(a, trips, plain):
 FLOAT_ITEMS_MIN_TRIPS = 16
 
 
-def flat_read(x):
-    """What a read of ``x.flat`` gives (desugar.py): for an array, np.ravel(x), which the
-    flat iterator indexes and iterates like; any other object's own ``flat`` attribute."""
-    return np.ravel(x) if isinstance(x, np.ndarray) else x.flat
-
-
 def as_sequence(x):
     """What `for v in x` iterates over, as an indexable sequence.  An endless iterator
     (itertools.count, cycle, repeat without a count) is refused: listing it never ends."""

@@ -13,7 +13,8 @@ Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
-from ..runtime import ListBar, flat_read, is_duck_array, unbroadcast, widen_like
+from ..runtime import ListBar, is_duck_array, unbroadcast, widen_like
+from ..runtime_pure import flat_read
 from .. import runtime_scatter
 from ..runtime_scatter import scatter_added, scatter_subtracted
 from .shared import (arr as _arr, full as _full, like as _like, one_hot as _one_hot, full_T as _full_T)
@@ -342,7 +343,7 @@ def _(result, a, a_dot, *args):
     return _item_jvp(a, a_dot, args)
 
 
-# x.flat read (runtime.flat_read: np.ravel of an array)
+# x.flat read (runtime_pure.flat_read: np.ravel of an array)
 def _flat_read_bar(g, a):
     if not isinstance(a, np.ndarray):
         from ..errors import NotDifferentiable
