@@ -162,6 +162,8 @@ def float_items(a, trips, plain):
 # Below this many iterations the copy costs more than the float arithmetic saves
 # (the fuzzer sets it to 0 so its short loops take the copy too).
 FLOAT_ITEMS_MIN_TRIPS = 16
+
+
 def as_sequence(x):
     """What `for v in x` iterates over, as an indexable sequence.  An endless iterator
     (itertools.count, cycle, repeat without a count) is refused: listing it never ends."""

@@ -190,7 +190,8 @@ def captured_callee(f):
     if isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType) \
             and is_user_object(f.__self__):
         return Captured(f)
-    if is_user_object(f) and isinstance(getattr(type(f), "__call__", None), types.FunctionType):
+    if (is_user_object(f) or getattr(type(f), "__diffc_transparent__", False) is True and bool(fields_of(f))) \
+            and isinstance(getattr(type(f), "__call__", None), types.FunctionType):  # (or a rule library's class)
         return Captured(f)
     if _holds_nothing_differentiable(f):
         # a plain function read from a differentiated object (self.activation = np.tanh):

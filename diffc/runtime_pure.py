@@ -235,3 +235,9 @@ def copy_held(x):
     if isinstance(x, dict) and not isinstance(x, DictBar):
         return {k: copy_held(v) for k, v in x.items()}
     return copy_value(x)
+
+
+def flat_read(x):
+    """What a read of ``x.flat`` gives (desugar.py): for an array, np.ravel(x), which the
+    flat iterator indexes and iterates like; any other object's own ``flat`` attribute."""
+    return np.ravel(x) if isinstance(x, np.ndarray) else x.flat

@@ -352,7 +352,9 @@ RULES_VERSION = [0]
 def resolve_call(info, call, target):
     """What `analysis.calls.call_key` resolves a call to, when the registry decides it.
 
-    * a primitive with an `implemented_by` implementation -> the implementation;
+    * a primitive with an `implemented_by` implementation -> the implementation (the call
+      rewritten, in place, into the implementation's when it sets ``__diffc_builds_object__``:
+      a library class whose instances diffc reads as its own class, CubicSpline);
     * ``obj.method(...)`` with obj a library object known at compile time
       (``norm.logpdf``, ``stats.norm.logpdf``, ``rv.logpdf``) -> the rule registered
       for that bound method, or for the method of obj's class (obj first);
@@ -365,6 +367,11 @@ def resolve_call(info, call, target):
     if target is not MISSING:
         impl = implementation(target)
         if impl is not None:
+            if getattr(impl, "__diffc_builds_object__", False):
+                # (an implementation building an object diffc reads, for a library class: every
+                # compiled form, the primal of recomputing gradient code too, must build that object)
+                from .. import ast_util as A
+                call.func = A.global_ref(impl, impl.__name__)
             return impl, list(call.args)
         found = object_call(target, "__call__") if not callable(getattr(target, "__code__", None)) else None
         return _rewrite_object_call(call, found) if found is not None else None

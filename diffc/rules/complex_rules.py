@@ -253,6 +253,9 @@ def _check_eigh_phase_free(c, gV):
                                 "about 0): its derivative is not defined (use |V|, V diag(.) V^H, ...)")
 
 
+effects.declare(_check_eigh_phase_free, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))   # (never dropped)
+
+
 def _no_cotangent(v):
     return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
 

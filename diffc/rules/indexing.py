@@ -14,6 +14,7 @@ import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
 from ..runtime import ListBar, is_duck_array, unbroadcast, widen_like
+from ..runtime_pure import flat_read
 from .. import runtime_scatter
 from ..runtime_scatter import scatter_added, scatter_subtracted
 from .shared import (arr as _arr, full as _full, like as _like, one_hot as _one_hot, full_T as _full_T)
@@ -340,6 +341,32 @@ def _(result, result_bar, a, *args):
 @tangent(("method", "item"))
 def _(result, a, a_dot, *args):
     return _item_jvp(a, a_dot, args)
+
+
+# x.flat read (runtime_pure.flat_read: np.ravel of an array)
+def _flat_read_bar(g, a):
+    if not isinstance(a, np.ndarray):
+        from ..errors import NotDifferentiable
+        raise NotDifferentiable("diffc: .flat of an object that is not an array is not differentiated")
+    return np.reshape(g + np.zeros(np.size(a)), np.shape(a))
+
+
+@adjoint(flat_read)
+def _(result, result_bar, x):
+    return _flat_read_bar(result_bar, x)
+
+
+@tangent(flat_read)
+def _(result, x, x_dot):
+    return np.ravel(_full(x_dot, x))
+
+
+linear(_flat_read_bar)
+
+
+@adjoint(_flat_read_bar)
+def _(result, result_bar, g, a):
+    return np.ravel(_full(result_bar, a)), None
 
 
 # x.tolist(): nested lists of floats; the list's adjoint goes back into x's shape

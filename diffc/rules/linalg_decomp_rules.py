@@ -27,6 +27,7 @@ rules again (tests/test_decomp_second_order.py).
 import numpy as np
 
 from . import adjoint, nondiff, tangent
+from .. import effects
 from ..errors import NotDifferentiable
 from ..runtime import ListBar
 from .complex_rules import real_cotangent, real_if_real
@@ -428,3 +429,5 @@ for _helper in (_mT, _mH, _conj, _gaps, _svd_parts, _svd_bars, svd_bar, svd_jvp,
                 _lapack_phase_anchor, _lapack_phase_turn, _qr_factors, _right_solve, qr_jvp, qr_bar):
     _helper.__diffc_transparent__ = True
 nondiff(_largest, _decomp_zero, _check_phase_free, _qr_check, _qr_full_rank)
+# (a check: never dropped, also where diffc reads svd_bar's body for a second derivative)
+effects.declare(_check_phase_free, _qr_check, _qr_full_rank, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))

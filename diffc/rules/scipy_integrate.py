@@ -49,7 +49,7 @@ import numpy as np
 from scipy.integrate import odeint, solve_ivp
 
 from . import adjoint, nondiff, tangent
-from .. import runtime, runtime_calls
+from .. import effects, runtime, runtime_calls
 from ..errors import NotDifferentiable
 from ..runtime import ListBar
 
@@ -73,6 +73,7 @@ def _check_rhs(func):
                                 f"object whose {type(owner).__name__} object holds floats or arrays; diffc "
                                 "differentiates what reaches the right-hand side through y and args=(...): "
                                 "pass the parameters through args=(...) (def rhs(y, t, k): ...)")
+    return func
 
 
 def _as_args(args):
@@ -207,6 +208,7 @@ def _(result, v, n, v_dot, n_dot):
 
 
 nondiff(_check_rhs, _size, _is_zero, _float_arg)
+effects.declare(_check_rhs, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))   # (a check: never dropped)
 
 
 # ------------------------------------------------------------------ augmented systems
@@ -328,7 +330,7 @@ def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0
     # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
     if full_output:
         raise NotDifferentiable("diffc: odeint(..., full_output=True) is not differentiated")
-    _check_rhs(func)
+    func = _check_rhs(func)     # (used: a discarded check is dropped when diffc reads this body)
     params = _as_args(args)
     ys = np.reshape(result, (np.shape(result)[0], -1))
     g = np.reshape(result_bar * np.ones(np.shape(result)), np.shape(ys))
@@ -343,11 +345,13 @@ def _odeint_bar(result, result_bar, func, y0, t, args=(), Dfun=None, col_deriv=0
 def _odeint_dot(result, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None, mu=None,
                 rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0, mxhordr=12,
                 mxordn=12, mxords=5, printmessg=0, tfirst=False, y0_dot=0.0, t_dot=0.0, args_dot=0.0,
-                rtol_dot=None, atol_dot=None, h0_dot=None, hmax_dot=None, hmin_dot=None):
+                rtol_dot=None, atol_dot=None, h0_dot=None, hmax_dot=None, hmin_dot=None, func_dot=None):
+    # (func_dot listed: a right-hand side carrying derivatives reaches _check_rhs, which refuses
+    # it, instead of the call being taken as constant)
     # (a rule with a branch is called, not inlined: its tangent terms are not all linear)
     if full_output:
         raise NotDifferentiable("diffc: odeint(..., full_output=True) is not differentiated")
-    _check_rhs(func)
+    func = _check_rhs(func)     # (used: a discarded check is dropped when diffc reads this body)
     params = _as_args(args)
     ys = np.reshape(result, (np.shape(result)[0], -1))
     t_dots = dot_like(t_dot, t)
@@ -458,12 +462,13 @@ def _span_parts(t_span, first, last):
 
 
 nondiff(_check_times, _solver_times, _rhs_layout)
+effects.declare(_check_times, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
 def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False,
                      events=None, vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None,
                      max_step=np.inf):
-    _check_rhs(fun)
+    fun = _check_rhs(fun)
     params = _as_args(args)
     times = None
     reached = None
@@ -509,9 +514,9 @@ def _span_dots(t_span_dot):
 def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
                      vectorized=False, args=None, rtol=1e-3, atol=1e-6, first_step=None, max_step=np.inf,
                      t_span_dot=0.0, y0_dot=0.0, t_eval_dot=0.0, events_dot=0.0, args_dot=0.0, rtol_dot=None,
-                     atol_dot=None, first_step_dot=None, max_step_dot=None):
+                     atol_dot=None, first_step_dot=None, max_step_dot=None, fun_dot=None):
     """Tangent of solve_ivp(...).y by the sensitivity equation v' = df/dy v + df/dp p_dot."""
-    _check_rhs(fun)
+    fun = _check_rhs(fun)
     params = _as_args(args)
     times = None
     reached = None
@@ -660,7 +665,7 @@ def _event_grid(t_span, y0, times, states):
 def _events_dot(fun, t_span, y0, method, events, vectorized, args, rtol, atol, first_step, max_step,
                 t_span_dot, y0_dot, args_dot, events_dot=0.0):
     """(time tangents, state tangents) of every event occurrence."""
-    _check_rhs(fun)
+    fun = _check_rhs(fun)
     params = _as_args(args)
     times, states, which, _ = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
                                             first_step, max_step)
@@ -688,7 +693,7 @@ def _events_bar(times_bar, states_bar, fun, t_span, y0, method, events, vectoriz
                 first_step, max_step):
     """(t_span[0] adjoint, y0 adjoint, flat args adjoint) for cotangents of the event times and
     states (one row per occurrence)."""
-    _check_rhs(fun)
+    fun = _check_rhs(fun)
     params = _as_args(args)
     times, states, which, _ = _event_record(fun, t_span, y0, method, events, vectorized, args, rtol, atol,
                                             first_step, max_step)
@@ -846,6 +851,7 @@ def stopped_y_dot(result, fun, t_span, y0, method, events, vectorized, args, rto
 
 
 nondiff(_event_record, _event_functions, _event_counts, _stop_index, _event_captured, _check_event_cells)
+effects.declare(_check_event_cells, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
 
 
 def second_order_refused(values):

@@ -5,7 +5,9 @@ scipy_stats (distributions' logpdf/pdf/cdf/logcdf/sf/logsf, plain and frozen),
 scipy_linalg (solve, cholesky, lu, expm, ...), scipy_integrate (odeint and
 solve_ivp by the adjoint ODE), scipy_signal (convolve/correlate, ndimage
 filters) and scipy_more (more special functions, lognorm/uniform, zscore/entropy,
-linalg norm/svdvals/block_diag/toeplitz/circulant/lstsq/pinv).  diffc imports and works without SciPy.
+linalg norm/svdvals/block_diag/toeplitz/circulant/lstsq/pinv), scipy_quadrature (simpson,
+quad), scipy_transforms (dct/dst and their inverses and n-d forms, savgol_filter) and scipy_interpolate
+(interp1d, CubicSpline).  diffc imports and works without SciPy.
 """
 
 from . import scipy_special  # noqa: F401
@@ -14,3 +16,6 @@ from . import scipy_linalg  # noqa: F401
 from . import scipy_integrate  # noqa: F401
 from . import scipy_signal  # noqa: F401
 from . import scipy_more  # noqa: F401
+from . import scipy_quadrature  # noqa: F401
+from . import scipy_transforms  # noqa: F401
+from . import scipy_interpolate  # noqa: F401

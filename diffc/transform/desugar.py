@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import ast_util as A
 from .. import checkpoint_runtime as CR
-from .. import runtime
+from .. import runtime, runtime_pure
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, assigned_names
 from .global_writes import CHANGING_METHODS
@@ -809,11 +809,26 @@ def _sublist_letters(node):
 
 class _LibraryCalls(gast.NodeTransformer):
     """dict(k=v, ...) as a dict literal; dict(<iterator>) as dict(list(<iterator>));
-    np.einsum in sublist form with literal sublists in subscript form;
+    np.einsum in sublist form with literal sublists in subscript form; ``x.flat`` reads as
+    ``runtime_pure.flat_read(x)``;
     itertools.starmap(f, pairs) as the generator expression (f(*p) for p in pairs)."""
 
     def __init__(self, resolve):
         self.resolve = resolve
+
+    def visit_Attribute(self, node):
+        """``x.flat`` read: runtime_pure.flat_read(x) (a written ``x.flat[i] = v`` is left to the fence)."""
+        self.generic_visit(node)
+        if node.attr == "flat" and isinstance(node.ctx, gast.Load) and self.resolve(node.value) is MISSING:
+            return A.located(A.call(A.global_ref(runtime_pure.flat_read, "flat_read"), [node.value]), node)
+        return node
+
+    def visit_Subscript(self, node):
+        if isinstance(node.ctx, (gast.Store, gast.Del)) and isinstance(node.value, gast.Attribute):
+            node.value = self.generic_visit(node.value)     # (the written attribute itself stays)
+            node.slice = self.visit(node.slice)
+            return node
+        return self.generic_visit(node)
 
     def visit_Call(self, node):
         self.generic_visit(node)

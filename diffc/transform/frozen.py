@@ -187,6 +187,16 @@ def _replace_statements(stmts, done):
     return out
 
 
+def _given_positionally(fn, name, call):
+    """Does the call pass fn's parameter `name` positionally (``quad(f, a, b, (c,))``)?"""
+    import inspect
+    try:
+        index = list(inspect.signature(fn).parameters).index(name)
+    except (TypeError, ValueError):
+        return False
+    return len(call.args) > index
+
+
 def pass_captured_variables(info):
     """Rewrite in place (see module docstring); returns the number of calls rewritten."""
     if not R.CALLBACK_ARGS:
@@ -207,7 +217,8 @@ def pass_captured_variables(info):
                     spec = R.CALLBACK_ARGS.get(info.resolve_static(call.func))
                 except TypeError:
                     spec = None
-                if spec is not None and len(call.args) > spec[0] and isinstance(call.args[spec[0]], gast.Name):
+                if spec is not None and len(call.args) > spec[0] and isinstance(call.args[spec[0]], gast.Name) \
+                        and not _given_positionally(info.resolve_static(call.func), spec[1], call):
                     target = info.resolve_static(call.args[spec[0]])
                     # not with a **options part: it may hold args=... (the function value is
                     # then a closure, which the rule refuses with a message)

@@ -1,0 +1,431 @@
+"""scipy.interpolate.interp1d and CubicSpline, written out in NumPy for diffc to read.
+
+Calling ``interp1d(x, y, kind=...)`` or ``CubicSpline(x, y, bc_type=...)`` inside
+differentiated code makes a `Interp1d` / `Spline` object (plain classes diffc reads like
+the user's, holding the knots and values as attributes), so ``f = CubicSpline(x, y);
+f(xq)`` is differentiated in y, in the query points xq (the spline's derivative) and in
+the knots x, wherever the object goes.
+
+* linear (``'linear'``, ``'slinear'``): y[i] + (y[i+1] - y[i]) (xq - x[i]) / (x[i+1] - x[i])
+  on the interval i holding xq (found by searchsorted: a constant);
+* cubic (``CubicSpline``; interp1d ``'cubic'``, the same not-a-knot spline): the second
+  derivatives M at the knots solve a linear system (`_moments`: not-a-knot, natural or
+  clamped ends; dense ``np.linalg.solve``, O(n^2) memory in the number of knots), and on
+  interval i, with t = xq - x[i] and h its width,
+  S = y[i] + b t + M[i] t^2 / 2 + (M[i+1] - M[i]) t^3 / (6 h),
+  b = (y[i+1] - y[i]) / h - h (2 M[i] + M[i+1]) / 6;  ``f(xq, nu)`` is its nu-th derivative;
+* piecewise constant (``'nearest'``, ``'nearest-up'``, ``'previous'``, ``'next'``,
+  ``'zero'``): y at the knot SciPy picks (the pick is a constant).
+
+Points outside the knots: CubicSpline extrapolates, or gives NaN with extrapolate=False
+(as SciPy); interp1d raises SciPy's
+error, or returns fill_value (a constant) or extrapolates, as asked.  Other options
+(``bc_type='periodic'`` or derivative values, interp1d ``'quadratic'``, spline methods
+other than ``integrate(a, b)`` and ``derivative(nu)``) are refused when differentiated.  Values equal SciPy's
+(tests/test_scipy_s9.py).
+
+An interpolant SciPy built outside the differentiated code (``table = interp1d(...)`` at
+module level, a CubicSpline passed in) is a constant table: a call of it is
+`interpolant_value`, whose derivative in the query points is the interpolant's derivative
+there, evaluated by SciPy (`OBJECT_CALLS` and `runtime_calls.CALLABLE_VALUES` hooks).
+
+Input: nothing (imported with the SciPy rules).  Output: the implementations registered.
+"""
+
+import numpy as np
+import scipy.interpolate as si
+
+from . import adjoint, implemented_by, nondiff, tangent
+from .. import effects, runtime_calls
+from ..errors import NotDifferentiable
+
+_CONSTANT_KINDS = ("nearest", "nearest-up", "previous", "next", "zero")
+
+
+def _intervals(x, xq):
+    """The interval index (0..n-2) of each query point; the end intervals extend outwards."""
+    return np.clip(np.searchsorted(x, xq, side="right") - 1, 0, len(x) - 2)
+
+
+def _picked_knots(x, kind, xq, extrapolate):
+    """For a piecewise-constant interp1d kind: (the index of the knot SciPy returns at each
+    query point, where it returns none: NaN), found by interpolating the indices themselves."""
+    fill = "extrapolate" if extrapolate else 0.0
+    picks = si.interp1d(x, np.arange(len(x), dtype=float), kind=kind, bounds_error=False, fill_value=fill,
+                        assume_sorted=True)(xq)
+    return np.where(np.isnan(picks), 0, picks).astype(int), np.isnan(picks)
+
+
+def _outside(x, xq):
+    return (np.asarray(xq) < x[0]) | (np.asarray(xq) > x[-1])
+
+
+def _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted):
+    """SciPy's own checks of the arguments (its errors), and refusals of what is not written out."""
+    if kind not in ("linear", "slinear", "cubic") + _CONSTANT_KINDS:
+        raise NotDifferentiable(f"diffc: interp1d(kind={kind!r}) is not differentiated (linear, slinear, cubic, "
+                                "nearest, previous, next and zero are)")
+    si.interp1d(np.asarray(x, dtype=float), np.real(np.asarray(y, dtype=float)), kind=kind, axis=axis,
+                bounds_error=bounds_error, fill_value=fill_value, assume_sorted=assume_sorted)
+    return kind
+
+
+def _check_spline(x, y, axis, bc_type, extrapolate):
+    if not (bc_type in ("not-a-knot", "natural", "clamped")):
+        raise NotDifferentiable(f"diffc: CubicSpline(bc_type={bc_type!r}) is not differentiated "
+                                "('not-a-knot', 'natural' and 'clamped' are)")
+    if extrapolate not in (None, True, False):
+        raise NotDifferentiable("diffc: CubicSpline(extrapolate='periodic') is not differentiated")
+    si.CubicSpline(np.asarray(x, dtype=float), np.asarray(y, dtype=float), axis=axis, bc_type=bc_type)
+    return bc_type
+
+
+def _axis_of(axis, y):
+    return axis % np.ndim(y)
+
+
+def _no_extrapolation(asked, made_with):
+    """Whether a spline call returns NaN outside the knots (extrapolate=False, as SciPy)."""
+    if asked is None:
+        return not made_with
+    if asked is True or asked is False:
+        return not asked
+    raise NotDifferentiable(f"diffc: a CubicSpline called with extrapolate={asked!r} is not differentiated")
+
+
+def _sorting(x, assume_sorted):
+    return np.arange(len(x)) if assume_sorted else np.argsort(np.asarray(x), kind="mergesort")
+
+
+nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _sorting, _axis_of,
+        _no_extrapolation)
+effects.declare(_check_interp1d, _check_spline, _no_extrapolation,
+                facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))     # (checks: never dropped)
+
+
+def _moments(x, y, bc_type):
+    """The spline's second derivatives at the knots (y: knots first, any trailing shape)."""
+    n = len(x)
+    h = x[1:] - x[:-1]
+    rest = np.shape(y)[1:]
+    flat = np.reshape(y, (n, -1))
+    slopes = (flat[1:] - flat[:-1]) / h[:, None]
+    if bc_type == "not-a-knot" and n <= 3:
+        # SciPy: a line through two points; not-a-knot through three points is their parabola
+        if n == 2:
+            return np.zeros(np.shape(y))
+        curvature = 2.0 * (slopes[1] - slopes[0]) / (x[2] - x[0])
+        return np.reshape(np.stack([curvature, curvature, curvature]), np.shape(y))
+    zero = np.zeros(1)
+    interior = np.diag(np.concatenate([zero, 2.0 * (h[:-1] + h[1:]), zero])) \
+        + np.diag(np.concatenate([zero, h[1:]]), 1) + np.diag(np.concatenate([h[:-1], zero]), -1)
+    if bc_type == "natural":
+        top = _row(n, 0, [1.0 + 0.0 * h[0]])
+        bottom = _row(n, n - 1, [1.0 + 0.0 * h[0]])
+        first = 0.0 * slopes[0]
+        last = 0.0 * slopes[0]
+    elif bc_type == "clamped":
+        top = _row(n, 0, [2.0 * h[0], h[0]])
+        bottom = _row(n, n - 2, [h[n - 2], 2.0 * h[n - 2]])
+        first = 6.0 * slopes[0]
+        last = -6.0 * slopes[n - 2]
+    else:
+        top = _row(n, 0, [h[1], -(h[0] + h[1]), h[0]])
+        bottom = _row(n, n - 3, [h[n - 2], -(h[n - 3] + h[n - 2]), h[n - 3]])
+        first = 0.0 * slopes[0]
+        last = 0.0 * slopes[0]
+    ends = np.outer(_row(n, 0, [1.0]), top) + np.outer(_row(n, n - 1, [1.0]), bottom)
+    rhs = np.concatenate([first[None], 6.0 * (slopes[1:] - slopes[:-1]), last[None]], axis=0)
+    moments = np.linalg.solve(interior + ends, rhs)
+    return np.reshape(moments, (n,) + rest)
+
+
+def _row(n, start, values):
+    """A row of n entries: values from position start on, zeros elsewhere."""
+    parts = [np.zeros(start)] + [np.reshape(v, (1,)) for v in values] + [np.zeros(n - start - len(values))]
+    return np.concatenate(parts)
+
+
+def _trailing(a, ndim):
+    """a (query shaped) with ndim trailing axes of length 1, to broadcast with the values."""
+    return np.reshape(a, np.shape(a) + (1,) * ndim)
+
+
+def _cubic_at(x, y, moments, xq, nu):
+    """The nu-th derivative of the cubic spline at the points xq (result: xq's shape, then y's
+    trailing shape)."""
+    i = _intervals(x, xq)
+    extra = np.ndim(y) - 1
+    h = _trailing(x[i + 1] - x[i], extra)
+    t = _trailing(xq - x[i], extra)
+    m0 = moments[i]
+    m1 = moments[i + 1]
+    c3 = (m1 - m0) / (6.0 * h)
+    b = (y[i + 1] - y[i]) / h - h * (2.0 * m0 + m1) / 6.0
+    if nu == 0:
+        return y[i] + t * (b + t * (0.5 * m0 + t * c3))
+    if nu == 1:
+        return b + t * (m0 + 3.0 * t * c3)
+    if nu == 2:
+        return m0 + 6.0 * t * c3
+    if nu == 3:
+        return 6.0 * c3 + 0.0 * t
+    raise NotDifferentiable("diffc: a cubic spline's derivative of order nu > 3 is not differentiated")
+
+
+def _linear_at(x, y, xq):
+    i = _intervals(x, xq)
+    extra = np.ndim(y) - 1
+    slope = (y[i + 1] - y[i]) / _trailing(x[i + 1] - x[i], extra)
+    return y[i] + slope * _trailing(xq - x[i], extra)
+
+
+def _place(values, qdim, axis, ndim):
+    """Values laid out (query axes, then y's other axes) moved so the query axes stand where
+    the interpolation axis stood in y (SciPy's layout)."""
+    if axis == 0 or qdim == 0:
+        return values if qdim else np.moveaxis(values, [], [])
+    return np.moveaxis(values, list(range(qdim)), list(range(axis, axis + qdim)))
+
+
+
+class Spline:
+    """CubicSpline(x, y, axis, bc_type) as diffc reads it: knots, values (knots first) and
+    second derivatives at the knots."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, x, y, axis=0, bc_type="not-a-knot", extrapolate=None):
+        bc_type = _check_spline(x, y, axis, bc_type, extrapolate)    # (used: a check the optimizer keeps)
+        self.axis = _axis_of(axis, y)
+        self.x = np.asarray(x) + 0.0
+        self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)
+        self.moments = _moments(self.x, self.values, bc_type)
+        self.extrapolate = extrapolate is None or extrapolate
+
+    def __call__(self, x, nu=0, extrapolate=None):
+        xq = np.asarray(x) + 0.0
+        out = _cubic_at(self.x, self.values, self.moments, xq, nu)
+        if _no_extrapolation(extrapolate, self.extrapolate):
+            out = np.where(_trailing(_outside(self.x, xq), np.ndim(self.values) - 1), np.nan, out)
+        return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
+
+    def integrate(self, a, b, extrapolate=None):
+        """The integral from a to b (the end polynomials extended past the knots)."""
+        total = _antiderivative_at(self.x, self.values, self.moments, b) \
+            - _antiderivative_at(self.x, self.values, self.moments, a)
+        if _no_extrapolation(extrapolate, self.extrapolate) and np.any(_outside(self.x, np.array([a, b]))):
+            return total * np.nan
+        return total
+
+    def derivative(self, nu=1):
+        return SplineDerivative(self, nu)
+
+
+class SplineDerivative:
+    """CubicSpline(...).derivative(nu): calls the spline with nu more derivatives."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, spline, order):
+        self.spline = spline
+        self.order = order
+
+    def __call__(self, x, nu=0, extrapolate=None):
+        return self.spline(x, nu + self.order, extrapolate)
+
+
+def _antiderivative_at(x, y, moments, t):
+    """The integral of the cubic spline from x[0] to the point t (a number)."""
+    h = x[1:] - x[:-1]
+    extra = np.ndim(y) - 1
+    widths = _trailing(h, extra)
+    m0 = moments[:-1]
+    m1 = moments[1:]
+    c3 = (m1 - m0) / (6.0 * widths)
+    b = (y[1:] - y[:-1]) / widths - widths * (2.0 * m0 + m1) / 6.0
+    whole = widths * (y[:-1] + widths * (b / 2.0 + widths * (m0 / 6.0 + widths * c3 / 4.0)))
+    before = np.concatenate([np.zeros((1,) + np.shape(whole)[1:]), np.cumsum(whole, axis=0)], axis=0)
+    i = _intervals(x, t)
+    s = t - x[i]
+    return before[i] + s * (y[i] + s * (b[i] / 2.0 + s * (m0[i] / 6.0 + s * c3[i] / 4.0)))
+
+
+class Interp1d:
+    """interp1d(x, y, kind, axis, ...) as diffc reads it."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_value=np.nan,
+                 assume_sorted=False):
+        kind = _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted)   # (used: kept)
+        order = _sorting(x, assume_sorted)
+        self.axis = _axis_of(axis, y)
+        self.x = (np.asarray(x) + 0.0)[order]
+        self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)[order]
+        self.kind = kind
+        self.extrapolate = isinstance(fill_value, str) and fill_value == "extrapolate"
+        self.bounds_error = (not self.extrapolate) if bounds_error is None else bounds_error
+        self.fill_value = fill_value
+        if kind == "cubic":
+            self.moments = _moments(self.x, self.values, "not-a-knot")
+
+    def __call__(self, x):
+        xq = np.asarray(x) + 0.0
+        if self.bounds_error and np.any(_outside(self.x, xq)):
+            raise ValueError("A value in x_new is outside the interpolation range.")
+        extra = np.ndim(self.values) - 1
+        if self.kind == "cubic":
+            out = _cubic_at(self.x, self.values, self.moments, xq, 0)
+        elif self.kind in ("linear", "slinear"):
+            out = _linear_at(self.x, self.values, xq)
+        else:
+            picks, missing = _picked_knots(self.x, self.kind, xq, self.extrapolate)
+            out = np.where(_trailing(missing, extra), np.nan, self.values[picks])
+        if not self.extrapolate and not self.bounds_error:
+            out = _filled(out, _trailing(_outside(self.x, xq), extra), _trailing(xq < self.x[0], extra),
+                          self.fill_value)
+        return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
+
+
+def _fill_values(fill_value):
+    if isinstance(fill_value, tuple):
+        return fill_value[0], fill_value[1]
+    return fill_value, fill_value
+
+
+nondiff(_fill_values)
+
+
+def _filled(out, outside, below, fill_value):
+    low, high = _fill_values(fill_value)
+    return np.where(outside, np.where(below, low, high), out)
+
+
+@implemented_by(si.CubicSpline)
+def cubic_spline(x, y, axis=0, bc_type="not-a-knot", extrapolate=None):
+    return Spline(x, y, axis, bc_type, extrapolate)
+
+
+@implemented_by(si.interp1d)
+def interp1d(x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_value=np.nan, assume_sorted=False):
+    return Interp1d(x, y, kind, axis, copy, bounds_error, fill_value, assume_sorted)
+
+
+cubic_spline.__diffc_builds_object__ = True       # (rules.resolve_call: the call itself is rewritten)
+interp1d.__diffc_builds_object__ = True
+
+for _helper in (_moments, _row, _trailing, _cubic_at, _linear_at, _place, _filled, _antiderivative_at, Spline.__init__,
+                Spline.__call__, Spline.integrate, Spline.derivative, SplineDerivative.__init__,
+                SplineDerivative.__call__, Interp1d.__init__, Interp1d.__call__):
+    _helper.__diffc_transparent__ = True
+
+
+# ------------------------------------------------------------------ interpolants made outside
+
+# An interpolant SciPy built outside the differentiated code (a module-level table, an
+# argument) is a constant: only the query points carry a derivative, the interpolant's own
+# derivative there, which SciPy evaluates (`interpolant_value` with nu + 1).
+
+_SCIPY_INTERPOLANTS = (si.interp1d, si.PPoly, si.BSpline)
+
+
+def _linear_slope(obj, xq):
+    x = obj.x
+    hi = np.clip(np.searchsorted(x, xq), 1, len(x) - 1)
+    y = np.moveaxis(obj.y, obj.axis, 0)
+    slope = (y[hi] - y[hi - 1]) / _trailing(x[hi] - x[hi - 1], np.ndim(y) - 1)
+    return _place(slope, np.ndim(xq), obj.axis % np.ndim(obj.y), np.ndim(y))
+
+
+def interpolant_value(obj, xq, nu):
+    """The nu-th derivative in the query point of SciPy's interpolant obj at xq (nu = 0: its
+    value), computed by SciPy; constant outside the knots where obj fills (derivative 0)."""
+    xq = np.asarray(xq, dtype=float)
+    if nu == 0:
+        return obj(xq)
+    if not isinstance(obj, si.interp1d):
+        return obj(xq, nu)
+    spline = getattr(obj, "_spline", None)
+    if spline is not None:
+        # (SciPy's spline of interp1d works on y with the interpolation axis first, the rest flattened)
+        axis = obj.axis % np.ndim(obj.y)
+        rest = np.shape(np.moveaxis(obj.y, axis, 0))[1:]
+        out = _place(np.reshape(spline(xq, nu), np.shape(xq) + rest), np.ndim(xq), axis, np.ndim(obj.y))
+    elif getattr(obj, "_kind", None) == "linear" and nu == 1:
+        out = _linear_slope(obj, xq)
+    else:
+        out = np.zeros(np.shape(obj(xq)))          # piecewise constant, or a line's higher derivatives
+    if not getattr(obj, "_extrapolate", False):
+        outside = _outside(obj.x, xq)
+        layout = np.reshape(outside, (1,) * (obj.axis % np.ndim(obj.y)) + np.shape(outside)
+                            + (1,) * (np.ndim(obj.y) - 1 - obj.axis % np.ndim(obj.y)))
+        out = np.where(layout, 0.0, out)
+    return out
+
+
+def _query_start(obj):
+    """Where the query points' axes stand in the interpolant's result (SciPy: at its axis)."""
+    if isinstance(obj, si.interp1d):
+        return obj.axis % np.ndim(obj.y)
+    return getattr(obj, "axis", 0)
+
+
+nondiff(_query_start, _linear_slope)
+
+
+def _query_bar(g, obj, xq, nu):
+    """The adjoint of the query points from the adjoint g of interpolant_value(obj, xq, nu)."""
+    start = _query_start(obj)
+    q = np.ndim(xq)
+    terms = g * interpolant_value(obj, xq, nu + 1)
+    summed = np.sum(terms, axis=tuple(range(start)) + tuple(range(start + q, np.ndim(terms))))
+    return np.reshape(summed, np.shape(xq))
+
+
+def _query_dot(d, obj, xq, nu):
+    """The tangent of interpolant_value(obj, xq, nu) along the query points' tangent d."""
+    start = _query_start(obj)
+    slope = interpolant_value(obj, xq, nu + 1)
+    after = np.ndim(slope) - start - np.ndim(xq)
+    return slope * np.reshape(d + np.zeros(np.shape(xq)), (1,) * start + np.shape(xq) + (1,) * after)
+
+
+@adjoint(interpolant_value)
+def _(result, result_bar, obj, xq, nu):
+    return None, _query_bar(result_bar, obj, xq, nu), None
+
+
+@tangent(interpolant_value)
+def _(result, obj, xq, nu, obj_dot=None, xq_dot=0.0, nu_dot=None):
+    return _query_dot(xq_dot, obj, xq, nu)
+
+
+def interpolant_call(x, nu=0, extrapolate=None, *, interpolant):
+    """A call of SciPy's interpolant made outside the differentiated code (its nu-th
+    derivative for a spline)."""
+    if extrapolate is not None:
+        raise NotDifferentiable("diffc: calling an interpolant with extrapolate= is not differentiated")
+    return interpolant_value(interpolant, x, nu)
+
+
+def _constant_interpolant(obj, method):
+    """OBJECT_CALLS hook: ``table(xq)`` for a SciPy interpolant known when compiling."""
+    if method == "__call__" and isinstance(obj, _SCIPY_INTERPOLANTS):
+        return interpolant_call, (), {"interpolant": obj}
+    return None
+
+
+def _interpolant_value_hook(f):
+    """CALLABLE_VALUES hook: a SciPy interpolant met as a value at run time (an argument)."""
+    if isinstance(f, _SCIPY_INTERPOLANTS):
+        return runtime_calls.partial_value(interpolant_call, (), {"interpolant": f})
+    return None
+
+
+for _helper in (_query_bar, _query_dot, interpolant_call):
+    _helper.__diffc_transparent__ = True
+
+from . import OBJECT_CALLS  # noqa: E402
+OBJECT_CALLS.append(_constant_interpolant)
+runtime_calls.CALLABLE_VALUES.append(_interpolant_value_hook)
