@@ -72,7 +72,8 @@ def _drop_guard(before, key, taken_back):
         temporary = isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
             and s.targets[0].id.startswith("_")
         guard = isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
-            and getattr(s.value.func, "diffc_global", None) is runtime_calls.check_unchanged_arguments
+            and getattr(s.value.func, "diffc_global", None) in (runtime_calls.check_unchanged_arguments,
+                                                                runtime_calls.check_written_arguments)
         if not (temporary or guard):
             return          # the guard stands among the temporaries of this very call
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
