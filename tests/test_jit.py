@@ -89,13 +89,7 @@ def _workloads():
     return [(n, W.WORKLOADS[n]) for n in ("rk4", "horner", "heat", "newton", "long_loop")]
 
 
-# rk4 (16 taped scalars per step) takes numba minutes to compile: -m slow; the other four
-# scalar-loop workloads (horner, heat, newton's while loop, long_loop) run by default.
-_SLOW_WORKLOADS = {"rk4"}
-
-
-@pytest.mark.parametrize("name,w", [pytest.param(n, w, marks=pytest.mark.slow) if n in _SLOW_WORKLOADS else (n, w)
-                                    for n, w in _workloads()], ids=[n for n, _ in _workloads()])
+@pytest.mark.parametrize("name,w", _workloads(), ids=[n for n, _ in _workloads()])
 def test_benchmark_scalar_loops(name, w):
     args = w.make_inputs("smoke")
     wrt = w.wrt if len(w.wrt) > 1 else w.wrt[0]
