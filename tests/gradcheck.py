@@ -90,3 +90,23 @@ def check_both_modes(fn, args, wrts=None, second=True, seed=0):
                 return np.sum(diffc.grad(fn, wrt=k)(*a) * direction)
             assert_close(diffc.grad(along)(*args)[k], numeric_grad(along, args, k, eps=1e-5),
                          rtol=1e-5, atol=1e-5, what=f"second order d/darg{k}")
+
+
+def second_order_cases(cases, default_second, name=lambda case: case[0].__name__):
+    """pytest params ``(*case, second)`` for a table checked at first and second order.
+
+    Every case runs at first order by default (second=False); the cases whose name is in
+    default_second run at second order too, one of each construct the table covers; the
+    others' second order (the whole check again, second=True) runs with ``-m slow``."""
+    import pytest
+    unknown = set(default_second) - {name(case) for case in cases}
+    assert not unknown, f"not in the table: {sorted(unknown)}"
+    out = []
+    for case in cases:
+        label = name(case)
+        if label in default_second:
+            out.append(pytest.param(*case, True, id=label))
+        else:
+            out.append(pytest.param(*case, False, id=f"{label}-first"))
+            out.append(pytest.param(*case, True, marks=pytest.mark.slow, id=label))
+    return out

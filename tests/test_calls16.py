@@ -662,7 +662,10 @@ def _third_method(x):
     return NET.layers[0].forward(np.array([x, 2.0 * x, 0.5]))[1]
 
 
-@pytest.mark.parametrize("f", [_third_param, _third_lambda, _third_partial, _third_method],
+# Third order through a method held by a module-level object (the slowest) with -m slow;
+# its second order runs by default in test_bound_methods (module_level_model).
+@pytest.mark.parametrize("f", [_third_param, _third_lambda, _third_partial,
+                               pytest.param(_third_method, marks=pytest.mark.slow)],
                          ids=lambda f: f.__name__)
 def test_third_order_through_function_values(f):
     d2 = diffc.grad(diffc.grad(f))

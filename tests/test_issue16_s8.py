@@ -9,7 +9,7 @@ import scipy.linalg
 
 import diffc
 from diffc.errors import DiffcError
-from gradcheck import assert_close, check_both_modes, fd_jacobian, numeric_grad
+from gradcheck import assert_close, check_both_modes, fd_jacobian, numeric_grad, second_order_cases
 
 X = np.array([0.3, -0.5, 0.7, 1.1, 0.2])
 W = np.array([1.0, 2.0, -0.5, 0.8, 1.5])
@@ -470,10 +470,13 @@ def vectorized_pair(x):
     return np.sum(a * b) + np.max(a)
 
 
-@pytest.mark.parametrize("fn", [vectorized_with_branches, vectorized_decorator_in_a_loop, vectorized_closure,
-                                vectorized_pair], ids=lambda f: f.__name__)
-def test_vectorize(fn):
-    check_both_modes(fn, [X])
+# All four at first order by default; at second order by default the closure and the pair
+# of results (the branches and the decorator in a loop at second order: -m slow).
+@pytest.mark.parametrize("fn, second", second_order_cases(
+    [(f,) for f in (vectorized_with_branches, vectorized_decorator_in_a_loop, vectorized_closure, vectorized_pair)],
+    {"vectorized_closure", "vectorized_pair"}))
+def test_vectorize(fn, second):
+    check_both_modes(fn, [X], second=second)
 
 
 def test_vectorized_values_are_numpys():
@@ -545,6 +548,9 @@ def local_layers_in_reverse(scale, x):
     return np.sum(x ** 2) + np.sum(layers[2].x)
 
 
-@pytest.mark.parametrize("fn", [stateful_layers_in_reverse, local_layers_in_reverse], ids=lambda f: f.__name__)
-def test_reversed_lists_of_stateful_layers(fn):
-    check_both_modes(fn, [0.7, np.array([0.3, -0.5, 0.2])])
+# Both at first order by default; the layers made locally at second order too (the layers
+# held by an object at second order: -m slow).
+@pytest.mark.parametrize("fn, second", second_order_cases(
+    [(stateful_layers_in_reverse,), (local_layers_in_reverse,)], {"local_layers_in_reverse"}))
+def test_reversed_lists_of_stateful_layers(fn, second):
+    check_both_modes(fn, [0.7, np.array([0.3, -0.5, 0.2])], second=second)

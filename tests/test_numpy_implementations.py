@@ -7,7 +7,7 @@ import pytest
 
 import diffc
 from diffc.rules import numpy_implementations as impl
-from gradcheck import check_both_modes
+from gradcheck import check_both_modes, second_order_cases
 
 RNG = np.random.default_rng(7)
 A = RNG.normal(size=(3, 4))
@@ -210,9 +210,17 @@ DERIVATIVE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("fn,args", DERIVATIVE_CASES, ids=[c[0].__name__ for c in DERIVATIVE_CASES])
-def test_derivatives_match_finite_differences(fn, args):
-    check_both_modes(fn, args)
+# Second order by default for seven of the programs (writers, solves, counts, piecewise,
+# sorting, spacing and the assorted one-liners); the five slowest (meshgrid, correlate,
+# apply_along_axis, cov, polyfit: plain NumPy loops and products like the others) at
+# first order by default and at second order with -m slow.
+SECOND_DEFAULT = {"edited_arrays", "tensor_solves", "weighted_counts", "piecewise_energy", "assorted",
+                  "unique_scores", "spaced"}
+
+
+@pytest.mark.parametrize("fn, args, second", second_order_cases(DERIVATIVE_CASES, SECOND_DEFAULT))
+def test_derivatives_match_finite_differences(fn, args, second):
+    check_both_modes(fn, args, second=second)
 
 
 def test_an_option_not_followed_is_a_diffc_error():

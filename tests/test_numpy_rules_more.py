@@ -333,8 +333,17 @@ def test_containers_against_finite_differences(f):
     _check(f, x4, 1)
 
 
-@pytest.mark.parametrize("mode", sorted(MIXED))
-@pytest.mark.parametrize("f", CONTAINERS, ids=[f.__name__ for f in CONTAINERS])
+def _container_modes():
+    """Each container program in one of the mixed orders by default (taken in turn, so each
+    order sees a third of them); its other orders with -m slow."""
+    modes = sorted(MIXED)
+    for i, f in enumerate(CONTAINERS):
+        for mode in modes:
+            marks = () if mode == modes[i % len(modes)] else pytest.mark.slow
+            yield pytest.param(f, mode, marks=marks, id=f"{mode}-{f.__name__}")
+
+
+@pytest.mark.parametrize("f, mode", list(_container_modes()))
 def test_containers_second_order(f, mode):
     _check_mixed(f, x4, mode)
 

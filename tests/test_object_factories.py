@@ -10,7 +10,7 @@ derivative is checked against central finite differences, both modes, second ord
 import numpy as np
 import pytest
 
-from gradcheck import check_both_modes
+from gradcheck import check_both_modes, second_order_cases
 
 
 class Cell:
@@ -78,6 +78,10 @@ def default_class_of_a_factory(s, x):
 PROGRAMS = [from_classmethod, from_subclass_classmethod, class_passed_to_a_factory, default_class_of_a_factory]
 
 
-@pytest.mark.parametrize("fn", PROGRAMS, ids=lambda f: f.__name__)
-def test_objects_from_factories(fn):
-    check_both_modes(fn, [0.7, np.array([-1.22, 1.403, 0.767])])
+# Every factory at first order by default; at second order by default a subclass's
+# classmethod and a class passed to a factory (a plain classmethod and a factory's default
+# class at second order: -m slow).
+@pytest.mark.parametrize("fn, second", second_order_cases(
+    [(f,) for f in PROGRAMS], {"from_subclass_classmethod", "class_passed_to_a_factory"}))
+def test_objects_from_factories(fn, second):
+    check_both_modes(fn, [0.7, np.array([-1.22, 1.403, 0.767])], second=second)

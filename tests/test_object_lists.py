@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import diffc
-from gradcheck import assert_close, numeric_grad
+from gradcheck import assert_close, numeric_grad, second_order_cases
 
 _rng = np.random.default_rng(7)
 W1 = 0.5 * _rng.normal(size=(3, 4))
@@ -124,10 +124,14 @@ def layers_zipped_with_scales(W1, W2, x):
     return np.sum(x ** 2) + np.sum(layers[-1].inputs)
 
 
-@pytest.mark.parametrize("f", [layers_in_a_list, layers_from_a_comprehension, layers_appended, subclass_layers,
-                               layers_enumerated, layers_zipped_with_scales])
-def test_layers_kept_in_a_list(f):
-    check(f, (W1, W2, XB), k=0)
+# Every way of building the list at first order by default; at second order by default
+# the plain list and the subclass layers (the others build the same list of objects;
+# their second order runs with -m slow).
+@pytest.mark.parametrize("f, second", second_order_cases(
+    [(f,) for f in (layers_in_a_list, layers_from_a_comprehension, layers_appended, subclass_layers,
+                    layers_enumerated, layers_zipped_with_scales)], {"layers_in_a_list", "subclass_layers"}))
+def test_layers_kept_in_a_list(f, second):
+    check(f, (W1, W2, XB), k=0, second=second)
     check(f, (W1, W2, XB), k=2, second=False)
 
 

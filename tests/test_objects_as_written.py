@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import diffc
-from gradcheck import assert_close, fd_jacobian, numeric_grad
+from gradcheck import assert_close, fd_jacobian, numeric_grad, second_order_cases
 
 _rng = np.random.default_rng(1616)
 W0 = 0.4 * _rng.normal(size=(3, 3))
@@ -200,10 +200,14 @@ def loss_callee_on_attribute(W):
     return np.sum(m.cell.h ** 3)
 
 
-@pytest.mark.parametrize("f", [loss_attribute_of_attribute, loss_written_inner_weights,
-                               loss_grown_list, loss_callee_on_attribute])
-def test_attributes_of_attributes(f):
-    check_all(f, W0)
+# All four at first order by default; the attribute of an attribute and the callee on an
+# attribute at second order too (the inner weights written and the grown list at second
+# order: -m slow).
+@pytest.mark.parametrize("f, second", second_order_cases(
+    [(f,) for f in (loss_attribute_of_attribute, loss_written_inner_weights, loss_grown_list,
+                    loss_callee_on_attribute)], {"loss_attribute_of_attribute", "loss_callee_on_attribute"}))
+def test_attributes_of_attributes(f, second):
+    check_all(f, W0, second=second)
 
 
 def loss_model_passed_in(W, model: Model):

@@ -12,7 +12,7 @@ import pytest
 import diffc
 from diffc.errors import DiffcError
 from diffc.rules import python_implementations as impl
-from gradcheck import check_both_modes
+from gradcheck import check_both_modes, second_order_cases
 
 X = np.array([0.3, -0.7, 0.5])
 
@@ -81,10 +81,16 @@ def chained_and_sliced(x):
     return s
 
 
-@pytest.mark.parametrize("fn", [product_of_terms, weighted_averages, polynomial, matrix_powers, pair_energy,
-                                grid_and_orders, running_sums, chained_and_sliced], ids=lambda f: f.__name__)
-def test_derivatives_through_library_implementations(fn):
-    check_both_modes(fn, [X])
+LIBRARY_PROGRAMS = [product_of_terms, weighted_averages, polynomial, matrix_powers, pair_energy,
+                    grid_and_orders, running_sums, chained_and_sliced]
+# Second order by default: one program per implementation family (the itertools iterators
+# are all plain Python loops over a list: chained_and_sliced); the others with -m slow.
+SECOND_DEFAULT = {"product_of_terms", "weighted_averages", "polynomial", "matrix_powers", "chained_and_sliced"}
+
+
+@pytest.mark.parametrize("fn, second", second_order_cases([(f,) for f in LIBRARY_PROGRAMS], SECOND_DEFAULT))
+def test_derivatives_through_library_implementations(fn, second):
+    check_both_modes(fn, [X], second=second)
 
 
 @pytest.mark.parametrize("library, ours, args", [

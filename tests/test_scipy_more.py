@@ -22,7 +22,7 @@ from scipy import special as sp  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from diffc.rules import scipy_more as impl  # noqa: E402
-from gradcheck import check_both_modes  # noqa: E402
+from gradcheck import check_both_modes, second_order_cases  # noqa: E402
 
 RNG = np.random.default_rng(3)
 A = RNG.normal(size=(4, 3))
@@ -123,9 +123,13 @@ DERIVATIVES = [
 ]
 
 
-@pytest.mark.parametrize("fn,args", DERIVATIVES, ids=[c[0].__name__ for c in DERIVATIVES])
-def test_derivatives_match_finite_differences(fn, args):
-    check_both_modes(fn, args)
+# Every program at first order by default; at second order the likelihoods, regressions
+# and math calls by default, the structured matrices (toeplitz, circulant, block_diag,
+# svdvals, pinv) and the standardized data (zscore, entropy) with -m slow.
+@pytest.mark.parametrize("fn, args, second", second_order_cases(
+    DERIVATIVES, {c[0].__name__ for c in DERIVATIVES} - {"structured_matrices", "standardized"}))
+def test_derivatives_match_finite_differences(fn, args, second):
+    check_both_modes(fn, args, second=second)
 
 
 # ------------------------------------------------------------------ fixes
@@ -209,9 +213,12 @@ def filtered_and_integrated(x):
     return area + np.sum(running * np.arange(5.0))
 
 
-@pytest.mark.parametrize("fn", [spectral_energy, filtered_and_integrated])
-def test_fft_quadrature_and_filter_derivatives(fn):
-    check_both_modes(fn, [np.array([0.3, -0.2, 0.5, 0.1, 0.7])])
+# Both at first order by default; the spectrum at second order too (the filter and the
+# quadratures at second order: -m slow).
+@pytest.mark.parametrize("fn, second", second_order_cases(
+    [(spectral_energy,), (filtered_and_integrated,)], {"spectral_energy"}))
+def test_fft_quadrature_and_filter_derivatives(fn, second):
+    check_both_modes(fn, [np.array([0.3, -0.2, 0.5, 0.1, 0.7])], second=second)
 
 
 def test_eigvalsh_reads_one_triangle():

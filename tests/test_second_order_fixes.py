@@ -136,8 +136,20 @@ def test_attention_softmax_second_order(f, shape):
 _SLOW = pytest.mark.slow
 
 
-@pytest.mark.parametrize("axis", [-1, pytest.param(0, marks=_SLOW), pytest.param((0, 1), marks=_SLOW), None])
-@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+# axis=None (the whole array kept as a 1x1 block) by default for the reductions whose
+# whole-array form is its own formula (norm: Frobenius) or tie rule (max); every reduction
+# runs at axis=-1 by default and at every axis with -m slow.
+_WHOLE_ARRAY_DEFAULT = {"norm", "max"}
+
+
+def _keepdims_cases():
+    for axis in (-1, 0, (0, 1), None):
+        for name in sorted(REDUCTIONS):
+            default = axis == -1 or (axis is None and name in _WHOLE_ARRAY_DEFAULT)
+            yield pytest.param(name, axis, marks=() if default else _SLOW, id=f"{name}-{axis}")
+
+
+@pytest.mark.parametrize("name, axis", list(_keepdims_cases()))
 def test_keepdims_reductions_second_order(name, axis):
     f = reduction_program(REDUCTIONS[name], axis)
     check_second_order(f, 0.7 * np.random.default_rng(2).normal(size=(3, 4)), rtol=1e-4, atol=1e-5)

@@ -7,6 +7,10 @@ afterwards (when their value is pure), without loops and branches that define
 nothing live and have no side effects, and with ``pass`` only where a block
 would otherwise be empty.  A loop is kept whole or dropped whole; a `while`
 loop is assumed to terminate (it did in the user's program).
+
+A loop's live set is found by iterating to a fixpoint in an analysis mode that
+reads the tree without changing it (each loop's result memoized per live set);
+the statements are then removed in one pass with the live sets found.
 """
 
 import gast
@@ -36,6 +40,10 @@ class DeadCode:
         self.fn = fn
         # Objects passed in as parameters are visible to the caller: mutating them is an effect.
         self.escaped = escaped_names(fn) | {a.id for a in fn.args.args}
+        # False while a loop's live set is iterated to its fixpoint: statements are read,
+        # nothing is removed or changed (so no copy of the body is needed).
+        self.rewrite = True
+        self.loop_live = {}           # (id(loop), frozenset(live_out)) -> live at the end of an iteration
 
     def run(self):
         body, _ = self.block(self.fn.body, set())
@@ -47,7 +55,8 @@ class DeadCode:
         live = set(live)
         for stmt in reversed(stmts):
             kept, live = self.statement(stmt, live)
-            out[:0] = kept
+            out.extend(reversed(kept))
+        out.reverse()
         return out, live
 
     def statement(self, stmt, live):
@@ -90,11 +99,13 @@ class DeadCode:
             orelse, live_else = self.block(stmt.orelse, live)
             if not body and not orelse:
                 return [], live
-            if not body:
-                stmt.test = A.not_(stmt.test) if not _is_not(stmt.test) else stmt.test.operand
-                body, orelse = orelse, []
-            stmt.body, stmt.orelse = body, orelse
-            return [stmt], live_body | live_else | A.names_loaded(stmt.test)
+            test_names = A.names_loaded(stmt.test)
+            if self.rewrite:
+                if not body:
+                    stmt.test = A.not_(stmt.test) if not _is_not(stmt.test) else stmt.test.operand
+                    body, orelse = orelse, []
+                stmt.body, stmt.orelse = body, orelse
+            return [stmt], live_body | live_else | test_names
         if isinstance(stmt, (gast.For, gast.While)):
             return self.loop(stmt, live)
         if isinstance(stmt, gast.Return):
@@ -115,20 +126,32 @@ class DeadCode:
             return [], live_out
         test_names = A.names_loaded(stmt.test) if isinstance(stmt, gast.While) else set()
         header = A.names_loaded(stmt.iter) if isinstance(stmt, gast.For) else test_names
-        live_end = set(live_out) | test_names
-        original = stmt.body
-        while True:
-            body, live_start = self.block([A.deepcopy(s) for s in original], live_end)
-            # Live at the end of an iteration: what the loop's exit needs, and what the
-            # next iteration reads before its header rebinds the target.
-            again = live_start - A.names_stored(stmt.target) if isinstance(stmt, gast.For) else live_start
-            new_end = live_end | again
-            if new_end <= live_end:
-                break
-            live_end = new_end
-        stmt.body = body or [gast.Pass()]
         target = A.names_stored(stmt.target) if isinstance(stmt, gast.For) else set()
+        key = (id(stmt), frozenset(live_out))
+        if key not in self.loop_live:
+            self.loop_live[key] = self.loop_fixpoint(stmt, set(live_out) | test_names, target)
+        live_end = self.loop_live[key]
+        if self.rewrite:
+            body, _ = self.block(stmt.body, live_end)
+            stmt.body = body or [gast.Pass()]
         return [stmt], live_out | (live_end - target) | header
+
+    def loop_fixpoint(self, stmt, live_end, target):
+        """The names live at the end of an iteration of stmt, read without changing its body."""
+        rewrite, self.rewrite = self.rewrite, False
+        try:
+            while True:
+                _, live_start = self.block(stmt.body, live_end)
+                # Live at the end of an iteration: what the loop's exit needs, and what the
+                # next iteration reads before its header rebinds the target.
+                again = live_start - target if isinstance(stmt, gast.For) else live_start
+                new_end = live_end | again
+                if new_end <= live_end:
+                    break
+                live_end = new_end
+        finally:
+            self.rewrite = rewrite
+        return live_end
 
     def has_effects(self, stmts):
         for s in A.walk_statements(stmts):

@@ -43,8 +43,9 @@ def keep_tape_shapes(fn):
         if not isinstance(entry, gast.Tuple) or len(entry.elts) != len(targets):
             continue
         later = [stmt] + body[index + 1:]
+        reads = _reads(later)
         for k, target in enumerate(targets):
-            if isinstance(target, gast.Name) and _only_shape_read(later, target.id) \
+            if isinstance(target, gast.Name) and _only_shape_read(reads.get(target.id, [])) \
                     and not _is_shape_of(entry.elts[k]):
                 entry.elts[k] = A.call(A.global_ref(runtime.shape_of, "shape_of"), [entry.elts[k]])
     return fn
@@ -76,24 +77,30 @@ def _is_shape_of(node):
     return isinstance(node, gast.Call) and _is(node.func, runtime.shape_of)
 
 
-def _only_shape_read(stmts, name):
-    """Every read of name in stmts (the adjoint loop's body onwards) is the second
-    argument of unbroadcast, and there is at least one."""
+def _reads(stmts):
+    """{name: [(load, its parent)...]} for the loads in stmts (the adjoint loop's body
+    onwards), read once for all the loop's tape entries."""
     parents = {}
     for stmt in stmts:
         for node in A.walk(stmt):
             for child in gast.iter_child_nodes(node):
                 parents[child] = node
-    reads = 0
+    out = {}
     for stmt in stmts:
         scope = stmt.body if stmt is stmts[0] else [stmt]      # the loop: its body, not its target
         for inner in scope:
             for node in A.walk(inner):
-                if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load):
-                    call = parents.get(node)
-                    if not (isinstance(call, gast.Call) and _is(call.func, runtime.unbroadcast)
-                            and len(call.args) == 2 and call.args[1] is node
-                            or shape_reads.scatter_shape_read(call, node)):
-                        return False
-                    reads += 1
-    return reads > 0
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                    out.setdefault(node.id, []).append((node, parents.get(node)))
+    return out
+
+
+def _only_shape_read(reads):
+    """Every read of a name (reads: its loads with their parents, `_reads`) is the second
+    argument of unbroadcast, and there is at least one."""
+    for node, call in reads:
+        if not (isinstance(call, gast.Call) and _is(call.func, runtime.unbroadcast)
+                and len(call.args) == 2 and call.args[1] is node
+                or shape_reads.scatter_shape_read(call, node)):
+            return False
+    return len(reads) > 0

@@ -21,7 +21,8 @@ import types
 
 import gast
 
-from . import constructors
+from ..parse import MISSING, FunctionInfo
+from . import argument_effects, constructors, object_lists
 
 _BINARY = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv", gast.FloorDiv: "floordiv",
            gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul"}
@@ -98,6 +99,8 @@ class _Operators(gast.NodeTransformer):
 def user_operators(rewriter, stmt):
     """stmt with its operators on objects of user classes made method calls (module
     docstring); rewriter: the attribute_writes rewriter (class_at, info)."""
+    if no_user_objects(rewriter):
+        return stmt
     if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
         name = _BINARY.get(type(stmt.op))
         cls = rewriter.class_at(stmt.target.id) if name is not None else None
@@ -182,6 +185,36 @@ def method_result_class(rewriter, stmt, name):
         return _Operators(rewriter).class_of(value)
     finally:
         resolving.discard(name)
+
+
+def no_user_objects(rewriter):
+    """Whether no value of the function can be an object of a followable user class: no
+    parameter of a known, annotated or method class, no item of a list of objects, and every
+    call of a library function or class.  Then class_of never finds a class and no operator
+    is rewritten, so user_operators asks nothing: its questions follow every binding of the
+    operands' names through the arithmetic that built them, again for each path (the 16
+    bindings of an RK4 step took minutes).  Computed once per rewriter."""
+    known = rewriter.__dict__.get("no_user_objects")
+    if known is None:
+        known = rewriter.no_user_objects = _no_user_objects(rewriter)
+    return known
+
+
+def _no_user_objects(rewriter):
+    info = rewriter.info
+    fn = getattr(info.fn, "__wrapped__", info.fn)
+    if rewriter.param_classes or rewriter.functional is not None or getattr(fn, "__annotations__", None) \
+            or constructors.followable_class(constructors.method_class(info.fn)) is not None:
+        return False
+    for node in gast.walk(info.node):
+        if getattr(node, object_lists.ITEM_CLASS, None) is not None:
+            return False
+        if isinstance(node, gast.Call):
+            func = info.resolve_static(node.func)
+            if func is MISSING or isinstance(func, FunctionInfo) or inspect.ismethod(func) \
+                    or argument_effects.is_user_code(func) or constructors.followable_class(func) is not None:
+                return False
+    return True
 
 
 # method_result_class's answer for a binding asked about again while it is being answered.
