@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import diffc
-from gradcheck import assert_close, numeric_grad
+from gradcheck import assert_close, check_both_modes, numeric_grad
 
 X3 = np.array([0.3, -0.9, 0.5])
 X5 = np.array([0.1, 0.5, 0.2, 0.9, 0.3])
@@ -190,8 +190,12 @@ def helper_view_then_write(x, a):
     return np.sum(tail)
 
 
-@pytest.mark.parametrize("fn", [reshape_then_write, transpose_call_then_write,
-                                list_holding_array_then_write, helper_view_then_write])
+def test_a_list_display_holding_the_written_array_takes_it_back():
+    """Refused until session 9 (transform/item_write_back.py follows it now)."""
+    check_both_modes(list_holding_array_then_write, [X3.copy(), 0.5])
+
+
+@pytest.mark.parametrize("fn", [reshape_then_write, transpose_call_then_write, helper_view_then_write])
 def test_views_seeing_a_later_write_are_refused(fn):
     with pytest.raises(diffc.DiffcError, match="would change too"):
         diffc.grad(fn, wrt=1)(X3.copy(), 0.5)

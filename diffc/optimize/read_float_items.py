@@ -480,7 +480,8 @@ def _never_a_buffer(name, facts, seen=()):
 
 
 def _sequence_of(value, facts, seen):
-    return isinstance(value, gast.Call) and _callee(value) is runtime.as_sequence and len(value.args) == 1 \
+    return isinstance(value, gast.Call) and _callee(value) in (runtime.as_sequence, runtime.sequence_dot) \
+        and len(value.args) == 1 \
         and isinstance(value.args[0], gast.Name) and value.args[0].id not in seen \
         and _never_a_buffer(value.args[0].id, facts, seen)
 
@@ -610,7 +611,8 @@ class _Check:
             if expr.keywords:
                 return False
             if _returns_its_floats(obj) or _numpy_result(obj) or _ufunc_call(obj, expr) \
-                    or obj is runtime.zeros_like or obj is runtime.item or obj is runtime.as_sequence:
+                    or obj is runtime.zeros_like or obj is runtime.item or obj is runtime.as_sequence \
+                    or obj is runtime.sequence_dot:
                 return all(self.is_plain(a, plain) for a in expr.args)
             return obj in (np.zeros, np.ones, np.empty) and len(expr.args) == 1
         return False

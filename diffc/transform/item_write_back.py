@@ -41,6 +41,8 @@ def write_back(fn, write, observer, written, origin):
     written may be an item of an item (``first = layers[0]; w = first[1]; w[2] = 0``): each
     container on the way takes its item back, innermost first (``first[1] = w``, then
     ``layers[0] = first``)."""
+    if getattr(write, "diffc_item_update", (None, None))[1] == written:
+        return None             # `c[k] op= v`: the new value is the statement's target, not written
     if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
         return None
     target, value = origin.targets[0].id, origin.value
@@ -67,6 +69,8 @@ def held_write_back(fn, write, observer, written, origin):
     """``box[k] = u`` after a write into u, where ``box = [..., u, ...]`` (a list or dict
     display holding u at k) is the origin: the container takes its item back.  None when
     box may have changed since (rebound, or written other than by these write-backs)."""
+    if getattr(write, "diffc_item_update", (None, None))[1] == written:
+        return None             # `c[k] op= v`: the new value is the statement's target, not written
     if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)
             and origin.targets[0].id == observer):
         return None
@@ -93,6 +97,8 @@ def placed_re_read(fn, write, observer, written, origin):
     ``lst = [y1, y0]`` that holds y0 at k: in Python p is y0's object (the analysis only
     knows it may be: ``maybe``).  With k a name, ``if k % n == j: y0 = p``.  None unless lst
     is bound once, by that display, and nothing but write-backs changed it since."""
+    if getattr(write, "diffc_item_update", (None, None))[1] == written:
+        return None             # `c[k] op= v`: the new value is the statement's target, not written
     if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
         return None
     target, value = origin.targets[0].id, origin.value
