@@ -262,18 +262,7 @@ def items_written_in_place(fn):
 
 
 def _written_in_place(fn):
-    written = set()
-    for s in A.walk_statements(fn.body):
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
-                and isinstance(s.targets[0].value, gast.Name):
-            written.add(s.targets[0].value.id)
-        elif isinstance(s, gast.Assign) and getattr(s, "diffc_augmented", False) \
-                and isinstance(s.targets[0], gast.Name):
-            written.add(s.targets[0].id)
-        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
-                and isinstance(s.value.func, gast.Attribute) and isinstance(s.value.func.value, gast.Name):
-            written.add(s.value.func.value.id)
-    return written
+    return set().union(*(_written_in_place_by(s) for s in A.walk_statements(fn.body)))
 
 
 def _iterates(value):
