@@ -238,7 +238,7 @@ class Module:
             kinds = K.infer(info, dict(zip(info.params, arg_kinds)), info.resolve_static,
                             lambda t, call, ks: self.returned_kind(
                                 t, tuple(k or K.UNKNOWN for k in ks)) if not call.keywords
-                            and len(call.args) == len(ks) else K.UNKNOWN)
+                            and len(call.args) == len(ks) and is_user_function(t) else K.UNKNOWN)
             result = kinds.get(returned.id) or K.UNKNOWN
         else:
             result = K.UNKNOWN

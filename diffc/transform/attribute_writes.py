@@ -147,9 +147,24 @@ class _Rewriter:
     def class_at(self, name):
         """The class of the object `name` holds at the statement being rewritten, when every
         definition of it reaching there is a call of that one user class (through writes
-        already rewritten), or the first parameter of a functional method; else None."""
+        already rewritten), or the first parameter of a functional method; else None.
+
+        Within one statement's operator rewrite (``class_memo`` set), answers are kept: each
+        question follows the bindings of the operands' names through the arithmetic that
+        built them, and a chain of such bindings (an RK4 step on an object's fields) asked
+        the same questions along every path (minutes).  The key holds the bindings being
+        resolved, whose answers depend on it."""
         if name not in self.candidates:
             return None
+        memo = self.__dict__.get("class_memo")
+        if memo is None:
+            return self._class_at(name)
+        key = (name, frozenset(self.__dict__.get("resolving_results", ())))
+        if key not in memo:
+            memo[key] = self._class_at(name)
+        return memo[key]
+
+    def _class_at(self, name):
         found = set()
         for before, whole, is_loop, binds in reversed(self.stack):
             state = self._scan(reversed(before), name, found, stop=True)

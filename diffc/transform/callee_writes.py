@@ -29,14 +29,13 @@ caller reads the argument afterwards).
 """
 
 import copy
-import types
 
 import gast
 
 from .. import ast_util as A
 from .. import runtime, runtime_calls, runtime_checks
 from ..analysis import kinds as K
-from ..analysis.calls import call_key
+from ..analysis.calls import call_key, is_user_function
 from ..errors import DiffcError
 from ..parse import FunctionInfo
 
@@ -105,8 +104,8 @@ def _statement(fn, stmt):
     else:
         return None
     key, _ = call_key(fn.info, call)
-    if not (isinstance(key, FunctionInfo) or isinstance(key, types.FunctionType)):
-        return None
+    if not is_user_function(key):
+        return None             # library functions and diffc's helpers have rules of their own
     written = _written_arguments(fn, key, call)
     if not written:
         return None

@@ -101,6 +101,14 @@ def user_operators(rewriter, stmt):
     docstring); rewriter: the attribute_writes rewriter (class_at, info)."""
     if no_user_objects(rewriter):
         return stmt
+    rewriter.class_memo = {}            # the statement's questions, asked once (class_at)
+    try:
+        return _rewrite_operators(rewriter, stmt)
+    finally:
+        rewriter.class_memo = None
+
+
+def _rewrite_operators(rewriter, stmt):
     if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
         name = _BINARY.get(type(stmt.op))
         cls = rewriter.class_at(stmt.target.id) if name is not None else None
@@ -188,33 +196,71 @@ def method_result_class(rewriter, stmt, name):
 
 
 def no_user_objects(rewriter):
-    """Whether no value of the function can be an object of a followable user class: no
-    parameter of a known, annotated or method class, no item of a list of objects, and every
-    call of a library function or class.  Then class_of never finds a class and no operator
-    is rewritten, so user_operators asks nothing: its questions follow every binding of the
-    operands' names through the arithmetic that built them, again for each path (the 16
-    bindings of an RK4 step took minutes).  Computed once per rewriter."""
+    """Whether no operand of the function can be an object of a class defining an operator
+    method: no value can be an object of a followable user class (no parameter of a known,
+    annotated or method class, no item of a list of objects, every call of a library
+    function or class), or every class a value can have defines none.  Then class_of never
+    finds a method and no operator is rewritten, so user_operators asks nothing: its
+    questions follow every binding of the operands' names through the arithmetic that built
+    them (the 16 bindings of an RK4 step on an object's fields took minutes).  Computed
+    once per rewriter."""
     known = rewriter.__dict__.get("no_user_objects")
     if known is None:
-        known = rewriter.no_user_objects = _no_user_objects(rewriter)
+        classes = _possible_classes(rewriter)
+        known = classes is not None and not any(_defines_operators(c) for c in classes)
+        rewriter.no_user_objects = known
     return known
 
 
-def _no_user_objects(rewriter):
+def _possible_classes(rewriter):
+    """The user classes a value of the function may be an object of: those of the
+    parameters, annotations, a functional method's object and lists of objects, those the
+    function constructs, and those their methods return; None when a call of a user
+    function or method (or of an unknown callee) may build another."""
     info = rewriter.info
     fn = getattr(info.fn, "__wrapped__", info.fn)
-    if rewriter.param_classes or rewriter.functional is not None or getattr(fn, "__annotations__", None) \
-            or constructors.followable_class(constructors.method_class(info.fn)) is not None:
-        return False
+    found = set(rewriter.param_classes.values())
+    found.add(rewriter.functional)
+    found.add(constructors.method_class(info.fn))
+    for annotation in getattr(fn, "__annotations__", {}).values():
+        if isinstance(annotation, str):
+            annotation = getattr(fn, "__globals__", {}).get(annotation)
+        found.add(annotation if constructors.is_user_class(annotation) else None)
     for node in gast.walk(info.node):
-        if getattr(node, object_lists.ITEM_CLASS, None) is not None:
-            return False
+        found.add(getattr(node, object_lists.ITEM_CLASS, None))
         if isinstance(node, gast.Call):
             func = info.resolve_static(node.func)
             if func is MISSING or isinstance(func, FunctionInfo) or inspect.ismethod(func) \
-                    or argument_effects.is_user_code(func) or constructors.followable_class(func) is not None:
-                return False
-    return True
+                    or argument_effects.is_user_code(func):
+                return None
+            found.add(constructors.followable_class(func))
+    found = {c for c in found if c is not None and c is not constructors.UNKNOWN_CLASS}
+    return _with_method_results(found)
+
+
+def _with_method_results(classes):
+    """classes and the classes their methods build, transitively (``v.__add__(w)``
+    returning ``Vec(...)``)."""
+    todo, seen = list(classes), set(classes)
+    while todo:
+        cls = todo.pop()
+        if not inspect.isclass(cls):
+            return None
+        for name in dir(cls):
+            value = inspect.getattr_static(cls, name, None)
+            if isinstance(value, types.FunctionType):
+                first = next(iter(inspect.signature(value).parameters), None)
+                built = constructors.followable_class(constructors.returned_class(value, {first: cls}))
+                if built is not None and built not in seen:
+                    seen.add(built)
+                    todo.append(built)
+    return seen
+
+
+def _defines_operators(cls):
+    binary = [f"__{side}{name}__" for name in _BINARY.values() for side in ("", "r", "i")]
+    return any(_method(cls, name) is not None
+               for name in binary + list(_UNARY.values()) + ["__getitem__", "__setitem__"])
 
 
 # method_result_class's answer for a binding asked about again while it is being answered.
