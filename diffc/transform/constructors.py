@@ -42,6 +42,7 @@ import types
 import numpy as np
 
 from .. import ast_util as A
+from . import function_source
 
 _lock = threading.RLock()
 _cache = {}
@@ -244,11 +245,10 @@ def _find_init(cls):
 
 def _method_tree(fn, cls):
     try:
-        lines, first = inspect.getsourcelines(fn)
-        filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+        text, first, filename = function_source.source_of(fn)
     except (OSError, TypeError):
         raise UnsupportedConstructor(f"cannot read the source of {cls.__name__}.{fn.__name__}") from None
-    tree = ast.parse(textwrap.dedent("".join(lines)))
+    tree = ast.parse(text)
     node = tree.body[0]
     if not isinstance(node, ast.FunctionDef):
         raise UnsupportedConstructor(f"cannot read {cls.__name__}.{fn.__name__}", filename, first)
