@@ -497,51 +497,6 @@ def _as_bars(result, call):
             f_bar)
 
 
-def vjp_of_vjp(f, args, kwargs, seed, bar):
-    call = normalize(f, args, kwargs)
-    inner = normalize(_vjp_function(call), list(call.values) + [seed], {}, _constants(call))
-    bars = _value_bars(inner, bar)
-    args_bar, kw_bar, f_bar = call.regroup(bars[:-1])
-    return args_bar, kw_bar, bars[-1], f_bar
-
-
-def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot=0.0):
-    call = normalize(f, args, kwargs)
-    dots = call.spread(args_dot, kwargs_dot, f_dot) + [seed_dot]
-    return _as_bars(jvp_call(_vjp_function(call), list(call.values) + [seed], {}, dots, {},
-                             constants=_constants(call)), call)
-
-
-def vjp_of_jvp(f, args, kwargs, da, dk, df, bar):
-    call = normalize(f, args, kwargs)
-    active = call.differentiable()
-    if not active:
-        zero = call.regroup([0.0] * len(call.values))
-        return zero[0], zero[1], zero[0], zero[1], zero[2], zero[2]
-    tangent_fn, dots = _value_dots(call, call.spread(da, dk, df))
-    inner = normalize(tangent_fn, list(call.values) + dots, {}, _constants(call))
-    bars = _value_bars(inner, bar)
-    n = len(call.values)
-    args_bar, kw_bar, f_bar = call.regroup(bars[:n])
-    dot_bars = [0.0] * n
-    for i, b in zip(active, bars[n:]):
-        dot_bars[i] = b
-    da_bar, dk_bar, df_bar = call.regroup(dot_bars)
-    return args_bar, kw_bar, da_bar, dk_bar, df_bar, f_bar
-
-
-def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot, f_dot=0.0):
-    call = normalize(f, args, kwargs)
-    active = call.differentiable()
-    if not active:
-        return 0.0
-    tangent_fn, dots = _value_dots(call, call.spread(da, dk, df))
-    second = call.spread(da_dot, dk_dot, df_dot)
-    dot_dots = [_dot_like(second[i], call.values[i]) for i in active]
-    return jvp_call(tangent_fn, list(call.values) + dots, {},
-                    call.spread(args_dot, kwargs_dot, f_dot) + dot_dots, {}, constants=_constants(call))
-
-
 # ------------------------------------- the tower: derivatives of derivatives
 # The derivative rules of vjp_call and jvp_call (rules/dynamic_rules.py) are written
 # with vjp_call and jvp_call of *plain* functions (`vjp_function`, `jvp_function`),
@@ -661,23 +616,34 @@ def hvp_source(gradient, n, k):
     return _plain_function("hvp_value", text, {"G": gradient, "jvp_call": runtime_calls.jvp_call})
 
 
-def jvp_pair(fn, primals, tangents, primals_dot, tangents_dot):
-    """The tangent of diffc.jvp(fn, primals, tangents): (out_dot, tangent_out_dot)."""
-    return (jvp_call(fn, primals, {}, primals_dot, {}),
-            jvp_of_jvp(fn, primals, {}, tangents, {}, 0.0, primals_dot, 0.0, tangents_dot, 0.0, 0.0))
-
-
-# diffc.jvp called inside a differentiated function (a derivative of a derivative).
+# diffc.jvp called inside a differentiated function (a derivative of a derivative).  Its
+# value is (fn(*primals), jvp_call(fn, primals, {}, tangents, {}, 0.0)); the rules are
+# those of call_value and jvp_call, written with the tower's helpers (rules/dynamic_rules.py)
+# so that the code they make is differentiable again: forward over reverse and reverse
+# over reverse of a function calling diffc.jvp.
 @R.adjoint(forward_api.jvp)
 def _(result, result_bar, fn, primals, tangents):
     b = runtime_calls.vjp_call(fn, primals, {}, runtime.item(result_bar, 0))
-    c = runtime_calls.vjp_of_jvp(fn, primals, {}, tangents, {}, 0.0, runtime.item(result_bar, 1))
-    return None, b[0] + c[0], c[2]
+    values = runtime_calls.call_values(fn, primals, {})
+    dots = runtime_calls.call_dots(0.0, tangents, {}, fn, primals, {})
+    c = runtime_calls.vjp_call(runtime_calls.jvp_function(fn, primals, {}),
+                               runtime_calls.concat_parts(values, dots), {}, runtime.item(result_bar, 1))
+    parts = runtime_calls.concat_parts_bars(c[0], (values, dots))
+    g = runtime_calls.call_bars(parts[0], fn, primals, {})
+    h = runtime_calls.call_bars(parts[1], fn, primals, {})
+    return None, b[0] + g[0], h[0]
 
 
 @R.tangent(forward_api.jvp)
 def _(result, fn, primals, tangents, primals_dot, tangents_dot):
-    return jvp_pair(fn, primals, tangents, primals_dot, tangents_dot)
+    out_dot = runtime_calls.jvp_call(fn, primals, {}, primals_dot, {}, 0.0)
+    values = runtime_calls.call_values(fn, primals, {})
+    tangent_dot = runtime_calls.jvp_call(
+        runtime_calls.jvp_function(fn, primals, {}),
+        runtime_calls.concat_parts(values, runtime_calls.call_dots(0.0, tangents, {}, fn, primals, {})), {},
+        runtime_calls.concat_parts(runtime_calls.call_dots(0.0, primals_dot, {}, fn, primals, {}),
+                                   runtime_calls.call_dots(0.0, tangents_dot, {}, fn, primals, {})), {}, 0.0)
+    return out_dot, tangent_dot
 
 
 _attribute_callers = {}
@@ -823,7 +789,6 @@ runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call,
                              check_called_value=check_called_value)
 runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, static_caller=static_caller, call_values=call_values, call_bars=call_bars,
                        call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
-                       as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call, vjp_of_vjp=vjp_of_vjp,
-                       jvp_of_vjp=jvp_of_vjp, vjp_of_jvp=vjp_of_jvp, jvp_of_jvp=jvp_of_jvp)
+                       as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call)
 
 del K

@@ -253,27 +253,6 @@ def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0):
     return _dynamic("jvp_call")(f, args, kwargs, args_dot, kwargs_dot, f_dot)
 
 
-def vjp_of_vjp(f, args, kwargs, seed, bar):
-    """(args, kwargs, seed, f) adjoints of vjp_call(f, args, kwargs, seed) for the cotangent bar."""
-    return _dynamic("vjp_of_vjp")(f, args, kwargs, seed, bar)
-
-
-def jvp_of_vjp(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot=0.0):
-    """The tangent of vjp_call(f, args, kwargs, seed)."""
-    return _dynamic("jvp_of_vjp")(f, args, kwargs, seed, args_dot, kwargs_dot, seed_dot, f_dot)
-
-
-def vjp_of_jvp(f, args, kwargs, da, dk, df, bar):
-    """(args, kwargs, da, dk, df, f) adjoints of jvp_call(f, args, kwargs, da, dk, df) for bar."""
-    return _dynamic("vjp_of_jvp")(f, args, kwargs, da, dk, df, bar)
-
-
-def jvp_of_jvp(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot, df_dot, f_dot=0.0):
-    """The tangent of jvp_call(f, args, kwargs, da, dk, df)."""
-    return _dynamic("jvp_of_jvp")(f, args, kwargs, da, dk, df, args_dot, kwargs_dot, da_dot, dk_dot,
-                                  df_dot, f_dot)
-
-
 class Held:
     """A constant of a call (what a callee value held: a bound self, a partial's arguments)
     passed among the values of a call (call_values): never differentiated."""

@@ -385,7 +385,7 @@ def test_reset_adjoint_assigned_in_the_guarded_branch_that_follows():
 
 
 def test_generated_source_is_the_same_in_every_process(tmp_path):
-    """A rule with several locals (vjp_of_jvp's) names them in a fixed order, whatever
+    """A rule with several locals (the adjoint of diffc.jvp's) names them in a fixed order, whatever
     Python's string hashing (PYTHONHASHSEED) does to set iteration; its statements are
     commented with the user's line."""
     import os

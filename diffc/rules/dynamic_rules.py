@@ -41,7 +41,7 @@ def _(result, f, args, kwargs, seed, f_dot, args_dot, kwargs_dot, seed_dot):
     t = runtime_calls.jvp_call(runtime_calls.vjp_function(f, args, kwargs),
                          runtime_calls.concat_parts(runtime_calls.call_values(f, args, kwargs), (seed,)), {},
                          runtime_calls.concat_parts(runtime_calls.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs),
-                                              (seed_dot,)), {})
+                                              (seed_dot,)), {}, 0.0)
     return runtime_calls.as_call_bars(t, f, args, kwargs)
 
 
@@ -63,7 +63,8 @@ def _(result, f, args, kwargs, da, dk, df, f_dot, args_dot, kwargs_dot, da_dot, 
                             runtime_calls.concat_parts(runtime_calls.call_values(f, args, kwargs),
                                                  runtime_calls.call_dots(df, da, dk, f, args, kwargs)), {},
                             runtime_calls.concat_parts(runtime_calls.call_dots(f_dot, args_dot, kwargs_dot, f, args, kwargs),
-                                                 runtime_calls.call_dots(df_dot, da_dot, dk_dot, f, args, kwargs)), {})
+                                                 runtime_calls.call_dots(df_dot, da_dot, dk_dot, f, args, kwargs)), {},
+                            0.0)
 
 
 nondiff(runtime_calls.vjp_function)        # functions: no derivative of their own
