@@ -419,6 +419,10 @@ def vjp(fn, *primals, **kw_primals):
     return wrap_output(wrap, out), pullback
 
 
+# diffc.vjp inside differentiated code is rewritten (transform/desugar.py: _LibraryCalls)
+vjp.diffc_returns_pullback = True
+
+
 def _per_argument(bars, values, mask):
     """The adjoints of the active arguments spread back over all of them (None for the rest)."""
     result, k = [], 0

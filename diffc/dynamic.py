@@ -646,6 +646,25 @@ def _(result, fn, primals, tangents, primals_dot, tangents_dot):
     return out_dot, tangent_dot
 
 
+_pullbacks = {}
+
+
+def vjp_pullback(n):
+    """runtime_calls.vjp_pullback: one plain function per number of primals, whose body is a
+    vjp_call (differentiable again: the tower)."""
+    with _lock:
+        fn = _pullbacks.get(n)
+        if fn is None:
+            names = ", ".join(f"a{i}" for i in range(n))
+            parts = ", ".join(f"item(bars[0], {i})" for i in range(n))
+            text = (f"def vjp_pullback(F, {names}, cotangent):\n"
+                    f"    bars = vjp_call(F, ({names},), {{}}, cotangent)\n"
+                    f"    return ({parts},)\n")
+            fn = _plain_function("vjp_pullback", text, {"vjp_call": runtime_calls.vjp_call, "item": item})
+            _pullbacks[n] = fn
+        return fn
+
+
 _attribute_callers = {}
 
 
@@ -789,6 +808,7 @@ runtime_calls.DYNAMIC.update(check_discarded_call=check_discarded_call,
                              check_called_value=check_called_value)
 runtime_calls.DYNAMIC.update(attribute_caller=attribute_caller, static_caller=static_caller, call_values=call_values, call_bars=call_bars,
                        call_dots=call_dots, vjp_function=vjp_function, jvp_function=jvp_function,
-                       as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call)
+                       as_call_bars=as_call_bars, jacobian_source=jacobian_source, hvp_source=hvp_source, vjp_call=vjp_call, jvp_call=jvp_call,
+                       vjp_pullback=vjp_pullback)
 
 del K

@@ -253,6 +253,13 @@ def jvp_call(f, args, kwargs, args_dot, kwargs_dot, f_dot=0.0):
     return _dynamic("jvp_call")(f, args, kwargs, args_dot, kwargs_dot, f_dot)
 
 
+def vjp_pullback(n):
+    """The plain function (f, a0, ..., a{n-1}, cotangent) -> (adjoint of a0, ...) of f(a0, ...):
+    ``diffc.vjp(f, *primals)`` inside differentiated code is (f's value, a partial of it
+    holding f and the primals; transform/desugar.py), which diffc differentiates."""
+    return _dynamic("vjp_pullback")(n)
+
+
 class Held:
     """A constant of a call (what a callee value held: a bound self, a partial's arguments)
     passed among the values of a call (call_values): never differentiated."""

@@ -69,6 +69,7 @@ def _(result, f, args, kwargs, da, dk, df, f_dot, args_dot, kwargs_dot, da_dot, 
 
 nondiff(runtime_calls.vjp_function)        # functions: no derivative of their own
 nondiff(runtime_calls.jvp_function)
+nondiff(runtime_calls.vjp_pullback)
 
 
 @adjoint(runtime_calls.call_values)

@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import ast_util as A
 from .. import checkpoint_runtime as CR
-from .. import runtime, runtime_pure
+from .. import runtime, runtime_calls, runtime_pure
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, assigned_names
 from .global_writes import CHANGING_METHODS
@@ -811,10 +811,31 @@ class _LibraryCalls(gast.NodeTransformer):
     """dict(k=v, ...) as a dict literal; dict(<iterator>) as dict(list(<iterator>));
     np.einsum in sublist form with literal sublists in subscript form; ``x.flat`` reads as
     ``runtime_pure.flat_read(x)``;
-    itertools.starmap(f, pairs) as the generator expression (f(*p) for p in pairs)."""
+    itertools.starmap(f, pairs) as the generator expression (f(*p) for p in pairs);
+    ``diffc.vjp(f, *primals)`` as (f's value, its pullback as a partial holding f and the
+    primals), which the rules of calls of function values differentiate."""
 
     def __init__(self, resolve):
         self.resolve = resolve
+
+    def _vjp_pair(self, node):
+        """``diffc.vjp(f, a, b)``: ``(call_value(f, (a, b), {}), partial_value(vjp_pullback(2),
+        (f, a, b), {}))``.  Each argument is written twice, so only names, constants, attributes
+        and lambdas (no effects when evaluated) are rewritten; other calls stay (refused: no
+        rule for diffc.vjp)."""
+        simple = (gast.Name, gast.Constant, gast.Attribute, gast.Lambda)
+        if len(node.args) < 2 or node.keywords or not all(isinstance(a, simple) for a in node.args):
+            return node
+        f, primals = node.args[0], node.args[1:]
+
+        def tuple_of(elts):
+            return gast.Tuple(elts=[A.deepcopy(e) for e in elts], ctx=gast.Load())
+        value = A.call(A.global_ref(runtime_calls.call_value, "call_value"),
+                       [A.deepcopy(f), tuple_of(primals), gast.Dict(keys=[], values=[])])
+        pullback_fn = A.call(A.global_ref(runtime_calls.vjp_pullback, "vjp_pullback"), [A.const(len(primals))])
+        pullback = A.call(A.global_ref(runtime_calls.partial_value, "partial_value"),
+                          [pullback_fn, tuple_of([f] + primals), gast.Dict(keys=[], values=[])])
+        return A.located(gast.Tuple(elts=[value, pullback], ctx=gast.Load()), node)
 
     def visit_Attribute(self, node):
         """``x.flat`` read: runtime_pure.flat_read(x) (a written ``x.flat[i] = v`` is left to the fence)."""
@@ -835,6 +856,8 @@ class _LibraryCalls(gast.NodeTransformer):
         target = self.resolve(node.func)
         if target is np.einsum:
             return self._einsum_subscripts(node)
+        if getattr(target, "diffc_returns_pullback", False):
+            return self._vjp_pair(node)
         if target is itertools.starmap and len(node.args) == 2 and not node.keywords \
                 and not any(isinstance(a, gast.Starred) for a in node.args):
             item = "_starmap_item"
