@@ -20,6 +20,9 @@ the right side shares, and how:
 * ``HOLDS``: the right side holds y (``[y, z]``, ``{"w": y}``): a write into y
   is seen through it, a write into the container (append, item assignment)
   is not seen by y.
+* ``TAKEN``: the right side is an item taken out of y (``y.pop()``): it may be any
+  object y held, so a write into it is seen by the names holding or sharing those
+  objects (``maybe``), not by y, which no longer holds it.
 
 Fresh values and reads of one number give an empty dict.
 Output: `AliasReport` with
@@ -45,7 +48,7 @@ import gast
 from .. import ast_util as A
 
 
-SAME, PART, HOLDS, MAYBE, ITEMS = "same", "part", "holds", "maybe", "items"
+SAME, PART, HOLDS, MAYBE, ITEMS, TAKEN = "same", "part", "holds", "maybe", "items", "taken"
 
 
 class AliasReport:
@@ -260,8 +263,12 @@ class _Flow:
                     # the item may be a's own object (a name the container holds: `lst = (y1,
                     # y0); p = lst[0]; p += ...` writes into y1), seen when it runs; and a read of
                     # the item reads a's memory (the adjoint needs a's in-place writes undone)
-                    added.setdefault((target, a), (s, True))
-                    self.report.bases[target].add(a)
+                    _may_be(added, self.report, s, target, a, state, source)
+        elif relation == TAKEN:
+            for (a, b), info in state.items():
+                if b == source and a != target:
+                    added.setdefault((a, target), (info[0], True))
+                    _may_be(added, self.report, s, target, a, state, source)
         else:                               # target holds source
             added[(source, target)] = (s, False)
             for (a, b), info in state.items():
@@ -295,6 +302,18 @@ class _Flow:
         seen = [(b, y, origin, maybe or m) for (a, b), (origin, m) in state.items() if a == y and b in live]
         if seen:
             self.report.observed[id(s)] = seen
+
+
+def _may_be(added, report, s, target, a, state, container):
+    """target may be the object a (an item of container): a write into target is seen by
+    a and by what holds or shares a (`cell = Cell(y0)` after `stack.append(y0)`: `y =
+    stack.pop(); y[1] = v` changes cell.h), known when it runs; a read of target reads a's
+    memory (the adjoint needs a's in-place writes undone)."""
+    added.setdefault((target, a), (s, True))
+    report.bases.setdefault(target, set()).add(a)
+    for (c, d), _ in state.items():
+        if c == a and d not in (target, container):
+            added.setdefault((target, d), (s, True))
 
 
 def _kill(state, name):

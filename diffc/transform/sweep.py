@@ -282,6 +282,13 @@ class FunctionSweep:
                 if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
                     self.element_checked.add(id(origin))
                     continue
+                if maybe and written in self.written and _item_origin(self.body, written) is None \
+                        and _taken_binding(self, written) and _both_local(self, observer, written):
+                    # y is copied before its write (forward_value), and the object it came from
+                    # cannot be named again for a run-time check (`y = stack.pop()`, `d.get(k)`,
+                    # `max(ys, key=...)`, an item at a position that moved on): a check of y
+                    # would compare the copy and always pass
+                    self._refuse_observed_write(stmt, observer, written, origin)
                 if (maybe or self._maybe_rebinding(stmt)) and _both_local(self, observer, written):
                     # written's binding may be a private copy of an item (`t = rows[0]`): the
                     # item itself, still in rows, is what another item name may share
@@ -574,8 +581,59 @@ def alias_sources(fn, value):
         relation = _helper_relation(fn, value)
         if relation is not None:
             return {name: relation for name in _local_arguments(fn, value)}
+        taken = _taken_from_arguments(fn, value)
+        if taken is not None:
+            return taken
         return {name: S.SAME for name in _call_alias_sources(fn, value)}
     return {}
+
+
+def _taken_binding(fn, name):
+    """name is bound to an item read out of a container (``y = it[k]``) or handed back by a
+    call (``y = stack.pop()``, `_taken_from_arguments`): that binding is where diffc copies
+    the value (forward_value), so the copy, not the item, is what a check of name sees."""
+    for s in A.walk_statements(fn.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name:
+            if isinstance(s.value, gast.Subscript) \
+                    or isinstance(s.value, gast.Call) and _taken_from_arguments(fn, s.value):
+                return True
+    return False
+
+
+# Methods handing back an object their receiver holds (``d.get("h")``), or takes out of it
+# (``stack.pop()``), or the default the call passes (``d.get(k, v)``): not a copy.
+_ITEM_METHODS = {"get", "setdefault", "__getitem__"}
+_TAKING_METHODS = {"pop", "popitem", "popleft"}
+
+
+def _taken_from_arguments(fn, call):
+    """How the result of a call that hands back an existing object relates to its local
+    arguments, or None for other calls: an item taken out of the receiver (TAKEN) for
+    _TAKING_METHODS, an item of the receiver (PART) for _ITEM_METHODS and
+    of the iterable for ``next`` and for ``max``/``min`` of one iterable; one of the
+    arguments (MAYBE) for ``max(a, b)``, a default; ``sorted(xs)`` holds xs's items
+    (``max(xs, key=f)`` is ``sorted(xs, key=f, reverse=True)[0]`` by then).  (``iter(xs)``
+    is a list and a position by then: transform/explicit_iterators.py.)"""
+    S = aliases_mod
+    if fn.generated_code():
+        return None             # diffc's gradient code: its tapes' pops are restores by design
+    key, args = call_key(fn.info, call)
+    if isinstance(key, tuple) and key[0] == "method" and key[1] in _ITEM_METHODS | _TAKING_METHODS and args:
+        out = {a.id: S.MAYBE for a in args[1:] if _local(a, fn)}
+        if _local(args[0], fn):
+            out[args[0].id] = S.TAKEN if key[1] in _TAKING_METHODS else S.PART
+        return out
+    if key is builtins.sorted and call.args:
+        return {a.id: S.ITEMS for a in call.args[:1] if _local(a, fn)}
+    if key is builtins.next or key in (builtins.max, builtins.min) and len(call.args) == 1:
+        out = {a.id: S.MAYBE for a in call.args[1:] + [k.value for k in call.keywords if k.arg == "default"]
+               if _local(a, fn)}
+        out.update({a.id: S.PART for a in call.args[:1] if _local(a, fn)})
+        return out
+    if key in (builtins.max, builtins.min):
+        return {a.id: S.MAYBE for a in call.args
+                if _local(a, fn) and fn.kinds.get(a.id) not in (K.INT, K.SCALAR)}   # (numbers share nothing)
+    return None
 
 
 def _local_arguments(fn, call):
