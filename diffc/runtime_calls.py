@@ -11,6 +11,7 @@ but NumPy and runtime.py.
 
 import numpy as np
 
+from .runtime_named import is_library_named_tuple, library_field_bar, named_entry
 from .runtime import (DictBar, ListBar, fields_of, is_duck_array, is_fieldless_object, item, is_zero as _is_zero,
                       zeros_dot, unbroadcast, broadcast_like, field_of, check_field_keys)
 
@@ -507,12 +508,8 @@ def field_bar(g, obj, name):
     captured object: dynamic.py) is obj's own."""
     if _bound_method_of(obj, name):
         return g
-    if _library_named_tuple(obj):
-        # a library's result (slogdet's, svd's, eigh's): its rule reads the adjoint by
-        # position (result_bar[1], gu, gs, gvt = result_bar), as after tuple unpacking
-        out = ListBar([0.0] * len(obj))
-        out[obj._fields.index(name)] = g
-        return out
+    if is_library_named_tuple(obj):
+        return library_field_bar(g, obj, name)        # its rule reads it by position
     out = FieldBar({name: g})
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         out.order = tuple(obj._fields)
@@ -528,18 +525,7 @@ def attribute_values(obj, names):
 def bar_of_field(bar, obj, name):
     """The transpose of field_bar: the entry `name` of obj's adjoint bar (all of it for a
     method bound to obj)."""
-    if _bound_method_of(obj, name):
-        return bar
-    if isinstance(obj, tuple) and hasattr(obj, "_fields") and isinstance(bar, (list, tuple)) \
-            and not hasattr(bar, "_fields"):
-        return bar[obj._fields.index(name)]        # positional, as in field_dot
-    return field_of(bar, name)
-
-
-def _library_named_tuple(obj):
-    """Whether obj is a NamedTuple made by NumPy or SciPy (a result: SlogdetResult, SVDResult)."""
-    module = (getattr(type(obj), "__module__", "") or "").split(".")[0]
-    return isinstance(obj, tuple) and hasattr(obj, "_fields") and module in _LIBRARY_MODULES
+    return bar if _bound_method_of(obj, name) else named_entry(bar, obj, name)
 
 
 def _bound_method_of(obj, name):
@@ -556,15 +542,10 @@ def field_dot(od, obj, name):
     A method read as a value carries obj's tangent (see field_bar)."""
     if _bound_method_of(obj, name):
         return od
-    if isinstance(obj, tuple) and hasattr(obj, "_fields") and isinstance(od, (list, tuple)) \
-            and not hasattr(od, "_fields"):
-        # a rule's tangent of a NamedTuple result is positional (a list or tuple): the
-        # field's entry is at the field's position (getattr on the list would give 0.0)
-        return od[obj._fields.index(name)]
     if not _is_zero(od) and od is not None and isinstance(od, dict) \
             and name not in od and name not in fields_of(obj):
         check_field_keys({name: 1.0}, type(obj), fields_of(obj))
-    dot = field_of(od, name)
+    dot = named_entry(od, obj, name)
     if _is_zero(dot) and not isinstance(obj, dict):
         # a zero tangent shaped like the array field, as rules (`W @ x`, its helpers at
         # second order) expect of an array's tangent

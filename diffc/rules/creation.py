@@ -337,15 +337,11 @@ def _(result, g, start, stop, num, endpoint, axis, which, retstep=False, g_dot=N
     return _linspace_bar(g_dot if retstep else _full(g_dot, g), start, stop, num, endpoint, axis, which, retstep)
 
 
-def _linspace_bar_T(result_bar, g, start, stop, num, endpoint, axis, which, retstep):
-    """The transpose of _linspace_bar (linear in g): g's adjoint, a pair with retstep."""
-    out = _linspace_jvp(start, stop, result_bar, num, endpoint, axis, which, retstep)
-    return out if retstep else unbroadcast(broadcast_like(out, g), g)
-
-
 @adjoint(_linspace_bar)
 def _(result, result_bar, g, start, stop, num, endpoint, axis, which, retstep=False):
-    return (_linspace_bar_T(result_bar, g, start, stop, num, endpoint, axis, which, retstep),
+    # the transpose (linear in g): with retstep g's adjoint is the pair (samples, step)
+    return (_linspace_jvp(start, stop, result_bar, num, endpoint, axis, which, retstep) if retstep
+            else unbroadcast(broadcast_like(_linspace_jvp(start, stop, result_bar, num, endpoint, axis, which), g), g),
             None, None, None, None, None, None, None)
 
 
