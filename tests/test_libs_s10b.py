@@ -1,0 +1,186 @@
+"""NumPy and SciPy calls as public example code writes them (session 10, issue 17).
+
+- results read by field name: ``np.linalg.slogdet(a).logabsdet``, ``svd(a).S``,
+  ``eigh(a).eigenvalues``, ``qr(a).R`` (forward mode read them as zero, reverse crashed);
+- ``np.linspace(..., retstep=True)``: the step's derivative;
+- ``np.sinc`` at second order near 0; ``solve_ivp`` with a list y0 and t_eval after t_span[0];
+- ``np.einsum(..., optimize=True)``, ``x.reshape(..., order="F")``, ``np.diff(prepend=,
+  append=)`` (differentiated in all three), ``np.quantile`` at several q and with keepdims;
+- ``np.linalg.cond``, ``vector_norm``, ``matrix_norm``, ``nanmedian``, ``nanquantile``,
+  ``nanpercentile`` (plain-NumPy implementations whose values are NumPy's).
+Each derivative is checked against central finite differences in both modes and at
+second order (tests/gradcheck.check_both_modes).
+"""
+import numpy as np
+import pytest
+
+import diffc
+from diffc.rules import numpy_implementations_more as more
+from gradcheck import check_both_modes
+
+try:
+    import scipy.integrate as si
+except ImportError:          # SciPy is optional: its tests are skipped
+    si = None
+
+RNG = np.random.default_rng(97100)
+M9 = RNG.normal(size=9)
+V12 = RNG.normal(size=12)
+W34 = RNG.normal(size=(3, 4))
+
+
+# ------------------------------------------------------------ NamedTuple results by name
+
+def slogdet_by_name(x):
+    res = np.linalg.slogdet(x.reshape(3, 3) + 4 * np.eye(3))
+    return res.sign * res.logabsdet
+
+
+def svd_by_name(x):
+    res = np.linalg.svd(x[:6].reshape(3, 2), full_matrices=False)
+    return np.sum(res.S ** 2) + res.S[0] + np.sum(np.abs(res.U[:, 0] * res.Vh[0, 0]))
+
+
+def eigh_by_name_and_position(x):
+    m = x.reshape(3, 3)
+    res = np.linalg.eigh(m + m.T)
+    v = res[1]
+    return res.eigenvalues[-1] + np.sum(v[:, 0] ** 2 * np.arange(3)) + np.sum(res.eigenvectors[:, 2] ** 4)
+
+
+def qr_by_name(x):
+    res = np.linalg.qr(x.reshape(3, 3))
+    return np.sum(np.abs(np.diag(res.R))) + res.Q[0, 1] ** 2
+
+
+@pytest.mark.parametrize("fn", [slogdet_by_name, svd_by_name, eigh_by_name_and_position, qr_by_name],
+                         ids=lambda f: f.__name__)
+def test_library_named_tuple_fields(fn):
+    check_both_modes(fn, [M9.copy()])
+
+
+def test_named_tuple_field_tangent_is_not_zero():
+    """The forward mode gave exactly 0.0 for slogdet(a).logabsdet (silently wrong)."""
+    a = M9.reshape(3, 3) + 4 * np.eye(3)
+    d = RNG.normal(size=9)
+    _, tangent = diffc.jvp(slogdet_by_name, (M9.copy(),), (d,))
+    expected = np.sign(np.linalg.det(a)) * np.trace(np.linalg.solve(a, d.reshape(3, 3)))
+    assert np.isclose(tangent, expected, rtol=1e-10)
+
+
+# ------------------------------------------------------------------ creation, sinc, ODE
+
+def linspace_with_step(x):
+    t, step = np.linspace(x[0], x[1] ** 2, 5, endpoint=False, retstep=True)
+    s, step2 = np.linspace(x[1], x[0], 4, retstep=True)
+    return np.sum(t ** 2) + step + np.sum(np.sin(s)) * step2
+
+
+def test_linspace_retstep():
+    check_both_modes(linspace_with_step, [np.array([0.5, 2.0])])
+
+
+def sinc_near_zero(x):
+    return np.sum(np.sinc(x) * np.arange(1, 5))
+
+
+def test_sinc_second_order_near_zero():
+    x = np.array([0.0, 1e-9, 0.02, 0.7])
+    h = diffc.hessian(sinc_near_zero)(x)
+    step = 1e-4
+    fd = [(np.sinc(v + step) - 2 * np.sinc(v) + np.sinc(v - step)) / step ** 2 for v in x]
+    np.testing.assert_allclose(np.diag(h), np.array(fd) * np.arange(1, 5), rtol=1e-6, atol=1e-6)
+    check_both_modes(sinc_near_zero, [x])
+
+
+def ivp_end_time(p):
+    sol = si.solve_ivp(lambda t, y: -y * p[1], (0.0, p[0] + 1), [1.0], t_eval=[0.5, 1.0], rtol=1e-10, atol=1e-12)
+    return sol.y[0, -1]
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+def test_solve_ivp_list_y0_with_later_t_eval():
+    check_both_modes(ivp_end_time, [np.array([1.0, 0.6])], second=False)
+
+
+# ------------------------------------------------------------------ keyword variants
+
+def einsum_optimized(x):
+    a = x.reshape(3, 4)
+    return np.einsum('ij,kj,kl->', a, W34, a, optimize=True) + np.sum(np.einsum('ij->j', a, optimize='greedy') ** 2)
+
+
+def reshape_fortran(x):
+    return np.sum(x.reshape(3, 4, order='F') * W34) + np.sum(x.reshape((2, 6), order='C')[0] ** 2) \
+        + np.sum(np.reshape(x, (4, 3), order='F')[:, 0] ** 3)
+
+
+def diff_with_edges(x):
+    m = x.reshape(3, 4)
+    return np.sum(np.diff(m, axis=0, prepend=m[:1]) ** 2) + np.sum(np.diff(x[:6], append=x[0]) ** 3) \
+        + np.sum(np.diff(m, n=2, prepend=0.5, append=m[:, -1:] * 2) ** 2) + np.sum(np.diff(x, prepend=0.0) ** 2)
+
+
+def quantiles_at_several_q(x):
+    m = x.reshape(3, 4)
+    return np.sum(np.quantile(m, [0.1, 0.5, 0.9], axis=1) ** 2) + np.sum(np.median(m, axis=0, keepdims=True) * W34) \
+        + np.sum(np.percentile(x, (25, 75))) + np.sum(np.quantile(m, 0.3, axis=1, keepdims=True) ** 2)
+
+
+@pytest.mark.parametrize("fn", [einsum_optimized, reshape_fortran, diff_with_edges, quantiles_at_several_q],
+                         ids=lambda f: f.__name__)
+def test_keyword_variants(fn):
+    check_both_modes(fn, [V12.copy()])
+
+
+def test_diff_edges_values_and_shapes():
+    m = V12.reshape(3, 4)
+    for kwargs in ({"prepend": 0.5}, {"append": m[:, :2]}, {"prepend": m[:, :1], "append": 1.0}):
+        g = diffc.grad(lambda a: np.sum(np.diff(a, n=2, **kwargs) ** 2))(m)
+        assert g.shape == m.shape
+
+
+# ------------------------------------------------------------------ implementations
+
+def test_implementation_values_are_numpys():
+    m = M9.reshape(3, 3) + 2 * np.eye(3)
+    for p in (None, 2, -2, 1, -1, np.inf, "fro", "nuc"):
+        np.testing.assert_allclose(more.cond(m, p), np.linalg.cond(m, p), rtol=1e-12)
+    x = V12.reshape(2, 3, 2)
+    for kwargs in ({}, {"axis": 1}, {"axis": (0, 2), "keepdims": True}, {"ord": 1, "axis": -1},
+                   {"ord": np.inf}, {"keepdims": True, "ord": 3}):
+        np.testing.assert_allclose(more.vector_norm(x, **kwargs), np.linalg.vector_norm(x, **kwargs), rtol=1e-12)
+    for kwargs in ({}, {"ord": "nuc"}, {"ord": 1, "keepdims": True}, {"ord": -np.inf}):
+        np.testing.assert_allclose(more.matrix_norm(x, **kwargs), np.linalg.matrix_norm(x, **kwargs), rtol=1e-12)
+    y = np.where(V12.reshape(3, 4) > -0.3, V12.reshape(3, 4), np.nan)
+    y[1] = np.nan
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        for kwargs in ({}, {"axis": 0}, {"axis": 1, "keepdims": True}, {"axis": -1}):
+            np.testing.assert_allclose(more.nanmedian(y, **kwargs), np.nanmedian(y, **kwargs))
+            np.testing.assert_allclose(more.nanquantile(y, [0.2, 0.7], **kwargs),
+                                       np.nanquantile(y, [0.2, 0.7], **kwargs))
+            np.testing.assert_allclose(more.nanpercentile(y, 35, **kwargs), np.nanpercentile(y, 35, **kwargs))
+
+
+def condition_numbers(x):
+    m = x.reshape(3, 3) + 4 * np.eye(3)
+    return np.linalg.cond(m) + np.linalg.cond(m, 'fro') + np.linalg.cond(m, 1) + np.linalg.cond(m, -2)
+
+
+def numpy2_norms(x):
+    a = x.reshape(3, 3)
+    return np.sum(np.linalg.vector_norm(a, axis=-1)) + np.linalg.vector_norm(x, ord=3) \
+        + np.linalg.matrix_norm(a) + np.sum(np.linalg.vector_norm(a.reshape(1, 3, 3), axis=(1, 2), keepdims=True))
+
+
+def nan_order_statistics(x):
+    y = np.where(x > 0.4, x, np.nan)
+    m = np.where(x.reshape(3, 3) > -0.5, x.reshape(3, 3), np.nan)
+    return np.nanmedian(y) + np.sum(np.nanmedian(m, axis=1) ** 2) \
+        + np.sum(np.nanpercentile(m, [20, 80], axis=0) * np.arange(6).reshape(2, 3)) + np.nanquantile(y, 0.3)
+
+
+@pytest.mark.parametrize("fn", [condition_numbers, numpy2_norms, nan_order_statistics], ids=lambda f: f.__name__)
+def test_implementations_differentiate(fn):
+    x = np.array([0.3, 1.1, -1.2, 2.0, 0.5, 0.7, -0.4, 1.6, 0.9]) if fn is nan_order_statistics else M9.copy()
+    check_both_modes(fn, [x])
