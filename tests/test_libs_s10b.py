@@ -184,3 +184,101 @@ def nan_order_statistics(x):
 def test_implementations_differentiate(fn):
     x = np.array([0.3, 1.1, -1.2, 2.0, 0.5, 0.7, -0.4, 1.6, 0.9]) if fn is nan_order_statistics else M9.copy()
     check_both_modes(fn, [x])
+
+
+# ------------------------------------------------------------------ scipy.stats, more
+
+if si is not None:
+    import scipy.linalg as sl
+    import scipy.stats as st
+    from scipy.special import expit
+    from diffc.rules import scipy_stats_more as stats_more
+
+DATA = np.abs(RNG.normal(size=5)) + 0.3
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+def test_more_distribution_values_are_scipys():
+    x = np.array([-0.7, 0.0, 0.2, 1.3, 4.0])
+    cases = [("logistic", (), ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
+             ("halfnorm", (), ("logpdf", "pdf", "cdf", "sf")),
+             ("halfcauchy", (), ("logpdf", "pdf", "cdf", "sf")),
+             ("invgamma", (2.5,), ("logpdf", "pdf", "cdf", "sf")),
+             ("chi2", (3.0,), ("logpdf", "pdf", "cdf", "sf")),
+             ("weibull_min", (1.7,), ("logpdf", "pdf", "cdf", "sf", "logsf"))]
+    with np.errstate(all="ignore"):
+        for name, shapes, methods in cases:
+            for method in methods:
+                ours = getattr(stats_more, f"{name}_{method}")
+                theirs = getattr(getattr(st, name), method)
+                for loc, scale in ((0.0, 1.0), (-0.4, 2.5)):
+                    np.testing.assert_allclose(ours(x, *shapes, loc, scale), theirs(x, *shapes, loc=loc, scale=scale),
+                                               rtol=1e-12, atol=1e-300, err_msg=f"{name}.{method}")
+    np.testing.assert_allclose(stats_more.norm_isf(np.array([0.1, 0.5, 0.93]), 1.0, 2.0),
+                               st.norm.isf([0.1, 0.5, 0.93], 1.0, 2.0), rtol=1e-12)
+
+
+def bayesian_priors(x):
+    return np.sum(st.halfnorm.logpdf(DATA, scale=np.exp(x[0]))) + np.sum(st.halfcauchy.logpdf(DATA, scale=np.exp(x[1]))) \
+        + np.sum(st.invgamma.logpdf(DATA, np.exp(x[2]) + 1.0, scale=np.exp(x[3]))) \
+        + np.sum(st.logistic.logpdf(x, loc=0.2, scale=1.3)) + np.sum(st.logistic.logcdf(x, scale=np.exp(x[1])))
+
+
+def lifetimes_and_tails(x):
+    return np.sum(st.weibull_min.logpdf(DATA, c=np.exp(x[0]), scale=np.exp(x[1]))) \
+        + np.sum(st.chi2.logpdf(DATA, np.exp(x[2]) + 2)) + np.sum(st.chi2.sf(np.exp(x), 4.0)) \
+        + np.sum(st.weibull_min.logsf(DATA, 2.0, scale=np.exp(x[3]))) + np.sum(st.norm.isf(expit(x), 1.0, 2.0))
+
+
+def frozen_priors(x):
+    rv = st.halfnorm(scale=np.exp(x[0]))
+    g = st.invgamma(np.exp(x[1]) + 1.0, scale=1.5)
+    return np.sum(rv.logpdf(DATA)) + np.sum(g.logpdf(DATA)) + st.norm(x[2], 2.0).isf(0.3) \
+        + np.sum(st.halfnorm.cdf(x)) + np.sum(st.invgamma.cdf(x, 2.0)) + np.sum(st.weibull_min.cdf(x, 1.5))
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+@pytest.mark.parametrize("fn", [bayesian_priors, lifetimes_and_tails, frozen_priors], ids=lambda f: f.__name__)
+def test_more_distributions_differentiate(fn):
+    check_both_modes(fn, [np.array([0.3, -0.2, 0.5, 0.1, -1.1, 0.8])])
+
+
+# ------------------------------------------------------------------ put_along_axis, scipy svd
+
+def put_along_writes(x):
+    m = x.reshape(3, 4).copy()
+    i = np.argmax(m, axis=1)[:, None]
+    np.put_along_axis(m, i, 0.0, axis=1)
+    z = np.zeros((3, 4))
+    np.put_along_axis(z, np.array([[1, 1], [0, 3], [2, 2]]), x[:6].reshape(3, 2) ** 2, axis=1)
+    f = x.copy()
+    np.put_along_axis(f, np.array([0, 5, 5]), np.array([1.0, 2.0, 3.0]) * x[1], axis=None)
+    return np.sum(m ** 2) + np.sum(z * W34) + np.sum(f ** 2)
+
+
+def test_put_along_axis_writes():
+    check_both_modes(put_along_writes, [V12.copy()])
+
+
+def test_put_along_axis_values_are_numpys():
+    from diffc.runtime_scatter import put_along_values
+    a = V12.reshape(3, 4)
+    for indices, values, axis in ((np.array([[1, 1], [0, 3], [2, 2]]), np.arange(6.0).reshape(3, 2), 1),
+                                  (np.array([[0, 2, 1, 0]]), 7.0, 0), (np.array([0, 5, 5]), np.array([1.0, 2, 3]), None)):
+        expected = a.copy()
+        np.put_along_axis(expected, indices, values, axis)
+        np.testing.assert_array_equal(put_along_values(a, indices, values, axis), expected)
+
+
+def scipy_svd_factors(x):
+    a = x[:6].reshape(3, 2)
+    u, s, vh = sl.svd(a, full_matrices=False)
+    return np.sum(s ** 2) + np.sum((u * s) @ vh * a) + np.sum(sl.svd(a, compute_uv=False, lapack_driver="gesvd")) \
+        + np.abs(u[0, 0])
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+def test_scipy_linalg_svd():
+    check_both_modes(scipy_svd_factors, [M9.copy()])
+    with pytest.raises(diffc.DiffcError, match="gesvd"):
+        diffc.grad(lambda a: np.sum(sl.svd(a, lapack_driver="gesvd")[0]))(M9.reshape(3, 3))

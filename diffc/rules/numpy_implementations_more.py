@@ -1,6 +1,8 @@
 """More NumPy functions diffc differentiates through a plain-NumPy implementation:
-``linalg.cond``, NumPy 2's ``linalg.vector_norm`` and ``linalg.matrix_norm``, and the
-NaN-skipping order statistics ``nanmedian``, ``nanquantile`` and ``nanpercentile``.
+``linalg.cond``, NumPy 2's ``linalg.vector_norm`` and ``linalg.matrix_norm``, the
+NaN-skipping order statistics ``nanmedian``, ``nanquantile`` and ``nanpercentile``, and
+the reductions of ufuncs ``np.add.reduce``, ``multiply``, ``maximum``, ``minimum`` and
+``logaddexp`` (their default axis is 0).
 
 Input: nothing (imported by rules/numpy_rules.py).  Output: each function registered with
 `implemented_by`; diffc reads the body like user code, in both modes and at every order,
@@ -126,3 +128,49 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 # read like user code, as the implementations calling them
 _unsupported.__diffc_transparent__ = True
 _nan_quantile_one.__diffc_transparent__ = True
+
+
+# --- ufunc reductions (np.add.reduce(x), np.logaddexp.reduce(x, axis=1)) --------
+
+def _plain_reduce(name, dtype, out, initial, where):
+    if dtype is not None or out is not None or initial is not np._NoValue or where is not True:
+        _unsupported(f"np.{name}.reduce with dtype/out/initial/where")
+
+
+@implemented_by(np.add.reduce)
+def add_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    _plain_reduce("add", dtype, out, initial, where)
+    return np.sum(array, axis=axis, keepdims=keepdims)
+
+
+@implemented_by(np.multiply.reduce)
+def multiply_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    _plain_reduce("multiply", dtype, out, initial, where)
+    return np.prod(array, axis=axis, keepdims=keepdims)
+
+
+@implemented_by(np.maximum.reduce)
+def maximum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    _plain_reduce("maximum", dtype, out, initial, where)
+    return np.max(array, axis=axis, keepdims=keepdims)
+
+
+@implemented_by(np.minimum.reduce)
+def minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    _plain_reduce("minimum", dtype, out, initial, where)
+    return np.min(array, axis=axis, keepdims=keepdims)
+
+
+@implemented_by(np.logaddexp.reduce)
+def logaddexp_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    # log(sum(exp(a))) shifted by the largest entry (its derivative cancels: the softmax weights)
+    _plain_reduce("logaddexp", dtype, out, initial, where)
+    top = np.max(array, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    r = shift + np.log(np.sum(np.exp(array - shift), axis=axis, keepdims=True))
+    if keepdims:
+        return r
+    return np.reshape(r, np.shape(np.sum(array, axis=axis)))
+
+
+_plain_reduce.__diffc_transparent__ = True
