@@ -189,6 +189,7 @@ def test_implementations_differentiate(fn):
 # ------------------------------------------------------------------ scipy.stats, more
 
 if si is not None:
+    import scipy.interpolate as sint
     import scipy.linalg as sl
     import scipy.stats as st
     from scipy.special import expit
@@ -282,3 +283,64 @@ def test_scipy_linalg_svd():
     check_both_modes(scipy_svd_factors, [M9.copy()])
     with pytest.raises(diffc.DiffcError, match="gesvd"):
         diffc.grad(lambda a: np.sum(sl.svd(a, lapack_driver="gesvd")[0]))(M9.reshape(3, 3))
+
+
+# ------------------------------------------------------------------ CubicSpline end conditions
+
+KNOTS = np.array([0.0, 0.4, 1.1, 1.5, 2.3, 3.0])
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+@pytest.mark.parametrize("n", [2, 3, 4, 7])
+def test_spline_end_conditions_values_are_scipys(n):
+    import scipy.interpolate as sint
+    from diffc.rules import scipy_interpolate as interp
+    x = np.sort(RNG.uniform(0.0, 3.0, n))
+    y = RNG.normal(size=n)
+    stacked = RNG.normal(size=(n, 2))
+    points = np.concatenate([RNG.uniform(-2.0, 5.0, 6), x])
+    periodic = y.copy()
+    periodic[-1] = periodic[0]
+    cases = [(periodic, "periodic"), (y, ((1, 0.5), (2, -1.0))), (y, ((2, 0.3), (1, -0.2))),
+             (y, ("natural", "clamped")), (y, ("not-a-knot", (1, 2.0))), (y, ((1, 0.4), "not-a-knot")),
+             (stacked, ((1, np.array([0.5, 1.0])), (2, np.zeros(2))))]
+    for values, bc_type in cases:
+        theirs, ours = sint.CubicSpline(x, values, bc_type=bc_type), interp.cubic_spline(x, values, bc_type=bc_type)
+        for nu in (0, 1, 2):
+            np.testing.assert_allclose(ours(points, nu), theirs(points, nu), rtol=1e-9, atol=1e-9)
+        for kwargs in ({}, {"extrapolate": True}, {"extrapolate": False}):
+            np.testing.assert_allclose(ours.antiderivative()(points, **kwargs), theirs.antiderivative()(points, **kwargs),
+                                       rtol=1e-9, atol=1e-8)
+            np.testing.assert_allclose(ours.antiderivative()(points, 1, **kwargs),
+                                       theirs.antiderivative()(points, 1, **kwargs), rtol=1e-9, atol=1e-8)
+
+
+def spline_given_end_derivatives(y):
+    cs = sint.CubicSpline(KNOTS, y, bc_type=((1, y[0] * 2), (2, y[-1])))
+    return np.sum(cs(np.array([0.5, 2.0, 2.9, 3.4])) ** 2) + cs(1.0, 1)
+
+
+def periodic_spline_wrapped(y):
+    cs = sint.CubicSpline(KNOTS, np.append(y[:5], y[0]), bc_type="periodic")
+    return np.sum(cs(np.array([0.5, 2.0, 3.7, -1.2])) ** 2) + np.sum(cs(np.array([0.2, 4.1]), 1))
+
+
+def spline_antiderivative(y):
+    a = sint.CubicSpline(KNOTS, np.stack([y, y ** 2], axis=1), bc_type="natural").antiderivative()
+    return np.sum(a(np.array([0.5, 2.0, 3.3])) ** 2) + np.sum(a(1.2, 1)) + np.sum(a(np.array([0.1, 2.2]), 2))
+
+
+SPLINE_CASES = [spline_given_end_derivatives, periodic_spline_wrapped, spline_antiderivative]
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+@pytest.mark.parametrize("fn", SPLINE_CASES, ids=lambda f: f.__name__)
+def test_spline_end_conditions_differentiate(fn):
+    check_both_modes(fn, [np.array([1.0, 0.3, -0.5, 0.8, 1.5, 0.2])], second=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+@pytest.mark.parametrize("fn", SPLINE_CASES, ids=lambda f: f.__name__)
+def test_spline_end_conditions_second_order(fn):
+    check_both_modes(fn, [np.array([1.0, 0.3, -0.5, 0.8, 1.5, 0.2])])

@@ -10,7 +10,9 @@ the knots x, wherever the object goes.
   on the interval i holding xq (found by searchsorted: a constant);
 * cubic (``CubicSpline``; interp1d ``'cubic'``, the same not-a-knot spline): the second
   derivatives M at the knots solve a linear system (`_moments`: not-a-knot, natural or
-  clamped ends; dense ``np.linalg.solve``, O(n^2) memory in the number of knots), and on
+  clamped ends, a first or second derivative given at either end (``bc_type=((1, v), (2, w))``,
+  the values differentiated too) or periodic ends; dense ``np.linalg.solve``, O(n^2) memory in
+  the number of knots), and on
   interval i, with t = xq - x[i] and h its width,
   S = y[i] + b t + M[i] t^2 / 2 + (M[i+1] - M[i]) t^3 / (6 h),
   b = (y[i+1] - y[i]) / h - h (2 M[i] + M[i+1]) / 6;  ``f(xq, nu)`` is its nu-th derivative;
@@ -18,10 +20,11 @@ the knots x, wherever the object goes.
   ``'zero'``): y at the knot SciPy picks (the pick is a constant).
 
 Points outside the knots: CubicSpline extrapolates, or gives NaN with extrapolate=False
-(as SciPy); interp1d raises SciPy's
+(as SciPy), or wraps them into the knots' span (extrapolate='periodic', a periodic spline's
+default); interp1d raises SciPy's
 error, or returns fill_value (a constant) or extrapolates, as asked.  Other options
-(``bc_type='periodic'`` or derivative values, interp1d ``'quadratic'``, spline methods
-other than ``integrate(a, b)`` and ``derivative(nu)``) are refused when differentiated.  Values equal SciPy's
+(interp1d ``'quadratic'``, spline methods
+other than ``integrate(a, b)``, ``derivative(nu)`` and ``antiderivative()``) are refused when differentiated.  Values equal SciPy's
 (tests/test_scipy_s9.py).
 
 An interpolant SciPy built outside the differentiated code (``table = interp1d(...)`` at
@@ -71,13 +74,28 @@ def _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted):
 
 
 def _check_spline(x, y, axis, bc_type, extrapolate):
-    if not (bc_type in ("not-a-knot", "natural", "clamped")):
-        raise NotDifferentiable(f"diffc: CubicSpline(bc_type={bc_type!r}) is not differentiated "
-                                "('not-a-knot', 'natural' and 'clamped' are)")
-    if extrapolate not in (None, True, False):
-        raise NotDifferentiable("diffc: CubicSpline(extrapolate='periodic') is not differentiated")
-    si.CubicSpline(np.asarray(x, dtype=float), np.asarray(y, dtype=float), axis=axis, bc_type=bc_type)
-    return bc_type
+    """SciPy's own checks of the arguments (its errors)."""
+    si.CubicSpline(np.asarray(x, dtype=float), np.real(np.asarray(y, dtype=float)), axis=axis,
+                   bc_type=bc_type, extrapolate=extrapolate)
+    return True
+
+
+def _spline_ends(bc_type):
+    """bc_type as the pair of end conditions _moments takes: each 'not-a-knot', 'periodic' or
+    (order, value) (the value may carry a derivative: read by diffc)."""
+    if isinstance(bc_type, str):
+        return _spline_end(bc_type), _spline_end(bc_type)
+    return _spline_end(bc_type[0]), _spline_end(bc_type[1])
+
+
+def _spline_end(end):
+    if isinstance(end, str):
+        if end == "natural":
+            return 2, 0.0
+        if end == "clamped":
+            return 1, 0.0
+        return end
+    return end[0], end[1]
 
 
 def _axis_of(axis, y):
@@ -87,10 +105,37 @@ def _axis_of(axis, y):
 def _no_extrapolation(asked, made_with):
     """Whether a spline call returns NaN outside the knots (extrapolate=False, as SciPy)."""
     if asked is None:
-        return not made_with
-    if asked is True or asked is False:
-        return not asked
+        return made_with is False
+    if asked is True or asked is False or asked == "periodic":
+        return asked is False
     raise NotDifferentiable(f"diffc: a CubicSpline called with extrapolate={asked!r} is not differentiated")
+
+
+def _spline_extrapolation(extrapolate, bc_type, checked):
+    """The spline's own extrapolate: SciPy's default is 'periodic' for a periodic spline."""
+    if extrapolate is None:
+        return "periodic" if isinstance(bc_type, str) and bc_type == "periodic" else True
+    return extrapolate
+
+
+def _periodic(asked, made_with):
+    """Whether a spline call wraps its points into the knots' span (extrapolate='periodic')."""
+    return (made_with if asked is None else asked) == "periodic"
+
+
+def _periodic_integral_refused(x, a, b):
+    if np.any(_outside(x, np.array([a, b]))):
+        raise NotDifferentiable("diffc: the integral of a periodically extrapolated CubicSpline beyond its "
+                                "knots is not differentiated")
+
+
+def _antiderivative_extrapolation(made_with):
+    """SciPy: the antiderivative of a periodic spline is not periodic: NaN outside the knots."""
+    return False if made_with == "periodic" else made_with
+
+
+def _antiderivative_refused(nu):
+    raise NotDifferentiable(f"diffc: CubicSpline.antiderivative({nu}) is not differentiated (the first is)")
 
 
 def _sorting(x, assume_sorted):
@@ -98,46 +143,61 @@ def _sorting(x, assume_sorted):
 
 
 nondiff(_intervals, _picked_knots, _outside, _check_interp1d, _check_spline, _sorting, _axis_of,
-        _no_extrapolation)
-effects.declare(_check_interp1d, _check_spline, _no_extrapolation,
+        _no_extrapolation, _spline_extrapolation, _periodic, _periodic_integral_refused, _antiderivative_refused,
+        _antiderivative_extrapolation)
+effects.declare(_check_interp1d, _check_spline, _no_extrapolation, _periodic_integral_refused, _antiderivative_refused,
                 facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))     # (checks: never dropped)
 
 
-def _moments(x, y, bc_type):
-    """The spline's second derivatives at the knots (y: knots first, any trailing shape)."""
+def _moments(x, y, ends):
+    """The spline's second derivatives at the knots (y: knots first, any trailing shape);
+    ends: the two end conditions of _check_spline.  The knots' equations are
+    h[i-1] M[i-1] + 2 (h[i-1] + h[i]) M[i] + h[i] M[i+1] = 6 (slope[i] - slope[i-1])."""
     n = len(x)
     h = x[1:] - x[:-1]
     rest = np.shape(y)[1:]
     flat = np.reshape(y, (n, -1))
     slopes = (flat[1:] - flat[:-1]) / h[:, None]
-    if bc_type == "not-a-knot" and n <= 3:
-        # SciPy: a line through two points; not-a-knot through three points is their parabola
-        if n == 2:
-            return np.zeros(np.shape(y))
+    if n == 2:
+        # SciPy: a not-a-knot or periodic end of two points has the chord's slope
+        ends = tuple((1, slopes[0]) if end in ("not-a-knot", "periodic") else end for end in ends)
+    if n == 3 and ends == ("not-a-knot", "not-a-knot"):
+        # SciPy: not-a-knot through three points is their parabola
         curvature = 2.0 * (slopes[1] - slopes[0]) / (x[2] - x[0])
         return np.reshape(np.stack([curvature, curvature, curvature]), np.shape(y))
     zero = np.zeros(1)
     interior = np.diag(np.concatenate([zero, 2.0 * (h[:-1] + h[1:]), zero])) \
         + np.diag(np.concatenate([zero, h[1:]]), 1) + np.diag(np.concatenate([h[:-1], zero]), -1)
-    if bc_type == "natural":
-        top = _row(n, 0, [1.0 + 0.0 * h[0]])
-        bottom = _row(n, n - 1, [1.0 + 0.0 * h[0]])
-        first = 0.0 * slopes[0]
-        last = 0.0 * slopes[0]
-    elif bc_type == "clamped":
-        top = _row(n, 0, [2.0 * h[0], h[0]])
-        bottom = _row(n, n - 2, [h[n - 2], 2.0 * h[n - 2]])
-        first = 6.0 * slopes[0]
-        last = -6.0 * slopes[n - 2]
-    else:
-        top = _row(n, 0, [h[1], -(h[0] + h[1]), h[0]])
-        bottom = _row(n, n - 3, [h[n - 2], -(h[n - 3] + h[n - 2]), h[n - 3]])
-        first = 0.0 * slopes[0]
-        last = 0.0 * slopes[0]
-    ends = np.outer(_row(n, 0, [1.0]), top) + np.outer(_row(n, n - 1, [1.0]), bottom)
+    top, first = _end_row(ends[0], n, h, slopes, flat, 0)
+    bottom, last = _end_row(ends[1], n, h, slopes, flat, 1)
+    ends_rows = np.outer(_row(n, 0, [1.0]), top) + np.outer(_row(n, n - 1, [1.0]), bottom)
     rhs = np.concatenate([first[None], 6.0 * (slopes[1:] - slopes[:-1]), last[None]], axis=0)
-    moments = np.linalg.solve(interior + ends, rhs)
+    moments = np.linalg.solve(interior + ends_rows, rhs)
     return np.reshape(moments, (n,) + rest)
+
+
+def _end_row(end, n, h, slopes, flat, last):
+    """(the equation's row, its right-hand side) for the end condition at the first knot
+    (last=0) or the last one (last=1)."""
+    zero = 0.0 * slopes[0]
+    if end == "not-a-knot":             # the third derivative is continuous at the second knot
+        if last:
+            return _row(n, n - 3, [h[n - 2], -(h[n - 3] + h[n - 2]), h[n - 3]]), zero
+        return _row(n, 0, [h[1], -(h[0] + h[1]), h[0]]), zero
+    if end == "periodic":               # first: slopes match across the ends; last: M[0] = M[n-1]
+        if last:
+            return _row(n, 0, [1.0 + 0.0 * h[0]]) - _row(n, n - 1, [1.0 + 0.0 * h[0]]), zero
+        row = _row(n, 0, [2.0 * (h[0] + h[n - 2]), h[0]]) + _row(n, n - 2, [h[n - 2]])
+        return row, 6.0 * (slopes[0] - slopes[n - 2])
+    order, value = end
+    value = np.reshape(value, (-1,)) + zero
+    if order == 2:                      # the second derivative given
+        return _row(n, n - 1 if last else 0, [1.0 + 0.0 * h[0]]), value
+    if order != 1:
+        raise NotDifferentiable(f"diffc: CubicSpline end condition of order {order} is not differentiated")
+    if last:                            # the first derivative given
+        return _row(n, n - 2, [h[n - 2], 2.0 * h[n - 2]]), 6.0 * (value - slopes[n - 2])
+    return _row(n, 0, [2.0 * h[0], h[0]]), 6.0 * (slopes[0] - value)
 
 
 def _row(n, start, values):
@@ -196,15 +256,18 @@ class Spline:
     __diffc_transparent__ = True
 
     def __init__(self, x, y, axis=0, bc_type="not-a-knot", extrapolate=None):
-        bc_type = _check_spline(x, y, axis, bc_type, extrapolate)    # (used: a check the optimizer keeps)
+        checked = _check_spline(x, y, axis, bc_type, extrapolate)    # (used: a check the optimizer keeps)
         self.axis = _axis_of(axis, y)
         self.x = np.asarray(x) + 0.0
         self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)
-        self.moments = _moments(self.x, self.values, bc_type)
-        self.extrapolate = extrapolate is None or extrapolate
+        self.moments = _moments(self.x, self.values, _spline_ends(bc_type))
+        self.extrapolate = _spline_extrapolation(extrapolate, bc_type, checked)
 
     def __call__(self, x, nu=0, extrapolate=None):
         xq = np.asarray(x) + 0.0
+        if _periodic(extrapolate, self.extrapolate):
+            # SciPy: the point moved into the knots' span by whole periods
+            xq = self.x[0] + (xq - self.x[0]) % (self.x[-1] - self.x[0])
         out = _cubic_at(self.x, self.values, self.moments, xq, nu)
         if _no_extrapolation(extrapolate, self.extrapolate):
             out = np.where(_trailing(_outside(self.x, xq), np.ndim(self.values) - 1), np.nan, out)
@@ -212,6 +275,8 @@ class Spline:
 
     def integrate(self, a, b, extrapolate=None):
         """The integral from a to b (the end polynomials extended past the knots)."""
+        if _periodic(extrapolate, self.extrapolate):
+            _periodic_integral_refused(self.x, a, b)
         total = _antiderivative_at(self.x, self.values, self.moments, b) \
             - _antiderivative_at(self.x, self.values, self.moments, a)
         if _no_extrapolation(extrapolate, self.extrapolate) and np.any(_outside(self.x, np.array([a, b]))):
@@ -220,6 +285,11 @@ class Spline:
 
     def derivative(self, nu=1):
         return SplineDerivative(self, nu)
+
+    def antiderivative(self, nu=1):
+        if nu != 1:
+            _antiderivative_refused(nu)
+        return SplineAntiderivative(self)
 
 
 class SplineDerivative:
@@ -235,8 +305,32 @@ class SplineDerivative:
         return self.spline(x, nu + self.order, extrapolate)
 
 
+class SplineAntiderivative:
+    """CubicSpline(...).antiderivative(): the integral from the first knot (SciPy's constant),
+    its derivatives the spline's."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, spline):
+        self.spline = spline
+        self.extrapolate = _antiderivative_extrapolation(spline.extrapolate)
+
+    def __call__(self, x, nu=0, extrapolate=None):
+        asked = self.extrapolate if extrapolate is None else extrapolate
+        if nu > 0:
+            return self.spline(x, nu - 1, asked)
+        spline = self.spline
+        xq = np.asarray(x) + 0.0
+        if _periodic(asked, None):
+            xq = spline.x[0] + (xq - spline.x[0]) % (spline.x[-1] - spline.x[0])
+        out = _antiderivative_at(spline.x, spline.values, spline.moments, xq)
+        if _no_extrapolation(asked, None):
+            out = np.where(_trailing(_outside(spline.x, xq), np.ndim(spline.values) - 1), np.nan, out)
+        return _place(out, np.ndim(xq), spline.axis, np.ndim(spline.values))
+
+
 def _antiderivative_at(x, y, moments, t):
-    """The integral of the cubic spline from x[0] to the point t (a number)."""
+    """The integral of the cubic spline from x[0] to the points t (their shape, then y's trailing one)."""
     h = x[1:] - x[:-1]
     extra = np.ndim(y) - 1
     widths = _trailing(h, extra)
@@ -247,7 +341,7 @@ def _antiderivative_at(x, y, moments, t):
     whole = widths * (y[:-1] + widths * (b / 2.0 + widths * (m0 / 6.0 + widths * c3 / 4.0)))
     before = np.concatenate([np.zeros((1,) + np.shape(whole)[1:]), np.cumsum(whole, axis=0)], axis=0)
     i = _intervals(x, t)
-    s = t - x[i]
+    s = _trailing(t - x[i], extra)
     return before[i] + s * (y[i] + s * (b[i] / 2.0 + s * (m0[i] / 6.0 + s * c3[i] / 4.0)))
 
 
@@ -268,7 +362,7 @@ class Interp1d:
         self.bounds_error = (not self.extrapolate) if bounds_error is None else bounds_error
         self.fill_value = fill_value
         if kind == "cubic":
-            self.moments = _moments(self.x, self.values, "not-a-knot")
+            self.moments = _moments(self.x, self.values, ("not-a-knot", "not-a-knot"))
 
     def __call__(self, x):
         xq = np.asarray(x) + 0.0
@@ -315,8 +409,9 @@ def interp1d(x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_va
 cubic_spline.__diffc_builds_object__ = True       # (rules.resolve_call: the call itself is rewritten)
 interp1d.__diffc_builds_object__ = True
 
-for _helper in (_moments, _row, _trailing, _cubic_at, _linear_at, _place, _filled, _antiderivative_at, Spline.__init__,
-                Spline.__call__, Spline.integrate, Spline.derivative, SplineDerivative.__init__,
+for _helper in (_moments, _end_row, _spline_ends, _spline_end, _row, _trailing, _cubic_at, _linear_at, _place, _filled, _antiderivative_at, Spline.__init__,
+                Spline.__call__, Spline.integrate, Spline.derivative, Spline.antiderivative, SplineDerivative.__init__,
+                SplineAntiderivative.__init__, SplineAntiderivative.__call__,
                 SplineDerivative.__call__, Interp1d.__init__, Interp1d.__call__):
     _helper.__diffc_transparent__ = True
 
