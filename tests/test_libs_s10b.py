@@ -344,3 +344,46 @@ def test_spline_end_conditions_differentiate(fn):
 @pytest.mark.parametrize("fn", SPLINE_CASES, ids=lambda f: f.__name__)
 def test_spline_end_conditions_second_order(fn):
     check_both_modes(fn, [np.array([1.0, 0.3, -0.5, 0.8, 1.5, 0.2])])
+
+
+# ------------------------------------------------------------------ interpolating B-splines
+
+def bspline_values_and_queries(p):
+    y = p[:6]
+    spl = sint.make_interp_spline(KNOTS, np.stack([y, np.sin(y)], axis=-1), k=3)
+    q = sint.interp1d(KNOTS, y, kind="quadratic", fill_value="extrapolate")
+    return np.sum(spl(p[6:]) ** 2) + np.sum(spl(p[6:], 1)) + np.sum(q(np.array([p[6], 3.2, p[7]])) ** 2) \
+        + np.sum(sint.make_interp_spline(KNOTS, y, k=2)(0.7) ** 3)
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+def test_interpolating_bsplines():
+    check_both_modes(bspline_values_and_queries, [np.array([1.0, 0.3, -0.5, 0.8, 1.5, 0.2, 0.35, 2.1])])
+    from diffc.rules import scipy_interpolate as interp
+    y = RNG.normal(size=(6, 2))
+    points = np.array([-0.3, 0.5, 1.7, 3.4])
+    for k, bc_type in ((3, None), (2, None), (3, "natural"), (1, None), (5, None)):
+        ours, theirs = interp.make_interp_spline(KNOTS, y, k=k, bc_type=bc_type), \
+            sint.make_interp_spline(KNOTS, y, k=k, bc_type=bc_type)
+        for nu in (0, 1):
+            np.testing.assert_allclose(ours(points, nu), theirs(points, nu), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(ours(points, extrapolate=False), theirs(points, extrapolate=False), rtol=1e-10)
+    np.testing.assert_allclose(interp.interp1d(KNOTS, y[:, 0], kind="quadratic")(points[1:3]),
+                               sint.interp1d(KNOTS, y[:, 0], kind="quadratic")(points[1:3]), rtol=1e-12)
+
+
+def quadratic_in_the_knots(x):
+    return np.sum(sint.interp1d(x, np.cos(KNOTS), kind="quadratic")(np.array([0.5, 1.2])))
+
+
+def bspline_in_the_knots(x):
+    return np.sum(sint.make_interp_spline(x, np.cos(KNOTS))(np.array([0.5, 1.2])))
+
+
+@pytest.mark.skipif(si is None, reason="SciPy is not installed")
+@pytest.mark.parametrize("fn", [quadratic_in_the_knots, bspline_in_the_knots], ids=lambda f: f.__name__)
+def test_bspline_knots_are_refused_not_zero(fn):
+    for run in (lambda: diffc.grad(fn)(KNOTS.copy()), lambda: diffc.jvp(fn, (KNOTS.copy(),), (np.ones(6),))):
+        with pytest.raises(diffc.DiffcError, match="knots") as info:
+            run()
+        assert "test_libs_s10b.py" in str(info.value) + "\n".join(getattr(info.value, "__notes__", []))

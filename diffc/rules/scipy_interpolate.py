@@ -1,4 +1,5 @@
-"""scipy.interpolate.interp1d and CubicSpline, written out in NumPy for diffc to read.
+"""scipy.interpolate.interp1d, CubicSpline and make_interp_spline, written out in NumPy for
+diffc to read.
 
 Calling ``interp1d(x, y, kind=...)`` or ``CubicSpline(x, y, bc_type=...)`` inside
 differentiated code makes a `Interp1d` / `Spline` object (plain classes diffc reads like
@@ -16,6 +17,9 @@ the knots x, wherever the object goes.
   interval i, with t = xq - x[i] and h its width,
   S = y[i] + b t + M[i] t^2 / 2 + (M[i+1] - M[i]) t^3 / (6 h),
   b = (y[i+1] - y[i]) / h - h (2 M[i] + M[i+1]) / 6;  ``f(xq, nu)`` is its nu-th derivative;
+* interp1d ``'quadratic'`` and ``make_interp_spline(x, y, k, t, bc_type)``: B-splines linear
+  in y (`spline_apply`: SciPy's basis splines times y), differentiated in y and the query
+  points, not in the knots;
 * piecewise constant (``'nearest'``, ``'nearest-up'``, ``'previous'``, ``'next'``,
   ``'zero'``): y at the knot SciPy picks (the pick is a constant).
 
@@ -23,8 +27,7 @@ Points outside the knots: CubicSpline extrapolates, or gives NaN with extrapolat
 (as SciPy), or wraps them into the knots' span (extrapolate='periodic', a periodic spline's
 default); interp1d raises SciPy's
 error, or returns fill_value (a constant) or extrapolates, as asked.  Other options
-(interp1d ``'quadratic'``, spline methods
-other than ``integrate(a, b)``, ``derivative(nu)`` and ``antiderivative()``) are refused when differentiated.  Values equal SciPy's
+(spline methods other than ``integrate(a, b)``, ``derivative(nu)`` and ``antiderivative()``) are refused when differentiated.  Values equal SciPy's
 (tests/test_scipy_s9.py).
 
 An interpolant SciPy built outside the differentiated code (``table = interp1d(...)`` at
@@ -38,9 +41,10 @@ Input: nothing (imported with the SciPy rules).  Output: the implementations reg
 import numpy as np
 import scipy.interpolate as si
 
-from . import adjoint, implemented_by, nondiff, tangent
+from . import adjoint, implemented_by, linear, nondiff, tangent
 from .. import effects, runtime_calls
 from ..errors import NotDifferentiable
+from .shared import full as _full
 
 _CONSTANT_KINDS = ("nearest", "nearest-up", "previous", "next", "zero")
 
@@ -65,9 +69,9 @@ def _outside(x, xq):
 
 def _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted):
     """SciPy's own checks of the arguments (its errors), and refusals of what is not written out."""
-    if kind not in ("linear", "slinear", "cubic") + _CONSTANT_KINDS:
-        raise NotDifferentiable(f"diffc: interp1d(kind={kind!r}) is not differentiated (linear, slinear, cubic, "
-                                "nearest, previous, next and zero are)")
+    if kind not in ("linear", "slinear", "quadratic", "cubic") + _CONSTANT_KINDS:
+        raise NotDifferentiable(f"diffc: interp1d(kind={kind!r}) is not differentiated (linear, slinear, quadratic, "
+                                "cubic, nearest, previous, next and zero are)")
     si.interp1d(np.asarray(x, dtype=float), np.real(np.asarray(y, dtype=float)), kind=kind, axis=axis,
                 bounds_error=bounds_error, fill_value=fill_value, assume_sorted=assume_sorted)
     return kind
@@ -373,6 +377,8 @@ class Interp1d:
             out = _cubic_at(self.x, self.values, self.moments, xq, 0)
         elif self.kind in ("linear", "slinear"):
             out = _linear_at(self.x, self.values, xq)
+        elif self.kind == "quadratic":
+            out = spline_apply(self.x, xq, self.values, 0, 2, None, None)   # SciPy's make_interp_spline(k=2)
         else:
             picks, missing = _picked_knots(self.x, self.kind, xq, self.extrapolate)
             out = np.where(_trailing(missing, extra), np.nan, self.values[picks])
@@ -380,6 +386,24 @@ class Interp1d:
             out = _filled(out, _trailing(_outside(self.x, xq), extra), _trailing(xq < self.x[0], extra),
                           self.fill_value)
         return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
+
+
+class QuadraticInterp1d(Interp1d):
+    """interp1d(x, y, kind='quadratic'): its knots carry no derivative (fixed_knots)."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, x, y, kind="quadratic", axis=-1, copy=True, bounds_error=None, fill_value=np.nan,
+                 assume_sorted=False):
+        kind = _check_interp1d(x, y, kind, axis, bounds_error, fill_value, assume_sorted)   # (used: kept)
+        order = _sorting(x, assume_sorted)
+        self.axis = _axis_of(axis, y)
+        self.x = fixed_knots((np.asarray(x) + 0.0)[order])
+        self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)[order]
+        self.kind = kind
+        self.extrapolate = isinstance(fill_value, str) and fill_value == "extrapolate"
+        self.bounds_error = (not self.extrapolate) if bounds_error is None else bounds_error
+        self.fill_value = fill_value
 
 
 def _fill_values(fill_value):
@@ -403,17 +427,188 @@ def cubic_spline(x, y, axis=0, bc_type="not-a-knot", extrapolate=None):
 
 @implemented_by(si.interp1d)
 def interp1d(x, y, kind="linear", axis=-1, copy=True, bounds_error=None, fill_value=np.nan, assume_sorted=False):
+    if kind == "quadratic":
+        return QuadraticInterp1d(x, y, kind, axis, copy, bounds_error, fill_value, assume_sorted)
     return Interp1d(x, y, kind, axis, copy, bounds_error, fill_value, assume_sorted)
 
 
+@implemented_by(si.make_interp_spline)
+def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=True):
+    return InterpolatingBSpline(x, y, k, t, bc_type, axis)
+
+
+class InterpolatingBSpline:
+    """make_interp_spline(x, y, k, t, bc_type, axis) as diffc reads it: linear in y (spline_apply)."""
+
+    __diffc_transparent__ = True
+
+    def __init__(self, x, y, k=3, t=None, bc_type=None, axis=0):
+        checked = _check_bspline(x, y, k, t, bc_type, axis)      # (SciPy's errors; kept)
+        self.axis = _axis_of(axis, y)
+        self.x = fixed_knots(np.asarray(x) + 0.0)
+        self.values = np.moveaxis(np.asarray(y) + 0.0, _axis_of(axis, y), 0)
+        self.k = k
+        self.t = t
+        self.bc_type = bc_type
+        self.extrapolate = checked
+
+    def __call__(self, x, nu=0, extrapolate=None):
+        xq = np.asarray(x) + 0.0
+        out = spline_apply(self.x, xq, self.values, nu, self.k, self.t, self.bc_type)
+        if _no_extrapolation(extrapolate, self.extrapolate):
+            out = np.where(_trailing(_outside(self.x, xq), np.ndim(self.values) - 1), np.nan, out)
+        return _place(out, np.ndim(xq), self.axis, np.ndim(self.values))
+
+
+def _check_bspline(x, y, k, t, bc_type, axis):
+    si.make_interp_spline(np.asarray(x, dtype=float), np.real(np.asarray(y, dtype=float)), k=k, t=t, bc_type=bc_type,
+                          axis=axis)
+    if bc_type == "periodic":
+        raise NotDifferentiable("diffc: make_interp_spline(bc_type='periodic') is not differentiated")
+    return True
+
+
+nondiff(_check_bspline)
+effects.declare(_check_bspline, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+make_interp_spline.__diffc_builds_object__ = True
+InterpolatingBSpline.__init__.__diffc_transparent__ = True
+InterpolatingBSpline.__call__.__diffc_transparent__ = True
 cubic_spline.__diffc_builds_object__ = True       # (rules.resolve_call: the call itself is rewritten)
 interp1d.__diffc_builds_object__ = True
 
 for _helper in (_moments, _end_row, _spline_ends, _spline_end, _row, _trailing, _cubic_at, _linear_at, _place, _filled, _antiderivative_at, Spline.__init__,
                 Spline.__call__, Spline.integrate, Spline.derivative, Spline.antiderivative, SplineDerivative.__init__,
                 SplineAntiderivative.__init__, SplineAntiderivative.__call__,
-                SplineDerivative.__call__, Interp1d.__init__, Interp1d.__call__):
+                SplineDerivative.__call__, Interp1d.__init__, Interp1d.__call__, QuadraticInterp1d.__init__):
     _helper.__diffc_transparent__ = True
+
+
+# ------------------------------------------------------------------ B-spline interpolants
+# An interpolating B-spline of fixed knots x, degree k and end conditions is linear in the
+# values y: S(xq) = B(xq) @ y, B's columns the splines through the unit vectors, which
+# SciPy computes (`_spline_basis`, never differentiated).  So the derivative in y is
+# B(xq) and in the query points B'(xq) @ y, with rules of any order (the knots x are not
+# differentiated: the rules take no x_dot, a derivative in them is refused).
+
+
+def _spline_basis(x, xq, nu, k, t, bc_type):
+    """B^(nu)(xq): the nu-th derivative at the points xq (their shape, then one axis over
+    the knots) of the splines interpolating each unit vector."""
+    spline = si.make_interp_spline(np.asarray(x, dtype=float), np.eye(len(x)), k=k, t=t, bc_type=bc_type)
+    return spline(np.asarray(xq, dtype=float), nu)
+
+
+def spline_apply(x, xq, y, nu, k, t, bc_type):
+    """The nu-th derivative at xq of the degree-k spline interpolating y (knots first): xq's
+    shape, then y's trailing one."""
+    basis = _spline_basis(x, xq, nu, k, t, bc_type)
+    flat = np.reshape(y, (len(x), -1))
+    return np.reshape(np.tensordot(basis, flat, axes=1), np.shape(xq) + np.shape(y)[1:])
+
+
+def spline_apply_T(x, xq, g, nu, k, t, bc_type, y):
+    """The transpose of spline_apply in y: y's adjoint from the result's adjoint g."""
+    basis = _spline_basis(x, xq, nu, k, t, bc_type)
+    flat = np.reshape(g, (int(np.prod(np.shape(xq))), -1))
+    return np.reshape(np.reshape(basis, (-1, len(x))).T @ flat, np.shape(y))
+
+
+def _query_slope_bar(g, x, xq, y, nu, k, t, bc_type):
+    """xq's adjoint: g times the next derivative, summed over y's trailing axes."""
+    slope = spline_apply(x, xq, y, nu + 1, k, t, bc_type)
+    return np.reshape(np.sum(np.reshape(g * slope, np.shape(xq) + (-1,)), axis=-1), np.shape(xq))
+
+
+def _query_slope_dot(d, x, xq, y, nu, k, t, bc_type):
+    slope = spline_apply(x, xq, y, nu + 1, k, t, bc_type)
+    return _trailing(d, np.ndim(y) - 1) * slope
+
+
+def fixed_knots(x):
+    """The knots of an interpolating B-spline, which carry no derivative: its rules refuse
+    one when the code runs (the tangent when nonzero; the adjoint when spline_apply's
+    adjoint of the knots, NaN, reaches it: only from knots that carry a derivative)."""
+    return x
+
+
+def _knots_cotangent(x):
+    """spline_apply's adjoint of the knots: NaN, refused by fixed_knots' adjoint if it arrives
+    there (it is dropped on the way from knots that carry no derivative)."""
+    return np.full(np.shape(x), np.nan)
+
+
+def _fixed_knots_bar(g):
+    if np.any(np.isnan(g)):
+        _knots_refused()
+    return g
+
+
+def _fixed_knots_dot(d):
+    if np.any(np.asarray(d) != 0):
+        _knots_refused()
+    return d
+
+
+def _knots_refused():
+    raise NotDifferentiable("diffc: the knots of an interpolating B-spline (interp1d(kind='quadratic'), "
+                            "make_interp_spline) are not differentiated",
+                            hint="use knots that carry no derivative, or CubicSpline / interp1d(kind='cubic')")
+
+
+nondiff(_spline_basis, _knots_cotangent, _knots_refused)
+effects.declare(_knots_refused, _fixed_knots_bar, _fixed_knots_dot, facts=(effects.EFFECTFUL, effects.WRITES_NOTHING))
+linear(_fixed_knots_bar, _fixed_knots_dot)
+
+
+@adjoint(fixed_knots)
+def _(result, result_bar, x):
+    return _fixed_knots_bar(result_bar)
+
+
+@tangent(fixed_knots)
+def _(result, x, x_dot):
+    return _fixed_knots_dot(x_dot)
+
+
+@adjoint(_fixed_knots_bar)
+def _(result, result_bar, g):
+    return _fixed_knots_bar(result_bar)
+
+
+@adjoint(_fixed_knots_dot)
+def _(result, result_bar, d):
+    return _fixed_knots_dot(result_bar)
+
+
+_query_slope_bar.__diffc_transparent__ = True       # read by diffc: spline_apply has rules
+_query_slope_dot.__diffc_transparent__ = True
+
+
+@adjoint(spline_apply)
+def _(result, result_bar, x, xq, y, nu, k, t, bc_type):
+    return (_knots_cotangent(x), _query_slope_bar(result_bar, x, xq, y, nu, k, t, bc_type),
+            spline_apply_T(x, xq, result_bar, nu, k, t, bc_type, y), None, None, None, None)
+
+
+@tangent(spline_apply)
+def _(result, x, xq, y, nu, k, t, bc_type, x_dot=None, xq_dot=0.0, y_dot=0.0, nu_dot=None, k_dot=None, t_dot=None,
+      bc_type_dot=None):
+    return (spline_apply(x, xq, _full(y_dot, y), nu, k, t, bc_type)
+            + _query_slope_dot(xq_dot, x, xq, y, nu, k, t, bc_type))
+
+
+@adjoint(spline_apply_T)
+def _(result, result_bar, x, xq, g, nu, k, t, bc_type, y):
+    return (_knots_cotangent(x), _query_slope_bar(g, x, xq, result_bar, nu, k, t, bc_type),
+            spline_apply(x, xq, result_bar, nu, k, t, bc_type), None, None, None, None, None)
+
+
+@tangent(spline_apply_T)
+def _(result, x, xq, g, nu, k, t, bc_type, y, x_dot=None, xq_dot=0.0, g_dot=0.0, nu_dot=None, k_dot=None,
+      t_dot=None, bc_type_dot=None, y_dot=None):
+    return (spline_apply_T(x, xq, _full(g_dot, g), nu, k, t, bc_type, y)
+            + spline_apply_T(x, xq, g * _trailing(_full(xq_dot, xq), np.ndim(y) - 1), nu + 1, k, t, bc_type, y)
+           )
 
 
 # ------------------------------------------------------------------ interpolants made outside
