@@ -7,7 +7,12 @@
 - ``np.einsum(..., optimize=True)``, ``x.reshape(..., order="F")``, ``np.diff(prepend=,
   append=)`` (differentiated in all three), ``np.quantile`` at several q and with keepdims;
 - ``np.linalg.cond``, ``vector_norm``, ``matrix_norm``, ``nanmedian``, ``nanquantile``,
-  ``nanpercentile`` (plain-NumPy implementations whose values are NumPy's).
+  ``nanpercentile`` (plain-NumPy implementations whose values are NumPy's);
+- ``np.put_along_axis`` writes; ``scipy.linalg.svd``; scipy.stats ``logistic``,
+  ``halfnorm``, ``halfcauchy``, ``invgamma``, ``chi2``, ``weibull_min`` and ``norm.isf``
+  (values SciPy's, also outside the support);
+- ``CubicSpline`` with periodic ends or given end derivatives, and ``.antiderivative()``;
+  ``interp1d(kind='quadratic')`` and ``make_interp_spline`` (their knots refused, not zero).
 Each derivative is checked against central finite differences in both modes and at
 second order (tests/gradcheck.check_both_modes).
 """
