@@ -99,7 +99,7 @@ def _declare_runtime():
     declare(runtime_checks.basic_index, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
     from . import runtime_scatter as rs
     declare(rs.scatter_added, rs.scatter_subtracted, rs.scatter_multiplied, rs.filled_diagonal, rs.put_values,
-            facts=(DROPPABLE, FRESH, NO_WRITES, WRITES_NOTHING))
+            rs.put_along_values, facts=(DROPPABLE, FRESH, NO_WRITES, WRITES_NOTHING))
     declare(rt.zeros_like, facts=(NEW_BUFFER,))
     declare(rt.check_scalar, rt.item, facts=(WRITES_NOTHING,))
     declare(rt.real_where_real, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))

@@ -11,6 +11,7 @@ but NumPy and runtime.py.
 
 import numpy as np
 
+from .runtime_named import is_library_named_tuple, library_field_bar, named_entry
 from .runtime import (DictBar, ListBar, fields_of, is_duck_array, is_fieldless_object, item, is_zero as _is_zero,
                       zeros_dot, unbroadcast, broadcast_like, field_of, check_field_keys)
 
@@ -493,6 +494,8 @@ def field_bar(g, obj, name):
     captured object: dynamic.py) is obj's own."""
     if _bound_method_of(obj, name):
         return g
+    if is_library_named_tuple(obj):
+        return library_field_bar(g, obj, name)        # its rule reads it by position
     out = FieldBar({name: g})
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         out.order = tuple(obj._fields)
@@ -508,7 +511,7 @@ def attribute_values(obj, names):
 def bar_of_field(bar, obj, name):
     """The transpose of field_bar: the entry `name` of obj's adjoint bar (all of it for a
     method bound to obj)."""
-    return bar if _bound_method_of(obj, name) else field_of(bar, name)
+    return bar if _bound_method_of(obj, name) else named_entry(bar, obj, name)
 
 
 def _bound_method_of(obj, name):
@@ -528,7 +531,7 @@ def field_dot(od, obj, name):
     if not _is_zero(od) and od is not None and isinstance(od, dict) \
             and name not in od and name not in fields_of(obj):
         check_field_keys({name: 1.0}, type(obj), fields_of(obj))
-    dot = field_of(od, name)
+    dot = named_entry(od, obj, name)
     if _is_zero(dot) and not isinstance(obj, dict):
         # a zero tangent shaped like the array field, as rules (`W @ x`, its helpers at
         # second order) expect of an array's tangent

@@ -141,5 +141,25 @@ def put_values(a, index, values, mode="raise"):
     return np.reshape(flat, np.shape(a))
 
 
+def put_along_positions(shape, indices, axis):
+    """The flat positions np.put_along_axis writes in an array of `shape`, shaped like the
+    indices broadcast against it (ints)."""
+    flat_index = np.arange(int(np.prod(shape)), dtype=np.intp)
+    if axis is None:
+        return np.take(flat_index, np.ravel(indices))
+    return np.take_along_axis(np.reshape(flat_index, shape), np.asarray(indices), axis)
+
+
+def put_along_values(arr, indices, values, axis):
+    """``np.put_along_axis(arr, indices, values, axis)`` on a copy of arr, returned (values
+    broadcast over the positions; a repeated position keeps its last value)."""
+    positions = np.ravel(put_along_positions(np.shape(arr), indices, axis))
+    flat = np.ravel(arr).copy()
+    shaped = np.shape(put_along_positions(np.shape(arr), indices, axis))
+    flat[positions] = np.ravel(np.broadcast_to(values, shaped))
+    return np.reshape(flat, np.shape(arr))
+
+
 filled_diagonal.__diffc_transparent__ = True
 put_values.__diffc_transparent__ = True
+put_along_values.__diffc_transparent__ = True

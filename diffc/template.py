@@ -80,11 +80,14 @@ class Rule:
 
     def _straight_line(self, node):
         """Can the rule be inlined?  Assignments and one final return, no closure
-        variables, no ``**kwargs``, nothing that binds names in its own scope."""
+        variables, no ``**kwargs``, nothing that binds names in its own scope.  Keyword-only
+        parameters make a rule called, except after a ``*vararg`` (``np.einsum``'s
+        ``optimize=``), where they are the only way to take options: bound by name there."""
         code = getattr(self.fn, "__code__", None)
         if code is None or code.co_freevars or not hasattr(self.fn, "__globals__"):
             return False
-        if node.args.kwarg is not None or node.args.kwonlyargs or node.args.posonlyargs:
+        if node.args.kwarg is not None or node.args.posonlyargs \
+                or node.args.kwonlyargs and node.args.vararg is None:
             return False
         body = _without_docstring(node.body)
         if not body or not isinstance(body[-1], gast.Return) or body[-1].value is None:

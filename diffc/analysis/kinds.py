@@ -535,6 +535,8 @@ def _created_array_kind(target, call, kinds):
             return base if not dtype_given else ARRAY
         return base if is_array(base) else UNKNOWN
     if target is np.linspace:
+        if len(call.args) > 4 or any(k.arg == "retstep" for k in call.keywords):
+            return UNKNOWN                 # retstep=True: the pair (samples, step)
         return VECTOR if len(call.args) <= 3 and not call.keywords else ARRAY
     if target is np.arange:
         return ARRAY                       # int or float elements

@@ -11,7 +11,7 @@ Conventions: rules/numpy_rules.py.
 import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
-from ..runtime import broadcast_like, is_duck_array, unbroadcast
+from ..runtime import ListBar, broadcast_like, is_duck_array, is_zero, unbroadcast
 from .shared import (bcast as _bcast, arr as _arr, zeros_of as _zeros_of, full as _full,
                      like as _like, cast_like as _cast_like, full_T as _full_T)
 
@@ -76,18 +76,38 @@ def _linspace_weights(start, stop, num, endpoint, axis, which):
     return np.reshape(w, (num,) + (1,) * (nd - ax))
 
 
-def _linspace_bar(g, start, stop, num, endpoint, axis, which):
+def _linspace_bar(g, start, stop, num, endpoint, axis, which, retstep=False):
+    """Adjoint of start (which=0) or stop (which=1); with retstep, g is that of the pair
+    (samples, step), step = (stop - start) / (num - 1, or num without the endpoint)."""
+    arg = start if which == 0 else stop
+    if retstep:
+        g_samples, g_step = (0.0, 0.0) if is_zero(g) else (g[0], g[1])
+        return (_linspace_bar(g_samples, start, stop, num, endpoint, axis, which)
+                + unbroadcast(g_step * _linspace_step_weight(num, endpoint, which), arg))
+    if is_zero(g):
+        return _zeros_of(arg) if np.ndim(arg) else 0.0
     nd = max(np.ndim(start), np.ndim(stop))
     ax = axis % (nd + 1)
     w = _linspace_weights(start, stop, num, endpoint, axis, which)
-    return unbroadcast(np.sum(g * w, axis=ax), start if which == 0 else stop)
+    return unbroadcast(np.sum(g * w, axis=ax), arg)
 
 
-def _linspace_jvp(start, stop, d, num, endpoint, axis, which):
+def _linspace_step_weight(num, endpoint, which):
+    """d step / d start (which=0) or d stop (which=1); NaN where NumPy's step is NaN (num=1)."""
+    div = num - 1 if endpoint else num
+    return np.nan if div == 0 else (-1.0 if which == 0 else 1.0) / div
+
+
+def _linspace_jvp(start, stop, d, num, endpoint, axis, which, retstep=False):
+    """Tangent from d, that of start (which=0) or stop (which=1): of the samples, or with
+    retstep of the pair (samples, step)."""
     nd = max(np.ndim(start), np.ndim(stop))
     ax = axis % (nd + 1)
     w = _linspace_weights(start, stop, num, endpoint, axis, which)
-    return np.expand_dims(d, ax) * w
+    samples = np.expand_dims(d, ax) * w
+    if retstep:
+        return ListBar([samples, d * _linspace_step_weight(num, endpoint, which)])
+    return samples
 
 
 def _arange_weights(result, stop, which):
@@ -180,15 +200,15 @@ def _(result, a, dtype, order="K", casting="unsafe", subok=True, copy=True, a_do
 
 @adjoint(np.linspace)
 def _(result, result_bar, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    return (_linspace_bar(result_bar, start, stop, num, endpoint, axis, 0),
-            _linspace_bar(result_bar, start, stop, num, endpoint, axis, 1))
+    return (_linspace_bar(result_bar, start, stop, num, endpoint, axis, 0, retstep),
+            _linspace_bar(result_bar, start, stop, num, endpoint, axis, 1, retstep))
 
 
 @tangent(np.linspace)
 def _(result, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
       start_dot=None, stop_dot=None):
-    return (_linspace_jvp(start, stop, start_dot, num, endpoint, axis, 0)
-            + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1))
+    return (_linspace_jvp(start, stop, start_dot, num, endpoint, axis, 0, retstep)
+            + _linspace_jvp(start, stop, stop_dot, num, endpoint, axis, 1, retstep))
 
 
 # arange(start, stop, step) = start + step * k: differentiable in start and step (its
@@ -313,22 +333,24 @@ def _(result, result_bar, d, filled):
 
 
 @tangent(_linspace_bar)
-def _(result, g, start, stop, num, endpoint, axis, which, g_dot):
-    return _linspace_bar(_full(g_dot, g), start, stop, num, endpoint, axis, which)
+def _(result, g, start, stop, num, endpoint, axis, which, retstep=False, g_dot=None):
+    return _linspace_bar(g_dot if retstep else _full(g_dot, g), start, stop, num, endpoint, axis, which, retstep)
 
 
 @adjoint(_linspace_bar)
-def _(result, result_bar, g, start, stop, num, endpoint, axis, which):
-    return (unbroadcast(broadcast_like(_linspace_jvp(start, stop, result_bar, num, endpoint, axis, which), g), g),
-            None, None, None, None, None, None)
+def _(result, result_bar, g, start, stop, num, endpoint, axis, which, retstep=False):
+    # the transpose (linear in g): with retstep g's adjoint is the pair (samples, step)
+    return (_linspace_jvp(start, stop, result_bar, num, endpoint, axis, which, retstep) if retstep
+            else unbroadcast(broadcast_like(_linspace_jvp(start, stop, result_bar, num, endpoint, axis, which), g), g),
+            None, None, None, None, None, None, None)
 
 
 @tangent(_linspace_jvp)
-def _(result, start, stop, d, num, endpoint, axis, which, d_dot):
-    return _linspace_jvp(start, stop, d_dot, num, endpoint, axis, which)
+def _(result, start, stop, d, num, endpoint, axis, which, retstep=False, d_dot=None):
+    return _linspace_jvp(start, stop, d_dot, num, endpoint, axis, which, retstep)
 
 
 @adjoint(_linspace_jvp)
-def _(result, result_bar, start, stop, d, num, endpoint, axis, which):
-    return (None, None, unbroadcast(_linspace_bar(result_bar, start, stop, num, endpoint, axis, which), d),
-            None, None, None, None)
+def _(result, result_bar, start, stop, d, num, endpoint, axis, which, retstep=False):
+    return (None, None, unbroadcast(_linspace_bar(result_bar, start, stop, num, endpoint, axis, which, retstep), d),
+            None, None, None, None, None)

@@ -13,10 +13,12 @@ rules:
   numpy_implementations.py   ediff1d, diagflat, multi_dot, correlate, meshgrid, block, piecewise,
                              cov, corrcoef, vander, ldexp, copysign, unique, geomspace,
                              apply_along_axis, nancumsum/nancumprod, polyfit
+  numpy_implementations_more.py  linalg.cond, linalg.vector_norm/matrix_norm, nanmedian,
+                             nanquantile, nanpercentile
   order_statistics.py  median, quantile, percentile, ptp, trapezoid, interp, convolve, functools.reduce
   norms.py             np.linalg.norm
-  shapes.py            reshape, transpose, concatenate/stack/split, tile, repeat, flip, roll, diff
-  padding.py           np.pad
+  shapes.py            reshape, transpose, concatenate/stack/split, tile, repeat, flip, roll
+  padding.py           np.pad, np.diff (with prepend=/append=)
   indexing.py          take, take_along_axis, item, sort, partition, diag, trace, triu/tril
   products.py          dot, outer, inner, vdot, tensordot, einsum, kron, cross
   linalg.py            inv, solve, det, slogdet
@@ -107,9 +109,9 @@ none: a derivative through them raises NoDerivativeRule naming the helper.
 # Import order is registration order; no two families register the same primitive.
 from . import shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing  # noqa: F401
 from . import products, linalg, linalg_symmetric, creation, nan_reductions, order_statistics  # noqa: F401
-from . import python_implementations, numpy_implementations  # noqa: F401
+from . import python_implementations, numpy_implementations, numpy_implementations_more  # noqa: F401
 
 # The family modules, in registration order (dispatch.py scans their helpers).
 FAMILIES = (shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing, products, linalg,
             linalg_symmetric, creation, nan_reductions, order_statistics, python_implementations,
-            numpy_implementations)
+            numpy_implementations, numpy_implementations_more)

@@ -45,12 +45,24 @@ def _at_fraction(s, n, axis, q):
 @implemented_by(np.quantile)
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False,
              weights=None, interpolation=None):
-    if out is not None or method != "linear" or weights is not None or interpolation is not None \
-            or np.ndim(q) > 0 or keepdims:
-        _unsupported("np.quantile other than the default method at one q, without out/weights/keepdims")
+    if out is not None or method != "linear" or weights is not None or interpolation is not None:
+        _unsupported("np.quantile other than the default method, or with out/weights")
+    if np.ndim(q) > 0:
+        # several q: NumPy's result has q's shape first, then the reduced shape
+        parts = [quantile(a, qk, axis, None, overwrite_input, method, keepdims) for qk in np.ravel(q)]
+        return np.reshape(np.stack(parts), np.shape(q) + np.shape(parts[0]))
     s = _sorted_along(a, axis)
     along = 0 if axis is None else axis
-    return _at_fraction(s, np.shape(s)[along], along, q)
+    return _keep_dims(_at_fraction(s, np.shape(s)[along], along, q), a, axis, keepdims)
+
+
+def _keep_dims(r, a, axis, keepdims):
+    """r, the reduction of a along axis, with that axis kept as length 1 when keepdims."""
+    if not keepdims:
+        return r
+    if axis is None:
+        return np.reshape(r, (1,) * np.ndim(a))
+    return np.expand_dims(r, axis)
 
 
 @implemented_by(np.percentile)
@@ -62,11 +74,11 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
 
 @implemented_by(np.median)
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    if out is not None or keepdims:
-        _unsupported("np.median(..., out=...) or keepdims=True")
+    if out is not None:
+        _unsupported("np.median(..., out=...)")
     s = _sorted_along(a, axis)
     along = 0 if axis is None else axis
-    return _at_fraction(s, np.shape(s)[along], along, 0.5)
+    return _keep_dims(_at_fraction(s, np.shape(s)[along], along, 0.5), a, axis, keepdims)
 
 
 @implemented_by(np.ptp)
@@ -192,5 +204,6 @@ def reduce(function, iterable, initial=_NO_INITIAL):
 _unsupported.__diffc_transparent__ = True
 _sorted_along.__diffc_transparent__ = True
 _at_fraction.__diffc_transparent__ = True
+_keep_dims.__diffc_transparent__ = True
 _trapezoid.__diffc_transparent__ = True
 _running_extreme.__diffc_transparent__ = True

@@ -1,17 +1,20 @@
 """Rules for np.pad: every mode but a callable (constant, empty, edge, reflect,
 symmetric, wrap, mean, linear_ramp with constant end_values, maximum, minimum, median;
-stat_length is not taken; constant_values a scalar).
+stat_length is not taken; constant_values a scalar); and np.diff, whose prepend= and
+append= pad the array before differencing (differentiated in them too).
 
 Input: nothing (imported by rules/numpy_rules.py).  Output: the adjoint and tangent rules
-of np.pad, the helpers they call (``_pad_bar``, ``_pad_cv_bar``...) and rules of any order
-for those helpers.  Conventions: rules/numpy_rules.py.
+of np.pad and np.diff, the helpers they call (``_pad_bar``, ``_pad_cv_bar``, ``_diff_bar``,
+``_diff_part_bar``...) and rules of any order for those helpers.  Conventions:
+rules/numpy_rules.py.
 """
 
 import numpy as np
 
 from . import adjoint, nondiff, tangent
 from ..runtime import is_duck_array, unbroadcast
-from .shared import (is_zero as _zero, zeros_of as _zeros_of, full as _full, one_hot as _one_hot)
+from .shared import (is_zero as _zero, zeros_of as _zeros_of, full as _full, one_hot as _one_hot,
+                     bcast as _bcast)
 from ..errors import NotDifferentiable
 
 
@@ -131,6 +134,79 @@ def _pad_cv_jvp(array, pad_width, constant_values_dot):
                   constant_values=constant_values_dot)
 
 
+# --- np.diff, with prepend= and append= --------------------------------------
+
+def _diff_bar(g, a, n, axis):
+    """Adjoint of np.diff(a, n, axis) (without prepend/append): the transposed differences."""
+    if is_duck_array(g):
+        for _ in range(n):              # functional: x[k] - x[k-1] sends g to k and -g to k-1
+            ax = axis % g.ndim
+            pad_hi = [(0, 0)] * g.ndim
+            pad_lo = [(0, 0)] * g.ndim
+            pad_hi[ax] = (1, 0)
+            pad_lo[ax] = (0, 1)
+            g = np.pad(g, pad_hi) - np.pad(g, pad_lo)
+        return g
+    for _ in range(n):
+        g = np.asarray(g)
+        ax = axis % g.ndim
+        shape = list(g.shape)
+        shape[ax] += 1
+        out = np.zeros(shape, dtype=np.result_type(g, np.float64))
+        hi = [slice(None)] * g.ndim
+        lo = [slice(None)] * g.ndim
+        hi[ax] = slice(1, None)
+        lo[ax] = slice(None, -1)
+        out[tuple(hi)] += g
+        out[tuple(lo)] -= g
+        g = out
+    return g
+
+
+def _diff_edge(e, a, axis):
+    """prepend or append as NumPy joins it to a: a number becomes a slab of a's shape with
+    length 1 along axis."""
+    if np.ndim(e) == 0:
+        shape = list(np.shape(a))
+        shape[axis % np.ndim(a)] = 1
+        return _bcast(e, tuple(shape))
+    return e
+
+
+def _diff_sizes(a, axis, prepend, append):
+    """The lengths along axis of prepend, a and append (0 for one not given)."""
+    ax = axis % np.ndim(a)
+    return tuple(0 if e is None else np.shape(_diff_edge(e, a, axis))[ax] for e in (prepend, a, append))
+
+
+def _diff_part_bar(g, a, n, axis, prepend, append, which):
+    """Adjoint of prepend (which=0), a (1) or append (2) in np.diff(a, n, axis, prepend=,
+    append=) (None: not given): that part of the joined array's adjoint."""
+    if (prepend, a, append)[which] is None:
+        return 0.0                      # not given: the rule asks for the adjoints of all three
+    if prepend is None and append is None:
+        return _diff_bar(g, a, n, axis)
+    joined = _diff_bar(g, a, n, axis)
+    sizes = _diff_sizes(a, axis, prepend, append)
+    start = sum(sizes[:which])
+    ax = axis % np.ndim(a)
+    part = joined[(slice(None),) * ax + (slice(start, start + sizes[which]),)]
+    return unbroadcast(part, (prepend, a, append)[which])
+
+
+def _diff_part_jvp(d, a, n, axis, prepend, append, which):
+    """Tangent of np.diff(a, n, axis, prepend=, append=) from d, that of prepend (which=0),
+    a (1) or append (2): the differences of the joined array with d in its part, 0 elsewhere."""
+    if prepend is None and append is None:
+        return np.diff(_full(d, a), n, axis)
+    parts = []
+    for k, e in enumerate((prepend, a, append)):
+        if e is not None:
+            slab = _diff_edge(e, a, axis)
+            parts.append(_full(d, slab) if k == which else _zeros_of(slab))
+    return np.diff(np.concatenate(parts, axis=axis), n, axis)
+
+
 # ---------------------------------------------------------------------------
 # first-order rules
 # ---------------------------------------------------------------------------
@@ -151,6 +227,20 @@ def _(result, array, pad_width, mode="constant", constant_values=0, end_values=0
     return ((_pad_stat_jvp(array, pad_width, mode, array_dot) if mode in _PAD_STATS
              else np.pad(_full(array_dot, array), pad_width, mode=_pad_linear_mode(mode)))
             + _pad_cv_jvp(array, pad_width, constant_values_dot) + _pad_ev_jvp(end_values_dot))
+
+
+@adjoint(np.diff)
+def _(result, result_bar, a, n=1, axis=-1, prepend=None, append=None):
+    return (_diff_part_bar(result_bar, a, n, axis, prepend, append, 1), None, None,
+            _diff_part_bar(result_bar, a, n, axis, prepend, append, 0),
+            _diff_part_bar(result_bar, a, n, axis, prepend, append, 2))
+
+
+@tangent(np.diff)
+def _(result, a, n=1, axis=-1, prepend=None, append=None, a_dot=None, prepend_dot=None, append_dot=None):
+    return (_diff_part_jvp(a_dot, a, n, axis, prepend, append, 1)
+            + _diff_part_jvp(prepend_dot, a, n, axis, prepend, append, 0)
+            + _diff_part_jvp(append_dot, a, n, axis, prepend, append, 2))
 
 
 # ---------------------------------------------------------------------------
@@ -214,3 +304,36 @@ def _(result, array, pad_width, d, d_dot):
 @adjoint(_pad_cv_jvp)
 def _(result, result_bar, array, pad_width, d):
     return None, None, unbroadcast(_pad_cv_bar(result_bar, array, pad_width, "constant", 0.0), d)
+
+
+@tangent(_diff_bar)
+def _(result, g, a, n, axis, g_dot):
+    return _diff_bar(_full(g_dot, g), a, n, axis)
+
+
+@adjoint(_diff_bar)
+def _(result, result_bar, g, a, n, axis):
+    return np.diff(result_bar, n, axis), None, None, None
+
+
+# the two are each other's transposes, linear in g and d
+@tangent(_diff_part_bar)
+def _(result, g, a, n, axis, prepend, append, which, g_dot):
+    return _diff_part_bar(_full(g_dot, g), a, n, axis, prepend, append, which)
+
+
+@adjoint(_diff_part_bar)
+def _(result, result_bar, g, a, n, axis, prepend, append, which):
+    return (unbroadcast(_diff_part_jvp(result_bar, a, n, axis, prepend, append, which), g),
+            None, None, None, None, None, None)
+
+
+@tangent(_diff_part_jvp)
+def _(result, d, a, n, axis, prepend, append, which, d_dot):
+    return _diff_part_jvp(d_dot, a, n, axis, prepend, append, which)
+
+
+@adjoint(_diff_part_jvp)
+def _(result, result_bar, d, a, n, axis, prepend, append, which):
+    return (unbroadcast(_diff_part_bar(result_bar, a, n, axis, prepend, append, which), d),
+            None, None, None, None, None, None)

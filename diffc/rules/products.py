@@ -328,13 +328,14 @@ def _(result, a, b, axes=2, a_dot=None, b_dot=None):
 # einsum(a, [0, 1], b, [1, 2]) with literal sublists is rewritten to subscripts by
 # transform/desugar.py; computed sublists reach these rules (first order): the first
 # operand is then `subscripts`, with its own tangent subscripts_dot
+# (optimize= only chooses the order of the contractions: the rules' einsums choose their own)
 @adjoint(np.einsum)
-def _(result, result_bar, subscripts, *operands):
+def _(result, result_bar, subscripts, *operands, optimize=False):
     return _einsum_bars(result_bar, subscripts, operands)
 
 
 @tangent(np.einsum)
-def _(result, subscripts, subscripts_dot, operands_dot, *operands):
+def _(result, subscripts, subscripts_dot, operands_dot, *operands, optimize=False):
     return (_einsum_jvp(subscripts, operands, operands_dot)
             + (0.0 if isinstance(subscripts, str) else np.einsum(_full(subscripts_dot, subscripts), *operands)))
 

@@ -485,7 +485,7 @@ def _solve_ivp_y_bar(result, result_bar, fun, t_span, y0, method="RK45", t_eval=
     ys = np.transpose(result)
     g = np.transpose(result_bar * np.ones(np.shape(result)))
     if extra:
-        ys = np.concatenate([np.reshape(y0 * 1.0, (1, -1)), ys])
+        ys = np.concatenate([np.reshape(np.asarray(y0) * 1.0, (1, -1)), ys])
         g = np.concatenate([np.zeros((1, np.shape(ys)[1])), g])
     a, p_bar, t_bar = _adjoint_sweep(fun, _rhs_layout(vectorized), ys, grid, g, params, method, rtol, atol, 0.0,
                                      0, max_step)
@@ -540,7 +540,7 @@ def _solve_ivp_y_dot(result, fun, t_span, y0, method="RK45", t_eval=None, dense_
         grid_dot = np.concatenate([np.array([ends[0]]), np.ravel(dot_like(t_eval_dot, t_eval))[1:count]])
     ys = np.transpose(result)
     if extra:
-        ys = np.concatenate([np.reshape(y0 * 1.0, (1, -1)), ys])
+        ys = np.concatenate([np.reshape(np.asarray(y0) * 1.0, (1, -1)), ys])
     vs = _sensitivities(fun, _rhs_layout(vectorized), ys, grid, grid_dot, y0_dot, _param_dots(args_dot, params), params, method,
                         rtol, atol, 0.0, 0, max_step)
     if extra:

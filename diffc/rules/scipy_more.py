@@ -3,7 +3,7 @@
 - scipy.special: ``expm1``, ``log1p``, ``cosm1``, ``huber``, ``pseudo_huber``, ``boxcox``;
 - scipy.stats: ``lognorm`` and ``uniform`` (logpdf, pdf, cdf, logcdf, sf), ``norm.entropy``,
   ``zscore`` and ``entropy`` (Shannon entropy and the relative entropy of two distributions);
-- scipy.linalg: ``norm``, ``svdvals``, ``block_diag``, ``toeplitz``, ``circulant``,
+- scipy.linalg: ``norm``, ``svd``, ``svdvals``, ``block_diag``, ``toeplitz``, ``circulant``,
   ``lstsq`` and ``pinv``;
 - scipy.fft: the transforms NumPy has (``fft``, ``rfft``, ``fftn``, ... and the shifts);
 - scipy.integrate: ``trapezoid`` and ``cumulative_trapezoid``; scipy.signal: ``lfilter``.
@@ -162,6 +162,20 @@ def linalg_norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
 @implemented_by(sl.svdvals)
 def linalg_svdvals(a, overwrite_a=False, check_finite=True):
     return np.linalg.svd(a, compute_uv=False)
+
+
+@implemented_by(sl.svd)
+def linalg_svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
+               lapack_driver="gesdd"):
+    # NumPy's factors are SciPy's default ones (both call LAPACK's gesdd: the same signs);
+    # gesvd's vectors may have other signs
+    if not compute_uv:
+        return np.linalg.svd(a, compute_uv=False)
+    if lapack_driver != "gesdd":
+        raise NotDifferentiable(f"scipy.linalg.svd(lapack_driver={lapack_driver!r}) is not differentiated",
+                                hint="use the default driver, gesdd")
+    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    return u, s, vh
 
 
 @implemented_by(sl.block_diag)

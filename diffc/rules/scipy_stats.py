@@ -471,8 +471,11 @@ _FROZEN_PARAMETERS = {
     "beta": "a, b, loc=0.0, scale=1.0", "expon": "loc=0.0, scale=1.0", "laplace": "loc=0.0, scale=1.0",
     "cauchy": "loc=0.0, scale=1.0", "poisson": "mu, loc=0", "bernoulli": "p, loc=0", "binom": "n, p, loc=0",
     "nbinom": "n, p, loc=0", "multivariate_normal": "mean=None, cov=1, allow_singular=False",
-    "dirichlet": "alpha"}
-_FROZEN_METHODS = ("logpdf", "pdf", "logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf")
+    "dirichlet": "alpha",
+    # scipy_stats_more.py's
+    "logistic": "loc=0.0, scale=1.0", "halfnorm": "loc=0.0, scale=1.0", "halfcauchy": "loc=0.0, scale=1.0",
+    "invgamma": "a, loc=0.0, scale=1.0", "chi2": "df, loc=0.0, scale=1.0", "weibull_min": "c, loc=0.0, scale=1.0"}
+_FROZEN_METHODS = ("logpdf", "pdf", "logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf")
 
 
 def _frozen_text(name, signature):

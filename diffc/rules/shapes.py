@@ -1,6 +1,6 @@
 """Rules for NumPy's shape functions: reshape, ravel, squeeze, expand_dims, atleast_*d,
 transpose, swapaxes, moveaxis, concatenate/stack and friends, np.r_/np.c_, split and
-friends, tile, repeat, broadcast_to, flip, roll, diff.
+friends, tile, repeat, broadcast_to, flip, roll (np.diff: padding.py).
 
 Input: nothing (imported by rules/numpy_rules.py).  Output: adjoint and tangent rules for
 those functions and methods (each linear in its array argument: the adjoint is the
@@ -285,32 +285,6 @@ def _atleast_jvp(fn, arys, arys_dot):
     return out[0] if len(out) == 1 else ListBar(out)
 
 
-def _diff_bar(g, a, n, axis):
-    if is_duck_array(g):
-        for _ in range(n):              # functional: x[k] - x[k-1] sends g to k and -g to k-1
-            ax = axis % g.ndim
-            pad_hi = [(0, 0)] * g.ndim
-            pad_lo = [(0, 0)] * g.ndim
-            pad_hi[ax] = (1, 0)
-            pad_lo[ax] = (0, 1)
-            g = np.pad(g, pad_hi) - np.pad(g, pad_lo)
-        return g
-    for _ in range(n):
-        g = np.asarray(g)
-        ax = axis % g.ndim
-        shape = list(g.shape)
-        shape[ax] += 1
-        out = np.zeros(shape, dtype=np.result_type(g, np.float64))
-        hi = [slice(None)] * g.ndim
-        lo = [slice(None)] * g.ndim
-        hi[ax] = slice(1, None)
-        lo[ax] = slice(None, -1)
-        out[tuple(hi)] += g
-        out[tuple(lo)] -= g
-        g = out
-    return g
-
-
 # ---------------------------------------------------------------------------
 # first-order rules
 # ---------------------------------------------------------------------------
@@ -326,15 +300,15 @@ def _(result, a, shape=None, order="C", newshape=None, copy=None, a_dot=None):
     return np.reshape(_full(a_dot, a), np.shape(result), order=order)
 
 
-# x.reshape(2, 3) / x.reshape((2, 3)); the order= keyword of the method is not supported
+# x.reshape(2, 3) / x.reshape((2, 3), order="F")
 @adjoint(("method", "reshape"))
-def _(result, result_bar, a, *shape):
-    return (_reshape_to(result_bar, a),)
+def _(result, result_bar, a, *shape, order="C", copy=None):
+    return (_reshape_to(result_bar, a, order),)
 
 
 @tangent(("method", "reshape"))
-def _(result, a, a_dot, *shape):
-    return np.reshape(_full(a_dot, a), np.shape(result))
+def _(result, a, a_dot, *shape, order="C", copy=None):
+    return np.reshape(_full(a_dot, a), np.shape(result), order=order)
 
 
 @adjoint(np.ravel, ("method", "ravel"), ("method", "flatten"))
@@ -626,16 +600,6 @@ def _(result, a, shift, axis=None, a_dot=None):
     return np.roll(_full(a_dot, a), shift, axis=axis)
 
 
-@adjoint(np.diff)
-def _(result, result_bar, a, n=1, axis=-1):
-    return _diff_bar(result_bar, a, n, axis)
-
-
-@tangent(np.diff)
-def _(result, a, n=1, axis=-1, a_dot=None):
-    return np.diff(_full(a_dot, a), n, axis)
-
-
 # ---------------------------------------------------------------------------
 # higher-order rules: the helpers above, differentiated again
 # ---------------------------------------------------------------------------
@@ -788,16 +752,6 @@ def _(result, g, shift, axis, g_dot):
 @adjoint(_roll_bar)
 def _(result, result_bar, g, shift, axis):
     return np.roll(result_bar, shift, axis=axis), None, None
-
-
-@tangent(_diff_bar)
-def _(result, g, a, n, axis, g_dot):
-    return _diff_bar(_full(g_dot, g), a, n, axis)
-
-
-@adjoint(_diff_bar)
-def _(result, result_bar, g, a, n, axis):
-    return np.diff(result_bar, n, axis), None, None, None
 
 
 # ListBar(list of tangents): the tangent of np.split and friends

@@ -741,7 +741,8 @@ SCATTERS = _scatters()
 
 def _whole_writers():
     import numpy as np
-    return {np.fill_diagonal: runtime_scatter.filled_diagonal, np.put: runtime_scatter.put_values}
+    return {np.fill_diagonal: runtime_scatter.filled_diagonal, np.put: runtime_scatter.put_values,
+            np.put_along_axis: runtime_scatter.put_along_values}
 
 
 # NumPy functions writing into their first argument -> the runtime helper computing a changed copy

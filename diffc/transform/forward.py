@@ -321,9 +321,12 @@ class ForwardFunction(FunctionSweep):
         live_dots = set()
         vdot = rule.vararg + "_dot"
         primal_params = [p for p in rest if p != vdot and p not in dot_params.values()]
-        if keywords:
-            self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
-                      "keyword arguments", node)
+        for kw in keywords:
+            # keyword-only options of the rule (einsum's optimize=): constants, bound by name
+            if kw.arg not in rule.kwonly or kw.arg.endswith("_dot") or self.is_active(kw.value):
+                self.fail(NoDerivativeRule, f"the tangent rule for {describe(key, node)} does not support "
+                          f"the keyword argument {kw.arg!r}", node)
+            bindings[kw.arg] = kw.value
         bound_args = bind_rule_arguments(primal_params, args, vararg=True)
         extra = bound_args.extra
         for p, a in bound_args.positional:
