@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m
-from . import shapes_n
+from . import shapes_o
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -191,7 +191,7 @@ class Generator:
         shapes_k.init(self, seed, shapes, exclude)
         shapes_l.init(self, seed, shapes, exclude)
         shapes_m.init(self, seed, shapes, exclude)
-        shapes_n.init(self, seed, shapes, exclude)
+        shapes_o.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -550,7 +550,7 @@ class Generator:
         lines = shapes_m.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
-        lines = shapes_n.statement(self, scope, indent, nested_ok)
+        lines = shapes_o.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1083,7 +1083,7 @@ EXTRA_SHAPES = (
                          # (rows of `for row in M`, dict state, parameter lists), shared items
     "classes_m",         # shapes_m.py (session 9, issue 16): lst.insert, nonlocal writes, a class
                          # defined in f, models from lists of layer objects of several classes
-    "classes_n",         # shapes_n.py (session 10, issue 17): NumPy NamedTuple results read by
+    "classes_o",         # shapes_o.py (session 10, issue 17): NumPy NamedTuple results read by
                          # field, linspace(retstep=True), keyword variants (einsum optimize, ...)
 )
 
@@ -1165,7 +1165,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_o.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 

@@ -1,4 +1,4 @@
-"""Shape "classes_n" (session 10, issue 17; tests: tests/test_libs_s10b.py):
+"""Shape "classes_o" (session 10, issue 17; tests: tests/test_libs_s10b.py):
 
 n_named: a NumPy result that is a NamedTuple read by field name (``slogdet(M).logabsdet``,
     ``svd(M).S``, ``eigh(S).eigenvalues``, ``qr(M).R``), mixed with reads by position;
@@ -7,7 +7,7 @@ n_retstep: ``np.linspace(a, b, n, endpoint=..., retstep=True)`` with differentia
 n_keywords: keyword variants: ``np.einsum(..., optimize=True)``, ``np.diff(prepend=,
     append=)``, ``x.reshape(..., order="F")``, ``np.quantile`` at several q.
 
-Draws from its own random stream (`r13`), so a program without the shape is the same
+Draws from its own random stream (`r14`), so a program without the shape is the same
 program as before it existed."""
 
 import random
@@ -18,17 +18,17 @@ FEATURES = ("n_named", "n_retstep", "n_keywords")
 
 
 def init(gen, seed, shapes, exclude):
-    gen.r13 = random.Random(f"classes_n-{seed}")
-    on = "classes_n" in shapes if shapes is not None else gen.r13.random() < PROBABILITY
-    gen.classes_n = on and "classes_n" not in exclude
+    gen.r14 = random.Random(f"classes_o-{seed}")
+    on = "classes_o" in shapes if shapes is not None else gen.r14.random() < PROBABILITY
+    gen.classes_o = on and "classes_o" not in exclude
 
 
 def statement(gen, scope, indent, nested_ok):
-    """One classes_n statement (a list of lines) of f, or None."""
-    if (not gen.classes_n or scope.in_helper or not scope.arrays
-            or gen.r13.random() >= STATEMENT_PROBABILITY):
+    """One classes_o statement (a list of lines) of f, or None."""
+    if (not gen.classes_o or scope.in_helper or not scope.arrays
+            or gen.r14.random() >= STATEMENT_PROBABILITY):
         return None
-    r = gen.r13
+    r = gen.r14
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
@@ -36,7 +36,7 @@ def statement(gen, scope, indent, nested_ok):
 
 
 def _named(gen, A, s, c, indent):
-    r = gen.r13
+    r = gen.r14
     gen.features.add("n_named")
     m, res = gen.fresh("mat"), gen.fresh("res")
     lines = [f"{indent}{m} = np.outer(np.ravel({A})[:3], np.ravel({A})[-3:]) * {c} + np.diag([3.0, 4.5, 6.5][:min(3, np.size({A}))])"]
@@ -57,7 +57,7 @@ def _named(gen, A, s, c, indent):
 
 
 def _retstep(gen, A, s, c, indent):
-    r = gen.r13
+    r = gen.r14
     gen.features.add("n_retstep")
     t, h = gen.fresh("grid"), gen.fresh("step")
     endpoint = r.choice(["True", "False"])
@@ -67,7 +67,7 @@ def _retstep(gen, A, s, c, indent):
 
 
 def _keywords(gen, A, s, c, indent):
-    r = gen.r13
+    r = gen.r14
     gen.features.add("n_keywords")
     v = gen.fresh("kw")
     form = r.randrange(4)
