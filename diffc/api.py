@@ -75,6 +75,15 @@ _TYPES_DECIDING_KIND = frozenset({float, int, bool, str, type(None), np.float64,
 
 # ------------------------------------------------------------------- public
 
+def unlifted(fn):
+    """fn, or for a local function of code diffc runs (``g = diffc.grad(inner)`` inside a
+    differentiated function, where diffc lifted inner with what it captured: a
+    runtime_calls.Closure) the same function with the captured values fixed."""
+    if isinstance(fn, runtime_calls.Closure):
+        return fn.as_function() or fn
+    return fn
+
+
 def for_bound_methods(transform):
     """Let a wrt-taking transform (grad, jacobian, ...) accept a bound method.
 
@@ -83,6 +92,7 @@ def for_bound_methods(transform):
     own parameters (self excluded), names are unchanged."""
     @functools.wraps(transform)
     def wrapped(fn, wrt=0, *rest, **options):
+        fn = unlifted(fn)
         if not isinstance(fn, types.MethodType) or not isinstance(fn.__func__, types.FunctionType):
             return transform(fn, wrt, *rest, **options)
         shift = (lambda w: w + 1 if isinstance(w, int) and not isinstance(w, bool) and w >= 0 else w)
@@ -344,6 +354,7 @@ def _pair(result):
 @user_facing
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
+    fn = unlifted(fn)
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         out, pullback = vjp(fn.__func__, fn.__self__, *primals, **kw_primals)
         return out, lambda cotangent: pullback(cotangent)[1:]

@@ -258,7 +258,10 @@ class FunctionSweep:
         self.element_checked = set()
         self.checked_views = set()          # names kept as views for a check_unshared
         if self.generated_code():
-            return                          # diffc's own gradient code: its sharing is by design
+            # diffc's own gradient code: its sharing is by design; but the sharing checks it
+            # carries must see the objects they were given, not private copies
+            self.checked_views = _checked_names(self.info, self.body)
+            return
         unshared = {}                       # id(write) -> [(written, other)] to check when it runs
         for stmt in A.walk_statements(self.body):
             for observer, written, origin, maybe in self.aliases.observed.get(id(stmt), ()):
@@ -279,7 +282,11 @@ class FunctionSweep:
                 if _field_of(origin, observer) and _stores_constants(stmt):
                     continue                    # `k.hist.append(1)`: no derivative to follow (as
                     # transform/attribute_writes.py judges direct writes into attributes)
-                if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
+                if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt) \
+                        and getattr(stmt, "diffc_write_back_of", None) is None:
+                    # a private copy of the item read is what Python holds after `y[i] = new`; not
+                    # after a write-back, which puts the same object back: the item read must stay
+                    # that object, for the check of the write into it (below) to see the sharing
                     self.element_checked.add(id(origin))
                     continue
                 if (maybe or self._maybe_rebinding(stmt)) and _both_local(self, observer, written):
@@ -715,7 +722,15 @@ def _view_follow_up(fn, write, observer, written, origin):
         follow = A.assign(base, A.name(target))
     else:                                   # the array sees a write into its view: write back
         follow = A.assign(A.subscript(A.name(base), A.deepcopy(index), gast.Store()), A.name(target))
-    return A.located(follow, write)
+    follow = A.located(follow, write)
+    if index is None or K.is_array(fn.kinds.get(base)):
+        return follow
+    # y[a:b] of a list or tuple is a new sequence holding y's items: neither sees an item
+    # assignment into the other, so the follow-up runs only when y turns out to be an array
+    flag = fn.namer.fresh("_is_view")
+    fn.info.add_locals({flag})
+    test = A.assign(flag, A.call(rt(runtime_checks.slicing_shares), [A.name(base)]))
+    return [A.located(test, write), A.located(gast.If(test=A.name(flag), body=[follow], orelse=[]), write)]
 
 
 def _iterated(value):
@@ -793,6 +808,22 @@ def _item_origin(body, name):
             or not all(isinstance(i, (gast.Name, gast.Constant)) for i in index):
         return None
     return value
+
+
+_SHARING_CHECKS = (runtime_checks.check_unshared, runtime_checks.check_values_unshared,
+                   runtime_checks.check_attribute_unshared)
+
+
+def _checked_names(info, stmts):
+    """The names given to a sharing check (`check_unshared(written, other, line)`) in code
+    diffc generated: forward mode (differentiating it again) keeps them uncopied, as the
+    first pass keeps its checked_views, so that the check sees Python's sharing."""
+    out = set()
+    for s in A.walk_statements(stmts):
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                and call_key(info, s.value)[0] in _SHARING_CHECKS:
+            out |= {a.id for a in s.value.args if isinstance(a, gast.Name)}
+    return out
 
 
 def _unshared_checks(fn, stmts, unshared):
