@@ -13,7 +13,10 @@ Classes fixed here:
   second derivative;
 * ``diffc.grad(inner)`` of a local function inside a differentiated function (refused with
   "got Closure"), and ``diffc.grad(diffc.grad(f))`` called there (failed inside diffc's
-  own code: "missing argument 'result_bar'")."""
+  own code: "missing argument 'result_bar'");
+* a list of new objects stepped by a method writing their attributes (a particle
+  simulation) was refused when the loop variable was reused by another loop or the list was
+  read by a comprehension (``sum(p.x ** 2 for p in ps)``)."""
 
 import numpy as np
 import pytest
@@ -254,3 +257,65 @@ def test_local_capturing_a_differentiated_value_is_refused():
     # not followed, so refused at compile time with the user's line
     with pytest.raises(diffc.DiffcError, match="test_hunt_s10a.py"):
         diffc.grad(grad_of_local_capturing_x)(0.7)
+
+
+# ------------------------------------------- lists of objects stepped by their methods
+
+class Particle:
+    def __init__(self, x, v):
+        self.x = x
+        self.v = v
+
+    def step(self, dt):
+        self.v = self.v - dt * self.x
+        self.x = self.x + dt * self.v
+
+
+def particles_read_by_generator(x):
+    ps = [Particle(xi, 0.0) for xi in x]
+    for _ in range(3):
+        for p in ps:
+            p.step(0.1)
+    return sum(p.x ** 2 for p in ps)
+
+
+def particles_two_loops(x):
+    ps = []
+    for xi in x:
+        ps.append(Particle(xi, 0.5 * xi))
+    for k in range(2):
+        for p in ps:
+            p.step(0.1)
+        for p in reversed(ps):
+            p.step(0.05 * (k + 1))
+    total = 0.0
+    for p in ps:
+        total += p.x * p.v
+    return total + max(p.x for p in ps) + sum([p.v for p in ps if p.x > 0.0])
+
+
+@pytest.mark.parametrize("f", [particles_read_by_generator, particles_two_loops])
+def test_lists_of_objects_stepped(f):
+    check_all(f, np.array([0.3, 1.2, -0.5]))
+
+
+def particles_kept_by_comprehension(x):
+    ps = [Particle(xi, 0.0) for xi in x]
+    qs = [p for p in ps]
+    for p in ps:
+        p.step(0.1)
+    return sum(q.x for q in qs)
+
+
+def particle_read_after_loop(x):
+    ps = [Particle(xi, 0.0) for xi in x]
+    for p in ps:
+        p.step(0.1)
+    return p.x + ps[0].v
+
+
+@pytest.mark.parametrize("f", [particles_kept_by_comprehension, particle_read_after_loop])
+def test_objects_held_elsewhere_still_refused(f):
+    # another holder of the items (qs, or p after the loop) would see the writes: refused
+    with pytest.raises(diffc.DiffcError, match="test_hunt_s10a.py"):
+        diffc.grad(f)(np.array([0.3, 1.2, -0.5]))
