@@ -238,6 +238,19 @@ def certainly_item_assignable(fn, name):
     return all(_makes_mutable_container(fn, s.value) for s in bindings)
 
 
+def certainly_list(fn, name):
+    """name is certainly a list: not a parameter, bound only by assignments of list displays,
+    comprehensions or list() calls (y[a:b] is then a new list holding y's items)."""
+    if getattr(fn, "body", None) is None:
+        return False                    # a callee seen from its caller (reverse._CalleeView)
+    bindings = _bindings(fn.body, name)
+    if not bindings or name in fn.params or any(
+            isinstance(s, gast.For) and name in A.names_stored(s.target) for s in A.walk_statements(fn.body)):
+        return False
+    return all(isinstance(s.value, (gast.List, gast.ListComp)) or isinstance(s.value, gast.Call)
+               and getattr(s.value.func, "diffc_global", None) is builtins.list for s in bindings)
+
+
 def items_written_in_place(fn):
     """{_seq name: y} for each ``_seq = as_sequence(y)`` whose item, bound to a loop
     variable, the loop body writes in place (``row[:] = v``, ``p *= c``, ``b.append(v)``)."""

@@ -566,6 +566,10 @@ def alias_sources(fn, value):
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
         sliced = any(isinstance(p, gast.Slice) or isinstance(p, gast.Constant) and p.value in (None, Ellipsis)
                      for p in parts)
+        if sliced and fn.kinds.get(value.value.id) == K.SCALARS:
+            return {}                       # a slice of a list of numbers: a new list of numbers
+        if sliced and item_write_back.certainly_list(fn, value.value.id):
+            return {value.value.id: S.ITEMS}     # a new list holding y's items
         return {value.value.id: S.SAME if sliced else S.PART}
     if isinstance(value, gast.Attribute):
         if _local(value.value, fn) and value.attr not in _VALUE_ATTRIBUTES:
