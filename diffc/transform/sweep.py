@@ -231,6 +231,8 @@ class FunctionSweep:
                             or item_write_back.held_write_back(self, stmt, observer, written, origin)
                     elif follow is None:
                         follow = item_write_back.placed_re_read(self, stmt, observer, written, origin)
+                    if follow is None:
+                        follow = item_write_back.sibling_re_read(self, stmt, observer, written, origin)
                     if follow is not None and _iterated(origin.value):
                         follow = self._while_still_iterated(stmt, origin, written, follow, followers, report)
                     if follow is not None:
