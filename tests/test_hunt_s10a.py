@@ -16,6 +16,7 @@ Classes fixed here:
   own code: "missing argument 'result_bar'");
 * a name holding an item taken before ``st["q"][0] += v`` (``held = st["q"]``): Python's
   held sees the write; refused before, now followed by ``held = _t`` after the write;
+* ``lst.reverse()`` and ``lst.sort(key=...)`` on a list the function builds (refused);
 * a list of new objects stepped by a method writing their attributes (a particle
   simulation) was refused when the loop variable was reused by another loop or the list was
   read by a comprehension (``sum(p.x ** 2 for p in ps)``)."""
@@ -369,4 +370,26 @@ def item_replaced_before_write(x):
 @pytest.mark.parametrize("f", [held_then_written_through_dict, first_row_then_written,
                                item_replaced_before_write])
 def test_item_held_by_a_name_before_the_write(f):
+    check_all(f, np.array([0.3, 1.2]))
+
+
+# ------------------------------------------------------ reordering a local list in place
+
+def reversed_in_place(x):
+    lst = [x[0], x[1] ** 2, 2.0]
+    alias = lst
+    lst.reverse()
+    return lst[0] * lst[1] + alias[2] ** 2
+
+
+def sorted_in_place(x):
+    pts = [(x[0], 1.0), (x[1], -1.0), (0.5, x[0] * x[1])]
+    pts.sort(key=lambda p: p[0], reverse=True)
+    values = [p[0] * 2.0 for p in pts]
+    values.sort()
+    return pts[0][0] * pts[2][1] + pts[1][0] ** 2 + values[0] * values[-1]
+
+
+@pytest.mark.parametrize("f", [reversed_in_place, sorted_in_place])
+def test_local_list_reordered_in_place(f):
     check_all(f, np.array([0.3, 1.2]))
