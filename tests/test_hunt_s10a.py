@@ -17,6 +17,10 @@ Classes fixed here:
 * a name holding an item taken before ``st["q"][0] += v`` (``held = st["q"]``): Python's
   held sees the write; refused before, now followed by ``held = _t`` after the write;
 * ``lst.reverse()`` and ``lst.sort(key=...)`` on a list the function builds (refused);
+* a write into what ``d.get(k)``, ``d.setdefault(k, v)`` or ``lst.pop()`` handed back (an
+  object the receiver holds, or held: another name may share it) was not seen by the
+  receiver or the other name: wrong derivatives (``groups.setdefault(k, []).append(v)``
+  gave zero).  Now such a write is followed or refused (sweep._held_item_sources);
 * a list of new objects stepped by a method writing their attributes (a particle
   simulation) was refused when the loop variable was reused by another loop or the list was
   read by a comprehension (``sum(p.x ** 2 for p in ps)``)."""
@@ -392,4 +396,64 @@ def sorted_in_place(x):
 
 @pytest.mark.parametrize("f", [reversed_in_place, sorted_in_place])
 def test_local_list_reordered_in_place(f):
+    check_all(f, np.array([0.3, 1.2]))
+
+
+# ------------------------------------- what d.get / d.setdefault / lst.pop hand back
+
+def written_after_get(x):
+    params = {"w": x * 1.0, "b": x[0]}
+    w = params.get("w")
+    w[0] = w[0] * 3.0
+    return np.sum(params["w"] * x)
+
+
+def written_after_setdefault(x):
+    groups = {}
+    for i, v in enumerate(x):
+        groups.setdefault(i % 2, []).append(v)
+    return sum(np.prod(g) for g in groups.values())
+
+
+def written_after_pop(x):
+    stack = [x * 1.0, x * 2.0]
+    alias = stack[1]
+    top = stack.pop()
+    top[0] = 7.0 * x[1]
+    return np.sum(alias * x)
+
+
+@pytest.mark.parametrize("f", [written_after_get, written_after_setdefault, written_after_pop])
+def test_writes_into_held_items_not_wrong(f):
+    # before: the write was lost (a gradient of zero for setdefault); now refused
+    x = np.array([0.3, 1.2, -0.5, 0.7])
+    for run in (lambda: diffc.grad(f)(x), lambda: diffc.jvp(f, (x,), (x,))):
+        with pytest.raises(diffc.DiffcError):
+            run()
+
+
+def read_after_get_and_pop(x):
+    cfg = {"lr": 0.1, "w": x * 2.0}
+    lr = cfg.get("lr", 0.5)
+    w = cfg.get("w")
+    stack = [x * 1.0, x * 3.0]
+    top = stack.pop()
+    top = top * 2.0
+    top += 1.0
+    return lr * np.sum(w ** 2) + np.sum(top * stack[0])
+
+
+def depth_first(x):
+    stack = [(x[0], 0), (x[1], 1)]
+    total = 0.0
+    while stack:
+        v, depth = stack.pop()
+        total += v * (depth + 1)
+        if depth < 2:
+            stack.append((v * 0.5, depth + 1))
+    return total
+
+
+@pytest.mark.parametrize("f", [read_after_get_and_pop, depth_first])
+def test_held_items_only_read(f):
     check_all(f, np.array([0.3, 1.2]))

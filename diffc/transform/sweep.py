@@ -223,7 +223,7 @@ class FunctionSweep:
             for stmt in A.walk_statements(self.body):
                 synced = stmt.__dict__.setdefault("diffc_synced", set())
                 for observer, written, origin, maybe in report.observed.get(id(stmt), ()):
-                    if (observer, written) in synced:
+                    if (observer, written) in synced or _bound_after_call(stmt, observer):
                         continue
                     follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
                     if follow is None and not maybe:
@@ -270,6 +270,8 @@ class FunctionSweep:
                 synced = getattr(stmt, "diffc_synced", ())
                 if (observer, written) in synced:
                     continue                    # followed by the statement that shares the write
+                if _bound_after_call(stmt, observer):
+                    continue                    # `t = stack.pop()`: t is bound after the pop
                 if isinstance(origin, gast.Assign) and _iterated(origin.value) \
                         and (origin.value.args[0].id, written) in synced:
                     continue                    # written back into the iterated array, whose
@@ -298,6 +300,11 @@ class FunctionSweep:
                     # (p op= v: forward mode may hold a copy of the item in p)
                     item = _item_origin(self.body, written) \
                         if written in self.written or updated_item or self._maybe_rebinding(stmt) else None
+                    if item is None and written in self.written and _taken_by_method(self.body, written):
+                        # `top = stack.pop()` copied before its write: a check when it runs would
+                        # compare the copy, which shares nothing
+                        self._refuse_observed_write(stmt, observer, written, origin)
+                        continue
                     unshared.setdefault(id(stmt), []).append((item or written, observer))
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
@@ -587,8 +594,27 @@ def alias_sources(fn, value):
         relation = _helper_relation(fn, value)
         if relation is not None:
             return {name: relation for name in _local_arguments(fn, value)}
+        held = _held_item_sources(fn, value)
+        if held:
+            return held
         return {name: S.SAME for name in _call_alias_sources(fn, value)}
     return {}
+
+
+# Methods handing back an object their receiver holds (or held: pop), or the default given.
+_HELD_ITEM_METHODS = {"get", "setdefault", "pop"}
+
+
+def _held_item_sources(fn, call):
+    """``d.get(k)``, ``d.setdefault(k, v)``, ``lst.pop()``: an item of the receiver (PART),
+    or the default argument itself (SAME); {} for other calls.  A write into the result
+    is a write into the receiver's item, which the analysis follows or refuses."""
+    func = call.func
+    if not (isinstance(func, gast.Attribute) and func.attr in _HELD_ITEM_METHODS and _local(func.value, fn)):
+        return {}
+    out = {a.id: aliases_mod.SAME for a in call.args[1:] if _local(a, fn)}
+    out[func.value.id] = aliases_mod.PART
+    return out
 
 
 def _local_arguments(fn, call):
@@ -781,6 +807,21 @@ def _insert_around(stmts, before=None, after=None):
 
 def _both_local(fn, *names):
     return all(n in fn.info.local_names or n in fn.params for n in names)
+
+
+def _bound_after_call(stmt, observer):
+    """stmt is ``observer = call(...)``: the call's write into its receiver (``stack.pop()``)
+    happens before observer is bound, so neither observer's old value (dead there) nor its
+    new one sees it."""
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+        and stmt.targets[0].id == observer and isinstance(stmt.value, gast.Call)
+
+
+def _taken_by_method(body, name):
+    """Some binding of name is ``name = c.pop()`` / ``c.get(k)`` / ``c.setdefault(k, v)``."""
+    return any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name
+               and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute)
+               and s.value.func.attr in _HELD_ITEM_METHODS for s in A.walk_statements(body))
 
 
 def _item_origin(body, name):
