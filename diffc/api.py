@@ -80,8 +80,28 @@ def unlifted(fn):
     differentiated function, where diffc lifted inner with what it captured: a
     runtime_calls.Closure) the same function with the captured values fixed."""
     if isinstance(fn, runtime_calls.Closure):
-        return fn.as_function() or fn
+        return _closure_function(fn) or fn
     return fn
+
+
+def _closure_function(closure):
+    """The lifted function of a Closure of a local function (captured values only, no
+    partial arguments) with the captured values as the defaults of its trailing
+    parameters; None otherwise."""
+    fn, trail = closure.fn, closure.trail
+    if closure.lead or closure.keywords or not isinstance(fn, types.FunctionType) or not trail:
+        return None
+    defaults = fn.__defaults__ or ()
+    if defaults and len(defaults) < len(trail):
+        return None
+    # after a parameter with a default every positional one has one: the user's defaults,
+    # then placeholders for the captured values, which these replace
+    defaults = tuple(defaults[:len(defaults) - len(trail)]) + tuple(trail)
+    made = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, fn.__closure__)
+    made.__kwdefaults__ = fn.__kwdefaults__
+    made.__qualname__ = fn.__qualname__
+    made.__dict__.update(fn.__dict__)
+    return made
 
 
 def for_bound_methods(transform):

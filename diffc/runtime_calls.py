@@ -9,8 +9,6 @@ their derivative rules are in rules/dynamic_rules.py.  Like runtime.py, imports 
 but NumPy and runtime.py.
 """
 
-import types
-
 import numpy as np
 
 from .runtime import (DictBar, ListBar, fields_of, is_duck_array, is_fieldless_object, item, is_zero as _is_zero,
@@ -63,27 +61,6 @@ class Closure:
 
     def captured(self):
         return list(self.lead) + list(self.trail) + list(self.keywords.values())
-
-    def as_function(self):
-        """The Python function this closure stands for, when it is a local function (captured
-        values only, no partial arguments): the lifted function with the captured values as the
-        defaults of its trailing parameters, so that ``diffc.grad(inner)`` in code diffc
-        generated gets a function it can compile; None otherwise."""
-        fn = self.fn
-        if self.lead or self.keywords or not isinstance(fn, types.FunctionType) or not self.trail:
-            return None
-        code = fn.__code__
-        defaults = fn.__defaults__ or ()
-        if defaults and len(defaults) < len(self.trail):
-            return None
-        # after a parameter with a default every positional one has one: the user's defaults,
-        # then placeholders for the captured values, which these replace
-        defaults = tuple(defaults[:len(defaults) - len(self.trail)]) + self.trail
-        made = types.FunctionType(code, fn.__globals__, fn.__name__, defaults, fn.__closure__)
-        made.__kwdefaults__ = fn.__kwdefaults__
-        made.__qualname__ = fn.__qualname__
-        made.__dict__.update(fn.__dict__)
-        return made
 
     def __getattr__(self, name):
         # attributes set on the function (``event.terminal = True``, set_function_attribute)
