@@ -336,9 +336,12 @@ def _make_wrapper(callee, method, layout, values):
             else:
                 namespace[f"D{k}"] = mark
                 pieces.append(f"D{k}")
-        # the generated function's own trailing parameters (a gradient's seed `result_bar`,
-        # which the gradient of a gradient takes without a default): the values it runs with
-        for k in range(len(pieces), len(inner_values)):
+        # the generated function's own trailing parameters without a default (a gradient's
+        # seed `result_bar` in the gradient of a gradient): the values it runs with
+        inner_params = list(inspect.signature(inner).parameters.values())
+        for k in range(len(pieces), min(len(inner_values), len(inner_params))):
+            if inner_params[k].default is not inspect.Parameter.empty:
+                break
             namespace[f"E{k}"] = inner_values[k]
             pieces.append(f"E{k}")
         namespace["F"] = inner
