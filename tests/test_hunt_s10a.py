@@ -23,9 +23,13 @@ Classes fixed here:
   gave zero).  Now such a write is followed or refused (sweep._held_item_sources);
 * ``d.setdefault(k, v)`` on a dict the function builds, as ``if k not in d: d[k] = v``
   then ``d[k]`` (transform/dict_setdefault.py): grouping with ``.append`` is followed;
+* a ``collections.defaultdict`` crashed inside the generated code (KeyError): its private
+  copy (runtime.copy_value) was a plain dict; dict subclasses now keep their class;
 * a list of new objects stepped by a method writing their attributes (a particle
   simulation) was refused when the loop variable was reused by another loop or the list was
   read by a comprehension (``sum(p.x ** 2 for p in ps)``)."""
+
+import collections
 
 import numpy as np
 import pytest
@@ -488,3 +492,19 @@ def test_setdefault_on_a_parameter_not_wrong():
     # the dict comes from the caller: not rewritten; the write into its item is refused
     with pytest.raises(diffc.DiffcError):
         diffc.grad(setdefault_on_parameter, wrt=1)({0: [1.0]}, 0.7)
+
+
+# ------------------------------------------------------------------- defaultdict
+
+def accumulated_in_defaultdict(x):
+    d = collections.defaultdict(float)
+    for i, v in enumerate(x):
+        d[i % 2] += v * v
+    groups = collections.defaultdict(list)
+    for i, v in enumerate(x):
+        groups[i % 2].append(v)
+    return d[0] * d[1] + d["missing"] + sum(np.prod(g) for g in groups.values())
+
+
+def test_defaultdict():
+    check_all(accumulated_in_defaultdict, np.array([0.3, 1.2, -0.5, 0.7]))
