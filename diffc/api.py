@@ -75,6 +75,35 @@ _TYPES_DECIDING_KIND = frozenset({float, int, bool, str, type(None), np.float64,
 
 # ------------------------------------------------------------------- public
 
+def unlifted(fn):
+    """fn, or for a local function of code diffc runs (``g = diffc.grad(inner)`` inside a
+    differentiated function, where diffc lifted inner with what it captured: a
+    runtime_calls.Closure) the same function with the captured values fixed."""
+    if isinstance(fn, runtime_calls.Closure):
+        return _closure_function(fn) or fn
+    return fn
+
+
+def _closure_function(closure):
+    """The lifted function of a Closure of a local function (captured values only, no
+    partial arguments) with the captured values as the defaults of its trailing
+    parameters; None otherwise."""
+    fn, trail = closure.fn, closure.trail
+    if closure.lead or closure.keywords or not isinstance(fn, types.FunctionType) or not trail:
+        return None
+    defaults = fn.__defaults__ or ()
+    if defaults and len(defaults) < len(trail):
+        return None
+    # after a parameter with a default every positional one has one: the user's defaults,
+    # then placeholders for the captured values, which these replace
+    defaults = tuple(defaults[:len(defaults) - len(trail)]) + tuple(trail)
+    made = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, fn.__closure__)
+    made.__kwdefaults__ = fn.__kwdefaults__
+    made.__qualname__ = fn.__qualname__
+    made.__dict__.update(fn.__dict__)
+    return made
+
+
 def for_bound_methods(transform):
     """Let a wrt-taking transform (grad, jacobian, ...) accept a bound method.
 
@@ -83,6 +112,7 @@ def for_bound_methods(transform):
     own parameters (self excluded), names are unchanged."""
     @functools.wraps(transform)
     def wrapped(fn, wrt=0, *rest, **options):
+        fn = unlifted(fn)
         if not isinstance(fn, types.MethodType) or not isinstance(fn.__func__, types.FunctionType):
             return transform(fn, wrt, *rest, **options)
         shift = (lambda w: w + 1 if isinstance(w, int) and not isinstance(w, bool) and w >= 0 else w)
@@ -344,6 +374,7 @@ def _pair(result):
 @user_facing
 def vjp(fn, *primals, **kw_primals):
     """(f(*primals), pullback); pullback(cotangent) -> one entry per primal (None for ints)."""
+    fn = unlifted(fn)
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         out, pullback = vjp(fn.__func__, fn.__self__, *primals, **kw_primals)
         return out, lambda cotangent: pullback(cotangent)[1:]

@@ -328,7 +328,7 @@ def _make_wrapper(callee, method, layout, values):
             raise DiffcError(f"calling {getattr(callee, '__qualname__', callee)}: {exc}") from None
         real.apply_defaults()
         marks.apply_defaults()
-        inner, _ = compile_cache.see_through(callee, list(real.arguments.values()))
+        inner, inner_values = compile_cache.see_through(callee, list(real.arguments.values()))
         pieces = []
         for k, mark in enumerate(marks.arguments.values()):
             if isinstance(mark, _Param):
@@ -336,6 +336,14 @@ def _make_wrapper(callee, method, layout, values):
             else:
                 namespace[f"D{k}"] = mark
                 pieces.append(f"D{k}")
+        # the generated function's own trailing parameters without a default (a gradient's
+        # seed `result_bar` in the gradient of a gradient): the values it runs with
+        inner_params = list(inspect.signature(inner).parameters.values())
+        for k in range(len(pieces), min(len(inner_values), len(inner_params))):
+            if inner_params[k].default is not inspect.Parameter.empty:
+                break
+            namespace[f"E{k}"] = inner_values[k]
+            pieces.append(f"E{k}")
         namespace["F"] = inner
         call = "F(" + ", ".join(pieces) + ")"
         label = getattr(callee, "__name__", "derivative")

@@ -156,6 +156,7 @@ def jvp(fn, primals, tangents, *, jit=False, cache=False):
     """(f(*primals), directional derivative along tangents); None tangents are constants.
 
     ``jit=True``/``"auto"``: the tangent code compiled by numba (jit_api.py)."""
+    fn = api.unlifted(fn)
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         return jvp(fn.__func__, (fn.__self__,) + tuple(primals), (None,) + tuple(tangents),
                    jit=jit, cache=cache)

@@ -717,7 +717,8 @@ def copy_value(x):
     if isinstance(x, list):
         return list(x)
     if isinstance(x, dict):
-        return dict(x)
+        # a defaultdict, OrderedDict or Counter keeps its class (and default factory)
+        return dict(x) if type(x) is dict else x.copy()
     if is_duck_array(x):
         return x.copy()
     return x

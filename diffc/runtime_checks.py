@@ -139,6 +139,13 @@ def basic_index(*parts):
     return True
 
 
+def slicing_shares(container):
+    """Whether ``container[a:b]`` is a view of container's memory (an array) rather than a
+    new list or tuple holding its items: only then does a write into one reach the other
+    (transform/sweep.py's _view_follow_up guards its write-back or re-read with it)."""
+    return isinstance(container, np.ndarray) or is_duck_array(container)
+
+
 def check_no_positional_out(receiver, method, line):
     """Raise when ``receiver.method(a, out)`` names its `out` array by position on an ndarray
     (x.dot(b, y), x.max(0, m)): diffc follows a write only through ``out=`` by keyword

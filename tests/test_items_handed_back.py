@@ -1,7 +1,7 @@
 """Objects a call hands back from a container are the container's objects, not copies.
 
 `y = stack.pop()`, `d.get(k)`, `d.pop(k)`, `d.setdefault(k, v)`, `d.popitem()`,
-`next(it)` and `max(arrays, key=f)` return an object the program already holds elsewhere;
+`next(it)`, `max(arrays, key=f)` and `lst.copy()` (its items) return an object the program already holds elsewhere;
 a write into y is a write into that object, which another name may still read.  diffc
 treated these results as fresh: the write was lost for the other name, a silently wrong
 gradient in both modes.  Each program below must now be either differentiated correctly
@@ -97,7 +97,15 @@ def max_by_key_hands_back_the_item(x):
     return np.sum(a * x) + np.sum(b)
 
 
-SHARED = [popped_while_an_object_holds_it, popped_while_another_name_holds_it, got_from_a_dict,
+def item_of_a_shallow_copy(x):
+    y0 = np.sin(x) + x
+    lst = [y0]
+    c = lst.copy()
+    c[0][1] = 3.0 * x[2]
+    return np.sum(y0 * x)
+
+
+SHARED = [item_of_a_shallow_copy, popped_while_an_object_holds_it, popped_while_another_name_holds_it, got_from_a_dict,
           popped_from_a_dict, setdefault_hands_back_the_item, popped_at_the_front,
           popitem_hands_back_the_item, next_hands_back_the_item, max_by_key_hands_back_the_item]
 

@@ -66,7 +66,7 @@ def _(result, x, x_dot):
 from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc_item,  # noqa: E402
                        unpop_bar)
 
-nondiff(runtime_checks.basic_index, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
+nondiff(runtime_checks.basic_index, runtime_checks.slicing_shares, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
         runtime_checks.check_list_slice_length)
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared,
         runtime_checks.check_item_write_back, runtime.updates_in_place,

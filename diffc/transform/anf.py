@@ -153,6 +153,10 @@ class ANF:
                 atom = self.atomize_rhs(value, out)
                 self.through_item(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
                 return
+            if self.item_of_local(target):
+                atom = self.atomize_rhs(value, out)
+                self.through_named_item(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
+                return
             if isinstance(target.value, gast.Name):
                 self.check_not_global(target.value.id, target)
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
@@ -226,6 +230,31 @@ class ANF:
                                          [A.deepcopy(p) for p in parts if isinstance(p, gast.Name)])))
         out.append(gast.If(test=A.name(test), body=[back], orelse=[]))
 
+    def item_of_local(self, target):
+        """``rows[i][j]`` (or deeper) whose items may not stay in rows (nested_item said no):
+        rows a local name."""
+        root = target.value
+        while isinstance(root, gast.Subscript):
+            root = root.value
+        return isinstance(target.value, gast.Subscript) and isinstance(root, gast.Name) \
+            and root.id in self.locals
+
+    def through_named_item(self, target, out, write):
+        """``rows[i][j] = v`` as ``_t = rows[i]; _t[j] = v``, which is what Python does (_t is
+        rows[i]'s own object) and what a user writes by hand: the write into _t is then an
+        ordinary write into an item taken out of a container, which the alias analysis
+        follows (item_write_back gives rows its item back) or refuses, as for the named form.
+        write(_t[j]) emits the write."""
+        root = target.value
+        while isinstance(root, gast.Subscript):
+            root = root.value
+        self.check_not_global(root.id, target)
+        taken = self.rhs(target.value, out)
+        item = self.tmp()
+        out.append(A.assign(item, taken))
+        self.globals_held.bind(item, taken)
+        write(A.subscript(A.name(item), target.slice, gast.Store()))
+
     def basic_index(self, index):
         """True when the (source) index of ``rows[index][j] = v`` is basic (ints, slices,
         None, ..., names that only loops over range bind), so that rows[index] is a view;
@@ -294,6 +323,9 @@ class ANF:
         elif isinstance(target, gast.Subscript) and self.nested_item(target):
             self.check_not_global(target.value.value.id, target)
             self.through_item(target, out, lambda inner: self.augassign(
+                gast.AugAssign(target=inner, op=stmt.op, value=value), out))
+        elif isinstance(target, gast.Subscript) and self.item_of_local(target):
+            self.through_named_item(target, out, lambda inner: self.augassign(
                 gast.AugAssign(target=inner, op=stmt.op, value=value), out))
         elif isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:

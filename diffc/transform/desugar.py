@@ -47,6 +47,7 @@ from .global_writes import CHANGING_METHODS
 from .explicit_iterators import make_iterators_explicit
 from .lazy_iterators import refuse_stale_lazy_iterators
 from .list_insert import lower_list_inserts
+from .dict_setdefault import lower_setdefault
 from .try_with import lower_try
 from .starred import lower_starred
 
@@ -100,6 +101,7 @@ class Desugar:
         body = self.collect_yields(body)
         body = self.lower_declarations_and_match(body)
         body = lower_list_inserts(body, self.info, self.namer)
+        body = lower_setdefault(body, self.info, self.namer)
         body = self.lower_index_concatenators(body)
         body = [_LibraryCalls(self.resolve).visit(s) for s in body]
         body = self.hoist_comprehensions(body)

@@ -143,6 +143,33 @@ def placed_re_read(fn, write, observer, written, origin):
             A.located(gast.If(test=A.name(flag), body=[re_read], orelse=[]), write)]
 
 
+def sibling_re_read(fn, write, observer, written, origin):
+    """``observer = written`` after a write into written, where both names took the same
+    item of one container: ``held = st["q"]`` ... ``t = st["q"]; t[0] = v`` (what
+    ``st["q"][0] = v`` becomes): in Python held is t's object and sees the write.  None
+    unless each is bound once, by ``name = c[index]`` with the same container and item
+    index, the observer first, and neither c, the index, nor c's items changed between."""
+    if getattr(write, "diffc_item_update", (None, None))[1] == written:
+        return None
+    first, second = _taken_from(fn.body, observer), _taken_from(fn.body, written)
+    if first is None or second is None or first is second:
+        return None
+    a, b = first.value, second.value
+    if a.value.id != b.value.id or gast.dump(a.slice) != gast.dump(b.slice):
+        return None
+    container = a.value.id
+    names = {container} | A.names_loaded(a.slice)
+    if _block_of(fn.body, first) is not _block_of(fn.body, second) \
+            or not _unchanged_between(fn.body, first, write, names | {observer}) \
+            or not _unchanged_between(fn.body, second, write, names | {written}) \
+            or _written_between(fn.body, first, write, container) or container in fn.params:
+        return None
+    block = _block_of(fn.body, first)
+    if next(i for i, s in enumerate(block) if s is first) > next(i for i, s in enumerate(block) if s is second):
+        return None
+    return [A.located(A.assign(observer, A.name(written)), write)]
+
+
 def _places(display, name):
     """Where a list display (positions) or a dict display with constant keys holds name."""
     if isinstance(display, gast.List):
@@ -236,6 +263,19 @@ def certainly_item_assignable(fn, name):
     if not bindings or name in fn.params:
         return False
     return all(_makes_mutable_container(fn, s.value) for s in bindings)
+
+
+def certainly_list(fn, name):
+    """name is certainly a list: not a parameter, bound only by assignments of list displays,
+    comprehensions or list() calls (y[a:b] is then a new list holding y's items)."""
+    if getattr(fn, "body", None) is None:
+        return False                    # a callee seen from its caller (reverse._CalleeView)
+    bindings = _bindings(fn.body, name)
+    if not bindings or name in fn.params or any(
+            isinstance(s, gast.For) and name in A.names_stored(s.target) for s in A.walk_statements(fn.body)):
+        return False
+    return all(isinstance(s.value, (gast.List, gast.ListComp)) or isinstance(s.value, gast.Call)
+               and getattr(s.value.func, "diffc_global", None) is builtins.list for s in bindings)
 
 
 def items_written_in_place(fn):

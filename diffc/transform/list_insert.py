@@ -12,8 +12,10 @@ assignment of which makes a list (a list display or comprehension, ``list(...)``
     name[_j] = _v
 
 the same list changed in place as Python changes it (other names holding it see the
-change), from operations diffc differentiates in both modes and at any order.  Other
-receivers (a parameter, an object with its own ``insert``) are left as written.
+change), from operations diffc differentiates in both modes and at any order.  Likewise
+``name.reverse()`` becomes ``name[:] = name[::-1]`` and ``name.sort(key=k, reverse=r)``
+becomes ``name[:] = sorted(name, key=k, reverse=r)``.  Other receivers (a parameter, an
+object with its own ``insert``) are left as written.
 """
 
 import builtins
@@ -80,8 +82,12 @@ def _expanded(call, namer):
 
 
 def lower_list_inserts(body, info, namer):
-    """body with the inserts into local lists expanded (see module docstring)."""
-    if not any(isinstance(n, gast.Attribute) and n.attr == "insert" for s in body for n in gast.walk(s)):
+    """body with the inserts into local lists expanded (see module docstring), and their
+    in-place reorderings ``name.reverse()`` and ``name.sort(key=k, reverse=r)`` written as
+    ``name[:] = name[::-1]`` and ``name[:] = sorted(name, key=k, reverse=r)``: the same list
+    object with the same items in the new order, as Python leaves it."""
+    if not any(isinstance(n, gast.Attribute) and n.attr in ("insert", "reverse", "sort")
+               for s in body for n in gast.walk(s)):
         return body
     lists = _local_lists(info.node, info.resolve_static)
     return _lower(body, lists, namer) if lists else body
@@ -97,5 +103,30 @@ def _lower(stmts, lists, namer):
         for handler in getattr(stmt, "handlers", None) or []:
             handler.body = _lower(handler.body, lists, namer)
         call = _insert_of(stmt, lists)
-        out.extend(A.located_all(_expanded(call, namer), stmt) if call is not None else [stmt])
+        reordered = _reordering(stmt, lists)
+        if call is not None:
+            out.extend(A.located_all(_expanded(call, namer), stmt))
+        elif reordered is not None:
+            out.append(A.located(reordered, stmt))
+        else:
+            out.append(stmt)
     return out
+
+
+def _reordering(stmt, lists):
+    """``name[:] = name[::-1]`` for ``name.reverse()``, ``name[:] = sorted(name, **kw)`` for
+    ``name.sort(**kw)`` (name a local list); else None."""
+    call = stmt.value if isinstance(stmt, gast.Expr) else None
+    if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+            and isinstance(call.func.value, gast.Name) and call.func.value.id in lists and not call.args):
+        return None
+    lst = call.func.value.id
+    whole = gast.Slice(lower=None, upper=None, step=None)
+    if call.func.attr == "reverse" and not call.keywords:
+        value = A.subscript(A.name(lst), gast.Slice(lower=None, upper=None, step=A.const(-1)))
+    elif call.func.attr == "sort" and all(k.arg in ("key", "reverse") for k in call.keywords):
+        value = A.call(A.global_ref(builtins.sorted, "sorted"), [A.name(lst)])
+        value.keywords = [gast.keyword(arg=k.arg, value=k.value) for k in call.keywords]
+    else:
+        return None
+    return A.assign(A.subscript(A.name(lst), whole, gast.Store()), value)

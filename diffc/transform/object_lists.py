@@ -150,6 +150,9 @@ def _uses_allowed(info, name, cls, parents):
             continue                        # for i, v in enumerate(L) / for v, x in zip(L, xs)
         if isinstance(parent, gast.Call) and parent.args == [node] and info.resolve_static(parent.func) is len:
             continue
+        if isinstance(parent, gast.comprehension) and parent.iter is node \
+                and _reads_attributes_only(parents.get(id(parent)), parent.target):
+            continue                        # sum(p.x ** 2 for p in L)
         if isinstance(parent, gast.Assign) and getattr(parent, STORE_BACK, False):
             continue                        # self.layers = _items: the copy stored back
         if isinstance(parent, gast.Attribute) and _is_append(parents.get(id(parent)), name) \
@@ -159,6 +162,34 @@ def _uses_allowed(info, name, cls, parents):
                 and _item_use_allowed(info, parent, cls, parents):
             continue
         return False
+    return True
+
+
+def _binds_first(loop, var):
+    """A loop this module rewrote, whose body starts with ``var = L[_k]``."""
+    first = loop.body[0] if loop.body else None
+    return isinstance(first, gast.Assign) and getattr(first, ITEM_CLASS, None) is not None \
+        and isinstance(first.targets[0], gast.Name) and first.targets[0].id == var
+
+
+_COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
+
+
+def _reads_attributes_only(comp, target):
+    """A comprehension over L whose only generator binds a name every use of which reads
+    one of its attributes (``p.x``, not ``p.step()`` nor ``f(p)``): it neither keeps nor
+    changes an item."""
+    if not isinstance(comp, _COMPREHENSIONS) or len(comp.generators) != 1 or not isinstance(target, gast.Name):
+        return False
+    parents = _parents(comp)
+    for n in gast.walk(comp):
+        if n is target or not (isinstance(n, gast.Name) and n.id == target.id):
+            continue
+        up = parents.get(id(n))
+        if not (isinstance(up, gast.Attribute) and isinstance(up.ctx, gast.Load) and up.value is n):
+            return False
+        if isinstance(parents.get(id(up)), gast.Call) and parents[id(up)].func is up:
+            return False                    # p.step(): a method, which may write p
     return True
 
 
@@ -416,7 +447,19 @@ class _Rewrite:
         return [stmt]
 
     def _used_outside(self, var, loop):
+        """Whether var, outside loop, names the object the loop last bound: a use not in the
+        loop, nor in another loop binding var first (``for p in L: ...`` again), nor in a
+        comprehension binding its own var (Python 3 gives it a scope of its own; its first
+        iterable is read outside it)."""
         inside = {id(n) for s in loop.body for n in gast.walk(s)} | {id(n) for n in gast.walk(loop.target)}
+        for other in gast.walk(self.info.node):
+            if isinstance(other, gast.For) and other is not loop and (_binds_first(other, var) or isinstance(
+                    other.target, gast.Name) and other.target.id == var):
+                inside |= {id(n) for s in other.body for n in gast.walk(s)} | {id(n) for n in gast.walk(other.target)}
+            elif isinstance(other, _COMPREHENSIONS) and any(
+                    isinstance(g.target, gast.Name) and g.target.id == var for g in other.generators):
+                first_iter = {id(n) for n in gast.walk(other.generators[0].iter)}
+                inside |= {id(n) for n in gast.walk(other) if id(n) not in first_iter}
         return any(isinstance(n, gast.Name) and n.id == var and id(n) not in inside
                    for n in gast.walk(self.info.node))
 

@@ -32,7 +32,7 @@ from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
-from . import item_write_back
+from . import handed_back, item_write_back
 from .dynamic_calls import has_packed_parameters
 from .lazy_iterators import defines_functions, returns_lazy
 
@@ -223,7 +223,7 @@ class FunctionSweep:
             for stmt in A.walk_statements(self.body):
                 synced = stmt.__dict__.setdefault("diffc_synced", set())
                 for observer, written, origin, maybe in report.observed.get(id(stmt), ()):
-                    if (observer, written) in synced:
+                    if (observer, written) in synced or _bound_after_call(stmt, observer):
                         continue
                     follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
                     if follow is None and not maybe:
@@ -231,6 +231,8 @@ class FunctionSweep:
                             or item_write_back.held_write_back(self, stmt, observer, written, origin)
                     elif follow is None:
                         follow = item_write_back.placed_re_read(self, stmt, observer, written, origin)
+                    if follow is None:
+                        follow = item_write_back.sibling_re_read(self, stmt, observer, written, origin)
                     if follow is not None and _iterated(origin.value):
                         follow = self._while_still_iterated(stmt, origin, written, follow, followers, report)
                     if follow is not None:
@@ -258,13 +260,18 @@ class FunctionSweep:
         self.element_checked = set()
         self.checked_views = set()          # names kept as views for a check_unshared
         if self.generated_code():
-            return                          # diffc's own gradient code: its sharing is by design
+            # diffc's own gradient code: its sharing is by design; but the sharing checks it
+            # carries must see the objects they were given, not private copies
+            self.checked_views = _checked_names(self.info, self.body)
+            return
         unshared = {}                       # id(write) -> [(written, other)] to check when it runs
         for stmt in A.walk_statements(self.body):
             for observer, written, origin, maybe in self.aliases.observed.get(id(stmt), ()):
                 synced = getattr(stmt, "diffc_synced", ())
                 if (observer, written) in synced:
                     continue                    # followed by the statement that shares the write
+                if _bound_after_call(stmt, observer):
+                    continue                    # `t = stack.pop()`: t is bound after the pop
                 if isinstance(origin, gast.Assign) and _iterated(origin.value) \
                         and (origin.value.args[0].id, written) in synced:
                     continue                    # written back into the iterated array, whose
@@ -279,11 +286,15 @@ class FunctionSweep:
                 if _field_of(origin, observer) and _stores_constants(stmt):
                     continue                    # `k.hist.append(1)`: no derivative to follow (as
                     # transform/attribute_writes.py judges direct writes into attributes)
-                if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt):
+                if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt) \
+                        and getattr(stmt, "diffc_write_back_of", None) is None:
+                    # a private copy of the item read is what Python holds after `y[i] = new`; not
+                    # after a write-back, which puts the same object back: the item read must stay
+                    # that object, for the check of the write into it (below) to see the sharing
                     self.element_checked.add(id(origin))
                     continue
                 if maybe and written in self.written and _item_origin(self.body, written) is None \
-                        and _taken_binding(self, written) and _both_local(self, observer, written):
+                        and handed_back.taken_binding(self, written) and _both_local(self, observer, written):
                     # y is copied before its write (forward_value), and the object it came from
                     # cannot be named again for a run-time check (`y = stack.pop()`, `d.get(k)`,
                     # `max(ys, key=...)`, an item at a position that moved on): a check of y
@@ -566,6 +577,10 @@ def alias_sources(fn, value):
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
         sliced = any(isinstance(p, gast.Slice) or isinstance(p, gast.Constant) and p.value in (None, Ellipsis)
                      for p in parts)
+        if sliced and fn.kinds.get(value.value.id) == K.SCALARS:
+            return {}                       # a slice of a list of numbers: a new list of numbers
+        if sliced and item_write_back.certainly_list(fn, value.value.id):
+            return {value.value.id: S.ITEMS}     # a new list holding y's items
         return {value.value.id: S.SAME if sliced else S.PART}
     if isinstance(value, gast.Attribute):
         if _local(value.value, fn) and value.attr not in _VALUE_ATTRIBUTES:
@@ -581,59 +596,11 @@ def alias_sources(fn, value):
         relation = _helper_relation(fn, value)
         if relation is not None:
             return {name: relation for name in _local_arguments(fn, value)}
-        taken = _taken_from_arguments(fn, value)
+        taken = handed_back.taken_from_arguments(fn, value)
         if taken is not None:
             return taken
         return {name: S.SAME for name in _call_alias_sources(fn, value)}
     return {}
-
-
-def _taken_binding(fn, name):
-    """name is bound to an item read out of a container (``y = it[k]``) or handed back by a
-    call (``y = stack.pop()``, `_taken_from_arguments`): that binding is where diffc copies
-    the value (forward_value), so the copy, not the item, is what a check of name sees."""
-    for s in A.walk_statements(fn.body):
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name:
-            if isinstance(s.value, gast.Subscript) \
-                    or isinstance(s.value, gast.Call) and _taken_from_arguments(fn, s.value):
-                return True
-    return False
-
-
-# Methods handing back an object their receiver holds (``d.get("h")``), or takes out of it
-# (``stack.pop()``), or the default the call passes (``d.get(k, v)``): not a copy.
-_ITEM_METHODS = {"get", "setdefault", "__getitem__"}
-_TAKING_METHODS = {"pop", "popitem", "popleft"}
-
-
-def _taken_from_arguments(fn, call):
-    """How the result of a call that hands back an existing object relates to its local
-    arguments, or None for other calls: an item taken out of the receiver (TAKEN) for
-    _TAKING_METHODS, an item of the receiver (PART) for _ITEM_METHODS and
-    of the iterable for ``next`` and for ``max``/``min`` of one iterable; one of the
-    arguments (MAYBE) for ``max(a, b)``, a default; ``sorted(xs)`` holds xs's items
-    (``max(xs, key=f)`` is ``sorted(xs, key=f, reverse=True)[0]`` by then).  (``iter(xs)``
-    is a list and a position by then: transform/explicit_iterators.py.)"""
-    S = aliases_mod
-    if fn.generated_code():
-        return None             # diffc's gradient code: its tapes' pops are restores by design
-    key, args = call_key(fn.info, call)
-    if isinstance(key, tuple) and key[0] == "method" and key[1] in _ITEM_METHODS | _TAKING_METHODS and args:
-        out = {a.id: S.MAYBE for a in args[1:] if _local(a, fn)}
-        if _local(args[0], fn):
-            out[args[0].id] = S.TAKEN if key[1] in _TAKING_METHODS else S.PART
-        return out
-    if key is builtins.sorted and call.args:
-        return {a.id: S.ITEMS for a in call.args[:1] if _local(a, fn)}
-    if key is builtins.next or key in (builtins.max, builtins.min) and len(call.args) == 1:
-        out = {a.id: S.MAYBE for a in call.args[1:] + [k.value for k in call.keywords if k.arg == "default"]
-               if _local(a, fn)}
-        out.update({a.id: S.PART for a in call.args[:1] if _local(a, fn)})
-        return out
-    if key in (builtins.max, builtins.min):
-        return {a.id: S.MAYBE for a in call.args
-                if _local(a, fn) and fn.kinds.get(a.id) not in (K.INT, K.SCALAR)}   # (numbers share nothing)
-    return None
 
 
 def _local_arguments(fn, call):
@@ -773,7 +740,15 @@ def _view_follow_up(fn, write, observer, written, origin):
         follow = A.assign(base, A.name(target))
     else:                                   # the array sees a write into its view: write back
         follow = A.assign(A.subscript(A.name(base), A.deepcopy(index), gast.Store()), A.name(target))
-    return A.located(follow, write)
+    follow = A.located(follow, write)
+    if index is None or K.is_array(fn.kinds.get(base)):
+        return follow
+    # y[a:b] of a list or tuple is a new sequence holding y's items: neither sees an item
+    # assignment into the other, so the follow-up runs only when y turns out to be an array
+    flag = fn.namer.fresh("_is_view")
+    fn.info.add_locals({flag})
+    test = A.assign(flag, A.call(rt(runtime_checks.slicing_shares), [A.name(base)]))
+    return [A.located(test, write), A.located(gast.If(test=A.name(flag), body=[follow], orelse=[]), write)]
 
 
 def _iterated(value):
@@ -820,6 +795,14 @@ def _both_local(fn, *names):
     return all(n in fn.info.local_names or n in fn.params for n in names)
 
 
+def _bound_after_call(stmt, observer):
+    """stmt is ``observer = call(...)``: the call's write into its receiver (``stack.pop()``)
+    happens before observer is bound, so neither observer's old value (dead there) nor its
+    new one sees it."""
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+        and stmt.targets[0].id == observer and isinstance(stmt.value, gast.Call)
+
+
 def _item_origin(body, name):
     """``y[i]`` when the only binding of `name` is ``name = y[i]`` with y and the index's
     names bound once (so y[i] still names the item at a later write); else None."""
@@ -851,6 +834,22 @@ def _item_origin(body, name):
             or not all(isinstance(i, (gast.Name, gast.Constant)) for i in index):
         return None
     return value
+
+
+_SHARING_CHECKS = (runtime_checks.check_unshared, runtime_checks.check_values_unshared,
+                   runtime_checks.check_attribute_unshared)
+
+
+def _checked_names(info, stmts):
+    """The names given to a sharing check (`check_unshared(written, other, line)`) in code
+    diffc generated: forward mode (differentiating it again) keeps them uncopied, as the
+    first pass keeps its checked_views, so that the check sees Python's sharing."""
+    out = set()
+    for s in A.walk_statements(stmts):
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                and call_key(info, s.value)[0] in _SHARING_CHECKS:
+            out |= {a.id for a in s.value.args if isinstance(a, gast.Name)}
+    return out
 
 
 def _unshared_checks(fn, stmts, unshared):

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m
+from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m, shapes_n
 from . import shapes_o
 
 HEADER = "import math\n\nimport numpy as np\n\n"
@@ -191,6 +191,7 @@ class Generator:
         shapes_k.init(self, seed, shapes, exclude)
         shapes_l.init(self, seed, shapes, exclude)
         shapes_m.init(self, seed, shapes, exclude)
+        shapes_n.init(self, seed, shapes, exclude)
         shapes_o.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
@@ -548,6 +549,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_m.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_n.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         lines = shapes_o.statement(self, scope, indent, nested_ok)
@@ -1043,7 +1047,7 @@ class Generator:
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
         chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) \
-            + shapes_l.chunks(self) + shapes_m.chunks(self)
+            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1083,6 +1087,8 @@ EXTRA_SHAPES = (
                          # (rows of `for row in M`, dict state, parameter lists), shared items
     "classes_m",         # shapes_m.py (session 9, issue 16): lst.insert, nonlocal writes, a class
                          # defined in f, models from lists of layer objects of several classes
+    "classes_n",         # shapes_n.py (session 10): y[i][j] = v with items read elsewhere, slices
+                         # of lists (copies), lists of objects stepped by methods
     "classes_o",         # shapes_o.py (session 10, issue 17): NumPy NamedTuple results read by
                          # field, linspace(retstep=True), keyword variants (einsum optimize, ...)
 )
@@ -1165,7 +1171,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_o.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 

@@ -1,10 +1,10 @@
 """Shape "classes_o" (session 10, issue 17; tests: tests/test_libs_s10b.py):
 
-n_named: a NumPy result that is a NamedTuple read by field name (``slogdet(M).logabsdet``,
+o_named: a NumPy result that is a NamedTuple read by field name (``slogdet(M).logabsdet``,
     ``svd(M).S``, ``eigh(S).eigenvalues``, ``qr(M).R``), mixed with reads by position;
-n_retstep: ``np.linspace(a, b, n, endpoint=..., retstep=True)`` with differentiated ends,
+o_retstep: ``np.linspace(a, b, n, endpoint=..., retstep=True)`` with differentiated ends,
     the samples and the step both used;
-n_keywords: keyword variants: ``np.einsum(..., optimize=True)``, ``np.diff(prepend=,
+o_keywords: keyword variants: ``np.einsum(..., optimize=True)``, ``np.diff(prepend=,
     append=)``, ``x.reshape(..., order="F")``, ``np.quantile`` at several q.
 
 Draws from its own random stream (`r14`), so a program without the shape is the same
@@ -14,7 +14,7 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("n_named", "n_retstep", "n_keywords")
+FEATURES = ("o_named", "o_retstep", "o_keywords")
 
 
 def init(gen, seed, shapes, exclude):
@@ -37,7 +37,7 @@ def statement(gen, scope, indent, nested_ok):
 
 def _named(gen, A, s, c, indent):
     r = gen.r14
-    gen.features.add("n_named")
+    gen.features.add("o_named")
     m, res = gen.fresh("mat"), gen.fresh("res")
     lines = [f"{indent}{m} = np.outer(np.ravel({A})[:3], np.ravel({A})[-3:]) * {c} + np.diag([3.0, 4.5, 6.5][:min(3, np.size({A}))])"]
     form = r.randrange(4)
@@ -58,7 +58,7 @@ def _named(gen, A, s, c, indent):
 
 def _retstep(gen, A, s, c, indent):
     r = gen.r14
-    gen.features.add("n_retstep")
+    gen.features.add("o_retstep")
     t, h = gen.fresh("grid"), gen.fresh("step")
     endpoint = r.choice(["True", "False"])
     return [f"{indent}{t}, {h} = np.linspace({s} * {c}, np.sum({A}) + 2.0, {r.choice([3, 5])}, "
@@ -68,7 +68,7 @@ def _retstep(gen, A, s, c, indent):
 
 def _keywords(gen, A, s, c, indent):
     r = gen.r14
-    gen.features.add("n_keywords")
+    gen.features.add("o_keywords")
     v = gen.fresh("kw")
     form = r.randrange(4)
     if form == 0:
