@@ -6,7 +6,11 @@ n_nested_write: ``grid[i][j] = v`` / ``state["q"][0] += v`` into items of a list
 n_list_slice: a slice of a list is a new list (``t = lst[0:2]; t[0] = v`` and
     ``lst[1:][0] = v`` leave lst alone), next to the same on an array, where it is a view;
 n_object_list: a list of new objects of a module-level class, stepped by a method writing
-    their attributes in nested loops reusing the loop variable, read back by a generator.
+    their attributes in nested loops reusing the loop variable, read back by a generator;
+n_handed_back: an array a call hands back from a container (``lst.pop(0)``, ``d.get(k)``,
+    ``d.pop(k)``, ``d.setdefault(k, v)``, ``next(it)``, ``max(arrays, key=f)``, an item of
+    ``lst.copy()``) written in place while other names still hold it (session 10, lead:
+    tests/test_items_handed_back.py): Python changes it for all of them.
 
 Draws from its own random stream (`r13`), so a program without the shape is the same
 program as before it existed."""
@@ -15,7 +19,7 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("n_nested_write", "n_list_slice", "n_object_list")
+FEATURES = ("n_nested_write", "n_list_slice", "n_object_list", "n_handed_back")
 
 HELPERS = '''class NBody:
     def __init__(self, x, v):
@@ -47,7 +51,7 @@ def statement(gen, scope, indent, nested_ok):
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    return [_nested_write, _list_slice, _object_list][r.randrange(3)](gen, A, s, c, indent)
+    return [_nested_write, _list_slice, _object_list, _handed_back][r.randrange(4)](gen, A, s, c, indent)
 
 
 def _nested_write(gen, A, s, c, indent):
@@ -101,3 +105,31 @@ def _object_list(gen, A, s, c, indent):
             f"{indent}    for {b} in reversed({bodies}):",
             f"{indent}        {b}.step({c} * 0.5)",
             f"{indent}{s} = {s} + sum({b}.x * {b}.v for {b} in {bodies}) * {c}"]
+
+
+def _handed_back(gen, A, s, c, indent):
+    r = gen.r13
+    gen.features.add("n_handed_back")
+    a, b, box, y, keep = gen.fresh("a"), gen.fresh("b"), gen.fresh("box"), gen.fresh("y"), gen.fresh("keep")
+    lines = [f"{indent}{a} = {A}.ravel()[:3] * {c}",
+             f"{indent}{b} = {A}.ravel()[:3] + {s}"]
+    take = r.choice([
+        (f"[{a}, {b}]", f"{box}.pop(0)"),
+        (f"[{b}, {a}]", f"{box}.pop()"),
+        (f"{{\"u\": {a}, \"w\": {b}}}", f"{box}.get(\"u\")"),
+        (f"{{\"u\": {a}, \"w\": {b}}}", f"{box}.pop(\"u\")"),
+        (f"{{\"u\": {a}}}", f"{box}.setdefault(\"u\", {b})"),
+        (f"iter([{a}, {b}])", f"next({box})"),
+        (f"[{a}, {b}]", f"max({box}, key=lambda v: abs(v[0]))"),
+        (f"[{a}, {b}]", f"{box}.copy()[0]"),
+    ])
+    lines.append(f"{indent}{box} = {take[0]}")
+    if r.random() < 0.5:
+        lines.append(f"{indent}{keep} = {a}")
+        reader = keep
+    else:
+        reader = a
+    lines.append(f"{indent}{y} = {take[1]}")
+    lines.append(r.choice([f"{indent}{y}[1] = {y}[0] * {s}", f"{indent}{y} *= {c}"]))
+    lines.append(f"{indent}{s} = {s} + np.sum({reader} * {c}) + np.sum({b}) * {s}")
+    return lines
