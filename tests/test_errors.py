@@ -25,7 +25,7 @@ def uses_global(x):
 
 
 def no_rule(x):
-    return np.linalg.cond(np.outer(x, x) + np.eye(2)) + np.fft.fft(x).real.sum()
+    return np.unwrap(np.outer(x, x) + np.eye(2)).sum() + np.fft.fft(x).real.sum()
 
 
 def uses_sent_value(x):
@@ -41,7 +41,7 @@ def uses_coroutine(x):
     (uses_del, "del y"),
     (uses_try, "try:"),
     (uses_global, "global COUNTER"),
-    (no_rule, "np.linalg.cond"),
+    (no_rule, "np.unwrap"),
     (uses_coroutine, "got = yield x"),
 ])
 def test_error_names_line_and_shows_caret(fn, fragment):
@@ -57,7 +57,7 @@ def test_error_names_line_and_shows_caret(fn, fragment):
 def test_no_rule_names_the_function():
     with pytest.raises(diffc.NoDerivativeRule) as info:
         diffc.grad(no_rule)(np.array([1.0, 2.0]))
-    assert "cond" in str(info.value)
+    assert "unwrap" in str(info.value)
 
 
 def aliased_then_written(x):

@@ -20,7 +20,7 @@ from . import implemented_by, nondiff
 from ..errors import NotDifferentiable
 
 
-def _unsupported(what):
+def _refuse_option(what):
     raise NotDifferentiable(f"{what} is not differentiated", hint="use the default options, or register a rule")
 
 
@@ -91,7 +91,7 @@ def _nan_quantile_one(a, q, axis, keepdims):
         r = _nan_quantile_one(flat, q, 0, False)
         return np.reshape(r, (1,) * np.ndim(a)) if keepdims else r
     if isinstance(axis, tuple):
-        _unsupported("a NaN-skipping quantile over several axes")
+        _refuse_option("a NaN-skipping quantile over several axes")
     s = np.sort(a, axis=axis)                       # NaNs sort last
     lo, hi, frac = _nan_positions(np.asarray(a), axis, q)
     below = np.take_along_axis(s, lo, axis=axis)
@@ -104,7 +104,7 @@ def _nan_quantile_one(a, q, axis, keepdims):
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False,
                 weights=None, interpolation=None):
     if out is not None or method != "linear" or weights is not None or interpolation is not None:
-        _unsupported("np.nanquantile other than the default method, or with out/weights")
+        _refuse_option("np.nanquantile other than the default method, or with out/weights")
     if np.ndim(q) > 0:
         parts = [_nan_quantile_one(a, qk, axis, keepdims) for qk in np.ravel(q)]
         return np.reshape(np.stack(parts), np.shape(q) + np.shape(parts[0]))
@@ -121,12 +121,12 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 @implemented_by(np.nanmedian)
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     if out is not None:
-        _unsupported("np.nanmedian(..., out=...)")
+        _refuse_option("np.nanmedian(..., out=...)")
     return _nan_quantile_one(a, 0.5, axis, keepdims)
 
 
 # read like user code, as the implementations calling them
-_unsupported.__diffc_transparent__ = True
+_refuse_option.__diffc_transparent__ = True
 _nan_quantile_one.__diffc_transparent__ = True
 
 
@@ -134,7 +134,7 @@ _nan_quantile_one.__diffc_transparent__ = True
 
 def _plain_reduce(name, dtype, out, initial, where):
     if dtype is not None or out is not None or initial is not np._NoValue or where is not True:
-        _unsupported(f"np.{name}.reduce with dtype/out/initial/where")
+        _refuse_option(f"np.{name}.reduce with dtype/out/initial/where")
 
 
 @implemented_by(np.add.reduce)

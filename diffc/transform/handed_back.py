@@ -27,6 +27,24 @@ def _local(atom, fn):
         and (atom.id in fn.info.local_names or atom.id in fn.params)
 
 
+def _certainly_container(fn, name):
+    """name is certainly a list or a dict the function builds (displays, comprehensions,
+    list()/dict() calls), not a parameter (whose .copy() may be an array's, which is new)."""
+    body = getattr(fn, "body", None)
+    if body is None or name in fn.params:
+        return False
+    bindings = []
+    for s in A.walk_statements(body):
+        if isinstance(s, gast.For) and name in A.names_stored(s.target):
+            return False
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name:
+            bindings.append(s.value)
+    return bool(bindings) and all(
+        isinstance(v, (gast.List, gast.ListComp, gast.Dict, gast.DictComp))
+        or isinstance(v, gast.Call) and getattr(v.func, "diffc_global", None) in (builtins.list, builtins.dict)
+        for v in bindings)
+
+
 def taken_binding(fn, name):
     """name is bound to an object handed back by a call (``y = stack.pop()``,
     `taken_from_arguments`) or read at a position that moves on (``y = it[pos]`` with pos
@@ -72,13 +90,12 @@ def taken_from_arguments(fn, call):
         if _local(args[0], fn):
             out[args[0].id] = S.TAKEN if key[1] in _TAKING_METHODS else S.PART
         return out
-    if isinstance(key, tuple) and key[0] == "method" and key[1] == "copy" and args and _local(args[0], fn) \
-            and not K.is_array(fn.kinds.get(args[0].id)):
+    if (isinstance(key, tuple) and key[0] == "method" and key[1] == "copy" and args or key is copy.copy) \
+            and _local(args[0], fn) and _certainly_container(fn, args[0].id):
         return {args[0].id: S.ITEMS}        # lst.copy(), d.copy(): a new container of the same items
-    if key is copy.copy and call.args:
-        return {a.id: S.ITEMS for a in call.args[:1] if _local(a, fn)}
     if key is builtins.sorted and call.args:
-        return {a.id: S.ITEMS for a in call.args[:1] if _local(a, fn)}
+        # (of a list or dict built here; a set's items are numbers: sets of arrays are refused)
+        return {a.id: S.ITEMS for a in call.args[:1] if _local(a, fn) and _certainly_container(fn, a.id)}
     if key is builtins.next or key in (builtins.max, builtins.min) and len(call.args) == 1:
         out = {a.id: S.MAYBE for a in call.args[1:] + [k.value for k in call.keywords if k.arg == "default"]
                if _local(a, fn)}

@@ -741,7 +741,7 @@ def _view_follow_up(fn, write, observer, written, origin):
     else:                                   # the array sees a write into its view: write back
         follow = A.assign(A.subscript(A.name(base), A.deepcopy(index), gast.Store()), A.name(target))
     follow = A.located(follow, write)
-    if index is None or K.is_array(fn.kinds.get(base)):
+    if index is None or K.is_array(fn.kinds.get(base)) or _bound_to_numpy_results(fn, base):
         return follow
     # y[a:b] of a list or tuple is a new sequence holding y's items: neither sees an item
     # assignment into the other, so the follow-up runs only when y turns out to be an array
@@ -789,6 +789,29 @@ def _insert_around(stmts, before=None, after=None):
         out.append(s)
         out.extend(after.get(id(s), ()))
     return out
+
+
+def _bound_to_numpy_results(fn, name):
+    """Every binding of name (not a parameter) is a NumPy call's result or arithmetic on
+    values: an array (or a number), never a list whose slices would be copies."""
+    if name in fn.params:
+        return False
+    values = [s.value for s in A.walk_statements(fn.body) if isinstance(s, gast.Assign)
+              and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name]
+    if not values or any(isinstance(s, gast.For) and name in A.names_stored(s.target)
+                         for s in A.walk_statements(fn.body)):
+        return False
+    for value in values:
+        if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.copy_value \
+                and value.args:
+            value = value.args[0]
+        if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            continue
+        func = fn.info.resolve_static(value.func) if isinstance(value, gast.Call) else None
+        if not (func is not None and func is not MISSING
+                and (getattr(func, "__module__", "") or "").split(".")[0] == "numpy"):
+            return False
+    return True
 
 
 def _both_local(fn, *names):
