@@ -79,8 +79,9 @@ def taken_from_arguments(fn, call):
     of the iterable for ``next`` and for ``max``/``min`` of one iterable; one of the
     arguments (MAYBE) for ``max(a, b)``, a default; ``sorted(xs)`` holds xs's items
     (``max(xs, key=f)`` is ``sorted(xs, key=f, reverse=True)[0]`` by then), and so do
-    ``lst.copy()``, ``d.copy()`` and ``copy.copy(lst)`` (shallow: an array's ``.copy()`` is new).  (``iter(xs)``
-    is a list and a position by then: transform/explicit_iterators.py.)"""
+    ``lst.copy()``, ``d.copy()`` and ``copy.copy(lst)`` of lists and dicts built here
+    (shallow; an array's ``.copy()`` is new).  (``iter(xs)`` is a list and a position by
+    then: transform/explicit_iterators.py.)"""
     S = aliases_mod
     if fn.generated_code():
         return None             # diffc's gradient code: its tapes' pops are restores by design
@@ -90,8 +91,8 @@ def taken_from_arguments(fn, call):
         if _local(args[0], fn):
             out[args[0].id] = S.TAKEN if key[1] in _TAKING_METHODS else S.PART
         return out
-    if (isinstance(key, tuple) and key[0] == "method" and key[1] == "copy" and args or key is copy.copy) \
-            and _local(args[0], fn) and _certainly_container(fn, args[0].id):
+    copies = isinstance(key, tuple) and key[0] == "method" and key[1] == "copy" or key is copy.copy
+    if copies and args and _local(args[0], fn) and _certainly_container(fn, args[0].id):
         return {args[0].id: S.ITEMS}        # lst.copy(), d.copy(): a new container of the same items
     if key is builtins.sorted and call.args:
         # (of a list or dict built here; a set's items are numbers: sets of arrays are refused)
