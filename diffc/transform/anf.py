@@ -218,7 +218,7 @@ class ANF:
         start = len(out)
         write(A.subscript(A.name(item), target.slice, gast.Store()))
         for s in out[start:]:
-            s.__dict__.setdefault("diffc_synced", set()).add((root, item))
+            s.diffc_synced = set(getattr(s, "diffc_synced", ())) | {(root, item)}
         back = A.assign(A.subscript(A.name(root), A.deepcopy(index), gast.Store()), A.name(item))
         if basic is True:
             out.append(back)

@@ -221,7 +221,9 @@ class FunctionSweep:
                                          activity_mod.MUTATING_METHODS, self._updates_in_place)
             followers = {}
             for stmt in A.walk_statements(self.body):
-                synced = stmt.__dict__.setdefault("diffc_synced", set())
+                # a fresh set on this statement: A.deepcopy shares annotations by reference, and
+                # the same ANF statement is swept once per specialization and mode
+                synced = stmt.diffc_synced = set(getattr(stmt, "diffc_synced", ()))
                 for observer, written, origin, maybe in report.observed.get(id(stmt), ()):
                     if (observer, written) in synced or _bound_after_call(stmt, observer):
                         continue
@@ -243,7 +245,8 @@ class FunctionSweep:
                         synced.add((observer, written))
                         first = getattr(stmt, "diffc_write_back_of", None)
                         if first is not None:       # (item_write_back.py)
-                            first[0].__dict__.setdefault("diffc_synced", set()).add((observer, first[1]))
+                            first[0].diffc_synced = set(getattr(first[0], "diffc_synced", ())) \
+                                | {(observer, first[1])}
             if not followers:
                 return
             self.body = _insert_around(self.body, after=followers)
