@@ -139,8 +139,10 @@ def _hoist_nested(stmt, fresh):
             if not isinstance(buffer, gast.Name):
                 if _helper(node) is runtime.take_item and len(node.args) == 2:
                     # the buffer is a value computed right here (the optimizer substituted a
-                    # temporary): nothing else sees it zeroed, so this is a plain read
-                    return A.located(A.call(_rt(runtime.item), list(node.args)), node)
+                    # temporary): nothing else sees it zeroed, so this is a read -- the pure
+                    # one, which drops the entries a repeated index overwrote (y[[0, 0]] = v:
+                    # only v[1] reaches y), as take_item does
+                    return A.located(A.call(_rt(runtime_pure.taken_item), list(node.args)), node)
                 return node
             reads = sum(1 for n in A.walk(stmt) if isinstance(n, gast.Name) and n.id == buffer.id)
             if reads != 1:
