@@ -1,0 +1,80 @@
+"""Shape "classes_r" (session 11, lead; tests: tests/test_helper_specializations.py and
+tests/test_repeated_index_second_order.py):
+
+r_kinds_helper: a module-level helper that writes in place into items of a list it builds
+    (``for p in parts: p *= t``) or through a slice view of its result, called from f with
+    a Python float, then with a NumPy scalar (``y @ y``, ``np.sum(y)``), then with an
+    array: diffc compiles it once per argument kind, and one compilation's facts must not
+    leak into the next (seeds 100004, 100324: the second one lost its write-backs and
+    even f's value was wrong);
+r_repeated_index: ``y[[0, 0, 1]] op= g(y[[1, 0, 0]] * s)`` in a loop whose result feeds
+    the next step (seed 110004: wrong second derivatives, the overwritten entries of the
+    repeated index got an adjoint in the gradient code built to be differentiated again).
+
+Draws from its own random stream (`r15`), so a program without the shape is the same
+program as before it existed."""
+
+import random
+
+PROBABILITY = 0.1
+STATEMENT_PROBABILITY = 0.25
+FEATURES = ("r_kinds_helper", "r_repeated_index")
+
+HELPERS = '''def r_parts(a):
+    t = a * 0.5
+    w = np.ones(3) * a
+    parts = [w.ravel() * 0.5, w.ravel() ** 2]
+    for p in parts:
+        p *= np.cos(t)
+    head = w[0:2]
+    head *= 0.5
+    return parts[0] + parts[1] * 0.25 + w'''
+
+
+def init(gen, seed, shapes, exclude):
+    gen.r15 = random.Random(f"classes_r-{seed}")
+    on = "classes_r" in shapes if shapes is not None else gen.r15.random() < PROBABILITY
+    gen.classes_r = on and "classes_r" not in exclude
+
+
+def chunks(gen):
+    """The module-level helpers, when a statement used them."""
+    return [HELPERS] if "r_kinds_helper" in gen.features else []
+
+
+def statement(gen, scope, indent, nested_ok):
+    """One classes_r statement (a list of lines) of f, or None."""
+    if (not gen.classes_r or scope.in_helper or not scope.arrays
+            or gen.r15.random() >= STATEMENT_PROBABILITY):
+        return None
+    r = gen.r15
+    A = r.choice(scope.arrays)
+    s = r.choice(scope.scalars)
+    c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
+    return [_kinds_helper, _repeated_index][r.randrange(2)](gen, A, s, c, indent)
+
+
+def _kinds_helper(gen, A, s, c, indent):
+    r = gen.r15
+    gen.features.add("r_kinds_helper")
+    y = gen.fresh("y")
+    second = r.choice([f"{y} @ {y} * 0.1", f"np.sum({y}) * {c}", f"np.tanh({y}[0])"])
+    lines = [f"{indent}{y} = r_parts(float({s}) * {c})",
+             f"{indent}{y} = r_parts({second})"]
+    if r.random() < 0.5:
+        lines.append(f"{indent}{y} = r_parts({A}.ravel()[:3] * {c} + {y})")
+    lines.append(f"{indent}{s} = {s} + np.sum(np.sin({y})) * {c}")
+    return lines
+
+
+def _repeated_index(gen, A, s, c, indent):
+    r = gen.r15
+    gen.features.add("r_repeated_index")
+    t, k = gen.fresh("t"), gen.fresh("k")
+    op = r.choice(["-=", "+=", "="])
+    index = r.choice(["[0, 0, 1]", "[1, 0, 1]", "[2, 0, 2]"])
+    read = r.choice(["[1, 0, 0]", "[0, 1, 2]", "[2, 2, 1]"])
+    return [f"{indent}for {k} in range(2):",
+            f"{indent}    {t} = {A}.ravel()[:3] * {c}",
+            f"{indent}    {t}[{index}] {op} np.tanh({t}[{read}] * {s})",
+            f"{indent}    {s} = {s} + np.sum({t} * {t}) * {c}"]
