@@ -35,6 +35,10 @@ RETURNS_ARGUMENTS  hands back one of its arguments (or 0.0) as it came, inside a
 HOLDS_ARGUMENTS  returns an object that may hold its arguments or their items (an
                object built from fields, a list of pairs, a partial): a write into
                an argument is seen through the result
+MAY_HOLD_ARGUMENT  a FRESH copy that is new at the top only for arrays: an object of a
+               user class comes back itself, a list's copy holds its items
+               (runtime.copy_value); optimize/aliasing.fresh_call counts it new only
+               where diffc knew the value is an array
 NUMPY_RESULT   returns a NumPy value whether its arguments are Python floats or NumPy
                float64 scalars (optimize/read_float_items.py: like a ufunc)
 
@@ -57,6 +61,7 @@ FLOAT_PRESERVING = "float_preserving"
 RETURNS_ARGUMENTS = "returns_arguments"
 NUMPY_RESULT = "numpy_result"
 HOLDS_ARGUMENTS = "holds_arguments"
+MAY_HOLD_ARGUMENT = "may_hold_argument"
 
 _FACTS = {}
 
@@ -84,6 +89,7 @@ def _declare_runtime():
     declare(rt.check_scalar, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.truncate, rt.unpop_bar,
             rt.write_item, facts=(EFFECTFUL,))
     declare(rt.copy_value, rp.copy_held, rt.zeros_like, facts=(FRESH,))
+    declare(rt.copy_value, rp.copy_held, facts=(MAY_HOLD_ARGUMENT,))
     # take_item: a copy, or an entry the adjoint no longer holds
     declare(rt.take_item, facts=(FRESH, OWNED_BUFFER))
     declare(rt.unbroadcast, rt.finalize, facts=(ARGUMENT_OR_NEW,))

@@ -111,9 +111,22 @@ def is_fresh(expr):
 
 
 def fresh_call(value):
-    """A call of a runtime helper that returns a new object (a copy or zeros)."""
-    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
-        and effects.has(getattr(value.func, "diffc_global", None), effects.FRESH)
+    """A call of a runtime helper that returns a new object (a copy or zeros) holding
+    nothing another name holds.
+
+    runtime.copy_value copies arrays, but returns an object of a user class itself and
+    copies a list without its items: such a copy may hold what its argument holds (an
+    object whose field is an array written in place later), so it counts as new only
+    when diffc knew at the copy that the value is an array (`diffc_array_copy`, set by
+    transform/sweep.py) or when it copies a new value (arithmetic, a subscript of one)."""
+    if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Name)):
+        return False
+    helper = getattr(value.func, "diffc_global", None)
+    if not effects.has(helper, effects.FRESH):
+        return False
+    if effects.has(helper, effects.MAY_HOLD_ARGUMENT) and not getattr(value, "diffc_array_copy", False):
+        return bool(value.args) and isinstance(value.args[0], FRESH_HELPERS)
+    return True
 
 
 def aliased_names(y, statements):

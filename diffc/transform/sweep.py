@@ -433,7 +433,7 @@ class FunctionSweep:
         the view: `view_bases`); forward mode and code differentiated again copy."""
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
-            return value if self._fresh_array(value) else A.call(rt(runtime.copy_value), [value])
+            return value if self._fresh_array(value) else self._copy(value)
         sources = alias_sources(self, value)
         if target in sources:
             return value
@@ -446,7 +446,16 @@ class FunctionSweep:
             return A.call(rt(runtime.element), [A.deepcopy(value.value), index_value(value.slice)])
         if self.views_allowed or target in self.checked_views:
             return value
-        return A.call(rt(runtime.copy_value), [value])
+        return self._copy(value)
+
+    def _copy(self, value):
+        """``copy_value(value)``, marked as a copy of an array when the kinds say so: only
+        then is it a new object holding nothing shared (optimize/aliasing.fresh_call)."""
+        copy = A.call(rt(runtime.copy_value), [value])
+        base = value.value if isinstance(value, gast.Subscript) else value
+        if isinstance(base, gast.Name) and K.is_array(self.kinds.get(base.id)):
+            copy.diffc_array_copy = True
+        return copy
 
     # ------------------------------------------------------- calls of user functions
     def primal_call(self, key, args, call, differentiated=False):
