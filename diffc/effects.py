@@ -92,7 +92,7 @@ def _declare_runtime():
     declare(rt.copy_value, rp.copy_held, facts=(MAY_HOLD_ARGUMENT,))
     # take_item: a copy, or an entry the adjoint no longer holds
     declare(rt.take_item, facts=(FRESH, OWNED_BUFFER))
-    declare(rt.unbroadcast, rt.finalize, facts=(ARGUMENT_OR_NEW,))
+    declare(rt.unbroadcast, rt.finalize, rt.fit_dot, facts=(ARGUMENT_OR_NEW,))
     declare(rt.unbroadcast, facts=(LINEAR_IN_FIRST,))
     declare(rt.acc_item, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.unpop_bar, rt.write_item,
             rt.truncate, rt.write_dot, rt.append_dot, rt.extend_dot, rt.pop_dot, facts=(MUTATES_FIRST,))

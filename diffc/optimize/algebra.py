@@ -3,8 +3,9 @@
 Input: a generated FunctionDef (after dead-code elimination).
 Output: the same function where
   * ``e * 1.0``, ``1.0 * e``, ``e + 0.0``, ``e / 1.0``, ``e ** 1.0`` are ``e``
-    (an assignment ``b = a * 1.0`` and an item of a list, tuple, set or dict display
-    keep their product: b must not alias a),
+    where arithmetic consumes the value or e is itself a new value (``b = a * 1.0``,
+    ``[a * 1.0]``, ``append_dot(..., fit_dot(a_dot * 1.0, t))`` keep their product:
+    nothing may come to share a's object),
     products and sums of two number constants are folded, ``-(-e)`` is ``e``,
     and ``(-a) * b`` is ``-(a * b)``;
   * a negation that a sum's term is odd in moves into the sum's operator,
@@ -30,34 +31,42 @@ from ..rules.operators import falling_product, pow_dxk
 from .rewriting import is_const
 
 
+def _passed_through(expr):
+    """The expression whose object expr may evaluate to as it is: expr itself, or the first
+    argument of a helper that returns its argument or a new object (fit_dot, unbroadcast...)."""
+    while isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.args \
+            and effects.has(getattr(expr.func, "diffc_global", None), effects.ARGUMENT_OR_NEW):
+        expr = expr.args[0]
+    return expr
+
+
+_CONSUMERS = (gast.BinOp, gast.UnaryOp, gast.Compare)
+
+
 class _Algebra(gast.NodeTransformer):
-    def visit_Assign(self, node):
-        original = node.value
-        self.generic_visit(node)
-        if isinstance(node.value, gast.Name) and not isinstance(original, gast.Name):
-            node.value = original        # `b = a * 1.0` must not make b an alias of a
-        return node
+    """The folds.  An identity fold (``e * 1.0`` to ``e``) that would leave a bare name
+    (or a helper handing back its argument, ``fit_dot(a_dot, t)``) where the product was
+    a new array is made only where arithmetic consumes the value: anywhere else (bound to
+    a name, put in a list, appended, passed to a tangent helper that stores it) the name
+    would share the array, and a later in-place write into it (`y[1:] = ...`, whose
+    tangent write_dot writes y_dot in place) would change the other name too."""
 
-    def _kept_elements(self, node, field):
-        """Items of a container display keep their copies: `[y * 1.0, y * 1.0]` holds two
-        new arrays, and a write through one item must not reach the other, or y."""
-        originals = list(getattr(node, field))
-        self.generic_visit(node)
-        setattr(node, field, [o if isinstance(n, gast.Name) and not isinstance(o, gast.Name) else n
-                              for o, n in zip(originals, getattr(node, field))])
-        return node
+    def __init__(self):
+        self.parents = []
 
-    def visit_List(self, node):
-        return self._kept_elements(node, "elts")
+    def visit(self, node):
+        self.parents.append(node)
+        try:
+            return super().visit(node)
+        finally:
+            self.parents.pop()
 
-    def visit_Tuple(self, node):
-        return self._kept_elements(node, "elts")
-
-    def visit_Set(self, node):
-        return self._kept_elements(node, "elts")
-
-    def visit_Dict(self, node):
-        return self._kept_elements(node, "values")
+    def _identity(self, node, operand):
+        """operand in place of node (``operand * 1.0``...), unless that shares an object."""
+        parent = self.parents[-2] if len(self.parents) > 1 else None
+        if isinstance(_passed_through(operand), gast.Name) and not isinstance(parent, _CONSUMERS):
+            return node
+        return operand
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -75,13 +84,13 @@ class _Algebra(gast.NodeTransformer):
                 return gast.Constant(value=value, kind=None)
         if isinstance(op, gast.Mult):
             if is_const(right, 1.0):
-                return left
+                return self._identity(node, left)
             if is_const(left, 1.0):
-                return right
+                return self._identity(node, right)
         if isinstance(op, (gast.Add, gast.Sub)) and is_const(right, 0.0) and not is_const(right, False):
-            return left
+            return self._identity(node, left)
         if isinstance(op, (gast.Div, gast.Pow)) and is_const(right, 1.0):
-            return left
+            return self._identity(node, left)
         if isinstance(op, gast.Mult) and isinstance(left, gast.UnaryOp) and isinstance(left.op, gast.USub):
             return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand, op=op, right=right))
         if isinstance(op, (gast.Add, gast.Sub)) and _drop_linear_negation(node.right):
