@@ -433,6 +433,11 @@ class FunctionSweep:
         the view: `view_bases`); forward mode and code differentiated again copy."""
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
+            if self.generated_code() and _tape_pop(value):
+                # diffc's own gradient code: the object its forward sweep pushed comes back
+                # itself, and the restores written into it must reach every holder (an
+                # object pushed earlier whose field is this array), as in Python
+                return value
             return value if self._fresh_array(value) else self._copy(value)
         sources = alias_sources(self, value)
         if target in sources:
@@ -613,6 +618,13 @@ def alias_sources(fn, value):
             return taken
         return {name: S.SAME for name in _call_alias_sources(fn, value)}
     return {}
+
+
+def _tape_pop(value):
+    """``_tape.pop()`` (or ``_tape_1.pop()``): a pop of the tape of generated code."""
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+        and value.func.attr == "pop" and not value.args and isinstance(value.func.value, gast.Name) \
+        and value.func.value.id.startswith("_tape")
 
 
 def _local_arguments(fn, call):

@@ -9,7 +9,12 @@ r_kinds_helper: a module-level helper that writes in place into items of a list 
     even f's value was wrong);
 r_repeated_index: ``y[[0, 0, 1]] op= g(y[[1, 0, 0]] * s)`` in a loop whose result feeds
     the next step (seed 110004: wrong second derivatives, the overwritten entries of the
-    repeated index got an adjoint in the gradient code built to be differentiated again).
+    repeated index got an adjoint in the gradient code built to be differentiated again);
+r_object_overwrite: an object holding an array, a method rebinding the field, then an
+    in-place write into the array and maybe a rebinding of it (seed 98017: wrong second
+    derivatives, the old object kept the overwritten values);
+r_identity_copy: ``t = y * 1.0`` (``1.0 * y``, ``y + 0.0``, ``y / 1.0``) read after an
+    in-place write into y (seed 110058: t's tangent was y's, jvp wrong at first order).
 
 Draws from its own random stream (`r15`), so a program without the shape is the same
 program as before it existed."""
@@ -18,7 +23,7 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("r_kinds_helper", "r_repeated_index")
+FEATURES = ("r_kinds_helper", "r_repeated_index", "r_object_overwrite", "r_identity_copy")
 
 HELPERS = '''def r_parts(a):
     t = a * 0.5
@@ -28,7 +33,16 @@ HELPERS = '''def r_parts(a):
         p *= np.cos(t)
     head = w[0:2]
     head *= 0.5
-    return parts[0] + parts[1] * 0.25 + w'''
+    return parts[0] + parts[1] * 0.25 + w
+
+
+class RCell:
+    def __init__(self, h):
+        self.h = h
+
+    def step(self, u):
+        self.h = self.h * u
+        return self.h + u'''
 
 
 def init(gen, seed, shapes, exclude):
@@ -39,7 +53,7 @@ def init(gen, seed, shapes, exclude):
 
 def chunks(gen):
     """The module-level helpers, when a statement used them."""
-    return [HELPERS] if "r_kinds_helper" in gen.features else []
+    return [HELPERS] if {"r_kinds_helper", "r_object_overwrite"} & gen.features else []
 
 
 def statement(gen, scope, indent, nested_ok):
@@ -51,7 +65,7 @@ def statement(gen, scope, indent, nested_ok):
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
-    return [_kinds_helper, _repeated_index][r.randrange(2)](gen, A, s, c, indent)
+    return [_kinds_helper, _repeated_index, _object_overwrite, _identity_copy][r.randrange(4)](gen, A, s, c, indent)
 
 
 def _kinds_helper(gen, A, s, c, indent):
@@ -78,3 +92,30 @@ def _repeated_index(gen, A, s, c, indent):
             f"{indent}    {t} = {A}.ravel()[:3] * {c}",
             f"{indent}    {t}[{index}] {op} np.tanh({t}[{read}] * {s})",
             f"{indent}    {s} = {s} + np.sum({t} * {t}) * {c}"]
+
+
+def _object_overwrite(gen, A, s, c, indent):
+    r = gen.r15
+    gen.features.add("r_object_overwrite")
+    y, cell = gen.fresh("y"), gen.fresh("cell")
+    lines = [f"{indent}{y} = {A}.ravel()[:3] * {c}",
+             f"{indent}{cell} = RCell({y})",
+             f"{indent}{cell}.step({s})",
+             f"{indent}{s} = {s} + np.sum({cell}.h)",
+             r.choice([f"{indent}{y}[1] = {s} * 0.5", f"{indent}{y}[1] *= {y}[0]", f"{indent}{y}[:2] = 2.0"])]
+    if r.random() < 0.5:
+        lines.append(f"{indent}{y} = {y} * {s}")
+    lines.append(f"{indent}{s} = {s} + {y}[0] * {c}")
+    return lines
+
+
+def _identity_copy(gen, A, s, c, indent):
+    r = gen.r15
+    gen.features.add("r_identity_copy")
+    y, t = gen.fresh("y"), gen.fresh("t")
+    copy = r.choice([f"{y} * 1.0", f"1.0 * {y}", f"{y} + 0.0", f"{y} / 1.0"])
+    return [f"{indent}{y} = {A}.ravel()[:3] * {c}",
+            f"{indent}{t} = {copy}",
+            f"{indent}{s} = {s} + np.sum({t} * {t})",
+            r.choice([f"{indent}{y}[1:] = np.sin({y}[:-1])", f"{indent}{y}[0] = {s} * {c}"]),
+            f"{indent}{s} = {s} + np.sum(np.sin({y})) + np.sum({t}) * {c}"]
