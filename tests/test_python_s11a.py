@@ -171,3 +171,312 @@ def test_views_diffc_cannot_prove_are_refused():
     refused(ravel_of_parameter, [A23.copy(), X6.copy()], "r[0] = x[0]")
     # correct in Python either way; diffc refuses rather than guess the layout
     refused(reshape_of_transposed, [X6.copy()], "r[0] = 0.0")
+
+
+# ----------------------------------------------- 2. y.sort() in place
+
+def ranked_weights(x):
+    y = np.sin(x) * x
+    y.sort()                                  # in place: the gradient follows the permutation
+    return np.sum(y * np.arange(1.0, 7.0))
+
+
+def _spread(v):
+    v.sort()
+    return v[-1] - v[0]
+
+
+def spread_through_helper(x):
+    y = np.cos(x) * 2.0
+    s = _spread(y)                            # sorts the caller's y too
+    return s + np.sum(y[:3] * x[:3])
+
+
+def sorted_each_step(x):
+    y = x * 1.0
+    total = 0.0
+    for k in range(3):
+        y = y * x[k] + np.sin(y)
+        y.sort()
+        total = total + y[k] * (k + 1)
+    return total
+
+
+def sort_seen_by_alias(x):
+    y = np.tanh(x) * 3.0
+    z = y
+    top = y[3:]
+    top.sort()                                # sorts the tail of y (top is its view)
+    y.sort(axis=0)
+    return np.sum(z * np.arange(6.0)) + top[0]
+
+
+def sort_rows(x):
+    A = np.outer(x[:2], x[2:5])
+    A.sort(axis=0)
+    B = np.cos(A)
+    B.sort()
+    return np.sum(B * np.arange(6.0).reshape(2, 3)) + np.sum(A[0])
+
+
+def sort_a_list_of_numbers(x):
+    vals = [x[0] * 2.0, np.sin(x[1]), x[2] ** 2, x[3]]
+    vals.sort(reverse=True)
+    return vals[0] * 3.0 + vals[1] - vals[3] * vals[2]
+
+
+@pytest.mark.parametrize("fn", [ranked_weights, spread_through_helper, sorted_each_step, sort_seen_by_alias,
+                                sort_rows, sort_a_list_of_numbers])
+def test_sort_in_place(fn):
+    check(fn, [X6.copy()])
+
+
+# ----------------------------------------------- 3. dict.update
+
+def _tune(cfg, x):
+    cfg.update({"lr": x[0] * 0.1, "w": np.tanh(x)})
+
+
+def config_updated(x):
+    cfg = {"w": x * 2.0, "s": 0.5}
+    cfg.update({"s": x[0] ** 2, "b": np.sin(x)})
+    return np.sum(cfg["w"] * cfg["b"]) * cfg["s"]
+
+
+def merged_from_another_dict(x):
+    d = {"a": x[0]}
+    other = {"a": x[1] * 3.0, "v": x ** 2}
+    d.update(other)
+    return d["a"] * np.sum(d["v"])
+
+
+def updated_by_keywords(x):
+    d = {"a": x[0]}
+    d.update(a=x[1] * 3.0, v=x ** 2)
+    return d["a"] * np.sum(d["v"])
+
+
+def updated_in_helper(x):
+    cfg = {"lr": 0.5, "w": x}
+    _tune(cfg, x)
+    return np.sum(cfg["w"] ** 2) * cfg["lr"]
+
+
+def updated_each_step(x):
+    params = {"a": x[0], "b": x[1] * 2.0}
+    for t in range(3):
+        params.update({"a": params["a"] * params["b"] + x[t + 2]})
+    return params["a"]
+
+
+def update_of_a_parameter(x, state):
+    state.update(h=np.sin(x) * state["h"], s=x[1])
+    return np.sum(state["h"]) + state["s"] ** 2
+
+
+@pytest.mark.parametrize("fn", [config_updated, merged_from_another_dict, updated_by_keywords, updated_in_helper,
+                                updated_each_step])
+def test_dict_update(fn):
+    check(fn, [X6.copy()])
+
+
+def test_dict_update_of_a_parameter():
+    def loss(x):
+        return update_of_a_parameter(x, {"h": np.linspace(0.2, 1.0, 6), "s": 1.0})
+    check(loss, [X6.copy()])
+
+
+def update_then_written_through_the_dict(x):
+    w = x * 2.0
+    d = {}
+    d.update({"w": w, "c": 3.0})
+    d["w"][1] = x[4] ** 2                     # w changes too (d holds w's array)
+    return np.sum(w * x) + d["c"]
+
+
+def stored_then_written_through_the_dict(x):
+    w = x * 2.0
+    d = {}
+    d["w"] = w
+    d["w"] *= x[3]
+    return np.sum(w * x)
+
+
+def stored_in_a_list_then_written(x):
+    w = x * 2.0
+    hs = [None]
+    hs[0] = w
+    hs[0][1] = x[4] ** 2
+    return np.sum(w * x)
+
+
+@pytest.mark.parametrize("fn", [update_then_written_through_the_dict, stored_then_written_through_the_dict,
+                                stored_in_a_list_then_written])
+def test_array_stored_by_item_assignment_then_written_is_never_silently_wrong(fn):
+    """Gave the gradient of the program without the write into w until session 11 (the
+    container did not hold w after `d["w"] = w`); now refused when it runs."""
+    x = X6.copy()
+    try:
+        grad = diffc.grad(fn)(x.copy())
+    except diffc.DiffcError as exc:
+        assert "both would change" in str(exc)
+        return
+    assert_close(grad, numeric_grad(fn, [x.copy()], 0), what="grad")
+
+
+# ----------------------------------------------- 4. import inside the function
+
+def local_numpy(x):
+    import numpy as np2
+    from math import sin
+    return np2.sum(x ** 2) * sin(x[0])
+
+
+def _activation(v):
+    from numpy import tanh
+    import math
+    return tanh(v) * math.cos(v[1])
+
+
+def import_in_callee(x):
+    return np.sum(_activation(x) * x)
+
+
+def import_submodules(x):
+    import numpy.linalg
+    from numpy import linalg as la
+    A = np.outer(x[:3], x[3:]) + np.eye(3)
+    return numpy.linalg.norm(A) + la.det(A)
+
+
+def import_in_branch_and_nested(x):
+    total = 0.0
+    if x[0] > 0:
+        from numpy import exp
+        total = total + np.sum(exp(x))
+
+    def inner(v):
+        from math import tanh
+        return tanh(v) * v
+
+    for v in x:
+        total = total + inner(v)
+    return total
+
+
+@pytest.mark.parametrize("fn", [local_numpy, import_in_callee, import_submodules, import_in_branch_and_nested])
+def test_local_imports(fn):
+    check(fn, [X6.copy()])
+
+
+def optional_scipy(x):
+    try:
+        from scipy.special import expit
+    except ImportError:
+        expit = None
+    return np.sum(expit(x))
+
+
+def test_import_in_try_stays_refused():
+    refused(optional_scipy, [X6.copy()], "from scipy.special import expit")
+
+
+# ----------------------------------------------- 5. lst.insert on a parameter
+
+def _push_front(lst, v):
+    lst.insert(1, v)
+    return len(lst)
+
+
+def insert_through_helper(x, extra):
+    n = _push_front(extra, x[0] * 2.0)
+    return sum(e * e for e in extra) + x[1] * n
+
+
+def insert_into_parameter(x, lst):
+    lst.insert(0, x[2] ** 2)
+    lst.insert(-1, np.sin(x[0]))
+    return sum(v * (i + 1) for i, v in enumerate(lst))
+
+
+@pytest.mark.parametrize("fn", [insert_through_helper, insert_into_parameter])
+def test_insert_into_a_list_parameter(fn):
+    def loss(x):
+        return fn(x, [0.5, 1.5])           # a fresh list per call: the insert changes it
+    check(loss, [X6.copy()])
+
+
+def test_insert_with_respect_to_the_list():
+    def loss(lst, x):
+        lst.insert(1, x[0] * lst[0])
+        return sum(v ** 2 for v in lst)
+    got = diffc.grad(loss)([0.5, 1.5], X6.copy())
+    assert isinstance(got, list)
+    assert_close(got, numeric_grad(lambda a: loss(list(a), X6.copy()), [np.array([0.5, 1.5])], 0))
+
+
+class Shelf:
+    def __init__(self):
+        self.items = []
+
+    def insert(self, i, v):
+        self.items.append(v)
+
+
+def insert_into_an_object(x, shelf):
+    shelf.insert(0, x[0])
+    return x[1] * 2.0
+
+
+def test_insert_of_another_class_is_not_expanded():
+    """Its own insert runs (followed as a method) or the call is refused: never a list's."""
+    try:
+        got = diffc.grad(insert_into_an_object)(X6.copy(), Shelf())
+    except diffc.DiffcError:
+        return
+    assert_close(got, numeric_grad(lambda v: insert_into_an_object(v, Shelf()), [X6.copy()], 0))
+
+
+# ----------------------------------------------- 6. functions writing the enclosing function's containers
+
+def _apply(f, n):
+    for i in range(n):
+        f(i)
+
+
+def accumulate_through_helper(x):
+    acc = [0.0]
+
+    def add(i):
+        acc[0] = acc[0] + x[i] ** 2
+    _apply(add, 3)
+    return acc[0]
+
+
+def collect_through_helper(x):
+    out = []
+
+    def add(i):
+        out.append(x[i] ** 2)
+    _apply(add, 3)
+    return sum(out)
+
+
+def test_writer_of_captured_containers_used_as_a_value_is_refused():
+    """Gave a gradient of zero until session 11 (the helper's calls wrote into acc unseen)."""
+    refused(accumulate_through_helper, [X6.copy()], "_apply(add, 3)")
+    refused(collect_through_helper, [X6.copy()], "_apply(add, 3)")
+
+
+def accumulate_by_name(x):
+    acc = [0.0]
+
+    def add(i):
+        acc[0] = acc[0] + x[i] ** 2
+    for i in range(3):
+        add(i)
+    return acc[0]
+
+
+def test_writer_of_captured_containers_called_by_name():
+    check(accumulate_by_name, [X6.copy()])

@@ -32,7 +32,7 @@ from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
-from . import handed_back, item_write_back, reshaped_views
+from . import handed_back, held_items, item_write_back, reshaped_views
 from .dynamic_calls import has_packed_parameters
 from .lazy_iterators import defines_functions, returns_lazy
 
@@ -216,6 +216,7 @@ class FunctionSweep:
         before every other analysis of the body (they see the new statements)."""
         if self.generated_code():
             return
+        held_items.mark(self)                   # `d["w"] = w`: d holds w's object
         for _ in range(rounds):
             report = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
                                          activity_mod.MUTATING_METHODS, self._updates_in_place)
