@@ -480,3 +480,59 @@ def accumulate_by_name(x):
 
 def test_writer_of_captured_containers_called_by_name():
     check(accumulate_by_name, [X6.copy()])
+
+
+# ----------------------------------------------- 8. an item taken before a loop, written in it
+
+def hidden_state_in_a_dict(x):
+    state = {"h": np.zeros(3), "c": 1.0}
+    h = state["h"]
+    for t in range(3):
+        h += x[:3] * x[t + 3]
+    return np.sum(state["h"] ** 2)
+
+
+def hidden_state_rows(x):
+    state = {"h": x[:3] * 1.0}
+    h = state["h"]
+    for t in range(3):
+        h *= np.cos(x[t])
+        h[0] += x[5]
+    return np.sum(state["h"] * x[3:])
+
+
+def two_items_of_a_list(x):
+    hs = [x[:3] * 1.0, x[3:] * 2.0]
+    a = hs[0]
+    b = hs[1]
+    for t in range(2):
+        a += b * x[t]
+        b[1] = a[0] * 0.5
+    return np.sum(hs[0] * hs[1])
+
+
+def state_with_a_counter(x):
+    state = {"h": x[:3] * 1.0, "n": 0}
+    h = state["h"]
+    t = 0
+    while t < 3:
+        h += np.tanh(h) * x[t]
+        state["n"] = state["n"] + 1
+        t += 1
+    return np.sum(state["h"]) * state["n"]
+
+
+@pytest.mark.parametrize("fn", [hidden_state_in_a_dict, hidden_state_rows, two_items_of_a_list,
+                                state_with_a_counter])
+def test_item_taken_before_a_loop(fn):
+    check(fn, [X6.copy()])
+
+
+def test_item_of_a_parameter_taken_before_a_loop():
+    def loss(x):
+        state = {"h": np.ones(3)}
+        h = state["h"]
+        for t in range(3):
+            h += x[:3] * x[t + 3]
+        return np.sum(state["h"] ** 2)
+    check(loss, [X6.copy()])
