@@ -243,9 +243,10 @@ def _c_contiguous_value(fn, value, vector, depth):
     if isinstance(value, gast.BinOp):
         if isinstance(value.op, gast.MatMult):
             return True
-        return vector or _operands_c_contiguous(fn, [value.left, value.right], depth)
+        operands = [value.left, value.right]
+        return vector or _fresh_vector(fn, operands) or _operands_c_contiguous(fn, operands, depth)
     if isinstance(value, gast.UnaryOp):
-        return vector or _operands_c_contiguous(fn, [value.operand], depth)
+        return vector or _fresh_vector(fn, [value.operand]) or _operands_c_contiguous(fn, [value.operand], depth)
     if not isinstance(value, gast.Call):
         return False
     key, args = call_key(fn.info, value)
@@ -259,8 +260,22 @@ def _c_contiguous_value(fn, value, vector, depth):
     except TypeError:
         return False
     if isinstance(key, np.ufunc) and key is not MISSING:
-        return vector or _operands_c_contiguous(fn, args, depth)
+        return vector or _fresh_vector(fn, args) or _operands_c_contiguous(fn, args, depth)
     return False
+
+
+def _fresh_vector(fn, atoms):
+    """Elementwise arithmetic of 1-d float arrays and numbers: a new 1-d array, contiguous."""
+    vectors = 0
+    for atom in atoms:
+        if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float)):
+            continue
+        kind = fn.kinds.get(atom.id) if isinstance(atom, gast.Name) else None
+        if kind == K.VECTOR:
+            vectors += 1
+        elif kind not in (K.SCALAR, K.INT):
+            return False
+    return vectors > 0
 
 
 def _operands_c_contiguous(fn, atoms, depth):
