@@ -536,3 +536,24 @@ def test_item_of_a_parameter_taken_before_a_loop():
             h += x[:3] * x[t + 3]
         return np.sum(state["h"] ** 2)
     check(loss, [X6.copy()])
+
+
+def import_missing_module(x):
+    import numpy_that_does_not_exist as npx
+    return npx.sum(x)
+
+
+def test_failing_local_import_names_the_line():
+    refused(import_missing_module, [X6.copy()], "import numpy_that_does_not_exist as npx")
+
+
+def test_imports_used_at_second_order_inside_a_gradient():
+    def energy(x):
+        from numpy import cos
+        return np.sum(cos(x) * x ** 2)
+
+    def grad_norm(x):
+        import numpy as np_local
+        g = diffc.grad(energy)(x)
+        return np_local.sum(g ** 2)
+    check(grad_norm, [X6.copy() * 0.5], second=False)
