@@ -658,3 +658,22 @@ def test_property_read_in_a_loop():
     """The reverse sweep called the last iteration's getter for every iteration until session 11
     (-0.72 against -0.48: the getter's temporaries, made inside a branch, were not taped)."""
     check(forces_of_new_objects, [X6.copy()])
+
+
+def transposed_parameter_update(A, x):
+    A.T[0] += x[:2] * 2.0                 # the caller's A is not changed by diffc (a copy)
+    return np.sum(A ** 2) + np.sum(A * x[2:5])
+
+
+def test_write_through_the_transpose_of_a_parameter():
+    def fresh(A, x):                      # the reference works on copies (the function writes A)
+        return transposed_parameter_update(A.copy(), x)
+    for wrt in (0, 1):
+        args = [A23.copy(), X6.copy()]
+        expected = numeric_grad(fresh, args, wrt)
+        assert_close(diffc.grad(transposed_parameter_update, wrt=wrt)(*args), expected, what="grad")
+        np.testing.assert_array_equal(args[0], A23)
+        direction = RNG.normal(size=np.shape(args[wrt]))
+        tangents = tuple(direction if i == wrt else None for i in range(2))
+        assert_close(diffc.jvp(transposed_parameter_update, tuple(args), tangents)[1],
+                     np.sum(expected * direction), what="jvp")

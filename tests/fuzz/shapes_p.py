@@ -9,7 +9,9 @@ p_update: ``cfg.update({...})`` / ``cfg.update(other)`` / ``cfg.update(k=v)`` on
 p_import: ``from math import cos as c`` / ``import numpy as np_`` inside f (in a branch or
     a loop too), the bound name used right after;
 p_held: an array stored by ``d[k] = y`` (d built empty) then written through d while y is
-    read after (diffc refuses it when it runs: the write is seen by y).
+    read after (diffc refuses it when it runs: the write is seen by y);
+p_local_class: a class defined in f (at its top level) whose methods read a local of f
+    bound once before it, its objects called in f.
 
 Draws from its own random stream (`r15`), so a program without the shape is the same
 program as before it existed."""
@@ -18,7 +20,7 @@ import random
 
 PROBABILITY = 0.1
 STATEMENT_PROBABILITY = 0.25
-FEATURES = ("p_view_write", "p_sort", "p_update", "p_import", "p_held")
+FEATURES = ("p_view_write", "p_sort", "p_update", "p_import", "p_held", "p_local_class")
 
 
 def init(gen, seed, shapes, exclude):
@@ -37,7 +39,8 @@ def statement(gen, scope, indent, nested_ok):
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
     # p_held is refused when it runs (the whole program with it): drawn rarely
-    form = r.choices([_view_write, _sort, _update, _import, _held], weights=[4, 3, 3, 2, 1])[0]
+    forms = [_view_write, _sort, _update, _import, _held] + ([_local_class] if indent == "    " else [])
+    form = r.choices(forms, weights=[4, 3, 3, 2, 1, 3][:len(forms)])[0]
     return form(gen, A, s, c, indent)
 
 
@@ -121,3 +124,17 @@ def _held(gen, A, s, c, indent):
             f"{indent}{d}['y'] = {A}",
             f"{indent}{d}['y'][0] = {s} * {c}",
             f"{indent}{s} = {s} + np.sum({A}) * {c}"]
+
+
+def _local_class(gen, A, s, c, indent):
+    gen.features.add("p_local_class")
+    cap, cls, obj = gen.fresh("cap"), gen.fresh("Local"), gen.fresh("obj")
+    return [f"{indent}{cap} = {s} * {c} + 0.5",
+            f"{indent}class {cls}:",
+            f"{indent}    def __init__(self, w):",
+            f"{indent}        self.w = w",
+            f"{indent}",
+            f"{indent}    def value(self, u):",
+            f"{indent}        return self.w * np.sum(np.tanh(u)) * {cap}",
+            f"{indent}{obj} = {cls}({s})",
+            f"{indent}{s} = {s} + {obj}.value({A}) * {c}"]
