@@ -26,10 +26,11 @@ import gast
 
 from . import ast_util as A
 from . import runtime_calls
+from .transform.local_imports import bind_local_imports
 from .errors import SourceUnavailable, UnsupportedSyntax
 from .early_defaults import hold_local_defaults
 from .transform.local_classes import hoist_local_classes
-from .transform.nonlocal_state import thread_nonlocal_writes
+from .transform.nonlocal_state import refuse_captured_writers_as_values, thread_nonlocal_writes
 
 MISSING = object()
 
@@ -406,6 +407,8 @@ def parse_function(fn):
     if "__class__" in closure:
         _explicit_super(node)
     env = Env(src.__globals__, closure)
+    if isinstance(node, gast.FunctionDef):
+        bind_local_imports(node, src.__globals__.get("__name__", ""), source)    # `import numpy as np` inside
     info = FunctionInfo(node.name if fn.__name__ != "<lambda>" else "lambda_fn", node, source, env, fn=fn)
     flatten_signature(info)
     hold_local_defaults(info.node, lambda message, at, hint: _refuse(message, at, source, hint))
@@ -627,6 +630,7 @@ def lift_local_functions(info):
     if not found:
         return
     info.node.body = body or [gast.Pass()]
+    refuse_captured_writers_as_values(info, found)
     thread_nonlocal_writes(info, found)
     names = [name for name, _, _ in found]
     for name, _, stmt in found:

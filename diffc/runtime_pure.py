@@ -48,6 +48,42 @@ def insert_position(n, i):
     return min(i, n)
 
 
+def list_insert_position(lst, n, i, line):
+    """insert_position for ``lst.insert(i, v)`` on a parameter (transform/list_insert.py
+    expands it into an append and item writes, which only a list's insert equals)."""
+    if type(lst) is not list:
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(f"line {line}: .insert(...) on a {type(lst).__name__}, not a list: diffc "
+                                "follows the insert of a list only", hint="pass a list, or build a new object")
+    return insert_position(n, i)
+
+
+def sort_kind(target, wanted, line):
+    """0 when ``target.sort(...)`` sorts a NumPy array, 1 a list (transform/sort_in_place.py
+    writes np.sort's or sorted's result back into it); wanted: "array" or "list" when the
+    call's arguments name one kind, else "any".  Refuses any other object."""
+    from .errors import UnsupportedSyntax
+    kind = 0 if isinstance(target, np.ndarray) else 1 if isinstance(target, list) else None
+    if kind is None or wanted == "array" and kind != 0 or wanted == "list" and kind != 1:
+        raise UnsupportedSyntax(f"line {line}: .sort(...) of a {type(target).__name__}: diffc follows the "
+                                "in-place sort of a NumPy array or a list only",
+                                hint="sort into a new value: y = np.sort(y) or lst = sorted(lst)")
+    return kind
+
+
+def update_keys(target, other, line):
+    """The keys ``target.update(other)`` stores, in order (transform/dict_update.py writes
+    them one by one, which only a dict's update equals)."""
+    from .errors import UnsupportedSyntax
+    if not isinstance(target, dict):
+        raise UnsupportedSyntax(f"line {line}: .update(...) on a {type(target).__name__}, not a dict: diffc "
+                                "follows the update of a dict only", hint="pass a dict, or build a new object")
+    if not hasattr(other, "keys"):
+        raise UnsupportedSyntax(f"line {line}: d.update(pairs) with key/value pairs: diffc follows an update "
+                                "from a mapping", hint="pass a dict: d.update(dict(pairs))")
+    return list(other.keys())
+
+
 def buffer_shape(bar):
     """The shape of an array adjoint (what winners_only reads), None for a list's adjoint (its
     items may be arrays of several shapes)."""

@@ -195,7 +195,13 @@ def test_a_list_display_holding_the_written_array_takes_it_back():
     check_both_modes(list_holding_array_then_write, [X3.copy(), 0.5])
 
 
-@pytest.mark.parametrize("fn", [reshape_then_write, transpose_call_then_write, helper_view_then_write])
+@pytest.mark.parametrize("fn", [reshape_then_write, transpose_call_then_write])
+def test_reshaped_and_transposed_views_see_a_later_write(fn):
+    """Refused until session 11 (transform/reshaped_views.py re-reads the view)."""
+    check_both_modes(fn, [X3.copy(), 0.5])
+
+
+@pytest.mark.parametrize("fn", [helper_view_then_write])
 def test_views_seeing_a_later_write_are_refused(fn):
     with pytest.raises(diffc.DiffcError, match="would change too"):
         diffc.grad(fn, wrt=1)(X3.copy(), 0.5)

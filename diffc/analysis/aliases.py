@@ -203,6 +203,14 @@ class _Flow:
             held = _held_name(s)
             if held is not None and held != written:
                 state = self.relate(s, written, held, HOLDS, state)     # lst.append(y): lst holds y
+            maybe = getattr(s, "diffc_item_held", None)
+            if maybe is not None and s.value.id != written:
+                # c[k] = y into a list or dict (transform/held_items.py): c holds y; into a
+                # container of unknown kind only if it is not a numeric array (maybe)
+                before = state
+                state = self.relate(s, written, s.value.id, HOLDS, state)
+                if maybe:
+                    state = {e: (i[0], True) if e not in before else i for e, i in state.items()}
         return state
 
     def bind(self, s, target, value, state):

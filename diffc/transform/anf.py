@@ -35,6 +35,17 @@ from ..parse import MISSING, FunctionInfo
 from .global_writes import CHANGING_METHODS, MUTABLE, GlobalAliases
 
 
+_VIEW_METHODS = {"reshape", "ravel", "transpose", "squeeze"}
+
+
+def _view_functions():
+    import numpy as np
+    return (np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.atleast_2d)
+
+
+_VIEW_FUNCTIONS = _view_functions()
+
+
 class ANF:
     def __init__(self, info, namer):
         self.info = info
@@ -70,6 +81,29 @@ class ANF:
         self.globals_held.hold_defaults(args)
         self.info.node.body = self.block(self.info.node.body)
         return self.info
+
+    def view_of_local(self, node):
+        """`y.T`, `y.reshape(s)`, `y.ravel()`, `np.reshape(y, s)`...: a view of a local array
+        written through (`y.T[0] += v`)."""
+        if isinstance(node, gast.Attribute):
+            return node.attr == "T" and isinstance(node.value, gast.Name) and node.value.id in self.locals
+        if not isinstance(node, gast.Call):
+            return False
+        func = node.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.locals:
+            return func.attr in _VIEW_METHODS
+        target = self.info.resolve_static(func)
+        return any(target is f for f in _VIEW_FUNCTIONS) and bool(node.args) \
+            and isinstance(node.args[0], gast.Name) and node.args[0].id in self.locals
+
+    def into_view(self, target, out):
+        """The write target `y.T[i]` as `_view[i]` after `_view = y.T`: the write into the
+        view is then followed into y (transform/reshaped_views.py) or refused."""
+        view = self.namer.fresh("_view")
+        self.locals.add(view)
+        out.append(A.assign(view, self.rhs(target.value, out)))
+        return gast.Subscript(value=A.name(view), slice=target.slice, ctx=gast.Store())
 
     def tmp(self):
         name = self.namer.fresh("_t")
@@ -156,6 +190,9 @@ class ANF:
             if self.item_of_local(target):
                 atom = self.atomize_rhs(value, out)
                 self.through_named_item(target, out, lambda inner: self.assign_to(inner, atom, out, stmt))
+                return
+            if self.view_of_local(target.value):
+                self.assign_to(self.into_view(target, out), value, out, stmt)
                 return
             if isinstance(target.value, gast.Name):
                 self.check_not_global(target.value.id, target)
@@ -327,6 +364,8 @@ class ANF:
         elif isinstance(target, gast.Subscript) and self.item_of_local(target):
             self.through_named_item(target, out, lambda inner: self.augassign(
                 gast.AugAssign(target=inner, op=stmt.op, value=value), out))
+        elif isinstance(target, gast.Subscript) and self.view_of_local(target.value):
+            self.augassign(gast.AugAssign(target=self.into_view(target, out), op=stmt.op, value=value), out)
         elif isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name) or target.value.id not in self.locals:
                 self.fail("only writes into a local variable (`y[i] += v`) are supported", target)

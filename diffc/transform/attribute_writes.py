@@ -376,7 +376,8 @@ class _Rewriter:
                 continue
             root, through = held, False
             while isinstance(root, (gast.Attribute, gast.Subscript)):
-                through = through or isinstance(root, gast.Attribute)
+                # (an array's transpose `y.T[0] += v` is a view: transform/reshaped_views.py)
+                through = through or isinstance(root, gast.Attribute) and root.attr not in ("T", "mT")
                 root = root.value
             if through and isinstance(root, gast.Name) and self.class_at(root.id) is not None:
                 self.fail(f"this changes in place a value held by an attribute of {root.id}; diffc follows "

@@ -48,6 +48,8 @@ from .explicit_iterators import make_iterators_explicit
 from .lazy_iterators import refuse_stale_lazy_iterators
 from .list_insert import lower_list_inserts
 from .dict_setdefault import lower_setdefault
+from .dict_update import lower_dict_updates
+from .sort_in_place import lower_sorts
 from .try_with import lower_try
 from .starred import lower_starred
 
@@ -102,6 +104,8 @@ class Desugar:
         body = self.lower_declarations_and_match(body)
         body = lower_list_inserts(body, self.info, self.namer)
         body = lower_setdefault(body, self.info, self.namer)
+        body = lower_dict_updates(body, self.info, self.namer)
+        body = lower_sorts(body, self.info, self.namer)
         body = self.lower_index_concatenators(body)
         body = [_LibraryCalls(self.resolve).visit(s) for s in body]
         body = self.hoist_comprehensions(body)

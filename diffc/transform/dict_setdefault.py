@@ -40,7 +40,7 @@ def _dict_valued(value, resolve):
     return False
 
 
-def _local_dicts(fn_node, resolve):
+def local_dicts(fn_node, resolve):
     """Local names (not parameters) every binding of which makes a dict."""
     stores, accepted = {}, {}
     for node in gast.walk(fn_node):
@@ -97,7 +97,7 @@ def lower_setdefault(body, info, namer):
     """body with setdefault calls on local dicts expanded (see module docstring)."""
     if not any(isinstance(n, gast.Attribute) and n.attr == "setdefault" for s in body for n in gast.walk(s)):
         return body
-    dicts = _local_dicts(info.node, info.resolve_static)
+    dicts = local_dicts(info.node, info.resolve_static)
     return _lower(body, dicts, namer) if dicts else body
 
 

@@ -104,7 +104,10 @@ def lower(stmts, rf, varied, call_key, objects=None):
                             for n in s.value.args):
                 varied.add(s.targets[0].id)
         # The temporaries are locals of the function: tapes and split callees keep them.
-        rf.info.add_locals({s.targets[0].id for s in new if s is not stmt and isinstance(s, gast.Assign)})
+        # (also those inside the branch of a property read: `_getter = field_getter(obj, name)`,
+        # which the adjoint of a loop's every iteration reads: tapes keep only locals)
+        rf.info.add_locals({s.targets[0].id for s in A.walk_statements(new) if s is not stmt
+                            and isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)})
         out.extend(A.located_all(new, stmt) if len(new) > 1 else new)
     return out
 

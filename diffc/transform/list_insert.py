@@ -12,10 +12,13 @@ assignment of which makes a list (a list display or comprehension, ``list(...)``
     name[_j] = _v
 
 the same list changed in place as Python changes it (other names holding it see the
-change), from operations diffc differentiates in both modes and at any order.  Likewise
+change), from operations diffc differentiates in both modes and at any order.  A parameter
+the function never rebinds is expanded the same way, its position taken by
+``list_insert_position(name, _n, _i, line)``, which refuses, when it runs, an object that
+is not a list (a user class's own insert).  Likewise
 ``name.reverse()`` becomes ``name[:] = name[::-1]`` and ``name.sort(key=k, reverse=r)``
-becomes ``name[:] = sorted(name, key=k, reverse=r)``.  Other receivers (a parameter, an
-object with its own ``insert``) are left as written.
+becomes ``name[:] = sorted(name, key=k, reverse=r)`` (local lists only).  Other receivers
+are left as written.
 """
 
 import builtins
@@ -57,6 +60,16 @@ def _local_lists(fn_node, resolve):
     return {n for n, k in stores.items() if accepted.get(n) == k and n not in params}
 
 
+def _unbound_parameters(fn_node):
+    """Parameters the function never rebinds: an insert into one changes the caller's
+    object, which is a list when the insert runs (checked then: runtime_pure.list_insert_position)."""
+    stored = {n.id for n in gast.walk(fn_node) if isinstance(n, gast.Name)
+              and isinstance(n.ctx, (gast.Store, gast.Del))}
+    args = fn_node.args
+    params = [a for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs) if isinstance(a, gast.Name)]
+    return {a.id for a in params} - stored
+
+
 def _insert_of(stmt, lists):
     call = stmt.value if isinstance(stmt, gast.Expr) else None
     if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "insert" \
@@ -67,11 +80,17 @@ def _insert_of(stmt, lists):
     return None
 
 
-def _expanded(call, namer):
+def _expanded(call, namer, checked, line):
+    """The statements of the insert; checked: lst is a parameter, whose type is checked
+    when the insert runs (an object with its own insert is refused, not expanded)."""
     lst = call.func.value.id
     i, v, n, j, k = (namer.fresh(p) for p in ("_ins_i", "_ins_v", "_ins_n", "_ins_at", "_ins_k"))
     length = A.call(A.global_ref(builtins.len, "len"), [A.name(lst)])
-    position = A.call(A.global_ref(runtime_pure.insert_position, "insert_position"), [A.name(n), A.name(i)])
+    if checked:
+        position = A.call(A.global_ref(runtime_pure.list_insert_position, "list_insert_position"),
+                          [A.name(lst), A.name(n), A.name(i), A.const(line)])
+    else:
+        position = A.call(A.global_ref(runtime_pure.insert_position, "insert_position"), [A.name(n), A.name(i)])
     shift = A.assign(A.subscript(A.name(lst), A.name(k), gast.Store()),
                      A.subscript(A.name(lst), A.binop(A.name(k), gast.Sub(), A.const(1))))
     steps = A.call(A.global_ref(builtins.range, "range"), [A.name(n), A.name(j), A.const(-1)])
@@ -90,22 +109,26 @@ def lower_list_inserts(body, info, namer):
                for s in body for n in gast.walk(s)):
         return body
     lists = _local_lists(info.node, info.resolve_static)
-    return _lower(body, lists, namer) if lists else body
+    params = _unbound_parameters(info.node)
+    if not lists and not params:
+        return body
+    return _lower(body, lists, namer, params, lambda stmt: info.source.file_line(stmt))
 
 
-def _lower(stmts, lists, namer):
+def _lower(stmts, lists, namer, params=frozenset(), line_of=None):
     out = []
     for stmt in stmts:
         for field in ("body", "orelse", "finalbody"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(stmt, field, _lower(inner, lists, namer))
+                setattr(stmt, field, _lower(inner, lists, namer, params, line_of))
         for handler in getattr(stmt, "handlers", None) or []:
-            handler.body = _lower(handler.body, lists, namer)
-        call = _insert_of(stmt, lists)
+            handler.body = _lower(handler.body, lists, namer, params, line_of)
+        call = _insert_of(stmt, lists | params)
         reordered = _reordering(stmt, lists)
         if call is not None:
-            out.extend(A.located_all(_expanded(call, namer), stmt))
+            checked = call.func.value.id not in lists
+            out.extend(A.located_all(_expanded(call, namer, checked, line_of(stmt) if checked else 0), stmt))
         elif reordered is not None:
             out.append(A.located(reordered, stmt))
         else:

@@ -6,9 +6,11 @@ functions) is gone; the class is built by compiling that statement alone against
 function's module (its file and line numbers kept, so diffc reads its methods' source like
 any class's), and every read of ``C`` in the function denotes that class object
 (``diffc_global``).  Python builds a new class at each call; the objects and their methods
-are the same.  Refused with the line: a class whose body or methods read a local variable
-of the function (each call's class would see other values), or a name ``C`` assigned
-elsewhere in the function.
+are the same.  A class whose methods read local variables of the function that keep one
+value once the class is made gets them as hidden constructor arguments
+(transform/class_captures.py).  Refused with the line: any other class whose body or
+methods read a local variable of the function (each call's class would see other values),
+or a name ``C`` assigned elsewhere in the function.
 """
 
 import ast
@@ -16,6 +18,7 @@ import ast
 import gast
 
 from .. import ast_util as A
+from . import class_captures
 
 
 def _class_statements(stmts, found):
@@ -59,6 +62,9 @@ def hoist_local_classes(info, assigned_names, free_names, refuse):
     if not any(isinstance(n, gast.ClassDef) for n in gast.walk(info.node)):
         return
     found = []
+    for stmt in info.node.body:
+        if isinstance(stmt, gast.ClassDef):
+            stmt.diffc_top_level = True     # (class_captures.py: made once per call, in order)
     info.node.body = _class_statements(info.node.body, found) or [gast.Pass()]
     if not found:
         return
@@ -70,6 +76,9 @@ def hoist_local_classes(info, assigned_names, free_names, refuse):
             refuse(f"the class {cls.name!r} is defined more than once, or its name is assigned elsewhere in "
                    "the function", cls, "define it once (or at module level)")
         captured = sorted(_reads_of_enclosing(cls, free_names) & (local | set(names)) - {cls.name})
+        if captured and class_captures.capture(cls, captured, info, refuse):
+            built[cls.name] = class_captures.build(cls, info)
+            continue
         if captured:
             refuse(f"the class {cls.name!r} defined here reads the local variable {captured[0]!r} of the "
                    "function: Python makes the class again at each call, with that call's value",

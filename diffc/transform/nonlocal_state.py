@@ -44,6 +44,57 @@ def _nonlocal_writes(fn_node):
     return sorted(names & written), declared
 
 
+_CHANGING_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "update",
+                     "setdefault", "popitem", "fill", "put", "resize", "itemset", "add", "discard"}
+
+
+def _root(node):
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _captured_writes(fn_node, enclosing):
+    """(name, node) for each in-place write fn_node makes into a variable of the enclosing
+    function (`acc[0] = v`, `state["h"] += v`, `out.append(v)`, `obj.n = v`)."""
+    own = {n.id for n in gast.walk(fn_node.args) if isinstance(n, gast.Name)}
+    nodes = _own_nodes(fn_node) if isinstance(fn_node.body, list) else list(gast.walk(fn_node.body))
+    own |= {n.id for n in nodes if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    out = []
+    for n in nodes:
+        targets = n.targets if isinstance(n, gast.Assign) else [n.target] if isinstance(n, gast.AugAssign) else []
+        for t in targets:
+            if isinstance(t, (gast.Subscript, gast.Attribute)) and _root(t) in enclosing and _root(t) not in own:
+                out.append((_root(t), n))
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr in _CHANGING_METHODS \
+                and _root(n.func.value) in enclosing and _root(n.func.value) not in own:
+            out.append((_root(n.func.value), n))
+    return out
+
+
+def refuse_captured_writers_as_values(info, found):
+    """A local function (or lambda) that writes in place into a variable of the function
+    defining it is called by name only: used as a value (passed to a helper, stored, returned)
+    its calls' writes would be invisible to the derivative (a gradient of zero).  Refused at
+    the first such use, with the write it makes."""
+    enclosing = {n.id for n in gast.walk(info.node) if isinstance(n, gast.Name)}
+    for name, node, _ in found:
+        writes = _captured_writes(node, enclosing)
+        if not writes:
+            continue
+        captured, at = writes[0]
+        for other_name, other, _ in [(None, info.node, None)] + list(found):
+            nodes = _own_nodes(other) if isinstance(other.body, list) else list(gast.walk(other.body))
+            called = {id(n.func) for n in nodes if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
+            for n in nodes:
+                if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) and id(n) not in called:
+                    _refuse(f"the local function {name!r} writes into {captured!r} of the enclosing function "
+                            f"(line {info.source.file_line(at)}) and is used here as a value (passed, stored or "
+                            "returned): diffc follows such writes only in calls of the function by name", n,
+                            info.source, "call it by name where it is defined, or have it return the new value "
+                                         "and assign it")
+
+
 def _refuse(message, node, source, hint):
     raise UnsupportedSyntax(message, node, source, hint=hint)
 

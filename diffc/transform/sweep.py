@@ -32,7 +32,7 @@ from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
-from . import handed_back, item_write_back
+from . import handed_back, held_items, item_write_back, reshaped_views
 from .dynamic_calls import has_packed_parameters
 from .lazy_iterators import defines_functions, returns_lazy
 
@@ -216,6 +216,7 @@ class FunctionSweep:
         before every other analysis of the body (they see the new statements)."""
         if self.generated_code():
             return
+        held_items.mark(self)                   # `d["w"] = w`: d holds w's object
         for _ in range(rounds):
             report = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
                                          activity_mod.MUTATING_METHODS, self._updates_in_place)
@@ -744,6 +745,9 @@ def _view_follow_up(fn, write, observer, written, origin):
     FunctionSweep.share_writes_through_views), or None."""
     if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
         return None
+    view = reshaped_views.view_binding(fn, origin, write, written)     # y.T, y.reshape(s), y.ravel()
+    if view is not None:
+        return reshaped_views.follow_up(fn, write, observer, written, view, _names_bound(fn.body, exclude=view))
     target, value = origin.targets[0].id, origin.value
     if isinstance(value, gast.Name):
         base, index = value.id, None

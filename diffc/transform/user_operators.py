@@ -21,6 +21,7 @@ import types
 
 import gast
 
+from .. import ast_util as A
 from ..parse import MISSING, FunctionInfo
 from . import argument_effects, constructors, object_lists
 
@@ -268,5 +269,6 @@ SAME = object()
 
 
 def _copy(node):
-    import copy
-    return copy.deepcopy(node)
+    # annotations kept by reference: a name bound by an import inside the function
+    # denotes its module (transform/local_imports.py), which copy.deepcopy cannot copy
+    return A.deepcopy(node)

@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m, shapes_n, shapes_r
-from . import shapes_o
+from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m, shapes_n
+from . import shapes_o, shapes_p, shapes_r
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -193,6 +193,7 @@ class Generator:
         shapes_m.init(self, seed, shapes, exclude)
         shapes_n.init(self, seed, shapes, exclude)
         shapes_o.init(self, seed, shapes, exclude)
+        shapes_p.init(self, seed, shapes, exclude)
         shapes_r.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
@@ -556,6 +557,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_o.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_p.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         lines = shapes_r.statement(self, scope, indent, nested_ok)
@@ -1095,6 +1099,8 @@ EXTRA_SHAPES = (
                          # of lists (copies), lists of objects stepped by methods
     "classes_o",         # shapes_o.py (session 10, issue 17): NumPy NamedTuple results read by
                          # field, linspace(retstep=True), keyword variants (einsum optimize, ...)
+    "classes_p",         # shapes_p.py (session 11, issue 16): writes through reshaped/transposed
+                         # views, y.sort(), dict.update, imports inside f, arrays stored by d[k] = y
     "classes_r",         # shapes_r.py (session 11): a helper writing into its list items compiled
                          # for several argument kinds; repeated fancy-index writes at 2nd order
 )
@@ -1177,7 +1183,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_r.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_p.FEATURES + shapes_r.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 

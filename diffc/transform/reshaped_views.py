@@ -1,0 +1,302 @@
+"""reshaped_views: writes through a transposed or reshaped view, made explicit.
+
+Input: an ANF function (a ReverseFunction or ForwardFunction, before its other analyses),
+an in-place write `write` into one of two names sharing memory, and the statement
+`origin` that made them share: ``t = y.T`` / ``y.transpose()`` / ``np.transpose(y)``,
+``t = y.reshape(s)`` / ``np.reshape(y, s)``, ``t = y.ravel()`` / ``np.ravel(y)``,
+``t = y.squeeze()`` / ``np.squeeze(y)`` / ``np.expand_dims(y, a)`` / ``np.atleast_2d(y)``.
+Output (`follow_up`): the ANF statements to put right after the write so that both modes
+see what Python shows, or None (the write is then refused by the aliasing check):
+
+* a write into y that t sees: ``t = <the same view of y>`` again (a re-read);
+* a write into t that y sees: y's contents taken back from t
+  (``_w = t.T; y[:] = _w``, or ``_s = y.shape; _w = t.reshape(_s); y[:] = _w``).
+
+Invariant: a follow-up is produced only when the view certainly is a view in Python.
+``.T`` and transpose, squeeze, expand_dims and atleast_* always are; a reshape of a 1-d
+array always is; a reshape or ravel of any other array is a view only when no copy is
+needed, which diffc decides statically only for arrays certainly C-contiguous (made by a
+creation function, ``.copy()``, a matrix product, or elementwise arithmetic on such
+arrays; a 1-d array computed by arithmetic).  diffc's own private copies are C-ordered
+whatever the user's layout, so a run-time test in the generated code could not tell.
+"""
+
+import gast
+import numpy as np
+
+from .. import ast_util as A
+from .. import runtime
+from ..analysis import kinds as K
+from ..analysis.calls import call_key
+from ..parse import MISSING
+
+_TRANSPOSES = {np.transpose}
+_RESHAPES = {np.reshape}
+_RAVELS = {np.ravel}
+_ALWAYS_VIEWS = {np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d}
+_C_CREATORS = {np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.linspace,
+               np.outer, np.dot, np.matmul}
+
+
+def view_of(fn, value):
+    """(base name, how) when `value` is such a view of a local name, how in
+    "T" / "reshape" / "ravel" / "always"; else None."""
+    if isinstance(value, gast.Attribute):
+        if value.attr == "T" and _local(fn, value.value):
+            return value.value.id, "T"
+        return None
+    if not isinstance(value, gast.Call):
+        return None
+    key, args = call_key(fn.info, value)
+    if not args or not _local(fn, args[0]):
+        return None
+    rest, keywords = args[1:], value.keywords
+    try:
+        if isinstance(key, tuple) and key[0] == "method":
+            how = {"transpose": "T", "reshape": "reshape", "ravel": "ravel", "squeeze": "always"}.get(key[1])
+        elif key in _TRANSPOSES:
+            how = "T"
+        elif key in _RESHAPES:
+            how = "reshape"
+        elif key in _RAVELS:
+            how = "ravel"
+        elif key in _ALWAYS_VIEWS:
+            how = "always"
+        else:
+            how = None
+    except TypeError:                       # an unhashable key
+        return None
+    if how == "T" and (rest or keywords):
+        return None                         # transpose(axes): not followed (refused)
+    if how in ("reshape", "ravel") and any(k.arg == "order" for k in keywords):
+        return None                         # order="F"/"A" changes which element goes where
+    if how == "ravel" and rest:
+        return None
+    return (args[0].id, how) if how else None
+
+
+def view_binding(fn, origin, write, written):
+    """The statement binding the view the write goes through: `origin` when it binds a
+    view; else, for a chain (``W = theta[:6].reshape(2, 3)``: theta observes a write into W,
+    which views the temporary that views theta), the one binding of `written` when it is a
+    view whose array cannot have been rebound before the write (the array bound once,
+    earlier in the same block, or a parameter never rebound; the write later in that block).
+    None otherwise."""
+    if isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name) \
+            and view_of(fn, origin.value) is not None \
+            and written in (origin.targets[0].id, view_of(fn, origin.value)[0]):
+        return origin
+    own = [s for s in A.walk_statements(fn.body) if isinstance(s, gast.Assign)
+           and isinstance(s.targets[0], gast.Name) and s.targets[0].id == written]
+    if len(own) != 1 or own[0] is origin or view_of(fn, own[0].value) is None:
+        return None
+    base = view_of(fn, own[0].value)[0]
+    block = _block_of(fn.body, own[0])
+    at = next(i for i, s in enumerate(block) if s is own[0])
+    later = [i for i, s in enumerate(block) if any(w is write for w in A.walk_statements([s]))]
+    if not later or later[0] <= at:
+        return None
+    binds = [i for i, s in enumerate(block) if _binds(s, base)]
+    anywhere = [s for s in A.walk_statements(fn.body) if _binds(s, base)]
+    if base in fn.params and not anywhere:
+        return own[0]
+    if len(anywhere) == 1 and binds and binds[0] < at:
+        return own[0]
+    return None
+
+
+def _binds(stmt, name):
+    """Whether stmt itself (not a statement inside it) binds name."""
+    if isinstance(stmt, gast.For):
+        return name in A.names_stored(stmt.target)
+    if isinstance(stmt, (gast.If, gast.While)):
+        return False
+    return name in A.names_stored(stmt)
+
+
+def _block_of(stmts, stmt):
+    """The statement list holding stmt (recursively)."""
+    if any(s is stmt for s in stmts):
+        return stmts
+    for s in stmts:
+        for block in A.child_blocks(s):
+            found = _block_of(block, stmt)
+            if found is not None:
+                return found
+    return None
+
+
+def follow_up(fn, write, observer, written, origin, bound_elsewhere):
+    """The statements making `write`'s effect on `observer` explicit, or None.
+
+    bound_elsewhere: the names some statement other than `origin` binds (a shape or an
+    axis rebound since the view was made: no re-read).  A write into the view is taken
+    back into its array whoever observes it (the array may be a view of the observer)."""
+    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)):
+        return None
+    target, value = origin.targets[0].id, origin.value
+    found = view_of(fn, value)
+    if found is None:
+        return None
+    base, how = found
+    if target == base or written not in (target, base) or observer == written:
+        return None
+    if not certainly_ndarray(fn, base) or not certainly_a_view(fn, base, how):
+        return None
+    if written == target:
+        # the array sees a write into its view: taken back into it (a no-op in Python, where
+        # they are one memory), also when the array is itself a view of the observer (then
+        # the write into it is followed in its turn: `W = theta[:6].reshape(2, 3)`)
+        return [A.located(s, write) for s in _write_back(fn, base, target, how)]
+    if observer != target or (A.names_loaded(value) - {base}) & bound_elsewhere:
+        return None                         # a shape or axis rebound since: not re-read
+    return [A.located(A.assign(target, A.deepcopy(value)), write)]
+
+
+def _write_back(fn, base, view, how):
+    taken = fn.namer.fresh("_unviewed")
+    out = []
+    if how == "T":
+        out.append(A.assign(taken, A.attr(view, "T")))
+    else:
+        shape = fn.namer.fresh("_shape")
+        fn.info.add_locals({shape})
+        out.append(A.assign(shape, A.attr(base, "shape")))
+        out.append(A.assign(taken, A.method_call(A.name(view), "reshape", [A.name(shape)])))
+    fn.info.add_locals({taken})
+    everything = gast.Slice(lower=None, upper=None, step=None)
+    out.append(A.assign(A.subscript(A.name(base), everything, gast.Store()), A.name(taken)))
+    return out
+
+
+def certainly_a_view(fn, base, how):
+    if how in ("T", "always"):
+        return True
+    if how == "reshape" and fn.kinds.get(base) == K.VECTOR:
+        return True                         # any reshape of a 1-d array needs no copy
+    return c_contiguous(fn, base)
+
+
+_ARRAY_METHODS = {"reshape", "ravel", "transpose", "squeeze", "copy", "astype", "flatten", "swapaxes"}
+
+
+def certainly_ndarray(fn, name, depth=0):
+    """Whether local `name` certainly holds a NumPy array when a write into its view runs
+    (a NumPy scalar would refuse the write in Python too; a list or a duck array: no)."""
+    if K.is_array(fn.kinds.get(name)) or c_contiguous(fn, name):
+        return True
+    if depth > 6 or name in fn.params:
+        return False
+    values = _bindings(fn, name)
+    return values is not None and all(_ndarray_value(fn, v, depth) for v in values)
+
+
+def _ndarray_value(fn, value, depth):
+    if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.copy_value \
+            and value.args:
+        value = value.args[0]
+    if isinstance(value, gast.BinOp):
+        return any(_ndarray_atom(fn, a, depth) for a in (value.left, value.right))
+    if isinstance(value, gast.UnaryOp):
+        return _ndarray_atom(fn, value.operand, depth)
+    if isinstance(value, gast.Attribute):
+        return value.attr == "T" and _ndarray_atom(fn, value.value, depth)
+    if not isinstance(value, gast.Call):
+        return False
+    key, args = call_key(fn.info, value)
+    if isinstance(key, tuple) and key[0] == "method":
+        return key[1] in _ARRAY_METHODS and bool(args) and _ndarray_atom(fn, args[0], depth)
+    module = getattr(key, "__module__", None) or ""
+    return key is not None and key is not MISSING and (module.split(".")[0] == "numpy" or isinstance(key, np.ufunc))
+
+
+def _ndarray_atom(fn, atom, depth):
+    return _local(fn, atom) and certainly_ndarray(fn, atom.id, depth + 1)
+
+
+def _bindings(fn, name):
+    """The values assigned to local `name`, or None when a loop binds it too."""
+    values = [s.value for s in A.walk_statements(fn.body) if isinstance(s, gast.Assign)
+              and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name]
+    if not values or any(isinstance(s, gast.For) and name in A.names_stored(s.target)
+                         for s in A.walk_statements(fn.body)):
+        return None
+    return values
+
+
+def c_contiguous(fn, name, depth=0):
+    """Whether every binding of local `name` certainly gives a C-contiguous array (a
+    parameter's layout is the caller's: not known)."""
+    if depth > 6 or name in fn.params:
+        return False
+    values = _bindings(fn, name)
+    if values is None:
+        return False
+    vector = fn.kinds.get(name) == K.VECTOR
+    return all(_c_contiguous_value(fn, v, vector, depth) for v in values)
+
+
+def _c_contiguous_value(fn, value, vector, depth):
+    if isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.copy_value \
+            and value.args:
+        value = value.args[0]
+    if isinstance(value, gast.BinOp):
+        if isinstance(value.op, gast.MatMult):
+            return True
+        operands = [value.left, value.right]
+        return vector or _fresh_vector(fn, operands) or _operands_c_contiguous(fn, operands, depth)
+    if isinstance(value, gast.UnaryOp):
+        return vector or _fresh_vector(fn, [value.operand]) or _operands_c_contiguous(fn, [value.operand], depth)
+    if not isinstance(value, gast.Call):
+        return False
+    key, args = call_key(fn.info, value)
+    if any(k.arg in ("order", "out", "like") for k in value.keywords):
+        return False
+    if isinstance(key, tuple) and key[0] == "method":
+        return key[1] == "copy" and len(args) == 1
+    try:
+        if key in _C_CREATORS:
+            return True
+    except TypeError:
+        return False
+    if isinstance(key, np.ufunc) and key is not MISSING:
+        return vector or _fresh_vector(fn, args) or _operands_c_contiguous(fn, args, depth)
+    return False
+
+
+def _fresh_vector(fn, atoms):
+    """Elementwise arithmetic of 1-d float arrays and numbers: a new 1-d array, contiguous."""
+    vectors = 0
+    for atom in atoms:
+        if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float)):
+            continue
+        kind = fn.kinds.get(atom.id) if isinstance(atom, gast.Name) else None
+        if kind == K.VECTOR:
+            vectors += 1
+        elif kind not in (K.SCALAR, K.INT):
+            return False
+    return vectors > 0
+
+
+def _operands_c_contiguous(fn, atoms, depth):
+    """Elementwise arithmetic keeps its operands' layout: C-contiguous when every array
+    operand is (numbers and constants broadcast into any layout), and at least one is an
+    array (else the result is a number)."""
+    arrays = 0
+    for atom in atoms:
+        if isinstance(atom, gast.Constant):
+            continue
+        if not isinstance(atom, gast.Name) or hasattr(atom, "diffc_global"):
+            return False
+        kind = fn.kinds.get(atom.id)
+        if kind in (K.SCALAR, K.INT):
+            continue
+        if not c_contiguous(fn, atom.id, depth + 1):
+            return False
+        arrays += 1
+    return arrays > 0
+
+
+def _local(fn, atom):
+    return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") \
+        and (atom.id in fn.info.local_names or atom.id in fn.params)
