@@ -1,0 +1,162 @@
+"""Issue 15 leftovers (session 11, helper s11c): derivatives that were NaN or wrong, and
+writes that did not reach the object Python writes.
+
+Every derivative is checked against finite differences of the function itself or a closed
+form, in both modes (grad and jvp) and at second order (hessian, grad of grad).
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import diffc
+
+
+def fd_grad(f, x, eps=1e-6):
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = eps
+        g.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return g
+
+
+def fd_hessian(f, x):
+    """Second differences of f itself (never of diffc's gradient), on the scale of x (a point
+    near the origin needs a step far below its distance to it)."""
+    x = np.asarray(x, dtype=float)
+    h = 1e-3 * max(np.linalg.norm(x), 1e-4)
+    n = x.size
+    H = np.zeros((n, n))
+    E = np.eye(n) * h
+    for i in range(n):
+        for j in range(n):
+            H[i, j] = (f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j])
+                       + f(x - E[i] - E[j])) / (4 * h * h)
+    return H
+
+
+def check_all_orders(f, x, H_expected=None, atol=1e-5):
+    """grad, jvp along each axis, hessian and grad-of-grad of f at x: finite, and equal to
+    finite differences (or the closed-form hessian H_expected)."""
+    x = np.asarray(x, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # no NaN/inf computed on the way
+        g = diffc.grad(f)(x)
+        tangents = [diffc.jvp(f, (x,), (e,))[1] for e in np.eye(x.size)]
+        H = diffc.hessian(f)(x)
+    np.testing.assert_allclose(g, fd_grad(f, x), atol=atol)
+    np.testing.assert_allclose(tangents, fd_grad(f, x), atol=atol)
+    ref = fd_hessian(f, x) if H_expected is None else H_expected
+    np.testing.assert_allclose(H, ref, atol=1e-4 if H_expected is None else 1e-12)
+    for i in range(x.size):
+        gi = diffc.grad(lambda v: diffc.grad(f)(v)[i])(x)
+        np.testing.assert_allclose(gi, ref[i], atol=1e-4 if H_expected is None else 1e-12)
+
+
+def hypot_sq(v):
+    return np.hypot(v[0], v[1]) ** 2
+
+
+def math_hypot_sq(v):
+    return math.hypot(v[0], v[1]) ** 2
+
+
+def root_sum_sq(v):
+    x, y = v[0], v[1]
+    return np.sqrt(x**2 + y**2) ** 2
+
+
+def math_root_sum_sq(v):
+    return math.sqrt(v[0] * v[0] + v[1] * v[1]) ** 2
+
+
+def norm_sq(v):
+    return np.linalg.norm(v) ** 2
+
+
+def hypot_square(v):
+    return np.square(np.hypot(v[0], v[1])) + np.hypot(v[1], v[0]) * np.hypot(v[1], v[0])
+
+
+def complex_abs_cubed(v):
+    z = v[0] + 1j * v[1]
+    return abs(z) ** 3
+
+
+def complex_abs_fourth(v):
+    z = v[0] + 1j * v[1]
+    return np.abs(z) ** 4.0
+
+
+def hypot_cubed(v):
+    return np.hypot(v[0], v[1]) ** 3
+
+
+def norm_cubed(v):
+    return np.linalg.norm(v) ** 3
+
+
+def abs_power_real(v):
+    return np.sum(np.abs(v) ** 2.5) + abs(v[0]) ** 3
+
+
+SMOOTH_AT_ZERO = [  # (f, hessian at the origin)
+    (hypot_sq, 2 * np.eye(2)), (math_hypot_sq, 2 * np.eye(2)), (root_sum_sq, 2 * np.eye(2)),
+    (math_root_sum_sq, 2 * np.eye(2)), (norm_sq, 2 * np.eye(2)), (hypot_square, 4 * np.eye(2)),
+    (complex_abs_cubed, np.zeros((2, 2))), (complex_abs_fourth, np.zeros((2, 2))),
+    (hypot_cubed, np.zeros((2, 2))), (norm_cubed, np.zeros((2, 2))),
+    (abs_power_real, np.zeros((2, 2))),
+]
+
+
+@pytest.mark.parametrize("f,H0", SMOOTH_AT_ZERO, ids=[c[0].__name__ for c in SMOOTH_AT_ZERO])
+def test_power_of_a_radius_at_the_origin(f, H0):
+    """|e|**p, hypot**p, norm**p, sqrt(sum of squares)**p are smooth at 0 (C^2 for p >= 2):
+    the first derivative 0 and the hessian the closed form (was NaN or 0 instead of 2)."""
+    check_all_orders(f, np.zeros(2), H_expected=H0)
+
+
+@pytest.mark.parametrize("f", [c[0] for c in SMOOTH_AT_ZERO], ids=[c[0].__name__ for c in SMOOTH_AT_ZERO])
+@pytest.mark.parametrize("x", [[1e-7, -2e-7], [0.3, -0.4], [-1.1, 0.05]])
+def test_power_of_a_radius_near_and_away(f, x):
+    check_all_orders(f, x)
+
+
+def test_complex_abs_cubed_along_a_complex_direction():
+    """t -> |t D + z0|**3 for complex D, at z0 == 0 and away: a complex intermediate."""
+    for z0, D in [(0.0, 0.6 + 0.8j), (0.2 - 0.1j, 1.0 - 2.0j)]:
+        def g(t):
+            return abs(t * D + z0) ** 3
+        r, c = abs(z0), abs(D)
+        # closed form: d2/dt2 |z0 + tD|^3 = 3 (|D|^2 |z0 + tD| + Re(conj(z0) D)^2 / |z0 + tD|)
+        expected = 3 * (c * c * r + (np.real(np.conj(z0) * D) ** 2 / r if r else 0.0))
+        for second in (diffc.hessian(g), diffc.grad(diffc.grad(g)),
+                       diffc.grad(diffc.jacobian(g, mode="forward"))):
+            np.testing.assert_allclose(np.ravel(second(0.0))[0], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_third_derivative_of_abs_cubed_and_fourth_power():
+    """Third order through the slope's own rule: 6 sign(x) for |x|**3 away from 0, 24 x
+    for |x|**4 (0 at 0)."""
+    def cube(x):
+        return abs(x) ** 3
+
+    def fourth(x):
+        return abs(x + 0j) ** 4
+    third = diffc.grad(diffc.grad(diffc.grad(cube)))
+    assert third(0.7) == pytest.approx(6.0) and third(-0.2) == pytest.approx(-6.0)
+    third4 = diffc.grad(diffc.grad(diffc.grad(fourth)))
+    assert third4(0.5) == pytest.approx(12.0) and third4(0.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_radius_powers_keep_their_value_and_type():
+    def f(x):
+        return abs(x) ** 3 + math.sqrt(x * x) ** 2
+    v, g = diffc.value_and_grad(f)(-0.5)
+    assert v == f(-0.5) and g == pytest.approx(3 * 0.25 * -1 + 2 * -0.5)
+    with pytest.raises(ValueError):
+        diffc.grad(lambda x: math.sqrt(x) ** 2)(-1.0)      # as math.sqrt(-1.0) ** 2 does
