@@ -160,3 +160,96 @@ def test_radius_powers_keep_their_value_and_type():
     assert v == f(-0.5) and g == pytest.approx(3 * 0.25 * -1 + 2 * -0.5)
     with pytest.raises(ValueError):
         diffc.grad(lambda x: math.sqrt(x) ** 2)(-1.0)      # as math.sqrt(-1.0) ** 2 does
+
+
+# --- a context manager whose __exit__ has effects outside it and swallows the exception
+
+EXITS = []
+EXIT_COUNT = np.zeros(1)
+
+
+class Swallowing:
+    """Counts its exits in module-level objects and swallows every exception."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        EXITS.append(kind)
+        EXIT_COUNT[0] += 1.0
+        return True
+
+
+def clipped_energy(x):
+    with Swallowing():
+        y = x * 2.0
+        if x[0] > 0:
+            raise ValueError("positive")
+        y = y * 3.0
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("x0", [0.3, -0.3])
+def test_swallowing_exit_runs_once(x0):
+    """Python runs __exit__ once per call; diffc ran it once more to learn that it swallows
+    the exception (its list and array effects happened twice).  Both modes, raised or not."""
+    x = np.array([x0, -0.7])
+    scale = 4.0 if x0 > 0 else 36.0
+    t = np.array([0.25, -1.5])
+    for call, expected in ((lambda: diffc.grad(clipped_energy)(x), 2 * scale * x),
+                           (lambda: diffc.jvp(clipped_energy, (x,), (t,))[1], 2 * scale * x @ t),
+                           (lambda: diffc.value_and_grad(clipped_energy)(x)[1], 2 * scale * x)):
+        EXITS.clear()
+        EXIT_COUNT[:] = 0.0
+        np.testing.assert_allclose(call(), expected, rtol=1e-12)
+        assert len(EXITS) == 1 and EXIT_COUNT[0] == 1.0
+
+
+def test_swallowing_exit_effects_counted_as_python_does():
+    """grad and jvp each run f once: one exit each, as one call of f has (ValueError seen
+    when x[0] > 0, None otherwise)."""
+    x = np.array([0.5, 0.2])
+    EXITS.clear()
+    clipped_energy(x)
+    python = list(EXITS)
+    for call in (lambda: diffc.grad(clipped_energy)(x), lambda: diffc.jvp(clipped_energy, (x,), (x,))):
+        EXITS.clear()
+        call()
+        assert EXITS == python
+
+
+class Recorder:
+    """A module-level manager: records the exceptions it sees, swallows ValueError only."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        self.seen.append(kind)
+        return kind is not None and issubclass(kind, ValueError)
+
+
+RECORDER = Recorder()
+
+
+def guarded_square(x):
+    with RECORDER:
+        y = x * x
+        if x[0] > 0:
+            raise ValueError("positive")
+        y = y * 2.0
+    return np.sum(y)
+
+
+def test_data_dependent_exit_of_a_global_manager_runs_once():
+    """__exit__'s result depends on the exception: asked on a deep copy (its list untouched),
+    then run once by the handler path, in both modes."""
+    x = np.array([0.4, -1.0])
+    for call, expected in ((lambda: diffc.grad(guarded_square)(x), 2 * x),
+                           (lambda: diffc.jvp(guarded_square, (x,), (np.ones(2),))[1], np.sum(2 * x))):
+        RECORDER.seen.clear()
+        np.testing.assert_allclose(call(), expected, rtol=1e-12)
+        assert RECORDER.seen == [ValueError]
