@@ -313,7 +313,8 @@ class FunctionSweep:
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
                     self.checked_views |= {observer} | self.aliases.related.get(observer, set())
-                    if isinstance(origin, gast.Assign) and _user_method_receiver(self, origin.value) == observer:
+                    if isinstance(origin, gast.Assign) \
+                            and handed_back.user_method_receiver(self, origin.value) == observer:
                         # `t = s.fetch()`, t written: t is what the method handed back (it
                         # may be s.data): not copied, so that the check sees it
                         self.method_results_checked.add(written)
@@ -436,7 +437,7 @@ class FunctionSweep:
         the view: `view_bases`); forward mode and code differentiated again copy."""
         if target in self.written and not isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant,
                                                               gast.List, gast.Dict, gast.Tuple)):
-            if target in self.method_results_checked and _user_method_receiver(self, value) is not None:
+            if target in self.method_results_checked and handed_back.user_method_receiver(self, value) is not None:
                 return value
             return value if self._fresh_array(value) else A.call(rt(runtime.copy_value), [value])
         sources = alias_sources(self, value)
@@ -607,28 +608,11 @@ def alias_sources(fn, value):
         taken = handed_back.taken_from_arguments(fn, value)
         if taken is not None:
             return taken
-        held = _user_method_receiver(fn, value)
+        held = handed_back.user_method_receiver(fn, value)
         if held is not None:
             return {held: S.MAYBE}
         return {name: S.SAME for name in _call_alias_sources(fn, value)}
     return {}
-
-
-def _user_method_receiver(fn, call):
-    """The local receiver of a method call with no rule of diffc's (not an array's, list's or
-    dict's method, nor diffc's own code): a user method, which may hand back its object or
-    an array the object holds (``return self.data``; a with statement's ``__enter__``).
-    Whether it does is known when it runs (a sharing check before a write), else None."""
-    if not isinstance(call, gast.Call) or fn.generated_code():
-        return None
-    key, args = call_key(fn.info, call)
-    if not (isinstance(key, tuple) and key[0] == "method" and args and _local(args[0], fn)):
-        return None
-    if R.has_rule(key) or key[1] in VIEW_METHODS or key[1] in activity_mod.MUTATING_METHODS \
-            or K.is_array(fn.kinds.get(args[0].id)) or fn.kinds.get(args[0].id) in (K.SCALAR, K.INT, K.INTS,
-                                                                                 K.SCALARS):
-        return None
-    return args[0].id
 
 
 def _local_arguments(fn, call):
