@@ -111,7 +111,10 @@ def _with(info, namer, stmt, items):
                                                                    ctx=gast.Load())
         augmented = entered and _augments_target(body, target.id)
         body = [_Substitute(target.id, value).visit(s) for s in body]
-        after = [A.located(A.assign(target.id, A.deepcopy(value)), stmt)]
+        if any(isinstance(n, gast.Name) and n.id == target.id and isinstance(n.ctx, gast.Load)
+               for n in A.walk(info.node)):
+            # read after the with (its body reads the manager now): t still names the value
+            after = [A.located(A.assign(target.id, A.deepcopy(value)), stmt)]
         target = None
         if augmented:
             check = A.call(A.global_ref(runtime_checks.check_updated_in_place, "check_updated_in_place"),

@@ -44,6 +44,7 @@ import numpy as np
 
 from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m, shapes_n
 from . import shapes_o
+from . import shapes_q
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -193,6 +194,7 @@ class Generator:
         shapes_m.init(self, seed, shapes, exclude)
         shapes_n.init(self, seed, shapes, exclude)
         shapes_o.init(self, seed, shapes, exclude)
+        shapes_q.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -555,6 +557,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_o.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_q.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1047,7 +1052,7 @@ class Generator:
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
         chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) \
-            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self)
+            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self) + shapes_q.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1091,6 +1096,8 @@ EXTRA_SHAPES = (
                          # of lists (copies), lists of objects stepped by methods
     "classes_o",         # shapes_o.py (session 10, issue 17): NumPy NamedTuple results read by
                          # field, linspace(retstep=True), keyword variants (einsum optimize, ...)
+    "classes_q",         # shapes_q.py (session 11, issue 15): powers of radii at 0, with-as targets
+                         # written, __exit__ swallowing with outside effects, w = fill(u) returning u
 )
 
 
@@ -1171,7 +1178,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_q.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 
