@@ -436,3 +436,20 @@ def test_result_that_is_a_view_of_the_written_argument_is_still_refused():
         return np.sum(w) + np.sum(u)
     with pytest.raises(diffc.DiffcError):
         diffc.grad(f)(np.ones(3))
+
+
+def test_radius_powers_of_lists_keep_their_structure():
+    """np.linalg.norm([a, b]) ** 2, np.abs/np.sqrt/np.hypot of lists, a list argument:
+    the gradient in the argument's structure (the first version of the rewrite gave zeros)."""
+    def g(v):
+        return np.linalg.norm(v) ** 2 + np.sum(np.abs(v) ** 3)
+
+    def f(x, y):
+        return np.sum(np.sqrt([x * x, y * y + 1.0]) ** 3) + np.sum(np.hypot([x, y], [y, 1.0]) ** 3)
+    expected = [2 * 0.3 + 3 * 0.09, -2 * 0.4 - 3 * 0.16]
+    np.testing.assert_allclose(diffc.grad(g)([0.3, -0.4]), expected, rtol=1e-12)
+    assert isinstance(diffc.grad(g)((0.3, -0.4)), tuple)
+    a = (0.3, -0.4)
+    fd = [(f(a[0] + 1e-6, a[1]) - f(a[0] - 1e-6, a[1])) / 2e-6, (f(a[0], a[1] + 1e-6) - f(a[0], a[1] - 1e-6)) / 2e-6]
+    np.testing.assert_allclose(diffc.grad(f, wrt=(0, 1))(*a), fd, rtol=1e-6)
+    np.testing.assert_allclose(diffc.jvp(f, a, (0.0, 1.0))[1], fd[1], rtol=1e-6)

@@ -23,8 +23,9 @@ import math
 
 import numpy as np
 
-from . import adjoint, tangent
+from . import adjoint, linear, tangent
 from .complex_rules import real_cotangent, real_if_real
+from .shared import cast_like, full, like, like_T
 from ..runtime import unbroadcast
 
 
@@ -45,9 +46,34 @@ def _projection(c, t, whole):
     return np.sum(d) if whole else d
 
 
+def like_list(g, x):
+    """g in the structure of x when x is a list or tuple (shared.like, a ListBar), else g
+    itself: the rules of like reach second order, and g needs none for an array."""
+    return like(g, x) if isinstance(x, (list, tuple)) else g
+
+
+def like_list_T(rb, g, x):
+    """The transpose of like_list(g, x) in g: x's structure undone (rb itself for an array)."""
+    return like_T(rb, g, x) if isinstance(x, (list, tuple)) else rb
+
+
+linear(like_list, like_list_T)
+
+
+@adjoint(like_list)
+def _(result, result_bar, g, x):
+    return like_list_T(result_bar, g, x), None
+
+
+@adjoint(like_list_T)
+def _(result, result_bar, rb, g, x):
+    return like_list(result_bar, x), None, None
+
+
 def abs_power(x, p):
-    """abs(x) ** p (p a constant >= 2), for `abs(e) ** p` (transform/smooth_forms.py)."""
-    return abs(x) ** p
+    """abs(x) ** p (p a constant >= 2), for `abs(e) ** p` (transform/smooth_forms.py); a list
+    or tuple is np.abs's (builtin abs refuses one)."""
+    return (np.abs(x) if isinstance(x, (list, tuple)) else abs(x)) ** p
 
 
 def norm_power(x, p):
@@ -102,12 +128,13 @@ for _helper in (radial_slope_tangent, _unit, _radius, _projection):
 
 @adjoint(abs_power)
 def _(result, result_bar, x, p):
-    return unbroadcast(real_cotangent(result_bar) * radial_slope(x, p, False), x), None
+    return like_list(unbroadcast(real_cotangent(result_bar) * radial_slope(x, p, False), x), x), None
 
 
+# x may be a list or tuple of numbers (np.linalg.norm([a, b])): the gradient in its structure
 @adjoint(norm_power)
 def _(result, result_bar, x, p):
-    return real_cotangent(result_bar) * radial_slope(x, p, True), None
+    return like_list(cast_like(real_cotangent(result_bar) * radial_slope(x, p, True), x), x), None
 
 
 @tangent(abs_power)
@@ -117,7 +144,7 @@ def _(result, x, p, x_dot, p_dot):
 
 @tangent(norm_power)
 def _(result, x, p, x_dot, p_dot):
-    return np.sum(np.real(radial_slope(x, p, True) * x_dot))
+    return np.sum(np.real(radial_slope(x, p, True) * full(x_dot, x)))
 
 
 def sqrt_power(s, p):
@@ -132,23 +159,23 @@ def math_sqrt_power(s, p):
 
 def sqrt_power_slope(s, p):
     """d(s ** (p/2))/ds = (p/2) s ** (p/2 - 1): 1 for p == 2 also at s == 0."""
-    return (0.5 * p) * s ** (0.5 * p - 1.0) if p != 2 else 1.0 + 0.0 * s
+    return (0.5 * p) * np.power(s, 0.5 * p - 1.0) if p != 2 else 1.0 + np.multiply(0.0, s)
 
 
 @tangent(sqrt_power_slope)
 def _(result, s, p, s_dot, p_dot):
-    return 0.0 * s_dot if p == 2 else (0.5 * p) * (0.5 * p - 1.0) * s ** (0.5 * p - 2.0) * s_dot
+    return 0.0 * s_dot if p == 2 else (0.5 * p) * (0.5 * p - 1.0) * np.power(s, 0.5 * p - 2.0) * s_dot
 
 
 @adjoint(sqrt_power_slope)
 def _(result, result_bar, s, p):
-    return unbroadcast(0.0 * result_bar if p == 2
-                       else result_bar * (0.5 * p) * (0.5 * p - 1.0) * s ** (0.5 * p - 2.0), s), None
+    return like_list(unbroadcast(0.0 * result_bar if p == 2
+                                 else result_bar * (0.5 * p) * (0.5 * p - 1.0) * np.power(s, 0.5 * p - 2.0), s), s), None
 
 
 @adjoint(sqrt_power, math_sqrt_power)
 def _(result, result_bar, s, p):
-    return unbroadcast(result_bar * sqrt_power_slope(s, p), s), None
+    return like_list(unbroadcast(result_bar * sqrt_power_slope(s, p), s), s), None
 
 
 @tangent(sqrt_power, math_sqrt_power)
@@ -159,10 +186,10 @@ def _(result, s, p, s_dot, p_dot):
 # (a, b) as the complex a + 1j b: d(r**p) = Re(slope (da + 1j db)), slope = p r^(p-2) (a - 1j b)
 @adjoint(hypot_power, math_hypot_power)
 def _(result, result_bar, a, b, p):
-    return (unbroadcast(result_bar * np.real(radial_slope(a + 1j * b, p, False)), a),
-            unbroadcast(result_bar * -np.imag(radial_slope(a + 1j * b, p, False)), b), None)
+    return (like_list(unbroadcast(result_bar * np.real(radial_slope(np.add(a, np.multiply(1j, b)), p, False)), a), a),
+            like_list(unbroadcast(result_bar * -np.imag(radial_slope(np.add(a, np.multiply(1j, b)), p, False)), b), b), None)
 
 
 @tangent(hypot_power, math_hypot_power)
 def _(result, a, b, p, a_dot, b_dot, p_dot):
-    return np.real(radial_slope(a + 1j * b, p, False) * (a_dot + 1j * b_dot))
+    return np.real(radial_slope(np.add(a, np.multiply(1j, b)), p, False) * (full(a_dot, a) + 1j * full(b_dot, b)))
