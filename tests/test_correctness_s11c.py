@@ -322,8 +322,23 @@ def update_entered_self(x):
     return np.sum(s.data) * np.sum(t.data)
 
 
+def written_after_the_with(x):
+    s = Accumulator(3)
+    with s as acc:
+        acc.data[0] = x[0] * x[1]
+    acc.data[1] = x[2] ** 2
+    return np.sum(s.data * x)
+
+
+def built_in_the_with(x):
+    with Accumulator(3) as acc:
+        acc.data[0] = x[0] * x[1]
+    acc.data[1] = x[2] ** 2
+    return np.sum(acc.data * x)
+
+
 WITH_PROGRAMS = [write_through_entered_array, update_entered_array, write_through_entered_self,
-                 update_entered_self]
+                 update_entered_self, written_after_the_with, built_in_the_with]
 
 
 @pytest.mark.parametrize("f", WITH_PROGRAMS, ids=[f.__name__ for f in WITH_PROGRAMS])

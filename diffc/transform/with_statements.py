@@ -111,8 +111,11 @@ def _with(info, namer, stmt, items):
                                                                    ctx=gast.Load())
         augmented = entered and _augments_target(body, target.id)
         body = [_Substitute(target.id, value).visit(s) for s in body]
-        if any(isinstance(n, gast.Name) and n.id == target.id and isinstance(n.ctx, gast.Load)
-               for n in A.walk(info.node)):
+        if entered == "" and _bound_once(info, target.id):
+            # t is the manager's object for the rest of the function too: one name for it
+            _Substitute(target.id, value).visit(info.node)
+        elif any(isinstance(n, gast.Name) and n.id == target.id and isinstance(n.ctx, gast.Load)
+                 for n in A.walk(info.node)):
             # read after the with (its body reads the manager now): t still names the value
             after = [A.located(A.assign(target.id, A.deepcopy(value)), stmt)]
         target = None
@@ -239,8 +242,8 @@ def _entered_part(info, expr, target, body, stored):
     if cls is None:
         return None
     part = _returned_part(inspect.getattr_static(cls, "__enter__", None))
-    if part is None:
-        return None
+    if part is None or part == "" and not isinstance(expr, gast.Name):
+        return None             # (`with C(...) as t` returning self: t is the manager's name)
     rebound = {n.id for s in body for n in A.walk(s) if isinstance(n, gast.Name)
                and isinstance(n.ctx, (gast.Store, gast.Del)) and not _augmented_target(s, n)}
     if target.id in rebound or any(isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef))
@@ -254,6 +257,14 @@ def _entered_part(info, expr, target, body, stored):
                          cls, "__exit__", None), part)):
         return None
     return part
+
+
+def _bound_once(info, name):
+    """name's only binding in the function is the with statement's `as` (and it is no
+    parameter): after it, name and the manager are one object wherever name is read."""
+    stores = [n for n in A.walk(info.node) if isinstance(n, gast.Name) and n.id == name
+              and not isinstance(n.ctx, gast.Load)]
+    return len(stores) == 1 and name not in {a.id for a in info.node.args.args + info.node.args.kwonlyargs}
 
 
 def _augmented_target(stmt, name_node):
