@@ -84,6 +84,8 @@ def load_builtin_rules():
     """Import the rule modules: each registers its rules in the registry (rules/__init__.py)."""
     from .rules import builtins_rules, math_rules, numpy_rules, operators, syntax
     from .rules import called_rules, complex_rules, container_rules, linalg_decomp_rules, linear_rules
+    from .rules import radial_powers
+    del radial_powers
     del builtins_rules, math_rules, numpy_rules, operators, syntax, called_rules
     from .rules import dynamic_rules
     del dynamic_rules

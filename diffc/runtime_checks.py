@@ -156,6 +156,19 @@ def check_no_positional_out(receiver, method, line):
             "diffc does not follow", hint=f"pass it by keyword: x.{method}(..., out=y)")
 
 
+def check_updated_in_place(manager, attr, line):
+    """Before the body of ``with m as t`` whose ``t op= v`` diffc reads as ``m.attr[...] op= v``
+    (transform/with_statements.py): the same only when t's value is an array, updated in
+    place; a number would rebind t alone, leaving m.attr as it was, and a list is extended:
+    refused."""
+    value = getattr(manager, attr)
+    if not isinstance(value, np.ndarray):
+        raise UnsupportedSyntax(
+            f"line {line}: the with statement's `as` name is updated with an augmented assignment, and "
+            f"__enter__ gave it a {type(value).__name__}: Python rebinds the name only, which diffc "
+            "does not follow here", hint="assign the updated value to a new name (u = t + v)")
+
+
 def check_zip_strict(iterables):
     """What ``zip(*iterables, strict=True)`` checks: Python's ValueError when the lengths differ
     (transform/anf.py drops the keyword and calls this first; zip's rules take no keywords)."""

@@ -28,7 +28,9 @@ Output: its result, or the exception Python would let escape, or a DiffcError.
 """
 
 import copy
+import inspect
 import threading
+import types
 
 from . import runtime
 from .errors import DiffcError, UnsupportedSyntax
@@ -109,15 +111,88 @@ def _handler_for(state, exc):
 
 
 def _suppresses(manager, exc):
-    """Whether manager.__exit__ swallows exc.  Called on a shallow copy where the
-    manager allows one: the run is abandoned, and the handler path the next run
-    takes calls __exit__ in generated code, where its effects on the manager are
-    differentiated; the copy keeps the caller's object as it was."""
+    """Whether manager.__exit__ swallows exc.  When it does, the run is abandoned and the
+    handler path the next run takes calls __exit__ in generated code (where its effects are
+    differentiated): it must not also run here with effects outside the manager (a list it
+    appends to, an array it writes: they would happen twice).  When it does not, this is
+    the one call Python makes.  So: __exit__ returning True on every path is not called
+    here; one of data-dependent result that reads no global or captured object is asked on
+    a deep copy of the manager first (what it holds is copied, its effects there lost); a
+    call that lets the exception pass is made on a shallow copy (the caller's manager keeps
+    its state; what it holds gets the effects).  Left (README): a data-dependent __exit__
+    that swallows and also writes into a global or captured object does so twice."""
+    exit_method = type(manager).__exit__
+    known = constant_exit_result(exit_method)
+    if known is True:
+        return True
+    args = (type(exc), exc, exc.__traceback__)
+    if known is None and not _reaches_outside(exit_method):
+        try:
+            probe = copy.deepcopy(manager)
+        except Exception:
+            probe = None
+        if probe is not None and exit_method(probe, *args):
+            return True
     try:
         target = copy.copy(manager)
     except Exception:
         target = manager
-    return bool(type(manager).__exit__(target, type(exc), exc, exc.__traceback__))
+    return bool(exit_method(target, *args))
+
+
+_CONSTANT_EXITS = {}
+_PLAIN = (int, float, complex, bool, str, bytes, type(None), type, types.ModuleType, types.FunctionType,
+          types.BuiltinFunctionType)
+
+
+def _reaches_outside(method):
+    """Whether method reads a global or captured variable holding an object it could
+    change (anything but numbers, strings, classes, modules and functions)."""
+    try:
+        found = inspect.getclosurevars(method)
+    except (TypeError, ValueError):
+        return True
+    return any(not isinstance(v, _PLAIN) for v in list(found.nonlocals.values()) + list(found.globals.values()))
+
+
+def constant_exit_result(method):
+    """True or False when the Python function `method` returns constants of that truth
+    value only (falling off its end returns None), else None (a data-dependent result, or
+    source diffc cannot read)."""
+    code = getattr(method, "__code__", None)
+    if code is None:
+        return None
+    if code not in _CONSTANT_EXITS:
+        _CONSTANT_EXITS[code] = _read_constant_result(method)
+    return _CONSTANT_EXITS[code]
+
+
+def _read_constant_result(method):
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    fn = tree.body[0] if tree.body else None
+    if not isinstance(fn, ast.FunctionDef):
+        return None
+    inner = [n for n in ast.walk(fn) if isinstance(n, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef,
+                                                        ast.ClassDef, ast.Yield, ast.YieldFrom)) and n is not fn]
+    if inner:
+        return None
+    values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return)]
+    if not isinstance(fn.body[-1], ast.Return):
+        values.append(None)                 # may fall off the end: None
+    truths = set()
+    for v in values:
+        if v is None:
+            truths.add(False)
+        elif isinstance(v, ast.Constant):
+            truths.add(bool(v.value))
+        else:
+            return None
+    return truths.pop() if len(truths) == 1 else None
 
 
 def _half_done(site, done, exc):

@@ -18,8 +18,9 @@ Output: the body with such calls rewritten; each variant is a FunctionInfo copy 
 callee's ANF whose ``returns_written`` names the parameters it returns
 (Module.check_argument_writes lets those pass: the caller takes them back).
 
-Only when: the call's result, if used, shares no argument (``w = fill(u)`` returning u
-is left as it was); the callee is a plain user function (a function object or a local def) that
+Only when: the call's result, if used, shares no argument, or is the written argument itself
+(``w = fill(u)`` whose every return is ``return u``: ``w = u`` after u's update; returning a
+view of u is left as it was); the callee is a plain user function (a function object or a local def) that
 may write into its parameters (``Module.mutated_params``; for ``p op= v`` the caller takes
 the value back only if its object was updated in place, ``runtime.updates_in_place``); each
 parameter's argument is a local name of the caller, given once; and the callee never
@@ -109,11 +110,15 @@ def _statement(fn, stmt):
     written = _written_arguments(fn, key, call)
     if not written:
         return None
+    same = None
     if target is not None and target not in {name for _, name, _ in written} \
             and fn.module.returned_aliases(key) != set():
-        # `w = fill(u)` returning u (or a view of it): w and u are one object in Python,
-        # which the parts of the variant's result would no longer say (left as it was)
-        return None
+        # `w = fill(u)` returning u itself on every path: w is u's object, `w = u` after the
+        # update says so; returning a view of u (or maybe u): w and u share memory, which the
+        # parts of the variant's result would no longer say (left as it was)
+        same = _returned_argument(fn, key, written)
+        if same is None:
+            return None
     variant = fn.module.returning_written(key, [p for p, _, _ in written])
     if variant is None:
         return None
@@ -146,8 +151,32 @@ def _statement(fn, stmt):
                                                 [A.name(name)])), stmt),
                 A.located(gast.If(test=A.name(flag), body=[update], orelse=[]), stmt)]
     if target is not None:
-        out.append(A.located(A.assign(target, A.name(parts[0])), stmt))
+        out.append(A.located(A.assign(target, A.name(same or parts[0])), stmt))
     return out, key, [p for p, _, _ in written]
+
+
+def _returned_argument(fn, key, written):
+    """The caller's name given for the written parameter the callee returns itself on every
+    path (each ``return u`` in its source, which ends with one; u never rebound:
+    _written_arguments), written whatever it is; else None."""
+    import ast
+    import inspect
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(key)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, ast.FunctionDef) or not node.body or not isinstance(node.body[-1], ast.Return) \
+            or any(isinstance(n, (ast.FunctionDef, ast.Lambda, ast.Yield, ast.YieldFrom)) and n is not node
+                   for n in ast.walk(node)):
+        return None
+    returns = [n.value for n in ast.walk(node) if isinstance(n, ast.Return)]
+    if not all(isinstance(v, ast.Name) for v in returns):
+        return None
+    names = {v.id for v in returns}
+    found = [(name, always) for p, name, always in written if {p} == names]
+    return found[0][0] if found and found[0][1] else None
 
 
 def _unshared_arguments(fn, call, stmt, names):

@@ -48,7 +48,8 @@ from . import callee_writes, dynamic_calls
 from .context import CompilationContext
 from .reverse import BINOPS, UNARY, call_key, check_object_indexes, integer_cast, is_user_function
 from .rule_calls import RuleBindingError, bind_rule_arguments, describe, drop_unbroadcast
-from .sweep import FunctionSweep, index_value, refuse_library_mutation, rt
+from .sweep import FunctionSweep, index_value, rt
+from .library_mutations import refuse_library_mutation
 
 # Placeholder bound to the tangent parameters of a rule whose argument is not active.
 _ZERO = "__diffc_zero__"

@@ -8,8 +8,9 @@ Input: a FunctionSweep (its info, params, kinds) and an ANF call or a name.  Out
 `taken_from_arguments`: {local name: relation} (analysis/aliases.py: PART, TAKEN, MAYBE,
 ITEMS) for such calls, None for every other call; `taken_binding`: whether a name is bound
 to such an item (there diffc copies the value before a write into it, so a run-time
-sharing check of the name would compare the copy: transform/sweep.py refuses instead).
-diffc's own gradient code is left alone: its tapes' pops are restores by design."""
+sharing check of the name would compare the copy: transform/sweep.py refuses instead);
+`user_method_receiver`: the receiver of a user method's call, whose result may be the
+receiver or what it holds (checked when a write into the result runs).  diffc's own gradient code is left alone: its tapes' pops are restores by design."""
 
 import builtins
 import copy
@@ -19,7 +20,9 @@ import gast
 from .. import ast_util as A
 from ..analysis import aliases as aliases_mod
 from ..analysis import kinds as K
+from ..analysis.activity import MUTATING_METHODS
 from ..analysis.calls import call_key
+from .. import rules as R
 
 
 def _local(atom, fn):
@@ -106,3 +109,24 @@ def taken_from_arguments(fn, call):
         return {a.id: S.MAYBE for a in call.args
                 if _local(a, fn) and fn.kinds.get(a.id) not in (K.INT, K.SCALAR)}   # (numbers share nothing)
     return None
+
+
+# array attributes read as methods (`x.T()` is no method call diffc follows)
+_ARRAY_ATTRIBUTES = {"T", "mT", "real", "imag", "flat", "base"}
+
+
+def user_method_receiver(fn, call):
+    """The local receiver of a method call with no rule of diffc's (not an array's, list's or
+    dict's method, nor diffc's own code): a user method, which may hand back its object or
+    an array the object holds (``return self.data``; a with statement's ``__enter__``).
+    Whether it does is known when it runs (a sharing check before a write), else None."""
+    if not isinstance(call, gast.Call) or fn.generated_code():
+        return None
+    key, args = call_key(fn.info, call)
+    if not (isinstance(key, tuple) and key[0] == "method" and args and _local(args[0], fn)):
+        return None
+    if R.has_rule(key) or key[1] in _ARRAY_ATTRIBUTES or key[1] in MUTATING_METHODS \
+            or K.is_array(fn.kinds.get(args[0].id)) or fn.kinds.get(args[0].id) in (K.SCALAR, K.INT, K.INTS,
+                                                                                 K.SCALARS):
+        return None
+    return args[0].id

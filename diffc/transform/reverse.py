@@ -46,7 +46,8 @@ from . import argument_effects, callee_writes, dynamic_calls
 from .context import CompilationContext
 from .rule_calls import (RuleBindingError, bind_rule_arguments, describe, drop_concatenation, drop_unbroadcast,
                          merge_equal_contributions, zero_safe)
-from .sweep import FunctionSweep, alias_sources, index_value, refuse_library_mutation, rt
+from .sweep import FunctionSweep, alias_sources, index_value, rt
+from .library_mutations import refuse_library_mutation
 
 TAPE = "_tape"
 

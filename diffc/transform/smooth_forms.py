@@ -1,4 +1,5 @@
-"""smooth_forms: `abs(e) ** 2` as the smooth function it is.
+"""smooth_forms: a power of a radius (`abs(e) ** 2`, `np.hypot(a, b) ** 3`) as the smooth
+function it is.
 
 Input: a fenced `FunctionInfo`, before transform/desugar.py.
 Output: the same function, equal in value, where ``abs(e) ** 2``,
@@ -9,14 +10,24 @@ functions themselves, not names rebound; the exponent the literal 2 or 2.0) are
 ``2 Re(conj(e) de)`` everywhere.  Through ``abs`` the chain rule has no slope at
 ``e == 0`` (the subgradient 0: the second derivative of ``abs(x) ** 2`` at 0 was
 0, not 2, and for complex e it was NaN), although ``|e|**2`` is smooth there.
+
+The same for every radius r whose own slope is singular at 0 and a literal power p >= 2
+(``r ** p``; ``np.square(r)``, ``r * r`` for p == 2): ``abs(e) ** p`` (p != 2),
+``np.hypot(a, b)``/``math.hypot(a, b)``, ``np.linalg.norm(v)`` (no other argument) and
+``np.sqrt(s)``/``math.sqrt(s)`` become the helpers of rules/radial_powers.py (same value;
+finite first and second derivatives at r == 0: the hessian of ``np.hypot(a, b) ** 2`` at
+0 was 0, of ``np.sqrt(x**2 + y**2) ** 2`` NaN).  Only the written expression: a radius
+bound to a name first (``r = np.hypot(a, b); r ** 2``) keeps the chain rule.
 """
 
 import builtins
+import math
 
 import gast
 import numpy as np
 
 from .. import ast_util as A
+from ..rules import radial_powers as R
 from ..rules.complex_rules import abs_squared
 
 _ABS = (builtins.abs, np.abs, np.absolute)
@@ -40,7 +51,7 @@ def rewrite_smooth_forms(info):
                     inner = None
             if inner is not None:
                 return A.located(A.call(A.global_ref(abs_squared, "abs_squared"), [inner]), node)
-            return node
+            return _radial_power(info, node)
 
         def visit_Call(self, node):
             self.generic_visit(node)
@@ -48,6 +59,9 @@ def rewrite_smooth_forms(info):
                 inner = _abs_argument(info, node.args[0])
                 if inner is not None:
                     return A.located(A.call(A.global_ref(abs_squared, "abs_squared"), [inner]), node)
+                radius = _radius(info, node.args[0])
+                if radius is not None:
+                    return _power_call(radius, 2, node)
             return node
 
     Rewriter().visit(info.node)
@@ -74,3 +88,49 @@ def _abs_argument(info, node):
             and any(info.resolve_static(node.func) is f for f in _ABS):
         return node.args[0]
     return None
+
+
+# radius function -> the helper computing its power (rules/radial_powers.py)
+_RADII = {builtins.abs: R.abs_power, np.abs: R.abs_power, np.absolute: R.abs_power,
+          np.hypot: R.hypot_power, math.hypot: R.math_hypot_power, np.linalg.norm: R.norm_power,
+          np.sqrt: R.sqrt_power, math.sqrt: R.math_sqrt_power}
+_ARITY = {R.hypot_power: 2, R.math_hypot_power: 2}
+
+
+def _radius(info, node):
+    """(helper, arguments) when node calls a radius function with its plain arguments."""
+    if not isinstance(node, gast.Call) or node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
+        return None
+    fn = info.resolve_static(node.func)
+    helper = next((h for f, h in _RADII.items() if fn is f), None)
+    if helper is None or len(node.args) != _ARITY.get(helper, 1):
+        return None
+    return helper, node.args
+
+
+def _power(node):
+    """The literal exponent p >= 2 of node, else None."""
+    if isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value >= 2:
+        return node.value
+    return None
+
+
+def _radial_power(info, node):
+    """node (a BinOp) as a radial power helper's call, or node itself."""
+    radius, p = None, None
+    if isinstance(node.op, gast.Pow):
+        radius, p = _radius(info, node.left), _power(node.right)
+    elif isinstance(node.op, gast.Mult):
+        radius, other = _radius(info, node.left), _radius(info, node.right)
+        p = 2
+        if radius is None or other is None or radius[0] is not other[0] \
+                or not all(_same_read(a, b) for a, b in zip(radius[1], other[1])):
+            radius = None
+    if radius is None or p is None:
+        return node
+    return _power_call(radius, p, node)
+
+
+def _power_call(radius, p, node):
+    helper, args = radius
+    return A.located(A.call(A.global_ref(helper, helper.__name__), list(args) + [gast.Constant(p, None)]), node)

@@ -9,7 +9,7 @@ and compute the same primal values:
 * value semantics: which right sides must be copied because their target is
   written in place, and which writes another name would see in Python
   (analysis/aliases.py) -- those are refused (`check_aliasing`);
-* library calls that write into an array (`refuse_library_mutation`).
+* library calls that write into an array (transform/library_mutations.py).
 
 Input: the subclass sets ``module``, ``info``, ``params``, ``source``,
 ``body`` (its private copy of the ANF body), ``kinds`` and ``activity``.
@@ -59,6 +59,7 @@ class FunctionSweep:
 
     views_allowed = True
     checked_views = frozenset()     # names kept as views for a run-time sharing check (check_aliasing)
+    method_results_checked = frozenset()
 
     def fail(self, cls, msg, node, hint=None):
         raise cls(msg, node, self.source, hint=hint)
@@ -263,6 +264,7 @@ class FunctionSweep:
                                            activity_mod.MUTATING_METHODS, self._updates_in_place)
         self.element_checked = set()
         self.checked_views = set()          # names kept as views for a check_unshared
+        self.method_results_checked = set()  # names bound to a user method's result, checked
         if self.generated_code():
             # diffc's own gradient code: its sharing is by design; but the sharing checks it
             # carries must see the objects they were given, not private copies
@@ -315,6 +317,11 @@ class FunctionSweep:
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
                     self.checked_views |= {observer} | self.aliases.related.get(observer, set())
+                    if isinstance(origin, gast.Assign) \
+                            and handed_back.user_method_receiver(self, origin.value) == observer:
+                        # `t = s.fetch()`, t written: t is what the method handed back (it
+                        # may be s.data): not copied, so that the check sees it
+                        self.method_results_checked.add(written)
                     continue
                 self._refuse_observed_write(stmt, observer, written, origin)
         if unshared:
@@ -438,6 +445,8 @@ class FunctionSweep:
                 # diffc's own gradient code: the object its forward sweep pushed comes back
                 # itself, and the restores written into it must reach every holder (an
                 # object pushed earlier whose field is this array), as in Python
+                return value
+            if target in self.method_results_checked and handed_back.user_method_receiver(self, value) is not None:
                 return value
             return value if self._fresh_array(value) else self._copy(value)
         sources = alias_sources(self, value)
@@ -617,6 +626,9 @@ def alias_sources(fn, value):
         taken = handed_back.taken_from_arguments(fn, value)
         if taken is not None:
             return taken
+        held = handed_back.user_method_receiver(fn, value)
+        if held is not None:
+            return {held: S.MAYBE}
         return {name: S.SAME for name in _call_alias_sources(fn, value)}
     return {}
 
@@ -960,57 +972,3 @@ def stmt_is_item_write(stmt):
 
 
 # NumPy functions and array methods that write into their first argument.
-_MUTATING_NUMPY = ("put", "place", "putmask", "fill_diagonal", "copyto", "put_along_axis")
-_MUTATING_ARRAY_METHODS = {"put", "itemset", "resize", "partition", "setfield", "shuffle", "sort"}
-
-
-def library_mutation(info, call):
-    """The local a library call writes into in place (`np.add.at(y, ...)`, `np.put(y, ...)`,
-    `rng.shuffle(y)`, `y.put(...)`), else None."""
-    import numpy as np
-    func = call.func
-    key, args = call_key(info, call)
-    if key is None and isinstance(func, gast.Attribute):
-        owner = info.resolve_static(func.value)           # np.add.at: a method of a ufunc
-        key = getattr(owner, func.attr, None) if owner is not MISSING else None
-    first = call.args[0] if call.args else None
-    if isinstance(key, tuple) and key[0] == "method":
-        owner = args[0]
-        if key[1] == "at" and isinstance(owner, gast.Name) and isinstance(
-                getattr(owner, "diffc_global", None), np.ufunc):
-            return first.id if isinstance(first, gast.Name) else None          # np.add.at(y, i, v)
-        if key[1] == "shuffle" and isinstance(first, gast.Name):
-            return first.id                                                     # rng.shuffle(y)
-        if key[1] in _MUTATING_ARRAY_METHODS and isinstance(owner, gast.Name) \
-                and not hasattr(owner, "diffc_global") and isinstance(func, gast.Attribute):
-            return owner.id                                                     # y.put(i, v)
-        return None
-    owner = getattr(key, "__self__", None)
-    bound_name = getattr(key, "__name__", None) if owner is not None else None
-    if any(key is getattr(np, n, None) for n in _MUTATING_NUMPY) or \
-            (isinstance(owner, np.ufunc) and bound_name == "at") or bound_name == "shuffle":
-        return first.id if isinstance(first, gast.Name) and not hasattr(first, "diffc_global") else None
-    return None
-
-
-def refuse_library_mutation(fn, call, stmt):
-    """A library call writing into an array that carries (or receives) a derivative: refused."""
-    if getattr(call, "diffc_writes_elsewhere", False) and any(
-            isinstance(a, gast.Name) and a.id in fn.activity.varied for a in call.args):
-        fn.fail(UnsupportedSyntax, "this ufunc.at call writes into an attribute, an item or a "
-                "module-level array, which diffc does not follow", stmt,
-                hint="scatter-add into a local array and assign it: g = np.zeros(n); "
-                     "np.add.at(g, index, v); self.g = self.g + g")
-    written = library_mutation(fn.info, call)
-    if written is None:
-        return
-    involved = {written} | {a.id for a in call.args if isinstance(a, gast.Name)} | \
-        {k.value.id for k in call.keywords if isinstance(k.value, gast.Name)}
-    activity = fn.activity
-    if written in activity.useful and any(n in activity.varied for n in involved):
-        at = isinstance(call.func, gast.Attribute) and call.func.attr == "at"
-        fn.fail(UnsupportedSyntax, f"this call writes into {written!r} in place, which diffc cannot "
-                "differentiate", stmt,
-                hint="diffc differentiates the ufunc.at of np.add, np.subtract and np.multiply only; write this one as "
-                     f"a loop ({written}[i] = {written}[i] * v[k], ...)" if at else
-                     "compute a new array and assign it")

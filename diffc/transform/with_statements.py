@@ -37,7 +37,7 @@ import textwrap
 import gast
 
 from .. import ast_util as A
-from .. import runtime
+from .. import runtime, runtime_checks
 from .try_atomicity import leaves_no_partial_effect
 
 
@@ -99,7 +99,31 @@ def _with(info, namer, stmt, items):
         return [A.located(gast.Try(body=body, handlers=[handler], orelse=[], finalbody=[]), stmt)]
     stored = {n.id for s in body for n in A.walk(s) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
     out = []
-    if isinstance(expr, gast.Name) and expr.id not in stored:
+    entered = _entered_part(info, expr, target, body, stored)
+    after = []
+    if entered is not None:
+        # `with m as t` where __enter__ hands back m or m.attr: t in the body is that
+        # expression, so a write into t is a write into the manager's own value
+        manager = expr.id if isinstance(expr, gast.Name) else namer.fresh("_manager")
+        if not isinstance(expr, gast.Name):
+            out.append(A.located(A.assign(manager, expr), stmt))
+        value = A.name(manager) if entered == "" else gast.Attribute(value=A.name(manager), attr=entered,
+                                                                   ctx=gast.Load())
+        augmented = entered and _augments_target(body, target.id)
+        body = [_Substitute(target.id, value).visit(s) for s in body]
+        if entered == "" and _bound_once(info, target.id):
+            # t is the manager's object for the rest of the function too: one name for it
+            _Substitute(target.id, value).visit(info.node)
+        elif any(isinstance(n, gast.Name) and n.id == target.id and isinstance(n.ctx, gast.Load)
+                 for n in A.walk(info.node)):
+            # read after the with (its body reads the manager now): t still names the value
+            after = [A.located(A.assign(target.id, A.deepcopy(value)), stmt)]
+        target = None
+        if augmented:
+            check = A.call(A.global_ref(runtime_checks.check_updated_in_place, "check_updated_in_place"),
+                           [A.name(manager), A.const(entered), A.const(info.source.file_line(stmt))])
+            body = [A.located(A.expr_stmt(check), stmt)] + body
+    elif isinstance(expr, gast.Name) and expr.id not in stored:
         manager = expr.id
     elif isinstance(target, gast.Name) and target.id not in stored and _enter_returns_self(info, expr):
         manager, target = target.id, None
@@ -119,7 +143,7 @@ def _with(info, namer, stmt, items):
     body = _exit_before_escapes(namer, body, manager, stmt)
     out.append(A.located(gast.Try(body=body, handlers=[handler], orelse=[_exit_call(manager, stmt)],
                                   finalbody=[]), stmt))
-    return out
+    return out + after
 
 
 def _exit_call(manager, origin):
@@ -178,3 +202,140 @@ def _enter_returns_self(info, expr):
             and all(isinstance(r.value, ast.Name) and r.value.id == me for r in returns)
             and not any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.FunctionDef, ast.Lambda)) and n is not fn
                         for n in ast.walk(fn)))
+
+
+class _Substitute(gast.NodeTransformer):
+    """Every use of the name `name` (read, item written, augmented) as `value`."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def visit_AugAssign(self, node):
+        """`t op= v` with t an array (checked when it runs): `m.attr[...] op= v`, the same
+        update in place, written as an item write into the attribute."""
+        self.generic_visit(node)
+        if isinstance(node.target, gast.Attribute) and getattr(node.target, "diffc_as_name", False):
+            whole = gast.Constant(value=Ellipsis, kind=None)
+            node.target = gast.Subscript(value=gast.Attribute(value=node.target.value, attr=node.target.attr,
+                                                              ctx=gast.Load()), slice=whole, ctx=gast.Store())
+        return node
+
+    def visit_Name(self, node):
+        if node.id != self.name:
+            return node
+        new = A.deepcopy(self.value)
+        new.ctx = node.ctx
+        new.diffc_as_name = True
+        return gast.copy_location(new, node)
+
+
+def _entered_part(info, expr, target, body, stored):
+    """"" when `with expr as target` binds target to the manager itself, the attribute's
+    name when to one attribute of it (``return self.data``), read in the body in place of
+    target; None when that is not certain: target rebound in the body (an augmented update
+    is not: it is checked to update an array when it runs, runtime_checks), the manager a
+    name the body uses or rebinds, the attribute written in the body or by __exit__, a
+    nested function in the body."""
+    if not isinstance(target, gast.Name):
+        return None
+    cls = _manager_class(info, expr)
+    if cls is None:
+        return None
+    part = _returned_part(inspect.getattr_static(cls, "__enter__", None))
+    if part is None or part == "" and not isinstance(expr, gast.Name):
+        return None             # (`with C(...) as t` returning self: t is the manager's name)
+    rebound = {n.id for s in body for n in A.walk(s) if isinstance(n, gast.Name)
+               and isinstance(n.ctx, (gast.Store, gast.Del)) and not _augmented_target(s, n)}
+    if target.id in rebound or any(isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef))
+                                   for s in body for n in A.walk(s)):
+        return None
+    if isinstance(expr, gast.Name) and (expr.id in stored or any(
+            isinstance(n, gast.Name) and n.id == expr.id for s in body for n in A.walk(s))):
+        return None
+    if part and (any(isinstance(n, gast.Attribute) and n.attr == part and not isinstance(n.ctx, gast.Load)
+                     for s in body for n in A.walk(s)) or _stores_attribute(inspect.getattr_static(
+                         cls, "__exit__", None), part)):
+        return None
+    return part
+
+
+def _bound_once(info, name):
+    """name's only binding in the function is the with statement's `as` (and it is no
+    parameter): after it, name and the manager are one object wherever name is read."""
+    stores = [n for n in A.walk(info.node) if isinstance(n, gast.Name) and n.id == name
+              and not isinstance(n.ctx, gast.Load)]
+    return len(stores) == 1 and name not in {a.id for a in info.node.args.args + info.node.args.kwonlyargs}
+
+
+def _augmented_target(stmt, name_node):
+    return any(isinstance(n, gast.AugAssign) and n.target is name_node for n in A.walk(stmt))
+
+
+def _augments_target(body, name):
+    """`t += v` in the body: read as `m.attr += v`, the same when the value is updated in
+    place; for a number Python rebinds t only (checked when it runs)."""
+    return any(isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name) and n.target.id == name
+               for s in body for n in A.walk(s))
+
+
+def _manager_class(info, expr):
+    """The user class of the manager: `C(...)`, or a name every binding of which in the
+    function is `name = C(...)`."""
+    if isinstance(expr, gast.Call):
+        cls = info.resolve_static(expr.func)
+        return cls if inspect.isclass(cls) else None
+    if not isinstance(expr, gast.Name):
+        return None
+    bindings = [n for n in A.walk(info.node) if isinstance(n, gast.Name) and n.id == expr.id
+                and not isinstance(n.ctx, gast.Load)]
+    assigns = [s for s in A.walk(info.node) if isinstance(s, gast.Assign) and len(s.targets) == 1
+               and isinstance(s.targets[0], gast.Name) and s.targets[0].id == expr.id]
+    if len(bindings) != 1 or len(assigns) != 1 or not isinstance(assigns[0].value, gast.Call):
+        return None
+    cls = info.resolve_static(assigns[0].value.func)
+    return cls if inspect.isclass(cls) else None
+
+
+def _method_tree(method):
+    if not inspect.isfunction(method):
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    fn = tree.body[0] if tree.body else None
+    if not isinstance(fn, ast.FunctionDef) or not fn.args.args or any(
+            isinstance(n, (ast.Yield, ast.YieldFrom, ast.FunctionDef, ast.Lambda, ast.ClassDef)) and n is not fn
+            for n in ast.walk(fn)):
+        return None
+    return fn
+
+
+def _returned_part(enter):
+    """"" when every path of __enter__ returns self, the attribute name when every path
+    returns ``self.name`` (one name), else None."""
+    fn = _method_tree(enter)
+    if fn is None or not isinstance(fn.body[-1], ast.Return):
+        return None
+    me = fn.args.args[0].arg
+    if any(isinstance(n, ast.Name) and n.id == me and not isinstance(n.ctx, ast.Load) for n in ast.walk(fn)):
+        return None
+    parts = set()
+    for r in (n for n in ast.walk(fn) if isinstance(n, ast.Return)):
+        if isinstance(r.value, ast.Name) and r.value.id == me:
+            parts.add("")
+        elif isinstance(r.value, ast.Attribute) and isinstance(r.value.value, ast.Name) and r.value.value.id == me:
+            parts.add(r.value.attr)
+        else:
+            return None
+    return parts.pop() if len(parts) == 1 else None
+
+
+def _stores_attribute(method, attr):
+    """Whether the method (its source unread: assume so) may rebind an attribute `attr`."""
+    fn = _method_tree(method)
+    if fn is None:
+        return True
+    return any(isinstance(n, ast.Attribute) and n.attr == attr and not isinstance(n.ctx, ast.Load)
+               for n in ast.walk(fn)) or any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                                             and n.func.id in ("setattr", "delattr") for n in ast.walk(fn))

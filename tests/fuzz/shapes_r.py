@@ -16,7 +16,7 @@ r_object_overwrite: an object holding an array, a method rebinding the field, th
 r_identity_copy: ``t = y * 1.0`` (``1.0 * y``, ``y + 0.0``, ``y / 1.0``) read after an
     in-place write into y (seed 110058: t's tangent was y's, jvp wrong at first order).
 
-Draws from its own random stream (`r15`), so a program without the shape is the same
+Draws from its own random stream (`r17`), so a program without the shape is the same
 program as before it existed."""
 
 import random
@@ -46,8 +46,8 @@ class RCell:
 
 
 def init(gen, seed, shapes, exclude):
-    gen.r15 = random.Random(f"classes_r-{seed}")
-    on = "classes_r" in shapes if shapes is not None else gen.r15.random() < PROBABILITY
+    gen.r17 = random.Random(f"classes_r-{seed}")
+    on = "classes_r" in shapes if shapes is not None else gen.r17.random() < PROBABILITY
     gen.classes_r = on and "classes_r" not in exclude
 
 
@@ -59,9 +59,9 @@ def chunks(gen):
 def statement(gen, scope, indent, nested_ok):
     """One classes_r statement (a list of lines) of f, or None."""
     if (not gen.classes_r or scope.in_helper or not scope.arrays
-            or gen.r15.random() >= STATEMENT_PROBABILITY):
+            or gen.r17.random() >= STATEMENT_PROBABILITY):
         return None
-    r = gen.r15
+    r = gen.r17
     A = r.choice(scope.arrays)
     s = r.choice(scope.scalars)
     c = r.choice(["0.5", "-0.7", "1.3", "0.25"])
@@ -69,7 +69,7 @@ def statement(gen, scope, indent, nested_ok):
 
 
 def _kinds_helper(gen, A, s, c, indent):
-    r = gen.r15
+    r = gen.r17
     gen.features.add("r_kinds_helper")
     y = gen.fresh("y")
     second = r.choice([f"{y} @ {y} * 0.1", f"np.sum({y}) * {c}", f"np.tanh({y}[0])"])
@@ -82,7 +82,7 @@ def _kinds_helper(gen, A, s, c, indent):
 
 
 def _repeated_index(gen, A, s, c, indent):
-    r = gen.r15
+    r = gen.r17
     gen.features.add("r_repeated_index")
     t, k = gen.fresh("t"), gen.fresh("k")
     op = r.choice(["-=", "+=", "="])
@@ -95,7 +95,7 @@ def _repeated_index(gen, A, s, c, indent):
 
 
 def _object_overwrite(gen, A, s, c, indent):
-    r = gen.r15
+    r = gen.r17
     gen.features.add("r_object_overwrite")
     y, cell = gen.fresh("y"), gen.fresh("cell")
     lines = [f"{indent}{y} = {A}.ravel()[:3] * {c}",
@@ -110,7 +110,7 @@ def _object_overwrite(gen, A, s, c, indent):
 
 
 def _identity_copy(gen, A, s, c, indent):
-    r = gen.r15
+    r = gen.r17
     gen.features.add("r_identity_copy")
     y, t = gen.fresh("y"), gen.fresh("t")
     copy = r.choice([f"{y} * 1.0", f"1.0 * {y}", f"{y} + 0.0", f"{y} / 1.0"])
