@@ -71,9 +71,10 @@ def try_block(x):
 def class_inside(x):
     k = 2.0
 
-    class Local:                  # reads k, a local of the function: refused
+    class Local:                  # reads k, a local rebound after the class exists: refused
         def get(self):
             return k
+    k = 3.0
     return x * Local().get()
 
 
