@@ -118,7 +118,7 @@ def fresh_call(value):
     copies a list without its items: such a copy may hold what its argument holds (an
     object whose field is an array written in place later), so it counts as new only
     when diffc knew at the copy that the value is an array (`diffc_array_copy`, set by
-    transform/sweep.py) or when it copies a new value (arithmetic, a subscript of one)."""
+    transform/sweep.py) or when it copies the result of arithmetic."""
     if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Name)):
         return False
     helper = getattr(value.func, "diffc_global", None)
