@@ -26,6 +26,7 @@ import gast
 from .. import ast_util as A
 from .. import effects
 from .. import runtime
+from .. import runtime_pure
 from ..runtime import unbroadcast as _unbroadcast
 from ..rules.operators import falling_product, pow_dxk
 from .rewriting import is_const
@@ -40,7 +41,24 @@ def _passed_through(expr):
     return expr
 
 
-_CONSUMERS = (gast.BinOp, gast.UnaryOp, gast.Compare)
+_DISPLAYS = (gast.List, gast.Tuple, gast.Set, gast.Dict)
+# pure helpers of code differentiated again that may hold their value argument as it is
+_TANGENT_STORES = (runtime_pure.added_item, runtime_pure.written_dot, runtime_pure.appended_dot,
+                   runtime_pure.extended_dot)
+_KEEPING = (effects.ARGUMENT_OR_NEW, effects.HOLDS_ARGUMENTS, effects.RETURNS_ARGUMENTS, effects.MUTATES_FIRST)
+
+
+def _keeps_its_argument(parent):
+    """Whether the value of a child of parent may end up held as it is: bound to a name, put
+    in a display, or given to a helper that may hand it back or store it (fit_dot,
+    append_dot, write_dot...).  Arithmetic, NumPy functions and returns make or pass on
+    values the caller does not hold under another name."""
+    if isinstance(parent, (gast.Assign, gast.AugAssign) + _DISPLAYS):
+        return True
+    if isinstance(parent, gast.Call) and isinstance(parent.func, gast.Name):
+        helper = getattr(parent.func, "diffc_global", None)
+        return any(effects.has(helper, fact) for fact in _KEEPING) or helper in _TANGENT_STORES
+    return False
 
 
 class _Algebra(gast.NodeTransformer):
@@ -64,7 +82,7 @@ class _Algebra(gast.NodeTransformer):
     def _identity(self, node, operand):
         """operand in place of node (``operand * 1.0``...), unless that shares an object."""
         parent = self.parents[-2] if len(self.parents) > 1 else None
-        if isinstance(_passed_through(operand), gast.Name) and not isinstance(parent, _CONSUMERS):
+        if isinstance(_passed_through(operand), gast.Name) and _keeps_its_argument(parent):
             return node
         return operand
 

@@ -40,20 +40,50 @@ def _tape_pushes(fwd):
             yield value
 
 
+def _pop_targets(adj):
+    """The targets of adj's ``t = _tape.pop()`` statements: tuples of names (None for a
+    target that is not a name) for tuple unpacks, and the set of single names."""
+    tuples, singles = [], set()
+    for stmt in A.walk_statements(adj.body):
+        value = getattr(stmt, "value", None)
+        if not (isinstance(stmt, gast.Assign) and isinstance(value, gast.Call)
+                and isinstance(value.func, gast.Attribute) and value.func.attr == "pop"
+                and isinstance(value.func.value, gast.Name) and value.func.value.id == TAPE):
+            continue
+        target = stmt.targets[0]
+        if isinstance(target, gast.Tuple):
+            tuples.append(tuple(t.id if isinstance(t, gast.Name) else None for t in target.elts))
+        elif isinstance(target, gast.Name):
+            singles.add(target.id)
+        else:
+            singles.add(None)
+    return tuples, singles
+
+
 def keep_split_tape_shapes(fwd, adj):
-    """See the module docstring."""
+    """See the module docstring.  The adjoint reads a pushed value under the name it pops it
+    into, which the optimizer may have made differ from the pushed name (``_t12_bar =
+    u15_bar`` substituted into the push): an element is kept as its shape only when the
+    pop's name at its place is read for its shape alone."""
     names = shape_only_names(adj)
     if not names:
         return fwd
     shape_of = runtime.shape_of
-    for push in _tape_pushes(fwd):
+    pushes = list(_tape_pushes(fwd))
+    tuples, singles = _pop_targets(adj)
+    single_pushes = {p.args[0].id for p in pushes if isinstance(p.args[0], gast.Name)}
+    same_single_names = singles <= single_pushes
+    for push in pushes:
         entry = push.args[0]
         elts = entry.elts if isinstance(entry, gast.Tuple) else None
         if elts is None:
-            if isinstance(entry, gast.Name) and entry.id in names:
+            if isinstance(entry, gast.Name) and entry.id in names and same_single_names:
                 push.args[0] = A.call(A.global_ref(shape_of, "shape_of"), [entry])
             continue
+        popped = [t for t in tuples if len(t) == len(elts)]
         for k, elt in enumerate(elts):
-            if isinstance(elt, gast.Name) and elt.id in names and not hasattr(elt, "diffc_global"):
+            if not (isinstance(elt, gast.Name) and not hasattr(elt, "diffc_global")):
+                continue
+            if popped and all(t[k] in names for t in popped):
                 elts[k] = A.call(A.global_ref(shape_of, "shape_of"), [elt])
     return fwd
