@@ -55,6 +55,8 @@ def _keeps_its_argument(parent):
     values the caller does not hold under another name."""
     if isinstance(parent, (gast.Assign, gast.AugAssign) + _DISPLAYS):
         return True
+    if isinstance(parent, gast.Call) and isinstance(parent.func, gast.Attribute):
+        return True                     # a method (lst.append(v)) may keep its argument
     if isinstance(parent, gast.Call) and isinstance(parent.func, gast.Name):
         helper = getattr(parent.func, "diffc_global", None)
         return any(effects.has(helper, fact) for fact in _KEEPING) or helper in _TANGENT_STORES
