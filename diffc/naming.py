@@ -8,10 +8,12 @@ plain form is already taken.
 
 import gast
 
+from .ast_util import walk
+
 
 def identifiers(node):
     names = set()
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.Name):
             names.add(n.id)
         elif isinstance(n, (gast.FunctionDef, gast.ClassDef)):

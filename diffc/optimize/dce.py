@@ -44,6 +44,18 @@ class DeadCode:
         # nothing is removed or changed (so no copy of the body is needed).
         self.rewrite = True
         self.loop_live = {}           # (id(loop), frozenset(live_out)) -> live at the end of an iteration
+        # names_loaded per node: a loop's fixpoint reads its body several times, nested
+        # loops multiply that, and the nodes read never change during the run (statements
+        # are only dropped; an If's test is only negated, which reads the same names).
+        self.loaded_memo = {}
+
+    def loaded(self, node):
+        # Keyed by id, holding the node: a node dropped and freed cannot lend its id
+        # to a new one (an If's negated test) while its entry lives.
+        entry = self.loaded_memo.get(id(node))
+        if entry is None:
+            entry = self.loaded_memo[id(node)] = (node, frozenset(A.names_loaded(node)))
+        return entry[1]
 
     def run(self):
         body, _ = self.block(self.fn.body, set())
@@ -62,24 +74,24 @@ class DeadCode:
     def statement(self, stmt, live):
         if getattr(stmt, "diffc_keep", False):
             # A restore into an array that views of it may still read (use_loop_tapes.py).
-            return [stmt], live | A.names_loaded(stmt)
+            return [stmt], live | self.loaded(stmt)
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0]
             if isinstance(target, gast.Name):
                 if target.id not in live and is_pure_expr(stmt.value):
                     return [], live
-                return [stmt], (live - {target.id}) | A.names_loaded(stmt.value)
+                return [stmt], (live - {target.id}) | self.loaded(stmt.value)
             if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                 y = target.value.id
                 if y not in live and y not in self.escaped and is_pure_expr(stmt.value):
                     return [], live
-                return [stmt], live | A.names_loaded(stmt)
-            return [stmt], live | A.names_loaded(stmt)
+                return [stmt], live | self.loaded(stmt)
+            return [stmt], live | self.loaded(stmt)
         if isinstance(stmt, gast.AugAssign):
             name = stmt.target.id if isinstance(stmt.target, gast.Name) else None
             if name is not None and name not in live and is_pure_expr(stmt.value):
                 return [], live
-            return [stmt], live | A.names_loaded(stmt) | ({name} if name else set())
+            return [stmt], live | self.loaded(stmt) | ({name} if name else set())
         if isinstance(stmt, gast.Expr):
             call = stmt.value
             if not isinstance(call, gast.Call):
@@ -93,13 +105,13 @@ class DeadCode:
                 return [], live
             if is_pure_call(call):
                 return [], live
-            return [stmt], live | A.names_loaded(stmt)
+            return [stmt], live | self.loaded(stmt)
         if isinstance(stmt, gast.If):
             body, live_body = self.block(stmt.body, live)
             orelse, live_else = self.block(stmt.orelse, live)
             if not body and not orelse:
                 return [], live
-            test_names = A.names_loaded(stmt.test)
+            test_names = self.loaded(stmt.test)
             if self.rewrite:
                 if not body:
                     stmt.test = A.not_(stmt.test) if not _is_not(stmt.test) else stmt.test.operand
@@ -109,10 +121,10 @@ class DeadCode:
         if isinstance(stmt, (gast.For, gast.While)):
             return self.loop(stmt, live)
         if isinstance(stmt, gast.Return):
-            return [stmt], live | (A.names_loaded(stmt.value) if stmt.value is not None else set())
+            return [stmt], live | (self.loaded(stmt.value) if stmt.value is not None else set())
         if isinstance(stmt, gast.Pass):
             return [], live
-        return [stmt], live | A.names_loaded(stmt)
+        return [stmt], live | self.loaded(stmt)
 
     def loop(self, stmt, live_out):
         defined = set()
@@ -124,8 +136,8 @@ class DeadCode:
             defined |= A.names_stored(stmt.target)
         if not (defined & live_out) and not self.has_effects(stmt.body):
             return [], live_out
-        test_names = A.names_loaded(stmt.test) if isinstance(stmt, gast.While) else set()
-        header = A.names_loaded(stmt.iter) if isinstance(stmt, gast.For) else test_names
+        test_names = self.loaded(stmt.test) if isinstance(stmt, gast.While) else set()
+        header = self.loaded(stmt.iter) if isinstance(stmt, gast.For) else test_names
         target = A.names_stored(stmt.target) if isinstance(stmt, gast.For) else set()
         key = (id(stmt), frozenset(live_out))
         if key not in self.loop_live:

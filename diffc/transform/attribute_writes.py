@@ -211,7 +211,7 @@ class _Rewriter:
                 if stop:
                     return "done"
                 continue
-            for node in gast.walk(stmt):
+            for node in A.walk(stmt):
                 if isinstance(node, gast.stmt) and node is not stmt:
                     if getattr(node, "diffc_same_object", None) == name:
                         continue
@@ -228,7 +228,7 @@ class _Rewriter:
 
     def _inside_marked(self, stmt, target, name):
         """Whether target is the target of a construction or rewritten write inside stmt."""
-        for node in gast.walk(stmt):
+        for node in A.walk(stmt):
             if isinstance(node, gast.Assign) and node.targets[0] is target and (
                     getattr(node, "diffc_same_object", None) == name or self._construction(node, name)):
                 return True
