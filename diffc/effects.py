@@ -102,7 +102,7 @@ def _declare_runtime():
     declare(print, runtime_checks.check_unshared, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
             runtime_checks.check_list_slice_length, runtime_checks.check_item_write_back,
             runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared,
-            runtime_checks.check_updated_in_place, facts=(EFFECTFUL,))
+            runtime_checks.check_updated_in_place, runtime_checks.same_or_unshared, facts=(EFFECTFUL,))
     declare(runtime_checks.basic_index, runtime_checks.slicing_shares, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
     # checks of the receiver's type that give a position, keys or a kind: kept even when unused
     declare(rp.list_insert_position, rp.update_keys, rp.sort_kind, facts=(EFFECTFUL, NO_WRITES, WRITES_NOTHING))

@@ -238,11 +238,9 @@ def item(bar, index):
 
 
 def refuse_object_items(obj, method):
-    """Refuse obj[...] on an object of a user class (its own __getitem__ / __setitem__):
-    reached here, the statement was compiled not knowing obj's class (it came from a
-    function choosing the class when the code runs, a list, a dict...), and the rules of
-    list and array items would give it a wrong derivative.  obj None: an object's tangent
-    or adjoint indexed by position."""
+    """Refuse obj[...] on an object of a user class (its own __getitem__ / __setitem__): the
+    statement was compiled not knowing obj's class (chosen when the code runs, from a list...);
+    list and array rules would be wrong.  obj None: a tangent or adjoint indexed by position."""
     if obj is not None:
         if isinstance(obj, (tuple, dict, numbers.Number, str, range)) or is_duck_array(obj):
             return
@@ -902,9 +900,13 @@ def extend_dot(dot, lst, seq, seq_dot):
 
 
 def pop_dot(dot, value, *index):
-    """Tangent of value = lst.pop(*index), called after the pop."""
-    if isinstance(dot, list):
-        return dot.pop(*index)
+    """Tangent of value = lst.pop(*index) or d.pop(key[, default]), called after the pop; a
+    default that may carry a derivative is refused (its tangent is not known here)."""
+    if isinstance(dot, list) or isinstance(dot, dict) and index[0] in dot:
+        return dot.pop(*index[:1]) if isinstance(dot, dict) else dot.pop(*index)
+    if isinstance(dot, dict) and len(index) > 1 and not isinstance(value, (bool, int, str, type(None))):
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax("d.pop(key, default) returned its default, whose derivative is not followed")
     return zeros_dot(value)
 
 

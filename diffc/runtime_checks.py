@@ -24,6 +24,17 @@ def check_unshared(written, other, line):
             "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 
+def same_or_unshared(written, other, line):
+    """Before a write into `written` that another name may see: True when `other` is the
+    very object written (the compiler rebinds other to it after the write, which changes
+    nothing in Python: transform/shared_objects.py), False when they share nothing;
+    refused as by check_unshared when other views written's memory or holds it."""
+    if written is other and (isinstance(written, (np.ndarray, list, dict, bytearray)) or is_duck_array(written)):
+        return True
+    check_unshared(written, other, line)
+    return False
+
+
 def check_item_write_back(container, index, line):
     """Before ``container[index] = item``, the write-back making a write into an item taken out
     of container explicit (transform/item_write_back.py).  A tuple cannot take it; a list or

@@ -11,7 +11,7 @@ are in rules/syntax.py.
 import numpy as np
 
 from .runtime_scatter import repeats, written_last
-from .runtime import (DictBar, ListBar, acc_item, append_dot, copy_value, extend_dot, is_duck_array, is_whole, item, take_item,
+from .runtime import (DictBar, ListBar, acc_item, append_dot, copy_value, pop_dot, extend_dot, is_duck_array, is_whole, item, take_item,
                       unpop_bar, write_dot, write_item, zeros_dot, is_zero as _is_zero)
 
 
@@ -170,18 +170,24 @@ def extended_dot(dot, lst, seq, seq_dot):
     return extend_dot(copy_value(dot) if isinstance(dot, list) else dot, lst, seq, seq_dot)
 
 
-def popped_dot(dot, value, index=-1):
-    """The tangent pop_dot returns, without removing it."""
+def popped_dot(dot, value, index=-1, default=None):
+    """The tangent pop_dot returns, without removing it (default: d.pop's, if any: a
+    default of None carries no derivative, as pop_dot judges it)."""
     if isinstance(dot, list):
         return dot[index]
+    if isinstance(dot, dict):
+        return pop_dot(copy_value(dot), value, index, default)
     return zeros_dot(value)
 
 
 def without_popped(dot, index=-1):
-    """Pure pop_dot, the removal: a new list tangent without the popped entry."""
+    """Pure pop_dot, the removal: a new list (or dict) tangent without the popped entry."""
     if isinstance(dot, list):
         dot = list(dot)
         dot.pop(index)
+    elif isinstance(dot, dict):
+        dot = dict(dot)
+        dot.pop(index, None)
     return dot
 
 

@@ -212,8 +212,7 @@ def dict_items_updated_in_a_loop(x):
 
 
 @pytest.mark.parametrize("fn", [same_object_twice, same_object_under_two_keys, unpacked_from_a_tuple,
-                                held_by_a_tuple_display, list_changed_before_the_write,
-                                tuple_item_updated_by_name, dict_items_updated_in_a_loop])
+                                held_by_a_tuple_display, list_changed_before_the_write])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_sharing_one_write_back_cannot_follow_is_refused(fn, mode):
     x = np.array([0.3, -0.7, 1.1])
@@ -222,3 +221,11 @@ def test_sharing_one_write_back_cannot_follow_is_refused(fn, mode):
             diffc.grad(fn)(x)
         else:
             diffc.jvp(fn, (x,), (np.ones(3),))
+
+
+@pytest.mark.parametrize("fn", [tuple_item_updated_by_name, dict_items_updated_in_a_loop])
+def test_the_very_array_written_through_an_item_is_followed(fn):
+    # refused until session 12: the name holding the very array written through the item
+    # (y0 for p, y1 for the loop's p) is rebound to it after the write when it runs
+    # (transform/shared_objects.py); the tuple or dict itself is not read afterwards
+    check_both_modes(fn, [np.array([0.3, -0.7, 1.1])])

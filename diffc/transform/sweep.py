@@ -33,6 +33,7 @@ from ..analysis.calls import call_key, is_user_function
 from ..errors import UnsupportedSyntax
 from ..parse import MISSING, FunctionInfo
 from . import handed_back, held_items, item_write_back, reshaped_views
+from . import shared_objects as SF
 from .dynamic_calls import has_packed_parameters
 from .lazy_iterators import defines_functions, returns_lazy
 
@@ -218,10 +219,11 @@ class FunctionSweep:
         if self.generated_code():
             return
         held_items.mark(self)                   # `d["w"] = w`: d holds w's object
+        self.identity_checked = set()           # names a same_or_unshared check compares: kept uncopied
         for _ in range(rounds):
             report = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
                                          activity_mod.MUTATING_METHODS, self._updates_in_place)
-            followers = {}
+            followers, checks = {}, {}
             for stmt in A.walk_statements(self.body):
                 # a fresh set on this statement: A.deepcopy shares annotations by reference, and
                 # the same ANF statement is swept once per specialization and mode
@@ -237,6 +239,14 @@ class FunctionSweep:
                         follow = item_write_back.placed_re_read(self, stmt, observer, written, origin)
                     if follow is None:
                         follow = item_write_back.sibling_re_read(self, stmt, observer, written, origin)
+                    if follow is None and maybe and getattr(stmt, "diffc_write_back_of", None) is None \
+                            and not self._copied_where_taken(written, self._written_in_place()):
+                        around = SF.identity_follower(self, stmt, observer, written, origin,
+                                                      self._checked_object(stmt, written))
+                        if around is not None:
+                            checks.setdefault(id(stmt), []).append(around[0])
+                            follow = around[1]
+                            self.identity_checked |= {observer} | report.related.get(observer, set())
                     if follow is not None and _iterated(origin.value):
                         follow = self._while_still_iterated(stmt, origin, written, follow, followers, report)
                     if follow is not None:
@@ -251,7 +261,7 @@ class FunctionSweep:
                                 | {(observer, first[1])}
             if not followers:
                 return
-            self.body = _insert_around(self.body, after=followers)
+            self.body = _insert_around(self.body, before=checks, after=followers)
         return
 
     def check_aliasing(self):
@@ -263,7 +273,8 @@ class FunctionSweep:
         self.aliases = aliases_mod.analyze(self.body, lambda v: alias_sources(self, v),
                                            activity_mod.MUTATING_METHODS, self._updates_in_place)
         self.element_checked = set()
-        self.checked_views = set()          # names kept as views for a check_unshared
+        # names kept as views for a check_unshared (or a same_or_unshared: shared_objects.py)
+        self.checked_views = set(getattr(self, "identity_checked", ()))
         self.method_results_checked = set()  # names bound to a user method's result, checked
         if self.generated_code():
             # diffc's own gradient code: its sharing is by design; but the sharing checks it
@@ -283,37 +294,31 @@ class FunctionSweep:
                     continue                    # written back into the iterated array, whose
                     # write is followed by the loop's re-read (or refused) in its turn
                 held = dict(getattr(stmt.value, "diffc_writes_held", ())) if isinstance(stmt, gast.Assign) else {}
-                if written in held and _both_local(self, observer, written):
+                if written in held and SF.both_local(self, observer, written):
                     # obj.step() updating in place what obj's attributes hold: refused when it
                     # runs if observer is (or holds) one of those values
                     attrs = gast.Tuple(elts=[A.const(a) for a in held[written]], ctx=gast.Load())
                     unshared.setdefault(id(stmt), []).append((A.name(written), A.name(observer), attrs))
                     continue
-                if _field_of(origin, observer) and _stores_constants(stmt):
+                if SF.field_of(origin, observer) and SF.stores_constants(stmt):
                     continue                    # `k.hist.append(1)`: no derivative to follow (as
                     # transform/attribute_writes.py judges direct writes into attributes)
-                if maybe and _maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt) \
+                if maybe and SF.maybe_element_read(origin, observer, written) and stmt_is_item_write(stmt) \
                         and getattr(stmt, "diffc_write_back_of", None) is None:
                     # a private copy of the item read is what Python holds after `y[i] = new`; not
                     # after a write-back, which puts the same object back: the item read must stay
                     # that object, for the check of the write into it (below) to see the sharing
                     self.element_checked.add(id(origin))
                     continue
-                if maybe and written in self.written and _item_origin(self.body, written) is None \
-                        and handed_back.taken_binding(self, written) and _both_local(self, observer, written):
+                if maybe and self._copied_where_taken(written, self.written) \
+                        and SF.both_local(self, observer, written):
                     # y is copied before its write (forward_value), and the object it came from
                     # cannot be named again for a run-time check (`y = stack.pop()`, `d.get(k)`,
                     # `max(ys, key=...)`, an item at a position that moved on): a check of y
                     # would compare the copy and always pass
                     self._refuse_observed_write(stmt, observer, written, origin)
-                if (maybe or self._maybe_rebinding(stmt)) and _both_local(self, observer, written):
-                    # written's binding may be a private copy of an item (`t = rows[0]`): the
-                    # item itself, still in rows, is what another item name may share
-                    updated_item = getattr(stmt, "diffc_item_update", (None, None))[1] == written
-                    # (p op= v: forward mode may hold a copy of the item in p)
-                    item = _item_origin(self.body, written) \
-                        if written in self.written or updated_item or self._maybe_rebinding(stmt) else None
-                    unshared.setdefault(id(stmt), []).append((item or written, observer))
+                if (maybe or self._maybe_rebinding(stmt)) and SF.both_local(self, observer, written):
+                    unshared.setdefault(id(stmt), []).append((self._checked_object(stmt, written), observer))
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
                     self.checked_views |= {observer} | self.aliases.related.get(observer, set())
@@ -374,6 +379,22 @@ class FunctionSweep:
         test = A.assign(flag, A.call(rt(runtime.updates_in_place), [A.name(written)]))
         branch = gast.If(test=A.name(flag), body=follow if isinstance(follow, list) else [follow], orelse=[])
         return [A.located(test, stmt), A.located(branch, stmt)]
+
+    def _copied_where_taken(self, written, written_in_place):
+        """y is copied before its write (forward_value), and the object it came from cannot
+        be named again for a run-time check (`y = stack.pop()`, `d.get(k)`, `max(ys, key=...)`,
+        an item at a position that moved on): a check of y would compare the copy."""
+        return written in written_in_place and SF.item_origin(self.body, written) is None \
+            and handed_back.taken_binding(self, written)
+
+    def _checked_object(self, stmt, written):
+        """What a sharing check before stmt (a write into `written`) compares: written's
+        binding may be a private copy of an item (`t = rows[0]`): the item itself, still in
+        rows, is what another item name may share."""
+        updated_item = getattr(stmt, "diffc_item_update", (None, None))[1] == written
+        # (p op= v: forward mode may hold a copy of the item in p)
+        copied = written in self._written_in_place() or updated_item or self._maybe_rebinding(stmt)
+        return (SF.item_origin(self.body, written) if copied else None) or written
 
     def _maybe_rebinding(self, stmt):
         """`x op= v` where x may be an immutable number (a NumPy scalar has kind ARRAY too):
@@ -854,10 +875,6 @@ def _bound_to_numpy_results(fn, name):
     return True
 
 
-def _both_local(fn, *names):
-    return all(n in fn.info.local_names or n in fn.params for n in names)
-
-
 def _bound_after_call(stmt, observer):
     """stmt is ``observer = call(...)``: the call's write into its receiver (``stack.pop()``)
     happens before observer is bound, so neither observer's old value (dead there) nor its
@@ -866,41 +883,8 @@ def _bound_after_call(stmt, observer):
         and stmt.targets[0].id == observer and isinstance(stmt.value, gast.Call)
 
 
-def _item_origin(body, name):
-    """``y[i]`` when the only binding of `name` is ``name = y[i]`` with y and the index's
-    names bound once (so y[i] still names the item at a later write); else None."""
-    bindings = {}
-    for s in A.walk_statements(body):
-        if isinstance(s, gast.For):
-            for n in A.names_stored(s.target):
-                bindings[n] = bindings.get(n, 0) + 2
-        elif isinstance(s, gast.Assign):
-            for n in A.names_stored(s.targets[0]):
-                bindings.setdefault(n, 0)
-                bindings[n] += 1
-    # `p op= v` updates p's object in place (or rebinds a number, which shares nothing):
-    # p still names the item afterwards
-    def only_binding(n):
-        found = [s for s in A.walk_statements(body) if isinstance(s, gast.Assign)
-                 and isinstance(s.targets[0], gast.Name) and s.targets[0].id == n
-                 and not getattr(s, "diffc_augmented", False)]
-        return found[0].value if len(found) == 1 else None
-    value = only_binding(name)
-    for _ in range(3):              # `_t = d[k]; p = _t` (the loop variable of d.items())
-        if isinstance(value, gast.Name) and bindings.get(value.id, 0) == 1:
-            value = only_binding(value.id)
-    if not isinstance(value, gast.Subscript):
-        return None
-    index = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
-    names = [value.value] + [i for i in index if isinstance(i, gast.Name)]
-    if not all(isinstance(n, gast.Name) and bindings.get(n.id, 0) <= 1 for n in names) \
-            or not all(isinstance(i, (gast.Name, gast.Constant)) for i in index):
-        return None
-    return value
-
-
 _SHARING_CHECKS = (runtime_checks.check_unshared, runtime_checks.check_values_unshared,
-                   runtime_checks.check_attribute_unshared)
+                   runtime_checks.check_attribute_unshared, runtime_checks.same_or_unshared)
 
 
 def _checked_names(info, stmts):
@@ -909,7 +893,7 @@ def _checked_names(info, stmts):
     first pass keeps its checked_views, so that the check sees Python's sharing."""
     out = set()
     for s in A.walk_statements(stmts):
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+        if isinstance(s, (gast.Expr, gast.Assign)) and isinstance(s.value, gast.Call) \
                 and call_key(info, s.value)[0] in _SHARING_CHECKS:
             out |= {a.id for a in s.value.args if isinstance(a, gast.Name)}
     return out
@@ -932,39 +916,6 @@ def _unshared_checks(fn, stmts, unshared):
                     written, other, A.const(fn.source.file_line(s))]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks
-
-
-def _stores_constants(stmt):
-    """An in-place write storing only constants (`t.append(1)`, `t[0] = 0.0`)."""
-    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
-        stored = list(stmt.value.args) + [k.value for k in stmt.value.keywords]
-    elif isinstance(stmt, gast.Assign):
-        stored = [stmt.value]
-    else:
-        return False
-    return not any(isinstance(n, gast.Name) for v in stored for n in gast.walk(v))
-
-
-def _field_of(origin, observer):
-    """origin is `t = get_field(observer, name)`."""
-    value = origin.value if isinstance(origin, gast.Assign) else None
-    return isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime_calls.get_field \
-        and value.args and isinstance(value.args[0], gast.Name) and value.args[0].id == observer
-
-
-def _maybe_element_read(origin, observer, written):
-    """origin is `observer = written[i]` with an index that is not a slice."""
-    if not (isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Name)
-            and origin.targets[0].id == observer):
-        return False
-    value = origin.value
-    if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
-            and value.value.id == written):
-        return False
-    index = value.slice
-    parts = index.elts if isinstance(index, gast.Tuple) else [index]
-    return all(isinstance(p, gast.Name) or isinstance(p, gast.Constant) and type(p.value) is int
-               for p in parts)
 
 
 def stmt_is_item_write(stmt):
