@@ -105,7 +105,9 @@ def _declare_runtime():
             runtime_checks.check_updated_in_place, runtime_checks.same_or_unshared, facts=(EFFECTFUL,))
     declare(runtime_checks.basic_index, runtime_checks.slicing_shares, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
     # checks of the receiver's type that give a position, keys or a kind: kept even when unused
-    declare(rp.list_insert_position, rp.update_keys, rp.sort_kind, facts=(EFFECTFUL, NO_WRITES, WRITES_NOTHING))
+    declare(rp.list_insert_position, rp.update_keys, rp.sort_kind, rp.pop_position, rp.list_pop_position,
+            facts=(EFFECTFUL, NO_WRITES, WRITES_NOTHING))
+    declare(rp.dict_without, facts=(DROPPABLE, ARGUMENT_OR_NEW, NO_WRITES, WRITES_NOTHING))
     from . import runtime_scatter as rs
     declare(rs.scatter_added, rs.scatter_subtracted, rs.scatter_multiplied, rs.filled_diagonal, rs.put_values,
             rs.put_along_values, facts=(DROPPABLE, FRESH, NO_WRITES, WRITES_NOTHING))

@@ -22,7 +22,7 @@ _STATEMENT_HINTS = {
     gast.AsyncFor: "async code is not differentiable",
     gast.AsyncFunctionDef: "async code is not differentiable",
     gast.ClassDef: "classes cannot be defined inside a differentiated function; define them at module level",
-    gast.Delete: "del is not supported; let the variable go out of use instead",
+    gast.Delete: "del of this kind is not supported (del name and del c[i] are); build a new container instead",
     gast.Import: "import at module level, not inside the differentiated function",
     gast.ImportFrom: "import at module level, not inside the differentiated function",
 }
@@ -63,6 +63,12 @@ def fence(info):
     return info
 
 
+def _deletable(target):
+    """`del name`, or `del c[i]` with one index: what transform/container_pops.py takes."""
+    return isinstance(target, gast.Name) or isinstance(target, gast.Subscript) \
+        and isinstance(target.value, gast.Name) and not isinstance(target.slice, (gast.Slice, gast.Tuple))
+
+
 def _statements(stmts):
     for stmt in stmts:
         yield stmt
@@ -76,6 +82,8 @@ def _statements(stmts):
 
 def _check_node(info, node):
     kind = type(node)
+    if kind is gast.Delete and all(_deletable(t) for t in node.targets):
+        return                  # written out by transform/container_pops.py
     if kind in _STATEMENT_HINTS or kind in _EXPRESSION_HINTS:
         hint = _STATEMENT_HINTS.get(kind) or _EXPRESSION_HINTS.get(kind)
         raise UnsupportedSyntax(f"{_NAMES[kind]} is not supported by diffc", node, info.source, hint=hint)

@@ -48,6 +48,37 @@ def insert_position(n, i):
     return min(i, n)
 
 
+def pop_position(n, i):
+    """The position ``lst.pop(i)`` takes from a list of length n (IndexError as Python's)."""
+    i = int(i)
+    at = n + i if i < 0 else i
+    if not 0 <= at < n:
+        raise IndexError("pop from empty list" if n == 0 else "pop index out of range")
+    return at
+
+
+def list_pop_position(lst, n, i, line):
+    """pop_position for ``lst.pop(i)`` on a parameter (transform/container_pops.py writes it
+    out as item moves and an argument-less pop, which only a list's pop equals)."""
+    if type(lst) is not list:
+        from .errors import UnsupportedSyntax
+        raise UnsupportedSyntax(f"line {line}: .pop(i) on a {type(lst).__name__}, not a list: diffc "
+                                "follows the pop of a list or dict only", hint="pass a list")
+    return pop_position(n, i)
+
+
+def dict_without(d, key):
+    """A new dict of d's items but key's, in d's order (transform/container_pops.py: d.pop(key)
+    on a dict no other name sees); a tangent or adjoint of d that is not a dict stays as is."""
+    if not isinstance(d, dict):
+        return d
+    out = type(d)() if type(d) is not dict else {}
+    for k, v in d.items():
+        if k != key:
+            out[k] = v
+    return out
+
+
 def list_insert_position(lst, n, i, line):
     """insert_position for ``lst.insert(i, v)`` on a parameter (transform/list_insert.py
     expands it into an append and item writes, which only a list's insert equals)."""

@@ -11,6 +11,7 @@ from . import adjoint, linear, nondiff, tangent
 from .. import runtime, runtime_calls, runtime_checks, runtime_pure
 
 nondiff(runtime.zeros_like, runtime.nonzero, runtime_pure.insert_position, runtime_pure.list_insert_position,
+        runtime_pure.pop_position, runtime_pure.list_pop_position,
         runtime_pure.update_keys, runtime_pure.sort_kind)
 
 # Sign of the abs rule (piecewise constant: derivative 0 where it exists) and the tie warning.
@@ -268,6 +269,14 @@ def _(result, result_bar, g, shape, index):
 
 linear(runtime_pure.taken_item, runtime_pure.winners_only)
 nondiff(runtime_pure.buffer_shape)
+
+
+@adjoint(runtime_pure.dict_without)
+def _(result, result_bar, d, key):
+    return runtime_pure.dict_without(result_bar, key), None
+
+
+linear(runtime_pure.dict_without)
 
 
 @adjoint(runtime_pure.zeroed_item)

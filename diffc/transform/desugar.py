@@ -47,6 +47,7 @@ from .global_writes import CHANGING_METHODS
 from .explicit_iterators import make_iterators_explicit
 from .lazy_iterators import refuse_stale_lazy_iterators
 from .list_insert import lower_list_inserts
+from .container_pops import lower_container_pops
 from .dict_setdefault import lower_setdefault
 from .dict_update import lower_dict_updates
 from .sort_in_place import lower_sorts
@@ -103,6 +104,7 @@ class Desugar:
         body = self.collect_yields(body)
         body = self.lower_declarations_and_match(body)
         body = lower_list_inserts(body, self.info, self.namer)
+        body = lower_container_pops(body, self.info, self.namer)
         body = lower_setdefault(body, self.info, self.namer)
         body = lower_dict_updates(body, self.info, self.namer)
         body = lower_sorts(body, self.info, self.namer)

@@ -44,7 +44,7 @@ def _list_valued(value, resolve):
     return False
 
 
-def _local_lists(fn_node, resolve):
+def local_lists(fn_node, resolve):
     """Local names (not parameters) every binding of which makes a list."""
     stores, accepted = {}, {}
     for node in gast.walk(fn_node):
@@ -60,7 +60,7 @@ def _local_lists(fn_node, resolve):
     return {n for n, k in stores.items() if accepted.get(n) == k and n not in params}
 
 
-def _unbound_parameters(fn_node):
+def unbound_parameters(fn_node):
     """Parameters the function never rebinds: an insert into one changes the caller's
     object, which is a list when the insert runs (checked then: runtime_pure.list_insert_position)."""
     stored = {n.id for n in gast.walk(fn_node) if isinstance(n, gast.Name)
@@ -108,8 +108,8 @@ def lower_list_inserts(body, info, namer):
     if not any(isinstance(n, gast.Attribute) and n.attr in ("insert", "reverse", "sort")
                for s in body for n in gast.walk(s)):
         return body
-    lists = _local_lists(info.node, info.resolve_static)
-    params = _unbound_parameters(info.node)
+    lists = local_lists(info.node, info.resolve_static)
+    params = unbound_parameters(info.node)
     if not lists and not params:
         return body
     return _lower(body, lists, namer, params, lambda stmt: info.source.file_line(stmt))
