@@ -3,6 +3,7 @@
 One module per family: scipy_special (special functions, softmax, logsumexp),
 scipy_stats (distributions' logpdf/pdf/cdf/logcdf/sf/logsf, plain and frozen), scipy_stats_more
 (logistic, halfnorm, halfcauchy, invgamma, chi2, weibull_min, norm.isf),
+scipy_bessel (j0, j1, y0, y1, jv, yv, k0, k1, kv and scaled K),
 scipy_linalg (solve, cholesky, lu, expm, ...), scipy_integrate (odeint and
 solve_ivp by the adjoint ODE), scipy_signal (convolve/correlate, ndimage
 filters) and scipy_more (more special functions, lognorm/uniform, zscore/entropy,
@@ -12,6 +13,7 @@ quad), scipy_transforms (dct/dst and their inverses and n-d forms, savgol_filter
 """
 
 from . import scipy_special  # noqa: F401
+from . import scipy_bessel  # noqa: F401
 from . import scipy_stats_more  # noqa: F401  (before scipy_stats, which freezes its distributions)
 from . import scipy_stats  # noqa: F401
 from . import scipy_linalg  # noqa: F401

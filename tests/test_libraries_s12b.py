@@ -1,0 +1,91 @@
+"""Issue 17 leftovers (session 12, helper s12b): library calls scientists make that had no
+derivative, or a NaN/wrong one.
+
+Each derivative is checked against central finite differences of the function itself (or a
+closed form) in both modes (grad and jvp along each axis) and, where it makes sense, at
+second order (hessian against second differences of f).  The programs are written the way
+scientists write them: loops over terms, helpers, objects built inside the function.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import diffc
+
+scipy = pytest.importorskip("scipy")
+from scipy import special as sp  # noqa: E402
+
+
+def fd_grad(f, x, eps=1e-6):
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = eps
+        g.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return g
+
+
+def fd_hessian(f, x, h=1e-4):
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            ei = np.zeros_like(x)
+            ej = np.zeros_like(x)
+            ei.flat[i] = h
+            ej.flat[j] = h
+            H[i, j] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h * h)
+    return H
+
+
+def check(f, x, atol=1e-6, hessian=True, hess_atol=1e-4):
+    """grad, jvp along each axis and (optionally) the hessian of scalar f at x, against
+    finite differences of f."""
+    x = np.asarray(x, dtype=float)
+    expected = fd_grad(f, x)
+    g = diffc.grad(f)(x)
+    assert np.shape(g) == x.shape
+    np.testing.assert_allclose(g, expected, atol=atol, rtol=1e-5)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = 1.0
+        value, slope = diffc.jvp(f, (x,), (e,))
+        np.testing.assert_allclose(value, f(x), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(slope, expected.flat[i], atol=atol, rtol=1e-5)
+    if hessian:
+        H = diffc.hessian(f)(x)
+        np.testing.assert_allclose(np.reshape(H, (x.size, x.size)), fd_hessian(f, x), atol=hess_atol, rtol=1e-3)
+
+
+# ------------------------------------------------------------------------- 1. Bessel functions
+
+def bessel_series(x):
+    """A Fourier-Bessel style sum, term by term."""
+    total = 0.0
+    for n, w in enumerate([1.0, 0.5, 0.25]):
+        total = total + w * np.sum(sp.jv(n + 0.5, x) ** 2)
+    return total + np.sum(sp.j0(x) * sp.y1(x)) + np.sum(sp.j1(x) + sp.y0(x))
+
+
+def radial_profile(r):
+    """A screened potential (Yukawa-like in 2-D) and a scaled K tail."""
+    return np.sum(sp.k0(r) + 0.3 * sp.k1(r) + sp.kv(1.5, 2.0 * r) + sp.kve(0.5, r) + sp.k0e(r) * sp.k1e(r))
+
+
+@pytest.mark.parametrize("f", [bessel_series, radial_profile])
+def test_bessel_functions(f):
+    check(f, np.array([0.4, 1.3, 2.7]))
+
+
+def test_bessel_j1_at_zero_is_finite():
+    f = lambda x: np.sum(sp.j1(x) + sp.jv(2, x))   # noqa: E731
+    np.testing.assert_allclose(diffc.grad(f)(np.array([0.0, 1.0])), fd_grad(f, np.array([0.0, 1.0])), atol=1e-7)
+
+
+def test_bessel_order_is_not_differentiated():
+    with pytest.raises(diffc.DiffcError):
+        diffc.grad(lambda v: np.sum(sp.jv(v, 1.5)))(np.array([0.5]))
