@@ -89,3 +89,77 @@ def test_bessel_j1_at_zero_is_finite():
 def test_bessel_order_is_not_differentiated():
     with pytest.raises(diffc.DiffcError):
         diffc.grad(lambda v: np.sum(sp.jv(v, 1.5)))(np.array([0.5]))
+
+
+# ------------------------------------------------------------------------- 3. numpy.polynomial
+
+from numpy.polynomial import Chebyshev, Hermite, HermiteE, Laguerre, Legendre, Polynomial  # noqa: E402
+from numpy.polynomial import chebyshev as C, legendre as L, polynomial as P  # noqa: E402
+
+XS = np.linspace(-0.9, 0.8, 7)
+YS = np.cos(2 * XS)
+COEF = np.array([0.5, -1.0, 0.3, 0.2, -0.1])
+
+
+def fit_residual(c, basis):
+    """Least squares of a series, the model built inside from the coefficients."""
+    model = basis(c)
+    return np.mean((model(XS) - YS) ** 2)
+
+
+def value_functions(c):
+    total = 0.0
+    for val in (P.polyval, C.chebval, L.legval):
+        total = total + np.sum(val(XS, c) ** 2)
+    return total
+
+
+def series_at_points(x):
+    total = 0.0
+    for kind in (Polynomial, Chebyshev, Legendre, Hermite, HermiteE, Laguerre):
+        total = total + np.sum(np.sin(kind(COEF)(x)))
+    return total
+
+
+@pytest.mark.parametrize("basis", [Polynomial, Chebyshev, Legendre, Hermite, HermiteE, Laguerre])
+def test_series_object_built_from_differentiated_coefficients(basis):
+    check(lambda c: fit_residual(c, basis), COEF)
+
+
+def test_series_on_a_domain_derivative_and_integral():
+    def f(c):
+        p = Chebyshev(c, domain=[0.0, 2.0])
+        slope = p.deriv()
+        area = Legendre(c, domain=[-2.0, 1.0]).integ(lbnd=0.5)
+        return np.sum(slope(XS + 1.0) ** 2) + np.sum(area(XS) * XS)
+    check(f, COEF)
+
+
+def test_value_functions_in_coefficients_and_points():
+    check(value_functions, COEF)
+    check(lambda x: np.sum(P.polyval(x, COEF) * C.chebval(x, COEF) + L.legval(x, COEF)), XS[:4])
+    check(series_at_points, XS[:3])
+
+
+def test_values_equal_numpy():
+    from diffc.rules import numpy_polynomials as NP
+    c2 = np.arange(6.0).reshape(3, 2)
+    for ours, theirs in ((NP.polyval, P.polyval), (NP.chebval, C.chebval), (NP.legval, L.legval)):
+        np.testing.assert_allclose(ours(XS, c2), theirs(XS, c2))
+        np.testing.assert_allclose(ours(XS[:2], c2, tensor=False), theirs(XS[:2], c2, tensor=False))
+        np.testing.assert_allclose(ours(0.3, COEF), theirs(0.3, COEF))
+    for kind in (Polynomial, Chebyshev, Legendre, Hermite, HermiteE, Laguerre):
+        ours = NP.Series({Polynomial: "power", Chebyshev: "chebyshev", Legendre: "legendre", Hermite: "hermite",
+                          HermiteE: "hermite_e", Laguerre: "laguerre"}[kind], COEF, domain=[0.0, 3.0])
+        theirs = kind(COEF, domain=[0.0, 3.0])
+        np.testing.assert_allclose(ours(XS), theirs(XS))
+        np.testing.assert_allclose(ours.deriv(2)(XS), theirs.deriv(2)(XS))
+        np.testing.assert_allclose(ours.integ(2, lbnd=0.3)(XS), theirs.integ(2, lbnd=0.3)(XS))
+
+
+def test_series_fitted_outside_is_a_constant_table():
+    fitted = Polynomial.fit(np.linspace(0, 1, 8), np.sin(np.linspace(0, 1, 8)), 3)
+
+    def f(x):
+        return np.sum(fitted(x) ** 2)
+    check(f, np.array([0.1, 0.5, 0.9]))
