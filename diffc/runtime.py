@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .runtime_floats import buffer_part, float64_world, is_whole, real_where_real, written_bar  # noqa: F401 (runtime.x)
+from .runtime_floats import buffer_part, float64_world, is_whole, newaxes_only, real_where_real, written_bar  # noqa: F401 (runtime.x)
 from .runtime_scatter import repeats, scatter_sum, written_last
 from .runtime_try import (TRY_SITES, Entered, TryRun, exception_type, traceback_of, try_enter,  # noqa: F401
                           try_exit, try_step, with_enter)
@@ -234,7 +234,11 @@ def item(bar, index):
                 return ListBar(bar.get(n, 0.0) for n in order[index])
             return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
-    return bar if is_whole(index) else 0.0      # a 0-d array's adjoint or tangent is a number
+    if is_whole(index):
+        return bar                              # a 0-d array's adjoint or tangent is a number
+    if newaxes_only(index) and isinstance(bar, (numbers.Number, np.generic)) and bar != 0:
+        return np.asarray(bar)[index]           # a number's tangent given unit axes (x[None])
+    return 0.0
 
 
 def refuse_object_items(obj, method):
@@ -281,6 +285,8 @@ def acc_item(bar, primal, index, g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
         return bar
+    if isinstance(primal, (numbers.Number, np.generic)) and newaxes_only(index):
+        return bar + np.sum(g)                  # a number read with unit axes added (x[None])
     if type(primal) is not np.ndarray and type(primal) is not list and primal is not None:
         refuse_object_items(primal, "__getitem__")
     if type(bar) is float and type(primal) is np.ndarray:     # an array's first contribution
@@ -928,6 +934,8 @@ def broadcast_like(g, x):
 def item_bar(g, container, index):
     """Adjoint of item(container, index) with respect to container."""
     if not isinstance(container, (list, tuple, np.ndarray, dict)) or _is_zero(g):
+        if newaxes_only(index) and isinstance(container, (numbers.Number, np.generic)) and not _is_zero(g):
+            return np.sum(g)                    # a number's [None]: its unit axes summed away
         return g if is_whole(index) and not is_duck_array(container) else 0.0   # a number's [...]: itself
     return acc_item(0.0, container, index, g)
 
@@ -996,3 +1004,9 @@ def cat_right(b_dot, a, b):
 def nonzero(bar):
     """False only for the plain zero adjoint 0.0 (nothing has flowed back yet)."""
     return type(bar) is not float or bar != 0.0
+
+
+def nonzero_either(bar, bar_dot):
+    """nonzero(bar) in differentiated-again code: also True while bar's tangent is not the
+    zero 0.0 (bar computed as 0.0 may still change)."""
+    return nonzero(bar) or not _is_zero(bar_dot)

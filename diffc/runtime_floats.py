@@ -55,6 +55,15 @@ def is_whole(index):
     return index is Ellipsis or (type(index) is tuple and not index)
 
 
+def newaxes_only(index):
+    """Whether index is made of ``None`` (np.newaxis) and ``...`` only, with at least one
+    None: it adds unit axes to a 0-d value (a number's ``a[None]`` is an array of shape (1,))."""
+    if index is None:
+        return True
+    return type(index) is tuple and any(i is None for i in index) \
+        and all(i is None or i is Ellipsis for i in index)
+
+
 def buffer_part(g, bar):
     """g where the adjoint bar is a buffer (an array, list or dict, which take_item and
     zero_item zero in place), else 0.0: the adjoint of a 0-d array is a number, which

@@ -9,7 +9,7 @@ solve_ivp by the adjoint ODE), scipy_signal (convolve/correlate, ndimage
 filters) and scipy_more (more special functions, lognorm/uniform, zscore/entropy,
 linalg norm/svdvals/block_diag/toeplitz/circulant/lstsq/pinv), scipy_quadrature (simpson,
 quad), scipy_transforms (dct/dst and their inverses and n-d forms, savgol_filter) and scipy_interpolate
-(interp1d, CubicSpline).  diffc imports and works without SciPy.
+(interp1d, CubicSpline), scipy_interpolate_more (PchipInterpolator, RegularGridInterpolator, interpn).  diffc imports and works without SciPy.
 """
 
 from . import scipy_special  # noqa: F401
@@ -23,3 +23,4 @@ from . import scipy_more  # noqa: F401
 from . import scipy_quadrature  # noqa: F401
 from . import scipy_transforms  # noqa: F401
 from . import scipy_interpolate  # noqa: F401
+from . import scipy_interpolate_more  # noqa: F401

@@ -10,7 +10,7 @@ import numpy as np
 from . import adjoint, linear, nondiff, tangent
 from .. import runtime, runtime_calls, runtime_checks, runtime_pure
 
-nondiff(runtime.zeros_like, runtime.nonzero, runtime_pure.insert_position, runtime_pure.list_insert_position,
+nondiff(runtime.zeros_like, runtime.nonzero, runtime.nonzero_either, runtime_pure.insert_position, runtime_pure.list_insert_position,
         runtime_pure.update_keys, runtime_pure.sort_kind)
 
 # Sign of the abs rule (piecewise constant: derivative 0 where it exists) and the tie warning.
