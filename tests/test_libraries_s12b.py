@@ -273,3 +273,72 @@ def test_hessian_where_an_adjoint_is_computed_zero():
     check(lambda y: Profile(y).values[0] ** 2 + Profile(y).values[1] ** 3, y)
     check(lambda y: (np.asarray(y) + 0.0)[0] ** 2 + np.sum(np.asarray(y) ** 3), y)
     check(lambda y: CubicSpline(KNOTS[:3], y)(0.0) ** 2, y)
+
+
+# ------------------------------------------------------------------------- 5. scipy.integrate
+
+from scipy import integrate  # noqa: E402
+
+
+def damped(t, k, w):
+    return np.exp(-k * t) * (1.0 + w * t)
+
+
+def fourier_response(p):
+    """Weighted quadratures (cos/sin weights: QAWO) and full_output, summed over frequencies."""
+    k, w, omega = p
+    total = 0.0
+    for m in range(1, 3):
+        c = integrate.quad(damped, 0.0, 2.0, args=(k, w), weight="cos", wvar=m * omega)[0]
+        s, err, info = integrate.quad(damped, 0.0, 2.0, args=(k, w), weight="sin", wvar=omega / m, full_output=1)
+        total = total + c * c + s
+    return total
+
+
+def test_quad_weights_and_full_output():
+    check(fourier_response, np.array([0.7, 0.3, 1.9]), atol=1e-6, hessian=False)
+
+
+def test_quad_algebraic_weight_in_args_and_refused_bounds():
+    def f(p):
+        return integrate.quad(damped, 0.0, 1.0, args=(p[0], p[1]), weight="alg", wvar=(0.5, -0.5))[0]
+    check(f, np.array([0.7, 0.3]), hessian=False)
+
+    def g(b):
+        return integrate.quad(damped, 0.0, b[0], args=(1.0, 0.0), weight="alg", wvar=(0.5, -0.5))[0]
+    with pytest.raises(diffc.DiffcError, match="algebraic weight"):
+        diffc.grad(g)(np.array([1.0]))
+
+
+def test_quad_vec_with_captured_parameters():
+    def f(a):
+        out, err = integrate.quad_vec(lambda t: np.exp(-a * t * t) * np.array([1.0, t]), 0.0, 2.0)
+        return np.sum(out ** 2)
+    check(f, np.array([1.3]), hessian=False)
+
+
+def gaussian_mass(p):
+    """A 2-D Gaussian bump integrated over a triangle and over a box (dblquad, nquad)."""
+    k, top = p
+    tri = integrate.dblquad(lambda y, x, k: np.exp(-k * (x * x + y * y)), 0.0, top, 0.0, lambda x: x, args=(k,))[0]
+    box = integrate.nquad(lambda x, y, k: np.exp(-k * (x * x + y * y)), [[0.0, 1.0], lambda k: [0.0, 0.5]],
+                          args=(k,))[0]
+    return tri + 2.0 * box
+
+
+@pytest.mark.slow
+def test_dblquad_and_nquad_in_args_and_limits():
+    check(gaussian_mass, np.array([1.3, 0.8]), atol=1e-6, hessian=False)
+
+
+def test_quad_refusals_name_the_users_line():
+    def bound(b):
+        return integrate.quad(damped, 0.0, b[0], args=(1.0, 0.0), weight="alg", wvar=(0.5, -0.5))[0]
+
+    def pole(c):
+        return integrate.quad(damped, 0.0, 2.0, args=(1.0, 0.0), weight="cauchy", wvar=c[0])[0]
+    for f in (bound, pole):
+        for run in (lambda: diffc.grad(f)(np.array([1.0])), lambda: diffc.jvp(f, (np.array([1.0]),), (np.ones(1),))):
+            with pytest.raises(diffc.DiffcError) as info:
+                run()
+            assert "test_libraries_s12b.py" in str(info.value) + "\n".join(getattr(info.value, "__notes__", []))
