@@ -342,3 +342,73 @@ def test_quad_refusals_name_the_users_line():
             with pytest.raises(diffc.DiffcError) as info:
                 run()
             assert "test_libraries_s12b.py" in str(info.value) + "\n".join(getattr(info.value, "__notes__", []))
+
+
+# ------------------------------------------------------------------------- 6. small defects
+
+import math  # noqa: E402
+
+
+def test_float32_radius_power_keeps_the_dtype():
+    # was: float64 gradient for a float32 scalar through np.hypot(s, 1.0) ** 3
+    s = np.float32(0.75)
+    g = diffc.grad(lambda s: np.hypot(s, 1.0) ** 3)(s)
+    assert np.asarray(g).dtype == np.float32
+    np.testing.assert_allclose(g, 3 * np.hypot(0.75, 1.0) * 0.75, rtol=1e-6)
+    _, t = diffc.jvp(lambda s: np.hypot(s, 1.0) ** 3, (s,), (np.float32(1.0),))
+    assert np.asarray(t).dtype == np.float32
+    M = np.ones((2, 2), np.float32)
+    assert diffc.grad(lambda M: np.linalg.norm(M) ** 3)(M).dtype == np.float32
+
+
+class Holder:
+    def __init__(self, data):
+        self.data = data
+
+    def __enter__(self):
+        return self.data
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_with_statement_refusal_names_the_users_code():
+    def f(a):
+        with Holder(a) as t:
+            t[0] = t[0] * 3.0
+        return np.sum(a ** 2)
+    with pytest.raises(diffc.DiffcError) as info:
+        diffc.grad(f)(np.arange(1.0, 4.0))
+    message = str(info.value)
+    assert "_manager" not in message and "with Holder(a) as t" in message
+
+
+def energy_from_bound_radius(x):
+    """Radii bound to names first, the way code is usually written."""
+    r = np.hypot(x[0], x[1])
+    s = np.sqrt(x @ x)
+    total = r ** 2 + s ** 2 + np.square(r)
+    for i in range(2):
+        d = x * (i + 1.0)
+        rho = np.linalg.norm(d)
+        total = total + rho * rho
+    q = math.hypot(x[0], 2.0 * x[1])
+    return total + q ** 4
+
+
+def test_radius_bound_to_a_name_at_the_origin():
+    # was: gradient/jvp 0 but hessian 0 (true 2 I...) or NaN at x = 0
+    x = np.zeros(2)
+    H = diffc.hessian(energy_from_bound_radius)(x)
+    np.testing.assert_allclose(H, np.eye(2) * (2 + 2 + 2 + 2 * (1 + 4)), atol=1e-12)
+    np.testing.assert_allclose(diffc.grad(energy_from_bound_radius)(x), 0.0, atol=0.0)
+    check(energy_from_bound_radius, np.array([0.3, -0.4]))
+
+
+def test_radius_bound_to_a_name_then_changed_keeps_the_chain_rule():
+    def f(x):
+        v = x * 1.0
+        r = np.linalg.norm(v)
+        v[0] = 5.0                       # v changed after r: r ** 2 is not recomputed from v
+        return r ** 2 + v[0]
+    check(f, np.array([0.3, -0.4]))
