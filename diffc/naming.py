@@ -49,6 +49,11 @@ class Namer:
             return name
         return self.made[name] or "a value this line computes"
 
+    def describe_attribute(self, name, attr):
+        """name.attr as a message to the user names it (see `describe`)."""
+        shown = self.describe(name)
+        return f"{name}.{attr}" if shown == name else f"the attribute {attr!r} of {shown}"
+
     def unique(self, name):
         """`name` itself if free, else name_2, name_3, ..."""
         candidate, k = name, 1

@@ -12,7 +12,8 @@ import numbers
 
 import numpy as np
 
-from .runtime_floats import buffer_part, float64_world, is_whole, newaxes_only, real_where_real, written_bar  # noqa: F401 (runtime.x)
+from .runtime_floats import (buffer_part, float64_world, is_whole, newaxes_only, nonzero, nonzero_either,  # noqa: F401
+                             number_item, number_item_bar, real_where_real, written_bar, zero_at_nan)
 from .runtime_scatter import repeats, scatter_sum, written_last
 from .runtime_try import (TRY_SITES, Entered, TryRun, exception_type, traceback_of, try_enter,  # noqa: F401
                           try_exit, try_step, with_enter)
@@ -234,11 +235,7 @@ def item(bar, index):
                 return ListBar(bar.get(n, 0.0) for n in order[index])
             return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
-    if is_whole(index):
-        return bar                              # a 0-d array's adjoint or tangent is a number
-    if newaxes_only(index) and isinstance(bar, (numbers.Number, np.generic)) and bar != 0:
-        return np.asarray(bar)[index]           # a number's tangent given unit axes (x[None])
-    return 0.0
+    return number_item(bar, index)          # a 0-d array's adjoint or tangent is a number
 
 
 def refuse_object_items(obj, method):
@@ -594,10 +591,10 @@ def _unbroadcast_general(g, x):
 
 
 def finalize(bar, x):
-    """The gradient returned to the user: shaped and typed like the argument x."""
+    """The gradient returned to the user: shaped and typed like the argument x, 0 where x is NaN."""
     if type(bar) is np.ndarray and type(x) is np.ndarray and bar.shape == x.shape \
             and (bar.dtype is x.dtype or x.dtype.kind != "f"):
-        return bar                          # the common case: nothing to shape or cast
+        return zero_at_nan(bar, x)          # the common case: nothing to shape or cast
     if isinstance(x, np.ndarray):
         if not isinstance(bar, np.ndarray) or bar.shape != x.shape:
             bar = np.broadcast_to(np.asarray(bar), x.shape).copy() if _is_zero(bar) or np.ndim(bar) == 0 \
@@ -605,7 +602,7 @@ def finalize(bar, x):
         if x.dtype.kind in "fc" and bar.dtype != x.dtype:
             # a real argument's cotangent is the real part of a complex adjoint (JAX's convention)
             bar = (np.real(bar) if x.dtype.kind == "f" else bar).astype(x.dtype)
-        return bar
+        return zero_at_nan(bar, x)
     if is_duck_array(x):
         # Stay in x's library (a lazy Dask array stays lazy): convert, never np.asarray.
         if not is_duck_array(bar) or type(bar) is not type(x) or bar.shape != x.shape:
@@ -628,9 +625,9 @@ def finalize(bar, x):
             bar = zeros_like(x)
         return {k: finalize(bar.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.floating):
-        return x.dtype.type(np.real(bar))
+        return x.dtype.type(0.0 if x != x else np.real(bar))
     if isinstance(x, float):
-        return float(np.real(bar))
+        return 0.0 if x != x else float(np.real(bar))
     if isinstance(x, (complex, np.complexfloating)):
         return type(x)(bar)
     if (isinstance(bar, dict) or _is_zero(bar)) and not isinstance(x, (numbers.Number, str, type(None), dict)) \
@@ -934,9 +931,7 @@ def broadcast_like(g, x):
 def item_bar(g, container, index):
     """Adjoint of item(container, index) with respect to container."""
     if not isinstance(container, (list, tuple, np.ndarray, dict)) or _is_zero(g):
-        if newaxes_only(index) and isinstance(container, (numbers.Number, np.generic)) and not _is_zero(g):
-            return np.sum(g)                    # a number's [None]: its unit axes summed away
-        return g if is_whole(index) and not is_duck_array(container) else 0.0   # a number's [...]: itself
+        return number_item_bar(g, container, index, is_duck_array(container))
     return acc_item(0.0, container, index, g)
 
 
@@ -999,14 +994,3 @@ def cat_right(b_dot, a, b):
         tail = list(b_dot) if isinstance(b_dot, (list, tuple)) else [zeros_dot(v) for v in b]
         return ListBar([zeros_dot(v) for v in a] + tail)
     return b_dot
-
-
-def nonzero(bar):
-    """False only for the plain zero adjoint 0.0 (nothing has flowed back yet)."""
-    return type(bar) is not float or bar != 0.0
-
-
-def nonzero_either(bar, bar_dot):
-    """nonzero(bar) in differentiated-again code: also True while bar's tangent is not the
-    zero 0.0 (bar computed as 0.0 may still change)."""
-    return nonzero(bar) or not _is_zero(bar_dot)

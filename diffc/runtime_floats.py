@@ -1,8 +1,9 @@
 """The check that lets a gradient read float64 vectors as Python floats
 (optimize/read_float_items.py), and the real part of a complex adjoint added into a
 real one (optimize/keep_real_adjoints_real.py), and the adjoints of writes into 0-d and
-integer arrays (transform/reverse.py item_write): kept apart from runtime.py, which they
-are re-exported from. Imports nothing but numpy and the standard library."""
+integer arrays (transform/reverse.py item_write), the zero-adjoint tests (nonzero,
+nonzero_either), a number's items (x[None]) and a gradient's zeros at NaN entries
+(zero_at_nan): kept apart from runtime.py, which they are re-exported from. Imports nothing but numpy and the standard library."""
 import numbers
 
 import numpy as np
@@ -79,3 +80,44 @@ def written_bar(g, y):
     if isinstance(y, np.ndarray) and y.dtype.kind in "iub":
         return 0.0
     return g
+
+
+def zero_at_nan(bar, x):
+    """bar with 0 where the real array x is NaN.  The derivative with respect to a NaN entry
+    is 0 whatever the code: x + h is NaN for every h, so f does not change (what finite
+    differences give; JAX and autograd give NaN where the NaN met a product on its way to a
+    NaN-ignoring reduction, np.nansum(x ** 2)).  Costs one sum of bar when bar has no NaN."""
+    if x.dtype.kind != "f" or bar.dtype.kind != "f" or not bar.size or np.isfinite(np.sum(bar)):
+        return bar
+    missing = np.isnan(x)
+    return np.where(missing, bar.dtype.type(0), bar) if missing.any() else bar
+
+
+def nonzero(bar):
+    """False only for the plain zero adjoint 0.0 (nothing has flowed back yet)."""
+    return type(bar) is not float or bar != 0.0
+
+
+def number_item(bar, index):
+    """runtime.item of a number bar (a 0-d value's adjoint or tangent, or the zero 0.0)."""
+    if is_whole(index):
+        return bar
+    if newaxes_only(index) and isinstance(bar, (numbers.Number, np.generic)) and bar != 0:
+        return np.asarray(bar)[index]           # a number's tangent given unit axes (x[None])
+    return 0.0
+
+
+def number_item_bar(g, container, index, duck):
+    """runtime.item_bar when container is not a container (a number) or g is zero."""
+    zero = isinstance(g, (numbers.Number, np.generic)) and not isinstance(g, np.ndarray) and g == 0
+    if newaxes_only(index) and isinstance(container, (numbers.Number, np.generic)) and not zero:
+        return np.sum(g)                        # a number's [None]: its unit axes summed away
+    return g if is_whole(index) and not duck else 0.0   # a number's [...]: itself
+
+
+def nonzero_either(bar, bar_dot):
+    """runtime.nonzero(bar) in differentiated-again code: also True while bar's tangent is not
+    zero (an adjoint computed as 0.0 may still change: transform/forward.py)."""
+    if type(bar) is not float or bar != 0.0:
+        return True
+    return not (isinstance(bar_dot, (numbers.Number, np.generic)) and bar_dot == 0)

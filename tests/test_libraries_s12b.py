@@ -412,3 +412,56 @@ def test_radius_bound_to_a_name_then_changed_keeps_the_chain_rule():
         v[0] = 5.0                       # v changed after r: r ** 2 is not recomputed from v
         return r ** 2 + v[0]
     check(f, np.array([0.3, -0.4]))
+
+
+# ------------------------------------------------------------------------- 2. NaN-ignoring reductions
+
+def fd_grad_nan(f, x, eps=1e-6):
+    """Finite differences; a NaN entry stays NaN when moved, so its difference is 0."""
+    g = fd_grad(f, x, eps)
+    return np.where(np.isnan(x), 0.0, g)
+
+
+def summary_statistics(x):
+    """Per-row statistics of a table with missing entries, combined in a loop."""
+    total = 0.0
+    for row in range(x.shape[0]):
+        values = np.exp(0.3 * x[row]) * x[row]
+        total = total + np.nanmean(values) + np.nanstd(np.sin(x[row])) + 0.1 * np.nanmax(x[row] ** 2)
+    return total + np.nansum(np.log1p(x ** 2)) + np.nanvar(x, ddof=1) - np.nanmin(np.cos(x)) + np.nanprod(1.0 + 0.1 * x)
+
+
+TABLE_NAN = np.array([[1.0, np.nan, 2.0, 0.4], [0.5, 3.0, np.nan, -1.2], [np.nan, 0.7, 0.9, 1.6]])
+
+
+@pytest.mark.parametrize("f", [summary_statistics,
+                               lambda x: np.sum(np.nanmean(x ** 2, axis=0) ** 2 + np.nanstd(x * 2.0, axis=1)[:, None]),
+                               lambda x: np.sum(np.nanmax(x ** 3, axis=1, keepdims=True) * np.nansum(x, axis=0))])
+def test_nan_entries_of_the_input_get_zero_derivative(f):
+    # was: NaN at the NaN entries in reverse mode (the NaN met a product before the reduction)
+    expected = fd_grad_nan(f, TABLE_NAN)
+    g = diffc.grad(f)(TABLE_NAN)
+    np.testing.assert_allclose(g, expected, atol=1e-6, rtol=1e-5)
+    assert np.all(g[np.isnan(TABLE_NAN)] == 0.0)
+    v = np.cos(np.arange(TABLE_NAN.size)).reshape(TABLE_NAN.shape)
+    slope = diffc.jvp(f, (TABLE_NAN,), (v,))[1]
+    np.testing.assert_allclose(slope, np.sum(expected * v), atol=1e-6, rtol=1e-5)
+
+
+def test_nan_input_hessian():
+    x = np.array([1.0, np.nan, 2.0, 0.5])
+    H = diffc.hessian(lambda x: np.nansum(x ** 3) + np.nanmean(x) ** 2)(x)
+    present = ~np.isnan(x)
+    mean = np.mean(x[present])
+    expected = np.zeros((4, 4))
+    expected[np.ix_(present, present)] = 2.0 / 9.0
+    expected[present, present] += 6.0 * x[present]
+    np.testing.assert_allclose(H, expected, atol=1e-12)
+    assert np.isfinite(mean)
+
+
+def test_nan_entries_of_a_list_argument_get_zero_gradient():
+    def f(values):
+        return np.nansum(np.array(values) ** 2)
+    g = diffc.grad(f)([1.0, float("nan"), 3.0])
+    assert g == [2.0, 0.0, 6.0]
