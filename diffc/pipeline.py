@@ -362,8 +362,8 @@ class Module:
             if getattr(call.func, "diffc_generated", False):
                 continue
             target = info.resolve_static(call.func)
-            if isinstance(target, types.FunctionType) and defines_functions(target) \
-                    and not has_packed_parameters(target):
+            if isinstance(target, types.FunctionType) and is_user_function(target) and defines_functions(target) \
+                    and not has_packed_parameters(target):   # (a library's function, quad: its rules)
                 call.func = self.primal_ref(self.info_for(target))
 
     def mutated_params(self, target):

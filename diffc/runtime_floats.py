@@ -4,6 +4,7 @@ real one (optimize/keep_real_adjoints_real.py), and the adjoints of writes into 
 integer arrays (transform/reverse.py item_write), the zero-adjoint tests (nonzero,
 nonzero_either), a number's items (x[None]) and a gradient's zeros at NaN entries
 (zero_at_nan): kept apart from runtime.py, which they are re-exported from. Imports nothing but numpy and the standard library."""
+import math
 import numbers
 
 import numpy as np
@@ -87,7 +88,7 @@ def zero_at_nan(bar, x):
     is 0 whatever the code: x + h is NaN for every h, so f does not change (what finite
     differences give; JAX and autograd give NaN where the NaN met a product on its way to a
     NaN-ignoring reduction, np.nansum(x ** 2)).  Costs one sum of bar when bar has no NaN."""
-    if x.dtype.kind != "f" or bar.dtype.kind != "f" or not bar.size or np.isfinite(np.sum(bar)):
+    if x.dtype.kind != "f" or bar.dtype.kind != "f" or not bar.size or math.isfinite(bar.sum()):
         return bar
     missing = np.isnan(x)
     return np.where(missing, bar.dtype.type(0), bar) if missing.any() else bar

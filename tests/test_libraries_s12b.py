@@ -465,3 +465,19 @@ def test_nan_entries_of_a_list_argument_get_zero_gradient():
         return np.nansum(np.array(values) ** 2)
     g = diffc.grad(f)([1.0, float("nan"), 3.0])
     assert g == [2.0, 0.0, 6.0]
+
+
+def decay(t, *p):
+    return np.exp(-p[0] * t) * p[1]
+
+
+def cumulative(x, *p):
+    """The integral of decay up to x, parameters passed on as they came (*p)."""
+    return integrate.quad(decay, 0.0, x, args=p)[0]
+
+
+def test_nested_quad_through_a_helper_with_packed_parameters():
+    # was: refused with an internal message about SciPy's quad source (diffc compiled SciPy's
+    # quad as a user function: it defines local functions)
+    f = lambda a: integrate.quad(cumulative, 0.0, 1.0, args=(a[0], a[1]))[0]   # noqa: E731
+    check(f, np.array([0.7, 1.3]), hessian=False)
