@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .runtime_floats import (buffer_part, float64_world, is_whole, newaxes_only, nonzero, nonzero_either,  # noqa: F401
-                             number_item, number_item_bar, real_where_real, written_bar, zero_at_nan)
+                             nan_input_bar, number_item, number_item_bar, real_where_real, written_bar)
 from .runtime_scatter import repeats, scatter_sum, written_last
 from .runtime_try import (TRY_SITES, Entered, TryRun, exception_type, traceback_of, try_enter,  # noqa: F401
                           try_exit, try_step, with_enter)
@@ -591,10 +591,10 @@ def _unbroadcast_general(g, x):
 
 
 def finalize(bar, x):
-    """The gradient returned to the user: shaped and typed like the argument x, 0 where x is NaN."""
+    """The gradient returned to the user: shaped and typed like the argument x."""
     if type(bar) is np.ndarray and type(x) is np.ndarray and bar.shape == x.shape \
             and (bar.dtype is x.dtype or x.dtype.kind != "f"):
-        return zero_at_nan(bar, x)          # the common case: nothing to shape or cast
+        return bar                          # the common case: nothing to shape or cast
     if isinstance(x, np.ndarray):
         if not isinstance(bar, np.ndarray) or bar.shape != x.shape:
             bar = np.broadcast_to(np.asarray(bar), x.shape).copy() if _is_zero(bar) or np.ndim(bar) == 0 \
@@ -602,7 +602,7 @@ def finalize(bar, x):
         if x.dtype.kind in "fc" and bar.dtype != x.dtype:
             # a real argument's cotangent is the real part of a complex adjoint (JAX's convention)
             bar = (np.real(bar) if x.dtype.kind == "f" else bar).astype(x.dtype)
-        return zero_at_nan(bar, x)
+        return bar
     if is_duck_array(x):
         # Stay in x's library (a lazy Dask array stays lazy): convert, never np.asarray.
         if not is_duck_array(bar) or type(bar) is not type(x) or bar.shape != x.shape:
@@ -625,9 +625,9 @@ def finalize(bar, x):
             bar = zeros_like(x)
         return {k: finalize(bar.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.floating):
-        return x.dtype.type(0.0 if x != x else np.real(bar))
+        return x.dtype.type(np.real(bar))
     if isinstance(x, float):
-        return 0.0 if x != x else float(np.real(bar))
+        return float(np.real(bar))
     if isinstance(x, (complex, np.complexfloating)):
         return type(x)(bar)
     if (isinstance(bar, dict) or _is_zero(bar)) and not isinstance(x, (numbers.Number, str, type(None), dict)) \

@@ -3,7 +3,7 @@
 real one (optimize/keep_real_adjoints_real.py), and the adjoints of writes into 0-d and
 integer arrays (transform/reverse.py item_write), the zero-adjoint tests (nonzero,
 nonzero_either), a number's items (x[None]) and a gradient's zeros at NaN entries
-(zero_at_nan): kept apart from runtime.py, which they are re-exported from. Imports nothing but numpy and the standard library."""
+(nan_input_bar): kept apart from runtime.py, which they are re-exported from. Imports nothing but numpy and the standard library."""
 import math
 import numbers
 
@@ -83,12 +83,18 @@ def written_bar(g, y):
     return g
 
 
-def zero_at_nan(bar, x):
-    """bar with 0 where the real array x is NaN.  The derivative with respect to a NaN entry
-    is 0 whatever the code: x + h is NaN for every h, so f does not change (what finite
-    differences give; JAX and autograd give NaN where the NaN met a product on its way to a
-    NaN-ignoring reduction, np.nansum(x ** 2)).  Costs one sum of bar when bar has no NaN."""
-    if x.dtype.kind != "f" or bar.dtype.kind != "f" or not bar.size or math.isfinite(bar.sum()):
+def nan_input_bar(bar, x, out):
+    """The gradient bar of the argument x with 0 where x is NaN, when the function's value out
+    is not NaN: the derivative with respect to a NaN entry is 0 whatever the code (x + h is
+    NaN for every h, so f does not change: what finite differences give), where the chain rule
+    gave NaN (0 * NaN, the NaN met a product on its way to a NaN-ignoring reduction,
+    ``np.nansum(x ** 2)``; JAX and autograd give NaN there).  Written by pipeline.py only in
+    functions that call NaN-ignoring reductions (elsewhere NaN propagates as NumPy's does).
+    Costs one sum of bar when bar has no NaN."""
+    if type(bar) is not np.ndarray or type(x) is not np.ndarray or bar.shape != x.shape \
+            or x.dtype.kind != "f" or bar.dtype.kind != "f" or not bar.size or math.isfinite(bar.sum()):
+        return bar
+    if not np.all(np.isfinite(out)):
         return bar
     missing = np.isnan(x)
     return np.where(missing, bar.dtype.type(0), bar) if missing.any() else bar

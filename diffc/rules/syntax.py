@@ -175,6 +175,14 @@ def _(result, result_bar, bar, x):
 linear(runtime.finalize)
 
 
+@adjoint(runtime.nan_input_bar)
+def _(result, result_bar, bar, x, out):
+    return runtime.nan_input_bar(result_bar, x, out), None, None
+
+
+linear(runtime.nan_input_bar)
+
+
 linear(runtime.pop_bar)
 
 
