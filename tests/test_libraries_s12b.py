@@ -489,3 +489,17 @@ def test_nested_quad_through_a_helper_with_packed_parameters():
     # quad as a user function: it defines local functions)
     f = lambda a: integrate.quad(cumulative, 0.0, 1.0, args=(a[0], a[1]))[0]   # noqa: E731
     check(f, np.array([0.7, 1.3]), hessian=False)
+
+
+@pytest.mark.slow
+def test_tplquad_in_args_and_limits():
+    def mass(p):
+        k, top = p
+        return integrate.tplquad(lambda z, y, x, k: np.exp(-k * (x * x + y * y + z * z)), 0.0, top, 0.0,
+                                 lambda x: x, 0.0, lambda x, y: x + y, args=(k,))[0]
+    from diffc.rules.scipy_quadrature import integrate_tplquad
+    p = np.array([1.3, 0.8])
+    np.testing.assert_allclose(integrate_tplquad(lambda z, y, x, k: np.exp(-k * (x * x + y * y + z * z)), 0.0, 0.8,
+                                                 0.0, lambda x: x, 0.0, lambda x, y: x + y, args=(1.3,))[0],
+                               mass(p), rtol=1e-10)
+    check(mass, p, atol=1e-6, hessian=False)

@@ -1,4 +1,4 @@
-"""scipy.integrate.simpson and scipy.integrate.quad.
+"""scipy.integrate.simpson, quad, quad_vec, dblquad, tplquad and nquad.
 
 ``simpson(y, x=None, dx=1.0, axis=-1)`` is written out in NumPy (`integrate_simpson`,
 SciPy's composite rule, with Cartwright's correction of the last interval for an even
@@ -12,10 +12,18 @@ integral sign: another integral, of the integrand's vector-Jacobian product (rev
 mode) or of its Jacobian-vector product (forward mode), computed by `integral` itself
 with the same tolerances, so a second derivative applies these rules again (diffc
 takes the integrand's second derivatives).  The value and error estimate are SciPy's.
+With ``weight=`` the derivative integrals are weighted the same way; the bounds' terms
+carry the weight at the bound (cos, sin, cauchy), and a cos or sin weight's ``wvar`` is
+differentiated (the integral of -t f sin, t f cos); the bounds of an algebraic weight and
+the wvar of the others are refused when they carry a derivative (`held_constant`).
+``full_output=1`` adds SciPy's extra outputs (constants).  ``quad_vec`` is the same
+primitive with a vector integrand; dblquad, tplquad and nquad are written as quad inside
+quad (the limits may be functions of the outer variables).
 
 Input: nothing (imported with the SciPy rules).  Output: `integrate_simpson` registered
 for simpson, `integrate_quad` for quad (its value is `integral`, a primitive with an
-adjoint and a tangent rule).
+adjoint and a tangent rule), `integrate_quad_vec`, `integrate_dblquad`,
+`integrate_tplquad` and `integrate_nquad`.
 """
 
 import numpy as np
@@ -357,8 +365,13 @@ def _limit(bound, outer):
 
 
 def _range_of(ranges, depth, outer):
-    """nquad's range of variable `depth` given the outer variables' values (and args)."""
+    """nquad's range of variable `depth` given the outer variables' values (and args); a
+    ("limits", low, high, n) entry (tplquad's) gives low and high, numbers or functions of
+    the n (1 or 2) outer variables nearest, outermost first (SciPy's gfun(x), qfun(x, y))."""
     r = ranges[depth]
+    if isinstance(r, tuple) and len(r) == 4 and r[0] == "limits":
+        first = (outer[0],) if r[3] == 1 else (outer[1], outer[0])
+        return [_limit(r[1], first), _limit(r[2], first)]
     if callable(r):
         return r(*outer)
     return r
@@ -410,6 +423,16 @@ def integrate_nquad(func, ranges, args=None, opts=None, full_output=False):
     n = len(ranges)
     value = _nquad_level(n - 1, func, ranges, _nquad_options(opts, n), params)
     return value, 0.0
+
+
+@implemented_by(si.tplquad)
+def integrate_tplquad(func, a, b, gfun, hfun, qfun, rfun, args=(), epsabs=1.49e-08, epsrel=1.49e-08):
+    """scipy's tplquad: the integral over x in [a, b], y in [gfun(x), hfun(x)], z in
+    [qfun(x, y), rfun(x, y)] of func(z, y, x, *args), as nquad computes it."""
+    params = _as_params(args)
+    ranges = [("limits", qfun, rfun, 2), ("limits", gfun, hfun, 1), [a, b]]
+    options = [{"epsabs": epsabs, "epsrel": epsrel} for _ in range(3)]
+    return _nquad_level(2, func, ranges, options, params), 0.0
 
 
 for _helper in (_limit, _range_of, _dbl_inner, _nquad_level, _nquad_level_at):
