@@ -115,7 +115,7 @@ def _bound_radii(info):
             stores[n.id] = stores.get(n.id, 0) + 1
     changed = _changed_in_place(info)
     found = {}
-    for stmt in gast.walk(info.node):
+    for stmt in _own_statements(info.node):
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
             continue
         name = stmt.targets[0].id
@@ -126,6 +126,18 @@ def _bound_radii(info):
         if not read & changed:
             found[name] = stmt
     return found
+
+
+def _own_statements(fn):
+    """The statements of fn's own scope (not those of functions or classes defined in it: a
+    name bound there is another variable)."""
+    todo = list(fn.body)
+    while todo:
+        stmt = todo.pop()
+        yield stmt
+        if not isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                todo.extend(getattr(stmt, field, None) or [])
 
 
 def _root(node):
