@@ -7,7 +7,6 @@ second order (hessian against second differences of f).  The programs are writte
 scientists write them: loops over terms, helpers, objects built inside the function.
 """
 
-import warnings
 
 import numpy as np
 import pytest

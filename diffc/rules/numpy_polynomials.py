@@ -153,7 +153,7 @@ def _map_parameters(kind, domain, window):
 def _coefficient_map(kind, operation, n, m, lbnd, scl_of):
     """The matrix of a linear operation on n coefficients (NumPy's own function applied to
     the identity's columns): derivative (m times) or integral (m times, zero constants)."""
-    cls, _, der, integ = _KINDS[kind]
+    _, _, der, integ = _KINDS[kind]
     eye = np.eye(n)
     if operation == "deriv":
         return der(eye, m, scl_of)
