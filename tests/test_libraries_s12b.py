@@ -358,6 +358,10 @@ def test_float32_radius_power_keeps_the_dtype():
     assert np.asarray(t).dtype == np.float32
     M = np.ones((2, 2), np.float32)
     assert diffc.grad(lambda M: np.linalg.norm(M) ** 3)(M).dtype == np.float32
+    # a constant gradient of a float32 scalar was a Python float
+    assert type(diffc.grad(lambda s: s * 2.0)(s)) is np.float32
+    value, grads = diffc.value_and_grad(lambda a, b: a * 2.0 + b, wrt=(0, 1))(s, np.float32(3.0))
+    assert [type(g) for g in grads] == [np.float32, np.float32] and grads == (2.0, 1.0)
 
 
 class Holder:
