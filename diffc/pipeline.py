@@ -67,6 +67,7 @@ from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.builtin_forms import rewrite_builtin_forms
 from .transform.with_statements import lower_with_statements
 from .transform.smooth_forms import rewrite_smooth_forms
+from .transform.nan_masks import mask_nan_reductions
 from .transform.literal_attributes import literal_attributes
 from .transform.object_lists import store_items_back
 from .transform.unknown_writes import check_unknown_writes
@@ -136,6 +137,7 @@ def _front_end(info, stages, entry, classes, lists):
     info.namer = Namer(identifiers(info.node) | {TAPE})
     lower_with_statements(info, info.namer)
     rewrite_smooth_forms(info)
+    mask_nan_reductions(info)
     literal_attributes(info)
     rewrite_builtin_forms(info, info.namer)
     store_items_back(info, info.namer, lists, classes)

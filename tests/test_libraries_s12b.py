@@ -478,6 +478,34 @@ def test_nan_entries_through_a_helper_and_nan_propagation_elsewhere():
     assert np.isnan(h[1]) and np.all(np.isfinite(h[[0, 2, 3]]))
 
 
+OBSERVED = np.array([1.0, np.nan, 2.0, 3.0, np.nan])
+TIMES = np.arange(5.0)
+COUNTS = np.array([2.0, np.nan, 0.0, 5.0, 1.0])
+
+
+def missing_data_losses(theta):
+    """Least squares, a Poisson log-likelihood and a weighted spread over data with missing
+    entries (NaN), the way they are written: NaN-ignoring reductions of the whole expression."""
+    pred = theta[0] + theta[1] * TIMES
+    rate = np.exp(theta[0] + 0.1 * theta[1] * TIMES)
+    loss = np.nanmean((pred - OBSERVED) ** 2)
+    loglik = np.nansum(COUNTS * np.log(rate) - rate)
+    spread = np.nanstd(theta[1] * OBSERVED - pred) + np.nanmax(-(pred - OBSERVED) ** 2)
+    return loss - 0.1 * loglik + spread
+
+
+def test_nan_in_data_reaching_a_nan_reduction_through_products():
+    # was: NaN in reverse mode (0 * NaN in the adjoint of the square, summed into theta; JAX and
+    # autograd give NaN too), hessian NaN
+    check(missing_data_losses, np.array([0.4, 0.3]))
+    items = [1.0, float("nan")]
+
+    def concatenated(x):
+        head = [x, 2.0 * x]
+        return np.nansum(head + items)                   # lists still concatenate
+    assert concatenated(2.0) == 7.0 and diffc.grad(concatenated)(2.0) == 3.0
+
+
 def decay(t, *p):
     return np.exp(-p[0] * t) * p[1]
 
