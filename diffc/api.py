@@ -273,6 +273,10 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
         except Exception as exc:
             sourcemap.annotate(exc)
             raise
+        narrow = [(i, type(args[k])) for i, k in enumerate(wrt_index)
+                  if isinstance(args[k], np.floating) and type(args[k]) is not np.float64]
+        if narrow:
+            result = _narrow_scalar_grads(result, narrow, len(wrt_index) == 1, with_value)
         if wrap == 0:
             return result
         return (result,) if wrap == 1 else (result[0], (result[1],))
@@ -287,6 +291,19 @@ def _gradient(fn, wrt, with_value, optimize, checkpoint=None):
     # What the generated code returns is re-wrapped like this by jvp/vjp/jacobian of gradient.
     gradient.diffc_output_wrap = wrap
     return mark_gradient(gradient, fn, wrt_names, with_value, optimize)
+
+
+def _narrow_scalar_grads(result, narrow, one, with_value):
+    """The gradients of NumPy scalar arguments of a narrower float type (np.float32) in that
+    type: the generated code computes scalars as Python floats (a constant gradient,
+    ``s * 2.0``, would be 2.0), and a gradient has its argument's dtype."""
+    value, grads = result if with_value else (None, result)
+    grads = [grads] if one else list(grads)
+    for i, kind in narrow:
+        if i < len(grads) and isinstance(grads[i], (float, np.floating)):
+            grads[i] = kind(grads[i])
+    grads = grads[0] if one else tuple(grads)
+    return (value, grads) if with_value else grads
 
 
 def output_wrap(fn):

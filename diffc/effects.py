@@ -84,20 +84,21 @@ def _declare_runtime():
     from . import runtime as rt
     from . import runtime_pure as rp
     declare(rt.give_item, facts=(DROPPABLE, MUTATES_FIRST))    # acc_item taking g itself (hand_over.py)
-    declare(rt.copy_value, rp.copy_held, rt.nonzero, rt.element, rt.item, rt.acc_item, rt.unbroadcast, rt.finalize,
-            rt.zeros_like, rt.as_sequence, rt.sequence_dot, rt.read_item, facts=(DROPPABLE,))
+    declare(rt.copy_value, rp.copy_held, rt.nonzero, rt.nonzero_either, rt.element, rt.item, rt.acc_item,
+            rt.unbroadcast, rt.finalize, rt.nan_input_bar, rt.zeros_like, rt.as_sequence, rt.sequence_dot, rt.read_item, facts=(DROPPABLE,))
     declare(rt.check_scalar, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.truncate, rt.unpop_bar,
             rt.write_item, facts=(EFFECTFUL,))
     declare(rt.copy_value, rp.copy_held, rt.zeros_like, facts=(FRESH,))
     declare(rt.copy_value, rp.copy_held, facts=(MAY_HOLD_ARGUMENT,))
     # take_item: a copy, or an entry the adjoint no longer holds
     declare(rt.take_item, facts=(FRESH, OWNED_BUFFER))
-    declare(rt.unbroadcast, rt.finalize, rt.fit_dot, facts=(ARGUMENT_OR_NEW,))
+    declare(rt.unbroadcast, rt.finalize, rt.nan_input_bar, rt.fit_dot, facts=(ARGUMENT_OR_NEW,))
     declare(rt.unbroadcast, facts=(LINEAR_IN_FIRST,))
     declare(rt.acc_item, rt.take_item, rt.zero_item, rt.pop_bar, rt.pop_bars, rt.unpop_bar, rt.write_item,
             rt.truncate, rt.write_dot, rt.append_dot, rt.extend_dot, rt.pop_dot, facts=(MUTATES_FIRST,))
     declare(rt.zero_item, rt.write_item, rt.truncate, facts=(NO_RESULT,))
-    declare(rt.unbroadcast, rt.copy_value, rp.copy_held, rt.nonzero, rt.item, rt.element, facts=(NO_WRITES,))
+    declare(rt.unbroadcast, rt.copy_value, rp.copy_held, rt.nonzero, rt.nonzero_either, rt.item, rt.element,
+            facts=(NO_WRITES,))
     from . import runtime_checks
     declare(print, runtime_checks.check_unshared, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
             runtime_checks.check_list_slice_length, runtime_checks.check_item_write_back,

@@ -92,6 +92,17 @@ def _finalize(bar, x):
         return lambda bar, x: np.ascontiguousarray(bar).reshape(x.shape)
 
 
+@overload(_stub_for(runtime.nan_input_bar))
+def _nan_input_bar(bar, x, out):
+    if _farray(x) and _farray(bar) and bar.ndim == x.ndim:
+        def zeroed(bar, x, out):
+            if not np.all(np.isfinite(np.asarray(out))):
+                return bar
+            return np.where(np.isnan(x), 0.0, bar)
+        return zeroed
+    return lambda bar, x, out: bar
+
+
 @overload(_stub_for(runtime.copy_value))
 def _copy_value(x):
     if _scalar(x):

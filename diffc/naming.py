@@ -28,18 +28,33 @@ class Namer:
         self.taken = set(taken)
         self.counter = 0
         self.derived = {}
+        self.made = {}          # a name fresh() made -> how a message to the user names it (or None)
 
     def reserve(self, name):
         self.taken.add(name)
 
-    def fresh(self, base="_t"):
-        """A new temporary: _t1, _t2, ... (or base1, base2 for other bases)."""
+    def fresh(self, base="_t", shown=None):
+        """A new temporary: _t1, _t2, ... (or base1, base2 for other bases); `shown`: the words
+        naming it in a message to the user (the code it stands for), see `describe`."""
         while True:
             self.counter += 1
             name = f"{base}{self.counter}"
             if name not in self.taken:
                 self.taken.add(name)
+                self.made[name] = shown
                 return name
+
+    def describe(self, name):
+        """How a message to the user names the variable `name`: the user's own name as it is;
+        a temporary diffc made, by the code it stands for (never its internal name)."""
+        if name not in self.made:
+            return name
+        return self.made[name] or "a value this line computes"
+
+    def describe_attribute(self, name, attr):
+        """name.attr as a message to the user names it (see `describe`)."""
+        shown = self.describe(name)
+        return f"{name}.{attr}" if shown == name else f"the attribute {attr!r} of {shown}"
 
     def unique(self, name):
         """`name` itself if free, else name_2, name_3, ..."""

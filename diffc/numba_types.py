@@ -362,6 +362,8 @@ class Types:
                 return array_type("f", args[1][2])      # the array adjoint of args[1]
             if builtin == "float_items" and args:
                 return args[0]
+            if builtin == "nan_input_bar" and len(args) == 3:
+                return concrete(args[0])
             if builtin == "finalize" and len(args) == 2:
                 x = concrete(args[1])
                 return F if x in (F, I) else array_type("f", x[2]) if is_array(x) else None

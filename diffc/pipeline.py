@@ -13,7 +13,9 @@ printed (`diffc show --stage NAME`, `--stage list` names them all), and
 `diffc show --time-passes` (or DIFFC_TIME_PASSES=1) reports the time spent in each.
 """
 
+import inspect
 import os
+import re
 import threading
 import time
 
@@ -65,6 +67,7 @@ from .transform.attribute_writes import functionalize_attribute_writes
 from .transform.builtin_forms import rewrite_builtin_forms
 from .transform.with_statements import lower_with_statements
 from .transform.smooth_forms import rewrite_smooth_forms
+from .transform.nan_masks import mask_nan_reductions
 from .transform.literal_attributes import literal_attributes
 from .transform.object_lists import store_items_back
 from .transform.unknown_writes import check_unknown_writes
@@ -134,6 +137,7 @@ def _front_end(info, stages, entry, classes, lists):
     info.namer = Namer(identifiers(info.node) | {TAPE})
     lower_with_statements(info, info.namer)
     rewrite_smooth_forms(info)
+    mask_nan_reductions(info)
     literal_attributes(info)
     rewrite_builtin_forms(info, info.namer)
     store_items_back(info, info.namer, lists, classes)
@@ -362,8 +366,8 @@ class Module:
             if getattr(call.func, "diffc_generated", False):
                 continue
             target = info.resolve_static(call.func)
-            if isinstance(target, types.FunctionType) and defines_functions(target) \
-                    and not has_packed_parameters(target):
+            if isinstance(target, types.FunctionType) and is_user_function(target) and defines_functions(target) \
+                    and not has_packed_parameters(target):   # (a library's function, quad: its rules)
                 call.func = self.primal_ref(self.info_for(target))
 
     def mutated_params(self, target):
@@ -489,14 +493,17 @@ class Module:
             return rf.bar(r.id)
         return rf.namer.unique("result_bar")
 
-    def param_grad(self, rf, p, finalize, given=None):
+    def param_grad(self, rf, p, finalize, given=None, nan_out=None):
         """The gradient for parameter p, shaped like the value passed (the name `given`
-        holds it when the function rebinds p: given_parameters)."""
+        holds it when the function rebinds p: given_parameters); nan_out: the function's
+        value, in a function calling NaN-ignoring reductions (runtime.nan_input_bar)."""
         if p not in rf.bars:
             value = A.const(0.0)
         else:
             value = A.name(rf.bars[p])
         if finalize and rf.kinds.get(p) not in (K.SCALAR,):
+            if nan_out is not None and p in rf.bars and K.is_array(rf.kinds.get(p)):
+                value = A.call(rt(runtime.nan_input_bar), [value, A.name(given or p), A.deepcopy(nan_out)])
             return A.call(rt(runtime.finalize), [value, A.name(given or p)])
         return value
 
@@ -540,7 +547,8 @@ class Module:
         body += result.adjoint
         keep, given = self.given_parameters(rf, wrt, body) if not callee else ([], {})
         body = keep + body
-        grads = [self.param_grad(rf, p, not callee, given.get(p)) for p in wrt]
+        nan_out = r if not callee and calls_nan_reductions(info) else None
+        grads = [self.param_grad(rf, p, not callee, given.get(p), nan_out) for p in wrt]
         out = grads[0] if len(grads) == 1 and not callee else gast.Tuple(elts=grads, ctx=gast.Load())
         if with_value:
             out = gast.Tuple(elts=[A.name(value_name), out], ctx=gast.Load())
@@ -803,6 +811,27 @@ def _generated(name):
     node = A.name(name)
     node.diffc_generated = True
     return node
+
+
+_NAN_REDUCTIONS = re.compile(r"\bnan(sum|mean|max|min|std|var|prod|median|percentile|quantile|cumsum|cumprod)\b")
+
+
+def calls_nan_reductions(info):
+    """Whether f's source, or that of a user function it calls by name, names a NaN-ignoring
+    reduction (np.nansum, ...): its gradient then has 0 at NaN entries of its arguments
+    (runtime.nan_input_bar).  A textual test: a false positive costs a check, a miss keeps
+    NumPy's propagation of NaN."""
+    if _NAN_REDUCTIONS.search("\n".join(info.source.lines)):
+        return True
+    for call in (n for n in A.walk(info.node) if isinstance(n, gast.Call)):
+        target = info.resolve_static(call.func)
+        if callable(target) and is_user_function(target):
+            try:
+                if _NAN_REDUCTIONS.search(inspect.getsource(target)):
+                    return True
+            except (OSError, TypeError):
+                continue
+    return False
 
 
 def _function(name, args, defaults, body, origin):

@@ -12,7 +12,8 @@ import numbers
 
 import numpy as np
 
-from .runtime_floats import buffer_part, float64_world, is_whole, real_where_real, written_bar  # noqa: F401 (runtime.x)
+from .runtime_floats import (buffer_part, float64_world, is_whole, newaxes_only, nonzero, nonzero_either,  # noqa: F401
+                             nan_input_bar, number_item, number_item_bar, real_where_real, written_bar)
 from .runtime_scatter import repeats, scatter_sum, written_last
 from .runtime_try import (TRY_SITES, Entered, TryRun, exception_type, traceback_of, try_enter,  # noqa: F401
                           try_exit, try_step, with_enter)
@@ -234,7 +235,7 @@ def item(bar, index):
                 return ListBar(bar.get(n, 0.0) for n in order[index])
             return bar.get(order[index], 0.0)
         return bar.get(index, 0.0)
-    return bar if is_whole(index) else 0.0      # a 0-d array's adjoint or tangent is a number
+    return number_item(bar, index)          # a 0-d array's adjoint or tangent is a number
 
 
 def refuse_object_items(obj, method):
@@ -279,6 +280,8 @@ def acc_item(bar, primal, index, g):
         # Nothing flows back; the zero adjoint of a slice (a list read that reached no
         # output: `for W, b in params[1:-1]` over an empty slice) is the float 0.0.
         return bar
+    if isinstance(primal, (numbers.Number, np.generic)) and newaxes_only(index):
+        return bar + np.sum(g)                  # a number read with unit axes added (x[None])
     if type(primal) is not np.ndarray and type(primal) is not list and primal is not None:
         refuse_object_items(primal, "__getitem__")
     if type(bar) is float and type(primal) is np.ndarray:     # an array's first contribution
@@ -930,7 +933,7 @@ def broadcast_like(g, x):
 def item_bar(g, container, index):
     """Adjoint of item(container, index) with respect to container."""
     if not isinstance(container, (list, tuple, np.ndarray, dict)) or _is_zero(g):
-        return g if is_whole(index) and not is_duck_array(container) else 0.0   # a number's [...]: itself
+        return number_item_bar(g, container, index, is_duck_array(container))
     return acc_item(0.0, container, index, g)
 
 
@@ -993,8 +996,3 @@ def cat_right(b_dot, a, b):
         tail = list(b_dot) if isinstance(b_dot, (list, tuple)) else [zeros_dot(v) for v in b]
         return ListBar([zeros_dot(v) for v in a] + tail)
     return b_dot
-
-
-def nonzero(bar):
-    """False only for the plain zero adjoint 0.0 (nothing has flowed back yet)."""
-    return type(bar) is not float or bar != 0.0

@@ -27,8 +27,19 @@ DYNAMIC = {}
 
 
 def call_value(f, args, kwargs):
-    """f(*args, **kwargs), the call of a function value."""
+    """f(*args, **kwargs), the call of a function value; for a library class whose objects
+    diffc builds itself (``make = CubicSpline; make(x, y)``, rules' `implemented_by` with
+    ``__diffc_builds_object__``), the object diffc reads, so that what it holds is followed
+    (the library's own object would be an opaque constant: a silent zero)."""
+    for hook in OBJECT_BUILDERS:
+        built = hook(f)
+        if built is not None:
+            return built(*args, **kwargs)
     return f(*args, **kwargs)
+
+
+# Hooks f -> the function building diffc's own object in place of the library class f, or None.
+OBJECT_BUILDERS = []
 
 
 class Closure:

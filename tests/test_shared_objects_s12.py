@@ -173,6 +173,19 @@ def test_tangent_of_a_popped_dict_entry():
     assert np.isclose(tangent, fd_grad(popped_state, X0.copy()) @ V, atol=1e-6)
 
 
-def test_a_popped_default_is_refused_not_zero():
+def test_a_popped_default_carries_its_derivative():
+    # written out as `if key in box` (transform/container_pops.py): the default's tangent
+    value, tangent = diffc.jvp(popped_default, (X0.copy(),), (V,))
+    assert np.isclose(tangent, fd_grad(popped_default, X0.copy()) @ V, atol=1e-6)
+
+
+def popped_default_of_a_shared_dict(x):
+    box = {"u": x * 2.0}
+    seen = box                      # another name holds the dict: the pop stays a pop
+    u = box.pop("v", x * 3.0)
+    return np.sum(u) + len(seen)
+
+
+def test_a_popped_default_the_tangent_cannot_follow_is_refused_not_zero():
     with pytest.raises(diffc.DiffcError):
-        diffc.jvp(popped_default, (X0.copy(),), (V,))
+        diffc.jvp(popped_default_of_a_shared_dict, (X0.copy(),), (V,))

@@ -271,6 +271,15 @@ def implementation(key):
         return None
 
 
+def _object_builder(f):
+    """runtime_calls.OBJECT_BUILDERS hook: the implementation building diffc's own object for
+    the library class f called as a value, or None."""
+    if not isinstance(f, type):
+        return None
+    impl = implementation(f)
+    return impl if getattr(impl, "__diffc_builds_object__", False) else None
+
+
 OBJECT_CALLS = []        # hooks (obj, method name) -> (implementation, args, kwds) or None
 
 
@@ -420,3 +429,6 @@ def _constant_atom(value):
 
 from ..analysis import calls  # noqa: E402
 calls.RESOLVERS.append(resolve_call)
+
+from .. import runtime_calls  # noqa: E402
+runtime_calls.OBJECT_BUILDERS.append(_object_builder)

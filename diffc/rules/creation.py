@@ -296,9 +296,20 @@ def _(result, result_bar, d, a, cast):
     return _full_T(_astype_bar(result_bar, a, cast), d, a), None, None
 
 
+def _bar_dot(g_dot, g):
+    """The tangent of an adjoint g, filled to g's shape; g may be the plain zero 0.0 standing
+    for an array (its tangent then already has the array's shape)."""
+    if np.ndim(g) == 0 and np.ndim(g_dot) > 0:
+        return g_dot
+    return _full(g_dot, g)
+
+
+_bar_dot.__diffc_transparent__ = True
+
+
 @tangent(_array_bar)
 def _(result, g, obj, g_dot):
-    return _array_bar(_full(g_dot, g), obj)
+    return _array_bar(_bar_dot(g_dot, g), obj)
 
 
 @adjoint(_array_bar)

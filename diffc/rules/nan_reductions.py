@@ -19,6 +19,36 @@ def _no_out(out, name):
         raise NotDifferentiable(f"diffc: np.{name}(..., out=...) is not differentiated; use the result")
 
 
+# transform/nan_masks.py: np.nansum(E) as np.nansum(nan_kept(_m := nan_mask(E), E')), E' with
+# its leaves v read as nan_clean(_m, v).  Lists, tuples and other values keep their own
+# meaning (a list + a list concatenates): the mask is None unless E is a float array.
+
+def nan_mask(e):
+    """Where the float array e is NaN, or None (e not a float or complex array)."""
+    if isinstance(e, np.ndarray) and e.dtype.kind in "fc":
+        return np.isnan(e)
+    return None
+
+
+def nan_clean(mask, v):
+    """The leaf v with 0.5 where mask: a value every function nan_masks allows takes."""
+    if mask is None or isinstance(v, (bool, np.bool_)) or not isinstance(v, (np.ndarray, float, int, np.number)):
+        return v
+    return np.where(mask, 0.5, v)
+
+
+def nan_kept(mask, e):
+    """e with NaN put back where mask (the entries the reduction leaves out)."""
+    if mask is None:
+        return e
+    return np.where(mask, np.nan, e)
+
+
+nondiff(nan_mask)
+nan_clean.__diffc_transparent__ = True
+nan_kept.__diffc_transparent__ = True
+
+
 def _present(a, where):
     """True where an entry counts: not NaN and selected by where=."""
     return np.logical_and(np.logical_not(np.isnan(a)), where)

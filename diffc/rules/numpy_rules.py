@@ -110,6 +110,7 @@ none: a derivative through them raises NoDerivativeRule naming the helper.
 from . import shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing  # noqa: F401
 from . import products, linalg, linalg_symmetric, creation, nan_reductions, order_statistics  # noqa: F401
 from . import python_implementations, numpy_implementations, numpy_implementations_more  # noqa: F401
+from . import numpy_polynomials  # noqa: F401
 
 # The family modules, in registration order (dispatch.py scans their helpers).
 FAMILIES = (shared, elementwise, piecewise, reductions, norms, shapes, padding, indexing, products, linalg,

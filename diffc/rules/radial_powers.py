@@ -186,10 +186,14 @@ def _(result, s, p, s_dot, p_dot):
 # (a, b) as the complex a + 1j b: d(r**p) = Re(slope (da + 1j db)), slope = p r^(p-2) (a - 1j b)
 @adjoint(hypot_power, math_hypot_power)
 def _(result, result_bar, a, b, p):
-    return (like_list(unbroadcast(result_bar * np.real(radial_slope(np.add(a, np.multiply(1j, b)), p, False)), a), a),
-            like_list(unbroadcast(result_bar * -np.imag(radial_slope(np.add(a, np.multiply(1j, b)), p, False)), b), b), None)
+    # (cast_like: the complex form's float64 must not leak into a float32 argument's adjoint)
+    return (like_list(cast_like(unbroadcast(result_bar * np.real(radial_slope(np.add(a, np.multiply(1j, b)), p, False)),
+                                            a), a), a),
+            like_list(cast_like(unbroadcast(result_bar * -np.imag(radial_slope(np.add(a, np.multiply(1j, b)), p, False)),
+                                            b), b), b), None)
 
 
 @tangent(hypot_power, math_hypot_power)
 def _(result, a, b, p, a_dot, b_dot, p_dot):
-    return np.real(radial_slope(np.add(a, np.multiply(1j, b)), p, False) * (full(a_dot, a) + 1j * full(b_dot, b)))
+    return cast_like(np.real(radial_slope(np.add(a, np.multiply(1j, b)), p, False) * (full(a_dot, a) + 1j * full(b_dot, b))),
+                     result)

@@ -10,7 +10,7 @@ import numpy as np
 from . import adjoint, linear, nondiff, tangent
 from .. import runtime, runtime_calls, runtime_checks, runtime_pure
 
-nondiff(runtime.zeros_like, runtime.nonzero, runtime_pure.insert_position, runtime_pure.list_insert_position,
+nondiff(runtime.zeros_like, runtime.nonzero, runtime.nonzero_either, runtime_pure.insert_position, runtime_pure.list_insert_position,
         runtime_pure.pop_position, runtime_pure.list_pop_position,
         runtime_pure.update_keys, runtime_pure.sort_kind)
 
@@ -174,6 +174,14 @@ def _(result, result_bar, bar, x):
 
 
 linear(runtime.finalize)
+
+
+@adjoint(runtime.nan_input_bar)
+def _(result, result_bar, bar, x, out):
+    return runtime.nan_input_bar(result_bar, x, out), None, None
+
+
+linear(runtime.nan_input_bar)
 
 
 linear(runtime.pop_bar)

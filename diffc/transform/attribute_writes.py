@@ -380,7 +380,8 @@ class _Rewriter:
                 through = through or isinstance(root, gast.Attribute) and root.attr not in ("T", "mT")
                 root = root.value
             if through and isinstance(root, gast.Name) and self.class_at(root.id) is not None:
-                self.fail(f"this changes in place a value held by an attribute of {root.id}; diffc follows "
+                self.fail(f"this changes in place a value held by an attribute of {self.namer.describe(root.id)}; "
+                          "diffc follows "
                           "attributes given new values, not changes inside what an attribute holds", node,
                           hint="assign the attribute a new value instead (x.items = x.items + [v])")
 
@@ -636,17 +637,17 @@ class _Rewriter:
         if cls is not None:
             attr = inspect.getattr_static(cls, target.attr, None)
             if attr is not None and hasattr(attr, "__set__"):
-                self.fail(f"this writes {base.id}.{target.attr}, a property or descriptor of "
+                self.fail(f"this writes {self.namer.describe_attribute(base.id, target.attr)}, a property or descriptor of "
                           f"{cls.__name__}; diffc follows writes of plain attributes only", target)
             cached = method_values.caches_properties(cls)
             if cached:
-                self.fail(f"this writes {base.id}.{target.attr}, and {cls.__name__} caches "
+                self.fail(f"this writes {self.namer.describe_attribute(base.id, target.attr)}, and {cls.__name__} caches "
                           f"{', '.join(cached)} (functools.cached_property): Python keeps the value first "
                           "computed, which diffc does not follow once attributes change", target,
                           hint="use @property, or build a new object instead of changing this one")
             if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
                 # n.forward = lambda ...: Python then calls the attribute, diffc the class's method
-                self.fail(f"this sets {base.id}.{target.attr}, which shadows the method {cls.__name__}."
+                self.fail(f"this sets {self.namer.describe_attribute(base.id, target.attr)}, which shadows the method {cls.__name__}."
                           f"{target.attr}; diffc calls the class's methods", target,
                           hint="give the attribute another name, or subclass and override the method")
             return base.id
@@ -657,7 +658,7 @@ class _Rewriter:
                      "an object diffc cannot see being built here (objects made in this function by a "
                      "call of their class or of a helper, and parameters of the differentiated function, "
                      "can have their attributes written)")
-            self.fail(f"writing the attribute {base.id}.{target.attr} is not supported: {base.id} is {where}",
+            self.fail(f"writing the attribute {self.namer.describe_attribute(base.id, target.attr)} is not supported: {self.namer.describe(base.id)} is {where}",
                       target, hint="build the object inside the differentiated function, or keep the "
                                    "value in a local variable (or return it) instead of storing it")
         self.fail("writing an attribute of this expression is not supported (only of a name, or of "

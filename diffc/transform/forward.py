@@ -108,6 +108,18 @@ class ForwardFunction(FunctionSweep):
         key, _ = call_key(self.info, call)
         return key is None or not (R.is_nondiff(key) or integer_cast(self.info, call))
 
+    def nonzero_with_tangent(self, value):
+        """``nonzero(b)`` (generated reverse code skipping a rule while the adjoint b is the
+        plain zero 0.0), differentiated again: also taken while b's tangent is not zero.  A
+        computed adjoint can be 0.0 with a nonzero tangent (2 * x at x = 0), and skipping
+        would drop that tangent (a hessian entry silently 0).  Any other value: unchanged."""
+        if not isinstance(value, gast.Call) or len(value.args) != 1 or not self.is_active(value.args[0]):
+            return value
+        key, _ = call_key(self.info, value)
+        if key is not runtime.nonzero:
+            return value
+        return A.call(rt(runtime.nonzero_either), [value.args[0], A.name(self.dot(value.args[0].id))])
+
     # ------------------------------------------------------------ tangents
     def dot(self, name):
         return self.namer.dot(self.alias.get(name, name))
@@ -161,7 +173,7 @@ class ForwardFunction(FunctionSweep):
                 return self.assign(stmt, target.id, stmt.value)
             return self.item_write(stmt, target)
         if isinstance(stmt, gast.If):
-            return [gast.If(test=stmt.test, body=self.block(stmt.body) or [gast.Pass()],
+            return [gast.If(test=self.nonzero_with_tangent(stmt.test), body=self.block(stmt.body) or [gast.Pass()],
                             orelse=self.block(stmt.orelse))]
         if isinstance(stmt, gast.For):
             return [gast.For(target=stmt.target, iter=stmt.iter, body=self.block(stmt.body) or [gast.Pass()],
@@ -199,7 +211,7 @@ class ForwardFunction(FunctionSweep):
             if user is not None:
                 return user
         if x not in self.active:
-            out = [A.assign(x, primal)]
+            out = [A.assign(x, self.nonzero_with_tangent(primal))]
             if isinstance(value, gast.Call) and self._is_list_pop(value):
                 out += self.pop_without_use(value)
             return out

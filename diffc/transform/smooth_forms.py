@@ -16,8 +16,14 @@ The same for every radius r whose own slope is singular at 0 and a literal power
 ``np.hypot(a, b)``/``math.hypot(a, b)``, ``np.linalg.norm(v)`` (no other argument) and
 ``np.sqrt(s)``/``math.sqrt(s)`` become the helpers of rules/radial_powers.py (same value;
 finite first and second derivatives at r == 0: the hessian of ``np.hypot(a, b) ** 2`` at
-0 was 0, of ``np.sqrt(x**2 + y**2) ** 2`` NaN).  Only the written expression: a radius
-bound to a name first (``r = np.hypot(a, b); r ** 2``) keeps the chain rule.
+0 was 0, of ``np.sqrt(x**2 + y**2) ** 2`` NaN).
+
+A radius bound to a name first (``r = np.hypot(a, b); return r ** 2``, ``r = np.sqrt(x @ x)``)
+gets the same helpers: when the name is bound by that one statement only, and nothing read by
+the radius' arguments is changed in place anywhere in the function (`_bound_radii`), the
+arguments' values are kept in fresh names next to it (``_ra1 = a; _ra2 = b; r = np.hypot(_ra1,
+_ra2)``: they are rebound exactly when r is) and ``r ** p`` reads them (``hypot_power(_ra1,
+_ra2, p)``).  Other uses of r keep the chain rule.
 """
 
 import builtins
@@ -37,6 +43,17 @@ def rewrite_smooth_forms(info):
     """See the module docstring; rewrites info.node in place and returns info."""
     if not any(isinstance(n, gast.Call) for n in gast.walk(info.node)):
         return info
+    bound = _bound_radii(info)
+    kept = {}                       # a bound radius' name -> the fresh names keeping its arguments
+
+    def radius_of(node):
+        """(helper, arguments) of a radius call, or of a name bound to one (module docstring)."""
+        if isinstance(node, gast.Name) and node.id in bound:
+            helper, args = _radius(info, bound[node.id].value)
+            if node.id not in kept:
+                kept[node.id] = [info.namer.fresh("_radius_arg") for _ in args]
+            return helper, [A.name(n) for n in kept[node.id]]
+        return _radius(info, node)
 
     class Rewriter(gast.NodeTransformer):
         def visit_BinOp(self, node):
@@ -51,7 +68,7 @@ def rewrite_smooth_forms(info):
                     inner = None
             if inner is not None:
                 return A.located(A.call(A.global_ref(abs_squared, "abs_squared"), [inner]), node)
-            return _radial_power(info, node)
+            return _radial_power(radius_of, node)
 
         def visit_Call(self, node):
             self.generic_visit(node)
@@ -59,13 +76,98 @@ def rewrite_smooth_forms(info):
                 inner = _abs_argument(info, node.args[0])
                 if inner is not None:
                     return A.located(A.call(A.global_ref(abs_squared, "abs_squared"), [inner]), node)
-                radius = _radius(info, node.args[0])
+                radius = radius_of(node.args[0])
                 if radius is not None:
                     return _power_call(radius, 2, node)
             return node
 
     Rewriter().visit(info.node)
+    if kept:
+        _KeepArguments({id(bound[name]): names for name, names in kept.items()}).visit(info.node)
     return info
+
+
+class _KeepArguments(gast.NodeTransformer):
+    """``r = hypot(a, b)`` -> ``_ra1 = a; _ra2 = b; r = hypot(_ra1, _ra2)`` for the statements
+    given (by id), in place in their bodies."""
+
+    def __init__(self, names_by_statement):
+        self.names = names_by_statement
+
+    def visit_Assign(self, node):
+        names = self.names.get(id(node))
+        if names is None:
+            return node
+        call = node.value
+        out = [A.located(A.assign(n, arg), node) for n, arg in zip(names, call.args)]
+        call.args = [A.name(n) for n in names]
+        return out + [node]
+
+
+def _bound_radii(info):
+    """{name: its one binding statement} for names bound exactly once in the function, by
+    ``name = <radius call>``, where every name the call's arguments read is changed in place
+    nowhere in the function (so the kept arguments hold the values the radius was computed
+    from wherever the name is read)."""
+    stores = {}
+    for n in gast.walk(info.node):
+        if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    changed = _changed_in_place(info)
+    found = {}
+    for stmt in _own_statements(info.node):
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
+            continue
+        name = stmt.targets[0].id
+        radius = _radius(info, stmt.value)
+        if radius is None or stores.get(name) != 1:
+            continue
+        read = {n.id for a in radius[1] for n in gast.walk(a) if isinstance(n, gast.Name)}
+        if not read & changed:
+            found[name] = stmt
+    return found
+
+
+def _own_statements(fn):
+    """The statements of fn's own scope (not those of functions or classes defined in it: a
+    name bound there is another variable)."""
+    todo = list(fn.body)
+    while todo:
+        stmt = todo.pop()
+        yield stmt
+        if not isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                todo.extend(getattr(stmt, field, None) or [])
+
+
+def _root(node):
+    while isinstance(node, (gast.Attribute, gast.Subscript, gast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _changed_in_place(info):
+    """Names whose value may be changed in place somewhere in the function: written into
+    (``v[i] = ``, ``v.a = ``, ``v += ``), a method called on them, or passed to a call of
+    anything but a NumPy/math/SciPy/builtin function without ``out=`` (a user function may write
+    into its argument).  Conservative: any doubt counts as changed."""
+    changed = set()
+    for n in gast.walk(info.node):
+        if isinstance(n, gast.AugAssign):
+            changed.add(_root(n.target))
+        elif isinstance(n, (gast.Subscript, gast.Attribute)) and not isinstance(n.ctx, gast.Load):
+            changed.add(_root(n))
+        elif isinstance(n, gast.Call):
+            fn = info.resolve_static(n.func)
+            library = getattr(fn, "__module__", None) or getattr(type(fn), "__module__", "") or ""
+            pure = library.split(".")[0] in ("numpy", "math", "scipy", "builtins") \
+                and not any(k.arg == "out" for k in n.keywords)
+            if isinstance(n.func, gast.Attribute) and not pure:
+                changed.add(_root(n.func.value))
+            if not pure:
+                changed.update(_root(a) for a in list(n.args) + [k.value for k in n.keywords])
+    changed.discard(None)
+    return changed
 
 
 def _is_two(node):
@@ -115,13 +217,14 @@ def _power(node):
     return None
 
 
-def _radial_power(info, node):
-    """node (a BinOp) as a radial power helper's call, or node itself."""
+def _radial_power(radius_of, node):
+    """node (a BinOp) as a radial power helper's call, or node itself (radius_of: node ->
+    (helper, arguments) of the radius it is, or None)."""
     radius, p = None, None
     if isinstance(node.op, gast.Pow):
-        radius, p = _radius(info, node.left), _power(node.right)
+        radius, p = radius_of(node.left), _power(node.right)
     elif isinstance(node.op, gast.Mult):
-        radius, other = _radius(info, node.left), _radius(info, node.right)
+        radius, other = radius_of(node.left), radius_of(node.right)
         p = 2
         if radius is None or other is None or radius[0] is not other[0] \
                 or not all(_same_read(a, b) for a, b in zip(radius[1], other[1])):

@@ -104,7 +104,7 @@ def _with(info, namer, stmt, items):
     if entered is not None:
         # `with m as t` where __enter__ hands back m or m.attr: t in the body is that
         # expression, so a write into t is a write into the manager's own value
-        manager = expr.id if isinstance(expr, gast.Name) else namer.fresh("_manager")
+        manager = expr.id if isinstance(expr, gast.Name) else namer.fresh("_manager", _shown_manager(info, stmt))
         if not isinstance(expr, gast.Name):
             out.append(A.located(A.assign(manager, expr), stmt))
         value = A.name(manager) if entered == "" else gast.Attribute(value=A.name(manager), attr=entered,
@@ -129,7 +129,7 @@ def _with(info, namer, stmt, items):
         manager, target = target.id, None
         out.append(A.located(A.assign(manager, expr), stmt))
     else:
-        manager = namer.fresh("_manager")
+        manager = namer.fresh("_manager", _shown_manager(info, stmt))
         out.append(A.located(A.assign(manager, expr), stmt))
     enter = A.method_call(A.name(manager), "__enter__", [])
     out.append(A.located(A.assign(target, enter) if target is not None else A.expr_stmt(enter), stmt))
@@ -144,6 +144,13 @@ def _with(info, namer, stmt, items):
     out.append(A.located(gast.Try(body=body, handlers=[handler], orelse=[_exit_call(manager, stmt)],
                                   finalbody=[]), stmt))
     return out + after
+
+
+def _shown_manager(info, stmt):
+    """How messages name the object a with statement manages: by the statement's text and line."""
+    text = info.source.text(stmt)
+    return f"the object of `{text.rstrip(':')}` (line {info.source.file_line(stmt)})" if text else \
+        "the object of the with statement"
 
 
 def _exit_call(manager, origin):

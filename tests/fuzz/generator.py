@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m, shapes_n
-from . import shapes_o, shapes_p, shapes_q, shapes_r, shapes_t
+from . import shapes_o, shapes_p, shapes_q, shapes_r, shapes_s, shapes_t
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -196,6 +196,7 @@ class Generator:
         shapes_p.init(self, seed, shapes, exclude)
         shapes_q.init(self, seed, shapes, exclude)
         shapes_r.init(self, seed, shapes, exclude)
+        shapes_s.init(self, seed, shapes, exclude)
         shapes_t.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
@@ -568,6 +569,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_r.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_s.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         lines = shapes_t.statement(self, scope, indent, nested_ok)
@@ -1063,7 +1067,7 @@ class Generator:
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
         chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) \
-            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self) + shapes_q.chunks(self) + shapes_r.chunks(self) + shapes_t.chunks(self)
+            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self) + shapes_q.chunks(self) + shapes_r.chunks(self) + shapes_s.chunks(self) + shapes_t.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1113,6 +1117,8 @@ EXTRA_SHAPES = (
                          # for several argument kinds; repeated fancy-index writes at 2nd order
     "classes_q",         # shapes_q.py (session 11, issue 15): powers of radii at 0, with-as targets
                          # written, __exit__ swallowing with outside effects, w = fill(u) returning u
+    "classes_s",         # shapes_s.py (session 12, issue 17): radii bound to a name then powered at 0,
+                         # a NumPy scalar given unit axes, an attribute squared where it is 0
     "classes_t",         # shapes_t.py (session 12): pops with arguments (**kwargs options, work
                          # queues, dict entries), del, arrays taken back out of containers and written
 )
@@ -1195,7 +1201,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_p.FEATURES + shapes_q.FEATURES + shapes_r.FEATURES + shapes_t.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_p.FEATURES + shapes_q.FEATURES + shapes_r.FEATURES + shapes_s.FEATURES + shapes_t.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 
