@@ -22,7 +22,7 @@ LAYERS = [
     ("optimizer", ["optimize"]),
     ("emit", ["emit", "numba_types", "numba_loops", "numba_form", "jit_runtime"]),
     ("compile cache", ["pipeline", "compile_cache"]),
-    ("public API", ["dispatch", "api", "forward_api", "dynamic", "entry", "rule_check", "cli", "export", "__init__",
+    ("public API", ["dispatch", "library_entry", "api", "forward_api", "dynamic", "entry", "rule_check", "cli", "export", "__init__",
                     "__main__", "jit", "jit_compile", "jit_api", "jit_export"]),
 ]
 
