@@ -34,6 +34,7 @@ _TRANSPOSES = {np.transpose}
 _RESHAPES = {np.reshape}
 _RAVELS = {np.ravel}
 _ALWAYS_VIEWS = {np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d}
+_AXES_MOVES = {np.swapaxes: "swap", np.moveaxis: "move"}
 _C_CREATORS = {np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.linspace,
                np.outer, np.dot, np.matmul}
 
@@ -53,7 +54,10 @@ def view_of(fn, value):
     rest, keywords = args[1:], value.keywords
     try:
         if isinstance(key, tuple) and key[0] == "method":
-            how = {"transpose": "T", "reshape": "reshape", "ravel": "ravel", "squeeze": "always"}.get(key[1])
+            how = {"transpose": "T", "reshape": "reshape", "ravel": "ravel", "squeeze": "always",
+                   "swapaxes": "swap"}.get(key[1])
+        elif key in _AXES_MOVES:
+            how = _AXES_MOVES[key]
         elif key in _TRANSPOSES:
             how = "T"
         elif key in _RESHAPES:
@@ -67,12 +71,50 @@ def view_of(fn, value):
     except TypeError:                       # an unhashable key
         return None
     if how == "T" and (rest or keywords):
-        return None                         # transpose(axes): not followed (refused)
+        # transpose(axes) / transpose(*axes): followed when the axes are constant ints
+        axes = _constant_axes(fn, rest) if not keywords or [k.arg for k in keywords] == ["axes"] and not rest \
+            else None
+        if keywords and axes is None and not rest:
+            axes = _constant_axes(fn, [keywords[0].value])
+        if axes is None:
+            return None
+        how = ("axes", axes)
+    if how in ("swap", "move"):
+        if keywords or len(rest) != 2 or any(_constant_axes(fn, [a]) is None for a in rest):
+            return None                     # the axes must be constants to be undone after a write
+        how = (how, tuple(_constant_axes(fn, [a]) for a in rest))
     if how in ("reshape", "ravel") and any(k.arg == "order" for k in keywords):
         return None                         # order="F"/"A" changes which element goes where
     if how == "ravel" and rest:
         return None
     return (args[0].id, how) if how else None
+
+
+def _constant_axes(fn, atoms):
+    """The int or tuple of ints that atoms denote (``1, 0, 2`` as separate arguments or one
+    tuple; an atom may be a local bound once to such a constant), else None."""
+    values = [_constant_value(fn, a) for a in atoms]
+    if any(v is None for v in values):
+        return None
+    if len(values) == 1:
+        return values[0]
+    return tuple(values) if all(isinstance(v, int) for v in values) else None
+
+
+def _constant_value(fn, atom, depth=0):
+    if isinstance(atom, gast.Constant) and type(atom.value) is int:
+        return atom.value
+    if isinstance(atom, (gast.Tuple, gast.List)):
+        items = [_constant_value(fn, e, depth) for e in atom.elts]
+        return tuple(items) if all(isinstance(v, int) for v in items) else None
+    if isinstance(atom, gast.UnaryOp) and isinstance(atom.op, gast.USub):
+        inner = _constant_value(fn, atom.operand, depth)
+        return -inner if isinstance(inner, int) else None
+    if _local(fn, atom) and depth < 4 and atom.id not in fn.params:
+        values = _bindings(fn, atom.id)
+        if values is not None and len(values) == 1:
+            return _constant_value(fn, values[0], depth + 1)
+    return None
 
 
 def view_binding(fn, origin, write, written):
@@ -148,7 +190,8 @@ def follow_up(fn, write, observer, written, origin, bound_elsewhere):
         # they are one memory), also when the array is itself a view of the observer (then
         # the write into it is followed in its turn: `W = theta[:6].reshape(2, 3)`)
         return [A.located(s, write) for s in _write_back(fn, base, target, how)]
-    if observer != target or (A.names_loaded(value) - {base}) & bound_elsewhere:
+    loaded = {n for n in A.names_loaded(value) - {base} if _constant_value(fn, A.name(n)) is None}
+    if observer != target or loaded & bound_elsewhere:
         return None                         # a shape or axis rebound since: not re-read
     return [A.located(A.assign(target, A.deepcopy(value)), write)]
 
@@ -158,6 +201,8 @@ def _write_back(fn, base, view, how):
     out = []
     if how == "T":
         out.append(A.assign(taken, A.attr(view, "T")))
+    elif isinstance(how, tuple):
+        out.append(A.assign(taken, _undo_axes(view, how)))
     else:
         shape = fn.namer.fresh("_shape")
         fn.info.add_locals({shape})
@@ -169,8 +214,31 @@ def _write_back(fn, base, view, how):
     return out
 
 
+def _undo_axes(view, how):
+    """The call putting a view's axes back in its array's order: transpose by the inverse
+    permutation, swapaxes again, moveaxis back from where it went."""
+    kind, axes = how
+    if kind == "axes":
+        axes = axes if isinstance(axes, tuple) else (axes,)
+        n = len(axes)
+        inverse = tuple(int(k) for k in np.argsort([a % n for a in axes]))
+        return A.call(A.global_ref(np.transpose, "np_transpose"), [A.name(view), _constant_atom(inverse)])
+    first, second = axes
+    if kind == "swap":
+        return A.call(A.global_ref(np.swapaxes, "np_swapaxes"),
+                      [A.name(view), _constant_atom(first), _constant_atom(second)])
+    return A.call(A.global_ref(np.moveaxis, "np_moveaxis"),
+                  [A.name(view), _constant_atom(second), _constant_atom(first)])
+
+
+def _constant_atom(value):
+    if isinstance(value, tuple):
+        return gast.Tuple(elts=[A.const(v) for v in value], ctx=gast.Load())
+    return A.const(value)
+
+
 def certainly_a_view(fn, base, how):
-    if how in ("T", "always"):
+    if how in ("T", "always") or isinstance(how, tuple):
         return True
     if how == "reshape" and fn.kinds.get(base) == K.VECTOR:
         return True                         # any reshape of a 1-d array needs no copy

@@ -1,0 +1,134 @@
+"""Issue 16, session 12 (helper s12a): ordinary Python that diffc used to refuse.
+
+1. a helper returning a view of its argument, the caller writing into it;
+2. writes through transposes with axes, swapaxes and moveaxis of 3-d arrays;
+3. methods changing the object's own containers (sort, append, item writes);
+4. NumPy ufuncs and library functions given straight to the entry points;
+5. a helper calling a method that writes attributes of an object made in the caller;
+6. a nested function with `nonlocal` writes used as a value;
+7. tuple state through a helper, and a list holding an array written afterwards.
+
+Programs are written the way scientists write them.  Every derivative is checked against
+central finite differences (grad and jvp against differences of the function, hessian
+against differences of the checked gradient) or a closed form, never against diffc."""
+import math
+
+import numpy as np
+import pytest
+
+import diffc
+from gradcheck import assert_close, fd_jacobian, numeric_grad
+
+RNG = np.random.default_rng(12)
+X6 = np.array([0.3, -0.7, 1.1, 0.4, 0.9, -0.2])
+X24 = RNG.normal(size=(2, 3, 4)) * 0.6
+
+
+def check(fn, args, wrt=0, second=True):
+    """grad and jvp of fn with respect to args[wrt] against central differences; second:
+    diffc.hessian against differences of the (checked) gradient."""
+    args = list(args)
+    before = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+    expected = numeric_grad(fn, [np.copy(a) if isinstance(a, np.ndarray) else a for a in args], wrt)
+    grad = diffc.grad(fn, wrt=wrt)
+    assert_close(grad(*args), expected, what="grad")
+    direction = RNG.normal(size=np.shape(args[wrt])) if np.ndim(args[wrt]) else 0.7
+    tangents = tuple(direction if i == wrt else None for i in range(len(args)))
+    assert_close(diffc.jvp(fn, tuple(args), tangents)[1], np.sum(expected * direction), what="jvp")
+    for a, b in zip(args, before):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)        # diffc never changes the caller's arrays
+    if second:
+        def grad_at(v):
+            return grad(*[v if i == wrt else a for i, a in enumerate(args)])
+        assert_close(diffc.hessian(fn, wrt=wrt)(*args), fd_jacobian(grad_at, args[wrt], eps=1e-5),
+                     rtol=1e-5, atol=1e-6, what="hessian")
+
+
+# ----------------------------------------------- 2. transposes with axes of 3-d arrays
+
+def scale_first_channel(field):
+    u = field * 1.0
+    by_row = u.transpose(1, 0, 2)          # (rows, batch, cols), a view of u
+    by_row[0] *= 2.0
+    return np.sum(u ** 2 * np.arange(4.0))
+
+
+def pin_channels(field):
+    u = np.tanh(field)
+    chans = np.transpose(u, (2, 0, 1))
+    chans[1] = field[0, 0, 0] ** 2          # u's column 1 changes too
+    return np.sum(u * np.sin(field))
+
+
+def shift_by_tuple(field):
+    u = field * 1.0
+    v = u.transpose((2, 0, 1))
+    for k in range(3):
+        v[k + 1] += u[0, k, 0] * 0.5       # u written through v; v re-read after each write
+    return np.sum(u ** 3)
+
+
+def moved_axis(field):
+    u = np.exp(0.3 * field)
+    last_first = np.moveaxis(u, -1, 0)
+    last_first[2] = last_first[1] * field[1, 2, 3]
+    return np.sum(u * field)
+
+
+def swapped(field):
+    u = field ** 2
+    w = np.swapaxes(u, 0, 2)
+    w[:, 1] -= 0.5 * field[0, 1, 2]
+    v = u.swapaxes(1, 2)
+    v[0, 0] *= u[1, 1, 1]
+    return np.sum(np.cos(u))
+
+
+def keyword_axes(field):
+    u = field * 1.0
+    t = np.transpose(u, axes=(0, 2, 1))
+    u[0, 0, 0] = 3.0 * field[1, 1, 1]       # t sees the write into u
+    return np.sum(t[0] ** 2 * np.arange(3.0))
+
+
+@pytest.mark.parametrize("fn", [scale_first_channel, pin_channels, shift_by_tuple, moved_axis, swapped,
+                                keyword_axes])
+def test_writes_through_axes_views(fn):
+    check(fn, [X24], second=fn in (pin_channels, moved_axis))
+
+
+def test_axes_views_that_already_worked():
+    def reads(field):
+        a = np.transpose(field, (1, 0, 2))[0]
+        b = field.transpose(2, 0, 1)[1]
+        c = np.moveaxis(field, 0, -1)[1]
+        d = np.swapaxes(field, 0, 2)[1]
+        return np.sum(a ** 2) + np.sum(b) * np.sum(c ** 2) + np.sum(d ** 3)
+    check(reads, [X24], second=False)
+
+
+# ----------------------------------------------- 4. library functions given directly
+
+def test_ufunc_and_library_functions_directly():
+    x = np.array([0.3, -0.7, 1.1])
+    out, pullback = diffc.vjp(np.sin, x)
+    assert_close(out, np.sin(x))
+    (x_bar,) = pullback(np.array([1.0, 2.0, -1.0]))
+    assert_close(x_bar, np.cos(x) * np.array([1.0, 2.0, -1.0]))
+    assert_close(diffc.grad(np.sum)(x), np.ones(3))
+    value, tangent = diffc.jvp(np.tanh, (x,), (np.array([1.0, 0.5, 2.0]),))
+    assert_close(tangent, (1 - np.tanh(x) ** 2) * np.array([1.0, 0.5, 2.0]))
+    assert_close(diffc.grad(math.sin)(0.3), math.cos(0.3))
+    assert_close(diffc.hessian(math.sin)(0.3), -math.sin(0.3))
+    assert_close(diffc.grad(diffc.grad(np.tanh))(0.4), -2 * np.tanh(0.4) * (1 - np.tanh(0.4) ** 2))
+    r = np.linalg.norm(x)
+    assert_close(diffc.hessian(np.linalg.norm)(x), (np.eye(3) - np.outer(x, x) / r ** 2) / r)
+    assert_close(diffc.grad(np.hypot, wrt=(0, 1))(0.3, 0.4), (0.6, 0.8))
+    assert_close(diffc.jacobian(np.cumsum, mode="forward")(x), np.tril(np.ones((3, 3))))
+    assert_close(diffc.value_and_grad(np.prod)(x)[1], np.array([x[1] * x[2], x[0] * x[2], x[0] * x[1]]))
+
+
+def test_library_function_without_rule_still_refused():
+    with pytest.raises(diffc.DiffcError):
+        diffc.grad(np.random.normal)(0.3)
