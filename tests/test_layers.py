@@ -14,7 +14,7 @@ LAYERS = [
     ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "runtime_scatter", "runtime_floats", "runtime_pure", "runtime_named", "runtime_calls", "runtime_checks", "runtime_try", "early_defaults",
                    "checkpoint_runtime",
                    "effects", "try_paths"]),
-    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.list_insert", "transform.dict_setdefault", "transform.dict_update", "transform.local_imports", "transform.sort_in_place", "transform.local_classes", "transform.class_captures", "transform.nonlocal_state", "transform.try_atomicity", "transform.try_with",
+    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.list_insert", "transform.dict_setdefault", "transform.dict_update", "transform.local_imports", "transform.sort_in_place", "transform.view_helpers", "transform.local_classes", "transform.class_captures", "transform.nonlocal_state", "transform.try_atomicity", "transform.try_with",
                    "transform.starred", "transform.explicit_iterators", "transform.anf", "transform.global_writes", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),

@@ -45,6 +45,111 @@ def check(fn, args, wrt=0, second=True):
                      rtol=1e-5, atol=1e-6, what="hessian")
 
 
+# ----------------------------------------------- 1. a helper handing back a view, then written
+
+def head(a):
+    return a[:2]
+
+
+def as_matrix(a):
+    return a.reshape(2, 3)
+
+
+def flipped(a):
+    return a.T
+
+
+def block(a, i, width=2):
+    """Rows i..i+width of a."""
+    return a[i:i + width]
+
+
+def unpack(theta):
+    W = theta[:6].reshape(2, 3)
+    b = theta[6:8]
+    return W, b
+
+
+def damp_head(x):
+    z = x * 1.0
+    v = head(z)
+    v *= x[3]                              # z's first two entries change too
+    return np.sum(z ** 2)
+
+
+def damp_head_in_loop(x):
+    z = np.sin(x)
+    for k in range(3):
+        v = head(z)
+        v *= x[k + 2]
+    return np.sum(z * x)
+
+
+def pin_matrix_entry(x):
+    z = x * 2.0
+    M = as_matrix(z)
+    M[1, 2] = x[0] ** 2
+    return np.sum(z ** 3)
+
+
+def transposed_helper(x):
+    z = np.outer(x[:3], x[3:]) + 0.0
+    t = flipped(z)
+    t[0, 1] = x[0] * 3.0
+    return np.sum(z ** 2)
+
+
+def sliding_blocks(x):
+    z = np.cos(x)
+    total = 0.0
+    for i in range(0, 4, 2):
+        w = block(z, i)
+        w -= 0.1 * x[i]
+        total += np.sum(w * x[i:i + 2])
+    return total + np.sum(z)
+
+
+def layer_with_frozen_bias(theta, x):
+    W, b = unpack(theta)
+    b[1] = 0.0                             # theta[7] is pinned, as in the user's model
+    W[0] *= 0.5
+    return np.sum(np.tanh(W @ x + b)) + np.sum(theta ** 2)
+
+
+def view_seen_after_write(x):
+    z = x * 1.0
+    tail = head(z)
+    z[1] = x[2] ** 2                       # tail is z's memory: it shows the write
+    return np.sum(tail ** 2)
+
+
+@pytest.mark.parametrize("fn", [damp_head, damp_head_in_loop, pin_matrix_entry, transposed_helper,
+                                sliding_blocks, view_seen_after_write])
+def test_helper_views_written_by_the_caller(fn):
+    check(fn, [X6], second=fn in (damp_head, sliding_blocks))
+
+
+def test_unpacked_parameters_written():
+    theta = RNG.normal(size=8)
+    check(layer_with_frozen_bias, [theta, np.array([0.5, -1.0, 0.3])], second=False)
+
+
+def model_step(x):
+    """The helper view made in a callee, written there, seen by the caller."""
+    z = x * 1.0
+    damp_inside(z, x[5])
+    return np.sum(z ** 2)
+
+
+def damp_inside(z, c):
+    v = head(z)
+    v *= c
+
+
+def test_helper_view_in_a_callee():
+    check(model_step, [X6])
+
+
 # ----------------------------------------------- 2. transposes with axes of 3-d arrays
 
 def scale_first_channel(field):

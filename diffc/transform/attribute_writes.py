@@ -81,6 +81,9 @@ def _has_work(node):
     for n in gast.walk(node):
         if isinstance(n, gast.Attribute) and isinstance(n.ctx, (gast.Store, gast.Del)):
             return True
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, (gast.Store, gast.Del)) \
+                and isinstance(n.value, gast.Attribute):
+            return True                 # `self.buf[i] = v`: a change inside an attribute
         if isinstance(n, gast.Call):
             functional = True
     return functional
@@ -467,6 +470,8 @@ class _Rewriter:
         call's statement, self.pending) and pass that name instead."""
         name = self.namer.fresh("_object")
         self.temporaries.add(name)
+        # its class, for when the call is looked at again (hoist_calls after _calls)
+        self.temporary_classes[name] = constructors.followable_class(self.info.resolve_static(arg.func))
         self.pending.append(A.located(A.assign(name, arg), arg))
         call.args = [A.name(name) if a is arg else a for a in call.args]
         for k in call.keywords:

@@ -370,6 +370,12 @@ def _unchanged_between(body, origin, write, names):
     return False
 
 
+def unchanged_between(body, origin, write, names):
+    """Whether write follows origin in origin's block (or inside a later statement of it)
+    with no statement between binding any of names (sweep.py: a view's index)."""
+    return _unchanged_between(body, origin, write, names)
+
+
 def _block_of(stmts, stmt):
     """The statement list (of stmts or a nested block) that contains stmt itself."""
     if any(s is stmt for s in stmts):

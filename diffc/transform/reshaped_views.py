@@ -368,3 +368,60 @@ def _operands_c_contiguous(fn, atoms, depth):
 def _local(fn, atom):
     return isinstance(atom, gast.Name) and not hasattr(atom, "diffc_global") \
         and (atom.id in fn.info.local_names or atom.id in fn.params)
+
+
+def chain_re_read(fn, write, observer, written, unchanged_between):
+    """``mid = written[a:b]; observer = mid.reshape(s)`` (or any view of a view of written,
+    each name bound once, both before the write in one block with nothing rebinding what
+    they read in between): after a write into written, both re-read in that order, or None.
+    (``W, b = unpack(theta)`` inlined: a write into b is taken back into theta, which W
+    shows.)  unchanged_between(body, origin, write, names): item_write_back's test."""
+    own = _only_binding(fn, observer)
+    if own is None:
+        return None
+    found = _view_step(fn, own.value)
+    if found is None or found[0] == written:
+        return None
+    mid, how = found
+    first = _only_binding(fn, mid)
+    if first is None or mid in fn.params or _view_step(fn, first.value) is None \
+            or _view_step(fn, first.value)[0] != written:
+        return None
+    if how != "slice" and not (certainly_ndarray(fn, mid) and certainly_a_view(fn, mid, how)):
+        return None
+    if _view_step(fn, first.value)[1] != "slice" and not (
+            certainly_ndarray(fn, written) and certainly_a_view(fn, written, _view_step(fn, first.value)[1])):
+        return None
+    reads = (A.names_loaded(own.value) | A.names_loaded(first.value)) - {mid}
+    block = _block_of(fn.body, own)
+    if block is None or not any(s is first for s in block) \
+            or [i for i, s in enumerate(block) if s is first][0] > [i for i, s in enumerate(block) if s is own][0] \
+            or not unchanged_between(fn.body, own, write, reads | {mid, observer}):
+        return None
+    return [A.located(A.assign(mid, A.deepcopy(first.value)), write),
+            A.located(A.assign(observer, A.deepcopy(own.value)), write)]
+
+
+def _only_binding(fn, name):
+    values = [s for s in A.walk_statements(fn.body) if isinstance(s, gast.Assign)
+              and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name]
+    if len(values) != 1 or any(isinstance(s, gast.For) and name in A.names_stored(s.target)
+                               for s in A.walk_statements(fn.body)):
+        return None
+    return values[0]
+
+
+def _view_step(fn, value):
+    """(base, how) for a view of a local: view_of's, or "slice" for basic slicing
+    with constant bounds."""
+    found = view_of(fn, value)
+    if found is not None:
+        return found
+    if isinstance(value, gast.Subscript) and _local(fn, value.value):
+        parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+        if any(isinstance(p, gast.Slice) for p in parts) and all(
+                isinstance(p, gast.Constant) and type(p.value) is int or isinstance(p, gast.Slice) and all(
+                    b is None or isinstance(b, gast.Constant) and type(b.value) is int
+                    for b in (p.lower, p.upper, p.step)) for p in parts):
+            return value.value.id, "slice"
+    return None

@@ -770,10 +770,13 @@ def _view_follow_up(fn, write, observer, written, origin):
         base, index = value.value.id, value.slice
     else:
         return None
-    if index is not None and A.names_loaded(index) & _names_bound(fn.body, exclude=origin):
+    if index is not None and A.names_loaded(index) & _names_bound(fn.body, exclude=origin) \
+            and not item_write_back.unchanged_between(fn.body, origin, write, A.names_loaded(index)):
         return None                         # the index may have changed since the view was made
+        # (a loop variable or a temporary is fine when nothing rebinds it from the view to the write)
     if {target, base} != {observer, written}:
-        return None
+        # a view of a view of the written array (`W = theta[:6].reshape(2, 3)`): re-read both
+        return reshaped_views.chain_re_read(fn, write, observer, written, item_write_back.unchanged_between)
     if observer == target:                  # the view sees a write into its array: re-read it
         follow = A.assign(target, A.deepcopy(value))
     elif index is None:                     # `m = y`, m written: y is m's object
