@@ -213,6 +213,153 @@ def test_axes_views_that_already_worked():
     check(reads, [X24], second=False)
 
 
+# ----------------------------------------------- 3. methods changing what their attributes hold
+
+class Ranked:
+    """Order statistics of a sample, kept sorted."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def order(self):
+        self.values.sort()
+
+    def weighted(self, w):
+        return np.sum(self.values * w)
+
+
+class Recorder:
+    def __init__(self, first, size):
+        self.items = [first]
+        self.buf = np.zeros(size)
+        self.seen = list(first * np.ones(1))
+
+    def add(self, v):
+        self.items.append(v)
+
+    def put(self, i, v):
+        self.buf[i] = v
+
+    def bump(self, i, v):
+        self.buf[i] += v
+
+    def push_front(self, v):
+        self.seen.insert(0, v)
+
+
+def sorted_weights(x):
+    r = Ranked(x * 1.0)
+    r.order()
+    return r.weighted(np.arange(6.0))
+
+
+def sorted_list_of_numbers(x):
+    r = Ranked([x[0] * 2, x[1], x[2] ** 2])
+    r.order()
+    return r.values[0] * 3.0 + r.values[-1]
+
+
+def recorded_trajectory(x):
+    rec = Recorder(x[0], 4)
+    h = x[1]
+    for i in range(4):
+        h = np.tanh(h * x[2] + x[3])
+        rec.add(h)
+        rec.put(i, h * x[4])
+        rec.bump(i, x[5] ** 2)
+        rec.push_front(h - x[0])
+    return sum(rec.items) + np.sum(rec.buf ** 2) + rec.seen[0] * rec.seen[2]
+
+
+def ranked_in_helper(x):
+    r = Ranked(np.sin(x))
+    reorder(r)
+    return r.weighted(np.linspace(0.0, 1.0, 6))
+
+
+def reorder(r):
+    r.order()
+
+
+@pytest.mark.parametrize("fn", [sorted_weights, sorted_list_of_numbers, recorded_trajectory, ranked_in_helper])
+def test_methods_changing_their_attributes_values(fn):
+    check(fn, [X6], second=fn is recorded_trajectory)
+
+
+def sorted_argument_read_again(x):
+    r = Ranked(x)
+    r.order()                              # sorts the caller's x too
+    return np.sum(x * np.arange(6.0))
+
+
+def test_sorting_a_value_another_name_holds_is_refused():
+    with pytest.raises(diffc.DiffcError, match="another name also holds"):
+        diffc.grad(sorted_argument_read_again)(X6.copy())
+
+
+# ----------------------------------------------- 5. a helper calling an attribute-writing method
+
+class Cell:
+    def __init__(self, W):
+        self.W = W
+        self.h = None
+
+    def update(self, x):
+        self.h = np.tanh(self.W @ x)
+
+
+def step(cell, x):
+    cell.update(x)
+
+
+def advance(cell, x):
+    step(cell, x)
+    return cell.h
+
+
+def rollout_with_fresh_cell(W):
+    return np.sum(advance(Cell(W), np.array([0.5, -0.2])) ** 2)
+
+
+def rollout(W):
+    cell = Cell(W)
+    x = np.array([0.5, -0.2])
+    for _ in range(3):
+        step(cell, x)
+        x = cell.h
+    return np.sum(x ** 2)
+
+
+class Stack:
+    def __init__(self):
+        self.items = []
+
+    def insert(self, i, v):
+        self.items.insert(i, v)
+
+    def __len__(self):
+        return len(self.items)
+
+
+def fill(x, s):
+    s.insert(0, x[0])
+    s.insert(0, x[1] ** 2)
+    return len(s) * x[0] + s.items[0]
+
+
+def fill_fresh(x):
+    return fill(x, Stack())
+
+
+@pytest.mark.parametrize("fn", [rollout_with_fresh_cell, rollout])
+def test_helpers_calling_attribute_writing_methods(fn):
+    check(fn, [np.array([[0.3, 0.1], [-0.4, 0.9]])], second=fn is rollout)
+
+
+def test_object_made_in_the_call_with_its_own_insert():
+    check(fill_fresh, [np.array([0.3, 0.6])])
+
+
 # ----------------------------------------------- 4. library functions given directly
 
 def test_ufunc_and_library_functions_directly():

@@ -115,6 +115,11 @@ class ANF:
         for stmt in stmts:
             produced = []
             self.statement(stmt, produced)
+            synced = getattr(stmt, "diffc_synced", None)
+            if synced and isinstance(stmt, (gast.Assign, gast.Expr)):
+                for s in produced:      # (transform/held_changes.py: the object takes it back next)
+                    if isinstance(s, gast.Expr) or isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                        s.diffc_synced = set(getattr(s, "diffc_synced", ())) | set(synced)
             out.extend(A.located_all(produced, stmt))
         return out
 
