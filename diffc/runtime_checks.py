@@ -24,6 +24,23 @@ def check_unshared(written, other, line):
             "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 
+def tuple_takes_back(container, index, line):
+    """Before a write-back into a container that may be a tuple (transform/item_write_back.py):
+    True for a plain tuple, which cannot take the item back in place and is rebound to a new
+    tuple holding it (runtime_calls.tuple_with_item) -- refused, like a list, when it holds
+    that object at another place too; False for anything else (then checked as before)."""
+    if type(container) is not tuple:
+        return False
+    item = container[index]
+    mutable = isinstance(item, (np.ndarray, list, dict, bytearray)) or is_duck_array(item)
+    if mutable and any(k != index % len(container) and (_shares(item, other, 2) or _shares(other, item, 2))
+                       for k, other in enumerate(container)):
+        raise UnsupportedSyntax(
+            f"line {line}: this writes in place into an object that the tuple also holds at another place "
+            "(in Python both places would change)", hint="copy the value where it is stored twice (.copy())")
+    return True
+
+
 def check_item_write_back(container, index, line):
     """Before ``container[index] = item``, the write-back making a write into an item taken out
     of container explicit (transform/item_write_back.py).  A tuple cannot take it; a list or

@@ -360,6 +360,111 @@ def test_object_made_in_the_call_with_its_own_insert():
     check(fill_fresh, [np.array([0.3, 0.6])])
 
 
+# ----------------------------------------------- 7. tuple state through a helper; a list holding an array
+
+def leapfrog(state, dt):
+    pos, vel = state
+    pos += dt * vel
+    vel -= dt * np.sin(pos)                 # a pendulum
+    return (pos, vel)
+
+
+def pendulum(x):
+    state = (x[:3] * 1.0, x[3:] * 1.0)
+    for _ in range(4):
+        state = leapfrog(state, 0.1)
+    pos, vel = state
+    return np.sum(pos ** 2) + np.sum(vel)
+
+
+def kick(state, dt):
+    pos, vel = state
+    vel -= dt * pos                          # nothing returned: the tuple's arrays change
+
+
+def kicked_twice(x):
+    state = (x[:3] * 1.0, x[3:] * 1.0)
+    kick(state, 0.2)
+    kick(state, 0.3)
+    return np.sum(state[1] ** 2) + np.sum(state[0])
+
+
+def old_state_read_after_step(x):
+    state = (x[:3] * 1.0, x[3:] * 1.0)
+    new = leapfrog(state, 0.1)
+    return np.sum(state[0] * new[1])         # the old tuple holds the same, changed, arrays
+
+
+def item_taken_and_scaled(x):
+    pair = (np.cos(x[:3]), x[3:] * 1.0)
+    first = pair[0]
+    first *= x[4]
+    return np.sum(pair[0] ** 2) + np.sum(pair[1])
+
+
+W3 = np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.6], [0.3, 0.2, 0.1]])
+
+
+def rnn_history(x):
+    hist = []
+    h = x[:3] * 1.0
+    for t in range(3):
+        h = np.tanh(W3 @ h + x[3:])
+        hist.append(h)
+        h[0] = x[1] * h[2]                   # hist[-1] is h: it shows the write
+    return sum(np.sum(v ** 2) for v in hist)
+
+
+def history_then_scaled(x):
+    hist = []
+    h = x * 1.0
+    hist.append(h)
+    h[1] = x[0] ** 2
+    h *= x[2]
+    return np.sum(hist[0] ** 2) + np.sum(h)
+
+
+@pytest.mark.parametrize("fn", [pendulum, kicked_twice, old_state_read_after_step, item_taken_and_scaled,
+                                rnn_history, history_then_scaled])
+def test_state_held_by_tuples_and_lists(fn):
+    check(fn, [X6], second=fn in (pendulum, kicked_twice, rnn_history))
+
+
+def pos_read_after_kick(x):
+    pos = x[:3] * 1.0
+    state = (pos, x[3:] * 1.0)
+    kick_position(state, 0.1)
+    return np.sum(pos ** 2)                  # pos is the tuple's array, changed by the call
+
+
+def kick_position(state, dt):
+    pos, vel = state
+    pos += dt * vel
+
+
+def list_read_after_kick(x):
+    pos = x[:3] * 1.0
+    state = [pos, x[3:] * 1.0]
+    kick_position(state, 0.1)
+    return np.sum(pos ** 2)
+
+
+def same_object_appended_each_step(x):
+    hist = []
+    h = x[:3] * 1.0
+    for t in range(3):
+        hist.append(h)                      # one array, three times
+        h *= 0.9 + x[3]
+    return sum(np.sum(v * np.arange(3.0)) for v in hist)
+
+
+@pytest.mark.parametrize("fn", [pos_read_after_kick, list_read_after_kick, same_object_appended_each_step])
+def test_sharing_diffc_cannot_follow_is_refused_not_wrong(fn):
+    """pos_read_after_kick and list_read_after_kick gave a wrong gradient before session 12."""
+    with pytest.raises(diffc.DiffcError):
+        diffc.grad(fn)(X6.copy())
+
+
 # ----------------------------------------------- 4. library functions given directly
 
 def test_ufunc_and_library_functions_directly():

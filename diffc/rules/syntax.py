@@ -68,9 +68,10 @@ from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc
                        unpop_bar)
 
 nondiff(runtime_checks.basic_index, runtime_checks.slicing_shares, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
-        runtime_checks.check_list_slice_length, runtime_checks.check_updated_in_place)
+        runtime_checks.check_list_slice_length, runtime_checks.check_updated_in_place,
+        runtime_checks.tuple_takes_back)
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared,
-        runtime_checks.check_item_write_back, runtime.updates_in_place,
+        runtime_checks.check_item_write_back, runtime.updates_in_place, runtime.takes_back_items,
         runtime.is_absent, runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared,
         runtime_calls.attribute_values)
 # A with statement's bookkeeping (transform/with_statements.py): which path, the manager's handler.

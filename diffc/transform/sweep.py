@@ -232,7 +232,8 @@ class FunctionSweep:
                     follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
                     if follow is None and not maybe:
                         follow = item_write_back.write_back(self, stmt, observer, written, origin) \
-                            or item_write_back.held_write_back(self, stmt, observer, written, origin)
+                            or item_write_back.held_write_back(self, stmt, observer, written, origin) \
+                            or item_write_back.appended_write_back(self, stmt, observer, written, origin)
                     elif follow is None:
                         follow = item_write_back.placed_re_read(self, stmt, observer, written, origin)
                     if follow is None:
@@ -314,6 +315,9 @@ class FunctionSweep:
                     item = _item_origin(self.body, written) \
                         if written in self.written or updated_item or self._maybe_rebinding(stmt) else None
                     unshared.setdefault(id(stmt), []).append((item or written, observer))
+                    if getattr(stmt, "diffc_items_updated", False):
+                        # a callee updated the items of written in place: observer may be one
+                        unshared[id(stmt)].append((observer, written))
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
                     self.checked_views |= {observer} | self.aliases.related.get(observer, set())
