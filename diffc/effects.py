@@ -118,9 +118,10 @@ def _declare_runtime():
 
 def _declare_runtime_calls():
     from . import runtime_calls as rc
+    from . import runtime_tuples
     declare(rc.with_attributes, rc.with_item, rc.concat_parts, rc.enumerate_list, rc.zip_lists, rc.zip_star,
             rc.merge_kwargs, rc.build_object, rc.partial_value, rc.closure, rc.captured_callee, rc.owned_callee,
-            rc.replace_fields, rc.tuple_with_item, facts=(HOLDS_ARGUMENTS,))
+            rc.replace_fields, runtime_tuples.tuple_with_item, facts=(HOLDS_ARGUMENTS,))
 
 
 def _declare_library():

@@ -932,14 +932,6 @@ def item_bar(g, container, index):
     return acc_item(0.0, container, index, g)
 
 
-def takes_back_items(x):
-    """Whether a callee's in-place writes into the items of x (``pos, vel = state; pos += v``)
-    reach the caller's x: an array, list or dict updated in place, or a plain tuple, whose
-    items are the objects written (transform/callee_writes.py rebinds the caller's name to the
-    tuple the callee hands back, holding them)."""
-    return updates_in_place(x) or type(x) is tuple
-
-
 def updates_in_place(x):
     """Whether `x op= v` updated x's object in place (arrays, lists, dicts) rather than rebinding x."""
     return isinstance(x, (np.ndarray, list, dict, bytearray)) or is_duck_array(x)

@@ -27,7 +27,7 @@ def check_unshared(written, other, line):
 def tuple_takes_back(container, index, line):
     """Before a write-back into a container that may be a tuple (transform/item_write_back.py):
     True for a plain tuple, which cannot take the item back in place and is rebound to a new
-    tuple holding it (runtime_calls.tuple_with_item) -- refused, like a list, when it holds
+    tuple holding it (runtime_tuples.tuple_with_item) -- refused, like a list, when it holds
     that object at another place too; False for anything else (then checked as before)."""
     if type(container) is not tuple:
         return False

@@ -34,7 +34,7 @@ import copy
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_calls, runtime_checks
+from .. import runtime, runtime_calls, runtime_checks, runtime_tuples
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import DiffcError
@@ -148,7 +148,7 @@ def _statement(fn, stmt):
         # `p op= v` in the callee: an array (a list) is updated, a number only rebound there
         flag = fn.info.namer.fresh("_updated")
         fn.info.add_locals({flag})
-        test = runtime.updates_in_place if always is False else runtime.takes_back_items
+        test = runtime.updates_in_place if always is False else runtime_tuples.takes_back_items
         out += [A.located(A.assign(flag, A.call(A.global_ref(test, test.__name__),
                                                 [A.name(name)])), stmt),
                 A.located(gast.If(test=A.name(flag), body=[update], orelse=[]), stmt)]

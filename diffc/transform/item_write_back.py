@@ -28,7 +28,7 @@ import builtins
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_calls, runtime_checks
+from .. import runtime, runtime_checks, runtime_tuples
 from ..analysis import kinds as K
 
 _CREATORS = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
@@ -277,7 +277,7 @@ def _store(fn, write, subscript, item, first):
     fn.info.add_locals({flag})
     test = A.assign(flag, A.call(A.global_ref(runtime_checks.tuple_takes_back, "tuple_takes_back"), [
         A.name(container), index_expression(subscript.slice), A.const(fn.source.file_line(write))]))
-    rebound = A.assign(container, A.call(A.global_ref(runtime_calls.tuple_with_item, "tuple_with_item"), [
+    rebound = A.assign(container, A.call(A.global_ref(runtime_tuples.tuple_with_item, "tuple_with_item"), [
         A.name(container), index_expression(subscript.slice), A.name(item)]))
     rebound.diffc_augmented = True      # an update of the container's object, for the alias analysis
     rebound.diffc_write_back_of = first

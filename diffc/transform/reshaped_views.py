@@ -357,12 +357,45 @@ def _operands_c_contiguous(fn, atoms, depth):
         if not isinstance(atom, gast.Name) or hasattr(atom, "diffc_global"):
             return False
         kind = fn.kinds.get(atom.id)
-        if kind in (K.SCALAR, K.INT):
-            continue
+        if kind in (K.SCALAR, K.INT) or _zero_d(fn, atom.id, depth):
+            continue                        # (a 0-d array broadcasts into any layout too)
         if not c_contiguous(fn, atom.id, depth + 1):
             return False
         arrays += 1
     return arrays > 0
+
+
+_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.std, np.var}
+
+
+def _zero_d(fn, name, depth, seen=None):
+    """Every binding of local name is a whole reduction (``np.sum(v)``), or arithmetic of
+    such values and numbers: a number or a 0-d array (``s = s + np.sum(y)``: assumed of
+    the name being judged, as for any other binding)."""
+    seen = set() if seen is None else seen
+    if name in seen:
+        return True
+    seen.add(name)
+    values = _bindings(fn, name) if len(seen) < 12 and name not in fn.params else None
+    if not values:
+        return False
+    for value in values:
+        if isinstance(value, gast.Call):
+            key, args = call_key(fn.info, value)
+            try:
+                whole = key in _REDUCTIONS and len(args) == 1 and not value.keywords
+            except TypeError:
+                whole = False
+            if not whole:
+                return False
+        elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            atoms = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
+            if not all(isinstance(a, gast.Constant) or _local(fn, a) and (
+                    fn.kinds.get(a.id) in (K.SCALAR, K.INT) or _zero_d(fn, a.id, depth, seen)) for a in atoms):
+                return False
+        else:
+            return False
+    return True
 
 
 def _local(fn, atom):

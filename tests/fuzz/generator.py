@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m, shapes_n
-from . import shapes_o, shapes_p, shapes_q, shapes_r
+from . import shapes_o, shapes_p, shapes_q, shapes_r, shapes_s
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -196,6 +196,7 @@ class Generator:
         shapes_p.init(self, seed, shapes, exclude)
         shapes_q.init(self, seed, shapes, exclude)
         shapes_r.init(self, seed, shapes, exclude)
+        shapes_s.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -567,6 +568,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_r.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_s.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1059,7 +1063,7 @@ class Generator:
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
         chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) \
-            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self) + shapes_q.chunks(self) + shapes_r.chunks(self)
+            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self) + shapes_q.chunks(self) + shapes_r.chunks(self) + shapes_s.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1107,6 +1111,8 @@ EXTRA_SHAPES = (
                          # views, y.sort(), dict.update, imports inside f, arrays stored by d[k] = y
     "classes_r",         # shapes_r.py (session 11): a helper writing into its list items compiled
                          # for several argument kinds; repeated fancy-index writes at 2nd order
+    "classes_s",         # shapes_s.py (session 12, issue 16): helpers handing back views, written;
+                         # transpose(axes)/moveaxis views written; tuple state; hist.append(h)
     "classes_q",         # shapes_q.py (session 11, issue 15): powers of radii at 0, with-as targets
                          # written, __exit__ swallowing with outside effects, w = fill(u) returning u
 )
@@ -1189,7 +1195,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_p.FEATURES + shapes_q.FEATURES + shapes_r.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_p.FEATURES + shapes_q.FEATURES + shapes_r.FEATURES + shapes_s.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 
