@@ -240,7 +240,7 @@ def _constant_atom(value):
 def certainly_a_view(fn, base, how):
     if how in ("T", "always") or isinstance(how, tuple):
         return True
-    if how == "reshape" and fn.kinds.get(base) == K.VECTOR:
+    if how == "reshape" and (fn.kinds.get(base) == K.VECTOR or _one_d(fn, base, set())):
         return True                         # any reshape of a 1-d array needs no copy
     return c_contiguous(fn, base)
 
@@ -267,6 +267,8 @@ def _ndarray_value(fn, value, depth):
         return any(_ndarray_atom(fn, a, depth) for a in (value.left, value.right))
     if isinstance(value, gast.UnaryOp):
         return _ndarray_atom(fn, value.operand, depth)
+    if isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Slice):
+        return _ndarray_atom(fn, value.value, depth)        # a slice of an array is one
     if isinstance(value, gast.Attribute):
         return value.attr == "T" and _ndarray_atom(fn, value.value, depth)
     if not isinstance(value, gast.Call):
@@ -379,6 +381,9 @@ def _zero_d(fn, name, depth, seen=None):
     values = _bindings(fn, name) if len(seen) < 12 and name not in fn.params else None
     if not values:
         return False
+    def number(a):
+        return isinstance(a, gast.Constant) or _local(fn, a) and (
+            fn.kinds.get(a.id) in (K.SCALAR, K.INT) or _zero_d(fn, a.id, depth, seen))
     for value in values:
         if isinstance(value, gast.Call):
             key, args = call_key(fn.info, value)
@@ -386,12 +391,52 @@ def _zero_d(fn, name, depth, seen=None):
                 whole = key in _REDUCTIONS and len(args) == 1 and not value.keywords
             except TypeError:
                 whole = False
-            if not whole:
+            # a math function gives a float; a ufunc of numbers a number
+            if not (whole or getattr(key, "__module__", None) == "math" and not value.keywords
+                    or isinstance(key, np.ufunc) and not value.keywords and all(number(a) for a in args)):
                 return False
         elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
             atoms = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
-            if not all(isinstance(a, gast.Constant) or _local(fn, a) and (
-                    fn.kinds.get(a.id) in (K.SCALAR, K.INT) or _zero_d(fn, a.id, depth, seen)) for a in atoms):
+            if not all(number(a) for a in atoms):
+                return False
+        elif isinstance(value, gast.Subscript):
+            # an int item of a 1-d array: a NumPy number
+            if not (isinstance(value.slice, gast.Constant) and type(value.slice.value) is int
+                    and _local(fn, value.value) and _one_d(fn, value.value.id, set())):
+                return False
+        elif not (isinstance(value, (gast.Name, gast.Constant)) and number(value)):
+            return False
+    return True
+
+
+def _one_d(fn, name, seen):
+    """Every binding of local name certainly gives a 1-d array: ``np.arange(...)``,
+    ``np.linspace(...)``, a slice ``y[a:b]`` of such an array, or elementwise arithmetic of one
+    with numbers and 0-d values (`_zero_d`)."""
+    if fn.kinds.get(name) == K.VECTOR or name in seen:
+        return True                         # (a name being judged: assumed, as in _zero_d)
+    seen.add(name)
+    values = _bindings(fn, name) if len(seen) < 12 and name not in fn.params else None
+    if not values:
+        return False
+    for value in values:
+        if isinstance(value, gast.Subscript):
+            if not (isinstance(value.slice, gast.Slice) and _local(fn, value.value)
+                    and _one_d(fn, value.value.id, seen)):
+                return False
+        elif isinstance(value, gast.Call):
+            key, _ = call_key(fn.info, value)
+            try:
+                if key not in (np.arange, np.linspace):
+                    return False
+            except TypeError:
+                return False
+        elif isinstance(value, (gast.BinOp, gast.UnaryOp)) and not isinstance(value.op, gast.MatMult):
+            atoms = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
+            vectors = [a for a in atoms if _local(fn, a) and fn.kinds.get(a.id) not in (K.SCALAR, K.INT)
+                       and not _zero_d(fn, a.id, 0)]
+            if not vectors or any(not isinstance(a, gast.Constant) and a not in vectors and not _local(fn, a)
+                                  for a in atoms) or not all(_one_d(fn, a.id, seen) for a in vectors):
                 return False
         else:
             return False

@@ -235,7 +235,9 @@ class FunctionSweep:
                             or item_write_back.held_write_back(self, stmt, observer, written, origin) \
                             or item_write_back.appended_write_back(self, stmt, observer, written, origin)
                     elif follow is None:
-                        follow = item_write_back.placed_re_read(self, stmt, observer, written, origin)
+                        follow = item_write_back.placed_re_read(self, stmt, observer, written, origin) \
+                            or reshaped_views.chain_re_read(self, stmt, observer, written,
+                                                            item_write_back.unchanged_between)
                     if follow is None:
                         follow = item_write_back.sibling_re_read(self, stmt, observer, written, origin)
                     if follow is not None and _iterated(origin.value):
@@ -773,7 +775,7 @@ def _view_follow_up(fn, write, observer, written, origin):
             and _basic_slicing(value.slice):
         base, index = value.value.id, value.slice
     else:
-        return None
+        return reshaped_views.chain_re_read(fn, write, observer, written, item_write_back.unchanged_between)
     if index is not None and A.names_loaded(index) & _names_bound(fn.body, exclude=origin) \
             and not item_write_back.unchanged_between(fn.body, origin, write, A.names_loaded(index)):
         return None                         # the index may have changed since the view was made
