@@ -371,14 +371,25 @@ _REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.st
 
 
 def _zero_d(fn, name, depth, seen=None):
+    """See _zero_d_body; seen holds the judgments in progress (on the stack), assumed true
+    for a name met again through its own bindings, and dropped when done."""
+    seen = set() if seen is None else seen
+    if ("z", name) in seen:
+        return True
+    if len(seen) >= 24:
+        return False
+    seen.add(("z", name))
+    try:
+        return _zero_d_body(fn, name, depth, seen)
+    finally:
+        seen.discard(("z", name))
+
+
+def _zero_d_body(fn, name, depth, seen):
     """Every binding of local name is a whole reduction (``np.sum(v)``), or arithmetic of
     such values and numbers: a number or a 0-d array (``s = s + np.sum(y)``: assumed of
     the name being judged, as for any other binding)."""
-    seen = set() if seen is None else seen
-    if name in seen:
-        return True
-    seen.add(name)
-    values = _bindings(fn, name) if len(seen) < 12 and name not in fn.params else None
+    values = _bindings(fn, name) if name not in fn.params else None
     if not values:
         return False
     def number(a):
@@ -402,7 +413,7 @@ def _zero_d(fn, name, depth, seen=None):
         elif isinstance(value, gast.Subscript):
             # an int item of a 1-d array: a NumPy number
             if not (isinstance(value.slice, gast.Constant) and type(value.slice.value) is int
-                    and _local(fn, value.value) and _one_d(fn, value.value.id, set())):
+                    and _local(fn, value.value) and _one_d(fn, value.value.id, seen)):
                 return False
         elif not (isinstance(value, (gast.Name, gast.Constant)) and number(value)):
             return False
@@ -410,13 +421,23 @@ def _zero_d(fn, name, depth, seen=None):
 
 
 def _one_d(fn, name, seen):
+    """See _one_d_body (seen: as for _zero_d)."""
+    if fn.kinds.get(name) == K.VECTOR or ("o", name) in seen:
+        return True
+    if len(seen) >= 24:
+        return False
+    seen.add(("o", name))
+    try:
+        return _one_d_body(fn, name, seen)
+    finally:
+        seen.discard(("o", name))
+
+
+def _one_d_body(fn, name, seen):
     """Every binding of local name certainly gives a 1-d array: ``np.arange(...)``,
     ``np.linspace(...)``, a slice ``y[a:b]`` of such an array, or elementwise arithmetic of one
     with numbers and 0-d values (`_zero_d`)."""
-    if fn.kinds.get(name) == K.VECTOR or name in seen:
-        return True                         # (a name being judged: assumed, as in _zero_d)
-    seen.add(name)
-    values = _bindings(fn, name) if len(seen) < 12 and name not in fn.params else None
+    values = _bindings(fn, name) if name not in fn.params else None
     if not values:
         return False
     for value in values:
@@ -434,7 +455,7 @@ def _one_d(fn, name, seen):
         elif isinstance(value, (gast.BinOp, gast.UnaryOp)) and not isinstance(value.op, gast.MatMult):
             atoms = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
             vectors = [a for a in atoms if _local(fn, a) and fn.kinds.get(a.id) not in (K.SCALAR, K.INT)
-                       and not _zero_d(fn, a.id, 0)]
+                       and not _zero_d(fn, a.id, 0, seen)]
             if not vectors or any(not isinstance(a, gast.Constant) and a not in vectors and not _local(fn, a)
                                   for a in atoms) or not all(_one_d(fn, a.id, seen) for a in vectors):
                 return False
