@@ -103,7 +103,9 @@ class Desugar:
         body = self.info.node.body
         body = self.collect_yields(body)
         # `v = head(z); v *= c`: the helper's view of z made here, where writes are followed
-        body = inline_view_helpers(body, self.info, self.namer, getattr(self.info, "has_rule", None), parse_function)
+        if not _is_generated(self.info.fn):
+            body = inline_view_helpers(body, self.info, self.namer, getattr(self.info, "has_rule", None),
+                                       parse_function)
         body = self.lower_declarations_and_match(body)
         body = lower_list_inserts(body, self.info, self.namer)
         body = lower_setdefault(body, self.info, self.namer)
