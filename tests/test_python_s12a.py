@@ -486,6 +486,14 @@ def test_ufunc_and_library_functions_directly():
     assert_close(diffc.value_and_grad(np.prod)(x)[1], np.array([x[1] * x[2], x[0] * x[2], x[0] * x[1]]))
 
 
+def slope_times_x(x):
+    return diffc.grad(np.sin)(x) * x           # a derivative of a ufunc inside the objective
+
+
+def test_library_function_given_to_grad_inside_differentiated_code():
+    assert_close(diffc.grad(slope_times_x)(0.3), np.cos(0.3) - 0.3 * np.sin(0.3))
+
+
 def test_library_function_without_rule_still_refused():
     with pytest.raises(diffc.DiffcError):
         diffc.grad(np.random.normal)(0.3)
