@@ -417,6 +417,11 @@ class ANF:
     def atomize_rhs(self, rhs, out):
         if A.is_atom(rhs) or self.is_static(rhs):
             return rhs
+        if isinstance(rhs, gast.Tuple) and rhs.elts and all(
+                isinstance(e, gast.Constant) and type(e.value) is int for e in rhs.elts):
+            # axes or a shape written out (`x.transpose((2, 0, 1))`): a constant, not a temporary
+            # the gradient code would keep (and code differentiated again take for a value)
+            return A.const(tuple(e.value for e in rhs.elts))
         name = self.tmp()
         out.append(A.assign(name, rhs))
         return A.name(name)

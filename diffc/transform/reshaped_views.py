@@ -104,6 +104,8 @@ def _constant_axes(fn, atoms):
 def _constant_value(fn, atom, depth=0):
     if isinstance(atom, gast.Constant) and type(atom.value) is int:
         return atom.value
+    if isinstance(atom, gast.Constant) and isinstance(atom.value, tuple) and all(type(v) is int for v in atom.value):
+        return atom.value                   # (a tuple of ints kept as one constant: anf.py)
     if isinstance(atom, (gast.Tuple, gast.List)):
         items = [_constant_value(fn, e, depth) for e in atom.elts]
         return tuple(items) if all(isinstance(v, int) for v in items) else None
@@ -193,7 +195,22 @@ def follow_up(fn, write, observer, written, origin, bound_elsewhere):
     loaded = {n for n in A.names_loaded(value) - {base} if _constant_value(fn, A.name(n)) is None}
     if observer != target or loaded & bound_elsewhere:
         return None                         # a shape or axis rebound since: not re-read
-    return [A.located(A.assign(target, A.deepcopy(value)), write)]
+    return [A.located(A.assign(target, _with_constants(fn, value, base)), write)]
+
+
+def _with_constants(fn, value, base):
+    """A copy of value with its constant axes spelled out (``t.transpose(_t3)`` with
+    ``_t3 = (2, 0, 1)``): the re-read then reads no temporary, which the gradient code
+    would have to keep (and code differentiated again would take for a value)."""
+    out = A.deepcopy(value)
+    for node in A.walk(out):
+        for field in ("args",):
+            items = getattr(node, field, None)
+            if isinstance(node, gast.Call) and isinstance(items, list):
+                for k, atom in enumerate(items):
+                    if isinstance(atom, gast.Name) and atom.id != base and _constant_value(fn, atom) is not None:
+                        items[k] = _constant_atom(_constant_value(fn, atom))
+    return out
 
 
 def _write_back(fn, base, view, how):
