@@ -11,6 +11,11 @@ from .errors import UnsupportedSyntax
 from .runtime import is_duck_array
 
 
+def _place(line):
+    """`file:line` as given, or `line N` for a bare number."""
+    return line if isinstance(line, str) else f"line {line}"
+
+
 def check_unshared(written, other, line):
     """Raise when `written` (about to be written in place) is `other` or shares its memory.
 
@@ -20,7 +25,7 @@ def check_unshared(written, other, line):
     mutable = isinstance(written, (np.ndarray, list, dict, bytearray)) or is_duck_array(written)
     if mutable and _shares(written, other, 3):
         raise UnsupportedSyntax(
-            f"line {line}: this writes in place into an object that another name also holds (in Python "
+            f"{_place(line)}: this writes in place into an object that another name also holds (in Python "
             "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 
@@ -36,7 +41,7 @@ def tuple_takes_back(container, index, line):
     if mutable and any(k != index % len(container) and (_shares(item, other, 2) or _shares(other, item, 2))
                        for k, other in enumerate(container)):
         raise UnsupportedSyntax(
-            f"line {line}: this writes in place into an object that the tuple also holds at another place "
+            f"{_place(line)}: this writes in place into an object that the tuple also holds at another place "
             "(in Python both places would change)", hint="copy the value where it is stored twice (.copy())")
     return True
 
@@ -48,7 +53,7 @@ def check_item_write_back(container, index, line):
     write there as well in Python, which one write-back does not follow: both refused."""
     if isinstance(container, tuple):
         raise UnsupportedSyntax(
-            f"line {line}: this writes in place into an array that a tuple also holds (in Python "
+            f"{_place(line)}: this writes in place into an array that a tuple also holds (in Python "
             "the tuple's item would change too)",
             hint="keep the arrays in a list, or copy the item (.copy()) where it is taken out")
     if isinstance(container, (list, dict)):
@@ -58,7 +63,7 @@ def check_item_write_back(container, index, line):
         if mutable and any(k != index and (_shares(item, container[k], 2) or _shares(container[k], item, 2))
                            for k in keys):
             raise UnsupportedSyntax(
-                f"line {line}: this writes in place into an object that the container also holds at "
+                f"{_place(line)}: this writes in place into an object that the container also holds at "
                 "another place (in Python both places would change)",
                 hint="copy the value where it is stored twice (.copy())")
 
@@ -73,7 +78,7 @@ def check_values_unshared(obj, names, other, line):
         mutable = isinstance(value, (np.ndarray, list, dict, bytearray)) or is_duck_array(value)
         if mutable and _shares(value, other, 3, skip=obj):
             raise UnsupportedSyntax(
-                f"line {line}: this writes in place into an object that another name also holds (in Python "
+                f"{_place(line)}: this writes in place into an object that another name also holds (in Python "
                 "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 

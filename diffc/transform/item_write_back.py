@@ -267,7 +267,7 @@ def _store(fn, write, subscript, item, first):
         return [store]                  # the rows of one array never overlap
     check = A.expr_stmt(A.call(A.global_ref(runtime_checks.check_item_write_back, "check_item_write_back"),
                                [A.name(container), index_expression(subscript.slice),
-                                A.const(fn.source.file_line(write))]))
+                                A.const(f"{fn.source.filename}:{fn.source.file_line(write)}")]))
     if K.is_array(fn.kinds.get(container)) or certainly_item_assignable(fn, container) \
             or isinstance(subscript.slice, (gast.Slice, gast.Tuple)) or not _tuple_of_its_own(fn, container):
         return [A.located(check, write), store]
@@ -276,7 +276,8 @@ def _store(fn, write, subscript, item, first):
     flag = fn.namer.fresh("_is_tuple")
     fn.info.add_locals({flag})
     test = A.assign(flag, A.call(A.global_ref(runtime_checks.tuple_takes_back, "tuple_takes_back"), [
-        A.name(container), index_expression(subscript.slice), A.const(fn.source.file_line(write))]))
+        A.name(container), index_expression(subscript.slice),
+        A.const(f"{fn.source.filename}:{fn.source.file_line(write)}")]))
     rebound = A.assign(container, A.call(A.global_ref(runtime_tuples.tuple_with_item, "tuple_with_item"), [
         A.name(container), index_expression(subscript.slice), A.name(item)]))
     rebound.diffc_augmented = True      # an update of the container's object, for the alias analysis

@@ -935,10 +935,10 @@ def _unshared_checks(fn, stmts, unshared):
             other = A.name(other) if isinstance(other, str) else other
             if attrs:           # obj.step() updating in place what obj's attributes `attrs` hold
                 check = A.expr_stmt(A.call(rt(runtime_checks.check_values_unshared), [
-                    written, attrs[0], other, A.const(fn.source.file_line(s))]))
+                    written, attrs[0], other, A.const(f"{fn.source.filename}:{fn.source.file_line(s)}")]))
             else:
                 check = A.expr_stmt(A.call(rt(runtime_checks.check_unshared), [
-                    written, other, A.const(fn.source.file_line(s))]))
+                    written, other, A.const(f"{fn.source.filename}:{fn.source.file_line(s)}")]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks
 
