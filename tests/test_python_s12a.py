@@ -424,8 +424,22 @@ def history_then_scaled(x):
     return np.sum(hist[0] ** 2) + np.sum(h)
 
 
+def named_array_in_list_kicked(x):
+    pos = x[:3] * 1.0
+    state = [pos, x[3:] * 1.0]
+    kick_position(state, 0.1)
+    return np.sum(state[0] ** 2)             # read through the list, not through pos
+
+
+def list_state_kicked(x):
+    state = [x[:3] * 1.0, x[3:] * 1.0]
+    kick(state, 0.2)
+    return np.sum(state[1] ** 2) + np.sum(state[0])
+
+
 @pytest.mark.parametrize("fn", [pendulum, kicked_twice, old_state_read_after_step, item_taken_and_scaled,
-                                rnn_history, history_then_scaled])
+                                rnn_history, history_then_scaled, list_state_kicked,
+                                named_array_in_list_kicked])
 def test_state_held_by_tuples_and_lists(fn):
     check(fn, [X6], second=fn in (pendulum, kicked_twice, rnn_history))
 
