@@ -26,6 +26,7 @@ from .errors import BadArgument, DiffcError, for_user, user_facing
 from .compile_cache import (CACHE, as_float, bind_arguments, check_function, compiled, function_name,
                             joint_entry, joint_key, kinds_of, mark_gradient, normalize_wrt, param_names,
                             plain_signature, see_through)
+from .library_entry import as_python_function
 from .parse import define_from_source
 from .pipeline import Module
 from . import rules
@@ -81,7 +82,7 @@ def unlifted(fn):
     runtime_calls.Closure) the same function with the captured values fixed."""
     if isinstance(fn, runtime_calls.Closure):
         return _closure_function(fn) or fn
-    return fn
+    return as_python_function(fn)       # diffc.grad(np.sum), vjp(np.sin, x): library_entry.py
 
 
 def _closure_function(closure):

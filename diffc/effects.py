@@ -103,7 +103,8 @@ def _declare_runtime():
     declare(print, runtime_checks.check_unshared, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
             runtime_checks.check_list_slice_length, runtime_checks.check_item_write_back,
             runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared,
-            runtime_checks.check_updated_in_place, runtime_checks.same_or_unshared, facts=(EFFECTFUL,))
+            runtime_checks.check_updated_in_place, runtime_checks.same_or_unshared, runtime_checks.tuple_takes_back,
+            facts=(EFFECTFUL,))
     declare(runtime_checks.basic_index, runtime_checks.slicing_shares, facts=(DROPPABLE, NO_WRITES, WRITES_NOTHING))
     # checks of the receiver's type that give a position, keys or a kind: kept even when unused
     declare(rp.list_insert_position, rp.update_keys, rp.sort_kind, rp.pop_position, rp.list_pop_position,
@@ -121,9 +122,10 @@ def _declare_runtime():
 
 def _declare_runtime_calls():
     from . import runtime_calls as rc
+    from . import runtime_tuples
     declare(rc.with_attributes, rc.with_item, rc.concat_parts, rc.enumerate_list, rc.zip_lists, rc.zip_star,
             rc.merge_kwargs, rc.build_object, rc.partial_value, rc.closure, rc.captured_callee, rc.owned_callee,
-            rc.replace_fields, facts=(HOLDS_ARGUMENTS,))
+            rc.replace_fields, runtime_tuples.tuple_with_item, facts=(HOLDS_ARGUMENTS,))
 
 
 def _declare_library():

@@ -25,6 +25,7 @@ from . import ast_util as A
 from . import effects
 from . import runtime
 from . import runtime_calls
+from . import rules
 from .analysis import kinds as K
 from .analysis.activity import MUTATING_METHODS
 from .analysis.calls import call_key, is_user_function
@@ -134,6 +135,7 @@ def _front_end(info, stages, entry, classes, lists):
     fence(info)
     clock = _dump(stages, "fence", info, clock)
     free_the_tape_name(info)
+    info.has_rule = rules.is_registered     # (transform/view_helpers.py: not inlined)
     info.namer = Namer(identifiers(info.node) | {TAPE})
     lower_with_statements(info, info.namer)
     rewrite_smooth_forms(info)

@@ -720,7 +720,9 @@ def check_unchanged_arguments(fn, names, values, where):
     place: refuse when one of `values` is an array, list or dict (Python changes the caller's
     object; diffc, which copies before writing, would not)."""
     for name, value in zip(names, values):
-        if isinstance(value, (list, dict)) or type(value).__name__ == "ndarray":
+        # (a tuple holding arrays: its items are what Python changes)
+        if isinstance(value, (list, dict)) or type(value).__name__ == "ndarray" or type(value) is tuple and any(
+                isinstance(v, (list, dict)) or type(v).__name__ == "ndarray" for v in value):
             from .errors import UnsupportedSyntax
             called = fn.__name__
             hint = f"return the modified value and assign it (x = {called}(x, ...)), or copy inside "

@@ -11,6 +11,11 @@ from .errors import UnsupportedSyntax
 from .runtime import is_duck_array
 
 
+def _place(line):
+    """`file:line` as given, or `line N` for a bare number."""
+    return line if isinstance(line, str) else f"line {line}"
+
+
 def check_unshared(written, other, line):
     """Raise when `written` (about to be written in place) is `other` or shares its memory.
 
@@ -20,7 +25,7 @@ def check_unshared(written, other, line):
     mutable = isinstance(written, (np.ndarray, list, dict, bytearray)) or is_duck_array(written)
     if mutable and _shares(written, other, 3):
         raise UnsupportedSyntax(
-            f"line {line}: this writes in place into an object that another name also holds (in Python "
+            f"{_place(line)}: this writes in place into an object that another name also holds (in Python "
             "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 
@@ -35,6 +40,23 @@ def same_or_unshared(written, other, line):
     return False
 
 
+def tuple_takes_back(container, index, line):
+    """Before a write-back into a container that may be a tuple (transform/item_write_back.py):
+    True for a plain tuple, which cannot take the item back in place and is rebound to a new
+    tuple holding it (runtime_tuples.tuple_with_item) -- refused, like a list, when it holds
+    that object at another place too; False for anything else (then checked as before)."""
+    if type(container) is not tuple:
+        return False
+    item = container[index]
+    mutable = isinstance(item, (np.ndarray, list, dict, bytearray)) or is_duck_array(item)
+    if mutable and any(k != index % len(container) and (_shares(item, other, 2) or _shares(other, item, 2))
+                       for k, other in enumerate(container)):
+        raise UnsupportedSyntax(
+            f"{_place(line)}: this writes in place into an object that the tuple also holds at another place "
+            "(in Python both places would change)", hint="copy the value where it is stored twice (.copy())")
+    return True
+
+
 def check_item_write_back(container, index, line):
     """Before ``container[index] = item``, the write-back making a write into an item taken out
     of container explicit (transform/item_write_back.py).  A tuple cannot take it; a list or
@@ -42,7 +64,7 @@ def check_item_write_back(container, index, line):
     write there as well in Python, which one write-back does not follow: both refused."""
     if isinstance(container, tuple):
         raise UnsupportedSyntax(
-            f"line {line}: this writes in place into an array that a tuple also holds (in Python "
+            f"{_place(line)}: this writes in place into an array that a tuple also holds (in Python "
             "the tuple's item would change too)",
             hint="keep the arrays in a list, or copy the item (.copy()) where it is taken out")
     if isinstance(container, (list, dict)):
@@ -52,7 +74,7 @@ def check_item_write_back(container, index, line):
         if mutable and any(k != index and (_shares(item, container[k], 2) or _shares(container[k], item, 2))
                            for k in keys):
             raise UnsupportedSyntax(
-                f"line {line}: this writes in place into an object that the container also holds at "
+                f"{_place(line)}: this writes in place into an object that the container also holds at "
                 "another place (in Python both places would change)",
                 hint="copy the value where it is stored twice (.copy())")
 
@@ -67,7 +89,7 @@ def check_values_unshared(obj, names, other, line):
         mutable = isinstance(value, (np.ndarray, list, dict, bytearray)) or is_duck_array(value)
         if mutable and _shares(value, other, 3, skip=obj):
             raise UnsupportedSyntax(
-                f"line {line}: this writes in place into an object that another name also holds (in Python "
+                f"{_place(line)}: this writes in place into an object that another name also holds (in Python "
                 "both would change)", hint="copy one of them (.copy()) where they are taken apart")
 
 

@@ -211,7 +211,16 @@ def dict_items_updated_in_a_loop(x):
     return y1[-1] * x[0]
 
 
-@pytest.mark.parametrize("fn", [same_object_twice, same_object_under_two_keys, unpacked_from_a_tuple,
+def test_an_item_of_a_tuple_of_fresh_arrays_is_taken_back():
+    """Refused until session 12: the tuple is rebound to one holding the written array."""
+    x = np.array([0.3, -0.7, 1.1])
+    g = diffc.grad(unpacked_from_a_tuple)(x)
+    np.testing.assert_allclose(g, [0.0, 3 * x[1] ** 2, 3 * x[2] ** 2], rtol=1e-12)     # x1**3 + x2**3
+    _, t = diffc.jvp(unpacked_from_a_tuple, (x,), (np.ones(3),))
+    np.testing.assert_allclose(t, np.sum(g), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [same_object_twice, same_object_under_two_keys,
                                 held_by_a_tuple_display, list_changed_before_the_write])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_sharing_one_write_back_cannot_follow_is_refused(fn, mode):

@@ -11,10 +11,10 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "diffc"
 
 # Lowest first.  A module may import modules of its own layer or of earlier ones.
 LAYERS = [
-    ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "runtime_scatter", "runtime_floats", "runtime_pure", "runtime_named", "runtime_calls", "runtime_checks", "runtime_try", "early_defaults",
+    ("utilities", ["errors", "naming", "ast_util", "sourcemap", "highlight", "runtime", "runtime_scatter", "runtime_floats", "runtime_pure", "runtime_named", "runtime_calls", "runtime_tuples", "runtime_checks", "runtime_try", "early_defaults",
                    "checkpoint_runtime",
                    "effects", "try_paths"]),
-    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.list_insert", "transform.dict_setdefault", "transform.dict_update", "transform.container_pops", "transform.local_imports", "transform.sort_in_place", "transform.local_classes", "transform.class_captures", "transform.nonlocal_state", "transform.try_atomicity", "transform.try_with",
+    ("front end", ["parse", "fence", "transform.desugar", "transform.lazy_iterators", "transform.list_insert", "transform.dict_setdefault", "transform.dict_update", "transform.container_pops", "transform.local_imports", "transform.sort_in_place", "transform.view_helpers", "transform.local_classes", "transform.class_captures", "transform.nonlocal_state", "transform.try_atomicity", "transform.try_with",
                    "transform.starred", "transform.explicit_iterators", "transform.anf", "transform.global_writes", "template"]),
     ("analysis", ["analysis", "checks"]),
     ("rules", ["rules"]),
@@ -22,7 +22,7 @@ LAYERS = [
     ("optimizer", ["optimize"]),
     ("emit", ["emit", "numba_types", "numba_loops", "numba_form", "jit_runtime"]),
     ("compile cache", ["pipeline", "compile_cache"]),
-    ("public API", ["dispatch", "api", "forward_api", "dynamic", "entry", "rule_check", "cli", "export", "__init__",
+    ("public API", ["dispatch", "library_entry", "api", "forward_api", "dynamic", "entry", "rule_check", "cli", "export", "__init__",
                     "__main__", "jit", "jit_compile", "jit_api", "jit_export"]),
 ]
 

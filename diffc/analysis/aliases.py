@@ -187,6 +187,8 @@ class _Flow:
                                                                annotation=None, type_comment=None), state)
             if self.updates_in_place(s):
                 self.write(s, s.targets[0].id, state)
+                if getattr(s, "diffc_items_updated", False):
+                    self.write_items(s, s.targets[0].id, state)
                 return state
             return self.bind(s, s.targets[0].id, s.value, state)
         if isinstance(s, gast.Return) and isinstance(s.value, gast.Name) \
@@ -305,11 +307,38 @@ class _Flow:
         if found:
             self.report.observed.setdefault(id(s), []).extend(found)
 
+    def write_items(self, s, obj, state):
+        """s updates in place the objects container obj holds (a callee writing into the items
+        of its argument, transform/callee_writes.py's ``diffc_items_updated``): seen by the
+        live names obj holds (``pos`` after ``state = [pos, vel]``), as Python shows them."""
+        live = self.live_after.get(id(s), set())
+        # (not `maybe`: a run-time check looks for the written object inside the observer,
+        # here the observer is inside the written container)
+        found = {a: (a, obj, origin, False) for (a, b), (origin, m) in state.items()
+                 if b == obj and a != obj and a in live and _stores_name(origin, a)}
+        if found:
+            kept = [o for o in self.report.observed.get(id(s), ()) if o[0] not in found]
+            self.report.observed[id(s)] = kept + list(found.values())
+
     def write(self, s, y, state, maybe=False):
         live = self.live_after.get(id(s), set())
         seen = [(b, y, origin, maybe or m) for (a, b), (origin, m) in state.items() if a == y and b in live]
         if seen:
             self.report.observed[id(s)] = seen
+
+
+def _stores_name(origin, name):
+    """origin puts the object of name into a container (a display holding it, ``c.append(name)``,
+    ``c[k] = name``): the container holds it."""
+    value = getattr(origin, "value", None)
+    if isinstance(origin, gast.Assign) and isinstance(value, (gast.List, gast.Tuple, gast.Set, gast.Dict)):
+        items = value.values if isinstance(value, gast.Dict) else value.elts
+        return any(isinstance(e, gast.Name) and e.id == name for e in items)
+    if isinstance(origin, gast.Assign) and isinstance(origin.targets[0], gast.Subscript):
+        return isinstance(value, gast.Name) and value.id == name
+    if isinstance(origin, gast.Expr) and isinstance(value, gast.Call):
+        return any(isinstance(a, gast.Name) and a.id == name for a in value.args)
+    return False
 
 
 def _may_be(added, report, s, target, a, state, container):

@@ -7,7 +7,7 @@ helper, so gradient code that calls function values is differentiable again
 """
 
 from . import adjoint, linear, tangent, nondiff
-from .. import effects, runtime, runtime_calls, runtime_pure
+from .. import effects, runtime, runtime_calls, runtime_pure, runtime_tuples
 from ..runtime import item
 
 
@@ -494,6 +494,41 @@ def _(result, result_bar, container, index, value):
 @tangent(runtime_calls.with_item)
 def _(result, container, index, value, container_dot, value_dot):
     return runtime_pure.written_dot(container_dot, container, index, value, value_dot)
+
+
+@adjoint(runtime_tuples.tuple_with_item)
+def _(result, result_bar, container, index, value):
+    bars = runtime_tuples.tuple_item_bars(result_bar, container, index)
+    return bars[0], None, runtime.unbroadcast(bars[1], value)
+
+
+@tangent(runtime_tuples.tuple_with_item)
+def _(result, container, index, value, container_dot, value_dot):
+    return runtime_tuples.tuple_item_dot(container_dot, container, index, value_dot)
+
+
+linear(runtime_tuples.tuple_item_bars, runtime_tuples.tuple_pair_joined)   # (second order)
+
+
+@adjoint(runtime_tuples.tuple_item_bars)
+def _(result, result_bar, bar, container, index):
+    return runtime_tuples.tuple_pair_joined(result_bar, container, index), None, None
+
+
+@adjoint(runtime_tuples.tuple_pair_joined)
+def _(result, result_bar, pair, container, index):
+    return runtime_tuples.tuple_item_bars(result_bar, container, index), None, None
+
+
+@adjoint(runtime_tuples.tuple_item_dot)
+def _(result, result_bar, dot, container, index, value_dot):
+    bars = runtime_tuples.tuple_item_bars(result_bar, container, index)
+    return bars[0], None, None, bars[1]
+
+
+@tangent(runtime_tuples.tuple_item_dot)
+def _(result, dot, container, index, value_dot, dot_dot, value_dot_dot):
+    return runtime_tuples.tuple_item_dot(dot_dot, container, index, value_dot_dot)
 
 
 nondiff(runtime_calls.check_discarded_call)

@@ -67,6 +67,8 @@ def _transpose_bar(g, axes):
     if axes is None:
         return np.transpose(g)
     nd = np.ndim(g)
+    if nd == 0:
+        return g                            # a zero adjoint kept as a number: transposed, the same
     return np.transpose(g, tuple(int(k) for k in np.argsort([int(k) % nd for k in axes])))
 
 

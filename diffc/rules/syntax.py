@@ -8,7 +8,7 @@ these rules make generated code differentiable again (higher order).
 import numpy as np
 
 from . import adjoint, linear, nondiff, tangent
-from .. import runtime, runtime_calls, runtime_checks, runtime_pure
+from .. import runtime, runtime_calls, runtime_checks, runtime_pure, runtime_tuples
 
 nondiff(runtime.zeros_like, runtime.nonzero, runtime.nonzero_either, runtime_pure.insert_position, runtime_pure.list_insert_position,
         runtime_pure.pop_position, runtime_pure.list_pop_position,
@@ -69,9 +69,10 @@ from ..runtime import (unbroadcast, fit_dot, broadcast_like, item, item_bar, acc
                        unpop_bar)
 
 nondiff(runtime_checks.basic_index, runtime_checks.slicing_shares, runtime_checks.check_no_positional_out, runtime_checks.check_zip_strict,
-        runtime_checks.check_list_slice_length, runtime_checks.check_updated_in_place)
+        runtime_checks.check_list_slice_length, runtime_checks.check_updated_in_place,
+        runtime_checks.tuple_takes_back)
 nondiff(runtime.check_scalar, runtime.zeros_dot, runtime_checks.check_unshared, runtime_checks.same_or_unshared,
-        runtime_checks.check_item_write_back, runtime.updates_in_place,
+        runtime_checks.check_item_write_back, runtime.updates_in_place, runtime_tuples.takes_back_items,
         runtime.is_absent, runtime_checks.check_values_unshared, runtime_checks.check_attribute_unshared,
         runtime_calls.attribute_values)
 # A with statement's bookkeeping (transform/with_statements.py): which path, the manager's handler.

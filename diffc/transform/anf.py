@@ -115,6 +115,11 @@ class ANF:
         for stmt in stmts:
             produced = []
             self.statement(stmt, produced)
+            synced = getattr(stmt, "diffc_synced", None)
+            if synced and isinstance(stmt, (gast.Assign, gast.Expr)):
+                for s in produced:      # (transform/held_changes.py: the object takes it back next)
+                    if isinstance(s, gast.Expr) or isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                        s.diffc_synced = set(getattr(s, "diffc_synced", ())) | set(synced)
             out.extend(A.located_all(produced, stmt))
         return out
 
@@ -412,6 +417,11 @@ class ANF:
     def atomize_rhs(self, rhs, out):
         if A.is_atom(rhs) or self.is_static(rhs):
             return rhs
+        if isinstance(rhs, gast.Tuple) and rhs.elts and all(
+                isinstance(e, gast.Constant) and type(e.value) is int for e in rhs.elts):
+            # axes or a shape written out (`x.transpose((2, 0, 1))`): a constant, not a temporary
+            # the gradient code would keep (and code differentiated again take for a value)
+            return A.const(tuple(e.value for e in rhs.elts))
         name = self.tmp()
         out.append(A.assign(name, rhs))
         return A.name(name)

@@ -51,7 +51,7 @@ import gast
 from .. import ast_util as A
 from .. import runtime_calls
 from ..errors import UnsupportedSyntax
-from . import argument_effects, constructors, method_values, object_lists, user_operators
+from . import argument_effects, constructors, held_changes, method_values, object_lists, user_operators
 from .sweep import index_value
 
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft",
@@ -81,6 +81,9 @@ def _has_work(node):
     for n in gast.walk(node):
         if isinstance(n, gast.Attribute) and isinstance(n.ctx, (gast.Store, gast.Del)):
             return True
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, (gast.Store, gast.Del)) \
+                and isinstance(n.value, gast.Attribute):
+            return True                 # `self.buf[i] = v`: a change inside an attribute
         if isinstance(n, gast.Call):
             functional = True
     return functional
@@ -303,6 +306,9 @@ class _Rewriter:
             grown = self.change_item_of_attribute(stmt)
         if grown is not None:
             return [A.located(grown, stmt)]
+        changed = held_changes.change_inside_attribute(self, stmt)      # self.vals.sort() in a method
+        if changed is not None:
+            return [A.located(s, stmt) for s in changed]
         self.refuse_changes_inside_attributes(stmt)
         self.method_values |= method_values.bound_methods_taken(self, stmt, _own_nodes(stmt))
         pre = self.hoist_calls(stmt)
@@ -424,7 +430,7 @@ class _Rewriter:
                 result = self.namer.fresh("_changed")
                 args = [_loaded(objs[0])] + list(call.args) if isinstance(call.func, gast.Attribute) else call.args
                 changed = A.call(A.global_ref(fn, f"{fn.__name__}_and_object"), list(args), call.keywords)
-                changed.diffc_writes_held = _updating_held_values(fn, objs)
+                changed.diffc_writes_held = held_changes.updating_held_values(fn, objs)
                 pre.append(A.assign(result, changed))
                 for k, obj in enumerate(objs):
                     new = A.subscript(A.name(result), A.const(k + 1))
@@ -468,6 +474,8 @@ class _Rewriter:
         call's statement, self.pending) and pass that name instead."""
         name = self.namer.fresh("_object")
         self.temporaries.add(name)
+        # its class, for when the call is looked at again (hoist_calls after _calls)
+        self.temporary_classes[name] = constructors.followable_class(self.info.resolve_static(arg.func))
         self.pending.append(A.located(A.assign(name, arg), arg))
         call.args = [A.name(name) if a is arg else a for a in call.args]
         for k in call.keywords:
@@ -939,22 +947,6 @@ class _Rewriter:
         if constructors.followable_class(func) is not None or argument_effects.is_user_code(func):
             return constructors.keeps_argument(func, index, keyword)
         return False
-
-
-def _updating_held_values(fn, objs):
-    """(name in objs, attributes) for the objects whose attributes' values the functional
-    wrapper fn's function changes in place (argument_effects.updates_held_values):
-    analysis/aliases.py reports the names that may share those values (`snap = p.pos`
-    before `p.step()`), which Python would change too."""
-    plain = getattr(fn, "__wrapped__", None)
-    if plain is None:
-        return ()
-    updated = argument_effects.updates_held_values(plain)
-    handed = getattr(fn, "diffc_handed", None)
-    if handed is None:                          # a method: its object is the first parameter
-        handed = list(inspect.signature(plain).parameters)[:1]
-    return tuple((o.id, tuple(sorted(updated[p]))) for o, p in zip(objs, handed)
-                 if isinstance(o, gast.Name) and p in updated)
 
 
 def _only_read_after(read, obj, call):

@@ -34,7 +34,7 @@ import copy
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_calls, runtime_checks
+from .. import runtime, runtime_calls, runtime_checks, runtime_tuples
 from ..analysis import kinds as K
 from ..analysis.calls import call_key, is_user_function
 from ..errors import DiffcError
@@ -141,13 +141,15 @@ def _statement(fn, stmt):
             continue                            # `u = fill(u)`: u is the result
         update = A.located(A.assign(name, A.name(parts[k + 1])), stmt)
         update.diffc_augmented = True           # u's object is updated in place, as u op= v
-        if always:
+        update.diffc_items_updated = True       # and maybe the objects it holds (analysis/aliases.py)
+        if always is True:
             out.append(update)
             continue
         # `p op= v` in the callee: an array (a list) is updated, a number only rebound there
         flag = fn.info.namer.fresh("_updated")
         fn.info.add_locals({flag})
-        out += [A.located(A.assign(flag, A.call(A.global_ref(runtime.updates_in_place, "updates_in_place"),
+        test = runtime.updates_in_place if always is False else runtime_tuples.takes_back_items
+        out += [A.located(A.assign(flag, A.call(A.global_ref(test, test.__name__),
                                                 [A.name(name)])), stmt),
                 A.located(gast.If(test=A.name(flag), body=[update], orelse=[]), stmt)]
     if target is not None:
@@ -222,12 +224,20 @@ def _written_arguments(fn, key, call):
         if _rebound(info.node.body, p):
             return []
         always = how == "always" or fn.kinds.get(atom.id) in (K.ARRAY, K.VECTOR)
+        if not always and not _augmented(info.node.body, p):
+            always = "items"        # only its items written (`pos, vel = state`): a tuple too
         out.append((p, atom.id, always))
     names = [n for _, n, _ in out]
     loaded = [a.id for a in list(call.args) + [k.value for k in call.keywords] if isinstance(a, gast.Name)]
     if any(loaded.count(n) > 1 for n in names):
         return []                               # one object given twice: the callee sees an alias
     return out
+
+
+def _augmented(body, name):
+    """The callee updates its parameter name itself (`name op= v`, which rebinds a tuple)."""
+    return any(isinstance(s, gast.Assign) and getattr(s, "diffc_augmented", False)
+               and any(name in A.names_stored(t) for t in s.targets) for s in A.walk_statements(body))
 
 
 def _rebound(body, name):

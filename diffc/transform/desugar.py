@@ -42,7 +42,7 @@ from .. import ast_util as A
 from .. import checkpoint_runtime as CR
 from .. import runtime, runtime_calls, runtime_pure
 from ..errors import UnsupportedSyntax
-from ..parse import MISSING, assigned_names
+from ..parse import MISSING, assigned_names, parse_function
 from .global_writes import CHANGING_METHODS
 from .explicit_iterators import make_iterators_explicit
 from .lazy_iterators import refuse_stale_lazy_iterators
@@ -51,6 +51,7 @@ from .container_pops import lower_container_pops
 from .dict_setdefault import lower_setdefault
 from .dict_update import lower_dict_updates
 from .sort_in_place import lower_sorts
+from .view_helpers import inline_view_helpers
 from .try_with import lower_try
 from .starred import lower_starred
 
@@ -102,6 +103,10 @@ class Desugar:
         lower_starred(self.info, self.namer)
         body = self.info.node.body
         body = self.collect_yields(body)
+        # `v = head(z); v *= c`: the helper's view of z made here, where writes are followed
+        if not _is_generated(self.info.fn):
+            body = inline_view_helpers(body, self.info, self.namer, getattr(self.info, "has_rule", None),
+                                       parse_function)
         body = self.lower_declarations_and_match(body)
         body = lower_list_inserts(body, self.info, self.namer)
         body = lower_container_pops(body, self.info, self.namer)

@@ -28,7 +28,7 @@ import builtins
 import gast
 
 from .. import ast_util as A
-from .. import runtime, runtime_checks
+from .. import runtime, runtime_checks, runtime_tuples
 from ..analysis import kinds as K
 
 _CREATORS = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
@@ -90,6 +90,53 @@ def held_write_back(fn, write, observer, written, origin):
     for place in places:
         out += _store(fn, write, A.subscript(A.name(observer), place), written, first)
     return out
+
+
+def appended_write_back(fn, write, observer, written, origin):
+    """``lst[-1] = u`` after a write into u, where ``lst.append(u)`` is the origin: the list's
+    last item is u's object in Python (``hist.append(h); h[0] = v`` shows in hist).  None
+    unless the write follows the append in its block with nothing but write-backs changing
+    lst or rebinding lst or u in between, that append is the only statement of the function
+    storing u anywhere, and, in a loop, u is rebound before it in that block (a new object
+    per iteration: else the list would hold one object at several places)."""
+    if getattr(write, "diffc_item_update", (None, None))[1] == written:
+        return None
+    call = origin.value if isinstance(origin, gast.Expr) else None
+    if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "append"
+            and isinstance(call.func.value, gast.Name) and call.func.value.id == observer
+            and len(call.args) == 1 and isinstance(call.args[0], gast.Name) and call.args[0].id == written):
+        return None
+    storing = [s for s in A.walk_statements(fn.body) if written in _stored_names(s)]
+    if storing != [origin] or not _unchanged_between(fn.body, origin, write, {observer, written}) \
+            or _written_between(fn.body, origin, write, observer):
+        return None
+    block = _block_of(fn.body, origin)
+    at = next(i for i, s in enumerate(block) if s is origin)
+    in_loop = any(any(x is origin for x in A.walk_statements(loop.body))
+                  for loop in A.walk_statements(fn.body) if isinstance(loop, (gast.For, gast.While)))
+    if in_loop and not any(isinstance(s, gast.Assign) and written in A.names_stored(s.targets[0])
+                           and not getattr(s, "diffc_augmented", False) for s in block[:at]):
+        return None
+    first = getattr(write, "diffc_write_back_of", (write, written))
+    size, last = fn.namer.fresh("_size"), fn.namer.fresh("_last")
+    fn.info.add_locals({size, last})
+    where = [A.located(A.assign(size, A.call(A.global_ref(builtins.len, "len"), [A.name(observer)])), write),
+             A.located(A.assign(last, A.binop(A.name(size), gast.Sub(), A.const(1))), write)]
+    return where + _store(fn, write, A.subscript(A.name(observer), A.name(last)), written, first)
+
+
+def _stored_names(stmt):
+    """Names whose objects stmt puts into a container (append/insert/extend arguments, a
+    display's items, an item assignment's value)."""
+    value = getattr(stmt, "value", None)
+    if isinstance(stmt, gast.Expr) and isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute):
+        return {a.id for a in value.args if isinstance(a, gast.Name)}
+    if isinstance(stmt, gast.Assign) and isinstance(value, (gast.List, gast.Tuple, gast.Set, gast.Dict)):
+        items = value.values if isinstance(value, gast.Dict) else value.elts
+        return {e.id for e in items if isinstance(e, gast.Name)}
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) and isinstance(value, gast.Name):
+        return {value.id}
+    return set()
 
 
 def placed_re_read(fn, write, observer, written, origin):
@@ -220,8 +267,45 @@ def _store(fn, write, subscript, item, first):
         return [store]                  # the rows of one array never overlap
     check = A.expr_stmt(A.call(A.global_ref(runtime_checks.check_item_write_back, "check_item_write_back"),
                                [A.name(container), index_expression(subscript.slice),
-                                A.const(fn.source.file_line(write))]))
-    return [A.located(check, write), store]
+                                A.const(f"{fn.source.filename}:{fn.source.file_line(write)}")]))
+    if K.is_array(fn.kinds.get(container)) or certainly_item_assignable(fn, container) \
+            or isinstance(subscript.slice, (gast.Slice, gast.Tuple)) or not _tuple_of_its_own(fn, container):
+        return [A.located(check, write), store]
+    # a plain tuple (`pos, vel = state; pos += v`) takes the item back by being rebound to
+    # a new tuple holding it: the same objects Python's tuple holds, changed
+    flag = fn.namer.fresh("_is_tuple")
+    fn.info.add_locals({flag})
+    test = A.assign(flag, A.call(A.global_ref(runtime_checks.tuple_takes_back, "tuple_takes_back"), [
+        A.name(container), index_expression(subscript.slice),
+        A.const(f"{fn.source.filename}:{fn.source.file_line(write)}")]))
+    rebound = A.assign(container, A.call(A.global_ref(runtime_tuples.tuple_with_item, "tuple_with_item"), [
+        A.name(container), index_expression(subscript.slice), A.name(item)]))
+    rebound.diffc_augmented = True      # an update of the container's object, for the alias analysis
+    rebound.diffc_write_back_of = first
+    branch = gast.If(test=A.name(flag), body=[rebound], orelse=[check, store])
+    return [A.located(test, write), A.located(branch, write)]
+
+
+def _tuple_of_its_own(fn, container):
+    """Whether a tuple container may be rebound to take an item back: it is a parameter
+    never rebound (the caller takes the new tuple back: transform/callee_writes.py), or each
+    of its bindings is a display of names used nowhere else (no other name holds its
+    items, which a new tuple would leave behind)."""
+    bindings = [s for s in A.walk_statements(fn.body) if isinstance(s, (gast.Assign, gast.For))
+                and not getattr(s, "diffc_augmented", False) and getattr(s, "diffc_write_back_of", None) is None
+                and container in A.names_stored(s.target if isinstance(s, gast.For) else s.targets[0])]
+    if container in fn.params:
+        return not bindings
+    if not bindings or not all(isinstance(s, gast.Assign) and isinstance(s.value, gast.Tuple) for s in bindings):
+        return False
+    items = [e.id for s in bindings for e in s.value.elts if isinstance(e, gast.Name)]
+    if len(items) != sum(len(s.value.elts) for s in bindings):
+        return False
+    loads = {}
+    for node in A.walk(gast.Module(body=fn.body, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+    return all(loads.get(name, 0) == 1 for name in items)
 
 
 def _names_of(origin):
@@ -368,6 +452,12 @@ def _unchanged_between(body, origin, write, names):
         if inside:
             return True
     return False
+
+
+def unchanged_between(body, origin, write, names):
+    """Whether write follows origin in origin's block (or inside a later statement of it)
+    with no statement between binding any of names (sweep.py: a view's index)."""
+    return _unchanged_between(body, origin, write, names)
 
 
 def _block_of(stmts, stmt):

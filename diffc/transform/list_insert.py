@@ -70,6 +70,15 @@ def unbound_parameters(fn_node):
     return {a.id for a in params} - stored
 
 
+def _held_values(fn_node):
+    """Names bound once, to the value of an attribute a method changes in place
+    (transform/held_changes.py marks the binding): like a parameter, checked to be a list."""
+    held = {s.targets[0].id for s in gast.walk(fn_node) if isinstance(s, gast.Assign)
+            and getattr(s, "diffc_held_value", False)}
+    stored = [n.id for n in gast.walk(fn_node) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))]
+    return {h for h in held if stored.count(h) == 1}
+
+
 def _insert_of(stmt, lists):
     call = stmt.value if isinstance(stmt, gast.Expr) else None
     if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "insert" \
@@ -109,7 +118,7 @@ def lower_list_inserts(body, info, namer):
                for s in body for n in gast.walk(s)):
         return body
     lists = local_lists(info.node, info.resolve_static)
-    params = unbound_parameters(info.node)
+    params = unbound_parameters(info.node) | _held_values(info.node)
     if not lists and not params:
         return body
     return _lower(body, lists, namer, params, lambda stmt: info.source.file_line(stmt))
@@ -128,7 +137,11 @@ def _lower(stmts, lists, namer, params=frozenset(), line_of=None):
         reordered = _reordering(stmt, lists)
         if call is not None:
             checked = call.func.value.id not in lists
-            out.extend(A.located_all(_expanded(call, namer, checked, line_of(stmt) if checked else 0), stmt))
+            lowered = A.located_all(_expanded(call, namer, checked, line_of(stmt) if checked else 0), stmt)
+            for s in A.walk_statements(lowered):
+                # (transform/held_changes.py: an attribute's value, taken back right after)
+                s.diffc_synced = set(getattr(stmt, "diffc_synced", ()))
+            out.extend(lowered)
         elif reordered is not None:
             out.append(A.located(reordered, stmt))
         else:

@@ -50,7 +50,11 @@ def _lower(stmts, namer, info):
         if call is None:
             out.append(stmt)
         else:
-            out.extend(A.located_all(_expanded(call, namer, info.source.file_line(stmt)), stmt))
+            lowered = A.located_all(_expanded(call, namer, info.source.file_line(stmt)), stmt)
+            for s in A.walk_statements(lowered):
+                # (transform/held_changes.py: an attribute's value, taken back right after)
+                s.diffc_synced = set(getattr(stmt, "diffc_synced", ())) | set(getattr(s, "diffc_synced", ()))
+            out.extend(lowered)
     return out
 
 

@@ -234,9 +234,12 @@ class FunctionSweep:
                     follow = None if maybe else _view_follow_up(self, stmt, observer, written, origin)
                     if follow is None and not maybe:
                         follow = item_write_back.write_back(self, stmt, observer, written, origin) \
-                            or item_write_back.held_write_back(self, stmt, observer, written, origin)
+                            or item_write_back.held_write_back(self, stmt, observer, written, origin) \
+                            or item_write_back.appended_write_back(self, stmt, observer, written, origin)
                     elif follow is None:
-                        follow = item_write_back.placed_re_read(self, stmt, observer, written, origin)
+                        follow = item_write_back.placed_re_read(self, stmt, observer, written, origin) \
+                            or reshaped_views.chain_re_read(self, stmt, observer, written,
+                                                            item_write_back.unchanged_between)
                     if follow is None:
                         follow = item_write_back.sibling_re_read(self, stmt, observer, written, origin)
                     if follow is None and maybe and getattr(stmt, "diffc_write_back_of", None) is None \
@@ -319,6 +322,9 @@ class FunctionSweep:
                     self._refuse_observed_write(stmt, observer, written, origin)
                 if (maybe or self._maybe_rebinding(stmt)) and SF.both_local(self, observer, written):
                     unshared.setdefault(id(stmt), []).append((self._checked_object(stmt, written), observer))
+                    if getattr(stmt, "diffc_items_updated", False):
+                        # a callee updated the items of written in place: observer may be one
+                        unshared[id(stmt)].append((observer, written))
                     # the check sees Python's sharing only if no copy stands between them
                     # (`t = np.expand_dims(v, 0)[0]`: copying the view would hide it)
                     self.checked_views |= {observer} | self.aliases.related.get(observer, set())
@@ -790,11 +796,14 @@ def _view_follow_up(fn, write, observer, written, origin):
             and _basic_slicing(value.slice):
         base, index = value.value.id, value.slice
     else:
-        return None
-    if index is not None and A.names_loaded(index) & _names_bound(fn.body, exclude=origin):
+        return reshaped_views.chain_re_read(fn, write, observer, written, item_write_back.unchanged_between)
+    if index is not None and A.names_loaded(index) & _names_bound(fn.body, exclude=origin) \
+            and not item_write_back.unchanged_between(fn.body, origin, write, A.names_loaded(index)):
         return None                         # the index may have changed since the view was made
+        # (a loop variable or a temporary is fine when nothing rebinds it from the view to the write)
     if {target, base} != {observer, written}:
-        return None
+        # a view of a view of the written array (`W = theta[:6].reshape(2, 3)`): re-read both
+        return reshaped_views.chain_re_read(fn, write, observer, written, item_write_back.unchanged_between)
     if observer == target:                  # the view sees a write into its array: re-read it
         follow = A.assign(target, A.deepcopy(value))
     elif index is None:                     # `m = y`, m written: y is m's object
@@ -910,10 +919,10 @@ def _unshared_checks(fn, stmts, unshared):
             other = A.name(other) if isinstance(other, str) else other
             if attrs:           # obj.step() updating in place what obj's attributes `attrs` hold
                 check = A.expr_stmt(A.call(rt(runtime_checks.check_values_unshared), [
-                    written, attrs[0], other, A.const(fn.source.file_line(s))]))
+                    written, attrs[0], other, A.const(f"{fn.source.filename}:{fn.source.file_line(s)}")]))
             else:
                 check = A.expr_stmt(A.call(rt(runtime_checks.check_unshared), [
-                    written, other, A.const(fn.source.file_line(s))]))
+                    written, other, A.const(f"{fn.source.filename}:{fn.source.file_line(s)}")]))
             checks.setdefault(id(s), []).append(A.located(check, s))
     return checks
 

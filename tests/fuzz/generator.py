@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import shapes_d, shapes_e, shapes_f, shapes_g, shapes_h, shapes_i, shapes_j, shapes_k, shapes_l, shapes_m, shapes_n
-from . import shapes_o, shapes_p, shapes_q, shapes_r, shapes_s, shapes_t
+from . import shapes_o, shapes_p, shapes_q, shapes_r, shapes_s, shapes_t, shapes_u
 
 HEADER = "import math\n\nimport numpy as np\n\n"
 
@@ -198,6 +198,7 @@ class Generator:
         shapes_r.init(self, seed, shapes, exclude)
         shapes_s.init(self, seed, shapes, exclude)
         shapes_t.init(self, seed, shapes, exclude)
+        shapes_u.init(self, seed, shapes, exclude)
 
     # ----------------------------------------------------------- helpers
     def fresh(self, prefix):
@@ -575,6 +576,9 @@ class Generator:
         if lines:
             return lines
         lines = shapes_t.statement(self, scope, indent, nested_ok)
+        if lines:
+            return lines
+        lines = shapes_u.statement(self, scope, indent, nested_ok)
         if lines:
             return lines
         if self.shapes and self.chance(SHAPE_STATEMENT_PROBABILITY):
@@ -1067,7 +1071,7 @@ class Generator:
                                     f"{self.r.choice(scalars)} + {self.r.choice(read)}[{self.r.randrange(N)}]"])]
         lines.append("    return " + " + ".join(terms))
         chunks += shapes_e.chunks(self) + shapes_g.chunks(self) + shapes_h.chunks(self) + shapes_k.chunks(self) \
-            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self) + shapes_q.chunks(self) + shapes_r.chunks(self) + shapes_s.chunks(self) + shapes_t.chunks(self)
+            + shapes_l.chunks(self) + shapes_m.chunks(self) + shapes_n.chunks(self) + shapes_q.chunks(self) + shapes_r.chunks(self) + shapes_s.chunks(self) + shapes_t.chunks(self) + shapes_u.chunks(self)
         chunks.append("\n".join(lines))
         if self.mixed_arg_kinds == {"float", "array"}:
             self.features.add("mixed_helper_float_and_array")
@@ -1121,6 +1125,8 @@ EXTRA_SHAPES = (
                          # a NumPy scalar given unit axes, an attribute squared where it is 0
     "classes_t",         # shapes_t.py (session 12): pops with arguments (**kwargs options, work
                          # queues, dict entries), del, arrays taken back out of containers and written
+    "classes_u",         # shapes_u.py (session 12, issue 16): helpers handing back views, written;
+                         # transpose(axes)/moveaxis views written; tuple state; hist.append(h)
 )
 
 
@@ -1201,7 +1207,7 @@ SHAPE_FEATURES = (
     "build_shared",
     "b_seed_shared", "b_iterate_rebind", "b_broadcast_product",
     "helper_copied_element",
-) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_p.FEATURES + shapes_q.FEATURES + shapes_r.FEATURES + shapes_s.FEATURES + shapes_t.FEATURES     # e_object_method, e_object_list, e_object_helper,
+) + shapes_d.FEATURES + shapes_e.FEATURES + shapes_f.FEATURES + shapes_g.FEATURES + shapes_h.FEATURES + shapes_i.FEATURES + shapes_j.FEATURES + shapes_k.FEATURES + shapes_l.FEATURES + shapes_m.FEATURES + shapes_n.FEATURES + shapes_o.FEATURES + shapes_p.FEATURES + shapes_q.FEATURES + shapes_r.FEATURES + shapes_s.FEATURES + shapes_t.FEATURES + shapes_u.FEATURES     # e_object_method, e_object_list, e_object_helper,
 #                                                     e_rebound_param: shapes_e.py (classes_e)
 
 
