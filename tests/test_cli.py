@@ -40,7 +40,7 @@ PROGRAM = textwrap.dedent('''
 
     def gen(x):
         ys = x * 2.0
-        del ys
+        del ys[0:1]
         return x
 
 

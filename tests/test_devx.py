@@ -57,7 +57,7 @@ def unrelated_int(x, k):
 
 def deletes(x):
     y = x * 2.0
-    del y
+    del y[0:1]
     return x
 
 
@@ -135,7 +135,7 @@ def test_annotate_is_idempotent_and_ignores_foreign_exceptions():
 # ---------------------------------------------------- compile-time errors
 
 @pytest.mark.parametrize("fn, words", [
-    (deletes, "out of use"),
+    (deletes, "new container"),
     (try_block, "variable"),
     (class_inside, "module level"),
     (global_write, "argument"),

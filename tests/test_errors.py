@@ -7,7 +7,7 @@ import diffc
 
 def uses_del(x):
     y = x * 2
-    del y
+    del y[0:1]
     return x
 
 
@@ -38,7 +38,7 @@ def uses_coroutine(x):
 
 
 @pytest.mark.parametrize("fn,fragment", [
-    (uses_del, "del y"),
+    (uses_del, "del y[0:1]"),
     (uses_try, "try:"),
     (uses_global, "global COUNTER"),
     (no_rule, "np.unwrap"),

@@ -207,9 +207,9 @@ def maybe_copied(x, v):
                          ids=["row_of_matrix", "maybe_copied"])
 def test_helper_result_shares_still_refused(f, arg):
     """Where the result does share the caller's array, the refusal stays (both modes)."""
-    with pytest.raises(diffc.DiffcError, match="shares its array"):
+    with pytest.raises(diffc.DiffcError, match="shares its array|view of an array"):
         diffc.grad(f)(0.37, arg.copy())
-    with pytest.raises(diffc.DiffcError, match="shares its array"):
+    with pytest.raises(diffc.DiffcError, match="shares its array|view of an array"):
         diffc.jvp(f, (0.37, arg.copy()), (1.0, np.zeros_like(arg)))
 
 

@@ -35,9 +35,12 @@ def test_fixed_seeds_pass(tmp_path):
     _assert_pass(run_many(SEEDS, str(tmp_path), shapes=("classes_p",)))
 
 
-def test_arrays_held_by_item_assignment_are_refused_not_wrong(tmp_path):
+def test_arrays_held_by_item_assignment_are_followed_or_refused_not_wrong(tmp_path):
+    # refused when it ran until session 12; since then `held['y'][0] = v` with y read after
+    # is followed (transform/shared_objects.py) and checked against finite differences
     outcomes = run_many(HELD_SEEDS, str(tmp_path), shapes=("classes_p",))
-    assert all(o.status == "refused" for o in outcomes), summary(outcomes)
+    assert all(o.status in ("pass", "refused") for o in outcomes), summary(outcomes)
+    assert any(o.status == "pass" for o in outcomes), summary(outcomes)
 
 
 @pytest.mark.slow

@@ -189,3 +189,4 @@ def popped_default_of_a_shared_dict(x):
 def test_a_popped_default_the_tangent_cannot_follow_is_refused_not_zero():
     with pytest.raises(diffc.DiffcError):
         diffc.jvp(popped_default_of_a_shared_dict, (X0.copy(),), (V,))
+

@@ -23,6 +23,8 @@ written out, when c is
   rebound to a new dict without the key (``dict_without``), which no one else can tell
   from the same dict changed in place; with a default, both under ``if _key in c``.
 
+The item read at ``_pop_key``/``_pop_at`` is what transform/handed_back.py and
+shared_objects.py recognize as taken out (no longer nameable as ``c[i]``, as for a pop).
 ``del name`` is dropped (the value lives on unread).  Any other ``del`` is refused here,
 naming the line; other pops are left to the rules (``lst.pop()`` is differentiated as is).
 """

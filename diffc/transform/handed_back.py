@@ -48,6 +48,12 @@ def _certainly_container(fn, name):
         for v in bindings)
 
 
+def _popped_read(value):
+    """The read of an item transform/container_pops.py pops right after (index _pop_key/_pop_at)."""
+    return isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Name) \
+        and value.slice.id.startswith(("_pop_key", "_pop_at"))
+
+
 def taken_binding(fn, name):
     """name is bound to an object handed back by a call (``y = stack.pop()``,
     `taken_from_arguments`) or read at a position that moves on (``y = it[pos]`` with pos
@@ -61,7 +67,7 @@ def taken_binding(fn, name):
     for s in A.walk_statements(fn.body):
         if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name):
             continue
-        if isinstance(s.value, gast.Call) and taken_from_arguments(fn, s.value):
+        if _popped_read(s.value) or isinstance(s.value, gast.Call) and taken_from_arguments(fn, s.value):
             return True
         if isinstance(s.value, gast.Subscript) and any(
                 isinstance(n, gast.Name) and assigned.get(n.id, 0) > 1 for n in A.walk(s.value.slice)):

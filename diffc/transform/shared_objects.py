@@ -79,6 +79,18 @@ def _iterates(value):
     return isinstance(value, gast.Call) and getattr(value.func, "diffc_global", None) is runtime.as_sequence
 
 
+def popped_binding(body, name):
+    """name is bound to an item popped out of its container (transform/container_pops.py
+    reads it at the fresh index ``_pop_key``/``_pop_at``, then removes it)."""
+    return any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name
+               and popped_read(s.value) for s in A.walk_statements(body))
+
+
+def popped_read(value):
+    return isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Name) \
+        and value.slice.id.startswith(("_pop_key", "_pop_at"))
+
+
 def both_local(fn, *names):
     return all(n in fn.info.local_names or n in fn.params for n in names)
 
@@ -101,6 +113,8 @@ def item_origin(body, name):
         found = [s for s in A.walk_statements(body) if isinstance(s, gast.Assign)
                  and isinstance(s.targets[0], gast.Name) and s.targets[0].id == n
                  and not getattr(s, "diffc_augmented", False)]
+        if len(found) == 1 and popped_read(found[0].value):
+            return None             # a popped item (container_pops.py): no longer at y[i]
         return found[0].value if len(found) == 1 else None
     value = only_binding(name)
     for _ in range(3):              # `_t = d[k]; p = _t` (the loop variable of d.items())

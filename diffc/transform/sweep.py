@@ -391,7 +391,7 @@ class FunctionSweep:
         be named again for a run-time check (`y = stack.pop()`, `d.get(k)`, `max(ys, key=...)`,
         an item at a position that moved on): a check of y would compare the copy."""
         return written in written_in_place and SF.item_origin(self.body, written) is None \
-            and handed_back.taken_binding(self, written)
+            and handed_back.taken_binding(self, written) or SF.popped_binding(self.body, written)
 
     def _checked_object(self, stmt, written):
         """What a sharing check before stmt (a write into `written`) compares: written's
