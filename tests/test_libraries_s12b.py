@@ -185,6 +185,7 @@ def smooth_profile(y):
     return total + np.sum(profile.derivative()(QUERY))
 
 
+@pytest.mark.slow          # 11-15 s on a loaded 2-CPU machine
 def test_pchip_in_values_points_and_knots():
     y = np.array([0.0, 0.8, 1.1, 0.7, 1.9, 2.4])          # a sign change and an end slope limited
     check(smooth_profile, y)
@@ -211,6 +212,7 @@ def field_energy(values, points):
     return energy + np.sum(interpn(GRID, values, points) * np.array([1.0, -0.5, 2.0]))
 
 
+@pytest.mark.slow          # 11-15 s on a loaded 2-CPU machine
 def test_regular_grid_in_values_and_points():
     check(lambda v: field_energy(v, POINTS), TABLE)
     check(lambda p: field_energy(TABLE, p), POINTS, hessian=False)
@@ -264,6 +266,7 @@ class Profile:
         self.values = y * 1.0
 
 
+@pytest.mark.slow          # 11-15 s on a loaded 2-CPU machine
 def test_hessian_where_an_adjoint_is_computed_zero():
     # was: hessian entry 0 (true 2) where an adjoint's value is 0.0 at the point (2 * y[0] at
     # y[0] = 0) but its tangent is not: the re-differentiated code skipped the rule; and a
