@@ -48,7 +48,7 @@ def _certainly_container(fn, name):
         for v in bindings)
 
 
-def _popped_read(value):
+def popped_read(value):
     """The read of an item transform/container_pops.py pops right after (index _pop_key/_pop_at)."""
     return isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Name) \
         and value.slice.id.startswith(("_pop_key", "_pop_at"))
@@ -67,7 +67,7 @@ def taken_binding(fn, name):
     for s in A.walk_statements(fn.body):
         if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name):
             continue
-        if _popped_read(s.value) or isinstance(s.value, gast.Call) and taken_from_arguments(fn, s.value):
+        if popped_read(s.value) or isinstance(s.value, gast.Call) and taken_from_arguments(fn, s.value):
             return True
         if isinstance(s.value, gast.Subscript) and any(
                 isinstance(n, gast.Name) and assigned.get(n.id, 0) > 1 for n in A.walk(s.value.slice)):

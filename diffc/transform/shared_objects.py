@@ -83,12 +83,8 @@ def popped_binding(body, name):
     """name is bound to an item popped out of its container (transform/container_pops.py
     reads it at the fresh index ``_pop_key``/``_pop_at``, then removes it)."""
     return any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name
-               and popped_read(s.value) for s in A.walk_statements(body))
+               and handed_back.popped_read(s.value) for s in A.walk_statements(body))
 
-
-def popped_read(value):
-    return isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Name) \
-        and value.slice.id.startswith(("_pop_key", "_pop_at"))
 
 
 def both_local(fn, *names):
@@ -113,7 +109,7 @@ def item_origin(body, name):
         found = [s for s in A.walk_statements(body) if isinstance(s, gast.Assign)
                  and isinstance(s.targets[0], gast.Name) and s.targets[0].id == n
                  and not getattr(s, "diffc_augmented", False)]
-        if len(found) == 1 and popped_read(found[0].value):
+        if len(found) == 1 and handed_back.popped_read(found[0].value):
             return None             # a popped item (container_pops.py): no longer at y[i]
         return found[0].value if len(found) == 1 else None
     value = only_binding(name)
