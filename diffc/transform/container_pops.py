@@ -158,9 +158,12 @@ def _dict_pop(d, key, default, target, namer):
     drop = A.assign(d, A.call(A.global_ref(runtime_pure.dict_without, "dict_without"), [A.name(d), A.name(k)]))
     if default is None:
         return [A.assign(k, key)] + take + [drop]
+    # Python evaluates the default before the call, whether the key is there or not
+    fallback = namer.fresh("_pop_default")
     present = gast.Compare(left=A.name(k), ops=[gast.In()], comparators=[A.name(d)])
-    otherwise = [A.assign(target, default)] if target is not None else [A.expr_stmt(default)]
-    return [A.assign(k, key), gast.If(test=present, body=take + [drop], orelse=otherwise)]
+    otherwise = [A.assign(target, A.name(fallback))] if target is not None else [gast.Pass()]
+    return [A.assign(k, key), A.assign(fallback, default),
+            gast.If(test=present, body=take + [drop], orelse=otherwise)]
 
 
 def _private_dict(fn_node, d):
