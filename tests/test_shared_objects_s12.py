@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 
 import diffc
+from gradcheck import fd_jacobian, numeric_grad
 
 X0 = np.array([0.3, -0.7, 1.1, 0.4])
 V = np.array([1.0, -0.5, 0.25, 2.0])
 
 
 def fd_grad(f, x, h=1e-6):
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+    return numeric_grad(f, [x], 0, h)
 
 
 def fd_hessian(f, x, h=1e-4):
-    return np.array([(fd_grad(f, x + h * e, 1e-5) - fd_grad(f, x - h * e, 1e-5)) / (2 * h)
-                     for e in np.eye(x.size)])
+    return fd_jacobian(lambda y: numeric_grad(f, [y], 0, 1e-5), x, h)
 
 
 # ---------------------------------------------------------------- programs
